@@ -1,0 +1,3 @@
+module bulwark
+
+go 1.26.8

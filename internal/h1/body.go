@@ -1,0 +1,340 @@
+package h1
+
+import (
+	"bytes"
+	"io"
+)
+
+const (
+	stSize     uint8 = iota // expecting a chunk-size line
+	stData                  // inside chunk data, remaining bytes left
+	stDataCRLF              // expecting the CRLF that ends chunk data
+)
+
+// BodyReader streams one message body, removing chunked framing. It never
+// reads past the body, so the next head on the connection stays intact.
+// Errors are *ParseError for bad chunked syntax (400 for requests, 502 for
+// responses), io.ErrUnexpectedEOF if the peer closes early, or the
+// connection's own error.
+type BodyReader struct {
+	rd        *Reader
+	framing   Framing
+	remaining int64
+	state     uint8
+	response  bool
+	done      bool
+	trailers  []Header
+}
+
+func (b *BodyReader) start(f Framing, length int64, response bool) {
+	*b = BodyReader{rd: b.rd, framing: f, response: response, trailers: b.trailers[:0]}
+	switch f {
+	case FramingNone:
+		b.done = true
+	case FramingLength:
+		b.remaining = length
+		b.done = length == 0
+	}
+}
+
+// Framing reports how the body is delimited on the wire.
+func (b *BodyReader) Framing() Framing { return b.framing }
+
+// Done reports whether the body has been read to its end.
+func (b *BodyReader) Done() bool { return b.done }
+
+// Trailers returns the trailer fields of a chunked body once Read has
+// returned io.EOF. They stay valid until the next head is read.
+func (b *BodyReader) Trailers() []Header { return b.trailers }
+
+func (b *BodyReader) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	switch b.framing {
+	case FramingLength:
+		return b.readLength(p)
+	case FramingClose:
+		n, err := b.rd.readRaw(p)
+		if err == io.EOF {
+			b.done = true
+		}
+		return n, err
+	}
+	return b.readChunked(p)
+}
+
+func (b *BodyReader) readLength(p []byte) (int, error) {
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	n, err := b.rd.readRaw(p)
+	b.remaining -= int64(n)
+	if b.remaining == 0 {
+		b.done = true
+		return n, nil
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (b *BodyReader) readChunked(p []byte) (int, error) {
+	for {
+		switch b.state {
+		case stSize:
+			line, err := b.rd.readLine(MaxLineBytes, b.response)
+			if err != nil {
+				return 0, err
+			}
+			size, perr := parseChunkLine(line, b.response)
+			if perr != nil {
+				return 0, perr
+			}
+			if size == 0 {
+				if err := b.readTrailers(); err != nil {
+					return 0, err
+				}
+				b.done = true
+				return 0, io.EOF
+			}
+			b.remaining, b.state = size, stData
+		case stData:
+			if len(p) == 0 {
+				return 0, nil
+			}
+			q := p
+			if int64(len(q)) > b.remaining {
+				q = q[:b.remaining]
+			}
+			n, err := b.rd.readRaw(q)
+			b.remaining -= int64(n)
+			if b.remaining == 0 {
+				b.state = stDataCRLF
+			}
+			if n > 0 {
+				return n, nil
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		case stDataCRLF:
+			if err := b.rd.expectCRLF(b.response); err != nil {
+				return 0, err
+			}
+			b.state = stSize
+		}
+	}
+}
+
+// parseChunkLine reads chunk-size [chunk-ext] (RFC 9112 §7.1). Extensions
+// are checked against the grammar and then ignored; whitespace is allowed
+// only where the grammar's BWS is, never bare after the size.
+func parseChunkLine(l []byte, resp bool) (int64, *ParseError) {
+	var size int64
+	i := 0
+	for ; i < len(l); i++ {
+		d, ok := unhex(l[i])
+		if !ok {
+			break
+		}
+		if size > (1<<63-1)>>4 {
+			return 0, errFor(resp, CodeChunkSizeOverflow)
+		}
+		size = size<<4 | int64(d)
+	}
+	if i == 0 {
+		return 0, errFor(resp, CodeBadChunkSize)
+	}
+	if i < len(l) && l[i] != ';' && !isOWS(l[i]) {
+		return 0, errFor(resp, CodeBadChunkSize)
+	}
+	if !validChunkExt(l[i:]) {
+		return 0, errFor(resp, CodeBadChunkExtension)
+	}
+	return size, nil
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// validChunkExt checks *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+func validChunkExt(e []byte) bool {
+	i := 0
+	skip := func() {
+		for i < len(e) && isOWS(e[i]) {
+			i++
+		}
+	}
+	for {
+		skip()
+		if i == len(e) {
+			// Whitespace with no extension after it is not BWS.
+			return len(e) == 0 || !isOWS(e[len(e)-1])
+		}
+		if e[i] != ';' {
+			return false
+		}
+		i++
+		skip()
+		j := i
+		for i < len(e) && isTchar(e[i]) {
+			i++
+		}
+		if i == j {
+			return false
+		}
+		k := i
+		skip()
+		if i == len(e) || e[i] != '=' {
+			i = k
+			continue
+		}
+		i++
+		skip()
+		if i < len(e) && e[i] == '"' {
+			n, ok := quotedString(e[i:])
+			if !ok {
+				return false
+			}
+			i += n
+			continue
+		}
+		j = i
+		for i < len(e) && isTchar(e[i]) {
+			i++
+		}
+		if i == j {
+			return false
+		}
+	}
+}
+
+// quotedString returns the length of the quoted-string at the start of q.
+func quotedString(q []byte) (int, bool) {
+	for i := 1; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			i++
+			if i == len(q) || q[i] < 0x20 && q[i] != '\t' || q[i] == 0x7f {
+				return 0, false
+			}
+		case c < 0x20 && c != '\t' || c == 0x7f:
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// readTrailers parses the trailer section into b.trailers. Field bytes are
+// copied into a per-Reader buffer sized once to MaxHeaderBytes, so the
+// Header slices never move.
+func (b *BodyReader) readTrailers() error {
+	rd := b.rd
+	if rd.trailerBuf == nil {
+		rd.trailerBuf = make([]byte, 0, rd.maxHead)
+	}
+	rd.trailerBuf = rd.trailerBuf[:0]
+	for {
+		line, err := rd.readLine(MaxLineBytes, b.response)
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			return nil
+		}
+		if len(b.trailers) >= rd.maxHeaders || len(rd.trailerBuf)+len(line) > cap(rd.trailerBuf) {
+			return errFor(b.response, CodeTrailerTooLarge)
+		}
+		h, perr := parseField(line, b.response)
+		if perr != nil {
+			perr.Code, perr.Reason = CodeBadTrailer, CodeBadTrailer.String()
+			return perr
+		}
+		off := len(rd.trailerBuf)
+		rd.trailerBuf = append(rd.trailerBuf, h.Name...)
+		h.Name = rd.trailerBuf[off:len(rd.trailerBuf):len(rd.trailerBuf)]
+		off = len(rd.trailerBuf)
+		rd.trailerBuf = append(rd.trailerBuf, h.Value...)
+		h.Value = rd.trailerBuf[off:len(rd.trailerBuf):len(rd.trailerBuf)]
+		b.trailers = append(b.trailers, h)
+	}
+}
+
+// Discard reads the rest of the body and drops it, so that the connection
+// can carry another message.
+func (b *BodyReader) Discard() (int64, error) {
+	var scratch [512]byte
+	var total int64
+	for !b.done {
+		n, err := b.Read(scratch[:])
+		total += int64(n)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// readLine returns the next CRLF-terminated line of the body area, at most
+// limit bytes without the CRLF.
+func (rd *Reader) readLine(limit int, resp bool) ([]byte, error) {
+	off := 0 // bytes of buf[r:] already searched
+	for {
+		if i := bytes.IndexByte(rd.buf[rd.r+off:rd.w], '\n'); i >= 0 {
+			end := rd.r + off + i
+			if end-rd.r > limit+1 {
+				return nil, errFor(resp, CodeChunkLineTooLong)
+			}
+			if end == rd.r || rd.buf[end-1] != '\r' {
+				return nil, errFor(resp, CodeBareLF)
+			}
+			line := rd.buf[rd.r : end-1]
+			rd.r = end + 1
+			return line, nil
+		}
+		off = rd.w - rd.r
+		if off > limit+1 {
+			return nil, errFor(resp, CodeChunkLineTooLong)
+		}
+		if err := rd.fill(); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+}
+
+func (rd *Reader) expectCRLF(resp bool) error {
+	for rd.w-rd.r < 2 {
+		if err := rd.fill(); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	if rd.buf[rd.r] != '\r' || rd.buf[rd.r+1] != '\n' {
+		return errFor(resp, CodeBadChunkTerminator)
+	}
+	rd.r += 2
+	return nil
+}

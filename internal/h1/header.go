@@ -1,0 +1,219 @@
+package h1
+
+// Header is one header field as received: Name and Value keep their original
+// bytes and case, Value without surrounding whitespace. In a parsed message
+// both alias the Reader's buffer and stay valid until the next head is read.
+type Header struct {
+	Name, Value []byte
+}
+
+// Bit sets over ASCII, as constants so that the package holds no mutable
+// tables. Bit i of lo is byte i; bit i of hi is byte 64+i.
+const (
+	// RFC 9110 §5.6.2 tchar.
+	tcharLo = 0x3ff6cfa00000000
+	tcharHi = 0x57ffffffc7fffffe
+	// Host: reg-name / IP-literal / port characters (RFC 3986 §3.2.2),
+	// without userinfo ("@") and without anything that could end a URI.
+	hostLo = 0x2fff7ff200000000
+	hostHi = 0x47fffffeaffffffe
+)
+
+func inSet(c byte, lo, hi uint64) bool {
+	if c < 64 {
+		return lo&(1<<c) != 0
+	}
+	if c < 128 {
+		return hi&(1<<(c-64)) != 0
+	}
+	return false
+}
+
+func isTchar(c byte) bool { return inSet(c, tcharLo, tcharHi) }
+
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !isTchar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue accepts field-vchar (VCHAR / obs-text), SP and HTAB: no
+// NUL, no CR or LF, no other CTL, no DEL (RFC 9110 §5.5).
+func validFieldValue(v []byte) bool {
+	for _, c := range v {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && isOWS(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isOWS(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}
+
+// equalFold compares b with s, where s is lower-case ASCII, ignoring ASCII case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lower(b[i]) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// nextListElem splits one element off a comma-separated list (RFC 9110
+// §5.6.1), trimming OWS. Empty elements come back as empty slices; callers
+// skip them as the RFC asks.
+func nextListElem(v []byte) (elem, rest []byte) {
+	for i, c := range v {
+		if c == ',' {
+			return trimOWS(v[:i]), v[i+1:]
+		}
+	}
+	return trimOWS(v), nil
+}
+
+// hasToken reports whether any element of the list v equals tok (lower-case).
+func hasToken(v []byte, tok string) bool {
+	for len(v) > 0 {
+		var e []byte
+		e, v = nextListElem(v)
+		if equalFold(e, tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns the value of the first field named name (lower-case), and
+// whether there was one.
+func Get(hs []Header, name string) ([]byte, bool) {
+	for i := range hs {
+		if equalFold(hs[i].Name, name) {
+			return hs[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// hopByHopNames are the fields RFC 9110 §7.6.1 says a proxy must not forward,
+// plus Proxy-Connection which old clients still send.
+func isFixedHopByHop(name []byte) bool {
+	switch len(name) {
+	case 2:
+		return equalFold(name, "te")
+	case 7:
+		return equalFold(name, "upgrade")
+	case 10:
+		return equalFold(name, "connection") || equalFold(name, "keep-alive")
+	case 16:
+		return equalFold(name, "proxy-connection")
+	case 17:
+		return equalFold(name, "transfer-encoding")
+	}
+	return false
+}
+
+// listedInConnection reports whether name appears as a token in any
+// Connection field of hs.
+func listedInConnection(hs []Header, name []byte) bool {
+	for i := range hs {
+		if !equalFold(hs[i].Name, "connection") {
+			continue
+		}
+		v := hs[i].Value
+		for len(v) > 0 {
+			var e []byte
+			e, v = nextListElem(v)
+			if equalFoldBytes(e, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// IsHopByHop reports whether the field h of a message whose fields are hs
+// must not be forwarded. Upgrade is kept when keepUpgrade is set, for a
+// tunnel the proxy has decided to let through.
+func IsHopByHop(hs []Header, h Header, keepUpgrade bool) bool {
+	if keepUpgrade && equalFold(h.Name, "upgrade") {
+		return false
+	}
+	if isFixedHopByHop(h.Name) {
+		return true
+	}
+	// Fields named in Connection are hop-by-hop, but end-to-end framing
+	// and routing fields must survive a hostile "Connection: host".
+	if equalFold(h.Name, "host") || equalFold(h.Name, "content-length") {
+		return false
+	}
+	return listedInConnection(hs, h.Name)
+}
+
+// RemoveHopByHop filters hs in place, dropping hop-by-hop fields, and
+// returns the shortened slice. With keepUpgrade the Upgrade field stays and
+// the caller must add "Connection: upgrade" itself (AppendHeaderField).
+func RemoveHopByHop(hs []Header, keepUpgrade bool) []Header {
+	// Decide first, then compact: Connection must be consulted before it
+	// is itself removed.
+	var drop [128]bool
+	if len(hs) > len(drop) {
+		out := hs[:0:0]
+		for _, h := range hs {
+			if !IsHopByHop(hs, h, keepUpgrade) {
+				out = append(out, h)
+			}
+		}
+		return append(hs[:0], out...)
+	}
+	for i, h := range hs {
+		drop[i] = IsHopByHop(hs, h, keepUpgrade)
+	}
+	n := 0
+	for i, h := range hs {
+		if !drop[i] {
+			hs[n] = h
+			n++
+		}
+	}
+	clear(hs[n:])
+	return hs[:n]
+}

@@ -1,0 +1,224 @@
+package h1
+
+import "bytes"
+
+// ReadRequest parses the next request head into req, reusing its Headers
+// slice. On success the body, if any, is read through rd.Body(), and must be
+// read to its end (or the connection closed) before the next ReadRequest.
+// Errors are *ParseError for messages to refuse, io.EOF for a clean close
+// before a request, io.ErrUnexpectedEOF for a close inside a head, or the
+// connection's own error.
+func (rd *Reader) ReadRequest(req *Request) error {
+	hs, err := rd.beginHead(false)
+	if err != nil {
+		return err
+	}
+	req.reset()
+	l, err := hs.firstLine()
+	if err != nil {
+		return err
+	}
+	if perr := parseRequestLine(req, l); perr != nil {
+		return perr
+	}
+	if req.Headers, err = hs.fields(req.Headers); err != nil {
+		return err
+	}
+	f, perr := scanFields(req.Headers, false)
+	if perr != nil {
+		return perr
+	}
+	if f.hasTE && req.Minor == 0 {
+		// RFC 9112 §6.1: framing of an HTTP/1.0 message with TE is faulty.
+		return reqErr(CodeTEInHTTP10)
+	}
+	switch {
+	case f.hostCount > 1:
+		return reqErr(CodeMultipleHost)
+	case f.hostCount == 0 && req.Minor == 1:
+		return reqErr(CodeMissingHost)
+	case f.hostCount == 1 && !validHost(f.host):
+		return reqErr(CodeBadHost)
+	}
+	req.ContentLength = f.contentLength
+	req.Chunked = f.chunked
+	req.Host, req.HasHost = f.host, f.hostCount == 1
+	if req.Minor == 1 {
+		req.KeepAlive = !f.connClose
+		req.Upgrade = f.hasUpgrade && f.connUpgrade
+		req.Expect100 = f.expect100
+	} else {
+		req.KeepAlive = f.connKeepAlive && !f.connClose
+	}
+	if req.Upgrade {
+		req.UpgradeProto = f.upgrade
+	}
+	rd.body.start(req.Framing(), req.ContentLength, false)
+	return nil
+}
+
+func parseRequestLine(req *Request, l []byte) *ParseError {
+	sp := bytes.IndexByte(l, ' ')
+	if sp < 0 {
+		return reqErr(CodeBadRequestLine)
+	}
+	req.Method = l[:sp]
+	if !isToken(req.Method) {
+		return reqErr(CodeBadMethod)
+	}
+	rest := l[sp+1:]
+	sp = bytes.IndexByte(rest, ' ')
+	if sp < 0 {
+		return reqErr(CodeBadRequestLine)
+	}
+	req.Target = rest[:sp]
+	if !validTarget(req.Method, req.Target) {
+		return reqErr(CodeBadTarget)
+	}
+	major, minor, ok, supported := parseVersion(rest[sp+1:])
+	if !ok {
+		return reqErr(CodeBadVersion)
+	}
+	if !supported {
+		return reqErr(CodeUnsupportedVersion)
+	}
+	req.Major, req.Minor = major, minor
+	return nil
+}
+
+// validTarget accepts visible ASCII only: no CTL, SP, DEL or bytes >= 0x80
+// (RFC 3986 wants those percent-encoded), and no "#" since a fragment is
+// never part of a request-target. The form must match the method
+// (RFC 9112 §3.2).
+func validTarget(method, t []byte) bool {
+	if len(t) == 0 {
+		return false
+	}
+	for _, c := range t {
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	switch {
+	case string(method) == "CONNECT":
+		return t[0] != '/' && validHost(t) && bytes.IndexByte(t, ':') > 0
+	case len(t) == 1 && t[0] == '*':
+		return string(method) == "OPTIONS"
+	case t[0] == '/':
+		return true
+	}
+	return validScheme(t)
+}
+
+// validScheme checks that t starts with an absolute-URI scheme and ":".
+func validScheme(t []byte) bool {
+	for i, c := range t {
+		switch {
+		case 'a' <= lower(c) && lower(c) <= 'z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func validHost(h []byte) bool {
+	for _, c := range h {
+		if !inSet(c, hostLo, hostHi) {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadResponse parses the next response head into resp. reqMethod is the
+// method of the request it answers: HEAD and CONNECT change the framing.
+// A 1xx head is returned as such (resp.Informational()); call again for
+// the final one. Errors on a server's bytes are *ParseError with Status 502.
+func (rd *Reader) ReadResponse(resp *Response, reqMethod []byte) error {
+	hs, err := rd.beginHead(true)
+	if err != nil {
+		return err
+	}
+	resp.reset()
+	l, err := hs.line()
+	if err != nil {
+		return err
+	}
+	if perr := parseStatusLine(resp, l); perr != nil {
+		return perr
+	}
+	if resp.Headers, err = hs.fields(resp.Headers); err != nil {
+		return err
+	}
+	f, perr := scanFields(resp.Headers, true)
+	if perr != nil {
+		return perr
+	}
+	if f.hasTE && resp.Minor == 0 {
+		return respErr(CodeTEInHTTP10)
+	}
+	resp.ContentLength = f.contentLength
+	resp.Chunked = f.chunked
+	if resp.Minor == 1 {
+		resp.KeepAlive = !f.connClose
+	} else {
+		resp.KeepAlive = f.connKeepAlive && !f.connClose
+	}
+	// RFC 9112 §6.3, in its order.
+	switch st := resp.Status; {
+	case string(reqMethod) == "HEAD" || st < 200 || st == 204 || st == 304:
+		resp.Body = FramingNone
+		resp.Tunnel = st == 101
+	case string(reqMethod) == "CONNECT" && st < 300:
+		resp.Body = FramingNone
+		resp.Tunnel = true
+	case f.chunked:
+		resp.Body = FramingChunked
+	case f.contentLength >= 0:
+		resp.Body = FramingLength
+	default:
+		resp.Body = FramingClose
+		resp.KeepAlive = false
+	}
+	if resp.Tunnel {
+		resp.KeepAlive = false
+	}
+	rd.body.start(resp.Body, resp.ContentLength, true)
+	return nil
+}
+
+// parseStatusLine reads "HTTP/1.1 200 OK". A missing reason (no SP after
+// the code) is tolerated: servers send it and it carries no framing risk.
+func parseStatusLine(resp *Response, l []byte) *ParseError {
+	if len(l) < 12 || l[8] != ' ' {
+		return respErr(CodeBadStatusLine)
+	}
+	major, minor, ok, supported := parseVersion(l[:8])
+	if !ok {
+		return respErr(CodeBadStatusLine)
+	}
+	if !supported {
+		return respErr(CodeUnsupportedVersion)
+	}
+	resp.Major, resp.Minor = major, minor
+	code := l[9:12]
+	if code[0] < '1' || code[0] > '5' || code[1] < '0' || code[1] > '9' || code[2] < '0' || code[2] > '9' {
+		return respErr(CodeBadStatusLine)
+	}
+	resp.Status = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
+	switch {
+	case len(l) == 12:
+	case l[12] != ' ':
+		return respErr(CodeBadStatusLine)
+	default:
+		resp.Reason = l[13:]
+		if !validFieldValue(resp.Reason) {
+			return respErr(CodeBadStatusLine)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,337 @@
+package h1
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func newTestReader(s string) *Reader {
+	return NewReader(strings.NewReader(s), Config{})
+}
+
+func TestReadRequestRejects(t *testing.T) {
+	const ok = "GET / HTTP/1.1\r\nHost: a\r\n"
+	tests := []struct {
+		name   string
+		in     string
+		code   Code
+		status int
+	}{
+		{"cl and te", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", CodeCLAndTE, 400},
+		{"te and cl", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", CodeCLAndTE, 400},
+		{"differing cl", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", CodeConflictingContentLength, 400},
+		{"differing cl list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n", CodeConflictingContentLength, 400},
+		{"cl non numeric", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3a\r\n\r\n", CodeBadContentLength, 400},
+		{"cl negative", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", CodeBadContentLength, 400},
+		{"cl plus", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", CodeBadContentLength, 400},
+		{"cl empty", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", CodeBadContentLength, 400},
+		{"cl empty list elem", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1,,1\r\n\r\n", CodeBadContentLength, 400},
+		{"cl overflow", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775808\r\n\r\n", CodeBadContentLength, 400},
+		{"cl hex", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", CodeBadContentLength, 400},
+		{"cl inner space", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 0\r\n\r\n", CodeBadContentLength, 400},
+		{"te final gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", CodeTEFinalNotChunked, 400},
+		{"te chunked then gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", CodeTEFinalNotChunked, 400},
+		{"te split chunked then gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", CodeTEFinalNotChunked, 400},
+		{"te unknown then chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n", CodeTEUnsupported, 501},
+		{"te gzip then chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", CodeTEUnsupported, 501},
+		{"te chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", CodeTEChunkedTwice, 400},
+		{"te xchunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", CodeTEFinalNotChunked, 400},
+		{"te params", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", CodeTEBadSyntax, 400},
+		{"te empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n", CodeTEBadSyntax, 400},
+		{"te vtab", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \vchunked\r\n\r\n", CodeBadHeaderValue, 400},
+		{"te in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", CodeTEInHTTP10, 400},
+		{"method ctl", "G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadMethod, 400},
+		{"method paren", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadMethod, 400},
+		{"method empty", " / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadMethod, 400},
+		{"no target", "GET HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadRequestLine, 400},
+		{"double space", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"target space", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadVersion, 400},
+		{"target nul", "GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"target ctl", "GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"target tab", "GET /\t HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"target high", "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"target fragment", "GET /#x HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"target relative", "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"asterisk with GET", "GET * HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"connect origin form", "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"target bare cr", "GET /\r HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"version lower", "GET / http/1.1\r\nHost: a\r\n\r\n", CodeBadVersion, 400},
+		{"version long", "GET / HTTP/1.10\r\nHost: a\r\n\r\n", CodeBadVersion, 400},
+		{"version missing", "GET /\r\nHost: a\r\n\r\n", CodeBadRequestLine, 400},
+		{"version 2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", CodeUnsupportedVersion, 505},
+		{"version 1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", CodeUnsupportedVersion, 505},
+		{"version 0.9", "GET / HTTP/0.9\r\n\r\n", CodeUnsupportedVersion, 505},
+		{"trailing space in line", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", CodeBadVersion, 400},
+		{"name ctl", ok + "X\x01: v\r\n\r\n", CodeBadHeaderName, 400},
+		{"name slash", ok + "X/Y: v\r\n\r\n", CodeBadHeaderName, 400},
+		{"name empty", ok + ": v\r\n\r\n", CodeBadHeaderName, 400},
+		{"no colon", ok + "X-Foo\r\n\r\n", CodeBadHeaderName, 400},
+		{"space before colon", ok + "X-Foo : v\r\n\r\n", CodeSpaceBeforeColon, 400},
+		{"tab before colon", ok + "Content-Length\t: 1\r\n\r\n", CodeSpaceBeforeColon, 400},
+		{"value nul", ok + "X: a\x00b\r\n\r\n", CodeBadHeaderValue, 400},
+		{"value bare cr", ok + "X: a\rb\r\n\r\n", CodeBadHeaderValue, 400},
+		{"value ctl", ok + "X: a\x1bb\r\n\r\n", CodeBadHeaderValue, 400},
+		{"value del", ok + "X: a\x7fb\r\n\r\n", CodeBadHeaderValue, 400},
+		{"obs fold space", ok + "X: a\r\n b\r\n\r\n", CodeObsFold, 400},
+		{"obs fold tab", ok + "X: a\r\n\tb\r\n\r\n", CodeObsFold, 400},
+		{"space after start line", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", CodeObsFold, 400},
+		{"bare lf end", "GET / HTTP/1.1\r\nHost: a\n\r\n", CodeBareLF, 400},
+		{"bare lf everywhere", "GET / HTTP/1.1\nHost: a\n\n", CodeBareLF, 400},
+		{"bare lf value", ok + "X: a\nY: b\r\n\r\n", CodeBareLF, 400},
+		{"bare lf leading", "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBareLF, 400},
+		{"missing host", "GET / HTTP/1.1\r\n\r\n", CodeMissingHost, 400},
+		{"two hosts", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", CodeMultipleHost, 400},
+		{"two identical hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", CodeMultipleHost, 400},
+		{"two hosts 1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", CodeMultipleHost, 400},
+		{"host with slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", CodeBadHost, 400},
+		{"host with space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", CodeBadHost, 400},
+		{"host userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", CodeBadHost, 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var req Request
+			err := newTestReader(tc.in).ReadRequest(&req)
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("got %v; want *ParseError %v", err, tc.code)
+			}
+			if pe.Code != tc.code || pe.Status != tc.status || pe.Response {
+				t.Fatalf("got code %v status %d response %v; want %v %d", pe.Code, pe.Status, pe.Response, tc.code, tc.status)
+			}
+			if !errors.Is(err, &ParseError{Code: tc.code}) {
+				t.Fatalf("errors.Is does not match code %v", tc.code)
+			}
+		})
+	}
+}
+
+func TestReadRequestValid(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        string
+		method    string
+		target    string
+		minor     int
+		cl        int64
+		chunked   bool
+		keepAlive bool
+		upgrade   bool
+		expect    bool
+		host      string
+		nHeaders  int
+	}{
+		{"simple 1.1", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "/", 1, -1, false, true, false, false, "a", 1},
+		{"1.0 no host", "GET /x HTTP/1.0\r\n\r\n", "GET", "/x", 0, -1, false, false, false, false, "", 0},
+		{"1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", "GET", "/", 0, -1, false, true, false, false, "", 1},
+		{"1.0 keep-alive and close", "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", "GET", "/", 0, -1, false, false, false, false, "", 1},
+		{"1.1 close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, CLOSE\r\n\r\n", "GET", "/", 1, -1, false, false, false, false, "a", 2},
+		{"1.1 close in second field", "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo\r\nConnection: close\r\n\r\n", "GET", "/", 1, -1, false, false, false, false, "a", 3},
+		{"content length", "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", "POST", "/p", 1, 0, false, true, false, false, "a", 2},
+		{"identical cl merged", "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\ncontent-length: 0, 0\r\n\r\n", "POST", "/p", 1, 0, false, true, false, false, "a", 3},
+		{"chunked mixed case", "POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ChUnKeD\r\n\r\n0\r\n\r\n", "POST", "/p", 1, -1, true, true, false, false, "a", 2},
+		{"chunked empty elems", "POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , chunked ,\r\n\r\n0\r\n\r\n", "POST", "/p", 1, -1, true, true, false, false, "a", 2},
+		{"upgrade", "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", "GET", "/ws", 1, -1, false, true, true, false, "a", 3},
+		{"upgrade without token", "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", "GET", "/ws", 1, -1, false, true, false, false, "a", 2},
+		{"expect", "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 0\r\n\r\n", "PUT", "/", 1, 0, false, true, false, true, "a", 3},
+		{"absolute form", "GET http://a.example/x?y HTTP/1.1\r\nHost: a.example\r\n\r\n", "GET", "http://a.example/x?y", 1, -1, false, true, false, false, "a.example", 1},
+		{"connect", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", "CONNECT", "a.example:443", 1, -1, false, true, false, false, "a.example:443", 1},
+		{"options star", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "OPTIONS", "*", 1, -1, false, true, false, false, "a", 1},
+		{"empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", "GET", "/", 1, -1, false, true, false, false, "", 1},
+		{"ipv6 host", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "GET", "/", 1, -1, false, true, false, false, "[::1]:8080", 1},
+		{"leading crlf", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "/", 1, -1, false, true, false, false, "a", 1},
+		{"ows around value", "GET / HTTP/1.1\r\nHost: \t a \t\r\n\r\n", "GET", "/", 1, -1, false, true, false, false, "a", 1},
+		{"obs-text value", "GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n", "GET", "/", 1, -1, false, true, false, false, "a", 2},
+		{"extension method", "PURGE /x HTTP/1.1\r\nHost: a\r\n\r\n", "PURGE", "/x", 1, -1, false, true, false, false, "a", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var req Request
+			if err := newTestReader(tc.in).ReadRequest(&req); err != nil {
+				t.Fatal(err)
+			}
+			got := []any{string(req.Method), string(req.Target), req.Major, req.Minor, req.ContentLength, req.Chunked, req.KeepAlive, req.Upgrade, req.Expect100, string(req.Host), len(req.Headers)}
+			want := []any{tc.method, tc.target, 1, tc.minor, tc.cl, tc.chunked, tc.keepAlive, tc.upgrade, tc.expect, tc.host, tc.nHeaders}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("field %d: got %v; want %v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestHeaderCaseAndOrderPreserved(t *testing.T) {
+	in := "GET / HTTP/1.1\r\nhOsT: a\r\nX-B: 2\r\nx-a: 1\r\nX-B: 3\r\n\r\n"
+	var req Request
+	if err := newTestReader(in).ReadRequest(&req); err != nil {
+		t.Fatal(err)
+	}
+	out := AppendRequestHead(nil, &req)
+	if string(out) != in {
+		t.Fatalf("got %q; want %q", out, in)
+	}
+}
+
+func TestPipelined(t *testing.T) {
+	in := "GET /a HTTP/1.1\r\nHost: a\r\n\r\n" +
+		"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello" +
+		"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: v\r\n\r\n" +
+		"GET /d HTTP/1.0\r\n\r\n"
+	rd := newTestReader(in)
+	var req Request
+	wantTargets := []string{"/a", "/b", "/c", "/d"}
+	wantBodies := []string{"", "hello", "abc", ""}
+	for i, want := range wantTargets {
+		if err := rd.ReadRequest(&req); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if string(req.Target) != want {
+			t.Fatalf("request %d: target %q; want %q", i, req.Target, want)
+		}
+		body, err := io.ReadAll(rd.Body())
+		if err != nil {
+			t.Fatalf("request %d body: %v", i, err)
+		}
+		if string(body) != wantBodies[i] {
+			t.Fatalf("request %d: body %q; want %q", i, body, wantBodies[i])
+		}
+		// Head fields must survive body reads.
+		if string(req.Target) != want {
+			t.Fatalf("request %d: target changed to %q during body read", i, req.Target)
+		}
+	}
+	if tr := rd.Body().Trailers(); len(tr) != 0 {
+		t.Fatalf("trailers leaked into next message: %v", tr)
+	}
+	if err := rd.ReadRequest(&req); err != io.EOF {
+		t.Fatalf("after last request: got %v; want io.EOF", err)
+	}
+}
+
+func TestBodyUnread(t *testing.T) {
+	rd := newTestReader("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	var req Request
+	if err := rd.ReadRequest(&req); err != nil {
+		t.Fatal(err)
+	}
+	if err := rd.ReadRequest(&req); err != ErrBodyUnread {
+		t.Fatalf("got %v; want ErrBodyUnread", err)
+	}
+	if n, err := rd.Body().Discard(); n != 5 || err != nil {
+		t.Fatalf("Discard: %d, %v", n, err)
+	}
+	if err := rd.ReadRequest(&req); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHeaderTooLarge(t *testing.T) {
+	big := "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("a", 200) + "\r\n\r\n"
+	cfg := Config{MaxHeaderBytes: 128}
+	var req Request
+	err := NewReader(strings.NewReader(big), cfg).ReadRequest(&req)
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Code != CodeHeaderTooLarge || pe.Status != 400 {
+		t.Fatalf("got %v; want header too large with 400", err)
+	}
+	// Exactly at the limit is fine; one byte over is not.
+	exact := "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("a", 128-len("GET / HTTP/1.1\r\nHost: a\r\nX: \r\n\r\n")) + "\r\n\r\n"
+	if len(exact) != 128 {
+		t.Fatalf("test bug: len %d", len(exact))
+	}
+	if err := NewReader(strings.NewReader(exact), cfg).ReadRequest(&req); err != nil {
+		t.Fatalf("head of exactly the limit: %v", err)
+	}
+	over := exact[:30] + "a" + exact[30:]
+	if err := NewReader(strings.NewReader(over), cfg).ReadRequest(&req); CodeOf(err) != CodeHeaderTooLarge {
+		t.Fatalf("one byte over: got %v", err)
+	}
+	// A head with no line end at all must not wait for more than the limit.
+	endless := "GET /" + strings.Repeat("a", 1000)
+	if err := NewReader(strings.NewReader(endless), cfg).ReadRequest(&req); CodeOf(err) != CodeHeaderTooLarge {
+		t.Fatalf("endless line: got %v", err)
+	}
+}
+
+func TestTooManyHeaders(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("GET / HTTP/1.1\r\nHost: a\r\n")
+	for range 4 {
+		sb.WriteString("X: y\r\n")
+	}
+	sb.WriteString("\r\n")
+	var req Request
+	err := NewReader(strings.NewReader(sb.String()), Config{MaxHeaders: 4}).ReadRequest(&req)
+	if CodeOf(err) != CodeTooManyHeaders {
+		t.Fatalf("got %v", err)
+	}
+	if err := NewReader(strings.NewReader(sb.String()), Config{MaxHeaders: 5}).ReadRequest(&req); err != nil {
+		t.Fatalf("5 fields with limit 5: %v", err)
+	}
+}
+
+func TestTruncatedHead(t *testing.T) {
+	var req Request
+	if err := newTestReader("GET / HTTP/1.1\r\nHost: a\r\n").ReadRequest(&req); err != io.ErrUnexpectedEOF {
+		t.Fatalf("got %v; want io.ErrUnexpectedEOF", err)
+	}
+	if err := newTestReader("").ReadRequest(&req); err != io.EOF {
+		t.Fatalf("got %v; want io.EOF", err)
+	}
+	if err := newTestReader("\r\n").ReadRequest(&req); err != io.EOF {
+		t.Fatalf("got %v; want io.EOF", err)
+	}
+}
+
+// oneByteReader returns one byte per Read, to exercise every refill path.
+type oneByteReader struct{ r io.Reader }
+
+func (o oneByteReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return o.r.Read(p[:1])
+}
+
+func TestByteAtATime(t *testing.T) {
+	in := "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=\"q\\\"\"\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nT: v\r\n\r\nGET /n HTTP/1.1\r\nHost: b\r\n\r\n"
+	rd := NewReader(oneByteReader{strings.NewReader(in)}, Config{})
+	var req Request
+	if err := rd.ReadRequest(&req); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := CopyBody(&out, rd, nil); err != nil {
+		t.Fatal(err)
+	}
+	body, trailers := decodeChunked(t, out.Bytes())
+	if string(body) != "abc0123456789abcdef" || trailers != "T: v\r\n" {
+		t.Fatalf("re-encoded body decodes to %q, trailers %q", body, trailers)
+	}
+	if err := rd.ReadRequest(&req); err != nil || string(req.Target) != "/n" {
+		t.Fatalf("next request: %v %q", err, req.Target)
+	}
+}
+
+// decodeChunked parses s as a chunked body and returns the payload and the
+// trailers serialized back.
+func decodeChunked(t testing.TB, s []byte) ([]byte, string) {
+	t.Helper()
+	head := "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	rd := NewReader(io.MultiReader(strings.NewReader(head), bytes.NewReader(s)), Config{})
+	var req Request
+	if err := rd.ReadRequest(&req); err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(rd.Body())
+	if err != nil {
+		t.Fatalf("decoding re-encoded body: %v", err)
+	}
+	if rd.Buffered() != 0 {
+		t.Fatalf("%d bytes after the chunked body", rd.Buffered())
+	}
+	return body, string(AppendHeaders(nil, rd.Body().Trailers()))
+}

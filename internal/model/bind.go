@@ -1,0 +1,136 @@
+package model
+
+import (
+	"strconv"
+	"strings"
+
+	"bulwark/internal/config"
+)
+
+// bindFlags take no value; bindValued take exactly one word.
+var bindFlags = map[string]bool{
+	"ssl": true, "strict-sni": true, "no-tls-tickets": true, "prefer-client-ciphers": true,
+	"accept-proxy": true, "transparent": true, "v4v6": true, "v6only": true, "defer-accept": true,
+	"tfo": true, "no-sslv3": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true,
+	"no-tlsv13": true, "force-tlsv12": true, "force-tlsv13": true, "allow-0rtt": true,
+	"no-ca-names": true, "generate-certificates": true, "ssl-skip-self-issued-ca": true,
+	"quic-force-retry": true, "accept-netscaler-cip": false, "force-sslv3": true,
+	"force-tlsv10": true, "force-tlsv11": true,
+}
+
+var bindValued = map[string]bool{
+	"crt": true, "crt-list": true, "alpn": true, "npn": true, "ciphers": true, "ciphersuites": true,
+	"curves": true, "ecdhe": true, "ca-file": true, "crl-file": true, "verify": true,
+	"ssl-min-ver": true, "ssl-max-ver": true, "maxconn": true, "backlog": true, "name": true,
+	"id": true, "mode": true, "user": true, "group": true, "uid": true, "gid": true,
+	"interface": true, "mss": true, "nice": true, "process": true, "thread": true,
+	"tls-ticket-keys": true, "ca-ignore-err": true, "crt-ignore-err": true, "level": true,
+	"severity-output": true, "expose-fd": true, "tcp-ut": true, "namespace": true,
+	"proto": true, "sigalgs": true, "client-sigalgs": true, "ca-sign-file": true,
+	"ca-sign-pass": true, "ca-verify-file": true, "accept-netscaler-cip": true,
+	"shards": true, "quic-cc-algo": true, "label": true,
+}
+
+// unsupportedBindOpts are accepted by HAProxy but not run by Bulwark.
+var unsupportedBindOpts = map[string]bool{
+	"npn": true, "generate-certificates": true, "ca-sign-file": true, "ca-sign-pass": true,
+	"transparent": true, "namespace": true, "interface": true, "accept-netscaler-cip": true,
+	"quic-force-retry": true, "quic-cc-algo": true, "force-sslv3": true, "force-tlsv10": true,
+	"force-tlsv11": true, "allow-0rtt": true, "tcp-ut": true, "tfo": true, "nice": true,
+	"process": true, "thread": true, "shards": true, "ecdhe": true, "sigalgs": true,
+	"client-sigalgs": true,
+}
+
+var tlsVersions = map[string]bool{"SSLv3": true, "TLSv1.0": true, "TLSv1.1": true, "TLSv1.2": true, "TLSv1.3": true}
+
+func (c *compiler) bind(d *config.Directive) *Bind {
+	if len(d.Args) == 0 {
+		c.ds.Alertf(d.Pos, "'bind' expects [addr1]:port1[-end1]{,[addr]:port[-end]}... as arguments")
+		return nil
+	}
+	b := &Bind{Pos: d.Pos, Opts: map[string]string{}}
+	for _, part := range strings.Split(d.Arg(0), ",") {
+		a, err := ParseBindAddr(part)
+		if err != nil {
+			c.ds.Alertf(d.ArgPos(0), "'bind %s' : %v", d.Arg(0), err)
+			return nil
+		}
+		b.Addrs = append(b.Addrs, a)
+	}
+	c.bindOptions(b, d.Args[1:], d.Arg(0))
+	return b
+}
+
+func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
+	for i := 0; i < len(args); i++ {
+		w := args[i]
+		name := w.Text
+		switch {
+		case bindFlags[name]:
+			b.Opts[name] = ""
+			if name == "ssl" {
+				b.SSL = true
+			}
+			if unsupportedBindOpts[name] {
+				c.unsupported(w.Pos, "bind option '%s' is not supported by bulwark", name)
+			}
+			continue
+		case bindValued[name]:
+		default:
+			c.ds.Alertf(w.Pos, "'bind %s' unknown keyword '%s'", what, name)
+			continue
+		}
+		if i+1 >= len(args) {
+			c.ds.Alertf(w.Pos, "'bind %s' : '%s' expects an argument", what, name)
+			return
+		}
+		v := args[i+1]
+		i++
+		if unsupportedBindOpts[name] {
+			c.unsupported(w.Pos, "bind option '%s' is not supported by bulwark", name)
+		}
+		switch name {
+		case "crt":
+			b.Certs = append(b.Certs, v.Text)
+		case "crt-list":
+			b.CrtList = append(b.CrtList, v.Text)
+		case "alpn":
+			b.ALPN = strings.Split(v.Text, ",")
+		case "maxconn":
+			n, err := strconv.Atoi(v.Text)
+			if err != nil || n < 0 {
+				c.ds.Alertf(v.Pos, "'bind %s' : 'maxconn' expects a non-negative integer", what)
+			}
+			b.MaxConn = n
+		case "ssl-min-ver", "ssl-max-ver":
+			if !tlsVersions[v.Text] {
+				c.ds.Alertf(v.Pos, "'bind %s' : '%s' : unknown version '%s' (expects SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3)", what, name, v.Text)
+			}
+		case "verify":
+			if v.Text != "none" && v.Text != "optional" && v.Text != "required" {
+				c.ds.Alertf(v.Pos, "'bind %s' : 'verify' expects 'none', 'optional' or 'required'", what)
+			}
+		case "mode":
+			m, err := strconv.ParseUint(v.Text, 8, 32)
+			if err != nil {
+				c.ds.Alertf(v.Pos, "'bind %s' : 'mode' expects an octal file mode", what)
+			}
+			b.Mode = uint32(m)
+		case "user":
+			b.User = v.Text
+		case "group":
+			b.Group = v.Text
+		case "name":
+			b.Name = v.Text
+		}
+		b.Opts[name] = v.Text
+	}
+	if (len(b.Certs) > 0 || len(b.CrtList) > 0) && !b.SSL {
+		// HAProxy loads the certificates but serves clear text; this is
+		// almost always a mistake.
+		c.ds.Warnf(args[0].Pos, "'bind %s' has certificates but no 'ssl' keyword: it will serve clear text", what)
+	}
+	if b.SSL && len(b.Certs) == 0 && len(b.CrtList) == 0 {
+		c.ds.Alertf(args[0].Pos, "'bind %s' : 'ssl' requires a certificate ('crt' or 'crt-list')", what)
+	}
+}

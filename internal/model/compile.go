@@ -1,0 +1,255 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"bulwark/internal/config"
+)
+
+// Options tunes compilation.
+type Options struct {
+	// Audit compiles as much as possible for the auditor: directives that
+	// Bulwark does not run are kept silently instead of being errors.
+	Audit bool
+}
+
+// CodeUnsupported marks diagnostics about directives that HAProxy accepts
+// but Bulwark does not run; the auditor drops them.
+const CodeUnsupported = "unsupported"
+
+// compiler carries the state of one compilation.
+type compiler struct {
+	opt      Options
+	ds       config.Diagnostics
+	m        *Model
+	defaults map[string]*config.Section
+}
+
+// Compile builds the Model from the AST. It always returns a Model (for the
+// auditor), with every diagnostic found.
+func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
+	c := &compiler{opt: opt, m: &Model{Files: cfg.Files, Userlists: map[string]*Userlist{}},
+		defaults: map[string]*config.Section{}}
+	c.m.Global = newGlobal()
+	var lastDefaults *config.Section
+	// A defaults section used implicitly by a proxy and explicitly by
+	// another triggers HAProxy's warning; track both uses.
+	usedImplicit := map[*config.Section]bool{}
+	usedExplicit := map[*config.Section]bool{}
+	seenNonGlobal := false
+	id := 0
+	for _, s := range cfg.Sections {
+		switch s.Kind {
+		case config.KindGlobal:
+			if seenNonGlobal {
+				// HAProxy accepts a late global section; its settings
+				// still apply process-wide.
+				c.ds.Noticef(s.Pos, "'global' section after other sections")
+			}
+			c.global(s)
+			continue
+		case config.KindDefaults:
+			seenNonGlobal = true
+			if s.Name != "" {
+				if prev, ok := c.defaults[s.Name]; ok {
+					c.ds.Alertf(s.NamePos, "defaults section '%s' has the same name as another defaults section declared at %s", s.Name, prev.Pos)
+				}
+				c.defaults[s.Name] = s
+			}
+			if s.From != "" {
+				if d := c.resolveFrom(s); d != nil {
+					usedExplicit[d] = true
+				}
+			}
+			c.checkDefaults(s)
+			lastDefaults = s
+			continue
+		case config.KindFrontend, config.KindBackend, config.KindListen:
+			seenNonGlobal = true
+			id++
+			var def *config.Section
+			if s.From != "" {
+				def = c.resolveFrom(s)
+				if def != nil {
+					usedExplicit[def] = true
+				}
+			} else if lastDefaults != nil {
+				def = lastDefaults
+				usedImplicit[def] = true
+			}
+			p := c.proxy(s, def, id)
+			c.m.Proxies = append(c.m.Proxies, p)
+		case config.KindUserlist:
+			seenNonGlobal = true
+			c.userlist(s)
+		default:
+			seenNonGlobal = true
+			c.m.Unrun = append(c.m.Unrun, s)
+			c.unsupported(s.Pos, "'%s' section is not supported by bulwark", s.Kind)
+		}
+	}
+	for d := range usedExplicit {
+		if usedImplicit[d] && d.Name != "" {
+			c.ds.Warnf(d.Pos, "defaults section '%s' is used both explicitly and implicitly", d.Name)
+		}
+	}
+	c.checkNames()
+	c.crossRefs()
+	return c.m, c.ds
+}
+
+func (c *compiler) unsupported(pos config.Pos, format string, args ...any) {
+	if c.opt.Audit {
+		return
+	}
+	c.ds = append(c.ds, config.Diagnostic{Pos: pos, Severity: config.SevAlert,
+		Msg: fmt.Sprintf(format, args...), Code: CodeUnsupported})
+}
+
+func (c *compiler) resolveFrom(s *config.Section) *config.Section {
+	d, ok := c.defaults[s.From]
+	if !ok {
+		c.ds.Alertf(s.FromPos, "%s '%s': unable to find defaults section '%s'", s.Kind, s.Name, s.From)
+		return nil
+	}
+	if d == s {
+		c.ds.Alertf(s.FromPos, "defaults section '%s' cannot inherit from itself", s.Name)
+		return nil
+	}
+	if d.Name == "" {
+		c.ds.Alertf(s.FromPos, "'from' must designate a named defaults section")
+		return nil
+	}
+	return d
+}
+
+// defaultsChain returns the directives a proxy inherits: those of every
+// defaults section of the "from" chain, outermost first.
+func (c *compiler) defaultsChain(d *config.Section) []*config.Directive {
+	var chain []*config.Section
+	seen := map[*config.Section]bool{}
+	for d != nil && !seen[d] {
+		seen[d] = true
+		chain = append(chain, d)
+		if d.From == "" {
+			break
+		}
+		d = c.defaults[d.From]
+	}
+	var out []*config.Directive
+	for i := len(chain) - 1; i >= 0; i-- {
+		out = append(out, chain[i].Directives...)
+	}
+	return out
+}
+
+// checkDefaults compiles a defaults section on its own, so that errors in it
+// are reported once, at its lines, even when no proxy uses it.
+func (c *compiler) checkDefaults(s *config.Section) {
+	p := newProxy(s, 0)
+	p.Cap = CapDefaults | CapFrontend | CapBackend
+	// Only the section's own lines are checked here: lines inherited
+	// through "from" were checked at their own section.
+	for _, d := range c.defaultsChain(s) {
+		quiet := c.ds
+		c.proxyDirective(p, s, d, false)
+		if !inSection(s, d) {
+			c.ds = quiet
+		}
+	}
+}
+
+func inSection(s *config.Section, d *config.Directive) bool {
+	for _, x := range s.Directives {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+func newProxy(s *config.Section, id int) *Proxy {
+	p := &Proxy{Name: s.Name, Kind: s.Kind, Pos: s.Pos, ID: id, Retries: 3, Redispatch: -2,
+		Options: map[string]bool{}, OptionArgs: map[string]*config.Directive{},
+		ErrorFiles: map[int]string{}}
+	switch s.Kind {
+	case config.KindFrontend:
+		p.Cap = CapFrontend
+	case config.KindBackend:
+		p.Cap = CapBackend
+	case config.KindListen:
+		p.Cap = CapFrontend | CapBackend
+	}
+	p.DefaultServer = defaultServerOptions()
+	return p
+}
+
+func (c *compiler) proxy(s *config.Section, def *config.Section, id int) *Proxy {
+	p := newProxy(s, id)
+	if def != nil {
+		p.Defaults = def.Name
+		// Inherited directives were already checked at their defaults
+		// section; here they are applied quietly, and those that do not fit
+		// this proxy's capability are skipped, as HAProxy does.
+		quiet := c.ds
+		for _, d := range c.defaultsChain(def) {
+			c.proxyDirective(p, s, d, true)
+		}
+		c.ds = quiet
+	}
+	for _, d := range s.Directives {
+		c.proxyDirective(p, s, d, false)
+	}
+	c.finishProxy(p)
+	return p
+}
+
+func (c *compiler) checkNames() {
+	type key struct {
+		name string
+		cap  Cap
+	}
+	seen := map[key]*Proxy{}
+	for _, p := range c.m.Proxies {
+		for _, cp := range []Cap{CapFrontend, CapBackend} {
+			if p.Cap&cp == 0 {
+				continue
+			}
+			k := key{p.Name, cp}
+			if prev, ok := seen[k]; ok && prev != p {
+				c.ds.Alertf(p.Pos, "%s '%s' has the same name as %s '%s' declared at %s", p.Kind, p.Name, prev.Kind, prev.Name, prev.Pos)
+				break
+			}
+			seen[k] = p
+		}
+	}
+}
+
+// crossRefs checks references between sections once every proxy is known.
+func (c *compiler) crossRefs() {
+	for _, p := range c.m.Proxies {
+		if p.Cap&CapFrontend != 0 {
+			for _, ub := range p.UseBackends {
+				if !ub.Dynamic {
+					c.checkBackendRef(p, ub.Backend, ub.Pos)
+				}
+			}
+			if p.DefaultBackend != "" && !strings.Contains(p.DefaultBackend, "%[") {
+				c.checkBackendRef(p, p.DefaultBackend, p.DefBackendPos)
+			}
+		}
+		c.checkTableRefs(p)
+	}
+}
+
+func (c *compiler) checkBackendRef(fe *Proxy, name string, pos config.Pos) {
+	be := c.m.Backend(name)
+	if be == nil {
+		c.ds.Alertf(pos, "Proxy '%s': unable to find required use_backend: '%s'", fe.Name, name)
+		return
+	}
+	if fe.Mode == ModeHTTP && be.Mode == ModeTCP {
+		c.ds.Alertf(pos, "Proxy '%s': unable to use proxy '%s' with wrong mode, required: http, has: tcp", fe.Name, name)
+	}
+}

@@ -1,0 +1,344 @@
+package model
+
+import (
+	"strconv"
+	"strings"
+
+	"bulwark/internal/config"
+	"bulwark/internal/units"
+)
+
+func newGlobal() Global {
+	return Global{UID: -1, GID: -1, BufSize: 16384, SSL: SSLDefaults{ServerVerify: "required"}}
+}
+
+// globalIgnored are global keywords that tune HAProxy internals; Bulwark
+// accepts them because they change nothing it would do differently.
+var globalIgnored = set("node", "description", "log-send-hostname", "log-tag", "spread-checks",
+	"tune.ssl.default-dh-param", "tune.maxaccept", "tune.ssl.cachesize", "tune.ssl.lifetime",
+	"ca-base", "crt-base", "master-worker", "nbproc", "cpu-map", "tune.http.maxhdr",
+	"tune.ssl.maxrecord", "localpeer", "server-state-file", "server-state-base", "quiet",
+	"expose-experimental-directives", "tune.idletimer", "tune.h2.initial-window-size",
+	"tune.h2.max-concurrent-streams", "tune.h2.header-table-size", "stats-file")
+
+func (c *compiler) global(s *config.Section) {
+	g := &c.m.Global
+	if !g.Pos.IsValid() {
+		g.Pos = s.Pos
+	}
+	for _, d := range s.Directives {
+		g.Directives = append(g.Directives, d)
+		switch d.Name {
+		case "user", "group", "chroot", "pidfile":
+			if len(d.Args) != 1 {
+				c.ds.Alertf(d.Pos, "'%s' expects exactly one argument", d.Name)
+				continue
+			}
+			switch d.Name {
+			case "user":
+				g.User = d.Arg(0)
+			case "group":
+				g.Group = d.Arg(0)
+			case "chroot":
+				g.Chroot = d.Arg(0)
+			default:
+				g.PidFile = d.Arg(0)
+			}
+		case "uid", "gid":
+			n, err := strconv.Atoi(d.Arg(0))
+			if err != nil || n < 0 || len(d.Args) != 1 {
+				c.ds.Alertf(d.Pos, "'%s' expects an integer argument", d.Name)
+				continue
+			}
+			if d.Name == "uid" {
+				g.UID = n
+			} else {
+				g.GID = n
+			}
+		case "maxconn":
+			g.MaxConn = c.intArg(d, 0, 1<<30)
+		case "nbthread":
+			g.NbThread = c.intArg(d, 0, 4096)
+			if g.NbThread == 0 && len(d.Args) > 0 {
+				c.ds.Alertf(d.ArgPos(0), "'nbthread' must be > 0")
+			}
+		case "daemon":
+			g.Daemon = true
+		case "zero-warning":
+			g.ZeroWarn = true
+		case "hard-stop-after":
+			if t, err := units.ParseTime(d.Arg(0)); err != nil {
+				c.ds.Alertf(d.ArgPos(0), "'hard-stop-after' : %v", err)
+			} else {
+				g.HardStop = t
+			}
+		case "tune.bufsize":
+			n := c.intArg(d, 0, 1<<28)
+			if n < 1024 && len(d.Args) > 0 {
+				c.ds.Alertf(d.ArgPos(0), "'tune.bufsize' must be at least 1024")
+				continue
+			}
+			g.BufSize = n
+		case "tune.maxrewrite":
+			g.MaxRewrite = c.intArg(d, 0, 1<<28)
+		case "log":
+			c.log(&g.Logs, d)
+		case "stats":
+			c.globalStats(g, d)
+		case "ssl-default-bind-ciphers":
+			g.SSL.BindCiphers = d.Arg(0)
+		case "ssl-default-bind-ciphersuites":
+			g.SSL.BindCipherSuites = d.Arg(0)
+		case "ssl-default-bind-curves":
+			g.SSL.BindCurves = d.Arg(0)
+		case "ssl-default-bind-options":
+			g.SSL.BindOptions = append(g.SSL.BindOptions, c.sslOptions(d)...)
+		case "ssl-default-server-ciphers":
+			g.SSL.ServerCiphers = d.Arg(0)
+		case "ssl-default-server-ciphersuites":
+			g.SSL.ServerSuites = d.Arg(0)
+		case "ssl-default-server-options":
+			g.SSL.ServerOptions = append(g.SSL.ServerOptions, c.sslOptions(d)...)
+		case "ssl-server-verify":
+			if d.Arg(0) != "none" && d.Arg(0) != "required" {
+				c.ds.Alertf(d.ArgPos(0), "'ssl-server-verify' expects 'none' or 'required'")
+				continue
+			}
+			g.SSL.ServerVerify = d.Arg(0)
+		case "ssl-dh-param-file":
+			g.SSL.DHParamFile = d.Arg(0)
+		default:
+			if globalIgnored[d.Name] {
+				continue
+			}
+			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
+		}
+	}
+}
+
+var sslOptionWords = set("no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
+	"no-tls-tickets", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
+	"force-tlsv13", "prefer-client-ciphers", "ssl-min-ver", "ssl-max-ver")
+
+func (c *compiler) sslOptions(d *config.Directive) []string {
+	var out []string
+	for i := 0; i < len(d.Args); i++ {
+		w := d.Args[i]
+		if !sslOptionWords[w.Text] {
+			c.ds.Alertf(w.Pos, "'%s' : unknown option '%s'", d.Name, w.Text)
+			continue
+		}
+		if w.Text == "ssl-min-ver" || w.Text == "ssl-max-ver" {
+			if i+1 >= len(d.Args) || !tlsVersions[d.Args[i+1].Text] {
+				c.ds.Alertf(w.Pos, "'%s' : '%s' expects SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3", d.Name, w.Text)
+				continue
+			}
+			out = append(out, w.Text+" "+d.Args[i+1].Text)
+			i++
+			continue
+		}
+		out = append(out, w.Text)
+	}
+	return out
+}
+
+func (c *compiler) globalStats(g *Global, d *config.Directive) {
+	switch d.Arg(0) {
+	case "socket":
+		if len(d.Args) < 2 {
+			c.ds.Alertf(d.Pos, "'stats socket' expects an address or a path")
+			return
+		}
+		a, err := ParseBindAddr(d.Arg(1))
+		if err != nil {
+			c.ds.Alertf(d.ArgPos(1), "'stats socket' : %v", err)
+			return
+		}
+		ss := &StatsSocket{Pos: d.Pos, Addr: a, Level: "operator", Opts: map[string]string{}}
+		b := &Bind{Opts: map[string]string{}}
+		c.bindOptions(b, d.Args[2:], d.Arg(1))
+		ss.Opts = b.Opts
+		ss.Mode, ss.User, ss.Group = b.Mode, b.User, b.Group
+		if lv, ok := b.Opts["level"]; ok {
+			if lv != "user" && lv != "operator" && lv != "admin" {
+				c.ds.Alertf(d.Pos, "'stats socket' : 'level' expects 'user', 'operator' or 'admin'")
+			}
+			ss.Level = lv
+		}
+		g.StatsSocks = append(g.StatsSocks, ss)
+		c.unsupported(d.Pos, "'stats socket' (the runtime API) is not supported by bulwark yet")
+	case "timeout", "maxconn", "bind-process":
+	default:
+		c.ds.Alertf(d.ArgPos(0), "'stats' in 'global' section expects 'socket', 'maxconn' or 'timeout'")
+	}
+}
+
+var logFacilities = set("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp",
+	"cron", "auth2", "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2",
+	"local3", "local4", "local5", "local6", "local7")
+
+var logLevels = set("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+
+var logFormats = set("local", "rfc3164", "rfc5424", "priority", "short", "timed", "iso", "raw")
+
+func (c *compiler) log(dst *[]LogTarget, d *config.Directive) {
+	if len(d.Args) == 0 {
+		c.ds.Alertf(d.Pos, "'log' expects either <address[:port]> and <facility> or 'global' as arguments")
+		return
+	}
+	if d.Arg(0) == "global" {
+		if len(d.Args) > 1 {
+			c.ds.Alertf(d.ArgPos(1), "'log global' does not take arguments")
+		}
+		*dst = append(*dst, LogTarget{Pos: d.Pos, Global: true})
+		return
+	}
+	lt := LogTarget{Pos: d.Pos, Target: d.Arg(0), Len: 1024, Format: "local"}
+	rest := d.Args[1:]
+	for len(rest) >= 2 {
+		switch rest[0].Text {
+		case "len":
+			n, err := strconv.Atoi(rest[1].Text)
+			if err != nil || n < 80 || n > 65535 {
+				c.ds.Alertf(rest[1].Pos, "'log' : 'len' expects a value between 80 and 65535")
+			}
+			lt.Len = n
+		case "format":
+			if !logFormats[rest[1].Text] {
+				c.ds.Alertf(rest[1].Pos, "'log' : unknown log format '%s'", rest[1].Text)
+			}
+			lt.Format = rest[1].Text
+		case "sample":
+			c.unsupported(rest[0].Pos, "'log ... sample' is not supported by bulwark")
+		default:
+			goto facility
+		}
+		rest = rest[2:]
+	}
+facility:
+	if len(rest) == 0 {
+		c.ds.Alertf(d.Pos, "'log' expects <facility> after the address")
+		return
+	}
+	if !logFacilities[rest[0].Text] {
+		c.ds.Alertf(rest[0].Pos, "unknown log facility '%s'", rest[0].Text)
+		return
+	}
+	lt.Facility = rest[0].Text
+	if len(rest) > 1 {
+		if !logLevels[rest[1].Text] {
+			c.ds.Alertf(rest[1].Pos, "unknown optional log level '%s'", rest[1].Text)
+			return
+		}
+		lt.Level = rest[1].Text
+	}
+	if len(rest) > 2 {
+		if !logLevels[rest[2].Text] {
+			c.ds.Alertf(rest[2].Pos, "unknown optional minimum log level '%s'", rest[2].Text)
+			return
+		}
+		lt.MinLevel = rest[2].Text
+	}
+	if len(rest) > 3 {
+		c.ds.Alertf(rest[3].Pos, "'log' : too many arguments")
+	}
+	if strings.HasPrefix(lt.Target, "ring@") {
+		c.unsupported(d.Pos, "'log ring@...' targets are not supported by bulwark")
+	}
+	*dst = append(*dst, lt)
+}
+
+func (c *compiler) stats(p *Proxy, d *config.Directive) {
+	if p.Stats == nil {
+		p.Stats = &Stats{Pos: d.Pos, URI: "/haproxy?stats"}
+	}
+	st := p.Stats
+	switch d.Arg(0) {
+	case "enable":
+		st.Enabled = true
+	case "uri":
+		st.URI, st.Enabled = d.Arg(1), true
+	case "realm":
+		st.Realm, st.Enabled = d.Arg(1), true
+	case "auth":
+		if !strings.Contains(d.Arg(1), ":") {
+			c.ds.Alertf(d.ArgPos(1), "'stats auth' expects <user>:<password>")
+			return
+		}
+		st.Auth, st.Enabled = append(st.Auth, d.Arg(1)), true
+	case "hide-version":
+		st.HideVersion, st.Enabled = true, true
+	case "refresh":
+		t, err := units.ParseTimeUnit(d.Arg(1), 1e9)
+		if err != nil {
+			c.ds.Alertf(d.ArgPos(1), "'stats refresh' : %v", err)
+			return
+		}
+		st.Refresh, st.Enabled = t, true
+	case "admin":
+		cd, ok := c.cond(p, d.Args[1:], d.Pos)
+		if !ok {
+			return
+		}
+		if cd == nil {
+			c.ds.Alertf(d.Pos, "'stats admin' requires either 'if' or 'unless' followed by a condition")
+			return
+		}
+		st.AdminConds = append(st.AdminConds, cd)
+		c.unsupported(d.Pos, "'stats admin' is not supported by bulwark (the stats page is read-only)")
+	case "http-request":
+		if r := c.rule(p, d, "stats http-request", 1); r != nil {
+			st.Rules = append(st.Rules, r)
+		}
+	case "scope", "show-legends", "show-node", "show-desc", "show-modules", "bind-process":
+		c.unsupported(d.Pos, "'stats %s' is not supported by bulwark", d.Arg(0))
+	case "disable":
+		st.Enabled = false
+	default:
+		c.ds.Alertf(d.ArgPos(0), "'stats' expects 'admin', 'auth', 'enable', 'hide-version', 'http-request', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-modules', 'show-node' or 'uri' (got '%s')", d.Arg(0))
+	}
+}
+
+func (c *compiler) userlist(s *config.Section) {
+	if prev, ok := c.m.Userlists[s.Name]; ok {
+		c.ds.Alertf(s.Pos, "userlist '%s' has the same name as another userlist declared at %s", s.Name, prev.Pos)
+		return
+	}
+	ul := &Userlist{Pos: s.Pos, Name: s.Name, Groups: map[string][]string{}}
+	c.m.Userlists[s.Name] = ul
+	for _, d := range s.Directives {
+		switch d.Name {
+		case "group":
+			if len(d.Args) == 0 {
+				c.ds.Alertf(d.Pos, "'group' expects a name")
+				continue
+			}
+			var users []string
+			if len(d.Args) >= 3 && d.Arg(1) == "users" {
+				users = strings.Split(d.Arg(2), ",")
+			}
+			ul.Groups[d.Arg(0)] = users
+		case "user":
+			if len(d.Args) < 3 {
+				c.ds.Alertf(d.Pos, "'user' expects <name> password|insecure-password <pass> [groups ...]")
+				continue
+			}
+			u := &User{Pos: d.Pos, Name: d.Arg(0)}
+			for i := 1; i+1 < len(d.Args); i += 2 {
+				switch d.Arg(i) {
+				case "password":
+					u.Password = d.Arg(i + 1)
+				case "insecure-password":
+					u.Password, u.Insecure = d.Arg(i+1), true
+				case "groups":
+					u.Groups = strings.Split(d.Arg(i+1), ",")
+				default:
+					c.ds.Alertf(d.ArgPos(i), "'user' : unexpected keyword '%s'", d.Arg(i))
+				}
+			}
+			ul.Users = append(ul.Users, u)
+		default:
+			c.ds.Alertf(d.Pos, "unknown keyword '%s' in 'userlist' section", d.Name)
+		}
+	}
+}

@@ -1,0 +1,360 @@
+// Package model compiles the configuration AST into a typed, validated and
+// cross-referenced description of what the proxy runs. It never reads
+// configuration text itself: positions come from the AST, so every error
+// names its file, line and column.
+package model
+
+import (
+	"time"
+
+	"bulwark/internal/config"
+)
+
+// Mode is a proxy's traffic mode.
+type Mode int
+
+const (
+	ModeTCP Mode = iota
+	ModeHTTP
+)
+
+func (m Mode) String() string {
+	if m == ModeHTTP {
+		return "http"
+	}
+	return "tcp"
+}
+
+// Cap is a proxy's capability: what it can be used as.
+type Cap int
+
+const (
+	CapFrontend Cap = 1 << iota
+	CapBackend
+	CapDefaults
+)
+
+// Model is a whole compiled configuration.
+type Model struct {
+	Files     []string
+	Global    Global
+	Proxies   []*Proxy // frontends, backends and listens in file order
+	Userlists map[string]*Userlist
+	// Unrun lists the sections that parse but that Bulwark does not run
+	// (peers, resolvers, ...): kept for the auditor.
+	Unrun []*config.Section
+}
+
+// Frontend returns the proxy with frontend capability named name.
+func (m *Model) Frontend(name string) *Proxy { return m.find(name, CapFrontend) }
+
+// Backend returns the proxy with backend capability named name.
+func (m *Model) Backend(name string) *Proxy { return m.find(name, CapBackend) }
+
+func (m *Model) find(name string, c Cap) *Proxy {
+	for _, p := range m.Proxies {
+		if p.Name == name && p.Cap&c != 0 {
+			return p
+		}
+	}
+	return nil
+}
+
+// Frontends returns the proxies with frontend capability, in order.
+func (m *Model) Frontends() []*Proxy { return m.filter(CapFrontend) }
+
+// Backends returns the proxies with backend capability, in order.
+func (m *Model) Backends() []*Proxy { return m.filter(CapBackend) }
+
+func (m *Model) filter(c Cap) []*Proxy {
+	var out []*Proxy
+	for _, p := range m.Proxies {
+		if p.Cap&c != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Global holds process-wide settings.
+type Global struct {
+	Pos        config.Pos
+	User       string
+	Group      string
+	UID        int // -1 when unset
+	GID        int // -1 when unset
+	Chroot     string
+	MaxConn    int
+	NbThread   int
+	Daemon     bool
+	PidFile    string
+	HardStop   time.Duration // hard-stop-after; 0 = none
+	BufSize    int           // tune.bufsize, default 16384
+	MaxRewrite int           // tune.maxrewrite
+	Logs       []LogTarget
+	StatsSocks []*StatsSocket
+	SSL        SSLDefaults
+	ZeroWarn   bool
+	// Directives keeps every global directive for the auditor.
+	Directives []*config.Directive
+}
+
+// SSLDefaults are the ssl-default-* settings of the global section.
+type SSLDefaults struct {
+	BindCiphers      string
+	BindCipherSuites string
+	BindCurves       string
+	BindOptions      []string
+	ServerCiphers    string
+	ServerSuites     string
+	ServerOptions    []string
+	ServerVerify     string // "required" (default) or "none"
+	DHParamFile      string
+}
+
+// StatsSocket is a runtime API listener.
+type StatsSocket struct {
+	Pos   config.Pos
+	Addr  Addr
+	Mode  uint32 // file mode for unix sockets, 0 = unset
+	User  string
+	Group string
+	Level string // user|operator|admin; default operator
+	Opts  map[string]string
+}
+
+// LogTarget is one "log" line.
+type LogTarget struct {
+	Pos      config.Pos
+	Global   bool   // "log global"
+	Target   string // address, path, stdout, stderr, ring@...
+	Len      int
+	Format   string
+	Facility string
+	Level    string
+	MinLevel string
+}
+
+// Proxy is a frontend, backend or listen section after defaults inheritance.
+type Proxy struct {
+	Name     string
+	Kind     string // frontend, backend, listen
+	Pos      config.Pos
+	Cap      Cap
+	Mode     Mode
+	ID       int // declaration order, from 1 (HAProxy's iid)
+	Defaults string
+	Disabled bool
+
+	Timeouts Timeouts
+	MaxConn  int
+	Backlog  int
+	Retries  int
+	// Redispatch: -2 unset, -1 on last retry (HAProxy's default when
+	// enabled), 0 disabled, N every Nth retry.
+	Redispatch int
+
+	Binds         []*Bind
+	Servers       []*Server
+	DefaultServer ServerOptions
+	Balance       []string // arguments of "balance", nil = roundrobin
+	BalancePos    config.Pos
+	HashType      []string
+
+	Options    map[string]bool // option name -> enabled; absent = default
+	OptionArgs map[string]*config.Directive
+	ForwardFor *ForwardFor
+	HTTPReuse  string
+	HTTPChk    *config.Directive
+
+	ACLs           []*ACL
+	HTTPRequest    []*Rule
+	HTTPResponse   []*Rule
+	HTTPAfter      []*Rule
+	TCPRequest     []*Rule
+	TCPResponse    []*Rule
+	Redirects      []*Rule
+	UseBackends    []*UseBackend
+	DefaultBackend string
+	DefBackendPos  config.Pos
+	UseServers     []*Rule
+
+	StickTable *StickTable
+	StickRules []*Rule
+	Stats      *Stats
+	Logs       []LogTarget
+	LogFormat  string
+	LogTag     string
+	ErrorFiles map[int]string
+	Captures   []*config.Directive
+
+	// Directives keeps every directive applied to this proxy (inherited
+	// first) for the auditor and for positions.
+	Directives []*config.Directive
+}
+
+// Option reports whether option name is enabled on the proxy.
+func (p *Proxy) Option(name string) bool { return p.Options[name] }
+
+// Timeouts in a proxy; zero means unset.
+type Timeouts struct {
+	Client, Server, Connect, HTTPRequest, HTTPKeepAlive, Queue, Tunnel,
+	ClientFin, ServerFin, Check, Tarpit time.Duration
+}
+
+// ForwardFor is "option forwardfor".
+type ForwardFor struct {
+	Except string
+	Header string
+	IfNone bool
+}
+
+// Addr is a listening or server address after prefix handling.
+type Addr struct {
+	// Net is tcp4, tcp6, tcp (dual or hostname), unix, abns, fd, or
+	// sockpair.
+	Net       string
+	Host      string
+	PortLow   int
+	PortHigh  int // equal to PortLow unless a range
+	Path      string
+	FD        int
+	Raw       string
+	PortDelta bool // server port written as +N / -N (relative)
+}
+
+// Wildcard reports whether the address listens on every interface.
+func (a Addr) Wildcard() bool {
+	return (a.Net == "tcp" || a.Net == "tcp4" || a.Net == "tcp6") &&
+		(a.Host == "" || a.Host == "*" || a.Host == "0.0.0.0" || a.Host == "::")
+}
+
+// Bind is one "bind" line; one Bind may listen on several addresses.
+type Bind struct {
+	Pos     config.Pos
+	Addrs   []Addr
+	SSL     bool
+	Certs   []string
+	CrtList []string
+	ALPN    []string
+	Opts    map[string]string // every option, value "" for flags
+	MaxConn int
+	Name    string
+	Mode    uint32 // unix socket mode
+	User    string
+	Group   string
+}
+
+// ServerOptions are the settings of a server or default-server line.
+type ServerOptions struct {
+	Check      bool
+	Inter      time.Duration
+	FastInter  time.Duration
+	DownInter  time.Duration
+	Rise       int
+	Fall       int
+	Weight     int
+	Backup     bool
+	MaxConn    int
+	MaxQueue   int
+	Disabled   bool
+	SSL        bool
+	Verify     string
+	SNI        string
+	SendProxy  string
+	Port       int
+	Opts       map[string]string
+	Track      string
+	SlowStart  time.Duration
+	CheckSSL   bool
+	AgentCheck bool
+}
+
+// Server is one "server" line.
+type Server struct {
+	Pos  config.Pos
+	Name string
+	Addr Addr
+	ID   int
+	ServerOptions
+}
+
+// ACL is one "acl" line (several lines with the same name OR together).
+type ACL struct {
+	Pos   config.Pos
+	Name  string
+	Fetch string
+	Args  []config.Word // flags, operator and patterns as written
+}
+
+// Cond is an "if"/"unless" condition in disjunctive normal form (CM 7.2).
+type Cond struct {
+	Pos    config.Pos
+	Unless bool
+	// Terms are ORed; the ACLs inside one term are ANDed.
+	Terms [][]CondACL
+}
+
+// CondACL is one operand of a condition: a named ACL or an anonymous one.
+type CondACL struct {
+	Pos  config.Pos
+	Neg  bool
+	Name string // "" when anonymous
+	Anon *ACL
+}
+
+// Rule is an http-request / http-response / tcp-request ... line.
+type Rule struct {
+	Pos     config.Pos
+	Keyword string // http-request, tcp-request connection, ...
+	Action  string // deny, set-header, track-sc0, ...
+	Args    []config.Word
+	Cond    *Cond
+	// FromDefaults is set for rules inherited from a named defaults
+	// section, which run before the proxy's own.
+	FromDefaults bool
+}
+
+// UseBackend is a use_backend line.
+type UseBackend struct {
+	Pos     config.Pos
+	Backend string
+	Dynamic bool // name is a log-format expression
+	Cond    *Cond
+}
+
+// StickTable is a "stick-table" line.
+type StickTable struct {
+	Pos  config.Pos
+	Args []string
+}
+
+// Stats is the stats page of a proxy.
+type Stats struct {
+	Pos         config.Pos
+	Enabled     bool
+	URI         string
+	Realm       string
+	Auth        []string // user:password
+	AdminConds  []*Cond
+	HideVersion bool
+	Refresh     time.Duration
+	Rules       []*Rule
+}
+
+// Userlist is a userlist section.
+type Userlist struct {
+	Pos    config.Pos
+	Name   string
+	Users  []*User
+	Groups map[string][]string
+}
+
+// User is one user of a userlist.
+type User struct {
+	Pos      config.Pos
+	Name     string
+	Password string
+	Insecure bool
+	Groups   []string
+}

@@ -1,0 +1,365 @@
+package model
+
+import (
+	"strconv"
+	"strings"
+
+	"bulwark/internal/config"
+	"bulwark/internal/units"
+)
+
+// supportedOptions are the "option" keywords Bulwark runs. Options that
+// only tune HAProxy internals with no effect on behaviour in Bulwark are
+// listed too, so that existing configurations load.
+var supportedOptions = map[string]bool{
+	"httplog": true, "tcplog": true, "httpslog": true, "dontlognull": true,
+	"dontlog-normal": true, "log-separate-errors": true, "log-health-checks": true,
+	"forwardfor": true, "http-keep-alive": true, "http-server-close": true,
+	"httpclose": true, "redispatch": true, "allbackups": true, "httpchk": true,
+	"tcp-check": true, "abortonclose": true, "splice-auto": true,
+	"splice-request": true, "splice-response": true, "tcpka": true,
+	"clitcpka": true, "srvtcpka": true, "idle-close-on-response": true,
+	"http-buffer-request": true, "prefer-last-server": true, "socket-stats": true,
+	"http-ignore-probes": true, "nolinger": true,
+}
+
+// proxyDirective applies one directive to p. inherited is true for lines
+// that come from a defaults section.
+func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directive, inherited bool) {
+	p.Directives = append(p.Directives, d)
+	switch d.Name {
+	case "mode":
+		switch d.Arg(0) {
+		case "http":
+			p.Mode = ModeHTTP
+		case "tcp":
+			p.Mode = ModeTCP
+		case "health":
+			c.unsupported(d.Pos, "'mode health' is not supported by bulwark (removed in HAProxy 2.4)")
+		default:
+			c.ds.Alertf(d.ArgPos(0), "unknown proxy mode '%s' (expects 'http' or 'tcp')", d.Arg(0))
+		}
+	case "timeout":
+		c.timeout(p, d)
+	case "contimeout", "clitimeout", "srvtimeout":
+		c.ds.Alertf(d.Pos, "the '%s' directive is not supported anymore since HAProxy 2.1. Use 'timeout' instead", d.Name)
+	case "maxconn":
+		p.MaxConn = c.intArg(d, 0, 1<<30)
+	case "backlog":
+		p.Backlog = c.intArg(d, 0, 1<<30)
+	case "fullconn":
+	case "retries":
+		p.Retries = c.intArg(d, 0, 1<<20)
+	case "bind":
+		if b := c.bind(d); b != nil {
+			p.Binds = append(p.Binds, b)
+		}
+	case "server":
+		if sv := c.server(p, d); sv != nil {
+			p.Servers = append(p.Servers, sv)
+		}
+	case "default-server":
+		c.serverOptions(&p.DefaultServer, d, 0, true)
+	case "balance":
+		if len(d.Args) == 0 {
+			c.ds.Alertf(d.Pos, "'balance' expects an algorithm")
+			return
+		}
+		p.Balance, p.BalancePos = d.Texts(), d.Pos
+		c.checkBalance(d)
+	case "hash-type":
+		p.HashType = d.Texts()
+	case "option", "no", "default":
+		c.option(p, d)
+	case "acl":
+		c.acl(p, d)
+	case "http-request", "http-response", "http-after-response":
+		c.httpRule(p, s, d, inherited)
+	case "tcp-request", "tcp-response":
+		c.tcpRule(p, s, d, inherited)
+	case "redirect":
+		if r := c.rule(p, d, d.Name, 0); r != nil {
+			p.Redirects = append(p.Redirects, r)
+		}
+	case "use_backend":
+		c.useBackend(p, d)
+	case "default_backend":
+		if len(d.Args) != 1 {
+			c.ds.Alertf(d.Pos, "'default_backend' expects a backend name")
+			return
+		}
+		p.DefaultBackend, p.DefBackendPos = d.Arg(0), d.Pos
+	case "use-server":
+		if r := c.rule(p, d, d.Name, 0); r != nil {
+			p.UseServers = append(p.UseServers, r)
+		}
+	case "stick-table":
+		if p.StickTable != nil && !inherited {
+			c.ds.Alertf(d.Pos, "only one stick-table per proxy is allowed (previous at %s)", p.StickTable.Pos)
+		}
+		p.StickTable = &StickTable{Pos: d.Pos, Args: d.Texts()}
+	case "stick":
+		c.unsupported(d.Pos, "'stick' persistence rules are not supported by bulwark yet")
+	case "stats":
+		c.stats(p, d)
+	case "log":
+		c.log(&p.Logs, d)
+	case "log-format":
+		if len(d.Args) != 1 {
+			c.ds.Alertf(d.Pos, "'log-format' expects one argument (quote the format string)")
+			return
+		}
+		p.LogFormat = d.Arg(0)
+	case "log-tag":
+		p.LogTag = d.Arg(0)
+	case "errorfile":
+		code, err := strconv.Atoi(d.Arg(0))
+		if err != nil || len(d.Args) != 2 {
+			c.ds.Alertf(d.Pos, "'errorfile' expects <status_code> and <file>")
+			return
+		}
+		if !errorfileCodes[code] {
+			c.ds.Warnf(d.ArgPos(0), "status code '%d' not handled by 'errorfile', error customization will be ignored", code)
+			return
+		}
+		p.ErrorFiles[code] = d.Arg(1)
+	case "http-reuse":
+		switch d.Arg(0) {
+		case "never", "safe", "aggressive", "always":
+			p.HTTPReuse = d.Arg(0)
+		default:
+			c.ds.Alertf(d.ArgPos(0), "'http-reuse' expects 'never', 'safe', 'aggressive' or 'always'")
+		}
+	case "capture":
+		p.Captures = append(p.Captures, d)
+	case "description", "id", "rate-limit", "monitor-uri":
+		if d.Name == "rate-limit" || d.Name == "monitor-uri" {
+			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
+		}
+	case "disabled":
+		p.Disabled = true
+	case "enabled":
+		p.Disabled = false
+	case "http-check":
+		p.OptionArgs["http-check"] = d
+	default:
+		c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
+	}
+}
+
+var errorfileCodes = map[int]bool{200: true, 400: true, 401: true, 403: true, 404: true, 405: true, 407: true,
+	408: true, 410: true, 413: true, 425: true, 429: true, 500: true, 501: true, 502: true, 503: true, 504: true}
+
+func (c *compiler) intArg(d *config.Directive, i int, max uint64) int {
+	if len(d.Args) <= i {
+		c.ds.Alertf(d.Pos, "'%s' expects an integer argument", d.Name)
+		return 0
+	}
+	n, err := units.ParseUint(d.Arg(i), max)
+	if err != nil {
+		c.ds.Alertf(d.ArgPos(i), "'%s' : %v", d.Name, err)
+		return 0
+	}
+	return int(n)
+}
+
+func (c *compiler) timeout(p *Proxy, d *config.Directive) {
+	if len(d.Args) != 2 {
+		c.ds.Alertf(d.Pos, "'timeout %s' expects an integer value (in milliseconds)", d.Arg(0))
+		return
+	}
+	v, err := units.ParseTime(d.Arg(1))
+	if err != nil {
+		c.ds.Alertf(d.ArgPos(1), "'timeout %s' : %v", d.Arg(0), err)
+		return
+	}
+	t := &p.Timeouts
+	switch d.Arg(0) {
+	case "client":
+		t.Client = v
+	case "server":
+		t.Server = v
+	case "connect":
+		t.Connect = v
+	case "http-request":
+		t.HTTPRequest = v
+	case "http-keep-alive":
+		t.HTTPKeepAlive = v
+	case "queue":
+		t.Queue = v
+	case "tunnel":
+		t.Tunnel = v
+	case "client-fin":
+		t.ClientFin = v
+	case "server-fin":
+		t.ServerFin = v
+	case "check":
+		t.Check = v
+	case "tarpit":
+		t.Tarpit = v
+	default:
+		c.ds.Alertf(d.ArgPos(0), "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '%s')", d.Arg(0))
+	}
+}
+
+func (c *compiler) option(p *Proxy, d *config.Directive) {
+	args := d.Args
+	enable := true
+	reset := false
+	if d.Name == "no" || d.Name == "default" {
+		if len(args) == 0 || args[0].Text != "option" {
+			if d.Name == "no" && len(args) > 0 && args[0].Text == "log" {
+				p.Logs = nil
+				return
+			}
+			c.ds.Alertf(d.Pos, "'%s' expects 'option' after it", d.Name)
+			return
+		}
+		enable = d.Name == "no"
+		enable = !enable
+		reset = d.Name == "default"
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		c.ds.Alertf(d.Pos, "'option' expects an option name")
+		return
+	}
+	name := args[0].Text
+	if !supportedOptions[name] {
+		c.unsupported(args[0].Pos, "'option %s' is not supported by bulwark", name)
+		return
+	}
+	if reset {
+		delete(p.Options, name)
+		return
+	}
+	// The three connection modes exclude one another; the last one wins.
+	switch name {
+	case "http-keep-alive", "http-server-close", "httpclose":
+		if enable {
+			delete(p.Options, "http-keep-alive")
+			delete(p.Options, "http-server-close")
+			delete(p.Options, "httpclose")
+		}
+	case "httplog", "tcplog", "httpslog":
+		if enable {
+			delete(p.Options, "httplog")
+			delete(p.Options, "tcplog")
+			delete(p.Options, "httpslog")
+		}
+	}
+	p.Options[name] = enable
+	p.OptionArgs[name] = d
+	rest := args[1:]
+	switch name {
+	case "forwardfor":
+		if !enable {
+			p.ForwardFor = nil
+			return
+		}
+		ff := &ForwardFor{Header: "X-Forwarded-For"}
+		for i := 0; i < len(rest); i++ {
+			switch rest[i].Text {
+			case "except", "header":
+				if i+1 >= len(rest) {
+					c.ds.Alertf(rest[i].Pos, "'option forwardfor %s' expects a value", rest[i].Text)
+					return
+				}
+				if rest[i].Text == "except" {
+					ff.Except = rest[i+1].Text
+				} else {
+					ff.Header = rest[i+1].Text
+				}
+				i++
+			case "if-none":
+				ff.IfNone = true
+			default:
+				c.ds.Alertf(rest[i].Pos, "'option forwardfor' only supports optional values: 'header', 'if-none' and 'except' (got '%s')", rest[i].Text)
+				return
+			}
+		}
+		p.ForwardFor = ff
+	case "redispatch":
+		p.Redispatch = -1
+		if !enable {
+			p.Redispatch = 0
+		} else if len(rest) > 0 {
+			n, err := strconv.Atoi(rest[0].Text)
+			if err != nil {
+				c.ds.Alertf(rest[0].Pos, "'option redispatch' expects an optional integer interval")
+				return
+			}
+			p.Redispatch = n
+		}
+	case "httpchk":
+		p.HTTPChk = d
+		if len(rest) > 3 {
+			c.ds.Alertf(rest[3].Pos, "'option httpchk' expects at most <method> <uri> <version>")
+		}
+	case "httplog":
+		if len(rest) > 0 && rest[0].Text != "clf" {
+			c.ds.Alertf(rest[0].Pos, "'option httplog' only supports the optional argument 'clf'")
+		}
+	default:
+		if len(rest) > 0 && name != "tcp-check" {
+			c.ds.Alertf(rest[0].Pos, "'option %s' does not take an argument (got '%s')", name, rest[0].Text)
+		}
+	}
+}
+
+func (c *compiler) useBackend(p *Proxy, d *config.Directive) {
+	if len(d.Args) == 0 {
+		c.ds.Alertf(d.Pos, "'use_backend' expects a backend name")
+		return
+	}
+	ub := &UseBackend{Pos: d.Pos, Backend: d.Arg(0), Dynamic: strings.Contains(d.Arg(0), "%[")}
+	if len(d.Args) > 1 {
+		cond, ok := c.cond(p, d.Args[1:], d.Pos)
+		if !ok {
+			return
+		}
+		ub.Cond = cond
+	}
+	p.UseBackends = append(p.UseBackends, ub)
+}
+
+func (c *compiler) checkBalance(d *config.Directive) {
+	algo := d.Arg(0)
+	if i := strings.IndexByte(algo, '('); i >= 0 {
+		algo = algo[:i]
+	}
+	switch algo {
+	case "roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param",
+		"hdr", "random", "hash":
+	case "rdp-cookie":
+		c.unsupported(d.Pos, "'balance rdp-cookie' is not supported by bulwark")
+	default:
+		c.ds.Alertf(d.ArgPos(0), "'balance' only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)', 'rdp-cookie(name)', 'random', 'hash' and 'first' (got '%s')", d.Arg(0))
+	}
+}
+
+// finishProxy applies HAProxy's post-parse rules and warnings.
+func (c *compiler) finishProxy(p *Proxy) {
+	if p.Disabled {
+		return
+	}
+	if p.Cap&CapFrontend != 0 && len(p.Binds) == 0 {
+		c.ds.Alertf(p.Pos, "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended", p.Kind, p.Name)
+	}
+	if p.Cap&CapFrontend != 0 && p.Timeouts.Client == 0 {
+		c.ds.Warnf(p.Pos, "missing timeouts for %s '%s'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'", p.Kind, p.Name)
+	} else if p.Cap&CapBackend != 0 && (p.Timeouts.Connect == 0 || p.Timeouts.Server == 0) && (len(p.Servers) > 0 || p.Cap&CapFrontend != 0) {
+		c.ds.Warnf(p.Pos, "missing timeouts for %s '%s'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'", p.Kind, p.Name)
+	}
+	seen := map[string]*Server{}
+	for i, sv := range p.Servers {
+		if sv.ID == 0 {
+			sv.ID = i + 1
+		}
+		if prev, ok := seen[sv.Name]; ok {
+			c.ds.Alertf(sv.Pos, "%s '%s' : server '%s' has the same name as another server declared at %s", p.Kind, p.Name, sv.Name, prev.Pos)
+			continue
+		}
+		seen[sv.Name] = sv
+	}
+}

@@ -1,0 +1,115 @@
+package model
+
+import (
+	"regexp"
+	"strings"
+
+	"bulwark/internal/config"
+)
+
+// tableRefRE finds sample fetches and converters that name a stick table or
+// a userlist in their arguments.
+var tableRefRE = regexp.MustCompile(`\b(sc_[a-z0-9_]+|sc[0-9]_[a-z0-9_]+|src_[a-z0-9_]+|table_[a-z0-9_]+|http_auth_group|http_auth)\(([^()]*)\)`)
+
+// checkTableRefs checks that every stick table and userlist a proxy names
+// exists (CM 7.3.3: sc_*(ctr[,table]), scN_*([table]), src_*([table]),
+// table_*(table); http_auth(userlist)).
+func (c *compiler) checkTableRefs(p *Proxy) {
+	check := func(pos config.Pos, text string) {
+		for _, m := range tableRefRE.FindAllStringSubmatch(text, -1) {
+			fn, args := m[1], splitArgs(m[2])
+			var ref string
+			switch {
+			case fn == "http_auth" || fn == "http_auth_group":
+				if len(args) == 0 || args[0] == "" {
+					c.ds.Alertf(pos, "'%s' expects a userlist name", fn)
+					continue
+				}
+				if c.m.Userlists[args[0]] == nil {
+					c.ds.Alertf(pos, "'%s' : unable to find userlist '%s'", fn, args[0])
+				}
+				continue
+			case strings.HasPrefix(fn, "sc_"):
+				if len(args) >= 2 {
+					ref = args[1]
+				}
+			case strings.HasPrefix(fn, "table_"):
+				if len(args) == 0 || args[0] == "" {
+					c.ds.Alertf(pos, "'%s' expects a table name", fn)
+					continue
+				}
+				ref = args[0]
+			default:
+				if len(args) >= 1 {
+					ref = args[0]
+				}
+			}
+			if ref != "" {
+				c.checkTable(pos, fn, ref)
+			}
+		}
+	}
+	for _, a := range p.ACLs {
+		check(a.Pos, a.Fetch)
+	}
+	rules := [][]*Rule{p.HTTPRequest, p.HTTPResponse, p.HTTPAfter, p.TCPRequest, p.TCPResponse}
+	for _, list := range rules {
+		for _, r := range list {
+			for _, w := range r.Args {
+				check(w.Pos, w.Text)
+			}
+			if r.Cond != nil {
+				for _, t := range r.Cond.Terms {
+					for _, ca := range t {
+						if ca.Anon != nil {
+							check(ca.Pos, ca.Anon.Fetch)
+						}
+					}
+				}
+			}
+			if strings.HasPrefix(r.Action, "track-sc") {
+				c.checkTrack(p, r)
+			}
+		}
+	}
+}
+
+func (c *compiler) checkTrack(p *Proxy, r *Rule) {
+	if len(r.Args) == 0 {
+		c.ds.Alertf(r.Pos, "'%s %s' expects a key expression", r.Keyword, r.Action)
+		return
+	}
+	for i := 1; i < len(r.Args); i++ {
+		if r.Args[i].Text == "table" {
+			if i+1 >= len(r.Args) {
+				c.ds.Alertf(r.Args[i].Pos, "'%s' : 'table' expects a table name", r.Action)
+				return
+			}
+			c.checkTable(r.Args[i+1].Pos, r.Action, r.Args[i+1].Text)
+			return
+		}
+	}
+	if p.StickTable == nil && p.Cap&CapDefaults == 0 {
+		c.ds.Alertf(r.Pos, "'%s %s' : unable to find table '%s' (the proxy has no stick-table; add one or name another with 'table')", r.Keyword, r.Action, p.Name)
+	}
+}
+
+func (c *compiler) checkTable(pos config.Pos, who, name string) {
+	for _, p := range c.m.Proxies {
+		if p.Name == name && p.StickTable != nil {
+			return
+		}
+	}
+	c.ds.Alertf(pos, "'%s' : unable to find stick-table '%s'", who, name)
+}
+
+func splitArgs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts
+}

@@ -1,0 +1,299 @@
+package model
+
+import (
+	"sort"
+	"strings"
+
+	"bulwark/internal/config"
+)
+
+// PredefinedACLs are the ACL names HAProxy declares itself (CM 7.4).
+var PredefinedACLs = map[string]bool{
+	"FALSE": true, "HTTP": true, "HTTP_1.0": true, "HTTP_1.1": true, "HTTP_2.0": true,
+	"HTTP_CONTENT": true, "HTTP_URL_ABS": true, "HTTP_URL_SLASH": true, "HTTP_URL_STAR": true,
+	"LOCALHOST": true, "METH_CONNECT": true, "METH_DELETE": true, "METH_GET": true,
+	"METH_HEAD": true, "METH_OPTIONS": true, "METH_POST": true, "METH_PUT": true,
+	"METH_TRACE": true, "RDP_COOKIE": true, "REQ_CONTENT": true, "TRUE": true, "WAIT_END": true,
+}
+
+func (c *compiler) acl(p *Proxy, d *config.Directive) {
+	if len(d.Args) < 2 {
+		c.ds.Alertf(d.Pos, "'acl' expects an ACL name and a criterion")
+		return
+	}
+	name := d.Arg(0)
+	if err := config.CheckProxyName(name); err != nil {
+		c.ds.Alertf(d.ArgPos(0), "ACL name '%s' is invalid: %v", name, err)
+		return
+	}
+	if PredefinedACLs[name] {
+		c.ds.Warnf(d.ArgPos(0), "acl '%s' : this name is reserved for a predefined ACL; the predefined one wins", name)
+	}
+	p.ACLs = append(p.ACLs, &ACL{Pos: d.Pos, Name: name, Fetch: d.Arg(1), Args: d.Args[2:]})
+}
+
+// hasACL reports whether name is declared in p (before this point) or predefined.
+func hasACL(p *Proxy, name string) bool {
+	if PredefinedACLs[name] {
+		return true
+	}
+	for _, a := range p.ACLs {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// splitCond finds the first unquoted "if"/"unless" word at or after start
+// and returns the words before it and the condition words (with the
+// keyword).
+func splitCond(args []config.Word) (before, cond []config.Word) {
+	for i, w := range args {
+		if !w.Quoted && (w.Text == "if" || w.Text == "unless") {
+			return args[:i], args[i:]
+		}
+	}
+	return args, nil
+}
+
+// cond parses "if|unless <condition>" (CM 7.2).
+func (c *compiler) cond(p *Proxy, words []config.Word, at config.Pos) (*Cond, bool) {
+	if len(words) == 0 {
+		return nil, true
+	}
+	kw := words[0]
+	if kw.Text != "if" && kw.Text != "unless" {
+		c.ds.Alertf(kw.Pos, "expects 'if' or 'unless' followed by a condition, found '%s'", kw.Text)
+		return nil, false
+	}
+	cd := &Cond{Pos: kw.Pos, Unless: kw.Text == "unless"}
+	words = words[1:]
+	if len(words) == 0 {
+		c.ds.Alertf(kw.Pos, "missing condition after '%s'", kw.Text)
+		return nil, false
+	}
+	var term []CondACL
+	neg := false
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w.Text == "||" || w.Text == "or":
+			if len(term) == 0 || neg {
+				c.ds.Alertf(w.Pos, "missing ACL before '%s'", w.Text)
+				return nil, false
+			}
+			cd.Terms = append(cd.Terms, term)
+			term = nil
+		case w.Text == "!":
+			neg = !neg
+		case w.Text == "{":
+			end := -1
+			depth := 0
+			for j := i + 1; j < len(words); j++ {
+				if words[j].Text == "{" && !words[j].Quoted {
+					depth++
+				}
+				if words[j].Text == "}" && !words[j].Quoted {
+					if depth == 0 {
+						end = j
+						break
+					}
+					depth--
+				}
+			}
+			if end < 0 {
+				c.ds.Alertf(w.Pos, "missing closing '}' in condition")
+				return nil, false
+			}
+			body := words[i+1 : end]
+			if len(body) == 0 {
+				c.ds.Alertf(w.Pos, "empty anonymous ACL '{ }'")
+				return nil, false
+			}
+			term = append(term, CondACL{Pos: w.Pos, Neg: neg,
+				Anon: &ACL{Pos: w.Pos, Fetch: body[0].Text, Args: body[1:]}})
+			neg = false
+			i = end
+		case w.Text == "}":
+			c.ds.Alertf(w.Pos, "unexpected '}' in condition")
+			return nil, false
+		default:
+			name := w.Text
+			for strings.HasPrefix(name, "!") {
+				neg = !neg
+				name = name[1:]
+			}
+			if !hasACL(p, name) {
+				c.ds.Alertf(w.Pos, "no such ACL : '%s'", name)
+				return nil, false
+			}
+			term = append(term, CondACL{Pos: w.Pos, Neg: neg, Name: name})
+			neg = false
+		}
+	}
+	if len(term) == 0 || neg {
+		c.ds.Alertf(at, "incomplete condition after '%s'", kw.Text)
+		return nil, false
+	}
+	cd.Terms = append(cd.Terms, term)
+	return cd, true
+}
+
+// rule builds a Rule from a directive whose action starts at Args[skip].
+func (c *compiler) rule(p *Proxy, d *config.Directive, keyword string, skip int) *Rule {
+	if len(d.Args) <= skip && d.Name != "redirect" {
+		c.ds.Alertf(d.Pos, "'%s' expects an action", keyword)
+		return nil
+	}
+	before, condWords := splitCond(d.Args[skip:])
+	r := &Rule{Pos: d.Pos, Keyword: keyword}
+	if len(before) > 0 {
+		r.Action, r.Args = before[0].Text, before[1:]
+	}
+	cd, ok := c.cond(p, condWords, d.Pos)
+	if !ok {
+		return nil
+	}
+	r.Cond = cd
+	return r
+}
+
+// httpActions are the http-request/http-response actions Bulwark runs.
+var httpActions = map[string]map[string]bool{
+	"http-request": set("allow", "deny", "tarpit", "auth", "redirect", "set-header", "add-header",
+		"del-header", "replace-header", "replace-value", "set-path", "replace-path", "set-query",
+		"set-uri", "set-var", "unset-var", "return", "track-sc0", "track-sc1", "track-sc2",
+		"sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "set-log-level", "capture", "reject",
+		"set-method", "set-pathq", "replace-uri", "silent-drop", "normalize-uri", "set-src",
+		"set-nice", "set-tos", "set-mark", "wait-for-body", "early-hint", "set-timeout",
+		"sc-inc-gpc", "sc-set-gpt", "del-acl", "add-acl", "set-map", "del-map", "use-service",
+		"do-resolve", "cache-use", "disable-l7-retry", "set-priority-class", "set-priority-offset",
+		"set-dst", "set-dst-port", "set-src-port", "strict-mode", "send-spoe-group", "lua",
+		"wait-for-handshake", "set-bandwidth-limit", "set-var-fmt", "sc-add-gpc"),
+	"http-response": set("allow", "deny", "set-header", "add-header", "del-header", "replace-header",
+		"replace-value", "set-status", "return", "set-var", "unset-var", "capture", "set-log-level",
+		"redirect", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1",
+		"sc-set-gpt0", "set-nice", "set-tos", "set-mark", "add-acl", "del-acl", "set-map",
+		"del-map", "cache-store", "silent-drop", "strict-mode", "wait-for-body", "send-spoe-group",
+		"lua", "set-timeout", "sc-inc-gpc", "sc-set-gpt", "set-bandwidth-limit", "set-var-fmt", "sc-add-gpc"),
+	"http-after-response": set("set-header", "add-header", "del-header", "replace-header",
+		"replace-value", "set-status", "set-var", "unset-var", "allow", "strict-mode", "capture",
+		"set-map", "del-map", "add-acl", "del-acl", "set-log-level", "sc-inc-gpc", "sc-inc-gpc0",
+		"sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0", "set-var-fmt", "sc-add-gpc"),
+}
+
+// runActions are the actions Bulwark implements; the others parse (for the
+// auditor) but are refused for running.
+var runActions = set("allow", "deny", "tarpit", "auth", "redirect", "set-header", "add-header",
+	"del-header", "replace-header", "replace-value", "set-path", "replace-path", "set-query",
+	"set-uri", "set-var", "return", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0",
+	"set-log-level", "capture", "set-status", "reject", "accept")
+
+func set(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+func (c *compiler) httpRule(p *Proxy, s *config.Section, d *config.Directive, inherited bool) {
+	if len(d.Args) == 0 {
+		c.ds.Alertf(d.Pos, "'%s' expects an action", d.Name)
+		return
+	}
+	act := d.Arg(0)
+	if !httpActions[d.Name][act] {
+		diag := config.Diagnostic{Pos: d.ArgPos(0), Severity: config.SevAlert,
+			Msg: "'" + d.Name + "' unknown action '" + act + "'"}
+		if sug := config.Suggest(act, keys(httpActions[d.Name])); sug != "" {
+			diag.Hint = "did you mean '" + sug + "' maybe ?"
+		}
+		c.ds = append(c.ds, diag)
+		return
+	}
+	if !runActions[act] {
+		c.unsupported(d.ArgPos(0), "'%s %s' is not supported by bulwark", d.Name, act)
+	}
+	if p.Mode == ModeTCP && !inherited && p.Cap&CapDefaults == 0 {
+		c.ds.Warnf(d.Pos, "'%s' rules ignored for %s '%s' as they require HTTP mode", d.Name, p.Kind, p.Name)
+	}
+	r := c.rule(p, d, d.Name, 0)
+	if r == nil {
+		return
+	}
+	r.FromDefaults = inherited
+	if d.Name == "http-request" && !inherited && (len(p.UseBackends) > 0 || len(p.Redirects) > 0) {
+		c.ds.Warnf(d.Pos, "a 'http-request' rule placed after a 'use_backend' rule will still be processed before")
+	}
+	switch d.Name {
+	case "http-request":
+		p.HTTPRequest = append(p.HTTPRequest, r)
+	case "http-response":
+		p.HTTPResponse = append(p.HTTPResponse, r)
+	default:
+		p.HTTPAfter = append(p.HTTPAfter, r)
+	}
+}
+
+var tcpActions = set("accept", "reject", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0",
+	"sc-inc-gpc1", "sc-set-gpt0", "expect-proxy", "expect-netscaler-cip", "capture", "set-var",
+	"unset-var", "silent-drop", "set-src", "set-src-port", "set-dst", "set-dst-port", "set-mark",
+	"set-tos", "set-nice", "switch-mode", "use-service", "do-resolve", "set-priority-class",
+	"set-priority-offset", "send-spoe-group", "lua", "close", "attach-srv", "set-log-level",
+	"sc-inc-gpc", "sc-set-gpt", "set-var-fmt", "set-bandwidth-limit", "sc-add-gpc")
+
+var tcpRunActions = set("accept", "reject", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "set-var")
+
+func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inherited bool) {
+	if len(d.Args) == 0 {
+		c.ds.Alertf(d.Pos, "'%s' expects 'connection', 'session', 'content' or 'inspect-delay'", d.Name)
+		return
+	}
+	sub := d.Arg(0)
+	switch {
+	case d.Name == "tcp-request" && sub == "inspect-delay", d.Name == "tcp-response" && sub == "inspect-delay":
+		if len(d.Args) != 2 {
+			c.ds.Alertf(d.Pos, "'%s inspect-delay' expects a delay", d.Name)
+		}
+		p.OptionArgs[d.Name+" inspect-delay"] = d
+		return
+	case d.Name == "tcp-request" && (sub == "connection" || sub == "session" || sub == "content"),
+		d.Name == "tcp-response" && sub == "content":
+	default:
+		c.ds.Alertf(d.ArgPos(0), "'%s' expects 'connection', 'session', 'content' or 'inspect-delay', found '%s'", d.Name, sub)
+		return
+	}
+	if len(d.Args) < 2 {
+		c.ds.Alertf(d.Pos, "'%s %s' expects an action", d.Name, sub)
+		return
+	}
+	act := d.Arg(1)
+	if !tcpActions[act] {
+		c.ds.Alertf(d.ArgPos(1), "'%s %s' unknown action '%s'", d.Name, sub, act)
+		return
+	}
+	if !tcpRunActions[act] || sub == "session" || d.Name == "tcp-response" {
+		c.unsupported(d.ArgPos(1), "'%s %s %s' is not supported by bulwark", d.Name, sub, act)
+	}
+	r := c.rule(p, d, d.Name+" "+sub, 1)
+	if r == nil {
+		return
+	}
+	r.FromDefaults = inherited
+	if d.Name == "tcp-request" {
+		p.TCPRequest = append(p.TCPRequest, r)
+	} else {
+		p.TCPResponse = append(p.TCPResponse, r)
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

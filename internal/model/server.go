@@ -1,0 +1,210 @@
+package model
+
+import (
+	"strconv"
+	"time"
+
+	"bulwark/internal/config"
+	"bulwark/internal/units"
+)
+
+func defaultServerOptions() ServerOptions {
+	return ServerOptions{Inter: 2 * time.Second, Rise: 2, Fall: 3, Weight: 1, Opts: map[string]string{}}
+}
+
+// serverFlags take no value.
+var serverFlags = map[string]bool{
+	"check": true, "backup": true, "disabled": true, "enabled": true, "ssl": true, "no-ssl": true,
+	"check-ssl": true, "no-check-ssl": true, "send-proxy": true, "send-proxy-v2": true,
+	"no-send-proxy": true, "no-send-proxy-v2": true, "agent-check": true, "no-agent-check": true,
+	"no-check": true, "no-backup": true, "check-send-proxy": true, "no-tls-tickets": true,
+	"tls-tickets": true, "no-sslv3": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true,
+	"no-tlsv13": true, "force-tlsv12": true, "force-tlsv13": true, "non-stick": true, "stick": true,
+	"send-proxy-v2-ssl": true, "send-proxy-v2-ssl-cn": true, "no-verifyhost": true, "allow-0rtt": true,
+	"check-via-socks4": true, "socks4": false, "ws": false, "no-ssl-reuse": true, "ssl-reuse": true,
+	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
+}
+
+var serverValued = map[string]bool{
+	"inter": true, "fastinter": true, "downinter": true, "rise": true, "fall": true, "weight": true,
+	"maxconn": true, "maxqueue": true, "minconn": true, "slowstart": true, "port": true, "addr": true,
+	"verify": true, "verifyhost": true, "sni": true, "ca-file": true, "crl-file": true, "crt": true,
+	"ciphers": true, "ciphersuites": true, "alpn": true, "proto": true, "cookie": true, "id": true,
+	"track": true, "observe": true, "error-limit": true, "on-error": true, "on-marked-down": true,
+	"on-marked-up": true, "agent-port": true, "agent-inter": true, "agent-send": true,
+	"agent-addr": true, "redir": true, "init-addr": true, "resolvers": true, "resolve-prefer": true,
+	"resolve-net": true, "resolve-opts": true, "source": true, "usesrc": true, "namespace": true,
+	"proxy-v2-options": true, "check-alpn": true, "check-proto": true, "check-sni": true,
+	"ssl-min-ver": true, "ssl-max-ver": true, "pool-max-conn": true, "pool-purge-delay": true,
+	"pool-low-conn": true, "max-reuse": true, "tcp-ut": true, "npn": true, "check-npn": true,
+	"socks4": true, "ws": true, "curves": true, "sigalgs": true, "client-sigalgs": true,
+	"log-proto": true, "tfo": true, "shard": true, "set-proxy-v2-tlv-fmt": true,
+}
+
+var unsupportedServerOpts = map[string]bool{
+	"agent-check": true, "agent-port": true, "agent-inter": true, "agent-send": true, "agent-addr": true,
+	"resolvers": true, "resolve-prefer": true, "resolve-net": true, "resolve-opts": true,
+	"source": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
+	"proto": true, "npn": true, "check-npn": true, "redir": true, "observe": true,
+	"error-limit": true, "on-error": true, "on-marked-down": true, "on-marked-up": true,
+	"cookie": true, "track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
+	"log-proto": true, "tfo": true, "shard": true, "set-proxy-v2-tlv-fmt": true,
+	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "sigalgs": true,
+	"client-sigalgs": true, "proxy-v2-options": true, "send-proxy-v2-ssl": true,
+	"send-proxy-v2-ssl-cn": true, "minconn": true, "slowstart": true,
+}
+
+func (c *compiler) server(p *Proxy, d *config.Directive) *Server {
+	if len(d.Args) < 2 {
+		c.ds.Alertf(d.Pos, "'server' expects <name> and <addr>[:<port>] as arguments")
+		return nil
+	}
+	if err := config.CheckProxyName(d.Arg(0)); err != nil {
+		c.ds.Alertf(d.ArgPos(0), "server name '%s' is invalid: %v", d.Arg(0), err)
+	}
+	a, err := ParseServerAddr(d.Arg(1))
+	if err != nil {
+		c.ds.Alertf(d.ArgPos(1), "'server %s' : %v", d.Arg(0), err)
+		return nil
+	}
+	sv := &Server{Pos: d.Pos, Name: d.Arg(0), Addr: a}
+	sv.ServerOptions = p.DefaultServer
+	sv.Opts = make(map[string]string, len(p.DefaultServer.Opts))
+	for k, v := range p.DefaultServer.Opts {
+		sv.Opts[k] = v
+	}
+	c.serverOptions(&sv.ServerOptions, d, 2, false)
+	if id, ok := sv.Opts["id"]; ok {
+		sv.ID, _ = strconv.Atoi(id)
+	}
+	return sv
+}
+
+func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start int, isDefault bool) {
+	args := d.Args
+	for i := start; i < len(args); i++ {
+		w := args[i]
+		name := w.Text
+		if serverFlags[name] {
+			if unsupportedServerOpts[name] {
+				c.unsupported(w.Pos, "server option '%s' is not supported by bulwark", name)
+			}
+			o.Opts[name] = ""
+			switch name {
+			case "check":
+				o.Check = true
+			case "no-check":
+				o.Check = false
+			case "backup":
+				o.Backup = true
+			case "no-backup":
+				o.Backup = false
+			case "disabled":
+				o.Disabled = true
+			case "enabled":
+				o.Disabled = false
+			case "ssl":
+				o.SSL = true
+			case "no-ssl":
+				o.SSL = false
+			case "check-ssl":
+				o.CheckSSL = true
+			case "send-proxy":
+				o.SendProxy = "v1"
+			case "send-proxy-v2":
+				o.SendProxy = "v2"
+			case "no-send-proxy", "no-send-proxy-v2":
+				o.SendProxy = ""
+			}
+			continue
+		}
+		if !serverValued[name] {
+			c.ds.Alertf(w.Pos, "'%s %s' unknown keyword '%s'", d.Name, d.Arg(0), name)
+			continue
+		}
+		if i+1 >= len(args) {
+			c.ds.Alertf(w.Pos, "'%s' expects an argument", name)
+			return
+		}
+		v := args[i+1]
+		i++
+		if unsupportedServerOpts[name] {
+			c.unsupported(w.Pos, "server option '%s' is not supported by bulwark", name)
+		}
+		o.Opts[name] = v.Text
+		switch name {
+		case "inter", "fastinter", "downinter", "slowstart":
+			t, err := units.ParseTime(v.Text)
+			if err != nil {
+				c.ds.Alertf(v.Pos, "'%s' : %v", name, err)
+				continue
+			}
+			if t == 0 && name != "slowstart" {
+				c.ds.Alertf(v.Pos, "'%s' expects a positive delay in milliseconds", name)
+				continue
+			}
+			switch name {
+			case "inter":
+				o.Inter = t
+			case "fastinter":
+				o.FastInter = t
+			case "downinter":
+				o.DownInter = t
+			default:
+				o.SlowStart = t
+			}
+		case "rise", "fall":
+			n, err := strconv.Atoi(v.Text)
+			if err != nil || n <= 0 {
+				c.ds.Alertf(v.Pos, "'%s' has to be > 0", name)
+				continue
+			}
+			if name == "rise" {
+				o.Rise = n
+			} else {
+				o.Fall = n
+			}
+		case "weight":
+			n, err := strconv.Atoi(v.Text)
+			if err != nil || n < 0 || n > 256 {
+				c.ds.Alertf(v.Pos, "weight of server must be between 0 and 256 (got '%s')", v.Text)
+				continue
+			}
+			o.Weight = n
+		case "maxconn", "maxqueue":
+			n, err := strconv.Atoi(v.Text)
+			if err != nil || n < 0 {
+				c.ds.Alertf(v.Pos, "'%s' expects a non-negative integer (got '%s')", name, v.Text)
+				continue
+			}
+			if name == "maxconn" {
+				o.MaxConn = n
+			} else {
+				o.MaxQueue = n
+			}
+		case "port":
+			n, err := strconv.Atoi(v.Text)
+			if err != nil || n < 1 || n > 65535 {
+				c.ds.Alertf(v.Pos, "'port' expects a port between 1 and 65535")
+				continue
+			}
+			o.Port = n
+		case "verify":
+			if v.Text != "none" && v.Text != "required" {
+				c.ds.Alertf(v.Pos, "'verify' expects 'none' or 'required'")
+				continue
+			}
+			o.Verify = v.Text
+		case "sni":
+			o.SNI = v.Text
+		case "ssl-min-ver", "ssl-max-ver":
+			if !tlsVersions[v.Text] {
+				c.ds.Alertf(v.Pos, "'%s' : unknown version '%s'", name, v.Text)
+			}
+		case "id":
+			if isDefault {
+				c.ds.Alertf(w.Pos, "'id' is not allowed on 'default-server'")
+			}
+		}
+	}
+}

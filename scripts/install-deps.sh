@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the tools the tests drive for real (Debian's haproxy for the
+# differential tests, curl and openssl for TLS and HTTP probes, nginx and wrk
+# for benchmarks). Does nothing when they are already there.
+set -e
+missing=""
+for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk; do
+	bin=${tool%%:*}; pkg=${tool#*:}
+	if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
+		missing="$missing $pkg"
+	fi
+done
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing:$missing (run as root, or: sudo apt-get install -y$missing)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
