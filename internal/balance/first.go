@@ -33,30 +33,47 @@ func (b *first) Update() {
 func (b *first) Pick(k Key) (int, Status) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	i, st, seen := b.pick(k.avoidIdx())
+	if st == AllFull && !seen {
+		// The group went away without an Update; backups may apply now.
+		b.pool.recount()
+		i, st, _ = b.pick(k.avoidIdx())
+	}
+	return i, st
+}
+
+func (b *first) pick(avoid int) (int, Status, bool) {
 	p := &b.pool
 	backup, only, none := p.useBackup()
 	if none {
-		return -1, NoServer
+		return -1, NoServer, true
 	}
 	if only >= 0 {
-		return p.takeOnly(only)
+		i, st := p.takeOnly(only)
+		return i, st, true
 	}
-	avoid, avoided := k.avoidIdx(), -1
+	avoided, seen := -1, false
 	for _, i := range b.order {
 		s := p.srvs[i]
-		if s.Backup != backup || !p.eligible(i) || !s.hasRoom() {
+		if s.Backup != backup || !p.eligible(i) {
+			continue
+		}
+		seen = true
+		if !s.hasRoom() {
 			continue
 		}
 		if i == avoid {
 			avoided = i
 			continue
 		}
-		return p.take(i)
+		i, st := p.take(i)
+		return i, st, true
 	}
 	if avoided >= 0 {
-		return p.take(avoided)
+		i, st := p.take(avoided)
+		return i, st, true
 	}
-	return -1, AllFull
+	return -1, AllFull, seen
 }
 
 func (b *first) Release(i int) { b.pool.release(i) }

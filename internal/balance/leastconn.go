@@ -43,30 +43,43 @@ func lcKey(inflight int64, weight int) uint64 {
 func (b *leastConn) Pick(k Key) (int, Status) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	i, st, seen := b.pick(k.avoidIdx())
+	if st == AllFull && !seen {
+		// Every server of the group went away without an Update: the
+		// group choice is stale (backups may apply now).
+		b.pool.recount()
+		i, st, _ = b.pick(k.avoidIdx())
+	}
+	return i, st
+}
+
+// pick scans the group in use; seen reports whether any of its servers
+// was still usable.
+func (b *leastConn) pick(avoid int) (int, Status, bool) {
 	p := &b.pool
 	backup, only, none := p.useBackup()
 	if none {
-		return -1, NoServer
+		return -1, NoServer, true
 	}
 	if only >= 0 {
-		return b.took(p.takeOnly(only))
+		i, st := b.took(p.takeOnly(only))
+		return i, st, true
 	}
-	avoid := k.avoidIdx()
-	best, avoided := -1, -1
+	best, avoided, seen := -1, -1, false
 	var bestKey, bestSeq uint64
 	for i, s := range p.srvs {
-		if s.Backup != backup || !s.hasRoom() {
+		if s.Backup != backup || !p.eligible(i) {
 			continue
 		}
-		w := s.Weight()
-		if w <= 0 || !s.Usable() {
+		seen = true
+		if !s.hasRoom() {
 			continue
 		}
 		if i == avoid {
 			avoided = i
 			continue
 		}
-		key := lcKey(s.Inflight(), w)
+		key := lcKey(s.Inflight(), s.Weight())
 		if best < 0 || key < bestKey || key == bestKey && b.seq[i] < bestSeq {
 			best, bestKey, bestSeq = i, key, b.seq[i]
 		}
@@ -75,9 +88,10 @@ func (b *leastConn) Pick(k Key) (int, Status) {
 		best = avoided
 	}
 	if best < 0 {
-		return -1, AllFull
+		return -1, AllFull, seen
 	}
-	return b.took(p.take(best))
+	i, st := b.took(p.take(best))
+	return i, st, true
 }
 
 // took moves a server whose load just grew to the back of its key group.

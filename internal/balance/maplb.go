@@ -112,6 +112,19 @@ func (b *mapLB) rebuild() {
 func (b *mapLB) Pick(k Key) (int, Status) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	i, st := b.pick(k)
+	if i >= 0 && !b.pool.eligible(i) {
+		// The server went away without an Update: catch up and retry.
+		if st == OK {
+			b.pool.release(i)
+		}
+		b.rebuild()
+		i, st = b.pick(k)
+	}
+	return i, st
+}
+
+func (b *mapLB) pick(k Key) (int, Status) {
 	if len(b.table) == 0 {
 		return -1, NoServer
 	}

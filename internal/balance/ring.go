@@ -112,6 +112,19 @@ func (r *ring) lookup(h uint32, avoid int) int {
 func (r *ring) Pick(k Key) (int, Status) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	i, st := r.pick(k)
+	if i >= 0 && !r.pool.eligible(i) {
+		// The server went away without an Update: catch up and retry.
+		if st == OK {
+			r.pool.release(i)
+		}
+		r.rebuild()
+		i, st = r.pick(k)
+	}
+	return i, st
+}
+
+func (r *ring) pick(k Key) (int, Status) {
 	_, only, none := r.pool.useBackup()
 	if none || (only < 0 && len(r.points) == 0) {
 		return -1, NoServer

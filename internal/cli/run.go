@@ -1,15 +1,26 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
 
 	"bulwark/internal/config"
+	"bulwark/internal/logging"
+	"bulwark/internal/model"
+	"bulwark/internal/proxy"
 )
 
-// run starts the proxy on the given configuration.
+// run starts the proxy on the given configuration and serves until a
+// signal: SIGTERM/SIGINT stop at once (HAProxy's hard stop), SIGUSR1 stops
+// gracefully (finish what was accepted, bounded by hard-stop-after).
 func run(f *Flags, stdout, stderr io.Writer) int {
-	_, _, ds := Load(f.Files)
+	_, m, ds := Load(f.Files)
 	for _, d := range ds {
 		if d.Severity == config.SevAlert || !f.Quiet {
 			fmt.Fprintln(stderr, d.HAProxy())
@@ -19,6 +30,59 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Fatal errors found in configuration.")
 		return 1
 	}
-	fmt.Fprintln(stderr, "[ALERT]    (bulwark) : the proxy engine is not available in this build yet")
-	return 1
+	if (f.Strict || m.Global.ZeroWarn) && ds.Count(config.SevWarning) > 0 {
+		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Some warnings were found and 'zero-warning' is set. Aborting.")
+		return 1
+	}
+	if f.Daemon || m.Global.Daemon {
+		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : daemon mode (-D / 'daemon') is not supported yet: run in the foreground under a service manager")
+		return 1
+	}
+	return serve(m, f.PidFile, stderr, nil)
+}
+
+// serve runs m until a stop signal; ready, when set, is called once the
+// listeners are bound.
+func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.Runtime)) int {
+	logger, err := logging.New(m)
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
+		return 1
+	}
+	defer logger.Close()
+	px := proxy.New(proxy.Options{Log: logger.Log})
+	rt, err := px.Build(m)
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
+		return 1
+	}
+	if pidfile == "" {
+		pidfile = m.Global.PidFile
+	}
+	if pidfile != "" {
+		if err := os.WriteFile(pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : cannot write pidfile %s: %v\n", pidfile, err)
+			return 1
+		}
+		defer os.Remove(pidfile)
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	px.Start(rt)
+	if ready != nil {
+		ready(rt)
+	}
+	sig := <-sigs
+	grace := time.Duration(0)
+	if sig == syscall.SIGUSR1 {
+		grace = m.Global.HardStop
+		if grace == 0 {
+			grace = 24 * time.Hour
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	px.Shutdown(ctx)
+	return 0
 }

@@ -17,9 +17,19 @@ func CheckKeywords(cfg *Config) Diagnostics {
 	return ds
 }
 
+func unknownKeyword(pos Pos, s *Section, name string, candidates []string) Diagnostic {
+	d := Diagnostic{Pos: pos, Severity: SevAlert,
+		Msg: fmt.Sprintf("unknown keyword '%s' in '%s' section", name, s.Kind)}
+	if sug := Suggest(name, candidates); sug != "" {
+		d.Hint = fmt.Sprintf("did you mean '%s' maybe ?", sug)
+	}
+	return d
+}
+
 func checkDirective(s *Section, d *Directive, ds *Diagnostics) {
 	name := d.Name
-	if name == "no" || name == "default" {
+	prefixed := name == "no" || name == "default"
+	if prefixed {
 		// "no option x" / "default option x" / "no log": the keyword is the
 		// next word.
 		if len(d.Args) == 0 {
@@ -28,67 +38,59 @@ func checkDirective(s *Section, d *Directive, ds *Diagnostics) {
 		}
 		name = d.Args[0].Text
 	}
-	kw, ok := lookupAny(name)
+	kw, ok := LookupKeyword(s.Kind, name)
 	if !ok {
-		diag := Diagnostic{Pos: d.Pos, Severity: SevAlert,
-			Msg: fmt.Sprintf("unknown keyword '%s' in '%s' section", name, s.Kind)}
-		if sug := Suggest(name, KeywordsFor(s.Kind)); sug != "" {
-			diag.Hint = fmt.Sprintf("did you mean '%s' maybe ?", sug)
-		}
-		*ds = append(*ds, diag)
+		*ds = append(*ds, unknownKeyword(d.Pos, s, name, KeywordsFor(s.Kind)))
 		return
 	}
+	proxy := isProxyKind(s.Kind)
 	if !ValidInSection(s.Kind, name) {
-		if isProxyKind(s.Kind) && kw.Sections&proxyMask != 0 {
+		if proxy {
 			ds.Warnf(d.Pos, "'%s' ignored because %s '%s' has no %s capability", name, s.Kind, s.Name, missingCapability(kw, s.Kind))
 			return
 		}
-		diag := Diagnostic{Pos: d.Pos, Severity: SevAlert,
-			Msg: fmt.Sprintf("unknown keyword '%s' in '%s' section", name, s.Kind)}
-		if sug := Suggest(name, KeywordsFor(s.Kind)); sug != "" {
-			diag.Hint = fmt.Sprintf("did you mean '%s' maybe ?", sug)
-		}
-		*ds = append(*ds, diag)
+		*ds = append(*ds, unknownKeyword(d.Pos, s, name, KeywordsFor(s.Kind)))
 		return
 	}
 	if kw.NamedDefaultsOnly && s.Kind == KindDefaults && s.Name == "" {
 		ds.Alertf(d.Pos, "a '%s' rule is not allowed in anonymous 'defaults' section; give the defaults section a name", name)
 	}
 	subIdx := 0
-	if name != d.Name {
+	if prefixed {
 		subIdx = 1
 	}
-	if sub := SubKeywords(name); len(sub) > 0 {
-		if len(d.Args) <= subIdx {
-			ds.Alertf(d.Pos, "'%s' expects one of: %s", name, listWords(sub, 12))
+	if kw.Sub == nil {
+		if prefixed && !NegationAllowed(s.Kind, name, "") {
+			ds.Alertf(d.Pos, "negation/default is not supported for '%s'", name)
+		}
+		return
+	}
+	if len(d.Args) <= subIdx {
+		ds.Alertf(d.Pos, "'%s' expects one of: %s", name, listWords(SubKeywordsIn(s.Kind, name), 12))
+		return
+	}
+	w := d.Args[subIdx]
+	if _, known := kw.Lookup(w.Text); !known {
+		diag := Diagnostic{Pos: w.Pos, Severity: SevAlert,
+			Msg: fmt.Sprintf("unknown keyword '%s %s' in '%s' section", name, w.Text, s.Kind)}
+		if sug := Suggest(w.Text, SubKeywordsIn(s.Kind, name)); sug != "" {
+			diag.Hint = fmt.Sprintf("did you mean '%s %s' maybe ?", name, sug)
+		}
+		*ds = append(*ds, diag)
+		return
+	}
+	if prefixed && !NegationAllowed(s.Kind, name, w.Text) {
+		ds.Alertf(d.Pos, "negation/default is not supported for '%s %s'", name, w.Text)
+		return
+	}
+	if !SubValidIn(s.Kind, name, w.Text) {
+		if proxy {
+			ds.Warnf(w.Pos, "'%s %s' ignored because %s '%s' has no %s capability", name, w.Text, s.Kind, s.Name, otherSide(s.Kind))
 			return
 		}
-		w := d.Args[subIdx]
-		if !contains(sub, w.Text) {
-			diag := Diagnostic{Pos: w.Pos, Severity: SevAlert,
-				Msg: fmt.Sprintf("unknown keyword '%s %s' in '%s' section", name, w.Text, s.Kind)}
-			if sug := Suggest(w.Text, sub); sug != "" {
-				diag.Hint = fmt.Sprintf("did you mean '%s %s' maybe ?", name, sug)
-			}
-			*ds = append(*ds, diag)
-			return
-		}
-		if name == "option" && isProxyKind(s.Kind) && !OptionValidIn(w.Text, s.Kind) {
-			ds.Warnf(w.Pos, "'option %s' ignored because %s '%s' has no %s capability", w.Text, s.Kind, s.Name, otherSide(s.Kind))
-		}
+		ds.Alertf(w.Pos, "'%s %s' is not allowed in '%s' section", name, w.Text, s.Kind)
 	}
 }
-
-func lookupAny(name string) (*Keyword, bool) {
-	for _, k := range SectionKinds {
-		if kw, ok := LookupKeyword(k, name); ok {
-			return kw, true
-		}
-	}
-	return nil, false
-}
-
-const proxyMask = SecDefaults | SecFrontend | SecListen | SecBackend
 
 func isProxyKind(kind string) bool {
 	return kind == KindFrontend || kind == KindBackend || kind == KindListen || kind == KindDefaults
@@ -109,15 +111,6 @@ func otherSide(kind string) string {
 		return "backend"
 	}
 	return "frontend"
-}
-
-func contains(list []string, w string) bool {
-	for _, s := range list {
-		if s == w {
-			return true
-		}
-	}
-	return false
 }
 
 func listWords(list []string, max int) string {

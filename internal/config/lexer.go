@@ -81,7 +81,12 @@ type lexer struct {
 	// being split, and where each word lies in it.
 	buf   []byte
 	spans []span
+	// slab hands out the Words of successive lines from one allocation.
+	slab []Word
 }
+
+// wordSlab is how many Words are allocated at once.
+const wordSlab = 512
 
 type span struct {
 	start, end int // in lexer.buf
@@ -116,6 +121,9 @@ func Lex(file string, src []byte, opt LexOptions) ([]Line, Diagnostics) {
 		opt.MaxLineLen = defaultMaxLineLen
 	}
 	l := &lexer{file: file, opt: opt}
+	// Most lines of a configuration are statements: sizing for all of
+	// them avoids regrowing a large slice of pointer-holding structs.
+	l.lines = make([]Line, 0, bytes.Count(src, []byte{'\n'})+1)
 	if bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
 		l.diags.Warnf(Pos{File: file, Line: 1, Col: 1}, "UTF-8 byte order mark ignored (HAProxy 2.6 would read it as part of the first word)")
 		src = src[3:]
@@ -203,7 +211,9 @@ func (l *lexer) physLine(line []byte, n int) {
 // change nesting matter, and nothing is expanded or reported unless an
 // .elif condition has to be evaluated.
 func (l *lexer) inactiveLine(line []byte, n int) {
-	if err := l.split(line, n, false); err != nil || len(l.spans) == 0 {
+	// A syntax error later in the line does not hide a leading directive:
+	// the words finished before it are still good.
+	if l.split(line, n, false); len(l.spans) == 0 {
 		return
 	}
 	switch string(l.buf[l.spans[0].start:l.spans[0].end]) {
@@ -246,7 +256,12 @@ func (l *lexer) collect() []Word {
 		return nil
 	}
 	s := string(l.buf)
-	words := make([]Word, len(l.spans))
+	n := len(l.spans)
+	if n > len(l.slab) {
+		l.slab = make([]Word, max(n, wordSlab))
+	}
+	words := l.slab[:n:n]
+	l.slab = l.slab[n:]
 	for i, sp := range l.spans {
 		words[i] = Word{Pos: l.pos(l.lineNo, sp.col), Text: s[sp.start:sp.end], Quoted: sp.quoted}
 	}

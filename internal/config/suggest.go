@@ -1,6 +1,6 @@
 package config
 
-import "strings"
+import "unicode"
 
 // maxSuggestRunes bounds the work done for absurd input: a keyword is
 // never this long, so a longer word gets no suggestion.
@@ -13,18 +13,20 @@ const maxSuggestRunes = 64
 // likely "timeout". Ties go to the lexically smallest candidate so the
 // answer does not depend on the order of candidates.
 func Suggest(word string, candidates []string) string {
-	w := []rune(strings.ToLower(word))
-	if len(w) == 0 || len(w) > maxSuggestRunes {
+	w, ok := lowerRunes(nil, word)
+	if !ok || len(w) == 0 {
 		return ""
 	}
 	limit := suggestLimit(len(w))
 	best, bestDist := "", limit+1
+	var cr []rune
+	var rows [3][maxSuggestRunes + 1]int
 	for _, c := range candidates {
-		cr := []rune(strings.ToLower(c))
-		if len(cr) == 0 || lenGap(len(cr), len(w)) > limit || len(cr) > maxSuggestRunes {
+		cr, ok = lowerRunes(cr[:0], c)
+		if !ok || len(cr) == 0 || lenGap(len(cr), len(w)) > limit {
 			continue
 		}
-		d := osaDistance(w, cr)
+		d := osaDistance(w, cr, &rows)
 		if d < bestDist || (d == bestDist && c < best) {
 			best, bestDist = c, d
 		}
@@ -49,12 +51,26 @@ func suggestLimit(n int) int {
 	}
 }
 
+// lowerRunes appends the lower-cased runes of s to buf; ok is false when s
+// is longer than maxSuggestRunes.
+func lowerRunes(buf []rune, s string) ([]rune, bool) {
+	n := 0
+	for _, r := range s {
+		if n++; n > maxSuggestRunes {
+			return buf, false
+		}
+		buf = append(buf, unicode.ToLower(r))
+	}
+	return buf, true
+}
+
 // osaDistance computes the optimal string alignment distance with three
-// rolling rows instead of a full matrix.
-func osaDistance(a, b []rune) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+// rolling rows instead of a full matrix; both inputs must be at most
+// maxSuggestRunes long.
+func osaDistance(a, b []rune, rows *[3][maxSuggestRunes + 1]int) int {
+	prev2 := rows[0][:len(b)+1]
+	prev := rows[1][:len(b)+1]
+	cur := rows[2][:len(b)+1]
 	for j := range prev {
 		prev[j] = j
 	}

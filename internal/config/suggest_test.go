@@ -60,7 +60,8 @@ func TestOSADistance(t *testing.T) {
 		{"timeout", "timout", 1},
 	}
 	for _, tt := range tests {
-		if got := osaDistance([]rune(tt.a), []rune(tt.b)); got != tt.want {
+		var rows [3][maxSuggestRunes + 1]int
+		if got := osaDistance([]rune(tt.a), []rune(tt.b), &rows); got != tt.want {
 			t.Errorf("osaDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}

@@ -38,6 +38,10 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 	usedImplicit := map[*config.Section]bool{}
 	usedExplicit := map[*config.Section]bool{}
 	seenNonGlobal := false
+	// Rules in a defaults section are prepended to one side only: HAProxy
+	// refuses a defaults section with rules used by both a frontend-capable
+	// and a backend-capable proxy, and by a listen.
+	ruleUsers := map[*config.Section]Cap{}
 	id := 0
 	for _, s := range cfg.Sections {
 		switch s.Kind {
@@ -80,6 +84,15 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 			}
 			p := c.proxy(s, def, id)
 			c.m.Proxies = append(c.m.Proxies, p)
+			if def != nil && c.defaultsHaveRules(def) {
+				switch {
+				case s.Kind == config.KindListen:
+					c.ds.Alertf(s.Pos, "a listen section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s)", def.Pos)
+				case ruleUsers[def]&^p.Cap != 0:
+					c.ds.Alertf(s.Pos, "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s)", def.Pos)
+				}
+				ruleUsers[def] |= p.Cap
+			}
 		case config.KindUserlist:
 			seenNonGlobal = true
 			c.userlist(s)
@@ -158,6 +171,22 @@ func (c *compiler) checkDefaults(s *config.Section) {
 			c.ds = quiet
 		}
 	}
+}
+
+// defaultsHaveRules reports whether a defaults section, with what it
+// inherits, carries tcp-request/tcp-response/http-* rules.
+func (c *compiler) defaultsHaveRules(d *config.Section) bool {
+	for _, x := range c.defaultsChain(d) {
+		switch x.Name {
+		case "http-request", "http-response", "http-after-response":
+			return true
+		case "tcp-request", "tcp-response":
+			if x.Arg(0) != "inspect-delay" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func inSection(s *config.Section, d *config.Directive) bool {

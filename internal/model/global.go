@@ -108,7 +108,7 @@ func (c *compiler) global(s *config.Section) {
 		case "ssl-dh-param-file":
 			g.SSL.DHParamFile = d.Arg(0)
 		default:
-			if globalIgnored[d.Name] {
+			if _, known := config.LookupKeyword(s.Kind, d.Name); globalIgnored[d.Name] || !known {
 				continue
 			}
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)

@@ -307,9 +307,12 @@ type CondACL struct {
 type Rule struct {
 	Pos     config.Pos
 	Keyword string // http-request, tcp-request connection, ...
-	Action  string // deny, set-header, track-sc0, ...
-	Args    []config.Word
-	Cond    *Cond
+	Action  string // deny, set-header, track-sc0, set-var, ...
+	// ActionArg is the text inside the action's parentheses, as in
+	// "set-var(txn.host)" or "sc-inc-gpc(0,1)"; "" when there are none.
+	ActionArg string
+	Args      []config.Word
+	Cond      *Cond
 	// FromDefaults is set for rules inherited from a named defaults
 	// section, which run before the proxy's own.
 	FromDefaults bool

@@ -1,6 +1,9 @@
 package model
 
 import (
+	"bytes"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -122,6 +125,9 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 			c.ds.Warnf(d.ArgPos(0), "status code '%d' not handled by 'errorfile', error customization will be ignored", code)
 			return
 		}
+		if !inherited {
+			c.checkErrorFile(d)
+		}
 		p.ErrorFiles[code] = d.Arg(1)
 	case "http-reuse":
 		switch d.Arg(0) {
@@ -143,7 +149,32 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	case "http-check":
 		p.OptionArgs["http-check"] = d
 	default:
+		if _, known := config.LookupKeyword(s.Kind, d.Name); !known {
+			return // the parser already reported the unknown keyword
+		}
 		c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
+	}
+}
+
+// checkErrorFile reads the file as HAProxy does at load time (relative
+// paths are relative to the working directory): it must exist and start
+// with an HTTP status line. The auditor skips this, as it may run away
+// from the deployment's files.
+func (c *compiler) checkErrorFile(d *config.Directive) {
+	if c.opt.Audit {
+		return
+	}
+	name := d.Arg(1)
+	f, err := os.Open(name)
+	if err != nil {
+		c.ds.Alertf(d.ArgPos(1), "errorfile : error opening file '%s'", name)
+		return
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	if !bytes.HasPrefix(head[:n], []byte("HTTP/")) {
+		c.ds.Alertf(d.ArgPos(1), "errorfile : '%s': unable to parse headers (the file must start with an HTTP status line)", name)
 	}
 }
 
@@ -344,7 +375,9 @@ func (c *compiler) finishProxy(p *Proxy) {
 		return
 	}
 	if p.Cap&CapFrontend != 0 && len(p.Binds) == 0 {
-		c.ds.Alertf(p.Pos, "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended", p.Kind, p.Name)
+		// Only a warning in HAProxy; "-c" then exits 2 when no other
+		// proxy listens.
+		c.ds.Warnf(p.Pos, "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended", p.Kind, p.Name)
 	}
 	if p.Cap&CapFrontend != 0 && p.Timeouts.Client == 0 {
 		c.ds.Warnf(p.Pos, "missing timeouts for %s '%s'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'", p.Kind, p.Name)

@@ -149,7 +149,8 @@ func (c *compiler) rule(p *Proxy, d *config.Directive, keyword string, skip int)
 	before, condWords := splitCond(d.Args[skip:])
 	r := &Rule{Pos: d.Pos, Keyword: keyword}
 	if len(before) > 0 {
-		r.Action, r.Args = before[0].Text, before[1:]
+		r.Action, r.ActionArg = splitAction(before[0].Text)
+		r.Args = before[1:]
 	}
 	cd, ok := c.cond(p, condWords, d.Pos)
 	if !ok {
@@ -190,6 +191,35 @@ var runActions = set("allow", "deny", "tarpit", "auth", "redirect", "set-header"
 	"set-uri", "set-var", "return", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0",
 	"set-log-level", "capture", "set-status", "reject", "accept")
 
+// splitAction separates an action's parenthesised argument:
+// "set-var(txn.x)" is action "set-var" with argument "txn.x".
+func splitAction(word string) (name, arg string) {
+	i := strings.IndexByte(word, '(')
+	if i <= 0 || !strings.HasSuffix(word, ")") {
+		return word, ""
+	}
+	return word[:i], word[i+1 : len(word)-1]
+}
+
+// parenRequired are the actions whose argument must be given in
+// parentheses; parenOptional may have one ("sc-inc-gpc0(1)" names the
+// counter, sticky counter 0 without it).
+var (
+	parenRequired = set("set-var", "unset-var", "set-var-fmt", "sc-inc-gpc", "sc-set-gpt",
+		"sc-add-gpc", "add-acl", "del-acl", "set-map", "del-map")
+	parenOptional = set("sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0")
+)
+
+// actionName returns the action's name for table lookups, and whether its
+// parentheses are as the action requires.
+func actionName(word string) (string, bool) {
+	name, arg := splitAction(word)
+	if name == word {
+		return name, !parenRequired[name]
+	}
+	return name, (parenRequired[name] || parenOptional[name]) && arg != ""
+}
+
 func set(words ...string) map[string]bool {
 	m := make(map[string]bool, len(words))
 	for _, w := range words {
@@ -203,10 +233,10 @@ func (c *compiler) httpRule(p *Proxy, s *config.Section, d *config.Directive, in
 		c.ds.Alertf(d.Pos, "'%s' expects an action", d.Name)
 		return
 	}
-	act := d.Arg(0)
-	if !httpActions[d.Name][act] {
+	act, okParen := actionName(d.Arg(0))
+	if !httpActions[d.Name][act] || !okParen {
 		diag := config.Diagnostic{Pos: d.ArgPos(0), Severity: config.SevAlert,
-			Msg: "'" + d.Name + "' unknown action '" + act + "'"}
+			Msg: "'" + d.Name + "' unknown action '" + d.Arg(0) + "'"}
 		if sug := config.Suggest(act, keys(httpActions[d.Name])); sug != "" {
 			diag.Hint = "did you mean '" + sug + "' maybe ?"
 		}
@@ -269,9 +299,9 @@ func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inh
 		c.ds.Alertf(d.Pos, "'%s %s' expects an action", d.Name, sub)
 		return
 	}
-	act := d.Arg(1)
-	if !tcpActions[act] {
-		c.ds.Alertf(d.ArgPos(1), "'%s %s' unknown action '%s'", d.Name, sub, act)
+	act, okParen := actionName(d.Arg(1))
+	if !tcpActions[act] || !okParen {
+		c.ds.Alertf(d.ArgPos(1), "'%s %s' unknown action '%s'", d.Name, sub, d.Arg(1))
 		return
 	}
 	if !tcpRunActions[act] || sub == "session" || d.Name == "tcp-response" {

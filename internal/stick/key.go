@@ -75,7 +75,6 @@ type ckey struct {
 	b    []byte
 	s    string
 	useS bool
-	buf  [16]byte // backing store for small binary conversions
 }
 
 func (c *ckey) str() string {
@@ -185,16 +184,15 @@ func (t *Table) convert(k *Key, c *ckey) bool {
 			if t.spec.Type == KeyString {
 				c.s, c.useS = strconv.FormatInt(k.n, 10), true
 			} else {
-				binary.BigEndian.PutUint64(c.buf[:8], uint64(k.n))
-				c.b = c.buf[:8]
+				c.b = binary.BigEndian.AppendUint64(nil, uint64(k.n))
 			}
 		case kindV4, kindV6:
 			if t.spec.Type == KeyString {
 				c.s, c.useS = k.addr().String(), true
 			} else if k.kind == kindV4 {
-				c.b = append(c.buf[:0], k.a[:4]...)
+				c.b = append([]byte(nil), k.a[:4]...)
 			} else {
-				c.b = append(c.buf[:0], k.a[:]...)
+				c.b = append([]byte(nil), k.a[:]...)
 			}
 		default:
 			return false

@@ -307,7 +307,11 @@ func parseSize(v string) (uint32, error) {
 	case "g", "G":
 		mult = 1 << 30
 	default:
-		return 0, fmt.Errorf("unexpected character '%c'", suf[0])
+		bad := suf[0]
+		if strings.IndexByte("kKmMgG", bad) >= 0 {
+			bad = suf[1]
+		}
+		return 0, fmt.Errorf("unexpected character '%c'", bad)
 	}
 	if n > math.MaxUint32/mult {
 		return 0, fmt.Errorf("value too large")

@@ -1,0 +1,391 @@
+package acl
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+	"bulwark/internal/stick"
+)
+
+// Options supplies what compilation needs from outside the model.
+type Options struct {
+	// Tables returns the stick table declared by the proxy called name,
+	// or nil. Required for src_*, table_* and sc_*(…,table).
+	Tables func(name string) *stick.Table
+	// ReadFile reads pattern (-f) and map files; nil means os.ReadFile.
+	// The lifecycle code can preload files before a chroot.
+	ReadFile func(path string) ([]byte, error)
+	// LookupHost resolves host names in IP patterns (unless -n); nil
+	// means the system resolver.
+	LookupHost func(host string) ([]netip.Addr, error)
+}
+
+// Set holds the compiled ACLs of one proxy and compiles the conditions and
+// expressions that refer to them.
+type Set struct {
+	c     *compiler
+	named map[string]*ACL
+}
+
+// ACL is a named ACL: its lines are ORed.
+type ACL struct {
+	Name  string
+	lines []*line
+}
+
+// line is one "acl" line or anonymous ACL: an expression and patterns.
+type line struct {
+	expr *Expr
+	m    matcher
+}
+
+// Cond is a compiled if/unless condition. A nil *Cond is always true.
+type Cond struct {
+	unless bool
+	terms  [][]term
+}
+
+type term struct {
+	neg bool
+	acl *ACL
+}
+
+// compiler is the state of one Compile: the proxy, options and caches.
+type compiler struct {
+	p     *model.Proxy
+	m     *model.Model
+	opt   Options
+	ds    config.Diagnostics
+	maps  map[string]*mapData
+	files map[string][]fileLine
+}
+
+// Compile compiles every ACL of p. The Set is usable even when some ACLs
+// failed (they then never match); the diagnostics say which, with their
+// positions.
+func Compile(p *model.Proxy, m *model.Model, opt Options) (*Set, config.Diagnostics) {
+	if opt.ReadFile == nil {
+		opt.ReadFile = os.ReadFile
+	}
+	c := &compiler{p: p, m: m, opt: opt, maps: map[string]*mapData{}, files: map[string][]fileLine{}}
+	s := &Set{c: c, named: map[string]*ACL{}}
+	for name, def := range predefined {
+		a := &ACL{Name: name}
+		for _, text := range def {
+			words := strings.Fields(text)
+			ln, err := c.line(toWords(words, config.Pos{}), true)
+			if err != nil {
+				panic("acl: predefined " + name + ": " + err.Error())
+			}
+			a.lines = append(a.lines, ln)
+		}
+		s.named[name] = a
+	}
+	for _, ma := range p.ACLs {
+		if model.PredefinedACLs[ma.Name] {
+			continue // the predefined one wins, as the model warned
+		}
+		a := s.named[ma.Name]
+		if a == nil {
+			a = &ACL{Name: ma.Name}
+			s.named[ma.Name] = a
+		}
+		words := append([]config.Word{{Pos: ma.Pos, Text: ma.Fetch}}, ma.Args...)
+		ln, err := c.line(words, true)
+		if err != nil {
+			c.ds.Alertf(ma.Pos, "error detected while parsing ACL '%s' : %v.", ma.Name, err)
+			continue
+		}
+		a.lines = append(a.lines, ln)
+	}
+	ds := c.ds
+	c.ds = nil
+	return s, ds
+}
+
+func toWords(ws []string, pos config.Pos) []config.Word {
+	out := make([]config.Word, len(ws))
+	for i, w := range ws {
+		out[i] = config.Word{Pos: pos, Text: w}
+	}
+	return out
+}
+
+// predefined are HAProxy's built-in ACLs (CM 7.4) written as ACL lines.
+var predefined = map[string][]string{
+	"TRUE":           {"always_true"},
+	"FALSE":          {"always_false"},
+	"HTTP":           {"req.proto_http"},
+	"HTTP_1.0":       {"req.ver 1.0"},
+	"HTTP_1.1":       {"req.ver 1.1"},
+	"HTTP_2.0":       {"req.ver 2.0"},
+	"HTTP_CONTENT":   {"req.hdr_val(content-length) gt 0", "req.hdr_cnt(transfer-encoding) gt 0"},
+	"HTTP_URL_ABS":   {"url_reg ^[^/:]*://"},
+	"HTTP_URL_SLASH": {"url_beg /"},
+	"HTTP_URL_STAR":  {"url *"},
+	"LOCALHOST":      {"src 127.0.0.1/8 ::1"},
+	"METH_CONNECT":   {"method CONNECT"},
+	"METH_DELETE":    {"method DELETE"},
+	"METH_GET":       {"method GET HEAD"},
+	"METH_HEAD":      {"method HEAD"},
+	"METH_OPTIONS":   {"method OPTIONS"},
+	"METH_POST":      {"method POST"},
+	"METH_PUT":       {"method PUT"},
+	"METH_TRACE":     {"method TRACE"},
+	// Bulwark reads whole request heads before rules run and does not
+	// inspect bodies or RDP cookies, so these have fixed answers.
+	"RDP_COOKIE":  {"always_false"},
+	"REQ_CONTENT": {"req.hdr_val(content-length) gt 0"},
+	"WAIT_END":    {"always_true"},
+}
+
+// line compiles "<criterion> [flags] [operator] [values]" (CM 7.1).
+func (c *compiler) line(words []config.Word, acl bool) (*line, error) {
+	if len(words) == 0 || words[0].Text == "" {
+		return nil, fmt.Errorf("missing ACL criterion")
+	}
+	x, implied, err := c.parseExpr(words[0].Text, acl)
+	if err != nil {
+		return nil, err
+	}
+	ln := &line{expr: x}
+	ln.m.method = implied
+	if ln.m.method == methodDefault && x.fetch.method != methodDefault && len(x.convs) == 0 {
+		ln.m.method = x.fetch.method
+	}
+	var files []string
+	var o patternOpts
+	o.lookup = c.opt.LookupHost
+	explicit := false
+	i := 1
+flags:
+	for ; i < len(words); i++ {
+		w := words[i].Text
+		if len(w) < 2 || w[0] != '-' || words[i].Quoted {
+			break
+		}
+		switch w {
+		case "-i":
+			ln.m.icase = true
+		case "-n":
+			o.noDNS = true
+		case "--":
+			i++
+			break flags
+		case "-f", "-m", "-u", "-M":
+			if i+1 >= len(words) {
+				return nil, fmt.Errorf("'%s' expects an argument", w)
+			}
+			i++
+			v := words[i].Text
+			switch w {
+			case "-f":
+				files = append(files, v)
+			case "-m":
+				if len(files) > 0 {
+					return nil, fmt.Errorf("'-m' must only be specified before patterns and files ('-m %s' after '-f')", v)
+				}
+				m, ok := methodByName(v)
+				if !ok {
+					return nil, fmt.Errorf("unknown matching method '%s' for '-m'", v)
+				}
+				ln.m.method = m
+				explicit = true
+			}
+		default:
+			return nil, fmt.Errorf("'%s' is not a valid ACL option. Please use '--' before any pattern beginning with a '-'", w)
+		}
+	}
+	_ = explicit
+	if ln.m.method == methodDefault {
+		m, ok := defaultMethod(x.Kind())
+		if !ok {
+			return nil, fmt.Errorf("ACL expression '%s' of type %s requires a '-m' matching method", x.text, x.Kind())
+		}
+		ln.m.method = m
+	}
+	if ln.m.method == methodIP && !castable(x.Kind(), KindIP) ||
+		(ln.m.method == methodInt || ln.m.method == methodBool) && !castable(x.Kind(), KindInt) {
+		return nil, fmt.Errorf("'-m %s' cannot be used with a %s sample ('%s')", ln.m.method, x.Kind(), x.text)
+	}
+	op := ""
+	if i < len(words) && (ln.m.method == methodInt || ln.m.method == methodLen) && isIntOp(words[i].Text) {
+		op = words[i].Text
+		i++
+		if i >= len(words) {
+			return nil, fmt.Errorf("missing value after operator '%s'", op)
+		}
+	}
+	for ; i < len(words); i++ {
+		if err := ln.m.add(words[i].Text, op, &o); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range files {
+		lines, err := c.readLines(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, fl := range lines {
+			if err := ln.m.add(fl.text, "", &o); err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", f, fl.no, err)
+			}
+		}
+	}
+	ln.m.finish()
+	return ln, nil
+}
+
+type fileLine struct {
+	no   int
+	text string
+}
+
+// readLines reads a pattern or map file: one entry a line, leading and
+// trailing blanks removed, blank lines and '#' comment lines skipped.
+func (c *compiler) readLines(path string) ([]fileLine, error) {
+	if l, ok := c.files[path]; ok {
+		return l, nil
+	}
+	data, err := c.opt.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open pattern file '%s': %v", path, err)
+	}
+	var out []fileLine
+	for no, ln := range strings.Split(string(data), "\n") {
+		ln = strings.TrimSpace(strings.TrimSuffix(ln, "\r"))
+		if ln == "" || ln[0] == '#' {
+			continue
+		}
+		out = append(out, fileLine{no: no + 1, text: ln})
+	}
+	c.files[path] = out
+	return out, nil
+}
+
+func (c *compiler) table(name string) (*stick.Table, error) {
+	if name == "" {
+		if c.p == nil || c.p.StickTable == nil {
+			return nil, fmt.Errorf("no stick-table in this proxy; name one")
+		}
+		name = c.p.Name
+	}
+	if c.opt.Tables != nil {
+		if t := c.opt.Tables(name); t != nil {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("unable to find stick-table '%s'", name)
+}
+
+// ACL returns the named ACL, or nil.
+func (s *Set) ACL(name string) *ACL { return s.named[name] }
+
+// Cond compiles a model condition. A nil condition gives a nil *Cond,
+// which is always true.
+func (s *Set) Cond(mc *model.Cond) (*Cond, config.Diagnostics) {
+	if mc == nil {
+		return nil, nil
+	}
+	var ds config.Diagnostics
+	cd := &Cond{unless: mc.Unless}
+	for _, t := range mc.Terms {
+		var ts []term
+		for _, ca := range t {
+			if ca.Anon != nil {
+				words := append([]config.Word{{Pos: ca.Anon.Pos, Text: ca.Anon.Fetch}}, ca.Anon.Args...)
+				ln, err := s.c.line(words, true)
+				if err != nil {
+					ds.Alertf(ca.Pos, "error detected while parsing anonymous ACL '{ %s }' : %v.", joinWords(words), err)
+					continue
+				}
+				ts = append(ts, term{neg: ca.Neg, acl: &ACL{Name: "{ " + joinWords(words) + " }", lines: []*line{ln}}})
+				continue
+			}
+			a := s.named[ca.Name]
+			if a == nil {
+				ds.Alertf(ca.Pos, "no such ACL : '%s'", ca.Name)
+				continue
+			}
+			ts = append(ts, term{neg: ca.Neg, acl: a})
+		}
+		cd.terms = append(cd.terms, ts)
+	}
+	if ds.HasAlerts() {
+		return nil, ds
+	}
+	return cd, ds
+}
+
+func joinWords(ws []config.Word) string {
+	parts := make([]string, len(ws))
+	for i, w := range ws {
+		parts[i] = w.Text
+	}
+	return strings.Join(parts, " ")
+}
+
+// Expr compiles a sample expression used outside an ACL (a track-sc key,
+// a set-var value, a %[...] of a log-format string).
+func (s *Set) Expr(text string) (*Expr, error) {
+	x, _, err := s.c.parseExpr(text, false)
+	return x, err
+}
+
+// Match evaluates the ACL: true when any line matches.
+func (a *ACL) Match(e *Eval) bool {
+	for _, ln := range a.lines {
+		if ln.match(e) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ln *line) match(e *Eval) bool {
+	if ln.m.method == methodGroup {
+		return matchGroups(e, ln)
+	}
+	var it iter
+	for {
+		s, ok := ln.expr.next(e, &it)
+		if !ok {
+			return false
+		}
+		if ln.m.match(e, s) {
+			return true
+		}
+		if it.done {
+			return false
+		}
+	}
+}
+
+// Match evaluates the condition; terms are ORed, the ACLs of a term ANDed,
+// and "unless" inverts the result. Scratch space used is released.
+func (c *Cond) Match(e *Eval) bool {
+	if c == nil {
+		return true
+	}
+	mark := len(e.buf)
+	res := false
+	for _, t := range c.terms {
+		ok := true
+		for _, x := range t {
+			if x.acl.Match(e) == x.neg {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			res = true
+			break
+		}
+	}
+	e.buf = e.buf[:mark]
+	return res != c.unless
+}

@@ -1,0 +1,123 @@
+// Package acl compiles HAProxy ACLs, sample expressions and if/unless
+// conditions (CM 7) into evaluators that run against a transaction view
+// the proxy implements. Everything that can be decided at load time
+// (fetch lookup, pattern parsing, regex compilation, pattern files, map
+// files, table and userlist references) is decided by Compile, with the
+// configuration position in every error; evaluation only reads.
+package acl
+
+import (
+	"net/netip"
+
+	"bulwark/internal/h1"
+	"bulwark/internal/stick"
+)
+
+// Txn is the view of one transaction that fetches read. Byte slices alias
+// the proxy's buffers; fetches never retain them beyond one evaluation.
+// The proxy implements it once per session and reuses it, so calls must
+// not allocate.
+type Txn interface {
+	Src() netip.AddrPort
+	Dst() netip.AddrPort
+	// Method, Target (the raw request-target) and Version of the request.
+	Method() []byte
+	Target() []byte
+	Version() (major, minor int)
+	// ReqHeaders and RespHeaders are the live header lists; RespHeaders is
+	// nil before a response exists. Rules that edit headers change these
+	// lists, and later fetches see the edits, as in HAProxy.
+	ReqHeaders() []h1.Header
+	RespHeaders() []h1.Header
+	// Status is the response status, 0 before a response exists.
+	Status() int
+	// TLS reports whether the client connection is TLS and the SNI it sent.
+	TLS() (on bool, sni []byte)
+	// Now is the stick-table clock in milliseconds (stick.Clock).
+	Now() int64
+	// Tracked returns the entry tracked in stick counter slot n (0..2);
+	// an invalid Ref when the slot is empty.
+	Tracked(n int) stick.Ref
+	// SetTracked fills slot n; the proxy releases it when the stream
+	// (http-request) or connection (tcp-request connection) ends.
+	SetTracked(n int, r stick.Ref)
+	// Var and SetVar hold variables by full name ("txn.x", "req.y",
+	// "sess.z"). SetVar must copy s.B: it aliases scratch space.
+	Var(name string) (Sample, bool)
+	SetVar(name string, s Sample)
+	// Env answers questions about the running configuration.
+	Env() Env
+}
+
+// Env is the part of the runtime that fetches consult beyond the
+// transaction. An empty name means the transaction's own frontend or
+// backend.
+type Env interface {
+	NbSrv(backend string) int
+	BeConn(backend string) int
+	FeConn(frontend string) int
+}
+
+// Kind is a sample's type (CM 7.1 "sample types").
+type Kind uint8
+
+// Sample kinds. KindNone is a missing sample: the fetch found nothing.
+const (
+	KindNone Kind = iota
+	KindBool
+	KindInt
+	KindIP
+	KindStr
+	KindBin
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindBool:
+		return "boolean"
+	case KindInt:
+		return "integer"
+	case KindIP:
+		return "ip"
+	case KindStr:
+		return "string"
+	case KindBin:
+		return "binary"
+	}
+	return "none"
+}
+
+// Sample is one fetched or converted value. For strings and binaries, B
+// aliases the transaction or the Eval's scratch space and is valid until
+// the next evaluation on the same Eval.
+type Sample struct {
+	Kind Kind
+	I    int64 // bool (0/1) and int
+	IP   netip.Addr
+	B    []byte
+}
+
+// Eval is the per-transaction evaluation state. The proxy keeps one per
+// session and calls Reset before each evaluation pass; its scratch buffer
+// then keeps its capacity, so evaluation does not allocate.
+type Eval struct {
+	Txn Txn
+	// Response is set while http-response rules run: "hdr" then reads
+	// response headers, as HAProxy does.
+	Response bool
+	buf      []byte
+}
+
+// NewEval returns an Eval over t.
+func NewEval(t Txn) *Eval { return &Eval{Txn: t, buf: make([]byte, 0, 512)} }
+
+// Reset forgets scratch space; samples from earlier evaluations become
+// invalid.
+func (e *Eval) Reset() { e.buf = e.buf[:0] }
+
+// scratch appends b to the scratch space and returns the copy.
+func (e *Eval) scratch(b []byte) []byte {
+	n := len(e.buf)
+	e.buf = append(e.buf, b...)
+	return e.buf[n:len(e.buf):len(e.buf)]
+}

@@ -1,0 +1,94 @@
+package audit
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+)
+
+// Products the audit knows the defaults of.
+const (
+	ProductBulwark = "bulwark"
+	ProductHAProxy = "haproxy"
+)
+
+// NewTarget compiles a parsed configuration for auditing. parseDiags are the
+// diagnostics of parsing. For HAProxy, directives that only Bulwark does not
+// run are not errors; for Bulwark they are.
+func NewTarget(cfg *config.Config, parseDiags config.Diagnostics, product string) *Target {
+	m, cds := model.Compile(cfg, model.Options{Audit: true})
+	diags := append(config.Diagnostics(nil), parseDiags...)
+	if product == ProductBulwark {
+		_, cds = model.Compile(cfg, model.Options{})
+	}
+	for _, d := range cds {
+		if product == ProductHAProxy && d.Code == model.CodeUnsupported {
+			continue
+		}
+		diags = append(diags, d)
+	}
+	return &Target{Files: cfg.Files, Config: cfg, Model: m, Diags: diags.Sorted(cfg.Files),
+		Product: product, Now: time.Now()}
+}
+
+// Load reads the -f arguments (files or directories). It fails only when an
+// input cannot be read at all; syntax errors are findings of HAP-9.1, and
+// the other checks run on whatever parsed.
+func Load(args []string, product string) (*Target, error) {
+	if product != ProductBulwark && product != ProductHAProxy {
+		return nil, fmt.Errorf("unknown target %q (expects bulwark or haproxy)", product)
+	}
+	files, ds := config.ExpandPaths(args)
+	if len(ds) > 0 {
+		return nil, fmt.Errorf("%s", ds[0].Msg)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no configuration file in %s", strings.Join(args, ", "))
+	}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		fh.Close()
+	}
+	cfg, pds := config.ParseFiles(files, config.ParseOptions{})
+	for _, d := range pds {
+		if !d.Pos.IsValid() && d.Severity == config.SevAlert && strings.HasPrefix(d.Msg, "Cannot ") {
+			return nil, fmt.Errorf("%s", d.Msg)
+		}
+	}
+	return NewTarget(cfg, pds, product), nil
+}
+
+// GitStatus is the Target.Git of a host with git: a file is tracked when
+// git knows it, clean when it has no staged or unstaged change.
+func GitStatus(file string) (tracked, clean bool, err error) {
+	dir, base := filepath.Split(file)
+	if dir == "" {
+		dir = "."
+	}
+	if out, err := exec.Command("git", "-C", dir, "rev-parse", "--is-inside-work-tree").CombinedOutput(); err != nil {
+		return false, false, fmt.Errorf("%s", strings.TrimSpace(string(out)))
+	}
+	if err := exec.Command("git", "-C", dir, "ls-files", "--error-unmatch", "--", base).Run(); err != nil {
+		return false, false, nil
+	}
+	out, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", base).Output()
+	if err != nil {
+		return true, false, err
+	}
+	return true, len(strings.TrimSpace(string(out))) == 0, nil
+}
+
+// GitAvailable reports whether a git binary is on PATH.
+func GitAvailable() bool {
+	_, err := exec.LookPath("git")
+	return err == nil
+}

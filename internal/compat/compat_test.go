@@ -1,0 +1,266 @@
+// Package compat holds the differential test between Bulwark's "-c" and
+// Debian's HAProxy 2.6 "haproxy -c" over the configurations in
+// testdata/configs. It has no non-test code.
+package compat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"bulwark/internal/cli"
+)
+
+const configDir = "../../testdata/configs"
+
+// stricter lists the configurations where Bulwark deliberately refuses what
+// HAProxy 2.6 accepts. Each entry is also written down in
+// docs/compatibility.md. The test fails if HAProxy stops disagreeing, so the
+// list cannot go stale.
+var stricter = map[string]string{
+	"061-stats-bad-auth.cfg": "'stats auth' without ':' is a credential with no password; HAProxy accepts it silently",
+}
+
+// verdict is what "-c" concluded: HAProxy's exit codes 0, 2 and anything
+// else (1 in practice).
+type verdict string
+
+const (
+	valid      verdict = "valid"
+	noListener verdict = "no-listener"
+	invalid    verdict = "invalid"
+)
+
+func verdictOf(code int) verdict {
+	switch code {
+	case 0:
+		return valid
+	case 2:
+		return noListener
+	}
+	return invalid
+}
+
+var (
+	expectRE      = regexp.MustCompile(`^# .*\bexpect: (valid|invalid|no-listener)\s*$`)
+	unsupportedRE = regexp.MustCompile(`^# .*\bexpect: unsupported line ([0-9]+)\s*$`)
+)
+
+type corpusEntry struct {
+	name string // base name
+	path string // absolute
+	want verdict
+	line int // for unsupported configs: the line bulwark must name
+}
+
+func loadCorpus(t *testing.T, sub string, re *regexp.Regexp) []corpusEntry {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join(configDir, sub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := filepath.Glob(filepath.Join(dir, "*.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []corpusEntry
+	for _, p := range paths {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(string(src), "\n")
+		m := re.FindStringSubmatch(first)
+		if m == nil {
+			t.Errorf("%s: first line must be '# <what it tests>. expect: ...' matching %s, got %q", p, re, first)
+			continue
+		}
+		e := corpusEntry{name: filepath.Base(p), path: p}
+		if n, err := strconv.Atoi(m[1]); err == nil {
+			e.line, e.want = n, invalid
+		} else {
+			e.want = verdict(m[1])
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// workDir makes a fresh directory holding the corpus's auxiliary files
+// (errorfiles), since both tools resolve relative paths against the
+// working directory.
+func workDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(configDir, "files")
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "files"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "files", e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runBulwark runs "bulwark -c -f path" in-process from dir.
+func runBulwark(t *testing.T, dir, path string) (int, string) {
+	t.Helper()
+	t.Chdir(dir)
+	var stdout, stderr bytes.Buffer
+	code := cli.Main([]string{"-c", "-f", path}, &stdout, &stderr)
+	return code, stdout.String() + stderr.String()
+}
+
+// haproxyPath finds Debian's haproxy, or says why the comparison cannot
+// run: a failure when CI requires the tools, a skip otherwise.
+func haproxyPath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("haproxy")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/haproxy"); serr == nil {
+			return "/usr/sbin/haproxy"
+		}
+		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("haproxy not found and BULWARK_REQUIRE_TOOLS=1: install Debian's haproxy package")
+		}
+		t.Skip("haproxy not found: the differential test needs Debian's haproxy (set BULWARK_REQUIRE_TOOLS=1 to make this a failure)")
+	}
+	return p
+}
+
+func runHAProxy(t *testing.T, bin, dir, path string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-c", "-f", path)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee) && ee.Exited():
+		return ee.ExitCode(), string(out)
+	}
+	t.Fatalf("running haproxy -c -f %s: %v\n%s", path, err, out)
+	return -1, ""
+}
+
+// TestCorpusSize keeps the corpus from shrinking below what the project
+// promised.
+func TestCorpusSize(t *testing.T) {
+	main := loadCorpus(t, "", expectRE)
+	uns := loadCorpus(t, "unsupported", unsupportedRE)
+	if len(main) < 40 {
+		t.Errorf("testdata/configs has %d configurations, want at least 40", len(main))
+	}
+	if len(uns) < 7 {
+		t.Errorf("testdata/configs/unsupported has %d configurations, want at least 7", len(uns))
+	}
+	seen := map[verdict]int{}
+	for _, e := range main {
+		seen[e.want]++
+	}
+	for _, v := range []verdict{valid, invalid, noListener} {
+		if seen[v] == 0 {
+			t.Errorf("no configuration expects %s", v)
+		}
+	}
+}
+
+// TestBulwarkVerdicts checks Bulwark against each configuration's stated
+// verdict; it runs without HAProxy.
+func TestBulwarkVerdicts(t *testing.T) {
+	dir := workDir(t)
+	for _, e := range loadCorpus(t, "", expectRE) {
+		t.Run(e.name, func(t *testing.T) {
+			code, out := runBulwark(t, dir, e.path)
+			if got := verdictOf(code); got != e.want {
+				t.Errorf("bulwark -c: exit %d (%s), want %s\n%s", code, got, e.want, out)
+			}
+			if code == 1 && !strings.Contains(out, "[ALERT]") {
+				t.Errorf("bulwark -c exit 1 without an [ALERT] line:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestUnsupported checks that directives Bulwark deliberately does not run
+// are refused with "not supported by bulwark" at the right line.
+func TestUnsupported(t *testing.T) {
+	dir := workDir(t)
+	for _, e := range loadCorpus(t, "unsupported", unsupportedRE) {
+		t.Run(e.name, func(t *testing.T) {
+			code, out := runBulwark(t, dir, e.path)
+			if code != 1 {
+				t.Errorf("bulwark -c: exit %d, want 1\n%s", code, out)
+			}
+			want := fmt.Sprintf("parsing [%s:%d] : ", e.path, e.line)
+			found := false
+			for _, ln := range strings.Split(out, "\n") {
+				if strings.HasPrefix(ln, "[ALERT]") && strings.Contains(ln, want) && strings.Contains(ln, "not supported by bulwark") {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no [ALERT] containing %q and 'not supported by bulwark':\n%s", want, out)
+			}
+		})
+	}
+}
+
+// TestHAProxyAgrees runs Debian's haproxy -c over the same corpus and
+// requires the same verdict, except for the documented stricter cases;
+// for the unsupported corpus it requires that HAProxy accepts the file
+// (otherwise it would belong to the main corpus).
+func TestHAProxyAgrees(t *testing.T) {
+	bin := haproxyPath(t)
+	dir := workDir(t)
+	for _, e := range loadCorpus(t, "", expectRE) {
+		t.Run(e.name, func(t *testing.T) {
+			code, out := runHAProxy(t, bin, dir, e.path)
+			got := verdictOf(code)
+			if reason, ok := stricter[e.name]; ok {
+				if got == e.want {
+					t.Errorf("allow-listed as stricter (%s) but haproxy now agrees (%s): remove it from the list and docs/compatibility.md", reason, got)
+				}
+				return
+			}
+			if got != e.want {
+				t.Errorf("haproxy -c: exit %d (%s), bulwark expects %s\n%s", code, got, e.want, out)
+			}
+		})
+	}
+	for _, e := range loadCorpus(t, "unsupported", unsupportedRE) {
+		t.Run("unsupported/"+e.name, func(t *testing.T) {
+			code, out := runHAProxy(t, bin, dir, e.path)
+			if code != 0 && code != 2 {
+				t.Errorf("haproxy -c: exit %d; a configuration in unsupported/ must be valid for HAProxy\n%s", code, out)
+			}
+		})
+	}
+	for name := range stricter {
+		if _, err := os.Stat(filepath.Join(configDir, name)); err != nil {
+			t.Errorf("allow-list names %s, which is not in testdata/configs", name)
+		}
+	}
+}

@@ -1,0 +1,52 @@
+// Package h1 is Bulwark's HTTP/1.x wire layer: it parses request and
+// response heads in place, streams bodies with bounded buffers, and writes
+// heads by appending to caller-supplied slices. The proxy uses it instead of
+// net/http because it must see raw bytes to refuse ambiguous messages, keep
+// header order and case, and allocate nothing per request in steady state.
+//
+// # Strictness
+//
+// Anything two parsers in a chain could read differently is refused with a
+// *ParseError rather than repaired, and the proxy never forwards it. A
+// request error carries Status 400 (501 for a transfer coding other than
+// chunked, 505 for a well-formed version other than 1.0/1.1); an error in a
+// server's response carries Status 502 and Response=true. After any
+// ParseError the connection must be closed. docs/http-normalization.md
+// lists every case.
+//
+// The choices that differ from HAProxy 2.6 (observed with 2.6.12):
+//
+//   - Content-Length together with Transfer-Encoding: HAProxy drops
+//     Content-Length, forwards chunked and closes after the response.
+//     Bulwark answers 400 (502 for a response): a sender doing this is
+//     either broken or probing for desync.
+//   - obs-fold: HAProxy joins folded lines with spaces. Bulwark answers 400,
+//     as RFC 9112 §5.2 permits; no modern client folds.
+//   - NUL and other control bytes in field values: HAProxy forwards them
+//     (haproxy#2914). Bulwark answers 400; only HTAB is allowed.
+//   - Bare LF line endings and HTTP/1.1 without Host: HAProxy accepts both.
+//     Bulwark answers 400 (RFC 9112 §2.2 lets a recipient accept bare LF;
+//     Bulwark does not, because upstream servers disagree on it).
+//   - Header names reach the server in their original case; HAProxy
+//     lower-cases them unless h1-case-adjust is configured.
+//   - Transfer codings other than chunked (gzip, chunked and so on) are
+//     refused, 501 for requests and 502 for responses. Bulwark re-chunks
+//     bodies and would otherwise have to carry the other codings along.
+//   - The request-target must be visible ASCII without "#": bytes >= 0x80
+//     must be percent-encoded by the client.
+//
+// An oversized head (over Config.MaxHeaderBytes, default 16384 like
+// tune.bufsize) is CodeHeaderTooLarge with Status 400, not 431: HAProxy
+// answers 400 here and has no errorfile slot for 431, so existing
+// errorfile 400 pages keep working. The distinct Code lets logs tell it
+// apart from a syntax error.
+//
+// # Buffers and lifetimes
+//
+// A Reader owns one buffer of MaxHeaderBytes plus 8 KiB. A parsed head's
+// byte slices point into it and stay valid until the next ReadRequest or
+// ReadResponse; body reads never move them. Body bytes beyond what is
+// already buffered are read straight into the caller's slice, and CopyBody
+// uses only the buffer it is given, so a body of any size streams in
+// constant memory.
+package h1

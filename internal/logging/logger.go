@@ -1,0 +1,86 @@
+package logging
+
+import (
+	"fmt"
+	"time"
+
+	"bulwark/internal/model"
+	"bulwark/internal/proxy"
+)
+
+// Logger routes each frontend's entries to its log targets in its format.
+type Logger struct {
+	fronts map[string]*frontLog
+	sinks  []*Sink
+}
+
+type frontLog struct {
+	sinks []*Sink
+	http  bool // httplog (or HTTP mode default) vs tcplog
+	clf   bool
+}
+
+// New opens the log targets of every frontend of m. "log global" expands
+// to the global section's targets.
+func New(m *model.Model) (*Logger, error) {
+	l := &Logger{fronts: map[string]*frontLog{}}
+	open := map[string]*Sink{}
+	get := func(t model.LogTarget) (*Sink, error) {
+		k := fmt.Sprintf("%s|%s|%s|%s|%d", t.Target, t.Facility, t.Level, t.Format, t.Len)
+		if s, ok := open[k]; ok {
+			return s, nil
+		}
+		s, err := Open(Target{Addr: t.Target, Facility: t.Facility, Level: t.Level, Format: t.Format, Len: t.Len})
+		if err != nil {
+			return nil, fmt.Errorf("%s: log %s: %v", t.Pos, t.Target, err)
+		}
+		open[k] = s
+		l.sinks = append(l.sinks, s)
+		return s, nil
+	}
+	for _, p := range m.Frontends() {
+		fl := &frontLog{http: p.Mode == model.ModeHTTP && !p.Option("tcplog")}
+		for _, t := range p.Logs {
+			targets := []model.LogTarget{t}
+			if t.Global {
+				targets = m.Global.Logs
+			}
+			for _, gt := range targets {
+				s, err := get(gt)
+				if err != nil {
+					l.Close()
+					return nil, err
+				}
+				fl.sinks = append(fl.sinks, s)
+			}
+		}
+		l.fronts[p.Name] = fl
+	}
+	return l, nil
+}
+
+// Log renders e and sends it to its frontend's targets.
+func (l *Logger) Log(e *proxy.LogEntry) {
+	fl := l.fronts[e.Frontend]
+	if fl == nil || len(fl.sinks) == 0 {
+		return
+	}
+	var buf [512]byte
+	var line []byte
+	if e.HTTP && fl.http {
+		line = AppendHTTPLog(buf[:0], e)
+	} else {
+		line = AppendTCPLog(buf[:0], e)
+	}
+	now := time.Now()
+	for _, s := range fl.sinks {
+		s.Send("info", line, now)
+	}
+}
+
+// Close closes every target.
+func (l *Logger) Close() {
+	for _, s := range l.sinks {
+		s.Close()
+	}
+}

@@ -1,0 +1,164 @@
+package logging
+
+import (
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Facilities in syslog order (RFC 5424 §6.2.1).
+var facilities = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "auth2", "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1",
+	"local2", "local3", "local4", "local5", "local6", "local7"}
+
+var levels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Target is one "log" destination.
+type Target struct {
+	Addr     string // "127.0.0.1:514", "/dev/log", "stdout", "stderr", "udp@...", "unix@..."
+	Facility string
+	Level    string // maximum level sent; "" = all
+	Format   string // local (default), rfc3164, rfc5424, raw, short
+	Len      int
+	Tag      string
+	Hostname string
+}
+
+// Sink writes formatted lines to one target. It is safe for concurrent use.
+type Sink struct {
+	t    Target
+	mu   sync.Mutex
+	w    io.Writer
+	conn net.Conn
+	pri  int
+	buf  []byte
+}
+
+// Open prepares the destination. UDP and unix datagram sockets are
+// connected once; a send failure drops the line, as syslog over UDP does.
+func Open(t Target) (*Sink, error) {
+	s := &Sink{t: t}
+	fac := indexOf(facilities, t.Facility)
+	if fac < 0 {
+		fac = 16 // local0
+	}
+	s.pri = fac * 8
+	if t.Len <= 0 {
+		s.t.Len = 1024
+	}
+	if s.t.Tag == "" {
+		s.t.Tag = "bulwark"
+	}
+	addr := t.Addr
+	switch {
+	case addr == "stdout":
+		s.w = os.Stdout
+	case addr == "stderr":
+		s.w = os.Stderr
+	case strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, "unix@"):
+		c, err := net.Dial("unixgram", strings.TrimPrefix(addr, "unix@"))
+		if err != nil {
+			return nil, err
+		}
+		s.conn, s.w = c, c
+	default:
+		addr = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(addr, "udp@"), "ipv4@"), "udp4@")
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			addr = net.JoinHostPort(addr, "514")
+		}
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		s.conn, s.w = c, c
+	}
+	return s, nil
+}
+
+// Send emits msg at the given level name ("info" for traffic logs).
+func (s *Sink) Send(level string, msg []byte, now time.Time) {
+	lv := indexOf(levels, level)
+	if lv < 0 {
+		lv = 6
+	}
+	if max := indexOf(levels, s.t.Level); max >= 0 && lv > max {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buf[:0]
+	switch s.t.Format {
+	case "raw":
+	case "rfc5424":
+		b = append(b, '<')
+		b = strconv.AppendInt(b, int64(s.pri+lv), 10)
+		b = append(b, ">1 "...)
+		b = now.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, ' ')
+		b = append(b, hostOr(s.t.Hostname)...)
+		b = append(b, ' ')
+		b = append(b, s.t.Tag...)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(os.Getpid()), 10)
+		b = append(b, " - - "...)
+	case "short":
+		b = append(b, '<')
+		b = strconv.AppendInt(b, int64(lv), 10)
+		b = append(b, '>')
+	default: // local and rfc3164
+		b = append(b, '<')
+		b = strconv.AppendInt(b, int64(s.pri+lv), 10)
+		b = append(b, '>')
+		b = now.AppendFormat(b, time.Stamp)
+		b = append(b, ' ')
+		if s.t.Format == "rfc3164" {
+			b = append(b, hostOr(s.t.Hostname)...)
+			b = append(b, ' ')
+		}
+		b = append(b, s.t.Tag...)
+		b = append(b, '[')
+		b = strconv.AppendInt(b, int64(os.Getpid()), 10)
+		b = append(b, "]: "...)
+	}
+	b = append(b, msg...)
+	if len(b) > s.t.Len {
+		b = b[:s.t.Len]
+	}
+	if s.conn == nil {
+		b = append(b, '\n')
+	}
+	s.w.Write(b)
+	s.buf = b
+}
+
+// Close releases the socket.
+func (s *Sink) Close() error {
+	if s.conn != nil {
+		return s.conn.Close()
+	}
+	return nil
+}
+
+func hostOr(h string) string {
+	if h != "" {
+		return h
+	}
+	n, err := os.Hostname()
+	if err != nil {
+		return "-"
+	}
+	return n
+}

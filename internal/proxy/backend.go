@@ -1,0 +1,248 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"bulwark/internal/balance"
+	"bulwark/internal/h1"
+	"bulwark/internal/model"
+)
+
+// server is the running state of one "server" line.
+type server struct {
+	cfg  *model.Server
+	name string
+	lb   *balance.Server
+	addr string // host:port for dialing; "" = use the client's destination port
+	unix bool
+
+	mu   sync.Mutex
+	idle []*srvConn // idle connections, most recent last
+
+	// Counters for stats and logs.
+	total   atomic.Int64
+	failed  atomic.Int64
+	current atomic.Int64
+}
+
+// backend is the running state of a backend (or listen) proxy.
+type backend struct {
+	cfg     *model.Proxy
+	name    string
+	servers []*server
+	lb      balance.Balancer
+	params  balance.Params
+	pages   errorPages
+
+	// freed is closed and replaced whenever a server slot is released, to
+	// wake requests waiting in the backend queue without a goroutine each.
+	freedMu sync.Mutex
+	freed   chan struct{}
+	queued  atomic.Int64
+
+	connectTimeout time.Duration
+	serverTimeout  time.Duration
+	queueTimeout   time.Duration
+	tunnelTimeout  time.Duration
+	retries        int
+	redispatch     int
+	reuse          string
+}
+
+func newBackend(p *model.Proxy) (*backend, error) {
+	b := &backend{cfg: p, name: p.Name, freed: make(chan struct{}), retries: p.Retries,
+		redispatch: p.Redispatch, reuse: p.HTTPReuse}
+	if b.reuse == "" {
+		b.reuse = "safe"
+	}
+	t := p.Timeouts
+	b.connectTimeout, b.serverTimeout, b.tunnelTimeout = t.Connect, t.Server, t.Tunnel
+	b.queueTimeout = t.Queue
+	if b.queueTimeout == 0 {
+		b.queueTimeout = t.Connect
+	}
+	var lbs []*balance.Server
+	for i, sc := range p.Servers {
+		s := &server{cfg: sc, name: sc.Name}
+		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
+		s.lb.SetMaxConn(sc.MaxConn)
+		s.lb.SetUsable(!sc.Disabled)
+		switch sc.Addr.Net {
+		case "unix":
+			s.addr, s.unix = sc.Addr.Path, true
+		case "abns":
+			s.addr, s.unix = "@"+sc.Addr.Path, true
+		default:
+			if sc.Addr.PortLow != 0 && !sc.Addr.PortDelta {
+				s.addr = net.JoinHostPort(sc.Addr.Host, strconv.Itoa(sc.Addr.PortLow))
+			} else {
+				s.addr = sc.Addr.Host
+			}
+		}
+		b.servers = append(b.servers, s)
+		lbs = append(lbs, s.lb)
+	}
+	params, err := balance.ParseParams(p.Balance)
+	if err != nil {
+		return nil, err
+	}
+	var ht balance.HashType
+	if len(p.HashType) > 0 {
+		if ht, err = balance.ParseHashType(p.HashType); err != nil {
+			return nil, err
+		}
+	}
+	var opts []balance.Option
+	if p.Option("allbackups") {
+		opts = append(opts, balance.AllBackups())
+	}
+	b.params = params
+	b.lb, err = balance.New(params, ht, lbs, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+var (
+	errNoServer    = errors.New("no server available")
+	errQueueTimout = errors.New("queue timeout")
+)
+
+// acquire picks a server and takes a slot on it, waiting in the backend
+// queue while every candidate is at its maxconn, up to "timeout queue".
+func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
+	var deadline time.Time
+	var timer *time.Timer
+	for {
+		b.freedMu.Lock()
+		wake := b.freed
+		b.freedMu.Unlock()
+		idx, st := b.lb.Pick(key)
+		switch st {
+		case balance.OK:
+			if timer != nil {
+				timer.Stop()
+			}
+			return idx, nil
+		case balance.NoServer:
+			return -1, errNoServer
+		}
+		if deadline.IsZero() {
+			d := b.queueTimeout
+			if d == 0 {
+				d = 24 * time.Hour
+			}
+			deadline = time.Now().Add(d)
+			timer = time.NewTimer(d)
+			b.queued.Add(1)
+			defer b.queued.Add(-1)
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return -1, errQueueTimout
+		case <-ctx.Done():
+			timer.Stop()
+			return -1, ctx.Err()
+		}
+	}
+}
+
+func (b *backend) release(idx int) {
+	b.lb.Release(idx)
+	b.freedMu.Lock()
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.freedMu.Unlock()
+}
+
+// dialAddr returns the address to dial for s, given the client's
+// destination port for servers written without a port.
+func (s *server) dialAddr(dst netip.AddrPort) string {
+	if s.unix {
+		return s.addr
+	}
+	a := s.cfg.Addr
+	if a.PortLow != 0 && !a.PortDelta {
+		return s.addr
+	}
+	port := int(dst.Port())
+	if a.PortDelta {
+		if a.Raw != "" && containsMinusPort(a.Raw) {
+			port -= a.PortLow
+		} else {
+			port += a.PortLow
+		}
+	}
+	return net.JoinHostPort(a.Host, strconv.Itoa(port))
+}
+
+func containsMinusPort(raw string) bool {
+	for i := len(raw) - 1; i >= 0; i-- {
+		if raw[i] == ':' {
+			return i+1 < len(raw) && raw[i+1] == '-'
+		}
+	}
+	return false
+}
+
+func (s *server) dial(ctx context.Context, dst netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	netw := "tcp"
+	if s.unix {
+		netw = "unix"
+	}
+	return d.DialContext(ctx, netw, s.dialAddr(dst))
+}
+
+// srvConn is a connection to a server with its HTTP reader.
+type srvConn struct {
+	c    net.Conn
+	rd   *h1.Reader
+	srv  *server
+	used bool // carried at least one request: safe to reuse
+}
+
+func (s *server) takeIdle() *srvConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n := len(s.idle); n > 0; n = len(s.idle) {
+		sc := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		return sc
+	}
+	return nil
+}
+
+// maxIdlePerServer bounds the idle pool so a burst does not keep thousands
+// of server connections open.
+const maxIdlePerServer = 256
+
+func (s *server) putIdle(sc *srvConn) {
+	s.mu.Lock()
+	if len(s.idle) >= maxIdlePerServer {
+		s.mu.Unlock()
+		sc.c.Close()
+		return
+	}
+	s.idle = append(s.idle, sc)
+	s.mu.Unlock()
+}
+
+func (s *server) closeIdle() {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	for _, sc := range idle {
+		sc.c.Close()
+	}
+}

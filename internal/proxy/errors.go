@@ -1,0 +1,70 @@
+package proxy
+
+import (
+	"os"
+	"strconv"
+)
+
+// HAProxy's built-in error pages (CM "errorfile"): same status lines and
+// bodies, so monitoring that matches on them keeps working.
+var errorReasons = map[int][2]string{
+	200: {"OK", "Service ready."},
+	400: {"Bad request", "Your browser sent an invalid request."},
+	401: {"Unauthorized", "You need a valid user and password to access this content."},
+	403: {"Forbidden", "Request forbidden by administrative rules."},
+	404: {"Not Found", "The resource could not be found."},
+	405: {"Method Not Allowed", "A request was made of a resource using a request method not supported by that resource"},
+	407: {"Unauthorized", "You need a valid user and password to access this content."},
+	408: {"Request Time-out", "Your browser didn't send a complete request in time."},
+	410: {"Gone", "The resource is no longer available and will not be available again."},
+	413: {"Payload Too Large", "The request entity exceeds the maximum allowed."},
+	425: {"Too Early", "Your browser sent early data."},
+	429: {"Too Many Requests", "You have sent too many requests in a given amount of time."},
+	500: {"Internal Server Error", "An internal server error occurred."},
+	501: {"Not Implemented", "The server does not support the functionality required to fulfill the request."},
+	502: {"Bad Gateway", "The server returned an invalid or incomplete response."},
+	503: {"Service Unavailable", "No server is available to handle this request."},
+	504: {"Gateway Time-out", "The server didn't respond in time."},
+	505: {"HTTP Version Not Supported", "The server does not support the HTTP protocol version used in the request."},
+}
+
+// errorPage renders the default page for status as a complete HTTP/1.1
+// response that closes the connection.
+func errorPage(status int) []byte {
+	r, ok := errorReasons[status]
+	if !ok {
+		r = [2]string{"Error", "An error occurred."}
+	}
+	body := "<html><body><h1>" + strconv.Itoa(status) + " " + r[0] + "</h1>\n" + r[1] + "\n</body></html>\n"
+	return []byte("HTTP/1.1 " + strconv.Itoa(status) + " " + r[0] + "\r\n" +
+		"content-length: " + strconv.Itoa(len(body)) + "\r\n" +
+		"cache-control: no-cache\r\n" +
+		"content-type: text/html\r\n" +
+		"connection: close\r\n\r\n" + body)
+}
+
+// errorPages holds a proxy's responses per status: HAProxy's defaults,
+// replaced by "errorfile" contents, which are complete raw HTTP responses.
+type errorPages map[int][]byte
+
+func loadErrorPages(files map[int]string) (errorPages, error) {
+	pages := errorPages{}
+	for code := range errorReasons {
+		pages[code] = errorPage(code)
+	}
+	for code, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		pages[code] = b
+	}
+	return pages, nil
+}
+
+func (p errorPages) get(status int) []byte {
+	if b, ok := p[status]; ok {
+		return b
+	}
+	return errorPage(status)
+}

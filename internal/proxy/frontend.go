@@ -1,0 +1,135 @@
+package proxy
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"bulwark/internal/model"
+)
+
+// frontend is the running state of a frontend (or listen) proxy.
+type frontend struct {
+	rt        *Runtime
+	cfg       *model.Proxy
+	name      string
+	listeners []boundListener
+	opts      Options
+	def       *backend // default_backend, or the listen's own
+	useBE     []*backend
+	pages     errorPages
+	maxconn   chan struct{}
+	conns     atomic.Int64
+
+	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
+	bufSize                                             int
+}
+
+func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
+	fe := &frontend{rt: rt, cfg: p, name: p.Name, opts: opts, bufSize: rt.model.Global.BufSize}
+	if p.MaxConn > 0 {
+		fe.maxconn = make(chan struct{}, p.MaxConn)
+	}
+	t := p.Timeouts
+	fe.clientTimeout = t.Client
+	fe.httpRequestTimeout = t.HTTPRequest
+	fe.keepAliveTimeout = t.HTTPKeepAlive
+	if fe.keepAliveTimeout == 0 {
+		fe.keepAliveTimeout = fe.httpRequestTimeout
+	}
+	if p.Cap&model.CapBackend != 0 {
+		fe.def = rt.backends[p.Name]
+	}
+	if p.DefaultBackend != "" {
+		fe.def = rt.backends[p.DefaultBackend]
+	}
+	for _, ub := range p.UseBackends {
+		fe.useBE = append(fe.useBE, rt.backends[ub.Backend])
+	}
+	pages, err := loadErrorPages(p.ErrorFiles)
+	if err != nil {
+		return nil, err
+	}
+	fe.pages = pages
+	return fe, nil
+}
+
+// serve accepts on one listener. Back-pressure: when the frontend's or the
+// process's maxconn is reached, it stops accepting and lets the kernel
+// backlog hold new connections, as HAProxy does.
+func (fe *frontend) serve(bl boundListener) {
+	var bindSem chan struct{}
+	if bl.bind.MaxConn > 0 {
+		bindSem = make(chan struct{}, bl.bind.MaxConn)
+	}
+	rt := fe.rt
+	var delay time.Duration
+	for {
+		for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
+			if sem != nil {
+				select {
+				case sem <- struct{}{}:
+				case <-rt.ctx.Done():
+					return
+				}
+			}
+		}
+		c, err := bl.Accept()
+		if err != nil {
+			for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
+				if sem != nil {
+					<-sem
+				}
+			}
+			if errors.Is(err, net.ErrClosed) || rt.stopping.Load() {
+				return
+			}
+			// Out of file descriptors and the like: back off briefly
+			// instead of spinning.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay < time.Second {
+				delay *= 2
+			}
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		rt.active.Add(1)
+		fe.conns.Add(1)
+		go func() {
+			defer func() {
+				for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
+					if sem != nil {
+						<-sem
+					}
+				}
+				fe.conns.Add(-1)
+				rt.active.Done()
+			}()
+			rt.conns.Store(c, struct{}{})
+			defer rt.conns.Delete(c)
+			if fe.cfg.Mode == model.ModeHTTP {
+				fe.serveHTTP(c)
+			} else {
+				fe.serveTCP(c)
+			}
+		}()
+	}
+}
+
+// addrPort converts a net.Addr to netip.AddrPort (invalid for unix sockets).
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+func (fe *frontend) log(e *LogEntry) {
+	if fe.opts.Log != nil && len(fe.cfg.Logs) > 0 {
+		fe.opts.Log(e)
+	}
+}

@@ -1,0 +1,546 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"bulwark/internal/balance"
+	"bulwark/internal/h1"
+	"bulwark/internal/model"
+)
+
+// httpSession is one client connection in HTTP mode. Its buffers are
+// reused for every request of the connection.
+type httpSession struct {
+	fe       *frontend
+	c        net.Conn
+	tc       timedConn
+	rd       *h1.Reader
+	req      h1.Request
+	resp     h1.Response
+	head     []byte
+	copyBuf  []byte
+	src, dst netip.AddrPort
+	srcText  []byte
+	nreq     int
+	attached *srvConn // server connection kept across requests (keep-alive)
+	attIdx   int
+	attBE    *backend
+}
+
+func (fe *frontend) serveHTTP(c net.Conn) {
+	s := &httpSession{fe: fe, c: c, src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr())}
+	s.tc = timedConn{Conn: c}
+	s.rd = h1.NewReader(&s.tc, h1.Config{MaxHeaderBytes: fe.bufSize})
+	if s.src.IsValid() {
+		s.srcText = []byte(s.src.Addr().Unmap().String())
+	}
+	defer s.close()
+	for s.serveOne() {
+		if fe.rt.stopping.Load() {
+			return
+		}
+	}
+}
+
+func (s *httpSession) close() {
+	s.detach(false)
+	s.c.Close()
+}
+
+// detach releases the attached server connection, to the idle pool when
+// reusable.
+func (s *httpSession) detach(reusable bool) {
+	if s.attached == nil {
+		return
+	}
+	sc := s.attached
+	s.attached = nil
+	sc.srv.current.Add(-1)
+	s.attBE.release(s.attIdx)
+	if reusable && s.attBE.reuse != "never" {
+		sc.used = true
+		sc.srv.putIdle(sc)
+	} else {
+		sc.c.Close()
+	}
+}
+
+// serveOne handles one request; it returns false when the client
+// connection must close.
+func (s *httpSession) serveOne() bool {
+	fe := s.fe
+	start := time.Now()
+	// The first request is bounded by "timeout http-request" (total time for
+	// the head, against slowloris); later ones wait "http-keep-alive" for
+	// their head. Both fall back to "timeout client".
+	wait := fe.httpRequestTimeout
+	if s.nreq > 0 && fe.keepAliveTimeout > 0 {
+		wait = fe.keepAliveTimeout
+	}
+	if wait == 0 {
+		wait = fe.clientTimeout
+	}
+	s.tc.rto, s.tc.wto = 0, fe.clientTimeout
+	if wait > 0 {
+		s.c.SetReadDeadline(start.Add(wait))
+	} else {
+		s.c.SetReadDeadline(time.Time{})
+	}
+	e := &LogEntry{Start: start, Client: s.c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
+		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true}
+	err := s.rd.ReadRequest(&s.req)
+	if err != nil {
+		return s.requestError(err, e)
+	}
+	s.nreq++
+	e.TR = time.Since(start)
+	e.Request = string(s.req.Method) + " " + string(s.req.Target) + " HTTP/" + strconv.Itoa(s.req.Major) + "." + strconv.Itoa(s.req.Minor)
+	s.tc.rto = fe.clientTimeout
+	s.tc.rlast = time.Time{} // force the next Read to set its own deadline
+	s.c.SetReadDeadline(time.Time{})
+
+	be := fe.def
+	if be == nil {
+		e.Term = "PR"
+		s.sendError(503, e)
+		return false
+	}
+	e.Backend = be.name
+	ok := s.forward(be, e)
+	e.Ta = time.Since(start)
+	fe.log(e)
+	return ok
+}
+
+func (s *httpSession) requestError(err error, e *LogEntry) bool {
+	var pe *h1.ParseError
+	switch {
+	case errors.As(err, &pe):
+		e.Term = "PR"
+		e.Request = "<BADREQ>"
+		s.sendError(pe.Status, e)
+		s.fe.log(e)
+	case isTimeout(err):
+		// An idle keep-alive connection closes silently; a request that
+		// started (or a first request) gets 408, as in HAProxy.
+		if s.nreq == 0 || s.rd.Buffered() > 0 {
+			e.Term = "cR"
+			e.Request = "<BADREQ>"
+			s.sendError(408, e)
+			s.fe.log(e)
+		}
+	}
+	return false
+}
+
+// sendError writes a complete error response and marks the entry.
+func (s *httpSession) sendError(status int, e *LogEntry) {
+	page := s.fe.pages.get(status)
+	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	n, _ := s.c.Write(page)
+	e.Status = status
+	e.BytesOut += int64(n)
+}
+
+// connMode is the effective connection mode: the stronger of the frontend's
+// and the backend's (httpclose > http-server-close > http-keep-alive).
+func connMode(fe, be *model.Proxy) int {
+	mode := 0
+	for _, p := range []*model.Proxy{fe, be} {
+		if p.Option("httpclose") {
+			mode = max(mode, 2)
+		} else if p.Option("http-server-close") {
+			mode = max(mode, 1)
+		}
+	}
+	return mode
+}
+
+// forward sends the request to a server of be and relays the response. It
+// returns whether the client connection may carry another request.
+func (s *httpSession) forward(be *backend, e *LogEntry) bool {
+	fe := s.fe
+	req := &s.req
+	mode := connMode(fe.cfg, be.cfg)
+	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
+	hasBody := req.Framing() != h1.FramingNone
+
+	// Build the outgoing head once; it is resent as is on a retry.
+	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, 1)
+	s.head = h1.AppendForwardHeaders(s.head, req.Headers, req.Upgrade)
+	if req.Chunked {
+		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
+	}
+	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, req.Headers, s.src) {
+		s.head = h1.AppendHeaderField(s.head, ff.Header, s.srcText)
+	}
+	if mode >= 1 {
+		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
+	} else if req.Major == 1 && req.Minor == 0 && !req.Upgrade {
+		// We speak HTTP/1.1 to the server: keep-alive is implicit.
+	}
+	s.head = append(s.head, '\r', '\n')
+
+	key := s.balanceKey(be)
+	for attempt := 0; attempt < 2; attempt++ {
+		sc, fresh, err := s.serverConn(be, key, e)
+		if err != nil {
+			status := 503
+			if e.Term == "sQ" {
+				status = 503
+			}
+			s.sendError(status, e)
+			return false
+		}
+		e.Server = sc.srv.name
+		sent, err := s.exchange(be, sc, hasBody, e)
+		if err == nil {
+			if !s.resp.KeepAlive || mode >= 1 || s.resp.Tunnel {
+				s.detach(false)
+			} else if !clientKeep {
+				s.detach(true)
+			}
+			return clientKeep && !s.resp.Tunnel
+		}
+		s.detach(false)
+		// A reused connection the server closed meanwhile: nothing reached
+		// the application, so the request is safe to send once more on a
+		// fresh connection.
+		if !fresh && !sent && errors.Is(err, errStaleConn) {
+			continue
+		}
+		return s.forwardError(err, e)
+	}
+	return false
+}
+
+var (
+	errStaleConn     = errors.New("server closed an idle connection")
+	errServerTimeout = errors.New("server timeout")
+	errBadResponse   = errors.New("bad response")
+	errClientAborted = errors.New("client aborted")
+)
+
+func (s *httpSession) forwardError(err error, e *LogEntry) bool {
+	switch {
+	case errors.Is(err, errServerTimeout):
+		e.Term = "sH"
+		s.sendError(504, e)
+	case errors.Is(err, errBadResponse), errors.Is(err, errStaleConn):
+		e.Term = "SH"
+		s.sendError(502, e)
+	case errors.Is(err, errClientAborted):
+		e.Term = "CD"
+	default:
+		if e.Status == 0 {
+			e.Term = "SH"
+			s.sendError(502, e)
+		} else {
+			e.Term = "SD"
+		}
+	}
+	return false
+}
+
+// serverConn returns the connection to use: the one attached to the
+// session when the balancer picks the same server, an idle one (never for
+// the first request of a session under "http-reuse safe"), or a new one.
+func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*srvConn, bool, error) {
+	if s.attached != nil && s.attBE == be && be.params.Algo != balance.RoundRobin && be.params.Algo != balance.LeastConn {
+		return s.attached, false, nil
+	}
+	s.detach(true)
+	tq := time.Now()
+	idx, err := be.acquire(s.fe.rt.ctx, key)
+	e.Tw = time.Since(tq)
+	if err != nil {
+		if err == errQueueTimout {
+			e.Term = "sQ"
+		} else {
+			e.Term = "SC"
+		}
+		return nil, false, err
+	}
+	srv := be.servers[idx]
+	reuseOK := be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && s.nreq > 1)
+	if reuseOK {
+		if sc := srv.takeIdle(); sc != nil {
+			srv.current.Add(1)
+			s.attached, s.attIdx, s.attBE = sc, idx, be
+			e.Tc = 0
+			return sc, false, nil
+		}
+	}
+	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, s.dst, e)
+	if err != nil {
+		return nil, false, err
+	}
+	sc := &srvConn{c: conn, srv: be.servers[idx2]}
+	sc.rd = h1.NewReader(conn, h1.Config{MaxHeaderBytes: s.fe.bufSize})
+	s.attached, s.attIdx, s.attBE = sc, idx2, be
+	return sc, true, nil
+}
+
+func (s *httpSession) balanceKey(be *backend) balance.Key {
+	var k balance.Key
+	switch be.params.Input() {
+	case balance.InputSource:
+		k.Src = s.src.Addr()
+	case balance.InputURI:
+		k.URI = string(s.req.Target)
+	case balance.InputValue:
+		switch be.params.Algo {
+		case balance.Header:
+			if v, ok := h1.Get(s.req.Headers, be.params.Name); ok && len(v) > 0 {
+				k.Value, k.HasValue = string(firstListValue(v)), true
+			}
+		case balance.URLParam:
+			k.Value, k.HasValue = balance.URLParamValue(string(s.req.Target), be.params.Name)
+		}
+	}
+	return k
+}
+
+func firstListValue(v []byte) []byte {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	return bytes.TrimSpace(v)
+}
+
+// exchange writes the request on sc and relays the response. sent reports
+// whether any response byte arrived (after which a retry is impossible).
+func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry) (sent bool, err error) {
+	req := &s.req
+	tcs := timedConn{Conn: sc.c, rto: be.serverTimeout, wto: be.serverTimeout}
+	sc.rd.Reset(&tcs)
+	if _, err := tcs.Write(s.head); err != nil {
+		return false, errStaleConn
+	}
+	if s.copyBuf == nil {
+		s.copyBuf = make([]byte, 16<<10)
+	}
+	tr := time.Now()
+	bodyDone := !hasBody
+	if hasBody && !req.Expect100 {
+		if _, err := h1.CopyBody(&tcs, s.rd, s.copyBuf); err != nil {
+			if isTimeout(err) || isClientSide(err) {
+				return false, errClientAborted
+			}
+			return false, errStaleConn
+		}
+		bodyDone = true
+	}
+	for {
+		err := sc.rd.ReadResponse(&s.resp, req.Method)
+		if err != nil {
+			var pe *h1.ParseError
+			switch {
+			case errors.As(err, &pe):
+				return true, errBadResponse
+			case isTimeout(err):
+				return true, errServerTimeout
+			case sc.used && sc.rd.Buffered() == 0 && bodyDone:
+				return false, errStaleConn
+			}
+			return true, errBadResponse
+		}
+		if e.Tr < 0 {
+			e.Tr = time.Since(tr)
+		}
+		if s.resp.Informational() && !s.resp.Tunnel {
+			// 1xx interim responses (100 Continue, 103 Early Hints) go to
+			// the client as they are; the final response follows.
+			s.head = h1.AppendResponseHead(s.head[:0], &s.resp)
+			if _, err := s.tc.Write(s.head); err != nil {
+				return true, errClientAborted
+			}
+			if s.resp.Status == 100 && !bodyDone {
+				if _, err := h1.CopyBody(&tcs, s.rd, s.copyBuf); err != nil {
+					return true, errClientAborted
+				}
+				bodyDone = true
+			}
+			continue
+		}
+		break
+	}
+	if !bodyDone {
+		// The server answered without waiting for the body: the client's
+		// body is never read, so the client connection cannot continue.
+		s.req.KeepAlive = false
+	}
+	resp := &s.resp
+	e.Status = resp.Status
+	s.head = h1.AppendStatusLine(s.head[:0], 1, 1, resp.Status, resp.Reason)
+	s.head = h1.AppendForwardHeaders(s.head, resp.Headers, resp.Tunnel)
+	if resp.Body == h1.FramingChunked {
+		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
+	}
+	closeClient := !s.req.KeepAlive || connMode(s.fe.cfg, be.cfg) >= 2 || resp.Body == h1.FramingClose
+	if resp.Tunnel {
+		// Connection: upgrade was re-added by AppendForwardHeaders.
+	} else if closeClient {
+		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
+		s.req.KeepAlive = false
+	} else if s.req.Major == 1 && s.req.Minor == 0 {
+		s.head = h1.AppendHeaderField(s.head, "Connection", "keep-alive")
+	}
+	s.head = append(s.head, '\r', '\n')
+	n, err := s.tc.Write(s.head)
+	e.BytesOut += int64(n)
+	if err != nil {
+		return true, errClientAborted
+	}
+	if resp.Tunnel {
+		to := be.tunnelTimeout
+		cto, sto := to, to
+		if to == 0 {
+			cto, sto = s.fe.clientTimeout, be.serverTimeout
+		}
+		in, out := s.tunnel(sc, cto, sto)
+		e.BytesIn += in
+		e.BytesOut += out
+		return true, nil
+	}
+	if resp.Body != h1.FramingNone {
+		bn, err := h1.CopyBody(&s.tc, sc.rd, s.copyBuf)
+		e.BytesOut += bn
+		if err != nil {
+			if isTimeout(err) {
+				e.Term = "sD"
+			} else {
+				e.Term = "SD"
+			}
+			return true, errClientAborted
+		}
+	}
+	return true, nil
+}
+
+// tunnel relays raw bytes both ways after a 101 or a CONNECT, starting with
+// what the readers already buffered.
+func (s *httpSession) tunnel(sc *srvConn, cto, sto time.Duration) (in, out int64) {
+	done := make(chan int64, 1)
+	go func() {
+		n, _ := copyTimed(sc.c, s.rd, s.c, cto)
+		closeWrite(sc.c)
+		done <- n
+	}()
+	out, _ = copyTimed(s.c, sc.rd, sc.c, sto)
+	closeWrite(s.c)
+	in = <-done
+	return in, out
+}
+
+// copyTimed copies from r (reading from conn underneath) to dst, cutting the
+// copy after timeout of inactivity.
+func copyTimed(dst net.Conn, r io.Reader, conn net.Conn, timeout time.Duration) (int64, error) {
+	buf := make([]byte, 16<<10)
+	var n int64
+	for {
+		if timeout > 0 {
+			conn.SetReadDeadline(time.Now().Add(timeout))
+		}
+		m, err := r.Read(buf)
+		if m > 0 {
+			w, werr := dst.Write(buf[:m])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+func isClientSide(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "read"
+}
+
+// forwardFor merges the frontend's and backend's "option forwardfor": it
+// applies when either sets it; the backend's header name wins; if-none only
+// when both say so (CM 4.2).
+func forwardFor(fe, be *model.Proxy) *model.ForwardFor {
+	a, b := fe.ForwardFor, be.ForwardFor
+	if fe == be {
+		b = nil
+	}
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	m := *b
+	m.IfNone = a.IfNone && b.IfNone
+	if m.Except == "" {
+		m.Except = a.Except
+	}
+	return &m
+}
+
+func wantsXFF(ff *model.ForwardFor, hs []h1.Header, src netip.AddrPort) bool {
+	if ff.Except != "" {
+		if pfx, err := parsePrefix(ff.Except); err == nil && pfx.Contains(src.Addr().Unmap()) {
+			return false
+		}
+	}
+	if ff.IfNone {
+		if _, ok := h1.Get(hs, ff.Header); ok {
+			return false
+		}
+	}
+	return true
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// timedConn pushes the read and write deadlines forward as data flows, so
+// rto/wto act as inactivity timeouts; refreshes are rate-limited to keep
+// syscalls off the per-read path.
+type timedConn struct {
+	net.Conn
+	rto, wto     time.Duration
+	rlast, wlast time.Time
+}
+
+func (t *timedConn) Read(p []byte) (int, error) {
+	if t.rto > 0 {
+		now := time.Now()
+		if now.Sub(t.rlast) > t.rto/4 {
+			t.Conn.SetReadDeadline(now.Add(t.rto))
+			t.rlast = now
+		}
+	}
+	return t.Conn.Read(p)
+}
+
+func (t *timedConn) Write(p []byte) (int, error) {
+	if t.wto > 0 {
+		now := time.Now()
+		if now.Sub(t.wlast) > t.wto/4 {
+			t.Conn.SetWriteDeadline(now.Add(t.wto))
+			t.wlast = now
+		}
+	}
+	return t.Conn.Write(p)
+}

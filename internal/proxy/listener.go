@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"strconv"
+	"syscall"
+
+	"bulwark/internal/model"
+)
+
+// listen opens every socket of a bind line. A port range opens one socket
+// per port, as HAProxy does.
+func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener) ([]net.Listener, error) {
+	var out []net.Listener
+	fail := func(err error) ([]net.Listener, error) {
+		for _, l := range out {
+			l.Close()
+		}
+		return nil, err
+	}
+	lc := net.ListenConfig{Control: reuseAddr}
+	for _, a := range b.Addrs {
+		switch a.Net {
+		case "fd":
+			if l, ok := inherited[a.FD]; ok {
+				out = append(out, l)
+				continue
+			}
+			f := os.NewFile(uintptr(a.FD), "fd@"+strconv.Itoa(a.FD))
+			if f == nil {
+				return fail(fmt.Errorf("fd@%d: not an open file descriptor", a.FD))
+			}
+			l, err := net.FileListener(f)
+			f.Close()
+			if err != nil {
+				return fail(fmt.Errorf("fd@%d: %v", a.FD, err))
+			}
+			out = append(out, l)
+		case "unix", "abns":
+			path := a.Path
+			if a.Net == "abns" {
+				path = "@" + path
+			} else {
+				os.Remove(path) // a stale socket from a previous run
+			}
+			l, err := lc.Listen(ctx, "unix", path)
+			if err != nil {
+				return fail(err)
+			}
+			if a.Net == "unix" {
+				if err := chownSocket(path, b); err != nil {
+					l.Close()
+					return fail(err)
+				}
+			}
+			out = append(out, l)
+		default:
+			netw := a.Net
+			host := a.Host
+			if host == "*" {
+				host = ""
+			}
+			for port := a.PortLow; port <= a.PortHigh; port++ {
+				l, err := lc.Listen(ctx, netw, net.JoinHostPort(host, strconv.Itoa(port)))
+				if err != nil {
+					return fail(fmt.Errorf("cannot bind socket (%v) for [%s]", err, net.JoinHostPort(host, strconv.Itoa(port))))
+				}
+				out = append(out, l)
+			}
+		}
+	}
+	return out, nil
+}
+
+func chownSocket(path string, b *model.Bind) error {
+	if b.Mode != 0 {
+		if err := os.Chmod(path, os.FileMode(b.Mode)); err != nil {
+			return err
+		}
+	}
+	uid, gid := -1, -1
+	if b.User != "" {
+		u, err := user.Lookup(b.User)
+		if err != nil {
+			return fmt.Errorf("unix socket %s: %v", path, err)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+	}
+	if b.Group != "" {
+		g, err := user.LookupGroup(b.Group)
+		if err != nil {
+			return fmt.Errorf("unix socket %s: %v", path, err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	if uid >= 0 || gid >= 0 {
+		return os.Chown(path, uid, gid)
+	}
+	return nil
+}
+
+// reuseAddr sets SO_REUSEADDR so a restarted proxy binds at once.
+func reuseAddr(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}

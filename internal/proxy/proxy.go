@@ -1,0 +1,217 @@
+// Package proxy runs a compiled configuration: listeners, client sessions in
+// TCP and HTTP mode, server selection, connection pools, queues, retries and
+// timeouts.
+//
+// The running configuration is one immutable snapshot: a reload builds a new
+// Runtime and swaps it in; sessions keep the snapshot they started with.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"bulwark/internal/model"
+)
+
+// LogEntry describes one finished session or request for the access log.
+type LogEntry struct {
+	Start      time.Time
+	Client     net.Addr
+	Frontend   string
+	TLS        bool
+	Backend    string
+	Server     string // "<NOSRV>" when none was chosen
+	Status     int    // -1 in TCP mode
+	BytesOut   int64  // bytes sent to the client
+	BytesIn    int64
+	TR, Tw, Tc, Tr, Ta time.Duration // HAProxy's timers; -1 when not reached
+	Term       string // termination state, two characters ("--" normal)
+	Request    string // request line, HTTP only
+	FeConn, BeConn, SrvConn, Retries int64
+	HTTP       bool
+}
+
+// Options are the hooks the embedding program provides.
+type Options struct {
+	// Log receives one entry per HTTP request or TCP session.
+	Log func(*LogEntry)
+	// Inherited are listeners passed by a parent process (fd@N binds).
+	Inherited map[int]net.Listener
+}
+
+// Proxy runs configurations and swaps them on reload.
+type Proxy struct {
+	opts Options
+	cur  atomic.Pointer[Runtime]
+	wg   sync.WaitGroup
+}
+
+// New returns a Proxy that is not yet serving.
+func New(opts Options) *Proxy { return &Proxy{opts: opts} }
+
+// Runtime is one running configuration.
+type Runtime struct {
+	model     *model.Model
+	frontends []*frontend
+	backends  map[string]*backend
+	listeners []net.Listener
+	conns     sync.Map // net.Conn -> struct{} for hard stop
+	maxconn   chan struct{}
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stopping  atomic.Bool
+	active    sync.WaitGroup
+}
+
+// Build prepares a Runtime from a Model and opens its listeners.
+func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel}
+	if m.Global.MaxConn > 0 {
+		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
+	}
+	for _, px := range m.Backends() {
+		if px.Disabled {
+			continue
+		}
+		b, err := newBackend(px)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("backend '%s' (%s): %v", px.Name, px.Pos, err)
+		}
+		pages, err := loadErrorPages(px.ErrorFiles)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("backend '%s': errorfile: %v", px.Name, err)
+		}
+		b.pages = pages
+		rt.backends[px.Name] = b
+	}
+	for _, px := range m.Frontends() {
+		if px.Disabled {
+			continue
+		}
+		fe, err := newFrontend(rt, px, p.opts)
+		if err != nil {
+			rt.close()
+			return nil, err
+		}
+		rt.frontends = append(rt.frontends, fe)
+		for _, b := range px.Binds {
+			ls, err := listen(ctx, b, p.opts.Inherited)
+			if err != nil {
+				rt.close()
+				return nil, fmt.Errorf("%s '%s' (%s): %v", px.Kind, px.Name, b.Pos, err)
+			}
+			for _, l := range ls {
+				fe.listeners = append(fe.listeners, boundListener{l, b})
+				rt.listeners = append(rt.listeners, l)
+			}
+		}
+	}
+	return rt, nil
+}
+
+// Start serves rt and makes it the current configuration.
+func (p *Proxy) Start(rt *Runtime) {
+	old := p.cur.Swap(rt)
+	for _, fe := range rt.frontends {
+		for _, bl := range fe.listeners {
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				fe.serve(bl)
+			}()
+		}
+	}
+	if old != nil {
+		go old.softStop(0)
+	}
+}
+
+// Current returns the running configuration.
+func (p *Proxy) Current() *Runtime { return p.cur.Load() }
+
+// Addrs returns the bound addresses of the current configuration, in bind
+// order (useful with port 0 in tests).
+func (rt *Runtime) Addrs() []net.Addr {
+	var out []net.Addr
+	for _, l := range rt.listeners {
+		out = append(out, l.Addr())
+	}
+	return out
+}
+
+// Shutdown stops accepting, lets sessions finish until ctx is done, then
+// closes what remains.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	rt := p.cur.Load()
+	if rt == nil {
+		return nil
+	}
+	deadline, ok := ctx.Deadline()
+	grace := time.Duration(0)
+	if ok {
+		grace = time.Until(deadline)
+	}
+	rt.softStop(grace)
+	p.wg.Wait()
+	return nil
+}
+
+// softStop closes the listeners, waits up to grace for active sessions
+// (0 = wait forever... bounded by hard-stop-after when set), then closes
+// every connection.
+func (rt *Runtime) softStop(grace time.Duration) {
+	if !rt.stopping.CompareAndSwap(false, true) {
+		return
+	}
+	for _, l := range rt.listeners {
+		l.Close()
+	}
+	if grace == 0 && rt.model.Global.HardStop > 0 {
+		grace = rt.model.Global.HardStop
+	}
+	done := make(chan struct{})
+	go func() {
+		rt.active.Wait()
+		close(done)
+	}()
+	if grace > 0 {
+		select {
+		case <-done:
+		case <-time.After(grace):
+		}
+	} else {
+		<-done
+	}
+	rt.close()
+}
+
+func (rt *Runtime) close() {
+	rt.cancel()
+	for _, l := range rt.listeners {
+		l.Close()
+	}
+	rt.conns.Range(func(k, _ any) bool {
+		k.(net.Conn).Close()
+		return true
+	})
+	for _, b := range rt.backends {
+		for _, s := range b.servers {
+			s.closeIdle()
+		}
+	}
+}
+
+type boundListener struct {
+	net.Listener
+	bind *model.Bind
+}
+
+var errClosed = errors.New("listener closed")

@@ -1,0 +1,206 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+	"syscall"
+	"net"
+	"sync"
+	"time"
+
+	"bulwark/internal/balance"
+)
+
+// serveTCP relays one client connection to a server (mode tcp).
+func (fe *frontend) serveTCP(c net.Conn) {
+	defer c.Close()
+	start := time.Now()
+	e := &LogEntry{Start: start, Client: c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
+		Status: -1, Term: "--", Tw: -1, Tc: -1, Ta: -1, TR: -1, Tr: -1}
+	defer fe.log(e)
+	be := fe.def
+	if be == nil {
+		e.Term = "PR"
+		return
+	}
+	e.Backend = be.name
+	src := addrPort(c.RemoteAddr())
+	dst := addrPort(c.LocalAddr())
+	key := balance.Key{Src: src.Addr()}
+	sc, srv, idx, err := be.connect(fe.rt.ctx, key, dst, e)
+	if err != nil {
+		return
+	}
+	defer be.release(idx)
+	defer sc.Close()
+	e.Server = srv.name
+	clientTO, serverTO := fe.clientTimeout, be.serverTimeout
+	if be.tunnelTimeout > 0 {
+		clientTO, serverTO = be.tunnelTimeout, be.tunnelTimeout
+	}
+	in, out, term := relay(c, sc, clientTO, serverTO)
+	e.BytesIn, e.BytesOut, e.Term = in, out, term
+	e.Ta = time.Since(start)
+}
+
+// connect picks a server and connects to it, with "retries" and
+// "option redispatch" semantics: a failed connection is retried on the same
+// server, and redispatched to another one on the last retry (or every Nth
+// retry) when redispatch is enabled.
+func (b *backend) connect(ctx context.Context, key balance.Key, dst netip.AddrPort, e *LogEntry) (net.Conn, *server, int, error) {
+	tq := time.Now()
+	idx, err := b.acquire(ctx, key)
+	e.Tw = time.Since(tq)
+	if err != nil {
+		if err == errQueueTimout {
+			e.Term = "sQ"
+		} else {
+			e.Term = "SC"
+		}
+		return nil, nil, -1, err
+	}
+	return b.dialFrom(ctx, key, idx, dst, e)
+}
+
+// dialFrom connects to server idx (whose slot is already taken), retrying
+// and redispatching as configured.
+func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst netip.AddrPort, e *LogEntry) (net.Conn, *server, int, error) {
+	tc := time.Now()
+	for attempt := 0; ; attempt++ {
+		srv := b.servers[idx]
+		srv.current.Add(1)
+		conn, err := srv.dial(ctx, dst, b.connectTimeout)
+		if err == nil {
+			srv.total.Add(1)
+			e.Tc = time.Since(tc)
+			e.Retries = int64(attempt)
+			return conn, srv, idx, nil
+		}
+		srv.current.Add(-1)
+		srv.failed.Add(1)
+		if attempt >= b.retries {
+			b.release(idx)
+			e.Term = "SC"
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				e.Term = "sC"
+			}
+			return nil, nil, -1, err
+		}
+		if b.shouldRedispatch(attempt+1) {
+			b.release(idx)
+			nidx, err := b.acquire(ctx, key.Avoiding(idx))
+			if err != nil {
+				e.Term = "SC"
+				return nil, nil, -1, err
+			}
+			idx = nidx
+			continue
+		}
+		// HAProxy's turn-around delay between retries: min(connect, 1s).
+		d := time.Second
+		if b.connectTimeout > 0 && b.connectTimeout < d {
+			d = b.connectTimeout
+		}
+		if errIsRefused(err) {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				b.release(idx)
+				return nil, nil, -1, ctx.Err()
+			}
+		}
+	}
+}
+
+// shouldRedispatch applies "option redispatch [interval]" to retry number n
+// (1-based). -1 (the option without interval) means the last retry.
+func (b *backend) shouldRedispatch(n int) bool {
+	switch {
+	case b.redispatch == -1:
+		return n == b.retries
+	case b.redispatch > 0:
+		return n%b.redispatch == 0
+	}
+	return false
+}
+
+// relay copies both ways until both sides are done, propagating half-closes.
+// Each direction is cut after its inactivity timeout.
+func relay(client, srv net.Conn, clientTO, serverTO time.Duration) (in, out int64, term string) {
+	var wg sync.WaitGroup
+	var inErr, outErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		in, inErr = copyDir(srv, client, clientTO)
+		closeWrite(srv)
+	}()
+	out, outErr = copyDir(client, srv, serverTO)
+	closeWrite(client)
+	wg.Wait()
+	term = "--"
+	switch {
+	case isTimeout(inErr):
+		term = "cD"
+	case isTimeout(outErr):
+		term = "sD"
+	case inErr != nil:
+		term = "CD"
+	case outErr != nil:
+		term = "SD"
+	}
+	return in, out, term
+}
+
+// copyDir copies src to dst. Without a timeout io.Copy lets Linux splice
+// between the two TCP sockets; with one, the deadline is pushed forward as
+// data flows, refreshed at most every timeout/4 to keep syscalls rare.
+func copyDir(dst, src net.Conn, timeout time.Duration) (int64, error) {
+	if timeout <= 0 {
+		return io.Copy(dst, src)
+	}
+	buf := make([]byte, 32<<10)
+	var n int64
+	var last time.Time
+	for {
+		now := time.Now()
+		if now.Sub(last) > timeout/4 {
+			src.SetReadDeadline(now.Add(timeout))
+			dst.SetWriteDeadline(now.Add(timeout))
+			last = now
+		}
+		r, err := src.Read(buf)
+		if r > 0 {
+			w, werr := dst.Write(buf[:r])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			// The peer may have been closed by the other direction
+			// finishing; that is a normal end.
+			return n, err
+		}
+	}
+}
+
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		return
+	}
+	c.Close()
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+func errIsRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
