@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -30,7 +31,8 @@ func basicAuth(e *Eval, ul *model.Userlist) *model.User {
 	enc := trimSpace(v[6:])
 	n := len(e.buf)
 	need := base64.StdEncoding.DecodedLen(len(enc))
-	e.buf = append(e.buf, make([]byte, 0, need)...)
+	e.buf = slices.Grow(e.buf, need)
+	e.buf = e.buf[:n+need]
 	dec := e.buf[n : n+need]
 	m, err := base64.StdEncoding.Decode(dec, enc)
 	if err != nil {
@@ -96,7 +98,9 @@ func fetchAuthGroup(e *Eval, x *Expr, it *iter) (Sample, bool) {
 	if u == nil {
 		return Sample{}, false
 	}
-	return Sample{Kind: KindStr, B: e.scratch([]byte(u.Name))}, true
+	n := len(e.buf)
+	e.buf = append(e.buf, u.Name...)
+	return strSample(e.buf[n:len(e.buf):len(e.buf)]), true
 }
 
 // matchGroups is http_auth_group's ACL: authenticated, and member of one

@@ -35,7 +35,7 @@ func parseIPPattern(s string, noDNS bool, lookup func(string) ([]netip.Addr, err
 	}
 	v4, ok := inetAton(addr)
 	if !ok {
-		if hasMask || noDNS || addr == "" {
+		if hasMask || noDNS || addr == "" || strings.Trim(addr, "0123456789.") == "" {
 			return nil, fmt.Errorf("'%s' is not a valid IPv4 or IPv6 address", s)
 		}
 		if lookup == nil {

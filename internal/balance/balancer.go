@@ -311,11 +311,6 @@ func (p *pool) take(i int) (int, Status) {
 	return -1, AllFull
 }
 
-// takeOnly serves the single-backup case shared by all algorithms.
-func (p *pool) takeOnly(i int) (int, Status) {
-	return p.take(i)
-}
-
 func (p *pool) release(i int) {
 	if i >= 0 && i < len(p.srvs) {
 		p.srvs[i].release()

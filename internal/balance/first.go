@@ -49,7 +49,7 @@ func (b *first) pick(avoid int) (int, Status, bool) {
 		return -1, NoServer, true
 	}
 	if only >= 0 {
-		i, st := p.takeOnly(only)
+		i, st := p.take(only)
 		return i, st, true
 	}
 	avoided, seen := -1, false

@@ -181,7 +181,7 @@ func (b *fwrr) pick(avoid int) (int, Status) {
 		return -1, NoServer
 	}
 	if only >= 0 {
-		return b.pool.takeOnly(only)
+		return b.pool.take(only)
 	}
 	g := &b.act
 	if backup {

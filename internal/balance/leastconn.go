@@ -62,7 +62,7 @@ func (b *leastConn) pick(avoid int) (int, Status, bool) {
 		return -1, NoServer, true
 	}
 	if only >= 0 {
-		i, st := b.took(p.takeOnly(only))
+		i, st := b.took(p.take(only))
 		return i, st, true
 	}
 	best, avoided, seen := -1, -1, false

@@ -132,7 +132,7 @@ func (r *ring) pick(k Key) (int, Status) {
 	avoid := k.avoidIdx()
 	if r.draws > 0 {
 		if only >= 0 {
-			return r.pool.takeOnly(only)
+			return r.pool.take(only)
 		}
 		return r.random(avoid)
 	}
@@ -149,7 +149,7 @@ func (r *ring) pick(k Key) (int, Status) {
 		}
 	}
 	if only >= 0 {
-		return r.pool.takeOnly(only)
+		return r.pool.take(only)
 	}
 	return r.nextRR(avoid)
 }

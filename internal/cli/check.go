@@ -108,7 +108,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // commands returns the subcommands; each gets the arguments after its name.
 func commands() map[string]func(args []string, stdout, stderr io.Writer) int {
 	return map[string]func(args []string, stdout, stderr io.Writer) int{
-		"demo": demoCmd,
+		"demo":     demoCmd,
+		"audit":    auditMain,
+		"controls": controlsMain,
 	}
 }
 

@@ -237,6 +237,9 @@ func TestHAProxyAgrees(t *testing.T) {
 	dir := workDir(t)
 	for _, e := range loadCorpus(t, "", expectRE) {
 		t.Run(e.name, func(t *testing.T) {
+			// haproxy -c mostly waits (thread start-up), so running
+			// several at once keeps the test fast on two cores.
+			t.Parallel()
 			code, out := runHAProxy(t, bin, dir, e.path)
 			got := verdictOf(code)
 			if reason, ok := stricter[e.name]; ok {
@@ -252,6 +255,7 @@ func TestHAProxyAgrees(t *testing.T) {
 	}
 	for _, e := range loadCorpus(t, "unsupported", unsupportedRE) {
 		t.Run("unsupported/"+e.name, func(t *testing.T) {
+			t.Parallel()
 			code, out := runHAProxy(t, bin, dir, e.path)
 			if code != 0 && code != 2 {
 				t.Errorf("haproxy -c: exit %d; a configuration in unsupported/ must be valid for HAProxy\n%s", code, out)

@@ -559,11 +559,12 @@ func TestLexGolden(t *testing.T) {
 	}
 }
 
-// benchConfig builds a realistic configuration of about n lines.
+// benchConfig builds a realistic configuration of at least n lines.
 func benchConfig(n int) []byte {
 	var b strings.Builder
 	b.WriteString("global\n    maxconn 50000\n    log \"${LOG_HOST-127.0.0.1}:514\" local0\n\ndefaults\n    mode http\n    timeout client 30s\n")
-	for i := 0; b.Len() < n*40; i++ {
+	// Each iteration below writes 8 lines.
+	for i, lines := 0, 7; lines < n; i, lines = i+1, lines+8 {
 		fmt.Fprintf(&b, "\n# backend number %d\nbackend be_%d\n", i, i)
 		b.WriteString("    balance roundrobin\n    option httpchk GET /health\n")
 		b.WriteString("    http-request set-header X-Forwarded-Proto https if { ssl_fc }\n")

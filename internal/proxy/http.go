@@ -29,7 +29,6 @@ type httpSession struct {
 	srcText  []byte
 	nreq     int
 	attached *srvConn // server connection kept across requests (keep-alive)
-	attIdx   int
 	attBE    *backend
 }
 
@@ -53,16 +52,14 @@ func (s *httpSession) close() {
 	s.c.Close()
 }
 
-// detach releases the attached server connection, to the idle pool when
-// reusable.
+// detach drops the attached server connection: to its server's idle pool
+// when reusable, closed otherwise.
 func (s *httpSession) detach(reusable bool) {
-	if s.attached == nil {
+	sc := s.attached
+	if sc == nil {
 		return
 	}
-	sc := s.attached
 	s.attached = nil
-	sc.srv.current.Add(-1)
-	s.attBE.release(s.attIdx)
 	if reusable && s.attBE.reuse != "never" {
 		sc.used = true
 		sc.srv.putIdle(sc)
@@ -189,17 +186,18 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 
 	key := s.balanceKey(be)
 	for attempt := 0; attempt < 2; attempt++ {
-		sc, fresh, err := s.serverConn(be, key, e)
+		sc, idx, fresh, err := s.serverConn(be, key, e)
 		if err != nil {
-			status := 503
-			if e.Term == "sQ" {
-				status = 503
-			}
-			s.sendError(status, e)
+			s.sendError(503, e)
 			return false
 		}
 		e.Server = sc.srv.name
+		sc.srv.current.Add(1)
 		sent, err := s.exchange(be, sc, hasBody, e)
+		sc.srv.current.Add(-1)
+		// HTTP counts concurrent requests against server maxconn, not
+		// connections: the slot is freed as soon as the response is done.
+		be.release(idx)
 		if err == nil {
 			if !s.resp.KeepAlive || mode >= 1 || s.resp.Tunnel {
 				s.detach(false)
@@ -248,14 +246,11 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 	return false
 }
 
-// serverConn returns the connection to use: the one attached to the
-// session when the balancer picks the same server, an idle one (never for
-// the first request of a session under "http-reuse safe"), or a new one.
-func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*srvConn, bool, error) {
-	if s.attached != nil && s.attBE == be && be.params.Algo != balance.RoundRobin && be.params.Algo != balance.LeastConn {
-		return s.attached, false, nil
-	}
-	s.detach(true)
+// serverConn takes a slot on a server and returns the connection to use:
+// the one attached to the session when the balancer picks the same server,
+// an idle one (never for the first request of a session under "http-reuse
+// safe"), or a new one.
+func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*srvConn, int, bool, error) {
 	tq := time.Now()
 	idx, err := be.acquire(s.fe.rt.ctx, key)
 	e.Tw = time.Since(tq)
@@ -265,26 +260,32 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*sr
 		} else {
 			e.Term = "SC"
 		}
-		return nil, false, err
+		return nil, -1, false, err
 	}
 	srv := be.servers[idx]
+	if sc := s.attached; sc != nil {
+		if s.attBE == be && sc.srv == srv {
+			e.Tc = 0
+			return sc, idx, false, nil
+		}
+		s.detach(true)
+	}
 	reuseOK := be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && s.nreq > 1)
 	if reuseOK {
 		if sc := srv.takeIdle(); sc != nil {
-			srv.current.Add(1)
-			s.attached, s.attIdx, s.attBE = sc, idx, be
+			s.attached, s.attBE = sc, be
 			e.Tc = 0
-			return sc, false, nil
+			return sc, idx, false, nil
 		}
 	}
 	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, s.dst, e)
 	if err != nil {
-		return nil, false, err
+		return nil, -1, false, err
 	}
 	sc := &srvConn{c: conn, srv: be.servers[idx2]}
 	sc.rd = h1.NewReader(conn, h1.Config{MaxHeaderBytes: s.fe.bufSize})
-	s.attached, s.attIdx, s.attBE = sc, idx2, be
-	return sc, true, nil
+	s.attached, s.attBE = sc, be
+	return sc, idx2, true, nil
 }
 
 func (s *httpSession) balanceKey(be *backend) balance.Key {

@@ -70,7 +70,6 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst ne
 	tc := time.Now()
 	for attempt := 0; ; attempt++ {
 		srv := b.servers[idx]
-		srv.current.Add(1)
 		conn, err := srv.dial(ctx, dst, b.connectTimeout)
 		if err == nil {
 			srv.total.Add(1)
@@ -78,7 +77,6 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst ne
 			e.Retries = int64(attempt)
 			return conn, srv, idx, nil
 		}
-		srv.current.Add(-1)
 		srv.failed.Add(1)
 		if attempt >= b.retries {
 			b.release(idx)

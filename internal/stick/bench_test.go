@@ -9,7 +9,7 @@ import (
 const benchSpec = "type ip size 1m expire 10s store http_req_rate(10s)"
 
 // BenchmarkTrackAndRate is the per-request hot path for an existing IPv4
-// key: track, count the request, read the rate, release.
+// key: track counting the request, read the rate, release.
 func BenchmarkTrackAndRate(b *testing.B) {
 	tab := mustTable(b, "b", benchSpec)
 	k := IPv4Key([4]byte{192, 0, 2, 1})
@@ -19,15 +19,28 @@ func BenchmarkTrackAndRate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		now := int64(i >> 10)
-		r, err := tab.Track(k, now)
+		r, err := tab.TrackHTTPReq(k, now)
 		if err != nil {
 			b.Fatal(err)
 		}
-		r.IncHTTPReq(now)
 		if _, ok := r.Get(DTHTTPReqRate, now); !ok {
 			b.Fatal("not stored")
 		}
 		r.Release(now)
+	}
+}
+
+// BenchmarkTrackIncGetRelease is the same with a separate IncHTTPReq
+// (four critical sections instead of three).
+func BenchmarkTrackIncGetRelease(b *testing.B) {
+	tab := mustTable(b, "b", benchSpec)
+	k := IPv4Key([4]byte{192, 0, 2, 1})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r, _ := tab.Track(k, 1)
+		r.IncHTTPReq(1)
+		r.Get(DTHTTPReqRate, 1)
+		r.Release(1)
 	}
 }
 
@@ -53,12 +66,11 @@ func BenchmarkHotKeyParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r, err := tab.Track(k, 1)
+			r, err := tab.TrackHTTPReq(k, 1)
 			if err != nil {
 				b.Error(err)
 				return
 			}
-			r.IncHTTPReq(1)
 			r.Get(DTHTTPReqRate, 1)
 			r.Release(1)
 		}
@@ -77,17 +89,15 @@ func BenchmarkDistinctKeysParallel(b *testing.B) {
 		for pb.Next() {
 			i++
 			k := IPv4Key([4]byte{10, byte(g), byte(i >> 8 & 3), byte(i)})
-			r, err := tab.Track(k, 1)
+			r, err := tab.TrackHTTPReq(k, 1)
 			if err != nil {
 				b.Error(err)
 				return
 			}
-			r.IncHTTPReq(1)
 			r.Get(DTHTTPReqRate, 1)
 			r.Release(1)
 		}
 	})
-	_ = runtime.GOMAXPROCS(0)
 }
 
 func BenchmarkTrackStringKey(b *testing.B) {
@@ -110,7 +120,7 @@ func TestHotPathAllocs(t *testing.T) {
 	r, _ := tab.Track(k, 0)
 	r.Release(0)
 	n := testing.AllocsPerRun(1000, func() {
-		r, _ := tab.Track(k, 5)
+		r, _ := tab.TrackHTTPReq(k, 5)
 		r.IncHTTPReq(5)
 		r.Get(DTHTTPReqRate, 5)
 		r.Release(5)

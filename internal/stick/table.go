@@ -433,17 +433,23 @@ func (t *Table) Lookup(k Key, now int64) (Ref, bool) {
 // connection ends. It fails with ErrFull (full table, nopurge or every
 // entry tracked) or ErrKeyType.
 func (t *Table) Track(k Key, now int64) (Ref, error) {
-	return t.acquire(&k, uint32(now), true)
+	return t.acquire(&k, uint32(now), true, false)
 }
 
 // GetOrCreate finds or creates the entry for k and takes a reference
 // without touching any counter (stick on/store rules, "set table").
 // Release it like a tracked Ref.
 func (t *Table) GetOrCreate(k Key, now int64) (Ref, error) {
-	return t.acquire(&k, uint32(now), false)
+	return t.acquire(&k, uint32(now), false, false)
 }
 
-func (t *Table) acquire(k *Key, now uint32, conn bool) (Ref, error) {
+// TrackHTTPReq is Track followed by IncHTTPReq in one critical section:
+// "http-request track-sc" counts the current request at tracking time.
+func (t *Table) TrackHTTPReq(k Key, now int64) (Ref, error) {
+	return t.acquire(&k, uint32(now), true, true)
+}
+
+func (t *Table) acquire(k *Key, now uint32, conn, httpReq bool) (Ref, error) {
 	var c ckey
 	if !t.convert(k, &c) {
 		return Ref{}, ErrKeyType
@@ -463,6 +469,11 @@ func (t *Table) acquire(k *Key, now uint32, conn bool) (Ref, error) {
 		t.addUInt(d, DTConnCur, 1)
 		t.addUInt(d, DTConnCnt, 1)
 		t.addRate(d, DTConnRate, 1, now)
+	}
+	if httpReq {
+		d := sh.words(t, idx)
+		t.addUInt(d, DTHTTPReqCnt, 1)
+		t.addRate(d, DTHTTPReqRate, 1, now)
 	}
 	r := Ref{t: t, sh: sh, idx: idx, gen: m.gen, held: true, conn: conn}
 	sh.mu.Unlock()

@@ -190,9 +190,11 @@ func TestConnCurAndCounters(t *testing.T) {
 	}
 	// "sc_http_req_rate includes the current request": with gt 20 the
 	// 21st request is the first denied.
-	for i := 0; i < 21; i++ {
+	for i := 0; i < 20; i++ {
 		a.IncHTTPReq(100010)
 	}
+	c, _ := tab.TrackHTTPReq(k, 100010) // the 21st request, counted at tracking
+	c.Release(100010)
 	if v, _ := a.Get(DTHTTPReqRate, 100010); v != 21 {
 		t.Errorf("http_req_rate = %d, want 21", v)
 	}

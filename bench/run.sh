@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# Compares Bulwark with Debian's HAProxy 2.6 running the same configuration
+# file against the same nginx backend, on 127.0.0.1 only.
+#
+# The proxy under test is pinned to CPU 0 with one thread (GOMAXPROCS=1,
+# nbthread 1); wrk, nginx and the idle-connection client share CPU 1. Each
+# case runs REPS times, alternating Bulwark and HAProxy, with a fresh proxy
+# process per run. The main figure is proxy CPU time (utime+stime from
+# /proc/PID/stat) per request that wrk counted.
+#
+# Environment: DURATION (seconds per run, default 6), REPS (default 3),
+# IDLE_CONNS (default 10000), RATE_DELAY_MS (per-connection think time of the
+# rate-limited case, default 4), BASE_PORT (default 18400; uses 4 ports),
+# CASES (space-separated subset of case names).
+#
+# Raw results go to bench/results/<timestamp>/.
+set -euo pipefail
+
+DURATION=${DURATION:-6}
+REPS=${REPS:-3}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+RATE_DELAY_MS=${RATE_DELAY_MS:-4}
+BASE_PORT=${BASE_PORT:-18400}
+ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m idle"
+CASES=${CASES:-$ALL_CASES}
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
+NGINX=${NGINX:-/usr/sbin/nginx}
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Install what is missing, only when we may (root with apt-get).
+need_pkgs=()
+[ -x "$HAPROXY" ] || need_pkgs+=(haproxy)
+[ -x "$NGINX" ] || need_pkgs+=(nginx-light)
+command -v wrk >/dev/null || need_pkgs+=(wrk)
+command -v taskset >/dev/null || need_pkgs+=(util-linux)
+command -v ss >/dev/null || need_pkgs+=(iproute2)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		log "installing ${need_pkgs[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+	else
+		die "missing ${need_pkgs[*]} (run as root to install them)"
+	fi
+fi
+command -v go >/dev/null || die "go not found in PATH"
+[ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (proxy on CPU 0, load on CPU 1)"
+
+# 10,000 idle client connections plus as many to the backend need more
+# descriptors than the usual default.
+if [ "$(id -u)" = 0 ]; then
+	ulimit -Hn 200000 2>/dev/null || true
+fi
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" -ge $((IDLE_CONNS * 2 + 1000)) ] ||
+	log "warning: ulimit -n is $(ulimit -n); the idle case may fail"
+
+TMP=$(mktemp -d /tmp/bulwark-bench.XXXXXX)
+chmod 755 "$TMP"
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT="$HERE/results/$STAMP"
+mkdir -p "$OUT"
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {
+	local p keep=()
+	for p in "${PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PIDS=("${keep[@]+"${keep[@]}"}")
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	forget_pid "$1"
+}
+
+port_free() { [ -z "$(ss -Htln "sport = :$1")" ]; }
+
+wait_listen() {
+	local port=$1 pid=$2 i
+	for i in $(seq 1 100); do
+		[ -n "$(ss -Htln "sport = :$port")" ] && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+NGX_PORT=$BASE_PORT
+HTTP_PORT=$((BASE_PORT + 1))
+TCP_PORT=$((BASE_PORT + 2))
+for p in $NGX_PORT $HTTP_PORT $TCP_PORT; do
+	port_free "$p" || die "port $p is in use (set BASE_PORT)"
+done
+
+log "building bulwark and the idle client"
+(cd "$ROOT" && go build -o "$TMP/bulwark" ./cmd/bulwark && go build -o "$TMP/idle" ./bench/idle)
+
+# Backend: nginx, one worker on CPU 1.
+mkdir -p "$TMP/www" "$TMP/nginx"
+head -c 1048576 /dev/zero >"$TMP/www/1m.bin"
+chmod 755 "$TMP/www" "$TMP/nginx"
+chmod 644 "$TMP/www/1m.bin"
+cat >"$TMP/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+worker_rlimit_nofile 200000;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log warn;
+events { worker_connections 60000; }
+http {
+	access_log off;
+	client_body_temp_path $TMP/nginx/body;
+	keepalive_requests 100000000;
+	keepalive_timeout 300s;
+	sendfile on;
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:$NGX_PORT backlog=4096;
+		location = / { return 200 "hello\n"; }
+		location = /1m.bin { root $TMP/www; }
+	}
+}
+EOF
+taskset -c 1 "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx.conf" 2>"$TMP/nginx-start.log" &
+NGX_PID=$!
+PIDS+=("$NGX_PID")
+wait_listen "$NGX_PORT" "$NGX_PID" || { cat "$TMP/nginx-start.log" "$TMP/nginx-error.log" >&2 || true; die "nginx did not start"; }
+
+# The one configuration both proxies run.
+CFG="$OUT/bench.cfg"
+cat >"$CFG" <<EOF
+global
+    nbthread 1
+    maxconn 50000
+
+defaults
+    mode http
+    option http-keep-alive
+    timeout connect 5s
+    timeout client 120s
+    timeout server 120s
+    timeout http-keep-alive 120s
+    timeout http-request 10s
+
+frontend fe_http
+    bind 127.0.0.1:$HTTP_PORT
+    default_backend be_http
+
+backend be_http
+    server nginx 127.0.0.1:$NGX_PORT
+
+frontend fe_tcp
+    mode tcp
+    bind 127.0.0.1:$TCP_PORT
+    default_backend be_tcp
+
+backend be_tcp
+    mode tcp
+    server nginx 127.0.0.1:$NGX_PORT
+EOF
+"$HAPROXY" -c -q -f "$CFG" || die "haproxy rejects $CFG"
+"$TMP/bulwark" -c -f "$CFG" >/dev/null || die "bulwark rejects $CFG"
+
+# Rate-limited variant: each connection waits RATE_DELAY_MS between requests,
+# so both proxies see about the same offered load (wrk2 is not packaged).
+cat >"$TMP/delay.lua" <<EOF
+function delay()
+	return $RATE_DELAY_MS
+end
+EOF
+
+PROXY_PID=
+start_proxy() { # name
+	case $1 in
+	bulwark) GOMAXPROCS=1 taskset -c 0 "$TMP/bulwark" -f "$CFG" >>"$OUT/bulwark.log" 2>&1 & ;;
+	haproxy) taskset -c 0 "$HAPROXY" -db -f "$CFG" >>"$OUT/haproxy.log" 2>&1 & ;;
+	esac
+	PROXY_PID=$!
+	PIDS+=("$PROXY_PID")
+	wait_listen "$HTTP_PORT" "$PROXY_PID" && wait_listen "$TCP_PORT" "$PROXY_PID" ||
+		die "$1 did not start (see $OUT/$1.log)"
+}
+
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# wrk_args CASE -> port, path and extra wrk flags
+wrk_args() {
+	case $1 in
+	l7_ka_50) echo "$HTTP_PORT / -c50" ;;
+	l7_ka_256) echo "$HTTP_PORT / -c256" ;;
+	l7_ka_50_rate) echo "$HTTP_PORT / -c50 -s $TMP/delay.lua" ;;
+	l7_close) echo "$HTTP_PORT / -c50 -H Connection:close" ;;
+	l4_small) echo "$TCP_PORT / -c50" ;;
+	l4_1m) echo "$TCP_PORT /1m.bin -c8" ;;
+	esac
+}
+
+# parse_wrk FILE -> "requests p50_us p99_us errors"
+parse_wrk() {
+	awk '
+	function us(v) {
+		if (v ~ /us$/) { sub(/us$/, "", v); return v + 0 }
+		if (v ~ /ms$/) { sub(/ms$/, "", v); return v * 1000 }
+		if (v ~ /m$/) { sub(/m$/, "", v); return v * 60000000 }
+		if (v ~ /s$/) { sub(/s$/, "", v); return v * 1000000 }
+		return v + 0
+	}
+	/ requests in / { req = $1 }
+	$1 == "50%" { p50 = us($2) }
+	$1 == "99%" { p99 = us($2) }
+	/Socket errors/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+	/Non-2xx/ { err += $NF }
+	END { printf "%d %.0f %.0f %d\n", req, p50, p99, err }
+	' "$1"
+}
+
+RAW="$OUT/raw.tsv"
+printf 'case\tproxy\trep\trequests\tseconds\treq_per_s\tp50_us\tp99_us\terrors\tcpu_s\tcpu_us_per_req\tproxy_cpu_util\n' >"$RAW"
+
+run_wrk_case() { # case proxy rep
+	local c=$1 px=$2 rep=$3 port path extra t0 t1 w0 w1 f
+	read -r port path extra <<<"$(wrk_args "$c")"
+	start_proxy "$px"
+	# Warm up pools and caches before measuring.
+	# shellcheck disable=SC2086
+	timeout 20 taskset -c 1 wrk -t1 -d1s $extra "http://127.0.0.1:$port$path" >/dev/null 2>&1 || true
+	f="$OUT/wrk-$c-$px-$rep.txt"
+	t0=$(cpu_ticks "$PROXY_PID")
+	w0=$(date +%s.%N)
+	# shellcheck disable=SC2086
+	timeout $((DURATION + 30)) taskset -c 1 wrk -t1 -d"${DURATION}s" --latency --timeout 5s $extra \
+		"http://127.0.0.1:$port$path" >"$f" 2>&1 || log "wrk failed for $c/$px"
+	w1=$(date +%s.%N)
+	t1=$(cpu_ticks "$PROXY_PID")
+	stop_pid "$PROXY_PID"
+	read -r req p50 p99 err <<<"$(parse_wrk "$f")"
+	awk -v c="$c" -v px="$px" -v rep="$rep" -v req="$req" -v p50="$p50" -v p99="$p99" \
+		-v err="$err" -v t0="$t0" -v t1="$t1" -v w0="$w0" -v w1="$w1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		cpu = (t1 - t0) / hz; wall = w1 - w0
+		printf "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%s\t%s\t%d\t%.2f\t%.2f\t%.2f\n", c, px, rep, req, wall,
+			(wall > 0 ? req / wall : 0), p50, p99, err, cpu, (req > 0 ? cpu * 1e6 / req : 0), (wall > 0 ? cpu / wall : 0)
+	}' | tee -a "$RAW" >&2
+}
+
+IDLE_RAW="$OUT/idle.tsv"
+printf 'case\tproxy\trep\tconns\trss_before_kb\trss_after_kb\tbytes_per_conn\n' >"$IDLE_RAW"
+
+run_idle_case() { # proxy rep
+	local px=$1 rep=$2 r0 r1 ready cpid i
+	start_proxy "$px"
+	timeout 20 taskset -c 1 wrk -t1 -c10 -d1s "http://127.0.0.1:$HTTP_PORT/" >/dev/null 2>&1 || true
+	sleep 1
+	r0=$(rss_kb "$PROXY_PID")
+	taskset -c 1 "$TMP/idle" -addr "127.0.0.1:$HTTP_PORT" -n "$IDLE_CONNS" -hold 90s \
+		>"$TMP/idle.out" 2>"$OUT/idle-$px-$rep.err" &
+	cpid=$!
+	PIDS+=("$cpid")
+	ready=
+	for i in $(seq 1 600); do
+		ready=$(awk '/^ready/ { print $2 }' "$TMP/idle.out")
+		[ -n "$ready" ] && break
+		kill -0 "$cpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 2
+	r1=$(rss_kb "$PROXY_PID")
+	stop_pid "$cpid"
+	stop_pid "$PROXY_PID"
+	[ -n "$ready" ] && [ "$ready" -gt 0 ] || { log "idle client failed for $px"; ready=0; }
+	awk -v px="$px" -v rep="$rep" -v n="$ready" -v r0="$r0" -v r1="$r1" 'BEGIN {
+		printf "idle\t%s\t%d\t%d\t%d\t%d\t%.0f\n", px, rep, n, r0, r1, (n > 0 ? (r1 - r0) * 1024 / n : 0)
+	}' | tee -a "$IDLE_RAW" >&2
+}
+
+{
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "nproc: $(nproc)"
+	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	echo "kernel: $(uname -r)"
+	echo "go: $(go version)"
+	echo "haproxy: $("$HAPROXY" -v | head -1)"
+	echo "nginx: $("$NGINX" -v 2>&1)"
+	echo "wrk: $(wrk -v 2>&1 | head -1)"
+	echo "duration=${DURATION}s reps=$REPS idle_conns=$IDLE_CONNS rate_delay_ms=$RATE_DELAY_MS"
+} >"$OUT/machine.txt"
+
+log "results in $OUT"
+for c in $CASES; do
+	reps=$REPS
+	[ "$c" = idle ] && reps=$(( REPS < 2 ? REPS : 2 ))
+	for rep in $(seq 1 "$reps"); do
+		for px in bulwark haproxy; do
+			log "case $c, $px, run $rep/$reps"
+			if [ "$c" = idle ]; then
+				run_idle_case "$px" "$rep"
+			else
+				run_wrk_case "$c" "$px" "$rep"
+			fi
+		done
+	done
+done
+
+# Summary: median over the repetitions, and the Bulwark/HAProxy ratio.
+summarize() {
+	awk -F'\t' '
+	function median(key,   n, i, j, t, a) {
+		n = cnt[key]
+		for (i = 1; i <= n; i++) a[i] = val[key, i]
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		if (n == 0) return ""
+		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function add(c, px, m, v,   k) {
+		k = c SUBSEP px SUBSEP m
+		val[k, ++cnt[k]] = v
+		if (!((c, m) in seen)) { seen[c, m] = 1; order[++no] = c SUBSEP m }
+	}
+	FNR == 1 { next }
+	FILENAME ~ /raw.tsv$/ {
+		add($1, $2, "cpu_us_per_req", $11); add($1, $2, "req_per_s", $6)
+		add($1, $2, "p50_us", $7); add($1, $2, "p99_us", $8); add($1, $2, "errors", $9)
+		add($1, $2, "proxy_cpu_util", $12)
+	}
+	FILENAME ~ /idle.tsv$/ { add($1, $2, "rss_bytes_per_conn", $7) }
+	END {
+		printf "%-14s %-20s %12s %12s %8s\n", "case", "metric", "bulwark", "haproxy", "ratio"
+		for (i = 1; i <= no; i++) {
+			split(order[i], cm, SUBSEP)
+			b = median(cm[1] SUBSEP "bulwark" SUBSEP cm[2]); h = median(cm[1] SUBSEP "haproxy" SUBSEP cm[2])
+			r = (h + 0 > 0) ? sprintf("%.2f", b / h) : "-"
+			printf "%-14s %-20s %12s %12s %8s\n", cm[1], cm[2], b, h, r
+		}
+	}' "$RAW" "$IDLE_RAW"
+}
+summarize | tee "$OUT/summary.txt"
+log "raw results: $OUT"

@@ -1,0 +1,214 @@
+package cli
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"bulwark/internal/audit"
+)
+
+// listFlag collects a repeatable flag; commas also separate values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+const auditUsage = `Usage: bulwark audit -f FILE [-f FILE ...] [options]
+
+Checks a configuration (Bulwark's or a real HAProxy 2.x one) against the
+hardening controls (see 'bulwark controls' and docs/audit.md).
+
+Options:
+  -f FILE|DIR          configuration file or directory (repeatable)
+  --target T           bulwark (default) or haproxy: whose defaults and
+                       whose notion of "valid" apply
+  --format F           text (default), json, sarif, junit or html
+  --fail-on S          exit 1 when a control of severity S or higher FAILs:
+                       critical, high (default), medium or low
+  --only IDS           run only these controls (comma list; HAP-4 = all of 4.x)
+  --skip IDS           do not run these controls
+  --backup-dir DIR     also look for bulwark-backup-*.tar.gz here (HAP-10.1)
+  --no-git             do not run git (HAP-9.2 becomes MANUAL)
+  -o FILE              write the report to FILE instead of stdout
+  -v                   text: show passing evidence too
+  --color C            auto (default: only on a terminal), always or never
+
+Exit status: 0 no FAIL at or above --fail-on; 1 such a FAIL; 2 usage error or
+unreadable input.
+`
+
+// auditOptions are the parsed flags of "bulwark audit".
+type auditOptions struct {
+	files      listFlag
+	target     string
+	format     string
+	failOn     audit.Severity
+	sel        audit.Selection
+	backupDirs listFlag
+	noGit      bool
+	out        string
+	verbose    bool
+	color      string
+}
+
+func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
+	o := &auditOptions{}
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Var(&o.files, "f", "")
+	fs.StringVar(&o.target, "target", audit.ProductBulwark, "")
+	fs.StringVar(&o.format, "format", "text", "")
+	failOn := fs.String("fail-on", "high", "")
+	var only, skip listFlag
+	fs.Var(&only, "only", "")
+	fs.Var(&skip, "skip", "")
+	fs.Var(&o.backupDirs, "backup-dir", "")
+	fs.BoolVar(&o.noGit, "no-git", false, "")
+	fs.StringVar(&o.out, "o", "", "")
+	fs.BoolVar(&o.verbose, "v", false, "")
+	fs.StringVar(&o.color, "color", "auto", "")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (configuration files need -f)", fs.Arg(0))
+	}
+	if len(o.files) == 0 {
+		return nil, fmt.Errorf("no configuration file given (use -f)")
+	}
+	sev, err := audit.ParseSeverity(*failOn)
+	if err != nil {
+		return nil, fmt.Errorf("--fail-on: %v", err)
+	}
+	o.failOn = sev
+	switch o.format {
+	case "text", "json", "sarif", "junit", "html":
+	default:
+		return nil, fmt.Errorf("--format: unknown format %q (expects text, json, sarif, junit or html)", o.format)
+	}
+	switch o.color {
+	case "auto", "always", "never":
+	default:
+		return nil, fmt.Errorf("--color: expects auto, always or never")
+	}
+	o.sel = audit.Selection{Only: only, Skip: skip}
+	if bad := o.sel.Unknown(); len(bad) > 0 {
+		return nil, fmt.Errorf("unknown control(s): %s (see 'bulwark controls')", strings.Join(bad, ", "))
+	}
+	return o, nil
+}
+
+// auditMain runs "bulwark audit".
+func auditMain(args []string, stdout, stderr io.Writer) int {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fmt.Fprint(stdout, auditUsage)
+			return 0
+		}
+	}
+	o, err := parseAuditFlags(args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bulwark audit: %v\n%s", err, auditUsage)
+		return 2
+	}
+	t, err := audit.Load(o.files, o.target)
+	if err != nil {
+		fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
+		return 2
+	}
+	t.BackupDirs = o.backupDirs
+	if !o.noGit && audit.GitAvailable() {
+		t.Git = audit.GitStatus
+	}
+	rep := audit.Run(t, o.sel)
+
+	color := o.color == "always"
+	if o.color == "auto" && o.out == "" {
+		if f, ok := stdout.(*os.File); ok {
+			color = audit.IsTerminal(f)
+		}
+	}
+	var buf bytes.Buffer
+	switch o.format {
+	case "json":
+		err = audit.WriteJSON(&buf, rep)
+	case "sarif":
+		err = audit.WriteSARIF(&buf, rep, Version)
+	case "junit":
+		err = audit.WriteJUnit(&buf, rep)
+	case "html":
+		err = audit.WriteHTML(&buf, rep)
+	default:
+		err = audit.WriteText(&buf, rep, audit.TextOptions{Color: color, Verbose: o.verbose})
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
+		return 2
+	}
+	if o.out != "" {
+		if err := os.WriteFile(o.out, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
+			return 2
+		}
+	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return 2
+	}
+	if rep.Failed(o.failOn) {
+		return 1
+	}
+	return 0
+}
+
+const controlsUsage = `Usage: bulwark controls [--format table|md|json]
+
+Prints the audit control catalogue. 'make docs' writes docs/controls.md with
+--format md.
+`
+
+// controlsMain runs "bulwark controls".
+func controlsMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("controls", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "table", "")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprint(stdout, controlsUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "bulwark controls: %v\n%s", err, controlsUsage)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bulwark controls: unexpected argument %q\n%s", fs.Arg(0), controlsUsage)
+		return 2
+	}
+	var err error
+	switch *format {
+	case "table", "text":
+		err = audit.WriteControlsTable(stdout)
+	case "md", "markdown":
+		err = audit.WriteControlsMarkdown(stdout)
+	case "json":
+		err = audit.WriteControlsJSON(stdout)
+	default:
+		fmt.Fprintf(stderr, "bulwark controls: unknown format %q (expects table, md or json)\n", *format)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bulwark controls: %v\n", err)
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,167 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+)
+
+// startProxy compiles cfg and serves it until the test ends. Each
+// "127.0.0.1:0" in cfg becomes a listener opened by the test and handed over
+// as fd@N (HAProxy refuses port 0), so there is no race for free ports. It
+// returns the address of the first listener.
+func startProxy(t testing.TB, cfg string) (*Proxy, string) {
+	t.Helper()
+	inherited := map[int]net.Listener{}
+	var first string
+	for i := 0; strings.Contains(cfg, "127.0.0.1:0"); i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == "" {
+			first = l.Addr().String()
+		}
+		inherited[1000+i] = l
+		cfg = strings.Replace(cfg, "127.0.0.1:0", fmt.Sprintf("fd@%d", 1000+i), 1)
+	}
+	ast, ds := config.Parse("test.cfg", []byte(cfg), config.LexOptions{})
+	m, cds := model.Compile(ast, model.Options{})
+	ds = append(ds, cds...)
+	if ds.HasAlerts() {
+		t.Fatalf("config errors: %v", ds)
+	}
+	px := New(Options{Inherited: inherited})
+	rt, err := px.Build(m)
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if first == "" {
+		first = rt.Addrs()[0].String()
+	}
+	px.Start(rt)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		px.Shutdown(ctx)
+	})
+	return px, first
+}
+
+// backend is a test HTTP server (net/http) that counts what it received.
+type testBackend struct {
+	name  string
+	addr  string
+	hits  atomic.Int64
+	mu    sync.Mutex
+	reqs  []*http.Request
+	l     net.Listener
+	delay time.Duration
+}
+
+func newTestServer(t testing.TB, name string, h http.HandlerFunc) *testBackend {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &testBackend{name: name, addr: l.Addr().String(), l: l}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.hits.Add(1)
+		b.mu.Lock()
+		b.reqs = append(b.reqs, r)
+		b.mu.Unlock()
+		if b.delay > 0 {
+			time.Sleep(b.delay)
+		}
+		if h != nil {
+			h(w, r)
+			return
+		}
+		w.Header().Set("X-Server", name)
+		io.WriteString(w, name)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return b
+}
+
+// deadAddr returns a loopback address where nothing listens.
+func deadAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := l.Addr().String()
+	l.Close()
+	return a
+}
+
+// rawRequest sends raw bytes on a new connection and returns the whole
+// response text (until the proxy closes or timeout).
+func rawRequest(t testing.TB, addr, raw string, timeout time.Duration) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// statusOf returns the status code of the first response in text.
+func statusOf(text string) int {
+	var code int
+	fmt.Sscanf(text, "HTTP/1.1 %d", &code)
+	return code
+}
+
+func httpGet(t testing.TB, client *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func sub(s string, kv ...string) string {
+	return strings.NewReplacer(kv...).Replace(s)
+}
+
+var _ = bufio.NewReader
+
+const baseDefaults = `
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+`
+
+func dial(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
