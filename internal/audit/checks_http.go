@@ -12,7 +12,7 @@ var requiredHeaders = []string{"X-Frame-Options", "X-Content-Type-Options", "Ref
 
 func checkSecurityHeaders(t *Target) Result {
 	var evs []Evidence
-	for _, fe := range httpFrontends(t.Model) {
+	for _, fe := range appFrontends(t.Model) {
 		want := requiredHeaders
 		if tlsFrontend(fe) {
 			want = append(append([]string(nil), want...), "Strict-Transport-Security")

@@ -174,7 +174,7 @@ func trackedTables(m *model.Model, fe *model.Proxy) (tables []*model.Proxy, trac
 
 func checkAbuseDetection(t *Target) Result {
 	var evs []Evidence
-	for _, fe := range httpFrontends(t.Model) {
+	for _, fe := range appFrontends(t.Model) {
 		if !exposed(fe) {
 			continue
 		}
@@ -229,7 +229,7 @@ func checkHealthChecks(t *Target) Result {
 
 func checkRateLimit(t *Target) Result {
 	var evs []Evidence
-	for _, fe := range httpFrontends(t.Model) {
+	for _, fe := range appFrontends(t.Model) {
 		if !exposed(fe) {
 			continue
 		}

@@ -340,7 +340,7 @@ const hstsMinAge = 31536000
 
 func checkHSTS(t *Target) Result {
 	var evs []Evidence
-	for _, fe := range httpFrontends(t.Model) {
+	for _, fe := range appFrontends(t.Model) {
 		if !tlsFrontend(fe) {
 			continue
 		}

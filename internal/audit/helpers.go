@@ -30,6 +30,20 @@ func httpFrontends(m *model.Model) []*model.Proxy {
 	return out
 }
 
+// appFrontends are the HTTP frontends that carry application traffic: a
+// proxy that only serves the stats page is judged by the section 6 controls.
+func appFrontends(m *model.Model) []*model.Proxy {
+	var out []*model.Proxy
+	for _, p := range httpFrontends(m) {
+		statsOnly := p.Stats != nil && p.Stats.Enabled && len(p.Servers) == 0 &&
+			len(p.UseBackends) == 0 && p.DefaultBackend == ""
+		if !statsOnly {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // backendsOf returns the backends a frontend can route to by name (dynamic
 // use_backend names cannot be followed statically). A listen section is its
 // own backend.

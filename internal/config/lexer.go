@@ -106,13 +106,22 @@ type lexError struct {
 // SevWarning; .notice/.diag SevNotice). Comments and blank lines produce no
 // Line.
 //
-// Deliberate differences from HAProxy 2.6, all on input HAProxy would also
-// reject or that is clearly a mistake: lines inside a false .if branch are
-// only scanned for nesting directives, not expanded nor checked (HAProxy
-// tokenises them and fails on a bad quote there); a condition error, .alert
-// or a bad .else/.endif does not stop reading the file, so that one run
-// lists every problem; a trailing backslash, a carriage return inside a
-// line, invalid UTF-8 and overlong lines are alerts.
+// Deliberate differences from HAProxy 2.6:
+//   - lines inside a false .if branch are only scanned for nesting
+//     directives, neither expanded nor checked (HAProxy tokenises them and
+//     fails on a bad quote there);
+//   - a condition error, .alert or a bad .else/.endif does not stop reading
+//     the file, so that one run lists every problem; a failed condition
+//     drops every branch of its level;
+//   - a trailing backslash, a carriage return inside a line, invalid UTF-8
+//     outside comments and overlong lines are alerts (HAProxy keeps the
+//     backslash, cuts the line at the CR, ignores encodings and has no
+//     length limit);
+//   - a missing LF at the end of the file is a warning, not HAProxy's alert,
+//     and a UTF-8 byte order mark is skipped with a warning;
+//   - "\<TAB>" yields a tab as the manual's table says (2.6's parser keeps
+//     the backslash and splits), but "\$" outside quotes keeps its
+//     backslash as 2.6's parser does (the manual says "$"): see escape.
 func Lex(file string, src []byte, opt LexOptions) ([]Line, Diagnostics) {
 	if opt.Env == nil {
 		opt.Env = os.LookupEnv
@@ -123,7 +132,9 @@ func Lex(file string, src []byte, opt LexOptions) ([]Line, Diagnostics) {
 	l := &lexer{file: file, opt: opt}
 	// Most lines of a configuration are statements: sizing for all of
 	// them avoids regrowing a large slice of pointer-holding structs.
-	l.lines = make([]Line, 0, bytes.Count(src, []byte{'\n'})+1)
+	// The cap keeps a file of blank lines from reserving memory it will
+	// never use.
+	l.lines = make([]Line, 0, min(bytes.Count(src, []byte{'\n'})+1, 1<<16))
 	if bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
 		l.diags.Warnf(Pos{File: file, Line: 1, Col: 1}, "UTF-8 byte order mark ignored (HAProxy 2.6 would read it as part of the first word)")
 		src = src[3:]
@@ -222,15 +233,19 @@ func (l *lexer) inactiveLine(line []byte, n int) {
 		if top := l.conds[len(l.conds)-1]; top.taken || top.sawElse {
 			break
 		}
-		// This branch may be taken: its condition is read for real.
-		words, ok := l.words(line, n)
-		if ok {
+		// This branch may be taken: its condition is read for real. If it
+		// cannot be read, no later branch of this level is taken either.
+		if words, ok := l.words(line, n); ok {
 			l.directive(words)
+		} else {
+			l.conds[len(l.conds)-1].taken = true
 		}
 		return
 	default:
 		return
 	}
+	// Only the keyword and a possible stray argument matter here.
+	l.spans = l.spans[:min(len(l.spans), 2)]
 	l.directive(l.collect())
 }
 
@@ -241,12 +256,14 @@ func (l *lexer) words(line []byte, n int) ([]Word, bool) {
 		l.alertf(l.pos(n, err.col), "%s", err.msg)
 		return nil, false
 	}
-	words := l.collect()
-	if len(words) > maxLineArgs {
-		l.alertf(words[maxLineArgs].Pos, "too many words, truncating after word %d", maxLineArgs)
-		words = words[:maxLineArgs:maxLineArgs]
+	// Truncating before collect keeps the dropped words from being
+	// allocated at all.
+	if len(l.spans) > maxLineArgs {
+		l.alertf(l.pos(n, l.spans[maxLineArgs].col), "too many words, truncating after word %d", maxLineArgs)
+		l.spans = l.spans[:maxLineArgs]
+		l.buf = l.buf[:l.spans[maxLineArgs-1].end]
 	}
-	return words, true
+	return l.collect(), true
 }
 
 // collect turns the spans of the last split into Words, with one string

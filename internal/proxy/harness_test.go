@@ -147,7 +147,7 @@ func sub(s string, kv ...string) string {
 	return strings.NewReplacer(kv...).Replace(s)
 }
 
-var _ = bufio.NewReader
+
 
 const baseDefaults = `
 defaults
@@ -164,4 +164,35 @@ func dial(t testing.TB, addr string) net.Conn {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// rawServer answers every connection's first request with resp verbatim and
+// closes; it returns its address.
+func rawServer(t testing.TB, resp string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				io.WriteString(c, resp)
+			}()
+		}
+	}()
+	return l.Addr().String()
 }

@@ -19,7 +19,8 @@ type carried struct {
 // re-cut to t's length, and a key that collides after cutting keeps the
 // first entry seen). Data types stored by both tables are copied; rate
 // counters are copied as raw buckets even if the period changed; types
-// new to t start at zero. Each untracked entry keeps the time it had left before
+// new to t start at zero, and conn_cur restarts at 0 since nobody tracks
+// the entry in t yet. Each untracked entry keeps the time it had left before
 // expiring, capped at t's expire (entries of an old table without expire
 // get t's full expire).
 //

@@ -1,0 +1,484 @@
+package rules
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"bulwark/internal/acl"
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+	"bulwark/internal/stick"
+)
+
+type compiler struct {
+	p        *model.Proxy
+	kind     Kind
+	set      *acl.Set
+	opt      Options
+	ds       config.Diagnostics
+	captures int
+}
+
+func (c *compiler) errf(pos config.Pos, r *model.Rule, format string, args ...any) {
+	c.ds.Alertf(pos, "'%s %s' : %s", r.Keyword, r.Action, fmt.Sprintf(format, args...))
+}
+
+func (c *compiler) format(r *model.Rule, w config.Word) *acl.Format {
+	f, err := c.set.Format(w.Text)
+	if err != nil {
+		c.errf(w.Pos, r, "%v", err)
+		return nil
+	}
+	return f
+}
+
+func (c *compiler) action(r *model.Rule) action {
+	a := r.Args
+	http := c.kind == HTTPRequest || c.kind == HTTPResponse
+	switch {
+	case http && r.Action == "allow", !http && r.Action == "accept":
+		if len(a) > 0 {
+			c.errf(a[0].Pos, r, "unexpected argument '%s'", a[0].Text)
+			return nil
+		}
+		v := Allow
+		if !http {
+			v = Accept
+		}
+		return verdictAction(v)
+	case !http && r.Action == "reject", c.kind == HTTPRequest && r.Action == "reject":
+		return verdictAction(Reject)
+	case http && (r.Action == "deny" || r.Action == "return" || r.Action == "tarpit"):
+		return c.reply(r)
+	case c.kind == HTTPRequest && r.Action == "auth":
+		realm := c.p.Name
+		if len(a) >= 2 && a[0].Text == "realm" {
+			realm = a[1].Text
+		} else if len(a) > 0 {
+			c.errf(a[0].Pos, r, "expects 'realm <realm>', found '%s'", a[0].Text)
+			return nil
+		}
+		return &authAction{realm: realm}
+	case c.kind == HTTPRequest && r.Action == "redirect":
+		return c.redirect(r)
+	case http && (r.Action == "set-header" || r.Action == "add-header"):
+		if len(a) != 2 {
+			c.errf(r.Pos, r, "expects exactly 2 arguments (<name> <fmt>)")
+			return nil
+		}
+		if !validToken(a[0].Text) {
+			c.errf(a[0].Pos, r, "invalid header name '%s'", a[0].Text)
+			return nil
+		}
+		f := c.format(r, a[1])
+		if f == nil {
+			return nil
+		}
+		return &setHeader{name: a[0].Text, f: f, add: r.Action == "add-header", resp: c.kind == HTTPResponse}
+	case http && r.Action == "del-header":
+		return c.delHeader(r)
+	case http && (r.Action == "replace-header" || r.Action == "replace-value"):
+		if len(a) != 3 {
+			c.errf(r.Pos, r, "expects exactly 3 arguments (<name> <regex> <fmt>)")
+			return nil
+		}
+		re := c.regex(r, a[1])
+		f := c.format(r, config.Word{Pos: a[2].Pos, Text: expandRefs(a[2].Text)})
+		if re == nil || f == nil {
+			return nil
+		}
+		return &replaceHeader{name: a[0].Text, re: re, f: f, value: r.Action == "replace-value", resp: c.kind == HTTPResponse}
+	case c.kind == HTTPRequest && (r.Action == "set-path" || r.Action == "set-query" || r.Action == "set-uri"):
+		if len(a) != 1 {
+			c.errf(r.Pos, r, "expects exactly 1 argument")
+			return nil
+		}
+		f := c.format(r, a[0])
+		if f == nil {
+			return nil
+		}
+		return &setURI{part: r.Action, f: f}
+	case c.kind == HTTPRequest && r.Action == "replace-path":
+		if len(a) != 2 {
+			c.errf(r.Pos, r, "expects exactly 2 arguments (<regex> <fmt>)")
+			return nil
+		}
+		re := c.regex(r, a[0])
+		f := c.format(r, config.Word{Pos: a[1].Pos, Text: expandRefs(a[1].Text)})
+		if re == nil || f == nil {
+			return nil
+		}
+		return &setURI{part: "replace-path", re: re, f: f}
+	case r.Action == "set-var":
+		if err := checkVar(r.ActionArg); err != nil {
+			c.errf(r.Pos, r, "%v", err)
+			return nil
+		}
+		if len(a) != 1 {
+			c.errf(r.Pos, r, "expects exactly 1 sample expression")
+			return nil
+		}
+		x, err := c.set.Expr(a[0].Text)
+		if err != nil {
+			c.errf(a[0].Pos, r, "%v", err)
+			return nil
+		}
+		return &setVar{name: r.ActionArg, x: x}
+	case strings.HasPrefix(r.Action, "track-sc") && len(r.Action) == 9 && r.Action[8] >= '0' && r.Action[8] <= '2':
+		return c.track(r, int(r.Action[8]-'0'))
+	case r.Action == "sc-inc-gpc0" || r.Action == "sc-inc-gpc1":
+		n := 0
+		if r.ActionArg != "" {
+			v, err := strconv.Atoi(r.ActionArg)
+			if err != nil || v < 0 || v > 2 {
+				c.errf(r.Pos, r, "invalid stick counter '%s' (expects 0, 1 or 2)", r.ActionArg)
+				return nil
+			}
+			n = v
+		}
+		return &incGPC{slot: n, one: r.Action == "sc-inc-gpc1"}
+	case http && r.Action == "set-log-level":
+		if len(a) != 1 || !validLogLevel(a[0].Text) {
+			c.errf(r.Pos, r, "expects a log level (emerg, alert, crit, err, warning, notice, info, debug, silent)")
+			return nil
+		}
+		return &logLevel{level: a[0].Text}
+	case c.kind == HTTPRequest && r.Action == "capture":
+		return c.capture(r)
+	case c.kind == HTTPResponse && r.Action == "set-status":
+		if len(a) == 0 {
+			c.errf(r.Pos, r, "expects a status code")
+			return nil
+		}
+		code, err := strconv.Atoi(a[0].Text)
+		if err != nil || code < 100 || code > 999 {
+			c.errf(a[0].Pos, r, "invalid status code '%s' (expects 100..999)", a[0].Text)
+			return nil
+		}
+		st := &setStatus{code: code}
+		if len(a) == 3 && a[1].Text == "reason" {
+			if !validValue([]byte(a[2].Text)) {
+				c.errf(a[2].Pos, r, "invalid reason")
+				return nil
+			}
+			st.reason = []byte(a[2].Text)
+		} else if len(a) != 1 {
+			c.errf(a[1].Pos, r, "expects 'reason <text>', found '%s'", a[1].Text)
+			return nil
+		}
+		return st
+	}
+	c.ds = append(c.ds, config.Diagnostic{Pos: r.Pos, Severity: config.SevAlert,
+		Msg: fmt.Sprintf("'%s %s' is not supported by bulwark", r.Keyword, r.Action), Code: model.CodeUnsupported})
+	return nil
+}
+
+func checkVar(name string) error {
+	scope, rest, ok := strings.Cut(name, ".")
+	if !ok || rest == "" {
+		return fmt.Errorf("invalid variable name '%s' (expects set-var(<scope>.<name>))", name)
+	}
+	switch scope {
+	case "proc", "sess", "txn", "req", "res":
+		return nil
+	}
+	return fmt.Errorf("invalid variable scope '%s'", scope)
+}
+
+func validLogLevel(s string) bool {
+	switch s {
+	case "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "silent":
+		return true
+	}
+	return false
+}
+
+func (c *compiler) regex(r *model.Rule, w config.Word) *regexp.Regexp {
+	re, err := regexp.Compile(w.Text)
+	if err != nil {
+		c.errf(w.Pos, r, "regex '%s' is not supported: %v (Go's RE2 syntax has no backreferences or lookaround)", w.Text, err)
+		return nil
+	}
+	return re
+}
+
+func (c *compiler) readFile(path string) ([]byte, error) {
+	if c.opt.ReadFile != nil {
+		return c.opt.ReadFile(path)
+	}
+	return os.ReadFile(path)
+}
+
+// errorfileStatuses are the codes HAProxy has errorfiles for.
+var errorfileStatuses = map[int]bool{200: true, 400: true, 403: true, 404: true, 405: true, 408: true,
+	410: true, 413: true, 425: true, 429: true, 500: true, 501: true, 502: true, 503: true, 504: true}
+
+// reply compiles deny, tarpit and return (CM 4.2 "http-request return").
+func (c *compiler) reply(r *model.Rule) action {
+	a := r.Args
+	rp := &replyAction{verdict: Deny, status: 403}
+	switch r.Action {
+	case "return":
+		rp.verdict, rp.status = Return, 200
+	case "tarpit":
+		rp.verdict, rp.status = Tarpit, 500
+	}
+	if c.kind == HTTPResponse && r.Action == "deny" {
+		rp.status = 502
+	}
+	payload := false
+	for i := 0; i < len(a); i++ {
+		w := a[i]
+		need := func() (config.Word, bool) {
+			if i+1 >= len(a) {
+				c.errf(w.Pos, r, "'%s' expects an argument", w.Text)
+				return config.Word{}, false
+			}
+			i++
+			return a[i], true
+		}
+		switch w.Text {
+		case "status", "deny_status":
+			v, ok := need()
+			if !ok {
+				return nil
+			}
+			code, err := strconv.Atoi(v.Text)
+			if err != nil || code < 200 || code > 599 {
+				c.errf(v.Pos, r, "invalid status code '%s' (expects 200..599)", v.Text)
+				return nil
+			}
+			rp.status = code
+		case "content-type":
+			v, ok := need()
+			if !ok {
+				return nil
+			}
+			if !validValue([]byte(v.Text)) {
+				c.errf(v.Pos, r, "invalid content-type")
+				return nil
+			}
+			rp.ctype = v.Text
+		case "string", "lf-string", "file", "lf-file", "errorfile", "errorfiles":
+			v, ok := need()
+			if !ok {
+				return nil
+			}
+			if payload {
+				c.errf(w.Pos, r, "only one payload may be given")
+				return nil
+			}
+			payload = true
+			switch w.Text {
+			case "string":
+				rp.body = []byte(v.Text)
+			case "lf-string":
+				if rp.lf = c.format(r, v); rp.lf == nil {
+					return nil
+				}
+			case "file", "lf-file", "errorfile":
+				data, err := c.readFile(v.Text)
+				if err != nil {
+					c.errf(v.Pos, r, "failed to read '%s': %v", v.Text, err)
+					return nil
+				}
+				switch w.Text {
+				case "file":
+					rp.body = data
+				case "lf-file":
+					if rp.lf = c.format(r, config.Word{Pos: v.Pos, Text: string(data)}); rp.lf == nil {
+						return nil
+					}
+				default:
+					rp.raw = data
+				}
+			default:
+				c.ds = append(c.ds, config.Diagnostic{Pos: w.Pos, Severity: config.SevAlert, Code: model.CodeUnsupported,
+					Msg: fmt.Sprintf("'%s %s' : 'errorfiles' is not supported by bulwark", r.Keyword, r.Action)})
+				return nil
+			}
+		case "default-errorfiles":
+			payload = true
+		case "hdr":
+			if i+2 >= len(a) {
+				c.errf(w.Pos, r, "'hdr' expects <name> <fmt>")
+				return nil
+			}
+			name, v := a[i+1], a[i+2]
+			i += 2
+			if !validToken(name.Text) {
+				c.errf(name.Pos, r, "invalid header name '%s'", name.Text)
+				return nil
+			}
+			f := c.format(r, v)
+			if f == nil {
+				return nil
+			}
+			rp.hdrs = append(rp.hdrs, hdrFmt{name: []byte(name.Text), f: f})
+		default:
+			c.errf(w.Pos, r, "unexpected keyword '%s'", w.Text)
+			return nil
+		}
+	}
+	if (rp.body != nil || rp.lf != nil) && rp.ctype == "" && r.Action == "return" {
+		c.errf(r.Pos, r, "a 'string', 'lf-string', 'file' or 'lf-file' payload requires 'content-type'")
+		return nil
+	}
+	rp.errorfile = rp.body == nil && rp.lf == nil && rp.raw == nil && (r.Action != "return" || errorfileStatuses[rp.status] && payload)
+	return rp
+}
+
+func (c *compiler) delHeader(r *model.Rule) action {
+	a := r.Args
+	if len(a) != 1 && !(len(a) == 3 && a[1].Text == "-m") {
+		c.errf(r.Pos, r, "expects <name> [-m <meth>]")
+		return nil
+	}
+	d := &delHeader{name: a[0].Text, method: "str", resp: c.kind == HTTPResponse}
+	if len(a) == 3 {
+		d.method = a[2].Text
+		switch d.method {
+		case "str", "beg", "end", "sub":
+		case "reg":
+			if d.re = c.regex(r, a[0]); d.re == nil {
+				return nil
+			}
+		default:
+			c.errf(a[2].Pos, r, "unsupported matching method '%s' (expects str, beg, end, sub or reg)", d.method)
+			return nil
+		}
+	}
+	return d
+}
+
+func (c *compiler) redirect(r *model.Rule) action {
+	a := r.Args
+	if len(a) < 2 {
+		c.errf(r.Pos, r, "expects 'location', 'prefix' or 'scheme' followed by a value")
+		return nil
+	}
+	rd := &redirectAction{typ: a[0].Text, code: 302}
+	switch rd.typ {
+	case "location", "prefix", "scheme":
+	default:
+		c.errf(a[0].Pos, r, "expects 'location', 'prefix' or 'scheme', found '%s'", a[0].Text)
+		return nil
+	}
+	if rd.f = c.format(r, a[1]); rd.f == nil {
+		return nil
+	}
+	for i := 2; i < len(a); i++ {
+		w := a[i]
+		switch w.Text {
+		case "code":
+			if i+1 >= len(a) {
+				c.errf(w.Pos, r, "'code' expects a status")
+				return nil
+			}
+			i++
+			n, err := strconv.Atoi(a[i].Text)
+			if err != nil || n != 301 && n != 302 && n != 303 && n != 307 && n != 308 {
+				c.errf(a[i].Pos, r, "unsupported HTTP code '%s' (expects 301, 302, 303, 307 or 308)", a[i].Text)
+				return nil
+			}
+			rd.code = n
+		case "drop-query":
+			rd.dropQuery = true
+		case "append-slash":
+			rd.appendSlash = true
+		case "ignore-empty":
+			rd.ignoreEmpty = true
+		case "set-cookie", "clear-cookie":
+			if i+1 >= len(a) {
+				c.errf(w.Pos, r, "'%s' expects a cookie name", w.Text)
+				return nil
+			}
+			i++
+			ck := a[i].Text
+			if w.Text == "set-cookie" {
+				if !strings.Contains(ck, "=") {
+					ck += "="
+				}
+				ck += "; path=/"
+			} else {
+				ck = strings.TrimSuffix(ck, "=") + "=; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/"
+			}
+			if !validValue([]byte(ck)) {
+				c.errf(a[i].Pos, r, "invalid cookie")
+				return nil
+			}
+			rd.cookies = append(rd.cookies, []byte(ck))
+		default:
+			c.errf(w.Pos, r, "unexpected keyword '%s'", w.Text)
+			return nil
+		}
+	}
+	return rd
+}
+
+func (c *compiler) track(r *model.Rule, slot int) action {
+	a := r.Args
+	if len(a) == 0 {
+		c.errf(r.Pos, r, "expects a key expression")
+		return nil
+	}
+	x, err := c.set.Expr(a[0].Text)
+	if err != nil {
+		c.errf(a[0].Pos, r, "%v", err)
+		return nil
+	}
+	name := c.p.Name
+	if len(a) == 3 && a[1].Text == "table" {
+		name = a[2].Text
+	} else if len(a) != 1 {
+		c.errf(a[1].Pos, r, "expects 'table <name>', found '%s'", a[1].Text)
+		return nil
+	}
+	var t *stick.Table
+	if c.opt.Tables != nil {
+		t = c.opt.Tables(name)
+	}
+	if t == nil {
+		c.errf(r.Pos, r, "unable to find stick-table '%s'", name)
+		return nil
+	}
+	return &trackAction{slot: slot, key: x, table: t, http: c.kind == HTTPRequest}
+}
+
+// capture compiles "capture <sample> len <n>" (a new slot after the
+// proxy's "capture request header" slots) and "capture <sample> id <n>".
+func (c *compiler) capture(r *model.Rule) action {
+	a := r.Args
+	if len(a) != 3 || a[1].Text != "len" && a[1].Text != "id" {
+		c.errf(r.Pos, r, "expects <sample> 'len' <length> or <sample> 'id' <slot>")
+		return nil
+	}
+	x, err := c.set.Expr(a[0].Text)
+	if err != nil {
+		c.errf(a[0].Pos, r, "%v", err)
+		return nil
+	}
+	n, err := strconv.Atoi(a[2].Text)
+	if err != nil || n < 0 {
+		c.errf(a[2].Pos, r, "invalid number '%s'", a[2].Text)
+		return nil
+	}
+	cp := &captureAction{x: x, max: 64}
+	if a[1].Text == "len" {
+		reqHeaders := 0
+		for _, d := range c.p.Captures {
+			if d.Arg(0) == "request" {
+				reqHeaders++
+			}
+		}
+		cp.id, cp.max = reqHeaders+c.captures, n
+		c.captures++
+	} else {
+		cp.id = n
+	}
+	return cp
+}
+

@@ -1,0 +1,253 @@
+// Package rules compiles http-request, http-response and tcp-request rule
+// lists (CM 4.2) into actions and runs them against a transaction. It does
+// not own the HTTP message: header, target and status edits go through
+// the small Txn interface, so the proxy keeps its own types.
+package rules
+
+import (
+	"sort"
+
+	"bulwark/internal/acl"
+	"bulwark/internal/config"
+	"bulwark/internal/h1"
+	"bulwark/internal/model"
+	"bulwark/internal/stick"
+)
+
+// Txn is acl.Txn plus the edits rules make.
+type Txn interface {
+	acl.Txn
+	// HeaderList returns the live header list of the request (resp false)
+	// or response for editing in place.
+	HeaderList(resp bool) *[]h1.Header
+	SetTarget(target []byte)
+	SetStatus(code int, reason []byte)
+	SetLogLevel(level string)
+	// Capture stores a captured value in slot id (http-request capture).
+	Capture(id int, v []byte)
+}
+
+// Verdict is how a rule list ended.
+type Verdict uint8
+
+const (
+	// Continue: no terminal action ran; processing goes on.
+	Continue Verdict = iota
+	// Allow stops this list and lets the message through.
+	Allow
+	// Deny answers Status (Body/Headers when given, else the proxy's
+	// errorfile for Status) and closes; in http-response it replaces the
+	// response.
+	Deny
+	// Tarpit holds the connection for "timeout tarpit", then answers Status.
+	Tarpit
+	// Auth answers 401 with WWW-Authenticate: Basic realm="Realm".
+	Auth
+	// Redirect answers Status with Location.
+	Redirect
+	// Return answers Status with Body, ContentType and Headers; Errorfile
+	// means the proxy's errorfile for Status instead.
+	Return
+	// Reject closes the connection without a response (tcp-request).
+	Reject
+	// Accept stops a tcp-request list and accepts.
+	Accept
+	// Error: an edit would have produced an invalid message (CR, LF, NUL
+	// or another control character in a header value, URI or Location).
+	// Nothing was injected; the proxy answers Status (500 for requests,
+	// 502 for responses) as HAProxy's default strict-mode does for a
+	// failed rewrite.
+	Error
+)
+
+var verdictNames = [...]string{"continue", "allow", "deny", "tarpit", "auth", "redirect", "return", "reject", "accept", "error"}
+
+func (v Verdict) String() string { return verdictNames[v] }
+
+// Result is the outcome of running a list. Slices alias the Exec's arena
+// or the compiled rules and are valid until the arena is reset.
+type Result struct {
+	Verdict     Verdict
+	Status      int
+	Errorfile   bool
+	ContentType string
+	Body        []byte
+	Headers     []h1.Header
+	Location    []byte
+	Realm       string
+	// Pos is the rule that decided (for logs and debugging).
+	Pos config.Pos
+}
+
+// Kind selects the rule list and so which actions are valid.
+type Kind uint8
+
+const (
+	HTTPRequest Kind = iota
+	HTTPResponse
+	TCPConnection
+	TCPContent
+)
+
+// List is a compiled rule list.
+type List struct {
+	kind  Kind
+	rules []*rule
+}
+
+// Exec carries the per-session state of running rules; the proxy keeps
+// one per session and clears Arena once the message head is written.
+type Exec struct {
+	E     *acl.Eval
+	T     Txn
+	Arena []byte
+	// Own is the proxy's stick table, for track-sc without "table".
+	Own *stick.Table
+}
+
+// Options for Compile.
+type Options struct {
+	// ReadFile reads "file"/"lf-file" payloads; nil means os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+	// Tables resolves "table <name>" of track-sc; the default table is the
+	// proxy's own, resolved under its name.
+	Tables func(name string) *stick.Table
+}
+
+type rule struct {
+	pos  config.Pos
+	cond *acl.Cond
+	act  action
+}
+
+type action interface {
+	run(x *Exec, r *rule, res *Result) bool // true: stop the list
+}
+
+// Compile compiles one rule list of p (HTTPRequest: p.HTTPRequest, ...).
+// Rules inherited from a named defaults section run first.
+func Compile(p *model.Proxy, kind Kind, set *acl.Set, opt Options) (*List, config.Diagnostics) {
+	var src []*model.Rule
+	switch kind {
+	case HTTPRequest:
+		src = p.HTTPRequest
+	case HTTPResponse:
+		src = p.HTTPResponse
+	default:
+		want := "tcp-request connection"
+		if kind == TCPContent {
+			want = "tcp-request content"
+		}
+		for _, r := range p.TCPRequest {
+			if r.Keyword == want {
+				src = append(src, r)
+			}
+		}
+	}
+	src = append([]*model.Rule(nil), src...)
+	sort.SliceStable(src, func(i, j int) bool { return src[i].FromDefaults && !src[j].FromDefaults })
+	c := &compiler{p: p, kind: kind, set: set, opt: opt}
+	l := &List{kind: kind}
+	for _, mr := range src {
+		cond, ds := set.Cond(mr.Cond)
+		c.ds = append(c.ds, ds...)
+		if ds.HasAlerts() {
+			continue
+		}
+		act := c.action(mr)
+		if act == nil {
+			continue
+		}
+		l.rules = append(l.rules, &rule{pos: mr.Pos, cond: cond, act: act})
+	}
+	return l, c.ds
+}
+
+// Len returns the number of compiled rules.
+func (l *List) Len() int { return len(l.rules) }
+
+// Run evaluates the list in order until a terminal action.
+func (l *List) Run(x *Exec) Result {
+	x.E.Response = l.kind == HTTPResponse
+	for _, r := range l.rules {
+		if !r.cond.Match(x.E) {
+			continue
+		}
+		var res Result
+		if r.act.run(x, r, &res) {
+			res.Pos = r.pos
+			return res
+		}
+	}
+	return Result{}
+}
+
+// fail is the safe outcome of an edit that would inject bytes.
+func (l Kind) failStatus() int {
+	if l == HTTPResponse {
+		return 502
+	}
+	return 500
+}
+
+// validValue accepts header field values: no CTL but HTAB, no DEL
+// (RFC 9110 §5.5). CR, LF and NUL are what response splitting needs.
+func validValue(v []byte) bool {
+	for _, c := range v {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validTarget accepts a request-target: visible ASCII only, so an edit
+// cannot split the request line.
+func validTarget(v []byte) bool {
+	for _, c := range v {
+		if c <= 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return len(v) > 0
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || stringsContains("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func stringsContains(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
+}
+
+// expandRefs turns HAProxy's "\1" back-references into Go's "${1}".
+func expandRefs(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
+			out = append(out, '$', '{', s[i+1], '}')
+			i++
+			continue
+		}
+		if s[i] == '$' {
+			out = append(out, '$', '$')
+			continue
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
