@@ -8,17 +8,19 @@
 # process per run. The main figure is proxy CPU time (utime+stime from
 # /proc/PID/stat) per request that wrk counted.
 #
-# Environment: DURATION (seconds per run, default 6), REPS (default 3),
-# IDLE_CONNS (default 10000), RATE_DELAY_MS (per-connection think time of the
+# Environment: DURATION (seconds per run, default 5), REPS (default 3),
+# IDLE_CONNS (default 10000, or fewer when `ulimit -n` cannot be raised
+# enough: the proxy needs two descriptors per idle client), RATE_DELAY_MS (per-connection think time of the
 # rate-limited case, default 4), BASE_PORT (default 18400; uses 4 ports),
-# CASES (space-separated subset of case names).
+# CASES (space-separated subset of case names), BENCH_RT (1 = run proxy,
+# wrk and nginx under SCHED_FIFO priority 10 so that other work on the
+# machine cannot delay their wake-ups; default 1 when root, else 0).
 #
 # Raw results go to bench/results/<timestamp>/.
 set -euo pipefail
 
-DURATION=${DURATION:-6}
+DURATION=${DURATION:-5}
 REPS=${REPS:-3}
-IDLE_CONNS=${IDLE_CONNS:-10000}
 RATE_DELAY_MS=${RATE_DELAY_MS:-4}
 BASE_PORT=${BASE_PORT:-18400}
 ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m idle"
@@ -57,8 +59,23 @@ if [ "$(id -u)" = 0 ]; then
 	ulimit -Hn 200000 2>/dev/null || true
 fi
 ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
-[ "$(ulimit -n)" -ge $((IDLE_CONNS * 2 + 1000)) ] ||
-	log "warning: ulimit -n is $(ulimit -n); the idle case may fail"
+NOFILE=$(ulimit -n)
+MAXCONN=$(( (NOFILE - 200) / 2 ))
+[ "$MAXCONN" -le 50000 ] || MAXCONN=50000
+if [ -z "${IDLE_CONNS:-}" ]; then
+	IDLE_CONNS=10000
+	[ $((MAXCONN - 150)) -ge "$IDLE_CONNS" ] || IDLE_CONNS=$((MAXCONN - 150))
+	[ "$IDLE_CONNS" = 10000 ] || log "ulimit -n is $NOFILE: idle case uses $IDLE_CONNS connections"
+fi
+
+BENCH_RT=${BENCH_RT:-$([ "$(id -u)" = 0 ] && echo 1 || echo 0)}
+if [ "$BENCH_RT" = 1 ]; then
+	ON0=(chrt -f 10 taskset -c 0)
+	ON1=(chrt -f 10 taskset -c 1)
+else
+	ON0=(taskset -c 0)
+	ON1=(taskset -c 1)
+fi
 
 TMP=$(mktemp -d /tmp/bulwark-bench.XXXXXX)
 chmod 755 "$TMP"
@@ -124,10 +141,10 @@ chmod 644 "$TMP/www/1m.bin"
 cat >"$TMP/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
-worker_rlimit_nofile 200000;
+worker_rlimit_nofile $NOFILE;
 pid $TMP/nginx.pid;
 error_log $TMP/nginx-error.log warn;
-events { worker_connections 60000; }
+events { worker_connections $((NOFILE - 100)); }
 http {
 	access_log off;
 	client_body_temp_path $TMP/nginx/body;
@@ -142,7 +159,7 @@ http {
 	}
 }
 EOF
-taskset -c 1 "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx.conf" 2>"$TMP/nginx-start.log" &
+"${ON1[@]}" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx.conf" 2>"$TMP/nginx-start.log" &
 NGX_PID=$!
 PIDS+=("$NGX_PID")
 wait_listen "$NGX_PORT" "$NGX_PID" || { cat "$TMP/nginx-start.log" "$TMP/nginx-error.log" >&2 || true; die "nginx did not start"; }
@@ -152,7 +169,7 @@ CFG="$OUT/bench.cfg"
 cat >"$CFG" <<EOF
 global
     nbthread 1
-    maxconn 50000
+    maxconn $MAXCONN
 
 defaults
     mode http
@@ -182,6 +199,10 @@ EOF
 "$HAPROXY" -c -q -f "$CFG" || die "haproxy rejects $CFG"
 "$TMP/bulwark" -c -f "$CFG" >/dev/null || die "bulwark rejects $CFG"
 
+# wrk's -H needs "Name: value" with a space, which the word-split argument
+# lists below cannot carry; a script sets the header instead.
+echo 'wrk.headers["Connection"] = "close"' >"$TMP/close.lua"
+
 # Rate-limited variant: each connection waits RATE_DELAY_MS between requests,
 # so both proxies see about the same offered load (wrk2 is not packaged).
 cat >"$TMP/delay.lua" <<EOF
@@ -193,8 +214,8 @@ EOF
 PROXY_PID=
 start_proxy() { # name
 	case $1 in
-	bulwark) GOMAXPROCS=1 taskset -c 0 "$TMP/bulwark" -f "$CFG" >>"$OUT/bulwark.log" 2>&1 & ;;
-	haproxy) taskset -c 0 "$HAPROXY" -db -f "$CFG" >>"$OUT/haproxy.log" 2>&1 & ;;
+	bulwark) GOMAXPROCS=1 "${ON0[@]}" "$TMP/bulwark" -f "$CFG" >>"$OUT/bulwark.log" 2>&1 & ;;
+	haproxy) "${ON0[@]}" "$HAPROXY" -db -f "$CFG" >>"$OUT/haproxy.log" 2>&1 & ;;
 	esac
 	PROXY_PID=$!
 	PIDS+=("$PROXY_PID")
@@ -211,7 +232,7 @@ wrk_args() {
 	l7_ka_50) echo "$HTTP_PORT / -c50" ;;
 	l7_ka_256) echo "$HTTP_PORT / -c256" ;;
 	l7_ka_50_rate) echo "$HTTP_PORT / -c50 -s $TMP/delay.lua" ;;
-	l7_close) echo "$HTTP_PORT / -c50 -H Connection:close" ;;
+	l7_close) echo "$HTTP_PORT / -c50 -s $TMP/close.lua" ;;
 	l4_small) echo "$TCP_PORT / -c50" ;;
 	l4_1m) echo "$TCP_PORT /1m.bin -c8" ;;
 	esac
@@ -245,12 +266,12 @@ run_wrk_case() { # case proxy rep
 	start_proxy "$px"
 	# Warm up pools and caches before measuring.
 	# shellcheck disable=SC2086
-	timeout 20 taskset -c 1 wrk -t1 -d1s $extra "http://127.0.0.1:$port$path" >/dev/null 2>&1 || true
+	timeout 20 "${ON1[@]}" wrk -t1 -d1s $extra "http://127.0.0.1:$port$path" >/dev/null 2>&1 || true
 	f="$OUT/wrk-$c-$px-$rep.txt"
 	t0=$(cpu_ticks "$PROXY_PID")
 	w0=$(date +%s.%N)
 	# shellcheck disable=SC2086
-	timeout $((DURATION + 30)) taskset -c 1 wrk -t1 -d"${DURATION}s" --latency --timeout 5s $extra \
+	timeout $((DURATION + 30)) "${ON1[@]}" wrk -t1 -d"${DURATION}s" --latency --timeout 5s $extra \
 		"http://127.0.0.1:$port$path" >"$f" 2>&1 || log "wrk failed for $c/$px"
 	w1=$(date +%s.%N)
 	t1=$(cpu_ticks "$PROXY_PID")
@@ -270,10 +291,10 @@ printf 'case\tproxy\trep\tconns\trss_before_kb\trss_after_kb\tbytes_per_conn\n' 
 run_idle_case() { # proxy rep
 	local px=$1 rep=$2 r0 r1 ready cpid i
 	start_proxy "$px"
-	timeout 20 taskset -c 1 wrk -t1 -c10 -d1s "http://127.0.0.1:$HTTP_PORT/" >/dev/null 2>&1 || true
+	timeout 20 "${ON1[@]}" wrk -t1 -c10 -d1s "http://127.0.0.1:$HTTP_PORT/" >/dev/null 2>&1 || true
 	sleep 1
 	r0=$(rss_kb "$PROXY_PID")
-	taskset -c 1 "$TMP/idle" -addr "127.0.0.1:$HTTP_PORT" -n "$IDLE_CONNS" -hold 90s \
+	"${ON1[@]}" "$TMP/idle" -addr "127.0.0.1:$HTTP_PORT" -n "$IDLE_CONNS" -hold 90s \
 		>"$TMP/idle.out" 2>"$OUT/idle-$px-$rep.err" &
 	cpid=$!
 	PIDS+=("$cpid")
@@ -304,6 +325,8 @@ run_idle_case() { # proxy rep
 	echo "nginx: $("$NGINX" -v 2>&1)"
 	echo "wrk: $(wrk -v 2>&1 | head -1)"
 	echo "duration=${DURATION}s reps=$REPS idle_conns=$IDLE_CONNS rate_delay_ms=$RATE_DELAY_MS"
+	echo "ulimit_n=$NOFILE maxconn=$MAXCONN bench_rt=$BENCH_RT"
+	echo "loadavg_at_start: $(cat /proc/loadavg)"
 } >"$OUT/machine.txt"
 
 log "results in $OUT"

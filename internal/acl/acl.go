@@ -350,19 +350,26 @@ func (ln *line) match(e *Eval) bool {
 	if ln.m.method == methodGroup {
 		return matchGroups(e, ln)
 	}
-	var it iter
+	// The iterator lives in the Eval: a local one would escape through
+	// the fetch function value and cost an allocation per line.
+	saved := e.it
+	e.it = iter{}
+	res := false
 	for {
-		s, ok := ln.expr.next(e, &it)
+		s, ok := ln.expr.next(e, &e.it)
 		if !ok {
-			return false
+			break
 		}
-		if ln.m.match(e, s) {
-			return true
+		if ln.m.match(e, &s) {
+			res = true
+			break
 		}
-		if it.done {
-			return false
+		if e.it.done {
+			break
 		}
 	}
+	e.it = saved
+	return res
 }
 
 // Match evaluates the condition; terms are ORed, the ACLs of a term ANDed,

@@ -239,8 +239,8 @@ func splitSuffix(name string) (string, matchMethod, bool) {
 func (x *Expr) next(e *Eval, it *iter) (Sample, bool) {
 	for !it.done {
 		s, ok := x.fetch.fn(e, x, it)
-		if !ok {
-			return Sample{}, false
+		if !ok || len(x.convs) == 0 {
+			return s, ok
 		}
 		if s, ok = x.convert(e, s); ok {
 			return s, true
@@ -270,14 +270,17 @@ func (x *Expr) convert(e *Eval, s Sample) (Sample, bool) {
 // give their last value (HAProxy's default occurrence for hdr() is the
 // last). ok is false when the sample is missing.
 func (x *Expr) Sample(e *Eval) (Sample, bool) {
-	var it iter
+	saved := e.it
+	defer func() { e.it = saved }()
+	e.it = iter{}
+	it := &e.it
 	if !x.fetch.multi || x.occ != 0 {
-		return x.next(e, &it)
+		return x.next(e, it)
 	}
 	var last Sample
 	found := false
 	for {
-		s, ok := x.fetch.fn(e, x, &it)
+		s, ok := x.fetch.fn(e, x, it)
 		if !ok {
 			break
 		}

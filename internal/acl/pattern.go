@@ -208,23 +208,36 @@ func isIntOp(s string) bool {
 }
 
 // match tests one sample against the patterns.
-func (m *matcher) match(e *Eval, s Sample) bool {
+func (m *matcher) match(e *Eval, s *Sample) bool {
+	if s.Kind == KindStr {
+		switch m.method {
+		case methodStr, methodBeg, methodEnd, methodSub, methodDir, methodDom:
+			if m.set == nil {
+				for _, p := range m.strs {
+					if matchStr(m.method, m.icase, s.B, p) {
+						return true
+					}
+				}
+				return false
+			}
+		}
+	}
 	switch m.method {
 	case methodFound:
 		return true
 	case methodBool:
-		b, ok := cast(e, s, KindBool)
+		b, ok := cast(e, *s, KindBool)
 		return ok && b.I != 0
 	case methodInt:
-		n, ok := cast(e, s, KindInt)
+		n, ok := cast(e, *s, KindInt)
 		return ok && inRanges(m.ints, n.I)
 	case methodIP:
-		a, ok := cast(e, s, KindIP)
+		a, ok := cast(e, *s, KindIP)
 		return ok && matchIP(m.nets, a.IP)
 	case methodGroup:
 		return false // handled by the line, which knows the user
 	}
-	t, ok := cast(e, s, KindStr)
+	t, ok := cast(e, *s, KindStr)
 	if !ok {
 		return false
 	}

@@ -106,6 +106,7 @@ type Eval struct {
 	// response headers, as HAProxy does.
 	Response bool
 	buf      []byte
+	it       iter
 }
 
 // NewEval returns an Eval over t.

@@ -189,6 +189,8 @@ type Target struct {
 	// Live holds facts about the running deployment, nil for a static
 	// audit.
 	Live *LiveFacts
+
+	beIdx map[string]*model.Proxy
 }
 
 // Report is the outcome of a whole audit.

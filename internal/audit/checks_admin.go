@@ -20,13 +20,13 @@ func statsProxies(m *model.Model) []*model.Proxy {
 
 // statsBinds returns the binds through which a stats page is reached: the
 // proxy's own, or those of every frontend that routes to it.
-func statsBinds(m *model.Model, p *model.Proxy) []*model.Bind {
+func statsBinds(t *Target, p *model.Proxy) []*model.Bind {
 	if p.Cap&model.CapFrontend != 0 {
 		return p.Binds
 	}
 	var out []*model.Bind
-	for _, fe := range frontends(m) {
-		for _, be := range backendsOf(m, fe) {
+	for _, fe := range frontends(t.Model) {
+		for _, be := range backendsOf(t, fe) {
 			if be == p {
 				out = append(out, fe.Binds...)
 			}
@@ -68,7 +68,7 @@ func checkStats(t *Target) Result {
 	var evs []Evidence
 	for _, p := range statsProxies(t.Model) {
 		st := p.Stats
-		for _, b := range statsBinds(t.Model, p) {
+		for _, b := range statsBinds(t, p) {
 			for _, a := range b.Addrs {
 				switch ip, ok := hostAddr(a); {
 				case isLoopback(a):
@@ -198,7 +198,7 @@ func checkAdminAccess(t *Target) Result {
 	var evs []Evidence
 	for _, p := range statsProxies(t.Model) {
 		local := true
-		for _, b := range statsBinds(t.Model, p) {
+		for _, b := range statsBinds(t, p) {
 			for _, a := range b.Addrs {
 				local = local && isLoopback(a)
 			}

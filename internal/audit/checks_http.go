@@ -19,7 +19,7 @@ func checkSecurityHeaders(t *Target) Result {
 		}
 		var missing []string
 		for _, h := range want {
-			r, bes := headerFor(t.Model, fe, h)
+			r, bes := headerFor(t, fe, h)
 			if r != nil {
 				continue
 			}
@@ -144,7 +144,7 @@ func checkTraceDenied(t *Target) Result {
 			}
 		}
 		if by == nil {
-			bes := backendsOf(t.Model, fe)
+			bes := backendsOf(t, fe)
 			all := len(bes) > 0
 			var first *model.Rule
 			for _, be := range bes {

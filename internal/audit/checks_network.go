@@ -93,20 +93,15 @@ func checkMaxConn(t *Target) Result {
 		Evidence: []Evidence{ev(g.Pos, Warn, "no 'maxconn' in global: the limit follows the file-descriptor limit")}}
 }
 
-// sameSubnet groups addresses the way a flat network usually is: IPv4 /24,
-// IPv6 /64. It is a heuristic: the real netmask is only known on the host
-// (--live compares interfaces).
-func sameSubnet(a, b netip.Addr) bool {
-	if a.Is4() != b.Is4() {
-		return false
-	}
+// subnetOf groups addresses the way a flat network usually is: IPv4 /24,
+// IPv6 /64. It is a heuristic: the real netmask is only known on the host.
+func subnetOf(a netip.Addr) netip.Prefix {
 	bits := 64
 	if a.Is4() {
 		bits = 24
 	}
-	pa, _ := a.Prefix(bits)
-	pb, _ := b.Prefix(bits)
-	return pa == pb
+	p, _ := a.Prefix(bits)
+	return p
 }
 
 func checkNetworkSeparation(t *Target) Result {
@@ -115,12 +110,15 @@ func checkNetworkSeparation(t *Target) Result {
 		pos config.Pos
 		fe  string
 	}
-	var binds []bindIP
+	// Indexed by subnet so that large configurations stay linear.
+	binds := map[netip.Prefix]bindIP{}
 	for _, p := range frontends(t.Model) {
 		for _, b := range p.Binds {
 			for _, a := range b.Addrs {
 				if ip, ok := hostAddr(a); ok && !ip.IsLoopback() && !ip.IsUnspecified() {
-					binds = append(binds, bindIP{ip, b.Pos, p.Name})
+					if _, dup := binds[subnetOf(ip)]; !dup {
+						binds[subnetOf(ip)] = bindIP{ip, b.Pos, p.Name}
+					}
 				}
 			}
 		}
@@ -136,11 +134,8 @@ func checkNetworkSeparation(t *Target) Result {
 				evs = append(evs, ev(sv.Pos, Warn, "%s '%s' server '%s' is on public address %s", p.Kind, p.Name, sv.Name, ip))
 				continue
 			}
-			for _, b := range binds {
-				if sameSubnet(b.ip, ip) {
-					evs = append(evs, ev(sv.Pos, Warn, "%s '%s' server '%s' (%s) shares a subnet with frontend '%s' bind %s (%s)", p.Kind, p.Name, sv.Name, ip, b.fe, b.ip, b.pos))
-					break
-				}
+			if b, ok := binds[subnetOf(ip)]; ok {
+				evs = append(evs, ev(sv.Pos, Warn, "%s '%s' server '%s' (%s) shares a subnet with frontend '%s' bind %s (%s)", p.Kind, p.Name, sv.Name, ip, b.fe, b.ip, b.pos))
 			}
 		}
 	}

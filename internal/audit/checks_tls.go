@@ -311,13 +311,13 @@ func checkCiphers(t *Target) Result {
 // headerFor finds a response header set for fe: in the frontend itself, or
 // in every backend it routes to. missing lists the backends without it when
 // only some set it.
-func headerFor(m *model.Model, fe *model.Proxy, name string) (r *model.Rule, missing []string) {
+func headerFor(t *Target, fe *model.Proxy, name string) (r *model.Rule, missing []string) {
 	name = strings.ToLower(name)
 	if r := headerRules(append(append([]*model.Rule(nil), fe.HTTPResponse...), fe.HTTPAfter...))[name]; r != nil {
 		return r, nil
 	}
 	var first *model.Rule
-	bes := backendsOf(m, fe)
+	bes := backendsOf(t, fe)
 	for _, be := range bes {
 		if be == fe {
 			continue
@@ -344,7 +344,7 @@ func checkHSTS(t *Target) Result {
 		if !tlsFrontend(fe) {
 			continue
 		}
-		r, _ := headerFor(t.Model, fe, "Strict-Transport-Security")
+		r, _ := headerFor(t, fe, "Strict-Transport-Security")
 		if r == nil {
 			evs = append(evs, ev(fe.Pos, Fail, "%s '%s' terminates TLS without Strict-Transport-Security", fe.Kind, fe.Name))
 			continue

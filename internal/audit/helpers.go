@@ -47,11 +47,11 @@ func appFrontends(m *model.Model) []*model.Proxy {
 // backendsOf returns the backends a frontend can route to by name (dynamic
 // use_backend names cannot be followed statically). A listen section is its
 // own backend.
-func backendsOf(m *model.Model, fe *model.Proxy) []*model.Proxy {
+func backendsOf(t *Target, fe *model.Proxy) []*model.Proxy {
 	var out []*model.Proxy
 	seen := map[*model.Proxy]bool{}
 	add := func(name string) {
-		if be := m.Backend(name); be != nil && !seen[be] {
+		if be := t.backend(name); be != nil && !seen[be] {
 			seen[be] = true
 			out = append(out, be)
 		}
@@ -258,4 +258,20 @@ func addrList(b *model.Bind) string {
 		parts[i] = a.Raw
 	}
 	return strings.Join(parts, ",")
+}
+
+// backend returns the backend named name through an index built once per
+// Target, so that large configurations stay linear.
+func (t *Target) backend(name string) *model.Proxy {
+	if t.beIdx == nil {
+		t.beIdx = map[string]*model.Proxy{}
+		for _, p := range t.Model.Proxies {
+			if p.Cap&model.CapBackend != 0 {
+				if _, ok := t.beIdx[p.Name]; !ok {
+					t.beIdx[p.Name] = p
+				}
+			}
+		}
+	}
+	return t.beIdx[name]
 }

@@ -6,6 +6,7 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
+	"bulwark/internal/proxy"
 )
 
 // Load reads, parses and compiles the configuration files.
@@ -13,6 +14,7 @@ func Load(files []string) (*config.Config, *model.Model, config.Diagnostics) {
 	cfg, ds := config.ParseFiles(files, config.ParseOptions{})
 	m, cds := model.Compile(cfg, model.Options{})
 	ds = append(ds, cds...)
+	ds = append(ds, proxy.Check(m)...)
 	return cfg, m, ds.Sorted(cfg.Files)
 }
 

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"bulwark/internal/cli"
+	"bulwark/internal/config"
+	"bulwark/internal/model"
 )
 
 const configDir = "../../testdata/configs"
@@ -121,6 +123,56 @@ func workDir(t *testing.T) string {
 	return dir
 }
 
+// languageVerdict is what the configuration front end (parser and model
+// compiler) concludes, without the engine's "not supported by bulwark yet"
+// refusals: the verdict that must match HAProxy's. It follows cli's
+// checkExit: alerts, then warnings under zero-warning, then listeners.
+func languageVerdict(path string) (verdict, config.Diagnostics) {
+	cfg, ds := config.ParseFiles([]string{path}, config.ParseOptions{})
+	m, cds := model.Compile(cfg, model.Options{})
+	ds = append(ds, cds...).Sorted(cfg.Files)
+	switch {
+	case ds.HasAlerts():
+		return invalid, ds
+	case m.Global.ZeroWarn && ds.Count(config.SevWarning) > 0:
+		return invalid, ds
+	}
+	for _, p := range m.Frontends() {
+		if !p.Disabled && len(p.Binds) > 0 {
+			return valid, ds
+		}
+	}
+	return noListener, ds
+}
+
+// engineOnly returns the alert lines of out that neither the front end
+// reported nor are an engine "not supported by bulwark yet" refusal.
+func engineOnly(out string, fe config.Diagnostics) []string {
+	known := map[string]bool{}
+	for _, d := range fe {
+		known[d.HAProxy()] = true
+	}
+	var extra []string
+	for _, ln := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(ln, "[ALERT]") || !strings.Contains(ln, "parsing [") {
+			continue
+		}
+		if known[ln] || strings.Contains(ln, "is not supported by bulwark yet") {
+			continue
+		}
+		extra = append(extra, ln)
+	}
+	return extra
+}
+
+func render(ds config.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.HAProxy() + "\n")
+	}
+	return b.String()
+}
+
 // runBulwark runs "bulwark -c -f path" in-process from dir.
 func runBulwark(t *testing.T, dir, path string) (int, string) {
 	t.Helper()
@@ -134,11 +186,17 @@ func runBulwark(t *testing.T, dir, path string) (int, string) {
 // run: a failure when CI requires the tools, a skip otherwise.
 func haproxyPath(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("haproxy")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/haproxy"); serr == nil {
-			return "/usr/sbin/haproxy"
+	// BULWARK_HAPROXY names another binary (or a missing one, to check
+	// the failure below).
+	name := os.Getenv("BULWARK_HAPROXY")
+	if name == "" {
+		name = "haproxy"
+		if _, err := os.Stat("/usr/sbin/haproxy"); err == nil {
+			name = "/usr/sbin/haproxy"
 		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
 		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
 			t.Fatalf("haproxy not found and BULWARK_REQUIRE_TOOLS=1: install Debian's haproxy package")
 		}
@@ -229,13 +287,28 @@ func TestBulwarkVerdicts(t *testing.T) {
 	dir := workDir(t)
 	for _, e := range loadCorpus(t, "", expectRE) {
 		t.Run(e.name, func(t *testing.T) {
-			code, out := runBulwark(t, dir, e.path)
-			if got := verdictOf(code); got != e.want {
-				t.Errorf("bulwark -c: exit %d (%s), want %s\n%s", code, got, e.want, out)
+			t.Chdir(dir)
+			lang, fe := languageVerdict(e.path)
+			if lang != e.want {
+				t.Errorf("configuration front end: %s, want %s\n%s", lang, e.want, render(fe))
 			}
+			code, out := runBulwark(t, dir, e.path)
+			got := verdictOf(code)
 			if code == 1 && !strings.Contains(out, "[ALERT]") {
 				t.Errorf("bulwark -c exit 1 without an [ALERT] line:\n%s", out)
 			}
+			if got == lang {
+				return
+			}
+			// The engine refuses, at "-c" too, what it does not run yet
+			// (internal/proxy.Check). That is not a language disagreement,
+			// as long as those are the only extra alerts.
+			extra := engineOnly(out, fe)
+			if got == invalid && len(extra) == 0 {
+				t.Logf("language verdict %s; the engine does not run this yet:\n%s", lang, out)
+				return
+			}
+			t.Errorf("bulwark -c: exit %d (%s), front end says %s; unexplained alerts:\n%s", code, got, lang, strings.Join(extra, "\n"))
 		})
 	}
 }

@@ -126,3 +126,12 @@ func listWords(list []string, max int) string {
 	}
 	return out
 }
+
+func contains(list []string, w string) bool {
+	for _, s := range list {
+		if s == w {
+			return true
+		}
+	}
+	return false
+}

@@ -37,6 +37,7 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 	// another triggers HAProxy's warning; track both uses.
 	usedImplicit := map[*config.Section]bool{}
 	usedExplicit := map[*config.Section]bool{}
+	mixReported := map[*config.Section]bool{}
 	seenNonGlobal := false
 	// Rules in a defaults section are prepended to one side only: HAProxy
 	// refuses a defaults section with rules used by both a frontend-capable
@@ -64,6 +65,9 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 			if s.From != "" {
 				if d := c.resolveFrom(s); d != nil {
 					usedExplicit[d] = true
+					if c.defaultsHaveRules(d) {
+						c.ds.Alertf(s.Pos, "a defaults section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s)", d.Pos)
+					}
 				}
 			}
 			c.checkDefaults(s)
@@ -81,6 +85,13 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 			} else if lastDefaults != nil {
 				def = lastDefaults
 				usedImplicit[def] = true
+			}
+			// HAProxy 2.6 reports this as an [ALERT] at the proxy that
+			// makes the second kind of use, yet "-c" still exits 0; a
+			// warning keeps that verdict (and --strict makes it fatal).
+			if def != nil && def.Name != "" && usedExplicit[def] && usedImplicit[def] && !mixReported[def] {
+				mixReported[def] = true
+				c.ds.Warnf(s.Pos, "defaults section '%s' (declared at %s:%d) is explicitly referenced by another proxy and implicitly used here. To avoid any ambiguity don't mix both usage. Add a last defaults section not explicitly used or always use explicit references", def.Name, def.Pos.File, def.Pos.Line)
 			}
 			p := c.proxy(s, def, id)
 			c.m.Proxies = append(c.m.Proxies, p)
@@ -100,11 +111,6 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 			seenNonGlobal = true
 			c.m.Unrun = append(c.m.Unrun, s)
 			c.unsupported(s.Pos, "'%s' section is not supported by bulwark", s.Kind)
-		}
-	}
-	for d := range usedExplicit {
-		if usedImplicit[d] && d.Name != "" {
-			c.ds.Warnf(d.Pos, "defaults section '%s' is used both explicitly and implicitly", d.Name)
 		}
 	}
 	c.checkNames()
@@ -261,24 +267,26 @@ func (c *compiler) crossRefs() {
 		if p.Cap&CapFrontend != 0 {
 			for _, ub := range p.UseBackends {
 				if !ub.Dynamic {
-					c.checkBackendRef(p, ub.Backend, ub.Pos)
+					c.checkBackendRef(p, "use_backend", ub.Backend, ub.Pos)
 				}
 			}
 			if p.DefaultBackend != "" && !strings.Contains(p.DefaultBackend, "%[") {
-				c.checkBackendRef(p, p.DefaultBackend, p.DefBackendPos)
+				c.checkBackendRef(p, "default_backend", p.DefaultBackend, p.DefBackendPos)
 			}
 		}
 		c.checkTableRefs(p)
 	}
 }
 
-func (c *compiler) checkBackendRef(fe *Proxy, name string, pos config.Pos) {
+func (c *compiler) checkBackendRef(fe *Proxy, kw, name string, pos config.Pos) {
 	be := c.m.Backend(name)
 	if be == nil {
-		c.ds.Alertf(pos, "Proxy '%s': unable to find required use_backend: '%s'", fe.Name, name)
+		c.ds.Alertf(pos, "Proxy '%s': unable to find required %s: '%s'", fe.Name, kw, name)
 		return
 	}
+	// A tcp frontend may hand a connection to an http backend (HAProxy
+	// upgrades the stream), not the other way round.
 	if fe.Mode == ModeHTTP && be.Mode == ModeTCP {
-		c.ds.Alertf(pos, "Proxy '%s': unable to use proxy '%s' with wrong mode, required: http, has: tcp", fe.Name, name)
+		c.ds.Alertf(pos, "http %s '%s' (%s) tries to use incompatible tcp backend '%s' (%s) in a '%s' rule (see 'mode')", fe.Kind, fe.Name, fe.Pos, name, be.Pos, kw)
 	}
 }

@@ -361,3 +361,34 @@ type User struct {
 	Insecure bool
 	Groups   []string
 }
+
+// HTTP connection modes (CM 4 "option http-keep-alive"), weakest first.
+const (
+	ConnKeepAlive   = "http-keep-alive"
+	ConnServerClose = "http-server-close"
+	ConnClose       = "httpclose"
+)
+
+// ConnMode returns the proxy's own HTTP connection mode. The three options
+// exclude one another, so at most one is on (the last one written).
+func (p *Proxy) ConnMode() string {
+	switch {
+	case p.Options[ConnClose]:
+		return ConnClose
+	case p.Options[ConnServerClose]:
+		return ConnServerClose
+	}
+	return ConnKeepAlive
+}
+
+// EffectiveConnMode is the mode a transaction from frontend fe to backend
+// be runs in: the stronger of the two wins (httpclose > http-server-close >
+// http-keep-alive), whichever side sets it.
+func EffectiveConnMode(fe, be *Proxy) string {
+	rank := map[string]int{ConnKeepAlive: 0, ConnServerClose: 1, ConnClose: 2}
+	a, b := fe.ConnMode(), be.ConnMode()
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}

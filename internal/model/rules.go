@@ -87,7 +87,11 @@ func (c *compiler) cond(p *Proxy, words []config.Word, at config.Pos) (*Cond, bo
 			term = nil
 		case w.Text == "!":
 			neg = !neg
-		case w.Text == "{":
+		case strings.TrimLeft(w.Text, "!") == "{" && !w.Quoted:
+			// "!{" negates an anonymous ACL, as "! {" does.
+			if len(w.Text)%2 == 0 {
+				neg = !neg
+			}
 			end := -1
 			depth := 0
 			for j := i + 1; j < len(words); j++ {

@@ -26,6 +26,8 @@ type server struct {
 	mu   sync.Mutex
 	idle []*srvConn // idle connections, most recent last
 
+	up atomic.Bool // health state; true when unchecked
+
 	// Counters for stats and logs.
 	total   atomic.Int64
 	failed  atomic.Int64
@@ -40,6 +42,7 @@ type backend struct {
 	lb      balance.Balancer
 	params  balance.Params
 	pages   errorPages
+	rules   *proxyRules
 
 	// freed is closed and replaced whenever a server slot is released, to
 	// wake requests waiting in the backend queue without a goroutine each.
@@ -71,6 +74,7 @@ func newBackend(p *model.Proxy) (*backend, error) {
 	var lbs []*balance.Server
 	for i, sc := range p.Servers {
 		s := &server{cfg: sc, name: sc.Name}
+		s.up.Store(true)
 		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 		s.lb.SetMaxConn(sc.MaxConn)
 		s.lb.SetUsable(!sc.Disabled)
@@ -246,3 +250,5 @@ func (s *server) closeIdle() {
 		sc.c.Close()
 	}
 }
+
+func joinPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

@@ -20,6 +20,7 @@ type frontend struct {
 	def       *backend // default_backend, or the listen's own
 	useBE     []*backend
 	pages     errorPages
+	rules     *proxyRules
 	maxconn   chan struct{}
 	conns     atomic.Int64
 
@@ -28,7 +29,7 @@ type frontend struct {
 }
 
 func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
-	fe := &frontend{rt: rt, cfg: p, name: p.Name, opts: opts, bufSize: rt.model.Global.BufSize}
+	fe := &frontend{rt: rt, cfg: p, name: p.Name, opts: opts, bufSize: rt.model.Global.BufSize, rules: rt.rules[p]}
 	if p.MaxConn > 0 {
 		fe.maxconn = make(chan struct{}, p.MaxConn)
 	}

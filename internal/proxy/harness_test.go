@@ -147,8 +147,6 @@ func sub(s string, kv ...string) string {
 	return strings.NewReplacer(kv...).Replace(s)
 }
 
-
-
 const baseDefaults = `
 defaults
     mode http

@@ -7,11 +7,15 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
+	"bulwark/internal/acl"
 	"bulwark/internal/balance"
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
+	"bulwark/internal/rules"
+	"bulwark/internal/stick"
 )
 
 // httpSession is one client connection in HTTP mode. Its buffers are
@@ -30,6 +34,16 @@ type httpSession struct {
 	nreq     int
 	attached *srvConn // server connection kept across requests (keep-alive)
 	attBE    *backend
+
+	// Rule evaluation state, reused for every request.
+	eval        *acl.Eval
+	exec        rules.Exec
+	tracked     [3]stick.Ref
+	trackedConn [3]bool // tracked by tcp-request connection: lives with the connection
+	inConnRules bool
+	inResp      bool
+	vars        map[string]acl.Sample
+	curBE       *backend
 }
 
 func (fe *frontend) serveHTTP(c net.Conn) {
@@ -39,7 +53,18 @@ func (fe *frontend) serveHTTP(c net.Conn) {
 	if s.src.IsValid() {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
+	s.eval = acl.NewEval(s)
+	s.exec = rules.Exec{E: s.eval, T: s}
 	defer s.close()
+	defer s.releaseTracked(true)
+	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
+		s.inConnRules = true
+		res := r.tcpConn.Run(&s.exec)
+		s.inConnRules = false
+		if res.Verdict == rules.Reject {
+			return
+		}
+	}
 	for s.serveOne() {
 		if fe.rt.stopping.Load() {
 			return
@@ -91,7 +116,15 @@ func (s *httpSession) serveOne() bool {
 	}
 	e := &LogEntry{Start: start, Client: s.c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true}
+	// While waiting for a request the session is idle: a soft stop may
+	// close it at once instead of waiting for the keep-alive timeout.
+	fe.rt.idle.Store(s, struct{}{})
+	if fe.rt.stopping.Load() && s.nreq > 0 && s.rd.Buffered() == 0 {
+		fe.rt.idle.Delete(s)
+		return false
+	}
 	err := s.rd.ReadRequest(&s.req)
+	fe.rt.idle.Delete(s)
 	if err != nil {
 		return s.requestError(err, e)
 	}
@@ -101,18 +134,92 @@ func (s *httpSession) serveOne() bool {
 	s.tc.rto = fe.clientTimeout
 	s.tc.rlast = time.Time{} // force the next Read to set its own deadline
 	s.c.SetReadDeadline(time.Time{})
+	defer s.releaseTracked(false)
+	s.inResp = false
+	s.exec.Arena = s.exec.Arena[:0]
+	for k := range s.vars {
+		if !strings.HasPrefix(k, "sess.") {
+			delete(s.vars, k)
+		}
+	}
+	// Entries tracked for the whole connection count every request.
+	now := s.Now()
+	for i, r := range s.tracked {
+		if r.Valid() && s.trackedConn[i] {
+			r.IncHTTPReq(now)
+		}
+	}
 
+	ok := s.route(e)
+	if e.Status > 0 {
+		s.countStatus(e.Status)
+	}
+	e.Ta = time.Since(start)
+	fe.log(e)
+	return ok
+}
+
+// route runs the frontend's rules, picks the backend (use_backend, then
+// default_backend), runs the backend's rules and forwards (CM 4 "rule
+// evaluation order").
+func (s *httpSession) route(e *LogEntry) bool {
+	fe := s.fe
+	if r := fe.rules; r != nil && r.req.Len() > 0 {
+		s.eval.Reset()
+		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+			s.reply(res, fe.pages, e)
+			return false
+		}
+	}
 	be := fe.def
+	if r := fe.rules; r != nil {
+		for i, c := range r.useBE {
+			s.eval.Reset()
+			if c.Match(s.eval) {
+				be = fe.useBE[i]
+				break
+			}
+		}
+	}
 	if be == nil {
 		e.Term = "PR"
 		s.sendError(503, e)
 		return false
 	}
+	s.curBE = be
 	e.Backend = be.name
-	ok := s.forward(be, e)
-	e.Ta = time.Since(start)
-	fe.log(e)
-	return ok
+	if be.cfg != fe.cfg && be.rules != nil && be.rules.req.Len() > 0 {
+		s.eval.Reset()
+		if res := be.rules.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+			s.reply(res, be.pages, e)
+			return false
+		}
+	}
+	return s.forward(be, e)
+}
+
+// responseRules runs the backend's then the frontend's http-response rules
+// on the response head just read. A terminal verdict replaces the response.
+func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) {
+	s.inResp = true
+	lists := [2]*proxyRules{be.rules, nil}
+	if be.cfg != s.fe.cfg {
+		lists[1] = s.fe.rules
+	}
+	for _, r := range lists {
+		if r == nil || r.resp.Len() == 0 {
+			continue
+		}
+		s.eval.Reset()
+		res := r.resp.Run(&s.exec)
+		if res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+			if res.Verdict == rules.Deny && res.Status == 0 {
+				res.Status = 502
+			}
+			return res, be, true
+		}
+	}
+	return rules.Result{}, be, false
 }
 
 func (s *httpSession) requestError(err error, e *LogEntry) bool {
@@ -126,7 +233,7 @@ func (s *httpSession) requestError(err error, e *LogEntry) bool {
 	case isTimeout(err):
 		// An idle keep-alive connection closes silently; a request that
 		// started (or a first request) gets 408, as in HAProxy.
-		if s.nreq == 0 || s.rd.Buffered() > 0 {
+		if s.rd.Buffered() > 0 || (s.nreq == 0 && !s.fe.rt.stopping.Load()) {
 			e.Term = "cR"
 			e.Request = "<BADREQ>"
 			s.sendError(408, e)
@@ -378,6 +485,14 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		s.req.KeepAlive = false
 	}
 	resp := &s.resp
+	if res, _, stop := s.responseRules(be); stop {
+		// The server's response is replaced: its body is never read, so
+		// its connection cannot be reused.
+		s.resp.KeepAlive = false
+		s.req.KeepAlive = false
+		s.reply(res, be.pages, e)
+		return true, nil
+	}
 	e.Status = resp.Status
 	s.head = h1.AppendStatusLine(s.head[:0], 1, 1, resp.Status, resp.Reason)
 	s.head = h1.AppendForwardHeaders(s.head, resp.Headers, resp.Tunnel)

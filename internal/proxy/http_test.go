@@ -219,7 +219,9 @@ backend be
     server s SLOW maxconn 1
 `, "SLOW", slow.addr))
 	first := make(chan string)
-	go func() { first <- rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second) }()
+	go func() {
+		first <- rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+	}()
 	time.Sleep(100 * time.Millisecond)
 	out := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second)
 	if statusOf(out) != 503 {
@@ -233,3 +235,43 @@ backend be
 type statusErr struct{ code int }
 
 func (e *statusErr) Error() string { return http.StatusText(e.code) }
+
+// A checked server that dies leaves the rotation; traffic goes to the other.
+func TestHealthCheckRemovesDeadServer(t *testing.T) {
+	a := newTestServer(t, "a", nil)
+	b := newTestServer(t, "b", nil)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    timeout check 1s
+    option httpchk GET /health
+    server a A check inter 100ms fall 2 rise 2
+    server b B check inter 100ms fall 2 rise 2
+`, "A", a.addr, "B", b.addr))
+	a.l.Close() // a stops accepting: its checks fail
+	// Until a is marked DOWN some requests may fail; after that, every
+	// request must reach b.
+	deadline := time.Now().Add(5 * time.Second)
+	streak := 0
+	for streak < 10 {
+		if time.Now().After(deadline) {
+			t.Fatal("the dead server was never taken out of rotation")
+		}
+		resp, err := (&http.Client{}).Get("http://" + addr + "/")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && string(body) == "b" {
+				streak++
+				continue
+			}
+		}
+		streak = 0
+		time.Sleep(50 * time.Millisecond)
+	}
+	if b.hits.Load() < 10 {
+		t.Fatal("requests did not reach b")
+	}
+}

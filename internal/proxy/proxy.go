@@ -15,25 +15,27 @@ import (
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/health"
 	"bulwark/internal/model"
+	"bulwark/internal/stick"
 )
 
 // LogEntry describes one finished session or request for the access log.
 type LogEntry struct {
-	Start      time.Time
-	Client     net.Addr
-	Frontend   string
-	TLS        bool
-	Backend    string
-	Server     string // "<NOSRV>" when none was chosen
-	Status     int    // -1 in TCP mode
-	BytesOut   int64  // bytes sent to the client
-	BytesIn    int64
-	TR, Tw, Tc, Tr, Ta time.Duration // HAProxy's timers; -1 when not reached
-	Term       string // termination state, two characters ("--" normal)
-	Request    string // request line, HTTP only
+	Start                            time.Time
+	Client                           net.Addr
+	Frontend                         string
+	TLS                              bool
+	Backend                          string
+	Server                           string // "<NOSRV>" when none was chosen
+	Status                           int    // -1 in TCP mode
+	BytesOut                         int64  // bytes sent to the client
+	BytesIn                          int64
+	TR, Tw, Tc, Tr, Ta               time.Duration // HAProxy's timers; -1 when not reached
+	Term                             string        // termination state, two characters ("--" normal)
+	Request                          string        // request line, HTTP only
 	FeConn, BeConn, SrvConn, Retries int64
-	HTTP       bool
+	HTTP                             bool
 }
 
 // Options are the hooks the embedding program provides.
@@ -42,17 +44,20 @@ type Options struct {
 	Log func(*LogEntry)
 	// Inherited are listeners passed by a parent process (fd@N binds).
 	Inherited map[int]net.Listener
+	// Event receives operational messages (server state changes).
+	Event func(msg string)
 }
 
 // Proxy runs configurations and swaps them on reload.
 type Proxy struct {
-	opts Options
-	cur  atomic.Pointer[Runtime]
-	wg   sync.WaitGroup
+	opts  Options
+	cur   atomic.Pointer[Runtime]
+	wg    sync.WaitGroup
+	clock stick.Clock // shared by every generation so tables carry over
 }
 
 // New returns a Proxy that is not yet serving.
-func New(opts Options) *Proxy { return &Proxy{opts: opts} }
+func New(opts Options) *Proxy { return &Proxy{opts: opts, clock: stick.NewClock()} }
 
 // Runtime is one running configuration.
 type Runtime struct {
@@ -61,19 +66,43 @@ type Runtime struct {
 	backends  map[string]*backend
 	listeners []net.Listener
 	conns     sync.Map // net.Conn -> struct{} for hard stop
+	idle      sync.Map // *httpSession waiting for a request
 	maxconn   chan struct{}
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stopping  atomic.Bool
 	active    sync.WaitGroup
+	checker   *health.Checker
+	opts      Options
+	clock     stick.Clock
+	tables    map[string]*stick.Table
+	rules     map[*model.Proxy]*proxyRules
 }
 
 // Build prepares a Runtime from a Model and opens its listeners.
 func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel}
+	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, opts: p.opts, clock: p.clock}
 	if m.Global.MaxConn > 0 {
 		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
+	}
+	tables, ds := compileTables(m)
+	rr, rds := compileRules(m, tables)
+	ds = append(ds, rds...)
+	if ds.HasAlerts() {
+		cancel()
+		return nil, fmt.Errorf("%v", ds)
+	}
+	rt.tables, rt.rules = tables, rr
+	// Stick tables survive a reload: entries move to the new generation's
+	// table of the same name when the key types agree.
+	if old := p.cur.Load(); old != nil {
+		now := p.clock.NowMs()
+		for name, t := range tables {
+			if ot, ok := old.tables[name]; ok {
+				t.Adopt(ot, now)
+			}
+		}
 	}
 	for _, px := range m.Backends() {
 		if px.Disabled {
@@ -90,6 +119,7 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 			return nil, fmt.Errorf("backend '%s': errorfile: %v", px.Name, err)
 		}
 		b.pages = pages
+		b.rules = rt.rules[px]
 		rt.backends[px.Name] = b
 	}
 	for _, px := range m.Frontends() {
@@ -120,6 +150,7 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 // Start serves rt and makes it the current configuration.
 func (p *Proxy) Start(rt *Runtime) {
 	old := p.cur.Swap(rt)
+	rt.startChecks()
 	for _, fe := range rt.frontends {
 		for _, bl := range fe.listeners {
 			p.wg.Add(1)
@@ -174,6 +205,12 @@ func (rt *Runtime) softStop(grace time.Duration) {
 	for _, l := range rt.listeners {
 		l.Close()
 	}
+	// Idle keep-alive sessions hold nothing in flight: wake them so they
+	// close now (a request that raced in still gets its answer).
+	rt.idle.Range(func(k, _ any) bool {
+		k.(*httpSession).c.SetReadDeadline(time.Now())
+		return true
+	})
 	if grace == 0 && rt.model.Global.HardStop > 0 {
 		grace = rt.model.Global.HardStop
 	}
@@ -195,6 +232,9 @@ func (rt *Runtime) softStop(grace time.Duration) {
 
 func (rt *Runtime) close() {
 	rt.cancel()
+	if rt.checker != nil {
+		rt.checker.Stop()
+	}
 	for _, l := range rt.listeners {
 		l.Close()
 	}

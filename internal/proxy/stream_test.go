@@ -231,7 +231,7 @@ backend be
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			c, err := net.DialTimeout("tcp", addr, 30*time.Second)
 			if err != nil {
 				errs <- err
 				return

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/netip"
-	"syscall"
 	"net"
+	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
+	"bulwark/internal/acl"
 	"bulwark/internal/balance"
+	"bulwark/internal/rules"
 )
 
 // serveTCP relays one client connection to a server (mode tcp).
@@ -20,14 +22,35 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	e := &LogEntry{Start: start, Client: c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
 		Status: -1, Term: "--", Tw: -1, Tc: -1, Ta: -1, TR: -1, Tr: -1}
 	defer fe.log(e)
+	src := addrPort(c.RemoteAddr())
+	dst := addrPort(c.LocalAddr())
 	be := fe.def
+	if r := fe.rules; r != nil && (r.tcpConn.Len() > 0 || r.tcpContent.Len() > 0 || len(r.useBE) > 0) {
+		txn := &tcpTxn{fe: fe, src: src, dst: dst}
+		defer txn.release()
+		ev := acl.NewEval(txn)
+		x := rules.Exec{E: ev, T: txn}
+		for _, l := range []*rules.List{r.tcpConn, r.tcpContent} {
+			if res := l.Run(&x); res.Verdict == rules.Reject {
+				e.Term = "PR"
+				return
+			} else if res.Verdict == rules.Accept {
+				continue
+			}
+		}
+		for i, cond := range r.useBE {
+			ev.Reset()
+			if cond.Match(ev) {
+				be = fe.useBE[i]
+				break
+			}
+		}
+	}
 	if be == nil {
 		e.Term = "PR"
 		return
 	}
 	e.Backend = be.name
-	src := addrPort(c.RemoteAddr())
-	dst := addrPort(c.LocalAddr())
 	key := balance.Key{Src: src.Addr()}
 	sc, srv, idx, err := be.connect(fe.rt.ctx, key, dst, e)
 	if err != nil {
@@ -86,7 +109,7 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst ne
 			}
 			return nil, nil, -1, err
 		}
-		if b.shouldRedispatch(attempt+1) {
+		if b.shouldRedispatch(attempt + 1) {
 			b.release(idx)
 			nidx, err := b.acquire(ctx, key.Avoiding(idx))
 			if err != nil {

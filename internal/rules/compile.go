@@ -481,4 +481,3 @@ func (c *compiler) capture(r *model.Rule) action {
 	}
 	return cp
 }
-

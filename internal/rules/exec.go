@@ -176,28 +176,29 @@ func (a *replaceHeader) run(x *Exec, r *rule, res *Result) bool {
 		if !a.value {
 			nv, changed = x.replace(a.re, v, tmpl)
 		} else {
-			// replace-value works on each comma-separated value.
-			n := len(x.Arena)
+			// replace-value works on each comma-separated value; the
+			// pieces are joined outside the arena since each expansion
+			// lands there.
+			var out []byte
 			rest := v
-			first := true
-			for {
+			for first := true; ; first = false {
 				elem := rest
 				j := indexByte(rest, ',')
 				if j >= 0 {
 					elem, rest = rest[:j], rest[j+1:]
 				}
-				elem = trimOWS(elem)
-				out, ok := x.replace(a.re, elem, tmpl)
+				got, ok := x.replace(a.re, trimOWS(elem), tmpl)
 				changed = changed || ok
 				if !first {
-					x.Arena = append(x.Arena, ", "...)
+					out = append(out, ", "...)
 				}
-				first = false
-				x.Arena = append(x.Arena, out...)
+				out = append(out, got...)
 				if j < 0 {
 					break
 				}
 			}
+			n := len(x.Arena)
+			x.Arena = append(x.Arena, out...)
 			nv = x.Arena[n:len(x.Arena):len(x.Arena)]
 		}
 		if !changed {

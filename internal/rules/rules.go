@@ -182,14 +182,6 @@ func (l *List) Run(x *Exec) Result {
 	return Result{}
 }
 
-// fail is the safe outcome of an edit that would inject bytes.
-func (l Kind) failStatus() int {
-	if l == HTTPResponse {
-		return 502
-	}
-	return 500
-}
-
 // validValue accepts header field values: no CTL but HTAB, no DEL
 // (RFC 9110 §5.5). CR, LF and NUL are what response splitting needs.
 func validValue(v []byte) bool {

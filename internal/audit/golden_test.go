@@ -1,0 +1,189 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+func goldenReport(t testing.TB) *Report {
+	t.Helper()
+	tg, err := Load([]string{"testdata/golden/representative.cfg"}, ProductHAProxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Now = fixedNow
+	return Run(tg, Selection{})
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test ./internal/audit -update and review the diff)\ngot:\n%s", name, got)
+	}
+}
+
+func TestGoldenReports(t *testing.T) {
+	rep := goldenReport(t)
+	writers := []struct {
+		file  string
+		write func(*bytes.Buffer) error
+	}{
+		{"representative.txt", func(b *bytes.Buffer) error { return WriteText(b, rep, TextOptions{}) }},
+		{"representative.json", func(b *bytes.Buffer) error { return WriteJSON(b, rep) }},
+		{"representative.sarif", func(b *bytes.Buffer) error { return WriteSARIF(b, rep, "test") }},
+		{"representative.junit.xml", func(b *bytes.Buffer) error { return WriteJUnit(b, rep) }},
+	}
+	for _, w := range writers {
+		t.Run(w.file, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := w.write(&b); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, w.file, b.Bytes())
+		})
+	}
+}
+
+func TestReportsAreWellFormed(t *testing.T) {
+	rep := goldenReport(t)
+	var js bytes.Buffer
+	if err := WriteJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Schema   string
+		Findings []struct {
+			ID       string
+			Verdict  string
+			Evidence []struct{ File string }
+		}
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil || doc.Schema != SchemaVersion {
+		t.Fatalf("json: %v, schema %q", err, doc.Schema)
+	}
+	if len(doc.Findings) != len(Controls()) {
+		t.Errorf("json has %d findings, want %d", len(doc.Findings), len(Controls()))
+	}
+
+	var sb bytes.Buffer
+	if err := WriteSARIF(&sb, rep, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var sarifDoc struct {
+		Version string
+		Runs    []struct {
+			Tool struct {
+				Driver struct{ Rules []struct{ ID string } }
+			}
+			Results []struct {
+				RuleID    string
+				Level     string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine, StartColumn int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(sb.Bytes(), &sarifDoc); err != nil || sarifDoc.Version != "2.1.0" {
+		t.Fatalf("sarif: %v, version %q", err, sarifDoc.Version)
+	}
+	run := sarifDoc.Runs[0]
+	if len(run.Tool.Driver.Rules) != len(Controls()) {
+		t.Errorf("sarif has %d rules, want one per control (%d)", len(run.Tool.Driver.Rules), len(Controls()))
+	}
+	wildcard := false
+	for _, r := range run.Results {
+		for _, l := range r.Locations {
+			pl := l.PhysicalLocation
+			if r.RuleID == "HAP-3.1" && pl.ArtifactLocation.URI == "testdata/golden/representative.cfg" &&
+				pl.Region.StartLine == 39 && pl.Region.StartColumn == 10 {
+				wildcard = true
+			}
+		}
+	}
+	if !wildcard {
+		t.Error("sarif: no HAP-3.1 result at representative.cfg:39:10 (bind *:8080)")
+	}
+
+	var jb bytes.Buffer
+	if err := WriteJUnit(&jb, rep); err != nil {
+		t.Fatal(err)
+	}
+	var suites struct {
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(jb.Bytes(), &suites); err != nil {
+		t.Fatal(err)
+	}
+	if len(suites.Suites) != len(Sections) {
+		t.Errorf("junit: %d suites, want one per section", len(suites.Suites))
+	}
+	failures := 0
+	for _, s := range suites.Suites {
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				failures++
+			}
+		}
+	}
+	if failures != rep.Counts()[Fail] {
+		t.Errorf("junit: %d failures, report has %d FAIL", failures, rep.Counts()[Fail])
+	}
+
+	var hb bytes.Buffer
+	if err := WriteHTML(&hb, rep); err != nil {
+		t.Fatal(err)
+	}
+	page := hb.String()
+	for _, bad := range []string{"<script", "<link", "src=\"http", "@import"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("html is not self-contained: contains %q", bad)
+		}
+	}
+	for _, want := range []string{"HAP-6.1", "well-known default", "Remediation", "class=\"score"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+}
+
+func TestTextColorOnlyWhenAsked(t *testing.T) {
+	rep := goldenReport(t)
+	var plain, color bytes.Buffer
+	WriteText(&plain, rep, TextOptions{})
+	WriteText(&color, rep, TextOptions{Color: true})
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Error("plain text has escape sequences")
+	}
+	if !strings.Contains(color.String(), "\x1b[1;31mFAIL") {
+		t.Error("coloured text has no red FAIL")
+	}
+}

@@ -1,0 +1,328 @@
+package proxy
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"bulwark/internal/acl"
+	"bulwark/internal/config"
+	"bulwark/internal/h1"
+	"bulwark/internal/model"
+	"bulwark/internal/rules"
+	"bulwark/internal/stick"
+)
+
+// proxyRules are the compiled decision lists of one proxy.
+type proxyRules struct {
+	set        *acl.Set
+	req, resp  *rules.List
+	tcpConn    *rules.List
+	tcpContent *rules.List
+	useBE      []*acl.Cond // parallel to model.Proxy.UseBackends
+}
+
+// compileTables builds every stick table declared by a proxy.
+func compileTables(m *model.Model) (map[string]*stick.Table, config.Diagnostics) {
+	var ds config.Diagnostics
+	tables := map[string]*stick.Table{}
+	for _, p := range m.Proxies {
+		if p.StickTable == nil {
+			continue
+		}
+		spec, err := stick.ParseTableSpec(p.StickTable.Args)
+		if err != nil {
+			ds.Alertf(p.StickTable.Pos, "'stick-table' : %v", err)
+			continue
+		}
+		for _, w := range spec.Warnings {
+			ds.Warnf(p.StickTable.Pos, "'stick-table' : %s", w)
+		}
+		tables[p.Name] = stick.New(p.Name, spec)
+	}
+	return tables, ds
+}
+
+// compileRules compiles the ACLs, rule lists and use_backend conditions of
+// every proxy; the same function serves "bulwark -c" and startup, so they
+// report the same errors.
+func compileRules(m *model.Model, tables map[string]*stick.Table) (map[*model.Proxy]*proxyRules, config.Diagnostics) {
+	var ds config.Diagnostics
+	lookup := func(name string) *stick.Table { return tables[name] }
+	out := map[*model.Proxy]*proxyRules{}
+	for _, p := range m.Proxies {
+		set, d := acl.Compile(p, m, acl.Options{Tables: lookup})
+		ds = append(ds, d...)
+		if d.HasAlerts() {
+			continue
+		}
+		pr := &proxyRules{set: set}
+		ropt := rules.Options{Tables: lookup}
+		var d2 config.Diagnostics
+		pr.req, d2 = rules.Compile(p, rules.HTTPRequest, set, ropt)
+		ds = append(ds, d2...)
+		pr.resp, d2 = rules.Compile(p, rules.HTTPResponse, set, ropt)
+		ds = append(ds, d2...)
+		pr.tcpConn, d2 = rules.Compile(p, rules.TCPConnection, set, ropt)
+		ds = append(ds, d2...)
+		pr.tcpContent, d2 = rules.Compile(p, rules.TCPContent, set, ropt)
+		ds = append(ds, d2...)
+		for _, ub := range p.UseBackends {
+			c, d3 := set.Cond(ub.Cond)
+			ds = append(ds, d3...)
+			pr.useBE = append(pr.useBE, c)
+		}
+		out[p] = pr
+	}
+	return out, ds
+}
+
+// ---- acl.Txn / rules.Txn for an HTTP session ----
+
+func (s *httpSession) Src() netip.AddrPort { return s.src }
+func (s *httpSession) Dst() netip.AddrPort { return s.dst }
+func (s *httpSession) Method() []byte      { return s.req.Method }
+func (s *httpSession) Target() []byte      { return s.req.Target }
+func (s *httpSession) Version() (int, int) { return s.req.Major, s.req.Minor }
+func (s *httpSession) ReqHeaders() []h1.Header {
+	return s.req.Headers
+}
+func (s *httpSession) RespHeaders() []h1.Header {
+	if !s.inResp {
+		return nil
+	}
+	return s.resp.Headers
+}
+func (s *httpSession) Status() int {
+	if !s.inResp {
+		return 0
+	}
+	return s.resp.Status
+}
+func (s *httpSession) TLS() (bool, []byte)     { return false, nil }
+func (s *httpSession) Now() int64              { return s.fe.rt.clock.NowMs() }
+func (s *httpSession) Tracked(n int) stick.Ref { return s.tracked[n] }
+func (s *httpSession) SetTracked(n int, r stick.Ref) {
+	s.tracked[n] = r
+	s.trackedConn[n] = s.inConnRules
+}
+func (s *httpSession) Var(name string) (acl.Sample, bool) {
+	v, ok := s.vars[name]
+	return v, ok
+}
+func (s *httpSession) SetVar(name string, v acl.Sample) {
+	if s.vars == nil {
+		s.vars = map[string]acl.Sample{}
+	}
+	v.B = append([]byte(nil), v.B...)
+	s.vars[name] = v
+}
+func (s *httpSession) Env() acl.Env { return runtimeEnv{s.fe.rt, s.fe.name, s.curBE} }
+func (s *httpSession) HeaderList(resp bool) *[]h1.Header {
+	if resp {
+		return &s.resp.Headers
+	}
+	return &s.req.Headers
+}
+func (s *httpSession) SetTarget(t []byte) { s.req.Target = t }
+func (s *httpSession) SetStatus(code int, reason []byte) {
+	s.resp.Status = code
+	s.resp.Reason = reason
+}
+func (s *httpSession) SetLogLevel(string)  {}
+func (s *httpSession) Capture(int, []byte) {}
+
+// releaseTracked ends the tracking started by http-request rules (or, when
+// all is set, by tcp-request connection rules too).
+func (s *httpSession) releaseTracked(all bool) {
+	now := s.Now()
+	for i := range s.tracked {
+		if s.tracked[i].Valid() && (all || !s.trackedConn[i]) {
+			s.tracked[i].Release(now)
+			s.tracked[i] = stick.Ref{}
+			s.trackedConn[i] = false
+		}
+	}
+}
+
+// countStatus feeds the tracked entries' error counters (CM 4.2
+// "stick-table": http_err counts 4xx and denied requests, http_fail 5xx
+// other than 501 and 505).
+func (s *httpSession) countStatus(status int) {
+	now := s.Now()
+	for _, r := range s.tracked {
+		if !r.Valid() {
+			continue
+		}
+		switch {
+		case status >= 400 && status < 500:
+			r.IncHTTPErr(now)
+		case status >= 500 && status != 501 && status != 505:
+			r.IncHTTPFail(now)
+		}
+	}
+}
+
+// runtimeEnv answers nbsrv/be_conn/fe_conn.
+type runtimeEnv struct {
+	rt      *Runtime
+	fe      string
+	backend *backend
+}
+
+func (e runtimeEnv) NbSrv(name string) int {
+	b := e.backend
+	if name != "" {
+		b = e.rt.backends[name]
+	}
+	if b == nil {
+		return -1
+	}
+	n := 0
+	for _, s := range b.servers {
+		if s.lb.Usable() && !s.cfg.Backup {
+			n++
+		}
+	}
+	return n
+}
+
+func (e runtimeEnv) BeConn(name string) int {
+	b := e.backend
+	if name != "" {
+		b = e.rt.backends[name]
+	}
+	if b == nil {
+		return -1
+	}
+	n := 0
+	for _, s := range b.servers {
+		n += int(s.current.Load())
+	}
+	return n
+}
+
+func (e runtimeEnv) FeConn(name string) int {
+	if name == "" {
+		name = e.fe
+	}
+	for _, f := range e.rt.frontends {
+		if f.name == name {
+			return int(f.conns.Load())
+		}
+	}
+	return -1
+}
+
+// reply writes a response decided by a rule (deny, return, redirect, auth,
+// tarpit) and reports the status for the log.
+func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
+	status := res.Status
+	switch res.Verdict {
+	case rules.Tarpit:
+		d := s.fe.cfg.Timeouts.Tarpit
+		if d == 0 {
+			d = s.fe.cfg.Timeouts.Connect
+		}
+		if d > 0 {
+			select {
+			case <-time.After(d):
+			case <-s.fe.rt.ctx.Done():
+			}
+		}
+		if status == 0 {
+			status = 500
+		}
+		e.Term = "PT"
+		s.sendError(status, e)
+		return
+	case rules.Deny, rules.Error:
+		if status == 0 {
+			status = 403
+		}
+		e.Term = "PR"
+		if res.Errorfile || res.Verdict == rules.Error {
+			s.writeRaw(pages.get(status), status, e)
+			return
+		}
+	case rules.Auth:
+		realm := res.Realm
+		if realm == "" {
+			realm = s.fe.name
+		}
+		status = 401
+		res.Headers = append(res.Headers, h1.Header{Name: []byte("WWW-Authenticate"), Value: []byte(`Basic realm="` + realm + `"`)})
+		body := pages.get(401)
+		if i := indexBody(body); i >= 0 {
+			res.Body, res.ContentType = body[i:], "text/html"
+		}
+		e.Term = "PR"
+	case rules.Redirect:
+		if status == 0 {
+			status = 302
+		}
+		res.Headers = append(res.Headers, h1.Header{Name: []byte("Location"), Value: res.Location})
+	case rules.Return:
+		if status == 0 {
+			status = 200
+		}
+		if res.Errorfile {
+			s.writeRaw(pages.get(status), status, e)
+			return
+		}
+	}
+	b := h1.AppendStatusLine(s.head[:0], 1, 1, status, []byte(reasonFor(status)))
+	b = h1.AppendHeaderField(b, "content-length", strconv.Itoa(len(res.Body)))
+	if res.ContentType != "" {
+		b = h1.AppendHeaderField(b, "content-type", res.ContentType)
+	}
+	if status >= 400 || res.Verdict == rules.Deny {
+		b = h1.AppendHeaderField(b, "cache-control", "no-cache")
+	}
+	b = h1.AppendHeaders(b, res.Headers)
+	b = h1.AppendHeaderField(b, "connection", "close")
+	b = append(b, '\r', '\n')
+	b = append(b, res.Body...)
+	s.head = b
+	s.writeRaw(b, status, e)
+}
+
+func (s *httpSession) writeRaw(b []byte, status int, e *LogEntry) {
+	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	n, _ := s.c.Write(b)
+	e.Status = status
+	e.BytesOut += int64(n)
+}
+
+func indexBody(resp []byte) int {
+	for i := 0; i+3 < len(resp); i++ {
+		if resp[i] == '\r' && resp[i+1] == '\n' && resp[i+2] == '\r' && resp[i+3] == '\n' {
+			return i + 4
+		}
+	}
+	return -1
+}
+
+func reasonFor(status int) string {
+	if r, ok := errorReasons[status]; ok {
+		return r[0]
+	}
+	switch status {
+	case 301:
+		return "Moved Permanently"
+	case 302:
+		return "Found"
+	case 303:
+		return "See Other"
+	case 307:
+		return "Temporary Redirect"
+	case 308:
+		return "Permanent Redirect"
+	case 201:
+		return "Created"
+	case 204:
+		return "No Content"
+	}
+	return fmt.Sprintf("Status %d", status)
+}

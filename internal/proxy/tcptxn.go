@@ -1,0 +1,59 @@
+package proxy
+
+import (
+	"net/netip"
+
+	"bulwark/internal/acl"
+	"bulwark/internal/h1"
+	"bulwark/internal/stick"
+)
+
+// tcpTxn is the rule view of a TCP-mode session: addresses and stick
+// counters only; HTTP fetches find nothing.
+type tcpTxn struct {
+	fe       *frontend
+	src, dst netip.AddrPort
+	tracked  [3]stick.Ref
+	vars     map[string]acl.Sample
+	hdrs     []h1.Header
+	be       *backend
+}
+
+func (t *tcpTxn) Src() netip.AddrPort           { return t.src }
+func (t *tcpTxn) Dst() netip.AddrPort           { return t.dst }
+func (t *tcpTxn) Method() []byte                { return nil }
+func (t *tcpTxn) Target() []byte                { return nil }
+func (t *tcpTxn) Version() (int, int)           { return 0, 0 }
+func (t *tcpTxn) ReqHeaders() []h1.Header       { return nil }
+func (t *tcpTxn) RespHeaders() []h1.Header      { return nil }
+func (t *tcpTxn) Status() int                   { return 0 }
+func (t *tcpTxn) TLS() (bool, []byte)           { return false, nil }
+func (t *tcpTxn) Now() int64                    { return t.fe.rt.clock.NowMs() }
+func (t *tcpTxn) Tracked(n int) stick.Ref       { return t.tracked[n] }
+func (t *tcpTxn) SetTracked(n int, r stick.Ref) { t.tracked[n] = r }
+func (t *tcpTxn) Var(name string) (acl.Sample, bool) {
+	v, ok := t.vars[name]
+	return v, ok
+}
+func (t *tcpTxn) SetVar(name string, v acl.Sample) {
+	if t.vars == nil {
+		t.vars = map[string]acl.Sample{}
+	}
+	v.B = append([]byte(nil), v.B...)
+	t.vars[name] = v
+}
+func (t *tcpTxn) Env() acl.Env                 { return runtimeEnv{t.fe.rt, t.fe.name, t.be} }
+func (t *tcpTxn) HeaderList(bool) *[]h1.Header { return &t.hdrs }
+func (t *tcpTxn) SetTarget([]byte)             {}
+func (t *tcpTxn) SetStatus(int, []byte)        {}
+func (t *tcpTxn) SetLogLevel(string)           {}
+func (t *tcpTxn) Capture(int, []byte)          {}
+
+func (t *tcpTxn) release() {
+	now := t.Now()
+	for i := range t.tracked {
+		if t.tracked[i].Valid() {
+			t.tracked[i].Release(now)
+		}
+	}
+}
