@@ -83,7 +83,14 @@ type LiveFacts struct {
 	TLS         []TLSProbe
 	HTTP        []HTTPProbe
 	// ProbeNotes record binds that were not probed and why.
-	ProbeNotes []Evidence
+	ProbeNotes []ProbeNote
+}
+
+// ProbeNote is a bind a probe of Kind ("tls", "headers", "trace",
+// "stats") did not reach, and why.
+type ProbeNote struct {
+	Kind string
+	Evidence
 }
 
 // BinaryFacts describe the running binary's origin.

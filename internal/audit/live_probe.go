@@ -61,9 +61,14 @@ type probeTarget struct {
 // probeTargets lists the bind addresses the probes may reach: only what the
 // configuration binds, only local ones unless remote probing is allowed. A
 // wildcard bind is reached through loopback, which it also listens on.
-func probeTargets(t *Target, o LiveOptions, lf *LiveFacts, procs []*model.Proxy) []probeTarget {
+func probeTargets(o LiveOptions, lf *LiveFacts, procs []*model.Proxy, kinds ...string) []probeTarget {
 	local := localAddrs()
 	var out []probeTarget
+	note := func(e Evidence) {
+		for _, k := range kinds {
+			lf.ProbeNotes = append(lf.ProbeNotes, ProbeNote{k, e})
+		}
+	}
 	for _, p := range procs {
 		for _, b := range p.Binds {
 			for _, a := range b.Addrs {
@@ -81,12 +86,12 @@ func probeTargets(t *Target, o LiveOptions, lf *LiveFacts, procs []*model.Proxy)
 				default:
 					var ok bool
 					if ip, ok = hostAddr(a); !ok {
-						lf.ProbeNotes = append(lf.ProbeNotes, ev(b.Pos, Manual, "%s '%s' bind %s: host is not an IP address, not probed", p.Kind, p.Name, a.Raw))
+						note(ev(b.Pos, Manual, "live: %s '%s' bind %s: host is not an IP address, not probed", p.Kind, p.Name, a.Raw))
 						continue
 					}
 				}
 				if !ip.IsLoopback() && !local[ip] && !o.ProbeRemote {
-					lf.ProbeNotes = append(lf.ProbeNotes, ev(b.Pos, Manual, "%s '%s' bind %s is not an address of this host: not probed (--probe-remote)", p.Kind, p.Name, a.Raw))
+					note(ev(b.Pos, Manual, "live: %s '%s' bind %s is not an address of this host: not probed (--probe-remote)", p.Kind, p.Name, a.Raw))
 					continue
 				}
 				out = append(out, probeTarget{b.Pos, p, b.SSL, netip.AddrPortFrom(ip, uint16(a.PortLow)).String()})
@@ -105,12 +110,12 @@ func probeAll(t *Target, o LiveOptions, lf *LiveFacts) {
 		}
 	}
 	var tlsTargets []probeTarget
-	for _, pt := range probeTargets(t, o, lf, tlsFEs) {
+	for _, pt := range probeTargets(o, lf, tlsFEs, "tls") {
 		if pt.tls {
 			tlsTargets = append(tlsTargets, pt)
 		}
 	}
-	appTargets := probeTargets(t, o, lf, appFrontends(t.Model))
+	appTargets := probeTargets(o, lf, appFrontends(t.Model), "headers", "trace")
 	type statsTarget struct {
 		probeTarget
 		uri string
@@ -122,7 +127,7 @@ func probeAll(t *Target, o LiveOptions, lf *LiveFacts) {
 			uri = "/haproxy?stats"
 		}
 		fe := &model.Proxy{Name: p.Name, Kind: p.Kind, Binds: statsBinds(t, p)}
-		for _, pt := range probeTargets(t, o, lf, []*model.Proxy{fe}) {
+		for _, pt := range probeTargets(o, lf, []*model.Proxy{fe}, "stats") {
 			statsTargets = append(statsTargets, statsTarget{pt, uri})
 		}
 	}
@@ -148,7 +153,9 @@ func probeAll(t *Target, o LiveOptions, lf *LiveFacts) {
 		run(func() { lf.HTTP[2*i+1] = probeHTTP(pt, "trace", "TRACE", "/", o.Timeout) })
 	}
 	for i, st := range statsTargets {
-		run(func() { lf.HTTP[2*len(appTargets)+i] = probeHTTP(st.probeTarget, "stats", http.MethodGet, st.uri, o.Timeout) })
+		run(func() {
+			lf.HTTP[2*len(appTargets)+i] = probeHTTP(st.probeTarget, "stats", http.MethodGet, st.uri, o.Timeout)
+		})
 	}
 	wg.Wait()
 }
@@ -256,7 +263,7 @@ func opensslProbe(addr, name string, args []string, timeout time.Duration) Probe
 	switch {
 	case ctx.Err() != nil:
 		r.Tool, r.Err = "openssl", "timed out"
-	case strings.Contains(s, "unknown option") || strings.Contains(s, "Option unknown") ||
+	case strings.Contains(strings.ToLower(s), "unknown option") || strings.Contains(s, "Option unknown") ||
 		strings.Contains(s, "no cipher match") || strings.Contains(s, "SSL_CONF_cmd") || strings.Contains(s, "no protocols available"):
 		r.Err = "this openssl cannot offer it: " + firstLine(s)
 	case err == nil && strings.Contains(s, "Cipher is ") && !strings.Contains(s, "Cipher is (NONE)"):

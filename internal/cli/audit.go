@@ -41,6 +41,13 @@ Options:
   --skip IDS           do not run these controls
   --backup-dir DIR     also look for bulwark-backup-*.tar.gz here (HAP-10.1)
   --no-git             do not run git (HAP-9.2 becomes MANUAL)
+  --live               also audit the running deployment: processes,
+                       listening sockets, binary origin, and TLS/HTTP probes
+                       of the configured local binds
+  --pid N              with --live: the proxy's (master) PID
+  --pidfile F          with --live: read the PIDs from F (default: the
+                       config's 'pidfile', else scan /proc for the binary)
+  --probe-remote       with --live: also probe binds on other hosts' addresses
   -o FILE              write the report to FILE instead of stdout
   -v                   text: show passing evidence too
   --color C            auto (default: only on a terminal), always or never
@@ -61,6 +68,8 @@ type auditOptions struct {
 	out        string
 	verbose    bool
 	color      string
+	live       bool
+	liveOpts   audit.LiveOptions
 }
 
 func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
@@ -79,6 +88,10 @@ func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
 	fs.StringVar(&o.out, "o", "", "")
 	fs.BoolVar(&o.verbose, "v", false, "")
 	fs.StringVar(&o.color, "color", "auto", "")
+	fs.BoolVar(&o.live, "live", false, "")
+	fs.IntVar(&o.liveOpts.PID, "pid", 0, "")
+	fs.StringVar(&o.liveOpts.PIDFile, "pidfile", "", "")
+	fs.BoolVar(&o.liveOpts.ProbeRemote, "probe-remote", false, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -102,6 +115,12 @@ func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
 	case "auto", "always", "never":
 	default:
 		return nil, fmt.Errorf("--color: expects auto, always or never")
+	}
+	if !o.live && (o.liveOpts.PID != 0 || o.liveOpts.PIDFile != "" || o.liveOpts.ProbeRemote) {
+		return nil, fmt.Errorf("--pid, --pidfile and --probe-remote need --live")
+	}
+	if o.liveOpts.PID < 0 {
+		return nil, fmt.Errorf("--pid: expects a positive process ID")
 	}
 	o.sel = audit.Selection{Only: only, Skip: skip}
 	if bad := o.sel.Unknown(); len(bad) > 0 {
@@ -131,6 +150,9 @@ func auditMain(args []string, stdout, stderr io.Writer) int {
 	t.BackupDirs = o.backupDirs
 	if !o.noGit && audit.GitAvailable() {
 		t.Git = audit.GitStatus
+	}
+	if o.live {
+		t.Live = audit.GatherLive(t, o.liveOpts)
 	}
 	rep := audit.Run(t, o.sel)
 

@@ -91,7 +91,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		if f, ok := stdout.(*os.File); ok {
 			f.Sync()
 		}
-	})
+	}, nil)
 }
 
 func portOf(l net.Listener) string {

@@ -38,19 +38,37 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : daemon mode (-D / 'daemon') is not supported yet: run in the foreground under a service manager")
 		return 1
 	}
-	return serve(m, f.PidFile, stderr, nil)
+	reload := func() (*model.Model, error) {
+		_, m, ds := Load(f.Files)
+		for _, d := range ds {
+			if d.Severity == config.SevAlert || !f.Quiet {
+				fmt.Fprintln(stderr, d.HAProxy())
+			}
+		}
+		if ds.HasAlerts() {
+			return nil, fmt.Errorf("the new configuration has errors; still running the previous one")
+		}
+		return m, nil
+	}
+	return serve(m, f.PidFile, stderr, nil, reload)
 }
 
 // serve runs m until a stop signal; ready, when set, is called once the
-// listeners are bound.
-func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.Runtime)) int {
-	logger, err := logging.New(m)
+// listeners are bound. On SIGHUP or SIGUSR2, reload (when set) provides a
+// new model: it is validated first, and the running configuration stays
+// when the new one fails (HAP-9.1); listening sockets pass to the new
+// generation, in-flight sessions finish on the old one.
+func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.Runtime), reload func() (*model.Model, error)) int {
+	first, err := logging.New(m)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
 		return 1
 	}
+	logger := logging.NewSwitch(first)
 	defer logger.Close()
-	px := proxy.New(proxy.Options{Log: logger.Log})
+	px := proxy.New(proxy.Options{Log: logger.Log, Event: func(msg string) {
+		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
+	}})
 	rt, err := px.Build(m)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
@@ -67,13 +85,41 @@ func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.R
 		defer os.Remove(pidfile)
 	}
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
 	px.Start(rt)
 	if ready != nil {
 		ready(rt)
 	}
-	sig := <-sigs
+	var sig os.Signal
+	for {
+		sig = <-sigs
+		if sig != syscall.SIGHUP && sig != syscall.SIGUSR2 {
+			break
+		}
+		if reload == nil {
+			continue
+		}
+		nm, err := reload()
+		if err != nil {
+			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v\n", err)
+			continue
+		}
+		nlog, err := logging.New(nm)
+		if err != nil {
+			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v; still running the previous configuration\n", err)
+			continue
+		}
+		logger.Swap(nlog)
+		nrt, err := px.Build(nm)
+		if err != nil {
+			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v; still running the previous configuration\n", err)
+			continue
+		}
+		px.Start(nrt)
+		m = nm
+		fmt.Fprintln(stderr, "[NOTICE]   (bulwark) : reloaded the configuration")
+	}
 	grace := time.Duration(0)
 	if sig == syscall.SIGUSR1 {
 		grace = m.Global.HardStop

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"bulwark/internal/model"
@@ -84,3 +85,28 @@ func (l *Logger) Close() {
 		s.Close()
 	}
 }
+
+// Switch is a Logger that a reload can replace while sessions log.
+type Switch struct {
+	cur atomic.Pointer[Logger]
+}
+
+// NewSwitch starts with l.
+func NewSwitch(l *Logger) *Switch {
+	s := &Switch{}
+	s.cur.Store(l)
+	return s
+}
+
+// Log sends e through the current logger.
+func (s *Switch) Log(e *proxy.LogEntry) { s.cur.Load().Log(e) }
+
+// Swap installs l; the previous logger is closed a little later, once
+// in-flight lines have been written.
+func (s *Switch) Swap(l *Logger) {
+	old := s.cur.Swap(l)
+	time.AfterFunc(5*time.Second, old.Close)
+}
+
+// Close closes the current logger.
+func (s *Switch) Close() { s.cur.Load().Close() }

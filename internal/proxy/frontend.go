@@ -77,7 +77,11 @@ func (fe *frontend) serve(bl boundListener) {
 				}
 			}
 		}
-		c, err := bl.Accept()
+		var c net.Conn
+		err := errClosed
+		if !rt.stopping.Load() {
+			c, err = bl.Accept()
+		}
 		if err != nil {
 			for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
 				if sem != nil {
@@ -86,6 +90,14 @@ func (fe *frontend) serve(bl boundListener) {
 			}
 			if errors.Is(err, net.ErrClosed) || rt.stopping.Load() {
 				return
+			}
+			if isTimeout(err) {
+				// The previous generation woke its accept loops on this
+				// shared socket during a reload; clear the deadline and go on.
+				if d, ok := bl.Listener.(interface{ SetDeadline(time.Time) error }); ok {
+					d.SetDeadline(time.Time{})
+				}
+				continue
 			}
 			// Out of file descriptors and the like: back off briefly
 			// instead of spinning.

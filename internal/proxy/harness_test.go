@@ -194,3 +194,15 @@ func rawServer(t testing.TB, resp string) string {
 	}()
 	return l.Addr().String()
 }
+
+// compileCfg compiles a configuration for tests that drive Build directly.
+func compileCfg(t testing.TB, cfg string) *model.Model {
+	t.Helper()
+	ast, ds := config.Parse("test.cfg", []byte(cfg), config.LexOptions{})
+	m, cds := model.Compile(ast, model.Options{})
+	ds = append(ds, cds...)
+	if ds.HasAlerts() {
+		t.Fatalf("config errors: %v", ds)
+	}
+	return m
+}

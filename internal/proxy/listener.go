@@ -7,27 +7,46 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"bulwark/internal/model"
 )
 
+// listenKey identifies a listening socket across configurations, so a
+// reload can take over the previous generation's socket instead of
+// rebinding (no connection is refused during a reload).
+func listenKey(netw, addr string) string { return netw + "|" + addr }
+
 // listen opens every socket of a bind line. A port range opens one socket
-// per port, as HAProxy does.
-func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener) ([]net.Listener, error) {
+// per port, as HAProxy does. take returns a socket of the previous
+// generation with the same key, or nil.
+func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, take func(key string) net.Listener) ([]net.Listener, []string, error) {
 	var out []net.Listener
-	fail := func(err error) ([]net.Listener, error) {
-		for _, l := range out {
-			l.Close()
+	var keys []string
+	fail := func(err error) ([]net.Listener, []string, error) {
+		for i, l := range out {
+			if !strings.HasPrefix(keys[i], "taken|") {
+				l.Close()
+			}
 		}
-		return nil, err
+		return nil, nil, err
+	}
+	add := func(l net.Listener, key string) {
+		out = append(out, l)
+		keys = append(keys, key)
 	}
 	lc := net.ListenConfig{Control: reuseAddr}
 	for _, a := range b.Addrs {
 		switch a.Net {
 		case "fd":
+			key := listenKey("fd", strconv.Itoa(a.FD))
+			if l := take(key); l != nil {
+				add(l, key)
+				continue
+			}
 			if l, ok := inherited[a.FD]; ok {
-				out = append(out, l)
+				add(l, key)
 				continue
 			}
 			f := os.NewFile(uintptr(a.FD), "fd@"+strconv.Itoa(a.FD))
@@ -39,9 +58,14 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener) 
 			if err != nil {
 				return fail(fmt.Errorf("fd@%d: %v", a.FD, err))
 			}
-			out = append(out, l)
+			add(l, key)
 		case "unix", "abns":
 			path := a.Path
+			key := listenKey("unix", path)
+			if l := take(key); l != nil {
+				add(l, key)
+				continue
+			}
 			if a.Net == "abns" {
 				path = "@" + path
 			} else {
@@ -57,7 +81,7 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener) 
 					return fail(err)
 				}
 			}
-			out = append(out, l)
+			add(l, key)
 		default:
 			netw := a.Net
 			host := a.Host
@@ -65,15 +89,21 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener) 
 				host = ""
 			}
 			for port := a.PortLow; port <= a.PortHigh; port++ {
-				l, err := lc.Listen(ctx, netw, net.JoinHostPort(host, strconv.Itoa(port)))
-				if err != nil {
-					return fail(fmt.Errorf("cannot bind socket (%v) for [%s]", err, net.JoinHostPort(host, strconv.Itoa(port))))
+				hp := net.JoinHostPort(host, strconv.Itoa(port))
+				key := listenKey(netw, hp)
+				if l := take(key); l != nil {
+					add(l, key)
+					continue
 				}
-				out = append(out, l)
+				l, err := lc.Listen(ctx, netw, hp)
+				if err != nil {
+					return fail(fmt.Errorf("cannot bind socket (%v) for [%s]", err, hp))
+				}
+				add(l, key)
 			}
 		}
 	}
-	return out, nil
+	return out, keys, nil
 }
 
 func chownSocket(path string, b *model.Bind) error {

@@ -65,6 +65,10 @@ type Runtime struct {
 	frontends []*frontend
 	backends  map[string]*backend
 	listeners []net.Listener
+	keys      map[string]net.Listener // listenKey -> socket
+	handedMu  sync.Mutex
+	handed    map[net.Listener]bool // taken over by a newer generation
+	taken     map[net.Listener]bool // taken from the previous generation
 	conns     sync.Map // net.Conn -> struct{} for hard stop
 	idle      sync.Map // *httpSession waiting for a request
 	maxconn   chan struct{}
@@ -94,9 +98,34 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		return nil, fmt.Errorf("%v", ds)
 	}
 	rt.tables, rt.rules = tables, rr
+	rt.keys = map[string]net.Listener{}
+	old := p.cur.Load()
+	take := func(key string) net.Listener {
+		if old == nil {
+			return nil
+		}
+		l, ok := old.keys[key]
+		if !ok {
+			return nil
+		}
+		old.handedMu.Lock()
+		defer old.handedMu.Unlock()
+		if old.handed[l] {
+			return nil
+		}
+		if old.handed == nil {
+			old.handed = map[net.Listener]bool{}
+		}
+		old.handed[l] = true
+		if rt.taken == nil {
+			rt.taken = map[net.Listener]bool{}
+		}
+		rt.taken[l] = true
+		return l
+	}
 	// Stick tables survive a reload: entries move to the new generation's
 	// table of the same name when the key types agree.
-	if old := p.cur.Load(); old != nil {
+	if old != nil {
 		now := p.clock.NowMs()
 		for name, t := range tables {
 			if ot, ok := old.tables[name]; ok {
@@ -128,19 +157,20 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		}
 		fe, err := newFrontend(rt, px, p.opts)
 		if err != nil {
-			rt.close()
+			rt.abandon(old)
 			return nil, err
 		}
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range px.Binds {
-			ls, err := listen(ctx, b, p.opts.Inherited)
+			ls, keys, err := listen(ctx, b, p.opts.Inherited, take)
 			if err != nil {
-				rt.close()
+				rt.abandon(old)
 				return nil, fmt.Errorf("%s '%s' (%s): %v", px.Kind, px.Name, b.Pos, err)
 			}
-			for _, l := range ls {
+			for i, l := range ls {
 				fe.listeners = append(fe.listeners, boundListener{l, b})
 				rt.listeners = append(rt.listeners, l)
+				rt.keys[keys[i]] = l
 			}
 		}
 	}
@@ -202,9 +232,7 @@ func (rt *Runtime) softStop(grace time.Duration) {
 	if !rt.stopping.CompareAndSwap(false, true) {
 		return
 	}
-	for _, l := range rt.listeners {
-		l.Close()
-	}
+	rt.closeListeners()
 	// Idle keep-alive sessions hold nothing in flight: wake them so they
 	// close now (a request that raced in still gets its answer).
 	rt.idle.Range(func(k, _ any) bool {
@@ -230,14 +258,47 @@ func (rt *Runtime) softStop(grace time.Duration) {
 	rt.close()
 }
 
+// closeListeners closes the sockets this generation owns; sockets taken
+// over by a newer generation stay open and only its accept loops are woken
+// (a past deadline), so they notice the stop and exit.
+func (rt *Runtime) closeListeners() {
+	rt.handedMu.Lock()
+	defer rt.handedMu.Unlock()
+	for _, l := range rt.listeners {
+		if rt.handed[l] {
+			if d, ok := l.(interface{ SetDeadline(time.Time) error }); ok {
+				d.SetDeadline(time.Now())
+			}
+			continue
+		}
+		l.Close()
+	}
+}
+
+// abandon releases a Runtime whose Build failed: sockets taken from the
+// previous generation go back to it, the others are closed.
+func (rt *Runtime) abandon(old *Runtime) {
+	if old != nil {
+		old.handedMu.Lock()
+		for l := range rt.taken {
+			delete(old.handed, l)
+		}
+		old.handedMu.Unlock()
+	}
+	for _, l := range rt.listeners {
+		if !rt.taken[l] {
+			l.Close()
+		}
+	}
+	rt.cancel()
+}
+
 func (rt *Runtime) close() {
 	rt.cancel()
 	if rt.checker != nil {
 		rt.checker.Stop()
 	}
-	for _, l := range rt.listeners {
-		l.Close()
-	}
+	rt.closeListeners()
 	rt.conns.Range(func(k, _ any) bool {
 		k.(net.Conn).Close()
 		return true

@@ -1,0 +1,256 @@
+// Package tlsconf turns HAProxy's TLS settings (bind and server options,
+// ssl-default-* globals, OpenSSL cipher and curve names) into crypto/tls
+// configurations, and holds reloadable certificate stores with HAProxy's
+// SNI selection rules.
+package tlsconf
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strings"
+
+	"bulwark/internal/model"
+)
+
+// BindTLS is the TLS side of one "bind ... ssl" line.
+type BindTLS struct {
+	Config   *tls.Config
+	Store    *Store
+	Warnings []string
+}
+
+// BindConfig returns the server-side configuration of a "bind ... ssl"
+// line; LoadBind also returns the certificate store and the warnings.
+func BindConfig(b *model.Bind, g *model.SSLDefaults, opts Options) (*tls.Config, error) {
+	bt, err := LoadBind(b, g, opts)
+	if err != nil {
+		return nil, err
+	}
+	return bt.Config, nil
+}
+
+// bindRefused are bind options that change TLS behaviour in a way Bulwark
+// cannot reproduce; refusing them beats silently doing something else.
+var bindRefused = map[string]string{
+	"ca-ignore-err":  "Bulwark never ignores client certificate verification errors",
+	"crt-ignore-err": "Bulwark never ignores client certificate verification errors",
+	"ca-verify-file": "not supported: put the intermediate CAs in ca-file",
+	"no-ca-names":    "crypto/tls always sends the ca-file names",
+}
+
+// LoadBind loads the certificates of b and builds its configuration.
+func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) {
+	if g == nil {
+		g = &model.SSLDefaults{}
+	}
+	what := "bind"
+	if b.Pos.IsValid() {
+		what = fmt.Sprintf("%s: bind", b.Pos)
+	}
+	for k, why := range bindRefused {
+		if _, ok := b.Opts[k]; ok {
+			return nil, fmt.Errorf("%s: '%s': %s", what, k, why)
+		}
+	}
+	base, warns, err := serverSide(b.Opts, b.ALPN, g, o, what)
+	if err != nil {
+		return nil, err
+	}
+	_, strict := b.Opts["strict-sni"]
+	st := &Store{crts: b.Certs, crtLists: b.CrtList, strictSNI: strict, opts: o}
+	st.lineConfig = func(e *certEntry) (*tls.Config, []string, error) {
+		merged := make(map[string]string, len(b.Opts)+len(e.opts))
+		for k, v := range b.Opts {
+			merged[k] = v
+		}
+		// A line's own version bounds replace the bind's flags entirely,
+		// as HAProxy's per-line ssl_methods do.
+		if _, ok := e.opts["ssl-min-ver"]; ok {
+			dropVersionFlags(merged)
+		} else if _, ok := e.opts["ssl-max-ver"]; ok {
+			dropVersionFlags(merged)
+		}
+		for k, v := range e.opts {
+			merged[k] = v
+		}
+		alpn := b.ALPN
+		if v, ok := e.opts["alpn"]; ok {
+			alpn = strings.Split(v, ",")
+		}
+		conf, w, err := serverSide(merged, alpn, g, o, what+" crt-list line "+e.source)
+		if err != nil {
+			return nil, nil, err
+		}
+		conf.Certificates = []tls.Certificate{*e.cert}
+		return conf, w, nil
+	}
+	if err := st.Reload(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	base.GetCertificate = st.GetCertificate
+	base.GetConfigForClient = st.GetConfigForClient
+	return &BindTLS{Config: base, Store: st, Warnings: append(warns, st.Warnings()...)}, nil
+}
+
+func dropVersionFlags(m map[string]string) {
+	for k := range m {
+		if strings.HasPrefix(k, "no-sslv") || strings.HasPrefix(k, "no-tlsv") || strings.HasPrefix(k, "force-") {
+			delete(m, k)
+		}
+	}
+}
+
+// serverSide builds everything of a listener configuration except the
+// certificates, from bind (or merged crt-list line) options.
+func serverSide(opts map[string]string, alpn []string, g *model.SSLDefaults, o Options, what string) (*tls.Config, []string, error) {
+	var warns []string
+	gv, gflags := parseGlobalOptions(g.BindOptions)
+	minV, maxV, w, err := versionRange(parseLineOptions(opts), gv, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	warns = append(warns, w...)
+
+	ciphers, src := g.BindCiphers, "ssl-default-bind-ciphers"
+	if v, ok := opts["ciphers"]; ok {
+		ciphers, src = v, what+" ciphers"
+	}
+	ids, w, err := cipherSuites(ciphers, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	warns = append(warns, w...)
+
+	suites13, src := g.BindCipherSuites, "ssl-default-bind-ciphersuites"
+	if v, ok := opts["ciphersuites"]; ok {
+		suites13, src = v, what+" ciphersuites"
+	}
+	w, err = checkCipherSuites13(suites13, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	warns = append(warns, w...)
+
+	curves, src := g.BindCurves, "ssl-default-bind-curves"
+	if v, ok := opts["curves"]; ok {
+		curves, src = v, what+" curves"
+	}
+	curveIDs, w, err := curvePreferences(curves, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	warns = append(warns, w...)
+
+	cfg := &tls.Config{
+		MinVersion:       minV,
+		MaxVersion:       maxV,
+		CipherSuites:     ids,
+		CurvePreferences: curveIDs,
+	}
+	for _, p := range alpn {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.NextProtos = append(cfg.NextProtos, p)
+		}
+	}
+	if _, ok := opts["no-tls-tickets"]; ok || gflags["no-tls-tickets"] {
+		cfg.SessionTicketsDisabled = true
+	}
+	if err := clientAuth(cfg, opts, o, what); err != nil {
+		return nil, nil, err
+	}
+	if f, ok := opts["tls-ticket-keys"]; ok && !cfg.SessionTicketsDisabled {
+		keys, err := ticketKeys(o.crtPath(f))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
+		}
+		cfg.SetSessionTicketKeys(keys)
+	}
+	if _, ok := opts["allow-0rtt"]; ok {
+		warns = append(warns, what+": allow-0rtt ignored: crypto/tls does not accept early data")
+	}
+	return cfg, warns, nil
+}
+
+// clientAuth applies verify, ca-file and crl-file (bind default: verify none).
+func clientAuth(cfg *tls.Config, opts map[string]string, o Options, what string) error {
+	verify := opts["verify"]
+	caFile, hasCA := opts["ca-file"]
+	switch verify {
+	case "", "none":
+		cfg.ClientAuth = tls.NoClientCert
+		return nil
+	case "optional":
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	case "required":
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	default:
+		return fmt.Errorf("%s: 'verify' expects none, optional or required, not '%s'", what, verify)
+	}
+	if !hasCA {
+		return fmt.Errorf("%s: verify is enabled but no CA file specified ('ca-file')", what)
+	}
+	pool, err := loadCAPool(caFile, o)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	cfg.ClientCAs = pool
+	if crlFile, ok := opts["crl-file"]; ok {
+		crls, err := loadCRLs(crlFile, o)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.VerifiedChains) == 0 {
+				return nil // optional and no certificate given
+			}
+			return checkRevocation(cs.VerifiedChains[0], crls, o.now())
+		}
+	}
+	return nil
+}
+
+// ticketKeys reads an HAProxy tls-ticket-keys file (base64 keys of 48 or 80
+// bytes, one a line). HAProxy encrypts with the penultimate of the last
+// three keys and decrypts with all three; crypto/tls encrypts with the
+// first, so the order is rearranged. crypto/tls keys are 32 bytes and its
+// ticket format differs, so the key material is hashed: tickets are shared
+// between Bulwark processes using the same file, not with HAProxy.
+func ticketKeys(path string) ([][32]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tls-ticket-keys: %w", err)
+	}
+	var raw [][]byte
+	for i, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		k, err := base64.StdEncoding.DecodeString(l)
+		if err != nil || (len(k) != 48 && len(k) != 80) {
+			return nil, fmt.Errorf("tls-ticket-keys %s:%d: expects a base64 key of 48 or 80 bytes", path, i+1)
+		}
+		raw = append(raw, k)
+	}
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("tls-ticket-keys %s: no key", path)
+	}
+	if len(raw) > 3 {
+		raw = raw[len(raw)-3:]
+	}
+	order := []int{0}
+	switch len(raw) {
+	case 2:
+		order = []int{0, 1}
+	case 3:
+		order = []int{1, 2, 0}
+	}
+	keys := make([][32]byte, 0, len(raw))
+	for _, i := range order {
+		keys = append(keys, sha256.Sum256(raw[i]))
+	}
+	return keys, nil
+}

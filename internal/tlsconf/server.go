@@ -1,0 +1,185 @@
+package tlsconf
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"strings"
+
+	"bulwark/internal/model"
+)
+
+// ServerConfig returns the client-side configuration for a "server ... ssl"
+// line, with the default Options.
+func ServerConfig(s *model.Server, g *model.SSLDefaults) (*tls.Config, error) {
+	return ServerConfigWith(s, g, Options{})
+}
+
+// ServerConfigWith is ServerConfig with explicit Options (key permission
+// opt-out, ca-base/crt-base).
+//
+// Verification follows HAProxy: "verify" on the line, else
+// ssl-server-verify (default required). With verification on, the chain
+// must lead to ca-file, and the certificate's names are checked against
+// verifyhost, else against the SNI sent, unless no-verifyhost. When the
+// SNI is not a constant (see SNI), the caller clones the configuration
+// and sets ServerName for each connection; the name check then uses it.
+func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Config, error) {
+	if g == nil {
+		g = &model.SSLDefaults{}
+	}
+	what := fmt.Sprintf("server '%s'", s.Name)
+	if s.Pos.IsValid() {
+		what = fmt.Sprintf("%s: %s", s.Pos, what)
+	}
+	opts := s.Opts
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	gv, gflags := parseGlobalOptions(g.ServerOptions)
+	minV, maxV, _, err := versionRange(parseLineOptions(opts), gv, what)
+	if err != nil {
+		return nil, err
+	}
+	ciphers := g.ServerCiphers
+	if v, ok := opts["ciphers"]; ok {
+		ciphers = v
+	}
+	ids, _, err := cipherSuites(ciphers, what+" ciphers")
+	if err != nil {
+		return nil, err
+	}
+	suites13 := g.ServerSuites
+	if v, ok := opts["ciphersuites"]; ok {
+		suites13 = v
+	}
+	if _, err := checkCipherSuites13(suites13, what+" ciphersuites"); err != nil {
+		return nil, err
+	}
+	curves, _, err := curvePreferences(opts["curves"], what+" curves")
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{
+		MinVersion:       minV,
+		MaxVersion:       maxV,
+		CipherSuites:     ids,
+		CurvePreferences: curves,
+	}
+	if v, ok := opts["alpn"]; ok {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				cfg.NextProtos = append(cfg.NextProtos, p)
+			}
+		}
+	}
+	_, noTickets := opts["no-tls-tickets"]
+	cfg.SessionTicketsDisabled = noTickets || gflags["no-tls-tickets"]
+	if _, noReuse := opts["no-ssl-reuse"]; !noReuse && !cfg.SessionTicketsDisabled {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	}
+	if sni, constant := SNI(s); constant {
+		cfg.ServerName = sni
+	}
+	if crt, ok := opts["crt"]; ok {
+		c, _, err := loadCertFile(o.crtPath(crt), o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		cfg.Certificates = []tls.Certificate{*c}
+	}
+
+	verify := s.Verify
+	if verify == "" {
+		verify = opts["verify"]
+	}
+	if verify == "" {
+		verify = g.ServerVerify
+	}
+	if verify == "" {
+		verify = "required"
+	}
+	// Verification is always done by VerifyConnection: crypto/tls's own
+	// check insists on a host name, while HAProxy verifies the chain alone
+	// when neither sni nor verifyhost is set.
+	cfg.InsecureSkipVerify = true
+	if verify == "none" {
+		return cfg, nil
+	}
+	caFile, ok := opts["ca-file"]
+	if !ok {
+		return nil, fmt.Errorf("%s: verify is enabled by default but no CA file specified. "+
+			"Set 'ca-file' (or 'ca-file @system-ca'), or an explicit 'verify none' on the server line, "+
+			"or 'ssl-server-verify none' in the global section", what)
+	}
+	roots, err := loadCAPool(caFile, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	var crls []*x509.RevocationList
+	if f, ok := opts["crl-file"]; ok {
+		if crls, err = loadCRLs(f, o); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	verifyHost, hasVerifyHost := opts["verifyhost"]
+	_, noVerifyHost := opts["no-verifyhost"]
+	_, hasSNI := opts["sni"]
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return fmt.Errorf("server sent no certificate")
+		}
+		vo := x509.VerifyOptions{
+			Roots:         roots,
+			Intermediates: x509.NewCertPool(),
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			CurrentTime:   o.now(),
+		}
+		for _, c := range cs.PeerCertificates[1:] {
+			vo.Intermediates.AddCert(c)
+		}
+		switch {
+		case noVerifyHost:
+		case hasVerifyHost:
+			vo.DNSName = verifyHost
+		case hasSNI:
+			vo.DNSName = cs.ServerName
+		}
+		chains, err := cs.PeerCertificates[0].Verify(vo)
+		if err != nil {
+			return err
+		}
+		if crls != nil {
+			return checkRevocation(chains[0], crls, o.now())
+		}
+		return nil
+	}
+	return cfg, nil
+}
+
+// SNI returns the server name a server line sends: the constant when the
+// "sni" expression is one (str(...) or a bare literal), with constant set;
+// otherwise the expression itself, for the caller to evaluate per
+// connection.
+func SNI(s *model.Server) (value string, constant bool) {
+	expr := s.SNI
+	if expr == "" && s.Opts != nil {
+		expr = s.Opts["sni"]
+	}
+	if expr == "" {
+		return "", true
+	}
+	if strings.HasPrefix(expr, "str(") && strings.HasSuffix(expr, ")") {
+		return expr[4 : len(expr)-1], true
+	}
+	if strings.ContainsAny(expr, "(),") || !strings.Contains(expr, ".") || strings.Contains(expr, "_") {
+		return expr, false
+	}
+	// A bare word with dots and no fetch syntax is a host name, not a
+	// sample fetch (fetch names use '_' or have no dot: ssl_fc_sni,
+	// req.hdr(host)).
+	if strings.HasPrefix(expr, "req.") || strings.HasPrefix(expr, "res.") || strings.HasPrefix(expr, "ssl_") {
+		return expr, false
+	}
+	return expr, true
+}

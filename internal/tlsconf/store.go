@@ -1,0 +1,189 @@
+package tlsconf
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrNoCertificate is returned by GetCertificate under strict-sni when the
+// client sent no server name or one no certificate matches.
+var ErrNoCertificate = errors.New("strict-sni: no certificate matches the requested server name")
+
+// Store holds the certificates of one bind line and picks one per
+// handshake. Its content is an immutable snapshot swapped atomically, so
+// Reload can serve renewed certificates without a restart while handshakes
+// in progress keep the snapshot they started with.
+type Store struct {
+	crts, crtLists []string
+	strictSNI      bool
+	opts           Options
+	// lineConfig builds the configuration of a crt-list line that has its
+	// own ssl options; nil when the store is used without BindConfig.
+	lineConfig func(e *certEntry) (*tls.Config, []string, error)
+
+	snap atomic.Pointer[snapshot]
+
+	mu    sync.Mutex // serialises Reload
+	warns []string
+}
+
+type snapshot struct {
+	entries []*certEntry
+	exact   map[string][]*certEntry
+	wild    map[string][]*certEntry // key "*.example.org"
+}
+
+// NewStore loads the crt files/directories and then the crt-list files.
+// The first certificate loaded is the default one. crt-list lines with
+// their own ssl options are refused here; use LoadBind for those.
+func NewStore(crts, crtLists []string, strictSNI bool, o Options) (*Store, error) {
+	s := &Store{crts: crts, crtLists: crtLists, strictSNI: strictSNI, opts: o}
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload re-reads every certificate file. When anything fails, the store
+// keeps serving the certificates it had and the error says why.
+func (s *Store) Reload() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap, warns, err := s.load()
+	if err != nil {
+		return err
+	}
+	s.snap.Store(snap)
+	s.warns = warns
+	return nil
+}
+
+// Warnings returns the warnings of the last successful load.
+func (s *Store) Warnings() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.warns...)
+}
+
+// Certificates returns the loaded certificates in load order (the first is
+// the default).
+func (s *Store) Certificates() []*tls.Certificate {
+	var out []*tls.Certificate
+	for _, e := range s.snap.Load().entries {
+		out = append(out, e.cert)
+	}
+	return out
+}
+
+func (s *Store) load() (*snapshot, []string, error) {
+	var entries []*certEntry
+	var warns []string
+	for _, c := range s.crts {
+		es, w, err := loadCrt(c, s.opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		entries = append(entries, es...)
+		warns = append(warns, w...)
+	}
+	for _, l := range s.crtLists {
+		es, w, err := loadCrtList(l, s.opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		entries = append(entries, es...)
+		warns = append(warns, w...)
+	}
+	if len(entries) == 0 {
+		return nil, nil, fmt.Errorf("no certificate configured")
+	}
+	snap := &snapshot{exact: map[string][]*certEntry{}, wild: map[string][]*certEntry{}}
+	for _, e := range entries {
+		if e.opts != nil {
+			if s.lineConfig == nil {
+				return nil, nil, fmt.Errorf("%s: per-certificate ssl options need a bind configuration", e.source)
+			}
+			conf, w, err := s.lineConfig(e)
+			if err != nil {
+				return nil, nil, fmt.Errorf("crt-list entry %s: %w", e.source, err)
+			}
+			e.conf = conf
+			warns = append(warns, w...)
+		}
+		for _, n := range e.names {
+			if e.neg[n] {
+				continue
+			}
+			if strings.HasPrefix(n, "*.") {
+				snap.wild[n] = append(snap.wild[n], e)
+			} else {
+				snap.exact[n] = append(snap.exact[n], e)
+			}
+		}
+	}
+	snap.entries = entries
+	return snap, warns, nil
+}
+
+// pick returns the entry for a ClientHello, as HAProxy does: an exact name
+// first, then a wildcard covering only the first label, else the default
+// (first) certificate unless strict-sni. Among several certificates for one
+// name (RSA and ECDSA), the first the client supports wins.
+func (s *Store) pick(hello *tls.ClientHelloInfo) (*certEntry, error) {
+	snap := s.snap.Load()
+	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	if name != "" {
+		if e := choose(hello, snap.exact[name], name); e != nil {
+			return e, nil
+		}
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			if e := choose(hello, snap.wild["*"+name[i:]], name); e != nil {
+				return e, nil
+			}
+		}
+	}
+	if s.strictSNI {
+		return nil, ErrNoCertificate
+	}
+	return snap.entries[0], nil
+}
+
+func choose(hello *tls.ClientHelloInfo, cands []*certEntry, name string) *certEntry {
+	var first *certEntry
+	for _, e := range cands {
+		if e.neg[name] {
+			continue
+		}
+		if first == nil {
+			first = e
+		}
+		if hello.SupportsCertificate(e.cert) == nil {
+			return e
+		}
+	}
+	return first
+}
+
+// GetCertificate is for tls.Config.GetCertificate.
+func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	e, err := s.pick(hello)
+	if err != nil {
+		return nil, err
+	}
+	return e.cert, nil
+}
+
+// GetConfigForClient is for tls.Config.GetConfigForClient: it returns the
+// configuration of a crt-list line with its own ssl options, or nil to keep
+// the bind's configuration.
+func (s *Store) GetConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	e, err := s.pick(hello)
+	if err != nil {
+		return nil, err
+	}
+	return e.conf, nil
+}
