@@ -10,8 +10,9 @@
 #
 # Environment: DURATION (seconds per run, default 5), REPS (default 3),
 # IDLE_CONNS (default 10000, or fewer when `ulimit -n` cannot be raised
-# enough: the proxy needs two descriptors per idle client), RATE_DELAY_MS (per-connection think time of the
-# rate-limited case, default 4), BASE_PORT (default 18400; uses 4 ports),
+# enough: the proxy needs two descriptors per idle client), RATE_DELAY_MS
+# (per-connection think time of the rate-limited case, default 4),
+# BASE_PORT (default 18400; uses 3 ports),
 # CASES (space-separated subset of case names), BENCH_RT (1 = run proxy,
 # wrk and nginx under SCHED_FIFO priority 10 so that other work on the
 # machine cannot delay their wake-ups; default 1 when root, else 0).

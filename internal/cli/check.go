@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
@@ -14,7 +15,7 @@ func Load(files []string) (*config.Config, *model.Model, config.Diagnostics) {
 	cfg, ds := config.ParseFiles(files, config.ParseOptions{})
 	m, cds := model.Compile(cfg, model.Options{})
 	ds = append(ds, cds...)
-	ds = append(ds, proxy.Check(m)...)
+	ds = append(ds, proxy.Check(m, proxy.CheckOptions{AllowPublicStats: os.Getenv("BULWARK_ALLOW_PUBLIC_STATS") == "1"})...)
 	return cfg, m, ds.Sorted(cfg.Files)
 }
 
@@ -113,6 +114,9 @@ func commands() map[string]func(args []string, stdout, stderr io.Writer) int {
 		"demo":     demoCmd,
 		"audit":    auditMain,
 		"controls": controlsMain,
+		"backup":   backupMain,
+		"restore":  restoreMain,
+		"playbook": playbookMain,
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 
 // Spec describes the check of one server.
 type Spec struct {
-	Addr      string        // host:port or unix path to check
+	Addr      string // host:port or unix path to check
 	Unix      bool
 	Inter     time.Duration // interval while stable (default 2s)
 	FastInter time.Duration // interval while changing state

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ type server struct {
 	up atomic.Bool // health state; true when unchecked
 
 	// Counters for stats and logs.
+	stats   counters
 	total   atomic.Int64
 	failed  atomic.Int64
 	current atomic.Int64
@@ -43,12 +45,14 @@ type backend struct {
 	params  balance.Params
 	pages   errorPages
 	rules   *proxyRules
+	hdrName string // balance hdr(<name>), lower-cased for h1.Get
 
 	// freed is closed and replaced whenever a server slot is released, to
 	// wake requests waiting in the backend queue without a goroutine each.
 	freedMu sync.Mutex
 	freed   chan struct{}
 	queued  atomic.Int64
+	stats   counters
 
 	connectTimeout time.Duration
 	serverTimeout  time.Duration
@@ -108,6 +112,7 @@ func newBackend(p *model.Proxy) (*backend, error) {
 		opts = append(opts, balance.AllBackups())
 	}
 	b.params = params
+	b.hdrName = strings.ToLower(params.Name)
 	b.lb, err = balance.New(params, ht, lbs, opts...)
 	if err != nil {
 		return nil, err

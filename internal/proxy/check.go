@@ -7,12 +7,38 @@ import (
 	"bulwark/internal/model"
 )
 
+// CheckOptions are the explicit opt-outs of Bulwark's secure defaults.
+type CheckOptions struct {
+	// AllowPublicStats lets a stats page without credentials listen beyond
+	// loopback (HAP-6.1).
+	AllowPublicStats bool
+}
+
+// statsOnlyLoopback reports whether the stats page of p can only be
+// reached through loopback binds: p's own binds, or those of every
+// frontend that can route to p.
+func statsOnlyLoopback(m *model.Model, p *model.Proxy) bool {
+	if p.Cap&model.CapFrontend != 0 {
+		return loopbackOnly(p)
+	}
+	for _, fe := range m.Frontends() {
+		routes := fe.DefaultBackend == p.Name
+		for _, ub := range fe.UseBackends {
+			routes = routes || ub.Backend == p.Name || ub.Dynamic
+		}
+		if routes && !loopbackOnly(fe) {
+			return false
+		}
+	}
+	return true
+}
+
 // Check reports what the engine cannot run: rule and ACL errors found when
 // compiling them (the same compilation startup does), and features the
 // model accepts that this engine does not implement yet, so that
 // "bulwark -c" and startup refuse them with their position instead of
 // ignoring them.
-func Check(m *model.Model) config.Diagnostics {
+func Check(m *model.Model, opt CheckOptions) config.Diagnostics {
 	tables, ds := compileTables(m)
 	_, rds := compileRules(m, tables)
 	ds = append(ds, rds...)
@@ -40,8 +66,15 @@ func Check(m *model.Model) config.Diagnostics {
 				no(ub.Pos, "a dynamic 'use_backend' name")
 			}
 		}
-		if p.Stats != nil && p.Stats.Enabled {
-			no(p.Stats.Pos, "the stats page ('stats enable')")
+		if st := p.Stats; st != nil && st.Enabled {
+			for _, r := range st.Rules {
+				no(r.Pos, "'stats http-request'")
+			}
+			// HAP-6.1: a stats page reachable beyond this host must ask for
+			// credentials.
+			if len(st.Auth) == 0 && !opt.AllowPublicStats && !statsOnlyLoopback(m, p) {
+				ds.Alertf(st.Pos, "%s '%s': the stats page is reachable on a non-loopback address without 'stats auth' (HAP-6.1); add 'stats auth <user>:<password>', bind it to 127.0.0.1, or set BULWARK_ALLOW_PUBLIC_STATS=1", p.Kind, p.Name)
+			}
 		}
 		for _, b := range p.Binds {
 			if b.SSL {

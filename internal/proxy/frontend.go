@@ -23,6 +23,7 @@ type frontend struct {
 	rules     *proxyRules
 	maxconn   chan struct{}
 	conns     atomic.Int64
+	stats     counters
 
 	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
 	bufSize                                             int
@@ -142,6 +143,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 }
 
 func (fe *frontend) log(e *LogEntry) {
+	fe.account(e)
 	if fe.opts.Log != nil && len(fe.cfg.Logs) > 0 {
 		fe.opts.Log(e)
 	}

@@ -171,6 +171,10 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return false
 		}
 	}
+	if st := statsFor(fe.cfg, s.req.Target); st != nil {
+		s.serveStats(st, fe.pages, e)
+		return false
+	}
 	be := fe.def
 	if r := fe.rules; r != nil {
 		for i, c := range r.useBE {
@@ -187,13 +191,17 @@ func (s *httpSession) route(e *LogEntry) bool {
 		return false
 	}
 	s.curBE = be
-	e.Backend = be.name
+	e.Backend, e.be = be.name, be
 	if be.cfg != fe.cfg && be.rules != nil && be.rules.req.Len() > 0 {
 		s.eval.Reset()
 		if res := be.rules.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			s.reply(res, be.pages, e)
 			return false
 		}
+	}
+	if st := statsFor(be.cfg, s.req.Target); st != nil && be.cfg != fe.cfg {
+		s.serveStats(st, be.pages, e)
+		return false
 	}
 	return s.forward(be, e)
 }
@@ -298,7 +306,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			s.sendError(503, e)
 			return false
 		}
-		e.Server = sc.srv.name
+		e.Server, e.srv = sc.srv.name, sc.srv
 		sc.srv.current.Add(1)
 		sent, err := s.exchange(be, sc, hasBody, e)
 		sc.srv.current.Add(-1)
@@ -405,7 +413,7 @@ func (s *httpSession) balanceKey(be *backend) balance.Key {
 	case balance.InputValue:
 		switch be.params.Algo {
 		case balance.Header:
-			if v, ok := h1.Get(s.req.Headers, be.params.Name); ok && len(v) > 0 {
+			if v, ok := h1.Get(s.req.Headers, be.hdrName); ok && len(v) > 0 {
 				k.Value, k.HasValue = string(firstListValue(v)), true
 			}
 		case balance.URLParam:
@@ -612,7 +620,7 @@ func wantsXFF(ff *model.ForwardFor, hs []h1.Header, src netip.AddrPort) bool {
 		}
 	}
 	if ff.IfNone {
-		if _, ok := h1.Get(hs, ff.Header); ok {
+		if _, ok := h1.Get(hs, strings.ToLower(ff.Header)); ok {
 			return false
 		}
 	}

@@ -275,3 +275,38 @@ backend be
 		t.Fatal("requests did not reach b")
 	}
 }
+
+// balance hdr(Host) hashes on the header value: one host always lands on
+// the same server.
+func TestBalanceHdrStickiness(t *testing.T) {
+	a := newTestServer(t, "a", nil)
+	b := newTestServer(t, "b", nil)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    balance hdr(X-Tenant)
+    server a A
+    server b B
+`, "A", a.addr, "B", b.addr))
+	seen := map[string]string{}
+	for i := 0; i < 40; i++ {
+		tenant := []string{"t1", "t2", "t3"}[i%3] // 3 tenants over 2 servers: round robin would move them
+		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+		req.Header.Set("X-Tenant", tenant)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if prev, ok := seen[tenant]; ok && prev != string(body) {
+			t.Fatalf("tenant %s moved from %s to %s", tenant, prev, body)
+		}
+		seen[tenant] = string(body)
+	}
+	if a.hits.Load() == 0 || b.hits.Load() == 0 {
+		t.Logf("all tenants hashed to one server (a=%d b=%d)", a.hits.Load(), b.hits.Load())
+	}
+}

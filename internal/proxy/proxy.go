@@ -36,6 +36,9 @@ type LogEntry struct {
 	Request                          string        // request line, HTTP only
 	FeConn, BeConn, SrvConn, Retries int64
 	HTTP                             bool
+
+	be  *backend
+	srv *server
 }
 
 // Options are the hooks the embedding program provides.
@@ -69,8 +72,8 @@ type Runtime struct {
 	handedMu  sync.Mutex
 	handed    map[net.Listener]bool // taken over by a newer generation
 	taken     map[net.Listener]bool // taken from the previous generation
-	conns     sync.Map // net.Conn -> struct{} for hard stop
-	idle      sync.Map // *httpSession waiting for a request
+	conns     sync.Map              // net.Conn -> struct{} for hard stop
+	idle      sync.Map              // *httpSession waiting for a request
 	maxconn   chan struct{}
 	ctx       context.Context
 	cancel    context.CancelFunc

@@ -50,7 +50,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		e.Term = "PR"
 		return
 	}
-	e.Backend = be.name
+	e.Backend, e.be = be.name, be
 	key := balance.Key{Src: src.Addr()}
 	sc, srv, idx, err := be.connect(fe.rt.ctx, key, dst, e)
 	if err != nil {
@@ -58,7 +58,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	}
 	defer be.release(idx)
 	defer sc.Close()
-	e.Server = srv.name
+	e.Server, e.srv = srv.name, srv
 	clientTO, serverTO := fe.clientTimeout, be.serverTimeout
 	if be.tunnelTimeout > 0 {
 		clientTO, serverTO = be.tunnelTimeout, be.tunnelTimeout

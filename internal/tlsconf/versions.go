@@ -147,11 +147,18 @@ func versionRange(line, global versionOpts, what string) (minV, maxV uint16, war
 		return 0, 0, nil, fmt.Errorf("%s: every TLS version is disabled", what)
 	}
 	for v := minV; v <= maxV; v++ {
-		if no[v] {
-			warns = append(warns, fmt.Sprintf("%s: protocol versions with a hole are not supported; using %s to %s", what, versionName(minV), versionName(v-1)))
-			maxV = v - 1
-			break
+		if !no[v] {
+			continue
 		}
+		top := maxV
+		for top > v && no[top] {
+			top--
+		}
+		if top > v {
+			warns = append(warns, fmt.Sprintf("%s: protocol versions with a hole are not supported; using %s to %s", what, versionName(minV), versionName(v-1)))
+		}
+		maxV = v - 1
+		break
 	}
 	if minV < tls.VersionTLS12 {
 		warns = append(warns, fmt.Sprintf("%s allows %s, which is deprecated (RFC 8996); TLSv1.2 is the secure minimum", what, versionName(minV)))

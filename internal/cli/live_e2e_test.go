@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const haproxyBin = "/usr/sbin/haproxy"
+
+func needHAProxy(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(haproxyBin); err != nil {
+		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("BULWARK_REQUIRE_TOOLS=1 but %s is missing: %v", haproxyBin, err)
+		}
+		t.Skipf("%s not installed", haproxyBin)
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// writeCertPEM writes a self-signed certificate and its key into one PEM
+// file, as HAProxy's 'crt' expects.
+func writeCertPEM(t *testing.T, path string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	pem.Encode(&b, &pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startProc runs a proxy in the foreground and stops it by its PID when
+// the test ends; it returns once addr accepts connections.
+func startProc(t *testing.T, addr string, name string, args ...string) int {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() {
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
+		cmd.Wait()
+	})
+	for i := 0; i < 100; i++ {
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return pid
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not listen on %s:\n%s", name, addr, out.String())
+	return 0
+}
+
+type jsonFinding struct {
+	ID       string `json:"id"`
+	Verdict  string `json:"verdict"`
+	Summary  string `json:"summary"`
+	Evidence []struct {
+		Text string `json:"text"`
+	} `json:"evidence"`
+}
+
+func runLiveAudit(t *testing.T, args ...string) map[string]jsonFinding {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(append([]string{"audit", "--live", "--format", "json", "--no-git"}, args...), &out, &errb)
+	if code == 2 {
+		t.Fatalf("audit exit 2: %s", errb.String())
+	}
+	var rep struct {
+		Live     bool          `json:"live"`
+		Findings []jsonFinding `json:"findings"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !rep.Live {
+		t.Error("report not marked live")
+	}
+	m := map[string]jsonFinding{}
+	for _, f := range rep.Findings {
+		m[f.ID] = f
+	}
+	return m
+}
+
+// checkLive asserts a verdict and that live evidence contributed to it.
+func checkLive(t *testing.T, who string, got map[string]jsonFinding, id, want string) {
+	t.Helper()
+	f := got[id]
+	live := false
+	var texts []string
+	for _, e := range f.Evidence {
+		texts = append(texts, e.Text)
+		live = live || strings.HasPrefix(e.Text, "live: ")
+	}
+	if f.Verdict != want || !live {
+		t.Errorf("%s %s = %s (%s), want %s with live evidence:\n  %s", who, id, f.Verdict, f.Summary, want, strings.Join(texts, "\n  "))
+	}
+}
+
+func TestLiveAuditEndToEnd(t *testing.T) {
+	needHAProxy(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	root := os.Geteuid() == 0
+	global := "global\n"
+	if root {
+		jail := filepath.Join(dir, "jail")
+		if err := os.Mkdir(jail, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		global += "    user nobody\n    group nogroup\n    chroot " + jail + "\n"
+	}
+	cert := filepath.Join(dir, "site.pem")
+	writeCertPEM(t, cert)
+	pHTTP, pTLS, pStats := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
+	headers := `    http-after-response set-header X-Frame-Options DENY
+    http-after-response set-header X-Content-Type-Options nosniff
+    http-after-response set-header Referrer-Policy strict-origin
+    http-after-response set-header Content-Security-Policy "default-src 'self'"
+    http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"
+    http-request deny deny_status 405 if { method TRACE }
+    http-request return status 200 content-type text/plain string ok
+`
+	cfg := global + fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 5s
+frontend fe
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.2 ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384
+%slisten stats
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+    stats auth admin:a-long-random-secret-42
+`, pHTTP, pTLS, cert, headers, pStats)
+	cf := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cf, []byte(cfg), 0o644)
+
+	pid := startProc(t, "127.0.0.1:"+strconv.Itoa(pTLS), haproxyBin, "-db", "-f", cf)
+	hap := runLiveAudit(t, "-f", cf, "--target", "haproxy", "--pid", strconv.Itoa(pid))
+	if root {
+		checkLive(t, "haproxy", hap, "HAP-2.1", "PASS")
+		checkLive(t, "haproxy", hap, "HAP-2.2", "PASS")
+	}
+	for _, id := range []string{"HAP-3.1", "HAP-4.1", "HAP-5.1", "HAP-5.2", "HAP-6.1"} {
+		checkLive(t, "haproxy", hap, id, "PASS")
+	}
+	checkLive(t, "haproxy", hap, "HAP-4.2", "PASS")
+
+	// Bulwark on the same configuration minus what it does not run yet:
+	// TLS, header and deny rules, the stats page.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	bin := filepath.Join(dir, "bulwark")
+	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	pB := freeTCPPort(t)
+	bcfg := global + fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 5s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 %s
+`, pB, strings.TrimPrefix(srv.URL, "http://"))
+	bf := filepath.Join(dir, "bulwark.cfg")
+	os.WriteFile(bf, []byte(bcfg), 0o644)
+	bpid := startProc(t, "127.0.0.1:"+strconv.Itoa(pB), bin, "-f", bf)
+	bw := runLiveAudit(t, "-f", bf, "--target", "bulwark", "--pid", strconv.Itoa(bpid))
+	checkLive(t, "bulwark", bw, "HAP-3.1", hap["HAP-3.1"].Verdict)
+	checkLive(t, "bulwark", bw, "HAP-5.1", "FAIL")
+	checkLive(t, "bulwark", bw, "HAP-5.2", "FAIL")
+	if f := bw["HAP-4.1"]; f.Verdict != "SKIP" {
+		t.Errorf("bulwark HAP-4.1 = %s, want SKIP (no TLS bind)", f.Verdict)
+	}
+	for _, id := range []string{"HAP-2.1", "HAP-2.2"} {
+		live := false
+		for _, e := range bw[id].Evidence {
+			live = live || strings.Contains(e.Text, "live: PID "+strconv.Itoa(bpid))
+		}
+		if !live {
+			t.Errorf("bulwark %s has no evidence about PID %d: %+v", id, bpid, bw[id])
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package stats
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// The CSV header is HAProxy's: 100 fixed columns, monitoring tools index them.
+func TestCSVColumns(t *testing.T) {
+	if len(Columns) != 100 {
+		t.Fatalf("%d columns, want 100", len(Columns))
+	}
+	for i, want := range map[int]string{0: "pxname", 17: "status", 32: "type", 44: "hrsp_other", 73: "addr", 99: "uweight"} {
+		if Columns[i] != want {
+			t.Errorf("column %d is %q, want %q", i, Columns[i], want)
+		}
+	}
+	var b bytes.Buffer
+	rows := []Row{
+		{Proxy: "fe", Name: "FRONTEND", Type: 0, Stot: 3, Status: "OPEN", Hrsp: [6]int64{0, 3}},
+		{Proxy: "be", Name: "s1", Type: 2, Stot: 2, Status: "UP", Weight: 1, Act: 1, Addr: "127.0.0.1:80", Check: "L4OK"},
+	}
+	if err := WriteCSV(&b, rows, 42); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "# pxname,svname,") {
+		t.Fatalf("csv: %q", b.String())
+	}
+	f := strings.Split(lines[2], ",")
+	if f[0] != "be" || f[1] != "s1" || f[17] != "UP" || f[32] != "2" || f[73] != "127.0.0.1:80" || f[36] != "L4OK" {
+		t.Fatalf("server row fields wrong: %q", lines[2])
+	}
+	if got := strings.Split(lines[1], ","); got[40] != "3" {
+		t.Fatalf("hrsp_2xx of frontend = %q", got[40])
+	}
+}
+
+func TestHTMLEscapesAndHidesVersion(t *testing.T) {
+	var b bytes.Buffer
+	WriteHTML(&b, []Row{{Proxy: "<x>", Name: "FRONTEND"}}, PageOptions{HideVersion: true, Version: "9.9", URI: "/stats"})
+	s := b.String()
+	if strings.Contains(s, "<x>") || !strings.Contains(s, "&lt;x&gt;") {
+		t.Fatal("proxy name not escaped")
+	}
+	if strings.Contains(s, "9.9") {
+		t.Fatal("version shown despite hide-version")
+	}
+}
