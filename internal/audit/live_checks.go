@@ -256,9 +256,18 @@ func liveTLSVersions(t *Target, lf *LiveFacts) Result {
 			evs = append(evs, ev(tp.Pos, Warn, "live: %s TLS bind %s %s", tp.Proxy, tp.Addr, probeFailText(tp.Err)))
 			continue
 		}
+		tls10Refused := false
+		for _, r := range tp.Versions {
+			if r.Name == "TLSv1.0" && r.Tool != "" && !r.Accepted {
+				tls10Refused = true
+			}
+		}
 		for _, r := range tp.Versions {
 			old := r.Name == "SSLv3" || r.Name == "TLSv1.0" || r.Name == "TLSv1.1"
 			switch {
+			case r.Tool == "" && r.Name == "SSLv3" && tls10Refused:
+				// A minimum version that refuses TLS 1.0 refuses SSLv3 too.
+				evs = append(evs, ev(tp.Pos, Pass, "live: %s %s: SSLv3 not offered (%s); implied refused since TLSv1.0 is", tp.Proxy, tp.Addr, r.Err))
 			case r.Tool == "":
 				evs = append(evs, ev(tp.Pos, Manual, "live: %s %s: %s not probed (%s)", tp.Proxy, tp.Addr, r.Name, r.Err))
 			case old && r.Accepted:

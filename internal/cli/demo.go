@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +35,13 @@ defaults
 frontend demo
     bind 127.0.0.1:{{PORT}}
     option forwardfor
+    http-request deny if { method TRACE }
+    http-response set-header X-Frame-Options DENY
+    http-response set-header X-Content-Type-Options nosniff
+    stats enable
+    stats uri /stats
+    stats auth demo:{{PASS}}
+    stats hide-version
     default_backend app
 
 backend app
@@ -50,6 +59,16 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *port == 0 {
+		// HAProxy syntax has no "any port": pick a free one now.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintf(stderr, "demo: %v\n", err)
+			return 1
+		}
+		*port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
 	var apps []net.Listener
 	for i := 0; i < 2; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -65,7 +84,13 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(w, "Hello from %s\nYou asked for %s %s\nX-Forwarded-For: %s\n", name, r.Method, r.URL.RequestURI(), r.Header.Get("X-Forwarded-For"))
 		}))
 	}
-	text := strings.NewReplacer("{{PORT}}", fmt.Sprint(*port),
+	var pw [9]byte
+	if _, err := rand.Read(pw[:]); err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	pass := base64.RawURLEncoding.EncodeToString(pw[:])
+	text := strings.NewReplacer("{{PORT}}", fmt.Sprint(*port), "{{PASS}}", pass,
 		"{{APP1}}", portOf(apps[0]), "{{APP2}}", portOf(apps[1])).Replace(demoConfig)
 	if *show {
 		fmt.Fprint(stdout, text)
@@ -85,9 +110,10 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Bulwark demo is running.\n"+
 			"  proxy:     http://%s/   (try: curl -i http://%s/hello)\n"+
 			"  servers:   app1 on %s, app2 on %s (round robin between them)\n"+
+			"  stats:     http://%s/stats  (user demo, password %s; CSV: /stats;csv)\n"+
 			"  logs:      one HAProxy 'httplog' line per request, below\n"+
 			"  config:    bulwark demo -print-config\n"+
-			"Press Ctrl-C to stop.\n", addr, addr, apps[0].Addr(), apps[1].Addr())
+			"Press Ctrl-C to stop.\n", addr, addr, apps[0].Addr(), apps[1].Addr(), addr, pass)
 		if f, ok := stdout.(*os.File); ok {
 			f.Sync()
 		}

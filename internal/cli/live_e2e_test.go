@@ -186,6 +186,7 @@ frontend fe
     stats enable
     stats uri /stats
     stats auth admin:a-long-random-secret-42
+    http-request deny deny_status 405 if { method TRACE }
 `, pHTTP, pTLS, cert, headers, pStats)
 	cf := filepath.Join(dir, "haproxy.cfg")
 	os.WriteFile(cf, []byte(cfg), 0o644)
