@@ -35,7 +35,7 @@ func TestPlaybookGolden(t *testing.T) {
 func TestPlaybookSections(t *testing.T) {
 	tests := []struct {
 		name, cfg string
-		want     []string
+		want      []string
 	}{
 		{"no tls no limits", "frontend f\n  mode http\n  bind 127.0.0.1:80\n  default_backend b\nbackend b\n  mode http\n  server s1 10.0.0.1:80\n",
 			[]string{"terminates no TLS", "**No rate limit is configured**", "set server b/s1 state drain", "No `stats socket`", "default_backend b"}},

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"bulwark/internal/balance"
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
+	"bulwark/internal/tlsconf"
 )
 
 // server is the running state of one "server" line.
@@ -27,7 +30,8 @@ type server struct {
 	mu   sync.Mutex
 	idle []*srvConn // idle connections, most recent last
 
-	up atomic.Bool // health state; true when unchecked
+	up  atomic.Bool // health state; true when unchecked
+	tls *tls.Config // "ssl": TLS to the server
 
 	// Counters for stats and logs.
 	stats   counters
@@ -63,7 +67,7 @@ type backend struct {
 	reuse          string
 }
 
-func newBackend(p *model.Proxy) (*backend, error) {
+func newBackend(p *model.Proxy, ssl *model.SSLDefaults) (*backend, error) {
 	b := &backend{cfg: p, name: p.Name, freed: make(chan struct{}), retries: p.Retries,
 		redispatch: p.Redispatch, reuse: p.HTTPReuse}
 	if b.reuse == "" {
@@ -79,6 +83,13 @@ func newBackend(p *model.Proxy) (*backend, error) {
 	for i, sc := range p.Servers {
 		s := &server{cfg: sc, name: sc.Name}
 		s.up.Store(true)
+		if sc.SSL {
+			cfg, err := tlsconf.ServerConfig(sc, ssl)
+			if err != nil {
+				return nil, fmt.Errorf("server '%s': %v", sc.Name, err)
+			}
+			s.tls = cfg
+		}
 		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 		s.lb.SetMaxConn(sc.MaxConn)
 		s.lb.SetUsable(!sc.Disabled)
@@ -128,8 +139,21 @@ var (
 // acquire picks a server and takes a slot on it, waiting in the backend
 // queue while every candidate is at its maxconn, up to "timeout queue".
 func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
-	var deadline time.Time
-	var timer *time.Timer
+	idx, st := b.lb.Pick(key)
+	switch st {
+	case balance.OK:
+		return idx, nil
+	case balance.NoServer:
+		return -1, errNoServer
+	}
+	d := b.queueTimeout
+	if d == 0 {
+		d = 24 * time.Hour
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	b.queued.Add(1)
+	defer b.queued.Add(-1)
 	for {
 		b.freedMu.Lock()
 		wake := b.freed
@@ -137,29 +161,15 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 		idx, st := b.lb.Pick(key)
 		switch st {
 		case balance.OK:
-			if timer != nil {
-				timer.Stop()
-			}
 			return idx, nil
 		case balance.NoServer:
 			return -1, errNoServer
-		}
-		if deadline.IsZero() {
-			d := b.queueTimeout
-			if d == 0 {
-				d = 24 * time.Hour
-			}
-			deadline = time.Now().Add(d)
-			timer = time.NewTimer(d)
-			b.queued.Add(1)
-			defer b.queued.Add(-1)
 		}
 		select {
 		case <-wake:
 		case <-timer.C:
 			return -1, errQueueTimout
 		case <-ctx.Done():
-			timer.Stop()
 			return -1, ctx.Err()
 		}
 	}
@@ -167,6 +177,12 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 
 func (b *backend) release(idx int) {
 	b.lb.Release(idx)
+	// Waking the queue costs a channel; only pay it when someone waits. A
+	// waiter registers (queued++) before re-checking the balancer, so it
+	// cannot miss this release.
+	if b.queued.Load() == 0 {
+		return
+	}
 	b.freedMu.Lock()
 	close(b.freed)
 	b.freed = make(chan struct{})
@@ -209,12 +225,17 @@ func (s *server) dial(ctx context.Context, dst netip.AddrPort, timeout time.Dura
 	if s.unix {
 		netw = "unix"
 	}
-	return d.DialContext(ctx, netw, s.dialAddr(dst))
+	c, err := d.DialContext(ctx, netw, s.dialAddr(dst))
+	if err != nil || s.tls == nil {
+		return c, err
+	}
+	return dialTLS(ctx, c, s.tls, timeout)
 }
 
 // srvConn is a connection to a server with its HTTP reader.
 type srvConn struct {
 	c    net.Conn
+	tc   timedConn
 	rd   *h1.Reader
 	srv  *server
 	used bool // carried at least one request: safe to reuse

@@ -42,6 +42,7 @@ func Check(m *model.Model, opt CheckOptions) config.Diagnostics {
 	tables, ds := compileTables(m)
 	_, rds := compileRules(m, tables)
 	ds = append(ds, rds...)
+	ds = append(ds, checkTLS(m)...)
 	no := func(pos config.Pos, what string) {
 		ds = append(ds, config.Diagnostic{Pos: pos, Severity: config.SevAlert,
 			Msg: what + " is not supported by bulwark yet", Code: model.CodeUnsupported})
@@ -76,15 +77,7 @@ func Check(m *model.Model, opt CheckOptions) config.Diagnostics {
 				ds.Alertf(st.Pos, "%s '%s': the stats page is reachable on a non-loopback address without 'stats auth' (HAP-6.1); add 'stats auth <user>:<password>', bind it to 127.0.0.1, or set BULWARK_ALLOW_PUBLIC_STATS=1", p.Kind, p.Name)
 			}
 		}
-		for _, b := range p.Binds {
-			if b.SSL {
-				no(b.Pos, "TLS ('bind ... ssl')")
-			}
-		}
 		for _, s := range p.Servers {
-			if s.SSL {
-				no(s.Pos, "TLS to servers ('server ... ssl')")
-			}
 			if s.SendProxy != "" {
 				no(s.Pos, "'send-proxy'")
 			}

@@ -23,6 +23,7 @@ type frontend struct {
 	rules     *proxyRules
 	maxconn   chan struct{}
 	conns     atomic.Int64
+	logging   bool // some log target is configured: render request lines
 	stats     counters
 
 	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
@@ -34,6 +35,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
 	if p.MaxConn > 0 {
 		fe.maxconn = make(chan struct{}, p.MaxConn)
 	}
+	fe.logging = opts.Log != nil && len(p.Logs) > 0
 	t := p.Timeouts
 	fe.clientTimeout = t.Client
 	fe.httpRequestTimeout = t.HTTPRequest

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"bulwark/internal/acl"
@@ -44,6 +45,10 @@ type httpSession struct {
 	inResp      bool
 	vars        map[string]acl.Sample
 	curBE       *backend
+	ent         LogEntry
+	idle        atomic.Bool // waiting for a request: a soft stop may close it
+	tlsOn       bool
+	sni         []byte
 }
 
 func (fe *frontend) serveHTTP(c net.Conn) {
@@ -53,6 +58,8 @@ func (fe *frontend) serveHTTP(c net.Conn) {
 	if s.src.IsValid() {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
+	fe.rt.idle.Store(s, struct{}{})
+	defer fe.rt.idle.Delete(s)
 	s.eval = acl.NewEval(s)
 	s.exec = rules.Exec{E: s.eval, T: s}
 	defer s.close()
@@ -114,23 +121,29 @@ func (s *httpSession) serveOne() bool {
 	} else {
 		s.c.SetReadDeadline(time.Time{})
 	}
-	e := &LogEntry{Start: start, Client: s.c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
+	e := &s.ent
+	*e = LogEntry{Start: start, Client: s.c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true}
 	// While waiting for a request the session is idle: a soft stop may
 	// close it at once instead of waiting for the keep-alive timeout.
-	fe.rt.idle.Store(s, struct{}{})
+	s.idle.Store(true)
 	if fe.rt.stopping.Load() && s.nreq > 0 && s.rd.Buffered() == 0 {
-		fe.rt.idle.Delete(s)
 		return false
 	}
 	err := s.rd.ReadRequest(&s.req)
-	fe.rt.idle.Delete(s)
+	s.idle.Store(false)
+	if s.nreq == 0 {
+		s.tlsOn, s.sni = connTLS(s.c)
+	}
+	e.TLS = s.tlsOn
 	if err != nil {
 		return s.requestError(err, e)
 	}
 	s.nreq++
 	e.TR = time.Since(start)
-	e.Request = string(s.req.Method) + " " + string(s.req.Target) + " HTTP/" + strconv.Itoa(s.req.Major) + "." + strconv.Itoa(s.req.Minor)
+	if fe.logging {
+		e.Request = string(s.req.Method) + " " + string(s.req.Target) + " HTTP/" + strconv.Itoa(s.req.Major) + "." + strconv.Itoa(s.req.Minor)
+	}
 	s.tc.rto = fe.clientTimeout
 	s.tc.rlast = time.Time{} // force the next Read to set its own deadline
 	s.c.SetReadDeadline(time.Time{})
@@ -398,7 +411,8 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*sr
 		return nil, -1, false, err
 	}
 	sc := &srvConn{c: conn, srv: be.servers[idx2]}
-	sc.rd = h1.NewReader(conn, h1.Config{MaxHeaderBytes: s.fe.bufSize})
+	sc.tc = timedConn{Conn: conn}
+	sc.rd = h1.NewReader(&sc.tc, h1.Config{MaxHeaderBytes: s.fe.bufSize})
 	s.attached, s.attBE = sc, be
 	return sc, idx2, true, nil
 }
@@ -434,8 +448,8 @@ func firstListValue(v []byte) []byte {
 // whether any response byte arrived (after which a retry is impossible).
 func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry) (sent bool, err error) {
 	req := &s.req
-	tcs := timedConn{Conn: sc.c, rto: be.serverTimeout, wto: be.serverTimeout}
-	sc.rd.Reset(&tcs)
+	sc.tc = timedConn{Conn: sc.c, rto: be.serverTimeout, wto: be.serverTimeout}
+	tcs := &sc.tc
 	if _, err := tcs.Write(s.head); err != nil {
 		return false, errStaleConn
 	}
@@ -445,7 +459,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	tr := time.Now()
 	bodyDone := !hasBody
 	if hasBody && !req.Expect100 {
-		if _, err := h1.CopyBody(&tcs, s.rd, s.copyBuf); err != nil {
+		if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
 			if isTimeout(err) || isClientSide(err) {
 				return false, errClientAborted
 			}
@@ -478,7 +492,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 				return true, errClientAborted
 			}
 			if s.resp.Status == 100 && !bodyDone {
-				if _, err := h1.CopyBody(&tcs, s.rd, s.copyBuf); err != nil {
+				if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
 					return true, errClientAborted
 				}
 				bodyDone = true

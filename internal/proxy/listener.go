@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/user"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"bulwark/internal/model"
@@ -24,17 +23,20 @@ func listenKey(netw, addr string) string { return netw + "|" + addr }
 func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, take func(key string) net.Listener) ([]net.Listener, []string, error) {
 	var out []net.Listener
 	var keys []string
+	var opened []net.Listener // ours to close on failure; taken ones go back
 	fail := func(err error) ([]net.Listener, []string, error) {
-		for i, l := range out {
-			if !strings.HasPrefix(keys[i], "taken|") {
-				l.Close()
-			}
+		for _, l := range opened {
+			l.Close()
 		}
 		return nil, nil, err
 	}
 	add := func(l net.Listener, key string) {
 		out = append(out, l)
 		keys = append(keys, key)
+	}
+	addNew := func(l net.Listener, key string) {
+		add(l, key)
+		opened = append(opened, l)
 	}
 	lc := net.ListenConfig{Control: reuseAddr}
 	for _, a := range b.Addrs {
@@ -58,7 +60,7 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, 
 			if err != nil {
 				return fail(fmt.Errorf("fd@%d: %v", a.FD, err))
 			}
-			add(l, key)
+			addNew(l, key)
 		case "unix", "abns":
 			path := a.Path
 			key := listenKey("unix", path)
@@ -81,7 +83,7 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, 
 					return fail(err)
 				}
 			}
-			add(l, key)
+			addNew(l, key)
 		default:
 			netw := a.Net
 			host := a.Host
@@ -99,7 +101,7 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, 
 				if err != nil {
 					return fail(fmt.Errorf("cannot bind socket (%v) for [%s]", err, hp))
 				}
-				add(l, key)
+				addNew(l, key)
 			}
 		}
 	}

@@ -8,6 +8,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/stick"
+	"bulwark/internal/tlsconf"
 )
 
 // LogEntry describes one finished session or request for the access log.
@@ -140,7 +142,7 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		if px.Disabled {
 			continue
 		}
-		b, err := newBackend(px)
+		b, err := newBackend(px, &m.Global.SSL)
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("backend '%s' (%s): %v", px.Name, px.Pos, err)
@@ -170,8 +172,26 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 				rt.abandon(old)
 				return nil, fmt.Errorf("%s '%s' (%s): %v", px.Kind, px.Name, b.Pos, err)
 			}
+			var tcfg *tls.Config
+			if b.SSL {
+				bt, err := tlsconf.LoadBind(b, &m.Global.SSL, tlsOptions())
+				if err != nil {
+					for _, l := range ls {
+						if !rt.taken[l] {
+							l.Close()
+						}
+					}
+					rt.abandon(old)
+					return nil, fmt.Errorf("%s '%s' (%s): %v", px.Kind, px.Name, b.Pos, err)
+				}
+				tcfg = bt.Config
+			}
 			for i, l := range ls {
-				fe.listeners = append(fe.listeners, boundListener{l, b})
+				sl := l
+				if tcfg != nil {
+					sl = tlsListener{l, tcfg}
+				}
+				fe.listeners = append(fe.listeners, boundListener{sl, b})
 				rt.listeners = append(rt.listeners, l)
 				rt.keys[keys[i]] = l
 			}
@@ -239,7 +259,9 @@ func (rt *Runtime) softStop(grace time.Duration) {
 	// Idle keep-alive sessions hold nothing in flight: wake them so they
 	// close now (a request that raced in still gets its answer).
 	rt.idle.Range(func(k, _ any) bool {
-		k.(*httpSession).c.SetReadDeadline(time.Now())
+		if s := k.(*httpSession); s.idle.Load() {
+			s.c.SetReadDeadline(time.Now())
+		}
 		return true
 	})
 	if grace == 0 && rt.model.Global.HardStop > 0 {

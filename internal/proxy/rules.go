@@ -100,7 +100,7 @@ func (s *httpSession) Status() int {
 	}
 	return s.resp.Status
 }
-func (s *httpSession) TLS() (bool, []byte)     { return false, nil }
+func (s *httpSession) TLS() (bool, []byte)     { return s.tlsOn, s.sni }
 func (s *httpSession) Now() int64              { return s.fe.rt.clock.NowMs() }
 func (s *httpSession) Tracked(n int) stick.Ref { return s.tracked[n] }
 func (s *httpSession) SetTracked(n int, r stick.Ref) {

@@ -1,0 +1,136 @@
+package proxy
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeCert writes a self-signed certificate and its key in one PEM file
+// (HAProxy's "crt" format), mode 0600, and returns its path and pool.
+func writeCert(t testing.TB, names ...string) (string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]},
+		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	path := filepath.Join(t.TempDir(), names[0]+".pem")
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})...)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return path, pool
+}
+
+func TestTLSTermination(t *testing.T) {
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Header.Get("X-TLS")+" "+r.Header.Get("X-SNI"))
+	})
+	crt, pool := writeCert(t, "www.example.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT
+    http-request set-header X-TLS %[ssl_fc]
+    http-request set-header X-SNI %[ssl_fc_sni]
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "www.example.test"}}}
+	resp, body := httpGet(t, client, "https://"+addr+"/")
+	if resp.StatusCode != 200 || body != "1 www.example.test" {
+		t.Fatalf("got %d %q, want ssl_fc=1 and the SNI", resp.StatusCode, body)
+	}
+	// TLS 1.1 is refused by default (HAP-4.1).
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "www.example.test", MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10})
+	if err == nil {
+		c.Close()
+		t.Fatal("a TLS 1.1 handshake succeeded")
+	}
+}
+
+// A private key readable by other users is refused (HAP-4.3).
+func TestTLSKeyPermissionsRefused(t *testing.T) {
+	crt, _ := writeCert(t, "perm.example.test")
+	os.Chmod(crt, 0o644)
+	m := compileCfg(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:8443 ssl crt CRT
+`, "CRT", crt))
+	ds := Check(m, CheckOptions{})
+	if !ds.HasAlerts() || !strings.Contains(ds.Sorted(nil)[0].Msg, "chmod 600") {
+		t.Fatalf("want a refusal naming chmod 600, got %v", ds)
+	}
+}
+
+func TestTLSToServer(t *testing.T) {
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "secure backend")
+	}))
+	defer ts.Close()
+	srvAddr := strings.TrimPrefix(ts.URL, "https://")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s ADDR ssl verify none
+`, "ADDR", srvAddr))
+	_, body := httpGet(t, &http.Client{}, "http://"+addr+"/")
+	if body != "secure backend" {
+		t.Fatalf("got %q", body)
+	}
+	// With verification (the default) and no CA that signs the test
+	// server, the connection is refused: 503.
+	_, addr2 := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    retries 0
+    server s ADDR ssl ca-file CA
+`, "ADDR", srvAddr, "CA", writeCA(t)))
+	resp, _ := httpGet(t, &http.Client{}, "http://"+addr2+"/")
+	if resp.StatusCode != 503 {
+		t.Fatalf("unverifiable server: %d, want 503", resp.StatusCode)
+	}
+}
+
+func writeCA(t testing.TB) string {
+	_, pool := writeCert(t, "unrelated-ca.test")
+	_ = pool
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ca.pem")
+	crt, _ := writeCert(t, "other-ca.test")
+	b, _ := os.ReadFile(crt)
+	blk, _ := pem.Decode(b)
+	os.WriteFile(p, pem.EncodeToMemory(blk), 0o644)
+	return p
+}
