@@ -1,11 +1,15 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"bulwark/internal/model"
 )
@@ -24,6 +28,8 @@ type frontend struct {
 	maxconn   chan struct{}
 	conns     atomic.Int64
 	logging   bool // some log target is configured: render request lines
+	h2        *http2.Server
+	h2base    *http.Server
 	stats     counters
 
 	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
@@ -36,6 +42,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
 		fe.maxconn = make(chan struct{}, p.MaxConn)
 	}
 	fe.logging = opts.Log != nil && len(p.Logs) > 0
+	fe.initH2()
 	t := p.Timeouts
 	fe.clientTimeout = t.Client
 	fe.httpRequestTimeout = t.HTTPRequest
@@ -127,7 +134,9 @@ func (fe *frontend) serve(bl boundListener) {
 			}()
 			rt.conns.Store(c, struct{}{})
 			defer rt.conns.Delete(c)
-			if fe.cfg.Mode == model.ModeHTTP {
+			if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
+				fe.serveTLS(c)
+			} else if fe.cfg.Mode == model.ModeHTTP {
 				fe.serveHTTP(c)
 			} else {
 				fe.serveTCP(c)

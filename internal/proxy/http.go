@@ -49,10 +49,30 @@ type httpSession struct {
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
 	tlsOn       bool
 	sni         []byte
+	client      net.Addr
+	h2          bool
 }
 
 func (fe *frontend) serveHTTP(c net.Conn) {
-	s := &httpSession{fe: fe, c: c, src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr())}
+	fe.serveHTTPOn(c, connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr())})
+}
+
+// connInfo describes the client connection a session serves; for HTTP/2
+// streams the session reads from an in-memory pipe, so the addresses and
+// TLS facts come from the real connection.
+type connInfo struct {
+	client   net.Addr
+	src, dst netip.AddrPort
+	h2       bool // one request, connection rules already run
+	tlsOn    bool
+	sni      []byte
+}
+
+func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
+	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2}
+	if ci.h2 {
+		s.tlsOn, s.sni = ci.tlsOn, ci.sni
+	}
 	s.tc = timedConn{Conn: c}
 	s.rd = h1.NewReader(&s.tc, h1.Config{MaxHeaderBytes: fe.bufSize})
 	if s.src.IsValid() {
@@ -64,7 +84,7 @@ func (fe *frontend) serveHTTP(c net.Conn) {
 	s.exec = rules.Exec{E: s.eval, T: s}
 	defer s.close()
 	defer s.releaseTracked(true)
-	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
+	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
 		s.inConnRules = true
 		res := r.tcpConn.Run(&s.exec)
 		s.inConnRules = false
@@ -73,7 +93,7 @@ func (fe *frontend) serveHTTP(c net.Conn) {
 		}
 	}
 	for s.serveOne() {
-		if fe.rt.stopping.Load() {
+		if fe.rt.stopping.Load() || s.h2 {
 			return
 		}
 	}
@@ -122,7 +142,7 @@ func (s *httpSession) serveOne() bool {
 		s.c.SetReadDeadline(time.Time{})
 	}
 	e := &s.ent
-	*e = LogEntry{Start: start, Client: s.c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
+	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true}
 	// While waiting for a request the session is idle: a soft stop may
 	// close it at once instead of waiting for the keep-alive timeout.
@@ -132,7 +152,7 @@ func (s *httpSession) serveOne() bool {
 	}
 	err := s.rd.ReadRequest(&s.req)
 	s.idle.Store(false)
-	if s.nreq == 0 {
+	if s.nreq == 0 && !s.h2 {
 		s.tlsOn, s.sni = connTLS(s.c)
 	}
 	e.TLS = s.tlsOn

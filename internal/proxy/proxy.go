@@ -256,6 +256,9 @@ func (rt *Runtime) softStop(grace time.Duration) {
 		return
 	}
 	rt.closeListeners()
+	for _, fe := range rt.frontends {
+		go fe.stopH2()
+	}
 	// Idle keep-alive sessions hold nothing in flight: wake them so they
 	// close now (a request that raced in still gets its answer).
 	rt.idle.Range(func(k, _ any) bool {

@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"bulwark/internal/acl"
+	"bulwark/internal/h1"
+	"bulwark/internal/rules"
+)
+
+// HTTP/2 on the client side ("bind ... ssl alpn h2,http/1.1"). Each h2
+// stream is turned into one HTTP/1.1 request on an in-memory pipe and
+// served by the ordinary session code, so the same normalization, rules,
+// routing, balancing and logging apply to both protocols; the response is
+// read back from the pipe and written to the stream.
+
+// serveTLS completes the handshake under the request timeout and serves
+// h2 or HTTP/1.1 according to ALPN.
+func (fe *frontend) serveTLS(c net.Conn) {
+	tc := c.(*tls.Conn)
+	to := fe.httpRequestTimeout
+	if to == 0 {
+		to = fe.clientTimeout
+	}
+	if to > 0 {
+		tc.SetDeadline(time.Now().Add(to))
+	}
+	if err := tc.Handshake(); err != nil {
+		tc.Close()
+		return
+	}
+	tc.SetDeadline(time.Time{})
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		fe.serveH2(tc)
+		return
+	}
+	fe.serveHTTP(tc)
+}
+
+func (fe *frontend) serveH2(tc *tls.Conn) {
+	defer tc.Close()
+	ci := connInfo{client: tc.RemoteAddr(), src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), h2: true, tlsOn: true}
+	if sni := tc.ConnectionState().ServerName; sni != "" {
+		ci.sni = []byte(sni)
+	}
+	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
+		txn := &tcpTxn{fe: fe, src: ci.src, dst: ci.dst}
+		defer txn.release()
+		x := rules.Exec{E: acl.NewEval(txn), T: txn}
+		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
+			return
+		}
+	}
+	fe.h2.ServeConn(tc, &http2.ServeConnOpts{BaseConfig: fe.h2base, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fe.serveStream(w, r, ci)
+	})})
+}
+
+// initH2 prepares the frontend's HTTP/2 server. The http.Server is only
+// there so that a soft stop can send GOAWAY to every h2 connection
+// (http2.ConfigureServer hooks its Shutdown).
+func (fe *frontend) initH2() {
+	fe.h2 = &http2.Server{IdleTimeout: fe.keepAliveTimeout, MaxReadFrameSize: 1 << 20}
+	if fe.h2.IdleTimeout == 0 {
+		fe.h2.IdleTimeout = fe.clientTimeout
+	}
+	fe.h2base = &http.Server{}
+	http2.ConfigureServer(fe.h2base, fe.h2)
+}
+
+// stopH2 asks every HTTP/2 client to finish (GOAWAY); streams in flight
+// complete.
+func (fe *frontend) stopH2() {
+	if fe.h2base == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	fe.h2base.Shutdown(ctx)
+}
+
+// serveStream runs one h2 stream through a session on a pipe.
+func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connInfo) {
+	client, proxySide := net.Pipe()
+	defer client.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fe.rt.active.Add(1)
+		defer fe.rt.active.Done()
+		fe.serveHTTPOn(proxySide, ci)
+	}()
+	// Write the request in its own goroutine: the session reads the body
+	// while this goroutine is free to read the response.
+	go func() {
+		bw := bufio.NewWriterSize(client, 4096)
+		if err := writeH1Request(bw, r); err != nil {
+			client.Close()
+		}
+	}()
+	rd := h1.NewReader(client, h1.Config{MaxHeaderBytes: fe.bufSize})
+	var resp h1.Response
+	for {
+		if err := rd.ReadResponse(&resp, []byte(r.Method)); err != nil {
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			<-done
+			return
+		}
+		if !resp.Informational() {
+			break
+		}
+	}
+	hdr := w.Header()
+	for _, h := range resp.Headers {
+		if h1.IsHopByHop(resp.Headers, h, false) {
+			continue
+		}
+		hdr.Add(string(h.Name), string(h.Value))
+	}
+	w.WriteHeader(resp.Status)
+	if resp.Body != h1.FramingNone {
+		buf := make([]byte, 16<<10)
+		fl, _ := w.(http.Flusher)
+		body := rd.Body()
+		for {
+			n, err := body.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					break
+				}
+				if fl != nil {
+					fl.Flush()
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
+	client.Close()
+	<-done
+}
+
+// writeH1Request serialises an h2 request as HTTP/1.1 for the session:
+// :authority becomes Host, a body of unknown length is sent chunked.
+func writeH1Request(bw *bufio.Writer, r *http.Request) error {
+	target := r.RequestURI
+	if target == "" {
+		target = r.URL.RequestURI()
+	}
+	bw.WriteString(r.Method + " " + target + " HTTP/1.1\r\nHost: " + r.Host + "\r\n")
+	for name, vals := range r.Header {
+		ln := strings.ToLower(name)
+		if ln == "host" || ln == "connection" || ln == "transfer-encoding" || ln == "content-length" {
+			continue
+		}
+		for _, v := range vals {
+			bw.WriteString(name + ": " + v + "\r\n")
+		}
+	}
+	chunked := false
+	switch {
+	case r.ContentLength > 0:
+		bw.WriteString("Content-Length: " + strconv.FormatInt(r.ContentLength, 10) + "\r\n")
+	case r.ContentLength < 0:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+		chunked = true
+	}
+	bw.WriteString("\r\n")
+	if r.Body != nil && r.ContentLength != 0 {
+		var dst io.Writer = bw
+		var cw *h1.ChunkedWriter
+		if chunked {
+			cw = &h1.ChunkedWriter{W: bw}
+			dst = cw
+		}
+		if _, err := io.Copy(dst, r.Body); err != nil {
+			return err
+		}
+		if cw != nil {
+			if err := cw.Close(nil); err != nil {
+				return err
+			}
+		}
+	}
+	return bw.Flush()
+}
