@@ -29,10 +29,8 @@ func BenchmarkFrontend(b *testing.B) {
 			fmt.Fprintf(&cfg, " acl a%d hdr(host) -m str h%d.example.com\n", i, i)
 		}
 	}
-	var conds []string
 	for i := range 20 {
 		c := fmt.Sprintf("if a%d a%d || !a%d a%d", i, i+5, i+10, (i+15)%50)
-		conds = append(conds, c)
 		fmt.Fprintf(&cfg, " http-request deny %s\n", c)
 	}
 	_, p, s, ds := build(b, cfg.String(), Options{})

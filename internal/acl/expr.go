@@ -39,14 +39,12 @@ type convCall struct {
 // and comma-separated values). The zero iter starts at the first value.
 type iter struct {
 	hi, off int
-	n       int
 	done    bool
 }
 
 type fetchFn func(e *Eval, x *Expr, it *iter) (Sample, bool)
 
 type fetchDef struct {
-	name    string
 	out     Kind
 	fn      fetchFn
 	minArgs int
@@ -63,7 +61,6 @@ type fetchDef struct {
 type convFn func(e *Eval, c *convCall, s Sample) (Sample, bool)
 
 type convDef struct {
-	name             string
 	in, out          Kind // in: KindNone accepts anything
 	fn               convFn
 	minArgs, maxArgs int

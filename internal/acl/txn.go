@@ -115,10 +115,3 @@ func NewEval(t Txn) *Eval { return &Eval{Txn: t, buf: make([]byte, 0, 512)} }
 // Reset forgets scratch space; samples from earlier evaluations become
 // invalid.
 func (e *Eval) Reset() { e.buf = e.buf[:0] }
-
-// scratch appends b to the scratch space and returns the copy.
-func (e *Eval) scratch(b []byte) []byte {
-	n := len(e.buf)
-	e.buf = append(e.buf, b...)
-	return e.buf[n:len(e.buf):len(e.buf)]
-}

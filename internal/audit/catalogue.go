@@ -89,7 +89,7 @@ func WriteControlsJSON(w io.Writer) error {
 	var out []jsonControl
 	for _, c := range Controls() {
 		s := SectionByNumber(c.Section)
-		out = append(out, jsonControl{ID: c.ID, Title: c.Title, Section: jsonSection{s.Number, s.Name},
+		out = append(out, jsonControl{ID: c.ID, Title: c.Title, Section: jsonSection(s),
 			Severity: c.Severity.String(), Automatable: string(c.Automatable), Extra: c.Extra, Parent: c.Parent,
 			Intent: c.Intent, Rationale: c.Rationale, Remediation: c.Remediation, GuideAudit: c.GuideAudit,
 			Static: c.Static != nil, Live: c.Live != nil})

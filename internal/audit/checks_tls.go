@@ -133,11 +133,11 @@ func allowedList(v [5]bool) string {
 func checkTLSProtocols(t *Target) Result {
 	g := globalSSLOpts(t.Model)
 	var evs []Evidence
-	for _, d := range globalDirectives(t.Model, "ssl-default-bind-options") {
+	// The global defaults are judged once, at their first line.
+	if ds := globalDirectives(t.Model, "ssl-default-bind-options"); len(ds) > 0 {
 		if w := weakAllowed(allowedVersions(g, sslOpts{min: -1, max: -1, force: -1})); len(w) > 0 {
-			evs = append(evs, ev(d.Pos, Fail, "global defaults allow %s", strings.Join(w, ", ")))
+			evs = append(evs, ev(ds[0].Pos, Fail, "global defaults allow %s", strings.Join(w, ", ")))
 		}
-		break
 	}
 	for _, p := range frontends(t.Model) {
 		for _, b := range p.Binds {

@@ -159,7 +159,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	for _, f := range r.Findings {
 		ctl := f.Control
 		s := SectionByNumber(ctl.Section)
-		jf := jsonFinding{ID: ctl.ID, Title: ctl.Title, Section: jsonSection{s.Number, s.Name},
+		jf := jsonFinding{ID: ctl.ID, Title: ctl.Title, Section: jsonSection(s),
 			Severity: ctl.Severity.String(), Automatable: string(ctl.Automatable), Extra: ctl.Extra,
 			Verdict: f.Verdict, Summary: f.Summary, Remediation: ctl.Remediation, Evidence: []jsonEvidence{}}
 		for _, e := range f.Evidence {

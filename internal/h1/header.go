@@ -110,18 +110,6 @@ func nextListElem(v []byte) (elem, rest []byte) {
 	return trimOWS(v), nil
 }
 
-// hasToken reports whether any element of the list v equals tok (lower-case).
-func hasToken(v []byte, tok string) bool {
-	for len(v) > 0 {
-		var e []byte
-		e, v = nextListElem(v)
-		if equalFold(e, tok) {
-			return true
-		}
-	}
-	return false
-}
-
 // Get returns the value of the first field named name (lower-case), and
 // whether there was one.
 func Get(hs []Header, name string) ([]byte, bool) {

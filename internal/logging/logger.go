@@ -18,7 +18,6 @@ type Logger struct {
 type frontLog struct {
 	sinks []*Sink
 	http  bool // httplog (or HTTP mode default) vs tcplog
-	clf   bool
 }
 
 // New opens the log targets of every frontend of m. "log global" expands

@@ -24,13 +24,29 @@ type compiler struct {
 	ds       config.Diagnostics
 	m        *Model
 	defaults map[string]*config.Section
+	// chains caches defaultsChain per defaults section: every proxy after a
+	// defaults section inherits the same chain, and rebuilding it per proxy
+	// showed in profiles of large configurations. It is cleared whenever a
+	// defaults section is registered, since a redefined name can change
+	// the chain of a section that refers to it.
+	chains map[*config.Section]*chain
+	// backends and tables index the proxies by name once all are known,
+	// so that cross-references do not scan every proxy per reference.
+	backends map[string]*Proxy
+	tables   map[string]bool
+}
+
+// chain is what a proxy inherits from a defaults section.
+type chain struct {
+	dirs  []*config.Directive
+	rules bool // see defaultsHaveRules
 }
 
 // Compile builds the Model from the AST. It always returns a Model (for the
 // auditor), with every diagnostic found.
 func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 	c := &compiler{opt: opt, m: &Model{Files: cfg.Files, Userlists: map[string]*Userlist{}},
-		defaults: map[string]*config.Section{}}
+		defaults: map[string]*config.Section{}, chains: map[*config.Section]*chain{}}
 	c.m.Global = newGlobal()
 	var lastDefaults *config.Section
 	// A defaults section used implicitly by a proxy and explicitly by
@@ -61,6 +77,7 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 					c.ds.Alertf(s.NamePos, "defaults section '%s' has the same name as another defaults section declared at %s", s.Name, prev.Pos)
 				}
 				c.defaults[s.Name] = s
+				clear(c.chains)
 			}
 			if s.From != "" {
 				if d := c.resolveFrom(s); d != nil {
@@ -146,21 +163,39 @@ func (c *compiler) resolveFrom(s *config.Section) *config.Section {
 // defaultsChain returns the directives a proxy inherits: those of every
 // defaults section of the "from" chain, outermost first.
 func (c *compiler) defaultsChain(d *config.Section) []*config.Directive {
-	var chain []*config.Section
+	return c.chainOf(d).dirs
+}
+
+func (c *compiler) chainOf(d *config.Section) *chain {
+	if ch, ok := c.chains[d]; ok {
+		return ch
+	}
+	var secs []*config.Section
 	seen := map[*config.Section]bool{}
-	for d != nil && !seen[d] {
-		seen[d] = true
-		chain = append(chain, d)
-		if d.From == "" {
+	for x := d; x != nil && !seen[x]; {
+		seen[x] = true
+		secs = append(secs, x)
+		if x.From == "" {
 			break
 		}
-		d = c.defaults[d.From]
+		x = c.defaults[x.From]
 	}
-	var out []*config.Directive
-	for i := len(chain) - 1; i >= 0; i-- {
-		out = append(out, chain[i].Directives...)
+	ch := &chain{}
+	for i := len(secs) - 1; i >= 0; i-- {
+		ch.dirs = append(ch.dirs, secs[i].Directives...)
 	}
-	return out
+	for _, x := range ch.dirs {
+		switch x.Name {
+		case "http-request", "http-response", "http-after-response":
+			ch.rules = true
+		case "tcp-request", "tcp-response":
+			if x.Arg(0) != "inspect-delay" {
+				ch.rules = true
+			}
+		}
+	}
+	c.chains[d] = ch
+	return ch
 }
 
 // checkDefaults compiles a defaults section on its own, so that errors in it
@@ -170,10 +205,14 @@ func (c *compiler) checkDefaults(s *config.Section) {
 	p.Cap = CapDefaults | CapFrontend | CapBackend
 	// Only the section's own lines are checked here: lines inherited
 	// through "from" were checked at their own section.
+	own := make(map[*config.Directive]bool, len(s.Directives))
+	for _, d := range s.Directives {
+		own[d] = true
+	}
 	for _, d := range c.defaultsChain(s) {
 		quiet := c.ds
 		c.proxyDirective(p, s, d, false)
-		if !inSection(s, d) {
+		if !own[d] {
 			c.ds = quiet
 		}
 	}
@@ -182,26 +221,7 @@ func (c *compiler) checkDefaults(s *config.Section) {
 // defaultsHaveRules reports whether a defaults section, with what it
 // inherits, carries tcp-request/tcp-response/http-* rules.
 func (c *compiler) defaultsHaveRules(d *config.Section) bool {
-	for _, x := range c.defaultsChain(d) {
-		switch x.Name {
-		case "http-request", "http-response", "http-after-response":
-			return true
-		case "tcp-request", "tcp-response":
-			if x.Arg(0) != "inspect-delay" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func inSection(s *config.Section, d *config.Directive) bool {
-	for _, x := range s.Directives {
-		if x == d {
-			return true
-		}
-	}
-	return false
+	return c.chainOf(d).rules
 }
 
 func newProxy(s *config.Section, id int) *Proxy {
@@ -263,6 +283,17 @@ func (c *compiler) checkNames() {
 
 // crossRefs checks references between sections once every proxy is known.
 func (c *compiler) crossRefs() {
+	c.backends = make(map[string]*Proxy)
+	c.tables = make(map[string]bool)
+	for _, p := range c.m.Proxies {
+		// The first backend of a name wins, as Model.Backend's scan does.
+		if _, dup := c.backends[p.Name]; p.Cap&CapBackend != 0 && !dup {
+			c.backends[p.Name] = p
+		}
+		if p.StickTable != nil {
+			c.tables[p.Name] = true
+		}
+	}
 	for _, p := range c.m.Proxies {
 		if p.Cap&CapFrontend != 0 {
 			for _, ub := range p.UseBackends {
@@ -279,7 +310,7 @@ func (c *compiler) crossRefs() {
 }
 
 func (c *compiler) checkBackendRef(fe *Proxy, kw, name string, pos config.Pos) {
-	be := c.m.Backend(name)
+	be := c.backends[name]
 	if be == nil {
 		c.ds.Alertf(pos, "Proxy '%s': unable to find required %s: '%s'", fe.Name, kw, name)
 		return

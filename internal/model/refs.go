@@ -95,10 +95,8 @@ func (c *compiler) checkTrack(p *Proxy, r *Rule) {
 }
 
 func (c *compiler) checkTable(pos config.Pos, who, name string) {
-	for _, p := range c.m.Proxies {
-		if p.Name == name && p.StickTable != nil {
-			return
-		}
+	if c.tables[name] {
+		return
 	}
 	c.ds.Alertf(pos, "'%s' : unable to find stick-table '%s'", who, name)
 }

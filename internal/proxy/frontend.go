@@ -27,8 +27,8 @@ type frontend struct {
 	rules     *proxyRules
 	maxconn   chan struct{}
 	conns     atomic.Int64
-	logging   bool // some log target is configured: render request lines
-	h2        *http2.Server
+	logging   bool          // some log target is configured: render request lines
+	h2        *http2.Server //lint:ignore SA1019 see h2.go
 	h2base    *http.Server
 	stats     counters
 

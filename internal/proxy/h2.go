@@ -1,5 +1,7 @@
 package proxy
 
+//lint:file-ignore SA1019 golang.org/x/net/http2 is the HTTP/2 server this project uses on purpose: net/http cannot serve one connection that the proxy has already accepted and handshaken.
+
 import (
 	"bufio"
 	"context"

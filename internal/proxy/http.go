@@ -325,10 +325,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, req.Headers, s.src) {
 		s.head = h1.AppendHeaderField(s.head, ff.Header, s.srcText)
 	}
+	// The server is always spoken to in HTTP/1.1, where keep-alive is
+	// implicit; only closing needs saying.
 	if mode >= 1 {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
-	} else if req.Major == 1 && req.Minor == 0 && !req.Upgrade {
-		// We speak HTTP/1.1 to the server: keep-alive is implicit.
 	}
 	s.head = append(s.head, '\r', '\n')
 

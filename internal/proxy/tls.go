@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
-	"net/netip"
 	"os"
 	"time"
 
@@ -85,9 +84,6 @@ func connTLS(c net.Conn) (bool, []byte) {
 	}
 	return true, []byte(sni)
 }
-
-// remoteAddrPort returns the client's address under a TLS wrapper too.
-func remoteAddrPort(c net.Conn) netip.AddrPort { return addrPort(c.RemoteAddr()) }
 
 // dialTLS wraps a server connection in TLS ("server ... ssl") and
 // completes the handshake within the connect timeout.
