@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,23 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
 	}
 	tables, ds := compileTables(m)
+	old := p.cur.Load()
+	// Stick tables survive a reload. An unchanged table is the same object
+	// in both generations, so requests still running on the old one keep
+	// counting into it; a changed one gets the old entries copied in.
+	if old != nil {
+		now := p.clock.NowMs()
+		for name, t := range tables {
+			ot, ok := old.tables[name]
+			switch {
+			case !ok:
+			case reflect.DeepEqual(ot.Spec(), t.Spec()):
+				tables[name] = ot
+			default:
+				t.Adopt(ot, now)
+			}
+		}
+	}
 	rr, rds := compileRules(m, tables)
 	ds = append(ds, rds...)
 	if ds.HasAlerts() {
@@ -104,7 +122,6 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 	}
 	rt.tables, rt.rules = tables, rr
 	rt.keys = map[string]net.Listener{}
-	old := p.cur.Load()
 	take := func(key string) net.Listener {
 		if old == nil {
 			return nil
@@ -127,16 +144,6 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		}
 		rt.taken[l] = true
 		return l
-	}
-	// Stick tables survive a reload: entries move to the new generation's
-	// table of the same name when the key types agree.
-	if old != nil {
-		now := p.clock.NowMs()
-		for name, t := range tables {
-			if ot, ok := old.tables[name]; ok {
-				t.Adopt(ot, now)
-			}
-		}
 	}
 	for _, px := range m.Backends() {
 		if px.Disabled {
