@@ -19,6 +19,9 @@
 #
 # Raw results go to bench/results/<timestamp>/.
 set -euo pipefail
+# The benchmark runs the proxy as whoever runs the script (root on CI
+# machines); Bulwark refuses root without this explicit opt-out (HAP-2.1).
+export BULWARK_ALLOW_ROOT=1
 
 DURATION=${DURATION:-5}
 REPS=${REPS:-3}

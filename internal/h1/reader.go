@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Defaults follow HAProxy 2.6: tune.bufsize is 16384 and tune.http.maxhdr 101.
@@ -24,6 +25,65 @@ type Config struct {
 	MaxHeaderBytes int
 	// MaxHeaders bounds the number of fields in a head or in trailers.
 	MaxHeaders int
+	// Pool, when set, provides the buffer lazily and takes it back on
+	// Release, so an idle connection holds no buffer. Its size wins over
+	// MaxHeaderBytes.
+	Pool *BufPool
+}
+
+// BufPool shares Reader buffers of one size between connections.
+type BufPool struct {
+	maxHead int
+	p       sync.Pool
+}
+
+// NewBufPool returns a pool of buffers for heads of up to maxHeaderBytes.
+func NewBufPool(maxHeaderBytes int) *BufPool {
+	if maxHeaderBytes <= 0 {
+		maxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	bp := &BufPool{maxHead: maxHeaderBytes}
+	bp.p.New = func() any {
+		b := make([]byte, bp.maxHead+bodyArea)
+		return &b
+	}
+	return bp
+}
+
+func (bp *BufPool) get() []byte  { return *(bp.p.Get().(*[]byte)) }
+func (bp *BufPool) put(b []byte) { bp.p.Put(&b) }
+
+// Release gives the buffer back to the pool when nothing is buffered and
+// the last message is complete; it reports whether it did. The next read
+// takes a buffer again. Slices from earlier heads become invalid.
+func (rd *Reader) Release() bool {
+	if rd.buf == nil {
+		return true
+	}
+	if rd.pool == nil || rd.r != rd.w || !rd.body.done {
+		return false
+	}
+	rd.pool.put(rd.buf)
+	rd.buf = nil
+	rd.r, rd.w, rd.keep = 0, 0, 0
+	return true
+}
+
+// Prime hands the reader bytes that were read from its source by the
+// caller (e.g. one byte read while waiting, buffer-less, for the next
+// request). b must fit in the buffer.
+func (rd *Reader) Prime(b []byte) {
+	rd.ensure()
+	if rd.r == rd.w {
+		rd.r, rd.w = rd.keep, rd.keep
+	}
+	rd.w += copy(rd.buf[rd.w:], b)
+}
+
+func (rd *Reader) ensure() {
+	if rd.buf == nil {
+		rd.buf = rd.pool.get()
+	}
 }
 
 // Reader parses HTTP/1.x messages from one connection. It owns a single
@@ -38,6 +98,7 @@ type Reader struct {
 	err        error
 	maxHead    int
 	maxHeaders int
+	pool       *BufPool
 	body       BodyReader
 	trailerBuf []byte
 }
@@ -52,9 +113,14 @@ func NewReader(src io.Reader, cfg Config) *Reader {
 	}
 	rd := &Reader{
 		src:        src,
-		buf:        make([]byte, cfg.MaxHeaderBytes+bodyArea),
 		maxHead:    cfg.MaxHeaderBytes,
 		maxHeaders: cfg.MaxHeaders,
+		pool:       cfg.Pool,
+	}
+	if cfg.Pool != nil {
+		rd.maxHead = cfg.Pool.maxHead
+	} else {
+		rd.buf = make([]byte, cfg.MaxHeaderBytes+bodyArea)
 	}
 	rd.body = BodyReader{rd: rd, done: true}
 	return rd
@@ -113,6 +179,7 @@ func (rd *Reader) fill() error {
 	if rd.err != nil {
 		return rd.err
 	}
+	rd.ensure()
 	if rd.r == rd.w {
 		rd.r, rd.w = rd.keep, rd.keep
 	}
@@ -157,6 +224,7 @@ func (rd *Reader) beginHead(resp bool) (headScanner, error) {
 	if !rd.body.done {
 		return headScanner{}, ErrBodyUnread
 	}
+	rd.ensure()
 	if rd.r > 0 {
 		n := copy(rd.buf, rd.buf[rd.r:rd.w])
 		rd.r, rd.w = 0, n

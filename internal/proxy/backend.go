@@ -263,6 +263,7 @@ func (s *server) putIdle(sc *srvConn) {
 		sc.c.Close()
 		return
 	}
+	sc.rd.Release()
 	s.idle = append(s.idle, sc)
 	s.mu.Unlock()
 }

@@ -74,7 +74,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		s.tlsOn, s.sni = ci.tlsOn, ci.sni
 	}
 	s.tc = timedConn{Conn: c}
-	s.rd = h1.NewReader(&s.tc, h1.Config{MaxHeaderBytes: fe.bufSize})
+	s.rd = h1.NewReader(&s.tc, h1.Config{Pool: fe.rt.bufs})
 	if s.src.IsValid() {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
@@ -150,7 +150,10 @@ func (s *httpSession) serveOne() bool {
 	if fe.rt.stopping.Load() && s.nreq > 0 && s.rd.Buffered() == 0 {
 		return false
 	}
-	err := s.rd.ReadRequest(&s.req)
+	err := s.waitRequest()
+	if err == nil {
+		err = s.rd.ReadRequest(&s.req)
+	}
 	s.idle.Store(false)
 	if s.nreq == 0 && !s.h2 {
 		s.tlsOn, s.sni = connTLS(s.c)
@@ -261,6 +264,36 @@ func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) 
 		}
 	}
 	return rules.Result{}, be, false
+}
+
+// waitRequest waits for the first byte of the next request holding no
+// buffer: an idle keep-alive connection keeps only its goroutine, its
+// socket and this session. The server connection goes back to the pool and
+// the buffers to theirs; the byte read is handed to the reader.
+func (s *httpSession) waitRequest() error {
+	if s.rd.Buffered() > 0 {
+		return nil
+	}
+	s.detach(true)
+	if s.copyBuf != nil {
+		s.fe.rt.putCopyBuf(s.copyBuf)
+		s.copyBuf = nil
+	}
+	if cap(s.head) > 4<<10 {
+		s.head = nil
+	}
+	s.rd.Release()
+	var one [1]byte
+	for {
+		n, err := s.tc.Read(one[:])
+		if n > 0 {
+			s.rd.Prime(one[:n])
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func (s *httpSession) requestError(err error, e *LogEntry) bool {
@@ -435,7 +468,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*sr
 	}
 	sc := &srvConn{c: conn, srv: be.servers[idx2]}
 	sc.tc = timedConn{Conn: conn}
-	sc.rd = h1.NewReader(&sc.tc, h1.Config{MaxHeaderBytes: s.fe.bufSize})
+	sc.rd = h1.NewReader(&sc.tc, h1.Config{Pool: s.fe.rt.bufs})
 	s.attached, s.attBE = sc, be
 	return sc, idx2, true, nil
 }
@@ -477,7 +510,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		return false, errStaleConn
 	}
 	if s.copyBuf == nil {
-		s.copyBuf = make([]byte, 16<<10)
+		s.copyBuf = s.fe.rt.getCopyBuf()
 	}
 	tr := time.Now()
 	bodyDone := !hasBody

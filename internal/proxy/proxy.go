@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/stick"
@@ -87,12 +88,30 @@ type Runtime struct {
 	clock     stick.Clock
 	tables    map[string]*stick.Table
 	rules     map[*model.Proxy]*proxyRules
+	bufs      *h1.BufPool // HTTP reader buffers, taken only while reading
+	copyBufs  sync.Pool   // body copy buffers
+}
+
+const copyBufSize = 16 << 10
+
+func (rt *Runtime) getCopyBuf() []byte {
+	if b, ok := rt.copyBufs.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, copyBufSize)
+}
+
+func (rt *Runtime) putCopyBuf(b []byte) {
+	if cap(b) == copyBufSize {
+		rt.copyBufs.Put(&b)
+	}
 }
 
 // Build prepares a Runtime from a Model and opens its listeners.
 func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, opts: p.opts, clock: p.clock}
+	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, opts: p.opts, clock: p.clock,
+		bufs: h1.NewBufPool(m.Global.BufSize)}
 	if m.Global.MaxConn > 0 {
 		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
 	}
