@@ -13,9 +13,11 @@ import (
 	"time"
 )
 
-// InsecureKeyPermsKeyword is the global keyword proposed for the
-// AllowInsecureKeyPerms opt-out; the error message names it.
-const InsecureKeyPermsKeyword = "ssl-allow-insecure-key-perms"
+// InsecureKeyPermsKeyword is the explicit opt-out of the key permission
+// check (HAP-4.3); the error message names it. It is an environment
+// variable, not a global keyword, so configurations stay readable by
+// HAProxy.
+const InsecureKeyPermsKeyword = "BULWARK_ALLOW_INSECURE_KEY_PERMS=1"
 
 // Options are settings that come from outside the bind or server line.
 type Options struct {
@@ -110,7 +112,7 @@ func checkKeyPerms(path string, o Options) error {
 		return fmt.Errorf("unable to load private key: %w", err)
 	}
 	if mode := fi.Mode().Perm(); mode&0o077 != 0 {
-		return fmt.Errorf("private key %s is readable by group or others (mode %04o): run 'chmod 600 %s' (or set '%s' in the global section to allow it)",
+		return fmt.Errorf("private key %s is readable by group or others (mode %04o): run 'chmod 600 %s' (or set %s in the environment to allow it)",
 			path, mode, path, InsecureKeyPermsKeyword)
 	}
 	return nil
