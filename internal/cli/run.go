@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 
 	"bulwark/internal/config"
+	"bulwark/internal/lifecycle"
 	"bulwark/internal/logging"
 	"bulwark/internal/model"
 	"bulwark/internal/proxy"
@@ -19,7 +21,25 @@ import (
 // run starts the proxy on the given configuration and serves until a
 // signal: SIGTERM/SIGINT stop at once (HAProxy's hard stop), SIGUSR1 stops
 // gracefully (finish what was accepted, bounded by hard-stop-after).
+// Started as root it drops to 'user'/'group' inside 'chroot' once the
+// listeners are bound, and refuses to serve as root (HAP-2.1, HAP-2.2).
 func run(f *Flags, stdout, stderr io.Writer) int {
+	daemon, isChild, err := lifecycle.DaemonChild()
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
+		return 1
+	}
+	// Reloads read the files again, possibly after a chdir into a jail.
+	for i, p := range f.Files {
+		if a, err := filepath.Abs(p); err == nil {
+			f.Files[i] = a
+		}
+	}
+	if f.PidFile != "" {
+		if a, err := filepath.Abs(f.PidFile); err == nil {
+			f.PidFile = a
+		}
+	}
 	_, m, ds := Load(f.Files)
 	for _, d := range ds {
 		if d.Severity == config.SevAlert || !f.Quiet {
@@ -34,31 +54,86 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Some warnings were found and 'zero-warning' is set. Aborting.")
 		return 1
 	}
-	if f.Daemon || m.Global.Daemon {
-		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : daemon mode (-D / 'daemon') is not supported yet: run in the foreground under a service manager")
-		return 1
+	// As in HAProxy, -db (and -d) keep the process in the foreground
+	// even when the configuration says 'daemon'.
+	if (f.Daemon || m.Global.Daemon) && !f.Foreground && !isChild {
+		return lifecycle.Daemonize(os.Args[1:], stderr)
 	}
+	started := lifecycle.SettingsOf(&m.Global)
+	var jail string
 	reload := func() (*model.Model, error) {
-		_, m, ds := Load(f.Files)
+		_, nm, ds := Load(f.Files)
 		for _, d := range ds {
 			if d.Severity == config.SevAlert || !f.Quiet {
 				fmt.Fprintln(stderr, d.HAProxy())
 			}
 		}
 		if ds.HasAlerts() {
+			if jail != "" {
+				return nil, fmt.Errorf("the new configuration has errors; still running the previous one "+
+					"(after 'chroot %s' every file is read inside the jail: restart to load files from outside it)", jail)
+			}
 			return nil, fmt.Errorf("the new configuration has errors; still running the previous one")
 		}
-		return m, nil
+		if lifecycle.SettingsOf(&nm.Global) != started {
+			fmt.Fprintln(stderr, "[WARNING]  (bulwark) : reload: changes to user, group, uid, gid or chroot take effect only after a restart")
+		}
+		return nm, nil
 	}
-	return serve(m, f.PidFile, stderr, nil, reload)
+	opts := serveOptions{
+		pidfile:   f.PidFile,
+		stderr:    stderr,
+		reload:    reload,
+		allowRoot: os.Getenv(lifecycle.AllowRootEnv) == "1",
+		applied:   func(p *lifecycle.Plan) { jail = p.Chroot },
+	}
+	if isChild {
+		opts.ready = func(*proxy.Runtime) {
+			if err := daemon.Ready(); err != nil {
+				fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
+			}
+		}
+	}
+	return serveWith(m, opts)
 }
 
 // serve runs m until a stop signal; ready, when set, is called once the
-// listeners are bound. On SIGHUP or SIGUSR2, reload (when set) provides a
-// new model: it is validated first, and the running configuration stays
-// when the new one fails (HAP-9.1); listening sockets pass to the new
-// generation, in-flight sessions finish on the old one.
+// listeners are bound. It serves the built-in demo, whose fixed
+// configuration listens on loopback only and names no user: as root the
+// demo keeps running as root, with a warning.
 func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.Runtime), reload func() (*model.Model, error)) int {
+	return serveWith(m, serveOptions{pidfile: pidfile, stderr: stderr, ready: ready, reload: reload, allowRoot: true})
+}
+
+type serveOptions struct {
+	pidfile string
+	stderr  io.Writer
+	// ready is called once the listeners serve.
+	ready func(*proxy.Runtime)
+	// reload provides the model for SIGHUP/SIGUSR2; nil ignores them.
+	reload func() (*model.Model, error)
+	// allowRoot lets a root process without 'user' serve (HAP-2.1 opt-out).
+	allowRoot bool
+	// applied, when set, learns what the privilege drop did.
+	applied func(*lifecycle.Plan)
+}
+
+// serveWith runs m until a stop signal. Order: refuse what cannot be run
+// safely, bind and load, write the pidfile, enter the jail and drop root,
+// then serve. On SIGHUP or SIGUSR2, reload provides a new model: it is
+// validated first, and the running configuration stays when the new one
+// fails (HAP-9.1); listening sockets pass to the new generation, in-flight
+// sessions finish on the old one.
+func serveWith(m *model.Model, o serveOptions) int {
+	stderr := o.stderr
+	plan, err := lifecycle.Prepare(lifecycle.SettingsOf(&m.Global), lifecycle.Options{Euid: os.Geteuid(), AllowRoot: o.allowRoot})
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
+		return 1
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", w)
+	}
 	first, err := logging.New(m)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
@@ -74,6 +149,7 @@ func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.R
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
 		return 1
 	}
+	pidfile := o.pidfile
 	if pidfile == "" {
 		pidfile = m.Global.PidFile
 	}
@@ -82,14 +158,36 @@ func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.R
 			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : cannot write pidfile %s: %v\n", pidfile, err)
 			return 1
 		}
-		defer os.Remove(pidfile)
+		// Once jailed or dropped the path may name another file or be
+		// out of reach: the pidfile then stays, as HAProxy's does.
+		if !plan.Changes() {
+			defer os.Remove(pidfile)
+		}
+	}
+	if err := plan.Apply(); err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : cannot drop privileges to %s: %v\n", plan.Who, err)
+		return 1
+	}
+	if plan.Changes() {
+		if o.applied != nil {
+			o.applied(plan)
+		}
+		where := ""
+		if plan.Chroot != "" {
+			where = " in chroot " + plan.Chroot
+		}
+		if plan.Drop {
+			fmt.Fprintf(stderr, "[NOTICE]   (bulwark) : serving as %s%s\n", plan.Who, where)
+		} else {
+			fmt.Fprintf(stderr, "[NOTICE]   (bulwark) : serving as root%s\n", where)
+		}
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
 	px.Start(rt)
-	if ready != nil {
-		ready(rt)
+	if o.ready != nil {
+		o.ready(rt)
 	}
 	var sig os.Signal
 	for {
@@ -97,10 +195,10 @@ func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.R
 		if sig != syscall.SIGHUP && sig != syscall.SIGUSR2 {
 			break
 		}
-		if reload == nil {
+		if o.reload == nil {
 			continue
 		}
-		nm, err := reload()
+		nm, err := o.reload()
 		if err != nil {
 			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v\n", err)
 			continue
