@@ -35,6 +35,9 @@ type Set struct {
 type ACL struct {
 	Name  string
 	lines []*line
+	// id indexes the Eval's memo: within one evaluation pass an ACL is
+	// computed once, however many rules name it.
+	id int
 }
 
 // line is one "acl" line or anonymous ACL: an expression and patterns.
@@ -62,6 +65,14 @@ type compiler struct {
 	ds    config.Diagnostics
 	maps  map[string]*mapData
 	files map[string][]fileLine
+	nACL  int
+}
+
+// newACL returns an ACL with the next memo index.
+func (c *compiler) newACL(name string) *ACL {
+	a := &ACL{Name: name, id: c.nACL}
+	c.nACL++
+	return a
 }
 
 // Compile compiles every ACL of p. The Set is usable even when some ACLs
@@ -74,7 +85,7 @@ func Compile(p *model.Proxy, m *model.Model, opt Options) (*Set, config.Diagnost
 	c := &compiler{p: p, m: m, opt: opt, maps: map[string]*mapData{}, files: map[string][]fileLine{}}
 	s := &Set{c: c, named: map[string]*ACL{}}
 	for name, def := range predefined {
-		a := &ACL{Name: name}
+		a := c.newACL(name)
 		for _, text := range def {
 			words := strings.Fields(text)
 			ln, err := c.line(toWords(words, config.Pos{}), true)
@@ -91,7 +102,7 @@ func Compile(p *model.Proxy, m *model.Model, opt Options) (*Set, config.Diagnost
 		}
 		a := s.named[ma.Name]
 		if a == nil {
-			a = &ACL{Name: ma.Name}
+			a = c.newACL(ma.Name)
 			s.named[ma.Name] = a
 		}
 		words := append([]config.Word{{Pos: ma.Pos, Text: ma.Fetch}}, ma.Args...)
@@ -303,7 +314,9 @@ func (s *Set) Cond(mc *model.Cond) (*Cond, config.Diagnostics) {
 					ds.Alertf(ca.Pos, "error detected while parsing anonymous ACL '{ %s }' : %v.", joinWords(words), err)
 					continue
 				}
-				ts = append(ts, term{neg: ca.Neg, acl: &ACL{Name: "{ " + joinWords(words) + " }", lines: []*line{ln}}})
+				anon := s.c.newACL("{ " + joinWords(words) + " }")
+				anon.lines = []*line{ln}
+				ts = append(ts, term{neg: ca.Neg, acl: anon})
 				continue
 			}
 			a := s.named[ca.Name]
@@ -338,12 +351,25 @@ func (s *Set) Expr(text string) (*Expr, error) {
 
 // Match evaluates the ACL: true when any line matches.
 func (a *ACL) Match(e *Eval) bool {
+	if a.id < len(e.memo) && e.memo[a.id]>>1 == e.gen {
+		return e.memo[a.id]&1 == 1
+	}
+	res := false
 	for _, ln := range a.lines {
 		if ln.match(e) {
-			return true
+			res = true
+			break
 		}
 	}
-	return false
+	if a.id >= len(e.memo) {
+		e.memo = append(e.memo, make([]uint32, a.id+16-len(e.memo))...)
+	}
+	v := e.gen << 1
+	if res {
+		v |= 1
+	}
+	e.memo[a.id] = v
+	return res
 }
 
 func (ln *line) match(e *Eval) bool {

@@ -107,11 +107,27 @@ type Eval struct {
 	Response bool
 	buf      []byte
 	it       iter
+	// memo caches ACL results of the current pass: entry = gen<<1 | result.
+	memo []uint32
+	gen  uint32
 }
 
 // NewEval returns an Eval over t.
-func NewEval(t Txn) *Eval { return &Eval{Txn: t, buf: make([]byte, 0, 512)} }
+func NewEval(t Txn) *Eval { return &Eval{Txn: t, buf: make([]byte, 0, 512), gen: 1} }
 
 // Reset forgets scratch space; samples from earlier evaluations become
 // invalid.
-func (e *Eval) Reset() { e.buf = e.buf[:0] }
+func (e *Eval) Reset() {
+	e.buf = e.buf[:0]
+	e.Invalidate()
+}
+
+// Invalidate forgets cached ACL results; call it whenever the transaction
+// changes (a rule edited a header, tracked a counter, a response arrived).
+func (e *Eval) Invalidate() {
+	e.gen++
+	if e.gen == 1<<31 {
+		clear(e.memo)
+		e.gen = 1
+	}
+}

@@ -169,6 +169,7 @@ func (l *List) Len() int { return len(l.rules) }
 // Run evaluates the list in order until a terminal action.
 func (l *List) Run(x *Exec) Result {
 	x.E.Response = l.kind == HTTPResponse
+	x.E.Invalidate()
 	for _, r := range l.rules {
 		if !r.cond.Match(x.E) {
 			continue
@@ -178,6 +179,8 @@ func (l *List) Run(x *Exec) Result {
 			res.Pos = r.pos
 			return res
 		}
+		// The action may have changed what later conditions read.
+		x.E.Invalidate()
 	}
 	return Result{}
 }
