@@ -1,15 +1,23 @@
 package cli
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
@@ -34,6 +42,7 @@ defaults
 
 frontend demo
     bind 127.0.0.1:{{PORT}}
+    bind 127.0.0.1:{{TLSPORT}} ssl crt {{CRT}} alpn h2,http/1.1
     option forwardfor
     http-request deny if { method TRACE }
     http-response set-header X-Frame-Options DENY
@@ -55,19 +64,34 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	port := fs.Int("port", 8080, "port of the proxy on 127.0.0.1 (0 = any free port)")
+	tlsPort := fs.Int("tls-port", 8443, "HTTPS (HTTP/2 and HTTP/1.1) port on 127.0.0.1 (0 = any free port)")
 	show := fs.Bool("print-config", false, "print the embedded configuration and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *port == 0 {
+	for _, p := range []*int{port, tlsPort} {
+		if *p != 0 {
+			continue
+		}
 		// HAProxy syntax has no "any port": pick a free one now.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			fmt.Fprintf(stderr, "demo: %v\n", err)
 			return 1
 		}
-		*port = l.Addr().(*net.TCPAddr).Port
+		*p = l.Addr().(*net.TCPAddr).Port
 		l.Close()
+	}
+	dir, err := os.MkdirTemp("", "bulwark-demo-")
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	crt, err := demoCert(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: certificate: %v\n", err)
+		return 1
 	}
 	var apps []net.Listener
 	for i := 0; i < 2; i++ {
@@ -91,6 +115,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	pass := base64.RawURLEncoding.EncodeToString(pw[:])
 	text := strings.NewReplacer("{{PORT}}", fmt.Sprint(*port), "{{PASS}}", pass,
+		"{{TLSPORT}}", fmt.Sprint(*tlsPort), "{{CRT}}", crt,
 		"{{APP1}}", portOf(apps[0]), "{{APP2}}", portOf(apps[1])).Replace(demoConfig)
 	if *show {
 		fmt.Fprint(stdout, text)
@@ -107,13 +132,15 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	return serve(m, "", stderr, func(rt *proxy.Runtime) {
 		addr := rt.Addrs()[0].String()
+		tlsAddr := rt.Addrs()[1].String()
 		fmt.Fprintf(stdout, "Bulwark demo is running.\n"+
 			"  proxy:     http://%s/   (try: curl -i http://%s/hello)\n"+
+			"  https:     https://%s/  (HTTP/2; self-signed: curl -k --http2 https://%s/hello)\n"+
 			"  servers:   app1 on %s, app2 on %s (round robin between them)\n"+
 			"  stats:     http://%s/stats  (user demo, password %s; CSV: /stats;csv)\n"+
 			"  logs:      one HAProxy 'httplog' line per request, below\n"+
 			"  config:    bulwark demo -print-config\n"+
-			"Press Ctrl-C to stop.\n", addr, addr, apps[0].Addr(), apps[1].Addr(), addr, pass)
+			"Press Ctrl-C to stop.\n", addr, addr, tlsAddr, tlsAddr, apps[0].Addr(), apps[1].Addr(), addr, pass)
 		if f, ok := stdout.(*os.File); ok {
 			f.Sync()
 		}
@@ -122,4 +149,34 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 
 func portOf(l net.Listener) string {
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// demoCert writes a fresh self-signed certificate for 127.0.0.1 and
+// localhost, with its key, in one PEM file of mode 0600 (HAProxy's "crt"
+// format; Bulwark refuses keys readable by others).
+func demoCert(dir string) (string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return "", err
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(7 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})...)
+	path := filepath.Join(dir, "demo.pem")
+	return path, os.WriteFile(path, data, 0o600)
 }

@@ -284,7 +284,7 @@ func testAllowRootOptOut(t *testing.T, bin, dir string) {
 	if ids := statusIDs(t, p.pid, "Uid"); ids[1] != "0" {
 		t.Errorf("euid = %s, want 0 with the opt-out", ids[1])
 	}
-	if out := p.output(); !strings.Contains(out, "running as root (BULWARK_ALLOW_ROOT=1)") {
+	if out := p.output(); !strings.Contains(out, "running as root: HAP-2.1 is not met (allowed by BULWARK_ALLOW_ROOT=1") {
 		t.Errorf("no warning about the opt-out:\n%s", out)
 	}
 }

@@ -81,6 +81,7 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		return nm, nil
 	}
 	opts := serveOptions{
+		debug:     f.Debug,
 		pidfile:   f.PidFile,
 		stderr:    stderr,
 		reload:    reload,
@@ -106,6 +107,8 @@ func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.R
 }
 
 type serveOptions struct {
+	// debug (-d) prints every request or session on stderr as well.
+	debug   bool
 	pidfile string
 	stderr  io.Writer
 	// ready is called once the listeners serve.
@@ -141,7 +144,20 @@ func serveWith(m *model.Model, o serveOptions) int {
 	}
 	logger := logging.NewSwitch(first)
 	defer logger.Close()
-	px := proxy.New(proxy.Options{Log: logger.Log, Event: func(msg string) {
+	logf := logger.Log
+	if o.debug {
+		logf = func(e *proxy.LogEntry) {
+			logger.Log(e)
+			var line []byte
+			if e.HTTP {
+				line = logging.AppendHTTPLog(nil, e)
+			} else {
+				line = logging.AppendTCPLog(nil, e)
+			}
+			fmt.Fprintf(stderr, "[DEBUG]    (bulwark) : %s\n", line)
+		}
+	}
+	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
 	}})
 	rt, err := px.Build(m)

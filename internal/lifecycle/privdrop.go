@@ -95,7 +95,7 @@ func Prepare(s Settings, o Options) (*Plan, error) {
 				"add 'user <name>' and 'group <name>' (for example 'user haproxy' and 'group haproxy') to the global section, "+
 				"or set %s=1 to run as root anyway", what, AllowRootEnv)
 		}
-		p.Warnings = append(p.Warnings, fmt.Sprintf("running as root (%s=1): HAP-2.1 is not met", AllowRootEnv))
+		p.Warnings = append(p.Warnings, "running as root: HAP-2.1 is not met (allowed by "+AllowRootEnv+"=1, or by the demo, which listens on loopback only)")
 		if uid < 0 && gid >= 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s is ignored: without a user the process stays root", who))
 		}

@@ -34,6 +34,9 @@ type compiler struct {
 	// so that cross-references do not scan every proxy per reference.
 	backends map[string]*Proxy
 	tables   map[string]bool
+	// serverHint is the number of server lines of the proxy being
+	// compiled, to size its Servers slice once.
+	serverHint int
 }
 
 // chain is what a proxy inherits from a defaults section.
@@ -203,6 +206,7 @@ func (c *compiler) chainOf(d *config.Section) *chain {
 func (c *compiler) checkDefaults(s *config.Section) {
 	p := newProxy(s, 0)
 	p.Cap = CapDefaults | CapFrontend | CapBackend
+	c.serverHint = 0
 	// Only the section's own lines are checked here: lines inherited
 	// through "from" were checked at their own section.
 	own := make(map[*config.Directive]bool, len(s.Directives))
@@ -242,13 +246,28 @@ func newProxy(s *config.Section, id int) *Proxy {
 
 func (c *compiler) proxy(s *config.Section, def *config.Section, id int) *Proxy {
 	p := newProxy(s, id)
+	// Sizing the slices up front matters with thousands of proxies; a proxy
+	// without directives or servers keeps nil slices, as before.
+	var inherited []*config.Directive
+	if def != nil {
+		inherited = c.defaultsChain(def)
+	}
+	if n := len(inherited) + len(s.Directives); n > 0 {
+		p.Directives = make([]*config.Directive, 0, n)
+	}
+	c.serverHint = 0
+	for _, d := range s.Directives {
+		if d.Name == "server" {
+			c.serverHint++
+		}
+	}
 	if def != nil {
 		p.Defaults = def.Name
 		// Inherited directives were already checked at their defaults
 		// section; here they are applied quietly, and those that do not fit
 		// this proxy's capability are skipped, as HAProxy does.
 		quiet := c.ds
-		for _, d := range c.defaultsChain(def) {
+		for _, d := range inherited {
 			c.proxyDirective(p, s, d, true)
 		}
 		c.ds = quiet

@@ -59,6 +59,9 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		}
 	case "server":
 		if sv := c.server(p, d); sv != nil {
+			if p.Servers == nil && c.serverHint > 0 {
+				p.Servers = make([]*Server, 0, c.serverHint)
+			}
 			p.Servers = append(p.Servers, sv)
 		}
 	case "default-server":
@@ -384,7 +387,7 @@ func (c *compiler) finishProxy(p *Proxy) {
 	} else if p.Cap&CapBackend != 0 && (p.Timeouts.Connect == 0 || p.Timeouts.Server == 0) && (len(p.Servers) > 0 || p.Cap&CapFrontend != 0) {
 		c.ds.Warnf(p.Pos, "missing timeouts for %s '%s'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'", p.Kind, p.Name)
 	}
-	seen := map[string]*Server{}
+	seen := make(map[string]*Server, len(p.Servers))
 	for i, sv := range p.Servers {
 		if sv.ID == 0 {
 			sv.ID = i + 1

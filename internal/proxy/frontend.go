@@ -41,7 +41,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
 	if p.MaxConn > 0 {
 		fe.maxconn = make(chan struct{}, p.MaxConn)
 	}
-	fe.logging = opts.Log != nil && len(p.Logs) > 0
+	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
 	fe.initH2()
 	t := p.Timeouts
 	fe.clientTimeout = t.Client
@@ -155,7 +155,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 func (fe *frontend) log(e *LogEntry) {
 	fe.account(e)
-	if fe.opts.Log != nil && len(fe.cfg.Logs) > 0 {
+	if fe.logging {
 		fe.opts.Log(e)
 	}
 }

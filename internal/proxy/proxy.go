@@ -53,6 +53,9 @@ type Options struct {
 	Inherited map[int]net.Listener
 	// Event receives operational messages (server state changes).
 	Event func(msg string)
+	// LogAll calls Log for every frontend, even those without a "log"
+	// line (debug mode).
+	LogAll bool
 }
 
 // Proxy runs configurations and swaps them on reload.
