@@ -84,18 +84,6 @@ func Compile(p *model.Proxy, m *model.Model, opt Options) (*Set, config.Diagnost
 	}
 	c := &compiler{p: p, m: m, opt: opt, maps: map[string]*mapData{}, files: map[string][]fileLine{}}
 	s := &Set{c: c, named: map[string]*ACL{}}
-	for name, def := range predefined {
-		a := c.newACL(name)
-		for _, text := range def {
-			words := strings.Fields(text)
-			ln, err := c.line(toWords(words, config.Pos{}), true)
-			if err != nil {
-				panic("acl: predefined " + name + ": " + err.Error())
-			}
-			a.lines = append(a.lines, ln)
-		}
-		s.named[name] = a
-	}
 	for _, ma := range p.ACLs {
 		if model.PredefinedACLs[ma.Name] {
 			continue // the predefined one wins, as the model warned
@@ -294,7 +282,30 @@ func (c *compiler) table(name string) (*stick.Table, error) {
 }
 
 // ACL returns the named ACL, or nil.
-func (s *Set) ACL(name string) *ACL { return s.named[name] }
+func (s *Set) ACL(name string) *ACL { return s.lookup(name) }
+
+// lookup returns a declared ACL, or a predefined one compiled on first
+// use: most proxies name few of them, and compiling all for every proxy
+// dominated the load time of large configurations.
+func (s *Set) lookup(name string) *ACL {
+	if a := s.named[name]; a != nil {
+		return a
+	}
+	def, ok := predefined[name]
+	if !ok {
+		return nil
+	}
+	a := s.c.newACL(name)
+	for _, text := range def {
+		ln, err := s.c.line(toWords(strings.Fields(text), config.Pos{}), true)
+		if err != nil {
+			panic("acl: predefined " + name + ": " + err.Error())
+		}
+		a.lines = append(a.lines, ln)
+	}
+	s.named[name] = a
+	return a
+}
 
 // Cond compiles a model condition. A nil condition gives a nil *Cond,
 // which is always true.
@@ -319,7 +330,7 @@ func (s *Set) Cond(mc *model.Cond) (*Cond, config.Diagnostics) {
 				ts = append(ts, term{neg: ca.Neg, acl: anon})
 				continue
 			}
-			a := s.named[ca.Name]
+			a := s.lookup(ca.Name)
 			if a == nil {
 				ds.Alertf(ca.Pos, "no such ACL : '%s'", ca.Name)
 				continue

@@ -43,15 +43,12 @@ func errorPage(status int) []byte {
 		"connection: close\r\n\r\n" + body)
 }
 
-// errorPages holds a proxy's responses per status: HAProxy's defaults,
-// replaced by "errorfile" contents, which are complete raw HTTP responses.
+// errorPages holds a proxy's "errorfile" responses per status (complete
+// raw HTTP responses); statuses without one use HAProxy's built-in page.
 type errorPages map[int][]byte
 
 func loadErrorPages(files map[int]string) (errorPages, error) {
 	pages := errorPages{}
-	for code := range errorReasons {
-		pages[code] = errorPage(code)
-	}
 	for code, path := range files {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -67,4 +64,16 @@ func (p errorPages) get(status int) []byte {
 		return b
 	}
 	return errorPage(status)
+}
+
+// pagesFor returns the pages for an error of the current request: the
+// backend's errorfile when it has one for status, else the frontend's
+// (HAProxy looks in the backend first once one is selected).
+func (s *httpSession) pagesFor(status int) errorPages {
+	if be := s.curBE; be != nil {
+		if _, ok := be.pages[status]; ok {
+			return be.pages
+		}
+	}
+	return s.fe.pages
 }

@@ -144,11 +144,17 @@ func (s *httpSession) serveOne() bool {
 	e := &s.ent
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true}
-	// While waiting for a request the session is idle: a soft stop may
-	// close it at once instead of waiting for the keep-alive timeout.
+	// While waiting for a request the session is idle: a soft stop
+	// shortens the wait to a last grace instead of the keep-alive timeout.
 	s.idle.Store(true)
-	if fe.rt.stopping.Load() && s.nreq > 0 && s.rd.Buffered() == 0 {
-		return false
+	if fe.rt.stopping.Load() && s.nreq > 0 {
+		g := time.Duration(fe.rt.idleGrace.Load())
+		if g == 0 {
+			return false
+		}
+		if wait == 0 || wait > g {
+			s.c.SetReadDeadline(start.Add(g))
+		}
 	}
 	err := s.waitRequest()
 	if err == nil {
@@ -172,6 +178,7 @@ func (s *httpSession) serveOne() bool {
 	s.c.SetReadDeadline(time.Time{})
 	defer s.releaseTracked(false)
 	s.inResp = false
+	s.curBE = nil
 	s.exec.Arena = s.exec.Arena[:0]
 	for k := range s.vars {
 		if !strings.HasPrefix(k, "sess.") {
@@ -319,7 +326,7 @@ func (s *httpSession) requestError(err error, e *LogEntry) bool {
 
 // sendError writes a complete error response and marks the entry.
 func (s *httpSession) sendError(status int, e *LogEntry) {
-	page := s.fe.pages.get(status)
+	page := s.pagesFor(status).get(status)
 	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	n, _ := s.c.Write(page)
 	e.Status = status
@@ -577,7 +584,8 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	if resp.Body == h1.FramingChunked {
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
 	}
-	closeClient := !s.req.KeepAlive || connMode(s.fe.cfg, be.cfg) >= 2 || resp.Body == h1.FramingClose
+	closeClient := !s.req.KeepAlive || connMode(s.fe.cfg, be.cfg) >= 2 || resp.Body == h1.FramingClose ||
+		s.fe.rt.stopping.Load()
 	if resp.Tunnel {
 		// Connection: upgrade was re-added by AppendForwardHeaders.
 	} else if closeClient {

@@ -85,6 +85,7 @@ type Runtime struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stopping  atomic.Bool
+	idleGrace atomic.Int64 // time.Duration an idle session may still wait once stopping
 	active    sync.WaitGroup
 	checker   *health.Checker
 	opts      Options
@@ -243,7 +244,7 @@ func (p *Proxy) Start(rt *Runtime) {
 		}
 	}
 	if old != nil {
-		go old.softStop(0)
+		go old.softStop(0, idleStopGrace)
 	}
 }
 
@@ -272,7 +273,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if ok {
 		grace = time.Until(deadline)
 	}
-	rt.softStop(grace)
+	rt.softStop(grace, 0)
 	p.wg.Wait()
 	return nil
 }
@@ -280,7 +281,8 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 // softStop closes the listeners, waits up to grace for active sessions
 // (0 = wait forever... bounded by hard-stop-after when set), then closes
 // every connection.
-func (rt *Runtime) softStop(grace time.Duration) {
+func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
+	rt.idleGrace.Store(int64(idleGrace))
 	if !rt.stopping.CompareAndSwap(false, true) {
 		return
 	}
@@ -288,11 +290,14 @@ func (rt *Runtime) softStop(grace time.Duration) {
 	for _, fe := range rt.frontends {
 		go fe.stopH2()
 	}
-	// Idle keep-alive sessions hold nothing in flight: wake them so they
-	// close now (a request that raced in still gets its answer).
+	// Idle keep-alive sessions hold nothing in flight. On a reload,
+	// closing them at once would race with a request the client is sending
+	// right now, so each gets a short grace: a request that arrives is
+	// served with "Connection: close", otherwise the connection closes
+	// silently. A stop closes them at once.
 	rt.idle.Range(func(k, _ any) bool {
 		if s := k.(*httpSession); s.idle.Load() {
-			s.c.SetReadDeadline(time.Now())
+			s.c.SetReadDeadline(time.Now().Add(idleGrace))
 		}
 		return true
 	})
@@ -373,3 +378,7 @@ type boundListener struct {
 }
 
 var errClosed = errors.New("listener closed")
+
+// idleStopGrace is how long an idle keep-alive connection of a stopping
+// generation still accepts one last request.
+const idleStopGrace = time.Second

@@ -1,0 +1,143 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Frontend maxconn: beyond it the proxy stops accepting; the kernel holds
+// the connection until a slot frees, then it is served.
+func TestFrontendMaxconnBackPressure(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    maxconn 2
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	var held []net.Conn
+	for i := 0; i < 2; i++ {
+		c := dial(t, addr)
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	third := dial(t, addr)
+	defer third.Close()
+	io.WriteString(third, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	third.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	br := bufio.NewReader(third)
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("a third connection was served with maxconn 2")
+	}
+	held[0].Close()
+	third.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("third connection after a slot freed: %v %v", resp, err)
+	}
+	held[1].Close()
+}
+
+// "timeout http-keep-alive" closes an idle client connection silently.
+func TestKeepAliveTimeoutSilentClose(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    timeout http-keep-alive 200ms
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	c := dial(t, addr)
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	start := time.Now()
+	rest, err := io.ReadAll(br)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("after keep-alive timeout got %q, %v; want a silent close", rest, err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatal("idle connection was not closed by timeout http-keep-alive")
+	}
+}
+
+// errorfile replaces the built-in page for its status.
+func TestErrorfile(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "503.http")
+	os.WriteFile(page, []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\ncustom503"), 0o644)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    errorfile 503 PAGE
+    retries 0
+    timeout connect 200ms
+    server dead DEAD
+`, "PAGE", page, "DEAD", deadAddr(t)))
+	out := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 3*time.Second)
+	if !strings.HasSuffix(out, "custom503") {
+		t.Fatalf("got %q, want the errorfile", out)
+	}
+}
+
+// option forwardfor: "except" skips trusted sources, "if-none" keeps a
+// header the client sent, and the default appends.
+func TestForwardForVariants(t *testing.T) {
+	got := make(chan []string, 4)
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Values("X-Forwarded-For")
+	})
+	for _, tc := range []struct {
+		opt  string
+		sent string
+		want string
+	}{
+		{"option forwardfor", "1.2.3.4", "1.2.3.4,127.0.0.1"},
+		{"option forwardfor except 127.0.0.0/8", "", ""},
+		{"option forwardfor if-none", "1.2.3.4", "1.2.3.4"},
+		{"option forwardfor header X-Client", "", ""},
+	} {
+		_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    OPT
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "OPT", tc.opt))
+		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+		if tc.sent != "" {
+			req.Header.Set("X-Forwarded-For", tc.sent)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if v := strings.Join(<-got, ","); v != tc.want {
+			t.Errorf("%s: server saw X-Forwarded-For %q, want %q", tc.opt, v, tc.want)
+		}
+	}
+}
