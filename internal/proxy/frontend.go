@@ -123,7 +123,11 @@ func (fe *frontend) serve(bl boundListener) {
 		rt.active.Add(1)
 		fe.conns.Add(1)
 		go func() {
-			defer func() {
+			rt.conns.Store(c, struct{}{})
+			// done runs once when the connection ends; a parked HTTP
+			// session calls it from whichever goroutine finishes it.
+			done := func() {
+				rt.conns.Delete(c)
 				for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
 					if sem != nil {
 						<-sem
@@ -131,14 +135,14 @@ func (fe *frontend) serve(bl boundListener) {
 				}
 				fe.conns.Add(-1)
 				rt.active.Done()
-			}()
-			rt.conns.Store(c, struct{}{})
-			defer rt.conns.Delete(c)
+			}
 			if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
+				defer done()
 				fe.serveTLS(c)
 			} else if fe.cfg.Mode == model.ModeHTTP {
-				fe.serveHTTP(c)
+				fe.serveHTTP(c, done)
 			} else {
+				defer done()
 				fe.serveTCP(c)
 			}
 		}()

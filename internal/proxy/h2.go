@@ -46,7 +46,7 @@ func (fe *frontend) serveTLS(c net.Conn) {
 		fe.serveH2(tc)
 		return
 	}
-	fe.serveHTTP(tc)
+	fe.serveHTTP(tc, nil)
 }
 
 func (fe *frontend) serveH2(tc *tls.Conn) {

@@ -51,10 +51,18 @@ type httpSession struct {
 	sni         []byte
 	client      net.Addr
 	h2          bool
+	done        func()
+	// Parking state (see parker): parked is set once the session is in the
+	// epoll set; woken makes the next wait a plain read.
+	parked       bool
+	woken        bool
+	parkFD       int
+	parkTimer    *time.Timer
+	parkDeadline time.Time
 }
 
-func (fe *frontend) serveHTTP(c net.Conn) {
-	fe.serveHTTPOn(c, connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr())})
+func (fe *frontend) serveHTTP(c net.Conn, done func()) {
+	fe.serveHTTPOn(c, connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), done: done})
 }
 
 // connInfo describes the client connection a session serves; for HTTP/2
@@ -66,10 +74,13 @@ type connInfo struct {
 	h2       bool // one request, connection rules already run
 	tlsOn    bool
 	sni      []byte
+	// done releases the connection's slots when the session ends (which,
+	// for a parked session, is not when its first goroutine returns).
+	done func()
 }
 
 func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
-	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2}
+	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done}
 	if ci.h2 {
 		s.tlsOn, s.sni = ci.tlsOn, ci.sni
 	}
@@ -79,23 +90,56 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
 	fe.rt.idle.Store(s, struct{}{})
-	defer fe.rt.idle.Delete(s)
 	s.eval = acl.NewEval(s)
 	s.exec = rules.Exec{E: s.eval, T: s}
-	defer s.close()
-	defer s.releaseTracked(true)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
 		s.inConnRules = true
 		res := r.tcpConn.Run(&s.exec)
 		s.inConnRules = false
 		if res.Verdict == rules.Reject {
+			s.finish()
 			return
 		}
 	}
-	for s.serveOne() {
-		if fe.rt.stopping.Load() || s.h2 {
+	s.loop()
+}
+
+// loop serves requests until the connection ends or the session parks.
+// After a successful park another goroutine owns the session: nothing here
+// may touch it any more.
+func (s *httpSession) loop() {
+	for {
+		more, parked := s.serveOne()
+		if parked {
 			return
 		}
+		if !more || s.fe.rt.stopping.Load() || s.h2 {
+			s.finish()
+			return
+		}
+	}
+}
+
+// resume continues a parked session whose client sent data (or that a
+// stop woke): it reads the next request the ordinary way.
+func (s *httpSession) resume() {
+	s.woken = true
+	s.loop()
+}
+
+// expire ends a parked session whose keep-alive timeout passed.
+func (s *httpSession) expire() {
+	s.finish()
+}
+
+// finish ends the session: tracked entries, server connection, client
+// connection, then the connection's slots.
+func (s *httpSession) finish() {
+	s.releaseTracked(true)
+	s.close()
+	s.fe.rt.idle.Delete(s)
+	if s.done != nil {
+		s.done()
 	}
 }
 
@@ -122,7 +166,7 @@ func (s *httpSession) detach(reusable bool) {
 
 // serveOne handles one request; it returns false when the client
 // connection must close.
-func (s *httpSession) serveOne() bool {
+func (s *httpSession) serveOne() (more, parked bool) {
 	fe := s.fe
 	start := time.Now()
 	// The first request is bounded by "timeout http-request" (total time for
@@ -150,13 +194,20 @@ func (s *httpSession) serveOne() bool {
 	if fe.rt.stopping.Load() && s.nreq > 0 {
 		g := time.Duration(fe.rt.idleGrace.Load())
 		if g == 0 {
-			return false
+			return false, false
 		}
 		if wait == 0 || wait > g {
 			s.c.SetReadDeadline(start.Add(g))
 		}
 	}
+	s.parkDeadline = time.Time{}
+	if wait > 0 {
+		s.parkDeadline = start.Add(wait)
+	}
 	err := s.waitRequest()
+	if err == errParked {
+		return false, true
+	}
 	if err == nil {
 		err = s.rd.ReadRequest(&s.req)
 	}
@@ -166,7 +217,7 @@ func (s *httpSession) serveOne() bool {
 	}
 	e.TLS = s.tlsOn
 	if err != nil {
-		return s.requestError(err, e)
+		return s.requestError(err, e), false
 	}
 	s.nreq++
 	e.TR = time.Since(start)
@@ -199,7 +250,7 @@ func (s *httpSession) serveOne() bool {
 	}
 	e.Ta = time.Since(start)
 	fe.log(e)
-	return ok
+	return ok, false
 }
 
 // route runs the frontend's rules, picks the backend (use_backend, then
@@ -290,6 +341,13 @@ func (s *httpSession) waitRequest() error {
 		s.head = nil
 	}
 	s.rd.Release()
+	if !s.woken && s.nreq > 0 && !s.h2 && s.fe.rt.parker != nil && !s.fe.rt.stopping.Load() {
+		if s.fe.rt.parker.park(s, s.parkDeadline) {
+			// Another goroutine may own s from here on.
+			return errParked
+		}
+	}
+	s.woken = false
 	var one [1]byte
 	for {
 		n, err := s.tc.Read(one[:])
@@ -408,6 +466,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 
 // smallBody is the largest response body sent with its head in one write.
 const smallBody = 8 << 10
+
+// errParked tells serveOne that the session went to the parker.
+var errParked = errors.New("parked")
 
 var (
 	errStaleConn     = errors.New("server closed an idle connection")

@@ -93,6 +93,7 @@ type Runtime struct {
 	tables    map[string]*stick.Table
 	rules     map[*model.Proxy]*proxyRules
 	bufs      *h1.BufPool // HTTP reader buffers, taken only while reading
+	parker    *parker     // idle keep-alive sessions without goroutines
 	copyBufs  sync.Pool   // body copy buffers
 }
 
@@ -115,7 +116,7 @@ func (rt *Runtime) putCopyBuf(b []byte) {
 func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, opts: p.opts, clock: p.clock,
-		bufs: h1.NewBufPool(m.Global.BufSize)}
+		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker()}
 	if m.Global.MaxConn > 0 {
 		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
 	}
@@ -290,6 +291,9 @@ func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
 	for _, fe := range rt.frontends {
 		go fe.stopH2()
 	}
+	if rt.parker != nil {
+		rt.parker.resumeAll()
+	}
 	// Idle keep-alive sessions hold nothing in flight. On a reload,
 	// closing them at once would race with a request the client is sending
 	// right now, so each gets a short grace: a request that arrives is
@@ -352,11 +356,17 @@ func (rt *Runtime) abandon(old *Runtime) {
 			l.Close()
 		}
 	}
+	if rt.parker != nil {
+		rt.parker.resumeAll()
+	}
 	rt.cancel()
 }
 
 func (rt *Runtime) close() {
 	rt.cancel()
+	if rt.parker != nil {
+		rt.parker.resumeAll()
+	}
 	if rt.checker != nil {
 		rt.checker.Stop()
 	}

@@ -1,0 +1,173 @@
+package proxy
+
+import (
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// parker holds idle keep-alive connections without a goroutine each: the
+// session's socket sits in an epoll set of our own (besides Go's), and a
+// single goroutine resumes a session when its client sends the next
+// request. An idle connection then costs its session struct and socket,
+// not a goroutine stack (what HAProxy's event loop gets for free).
+type parker struct {
+	epfd   int
+	wakeR  int // pipe read end in the set, to stop the loop
+	wakeW  int
+	mu     sync.Mutex
+	parked map[int]*httpSession
+	closed bool
+}
+
+func newParker() *parker {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	var p2 [2]int
+	if err := syscall.Pipe2(p2[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		syscall.Close(epfd)
+		return nil
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p2[0])}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p2[0], &ev); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(p2[0])
+		syscall.Close(p2[1])
+		return nil
+	}
+	p := &parker{epfd: epfd, wakeR: p2[0], wakeW: p2[1], parked: map[int]*httpSession{}}
+	go p.loop()
+	return p
+}
+
+// connFD returns the descriptor of a plain TCP connection.
+func connFD(c net.Conn) (int, bool) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return 0, false
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	fd := -1
+	if rc.Control(func(f uintptr) { fd = int(f) }) != nil || fd < 0 {
+		return 0, false
+	}
+	return fd, true
+}
+
+// park registers s until its socket is readable or the deadline passes.
+// It reports false when the session must wait the ordinary way.
+func (p *parker) park(s *httpSession, deadline time.Time) bool {
+	fd, ok := connFD(s.c)
+	if !ok {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return false
+	}
+	s.parkFD = fd
+	p.parked[fd] = s
+	if !deadline.IsZero() {
+		s.parkTimer = time.AfterFunc(time.Until(deadline), func() {
+			if p.take(fd, s) {
+				go s.expire()
+			}
+		})
+	}
+	return true
+}
+
+// take removes s from the set if it is still parked there; exactly one of
+// the wake-up, the timer and a stop wins.
+func (p *parker) take(fd int, s *httpSession) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.parked[fd] != s || s == nil {
+		return false
+	}
+	delete(p.parked, fd)
+	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	if s.parkTimer != nil {
+		s.parkTimer.Stop()
+		s.parkTimer = nil
+	}
+	return true
+}
+
+func (p *parker) loop() {
+	events := make([]syscall.EpollEvent, 128)
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		for i := 0; i < n; i++ {
+			fd := int(events[i].Fd)
+			if fd == p.wakeR {
+				p.mu.Lock()
+				closed := p.closed
+				p.mu.Unlock()
+				if closed {
+					syscall.Close(p.epfd)
+					syscall.Close(p.wakeR)
+					return
+				}
+				continue
+			}
+			p.mu.Lock()
+			s := p.parked[fd]
+			p.mu.Unlock()
+			if s != nil && p.take(fd, s) {
+				go s.resume()
+			}
+		}
+	}
+}
+
+// resumeAll wakes every parked session (a stop or reload) and closes the
+// set: later idle sessions wait the ordinary way.
+func (p *parker) resumeAll() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	var all []*httpSession
+	for fd, s := range p.parked {
+		all = append(all, s)
+		delete(p.parked, fd)
+		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+		if s.parkTimer != nil {
+			s.parkTimer.Stop()
+			s.parkTimer = nil
+		}
+	}
+	syscall.Write(p.wakeW, []byte{1})
+	syscall.Close(p.wakeW)
+	p.mu.Unlock()
+	for _, s := range all {
+		go s.resume()
+	}
+}
+
+// count returns the number of parked sessions.
+func (p *parker) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.parked)
+}

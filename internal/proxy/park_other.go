@@ -1,0 +1,14 @@
+//go:build !linux
+
+package proxy
+
+import "time"
+
+// parker is Linux-only (epoll); elsewhere idle sessions keep their
+// goroutine.
+type parker struct{}
+
+func newParker() *parker                            { return nil }
+func (p *parker) park(*httpSession, time.Time) bool { return false }
+func (p *parker) resumeAll()                        {}
+func (p *parker) count() int                        { return 0 }

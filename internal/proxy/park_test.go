@@ -1,0 +1,77 @@
+//go:build linux
+
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// Idle keep-alive connections are parked without a goroutine, come back
+// when their client sends the next request, and expire with
+// "timeout http-keep-alive".
+func TestIdleSessionsParkAndResume(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	px, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    timeout http-keep-alive 1500ms
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	rt := px.Current()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	const n = 50
+	conns := make([]net.Conn, n)
+	readers := make([]*bufio.Reader, n)
+	get := func(i int) {
+		io.WriteString(conns[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(readers[i], nil)
+		if err != nil {
+			t.Fatalf("conn %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("conn %d: status %d", i, resp.StatusCode)
+		}
+	}
+	for i := range conns {
+		conns[i] = dial(t, addr)
+		defer conns[i].Close()
+		readers[i] = bufio.NewReader(conns[i])
+		get(i)
+	}
+	waitFor(t, func() bool { return rt.parker.count() == n }, "all idle sessions parked")
+	for i := range conns {
+		get(i) // resumed by the parker
+	}
+	waitFor(t, func() bool { return rt.parker.count() == n }, "sessions parked again")
+	// After the keep-alive timeout every parked connection is closed.
+	waitFor(t, func() bool { return rt.parker.count() == 0 }, "parked sessions expired")
+	conns[0].SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := readers[0].ReadByte(); err != io.EOF {
+		t.Fatalf("expired connection: %v, want EOF", err)
+	}
+	if b.hits.Load() != 2*n {
+		t.Fatalf("server saw %d requests, want %d", b.hits.Load(), 2*n)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
