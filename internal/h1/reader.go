@@ -333,3 +333,18 @@ func parseVersion(b []byte) (major, minor int, ok, supported bool) {
 	major, minor = int(b[5]-'0'), int(b[7]-'0')
 	return major, minor, true, major == 1 && minor <= 1
 }
+
+// HoldsBuffer reports whether the reader currently holds a buffer (tests
+// and memory accounting).
+func (rd *Reader) HoldsBuffer() bool { return rd.buf != nil }
+
+// Close gives the buffer back to the pool whatever the reader's state; the
+// reader must not be used afterwards. Call it when the connection is
+// discarded.
+func (rd *Reader) Close() {
+	if rd.buf != nil && rd.pool != nil {
+		rd.pool.put(rd.buf)
+	}
+	rd.buf = nil
+	rd.r, rd.w, rd.keep = 0, 0, 0
+}

@@ -244,12 +244,14 @@ type srvConn struct {
 func (s *server) takeIdle() *srvConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for n := len(s.idle); n > 0; n = len(s.idle) {
-		sc := s.idle[n-1]
-		s.idle = s.idle[:n-1]
-		return sc
+	n := len(s.idle)
+	if n == 0 {
+		return nil
 	}
-	return nil
+	sc := s.idle[n-1]
+	s.idle[n-1] = nil // the backing array must not keep it alive
+	s.idle = s.idle[:n-1]
+	return sc
 }
 
 // maxIdlePerServer bounds the idle pool so a burst does not keep thousands
@@ -260,7 +262,7 @@ func (s *server) putIdle(sc *srvConn) {
 	s.mu.Lock()
 	if len(s.idle) >= maxIdlePerServer {
 		s.mu.Unlock()
-		sc.c.Close()
+		sc.close()
 		return
 	}
 	sc.rd.Release()
@@ -274,8 +276,14 @@ func (s *server) closeIdle() {
 	s.idle = nil
 	s.mu.Unlock()
 	for _, sc := range idle {
-		sc.c.Close()
+		sc.close()
 	}
 }
 
 func joinPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+// close discards a server connection and gives its buffer back.
+func (sc *srvConn) close() {
+	sc.c.Close()
+	sc.rd.Close()
+}

@@ -160,7 +160,7 @@ func (s *httpSession) detach(reusable bool) {
 		sc.used = true
 		sc.srv.putIdle(sc)
 	} else {
-		sc.c.Close()
+		sc.close()
 	}
 }
 
