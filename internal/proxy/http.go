@@ -332,6 +332,56 @@ func (s *httpSession) waitRequest() error {
 	if s.rd.Buffered() > 0 {
 		return nil
 	}
+	woken := s.woken
+	s.woken = false
+	if woken {
+		// The deadline in place is the short one that led to parking.
+		s.c.SetReadDeadline(s.parkDeadline)
+		if s.fe.rt.stopping.Load() {
+			s.c.SetReadDeadline(time.Now().Add(time.Duration(s.fe.rt.idleGrace.Load())))
+		}
+	}
+	p := s.fe.rt.parker
+	if !woken && s.nreq > 0 && !s.h2 && p != nil && !s.fe.rt.stopping.Load() {
+		// A busy keep-alive client sends its next request at once: wait a
+		// little with everything in place, and park only a connection that
+		// stays quiet (parking costs two epoll calls and a goroutine).
+		short := time.Now().Add(parkAfter)
+		if s.parkDeadline.IsZero() || short.Before(s.parkDeadline) {
+			s.c.SetReadDeadline(short)
+			err := s.readFirst()
+			if err == nil || !isTimeout(err) {
+				s.c.SetReadDeadline(s.parkDeadline)
+				return err
+			}
+			s.releaseIdle()
+			if p.park(s, s.parkDeadline) {
+				// Another goroutine may own s from here on.
+				return errParked
+			}
+			if s.fe.rt.stopping.Load() {
+				// A stop closed the parker meanwhile: the last grace, if any.
+				g := time.Duration(s.fe.rt.idleGrace.Load())
+				if g == 0 {
+					return err
+				}
+				s.c.SetReadDeadline(time.Now().Add(g))
+			} else {
+				s.c.SetReadDeadline(s.parkDeadline)
+			}
+		}
+	}
+	s.releaseIdle()
+	return s.readFirst()
+}
+
+// parkAfter is how long an idle keep-alive connection keeps its goroutine
+// before it is parked.
+const parkAfter = 200 * time.Millisecond
+
+// releaseIdle gives back what an idle session does not need: the server
+// connection (to its pool) and the buffers (to theirs).
+func (s *httpSession) releaseIdle() {
 	s.detach(true)
 	if s.copyBuf != nil {
 		s.fe.rt.putCopyBuf(s.copyBuf)
@@ -341,13 +391,11 @@ func (s *httpSession) waitRequest() error {
 		s.head = nil
 	}
 	s.rd.Release()
-	if !s.woken && s.nreq > 0 && !s.h2 && s.fe.rt.parker != nil && !s.fe.rt.stopping.Load() {
-		if s.fe.rt.parker.park(s, s.parkDeadline) {
-			// Another goroutine may own s from here on.
-			return errParked
-		}
-	}
-	s.woken = false
+}
+
+// readFirst reads the first byte of the next request straight from the
+// connection (so a timeout does not poison the reader) and hands it over.
+func (s *httpSession) readFirst() error {
 	var one [1]byte
 	for {
 		n, err := s.tc.Read(one[:])

@@ -85,6 +85,7 @@ type Runtime struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stopping  atomic.Bool
+	loops     sync.WaitGroup // accept loops
 	idleGrace atomic.Int64 // time.Duration an idle session may still wait once stopping
 	active    sync.WaitGroup
 	checker   *health.Checker
@@ -238,8 +239,10 @@ func (p *Proxy) Start(rt *Runtime) {
 	for _, fe := range rt.frontends {
 		for _, bl := range fe.listeners {
 			p.wg.Add(1)
+			rt.loops.Add(1)
 			go func() {
 				defer p.wg.Done()
+				defer rt.loops.Done()
 				fe.serve(bl)
 			}()
 		}
@@ -310,6 +313,10 @@ func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
 	}
 	done := make(chan struct{})
 	go func() {
+		// An accept loop may still hand over a connection it accepted as
+		// the stop began: wait for the loops first, so that the session
+		// count cannot rise after the wait below started.
+		rt.loops.Wait()
 		rt.active.Wait()
 		close(done)
 	}()

@@ -64,13 +64,17 @@ backend be
 				}
 				resp, err := client.Get("http://" + addr + "/")
 				if err != nil {
-					failures.Add(1)
+					if failures.Add(1) == 1 {
+						t.Logf("first failure: %v", err)
+					}
 					continue
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
-					failures.Add(1)
+					if failures.Add(1) == 1 {
+						t.Logf("first failure: status %d", resp.StatusCode)
+					}
 				}
 				done.Add(1)
 			}
