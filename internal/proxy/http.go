@@ -377,7 +377,7 @@ func (s *httpSession) waitRequest() error {
 
 // parkAfter is how long an idle keep-alive connection keeps its goroutine
 // before it is parked.
-const parkAfter = 200 * time.Millisecond
+const parkAfter = 20 * time.Millisecond
 
 // releaseIdle gives back what an idle session does not need: the server
 // connection (to its pool) and the buffers (to theirs).
