@@ -34,6 +34,9 @@ type LiveOptions struct {
 	ProcRoot string
 	// Timeout bounds every single probe; capped at maxProbeTimeout.
 	Timeout time.Duration
+	// UnitDirs are searched for the systemd unit; the standard systemd
+	// directories when empty.
+	UnitDirs []string
 }
 
 const (
@@ -84,6 +87,12 @@ type LiveFacts struct {
 	HTTP        []HTTPProbe
 	// ProbeNotes record binds that were not probed and why.
 	ProbeNotes []ProbeNote
+	// Unit is the systemd service running the processes (HAP-9.1).
+	Unit UnitFacts
+	// Routes compare bind interfaces with server routes (HAP-3.2).
+	Routes RouteFacts
+	// LogProbe says whether a log line arrived for a probe (HAP-7.1).
+	LogProbe LogProbe
 }
 
 // ProbeNote is a bind a probe of Kind ("tls", "headers", "trace",
@@ -117,11 +126,14 @@ func GatherLive(t *Target, o LiveOptions) *LiveFacts {
 	if len(lf.Procs) > 0 {
 		lf.Listeners, lf.SocketsErr = listeners(o.ProcRoot, lf.Procs)
 		lf.Binary = binaryOrigin(t.Product, lf.Procs[0].Exe)
+		lf.Unit = unitOf(o.ProcRoot, o.UnitDirs, lf.Procs)
 		if t.Product == ProductHAProxy {
 			lf.Features, lf.FeaturesErr = buildFeatures(lf.Procs[0].Exe)
 		}
 	}
+	lf.Routes = gatherRoutes(t, realNet{})
 	probeAll(t, o, lf)
+	lf.LogProbe = probeLogLine(t, o, lf)
 	return lf
 }
 

@@ -317,11 +317,11 @@ func liveWeakCiphers(t *Target, lf *LiveFacts) Result {
 		for _, u := range untried {
 			evs = append(evs, ev(tp.Pos, Manual, "live: %s %s: %s not probed", tp.Proxy, tp.Addr, u))
 		}
-		evs = append(evs, ev(tp.Pos, Manual, "live: %s %s: renegotiation not probed", tp.Proxy, tp.Addr))
+		evs = append(evs, renegEvidence(tp))
 	}
-	r := summarize(evs, "", "live: weak cipher suites accepted")
+	r := summarize(evs, "live: no weak suite and no client-initiated renegotiation accepted", "live: weak cipher suites or renegotiation accepted")
 	if r.Verdict == Manual {
-		r.Verdict, r.Summary = Pass, "live: no weak suite accepted (renegotiation and suites Go/openssl cannot offer need a person)"
+		r.Verdict, r.Summary = Pass, "live: no weak suite accepted (what Go/openssl could not try needs a person)"
 	}
 	return r
 }
@@ -391,4 +391,19 @@ func liveStats(t *Target, lf *LiveFacts) Result {
 		}
 	}
 	return summarize(evs, "live: stats page asks for credentials", "live: stats page open without credentials")
+}
+
+// renegEvidence judges the renegotiation probe of one bind.
+func renegEvidence(tp TLSProbe) Evidence {
+	r := tp.Reneg
+	switch {
+	case r.Tool == "":
+		return ev(tp.Pos, Manual, "live: %s %s: renegotiation not probed (%s)", tp.Proxy, tp.Addr, r.Err)
+	case r.Accepted:
+		return ev(tp.Pos, Fail, "live: %s %s accepts client-initiated renegotiation (openssl s_client -tls1_2, 'R')", tp.Proxy, tp.Addr)
+	case strings.Contains(r.Name, "TLS 1.2 refused"):
+		return ev(tp.Pos, Pass, "live: %s %s refuses TLS 1.2, so it cannot be renegotiated (%s)", tp.Proxy, tp.Addr, r.Err)
+	default:
+		return ev(tp.Pos, Pass, "live: %s %s refuses client-initiated renegotiation (%s)", tp.Proxy, tp.Addr, r.Err)
+	}
 }

@@ -40,6 +40,10 @@ type TLSProbe struct {
 	Err      string
 	Versions []ProbeResult
 	Weak     []ProbeResult
+	Reneg    ProbeResult
+	// Served is the certificate observed per SNI name ("" = no SNI).
+	Served []ServedCert
+	bind   *model.Bind
 }
 
 // HTTPProbe is one HTTP request to a bind address.
@@ -56,6 +60,7 @@ type probeTarget struct {
 	proxy *model.Proxy
 	tls   bool
 	addr  string
+	bind  *model.Bind
 }
 
 // probeTargets lists the bind addresses the probes may reach: only what the
@@ -94,7 +99,7 @@ func probeTargets(o LiveOptions, lf *LiveFacts, procs []*model.Proxy, kinds ...s
 					note(ev(b.Pos, Manual, "live: %s '%s' bind %s is not an address of this host: not probed (--probe-remote)", p.Kind, p.Name, a.Raw))
 					continue
 				}
-				out = append(out, probeTarget{b.Pos, p, b.SSL, netip.AddrPortFrom(ip, uint16(a.PortLow)).String()})
+				out = append(out, probeTarget{b.Pos, p, b.SSL, netip.AddrPortFrom(ip, uint16(a.PortLow)).String(), b})
 			}
 		}
 	}
@@ -146,7 +151,12 @@ func probeAll(t *Target, o LiveOptions, lf *LiveFacts) {
 		}()
 	}
 	for i, pt := range tlsTargets {
-		run(func() { lf.TLS[i] = probeTLS(pt, o.Timeout) })
+		run(func() {
+			lf.TLS[i] = probeTLS(pt, o.Timeout)
+			if lf.TLS[i].Answered {
+				lf.TLS[i].Served = probeServed(pt.addr, sniNames(bindCerts(t, pt.bind)), o.Timeout)
+			}
+		})
 	}
 	for i, pt := range appTargets {
 		run(func() { lf.HTTP[2*i] = probeHTTP(pt, "headers", http.MethodGet, "/", o.Timeout) })
@@ -169,7 +179,7 @@ func dialTimeout(addr string, d time.Duration) (net.Conn, error) {
 // handshakes would otherwise cost a timeout per attempt, so the bind as a
 // whole gets a budget after which the remaining attempts are not tried.
 func probeTLS(pt probeTarget, timeout time.Duration) TLSProbe {
-	tp := TLSProbe{Pos: pt.pos, Proxy: pt.proxy.Kind + " '" + pt.proxy.Name + "'", Addr: pt.addr}
+	tp := TLSProbe{Pos: pt.pos, Proxy: pt.proxy.Kind + " '" + pt.proxy.Name + "'", Addr: pt.addr, bind: pt.bind}
 	c, err := dialTimeout(pt.addr, timeout)
 	if err != nil {
 		tp.Err = shortNetErr(err)
@@ -206,6 +216,10 @@ func probeTLS(pt probeTarget, timeout time.Duration) TLSProbe {
 	tp.Weak = append(tp.Weak, try(other, func() ProbeResult {
 		return opensslProbe(pt.addr, other, []string{"-tls1_2", "-cipher", "NULL:eNULL:aNULL:EXPORT:DES:LOW:@SECLEVEL=0"}, timeout)
 	}))
+	tp.Reneg = try("client-initiated renegotiation", func() ProbeResult { return renegotiationProbe(pt.addr, timeout) })
+	if tp.Reneg.Tool == "" && tp.Reneg.Err == "" {
+		tp.Reneg.Err = "not tried"
+	}
 	return tp
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -129,6 +130,19 @@ type serveOptions struct {
 // sessions finish on the old one.
 func serveWith(m *model.Model, o serveOptions) int {
 	stderr := o.stderr
+	// BULWARK_CPUPROFILE=FILE writes a CPU profile of the whole run, for
+	// performance work (docs/performance.md); it is opened before any
+	// chroot.
+	if path := os.Getenv("BULWARK_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() {
+					pprof.StopCPUProfile()
+					f.Close()
+				}()
+			}
+		}
+	}
 	plan, err := lifecycle.Prepare(lifecycle.SettingsOf(&m.Global), lifecycle.Options{Euid: os.Geteuid(), AllowRoot: o.allowRoot})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)

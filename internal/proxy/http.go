@@ -354,6 +354,11 @@ func (s *httpSession) waitRequest() error {
 				s.c.SetReadDeadline(s.parkDeadline)
 				return err
 			}
+			if readable(s.c) {
+				// Data came as the deadline fired (a busy scheduler): go on.
+				s.c.SetReadDeadline(s.parkDeadline)
+				return s.readFirst()
+			}
 			s.releaseIdle()
 			if p.park(s, s.parkDeadline) {
 				// Another goroutine may own s from here on.
@@ -377,7 +382,7 @@ func (s *httpSession) waitRequest() error {
 
 // parkAfter is how long an idle keep-alive connection keeps its goroutine
 // before it is parked.
-const parkAfter = 20 * time.Millisecond
+const parkAfter = 100 * time.Millisecond
 
 // releaseIdle gives back what an idle session does not need: the server
 // connection (to its pool) and the buffers (to theirs).

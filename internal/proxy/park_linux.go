@@ -171,3 +171,17 @@ func (p *parker) count() int {
 	defer p.mu.Unlock()
 	return len(p.parked)
 }
+
+// readable reports, without consuming anything, whether the connection
+// has bytes (or an end of stream) waiting: a deadline can fire after data
+// arrived when the goroutine was not scheduled in time, and such a session
+// must not be parked.
+func readable(c net.Conn) bool {
+	fd, ok := connFD(c)
+	if !ok {
+		return true
+	}
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return err == nil && n >= 0
+}

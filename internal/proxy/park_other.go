@@ -2,7 +2,10 @@
 
 package proxy
 
-import "time"
+import (
+	"net"
+	"time"
+)
 
 // parker is Linux-only (epoll); elsewhere idle sessions keep their
 // goroutine.
@@ -12,3 +15,5 @@ func newParker() *parker                            { return nil }
 func (p *parker) park(*httpSession, time.Time) bool { return false }
 func (p *parker) resumeAll()                        {}
 func (p *parker) count() int                        { return 0 }
+
+func readable(net.Conn) bool { return true }

@@ -86,7 +86,7 @@ type Runtime struct {
 	cancel    context.CancelFunc
 	stopping  atomic.Bool
 	loops     sync.WaitGroup // accept loops
-	idleGrace atomic.Int64 // time.Duration an idle session may still wait once stopping
+	idleGrace atomic.Int64   // time.Duration an idle session may still wait once stopping
 	active    sync.WaitGroup
 	checker   *health.Checker
 	opts      Options
