@@ -52,9 +52,7 @@ type httpSession struct {
 	client      net.Addr
 	h2          bool
 	done        func()
-	// Parking state (see parker): parked is set once the session is in the
-	// epoll set; woken makes the next wait a plain read.
-	parked       bool
+	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
 	parkFD       int
 	parkTimer    *time.Timer
