@@ -51,7 +51,7 @@ func TestRiseFall(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	go func() {
+	go func(l net.Listener) {
 		for {
 			c, err := l.Accept()
 			if err != nil {
@@ -59,7 +59,7 @@ func TestRiseFall(t *testing.T) {
 			}
 			c.Close()
 		}
-	}()
+	}(l)
 	c := New()
 	defer c.Stop()
 	changes := make(chan bool, 4)
