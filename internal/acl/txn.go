@@ -131,3 +131,10 @@ func (e *Eval) Invalidate() {
 		e.gen = 1
 	}
 }
+
+// Shrink drops the scratch space and the memo, for a session that will be
+// idle for a while; both grow again on the next evaluation.
+func (e *Eval) Shrink() {
+	e.buf = nil
+	e.memo = nil
+}

@@ -390,9 +390,15 @@ func (s *httpSession) releaseIdle() {
 		s.fe.rt.putCopyBuf(s.copyBuf)
 		s.copyBuf = nil
 	}
-	if cap(s.head) > 4<<10 {
-		s.head = nil
-	}
+	// An idle connection may stay for minutes: keep only what the next
+	// request cannot do without. These grow back with a few allocations
+	// when the client sends again.
+	s.head = nil
+	s.req.Headers = nil
+	s.resp.Headers = nil
+	s.exec.Arena = nil
+	s.vars = nil
+	s.eval.Shrink()
 	s.rd.Release()
 }
 
