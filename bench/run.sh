@@ -27,7 +27,7 @@ DURATION=${DURATION:-5}
 REPS=${REPS:-3}
 RATE_DELAY_MS=${RATE_DELAY_MS:-4}
 BASE_PORT=${BASE_PORT:-18400}
-ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m idle"
+ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m h2_tls idle"
 CASES=${CASES:-$ALL_CASES}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +45,8 @@ need_pkgs=()
 command -v wrk >/dev/null || need_pkgs+=(wrk)
 command -v taskset >/dev/null || need_pkgs+=(util-linux)
 command -v ss >/dev/null || need_pkgs+=(iproute2)
+command -v h2load >/dev/null || need_pkgs+=(nghttp2-client)
+command -v openssl >/dev/null || need_pkgs+=(openssl)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		log "installing ${need_pkgs[*]}"
@@ -130,7 +132,8 @@ wait_listen() {
 NGX_PORT=$BASE_PORT
 HTTP_PORT=$((BASE_PORT + 1))
 TCP_PORT=$((BASE_PORT + 2))
-for p in $NGX_PORT $HTTP_PORT $TCP_PORT; do
+TLS_PORT=$((BASE_PORT + 3))
+for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT; do
 	port_free "$p" || die "port $p is in use (set BASE_PORT)"
 done
 
@@ -168,6 +171,14 @@ NGX_PID=$!
 PIDS+=("$NGX_PID")
 wait_listen "$NGX_PORT" "$NGX_PID" || { cat "$TMP/nginx-start.log" "$TMP/nginx-error.log" >&2 || true; die "nginx did not start"; }
 
+# A throw-away certificate for the TLS/HTTP2 frontend (key mode 0600: Bulwark
+# refuses keys readable by others).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=localhost -keyout "$TMP/bench.key" -out "$TMP/bench.crt" >/dev/null 2>&1 ||
+	die "openssl could not make a certificate"
+cat "$TMP/bench.crt" "$TMP/bench.key" >"$TMP/bench.pem"
+chmod 600 "$TMP/bench.pem"
+
 # The one configuration both proxies run.
 CFG="$OUT/bench.cfg"
 cat >"$CFG" <<EOF
@@ -190,6 +201,10 @@ frontend fe_http
 
 backend be_http
     server nginx 127.0.0.1:$NGX_PORT
+
+frontend fe_h2
+    bind 127.0.0.1:$TLS_PORT ssl crt $TMP/bench.pem alpn h2,http/1.1
+    default_backend be_http
 
 frontend fe_tcp
     mode tcp
@@ -223,7 +238,8 @@ start_proxy() { # name
 	esac
 	PROXY_PID=$!
 	PIDS+=("$PROXY_PID")
-	wait_listen "$HTTP_PORT" "$PROXY_PID" && wait_listen "$TCP_PORT" "$PROXY_PID" ||
+	wait_listen "$HTTP_PORT" "$PROXY_PID" && wait_listen "$TCP_PORT" "$PROXY_PID" &&
+		wait_listen "$TLS_PORT" "$PROXY_PID" ||
 		die "$1 did not start (see $OUT/$1.log)"
 }
 
@@ -289,6 +305,29 @@ run_wrk_case() { # case proxy rep
 	}' | tee -a "$RAW" >&2
 }
 
+# HTTP/2 over TLS with h2load: 50 connections, 10 concurrent streams each,
+# for DURATION seconds after a 1 s warm-up. h2load reports no percentiles:
+# p50/p99 are left at 0.
+run_h2_case() { # proxy rep
+	local px=$1 rep=$2 t0 t1 w0 w1 f req err
+	start_proxy "$px"
+	f="$OUT/h2load-$px-$rep.txt"
+	t0=$(cpu_ticks "$PROXY_PID")
+	w0=$(date +%s.%N)
+	timeout $((DURATION + 30)) "${ON1[@]}" h2load -c 50 -m 10 -t 1 -D "$DURATION" --warm-up-time=1 \
+		"https://127.0.0.1:$TLS_PORT/" >"$f" 2>&1 || log "h2load failed for $px"
+	w1=$(date +%s.%N)
+	t1=$(cpu_ticks "$PROXY_PID")
+	stop_pid "$PROXY_PID"
+	read -r req err <<<"$(awk '/^requests:/ { gsub(/,/, ""); print $8, $10 }' "$f")"
+	awk -v px="$px" -v rep="$rep" -v req="${req:-0}" -v err="${err:-0}" -v t0="$t0" -v t1="$t1" \
+		-v w0="$w0" -v w1="$w1" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		cpu = (t1 - t0) / hz; wall = w1 - w0
+		printf "h2_tls\t%s\t%d\t%d\t%.2f\t%.0f\t0\t0\t%d\t%.2f\t%.2f\t%.2f\n", px, rep, req, wall,
+			(d > 0 ? req / d : 0), err, cpu, (req > 0 ? cpu * 1e6 / req : 0), (wall > 0 ? cpu / wall : 0)
+	}' | tee -a "$RAW" >&2
+}
+
 IDLE_RAW="$OUT/idle.tsv"
 printf 'case\tproxy\trep\tconns\trss_before_kb\trss_after_kb\tbytes_per_conn\n' >"$IDLE_RAW"
 
@@ -342,6 +381,8 @@ for c in $CASES; do
 			log "case $c, $px, run $rep/$reps"
 			if [ "$c" = idle ]; then
 				run_idle_case "$px" "$rep"
+			elif [ "$c" = h2_tls ]; then
+				run_h2_case "$px" "$rep"
 			else
 				run_wrk_case "$c" "$px" "$rep"
 			fi

@@ -37,6 +37,12 @@ type LiveOptions struct {
 	// UnitDirs are searched for the systemd unit; the standard systemd
 	// directories when empty.
 	UnitDirs []string
+	// SHA256Sums, when set, names a sha256sum-format file the running
+	// binary must be listed in (HAP-1.1).
+	SHA256Sums string
+	// lookupHost resolves bind host names; net.DefaultResolver when nil.
+	// Tests replace it to stay off the network.
+	lookupHost func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 const (
@@ -93,6 +99,9 @@ type LiveFacts struct {
 	Routes RouteFacts
 	// LogProbe says whether a log line arrived for a probe (HAP-7.1).
 	LogProbe LogProbe
+	// CertFiles judge the TLS binds' certificate and key files at the
+	// path the running worker sees (HAP-4.3).
+	CertFiles []Evidence
 }
 
 // ProbeNote is a bind a probe of Kind ("tls", "headers", "trace",
@@ -125,8 +134,10 @@ func GatherLive(t *Target, o LiveOptions) *LiveFacts {
 	findProcs(t, o, lf)
 	if len(lf.Procs) > 0 {
 		lf.Listeners, lf.SocketsErr = listeners(o.ProcRoot, lf.Procs)
-		lf.Binary = binaryOrigin(t.Product, lf.Procs[0].Exe)
+		exeLink := filepath.Join(o.ProcRoot, strconv.Itoa(lf.Procs[0].PID), "exe")
+		lf.Binary = binaryOrigin(t.Product, lf.Procs[0].Exe, o.SHA256Sums, exeLink)
 		lf.Unit = unitOf(o.ProcRoot, o.UnitDirs, lf.Procs)
+		lf.CertFiles = gatherCertFiles(t, o.ProcRoot, lf.Procs)
 		if t.Product == ProductHAProxy {
 			lf.Features, lf.FeaturesErr = buildFeatures(lf.Procs[0].Exe)
 		}
@@ -411,8 +422,11 @@ func runCmd(name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// binaryOrigin judges HAP-1.1 on the running binary.
-func binaryOrigin(product, exe string) BinaryFacts {
+// binaryOrigin judges HAP-1.1 on the running binary. A matching checksum
+// file establishes the origin on its own, so the package and build-info
+// questions are then not asked: a binary installed from a vendor tarball
+// is not "manually installed" once its bytes are vouched for.
+func binaryOrigin(product, exe, sumsFile, exeLink string) BinaryFacts {
 	bf := BinaryFacts{Path: exe}
 	add := func(v Verdict, format string, args ...any) {
 		bf.Evidence = append(bf.Evidence, ev(config.Pos{}, v, format, args...))
@@ -435,6 +449,13 @@ func binaryOrigin(product, exe string) BinaryFacts {
 			add(Fail, "%s is owned by UID %d, not root: that user can replace the binary", path, sys.Uid)
 		default:
 			add(Pass, "%s is root-owned, mode %04o", path, st.Mode().Perm())
+		}
+	}
+	if sumsFile != "" {
+		e, matched := sumsEvidence(sumsFile, exeLink, exe)
+		bf.Evidence = append(bf.Evidence, e)
+		if matched {
+			return finishBinary(bf)
 		}
 	}
 	if product == ProductBulwark {

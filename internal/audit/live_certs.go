@@ -32,28 +32,8 @@ type configuredCert struct {
 // bindCerts loads the leaf of every certificate file a bind names (crt
 // files, crt directories, crt-list entries).
 func bindCerts(t *Target, b *model.Bind) []configuredCert {
-	if b == nil {
-		return nil
-	}
-	crtBase := lastGlobal(t.Model, "crt-base")
-	var paths []string
-	add := func(p string) {
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			paths = append(paths, expandCertDir(p)...)
-			return
-		}
-		paths = append(paths, p)
-	}
-	for _, c := range b.Certs {
-		add(t.resolve(crtBase, c))
-	}
-	for _, l := range b.CrtList {
-		for _, r := range crtListRefs(t, b.Pos, t.resolve(crtBase, l), crtBase, "") {
-			add(r.path)
-		}
-	}
 	var out []configuredCert
-	for _, p := range paths {
+	for _, p := range bindCertPaths(t, b) {
 		cc := configuredCert{path: p}
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -141,14 +121,14 @@ func probeServed(addr string, names []string, timeout time.Duration) []ServedCer
 // bind presents must be one of the files it is configured with and must be
 // valid for more than 30 days.
 func liveServedCerts(t *Target, lf *LiveFacts) Result {
-	if len(lf.TLS) == 0 {
+	if len(lf.TLS) == 0 && len(lf.CertFiles) == 0 {
 		return skip("live: no local TLS bind to probe")
 	}
 	now := t.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	var evs []Evidence
+	evs := append([]Evidence(nil), lf.CertFiles...)
 	for _, tp := range lf.TLS {
 		if !tp.Answered {
 			evs = append(evs, ev(tp.Pos, Warn, "live: %s TLS bind %s %s", tp.Proxy, tp.Addr, probeFailText(tp.Err)))

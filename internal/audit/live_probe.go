@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -68,6 +69,7 @@ type probeTarget struct {
 // wildcard bind is reached through loopback, which it also listens on.
 func probeTargets(o LiveOptions, lf *LiveFacts, procs []*model.Proxy, kinds ...string) []probeTarget {
 	local := localAddrs()
+	resolved := map[string][]netip.Addr{}
 	var out []probeTarget
 	note := func(e Evidence) {
 		for _, k := range kinds {
@@ -80,30 +82,81 @@ func probeTargets(o LiveOptions, lf *LiveFacts, procs []*model.Proxy, kinds ...s
 				if a.Net != "tcp" && a.Net != "tcp4" && a.Net != "tcp6" {
 					continue
 				}
-				var ip netip.Addr
+				var ips []netip.Addr
 				switch {
 				case a.Wildcard() && (a.Host == "::" || a.Net == "tcp6"):
-					ip = netip.IPv6Loopback()
+					ips = []netip.Addr{netip.IPv6Loopback()}
 				case a.Wildcard():
-					ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+					ips = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 				case strings.EqualFold(a.Host, "localhost"):
-					ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+					ips = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 				default:
-					var ok bool
-					if ip, ok = hostAddr(a); !ok {
-						note(ev(b.Pos, Manual, "live: %s '%s' bind %s: host is not an IP address, not probed", p.Kind, p.Name, a.Raw))
+					if ip, ok := hostAddr(a); ok {
+						ips = []netip.Addr{ip}
+						break
+					}
+					var err error
+					if ips, err = resolveBindHost(o, resolved, a); err != nil {
+						note(ev(b.Pos, Manual, "live: %s '%s' bind %s: host name does not resolve (%s): not probed", p.Kind, p.Name, a.Raw, err))
 						continue
 					}
 				}
-				if !ip.IsLoopback() && !local[ip] && !o.ProbeRemote {
-					note(ev(b.Pos, Manual, "live: %s '%s' bind %s is not an address of this host: not probed (--probe-remote)", p.Kind, p.Name, a.Raw))
-					continue
+				for _, ip := range ips {
+					if !ip.IsLoopback() && !local[ip] && !o.ProbeRemote {
+						if _, isIP := hostAddr(a); isIP || a.Wildcard() {
+							note(ev(b.Pos, Manual, "live: %s '%s' bind %s is not an address of this host: not probed (--probe-remote)", p.Kind, p.Name, a.Raw))
+						} else {
+							note(ev(b.Pos, Manual, "live: %s '%s' bind %s resolves to %s, not an address of this host: not probed (--probe-remote)", p.Kind, p.Name, a.Raw, ip))
+						}
+						continue
+					}
+					out = append(out, probeTarget{b.Pos, p, b.SSL, netip.AddrPortFrom(ip, uint16(a.PortLow)).String(), b})
 				}
-				out = append(out, probeTarget{b.Pos, p, b.SSL, netip.AddrPortFrom(ip, uint16(a.PortLow)).String(), b})
 			}
 		}
 	}
 	return out
+}
+
+// bindResolveTimeout bounds one host-name lookup of a bind, so that a dead
+// resolver delays the audit by seconds, not by the system's minutes.
+const bindResolveTimeout = 2 * time.Second
+
+// resolveBindHost resolves a bind's host name to the addresses its family
+// allows; cache keeps one lookup per name across the binds of one listing.
+func resolveBindHost(o LiveOptions, cache map[string][]netip.Addr, a model.Addr) ([]netip.Addr, error) {
+	host := strings.TrimSuffix(strings.TrimPrefix(a.Host, "["), "]")
+	all, ok := cache[host]
+	if !ok {
+		lookup := o.lookupHost
+		if lookup == nil {
+			lookup = func(ctx context.Context, h string) ([]netip.Addr, error) {
+				return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), bindResolveTimeout)
+		got, err := lookup(ctx, host)
+		cancel()
+		if err != nil {
+			return nil, errors.New(shortNetErr(err))
+		}
+		all = got
+		cache[host] = all
+	}
+	var out []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, ip := range all {
+		ip = ip.Unmap()
+		if (a.Net == "tcp4" && !ip.Is4()) || (a.Net == "tcp6" && !ip.Is6()) || seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		out = append(out, ip)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no %s address", a.Net)
+	}
+	return out, nil
 }
 
 // probeAll runs the TLS and HTTP probes of HAP-4.1, 4.2, 5.1, 5.2 and 6.1.

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"os"
@@ -195,4 +196,45 @@ func TestLiveProbeTargetsWildcard(t *testing.T) {
 		t.Errorf("targets %+v, want %v", got, want)
 	}
 	_ = netip.Addr{}
+}
+
+func TestLiveProbeTargetsHostNames(t *testing.T) {
+	tg := liveTarget(t, "defaults\n  mode http\nfrontend f\n  bind proxy.example:8080\n  bind gone.example:8081\n  bind ipv6@proxy.example:8082\n")
+	lookups := 0
+	o := LiveOptions{lookupHost: func(ctx context.Context, h string) ([]netip.Addr, error) {
+		lookups++
+		if d, ok := ctx.Deadline(); !ok || time.Until(d) > bindResolveTimeout {
+			t.Errorf("lookup of %s without a %v deadline", h, bindResolveTimeout)
+		}
+		if h == "proxy.example" {
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("198.51.100.9"), netip.MustParseAddr("::1")}, nil
+		}
+		return nil, &net.DNSError{Err: "no such host", Name: h, IsNotFound: true}
+	}}
+	lf := &LiveFacts{}
+	got := probeTargets(o, lf, appFrontends(tg.Model), "headers")
+	var addrs []string
+	for _, pt := range got {
+		addrs = append(addrs, pt.addr)
+	}
+	if want := "127.0.0.1:8080 [::1]:8080 [::1]:8082"; strings.Join(addrs, " ") != want {
+		t.Errorf("targets %v, want %s", addrs, want)
+	}
+	var notes []string
+	for _, n := range lf.ProbeNotes {
+		notes = append(notes, n.Text)
+	}
+	text := strings.Join(notes, "\n")
+	for _, want := range []string{"proxy.example:8080 resolves to 198.51.100.9, not an address of this host", "gone.example:8081: host name does not resolve (no such host)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("notes lack %q:\n%s", want, text)
+		}
+	}
+	if lookups != 2 {
+		t.Errorf("%d lookups, want 2 (one per name)", lookups)
+	}
+	o.ProbeRemote = true
+	if got := probeTargets(o, &LiveFacts{}, appFrontends(tg.Model)); len(got) != 4 {
+		t.Errorf("--probe-remote: %d targets, want 4", len(got))
+	}
 }

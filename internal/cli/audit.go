@@ -48,6 +48,8 @@ Options:
   --pidfile F          with --live: read the PIDs from F (default: the
                        config's 'pidfile', else scan /proc for the binary)
   --probe-remote       with --live: also probe binds on other hosts' addresses
+  --sha256sums FILE    with --live: the running binary must match its line
+                       in FILE (sha256sum format; full path or base name)
   -o FILE              write the report to FILE instead of stdout
   -v                   text: show passing evidence too
   --color C            auto (default: only on a terminal), always or never
@@ -92,6 +94,7 @@ func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
 	fs.IntVar(&o.liveOpts.PID, "pid", 0, "")
 	fs.StringVar(&o.liveOpts.PIDFile, "pidfile", "", "")
 	fs.BoolVar(&o.liveOpts.ProbeRemote, "probe-remote", false, "")
+	fs.StringVar(&o.liveOpts.SHA256Sums, "sha256sums", "", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -116,8 +119,15 @@ func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
 	default:
 		return nil, fmt.Errorf("--color: expects auto, always or never")
 	}
-	if !o.live && (o.liveOpts.PID != 0 || o.liveOpts.PIDFile != "" || o.liveOpts.ProbeRemote) {
-		return nil, fmt.Errorf("--pid, --pidfile and --probe-remote need --live")
+	if !o.live && (o.liveOpts.PID != 0 || o.liveOpts.PIDFile != "" || o.liveOpts.ProbeRemote || o.liveOpts.SHA256Sums != "") {
+		return nil, fmt.Errorf("--pid, --pidfile, --probe-remote and --sha256sums need --live")
+	}
+	if o.liveOpts.SHA256Sums != "" {
+		// Checked now so that a wrong file is a usage error, not a FAIL
+		// buried in the report.
+		if _, err := audit.ReadSHA256Sums(o.liveOpts.SHA256Sums); err != nil {
+			return nil, fmt.Errorf("--sha256sums: %v", err)
+		}
 	}
 	if o.liveOpts.PID < 0 {
 		return nil, fmt.Errorf("--pid: expects a positive process ID")

@@ -119,3 +119,38 @@ func TestControlsDocUpToDate(t *testing.T) {
 		t.Error("docs/controls.md is stale: run 'make docs' (go run ./cmd/bulwark controls --format md > docs/controls.md)")
 	}
 }
+
+func TestAuditSHA256SumsFlag(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "SHA256SUMS")
+	os.WriteFile(good, []byte(strings.Repeat("a", 64)+"  bulwark\n"), 0o644)
+	bad := filepath.Join(dir, "BAD")
+	os.WriteFile(bad, []byte("not a checksum\n"), 0o644)
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"accepted with --live", []string{"-f", goldenCfg, "--live", "--sha256sums", good}, ""},
+		{"needs --live", []string{"-f", goldenCfg, "--sha256sums", good}, "need --live"},
+		{"malformed file", []string{"-f", goldenCfg, "--live", "--sha256sums", bad}, "not a sha256sum line"},
+		{"missing file", []string{"-f", goldenCfg, "--live", "--sha256sums", filepath.Join(dir, "none")}, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseAuditFlags(tt.args, &bytes.Buffer{})
+			if tt.wantErr == "" {
+				if err != nil || o.liveOpts.SHA256Sums != good {
+					t.Fatalf("err %v, opts %+v", err, o)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+			if code, _, _ := runCLI(append([]string{"audit"}, tt.args...)...); code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+		})
+	}
+}

@@ -579,7 +579,10 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*sr
 		}
 		s.detach(true)
 	}
-	reuseOK := be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && s.nreq > 1)
+	// An h2 stream is one request of a longer client connection: like a
+	// later request of an HTTP/1.1 connection it may use an idle server
+	// connection.
+	reuseOK := be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && (s.nreq > 1 || s.h2))
 	if reuseOK {
 		if sc := srv.takeIdle(); sc != nil {
 			s.attached, s.attBE = sc, be
