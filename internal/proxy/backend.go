@@ -256,7 +256,7 @@ func (s *server) takeIdle() *srvConn {
 
 // maxIdlePerServer bounds the idle pool so a burst does not keep thousands
 // of server connections open.
-const maxIdlePerServer = 256
+const maxIdlePerServer = 1024
 
 func (s *server) putIdle(sc *srvConn) {
 	s.mu.Lock()

@@ -142,7 +142,10 @@ func (s *httpSession) finish() {
 }
 
 func (s *httpSession) close() {
-	s.detach(false)
+	// Every failed exchange detaches (and closes) its server connection
+	// itself; one still attached here finished cleanly and can serve
+	// another client.
+	s.detach(true)
 	s.c.Close()
 }
 
