@@ -131,8 +131,16 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 	}
 	w.WriteHeader(resp.Status)
 	if resp.Body != h1.FramingNone {
-		buf := make([]byte, 16<<10)
-		fl, _ := w.(http.Flusher)
+		buf := fe.rt.getCopyBuf()
+		defer fe.rt.putCopyBuf(buf)
+		// Streamed bodies (chunked, close-delimited) are flushed as they
+		// come, so that server-sent events and the like are not held back;
+		// a body of known length goes out when the handler returns, in as
+		// few frames and TLS records as the window allows.
+		var fl http.Flusher
+		if resp.Body != h1.FramingLength {
+			fl, _ = w.(http.Flusher)
+		}
 		body := rd.Body()
 		for {
 			n, err := body.Read(buf)
