@@ -152,3 +152,43 @@ backend web
 		t.Fatalf("set-header did not reach the server: %q", got)
 	}
 }
+
+// Rate-limit accuracy (issue 4 target): a client sending at twice the limit
+// is first denied at the configured count, not later (within 1 %).
+func TestRateLimitAccuracyAtTwiceTheLimit(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    stick-table type ip size 1k expire 1m store http_req_rate(1s)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100 }
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	client := &http.Client{}
+	// 200 requests per second: one every 5 ms, for at most 1 s.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	first := 0
+	for i := 1; i <= 200 && first == 0; i++ {
+		<-tick.C
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 429 {
+			first = i
+		}
+	}
+	if time.Since(start) > time.Second {
+		t.Skipf("the client could not keep up 200 req/s on this machine (%v); the window rolled over", time.Since(start))
+	}
+	if first < 100 || first > 102 {
+		t.Fatalf("first denial at request %d, want 101 (limit 100, within 1 %%)", first)
+	}
+}
