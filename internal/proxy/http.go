@@ -22,12 +22,13 @@ import (
 // httpSession is one client connection in HTTP mode. Its buffers are
 // reused for every request of the connection.
 type httpSession struct {
-	fe       *frontend
-	c        net.Conn
-	tc       timedConn
-	rd       *h1.Reader
-	req      h1.Request
-	resp     h1.Response
+	fe *frontend
+	c  net.Conn
+	tc timedConn
+	rd *h1.Reader
+	// m is the state of the request in progress; an idle session gives it
+	// back to the pool.
+	m        *msgState
 	head     []byte
 	copyBuf  []byte
 	src, dst netip.AddrPort
@@ -45,7 +46,6 @@ type httpSession struct {
 	inResp      bool
 	vars        map[string]acl.Sample
 	curBE       *backend
-	ent         LogEntry
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
 	tlsOn       bool
 	sni         []byte
@@ -88,6 +88,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
 	fe.rt.idle.Store(s, struct{}{})
+	s.useMsg()
 	s.eval = acl.NewEval(s)
 	s.exec = rules.Exec{E: s.eval, T: s}
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
@@ -100,6 +101,21 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		}
 	}
 	s.loop()
+}
+
+// msgState is what one request needs: its head, the response head and the
+// log entry. Sessions take one while a request is in progress and give it
+// back while idle, so that idle connections do not hold it.
+type msgState struct {
+	req  h1.Request
+	resp h1.Response
+	ent  LogEntry
+}
+
+func (s *httpSession) useMsg() {
+	if s.m == nil {
+		s.m = s.fe.rt.getMsg()
+	}
 }
 
 // loop serves requests until the connection ends or the session parks.
@@ -169,7 +185,7 @@ func (s *httpSession) detach(reusable bool) {
 // connection must close.
 func (s *httpSession) serveOne() (more, parked bool) {
 	fe := s.fe
-	start := time.Now()
+	now := time.Now()
 	// The first request is bounded by "timeout http-request" (total time for
 	// the head, against slowloris); later ones wait "http-keep-alive" for
 	// their head. Both fall back to "timeout client".
@@ -182,13 +198,10 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 	s.tc.rto, s.tc.wto = 0, fe.clientTimeout
 	if wait > 0 {
-		s.c.SetReadDeadline(start.Add(wait))
+		s.c.SetReadDeadline(now.Add(wait))
 	} else {
 		s.c.SetReadDeadline(time.Time{})
 	}
-	e := &s.ent
-	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
-		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true}
 	// While waiting for a request the session is idle: a soft stop
 	// shortens the wait to a last grace instead of the keep-alive timeout.
 	s.idle.Store(true)
@@ -198,19 +211,26 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			return false, false
 		}
 		if wait == 0 || wait > g {
-			s.c.SetReadDeadline(start.Add(g))
+			s.c.SetReadDeadline(now.Add(g))
 		}
 	}
 	s.parkDeadline = time.Time{}
 	if wait > 0 {
-		s.parkDeadline = start.Add(wait)
+		s.parkDeadline = now.Add(wait)
 	}
 	err := s.waitRequest()
 	if err == errParked {
 		return false, true
 	}
+	// The request starts with its first byte: idle time is not part of
+	// its timers (HAProxy's %TR excludes %Ti).
+	start := time.Now()
+	s.useMsg()
+	e := &s.m.ent
+	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
+		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true}
 	if err == nil {
-		err = s.rd.ReadRequest(&s.req)
+		err = s.rd.ReadRequest(&s.m.req)
 	}
 	s.idle.Store(false)
 	if s.nreq == 0 && !s.h2 {
@@ -223,7 +243,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.nreq++
 	e.TR = time.Since(start)
 	if fe.logging {
-		e.Request = string(s.req.Method) + " " + string(s.req.Target) + " HTTP/" + strconv.Itoa(s.req.Major) + "." + strconv.Itoa(s.req.Minor)
+		e.Request = string(s.m.req.Method) + " " + string(s.m.req.Target) + " HTTP/" + strconv.Itoa(s.m.req.Major) + "." + strconv.Itoa(s.m.req.Minor)
 	}
 	s.tc.rto = fe.clientTimeout
 	s.tc.rlast = time.Time{} // force the next Read to set its own deadline
@@ -238,10 +258,10 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		}
 	}
 	// Entries tracked for the whole connection count every request.
-	now := s.Now()
+	nowMs := s.Now()
 	for i, r := range s.tracked {
 		if r.Valid() && s.trackedConn[i] {
-			r.IncHTTPReq(now)
+			r.IncHTTPReq(nowMs)
 		}
 	}
 
@@ -266,7 +286,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return false
 		}
 	}
-	if st := statsFor(fe.cfg, s.req.Target); st != nil {
+	if st := statsFor(fe.cfg, s.m.req.Target); st != nil {
 		s.serveStats(st, fe.pages, e)
 		return false
 	}
@@ -294,7 +314,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return false
 		}
 	}
-	if st := statsFor(be.cfg, s.req.Target); st != nil && be.cfg != fe.cfg {
+	if st := statsFor(be.cfg, s.m.req.Target); st != nil && be.cfg != fe.cfg {
 		s.serveStats(st, be.pages, e)
 		return false
 	}
@@ -397,8 +417,8 @@ func (s *httpSession) releaseIdle() {
 	// request cannot do without. These grow back with a few allocations
 	// when the client sends again.
 	s.head = nil
-	s.req.Headers = nil
-	s.resp.Headers = nil
+	s.fe.rt.putMsg(s.m)
+	s.m = nil
 	s.exec.Arena = nil
 	s.vars = nil
 	s.eval.Shrink()
@@ -469,7 +489,7 @@ func connMode(fe, be *model.Proxy) int {
 // returns whether the client connection may carry another request.
 func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	fe := s.fe
-	req := &s.req
+	req := &s.m.req
 	mode := connMode(fe.cfg, be.cfg)
 	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
 	hasBody := req.Framing() != h1.FramingNone
@@ -505,12 +525,12 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		// connections: the slot is freed as soon as the response is done.
 		be.release(idx)
 		if err == nil {
-			if !s.resp.KeepAlive || mode >= 1 || s.resp.Tunnel {
+			if !s.m.resp.KeepAlive || mode >= 1 || s.m.resp.Tunnel {
 				s.detach(false)
 			} else if !clientKeep {
 				s.detach(true)
 			}
-			return clientKeep && !s.resp.Tunnel
+			return clientKeep && !s.m.resp.Tunnel
 		}
 		s.detach(false)
 		// A reused connection the server closed meanwhile: nothing reached
@@ -610,15 +630,15 @@ func (s *httpSession) balanceKey(be *backend) balance.Key {
 	case balance.InputSource:
 		k.Src = s.src.Addr()
 	case balance.InputURI:
-		k.URI = string(s.req.Target)
+		k.URI = string(s.m.req.Target)
 	case balance.InputValue:
 		switch be.params.Algo {
 		case balance.Header:
-			if v, ok := h1.Get(s.req.Headers, be.hdrName); ok && len(v) > 0 {
+			if v, ok := h1.Get(s.m.req.Headers, be.hdrName); ok && len(v) > 0 {
 				k.Value, k.HasValue = string(firstListValue(v)), true
 			}
 		case balance.URLParam:
-			k.Value, k.HasValue = balance.URLParamValue(string(s.req.Target), be.params.Name)
+			k.Value, k.HasValue = balance.URLParamValue(string(s.m.req.Target), be.params.Name)
 		}
 	}
 	return k
@@ -634,7 +654,7 @@ func firstListValue(v []byte) []byte {
 // exchange writes the request on sc and relays the response. sent reports
 // whether any response byte arrived (after which a retry is impossible).
 func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry) (sent bool, err error) {
-	req := &s.req
+	req := &s.m.req
 	sc.tc = timedConn{Conn: sc.c, rto: be.serverTimeout, wto: be.serverTimeout}
 	tcs := &sc.tc
 	if _, err := tcs.Write(s.head); err != nil {
@@ -655,7 +675,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		bodyDone = true
 	}
 	for {
-		err := sc.rd.ReadResponse(&s.resp, req.Method)
+		err := sc.rd.ReadResponse(&s.m.resp, req.Method)
 		if err != nil {
 			var pe *h1.ParseError
 			switch {
@@ -671,14 +691,14 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		if e.Tr < 0 {
 			e.Tr = time.Since(tr)
 		}
-		if s.resp.Informational() && !s.resp.Tunnel {
+		if s.m.resp.Informational() && !s.m.resp.Tunnel {
 			// 1xx interim responses (100 Continue, 103 Early Hints) go to
 			// the client as they are; the final response follows.
-			s.head = h1.AppendResponseHead(s.head[:0], &s.resp)
+			s.head = h1.AppendResponseHead(s.head[:0], &s.m.resp)
 			if _, err := s.tc.Write(s.head); err != nil {
 				return true, errClientAborted
 			}
-			if s.resp.Status == 100 && !bodyDone {
+			if s.m.resp.Status == 100 && !bodyDone {
 				if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
 					return true, errClientAborted
 				}
@@ -691,14 +711,14 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	if !bodyDone {
 		// The server answered without waiting for the body: the client's
 		// body is never read, so the client connection cannot continue.
-		s.req.KeepAlive = false
+		s.m.req.KeepAlive = false
 	}
-	resp := &s.resp
+	resp := &s.m.resp
 	if res, _, stop := s.responseRules(be); stop {
 		// The server's response is replaced: its body is never read, so
 		// its connection cannot be reused.
-		s.resp.KeepAlive = false
-		s.req.KeepAlive = false
+		s.m.resp.KeepAlive = false
+		s.m.req.KeepAlive = false
 		s.reply(res, be.pages, e)
 		return true, nil
 	}
@@ -708,14 +728,14 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	if resp.Body == h1.FramingChunked {
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
 	}
-	closeClient := !s.req.KeepAlive || connMode(s.fe.cfg, be.cfg) >= 2 || resp.Body == h1.FramingClose ||
+	closeClient := !s.m.req.KeepAlive || connMode(s.fe.cfg, be.cfg) >= 2 || resp.Body == h1.FramingClose ||
 		s.fe.rt.stopping.Load()
 	if resp.Tunnel {
 		// Connection: upgrade was re-added by AppendForwardHeaders.
 	} else if closeClient {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
-		s.req.KeepAlive = false
-	} else if s.req.Major == 1 && s.req.Minor == 0 {
+		s.m.req.KeepAlive = false
+	} else if s.m.req.Major == 1 && s.m.req.Minor == 0 {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "keep-alive")
 	}
 	s.head = append(s.head, '\r', '\n')

@@ -96,6 +96,22 @@ type Runtime struct {
 	bufs      *h1.BufPool // HTTP reader buffers, taken only while reading
 	parker    *parker     // idle keep-alive sessions without goroutines
 	copyBufs  sync.Pool   // body copy buffers
+	msgs      sync.Pool   // *msgState of idle sessions
+}
+
+func (rt *Runtime) getMsg() *msgState {
+	if m, ok := rt.msgs.Get().(*msgState); ok {
+		return m
+	}
+	return &msgState{}
+}
+
+func (rt *Runtime) putMsg(m *msgState) {
+	if m == nil {
+		return
+	}
+	m.ent = LogEntry{}
+	rt.msgs.Put(m)
 }
 
 const copyBufSize = 16 << 10

@@ -82,23 +82,23 @@ func compileRules(m *model.Model, tables map[string]*stick.Table) (map[*model.Pr
 
 func (s *httpSession) Src() netip.AddrPort { return s.src }
 func (s *httpSession) Dst() netip.AddrPort { return s.dst }
-func (s *httpSession) Method() []byte      { return s.req.Method }
-func (s *httpSession) Target() []byte      { return s.req.Target }
-func (s *httpSession) Version() (int, int) { return s.req.Major, s.req.Minor }
+func (s *httpSession) Method() []byte      { return s.m.req.Method }
+func (s *httpSession) Target() []byte      { return s.m.req.Target }
+func (s *httpSession) Version() (int, int) { return s.m.req.Major, s.m.req.Minor }
 func (s *httpSession) ReqHeaders() []h1.Header {
-	return s.req.Headers
+	return s.m.req.Headers
 }
 func (s *httpSession) RespHeaders() []h1.Header {
 	if !s.inResp {
 		return nil
 	}
-	return s.resp.Headers
+	return s.m.resp.Headers
 }
 func (s *httpSession) Status() int {
 	if !s.inResp {
 		return 0
 	}
-	return s.resp.Status
+	return s.m.resp.Status
 }
 func (s *httpSession) TLS() (bool, []byte)     { return s.tlsOn, s.sni }
 func (s *httpSession) Now() int64              { return s.fe.rt.clock.NowMs() }
@@ -121,14 +121,14 @@ func (s *httpSession) SetVar(name string, v acl.Sample) {
 func (s *httpSession) Env() acl.Env { return runtimeEnv{s.fe.rt, s.fe.name, s.curBE} }
 func (s *httpSession) HeaderList(resp bool) *[]h1.Header {
 	if resp {
-		return &s.resp.Headers
+		return &s.m.resp.Headers
 	}
-	return &s.req.Headers
+	return &s.m.req.Headers
 }
-func (s *httpSession) SetTarget(t []byte) { s.req.Target = t }
+func (s *httpSession) SetTarget(t []byte) { s.m.req.Target = t }
 func (s *httpSession) SetStatus(code int, reason []byte) {
-	s.resp.Status = code
-	s.resp.Reason = reason
+	s.m.resp.Status = code
+	s.m.resp.Reason = reason
 }
 func (s *httpSession) SetLogLevel(string)  {}
 func (s *httpSession) Capture(int, []byte) {}

@@ -120,7 +120,7 @@ func statsFor(p *model.Proxy, target []byte) *model.Stats {
 // auth" is set, then the HTML page or, with ";csv" in the URI, the CSV.
 func (s *httpSession) serveStats(st *model.Stats, pages errorPages, e *LogEntry) {
 	e.Server = "<STATS>"
-	if len(st.Auth) > 0 && !statsAuthOK(st.Auth, s.req.Headers) {
+	if len(st.Auth) > 0 && !statsAuthOK(st.Auth, s.m.req.Headers) {
 		realm := st.Realm
 		if realm == "" {
 			realm = "HAProxy Statistics"
@@ -135,7 +135,7 @@ func (s *httpSession) serveStats(st *model.Stats, pages errorPages, e *LogEntry)
 	var buf bytes.Buffer
 	rows := s.fe.rt.StatsRows()
 	ctype := "text/html"
-	if bytes.Contains(s.req.Target, []byte(";csv")) {
+	if bytes.Contains(s.m.req.Target, []byte(";csv")) {
 		stats.WriteCSV(&buf, rows, os.Getpid())
 		ctype = "text/plain"
 	} else {
