@@ -75,7 +75,9 @@ func Open(t Target) (*Sink, error) {
 		}
 		s.conn, s.w = c, c
 	default:
-		addr = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(addr, "udp@"), "ipv4@"), "udp4@")
+		for _, pfx := range []string{"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"} {
+			addr = strings.TrimPrefix(addr, pfx)
+		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			addr = net.JoinHostPort(addr, "514")
 		}

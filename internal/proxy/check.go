@@ -48,6 +48,14 @@ func Check(m *model.Model, opt CheckOptions) config.Diagnostics {
 			Msg: what + " is not supported by bulwark yet", Code: model.CodeUnsupported})
 	}
 	for _, p := range m.Proxies {
+		// HAP-3.1: listening on every interface is rarely intended.
+		for _, b := range p.Binds {
+			for _, a := range b.Addrs {
+				if a.Wildcard() {
+					ds.Warnf(b.Pos, "%s '%s': 'bind %s' listens on every interface (HAP-3.1); bind the addresses that must be reachable", p.Kind, p.Name, a.Raw)
+				}
+			}
+		}
 		for _, r := range p.HTTPAfter {
 			no(r.Pos, "'http-after-response "+r.Action+"'")
 		}

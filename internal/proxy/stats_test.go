@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"bulwark/internal/config"
 )
 
 func TestStatsPage(t *testing.T) {
@@ -75,10 +77,30 @@ frontend fe
     stats uri /stats
 `)
 	ds := Check(m, CheckOptions{})
-	if !ds.HasAlerts() || !strings.Contains(ds[0].Msg, "HAP-6.1") {
+	refused := false
+	for _, d := range ds {
+		refused = refused || (d.Severity == config.SevAlert && strings.Contains(d.Msg, "HAP-6.1"))
+	}
+	if !refused {
 		t.Fatalf("want a HAP-6.1 refusal, got %v", ds)
 	}
 	if ds := Check(m, CheckOptions{AllowPublicStats: true}); ds.HasAlerts() {
 		t.Fatalf("opt-out did not apply: %v", ds)
+	}
+}
+
+// HAP-3.1: a wildcard bind is a start-up warning.
+func TestWildcardBindWarning(t *testing.T) {
+	m := compileCfg(t, baseDefaults+`
+frontend fe
+    bind :8080
+    http-request return status 200
+`)
+	warned := false
+	for _, d := range Check(m, CheckOptions{}) {
+		warned = warned || (d.Severity == config.SevWarning && strings.Contains(d.Msg, "HAP-3.1"))
+	}
+	if !warned {
+		t.Fatal("no HAP-3.1 warning for 'bind :8080'")
 	}
 }
