@@ -28,8 +28,9 @@ lint:
 fuzz:
 	@./scripts/fuzz-all.sh $(or $(FUZZTIME),20s)
 
+# Library benchmarks use the same profile-guided optimisation as the binary.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -pgo=$(CURDIR)/cmd/bulwark/default.pgo ./...
 	./bench/run.sh
 
 docs:
