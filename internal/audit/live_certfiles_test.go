@@ -24,7 +24,6 @@ func pemFile(t *testing.T, path string, mode os.FileMode, types ...string) {
 }
 
 func TestLiveCertFiles(t *testing.T) {
-	const certKey = "CERTIFICATE,PRIVATE KEY"
 	tests := []struct {
 		name     string
 		chrooted bool
