@@ -79,7 +79,16 @@ func AppendHTTPLog(b []byte, e *proxy.LogEntry) []byte {
 	b = strconv.AppendInt(b, e.SrvConn, 10)
 	b = append(b, '/')
 	b = strconv.AppendInt(b, e.Retries, 10)
-	b = append(b, " 0/0 \""...)
+	b = append(b, " 0/0 "...)
+	if e.CapReq != "" {
+		b = append(b, e.CapReq...)
+		b = append(b, ' ')
+	}
+	if e.CapResp != "" {
+		b = append(b, e.CapResp...)
+		b = append(b, ' ')
+	}
+	b = append(b, '"')
 	b = append(b, e.Request...)
 	return append(b, '"')
 }

@@ -62,7 +62,7 @@ func New(m *model.Model) (*Logger, error) {
 // Log renders e and sends it to its frontend's targets.
 func (l *Logger) Log(e *proxy.LogEntry) {
 	fl := l.fronts[e.Frontend]
-	if fl == nil || len(fl.sinks) == 0 {
+	if fl == nil || len(fl.sinks) == 0 || e.Level == "silent" {
 		return
 	}
 	var buf [512]byte
@@ -73,8 +73,12 @@ func (l *Logger) Log(e *proxy.LogEntry) {
 		line = AppendTCPLog(buf[:0], e)
 	}
 	now := time.Now()
+	level := e.Level
+	if level == "" {
+		level = "info"
+	}
 	for _, s := range fl.sinks {
-		s.Send("info", line, now)
+		s.Send(level, line, now)
 	}
 }
 

@@ -48,6 +48,8 @@ func Check(m *model.Model, opt CheckOptions) config.Diagnostics {
 			Msg: what + " is not supported by bulwark yet", Code: model.CodeUnsupported})
 	}
 	for _, p := range m.Proxies {
+		_, cds := compileCaptures(p)
+		ds = append(ds, cds...)
 		// HAP-3.1: listening on every interface is rarely intended.
 		for _, b := range p.Binds {
 			for _, a := range b.Addrs {

@@ -25,6 +25,7 @@ type frontend struct {
 	useBE     []*backend
 	pages     errorPages
 	rules     *proxyRules
+	caps      captures
 	maxconn   chan struct{}
 	conns     atomic.Int64
 	logging   bool          // some log target is configured: render request lines
@@ -59,6 +60,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
 	for _, ub := range p.UseBackends {
 		fe.useBE = append(fe.useBE, rt.backends[ub.Backend])
 	}
+	fe.caps, _ = compileCaptures(p) // errors were reported by Check
 	pages, err := loadErrorPages(p.ErrorFiles)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,8 @@ type httpSession struct {
 	inResp      bool
 	vars        map[string]acl.Sample
 	curBE       *backend
+	capReq      [][]byte
+	capResp     [][]byte
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
 	tlsOn       bool
 	sni         []byte
@@ -265,7 +267,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		}
 	}
 
+	s.captureRequest()
 	ok := s.route(e)
+	s.captureText(e)
 	if e.Status > 0 {
 		s.countStatus(e.Status)
 	}
@@ -714,6 +718,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		s.m.req.KeepAlive = false
 	}
 	resp := &s.m.resp
+	s.captureResponse()
 	if res, _, stop := s.responseRules(be); stop {
 		// The server's response is replaced: its body is never read, so
 		// its connection cannot be reused.

@@ -40,6 +40,11 @@ type LogEntry struct {
 	Request                          string        // request line, HTTP only
 	FeConn, BeConn, SrvConn, Retries int64
 	HTTP                             bool
+	// Level is set by "set-log-level" ("silent" drops the line).
+	Level string
+	// CapReq and CapResp are the {...} capture blocks of httplog, empty
+	// when the frontend captures nothing.
+	CapReq, CapResp string
 
 	be  *backend
 	srv *server

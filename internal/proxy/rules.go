@@ -130,8 +130,7 @@ func (s *httpSession) SetStatus(code int, reason []byte) {
 	s.m.resp.Status = code
 	s.m.resp.Reason = reason
 }
-func (s *httpSession) SetLogLevel(string)  {}
-func (s *httpSession) Capture(int, []byte) {}
+func (s *httpSession) SetLogLevel(level string) { s.m.ent.Level = level }
 
 // releaseTracked ends the tracking started by http-request rules (or, when
 // all is set, by tcp-request connection rules too).

@@ -28,6 +28,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	if r := fe.rules; r != nil && (r.tcpConn.Len() > 0 || r.tcpContent.Len() > 0 || len(r.useBE) > 0) {
 		txn := &tcpTxn{fe: fe, src: src, dst: dst}
 		defer txn.release()
+		defer func() { e.Level = txn.level }()
 		ev := acl.NewEval(txn)
 		x := rules.Exec{E: ev, T: txn}
 		for _, l := range []*rules.List{r.tcpConn, r.tcpContent} {

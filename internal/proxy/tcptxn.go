@@ -17,6 +17,7 @@ type tcpTxn struct {
 	vars     map[string]acl.Sample
 	hdrs     []h1.Header
 	be       *backend
+	level    string
 }
 
 func (t *tcpTxn) Src() netip.AddrPort           { return t.src }
