@@ -5,6 +5,7 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
+	"bulwark/internal/units"
 )
 
 // CheckOptions are the explicit opt-outs of Bulwark's secure defaults.
@@ -50,6 +51,11 @@ func Check(m *model.Model, opt CheckOptions) config.Diagnostics {
 	for _, p := range m.Proxies {
 		_, cds := compileCaptures(p)
 		ds = append(ds, cds...)
+		if d := p.OptionArgs["tcp-request inspect-delay"]; d != nil {
+			if _, err := units.ParseTime(d.Arg(1)); err != nil {
+				ds.Alertf(d.ArgPos(1), "'tcp-request inspect-delay' : %v", err)
+			}
+		}
 		// HAP-3.1: listening on every interface is rarely intended.
 		for _, b := range p.Binds {
 			for _, a := range b.Addrs {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"bulwark/internal/model"
+	"bulwark/internal/units"
 )
 
 // frontend is the running state of a frontend (or listen) proxy.
@@ -26,12 +27,15 @@ type frontend struct {
 	pages     errorPages
 	rules     *proxyRules
 	caps      captures
-	maxconn   chan struct{}
-	conns     atomic.Int64
-	logging   bool          // some log target is configured: render request lines
-	h2        *http2.Server //lint:ignore SA1019 see h2.go
-	h2base    *http.Server
-	stats     counters
+	// inspectDelay is "tcp-request inspect-delay" (TCP mode: how long to
+	// wait for a ClientHello before the content rules run).
+	inspectDelay time.Duration
+	maxconn      chan struct{}
+	conns        atomic.Int64
+	logging      bool          // some log target is configured: render request lines
+	h2           *http2.Server //lint:ignore SA1019 see h2.go
+	h2base       *http.Server
+	stats        counters
 
 	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
 	bufSize                                             int
@@ -61,6 +65,9 @@ func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
 		fe.useBE = append(fe.useBE, rt.backends[ub.Backend])
 	}
 	fe.caps, _ = compileCaptures(p) // errors were reported by Check
+	if d := p.OptionArgs["tcp-request inspect-delay"]; d != nil {
+		fe.inspectDelay, _ = units.ParseTime(d.Arg(1))
+	}
 	pages, err := loadErrorPages(p.ErrorFiles)
 	if err != nil {
 		return nil, err

@@ -25,19 +25,30 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	src := addrPort(c.RemoteAddr())
 	dst := addrPort(c.LocalAddr())
 	be := fe.def
+	var peeked []byte
 	if r := fe.rules; r != nil && (r.tcpConn.Len() > 0 || r.tcpContent.Len() > 0 || len(r.useBE) > 0) {
 		txn := &tcpTxn{fe: fe, src: src, dst: dst}
 		defer txn.release()
 		defer func() { e.Level = txn.level }()
 		ev := acl.NewEval(txn)
 		x := rules.Exec{E: ev, T: txn}
-		for _, l := range []*rules.List{r.tcpConn, r.tcpContent} {
-			if res := l.Run(&x); res.Verdict == rules.Reject {
-				e.Term = "PR"
-				return
-			} else if res.Verdict == rules.Accept {
-				continue
+		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
+			e.Term = "PR"
+			return
+		}
+		// "tcp-request inspect-delay": wait for the client's first bytes
+		// so that content rules and use_backend can see the TLS SNI
+		// (req.ssl_sni); they are replayed to the server.
+		if fe.inspectDelay > 0 {
+			var sni string
+			peeked, sni = peekClientHello(c, fe.inspectDelay)
+			if sni != "" {
+				txn.sni = []byte(sni)
 			}
+		}
+		if res := r.tcpContent.Run(&x); res.Verdict == rules.Reject {
+			e.Term = "PR"
+			return
 		}
 		for i, cond := range r.useBE {
 			ev.Reset()
@@ -64,8 +75,14 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	if be.tunnelTimeout > 0 {
 		clientTO, serverTO = be.tunnelTimeout, be.tunnelTimeout
 	}
+	if len(peeked) > 0 {
+		if _, err := sc.Write(peeked); err != nil {
+			e.Term = "SD"
+			return
+		}
+	}
 	in, out, term := relay(c, sc, clientTO, serverTO)
-	e.BytesIn, e.BytesOut, e.Term = in, out, term
+	e.BytesIn, e.BytesOut, e.Term = in+int64(len(peeked)), out, term
 	e.Ta = time.Since(start)
 }
 

@@ -18,6 +18,7 @@ type tcpTxn struct {
 	hdrs     []h1.Header
 	be       *backend
 	level    string
+	sni      []byte // from the ClientHello, when inspected
 }
 
 func (t *tcpTxn) Src() netip.AddrPort           { return t.src }
@@ -28,7 +29,7 @@ func (t *tcpTxn) Version() (int, int)           { return 0, 0 }
 func (t *tcpTxn) ReqHeaders() []h1.Header       { return nil }
 func (t *tcpTxn) RespHeaders() []h1.Header      { return nil }
 func (t *tcpTxn) Status() int                   { return 0 }
-func (t *tcpTxn) TLS() (bool, []byte)           { return false, nil }
+func (t *tcpTxn) TLS() (bool, []byte)           { return t.sni != nil, t.sni }
 func (t *tcpTxn) Now() int64                    { return t.fe.rt.clock.NowMs() }
 func (t *tcpTxn) Tracked(n int) stick.Ref       { return t.tracked[n] }
 func (t *tcpTxn) SetTracked(n int, r stick.Ref) { t.tracked[n] = r }
