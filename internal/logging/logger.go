@@ -30,7 +30,14 @@ func New(m *model.Model) (*Logger, error) {
 		if s, ok := open[k]; ok {
 			return s, nil
 		}
-		s, err := Open(Target{Addr: t.Target, Facility: t.Facility, Level: t.Level, Format: t.Format, Len: t.Len})
+		format := t.Format
+		if m.Global.LogSendHostname && format == "local" {
+			// CM 3.1: log-send-hostname switches the default to RFC 3164
+			// with the host name.
+			format = "rfc3164"
+		}
+		s, err := Open(Target{Addr: t.Target, Facility: t.Facility, Level: t.Level, Format: format, Len: t.Len,
+			Tag: m.Global.LogTag, Hostname: m.Global.LogHostname})
 		if err != nil {
 			return nil, fmt.Errorf("%s: log %s: %v", t.Pos, t.Target, err)
 		}

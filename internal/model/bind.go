@@ -33,12 +33,19 @@ var bindValued = map[string]bool{
 
 // unsupportedBindOpts are accepted by HAProxy but not run by Bulwark.
 var unsupportedBindOpts = map[string]bool{
+	"accept-proxy": true, "v4v6": true, "v6only": true, "mss": true,
 	"npn": true, "generate-certificates": true, "ca-sign-file": true, "ca-sign-pass": true,
 	"transparent": true, "namespace": true, "interface": true, "accept-netscaler-cip": true,
 	"quic-force-retry": true, "quic-cc-algo": true, "force-sslv3": true, "force-tlsv10": true,
 	"force-tlsv11": true, "allow-0rtt": true, "tcp-ut": true, "tfo": true, "nice": true,
 	"process": true, "thread": true, "shards": true, "ecdhe": true, "sigalgs": true,
 	"client-sigalgs": true,
+}
+
+// bindNoEffect are bind options that only tune HAProxy internals.
+var bindNoEffect = map[string]bool{
+	"defer-accept": true, "backlog": true, "id": true, "name": false,
+	"severity-output": true, "expose-fd": true, "label": true,
 }
 
 var tlsVersions = map[string]bool{"SSLv3": true, "TLSv1.0": true, "TLSv1.1": true, "TLSv1.2": true, "TLSv1.3": true}
@@ -73,6 +80,8 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 			}
 			if unsupportedBindOpts[name] {
 				c.unsupported(w.Pos, "bind option '%s' is not supported by bulwark", name)
+			} else if bindNoEffect[name] {
+				c.noEffect(w.Pos, "bind option '%s'", name)
 			}
 			continue
 		case bindValued[name]:
@@ -88,6 +97,8 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 		i++
 		if unsupportedBindOpts[name] {
 			c.unsupported(w.Pos, "bind option '%s' is not supported by bulwark", name)
+		} else if bindNoEffect[name] {
+			c.noEffect(w.Pos, "bind option '%s'", name)
 		}
 		switch name {
 		case "crt":

@@ -146,6 +146,16 @@ func (c *compiler) unsupported(pos config.Pos, format string, args ...any) {
 		Msg: fmt.Sprintf(format, args...), Code: CodeUnsupported})
 }
 
+// noEffect warns about a directive Bulwark accepts but that changes
+// nothing in it (HAProxy internals such as tuning knobs): never silent.
+func (c *compiler) noEffect(pos config.Pos, format string, args ...any) {
+	if c.opt.Audit {
+		return
+	}
+	c.ds = append(c.ds, config.Diagnostic{Pos: pos, Severity: config.SevWarning,
+		Msg: fmt.Sprintf(format, args...) + " has no effect in bulwark", Code: "no-effect"})
+}
+
 func (c *compiler) resolveFrom(s *config.Section) *config.Section {
 	d, ok := c.defaults[s.From]
 	if !ok {

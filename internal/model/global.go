@@ -14,12 +14,13 @@ func newGlobal() Global {
 
 // globalIgnored are global keywords that tune HAProxy internals; Bulwark
 // accepts them because they change nothing it would do differently.
-var globalIgnored = set("node", "description", "log-send-hostname", "log-tag", "spread-checks",
-	"tune.ssl.default-dh-param", "tune.maxaccept", "tune.ssl.cachesize", "tune.ssl.lifetime",
-	"ca-base", "crt-base", "master-worker", "nbproc", "cpu-map", "tune.http.maxhdr",
-	"tune.ssl.maxrecord", "localpeer", "server-state-file", "server-state-base", "quiet",
-	"expose-experimental-directives", "tune.idletimer", "tune.h2.initial-window-size",
-	"tune.h2.max-concurrent-streams", "tune.h2.header-table-size", "stats-file")
+var globalIgnored = set("node", "description", "expose-experimental-directives")
+
+// globalNoEffect tune HAProxy internals; accepted with a warning.
+var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
+	"tune.ssl.cachesize", "tune.ssl.lifetime", "master-worker", "nbproc", "cpu-map",
+	"tune.http.maxhdr", "tune.ssl.maxrecord", "quiet", "tune.idletimer",
+	"tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.header-table-size")
 
 func (c *compiler) global(s *config.Section) {
 	g := &c.m.Global
@@ -64,6 +65,14 @@ func (c *compiler) global(s *config.Section) {
 			}
 		case "daemon":
 			g.Daemon = true
+		case "crt-base":
+			g.CrtBase = d.Arg(0)
+		case "ca-base":
+			g.CABase = d.Arg(0)
+		case "log-tag":
+			g.LogTag = d.Arg(0)
+		case "log-send-hostname":
+			g.LogSendHostname, g.LogHostname = true, d.Arg(0)
 		case "zero-warning":
 			g.ZeroWarn = true
 		case "hard-stop-after":
@@ -108,6 +117,10 @@ func (c *compiler) global(s *config.Section) {
 		case "ssl-dh-param-file":
 			g.SSL.DHParamFile = d.Arg(0)
 		default:
+			if globalNoEffect[d.Name] {
+				c.noEffect(d.Pos, "'%s'", d.Name)
+				continue
+			}
 			if _, known := config.LookupKeyword(s.Kind, d.Name); globalIgnored[d.Name] || !known {
 				continue
 			}

@@ -95,6 +95,13 @@ type Global struct {
 	StatsSocks []*StatsSocket
 	SSL        SSLDefaults
 	ZeroWarn   bool
+	// LogTag is "log-tag" (syslog tag, default the program name);
+	// LogSendHostname is "log-send-hostname [<name>]".
+	LogTag string
+	// CrtBase and CABase prefix relative certificate and CA paths.
+	CrtBase, CABase string
+	LogSendHostname bool
+	LogHostname     string
 	// Directives keeps every global directive for the auditor.
 	Directives []*config.Directive
 }

@@ -16,14 +16,17 @@ import (
 // listed too, so that existing configurations load.
 var supportedOptions = map[string]bool{
 	"httplog": true, "tcplog": true, "httpslog": true, "dontlognull": true,
-	"dontlog-normal": true, "log-separate-errors": true, "log-health-checks": true,
 	"forwardfor": true, "http-keep-alive": true, "http-server-close": true,
 	"httpclose": true, "redispatch": true, "allbackups": true, "httpchk": true,
-	"tcp-check": true, "abortonclose": true, "splice-auto": true,
-	"splice-request": true, "splice-response": true, "tcpka": true,
-	"clitcpka": true, "srvtcpka": true, "idle-close-on-response": true,
-	"http-buffer-request": true, "prefer-last-server": true, "socket-stats": true,
-	"http-ignore-probes": true, "nolinger": true,
+	"idle-close-on-response": true,
+}
+
+// noEffectOptions are accepted with a warning: they tune HAProxy internals
+// that Bulwark does not have (splicing is decided by Go, TCP keep-alive is
+// on for every connection).
+var noEffectOptions = map[string]bool{
+	"splice-auto": true, "splice-request": true, "splice-response": true, "tcpka": true,
+	"clitcpka": true, "srvtcpka": true, "nolinger": true, "tcp-check": false,
 }
 
 // proxyDirective applies one directive to p. inherited is true for lines
@@ -151,6 +154,7 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		p.Disabled = false
 	case "http-check":
 		p.OptionArgs["http-check"] = d
+		c.unsupported(d.Pos, "'http-check %s' is not supported by bulwark yet (checks use 'option httpchk' and accept 2xx/3xx)", d.Arg(0))
 	default:
 		if _, known := config.LookupKeyword(s.Kind, d.Name); !known {
 			return // the parser already reported the unknown keyword
@@ -259,6 +263,10 @@ func (c *compiler) option(p *Proxy, d *config.Directive) {
 		return
 	}
 	name := args[0].Text
+	if noEffectOptions[name] {
+		c.noEffect(args[0].Pos, "'option %s'", name)
+		return
+	}
 	if !supportedOptions[name] {
 		c.unsupported(args[0].Pos, "'option %s' is not supported by bulwark", name)
 		return

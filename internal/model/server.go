@@ -42,6 +42,8 @@ var serverValued = map[string]bool{
 }
 
 var unsupportedServerOpts = map[string]bool{
+	"addr": true, "check-sni": true, "check-alpn": true, "check-proto": true,
+	"max-reuse": true, "check-send-proxy": true,
 	"agent-check": true, "agent-port": true, "agent-inter": true, "agent-send": true, "agent-addr": true,
 	"resolvers": true, "resolve-prefer": true, "resolve-net": true, "resolve-opts": true,
 	"source": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
@@ -53,6 +55,10 @@ var unsupportedServerOpts = map[string]bool{
 	"client-sigalgs": true, "proxy-v2-options": true, "send-proxy-v2-ssl": true,
 	"send-proxy-v2-ssl-cn": true, "minconn": true, "slowstart": true,
 }
+
+// serverNoEffect tune HAProxy's connection pools; Bulwark's pool has its
+// own fixed policy.
+var serverNoEffect = map[string]bool{"pool-max-conn": true, "pool-purge-delay": true, "pool-low-conn": true}
 
 func (c *compiler) server(p *Proxy, d *config.Directive) *Server {
 	if len(d.Args) < 2 {
@@ -130,6 +136,8 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 		i++
 		if unsupportedServerOpts[name] {
 			c.unsupported(w.Pos, "server option '%s' is not supported by bulwark", name)
+		} else if serverNoEffect[name] {
+			c.noEffect(w.Pos, "server option '%s'", name)
 		}
 		o.Opts[name] = v.Text
 		switch name {

@@ -58,6 +58,11 @@ type backend struct {
 	queued  atomic.Int64
 	stats   counters
 
+	// maxQueue bounds the requests waiting for a server slot: the sum of
+	// the servers' "maxqueue" when every server has one (HAProxy queues per
+	// server; Bulwark has one queue per backend), 0 = unbounded.
+	maxQueue int64
+
 	connectTimeout time.Duration
 	serverTimeout  time.Duration
 	queueTimeout   time.Duration
@@ -67,7 +72,7 @@ type backend struct {
 	reuse          string
 }
 
-func newBackend(p *model.Proxy, ssl *model.SSLDefaults) (*backend, error) {
+func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 	b := &backend{cfg: p, name: p.Name, freed: make(chan struct{}), retries: p.Retries,
 		redispatch: p.Redispatch, reuse: p.HTTPReuse}
 	if b.reuse == "" {
@@ -80,11 +85,18 @@ func newBackend(p *model.Proxy, ssl *model.SSLDefaults) (*backend, error) {
 		b.queueTimeout = t.Connect
 	}
 	var lbs []*balance.Server
+	for _, sc := range p.Servers {
+		if sc.MaxQueue <= 0 {
+			b.maxQueue = 0
+			break
+		}
+		b.maxQueue += int64(sc.MaxQueue)
+	}
 	for i, sc := range p.Servers {
 		s := &server{cfg: sc, name: sc.Name}
 		s.up.Store(true)
 		if sc.SSL {
-			cfg, err := tlsconf.ServerConfig(sc, ssl)
+			cfg, err := tlsconf.ServerConfigWith(sc, &g.SSL, tlsOptions(g))
 			if err != nil {
 				return nil, fmt.Errorf("server '%s': %v", sc.Name, err)
 			}
@@ -134,6 +146,7 @@ func newBackend(p *model.Proxy, ssl *model.SSLDefaults) (*backend, error) {
 var (
 	errNoServer    = errors.New("no server available")
 	errQueueTimout = errors.New("queue timeout")
+	errQueueFull   = errors.New("queue full")
 )
 
 // acquire picks a server and takes a slot on it, waiting in the backend
@@ -145,6 +158,9 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 		return idx, nil
 	case balance.NoServer:
 		return -1, errNoServer
+	}
+	if b.maxQueue > 0 && b.queued.Load() >= b.maxQueue {
+		return -1, errQueueFull
 	}
 	d := b.queueTimeout
 	if d == 0 {

@@ -170,3 +170,31 @@ backend be
 		}
 	}
 }
+
+// maxqueue bounds the waiting requests: beyond it, 503 at once.
+func TestMaxQueue(t *testing.T) {
+	slow := newTestServer(t, "slow", nil)
+	slow.delay = 600 * time.Millisecond
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    timeout queue 5s
+    server s SLOW maxconn 1 maxqueue 1
+`, "SLOW", slow.addr))
+	results := make(chan int, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			results <- statusOf(rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second))
+		}()
+		time.Sleep(100 * time.Millisecond)
+	}
+	counts := map[int]int{}
+	for i := 0; i < 3; i++ {
+		counts[<-results]++
+	}
+	if counts[200] != 2 || counts[503] != 1 {
+		t.Fatalf("statuses %v, want two 200 (one served, one queued) and one 503", counts)
+	}
+}

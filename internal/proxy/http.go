@@ -460,7 +460,11 @@ func (s *httpSession) requestError(err error, e *LogEntry) bool {
 			e.Term = "cR"
 			e.Request = "<BADREQ>"
 			s.sendError(408, e)
-			s.fe.log(e)
+			// "option dontlognull": a connection that sent nothing is not
+			// logged (health probes, port scans).
+			if s.rd.Buffered() > 0 || !s.fe.cfg.Option("dontlognull") {
+				s.fe.log(e)
+			}
 		}
 	}
 	return false

@@ -195,7 +195,7 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		if px.Disabled {
 			continue
 		}
-		b, err := newBackend(px, &m.Global.SSL)
+		b, err := newBackend(px, &m.Global)
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("backend '%s' (%s): %v", px.Name, px.Pos, err)
@@ -227,7 +227,7 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 			}
 			var tcfg *tls.Config
 			if b.SSL {
-				bt, err := tlsconf.LoadBind(b, &m.Global.SSL, tlsOptions())
+				bt, err := tlsconf.LoadBind(b, &m.Global.SSL, tlsOptions(&m.Global))
 				if err != nil {
 					for _, l := range ls {
 						if !rt.taken[l] {

@@ -21,7 +21,14 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	start := time.Now()
 	e := &LogEntry{Start: start, Client: c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
 		Status: -1, Term: "--", Tw: -1, Tc: -1, Ta: -1, TR: -1, Tr: -1}
-	defer fe.log(e)
+	defer func() {
+		// "option dontlognull": a session that carried no data is not logged.
+		if e.BytesIn == 0 && fe.cfg.Option("dontlognull") {
+			fe.account(e)
+			return
+		}
+		fe.log(e)
+	}()
 	src := addrPort(c.RemoteAddr())
 	dst := addrPort(c.LocalAddr())
 	be := fe.def

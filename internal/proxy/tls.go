@@ -14,8 +14,9 @@ import (
 
 // tlsOptions are Bulwark's TLS loading options; the key-permission check
 // (HAP-4.3) has an explicit opt-out through the environment.
-func tlsOptions() tlsconf.Options {
-	return tlsconf.Options{AllowInsecureKeyPerms: os.Getenv("BULWARK_ALLOW_INSECURE_KEY_PERMS") == "1"}
+func tlsOptions(g *model.Global) tlsconf.Options {
+	return tlsconf.Options{AllowInsecureKeyPerms: os.Getenv("BULWARK_ALLOW_INSECURE_KEY_PERMS") == "1",
+		CrtBase: g.CrtBase, CABase: g.CABase}
 }
 
 // checkTLS loads every certificate and TLS setting the way startup does,
@@ -27,7 +28,7 @@ func checkTLS(m *model.Model) config.Diagnostics {
 			if !b.SSL {
 				continue
 			}
-			bt, err := tlsconf.LoadBind(b, &m.Global.SSL, tlsOptions())
+			bt, err := tlsconf.LoadBind(b, &m.Global.SSL, tlsOptions(&m.Global))
 			if err != nil {
 				ds.Alertf(b.Pos, "%s '%s': bind: %v", p.Kind, p.Name, err)
 				continue
@@ -40,7 +41,7 @@ func checkTLS(m *model.Model) config.Diagnostics {
 			if !s.SSL {
 				continue
 			}
-			if _, err := tlsconf.ServerConfig(s, &m.Global.SSL); err != nil {
+			if _, err := tlsconf.ServerConfigWith(s, &m.Global.SSL, tlsOptions(&m.Global)); err != nil {
 				ds.Alertf(s.Pos, "%s '%s': server '%s': %v", p.Kind, p.Name, s.Name, err)
 			}
 		}
