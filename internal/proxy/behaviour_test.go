@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -196,5 +197,67 @@ backend be
 	}
 	if counts[200] != 2 || counts[503] != 1 {
 		t.Fatalf("statuses %v, want two 200 (one served, one queued) and one 503", counts)
+	}
+}
+
+// Connection modes: httpclose closes the client connection after each
+// response; http-server-close keeps the client but not the server side.
+func TestConnectionModes(t *testing.T) {
+	var conns sync.Map
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conns.Store(r.RemoteAddr, true)
+		io.WriteString(w, "ok")
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+	countConns := func() int {
+		n := 0
+		conns.Range(func(_, _ any) bool { n++; return true })
+		conns.Range(func(k, _ any) bool { conns.Delete(k); return true })
+		return n
+	}
+	for _, tc := range []struct {
+		opt             string
+		clientCloses    bool
+		serverConnsFor3 int
+	}{
+		{"option http-keep-alive", false, 1},
+		{"option http-server-close", false, 3},
+		{"option httpclose", true, 3},
+	} {
+		_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    OPT
+    default_backend be
+backend be
+    http-reuse never
+    server s B
+`, "B", l.Addr().String(), "OPT", tc.opt))
+		c := dial(t, addr)
+		br := bufio.NewReader(c)
+		closed := false
+		for i := 0; i < 3 && !closed; i++ {
+			c.SetDeadline(time.Now().Add(3 * time.Second))
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%s: request %d: %v", tc.opt, i, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			closed = resp.Close
+		}
+		c.Close()
+		if closed != tc.clientCloses {
+			t.Errorf("%s: client connection closed=%v, want %v", tc.opt, closed, tc.clientCloses)
+		}
+		if n := countConns(); !tc.clientCloses && n != tc.serverConnsFor3 {
+			t.Errorf("%s: %d server connections for 3 requests, want %d", tc.opt, n, tc.serverConnsFor3)
+		}
 	}
 }
