@@ -69,6 +69,7 @@ type backend struct {
 	tunnelTimeout  time.Duration
 	retries        int
 	redispatch     int
+	preferLast     bool // option prefer-last-server
 	reuse          string
 }
 
@@ -78,6 +79,7 @@ func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 	if b.reuse == "" {
 		b.reuse = "safe"
 	}
+	b.preferLast = p.Option("prefer-last-server")
 	t := p.Timeouts
 	b.connectTimeout, b.serverTimeout, b.tunnelTimeout = t.Connect, t.Server, t.Tunnel
 	b.queueTimeout = t.Queue

@@ -591,6 +591,12 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 // an idle one (never for the first request of a session under "http-reuse
 // safe"), or a new one.
 func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*srvConn, int, bool, error) {
+	// "option prefer-last-server": keep using the attached server while it
+	// is usable and has room, instead of balancing every request.
+	if sc := s.attached; sc != nil && s.attBE == be && be.preferLast && sc.srv.lb.Usable() && sc.srv.lb.TryAcquire() {
+		e.Tw, e.Tc = 0, 0
+		return sc, sc.srv.lb.ID, false, nil
+	}
 	tq := time.Now()
 	idx, err := be.acquire(s.fe.rt.ctx, key)
 	e.Tw = time.Since(tq)

@@ -310,3 +310,32 @@ backend be
 		t.Logf("all tenants hashed to one server (a=%d b=%d)", a.hits.Load(), b.hits.Load())
 	}
 }
+
+// option prefer-last-server keeps a keep-alive client on its server.
+func TestPreferLastServer(t *testing.T) {
+	a := newTestServer(t, "a", nil)
+	b := newTestServer(t, "b", nil)
+	for _, tc := range []struct {
+		opt     string
+		sameSrv bool
+	}{{"option prefer-last-server", true}, {"", false}} {
+		_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    OPT
+    server a A
+    server b B
+`, "A", a.addr, "B", b.addr, "OPT", tc.opt))
+		client := &http.Client{} // one keep-alive connection
+		seen := map[string]bool{}
+		for i := 0; i < 6; i++ {
+			_, body := httpGet(t, client, "http://"+addr+"/")
+			seen[body] = true
+		}
+		if (len(seen) == 1) != tc.sameSrv {
+			t.Errorf("%q: servers seen %v", tc.opt, seen)
+		}
+	}
+}
