@@ -18,7 +18,7 @@ var supportedOptions = map[string]bool{
 	"httplog": true, "tcplog": true, "httpslog": true, "dontlognull": true,
 	"forwardfor": true, "http-keep-alive": true, "http-server-close": true,
 	"httpclose": true, "redispatch": true, "allbackups": true, "httpchk": true,
-	"idle-close-on-response": true, "prefer-last-server": true,
+	"idle-close-on-response": true, "prefer-last-server": true, "http-buffer-request": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals

@@ -261,3 +261,37 @@ backend be
 		}
 	}
 }
+
+// option http-buffer-request: a client that sends its body too slowly gets
+// 408 and no server is contacted; a complete body goes through.
+func TestHTTPBufferRequest(t *testing.T) {
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Write(body)
+	})
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    timeout http-request 400ms
+    option http-buffer-request
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	out := rawRequest(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 3*time.Second)
+	if statusOf(out) != 200 || !strings.HasSuffix(out, "hello") {
+		t.Fatalf("complete body: %q", out)
+	}
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+	before := b.hits.Load()
+	resp, _ := io.ReadAll(c)
+	if statusOf(string(resp)) != 408 {
+		t.Fatalf("slow body: %q, want 408", resp)
+	}
+	if b.hits.Load() != before {
+		t.Fatal("the server was contacted for an incomplete body")
+	}
+}

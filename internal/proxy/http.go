@@ -46,6 +46,7 @@ type httpSession struct {
 	inResp      bool
 	vars        map[string]acl.Sample
 	curBE       *backend
+	body        []byte // request body read ahead (http-buffer-request)
 	capReq      [][]byte
 	capResp     [][]byte
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
@@ -421,6 +422,7 @@ func (s *httpSession) releaseIdle() {
 	// request cannot do without. These grow back with a few allocations
 	// when the client sends again.
 	s.head = nil
+	s.body = nil
 	s.fe.rt.putMsg(s.m)
 	s.m = nil
 	s.exec.Arena = nil
@@ -518,6 +520,19 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	s.head = append(s.head, '\r', '\n')
 
+	s.body = s.body[:0]
+	buffered := false
+	if hasBody && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
+		(fe.cfg.Option("http-buffer-request") || be.cfg.Option("http-buffer-request")) {
+		// "option http-buffer-request": the whole body arrives before a
+		// server is chosen, so a slow client cannot hold a server
+		// connection (and the request can be retried on a fresh one).
+		if !s.bufferBody(e) {
+			return false
+		}
+		buffered = true
+	}
+
 	key := s.balanceKey(be)
 	for attempt := 0; attempt < 2; attempt++ {
 		sc, idx, fresh, err := s.serverConn(be, key, e)
@@ -544,7 +559,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		// A reused connection the server closed meanwhile: nothing reached
 		// the application, so the request is safe to send once more on a
 		// fresh connection.
-		if !fresh && !sent && errors.Is(err, errStaleConn) {
+		if !fresh && !sent && errors.Is(err, errStaleConn) && (!hasBody || buffered) {
 			continue
 		}
 		return s.forwardError(err, e)
@@ -554,6 +569,44 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 
 // smallBody is the largest response body sent with its head in one write.
 const smallBody = 8 << 10
+
+// bufferBody reads a request body of known length completely, within the
+// request's time ("timeout http-request", else "timeout client"): a client
+// too slow gets 408 and no server is contacted.
+func (s *httpSession) bufferBody(e *LogEntry) bool {
+	n := int(s.m.req.ContentLength)
+	if cap(s.body) < n {
+		s.body = make([]byte, 0, n)
+	}
+	s.body = s.body[:n]
+	to := s.fe.httpRequestTimeout
+	if to == 0 {
+		to = s.fe.clientTimeout
+	}
+	if to > 0 {
+		s.tc.rto = 0
+		s.c.SetReadDeadline(time.Now().Add(to))
+		defer func() {
+			s.tc.rto, s.tc.rlast = s.fe.clientTimeout, time.Time{}
+			s.c.SetReadDeadline(time.Time{})
+		}()
+	}
+	body := s.rd.Body()
+	if _, err := io.ReadFull(body, s.body); err != nil {
+		if isTimeout(err) {
+			e.Term = "cR"
+			s.sendError(408, e)
+		} else {
+			e.Term = "CR"
+		}
+		s.body = s.body[:0]
+		return false
+	}
+	// Reaching the end marks the body complete for the reader.
+	var one [1]byte
+	body.Read(one[:])
+	return true
+}
 
 // errParked tells serveOne that the session went to the parker.
 var errParked = errors.New("parked")
@@ -671,7 +724,14 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	req := &s.m.req
 	sc.tc = timedConn{Conn: sc.c, rto: be.serverTimeout, wto: be.serverTimeout}
 	tcs := &sc.tc
-	if _, err := tcs.Write(s.head); err != nil {
+	if len(s.body) > 0 {
+		// A buffered body goes with the head in one write.
+		out := append(s.head[:len(s.head):len(s.head)], s.body...)
+		if _, err := tcs.Write(out); err != nil {
+			return false, errStaleConn
+		}
+		hasBody = false
+	} else if _, err := tcs.Write(s.head); err != nil {
 		return false, errStaleConn
 	}
 	if s.copyBuf == nil {
