@@ -348,3 +348,22 @@ func (rd *Reader) Close() {
 	rd.buf = nil
 	rd.r, rd.w, rd.keep = 0, 0, 0
 }
+
+// Wait blocks until the connection has bytes for the next message and
+// reads what is available into the buffer (taking one from the pool if
+// needed). It is for callers waiting under a deadline of their own: a
+// timeout with nothing read is returned but not remembered, so the reader
+// stays usable.
+func (rd *Reader) Wait() error {
+	if rd.r < rd.w {
+		return nil
+	}
+	err := rd.fill()
+	if err != nil && rd.r == rd.w {
+		if te, ok := err.(interface{ Timeout() bool }); ok && te.Timeout() {
+			rd.err = nil
+		}
+		return err
+	}
+	return nil
+}

@@ -375,7 +375,9 @@ func (s *httpSession) waitRequest() error {
 		short := time.Now().Add(parkAfter)
 		if s.parkDeadline.IsZero() || short.Before(s.parkDeadline) {
 			s.c.SetReadDeadline(short)
-			err := s.readFirst()
+			// Read straight into the reader's buffer: the next request
+			// usually arrives whole, in one read.
+			err := s.rd.Wait()
 			if err == nil || !isTimeout(err) {
 				s.c.SetReadDeadline(s.parkDeadline)
 				return err
@@ -383,7 +385,7 @@ func (s *httpSession) waitRequest() error {
 			if readable(s.c) {
 				// Data came as the deadline fired (a busy scheduler): go on.
 				s.c.SetReadDeadline(s.parkDeadline)
-				return s.readFirst()
+				return s.rd.Wait()
 			}
 			s.releaseIdle()
 			if p.park(s, s.parkDeadline) {
@@ -401,6 +403,10 @@ func (s *httpSession) waitRequest() error {
 				s.c.SetReadDeadline(s.parkDeadline)
 			}
 		}
+	}
+	if woken {
+		// The parker saw data: take a buffer and read it at once.
+		return s.rd.Wait()
 	}
 	s.releaseIdle()
 	return s.readFirst()
