@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,4 +135,39 @@ func writeCA(t testing.TB) string {
 	blk, _ := pem.Decode(b)
 	os.WriteFile(p, pem.EncodeToMemory(blk), 0o644)
 	return p
+}
+
+// A TLS keep-alive connection that waits longer than the park threshold
+// still serves its next request (TLS sessions cannot be parked; they wait
+// in their goroutine).
+func TestTLSKeepAliveAfterIdle(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	crt, pool := writeCert(t, "ka.example.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt))
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "ka.example.test"}}
+	client := &http.Client{Transport: tr}
+	for i := 0; i < 3; i++ {
+		reused := false
+		trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) { reused = ci.Reused }}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", "https://"+addr+"/", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "b" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+		if i > 0 && !reused {
+			t.Fatalf("request %d opened a new connection: the idle TLS connection was closed", i)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
