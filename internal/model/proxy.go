@@ -19,14 +19,13 @@ var supportedOptions = map[string]bool{
 	"forwardfor": true, "http-keep-alive": true, "http-server-close": true,
 	"httpclose": true, "redispatch": true, "allbackups": true, "httpchk": true,
 	"idle-close-on-response": true, "prefer-last-server": true, "http-buffer-request": true,
+	"tcpka": true, "clitcpka": true, "srvtcpka": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
-// that Bulwark does not have (splicing is decided by Go, TCP keep-alive is
-// on for every connection).
+// that Bulwark does not have (splicing is decided by Go).
 var noEffectOptions = map[string]bool{
-	"splice-auto": true, "splice-request": true, "splice-response": true, "tcpka": true,
-	"clitcpka": true, "srvtcpka": true, "nolinger": true, "tcp-check": false,
+	"splice-auto": true, "splice-request": true, "splice-response": true, "nolinger": true,
 }
 
 // proxyDirective applies one directive to p. inherited is true for lines

@@ -30,8 +30,9 @@ type server struct {
 	mu   sync.Mutex
 	idle []*srvConn // idle connections, most recent last
 
-	up  atomic.Bool // health state; true when unchecked
-	tls *tls.Config // "ssl": TLS to the server
+	up    atomic.Bool // health state; true when unchecked
+	tls   *tls.Config // "ssl": TLS to the server
+	tcpka bool        // option srvtcpka / tcpka
 
 	// Counters for stats and logs.
 	stats   counters
@@ -95,7 +96,7 @@ func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 		b.maxQueue += int64(sc.MaxQueue)
 	}
 	for i, sc := range p.Servers {
-		s := &server{cfg: sc, name: sc.Name}
+		s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
 		s.up.Store(true)
 		if sc.SSL {
 			cfg, err := tlsconf.ServerConfigWith(sc, &g.SSL, tlsOptions(g))
@@ -238,7 +239,12 @@ func containsMinusPort(raw string) bool {
 }
 
 func (s *server) dial(ctx context.Context, dst netip.AddrPort, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
+	// As on the client side, keep-alive probes only with "option
+	// srvtcpka"/"tcpka".
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
+	if s.tcpka {
+		d.KeepAlive = 0 // Go's default probes
+	}
 	netw := "tcp"
 	if s.unix {
 		netw = "unix"

@@ -33,6 +33,7 @@ type frontend struct {
 	maxconn      chan struct{}
 	conns        atomic.Int64
 	logging      bool          // some log target is configured: render request lines
+	tcpka        bool          // option clitcpka / tcpka
 	h2           *http2.Server //lint:ignore SA1019 see h2.go
 	h2base       *http.Server
 	stats        counters
@@ -47,6 +48,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
 		fe.maxconn = make(chan struct{}, p.MaxConn)
 	}
 	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
+	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.initH2()
 	t := p.Timeouts
 	fe.clientTimeout = t.Client
@@ -129,6 +131,11 @@ func (fe *frontend) serve(bl boundListener) {
 			continue
 		}
 		delay = 0
+		if fe.tcpka {
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetKeepAlive(true)
+			}
+		}
 		rt.active.Add(1)
 		fe.conns.Add(1)
 		go func() {

@@ -38,7 +38,10 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, 
 		add(l, key)
 		opened = append(opened, l)
 	}
-	lc := net.ListenConfig{Control: reuseAddr}
+	// TCP keep-alive probes are off unless "option clitcpka"/"tcpka" asks
+	// for them (HAProxy's default), which also spares four setsockopt calls
+	// per accepted connection.
+	lc := net.ListenConfig{Control: reuseAddr, KeepAlive: -1}
 	for _, a := range b.Addrs {
 		switch a.Net {
 		case "fd":
