@@ -236,18 +236,9 @@ func parseIntPrefix(b []byte) (int64, bool) {
 		neg = b[0] == '-'
 		b = b[1:]
 	}
-	if len(b) == 0 {
+	n, ok := h1.ParseDecimal(b)
+	if !ok {
 		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n > (1<<63-1)/10 {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
 	}
 	if neg {
 		n = -n

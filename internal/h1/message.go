@@ -199,7 +199,7 @@ func (f *fields) addContentLength(v []byte, response bool) *ParseError {
 	for len(v) > 0 {
 		var e []byte
 		e, v = nextListElem(v)
-		n, ok := parseDecimal(e)
+		n, ok := ParseDecimal(e)
 		if !ok {
 			return errFor(response, CodeBadContentLength)
 		}
@@ -211,7 +211,9 @@ func (f *fields) addContentLength(v []byte, response bool) *ParseError {
 	return nil
 }
 
-func parseDecimal(b []byte) (int64, bool) {
+// ParseDecimal reads a non-empty run of ASCII digits as a non-negative
+// int64, refusing anything else and overflow.
+func ParseDecimal(b []byte) (int64, bool) {
 	if len(b) == 0 {
 		return 0, false
 	}

@@ -41,11 +41,7 @@ func AppendDate(b []byte, t time.Time) []byte {
 // %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc
 // %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r
 func AppendHTTPLog(b []byte, e *proxy.LogEntry) []byte {
-	b = appendClient(b, e.Client)
-	b = append(b, " ["...)
-	b = AppendDate(b, e.Start)
-	b = append(b, "] "...)
-	b = append(b, e.Frontend...)
+	b = appendHead(b, e)
 	if e.TLS {
 		b = append(b, '~')
 	}
@@ -70,15 +66,7 @@ func AppendHTTPLog(b []byte, e *proxy.LogEntry) []byte {
 	b = append(b, " - - "...)
 	b = append(b, e.Term...)
 	b = append(b, "-- "...)
-	b = strconv.AppendInt(b, e.FeConn, 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, e.FeConn, 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, e.BeConn, 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, e.SrvConn, 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, e.Retries, 10)
+	b = appendConns(b, e)
 	b = append(b, " 0/0 "...)
 	if e.CapReq != "" {
 		b = append(b, e.CapReq...)
@@ -96,11 +84,7 @@ func AppendHTTPLog(b []byte, e *proxy.LogEntry) []byte {
 // AppendTCPLog renders the "option tcplog" line (CM 8.2.2):
 // %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
 func AppendTCPLog(b []byte, e *proxy.LogEntry) []byte {
-	b = appendClient(b, e.Client)
-	b = append(b, " ["...)
-	b = AppendDate(b, e.Start)
-	b = append(b, "] "...)
-	b = append(b, e.Frontend...)
+	b = appendHead(b, e)
 	b = append(b, ' ')
 	b = append(b, backendName(e)...)
 	b = append(b, '/')
@@ -116,15 +100,7 @@ func AppendTCPLog(b []byte, e *proxy.LogEntry) []byte {
 	b = append(b, ' ')
 	b = append(b, e.Term...)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, e.FeConn, 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, e.FeConn, 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, e.BeConn, 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, e.SrvConn, 10)
-	b = append(b, '/')
-	b = strconv.AppendInt(b, e.Retries, 10)
+	b = appendConns(b, e)
 	return append(b, " 0/0"...)
 }
 
@@ -133,4 +109,26 @@ func backendName(e *proxy.LogEntry) string {
 		return e.Frontend
 	}
 	return e.Backend
+}
+
+// appendConns appends "%ac/%fc/%bc/%sc/%rc": connection counts and retries.
+func appendConns(b []byte, e *proxy.LogEntry) []byte {
+	b = strconv.AppendInt(b, e.FeConn, 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, e.FeConn, 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, e.BeConn, 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, e.SrvConn, 10)
+	b = append(b, '/')
+	return strconv.AppendInt(b, e.Retries, 10)
+}
+
+// appendHead appends "%ci:%cp [%tr] %ft" without the TLS mark.
+func appendHead(b []byte, e *proxy.LogEntry) []byte {
+	b = appendClient(b, e.Client)
+	b = append(b, " ["...)
+	b = AppendDate(b, e.Start)
+	b = append(b, "] "...)
+	return append(b, e.Frontend...)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"bulwark/internal/config"
+	"bulwark/internal/h1"
 	"bulwark/internal/model"
 )
 
@@ -13,6 +14,21 @@ import (
 type headerCapture struct {
 	name string // lower-case, for h1.Get
 	max  int
+}
+
+// value returns what the capture takes from hs: the value of the last
+// occurrence of the header (as HAProxy keeps), cut to the capture length.
+func (hc headerCapture) value(hs []h1.Header) []byte {
+	var v []byte
+	for _, h := range hs {
+		if equalFoldLower(h.Name, hc.name) {
+			v = h.Value
+		}
+	}
+	if len(v) > hc.max {
+		v = v[:hc.max]
+	}
+	return v
 }
 
 // captures are a frontend's header captures (CM 4.2 "capture request
@@ -86,17 +102,7 @@ func (s *httpSession) captureRequest() {
 		s.capReq[i] = s.capReq[i][:0]
 	}
 	for i, hc := range caps.req {
-		// HAProxy keeps the value of the last occurrence.
-		var v []byte
-		for _, h := range s.m.req.Headers {
-			if equalFoldLower(h.Name, hc.name) {
-				v = h.Value
-			}
-		}
-		if len(v) > hc.max {
-			v = v[:hc.max]
-		}
-		s.capReq[i] = append(s.capReq[i], v...)
+		s.capReq[i] = append(s.capReq[i], hc.value(s.m.req.Headers)...)
 	}
 }
 
@@ -110,16 +116,7 @@ func (s *httpSession) captureResponse() {
 		s.capResp = append(s.capResp, nil)
 	}
 	for i, hc := range caps.resp {
-		var v []byte
-		for _, h := range s.m.resp.Headers {
-			if equalFoldLower(h.Name, hc.name) {
-				v = h.Value
-			}
-		}
-		if len(v) > hc.max {
-			v = v[:hc.max]
-		}
-		s.capResp[i] = append(s.capResp[i][:0], v...)
+		s.capResp[i] = append(s.capResp[i][:0], hc.value(s.m.resp.Headers)...)
 	}
 }
 

@@ -573,6 +573,15 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	return false
 }
 
+// serverDataTerm is the termination state of a response body that failed:
+// the server side timed out (sD) or broke (SD).
+func serverDataTerm(err error) string {
+	if isTimeout(err) {
+		return "sD"
+	}
+	return "SD"
+}
+
 // smallBody is the largest response body sent with its head in one write.
 const smallBody = 8 << 10
 
@@ -826,11 +835,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		hl := len(s.head)
 		s.head = append(s.head, make([]byte, resp.ContentLength)...)
 		if _, err := io.ReadFull(sc.rd.Body(), s.head[hl:]); err != nil {
-			if isTimeout(err) {
-				e.Term = "sD"
-			} else {
-				e.Term = "SD"
-			}
+			e.Term = serverDataTerm(err)
 			return true, errClientAborted
 		}
 		n, err := s.tc.Write(s.head)
@@ -860,11 +865,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		bn, err := h1.CopyBody(&s.tc, sc.rd, s.copyBuf)
 		e.BytesOut += bn
 		if err != nil {
-			if isTimeout(err) {
-				e.Term = "sD"
-			} else {
-				e.Term = "SD"
-			}
+			e.Term = serverDataTerm(err)
 			return true, errClientAborted
 		}
 	}

@@ -170,11 +170,16 @@ type runtimeEnv struct {
 	backend *backend
 }
 
-func (e runtimeEnv) NbSrv(name string) int {
-	b := e.backend
-	if name != "" {
-		b = e.rt.backends[name]
+// lookup returns the named backend, or the transaction's own for "".
+func (e runtimeEnv) lookup(name string) *backend {
+	if name == "" {
+		return e.backend
 	}
+	return e.rt.backends[name]
+}
+
+func (e runtimeEnv) NbSrv(name string) int {
+	b := e.lookup(name)
 	if b == nil {
 		return -1
 	}
@@ -188,10 +193,7 @@ func (e runtimeEnv) NbSrv(name string) int {
 }
 
 func (e runtimeEnv) BeConn(name string) int {
-	b := e.backend
-	if name != "" {
-		b = e.rt.backends[name]
-	}
+	b := e.lookup(name)
 	if b == nil {
 		return -1
 	}
