@@ -179,8 +179,15 @@ func (c *compiler) globalStats(g *Global, d *config.Directive) {
 			ss.Level = lv
 		}
 		g.StatsSocks = append(g.StatsSocks, ss)
-		c.unsupported(d.Pos, "'stats socket' (the runtime API) is not supported by bulwark yet")
-	case "timeout", "maxconn", "bind-process":
+	case "timeout":
+		t, err := units.ParseTimeUnit(d.Arg(1), 1e9)
+		if err != nil {
+			c.ds.Alertf(d.ArgPos(1), "'stats timeout' : %v", err)
+			return
+		}
+		g.StatsTimeout = t
+	case "maxconn", "bind-process":
+		c.noEffect(d.Pos, "'stats %s'", d.Arg(0))
 	default:
 		c.ds.Alertf(d.ArgPos(0), "'stats' in 'global' section expects 'socket', 'maxconn' or 'timeout'")
 	}

@@ -93,8 +93,10 @@ type Global struct {
 	MaxRewrite int           // tune.maxrewrite
 	Logs       []LogTarget
 	StatsSocks []*StatsSocket
-	SSL        SSLDefaults
-	ZeroWarn   bool
+	// StatsTimeout is "stats timeout" (runtime API idle limit), 0 = 10 s.
+	StatsTimeout time.Duration
+	SSL          SSLDefaults
+	ZeroWarn     bool
 	// LogTag is "log-tag" (syslog tag, default the program name);
 	// LogSendHostname is "log-send-hostname [<name>]".
 	LogTag string

@@ -33,6 +33,7 @@ type server struct {
 	up    atomic.Bool // health state; true when unchecked
 	tls   *tls.Config // "ssl": TLS to the server
 	tcpka bool        // option srvtcpka / tcpka
+	admin string      // runtime API state: "" (ready), "drain" or "maint"
 
 	// Counters for stats and logs.
 	stats   counters

@@ -102,6 +102,7 @@ type Runtime struct {
 	parker    *parker     // idle keep-alive sessions without goroutines
 	copyBufs  sync.Pool   // body copy buffers
 	msgs      sync.Pool   // *msgState of idle sessions
+	apis      []apiListener
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -191,6 +192,10 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		rt.taken[l] = true
 		return l
 	}
+	if err := rt.openAPI(m, take); err != nil {
+		rt.abandon(old)
+		return nil, err
+	}
 	for _, px := range m.Backends() {
 		if px.Disabled {
 			continue
@@ -257,6 +262,15 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 func (p *Proxy) Start(rt *Runtime) {
 	old := p.cur.Swap(rt)
 	rt.startChecks()
+	for _, al := range rt.apis {
+		p.wg.Add(1)
+		rt.loops.Add(1)
+		go func() {
+			defer p.wg.Done()
+			defer rt.loops.Done()
+			rt.serveAPIListener(al)
+		}()
+	}
 	for _, fe := range rt.frontends {
 		for _, bl := range fe.listeners {
 			p.wg.Add(1)
