@@ -159,7 +159,11 @@ func (rt *Runtime) apiShowTable(args []string) string {
 	if len(args) == 0 {
 		for _, p := range rt.model.Proxies {
 			if t := rt.tables[p.Name]; t != nil {
-				fmt.Fprintf(&b, "# table: %s, type: %s, size:%d, used:%d\n", t.Name(), p.StickTable.Args[1], t.Spec().Size, t.Used())
+				typ := ""
+				if args := p.StickTable.Args; len(args) > 1 && args[0] == "type" {
+					typ = args[1]
+				}
+				fmt.Fprintf(&b, "# table: %s, type: %s, size:%d, used:%d\n", t.Name(), typ, t.Spec().Size, t.Used())
 			}
 		}
 		return b.String()

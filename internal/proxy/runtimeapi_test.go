@@ -84,3 +84,27 @@ backend be
 		t.Fatalf("unknown command: %q", out)
 	}
 }
+
+func TestRuntimeAPIShowTable(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub(`
+global
+    stats socket SOCK level operator
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    stick-table type ip size 1k expire 1m store http_req_cnt
+    http-request track-sc0 src
+    default_backend be
+backend be
+    server s B
+`, "SOCK", sock, "B", b.addr))
+	httpGet(t, &http.Client{}, "http://"+addr+"/")
+	if out := apiCall(t, sock, "show table"); !strings.Contains(out, "# table: fe, type: ip, size:1024, used:1") {
+		t.Fatalf("show table: %q", out)
+	}
+	if out := apiCall(t, sock, "show table fe"); !strings.Contains(out, "key=127.0.0.1") || !strings.Contains(out, "http_req_cnt=1") {
+		t.Fatalf("show table fe: %q", out)
+	}
+}
