@@ -337,60 +337,54 @@ func httpProbes(lf *LiveFacts, kind string) []HTTPProbe {
 }
 
 func liveHeaders(t *Target, lf *LiveFacts) Result {
-	ps := httpProbes(lf, "headers")
-	if len(ps) == 0 {
-		return skip("live: no local HTTP bind to probe")
-	}
-	var evs []Evidence
-	for _, p := range ps {
-		switch {
-		case !p.Accepted:
-			evs = append(evs, ev(p.Pos, Warn, "live: %s %s %s", p.Proxy, p.URL, probeFailText(p.Err)))
-		case len(p.Missing) > 0:
-			evs = append(evs, ev(p.Pos, Fail, "live: GET %s (%s) lacks %s", p.URL, statusText(p.Status), strings.Join(p.Missing, ", ")))
-		default:
-			evs = append(evs, ev(p.Pos, Pass, "live: GET %s (%s) carries the security headers", p.URL, statusText(p.Status)))
-		}
-	}
-	return summarize(evs, "live: responses carry the security headers", "live: responses lack security headers")
+	return judgeHTTP(lf, "headers", "live: no local HTTP bind to probe",
+		"live: responses carry the security headers", "live: responses lack security headers",
+		func(p HTTPProbe) Evidence {
+			if len(p.Missing) > 0 {
+				return ev(p.Pos, Fail, "live: GET %s (%s) lacks %s", p.URL, statusText(p.Status), strings.Join(p.Missing, ", "))
+			}
+			return ev(p.Pos, Pass, "live: GET %s (%s) carries the security headers", p.URL, statusText(p.Status))
+		})
 }
 
 func liveTrace(t *Target, lf *LiveFacts) Result {
-	ps := httpProbes(lf, "trace")
-	if len(ps) == 0 {
-		return skip("live: no local HTTP bind to probe")
-	}
-	var evs []Evidence
-	for _, p := range ps {
-		switch {
-		case !p.Accepted:
-			evs = append(evs, ev(p.Pos, Warn, "live: %s %s %s", p.Proxy, p.URL, probeFailText(p.Err)))
-		case p.Status == 403 || p.Status == 405:
-			evs = append(evs, ev(p.Pos, Pass, "live: TRACE %s refused with %s", p.URL, statusText(p.Status)))
-		default:
-			evs = append(evs, ev(p.Pos, Fail, "live: TRACE %s answered %s (expected 403 or 405)", p.URL, statusText(p.Status)))
-		}
-	}
-	return summarize(evs, "live: TRACE is refused", "live: TRACE is not refused")
+	return judgeHTTP(lf, "trace", "live: no local HTTP bind to probe",
+		"live: TRACE is refused", "live: TRACE is not refused",
+		func(p HTTPProbe) Evidence {
+			if p.Status == 403 || p.Status == 405 {
+				return ev(p.Pos, Pass, "live: TRACE %s refused with %s", p.URL, statusText(p.Status))
+			}
+			return ev(p.Pos, Fail, "live: TRACE %s answered %s (expected 403 or 405)", p.URL, statusText(p.Status))
+		})
 }
 
 func liveStats(t *Target, lf *LiveFacts) Result {
-	ps := httpProbes(lf, "stats")
+	return judgeHTTP(lf, "stats", "live: no local stats page to probe",
+		"live: stats page asks for credentials", "live: stats page open without credentials",
+		func(p HTTPProbe) Evidence {
+			if p.Status == 401 || p.Status == 403 {
+				return ev(p.Pos, Pass, "live: stats %s without credentials → %s", p.URL, statusText(p.Status))
+			}
+			return ev(p.Pos, Fail, "live: stats %s without credentials → %s (expected 401)", p.URL, statusText(p.Status))
+		})
+}
+
+// judgeHTTP turns the HTTP probes of one kind into a result: a probe that
+// got no answer is a warning, the others are judged by judge.
+func judgeHTTP(lf *LiveFacts, kind, none, pass, fail string, judge func(HTTPProbe) Evidence) Result {
+	ps := httpProbes(lf, kind)
 	if len(ps) == 0 {
-		return skip("live: no local stats page to probe")
+		return skip("%s", none)
 	}
 	var evs []Evidence
 	for _, p := range ps {
-		switch {
-		case !p.Accepted:
+		if !p.Accepted {
 			evs = append(evs, ev(p.Pos, Warn, "live: %s %s %s", p.Proxy, p.URL, probeFailText(p.Err)))
-		case p.Status == 401 || p.Status == 403:
-			evs = append(evs, ev(p.Pos, Pass, "live: stats %s without credentials → %s", p.URL, statusText(p.Status)))
-		default:
-			evs = append(evs, ev(p.Pos, Fail, "live: stats %s without credentials → %s (expected 401)", p.URL, statusText(p.Status)))
+			continue
 		}
+		evs = append(evs, judge(p))
 	}
-	return summarize(evs, "live: stats page asks for credentials", "live: stats page open without credentials")
+	return summarize(evs, pass, fail)
 }
 
 // renegEvidence judges the renegotiation probe of one bind.
