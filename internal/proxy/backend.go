@@ -72,6 +72,8 @@ type backend struct {
 	retries        int
 	redispatch     int
 	preferLast     bool // option prefer-last-server
+	connLevel      int  // see connLevel
+	bufferReq      bool // option http-buffer-request
 	reuse          string
 }
 
@@ -82,6 +84,7 @@ func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 		b.reuse = "safe"
 	}
 	b.preferLast = p.Option("prefer-last-server")
+	b.connLevel, b.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	t := p.Timeouts
 	b.connectTimeout, b.serverTimeout, b.tunnelTimeout = t.Connect, t.Server, t.Tunnel
 	b.queueTimeout = t.Queue

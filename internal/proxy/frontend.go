@@ -34,6 +34,8 @@ type frontend struct {
 	conns        atomic.Int64
 	logging      bool          // some log target is configured: render request lines
 	tcpka        bool          // option clitcpka / tcpka
+	connLevel    int           // see connLevel
+	bufferReq    bool          // option http-buffer-request
 	h2           *http2.Server //lint:ignore SA1019 see h2.go
 	h2base       *http.Server
 	stats        counters
@@ -49,6 +51,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
 	}
 	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
+	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	fe.initH2()
 	t := p.Timeouts
 	fe.clientTimeout = t.Client

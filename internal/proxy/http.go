@@ -487,18 +487,17 @@ func (s *httpSession) sendError(status int, e *LogEntry) {
 	e.BytesOut += int64(n)
 }
 
-// connMode is the effective connection mode: the stronger of the frontend's
-// and the backend's (httpclose > http-server-close > http-keep-alive).
-func connMode(fe, be *model.Proxy) int {
-	mode := 0
-	for _, p := range []*model.Proxy{fe, be} {
-		if p.Option("httpclose") {
-			mode = max(mode, 2)
-		} else if p.Option("http-server-close") {
-			mode = max(mode, 1)
-		}
+// connLevel ranks a proxy's own connection mode (model.Proxy.ConnMode);
+// the stronger of the frontend's and the backend's applies:
+// 0 http-keep-alive, 1 http-server-close, 2 httpclose.
+func connLevel(p *model.Proxy) int {
+	switch p.ConnMode() {
+	case model.ConnClose:
+		return 2
+	case model.ConnServerClose:
+		return 1
 	}
-	return mode
+	return 0
 }
 
 // forward sends the request to a server of be and relays the response. It
@@ -506,7 +505,7 @@ func connMode(fe, be *model.Proxy) int {
 func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	fe := s.fe
 	req := &s.m.req
-	mode := connMode(fe.cfg, be.cfg)
+	mode := max(fe.connLevel, be.connLevel)
 	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
 	hasBody := req.Framing() != h1.FramingNone
 
@@ -529,7 +528,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	s.body = s.body[:0]
 	buffered := false
 	if hasBody && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
-		(fe.cfg.Option("http-buffer-request") || be.cfg.Option("http-buffer-request")) {
+		(fe.bufferReq || be.bufferReq) {
 		// "option http-buffer-request": the whole body arrives before a
 		// server is chosen, so a slow client cannot hold a server
 		// connection (and the request can be retried on a fresh one).
@@ -818,7 +817,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	if resp.Body == h1.FramingChunked {
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
 	}
-	closeClient := !s.m.req.KeepAlive || connMode(s.fe.cfg, be.cfg) >= 2 || resp.Body == h1.FramingClose ||
+	closeClient := !s.m.req.KeepAlive || max(s.fe.connLevel, be.connLevel) >= 2 || resp.Body == h1.FramingClose ||
 		s.fe.rt.stopping.Load()
 	if resp.Tunnel {
 		// Connection: upgrade was re-added by AppendForwardHeaders.
