@@ -45,20 +45,8 @@ func AppendHTTPLog(b []byte, e *proxy.LogEntry) []byte {
 	if e.TLS {
 		b = append(b, '~')
 	}
-	b = append(b, ' ')
-	b = append(b, backendName(e)...)
-	b = append(b, '/')
-	b = append(b, e.Server...)
-	b = append(b, ' ')
-	b = appendTimer(b, e.TR)
-	b = append(b, '/')
-	b = appendTimer(b, e.Tw)
-	b = append(b, '/')
-	b = appendTimer(b, e.Tc)
-	b = append(b, '/')
-	b = appendTimer(b, e.Tr)
-	b = append(b, '/')
-	b = appendTimer(b, e.Ta)
+	b = appendRoute(b, e)
+	b = appendTimers(b, e.TR, e.Tw, e.Tc, e.Tr, e.Ta)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(e.Status), 10)
 	b = append(b, ' ')
@@ -85,16 +73,8 @@ func AppendHTTPLog(b []byte, e *proxy.LogEntry) []byte {
 // %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
 func AppendTCPLog(b []byte, e *proxy.LogEntry) []byte {
 	b = appendHead(b, e)
-	b = append(b, ' ')
-	b = append(b, backendName(e)...)
-	b = append(b, '/')
-	b = append(b, e.Server...)
-	b = append(b, ' ')
-	b = appendTimer(b, e.Tw)
-	b = append(b, '/')
-	b = appendTimer(b, e.Tc)
-	b = append(b, '/')
-	b = appendTimer(b, e.Ta)
+	b = appendRoute(b, e)
+	b = appendTimers(b, e.Tw, e.Tc, e.Ta)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, e.BytesOut, 10)
 	b = append(b, ' ')
@@ -131,4 +111,24 @@ func appendHead(b []byte, e *proxy.LogEntry) []byte {
 	b = AppendDate(b, e.Start)
 	b = append(b, "] "...)
 	return append(b, e.Frontend...)
+}
+
+// appendRoute appends " %b/%s ".
+func appendRoute(b []byte, e *proxy.LogEntry) []byte {
+	b = append(b, ' ')
+	b = append(b, backendName(e)...)
+	b = append(b, '/')
+	b = append(b, e.Server...)
+	return append(b, ' ')
+}
+
+// appendTimers appends timers separated by '/'.
+func appendTimers(b []byte, ts ...time.Duration) []byte {
+	for i, t := range ts {
+		if i > 0 {
+			b = append(b, '/')
+		}
+		b = appendTimer(b, t)
+	}
+	return b
 }
