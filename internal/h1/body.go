@@ -265,6 +265,12 @@ func (b *BodyReader) readTrailers() error {
 			perr.Code, perr.Reason = CodeBadTrailer, CodeBadTrailer.String()
 			return perr
 		}
+		if framingField(h.Name) {
+			// RFC 9110 §6.5.1: framing and routing fields have no meaning
+			// in a trailer, and a next hop that merged trailers into the
+			// head would reframe the message. Dropped.
+			continue
+		}
 		off := len(rd.trailerBuf)
 		rd.trailerBuf = append(rd.trailerBuf, h.Name...)
 		h.Name = rd.trailerBuf[off:len(rd.trailerBuf):len(rd.trailerBuf)]
@@ -273,6 +279,10 @@ func (b *BodyReader) readTrailers() error {
 		h.Value = rd.trailerBuf[off:len(rd.trailerBuf):len(rd.trailerBuf)]
 		b.trailers = append(b.trailers, h)
 	}
+}
+
+func framingField(name []byte) bool {
+	return equalFold(name, "content-length") || equalFold(name, "transfer-encoding") || equalFold(name, "host")
 }
 
 // Discard reads the rest of the body and drops it, so that the connection

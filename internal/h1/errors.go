@@ -43,6 +43,8 @@ const (
 	CodeBadChunkTerminator
 	CodeTrailerTooLarge
 	CodeBadTrailer
+	CodeAuthorityMismatch
+	CodeAuthorityUserinfo
 	numCodes
 )
 
@@ -80,6 +82,8 @@ func (c Code) String() string {
 		CodeChunkLineTooLong:         "chunk line too long",
 		CodeBadChunkTerminator:       "chunk data not followed by CRLF",
 		CodeTrailerTooLarge:          "trailer section too large",
+		CodeAuthorityMismatch:        "absolute-form authority differs from Host",
+		CodeAuthorityUserinfo:        "userinfo in request target",
 		CodeBadTrailer:               "invalid trailer field",
 	}
 	if c < numCodes {

@@ -205,3 +205,29 @@ func RemoveHopByHop(hs []Header, keepUpgrade bool) []Header {
 	clear(hs[n:])
 	return hs[:n]
 }
+
+// UpgradeGranted reports whether a 101 response's Upgrade value names only
+// protocols the request offered (RFC 9110 §7.8): a server switching to
+// something the client never asked for would turn the rest of the
+// connection into bytes no rule has seen.
+func UpgradeGranted(offered, granted []byte) bool {
+	n := 0
+	for rest := granted; len(rest) > 0; {
+		var g []byte
+		g, rest = nextListElem(rest)
+		if len(g) == 0 {
+			continue
+		}
+		found := false
+		for o := offered; len(o) > 0 && !found; {
+			var e []byte
+			e, o = nextListElem(o)
+			found = len(e) == len(g) && equalFoldBytes(e, g)
+		}
+		if !found {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}

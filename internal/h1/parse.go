@@ -43,6 +43,11 @@ func (rd *Reader) ReadRequest(req *Request) error {
 	req.ContentLength = f.contentLength
 	req.Chunked = f.chunked
 	req.Host, req.HasHost = f.host, f.hostCount == 1
+	if string(req.Method) != "CONNECT" && len(req.Target) > 0 && req.Target[0] != '/' && req.Target[0] != '*' {
+		if perr := checkAuthority(req); perr != nil {
+			return perr
+		}
+	}
 	if req.Minor == 1 {
 		req.KeepAlive = !f.connClose
 		req.Upgrade = f.hasUpgrade && f.connUpgrade
@@ -123,6 +128,48 @@ func validScheme(t []byte) bool {
 		}
 	}
 	return false
+}
+
+// checkAuthority holds an absolute-form target to what the server will
+// act on. RFC 9112 §3.2.2 makes the target's authority win over Host, while
+// rules look at Host: so the two must agree (HAProxy answers 400 too), and
+// userinfo is refused since it is where parsers disagree on where the host
+// starts. An HTTP/1.0 request without Host gets one from the authority, so
+// that hdr(host) rules see the host the server will use.
+func checkAuthority(req *Request) *ParseError {
+	t := req.Target
+	i := bytes.IndexByte(t, ':')
+	if i < 0 || len(t) < i+3 || t[i+1] != '/' || t[i+2] != '/' {
+		return reqErr(CodeBadTarget)
+	}
+	auth := t[i+3:]
+	end := len(auth)
+	for j, c := range auth {
+		if c == '/' || c == '?' {
+			end = j
+			break
+		}
+	}
+	if end < len(auth) && auth[end] == '?' {
+		// "http://x?/admin": the path is empty and "/admin" the query by
+		// RFC 3986, but a naive parser finds the path "/admin". Refused
+		// rather than guessed.
+		return reqErr(CodeBadTarget)
+	}
+	auth = auth[:end]
+	switch {
+	case bytes.IndexByte(auth, '@') >= 0:
+		return reqErr(CodeAuthorityUserinfo)
+	case len(auth) == 0 || !validHost(auth):
+		return reqErr(CodeBadTarget)
+	case req.HasHost && !bytes.EqualFold(auth, req.Host):
+		return reqErr(CodeAuthorityMismatch)
+	case !req.HasHost:
+		req.Host, req.HasHost = auth, true
+		// Rare (HTTP/1.0 proxies): the allocation does not matter.
+		req.AddHeader([]byte("Host"), auth)
+	}
+	return nil
 }
 
 func validHost(h []byte) bool {

@@ -55,13 +55,25 @@ func AppendHeaders(dst []byte, hs []Header) []byte {
 // the Upgrade field is kept and "Connection: upgrade" added once, for a
 // tunnel the proxy lets through. The head's final CRLF is not appended.
 func AppendForwardHeaders(dst []byte, hs []Header, keepUpgrade bool) []byte {
-	kept := false
+	kept, cl := false, false
 	for i := range hs {
 		if IsHopByHop(hs, hs[i], keepUpgrade) {
 			continue
 		}
 		if keepUpgrade && equalFold(hs[i].Name, "upgrade") {
 			kept = true
+		}
+		if len(hs[i].Name) == 14 && equalFold(hs[i].Name, "content-length") {
+			// "Content-Length: 5, 5" or the field twice: the parser made
+			// sure the values agree; the next hop gets one plain value, as
+			// HAProxy sends, so that it cannot read the list differently.
+			if cl {
+				continue
+			}
+			cl = true
+			v, _ := nextListElem(hs[i].Value)
+			dst = AppendHeaderField(dst, hs[i].Name, v)
+			continue
 		}
 		dst = AppendHeaderField(dst, hs[i].Name, hs[i].Value)
 	}

@@ -23,7 +23,17 @@ import (
 // returns the address of the first listener.
 func startProxy(t testing.TB, cfg string) (*Proxy, string) {
 	t.Helper()
+	return startProxyWith(t, cfg, Options{})
+}
+
+// startProxyWith is startProxy with options (a log hook, say); the
+// listeners it opens are added to opts.Inherited.
+func startProxyWith(t testing.TB, cfg string, opts Options) (*Proxy, string) {
+	t.Helper()
 	inherited := map[int]net.Listener{}
+	for fd, l := range opts.Inherited {
+		inherited[fd] = l
+	}
 	var first string
 	for i := 0; strings.Contains(cfg, "127.0.0.1:0"); i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -42,7 +52,8 @@ func startProxy(t testing.TB, cfg string) (*Proxy, string) {
 	if ds.HasAlerts() {
 		t.Fatalf("config errors: %v", ds)
 	}
-	px := New(Options{Inherited: inherited})
+	opts.Inherited = inherited
+	px := New(opts)
 	rt, err := px.Build(m)
 	if err != nil {
 		t.Fatalf("build: %v", err)

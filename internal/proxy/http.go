@@ -506,8 +506,25 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	fe := s.fe
 	req := &s.m.req
 	mode := max(fe.connLevel, be.connLevel)
-	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
 	hasBody := req.Framing() != h1.FramingNone
+	if req.Upgrade && hasBody {
+		// A server may switch protocols before the body ends, and what the
+		// client sends next would then pass as tunnel bytes: an upgrade is
+		// only offered on a request without a body (WebSocket's never has
+		// one); this one goes as a plain request, and a 101 to it is a 502.
+		req.Upgrade = false
+	}
+	if req.Expect100 && hasBody && expectIsHopByHop(req.Headers) {
+		// "Connection: Expect" makes Expect hop-by-hop: it is not
+		// forwarded, so no server will answer 100. The client waits for
+		// one: answer it here, as HAProxy does, and send the body on.
+		if _, err := io.WriteString(&s.tc, continue100); err != nil {
+			e.Term = "CR"
+			return false
+		}
+		req.Expect100 = false
+	}
+	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
 
 	// Build the outgoing head once; it is resent as is on a retry.
 	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, 1)
@@ -625,7 +642,49 @@ func (s *httpSession) bufferBody(e *LogEntry) bool {
 // errParked tells serveOne that the session went to the parker.
 var errParked = errors.New("parked")
 
+// continue100 is the interim response Bulwark sends itself when the
+// client's Expect is not forwarded.
+const continue100 = "HTTP/1.1 100 Continue\r\n\r\n"
+
+// expectIsHopByHop reports an Expect field that "Connection: expect" makes
+// hop-by-hop, so that it is not forwarded.
+func expectIsHopByHop(hs []h1.Header) bool {
+	for i := range hs {
+		if len(hs[i].Name) == 6 && strings.EqualFold(string(hs[i].Name), "expect") {
+			return h1.IsHopByHop(hs, hs[i], false)
+		}
+	}
+	return false
+}
+
+// upgradeGranted: a 101 opens a tunnel only for a request whose upgrade was
+// forwarded, to a protocol that request offered.
+func upgradeGranted(req *h1.Request, resp *h1.Response) bool {
+	if !req.Upgrade {
+		return false
+	}
+	v, ok := h1.Get(resp.Headers, "upgrade")
+	return ok && h1.UpgradeGranted(req.UpgradeProto, v)
+}
+
+// clientBodyError classifies a failure while streaming the client's body to
+// a server: a malformed body (a bad chunk) is the client's fault and gets a
+// 400, a timeout or a read error is the client gone, anything else is the
+// server side (other).
+func clientBodyError(err, other error) error {
+	var pe *h1.ParseError
+	switch {
+	case errors.As(err, &pe) && !pe.Response:
+		return errClientBadBody
+	case isTimeout(err) || isClientSide(err):
+		return errClientAborted
+	}
+	return other
+}
+
 var (
+	errRogueUpgrade  = errors.New("101 to a request that did not offer that upgrade")
+	errClientBadBody = errors.New("malformed request body")
 	errStaleConn     = errors.New("server closed an idle connection")
 	errServerTimeout = errors.New("server timeout")
 	errBadResponse   = errors.New("bad response")
@@ -637,9 +696,15 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 	case errors.Is(err, errServerTimeout):
 		e.Term = "sH"
 		s.sendError(504, e)
-	case errors.Is(err, errBadResponse), errors.Is(err, errStaleConn):
+	case errors.Is(err, errBadResponse), errors.Is(err, errStaleConn), errors.Is(err, errRogueUpgrade):
 		e.Term = "SH"
 		s.sendError(502, e)
+	case errors.Is(err, errClientBadBody):
+		// The server has seen the head and part of the body; the client
+		// is told why, and the log says the proxy cut it in the data
+		// phase ("PD") rather than blaming the server.
+		e.Term = "PD"
+		s.sendError(400, e)
 	case errors.Is(err, errClientAborted):
 		e.Term = "CD"
 	default:
@@ -755,10 +820,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	bodyDone := !hasBody
 	if hasBody && !req.Expect100 {
 		if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
-			if isTimeout(err) || isClientSide(err) {
-				return false, errClientAborted
-			}
-			return false, errStaleConn
+			return false, clientBodyError(err, errStaleConn)
 		}
 		bodyDone = true
 	}
@@ -788,13 +850,19 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 			}
 			if s.m.resp.Status == 100 && !bodyDone {
 				if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
-					return true, errClientAborted
+					return true, clientBodyError(err, errClientAborted)
 				}
 				bodyDone = true
 			}
 			continue
 		}
 		break
+	}
+	if s.m.resp.Tunnel && s.m.resp.Status == 101 && !upgradeGranted(req, &s.m.resp) {
+		// A 101 the client did not ask for (or to a protocol it did not
+		// offer, or one Bulwark stripped) would make the rest of the
+		// client's bytes a tunnel past every http-request rule.
+		return true, errRogueUpgrade
 	}
 	if !bodyDone {
 		// The server answered without waiting for the body: the client's
