@@ -1,13 +1,20 @@
 package proxy
 
+//lint:file-ignore SA1019 golang.org/x/net/http2 is the HTTP/2 implementation this project uses on purpose.
+
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"io"
+	"net/http"
 
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // smuggled is what a client sends after a 101: it must reach the server
@@ -239,5 +246,35 @@ backend be
 	defer mu.Unlock()
 	if len(terms) == 0 || terms[0] != "PD" {
 		t.Fatalf("termination states %q, want PD first", terms)
+	}
+}
+
+// An HTTP/2 stream can never carry an upgrade (RFC 9113 §8.2.2), so a 101
+// from the server is answered 502 at once; no stream waits for a final
+// response that never comes.
+func TestRogue101OverHTTP2(t *testing.T) {
+	b := newRawBackend(t, answerAfter("\r\n\r\n", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"))
+	crt, pool := writeCert(t, "h2.example.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT alpn h2,http/1.1
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt))
+	tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "h2.example.test"}}
+	defer tr.CloseIdleConnections()
+	// Bounded so that a hang fails the test instead of stalling the run;
+	// nothing here measures speed.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "https://"+addr+"/", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("h2 request: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 502 {
+		t.Fatalf("status %d, want 502", resp.StatusCode)
 	}
 }
