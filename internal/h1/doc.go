@@ -34,6 +34,12 @@
 //     bodies and would otherwise have to carry the other codings along.
 //   - The request-target must be visible ASCII without "#": bytes >= 0x80
 //     must be percent-encoded by the client.
+//   - Userinfo in an absolute-form target ("http://user@host/"): HAProxy
+//     forwards it. Bulwark answers 400, because it is where parsers
+//     disagree on which host is meant ("http://public@admin/").
+//   - An HTTP/1.0 absolute-form request without Host: HAProxy forwards it
+//     without Host. Bulwark adds Host from the authority, so that Host
+//     rules judge the host the server will use.
 //
 // An oversized head (over Config.MaxHeaderBytes, default 16384 like
 // tune.bufsize) is CodeHeaderTooLarge with Status 400, not 431: HAProxy
