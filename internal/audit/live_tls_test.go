@@ -133,9 +133,7 @@ func TestSNINames(t *testing.T) {
 }
 
 func TestRenegotiationTLS13Only(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
-	}
+	requireTool(t, "openssl")
 	cert, _ := testCert(t, t.TempDir(), "t13.example", time.Now().Add(90*24*time.Hour))
 	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
 	if err != nil {
@@ -160,9 +158,7 @@ func TestRenegotiationTLS13Only(t *testing.T) {
 // TestRenegotiationAccepted runs openssl s_server with client renegotiation
 // allowed, which the probe must report as accepted.
 func TestRenegotiationAccepted(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
-	}
+	requireTool(t, "openssl")
 	dir := t.TempDir()
 	_, path := testCert(t, dir, "reneg.example", time.Now().Add(90*24*time.Hour))
 	tests := []struct {
@@ -180,7 +176,7 @@ func TestRenegotiationAccepted(t *testing.T) {
 			srv := exec.Command("openssl", args...)
 			in, _ := srv.StdinPipe() // s_server drops clients when its stdin ends
 			if err := srv.Start(); err != nil {
-				t.Skip("openssl s_server:", err)
+				t.Fatal("openssl s_server:", err)
 			}
 			t.Cleanup(func() { in.Close(); srv.Process.Kill(); srv.Wait() })
 			addr := "127.0.0.1:" + strconv.Itoa(port)
@@ -224,5 +220,18 @@ func BenchmarkLiveProbes10Binds(b *testing.B) {
 		if len(lf.TLS) != 10 || len(lf.HTTP) != 20 {
 			b.Fatalf("probed %d TLS, %d HTTP", len(lf.TLS), len(lf.HTTP))
 		}
+	}
+}
+
+// requireTool skips a test whose external tool is missing, or fails it
+// under BULWARK_REQUIRE_TOOLS=1 (CI, make test), where a missing tool is an
+// install step that broke rather than a reason to test less.
+func requireTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s not installed and BULWARK_REQUIRE_TOOLS=1", name)
+		}
+		t.Skipf("%s not installed", name)
 	}
 }
