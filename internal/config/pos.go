@@ -26,3 +26,31 @@ func (p Pos) String() string {
 
 // IsValid reports whether the position points into a file.
 func (p Pos) IsValid() bool { return p.Line > 0 }
+
+// Within reports whether p names a place in src, the text of file: a line
+// that exists and a column at most one past its end. A diagnostic pointing
+// elsewhere would send the operator to the wrong line.
+func (p Pos) Within(file string, src []byte) bool {
+	if p.File != file || p.Line < 1 {
+		return false
+	}
+	line := 1
+	start := 0
+	for i, c := range src {
+		if line == p.Line {
+			break
+		}
+		if c == '\n' {
+			line++
+			start = i + 1
+		}
+	}
+	if line != p.Line {
+		return false
+	}
+	end := start
+	for end < len(src) && src[end] != '\n' {
+		end++
+	}
+	return p.Col >= 0 && p.Col <= end-start+1
+}

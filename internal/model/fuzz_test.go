@@ -9,7 +9,9 @@ import (
 )
 
 // FuzzCompile checks that Compile never panics, in normal and in audit
-// mode, whatever the parser accepted, and that it always returns a Model.
+// mode, whatever the parser accepted, that it always returns a Model, and
+// that every diagnostic with a position points at a line and column of the
+// input (an error at a wrong line sends the operator astray).
 func FuzzCompile(f *testing.F) {
 	n := 0
 	for _, pat := range []string{
@@ -34,11 +36,16 @@ func FuzzCompile(f *testing.F) {
 	}
 	env := func(name string) (string, bool) { return "", false }
 	f.Fuzz(func(t *testing.T, src []byte) {
-		cfg, _ := config.Parse("fuzz.cfg", src, config.LexOptions{Env: env, MaxLineLen: 4096})
+		cfg, pds := config.Parse("fuzz.cfg", src, config.LexOptions{Env: env, MaxLineLen: 4096})
 		for _, opt := range []Options{{}, {Audit: true}} {
-			m, _ := Compile(cfg, opt)
+			m, ds := Compile(cfg, opt)
 			if m == nil {
 				t.Fatalf("Compile(%+v) returned a nil Model", opt)
+			}
+			for _, d := range append(ds, pds...) {
+				if d.Pos.IsValid() && !d.Pos.Within("fuzz.cfg", src) {
+					t.Fatalf("diagnostic %q at %v, outside the input", d.Msg, d.Pos)
+				}
 			}
 			for _, p := range m.Proxies {
 				if p == nil {

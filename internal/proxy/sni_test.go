@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
@@ -71,10 +72,62 @@ backend b
 	}
 }
 
+// FuzzClientHelloSNI checks the SNI parser two ways: on arbitrary bytes it
+// must not panic and can only return a name that is in its input; on a
+// ClientHello written by crypto/tls for a fuzzed host name (a second,
+// independent implementation of the format) it must find exactly that name.
 func FuzzClientHelloSNI(f *testing.F) {
-	f.Add([]byte{1, 0, 0, 40, 3, 3})
-	f.Add(make([]byte, 100))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		clientHelloSNI(b) // must not panic
+	f.Add([]byte{1, 0, 0, 40, 3, 3}, "a.example")
+	f.Add(make([]byte, 100), "x")
+	f.Add([]byte{}, "very-long-label.sub.example.test")
+	f.Fuzz(func(t *testing.T, b []byte, name string) {
+		if sni := clientHelloSNI(b); sni != "" && !bytes.Contains(b, []byte(sni)) {
+			t.Fatalf("SNI %q is not in the input", sni)
+		}
+		host := hostLike(name)
+		if host == "" {
+			return
+		}
+		hello := goClientHello(t, host)
+		if got := clientHelloSNI(hello); got != host {
+			t.Fatalf("crypto/tls sent SNI %q, parser found %q", host, got)
+		}
 	})
+}
+
+// hostLike turns s into a DNS name crypto/tls will send as SNI (letters,
+// digits, inner dots and hyphens), or "" when nothing usable is left.
+func hostLike(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(s) {
+		if c == '.' || c == '-' || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') {
+			b.WriteRune(c)
+		}
+	}
+	h := strings.Trim(b.String(), ".-")
+	if h == "" || len(h) > 200 || strings.Contains(h, "..") || net.ParseIP(h) != nil {
+		return ""
+	}
+	return h
+}
+
+// goClientHello returns the handshake message (without the 5-byte record
+// header) of the ClientHello crypto/tls sends for host.
+func goClientHello(t *testing.T, host string) []byte {
+	client, server := net.Pipe()
+	defer server.Close()
+	go func() {
+		tls.Client(client, &tls.Config{ServerName: host, InsecureSkipVerify: true}).Handshake()
+		client.Close()
+	}()
+	server.SetDeadline(time.Now().Add(5 * time.Second))
+	var hdr [5]byte
+	if _, err := io.ReadFull(server, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+	if _, err := io.ReadFull(server, msg); err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }
