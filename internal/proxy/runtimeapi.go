@@ -80,9 +80,10 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 			reply(fmt.Sprintf("Command line too long (more than %d bytes).\n\n", maxLine))
 			return
 		}
-		// A last line without LF still runs when the client half-closes
-		// (printf 'show info' | socat ...), never when it times out.
-		if err != nil && (err != io.EOF || len(line) == 0) {
+		// A line without its LF never runs, whether the client closed or
+		// went quiet: it may be a command cut short ("set weight be/s 1"
+		// of "... 100"). HAProxy 2.6 drops it too.
+		if err != nil {
 			return
 		}
 		for _, cmd := range strings.Split(string(bytes.TrimSpace(line)), ";") {
@@ -100,7 +101,7 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 				return
 			}
 		}
-		if err != nil || (!prompt && br.Buffered() == 0) {
+		if !prompt && br.Buffered() == 0 {
 			return
 		}
 	}

@@ -326,3 +326,23 @@ backend be
 		t.Fatalf("new generation: %q", out)
 	}
 }
+
+// A line cut short by the client's close is not run: it may be a command
+// missing its end.
+func TestRuntimeAPIUnterminatedLineNotRun(t *testing.T) {
+	sock, _ := apiProxy(t, "    stats socket SOCK1 level admin\n")
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	io.WriteString(c, "get weight be/a\nset weight be/a 0")
+	c.(*net.UnixConn).CloseWrite()
+	if out, _ := io.ReadAll(c); string(out) != "1 (initial 1)\n\n" {
+		t.Fatalf("got %q, want the first command's answer only", out)
+	}
+	if out := apiCall(t, sock, "get weight be/a"); out != "1 (initial 1)\n\n" {
+		t.Fatalf("the unterminated command ran: %q", out)
+	}
+}
