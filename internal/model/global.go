@@ -9,7 +9,7 @@ import (
 )
 
 func newGlobal() Global {
-	return Global{UID: -1, GID: -1, BufSize: 16384, SSL: SSLDefaults{ServerVerify: "required"}}
+	return Global{UID: -1, GID: -1, BufSize: 16384, StatsMaxConn: 10, SSL: SSLDefaults{ServerVerify: "required"}}
 }
 
 // globalIgnored are global keywords that tune HAProxy internals; Bulwark
@@ -171,7 +171,7 @@ func (c *compiler) globalStats(g *Global, d *config.Directive) {
 		b := &Bind{Opts: map[string]string{}}
 		c.bindOptions(b, d.Args[2:], d.Arg(1))
 		ss.Opts = b.Opts
-		ss.Mode, ss.User, ss.Group = b.Mode, b.User, b.Group
+		ss.Mode, ss.User, ss.Group, ss.MaxConn = b.Mode, b.User, b.Group, b.MaxConn
 		if lv, ok := b.Opts["level"]; ok {
 			if lv != "user" && lv != "operator" && lv != "admin" {
 				c.ds.Alertf(d.Pos, "'stats socket' : 'level' expects 'user', 'operator' or 'admin'")
@@ -186,7 +186,14 @@ func (c *compiler) globalStats(g *Global, d *config.Directive) {
 			return
 		}
 		g.StatsTimeout = t
-	case "maxconn", "bind-process":
+	case "maxconn":
+		n, err := strconv.Atoi(d.Arg(1))
+		if err != nil || n <= 0 {
+			c.ds.Alertf(d.ArgPos(1), "'stats maxconn' expects a positive integer")
+			return
+		}
+		g.StatsMaxConn = n
+	case "bind-process":
 		c.noEffect(d.Pos, "'stats %s'", d.Arg(0))
 	default:
 		c.ds.Alertf(d.ArgPos(0), "'stats' in 'global' section expects 'socket', 'maxconn' or 'timeout'")

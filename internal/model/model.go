@@ -95,6 +95,9 @@ type Global struct {
 	StatsSocks []*StatsSocket
 	// StatsTimeout is "stats timeout" (runtime API idle limit), 0 = 10 s.
 	StatsTimeout time.Duration
+	// StatsMaxConn is "stats maxconn": concurrent runtime API connections
+	// over all stats sockets, default 10 as in HAProxy.
+	StatsMaxConn int
 	SSL          SSLDefaults
 	ZeroWarn     bool
 	// LogTag is "log-tag" (syslog tag, default the program name);
@@ -129,7 +132,10 @@ type StatsSocket struct {
 	User  string
 	Group string
 	Level string // user|operator|admin; default operator
-	Opts  map[string]string
+	// MaxConn is the bind option "maxconn": concurrent connections on
+	// this socket, 0 = only the StatsMaxConn bound.
+	MaxConn int
+	Opts    map[string]string
 }
 
 // LogTarget is one "log" line.

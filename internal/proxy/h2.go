@@ -129,6 +129,17 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 		}
 		hdr.Add(string(h.Name), string(h.Value))
 	}
+	// The http2 ResponseWriter fills in a Content-Type sniffed from the
+	// body (defeating the server's "X-Content-Type-Options: nosniff"), a
+	// Date, and a Content-Length for a body that fits its buffer, each
+	// only when the key is absent. A present key with no value suppresses
+	// that and sends nothing, so the client gets the server's fields only,
+	// as from HAProxy and the HTTP/1.1 side.
+	for _, name := range [...]string{"Content-Type", "Date", "Content-Length"} {
+		if _, ok := hdr[name]; !ok {
+			hdr[name] = nil
+		}
+	}
 	w.WriteHeader(resp.Status)
 	if resp.Body != h1.FramingNone {
 		buf := fe.rt.getCopyBuf()

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,5 +76,70 @@ backend be
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// The HTTP/2 side passes the server's response header fields as they are:
+// no Content-Type sniffed from the body (which would defeat
+// "X-Content-Type-Options: nosniff"), no Date or Content-Length the server
+// did not send, and the server's own values byte for byte.
+func TestHTTP2ResponseHeadersNotInvented(t *testing.T) {
+	const html = "<html><body><script>alert(1)</script></body></html>" // 51 = 0x33 bytes
+	cases := []struct {
+		name string
+		resp string
+		want map[string][]string // nil value: the field must be absent
+	}{
+		{"no content-type, nosniff",
+			"HTTP/1.1 200 OK\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 51\r\n\r\n" + html,
+			map[string][]string{"Content-Type": nil, "Date": nil, "X-Content-Type-Options": {"nosniff"}, "Content-Length": {"51"}}},
+		{"chunked, no content-type",
+			"HTTP/1.1 200 OK\r\nX-Content-Type-Options: nosniff\r\nTransfer-Encoding: chunked\r\n\r\n33\r\n" + html + "\r\n0\r\n\r\n",
+			map[string][]string{"Content-Type": nil, "Date": nil, "Content-Length": nil}},
+		{"server's content-type and date",
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain;CHARSET=iso-8859-1 ; x=\"a b\"\r\nDate: Mon, 01 Jan 2001 00:00:00 GMT\r\nContent-Length: 51\r\n\r\n" + html,
+			map[string][]string{"Content-Type": {`text/plain;CHARSET=iso-8859-1 ; x="a b"`}, "Date": {"Mon, 01 Jan 2001 00:00:00 GMT"}}},
+		{"empty content-type",
+			"HTTP/1.1 200 OK\r\nContent-Type:\r\nContent-Length: 51\r\n\r\n" + html,
+			map[string][]string{"Content-Type": {""}}},
+	}
+	crt, pool := writeCert(t, "h2.example.test")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newRawBackend(t, answerEachHead(tc.resp))
+			_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT alpn h2,http/1.1
+    default_backend be
+backend be
+    server s B
+`, "B", be.addr, "CRT", crt))
+			// A fresh transport and a single RoundTrip: nothing retries,
+			// so what the client sees is the one response to this request.
+			tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "h2.example.test"}}
+			defer tr.CloseIdleConnections()
+			req, _ := http.NewRequest("GET", "https://"+addr+"/page", nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("request failed: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != html {
+				t.Fatalf("%s %d body %q", resp.Proto, resp.StatusCode, body)
+			}
+			for name, want := range tc.want {
+				got, ok := resp.Header[name]
+				if want == nil && ok {
+					t.Errorf("%s: %q added, the server sent none", name, got)
+				}
+				if want != nil && !slices.Equal(got, want) {
+					t.Errorf("%s: got %q, want %q", name, got, want)
+				}
+			}
+			if got := be.received(); strings.Count(got, "GET ") != 1 || !strings.HasPrefix(got, "GET /page HTTP/1.1\r\n") {
+				t.Fatalf("server saw %q, want the one request", got)
+			}
+		})
 	}
 }

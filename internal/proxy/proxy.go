@@ -90,6 +90,7 @@ type Runtime struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stopping  atomic.Bool
+	stopped   chan struct{}  // closed when stopping becomes true
 	loops     sync.WaitGroup // accept loops
 	idleGrace atomic.Int64   // time.Duration an idle session may still wait once stopping
 	active    sync.WaitGroup
@@ -138,7 +139,7 @@ func (rt *Runtime) putCopyBuf(b []byte) {
 // Build prepares a Runtime from a Model and opens its listeners.
 func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, opts: p.opts, clock: p.clock,
+	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker()}
 	if m.Global.MaxConn > 0 {
 		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
@@ -325,6 +326,7 @@ func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
 	if !rt.stopping.CompareAndSwap(false, true) {
 		return
 	}
+	close(rt.stopped)
 	rt.closeListeners()
 	for _, fe := range rt.frontends {
 		go fe.stopH2()

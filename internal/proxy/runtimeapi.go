@@ -3,7 +3,9 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -14,10 +16,10 @@ import (
 	"bulwark/internal/stats"
 )
 
-// The runtime API ("stats socket", MG 9.3): one command line per
-// connection (several separated by ';'), or "prompt" for an interactive
-// session; each command's output ends with an empty line. The subset
-// implemented is listed by "help".
+// The runtime API ("stats socket", MG 9.3): command lines of commands
+// separated by ';', or "prompt" for an interactive session; each command's
+// output ends with an empty line. The subset implemented is listed by
+// "help".
 
 // levels orders the socket privilege levels.
 var levelRank = map[string]int{"user": 0, "operator": 1, "admin": 2}
@@ -44,25 +46,47 @@ func apiCommands() []apiCommand {
 	}
 }
 
-// serveAPI answers one runtime API connection.
+// serveAPI answers one runtime API connection. Without "prompt" it
+// answers every line already received and closes once its input is
+// drained, as HAProxy does; "prompt" keeps it open for the next line.
 func (rt *Runtime) serveAPI(c net.Conn, level string) {
 	defer c.Close()
-	br := bufio.NewReader(c)
+	timeout := rt.model.Global.StatsTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second // HAProxy's default "stats timeout"
+	}
+	// The reader's buffer is the line bound: ReadSlice fails with
+	// ErrBufferFull instead of growing, so a line that never ends costs
+	// one buffer, not a copy of everything the client sent. HAProxy reads
+	// a line into a tune.bufsize buffer and keeps a byte free, so a line
+	// of bufsize-1 bytes, LF included, is the longest it runs.
+	maxLine := rt.model.Global.BufSize - 1
+	br := bufio.NewReaderSize(c, maxLine)
 	prompt := false
+	reply := func(s string) bool {
+		c.SetWriteDeadline(time.Now().Add(timeout))
+		_, err := io.WriteString(c, s)
+		return err == nil
+	}
 	for {
-		timeout := rt.model.Global.StatsTimeout
-		if timeout <= 0 {
-			timeout = 10 * time.Second // HAProxy's default "stats timeout"
-		}
+		// The deadline covers the whole line, so a client that trickles
+		// bytes cannot hold the connection past "stats timeout" either.
 		c.SetReadDeadline(time.Now().Add(timeout))
-		if prompt {
-			c.Write([]byte("> "))
-		}
-		line, err := br.ReadString('\n')
-		if err != nil && line == "" {
+		if prompt && !reply("> ") {
 			return
 		}
-		for _, cmd := range strings.Split(strings.TrimSpace(line), ";") {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			reply(fmt.Sprintf("Command line too long (more than %d bytes).\n\n", maxLine))
+			return
+		}
+		// A line without its LF never runs, whether the client closed or
+		// went quiet: it may be a command cut short ("set weight be/s 1"
+		// of "... 100"). HAProxy 2.6 drops it too.
+		if err != nil {
+			return
+		}
+		for _, cmd := range strings.Split(string(bytes.TrimSpace(line)), ";") {
 			cmd = strings.TrimSpace(cmd)
 			switch cmd {
 			case "":
@@ -73,12 +97,11 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 			case "quit":
 				return
 			}
-			out := rt.apiRun(cmd, level)
-			c.SetWriteDeadline(time.Now().Add(timeout))
-			c.Write([]byte(out))
-			c.Write([]byte("\n"))
+			if !reply(rt.apiRun(cmd, level) + "\n") {
+				return
+			}
 		}
-		if !prompt {
+		if !prompt && br.Buffered() == 0 {
 			return
 		}
 	}
@@ -272,10 +295,13 @@ func (rt *Runtime) apiSetServer(args []string) string {
 	return "'set server <srv>' only supports 'state' and 'weight'.\n"
 }
 
-// startAPI opens the stats sockets and serves them until the runtime
-// stops. Sockets are opened with the listeners (before a privilege drop),
-// and taken over by the next generation on reload like any listener.
+// openAPI opens the stats sockets. Sockets are opened with the listeners
+// (before a privilege drop), and taken over by the next generation on
+// reload like any listener.
 func (rt *Runtime) openAPI(m *model.Model, take func(string) net.Listener) error {
+	// "stats maxconn" bounds all stats sockets together, as HAProxy's
+	// single CLI frontend does.
+	all := make(chan struct{}, max(m.Global.StatsMaxConn, 1))
 	for _, ss := range m.Global.StatsSocks {
 		b := &model.Bind{Pos: ss.Pos, Addrs: []model.Addr{ss.Addr}, Mode: ss.Mode, User: ss.User, Group: ss.Group,
 			Opts: map[string]string{}}
@@ -289,7 +315,11 @@ func (rt *Runtime) openAPI(m *model.Model, take func(string) net.Listener) error
 		for i, l := range ls {
 			rt.listeners = append(rt.listeners, l)
 			rt.keys[keys[i]] = l
-			rt.apis = append(rt.apis, apiListener{l, ss.Level})
+			al := apiListener{Listener: l, level: ss.Level, slots: []chan struct{}{all}}
+			if ss.MaxConn > 0 {
+				al.slots = append([]chan struct{}{make(chan struct{}, ss.MaxConn)}, all)
+			}
+			rt.apis = append(rt.apis, al)
 		}
 	}
 	return nil
@@ -298,13 +328,44 @@ func (rt *Runtime) openAPI(m *model.Model, take func(string) net.Listener) error
 type apiListener struct {
 	net.Listener
 	level string
+	// slots are the connection bounds, acquired in order: the socket's
+	// own "maxconn" first when set, then "stats maxconn".
+	slots []chan struct{}
 }
 
+// acquire takes a slot in every bound, or none if the runtime stops first.
+func (al apiListener) acquire(stopped <-chan struct{}) bool {
+	for i, sem := range al.slots {
+		select {
+		case sem <- struct{}{}:
+		case <-stopped:
+			al.release(i)
+			return false
+		}
+	}
+	return true
+}
+
+// release frees the first n slots taken by acquire.
+func (al apiListener) release(n int) {
+	for _, sem := range al.slots[:n] {
+		<-sem
+	}
+}
+
+// serveAPIListener accepts runtime API connections. At a bound it stops
+// accepting and the kernel backlog holds newcomers, as HAProxy does,
+// rather than accepting and refusing: the cost of a waiting client stays
+// in the kernel.
 func (rt *Runtime) serveAPIListener(al apiListener) {
 	for {
+		if !al.acquire(rt.stopped) {
+			return
+		}
 		c, err := al.Accept()
 		if err != nil {
-			if rt.stopping.Load() || isClosed(err) {
+			al.release(len(al.slots))
+			if rt.stopping.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			if isTimeout(err) {
@@ -316,10 +377,13 @@ func (rt *Runtime) serveAPIListener(al apiListener) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		go rt.serveAPI(c, al.level)
+		// Registered so that the final close of this generation ends
+		// interactive sessions too.
+		rt.conns.Store(c, struct{}{})
+		go func() {
+			defer al.release(len(al.slots))
+			defer rt.conns.Delete(c)
+			rt.serveAPI(c, al.level)
+		}()
 	}
-}
-
-func isClosed(err error) bool {
-	return strings.Contains(err.Error(), "use of closed network connection")
 }
