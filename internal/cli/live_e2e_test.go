@@ -105,7 +105,8 @@ type jsonFinding struct {
 	Verdict  string `json:"verdict"`
 	Summary  string `json:"summary"`
 	Evidence []struct {
-		Text string `json:"text"`
+		Verdict string `json:"verdict"`
+		Text    string `json:"text"`
 	} `json:"evidence"`
 }
 
@@ -242,6 +243,49 @@ backend be
 		}
 		if !live {
 			t.Errorf("bulwark %s has no evidence about PID %d: %+v", id, bpid, bw[id])
+		}
+	}
+}
+
+// TestLiveAuditWeakHAProxy runs a deliberately weak HAProxy (TLS 1.0
+// allowed, CBC/SHA-1 suites, a stats page without credentials) and checks
+// that the live audit fails HAP-4.1, HAP-4.2 and HAP-6.1 on what the
+// probes saw: a live check that could only pass would go unnoticed by the
+// hardened end-to-end test above.
+func TestLiveAuditWeakHAProxy(t *testing.T) {
+	needHAProxy(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	cert := filepath.Join(dir, "site.pem")
+	writeCertPEM(t, cert)
+	pTLS, pStats := freeTCPPort(t), freeTCPPort(t)
+	// @SECLEVEL=0: OpenSSL 3 refuses TLS 1.0 and SHA-1 suites otherwise,
+	// which would make the weak configuration strong by accident.
+	cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.0 ciphers ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-GCM-SHA256:@SECLEVEL=0
+    http-request return status 200 content-type text/plain string ok
+listen stats
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+`, pTLS, cert, pStats)
+	cf := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cf, []byte(cfg), 0o644)
+	pid := startProc(t, "127.0.0.1:"+strconv.Itoa(pTLS), haproxyBin, "-db", "-f", cf)
+	hap := runLiveAudit(t, "-f", cf, "--target", "haproxy", "--pid", strconv.Itoa(pid))
+	for _, id := range []string{"HAP-4.1", "HAP-4.2", "HAP-6.1"} {
+		checkLive(t, "weak haproxy", hap, id, "FAIL")
+		failLive := false
+		for _, e := range hap[id].Evidence {
+			failLive = failLive || strings.HasPrefix(e.Text, "live: ") && e.Verdict == "FAIL"
+		}
+		if !failLive {
+			t.Errorf("%s: no live FAIL evidence (the probes missed the weakness): %+v", id, hap[id].Evidence)
 		}
 	}
 }
