@@ -239,7 +239,7 @@ func (c *compiler) defaultsHaveRules(d *config.Section) bool {
 }
 
 func newProxy(s *config.Section, id int) *Proxy {
-	p := &Proxy{Name: s.Name, Kind: s.Kind, Pos: s.Pos, ID: id, Retries: 3, Redispatch: -2,
+	p := &Proxy{Name: s.Name, Kind: s.Kind, Pos: s.Pos, ID: id, Retries: 3, RetryOn: RetryConnFailure, Redispatch: -2,
 		Options: map[string]bool{}, OptionArgs: map[string]*config.Directive{},
 		ErrorFiles: map[int]string{}}
 	switch s.Kind {

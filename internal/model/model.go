@@ -165,6 +165,9 @@ type Proxy struct {
 	MaxConn  int
 	Backlog  int
 	Retries  int
+	// RetryOn is "retry-on": when a request is sent again, within
+	// Retries attempts. Default conn-failure.
+	RetryOn RetryOn
 	// Redispatch: -2 unset, -1 on last retry (HAProxy's default when
 	// enabled), 0 disabled, N every Nth retry.
 	Redispatch int
@@ -283,7 +286,22 @@ type ServerOptions struct {
 	SlowStart  time.Duration
 	CheckSSL   bool
 	AgentCheck bool
+	// PoolMaxConn bounds the idle connections kept for the server
+	// ("pool-max-conn"): -1 unlimited, 0 none (a connection closes after
+	// each response). Default DefaultPoolMaxConn.
+	PoolMaxConn int
+	// PoolLowConn is "pool-low-conn": purging keeps at least this many
+	// idle connections.
+	PoolLowConn int
+	// PoolPurgeDelay is "pool-purge-delay": the period of idle-connection
+	// purging; 0 keeps no idle connection. Default 5s.
+	PoolPurgeDelay time.Duration
 }
+
+// DefaultPoolMaxConn is Bulwark's bound on a server's idle connections
+// when "pool-max-conn" is not set. HAProxy's default is unlimited (-1);
+// a burst should not leave thousands of sockets open to one server.
+const DefaultPoolMaxConn = 1024
 
 // Server is one "server" line.
 type Server struct {

@@ -55,6 +55,8 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	case "fullconn":
 	case "retries":
 		p.Retries = c.intArg(d, 0, 1<<20)
+	case "retry-on":
+		c.retryOn(p, d)
 	case "bind":
 		if b := c.bind(d); b != nil {
 			p.Binds = append(p.Binds, b)

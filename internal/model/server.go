@@ -9,7 +9,8 @@ import (
 )
 
 func defaultServerOptions() ServerOptions {
-	return ServerOptions{Inter: 2 * time.Second, Rise: 2, Fall: 3, Weight: 1, Opts: map[string]string{}}
+	return ServerOptions{Inter: 2 * time.Second, Rise: 2, Fall: 3, Weight: 1, Opts: map[string]string{},
+		PoolMaxConn: DefaultPoolMaxConn, PoolPurgeDelay: 5 * time.Second}
 }
 
 // serverFlags take no value.
@@ -55,10 +56,6 @@ var unsupportedServerOpts = map[string]bool{
 	"client-sigalgs": true, "proxy-v2-options": true, "send-proxy-v2-ssl": true,
 	"send-proxy-v2-ssl-cn": true, "minconn": true, "slowstart": true,
 }
-
-// serverNoEffect tune HAProxy's connection pools; Bulwark's pool has its
-// own fixed policy.
-var serverNoEffect = map[string]bool{"pool-max-conn": true, "pool-purge-delay": true, "pool-low-conn": true}
 
 func (c *compiler) server(p *Proxy, d *config.Directive) *Server {
 	if len(d.Args) < 2 {
@@ -136,8 +133,6 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 		i++
 		if unsupportedServerOpts[name] {
 			c.unsupported(w.Pos, "server option '%s' is not supported by bulwark", name)
-		} else if serverNoEffect[name] {
-			c.noEffect(w.Pos, "server option '%s'", name)
 		}
 		o.Opts[name] = v.Text
 		switch name {
@@ -203,6 +198,30 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 				continue
 			}
 			o.Verify = v.Text
+		case "pool-max-conn", "pool-low-conn":
+			// HAProxy reads these with atoi(), so "abc" silently means 0
+			// (no reuse at all); a typo must not change behaviour unseen.
+			n, err := strconv.Atoi(v.Text)
+			lo := -1
+			if name == "pool-low-conn" {
+				lo = 0
+			}
+			if err != nil || n < lo || n > 1<<30 {
+				c.ds.Alertf(v.Pos, "'%s' expects an integer >= %d (got '%s')", name, lo, v.Text)
+				continue
+			}
+			if name == "pool-max-conn" {
+				o.PoolMaxConn = n
+			} else {
+				o.PoolLowConn = n
+			}
+		case "pool-purge-delay":
+			t, err := units.ParseTime(v.Text)
+			if err != nil {
+				c.ds.Alertf(v.Pos, "'%s' : %v", name, err)
+				continue
+			}
+			o.PoolPurgeDelay = t
 		case "sni":
 			o.SNI = v.Text
 		case "ssl-min-ver", "ssl-max-ver":
