@@ -47,6 +47,10 @@ func retryStatusBit(code int) RetryOn {
 	return 0
 }
 
+// RetryStatus returns the event of a final response with this status, 0
+// for a status retry-on cannot name.
+func RetryStatus(code int) RetryOn { return retryStatusBit(code) }
+
 // Status reports whether a final response with this status is retried.
 func (r RetryOn) Status(code int) bool {
 	b := retryStatusBit(code)

@@ -27,8 +27,7 @@ type server struct {
 	addr string // host:port for dialing; "" = use the client's destination port
 	unix bool
 
-	mu   sync.Mutex
-	idle []*srvConn // idle connections, most recent last
+	pool idlePool
 
 	up    atomic.Bool // health state; true when unchecked
 	tls   *tls.Config // "ssl": TLS to the server
@@ -69,7 +68,9 @@ type backend struct {
 	serverTimeout  time.Duration
 	queueTimeout   time.Duration
 	tunnelTimeout  time.Duration
-	retries        int
+	retries        int // "retries": the budget of one request's retries
+	connRetries    int // of which connection retries: 0 without retry-on conn-failure
+	retryOn        model.RetryOn
 	redispatch     int
 	preferLast     bool // option prefer-last-server
 	connLevel      int  // see connLevel
@@ -79,7 +80,15 @@ type backend struct {
 
 func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 	b := &backend{cfg: p, name: p.Name, freed: make(chan struct{}), retries: p.Retries,
-		redispatch: p.Redispatch, reuse: p.HTTPReuse}
+		redispatch: p.Redispatch, reuse: p.HTTPReuse, connRetries: p.Retries}
+	// retry-on only exists in HTTP mode; a TCP backend keeps retrying
+	// connections as "retries" says.
+	if p.Mode == model.ModeHTTP {
+		b.retryOn = p.RetryOn
+		if p.RetryOn&model.RetryConnFailure == 0 {
+			b.connRetries = 0
+		}
+	}
 	if b.reuse == "" {
 		b.reuse = "safe"
 	}
@@ -101,6 +110,7 @@ func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 	}
 	for i, sc := range p.Servers {
 		s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
+		s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
 		s.up.Store(true)
 		if sc.SSL {
 			cfg, err := tlsconf.ServerConfigWith(sc, &g.SSL, tlsOptions(g))
@@ -267,45 +277,10 @@ type srvConn struct {
 	rd   *h1.Reader
 	srv  *server
 	used bool // carried at least one request: safe to reuse
-}
-
-func (s *server) takeIdle() *srvConn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(s.idle)
-	if n == 0 {
-		return nil
-	}
-	sc := s.idle[n-1]
-	s.idle[n-1] = nil // the backing array must not keep it alive
-	s.idle = s.idle[:n-1]
-	return sc
-}
-
-// maxIdlePerServer bounds the idle pool so a burst does not keep thousands
-// of server connections open.
-const maxIdlePerServer = 1024
-
-func (s *server) putIdle(sc *srvConn) {
-	s.mu.Lock()
-	if len(s.idle) >= maxIdlePerServer {
-		s.mu.Unlock()
-		sc.close()
-		return
-	}
-	sc.rd.Release()
-	s.idle = append(s.idle, sc)
-	s.mu.Unlock()
-}
-
-func (s *server) closeIdle() {
-	s.mu.Lock()
-	idle := s.idle
-	s.idle = nil
-	s.mu.Unlock()
-	for _, sc := range idle {
-		sc.close()
-	}
+	// idleAt is when the connection last finished a response; the pool
+	// purges by it and a session checks an attached connection that
+	// waited long enough for the server to have closed it.
+	idleAt time.Time
 }
 
 func joinPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

@@ -178,7 +178,7 @@ func (s *httpSession) detach(reusable bool) {
 	s.attached = nil
 	if reusable && s.attBE.reuse != "never" {
 		sc.used = true
-		sc.srv.putIdle(sc)
+		sc.srv.pool.put(sc)
 	} else {
 		sc.close()
 	}
@@ -543,7 +543,6 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	s.head = append(s.head, '\r', '\n')
 
 	s.body = s.body[:0]
-	buffered := false
 	if hasBody && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
 		(fe.bufferReq || be.bufferReq) {
 		// "option http-buffer-request": the whole body arrives before a
@@ -552,39 +551,69 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		if !s.bufferBody(e) {
 			return false
 		}
-		buffered = true
 	}
 
 	key := s.balanceKey(be)
-	for attempt := 0; attempt < 2; attempt++ {
-		sc, idx, fresh, err := s.serverConn(be, key, e)
+	dialNew := false
+	for {
+		sc, idx, fresh, err := s.serverConn(be, key, e, dialNew)
 		if err != nil {
 			s.sendError(503, e)
 			return false
 		}
 		e.Server, e.srv = sc.srv.name, sc.srv
 		sc.srv.current.Add(1)
-		sent, err := s.exchange(be, sc, hasBody, e)
+		canRetry := e.Retries < int64(be.retries)
+		ev, err := s.exchange(be, sc, hasBody, e, canRetry)
 		sc.srv.current.Add(-1)
 		// HTTP counts concurrent requests against server maxconn, not
 		// connections: the slot is freed as soon as the response is done.
 		be.release(idx)
 		if err == nil {
-			if !s.m.resp.KeepAlive || mode >= 1 || s.m.resp.Tunnel {
+			if !s.m.resp.KeepAlive || mode >= 1 || s.m.resp.Tunnel || !sc.srv.pool.keeps() {
 				s.detach(false)
 			} else if !clientKeep {
 				s.detach(true)
+			} else {
+				sc.idleAt = time.Now()
 			}
 			return clientKeep && !s.m.resp.Tunnel
 		}
 		s.detach(false)
-		// A reused connection the server closed meanwhile: nothing reached
-		// the application, so the request is safe to send once more on a
-		// fresh connection.
-		if !fresh && !sent && errors.Is(err, errStaleConn) && (!hasBody || buffered) {
+		if canRetry && be.mayRetry(ev, !fresh, req.Method) {
+			e.Retries++
+			// Other idle connections may be as stale as the one that
+			// failed: the retry gets a connection of its own.
+			dialNew = true
 			continue
 		}
 		return s.forwardError(err, e)
+	}
+}
+
+// mayRetry applies "retry-on" to the event that ended a failed exchange (0
+// when the failure came too late to send the request again).
+func (be *backend) mayRetry(ev model.RetryOn, reused bool, method []byte) bool {
+	if ev == 0 {
+		return false
+	}
+	if be.retryOn&ev != 0 {
+		return true
+	}
+	// A reused connection closed without a byte of response almost always
+	// met the server's keep-alive timeout as the request went out. Under
+	// plain conn-failure that is retried for idempotent methods (RFC 9110
+	// section 9.2.2 lets an intermediary retry them); other methods need
+	// "empty-response", as the server may have acted on the request.
+	return ev == model.RetryEmptyResponse && reused && be.retryOn&model.RetryConnFailure != 0 && idempotent(method)
+}
+
+// idempotent reports whether a method is idempotent (RFC 9110 section
+// 9.2.2).
+func idempotent(method []byte) bool {
+	switch string(method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
 	}
 	return false
 }
@@ -685,7 +714,9 @@ func clientBodyError(err, other error) error {
 var (
 	errRogueUpgrade  = errors.New("101 to a request that did not offer that upgrade")
 	errClientBadBody = errors.New("malformed request body")
-	errStaleConn     = errors.New("server closed an idle connection")
+	errSendFailed    = errors.New("request could not be sent")
+	errEmptyResponse = errors.New("server closed without a response")
+	errRetryStatus   = errors.New("response status listed in retry-on")
 	errServerTimeout = errors.New("server timeout")
 	errBadResponse   = errors.New("bad response")
 	errClientAborted = errors.New("client aborted")
@@ -696,7 +727,7 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 	case errors.Is(err, errServerTimeout):
 		e.Term = "sH"
 		s.sendError(504, e)
-	case errors.Is(err, errBadResponse), errors.Is(err, errStaleConn), errors.Is(err, errRogueUpgrade):
+	case errors.Is(err, errBadResponse), errors.Is(err, errSendFailed), errors.Is(err, errEmptyResponse), errors.Is(err, errRogueUpgrade):
 		e.Term = "SH"
 		s.sendError(502, e)
 	case errors.Is(err, errClientBadBody):
@@ -721,8 +752,11 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 // serverConn takes a slot on a server and returns the connection to use:
 // the one attached to the session when the balancer picks the same server,
 // an idle one (never for the first request of a session under "http-reuse
-// safe"), or a new one.
-func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*srvConn, int, bool, error) {
+// safe", nor when dialNew), or a new one.
+func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dialNew bool) (*srvConn, int, bool, error) {
+	if sc := s.attached; sc != nil && time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
+		s.detach(false)
+	}
 	// "option prefer-last-server": keep using the attached server while it
 	// is usable and has room, instead of balancing every request.
 	if sc := s.attached; sc != nil && s.attBE == be && be.preferLast && sc.srv.lb.Usable() && sc.srv.lb.TryAcquire() {
@@ -751,9 +785,9 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*sr
 	// An h2 stream is one request of a longer client connection: like a
 	// later request of an HTTP/1.1 connection it may use an idle server
 	// connection.
-	reuseOK := be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && (s.nreq > 1 || s.h2))
+	reuseOK := !dialNew && (be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && (s.nreq > 1 || s.h2)))
 	if reuseOK {
-		if sc := srv.takeIdle(); sc != nil {
+		if sc := srv.pool.take(); sc != nil {
 			s.attached, s.attBE = sc, be
 			e.Tc = 0
 			return sc, idx, false, nil
@@ -769,6 +803,12 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry) (*sr
 	s.attached, s.attBE = sc, be
 	return sc, idx2, true, nil
 }
+
+// attachedCheckAfter is how long a connection kept by its session waits
+// before the next request checks it is still open. A server does not close
+// a connection within milliseconds of its response; skipping the check
+// keeps a system call off busy keep-alive connections.
+const attachedCheckAfter = 10 * time.Millisecond
 
 func (s *httpSession) balanceKey(be *backend) balance.Key {
 	var k balance.Key
@@ -797,9 +837,12 @@ func firstListValue(v []byte) []byte {
 	return bytes.TrimSpace(v)
 }
 
-// exchange writes the request on sc and relays the response. sent reports
-// whether any response byte arrived (after which a retry is impossible).
-func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry) (sent bool, err error) {
+// exchange writes the request on sc and relays the response. A failure
+// comes with the "retry-on" event that describes it, or 0 once the request
+// can no longer be sent again: a byte went to the client, or part of a
+// streamed body went to the server. canRetry allows giving up a response
+// whose status is listed in retry-on.
+func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
 	req := &s.m.req
 	sc.tc = timedConn{Conn: sc.c, rto: be.serverTimeout, wto: be.serverTimeout}
 	tcs := &sc.tc
@@ -807,12 +850,18 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		// A buffered body goes with the head in one write.
 		out := append(s.head[:len(s.head):len(s.head)], s.body...)
 		if _, err := tcs.Write(out); err != nil {
-			return false, errStaleConn
+			return model.RetryConnFailure, errSendFailed
 		}
 		hasBody = false
 	} else if _, err := tcs.Write(s.head); err != nil {
-		return false, errStaleConn
+		// No byte of a streamed body was read yet: it can still go to
+		// another connection.
+		return model.RetryConnFailure, errSendFailed
 	}
+	// replay: the whole request can still be sent again (no body, a
+	// buffered one, or one still waiting for 100-continue) and the client
+	// has seen nothing.
+	replay := !hasBody || req.Expect100
 	if s.copyBuf == nil {
 		s.copyBuf = s.fe.rt.getCopyBuf()
 	}
@@ -820,23 +869,19 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	bodyDone := !hasBody
 	if hasBody && !req.Expect100 {
 		if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
-			return false, clientBodyError(err, errStaleConn)
+			// Part of a streamed body went out: it is never sent again.
+			return 0, clientBodyError(err, errSendFailed)
 		}
 		bodyDone = true
 	}
 	for {
 		err := sc.rd.ReadResponse(&s.m.resp, req.Method)
 		if err != nil {
-			var pe *h1.ParseError
-			switch {
-			case errors.As(err, &pe):
-				return true, errBadResponse
-			case isTimeout(err):
-				return true, errServerTimeout
-			case sc.used && sc.rd.Buffered() == 0 && bodyDone:
-				return false, errStaleConn
+			ev, err := responseFailure(err, sc.rd.Buffered() == 0)
+			if !replay {
+				ev = 0
 			}
-			return true, errBadResponse
+			return ev, err
 		}
 		if e.Tr < 0 {
 			e.Tr = time.Since(tr)
@@ -844,13 +889,14 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		if s.m.resp.Informational() && !s.m.resp.Tunnel {
 			// 1xx interim responses (100 Continue, 103 Early Hints) go to
 			// the client as they are; the final response follows.
+			replay = false
 			s.head = h1.AppendResponseHead(s.head[:0], &s.m.resp)
 			if _, err := s.tc.Write(s.head); err != nil {
-				return true, errClientAborted
+				return 0, errClientAborted
 			}
 			if s.m.resp.Status == 100 && !bodyDone {
 				if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
-					return true, clientBodyError(err, errClientAborted)
+					return 0, clientBodyError(err, errClientAborted)
 				}
 				bodyDone = true
 			}
@@ -862,7 +908,11 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		// A 101 the client did not ask for (or to a protocol it did not
 		// offer, or one Bulwark stripped) would make the rest of the
 		// client's bytes a tunnel past every http-request rule.
-		return true, errRogueUpgrade
+		return 0, errRogueUpgrade
+	}
+	if canRetry && replay && be.retryOn.Status(s.m.resp.Status) {
+		// The response is dropped unread; its connection closes.
+		return model.RetryStatus(s.m.resp.Status), errRetryStatus
 	}
 	if !bodyDone {
 		// The server answered without waiting for the body: the client's
@@ -877,7 +927,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		s.m.resp.KeepAlive = false
 		s.m.req.KeepAlive = false
 		s.reply(res, be.pages, e)
-		return true, nil
+		return 0, nil
 	}
 	e.Status = resp.Status
 	s.head = h1.AppendStatusLine(s.head[:0], 1, 1, resp.Status, resp.Reason)
@@ -903,19 +953,19 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		s.head = append(s.head, make([]byte, resp.ContentLength)...)
 		if _, err := io.ReadFull(sc.rd.Body(), s.head[hl:]); err != nil {
 			e.Term = serverDataTerm(err)
-			return true, errClientAborted
+			return 0, errClientAborted
 		}
 		n, err := s.tc.Write(s.head)
 		e.BytesOut += int64(n)
 		if err != nil {
-			return true, errClientAborted
+			return 0, errClientAborted
 		}
-		return true, nil
+		return 0, nil
 	}
 	n, err := s.tc.Write(s.head)
 	e.BytesOut += int64(n)
 	if err != nil {
-		return true, errClientAborted
+		return 0, errClientAborted
 	}
 	if resp.Tunnel {
 		to := be.tunnelTimeout
@@ -926,17 +976,36 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		in, out := s.tunnel(sc, cto, sto)
 		e.BytesIn += in
 		e.BytesOut += out
-		return true, nil
+		return 0, nil
 	}
 	if resp.Body != h1.FramingNone {
 		bn, err := h1.CopyBody(&s.tc, sc.rd, s.copyBuf)
 		e.BytesOut += bn
 		if err != nil {
 			e.Term = serverDataTerm(err)
-			return true, errClientAborted
+			return 0, errClientAborted
 		}
 	}
-	return true, nil
+	return 0, nil
+}
+
+// responseFailure classifies an error reading a response head as the
+// retry-on event it is; empty says no byte of it arrived.
+func responseFailure(err error, empty bool) (model.RetryOn, error) {
+	var pe *h1.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return model.RetryJunkResponse, errBadResponse
+	case isTimeout(err):
+		if empty {
+			return model.RetryResponseTimeout, errServerTimeout
+		}
+		return 0, errServerTimeout
+	case empty:
+		return model.RetryEmptyResponse, errEmptyResponse
+	}
+	// The server closed in the middle of the head.
+	return model.RetryJunkResponse, errBadResponse
 }
 
 // tunnel relays raw bytes both ways after a 101 or a CONNECT, starting with

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"syscall"
@@ -184,4 +185,37 @@ func readable(c net.Conn) bool {
 	var b [1]byte
 	n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	return err == nil && n >= 0
+}
+
+// idleUsable reports whether an idle server connection can carry the next
+// request: nothing waits to be read on it. A server sends nothing unasked
+// on an idle HTTP/1.1 connection, so anything pending is its close (end of
+// stream, reset) or bytes out of step with the requests, and either makes
+// the connection unusable. The check is one non-blocking peek; the kernel
+// has seen the server's FIN even if nobody read the socket.
+func idleUsable(c net.Conn) bool {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	usable := false
+	cerr := rc.Control(func(fd uintptr) {
+		var b [1]byte
+		for {
+			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if err == syscall.EINTR {
+				continue
+			}
+			usable = err == syscall.EAGAIN
+			return
+		}
+	})
+	return cerr == nil && usable
 }

@@ -17,3 +17,8 @@ func (p *parker) resumeAll()                        {}
 func (p *parker) count() int                        { return 0 }
 
 func readable(net.Conn) bool { return true }
+
+// idleUsable cannot peek at a socket here: an idle server connection is
+// taken as usable, and a request that meets a closed one is retried as
+// "retry-on" allows.
+func idleUsable(net.Conn) bool { return true }

@@ -421,7 +421,7 @@ func (rt *Runtime) close() {
 	})
 	for _, b := range rt.backends {
 		for _, s := range b.servers {
-			s.closeIdle()
+			s.pool.close()
 		}
 	}
 }

@@ -116,17 +116,21 @@ func (b *backend) connect(ctx context.Context, key balance.Key, dst netip.AddrPo
 // and redispatching as configured.
 func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst netip.AddrPort, e *LogEntry) (net.Conn, *server, int, error) {
 	tc := time.Now()
+	// "retries" is one budget per request: an HTTP request retried after a
+	// failed exchange has fewer connection retries left.
+	base := int(e.Retries)
 	for attempt := 0; ; attempt++ {
 		srv := b.servers[idx]
 		conn, err := srv.dial(ctx, dst, b.connectTimeout)
 		if err == nil {
 			srv.total.Add(1)
 			e.Tc = time.Since(tc)
-			e.Retries = int64(attempt)
+			e.Retries = int64(base + attempt)
 			return conn, srv, idx, nil
 		}
 		srv.failed.Add(1)
-		if attempt >= b.retries {
+		if base+attempt >= b.connRetries {
+			e.Retries = int64(base + attempt)
 			b.release(idx)
 			e.Term = "SC"
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
@@ -134,7 +138,7 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst ne
 			}
 			return nil, nil, -1, err
 		}
-		if b.shouldRedispatch(attempt + 1) {
+		if b.shouldRedispatch(base + attempt + 1) {
 			b.release(idx)
 			nidx, err := b.acquire(ctx, key.Avoiding(idx))
 			if err != nil {
@@ -165,7 +169,7 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst ne
 func (b *backend) shouldRedispatch(n int) bool {
 	switch {
 	case b.redispatch == -1:
-		return n == b.retries
+		return n == b.connRetries
 	case b.redispatch > 0:
 		return n%b.redispatch == 0
 	}

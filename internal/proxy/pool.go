@@ -1,0 +1,158 @@
+package proxy
+
+import (
+	"sync"
+	"time"
+)
+
+// idlePool holds a server's idle connections, oldest first, for requests
+// of any session ("http-reuse"). Servers close idle connections on their
+// own keep-alive timeout (nginx's keepalive_timeout, Apache's
+// KeepAliveTimeout), so a pooled connection may be dead when it is taken:
+// take checks each one without blocking, and every pool-purge-delay the
+// pool drops the dead ones and shrinks what was not needed.
+type idlePool struct {
+	max   int           // pool-max-conn: -1 unlimited, 0 keep none
+	low   int           // pool-low-conn: purging keeps this many
+	every time.Duration // pool-purge-delay: 0 keeps none
+
+	mu     sync.Mutex
+	conns  []*srvConn // by idleAt, oldest first
+	timer  *time.Timer
+	armed  bool // the timer runs: conns is not empty
+	closed bool // the generation stopped: nothing is kept any more
+}
+
+// keeps reports whether connections to this server may be kept idle at
+// all; when not, a connection closes after its response.
+func (p *idlePool) keeps() bool { return p.max != 0 && p.every > 0 }
+
+// take returns the most recently used idle connection that is still
+// usable, closing the dead ones it meets; nil when none is left. The most
+// recent is the least likely to have met the server's idle timeout, and
+// leaves the oldest to the purge.
+func (p *idlePool) take() *srvConn {
+	for {
+		p.mu.Lock()
+		n := len(p.conns)
+		if n == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		sc := p.conns[n-1]
+		p.conns[n-1] = nil // the backing array must not keep it alive
+		p.conns = p.conns[:n-1]
+		p.mu.Unlock()
+		if idleUsable(sc.c) {
+			return sc
+		}
+		sc.close()
+	}
+}
+
+// put keeps sc for a later request, or closes it when the pool keeps
+// nothing, when its reader still holds bytes (something the server sent
+// unasked: the connection is out of step) or when the generation stopped.
+// A full pool drops its oldest connection for sc.
+func (p *idlePool) put(sc *srvConn) {
+	if !p.keeps() || !sc.rd.Release() {
+		sc.close()
+		return
+	}
+	var evict *srvConn
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		sc.close()
+		return
+	}
+	if p.max > 0 && len(p.conns) >= p.max {
+		evict = p.conns[0]
+		n := copy(p.conns, p.conns[1:])
+		p.conns[n] = nil
+		p.conns = p.conns[:n]
+	}
+	// Set under the lock so that conns stays ordered by idleAt.
+	sc.idleAt = time.Now()
+	p.conns = append(p.conns, sc)
+	if !p.armed {
+		p.armed = true
+		if p.timer == nil {
+			p.timer = time.AfterFunc(p.every, p.purge)
+		} else {
+			p.timer.Reset(p.every)
+		}
+	}
+	p.mu.Unlock()
+	if evict != nil {
+		evict.close()
+	}
+}
+
+// purge runs every pool-purge-delay while the pool is not empty. It closes
+// the connections the server closed meanwhile, then half (rounded up) of
+// those that sat idle through a whole period, oldest first, keeping
+// pool-low-conn: after a burst the pool shrinks by halves, while what a
+// steady load takes back within a period stays.
+func (p *idlePool) purge() {
+	var drop []*srvConn
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	live := p.conns[:0]
+	for _, sc := range p.conns {
+		if idleUsable(sc.c) {
+			live = append(live, sc)
+		} else {
+			drop = append(drop, sc)
+		}
+	}
+	clear(p.conns[len(live):])
+	p.conns = live
+	now := time.Now()
+	surplus := 0
+	for _, sc := range p.conns {
+		if now.Sub(sc.idleAt) < p.every {
+			break
+		}
+		surplus++
+	}
+	n := min((surplus+1)/2, max(len(p.conns)-p.low, 0))
+	drop = append(drop, p.conns[:n]...)
+	m := copy(p.conns, p.conns[n:])
+	clear(p.conns[m:])
+	p.conns = p.conns[:m]
+	p.armed = len(p.conns) > 0
+	if p.armed {
+		p.timer.Reset(p.every)
+	}
+	p.mu.Unlock()
+	for _, sc := range drop {
+		sc.close()
+	}
+}
+
+// close closes every idle connection and keeps none from now on (the
+// generation stopped; sessions still finishing close theirs).
+func (p *idlePool) close() {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.closed = true
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.mu.Unlock()
+	for _, sc := range conns {
+		sc.close()
+	}
+}
+
+// len returns the number of idle connections (tests and stats).
+func (p *idlePool) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
