@@ -29,7 +29,8 @@ const configDir = "../../testdata/configs"
 // docs/compatibility.md. The test fails if HAProxy stops disagreeing, so the
 // list cannot go stale.
 var stricter = map[string]string{
-	"061-stats-bad-auth.cfg": "'stats auth' without ':' is a credential with no password; HAProxy accepts it silently",
+	"061-stats-bad-auth.cfg":             "'stats auth' without ':' is a credential with no password; HAProxy accepts it silently",
+	"085-pool-max-conn-not-a-number.cfg": "HAProxy reads pool-max-conn with atoi(): 'ten' silently means 0, no connection reuse",
 }
 
 // verdict is what "-c" concluded: HAProxy's exit codes 0, 2 and anything

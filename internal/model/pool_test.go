@@ -59,6 +59,16 @@ func TestPoolAndRetryOn(t *testing.T) {
 			t.Errorf("%q: retry-on %q, want %q", tc.cfg, got, tc.want)
 		}
 	}
+	src := "defaults\n    mode http\n    retry-on 503\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n" +
+		"frontend f\n    bind :8080\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n"
+	cfg, pds := config.Parse("t.cfg", []byte(src), config.LexOptions{})
+	if _, cds := Compile(cfg, Options{}); append(pds, cds...).HasAlerts() {
+		t.Errorf("retry-on inherited by a frontend from defaults: %v", append(pds, cds...))
+	}
+	cfg, pds = config.Parse("t.cfg", []byte(strings.Replace(src, "    bind :8080\n", "    bind :8080\n    retry-on 503\n", 1)), config.LexOptions{})
+	if _, cds := Compile(cfg, Options{}); !append(pds, cds...).HasAlerts() {
+		t.Error("retry-on in a frontend accepted (HAProxy refuses it)")
+	}
 	for _, tc := range []struct{ line, want string }{
 		{"    server s 127.0.0.1:1 pool-max-conn -2\n", "t.cfg:7:"},
 		{"    server s 127.0.0.1:1 pool-max-conn abc\n", "t.cfg:7:"},

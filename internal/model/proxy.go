@@ -56,6 +56,13 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	case "retries":
 		p.Retries = c.intArg(d, 0, 1<<20)
 	case "retry-on":
+		if p.Cap&CapBackend == 0 {
+			// HAProxy refuses it here rather than ignoring it.
+			if !inherited {
+				c.ds.Alertf(d.Pos, "'retry-on' only available in backend or listen section")
+			}
+			return
+		}
 		c.retryOn(p, d)
 	case "bind":
 		if b := c.bind(d); b != nil {
