@@ -754,7 +754,10 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 // an idle one (never for the first request of a session under "http-reuse
 // safe", nor when dialNew), or a new one.
 func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dialNew bool) (*srvConn, int, bool, error) {
-	if sc := s.attached; sc != nil && time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
+	// Bytes the server sent after its response, or its close, make the
+	// kept connection unusable; the next response must not be read from
+	// them.
+	if sc := s.attached; sc != nil && (sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c)) {
 		s.detach(false)
 	}
 	// "option prefer-last-server": keep using the attached server while it
