@@ -24,6 +24,9 @@ import (
 // kaServer is a raw-TCP HTTP/1.1 server with keep-alive, like nginx with
 // keepalive_timeout: it closes a connection that stays idle for idle. It
 // records every request's bytes and what happened to each connection.
+// rawBackend records bytes too, but these tests need what it does not
+// model: the server's idle timeout, a close instead of an answer, and
+// seeing the proxy close an idle connection.
 type kaServer struct {
 	addr string
 	idle time.Duration
@@ -165,36 +168,6 @@ func (ks *kaServer) count(s string) int {
 	return n
 }
 
-// kaClient is a keep-alive HTTP/1.1 client over one raw connection. It
-// never retries: what the proxy answers is what the test sees.
-type kaClient struct {
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func newKAClient(t testing.TB, addr string) *kaClient {
-	c := dial(t, addr)
-	t.Cleanup(func() { c.Close() })
-	return &kaClient{c: c, br: bufio.NewReader(c)}
-}
-
-// do sends raw and returns the status and body of the response; 0 when the
-// proxy closed the connection without one.
-func (kc *kaClient) do(t testing.TB, raw string) (int, string) {
-	t.Helper()
-	kc.c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(kc.c, raw); err != nil {
-		return 0, err.Error()
-	}
-	resp, err := http.ReadResponse(kc.br, nil)
-	if err != nil {
-		return 0, err.Error()
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, string(b)
-}
-
 // The backend closes idle connections after its keep-alive timeout; after
 // a lull longer than that, requests over client keep-alive connections
 // (HTTP/1.1) and over HTTP/2 streams must not meet those dead pooled
@@ -216,11 +189,11 @@ backend be
 	post := func(i int) string {
 		return fmt.Sprintf("POST /p%d HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nbody-%04d", i, i)
 	}
-	clients := make([]*kaClient, n)
+	clients := make([]*rawClient, n)
 	for i := range clients {
-		clients[i] = newKAClient(t, addr)
-		if st, body := clients[i].do(t, "GET /warm HTTP/1.1\r\nHost: x\r\n\r\n"); st != 200 {
-			t.Fatalf("warm-up %d: %d %s", i, st, body)
+		clients[i] = newRawClient(t, addr)
+		if st, body, err := clients[i].do("GET /warm HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 {
+			t.Fatalf("warm-up %d: %d %q %v", i, st, body, err)
 		}
 	}
 	tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "h2.example.test"}}
@@ -262,12 +235,12 @@ backend be
 
 	bad := 0
 	for i, kc := range clients {
-		if st, body := kc.do(t, post(i)); st != 200 {
-			t.Errorf("HTTP/1.1 POST %d after the lull: %d %q", i, st, body)
+		if st, body, err := kc.do(post(i), 10*time.Second); st != 200 {
+			t.Errorf("HTTP/1.1 POST %d after the lull: %d %q %v", i, st, body, err)
 			bad++
 		}
-		if st, body := kc.do(t, "GET /g HTTP/1.1\r\nHost: x\r\n\r\n"); st != 200 {
-			t.Errorf("HTTP/1.1 GET %d after the lull: %d %q", i, st, body)
+		if st, body, err := kc.do("GET /g HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 {
+			t.Errorf("HTTP/1.1 GET %d after the lull: %d %q %v", i, st, body, err)
 			bad++
 		}
 	}
@@ -324,16 +297,16 @@ backend be
     OPTS
     server s B
 `, "B", ks.addr, "OPTS", tc.backend))
-			kc := newKAClient(t, addr)
-			if st, body := kc.do(t, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"); st != 200 {
-				t.Fatalf("first request: %d %q", st, body)
+			kc := newRawClient(t, addr)
+			if st, body, err := kc.do("GET /first HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 {
+				t.Fatalf("first request: %d %q %v", st, body, err)
 			}
 			// The connection waits long enough to be checked before it
 			// is used again; it is open, so it is reused.
 			time.Sleep(50 * time.Millisecond)
-			st, body := kc.do(t, tc.req)
+			st, body, err := kc.do(tc.req, 10*time.Second)
 			if st != tc.want {
-				t.Errorf("status %d %q, want %d", st, body, tc.want)
+				t.Errorf("status %d %q %v, want %d", st, body, err, tc.want)
 			}
 			if c := ks.count("/again"); c != tc.copies {
 				t.Errorf("the request reached the server %d times, want %d", c, tc.copies)
@@ -450,10 +423,10 @@ frontend fe
 backend be
     server s B pool-max-conn 0
 `, "B", ks.addr))
-	kc := newKAClient(t, addr)
+	kc := newRawClient(t, addr)
 	for i := 0; i < 3; i++ {
-		if st, body := kc.do(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); st != 200 || body != "conn-req-1" {
-			t.Fatalf("request %d: %d %q (want the first request of a new server connection)", i, st, body)
+		if st, body, err := kc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 || body != "conn-req-1" {
+			t.Fatalf("request %d: %d %q %v (want the first request of a new server connection)", i, st, body, err)
 		}
 	}
 	waitFor(t, func() bool {
