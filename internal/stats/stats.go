@@ -43,9 +43,9 @@ type Row struct {
 	LastChg int64  // seconds since the last UP/DOWN change; servers only
 	Check   *Check // nil when no check runs (none, or paused by maintenance)
 	Hrsp    [6]int64
-	Mode   string
-	Algo   string
-	Addr   string
+	Mode    string
+	Algo    string
+	Addr    string
 }
 
 // Check is the last health check of a server.
