@@ -167,6 +167,9 @@ func Probe(ctx context.Context, s Spec) srvstate.Check {
 	}
 	req += "Connection: close\r\n\r\n"
 	if _, err := conn.Write([]byte(req)); err != nil {
+		if isTimeout(err) {
+			return done(srvstate.CheckL7TOUT, 0, "")
+		}
 		return done(srvstate.CheckSockErr, 0, sysError(err))
 	}
 	line, err := textproto.NewReader(bufio.NewReader(conn)).ReadLine()
