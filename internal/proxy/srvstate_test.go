@@ -345,3 +345,90 @@ backend be
 		t.Fatalf("after ready: %q", got)
 	}
 }
+
+// scriptedChecks answers the n-th check (from 1) with 200 when script[n-1]
+// is 'o', 503 when 'x', and the last answer past the end.
+func scriptedChecks(t *testing.T, script string) *checkServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &checkServer{addr: l.Addr().String()}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n := int(cs.checks.Add(1))
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
+				}
+			}
+			if script[min(n, len(script))-1] == 'o' {
+				io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
+			} else {
+				io.WriteString(c, "HTTP/1.0 503 Service Unavailable\r\n\r\n")
+			}
+			c.Close()
+		}
+	}()
+	return cs
+}
+
+// The configured rise and fall reach the checks, counted in checks: with
+// rise 3 and fall 2, a server at full health goes DOWN at the 2nd failure
+// and comes back at the 3rd success. The events are HAProxy's messages.
+func TestRiseFallFromConfig(t *testing.T) {
+	a := newTestServer(t, "a", nil)
+	cs := scriptedChecks(t, "oxxooo")
+	var mu sync.Mutex
+	var moves, msgs []string
+	startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    option httpchk GET /health
+    timeout check 5s
+    server s1 A check port P inter 2ms fastinter 2ms downinter 2ms rise 3 fall 2
+`, "A", a.addr, "P", cs.port()), Options{Event: func(msg string) {
+		// Events come from the checker between two checks: the count is
+		// the number of the check that caused this one.
+		n := cs.checks.Load()
+		mu.Lock()
+		defer mu.Unlock()
+		word := "UP"
+		if strings.Contains(msg, " is DOWN") {
+			word = "DOWN"
+		}
+		moves = append(moves, fmt.Sprintf("%s@%d", word, n))
+		msgs = append(msgs, msg)
+	}})
+	// Past twice the script, a missing transition will not come.
+	waitFor(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(moves) >= 2 || cs.checks.Load() >= 12
+	}, "two transitions")
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(moves, " "); got != "DOWN@3 UP@6" {
+		t.Fatalf("transitions %q, want DOWN@3 UP@6 (rise 3, fall 2)", got)
+	}
+	if want := `Server be/s1 is DOWN, reason: Layer7 wrong status, code: 503, info: "Service Unavailable", check duration: `; !strings.HasPrefix(msgs[0], want) ||
+		!strings.HasSuffix(msgs[0], "0 active and 0 backup servers left. Backend be has no server available!") {
+		t.Fatalf("DOWN message %q", msgs[0])
+	}
+	if want := `Server be/s1 is UP, reason: Layer7 check passed, code: 200, info: "OK", check duration: `; !strings.HasPrefix(msgs[1], want) {
+		t.Fatalf("UP message %q", msgs[1])
+	}
+}
