@@ -200,7 +200,7 @@ func (s *Server) SetAdmin(a AdminState) (before, after Snapshot) {
 		case Drain:
 			n.Admin = AdminFDrain
 		case Maint:
-			n.Admin = AdminFMaint
+			n.Admin = AdminFMaint | n.Admin&AdminCMaint
 		}
 		switch {
 		case !wasMaint && n.Admin.Maint():

@@ -64,6 +64,9 @@ func TestLeaveMaint(t *testing.T) {
 	if cur := s.Load(); cur.Admin != AdminFMaint|AdminCMaint || cur.Op != Stopped || cur.View().Usable {
 		t.Fatalf("disabled server starts %+v", cur)
 	}
+	if _, after := s.SetAdmin(Maint); after.Admin != AdminFMaint|AdminCMaint {
+		t.Fatalf("maint on a disabled server: %#x", after.Admin)
+	}
 	_, after := s.SetAdmin(Ready)
 	if after.Op != Running || after.Health != 3 || after.Admin != 0 || rec.last(t) != (View{true, 2}) {
 		t.Fatalf("after ready %+v, view %+v", after, rec.last(t))
