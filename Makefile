@@ -5,7 +5,7 @@ GO ?= go
 export PATH := $(PATH):$(shell $(GO) env GOPATH)/bin
 STATICCHECK_VERSION ?= v0.7.0
 
-.PHONY: all build test deps lint fuzz bench docs clean
+.PHONY: all build test race deps lint fuzz bench docs clean
 
 all: build
 
@@ -17,6 +17,13 @@ deps:
 
 test: deps
 	BULWARK_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m ./...
+
+# The race detector on the packages that run goroutines (sessions, checks,
+# server state, stick tables, balancers, log writers); about a minute.
+RACE_PKGS ?= ./internal/proxy ./internal/health ./internal/srvstate ./internal/stick \
+	./internal/balance ./internal/logging ./internal/h1
+race:
+	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
 
 lint:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" && exit 1)

@@ -1,9 +1,10 @@
 // Package balance implements HAProxy 2.6's load-balancing algorithms
 // (CM 4.2 "balance" and "hash-type") behind one small interface.
 //
-// The proxy owns the servers: it creates one *Server per "server" line,
-// flips its weight and usability as health checks and the runtime API
-// dictate, then calls Balancer.Update. The balancer only reads that state
+// The proxy owns the servers: it creates one *Server per "server" line;
+// its weight and usability are a projection of the server's
+// srvstate.Server (health checks, runtime API), written only from there,
+// followed by Balancer.Update. The balancer only reads that state
 // and counts in-flight requests: Pick takes a slot on the chosen server,
 // Release gives it back.
 package balance
@@ -59,8 +60,9 @@ func (s *Server) SetWeight(w int) { s.weight.Store(int32(min(max(w, 0), MaxWeigh
 // Weight returns the user weight.
 func (s *Server) Weight() int { return int(s.weight.Load()) }
 
-// SetUsable records whether the server may take new traffic: UP and not
-// in maintenance, drain or disabled.
+// SetUsable records whether the server may take traffic at all: not DOWN
+// and not in maintenance. A draining or NOLB server stays usable (for
+// persistent traffic) with weight 0.
 func (s *Server) SetUsable(u bool) { s.usable.Store(u) }
 
 // Usable reports the value last given to SetUsable.

@@ -1,13 +1,19 @@
 package health
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"bulwark/internal/srvstate"
 )
 
 func TestProbeTCPAndHTTP(t *testing.T) {
@@ -25,74 +31,205 @@ func TestProbeTCPAndHTTP(t *testing.T) {
 	defer srv.Close()
 	addr := l.Addr().String()
 	ctx := context.Background()
-	if r := Probe(ctx, Spec{Addr: addr, Inter: time.Second}); !r.OK || r.Status != "L4OK" {
+	if r := Probe(ctx, Spec{Addr: addr, Inter: time.Second}); r.Status != srvstate.CheckL4OK {
 		t.Fatalf("tcp check: %+v", r)
 	}
 	hc := &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0"}
-	if r := Probe(ctx, Spec{Addr: addr, Inter: time.Second, HTTP: hc}); !r.OK || r.Code != 200 {
+	if r := Probe(ctx, Spec{Addr: addr, Inter: time.Second, HTTP: hc}); r.Status != srvstate.CheckL7OK || r.Code != 200 || r.Info != "OK" {
 		t.Fatalf("http check: %+v", r)
 	}
 	status.Store(503)
-	if r := Probe(ctx, Spec{Addr: addr, Inter: time.Second, HTTP: hc}); r.OK || r.Status != "L7STS" {
+	r := Probe(ctx, Spec{Addr: addr, Inter: time.Second, HTTP: hc})
+	if r.Status != srvstate.CheckL7STS || r.Code != 503 || r.Info != "Service Unavailable" {
 		t.Fatalf("http check on 503: %+v", r)
+	}
+	if got := r.Desc(); got != `Layer7 wrong status, code: 503, info: "Service Unavailable"` {
+		t.Fatalf("description %q", got)
 	}
 	l2, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := l2.Addr().String()
 	l2.Close()
-	if r := Probe(ctx, Spec{Addr: dead, Inter: time.Second}); r.OK || r.Status != "L4CON" {
+	if r := Probe(ctx, Spec{Addr: dead, Inter: time.Second}); r.Status != srvstate.CheckL4CON || r.Info != "Connection refused" {
 		t.Fatalf("dead server: %+v", r)
 	}
 }
 
-// A server goes DOWN after fall failures and UP again after rise successes.
-func TestRiseFall(t *testing.T) {
+// scriptServer answers the n-th HTTP check (from 1) with 200 when
+// script[n-1] is 'o' and 503 when it is 'x'; past the script it keeps the
+// last answer. It counts the checks it received.
+type scriptServer struct {
+	addr   string
+	checks atomic.Int64
+}
+
+func newScriptServer(t *testing.T, script string) *scriptServer {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	go func(l net.Listener) {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}(l)
-	c := New()
-	defer c.Stop()
-	changes := make(chan bool, 4)
-	c.Watch(Spec{Addr: addr, Inter: 20 * time.Millisecond, Rise: 2, Fall: 2}, 0, func(up bool, r Result) { changes <- up })
-	l.Close() // now every check fails
-	select {
-	case up := <-changes:
-		if up {
-			t.Fatal("first transition should be DOWN")
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("server never went DOWN")
-	}
-	l, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot rebind %s: %v", addr, err)
-	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
+	s := &scriptServer{addr: l.Addr().String()}
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
+			n := int(s.checks.Add(1))
+			step := script[min(n, len(script))-1]
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
+				}
+			}
+			if step == 'o' {
+				io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
+			} else {
+				io.WriteString(c, "HTTP/1.0 503 Service Unavailable\r\n\r\n")
+			}
 			c.Close()
 		}
 	}()
-	select {
-	case up := <-changes:
-		if !up {
-			t.Fatal("second transition should be UP")
+	return s
+}
+
+// run checks one server through its script with the checker's waits
+// replaced: it records the interval asked for after each check and the
+// state then, and stops after len(script) checks. Nothing sleeps.
+type run struct {
+	waits  []time.Duration // waits[0] is the initial offset
+	sent   []int64         // checks the server had received at each wait
+	states []srvstate.Snapshot
+	moves  []string // "DOWN@3": a transition and the check that caused it
+}
+
+func runScript(t *testing.T, script string, cfg srvstate.Config, spec Spec, hook func(call int, st *srvstate.Server)) run {
+	t.Helper()
+	srv := newScriptServer(t, script)
+	st := srvstate.New(cfg)
+	c := New()
+	var (
+		mu  sync.Mutex
+		out run
+	)
+	done := make(chan struct{})
+	calls := 0
+	c.wait = func(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		out.waits = append(out.waits, d)
+		out.sent = append(out.sent, srv.checks.Load())
+		if calls > 1 {
+			out.states = append(out.states, st.Load())
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("server never came back UP")
+		if hook != nil {
+			hook(calls, st)
+		}
+		if srv.checks.Load() >= int64(len(script)) || calls > 4*len(script)+8 {
+			close(done)
+			return false
+		}
+		return true
+	}
+	spec.Addr = srv.addr
+	spec.HTTP = &HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0"}
+	c.Watch(spec, 7*time.Millisecond, st, func(before, after srvstate.Snapshot) {
+		mu.Lock()
+		defer mu.Unlock()
+		word := map[srvstate.Op]string{srvstate.Stopped: "DOWN", srvstate.Running: "UP", srvstate.Stopping: "NOLB"}[after.Op]
+		// The checker is sequential: the check just reported is the last
+		// one the server received.
+		out.moves = append(out.moves, fmt.Sprintf("%s@%d", word, srv.checks.Load()))
+	})
+	<-done
+	c.Stop()
+	if n := srv.checks.Load(); n != int64(len(script)) {
+		t.Fatalf("%d checks sent, want %d", n, len(script))
+	}
+	return out
+}
+
+// The rise/fall counter of HAProxy 2.6, counted in checks: a server
+// starting UP goes DOWN at the first failed check; from full health it
+// takes exactly fall failures; from DOWN exactly rise successes.
+func TestRiseFallCountsChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		rise, fall int
+		script     string
+		want       string
+	}{
+		{"down at the first failure from the initial state", 2, 3, "x", "DOWN@1"},
+		{"initial success gives full health", 2, 3, "oxx", ""},
+		{"full health falls after exactly fall failures", 2, 3, "oxxx", "DOWN@4"},
+		{"fall 1", 3, 1, "ox", "DOWN@2"},
+		{"down comes back after exactly rise successes", 3, 2, "xooo", "DOWN@1 UP@4"},
+		{"rise 1", 1, 5, "xo", "DOWN@1 UP@2"},
+		{"a success while going down restores full health", 2, 3, "oxxoxxx", "DOWN@7"},
+		{"a failure while going up starts over", 3, 2, "xooxooo", "DOWN@1 UP@7"},
+		{"flapping", 2, 2, "xooxxoo", "DOWN@1 UP@3 DOWN@5 UP@7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runScript(t, tc.script, srvstate.Config{Weight: 1, Checked: true, Rise: tc.rise, Fall: tc.fall},
+				Spec{Inter: time.Second}, nil)
+			if got := strings.Join(r.moves, " "); got != tc.want {
+				t.Fatalf("rise %d fall %d, checks %q: transitions %q, want %q", tc.rise, tc.fall, tc.script, got, tc.want)
+			}
+		})
+	}
+}
+
+// inter at full health, fastinter while going up or down, downinter when
+// fully down; the stats status shows the counter while changing state.
+func TestIntervalsAndStatus(t *testing.T) {
+	spec := Spec{Inter: 1000 * time.Millisecond, FastInter: 100 * time.Millisecond, DownInter: 10 * time.Second}
+	r := runScript(t, "oxxoo", srvstate.Config{Weight: 1, Checked: true, Rise: 2, Fall: 2}, spec, nil)
+	wantWaits := []time.Duration{7 * time.Millisecond, time.Second, 100 * time.Millisecond, 10 * time.Second,
+		100 * time.Millisecond, time.Second}
+	if fmt.Sprint(r.waits) != fmt.Sprint(wantWaits) {
+		t.Fatalf("waits %v, want %v", r.waits, wantWaits)
+	}
+	var status []string
+	for _, s := range r.states {
+		status = append(status, s.Status())
+	}
+	if got, want := strings.Join(status, ","), "UP,UP 1/2,DOWN,DOWN 1/2,UP"; got != want {
+		t.Fatalf("status after each check %q, want %q", got, want)
+	}
+	if last := r.states[len(r.states)-1]; last.Check.Status != srvstate.CheckL7OK || last.FailedChecks != 2 || last.DownTransitions != 1 {
+		t.Fatalf("last state %+v", last)
+	}
+	// Without fastinter and downinter, inter everywhere.
+	r = runScript(t, "oxxo", srvstate.Config{Weight: 1, Checked: true, Rise: 2, Fall: 2}, Spec{Inter: time.Second}, nil)
+	for i, d := range r.waits[1:] {
+		if d != time.Second {
+			t.Fatalf("wait %d = %v, want inter", i+1, d)
+		}
+	}
+}
+
+// No check is sent while the server is in maintenance; leaving it brings
+// the server UP with a health of rise, so one failure takes it DOWN.
+func TestNoChecksInMaintenance(t *testing.T) {
+	r := runScript(t, "x", srvstate.Config{Weight: 1, Checked: true, Rise: 2, Fall: 3, Disabled: true},
+		Spec{Inter: time.Second}, func(call int, st *srvstate.Server) {
+			if call == 5 {
+				st.SetAdmin(srvstate.Ready)
+			}
+		})
+	if fmt.Sprint(r.sent) != "[0 0 0 0 0 1]" {
+		t.Fatalf("checks received at each wait %v: checks ran in maintenance", r.sent)
+	}
+	for i, st := range r.states[:4] {
+		if st.Status() != "MAINT" || st.Check.Status != srvstate.CheckIni {
+			t.Fatalf("state %d in maintenance: %q %v", i, st.Status(), st.Check.Status)
+		}
+	}
+	if got := strings.Join(r.moves, " "); got != "DOWN@1" {
+		t.Fatalf("transitions %q, want DOWN@1 (the first failure after maintenance)", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"bulwark/internal/balance"
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
+	"bulwark/internal/srvstate"
 	"bulwark/internal/tlsconf"
 )
 
@@ -29,10 +30,11 @@ type server struct {
 
 	pool idlePool
 
-	up    atomic.Bool // health state; true when unchecked
+	// state is the server's one state (admin, health, last check,
+	// weight); it is the only writer of lb's weight and usability.
+	state *srvstate.Server
 	tls   *tls.Config // "ssl": TLS to the server
 	tcpka bool        // option srvtcpka / tcpka
-	admin string      // runtime API state: "" (ready), "drain" or "maint"
 
 	// Counters for stats and logs.
 	stats   counters
@@ -111,7 +113,6 @@ func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 	for i, sc := range p.Servers {
 		s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
 		s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
-		s.up.Store(true)
 		if sc.SSL {
 			cfg, err := tlsconf.ServerConfigWith(sc, &g.SSL, tlsOptions(g))
 			if err != nil {
@@ -121,7 +122,7 @@ func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 		}
 		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 		s.lb.SetMaxConn(sc.MaxConn)
-		s.lb.SetUsable(!sc.Disabled)
+		s.state = newServerState(b, s)
 		switch sc.Addr.Net {
 		case "unix":
 			s.addr, s.unix = sc.Addr.Path, true

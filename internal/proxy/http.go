@@ -762,7 +762,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	}
 	// "option prefer-last-server": keep using the attached server while it
 	// is usable and has room, instead of balancing every request.
-	if sc := s.attached; sc != nil && s.attBE == be && be.preferLast && sc.srv.lb.Usable() && sc.srv.lb.TryAcquire() {
+	if sc := s.attached; sc != nil && s.attBE == be && be.preferLast && sc.srv.balanced() && sc.srv.lb.TryAcquire() {
 		e.Tw, e.Tc = 0, 0
 		return sc, sc.srv.lb.ID, false, nil
 	}

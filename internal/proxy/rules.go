@@ -185,7 +185,7 @@ func (e runtimeEnv) NbSrv(name string) int {
 	}
 	n := 0
 	for _, s := range b.servers {
-		if s.lb.Usable() && !s.cfg.Backup {
+		if s.balanced() && !s.cfg.Backup {
 			n++
 		}
 	}

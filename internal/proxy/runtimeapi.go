@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bulwark/internal/model"
+	"bulwark/internal/srvstate"
 	"bulwark/internal/stats"
 )
 
@@ -154,24 +155,40 @@ func (rt *Runtime) apiShowStat(args []string) string {
 	return buf.String()
 }
 
+// apiShowServers is "show servers state [<backend>]" in HAProxy 2.6's
+// format version 1 (MG 9.3), which "server-state-file" tools parse by
+// position.
 func (rt *Runtime) apiShowServers(args []string) string {
+	if len(args) > 0 && rt.backends[args[0]] == nil {
+		return "Can't find backend.\n"
+	}
 	var b strings.Builder
-	b.WriteString("# be_name srv_name srv_addr srv_state srv_weight srv_admin\n")
+	b.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight " +
+		"srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health " +
+		"srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord " +
+		"srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n")
+	now := time.Now()
 	for _, p := range rt.model.Backends() {
 		be := rt.backends[p.Name]
-		if be == nil {
+		if be == nil || (len(args) > 0 && args[0] != p.Name) {
 			continue
 		}
-		for _, s := range be.servers {
-			state := "UP"
-			if !s.up.Load() {
-				state = "DOWN"
+		for i, s := range be.servers {
+			st := s.state.Load()
+			id := s.cfg.ID
+			if id == 0 {
+				id = i + 1
 			}
-			admin := "ready"
-			if s.admin != "" {
-				admin = s.admin
+			addr, fqdn, port := s.cfg.Addr.Host, "-", s.cfg.Addr.PortLow
+			if s.unix {
+				addr, port = s.addr, 0
+			} else if ip := net.ParseIP(addr); ip == nil && addr != "" {
+				fqdn = addr
 			}
-			fmt.Fprintf(&b, "%s %s %s %s %d %s\n", be.name, s.name, s.addr, state, s.lb.Weight(), admin)
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - %d %d - - 0\n",
+				p.ID, be.name, id, s.name, addr, st.Op, st.Admin, st.Weight, st.InitialWeight,
+				int64(now.Sub(st.LastChange).Seconds()), st.Check.Status, st.Check.Status.Result(),
+				st.Health, st.CheckState(), fqdn, port, b2i(s.tls != nil), s.cfg.Port)
 		}
 	}
 	return b.String()
@@ -225,14 +242,15 @@ func (rt *Runtime) apiGetWeight(args []string) string {
 	if s == nil {
 		return msg
 	}
-	return fmt.Sprintf("%d (initial %d)\n", s.lb.Weight(), s.cfg.Weight)
+	st := s.state.Load()
+	return fmt.Sprintf("%d (initial %d)\n", st.Weight, st.InitialWeight)
 }
 
 func (rt *Runtime) apiSetWeight(args []string) string {
 	if len(args) != 2 {
 		return "Require 'backend/server' and 'weight' or 'weight%'.\n"
 	}
-	b, s, msg := rt.apiServer(args[0])
+	_, s, msg := rt.apiServer(args[0])
 	if s == nil {
 		return msg
 	}
@@ -248,11 +266,13 @@ func (rt *Runtime) apiSetWeight(args []string) string {
 	if err != nil || n < 0 || n > 256 {
 		return "Invalid weight.\n"
 	}
-	s.lb.SetWeight(n)
-	b.lb.Update()
+	s.state.SetWeight(n)
 	return ""
 }
 
+// apiSetState is "set server <b>/<s> state ready|drain|maint". Drain keeps
+// the user weight: the stats show weight 0 and "get weight" the weight the
+// server gets back when ready.
 func (rt *Runtime) apiSetState(args []string, state string) string {
 	if len(args) < 1 {
 		return "Require 'backend/server'.\n"
@@ -261,24 +281,12 @@ func (rt *Runtime) apiSetState(args []string, state string) string {
 	if s == nil {
 		return msg
 	}
-	switch state {
-	case "ready":
-		s.admin = ""
-		s.lb.SetUsable(s.up.Load())
-		if s.lb.Weight() == 0 && s.cfg.Weight > 0 {
-			s.lb.SetWeight(s.cfg.Weight)
-		}
-	case "drain":
-		// No new balanced traffic; connections in progress finish.
-		s.admin = "drain"
-		s.lb.SetWeight(0)
-	case "maint":
-		s.admin = "maint"
-		s.lb.SetUsable(false)
-	default:
+	a, ok := srvstate.ParseAdminState(state)
+	if !ok {
 		return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"
 	}
-	b.lb.Update()
+	before, after := s.state.SetAdmin(a)
+	rt.event(b.stateMessage(s, before, after))
 	return ""
 }
 

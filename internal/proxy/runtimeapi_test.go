@@ -68,8 +68,8 @@ backend be
 	if a.hits.Load() != before {
 		t.Fatal("a disabled server got traffic")
 	}
-	if out := apiCall(t, admin, "show servers state"); !strings.Contains(out, "be a ") || !strings.Contains(out, "maint") {
-		t.Fatalf("servers state: %q", out)
+	if st := serversState(t, admin)["be/a"]; st["srv_admin_state"] != "1" || st["srv_op_state"] != "0" {
+		t.Fatalf("servers state of be/a in maintenance: %v", st)
 	}
 	apiCall(t, admin, "enable server be/a")
 	seen := map[string]bool{}

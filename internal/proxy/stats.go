@@ -8,9 +8,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
+	"bulwark/internal/srvstate"
 	"bulwark/internal/stats"
 )
 
@@ -39,37 +41,29 @@ func (rt *Runtime) StatsRows() []stats.Row {
 		if b == nil || p.Cap&model.CapBackend == 0 {
 			continue
 		}
-		var act, bck, up, cur int64
+		var cur int64
+		snaps := make([]srvstate.Snapshot, len(b.servers))
+		now := time.Now()
 		for i, s := range b.servers {
+			st := s.state.Load()
+			snaps[i] = st
 			r := stats.Row{Proxy: p.Name, Name: s.name, Type: 2, IID: p.ID, SID: i + 1,
-				Scur: s.current.Load(), Weight: int64(s.lb.Weight()), Mode: p.Mode.String(), Addr: s.addr}
-			switch {
-			case s.cfg.Disabled:
-				r.Status = "MAINT"
-			case !s.cfg.Check:
-				r.Status = "no check"
-			case s.up.Load():
-				r.Status = "UP"
-				r.Check = "L4OK"
-			default:
-				r.Status = "DOWN"
-				r.Check = "L4CON"
-			}
-			if s.cfg.Check && b.cfg.HTTPChk != nil {
-				r.Check = strings.Replace(r.Check, "L4", "L7", 1)
+				Scur: s.current.Load(), Mode: p.Mode.String(), Addr: s.addr, Status: st.Status(),
+				Weight: int64(st.EffectiveWeight()), UWeight: int64(st.Weight), Checked: st.Checked,
+				ChkFail: st.FailedChecks, ChkDown: st.DownTransitions,
+				LastChg: int64(now.Sub(st.LastChange).Seconds())}
+			if st.ChecksRunning() {
+				c := st.Check
+				r.Check = &stats.Check{Status: c.Status.String(), Code: c.Code, HasCode: c.Status.HasCode(),
+					Duration: -1, Desc: c.Status.Desc(), Last: c.Info, Rise: st.Rise, Fall: st.Fall, Health: st.Health}
+				if c.Status.Finished() {
+					r.Check.Duration = c.Duration.Milliseconds()
+				}
 			}
 			if s.cfg.Backup {
 				r.Bck = 1
 			} else {
 				r.Act = 1
-			}
-			if r.Status != "DOWN" && r.Status != "MAINT" {
-				up++
-				if s.cfg.Backup {
-					bck++
-				} else {
-					act++
-				}
 			}
 			cur += r.Scur
 			fillCounters(&r, &s.stats)
@@ -77,17 +71,51 @@ func (rt *Runtime) StatsRows() []stats.Row {
 			rows = append(rows, r)
 		}
 		r := stats.Row{Proxy: p.Name, Name: "BACKEND", Type: 1, IID: p.ID, Scur: cur, Qcur: b.queued.Load(),
-			Act: act, Bck: bck, Mode: p.Mode.String(), Algo: b.params.String(), Status: "UP"}
-		if up == 0 {
-			r.Status = "DOWN"
-		}
-		for _, s := range b.servers {
-			r.Weight += int64(s.lb.Weight())
-		}
+			Mode: p.Mode.String(), Algo: b.params.String()}
+		backendState(&r, b, snaps)
 		fillCounters(&r, &b.stats)
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// backendState fills the BACKEND row as HAProxy does: act and bck count
+// the servers that take new traffic (not DOWN, MAINT, DRAIN or NOLB), the
+// weight is that of the group in use (the active servers, else the
+// backups: the first one only without "option allbackups"), and the
+// backend is DOWN when that weight is 0 and it has servers.
+func backendState(r *stats.Row, b *backend, snaps []srvstate.Snapshot) {
+	var wact, wbck, wfirst int64
+	for i, s := range b.servers {
+		st := &snaps[i]
+		r.UWeight += int64(st.Weight)
+		w := int64(st.View().Weight)
+		if w == 0 {
+			continue
+		}
+		if s.cfg.Backup {
+			if r.Bck == 0 {
+				wfirst = w
+			}
+			r.Bck++
+			wbck += w
+		} else {
+			r.Act++
+			wact += w
+		}
+	}
+	switch {
+	case r.Act > 0:
+		r.Weight = wact
+	case b.cfg.Option("allbackups"):
+		r.Weight = wbck
+	default:
+		r.Weight = wfirst
+	}
+	r.Status = "UP"
+	if r.Weight == 0 && len(b.servers) > 0 {
+		r.Status = "DOWN"
+	}
 }
 
 func fillCounters(r *stats.Row, c *counters) {

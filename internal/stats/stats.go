@@ -30,14 +30,35 @@ type Row struct {
 	Econ   int64
 	Eresp  int64
 	Status string
-	Weight int64
+	Weight int64 // effective weight: 0 while draining
 	Act    int64
 	Bck    int64
-	Check  string // check_status, "" when unchecked
-	Hrsp   [6]int64
-	Mode   string
-	Algo   string
-	Addr   string
+	// UWeight is the user weight ("set weight"), of the server or summed
+	// over the backend's servers.
+	UWeight int64
+	// Checked marks a server with "check": chkfail and chkdown apply.
+	Checked bool
+	ChkFail int64
+	ChkDown int64
+	LastChg int64  // seconds since the last UP/DOWN change; servers only
+	Check   *Check // nil when no check runs (none, or paused by maintenance)
+	Hrsp    [6]int64
+	Mode    string
+	Algo    string
+	Addr    string
+}
+
+// Check is the last health check of a server.
+type Check struct {
+	Status   string // check_status: L4OK, L7STS, INI...
+	Code     int    // check_code, with HasCode
+	HasCode  bool
+	Duration int64  // check_duration in ms; -1 before the first check
+	Desc     string // check_desc: "Layer7 wrong status"
+	Last     string // last_chk: the error or the response reason
+	Rise     int
+	Fall     int
+	Health   int
 }
 
 // Columns are HAProxy 2.6's CSV fields 0..99, in order (MG 9.1).
@@ -100,10 +121,29 @@ func WriteCSV(w io.Writer, rows []Row, pid int) error {
 		if r.Type == 1 {
 			set("algo", r.Algo)
 		}
+		if r.Type != 0 {
+			set("uweight", n(r.UWeight))
+		}
 		if r.Type == 2 {
 			set("addr", r.Addr)
-			if r.Check != "" {
-				set("check_status", r.Check)
+			set("lastchg", n(r.LastChg))
+			if r.Checked {
+				set("chkfail", n(r.ChkFail))
+				set("chkdown", n(r.ChkDown))
+			}
+			if c := r.Check; c != nil {
+				set("check_status", c.Status)
+				if c.HasCode {
+					set("check_code", strconv.Itoa(c.Code))
+				}
+				if c.Duration >= 0 {
+					set("check_duration", n(c.Duration))
+				}
+				set("check_desc", csvEscape(c.Desc))
+				set("last_chk", csvEscape(c.Last))
+				set("check_rise", strconv.Itoa(c.Rise))
+				set("check_fall", strconv.Itoa(c.Fall))
+				set("check_health", strconv.Itoa(c.Health))
 			}
 		}
 		for i, c := range []string{"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"} {
@@ -142,7 +182,8 @@ func WriteHTML(w io.Writer, rows []Row, o PageOptions) error {
 	b.WriteString(`<style>body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin-bottom:1.5em}
 th,td{border:1px solid #999;padding:2px 6px;text-align:right}th{background:#20a}th,caption{color:#fff}
 caption{background:#20a;text-align:left;padding:3px 6px;font-weight:bold}td.n{text-align:left}
-tr.UP td{background:#cfc}tr.DOWN td{background:#fcc}tr.fe td,tr.be td{background:#eef}</style></head><body>
+tr.UP td{background:#cfc}tr.DOWN td{background:#fcc}tr.MAINT td{background:#c9f}tr.DRAIN td{background:#8cf}
+tr.NOLB td{background:#fc8}tr.going td{background:#ff8}tr.fe td,tr.be td{background:#eef}</style></head><body>
 `)
 	b.WriteString("<h1>Statistics Report</h1>\n")
 	if !o.HideVersion {
@@ -158,16 +199,11 @@ tr.UP td{background:#cfc}tr.DOWN td{background:#fcc}tr.fe td,tr.be td{background
 			cur = r.Proxy
 			fmt.Fprintf(&b, "<table><caption>%s</caption>\n<tr><th></th><th>Cur</th><th>Total</th><th>Bytes in</th><th>Bytes out</th><th>Denied</th><th>Errors</th><th>2xx</th><th>4xx</th><th>5xx</th><th>Status</th><th>Weight</th><th>Check</th></tr>\n", html.EscapeString(r.Proxy))
 		}
-		class := r.Status
-		if r.Type == 0 {
-			class = "fe"
-		} else if r.Type == 1 {
-			class = "be"
-		}
+		class := rowClass(r)
 		fmt.Fprintf(&b, "<tr class=\"%s\"><td class=\"n\">%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
 			html.EscapeString(class), html.EscapeString(r.Name), r.Scur, r.Stot, r.Bin, r.Bout, r.Dreq,
 			r.Ereq+r.Econ+r.Eresp, r.Hrsp[1], r.Hrsp[3], r.Hrsp[4], html.EscapeString(r.Status),
-			weightText(r), html.EscapeString(r.Check))
+			weightText(r), checkText(r.Check))
 	}
 	if cur != "" {
 		b.WriteString("</table>\n")
@@ -175,6 +211,37 @@ tr.UP td{background:#cfc}tr.DOWN td{background:#fcc}tr.fe td,tr.be td{background
 	b.WriteString("</body></html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// rowClass colours a row by its state; "UP 2/3" and "DOWN 1/2" are
+// changing state.
+func rowClass(r Row) string {
+	switch {
+	case r.Type == 0:
+		return "fe"
+	case r.Type == 1:
+		return "be"
+	case strings.Contains(r.Status, "/"):
+		return "going"
+	}
+	word, _, _ := strings.Cut(r.Status, " ")
+	return word
+}
+
+// checkText is the Check cell as HAProxy's page shows it: "L7OK/200 in
+// 1ms", the description on hover.
+func checkText(c *Check) string {
+	if c == nil {
+		return ""
+	}
+	t := c.Status
+	if c.HasCode {
+		t += "/" + strconv.Itoa(c.Code)
+	}
+	if c.Duration >= 0 {
+		t += " in " + strconv.FormatInt(c.Duration, 10) + "ms"
+	}
+	return `<span title="` + html.EscapeString(c.Desc) + `">` + html.EscapeString(t) + `</span>`
 }
 
 func weightText(r Row) string {

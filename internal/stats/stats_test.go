@@ -19,7 +19,9 @@ func TestCSVColumns(t *testing.T) {
 	var b bytes.Buffer
 	rows := []Row{
 		{Proxy: "fe", Name: "FRONTEND", Type: 0, Stot: 3, Status: "OPEN", Hrsp: [6]int64{0, 3}},
-		{Proxy: "be", Name: "s1", Type: 2, Stot: 2, Status: "UP", Weight: 1, Act: 1, Addr: "127.0.0.1:80", Check: "L4OK"},
+		{Proxy: "be", Name: "s1", Type: 2, Stot: 2, Status: "UP", Weight: 1, Act: 1, Addr: "127.0.0.1:80",
+			UWeight: 1, Checked: true, Check: &Check{Status: "L7STS", Code: 503, HasCode: true, Duration: 2,
+				Desc: "Layer7 wrong status", Last: "Service Unavailable", Rise: 2, Fall: 3, Health: 3}},
 	}
 	if err := WriteCSV(&b, rows, 42); err != nil {
 		t.Fatal(err)
@@ -29,8 +31,12 @@ func TestCSVColumns(t *testing.T) {
 		t.Fatalf("csv: %q", b.String())
 	}
 	f := strings.Split(lines[2], ",")
-	if f[0] != "be" || f[1] != "s1" || f[17] != "UP" || f[32] != "2" || f[73] != "127.0.0.1:80" || f[36] != "L4OK" {
+	if f[0] != "be" || f[1] != "s1" || f[17] != "UP" || f[32] != "2" || f[73] != "127.0.0.1:80" || f[36] != "L7STS" {
 		t.Fatalf("server row fields wrong: %q", lines[2])
+	}
+	if f[37] != "503" || f[38] != "2" || f[65] != "Layer7 wrong status" || f[56] != "Service Unavailable" ||
+		f[21] != "0" || f[99] != "1" {
+		t.Fatalf("check fields wrong: %q", lines[2])
 	}
 	if got := strings.Split(lines[1], ","); got[40] != "3" {
 		t.Fatalf("hrsp_2xx of frontend = %q", got[40])

@@ -1,0 +1,377 @@
+// Package srvstate is the one record of a server's state: administrative
+// (ready, drain, maintenance), operational (up, down, stopping, with the
+// rise/fall counter of HAProxy 2.6's checks), the last check result and the
+// weight. Health checks, the runtime API and the configuration write it;
+// the balancer, the stats page, the runtime API and the logs read it.
+//
+// Writers are serialized by one mutex; every write publishes a new
+// immutable Snapshot, so a reader sees the fields of one moment without
+// locking, and the balancer's view (Config.Apply) is pushed in the order of
+// the writes.
+package srvstate
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Admin is HAProxy's administrative state mask ("show servers state"
+// srv_admin_state, MG 9.3). Only the bits Bulwark can set are defined.
+type Admin uint8
+
+const (
+	// AdminFMaint: forced into maintenance ("disable server", "set server
+	// ... state maint").
+	AdminFMaint Admin = 0x01
+	// AdminCMaint: in maintenance because of "disabled" in the
+	// configuration.
+	AdminCMaint Admin = 0x04
+	// AdminFDrain: forced into drain ("set server ... state drain").
+	AdminFDrain Admin = 0x08
+)
+
+// Maint reports a maintenance bit.
+func (a Admin) Maint() bool { return a&(AdminFMaint|AdminCMaint) != 0 }
+
+// Drain reports the drain bit.
+func (a Admin) Drain() bool { return a&AdminFDrain != 0 }
+
+// AdminState is what an operator asks for: the three states of "set server
+// ... state".
+type AdminState uint8
+
+const (
+	Ready AdminState = iota
+	Drain
+	Maint
+)
+
+// ParseAdminState reads "ready", "drain" or "maint".
+func ParseAdminState(s string) (AdminState, bool) {
+	switch s {
+	case "ready":
+		return Ready, true
+	case "drain":
+		return Drain, true
+	case "maint":
+		return Maint, true
+	}
+	return 0, false
+}
+
+// Op is HAProxy's operational state ("show servers state" srv_op_state).
+// Going up and going down are not states of their own: they are Stopped
+// or Running with a health counter between the two ends (see Snapshot.Status).
+type Op uint8
+
+const (
+	Stopped  Op = 0 // DOWN
+	Running  Op = 2 // UP
+	Stopping Op = 3 // NOLB: up, but takes no new balanced traffic (L7OKC)
+)
+
+// Config is what the configuration says about a server.
+type Config struct {
+	Weight   int  // "weight", the initial weight
+	Checked  bool // "check"
+	Rise     int  // default 2
+	Fall     int  // default 3
+	Disabled bool // "disabled": starts in maintenance
+	// Apply receives the balancer's view whenever it changes, with the
+	// writer's lock held, so views arrive in the order of the writes. It
+	// must not call back into the Server.
+	Apply func(View)
+}
+
+// View is what the balancer needs: whether the server may take traffic at
+// all (persistent traffic is accepted while draining or NOLB) and the
+// weight to balance new traffic with (0 keeps it out of the rotation).
+type View struct {
+	Usable bool
+	Weight int
+}
+
+// Check is the outcome of one health check.
+type Check struct {
+	Status   CheckStatus
+	Code     int           // layer 7 code (HTTP status), 0 when none
+	Duration time.Duration // time the check took
+	Info     string        // HAProxy's last_chk: the error or the response reason
+}
+
+// Snapshot is the state at one moment. It is never modified once
+// published: take a copy with Server.Load.
+type Snapshot struct {
+	Admin   Admin
+	Op      Op
+	Checked bool
+	// Health is HAProxy's check counter, 0..Rise+Fall-1: the server is DOWN
+	// at 0, comes UP when it reaches Rise (then jumps to the top), and an UP
+	// server goes DOWN when it drops below Rise.
+	Health, Rise, Fall int
+	Check              Check // last check; Status CheckIni before the first
+	Weight             int   // user weight ("set weight"), HAProxy's uweight
+	InitialWeight      int   // configured weight, HAProxy's iweight
+	LastChange         time.Time
+	FailedChecks       int64 // HAProxy's chkfail
+	DownTransitions    int64 // HAProxy's chkdown
+}
+
+// Server holds one server's state.
+type Server struct {
+	mu    sync.Mutex
+	cur   atomic.Pointer[Snapshot]
+	apply func(View)
+	view  View
+	wake  chan struct{}
+}
+
+// New returns the state of a server as it starts: UP unless "disabled"
+// (maintenance, DOWN). A checked server starts with a health of exactly
+// Rise, as in HAProxy: UP, but DOWN at the first failed check.
+func New(c Config) *Server {
+	if c.Rise <= 0 {
+		c.Rise = 2
+	}
+	if c.Fall <= 0 {
+		c.Fall = 3
+	}
+	s := &Server{apply: c.Apply, wake: make(chan struct{}, 1)}
+	sn := &Snapshot{Op: Running, Checked: c.Checked, Health: c.Rise, Rise: c.Rise, Fall: c.Fall,
+		Weight: c.Weight, InitialWeight: c.Weight, LastChange: time.Now()}
+	if c.Checked {
+		sn.Check.Status = CheckIni
+	}
+	if c.Disabled {
+		sn.Admin = AdminFMaint | AdminCMaint
+		sn.Op, sn.Health = Stopped, 0
+	}
+	s.cur.Store(sn)
+	s.view = sn.View()
+	return s
+}
+
+// Load returns the current state.
+func (s *Server) Load() Snapshot { return *s.cur.Load() }
+
+// Wake is signalled when checks should run at once (the server left
+// maintenance). One checker reads it.
+func (s *Server) Wake() <-chan struct{} { return s.wake }
+
+// update runs f on a copy of the current state under the lock, publishes
+// the result and pushes the balancer's view when it changed. It returns
+// the states before and after.
+func (s *Server) update(f func(*Snapshot)) (before, after Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cur.Load()
+	n := *old
+	f(&n)
+	if n.Op != old.Op {
+		n.LastChange = time.Now()
+		if n.Op == Stopped {
+			n.DownTransitions++
+		}
+	}
+	s.cur.Store(&n)
+	if v := n.View(); v != s.view {
+		s.view = v
+		if s.apply != nil {
+			s.apply(v)
+		}
+	}
+	return *old, n
+}
+
+// SetAdmin applies "set server ... state ready|drain|maint" (and "enable"
+// / "disable server"). Entering maintenance takes the server DOWN and
+// pauses its checks; leaving it brings a checked server back UP with a
+// health of Rise, so the next failed check takes it DOWN again (HAProxy's
+// "start OK but check immediately"), and wakes its checker.
+func (s *Server) SetAdmin(a AdminState) (before, after Snapshot) {
+	before, after = s.update(func(n *Snapshot) {
+		wasMaint := n.Admin.Maint()
+		switch a {
+		case Ready:
+			n.Admin = 0
+		case Drain:
+			n.Admin = AdminFDrain
+		case Maint:
+			n.Admin = AdminFMaint | n.Admin&AdminCMaint
+		}
+		switch {
+		case !wasMaint && n.Admin.Maint():
+			n.Op, n.Health = Stopped, 0
+		case wasMaint && !n.Admin.Maint():
+			n.Op, n.Health = Running, n.Rise
+		}
+	})
+	if before.Admin.Maint() && !after.Admin.Maint() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return before, after
+}
+
+// SetWeight sets the user weight, clamped to 0..256.
+func (s *Server) SetWeight(w int) (before, after Snapshot) {
+	return s.update(func(n *Snapshot) { n.Weight = min(max(w, 0), 256) })
+}
+
+// Report applies the result of a finished check: HAProxy 2.6's rise/fall
+// counter. A failure lowers the health (an UP server falling below Rise
+// drops to 0 and goes DOWN); a success raises it (reaching Rise jumps to
+// the top and goes UP). Starting from a full health that is exactly Fall
+// failures to go DOWN, and from DOWN exactly Rise successes to come back.
+// In maintenance the result is recorded and nothing else changes: a check
+// never undoes maintenance.
+func (s *Server) Report(c Check) (before, after Snapshot) {
+	return s.update(func(n *Snapshot) {
+		n.Check = c
+		if n.Admin.Maint() || !n.Checked {
+			return
+		}
+		top := n.Rise + n.Fall - 1
+		switch c.Status.Result() {
+		case ResultFailed:
+			if n.Health > 0 {
+				n.FailedChecks++
+				n.Health--
+				if n.Health < n.Rise {
+					n.Health = 0
+				}
+			}
+			if n.Health == 0 {
+				n.Op = Stopped
+			}
+		case ResultPassed, ResultCondPass:
+			if n.Health < top {
+				n.Health++
+				if n.Health >= n.Rise {
+					n.Health = top
+				}
+			}
+			if n.Health >= n.Rise {
+				n.Op = Running
+				if c.Status.Result() == ResultCondPass {
+					n.Op = Stopping
+				}
+			}
+		}
+	})
+}
+
+// View is the balancer's view of the state: a server in maintenance or
+// DOWN takes no traffic; draining or NOLB it keeps persistent traffic but
+// gets no new balanced traffic.
+func (n *Snapshot) View() View {
+	if n.Admin.Maint() || n.Op == Stopped {
+		return View{}
+	}
+	if n.Admin.Drain() || n.Op == Stopping {
+		return View{Usable: true}
+	}
+	return View{Usable: true, Weight: n.Weight}
+}
+
+// EffectiveWeight is the weight the stats report: the user weight, 0
+// while draining.
+func (n *Snapshot) EffectiveWeight() int {
+	if n.Admin.Drain() {
+		return 0
+	}
+	return n.Weight
+}
+
+// ChecksRunning reports whether checks run now: configured and not paused
+// by maintenance. The check columns of the stats are empty otherwise.
+func (n *Snapshot) ChecksRunning() bool { return n.Checked && !n.Admin.Maint() }
+
+// Transitional reports a health counter between the two ends: a server
+// going down (Running below the top) or going up (Stopped above 0).
+func (n *Snapshot) Transitional() bool {
+	if !n.ChecksRunning() {
+		return false
+	}
+	if n.Op == Stopped {
+		return n.Health > 0
+	}
+	return n.Health < n.Rise+n.Fall-1
+}
+
+// Status is the stats "status" column as HAProxy 2.6 writes it: MAINT,
+// DRAIN, NOLB, UP, DOWN, "no check", or with the counter while changing
+// state: "UP 2/3" (going down: the failures left before DOWN, of Fall),
+// "DOWN 1/2" (going up: the successes so far, of Rise).
+func (n *Snapshot) Status() string {
+	if n.Admin.Maint() {
+		return "MAINT"
+	}
+	var word string
+	switch {
+	case n.Op == Stopped:
+		word = "DOWN"
+	case n.Op == Stopping:
+		word = "NOLB"
+	case n.Admin.Drain():
+		word = "DRAIN"
+	case !n.Checked:
+		return "no check"
+	default:
+		word = "UP"
+	}
+	if !n.Transitional() {
+		return word
+	}
+	if n.Op == Stopped {
+		return word + " " + strconv.Itoa(n.Health) + "/" + strconv.Itoa(n.Rise)
+	}
+	return word + " " + strconv.Itoa(n.Health-n.Rise+1) + "/" + strconv.Itoa(n.Fall)
+}
+
+// CheckState is "show servers state" srv_check_state: 0x02 configured,
+// 0x04 enabled, 0x08 paused by maintenance.
+func (n *Snapshot) CheckState() int {
+	if !n.Checked {
+		return 0
+	}
+	st := 0x02 | 0x04
+	if n.Admin.Maint() {
+		st |= 0x08
+	}
+	return st
+}
+
+// String is the word for the admin state: "ready", "drain" or "maint".
+func (a Admin) String() string {
+	switch {
+	case a.Maint():
+		return "maint"
+	case a.Drain():
+		return "drain"
+	}
+	return "ready"
+}
+
+// CheckDesc is the log and stats wording of a check: the description,
+// then the code and info when there are any ("Layer7 wrong status, code:
+// 503, info: "Service Unavailable"").
+func (c Check) Desc() string {
+	var b strings.Builder
+	b.WriteString(c.Status.Desc())
+	if c.Status.HasCode() {
+		b.WriteString(", code: ")
+		b.WriteString(strconv.Itoa(c.Code))
+	}
+	if c.Info != "" {
+		b.WriteString(`, info: "`)
+		b.WriteString(c.Info)
+		b.WriteString(`"`)
+	}
+	return b.String()
+}

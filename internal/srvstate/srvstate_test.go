@@ -1,0 +1,167 @@
+package srvstate
+
+import (
+	"sync"
+	"testing"
+)
+
+var (
+	ok   = Check{Status: CheckL7OK, Code: 200}
+	fail = Check{Status: CheckL7STS, Code: 503}
+)
+
+// recorder keeps the views pushed to the balancer.
+type recorder struct {
+	mu    sync.Mutex
+	views []View
+}
+
+func (r *recorder) apply(v View) {
+	r.mu.Lock()
+	r.views = append(r.views, v)
+	r.mu.Unlock()
+}
+
+func (r *recorder) last(t *testing.T) View {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.views) == 0 {
+		t.Fatal("no view pushed")
+	}
+	return r.views[len(r.views)-1]
+}
+
+// Maintenance is never undone by a check: a DOWN/UP flap reported while
+// in maintenance leaves the server out of the balancer, in maintenance,
+// with the last check result recorded.
+func TestMaintSurvivesCheckFlap(t *testing.T) {
+	for _, rise := range []int{1, 2} {
+		var rec recorder
+		s := New(Config{Weight: 3, Checked: true, Rise: rise, Fall: 2, Apply: rec.apply})
+		s.SetAdmin(Maint)
+		for _, c := range []Check{fail, fail, ok, ok, ok, ok} {
+			_, after := s.Report(c)
+			if v := after.View(); v.Usable || v.Weight != 0 {
+				t.Fatalf("rise %d: a check result put the server in maintenance back in the balancer: %+v", rise, v)
+			}
+		}
+		cur := s.Load()
+		if !cur.Admin.Maint() || cur.Op != Stopped || cur.Status() != "MAINT" || cur.Check != ok {
+			t.Fatalf("rise %d: after the flap %+v, status %q", rise, cur, cur.Status())
+		}
+		if v := rec.last(t); v.Usable {
+			t.Fatalf("rise %d: balancer view %+v", rise, v)
+		}
+	}
+}
+
+// Leaving maintenance brings a checked server UP with a health of rise:
+// one failed check takes it DOWN again.
+func TestLeaveMaint(t *testing.T) {
+	var rec recorder
+	s := New(Config{Weight: 2, Checked: true, Rise: 3, Fall: 4, Disabled: true, Apply: rec.apply})
+	if cur := s.Load(); cur.Admin != AdminFMaint|AdminCMaint || cur.Op != Stopped || cur.View().Usable {
+		t.Fatalf("disabled server starts %+v", cur)
+	}
+	if _, after := s.SetAdmin(Maint); after.Admin != AdminFMaint|AdminCMaint {
+		t.Fatalf("maint on a disabled server: %#x", after.Admin)
+	}
+	_, after := s.SetAdmin(Ready)
+	if after.Op != Running || after.Health != 3 || after.Admin != 0 || rec.last(t) != (View{true, 2}) {
+		t.Fatalf("after ready %+v, view %+v", after, rec.last(t))
+	}
+	select {
+	case <-s.Wake():
+	default:
+		t.Fatal("leaving maintenance did not wake the checker")
+	}
+	if _, after := s.Report(fail); after.Op != Stopped {
+		t.Fatalf("one failure after maintenance: %+v", after)
+	}
+	// An unchecked server is simply UP again.
+	u := New(Config{Weight: 1, Disabled: true})
+	if _, after := u.SetAdmin(Ready); after.Op != Running || after.Status() != "no check" {
+		t.Fatalf("unchecked server after ready: %+v %q", after, after.Status())
+	}
+}
+
+// Drain keeps the user weight ("get weight", uweight) and shows weight 0;
+// the balancer keeps the server for persistent traffic only.
+func TestDrain(t *testing.T) {
+	var rec recorder
+	s := New(Config{Weight: 5, Checked: true, Rise: 2, Fall: 3, Apply: rec.apply})
+	s.Report(ok)
+	_, after := s.SetAdmin(Drain)
+	if after.Status() != "DRAIN" || after.EffectiveWeight() != 0 || after.Weight != 5 || rec.last(t) != (View{true, 0}) {
+		t.Fatalf("drain: %q %+v view %+v", after.Status(), after, rec.last(t))
+	}
+	if _, after = s.Report(fail); after.Status() != "DRAIN 2/3" {
+		t.Fatalf("draining and going down: %q", after.Status())
+	}
+	_, after = s.SetAdmin(Maint)
+	if after.Admin != AdminFMaint {
+		t.Fatalf("maint replaces drain: %v", after.Admin)
+	}
+	s.SetAdmin(Ready)
+	if cur := s.Load(); cur.Admin != 0 || rec.last(t) != (View{true, 5}) {
+		t.Fatalf("ready: %+v view %+v", cur, rec.last(t))
+	}
+	s.SetWeight(300)
+	if cur := s.Load(); cur.Weight != 256 || cur.InitialWeight != 5 {
+		t.Fatalf("weight clamp: %+v", cur)
+	}
+}
+
+// L7OKC (disable-on-404) makes the server NOLB: up, out of the rotation.
+func TestNoLB(t *testing.T) {
+	s := New(Config{Weight: 1, Checked: true, Rise: 2, Fall: 3})
+	_, after := s.Report(Check{Status: CheckL7OKC, Code: 404})
+	if after.Op != Stopping || after.Status() != "NOLB" || after.View() != (View{true, 0}) {
+		t.Fatalf("L7OKC: %+v %q", after, after.Status())
+	}
+	if _, after = s.Report(ok); after.Op != Running || after.Status() != "UP" {
+		t.Fatalf("L7OK after NOLB: %q", after.Status())
+	}
+}
+
+// Concurrent writers (runtime API connections, checks) are serialized and
+// the balancer ends with the view of the last write.
+func TestConcurrentWriters(t *testing.T) {
+	var rec recorder
+	s := New(Config{Weight: 1, Checked: true, Rise: 1, Fall: 1, Apply: rec.apply})
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				s.SetAdmin(AdminState((g + i) % 3))
+				s.Report([]Check{ok, fail}[i%2])
+				s.SetWeight(i % 4)
+				cur := s.Load()
+				_ = cur.Status()
+			}
+		}(g)
+	}
+	wg.Wait()
+	cur := s.Load()
+	if len(rec.views) > 0 && rec.last(t) != cur.View() {
+		t.Fatalf("balancer view %+v, state %+v", rec.last(t), cur.View())
+	}
+}
+
+func TestCheckStatusNames(t *testing.T) {
+	for st, want := range map[CheckStatus][2]string{
+		CheckIni: {"INI", "Initializing"}, CheckL4OK: {"L4OK", "Layer4 check passed"},
+		CheckL4CON: {"L4CON", "Layer4 connection problem"}, CheckL7STS: {"L7STS", "Layer7 wrong status"},
+		CheckL6RSP: {"L6RSP", "Layer6 invalid response"}, CheckSockErr: {"SOCKERR", "Socket error"},
+	} {
+		if st.String() != want[0] || st.Desc() != want[1] {
+			t.Errorf("%d: %q %q, want %q", st, st.String(), st.Desc(), want)
+		}
+	}
+	if !CheckL7STS.HasCode() || CheckL4CON.HasCode() || CheckL4CON.Result() != ResultFailed || CheckL6OK.Result() != ResultPassed {
+		t.Error("status classes wrong")
+	}
+}
