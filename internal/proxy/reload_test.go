@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"bulwark/internal/plan"
 )
 
 // A reload under load: the new generation takes over the listening socket
@@ -37,7 +39,7 @@ backend be
 `, "B", b.addr, "TAG", tag)
 	}
 	px := New(Options{Inherited: map[int]net.Listener{7: l}})
-	rt1, err := px.Build(compileCfg(t, cfg("one")))
+	rt1, err := px.Build(mustPlan(t, compileCfg(t, cfg("one")), plan.Options{Table: px.RunningTable}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ backend be
 		}()
 	}
 	time.Sleep(200 * time.Millisecond)
-	rt2, err := px.Build(compileCfg(t, cfg("two")))
+	rt2, err := px.Build(mustPlan(t, compileCfg(t, cfg("two")), plan.Options{Table: px.RunningTable}))
 	if err != nil {
 		t.Fatal(err)
 	}
