@@ -29,7 +29,8 @@ const configDir = "../../testdata/configs"
 // docs/compatibility.md. The test fails if HAProxy stops disagreeing, so the
 // list cannot go stale.
 var stricter = map[string]string{
-	"061-stats-bad-auth.cfg": "'stats auth' without ':' is a credential with no password; HAProxy accepts it silently",
+	"061-stats-bad-auth.cfg":       "'stats auth' without ':' is a credential with no password; HAProxy accepts it silently",
+	"071-balance-source-extra.cfg": "'balance source foo': HAProxy ignores words after an algorithm that takes none, which hides typos",
 }
 
 // verdict is what "-c" concluded: HAProxy's exit codes 0, 2 and anything
@@ -301,7 +302,7 @@ func TestBulwarkVerdicts(t *testing.T) {
 				return
 			}
 			// The engine refuses, at "-c" too, what it does not run yet
-			// (internal/proxy.Check). That is not a language disagreement,
+			// (internal/plan). That is not a language disagreement,
 			// as long as those are the only extra alerts.
 			extra := engineOnly(out, fe)
 			if got == invalid && len(extra) == 0 {
