@@ -80,5 +80,26 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		pp.ServerTLS, pp.BindTLS = compileTLS(m, p, tlsOpt, &ds)
 	}
 	engineLimits(m, opt, &ds)
-	return pl, ds
+	return pl, dedupe(ds)
+}
+
+// dedupe drops repeated diagnostics: a rule inherited from a defaults
+// section is compiled for every proxy that uses it, and its error belongs
+// to its one line.
+func dedupe(ds config.Diagnostics) config.Diagnostics {
+	type key struct {
+		pos config.Pos
+		sev config.Severity
+		msg string
+	}
+	seen := make(map[key]bool, len(ds))
+	out := ds[:0]
+	for _, d := range ds {
+		k := key{d.Pos, d.Severity, d.Msg}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
