@@ -14,6 +14,7 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
+	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
 )
 
@@ -143,8 +144,12 @@ func startProxy(tb testing.TB, mode, backend string) string {
 	if ds.HasAlerts() {
 		tb.Fatalf("config: %v", ds)
 	}
+	pl, pds := plan.Compile(m, plan.Options{})
+	if pds.HasAlerts() {
+		tb.Fatalf("plan: %v", pds)
+	}
 	px := proxy.New(proxy.Options{Inherited: map[int]net.Listener{frontendFD: l}})
-	rt, err := px.Build(m)
+	rt, err := px.Build(pl)
 	if err != nil {
 		tb.Fatalf("build: %v", err)
 	}

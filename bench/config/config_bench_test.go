@@ -10,7 +10,7 @@ import (
 	"bulwark/internal/cli"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
-	"bulwark/internal/proxy"
+	"bulwark/internal/plan"
 )
 
 // writeConfig generates p into a temporary file and returns its path and
@@ -37,7 +37,8 @@ func TestGeneratedConfigIsClean(t *testing.T) {
 	cfg, ds := config.ParseFiles([]string{path}, config.ParseOptions{})
 	m, cds := model.Compile(cfg, model.Options{})
 	ds = append(ds, cds...)
-	ds = append(ds, proxy.Check(m, proxy.CheckOptions{})...)
+	_, pds := plan.Compile(m, plan.Options{})
+	ds = append(ds, pds...)
 	for _, d := range ds {
 		t.Errorf("unexpected diagnostic: %s", d.HAProxy())
 	}
@@ -67,7 +68,7 @@ func TestGeneratedConfigIsClean(t *testing.T) {
 
 // BenchmarkParseCompile measures each stage of "bulwark -c" on the
 // 2,000 × 10 configuration: Parse (file read and lexing included),
-// Compile, proxy.Check, and the three together as cli.Load runs them.
+// Compile, plan.Compile, and the three together as cli.Load runs them.
 func BenchmarkParseCompile(b *testing.B) {
 	path, _ := writeConfig(b, Default)
 	parse := func(b *testing.B) *config.Config {
@@ -85,7 +86,7 @@ func BenchmarkParseCompile(b *testing.B) {
 		return m
 	}
 	check := func(b *testing.B, m *model.Model) {
-		if ds := proxy.Check(m, proxy.CheckOptions{}); ds.HasAlerts() {
+		if _, ds := plan.Compile(m, plan.Options{}); ds.HasAlerts() {
 			b.Fatalf("check: %v", ds[0].HAProxy())
 		}
 	}

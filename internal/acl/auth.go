@@ -72,17 +72,6 @@ func checkPassword(u *model.User, pass []byte) bool {
 	return false
 }
 
-// PasswordSchemeSupported reports whether Bulwark can verify a userlist
-// password hash (for the model/auditor to warn about others).
-func PasswordSchemeSupported(hash string) bool {
-	for _, p := range []string{"$5$", "$6$", "$2a$", "$2b$", "$2y$"} {
-		if strings.HasPrefix(hash, p) {
-			return true
-		}
-	}
-	return false
-}
-
 func fetchAuth(e *Eval, x *Expr, it *iter) (Sample, bool) {
 	if !once(it) {
 		return Sample{}, false

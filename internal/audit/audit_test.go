@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"bulwark/internal/config"
+	"bulwark/internal/plan"
 )
 
 // fixedNow keeps certificate and backup ages independent of the day the
@@ -131,7 +132,7 @@ func fixtureTarget(t *testing.T, path, tmp string) *Target {
 		}
 	}
 	cfg, ds := config.Parse(path, []byte(src), config.LexOptions{})
-	tg := NewTarget(cfg, ds, product)
+	tg := NewTarget(cfg, ds, product, plan.Options{})
 	tg.Now = fixedNow
 	switch git {
 	case "clean":

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"bulwark/internal/config"
+	"bulwark/internal/plan"
 )
 
 // bigConfig builds a configuration of about n lines: many HTTP frontends
@@ -34,7 +35,7 @@ func BenchmarkStaticAudit30k(b *testing.B) {
 	b.SetBytes(int64(len(src)))
 	for b.Loop() {
 		cfg, ds := config.Parse("big.cfg", src, config.LexOptions{})
-		t := NewTarget(cfg, ds, ProductHAProxy)
+		t := NewTarget(cfg, ds, ProductHAProxy, plan.Options{})
 		Run(t, Selection{})
 	}
 }
@@ -42,7 +43,7 @@ func BenchmarkStaticAudit30k(b *testing.B) {
 func TestBigConfigAudits(t *testing.T) {
 	src := bigConfig(3000)
 	cfg, ds := config.Parse("big.cfg", src, config.LexOptions{})
-	rep := Run(NewTarget(cfg, ds, ProductHAProxy), Selection{})
+	rep := Run(NewTarget(cfg, ds, ProductHAProxy, plan.Options{}), Selection{})
 	for _, f := range rep.Findings {
 		if f.Control.ID == "HAP-8.1" && f.Verdict != Pass {
 			t.Errorf("HAP-8.1 = %s on a config where every server is checked", f.Verdict)

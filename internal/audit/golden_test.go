@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"bulwark/internal/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 func goldenReport(t testing.TB) *Report {
 	t.Helper()
-	tg, err := Load([]string{"testdata/golden/representative.cfg"}, ProductHAProxy)
+	tg, err := Load([]string{"testdata/golden/representative.cfg"}, ProductHAProxy, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/plan"
 )
 
 func TestParseProcAddr(t *testing.T) {
@@ -71,7 +73,7 @@ func liveTarget(t *testing.T, cfg string) *Target {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "h.cfg")
 	os.WriteFile(f, []byte(cfg), 0o644)
-	tg, err := Load([]string{f}, ProductHAProxy)
+	tg, err := Load([]string{f}, ProductHAProxy, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/plan"
 )
 
 // testCert makes a self-signed certificate for name valid until notAfter
@@ -209,7 +211,7 @@ func BenchmarkLiveProbes10Binds(b *testing.B) {
 	}
 	f := filepath.Join(dir, "bench.cfg")
 	os.WriteFile(f, []byte(cfg.String()), 0o644)
-	tg, err := Load([]string{f}, ProductHAProxy)
+	tg, err := Load([]string{f}, ProductHAProxy, plan.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
+	"bulwark/internal/plan"
 )
 
 // Products the audit knows the defaults of.
@@ -20,12 +21,17 @@ const (
 
 // NewTarget compiles a parsed configuration for auditing. parseDiags are the
 // diagnostics of parsing. For HAProxy, directives that only Bulwark does not
-// run are not errors; for Bulwark they are.
-func NewTarget(cfg *config.Config, parseDiags config.Diagnostics, product string) *Target {
+// run are not errors; for Bulwark they are, and the configuration is
+// compiled up to the plan exactly as "bulwark -c" and start-up do (opt is
+// the plan options of that run), so that HAP-9.1 and -c agree.
+func NewTarget(cfg *config.Config, parseDiags config.Diagnostics, product string, opt plan.Options) *Target {
 	m, cds := model.Compile(cfg, model.Options{Audit: true})
 	diags := append(config.Diagnostics(nil), parseDiags...)
 	if product == ProductBulwark {
-		_, cds = model.Compile(cfg, model.Options{})
+		var rm *model.Model
+		rm, cds = model.Compile(cfg, model.Options{})
+		_, pds := plan.Compile(rm, opt)
+		cds = append(cds, pds...)
 	}
 	for _, d := range cds {
 		if product == ProductHAProxy && d.Code == model.CodeUnsupported {
@@ -40,7 +46,7 @@ func NewTarget(cfg *config.Config, parseDiags config.Diagnostics, product string
 // Load reads the -f arguments (files or directories). It fails only when an
 // input cannot be read at all; syntax errors are findings of HAP-9.1, and
 // the other checks run on whatever parsed.
-func Load(args []string, product string) (*Target, error) {
+func Load(args []string, product string, opt plan.Options) (*Target, error) {
 	if product != ProductBulwark && product != ProductHAProxy {
 		return nil, fmt.Errorf("unknown target %q (expects bulwark or haproxy)", product)
 	}
@@ -64,7 +70,7 @@ func Load(args []string, product string) (*Target, error) {
 			return nil, fmt.Errorf("%s", d.Msg)
 		}
 	}
-	return NewTarget(cfg, pds, product), nil
+	return NewTarget(cfg, pds, product, opt), nil
 }
 
 // GitStatus is the Target.Git of a host with git: a file is tracked when

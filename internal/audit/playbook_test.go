@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"bulwark/internal/plan"
 )
 
 func TestPlaybookGolden(t *testing.T) {
-	tg, err := Load([]string{"testdata/playbook/fixture.cfg"}, ProductHAProxy)
+	tg, err := Load([]string{"testdata/playbook/fixture.cfg"}, ProductHAProxy, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestPlaybookSections(t *testing.T) {
 			if strings.Contains(tc.name, "bulwark") {
 				product = ProductBulwark
 			}
-			tg, err := Load([]string{f}, product)
+			tg, err := Load([]string{f}, product, plan.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -152,7 +152,7 @@ func auditMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark audit: %v\n%s", err, auditUsage)
 		return 2
 	}
-	t, err := audit.Load(o.files, o.target)
+	t, err := audit.Load(o.files, o.target, PlanOptions())
 	if err != nil {
 		fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
 		return 2

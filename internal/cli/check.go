@@ -7,16 +7,29 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
-	"bulwark/internal/proxy"
+	"bulwark/internal/plan"
+	"bulwark/internal/stick"
 )
 
-// Load reads, parses and compiles the configuration files.
-func Load(files []string) (*config.Config, *model.Model, config.Diagnostics) {
+// Load reads, parses and compiles the configuration files up to the plan
+// that start-up runs: "-c", start-up and reload all go through it. table is
+// plan.Options.Table (nil outside a reload).
+func Load(files []string, table func(string, stick.Spec) *stick.Table) (*config.Config, *plan.Plan, config.Diagnostics) {
 	cfg, ds := config.ParseFiles(files, config.ParseOptions{})
 	m, cds := model.Compile(cfg, model.Options{})
 	ds = append(ds, cds...)
-	ds = append(ds, proxy.Check(m, proxy.CheckOptions{AllowPublicStats: os.Getenv("BULWARK_ALLOW_PUBLIC_STATS") == "1"})...)
-	return cfg, m, ds.Sorted(cfg.Files)
+	opt := PlanOptions()
+	opt.Table = table
+	pl, pds := plan.Compile(m, opt)
+	ds = append(ds, pds...)
+	return cfg, pl, ds.Sorted(cfg.Files)
+}
+
+// PlanOptions are the plan options the environment asks for: the explicit
+// opt-outs of secure defaults.
+func PlanOptions() plan.Options {
+	return plan.Options{AllowPublicStats: os.Getenv("BULWARK_ALLOW_PUBLIC_STATS") == "1",
+		AllowInsecureKeyPerms: os.Getenv("BULWARK_ALLOW_INSECURE_KEY_PERMS") == "1"}
 }
 
 // checkExit runs "bulwark -c": it prints every diagnostic in HAProxy's
@@ -27,7 +40,8 @@ func checkExit(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : No configuration file specified (use -f).")
 		return 1
 	}
-	cfg, m, ds := Load(f.Files)
+	cfg, pl, ds := Load(f.Files, nil)
+	m := pl.Model
 	for _, d := range ds {
 		if f.Quiet && d.Severity != config.SevAlert {
 			continue

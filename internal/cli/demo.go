@@ -21,6 +21,7 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
+	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
 )
 
@@ -124,13 +125,15 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	cfg, ds := config.Parse("demo.cfg", []byte(text), config.LexOptions{})
 	m, cds := model.Compile(cfg, model.Options{})
 	ds = append(ds, cds...)
+	pl, pds := plan.Compile(m, plan.Options{})
+	ds = append(ds, pds...)
 	if ds.HasAlerts() {
 		for _, d := range ds {
 			fmt.Fprintln(stderr, d.HAProxy())
 		}
 		return 1
 	}
-	return serve(m, "", stderr, func(rt *proxy.Runtime) {
+	return serve(pl, "", stderr, func(rt *proxy.Runtime) {
 		addr := rt.Addrs()[0].String()
 		tlsAddr := rt.Addrs()[1].String()
 		fmt.Fprintf(stdout, "Bulwark demo is running.\n"+

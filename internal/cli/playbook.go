@@ -42,7 +42,7 @@ func playbookMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark playbook: %v\n%s", err, playbookUsage)
 		return 2
 	}
-	t, err := audit.Load(files, *target)
+	t, err := audit.Load(files, *target, PlanOptions())
 	if err != nil {
 		fmt.Fprintf(stderr, "bulwark playbook: %v\n", err)
 		return 2

@@ -15,8 +15,9 @@ import (
 	"bulwark/internal/config"
 	"bulwark/internal/lifecycle"
 	"bulwark/internal/logging"
-	"bulwark/internal/model"
+	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
+	"bulwark/internal/stick"
 )
 
 // run starts the proxy on the given configuration and serves until a
@@ -41,7 +42,8 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 			f.PidFile = a
 		}
 	}
-	_, m, ds := Load(f.Files)
+	_, pl, ds := Load(f.Files, nil)
+	m := pl.Model
 	for _, d := range ds {
 		if d.Severity == config.SevAlert || !f.Quiet {
 			fmt.Fprintln(stderr, d.HAProxy())
@@ -62,8 +64,9 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	}
 	started := lifecycle.SettingsOf(&m.Global)
 	var jail string
-	reload := func() (*model.Model, error) {
-		_, nm, ds := Load(f.Files)
+	reload := func(table func(string, stick.Spec) *stick.Table) (*plan.Plan, error) {
+		_, npl, ds := Load(f.Files, table)
+		nm := npl.Model
 		for _, d := range ds {
 			if d.Severity == config.SevAlert || !f.Quiet {
 				fmt.Fprintln(stderr, d.HAProxy())
@@ -79,7 +82,7 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		if lifecycle.SettingsOf(&nm.Global) != started {
 			fmt.Fprintln(stderr, "[WARNING]  (bulwark) : reload: changes to user, group, uid, gid or chroot take effect only after a restart")
 		}
-		return nm, nil
+		return npl, nil
 	}
 	opts := serveOptions{
 		debug:     f.Debug,
@@ -96,15 +99,15 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	return serveWith(m, opts)
+	return serveWith(pl, opts)
 }
 
 // serve runs m until a stop signal; ready, when set, is called once the
 // listeners are bound. It serves the built-in demo, whose fixed
 // configuration listens on loopback only and names no user: as root the
 // demo keeps running as root, with a warning.
-func serve(m *model.Model, pidfile string, stderr io.Writer, ready func(*proxy.Runtime), reload func() (*model.Model, error)) int {
-	return serveWith(m, serveOptions{pidfile: pidfile, stderr: stderr, ready: ready, reload: reload, allowRoot: true})
+func serve(pl *plan.Plan, pidfile string, stderr io.Writer, ready func(*proxy.Runtime), reload func(func(string, stick.Spec) *stick.Table) (*plan.Plan, error)) int {
+	return serveWith(pl, serveOptions{pidfile: pidfile, stderr: stderr, ready: ready, reload: reload, allowRoot: true})
 }
 
 type serveOptions struct {
@@ -114,8 +117,9 @@ type serveOptions struct {
 	stderr  io.Writer
 	// ready is called once the listeners serve.
 	ready func(*proxy.Runtime)
-	// reload provides the model for SIGHUP/SIGUSR2; nil ignores them.
-	reload func() (*model.Model, error)
+	// reload compiles the plan for SIGHUP/SIGUSR2, sharing the stick
+	// tables that table returns; nil ignores the signals.
+	reload func(table func(string, stick.Spec) *stick.Table) (*plan.Plan, error)
 	// allowRoot lets a root process without 'user' serve (HAP-2.1 opt-out).
 	allowRoot bool
 	// applied, when set, learns what the privilege drop did.
@@ -128,7 +132,8 @@ type serveOptions struct {
 // validated first, and the running configuration stays when the new one
 // fails (HAP-9.1); listening sockets pass to the new generation, in-flight
 // sessions finish on the old one.
-func serveWith(m *model.Model, o serveOptions) int {
+func serveWith(pl *plan.Plan, o serveOptions) int {
+	m := pl.Model
 	stderr := o.stderr
 	// BULWARK_CPUPROFILE=FILE writes a CPU profile of the whole run, for
 	// performance work (docs/performance.md); it is opened before any
@@ -174,7 +179,7 @@ func serveWith(m *model.Model, o serveOptions) int {
 	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
 	}})
-	rt, err := px.Build(m)
+	rt, err := px.Build(pl)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
 		return 1
@@ -228,24 +233,27 @@ func serveWith(m *model.Model, o serveOptions) int {
 		if o.reload == nil {
 			continue
 		}
-		nm, err := o.reload()
+		npl, err := o.reload(px.RunningTable)
 		if err != nil {
 			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v\n", err)
 			continue
 		}
-		nlog, err := logging.New(nm)
+		nlog, err := logging.New(npl.Model)
 		if err != nil {
 			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v; still running the previous configuration\n", err)
 			continue
 		}
+		nrt, err := px.Build(npl)
+		if err != nil {
+			nlog.Close()
+			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v; still running the previous configuration\n", err)
+			continue
+		}
+		// The new logger goes in only once the new generation can serve, so a
+		// failed reload keeps logging where it did.
 		logger.Swap(nlog)
-		nrt, err := px.Build(nm)
-		if err != nil {
-			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v; still running the previous configuration\n", err)
-			continue
-		}
 		px.Start(nrt)
-		m = nm
+		m = npl.Model
 		fmt.Fprintln(stderr, "[NOTICE]   (bulwark) : reloaded the configuration")
 	}
 	grace := time.Duration(0)

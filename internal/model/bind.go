@@ -13,7 +13,7 @@ var bindFlags = map[string]bool{
 	"accept-proxy": true, "transparent": true, "v4v6": true, "v6only": true, "defer-accept": true,
 	"tfo": true, "no-sslv3": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true,
 	"no-tlsv13": true, "force-tlsv12": true, "force-tlsv13": true, "allow-0rtt": true,
-	"no-ca-names": true, "generate-certificates": true, "ssl-skip-self-issued-ca": true,
+	"no-ca-names": true, "generate-certificates": true,
 	"quic-force-retry": true, "accept-netscaler-cip": false, "force-sslv3": true,
 	"force-tlsv10": true, "force-tlsv11": true,
 }
@@ -26,9 +26,9 @@ var bindValued = map[string]bool{
 	"interface": true, "mss": true, "nice": true, "process": true, "thread": true,
 	"tls-ticket-keys": true, "ca-ignore-err": true, "crt-ignore-err": true, "level": true,
 	"severity-output": true, "expose-fd": true, "tcp-ut": true, "namespace": true,
-	"proto": true, "sigalgs": true, "client-sigalgs": true, "ca-sign-file": true,
+	"proto": true, "ca-sign-file": true,
 	"ca-sign-pass": true, "ca-verify-file": true, "accept-netscaler-cip": true,
-	"shards": true, "quic-cc-algo": true, "label": true,
+	"shards": true,
 }
 
 // unsupportedBindOpts are accepted by HAProxy but not run by Bulwark.
@@ -36,16 +36,15 @@ var unsupportedBindOpts = map[string]bool{
 	"accept-proxy": true, "v4v6": true, "v6only": true, "mss": true,
 	"npn": true, "generate-certificates": true, "ca-sign-file": true, "ca-sign-pass": true,
 	"transparent": true, "namespace": true, "interface": true, "accept-netscaler-cip": true,
-	"quic-force-retry": true, "quic-cc-algo": true, "force-sslv3": true, "force-tlsv10": true,
+	"quic-force-retry": true, "force-sslv3": true, "force-tlsv10": true,
 	"force-tlsv11": true, "allow-0rtt": true, "tcp-ut": true, "tfo": true, "nice": true,
-	"process": true, "thread": true, "shards": true, "ecdhe": true, "sigalgs": true,
-	"client-sigalgs": true,
+	"process": true, "thread": true, "shards": true, "ecdhe": true,
 }
 
 // bindNoEffect are bind options that only tune HAProxy internals.
 var bindNoEffect = map[string]bool{
 	"defer-accept": true, "backlog": true, "id": true, "name": false,
-	"severity-output": true, "expose-fd": true, "label": true,
+	"severity-output": true, "expose-fd": true,
 }
 
 var tlsVersions = map[string]bool{"SSLv3": true, "TLSv1.0": true, "TLSv1.1": true, "TLSv1.2": true, "TLSv1.3": true}

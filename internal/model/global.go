@@ -18,7 +18,7 @@ var globalIgnored = set("node", "description", "expose-experimental-directives")
 
 // globalNoEffect tune HAProxy internals; accepted with a warning.
 var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
-	"tune.ssl.cachesize", "tune.ssl.lifetime", "master-worker", "nbproc", "cpu-map",
+	"tune.ssl.cachesize", "tune.ssl.lifetime", "master-worker", "cpu-map",
 	"tune.http.maxhdr", "tune.ssl.maxrecord", "quiet", "tune.idletimer",
 	"tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.header-table-size")
 

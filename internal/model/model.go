@@ -5,6 +5,7 @@
 package model
 
 import (
+	"bulwark/internal/balance"
 	"time"
 
 	"bulwark/internal/config"
@@ -178,6 +179,10 @@ type Proxy struct {
 	Balance       []string // arguments of "balance", nil = roundrobin
 	BalancePos    config.Pos
 	HashType      []string
+	// LB and Hash are "balance" and "hash-type" parsed (zero values:
+	// roundrobin, map-based sdbm).
+	LB   balance.Params
+	Hash balance.HashType
 
 	Options    map[string]bool // option name -> enabled; absent = default
 	OptionArgs map[string]*config.Directive

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bulwark/internal/balance"
 	"bytes"
 	"io"
 	"os"
@@ -83,9 +84,10 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 			return
 		}
 		p.Balance, p.BalancePos = d.Texts(), d.Pos
-		c.checkBalance(d)
+		c.checkBalance(p, d)
 	case "hash-type":
 		p.HashType = d.Texts()
+		c.hashType(p, d)
 	case "option", "no", "default":
 		c.option(p, d)
 	case "acl":
@@ -373,19 +375,31 @@ func (c *compiler) useBackend(p *Proxy, d *config.Directive) {
 	p.UseBackends = append(p.UseBackends, ub)
 }
 
-func (c *compiler) checkBalance(d *config.Directive) {
-	algo := d.Arg(0)
-	if i := strings.IndexByte(algo, '('); i >= 0 {
-		algo = algo[:i]
+// checkBalance parses "balance" with the parser the balancer is built
+// from, so that what -c accepts is what runs.
+func (c *compiler) checkBalance(p *Proxy, d *config.Directive) {
+	lb, err := balance.ParseParams(d.Texts())
+	if err != nil {
+		c.ds.Alertf(d.ArgPos(0), "%s '%s': 'balance' %v", p.Kind, p.Name, err)
+		return
 	}
-	switch algo {
-	case "roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param",
-		"hdr", "random", "hash":
-	case "rdp-cookie":
+	p.LB = lb
+	if lb.Algo == balance.RDPCookie {
 		c.unsupported(d.Pos, "'balance rdp-cookie' is not supported by bulwark")
-	default:
-		c.ds.Alertf(d.ArgPos(0), "'balance' only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)', 'rdp-cookie(name)', 'random', 'hash' and 'first' (got '%s')", d.Arg(0))
 	}
+}
+
+func (c *compiler) hashType(p *Proxy, d *config.Directive) {
+	h, err := balance.ParseHashType(d.Texts())
+	if err != nil {
+		at := d.Pos
+		if len(d.Args) > 0 {
+			at = d.ArgPos(0)
+		}
+		c.ds.Alertf(at, "%s '%s': %v", p.Kind, p.Name, err)
+		return
+	}
+	p.Hash = h
 }
 
 // finishProxy applies HAProxy's post-parse rules and warnings.

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -164,37 +165,6 @@ func (c *compiler) rule(p *Proxy, d *config.Directive, keyword string, skip int)
 	return r
 }
 
-// httpActions are the http-request/http-response actions Bulwark runs.
-var httpActions = map[string]map[string]bool{
-	"http-request": set("allow", "deny", "tarpit", "auth", "redirect", "set-header", "add-header",
-		"del-header", "replace-header", "replace-value", "set-path", "replace-path", "set-query",
-		"set-uri", "set-var", "unset-var", "return", "track-sc0", "track-sc1", "track-sc2",
-		"sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "set-log-level", "capture", "reject",
-		"set-method", "set-pathq", "replace-uri", "silent-drop", "normalize-uri", "set-src",
-		"set-nice", "set-tos", "set-mark", "wait-for-body", "early-hint", "set-timeout",
-		"sc-inc-gpc", "sc-set-gpt", "del-acl", "add-acl", "set-map", "del-map", "use-service",
-		"do-resolve", "cache-use", "disable-l7-retry", "set-priority-class", "set-priority-offset",
-		"set-dst", "set-dst-port", "set-src-port", "strict-mode", "send-spoe-group", "lua",
-		"wait-for-handshake", "set-bandwidth-limit", "set-var-fmt", "sc-add-gpc"),
-	"http-response": set("allow", "deny", "set-header", "add-header", "del-header", "replace-header",
-		"replace-value", "set-status", "return", "set-var", "unset-var", "capture", "set-log-level",
-		"redirect", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1",
-		"sc-set-gpt0", "set-nice", "set-tos", "set-mark", "add-acl", "del-acl", "set-map",
-		"del-map", "cache-store", "silent-drop", "strict-mode", "wait-for-body", "send-spoe-group",
-		"lua", "set-timeout", "sc-inc-gpc", "sc-set-gpt", "set-bandwidth-limit", "set-var-fmt", "sc-add-gpc"),
-	"http-after-response": set("set-header", "add-header", "del-header", "replace-header",
-		"replace-value", "set-status", "set-var", "unset-var", "allow", "strict-mode", "capture",
-		"set-map", "del-map", "add-acl", "del-acl", "set-log-level", "sc-inc-gpc", "sc-inc-gpc0",
-		"sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0", "set-var-fmt", "sc-add-gpc"),
-}
-
-// runActions are the actions Bulwark implements; the others parse (for the
-// auditor) but are refused for running.
-var runActions = set("allow", "deny", "tarpit", "auth", "redirect", "set-header", "add-header",
-	"del-header", "replace-header", "replace-value", "set-path", "replace-path", "set-query",
-	"set-uri", "set-var", "return", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0",
-	"set-log-level", "capture", "set-status", "reject", "accept")
-
 // splitAction separates an action's parenthesised argument:
 // "set-var(txn.x)" is action "set-var" with argument "txn.x".
 func splitAction(word string) (name, arg string) {
@@ -237,18 +207,18 @@ func (c *compiler) httpRule(p *Proxy, s *config.Section, d *config.Directive, in
 		c.ds.Alertf(d.Pos, "'%s' expects an action", d.Name)
 		return
 	}
+	// Whether Bulwark runs the action is the rule compiler's registry's
+	// call (internal/rules); here only HAProxy 2.6's list decides what is
+	// an action at all, so the two cannot drift.
 	act, okParen := actionName(d.Arg(0))
-	if !httpActions[d.Name][act] || !okParen {
+	if !config.IsAction(d.Name, d.Arg(0)) || !okParen {
 		diag := config.Diagnostic{Pos: d.ArgPos(0), Severity: config.SevAlert,
 			Msg: "'" + d.Name + "' unknown action '" + d.Arg(0) + "'"}
-		if sug := config.Suggest(act, keys(httpActions[d.Name])); sug != "" {
+		if sug := config.Suggest(act, config.Actions(d.Name)); sug != "" {
 			diag.Hint = "did you mean '" + sug + "' maybe ?"
 		}
 		c.ds = append(c.ds, diag)
 		return
-	}
-	if !runActions[act] {
-		c.unsupported(d.ArgPos(0), "'%s %s' is not supported by bulwark", d.Name, act)
 	}
 	if p.Mode == ModeTCP && !inherited && p.Cap&CapDefaults == 0 {
 		c.ds.Warnf(d.Pos, "'%s' rules ignored for %s '%s' as they require HTTP mode", d.Name, p.Kind, p.Name)
@@ -270,15 +240,6 @@ func (c *compiler) httpRule(p *Proxy, s *config.Section, d *config.Directive, in
 		p.HTTPAfter = append(p.HTTPAfter, r)
 	}
 }
-
-var tcpActions = set("accept", "reject", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0",
-	"sc-inc-gpc1", "sc-set-gpt0", "expect-proxy", "expect-netscaler-cip", "capture", "set-var",
-	"unset-var", "silent-drop", "set-src", "set-src-port", "set-dst", "set-dst-port", "set-mark",
-	"set-tos", "set-nice", "switch-mode", "use-service", "do-resolve", "set-priority-class",
-	"set-priority-offset", "send-spoe-group", "lua", "close", "attach-srv", "set-log-level",
-	"sc-inc-gpc", "sc-set-gpt", "set-var-fmt", "set-bandwidth-limit", "sc-add-gpc")
-
-var tcpRunActions = set("accept", "reject", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "set-var")
 
 func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inherited bool) {
 	if len(d.Args) == 0 {
@@ -304,11 +265,18 @@ func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inh
 		return
 	}
 	act, okParen := actionName(d.Arg(1))
-	if !tcpActions[act] || !okParen {
-		c.ds.Alertf(d.ArgPos(1), "'%s %s' unknown action '%s'", d.Name, sub, d.Arg(1))
+	if !config.IsAction(d.Name+" "+sub, d.Arg(1)) || !okParen {
+		diag := config.Diagnostic{Pos: d.ArgPos(1), Severity: config.SevAlert,
+			Msg: fmt.Sprintf("'%s %s' unknown action '%s'", d.Name, sub, d.Arg(1))}
+		if sug := config.Suggest(act, config.Actions(d.Name+" "+sub)); sug != "" {
+			diag.Hint = "did you mean '" + sug + "' maybe ?"
+		}
+		c.ds = append(c.ds, diag)
 		return
 	}
-	if !tcpRunActions[act] || sub == "session" || d.Name == "tcp-response" {
+	// Bulwark runs no tcp-request session or tcp-response rules at all;
+	// which actions it runs elsewhere is the rule compiler's registry's call.
+	if sub == "session" || d.Name == "tcp-response" {
 		c.unsupported(d.ArgPos(1), "'%s %s %s' is not supported by bulwark", d.Name, sub, act)
 	}
 	r := c.rule(p, d, d.Name+" "+sub, 1)

@@ -23,7 +23,7 @@ var serverFlags = map[string]bool{
 	"no-tlsv13": true, "force-tlsv12": true, "force-tlsv13": true, "non-stick": true, "stick": true,
 	"send-proxy-v2-ssl": true, "send-proxy-v2-ssl-cn": true, "no-verifyhost": true, "allow-0rtt": true,
 	"check-via-socks4": true, "socks4": false, "ws": false, "no-ssl-reuse": true, "ssl-reuse": true,
-	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
+	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "tfo": true,
 }
 
 var serverValued = map[string]bool{
@@ -37,9 +37,9 @@ var serverValued = map[string]bool{
 	"resolve-net": true, "resolve-opts": true, "source": true, "usesrc": true, "namespace": true,
 	"proxy-v2-options": true, "check-alpn": true, "check-proto": true, "check-sni": true,
 	"ssl-min-ver": true, "ssl-max-ver": true, "pool-max-conn": true, "pool-purge-delay": true,
-	"pool-low-conn": true, "max-reuse": true, "tcp-ut": true, "npn": true, "check-npn": true,
-	"socks4": true, "ws": true, "curves": true, "sigalgs": true, "client-sigalgs": true,
-	"log-proto": true, "tfo": true, "shard": true, "set-proxy-v2-tlv-fmt": true,
+	"pool-low-conn": true, "max-reuse": true, "tcp-ut": true, "npn": true,
+	"socks4": true, "ws": true,
+	"log-proto": true,
 }
 
 var unsupportedServerOpts = map[string]bool{
@@ -48,12 +48,11 @@ var unsupportedServerOpts = map[string]bool{
 	"agent-check": true, "agent-port": true, "agent-inter": true, "agent-send": true, "agent-addr": true,
 	"resolvers": true, "resolve-prefer": true, "resolve-net": true, "resolve-opts": true,
 	"source": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
-	"proto": true, "npn": true, "check-npn": true, "redir": true, "observe": true,
+	"proto": true, "npn": true, "redir": true, "observe": true,
 	"error-limit": true, "on-error": true, "on-marked-down": true, "on-marked-up": true,
 	"cookie": true, "track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
-	"log-proto": true, "tfo": true, "shard": true, "set-proxy-v2-tlv-fmt": true,
-	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "sigalgs": true,
-	"client-sigalgs": true, "proxy-v2-options": true, "send-proxy-v2-ssl": true,
+	"log-proto": true, "tfo": true,
+	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "proxy-v2-options": true, "send-proxy-v2-ssl": true,
 	"send-proxy-v2-ssl-cn": true, "minconn": true, "slowstart": true,
 }
 

@@ -16,8 +16,8 @@ import (
 	"bulwark/internal/balance"
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
+	"bulwark/internal/plan"
 	"bulwark/internal/srvstate"
-	"bulwark/internal/tlsconf"
 )
 
 // server is the running state of one "server" line.
@@ -80,7 +80,7 @@ type backend struct {
 	reuse          string
 }
 
-func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
+func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 	b := &backend{cfg: p, name: p.Name, freed: make(chan struct{}), retries: p.Retries,
 		redispatch: p.Redispatch, reuse: p.HTTPReuse, connRetries: p.Retries}
 	// retry-on only exists in HTTP mode; a TCP backend keeps retrying
@@ -114,11 +114,9 @@ func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 		s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
 		s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
 		if sc.SSL {
-			cfg, err := tlsconf.ServerConfigWith(sc, &g.SSL, tlsOptions(g))
-			if err != nil {
-				return nil, fmt.Errorf("server '%s': %v", sc.Name, err)
+			if s.tls = pp.ServerTLS[sc]; s.tls == nil {
+				return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
 			}
-			s.tls = cfg
 		}
 		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 		s.lb.SetMaxConn(sc.MaxConn)
@@ -138,23 +136,15 @@ func newBackend(p *model.Proxy, g *model.Global) (*backend, error) {
 		b.servers = append(b.servers, s)
 		lbs = append(lbs, s.lb)
 	}
-	params, err := balance.ParseParams(p.Balance)
-	if err != nil {
-		return nil, err
-	}
-	var ht balance.HashType
-	if len(p.HashType) > 0 {
-		if ht, err = balance.ParseHashType(p.HashType); err != nil {
-			return nil, err
-		}
-	}
+	params := p.LB
 	var opts []balance.Option
 	if p.Option("allbackups") {
 		opts = append(opts, balance.AllBackups())
 	}
 	b.params = params
 	b.hdrName = strings.ToLower(params.Name)
-	b.lb, err = balance.New(params, ht, lbs, opts...)
+	var err error
+	b.lb, err = balance.New(params, p.Hash, lbs, opts...)
 	if err != nil {
 		return nil, err
 	}

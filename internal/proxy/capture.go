@@ -2,77 +2,28 @@ package proxy
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
-	"bulwark/internal/config"
 	"bulwark/internal/h1"
-	"bulwark/internal/model"
+	"bulwark/internal/plan"
 )
 
-// headerCapture is a "capture request|response header <name> len <n>" line.
-type headerCapture struct {
-	name string // lower-case, for h1.Get
-	max  int
-}
+// captures are a frontend's header captures.
+type captures = plan.Captures
 
-// value returns what the capture takes from hs: the value of the last
+// captureValue returns what hc takes from hs: the value of the last
 // occurrence of the header (as HAProxy keeps), cut to the capture length.
-func (hc headerCapture) value(hs []h1.Header) []byte {
+func captureValue(hc plan.HeaderCapture, hs []h1.Header) []byte {
 	var v []byte
 	for _, h := range hs {
-		if equalFoldLower(h.Name, hc.name) {
+		if equalFoldLower(h.Name, hc.Name) {
 			v = h.Value
 		}
 	}
-	if len(v) > hc.max {
-		v = v[:hc.max]
+	if len(v) > hc.Max {
+		v = v[:hc.Max]
 	}
 	return v
-}
-
-// captures are a frontend's header captures (CM 4.2 "capture request
-// header"), shown in the httplog line as {a|b} blocks.
-type captures struct {
-	req, resp []headerCapture
-	// slots is the number of request slots: header captures first, then
-	// "http-request capture ... len N" rules.
-	slots int
-}
-
-func compileCaptures(p *model.Proxy) (captures, config.Diagnostics) {
-	var c captures
-	var ds config.Diagnostics
-	for _, d := range p.Captures {
-		if d.Arg(0) == "cookie" {
-			ds = append(ds, config.Diagnostic{Pos: d.Pos, Severity: config.SevAlert,
-				Msg: "'capture cookie' is not supported by bulwark yet", Code: model.CodeUnsupported})
-			continue
-		}
-		// capture request|response header <name> len <length>
-		if len(d.Args) != 5 || (d.Arg(0) != "request" && d.Arg(0) != "response") || d.Arg(1) != "header" || d.Arg(3) != "len" {
-			ds.Alertf(d.Pos, "'capture' expects 'request header <name> len <length>' or 'response header <name> len <length>'")
-			continue
-		}
-		n, err := strconv.Atoi(d.Arg(4))
-		if err != nil || n <= 0 || n > 65536 {
-			ds.Alertf(d.ArgPos(4), "'capture %s header' : invalid length '%s'", d.Arg(0), d.Arg(4))
-			continue
-		}
-		hc := headerCapture{name: strings.ToLower(d.Arg(2)), max: n}
-		if d.Arg(0) == "request" {
-			c.req = append(c.req, hc)
-		} else {
-			c.resp = append(c.resp, hc)
-		}
-	}
-	c.slots = len(c.req)
-	for _, r := range p.HTTPRequest {
-		if r.Action == "capture" && len(r.Args) == 3 && r.Args[1].Text == "len" {
-			c.slots++
-		}
-	}
-	return c, ds
 }
 
 // Capture stores a value captured by "http-request capture".
@@ -92,42 +43,42 @@ func (s *httpSession) captureRequest() {
 		s.capResp[i] = s.capResp[i][:0]
 	}
 	caps := &s.fe.caps
-	if caps.slots == 0 {
+	if caps.Slots == 0 {
 		return
 	}
-	for len(s.capReq) < caps.slots {
+	for len(s.capReq) < caps.Slots {
 		s.capReq = append(s.capReq, nil)
 	}
 	for i := range s.capReq {
 		s.capReq[i] = s.capReq[i][:0]
 	}
-	for i, hc := range caps.req {
-		s.capReq[i] = append(s.capReq[i], hc.value(s.m.req.Headers)...)
+	for i, hc := range caps.Req {
+		s.capReq[i] = append(s.capReq[i], captureValue(hc, s.m.req.Headers)...)
 	}
 }
 
 // captureResponse takes the configured response header captures.
 func (s *httpSession) captureResponse() {
 	caps := &s.fe.caps
-	if len(caps.resp) == 0 {
+	if len(caps.Resp) == 0 {
 		return
 	}
-	for len(s.capResp) < len(caps.resp) {
+	for len(s.capResp) < len(caps.Resp) {
 		s.capResp = append(s.capResp, nil)
 	}
-	for i, hc := range caps.resp {
-		s.capResp[i] = append(s.capResp[i][:0], hc.value(s.m.resp.Headers)...)
+	for i, hc := range caps.Resp {
+		s.capResp[i] = append(s.capResp[i][:0], captureValue(hc, s.m.resp.Headers)...)
 	}
 }
 
 // captureText renders the {a|b} blocks for the log entry.
 func (s *httpSession) captureText(e *LogEntry) {
 	caps := &s.fe.caps
-	if caps.slots > 0 {
-		e.CapReq = braces(s.capReq[:min(len(s.capReq), caps.slots)], caps.slots)
+	if caps.Slots > 0 {
+		e.CapReq = braces(s.capReq[:min(len(s.capReq), caps.Slots)], caps.Slots)
 	}
-	if len(caps.resp) > 0 {
-		e.CapResp = braces(s.capResp, len(caps.resp))
+	if len(caps.Resp) > 0 {
+		e.CapResp = braces(s.capResp, len(caps.Resp))
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bulwark/internal/plan"
 )
 
 // Header captures and "http-request capture" fill the httplog blocks; a
@@ -39,7 +41,7 @@ frontend fe
 backend be
     server s B
 `, "B", b.addr))
-	rt, err := px.Build(m)
+	rt, err := px.Build(mustPlan(t, m, plan.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,6 @@
 package proxy
 
-import (
-	"os"
-	"strconv"
-)
+import "strconv"
 
 // HAProxy's built-in error pages (CM "errorfile"): same status lines and
 // bodies, so monitoring that matches on them keeps working.
@@ -46,18 +43,6 @@ func errorPage(status int) []byte {
 // errorPages holds a proxy's "errorfile" responses per status (complete
 // raw HTTP responses); statuses without one use HAProxy's built-in page.
 type errorPages map[int][]byte
-
-func loadErrorPages(files map[int]string) (errorPages, error) {
-	pages := errorPages{}
-	for code, path := range files {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		pages[code] = b
-	}
-	return pages, nil
-}
 
 func (p errorPages) get(status int) []byte {
 	if b, ok := p[status]; ok {

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"bulwark/internal/model"
-	"bulwark/internal/units"
+	"bulwark/internal/plan"
 )
 
 // frontend is the running state of a frontend (or listen) proxy.
@@ -44,7 +44,7 @@ type frontend struct {
 	bufSize                                             int
 }
 
-func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
+func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *frontend {
 	fe := &frontend{rt: rt, cfg: p, name: p.Name, opts: opts, bufSize: rt.model.Global.BufSize, rules: rt.rules[p]}
 	if p.MaxConn > 0 {
 		fe.maxconn = make(chan struct{}, p.MaxConn)
@@ -69,16 +69,8 @@ func newFrontend(rt *Runtime, p *model.Proxy, opts Options) (*frontend, error) {
 	for _, ub := range p.UseBackends {
 		fe.useBE = append(fe.useBE, rt.backends[ub.Backend])
 	}
-	fe.caps, _ = compileCaptures(p) // errors were reported by Check
-	if d := p.OptionArgs["tcp-request inspect-delay"]; d != nil {
-		fe.inspectDelay, _ = units.ParseTime(d.Arg(1))
-	}
-	pages, err := loadErrorPages(p.ErrorFiles)
-	if err != nil {
-		return nil, err
-	}
-	fe.pages = pages
-	return fe, nil
+	fe.caps, fe.inspectDelay, fe.pages = pp.Captures, pp.InspectDelay, pp.Pages
+	return fe
 }
 
 // serve accepts on one listener. Back-pressure: when the frontend's or the

@@ -15,6 +15,7 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
+	"bulwark/internal/plan"
 )
 
 // startProxy compiles cfg and serves it until the test ends. Each
@@ -54,7 +55,7 @@ func startProxyWith(t testing.TB, cfg string, opts Options) (*Proxy, string) {
 	}
 	opts.Inherited = inherited
 	px := New(opts)
-	rt, err := px.Build(m)
+	rt, err := px.Build(mustPlan(t, m, plan.Options{}))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -216,4 +217,21 @@ func compileCfg(t testing.TB, cfg string) *model.Model {
 		t.Fatalf("config errors: %v", ds)
 	}
 	return m
+}
+
+// mustPlan compiles m for running, as start-up does, and fails the test on
+// an alert.
+func mustPlan(t testing.TB, m *model.Model, opt plan.Options) *plan.Plan {
+	t.Helper()
+	pl, ds := plan.Compile(m, opt)
+	if ds.HasAlerts() {
+		t.Fatalf("plan errors: %v", ds)
+	}
+	return pl
+}
+
+// checkModel returns the diagnostics start-up would report for m.
+func checkModel(m *model.Model, opt plan.Options) config.Diagnostics {
+	_, ds := plan.Compile(m, opt)
+	return ds
 }

@@ -8,7 +8,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,8 +19,8 @@ import (
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
+	"bulwark/internal/plan"
 	"bulwark/internal/stick"
-	"bulwark/internal/tlsconf"
 )
 
 // LogEntry describes one finished session or request for the access log.
@@ -136,40 +135,32 @@ func (rt *Runtime) putCopyBuf(b []byte) {
 	}
 }
 
-// Build prepares a Runtime from a Model and opens its listeners.
-func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
+// Build instantiates a compiled configuration and opens its sockets. The
+// plan must hold no alert: everything that can fail without a socket
+// failed there. On error, everything Build took is released before it
+// returns (sockets of the running generation go back to it), so a failed
+// reload leaves the running configuration as it was.
+func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
+	m := pl.Model
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
-		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker()}
+		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
+		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}}
+	old := p.cur.Load()
+	defer func() {
+		if err != nil {
+			rt.abandon(old)
+		}
+	}()
 	if m.Global.MaxConn > 0 {
 		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
 	}
-	tables, ds := compileTables(m)
-	old := p.cur.Load()
-	// Stick tables survive a reload. An unchanged table is the same object
-	// in both generations, so requests still running on the old one keep
-	// counting into it; a changed one gets the old entries copied in.
-	if old != nil {
-		now := p.clock.NowMs()
-		for name, t := range tables {
-			ot, ok := old.tables[name]
-			switch {
-			case !ok:
-			case reflect.DeepEqual(ot.Spec(), t.Spec()):
-				tables[name] = ot
-			default:
-				t.Adopt(ot, now)
-			}
+	for px, pp := range pl.Proxies {
+		if r := pp.Rules; r != nil {
+			rt.rules[px] = &proxyRules{set: r.Set, req: r.Req, resp: r.Resp, tcpConn: r.TCPConn,
+				tcpContent: r.TCPContent, useBE: r.UseBackend}
 		}
 	}
-	rr, rds := compileRules(m, tables)
-	ds = append(ds, rds...)
-	if ds.HasAlerts() {
-		cancel()
-		return nil, fmt.Errorf("%v", ds)
-	}
-	rt.tables, rt.rules = tables, rr
-	rt.keys = map[string]net.Listener{}
 	take := func(key string) net.Listener {
 		if old == nil {
 			return nil
@@ -194,24 +185,17 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		return l
 	}
 	if err := rt.openAPI(m, take); err != nil {
-		rt.abandon(old)
 		return nil, err
 	}
 	for _, px := range m.Backends() {
 		if px.Disabled {
 			continue
 		}
-		b, err := newBackend(px, &m.Global)
+		b, err := newBackend(px, pl.Proxies[px])
 		if err != nil {
-			cancel()
 			return nil, fmt.Errorf("backend '%s' (%s): %v", px.Name, px.Pos, err)
 		}
-		pages, err := loadErrorPages(px.ErrorFiles)
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("backend '%s': errorfile: %v", px.Name, err)
-		}
-		b.pages = pages
+		b.pages = pl.Proxies[px].Pages
 		b.rules = rt.rules[px]
 		rt.backends[px.Name] = b
 	}
@@ -219,31 +203,17 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 		if px.Disabled {
 			continue
 		}
-		fe, err := newFrontend(rt, px, p.opts)
-		if err != nil {
-			rt.abandon(old)
-			return nil, err
-		}
+		pp := pl.Proxies[px]
+		fe := newFrontend(rt, px, pp, p.opts)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range px.Binds {
+			tcfg := pp.BindTLS[b]
+			if b.SSL && tcfg == nil {
+				return nil, fmt.Errorf("%s '%s' (%s): no TLS settings in the plan", px.Kind, px.Name, b.Pos)
+			}
 			ls, keys, err := listen(ctx, b, p.opts.Inherited, take)
 			if err != nil {
-				rt.abandon(old)
 				return nil, fmt.Errorf("%s '%s' (%s): %v", px.Kind, px.Name, b.Pos, err)
-			}
-			var tcfg *tls.Config
-			if b.SSL {
-				bt, err := tlsconf.LoadBind(b, &m.Global.SSL, tlsOptions(&m.Global))
-				if err != nil {
-					for _, l := range ls {
-						if !rt.taken[l] {
-							l.Close()
-						}
-					}
-					rt.abandon(old)
-					return nil, fmt.Errorf("%s '%s' (%s): %v", px.Kind, px.Name, b.Pos, err)
-				}
-				tcfg = bt.Config
 			}
 			for i, l := range ls {
 				sl := l
@@ -256,7 +226,32 @@ func (p *Proxy) Build(m *model.Model) (*Runtime, error) {
 			}
 		}
 	}
+	// Stick tables survive a reload: an unchanged one is shared with the
+	// running generation (Plan's Options.Table); a changed one gets the
+	// old entries copied in. This moves entries out of the running
+	// generation, so it comes last, once nothing can fail.
+	if old != nil {
+		now := p.clock.NowMs()
+		for name, t := range rt.tables {
+			if ot, ok := old.tables[name]; ok && ot != t {
+				t.Adopt(ot, now)
+			}
+		}
+	}
 	return rt, nil
+}
+
+// RunningTable returns the running generation's stick table called name
+// when it has the same spec, for plan.Options.Table on reload.
+func (p *Proxy) RunningTable(name string, spec stick.Spec) *stick.Table {
+	cur := p.cur.Load()
+	if cur == nil {
+		return nil
+	}
+	if t, ok := cur.tables[name]; ok && reflect.DeepEqual(t.Spec(), spec) {
+		return t
+	}
+	return nil
 }
 
 // Start serves rt and makes it the current configuration.

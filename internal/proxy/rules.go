@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"bulwark/internal/acl"
-	"bulwark/internal/config"
 	"bulwark/internal/h1"
-	"bulwark/internal/model"
 	"bulwark/internal/rules"
 	"bulwark/internal/stick"
 )
@@ -21,61 +19,6 @@ type proxyRules struct {
 	tcpConn    *rules.List
 	tcpContent *rules.List
 	useBE      []*acl.Cond // parallel to model.Proxy.UseBackends
-}
-
-// compileTables builds every stick table declared by a proxy.
-func compileTables(m *model.Model) (map[string]*stick.Table, config.Diagnostics) {
-	var ds config.Diagnostics
-	tables := map[string]*stick.Table{}
-	for _, p := range m.Proxies {
-		if p.StickTable == nil {
-			continue
-		}
-		spec, err := stick.ParseTableSpec(p.StickTable.Args)
-		if err != nil {
-			ds.Alertf(p.StickTable.Pos, "'stick-table' : %v", err)
-			continue
-		}
-		for _, w := range spec.Warnings {
-			ds.Warnf(p.StickTable.Pos, "'stick-table' : %s", w)
-		}
-		tables[p.Name] = stick.New(p.Name, spec)
-	}
-	return tables, ds
-}
-
-// compileRules compiles the ACLs, rule lists and use_backend conditions of
-// every proxy; the same function serves "bulwark -c" and startup, so they
-// report the same errors.
-func compileRules(m *model.Model, tables map[string]*stick.Table) (map[*model.Proxy]*proxyRules, config.Diagnostics) {
-	var ds config.Diagnostics
-	lookup := func(name string) *stick.Table { return tables[name] }
-	out := map[*model.Proxy]*proxyRules{}
-	for _, p := range m.Proxies {
-		set, d := acl.Compile(p, m, acl.Options{Tables: lookup})
-		ds = append(ds, d...)
-		if d.HasAlerts() {
-			continue
-		}
-		pr := &proxyRules{set: set}
-		ropt := rules.Options{Tables: lookup}
-		var d2 config.Diagnostics
-		pr.req, d2 = rules.Compile(p, rules.HTTPRequest, set, ropt)
-		ds = append(ds, d2...)
-		pr.resp, d2 = rules.Compile(p, rules.HTTPResponse, set, ropt)
-		ds = append(ds, d2...)
-		pr.tcpConn, d2 = rules.Compile(p, rules.TCPConnection, set, ropt)
-		ds = append(ds, d2...)
-		pr.tcpContent, d2 = rules.Compile(p, rules.TCPContent, set, ropt)
-		ds = append(ds, d2...)
-		for _, ub := range p.UseBackends {
-			c, d3 := set.Cond(ub.Cond)
-			ds = append(ds, d3...)
-			pr.useBE = append(pr.useBE, c)
-		}
-		out[p] = pr
-	}
-	return out, ds
 }
 
 // ---- acl.Txn / rules.Txn for an HTTP session ----

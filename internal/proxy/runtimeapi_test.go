@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/plan"
 )
 
 func apiCall(t *testing.T, sock, cmd string) string {
@@ -302,7 +304,7 @@ backend be
     server a A
 `, "SOCK", sock, "A", deadAddr(t)))
 	px := New(Options{})
-	rt1, err := px.Build(cfg)
+	rt1, err := px.Build(mustPlan(t, cfg, plan.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +315,7 @@ backend be
 		px.Shutdown(ctx)
 	}()
 	old := promptSession(t, sock)
-	rt2, err := px.Build(cfg)
+	rt2, err := px.Build(mustPlan(t, cfg, plan.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

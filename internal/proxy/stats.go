@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/base64"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -203,22 +202,4 @@ func statsAuthOK(auth []string, hs []h1.Header) bool {
 		good |= subtle.ConstantTimeCompare(dec, []byte(cred))
 	}
 	return good == 1
-}
-
-// loopbackOnly reports whether every bind of p listens on loopback or a
-// local socket.
-func loopbackOnly(p *model.Proxy) bool {
-	for _, b := range p.Binds {
-		for _, a := range b.Addrs {
-			switch a.Net {
-			case "unix", "abns", "fd", "sockpair":
-				continue
-			}
-			ip, err := netip.ParseAddr(a.Host)
-			if err != nil || !ip.IsLoopback() {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"bulwark/internal/config"
+	"bulwark/internal/plan"
 )
 
 func TestStatsPage(t *testing.T) {
@@ -76,7 +77,7 @@ frontend fe
     stats enable
     stats uri /stats
 `)
-	ds := Check(m, CheckOptions{})
+	ds := checkModel(m, plan.Options{})
 	refused := false
 	for _, d := range ds {
 		refused = refused || (d.Severity == config.SevAlert && strings.Contains(d.Msg, "HAP-6.1"))
@@ -84,7 +85,7 @@ frontend fe
 	if !refused {
 		t.Fatalf("want a HAP-6.1 refusal, got %v", ds)
 	}
-	if ds := Check(m, CheckOptions{AllowPublicStats: true}); ds.HasAlerts() {
+	if ds := checkModel(m, plan.Options{AllowPublicStats: true}); ds.HasAlerts() {
 		t.Fatalf("opt-out did not apply: %v", ds)
 	}
 }
@@ -97,7 +98,7 @@ frontend fe
     http-request return status 200
 `)
 	warned := false
-	for _, d := range Check(m, CheckOptions{}) {
+	for _, d := range checkModel(m, plan.Options{}) {
 		warned = warned || (d.Severity == config.SevWarning && strings.Contains(d.Msg, "HAP-3.1"))
 	}
 	if !warned {

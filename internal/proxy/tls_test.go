@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/plan"
 )
 
 // writeCert writes a self-signed certificate and its key in one PEM file
@@ -86,7 +88,7 @@ func TestTLSKeyPermissionsRefused(t *testing.T) {
 frontend fe
     bind 127.0.0.1:8443 ssl crt CRT
 `, "CRT", crt))
-	ds := Check(m, CheckOptions{})
+	ds := checkModel(m, plan.Options{})
 	if !ds.HasAlerts() || !strings.Contains(ds.Sorted(nil)[0].Msg, "chmod 600") {
 		t.Fatalf("want a refusal naming chmod 600, got %v", ds)
 	}

@@ -35,145 +35,168 @@ func (c *compiler) format(r *model.Rule, w config.Word) *acl.Format {
 	return f
 }
 
+// action compiles r with its registry entry; an action HAProxy knows but
+// this rule set of Bulwark does not run is refused, naming it.
 func (c *compiler) action(r *model.Rule) action {
-	a := r.Args
-	http := c.kind == HTTPRequest || c.kind == HTTPResponse
-	switch {
-	case http && r.Action == "allow", !http && r.Action == "accept":
-		if len(a) > 0 {
-			c.errf(a[0].Pos, r, "unexpected argument '%s'", a[0].Text)
-			return nil
-		}
-		v := Allow
-		if !http {
-			v = Accept
-		}
-		return verdictAction(v)
-	case !http && r.Action == "reject", c.kind == HTTPRequest && r.Action == "reject":
-		return verdictAction(Reject)
-	case http && (r.Action == "deny" || r.Action == "return" || r.Action == "tarpit"):
-		return c.reply(r)
-	case c.kind == HTTPRequest && r.Action == "auth":
-		realm := c.p.Name
-		if len(a) >= 2 && a[0].Text == "realm" {
-			realm = a[1].Text
-		} else if len(a) > 0 {
-			c.errf(a[0].Pos, r, "expects 'realm <realm>', found '%s'", a[0].Text)
-			return nil
-		}
-		return &authAction{realm: realm}
-	case c.kind == HTTPRequest && r.Action == "redirect":
-		return c.redirect(r)
-	case http && (r.Action == "set-header" || r.Action == "add-header"):
-		if len(a) != 2 {
-			c.errf(r.Pos, r, "expects exactly 2 arguments (<name> <fmt>)")
-			return nil
-		}
-		if !validToken(a[0].Text) {
-			c.errf(a[0].Pos, r, "invalid header name '%s'", a[0].Text)
-			return nil
-		}
-		f := c.format(r, a[1])
-		if f == nil {
-			return nil
-		}
-		return &setHeader{name: a[0].Text, f: f, add: r.Action == "add-header", resp: c.kind == HTTPResponse}
-	case http && r.Action == "del-header":
-		return c.delHeader(r)
-	case http && (r.Action == "replace-header" || r.Action == "replace-value"):
-		if len(a) != 3 {
-			c.errf(r.Pos, r, "expects exactly 3 arguments (<name> <regex> <fmt>)")
-			return nil
-		}
-		re := c.regex(r, a[1])
-		f := c.format(r, config.Word{Pos: a[2].Pos, Text: expandRefs(a[2].Text)})
-		if re == nil || f == nil {
-			return nil
-		}
-		return &replaceHeader{name: a[0].Text, re: re, f: f, value: r.Action == "replace-value", resp: c.kind == HTTPResponse}
-	case c.kind == HTTPRequest && (r.Action == "set-path" || r.Action == "set-query" || r.Action == "set-uri"):
-		if len(a) != 1 {
-			c.errf(r.Pos, r, "expects exactly 1 argument")
-			return nil
-		}
-		f := c.format(r, a[0])
-		if f == nil {
-			return nil
-		}
-		return &setURI{part: r.Action, f: f}
-	case c.kind == HTTPRequest && r.Action == "replace-path":
-		if len(a) != 2 {
-			c.errf(r.Pos, r, "expects exactly 2 arguments (<regex> <fmt>)")
-			return nil
-		}
-		re := c.regex(r, a[0])
-		f := c.format(r, config.Word{Pos: a[1].Pos, Text: expandRefs(a[1].Text)})
-		if re == nil || f == nil {
-			return nil
-		}
-		return &setURI{part: "replace-path", re: re, f: f}
-	case r.Action == "set-var":
-		if err := checkVar(r.ActionArg); err != nil {
-			c.errf(r.Pos, r, "%v", err)
-			return nil
-		}
-		if len(a) != 1 {
-			c.errf(r.Pos, r, "expects exactly 1 sample expression")
-			return nil
-		}
-		x, err := c.set.Expr(a[0].Text)
-		if err != nil {
-			c.errf(a[0].Pos, r, "%v", err)
-			return nil
-		}
-		return &setVar{name: r.ActionArg, x: x}
-	case strings.HasPrefix(r.Action, "track-sc") && len(r.Action) == 9 && r.Action[8] >= '0' && r.Action[8] <= '2':
-		return c.track(r, int(r.Action[8]-'0'))
-	case r.Action == "sc-inc-gpc0" || r.Action == "sc-inc-gpc1":
-		n := 0
-		if r.ActionArg != "" {
-			v, err := strconv.Atoi(r.ActionArg)
-			if err != nil || v < 0 || v > 2 {
-				c.errf(r.Pos, r, "invalid stick counter '%s' (expects 0, 1 or 2)", r.ActionArg)
-				return nil
-			}
-			n = v
-		}
-		return &incGPC{slot: n, one: r.Action == "sc-inc-gpc1"}
-	case http && r.Action == "set-log-level":
-		if len(a) != 1 || !validLogLevel(a[0].Text) {
-			c.errf(r.Pos, r, "expects a log level (emerg, alert, crit, err, warning, notice, info, debug, silent)")
-			return nil
-		}
-		return &logLevel{level: a[0].Text}
-	case c.kind == HTTPRequest && r.Action == "capture":
-		return c.capture(r)
-	case c.kind == HTTPResponse && r.Action == "set-status":
-		if len(a) == 0 {
-			c.errf(r.Pos, r, "expects a status code")
-			return nil
-		}
-		code, err := strconv.Atoi(a[0].Text)
-		if err != nil || code < 100 || code > 999 {
-			c.errf(a[0].Pos, r, "invalid status code '%s' (expects 100..999)", a[0].Text)
-			return nil
-		}
-		st := &setStatus{code: code}
-		if len(a) == 3 && a[1].Text == "reason" {
-			if !validValue([]byte(a[2].Text)) {
-				c.errf(a[2].Pos, r, "invalid reason")
-				return nil
-			}
-			st.reason = []byte(a[2].Text)
-		} else if len(a) != 1 {
-			c.errf(a[1].Pos, r, "expects 'reason <text>', found '%s'", a[1].Text)
-			return nil
-		}
-		return st
+	if def, ok := registry[r.Action]; ok && def.kinds&(1<<c.kind) != 0 {
+		return def.compile(c, r)
 	}
 	c.ds = append(c.ds, config.Diagnostic{Pos: r.Pos, Severity: config.SevAlert,
 		Msg: fmt.Sprintf("'%s %s' is not supported by bulwark", r.Keyword, r.Action), Code: model.CodeUnsupported})
 	return nil
+}
+
+func compileAllow(c *compiler, r *model.Rule) action {
+	if len(r.Args) > 0 {
+		c.errf(r.Args[0].Pos, r, "unexpected argument '%s'", r.Args[0].Text)
+		return nil
+	}
+	if c.kind == HTTPRequest || c.kind == HTTPResponse {
+		return verdictAction(Allow)
+	}
+	return verdictAction(Accept)
+}
+
+func compileReject(*compiler, *model.Rule) action { return verdictAction(Reject) }
+
+func compileAuth(c *compiler, r *model.Rule) action {
+	a := r.Args
+	realm := c.p.Name
+	if len(a) >= 2 && a[0].Text == "realm" {
+		realm = a[1].Text
+	} else if len(a) > 0 {
+		c.errf(a[0].Pos, r, "expects 'realm <realm>', found '%s'", a[0].Text)
+		return nil
+	}
+	return &authAction{realm: realm}
+}
+
+func compileSetHeader(c *compiler, r *model.Rule) action {
+	a := r.Args
+	if len(a) != 2 {
+		c.errf(r.Pos, r, "expects exactly 2 arguments (<name> <fmt>)")
+		return nil
+	}
+	if !validToken(a[0].Text) {
+		c.errf(a[0].Pos, r, "invalid header name '%s'", a[0].Text)
+		return nil
+	}
+	f := c.format(r, a[1])
+	if f == nil {
+		return nil
+	}
+	return &setHeader{name: a[0].Text, f: f, add: r.Action == "add-header", resp: c.kind == HTTPResponse}
+}
+
+func compileReplaceHeader(c *compiler, r *model.Rule) action {
+	a := r.Args
+	if len(a) != 3 {
+		c.errf(r.Pos, r, "expects exactly 3 arguments (<name> <regex> <fmt>)")
+		return nil
+	}
+	re := c.regex(r, a[1])
+	f := c.format(r, config.Word{Pos: a[2].Pos, Text: expandRefs(a[2].Text)})
+	if re == nil || f == nil {
+		return nil
+	}
+	return &replaceHeader{name: a[0].Text, re: re, f: f, value: r.Action == "replace-value", resp: c.kind == HTTPResponse}
+}
+
+// compileSetURI compiles set-path, set-pathq, set-query and set-uri.
+func compileSetURI(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 {
+		c.errf(r.Pos, r, "expects exactly 1 argument")
+		return nil
+	}
+	f := c.format(r, r.Args[0])
+	if f == nil {
+		return nil
+	}
+	return &setURI{part: r.Action, f: f}
+}
+
+// compileReplacePath compiles replace-path (the regex sees the path) and
+// replace-pathq (it sees the path and the query string).
+func compileReplacePath(c *compiler, r *model.Rule) action {
+	a := r.Args
+	if len(a) != 2 {
+		c.errf(r.Pos, r, "expects exactly 2 arguments (<regex> <fmt>)")
+		return nil
+	}
+	re := c.regex(r, a[0])
+	f := c.format(r, config.Word{Pos: a[1].Pos, Text: expandRefs(a[1].Text)})
+	if re == nil || f == nil {
+		return nil
+	}
+	return &setURI{part: r.Action, re: re, f: f}
+}
+
+func compileSetVar(c *compiler, r *model.Rule) action {
+	a := r.Args
+	if err := checkVar(r.ActionArg); err != nil {
+		c.errf(r.Pos, r, "%v", err)
+		return nil
+	}
+	if len(a) != 1 {
+		c.errf(r.Pos, r, "expects exactly 1 sample expression")
+		return nil
+	}
+	x, err := c.set.Expr(a[0].Text)
+	if err != nil {
+		c.errf(a[0].Pos, r, "%v", err)
+		return nil
+	}
+	return &setVar{name: r.ActionArg, x: x}
+}
+
+func compileTrack(c *compiler, r *model.Rule) action {
+	return c.track(r, int(r.Action[len("track-sc")]-'0'))
+}
+
+func compileIncGPC(c *compiler, r *model.Rule) action {
+	n := 0
+	if r.ActionArg != "" {
+		v, err := strconv.Atoi(r.ActionArg)
+		if err != nil || v < 0 || v > 2 {
+			c.errf(r.Pos, r, "invalid stick counter '%s' (expects 0, 1 or 2)", r.ActionArg)
+			return nil
+		}
+		n = v
+	}
+	return &incGPC{slot: n, one: r.Action == "sc-inc-gpc1"}
+}
+
+func compileLogLevel(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 || !validLogLevel(r.Args[0].Text) {
+		c.errf(r.Pos, r, "expects a log level (emerg, alert, crit, err, warning, notice, info, debug, silent)")
+		return nil
+	}
+	return &logLevel{level: r.Args[0].Text}
+}
+
+func compileSetStatus(c *compiler, r *model.Rule) action {
+	a := r.Args
+	if len(a) == 0 {
+		c.errf(r.Pos, r, "expects a status code")
+		return nil
+	}
+	code, err := strconv.Atoi(a[0].Text)
+	if err != nil || code < 100 || code > 999 {
+		c.errf(a[0].Pos, r, "invalid status code '%s' (expects 100..999)", a[0].Text)
+		return nil
+	}
+	st := &setStatus{code: code}
+	if len(a) == 3 && a[1].Text == "reason" {
+		if !validValue([]byte(a[2].Text)) {
+			c.errf(a[2].Pos, r, "invalid reason")
+			return nil
+		}
+		st.reason = []byte(a[2].Text)
+	} else if len(a) != 1 {
+		c.errf(a[1].Pos, r, "expects 'reason <text>', found '%s'", a[1].Text)
+		return nil
+	}
+	return st
 }
 
 func checkVar(name string) error {
@@ -217,7 +240,7 @@ var errorfileStatuses = map[int]bool{200: true, 400: true, 403: true, 404: true,
 	410: true, 413: true, 425: true, 429: true, 500: true, 501: true, 502: true, 503: true, 504: true}
 
 // reply compiles deny, tarpit and return (CM 4.2 "http-request return").
-func (c *compiler) reply(r *model.Rule) action {
+func compileReply(c *compiler, r *model.Rule) action {
 	a := r.Args
 	rp := &replyAction{verdict: Deny, status: 403}
 	switch r.Action {
@@ -331,7 +354,7 @@ func (c *compiler) reply(r *model.Rule) action {
 	return rp
 }
 
-func (c *compiler) delHeader(r *model.Rule) action {
+func compileDelHeader(c *compiler, r *model.Rule) action {
 	a := r.Args
 	if len(a) != 1 && !(len(a) == 3 && a[1].Text == "-m") {
 		c.errf(r.Pos, r, "expects <name> [-m <meth>]")
@@ -354,7 +377,7 @@ func (c *compiler) delHeader(r *model.Rule) action {
 	return d
 }
 
-func (c *compiler) redirect(r *model.Rule) action {
+func compileRedirect(c *compiler, r *model.Rule) action {
 	a := r.Args
 	if len(a) < 2 {
 		c.errf(r.Pos, r, "expects 'location', 'prefix' or 'scheme' followed by a value")
@@ -450,7 +473,7 @@ func (c *compiler) track(r *model.Rule, slot int) action {
 
 // capture compiles "capture <sample> len <n>" (a new slot after the
 // proxy's "capture request header" slots) and "capture <sample> id <n>".
-func (c *compiler) capture(r *model.Rule) action {
+func compileCapture(c *compiler, r *model.Rule) action {
 	a := r.Args
 	if len(a) != 3 || a[1].Text != "len" && a[1].Text != "id" {
 		c.errf(r.Pos, r, "expects <sample> 'len' <length> or <sample> 'id' <slot>")

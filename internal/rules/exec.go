@@ -244,7 +244,7 @@ func trimOWS(b []byte) []byte {
 }
 
 type setURI struct {
-	part string // set-path, set-query, set-uri, replace-path
+	part string // the action: set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq
 	re   *regexp.Regexp
 	f    *acl.Format
 }
@@ -272,6 +272,19 @@ func (a *setURI) run(x *Exec, r *rule, res *Result) bool {
 			x.Arena = append(x.Arena, '?')
 			x.Arena = append(x.Arena, query...)
 		}
+	case "set-pathq", "replace-pathq":
+		// The path and the query string together, as one value.
+		if a.part == "replace-pathq" {
+			pq := t[len(prefix):]
+			nv, ok := x.replace(a.re, pq, v)
+			if !ok {
+				return false
+			}
+			v = nv
+			n = len(x.Arena)
+		}
+		x.Arena = append(x.Arena, prefix...)
+		x.Arena = append(x.Arena, v...)
 	case "set-query":
 		x.Arena = append(x.Arena, prefix...)
 		x.Arena = append(x.Arena, path...)

@@ -118,6 +118,25 @@ func TestActions(t *testing.T) {
 					t.Fatal(tx.Tgt)
 				}
 			}},
+		// replace-pathq sees the query string too: the pattern anchors on it.
+		{"replace-pathq", ` http-request replace-pathq ^/old\?id=([0-9]+)$ /new/\1?v=2` + "\n", func(tx *txn) { tx.Tgt = "http://h/old?id=42" },
+			func(t *testing.T, r rules.Result, tx *txn) {
+				if tx.Tgt != "http://h/new/42?v=2" {
+					t.Fatal(tx.Tgt)
+				}
+			}},
+		{"replace-pathq no match", ` http-request replace-pathq ^/old$ /new` + "\n", func(tx *txn) { tx.Tgt = "/old?id=1" },
+			func(t *testing.T, r rules.Result, tx *txn) {
+				if tx.Tgt != "/old?id=1" {
+					t.Fatal(tx.Tgt)
+				}
+			}},
+		{"set-pathq", " http-request set-pathq /b?y=2\n", func(tx *txn) { tx.Tgt = "/a?x=1" },
+			func(t *testing.T, r rules.Result, tx *txn) {
+				if tx.Tgt != "/b?y=2" {
+					t.Fatal(tx.Tgt)
+				}
+			}},
 		{"set-var then acl", " http-request set-var(txn.m) method\n http-request deny if { var(txn.m) GET }\n", nil, verdict(rules.Deny, 403)},
 		{"set-log-level", " http-request set-log-level silent\n", nil, func(t *testing.T, r rules.Result, tx *txn) {
 			if tx.level != "silent" {

@@ -22,16 +22,6 @@ type BindTLS struct {
 	Warnings []string
 }
 
-// BindConfig returns the server-side configuration of a "bind ... ssl"
-// line; LoadBind also returns the certificate store and the warnings.
-func BindConfig(b *model.Bind, g *model.SSLDefaults, opts Options) (*tls.Config, error) {
-	bt, err := LoadBind(b, g, opts)
-	if err != nil {
-		return nil, err
-	}
-	return bt.Config, nil
-}
-
 // bindRefused are bind options that change TLS behaviour in a way Bulwark
 // cannot reproduce; refusing them beats silently doing something else.
 var bindRefused = map[string]string{

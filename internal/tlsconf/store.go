@@ -22,7 +22,7 @@ type Store struct {
 	strictSNI      bool
 	opts           Options
 	// lineConfig builds the configuration of a crt-list line that has its
-	// own ssl options; nil when the store is used without BindConfig.
+	// own ssl options; nil when the store is used without LoadBind.
 	lineConfig func(e *certEntry) (*tls.Config, []string, error)
 
 	snap atomic.Pointer[snapshot]

@@ -12,7 +12,7 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
-	"bulwark/internal/proxy"
+	"bulwark/internal/plan"
 )
 
 func main() {
@@ -37,11 +37,11 @@ func main() {
 	t1 := time.Now()
 	m, cds := model.Compile(cfg, model.Options{})
 	t2 := time.Now()
-	pds := proxy.Check(m, proxy.CheckOptions{})
+	_, pds := plan.Compile(m, plan.Options{})
 	t3 := time.Now()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Printf("parse %.1f ms, compile %.1f ms, check %.1f ms, total %.1f ms; %d diagnostics; %d GCs, %.1f MB allocated, %.1f MB from OS\n",
+	fmt.Printf("parse %.1f ms, compile %.1f ms, plan %.1f ms, total %.1f ms; %d diagnostics; %d GCs, %.1f MB allocated, %.1f MB from OS\n",
 		ms1(t1.Sub(t0)), ms1(t2.Sub(t1)), ms1(t3.Sub(t2)), ms1(t3.Sub(t0)),
 		len(ds)+len(cds)+len(pds), ms.NumGC, float64(ms.TotalAlloc)/1e6, float64(ms.Sys)/1e6)
 }

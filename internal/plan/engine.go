@@ -1,61 +1,22 @@
-package proxy
+package plan
 
 import (
+	"net/netip"
 	"strings"
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
-	"bulwark/internal/units"
 )
 
-// CheckOptions are the explicit opt-outs of Bulwark's secure defaults.
-type CheckOptions struct {
-	// AllowPublicStats lets a stats page without credentials listen beyond
-	// loopback (HAP-6.1).
-	AllowPublicStats bool
-}
-
-// statsOnlyLoopback reports whether the stats page of p can only be
-// reached through loopback binds: p's own binds, or those of every
-// frontend that can route to p.
-func statsOnlyLoopback(m *model.Model, p *model.Proxy) bool {
-	if p.Cap&model.CapFrontend != 0 {
-		return loopbackOnly(p)
-	}
-	for _, fe := range m.Frontends() {
-		routes := fe.DefaultBackend == p.Name
-		for _, ub := range fe.UseBackends {
-			routes = routes || ub.Backend == p.Name || ub.Dynamic
-		}
-		if routes && !loopbackOnly(fe) {
-			return false
-		}
-	}
-	return true
-}
-
-// Check reports what the engine cannot run: rule and ACL errors found when
-// compiling them (the same compilation startup does), and features the
-// model accepts that this engine does not implement yet, so that
-// "bulwark -c" and startup refuse them with their position instead of
-// ignoring them.
-func Check(m *model.Model, opt CheckOptions) config.Diagnostics {
-	tables, ds := compileTables(m)
-	_, rds := compileRules(m, tables)
-	ds = append(ds, rds...)
-	ds = append(ds, checkTLS(m)...)
+// engineLimits reports what the Model accepts but this engine does not run
+// yet, so that -c and start-up refuse it with its position instead of
+// ignoring it, and the secure defaults that only an explicit opt-out lifts.
+func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 	no := func(pos config.Pos, what string) {
-		ds = append(ds, config.Diagnostic{Pos: pos, Severity: config.SevAlert,
+		*ds = append(*ds, config.Diagnostic{Pos: pos, Severity: config.SevAlert,
 			Msg: what + " is not supported by bulwark yet", Code: model.CodeUnsupported})
 	}
 	for _, p := range m.Proxies {
-		_, cds := compileCaptures(p)
-		ds = append(ds, cds...)
-		if d := p.OptionArgs["tcp-request inspect-delay"]; d != nil {
-			if _, err := units.ParseTime(d.Arg(1)); err != nil {
-				ds.Alertf(d.ArgPos(1), "'tcp-request inspect-delay' : %v", err)
-			}
-		}
 		// HAP-3.1: listening on every interface is rarely intended.
 		for _, b := range p.Binds {
 			for _, a := range b.Addrs {
@@ -99,5 +60,41 @@ func Check(m *model.Model, opt CheckOptions) config.Diagnostics {
 			}
 		}
 	}
-	return ds
+}
+
+// statsOnlyLoopback reports whether the stats page of p can only be
+// reached through loopback binds: p's own binds, or those of every
+// frontend that can route to p.
+func statsOnlyLoopback(m *model.Model, p *model.Proxy) bool {
+	if p.Cap&model.CapFrontend != 0 {
+		return loopbackOnly(p)
+	}
+	for _, fe := range m.Frontends() {
+		routes := fe.DefaultBackend == p.Name
+		for _, ub := range fe.UseBackends {
+			routes = routes || ub.Backend == p.Name || ub.Dynamic
+		}
+		if routes && !loopbackOnly(fe) {
+			return false
+		}
+	}
+	return true
+}
+
+// loopbackOnly reports whether every bind of p listens on loopback or a
+// local socket.
+func loopbackOnly(p *model.Proxy) bool {
+	for _, b := range p.Binds {
+		for _, a := range b.Addrs {
+			switch a.Net {
+			case "unix", "abns", "fd", "sockpair":
+				continue
+			}
+			ip, err := netip.ParseAddr(a.Host)
+			if err != nil || !ip.IsLoopback() {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -1,0 +1,105 @@
+// Package plan is the stage between the Model and the running proxy: it
+// compiles everything of a configuration that can fail without a socket
+// (ACLs, rules, captures, stick tables, balance parameters, error pages, TLS
+// settings) and reports every problem with its position.
+//
+// "bulwark -c", start-up, reload and "bulwark audit" all call Compile, so a
+// file that checks clean cannot then fail to start for a reason that needs
+// no socket; proxy.Build only binds sockets and instantiates the Plan.
+package plan
+
+import (
+	"crypto/tls"
+	"time"
+
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+	"bulwark/internal/stick"
+	"bulwark/internal/tlsconf"
+)
+
+// Options tune a compilation.
+type Options struct {
+	// AllowPublicStats lets a stats page without credentials listen beyond
+	// loopback (HAP-6.1).
+	AllowPublicStats bool
+	// AllowInsecureKeyPerms loads private keys readable by others (HAP-4.3
+	// opt-out).
+	AllowInsecureKeyPerms bool
+	// Table, when set, is asked for an existing stick table before a new
+	// one is made: on reload, the running generation's table of the same
+	// name and spec, so that sessions of both generations count into one
+	// table. nil makes every table new.
+	Table func(name string, spec stick.Spec) *stick.Table
+}
+
+// Plan is a configuration ready to run: the Model and what was compiled
+// from it. It is read-only once Compile returns.
+type Plan struct {
+	Model *model.Model
+	// Tables are the stick tables by proxy name.
+	Tables map[string]*stick.Table
+	// Proxies holds what was compiled per proxy; every proxy of the Model
+	// has an entry.
+	Proxies map[*model.Proxy]*Proxy
+}
+
+// Proxy is what a proxy needs at run time beyond its Model.
+type Proxy struct {
+	// Rules is nil when the proxy's ACLs did not compile.
+	Rules    *Rules
+	Captures Captures
+	// Pages are the "errorfile" responses by status, read from disk.
+	Pages map[int][]byte
+	// InspectDelay is "tcp-request inspect-delay".
+	InspectDelay time.Duration
+	// ServerTLS holds the client TLS settings of servers with "ssl".
+	ServerTLS map[*model.Server]*tls.Config
+	// BindTLS holds the TLS settings of binds with "ssl".
+	BindTLS map[*model.Bind]*tls.Config
+}
+
+// Compile compiles m. It always returns a Plan; the Plan may only be run
+// when the diagnostics hold no alert.
+func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
+	pl := &Plan{Model: m, Proxies: make(map[*model.Proxy]*Proxy, len(m.Proxies))}
+	var ds config.Diagnostics
+	pl.Tables = compileTables(m, opt.Table, &ds)
+	tlsOpt := tlsconf.Options{AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms,
+		CrtBase: m.Global.CrtBase, CABase: m.Global.CABase}
+	for _, p := range m.Proxies {
+		pp := &Proxy{}
+		pl.Proxies[p] = pp
+		pp.Rules = compileRules(m, p, pl.Tables, &ds)
+		pp.Captures = compileCaptures(p, &ds)
+		pp.InspectDelay = inspectDelay(p, &ds)
+		pp.Pages = loadErrorPages(p, &ds)
+		if p.Cap&model.CapBackend != 0 {
+			checkBalance(p, &ds)
+		}
+		pp.ServerTLS, pp.BindTLS = compileTLS(m, p, tlsOpt, &ds)
+	}
+	engineLimits(m, opt, &ds)
+	return pl, dedupe(ds)
+}
+
+// dedupe drops repeated diagnostics: a rule inherited from a defaults
+// section is compiled for every proxy that uses it, and its error belongs
+// to its one line.
+func dedupe(ds config.Diagnostics) config.Diagnostics {
+	type key struct {
+		pos config.Pos
+		sev config.Severity
+		msg string
+	}
+	seen := make(map[key]bool, len(ds))
+	out := ds[:0]
+	for _, d := range ds {
+		k := key{d.Pos, d.Severity, d.Msg}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -1,0 +1,80 @@
+package plan_test
+
+import (
+	"fmt"
+	"testing"
+
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+	"bulwark/internal/plan"
+)
+
+func compile(t *testing.T, src string) (*plan.Plan, config.Diagnostics) {
+	t.Helper()
+	cfg, ds := config.Parse("t.cfg", []byte(src), config.LexOptions{})
+	m, cds := model.Compile(cfg, model.Options{})
+	ds = append(ds, cds...)
+	if ds.HasAlerts() {
+		t.Fatalf("model: %v", ds)
+	}
+	return plan.Compile(m, plan.Options{})
+}
+
+const defaults = `defaults base
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+`
+
+// Everything the proxy will need is compiled, with its position: a rule
+// error, a capture error and a send-proxy server are all reported at
+// their lines, in one run.
+func TestCompileReportsEveryErrorAtItsLine(t *testing.T) {
+	_, ds := compile(t, defaults+`
+frontend fe from base
+    bind 127.0.0.1:8080
+    http-request set-header X-A
+    capture request header Host len nope
+    default_backend be
+backend be from base
+    server s1 127.0.0.1:9000 send-proxy
+`)
+	var lines []int
+	for _, d := range ds {
+		if d.Severity == config.SevAlert {
+			lines = append(lines, d.Pos.Line)
+		}
+	}
+	if fmt.Sprint(lines) != "[9 10 13]" {
+		t.Fatalf("alerts at lines %v, want 9, 10 and 13: %v", lines, ds)
+	}
+}
+
+// A rule of a defaults section compiled for two proxies is one error,
+// at its one line.
+func TestInheritedRuleErrorOnce(t *testing.T) {
+	_, ds := compile(t, `defaults base
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+    http-request set-header X-A
+frontend a from base
+    bind 127.0.0.1:8080
+    default_backend be
+frontend b from base
+    bind 127.0.0.1:8081
+    default_backend be
+defaults plain
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+backend be
+    server s1 127.0.0.1:9000
+`)
+	if n := ds.Count(config.SevAlert); n != 1 {
+		t.Fatalf("%d alerts, want 1: %v", n, ds)
+	}
+}

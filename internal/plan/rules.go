@@ -1,0 +1,73 @@
+package plan
+
+import (
+	"bulwark/internal/acl"
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+	"bulwark/internal/rules"
+	"bulwark/internal/stick"
+)
+
+// Rules are the compiled decision lists of one proxy.
+type Rules struct {
+	Set        *acl.Set
+	Req, Resp  *rules.List
+	TCPConn    *rules.List
+	TCPContent *rules.List
+	// UseBackend is parallel to model.Proxy.UseBackends.
+	UseBackend []*acl.Cond
+}
+
+// compileTables makes every stick table declared by a proxy, or takes the
+// one reuse offers for it.
+func compileTables(m *model.Model, reuse func(string, stick.Spec) *stick.Table, ds *config.Diagnostics) map[string]*stick.Table {
+	tables := map[string]*stick.Table{}
+	for _, p := range m.Proxies {
+		if p.StickTable == nil {
+			continue
+		}
+		spec, err := stick.ParseTableSpec(p.StickTable.Args)
+		if err != nil {
+			ds.Alertf(p.StickTable.Pos, "'stick-table' : %v", err)
+			continue
+		}
+		for _, w := range spec.Warnings {
+			ds.Warnf(p.StickTable.Pos, "'stick-table' : %s", w)
+		}
+		if reuse != nil {
+			if t := reuse(p.Name, spec); t != nil {
+				tables[p.Name] = t
+				continue
+			}
+		}
+		tables[p.Name] = stick.New(p.Name, spec)
+	}
+	return tables
+}
+
+// compileRules compiles the ACLs, rule lists and use_backend conditions of
+// p; nil when its ACLs do not compile (the rules would only repeat the
+// errors).
+func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table, ds *config.Diagnostics) *Rules {
+	lookup := func(name string) *stick.Table { return tables[name] }
+	set, d := acl.Compile(p, m, acl.Options{Tables: lookup})
+	*ds = append(*ds, d...)
+	if d.HasAlerts() {
+		return nil
+	}
+	r := &Rules{Set: set}
+	ropt := rules.Options{Tables: lookup}
+	for _, l := range []struct {
+		dst  **rules.List
+		kind rules.Kind
+	}{{&r.Req, rules.HTTPRequest}, {&r.Resp, rules.HTTPResponse}, {&r.TCPConn, rules.TCPConnection}, {&r.TCPContent, rules.TCPContent}} {
+		*l.dst, d = rules.Compile(p, l.kind, set, ropt)
+		*ds = append(*ds, d...)
+	}
+	for _, ub := range p.UseBackends {
+		c, d := set.Cond(ub.Cond)
+		*ds = append(*ds, d...)
+		r.UseBackend = append(r.UseBackend, c)
+	}
+	return r
+}

@@ -1,0 +1,48 @@
+package plan
+
+import (
+	"crypto/tls"
+
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+	"bulwark/internal/tlsconf"
+)
+
+// compileTLS loads the certificates and TLS settings of p's binds and
+// servers; the configurations built here are the ones that serve.
+func compileTLS(m *model.Model, p *model.Proxy, opt tlsconf.Options, ds *config.Diagnostics) (map[*model.Server]*tls.Config, map[*model.Bind]*tls.Config) {
+	var srv map[*model.Server]*tls.Config
+	var bind map[*model.Bind]*tls.Config
+	for _, b := range p.Binds {
+		if !b.SSL {
+			continue
+		}
+		bt, err := tlsconf.LoadBind(b, &m.Global.SSL, opt)
+		if err != nil {
+			ds.Alertf(b.Pos, "%s '%s': bind: %v", p.Kind, p.Name, err)
+			continue
+		}
+		for _, w := range bt.Warnings {
+			ds.Warnf(b.Pos, "%s '%s': bind: %s", p.Kind, p.Name, w)
+		}
+		if bind == nil {
+			bind = map[*model.Bind]*tls.Config{}
+		}
+		bind[b] = bt.Config
+	}
+	for _, s := range p.Servers {
+		if !s.SSL {
+			continue
+		}
+		cfg, err := tlsconf.ServerConfigWith(s, &m.Global.SSL, opt)
+		if err != nil {
+			ds.Alertf(s.Pos, "%s '%s': server '%s': %v", p.Kind, p.Name, s.Name, err)
+			continue
+		}
+		if srv == nil {
+			srv = map[*model.Server]*tls.Config{}
+		}
+		srv[s] = cfg
+	}
+	return srv, bind
+}
