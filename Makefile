@@ -15,8 +15,10 @@ build:
 deps:
 	@./scripts/install-deps.sh
 
+# Every test, then the race detector on the concurrent packages.
 test: deps
 	BULWARK_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) race
 
 # The race detector on the packages that run goroutines (sessions, checks,
 # server state, stick tables, balancers, log writers); about a minute.
