@@ -5,9 +5,9 @@
 package model
 
 import (
-	"bulwark/internal/balance"
 	"time"
 
+	"bulwark/internal/balance"
 	"bulwark/internal/config"
 )
 
@@ -209,7 +209,9 @@ type Proxy struct {
 	LogFormat  string
 	LogTag     string
 	ErrorFiles map[int]string
-	Captures   []*config.Directive
+	Captures   []Capture
+	// InspectDelay is "tcp-request inspect-delay" (0 when absent).
+	InspectDelay time.Duration
 
 	// Directives keeps every directive applied to this proxy (inherited
 	// first) for the auditor and for positions.
@@ -223,6 +225,14 @@ func (p *Proxy) Option(name string) bool { return p.Options[name] }
 type Timeouts struct {
 	Client, Server, Connect, HTTPRequest, HTTPKeepAlive, Queue, Tunnel,
 	ClientFin, ServerFin, Check, Tarpit time.Duration
+}
+
+// Capture is a "capture request|response header <name> len <n>" line.
+type Capture struct {
+	Pos      config.Pos
+	Response bool
+	Name     string // as written; matched without case
+	Len      int
 }
 
 // ForwardFor is "option forwardfor".

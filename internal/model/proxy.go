@@ -1,13 +1,13 @@
 package model
 
 import (
-	"bulwark/internal/balance"
 	"bytes"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 
+	"bulwark/internal/balance"
 	"bulwark/internal/config"
 	"bulwark/internal/units"
 )
@@ -153,7 +153,7 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 			c.ds.Alertf(d.ArgPos(0), "'http-reuse' expects 'never', 'safe', 'aggressive' or 'always'")
 		}
 	case "capture":
-		p.Captures = append(p.Captures, d)
+		c.capture(p, d)
 	case "description", "id", "rate-limit", "monitor-uri":
 		if d.Name == "rate-limit" || d.Name == "monitor-uri" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
@@ -177,6 +177,25 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 // paths are relative to the working directory): it must exist and start
 // with an HTTP status line. The auditor skips this, as it may run away
 // from the deployment's files.
+// capture reads "capture request|response header <name> len <length>";
+// "capture cookie" is refused.
+func (c *compiler) capture(p *Proxy, d *config.Directive) {
+	if d.Arg(0) == "cookie" {
+		c.unsupported(d.Pos, "'capture cookie' is not supported by bulwark yet")
+		return
+	}
+	if len(d.Args) != 5 || (d.Arg(0) != "request" && d.Arg(0) != "response") || d.Arg(1) != "header" || d.Arg(3) != "len" {
+		c.ds.Alertf(d.Pos, "'capture' expects 'request header <name> len <length>' or 'response header <name> len <length>'")
+		return
+	}
+	n, err := strconv.Atoi(d.Arg(4))
+	if err != nil || n <= 0 || n > 65536 {
+		c.ds.Alertf(d.ArgPos(4), "'capture %s header' : invalid length '%s'", d.Arg(0), d.Arg(4))
+		return
+	}
+	p.Captures = append(p.Captures, Capture{Pos: d.Pos, Response: d.Arg(0) == "response", Name: d.Arg(2), Len: n})
+}
+
 func (c *compiler) checkErrorFile(d *config.Directive) {
 	if c.opt.Audit {
 		return

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"bulwark/internal/config"
+	"bulwark/internal/units"
 )
 
 // PredefinedACLs are the ACL names HAProxy declares itself (CM 7.4).
@@ -251,8 +252,19 @@ func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inh
 	case d.Name == "tcp-request" && sub == "inspect-delay", d.Name == "tcp-response" && sub == "inspect-delay":
 		if len(d.Args) != 2 {
 			c.ds.Alertf(d.Pos, "'%s inspect-delay' expects a delay", d.Name)
+			return
 		}
-		p.OptionArgs[d.Name+" inspect-delay"] = d
+		v, err := units.ParseTime(d.Arg(1))
+		if err != nil {
+			c.ds.Alertf(d.ArgPos(1), "'%s inspect-delay' : %v", d.Name, err)
+			return
+		}
+		if d.Name == "tcp-response" {
+			// Its rules are refused; the delay alone changes nothing.
+			c.noEffect(d.Pos, "'tcp-response inspect-delay'")
+			return
+		}
+		p.InspectDelay = v
 		return
 	case d.Name == "tcp-request" && (sub == "connection" || sub == "session" || sub == "content"),
 		d.Name == "tcp-response" && sub == "content":

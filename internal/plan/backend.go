@@ -2,12 +2,10 @@ package plan
 
 import (
 	"os"
-	"time"
 
 	"bulwark/internal/balance"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
-	"bulwark/internal/units"
 )
 
 // checkBalance refuses what the balancer cannot be built for.
@@ -40,14 +38,3 @@ func loadErrorPages(p *model.Proxy, ds *config.Diagnostics) map[int][]byte {
 	return pages
 }
 
-func inspectDelay(p *model.Proxy, ds *config.Diagnostics) time.Duration {
-	d := p.OptionArgs["tcp-request inspect-delay"]
-	if d == nil {
-		return 0
-	}
-	v, err := units.ParseTime(d.Arg(1))
-	if err != nil {
-		ds.Alertf(d.ArgPos(1), "'tcp-request inspect-delay' : %v", err)
-	}
-	return v
-}

@@ -1,10 +1,8 @@
 package plan
 
 import (
-	"strconv"
 	"strings"
 
-	"bulwark/internal/config"
 	"bulwark/internal/model"
 )
 
@@ -23,29 +21,14 @@ type Captures struct {
 	Slots int
 }
 
-func compileCaptures(p *model.Proxy, ds *config.Diagnostics) Captures {
+func compileCaptures(p *model.Proxy) Captures {
 	var c Captures
-	for _, d := range p.Captures {
-		if d.Arg(0) == "cookie" {
-			*ds = append(*ds, config.Diagnostic{Pos: d.Pos, Severity: config.SevAlert,
-				Msg: "'capture cookie' is not supported by bulwark yet", Code: model.CodeUnsupported})
-			continue
-		}
-		// capture request|response header <name> len <length>
-		if len(d.Args) != 5 || (d.Arg(0) != "request" && d.Arg(0) != "response") || d.Arg(1) != "header" || d.Arg(3) != "len" {
-			ds.Alertf(d.Pos, "'capture' expects 'request header <name> len <length>' or 'response header <name> len <length>'")
-			continue
-		}
-		n, err := strconv.Atoi(d.Arg(4))
-		if err != nil || n <= 0 || n > 65536 {
-			ds.Alertf(d.ArgPos(4), "'capture %s header' : invalid length '%s'", d.Arg(0), d.Arg(4))
-			continue
-		}
-		hc := HeaderCapture{Name: strings.ToLower(d.Arg(2)), Max: n}
-		if d.Arg(0) == "request" {
-			c.Req = append(c.Req, hc)
-		} else {
+	for _, mc := range p.Captures {
+		hc := HeaderCapture{Name: strings.ToLower(mc.Name), Max: mc.Len}
+		if mc.Response {
 			c.Resp = append(c.Resp, hc)
+		} else {
+			c.Req = append(c.Req, hc)
 		}
 	}
 	c.Slots = len(c.Req)

@@ -71,8 +71,8 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		pp := &Proxy{}
 		pl.Proxies[p] = pp
 		pp.Rules = compileRules(m, p, pl.Tables, &ds)
-		pp.Captures = compileCaptures(p, &ds)
-		pp.InspectDelay = inspectDelay(p, &ds)
+		pp.Captures = compileCaptures(p)
+		pp.InspectDelay = p.InspectDelay
 		pp.Pages = loadErrorPages(p, &ds)
 		if p.Cap&model.CapBackend != 0 {
 			checkBalance(p, &ds)

@@ -28,14 +28,14 @@ const defaults = `defaults base
 `
 
 // Everything the proxy will need is compiled, with its position: a rule
-// error, a capture error and a send-proxy server are all reported at
-// their lines, in one run.
+// error, a bad regex and a send-proxy server are all reported at their
+// lines, in one run.
 func TestCompileReportsEveryErrorAtItsLine(t *testing.T) {
 	_, ds := compile(t, defaults+`
 frontend fe from base
     bind 127.0.0.1:8080
     http-request set-header X-A
-    capture request header Host len nope
+    http-request deny if { path_reg ( }
     default_backend be
 backend be from base
     server s1 127.0.0.1:9000 send-proxy

@@ -130,7 +130,12 @@ func (s *httpSession) loop() {
 		if parked {
 			return
 		}
-		if !more || s.fe.rt.stopping.Load() || s.h2 {
+		// A stop that began after the last response went out (without
+		// "Connection: close") is handled by serveOne: the client may
+		// already be sending its next request, which gets served with
+		// "Connection: close" within the idle grace; closing here would
+		// reset it.
+		if !more || s.h2 {
 			s.finish()
 			return
 		}

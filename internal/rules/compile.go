@@ -492,8 +492,8 @@ func compileCapture(c *compiler, r *model.Rule) action {
 	cp := &captureAction{x: x, max: 64}
 	if a[1].Text == "len" {
 		reqHeaders := 0
-		for _, d := range c.p.Captures {
-			if d.Arg(0) == "request" {
+		for _, mc := range c.p.Captures {
+			if !mc.Response {
 				reqHeaders++
 			}
 		}
