@@ -37,4 +37,3 @@ func loadErrorPages(p *model.Proxy, ds *config.Diagnostics) map[int][]byte {
 	}
 	return pages
 }
-
