@@ -183,6 +183,10 @@ type Target struct {
 	// Git reports whether file is tracked by git and clean; nil means
 	// git is not available (HAP-9.2 is then MANUAL).
 	Git func(file string) (tracked, clean bool, err error)
+	// HAProxyCheck runs "haproxy -c" on the files of an HAProxy target
+	// (HAP-9.1 reports its verdict beside Bulwark's); nil when there is no
+	// haproxy binary or the target is Bulwark.
+	HAProxyCheck func(files []string) HAProxyVerdict
 	// BackupDirs are searched for bulwark-backup-*.tar.gz in addition to
 	// each configuration file's directory.
 	BackupDirs []string

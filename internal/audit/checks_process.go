@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -160,14 +161,71 @@ func checkValidates(t *Target) Result {
 			evs = append(evs, ev(d.Pos, Warn, "%s", d.Error()))
 		}
 	}
+	if t.Product == ProductHAProxy && t.HAProxyCheck != nil {
+		evs = append(evs, haproxyCheckEvidence(t)...)
+	}
 	r := summarize(evs, fmt.Sprintf("configuration parses and validates for %s", t.Product), "")
 	switch r.Verdict {
 	case Fail:
-		r.Summary = fmt.Sprintf("%d error(s): the configuration would be rejected", t.Diags.Count(config.SevAlert))
+		n := 0
+		for _, e := range evs {
+			if e.Verdict == Fail && !strings.Contains(e.Text, " -c rejects the configuration") {
+				n++
+			}
+		}
+		r.Summary = fmt.Sprintf("%d error(s): the configuration would be rejected", n)
 	case Warn:
 		r.Summary = fmt.Sprintf("valid with %d warning(s)", t.Diags.Count(config.SevWarning))
 	}
 	return r
+}
+
+// haproxyCheckEvidence is the verdict of the real "haproxy -c" on an
+// HAProxy target: the deployed binary is the final judge of its own
+// language, and a disagreement with Bulwark's reading is shown, not hidden.
+func haproxyCheckEvidence(t *Target) []Evidence {
+	v := t.HAProxyCheck(t.Files)
+	var pos config.Pos
+	if len(t.Files) > 0 {
+		pos = config.Pos{File: t.Files[0], Line: 1}
+	}
+	switch {
+	case v.Err != nil:
+		return []Evidence{ev(pos, Manual, "%s -c could not be run: %v", v.Bin, v.Err)}
+	case v.Exit == 0 || v.Exit == 2:
+		e := ev(pos, Pass, "%s -c: configuration is valid (exit %d)", v.Bin, v.Exit)
+		if t.Diags.HasAlerts() {
+			e.Text += "; Bulwark's reading reports errors above: please report the difference"
+		}
+		return []Evidence{e}
+	}
+	evs := []Evidence{ev(pos, Fail, "%s -c rejects the configuration (exit %d)", v.Bin, v.Exit)}
+	for _, line := range strings.Split(v.Output, "\n") {
+		if !strings.Contains(line, "[ALERT]") || len(evs) >= 20 {
+			continue
+		}
+		// "[ALERT]    (pid) : config : parsing [file:line] : message": keep
+		// the position for the report, the message for the reader.
+		p, msg := pos, strings.TrimSpace(line)
+		if i := strings.Index(msg, "parsing ["); i >= 0 {
+			if j := strings.Index(msg[i:], "]"); j > 0 {
+				loc := msg[i+len("parsing [") : i+j]
+				if k := strings.LastIndexByte(loc, ':'); k > 0 {
+					if n, err := strconv.Atoi(loc[k+1:]); err == nil {
+						p = config.Pos{File: loc[:k], Line: n}
+					}
+				}
+				msg = strings.TrimPrefix(strings.TrimSpace(msg[i+j+1:]), ": ")
+			}
+		} else if k := strings.Index(msg, ": config : "); k >= 0 {
+			msg = msg[k+len(": config : "):]
+		}
+		if strings.HasPrefix(msg, "Error(s) found in configuration file") || strings.HasPrefix(msg, "Fatal errors found") {
+			continue // haproxy's own summary of the lines above
+		}
+		evs = append(evs, ev(p, Fail, "haproxy -c: %s", msg))
+	}
+	return evs
 }
 
 func checkVersionControl(t *Target) Result {

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -94,6 +96,43 @@ func GitStatus(file string) (tracked, clean bool, err error) {
 }
 
 // GitAvailable reports whether a git binary is on PATH.
+// HAProxyVerdict is what "haproxy -c" said of a configuration.
+type HAProxyVerdict struct {
+	Bin    string
+	Exit   int    // haproxy's exit code: 0 valid, 2 valid without listener, else invalid
+	Output string // its alerts and warnings
+	Err    error  // it could not be run (or timed out)
+}
+
+// HAProxyChecker returns a HAProxyCheck that runs bin -c, bounded in time,
+// or nil when bin is not there.
+func HAProxyChecker(bin string) func([]string) HAProxyVerdict {
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return nil
+	}
+	return func(files []string) HAProxyVerdict {
+		args := []string{"-c"}
+		for _, f := range files {
+			args = append(args, "-f", f)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, path, args...).CombinedOutput()
+		v := HAProxyVerdict{Bin: path, Output: strings.TrimSpace(string(out))}
+		var ee *exec.ExitError
+		switch {
+		case ctx.Err() != nil:
+			v.Err = fmt.Errorf("no answer within 20s")
+		case errors.As(err, &ee):
+			v.Exit = ee.ExitCode()
+		case err != nil:
+			v.Err = err
+		}
+		return v
+	}
+}
+
 func GitAvailable() bool {
 	_, err := exec.LookPath("git")
 	return err == nil

@@ -161,6 +161,12 @@ func auditMain(args []string, stdout, stderr io.Writer) int {
 	if !o.noGit && audit.GitAvailable() {
 		t.Git = audit.GitStatus
 	}
+	if o.target == audit.ProductHAProxy {
+		t.HAProxyCheck = audit.HAProxyChecker("haproxy")
+		if t.HAProxyCheck == nil {
+			t.HAProxyCheck = audit.HAProxyChecker("/usr/sbin/haproxy")
+		}
+	}
 	if o.live {
 		t.Live = audit.GatherLive(t, o.liveOpts)
 	}
