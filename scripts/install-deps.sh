@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the tools the tests drive for real (Debian's haproxy for the
 # differential tests, curl and openssl for TLS and HTTP probes, nginx and wrk
-# for benchmarks). Does nothing when they are already there.
+# for benchmarks, h2spec for HTTP/2 conformance). Does nothing when they are
+# already there.
 set -e
 missing=""
 for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk; do
@@ -10,6 +11,13 @@ for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk;
 		missing="$missing $pkg"
 	fi
 done
+# h2spec (HTTP/2 conformance, a Go module) goes to GOPATH/bin, where the
+# Makefile's PATH finds it.
+gobin="$(go env GOPATH)/bin"
+if ! command -v h2spec >/dev/null 2>&1 && [ ! -x "$gobin/h2spec" ]; then
+	echo "install-deps: installing h2spec"
+	go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+fi
 if [ -z "$missing" ]; then
 	exit 0
 fi

@@ -49,3 +49,28 @@ func TestCapturesAndInspectDelayTyped(t *testing.T) {
 		}
 	}
 }
+
+// tune.http.maxhdr and tune.h2.* are read with HAProxy's defaults and
+// ranges; out-of-range values are errors at the value.
+func TestTuneHTTPAndH2(t *testing.T) {
+	compile := func(global string) (*Model, config.Diagnostics) {
+		cfg, ds := config.Parse("t.cfg", []byte("global\n"+global), config.LexOptions{})
+		m, cds := Compile(cfg, Options{})
+		return m, append(ds, cds...)
+	}
+	m, ds := compile("")
+	if ds.HasAlerts() || m.Global.MaxHdr != 101 || m.Global.H2 != (H2Tune{4096, 65535, 100, 16384}) {
+		t.Fatalf("defaults: %d %+v %v", m.Global.MaxHdr, m.Global.H2, ds)
+	}
+	m, ds = compile("    tune.http.maxhdr 20\n    tune.h2.header-table-size 8192\n    tune.h2.initial-window-size 1048576\n" +
+		"    tune.h2.max-concurrent-streams 50\n    tune.h2.max-frame-size 32768\n")
+	if ds.HasAlerts() || ds.Count(config.SevWarning) > 0 || m.Global.MaxHdr != 20 || m.Global.H2 != (H2Tune{8192, 1048576, 50, 32768}) {
+		t.Fatalf("set: %d %+v %v", m.Global.MaxHdr, m.Global.H2, ds)
+	}
+	for _, bad := range []string{"tune.http.maxhdr 0", "tune.h2.max-frame-size 1000", "tune.h2.header-table-size 70000", "tune.h2.max-concurrent-streams x"} {
+		_, ds := compile("    " + bad + "\n")
+		if !ds.HasAlerts() {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -9,7 +9,8 @@ import (
 )
 
 func newGlobal() Global {
-	return Global{UID: -1, GID: -1, BufSize: 16384, StatsMaxConn: 10, SSL: SSLDefaults{ServerVerify: "required"}}
+	return Global{UID: -1, GID: -1, BufSize: 16384, MaxHdr: 101, StatsMaxConn: 10, SSL: SSLDefaults{ServerVerify: "required"},
+		H2: H2Tune{HeaderTableSize: 4096, InitialWindowSize: 65535, MaxConcurrentStreams: 100, MaxFrameSize: 16384}}
 }
 
 // globalIgnored are global keywords that tune HAProxy internals; Bulwark
@@ -19,8 +20,21 @@ var globalIgnored = set("node", "description", "expose-experimental-directives")
 // globalNoEffect tune HAProxy internals; accepted with a warning.
 var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
 	"tune.ssl.cachesize", "tune.ssl.lifetime", "master-worker", "cpu-map",
-	"tune.http.maxhdr", "tune.ssl.maxrecord", "quiet", "tune.idletimer",
-	"tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.header-table-size")
+	"tune.ssl.maxrecord", "quiet", "tune.idletimer")
+
+// rangeArg reads a global's one integer argument within [lo, hi].
+func (c *compiler) rangeArg(d *config.Directive, lo, hi int) (int, bool) {
+	if len(d.Args) != 1 {
+		c.ds.Alertf(d.Pos, "'%s' expects an integer argument", d.Name)
+		return 0, false
+	}
+	n, err := strconv.Atoi(d.Arg(0))
+	if err != nil || n < lo || n > hi {
+		c.ds.Alertf(d.ArgPos(0), "'%s' expects an integer between %d and %d, got '%s'", d.Name, lo, hi, d.Arg(0))
+		return 0, false
+	}
+	return n, true
+}
 
 func (c *compiler) global(s *config.Section) {
 	g := &c.m.Global
@@ -88,6 +102,26 @@ func (c *compiler) global(s *config.Section) {
 				continue
 			}
 			g.BufSize = n
+		case "tune.http.maxhdr":
+			if n, ok := c.rangeArg(d, 1, 32767); ok {
+				g.MaxHdr = n
+			}
+		case "tune.h2.header-table-size":
+			if n, ok := c.rangeArg(d, 0, 65535); ok {
+				g.H2.HeaderTableSize = n
+			}
+		case "tune.h2.initial-window-size":
+			if n, ok := c.rangeArg(d, 0, 1<<31-1); ok {
+				g.H2.InitialWindowSize = n
+			}
+		case "tune.h2.max-concurrent-streams":
+			if n, ok := c.rangeArg(d, 1, 1<<31-1); ok {
+				g.H2.MaxConcurrentStreams = n
+			}
+		case "tune.h2.max-frame-size":
+			if n, ok := c.rangeArg(d, 16384, 1<<24-1); ok {
+				g.H2.MaxFrameSize = n
+			}
 		case "tune.maxrewrite":
 			g.MaxRewrite = c.intArg(d, 0, 1<<28)
 		case "log":

@@ -92,6 +92,8 @@ type Global struct {
 	HardStop   time.Duration // hard-stop-after; 0 = none
 	BufSize    int           // tune.bufsize, default 16384
 	MaxRewrite int           // tune.maxrewrite
+	MaxHdr     int           // tune.http.maxhdr, default 101
+	H2         H2Tune        // tune.h2.*
 	Logs       []LogTarget
 	StatsSocks []*StatsSocket
 	// StatsTimeout is "stats timeout" (runtime API idle limit), 0 = 10 s.
@@ -225,6 +227,15 @@ func (p *Proxy) Option(name string) bool { return p.Options[name] }
 type Timeouts struct {
 	Client, Server, Connect, HTTPRequest, HTTPKeepAlive, Queue, Tunnel,
 	ClientFin, ServerFin, Check, Tarpit time.Duration
+}
+
+// H2Tune are the HTTP/2 settings Bulwark advertises (tune.h2.*), with
+// HAProxy 2.6's defaults.
+type H2Tune struct {
+	HeaderTableSize      int // tune.h2.header-table-size, 4096
+	InitialWindowSize    int // tune.h2.initial-window-size, 65535
+	MaxConcurrentStreams int // tune.h2.max-concurrent-streams, 100
+	MaxFrameSize         int // tune.h2.max-frame-size, 16384
 }
 
 // Capture is a "capture request|response header <name> len <n>" line.

@@ -72,7 +72,12 @@ func (fe *frontend) serveH2(tc *tls.Conn) {
 // there so that a soft stop can send GOAWAY to every h2 connection
 // (http2.ConfigureServer hooks its Shutdown).
 func (fe *frontend) initH2() {
-	fe.h2 = &http2.Server{IdleTimeout: fe.keepAliveTimeout, MaxReadFrameSize: 1 << 20}
+	// The settings HAProxy advertises (tune.h2.*, with its defaults): a
+	// frame over max-frame-size is a FRAME_SIZE_ERROR, as clients expect.
+	t := fe.rt.model.Global.H2
+	fe.h2 = &http2.Server{IdleTimeout: fe.keepAliveTimeout, MaxReadFrameSize: uint32(t.MaxFrameSize),
+		MaxConcurrentStreams: uint32(t.MaxConcurrentStreams), MaxDecoderHeaderTableSize: uint32(t.HeaderTableSize),
+		MaxEncoderHeaderTableSize: uint32(t.HeaderTableSize), MaxUploadBufferPerStream: int32(t.InitialWindowSize)}
 	if fe.h2.IdleTimeout == 0 {
 		fe.h2.IdleTimeout = fe.clientTimeout
 	}
@@ -110,7 +115,7 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 			client.Close()
 		}
 	}()
-	rd := h1.NewReader(client, h1.Config{MaxHeaderBytes: fe.bufSize})
+	rd := h1.NewReader(client, h1.Config{MaxHeaderBytes: fe.bufSize, MaxHeaders: fe.rt.model.Global.MaxHdr})
 	var resp h1.Response
 	for {
 		if err := rd.ReadResponse(&resp, []byte(r.Method)); err != nil {

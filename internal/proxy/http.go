@@ -86,7 +86,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		s.tlsOn, s.sni = ci.tlsOn, ci.sni
 	}
 	s.tc = timedConn{Conn: c}
-	s.rd = h1.NewReader(&s.tc, h1.Config{Pool: fe.rt.bufs})
+	s.rd = h1.NewReader(&s.tc, h1.Config{Pool: fe.rt.bufs, MaxHeaders: fe.rt.model.Global.MaxHdr})
 	if s.src.IsValid() {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
@@ -807,7 +807,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	}
 	sc := &srvConn{c: conn, srv: be.servers[idx2]}
 	sc.tc = timedConn{Conn: conn}
-	sc.rd = h1.NewReader(&sc.tc, h1.Config{Pool: s.fe.rt.bufs})
+	sc.rd = h1.NewReader(&sc.tc, h1.Config{Pool: s.fe.rt.bufs, MaxHeaders: s.fe.rt.model.Global.MaxHdr})
 	s.attached, s.attBE = sc, be
 	return sc, idx2, true, nil
 }

@@ -73,3 +73,31 @@ backend be
 		t.Fatalf("got %q, want 502", out)
 	}
 }
+
+// tune.http.maxhdr bounds the fields of a request head: one more is a 400
+// and nothing reaches the server.
+func TestTuneMaxHdr(t *testing.T) {
+	b := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	_, addr := startProxy(t, sub(`
+global
+    tune.http.maxhdr 5
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	head := "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+	if out := rawRequest(t, addr, head+"\r\n", 3*time.Second); statusOf(out) != 200 {
+		t.Fatalf("5 fields: %q", out)
+	}
+	before := len(b.received())
+	if out := rawRequest(t, addr, head+"D: 4\r\n\r\n", 3*time.Second); statusOf(out) != 400 {
+		t.Fatalf("6 fields: %q", out)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if len(b.received()) != before {
+		t.Fatal("a head over tune.http.maxhdr reached the server")
+	}
+}
