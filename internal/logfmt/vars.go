@@ -5,9 +5,9 @@ type Var uint8
 
 // The variables, in the order of the manual's table.
 const (
-	VarNone    Var = iota
-	VarGlobal      // %o
-	VarBytesOut    // %B  bytes read from the server, sent to the client
+	VarNone     Var = iota
+	VarGlobal       // %o
+	VarBytesOut     // %B  bytes read from the server, sent to the client
 	VarCapReqCookie
 	VarCapResCookie
 	VarHostname
