@@ -157,7 +157,7 @@ func Parse(text string, opt Options) (f *Format, warnings []string, err *Error) 
 			}
 			x, xerr := opt.Expr(src)
 			if xerr != nil {
-				return nil, warnings, &Error{i + 1, fmt.Sprintf("failed to parse sample expression <%s> : %v", src, xerr)}
+				return nil, warnings, &Error{start, fmt.Sprintf("failed to parse sample expression <%s> : %v", src, xerr)}
 			}
 			flush()
 			f.Nodes = append(f.Nodes, Node{Kind: Sample, Expr: x, Flags: flags})
