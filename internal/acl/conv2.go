@@ -80,31 +80,31 @@ func moreConvs() map[string]*convDef {
 		"strcmp":   {in: KindStr, out: KindInt, fn: convStrcmp, minArgs: 1, maxArgs: 1, prep: prepVarArg},
 		"secure_memcmp": {in: KindBin, out: KindBool, fn: convSecureMemcmp, minArgs: 1, maxArgs: 1,
 			prep: prepVarArg},
-		"field":  {in: KindStr, out: KindStr, fn: convField(false), minArgs: 2, maxArgs: 3, prep: prepField},
-		"word":   {in: KindStr, out: KindStr, fn: convField(true), minArgs: 2, maxArgs: 3, prep: prepField},
-		"regsub": {in: KindStr, out: KindStr, fn: convRegsub, minArgs: 2, maxArgs: 3, prep: prepRegsub},
-		"json":   {in: KindStr, out: KindStr, fn: convJSON, maxArgs: 1, prep: prepJSON},
-		"url_dec": {in: KindStr, out: KindStr, fn: convURLDec, maxArgs: 1, prep: prepOptInt},
-		"url_enc": {in: KindStr, out: KindStr, fn: convURLEnc, maxArgs: 1, prep: prepURLEnc},
-		"sha1":    {in: KindBin, out: KindBin, fn: convDigest, prep: prepDigestFixed("sha1")},
-		"sha2":    {in: KindBin, out: KindBin, fn: convDigest, maxArgs: 1, prep: prepSHA2},
-		"digest":  {in: KindBin, out: KindBin, fn: convDigest, minArgs: 1, maxArgs: 1, prep: prepDigest},
-		"hmac":    {in: KindBin, out: KindBin, fn: convHMAC, minArgs: 2, maxArgs: 2, prep: prepHMAC},
-		"crc32":   hashConv(crc32.ChecksumIEEE),
-		"crc32c":  hashConv(func(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }),
-		"djb2":    hashConv(djb2),
-		"sdbm":    hashConv(sdbm),
-		"be2dec":  {in: KindBin, out: KindStr, fn: convBe2dec, minArgs: 2, maxArgs: 3, prep: prepBe2},
-		"be2hex":  {in: KindBin, out: KindStr, fn: convBe2hex, maxArgs: 3, prep: prepBe2},
-		"iif":     {in: KindBool, out: KindStr, fn: convIIf, minArgs: 2, maxArgs: 2, prep: prepIIf},
-		"htonl":   {in: KindInt, out: KindBin, fn: convHtonl},
-		"host_only": {in: KindStr, out: KindStr, fn: convHostPort(true)},
-		"port_only": {in: KindStr, out: KindInt, fn: convHostPort(false)},
-		"http_date": {in: KindInt, out: KindStr, fn: convHTTPDate, maxArgs: 2, prep: prepDateUnit},
-		"ltime":     {in: KindInt, out: KindStr, fn: convTime(false), minArgs: 1, maxArgs: 2, prep: prepTimeFmt},
-		"utime":     {in: KindInt, out: KindStr, fn: convTime(true), minArgs: 1, maxArgs: 2, prep: prepTimeFmt},
-		"set-var":   {in: KindNone, out: KindNone, fn: convSetVar, minArgs: 1, maxArgs: 2, prep: prepSetVarConv},
-		"unset-var": {in: KindNone, out: KindNone, fn: convUnsetVar, minArgs: 1, maxArgs: 1, prep: prepSetVarConv},
+		"field":      {in: KindStr, out: KindStr, fn: convField(false), minArgs: 2, maxArgs: 3, prep: prepField},
+		"word":       {in: KindStr, out: KindStr, fn: convField(true), minArgs: 2, maxArgs: 3, prep: prepField},
+		"regsub":     {in: KindStr, out: KindStr, fn: convRegsub, minArgs: 2, maxArgs: 3, prep: prepRegsub},
+		"json":       {in: KindStr, out: KindStr, fn: convJSON, maxArgs: 1, prep: prepJSON},
+		"url_dec":    {in: KindStr, out: KindStr, fn: convURLDec, maxArgs: 1, prep: prepOptInt},
+		"url_enc":    {in: KindStr, out: KindStr, fn: convURLEnc, maxArgs: 1, prep: prepURLEnc},
+		"sha1":       {in: KindBin, out: KindBin, fn: convDigest, prep: prepDigestFixed("sha1")},
+		"sha2":       {in: KindBin, out: KindBin, fn: convDigest, maxArgs: 1, prep: prepSHA2},
+		"digest":     {in: KindBin, out: KindBin, fn: convDigest, minArgs: 1, maxArgs: 1, prep: prepDigest},
+		"hmac":       {in: KindBin, out: KindBin, fn: convHMAC, minArgs: 2, maxArgs: 2, prep: prepHMAC},
+		"crc32":      hashConv(crc32.ChecksumIEEE),
+		"crc32c":     hashConv(func(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }),
+		"djb2":       hashConv(djb2),
+		"sdbm":       hashConv(sdbm),
+		"be2dec":     {in: KindBin, out: KindStr, fn: convBe2dec, minArgs: 2, maxArgs: 3, prep: prepBe2},
+		"be2hex":     {in: KindBin, out: KindStr, fn: convBe2hex, maxArgs: 3, prep: prepBe2},
+		"iif":        {in: KindBool, out: KindStr, fn: convIIf, minArgs: 2, maxArgs: 2, prep: prepIIf},
+		"htonl":      {in: KindInt, out: KindBin, fn: convHtonl},
+		"host_only":  {in: KindStr, out: KindStr, fn: convHostPort(true)},
+		"port_only":  {in: KindStr, out: KindInt, fn: convHostPort(false)},
+		"http_date":  {in: KindInt, out: KindStr, fn: convHTTPDate, maxArgs: 2, prep: prepDateUnit},
+		"ltime":      {in: KindInt, out: KindStr, fn: convTime(false), minArgs: 1, maxArgs: 2, prep: prepTimeFmt},
+		"utime":      {in: KindInt, out: KindStr, fn: convTime(true), minArgs: 1, maxArgs: 2, prep: prepTimeFmt},
+		"set-var":    {in: KindNone, out: KindNone, fn: convSetVar, minArgs: 1, maxArgs: 2, prep: prepSetVarConv},
+		"unset-var":  {in: KindNone, out: KindNone, fn: convUnsetVar, minArgs: 1, maxArgs: 1, prep: prepSetVarConv},
 		"json_query": {in: KindStr, out: KindStr, fn: convJSONQuery, minArgs: 1, maxArgs: 2, prep: prepJSONQuery},
 	}
 }
@@ -624,10 +624,8 @@ func digestNew(name string) func() hash.Hash {
 	return nil
 }
 
-// digestArg keeps the digest in the first argument's integer: an index
-// into digestNames, so the call needs no allocation.
-var _ = digestNames
-
+// digestNames index the digests: prep keeps the index in the argument's
+// integer, so the per-request call needs no lookup or allocation.
 func digestNames() []string { return []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"} }
 
 func digestIndex(name string) int64 {
