@@ -23,6 +23,9 @@ func lookupConv(name string) *convDef {
 	if d := convs[name]; d != nil {
 		return d
 	}
+	if d := moreConvs()[name]; d != nil {
+		return d
+	}
 	if d := mapConv(name); d != nil {
 		return d
 	}

@@ -2,8 +2,10 @@ package acl
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
+	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/stick"
 )
@@ -28,6 +30,11 @@ type argVal struct {
 	ul  *model.Userlist
 	mp  *mapData
 	dt  stick.DataType
+	// re is a compiled regex argument (regsub); b a decoded binary one
+	// (a literal key); isVar says s names a variable to read at run time.
+	re    *regexp.Regexp
+	b     []byte
+	isVar bool
 }
 
 type convCall struct {
@@ -147,6 +154,9 @@ func (c *compiler) parseExpr(text string, acl bool) (*Expr, matchMethod, error) 
 			}
 		}
 	}
+	if def == nil && config.IsFetch(name) {
+		return nil, 0, fmt.Errorf("sample fetch '%s' is not supported by bulwark", name)
+	}
 	if def == nil {
 		if acl {
 			return nil, 0, fmt.Errorf("unknown fetch method '%s' in ACL expression '%s'", name, text)
@@ -179,6 +189,9 @@ func (c *compiler) parseExpr(text string, acl bool) (*Expr, matchMethod, error) 
 			return nil, 0, err
 		}
 		cd := lookupConv(cname)
+		if cd == nil && config.IsConverter(cname) {
+			return nil, 0, fmt.Errorf("converter '%s' is not supported by bulwark", cname)
+		}
 		if cd == nil {
 			return nil, 0, fmt.Errorf("unknown converter '%s' in '%s'", cname, text)
 		}

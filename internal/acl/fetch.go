@@ -64,6 +64,9 @@ func lookupFetch(name string) *fetchDef {
 	if d := fetches[name]; d != nil {
 		return d
 	}
+	if d := moreFetches()[name]; d != nil {
+		return d
+	}
 	return stickFetch(name)
 }
 

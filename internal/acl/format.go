@@ -104,3 +104,16 @@ func AppendSample(dst []byte, s Sample) []byte {
 	}
 	return dst
 }
+
+// AppendString appends the text form of x's value after dst; ok is false
+// when the sample is missing. Scratch space is released, so log lines can
+// render samples without growing the Eval.
+func (x *Expr) AppendString(dst []byte, e *Eval) ([]byte, bool) {
+	mark := len(e.buf)
+	s, ok := x.Sample(e)
+	if ok {
+		dst = AppendSample(dst, s)
+	}
+	e.buf = e.buf[:mark]
+	return dst, ok
+}

@@ -156,7 +156,7 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", w)
 	}
-	first, err := logging.New(m)
+	first, err := logging.New(pl)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
 		return 1
@@ -238,7 +238,7 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v\n", err)
 			continue
 		}
-		nlog, err := logging.New(npl.Model)
+		nlog, err := logging.New(npl)
 		if err != nil {
 			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : reload: %v; still running the previous configuration\n", err)
 			continue

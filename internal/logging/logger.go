@@ -2,10 +2,13 @@ package logging
 
 import (
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/logfmt"
 	"bulwark/internal/model"
+	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
 )
 
@@ -17,12 +20,21 @@ type Logger struct {
 
 type frontLog struct {
 	sinks []*Sink
-	http  bool // httplog (or HTTP mode default) vs tcplog
+	// http and tcp are the plan's compiled formats for HTTP transactions
+	// and other sessions.
+	http, tcp *logfmt.Format
+	ctx       lineCtx
+	counter   atomic.Uint64
 }
 
-// New opens the log targets of every frontend of m. "log global" expands
-// to the global section's targets.
-func New(m *model.Model) (*Logger, error) {
+// New opens the log targets of every frontend of the plan and takes their
+// compiled formats. "log global" expands to the global section's targets.
+func New(pl *plan.Plan) (*Logger, error) {
+	m := pl.Model
+	host, _ := os.Hostname()
+	if m.Global.LogHostname != "" {
+		host = m.Global.LogHostname
+	}
 	l := &Logger{fronts: map[string]*frontLog{}}
 	open := map[string]*Sink{}
 	get := func(t model.LogTarget) (*Sink, error) {
@@ -46,7 +58,14 @@ func New(m *model.Model) (*Logger, error) {
 		return s, nil
 	}
 	for _, p := range m.Frontends() {
-		fl := &frontLog{http: p.Mode == model.ModeHTTP && !p.Option("tcplog")}
+		fl := &frontLog{ctx: lineCtx{pid: os.Getpid(), hostname: host}}
+		if pp := pl.Proxies[p]; pp != nil && pp.Log != nil {
+			fl.http, fl.tcp = pp.Log.HTTP, pp.Log.TCP
+		}
+		if fl.http == nil {
+			fl.http = logfmt.MustParse(logfmt.HTTPLog, logfmt.Options{HTTP: true, MergeSpaces: true})
+			fl.tcp = logfmt.MustParse(logfmt.TCPLog, logfmt.Options{MergeSpaces: true})
+		}
 		for _, t := range p.Logs {
 			targets := []model.LogTarget{t}
 			if t.Global {
@@ -73,12 +92,13 @@ func (l *Logger) Log(e *proxy.LogEntry) {
 		return
 	}
 	var buf [512]byte
-	var line []byte
-	if e.HTTP && fl.http {
-		line = AppendHTTPLog(buf[:0], e)
-	} else {
-		line = AppendTCPLog(buf[:0], e)
+	f := fl.tcp
+	if e.HTTP {
+		f = fl.http
 	}
+	lc := fl.ctx
+	lc.counter = fl.counter.Add(1) - 1
+	line := render(buf[:0], f, e, &lc)
 	now := time.Now()
 	level := e.Level
 	if level == "" {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"bulwark/internal/logfmt"
 	"bulwark/internal/proxy"
 )
 
@@ -87,5 +88,41 @@ func TestSyslogUDP(t *testing.T) {
 	n, _, err := pc.ReadFrom(buf)
 	if err != nil || !strings.HasSuffix(string(buf[:n]), "kept") {
 		t.Fatalf("level filter: got %q, %v", buf[:n], err)
+	}
+}
+
+// BenchmarkRenderHTTPLog renders an httplog line through the compiled
+// format, as the Logger does for every request: no allocation.
+func BenchmarkRenderHTTPLog(b *testing.B) {
+	f := logfmt.MustParse(logfmt.HTTPLog, logfmt.Options{HTTP: true, MergeSpaces: true})
+	e := entry()
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = Render(buf[:0], f, e)
+	}
+}
+
+// A custom log-format renders each variable with its flags; the
+// separators collapse around empty captures as HAProxy's do.
+func TestRenderCustom(t *testing.T) {
+	e := entry()
+	for _, tc := range []struct{ format, want string }{
+		{"%{+Q}o %ci %b %{-Q}s %ST", `"10.0.1.2" "static" srv1 200`},
+		{"%{+X}ci:%{+X}cp", "0A000102:8225"},
+		{"%HM %HU %HP %HQ %HV", "GET /index.html /index.html - HTTP/1.1"},
+		{"%hr %hs %{+Q}r", `"GET /index.html HTTP/1.1"`},
+		{"%T", "06/Feb/2009:12:14:14 +0000"},
+		{"%Ts.%ms", "1233922454.655"},
+		{"%{+E}r", "GET /index.html HTTP/1.1"},
+		{"%CC %tsc", "- ----"},
+	} {
+		f, _, err := logfmt.Parse(tc.format, logfmt.Options{HTTP: true, MergeSpaces: true})
+		if err != nil {
+			t.Fatalf("%s: %s", tc.format, err.Msg)
+		}
+		if got := string(Render(nil, f, e)); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.format, got, tc.want)
+		}
 	}
 }

@@ -209,9 +209,18 @@ type Proxy struct {
 	Stats      *Stats
 	Logs       []LogTarget
 	LogFormat  string
-	LogTag     string
-	ErrorFiles map[int]string
-	Captures   []Capture
+	// LogFormatPos is where the log-format string starts, for errors
+	// inside it; the same for the other format strings below.
+	LogFormatPos config.Pos
+	// LogFormatSD, ErrorLogFormat and UniqueIDFormat are the other
+	// log-format strings of CM 4.2; UniqueIDHeader names the request
+	// header that carries the unique id.
+	LogFormatSD, ErrorLogFormat, UniqueIDFormat       string
+	LogFormatSDPos, ErrorLogFormatPos, UniqueIDFmtPos config.Pos
+	UniqueIDHeader                                    string
+	LogTag                                            string
+	ErrorFiles                                        map[int]string
+	Captures                                          []Capture
 	// InspectDelay is "tcp-request inspect-delay" (0 when absent).
 	InspectDelay time.Duration
 

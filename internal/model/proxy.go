@@ -128,7 +128,26 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 			c.ds.Alertf(d.Pos, "'log-format' expects one argument (quote the format string)")
 			return
 		}
-		p.LogFormat = d.Arg(0)
+		p.LogFormat, p.LogFormatPos = d.Arg(0), formatPos(d)
+	case "log-format-sd", "error-log-format", "unique-id-format":
+		if len(d.Args) != 1 {
+			c.ds.Alertf(d.Pos, "'%s' expects one argument (quote the format string)", d.Name)
+			return
+		}
+		switch d.Name {
+		case "log-format-sd":
+			p.LogFormatSD, p.LogFormatSDPos = d.Arg(0), formatPos(d)
+		case "error-log-format":
+			p.ErrorLogFormat, p.ErrorLogFormatPos = d.Arg(0), formatPos(d)
+		default:
+			p.UniqueIDFormat, p.UniqueIDFmtPos = d.Arg(0), formatPos(d)
+		}
+	case "unique-id-header":
+		if len(d.Args) != 1 {
+			c.ds.Alertf(d.Pos, "'unique-id-header' expects one argument")
+			return
+		}
+		p.UniqueIDHeader = d.Arg(0)
 	case "log-tag":
 		p.LogTag = d.Arg(0)
 	case "errorfile":
@@ -447,4 +466,15 @@ func (c *compiler) finishProxy(p *Proxy) {
 		}
 		seen[sv.Name] = sv
 	}
+}
+
+// formatPos is where the text of a format string argument starts: after
+// its opening quote, so that an error at byte n of the string is at
+// column Col+n.
+func formatPos(d *config.Directive) config.Pos {
+	pos := d.ArgPos(0)
+	if len(d.Args) > 0 && d.Args[0].Quoted && pos.Col > 0 {
+		pos.Col++
+	}
+	return pos
 }

@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"time"
 
+	"bulwark/internal/acl"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/stick"
@@ -57,6 +58,8 @@ type Proxy struct {
 	ServerTLS map[*model.Server]*tls.Config
 	// BindTLS holds the TLS settings of binds with "ssl".
 	BindTLS map[*model.Bind]*tls.Config
+	// Log holds the compiled log-format strings.
+	Log *LogFormats
 }
 
 // Compile compiles m. It always returns a Plan; the Plan may only be run
@@ -71,6 +74,11 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		pp := &Proxy{}
 		pl.Proxies[p] = pp
 		pp.Rules = compileRules(m, p, pl.Tables, &ds)
+		var set *acl.Set
+		if pp.Rules != nil {
+			set = pp.Rules.Set
+		}
+		pp.Log = compileLogFormats(p, set, &ds)
 		pp.Captures = compileCaptures(p)
 		pp.InspectDelay = p.InspectDelay
 		pp.Pages = loadErrorPages(p, &ds)

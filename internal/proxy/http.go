@@ -236,7 +236,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.useMsg()
 	e := &s.m.ent
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
-		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true}
+		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true, Eval: s.eval, Local: s.c.LocalAddr()}
 	if err == nil {
 		err = s.rd.ReadRequest(&s.m.req)
 	}

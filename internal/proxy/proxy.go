@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/acl"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -44,6 +45,19 @@ type LogEntry struct {
 	// CapReq and CapResp are the {...} capture blocks of httplog, empty
 	// when the frontend captures nothing.
 	CapReq, CapResp string
+	// Eval is the transaction's evaluation state while Log runs, for the
+	// %[sample] expressions of log-format strings; nil when the session
+	// never ran rules. It is only valid during the Log call.
+	Eval *acl.Eval
+	// UniqueID is the request's unique-id-format value (%ID).
+	UniqueID string
+	// Local is the address the client connected to (%fi, %fp);
+	// ServerAddr and SourceAddr are the server connection's remote and
+	// local addresses (%si/%sp, %bi/%bp), nil when none was made.
+	Local, ServerAddr, SourceAddr net.Addr
+	// SSLVersion and SSLCipher describe the client TLS session (%sslv,
+	// %sslc); empty without TLS.
+	SSLVersion, SSLCipher string
 
 	be  *backend
 	srv *server

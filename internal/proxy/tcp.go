@@ -20,7 +20,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	defer c.Close()
 	start := time.Now()
 	e := &LogEntry{Start: start, Client: c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
-		Status: -1, Term: "--", Tw: -1, Tc: -1, Ta: -1, TR: -1, Tr: -1}
+		Status: -1, Term: "--", Tw: -1, Tc: -1, Ta: -1, TR: -1, Tr: -1, Local: c.LocalAddr()}
 	defer func() {
 		// "option dontlognull": a session that carried no data is not logged.
 		if e.BytesIn == 0 && fe.cfg.Option("dontlognull") {
@@ -38,6 +38,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		defer txn.release()
 		defer func() { e.Level = txn.level }()
 		ev := acl.NewEval(txn)
+		e.Eval = ev
 		x := rules.Exec{E: ev, T: txn}
 		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
 			e.Term = "PR"

@@ -149,6 +149,37 @@ func compileSetVar(c *compiler, r *model.Rule) action {
 	return &setVar{name: r.ActionArg, x: x}
 }
 
+// compileSetVarFmt compiles set-var-fmt(<var>) <fmt>: the variable gets
+// the rendered log-format string.
+func compileSetVarFmt(c *compiler, r *model.Rule) action {
+	if err := checkVar(r.ActionArg); err != nil {
+		c.errf(r.Pos, r, "%v", err)
+		return nil
+	}
+	if len(r.Args) != 1 {
+		c.errf(r.Pos, r, "expects exactly 1 format string")
+		return nil
+	}
+	f := c.format(r, r.Args[0])
+	if f == nil {
+		return nil
+	}
+	return &setVarFmt{name: r.ActionArg, f: f}
+}
+
+// compileUnsetVar compiles unset-var(<var>).
+func compileUnsetVar(c *compiler, r *model.Rule) action {
+	if err := checkVar(r.ActionArg); err != nil {
+		c.errf(r.Pos, r, "%v", err)
+		return nil
+	}
+	if len(r.Args) != 0 {
+		c.errf(r.Args[0].Pos, r, "unexpected argument '%s'", r.Args[0].Text)
+		return nil
+	}
+	return &setVar{name: r.ActionArg}
+}
+
 func compileTrack(c *compiler, r *model.Rule) action {
 	return c.track(r, int(r.Action[len("track-sc")]-'0'))
 }

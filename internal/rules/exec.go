@@ -332,9 +332,24 @@ type setVar struct {
 }
 
 func (a *setVar) run(x *Exec, r *rule, res *Result) bool {
+	if a.x == nil { // unset-var
+		x.T.SetVar(a.name, acl.Sample{})
+		return false
+	}
 	if s, ok := a.x.Sample(x.E); ok {
 		x.T.SetVar(a.name, s)
 	}
+	return false
+}
+
+type setVarFmt struct {
+	name string
+	f    *acl.Format
+}
+
+func (a *setVarFmt) run(x *Exec, r *rule, res *Result) bool {
+	var buf [256]byte
+	x.T.SetVar(a.name, acl.Sample{Kind: acl.KindStr, B: a.f.Append(buf[:0], x.E)})
 	return false
 }
 

@@ -47,6 +47,8 @@ var registry = map[string]actionDef{
 	"replace-path":   {reqOnly, compileReplacePath},
 	"replace-pathq":  {reqOnly, compileReplacePath},
 	"set-var":        {allKinds, compileSetVar},
+	"set-var-fmt":    {allKinds, compileSetVarFmt},
+	"unset-var":      {allKinds, compileUnsetVar},
 	"track-sc0":      {allKinds, compileTrack},
 	"track-sc1":      {allKinds, compileTrack},
 	"track-sc2":      {allKinds, compileTrack},

@@ -137,6 +137,8 @@ func TestActions(t *testing.T) {
 					t.Fatal(tx.Tgt)
 				}
 			}},
+		{"set-var-fmt then acl", " http-request set-var-fmt(txn.m) %[method]-x\n http-request deny if { var(txn.m) GET-x }\n", nil, verdict(rules.Deny, 403)},
+		{"unset-var clears", " http-request set-var(txn.m) method\n http-request unset-var(txn.m)\n http-request deny if { var(txn.m) GET }\n", nil, verdict(rules.Continue, 0)},
 		{"set-var then acl", " http-request set-var(txn.m) method\n http-request deny if { var(txn.m) GET }\n", nil, verdict(rules.Deny, 403)},
 		{"set-log-level", " http-request set-log-level silent\n", nil, func(t *testing.T, r rules.Result, tx *txn) {
 			if tx.level != "silent" {

@@ -1,0 +1,128 @@
+package acl_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "bulwark/internal/acl"
+	"bulwark/internal/acl/acltest"
+	"bulwark/internal/config"
+)
+
+// sampleOf compiles expr in a plain HTTP frontend and renders it as a
+// log-format would; "<none>" for a missing sample.
+func sampleOf(t *testing.T, expr string, tx *acltest.Txn) string {
+	t.Helper()
+	_, _, s, ds := build(t, "frontend fe\n mode http\n bind :80\n", Options{})
+	if ds.HasAlerts() {
+		t.Fatal(ds)
+	}
+	x, err := s.Expr(expr)
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	out, ok := x.AppendString(nil, NewEval(tx))
+	if !ok {
+		return "<none>"
+	}
+	return string(out)
+}
+
+// TestConverters checks the converters against the golden file
+// testdata/converters.golden: "expression<TAB>result" per line, the
+// results taken from the 2.6 manual's examples and HAProxy's reg tests.
+func TestConverters(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "converters.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := acltest.New()
+	tx.SetVar("txn.key", Sample{Kind: KindStr, B: []byte("a2V5")}) // "key"
+	tx.SetVar("txn.two", Sample{Kind: KindInt, I: 2})
+	tx.SetVar("txn.abc", Sample{Kind: KindStr, B: []byte("abc")})
+	n := 0
+	for _, ln := range strings.Split(string(data), "\n") {
+		if ln == "" || ln[0] == '#' {
+			continue
+		}
+		expr, want, ok := strings.Cut(ln, "\t")
+		if !ok {
+			t.Fatalf("bad golden line %q", ln)
+		}
+		n++
+		if got := sampleOf(t, expr, tx); got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
+	if n < 40 {
+		t.Fatalf("only %d golden cases", n)
+	}
+}
+
+// Bad input is an error at load time naming the problem, never a panic.
+func TestConverterErrors(t *testing.T) {
+	_, _, s, _ := build(t, "frontend fe\n mode http\n bind :80\n", Options{})
+	for _, tc := range []struct{ expr, want string }{
+		{"str(a),regsub('(',x)", "invalid regex"},
+		{"str(a),field(0,/)", "invalid field index"},
+		{"str(a),sha2(100)", "invalid bits"},
+		{"str(a),digest(foo)", "unknown digest"},
+		{"str(a),add(x)", "expects an integer or a variable name"},
+		{"str(a),ltime(%Q)", "unsupported time format"},
+		{"int(x)", "invalid integer"},
+		{"bin(zz)", "invalid hexadecimal"},
+		{"str(a),xxh3", "converter 'xxh3' is not supported by bulwark"},
+		{"req.body", "sample fetch 'req.body' is not supported by bulwark"},
+		{"str(a),nosuch", "unknown converter 'nosuch'"},
+		{"nosuch", "unknown fetch method 'nosuch'"},
+	} {
+		_, err := s.Expr(tc.expr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.expr, err, tc.want)
+		}
+	}
+}
+
+// TestRegistryMatches26 checks the fetch and converter registry against
+// HAProxy 2.6's table (config.Fetches, config.Converters): everything
+// implemented is a 2.6 keyword (or a listed legacy alias), and every 2.6
+// keyword is either implemented or refused as not supported.
+func TestRegistryMatches26(t *testing.T) {
+	_, _, s, _ := build(t, "frontend fe\n mode http\n bind :80\n", Options{})
+	for _, n := range config.Fetches() {
+		_, err := s.Expr(n)
+		if err != nil && strings.Contains(err.Error(), "unknown fetch") {
+			t.Errorf("2.6 fetch %s is unknown to the registry: %v", n, err)
+		}
+	}
+	for _, n := range config.Converters() {
+		_, err := s.Expr("str(x)," + n)
+		if err != nil && strings.Contains(err.Error(), "unknown converter") {
+			t.Errorf("2.6 converter %s is unknown to the registry: %v", n, err)
+		}
+	}
+	for _, n := range AllFetchNames() {
+		if !config.IsFetch(n) && !isLegacy(n) {
+			t.Errorf("implemented fetch %s is not a 2.6 fetch", n)
+		}
+	}
+	for _, n := range AllConverterNames() {
+		if !config.IsConverter(n) {
+			t.Errorf("implemented converter %s is not a 2.6 converter", n)
+		}
+	}
+	if f, c := len(ImplementedFetches()), len(ImplementedConverters()); f < 60 || c < 70 {
+		t.Errorf("implemented %d fetches, %d converters: registry lost entries", f, c)
+	}
+}
+
+func isLegacy(n string) bool {
+	for _, l := range LegacyFetches() {
+		if l == n {
+			return true
+		}
+	}
+	return false
+}

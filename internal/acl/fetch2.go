@@ -1,0 +1,228 @@
+package acl
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// moreFetches are the internal-state fetches of CM 7.3.2 and the TLS
+// status fetches the httpslog format uses. Built by a function: the
+// table is immutable.
+func moreFetches() map[string]*fetchDef {
+	zero := func(k Kind) *fetchDef {
+		// Bulwark logs a session only once its handshake succeeded, so
+		// the error codes are 0 and sessions are never resumed.
+		return &fetchDef{out: k, fn: func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+			if !once(it) {
+				return Sample{}, false
+			}
+			return Sample{Kind: k}, true
+		}}
+	}
+	return map[string]*fetchDef{
+		"str":      {out: KindStr, fn: fetchConstArg(KindStr), minArgs: 1, maxArgs: 1, prep: prepStr},
+		"bin":      {out: KindBin, fn: fetchConstArg(KindBin), minArgs: 1, maxArgs: 1, prep: prepBin},
+		"int":      {out: KindInt, fn: fetchConstArg(KindInt), minArgs: 1, maxArgs: 1, prep: prepConstInt},
+		"bool":     {out: KindBool, fn: fetchConstArg(KindBool), minArgs: 1, maxArgs: 1, prep: prepConstBool},
+		"env":      {out: KindStr, fn: fetchConstArg(KindStr), minArgs: 1, maxArgs: 1, prep: prepEnv},
+		"hostname": {out: KindStr, fn: fetchConstArg(KindStr), prep: prepHostname},
+		"thread":   {out: KindInt, fn: fetchConstArg(KindInt)},
+		"stopping": {out: KindBool, fn: fetchConstBool(false)},
+		"date":     {out: KindInt, fn: fetchDate(false), maxArgs: 2, prep: prepDateArgs},
+		"date_us":  {out: KindInt, fn: fetchDate(true)},
+		"rand":     {out: KindInt, fn: fetchRand, maxArgs: 1, prep: prepRand},
+		"uuid":     {out: KindStr, fn: fetchUUID, maxArgs: 1, prep: prepUUID},
+
+		"fc_err":            zero(KindInt),
+		"ssl_fc_err":        zero(KindInt),
+		"ssl_c_err":         zero(KindInt),
+		"ssl_c_ca_err":      zero(KindInt),
+		"ssl_fc_is_resumed": zero(KindBool),
+		"ssl_fc_has_sni":    {out: KindBool, fn: fetchHasSNI},
+	}
+}
+
+// fetchConstArg returns the value prepared in the first argument (or the
+// expression's own slot when there is none).
+func fetchConstArg(k Kind) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		if !once(it) {
+			return Sample{}, false
+		}
+		if len(x.args) == 0 {
+			return Sample{Kind: k}, true
+		}
+		a := &x.args[0]
+		switch k {
+		case KindInt, KindBool:
+			return Sample{Kind: k, I: a.i}, true
+		}
+		return Sample{Kind: k, B: a.b}, true
+	}
+}
+
+func prepStr(c *compiler, x *Expr) error {
+	x.args[0].b = []byte(x.args[0].s)
+	return nil
+}
+
+func prepBin(c *compiler, x *Expr) error {
+	b, err := hex.DecodeString(x.args[0].s)
+	if err != nil {
+		return fmt.Errorf("invalid hexadecimal string '%s'", x.args[0].s)
+	}
+	x.args[0].b = b
+	return nil
+}
+
+func prepConstInt(c *compiler, x *Expr) error {
+	n, err := strconv.ParseInt(x.args[0].s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("invalid integer '%s'", x.args[0].s)
+	}
+	x.args[0].i = n
+	return nil
+}
+
+func prepConstBool(c *compiler, x *Expr) error {
+	switch strings.ToLower(x.args[0].s) {
+	case "1", "true":
+		x.args[0].i = 1
+	case "0", "false":
+	default:
+		return fmt.Errorf("invalid boolean '%s' (expects 0, 1, true or false)", x.args[0].s)
+	}
+	return nil
+}
+
+// prepEnv reads the variable at load time: Bulwark's environment does not
+// change while it runs, and reading it per request would allocate.
+func prepEnv(c *compiler, x *Expr) error {
+	x.args[0].b = []byte(os.Getenv(x.args[0].s))
+	return nil
+}
+
+func prepHostname(c *compiler, x *Expr) error {
+	h, _ := os.Hostname()
+	x.args = []argVal{{s: h, b: []byte(h)}}
+	return nil
+}
+
+func prepDateArgs(c *compiler, x *Expr) error {
+	if len(x.args) > 0 && x.args[0].s != "" {
+		n, err := strconv.ParseInt(x.args[0].s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("invalid offset '%s'", x.args[0].s)
+		}
+		x.args[0].i = n
+	}
+	if len(x.args) > 1 {
+		switch x.args[1].s {
+		case "s", "":
+		case "ms":
+			x.args[1].i = 1
+		case "us":
+			x.args[1].i = 2
+		default:
+			return fmt.Errorf("invalid unit '%s' (expects s, ms or us)", x.args[1].s)
+		}
+	}
+	return nil
+}
+
+// fetchDate is the current date in seconds (or ms/us) plus an offset in
+// seconds, as CM 7.3.2 "date".
+func fetchDate(us bool) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		if !once(it) {
+			return Sample{}, false
+		}
+		now := time.Now()
+		if us {
+			return intSample(int64(now.Nanosecond() / 1000)), true
+		}
+		var off, unit int64
+		if len(x.args) > 0 {
+			off = x.args[0].i
+		}
+		if len(x.args) > 1 {
+			unit = x.args[1].i
+		}
+		switch unit {
+		case 1:
+			return intSample(now.UnixMilli() + off*1000), true
+		case 2:
+			return intSample(now.UnixMicro() + off*1000000), true
+		}
+		return intSample(now.Unix() + off), true
+	}
+}
+
+func prepRand(c *compiler, x *Expr) error {
+	if len(x.args) > 0 {
+		n, err := strconv.ParseInt(x.args[0].s, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("invalid range '%s'", x.args[0].s)
+		}
+		x.args[0].i = n
+	}
+	return nil
+}
+
+func fetchRand(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	if !once(it) {
+		return Sample{}, false
+	}
+	limit := int64(1) << 32
+	if len(x.args) > 0 {
+		limit = x.args[0].i
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(limit))
+	if err != nil {
+		return Sample{}, false
+	}
+	return intSample(n.Int64()), true
+}
+
+func prepUUID(c *compiler, x *Expr) error {
+	if len(x.args) > 0 && x.args[0].s != "" && x.args[0].s != "4" {
+		return fmt.Errorf("unsupported UUID version '%s' (expects 4)", x.args[0].s)
+	}
+	return nil
+}
+
+// fetchUUID returns a random version 4 UUID (RFC 4122).
+func fetchUUID(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	if !once(it) {
+		return Sample{}, false
+	}
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		return Sample{}, false
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	n := len(e.buf)
+	for i, b := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			e.buf = append(e.buf, '-')
+		}
+		const hexd = "0123456789abcdef"
+		e.buf = append(e.buf, hexd[b>>4], hexd[b&15])
+	}
+	return strSample(e.tail(n)), true
+}
+
+func fetchHasSNI(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	if !once(it) {
+		return Sample{}, false
+	}
+	on, sni := e.Txn.TLS()
+	return boolSample(on && len(sni) > 0), true
+}

@@ -1,0 +1,62 @@
+package acl
+
+import "bulwark/internal/config"
+
+// Fetch and converter registry: config.Fetches and config.Converters are
+// HAProxy 2.6's names; lookupFetch and lookupConv say which Bulwark runs.
+// A 2.6 name that is not implemented is refused by parseExpr as "not
+// supported by bulwark", naming it; any other name is unknown.
+
+// ImplementedFetches returns, sorted, the 2.6 fetches Bulwark runs.
+func ImplementedFetches() []string {
+	var out []string
+	for _, n := range config.Fetches() {
+		if lookupFetch(n) != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ImplementedConverters returns, sorted, the 2.6 converters Bulwark runs.
+func ImplementedConverters() []string {
+	var out []string
+	for _, n := range config.Converters() {
+		if lookupConv(n) != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// legacyFetches are spellings Bulwark accepts that the 2.6 manual has
+// no heading for (pre-1.5 aliases HAProxy 2.6 still registers).
+func legacyFetches() []string { return []string{"req_ver", "req_ssl_sni"} }
+
+// LegacyFetches returns the accepted aliases without a 2.6 heading.
+func LegacyFetches() []string { return legacyFetches() }
+
+// AllFetchNames returns the names of the fixed fetch tables (not the
+// generated sc_*/src_* families), for the registry test.
+func AllFetchNames() []string {
+	var out []string
+	for n := range fetches {
+		out = append(out, n)
+	}
+	for n := range moreFetches() {
+		out = append(out, n)
+	}
+	return out
+}
+
+// AllConverterNames returns the names of the fixed converter tables.
+func AllConverterNames() []string {
+	var out []string
+	for n := range convs {
+		out = append(out, n)
+	}
+	for n := range moreConvs() {
+		out = append(out, n)
+	}
+	return out
+}
