@@ -3,6 +3,8 @@ package audit
 import (
 	"strings"
 	"testing"
+
+	"bulwark/internal/plan"
 )
 
 // TestDebianStockConfig audits Debian's stock /etc/haproxy/haproxy.cfg (a
@@ -13,7 +15,7 @@ import (
 // HAP-6.2 "reachable too widely" about a mode-0660 socket, HAP-4.1 SKIP
 // despite the global ssl-min-ver).
 func TestDebianStockConfig(t *testing.T) {
-	tg, err := Load([]string{"testdata/debian/haproxy.cfg"}, ProductHAProxy)
+	tg, err := Load([]string{"testdata/debian/haproxy.cfg"}, ProductHAProxy, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
