@@ -11,6 +11,12 @@ import (
 
 func diffFixture(t testing.TB) *DiffReport {
 	t.Helper()
+	r := diffReports(t)
+	return Diff(r[0], r[1])
+}
+
+func diffReports(t testing.TB) [2]*Report {
+	t.Helper()
 	sel := Selection{Skip: DiffSkipped}
 	var reps [2]*Report
 	for i, f := range []string{"testdata/diff/old.cfg", "testdata/diff/new.cfg"} {
@@ -21,7 +27,7 @@ func diffFixture(t testing.TB) *DiffReport {
 		tg.Now = fixedNow
 		reps[i] = Run(tg, sel)
 	}
-	return Diff(reps[0], reps[1])
+	return reps
 }
 
 // TestDiff: new.cfg lowers the global minimum to TLS 1.0 (HAP-4.1 PASS ->
@@ -43,8 +49,13 @@ func TestDiff(t *testing.T) {
 			t.Errorf("%s: %q, want %q", id, got[id], w)
 		}
 	}
-	if !d.Failed(High) {
+	if !d.Failed(Critical) {
 		t.Error("a new Critical FAIL must fail the diff")
+	}
+	// Backwards, HAP-4.1 goes FAIL -> PASS: no Critical newly fails, and
+	// the FAIL that goes away must not count.
+	if back := Diff(diffReports(t)[1], diffReports(t)[0]); back.Failed(Critical) {
+		t.Error("reverting a Critical FAIL must not fail the diff")
 	}
 	var txt bytes.Buffer
 	WriteDiffText(&txt, d, TextOptions{})

@@ -129,6 +129,7 @@ func TestReportsAreWellFormed(t *testing.T) {
 					}
 				}
 				PartialFingerprints map[string]string
+				Message             struct{ Text string }
 			}
 			OriginalURIBaseIDs map[string]struct{ URI string } `json:"originalUriBaseIds"`
 			Invocations        []struct {
@@ -159,6 +160,11 @@ func TestReportsAreWellFormed(t *testing.T) {
 		// Code scanning rejects results without a location.
 		if len(r.Locations) == 0 || r.Locations[0].PhysicalLocation.Region.StartLine < 1 {
 			t.Errorf("sarif: result %d (%s) has no physical location", i, r.RuleID)
+		}
+		// GitHub rejects a result without message text (the schema
+		// validator accepts an empty one).
+		if r.Message.Text == "" {
+			t.Errorf("sarif: result %d (%s) has no message text", i, r.RuleID)
 		}
 		fp := r.PartialFingerprints["bulwarkFinding/v1"]
 		if fp == "" || fps[fp] {
