@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the tools the tests drive for real (Debian's haproxy for the
 # differential tests, curl and openssl for TLS and HTTP probes, nginx and wrk
-# for benchmarks, h2spec for HTTP/2 conformance). Does nothing when they are
-# already there.
+# for benchmarks, h2spec for HTTP/2 conformance, chromium to render the
+# audit's HTML report, node/npm for Microsoft's SARIF validator). Does
+# nothing when they are already there.
 set -e
 missing=""
-for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk; do
+for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk chromium:chromium npm:npm; do
 	bin=${tool%%:*}; pkg=${tool#*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
 		missing="$missing $pkg"
@@ -18,13 +19,24 @@ if ! command -v h2spec >/dev/null 2>&1 && [ ! -x "$gobin/h2spec" ]; then
 	echo "install-deps: installing h2spec"
 	go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
 fi
-if [ -z "$missing" ]; then
+# The SARIF validator is an npm package (a self-contained .NET build).
+need_sarif=""
+if ! command -v sarif-multitool >/dev/null 2>&1; then
+	need_sarif=yes
+fi
+if [ -z "$missing" ] && [ -z "$need_sarif" ]; then
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-	echo "install-deps: missing:$missing (run as root, or: sudo apt-get install -y$missing)" >&2
+	echo "install-deps: missing:$missing${need_sarif:+ @microsoft/sarif-multitool} (run as root, or: sudo apt-get install -y$missing; sudo npm install -g @microsoft/sarif-multitool)" >&2
 	exit 1
 fi
-echo "install-deps: installing$missing"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+if [ -n "$missing" ]; then
+	echo "install-deps: installing$missing"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+if [ -n "$need_sarif" ]; then
+	echo "install-deps: installing @microsoft/sarif-multitool (npm)"
+	npm install -g --no-fund --no-audit @microsoft/sarif-multitool >/dev/null
+fi

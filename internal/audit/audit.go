@@ -158,6 +158,11 @@ type Result struct {
 	Verdict  Verdict
 	Summary  string
 	Evidence []Evidence
+	// Fix replaces the control's remediation when this result calls for
+	// a different one (e.g. a feature built into the binary, where
+	// "remove lua-load" would be wrong advice); empty keeps the
+	// catalogue's.
+	Fix string
 }
 
 // Finding is a control's result together with its metadata.
@@ -166,6 +171,21 @@ type Finding struct {
 	Verdict  Verdict
 	Summary  string
 	Evidence []Evidence
+	// Fix is the remediation that fits this finding (see Result.Fix).
+	Fix string
+	// Anchor is where a finding without a located observation belongs:
+	// the global section (or the first file's first line when there is
+	// none), where the missing directives would go. SARIF needs a
+	// location for every result.
+	Anchor config.Pos
+}
+
+// Remediation is the fix to show for the finding.
+func (f Finding) Remediation() string {
+	if f.Fix != "" {
+		return f.Fix
+	}
+	return f.Control.Remediation
 }
 
 // Target is everything the checks may look at.
@@ -194,7 +214,8 @@ type Target struct {
 	// audit.
 	Live *LiveFacts
 
-	beIdx map[string]*model.Proxy
+	beIdx  map[string]*model.Proxy
+	secIdx map[*config.Directive]*config.Section
 }
 
 // Report is the outcome of a whole audit.
@@ -296,7 +317,10 @@ func runOne(c *Control, t *Target) (f Finding) {
 		res = merge(res, lr)
 	}
 	res = finish(res)
-	f.Verdict, f.Summary, f.Evidence = res.Verdict, res.Summary, res.Evidence
+	f.Verdict, f.Summary, f.Evidence, f.Fix = res.Verdict, res.Summary, res.Evidence, res.Fix
+	if t.Model != nil {
+		f.Anchor = t.globalPos()
+	}
 	return f
 }
 
@@ -304,14 +328,14 @@ func runOne(c *Control, t *Target) (f Finding) {
 // appended and the worse verdict wins, except that a live PASS settles a
 // static MANUAL or SKIP.
 func merge(st, lv Result) Result {
-	out := Result{Summary: st.Summary, Evidence: append(append([]Evidence(nil), st.Evidence...), lv.Evidence...)}
+	out := Result{Summary: st.Summary, Fix: st.Fix, Evidence: append(append([]Evidence(nil), st.Evidence...), lv.Evidence...)}
 	switch {
 	case lv.Verdict == Skip:
 		out.Verdict = st.Verdict
 	case st.Verdict == Skip || st.Verdict == Manual:
-		out.Verdict, out.Summary = lv.Verdict, lv.Summary
+		out.Verdict, out.Summary, out.Fix = lv.Verdict, lv.Summary, lv.Fix
 	case lv.Verdict.rank() > st.Verdict.rank():
-		out.Verdict, out.Summary = lv.Verdict, lv.Summary
+		out.Verdict, out.Summary, out.Fix = lv.Verdict, lv.Summary, lv.Fix
 	default:
 		out.Verdict = st.Verdict
 	}
@@ -356,6 +380,28 @@ func summarize(ev []Evidence, pass, fail string) Result {
 
 func ev(pos config.Pos, v Verdict, format string, args ...any) Evidence {
 	return Evidence{Pos: pos, Verdict: v, Text: fmt.Sprintf(format, args...)}
+}
+
+// globalPos is where a directive of the global section that is missing
+// belongs: the global section's header, or line 1 of the first file when
+// the configuration has no global section.
+func (t *Target) globalPos() config.Pos {
+	if t.Model.Global.Pos.File != "" {
+		return t.Model.Global.Pos
+	}
+	if len(t.Files) > 0 {
+		return config.Pos{File: t.Files[0], Line: 1}
+	}
+	return config.Pos{}
+}
+
+// inGlobal names the global section in absence evidence, so that a
+// configuration without one is not told about a section it lacks.
+func (t *Target) inGlobal() string {
+	if t.Model.Global.Pos.File != "" {
+		return "in global"
+	}
+	return "(the configuration has no global section)"
 }
 
 func skip(format string, args ...any) Result {

@@ -196,6 +196,18 @@ func sourceRestricted(p *model.Proxy) *model.Rule {
 
 func checkAdminAccess(t *Target) Result {
 	var evs []Evidence
+	// problems collects one headline per kind of finding, so that the
+	// summary names what is wrong (a mode-0660 socket at 'level admin'
+	// is not "reachable too widely").
+	var problems []string
+	problem := func(s string) {
+		for _, p := range problems {
+			if p == s {
+				return
+			}
+		}
+		problems = append(problems, s)
+	}
 	for _, p := range statsProxies(t.Model) {
 		local := true
 		for _, b := range statsBinds(t, p) {
@@ -210,6 +222,7 @@ func checkAdminAccess(t *Target) Result {
 			evs = append(evs, ev(p.Pos, Pass, "%s '%s': reachable from this host only", p.Kind, p.Name))
 		default:
 			evs = append(evs, ev(p.Pos, Fail, "%s '%s' serves stats without a source-address restriction", p.Kind, p.Name))
+			problem("stats reachable from any source address")
 		}
 	}
 	for _, s := range t.Model.Global.StatsSocks {
@@ -218,26 +231,38 @@ func checkAdminAccess(t *Target) Result {
 			switch {
 			case s.Mode == 0:
 				evs = append(evs, ev(s.Pos, Warn, "runtime socket %s has no 'mode': its permissions follow the umask", s.Addr.Path))
+				problem("runtime socket mode unset")
 			case s.Mode&0o007 != 0:
 				evs = append(evs, ev(s.Pos, Fail, "runtime socket %s has mode %04o: others can connect", s.Addr.Path, s.Mode))
+				problem("runtime socket open to other users")
 			default:
 				evs = append(evs, ev(s.Pos, Pass, "runtime socket %s mode %04o", s.Addr.Path, s.Mode))
 			}
 			if s.Level == "admin" {
 				evs = append(evs, ev(s.Pos, Warn, "runtime socket %s grants 'level admin': use operator unless admin commands are needed", s.Addr.Path))
+				problem("runtime socket grants 'level admin'")
 			}
 		case s.Addr.Wildcard():
 			evs = append(evs, ev(s.Pos, Fail, "runtime API on wildcard address %s", s.Addr.Raw))
+			problem("runtime API on a wildcard address")
 		case isLoopback(s.Addr):
 			evs = append(evs, ev(s.Pos, Pass, "runtime API on loopback %s", s.Addr.Raw))
 		default:
 			evs = append(evs, ev(s.Pos, Warn, "runtime API on network address %s has no authentication", s.Addr.Raw))
+			problem("runtime API on a network address without authentication")
 		}
 	}
 	if len(evs) == 0 {
 		return skip("no stats page or runtime socket")
 	}
-	return summarize(evs, "admin interfaces are restricted by source and file mode", "admin interfaces reachable too widely")
+	r := summarize(evs, "admin interfaces are restricted by source and file mode", "")
+	if r.Verdict != Pass {
+		r.Summary = strings.Join(problems, "; ")
+		if len(problems) == 1 && problems[0] == "runtime socket grants 'level admin'" {
+			r.Fix = "Use 'stats socket PATH mode 600 level operator' unless the admin-only commands (add/del server, set server addr, ...) are needed; keep the socket closed to other users."
+		}
+	}
+	return r
 }
 
 func checkStatsHideVersion(t *Target) Result {

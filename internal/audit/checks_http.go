@@ -36,7 +36,7 @@ func checkSecurityHeaders(t *Target) Result {
 		}
 	}
 	if len(evs) == 0 {
-		return skip("no HTTP frontend")
+		return skip("%s", noAppFrontend(t))
 	}
 	return summarize(evs, "every HTTP frontend sets the security headers", "security headers missing")
 }
@@ -135,7 +135,7 @@ func deniesTrace(p *model.Proxy, r *model.Rule) bool {
 
 func checkTraceDenied(t *Target) Result {
 	var evs []Evidence
-	for _, fe := range httpFrontends(t.Model) {
+	for _, fe := range appFrontends(t.Model) {
 		var by *model.Rule
 		for _, r := range fe.HTTPRequest {
 			if deniesTrace(fe, r) {
@@ -174,7 +174,17 @@ func checkTraceDenied(t *Target) Result {
 		}
 	}
 	if len(evs) == 0 {
-		return skip("no HTTP frontend")
+		return skip("%s", noAppFrontend(t))
 	}
 	return summarize(evs, "every HTTP frontend denies TRACE", "TRACE reaches servers")
+}
+
+// noAppFrontend is the SKIP reason of the controls about application
+// traffic: a stats-only section has no server for a header or a TRACE to
+// reach, and is judged by HAP-6.1 and HAP-6.2 instead.
+func noAppFrontend(t *Target) string {
+	if len(httpFrontends(t.Model)) > 0 {
+		return "no HTTP frontend besides stats pages (HAP-6.1 and HAP-6.2 judge those)"
+	}
+	return "no HTTP frontend"
 }

@@ -5,36 +5,57 @@ import (
 	"regexp"
 	"strings"
 
+	"bulwark/internal/config"
 	"bulwark/internal/model"
 )
 
 func checkAccessLogging(t *Target) Result {
-	var evs []Evidence
+	fes := frontends(t.Model)
 	g := &t.Model.Global
+	if len(fes) == 0 {
+		// Access logs are written by frontends: with none there is no
+		// access to log, whatever global says.
+		return skip("no frontend: no access to log (the global log targets are judged by HAP-7.2)")
+	}
+	var evs []Evidence
 	if len(g.Logs) == 0 {
-		evs = append(evs, ev(g.Pos, Fail, "no 'log' target in global"))
+		evs = append(evs, ev(t.globalPos(), Fail, "no 'log' target %s: 'log global' in the frontends sends nowhere", t.inGlobal()))
 	} else {
 		for _, l := range g.Logs {
 			evs = append(evs, ev(l.Pos, Pass, "global log %s %s", l.Target, l.Facility))
 		}
 	}
-	for _, p := range frontends(t.Model) {
-		logs := false
-		for _, l := range p.Logs {
+	for _, p := range fes {
+		var logLine *model.LogTarget
+		for i, l := range p.Logs {
 			if !l.Global || len(g.Logs) > 0 {
-				logs = true
+				logLine = &p.Logs[i]
 			}
 		}
 		switch {
-		case !logs:
-			evs = append(evs, ev(p.Pos, Fail, "%s '%s' does not log (add 'log global')", p.Kind, p.Name))
+		case logLine == nil:
+			evs = append(evs, ev(p.Pos, Fail, "%s '%s' does not log (no 'log' line of its own or from defaults; add 'log global')", p.Kind, p.Name))
 		case p.LogFormat != "" || p.Option("httplog") || p.Option("httpslog") || p.Option("tcplog"):
-			evs = append(evs, ev(p.Pos, Pass, "%s '%s' logs with %s", p.Kind, p.Name, logFormatName(p)))
+			d := logFormatDirective(p)
+			evs = append(evs, ev(directivePos(d, p.Pos), Pass, "%s '%s' logs with %s%s", p.Kind, p.Name, logFormatName(p), t.inherited(d)))
 		default:
 			evs = append(evs, ev(p.Pos, Warn, "%s '%s' logs the minimal default format (add 'option httplog' / 'option tcplog' / 'log-format')", p.Kind, p.Name))
 		}
 	}
 	return summarize(evs, "global log target and detailed logs on every frontend", "access logging incomplete")
+}
+
+// logFormatDirective returns the line that chose p's detailed format.
+func logFormatDirective(p *model.Proxy) *config.Directive {
+	if p.LogFormat != "" {
+		return proxyDirective(p, "log-format")
+	}
+	for _, o := range []string{"httpslog", "httplog", "tcplog"} {
+		if p.Option(o) {
+			return optionDirective(p, o)
+		}
+	}
+	return nil
 }
 
 func logFormatName(p *model.Proxy) string {
@@ -104,9 +125,12 @@ func checkSIEM(t *Target) Result {
 	}
 	switch {
 	case remote == 0 && local == 0:
-		evs = append(evs, ev(t.Model.Global.Pos, Fail, "no log target at all"))
+		evs = append(evs, ev(t.globalPos(), Fail, "no log target at all: no 'log' line %s or in any section", t.inGlobal()))
 	case remote == 0:
-		evs = append(evs, ev(t.Model.Global.Pos, Warn, "only local log targets: confirm that the local syslog daemon forwards to the SIEM"))
+		// A local syslog daemon usually is the forwarder (the guide's
+		// "Syslog-NG / rsyslog -> SIEM"); the configuration cannot show
+		// whether it forwards, so a person must look.
+		evs = append(evs, ev(t.globalPos(), Manual, "only local log targets (no remote 'log' line %s): confirm that the local syslog daemon forwards to the SIEM", t.inGlobal()))
 	}
 	for _, p := range frontends(t.Model) {
 		if p.LogFormat == "" {
@@ -126,7 +150,14 @@ func checkSIEM(t *Target) Result {
 			evs = append(evs, ev(pos, Warn, "%s '%s' log-format lacks %s", p.Kind, p.Name, strings.Join(missing, ", ")))
 		}
 	}
-	return summarize(evs, "logs leave the host with frontend, backend, server, status and timings", "logs may not reach a SIEM with enough detail")
+	r := summarize(evs, "logs leave the host with frontend, backend, server, status and timings", "log-format lacks fields the SIEM needs")
+	switch r.Verdict {
+	case Manual:
+		r.Summary = "logs go to the local syslog daemon: confirm that it forwards them to the SIEM"
+	case Fail:
+		r.Summary = "no log target: nothing can reach a SIEM"
+	}
+	return r
 }
 
 // storesErrors reports whether stick-table arguments store error counters.
@@ -172,27 +203,49 @@ func trackedTables(m *model.Model, fe *model.Proxy) (tables []*model.Proxy, trac
 	return tables, tracks
 }
 
+// notRequired marks evidence about a frontend the control does not ask
+// anything of (loopback or local sockets only): shown, but not counted.
+func notRequired(p *model.Proxy, what string) Evidence {
+	return ev(p.Pos, Skip, "%s '%s' listens on loopback or local sockets only: %s not required", p.Kind, p.Name, what)
+}
+
+// onlySkipped reports whether no evidence decides a verdict.
+func onlySkipped(evs []Evidence) bool {
+	for _, e := range evs {
+		if e.Verdict != Skip {
+			return false
+		}
+	}
+	return true
+}
+
 func checkAbuseDetection(t *Target) Result {
 	var evs []Evidence
 	for _, fe := range appFrontends(t.Model) {
-		if !exposed(fe) {
-			continue
-		}
 		tables, _ := trackedTables(t.Model, fe)
 		found := false
 		for _, tb := range tables {
 			if tb.StickTable != nil && storesErrors(tb.StickTable.Args) {
+				// Present is PASS wherever it is, a private or loopback
+				// frontend included: show where.
 				evs = append(evs, ev(tb.StickTable.Pos, Pass, "%s '%s' tracks error rates in table '%s'", fe.Kind, fe.Name, tb.Name))
 				found = true
 				break
 			}
 		}
-		if !found {
+		switch {
+		case found:
+		case exposed(fe):
 			evs = append(evs, ev(fe.Pos, Warn, "%s '%s' does not track http_err_rate / http_fail_rate per client", fe.Kind, fe.Name))
+		default:
+			evs = append(evs, notRequired(fe, "error tracking"))
 		}
 	}
 	if len(evs) == 0 {
-		return skip("no exposed HTTP frontend")
+		return skip("%s", noAppFrontend(t))
+	}
+	if onlySkipped(evs) {
+		return Result{Verdict: Skip, Summary: "no exposed HTTP frontend (loopback or local sockets only)", Evidence: evs}
 	}
 	r := summarize(evs, "", "error patterns are not tracked on exposed frontends")
 	if r.Verdict == Pass {
@@ -230,9 +283,6 @@ func checkHealthChecks(t *Target) Result {
 func checkRateLimit(t *Target) Result {
 	var evs []Evidence
 	for _, fe := range appFrontends(t.Model) {
-		if !exposed(fe) {
-			continue
-		}
 		_, tracks := trackedTables(t.Model, fe)
 		var deny *model.Rule
 		for _, list := range [][]*model.Rule{fe.TCPRequest, fe.HTTPRequest} {
@@ -244,7 +294,9 @@ func checkRateLimit(t *Target) Result {
 		}
 		switch {
 		case tracks && deny != nil:
-			evs = append(evs, ev(deny.Pos, Pass, "%s '%s' tracks clients and denies past a rate", fe.Kind, fe.Name))
+			evs = append(evs, ev(deny.Pos, Pass, "%s '%s' tracks clients and denies past a rate%s", fe.Kind, fe.Name, t.inheritedRule(deny)))
+		case !exposed(fe):
+			evs = append(evs, notRequired(fe, "rate limiting"))
 		case tracks:
 			evs = append(evs, ev(fe.Pos, Fail, "%s '%s' tracks clients but never denies on a rate", fe.Kind, fe.Name))
 		default:
@@ -252,7 +304,10 @@ func checkRateLimit(t *Target) Result {
 		}
 	}
 	if len(evs) == 0 {
-		return skip("no exposed HTTP frontend")
+		return skip("%s", noAppFrontend(t))
+	}
+	if onlySkipped(evs) {
+		return Result{Verdict: Skip, Summary: "no exposed HTTP frontend (loopback or local sockets only)", Evidence: evs}
 	}
 	return summarize(evs, "every exposed HTTP frontend rate-limits clients", "exposed frontends without rate limiting")
 }

@@ -64,7 +64,8 @@ func checkHTTPRequestTimeout(t *Target) Result {
 	var evs []Evidence
 	for _, p := range httpFrontends(t.Model) {
 		if p.Timeouts.HTTPRequest > 0 {
-			evs = append(evs, ev(p.Pos, Pass, "%s '%s': timeout http-request %s", p.Kind, p.Name, p.Timeouts.HTTPRequest))
+			d := proxyDirective(p, "timeout", "http-request")
+			evs = append(evs, ev(directivePos(d, p.Pos), Pass, "%s '%s': timeout http-request %s%s", p.Kind, p.Name, p.Timeouts.HTTPRequest, t.inherited(d)))
 			continue
 		}
 		v := Warn
@@ -90,7 +91,7 @@ func checkMaxConn(t *Target) Result {
 		return Result{Verdict: Pass, Summary: "global maxconn is set", Evidence: []Evidence{ev(pos, Pass, "maxconn %d", g.MaxConn)}}
 	}
 	return Result{Verdict: Warn, Summary: "global maxconn unset",
-		Evidence: []Evidence{ev(g.Pos, Warn, "no 'maxconn' in global: the limit follows the file-descriptor limit")}}
+		Evidence: []Evidence{ev(t.globalPos(), Warn, "no 'maxconn' %s: the limit follows the file-descriptor limit", t.inGlobal())}}
 }
 
 // subnetOf groups addresses the way a flat network usually is: IPv4 /24,
@@ -124,8 +125,10 @@ func checkNetworkSeparation(t *Target) Result {
 		}
 	}
 	var evs []Evidence
+	servers := 0
 	for _, p := range t.Model.Backends() {
 		for _, sv := range p.Servers {
+			servers++
 			ip, ok := hostAddr(sv.Addr)
 			if !ok || ip.IsLoopback() {
 				continue
@@ -141,6 +144,11 @@ func checkNetworkSeparation(t *Target) Result {
 	}
 	if len(evs) > 0 {
 		return summarize(evs, "", "frontend and backend networks look shared or servers are public")
+	}
+	if servers == 0 {
+		// Nothing is forwarded anywhere: there is no backend network to
+		// keep apart (e.g. Debian's stock configuration).
+		return skip("no server in the configuration: no backend network to separate")
 	}
 	return manual("no shared subnet or public server seen in the configuration; confirm with the network design that frontends and servers are on separate networks")
 }

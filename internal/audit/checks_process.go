@@ -56,13 +56,12 @@ func checkUnusedFeatures(t *Target) Result {
 		}
 		return r
 	}
-	return manual("no unused Lua/SPOE in the configuration; build features need 'haproxy -vv' or --live")
+	return manual("the configuration loads no Lua and no SPOE filter; which features the binary has built in needs 'haproxy -vv' (--live)")
 }
 
 func isRootName(s string) bool { return s == "root" || s == "0" || s == "wheel" }
 
 func checkNonRoot(t *Target) Result {
-	g := &t.Model.Global
 	var evs []Evidence
 	userSet, groupSet := false, false
 	for _, d := range t.Model.Global.Directives {
@@ -84,10 +83,10 @@ func checkNonRoot(t *Target) Result {
 		}
 	}
 	if !userSet {
-		evs = append(evs, ev(g.Pos, Fail, "no 'user' or 'uid' in global: the process keeps the user that started it (usually root)"))
+		evs = append(evs, ev(t.globalPos(), Fail, "no 'user' or 'uid' %s: the process keeps the user that started it (usually root)", t.inGlobal()))
 	}
 	if !groupSet {
-		evs = append(evs, ev(g.Pos, Warn, "no 'group' or 'gid' in global: the process keeps the group that started it"))
+		evs = append(evs, ev(t.globalPos(), Warn, "no 'group' or 'gid' %s: the process keeps the group that started it", t.inGlobal()))
 	}
 	return summarize(evs, "runs as a non-root user and group", "may run as root")
 }
@@ -96,7 +95,7 @@ func checkChroot(t *Target) Result {
 	ds := globalDirectives(t.Model, "chroot")
 	if len(ds) == 0 {
 		return Result{Verdict: Fail, Summary: "no chroot",
-			Evidence: []Evidence{ev(t.Model.Global.Pos, Fail, "no 'chroot' directive in global")}}
+			Evidence: []Evidence{ev(t.globalPos(), Fail, "no 'chroot' directive %s", t.inGlobal())}}
 	}
 	d := ds[len(ds)-1]
 	dir := d.Arg(0)
@@ -230,7 +229,7 @@ func haproxyCheckEvidence(t *Target) []Evidence {
 
 func checkVersionControl(t *Target) Result {
 	if t.Git == nil {
-		return manual("git not available: check that the configuration is in a reviewed repository")
+		return manual("git not run (--no-git, or no git on PATH): check that the configuration is in a reviewed repository")
 	}
 	var evs []Evidence
 	for _, f := range t.Files {
@@ -286,7 +285,7 @@ func checkBackup(t *Target) Result {
 	where := strings.Join(sortedKeys(seen), ", ")
 	if newest == nil {
 		return Result{Verdict: Warn, Summary: "no backup archive found",
-			Evidence: []Evidence{ev(config.Pos{}, Warn, "no %s in %s", BackupPattern, where)}}
+			Evidence: []Evidence{ev(config.Pos{}, Warn, "no %s in %s (backups made by other tools are not seen: pass --backup-dir where they are kept)", BackupPattern, where)}}
 	}
 	age := t.Now.Sub(newest.ModTime())
 	if age > backupMaxAge {

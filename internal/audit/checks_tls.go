@@ -133,10 +133,19 @@ func allowedList(v [5]bool) string {
 func checkTLSProtocols(t *Target) Result {
 	g := globalSSLOpts(t.Model)
 	var evs []Evidence
-	// The global defaults are judged once, at their first line.
+	// The global defaults are judged on their own, at their first line,
+	// whether or not a TLS bind exists yet: the next 'bind ... ssl' that
+	// sets no versions of its own inherits them.
 	if ds := globalDirectives(t.Model, "ssl-default-bind-options"); len(ds) > 0 {
-		if w := weakAllowed(allowedVersions(g, sslOpts{min: -1, max: -1, force: -1})); len(w) > 0 {
-			evs = append(evs, ev(ds[0].Pos, Fail, "global defaults allow %s", strings.Join(w, ", ")))
+		v := allowedVersions(g, sslOpts{min: -1, max: -1, force: -1})
+		if w := weakAllowed(v); len(w) > 0 {
+			evs = append(evs, ev(ds[0].Pos, Fail, "global ssl-default-bind-options allow %s (every 'bind ... ssl' without its own version options inherits them)", strings.Join(w, ", ")))
+		} else {
+			note := ""
+			if !g.any {
+				note = " (no version option: HAProxy's default minimum TLSv1.2)"
+			}
+			evs = append(evs, ev(ds[0].Pos, Pass, "global ssl-default-bind-options accept %s%s", allowedList(v), note))
 		}
 	}
 	for _, p := range frontends(t.Model) {
@@ -162,7 +171,7 @@ func checkTLSProtocols(t *Target) Result {
 		}
 	}
 	if len(evs) == 0 {
-		return skip("no TLS listener")
+		return skip("no TLS listener and no global ssl-default-bind-options")
 	}
 	return summarize(evs, "only TLS 1.2 and later are accepted", "legacy protocol versions are accepted")
 }
@@ -302,7 +311,7 @@ func checkCiphers(t *Target) Result {
 		}
 	}
 	if tlsBinds == 0 && len(evs) == 0 {
-		return skip("no TLS listener")
+		return skip("no TLS listener and no global cipher defaults")
 	}
 	r := summarize(evs, "only strong suites are enabled (client renegotiation is refused by HAProxy 2.6 and Bulwark)", "weak cipher suites enabled")
 	return r

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"bulwark/internal/plan"
 )
@@ -51,7 +52,7 @@ func TestGoldenReports(t *testing.T) {
 	}{
 		{"representative.txt", func(b *bytes.Buffer) error { return WriteText(b, rep, TextOptions{}) }},
 		{"representative.json", func(b *bytes.Buffer) error { return WriteJSON(b, rep) }},
-		{"representative.sarif", func(b *bytes.Buffer) error { return WriteSARIF(b, rep, "test") }},
+		{"representative.sarif", func(b *bytes.Buffer) error { return writeTestSARIF(t, b, rep) }},
 		{"representative.junit.xml", func(b *bytes.Buffer) error { return WriteJUnit(b, rep) }},
 	}
 	for _, w := range writers {
@@ -63,6 +64,28 @@ func TestGoldenReports(t *testing.T) {
 			checkGolden(t, w.file, b.Bytes())
 		})
 	}
+}
+
+// sarifRoot stands for the package directory in the golden SARIF file, so
+// that the file does not depend on where the tree is checked out.
+const sarifRoot = "file:///SRCROOT/"
+
+// writeTestSARIF writes the golden report's SARIF with a fixed run: the
+// package directory as %SRCROOT%, exit code 1 (the report has High
+// FAILs), fixed times.
+func writeTestSARIF(t testing.TB, b *bytes.Buffer, rep *Report) error {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	var raw bytes.Buffer
+	opt := SARIFOptions{ToolVersion: "0.0.0-test", SrcRoot: wd, Start: fixedNow, End: fixedNow.Add(time.Second), ExitCode: 1}
+	if err := WriteSARIF(&raw, rep, opt); err != nil {
+		return err
+	}
+	b.WriteString(strings.ReplaceAll(raw.String(), dirURI(wd), sarifRoot))
+	return nil
 }
 
 func TestReportsAreWellFormed(t *testing.T) {
@@ -87,7 +110,7 @@ func TestReportsAreWellFormed(t *testing.T) {
 	}
 
 	var sb bytes.Buffer
-	if err := WriteSARIF(&sb, rep, "test"); err != nil {
+	if err := writeTestSARIF(t, &sb, rep); err != nil {
 		t.Fatal(err)
 	}
 	var sarifDoc struct {
@@ -101,10 +124,19 @@ func TestReportsAreWellFormed(t *testing.T) {
 				Level     string
 				Locations []struct {
 					PhysicalLocation struct {
-						ArtifactLocation struct{ URI string }
+						ArtifactLocation struct{ URI, URIBaseID string }
 						Region           struct{ StartLine, StartColumn int }
 					}
 				}
+				PartialFingerprints map[string]string
+				Message             struct{ Text string }
+			}
+			OriginalURIBaseIDs map[string]struct{ URI string } `json:"originalUriBaseIds"`
+			Invocations        []struct {
+				ExitCode            *int
+				ExecutionSuccessful bool
+				StartTimeUTC        string `json:"startTimeUtc"`
+				EndTimeUTC          string `json:"endTimeUtc"`
 			}
 		}
 	}
@@ -115,10 +147,35 @@ func TestReportsAreWellFormed(t *testing.T) {
 	if len(run.Tool.Driver.Rules) != len(Controls()) {
 		t.Errorf("sarif has %d rules, want one per control (%d)", len(run.Tool.Driver.Rules), len(Controls()))
 	}
+	if len(run.Invocations) != 1 || run.Invocations[0].ExitCode == nil || *run.Invocations[0].ExitCode != 1 ||
+		run.Invocations[0].StartTimeUTC == "" || run.Invocations[0].EndTimeUTC == "" {
+		t.Errorf("sarif: invocations %+v, want one with exit code 1 and times", run.Invocations)
+	}
+	if !strings.HasPrefix(run.OriginalURIBaseIDs["%SRCROOT%"].URI, "file:///") {
+		t.Errorf("sarif: originalUriBaseIds %+v lacks %%SRCROOT%%", run.OriginalURIBaseIDs)
+	}
 	wildcard := false
-	for _, r := range run.Results {
+	fps := map[string]bool{}
+	for i, r := range run.Results {
+		// Code scanning rejects results without a location.
+		if len(r.Locations) == 0 || r.Locations[0].PhysicalLocation.Region.StartLine < 1 {
+			t.Errorf("sarif: result %d (%s) has no physical location", i, r.RuleID)
+		}
+		// GitHub rejects a result without message text (the schema
+		// validator accepts an empty one).
+		if r.Message.Text == "" {
+			t.Errorf("sarif: result %d (%s) has no message text", i, r.RuleID)
+		}
+		fp := r.PartialFingerprints["bulwarkFinding/v1"]
+		if fp == "" || fps[fp] {
+			t.Errorf("sarif: result %d (%s) has a missing or duplicate fingerprint %q", i, r.RuleID, fp)
+		}
+		fps[fp] = true
 		for _, l := range r.Locations {
 			pl := l.PhysicalLocation
+			if pl.ArtifactLocation.URIBaseID != "%SRCROOT%" || strings.HasPrefix(pl.ArtifactLocation.URI, "/") {
+				t.Errorf("sarif: result %d URI %q is not relative to %%SRCROOT%%", i, pl.ArtifactLocation.URI)
+			}
 			if r.RuleID == "HAP-3.1" && pl.ArtifactLocation.URI == "testdata/golden/representative.cfg" &&
 				pl.Region.StartLine == 39 && pl.Region.StartColumn == 10 {
 				wildcard = true
@@ -170,7 +227,7 @@ func TestReportsAreWellFormed(t *testing.T) {
 			t.Errorf("html is not self-contained: contains %q", bad)
 		}
 	}
-	for _, want := range []string{"HAP-6.1", "well-known default", "Remediation", "class=\"score"} {
+	for _, want := range []string{"HAP-6.1", "well-known default", "<b>Fix:</b>", "class=\"score"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("html lacks %q", want)
 		}

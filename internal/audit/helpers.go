@@ -275,3 +275,65 @@ func (t *Target) backend(name string) *model.Proxy {
 	}
 	return t.beIdx[name]
 }
+
+// inherited says where an inherited directive comes from, so that a
+// verdict decided by a defaults section names that section and its line
+// rather than the proxy that inherits it: " (from defaults 'web')", or ""
+// for the proxy's own directives.
+func (t *Target) inherited(d *config.Directive) string {
+	if d == nil {
+		return ""
+	}
+	if t.secIdx == nil {
+		t.secIdx = map[*config.Directive]*config.Section{}
+		for _, s := range t.Config.Sections {
+			for _, sd := range s.Directives {
+				t.secIdx[sd] = s
+			}
+		}
+	}
+	s := t.secIdx[d]
+	if s == nil || s.Kind != config.KindDefaults {
+		return ""
+	}
+	if s.Name == "" {
+		return " (from defaults)"
+	}
+	return " (from defaults '" + s.Name + "')"
+}
+
+// optionDirective returns the directive that enabled "option name" on p,
+// inherited or its own.
+func optionDirective(p *model.Proxy, name string) *config.Directive {
+	if d := p.OptionArgs[name]; d != nil {
+		return d
+	}
+	return proxyDirective(p, "option", name)
+}
+
+// directivePos is d's position, or fallback when d is nil.
+func directivePos(d *config.Directive, fallback config.Pos) config.Pos {
+	if d != nil {
+		return d.Pos
+	}
+	return fallback
+}
+
+// inheritedRule is inherited for a rule: rules keep their position but not
+// their directive, so the section is found by position.
+func (t *Target) inheritedRule(r *model.Rule) string {
+	if r == nil || !r.FromDefaults {
+		return ""
+	}
+	for _, s := range t.Config.Sections {
+		if s.Kind != config.KindDefaults {
+			continue
+		}
+		for _, d := range s.Directives {
+			if d.Pos == r.Pos {
+				return t.inherited(d)
+			}
+		}
+	}
+	return " (from defaults)"
+}

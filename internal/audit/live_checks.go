@@ -107,8 +107,14 @@ func liveListeners(t *Target, lf *LiveFacts) Result {
 		}
 	}
 	if len(evs) == 0 {
-		return Result{Verdict: Warn, Summary: "live: no listening TCP socket found",
-			Evidence: []Evidence{ev(config.Pos{}, Warn, "live: the processes hold no listening TCP socket")}}
+		if !configBindsTCP(t) {
+			// Nothing is configured to listen (Debian's stock file):
+			// no socket is the expected state, not a finding.
+			return skip("live: no listening socket, and the configuration binds none")
+		}
+		return Result{Verdict: Warn, Summary: "live: the configured binds are not listening",
+			Evidence: []Evidence{ev(config.Pos{}, Warn, "live: the processes hold no listening TCP socket although the configuration binds addresses")},
+			Fix:      "Check that the running process uses this configuration (reload it, or audit the file it was started with)."}
 	}
 	return summarize(evs, "live: every listening socket is on a specific address", "live: listening on wildcard addresses")
 }
@@ -206,14 +212,35 @@ func liveFeatures(t *Target, lf *LiveFacts) Result {
 		if used, _ := featureUsed(t, f); used {
 			evs = append(evs, ev(config.Pos{}, Pass, "live: +%s built in and used by the configuration", f))
 		} else {
-			evs = append(evs, ev(config.Pos{}, Warn, "live: +%s built in but the configuration does not use it", f))
+			evs = append(evs, ev(config.Pos{}, Warn, "live: +%s built in but the configuration does not use it (inert until something loads it)", f))
 		}
 	}
 	if len(evs) == 0 {
 		return Result{Verdict: Pass, Summary: "live: no optional feature built in",
 			Evidence: []Evidence{ev(config.Pos{}, Pass, "live: 'haproxy -vv' lists no Lua, OpenTracing, Prometheus or device-detection module")}}
 	}
-	return summarize(evs, "live: every optional built-in feature is used", "live: binary has features the configuration does not use")
+	r := summarize(evs, "live: every optional built-in feature is used", "live: binary has features the configuration does not use")
+	if r.Verdict == Warn {
+		// The configuration has nothing to remove: the feature is in the
+		// binary, and the guide prefers distro packages to custom builds.
+		r.Fix = "Nothing in the configuration uses these features, so there is nothing to remove from it: prefer a distro package built without them where one exists (the guide advises against custom builds), and keep lua-load and the like out of the configuration."
+	}
+	return r
+}
+
+// configBindsTCP reports whether any proxy of the configuration binds a
+// TCP address (not only unix sockets).
+func configBindsTCP(t *Target) bool {
+	for _, p := range frontends(t.Model) {
+		for _, b := range p.Binds {
+			for _, a := range b.Addrs {
+				if !isSocketNet(a) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // withNotesOf wraps a probe check so that it reports unprobed binds.

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +44,18 @@ func udpLogTarget(target string) (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 
+// unixLogTarget parses a syslog target that is a unix datagram socket
+// ("/dev/log", "unix@/run/log.sock").
+func unixLogTarget(target string) (string, bool) {
+	if p, ok := strings.CutPrefix(target, "unix@"); ok {
+		return p, p != ""
+	}
+	if strings.HasPrefix(target, "/") {
+		return target, true
+	}
+	return "", false
+}
+
 // probeLogLine binds the configured UDP log target itself, for as long as
 // one probe request and the probe timeout take, and waits for a datagram.
 // It never takes the address from a running syslog daemon: when the port
@@ -53,10 +67,15 @@ func probeLogLine(t *Target, o LiveOptions, lf *LiveFacts) LogProbe {
 	}
 	var tgt model.LogTarget
 	var ap netip.AddrPort
+	sock := ""
 	found := false
 	for _, l := range logs {
 		if a, ok := udpLogTarget(l.Target); ok {
 			tgt, ap, found = l, a, true
+			break
+		}
+		if p, ok := unixLogTarget(l.Target); ok {
+			tgt, sock, found = l, p, true
 			break
 		}
 	}
@@ -64,14 +83,35 @@ func probeLogLine(t *Target, o LiveOptions, lf *LiveFacts) LogProbe {
 		return LogProbe{Evidence: ev(pos, Manual, format, args...), Done: true}
 	}
 	if !found {
-		return manualAt(logs[0].Pos, "live: log target %s is not a UDP address: check that a line arrives there for a request", logs[0].Target)
+		return manualAt(logs[0].Pos, "live: log target %s is neither a UDP address nor a unix socket: check that a line arrives there for a request", logs[0].Target)
 	}
-	if !ap.Addr().IsLoopback() && !localAddrs()[ap.Addr()] {
-		return manualAt(tgt.Pos, "live: log target %s is on another host: check there that lines arrive", tgt.Target)
-	}
-	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
-	if err != nil {
-		return manualAt(tgt.Pos, "live: log target %s is already bound by another process (a syslog daemon?): check its output for a request line (%s)", tgt.Target, shortNetErr(err))
+	var pc net.PacketConn
+	where := ap.String()
+	if sock != "" {
+		// A unix datagram socket that exists belongs to a syslog daemon
+		// (/dev/log): never taken over. One that does not is created for
+		// the probe and removed afterwards.
+		if _, err := os.Lstat(sock); err == nil {
+			return manualAt(tgt.Pos, "live: log socket %s exists (a syslog daemon?): check its output for a request line", sock)
+		}
+		uc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+		if err != nil {
+			return manualAt(tgt.Pos, "live: cannot listen on log socket %s: %s", sock, shortNetErr(err))
+		}
+		defer os.Remove(sock)
+		// Writable by the proxy's user, whoever that is; the socket
+		// exists only for the probe.
+		os.Chmod(sock, 0o666)
+		pc, where = uc, sock
+	} else {
+		if !ap.Addr().IsLoopback() && !localAddrs()[ap.Addr()] {
+			return manualAt(tgt.Pos, "live: log target %s is on another host: check there that lines arrive", tgt.Target)
+		}
+		uc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+		if err != nil {
+			return manualAt(tgt.Pos, "live: log target %s is already bound by another process (a syslog daemon?): check its output for a request line (%s)", tgt.Target, shortNetErr(err))
+		}
+		pc = uc
 	}
 	defer pc.Close()
 	var target *probeTarget
@@ -94,7 +134,7 @@ func probeLogLine(t *Target, o LiveOptions, lf *LiveFacts) LogProbe {
 	got := ""
 	for {
 		pc.SetReadDeadline(deadline)
-		n, _, err := pc.ReadFromUDP(buf)
+		n, _, err := pc.ReadFrom(buf)
 		if err != nil {
 			break
 		}
@@ -109,12 +149,32 @@ func probeLogLine(t *Target, o LiveOptions, lf *LiveFacts) LogProbe {
 	}
 	switch {
 	case strings.Contains(got, path):
-		return LogProbe{Evidence: ev(tgt.Pos, Pass, "live: a log line for GET %s arrived at %s", hp.URL, ap), Done: true}
+		return LogProbe{Evidence: ev(tgt.Pos, Pass, "live: a log line for GET %s arrived at %s", hp.URL, where), Done: true}
+	case got != "" && !pathLogged(target.proxy):
+		// Other traffic (other probes' handshake errors, clients) logs
+		// too: only the probe's own line proves that requests are
+		// logged; the format may also leave the path out.
+		return LogProbe{Evidence: ev(tgt.Pos, Manual, "live: lines arrived at %s after GET %s, but none shows its path (%q): check that requests are logged with their request line", where, hp.URL, truncate(got, 80)), Done: true}
 	case got != "":
-		return LogProbe{Evidence: ev(tgt.Pos, Pass, "live: a log line arrived at %s after GET %s (it does not show the path: %q)", ap, hp.URL, truncate(got, 80)), Done: true}
+		// The format logs the request line, so the probe's line would
+		// show its path: what arrived is other traffic's.
+		return LogProbe{Evidence: ev(tgt.Pos, Warn, "live: no log line for GET %s arrived at %s within %s (only other lines: %q)", hp.URL, where, o.Timeout, truncate(got, 80)), Done: true}
 	default:
-		return LogProbe{Evidence: ev(tgt.Pos, Warn, "live: no log line arrived at %s within %s of GET %s", ap, o.Timeout, hp.URL), Done: true}
+		return LogProbe{Evidence: ev(tgt.Pos, Warn, "live: no log line arrived at %s within %s of GET %s", where, o.Timeout, hp.URL), Done: true}
 	}
+}
+
+// requestTag matches the log-format tags that carry the path: %r, %HU,
+// %HP, with or without a {+Q}-style prefix.
+var requestTag = regexp.MustCompile(`%(\{[^}]*\})?(r|HU|HP)\b`)
+
+// pathLogged reports whether p's log format shows the request line, so
+// that the probe's own line can be recognised by its path.
+func pathLogged(p *model.Proxy) bool {
+	if p.LogFormat != "" {
+		return requestTag.MatchString(p.LogFormat)
+	}
+	return p.Option("httplog") || p.Option("httpslog")
 }
 
 // logsTo reports whether a frontend sends its traffic logs anywhere.

@@ -3,6 +3,7 @@ package audit
 import (
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,7 +54,8 @@ func TestLiveLogLine(t *testing.T) {
 		{"line arrives", true, false, "", Pass, "a log line for GET"},
 		{"no line", false, false, "", Warn, "no log line arrived"},
 		{"port held by syslog", true, true, "", Manual, "already bound by another process"},
-		{"unix socket target", true, false, "/dev/log", Manual, "not a UDP address"},
+		{"unix socket held by syslog", true, false, "@HELD@", Manual, "exists (a syslog daemon?)"},
+		{"tcp target", true, false, "tcp@127.0.0.1:6514", Manual, "neither a UDP address nor a unix socket"},
 		{"remote target", true, false, "192.0.2.1:514", Manual, "on another host"},
 	}
 	for _, tc := range tests {
@@ -75,6 +77,13 @@ func TestLiveLogLine(t *testing.T) {
 			target := logAddr
 			if tc.target != "" {
 				target = tc.target
+			}
+			if target == "@HELD@" {
+				// An existing socket path stands for a syslog daemon's.
+				target = t.TempDir() + "/log.sock"
+				if err := os.WriteFile(target, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			tg := liveTarget(t, "global\n  log "+target+" local0\ndefaults\n  mode http\n  log global\n  option httplog\n"+
 				"frontend f\n  bind 127.0.0.1:"+strconv.Itoa(hport)+"\n")

@@ -122,6 +122,16 @@ func TestLiveProcessChecks(t *testing.T) {
 			if r.Verdict != Fail || !strings.Contains(r.Summary, "wildcard") {
 				t.Errorf("HAP-3.1 %s: %s", r.Verdict, r.Summary)
 			}
+			// No socket held: a finding only when the configuration
+			// binds something (Debian's stock file binds nothing).
+			lf.Listeners, lf.SocketsErr = nil, ""
+			if r := liveListeners(tg, lf); r.Verdict != Warn {
+				t.Errorf("HAP-3.1, binds configured, none held: %s %s", r.Verdict, r.Summary)
+			}
+			noBind := liveTarget(t, "global\n  user haproxy\ndefaults\n  mode http\n")
+			if r := liveListeners(noBind, lf); r.Verdict != Skip {
+				t.Errorf("HAP-3.1, nothing configured, none held: %s %s", r.Verdict, r.Summary)
+			}
 		})
 	}
 }

@@ -1,6 +1,6 @@
 package audit
 
-// Controls returns the catalogue in report order: the guide's 23 controls,
+// Controls returns the catalogue in report order: the guide's 22 controls,
 // each followed by the extra checks Bulwark adds under it. A fresh slice is
 // built on every call so that callers cannot change the registry.
 func Controls() []*Control {

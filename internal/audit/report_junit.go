@@ -72,7 +72,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		switch f.Verdict {
 		case Fail:
 			tc.Failure = &junitMessage{Message: f.Summary, Type: c.Severity.String(),
-				Body: evidenceText(f, false) + "fix: " + c.Remediation + "\n"}
+				Body: evidenceText(f, false) + "fix: " + f.Remediation() + "\n"}
 			s.Failures++
 		case Skip:
 			tc.Skipped = &junitMessage{Message: f.Summary}

@@ -59,7 +59,7 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 		}
 		shown, hidden := 0, 0
 		for _, e := range f.Evidence {
-			if e.Verdict == Pass && !opt.Verbose {
+			if (e.Verdict == Pass || e.Verdict == Skip) && !opt.Verbose {
 				continue
 			}
 			if shown >= max {
@@ -81,7 +81,7 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 			fmt.Fprintf(&b, "%s- ... %d more (see --format json)\n", indent, hidden)
 		}
 		if f.Verdict == Fail || f.Verdict == Warn {
-			fmt.Fprintf(&b, "%sfix: %s\n", indent, c.Remediation)
+			fmt.Fprintf(&b, "%sfix: %s\n", indent, f.Remediation())
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", summaryLine(r, opt.Color))
@@ -161,7 +161,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 		s := SectionByNumber(ctl.Section)
 		jf := jsonFinding{ID: ctl.ID, Title: ctl.Title, Section: jsonSection(s),
 			Severity: ctl.Severity.String(), Automatable: string(ctl.Automatable), Extra: ctl.Extra,
-			Verdict: f.Verdict, Summary: f.Summary, Remediation: ctl.Remediation, Evidence: []jsonEvidence{}}
+			Verdict: f.Verdict, Summary: f.Summary, Remediation: f.Remediation(), Evidence: []jsonEvidence{}}
 		for _, e := range f.Evidence {
 			jf.Evidence = append(jf.Evidence, jsonEvidence{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Col,
 				Verdict: e.Verdict, Text: e.Text})

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"bulwark/internal/audit"
 )
@@ -26,6 +28,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 const auditUsage = `Usage: bulwark audit -f FILE [-f FILE ...] [options]
+       bulwark audit --diff OLD NEW [options]
 
 Checks a configuration (Bulwark's or a real HAProxy 2.x one) against the
 hardening controls (see 'bulwark controls' and docs/audit.md).
@@ -50,6 +53,11 @@ Options:
   --probe-remote       with --live: also probe binds on other hosts' addresses
   --sha256sums FILE    with --live: the running binary must match its line
                        in FILE (sha256sum format; full path or base name)
+  --diff OLD NEW       compare two versions of a configuration (files or
+                       directories): only the controls whose verdict
+                       changes; exit 1 when a control newly FAILs
+  --srcroot DIR        sarif: the directory %SRCROOT% stands for (default:
+                       the working directory); paths below it are relative
   -o FILE              write the report to FILE instead of stdout
   -v                   text: show passing evidence too
   --color C            auto (default: only on a terminal), always or never
@@ -72,10 +80,38 @@ type auditOptions struct {
 	color      string
 	live       bool
 	liveOpts   audit.LiveOptions
+	srcRoot    string
+	// diffOld and diffNew are set by --diff OLD NEW.
+	diffOld, diffNew string
+}
+
+// takeDiff removes "--diff OLD NEW" from args: the flag package cannot
+// give a flag two values, and a positional NEW would end flag parsing.
+func takeDiff(args []string) (rest []string, old, new string, err error) {
+	for i := 0; i < len(args); i++ {
+		if args[i] != "--diff" && args[i] != "-diff" {
+			rest = append(rest, args[i])
+			continue
+		}
+		if i+2 >= len(args) || strings.HasPrefix(args[i+1], "-") || strings.HasPrefix(args[i+2], "-") {
+			return nil, "", "", fmt.Errorf("--diff needs two configurations: --diff OLD NEW")
+		}
+		if old != "" {
+			return nil, "", "", fmt.Errorf("--diff given twice")
+		}
+		old, new = args[i+1], args[i+2]
+		i += 2
+	}
+	return rest, old, new, nil
 }
 
 func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
+	var err error
 	o := &auditOptions{}
+	args, o.diffOld, o.diffNew, err = takeDiff(args)
+	if err != nil {
+		return nil, err
+	}
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Var(&o.files, "f", "")
@@ -95,13 +131,21 @@ func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
 	fs.StringVar(&o.liveOpts.PIDFile, "pidfile", "", "")
 	fs.BoolVar(&o.liveOpts.ProbeRemote, "probe-remote", false, "")
 	fs.StringVar(&o.liveOpts.SHA256Sums, "sha256sums", "", "")
+	fs.StringVar(&o.srcRoot, "srcroot", "", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (configuration files need -f)", fs.Arg(0))
 	}
-	if len(o.files) == 0 {
+	switch {
+	case o.diffOld != "" && len(o.files) > 0:
+		return nil, fmt.Errorf("--diff compares OLD and NEW: do not add -f")
+	case o.diffOld != "" && o.live:
+		return nil, fmt.Errorf("--diff compares configurations: --live does not apply")
+	case o.diffOld != "" && (o.format == "json" || o.format == "junit" || o.format == "html"):
+		return nil, fmt.Errorf("--diff writes text or sarif")
+	case o.diffOld == "" && len(o.files) == 0:
 		return nil, fmt.Errorf("no configuration file given (use -f)")
 	}
 	sev, err := audit.ParseSeverity(*failOn)
@@ -152,6 +196,23 @@ func auditMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark audit: %v\n%s", err, auditUsage)
 		return 2
 	}
+	start := time.Now()
+	if o.srcRoot == "" {
+		o.srcRoot, _ = os.Getwd()
+	} else if abs, err := filepath.Abs(o.srcRoot); err == nil {
+		o.srcRoot = abs
+	}
+	sarifOpt := audit.SARIFOptions{ToolVersion: Version, SrcRoot: o.srcRoot, Start: start,
+		CommandLine: "bulwark audit " + strings.Join(args, " ")}
+	color := o.color == "always"
+	if o.color == "auto" && o.out == "" {
+		if f, ok := stdout.(*os.File); ok {
+			color = audit.IsTerminal(f)
+		}
+	}
+	if o.diffOld != "" {
+		return auditDiff(o, sarifOpt, color, stdout, stderr)
+	}
 	t, err := audit.Load(o.files, o.target, PlanOptions())
 	if err != nil {
 		fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
@@ -171,19 +232,18 @@ func auditMain(args []string, stdout, stderr io.Writer) int {
 		t.Live = audit.GatherLive(t, o.liveOpts)
 	}
 	rep := audit.Run(t, o.sel)
-
-	color := o.color == "always"
-	if o.color == "auto" && o.out == "" {
-		if f, ok := stdout.(*os.File); ok {
-			color = audit.IsTerminal(f)
-		}
+	code := 0
+	if rep.Failed(o.failOn) {
+		code = 1
 	}
+
 	var buf bytes.Buffer
 	switch o.format {
 	case "json":
 		err = audit.WriteJSON(&buf, rep)
 	case "sarif":
-		err = audit.WriteSARIF(&buf, rep, Version)
+		sarifOpt.End, sarifOpt.ExitCode = time.Now(), code
+		err = audit.WriteSARIF(&buf, rep, sarifOpt)
 	case "junit":
 		err = audit.WriteJUnit(&buf, rep)
 	case "html":
@@ -195,18 +255,60 @@ func auditMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
 		return 2
 	}
+	if !writeReport(o, buf.Bytes(), stdout, stderr) {
+		return 2
+	}
+	return code
+}
+
+func writeReport(o *auditOptions, b []byte, stdout, stderr io.Writer) bool {
 	if o.out != "" {
-		if err := os.WriteFile(o.out, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(o.out, b, 0o644); err != nil {
+			fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
+			return false
+		}
+		return true
+	}
+	_, err := stdout.Write(b)
+	return err == nil
+}
+
+// auditDiff runs "bulwark audit --diff OLD NEW": both versions are audited
+// statically with the same selection, without git and the backup search
+// (their verdicts follow where the files lie, not what they say).
+func auditDiff(o *auditOptions, sarifOpt audit.SARIFOptions, color bool, stdout, stderr io.Writer) int {
+	sel := o.sel
+	sel.Skip = append(append([]string(nil), sel.Skip...), audit.DiffSkipped...)
+	var reps [2]*audit.Report
+	for i, p := range []string{o.diffOld, o.diffNew} {
+		t, err := audit.Load([]string{p}, o.target, PlanOptions())
+		if err != nil {
 			fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
 			return 2
 		}
-	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
+		reps[i] = audit.Run(t, sel)
+	}
+	d := audit.Diff(reps[0], reps[1])
+	code := 0
+	if d.Failed(o.failOn) {
+		code = 1
+	}
+	var buf bytes.Buffer
+	var err error
+	if o.format == "sarif" {
+		sarifOpt.End, sarifOpt.ExitCode = time.Now(), code
+		err = audit.WriteDiffSARIF(&buf, d, sarifOpt)
+	} else {
+		err = audit.WriteDiffText(&buf, d, audit.TextOptions{Color: color})
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bulwark audit: %v\n", err)
 		return 2
 	}
-	if rep.Failed(o.failOn) {
-		return 1
+	if !writeReport(o, buf.Bytes(), stdout, stderr) {
+		return 2
 	}
-	return 0
+	return code
 }
 
 const controlsUsage = `Usage: bulwark controls [--format table|md|json]

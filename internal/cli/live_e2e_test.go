@@ -5,8 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -288,4 +290,132 @@ listen stats
 			t.Errorf("%s: no live FAIL evidence (the probes missed the weakness): %+v", id, hap[id].Evidence)
 		}
 	}
+}
+
+// hasEvidence reports whether f has evidence with verdict v naming sub.
+func hasEvidence(f jsonFinding, v, sub string) bool {
+	for _, e := range f.Evidence {
+		if e.Verdict == v && strings.Contains(e.Text, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasLive reports whether f has live evidence with verdict v whose text
+// contains sub.
+func hasLive(f jsonFinding, v, sub string) bool {
+	for _, e := range f.Evidence {
+		if strings.HasPrefix(e.Text, "live") && e.Verdict == v && strings.Contains(e.Text, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLiveAuditHardenedAndWeak runs a real HAProxy twice per syslog
+// transport (UDP and a unix datagram socket): hardened, and deliberately
+// weak (certificate key readable by everyone, SHA256SUMS that does not
+// match the binary, 'option dontlog-normal' so that a normal request
+// leaves no log line). Each live check must reach the opposite verdict on
+// the two, from what it observed: the served certificate and its files
+// (HAP-4.3), the binary's checksum (HAP-1.1), the log line of a probe
+// request (HAP-7.1), and the renegotiation probe (HAP-4.2, hardened only:
+// HAProxy 2.6 cannot be configured to accept client renegotiation).
+func TestLiveAuditHardenedAndWeak(t *testing.T) {
+	needHAProxy(t)
+	raw, err := os.ReadFile(haproxyBin)
+	if err != nil {
+		t.Skipf("cannot read %s to hash it: %v", haproxyBin, err)
+	}
+	sum := sha256.Sum256(raw)
+	for _, logKind := range []string{"udp", "unix"} {
+		for _, weak := range []bool{false, true} {
+			name := logKind + "/hardened"
+			if weak {
+				name = logKind + "/weak"
+			}
+			t.Run(name, func(t *testing.T) {
+				dir := t.TempDir()
+				os.Chmod(dir, 0o755)
+				cert := filepath.Join(dir, "site.pem")
+				writeCertPEM(t, cert)
+				sums := filepath.Join(dir, "SHA256SUMS")
+				digest := hex.EncodeToString(sum[:])
+				dontlog := ""
+				if weak {
+					os.Chmod(cert, 0o644)
+					digest = strings.Repeat("0", 64)
+					dontlog = "    option dontlog-normal\n"
+				}
+				os.WriteFile(sums, []byte(digest+"  "+haproxyBin+"\n"), 0o644)
+				logTarget := "127.0.0.1:" + strconv.Itoa(freeUDPPortCLI(t))
+				if logKind == "unix" {
+					// Not created: the audit listens there for the probe.
+					logTarget = filepath.Join(dir, "log.sock")
+				}
+				pTLS := freeTCPPort(t)
+				cfg := fmt.Sprintf(`global
+    log %s local0
+defaults
+    mode http
+    log global
+    option httplog
+%s    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.2 ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384
+    http-request return status 200 content-type text/plain string ok
+`, logTarget, dontlog, pTLS, cert)
+				cf := filepath.Join(dir, "haproxy.cfg")
+				os.WriteFile(cf, []byte(cfg), 0o644)
+				pid := startProc(t, "127.0.0.1:"+strconv.Itoa(pTLS), haproxyBin, "-db", "-f", cf)
+				got := runLiveAudit(t, "-f", cf, "--target", "haproxy", "--pid", strconv.Itoa(pid), "--sha256sums", sums)
+
+				want := map[bool]struct{ sums, cert, log string }{
+					false: {"PASS", "PASS", "PASS"},
+					true:  {"FAIL", "FAIL", "WARN"},
+				}[weak]
+				if !hasEvidence(got["HAP-1.1"], want.sums, sums) {
+					t.Errorf("HAP-1.1 = %s, want %s live evidence from the checksum: %+v", got["HAP-1.1"].Verdict, want.sums, got["HAP-1.1"].Evidence)
+				}
+				if got["HAP-1.1"].Verdict != want.sums {
+					t.Errorf("HAP-1.1 = %s, want %s", got["HAP-1.1"].Verdict, want.sums)
+				}
+				// The certificate served is the configured one either way;
+				// the weak key file is what fails.
+				if !hasLive(got["HAP-4.3"], "PASS", "") {
+					t.Errorf("HAP-4.3: no live PASS for the served certificate: %+v", got["HAP-4.3"].Evidence)
+				}
+				if weak && !hasLive(got["HAP-4.3"], "FAIL", "") {
+					t.Errorf("HAP-4.3: no live FAIL for the world-readable key: %+v", got["HAP-4.3"].Evidence)
+				}
+				if !weak && hasLive(got["HAP-4.3"], "FAIL", "") {
+					t.Errorf("HAP-4.3: live FAIL on the hardened deployment: %+v", got["HAP-4.3"].Evidence)
+				}
+				if !hasLive(got["HAP-7.1"], want.log, "log line") || got["HAP-7.1"].Verdict != want.log {
+					t.Errorf("HAP-7.1 = %s, want live %s about the probe's log line via %s: %+v", got["HAP-7.1"].Verdict, want.log, logKind, got["HAP-7.1"].Evidence)
+				}
+				if !weak && !hasLive(got["HAP-4.2"], "PASS", "refuses client-initiated renegotiation") {
+					t.Errorf("HAP-4.2: no live renegotiation PASS: %+v", got["HAP-4.2"].Evidence)
+				}
+				if logKind == "unix" {
+					if _, err := os.Lstat(logTarget); err == nil {
+						t.Errorf("the audit left its probe socket %s behind", logTarget)
+					}
+				}
+			})
+		}
+	}
+}
+
+func freeUDPPortCLI(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
 }
