@@ -135,6 +135,14 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 	}
 	c.checkNames()
 	c.crossRefs()
+	if len(c.m.Global.StatsSocks) > 0 {
+		// HAProxy's CLI frontend ("GLOBAL") takes proxy id 1 when a stats
+		// socket is declared; the iid of the stats, "show servers state"
+		// and the stats page's "b=#<id>" count from 2 then.
+		for _, p := range c.m.Proxies {
+			p.ID++
+		}
+	}
 	return c.m, c.ds
 }
 

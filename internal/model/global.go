@@ -347,13 +347,26 @@ func (c *compiler) stats(p *Proxy, d *config.Directive) {
 			c.ds.Alertf(d.Pos, "'stats admin' requires either 'if' or 'unless' followed by a condition")
 			return
 		}
-		st.AdminConds = append(st.AdminConds, cd)
-		c.unsupported(d.Pos, "'stats admin' is not supported by bulwark (the stats page is read-only)")
+		st.AdminConds, st.Enabled = append(st.AdminConds, cd), true
 	case "http-request":
 		if r := c.rule(p, d, "stats http-request", 1); r != nil {
 			st.Rules = append(st.Rules, r)
 		}
-	case "scope", "show-legends", "show-node", "show-desc", "show-modules", "bind-process":
+	case "scope":
+		if d.Arg(1) == "" {
+			c.ds.Alertf(d.Pos, "'stats scope' needs a proxy name")
+			return
+		}
+		st.Scopes, st.Enabled = append(st.Scopes, d.Arg(1)), true
+	case "show-node":
+		st.ShowNode, st.Node, st.Enabled = true, d.Arg(1), true
+	case "show-desc":
+		st.ShowDesc, st.Desc, st.Enabled = true, strings.Join(argTexts(d.Args[1:]), " "), true
+	case "show-legends":
+		st.ShowLegends, st.Enabled = true, true
+	case "show-modules":
+		st.ShowModules, st.Enabled = true, true
+	case "bind-process":
 		c.unsupported(d.Pos, "'stats %s' is not supported by bulwark", d.Arg(0))
 	case "disable":
 		st.Enabled = false
@@ -404,4 +417,13 @@ func (c *compiler) userlist(s *config.Section) {
 			c.ds.Alertf(d.Pos, "unknown keyword '%s' in 'userlist' section", d.Name)
 		}
 	}
+}
+
+// argTexts are the texts of words.
+func argTexts(ws []config.Word) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.Text
+	}
+	return out
 }

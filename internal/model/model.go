@@ -411,6 +411,15 @@ type Stats struct {
 	HideVersion bool
 	Refresh     time.Duration
 	Rules       []*Rule
+	// ShowNode and ShowDesc put the node name and description on the
+	// page; Node and Desc override the global ones when given.
+	ShowNode, ShowDesc bool
+	Node, Desc         string
+	ShowLegends        bool
+	ShowModules        bool
+	// Scopes limit the page to these proxies ("stats scope"; "." is the
+	// proxy serving the page); none: all.
+	Scopes []string
 }
 
 // Userlist is a userlist section.

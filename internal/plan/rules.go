@@ -16,6 +16,9 @@ type Rules struct {
 	TCPContent *rules.List
 	// UseBackend is parallel to model.Proxy.UseBackends.
 	UseBackend []*acl.Cond
+	// StatsAdmin are the "stats admin" conditions: any match enables the
+	// stats page's admin actions.
+	StatsAdmin []*acl.Cond
 }
 
 // compileTables makes every stick table declared by a proxy, or takes the
@@ -69,5 +72,17 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		*ds = append(*ds, d...)
 		r.UseBackend = append(r.UseBackend, c)
 	}
+	for _, mc := range statsAdmin(p) {
+		c, d := set.Cond(mc)
+		*ds = append(*ds, d...)
+		r.StatsAdmin = append(r.StatsAdmin, c)
+	}
 	return r
+}
+
+func statsAdmin(p *model.Proxy) []*model.Cond {
+	if p.Stats == nil {
+		return nil
+	}
+	return p.Stats.AdminConds
 }

@@ -176,7 +176,7 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	b.queued.Add(1)
+	b.stats.qmax.Observe(b.queued.Add(1))
 	defer b.queued.Add(-1)
 	for {
 		b.freedMu.Lock()

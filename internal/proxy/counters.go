@@ -2,25 +2,62 @@ package proxy
 
 import (
 	"sync/atomic"
+	"time"
+
+	"bulwark/internal/model"
+	"bulwark/internal/stats"
 )
 
 // counters are the traffic totals of a frontend, backend or server, read
-// by the stats page. Atomics: every session updates them once when it
-// logs.
+// by the stats page, the runtime API and the exporter. Atomics only: every
+// session updates them once when it logs, and a scrape must not slow the
+// request path.
 type counters struct {
-	total    atomic.Int64 // sessions (TCP) or requests (HTTP)
+	total    atomic.Int64 // sessions (TCP) or requests (HTTP); frontends: connections
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
 	denied   atomic.Int64
 	errReq   atomic.Int64
 	errResp  atomic.Int64
 	hrsp     [6]atomic.Int64 // 1xx..5xx, other
+	reqTot   atomic.Int64    // HTTP requests
+	lbtot    atomic.Int64    // requests a balancer sent to a server
+	cliAbrt  atomic.Int64
+	srvAbrt  atomic.Int64
+	retries  atomic.Int64
+	intercep atomic.Int64 // answered by the proxy itself (stats, services, redirects)
+	connTot  atomic.Int64 // frontends: accepted connections
+	lastSess atomic.Int64 // unix ms of the last session; 0 never
+	rate     stats.Rate   // sessions per second (requests for backends and servers)
+	reqRate  stats.Rate   // frontends: HTTP requests per second
+	connRate stats.Rate   // frontends: connections per second
+	smax     stats.Max64
+	qmax     stats.Max64
+	timed    atomic.Int64 // samples in the time averages
+	qtime    stats.Avg
+	ctime    stats.Avg
+	rtime    stats.Avg
+	ttime    stats.Avg
 }
 
-func (c *counters) account(e *LogEntry) {
-	c.total.Add(1)
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+func (c *counters) account(e *LogEntry, nowMs int64, isFrontend bool) {
+	if !isFrontend || !e.HTTP {
+		// A frontend's sessions are its connections in HTTP mode
+		// (counted at accept); a TCP session is one connection.
+		c.total.Add(1)
+		c.rate.Add(nowMs)
+	}
+	c.lastSess.Store(time.Now().UnixMilli())
 	c.bytesIn.Add(e.BytesIn)
 	c.bytesOut.Add(e.BytesOut)
+	if e.HTTP {
+		c.reqTot.Add(1)
+		if isFrontend {
+			c.reqRate.Add(nowMs)
+		}
+	}
 	if e.Status > 0 {
 		i := e.Status/100 - 1
 		if i < 0 || i > 4 {
@@ -28,6 +65,7 @@ func (c *counters) account(e *LogEntry) {
 		}
 		c.hrsp[i].Add(1)
 	}
+	c.retries.Add(e.Retries)
 	switch {
 	case e.Term == "PR" && e.Status == 400:
 		c.errReq.Add(1)
@@ -35,17 +73,49 @@ func (c *counters) account(e *LogEntry) {
 		c.denied.Add(1)
 	case len(e.Term) > 0 && (e.Term[0] == 'S' || e.Term[0] == 's'):
 		c.errResp.Add(1)
+		c.srvAbrt.Add(1)
+	case len(e.Term) > 0 && (e.Term[0] == 'C' || e.Term[0] == 'c'):
+		c.cliAbrt.Add(1)
+	}
+	if e.Server == "<STATS>" || e.Server == "<PROMEX>" || e.Server == "<NOSRV>" && e.Term == "PR" && e.Status/100 == 3 {
+		c.intercep.Add(1)
+	}
+	if e.Tc >= 0 && !isFrontend {
+		c.timed.Add(1)
+		c.qtime.Add(max(ms(e.Tw), 0))
+		c.ctime.Add(ms(e.Tc))
+		c.rtime.Add(max(ms(e.Tr), 0))
+		c.ttime.Add(max(ms(e.Ta), 0))
 	}
 }
 
 // account updates the frontend's, backend's and server's counters for a
 // finished request or session, then logs it.
 func (fe *frontend) account(e *LogEntry) {
-	fe.stats.account(e)
+	now := fe.rt.clock.NowMs()
+	fe.stats.account(e, now, true)
 	if e.be != nil {
-		e.be.stats.account(e)
+		e.be.stats.account(e, now, false)
 	}
 	if e.srv != nil {
-		e.srv.stats.account(e)
+		e.srv.stats.account(e, now, false)
+		e.srv.stats.lbtot.Add(1)
+		if e.be != nil {
+			e.be.stats.lbtot.Add(1)
+		}
+	}
+}
+
+// accepted counts a new connection on a frontend.
+func (fe *frontend) accepted(cur int64) {
+	now := fe.rt.clock.NowMs()
+	s := &fe.stats
+	s.connTot.Add(1)
+	s.connRate.Add(now)
+	fe.rt.connRate.Add(now)
+	s.smax.Observe(cur)
+	if fe.cfg.Mode == model.ModeHTTP {
+		s.total.Add(1)
+		s.rate.Add(now)
 	}
 }

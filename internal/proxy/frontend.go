@@ -132,9 +132,9 @@ func (fe *frontend) serve(bl boundListener) {
 			}
 		}
 		rt.active.Add(1)
-		fe.conns.Add(1)
+		fe.accepted(fe.conns.Add(1))
 		go func() {
-			rt.conns.Store(c, struct{}{})
+			rt.conns.Store(c, rt.newSess(fe.name, c))
 			// done runs once when the connection ends; a parked HTTP
 			// session calls it from whichever goroutine finishes it.
 			done := func() {

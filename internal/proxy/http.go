@@ -25,6 +25,8 @@ type httpSession struct {
 	fe *frontend
 	c  net.Conn
 	tc timedConn
+	// rseen is tc.rn when the last request was accounted.
+	rseen int64
 	rd *h1.Reader
 	// m is the state of the request in progress; an idle session gives it
 	// back to the pool.
@@ -280,6 +282,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		s.countStatus(e.Status)
 	}
 	e.Ta = time.Since(start)
+	// Bytes read since the last request ended belong to this one.
+	e.BytesIn += s.tc.rn - s.rseen
+	s.rseen = s.tc.rn
 	fe.log(e)
 	return ok, false
 }
@@ -292,12 +297,16 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
 		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+			if res.Verdict == rules.Service {
+				s.serveService(res.Service, e)
+				return false
+			}
 			s.reply(res, fe.pages, e)
 			return false
 		}
 	}
 	if st := statsFor(fe.cfg, s.m.req.Target); st != nil {
-		s.serveStats(st, fe.pages, e)
+		s.serveStats(st, fe.cfg, fe.pages, e)
 		return false
 	}
 	be := fe.def
@@ -320,12 +329,16 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if be.cfg != fe.cfg && be.rules != nil && be.rules.req.Len() > 0 {
 		s.eval.Reset()
 		if res := be.rules.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+			if res.Verdict == rules.Service {
+				s.serveService(res.Service, e)
+				return false
+			}
 			s.reply(res, be.pages, e)
 			return false
 		}
 	}
 	if st := statsFor(be.cfg, s.m.req.Target); st != nil && be.cfg != fe.cfg {
-		s.serveStats(st, be.pages, e)
+		s.serveStats(st, be.cfg, be.pages, e)
 		return false
 	}
 	return s.forward(be, e)
@@ -567,7 +580,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			return false
 		}
 		e.Server, e.srv = sc.srv.name, sc.srv
-		sc.srv.current.Add(1)
+		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)
 		ev, err := s.exchange(be, sc, hasBody, e, canRetry)
 		sc.srv.current.Add(-1)
@@ -981,8 +994,9 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		if to == 0 {
 			cto, sto = s.fe.clientTimeout, be.serverTimeout
 		}
-		in, out := s.tunnel(sc, cto, sto)
-		e.BytesIn += in
+		// What the client sends in the tunnel is read through s.tc and
+		// counted in "bytes in" with the rest of the request.
+		_, out := s.tunnel(sc, cto, sto)
 		e.BytesOut += out
 		return 0, nil
 	}
@@ -1113,6 +1127,9 @@ type timedConn struct {
 	net.Conn
 	rto, wto     time.Duration
 	rlast, wlast time.Time
+	// rn counts the bytes read: the request bytes of "bytes in" (the
+	// head, the body and tunnelled data all pass through here).
+	rn int64
 }
 
 func (t *timedConn) Read(p []byte) (int, error) {
@@ -1123,7 +1140,9 @@ func (t *timedConn) Read(p []byte) (int, error) {
 			t.rlast = now
 		}
 	}
-	return t.Conn.Read(p)
+	n, err := t.Conn.Read(p)
+	t.rn += int64(n)
+	return n, err
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {

@@ -21,6 +21,7 @@ import (
 	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/stats"
 	"bulwark/internal/stick"
 )
 
@@ -82,10 +83,11 @@ type Proxy struct {
 	cur   atomic.Pointer[Runtime]
 	wg    sync.WaitGroup
 	clock stick.Clock // shared by every generation so tables carry over
+	start time.Time   // process start: uptime on the stats page and "show info"
 }
 
 // New returns a Proxy that is not yet serving.
-func New(opts Options) *Proxy { return &Proxy{opts: opts, clock: stick.NewClock()} }
+func New(opts Options) *Proxy { return &Proxy{opts: opts, clock: stick.NewClock(), start: time.Now()} }
 
 // Runtime is one running configuration.
 type Runtime struct {
@@ -117,6 +119,12 @@ type Runtime struct {
 	copyBufs  sync.Pool   // body copy buffers
 	msgs      sync.Pool   // *msgState of idle sessions
 	apis      []apiListener
+	start     time.Time
+	// statsToken is the CSRF token of the stats page's action forms: a
+	// form posted by a browser must carry it (see statsCSRF).
+	statsToken string
+	connRate   stats.Rate // process-wide, for "show info" and the page
+	sessID     atomic.Uint64
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -159,7 +167,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
-		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}}
+		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken()}
 	old := p.cur.Load()
 	defer func() {
 		if err != nil {
@@ -172,7 +180,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	for px, pp := range pl.Proxies {
 		if r := pp.Rules; r != nil {
 			rt.rules[px] = &proxyRules{set: r.Set, req: r.Req, resp: r.Resp, tcpConn: r.TCPConn,
-				tcpContent: r.TCPContent, useBE: r.UseBackend}
+				tcpContent: r.TCPContent, useBE: r.UseBackend, statsAdmin: r.StatsAdmin}
 		}
 	}
 	take := func(key string) net.Listener {

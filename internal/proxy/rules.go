@@ -19,6 +19,7 @@ type proxyRules struct {
 	tcpConn    *rules.List
 	tcpContent *rules.List
 	useBE      []*acl.Cond // parallel to model.Proxy.UseBackends
+	statsAdmin []*acl.Cond
 }
 
 // ---- acl.Txn / rules.Txn for an HTTP session ----

@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
+	"sort"
 	"strings"
 	"time"
 
 	"bulwark/internal/model"
 	"bulwark/internal/srvstate"
-	"bulwark/internal/stats"
 )
 
 // The runtime API ("stats socket", MG 9.3): command lines of commands
@@ -26,25 +25,22 @@ import (
 var levelRank = map[string]int{"user": 0, "operator": 1, "admin": 2}
 
 type apiCommand struct {
-	name  string
+	name  string // the command's words
+	usage string // what follows the words, for "help"
 	level string
 	help  string
-	run   func(rt *Runtime, args []string) string
+	run   func(rt *Runtime, cs *apiSession, args []string) string
 }
 
-func apiCommands() []apiCommand {
-	return []apiCommand{
-		{"help", "user", "list the commands", nil},
-		{"show info", "user", "process information", (*Runtime).apiShowInfo},
-		{"show stat", "user", "statistics in HAProxy's CSV format", (*Runtime).apiShowStat},
-		{"show servers state", "user", "server states", (*Runtime).apiShowServers},
-		{"show table", "user", "stick tables, or one table's entries", (*Runtime).apiShowTable},
-		{"get weight", "user", "get weight <backend>/<server>", (*Runtime).apiGetWeight},
-		{"set weight", "admin", "set weight <backend>/<server> <weight>", (*Runtime).apiSetWeight},
-		{"disable server", "admin", "disable server <backend>/<server> (maintenance)", (*Runtime).apiDisable},
-		{"enable server", "admin", "enable server <backend>/<server>", (*Runtime).apiEnable},
-		{"set server", "admin", "set server <backend>/<server> state ready|drain|maint | weight <w>", (*Runtime).apiSetServer},
-	}
+// apiSession is one runtime API connection: its level, which "operator"
+// and "user" lower for the rest of the connection.
+type apiSession struct {
+	level string
+}
+
+// wrap adapts a command that needs only its arguments.
+func wrap(f func(*Runtime, []string) string) func(*Runtime, *apiSession, []string) string {
+	return func(rt *Runtime, _ *apiSession, args []string) string { return f(rt, args) }
 }
 
 // serveAPI answers one runtime API connection. Without "prompt" it
@@ -64,6 +60,7 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 	maxLine := rt.model.Global.BufSize - 1
 	br := bufio.NewReaderSize(c, maxLine)
 	prompt := false
+	cs := &apiSession{level: level}
 	reply := func(s string) bool {
 		c.SetWriteDeadline(time.Now().Add(timeout))
 		_, err := io.WriteString(c, s)
@@ -98,7 +95,7 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 			case "quit":
 				return
 			}
-			if !reply(rt.apiRun(cmd, level) + "\n") {
+			if !reply(rt.apiRun(cmd, cs) + "\n") {
 				return
 			}
 		}
@@ -108,38 +105,70 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 	}
 }
 
-func (rt *Runtime) apiRun(line, level string) string {
+func (rt *Runtime) apiRun(line string, cs *apiSession) string {
 	words := strings.Fields(line)
-	for _, cmd := range apiCommands() {
+	var best *apiCommand
+	cmds := apiCommands()
+	for i := range cmds {
+		cmd := &cmds[i]
 		n := len(strings.Fields(cmd.name))
 		if len(words) < n || strings.Join(words[:n], " ") != cmd.name {
 			continue
 		}
-		if levelRank[level] < levelRank[cmd.level] {
-			return "Permission denied\n"
+		// The longest name wins: "show servers state" over "show servers".
+		if best == nil || n > len(strings.Fields(best.name)) {
+			best = cmd
 		}
-		if cmd.run == nil {
-			var b strings.Builder
-			b.WriteString("The following commands are valid at this level:\n")
-			for _, c := range apiCommands() {
-				if levelRank[level] >= levelRank[c.level] {
-					fmt.Fprintf(&b, "  %-22s: %s\n", c.name, c.help)
-				}
-			}
-			return b.String()
-		}
-		return cmd.run(rt, words[n:])
 	}
-	return "Unknown command: '" + line + "'. Type 'help' for the list.\n"
+	if best == nil {
+		return rt.apiUnknown(words, cs.level)
+	}
+	if levelRank[cs.level] < levelRank[best.level] {
+		return "Permission denied\n"
+	}
+	return best.run(rt, cs, words[len(strings.Fields(best.name)):])
 }
 
-func (rt *Runtime) apiShowInfo(args []string) string {
-	conns := 0
-	for _, f := range rt.frontends {
-		conns += int(f.conns.Load())
+// apiHelp lists the commands of a level in HAProxy's layout.
+func apiHelp(level string) string {
+	var b strings.Builder
+	b.WriteString("The following commands are valid at this level:\n")
+	cmds := apiCommands()
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	for _, c := range cmds {
+		if levelRank[level] >= levelRank[c.level] {
+			fmt.Fprintf(&b, "  %-39s : %s\n", strings.TrimSpace(c.name+" "+c.usage), c.help)
+		}
 	}
-	return fmt.Sprintf("Name: Bulwark\nVersion: %s\nPid: %d\nMaxconn: %d\nCurrConns: %d\nStopping: %d\n",
-		Version, os.Getpid(), rt.model.Global.MaxConn, conns, b2i(rt.stopping.Load()))
+	return b.String()
+}
+
+// apiUnknown answers an unknown command as HAProxy 2.6 does: the commands
+// sharing a word with it first, then the full list.
+func (rt *Runtime) apiUnknown(words []string, level string) string {
+	var b strings.Builder
+	var near []string
+	for _, c := range apiCommands() {
+		if levelRank[level] < levelRank[c.level] || len(words) == 0 {
+			continue
+		}
+		for _, w := range strings.Fields(c.name) {
+			if w == words[0] || len(words) > 1 && w == words[1] {
+				near = append(near, fmt.Sprintf("  %-39s : %s\n", strings.TrimSpace(c.name+" "+c.usage), c.help))
+				break
+			}
+		}
+	}
+	if len(near) > 0 {
+		b.WriteString("Unknown command, but maybe one of the following ones is a better match:\n")
+		for _, n := range near[:min(len(near), 5)] {
+			b.WriteString(n)
+		}
+	} else {
+		b.WriteString("Unknown command. Please enter one of the following commands only :\n")
+	}
+	b.WriteString(apiHelp(level))
+	return b.String()
 }
 
 func b2i(b bool) int {
@@ -147,12 +176,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func (rt *Runtime) apiShowStat(args []string) string {
-	var buf bytes.Buffer
-	stats.WriteCSV(&buf, rt.StatsRows(), os.Getpid())
-	return buf.String()
 }
 
 // apiShowServers is "show servers state [<backend>]" in HAProxy 2.6's
@@ -191,28 +214,6 @@ func (rt *Runtime) apiShowServers(args []string) string {
 				st.Health, st.CheckState(), fqdn, port, b2i(s.tls != nil), s.cfg.Port)
 		}
 	}
-	return b.String()
-}
-
-func (rt *Runtime) apiShowTable(args []string) string {
-	var b strings.Builder
-	if len(args) == 0 {
-		for _, p := range rt.model.Proxies {
-			if t := rt.tables[p.Name]; t != nil {
-				typ := ""
-				if args := p.StickTable.Args; len(args) > 1 && args[0] == "type" {
-					typ = args[1]
-				}
-				fmt.Fprintf(&b, "# table: %s, type: %s, size:%d, used:%d\n", t.Name(), typ, t.Spec().Size, t.Used())
-			}
-		}
-		return b.String()
-	}
-	t := rt.tables[args[0]]
-	if t == nil {
-		return "Unknown table '" + args[0] + "'.\n"
-	}
-	t.Dump(&b, rt.clock.NowMs())
 	return b.String()
 }
 
@@ -292,16 +293,6 @@ func (rt *Runtime) apiSetState(args []string, state string) string {
 
 func (rt *Runtime) apiDisable(args []string) string { return rt.apiSetState(args, "maint") }
 func (rt *Runtime) apiEnable(args []string) string  { return rt.apiSetState(args, "ready") }
-
-func (rt *Runtime) apiSetServer(args []string) string {
-	if len(args) == 3 && args[1] == "state" {
-		return rt.apiSetState([]string{args[0]}, args[2])
-	}
-	if len(args) == 3 && args[1] == "weight" {
-		return rt.apiSetWeight([]string{args[0], args[2]})
-	}
-	return "'set server <srv>' only supports 'state' and 'weight'.\n"
-}
 
 // openAPI opens the stats sockets. Sockets are opened with the listeners
 // (before a privilege drop), and taken over by the next generation on
@@ -387,7 +378,7 @@ func (rt *Runtime) serveAPIListener(al apiListener) {
 		}
 		// Registered so that the final close of this generation ends
 		// interactive sessions too.
-		rt.conns.Store(c, struct{}{})
+		rt.conns.Store(c, rt.newSess("GLOBAL", c))
 		go func() {
 			defer al.release(len(al.slots))
 			defer rt.conns.Delete(c)

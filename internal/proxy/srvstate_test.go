@@ -276,7 +276,7 @@ backend solo
 		}
 	}
 	page := body(t, "http://"+addr+"/stats")
-	for _, want := range []string{`<tr class="MAINT"><td class="n">s1</td>`, `<tr class="DRAIN"><td class="n">s3</td>`, "<td>DRAIN</td><td>0</td>", "L7STS/503 in "} {
+	for _, want := range []string{`<tr class="maintain"><td class="n">s1</td>`, `<tr class="active_draining"><td class="n">s3</td>`, " DRAIN</td>", "<td>0/4</td>", "L7STS/503 in "} {
 		if !strings.Contains(page, want) {
 			t.Errorf("stats page lacks %q", want)
 		}

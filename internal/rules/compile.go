@@ -57,6 +57,29 @@ func compileAllow(c *compiler, r *model.Rule) action {
 	return verdictAction(Accept)
 }
 
+// services are the built-in services "use-service" may name.
+var services = map[string]bool{"prometheus-exporter": true}
+
+func compileUseService(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 {
+		c.errf(r.Pos, r, "expects a service name")
+		return nil
+	}
+	name := r.Args[0].Text
+	if !services[name] {
+		c.errf(r.Args[0].Pos, r, "'use-service' : unknown service '%s' (bulwark has 'prometheus-exporter')", name)
+		return nil
+	}
+	return serviceAction(name)
+}
+
+type serviceAction string
+
+func (s serviceAction) run(x *Exec, r *rule, res *Result) bool {
+	res.Verdict, res.Service = Service, string(s)
+	return true
+}
+
 func compileReject(*compiler, *model.Rule) action { return verdictAction(Reject) }
 
 func compileAuth(c *compiler, r *model.Rule) action {

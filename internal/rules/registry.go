@@ -57,6 +57,7 @@ var registry = map[string]actionDef{
 	"set-log-level":  {httpBoth, compileLogLevel},
 	"capture":        {reqOnly, compileCapture},
 	"set-status":     {respOnly, compileSetStatus},
+	"use-service":    {reqOnly, compileUseService},
 }
 
 // Implemented returns, sorted, the actions Bulwark runs in a rule set

@@ -58,9 +58,12 @@ const (
 	// 502 for responses) as HAProxy's default strict-mode does for a
 	// failed rewrite.
 	Error
+	// Service hands the request to a built-in service ("use-service",
+	// Result.Service names it).
+	Service
 )
 
-var verdictNames = [...]string{"continue", "allow", "deny", "tarpit", "auth", "redirect", "return", "reject", "accept", "error"}
+var verdictNames = [...]string{"continue", "allow", "deny", "tarpit", "auth", "redirect", "return", "reject", "accept", "error", "service"}
 
 func (v Verdict) String() string { return verdictNames[v] }
 
@@ -75,6 +78,7 @@ type Result struct {
 	Headers     []h1.Header
 	Location    []byte
 	Realm       string
+	Service     string // "use-service": the service's name
 	// Pos is the rule that decided (for logs and debugging).
 	Pos config.Pos
 }

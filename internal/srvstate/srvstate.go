@@ -118,6 +118,17 @@ type Snapshot struct {
 	LastChange         time.Time
 	FailedChecks       int64 // HAProxy's chkfail
 	DownTransitions    int64 // HAProxy's chkdown
+	// Downtime is the time spent DOWN before LastChange (see DownFor).
+	Downtime time.Duration
+}
+
+// DownFor is HAProxy's downtime: the time spent DOWN, the current spell
+// included.
+func (n *Snapshot) DownFor(now time.Time) time.Duration {
+	if n.Op == Stopped {
+		return n.Downtime + now.Sub(n.LastChange)
+	}
+	return n.Downtime
 }
 
 // Server holds one server's state.
@@ -171,7 +182,11 @@ func (s *Server) update(f func(*Snapshot)) (before, after Snapshot) {
 	n := *old
 	f(&n)
 	if n.Op != old.Op {
-		n.LastChange = time.Now()
+		now := time.Now()
+		if old.Op == Stopped {
+			n.Downtime += now.Sub(old.LastChange)
+		}
+		n.LastChange = now
 		if n.Op == Stopped {
 			n.DownTransitions++
 		}
@@ -216,6 +231,24 @@ func (s *Server) SetAdmin(a AdminState) (before, after Snapshot) {
 		}
 	}
 	return before, after
+}
+
+// SetHealth forces the operational state of a checked server ("set
+// server ... health up|stopping|down", the page's health actions): the
+// health counter jumps to the matching end, and the next checks move it
+// from there as usual. Unchecked servers and servers in maintenance are
+// left alone, as HAProxy does.
+func (s *Server) SetHealth(op Op) (before, after Snapshot) {
+	return s.update(func(n *Snapshot) {
+		if !n.Checked || n.Admin.Maint() {
+			return
+		}
+		n.Op = op
+		n.Health = n.Rise + n.Fall - 1
+		if op == Stopped {
+			n.Health = 0
+		}
+	})
 }
 
 // SetWeight sets the user weight, clamped to 0..256.

@@ -1,34 +1,47 @@
-// Package stats renders the statistics page: HAProxy's CSV (the column
-// order is an API: monitoring tools read columns by position) and an HTML
-// view of the same rows.
+// Package stats renders the statistics of a running configuration: HAProxy
+// 2.6's CSV (the column order is an API: monitoring tools read columns by
+// position), the typed and JSON forms of "show stat" and "show info", the
+// HTML page of "stats uri", and the Prometheus exposition of HAProxy's
+// exporter. It holds no state of its own: the proxy fills Rows and Info
+// from the live counters and server states at each request.
 package stats
 
 import (
+	"encoding/json"
 	"fmt"
-	"html"
 	"io"
-	"strconv"
 	"strings"
-	"time"
+)
+
+// Row types, as the "type" column numbers them.
+const (
+	TypeFrontend = 0
+	TypeBackend  = 1
+	TypeServer   = 2
 )
 
 // Row is one line of the statistics: a frontend, a backend or a server.
 type Row struct {
 	Proxy  string // pxname
 	Name   string // svname: FRONTEND, BACKEND or the server name
-	Type   int    // 0 frontend, 1 backend, 2 server
+	Type   int    // TypeFrontend, TypeBackend or TypeServer
 	IID    int
 	SID    int
 	Qcur   int64
+	Qmax   int64
 	Scur   int64
-	Slim   int64
+	Smax   int64
+	Slim   int64 // frontend and server maxconn, backend fullconn; 0: none
 	Stot   int64
 	Bin    int64
 	Bout   int64
 	Dreq   int64
+	Dresp  int64
 	Ereq   int64
 	Econ   int64
 	Eresp  int64
+	Wretr  int64
+	Wredis int64
 	Status string
 	Weight int64 // effective weight: 0 while draining
 	Act    int64
@@ -37,20 +50,49 @@ type Row struct {
 	// over the backend's servers.
 	UWeight int64
 	// Checked marks a server with "check": chkfail and chkdown apply.
-	Checked bool
-	ChkFail int64
-	ChkDown int64
-	LastChg int64  // seconds since the last UP/DOWN change; servers only
-	Check   *Check // nil when no check runs (none, or paused by maintenance)
-	Hrsp    [6]int64
-	Mode    string
-	Algo    string
-	Addr    string
+	Checked  bool
+	ChkFail  int64
+	ChkDown  int64
+	LastChg  int64 // seconds since the last UP/DOWN change
+	Downtime int64 // seconds spent DOWN
+	Qlimit   int64 // server maxqueue; 0: none
+	Throttle int64 // slowstart ratio in percent; -1 or 100: none
+	Lbtot    int64
+	Tracked  string
+	// Rate, RateMax and RateLim are the sessions per second (requests for
+	// backends and servers) over the last second.
+	Rate, RateMax, RateLim int64
+	Check                  *Check // nil when no check runs (none, or paused by maintenance)
+	Hrsp                   [6]int64
+	ReqRate, ReqRateMax    int64
+	ReqTot                 int64
+	CliAbrt, SrvAbrt       int64
+	LastSess               int64 // seconds since the last session; -1 never
+	// Average and maximum times in ms over the last 1024 requests.
+	Qtime, Ctime, Rtime, Ttime             int64
+	QtimeMax, CtimeMax, RtimeMax, TtimeMax int64
+	Addr                                   string
+	Cookie                                 string
+	Mode                                   string
+	Algo                                   string
+	ConnRate, ConnRateMax, ConnTot         int64
+	Intercepted                            int64
+	Dcon                                   int64
+	Wrew                                   int64
+	Connect, Reuse                         int64
+	IdleCur, IdleLim                       int64
+	Eint                                   int64
+	Backup                                 bool // a backup server (the page's colours)
+	Admin                                  bool // a server the page may act on
+	// AggServerStatus and AggCheckStatus are the backend's aggregated
+	// server states of 2.6 (always 0 there: the gauges are placeholders).
+	AggServerStatus, AggCheckStatus int64
 }
 
 // Check is the last health check of a server.
 type Check struct {
 	Status   string // check_status: L4OK, L7STS, INI...
+	Running  bool   // a check is in progress: "* " prefix
 	Code     int    // check_code, with HasCode
 	HasCode  bool
 	Duration int64  // check_duration in ms; -1 before the first check
@@ -61,96 +103,22 @@ type Check struct {
 	Health   int
 }
 
-// Columns are HAProxy 2.6's CSV fields 0..99, in order (MG 9.1).
-var Columns = strings.Fields(`pxname svname qcur qmax scur smax slim stot bin bout dreq dresp ereq econ
-eresp wretr wredis status weight act bck chkfail chkdown lastchg downtime qlimit pid iid sid
-throttle lbtot tracked type rate rate_lim rate_max check_status check_code check_duration
-hrsp_1xx hrsp_2xx hrsp_3xx hrsp_4xx hrsp_5xx hrsp_other hanafail req_rate req_rate_max
-req_tot cli_abrt srv_abrt comp_in comp_out comp_byp comp_rsp lastsess last_chk last_agt
-qtime ctime rtime ttime agent_status agent_code agent_duration check_desc agent_desc
-check_rise check_fall check_health agent_rise agent_fall agent_health addr cookie mode algo
-conn_rate conn_rate_max conn_tot intercepted dcon dses wrew connect reuse cache_lookups
-cache_hits srv_icur src_ilim qtime_max ctime_max rtime_max ttime_max eint idle_conn_cur
-safe_conn_cur used_conn_cur need_conn_est uweight`)
-
-// WriteCSV writes the header line and one line per row.
-func WriteCSV(w io.Writer, rows []Row, pid int) error {
+// WriteCSV writes the header line and one line per row (MG 9.1).
+func WriteCSV(w io.Writer, rows []Row, showAddr bool) error {
 	var b strings.Builder
 	b.WriteString("# ")
 	b.WriteString(strings.Join(Columns, ","))
-	b.WriteString(",\n")
-	for _, r := range rows {
-		f := make([]string, len(Columns))
-		set := func(col string, v string) {
-			for i, c := range Columns {
-				if c == col {
-					f[i] = v
-					return
-				}
+	b.WriteString(",-,\n")
+	for i := range rows {
+		for _, v := range rows[i].Values(showAddr) {
+			if v.IsStr {
+				b.WriteString(csvEscape(v.S))
+			} else {
+				b.WriteString(v.String())
 			}
+			b.WriteByte(',')
 		}
-		n := func(v int64) string { return strconv.FormatInt(v, 10) }
-		set("pxname", csvEscape(r.Proxy))
-		set("svname", csvEscape(r.Name))
-		set("scur", n(r.Scur))
-		set("stot", n(r.Stot))
-		set("bin", n(r.Bin))
-		set("bout", n(r.Bout))
-		set("status", r.Status)
-		set("pid", strconv.Itoa(pid))
-		set("iid", strconv.Itoa(r.IID))
-		set("sid", strconv.Itoa(r.SID))
-		set("type", strconv.Itoa(r.Type))
-		set("mode", r.Mode)
-		if r.Type != 2 {
-			set("dreq", n(r.Dreq))
-		}
-		if r.Type == 0 {
-			set("slim", n(r.Slim))
-			set("ereq", n(r.Ereq))
-			set("req_tot", n(r.Stot))
-		} else {
-			set("qcur", n(r.Qcur))
-			set("econ", n(r.Econ))
-			set("eresp", n(r.Eresp))
-			set("weight", n(r.Weight))
-			set("act", n(r.Act))
-			set("bck", n(r.Bck))
-			set("lbtot", n(r.Stot))
-		}
-		if r.Type == 1 {
-			set("algo", r.Algo)
-		}
-		if r.Type != 0 {
-			set("uweight", n(r.UWeight))
-		}
-		if r.Type == 2 {
-			set("addr", r.Addr)
-			set("lastchg", n(r.LastChg))
-			if r.Checked {
-				set("chkfail", n(r.ChkFail))
-				set("chkdown", n(r.ChkDown))
-			}
-			if c := r.Check; c != nil {
-				set("check_status", c.Status)
-				if c.HasCode {
-					set("check_code", strconv.Itoa(c.Code))
-				}
-				if c.Duration >= 0 {
-					set("check_duration", n(c.Duration))
-				}
-				set("check_desc", csvEscape(c.Desc))
-				set("last_chk", csvEscape(c.Last))
-				set("check_rise", strconv.Itoa(c.Rise))
-				set("check_fall", strconv.Itoa(c.Fall))
-				set("check_health", strconv.Itoa(c.Health))
-			}
-		}
-		for i, c := range []string{"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"} {
-			set(c, n(r.Hrsp[i]))
-		}
-		b.WriteString(strings.Join(f, ","))
-		b.WriteString(",\n")
+		b.WriteString("-,\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -164,89 +132,111 @@ func csvEscape(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// PageOptions tune the HTML page.
-type PageOptions struct {
-	HideVersion bool
-	Version     string
-	Refresh     time.Duration
-	URI         string
+func objLetter(t int) (string, string) {
+	switch t {
+	case TypeFrontend:
+		return "F", "Frontend"
+	case TypeBackend:
+		return "B", "Backend"
+	case TypeServer:
+		return "S", "Server"
+	}
+	return "?", "Unknown"
 }
 
-// WriteHTML writes a self-contained page with one table per proxy.
-func WriteHTML(w io.Writer, rows []Row, o PageOptions) error {
+// rowID is the object id of typed output: the server id, 0 otherwise.
+func rowID(r *Row) int {
+	if r.Type == TypeServer {
+		return r.SID
+	}
+	return 0
+}
+
+// WriteTyped writes "show stat typed": one line per set field,
+// "<obj>.<proxy id>.<id>.<pos>.<name>.<process>:<tags>:<type>:<value>".
+func WriteTyped(w io.Writer, rows []Row, showAddr bool) error {
 	var b strings.Builder
-	b.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Statistics Report</title>\n")
-	if o.Refresh > 0 {
-		fmt.Fprintf(&b, "<meta http-equiv=\"refresh\" content=\"%d\">\n", int(o.Refresh.Seconds()))
-	}
-	b.WriteString(`<style>body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin-bottom:1.5em}
-th,td{border:1px solid #999;padding:2px 6px;text-align:right}th{background:#20a}th,caption{color:#fff}
-caption{background:#20a;text-align:left;padding:3px 6px;font-weight:bold}td.n{text-align:left}
-tr.UP td{background:#cfc}tr.DOWN td{background:#fcc}tr.MAINT td{background:#c9f}tr.DRAIN td{background:#8cf}
-tr.NOLB td{background:#fc8}tr.going td{background:#ff8}tr.fe td,tr.be td{background:#eef}</style></head><body>
-`)
-	b.WriteString("<h1>Statistics Report</h1>\n")
-	if !o.HideVersion {
-		fmt.Fprintf(&b, "<p>Bulwark version %s</p>\n", html.EscapeString(o.Version))
-	}
-	fmt.Fprintf(&b, "<p><a href=\"%s;csv\">CSV export</a></p>\n", html.EscapeString(o.URI))
-	cur := ""
-	for _, r := range rows {
-		if r.Proxy != cur {
-			if cur != "" {
-				b.WriteString("</table>\n")
+	for i := range rows {
+		r := &rows[i]
+		obj, _ := objLetter(r.Type)
+		for p, v := range r.Values(showAddr) {
+			if !v.Set {
+				continue
 			}
-			cur = r.Proxy
-			fmt.Fprintf(&b, "<table><caption>%s</caption>\n<tr><th></th><th>Cur</th><th>Total</th><th>Bytes in</th><th>Bytes out</th><th>Denied</th><th>Errors</th><th>2xx</th><th>4xx</th><th>5xx</th><th>Status</th><th>Weight</th><th>Check</th></tr>\n", html.EscapeString(r.Proxy))
+			f := Fields[p]
+			fmt.Fprintf(&b, "%s.%d.%d.%d.%s.1:%s:%s:%s\n", obj, r.IID, rowID(r), p, f.Name, f.Tags, f.Type, oneLine(v.String()))
 		}
-		class := rowClass(r)
-		fmt.Fprintf(&b, "<tr class=\"%s\"><td class=\"n\">%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-			html.EscapeString(class), html.EscapeString(r.Name), r.Scur, r.Stot, r.Bin, r.Bout, r.Dreq,
-			r.Ereq+r.Econ+r.Eresp, r.Hrsp[1], r.Hrsp[3], r.Hrsp[4], html.EscapeString(r.Status),
-			weightText(r), checkText(r.Check))
+		b.WriteByte('\n')
 	}
-	if cur != "" {
-		b.WriteString("</table>\n")
-	}
-	b.WriteString("</body></html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// rowClass colours a row by its state; "UP 2/3" and "DOWN 1/2" are
-// changing state.
-func rowClass(r Row) string {
-	switch {
-	case r.Type == 0:
-		return "fe"
-	case r.Type == 1:
-		return "be"
-	case strings.Contains(r.Status, "/"):
-		return "going"
-	}
-	word, _, _ := strings.Cut(r.Status, " ")
-	return word
+// oneLine keeps a value on its line in line-oriented output.
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
 }
 
-// checkText is the Check cell as HAProxy's page shows it: "L7OK/200 in
-// 1ms", the description on hover.
-func checkText(c *Check) string {
-	if c == nil {
-		return ""
-	}
-	t := c.Status
-	if c.HasCode {
-		t += "/" + strconv.Itoa(c.Code)
-	}
-	if c.Duration >= 0 {
-		t += " in " + strconv.FormatInt(c.Duration, 10) + "ms"
-	}
-	return `<span title="` + html.EscapeString(c.Desc) + `">` + html.EscapeString(t) + `</span>`
+type jsonField struct {
+	Pos  int    `json:"pos"`
+	Name string `json:"name"`
 }
 
-func weightText(r Row) string {
-	if r.Type == 0 {
-		return ""
+type jsonTags struct {
+	Origin string `json:"origin"`
+	Nature string `json:"nature"`
+	Scope  string `json:"scope"`
+}
+
+type jsonValue struct {
+	Type  string `json:"type"`
+	Value any    `json:"value"`
+}
+
+type jsonStat struct {
+	ObjType    string    `json:"objType"`
+	ProxyID    int       `json:"proxyId"`
+	ID         int       `json:"id"`
+	Field      jsonField `json:"field"`
+	ProcessNum int       `json:"processNum"`
+	Tags       jsonTags  `json:"tags"`
+	Value      jsonValue `json:"value"`
+}
+
+func tagsOf(f Field) jsonTags {
+	return jsonTags{Origin: originNames[f.Tags[0]], Nature: natureNames[f.Tags[1]], Scope: scopeNames[f.Tags[2]]}
+}
+
+func valueOf(f Field, v Value) jsonValue {
+	if v.IsStr {
+		return jsonValue{Type: f.Type, Value: v.S}
 	}
-	return strconv.FormatInt(r.Weight, 10)
+	return jsonValue{Type: f.Type, Value: v.N}
+}
+
+// WriteJSON writes "show stat json" (and the page's ";json"): an array of
+// rows, each an array of the fields that are set, in HAProxy's schema
+// ("show schema json").
+func WriteJSON(w io.Writer, rows []Row, showAddr bool) error {
+	out := make([][]jsonStat, 0, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		_, obj := objLetter(r.Type)
+		var line []jsonStat
+		for p, v := range r.Values(showAddr) {
+			if !v.Set {
+				continue
+			}
+			f := Fields[p]
+			line = append(line, jsonStat{ObjType: obj, ProxyID: r.IID, ID: rowID(r), Field: jsonField{p, f.Name},
+				ProcessNum: 1, Tags: tagsOf(f), Value: valueOf(f, v)})
+		}
+		out = append(out, line)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

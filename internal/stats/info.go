@@ -1,0 +1,150 @@
+package stats
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Info is the process information of "show info" and the top of the page.
+type Info struct {
+	Name, Version, ReleaseDate string
+	Nbthread                   int
+	Pid                        int
+	Start                      time.Time
+	Now                        time.Time
+	UlimitN, Maxsock           int64
+	Maxconn, HardMaxconn       int64
+	CurrConns, CumConns        int64
+	CumReq                     int64
+	ConnRate, ConnRateLimit    int64
+	MaxConnRate                int64
+	SessRate, SessRateLimit    int64
+	MaxSessRate                int64
+	Node, Description          string
+	Stopping                   bool
+	Jobs, Listeners            int64
+	TotalBytesOut              int64
+	BytesOutRate               int64
+	Tasks                      int64 // goroutines: the closest thing to HAProxy's tasks
+}
+
+// InfoItem is one "show info" line: HAProxy's position and name (tools
+// read "show info typed" by position), tags and type as in Field.
+type InfoItem struct {
+	Pos   int
+	Field Field
+	Value Value
+}
+
+// Uptime is HAProxy's "0d 0h00m10s".
+func Uptime(d time.Duration) string {
+	s := int64(d.Seconds())
+	return fmt.Sprintf("%dd %dh%02dm%02ds", s/86400, s%86400/3600, s%3600/60, s%60)
+}
+
+// Items lists the fields Bulwark knows, at HAProxy 2.6's positions. Fields
+// of features it does not have (SSL key rates, pools, pipes, peers,
+// compression) are left out rather than reported as zeros.
+func (in *Info) Items() []InfoItem {
+	up := in.Now.Sub(in.Start)
+	var out []InfoItem
+	add := func(p int, name, tags, typ string, v Value) {
+		out = append(out, InfoItem{p, Field{name, tags, typ}, v})
+	}
+	str := func(s string) Value { return Value{Set: true, IsStr: true, S: s} }
+	num := func(n int64) Value { return Value{Set: true, N: n} }
+	add(0, "Name", "POS", "str", str(in.Name))
+	add(1, "Version", "POS", "str", str(in.Version))
+	add(2, "Release_date", "POS", "str", str(in.ReleaseDate))
+	add(3, "Nbthread", "CGS", "u32", num(int64(in.Nbthread)))
+	add(4, "Nbproc", "CGS", "u32", num(1))
+	add(5, "Process_num", "KGP", "u32", num(1))
+	add(6, "Pid", "SGP", "u32", num(int64(in.Pid)))
+	add(7, "Uptime", "MDP", "str", str(Uptime(up)))
+	add(8, "Uptime_sec", "MDP", "u32", num(int64(up.Seconds())))
+	add(13, "Ulimit-n", "CLP", "u32", num(in.UlimitN))
+	add(14, "Maxsock", "CLP", "u32", num(in.Maxsock))
+	add(15, "Maxconn", "CLP", "u32", num(in.Maxconn))
+	add(16, "Hard_maxconn", "CLP", "u32", num(in.HardMaxconn))
+	add(17, "CurrConns", "MGP", "u32", num(in.CurrConns))
+	add(18, "CumConns", "MCP", "u32", num(in.CumConns))
+	add(19, "CumReq", "MCP", "u32", num(in.CumReq))
+	add(26, "ConnRate", "MRP", "u32", num(in.ConnRate))
+	add(27, "ConnRateLimit", "CLP", "u32", num(in.ConnRateLimit))
+	add(28, "MaxConnRate", "MMP", "u32", num(in.MaxConnRate))
+	add(29, "SessRate", "MRP", "u32", num(in.SessRate))
+	add(30, "SessRateLimit", "CLP", "u32", num(in.SessRateLimit))
+	add(31, "MaxSessRate", "MRP", "u32", num(in.MaxSessRate))
+	add(47, "Tasks", "MGP", "u32", num(in.Tasks))
+	add(50, "node", "COS", "str", str(in.Node))
+	if in.Description != "" {
+		add(51, "description", "COS", "str", str(in.Description))
+	}
+	add(52, "Stopping", "MGP", "u32", num(b2i(in.Stopping)))
+	add(53, "Jobs", "MGP", "u32", num(in.Jobs))
+	add(55, "Listeners", "MGP", "u32", num(in.Listeners))
+	add(61, "TotalBytesOut", "MGP", "u64", num(in.TotalBytesOut))
+	add(63, "BytesOutRate", "MRP", "u64", num(in.BytesOutRate))
+	add(66, "Build info", "POS", "str", str(in.Version))
+	add(70, "Start_time_sec", "MDP", "u32", num(in.Start.Unix()))
+	add(71, "Tainted", "SGP", "str", str("0"))
+	return out
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// WriteInfo writes "show info" in its plain, typed or json form.
+func WriteInfo(w io.Writer, in *Info, format string) error {
+	var b strings.Builder
+	items := in.Items()
+	switch format {
+	case "typed":
+		for _, it := range items {
+			fmt.Fprintf(&b, "%d.%s.1:%s:%s:%s\n", it.Pos, it.Field.Name, it.Field.Tags, it.Field.Type, oneLine(it.Value.String()))
+		}
+	case "json":
+		type item struct {
+			Field      jsonField `json:"field"`
+			ProcessNum int       `json:"processNum"`
+			Tags       jsonTags  `json:"tags"`
+			Value      jsonValue `json:"value"`
+		}
+		out := make([]item, len(items))
+		for i, it := range items {
+			out[i] = item{jsonField{it.Pos, it.Field.Name}, 1, tagsOf(it.Field), valueOf(it.Field, it.Value)}
+		}
+		j, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		b.Write(j)
+		b.WriteByte('\n')
+	default:
+		for _, it := range items {
+			fmt.Fprintf(&b, "%s: %s\n", it.Field.Name, oneLine(it.Value.String()))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// SchemaJSON is "show schema json": the JSON schema of the json forms of
+// "show info" and "show stat" (MG 9.3), written from the structure those
+// writers produce.
+const SchemaJSON = `{"$schema":"http://json-schema.org/draft-04/schema#","oneOf":[` +
+	`{"title":"Info","type":"array","items":{"title":"InfoItem","type":"object","properties":{"field":{"$ref":"#/definitions/field"},"processNum":{"$ref":"#/definitions/processNum"},"tags":{"$ref":"#/definitions/tags"},"value":{"$ref":"#/definitions/typedValue"}},"required":["field","processNum","tags","value"]}},` +
+	`{"title":"Stat","type":"array","items":{"title":"StatLine","type":"array","items":{"title":"StatItem","type":"object","properties":{"objType":{"enum":["Frontend","Backend","Listener","Server","Unknown"]},"proxyId":{"type":"integer","minimum":0},"id":{"type":"integer","minimum":0},"field":{"$ref":"#/definitions/field"},"processNum":{"$ref":"#/definitions/processNum"},"tags":{"$ref":"#/definitions/tags"},"value":{"$ref":"#/definitions/typedValue"}},"required":["objType","proxyId","id","field","processNum","tags","value"]}}},` +
+	`{"title":"Error","type":"object","properties":{"errorStr":{"type":"string"}},"required":["errorStr"]}],` +
+	`"definitions":{"field":{"type":"object","properties":{"pos":{"type":"integer","minimum":0},"name":{"type":"string"}},"required":["pos","name"]},` +
+	`"processNum":{"type":"integer","minimum":1},` +
+	`"tags":{"type":"object","properties":{"origin":{"type":"string","enum":["Metric","Status","Key","Config","Product","Unknown"]},"nature":{"type":"string","enum":["Gauge","Limit","Min","Max","Rate","Counter","Duration","Age","Time","Name","Output","Avg","Unknown"]},"scope":{"type":"string","enum":["Cluster","Process","Service","System","Unknown"]}},"required":["origin","nature","scope"]},` +
+	`"typedValue":{"type":"object","oneOf":[{"properties":{"type":{"type":"string","enum":["s32","s64","u32","u64"]},"value":{"type":"integer"}},"required":["type","value"]},{"properties":{"type":{"type":"string","enum":["str"]},"value":{"type":"string"}},"required":["type","value"]}]}}}
+`
