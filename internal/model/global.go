@@ -15,12 +15,15 @@ func newGlobal() Global {
 
 // globalIgnored are global keywords that tune HAProxy internals; Bulwark
 // accepts them because they change nothing it would do differently.
-var globalIgnored = set("node", "description", "expose-experimental-directives")
+var globalIgnored = set("expose-experimental-directives")
 
 // globalNoEffect tune HAProxy internals; accepted with a warning.
 var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
 	"tune.ssl.cachesize", "tune.ssl.lifetime", "master-worker", "cpu-map",
-	"tune.ssl.maxrecord", "quiet", "tune.idletimer")
+	"tune.ssl.maxrecord", "quiet", "tune.idletimer",
+	// Idle server connections are shared by all goroutines: there are no
+	// threads to keep them apart.
+	"tune.idle-pool.shared")
 
 // rangeArg reads a global's one integer argument within [lo, hi].
 func (c *compiler) rangeArg(d *config.Directive, lo, hi int) (int, bool) {
@@ -150,6 +153,10 @@ func (c *compiler) global(s *config.Section) {
 			g.SSL.ServerVerify = d.Arg(0)
 		case "ssl-dh-param-file":
 			g.SSL.DHParamFile = d.Arg(0)
+		case "node":
+			g.Node = d.Arg(0)
+		case "description":
+			g.Description = strings.Join(argTexts(d.Args), " ")
 		default:
 			if globalNoEffect[d.Name] {
 				c.noEffect(d.Pos, "'%s'", d.Name)

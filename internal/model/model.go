@@ -79,23 +79,26 @@ func (m *Model) filter(c Cap) []*Proxy {
 
 // Global holds process-wide settings.
 type Global struct {
-	Pos        config.Pos
-	User       string
-	Group      string
-	UID        int // -1 when unset
-	GID        int // -1 when unset
-	Chroot     string
-	MaxConn    int
-	NbThread   int
-	Daemon     bool
-	PidFile    string
-	HardStop   time.Duration // hard-stop-after; 0 = none
-	BufSize    int           // tune.bufsize, default 16384
-	MaxRewrite int           // tune.maxrewrite
-	MaxHdr     int           // tune.http.maxhdr, default 101
-	H2         H2Tune        // tune.h2.*
-	Logs       []LogTarget
-	StatsSocks []*StatsSocket
+	Pos config.Pos
+	// Node and Description name this process on the stats page and in
+	// "show info" (node defaults to the host name).
+	Node, Description string
+	User              string
+	Group             string
+	UID               int // -1 when unset
+	GID               int // -1 when unset
+	Chroot            string
+	MaxConn           int
+	NbThread          int
+	Daemon            bool
+	PidFile           string
+	HardStop          time.Duration // hard-stop-after; 0 = none
+	BufSize           int           // tune.bufsize, default 16384
+	MaxRewrite        int           // tune.maxrewrite
+	MaxHdr            int           // tune.http.maxhdr, default 101
+	H2                H2Tune        // tune.h2.*
+	Logs              []LogTarget
+	StatsSocks        []*StatsSocket
 	// StatsTimeout is "stats timeout" (runtime API idle limit), 0 = 10 s.
 	StatsTimeout time.Duration
 	// StatsMaxConn is "stats maxconn": concurrent runtime API connections

@@ -27,7 +27,7 @@ type httpSession struct {
 	tc timedConn
 	// rseen is tc.rn when the last request was accounted.
 	rseen int64
-	rd *h1.Reader
+	rd    *h1.Reader
 	// m is the state of the request in progress; an idle session gives it
 	// back to the pool.
 	m        *msgState
@@ -298,16 +298,14 @@ func (s *httpSession) route(e *LogEntry) bool {
 		s.eval.Reset()
 		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
-				s.serveService(res.Service, e)
-				return false
+				return s.serveService(res.Service, e)
 			}
 			s.reply(res, fe.pages, e)
 			return false
 		}
 	}
 	if st := statsFor(fe.cfg, s.m.req.Target); st != nil {
-		s.serveStats(st, fe.cfg, fe.pages, e)
-		return false
+		return s.serveStats(st, fe.cfg, fe.pages, e)
 	}
 	be := fe.def
 	if r := fe.rules; r != nil {
@@ -330,16 +328,14 @@ func (s *httpSession) route(e *LogEntry) bool {
 		s.eval.Reset()
 		if res := be.rules.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
-				s.serveService(res.Service, e)
-				return false
+				return s.serveService(res.Service, e)
 			}
 			s.reply(res, be.pages, e)
 			return false
 		}
 	}
 	if st := statsFor(be.cfg, s.m.req.Target); st != nil && be.cfg != fe.cfg {
-		s.serveStats(st, be.cfg, be.pages, e)
-		return false
+		return s.serveStats(st, be.cfg, be.pages, e)
 	}
 	return s.forward(be, e)
 }

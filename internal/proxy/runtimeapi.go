@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 

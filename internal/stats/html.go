@@ -69,7 +69,7 @@ tr.backup_nolb td{background:#90b0e0}tr.backup_draining td{background:#cc9900}tr
 .c.active_up{background:#c0ffc0}.c.active_going_down{background:#ffffa0}.c.active_down{background:#ff9090}
 .c.active_going_up{background:#ffd020}.c.active_nolb{background:#20a0ff}.c.active_no_check{background:#e0e0e0}
 .c.backup_up{background:#b0d0ff}.c.backup_going_down{background:#c060ff}.c.backup_going_up{background:#ff80ff}
-.c.backup_nolb{background:#90b0e0}.c.backup_draining{background:#cc9900}.c.maintain{background:#c07820}
+.c.active_draining{background:#20a0ff}.c.backup_nolb{background:#90b0e0}.c.backup_draining{background:#cc9900}.c.maintain{background:#c07820}
 .msg{padding:6px 10px;margin-bottom:10px;border-radius:4px;border:1px solid}
 .msg.ok{background:#e0ffe0;border-color:#4a4}.msg.warn{background:#fff6d0;border-color:#ca0}.msg.err{background:#ffe0e0;border-color:#c44}
 form.act{margin:0 0 4px}abbr{text-decoration:none;border-bottom:1px dotted}
