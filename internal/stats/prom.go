@@ -2,6 +2,7 @@ package stats
 
 import (
 	"io"
+	"math"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -263,13 +264,17 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			vals := r.Values(true)
 			for _, d := range proxyDefs[obj.key] {
 				v := vals[pos(d.field)]
-				if !v.Set || v.IsStr {
-					// HAProxy's exporter skips fields a row does not have.
+				if v.IsStr {
 					continue
 				}
-				f := float64(v.N)
-				if d.scale != 0 {
-					f *= d.scale
+				// An empty field (no limit, no check) is NaN, as in
+				// HAProxy's exporter: "0" would read as a limit of 0.
+				f := math.NaN()
+				if v.Set {
+					f = float64(v.N)
+					if d.scale != 0 {
+						f *= d.scale
+					}
 				}
 				t := prometheus.GaugeValue
 				if d.counter {
