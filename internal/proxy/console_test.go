@@ -84,8 +84,10 @@ func TestStatsPageContent(t *testing.T) {
 	for _, want := range []string{
 		"General process information", "uptime", "system limits", "current conns", "edge-1", "main edge",
 		`<meta http-equiv="refresh" content="10">`,
-		"active_up", "active_going_down", "active_going_up", "active_down", "maintain", "active_draining",
-		"active_nolb", "backup_up", "backup_going_down", "backup_going_up", "active_no_check",
+		// The legend: one cell per state colour.
+		`"c active_up"`, `"c active_going_down"`, `"c active_going_up"`, `"c active_down"`, `"c maintain"`,
+		`"c active_draining"`, `"c active_nolb"`, `"c backup_up"`, `"c backup_going_down"`, `"c backup_going_up"`,
+		`"c active_no_check"`, `"c backup_nolb"`,
 		">Queue<", ">Session rate<", ">Sessions<", ">LbTot<", ">Bytes<", ">Denied<", ">Errors<", ">Warnings<",
 		">LastChk<", ">Wght<", ">Chk<", ">Dwn<", ">Dwntme<", ">Thrtle<",
 		`<tr class="active_down"><td class="n"><input type="checkbox" name="s" value="s2"`,
@@ -328,7 +330,7 @@ func TestStatsPageInChromium(t *testing.T) {
 		t.Fatalf("chromium: %v", err)
 	}
 	dom := string(out)
-	for _, want := range []string{"General process information", `class="px"`, "active_going_up", `value="s2"`} {
+	for _, want := range []string{"General process information", `class="px"`, `"c active_going_up"`, `value="s2"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered DOM lacks %q", want)
 		}

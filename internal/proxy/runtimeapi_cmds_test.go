@@ -124,7 +124,7 @@ func TestRuntimeAPIClearCounters(t *testing.T) {
 
 func TestRuntimeAPITables(t *testing.T) {
 	sock, _ := tableProxy(t)
-	for _, cmd := range []string{"set table fe key 10.0.0.1 data.gpc0 5", "set table fe key 10.0.0.2 data.gpc0 1"} {
+	for _, cmd := range []string{"set table fe key 10.0.0.1 data.gpc0 5", "set table fe key 10.0.0.2 data.gpc0 1", "set table fe key 10.0.0.3 data.gpc0 2"} {
 		if out := apiCall(t, sock, cmd); strings.TrimSpace(out) != "" {
 			t.Fatalf("%s: %q", cmd, out)
 		}
@@ -134,10 +134,10 @@ func TestRuntimeAPITables(t *testing.T) {
 		t.Fatalf("show table: %q", all)
 	}
 	gt := apiCall(t, sock, "show table fe data.gpc0 gt 2")
-	if !strings.Contains(gt, "key=10.0.0.1") || strings.Contains(gt, "key=10.0.0.2") {
+	if !strings.Contains(gt, "key=10.0.0.1") || strings.Contains(gt, "key=10.0.0.2") || strings.Contains(gt, "key=10.0.0.3") {
 		t.Fatalf("show table data.gpc0 gt 2: %q", gt)
 	}
-	if out := apiCall(t, sock, "set table fe key 10.0.0.3 data.http_req_cnt 1"); !strings.Contains(out, "not stored") {
+	if out := apiCall(t, sock, "set table fe key 10.0.0.4 data.http_req_cnt 1"); !strings.Contains(out, "not stored") {
 		t.Fatalf("set of a type not stored: %q", out)
 	}
 	apiCall(t, sock, "clear table fe")

@@ -27,7 +27,6 @@ type Info struct {
 	Stopping                   bool
 	Jobs, Listeners            int64
 	TotalBytesOut              int64
-	BytesOutRate               int64
 	Tasks                      int64 // goroutines: the closest thing to HAProxy's tasks
 }
 
@@ -87,7 +86,6 @@ func (in *Info) Items() []InfoItem {
 	add(53, "Jobs", "MGP", "u32", num(in.Jobs))
 	add(55, "Listeners", "MGP", "u32", num(in.Listeners))
 	add(61, "TotalBytesOut", "MGP", "u64", num(in.TotalBytesOut))
-	add(63, "BytesOutRate", "MRP", "u64", num(in.BytesOutRate))
 	add(66, "Build info", "POS", "str", str(in.Version))
 	add(70, "Start_time_sec", "MDP", "u32", num(in.Start.Unix()))
 	add(71, "Tainted", "SGP", "str", str("0"))
