@@ -57,15 +57,23 @@ func fieldNames(fs []Field) []string {
 	return out
 }
 
-// field positions used by name below; a typo is a compile-time index
-// panic in tests rather than a silent empty column.
-func pos(name string) int {
+// fieldPos indexes Fields by name; built once, read-only.
+var fieldPos = func() map[string]int {
+	m := make(map[string]int, len(Fields))
 	for i, f := range Fields {
-		if f.Name == name {
-			return i
-		}
+		m[f.Name] = i
 	}
-	panic("stats: no field " + name)
+	return m
+}()
+
+// pos is the position of a field; a typo panics in the tests rather than
+// leaving a column silently empty.
+func pos(name string) int {
+	i, ok := fieldPos[name]
+	if !ok {
+		panic("stats: no field " + name)
+	}
+	return i
 }
 
 // Value is one cell: empty (the field does not apply to the row), a number

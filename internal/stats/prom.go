@@ -1,19 +1,18 @@
 package stats
 
 import (
+	"bufio"
 	"io"
 	"math"
+	"strconv"
 	"strings"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 )
 
 // The Prometheus exporter ("http-request use-service prometheus-exporter")
 // with HAProxy 2.6's metric names, labels and types, so that dashboards
 // and alerts written for HAProxy's exporter work unchanged. Each scrape
-// builds const metrics from the Rows and Info of that moment in a registry
-// of its own: nothing is kept between scrapes.
+// writes the Rows and Info of that moment: nothing is kept between
+// scrapes. The output is checked with prometheus/common/expfmt's parser.
 
 type promDef struct {
 	name, help string
@@ -208,9 +207,7 @@ func (o PromOptions) want(s string) bool {
 func stateWord(st string) string {
 	w, _, _ := strings.Cut(st, " ")
 	switch w {
-	case "no":
-		return "UP"
-	case "OPEN":
+	case "no", "OPEN":
 		return "UP"
 	case "STOP":
 		return "DOWN"
@@ -218,150 +215,241 @@ func stateWord(st string) string {
 	return w
 }
 
-// collector turns one set of rows and info into const metrics.
-type collector struct {
-	rows []Row
-	info *Info
-	opt  PromOptions
+// promWriter writes the text exposition format (version 0.0.4) straight
+// to a buffer: a scrape of 1,000 servers is some 100,000 series, and going
+// through client_golang's registry (a protobuf message per series, then a
+// sort) costs about a second there; this costs a few milliseconds and
+// allocates per series only the label text.
+type promWriter struct {
+	b   *bufio.Writer
+	num []byte
 }
 
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {}
+func (w *promWriter) family(name, help string, counter bool) {
+	w.b.WriteString("# HELP ")
+	w.b.WriteString(name)
+	w.b.WriteByte(' ')
+	w.b.WriteString(strings.NewReplacer("\\", "\\\\", "\n", "\\n").Replace(help))
+	w.b.WriteString("\n# TYPE ")
+	w.b.WriteString(name)
+	if counter {
+		w.b.WriteString(" counter\n")
+	} else {
+		w.b.WriteString(" gauge\n")
+	}
+}
 
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	if c.opt.want("global") && c.info != nil {
-		c.collectProcess(ch)
-	}
-	descs := map[string]*prometheus.Desc{}
-	desc := func(obj string, d promDef, labels ...string) *prometheus.Desc {
-		k := obj + d.name
-		if x := descs[k]; x != nil {
-			return x
+// sample writes one series; labels are name, value pairs.
+func (w *promWriter) sample(name string, v float64, labels ...string) {
+	w.b.WriteString(name)
+	if len(labels) > 0 {
+		w.b.WriteByte('{')
+		for i := 0; i+1 < len(labels); i += 2 {
+			if i > 0 {
+				w.b.WriteByte(',')
+			}
+			w.b.WriteString(labels[i])
+			w.b.WriteString(`="`)
+			writeLabelValue(w.b, labels[i+1])
+			w.b.WriteByte('"')
 		}
-		x := prometheus.NewDesc("haproxy_"+obj+"_"+d.name, d.help, labels, nil)
-		descs[k] = x
-		return x
+		w.b.WriteByte('}')
 	}
-	for _, obj := range []struct {
-		key, name, scope string
-		typ              int
-	}{{"f", "frontend", "frontend", TypeFrontend}, {"b", "backend", "backend", TypeBackend}, {"s", "server", "server", TypeServer}} {
-		if !c.opt.want(obj.scope) {
+	w.b.WriteByte(' ')
+	switch {
+	case math.IsNaN(v):
+		w.b.WriteString("NaN")
+	default:
+		w.num = strconv.AppendFloat(w.num[:0], v, 'g', -1, 64)
+		w.b.Write(w.num)
+	}
+	w.b.WriteByte('\n')
+}
+
+// rowSample writes one series of a row: its proxy (and server) labels,
+// then one more label when key is not empty. It does not allocate.
+func (w *promWriter) rowSample(name string, v float64, r *Row, key, val string) {
+	w.b.WriteString(name)
+	w.b.WriteString(`{proxy="`)
+	writeLabelValue(w.b, r.Proxy)
+	if r.Type == TypeServer {
+		w.b.WriteString(`",server="`)
+		writeLabelValue(w.b, r.Name)
+	}
+	if key != "" {
+		w.b.WriteString(`",`)
+		w.b.WriteString(key)
+		w.b.WriteString(`="`)
+		writeLabelValue(w.b, val)
+	}
+	w.b.WriteString(`"} `)
+	if math.IsNaN(v) {
+		w.b.WriteString("NaN")
+	} else {
+		w.num = strconv.AppendFloat(w.num[:0], v, 'g', -1, 64)
+		w.b.Write(w.num)
+	}
+	w.b.WriteByte('\n')
+}
+
+// writeLabelValue escapes a label value as the format requires: names of
+// proxies and servers come from the configuration.
+func writeLabelValue(b *bufio.Writer, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		case '\n':
+			b.WriteString(`\n`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
+
+// PromContentType is the text exposition format's content type.
+const PromContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// WriteProm writes the exposition of rows and info in Prometheus' text
+// format, metric by metric as HAProxy's exporter does.
+func WriteProm(out io.Writer, rows []Row, info *Info, opt PromOptions) error {
+	w := &promWriter{b: bufio.NewWriterSize(out, 64<<10)}
+	if opt.want("global") && info != nil {
+		known := map[string]Value{}
+		for _, it := range info.Items() {
+			known[it.Field.Name] = it.Value
+		}
+		for _, d := range processDefs {
+			// Fields of features Bulwark does not have (SSL key rates,
+			// pipes, pools, compression, peers) are 0: dashboards expect
+			// the series, and none of those counters can have moved.
+			name := "haproxy_process_" + d.name
+			w.family(name, d.help, d.counter)
+			w.sample(name, float64(known[d.field].N))
+		}
+		w.family("haproxy_process_build_info", "Build info", false)
+		w.sample("haproxy_process_build_info", 1, "version", info.Version)
+	}
+	objs := []struct {
+		key, name string
+		typ       int
+	}{{"f", "frontend", TypeFrontend}, {"b", "backend", TypeBackend}, {"s", "server", TypeServer}}
+	for _, obj := range objs {
+		if !opt.want(obj.name) {
 			continue
 		}
-		for i := range c.rows {
-			r := &c.rows[i]
-			if r.Type != obj.typ {
+		var sel []*Row
+		var vals [][]Value
+		for i := range rows {
+			r := &rows[i]
+			if r.Type != obj.typ || r.Type == TypeServer && opt.NoMaint && r.Status == "MAINT" {
 				continue
 			}
-			if r.Type == TypeServer && c.opt.NoMaint && r.Status == "MAINT" {
-				continue
-			}
-			lv := []string{r.Proxy}
-			ln := []string{"proxy"}
-			if r.Type == TypeServer {
-				lv, ln = append(lv, r.Name), append(ln, "server")
-			}
-			vals := r.Values(true)
-			for _, d := range proxyDefs[obj.key] {
-				v := vals[pos(d.field)]
-				if v.IsStr {
-					continue
-				}
+			sel = append(sel, r)
+			vals = append(vals, r.Values(true))
+		}
+		if len(sel) == 0 {
+			continue
+		}
+		prefix := "haproxy_" + obj.name + "_"
+		for _, d := range proxyDefs[obj.key] {
+			p := pos(d.field)
+			name := prefix + d.name
+			w.family(name, d.help, d.counter)
+			for i, r := range sel {
+				v := vals[i][p]
 				// An empty field (no limit, no check) is NaN, as in
 				// HAProxy's exporter: "0" would read as a limit of 0.
 				f := math.NaN()
-				if v.Set {
+				if v.Set && !v.IsStr {
 					f = float64(v.N)
 					if d.scale != 0 {
 						f *= d.scale
 					}
 				}
-				t := prometheus.GaugeValue
-				if d.counter {
-					t = prometheus.CounterValue
-				}
-				ch <- prometheus.MustNewConstMetric(desc(obj.name, d, ln...), t, f, lv...)
+				w.rowSample(name, f, r, "", "")
 			}
-			sl := append(append([]string(nil), ln...), "state")
+		}
+		states := serverStates
+		if obj.typ != TypeServer {
+			states = []string{"DOWN", "UP"}
+		}
+		w.family(prefix+"status", "Current status of the service, per state label value.", false)
+		for _, r := range sel {
 			word := stateWord(r.Status)
-			states := serverStates
-			if r.Type != TypeServer {
-				states = []string{"DOWN", "UP"}
+			for _, st := range states {
+				w.rowSample(prefix+"status", b2f(st == word), r, "state", st)
 			}
-			sd := desc(obj.name, promDef{name: "status", help: "Current status of the service, per state label value."}, sl...)
-			for _, s := range states {
-				ch <- prometheus.MustNewConstMetric(sd, prometheus.GaugeValue, b2f(s == word), append(lv, s)...)
-			}
-			if r.Type == TypeServer {
-				cd := desc(obj.name, promDef{name: "check_status", help: "Status of last health check, per state label value."}, sl...)
+		}
+		if obj.typ == TypeServer {
+			w.family(prefix+"check_status", "Status of last health check, per state label value.", false)
+			for _, r := range sel {
 				cur := ""
 				if r.Check != nil {
 					cur = r.Check.Status
 				}
-				for _, s := range checkStates {
-					ch <- prometheus.MustNewConstMetric(cd, prometheus.GaugeValue, b2f(s == cur), append(lv, s)...)
-				}
-			}
-			if r.Type == TypeBackend {
-				c.collectAgg(ch, desc, r, sl, lv)
-			}
-			if r.Mode == "http" && r.Type != TypeServer || r.Type == TypeServer && r.Mode == "http" {
-				cl := append(append([]string(nil), ln...), "code")
-				hd := desc(obj.name, promDef{name: "http_responses_total", help: "Total number of HTTP responses with status 100-199 returned by this object since the worker process started", counter: true}, cl...)
-				for k, code := range codeLabels {
-					ch <- prometheus.MustNewConstMetric(hd, prometheus.CounterValue, float64(r.Hrsp[k]), append(lv, code)...)
+				for _, st := range checkStates {
+					w.rowSample(prefix+"check_status", b2f(st == cur), r, "state", st)
 				}
 			}
 		}
+		if obj.typ == TypeBackend {
+			writeAgg(w, rows, sel)
+		}
+		hname := prefix + "http_responses_total"
+		first := true
+		for _, r := range sel {
+			if r.Mode != "http" {
+				continue
+			}
+			if first {
+				w.family(hname, "Total number of HTTP responses, per status class ('code' label).", true)
+				first = false
+			}
+			for k, code := range codeLabels {
+				w.rowSample(hname, float64(r.Hrsp[k]), r, "code", code)
+			}
+		}
 	}
+	return w.b.Flush()
 }
 
-// collectAgg writes the backend's aggregated server states: how many of
-// its servers are in each state, and in each check state.
-func (c *collector) collectAgg(ch chan<- prometheus.Metric, desc func(string, promDef, ...string) *prometheus.Desc, be *Row, sl, lv []string) {
-	counts := map[string]int{}
-	for i := range c.rows {
-		r := &c.rows[i]
-		if r.Type == TypeServer && r.Proxy == be.Proxy {
-			counts[stateWord(r.Status)]++
+// writeAgg writes the backends' aggregated server states: how many of
+// their servers are in each state, and in each check state.
+func writeAgg(w *promWriter, rows []Row, backends []*Row) {
+	states := map[string]map[string]int{}
+	checks := map[string]map[string]int{}
+	for i := range rows {
+		r := &rows[i]
+		if r.Type != TypeServer {
+			continue
+		}
+		if states[r.Proxy] == nil {
+			states[r.Proxy], checks[r.Proxy] = map[string]int{}, map[string]int{}
+		}
+		states[r.Proxy][stateWord(r.Status)]++
+		if r.Check != nil {
+			checks[r.Proxy][r.Check.Status]++
 		}
 	}
 	for _, name := range []string{"agg_server_status", "agg_server_check_status"} {
-		d := desc("backend", promDef{name: name, help: "Backend's aggregated gauge of servers' status"}, sl...)
-		for _, s := range serverStates {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(counts[s]), append(lv, s)...)
+		n := "haproxy_backend_" + name
+		w.family(n, "Backend's aggregated gauge of servers' status", false)
+		for _, be := range backends {
+			for _, st := range serverStates {
+				w.rowSample(n, float64(states[be.Proxy][st]), be, "state", st)
+			}
 		}
 	}
-	d := desc("backend", promDef{name: "agg_check_status", help: "Backend's aggregated gauge of servers' state check status"}, sl...)
-	checks := map[string]int{}
-	for i := range c.rows {
-		r := &c.rows[i]
-		if r.Type == TypeServer && r.Proxy == be.Proxy && r.Check != nil {
-			checks[r.Check.Status]++
+	n := "haproxy_backend_agg_check_status"
+	w.family(n, "Backend's aggregated gauge of servers' state check status", false)
+	for _, be := range backends {
+		for _, st := range checkStates {
+			w.rowSample(n, float64(checks[be.Proxy][st]), be, "state", st)
 		}
 	}
-	for _, s := range checkStates {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(checks[s]), append(lv, s)...)
-	}
-}
-
-func (c *collector) collectProcess(ch chan<- prometheus.Metric) {
-	known := map[string]Value{}
-	for _, it := range c.info.Items() {
-		known[it.Field.Name] = it.Value
-	}
-	for _, d := range processDefs {
-		t := prometheus.GaugeValue
-		if d.counter {
-			t = prometheus.CounterValue
-		}
-		// Fields of features Bulwark does not have (SSL key rates,
-		// pipes, pools, compression, peers) are 0: dashboards expect
-		// the series, and none of those counters can have moved.
-		ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("haproxy_process_"+d.name, d.help, nil, nil), t, float64(known[d.field].N))
-	}
-	bd := prometheus.NewDesc("haproxy_process_build_info", "Build info", []string{"version"}, nil)
-	ch <- prometheus.MustNewConstMetric(bd, prometheus.GaugeValue, 1, c.info.Version)
 }
 
 func b2f(b bool) float64 {
@@ -369,27 +457,4 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// PromContentType is the text exposition format's content type.
-const PromContentType = "text/plain; version=0.0.4; charset=utf-8"
-
-// WriteProm writes the exposition of rows and info in Prometheus' text
-// format.
-func WriteProm(w io.Writer, rows []Row, info *Info, opt PromOptions) error {
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(&collector{rows: rows, info: info, opt: opt}); err != nil {
-		return err
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		return err
-	}
-	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return err
-		}
-	}
-	return nil
 }
