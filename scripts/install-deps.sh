@@ -2,8 +2,9 @@
 # Installs the tools the tests drive for real (Debian's haproxy for the
 # differential tests, curl and openssl for TLS and HTTP probes, nginx and wrk
 # for benchmarks, h2spec for HTTP/2 conformance, chromium to render the
-# audit's HTML report and the stats page, socat for the runtime API, node/npm for Microsoft's SARIF validator). Does
-# nothing when they are already there.
+# audit's HTML report and the stats page, socat for the runtime API,
+# node/npm for Microsoft's SARIF validator). Does nothing when they are
+# already there.
 set -e
 missing=""
 for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk chromium:chromium npm:npm socat:socat; do
