@@ -42,6 +42,9 @@ type Spec struct {
 	// check starts from, to adjust the target (disable-on-404 only
 	// applies to a running server).
 	Before func(t *Target, cur srvstate.Snapshot)
+	// OnResult, when set, is called after every result with the states
+	// before and after it ("option log-health-checks").
+	OnResult func(before, after srvstate.Snapshot)
 }
 
 // HTTPCheck is "option httpchk [<method>] [<uri>] [<version>]".
@@ -106,6 +109,9 @@ func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, chang
 				return // a check cut short by Stop says nothing about the server
 			}
 			before, after := st.Report(r)
+			if s.OnResult != nil {
+				s.OnResult(before, after)
+			}
 			if changed != nil && before.Op != after.Op {
 				changed(before, after)
 			}
