@@ -432,7 +432,8 @@ func (c *compiler) checkExpect(d *config.Directive, isHTTP bool, args []config.W
 		i++
 		return args[i], true
 	}
-	for ; i < len(args) && e.Match == ""; i++ {
+	// Options may come before or after the pattern.
+	for ; i < len(args); i++ {
 		a := args[i].Text
 		switch a {
 		case "min-recv":
@@ -490,6 +491,10 @@ func (c *compiler) checkExpect(d *config.Directive, isHTTP bool, args []config.W
 		case "!":
 			e.Negate = true
 		default:
+			if e.Match != "" {
+				c.ds.Alertf(args[i].Pos, "'%s' : unexpected argument '%s' after the pattern", kw, args[i].Text)
+				return nil
+			}
 			m := a
 			if strings.HasPrefix(m, "!") {
 				e.Negate, m = true, m[1:]
@@ -524,10 +529,6 @@ func (c *compiler) checkExpect(d *config.Directive, isHTTP bool, args []config.W
 	}
 	if e.Match == "" {
 		c.ds.Alertf(d.Pos, "'%s' : expects a pattern", kw)
-		return nil
-	}
-	if i < len(args) {
-		c.ds.Alertf(args[i].Pos, "'%s' : unexpected argument '%s' after the pattern", kw, args[i].Text)
 		return nil
 	}
 	return e

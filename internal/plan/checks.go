@@ -241,6 +241,9 @@ func statusByName(s string) srvstate.CheckStatus {
 func compileCheckTLS(m *model.Model, p *model.Proxy, pp *Proxy, opt tlsconf.Options, ds *config.Diagnostics) map[*model.Server]*tls.Config {
 	var out map[*model.Server]*tls.Config
 	for _, s := range p.Servers {
+		if s.AgentCheck && s.AgentPort == 0 {
+			ds.Alertf(s.Pos, "%s '%s': server '%s': agent-check enabled but no agent-port", p.Kind, p.Name, s.Name)
+		}
 		if !s.Check || !s.CheckSSL {
 			continue
 		}

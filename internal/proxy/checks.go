@@ -35,6 +35,9 @@ func (rt *Runtime) startChecks() {
 	n := 0
 	for _, b := range rt.backends {
 		for _, s := range b.servers {
+			if s.cfg.AgentCheck && s.cfg.AgentPort != 0 {
+				rt.startAgent(b, s, time.Duration(n%16)*s.cfg.Inter/16)
+			}
 			if !s.cfg.Check {
 				continue
 			}
@@ -53,6 +56,49 @@ func (rt *Runtime) startChecks() {
 			})
 		}
 	}
+}
+
+// startAgent asks the agent of s ("agent-check") and applies its words:
+// the weight as a share of the configured one, maxconn, the admin state
+// (ready, drain, maint) and the agent's up/down, which takes precedence
+// over the health check.
+func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
+	c := s.cfg
+	host := c.Addr.Host
+	if c.AgentAddr != "" {
+		host = c.AgentAddr
+	}
+	inter := c.AgentInter
+	if inter == 0 {
+		inter = c.Inter
+	}
+	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter}
+	rt.checker.WatchAgent(spec, offset, func(res srvstate.Check, r *health.AgentReply) {
+		if r != nil {
+			if r.MaxConn >= 0 {
+				s.lb.SetMaxConn(r.MaxConn)
+			}
+			if r.Weight >= 0 {
+				cur := s.state.Load()
+				s.state.SetWeight(cur.InitialWeight * r.Weight / 100)
+			}
+			if a, ok := srvstate.ParseAdminState(r.Admin); ok {
+				before, after := s.state.SetAdmin(a)
+				rt.stateChanged(b, s, before, after)
+			}
+		}
+		down := r != nil && r.Op == "down"
+		up := r != nil && r.Op == "up"
+		before, after := s.state.ReportAgent(res, down, up)
+		if before.Op != after.Op {
+			rt.stateChanged(b, s, before, after)
+		}
+		if b.cfg.Option("log-health-checks") && before.Agent.Status != after.Agent.Status {
+			n := after
+			n.Check = after.Agent
+			rt.proxyLog(b.name, "notice", "Agent"+strings.TrimPrefix(b.checkMessage(s, n), "Health"))
+		}
+	})
 }
 
 // checkSpec is how server s of b is checked: the backend's script

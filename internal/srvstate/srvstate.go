@@ -120,6 +120,10 @@ type Snapshot struct {
 	DownTransitions    int64 // HAProxy's chkdown
 	// Downtime is the time spent DOWN before LastChange (see DownFor).
 	Downtime time.Duration
+	// AgentDown is an agent's "down" (or "stopped", "fail"): the server
+	// is DOWN whatever its health check says until the agent says "up".
+	AgentDown bool
+	Agent     Check // last agent result, Status 0 without an agent
 }
 
 // DownFor is HAProxy's downtime: the time spent DOWN, the current spell
@@ -220,8 +224,10 @@ func (s *Server) SetAdmin(a AdminState) (before, after Snapshot) {
 		switch {
 		case !wasMaint && n.Admin.Maint():
 			n.Op, n.Health = Stopped, 0
-		case wasMaint && !n.Admin.Maint():
+		case wasMaint && !n.Admin.Maint() && !n.AgentDown:
 			n.Op, n.Health = Running, n.Rise
+		case wasMaint && !n.Admin.Maint():
+			n.Health = n.Rise
 		}
 	})
 	if before.Admin.Maint() && !after.Admin.Maint() {
@@ -283,6 +289,16 @@ func (s *Server) Report(c Check) (before, after Snapshot) {
 				n.Op = Stopped
 			}
 		case ResultPassed, ResultCondPass:
+			if n.AgentDown {
+				// The agent's "down" has precedence over the check.
+				if n.Health < top {
+					n.Health++
+					if n.Health >= n.Rise {
+						n.Health = top
+					}
+				}
+				return
+			}
 			if n.Health < top {
 				n.Health++
 				if n.Health >= n.Rise {
@@ -294,6 +310,29 @@ func (s *Server) Report(c Check) (before, after Snapshot) {
 				if c.Status.Result() == ResultCondPass {
 					n.Op = Stopping
 				}
+			}
+		}
+	})
+}
+
+// ReportAgent applies an agent's result: down takes the server DOWN at
+// once, up brings it back when its own check (if any) lets it. Other
+// results only record the agent's status: an agent that cannot be
+// reached never takes a server down, as in HAProxy.
+func (s *Server) ReportAgent(c Check, down, up bool) (before, after Snapshot) {
+	return s.update(func(n *Snapshot) {
+		n.Agent = c
+		if n.Admin.Maint() {
+			n.AgentDown = down || (n.AgentDown && !up)
+			return
+		}
+		switch {
+		case down:
+			n.AgentDown, n.Op = true, Stopped
+		case up && n.AgentDown:
+			n.AgentDown = false
+			if !n.Checked || n.Health >= n.Rise {
+				n.Op = Running
 			}
 		}
 	})
