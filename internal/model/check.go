@@ -97,10 +97,10 @@ type CheckHeader struct {
 
 // CheckExpect is an expect rule.
 type CheckExpect struct {
-	Match   string // status, rstatus, string, rstring, binary, rbinary, hdr, fhdr, string-lf, binary-lf
-	Negate  bool
-	Pattern config.Word // the pattern (hdr: the name pattern)
-	MinRecv int         // -1 unset
+	Match                             string // status, rstatus, string, rstring, binary, rbinary, hdr, fhdr, string-lf, binary-lf
+	Negate                            bool
+	Pattern                           config.Word // the pattern (hdr: the name pattern)
+	MinRecv                           int         // -1 unset
 	OKStatus, ErrorStatus, ToutStatus string
 	OnSuccess, OnError                *config.Word
 	StatusCode                        *config.Word

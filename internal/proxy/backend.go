@@ -37,7 +37,7 @@ type server struct {
 	tls   *tls.Config // "ssl": TLS to the server
 	// checkTLS is "check-ssl": TLS for the health checks.
 	checkTLS *tls.Config
-	tcpka bool        // option srvtcpka / tcpka
+	tcpka    bool // option srvtcpka / tcpka
 
 	// Counters for stats and logs.
 	stats   counters
