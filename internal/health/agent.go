@@ -99,6 +99,8 @@ func ProbeAgent(ctx context.Context, a AgentSpec) (srvstate.Check, *AgentReply) 
 		return done(srvstate.CheckL4CON, sysError(err)), nil
 	}
 	defer c.Close()
+	// Stop must not wait for a slow agent: cancelling closes the socket.
+	defer context.AfterFunc(ctx, func() { c.Close() })()
 	c.SetDeadline(start.Add(to))
 	if a.Send != "" {
 		if _, err := c.Write([]byte(a.Send)); err != nil {

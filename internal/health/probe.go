@@ -58,17 +58,22 @@ type probeRun struct {
 	tls    bool
 	resp   *httpResponse
 	result srvstate.Check
+	unhook func() bool // releases the close-on-cancel of conn
+}
+
+func (r *probeRun) close() {
+	if r.conn != nil {
+		r.unhook()
+		r.conn.Close()
+		r.conn = nil
+	}
 }
 
 // Run executes script s against t and returns the check's outcome with
 // HAProxy's status code, code and description.
 func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
 	r := &probeRun{s: s, t: t, ctx: ctx, start: time.Now()}
-	defer func() {
-		if r.conn != nil {
-			r.conn.Close()
-		}
-	}()
+	defer r.close()
 	var last *Rule
 	for i := range s.Rules {
 		rule := &s.Rules[i]
@@ -127,10 +132,7 @@ func (r *probeRun) where(rule *Rule, what string) string {
 }
 
 func (r *probeRun) connect(rule *Rule) bool {
-	if r.conn != nil {
-		r.conn.Close()
-		r.conn = nil
-	}
+	r.close()
 	r.in, r.eof, r.resp, r.tls = r.in[:0], false, nil, false
 	c := rule.Conn
 	addr, netw := r.t.Addr, "tcp"
@@ -172,6 +174,9 @@ func (r *probeRun) connect(rule *Rule) bool {
 		return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
 	}
 	r.conn = conn
+	// Stop must not wait for a slow peer: cancelling closes the socket
+	// (closing twice is harmless).
+	r.unhook = context.AfterFunc(r.ctx, func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(r.t.Timeout))
 	proxyV := ""
 	if c.SendProxy {

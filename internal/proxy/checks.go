@@ -72,7 +72,7 @@ func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 	if inter == 0 {
 		inter = c.Inter
 	}
-	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter}
+	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter, Timeout: b.cfg.Timeouts.Check}
 	rt.checker.WatchAgent(spec, offset, func(res srvstate.Check, r *health.AgentReply) {
 		if r != nil {
 			if r.MaxConn >= 0 {
