@@ -83,6 +83,9 @@ type backend struct {
 	reuse          string
 	// check is the script of the active checks, shared by the servers.
 	check *health.Script
+	// stateHook reports a state change caused by traffic ("observe"); set
+	// before the backend serves.
+	stateHook func(s *server, before, after srvstate.Snapshot)
 }
 
 func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {

@@ -34,6 +34,8 @@ func (rt *Runtime) startChecks() {
 	rt.checker = health.New()
 	n := 0
 	for _, b := range rt.backends {
+		be := b
+		b.stateHook = func(s *server, before, after srvstate.Snapshot) { rt.stateChanged(be, s, before, after) }
 		for _, s := range b.servers {
 			if s.cfg.AgentCheck && s.cfg.AgentPort != 0 {
 				rt.startAgent(b, s, time.Duration(n%16)*s.cfg.Inter/16)
@@ -228,6 +230,25 @@ func (rt *Runtime) stateChanged(b *backend, s *server, before, after srvstate.Sn
 		rt.event(last)
 		rt.proxyLog(b.name, "emerg", last)
 	}
+}
+
+// observe feeds one outcome of real traffic to s's passive check
+// ("observe layer4" for connections, "layer7" for responses too).
+func (b *backend) observe(s *server, layer7, ok bool) {
+	mode := s.cfg.Observe
+	if mode == "" || mode == "none" || (layer7 && mode != "layer7") {
+		return
+	}
+	before, after, _ := s.state.Observe(ok, s.cfg.ErrorLimit, s.cfg.OnError)
+	if before.Op != after.Op && b.stateHook != nil {
+		b.stateHook(s, before, after)
+	}
+}
+
+// layer7Error is HAProxy's view of a response as a server error: 5xx but
+// 501 and 505, which answer the request rather than fail it.
+func layer7Error(status int) bool {
+	return status >= 500 && status != 501 && status != 505
 }
 
 func (rt *Runtime) event(msg string) {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,5 +152,40 @@ backend be
 	}
 	if !strings.HasSuffix(logs[0], "ms, status: 0/1 DOWN.") || !strings.HasSuffix(logs[3], "ms, status: 1/1 UP.") {
 		t.Fatalf("counters in %q and %q", logs[0], logs[3])
+	}
+}
+
+// "observe layer7": consecutive 5xx answers of real traffic take the
+// server DOWN at error-limit with on-error mark-down, while its own
+// check (at a long inter) still passes; 501 is not an error.
+func TestObserveLayer7MarksDown(t *testing.T) {
+	var code atomic.Int64
+	code.Store(501)
+	a := newTestServer(t, "a", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(int(code.Load())) })
+	px, addr := startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 A check inter 1h observe layer7 error-limit 3 on-error mark-down
+`, "A", a.addr), Options{})
+	st := px.Current().backends["be"].servers[0].state
+	client := &http.Client{}
+	for i := 0; i < 4; i++ {
+		httpGet(t, client, "http://"+addr+"/")
+	}
+	if cur := st.Load(); cur.Op != srvstate.Running || cur.ConsecutiveErrors != 0 {
+		t.Fatalf("after 501s: %+v", cur)
+	}
+	code.Store(503)
+	for i := 1; i <= 3; i++ {
+		httpGet(t, client, "http://"+addr+"/")
+		cur := st.Load()
+		if down := cur.Op == srvstate.Stopped; down != (i == 3) {
+			t.Fatalf("after %d errors: op %v", i, cur.Op)
+		}
+	}
+	if cur := st.Load(); cur.Check.Status != srvstate.CheckHANA {
+		t.Fatalf("last check %v, want HANA", cur.Check.Status)
 	}
 }

@@ -124,6 +124,9 @@ type Snapshot struct {
 	// is DOWN whatever its health check says until the agent says "up".
 	AgentDown bool
 	Agent     Check // last agent result, Status 0 without an agent
+	// ConsecutiveErrors counts the errors seen in traffic since the last
+	// success ("observe"), reset when it reaches the error limit.
+	ConsecutiveErrors int
 }
 
 // DownFor is HAProxy's downtime: the time spent DOWN, the current spell
@@ -336,6 +339,59 @@ func (s *Server) ReportAgent(c Check, down, up bool) (before, after Snapshot) {
 			}
 		}
 	})
+}
+
+// Observe records one outcome of real traffic ("observe layer4|layer7"):
+// after limit consecutive errors it acts as onError says, as HAProxy's
+// health analysis does: "fastinter" only wakes the checker, "fail-check"
+// counts a failed check (status HANA), "sudden-death" leaves one failure
+// before DOWN and counts one, "mark-down" takes the server DOWN. It
+// reports whether the limit was reached.
+func (s *Server) Observe(ok bool, limit int, onError string) (before, after Snapshot, tripped bool) {
+	if limit <= 0 {
+		limit = 10
+	}
+	before, after = s.update(func(n *Snapshot) {
+		if ok {
+			n.ConsecutiveErrors = 0
+			return
+		}
+		n.ConsecutiveErrors++
+		if n.ConsecutiveErrors < limit {
+			return
+		}
+		tripped = true
+		n.ConsecutiveErrors = 0
+		if n.Admin.Maint() || !n.Checked || onError == "" || onError == "fastinter" {
+			return
+		}
+		switch onError {
+		case "sudden-death":
+			if n.Health > n.Rise {
+				n.Health = n.Rise + 1
+			}
+		case "mark-down":
+			n.Health = n.Rise
+		}
+		n.Check = Check{Status: CheckHANA, Info: strconv.Itoa(limit) + " consecutive errors"}
+		if n.Health > 0 {
+			n.FailedChecks++
+			n.Health--
+			if n.Health < n.Rise {
+				n.Health = 0
+			}
+		}
+		if n.Health == 0 {
+			n.Op = Stopped
+		}
+	})
+	if tripped {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return before, after, tripped
 }
 
 // View is the balancer's view of the state: a server in maintenance or
