@@ -2,7 +2,7 @@ package health
 
 import (
 	"context"
-	"os"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,9 +29,11 @@ func startRedis(t *testing.T, args ...string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	// The socket appears once the server listens.
+	// The socket file appears at bind, before the server listens: wait
+	// until a connection is accepted.
 	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			return sock
 		}
 		if i > 500 {
