@@ -157,7 +157,8 @@ backend be
 
 // "observe layer7": consecutive 5xx answers of real traffic take the
 // server DOWN at error-limit with on-error mark-down, while its own
-// check (at a long inter) still passes; 501 is not an error.
+// check (at a long inter) passes; 501 is not an error. With rise 2 one
+// passing check cannot bring it back during the test.
 func TestObserveLayer7MarksDown(t *testing.T) {
 	var code atomic.Int64
 	code.Store(501)
@@ -185,7 +186,9 @@ backend be
 			t.Fatalf("after %d errors: op %v", i, cur.Op)
 		}
 	}
-	if cur := st.Load(); cur.Check.Status != srvstate.CheckHANA {
-		t.Fatalf("last check %v, want HANA", cur.Check.Status)
+	// The first active check may come at any moment and overwrite the
+	// last check (HANA, see srvstate's tests); the failure stays counted.
+	if cur := st.Load(); cur.FailedChecks < 1 {
+		t.Fatalf("failed checks %d, want the analysis counted", cur.FailedChecks)
 	}
 }
