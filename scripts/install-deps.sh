@@ -3,11 +3,12 @@
 # differential tests, curl and openssl for TLS and HTTP probes, nginx and wrk
 # for benchmarks, h2spec for HTTP/2 conformance, chromium to render the
 # audit's HTML report and the stats page, socat for the runtime API,
-# node/npm for Microsoft's SARIF validator). Does nothing when they are
+# node/npm for Microsoft's SARIF validator, redis-server for the redis
+# health-check tests, which skip without it). Does nothing when they are
 # already there.
 set -e
 missing=""
-for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk chromium:chromium npm:npm socat:socat; do
+for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk chromium:chromium npm:npm socat:socat redis-server:redis-server; do
 	bin=${tool%%:*}; pkg=${tool#*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
 		missing="$missing $pkg"

@@ -176,7 +176,7 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 			fmt.Fprintf(stderr, "[DEBUG]    (bulwark) : %s\n", line)
 		}
 	}
-	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, Event: func(msg string) {
+	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
 	}})
 	rt, err := px.Build(pl)

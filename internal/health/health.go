@@ -6,12 +6,9 @@
 package health
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"net"
-	"net/textproto"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,10 +25,26 @@ type Spec struct {
 	Inter     time.Duration // interval while stable (default 2s)
 	FastInter time.Duration // interval while going up or down (default Inter)
 	DownInter time.Duration // interval while fully down (default Inter)
-	Timeout   time.Duration // 0 = Inter
-	// HTTP, when set, makes it an HTTP check: the request line and headers
-	// to send; 2xx and 3xx answers pass.
+	Timeout   time.Duration // "timeout check"; 0 = Inter bounds the check
+	// Connect is "timeout connect"; the connect is bounded by the smaller
+	// of it and Inter when "timeout check" is set.
+	Connect time.Duration
+	// Script is what the check does; nil is a plain connect, or the HTTP
+	// check of HTTP when set.
+	Script *Script
+	// HTTP, when set and Script is not, makes it "option httpchk" with
+	// this request line; 2xx and 3xx answers pass.
 	HTTP *HTTPCheck
+	// Target carries the rest of what Run needs (TLS, PROXY header,
+	// send-state); Addr, Unix and the timeouts above override its fields.
+	Target Target
+	// Before, when set, is called before each check with the state the
+	// check starts from, to adjust the target (disable-on-404 only
+	// applies to a running server).
+	Before func(t *Target, cur srvstate.Snapshot)
+	// OnResult, when set, is called after every result with the states
+	// before and after it ("option log-health-checks").
+	OnResult func(before, after srvstate.Snapshot)
 }
 
 // HTTPCheck is "option httpchk [<method>] [<uri>] [<version>]".
@@ -76,20 +89,29 @@ func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 // leaving maintenance wakes the checker at once.
 func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, changed func(before, after srvstate.Snapshot)) {
 	s = s.withDefaults()
+	target, script := s.target()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		next := offset
 		for c.wait(c.ctx, next, st.Wake()) {
-			if cur := st.Load(); !cur.ChecksRunning() {
+			cur := st.Load()
+			if !cur.ChecksRunning() {
 				next = s.Inter
 				continue
 			}
-			r := Probe(c.ctx, s)
+			t := target
+			if s.Before != nil {
+				s.Before(&t, cur)
+			}
+			r := Run(c.ctx, script, t)
 			if c.ctx.Err() != nil {
 				return // a check cut short by Stop says nothing about the server
 			}
 			before, after := st.Report(r)
+			if s.OnResult != nil {
+				s.OnResult(before, after)
+			}
 			if changed != nil && before.Op != after.Op {
 				changed(before, after)
 			}
@@ -132,63 +154,35 @@ func (c *Checker) Stop() {
 
 // Probe runs one check.
 func Probe(ctx context.Context, s Spec) srvstate.Check {
-	start := time.Now()
-	done := func(st srvstate.CheckStatus, code int, info string) srvstate.Check {
-		return srvstate.Check{Status: st, Code: code, Duration: time.Since(start), Info: info}
+	t, sc := s.target()
+	return Run(ctx, sc, t)
+}
+
+// target is the Target and Script of s with its timeouts: without
+// "timeout check", inter bounds the connect and the rest; with it, the
+// connect gets min(timeout connect, inter) and the rest timeout check.
+func (s Spec) target() (Target, *Script) {
+	t := s.Target
+	t.Addr, t.Unix = s.Addr, s.Unix
+	inter := s.Inter
+	if inter <= 0 {
+		inter = 2 * time.Second
 	}
-	to := s.Timeout
-	if to <= 0 {
-		to = s.Inter
-	}
-	if to <= 0 {
-		to = 2 * time.Second
-	}
-	d := net.Dialer{Timeout: to}
-	netw := "tcp"
-	if s.Unix {
-		netw = "unix"
-	}
-	conn, err := d.DialContext(ctx, netw, s.Addr)
-	if err != nil {
-		if isTimeout(err) {
-			return done(srvstate.CheckL4TOUT, 0, "")
+	t.ConnectTimeout, t.Timeout = inter, inter
+	if s.Timeout > 0 {
+		t.Timeout = s.Timeout
+		if s.Connect > 0 && s.Connect < inter {
+			t.ConnectTimeout = s.Connect
 		}
-		return done(srvstate.CheckL4CON, 0, sysError(err))
 	}
-	defer conn.Close()
-	if s.HTTP == nil {
-		return done(srvstate.CheckL4OK, 0, "")
-	}
-	conn.SetDeadline(start.Add(to))
-	h := s.HTTP
-	req := h.Method + " " + h.URI + " " + h.Version + "\r\n"
-	if h.Host != "" {
-		req += "Host: " + h.Host + "\r\n"
-	}
-	req += "Connection: close\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		if isTimeout(err) {
-			return done(srvstate.CheckL7TOUT, 0, "")
+	sc := s.Script
+	if sc == nil {
+		sc = TCPConnect()
+		if h := s.HTTP; h != nil {
+			sc = HTTPScript(h.Method, h.URI, h.Version)
 		}
-		return done(srvstate.CheckSockErr, 0, sysError(err))
 	}
-	line, err := textproto.NewReader(bufio.NewReader(conn)).ReadLine()
-	if err != nil {
-		if isTimeout(err) {
-			return done(srvstate.CheckL7TOUT, 0, "")
-		}
-		return done(srvstate.CheckL7RSP, 0, "")
-	}
-	version, rest, _ := strings.Cut(line, " ")
-	codeText, reason, _ := strings.Cut(rest, " ")
-	code, err := strconv.Atoi(codeText)
-	if !strings.HasPrefix(version, "HTTP/") || err != nil || len(codeText) != 3 {
-		return done(srvstate.CheckL7RSP, 0, "")
-	}
-	if code >= 200 && code < 400 {
-		return done(srvstate.CheckL7OK, code, reason)
-	}
-	return done(srvstate.CheckL7STS, code, reason)
+	return t, sc
 }
 
 func isTimeout(err error) bool {

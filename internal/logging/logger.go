@@ -15,7 +15,10 @@ import (
 // Logger routes each frontend's entries to its log targets in its format.
 type Logger struct {
 	fronts map[string]*frontLog
-	sinks  []*Sink
+	// procs are the targets of every proxy, backends included, for
+	// health-check and server state messages.
+	procs map[string][]*Sink
+	sinks []*Sink
 }
 
 type frontLog struct {
@@ -35,7 +38,7 @@ func New(pl *plan.Plan) (*Logger, error) {
 	if m.Global.LogHostname != "" {
 		host = m.Global.LogHostname
 	}
-	l := &Logger{fronts: map[string]*frontLog{}}
+	l := &Logger{fronts: map[string]*frontLog{}, procs: map[string][]*Sink{}}
 	open := map[string]*Sink{}
 	get := func(t model.LogTarget) (*Sink, error) {
 		k := fmt.Sprintf("%s|%s|%s|%s|%d", t.Target, t.Facility, t.Level, t.Format, t.Len)
@@ -81,8 +84,38 @@ func New(pl *plan.Plan) (*Logger, error) {
 			}
 		}
 		l.fronts[p.Name] = fl
+		l.procs[p.Name] = fl.sinks
+	}
+	for _, p := range m.Backends() {
+		if p.Cap&model.CapFrontend != 0 {
+			continue // a listen section: done above
+		}
+		for _, t := range p.Logs {
+			targets := []model.LogTarget{t}
+			if t.Global {
+				targets = m.Global.Logs
+			}
+			for _, gt := range targets {
+				s, err := get(gt)
+				if err != nil {
+					l.Close()
+					return nil, err
+				}
+				l.procs[p.Name] = append(l.procs[p.Name], s)
+			}
+		}
 	}
 	return l, nil
+}
+
+// Event sends msg at level to the log targets of proxy (health checks
+// and server state changes, which HAProxy logs through the backend's
+// "log" lines).
+func (l *Logger) Event(proxy, level, msg string) {
+	now := time.Now()
+	for _, s := range l.procs[proxy] {
+		s.Send(level, []byte(msg), now)
+	}
 }
 
 // Log renders e and sends it to its frontend's targets.
@@ -130,6 +163,9 @@ func NewSwitch(l *Logger) *Switch {
 
 // Log sends e through the current logger.
 func (s *Switch) Log(e *proxy.LogEntry) { s.cur.Load().Log(e) }
+
+// Event sends a proxy's message through the current logger.
+func (s *Switch) Event(proxy, level, msg string) { s.cur.Load().Event(proxy, level, msg) }
 
 // Swap installs l; the previous logger is closed a little later, once
 // in-flight lines have been written.

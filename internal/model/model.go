@@ -193,7 +193,10 @@ type Proxy struct {
 	OptionArgs map[string]*config.Directive
 	ForwardFor *ForwardFor
 	HTTPReuse  string
-	HTTPChk    *config.Directive
+	// HTTPChk is the request line of "option httpchk", nil without
+	// it; Check is the whole active check.
+	HTTPChk *HTTPChkOption
+	Check   HealthCheck
 
 	ACLs           []*ACL
 	HTTPRequest    []*Rule
@@ -324,6 +327,20 @@ type ServerOptions struct {
 	SlowStart  time.Duration
 	CheckSSL   bool
 	AgentCheck bool
+	// CheckAddr and Port ("addr", "port") redirect the health check;
+	// CheckSNI, CheckALPN and CheckSendProxy tune its connection.
+	CheckAddr, CheckSNI, CheckALPN string
+	CheckSendProxy                 bool
+	// AgentPort, AgentAddr, AgentInter and AgentSend are the agent check's.
+	AgentPort  int
+	AgentAddr  string
+	AgentInter time.Duration
+	AgentSend  string
+	// Observe ("none", "layer4", "layer7"), ErrorLimit (default 10) and
+	// OnError (default "fastinter") are the passive checks; OnMarkedDown
+	// and OnMarkedUp what a state change does to sessions.
+	Observe, OnError, OnMarkedDown, OnMarkedUp string
+	ErrorLimit                                 int
 	// PoolMaxConn bounds the idle connections kept for the server
 	// ("pool-max-conn"): -1 unlimited, 0 none (a connection closes after
 	// each response). Default DefaultPoolMaxConn.

@@ -21,6 +21,8 @@ var supportedOptions = map[string]bool{
 	"httpclose": true, "redispatch": true, "allbackups": true, "httpchk": true,
 	"idle-close-on-response": true, "prefer-last-server": true, "http-buffer-request": true,
 	"tcpka": true, "clitcpka": true, "srvtcpka": true,
+	"tcp-check": true, "redis-check": true, "mysql-check": true, "pgsql-check": true, "smtpchk": true,
+	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
@@ -89,7 +91,7 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		p.HashType = d.Texts()
 		c.hashType(p, d)
 	case "option", "no", "default":
-		c.option(p, d)
+		c.option(p, d, inherited)
 	case "acl":
 		c.acl(p, d)
 	case "http-request", "http-response", "http-after-response":
@@ -181,9 +183,8 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		p.Disabled = true
 	case "enabled":
 		p.Disabled = false
-	case "http-check":
-		p.OptionArgs["http-check"] = d
-		c.unsupported(d.Pos, "'http-check %s' is not supported by bulwark yet (checks use 'option httpchk' and accept 2xx/3xx)", d.Arg(0))
+	case "http-check", "tcp-check":
+		c.checkRule(p, d, inherited)
 	default:
 		if _, known := config.LookupKeyword(s.Kind, d.Name); !known {
 			return // the parser already reported the unknown keyword
@@ -288,7 +289,7 @@ func (c *compiler) timeout(p *Proxy, d *config.Directive) {
 	}
 }
 
-func (c *compiler) option(p *Proxy, d *config.Directive) {
+func (c *compiler) option(p *Proxy, d *config.Directive, inherited bool) {
 	args := d.Args
 	enable := true
 	reset := false
@@ -381,17 +382,23 @@ func (c *compiler) option(p *Proxy, d *config.Directive) {
 			}
 			p.Redispatch = n
 		}
-	case "httpchk":
-		p.HTTPChk = d
-		if len(rest) > 3 {
-			c.ds.Alertf(rest[3].Pos, "'option httpchk' expects at most <method> <uri> <version>")
+	case "httpchk", "tcp-check", "redis-check", "mysql-check", "pgsql-check", "smtpchk", "ldap-check", "ssl-hello-chk":
+		if enable {
+			for other := range checkOptions {
+				if other != name {
+					delete(p.Options, other)
+				}
+			}
+			c.checkOption(p, d, name, rest, inherited)
+		} else if p.Check.Kind == checkOptions[name] {
+			p.Check.Kind, p.HTTPChk = CheckPlain, nil
 		}
 	case "httplog":
 		if len(rest) > 0 && rest[0].Text != "clf" {
 			c.ds.Alertf(rest[0].Pos, "'option httplog' only supports the optional argument 'clf'")
 		}
 	default:
-		if len(rest) > 0 && name != "tcp-check" {
+		if len(rest) > 0 {
 			c.ds.Alertf(rest[0].Pos, "'option %s' does not take an argument (got '%s')", name, rest[0].Text)
 		}
 	}

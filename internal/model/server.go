@@ -43,13 +43,10 @@ var serverValued = map[string]bool{
 }
 
 var unsupportedServerOpts = map[string]bool{
-	"addr": true, "check-sni": true, "check-alpn": true, "check-proto": true,
-	"max-reuse": true, "check-send-proxy": true,
-	"agent-check": true, "agent-port": true, "agent-inter": true, "agent-send": true, "agent-addr": true,
+	"max-reuse": true,
 	"resolvers": true, "resolve-prefer": true, "resolve-net": true, "resolve-opts": true,
 	"source": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
-	"proto": true, "npn": true, "redir": true, "observe": true,
-	"error-limit": true, "on-error": true, "on-marked-down": true, "on-marked-up": true,
+	"proto": true, "npn": true, "redir": true, "on-marked-down": true, "on-marked-up": true,
 	"cookie": true, "track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "proxy-v2-options": true, "send-proxy-v2-ssl": true,
@@ -111,6 +108,14 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 				o.SSL = false
 			case "check-ssl":
 				o.CheckSSL = true
+			case "no-check-ssl":
+				o.CheckSSL = false
+			case "check-send-proxy":
+				o.CheckSendProxy = true
+			case "agent-check":
+				o.AgentCheck = true
+			case "no-agent-check":
+				o.AgentCheck = false
 			case "send-proxy":
 				o.SendProxy = "v1"
 			case "send-proxy-v2":
@@ -135,6 +140,68 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 		}
 		o.Opts[name] = v.Text
 		switch name {
+		case "addr":
+			o.CheckAddr = v.Text
+		case "check-sni":
+			o.CheckSNI = v.Text
+		case "check-alpn":
+			o.CheckALPN = v.Text
+		case "check-proto":
+			// Checks speak HTTP/1 only.
+			if v.Text != "h1" {
+				c.unsupported(v.Pos, "'check-proto %s' is not supported by bulwark (only h1)", v.Text)
+			}
+		case "agent-port":
+			n, err := strconv.Atoi(v.Text)
+			if err != nil || n < 1 || n > 65535 {
+				c.ds.Alertf(v.Pos, "'agent-port' expects a port between 1 and 65535")
+				continue
+			}
+			o.AgentPort = n
+		case "agent-addr":
+			o.AgentAddr = v.Text
+		case "agent-send":
+			o.AgentSend = v.Text
+		case "agent-inter":
+			t, err := units.ParseTime(v.Text)
+			if err != nil || t == 0 {
+				c.ds.Alertf(v.Pos, "'agent-inter' expects a positive delay in milliseconds")
+				continue
+			}
+			o.AgentInter = t
+		case "observe":
+			if v.Text != "none" && v.Text != "layer4" && v.Text != "layer7" {
+				c.ds.Alertf(v.Pos, "'observe' expects one of 'none', 'layer4', 'layer7' but got '%s'", v.Text)
+				continue
+			}
+			o.Observe = v.Text
+		case "error-limit":
+			n, err := strconv.Atoi(v.Text)
+			if err != nil || n < 1 {
+				c.ds.Alertf(v.Pos, "'error-limit' expects an integer argument > 0 (got '%s')", v.Text)
+				continue
+			}
+			o.ErrorLimit = n
+		case "on-error":
+			switch v.Text {
+			case "fastinter", "fail-check", "sudden-death", "mark-down":
+			default:
+				c.ds.Alertf(v.Pos, "'on-error' expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got '%s'", v.Text)
+				continue
+			}
+			o.OnError = v.Text
+		case "on-marked-down":
+			if v.Text != "shutdown-sessions" {
+				c.ds.Alertf(v.Pos, "'on-marked-down' expects 'shutdown-sessions' but got '%s'", v.Text)
+				continue
+			}
+			o.OnMarkedDown = v.Text
+		case "on-marked-up":
+			if v.Text != "shutdown-backup-sessions" {
+				c.ds.Alertf(v.Pos, "'on-marked-up' expects 'shutdown-backup-sessions' but got '%s'", v.Text)
+				continue
+			}
+			o.OnMarkedUp = v.Text
 		case "inter", "fastinter", "downinter", "slowstart":
 			t, err := units.ParseTime(v.Text)
 			if err != nil {

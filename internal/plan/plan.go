@@ -14,6 +14,7 @@ import (
 
 	"bulwark/internal/acl"
 	"bulwark/internal/config"
+	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/stick"
 	"bulwark/internal/tlsconf"
@@ -60,6 +61,10 @@ type Proxy struct {
 	BindTLS map[*model.Bind]*tls.Config
 	// Log holds the compiled log-format strings.
 	Log *LogFormats
+	// Check is the script of the backend's active checks; CheckTLS the
+	// TLS settings of servers with "check-ssl".
+	Check    *health.Script
+	CheckTLS map[*model.Server]*tls.Config
 }
 
 // Compile compiles m. It always returns a Plan; the Plan may only be run
@@ -86,6 +91,10 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 			checkBalance(p, &ds)
 		}
 		pp.ServerTLS, pp.BindTLS = compileTLS(m, p, tlsOpt, &ds)
+		if p.Cap&model.CapBackend != 0 {
+			pp.Check = compileCheck(p, &ds)
+			pp.CheckTLS = compileCheckTLS(m, p, pp, tlsOpt, &ds)
+		}
 	}
 	engineLimits(m, opt, &ds)
 	return pl, dedupe(ds)

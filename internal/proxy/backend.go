@@ -15,6 +15,7 @@ import (
 
 	"bulwark/internal/balance"
 	"bulwark/internal/h1"
+	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/srvstate"
@@ -34,7 +35,9 @@ type server struct {
 	// weight); it is the only writer of lb's weight and usability.
 	state *srvstate.Server
 	tls   *tls.Config // "ssl": TLS to the server
-	tcpka bool        // option srvtcpka / tcpka
+	// checkTLS is "check-ssl": TLS for the health checks.
+	checkTLS *tls.Config
+	tcpka    bool // option srvtcpka / tcpka
 
 	// Counters for stats and logs.
 	stats   counters
@@ -78,11 +81,16 @@ type backend struct {
 	connLevel      int  // see connLevel
 	bufferReq      bool // option http-buffer-request
 	reuse          string
+	// check is the script of the active checks, shared by the servers.
+	check *health.Script
+	// stateHook reports a state change caused by traffic ("observe"); set
+	// before the backend serves.
+	stateHook func(s *server, before, after srvstate.Snapshot)
 }
 
 func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 	b := &backend{cfg: p, name: p.Name, freed: make(chan struct{}), retries: p.Retries,
-		redispatch: p.Redispatch, reuse: p.HTTPReuse, connRetries: p.Retries}
+		redispatch: p.Redispatch, reuse: p.HTTPReuse, connRetries: p.Retries, check: pp.Check}
 	// retry-on only exists in HTTP mode; a TCP backend keeps retrying
 	// connections as "retries" says.
 	if p.Mode == model.ModeHTTP {
@@ -118,6 +126,7 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 				return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
 			}
 		}
+		s.checkTLS = pp.CheckTLS[sc]
 		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 		s.lb.SetMaxConn(sc.MaxConn)
 		s.state = newServerState(b, s)

@@ -3,10 +3,10 @@ package proxy
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"bulwark/internal/health"
-	"bulwark/internal/model"
 	"bulwark/internal/srvstate"
 )
 
@@ -34,35 +34,232 @@ func (rt *Runtime) startChecks() {
 	rt.checker = health.New()
 	n := 0
 	for _, b := range rt.backends {
+		be := b
+		b.stateHook = func(s *server, before, after srvstate.Snapshot) { rt.stateChanged(be, s, before, after) }
 		for _, s := range b.servers {
+			if s.cfg.AgentCheck && s.cfg.AgentPort != 0 {
+				rt.startAgent(b, s, time.Duration(n%16)*s.cfg.Inter/16)
+			}
 			if !s.cfg.Check {
 				continue
 			}
-			spec := health.Spec{Addr: s.addr, Unix: s.unix, Inter: s.cfg.Inter,
-				FastInter: s.cfg.FastInter, DownInter: s.cfg.DownInter, Timeout: b.cfg.Timeouts.Check}
-			if s.cfg.Port != 0 && !s.unix {
-				spec.Addr = joinPort(s.cfg.Addr.Host, s.cfg.Port)
-			}
-			if spec.Timeout == 0 {
-				spec.Timeout = s.cfg.Inter
-			}
-			if b.cfg.HTTPChk != nil {
-				spec.HTTP = httpCheck(b.cfg, spec.Addr)
-			}
 			srv, be := s, b
+			spec := b.checkSpec(s)
 			// Stagger the first checks over one interval, as HAProxy does.
 			offset := time.Duration(n%16) * s.cfg.Inter / 16
 			n++
+			spec.OnResult = func(before, after srvstate.Snapshot) {
+				if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
+					rt.proxyLog(be.name, "notice", be.checkMessage(srv, after))
+				}
+			}
 			rt.checker.Watch(spec, offset, s.state, func(before, after srvstate.Snapshot) {
-				rt.event(be.stateMessage(srv, before, after))
+				rt.stateChanged(be, srv, before, after)
 			})
 		}
 	}
 }
 
+// startAgent asks the agent of s ("agent-check") and applies its words:
+// the weight as a share of the configured one, maxconn, the admin state
+// (ready, drain, maint) and the agent's up/down, which takes precedence
+// over the health check.
+func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
+	c := s.cfg
+	host := c.Addr.Host
+	if c.AgentAddr != "" {
+		host = c.AgentAddr
+	}
+	inter := c.AgentInter
+	if inter == 0 {
+		inter = c.Inter
+	}
+	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter, Timeout: b.cfg.Timeouts.Check}
+	rt.checker.WatchAgent(spec, offset, func(res srvstate.Check, r *health.AgentReply) {
+		if r != nil {
+			if r.MaxConn >= 0 {
+				s.lb.SetMaxConn(r.MaxConn)
+			}
+			if r.Weight >= 0 {
+				cur := s.state.Load()
+				s.state.SetWeight(cur.InitialWeight * r.Weight / 100)
+			}
+			if a, ok := srvstate.ParseAdminState(r.Admin); ok {
+				before, after := s.state.SetAdmin(a)
+				rt.stateChanged(b, s, before, after)
+			}
+		}
+		down := r != nil && r.Op == "down"
+		up := r != nil && r.Op == "up"
+		before, after := s.state.ReportAgent(res, down, up)
+		if before.Op != after.Op {
+			rt.stateChanged(b, s, before, after)
+		}
+		if b.cfg.Option("log-health-checks") && before.Agent.Status != after.Agent.Status {
+			n := after
+			n.Check = after.Agent
+			rt.proxyLog(b.name, "notice", "Agent"+strings.TrimPrefix(b.checkMessage(s, n), "Health"))
+		}
+	})
+}
+
+// checkSpec is how server s of b is checked: the backend's script
+// against the check address ("addr", "port"), with TLS when "check-ssl"
+// (or "ssl" when the check goes to the server's own port) and a PROXY
+// header when "check-send-proxy" (or "send-proxy" likewise).
+func (b *backend) checkSpec(s *server) health.Spec {
+	c := s.cfg
+	spec := health.Spec{Addr: s.addr, Unix: s.unix, Inter: c.Inter, FastInter: c.FastInter,
+		DownInter: c.DownInter, Timeout: b.cfg.Timeouts.Check, Connect: b.cfg.Timeouts.Connect, Script: b.check}
+	host := c.Addr.Host
+	if c.CheckAddr != "" {
+		host = c.CheckAddr
+	}
+	redirected := c.CheckAddr != "" || c.Port != 0
+	if redirected && !s.unix {
+		port := c.Port
+		if port == 0 {
+			port = c.Addr.PortLow
+		}
+		spec.Addr = joinPort(host, port)
+	}
+	t := &spec.Target
+	t.Host = host
+	t.TLS = s.checkTLS
+	if t.TLS == nil && s.tls != nil && !redirected {
+		t.TLS = s.tls
+	}
+	if t.TLS != nil && (c.CheckSNI != "" || c.CheckALPN != "") {
+		t.TLS = t.TLS.Clone()
+		if c.CheckSNI != "" {
+			t.TLS.ServerName = c.CheckSNI
+		}
+		if c.CheckALPN != "" {
+			t.TLS.NextProtos = strings.Split(c.CheckALPN, ",")
+		}
+	}
+	if c.CheckSendProxy || (c.SendProxy != "" && !redirected) {
+		t.SendProxy = c.SendProxy
+		if t.SendProxy == "" {
+			t.SendProxy = "v1"
+		}
+	}
+	hc := &b.cfg.Check
+	if hc.SendState {
+		t.State = func() string { return b.serverStateHeader(s) }
+	}
+	if hc.DisableOn404 {
+		t.DisableOn404 = true
+		spec.Before = func(t *health.Target, cur srvstate.Snapshot) {
+			t.Running = cur.Op != srvstate.Stopped
+		}
+	}
+	return spec
+}
+
+// serverStateHeader is X-Haproxy-Server-State: the state as the stats
+// show it, then the server's name, weights and load.
+func (b *backend) serverStateHeader(s *server) string {
+	cur := s.state.Load()
+	st := cur.Status()
+	if st == "no check" {
+		st = "UP"
+	}
+	totalW := 0
+	for _, o := range b.servers {
+		w := o.state.Load()
+		totalW += w.View().Weight
+	}
+	return fmt.Sprintf("%s; name=%s/%s; node=bulwark; weight=%d/%d; scur=%d/%d; qcur=%d",
+		st, b.name, s.name, cur.EffectiveWeight(), totalW, s.current.Load(), b.currentSessions(), 0)
+}
+
+func (b *backend) currentSessions() int64 {
+	var n int64
+	for _, s := range b.servers {
+		n += s.current.Load()
+	}
+	return n
+}
+
+// checkMessage words one check result as "option log-health-checks"
+// logs it: "Health check for server be/s1 failed, reason: Layer4
+// connection problem, info: "Connection refused", check duration: 0ms,
+// status: 0/2 DOWN."
+func (b *backend) checkMessage(s *server, n srvstate.Snapshot) string {
+	who := "server "
+	if s.cfg.Backup {
+		who = "backup server "
+	}
+	verdict := "failed"
+	switch n.Check.Status.Result() {
+	case srvstate.ResultPassed:
+		verdict = "succeeded"
+	case srvstate.ResultCondPass:
+		verdict = "conditionally succeeded"
+	}
+	var counter string
+	if n.Health >= n.Rise {
+		word := "UP"
+		if n.Weight == 0 {
+			word = "DRAIN"
+		}
+		counter = fmt.Sprintf("%d/%d %s", n.Health-n.Rise+1, n.Fall, word)
+	} else {
+		counter = fmt.Sprintf("%d/%d DOWN", n.Health, n.Rise)
+	}
+	return "Health check for " + who + b.name + "/" + s.name + " " + verdict + ", reason: " + n.Check.Desc() +
+		", check duration: " + strconv.FormatInt(n.Check.Duration.Milliseconds(), 10) + "ms, status: " + counter + "."
+}
+
+// stateChanged reports a state change on stderr and to the backend's
+// logs, and "backend be has no server available!" when it was the last.
+func (rt *Runtime) stateChanged(b *backend, s *server, before, after srvstate.Snapshot) {
+	msg := b.stateMessage(s, before, after)
+	if msg == "" {
+		return
+	}
+	rt.event(msg)
+	level := "notice"
+	if after.Op == srvstate.Stopped && before.Op != srvstate.Stopped {
+		level = "alert"
+	}
+	rt.proxyLog(b.name, level, msg)
+	if after.View().Weight == 0 && before.View().Weight > 0 && b.noneLeft() {
+		last := "backend " + b.name + " has no server available!"
+		rt.event(last)
+		rt.proxyLog(b.name, "emerg", last)
+	}
+}
+
+// observe feeds one outcome of real traffic to s's passive check
+// ("observe layer4" for connections, "layer7" for responses too).
+func (b *backend) observe(s *server, layer7, ok bool) {
+	mode := s.cfg.Observe
+	if mode == "" || mode == "none" || (layer7 && mode != "layer7") {
+		return
+	}
+	before, after, _ := s.state.Observe(ok, s.cfg.ErrorLimit, s.cfg.OnError)
+	if before.Op != after.Op && b.stateHook != nil {
+		b.stateHook(s, before, after)
+	}
+}
+
+// layer7Error is HAProxy's view of a response as a server error: 5xx but
+// 501 and 505, which answer the request rather than fail it.
+func layer7Error(status int) bool {
+	return status >= 500 && status != 501 && status != 505
+}
+
 func (rt *Runtime) event(msg string) {
 	if msg != "" && rt.opts.Event != nil {
 		rt.opts.Event(msg)
+	}
+}
+
+func (rt *Runtime) proxyLog(proxy, level, msg string) {
+	if msg != "" && rt.opts.ProxyLog != nil {
+		rt.opts.ProxyLog(proxy, level, msg)
 	}
 }
 
@@ -95,7 +292,7 @@ func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) strin
 	case before.Op == after.Op:
 		return ""
 	case after.Op == srvstate.Stopped:
-		return who + " is DOWN" + reason() + ". " + b.left()
+		return who + " is DOWN" + reason() + ". " + b.left() + fmt.Sprintf(" %d sessions active, 0 requeued, 0 remaining in queue.", s.current.Load())
 	case after.Op == srvstate.Stopping:
 		return who + " is stopping" + reason() + ". " + b.left()
 	}
@@ -117,36 +314,17 @@ func (b *backend) left() string {
 			act++
 		}
 	}
-	msg := fmt.Sprintf("%d active and %d backup servers left.", act, bck)
-	if act+bck == 0 {
-		msg += " Backend " + b.name + " has no server available!"
-	}
-	return msg
+	return fmt.Sprintf("%d active and %d backup servers left.", act, bck)
 }
 
-func httpCheck(p *model.Proxy, addr string) *health.HTTPCheck {
-	hc := &health.HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0"}
-	args := p.HTTPChk.Texts()
-	// "option httpchk [<method>] [<uri>] [<version>]"; the directive's
-	// arguments start after the option name.
-	if len(args) > 0 && args[0] == "option" {
-		args = args[1:]
+// noneLeft reports a backend with no server taking traffic.
+func (b *backend) noneLeft() bool {
+	for _, s := range b.servers {
+		if s.balanced() {
+			return false
+		}
 	}
-	if len(args) > 0 && args[0] == "httpchk" {
-		args = args[1:]
-	}
-	switch len(args) {
-	case 1:
-		hc.URI = args[0]
-	case 2:
-		hc.Method, hc.URI = args[0], args[1]
-	case 3:
-		hc.Method, hc.URI, hc.Version = args[0], args[1], args[2]
-	}
-	if hc.Version == "HTTP/1.1" {
-		hc.Host = addr
-	}
-	return hc
+	return true
 }
 
 // balanced reports whether s takes new, non-persistent traffic: not DOWN,

@@ -947,6 +947,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		return 0, nil
 	}
 	e.Status = resp.Status
+	be.observe(sc.srv, true, !layer7Error(resp.Status))
 	s.head = h1.AppendStatusLine(s.head[:0], 1, 1, resp.Status, resp.Reason)
 	s.head = h1.AppendForwardHeaders(s.head, resp.Headers, resp.Tunnel)
 	if resp.Body == h1.FramingChunked {

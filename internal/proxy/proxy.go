@@ -70,8 +70,13 @@ type Options struct {
 	Log func(*LogEntry)
 	// Inherited are listeners passed by a parent process (fd@N binds).
 	Inherited map[int]net.Listener
-	// Event receives operational messages (server state changes).
+	// Event receives operational messages (server state changes) for
+	// the standard error.
 	Event func(msg string)
+	// ProxyLog sends a message to the log targets of the named proxy at a
+	// syslog level ("notice", "alert", "emerg"): health checks and state
+	// changes reach the configured logs, which survive -D.
+	ProxyLog func(proxy, level, msg string)
 	// LogAll calls Log for every frontend, even those without a "log"
 	// line (debug mode).
 	LogAll bool

@@ -391,7 +391,7 @@ func TestRiseFallFromConfig(t *testing.T) {
 	a := newTestServer(t, "a", nil)
 	cs := scriptedChecks(t, "oxxooo")
 	var mu sync.Mutex
-	var moves, msgs []string
+	var moves, msgs, others []string
 	startProxyWith(t, sub(baseDefaults+`
 frontend fe
     bind 127.0.0.1:0
@@ -406,6 +406,10 @@ backend be
 		n := cs.checks.Load()
 		mu.Lock()
 		defer mu.Unlock()
+		if !strings.HasPrefix(msg, "Server ") {
+			others = append(others, msg)
+			return
+		}
 		word := "UP"
 		if strings.Contains(msg, " is DOWN") {
 			word = "DOWN"
@@ -425,8 +429,11 @@ backend be
 		t.Fatalf("transitions %q, want DOWN@3 UP@6 (rise 3, fall 2)", got)
 	}
 	if want := `Server be/s1 is DOWN, reason: Layer7 wrong status, code: 503, info: "Service Unavailable", check duration: `; !strings.HasPrefix(msgs[0], want) ||
-		!strings.HasSuffix(msgs[0], "0 active and 0 backup servers left. Backend be has no server available!") {
+		!strings.HasSuffix(msgs[0], "0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.") {
 		t.Fatalf("DOWN message %q", msgs[0])
+	}
+	if len(others) != 1 || others[0] != "backend be has no server available!" {
+		t.Fatalf("other messages %q, want the backend's one alert", others)
 	}
 	if want := `Server be/s1 is UP, reason: Layer7 check passed, code: 200, info: "OK", check duration: `; !strings.HasPrefix(msgs[1], want) {
 		t.Fatalf("UP message %q", msgs[1])

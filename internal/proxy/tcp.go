@@ -123,6 +123,7 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst ne
 	for attempt := 0; ; attempt++ {
 		srv := b.servers[idx]
 		conn, err := srv.dial(ctx, dst, b.connectTimeout)
+		b.observe(srv, false, err == nil)
 		if err == nil {
 			srv.total.Add(1)
 			e.Tc = time.Since(tc)

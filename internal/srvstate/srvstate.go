@@ -120,6 +120,13 @@ type Snapshot struct {
 	DownTransitions    int64 // HAProxy's chkdown
 	// Downtime is the time spent DOWN before LastChange (see DownFor).
 	Downtime time.Duration
+	// AgentDown is an agent's "down" (or "stopped", "fail"): the server
+	// is DOWN whatever its health check says until the agent says "up".
+	AgentDown bool
+	Agent     Check // last agent result, Status 0 without an agent
+	// ConsecutiveErrors counts the errors seen in traffic since the last
+	// success ("observe"), reset when it reaches the error limit.
+	ConsecutiveErrors int
 }
 
 // DownFor is HAProxy's downtime: the time spent DOWN, the current spell
@@ -220,8 +227,10 @@ func (s *Server) SetAdmin(a AdminState) (before, after Snapshot) {
 		switch {
 		case !wasMaint && n.Admin.Maint():
 			n.Op, n.Health = Stopped, 0
-		case wasMaint && !n.Admin.Maint():
+		case wasMaint && !n.Admin.Maint() && !n.AgentDown:
 			n.Op, n.Health = Running, n.Rise
+		case wasMaint && !n.Admin.Maint():
+			n.Health = n.Rise
 		}
 	})
 	if before.Admin.Maint() && !after.Admin.Maint() {
@@ -283,6 +292,16 @@ func (s *Server) Report(c Check) (before, after Snapshot) {
 				n.Op = Stopped
 			}
 		case ResultPassed, ResultCondPass:
+			if n.AgentDown {
+				// The agent's "down" has precedence over the check.
+				if n.Health < top {
+					n.Health++
+					if n.Health >= n.Rise {
+						n.Health = top
+					}
+				}
+				return
+			}
 			if n.Health < top {
 				n.Health++
 				if n.Health >= n.Rise {
@@ -297,6 +316,82 @@ func (s *Server) Report(c Check) (before, after Snapshot) {
 			}
 		}
 	})
+}
+
+// ReportAgent applies an agent's result: down takes the server DOWN at
+// once, up brings it back when its own check (if any) lets it. Other
+// results only record the agent's status: an agent that cannot be
+// reached never takes a server down, as in HAProxy.
+func (s *Server) ReportAgent(c Check, down, up bool) (before, after Snapshot) {
+	return s.update(func(n *Snapshot) {
+		n.Agent = c
+		if n.Admin.Maint() {
+			n.AgentDown = down || (n.AgentDown && !up)
+			return
+		}
+		switch {
+		case down:
+			n.AgentDown, n.Op = true, Stopped
+		case up && n.AgentDown:
+			n.AgentDown = false
+			if !n.Checked || n.Health >= n.Rise {
+				n.Op = Running
+			}
+		}
+	})
+}
+
+// Observe records one outcome of real traffic ("observe layer4|layer7"):
+// after limit consecutive errors it acts as onError says, as HAProxy's
+// health analysis does: "fastinter" only wakes the checker, "fail-check"
+// counts a failed check (status HANA), "sudden-death" leaves one failure
+// before DOWN and counts one, "mark-down" takes the server DOWN. It
+// reports whether the limit was reached.
+func (s *Server) Observe(ok bool, limit int, onError string) (before, after Snapshot, tripped bool) {
+	if limit <= 0 {
+		limit = 10
+	}
+	before, after = s.update(func(n *Snapshot) {
+		if ok {
+			n.ConsecutiveErrors = 0
+			return
+		}
+		n.ConsecutiveErrors++
+		if n.ConsecutiveErrors < limit {
+			return
+		}
+		tripped = true
+		n.ConsecutiveErrors = 0
+		if n.Admin.Maint() || !n.Checked || onError == "" || onError == "fastinter" {
+			return
+		}
+		switch onError {
+		case "sudden-death":
+			if n.Health > n.Rise {
+				n.Health = n.Rise + 1
+			}
+		case "mark-down":
+			n.Health = n.Rise
+		}
+		n.Check = Check{Status: CheckHANA, Info: strconv.Itoa(limit) + " consecutive errors"}
+		if n.Health > 0 {
+			n.FailedChecks++
+			n.Health--
+			if n.Health < n.Rise {
+				n.Health = 0
+			}
+		}
+		if n.Health == 0 {
+			n.Op = Stopped
+		}
+	})
+	if tripped {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return before, after, tripped
 }
 
 // View is the balancer's view of the state: a server in maintenance or

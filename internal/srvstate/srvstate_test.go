@@ -165,3 +165,37 @@ func TestCheckStatusNames(t *testing.T) {
 		t.Error("status classes wrong")
 	}
 }
+
+// Passive checks count consecutive errors of real traffic; at the limit
+// the on-error mode acts, and a success starts the count over.
+func TestObserve(t *testing.T) {
+	for _, tc := range []struct {
+		mode     string
+		outcomes string // e error, o success
+		want     string // status after the last outcome
+	}{
+		{"mark-down", "ee", "UP"},
+		{"mark-down", "eee", "DOWN"},
+		{"mark-down", "eeoee", "UP"},
+		{"fail-check", "eee", "UP 2/3"},
+		{"fail-check", "eeeeeeeee", "DOWN"},
+		{"sudden-death", "eee", "UP 1/3"},
+		{"fastinter", "eeeeeeeee", "UP"},
+	} {
+		s := New(Config{Weight: 1, Checked: true, Rise: 2, Fall: 3})
+		s.Report(Check{Status: CheckL7OK}) // full health
+		tripped := 0
+		for _, o := range tc.outcomes {
+			if _, _, tr := s.Observe(o == 'o', 3, tc.mode); tr {
+				tripped++
+			}
+		}
+		cur := s.Load()
+		if cur.Status() != tc.want {
+			t.Fatalf("%s after %q: %q, want %q", tc.mode, tc.outcomes, cur.Status(), tc.want)
+		}
+		if tripped > 0 && tc.mode != "fastinter" && cur.Check.Status != CheckHANA {
+			t.Fatalf("%s: last check %v, want HANA", tc.mode, cur.Check.Status)
+		}
+	}
+}

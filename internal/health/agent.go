@@ -1,0 +1,151 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"bulwark/internal/srvstate"
+)
+
+// AgentReply is what an agent said (CM 5.2 "agent-check"): any of a
+// weight, a maxconn, an administrative state and an operational state,
+// in one line of words separated by spaces, tabs or commas.
+type AgentReply struct {
+	// Weight is the percentage of the configured weight, -1 when not said.
+	Weight int
+	// MaxConn is "maxconn:N", -1 when not said.
+	MaxConn int
+	// Admin is "ready", "drain" or "maint"; "" when not said.
+	Admin string
+	// Op is "up" or "down" ("stopped" and "fail" are down); "" when not
+	// said.
+	Op string
+	// Info is the text after "#", HAProxy's description of a down agent.
+	Info string
+	// Unknown holds the words Bulwark did not understand: reported, never
+	// fatal, as HAProxy ignores them.
+	Unknown []string
+}
+
+// ParseAgent reads one agent line.
+func ParseAgent(line string) AgentReply {
+	r := AgentReply{Weight: -1, MaxConn: -1}
+	if i := strings.IndexByte(line, '#'); i >= 0 {
+		r.Info = strings.TrimSpace(line[i+1:])
+		line = line[:i]
+	}
+	for _, w := range strings.FieldsFunc(line, func(c rune) bool { return c == ' ' || c == '\t' || c == ',' }) {
+		lw := strings.ToLower(w)
+		switch {
+		case strings.HasSuffix(lw, "%"):
+			n, err := strconv.Atoi(strings.TrimSuffix(lw, "%"))
+			if err != nil || n < 0 {
+				r.Unknown = append(r.Unknown, w)
+				continue
+			}
+			r.Weight = n
+		case strings.HasPrefix(lw, "maxconn:"):
+			n, err := strconv.Atoi(lw[len("maxconn:"):])
+			if err != nil || n < 0 {
+				r.Unknown = append(r.Unknown, w)
+				continue
+			}
+			r.MaxConn = n
+		case lw == "ready" || lw == "drain" || lw == "maint":
+			r.Admin = lw
+		case lw == "up":
+			r.Op = "up"
+		case lw == "down" || lw == "stopped" || lw == "fail":
+			r.Op = "down"
+		default:
+			r.Unknown = append(r.Unknown, w)
+		}
+	}
+	return r
+}
+
+// AgentSpec is one server's agent.
+type AgentSpec struct {
+	Addr    string // host:port of the agent
+	Send    string // agent-send
+	Inter   time.Duration
+	Timeout time.Duration // 0 = Inter
+}
+
+// ProbeAgent asks the agent once. A connection problem is a check result
+// with its status and no reply; only an answer is a reply.
+func ProbeAgent(ctx context.Context, a AgentSpec) (srvstate.Check, *AgentReply) {
+	start := time.Now()
+	to := a.Timeout
+	if to <= 0 {
+		to = a.Inter
+	}
+	if to <= 0 {
+		to = 2 * time.Second
+	}
+	done := func(st srvstate.CheckStatus, info string) srvstate.Check {
+		return srvstate.Check{Status: st, Info: info, Duration: time.Since(start)}
+	}
+	d := net.Dialer{Timeout: to}
+	c, err := d.DialContext(ctx, "tcp", a.Addr)
+	if err != nil {
+		if isTimeout(err) {
+			return done(srvstate.CheckL4TOUT, ""), nil
+		}
+		return done(srvstate.CheckL4CON, sysError(err)), nil
+	}
+	defer c.Close()
+	// Stop must not wait for a slow agent: cancelling closes the socket.
+	defer context.AfterFunc(ctx, func() { c.Close() })()
+	c.SetDeadline(start.Add(to))
+	if a.Send != "" {
+		if _, err := c.Write([]byte(a.Send)); err != nil {
+			return done(srvstate.CheckSockErr, sysError(err)), nil
+		}
+	}
+	// One line, bounded: an agent that floods gets judged on what fits.
+	buf := make([]byte, 0, 1024)
+	for len(buf) < cap(buf) {
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			buf = buf[:i]
+			break
+		}
+		if err != nil {
+			if isTimeout(err) && len(buf) == 0 {
+				return done(srvstate.CheckL7TOUT, ""), nil
+			}
+			break
+		}
+	}
+	if len(buf) == 0 {
+		return done(srvstate.CheckL7RSP, "Ignoring empty reply from agent"), nil
+	}
+	r := ParseAgent(strings.TrimRight(string(buf), "\r"))
+	st := srvstate.CheckL7OK
+	if r.Op == "down" {
+		st = srvstate.CheckL7STS
+	}
+	return done(st, r.Info), &r
+}
+
+// WatchAgent asks the agent of a server every interval and hands each
+// reply to apply (which sets the weight, maxconn and states).
+func (c *Checker) WatchAgent(a AgentSpec, offset time.Duration, apply func(srvstate.Check, *AgentReply)) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for next := offset; c.wait(c.ctx, next, nil); next = a.Inter {
+			res, r := ProbeAgent(c.ctx, a)
+			if c.ctx.Err() != nil {
+				return
+			}
+			apply(res, r)
+		}
+	}()
+}

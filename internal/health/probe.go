@@ -1,0 +1,548 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"bulwark/internal/srvstate"
+)
+
+// bufSize bounds what a check reads, as tune.bufsize does in HAProxy: a
+// peer sending a 10 MB banner fills the buffer, which then counts as the
+// last read, and the matchers judge what they have.
+const bufSize = 16384
+
+// Target is where and how one server is checked.
+type Target struct {
+	Addr string // host:port of the check (addr/port applied), or a unix path
+	Unix bool
+	// Host is the check address alone, for connect rules that change the
+	// port.
+	Host string
+	// ConnectTimeout bounds each connect; Timeout bounds the rest of the
+	// check after the connect ("timeout check", else inter).
+	ConnectTimeout, Timeout time.Duration
+	// TLS is check-ssl (or ssl on the server when the check uses its
+	// port): connect rules with "default" handshake with it.
+	TLS       *tls.Config
+	SendProxy string // "v1", "v2" or "": check-send-proxy
+	// State is the X-Haproxy-Server-State header of "http-check
+	// send-state"; nil sends none.
+	State func() string
+	// DisableOn404 makes a 404 a conditional success (NOLB) while the
+	// server is up: "http-check disable-on-404".
+	DisableOn404 bool
+	Running      bool
+	// Dial replaces net.Dialer for tests; nil dials for real.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// probeRun is one execution of a script.
+type probeRun struct {
+	s      *Script
+	t      Target
+	ctx    context.Context
+	start  time.Time
+	conn   net.Conn
+	in     []byte // what the current connection sent since the last send
+	eof    bool
+	tls    bool
+	resp   *httpResponse
+	result srvstate.Check
+	unhook func() bool // releases the close-on-cancel of conn
+}
+
+func (r *probeRun) close() {
+	if r.conn != nil {
+		r.unhook()
+		r.conn.Close()
+		r.conn = nil
+	}
+}
+
+// Run executes script s against t and returns the check's outcome with
+// HAProxy's status code, code and description.
+func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
+	r := &probeRun{s: s, t: t, ctx: ctx, start: time.Now()}
+	defer r.close()
+	var last *Rule
+	for i := range s.Rules {
+		rule := &s.Rules[i]
+		var ok bool
+		switch rule.Action {
+		case Connect:
+			ok = r.connect(rule)
+		case Send:
+			ok = r.send(rule)
+		case Expect:
+			ok = r.expect(rule, i == len(s.Rules)-1)
+		}
+		if !ok {
+			r.result.Duration = time.Since(r.start)
+			return r.result
+		}
+		last = rule
+	}
+	res := srvstate.Check{Status: srvstate.CheckL7OK}
+	switch {
+	case last == nil || last.Action == Connect:
+		res.Status = srvstate.CheckL4OK
+		if r.tls {
+			res.Status = srvstate.CheckL6OK
+		}
+	case last.Action == Expect:
+		res = r.result // set by the last expect
+	default:
+		res.Info = "(tcp-check)"
+	}
+	res.Duration = time.Since(r.start)
+	return res
+}
+
+func (r *probeRun) fail(st srvstate.CheckStatus, code int, info string) bool {
+	r.result = srvstate.Check{Status: st, Code: code, Info: info}
+	return false
+}
+
+// where is the tcp-check wording of the failing step, "" for other kinds.
+func (r *probeRun) where(rule *Rule, what string) string {
+	if r.s.Kind != KindTCP {
+		return ""
+	}
+	if rule.Step == 0 {
+		return " at initial connection step of tcp-check"
+	}
+	s := " at step " + strconv.Itoa(rule.Step) + " of tcp-check"
+	if what != "" {
+		s += " (" + what + ")"
+	}
+	if rule.Comment != "" {
+		s += " comment: '" + rule.Comment + "'"
+	}
+	return s
+}
+
+func (r *probeRun) connect(rule *Rule) bool {
+	r.close()
+	r.in, r.eof, r.resp, r.tls = r.in[:0], false, nil, false
+	c := rule.Conn
+	addr, netw := r.t.Addr, "tcp"
+	if r.t.Unix {
+		netw = "unix"
+	}
+	if c.Addr != "" || c.Port != 0 {
+		host, port, err := net.SplitHostPort(r.t.Addr)
+		if err != nil {
+			host = r.t.Host
+		}
+		if r.t.Host != "" {
+			host = r.t.Host
+		}
+		if c.Addr != "" {
+			host = c.Addr
+		}
+		if c.Port != 0 {
+			port = strconv.Itoa(c.Port)
+		}
+		addr, netw = net.JoinHostPort(host, port), "tcp"
+	}
+	what := "connect"
+	if c.Port != 0 {
+		what = "connect port " + strconv.Itoa(c.Port)
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.t.ConnectTimeout)
+	defer cancel()
+	dial := r.t.Dial
+	if dial == nil {
+		d := net.Dialer{}
+		dial = d.DialContext
+	}
+	conn, err := dial(ctx, netw, addr)
+	if err != nil {
+		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+			return r.fail(srvstate.CheckL4TOUT, 0, strings.TrimSpace(r.where(rule, what)))
+		}
+		return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
+	}
+	r.conn = conn
+	// Stop must not wait for a slow peer: cancelling closes the socket
+	// (closing twice is harmless).
+	r.unhook = context.AfterFunc(r.ctx, func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(r.t.Timeout))
+	proxyV := ""
+	if c.SendProxy {
+		proxyV = "v1"
+	}
+	if c.Default && r.t.SendProxy != "" {
+		proxyV = r.t.SendProxy
+	}
+	if proxyV != "" {
+		if _, err := conn.Write(proxyHeader(proxyV, conn)); err != nil {
+			return r.fail(srvstate.CheckSockErr, 0, sysError(err)+r.where(rule, what))
+		}
+	}
+	var cfg *tls.Config
+	if c.Default && r.t.TLS != nil {
+		cfg = r.t.TLS.Clone()
+	}
+	if c.SSL {
+		// "connect ssl" takes the server's TLS settings when it has some;
+		// otherwise there is nothing to verify against.
+		cfg = &tls.Config{InsecureSkipVerify: true}
+		if r.t.TLS != nil {
+			cfg = r.t.TLS.Clone()
+		}
+	}
+	if cfg != nil {
+		if c.SNI != "" {
+			cfg.ServerName = c.SNI
+		}
+		if len(c.ALPN) > 0 {
+			cfg.NextProtos = c.ALPN
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(r.ctx); err != nil {
+			if isTimeout(err) {
+				return r.fail(srvstate.CheckL6TOUT, 0, strings.TrimSpace(r.where(rule, what)))
+			}
+			return r.fail(srvstate.CheckL6RSP, 0, "SSL handshake failure"+r.where(rule, what))
+		}
+		r.conn, r.tls = tc, true
+	}
+	return true
+}
+
+func (r *probeRun) send(rule *Rule) bool {
+	if r.conn == nil {
+		return r.fail(srvstate.CheckSockErr, 0, "no connection"+r.where(rule, "send"))
+	}
+	data := rule.Data
+	if rule.HTTP != nil {
+		data = r.request(rule.HTTP)
+	}
+	// A send starts a new exchange: what came before answered the
+	// previous one.
+	r.in, r.resp = r.in[:0], nil
+	if _, err := r.conn.Write(data); err != nil {
+		if isTimeout(err) {
+			return r.fail(srvstate.CheckL7TOUT, 0, strings.TrimSpace(r.where(rule, "send")))
+		}
+		return r.fail(srvstate.CheckSockErr, 0, sysError(err)+r.where(rule, "send"))
+	}
+	return true
+}
+
+// request renders an HTTP check request. "Connection: close" is added
+// unless a header sets Connection, and Content-Length with a body.
+func (r *probeRun) request(q *Request) []byte {
+	var b bytes.Buffer
+	b.WriteString(q.Method + " " + q.URI + " " + q.Version + "\r\n")
+	conn := false
+	for _, h := range q.Headers {
+		if strings.EqualFold(h[0], "connection") {
+			conn = true
+		}
+		if strings.EqualFold(h[0], "content-length") || strings.EqualFold(h[0], "transfer-encoding") {
+			continue
+		}
+		b.WriteString(h[0] + ": " + h[1] + "\r\n")
+	}
+	if r.t.State != nil {
+		b.WriteString("X-Haproxy-Server-State: " + r.t.State() + "\r\n")
+	}
+	if !conn {
+		b.WriteString("Connection: close\r\n")
+	}
+	if q.Body != "" {
+		b.WriteString("Content-Length: " + strconv.Itoa(len(q.Body)) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	b.WriteString(q.Body)
+	return b.Bytes()
+}
+
+// read gets more data; false on timeout (the result is set).
+func (r *probeRun) read(rule *Rule, what string) bool {
+	if r.eof {
+		return true
+	}
+	if len(r.in) >= bufSize {
+		r.eof = true
+		return true
+	}
+	if cap(r.in) < bufSize {
+		n := make([]byte, len(r.in), bufSize)
+		copy(n, r.in)
+		r.in = n
+	}
+	n, err := r.conn.Read(r.in[len(r.in):bufSize])
+	r.in = r.in[:len(r.in)+n]
+	if err != nil {
+		if isTimeout(err) {
+			return r.fail(rule.Exp.Tout, 0, strings.TrimSpace(r.where(rule, what)))
+		}
+		r.eof = true
+		if !errors.Is(err, io.EOF) && len(r.in) == 0 {
+			return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
+		}
+	}
+	return true
+}
+
+func (r *probeRun) expect(rule *Rule, last bool) bool {
+	e := rule.Exp
+	if r.conn == nil {
+		return r.fail(srvstate.CheckSockErr, 0, "no connection"+r.where(rule, "expect"))
+	}
+	if r.s.Kind == KindHTTP {
+		return r.expectHTTP(rule, last)
+	}
+	what := expectWhat(e)
+	for {
+		if len(r.in) == 0 && r.eof {
+			info := "TCPCHK got an empty response at step " + strconv.Itoa(rule.Step)
+			if rule.Comment != "" {
+				info += " comment: '" + rule.Comment + "'"
+			}
+			return r.fail(e.Err, 0, info)
+		}
+		if len(r.in) > 0 {
+			v, done := r.judge(e, last)
+			if done {
+				if v.Status != 0 {
+					return r.fail(v.Status, v.Code, v.Info)
+				}
+				r.result = srvstate.Check{Status: e.OK, Code: v.Code, Info: v.Info}
+				return true
+			}
+		}
+		if r.eof {
+			// judge had the last read and could not conclude: it did not
+			// match.
+			return r.failMatch(rule, false)
+		}
+		if !r.read(rule, what) {
+			return false
+		}
+	}
+}
+
+// judge evaluates a tcp expect on the data so far. done false waits for
+// more data.
+func (r *probeRun) judge(e *ExpectRule, last bool) (Verdict, bool) {
+	if e.Custom != nil {
+		v, done := e.Custom(r.in, r.eof)
+		if done && v.Status == 0 && e.OnSuccess != "" {
+			v.Info = e.OnSuccess
+		}
+		if done && v.Status != 0 && e.OnError != "" && v.Info == "" {
+			v.Info = e.OnError
+		}
+		return v, done
+	}
+	if !r.eof {
+		if (e.Match == MatchString || e.Match == MatchBinary) && len(r.in) < len(e.Data) {
+			return Verdict{}, false
+		}
+		if e.MinRecv > 0 && len(r.in) < e.MinRecv {
+			return Verdict{}, false
+		}
+	}
+	var match bool
+	switch e.Match {
+	case MatchString, MatchBinary:
+		match = bytes.Contains(r.in, e.Data)
+	case MatchRegex:
+		match = e.Re.Match(r.in)
+	case MatchBinRegex:
+		match = e.Re.MatchString(strings.ToUpper(hex.EncodeToString(r.in)))
+	}
+	if !match && !r.eof && e.MinRecv == -1 {
+		return Verdict{}, false
+	}
+	if match != e.Negate {
+		v := Verdict{Code: e.statusCode(r.in)}
+		switch {
+		case e.OnSuccess != "":
+			v.Info = e.expand(e.OnSuccess, r.in)
+		case r.s.Kind == KindTCP && last:
+			v.Info = "(tcp-check)"
+		}
+		return v, true
+	}
+	return Verdict{Status: e.Err, Code: e.statusCode(r.in), Info: r.matchInfo(e, match)}, true
+}
+
+func (r *probeRun) failMatch(rule *Rule, match bool) bool {
+	e := rule.Exp
+	return r.fail(e.Err, e.statusCode(r.in), r.matchInfo(e, match))
+}
+
+// matchInfo is the info of a failed match: on-error, else for tcp-check
+// HAProxy's generic text, else nothing.
+func (r *probeRun) matchInfo(e *ExpectRule, match bool) string {
+	if e.OnError != "" {
+		return e.expand(e.OnError, r.in)
+	}
+	if r.s.Kind != KindTCP {
+		return ""
+	}
+	msg := "TCPCHK did not match content"
+	if match {
+		msg = "TCPCHK matched unwanted content"
+	}
+	step := 0
+	for i := range r.s.Rules {
+		if r.s.Rules[i].Exp == e {
+			step = r.s.Rules[i].Step
+		}
+	}
+	s := " at step " + strconv.Itoa(step)
+	switch e.Match {
+	case MatchString:
+		msg += " '" + e.Text + "'" + s
+	case MatchBinary:
+		msg += " (binary)" + s
+	case MatchRegex:
+		msg += " (regex)" + s
+	case MatchBinRegex:
+		msg += " (binary regex)" + s
+	default:
+		msg += s
+	}
+	return msg
+}
+
+func expectWhat(e *ExpectRule) string {
+	switch e.Match {
+	case MatchString:
+		return "expect string '" + e.Text + "'"
+	case MatchBinary:
+		return "expect binary '" + e.Text + "'"
+	case MatchRegex:
+		return "expect regex"
+	case MatchBinRegex:
+		return "expect binary regex"
+	case MatchStatus:
+		return "expect HTTP status codes"
+	case MatchRStatus:
+		return "expect HTTP status regex"
+	case MatchHeader:
+		return "expect HTTP header pattern"
+	}
+	return "expect custom function"
+}
+
+// statusCode is "status-code": protocol checks read a 3-digit code at
+// the start of the data (SMTP), marked by StatusFromData.
+func (e *ExpectRule) statusCode(data []byte) int {
+	if e.Text != statusFromData || len(data) < 3 {
+		return 0
+	}
+	n, err := strconv.Atoi(string(data[:3]))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// statusFromData marks the SMTP rules, whose code is the reply's first
+// three digits.
+const statusFromData = "\x00smtp"
+
+// expand renders the info strings of the protocol checks, which HAProxy
+// writes as log-format expressions over the response payload. Configured
+// strings are literal text (the plan refuses the others).
+func (e *ExpectRule) expand(s string, data []byte) string {
+	switch s {
+	case infoFirstLine:
+		return cutCRLF(data)
+	case infoSMTPText:
+		if len(data) > 4 {
+			return strings.TrimLeft(cutCRLF(data[4:]), " ")
+		}
+		return ""
+	case infoPgSQLError:
+		if len(data) > 6 {
+			return cutNUL(data[6:])
+		}
+		return ""
+	}
+	return s
+}
+
+const (
+	infoFirstLine  = "\x00payload"     // res.payload(0,0),cut_crlf
+	infoSMTPText   = "\x00smtp-text"   // res.payload(4,0),ltrim(' '),cut_crlf
+	infoPgSQLError = "\x00pgsql-error" // res.payload(6,0)
+)
+
+func cutCRLF(b []byte) string {
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		b = b[:i]
+	}
+	return printable(b)
+}
+
+func cutNUL(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return printable(b)
+}
+
+// printable keeps a peer's bytes out of the logs' control characters.
+func printable(b []byte) string {
+	if len(b) > 256 {
+		b = b[:256]
+	}
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			out = append(out, '.')
+			continue
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// proxyHeader is the PROXY protocol header for a check connection.
+func proxyHeader(v string, c net.Conn) []byte {
+	src, _ := c.LocalAddr().(*net.TCPAddr)
+	dst, _ := c.RemoteAddr().(*net.TCPAddr)
+	if v == "v2" {
+		h := []byte("\r\n\r\n\x00\r\nQUIT\n")
+		if src == nil || dst == nil {
+			return append(h, 0x20, 0x00, 0, 0) // LOCAL
+		}
+		s4, d4 := src.IP.To4(), dst.IP.To4()
+		if s4 != nil && d4 != nil {
+			h = append(h, 0x21, 0x11, 0, 12)
+			h = append(h, s4...)
+			h = append(h, d4...)
+		} else {
+			h = append(h, 0x21, 0x21, 0, 36)
+			h = append(h, src.IP.To16()...)
+			h = append(h, dst.IP.To16()...)
+		}
+		return append(h, byte(src.Port>>8), byte(src.Port), byte(dst.Port>>8), byte(dst.Port))
+	}
+	if src == nil || dst == nil {
+		return []byte("PROXY UNKNOWN\r\n")
+	}
+	fam := "TCP4"
+	if src.IP.To4() == nil {
+		fam = "TCP6"
+	}
+	return []byte(fmt.Sprintf("PROXY %s %s %s %d %d\r\n", fam, src.IP, dst.IP, src.Port, dst.Port))
+}

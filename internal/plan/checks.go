@@ -1,0 +1,264 @@
+package plan
+
+import (
+	"crypto/tls"
+	"encoding/hex"
+	"regexp"
+	"strings"
+
+	"bulwark/internal/config"
+	"bulwark/internal/health"
+	"bulwark/internal/model"
+	"bulwark/internal/srvstate"
+	"bulwark/internal/tlsconf"
+)
+
+// compileCheck builds the script every checked server of p runs. The
+// tcp-check and http-check patterns are compiled here, so "-c" reports a
+// bad regex or hex string at its line and column.
+func compileCheck(p *model.Proxy, ds *config.Diagnostics) *health.Script {
+	hc := &p.Check
+	switch hc.Kind {
+	case model.CheckRedis:
+		return health.Redis()
+	case model.CheckMySQL:
+		return health.MySQL(hc.User, hc.Pre41)
+	case model.CheckPgSQL:
+		return health.PgSQL(hc.User)
+	case model.CheckSMTP:
+		return health.SMTP(hc.Hello)
+	case model.CheckLDAP:
+		return health.LDAP()
+	case model.CheckSSLHello:
+		return health.SSLHello()
+	case model.CheckHTTP, model.CheckTCP:
+	default:
+		return health.TCPConnect()
+	}
+	isHTTP := hc.Kind == model.CheckHTTP
+	s := &health.Script{Kind: health.KindTCP}
+	if isHTTP {
+		s.Kind = health.KindHTTP
+	}
+	rules := hc.Rules
+	if isHTTP && len(rules) > 1 && rules[0].FromOption && rules[1].Action == "connect" {
+		// The implicit send of "option httpchk" goes after the first
+		// connect, as HAProxy moves it.
+		rules = append([]*model.CheckRule{rules[1], rules[0]}, rules[2:]...)
+	}
+	for _, r := range rules {
+		if r.HTTP != isHTTP {
+			continue // rules of the other kind are ignored, as in HAProxy
+		}
+		rule := health.Rule{Comment: r.Comment, Step: len(s.Rules) + 1}
+		switch r.Action {
+		case "connect":
+			c := r.Connect
+			rule.Action = health.Connect
+			rule.Conn = health.ConnectRule{Default: c.Default, Port: c.Port, Addr: c.Addr, SSL: c.SSL,
+				SNI: c.SNI, SendProxy: c.SendProxy}
+			if c.ALPN != "" {
+				rule.Conn.ALPN = strings.Split(c.ALPN, ",")
+			}
+			if c.Proto != "" && c.Proto != "h1" {
+				unsupportedAt(ds, r.Pos, "'http-check connect proto %s' is not supported by bulwark (only h1)", c.Proto)
+			}
+		case "send":
+			rule.Action = health.Send
+			if r.Request != nil {
+				rq := r.Request
+				if rq.URILF {
+					literal(ds, r.Pos, "uri-lf", rq.URI)
+				}
+				hr := &health.Request{Method: rq.Method, URI: rq.URI, Version: rq.Version}
+				for _, h := range rq.Headers {
+					// Header values are log-format strings: only literal
+					// ones are run.
+					literal(ds, h.Value.Pos, "hdr "+h.Name, h.Value.Text)
+					hr.Headers = append(hr.Headers, [2]string{h.Name, h.Value.Text})
+				}
+				if rq.Body != nil {
+					if rq.BodyLF {
+						literal(ds, rq.Body.Pos, "body-lf", rq.Body.Text)
+					}
+					hr.Body = rq.Body.Text
+				}
+				rule.HTTP = hr
+			} else {
+				rule.Data = []byte(r.Data.Text)
+			}
+		case "send-lf":
+			rule.Action = health.Send
+			literal(ds, r.Data.Pos, "send-lf", r.Data.Text)
+			rule.Data = []byte(r.Data.Text)
+		case "send-binary", "send-binary-lf":
+			rule.Action = health.Send
+			if r.Action == "send-binary-lf" {
+				literal(ds, r.Data.Pos, "send-binary-lf", r.Data.Text)
+			}
+			b, err := hex.DecodeString(r.Data.Text)
+			if err != nil {
+				ds.Alertf(r.Data.Pos, "'tcp-check %s' : '%s' is not a valid hexadecimal string", r.Action, r.Data.Text)
+				continue
+			}
+			rule.Data = b
+		case "expect":
+			e := compileExpect(r, ds)
+			if e == nil {
+				continue
+			}
+			rule.Action, rule.Exp = health.Expect, e
+		default:
+			continue
+		}
+		s.Rules = append(s.Rules, rule)
+	}
+	// Finish adds the implicit first connect (and for HTTP the default
+	// request and expect) as HAProxy does after parsing.
+	s.Finish()
+	return s
+}
+
+// literal refuses a log-format string that is more than text: the check
+// engine has no sample context to evaluate it in.
+func literal(ds *config.Diagnostics, pos config.Pos, what, s string) {
+	if strings.Contains(s, "%") {
+		unsupportedAt(ds, pos, "log-format expressions in check '%s' are not supported by bulwark (got '%s')", what, s)
+	}
+}
+
+func unsupportedAt(ds *config.Diagnostics, pos config.Pos, format string, args ...any) {
+	n := len(*ds)
+	ds.Alertf(pos, format, args...)
+	(*ds)[n].Code = model.CodeUnsupported
+}
+
+func compileExpect(r *model.CheckRule, ds *config.Diagnostics) *health.ExpectRule {
+	m := r.Expect
+	e := &health.ExpectRule{Negate: m.Negate, MinRecv: m.MinRecv, Text: m.Pattern.Text}
+	kw := "tcp-check expect"
+	if r.HTTP {
+		kw = "http-check expect"
+	}
+	re := func(w config.Word) *regexp.Regexp {
+		x, err := regexp.Compile(w.Text)
+		if err != nil {
+			ds.Alertf(w.Pos, "'%s' : regex '%s' : %v", kw, w.Text, err)
+		}
+		return x
+	}
+	pat := m.Pattern
+	switch m.Match {
+	case "string", "string-lf":
+		if m.Match == "string-lf" {
+			literal(ds, pat.Pos, "expect string-lf", pat.Text)
+		}
+		e.Match, e.Data = health.MatchString, []byte(pat.Text)
+	case "binary", "binary-lf":
+		if m.Match == "binary-lf" {
+			literal(ds, pat.Pos, "expect binary-lf", pat.Text)
+		}
+		b, err := hex.DecodeString(pat.Text)
+		if err != nil {
+			ds.Alertf(pat.Pos, "'%s binary' : '%s' is not a valid hexadecimal string", kw, pat.Text)
+			return nil
+		}
+		e.Match, e.Data = health.MatchBinary, b
+	case "rstring":
+		e.Match, e.Re = health.MatchRegex, re(pat)
+	case "rbinary":
+		e.Match, e.Re = health.MatchBinRegex, re(pat)
+	case "status":
+		codes, ok := health.ParseCodes(pat.Text)
+		if !ok {
+			ds.Alertf(pat.Pos, "'%s status' : invalid status codes '%s' (expects a comma-separated list of codes or ranges)", kw, pat.Text)
+			return nil
+		}
+		e.Match, e.Codes = health.MatchStatus, codes
+	case "rstatus":
+		e.Match, e.Re = health.MatchRStatus, re(pat)
+	case "hdr", "fhdr":
+		h := &health.HeaderMatch{Full: m.Match == "fhdr"}
+		if m.NameLF {
+			literal(ds, pat.Pos, "expect hdr name-lf", pat.Text)
+		}
+		h.Name = health.StrMatch{Meth: m.NameMeth, S: pat.Text}
+		if m.NameMeth == "reg" {
+			h.Name.Re = re(pat)
+		}
+		if m.Value != nil {
+			if m.ValueLF {
+				literal(ds, m.Value.Pos, "expect hdr value-lf", m.Value.Text)
+			}
+			h.HasValue = true
+			h.Value = health.StrMatch{Meth: m.ValueMeth, S: m.Value.Text}
+			if m.ValueMeth == "reg" {
+				h.Value.Re = re(*m.Value)
+			}
+		}
+		e.Match, e.Header = health.MatchHeader, h
+	}
+	if (e.Match == health.MatchRegex || e.Match == health.MatchBinRegex || e.Match == health.MatchRStatus) && e.Re == nil {
+		return nil
+	}
+	if e.Header != nil && ((e.Header.Name.Meth == "reg" && e.Header.Name.Re == nil) || (e.Header.Value.Meth == "reg" && e.Header.Value.Re == nil)) {
+		return nil
+	}
+	for _, st := range []struct {
+		s   string
+		dst *srvstate.CheckStatus
+	}{{m.OKStatus, &e.OK}, {m.ErrorStatus, &e.Err}, {m.ToutStatus, &e.Tout}} {
+		if st.s != "" {
+			*st.dst = statusByName(st.s)
+		}
+	}
+	if m.OnSuccess != nil {
+		literal(ds, m.OnSuccess.Pos, "on-success", m.OnSuccess.Text)
+		e.OnSuccess = m.OnSuccess.Text
+	}
+	if m.OnError != nil {
+		literal(ds, m.OnError.Pos, "on-error", m.OnError.Text)
+		e.OnError = m.OnError.Text
+	}
+	if m.StatusCode != nil {
+		unsupportedAt(ds, m.StatusCode.Pos, "'%s status-code' is not supported by bulwark (it takes a sample expression)", kw)
+	}
+	return e
+}
+
+func statusByName(s string) srvstate.CheckStatus {
+	for c := srvstate.CheckUnknown; c <= srvstate.CheckL7STS; c++ {
+		if c.String() == s {
+			return c
+		}
+	}
+	return srvstate.CheckUnknown
+}
+
+// compileCheckTLS returns the TLS settings of servers checked over TLS
+// ("check-ssl"): the server's own when it has "ssl", else built from its
+// TLS options the same way.
+func compileCheckTLS(m *model.Model, p *model.Proxy, pp *Proxy, opt tlsconf.Options, ds *config.Diagnostics) map[*model.Server]*tls.Config {
+	var out map[*model.Server]*tls.Config
+	for _, s := range p.Servers {
+		if s.AgentCheck && s.AgentPort == 0 {
+			ds.Alertf(s.Pos, "%s '%s': server '%s': agent-check enabled but no agent-port", p.Kind, p.Name, s.Name)
+		}
+		if !s.Check || !s.CheckSSL {
+			continue
+		}
+		cfg := pp.ServerTLS[s]
+		if cfg == nil {
+			var err error
+			if cfg, err = tlsconf.ServerConfigWith(s, &m.Global.SSL, opt); err != nil {
+				ds.Alertf(s.Pos, "%s '%s': server '%s': check-ssl: %v", p.Kind, p.Name, s.Name, err)
+				continue
+			}
+		}
+		if out == nil {
+			out = map[*model.Server]*tls.Config{}
+		}
+		out[s] = cfg
+	}
+	return out
+}
