@@ -190,7 +190,10 @@ type Proxy struct {
 	Hash balance.HashType
 
 	Options    map[string]bool // option name -> enabled; absent = default
+	// OptionArgs keeps each option's directive for the auditor; the
+	// stages that run the proxy read the typed fields instead.
 	OptionArgs map[string]*config.Directive
+	HTTPLogCLF bool // "option httplog clf"
 	ForwardFor *ForwardFor
 	HTTPReuse  string
 	// HTTPChk is the request line of "option httpchk", nil without

@@ -342,6 +342,9 @@ func (c *compiler) option(p *Proxy, d *config.Directive, inherited bool) {
 	p.Options[name] = enable
 	p.OptionArgs[name] = d
 	rest := args[1:]
+	if name == "httplog" {
+		p.HTTPLogCLF = enable && len(rest) > 0 && rest[0].Text == "clf"
+	}
 	switch name {
 	case "forwardfor":
 		if !enable {

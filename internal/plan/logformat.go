@@ -65,7 +65,7 @@ func compileLogFormats(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *Lo
 		}
 	case http && p.Option("httpslog") && set != nil:
 		lf.HTTP, lf.TCP = builtin(logfmt.HTTPSLog), tcp
-	case http && p.Option("httplog") && httplogCLF(p):
+	case http && p.Option("httplog") && p.HTTPLogCLF:
 		lf.HTTP, lf.TCP = builtin(logfmt.CLFLog), tcp
 	case http && !p.Option("tcplog"):
 		lf.HTTP, lf.TCP = builtin(logfmt.HTTPLog), tcp
@@ -102,16 +102,3 @@ func offsetPos(pos config.Pos, text string, off int) config.Pos {
 	return pos
 }
 
-// httplogCLF reports "option httplog clf".
-func httplogCLF(p *model.Proxy) bool {
-	d := p.OptionArgs["httplog"]
-	if d == nil {
-		return false
-	}
-	for _, a := range d.Args {
-		if a.Text == "clf" {
-			return true
-		}
-	}
-	return false
-}
