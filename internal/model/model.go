@@ -189,7 +189,7 @@ type Proxy struct {
 	LB   balance.Params
 	Hash balance.HashType
 
-	Options    map[string]bool // option name -> enabled; absent = default
+	Options map[string]bool // option name -> enabled; absent = default
 	// OptionArgs keeps each option's directive for the auditor; the
 	// stages that run the proxy read the typed fields instead.
 	OptionArgs map[string]*config.Directive

@@ -101,4 +101,3 @@ func offsetPos(pos config.Pos, text string, off int) config.Pos {
 	pos.Col += off
 	return pos
 }
-
