@@ -4,6 +4,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -20,6 +21,16 @@ type Flags struct {
 	Strict     bool   // --strict
 	CondExpr   string // -cc
 	CondSet    bool
+	// MasterWorker is -W or -Ws; Systemd is -Ws (readiness for systemd,
+	// which NOTIFY_SOCKET also turns on).
+	MasterWorker, Systemd bool
+	// MasterCLI are the -S <addr>[,<opt>,<value>...] master CLI sockets.
+	MasterCLI []string
+	// SoftStop and HardStop are the -sf and -st PIDs, told to stop
+	// (SIGUSR1, SIGTERM) once this process serves.
+	SoftStop, HardStop []int
+	// LocalPeer is -L <name>.
+	LocalPeer string
 }
 
 // ParseFlags reads HAProxy's flags. Unknown flags are an error that names
@@ -64,6 +75,42 @@ func ParseFlags(args []string) (*Flags, error) {
 			f.Version = 2
 		case "--strict":
 			f.Strict = true
+		case "-W":
+			f.MasterWorker = true
+		case "-Ws":
+			f.MasterWorker, f.Systemd = true, true
+		case "-S":
+			v, err := need()
+			if err != nil {
+				return nil, err
+			}
+			f.MasterCLI = append(f.MasterCLI, v)
+		case "-L":
+			v, err := need()
+			if err != nil {
+				return nil, err
+			}
+			f.LocalPeer = v
+		case "-sf", "-st":
+			// As HAProxy: the PIDs are the words that follow, up to the
+			// next option.
+			n := 0
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				pid, err := strconv.Atoi(args[i+1])
+				if err != nil || pid <= 0 {
+					return nil, fmt.Errorf("option '%s' expects process IDs, got '%s'", a, args[i+1])
+				}
+				if a == "-sf" {
+					f.SoftStop = append(f.SoftStop, pid)
+				} else {
+					f.HardStop = append(f.HardStop, pid)
+				}
+				i++
+				n++
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("option '%s' expects process IDs", a)
+			}
 		case "-cc":
 			v, err := need()
 			if err != nil {
@@ -98,7 +145,15 @@ Options (as HAProxy's):
   -d             foreground with debug output
   -db            foreground (no background, no daemon)
   -D             run as a daemon
-  -p <file>      write the process id to <file>
+  -p <file>      write the process id to <file> (the master's with -W)
+  -W             master-worker mode: a root master reloads, workers serve
+  -Ws            master-worker mode with systemd readiness (Type=notify)
+  -S <addr>[,<opt>,<value>...]
+                 master CLI socket (unix path, ip:port or fd@N; options
+                 mode, uid, gid, user, group, level)
+  -sf <pid>...   once serving, tell these processes to finish and stop
+  -st <pid>...   once serving, tell these processes to stop now
+  -L <name>      local peer name (sets HAPROXY_LOCALPEER)
   -v / -vv       version / version with build information and features
   -cc <cond>     evaluate a .if condition: exit 0 true, 1 false, 2 error
   --strict       treat warnings as errors (like 'zero-warning')

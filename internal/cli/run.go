@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,10 +27,18 @@ import (
 // Started as root it drops to 'user'/'group' inside 'chroot' once the
 // listeners are bound, and refuses to serve as root (HAP-2.1, HAP-2.2).
 func run(f *Flags, stdout, stderr io.Writer) int {
+	worker, isWorker, err := lifecycle.WorkerChild()
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
+		return 1
+	}
 	daemon, isChild, err := lifecycle.DaemonChild()
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
 		return 1
+	}
+	if f.LocalPeer != "" {
+		os.Setenv("HAPROXY_LOCALPEER", f.LocalPeer)
 	}
 	// Reloads read the files again, possibly after a chdir into a jail.
 	for i, p := range f.Files {
@@ -45,7 +54,8 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	_, pl, ds := Load(f.Files, nil)
 	m := pl.Model
 	for _, d := range ds {
-		if d.Severity == config.SevAlert || !f.Quiet {
+		// A worker's master has shown the warnings already.
+		if d.Severity == config.SevAlert || (!f.Quiet && !isWorker) {
 			fmt.Fprintln(stderr, d.HAProxy())
 		}
 	}
@@ -57,10 +67,18 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Some warnings were found and 'zero-warning' is set. Aborting.")
 		return 1
 	}
+	if isWorker {
+		return runWorker(f, pl, worker, stderr)
+	}
 	// As in HAProxy, -db (and -d) keep the process in the foreground
 	// even when the configuration says 'daemon'.
 	if (f.Daemon || m.Global.Daemon) && !f.Foreground && !isChild {
 		return lifecycle.Daemonize(os.Args[1:], stderr)
+	}
+	// Master-worker is asked for, or the default under systemd, whose
+	// readiness protocol the master speaks.
+	if f.MasterWorker || m.Global.MasterWorker || os.Getenv("NOTIFY_SOCKET") != "" {
+		return runMaster(f, pl, stderr, daemon)
 	}
 	started := lifecycle.SettingsOf(&m.Global)
 	var jail string
@@ -92,12 +110,58 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		allowRoot: os.Getenv(lifecycle.AllowRootEnv) == "1",
 		applied:   func(p *lifecycle.Plan) { jail = p.Chroot },
 	}
-	if isChild {
-		opts.ready = func(*proxy.Runtime) {
+	opts.ready = func(*proxy.Runtime) {
+		if isChild {
 			if err := daemon.Ready(); err != nil {
 				fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
 			}
 		}
+		signalPIDs(f, stderr)
+	}
+	return serveWith(pl, opts)
+}
+
+// runWorker serves pl as a worker of a master: on the master's sockets,
+// without a pidfile, without reloading itself (the master reloads by
+// starting another worker). It enters the jail and drops root as a single
+// process would, tells the master once it serves, answers the runtime API
+// commands the master CLI forwards, and stops when the master goes away.
+func runWorker(f *Flags, pl *plan.Plan, we *lifecycle.WorkerEnd, stderr io.Writer) int {
+	opts := serveOptions{
+		debug:     f.Debug,
+		stderr:    stderr,
+		allowRoot: os.Getenv(lifecycle.AllowRootEnv) == "1",
+		sockets:   we.Sockets,
+		noPidfile: true,
+		clock:     we.ClockStart,
+		built: func(px *proxy.Proxy, rt *proxy.Runtime) {
+			if we.Tables == nil {
+				return
+			}
+			// Bounded: a previous worker that cannot answer leaves its
+			// tables behind, it does not stop this one from serving.
+			we.Tables.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := px.ImportState(rt, we.Tables); err != nil {
+				fmt.Fprintf(stderr, "[WARNING]  (bulwark) : state of the previous worker (stick tables, servers): %v\n", err)
+			}
+			we.Tables.Close()
+		},
+		started: func(px *proxy.Proxy) {
+			go we.Serve(px.ServeAPI, func(c net.Conn) {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				if err := px.ExportState(c); err != nil {
+					fmt.Fprintf(stderr, "[WARNING]  (bulwark) : state for the next worker (stick tables, servers): %v\n", err)
+				}
+			}, func() {
+				// An orphan worker would serve a configuration nobody can
+				// reload or stop through the master: stop it.
+				syscall.Kill(os.Getpid(), syscall.SIGTERM)
+			})
+			if err := we.Ready(); err != nil {
+				fmt.Fprintf(stderr, "[ALERT]    (bulwark) : worker: %v\n", err)
+			}
+		},
 	}
 	return serveWith(pl, opts)
 }
@@ -124,6 +188,18 @@ type serveOptions struct {
 	allowRoot bool
 	// applied, when set, learns what the privilege drop did.
 	applied func(*lifecycle.Plan)
+	// sockets are listening sockets opened by a master
+	// (proxy.Options.Sockets).
+	sockets map[string]net.Listener
+	// noPidfile: a worker writes none, its master does.
+	noPidfile bool
+	// started, when set, is called once the proxy serves.
+	started func(*proxy.Proxy)
+	// built, when set, is called once the configuration is built,
+	// before it serves.
+	built func(*proxy.Proxy, *proxy.Runtime)
+	// clock is proxy.Options.ClockStart.
+	clock time.Time
 }
 
 // serveWith runs m until a stop signal. Order: refuse what cannot be run
@@ -176,7 +252,7 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 			fmt.Fprintf(stderr, "[DEBUG]    (bulwark) : %s\n", line)
 		}
 	}
-	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, Event: func(msg string) {
+	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, Sockets: o.sockets, ClockStart: o.clock, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
 	}})
 	rt, err := px.Build(pl)
@@ -184,9 +260,15 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
 		return 1
 	}
+	if o.built != nil {
+		o.built(px, rt)
+	}
 	pidfile := o.pidfile
 	if pidfile == "" {
 		pidfile = m.Global.PidFile
+	}
+	if o.noPidfile {
+		pidfile = ""
 	}
 	if pidfile != "" {
 		if err := os.WriteFile(pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
@@ -224,6 +306,9 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 	if o.ready != nil {
 		o.ready(rt)
 	}
+	if o.started != nil {
+		o.started(px)
+	}
 	var sig os.Signal
 	for {
 		sig = <-sigs
@@ -256,14 +341,32 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 		m = npl.Model
 		fmt.Fprintln(stderr, "[NOTICE]   (bulwark) : reloaded the configuration")
 	}
-	grace := time.Duration(0)
 	if sig == syscall.SIGUSR1 {
-		grace = m.Global.HardStop
+		// A soft stop loses nothing: see proxy.SoftStop.
+		grace := m.Global.HardStop
 		if grace == 0 {
 			grace = 24 * time.Hour
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		// SIGTERM or SIGINT during the soft stop makes it a hard one.
+		go func() {
+			for {
+				select {
+				case s := <-sigs:
+					if s == syscall.SIGTERM || s == syscall.SIGINT {
+						cancel()
+						return
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		px.SoftStop(ctx)
+		return 0
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	ctx, cancel := context.WithTimeout(context.Background(), 0)
 	defer cancel()
 	px.Shutdown(ctx)
 	return 0

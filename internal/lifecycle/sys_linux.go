@@ -20,3 +20,13 @@ func getres(trap uintptr) (r, e, s int, err error) {
 
 // dupOnto uses dup3: arm64 Linux has no dup2.
 func dupOnto(oldfd, newfd int) error { return syscall.Dup3(oldfd, newfd, 0) }
+
+// noNewPrivs sets PR_SET_NO_NEW_PRIVS: no exec from this process on (a
+// setuid binary, a file with capabilities) can gain a privilege again.
+func noNewPrivs() error {
+	const prSetNoNewPrivs = 38
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0); errno != 0 {
+		return errno
+	}
+	return nil
+}

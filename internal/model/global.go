@@ -19,7 +19,7 @@ var globalIgnored = set("expose-experimental-directives")
 
 // globalNoEffect tune HAProxy internals; accepted with a warning.
 var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
-	"tune.ssl.cachesize", "tune.ssl.lifetime", "master-worker", "cpu-map",
+	"tune.ssl.cachesize", "tune.ssl.lifetime", "cpu-map",
 	"tune.ssl.maxrecord", "quiet", "tune.idletimer",
 	// Idle server connections are shared by all goroutines: there are no
 	// threads to keep them apart.
@@ -82,6 +82,17 @@ func (c *compiler) global(s *config.Section) {
 			}
 		case "daemon":
 			g.Daemon = true
+		case "master-worker":
+			// As "-W"; "no-exit-on-failure" keeps the master when a
+			// worker fails.
+			g.MasterWorker = true
+			switch {
+			case len(d.Args) == 0:
+			case len(d.Args) == 1 && d.Arg(0) == "no-exit-on-failure":
+				g.NoExitOnFailure = true
+			default:
+				c.ds.Alertf(d.Pos, "'master-worker' only supports 'no-exit-on-failure' option")
+			}
 		case "crt-base":
 			g.CrtBase = d.Arg(0)
 		case "ca-base":

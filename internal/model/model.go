@@ -113,6 +113,9 @@ type Global struct {
 	CrtBase, CABase string
 	LogSendHostname bool
 	LogHostname     string
+	// MasterWorker is "master-worker" (as -W); NoExitOnFailure its
+	// "no-exit-on-failure": the master stays when a worker fails.
+	MasterWorker, NoExitOnFailure bool
 	// Directives keeps every global directive for the auditor.
 	Directives []*config.Directive
 }

@@ -220,7 +220,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		if g == 0 {
 			return false, false
 		}
-		if wait == 0 || wait > g {
+		if g > 0 && (wait == 0 || wait > g) {
 			s.c.SetReadDeadline(now.Add(g))
 		}
 	}
@@ -377,8 +377,8 @@ func (s *httpSession) waitRequest() error {
 	if woken {
 		// The deadline in place is the short one that led to parking.
 		s.c.SetReadDeadline(s.parkDeadline)
-		if s.fe.rt.stopping.Load() {
-			s.c.SetReadDeadline(time.Now().Add(time.Duration(s.fe.rt.idleGrace.Load())))
+		if g := time.Duration(s.fe.rt.idleGrace.Load()); s.fe.rt.stopping.Load() && g >= 0 {
+			s.c.SetReadDeadline(time.Now().Add(g))
 		}
 	}
 	p := s.fe.rt.parker
@@ -412,7 +412,11 @@ func (s *httpSession) waitRequest() error {
 				if g == 0 {
 					return err
 				}
-				s.c.SetReadDeadline(time.Now().Add(g))
+				if g > 0 {
+					s.c.SetReadDeadline(time.Now().Add(g))
+				} else {
+					s.c.SetReadDeadline(s.parkDeadline)
+				}
 			} else {
 				s.c.SetReadDeadline(s.parkDeadline)
 			}
@@ -1030,6 +1034,13 @@ func responseFailure(err error, empty bool) (model.RetryOn, error) {
 // tunnel relays raw bytes both ways after a 101 or a CONNECT, starting with
 // what the readers already buffered.
 func (s *httpSession) tunnel(sc *srvConn, cto, sto time.Duration) (in, out int64) {
+	// From here "timeout tunnel" governs: the timed conns under the
+	// readers would cut the tunnel at the client and server timeouts, and
+	// the write deadlines they left would fail a write after a quiet spell.
+	s.tc.rto, s.tc.rlast = cto, time.Time{}
+	sc.tc.rto, sc.tc.rlast = sto, time.Time{}
+	s.c.SetWriteDeadline(time.Time{})
+	sc.c.SetWriteDeadline(time.Time{})
 	done := make(chan int64, 1)
 	go func() {
 		n, _ := copyTimed(sc.c, s.rd, s.c, cto)

@@ -8,8 +8,10 @@ package proxy
 
 import (
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"reflect"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/srvstate"
 	"bulwark/internal/stats"
 	"bulwark/internal/stick"
 )
@@ -70,6 +73,16 @@ type Options struct {
 	Log func(*LogEntry)
 	// Inherited are listeners passed by a parent process (fd@N binds).
 	Inherited map[int]net.Listener
+	// Sockets are listening sockets a master process opened for this
+	// one, by listen key (OpenSockets): a bind or stats socket whose key
+	// is here serves on it instead of binding, so a worker serves on
+	// sockets it could not open itself (a port below 1024 after the
+	// drop) and the kernel's accept queue survives a reload.
+	Sockets map[string]net.Listener
+	// ClockStart, when set, is tick 0 of the stick tables' clock: the
+	// workers of one master share it, so tables carry over between them
+	// (ExportState, ImportState).
+	ClockStart time.Time
 	// Event receives operational messages (server state changes) for
 	// the standard error.
 	Event func(msg string)
@@ -92,7 +105,100 @@ type Proxy struct {
 }
 
 // New returns a Proxy that is not yet serving.
-func New(opts Options) *Proxy { return &Proxy{opts: opts, clock: stick.NewClock(), start: time.Now()} }
+func New(opts Options) *Proxy {
+	clock := stick.NewClock()
+	if !opts.ClockStart.IsZero() {
+		clock = stick.ClockFrom(opts.ClockStart)
+	}
+	return &Proxy{opts: opts, clock: clock, start: time.Now()}
+}
+
+// carried is what one worker hands to the next on a master/worker reload
+// (ExportState, ImportState).
+type carried struct {
+	Tables  []*stick.Exported
+	Servers []carriedServer
+}
+
+// carriedServer is a server state an operator set through the runtime
+// API: maintenance or drain, and a weight other than the configured one.
+type carriedServer struct {
+	Backend, Server       string
+	Maint, Drain          bool
+	Weight, InitialWeight int
+}
+
+// ExportState writes the running generation's stick tables and the
+// server states set through the runtime API to w, for ImportState in the
+// next worker of a master/worker reload.
+func (p *Proxy) ExportState(w io.Writer) error {
+	rt := p.cur.Load()
+	var c carried
+	if rt != nil {
+		now := p.clock.NowMs()
+		for _, t := range rt.tables {
+			c.Tables = append(c.Tables, t.Export(now))
+		}
+		for name, b := range rt.backends {
+			for _, s := range b.servers {
+				n := s.state.Load()
+				cs := carriedServer{Backend: name, Server: s.name, Maint: n.Admin&srvstate.AdminFMaint != 0,
+					Drain: n.Admin.Drain(), Weight: n.Weight, InitialWeight: n.InitialWeight}
+				if cs.Maint || cs.Drain || cs.Weight != cs.InitialWeight {
+					c.Servers = append(c.Servers, cs)
+				}
+			}
+		}
+	}
+	return gob.NewEncoder(w).Encode(&c)
+}
+
+// ImportState reads what ExportState wrote into rt, before it serves:
+// stick tables go into rt's tables of the same name, as Build does within
+// one process (Adopt; a table missing from the new configuration, or of
+// another key type, is left behind). A server of the same backend and name
+// gets the maintenance or drain state the operator set; the operator's
+// weight, when the configured weight did not change (as HAProxy's
+// server-state-file). It returns how many table entries came over.
+func (p *Proxy) ImportState(rt *Runtime, r io.Reader) (int, error) {
+	var c carried
+	if err := gob.NewDecoder(r).Decode(&c); err != nil {
+		return 0, err
+	}
+	now := p.clock.NowMs()
+	n := 0
+	var errs []error
+	for _, e := range c.Tables {
+		if t, ok := rt.tables[e.Name]; ok {
+			k, err := t.Import(e, now)
+			n += k
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, cs := range c.Servers {
+		b := rt.backends[cs.Backend]
+		if b == nil {
+			continue
+		}
+		for _, s := range b.servers {
+			if s.name != cs.Server {
+				continue
+			}
+			switch {
+			case cs.Maint:
+				s.state.SetAdmin(srvstate.Maint)
+			case cs.Drain:
+				s.state.SetAdmin(srvstate.Drain)
+			}
+			if cs.Weight != cs.InitialWeight && s.state.Load().InitialWeight == cs.InitialWeight {
+				s.state.SetWeight(cs.Weight)
+			}
+		}
+	}
+	return n, errors.Join(errs...)
+}
 
 // Runtime is one running configuration.
 type Runtime struct {
@@ -130,6 +236,7 @@ type Runtime struct {
 	statsToken string
 	connRate   stats.Rate // process-wide, for "show info" and the page
 	sessID     atomic.Uint64
+	closeOnce  sync.Once
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -190,11 +297,11 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	}
 	take := func(key string) net.Listener {
 		if old == nil {
-			return nil
+			return p.opts.Sockets[key]
 		}
 		l, ok := old.keys[key]
 		if !ok {
-			return nil
+			return p.opts.Sockets[key]
 		}
 		old.handedMu.Lock()
 		defer old.handedMu.Unlock()
@@ -306,7 +413,9 @@ func (p *Proxy) Start(rt *Runtime) {
 		}
 	}
 	if old != nil {
-		go old.softStop(0, idleStopGrace)
+		// As a worker's soft stop: idle keep-alive connections of the old
+		// generation stay until their own timeout (see SoftStop).
+		go old.softStop(0, keepIdle)
 	}
 }
 
@@ -333,12 +442,65 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	deadline, ok := ctx.Deadline()
 	grace := time.Duration(0)
 	if ok {
-		grace = time.Until(deadline)
+		// A deadline already past is a hard stop, not "no deadline".
+		grace = max(time.Until(deadline), time.Nanosecond)
 	}
 	rt.softStop(grace, 0)
 	p.wg.Wait()
 	return nil
 }
+
+// SoftStop stops as a master stops a worker on reload, or SIGUSR1 does:
+// the listeners close, in-flight requests finish, an idle keep-alive
+// connection is answered once more (with "Connection: close") if its client
+// sends a request, and is otherwise closed only when its keep-alive timeout
+// would have closed it anyway, so a stop adds no race with a client that is
+// sending right now. What remains when ctx is done is closed.
+func (p *Proxy) SoftStop(ctx context.Context) {
+	rt := p.cur.Load()
+	if rt == nil {
+		return
+	}
+	grace := time.Duration(0)
+	if deadline, ok := ctx.Deadline(); ok {
+		grace = max(time.Until(deadline), time.Nanosecond)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rt.softStop(grace, keepIdle)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Cancelled: a hard stop cuts the soft one short. At the
+		// deadline softStop closes everything itself.
+		if errors.Is(ctx.Err(), context.Canceled) {
+			rt.close()
+		} else {
+			<-done
+		}
+	}
+	p.wg.Wait()
+}
+
+// ServeAPI answers one runtime API connection at level on the running
+// generation, as a stats socket would: the master CLI forwards "@N"
+// commands to a worker this way.
+func (p *Proxy) ServeAPI(c net.Conn, level string) {
+	rt := p.cur.Load()
+	if rt == nil || rt.stopping.Load() {
+		c.Close()
+		return
+	}
+	rt.conns.Store(c, struct{}{})
+	defer rt.conns.Delete(c)
+	rt.serveAPI(c, level)
+}
+
+// keepIdle as a soft stop's idle grace keeps each idle keep-alive
+// connection until its own keep-alive timeout.
+const keepIdle = time.Duration(-1)
 
 // softStop closes the listeners, waits up to grace for active sessions
 // (0 = wait forever... bounded by hard-stop-after when set), then closes
@@ -362,7 +524,7 @@ func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
 	// served with "Connection: close", otherwise the connection closes
 	// silently. A stop closes them at once.
 	rt.idle.Range(func(k, _ any) bool {
-		if s := k.(*httpSession); s.idle.Load() {
+		if s := k.(*httpSession); s.idle.Load() && idleGrace >= 0 {
 			s.c.SetReadDeadline(time.Now().Add(idleGrace))
 		}
 		return true
@@ -428,7 +590,11 @@ func (rt *Runtime) abandon(old *Runtime) {
 	rt.cancel()
 }
 
-func (rt *Runtime) close() {
+// close ends the generation: once, whether a hard stop or the end of a
+// soft one comes first.
+func (rt *Runtime) close() { rt.closeOnce.Do(rt.closeAll) }
+
+func (rt *Runtime) closeAll() {
 	rt.cancel()
 	if rt.parker != nil {
 		rt.parker.resumeAll()
@@ -454,7 +620,3 @@ type boundListener struct {
 }
 
 var errClosed = errors.New("listener closed")
-
-// idleStopGrace is how long an idle keep-alive connection of a stopping
-// generation still accepts one last request.
-const idleStopGrace = time.Second

@@ -302,12 +302,7 @@ func (rt *Runtime) openAPI(m *model.Model, take func(string) net.Listener) error
 	// single CLI frontend does.
 	all := make(chan struct{}, max(m.Global.StatsMaxConn, 1))
 	for _, ss := range m.Global.StatsSocks {
-		b := &model.Bind{Pos: ss.Pos, Addrs: []model.Addr{ss.Addr}, Mode: ss.Mode, User: ss.User, Group: ss.Group,
-			Opts: map[string]string{}}
-		if b.Mode == 0 && ss.Addr.Net == "unix" {
-			b.Mode = 0o600 // HAP-6.2: owner only unless the configuration says otherwise
-		}
-		ls, keys, err := listen(rt.ctx, b, rt.opts.Inherited, take)
+		ls, keys, err := listen(rt.ctx, statsSocketBind(ss), rt.opts.Inherited, take)
 		if err != nil {
 			return fmt.Errorf("stats socket (%s): %v", ss.Pos, err)
 		}

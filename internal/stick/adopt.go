@@ -44,7 +44,7 @@ func (t *Table) Adopt(old *Table, now int64) (int, error) {
 	for i := range old.shards {
 		batch := old.drainShard(&old.shards[i], tick)
 		for j := range batch {
-			if t.adoptOne(old, &batch[j], tick) {
+			if t.adoptOne(&old.lay.off, &batch[j], tick) {
 				n++
 			}
 		}
@@ -84,7 +84,8 @@ func (old *Table) drainShard(sh *shard, now uint32) []carried {
 	return out
 }
 
-func (t *Table) adoptOne(old *Table, c *carried, now uint32) bool {
+// adoptOne inserts c, whose data words are laid out as off says.
+func (t *Table) adoptOne(off *[numDataTypes]int16, c *carried, now uint32) bool {
 	var ck ckey
 	if !t.convert(&c.key, &ck) {
 		return false
@@ -99,7 +100,7 @@ func (t *Table) adoptOne(old *Table, c *carried, now uint32) bool {
 	}
 	d := sh.words(t, idx)
 	for dt := DataType(0); dt < numDataTypes; dt++ {
-		from, to := old.lay.off[dt], t.lay.off[dt]
+		from, to := off[dt], t.lay.off[dt]
 		if from < 0 || to < 0 {
 			continue
 		}
