@@ -67,6 +67,9 @@ func lookupFetch(name string) *fetchDef {
 	if d := moreFetches()[name]; d != nil {
 		return d
 	}
+	if d := ppFetches[name]; d != nil {
+		return d
+	}
 	return stickFetch(name)
 }
 

@@ -121,11 +121,12 @@ func strictOnly(f string) bool {
 }
 
 // The three errors that once reached a running proxy unnoticed by the
-// audit: a wrong-arity set-header, a bad regex and send-proxy. -c reports
+// audit: a wrong-arity set-header, a bad regex and a server option the
+// engine does not run (once send-proxy, now proxy-v2-options cert-sig). -c reports
 // each at its line, and HAP-9.1 fails.
 func TestAuditCompilesRules(t *testing.T) {
 	dir := t.TempDir()
-	f := writeFile(t, dir, "rules.cfg", validCfg+`    server s2 127.0.0.1:9001 send-proxy
+	f := writeFile(t, dir, "rules.cfg", validCfg+`    server s2 127.0.0.1:9001 send-proxy-v2 proxy-v2-options cert-sig
 frontend fe2
     bind 127.0.0.1:8081
     http-request set-header X-A

@@ -33,7 +33,7 @@ var bindValued = map[string]bool{
 
 // unsupportedBindOpts are accepted by HAProxy but not run by Bulwark.
 var unsupportedBindOpts = map[string]bool{
-	"accept-proxy": true, "v4v6": true, "v6only": true, "mss": true,
+	"v4v6": true, "v6only": true, "mss": true,
 	"npn": true, "generate-certificates": true, "ca-sign-file": true, "ca-sign-pass": true,
 	"transparent": true, "namespace": true, "interface": true, "accept-netscaler-cip": true,
 	"quic-force-retry": true, "force-sslv3": true, "force-tlsv10": true,

@@ -49,8 +49,8 @@ var unsupportedServerOpts = map[string]bool{
 	"proto": true, "npn": true, "redir": true, "on-marked-down": true, "on-marked-up": true,
 	"cookie": true, "track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
-	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "proxy-v2-options": true, "send-proxy-v2-ssl": true,
-	"send-proxy-v2-ssl-cn": true, "minconn": true, "slowstart": true,
+	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
+	"minconn": true, "slowstart": true,
 }
 
 func (c *compiler) server(p *Proxy, d *config.Directive) *Server {
@@ -118,7 +118,7 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 				o.AgentCheck = false
 			case "send-proxy":
 				o.SendProxy = "v1"
-			case "send-proxy-v2":
+			case "send-proxy-v2", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn":
 				o.SendProxy = "v2"
 			case "no-send-proxy", "no-send-proxy-v2":
 				o.SendProxy = ""
@@ -202,6 +202,10 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 				continue
 			}
 			o.OnMarkedUp = v.Text
+		case "proxy-v2-options":
+			if _, err := ParseProxyV2Options(v.Text); err != nil {
+				c.ds.Alertf(v.Pos, "%v", err)
+			}
 		case "inter", "fastinter", "downinter", "slowstart":
 			t, err := units.ParseTime(v.Text)
 			if err != nil {

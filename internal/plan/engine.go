@@ -55,8 +55,15 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 			}
 		}
 		for _, s := range p.Servers {
-			if s.SendProxy != "" {
-				no(s.Pos, "'send-proxy'")
+			if v := s.ProxyV2(); v&(model.PPv2CertSig|model.PPv2CertKey) != 0 {
+				no(s.Pos, "'proxy-v2-options cert-sig/cert-key'")
+			}
+		}
+		// "tcp-request connection" rules run after the TLS handshake here:
+		// too late to read a PROXY header that comes before it.
+		for _, r := range p.TCPRequest {
+			if r.Keyword == "tcp-request connection" && r.Action == "expect-proxy" && hasSSLBind(p) {
+				no(r.Pos, "'tcp-request connection expect-proxy' on a frontend with an 'ssl' bind (use 'bind ... accept-proxy')")
 			}
 		}
 	}
@@ -97,4 +104,13 @@ func loopbackOnly(p *model.Proxy) bool {
 		}
 	}
 	return true
+}
+
+func hasSSLBind(p *model.Proxy) bool {
+	for _, b := range p.Binds {
+		if b.SSL {
+			return true
+		}
+	}
+	return false
 }

@@ -28,7 +28,8 @@ const defaults = `defaults base
 `
 
 // Everything the proxy will need is compiled, with its position: a rule
-// error, a bad regex and a send-proxy server are all reported at their
+// error, a bad regex and a server option the engine does not run
+// (proxy-v2-options cert-sig) are all reported at their
 // lines, in one run.
 func TestCompileReportsEveryErrorAtItsLine(t *testing.T) {
 	_, ds := compile(t, defaults+`
@@ -38,7 +39,7 @@ frontend fe from base
     http-request deny if { path_reg ( }
     default_backend be
 backend be from base
-    server s1 127.0.0.1:9000 send-proxy
+    server s1 127.0.0.1:9000 send-proxy-v2 proxy-v2-options cert-sig
 `)
 	var lines []int
 	for _, d := range ds {

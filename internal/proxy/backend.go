@@ -37,7 +37,8 @@ type server struct {
 	tls   *tls.Config // "ssl": TLS to the server
 	// checkTLS is "check-ssl": TLS for the health checks.
 	checkTLS *tls.Config
-	tcpka    bool // option srvtcpka / tcpka
+	tcpka    bool    // option srvtcpka / tcpka
+	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
 
 	// Counters for stats and logs.
 	stats   counters
@@ -127,6 +128,7 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 			}
 		}
 		s.checkTLS = pp.CheckTLS[sc]
+		s.pp = newPPSend(sc)
 		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 		s.lb.SetMaxConn(sc.MaxConn)
 		s.state = newServerState(b, s)
@@ -252,7 +254,8 @@ func containsMinusPort(raw string) bool {
 	return false
 }
 
-func (s *server) dial(ctx context.Context, dst netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration) (net.Conn, error) {
+	dst := cs.dst
 	// As on the client side, keep-alive probes only with "option
 	// srvtcpka"/"tcpka".
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
@@ -264,6 +267,12 @@ func (s *server) dial(ctx context.Context, dst netip.AddrPort, timeout time.Dura
 		netw = "unix"
 	}
 	c, err := d.DialContext(ctx, netw, s.dialAddr(dst))
+	if err == nil && s.pp != nil {
+		if err = s.sendProxyHeader(c, cs, timeout); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	if err != nil || s.tls == nil {
 		return c, err
 	}

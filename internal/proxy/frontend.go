@@ -36,6 +36,7 @@ type frontend struct {
 	tcpka        bool          // option clitcpka / tcpka
 	connLevel    int           // see connLevel
 	bufferReq    bool          // option http-buffer-request
+	expectProxy  bool          // some "tcp-request connection expect-proxy" rule
 	h2           *http2.Server //lint:ignore SA1019 see h2.go
 	h2base       *http.Server
 	stats        counters
@@ -53,6 +54,9 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	fe.initH2()
+	for _, r := range p.TCPRequest {
+		fe.expectProxy = fe.expectProxy || (r.Keyword == "tcp-request connection" && r.Action == "expect-proxy")
+	}
 	t := p.Timeouts
 	fe.clientTimeout = t.Client
 	fe.httpRequestTimeout = t.HTTPRequest
@@ -134,7 +138,6 @@ func (fe *frontend) serve(bl boundListener) {
 		rt.active.Add(1)
 		fe.accepted(fe.conns.Add(1))
 		go func() {
-			rt.conns.Store(c, rt.newSess(fe.name, c))
 			// done runs once when the connection ends; a parked HTTP
 			// session calls it from whichever goroutine finishes it.
 			done := func() {
@@ -147,6 +150,13 @@ func (fe *frontend) serve(bl boundListener) {
 				fe.conns.Add(-1)
 				rt.active.Done()
 			}
+			if fe.wantsProxyHeader(bl.bind) {
+				if c = fe.wrapProxy(c, bl); c == nil {
+					done()
+					return
+				}
+			}
+			rt.conns.Store(c, rt.newSess(fe.name, c))
 			if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
 				defer done()
 				fe.serveTLS(c)

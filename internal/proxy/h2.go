@@ -56,7 +56,9 @@ func (fe *frontend) serveH2(tc *tls.Conn) {
 		ci.sni = []byte(sni)
 	}
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
-		txn := &tcpTxn{fe: fe, src: ci.src, dst: ci.dst}
+		// Connection rules judge the real peer, not a PROXY header's claim.
+		rs, rd := realAddrs(tc)
+		txn := &tcpTxn{fe: fe, src: rs, dst: rd, conn: tc}
 		defer txn.release()
 		x := rules.Exec{E: acl.NewEval(txn), T: txn}
 		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {

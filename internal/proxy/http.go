@@ -53,6 +53,7 @@ type httpSession struct {
 	capResp     [][]byte
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
 	tlsOn       bool
+	expectPP    bool // "tcp-request connection expect-proxy" ran
 	sni         []byte
 	client      net.Addr
 	h2          bool
@@ -96,7 +97,11 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 	s.useMsg()
 	s.eval = acl.NewEval(s)
 	s.exec = rules.Exec{E: s.eval, T: s}
+	pc := ppOf(c)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
+		if pc != nil {
+			s.src, s.dst = realAddrs(c)
+		}
 		s.inConnRules = true
 		res := r.tcpConn.Run(&s.exec)
 		s.inConnRules = false
@@ -104,6 +109,13 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 			s.finish()
 			return
 		}
+	}
+	if pc != nil && !s.h2 {
+		if !fe.afterConnRules(c, s.expectPP) {
+			s.finish()
+			return
+		}
+		s.setClientAddrs()
 	}
 	s.loop()
 }
@@ -183,7 +195,9 @@ func (s *httpSession) detach(reusable bool) {
 		return
 	}
 	s.attached = nil
-	if reusable && s.attBE.reuse != "never" {
+	// A connection that began with a PROXY header speaks for this client
+	// only: it never goes to the shared pool.
+	if reusable && s.attBE.reuse != "never" && sc.srv.pp == nil {
 		sc.used = true
 		sc.srv.pool.put(sc)
 	} else {
@@ -814,7 +828,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 			return sc, idx, false, nil
 		}
 	}
-	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, s.dst, e)
+	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, clientSide{conn: s.c, src: s.src, dst: s.dst}, e)
 	if err != nil {
 		return nil, -1, false, err
 	}

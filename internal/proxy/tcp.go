@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -29,21 +28,38 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		}
 		fe.log(e)
 	}()
-	src := addrPort(c.RemoteAddr())
-	dst := addrPort(c.LocalAddr())
+	// "tcp-request connection" rules see the real peer; a PROXY header
+	// read after them gives every later stage the relayed addresses.
+	src, dst := realAddrs(c)
 	be := fe.def
 	var peeked []byte
+	r := fe.rules
+	if r != nil && r.tcpConn.Len() == 0 {
+		r = nil
+	}
+	txn := &tcpTxn{fe: fe, src: src, dst: dst, conn: c}
+	if r != nil {
+		x := rules.Exec{E: acl.NewEval(txn), T: txn}
+		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
+			txn.release()
+			e.Term = "PR"
+			return
+		}
+	}
+	if !fe.afterConnRules(c, txn.expectPP) {
+		txn.release()
+		e.Term = "CR"
+		return
+	}
+	e.Client = c.RemoteAddr()
+	src, dst = addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
+	txn.src, txn.dst = src, dst
 	if r := fe.rules; r != nil && (r.tcpConn.Len() > 0 || r.tcpContent.Len() > 0 || len(r.useBE) > 0) {
-		txn := &tcpTxn{fe: fe, src: src, dst: dst}
 		defer txn.release()
 		defer func() { e.Level = txn.level }()
 		ev := acl.NewEval(txn)
 		e.Eval = ev
 		x := rules.Exec{E: ev, T: txn}
-		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
-			e.Term = "PR"
-			return
-		}
 		// "tcp-request inspect-delay": wait for the client's first bytes
 		// so that content rules and use_backend can see the TLS SNI
 		// (req.ssl_sni); they are replayed to the server.
@@ -72,7 +88,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	}
 	e.Backend, e.be = be.name, be
 	key := balance.Key{Src: src.Addr()}
-	sc, srv, idx, err := be.connect(fe.rt.ctx, key, dst, e)
+	sc, srv, idx, err := be.connect(fe.rt.ctx, key, clientSide{conn: c, src: src, dst: dst}, e)
 	if err != nil {
 		return
 	}
@@ -98,7 +114,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 // "option redispatch" semantics: a failed connection is retried on the same
 // server, and redispatched to another one on the last retry (or every Nth
 // retry) when redispatch is enabled.
-func (b *backend) connect(ctx context.Context, key balance.Key, dst netip.AddrPort, e *LogEntry) (net.Conn, *server, int, error) {
+func (b *backend) connect(ctx context.Context, key balance.Key, cs clientSide, e *LogEntry) (net.Conn, *server, int, error) {
 	tq := time.Now()
 	idx, err := b.acquire(ctx, key)
 	e.Tw = time.Since(tq)
@@ -110,19 +126,19 @@ func (b *backend) connect(ctx context.Context, key balance.Key, dst netip.AddrPo
 		}
 		return nil, nil, -1, err
 	}
-	return b.dialFrom(ctx, key, idx, dst, e)
+	return b.dialFrom(ctx, key, idx, cs, e)
 }
 
 // dialFrom connects to server idx (whose slot is already taken), retrying
 // and redispatching as configured.
-func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, dst netip.AddrPort, e *LogEntry) (net.Conn, *server, int, error) {
+func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, cs clientSide, e *LogEntry) (net.Conn, *server, int, error) {
 	tc := time.Now()
 	// "retries" is one budget per request: an HTTP request retried after a
 	// failed exchange has fewer connection retries left.
 	base := int(e.Retries)
 	for attempt := 0; ; attempt++ {
 		srv := b.servers[idx]
-		conn, err := srv.dial(ctx, dst, b.connectTimeout)
+		conn, err := srv.dial(ctx, cs, b.connectTimeout)
 		b.observe(srv, false, err == nil)
 		if err == nil {
 			srv.total.Add(1)

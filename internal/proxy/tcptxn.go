@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net"
 	"net/netip"
 
 	"bulwark/internal/acl"
@@ -18,7 +19,9 @@ type tcpTxn struct {
 	hdrs     []h1.Header
 	be       *backend
 	level    string
-	sni      []byte // from the ClientHello, when inspected
+	sni      []byte   // from the ClientHello, when inspected
+	conn     net.Conn // the client connection (PROXY header fetches); nil for h2
+	expectPP bool     // "tcp-request connection expect-proxy" ran
 }
 
 func (t *tcpTxn) Src() netip.AddrPort           { return t.src }

@@ -58,6 +58,7 @@ var registry = map[string]actionDef{
 	"capture":        {reqOnly, compileCapture},
 	"set-status":     {respOnly, compileSetStatus},
 	"use-service":    {reqOnly, compileUseService},
+	"expect-proxy":   {kindSet(1 << TCPConnection), compileExpectProxy},
 }
 
 // Implemented returns, sorted, the actions Bulwark runs in a rule set

@@ -1,0 +1,279 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/hex"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"bulwark/internal/proxyproto"
+)
+
+const okResp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+func ppHex(t testing.TB, s string) string {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// v2 header: PROXY TCP4 127.0.0.1:42 -> 127.0.0.1:1337 with an AUTHORITY
+// TLV "12345" (the bytes of HAProxy's proxy_protocol_tlv_validation test).
+const v2Auth = "0d0a0d0a000d0a515549540a 21 11 0014 7f000001 7f000001 002a 0539 02 0005 3132333435"
+
+// sendRaw writes raw on a new connection, half-closes it when closeWrite,
+// and returns everything the proxy answered before closing.
+func sendRaw(t *testing.T, addr, raw string, closeWrite bool) string {
+	t.Helper()
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	if closeWrite {
+		c.(*net.TCPConn).CloseWrite()
+	}
+	out, _ := io.ReadAll(c)
+	return string(out)
+}
+
+const ppEchoFrontend = `
+frontend fe
+    bind 127.0.0.1:0 accept-proxy
+    http-request set-header X-Src %[src]:%[src_port]
+    http-request set-header X-Dst %[dst]:%[dst_port]
+    http-request set-header X-Auth %[fc_pp_authority]
+    http-request set-header X-Rcvd %[fc_rcvd_proxy]
+    default_backend be
+backend be
+    server s B
+`
+
+// With accept-proxy, src/dst and the TLVs of the header are what rules and
+// the server see, for both versions; the request after the header is
+// served as usual.
+func TestAcceptProxyHTTP(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	_, addr := startProxy(t, sub(baseDefaults+ppEchoFrontend, "B", b.addr))
+	req := "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	if out := sendRaw(t, addr, "PROXY TCP4 192.0.2.1 198.51.100.2 4242 80\r\n"+req, false); !strings.HasPrefix(out, "HTTP/1.1 200") {
+		t.Fatalf("v1: %q", out)
+	}
+	if out := sendRaw(t, addr, ppHex(t, v2Auth)+req, false); !strings.HasPrefix(out, "HTTP/1.1 200") {
+		t.Fatalf("v2: %q", out)
+	}
+	got := b.received()
+	for _, want := range []string{
+		"X-Src: 192.0.2.1:4242\r\nX-Dst: 198.51.100.2:80\r\nX-Auth: \r\nX-Rcvd: 1\r\n",
+		"X-Src: 127.0.0.1:42\r\nX-Dst: 127.0.0.1:1337\r\nX-Auth: 12345\r\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("backend lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "PROXY") || strings.Contains(got, "QUIT") {
+		t.Errorf("the header was forwarded:\n%q", got)
+	}
+}
+
+// A wrong signature, a malformed header, TLVs overflowing the header or
+// a truncated one close the connection without a byte in answer and
+// without reaching the server.
+func TestAcceptProxyBadHeader(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	_, addr := startProxy(t, sub(baseDefaults+ppEchoFrontend, "B", b.addr))
+	req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	for name, raw := range map[string]string{
+		"no header":     req,
+		"bad v1":        "PROXY TCP4 192.0.2.1 198.51.100.2 99999 80\r\n" + req,
+		"v1 no CRLF":    "PROXY TCP4 192.0.2.1 198.51.100.2 1 80\n" + req,
+		"bad signature": ppHex(t, "0d0a0d0a000d0a515549540b 21 11 000c 7f000001 7f000001 002a 0539") + req,
+		"TLV overflow":  ppHex(t, "0d0a0d0a000d0a515549540a 21 11 0014 7f000001 7f000001 002a 0539 02 000a 3132333435") + req,
+		"TLV leftover":  ppHex(t, "0d0a0d0a000d0a515549540a 21 11 0014 7f000001 7f000001 002a 0539 02 0004 3132333435") + req,
+		"truncated v2":  ppHex(t, "0d0a0d0a000d0a515549540a 21 11 0014 7f000001"),
+		"truncated v1":  "PROXY TCP4 192.0.2.1",
+	} {
+		if out := sendRaw(t, addr, raw, true); out != "" {
+			t.Errorf("%s: answered %q", name, out)
+		}
+	}
+	if got := b.received(); got != "" {
+		t.Fatalf("server reached: %q", got)
+	}
+}
+
+// "tcp-request connection" rules judge the real peer, before the header:
+// a rule may refuse sources, and expect-proxy asks for a header only from
+// the sources it names; from others a header is just bad HTTP.
+func TestExpectProxyRules(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	_, trusted := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    tcp-request connection reject unless { src 127.0.0.1 }
+    tcp-request connection expect-proxy layer4 if { src 127.0.0.0/8 }
+    http-request set-header X-Src %[src]
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	req := "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	// The header claims 192.0.2.9, which the reject rule would refuse: the
+	// rule saw 127.0.0.1.
+	if out := sendRaw(t, trusted, "PROXY TCP4 192.0.2.9 198.51.100.2 4242 80\r\n"+req, false); !strings.HasPrefix(out, "HTTP/1.1 200") {
+		t.Fatalf("trusted source: %q", out)
+	}
+	if got := b.received(); !strings.Contains(got, "X-Src: 192.0.2.9\r\n") {
+		t.Fatalf("backend: %q", got)
+	}
+	_, untrusted := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    tcp-request connection expect-proxy layer4 if { src 10.0.0.0/8 }
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	if out := sendRaw(t, untrusted, "PROXY TCP4 192.0.2.9 198.51.100.2 4242 80\r\n"+req, false); !strings.HasPrefix(out, "HTTP/1.1 400") {
+		t.Fatalf("untrusted source: %q", out)
+	}
+}
+
+// TCP mode: the header's addresses reach the server in the header Bulwark
+// sends, and the bytes after the client's header follow unchanged.
+func TestProxyProtocolTCP(t *testing.T) {
+	b := newRawBackend(t, nil)
+	_, addr := startProxy(t, sub(baseDefaults+`
+listen l
+    mode tcp
+    bind 127.0.0.1:0 accept-proxy
+    server s B send-proxy
+`, "B", b.addr))
+	sendRaw(t, addr, "PROXY TCP6 2001:db8::1 2001:db8::2 4242 443\r\nhello", true)
+	if got, want := b.received(), "PROXY TCP6 2001:db8::1 2001:db8::2 4242 443\r\nhello"; got != want {
+		t.Fatalf("server got %q, want %q", got, want)
+	}
+}
+
+// send-proxy-v2 with options: the server gets a v2 header with the
+// client's addresses, the authority the client's header carried, an empty
+// unique ID, the SSL TLV (plain connection: no flags) and a valid CRC32C;
+// connections carrying a header are never shared between clients.
+func TestSendProxyV2(t *testing.T) {
+	// Not answerEachHead: the v2 signature itself holds a CRLFCRLF.
+	b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+		return okResp, bytes.Count(in, []byte("Host: x\r\n\r\n")) > sent
+	})
+	other := newRawBackend(t, answerEachHead(okResp))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 accept-proxy
+    use_backend other if { path /other }
+    default_backend be
+backend be
+    http-reuse always
+    server s B send-proxy-v2 proxy-v2-options authority,crc32c,unique-id,ssl pool-max-conn 10
+backend other
+    server s O
+`, "B", b.addr, "O", other.addr))
+	var first *rawClient
+	// The first client's next request goes to another backend, which
+	// frees its server connection; under "http-reuse always" the second
+	// client would take it, and with it the first client's header.
+	for i, path := range []string{"/", "/other", "/"} {
+		rc := first
+		if i != 1 {
+			rc = newRawClient(t, addr)
+		}
+		if i == 0 {
+			first = rc
+		}
+		if i != 1 {
+			io.WriteString(rc.c, ppHex(t, v2Auth))
+		}
+		if st, _, err := rc.do("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 || err != nil {
+			t.Fatalf("request %d: %d %v", i, st, err)
+		}
+	}
+	b.mu.Lock()
+	conns := append([][]byte(nil), b.conns...)
+	b.mu.Unlock()
+	if len(conns) != 2 {
+		t.Fatalf("%d server connections, want 2 (one per client)", len(conns))
+	}
+	for _, in := range conns {
+		h, n, err := proxyproto.Parse(in)
+		if err != nil {
+			t.Fatalf("header %q: %v", in, err)
+		}
+		if h.Src.String() != "127.0.0.1:42" || h.Dst.String() != "127.0.0.1:1337" {
+			t.Errorf("addresses %v %v", h.Src, h.Dst)
+		}
+		var types []byte
+		for _, tlv := range h.TLVs {
+			types = append(types, tlv.Type)
+		}
+		if !bytes.Equal(types, []byte{proxyproto.TypeCRC32C, proxyproto.TypeAuthority, proxyproto.TypeUniqueID, proxyproto.TypeSSL}) {
+			t.Errorf("TLV types %x", types)
+		}
+		if v, _ := h.TLV(proxyproto.TypeAuthority); string(v) != "12345" {
+			t.Errorf("authority %q", v)
+		}
+		if v, _ := h.TLV(proxyproto.TypeSSL); !bytes.Equal(v, []byte{0, 0, 0, 0, 0}) {
+			t.Errorf("SSL TLV %x", v)
+		}
+		if !strings.HasPrefix(string(in[n:]), "GET / HTTP/1.1\r\n") {
+			t.Errorf("after the header: %q", in[n:])
+		}
+	}
+}
+
+// On an ssl bind the PROXY header comes before the ClientHello; the SSL
+// TLV sent on tells the server the client used TLS, its version and its
+// SNI as authority.
+func TestAcceptProxyTLS(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	crt, pool := writeCert(t, "pp.example.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT accept-proxy
+    tcp-request connection reject if { src 192.0.2.7 }
+    http-request set-header X-Src %[src]
+    default_backend be
+backend be
+    server s B send-proxy-v2-ssl proxy-v2-options authority
+`, "B", b.addr, "CRT", crt))
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "PROXY TCP4 192.0.2.7 198.51.100.2 4242 443\r\n")
+	tc := tls.Client(c, &tls.Config{RootCAs: pool, ServerName: "pp.example.test", MinVersion: tls.VersionTLS13})
+	io.WriteString(tc, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	out, _ := io.ReadAll(tc)
+	if !strings.HasPrefix(string(out), "HTTP/1.1 200") {
+		t.Fatalf("response %q", out)
+	}
+	in := []byte(b.received())
+	h, n, err := proxyproto.Parse(in)
+	if err != nil || h.Src.String() != "192.0.2.7:4242" {
+		t.Fatalf("header %q: %v %v", in, h, err)
+	}
+	if v, _ := h.TLV(proxyproto.TypeAuthority); string(v) != "pp.example.test" {
+		t.Errorf("authority %q", v)
+	}
+	want := append([]byte{proxyproto.ClientSSL, 0, 0, 0, 0}, proxyproto.AppendTLV(nil, proxyproto.SubSSLVersion, []byte("TLSv1.3"))...)
+	if v, _ := h.TLV(proxyproto.TypeSSL); !bytes.Equal(v, want) {
+		t.Errorf("SSL TLV %x, want %x", v, want)
+	}
+	if !strings.Contains(string(in[n:]), "X-Src: 192.0.2.7\r\n") {
+		t.Errorf("request %q", in[n:])
+	}
+}
