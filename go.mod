@@ -3,6 +3,7 @@ module bulwark
 go 1.26.8
 
 require (
+	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/prometheus/common v0.74.0
 	golang.org/x/crypto v0.59.0

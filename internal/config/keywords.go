@@ -308,6 +308,7 @@ func proxyEntries() []entry {
 		{name: "clitcpka-intvl", sec: secDFL},
 		{name: "compression", sec: secDFLB},
 		{name: "cookie", sec: secDLB},
+		{name: "appsession", sec: secLB}, // refused by the compiler with HAProxy's message
 		{name: "default-server", sec: secDLB},
 		{name: "default_backend", sec: secDFL},
 		{name: "description", sec: secFLB},

@@ -364,7 +364,10 @@ func appendVar(b []byte, n *logfmt.Node, e *proxy.LogEntry, lc *lineCtx) []byte 
 	case logfmt.VarTermState:
 		return append(b, e.Term...)
 	case logfmt.VarTermCookies:
-		// No cookie persistence in Bulwark: the cookie flags are "--".
+		// The persistence cookie characters; "--" without "cookie".
+		if e.Cookie != "" {
+			return append(append(b, e.Term...), e.Cookie...)
+		}
 		return append(append(b, e.Term...), '-', '-')
 	}
 	return b

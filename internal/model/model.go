@@ -218,6 +218,13 @@ type Proxy struct {
 
 	StickTable *StickTable
 	StickRules []*Rule
+
+	// Cookie persistence: "cookie", "force-persist"/"ignore-persist"
+	// (Keyword says which; in order), "dynamic-cookie-key".
+	Cookie           *Cookie
+	PersistRules     []*Rule
+	DynamicCookieKey string
+
 	Stats      *Stats
 	Logs       []LogTarget
 	LogFormat  string

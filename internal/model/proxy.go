@@ -23,6 +23,7 @@ var supportedOptions = map[string]bool{
 	"tcpka": true, "clitcpka": true, "srvtcpka": true,
 	"tcp-check": true, "redis-check": true, "mysql-check": true, "pgsql-check": true, "smtpchk": true,
 	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
+	"persist": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
@@ -119,6 +120,24 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 			c.ds.Alertf(d.Pos, "only one stick-table per proxy is allowed (previous at %s)", p.StickTable.Pos)
 		}
 		p.StickTable = &StickTable{Pos: d.Pos, Args: d.Texts()}
+	case "cookie":
+		c.cookie(p, d)
+	case "dynamic-cookie-key":
+		if len(d.Args) != 1 {
+			c.ds.Alertf(d.Pos, "'%s' expects <secret_key> as argument.", d.Name)
+			return
+		}
+		p.DynamicCookieKey = d.Arg(0)
+	case "force-persist", "ignore-persist":
+		if len(d.Args) == 0 || (d.Arg(0) != "if" && d.Arg(0) != "unless") {
+			c.ds.Alertf(d.Pos, "'%s' requires either 'if' or 'unless' followed by a condition.", d.Name)
+			return
+		}
+		if r := c.rule(p, d, d.Name, 0); r != nil {
+			p.PersistRules = append(p.PersistRules, r)
+		}
+	case "appsession":
+		c.ds.Alertf(d.Pos, "'%s' is not supported anymore since HAProxy 1.6.", d.Name)
 	case "stick":
 		c.unsupported(d.Pos, "'stick' persistence rules are not supported by bulwark yet")
 	case "stats":

@@ -47,7 +47,7 @@ var unsupportedServerOpts = map[string]bool{
 	"resolvers": true, "resolve-prefer": true, "resolve-net": true, "resolve-opts": true,
 	"source": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
 	"proto": true, "npn": true, "redir": true, "on-marked-down": true, "on-marked-up": true,
-	"cookie": true, "track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
+	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
 	"minconn": true, "slowstart": true,

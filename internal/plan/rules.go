@@ -19,6 +19,8 @@ type Rules struct {
 	// StatsAdmin are the "stats admin" conditions: any match enables the
 	// stats page's admin actions.
 	StatsAdmin []*acl.Cond
+	// Persist is parallel to model.Proxy.PersistRules.
+	Persist []*acl.Cond
 }
 
 // compileTables makes every stick table declared by a proxy, or takes the
@@ -76,6 +78,11 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		c, d := set.Cond(mc)
 		*ds = append(*ds, d...)
 		r.StatsAdmin = append(r.StatsAdmin, c)
+	}
+	for _, pr := range p.PersistRules {
+		c, d := set.Cond(pr.Cond)
+		*ds = append(*ds, d...)
+		r.Persist = append(r.Persist, c)
 	}
 	return r
 }

@@ -87,6 +87,7 @@ type backend struct {
 	// stateHook reports a state change caused by traffic ("observe"); set
 	// before the backend serves.
 	stateHook func(s *server, before, after srvstate.Snapshot)
+	ck        *cookieCfg // "cookie" persistence, nil without
 }
 
 func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
@@ -104,6 +105,11 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 		b.reuse = "safe"
 	}
 	b.preferLast = p.Option("prefer-last-server")
+	if pp.Rules != nil {
+		b.ck = newCookieCfg(p, pp.Rules.Persist)
+	} else {
+		b.ck = newCookieCfg(p, nil)
+	}
 	b.connLevel, b.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	t := p.Timeouts
 	b.connectTimeout, b.serverTimeout, b.tunnelTimeout = t.Connect, t.Server, t.Tunnel

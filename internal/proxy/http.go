@@ -60,6 +60,7 @@ type httpSession struct {
 	done        func()
 	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
+	ck           cookieState // cookie persistence of the request in progress
 	parkFD       int
 	parkTimer    *time.Timer
 	parkDeadline time.Time
@@ -557,6 +558,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		req.Expect100 = false
 	}
 	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
+	s.cookieRequest(be)
+	if be.ck != nil {
+		e.Cookie = s.ck.log()
+	}
 
 	// Build the outgoing head once; it is resent as is on a retry.
 	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, 1)
@@ -794,12 +799,16 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	}
 	// "option prefer-last-server": keep using the attached server while it
 	// is usable and has room, instead of balancing every request.
-	if sc := s.attached; sc != nil && s.attBE == be && be.preferLast && sc.srv.balanced() && sc.srv.lb.TryAcquire() {
+	if sc := s.attached; sc != nil && s.attBE == be && be.preferLast && s.ck.direct < 0 && sc.srv.balanced() && sc.srv.lb.TryAcquire() {
 		e.Tw, e.Tc = 0, 0
 		return sc, sc.srv.lb.ID, false, nil
 	}
 	tq := time.Now()
-	idx, err := be.acquire(s.fe.rt.ctx, key)
+	idx, ok := s.acquireDirect(be)
+	var err error
+	if !ok {
+		idx, err = be.acquire(s.fe.rt.ctx, key)
+	}
 	e.Tw = time.Since(tq)
 	if err != nil {
 		if err == errQueueTimout {
@@ -963,6 +972,10 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		s.m.req.KeepAlive = false
 		s.reply(res, be.pages, e)
 		return 0, nil
+	}
+	if be.ck != nil {
+		s.cookieResponse(be, e)
+		e.Cookie = s.ck.log()
 	}
 	e.Status = resp.Status
 	be.observe(sc.srv, true, !layer7Error(resp.Status))

@@ -41,6 +41,7 @@ type LogEntry struct {
 	BytesIn                          int64
 	TR, Tw, Tc, Tr, Ta               time.Duration // HAProxy's timers; -1 when not reached
 	Term                             string        // termination state, two characters ("--" normal)
+	Cookie                           string        // persistence cookie characters of the state; "" = "--"
 	Request                          string        // request line, HTTP only
 	FeConn, BeConn, SrvConn, Retries int64
 	HTTP                             bool
