@@ -129,3 +129,28 @@ func (c *compiler) cookie(p *Proxy, d *config.Directive) {
 	}
 	p.Cookie = ck
 }
+
+// stick reads "stick match|on|store-request|store-response <pattern>
+// [table <table>] [{if|unless} <cond>]" into p.StickRules: Action is the
+// kind, Args[0] the pattern, Args[2] the table when given.
+func (c *compiler) stick(p *Proxy, d *config.Directive) {
+	switch d.Arg(0) {
+	case "match", "on", "store-request", "store-response":
+	default:
+		c.ds.Alertf(d.Pos, "'stick' expects 'match', 'on', 'store-request' or 'store-response'.")
+		return
+	}
+	r := c.rule(p, d, "stick", 0)
+	if r == nil {
+		return
+	}
+	if len(r.Args) == 0 {
+		c.ds.Alertf(d.Pos, "'stick %s' expects a fetch method.", r.Action)
+		return
+	}
+	if len(r.Args) != 1 && (len(r.Args) != 3 || r.Args[1].Text != "table") {
+		c.ds.Alertf(r.Args[1].Pos, "'stick %s' : unexpected argument '%s' (expects 'table <name>', 'if' or 'unless').", r.Action, r.Args[1].Text)
+		return
+	}
+	p.StickRules = append(p.StickRules, r)
+}

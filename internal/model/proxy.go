@@ -139,7 +139,7 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	case "appsession":
 		c.ds.Alertf(d.Pos, "'%s' is not supported anymore since HAProxy 1.6.", d.Name)
 	case "stick":
-		c.unsupported(d.Pos, "'stick' persistence rules are not supported by bulwark yet")
+		c.stick(p, d)
 	case "stats":
 		c.stats(p, d)
 	case "log":

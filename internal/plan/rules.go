@@ -21,12 +21,14 @@ type Rules struct {
 	StatsAdmin []*acl.Cond
 	// Persist is parallel to model.Proxy.PersistRules.
 	Persist []*acl.Cond
+	Stick   []StickRule
 }
 
 // compileTables makes every stick table declared by a proxy, or takes the
 // one reuse offers for it.
 func compileTables(m *model.Model, reuse func(string, stick.Spec) *stick.Table, ds *config.Diagnostics) map[string]*stick.Table {
 	tables := map[string]*stick.Table{}
+	sticky := stickTargets(m)
 	for _, p := range m.Proxies {
 		if p.StickTable == nil {
 			continue
@@ -38,6 +40,9 @@ func compileTables(m *model.Model, reuse func(string, stick.Spec) *stick.Table, 
 		}
 		for _, w := range spec.Warnings {
 			ds.Warnf(p.StickTable.Pos, "'stick-table' : %s", w)
+		}
+		if sticky[p.Name] {
+			spec = withServerID(spec)
 		}
 		if reuse != nil {
 			if t := reuse(p.Name, spec); t != nil {
@@ -84,6 +89,7 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		*ds = append(*ds, d...)
 		r.Persist = append(r.Persist, c)
 	}
+	r.Stick = compileStick(p, set, tables, ds)
 	return r
 }
 

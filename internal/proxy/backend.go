@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/acl"
 	"bulwark/internal/balance"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
@@ -87,7 +88,9 @@ type backend struct {
 	// stateHook reports a state change caused by traffic ("observe"); set
 	// before the backend serves.
 	stateHook func(s *server, before, after srvstate.Snapshot)
-	ck        *cookieCfg // "cookie" persistence, nil without
+	ck        *cookieCfg  // "cookie" persistence, nil without
+	persist   []*acl.Cond // force-persist / ignore-persist, parallel to cfg.PersistRules
+	stick     []plan.StickRule
 }
 
 func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
@@ -105,10 +108,9 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 		b.reuse = "safe"
 	}
 	b.preferLast = p.Option("prefer-last-server")
+	b.ck = newCookieCfg(p)
 	if pp.Rules != nil {
-		b.ck = newCookieCfg(p, pp.Rules.Persist)
-	} else {
-		b.ck = newCookieCfg(p, nil)
+		b.persist, b.stick = pp.Rules.Persist, pp.Rules.Stick
 	}
 	b.connLevel, b.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	t := p.Timeouts

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"bulwark/internal/acl"
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
 	"bulwark/internal/srvstate"
@@ -26,16 +25,14 @@ import (
 // cookieCfg is a backend's compiled cookie persistence.
 type cookieCfg struct {
 	*model.Cookie
-	values  []string    // per server index: its cookie value, "" = none
-	persist []*acl.Cond // parallel to cfg.PersistRules
-	rules   []*model.Rule
+	values []string // per server index: its cookie value, "" = none
 }
 
-func newCookieCfg(p *model.Proxy, persist []*acl.Cond) *cookieCfg {
+func newCookieCfg(p *model.Proxy) *cookieCfg {
 	if p.Cookie == nil {
 		return nil
 	}
-	ck := &cookieCfg{Cookie: p.Cookie, persist: persist, rules: p.PersistRules}
+	ck := &cookieCfg{Cookie: p.Cookie}
 	for _, sv := range p.Servers {
 		v := sv.Opts["cookie"]
 		if v == "" && p.Cookie.Dynamic && p.DynamicCookieKey != "" {
@@ -72,13 +69,13 @@ type cookieState struct {
 
 // persistVerdict runs force-persist / ignore-persist in order: the first
 // matching rule decides.
-func (s *httpSession) persistVerdict(ck *cookieCfg) (force, ignore bool) {
-	for i, c := range ck.persist {
+func (s *httpSession) persistVerdict(be *backend) (force, ignore bool) {
+	for i, c := range be.persist {
 		s.eval.Reset()
 		if c == nil || !c.Match(s.eval) {
 			continue
 		}
-		if ck.rules[i].Keyword == "force-persist" {
+		if be.cfg.PersistRules[i].Keyword == "force-persist" {
 			return true, false
 		}
 		return false, true
@@ -93,11 +90,14 @@ func (s *httpSession) cookieRequest(be *backend) {
 	st := &s.ck
 	*st = cookieState{req: '-', resp: '-', direct: -1}
 	ck := be.ck
+	if ck == nil && len(be.stick) == 0 {
+		return
+	}
+	st.force, st.ignore = s.persistVerdict(be)
 	if ck == nil {
 		return
 	}
 	st.req, st.resp = 'N', 'N'
-	st.force, st.ignore = s.persistVerdict(ck)
 	hs := s.m.req.Headers
 	out := hs[:0]
 	for _, h := range hs {

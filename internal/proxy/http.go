@@ -559,6 +559,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
 	s.cookieRequest(be)
+	s.stickMatch(be)
 	if be.ck != nil {
 		e.Cookie = s.ck.log()
 	}
@@ -599,6 +600,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			return false
 		}
 		e.Server, e.srv = sc.srv.name, sc.srv
+		s.stickStore(be, sc.srv, false)
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)
 		ev, err := s.exchange(be, sc, hasBody, e, canRetry)
@@ -977,6 +979,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		s.cookieResponse(be, e)
 		e.Cookie = s.ck.log()
 	}
+	s.stickStore(be, e.srv, true)
 	e.Status = resp.Status
 	be.observe(sc.srv, true, !layer7Error(resp.Status))
 	s.head = h1.AppendStatusLine(s.head[:0], 1, 1, resp.Status, resp.Reason)
