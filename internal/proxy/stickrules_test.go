@@ -2,8 +2,8 @@ package proxy
 
 import (
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 // "stick on" keeps a key on the server that first served it; "stick
