@@ -59,6 +59,11 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 				no(s.Pos, "'proxy-v2-options cert-sig/cert-key'")
 			}
 		}
+		if p.Mode != model.ModeHTTP {
+			for _, r := range p.StickRules {
+				no(r.Pos, "'stick "+r.Action+"' in a TCP proxy")
+			}
+		}
 		// "tcp-request connection" rules run after the TLS handshake here:
 		// too late to read a PROXY header that comes before it.
 		for _, r := range p.TCPRequest {

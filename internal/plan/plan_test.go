@@ -2,11 +2,13 @@ package plan_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/stick"
 )
 
 func compile(t *testing.T, src string) (*plan.Plan, config.Diagnostics) {
@@ -77,5 +79,47 @@ backend be
 `)
 	if n := ds.Count(config.SevAlert); n != 1 {
 		t.Fatalf("%d alerts, want 1: %v", n, ds)
+	}
+}
+
+// Stick rules run in HTTP proxies only for now: a TCP proxy's are refused
+// rather than ignored; their tables store server_id.
+func TestStickRulesPlan(t *testing.T) {
+	_, ds := compile(t, defaults+`
+listen l
+    mode tcp
+    bind 127.0.0.1:8080
+    stick-table type ip size 10
+    stick on src
+    server s 127.0.0.1:9000
+`)
+	if !strings.Contains(fmt.Sprint(ds), "'stick on' in a TCP proxy") {
+		t.Fatalf("diagnostics %v", ds)
+	}
+	pl, ds := compile(t, defaults+`
+frontend fe from base
+    bind 127.0.0.1:8080
+    default_backend be
+backend be from base
+    stick-table type ip size 10
+    stick on src table be
+    stick match src table nowhere
+    server s 127.0.0.1:9000
+`)
+	if !strings.Contains(fmt.Sprint(ds), "unable to find stick-table 'nowhere'") {
+		t.Fatalf("diagnostics %v", ds)
+	}
+	found := false
+	for px, pp := range pl.Proxies {
+		if px.Name != "be" {
+			continue
+		}
+		found = true
+		if pp.Rules == nil || len(pp.Rules.Stick) != 1 || !pp.Rules.Stick[0].Table.Stores(stick.DTServerID) {
+			t.Fatalf("be's stick rules %+v", pp.Rules)
+		}
+	}
+	if !found {
+		t.Fatal("no plan for be")
 	}
 }
