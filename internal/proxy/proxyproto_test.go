@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"io"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"bulwark/internal/model"
 	"bulwark/internal/proxyproto"
 )
 
@@ -52,6 +55,8 @@ frontend fe
     http-request set-header X-Dst %[dst]:%[dst_port]
     http-request set-header X-Auth %[fc_pp_authority]
     http-request set-header X-Rcvd %[fc_rcvd_proxy]
+    http-request set-header X-UID %[fc_pp_unique_id]
+    http-request set-header X-TLV %[fc_pp_tlv(0xE0)]
     default_backend be
 backend be
     server s B
@@ -67,13 +72,15 @@ func TestAcceptProxyHTTP(t *testing.T) {
 	if out := sendRaw(t, addr, "PROXY TCP4 192.0.2.1 198.51.100.2 4242 80\r\n"+req, false); !strings.HasPrefix(out, "HTTP/1.1 200") {
 		t.Fatalf("v1: %q", out)
 	}
-	if out := sendRaw(t, addr, ppHex(t, v2Auth)+req, false); !strings.HasPrefix(out, "HTTP/1.1 200") {
+	// v2Auth plus a UNIQUE_ID TLV "id-7" and a custom type 0xE0 "custom".
+	v2 := "0d0a0d0a000d0a515549540a 21 11 0024 7f000001 7f000001 002a 0539 02 0005 3132333435 05 0004 69642d37 e0 0006 637573746f6d"
+	if out := sendRaw(t, addr, ppHex(t, v2)+req, false); !strings.HasPrefix(out, "HTTP/1.1 200") {
 		t.Fatalf("v2: %q", out)
 	}
 	got := b.received()
 	for _, want := range []string{
 		"X-Src: 192.0.2.1:4242\r\nX-Dst: 198.51.100.2:80\r\nX-Auth: \r\nX-Rcvd: 1\r\n",
-		"X-Src: 127.0.0.1:42\r\nX-Dst: 127.0.0.1:1337\r\nX-Auth: 12345\r\n",
+		"X-Src: 127.0.0.1:42\r\nX-Dst: 127.0.0.1:1337\r\nX-Auth: 12345\r\nX-Rcvd: 1\r\nX-UID: id-7\r\nX-TLV: custom\r\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("backend lacks %q:\n%s", want, got)
@@ -275,5 +282,25 @@ backend be
 	}
 	if !strings.Contains(string(in[n:]), "X-Src: 192.0.2.7\r\n") {
 		t.Errorf("request %q", in[n:])
+	}
+}
+
+// The SSL TLV of a client that showed a certificate: CERT_CONN and
+// CERT_SESS set, and the CN sub-TLV with cert-cn, the cipher with
+// ssl-cipher.
+func TestSSLTLVClientCert(t *testing.T) {
+	st := &tls.ConnectionState{Version: tls.VersionTLS12, CipherSuite: tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		PeerCertificates: []*x509.Certificate{{Subject: pkix.Name{CommonName: "client.example"}}}}
+	p := &ppSend{v2: true, opts: model.PPv2SSL | model.PPv2CertCN | model.PPv2SSLCipher}
+	want := []byte{proxyproto.ClientSSL | proxyproto.ClientCertConn | proxyproto.ClientCertSess, 0, 0, 0, 0}
+	want = proxyproto.AppendTLV(want, proxyproto.SubSSLVersion, []byte("TLSv1.2"))
+	want = proxyproto.AppendTLV(want, proxyproto.SubSSLCN, []byte("client.example"))
+	want = proxyproto.AppendTLV(want, proxyproto.SubSSLCipher, []byte("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"))
+	if got := p.sslTLV(st); !bytes.Equal(got, want) {
+		t.Fatalf("SSL TLV\n got %x\nwant %x", got, want)
+	}
+	p.opts = model.PPv2SSL
+	if got := p.sslTLV(st); bytes.Contains(got, []byte("client.example")) {
+		t.Fatalf("CN sent without cert-cn: %x", got)
 	}
 }
