@@ -218,13 +218,6 @@ type Proxy struct {
 
 	StickTable *StickTable
 	StickRules []*Rule
-
-	// Cookie persistence: "cookie", "force-persist"/"ignore-persist"
-	// (Keyword says which; in order), "dynamic-cookie-key".
-	Cookie           *Cookie
-	PersistRules     []*Rule
-	DynamicCookieKey string
-
 	Stats      *Stats
 	Logs       []LogTarget
 	LogFormat  string
@@ -246,6 +239,12 @@ type Proxy struct {
 	// Directives keeps every directive applied to this proxy (inherited
 	// first) for the auditor and for positions.
 	Directives []*config.Directive
+
+	// Cookie persistence: "cookie", "force-persist"/"ignore-persist"
+	// (Keyword says which; in order), "dynamic-cookie-key".
+	Cookie           *Cookie
+	PersistRules     []*Rule
+	DynamicCookieKey string
 }
 
 // Option reports whether option name is enabled on the proxy.
