@@ -314,7 +314,7 @@ func (s *httpSession) cookieResponse(be *backend, e *LogEntry) {
 	if srvCookie != "" && direct {
 		st.resp = 'U'
 	}
-	if ck.NoCache && cacheable(s.m.req.Method, resp) {
+	if ck.NoCache && cacheable(&s.m.req, resp) {
 		// HTTP/1.0 caches store cookies too: a response that sets the
 		// persistence cookie must not be shared.
 		resp.Headers = append(resp.Headers, h1.Header{Name: []byte("Cache-control"), Value: []byte("private")})
@@ -331,32 +331,70 @@ func rebuildSetCookie(name, val, attrs, whole, pair []byte) []byte {
 	return b
 }
 
-// cacheable is a simplified form of HAProxy's cacheability check: a
-// response a shared cache may store, unless Cache-Control or Pragma says
-// otherwise.
-func cacheable(method []byte, resp *h1.Response) bool {
-	if m := string(method); m != "GET" && m != "HEAD" {
-		return false
-	}
-	switch resp.Status {
-	case 200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501:
+// cacheable follows HAProxy's cacheability checks: a safe method, no
+// Authorization and no "no-store" in the request; in the response a final
+// status, no "Pragma: no-cache", no private/no-cache/no-store/max-age=0/
+// s-maxage=0 directive, and freshness information (max-age, s-maxage,
+// Expires) or a validator (ETag, Last-Modified).
+func cacheable(req *h1.Request, resp *h1.Response) bool {
+	switch string(req.Method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
 	default:
 		return false
 	}
-	for _, h := range resp.Headers {
-		if bytes.EqualFold(h.Name, []byte("cache-control")) {
-			v := bytes.ToLower(h.Value)
-			for _, tok := range []string{"private", "no-cache", "no-store", "max-age=0", "s-maxage=0"} {
-				if bytes.Contains(v, []byte(tok)) {
-					return false
-				}
-			}
-		}
-		if bytes.EqualFold(h.Name, []byte("pragma")) && bytes.Contains(bytes.ToLower(h.Value), []byte("no-cache")) {
+	if _, ok := h1.Get(req.Headers, "authorization"); ok {
+		return false
+	}
+	for _, h := range req.Headers {
+		if bytes.EqualFold(h.Name, []byte("cache-control")) && hasDirective(h.Value, "no-store", true) {
 			return false
 		}
 	}
-	return true
+	if resp.Status < 200 {
+		return false
+	}
+	ok, fresh := true, false
+	for _, h := range resp.Headers {
+		switch {
+		case bytes.EqualFold(h.Name, []byte("pragma")):
+			if bytes.EqualFold(bytes.TrimSpace(h.Value), []byte("no-cache")) {
+				return false
+			}
+		case bytes.EqualFold(h.Name, []byte("cache-control")):
+			// Directives apply in order: a later "public" undoes an
+			// earlier "private", as in HAProxy.
+			for _, d := range bytes.Split(h.Value, []byte(",")) {
+				d = bytes.ToLower(bytes.TrimSpace(d))
+				switch {
+				case string(d) == "public":
+					ok = true
+				case string(d) == "private", string(d) == "no-cache", string(d) == "no-store",
+					string(d) == "max-age=0", string(d) == "s-maxage=0":
+					ok = false
+				case bytes.HasPrefix(d, []byte("max-age")), bytes.HasPrefix(d, []byte("s-maxage")):
+					fresh = true
+				}
+			}
+		case bytes.EqualFold(h.Name, []byte("expires")), bytes.EqualFold(h.Name, []byte("etag")),
+			bytes.EqualFold(h.Name, []byte("last-modified")):
+			fresh = true
+		}
+	}
+	// Without freshness information or a validator nothing is stored
+	// (RFC 7234 section 3), so there is nothing to protect.
+	return ok && fresh
+}
+
+// hasDirective reports whether a Cache-Control value lists directive d
+// (prefix: also "d=..." forms).
+func hasDirective(v []byte, d string, prefix bool) bool {
+	for _, x := range bytes.Split(v, []byte(",")) {
+		x = bytes.ToLower(bytes.TrimSpace(x))
+		if string(x) == d || (prefix && bytes.HasPrefix(x, []byte(d))) {
+			return true
+		}
+	}
+	return false
 }
 
 // Dates in insert-mode cookies are 30-bit counts of 4-second units, in 5
