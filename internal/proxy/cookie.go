@@ -26,13 +26,14 @@ import (
 type cookieCfg struct {
 	*model.Cookie
 	values []string // per server index: its cookie value, "" = none
+	nameEq []byte   // "NAME=", to skip Cookie headers without ours cheaply
 }
 
 func newCookieCfg(p *model.Proxy) *cookieCfg {
 	if p.Cookie == nil {
 		return nil
 	}
-	ck := &cookieCfg{Cookie: p.Cookie}
+	ck := &cookieCfg{Cookie: p.Cookie, nameEq: []byte(p.Cookie.Name + "=")}
 	for _, sv := range p.Servers {
 		v := sv.Opts["cookie"]
 		if v == "" && p.Cookie.Dynamic && p.DynamicCookieKey != "" {
@@ -117,7 +118,7 @@ func (s *httpSession) cookieRequest(be *backend) {
 // forward and false when nothing is left of it.
 func (s *httpSession) cookieHeader(be *backend, v []byte) ([]byte, bool) {
 	ck, st := be.ck, &s.ck
-	if !bytes.Contains(v, []byte(ck.Name+"=")) {
+	if !bytes.Contains(v, ck.nameEq) {
 		return v, true
 	}
 	var out []byte

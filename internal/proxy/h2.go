@@ -51,7 +51,7 @@ func (fe *frontend) serveTLS(c net.Conn) {
 
 func (fe *frontend) serveH2(tc *tls.Conn) {
 	defer tc.Close()
-	ci := connInfo{client: tc.RemoteAddr(), src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), h2: true, tlsOn: true}
+	ci := connInfo{client: tc.RemoteAddr(), src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), h2: true, tlsOn: true, conn: tc}
 	if sni := tc.ConnectionState().ServerName; sni != "" {
 		ci.sni = []byte(sni)
 	}

@@ -53,7 +53,8 @@ type httpSession struct {
 	capResp     [][]byte
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
 	tlsOn       bool
-	expectPP    bool // "tcp-request connection expect-proxy" ran
+	expectPP    bool     // "tcp-request connection expect-proxy" ran
+	cconn       net.Conn // the client connection: c, or the h2 connection under its stream
 	sni         []byte
 	client      net.Addr
 	h2          bool
@@ -79,13 +80,19 @@ type connInfo struct {
 	h2       bool // one request, connection rules already run
 	tlsOn    bool
 	sni      []byte
+	// conn is the client connection of an h2 stream (its TLS state and
+	// PROXY header); nil when the session reads the connection itself.
+	conn net.Conn
 	// done releases the connection's slots when the session ends (which,
 	// for a parked session, is not when its first goroutine returns).
 	done func()
 }
 
 func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
-	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done}
+	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, cconn: ci.conn}
+	if s.cconn == nil {
+		s.cconn = c
+	}
 	if ci.h2 {
 		s.tlsOn, s.sni = ci.tlsOn, ci.sni
 	}
@@ -839,7 +846,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 			return sc, idx, false, nil
 		}
 	}
-	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, clientSide{conn: s.c, src: s.src, dst: s.dst}, e)
+	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, clientSide{conn: s.cconn, src: s.src, dst: s.dst}, e)
 	if err != nil {
 		return nil, -1, false, err
 	}

@@ -203,8 +203,8 @@ func (s *httpSession) setClientAddrs() {
 func (s *httpSession) ExpectProxy() { s.expectPP = true }
 
 // ProxyTLV and ProxyReceived serve the fc_pp_* and fc_rcvd_proxy fetches.
-func (s *httpSession) ProxyTLV(t byte) ([]byte, bool) { return proxyTLV(s.c, t) }
-func (s *httpSession) ProxyReceived() bool            { return proxyReceived(s.c) }
+func (s *httpSession) ProxyTLV(t byte) ([]byte, bool) { return proxyTLV(s.cconn, t) }
+func (s *httpSession) ProxyReceived() bool            { return proxyReceived(s.cconn) }
 
 func (t *tcpTxn) ExpectProxy()                     { t.expectPP = true }
 func (t *tcpTxn) ProxyTLV(typ byte) ([]byte, bool) { return proxyTLV(t.conn, typ) }
@@ -229,7 +229,7 @@ func newPPSend(sc *model.Server) *ppSend {
 
 // clientSide is what a PROXY header sent to a server tells about the
 // client connection. conn gives the TLS facts and the TLVs the client's
-// own PROXY header carried; it is nil for HTTP/2 streams.
+// own PROXY header carried (for an HTTP/2 stream, the h2 connection's).
 type clientSide struct {
 	conn     net.Conn
 	src, dst netip.AddrPort

@@ -2,15 +2,19 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"bulwark/internal/model"
 	"bulwark/internal/proxyproto"
@@ -302,5 +306,52 @@ func TestSSLTLVClientCert(t *testing.T) {
 	p.opts = model.PPv2SSL
 	if got := p.sslTLV(st); bytes.Contains(got, []byte("client.example")) {
 		t.Fatalf("CN sent without cert-cn: %x", got)
+	}
+}
+
+// HTTP/2 streams see the PROXY header of their connection: the relayed
+// source, its TLVs, and the TLS facts (with the ALPN TLV) in the header
+// sent on.
+func TestAcceptProxyH2(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	crt, pool := writeCert(t, "pph2.example.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT alpn h2,http/1.1 accept-proxy
+    http-request set-header X-Src %[src]:%[src_port]
+    http-request set-header X-Auth %[fc_pp_authority]
+    default_backend be
+backend be
+    server s B send-proxy-v2-ssl
+`, "B", b.addr, "CRT", crt))
+	tr := &http2.Transport{DialTLSContext: func(ctx context.Context, network, a string, cfg *tls.Config) (net.Conn, error) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		io.WriteString(c, ppHex(t, v2Auth))
+		tc := tls.Client(c, &tls.Config{RootCAs: pool, ServerName: "pph2.example.test", NextProtos: []string{"h2"}})
+		return tc, tc.HandshakeContext(ctx)
+	}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://pph2.example.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	in := []byte(b.received())
+	h, n, err := proxyproto.Parse(in)
+	if err != nil {
+		t.Fatalf("header %q: %v", in, err)
+	}
+	if v, _ := h.TLV(proxyproto.TypeALPN); string(v) != "h2" {
+		t.Errorf("ALPN TLV %q", v)
+	}
+	if v, _ := h.TLV(proxyproto.TypeSSL); len(v) < 1 || v[0]&proxyproto.ClientSSL == 0 {
+		t.Errorf("SSL TLV %x", v)
+	}
+	if req := string(in[n:]); !strings.Contains(req, "X-Src: 127.0.0.1:42\r\n") || !strings.Contains(req, "X-Auth: 12345\r\n") {
+		t.Errorf("request %q", req)
 	}
 }
