@@ -46,6 +46,11 @@ func newParker() *parker {
 
 // connFD returns the descriptor of a plain TCP connection.
 func connFD(c net.Conn) (int, bool) {
+	// After its PROXY header a connection is the socket again, once the
+	// bytes read past the header are consumed.
+	if pc, ok := c.(*ppConn); ok && len(pc.rest) == 0 {
+		c = pc.Conn
+	}
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return 0, false

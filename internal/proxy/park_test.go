@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,5 +74,36 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A connection that began with a PROXY header parks like any other once
+// its header is read, and resumes with the relayed address.
+func TestProxyHeaderSessionParks(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	px, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 accept-proxy
+    http-request set-header X-Src %[src]
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	rt := px.Current()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	rc := newRawClient(t, addr)
+	io.WriteString(rc.c, "PROXY TCP4 192.0.2.1 198.51.100.2 4242 80\r\n")
+	for i := 0; i < 2; i++ {
+		if st, _, err := rc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 || err != nil {
+			t.Fatalf("request %d: %d %v", i, st, err)
+		}
+		if i == 0 {
+			waitFor(t, func() bool { return rt.parker.count() == 1 }, "the idle session parked")
+		}
+	}
+	if got := b.received(); strings.Count(got, "X-Src: 192.0.2.1\r\n") != 2 {
+		t.Fatalf("backend: %q", got)
 	}
 }
