@@ -136,8 +136,8 @@ var predefined = map[string][]string{
 	"METH_PUT":       {"method PUT"},
 	"METH_TRACE":     {"method TRACE"},
 	// Bulwark reads whole request heads before rules run and does not
-	// inspect bodies or RDP cookies, so these have fixed answers.
-	"RDP_COOKIE":  {"always_false"},
+	// inspect bodies, so these have fixed answers.
+	"RDP_COOKIE":  {"req.rdp_cookie_cnt gt 0"},
 	"REQ_CONTENT": {"req.hdr_val(content-length) gt 0"},
 	"WAIT_END":    {"always_true"},
 }

@@ -70,6 +70,9 @@ func lookupFetch(name string) *fetchDef {
 	if d := ppFetches[name]; d != nil {
 		return d
 	}
+	if d := rdpFetches[name]; d != nil {
+		return d
+	}
 	return stickFetch(name)
 }
 

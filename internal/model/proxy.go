@@ -451,9 +451,6 @@ func (c *compiler) checkBalance(p *Proxy, d *config.Directive) {
 		return
 	}
 	p.LB = lb
-	if lb.Algo == balance.RDPCookie {
-		c.unsupported(d.Pos, "'balance rdp-cookie' is not supported by bulwark")
-	}
 }
 
 func (c *compiler) hashType(p *Proxy, d *config.Directive) {

@@ -15,6 +15,7 @@ func peekClientHello(c net.Conn, d time.Duration) (buf []byte, sni string) {
 	defer c.SetReadDeadline(time.Time{})
 	buf = make([]byte, 0, 1024)
 	need := 5
+	tpkt := false
 	for len(buf) < need {
 		if cap(buf) < need {
 			nb := make([]byte, len(buf), need)
@@ -24,6 +25,16 @@ func peekClientHello(c net.Conn, d time.Duration) (buf []byte, sni string) {
 		n, err := c.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if len(buf) >= 5 && need == 5 {
+			if buf[0] == 3 && buf[1] == 0 {
+				// A TPKT packet (RDP): wait for all of it, the
+				// connection request with its cookie.
+				need = int(binary.BigEndian.Uint16(buf[2:4]))
+				if need < 5 || need > 4096 {
+					return buf, ""
+				}
+				tpkt = true
+				continue
+			}
 			if buf[0] != 0x16 { // not a TLS handshake record
 				return buf, ""
 			}
@@ -35,6 +46,9 @@ func peekClientHello(c net.Conn, d time.Duration) (buf []byte, sni string) {
 		if err != nil {
 			return buf, ""
 		}
+	}
+	if tpkt {
+		return buf, ""
 	}
 	return buf, clientHelloSNI(buf[5:need])
 }

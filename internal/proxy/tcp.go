@@ -69,6 +69,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 			if sni != "" {
 				txn.sni = []byte(sni)
 			}
+			txn.payload = peeked
 		}
 		if res := r.tcpContent.Run(&x); res.Verdict == rules.Reject {
 			e.Term = "PR"
@@ -88,6 +89,17 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	}
 	e.Backend, e.be = be.name, be
 	key := balance.Key{Src: src.Addr()}
+	if be.params.Algo == balance.RDPCookie {
+		// "balance rdp-cookie": the cookie of the inspected connection
+		// request, hashed; without one, round robin.
+		name := be.params.Name
+		if name == "" {
+			name = "mstshash"
+		}
+		if v, ok := acl.RDPCookie(peeked, name); ok && len(v) > 0 {
+			key.Value, key.HasValue = string(v), true
+		}
+	}
 	sc, srv, idx, err := be.connect(fe.rt.ctx, key, clientSide{conn: c, src: src, dst: dst}, e)
 	if err != nil {
 		return

@@ -22,6 +22,7 @@ type tcpTxn struct {
 	sni      []byte   // from the ClientHello, when inspected
 	conn     net.Conn // the client connection (PROXY header fetches); nil for h2
 	expectPP bool     // "tcp-request connection expect-proxy" ran
+	payload  []byte   // the client's first bytes, when inspected
 }
 
 func (t *tcpTxn) Src() netip.AddrPort           { return t.src }
@@ -62,3 +63,6 @@ func (t *tcpTxn) release() {
 		}
 	}
 }
+
+// ReqPayload serves the req.rdp_cookie fetches.
+func (t *tcpTxn) ReqPayload() []byte { return t.payload }
