@@ -324,6 +324,7 @@ frontend fe
 backend be
     server s B send-proxy-v2-ssl
 `, "B", b.addr, "CRT", crt))
+	//lint:ignore SA1019 the h2 client that can dial its own TLS connection after a PROXY header, as in h2_test.go
 	tr := &http2.Transport{DialTLSContext: func(ctx context.Context, network, a string, cfg *tls.Config) (net.Conn, error) {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -333,7 +334,7 @@ backend be
 		tc := tls.Client(c, &tls.Config{RootCAs: pool, ServerName: "pph2.example.test", NextProtos: []string{"h2"}})
 		return tc, tc.HandshakeContext(ctx)
 	}}
-	defer tr.CloseIdleConnections()
+	defer tr.CloseIdleConnections() //lint:ignore SA1019 see above
 	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://pph2.example.test/")
 	if err != nil {
 		t.Fatal(err)
