@@ -44,6 +44,7 @@ bench:
 
 docs:
 	$(GO) run ./cmd/bulwark controls --format md > docs/controls.md
+	$(GO) run ./cmd/bulwark keywords --format md > docs/keywords.md
 
 clean:
 	rm -rf bin

@@ -154,3 +154,19 @@ func TestAuditSHA256SumsFlag(t *testing.T) {
 		})
 	}
 }
+
+// TestKeywordsDocUpToDate fails when docs/keywords.md no longer matches
+// what the registries say.
+func TestKeywordsDocUpToDate(t *testing.T) {
+	want, err := os.ReadFile("../../docs/keywords.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, got, _ := runCLI("keywords", "--format", "md")
+	if code != 0 || got != string(want) {
+		t.Error("docs/keywords.md is stale: run 'make docs' (go run ./cmd/bulwark keywords --format md > docs/keywords.md)")
+	}
+	if code, _, _ := runCLI("keywords", "--format", "pdf"); code != 2 {
+		t.Error("an unknown format is not refused")
+	}
+}

@@ -128,6 +128,7 @@ func commands() map[string]func(args []string, stdout, stderr io.Writer) int {
 		"demo":     demoCmd,
 		"audit":    auditMain,
 		"controls": controlsMain,
+		"keywords": keywordsMain,
 		"backup":   backupMain,
 		"restore":  restoreMain,
 		"playbook": playbookMain,

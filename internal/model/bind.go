@@ -67,6 +67,17 @@ func (c *compiler) bind(d *config.Directive) *Bind {
 	return b
 }
 
+// bindSupport reports a bind option the registry does not call
+// implemented.
+func (c *compiler) bindSupport(w config.Word) {
+	switch KeywordSupport(FamilyBind, w.Text) {
+	case Unsupported:
+		c.unsupported(w.Pos, "bind option '%s' is not supported by bulwark", w.Text)
+	case NoEffect:
+		c.noEffect(w.Pos, "bind option '%s'", w.Text)
+	}
+}
+
 func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 	for i := 0; i < len(args); i++ {
 		w := args[i]
@@ -77,11 +88,7 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 			if name == "ssl" {
 				b.SSL = true
 			}
-			if unsupportedBindOpts[name] {
-				c.unsupported(w.Pos, "bind option '%s' is not supported by bulwark", name)
-			} else if bindNoEffect[name] {
-				c.noEffect(w.Pos, "bind option '%s'", name)
-			}
+			c.bindSupport(w)
 			continue
 		case bindValued[name]:
 		default:
@@ -94,11 +101,7 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 		}
 		v := args[i+1]
 		i++
-		if unsupportedBindOpts[name] {
-			c.unsupported(w.Pos, "bind option '%s' is not supported by bulwark", name)
-		} else if bindNoEffect[name] {
-			c.noEffect(w.Pos, "bind option '%s'", name)
-		}
+		c.bindSupport(w)
 		switch name {
 		case "crt":
 			b.Certs = append(b.Certs, v.Text)

@@ -331,11 +331,12 @@ func (c *compiler) option(p *Proxy, d *config.Directive, inherited bool) {
 		return
 	}
 	name := args[0].Text
-	if noEffectOptions[name] {
+	switch KeywordSupport(FamilyOption, name) {
+	case NoEffect:
 		c.noEffect(args[0].Pos, "'option %s'", name)
 		return
-	}
-	if !supportedOptions[name] {
+	case Implemented:
+	default:
 		c.unsupported(args[0].Pos, "'option %s' is not supported by bulwark", name)
 		return
 	}

@@ -85,7 +85,7 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 		w := args[i]
 		name := w.Text
 		if serverFlags[name] {
-			if unsupportedServerOpts[name] {
+			if KeywordSupport(FamilyServer, name) == Unsupported {
 				c.unsupported(w.Pos, "server option '%s' is not supported by bulwark", name)
 			}
 			o.Opts[name] = ""
@@ -135,7 +135,7 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 		}
 		v := args[i+1]
 		i++
-		if unsupportedServerOpts[name] {
+		if KeywordSupport(FamilyServer, name) == Unsupported {
 			c.unsupported(w.Pos, "server option '%s' is not supported by bulwark", name)
 		}
 		o.Opts[name] = v.Text
