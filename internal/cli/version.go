@@ -24,6 +24,16 @@ func printVersion(w io.Writer, level int) {
 	fmt.Fprintf(w, "Running on: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		fmt.Fprintf(w, "Build info: module %s %s\n", bi.Main.Path, bi.Main.Version)
+		rev, dirty := "unknown (built without VCS information; 'make release' embeds it)", ""
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision":
+				rev = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = " (dirty: uncommitted changes)"
+			}
+		}
+		fmt.Fprintf(w, "Revision: %s%s\n", rev, dirty)
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision", "vcs.time", "vcs.modified", "-trimpath", "CGO_ENABLED":
