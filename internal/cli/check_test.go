@@ -224,3 +224,18 @@ func TestFlags(t *testing.T) {
 		t.Errorf("-v should print one line and -vv several:\n%s\n--\n%s", v1, v2)
 	}
 }
+
+// -V is HAProxy's verbose mode (it undoes -q), not a version flag.
+func TestVerboseUndoesQuiet(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.cfg", validCfg)
+	if code, out, _ := runMain("-c", "-q", "-f", good); code != 0 || strings.Contains(out, "valid") {
+		t.Fatalf("-q: exit %d, stdout %q; want exit 0 and silence", code, out)
+	}
+	for _, args := range [][]string{{"-c", "-q", "-V", "-f", good}, {"-V", "-c", "-q", "-f", good}} {
+		code, out, errOut := runMain(args...)
+		if code != 0 || !strings.Contains(out+errOut, "Configuration file is valid") || strings.Contains(out, "Bulwark version") {
+			t.Errorf("%v: exit %d, output %q %q; want the verdict, not the version", args, code, out, errOut)
+		}
+	}
+}

@@ -13,6 +13,7 @@ type Flags struct {
 	Files      []string
 	Check      bool   // -c
 	Quiet      bool   // -q
+	Verbose    bool   // -V: wins over -q and "quiet"
 	Debug      bool   // -d
 	Foreground bool   // -db
 	Daemon     bool   // -D
@@ -69,8 +70,12 @@ func ParseFlags(args []string) (*Flags, error) {
 				return nil, err
 			}
 			f.PidFile = v
-		case "-v", "-V":
+		case "-v":
 			f.Version = 1
+		case "-V":
+			// HAProxy's -V is verbose mode: it undoes -q and "quiet",
+			// whatever their order.
+			f.Verbose = true
 		case "-vv":
 			f.Version = 2
 		case "--strict":
@@ -119,6 +124,7 @@ func ParseFlags(args []string) (*Flags, error) {
 			f.CondExpr, f.CondSet = v, true
 		case "--":
 			f.Files = append(f.Files, args[i+1:]...)
+			f.Quiet = f.Quiet && !f.Verbose
 			return f, nil
 		default:
 			if strings.HasPrefix(a, "-f") && len(a) > 2 {
@@ -131,6 +137,7 @@ func ParseFlags(args []string) (*Flags, error) {
 			return nil, fmt.Errorf("unexpected argument '%s' (configuration files are given with -f)", a)
 		}
 	}
+	f.Quiet = f.Quiet && !f.Verbose
 	return f, nil
 }
 
@@ -155,6 +162,7 @@ Options (as HAProxy's):
   -st <pid>...   once serving, tell these processes to stop now
   -L <name>      local peer name (sets HAPROXY_LOCALPEER)
   -v / -vv       version / version with build information and features
+  -V             verbose: undoes -q
   -cc <cond>     evaluate a .if condition: exit 0 true, 1 false, 2 error
   --strict       treat warnings as errors (like 'zero-warning')
 
