@@ -67,6 +67,10 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Some warnings were found and 'zero-warning' is set. Aborting.")
 		return 1
 	}
+	if err := lifecycle.ApplyProcess(&m.Global); err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
+		return 1
+	}
 	if isWorker {
 		return runWorker(f, pl, worker, stderr)
 	}

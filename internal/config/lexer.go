@@ -73,9 +73,15 @@ type lexer struct {
 	alerts  int
 	stop    bool
 	section string
+	kind    string // keyword of the section being read
 	lineNo  int
-	conds   []condFrame
-	lines   []Line
+	// env is what setenv, presetenv, unsetenv and resetenv in global did
+	// to the environment seen by later lines (nil value: unset); with
+	// reset, names not in env are unset too.
+	env   map[string]*string
+	reset bool
+	conds []condFrame
+	lines []Line
 
 	// Scratch reused across lines: the bytes of all words of the line
 	// being split, and where each word lies in it.
@@ -214,8 +220,61 @@ func (l *lexer) physLine(line []byte, n int) {
 		if len(words) > 1 {
 			l.section = words[1].Text
 		}
+		l.kind = words[0].Text
+	}
+	if l.kind == KindGlobal {
+		l.envDirective(words)
 	}
 	l.lines = append(l.lines, Line{Pos: words[0].Pos, Words: words})
+}
+
+// envDirective applies setenv, presetenv, unsetenv and resetenv as HAProxy
+// does while it reads global: "${NAME}" on the lines after them sees the
+// change. Wrong arity is the model's to report.
+func (l *lexer) envDirective(words []Word) {
+	set := func(name string, v *string) {
+		if l.env == nil {
+			l.env = map[string]*string{}
+		}
+		l.env[name] = v
+	}
+	switch words[0].Text {
+	case "setenv", "presetenv":
+		if len(words) != 3 {
+			return
+		}
+		if _, exists := l.lookupEnv(words[1].Text); words[0].Text == "presetenv" && exists {
+			return
+		}
+		v := words[2].Text
+		set(words[1].Text, &v)
+	case "unsetenv":
+		for _, w := range words[1:] {
+			set(w.Text, nil)
+		}
+	case "resetenv":
+		keep := map[string]*string{}
+		for _, w := range words[1:] {
+			if v, ok := l.lookupEnv(w.Text); ok {
+				keep[w.Text] = &v
+			}
+		}
+		l.env, l.reset = keep, true
+	}
+}
+
+// lookupEnv is the environment as the current line sees it.
+func (l *lexer) lookupEnv(name string) (string, bool) {
+	if v, ok := l.env[name]; ok {
+		if v == nil {
+			return "", false
+		}
+		return *v, true
+	}
+	if l.reset {
+		return "", false
+	}
+	return l.opt.Env(name)
 }
 
 // inactiveLine handles a line of a dropped branch: only the directives that
@@ -479,7 +538,7 @@ func (l *lexer) expandVar(line []byte, i, n int, cur *span, begin func(int), fin
 			return 0, &lexError{nameStart + 1, fmt.Sprintf("unsupported pseudo-variable name '%s'", name)}
 		}
 	} else {
-		value, set = l.opt.Env(name)
+		value, set = l.lookupEnv(name)
 	}
 	wordExpand := false
 	if brace >= 0 && j < len(line) && line[j] == '[' {

@@ -21,6 +21,8 @@ var globalIgnored = set("expose-experimental-directives")
 var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
 	"tune.ssl.cachesize", "tune.ssl.lifetime", "cpu-map",
 	"tune.ssl.maxrecord", "quiet", "tune.idletimer",
+	// Go splices through pipes of its own.
+	"maxpipes",
 	// Idle server connections are shared by all goroutines: there are no
 	// threads to keep them apart.
 	"tune.idle-pool.shared")
@@ -116,6 +118,24 @@ func (c *compiler) global(s *config.Section) {
 				continue
 			}
 			g.BufSize = n
+		case "ulimit-n":
+			if n, ok := c.rangeArg(d, 1, 1<<30); ok {
+				g.UlimitN = n
+			}
+		case "setenv", "presetenv", "unsetenv", "resetenv":
+			if (d.Name == "setenv" || d.Name == "presetenv") && len(d.Args) != 2 {
+				c.ds.Alertf(d.Pos, "'%s' expects <name> <value>", d.Name)
+				continue
+			}
+			if d.Name == "unsetenv" && len(d.Args) == 0 {
+				c.ds.Alertf(d.Pos, "'unsetenv' expects at least one name")
+				continue
+			}
+			op := EnvOp{Op: d.Name}
+			for _, a := range d.Args {
+				op.Args = append(op.Args, a.Text)
+			}
+			g.EnvOps = append(g.EnvOps, op)
 		case "tune.http.maxhdr":
 			if n, ok := c.rangeArg(d, 1, 32767); ok {
 				g.MaxHdr = n

@@ -97,8 +97,13 @@ type Global struct {
 	MaxRewrite        int           // tune.maxrewrite
 	MaxHdr            int           // tune.http.maxhdr, default 101
 	H2                H2Tune        // tune.h2.*
-	Logs              []LogTarget
-	StatsSocks        []*StatsSocket
+	UlimitN           int           // ulimit-n, 0 = leave the limit as it is
+	// EnvOps are setenv, presetenv, unsetenv and resetenv in order; the
+	// lexer already applied them to the configuration's "${NAME}"s, the
+	// process applies them to its own environment at start-up.
+	EnvOps     []EnvOp
+	Logs       []LogTarget
+	StatsSocks []*StatsSocket
 	// StatsTimeout is "stats timeout" (runtime API idle limit), 0 = 10 s.
 	StatsTimeout time.Duration
 	// StatsMaxConn is "stats maxconn": concurrent runtime API connections
@@ -254,6 +259,13 @@ func (p *Proxy) Option(name string) bool { return p.Options[name] }
 type Timeouts struct {
 	Client, Server, Connect, HTTPRequest, HTTPKeepAlive, Queue, Tunnel,
 	ClientFin, ServerFin, Check, Tarpit time.Duration
+}
+
+// EnvOp is one environment directive of global: Op is "setenv",
+// "presetenv", "unsetenv" or "resetenv"; Args its words.
+type EnvOp struct {
+	Op   string
+	Args []string
 }
 
 // H2Tune are the HTTP/2 settings Bulwark advertises (tune.h2.*), with
