@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the tools the tests drive for real (Debian's haproxy for the
 # differential tests, curl and openssl for TLS and HTTP probes, nginx and wrk
-# for benchmarks, h2spec for HTTP/2 conformance, chromium to render the
+# for benchmarks, h2spec for HTTP/2 conformance, pebble for ACME, chromium to render the
 # audit's HTML report and the stats page, socat for the runtime API,
 # node/npm for Microsoft's SARIF validator, redis-server for the redis
 # health-check tests, which skip without it). Does nothing when they are
@@ -20,6 +20,12 @@ gobin="$(go env GOPATH)/bin"
 if ! command -v h2spec >/dev/null 2>&1 && [ ! -x "$gobin/h2spec" ]; then
 	echo "install-deps: installing h2spec"
 	go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+fi
+# pebble, Let's Encrypt's ACME test server, for the bulwark-acme end-to-end
+# tests (internal/acme).
+if ! command -v pebble >/dev/null 2>&1 && [ ! -x "$gobin/pebble" ]; then
+	echo "install-deps: installing pebble"
+	go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
 fi
 # The SARIF validator is an npm package (a self-contained .NET build).
 need_sarif=""

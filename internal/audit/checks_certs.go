@@ -135,10 +135,10 @@ func expandCertDir(dir string) []string {
 
 func checkCertificates(t *Target) Result {
 	refs := certRefs(t)
-	if len(refs) == 0 {
+	evs := acmeEvidence(t)
+	if len(refs) == 0 && len(evs) == 0 {
 		return skip("no certificate or CA file configured")
 	}
-	var evs []Evidence
 	seen := map[string]bool{}
 	for _, r := range refs {
 		files := []string{r.path}
@@ -155,7 +155,9 @@ func checkCertificates(t *Target) Result {
 		}
 	}
 	r := summarize(evs, "certificate files are protected, strong and current", "certificate storage or quality problems")
-	if r.Verdict == Pass {
+	if r.Verdict == Pass && len(refs) == 0 {
+		r.Summary = "certificates are ACME-managed by Bulwark (bulwark-acme) and their storage is private"
+	} else if r.Verdict == Pass {
 		// Who may read the key on the real host, and how renewal works,
 		// remain a person's check.
 		r.Verdict, r.Summary = Manual, "files look right; confirm renewal (ACME) and that only the proxy user can read keys on the host"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,7 +67,13 @@ func Load(args []string, product string, opt plan.Options) (*Target, error) {
 		}
 		fh.Close()
 	}
-	cfg, pds := config.ParseFiles(files, config.ParseOptions{})
+	var po config.ParseOptions
+	if product == ProductHAProxy {
+		// HAProxy takes feature(BULWARK) as false: the Bulwark-only
+		// blocks are not part of what it runs.
+		po.Lex.Features = slices.DeleteFunc(slices.Clone(config.DefaultFeatures), func(f string) bool { return f == "BULWARK" })
+	}
+	cfg, pds := config.ParseFiles(files, po)
 	for _, d := range pds {
 		if !d.Pos.IsValid() && d.Severity == config.SevAlert && strings.HasPrefix(d.Msg, "Cannot ") {
 			return nil, fmt.Errorf("%s", d.Msg)

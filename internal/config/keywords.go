@@ -276,6 +276,7 @@ func globalEntries() []entry {
 		tune.vars.txn-max-size tune.zlib.memlevel tune.zlib.windowsize
 
 		quiet zero-warning`)
+	g = append(g, simple(SecGlobal, BulwarkGlobalKeywords)...)
 	// cfgparse.c accepts "no"/"default" only for these global keywords.
 	g = append(g, simple(SecGlobal, "busy-polling insecure-fork-wanted insecure-setuid-wanted log numa-cpu-mapping set-dumpable strict-limits")...)
 	for i := range g {
@@ -385,6 +386,7 @@ func proxyEntries() []entry {
 			simple(secDFLB, "http-keep-alive http-request tarpit"))),
 		family("option", secDFLB, 0, optionEntries()),
 	}
+	p = append(p, simple(secDFL, BulwarkProxyKeywords)...)
 	return p
 }
 
@@ -682,7 +684,7 @@ var BindOptions = arityMap(`
 	crt-ignore-err crt-list curves ecdhe expose-fd gid group id interface
 	level maxconn mode mss name namespace nice npn process proto
 	severity-output shards ssl-max-ver ssl-min-ver tcp-ut thread
-	tls-ticket-keys uid user verify`, "")
+	tls-ticket-keys uid user verify `+BulwarkBindKeywords, "")
 
 // ServerOptions maps each "server"/"default-server" option of manual
 // section 5.2 to the number of words it consumes after itself. Read-only.

@@ -34,14 +34,17 @@ type LexOptions struct {
 //   - ACCEPT4, GETADDRINFO: what the Go net package uses;
 //   - OPENSSL: TLS termination and origination exist (via Go crypto/tls),
 //     which is what configurations test before "bind ... ssl crt";
-//   - PROMEX: the stats package exports HAProxy-compatible Prometheus metrics.
+//   - PROMEX: the stats package exports HAProxy-compatible Prometheus metrics;
+//   - BULWARK: this program. HAProxy evaluates an unknown feature as false,
+//     so ".if feature(BULWARK)" blocks hold the Bulwark-only directives
+//     (docs/extensions.md) and the file stays valid for "haproxy -c".
 //
 // Deliberately absent: PCRE/PCRE2 (regexes are RE2, whose syntax differs),
 // LUA, QUIC, ZLIB/SLZ, TPROXY/LINUX_TPROXY, NS, TFO, SYSTEMD, the device
 // detection modules.
 var DefaultFeatures = []string{
 	"EPOLL", "POLL", "THREAD", "LINUX_SPLICE", "ACCEPT4", "GETADDRINFO",
-	"OPENSSL", "PROMEX",
+	"OPENSSL", "PROMEX", "BULWARK",
 }
 
 const (

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/ecslog"
 	"bulwark/internal/logfmt"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
@@ -28,6 +29,8 @@ type frontLog struct {
 	http, tcp *logfmt.Format
 	ctx       lineCtx
 	counter   atomic.Uint64
+	// json is "bulwark-log-json": ECS JSON lines (package ecslog).
+	json bool
 }
 
 // New opens the log targets of every frontend of the plan and takes their
@@ -61,7 +64,7 @@ func New(pl *plan.Plan) (*Logger, error) {
 		return s, nil
 	}
 	for _, p := range m.Frontends() {
-		fl := &frontLog{ctx: lineCtx{pid: os.Getpid(), hostname: host}}
+		fl := &frontLog{ctx: lineCtx{pid: os.Getpid(), hostname: host}, json: p.LogJSON}
 		if pp := pl.Proxies[p]; pp != nil && pp.Log != nil {
 			fl.http, fl.tcp = pp.Log.HTTP, pp.Log.TCP
 		}
@@ -120,6 +123,22 @@ func (l *Logger) Event(proxy, level, msg string) {
 
 // Log renders e and sends it to its frontend's targets.
 func (l *Logger) Log(e *proxy.LogEntry) {
+	if e.Msg != "" {
+		// A message line (Bulwark: TLS failure, abuse alert) goes out as
+		// is; one without a frontend goes to every target once.
+		sinks := l.sinks
+		if e.Frontend != "" {
+			if fl := l.fronts[e.Frontend]; fl != nil {
+				sinks = fl.sinks
+			} else {
+				sinks = nil
+			}
+		}
+		for _, s := range sinks {
+			s.Send(e.Level, []byte(e.Msg), time.Now())
+		}
+		return
+	}
 	fl := l.fronts[e.Frontend]
 	if fl == nil || len(fl.sinks) == 0 || e.Level == "silent" {
 		return
@@ -129,9 +148,14 @@ func (l *Logger) Log(e *proxy.LogEntry) {
 	if e.HTTP {
 		f = fl.http
 	}
-	lc := fl.ctx
-	lc.counter = fl.counter.Add(1) - 1
-	line := render(buf[:0], f, e, &lc)
+	var line []byte
+	if fl.json {
+		line = ecslog.Append(buf[:0], e)
+	} else {
+		lc := fl.ctx
+		lc.counter = fl.counter.Add(1) - 1
+		line = render(buf[:0], f, e, &lc)
+	}
 	now := time.Now()
 	level := e.Level
 	if level == "" {

@@ -28,7 +28,7 @@ var bindValued = map[string]bool{
 	"severity-output": true, "expose-fd": true, "tcp-ut": true, "namespace": true,
 	"proto": true, "ca-sign-file": true,
 	"ca-sign-pass": true, "ca-verify-file": true, "accept-netscaler-cip": true,
-	"shards": true,
+	"shards": true, "bulwark-acme": true,
 }
 
 // unsupportedBindOpts are accepted by HAProxy but not run by Bulwark.
@@ -135,6 +135,8 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 			b.Group = v.Text
 		case "name":
 			b.Name = v.Text
+		case "bulwark-acme":
+			c.bulwarkBindACME(b, v, what)
 		}
 		b.Opts[name] = v.Text
 	}
@@ -143,7 +145,10 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 		// almost always a mistake.
 		c.ds.Warnf(args[0].Pos, "'bind %s' has certificates but no 'ssl' keyword: it will serve clear text", what)
 	}
-	if b.SSL && len(b.Certs) == 0 && len(b.CrtList) == 0 {
-		c.ds.Alertf(args[0].Pos, "'bind %s' : 'ssl' requires a certificate ('crt' or 'crt-list')", what)
+	if b.SSL && len(b.Certs) == 0 && len(b.CrtList) == 0 && len(b.ACME) == 0 {
+		c.ds.Alertf(args[0].Pos, "'bind %s' : 'ssl' requires a certificate ('crt', 'crt-list' or 'bulwark-acme')", what)
+	}
+	if len(b.ACME) > 0 && (!b.SSL || len(b.Certs) > 0 || len(b.CrtList) > 0) {
+		c.ds.Alertf(args[0].Pos, "'bind %s' : 'bulwark-acme' needs 'ssl' and replaces 'crt'/'crt-list'", what)
 	}
 }

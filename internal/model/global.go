@@ -189,6 +189,10 @@ func (c *compiler) global(s *config.Section) {
 		case "description":
 			g.Description = strings.Join(argTexts(d.Args), " ")
 		default:
+			if strings.HasPrefix(d.Name, "bulwark-") {
+				c.bulwarkGlobal(g, d)
+				continue
+			}
 			if globalNoEffect[d.Name] {
 				c.noEffect(d.Pos, "'%s'", d.Name)
 				continue

@@ -123,6 +123,8 @@ type Global struct {
 	MasterWorker, NoExitOnFailure bool
 	// Directives keeps every global directive for the auditor.
 	Directives []*config.Directive
+	// Bulwark holds the Bulwark-only settings (bulwark.go).
+	Bulwark Bulwark
 }
 
 // SSLDefaults are the ssl-default-* settings of the global section.
@@ -166,6 +168,9 @@ type LogTarget struct {
 
 // Proxy is a frontend, backend or listen section after defaults inheritance.
 type Proxy struct {
+	// LogJSON is "bulwark-log-json": access log lines in JSON with
+	// Elastic Common Schema field names instead of the log-format.
+	LogJSON  bool
 	Name     string
 	Kind     string // frontend, backend, listen
 	Pos      config.Pos
@@ -321,6 +326,9 @@ type Bind struct {
 	CrtList []string
 	ALPN    []string
 	Opts    map[string]string // every option, value "" for flags
+	// ACME lists the domains of "bulwark-acme": the certificate comes from
+	// the ACME CA instead of crt files.
+	ACME    []string
 	MaxConn int
 	Name    string
 	Mode    uint32 // unix socket mode

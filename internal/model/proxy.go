@@ -204,6 +204,10 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		p.Disabled = false
 	case "http-check", "tcp-check":
 		c.checkRule(p, d, inherited)
+	case "bulwark-log-json":
+		// Bulwark-only (docs/extensions.md): access log lines as JSON
+		// with Elastic Common Schema field names.
+		p.LogJSON = true
 	default:
 		if _, known := config.LookupKeyword(s.Kind, d.Name); !known {
 			return // the parser already reported the unknown keyword

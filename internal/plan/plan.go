@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bulwark/internal/acl"
+	"bulwark/internal/acme"
 	"bulwark/internal/config"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -44,6 +45,12 @@ type Plan struct {
 	// Proxies holds what was compiled per proxy; every proxy of the Model
 	// has an entry.
 	Proxies map[*model.Proxy]*Proxy
+	// ACME manages the certificates of "bulwark-acme" binds; nil when
+	// there are none. The proxy starts and stops it.
+	ACME *acme.Manager
+	// Stores are the certificate stores of every "bind ... ssl crt" line,
+	// for "bulwark-crt-watch".
+	Stores []*tlsconf.Store
 }
 
 // Proxy is what a proxy needs at run time beyond its Model.
@@ -75,6 +82,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 	pl.Tables = compileTables(m, opt.Table, &ds)
 	tlsOpt := tlsconf.Options{AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms,
 		CrtBase: m.Global.CrtBase, CABase: m.Global.CABase}
+	pl.ACME = compileACME(m, &ds)
 	for _, p := range m.Proxies {
 		pp := &Proxy{}
 		pl.Proxies[p] = pp
@@ -90,7 +98,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		if p.Cap&model.CapBackend != 0 {
 			checkBalance(p, &ds)
 		}
-		pp.ServerTLS, pp.BindTLS = compileTLS(m, p, tlsOpt, &ds)
+		pp.ServerTLS, pp.BindTLS = compileTLS(m, p, tlsOpt, pl.ACME, &pl.Stores, &ds)
 		if p.Cap&model.CapBackend != 0 {
 			pp.Check = compileCheck(p, &ds)
 			pp.CheckTLS = compileCheckTLS(m, p, pp, tlsOpt, &ds)

@@ -3,6 +3,7 @@ package plan
 import (
 	"crypto/tls"
 
+	"bulwark/internal/acme"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/tlsconf"
@@ -10,17 +11,29 @@ import (
 
 // compileTLS loads the certificates and TLS settings of p's binds and
 // servers; the configurations built here are the ones that serve.
-func compileTLS(m *model.Model, p *model.Proxy, opt tlsconf.Options, ds *config.Diagnostics) (map[*model.Server]*tls.Config, map[*model.Bind]*tls.Config) {
+func compileTLS(m *model.Model, p *model.Proxy, opt tlsconf.Options, mgr *acme.Manager, stores *[]*tlsconf.Store, ds *config.Diagnostics) (map[*model.Server]*tls.Config, map[*model.Bind]*tls.Config) {
 	var srv map[*model.Server]*tls.Config
 	var bind map[*model.Bind]*tls.Config
 	for _, b := range p.Binds {
 		if !b.SSL {
 			continue
 		}
-		bt, err := tlsconf.LoadBind(b, &m.Global.SSL, opt)
+		var bt *tlsconf.BindTLS
+		var err error
+		if len(b.ACME) > 0 {
+			if mgr == nil {
+				continue // compileACME said why
+			}
+			bt, err = tlsconf.LoadBindSource(b, &m.Global.SSL, opt, mgr)
+		} else {
+			bt, err = tlsconf.LoadBind(b, &m.Global.SSL, opt)
+		}
 		if err != nil {
 			ds.Alertf(b.Pos, "%s '%s': bind: %v", p.Kind, p.Name, err)
 			continue
+		}
+		if bt.Store != nil {
+			*stores = append(*stores, bt.Store)
 		}
 		for _, w := range bt.Warnings {
 			ds.Warnf(b.Pos, "%s '%s': bind: %s", p.Kind, p.Name, w)

@@ -13,10 +13,12 @@ import (
 
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/tlsfail"
 )
 
 // frontend is the running state of a frontend (or listen) proxy.
 type frontend struct {
+	tlsFail   tlsfail.Counters // failed handshakes by reason
 	rt        *Runtime
 	cfg       *model.Proxy
 	name      string
@@ -164,6 +166,9 @@ func (fe *frontend) serve(bl boundListener) {
 				fe.serveHTTP(c, done)
 			} else {
 				defer done()
+				if tc, ok := c.(*tls.Conn); ok && !fe.handshakeTCP(tc) {
+					return
+				}
 				fe.serveTCP(c)
 			}
 		}()

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"bulwark/internal/acl"
+	"bulwark/internal/acme"
 	"bulwark/internal/h1"
 	"bulwark/internal/rules"
 )
@@ -34,15 +35,28 @@ func (fe *frontend) serveTLS(c net.Conn) {
 	if to == 0 {
 		to = fe.clientTimeout
 	}
+	// The context bounds the handshake callbacks too (a bulwark-acme
+	// certificate not obtained yet is waited for within it), which the
+	// connection deadline alone does not.
+	ctx := fe.rt.ctx
 	if to > 0 {
 		tc.SetDeadline(time.Now().Add(to))
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, to)
+		defer cancel()
 	}
-	if err := tc.Handshake(); err != nil {
+	if err := tc.HandshakeContext(ctx); err != nil {
+		fe.handshakeFailed(tc, err)
 		tc.Close()
 		return
 	}
 	tc.SetDeadline(time.Time{})
-	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+	switch tc.ConnectionState().NegotiatedProtocol {
+	case acme.ALPNProto:
+		// A TLS-ALPN-01 validation is complete with the handshake.
+		tc.Close()
+		return
+	case "h2":
 		fe.serveH2(tc)
 		return
 	}

@@ -302,6 +302,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.captureText(e)
 	if e.Status > 0 {
 		s.countStatus(e.Status)
+		if d := fe.rt.abuse; d != nil {
+			d.HTTPStatus(fe.name, addrPort(s.client).Addr(), e.Status)
+		}
 	}
 	e.Ta = time.Since(start)
 	// Bytes read since the last request ended belong to this one.
@@ -316,6 +319,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 // evaluation order").
 func (s *httpSession) route(e *LogEntry) bool {
 	fe := s.fe
+	if s.acmeChallenge(e) {
+		return false
+	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
 		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {

@@ -18,7 +18,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/abuse"
 	"bulwark/internal/acl"
+	"bulwark/internal/acme"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -26,6 +28,8 @@ import (
 	"bulwark/internal/srvstate"
 	"bulwark/internal/stats"
 	"bulwark/internal/stick"
+	"bulwark/internal/tlsconf"
+	"bulwark/internal/tlsfail"
 )
 
 // LogEntry describes one finished session or request for the access log.
@@ -63,6 +67,10 @@ type LogEntry struct {
 	// SSLVersion and SSLCipher describe the client TLS session (%sslv,
 	// %sslc); empty without TLS.
 	SSLVersion, SSLCipher string
+	// Msg, when set, makes this entry a message line rather than a
+	// session (a TLS handshake failure, an abuse alert): it is sent as is,
+	// at Level, to the frontend's log targets.
+	Msg string
 
 	be  *backend
 	srv *server
@@ -238,6 +246,9 @@ type Runtime struct {
 	connRate   stats.Rate // process-wide, for "show info" and the page
 	sessID     atomic.Uint64
 	closeOnce  sync.Once
+	acme       *acme.Manager    // bulwark-acme certificates; nil without
+	abuse      *abuse.Detector  // bulwark-abuse-* alerts; nil without
+	stores     []*tlsconf.Store // for bulwark-crt-watch
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -280,7 +291,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
-		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken()}
+		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME}
 	old := p.cur.Load()
 	defer func() {
 		if err != nil {
@@ -290,6 +301,8 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	if m.Global.MaxConn > 0 {
 		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
 	}
+	rt.abuse = newAbuse(rt, m)
+	rt.stores = pl.Stores
 	for px, pp := range pl.Proxies {
 		if r := pp.Rules; r != nil {
 			rt.rules[px] = &proxyRules{set: r.Set, req: r.Req, resp: r.Resp, tcpConn: r.TCPConn,
@@ -353,7 +366,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 			for i, l := range ls {
 				sl := l
 				if tcfg != nil {
-					sl = tlsListener{l, tcfg}
+					sl = tlsListener{l, tlsfail.Wrap(tcfg)}
 				}
 				fe.listeners = append(fe.listeners, boundListener{sl, b})
 				rt.listeners = append(rt.listeners, l)
@@ -412,6 +425,11 @@ func (p *Proxy) Start(rt *Runtime) {
 				fe.serve(bl)
 			}()
 		}
+	}
+	rt.startACME()
+	rt.startCrtWatch()
+	if rt.abuse != nil {
+		go rt.abuse.Run(rt.ctx)
 	}
 	if old != nil {
 		// As a worker's soft stop: idle keep-alive connections of the old
@@ -597,6 +615,9 @@ func (rt *Runtime) close() { rt.closeOnce.Do(rt.closeAll) }
 
 func (rt *Runtime) closeAll() {
 	rt.cancel()
+	if rt.acme != nil {
+		rt.acme.Stop()
+	}
 	if rt.parker != nil {
 		rt.parker.resumeAll()
 	}

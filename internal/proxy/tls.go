@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"net"
 	"time"
+
+	"bulwark/internal/tlsfail"
 )
 
 // tlsListener terminates TLS on accepted connections. The handshake runs
@@ -20,7 +22,9 @@ func (l tlsListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tls.Server(c, l.cfg), nil
+	// The wrapper records the ClientHello, so that a failed handshake can
+	// be explained (tlsfail).
+	return tls.Server(tlsfail.NewConn(c), l.cfg), nil
 }
 
 // SetDeadline lets a reload wake accept loops on a shared socket.

@@ -82,7 +82,18 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	}
 	base.GetCertificate = st.GetCertificate
 	base.GetConfigForClient = st.GetConfigForClient
+	if allowed := allowedTLS13(suites13Of(b.Opts, g)); allowed != nil {
+		base.GetConfigForClient = enforceTLS13(allowed, base, st.GetConfigForClient, what)
+	}
 	return &BindTLS{Config: base, Store: st, Warnings: append(warns, st.Warnings()...)}, nil
+}
+
+// suites13Of is the "ciphersuites" list that applies to a bind.
+func suites13Of(opts map[string]string, g *model.SSLDefaults) string {
+	if v, ok := opts["ciphersuites"]; ok {
+		return v
+	}
+	return g.BindCipherSuites
 }
 
 func dropVersionFlags(m map[string]string) {
@@ -118,7 +129,7 @@ func serverSide(opts map[string]string, alpn []string, g *model.SSLDefaults, o O
 	if v, ok := opts["ciphersuites"]; ok {
 		suites13, src = v, what+" ciphersuites"
 	}
-	w, err = checkCipherSuites13(suites13, src)
+	w, err = checkCipherSuites13(suites13, src, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -243,4 +254,51 @@ func ticketKeys(path string) ([][32]byte, error) {
 		keys = append(keys, sha256.Sum256(raw[i]))
 	}
 	return keys, nil
+}
+
+// CertSource provides the certificates of a bind whose certificates are
+// not files (bulwark-acme): the certificate per handshake, and a whole
+// configuration for hellos it must answer itself (ACME TLS-ALPN-01
+// validation), nil for the others.
+type CertSource interface {
+	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	ChallengeConfig(*tls.ClientHelloInfo) *tls.Config
+}
+
+// LoadBindSource builds the configuration of b with every TLS option of
+// the line applied as for LoadBind, and the certificates from src.
+func LoadBindSource(b *model.Bind, g *model.SSLDefaults, o Options, src CertSource) (*BindTLS, error) {
+	if g == nil {
+		g = &model.SSLDefaults{}
+	}
+	what := "bind"
+	if b.Pos.IsValid() {
+		what = fmt.Sprintf("%s: bind", b.Pos)
+	}
+	for k, why := range bindRefused {
+		if _, ok := b.Opts[k]; ok {
+			return nil, fmt.Errorf("%s: '%s': %s", what, k, why)
+		}
+	}
+	base, warns, err := serverSide(b.Opts, b.ALPN, g, o, what)
+	if err != nil {
+		return nil, err
+	}
+	base.GetCertificate = src.GetCertificate
+	base.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		// nil keeps base for every ordinary hello.
+		return src.ChallengeConfig(h), nil
+	}
+	if allowed := allowedTLS13(suites13Of(b.Opts, g)); allowed != nil {
+		challenge := base.GetConfigForClient
+		enforced := enforceTLS13(allowed, base, nil, what)
+		base.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+			// A validation handshake is the CA's, not a client's.
+			if c, _ := challenge(h); c != nil {
+				return c, nil
+			}
+			return enforced(h)
+		}
+	}
+	return &BindTLS{Config: base, Warnings: warns}, nil
 }

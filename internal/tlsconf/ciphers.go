@@ -322,9 +322,10 @@ var tls13Suites = map[string]bool{
 }
 
 // checkCipherSuites13 validates a "ciphersuites" list. crypto/tls does not
-// let a program choose TLS 1.3 suites, so the list cannot be enforced: the
-// result is only warnings (and an error for names nobody knows).
-func checkCipherSuites13(list, what string) ([]string, error) {
+// let a program choose TLS 1.3 suites: on binds the list is enforced by
+// enforceTLS13 (tls13.go), on servers it cannot be; the result is a
+// warning saying which (and an error for names nobody knows).
+func checkCipherSuites13(list, what string, bind bool) ([]string, error) {
 	if strings.TrimSpace(list) == "" {
 		return nil, nil
 	}
@@ -348,6 +349,10 @@ func checkCipherSuites13(list, what string) ([]string, error) {
 		}
 	}
 	sort.Strings(excluded)
+	if len(excluded) > 0 && bind {
+		// Enforced by enforceTLS13, which differs from OpenSSL in one way.
+		return []string{fmt.Sprintf("%s excludes %s, which Go cannot disable for TLS 1.3: a client whose TLS 1.3 handshake would use it is capped at TLS 1.2 (refused when TLS 1.2 is off) instead of being given another suite", what, strings.Join(excluded, ", "))}, nil
+	}
 	if len(excluded) > 0 {
 		return []string{fmt.Sprintf("%s excludes %s, but Go always enables it for TLS 1.3", what, strings.Join(excluded, ", "))}, nil
 	}

@@ -97,7 +97,7 @@ func TestCipherSuites13(t *testing.T) {
 		{"TLS_AES_128_CCM_SHA256", true, true},
 		{"TLS_AES_256_GCM_SHA384:BOGUS", false, false},
 	} {
-		w, err := checkCipherSuites13(tt.in, "ciphersuites")
+		w, err := checkCipherSuites13(tt.in, "ciphersuites", false)
 		if (err == nil) != tt.ok || (len(w) > 0) != tt.warn {
 			t.Errorf("%q: warns %q err %v", tt.in, w, err)
 		}

@@ -53,7 +53,7 @@ func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Co
 	if v, ok := opts["ciphersuites"]; ok {
 		suites13 = v
 	}
-	if _, err := checkCipherSuites13(suites13, what+" ciphersuites"); err != nil {
+	if _, err := checkCipherSuites13(suites13, what+" ciphersuites", false); err != nil {
 		return nil, err
 	}
 	curves, _, err := curvePreferences(opts["curves"], what+" curves")

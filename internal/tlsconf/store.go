@@ -187,3 +187,29 @@ func (s *Store) GetConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config, err
 	}
 	return e.conf, nil
 }
+
+// Paths returns the files and directories the store reads: each crt file
+// or directory, each crt-list and each certificate a crt-list names, with
+// crt-base applied. A watcher reloads the store when one changes.
+func (s *Store) Paths() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, c := range s.crts {
+		add(s.opts.crtPath(c))
+	}
+	for _, l := range s.crtLists {
+		add(s.opts.crtPath(l))
+	}
+	if snap := s.snap.Load(); snap != nil {
+		for _, e := range snap.entries {
+			add(e.source)
+		}
+	}
+	return out
+}

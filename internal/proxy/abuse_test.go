@@ -1,0 +1,242 @@
+package proxy
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"bulwark/internal/abuse"
+)
+
+// logSink collects message entries (alerts, TLS failures).
+type logSink struct {
+	mu   sync.Mutex
+	msgs []*LogEntry
+}
+
+func (s *logSink) log(e *LogEntry) {
+	if e.Msg == "" {
+		return
+	}
+	c := *e
+	s.mu.Lock()
+	s.msgs = append(s.msgs, &c)
+	s.mu.Unlock()
+}
+
+// matching returns the entries at level alert whose text holds sub.
+func (s *logSink) matching(sub string) []*LogEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*LogEntry
+	for _, e := range s.msgs {
+		if e.Level == "alert" && strings.Contains(e.Msg, sub) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// waitCount waits until n alert lines hold sub; the bound only ends a
+// test that would hang.
+func (s *logSink) waitCount(t *testing.T, sub string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(s.matching(sub)) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines with %q, want %d", len(s.matching(sub)), sub, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A burst of 404s from one client raises exactly one alert (log line at
+// level alert, webhook POST) and exactly one clear once it stops.
+func TestAbuseBurstOf404s(t *testing.T) {
+	var hookMu sync.Mutex
+	var hooks []abuse.Alert
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a abuse.Alert
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &a); err == nil {
+			hookMu.Lock()
+			hooks = append(hooks, a)
+			hookMu.Unlock()
+		}
+	}))
+	defer hook.Close()
+	be := newTestServer(t, "app", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) })
+	sink := &logSink{}
+	cfg := `
+global
+.if feature(BULWARK)
+    bulwark-abuse-http-errors 20 400ms
+    bulwark-abuse-webhook ` + hook.URL + `/alerts
+.endif
+defaults
+    mode http
+    timeout client 5s
+    timeout connect 1s
+    timeout server 5s
+frontend web
+    bind 127.0.0.1:0
+    log stdout format raw local0
+    default_backend app
+backend app
+    server s1 ` + be.addr + `
+`
+	_, addr := startProxyWith(t, cfg, Options{Log: sink.log})
+	client := &http.Client{}
+	for i := 0; i < 100; i++ {
+		resp, body := httpGet(t, client, "http://"+addr+"/missing")
+		_ = body
+		if resp.StatusCode != 404 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	sink.waitCount(t, "bulwark abuse ALERT: kind=http-errors frontend=web source=127.0.0.1", 1)
+	sink.waitCount(t, "bulwark abuse CLEAR: kind=http-errors frontend=web source=127.0.0.1", 1)
+	if n := len(sink.matching("bulwark abuse ALERT")); n != 1 {
+		t.Errorf("%d alerts, want 1", n)
+	}
+	if n := len(sink.matching("bulwark abuse CLEAR")); n != 1 {
+		t.Errorf("%d clears, want 1", n)
+	}
+	for _, e := range sink.matching("bulwark abuse") {
+		if e.Frontend != "web" {
+			t.Errorf("alert for frontend %q", e.Frontend)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		hookMu.Lock()
+		n := len(hooks)
+		hookMu.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook got %d alerts, want 2", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	if len(hooks) != 2 || hooks[0].Clear || !hooks[1].Clear || hooks[0].Source != "127.0.0.1" || hooks[0].Count < 20 {
+		t.Errorf("webhook alerts: %+v", hooks)
+	}
+}
+
+// Failed handshakes from one client raise one alert.
+func TestAbuseTLSFailures(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	sink := &logSink{}
+	cfg := `
+global
+.if feature(BULWARK)
+    bulwark-abuse-tls-failures 5 1m
+.endif
+defaults
+    mode http
+    timeout client 5s
+frontend tls
+    bind 127.0.0.1:0 ssl crt ` + crt + `
+    log stdout format raw local0
+    http-request deny
+`
+	_, addr := startProxyWith(t, cfg, Options{Log: sink.log})
+	for i := 0; i < 12; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("GET / HTTP/1.1\r\n\r\n")) // not TLS
+		io.ReadAll(c)
+		c.Close()
+	}
+	sink.waitCount(t, "bulwark abuse ALERT: kind=tls-failures frontend=tls source=127.0.0.1", 1)
+	if n := len(sink.matching("bulwark abuse ALERT")); n != 1 {
+		t.Errorf("%d alerts, want 1", n)
+	}
+}
+
+// A server whose health check keeps changing raises one flapping alert.
+func TestAbuseFlappingServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvAddr := l.Addr().String()
+	sink := &logSink{}
+	cfg := `
+global
+.if feature(BULWARK)
+    bulwark-abuse-flaps 3 1m
+.endif
+defaults
+    mode http
+    timeout client 5s
+    timeout connect 200ms
+    timeout check 200ms
+frontend web
+    bind 127.0.0.1:0
+    log stdout format raw local0
+    default_backend app
+backend app
+    server s1 ` + srvAddr + ` check inter 20ms fall 1 rise 1
+`
+	var evMu sync.Mutex
+	var events []string
+	px, _ := startProxyWith(t, cfg, Options{Log: sink.log, Event: func(m string) {
+		evMu.Lock()
+		events = append(events, m)
+		evMu.Unlock()
+	}})
+	_ = px
+	changes := func() int {
+		evMu.Lock()
+		defer evMu.Unlock()
+		n := 0
+		for _, m := range events {
+			if strings.Contains(m, "app/s1 is") {
+				n++
+			}
+		}
+		return n
+	}
+	// Accept (up) and stop accepting (down) in turns, each time waiting
+	// for the checker to see it.
+	up := l
+	for i := 0; i < 4; i++ {
+		want := changes() + 1
+		if up != nil {
+			up.Close()
+			up = nil
+		} else {
+			up, err = net.Listen("tcp", srvAddr)
+			if err != nil {
+				t.Skipf("cannot listen on %s again: %v", srvAddr, err)
+			}
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for changes() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("server state did not change; events %v", events)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if up != nil {
+		defer up.Close()
+	}
+	sink.waitCount(t, "bulwark abuse ALERT: kind=server-flaps frontend=- source=app/s1", 1)
+	if n := len(sink.matching("bulwark abuse ALERT")); n != 1 {
+		t.Errorf("%d alerts, want 1", n)
+	}
+}

@@ -1,0 +1,157 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"encoding/pem"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Each way a client can fail a handshake is classified, counted per
+// frontend and logged with its reason.
+func TestTLSFailureReasons(t *testing.T) {
+	crt, pool := writeCert(t, "www.bulwark.test")
+	caCrt, caPool := writeCert(t, "clients-ca.test")
+	_ = caPool
+	// The CA file holds only the certificate of caCrt.
+	b, _ := os.ReadFile(caCrt)
+	blk, _ := pem.Decode(b)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(blk), 0o644)
+	strangerCrt, _ := writeCert(t, "stranger.test")
+	stranger, err := tls.LoadX509KeyPair(strangerCrt, strangerCrt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan *LogEntry, 64)
+	cfg := `
+defaults
+    mode http
+    timeout client 2s
+    timeout http-request 300ms
+    timeout connect 1s
+    timeout server 2s
+frontend plain
+    bind 127.0.0.1:0 ssl crt ` + crt + ` strict-sni ssl-max-ver TLSv1.2 ciphers ECDHE-ECDSA-AES256-GCM-SHA384
+    log stdout format raw local0
+    http-request deny
+frontend tcpmode
+    mode tcp
+    bind 127.0.0.1:0 ssl crt ` + crt + `
+    log stdout format raw local0
+    default_backend none
+backend none
+    mode tcp
+    server s1 127.0.0.1:9
+frontend mtls
+    bind 127.0.0.1:0 ssl crt ` + crt + ` verify required ca-file ` + caFile + `
+    log stdout format raw local0
+    http-request deny
+`
+	px, _ := startProxyWith(t, cfg, Options{Log: func(e *LogEntry) {
+		if e.Msg != "" {
+			c := *e
+			logs <- &c
+		}
+	}})
+	addrs := px.Current().Addrs()
+	plainAddr, tcpAddr, mtlsAddr := addrs[0].String(), addrs[1].String(), addrs[2].String()
+	base := func() *tls.Config { return &tls.Config{ServerName: "www.bulwark.test", RootCAs: pool} }
+	tests := []struct {
+		name, frontend, addr, reason string
+		client                       func() *tls.Config
+		raw                          string // instead of a TLS client: these bytes, or "" with raw=true to stay silent
+		silent                       bool
+		want                         []string // more fields the line must hold (from the ClientHello)
+	}{
+		{name: "old version", frontend: "plain", addr: plainAddr, reason: "version-too-old", client: func() *tls.Config {
+			c := base()
+			c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+			return c
+		}, want: []string{"version_offered=TLSv1.1 "}},
+		{name: "no shared cipher", frontend: "plain", addr: plainAddr, reason: "no-shared-cipher", client: func() *tls.Config {
+			c := base()
+			c.MaxVersion = tls.VersionTLS12
+			c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+			return c
+		}, want: []string{"shared_cipher=false"}},
+		{name: "unknown SNI", frontend: "plain", addr: plainAddr, reason: "unknown-sni", client: func() *tls.Config {
+			c := base()
+			c.ServerName = "nobody.bulwark.test"
+			c.InsecureSkipVerify = true
+			return c
+		}, want: []string{"sni=nobody.bulwark.test ", "shared_cipher=true"}},
+		{name: "client rejects the certificate", frontend: "plain", addr: plainAddr, reason: "peer-rejected-certificate", client: func() *tls.Config {
+			c := base()
+			c.RootCAs = nil // the system roots do not know the test certificate
+			return c
+		}},
+		{name: "no client certificate", frontend: "mtls", addr: mtlsAddr, reason: "no-client-cert", client: base},
+		{name: "unknown client certificate", frontend: "mtls", addr: mtlsAddr, reason: "bad-client-cert", client: func() *tls.Config {
+			c := base()
+			// Sent whatever CAs the server names (Go would otherwise
+			// send none).
+			c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &stranger, nil }
+			return c
+		}},
+		{name: "TCP mode, old version", frontend: "tcpmode", addr: tcpAddr, reason: "version-too-old", client: func() *tls.Config {
+			c := base()
+			c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+			return c
+		}},
+		{name: "not TLS", frontend: "plain", addr: plainAddr, reason: "not-tls", raw: "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{name: "timeout", frontend: "plain", addr: plainAddr, reason: "timeout", silent: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := px.Current().TLSFailures(tc.frontend)[tc.reason]
+			c, err := net.Dial("tcp", tc.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			switch {
+			case tc.client != nil:
+				tlc := tls.Client(c, tc.client())
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				err := tlc.Handshake()
+				if err == nil {
+					// TLS 1.3 client certificate errors arrive after
+					// the client's side of the handshake completes.
+					_, err = tlc.Read(make([]byte, 1))
+				}
+				if err == nil {
+					t.Fatal("handshake succeeded")
+				}
+			case tc.raw != "":
+				c.Write([]byte(tc.raw))
+			case tc.silent:
+				// Say nothing: the server's handshake deadline ends it.
+			}
+			var got *LogEntry
+			select {
+			case got = <-logs:
+			case <-time.After(20 * time.Second):
+				t.Fatal("no log line")
+			}
+			if !strings.Contains(got.Msg, "reason="+tc.reason+" ") || !strings.Contains(got.Msg, "frontend="+tc.frontend+" ") {
+				t.Errorf("log line %q, want reason %s on %s", got.Msg, tc.reason, tc.frontend)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got.Msg, w) {
+					t.Errorf("log line %q lacks %q", got.Msg, w)
+				}
+			}
+			if got.Frontend != tc.frontend {
+				t.Errorf("entry for frontend %q", got.Frontend)
+			}
+			if n := px.Current().TLSFailures(tc.frontend)[tc.reason]; n != before+1 {
+				t.Errorf("counter %s = %d, want %d", tc.reason, n, before+1)
+			}
+		})
+	}
+}

@@ -1,0 +1,311 @@
+// Package tlsfail tells why a TLS handshake with a client failed. crypto/tls
+// returns an error whose text is meant for people; operators need a short,
+// stable reason they can count and alert on (HAP-7.3), plus the facts of
+// the ClientHello that explain it (versions offered, SNI, whether a cipher
+// was shared), which the error alone does not carry.
+package tlsfail
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+)
+
+// Reason is the class of a handshake failure.
+type Reason int
+
+// The reasons, in the order Counters reports them.
+const (
+	Other          Reason = iota
+	NotTLS                // the first bytes are not a TLS record (plain HTTP on a TLS port, scanners)
+	Timeout               // no complete handshake within the client's time
+	Aborted               // the client closed the connection during the handshake
+	VersionTooOld         // every version the client offers is below the bind's minimum
+	VersionTooNew         // every version offered is above the bind's maximum
+	NoSharedCipher        // no cipher suite in common
+	NoSharedGroup         // no key exchange group (curve) in common
+	NoSharedALPN          // the client requires an application protocol the bind does not offer
+	UnknownSNI            // strict-sni and no certificate for the name asked
+	NoClientCert          // "verify required" and the client sent none
+	BadClientCert         // the client certificate did not verify
+	PeerRejected          // the client rejected the bind's certificate (alert from the client)
+	numReasons
+)
+
+var names = [numReasons]string{"other", "not-tls", "timeout", "aborted", "version-too-old",
+	"version-too-new", "no-shared-cipher", "no-shared-group", "no-shared-alpn", "unknown-sni",
+	"no-client-cert", "bad-client-cert", "peer-rejected-certificate"}
+
+func (r Reason) String() string {
+	if r < 0 || r >= numReasons {
+		return "other"
+	}
+	return names[r]
+}
+
+// Reasons lists every reason, for counters and docs.
+func Reasons() []Reason {
+	out := make([]Reason, numReasons)
+	for i := range out {
+		out[i] = Reason(i)
+	}
+	return out
+}
+
+// Hello is what the client's ClientHello said, when one arrived.
+type Hello struct {
+	Seen     bool
+	SNI      string
+	Versions []uint16
+	Ciphers  []uint16
+	ALPN     []string
+}
+
+// Conn wraps an accepted connection so that the ClientHello can be
+// recorded for it; Wrap's configuration fills Hello in.
+type Conn struct {
+	net.Conn
+	Hello Hello
+	// Config is the configuration the hello was answered with.
+	Config *tls.Config
+}
+
+// NewConn wraps c.
+func NewConn(c net.Conn) *Conn { return &Conn{Conn: c} }
+
+// Wrap returns a copy of cfg that records each ClientHello into its
+// connection when that connection is a *Conn, then proceeds as cfg does.
+func Wrap(cfg *tls.Config) *tls.Config {
+	out := cfg.Clone()
+	inner := cfg.GetConfigForClient
+	out.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		if c, ok := h.Conn.(*Conn); ok {
+			c.Config = out
+			c.Hello = Hello{Seen: true, SNI: h.ServerName, Versions: slices.Clone(h.SupportedVersions),
+				Ciphers: slices.Clone(h.CipherSuites), ALPN: slices.Clone(h.SupportedProtos)}
+		}
+		if inner != nil {
+			return inner(h)
+		}
+		return nil, nil
+	}
+	return out
+}
+
+// Failure is one classified handshake failure.
+type Failure struct {
+	Reason Reason
+	Err    error
+	Hello  Hello
+	// SharedCipher tells whether client and bind had a cipher suite in
+	// common (TLS 1.3 suites always are: crypto/tls enables all three).
+	SharedCipher bool
+}
+
+// Classify explains err, the error of a failed server handshake on a
+// connection configured by cfg, with h the recorded ClientHello.
+func Classify(err error, h Hello, cfg *tls.Config) Failure {
+	f := Failure{Err: err, Hello: h, SharedCipher: sharedCipher(h, cfg)}
+	f.Reason = classify(err, h, cfg, f.SharedCipher)
+	return f
+}
+
+func classify(err error, h Hello, cfg *tls.Config, shared bool) Reason {
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) {
+		return NotTLS
+	}
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return Timeout
+	}
+	msg := err.Error()
+	// The client's own alerts arrive as "remote error: tls: ...".
+	if strings.Contains(msg, "remote error: tls: ") {
+		for _, a := range []string{"bad certificate", "unknown certificate authority", "certificate expired",
+			"certificate unknown", "unsupported certificate", "certificate revoked", "access denied"} {
+			if strings.Contains(msg, a) {
+				return PeerRejected
+			}
+		}
+		return Other
+	}
+	if h.Seen && cfg != nil {
+		if lo, hi := offered(h); lo != 0 {
+			if cfg.MinVersion != 0 && hi < cfg.MinVersion {
+				return VersionTooOld
+			}
+			if cfg.MaxVersion != 0 && lo > cfg.MaxVersion {
+				return VersionTooNew
+			}
+		}
+	}
+	switch {
+	case strings.Contains(msg, "unsupported versions"), strings.Contains(msg, "protocol version not supported"):
+		return VersionTooOld
+	case strings.Contains(msg, "no cipher suite supported by both"), strings.Contains(msg, "ciphersuites: the TLS 1.3 suite"):
+		return NoSharedCipher
+	case strings.Contains(msg, "no ECDHE curve supported by both"), strings.Contains(msg, "no supported key exchange"),
+		strings.Contains(msg, "CurvePreferences includes no supported curves"):
+		return NoSharedGroup
+	case strings.Contains(msg, "unsupported application protocols"):
+		return NoSharedALPN
+	case strings.Contains(msg, "strict-sni"), strings.Contains(msg, "no certificates configured"):
+		return UnknownSNI
+	case strings.Contains(msg, "didn't provide a certificate"):
+		return NoClientCert
+	case strings.Contains(msg, "failed to verify certificate"), strings.Contains(msg, "x509:"):
+		return BadClientCert
+	}
+	if !h.Seen && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(msg, "connection reset")) {
+		return Aborted
+	}
+	if !shared && h.Seen {
+		return NoSharedCipher
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return Aborted
+	}
+	return Other
+}
+
+// offered returns the lowest and highest version the client offered.
+func offered(h Hello) (lo, hi uint16) {
+	for _, v := range h.Versions {
+		// GREASE values (RFC 8701) are not versions.
+		if v&0x0f0f == 0x0a0a {
+			continue
+		}
+		if lo == 0 || v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
+// sharedCipher reports whether the hello offered a suite cfg would use.
+func sharedCipher(h Hello, cfg *tls.Config) bool {
+	if !h.Seen {
+		return false
+	}
+	_, hi := offered(h)
+	if hi >= tls.VersionTLS13 && (cfg == nil || cfg.MaxVersion == 0 || cfg.MaxVersion >= tls.VersionTLS13) {
+		for _, c := range h.Ciphers {
+			if c >= tls.TLS_AES_128_GCM_SHA256 && c <= tls.TLS_CHACHA20_POLY1305_SHA256 {
+				return true
+			}
+		}
+	}
+	allowed := map[uint16]bool{}
+	if cfg != nil && cfg.CipherSuites != nil {
+		for _, c := range cfg.CipherSuites {
+			allowed[c] = true
+		}
+	} else {
+		for _, c := range tls.CipherSuites() {
+			allowed[c.ID] = true
+		}
+	}
+	for _, c := range h.Ciphers {
+		if allowed[c] {
+			return true
+		}
+	}
+	return false
+}
+
+// Line renders f as one structured log line (key=value, values quoted
+// when they hold spaces), the same fields every time so that a SIEM can
+// parse it.
+func (f Failure) Line(frontend, bind string, client net.Addr) string {
+	var b strings.Builder
+	b.WriteString("TLS handshake failed: frontend=")
+	b.WriteString(frontend)
+	b.WriteString(" bind=")
+	b.WriteString(bind)
+	b.WriteString(" client=")
+	if client != nil {
+		b.WriteString(client.String())
+	} else {
+		b.WriteString("-")
+	}
+	b.WriteString(" reason=")
+	b.WriteString(f.Reason.String())
+	_, hi := offered(f.Hello)
+	b.WriteString(" version_offered=")
+	b.WriteString(versionName(hi))
+	b.WriteString(" sni=")
+	if f.Hello.SNI == "" {
+		b.WriteString("-")
+	} else {
+		b.WriteString(f.Hello.SNI)
+	}
+	b.WriteString(" shared_cipher=")
+	b.WriteString(strconv.FormatBool(f.SharedCipher))
+	b.WriteString(" error=")
+	if f.Err != nil {
+		b.WriteString(strconv.Quote(f.Err.Error()))
+	} else {
+		b.WriteString(`""`)
+	}
+	return b.String()
+}
+
+func versionName(v uint16) string {
+	switch v {
+	case 0:
+		return "-"
+	case 0x0300: // SSLv3: crypto/tls deprecates the constant, clients still send it
+		return "SSLv3"
+	case tls.VersionTLS10:
+		return "TLSv1.0"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+// Counters counts failures per reason; safe for concurrent use.
+type Counters struct {
+	n [numReasons]atomic.Uint64
+}
+
+// Add counts one failure.
+func (c *Counters) Add(r Reason) {
+	if r >= 0 && r < numReasons {
+		c.n[r].Add(1)
+	}
+}
+
+// Get returns the count of r.
+func (c *Counters) Get(r Reason) uint64 {
+	if r < 0 || r >= numReasons {
+		return 0
+	}
+	return c.n[r].Load()
+}
+
+// Total returns the count of every reason together.
+func (c *Counters) Total() uint64 {
+	var t uint64
+	for i := range c.n {
+		t += c.n[i].Load()
+	}
+	return t
+}
