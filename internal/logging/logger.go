@@ -123,22 +123,6 @@ func (l *Logger) Event(proxy, level, msg string) {
 
 // Log renders e and sends it to its frontend's targets.
 func (l *Logger) Log(e *proxy.LogEntry) {
-	if e.Msg != "" {
-		// A message line (Bulwark: TLS failure, abuse alert) goes out as
-		// is; one without a frontend goes to every target once.
-		sinks := l.sinks
-		if e.Frontend != "" {
-			if fl := l.fronts[e.Frontend]; fl != nil {
-				sinks = fl.sinks
-			} else {
-				sinks = nil
-			}
-		}
-		for _, s := range sinks {
-			s.Send(e.Level, []byte(e.Msg), time.Now())
-		}
-		return
-	}
 	fl := l.fronts[e.Frontend]
 	if fl == nil || len(fl.sinks) == 0 || e.Level == "silent" {
 		return

@@ -1,22 +1,28 @@
 package proxy
 
 import (
+	"strings"
+
 	"bulwark/internal/abuse"
 	"bulwark/internal/model"
 )
 
 // newAbuse builds the abuse detector of a generation (nil when no
 // bulwark-abuse-* threshold is set). Its alerts are message entries at
-// level "alert": a frontend's go to that frontend's log targets, a
-// server's (flapping) to every target once.
+// level "alert" (Options.ProxyLog): a frontend's go to that frontend's
+// log targets, a server's (flapping) to its backend's.
 func newAbuse(rt *Runtime, m *model.Model) *abuse.Detector {
 	if !m.Global.Bulwark.Abuse.Enabled() {
 		return nil
 	}
 	return abuse.New(m.Global.Bulwark.Abuse, func(a abuse.Alert) {
-		if rt.opts.Log != nil {
-			rt.opts.Log(&LogEntry{Frontend: a.Frontend, Level: "alert", Status: -1, Msg: a.Line()})
+		// A client's alert goes to its frontend's log targets, a server's
+		// to its backend's, at level alert, like HAProxy's own alerts.
+		target := a.Frontend
+		if target == "" {
+			target, _, _ = strings.Cut(a.Source, "/")
 		}
+		rt.proxyLog(target, "alert", a.Line())
 		rt.event(a.Line())
 	})
 }

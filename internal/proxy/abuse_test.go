@@ -14,29 +14,28 @@ import (
 	"bulwark/internal/abuse"
 )
 
-// logSink collects message entries (alerts, TLS failures).
+// logMsg is one Options.ProxyLog call.
+type logMsg struct{ proxy, level, msg string }
+
+// logSink collects Options.ProxyLog messages (alerts, TLS failures).
 type logSink struct {
 	mu   sync.Mutex
-	msgs []*LogEntry
+	msgs []*logMsg
 }
 
-func (s *logSink) log(e *LogEntry) {
-	if e.Msg == "" {
-		return
-	}
-	c := *e
+func (s *logSink) log(proxy, level, msg string) {
 	s.mu.Lock()
-	s.msgs = append(s.msgs, &c)
+	s.msgs = append(s.msgs, &logMsg{proxy, level, msg})
 	s.mu.Unlock()
 }
 
 // matching returns the entries at level alert whose text holds sub.
-func (s *logSink) matching(sub string) []*LogEntry {
+func (s *logSink) matching(sub string) []*logMsg {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*LogEntry
+	var out []*logMsg
 	for _, e := range s.msgs {
-		if e.Level == "alert" && strings.Contains(e.Msg, sub) {
+		if e.level == "alert" && strings.Contains(e.msg, sub) {
 			out = append(out, e)
 		}
 	}
@@ -91,7 +90,7 @@ frontend web
 backend app
     server s1 ` + be.addr + `
 `
-	_, addr := startProxyWith(t, cfg, Options{Log: sink.log})
+	_, addr := startProxyWith(t, cfg, Options{ProxyLog: sink.log})
 	client := &http.Client{}
 	for i := 0; i < 100; i++ {
 		resp, body := httpGet(t, client, "http://"+addr+"/missing")
@@ -109,8 +108,8 @@ backend app
 		t.Errorf("%d clears, want 1", n)
 	}
 	for _, e := range sink.matching("bulwark abuse") {
-		if e.Frontend != "web" {
-			t.Errorf("alert for frontend %q", e.Frontend)
+		if e.proxy != "web" {
+			t.Errorf("alert sent to proxy %q", e.proxy)
 		}
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -150,7 +149,7 @@ frontend tls
     log stdout format raw local0
     http-request deny
 `
-	_, addr := startProxyWith(t, cfg, Options{Log: sink.log})
+	_, addr := startProxyWith(t, cfg, Options{ProxyLog: sink.log})
 	for i := 0; i < 12; i++ {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -193,7 +192,7 @@ backend app
 `
 	var evMu sync.Mutex
 	var events []string
-	px, _ := startProxyWith(t, cfg, Options{Log: sink.log, Event: func(m string) {
+	px, _ := startProxyWith(t, cfg, Options{ProxyLog: sink.log, Event: func(m string) {
 		evMu.Lock()
 		events = append(events, m)
 		evMu.Unlock()
@@ -236,7 +235,7 @@ backend app
 		defer up.Close()
 	}
 	sink.waitCount(t, "bulwark abuse ALERT: kind=server-flaps frontend=- source=app/s1", 1)
-	if n := len(sink.matching("bulwark abuse ALERT")); n != 1 {
-		t.Errorf("%d alerts, want 1", n)
+	if a := sink.matching("bulwark abuse ALERT"); len(a) != 1 || a[0].proxy != "app" {
+		t.Errorf("alerts %v, want 1 to backend app", a)
 	}
 }

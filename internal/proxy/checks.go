@@ -219,6 +219,9 @@ func (rt *Runtime) stateChanged(b *backend, s *server, before, after srvstate.Sn
 	if msg == "" {
 		return
 	}
+	if rt.abuse != nil {
+		rt.abuse.ServerChange(b.name, s.name)
+	}
 	rt.event(msg)
 	level := "notice"
 	if after.Op == srvstate.Stopped && before.Op != srvstate.Stopped {

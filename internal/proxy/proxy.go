@@ -67,10 +67,6 @@ type LogEntry struct {
 	// SSLVersion and SSLCipher describe the client TLS session (%sslv,
 	// %sslc); empty without TLS.
 	SSLVersion, SSLCipher string
-	// Msg, when set, makes this entry a message line rather than a
-	// session (a TLS handshake failure, an abuse alert): it is sent as is,
-	// at Level, to the frontend's log targets.
-	Msg string
 
 	be  *backend
 	srv *server

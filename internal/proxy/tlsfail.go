@@ -22,10 +22,7 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, err error) {
 	if fe.rt.abuse != nil {
 		fe.rt.abuse.TLSFailure(fe.name, addrPort(tc.RemoteAddr()).Addr())
 	}
-	if fe.logging {
-		fe.opts.Log(&LogEntry{Frontend: fe.name, Client: tc.RemoteAddr(), Level: "notice", Status: -1, Term: "CR",
-			Msg: f.Line(fe.name, bind, tc.RemoteAddr())})
-	}
+	fe.rt.proxyLog(fe.name, "notice", f.Line(fe.name, bind, tc.RemoteAddr()))
 }
 
 // handshakeTCP completes the handshake of a TCP-mode TLS bind up front,

@@ -27,7 +27,7 @@ func TestTLSFailureReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := make(chan *LogEntry, 64)
+	logs := make(chan *logMsg, 64)
 	cfg := `
 defaults
     mode http
@@ -52,11 +52,8 @@ frontend mtls
     log stdout format raw local0
     http-request deny
 `
-	px, _ := startProxyWith(t, cfg, Options{Log: func(e *LogEntry) {
-		if e.Msg != "" {
-			c := *e
-			logs <- &c
-		}
+	px, _ := startProxyWith(t, cfg, Options{ProxyLog: func(proxy, level, msg string) {
+		logs <- &logMsg{proxy, level, msg}
 	}})
 	addrs := px.Current().Addrs()
 	plainAddr, tcpAddr, mtlsAddr := addrs[0].String(), addrs[1].String(), addrs[2].String()
@@ -132,22 +129,22 @@ frontend mtls
 			case tc.silent:
 				// Say nothing: the server's handshake deadline ends it.
 			}
-			var got *LogEntry
+			var got *logMsg
 			select {
 			case got = <-logs:
 			case <-time.After(20 * time.Second):
 				t.Fatal("no log line")
 			}
-			if !strings.Contains(got.Msg, "reason="+tc.reason+" ") || !strings.Contains(got.Msg, "frontend="+tc.frontend+" ") {
-				t.Errorf("log line %q, want reason %s on %s", got.Msg, tc.reason, tc.frontend)
+			if !strings.Contains(got.msg, "reason="+tc.reason+" ") || !strings.Contains(got.msg, "frontend="+tc.frontend+" ") {
+				t.Errorf("log line %q, want reason %s on %s", got.msg, tc.reason, tc.frontend)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(got.Msg, w) {
-					t.Errorf("log line %q lacks %q", got.Msg, w)
+				if !strings.Contains(got.msg, w) {
+					t.Errorf("log line %q lacks %q", got.msg, w)
 				}
 			}
-			if got.Frontend != tc.frontend {
-				t.Errorf("entry for frontend %q", got.Frontend)
+			if got.proxy != tc.frontend || got.level != "notice" {
+				t.Errorf("line for %q at %q", got.proxy, got.level)
 			}
 			if n := px.Current().TLSFailures(tc.frontend)[tc.reason]; n != before+1 {
 				t.Errorf("counter %s = %d, want %d", tc.reason, n, before+1)
