@@ -1,0 +1,35 @@
+package tlsfail
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
+	old := Hello{Seen: true, Versions: []uint16{0x0a0a, tls.VersionTLS11, tls.VersionTLS10}} // with a GREASE value
+	for _, tc := range []struct {
+		err  error
+		h    Hello
+		want Reason
+	}{
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, Hello{}, NotTLS},
+		{errors.New("tls: client offered only unsupported versions: [302 301]"), old, VersionTooOld},
+		{io.EOF, Hello{}, Aborted},
+		{errors.New("remote error: tls: unknown certificate authority"), Hello{Seen: true}, PeerRejected},
+		{errors.New("tls: no cipher suite supported by both client and server"), Hello{Seen: true}, NoSharedCipher},
+		{errors.New("tls: client requested unsupported application protocols ([x])"), Hello{Seen: true}, NoSharedALPN},
+		{errors.New("something new"), Hello{Seen: true, Ciphers: []uint16{tls.TLS_AES_128_GCM_SHA256}, Versions: []uint16{tls.VersionTLS13}}, Other},
+	} {
+		if f := Classify(tc.err, tc.h, cfg); f.Reason != tc.want {
+			t.Errorf("%v: %s, want %s", tc.err, f.Reason, tc.want)
+		}
+	}
+	line := Classify(errors.New("tls: x"), old, cfg).Line("web", "127.0.0.1:443", nil)
+	if !strings.Contains(line, "version_offered=TLSv1.1 ") || !strings.Contains(line, "client=- ") {
+		t.Errorf("line %q", line)
+	}
+}
