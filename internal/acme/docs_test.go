@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"bulwark/internal/acme/acmetest"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
@@ -27,7 +28,7 @@ func TestExtensionsDocExamples(t *testing.T) {
 	}
 	// The HAProxy branch of the examples names a certificate directory.
 	dir := t.TempDir()
-	_, certFile, keyFile := pebbleTLS(t, dir)
+	_, certFile, keyFile := acmetest.ServerTLS(t, dir)
 	crt, _ := os.ReadFile(certFile)
 	key, _ := os.ReadFile(keyFile)
 	crtDir := filepath.Join(dir, "certs")

@@ -2,32 +2,20 @@ package acme_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"go/build"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"bulwark/internal/acme"
+	"bulwark/internal/acme/acmetest"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
@@ -39,194 +27,6 @@ import (
 // validation authority resolves the test domains through a DNS server in
 // the test (127.0.0.1 for every name) and connects to Bulwark's HTTP bind
 // (http-01) or TLS bind (tls-alpn-01).
-
-// pebbleBin finds the pebble binary (scripts/install-deps.sh installs it).
-func pebbleBin(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("pebble"); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		gopath = build.Default.GOPATH
-	}
-	p := filepath.Join(gopath, "bin", "pebble")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("pebble not installed and BULWARK_REQUIRE_TOOLS=1 (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3)")
-	}
-	t.Skip("pebble not installed (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3)")
-	return ""
-}
-
-// dnsServer answers 127.0.0.1 to every A query and nothing else, on UDP
-// and TCP (pebble's resolver uses either) at one port.
-func dnsServer(t *testing.T) string {
-	t.Helper()
-	h := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		for _, q := range r.Question {
-			if q.Qtype == dns.TypeA {
-				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 1}, A: net.IPv4(127, 0, 0, 1)})
-			}
-		}
-		w.WriteMsg(m)
-	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		t.Skipf("DNS test server: TCP port of UDP %s taken: %v", pc.LocalAddr(), err)
-	}
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: l, Handler: h}} {
-		go srv.ActivateAndServe()
-		t.Cleanup(func() { srv.Shutdown() })
-	}
-	return pc.LocalAddr().String()
-}
-
-// pebbleTLS writes a CA and a certificate for pebble's own HTTPS
-// interface, returning the paths of the CA, the certificate and the key.
-func pebbleTLS(t *testing.T, dir string) (string, string, string) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test ACME server CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTpl, caTpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	write := func(name, typ string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", der), write("key.pem", "EC PRIVATE KEY", kder)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// pebble is a running pebble process started by the test.
-type pebble struct {
-	cmd       *exec.Cmd
-	dir, mgmt string
-	client    *http.Client
-	ca        string
-}
-
-// startPebble starts pebble validating against the given Bulwark ports.
-func startPebble(t *testing.T, dir string, httpPort, tlsPort int, validity int) *pebble {
-	t.Helper()
-	bin := pebbleBin(t)
-	caFile, certFile, keyFile := pebbleTLS(t, dir)
-	port, mport := freePort(t), freePort(t)
-	conf := map[string]any{"pebble": map[string]any{
-		"listenAddress":                  fmt.Sprintf("127.0.0.1:%d", port),
-		"managementListenAddress":        fmt.Sprintf("127.0.0.1:%d", mport),
-		"certificate":                    certFile,
-		"privateKey":                     keyFile,
-		"httpPort":                       httpPort,
-		"tlsPort":                        tlsPort,
-		"ocspResponderURL":               "",
-		"externalAccountBindingRequired": false,
-		"retryAfter":                     map[string]int{"authz": 1, "order": 1},
-		"profiles":                       map[string]any{"default": map[string]any{"description": "test", "validityPeriod": validity}},
-	}}
-	b, _ := json.Marshal(conf)
-	cf := filepath.Join(dir, "pebble.json")
-	if err := os.WriteFile(cf, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-config", cf, "-dnsserver", dnsServer(t))
-	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
-	logf, err := os.Create(filepath.Join(dir, "pebble.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &pebble{cmd: cmd, dir: fmt.Sprintf("https://127.0.0.1:%d/dir", port), mgmt: fmt.Sprintf("https://127.0.0.1:%d", mport), ca: caFile}
-	t.Cleanup(func() {
-		p.stop()
-		logf.Close()
-		if t.Failed() {
-			out, _ := os.ReadFile(logf.Name())
-			t.Logf("pebble log:\n%s", out)
-		}
-	})
-	pool := x509.NewCertPool()
-	pem, _ := os.ReadFile(caFile)
-	pool.AppendCertsFromPEM(pem)
-	p.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	// Wait for pebble to listen: a bound on start-up, not an assertion.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := p.client.Get(p.dir)
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pebble did not start: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return p
-}
-
-// stop ends the pebble process this test started, by its PID.
-func (p *pebble) stop() {
-	if p.cmd.Process != nil && p.cmd.ProcessState == nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-	}
-}
-
-// roots returns pebble's issuing root, to verify served certificates.
-func (p *pebble) roots(t *testing.T) *x509.CertPool {
-	t.Helper()
-	resp, err := p.client.Get(p.mgmt + "/roots/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		t.Fatalf("pebble root: %q", b)
-	}
-	return pool
-}
 
 // events collects the proxy's operational messages.
 type events struct {
@@ -341,11 +141,11 @@ func TestACMEPebble(t *testing.T) {
 			if err := os.Mkdir(caDir, 0o700); err != nil {
 				t.Fatal(err)
 			}
-			httpPort, tlsPort := freePort(t), freePort(t)
+			httpPort, tlsPort := acmetest.FreePort(t), acmetest.FreePort(t)
 			cfg := strings.Replace(acmeConfig, "bind 127.0.0.1:0\n", fmt.Sprintf("bind 127.0.0.1:%d\n", httpPort), 1)
 			cfg = strings.Replace(cfg, "bind 127.0.0.1:0 ssl", fmt.Sprintf("bind 127.0.0.1:%d ssl", tlsPort), 1)
-			peb := startPebble(t, caDir, httpPort, tlsPort, 3600)
-			cfg = fmt.Sprintf(cfg, peb.dir, storage, peb.ca, challenge)
+			peb := acmetest.Start(t, caDir, httpPort, tlsPort, 3600)
+			cfg = fmt.Sprintf(cfg, peb.Dir, storage, peb.CA, challenge)
 			px, rt, pl := bulwark(t, cfg, ev)
 			px.Start(rt)
 			select {
@@ -355,7 +155,7 @@ func TestACMEPebble(t *testing.T) {
 			case <-time.After(2 * time.Minute):
 				t.Fatalf("no certificate obtained; events:\n%s", ev)
 			}
-			roots := peb.roots(t)
+			roots := peb.Roots(t)
 			for _, name := range []string{"www.bulwark.test", "api.bulwark.test"} {
 				c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), &tls.Config{ServerName: name, RootCAs: roots})
 				if err != nil {
@@ -411,14 +211,14 @@ func TestACMERenewal(t *testing.T) {
 	if err := os.Mkdir(caDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	httpPort, tlsPort := freePort(t), freePort(t)
+	httpPort, tlsPort := acmetest.FreePort(t), acmetest.FreePort(t)
 	// 60s certificates renewed when 90% of the lifetime is left: the
 	// first renewal is due a few seconds after issuance.
-	peb := startPebble(t, caDir, httpPort, tlsPort, 60)
+	peb := acmetest.Start(t, caDir, httpPort, tlsPort, 60)
 	cfg := strings.Replace(acmeConfig, "bind 127.0.0.1:0\n", fmt.Sprintf("bind 127.0.0.1:%d\n", httpPort), 1)
 	cfg = strings.Replace(cfg, "bind 127.0.0.1:0 ssl bulwark-acme www.bulwark.test,api.bulwark.test", fmt.Sprintf("bind 127.0.0.1:%d ssl bulwark-acme www.bulwark.test", tlsPort), 1)
 	cfg = strings.Replace(cfg, "    bulwark-acme-challenge %s\n", "    bulwark-acme-challenge %s\n    bulwark-acme-renew-ratio 0.9\n    bulwark-acme-renew-check 1s\n", 1)
-	cfg = fmt.Sprintf(cfg, peb.dir, storage, peb.ca, "http-01")
+	cfg = fmt.Sprintf(cfg, peb.Dir, storage, peb.CA, "http-01")
 	ev := newEvents()
 	px, rt, pl := bulwark(t, cfg, ev)
 	px.Start(rt)
@@ -427,7 +227,7 @@ func TestACMERenewal(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("no certificate obtained; events:\n%s", ev)
 	}
-	roots := peb.roots(t)
+	roots := peb.Roots(t)
 	dial := func() *tls.Conn {
 		t.Helper()
 		c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), &tls.Config{ServerName: "www.bulwark.test", RootCAs: roots})
@@ -472,7 +272,7 @@ func TestACMERenewal(t *testing.T) {
 
 	// The CA goes away: renewals fail, are logged, and the current
 	// certificate keeps serving.
-	peb.stop()
+	peb.Stop()
 	ev.waitFor(t, n, "renewing the certificate for www.bulwark.test failed")
 	c := dial()
 	c.Close()
@@ -493,13 +293,13 @@ func TestACMEUnavailable(t *testing.T) {
 				os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o600)
 				storage = filepath.Join(dir, tc.storage)
 			}
-			caFile, _, _ := pebbleTLS(t, dir)
+			caFile, _, _ := acmetest.ServerTLS(t, dir)
 			cfg := strings.Replace(acmeConfig, "bind 127.0.0.1:0 ssl bulwark-acme www.bulwark.test,api.bulwark.test", "bind 127.0.0.1:0 ssl bulwark-acme www.bulwark.test", 1)
 			cfg = strings.Replace(cfg, "    timeout client 10s\n", "    timeout client 10s\n    timeout http-request 300ms\n", 1)
-			httpPort, tlsPort := freePort(t), freePort(t)
+			httpPort, tlsPort := acmetest.FreePort(t), acmetest.FreePort(t)
 			cfg = strings.Replace(cfg, "bind 127.0.0.1:0\n", fmt.Sprintf("bind 127.0.0.1:%d\n", httpPort), 1)
 			cfg = strings.Replace(cfg, "bind 127.0.0.1:0 ssl", fmt.Sprintf("bind 127.0.0.1:%d ssl", tlsPort), 1)
-			cfg = fmt.Sprintf(cfg, fmt.Sprintf("https://127.0.0.1:%d/dir", freePort(t)), storage, caFile, "http-01")
+			cfg = fmt.Sprintf(cfg, fmt.Sprintf("https://127.0.0.1:%d/dir", acmetest.FreePort(t)), storage, caFile, "http-01")
 			ev := newEvents()
 			px, rt, pl := bulwark(t, cfg, ev)
 			px.Start(rt)
