@@ -77,6 +77,12 @@ func New(set model.ACME, domains []string) (*Manager, error) {
 	m := &Manager{set: set, domains: slices.Clone(domains), cached: map[string]bool{}, ready: make(chan struct{})}
 	slices.Sort(m.domains)
 	m.domains = slices.Compact(m.domains)
+	if set.CAFile == "" {
+		// Load the system roots now, while the files are reachable: the
+		// worker talks to the CA after entering its chroot, and crypto/x509
+		// keeps the roots it loaded first.
+		x509.SystemCertPool()
+	}
 	if set.CAFile != "" {
 		pem, err := os.ReadFile(set.CAFile)
 		if err != nil {
