@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -58,9 +59,13 @@ type Manager struct {
 	cancel    context.CancelFunc
 
 	mu     sync.Mutex
+	ctx    context.Context
 	cached map[string]bool // domains with a certificate in the cache
-	ready  chan struct{}   // closed once every domain has one
-	event  func(string)
+	// replaced holds, per domain being renewed, the leaf it replaces, to
+	// revoke once the renewal succeeded.
+	replaced map[string]*x509.Certificate
+	ready    chan struct{} // closed once every domain has one
+	event    func(string)
 }
 
 // New checks the settings; domains are those of every bulwark-acme bind.
@@ -74,7 +79,8 @@ func New(set model.ACME, domains []string) (*Manager, error) {
 	if set.Email == "" {
 		return nil, errors.New("'bulwark-acme-email' is required with 'bulwark-acme' (the CA sends expiry notices there)")
 	}
-	m := &Manager{set: set, domains: slices.Clone(domains), cached: map[string]bool{}, ready: make(chan struct{})}
+	m := &Manager{set: set, domains: slices.Clone(domains), cached: map[string]bool{}, replaced: map[string]*x509.Certificate{},
+		ready: make(chan struct{})}
 	slices.Sort(m.domains)
 	m.domains = slices.Compact(m.domains)
 	if set.CAFile == "" {
@@ -123,6 +129,7 @@ func (m *Manager) start(ctx context.Context, httpAddr, tlsAddr string, event fun
 	}
 	m.event = event
 	ctx, m.cancel = context.WithCancel(ctx)
+	m.ctx = ctx
 	// Account keys and private keys are secrets: the directory is the
 	// runtime user's only (the library writes its files 0600 inside).
 	if err := os.MkdirAll(m.set.Storage, 0o700); err != nil {
@@ -221,12 +228,37 @@ func (m *Manager) onEvent(_ context.Context, name string, data map[string]any) e
 			}
 		}
 		m.mu.Unlock()
+	case "cert_obtaining":
+		// A renewal starts: remember the certificate it replaces.
+		if r, _ := data["renewal"].(bool); r {
+			name, _ := data["identifier"].(string)
+			for _, c := range m.cache.AllMatchingCertificates(name) {
+				if c.Leaf != nil {
+					m.mu.Lock()
+					m.replaced[name] = c.Leaf
+					m.mu.Unlock()
+					break
+				}
+			}
+		}
 	case "cert_obtained":
 		what := "obtained"
-		if r, _ := data["renewal"].(bool); r {
+		renewal, _ := data["renewal"].(bool)
+		if renewal {
 			what = "renewed"
 		}
 		m.event(fmt.Sprintf("acme: certificate for %v %s from %v", data["identifier"], what, data["issuer"]))
+		if renewal {
+			name, _ := data["identifier"].(string)
+			m.mu.Lock()
+			old := m.replaced[name]
+			delete(m.replaced, name)
+			m.mu.Unlock()
+			if old != nil {
+				// Off the renewal's goroutine: a slow CA must not hold it.
+				go m.revoke(name, old)
+			}
+		}
 	case "cert_failed":
 		what := "obtaining"
 		if r, _ := data["renewal"].(bool); r {
@@ -235,6 +267,21 @@ func (m *Manager) onEvent(_ context.Context, name string, data map[string]any) e
 		m.event(fmt.Sprintf("acme: %s the certificate for %v failed (the current certificate, if any, keeps serving; retrying with back-off): %v", what, data["identifier"], data["error"]))
 	}
 	return nil
+}
+
+// revoke tells the CA that old was superseded (RFC 5280 reason 4), so
+// that a key that may have leaked with it stops being trusted sooner.
+// Connections that already use it keep working; clients that check
+// revocation refuse it from now on.
+func (m *Manager) revoke(name string, old *x509.Certificate) {
+	const superseded = 4
+	res := certmagic.CertificateResource{SANs: old.DNSNames,
+		CertificatePEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: old.Raw})}
+	if err := m.issuer.Load().Revoke(m.ctx, res, superseded); err != nil {
+		m.event(fmt.Sprintf("acme: revoking the replaced certificate for %s (serial %x) failed: %v", name, old.SerialNumber, err))
+		return
+	}
+	m.event(fmt.Sprintf("acme: revoked the replaced certificate for %s (serial %x)", name, old.SerialNumber))
 }
 
 // GetCertificate serves the managed certificate. A handshake that arrives

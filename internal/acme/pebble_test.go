@@ -269,6 +269,12 @@ func TestACMERenewal(t *testing.T) {
 	if serial(old) != first {
 		t.Fatal("the open connection's certificate changed")
 	}
+	// The replaced certificate is revoked as superseded.
+	ev.waitFor(t, 0, "revoked the replaced certificate")
+	firstSerial := old.ConnectionState().PeerCertificates[0].SerialNumber
+	if st := peb.CertStatus(t, firstSerial); st != "Revoked" {
+		t.Errorf("pebble says the replaced certificate is %q", st)
+	}
 
 	// The CA goes away: renewals fail, are logged, and the current
 	// certificate keeps serving.

@@ -219,3 +219,19 @@ func (p *Pebble) Roots(t *testing.T) *x509.CertPool {
 	}
 	return pool
 }
+
+// CertStatus returns what pebble says of the certificate with serial:
+// "Valid" or "Revoked".
+func (p *Pebble) CertStatus(t *testing.T, serial *big.Int) string {
+	t.Helper()
+	resp, err := p.client.Get(fmt.Sprintf("%s/cert-status-by-serial/%x", p.mgmt, serial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct{ Status string }
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("cert status %x: %v", serial, err)
+	}
+	return st.Status
+}
