@@ -3,6 +3,7 @@ package acme_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -288,9 +289,23 @@ func TestACMERenewal(t *testing.T) {
 // failure is logged with its reason and TLS clients are refused within
 // the handshake timeout (never served a placeholder, never left hanging).
 func TestACMEUnavailable(t *testing.T) {
-	for _, tc := range []struct{ name, storage, event string }{
-		{"CA down", "", "obtaining the certificate for www.bulwark.test failed"},
-		{"storage not writable", "file/acme", "is not usable"},
+	// A CA that answers 500 to everything, and one that answers garbage.
+	broken := func(body string, status int) *httptest.Server {
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(status)
+			io.WriteString(w, body)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	for _, tc := range []struct {
+		name, storage, event string
+		ca                   *httptest.Server
+	}{
+		{"CA down", "", "obtaining the certificate for www.bulwark.test failed", nil},
+		{"storage not writable", "file/acme", "is not usable", nil},
+		{"CA answers 500", "", "obtaining the certificate for www.bulwark.test failed", broken(`{"type":"urn:ietf:params:acme:error:serverInternal"}`, 500)},
+		{"CA answers garbage", "", "obtaining the certificate for www.bulwark.test failed", broken("\x00\xffnot json", 200)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -305,7 +320,13 @@ func TestACMEUnavailable(t *testing.T) {
 			httpPort, tlsPort := acmetest.FreePort(t), acmetest.FreePort(t)
 			cfg = strings.Replace(cfg, "bind 127.0.0.1:0\n", fmt.Sprintf("bind 127.0.0.1:%d\n", httpPort), 1)
 			cfg = strings.Replace(cfg, "bind 127.0.0.1:0 ssl", fmt.Sprintf("bind 127.0.0.1:%d ssl", tlsPort), 1)
-			cfg = fmt.Sprintf(cfg, fmt.Sprintf("https://127.0.0.1:%d/dir", acmetest.FreePort(t)), storage, caFile, "http-01")
+			dirURL := fmt.Sprintf("https://127.0.0.1:%d/dir", acmetest.FreePort(t))
+			if tc.ca != nil {
+				dirURL = tc.ca.URL + "/dir"
+				caFile = filepath.Join(dir, "broken-ca.pem")
+				os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tc.ca.Certificate().Raw}), 0o600)
+			}
+			cfg = fmt.Sprintf(cfg, dirURL, storage, caFile, "http-01")
 			ev := newEvents()
 			px, rt, pl := bulwark(t, cfg, ev)
 			px.Start(rt)
