@@ -881,23 +881,28 @@ func convHostPort(host bool) convFn {
 	}
 }
 
-func prepDateUnit(c *compiler, cc *convCall) error {
-	if len(cc.args) > 0 && cc.args[0].s != "" {
-		n, err := strconv.ParseInt(cc.args[0].s, 10, 64)
+func prepDateUnit(c *compiler, cc *convCall) error { return parseDateArgs(cc.args) }
+
+// parseDateArgs reads the [<offset>[,<unit>]] of the date fetch and the
+// time converters: the offset in seconds into args[0].i, the unit (s, ms,
+// us) as 0, 1 or 2 into args[1].i.
+func parseDateArgs(args []argVal) error {
+	if len(args) > 0 && args[0].s != "" {
+		n, err := strconv.ParseInt(args[0].s, 10, 64)
 		if err != nil {
-			return fmt.Errorf("invalid offset '%s'", cc.args[0].s)
+			return fmt.Errorf("invalid offset '%s'", args[0].s)
 		}
-		cc.args[0].i = n
+		args[0].i = n
 	}
-	if len(cc.args) > 1 {
-		switch cc.args[1].s {
+	if len(args) > 1 {
+		switch args[1].s {
 		case "s", "":
 		case "ms":
-			cc.args[1].i = 1
+			args[1].i = 1
 		case "us":
-			cc.args[1].i = 2
+			args[1].i = 2
 		default:
-			return fmt.Errorf("invalid unit '%s' (expects s, ms or us)", cc.args[1].s)
+			return fmt.Errorf("invalid unit '%s' (expects s, ms or us)", args[1].s)
 		}
 	}
 	return nil

@@ -114,27 +114,7 @@ func prepHostname(c *compiler, x *Expr) error {
 	return nil
 }
 
-func prepDateArgs(c *compiler, x *Expr) error {
-	if len(x.args) > 0 && x.args[0].s != "" {
-		n, err := strconv.ParseInt(x.args[0].s, 10, 64)
-		if err != nil {
-			return fmt.Errorf("invalid offset '%s'", x.args[0].s)
-		}
-		x.args[0].i = n
-	}
-	if len(x.args) > 1 {
-		switch x.args[1].s {
-		case "s", "":
-		case "ms":
-			x.args[1].i = 1
-		case "us":
-			x.args[1].i = 2
-		default:
-			return fmt.Errorf("invalid unit '%s' (expects s, ms or us)", x.args[1].s)
-		}
-	}
-	return nil
-}
+func prepDateArgs(c *compiler, x *Expr) error { return parseDateArgs(x.args) }
 
 // fetchDate is the current date in seconds (or ms/us) plus an offset in
 // seconds, as CM 7.3.2 "date".

@@ -165,6 +165,18 @@ func requestParts(r string) (method, target, version string) {
 	return method, rest, ""
 }
 
+// appendOptAddr renders the IP (ip) or port of an address the entry may
+// not have (no server connection yet): empty then, as HAProxy prints "-".
+func appendOptAddr(b []byte, a net.Addr, ip bool, fl logfmt.Flags) []byte {
+	switch {
+	case a == nil:
+		return appendStr(b, "", fl)
+	case ip:
+		return appendAddrIP(b, a, fl)
+	}
+	return appendAddrPort(b, a, fl)
+}
+
 func appendAddrIP(b []byte, a net.Addr, fl logfmt.Flags) []byte {
 	ta, ok := a.(*net.TCPAddr)
 	if !ok {
@@ -312,29 +324,11 @@ func appendVar(b []byte, n *logfmt.Node, e *proxy.LogEntry, lc *lineCtx) []byte 
 	case logfmt.VarClientPort:
 		return appendAddrPort(b, e.Client, fl)
 	case logfmt.VarFrontendIP, logfmt.VarFrontendPort:
-		if e.Local == nil {
-			return appendStr(b, "", fl)
-		}
-		if n.Var == logfmt.VarFrontendIP {
-			return appendAddrIP(b, e.Local, fl)
-		}
-		return appendAddrPort(b, e.Local, fl)
+		return appendOptAddr(b, e.Local, n.Var == logfmt.VarFrontendIP, fl)
 	case logfmt.VarServerIP, logfmt.VarServerPort:
-		if e.ServerAddr == nil {
-			return appendStr(b, "", fl)
-		}
-		if n.Var == logfmt.VarServerIP {
-			return appendAddrIP(b, e.ServerAddr, fl)
-		}
-		return appendAddrPort(b, e.ServerAddr, fl)
+		return appendOptAddr(b, e.ServerAddr, n.Var == logfmt.VarServerIP, fl)
 	case logfmt.VarBackendIP, logfmt.VarBackendPort:
-		if e.SourceAddr == nil {
-			return appendStr(b, "", fl)
-		}
-		if n.Var == logfmt.VarBackendIP {
-			return appendAddrIP(b, e.SourceAddr, fl)
-		}
-		return appendAddrPort(b, e.SourceAddr, fl)
+		return appendOptAddr(b, e.SourceAddr, n.Var == logfmt.VarBackendIP, fl)
 	case logfmt.VarLogCounter, logfmt.VarReqCounter:
 		if fl&logfmt.Hex != 0 {
 			return appendHex(b, lc.counter, 4)
