@@ -1038,10 +1038,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		if to == 0 {
 			cto, sto = s.fe.clientTimeout, be.serverTimeout
 		}
-		// What the client sends in the tunnel is read through s.tc and
-		// counted in "bytes in" with the rest of the request.
-		_, out := s.tunnel(sc, cto, sto)
-		e.BytesOut += out
+		e.BytesOut += s.tunnel(sc, cto, sto)
 		return 0, nil
 	}
 	if resp.Body != h1.FramingNone {
@@ -1076,24 +1073,26 @@ func responseFailure(err error, empty bool) (model.RetryOn, error) {
 
 // tunnel relays raw bytes both ways after a 101 or a CONNECT, starting with
 // what the readers already buffered.
-func (s *httpSession) tunnel(sc *srvConn, cto, sto time.Duration) (in, out int64) {
-	// From here "timeout tunnel" governs: the timed conns under the
-	// readers would cut the tunnel at the client and server timeouts, and
-	// the write deadlines they left would fail a write after a quiet spell.
-	s.tc.rto, s.tc.rlast = cto, time.Time{}
-	sc.tc.rto, sc.tc.rlast = sto, time.Time{}
+// The client's bytes are counted as "bytes in" by the timed conn under
+// s.rd, so only what the server sent is returned.
+func (s *httpSession) tunnel(sc *srvConn, cto, sto time.Duration) (out int64) {
+	// From here "timeout tunnel" governs, through copyTimed alone: the
+	// timed conns under the readers would cut the tunnel at the client and
+	// server timeouts, and the write deadlines they left would fail a write
+	// after a quiet spell.
+	s.tc.rto, sc.tc.rto = 0, 0
 	s.c.SetWriteDeadline(time.Time{})
 	sc.c.SetWriteDeadline(time.Time{})
-	done := make(chan int64, 1)
+	done := make(chan struct{})
 	go func() {
-		n, _ := copyTimed(sc.c, s.rd, s.c, cto)
+		copyTimed(sc.c, s.rd, s.c, cto)
 		closeWrite(sc.c)
-		done <- n
+		close(done)
 	}()
 	out, _ = copyTimed(s.c, sc.rd, sc.c, sto)
 	closeWrite(s.c)
-	in = <-done
-	return in, out
+	<-done
+	return out
 }
 
 // copyTimed copies from r (reading from conn underneath) to dst, cutting the
