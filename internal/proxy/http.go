@@ -97,7 +97,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		s.tlsOn, s.sni = ci.tlsOn, ci.sni
 	}
 	s.tc = timedConn{Conn: c}
-	s.rd = h1.NewReader(&s.tc, h1.Config{Pool: fe.rt.bufs, MaxHeaders: fe.rt.model.Global.MaxHdr})
+	s.rd = h1.NewReader(&s.tc, fe.rt.readerConfig())
 	if s.src.IsValid() {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
@@ -260,7 +260,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.useMsg()
 	e := &s.m.ent
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
-		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true, Eval: s.eval, Local: s.c.LocalAddr()}
+		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true, Eval: s.eval, Local: s.cconn.LocalAddr()}
 	if err == nil {
 		err = s.rd.ReadRequest(&s.m.req)
 	}
@@ -858,7 +858,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	}
 	sc := &srvConn{c: conn, srv: be.servers[idx2]}
 	sc.tc = timedConn{Conn: conn}
-	sc.rd = h1.NewReader(&sc.tc, h1.Config{Pool: s.fe.rt.bufs, MaxHeaders: s.fe.rt.model.Global.MaxHdr})
+	sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
 	s.attached, s.attBE = sc, be
 	return sc, idx2, true, nil
 }
@@ -1168,6 +1168,13 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// readerConfig is how every HTTP/1.1 reader of the connections of this
+// configuration is bounded: buffers from the shared pool (tune.bufsize)
+// and tune.http.maxhdr fields.
+func (rt *Runtime) readerConfig() h1.Config {
+	return h1.Config{Pool: rt.bufs, MaxHeaders: rt.model.Global.MaxHdr}
 }
 
 // timedConn pushes the read and write deadlines forward as data flows, so
