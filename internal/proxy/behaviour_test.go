@@ -148,13 +148,7 @@ func TestPipelinedRequests(t *testing.T) {
 	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, r.URL.Path)
 	})
-	_, addr := startProxy(t, sub(baseDefaults+`
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	addr := proxyTo(t, b.addr)
 	c := dial(t, addr)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))

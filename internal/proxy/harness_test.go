@@ -71,6 +71,20 @@ func startProxyWith(t testing.TB, cfg string, opts Options) (*Proxy, string) {
 	return px, first
 }
 
+// proxyTo starts the simplest HTTP proxy, one frontend in front of the
+// server at backendAddr, and returns the frontend's address.
+func proxyTo(t testing.TB, backendAddr string) string {
+	t.Helper()
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s B
+`, "B", backendAddr))
+	return addr
+}
+
 // backend is a test HTTP server (net/http) that counts what it received.
 type testBackend struct {
 	name  string

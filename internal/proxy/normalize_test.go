@@ -11,13 +11,7 @@ import (
 // rejects nothing itself, so zero bytes must arrive.
 func TestNormalizationNothingForwarded(t *testing.T) {
 	b := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
-	_, addr := startProxy(t, sub(baseDefaults+`
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	addr := proxyTo(t, b.addr)
 	big := strings.Repeat("a", 17000)
 	cases := []struct {
 		name   string
@@ -61,13 +55,7 @@ backend be
 // A bad response from the server becomes a 502 for the client.
 func TestBadResponse502(t *testing.T) {
 	l := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd")
-	_, addr := startProxy(t, sub(baseDefaults+`
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", l))
+	addr := proxyTo(t, l)
 	out := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 3*time.Second)
 	if statusOf(out) != 502 {
 		t.Fatalf("got %q, want 502", out)

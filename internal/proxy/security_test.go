@@ -163,13 +163,7 @@ backend be
 // will send (issue 17, finding 6).
 func TestExpectMadeHopByHop(t *testing.T) {
 	b := newRawBackend(t, answerAfter("hello", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
-	_, addr := startProxy(t, sub(baseDefaults+`
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	addr := proxyTo(t, b.addr)
 	c := dial(t, addr)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(4 * time.Second))
@@ -194,13 +188,7 @@ backend be
 // ways (issue 17, finding 6), so that no next hop reads a list.
 func TestContentLengthMerged(t *testing.T) {
 	b := newRawBackend(t, answerAfter("hello", "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nok"))
-	_, addr := startProxy(t, sub(baseDefaults+`
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	addr := proxyTo(t, b.addr)
 	out := rawRequest(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", 3*time.Second)
 	if statusOf(out) != 200 || strings.Count(out, "Content-Length") != 1 || !strings.Contains(out, "Content-Length: 2\r\n") {
 		t.Fatalf("client got %q", out)

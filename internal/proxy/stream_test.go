@@ -130,13 +130,7 @@ func TestLargeChunkedBodiesBoundedMemory(t *testing.T) {
 			}
 		}
 	})
-	_, addr := startProxy(t, sub(baseDefaults+`
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	addr := proxyTo(t, b.addr)
 
 	var ms runtime.MemStats
 	runtime.GC()
@@ -217,13 +211,7 @@ backend be
 // 1,000 concurrent keep-alive clients, several requests each, no error.
 func TestThousandKeepAliveClients(t *testing.T) {
 	b := newTestServer(t, "b", nil)
-	_, addr := startProxy(t, sub(baseDefaults+`
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	addr := proxyTo(t, b.addr)
 	const clients, perClient = 1000, 3
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -282,13 +270,7 @@ func TestExpectContinue(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		w.Write(body)
 	})
-	_, addr := startProxy(t, sub(baseDefaults+`
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	addr := proxyTo(t, b.addr)
 	c := dial(t, addr)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
