@@ -43,8 +43,10 @@ type Sink struct {
 	mu   sync.Mutex
 	w    io.Writer
 	conn net.Conn
-	pri  int
-	buf  []byte
+	// stream forwards to a TCP syslog server (tcp@ targets).
+	stream *streamSink
+	pri    int
+	buf    []byte
 }
 
 // Open prepares the destination. UDP and unix datagram sockets are
@@ -74,6 +76,13 @@ func Open(t Target) (*Sink, error) {
 			return nil, err
 		}
 		s.conn, s.w = c, c
+	case strings.HasPrefix(addr, "tcp@") || strings.HasPrefix(addr, "tcp4@") || strings.HasPrefix(addr, "tcp6@"):
+		network, rest, _ := strings.Cut(addr, "@")
+		if _, _, err := net.SplitHostPort(rest); err != nil {
+			rest = net.JoinHostPort(strings.Trim(rest, "[]"), "514")
+		}
+		s.stream = newStreamSink(network, rest)
+		s.w = s.stream
 	default:
 		for _, pfx := range []string{"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"} {
 			addr = strings.TrimPrefix(addr, pfx)
@@ -148,6 +157,9 @@ func (s *Sink) Send(level string, msg []byte, now time.Time) {
 
 // Close releases the socket.
 func (s *Sink) Close() error {
+	if s.stream != nil {
+		s.stream.Close()
+	}
 	if s.conn != nil {
 		return s.conn.Close()
 	}
