@@ -143,6 +143,7 @@ func GatherLive(t *Target, o LiveOptions) *LiveFacts {
 		}
 	}
 	lf.Routes = gatherRoutes(t, realNet{})
+	lf.Routes.OtherNetns = otherNetns(o.ProcRoot, lf.Procs)
 	probeAll(t, o, lf)
 	lf.LogProbe = probeLogLine(t, o, lf)
 	return lf

@@ -154,7 +154,16 @@ func liveTrustedSource(t *Target, lf *LiveFacts) Result {
 	if r, ok := procsOrProblem(lf); !ok {
 		return r
 	}
-	r := summarize(lf.Binary.Evidence, "live: binary "+lf.Binary.Path+" comes from a trusted source", "live: binary origin not established")
+	evs := make([]Evidence, len(lf.Binary.Evidence))
+	for i, e := range lf.Binary.Evidence {
+		// Marked as live like every observation of the running
+		// deployment: the binary facts are gathered without the prefix.
+		if !strings.HasPrefix(e.Text, "live") {
+			e.Text = "live: " + e.Text
+		}
+		evs[i] = e
+	}
+	r := summarize(evs, "live: binary "+lf.Binary.Path+" comes from a trusted source", "live: binary origin not established")
 	if r.Verdict == Manual {
 		r.Summary = "live: binary origin needs a person"
 	}

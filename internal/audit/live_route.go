@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"bulwark/internal/config"
@@ -66,6 +69,23 @@ type RouteFacts struct {
 	Routes []RouteFact
 	Notes  []Evidence
 	Skip   string
+	// OtherNetns is set when the proxy runs in another network namespace
+	// than the audit: this host's routes are then not the proxy's.
+	OtherNetns string
+}
+
+// otherNetns compares the network namespace of the first process with the
+// audit's own; "" when they are the same or either is unreadable.
+func otherNetns(procRoot string, procs []Proc) string {
+	if len(procs) == 0 {
+		return ""
+	}
+	mine, err1 := os.Readlink(filepath.Join(procRoot, "self", "ns", "net"))
+	theirs, err2 := os.Readlink(filepath.Join(procRoot, strconv.Itoa(procs[0].PID), "ns", "net"))
+	if err1 != nil || err2 != nil || mine == theirs {
+		return ""
+	}
+	return fmt.Sprintf("PID %d runs in network namespace %s, the audit in %s", procs[0].PID, theirs, mine)
 }
 
 // gatherRoutes compares the interface of every client-facing bind with the
@@ -151,6 +171,10 @@ func gatherRoutes(t *Target, hn hostNet) RouteFacts {
 // liveNetworkSeparation judges the live half of HAP-3.2.
 func liveNetworkSeparation(t *Target, lf *LiveFacts) Result {
 	rf := lf.Routes
+	if rf.OtherNetns != "" {
+		return Result{Verdict: Manual, Summary: "live: the proxy runs in another network namespace",
+			Evidence: []Evidence{ev(config.Pos{}, Manual, "live: %s: routes and interfaces were not compared; run the audit inside it (nsenter --net --target PID bulwark audit ...)", rf.OtherNetns)}}
+	}
 	if rf.Skip != "" {
 		return skip("%s", rf.Skip)
 	}

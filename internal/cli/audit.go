@@ -53,6 +53,9 @@ Options:
   --probe-remote       with --live: also probe binds on other hosts' addresses
   --sha256sums FILE    with --live: the running binary must match its line
                        in FILE (sha256sum format; full path or base name)
+  --unit-dir DIR       with --live: look for the systemd unit (named by the
+                       process's cgroup) in DIR instead of systemd's unit
+                       directories (repeatable, first found wins)
   --diff OLD NEW       compare two versions of a configuration (files or
                        directories): only the controls whose verdict
                        changes; exit 1 when a control newly FAILs
@@ -131,6 +134,8 @@ func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
 	fs.StringVar(&o.liveOpts.PIDFile, "pidfile", "", "")
 	fs.BoolVar(&o.liveOpts.ProbeRemote, "probe-remote", false, "")
 	fs.StringVar(&o.liveOpts.SHA256Sums, "sha256sums", "", "")
+	var unitDirs listFlag
+	fs.Var(&unitDirs, "unit-dir", "")
 	fs.StringVar(&o.srcRoot, "srcroot", "", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -163,8 +168,9 @@ func parseAuditFlags(args []string, stderr io.Writer) (*auditOptions, error) {
 	default:
 		return nil, fmt.Errorf("--color: expects auto, always or never")
 	}
-	if !o.live && (o.liveOpts.PID != 0 || o.liveOpts.PIDFile != "" || o.liveOpts.ProbeRemote || o.liveOpts.SHA256Sums != "") {
-		return nil, fmt.Errorf("--pid, --pidfile, --probe-remote and --sha256sums need --live")
+	o.liveOpts.UnitDirs = unitDirs
+	if !o.live && (o.liveOpts.PID != 0 || o.liveOpts.PIDFile != "" || o.liveOpts.ProbeRemote || o.liveOpts.SHA256Sums != "" || len(unitDirs) > 0) {
+		return nil, fmt.Errorf("--pid, --pidfile, --probe-remote, --sha256sums and --unit-dir need --live")
 	}
 	if o.liveOpts.SHA256Sums != "" {
 		// Checked now so that a wrong file is a usage error, not a FAIL

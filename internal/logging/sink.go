@@ -43,6 +43,13 @@ type Sink struct {
 	mu   sync.Mutex
 	w    io.Writer
 	conn net.Conn
+	// unixPath is the socket of a unix datagram target. It may not exist
+	// yet when the proxy starts (no syslog daemon running), or be
+	// recreated by a restarted daemon: it is then dialled again, at most
+	// once per unixRedial.
+	unixPath string
+	lastDial time.Time
+	datagram bool
 	// stream forwards to a TCP syslog server (tcp@ targets).
 	stream *streamSink
 	pri    int
@@ -71,11 +78,11 @@ func Open(t Target) (*Sink, error) {
 	case addr == "stderr":
 		s.w = os.Stderr
 	case strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, "unix@"):
-		c, err := net.Dial("unixgram", strings.TrimPrefix(addr, "unix@"))
-		if err != nil {
-			return nil, err
-		}
-		s.conn, s.w = c, c
+		// Dialled now, before any chroot, so that a jail needs no
+		// /dev/log; a socket that is not there yet does not stop the
+		// proxy (HAProxy starts too, and drops the lines meanwhile).
+		s.unixPath, s.datagram = strings.TrimPrefix(addr, "unix@"), true
+		s.redial(time.Now())
 	case strings.HasPrefix(addr, "tcp@") || strings.HasPrefix(addr, "tcp4@") || strings.HasPrefix(addr, "tcp6@"):
 		network, rest, _ := strings.Cut(addr, "@")
 		if _, _, err := net.SplitHostPort(rest); err != nil {
@@ -94,9 +101,26 @@ func Open(t Target) (*Sink, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.conn, s.w = c, c
+		s.conn, s.w, s.datagram = c, c, true
 	}
 	return s, nil
+}
+
+// unixRedial bounds how often a missing unix log socket is dialled again.
+const unixRedial = time.Second
+
+// redial connects the unix datagram socket; false when it is not there.
+func (s *Sink) redial(now time.Time) bool {
+	if !s.lastDial.IsZero() && now.Sub(s.lastDial) < unixRedial {
+		return false
+	}
+	s.lastDial = now
+	c, err := net.Dial("unixgram", s.unixPath)
+	if err != nil {
+		return false
+	}
+	s.conn, s.w = c, c
+	return true
 }
 
 // Send emits msg at the given level name ("info" for traffic logs).
@@ -148,11 +172,28 @@ func (s *Sink) Send(level string, msg []byte, now time.Time) {
 	if len(b) > s.t.Len {
 		b = b[:s.t.Len]
 	}
-	if s.conn == nil {
+	if !s.datagram {
 		b = append(b, '\n')
 	}
-	s.w.Write(b)
 	s.buf = b
+	if s.unixPath != "" && s.conn == nil && !s.redial(now) {
+		return // dropped, as a datagram to a missing socket is
+	}
+	if _, err := s.w.Write(b); err != nil && s.conn != nil {
+		// A connected datagram socket reports an earlier ICMP port
+		// unreachable (UDP), or a receiver that went away (unix), on the
+		// next send, which that send then does not make: send again
+		// (through a new connection for a unix socket the daemon may
+		// have recreated), so one quiet period does not cost a line.
+		if s.unixPath != "" {
+			s.conn.Close()
+			s.conn, s.w, s.lastDial = nil, nil, time.Time{}
+			if !s.redial(now) {
+				return
+			}
+		}
+		s.w.Write(b)
+	}
 }
 
 // Close releases the socket.

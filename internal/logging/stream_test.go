@@ -61,3 +61,69 @@ func TestSyslogTCP(t *testing.T) {
 	read("after reconnect")
 	close(done)
 }
+
+// TestSyslogUDPAfterUnreachable: a line sent while nothing listens makes
+// the kernel queue "port unreachable" on the connected socket, which the
+// next send reports instead of sending; that next line must still arrive.
+func TestSyslogUDPAfterUnreachable(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	s, err := Open(Target{Addr: addr, Facility: "local0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Send("info", []byte("nobody hears this"), time.Now())
+	if pc, err = net.ListenPacket("udp", addr); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	s.Send("info", []byte("heard"), time.Now())
+	buf := make([]byte, 2048)
+	pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil || !strings.HasSuffix(string(buf[:n]), "heard") {
+		t.Fatalf("got %q, %v; want the line sent after the receiver appeared", buf[:n], err)
+	}
+}
+
+// TestSyslogUnixSocketLater: a unix log socket that does not exist yet
+// does not stop the proxy; once it appears, lines reach it.
+func TestSyslogUnixSocketLater(t *testing.T) {
+	path := t.TempDir() + "/log.sock"
+	s, err := Open(Target{Addr: path, Facility: "local0"})
+	if err != nil {
+		t.Fatalf("Open with no socket yet: %v", err)
+	}
+	defer s.Close()
+	s.Send("info", []byte("dropped"), time.Now())
+	uc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	// Redials are at most once a second: lines keep coming (at most 40)
+	// until one arrives.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for i := 0; i < 40; i++ {
+			s.Send("info", []byte("later"), time.Now())
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	buf := make([]byte, 2048)
+	uc.SetReadDeadline(time.Now().Add(8 * time.Second))
+	n, err := uc.Read(buf)
+	if err != nil || !strings.HasSuffix(string(buf[:n]), "later") {
+		t.Fatalf("got %q, %v", buf[:n], err)
+	}
+}

@@ -93,6 +93,13 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, 
 			if host == "*" {
 				host = ""
 			}
+			// CM 5.1: an empty address, '*' and 0.0.0.0 mean all IPv4
+			// addresses. Go would listen dual-stack on [::] for them,
+			// exposing the bind on IPv6 too; '::' keeps Go's (and the
+			// kernel's default v4-mapped) behaviour.
+			if netw == "tcp" && (host == "" || host == "0.0.0.0") {
+				netw = "tcp4"
+			}
 			for port := a.PortLow; port <= a.PortHigh; port++ {
 				hp := net.JoinHostPort(host, strconv.Itoa(port))
 				key := listenKey(netw, hp)
