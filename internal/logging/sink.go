@@ -82,7 +82,7 @@ func Open(t Target) (*Sink, error) {
 		// /dev/log; a socket that is not there yet does not stop the
 		// proxy (HAProxy starts too, and drops the lines meanwhile).
 		s.unixPath, s.datagram = strings.TrimPrefix(addr, "unix@"), true
-		s.redial(time.Now())
+		s.redial()
 	case strings.HasPrefix(addr, "tcp@") || strings.HasPrefix(addr, "tcp4@") || strings.HasPrefix(addr, "tcp6@"):
 		network, rest, _ := strings.Cut(addr, "@")
 		if _, _, err := net.SplitHostPort(rest); err != nil {
@@ -106,15 +106,9 @@ func Open(t Target) (*Sink, error) {
 	return s, nil
 }
 
-// unixRedial bounds how often a missing unix log socket is dialled again.
-const unixRedial = time.Second
-
-// redial connects the unix datagram socket; false when it is not there.
-func (s *Sink) redial(now time.Time) bool {
-	if !s.lastDial.IsZero() && now.Sub(s.lastDial) < unixRedial {
-		return false
-	}
-	s.lastDial = now
+// redial connects the unix datagram socket; false when it is not there
+// (a failed connect costs what HAProxy's failed sendto does).
+func (s *Sink) redial() bool {
 	c, err := net.Dial("unixgram", s.unixPath)
 	if err != nil {
 		return false
@@ -176,7 +170,7 @@ func (s *Sink) Send(level string, msg []byte, now time.Time) {
 		b = append(b, '\n')
 	}
 	s.buf = b
-	if s.unixPath != "" && s.conn == nil && !s.redial(now) {
+	if s.unixPath != "" && s.conn == nil && !s.redial() {
 		return // dropped, as a datagram to a missing socket is
 	}
 	if _, err := s.w.Write(b); err != nil && s.conn != nil {
@@ -187,8 +181,8 @@ func (s *Sink) Send(level string, msg []byte, now time.Time) {
 		// have recreated), so one quiet period does not cost a line.
 		if s.unixPath != "" {
 			s.conn.Close()
-			s.conn, s.w, s.lastDial = nil, nil, time.Time{}
-			if !s.redial(now) {
+			s.conn, s.w = nil, nil
+			if !s.redial() {
 				return
 			}
 		}
