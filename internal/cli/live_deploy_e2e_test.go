@@ -161,6 +161,30 @@ func writeUnit(t *testing.T, dir, name string, d *deployment, weak bool) {
 	}
 }
 
+// freeLogPort finds a free TCP and UDP port below the kernel's ephemeral
+// range for a log target that the audit binds only during its probe: an
+// ephemeral port may meanwhile be taken as the source port of one of the
+// many probe connections, and the audit would then (rightly) report the
+// target as bound by another process.
+func freeLogPort(t *testing.T) int {
+	t.Helper()
+	start := 20000 + os.Getpid()%5000
+	for port := start; port < start+2000; port++ {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port for a log target")
+	return 0
+}
+
 func sha256File(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -242,7 +266,7 @@ func TestLiveDeployments(t *testing.T) {
 						global = "    user nobody\n    group nogroup\n    chroot " + jail + "\n"
 					}
 				}
-				pHTTP, pTLS, pStats, pLog := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
+				pHTTP, pTLS, pStats, pLog := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeLogPort(t)
 				cfg := fmt.Sprintf(`global
 %s    log tcp@127.0.0.1:%d local0
 defaults
@@ -367,14 +391,14 @@ func TestLiveLogTransports(t *testing.T) {
 					target, ring, where := "", "", ""
 					switch transport {
 					case "udp":
-						target = "127.0.0.1:" + strconv.Itoa(freeUDPPortCLI(t))
+						target = "127.0.0.1:" + strconv.Itoa(freeLogPort(t))
 						where = target
 					case "unix":
 						// Not created: the audit listens there for the probe.
 						target = filepath.Join(d.dir, "log.sock")
 						where = target
 					case "ring":
-						port := freeTCPPort(t)
+						port := freeLogPort(t)
 						target = "ring@audit"
 						ring = fmt.Sprintf("ring audit\n    format rfc3164\n    timeout connect 2s\n    timeout server 5s\n    server syslog 127.0.0.1:%d log-proto octet-count\n", port)
 						where = "tcp@127.0.0.1:" + strconv.Itoa(port)

@@ -145,13 +145,3 @@ func hasLive(f jsonFinding, v, sub string) bool {
 	}
 	return false
 }
-
-func freeUDPPortCLI(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
