@@ -14,7 +14,10 @@ import (
 // @microsoft/sarif-multitool, installed by scripts/install-deps.sh) on
 // file and returns the results of its validation log. The tool's exit
 // status is 0 even when it finds errors, so the log is read instead.
-func sarifValidator(t *testing.T, file string) []validatorResult {
+// ruleKind "Gh" runs the tool's GitHub Advanced Security ingestion rules
+// (GH1xxx/GH2xxx: what code scanning requires of an upload) instead of the
+// SARIF rules and schema.
+func sarifValidator(t *testing.T, file, ruleKind string) []validatorResult {
 	t.Helper()
 	var bin []string
 	switch {
@@ -31,7 +34,13 @@ func sarifValidator(t *testing.T, file string) []validatorResult {
 		t.Skip("sarif-multitool not installed (npm install -g @microsoft/sarif-multitool)")
 	}
 	out := filepath.Join(t.TempDir(), "validation.sarif")
-	cmd := exec.Command(bin[0], append(bin[1:], "validate", "-o", out, file)...)
+	args := append(bin[1:], "validate")
+	if ruleKind != "" {
+		// A list option: it would take the file name as a further kind
+		// if nothing else followed it.
+		args = append(args, "--rule-kind", ruleKind)
+	}
+	cmd := exec.Command(bin[0], append(args, "-o", out, file)...)
 	// .NET needs ICU for culture data unless told not to; the validator
 	// needs none, and a fresh host may lack libicu.
 	cmd.Env = append(os.Environ(), "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1")
@@ -56,7 +65,15 @@ func sarifValidator(t *testing.T, file string) []validatorResult {
 type validatorResult struct {
 	RuleID  string
 	Level   string
-	Message struct{ Text string }
+	Message struct {
+		Text      string
+		ID        string
+		Arguments []string
+	}
+}
+
+func (r validatorResult) String() string {
+	return r.RuleID + " " + r.Message.Text + r.Message.ID + " " + strings.Join(r.Message.Arguments, " ")
 }
 
 func haveTool(name string) bool {
@@ -64,10 +81,12 @@ func haveTool(name string) bool {
 	return err == nil
 }
 
-// TestSARIFValidates checks the audit's SARIF with Microsoft's validator
-// (schema and SARIF rules): no error. A copy with a required property
-// removed must produce an error, which shows that the validator really
-// read the file (it reports nothing at all for some malformed input).
+// TestSARIFValidates checks the audit's SARIF with Microsoft's validator:
+// the schema and SARIF rules, then its GitHub Advanced Security rules
+// (code scanning's upload requirements): no error from either. Copies
+// with a required property removed must produce an error in each, which
+// shows that the validator really read the file (it reports nothing at
+// all for some malformed input).
 func TestSARIFValidates(t *testing.T) {
 	dir := t.TempDir()
 	rep := goldenReport(t)
@@ -93,23 +112,38 @@ func TestSARIFValidates(t *testing.T) {
 	broken, _ := json.Marshal(doc)
 	bad := filepath.Join(dir, "broken.sarif")
 	os.WriteFile(bad, broken, 0o644)
+	// Code scanning cannot place a result without a location; the SARIF
+	// schema allows it, the GitHub rules must not.
+	json.Unmarshal(b.Bytes(), &doc)
+	res = doc["runs"].([]any)[0].(map[string]any)["results"].([]any)[0].(map[string]any)
+	delete(res, "locations")
+	broken, _ = json.Marshal(doc)
+	noLoc := filepath.Join(dir, "nolocation.sarif")
+	os.WriteFile(noLoc, broken, 0o644)
 
-	for _, f := range []string{good, diff} {
-		for _, r := range sarifValidator(t, f) {
-			if r.Level == "error" {
-				t.Errorf("%s: %s %s", filepath.Base(f), r.RuleID, r.Message.Text)
-			} else {
-				t.Logf("%s: %s %s: %s", filepath.Base(f), r.Level, r.RuleID, r.Message.Text)
+	for _, kind := range []string{"", "Gh"} {
+		for _, f := range []string{good, diff} {
+			for _, r := range sarifValidator(t, f, kind) {
+				if r.Level == "error" {
+					t.Errorf("%s (rules %q): %s", filepath.Base(f), kind, r)
+				} else {
+					t.Logf("%s (rules %q): %s %s", filepath.Base(f), kind, r.Level, r)
+				}
 			}
 		}
 	}
-	errs := 0
-	for _, r := range sarifValidator(t, bad) {
-		if r.Level == "error" {
-			errs++
+	for _, c := range []struct{ file, kind, why string }{
+		{bad, "", "a result without 'message'"},
+		{noLoc, "Gh", "a result without 'locations' (GitHub rules)"},
+	} {
+		errs := 0
+		for _, r := range sarifValidator(t, c.file, c.kind) {
+			if r.Level == "error" {
+				errs++
+			}
 		}
-	}
-	if errs == 0 {
-		t.Error("the validator found no error in a result without 'message': it did not validate")
+		if errs == 0 {
+			t.Errorf("the validator found no error in %s: it did not validate", c.why)
+		}
 	}
 }
