@@ -134,6 +134,10 @@ func liveServedCerts(t *Target, lf *LiveFacts) Result {
 			evs = append(evs, ev(tp.Pos, Warn, "live: %s TLS bind %s %s", tp.Proxy, tp.Addr, probeFailText(tp.Err)))
 			continue
 		}
+		if tp.Stalled {
+			evs = append(evs, ev(tp.Pos, Warn, "%s", stallText(tp)))
+			continue
+		}
 		conf := bindCerts(t, tp.bind)
 		for _, sc := range tp.Served {
 			sni := "no SNI"

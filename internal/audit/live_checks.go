@@ -292,6 +292,10 @@ func liveTLSVersions(t *Target, lf *LiveFacts) Result {
 			evs = append(evs, ev(tp.Pos, Warn, "live: %s TLS bind %s %s", tp.Proxy, tp.Addr, probeFailText(tp.Err)))
 			continue
 		}
+		if tp.Stalled {
+			evs = append(evs, ev(tp.Pos, Warn, "%s", stallText(tp)))
+			continue
+		}
 		tls10Refused := false
 		for _, r := range tp.Versions {
 			if r.Name == "TLSv1.0" && r.Tool != "" && !r.Accepted {
@@ -306,6 +310,8 @@ func liveTLSVersions(t *Target, lf *LiveFacts) Result {
 				evs = append(evs, ev(tp.Pos, Pass, "live: %s %s: SSLv3 not offered (%s); implied refused since TLSv1.0 is", tp.Proxy, tp.Addr, r.Err))
 			case r.Tool == "":
 				evs = append(evs, ev(tp.Pos, Manual, "live: %s %s: %s not probed (%s)", tp.Proxy, tp.Addr, r.Name, r.Err))
+			case r.TimedOut:
+				evs = append(evs, ev(tp.Pos, Manual, "live: %s %s: the %s handshake timed out: neither accepted nor refused", tp.Proxy, tp.Addr, r.Name))
 			case old && r.Accepted:
 				evs = append(evs, ev(tp.Pos, Fail, "live: %s %s accepts %s", tp.Proxy, tp.Addr, r.Name))
 			case old:
@@ -333,12 +339,18 @@ func liveWeakCiphers(t *Target, lf *LiveFacts) Result {
 			evs = append(evs, ev(tp.Pos, Warn, "live: %s TLS bind %s %s", tp.Proxy, tp.Addr, probeFailText(tp.Err)))
 			continue
 		}
+		if tp.Stalled {
+			evs = append(evs, ev(tp.Pos, Warn, "%s", stallText(tp)))
+			continue
+		}
 		var accepted, untried []string
 		refused := 0
 		for _, r := range tp.Weak {
 			switch {
 			case r.Tool == "":
 				untried = append(untried, r.Name+" ("+r.Err+")")
+			case r.TimedOut:
+				untried = append(untried, r.Name+" (handshake timed out)")
 			case r.Accepted:
 				accepted = append(accepted, r.Name)
 			default:

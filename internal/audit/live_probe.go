@@ -30,6 +30,9 @@ type ProbeResult struct {
 	Missing  []string
 	Tool     string // "go", "openssl", or "" when it could not be tried
 	Err      string
+	// TimedOut is set when the peer said nothing within the timeout: a
+	// stall, which is not a refusal.
+	TimedOut bool
 }
 
 // TLSProbe is what the handshakes against one TLS bind address found.
@@ -38,6 +41,10 @@ type TLSProbe struct {
 	Proxy    string
 	Addr     string // host:port probed
 	Answered bool
+	// Stalled is set when the port accepts connections but no handshake
+	// completed and some timed out: nothing can be said about what it
+	// would accept or refuse.
+	Stalled  bool
 	Err      string
 	Versions []ProbeResult
 	Weak     []ProbeResult
@@ -206,7 +213,7 @@ func probeAll(t *Target, o LiveOptions, lf *LiveFacts) {
 	for i, pt := range tlsTargets {
 		run(func() {
 			lf.TLS[i] = probeTLS(pt, o.Timeout)
-			if lf.TLS[i].Answered {
+			if lf.TLS[i].Answered && !lf.TLS[i].Stalled {
 				lf.TLS[i].Served = probeServed(pt.addr, sniNames(bindCerts(t, pt.bind)), o.Timeout)
 			}
 		})
@@ -273,7 +280,28 @@ func probeTLS(pt probeTarget, timeout time.Duration) TLSProbe {
 	if tp.Reneg.Tool == "" && tp.Reneg.Err == "" {
 		tp.Reneg.Err = "not tried"
 	}
+	completed, stalls := false, false
+	for _, r := range append(append([]ProbeResult(nil), tp.Versions...), tp.Weak...) {
+		completed = completed || r.Accepted
+		stalls = stalls || r.TimedOut
+	}
+	tp.Stalled = !completed && stalls
 	return tp
+}
+
+// stallText describes a bind that accepts connections and then answers no
+// handshake.
+func stallText(tp TLSProbe) string {
+	return fmt.Sprintf("live: %s TLS bind %s accepts connections but completed no TLS handshake (they timed out): nothing could be probed", tp.Proxy, tp.Addr)
+}
+
+// isTimeout reports whether err is a deadline: the peer said nothing.
+func isTimeout(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // weakGoSuites are the suites Go's client can offer that HAP-4.2 forbids:
@@ -305,7 +333,7 @@ func goHandshake(addr, name string, cfg *tls.Config, timeout time.Duration) Prob
 	defer cancel()
 	conn, err := (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(ctx, "tcp", addr)
 	if err != nil {
-		r.Err = shortNetErr(err)
+		r.Err, r.TimedOut = shortNetErr(err), isTimeout(ctx, err)
 		return r
 	}
 	conn.Close()
@@ -329,7 +357,7 @@ func opensslProbe(addr, name string, args []string, timeout time.Duration) Probe
 	s := string(out)
 	switch {
 	case ctx.Err() != nil:
-		r.Tool, r.Err = "openssl", "timed out"
+		r.Tool, r.Err, r.TimedOut = "openssl", "timed out", true
 	case strings.Contains(strings.ToLower(s), "unknown option") || strings.Contains(s, "Option unknown") ||
 		strings.Contains(s, "no cipher match") || strings.Contains(s, "SSL_CONF_cmd") || strings.Contains(s, "no protocols available"):
 		r.Err = "this openssl cannot offer it: " + firstLine(s)

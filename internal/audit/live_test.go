@@ -146,6 +146,8 @@ func TestLiveWrongPID(t *testing.T) {
 		{"not a proxy", LiveOptions{PID: os.Getpid()}, "not a haproxy process"},
 		{"not running", LiveOptions{PID: 1 << 30}, "is not running"},
 		{"bad pidfile", LiveOptions{PIDFile: filepath.Join(t.TempDir(), "none.pid")}, "cannot read pidfile"},
+		{"pidfile of a dead process", LiveOptions{PIDFile: pidFile(t, 1<<30)}, "is not running"},
+		{"pidfile of a foreign process", LiveOptions{PIDFile: pidFile(t, os.Getpid())}, "not a haproxy process"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,6 +160,61 @@ func TestLiveWrongPID(t *testing.T) {
 				t.Errorf("HAP-2.1 %s %q", f.Verdict, f.Summary)
 			}
 		})
+	}
+}
+
+func pidFile(t *testing.T, pid int) string {
+	f := filepath.Join(t.TempDir(), "proxy.pid")
+	if err := os.WriteFile(f, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestLiveProbesTLSPortThatNeverAnswers: a TLS bind whose port accepts
+// connections and then says nothing is one clear finding per control,
+// reached within a bounded time, not a hang.
+func TestLiveProbesTLSPortThatNeverAnswers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var held []net.Conn // kept open and silent until the test ends
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	tg := liveTarget(t, "defaults\n  mode http\nfrontend f\n  bind "+l.Addr().String()+" ssl crt /nonexistent.pem\n")
+	start := time.Now()
+	lf := &LiveFacts{}
+	probeAll(tg, LiveOptions{Timeout: time.Second}, lf)
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("probes of a silent TLS port took %v", d) // a hang, not a speed assertion
+	}
+	tg.Live = lf
+	rep := Run(tg, Selection{Only: []string{"HAP-4.1", "HAP-4.2", "HAP-4.3"}})
+	for _, f := range rep.Findings {
+		if f.Control.Extra {
+			continue
+		}
+		found := false
+		for _, e := range f.Evidence {
+			found = found || e.Verdict == Warn && strings.Contains(e.Text, l.Addr().String()+" accepts connections but completed no TLS handshake")
+		}
+		if !found {
+			t.Errorf("%s %s: no live WARN about the silent bind: %+v", f.Control.ID, f.Verdict, f.Evidence)
+		}
 	}
 }
 
