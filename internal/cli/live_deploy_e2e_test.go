@@ -211,10 +211,12 @@ func wantLive(t *testing.T, got map[string]jsonFinding, id, verdict, sub string)
 
 // TestLiveDeployments runs each product twice: hardened (unprivileged
 // master/worker in a chroot, TLS 1.2+ with AEAD suites, security headers,
-// TRACE refused, stats with a password, logs over TCP syslog, a checksum
+// TRACE refused, stats with a password, an owner-only runtime socket,
+// logs over TCP syslog, a checksum
 // list that matches, a systemd unit that validates before reloading) and
 // weak (one process as root, no chroot, TLS 1.0 and CBC suites, a
-// wildcard bind, headers missing, TRACE served, stats without auth,
+// wildcard bind, headers missing, TRACE served, stats without auth, a
+// runtime socket every local user can open,
 // requests not logged, an expired certificate with a world-readable key,
 // a checksum that does not match, a unit that reloads unchecked). Every
 // live check must see the difference.
@@ -266,6 +268,15 @@ func TestLiveDeployments(t *testing.T) {
 						global = "    user nobody\n    group nogroup\n    chroot " + jail + "\n"
 					}
 				}
+				// The runtime API socket: owner-only for the hardened
+				// deployment, open to every local user (and admin) for the
+				// weak one.
+				sock := filepath.Join(d.dir, "api.sock")
+				sockOpts := "mode 600 level operator"
+				if weak {
+					sockOpts = "mode 666 level admin"
+				}
+				global += "    stats socket " + sock + " " + sockOpts + "\n"
 				pHTTP, pTLS, pStats, pLog := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeLogPort(t)
 				cfg := fmt.Sprintf(`global
 %s    log tcp@127.0.0.1:%d local0
@@ -333,6 +344,9 @@ listen stats
 					wantLive(t, got, "HAP-5.1", "PASS", "carries the security headers")
 					wantLive(t, got, "HAP-5.2", "PASS", "refused with 405")
 					wantLive(t, got, "HAP-6.1", "PASS", "without credentials → 401")
+					if !hasLive(got["HAP-6.2"], "PASS", "runtime socket "+sock+" mode 0600") {
+						t.Errorf("HAP-6.2: no live PASS for the owner-only socket: %+v", got["HAP-6.2"].Evidence)
+					}
 					wantLive(t, got, "HAP-7.1", "PASS", "arrived at tcp@127.0.0.1:"+strconv.Itoa(pLog))
 					if haveUnit {
 						wantLive(t, got, "HAP-9.1", "PASS", "ExecReload validates first")
@@ -354,6 +368,7 @@ listen stats
 				wantLive(t, got, "HAP-5.1", "FAIL", "lacks X-Content-Type-Options")
 				wantLive(t, got, "HAP-5.2", "FAIL", "expected 403 or 405")
 				wantLive(t, got, "HAP-6.1", "FAIL", "expected 401")
+				wantLive(t, got, "HAP-6.2", "FAIL", "runtime socket "+sock+" mode 0666")
 				wantLive(t, got, "HAP-7.1", "WARN", "arrived at tcp@127.0.0.1:"+strconv.Itoa(pLog)+" within")
 				if haveUnit {
 					// The weak configuration's warnings make the static
