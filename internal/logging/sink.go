@@ -45,10 +45,9 @@ type Sink struct {
 	conn net.Conn
 	// unixPath is the socket of a unix datagram target. It may not exist
 	// yet when the proxy starts (no syslog daemon running), or be
-	// recreated by a restarted daemon: it is then dialled again, at most
-	// once per unixRedial.
+	// recreated by a restarted daemon: it is then dialled again for the
+	// next line, as HAProxy addresses every datagram anew.
 	unixPath string
-	lastDial time.Time
 	datagram bool
 	// stream forwards to a TCP syslog server (tcp@ targets).
 	stream *streamSink
