@@ -4,11 +4,12 @@
 # for benchmarks, h2spec for HTTP/2 conformance, pebble for ACME, chromium to render the
 # audit's HTML report and the stats page, socat for the runtime API,
 # node/npm for Microsoft's SARIF validator, redis-server for the redis
-# health-check tests, which skip without it). Does nothing when they are
-# already there.
+# health-check tests, which skip without it, ip (iproute2) for the audit's
+# network-namespace test of HAP-3.2). Does nothing when they are already
+# there.
 set -e
 missing=""
-for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk chromium:chromium npm:npm socat:socat redis-server:redis-server; do
+for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk chromium:chromium npm:npm socat:socat redis-server:redis-server ip:iproute2; do
 	bin=${tool%%:*}; pkg=${tool#*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
 		missing="$missing $pkg"
