@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"bulwark/internal/plan"
 )
 
 // sarifValidator runs Microsoft's SARIF multitool (npm package
@@ -104,6 +106,23 @@ func TestSARIFValidates(t *testing.T) {
 	}
 	diff := filepath.Join(dir, "diff.sarif")
 	os.WriteFile(diff, d.Bytes(), 0o644)
+	// A live report: observations of processes have no line and must be
+	// placed (at the global section) like absences.
+	tg, err := Load([]string{"testdata/golden/representative.cfg"}, ProductHAProxy, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Now = fixedNow
+	tg.Live = &LiveFacts{Product: ProductHAProxy, How: "--pid 1", ProcProblem: "PID 1 is /sbin/init, not a haproxy process"}
+	var lb bytes.Buffer
+	if err := WriteSARIF(&lb, Run(tg, Selection{}), SARIFOptions{SrcRoot: wd, ToolVersion: "0.0.0-test"}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(lb.Bytes(), []byte("not a haproxy process")) {
+		t.Fatal("live SARIF lacks the live observation")
+	}
+	live := filepath.Join(dir, "live.sarif")
+	os.WriteFile(live, lb.Bytes(), 0o644)
 
 	var doc map[string]any
 	json.Unmarshal(b.Bytes(), &doc)
@@ -122,7 +141,7 @@ func TestSARIFValidates(t *testing.T) {
 	os.WriteFile(noLoc, broken, 0o644)
 
 	for _, kind := range []string{"", "Gh"} {
-		for _, f := range []string{good, diff} {
+		for _, f := range []string{good, diff, live} {
 			for _, r := range sarifValidator(t, f, kind) {
 				if r.Level == "error" {
 					t.Errorf("%s (rules %q): %s", filepath.Base(f), kind, r)
