@@ -83,7 +83,7 @@ func TestPlaybookCommand(t *testing.T) {
 
 func TestAuditLiveFlags(t *testing.T) {
 	var o, e bytes.Buffer
-	for _, args := range [][]string{{"audit", "-f", "x.cfg", "--pid", "1"}, {"audit", "-f", "x.cfg", "--live", "--pid", "-3"}} {
+	for _, args := range [][]string{{"audit", "-f", "x.cfg", "--pid", "1"}, {"audit", "-f", "x.cfg", "--live", "--pid", "-3"}, {"audit", "-f", "x.cfg", "--unit-dir", "/etc/systemd/system"}} {
 		if code := Main(args, &o, &e); code != 2 {
 			t.Errorf("%v exit %d, want 2", args, code)
 		}
