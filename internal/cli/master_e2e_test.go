@@ -331,12 +331,18 @@ func testMasterCLI(t *testing.T, bin, dir string) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	notASocket := filepath.Join(dir, "not-a-log-socket")
+	if err := os.WriteFile(notASocket, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fails := []struct{ name, text, want string }{
 		// Refused by the master's validation: no worker is started.
 		{"invalid", genConfig(port, api, srv, "bad", "    balance hdr\n"), "bulwark.cfg:14] : backend 'be': 'balance' only supports|reload: the new configuration has errors"},
 		{"port in use", genConfig(port, api, srv, "busy", "frontend late\n    bind "+busy.Addr().String()+"\n    default_backend be\n"), "cannot bind"},
-		// Checks clean, and fails only when the worker opens its log.
-		{"fails in the worker", strings.Replace(genConfig(port, api, srv, "late", ""), "frontend fe\n", "frontend fe\n    log "+filepath.Join(dir, "no-such-log")+" local0\n", 1),
+		// Checks clean, and fails only when the worker opens its log: a
+		// regular file where a unix log socket should be (a socket that
+		// does not exist yet is not an error, as in HAProxy).
+		{"fails in the worker", strings.Replace(genConfig(port, api, srv, "late", ""), "frontend fe\n", "frontend fe\n    log "+notASocket+" local0\n", 1),
 			"before serving"},
 	}
 	for i, f := range fails {

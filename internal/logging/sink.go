@@ -1,7 +1,9 @@
 package logging
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
@@ -79,9 +81,13 @@ func Open(t Target) (*Sink, error) {
 	case strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, "unix@"):
 		// Dialled now, before any chroot, so that a jail needs no
 		// /dev/log; a socket that is not there yet does not stop the
-		// proxy (HAProxy starts too, and drops the lines meanwhile).
+		// proxy (HAProxy starts too, and drops the lines meanwhile). A
+		// path that exists but takes no datagram (a regular file, a
+		// stream socket, no permission) is a configuration error.
 		s.unixPath, s.datagram = strings.TrimPrefix(addr, "unix@"), true
-		s.redial()
+		if err := s.dial(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	case strings.HasPrefix(addr, "tcp@") || strings.HasPrefix(addr, "tcp4@") || strings.HasPrefix(addr, "tcp6@"):
 		network, rest, _ := strings.Cut(addr, "@")
 		if _, _, err := net.SplitHostPort(rest); err != nil {
@@ -107,13 +113,15 @@ func Open(t Target) (*Sink, error) {
 
 // redial connects the unix datagram socket; false when it is not there
 // (a failed connect costs what HAProxy's failed sendto does).
-func (s *Sink) redial() bool {
+func (s *Sink) redial() bool { return s.dial() == nil }
+
+func (s *Sink) dial() error {
 	c, err := net.Dial("unixgram", s.unixPath)
 	if err != nil {
-		return false
+		return err
 	}
 	s.conn, s.w = c, c
-	return true
+	return nil
 }
 
 // Send emits msg at the given level name ("info" for traffic logs).

@@ -3,6 +3,7 @@ package logging
 import (
 	"bufio"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,18 @@ func TestSyslogUnixSocketLater(t *testing.T) {
 	n, err := uc.Read(buf)
 	if err != nil || !strings.HasSuffix(string(buf[:n]), "later") {
 		t.Fatalf("got %q, %v", buf[:n], err)
+	}
+}
+
+// TestSyslogUnixPathNotASocket: a path that exists but takes no datagram
+// is a configuration error at start, unlike a socket not created yet.
+func TestSyslogUnixPathNotASocket(t *testing.T) {
+	path := t.TempDir() + "/regular-file"
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(Target{Addr: path, Facility: "local0"}); err == nil {
+		s.Close()
+		t.Fatalf("Open(%s) of a regular file succeeded", path)
 	}
 }
