@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bulwark/internal/balance"
+	"bulwark/internal/compress"
 	"bulwark/internal/config"
 )
 
@@ -167,6 +168,13 @@ type LogTarget struct {
 }
 
 // Proxy is a frontend, backend or listen section after defaults inheritance.
+// Filter is one "filter" line.
+type Filter struct {
+	Pos  config.Pos
+	Name string // "compression" or "cache"
+	Arg  string // the cache name
+}
+
 type Proxy struct {
 	// LogJSON is "bulwark-log-json": access log lines in JSON with
 	// Elastic Common Schema field names instead of the log-format.
@@ -209,6 +217,14 @@ type Proxy struct {
 	HTTPLogCLF bool // "option httplog clf"
 	ForwardFor *ForwardFor
 	HTTPReuse  string
+	// Compression is the "compression" lines (defaults' first), nil
+	// without any.
+	Compression *compress.Config
+	// CompressionPos is the first "compression" line, for messages.
+	CompressionPos config.Pos
+	// Filters are the "filter" lines in order: "compression" and
+	// "cache NAME" are the ones Bulwark runs.
+	Filters []Filter
 	// HTTPChk is the request line of "option httpchk", nil without
 	// it; Check is the whole active check.
 	HTTPChk *HTTPChkOption

@@ -194,6 +194,10 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		}
 	case "capture":
 		c.capture(p, d)
+	case "compression":
+		c.compression(p, s, d)
+	case "filter":
+		c.filter(p, s, d)
 	case "description", "id", "rate-limit", "monitor-uri":
 		if d.Name == "rate-limit" || d.Name == "monitor-uri" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)

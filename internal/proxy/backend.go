@@ -15,6 +15,7 @@ import (
 
 	"bulwark/internal/acl"
 	"bulwark/internal/balance"
+	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -82,6 +83,7 @@ type backend struct {
 	preferLast     bool // option prefer-last-server
 	connLevel      int  // see connLevel
 	bufferReq      bool // option http-buffer-request
+	comp           *compress.Config
 	reuse          string
 	// check is the script of the active checks, shared by the servers.
 	check *health.Script
@@ -113,6 +115,7 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 		b.persist, b.stick = pp.Rules.Persist, pp.Rules.Stick
 	}
 	b.connLevel, b.bufferReq = connLevel(p), p.Option("http-buffer-request")
+	b.comp = p.Compression
 	t := p.Timeouts
 	b.connectTimeout, b.serverTimeout, b.tunnelTimeout = t.Connect, t.Server, t.Tunnel
 	b.queueTimeout = t.Queue

@@ -13,6 +13,7 @@ import (
 
 	"bulwark/internal/acl"
 	"bulwark/internal/balance"
+	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
@@ -135,6 +136,11 @@ type msgState struct {
 	req  h1.Request
 	resp h1.Response
 	ent  LogEntry
+	// comp is the algorithm negotiated for the request ("compression"),
+	// compress.None when the response is sent as it comes; compTypes
+	// are the MIME types that may be compressed.
+	comp      compress.Algo
+	compTypes []string
 }
 
 func (s *httpSession) useMsg() {
@@ -573,12 +579,20 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
 	s.cookieRequest(be)
 	s.stickMatch(be)
+	s.negotiateCompression(be)
 	if be.ck != nil {
 		e.Cookie = s.ck.log()
 	}
 
 	// Build the outgoing head once; it is resent as is on a retry.
-	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, 1)
+	// An HTTP/1.0 request goes on as HTTP/1.0, as HAProxy sends it: the
+	// server then knows the client cannot take chunked framing or 1.1
+	// features. Anything newer goes as 1.1.
+	minor := 1
+	if req.Major == 1 && req.Minor == 0 {
+		minor = 0
+	}
+	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, minor)
 	s.head = h1.AppendForwardHeaders(s.head, req.Headers, req.Upgrade)
 	if req.Chunked {
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
@@ -590,6 +604,8 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	// implicit; only closing needs saying.
 	if mode >= 1 {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
+	} else if minor == 0 {
+		s.head = h1.AppendHeaderField(s.head, "Connection", "keep-alive")
 	}
 	s.head = append(s.head, '\r', '\n')
 
@@ -995,10 +1011,25 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	s.stickStore(be, e.srv, true)
 	e.Status = resp.Status
 	be.observe(sc.srv, true, !layer7Error(resp.Status))
-	s.head = h1.AppendStatusLine(s.head[:0], 1, 1, resp.Status, resp.Reason)
-	s.head = h1.AppendForwardHeaders(s.head, resp.Headers, resp.Tunnel)
-	if resp.Body == h1.FramingChunked {
+	// An HTTP/1.0 response keeps its version, as in HAProxy, unless it
+	// leaves chunked (which 1.0 does not have).
+	rminor := 1
+	if resp.Minor == 0 && resp.Body != h1.FramingChunked {
+		rminor = 0
+	}
+	s.head = h1.AppendStatusLine(s.head[:0], 1, rminor, resp.Status, resp.Reason)
+	comp := s.m.comp
+	if comp != compress.None && !compress.Eligible(s.m.compTypes, req, resp) {
+		comp = compress.None
+	}
+	if comp != compress.None {
+		s.head = compress.AppendHeaders(s.head, resp.Headers, comp)
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
+	} else {
+		s.head = h1.AppendForwardHeaders(s.head, resp.Headers, resp.Tunnel)
+		if resp.Body == h1.FramingChunked {
+			s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
+		}
 	}
 	closeClient := !s.m.req.KeepAlive || max(s.fe.connLevel, be.connLevel) >= 2 || resp.Body == h1.FramingClose ||
 		s.fe.rt.stopping.Load()
@@ -1007,10 +1038,13 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	} else if closeClient {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
 		s.m.req.KeepAlive = false
-	} else if s.m.req.Major == 1 && s.m.req.Minor == 0 {
+	} else if (s.m.req.Major == 1 && s.m.req.Minor == 0) || rminor == 0 {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "keep-alive")
 	}
 	s.head = append(s.head, '\r', '\n')
+	if comp != compress.None {
+		return 0, s.compressBody(sc, comp, e)
+	}
 	// A small body with a known length goes out in the same write as the
 	// head: one syscall and one segment instead of two.
 	if resp.Body == h1.FramingLength && resp.ContentLength <= smallBody {

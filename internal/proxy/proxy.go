@@ -21,6 +21,7 @@ import (
 	"bulwark/internal/abuse"
 	"bulwark/internal/acl"
 	"bulwark/internal/acme"
+	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -234,6 +235,7 @@ type Runtime struct {
 	parker    *parker     // idle keep-alive sessions without goroutines
 	copyBufs  sync.Pool   // body copy buffers
 	msgs      sync.Pool   // *msgState of idle sessions
+	comp      compress.Pools
 	apis      []apiListener
 	start     time.Time
 	// statsToken is the CSRF token of the stats page's action forms: a
