@@ -33,10 +33,11 @@ func (s *httpSession) negotiateCompression(be *backend) {
 	}
 }
 
-// compressBody streams the server's body through the encoder to the
-// client, after the head (without Content-Length, with chunked framing). The encoder flushes whenever the server has nothing more
-// buffered, so that a response the server streams slowly reaches the
-// client as it comes instead of waiting in the compressor.
+// compressBody sends the head (without Content-Length, with chunked
+// framing), then streams the server's body through the encoder. The
+// encoder flushes whenever no more body is buffered, so that a response
+// the server streams slowly reaches the client as it comes instead of
+// waiting in the compressor.
 func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) error {
 	n, err := s.tc.Write(s.head)
 	e.BytesOut += int64(n)
@@ -67,7 +68,7 @@ func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) er
 			e.Term = serverDataTerm(err)
 			return errClientAborted
 		}
-		if sc.rd.Buffered() == 0 {
+		if !b.Ready() {
 			if enc.Flush() != nil {
 				enc.Abort()
 				return errClientAborted
