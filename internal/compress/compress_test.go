@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -273,4 +274,24 @@ func FuzzNegotiate(f *testing.F) {
 			t.Fatal("identity configured but nothing chosen")
 		}
 	})
+}
+
+// tune.comp.maxlevel reaches the encoder: a higher level gives a smaller
+// body on text that is not trivially repetitive.
+func TestPoolsLevel(t *testing.T) {
+	var text strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&text, "line %d of %d: %x\n", i, i*i%977, i*7919)
+	}
+	size := func(level int) int {
+		p := Pools{Level: level}
+		var out bytes.Buffer
+		enc := p.NewEncoder(Gzip, &out, nil)
+		enc.Write([]byte(text.String()))
+		enc.Close(nil)
+		return out.Len()
+	}
+	if l1, l9 := size(1), size(9); l9 >= l1 {
+		t.Fatalf("level 9: %d bytes, level 1: %d", l9, l1)
+	}
 }

@@ -12,10 +12,10 @@ import (
 	"bulwark/internal/h1"
 )
 
-// Level is the compression level: HAProxy's default tune.comp.maxlevel, 1.
-// Higher levels cost several times the CPU for a few percent of size, and
-// a proxy pays that on every response.
-const Level = 1
+// DefaultLevel is the compression level without tune.comp.maxlevel:
+// HAProxy's default, 1. Higher levels cost several times the CPU for a few
+// percent of size, and a proxy pays that on every response.
+const DefaultLevel = 1
 
 type compressor interface {
 	io.WriteCloser
@@ -27,6 +27,9 @@ type compressor interface {
 // few hundred KB, too much to allocate per response. One Pools belongs to
 // one running configuration.
 type Pools struct {
+	// Level is the compression level, 1 to 9 (0 = DefaultLevel); set
+	// before the first encoder.
+	Level             int
 	gzip, deflate, raw sync.Pool
 }
 
@@ -46,14 +49,18 @@ func (p *Pools) get(a Algo, w io.Writer) compressor {
 		c.Reset(w)
 		return c
 	}
+	level := p.Level
+	if level == 0 {
+		level = DefaultLevel
+	}
 	var c compressor
 	switch a {
 	case Gzip:
-		c, _ = gzip.NewWriterLevel(w, Level)
+		c, _ = gzip.NewWriterLevel(w, level)
 	case Deflate:
-		c, _ = zlib.NewWriterLevel(w, Level)
+		c, _ = zlib.NewWriterLevel(w, level)
 	case RawDeflate:
-		c, _ = flate.NewWriter(w, Level)
+		c, _ = flate.NewWriter(w, level)
 	}
 	return c
 }

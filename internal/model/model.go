@@ -97,6 +97,7 @@ type Global struct {
 	BufSize           int           // tune.bufsize, default 16384
 	MaxRewrite        int           // tune.maxrewrite
 	MaxHdr            int           // tune.http.maxhdr, default 101
+	CompMaxLevel      int           // tune.comp.maxlevel, 0 = 1
 	H2                H2Tune        // tune.h2.*
 	UlimitN           int           // ulimit-n, 0 = leave the limit as it is
 	// EnvOps are setenv, presetenv, unsetenv and resetenv in order; the

@@ -290,6 +290,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
 		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME}
+	rt.comp.Level = m.Global.CompMaxLevel
 	old := p.cur.Load()
 	defer func() {
 		if err != nil {
