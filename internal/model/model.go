@@ -42,6 +42,8 @@ type Model struct {
 	Global    Global
 	Proxies   []*Proxy // frontends, backends and listens in file order
 	Userlists map[string]*Userlist
+	// Peers are the "peers" sections in file order.
+	Peers []*PeersSection
 	// Unrun lists the sections that parse but that Bulwark does not run
 	// (peers, resolvers, ...): kept for the auditor.
 	Unrun []*config.Section
