@@ -29,7 +29,7 @@ type compressor interface {
 type Pools struct {
 	// Level is the compression level, 1 to 9 (0 = DefaultLevel); set
 	// before the first encoder.
-	Level             int
+	Level              int
 	gzip, deflate, raw sync.Pool
 }
 
