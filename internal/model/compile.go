@@ -130,6 +130,9 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 		case config.KindPeers:
 			seenNonGlobal = true
 			c.peers(s)
+		case config.KindCache:
+			seenNonGlobal = true
+			c.cacheSection(s)
 		default:
 			seenNonGlobal = true
 			c.m.Unrun = append(c.m.Unrun, s)
@@ -340,6 +343,7 @@ func (c *compiler) crossRefs() {
 		}
 	}
 	c.checkPeersRefs()
+	c.checkCacheRefs()
 	for _, p := range c.m.Proxies {
 		if p.Cap&CapFrontend != 0 {
 			for _, ub := range p.UseBackends {

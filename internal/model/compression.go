@@ -54,8 +54,10 @@ func (c *compiler) filter(p *Proxy, s *config.Section, d *config.Directive) {
 			return
 		}
 	case "cache":
-		c.unsupported(d.Pos, "'filter cache' is not supported by bulwark")
-		return
+		if len(d.Args) != 2 {
+			c.ds.Alertf(d.Pos, "'filter cache' expects a cache name")
+			return
+		}
 	case "":
 		c.ds.Alertf(d.Pos, "'filter' expects a filter name")
 		return
@@ -69,5 +71,5 @@ func (c *compiler) filter(p *Proxy, s *config.Section, d *config.Directive) {
 			return
 		}
 	}
-	p.Filters = append(p.Filters, Filter{Pos: d.Pos, Name: d.Arg(0)})
+	p.Filters = append(p.Filters, Filter{Pos: d.Pos, Name: d.Arg(0), Arg: d.Arg(1)})
 }

@@ -42,6 +42,8 @@ type Model struct {
 	Global    Global
 	Proxies   []*Proxy // frontends, backends and listens in file order
 	Userlists map[string]*Userlist
+	// Caches are the "cache" sections in file order.
+	Caches []*CacheSection
 	// Peers are the "peers" sections in file order.
 	Peers []*PeersSection
 	// Unrun lists the sections that parse but that Bulwark does not run

@@ -52,6 +52,7 @@ func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) er
 	for {
 		n, err := b.Read(s.copyBuf)
 		if n > 0 {
+			s.m.cache.keepBody(s.copyBuf[:n])
 			if _, werr := enc.Write(s.copyBuf[:n]); werr != nil {
 				enc.Abort()
 				return errClientAborted
@@ -61,6 +62,7 @@ func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) er
 			if enc.Close(b.Trailers()) != nil {
 				return errClientAborted
 			}
+			s.m.cache.commit()
 			return nil
 		}
 		if err != nil {

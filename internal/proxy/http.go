@@ -141,6 +141,7 @@ type msgState struct {
 	// are the MIME types that may be compressed.
 	comp      compress.Algo
 	compTypes []string
+	cache     cacheState
 }
 
 func (s *httpSession) useMsg() {
@@ -264,6 +265,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	// its timers (HAProxy's %TR excludes %Ti).
 	start := time.Now()
 	s.useMsg()
+	s.m.cache = cacheState{}
 	e := &s.m.ent
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true, Eval: s.eval, Local: s.cconn.LocalAddr()}
@@ -580,6 +582,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	s.cookieRequest(be)
 	s.stickMatch(be)
 	s.negotiateCompression(be)
+	if s.m.cache.hit != nil {
+		return s.serveFromCache(be, e)
+	}
 	if be.ck != nil {
 		e.Cookie = s.ck.log()
 	}
@@ -1054,11 +1059,13 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 			e.Term = serverDataTerm(err)
 			return 0, errClientAborted
 		}
+		s.m.cache.keepBody(s.head[hl:])
 		n, err := s.tc.Write(s.head)
 		e.BytesOut += int64(n)
 		if err != nil {
 			return 0, errClientAborted
 		}
+		s.m.cache.commit()
 		return 0, nil
 	}
 	n, err := s.tc.Write(s.head)
@@ -1074,6 +1081,9 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		}
 		e.BytesOut += s.tunnel(sc, cto, sto)
 		return 0, nil
+	}
+	if resp.Body != h1.FramingNone && s.m.cache.entry != nil {
+		return 0, s.storeBody(sc, e)
 	}
 	if resp.Body != h1.FramingNone {
 		bn, err := h1.CopyBody(&s.tc, sc.rd, s.copyBuf)

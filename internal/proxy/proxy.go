@@ -21,6 +21,7 @@ import (
 	"bulwark/internal/abuse"
 	"bulwark/internal/acl"
 	"bulwark/internal/acme"
+	"bulwark/internal/cache"
 	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
@@ -236,6 +237,7 @@ type Runtime struct {
 	copyBufs  sync.Pool   // body copy buffers
 	msgs      sync.Pool   // *msgState of idle sessions
 	comp      compress.Pools
+	caches    map[string]*cache.Cache // "cache" sections by name
 	apis      []apiListener
 	start     time.Time
 	// statsToken is the CSRF token of the stats page's action forms: a
@@ -291,6 +293,12 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
 		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME}
 	rt.comp.Level = m.Global.CompMaxLevel
+	rt.caches = make(map[string]*cache.Cache, len(m.Caches))
+	for _, cs := range m.Caches {
+		// A new generation starts with empty caches, as HAProxy's new
+		// process does.
+		rt.caches[cs.Config.Name] = cache.New(cs.Config, nil)
+	}
 	old := p.cur.Load()
 	defer func() {
 		if err != nil {

@@ -25,6 +25,13 @@ type Txn interface {
 	SetLogLevel(level string)
 	// Capture stores a captured value in slot id (http-request capture).
 	Capture(id int, v []byte)
+	// CacheUse looks the request up in the named cache ("http-request
+	// cache-use"): a hit is delivered instead of a server's response.
+	CacheUse(name string)
+	// CacheStore stores the response in the named cache with its header
+	// fields as they are now ("http-response cache-store"); later rules
+	// edit only what this client gets.
+	CacheStore(name string)
 }
 
 // Verdict is how a rule list ended.
