@@ -237,9 +237,10 @@ func (e *Entry) matches(req *h1.Request) bool {
 	return true
 }
 
-// accepts applies Accept-Encoding to one coding: identity is acceptable
-// unless refused ("identity;q=0", or "*;q=0" without identity listed);
-// another coding needs to be listed, or "*", with a non-zero q-value.
+// accepts applies Accept-Encoding to one coding: a request without the
+// field accepts anything; identity is acceptable unless refused
+// ("identity;q=0", or "*;q=0" without identity listed); another coding
+// needs to be listed, or "*", with a non-zero q-value.
 func accepts(req *h1.Request, coding string) bool {
 	named, star := -1, -1
 	seen := false
@@ -261,6 +262,11 @@ func accepts(req *h1.Request, coding string) bool {
 				named = max(named, q)
 			}
 		}
+	}
+	if !seen {
+		// No Accept-Encoding at all accepts anything (RFC 9110
+		// §12.5.3); an empty one accepts only identity.
+		return true
 	}
 	if named >= 0 {
 		return named > 0

@@ -108,17 +108,22 @@ func (s *httpSession) storeBody(sc *srvConn, e *LogEntry) error {
 		n, err := b.Read(s.copyBuf)
 		if n > 0 {
 			s.m.cache.keepBody(s.copyBuf[:n])
+			if b.Done() {
+				// Stored before the client can see the end of the
+				// response, so that its next request finds the entry.
+				s.m.cache.commit()
+			}
 			if _, werr := out.Write(s.copyBuf[:n]); werr != nil {
 				return errClientAborted
 			}
 		}
 		if err == io.EOF {
+			s.m.cache.commit()
 			if cw != nil {
 				if cw.Close(b.Trailers()) != nil {
 					return errClientAborted
 				}
 			}
-			s.m.cache.commit()
 			return nil
 		}
 		if err != nil {

@@ -59,10 +59,10 @@ func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) er
 			}
 		}
 		if err == io.EOF {
+			s.m.cache.commit()
 			if enc.Close(b.Trailers()) != nil {
 				return errClientAborted
 			}
-			s.m.cache.commit()
 			return nil
 		}
 		if err != nil {

@@ -1059,13 +1059,15 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 			e.Term = serverDataTerm(err)
 			return 0, errClientAborted
 		}
+		// Stored before the client can see the end of the response, so
+		// that its next request finds the entry.
 		s.m.cache.keepBody(s.head[hl:])
+		s.m.cache.commit()
 		n, err := s.tc.Write(s.head)
 		e.BytesOut += int64(n)
 		if err != nil {
 			return 0, errClientAborted
 		}
-		s.m.cache.commit()
 		return 0, nil
 	}
 	n, err := s.tc.Write(s.head)
