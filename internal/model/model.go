@@ -222,6 +222,9 @@ type Proxy struct {
 	HTTPLogCLF bool // "option httplog clf"
 	ForwardFor *ForwardFor
 	HTTPReuse  string
+	// Source is the backend's "source ADDR[:PORT]", for servers without
+	// their own.
+	Source string
 	// Compression is the "compression" lines (defaults' first), nil
 	// without any.
 	Compression *compress.Config
@@ -373,6 +376,9 @@ type ServerOptions struct {
 	SSL        bool
 	Verify     string
 	SNI        string
+	// Source is "source ADDR[:PORT]": the local address of connections
+	// to the server (the backend's when the server has none).
+	Source string
 	SendProxy  string
 	Port       int
 	Opts       map[string]string

@@ -40,6 +40,7 @@ type frontend struct {
 	connLevel    int  // see connLevel
 	bufferReq    bool // option http-buffer-request
 	comp         *compress.Config
+	proxyHdr     bool // option http-use-proxy-header
 	expectProxy  bool          // some "tcp-request connection expect-proxy" rule
 	h2           *http2.Server //lint:ignore SA1019 see h2.go
 	h2base       *http.Server
@@ -58,6 +59,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	fe.comp = p.Compression
+	fe.proxyHdr = p.Option("http-use-proxy-header")
 	fe.initH2()
 	for _, r := range p.TCPRequest {
 		fe.expectProxy = fe.expectProxy || (r.Keyword == "tcp-request connection" && r.Action == "expect-proxy")

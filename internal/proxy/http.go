@@ -280,6 +280,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	if err != nil {
 		return s.requestError(err, e), false
 	}
+	if fe.proxyHdr {
+		s.proxyConnection()
+	}
 	s.nreq++
 	e.TR = time.Since(start)
 	if fe.logging {
@@ -607,7 +610,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	// The server is always spoken to in HTTP/1.1, where keep-alive is
 	// implicit; only closing needs saying.
-	if mode >= 1 {
+	if mode >= 1 && !be.pretendKA {
+		// "option http-pretend-keepalive" leaves it out, so that servers
+		// that stop chunking on "close" keep framing the body; the
+		// connection is closed after the response all the same.
 		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
 	} else if minor == 0 {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "keep-alive")
@@ -1257,4 +1263,29 @@ func (t *timedConn) Write(p []byte) (int, error) {
 		}
 	}
 	return t.Conn.Write(p)
+}
+
+// proxyConnection applies "option http-use-proxy-header": a proxied
+// request (a target that starts with neither '/' nor '*') says in
+// Proxy-Connection, not Connection, whether the client keeps its
+// connection, as browsers talking to a proxy do.
+func (s *httpSession) proxyConnection() {
+	req := &s.m.req
+	if len(req.Target) == 0 || req.Target[0] == '/' || req.Target[0] == '*' {
+		return
+	}
+	v, ok := h1.Get(req.Headers, "proxy-connection")
+	if !ok {
+		return
+	}
+	for len(v) > 0 {
+		var tok []byte
+		tok, v = h1.NextListElem(v)
+		switch {
+		case h1.EqualFold(tok, "close"):
+			req.KeepAlive = false
+		case h1.EqualFold(tok, "keep-alive"):
+			req.KeepAlive = true
+		}
+	}
 }
