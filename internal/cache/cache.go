@@ -77,27 +77,29 @@ func New(cfg Config, now func() time.Time) *Cache {
 // Config returns the section the cache was made from.
 func (c *Cache) Config() Config { return c.cfg }
 
-// Key is the primary key of a request: its Host and its target.
-func Key(req *h1.Request) string {
+// AppendKey appends the primary key of a request to dst: its Host and
+// its target.
+func AppendKey(dst []byte, req *h1.Request) []byte {
 	host, _ := h1.Get(req.Headers, "host")
-	b := make([]byte, 0, len(host)+1+len(req.Target))
-	b = append(b, host...)
-	b = append(b, 0)
-	b = append(b, req.Target...)
-	return string(b)
+	dst = append(dst, host...)
+	dst = append(dst, 0)
+	return append(dst, req.Target...)
 }
 
+// Key is AppendKey as a string.
+func Key(req *h1.Request) string { return string(AppendKey(nil, req)) }
+
 // Lookup returns a fresh entry for key that may answer req, or nil.
-// Expired entries found on the way are dropped.
-func (c *Cache) Lookup(key string, req *h1.Request) *Entry {
+// Expired entries found on the way are dropped. key is not kept.
+func (c *Cache) Lookup(key []byte, req *h1.Request) *Entry {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lookups++
-	for _, e := range c.entries[key] {
+	for _, e := range c.entries[string(key)] {
 		if !now.Before(e.Expires) {
 			c.remove(e)
-			return c.lookupLocked(key, req, now)
+			return c.lookupLocked(string(key), req, now)
 		}
 		if !e.matches(req) {
 			continue

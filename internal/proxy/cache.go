@@ -13,10 +13,14 @@ import (
 // cacheState is the cache work of one request.
 type cacheState struct {
 	use *cache.Cache // the cache "cache-use" looked the request up in
-	key string
+	key []byte       // its key, in a buffer kept across requests
 	hit *cache.Entry // the entry to deliver instead of a server's answer
 	// hitName is set once a hit is being delivered (res.cache_hit).
 	hitName string
+	// age holds the Age field of a hit, so that delivering one
+	// allocates nothing.
+	ageName [3]byte
+	age     [20]byte
 	// store and entry are what "cache-store" prepared: the entry gets
 	// the body as it is forwarded and goes in at its end.
 	store *cache.Cache
@@ -33,7 +37,7 @@ func (s *httpSession) CacheUse(name string) {
 		return
 	}
 	req := &s.m.req
-	st.use, st.key = c, cache.Key(req)
+	st.use, st.key = c, cache.AppendKey(st.key[:0], req)
 	if cache.Deliverable(req) {
 		st.hit = c.Lookup(st.key, req)
 	}
@@ -51,7 +55,7 @@ func (s *httpSession) CacheStore(name string) {
 		return
 	}
 	if m := string(s.m.req.Method); m != "GET" && m != "HEAD" && resp.Status < 400 {
-		c.Invalidate(st.key)
+		c.Invalidate(string(st.key))
 		return
 	}
 	if resp.Body == h1.FramingClose || resp.Tunnel || (resp.Body == h1.FramingLength && resp.ContentLength > c.Config().MaxObject) {
@@ -87,7 +91,7 @@ func (st *cacheState) keepBody(b []byte) {
 // commit stores the entry once its whole body went out.
 func (st *cacheState) commit() {
 	if st.entry != nil {
-		st.store.Insert(st.key, st.entry)
+		st.store.Insert(string(st.key), st.entry)
 		st.entry, st.store = nil, nil
 	}
 }
@@ -149,7 +153,8 @@ func (s *httpSession) serveFromCache(be *backend, e *LogEntry) bool {
 	age := ent.Age + time.Since(ent.Stored)
 	resp.Major, resp.Minor, resp.Status, resp.Reason, resp.Tunnel = 1, 1, ent.Status, ent.Reason, false
 	resp.Headers = append(resp.Headers[:0], ent.Headers...)
-	resp.Headers = append(resp.Headers, h1.Header{Name: []byte("Age"), Value: strconv.AppendInt(nil, int64(age/time.Second), 10)})
+	st.ageName = [3]byte{'A', 'g', 'e'}
+	resp.Headers = append(resp.Headers, h1.Header{Name: st.ageName[:], Value: strconv.AppendInt(st.age[:0], int64(age/time.Second), 10)})
 	body := ent.Body
 	if cache.NotModified(req, ent) {
 		resp.Status, resp.Reason, body = 304, []byte("Not Modified"), nil

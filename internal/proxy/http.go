@@ -265,7 +265,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	// its timers (HAProxy's %TR excludes %Ti).
 	start := time.Now()
 	s.useMsg()
-	s.m.cache = cacheState{}
+	s.m.cache = cacheState{key: s.m.cache.key[:0]}
 	e := &s.m.ent
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true, Eval: s.eval, Local: s.cconn.LocalAddr()}

@@ -114,6 +114,7 @@ type Exec struct {
 	Arena []byte
 	// Own is the proxy's stick table, for track-sc without "table".
 	Own *stick.Table
+	res Result
 }
 
 // Options for Compile.
@@ -185,10 +186,12 @@ func (l *List) Run(x *Exec) Result {
 		if !r.cond.Match(x.E) {
 			continue
 		}
-		var res Result
-		if r.act.run(x, r, &res) {
-			res.Pos = r.pos
-			return res
+		// The result lives in x: a local would escape through the
+		// action interface and cost an allocation per matched rule.
+		x.res = Result{}
+		if r.act.run(x, r, &x.res) {
+			x.res.Pos = r.pos
+			return x.res
 		}
 		// The action may have changed what later conditions read.
 		x.E.Invalidate()
