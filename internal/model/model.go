@@ -362,23 +362,23 @@ type Bind struct {
 
 // ServerOptions are the settings of a server or default-server line.
 type ServerOptions struct {
-	Check      bool
-	Inter      time.Duration
-	FastInter  time.Duration
-	DownInter  time.Duration
-	Rise       int
-	Fall       int
-	Weight     int
-	Backup     bool
-	MaxConn    int
-	MaxQueue   int
-	Disabled   bool
-	SSL        bool
-	Verify     string
-	SNI        string
+	Check     bool
+	Inter     time.Duration
+	FastInter time.Duration
+	DownInter time.Duration
+	Rise      int
+	Fall      int
+	Weight    int
+	Backup    bool
+	MaxConn   int
+	MaxQueue  int
+	Disabled  bool
+	SSL       bool
+	Verify    string
+	SNI       string
 	// Source is "source ADDR[:PORT]": the local address of connections
 	// to the server (the backend's when the server has none).
-	Source string
+	Source     string
 	SendProxy  string
 	Port       int
 	Opts       map[string]string

@@ -40,7 +40,7 @@ type frontend struct {
 	connLevel    int  // see connLevel
 	bufferReq    bool // option http-buffer-request
 	comp         *compress.Config
-	proxyHdr     bool // option http-use-proxy-header
+	proxyHdr     bool          // option http-use-proxy-header
 	expectProxy  bool          // some "tcp-request connection expect-proxy" rule
 	h2           *http2.Server //lint:ignore SA1019 see h2.go
 	h2base       *http.Server
