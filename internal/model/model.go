@@ -225,6 +225,9 @@ type Proxy struct {
 	// Source is the backend's "source ADDR[:PORT]", for servers without
 	// their own.
 	Source string
+	// PersistRDP is the cookie name of "persist rdp-cookie[(name)]"
+	// ("msts" by default), "" without it.
+	PersistRDP string
 	// Compression is the "compression" lines (defaults' first), nil
 	// without any.
 	Compression *compress.Config

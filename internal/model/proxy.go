@@ -194,6 +194,22 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		}
 	case "capture":
 		c.capture(p, d)
+	case "persist":
+		switch arg := d.Arg(0); {
+		case arg == "":
+			c.ds.Alertf(d.Pos, "missing persist method.")
+		case arg == "rdp-cookie":
+			p.PersistRDP = "msts"
+		case strings.HasPrefix(arg, "rdp-cookie("):
+			name := strings.TrimSuffix(arg[len("rdp-cookie("):], ")")
+			if name == "" || !strings.HasSuffix(arg, ")") {
+				c.ds.Alertf(d.ArgPos(0), "persist rdp-cookie(name)' requires an rdp cookie name.")
+				return
+			}
+			p.PersistRDP = name
+		default:
+			c.ds.Alertf(d.ArgPos(0), "unknown persist method.")
+		}
 	case "source":
 		if len(d.Args) == 0 {
 			c.ds.Alertf(d.Pos, "'source' expects <addr>[:<port>] as argument.")
