@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +52,8 @@ type rawBackend struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+	// served counts the responses written.
+	served atomic.Int64
 }
 
 func startBackend(tb testing.TB) *rawBackend {
@@ -98,6 +101,7 @@ func (s *rawBackend) serve(c net.Conn) {
 		if _, err := c.Write(resp); err != nil {
 			return
 		}
+		s.served.Add(1)
 	}
 }
 
@@ -132,12 +136,16 @@ const frontendFD = 1000
 // startProxy runs Bulwark with benchConfig in the given mode in front of
 // backend and returns the address of its frontend.
 func startProxy(tb testing.TB, mode, backend string) string {
+	return startProxyConfig(tb, fmt.Sprintf(benchConfig, mode, frontendFD, backend))
+}
+
+// startProxyConfig serves src, whose frontend binds fd@frontendFD.
+func startProxyConfig(tb testing.TB, src string) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	src := fmt.Sprintf(benchConfig, mode, frontendFD, backend)
 	cfg, ds := config.Parse("bench.cfg", []byte(src), config.LexOptions{})
 	m, cds := model.Compile(cfg, model.Options{})
 	ds = append(ds, cds...)
@@ -288,6 +296,42 @@ func BenchmarkDirect(b *testing.B) {
 func BenchmarkProxyHTTPKeepAlive(b *testing.B) {
 	be := startBackend(b)
 	benchRoundTrips(b, startProxy(b, "http", be.l.Addr().String()))
+}
+
+// cacheConfig stores the backend's answer (made cacheable by a rule) and
+// serves it from the cache afterwards.
+const cacheConfig = `
+defaults
+    mode http
+    option http-keep-alive
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+frontend fe
+    bind fd@%d
+    default_backend be
+
+backend be
+    http-request cache-use c
+    http-response set-header Cache-Control max-age=600 unless { res.cache_hit }
+    http-response cache-store c
+    server s1 %s
+
+cache c
+    total-max-size 4
+    max-age 600
+`
+
+// BenchmarkProxyCacheHit measures a request answered from the cache: no
+// server connection, and allocations only for what the response needs.
+func BenchmarkProxyCacheHit(b *testing.B) {
+	be := startBackend(b)
+	addr := startProxyConfig(b, fmt.Sprintf(cacheConfig, frontendFD, be.l.Addr().String()))
+	benchRoundTrips(b, addr)
+	if n := be.served.Load(); n != 1 {
+		b.Fatalf("the server answered %d requests: hits reached it", n)
+	}
 }
 
 // BenchmarkProxyTCP measures the same small exchange through a mode tcp

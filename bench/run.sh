@@ -12,7 +12,7 @@
 # IDLE_CONNS (default 10000, or fewer when `ulimit -n` cannot be raised
 # enough: the proxy needs two descriptors per idle client), RATE_DELAY_MS
 # (per-connection think time of the rate-limited case, default 4),
-# BASE_PORT (default 18400; uses 3 ports),
+# BASE_PORT (default 18400; uses 5 ports),
 # CASES (space-separated subset of case names), BENCH_RT (1 = run proxy,
 # wrk and nginx under SCHED_FIFO priority 10 so that other work on the
 # machine cannot delay their wake-ups; default 1 when root, else 0).
@@ -27,7 +27,7 @@ DURATION=${DURATION:-5}
 REPS=${REPS:-3}
 RATE_DELAY_MS=${RATE_DELAY_MS:-4}
 BASE_PORT=${BASE_PORT:-18400}
-ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m h2_tls idle"
+ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m h2_tls l7_gzip_100k idle"
 CASES=${CASES:-$ALL_CASES}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -133,7 +133,8 @@ NGX_PORT=$BASE_PORT
 HTTP_PORT=$((BASE_PORT + 1))
 TCP_PORT=$((BASE_PORT + 2))
 TLS_PORT=$((BASE_PORT + 3))
-for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT; do
+GZIP_PORT=$((BASE_PORT + 4))
+for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT $GZIP_PORT; do
 	port_free "$p" || die "port $p is in use (set BASE_PORT)"
 done
 
@@ -145,6 +146,10 @@ mkdir -p "$TMP/www" "$TMP/nginx"
 head -c 1048576 /dev/zero >"$TMP/www/1m.bin"
 chmod 755 "$TMP/www" "$TMP/nginx"
 chmod 644 "$TMP/www/1m.bin"
+# 100 KB of log-like text for the compression case: compressible, but not
+# one repeated line.
+awk 'BEGIN { for (i = 0; n < 102400; i++) { l = sprintf("%06d GET /api/v1/items/%d?page=%d 200 %d bytes in %d ms\n", i, i * 7919 % 100003, i % 17, i * 31 % 9973, i % 250); printf "%s", l; n += length(l) } }' | head -c 102400 >"$TMP/www/100k.txt"
+chmod 644 "$TMP/www/100k.txt"
 cat >"$TMP/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -163,6 +168,7 @@ http {
 		listen 127.0.0.1:$NGX_PORT backlog=4096;
 		location = / { return 200 "hello\n"; }
 		location = /1m.bin { root $TMP/www; }
+		location = /100k.txt { root $TMP/www; default_type text/plain; }
 	}
 }
 EOF
@@ -206,6 +212,17 @@ frontend fe_h2
     bind 127.0.0.1:$TLS_PORT ssl crt $TMP/bench.pem alpn h2,http/1.1
     default_backend be_http
 
+# HTTP compression (gzip, level 1 in both) of a 100 KB text body that
+# nginx sends plain.
+frontend fe_gzip
+    bind 127.0.0.1:$GZIP_PORT
+    default_backend be_gzip
+
+backend be_gzip
+    compression algo gzip
+    compression type text/plain
+    server nginx 127.0.0.1:$NGX_PORT
+
 frontend fe_tcp
     mode tcp
     bind 127.0.0.1:$TCP_PORT
@@ -221,6 +238,7 @@ EOF
 # wrk's -H needs "Name: value" with a space, which the word-split argument
 # lists below cannot carry; a script sets the header instead.
 echo 'wrk.headers["Connection"] = "close"' >"$TMP/close.lua"
+echo 'wrk.headers["Accept-Encoding"] = "gzip"' >"$TMP/gzip.lua"
 
 # Rate-limited variant: each connection waits RATE_DELAY_MS between requests,
 # so both proxies see about the same offered load (wrk2 is not packaged).
@@ -239,7 +257,7 @@ start_proxy() { # name
 	PROXY_PID=$!
 	PIDS+=("$PROXY_PID")
 	wait_listen "$HTTP_PORT" "$PROXY_PID" && wait_listen "$TCP_PORT" "$PROXY_PID" &&
-		wait_listen "$TLS_PORT" "$PROXY_PID" ||
+		wait_listen "$TLS_PORT" "$PROXY_PID" && wait_listen "$GZIP_PORT" "$PROXY_PID" ||
 		die "$1 did not start (see $OUT/$1.log)"
 }
 
@@ -255,6 +273,7 @@ wrk_args() {
 	l7_close) echo "$HTTP_PORT / -c50 -s $TMP/close.lua" ;;
 	l4_small) echo "$TCP_PORT / -c50" ;;
 	l4_1m) echo "$TCP_PORT /1m.bin -c8" ;;
+	l7_gzip_100k) echo "$GZIP_PORT /100k.txt -c8 -s $TMP/gzip.lua" ;;
 	esac
 }
 

@@ -27,6 +27,8 @@ var fetches = map[string]*fetchDef{
 	"req_ver":        {out: KindStr, fn: fetchVer},
 	"req.proto_http": {out: KindBool, fn: fetchProtoHTTP},
 	"status":         {out: KindInt, fn: fetchStatus},
+	"res.cache_hit":  {out: KindBool, fn: fetchCacheHit},
+	"res.cache_name": {out: KindStr, fn: fetchCacheName},
 	"ssl_fc":         {out: KindBool, fn: fetchSSL},
 	"ssl_fc_sni":     {out: KindStr, fn: fetchSNI},
 	"req.ssl_sni":    {out: KindStr, fn: fetchSNI},
@@ -280,6 +282,26 @@ func fetchStatus(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		return Sample{}, false
 	}
 	return intSample(int64(st)), true
+}
+
+// fetchCacheHit is res.cache_hit: whether the response came out of a
+// cache; it exists only once there is a response.
+func fetchCacheHit(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	if !once(it) || e.Txn.Status() == 0 {
+		return Sample{}, false
+	}
+	hit, _ := e.Txn.CacheHit()
+	return boolSample(hit), true
+}
+
+// fetchCacheName is res.cache_name: the cache a hit came from, empty
+// otherwise.
+func fetchCacheName(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	if !once(it) || e.Txn.Status() == 0 {
+		return Sample{}, false
+	}
+	_, name := e.Txn.CacheHit()
+	return Sample{Kind: KindStr, B: []byte(name)}, true
 }
 
 func fetchSSL(e *Eval, x *Expr, it *iter) (Sample, bool) {

@@ -47,6 +47,9 @@ type Txn interface {
 	SetVar(name string, s Sample)
 	// Env answers questions about the running configuration.
 	Env() Env
+	// CacheHit reports whether the response was delivered from a cache,
+	// and which ("res.cache_hit", "res.cache_name").
+	CacheHit() (hit bool, name string)
 }
 
 // Env is the part of the runtime that fetches consult beyond the

@@ -98,6 +98,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark: %v\n%s", err, Usage)
 		return 1
 	}
+	if f.LocalPeer != "" {
+		// -c must see the same local peer as the run ("peers"
+		// sections, ${HAPROXY_LOCALPEER}).
+		os.Setenv("HAPROXY_LOCALPEER", f.LocalPeer)
+	}
 	switch {
 	case f.Version > 0:
 		printVersion(stdout, f.Version)

@@ -37,9 +37,6 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
 		return 1
 	}
-	if f.LocalPeer != "" {
-		os.Setenv("HAPROXY_LOCALPEER", f.LocalPeer)
-	}
 	// Reloads read the files again, possibly after a chdir into a jail.
 	for i, p := range f.Files {
 		if a, err := filepath.Abs(p); err == nil {

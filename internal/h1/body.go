@@ -348,3 +348,31 @@ func (rd *Reader) expectCRLF(resp bool) error {
 	rd.r += 2
 	return nil
 }
+
+// Ready reports whether the next Read can return body bytes, or the end
+// of the body, from what is already buffered: framing bytes alone (a
+// chunk's CRLF, part of the next size line) do not count. A proxy that
+// transforms the body flushes its output when this turns false, so that
+// what a server streams reaches the client as it comes.
+func (b *BodyReader) Ready() bool {
+	if b.done {
+		return true
+	}
+	buf := b.rd.buf[b.rd.r:b.rd.w]
+	if b.framing != FramingChunked || b.state == stData {
+		return len(buf) > 0
+	}
+	if b.state == stDataCRLF {
+		if len(buf) < 2 {
+			return false
+		}
+		buf = buf[2:]
+	}
+	i := bytes.IndexByte(buf, '\n')
+	if i < 0 {
+		return false
+	}
+	// The last chunk counts as ready: its trailers come in the same
+	// write in practice.
+	return i+1 < len(buf) || (len(buf) > 0 && buf[0] == '0')
+}

@@ -231,3 +231,11 @@ func UpgradeGranted(offered, granted []byte) bool {
 	}
 	return n > 0
 }
+
+// EqualFold compares b with s, where s is lower-case ASCII, ignoring ASCII
+// case: the comparison of field names and tokens.
+func EqualFold(b []byte, s string) bool { return equalFold(b, s) }
+
+// NextListElem splits one element off a comma-separated field value,
+// trimming OWS; empty elements come back empty.
+func NextListElem(v []byte) (elem, rest []byte) { return nextListElem(v) }

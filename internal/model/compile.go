@@ -127,6 +127,12 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 		case config.KindUserlist:
 			seenNonGlobal = true
 			c.userlist(s)
+		case config.KindPeers:
+			seenNonGlobal = true
+			c.peers(s)
+		case config.KindCache:
+			seenNonGlobal = true
+			c.cacheSection(s)
 		default:
 			seenNonGlobal = true
 			c.m.Unrun = append(c.m.Unrun, s)
@@ -331,6 +337,13 @@ func (c *compiler) crossRefs() {
 			c.tables[p.Name] = true
 		}
 	}
+	for _, ps := range c.m.Peers {
+		for _, t := range ps.Tables {
+			c.tables[t.Name] = true
+		}
+	}
+	c.checkPeersRefs()
+	c.checkCacheRefs()
 	for _, p := range c.m.Proxies {
 		if p.Cap&CapFrontend != 0 {
 			for _, ub := range p.UseBackends {

@@ -140,6 +140,10 @@ func (c *compiler) global(s *config.Section) {
 			if n, ok := c.rangeArg(d, 1, 32767); ok {
 				g.MaxHdr = n
 			}
+		case "tune.comp.maxlevel":
+			if n, ok := c.rangeArg(d, 1, 9); ok {
+				g.CompMaxLevel = n
+			}
 		case "tune.h2.header-table-size":
 			if n, ok := c.rangeArg(d, 0, 65535); ok {
 				g.H2.HeaderTableSize = n

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bulwark/internal/balance"
+	"bulwark/internal/compress"
 	"bulwark/internal/config"
 )
 
@@ -41,6 +42,10 @@ type Model struct {
 	Global    Global
 	Proxies   []*Proxy // frontends, backends and listens in file order
 	Userlists map[string]*Userlist
+	// Caches are the "cache" sections in file order.
+	Caches []*CacheSection
+	// Peers are the "peers" sections in file order.
+	Peers []*PeersSection
 	// Unrun lists the sections that parse but that Bulwark does not run
 	// (peers, resolvers, ...): kept for the auditor.
 	Unrun []*config.Section
@@ -96,6 +101,7 @@ type Global struct {
 	BufSize           int           // tune.bufsize, default 16384
 	MaxRewrite        int           // tune.maxrewrite
 	MaxHdr            int           // tune.http.maxhdr, default 101
+	CompMaxLevel      int           // tune.comp.maxlevel, 0 = 1
 	H2                H2Tune        // tune.h2.*
 	UlimitN           int           // ulimit-n, 0 = leave the limit as it is
 	// EnvOps are setenv, presetenv, unsetenv and resetenv in order; the
@@ -167,6 +173,13 @@ type LogTarget struct {
 }
 
 // Proxy is a frontend, backend or listen section after defaults inheritance.
+// Filter is one "filter" line.
+type Filter struct {
+	Pos  config.Pos
+	Name string // "compression" or "cache"
+	Arg  string // the cache name
+}
+
 type Proxy struct {
 	// LogJSON is "bulwark-log-json": access log lines in JSON with
 	// Elastic Common Schema field names instead of the log-format.
@@ -209,6 +222,20 @@ type Proxy struct {
 	HTTPLogCLF bool // "option httplog clf"
 	ForwardFor *ForwardFor
 	HTTPReuse  string
+	// Source is the backend's "source ADDR[:PORT]", for servers without
+	// their own.
+	Source string
+	// PersistRDP is the cookie name of "persist rdp-cookie[(name)]"
+	// ("msts" by default), "" without it.
+	PersistRDP string
+	// Compression is the "compression" lines (defaults' first), nil
+	// without any.
+	Compression *compress.Config
+	// CompressionPos is the first "compression" line, for messages.
+	CompressionPos config.Pos
+	// Filters are the "filter" lines in order: "compression" and
+	// "cache NAME" are the ones Bulwark runs.
+	Filters []Filter
 	// HTTPChk is the request line of "option httpchk", nil without
 	// it; Check is the whole active check.
 	HTTPChk *HTTPChkOption
@@ -338,20 +365,23 @@ type Bind struct {
 
 // ServerOptions are the settings of a server or default-server line.
 type ServerOptions struct {
-	Check      bool
-	Inter      time.Duration
-	FastInter  time.Duration
-	DownInter  time.Duration
-	Rise       int
-	Fall       int
-	Weight     int
-	Backup     bool
-	MaxConn    int
-	MaxQueue   int
-	Disabled   bool
-	SSL        bool
-	Verify     string
-	SNI        string
+	Check     bool
+	Inter     time.Duration
+	FastInter time.Duration
+	DownInter time.Duration
+	Rise      int
+	Fall      int
+	Weight    int
+	Backup    bool
+	MaxConn   int
+	MaxQueue  int
+	Disabled  bool
+	SSL       bool
+	Verify    string
+	SNI       string
+	// Source is "source ADDR[:PORT]": the local address of connections
+	// to the server (the backend's when the server has none).
+	Source     string
 	SendProxy  string
 	Port       int
 	Opts       map[string]string

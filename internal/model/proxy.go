@@ -23,7 +23,7 @@ var supportedOptions = map[string]bool{
 	"tcpka": true, "clitcpka": true, "srvtcpka": true,
 	"tcp-check": true, "redis-check": true, "mysql-check": true, "pgsql-check": true, "smtpchk": true,
 	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
-	"persist": true,
+	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
@@ -194,6 +194,40 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		}
 	case "capture":
 		c.capture(p, d)
+	case "persist":
+		switch arg := d.Arg(0); {
+		case arg == "":
+			c.ds.Alertf(d.Pos, "missing persist method.")
+		case arg == "rdp-cookie":
+			p.PersistRDP = "msts"
+		case strings.HasPrefix(arg, "rdp-cookie("):
+			name := strings.TrimSuffix(arg[len("rdp-cookie("):], ")")
+			if name == "" || !strings.HasSuffix(arg, ")") {
+				c.ds.Alertf(d.ArgPos(0), "persist rdp-cookie(name)' requires an rdp cookie name.")
+				return
+			}
+			p.PersistRDP = name
+		default:
+			c.ds.Alertf(d.ArgPos(0), "unknown persist method.")
+		}
+	case "source":
+		if len(d.Args) == 0 {
+			c.ds.Alertf(d.Pos, "'source' expects <addr>[:<port>] as argument.")
+			return
+		}
+		if err := checkSource(d.Arg(0)); err != nil {
+			c.ds.Alertf(d.ArgPos(0), "'source' : %v", err)
+			return
+		}
+		if len(d.Args) > 1 {
+			c.unsupported(d.ArgPos(1), "'source … %s' is not supported by bulwark (transparent proxying and interface binding are not done)", d.Arg(1))
+			return
+		}
+		p.Source = d.Arg(0)
+	case "compression":
+		c.compression(p, s, d)
+	case "filter":
+		c.filter(p, s, d)
 	case "description", "id", "rate-limit", "monitor-uri":
 		if d.Name == "rate-limit" || d.Name == "monitor-uri" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)

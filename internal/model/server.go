@@ -1,7 +1,10 @@
 package model
 
 import (
+	"fmt"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"bulwark/internal/config"
@@ -45,7 +48,7 @@ var serverValued = map[string]bool{
 var unsupportedServerOpts = map[string]bool{
 	"max-reuse": true,
 	"resolvers": true, "resolve-prefer": true, "resolve-net": true, "resolve-opts": true,
-	"source": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
+	"usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
 	"proto": true, "npn": true, "redir": true, "on-marked-down": true, "on-marked-up": true,
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
@@ -294,6 +297,12 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 			o.PoolPurgeDelay = t
 		case "sni":
 			o.SNI = v.Text
+		case "source":
+			if err := checkSource(v.Text); err != nil {
+				c.ds.Alertf(v.Pos, "'source' : %v", err)
+				continue
+			}
+			o.Source = v.Text
 		case "ssl-min-ver", "ssl-max-ver":
 			if !tlsVersions[v.Text] {
 				c.ds.Alertf(v.Pos, "'%s' : unknown version '%s'", name, v.Text)
@@ -304,4 +313,21 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 			}
 		}
 	}
+}
+
+// checkSource reads the address of "source": an IP with an optional
+// single port. Port ranges and "usesrc" (transparent proxying, which needs
+// TPROXY) are refused.
+func checkSource(s string) error {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return nil
+	}
+	_, err := netip.ParseAddrPort(s)
+	if err != nil {
+		if strings.Contains(s, "-") {
+			return fmt.Errorf("port ranges in '%s' are not supported by bulwark", s)
+		}
+		return fmt.Errorf("invalid address '%s' (expects <ip>[:<port>])", s)
+	}
+	return nil
 }

@@ -52,6 +52,23 @@ func compileTables(m *model.Model, reuse func(string, stick.Spec) *stick.Table, 
 		}
 		tables[p.Name] = stick.New(p.Name, spec)
 	}
+	// Tables of "peers" sections, named "<peers>/<table>", live here like
+	// any other: local to this node, carried over reloads by reuse.
+	for _, ps := range m.Peers {
+		for _, pt := range ps.Tables {
+			spec, err := stick.ParseTableSpec(pt.Args)
+			if err != nil {
+				continue // reported by the model
+			}
+			if reuse != nil {
+				if t := reuse(pt.Name, spec); t != nil {
+					tables[pt.Name] = t
+					continue
+				}
+			}
+			tables[pt.Name] = stick.New(pt.Name, spec)
+		}
+	}
 	return tables
 }
 

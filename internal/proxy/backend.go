@@ -15,6 +15,7 @@ import (
 
 	"bulwark/internal/acl"
 	"bulwark/internal/balance"
+	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -29,6 +30,9 @@ type server struct {
 	lb   *balance.Server
 	addr string // host:port for dialing; "" = use the client's destination port
 	unix bool
+	// source is the local address of connections to the server
+	// ("source"), nil to let the kernel choose.
+	source net.Addr
 
 	pool idlePool
 
@@ -82,6 +86,8 @@ type backend struct {
 	preferLast     bool // option prefer-last-server
 	connLevel      int  // see connLevel
 	bufferReq      bool // option http-buffer-request
+	pretendKA      bool // option http-pretend-keepalive
+	comp           *compress.Config
 	reuse          string
 	// check is the script of the active checks, shared by the servers.
 	check *health.Script
@@ -113,6 +119,8 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 		b.persist, b.stick = pp.Rules.Persist, pp.Rules.Stick
 	}
 	b.connLevel, b.bufferReq = connLevel(p), p.Option("http-buffer-request")
+	b.comp = p.Compression
+	b.pretendKA = p.Option("http-pretend-keepalive")
 	t := p.Timeouts
 	b.connectTimeout, b.serverTimeout, b.tunnelTimeout = t.Connect, t.Server, t.Tunnel
 	b.queueTimeout = t.Queue
@@ -129,6 +137,9 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 	}
 	for i, sc := range p.Servers {
 		s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
+		if sc.Addr.Net != "unix" && sc.Addr.Net != "abns" {
+			s.source = sourceAddr(sc.Source, p.Source)
+		}
 		s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
 		if sc.SSL {
 			if s.tls = pp.ServerTLS[sc]; s.tls == nil {
@@ -266,7 +277,7 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	dst := cs.dst
 	// As on the client side, keep-alive probes only with "option
 	// srvtcpka"/"tcpka".
-	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1, LocalAddr: s.source}
 	if s.tcpka {
 		d.KeepAlive = 0 // Go's default probes
 	}
@@ -306,4 +317,23 @@ func joinPort(host string, port int) string { return net.JoinHostPort(host, strc
 func (sc *srvConn) close() {
 	sc.c.Close()
 	sc.rd.Close()
+}
+
+// sourceAddr is the local address of "source" (the server's, else the
+// backend's), nil for none. The model checked the syntax.
+func sourceAddr(server, backend string) net.Addr {
+	src := server
+	if src == "" {
+		src = backend
+	}
+	if src == "" {
+		return nil
+	}
+	if ap, err := netip.ParseAddrPort(src); err == nil {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	if a, err := netip.ParseAddr(src); err == nil {
+		return &net.TCPAddr{IP: a.AsSlice()}
+	}
+	return nil
 }

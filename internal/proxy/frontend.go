@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"bulwark/internal/compress"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/tlsfail"
@@ -34,10 +35,12 @@ type frontend struct {
 	inspectDelay time.Duration
 	maxconn      chan struct{}
 	conns        atomic.Int64
-	logging      bool          // some log target is configured: render request lines
-	tcpka        bool          // option clitcpka / tcpka
-	connLevel    int           // see connLevel
-	bufferReq    bool          // option http-buffer-request
+	logging      bool // some log target is configured: render request lines
+	tcpka        bool // option clitcpka / tcpka
+	connLevel    int  // see connLevel
+	bufferReq    bool // option http-buffer-request
+	comp         *compress.Config
+	proxyHdr     bool          // option http-use-proxy-header
 	expectProxy  bool          // some "tcp-request connection expect-proxy" rule
 	h2           *http2.Server //lint:ignore SA1019 see h2.go
 	h2base       *http.Server
@@ -55,6 +58,8 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
+	fe.comp = p.Compression
+	fe.proxyHdr = p.Option("http-use-proxy-header")
 	fe.initH2()
 	for _, r := range p.TCPRequest {
 		fe.expectProxy = fe.expectProxy || (r.Keyword == "tcp-request connection" && r.Action == "expect-proxy")

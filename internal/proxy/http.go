@@ -13,6 +13,7 @@ import (
 
 	"bulwark/internal/acl"
 	"bulwark/internal/balance"
+	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
@@ -135,6 +136,12 @@ type msgState struct {
 	req  h1.Request
 	resp h1.Response
 	ent  LogEntry
+	// comp is the algorithm negotiated for the request ("compression"),
+	// compress.None when the response is sent as it comes; compTypes
+	// are the MIME types that may be compressed.
+	comp      compress.Algo
+	compTypes []string
+	cache     cacheState
 }
 
 func (s *httpSession) useMsg() {
@@ -258,6 +265,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	// its timers (HAProxy's %TR excludes %Ti).
 	start := time.Now()
 	s.useMsg()
+	s.m.cache = cacheState{key: s.m.cache.key[:0]}
 	e := &s.m.ent
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true, Eval: s.eval, Local: s.cconn.LocalAddr()}
@@ -271,6 +279,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	e.TLS = s.tlsOn
 	if err != nil {
 		return s.requestError(err, e), false
+	}
+	if fe.proxyHdr {
+		s.proxyConnection()
 	}
 	s.nreq++
 	e.TR = time.Since(start)
@@ -573,12 +584,23 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	clientKeep := req.KeepAlive && mode < 2 && !req.Upgrade
 	s.cookieRequest(be)
 	s.stickMatch(be)
+	s.negotiateCompression(be)
+	if s.m.cache.hit != nil {
+		return s.serveFromCache(be, e)
+	}
 	if be.ck != nil {
 		e.Cookie = s.ck.log()
 	}
 
 	// Build the outgoing head once; it is resent as is on a retry.
-	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, 1)
+	// An HTTP/1.0 request goes on as HTTP/1.0, as HAProxy sends it: the
+	// server then knows the client cannot take chunked framing or 1.1
+	// features. Anything newer goes as 1.1.
+	minor := 1
+	if req.Major == 1 && req.Minor == 0 {
+		minor = 0
+	}
+	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, minor)
 	s.head = h1.AppendForwardHeaders(s.head, req.Headers, req.Upgrade)
 	if req.Chunked {
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
@@ -588,8 +610,13 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	// The server is always spoken to in HTTP/1.1, where keep-alive is
 	// implicit; only closing needs saying.
-	if mode >= 1 {
+	if mode >= 1 && !be.pretendKA {
+		// "option http-pretend-keepalive" leaves it out, so that servers
+		// that stop chunking on "close" keep framing the body; the
+		// connection is closed after the response all the same.
 		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
+	} else if minor == 0 {
+		s.head = h1.AppendHeaderField(s.head, "Connection", "keep-alive")
 	}
 	s.head = append(s.head, '\r', '\n')
 
@@ -995,10 +1022,25 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	s.stickStore(be, e.srv, true)
 	e.Status = resp.Status
 	be.observe(sc.srv, true, !layer7Error(resp.Status))
-	s.head = h1.AppendStatusLine(s.head[:0], 1, 1, resp.Status, resp.Reason)
-	s.head = h1.AppendForwardHeaders(s.head, resp.Headers, resp.Tunnel)
-	if resp.Body == h1.FramingChunked {
+	// An HTTP/1.0 response keeps its version, as in HAProxy, unless it
+	// leaves chunked (which 1.0 does not have).
+	rminor := 1
+	if resp.Minor == 0 && resp.Body != h1.FramingChunked {
+		rminor = 0
+	}
+	s.head = h1.AppendStatusLine(s.head[:0], 1, rminor, resp.Status, resp.Reason)
+	comp := s.m.comp
+	if comp != compress.None && !compress.Eligible(s.m.compTypes, req, resp) {
+		comp = compress.None
+	}
+	if comp != compress.None {
+		s.head = compress.AppendHeaders(s.head, resp.Headers, comp)
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
+	} else {
+		s.head = h1.AppendForwardHeaders(s.head, resp.Headers, resp.Tunnel)
+		if resp.Body == h1.FramingChunked {
+			s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
+		}
 	}
 	closeClient := !s.m.req.KeepAlive || max(s.fe.connLevel, be.connLevel) >= 2 || resp.Body == h1.FramingClose ||
 		s.fe.rt.stopping.Load()
@@ -1007,10 +1049,13 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	} else if closeClient {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "close")
 		s.m.req.KeepAlive = false
-	} else if s.m.req.Major == 1 && s.m.req.Minor == 0 {
+	} else if (s.m.req.Major == 1 && s.m.req.Minor == 0) || rminor == 0 {
 		s.head = h1.AppendHeaderField(s.head, "Connection", "keep-alive")
 	}
 	s.head = append(s.head, '\r', '\n')
+	if comp != compress.None {
+		return 0, s.compressBody(sc, comp, e)
+	}
 	// A small body with a known length goes out in the same write as the
 	// head: one syscall and one segment instead of two.
 	if resp.Body == h1.FramingLength && resp.ContentLength <= smallBody {
@@ -1020,6 +1065,10 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 			e.Term = serverDataTerm(err)
 			return 0, errClientAborted
 		}
+		// Stored before the client can see the end of the response, so
+		// that its next request finds the entry.
+		s.m.cache.keepBody(s.head[hl:])
+		s.m.cache.commit()
 		n, err := s.tc.Write(s.head)
 		e.BytesOut += int64(n)
 		if err != nil {
@@ -1040,6 +1089,9 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		}
 		e.BytesOut += s.tunnel(sc, cto, sto)
 		return 0, nil
+	}
+	if resp.Body != h1.FramingNone && s.m.cache.entry != nil {
+		return 0, s.storeBody(sc, e)
 	}
 	if resp.Body != h1.FramingNone {
 		bn, err := h1.CopyBody(&s.tc, sc.rd, s.copyBuf)
@@ -1211,4 +1263,29 @@ func (t *timedConn) Write(p []byte) (int, error) {
 		}
 	}
 	return t.Conn.Write(p)
+}
+
+// proxyConnection applies "option http-use-proxy-header": a proxied
+// request (a target that starts with neither '/' nor '*') says in
+// Proxy-Connection, not Connection, whether the client keeps its
+// connection, as browsers talking to a proxy do.
+func (s *httpSession) proxyConnection() {
+	req := &s.m.req
+	if len(req.Target) == 0 || req.Target[0] == '/' || req.Target[0] == '*' {
+		return
+	}
+	v, ok := h1.Get(req.Headers, "proxy-connection")
+	if !ok {
+		return
+	}
+	for len(v) > 0 {
+		var tok []byte
+		tok, v = h1.NextListElem(v)
+		switch {
+		case h1.EqualFold(tok, "close"):
+			req.KeepAlive = false
+		case h1.EqualFold(tok, "keep-alive"):
+			req.KeepAlive = true
+		}
+	}
 }

@@ -21,6 +21,8 @@ import (
 	"bulwark/internal/abuse"
 	"bulwark/internal/acl"
 	"bulwark/internal/acme"
+	"bulwark/internal/cache"
+	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -234,6 +236,8 @@ type Runtime struct {
 	parker    *parker     // idle keep-alive sessions without goroutines
 	copyBufs  sync.Pool   // body copy buffers
 	msgs      sync.Pool   // *msgState of idle sessions
+	comp      compress.Pools
+	caches    map[string]*cache.Cache // "cache" sections by name
 	apis      []apiListener
 	start     time.Time
 	// statsToken is the CSRF token of the stats page's action forms: a
@@ -288,6 +292,13 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
 		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME}
+	rt.comp.Level = m.Global.CompMaxLevel
+	rt.caches = make(map[string]*cache.Cache, len(m.Caches))
+	for _, cs := range m.Caches {
+		// A new generation starts with empty caches, as HAProxy's new
+		// process does.
+		rt.caches[cs.Config.Name] = cache.New(cs.Config, nil)
+	}
 	old := p.cur.Load()
 	defer func() {
 		if err != nil {

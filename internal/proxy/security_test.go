@@ -153,7 +153,7 @@ backend be
 		}
 	}
 	got := b.received()
-	if !strings.Contains(got, "GET http://PUBLIC/ok HTTP/1.1\r\n") || !strings.Contains(got, "GET http://public/ok10 HTTP/1.1\r\nHost: public\r\n") {
+	if !strings.Contains(got, "GET http://PUBLIC/ok HTTP/1.1\r\n") || !strings.Contains(got, "GET http://public/ok10 HTTP/1.0\r\nHost: public\r\n") {
 		t.Fatalf("server got %q", got)
 	}
 }

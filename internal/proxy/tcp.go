@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -100,7 +103,18 @@ func (fe *frontend) serveTCP(c net.Conn) {
 			key.Value, key.HasValue = string(v), true
 		}
 	}
-	sc, srv, idx, err := be.connect(fe.rt.ctx, key, clientSide{conn: c, src: src, dst: dst}, e)
+	cs := clientSide{conn: c, src: src, dst: dst}
+	var (
+		sc  net.Conn
+		srv *server
+		idx int
+		err error
+	)
+	if i, ok := be.rdpPersist(peeked); ok {
+		sc, srv, idx, err = be.dialFrom(fe.rt.ctx, key, i, cs, e)
+	} else {
+		sc, srv, idx, err = be.connect(fe.rt.ctx, key, cs, e)
+	}
 	if err != nil {
 		return
 	}
@@ -284,3 +298,49 @@ func isTimeout(err error) bool {
 }
 
 func errIsRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// rdpPersist applies "persist rdp-cookie": the msts cookie of an RDP
+// connection request names the server that holds the user's session (its
+// IPv4 address and port, each written as the decimal of its bytes read
+// little-endian, as in "msts=16885952.15629.0000" for 192.168.1.1:3389).
+// That server is taken when it is UP (or with "option persist") and has
+// room; it returns the server's index, its slot taken.
+func (b *backend) rdpPersist(payload []byte) (int, bool) {
+	if b.cfg.PersistRDP == "" || len(payload) == 0 {
+		return -1, false
+	}
+	v, ok := acl.RDPCookie(payload, b.cfg.PersistRDP)
+	if !ok {
+		return -1, false
+	}
+	ap, ok := decodeMSTS(v)
+	if !ok {
+		return -1, false
+	}
+	for i, s := range b.servers {
+		if s.addr != ap.String() {
+			continue
+		}
+		if (s.balanced() || b.cfg.Option("persist")) && s.lb.TryAcquire() {
+			return i, true
+		}
+		return -1, false
+	}
+	return -1, false
+}
+
+// decodeMSTS reads "ADDR.PORT.0000" of an msts cookie.
+func decodeMSTS(v []byte) (netip.AddrPort, bool) {
+	parts := strings.SplitN(string(v), ".", 3)
+	if len(parts) < 2 {
+		return netip.AddrPort{}, false
+	}
+	a, err1 := strconv.ParseUint(parts[0], 10, 32)
+	p, err2 := strconv.ParseUint(parts[1], 10, 16)
+	if err1 != nil || err2 != nil {
+		return netip.AddrPort{}, false
+	}
+	ip := netip.AddrFrom4([4]byte{byte(a), byte(a >> 8), byte(a >> 16), byte(a >> 24)})
+	port := uint16(p>>8) | uint16(p<<8)
+	return netip.AddrPortFrom(ip, port), true
+}

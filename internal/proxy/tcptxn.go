@@ -48,7 +48,12 @@ func (t *tcpTxn) SetVar(name string, v acl.Sample) {
 	v.B = append([]byte(nil), v.B...)
 	t.vars[name] = v
 }
-func (t *tcpTxn) Env() acl.Env                 { return runtimeEnv{t.fe.rt, t.fe.name, t.be} }
+func (t *tcpTxn) Env() acl.Env             { return runtimeEnv{t.fe.rt, t.fe.name, t.be} }
+func (t *tcpTxn) CacheHit() (bool, string) { return false, "" }
+
+// The cache actions exist only in http-request and http-response.
+func (t *tcpTxn) CacheUse(string)              {}
+func (t *tcpTxn) CacheStore(string)            {}
 func (t *tcpTxn) HeaderList(bool) *[]h1.Header { return &t.hdrs }
 func (t *tcpTxn) SetTarget([]byte)             {}
 func (t *tcpTxn) SetStatus(int, []byte)        {}

@@ -80,6 +80,30 @@ func (s serviceAction) run(x *Exec, r *rule, res *Result) bool {
 	return true
 }
 
+// compileCache reads "cache-use NAME" and "cache-store NAME"; the model
+// checked that the cache exists.
+func compileCache(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 {
+		c.errf(r.Pos, r, "expects a cache name")
+		return nil
+	}
+	return cacheAction{name: r.Args[0].Text, store: r.Action == "cache-store"}
+}
+
+type cacheAction struct {
+	name  string
+	store bool
+}
+
+func (a cacheAction) run(x *Exec, r *rule, res *Result) bool {
+	if a.store {
+		x.T.CacheStore(a.name)
+	} else {
+		x.T.CacheUse(a.name)
+	}
+	return false
+}
+
 func compileReject(*compiler, *model.Rule) action { return verdictAction(Reject) }
 
 func compileAuth(c *compiler, r *model.Rule) action {

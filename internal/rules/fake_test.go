@@ -18,7 +18,12 @@ type txn struct {
 	level    string
 	captures map[int]string
 	reason   string
+	// cacheUse and cacheStore name the caches the actions asked for.
+	cacheUse, cacheStore string
 }
+
+func (t *txn) CacheUse(name string)   { t.cacheUse = name }
+func (t *txn) CacheStore(name string) { t.cacheStore = name }
 
 func (t *txn) HeaderList(resp bool) *[]h1.Header {
 	if resp {

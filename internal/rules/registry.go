@@ -58,6 +58,8 @@ var registry = map[string]actionDef{
 	"capture":        {reqOnly, compileCapture},
 	"set-status":     {respOnly, compileSetStatus},
 	"use-service":    {reqOnly, compileUseService},
+	"cache-use":      {reqOnly, compileCache},
+	"cache-store":    {respOnly, compileCache},
 	"expect-proxy":   {kindSet(1 << TCPConnection), compileExpectProxy},
 }
 

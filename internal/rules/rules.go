@@ -25,6 +25,13 @@ type Txn interface {
 	SetLogLevel(level string)
 	// Capture stores a captured value in slot id (http-request capture).
 	Capture(id int, v []byte)
+	// CacheUse looks the request up in the named cache ("http-request
+	// cache-use"): a hit is delivered instead of a server's response.
+	CacheUse(name string)
+	// CacheStore stores the response in the named cache with its header
+	// fields as they are now ("http-response cache-store"); later rules
+	// edit only what this client gets.
+	CacheStore(name string)
 }
 
 // Verdict is how a rule list ended.
@@ -107,6 +114,7 @@ type Exec struct {
 	Arena []byte
 	// Own is the proxy's stick table, for track-sc without "table".
 	Own *stick.Table
+	res Result
 }
 
 // Options for Compile.
@@ -178,10 +186,12 @@ func (l *List) Run(x *Exec) Result {
 		if !r.cond.Match(x.E) {
 			continue
 		}
-		var res Result
-		if r.act.run(x, r, &res) {
-			res.Pos = r.pos
-			return res
+		// The result lives in x: a local would escape through the
+		// action interface and cost an allocation per matched rule.
+		x.res = Result{}
+		if r.act.run(x, r, &x.res) {
+			x.res.Pos = r.pos
+			return x.res
 		}
 		// The action may have changed what later conditions read.
 		x.E.Invalidate()

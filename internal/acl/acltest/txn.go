@@ -23,6 +23,8 @@ type Txn struct {
 	Slots            [3]stick.Ref
 	Vars             map[string]acl.Sample
 	Environment      acl.Env
+	// CacheName is the cache the response came from, "" when it did not.
+	CacheName string
 
 	meth, tgt []byte
 }
@@ -69,6 +71,7 @@ func (t *Txn) Now() int64                    { return t.Clock }
 func (t *Txn) Tracked(n int) stick.Ref       { return t.Slots[n] }
 func (t *Txn) SetTracked(n int, r stick.Ref) { t.Slots[n] = r }
 func (t *Txn) Env() acl.Env                  { return t.Environment }
+func (t *Txn) CacheHit() (bool, string)      { return t.CacheName != "", t.CacheName }
 
 func (t *Txn) Var(name string) (acl.Sample, bool) {
 	s, ok := t.Vars[name]

@@ -1,0 +1,254 @@
+package compress
+
+import (
+	"bulwark/internal/h1"
+)
+
+// Algo is one of the algorithms of "compression algo".
+type Algo uint8
+
+const (
+	None Algo = iota
+	Identity
+	Gzip
+	Deflate
+	RawDeflate
+)
+
+// ParseAlgo reads an algorithm name as written in the configuration.
+func ParseAlgo(name string) (Algo, bool) {
+	switch name {
+	case "identity":
+		return Identity, true
+	case "gzip":
+		return Gzip, true
+	case "deflate":
+		return Deflate, true
+	case "raw-deflate":
+		return RawDeflate, true
+	}
+	return None, false
+}
+
+func (a Algo) String() string {
+	switch a {
+	case Identity:
+		return "identity"
+	case Gzip:
+		return "gzip"
+	case Deflate:
+		return "deflate"
+	case RawDeflate:
+		return "raw-deflate"
+	}
+	return ""
+}
+
+// token is the Accept-Encoding token the algorithm answers to: raw-deflate
+// answers "deflate", because browsers that ask for deflate decode a raw
+// stream better than the zlib-wrapped one the standard names.
+func (a Algo) token() string {
+	if a == RawDeflate {
+		return "deflate"
+	}
+	return a.String()
+}
+
+// ContentEncoding is the value of the Content-Encoding field a response
+// compressed with a carries; empty for identity, which changes nothing but
+// the framing.
+func (a Algo) ContentEncoding() string {
+	switch a {
+	case Gzip:
+		return "gzip"
+	case Deflate, RawDeflate:
+		return "deflate"
+	}
+	return ""
+}
+
+// Config is one proxy's "compression" lines.
+type Config struct {
+	Algos   []Algo
+	Types   []string // MIME type prefixes, as written
+	Offload bool
+}
+
+// Enabled says whether the proxy compresses at all.
+func (c *Config) Enabled() bool { return c != nil && len(c.Algos) > 0 }
+
+// Select picks the configuration that applies to a request: the backend's
+// algorithms when it has any, else the frontend's; types likewise.
+// Offload of either side applies.
+func Select(fe, be *Config) (algos []Algo, types []string, offload bool) {
+	if be.Enabled() {
+		algos = be.Algos
+	} else if fe.Enabled() {
+		algos = fe.Algos
+	}
+	if be != nil && len(be.Types) > 0 {
+		types = be.Types
+	} else if fe != nil {
+		types = fe.Types
+	}
+	offload = (be != nil && be.Offload) || (fe != nil && fe.Offload)
+	return algos, types, offload
+}
+
+// Negotiate chooses the algorithm for a request from its Accept-Encoding
+// fields, or None. The element with the highest q-value that names a
+// configured algorithm wins, the first one on a tie; "*" stands for the
+// first configured algorithm. identity, when configured, is the fallback
+// and needs no Accept-Encoding at all. Browsers known to mishandle
+// compressed bodies (Mozilla/4 that is not MSIE 6 SP2 or MSIE 7 and later)
+// get nothing.
+func Negotiate(algos []Algo, req *h1.Request) Algo {
+	if len(algos) == 0 || req.Major < 1 || (req.Major == 1 && req.Minor < 1) {
+		return None
+	}
+	if ua, ok := h1.Get(req.Headers, "user-agent"); ok && buggyAgent(ua) {
+		return None
+	}
+	best, bestQ := None, 0
+	for i := range req.Headers {
+		if !h1.EqualFold(req.Headers[i].Name, "accept-encoding") {
+			continue
+		}
+		v := req.Headers[i].Value
+		for len(v) > 0 {
+			var elem []byte
+			elem, v = h1.NextListElem(v)
+			tok, q, ok := parseCoding(elem)
+			if !ok || q <= bestQ {
+				continue
+			}
+			if a := match(algos, tok); a != None {
+				best, bestQ = a, q
+			}
+		}
+	}
+	if best != None {
+		return best
+	}
+	for _, a := range algos {
+		if a == Identity {
+			return Identity
+		}
+	}
+	return None
+}
+
+func match(algos []Algo, tok []byte) Algo {
+	if len(tok) == 1 && tok[0] == '*' {
+		return algos[0]
+	}
+	for _, a := range algos {
+		if h1.EqualFold(tok, a.token()) {
+			return a
+		}
+	}
+	return None
+}
+
+// parseCoding splits "gzip;q=0.5" into its token and its q-value in
+// thousandths (1000 when absent).
+func parseCoding(elem []byte) (tok []byte, q int, ok bool) {
+	i := 0
+	for i < len(elem) && elem[i] != ';' && elem[i] != ' ' && elem[i] != '\t' {
+		i++
+	}
+	tok, rest := elem[:i], elem[i:]
+	if len(tok) == 0 {
+		return nil, 0, false
+	}
+	q = 1000
+	for len(rest) > 0 {
+		rest = trimLeft(rest)
+		if len(rest) == 0 || rest[0] != ';' {
+			return nil, 0, false
+		}
+		rest = trimLeft(rest[1:])
+		j := 0
+		for j < len(rest) && rest[j] != ';' {
+			j++
+		}
+		param := trimRight(rest[:j])
+		rest = rest[j:]
+		if len(param) >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=' {
+			v, good := parseQ(param[2:])
+			if !good {
+				return nil, 0, false
+			}
+			q = v
+		}
+	}
+	return tok, q, true
+}
+
+// parseQ reads a qvalue (RFC 9110 §12.4.2: "0" [ "." 0*3DIGIT ] / "1" [
+// "." 0*3("0") ]) in thousandths.
+func parseQ(b []byte) (int, bool) {
+	if len(b) == 0 || (b[0] != '0' && b[0] != '1') {
+		return 0, false
+	}
+	whole := int(b[0] - '0')
+	frac, scale := 0, 100
+	if len(b) > 1 {
+		if b[1] != '.' || len(b) > 5 {
+			return 0, false
+		}
+		for _, c := range b[2:] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			frac += int(c-'0') * scale
+			scale /= 10
+		}
+	}
+	if whole == 1 && frac != 0 {
+		return 0, false
+	}
+	return whole*1000 + frac, true
+}
+
+func trimLeft(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
+
+func trimRight(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// buggyAgent matches the old browsers HAProxy refuses to compress for:
+// "Mozilla/4" agents, except MSIE 6 with XP SP2 and MSIE 7 and later,
+// which decode compressed bodies correctly.
+func buggyAgent(ua []byte) bool {
+	if len(ua) < 9 || string(ua[:9]) != "Mozilla/4" {
+		return false
+	}
+	if i := index(ua, "; MSIE "); i >= 0 {
+		rest := ua[i+7:]
+		if len(rest) > 0 && rest[0] >= '7' && rest[0] <= '9' {
+			return false
+		}
+		if len(rest) > 0 && rest[0] == '6' && index(ua, "SV1") >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func index(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
+}
