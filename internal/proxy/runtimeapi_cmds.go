@@ -114,7 +114,7 @@ func (rt *Runtime) apiShowStat(cs *apiSession, args []string) string {
 	if up || noMaint {
 		kept := rows[:0]
 		for _, r := range rows {
-			if r.Type == stats.TypeServer && (r.Status == "MAINT" || up && strings.HasPrefix(r.Status, "DOWN")) {
+			if r.Type == stats.TypeServer && (strings.HasPrefix(r.Status, "MAINT") || up && strings.HasPrefix(r.Status, "DOWN")) {
 				continue
 			}
 			kept = append(kept, r)

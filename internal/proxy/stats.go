@@ -347,7 +347,7 @@ func (s *httpSession) serveStats(st *model.Stats, px *model.Proxy, pages errorPa
 	if q.up {
 		kept := rows[:0]
 		for _, r := range rows {
-			if r.Type == stats.TypeServer && (strings.HasPrefix(r.Status, "DOWN") || r.Status == "MAINT") {
+			if r.Type == stats.TypeServer && (strings.HasPrefix(r.Status, "DOWN") || strings.HasPrefix(r.Status, "MAINT")) {
 				continue
 			}
 			kept = append(kept, r)

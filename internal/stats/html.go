@@ -265,7 +265,7 @@ func writeProxy(b *strings.Builder, rows []Row, o *PageOptions) {
 	}
 	fmt.Fprintf(b, pxHead, first)
 	for _, r := range rows {
-		if o.HideDown && r.Type == TypeServer && (strings.HasPrefix(r.Status, "DOWN") || r.Status == "MAINT") {
+		if o.HideDown && r.Type == TypeServer && (strings.HasPrefix(r.Status, "DOWN") || strings.HasPrefix(r.Status, "MAINT")) {
 			continue
 		}
 		writeRow(b, &r, o, admin)
@@ -345,7 +345,7 @@ func writeRow(b *strings.Builder, r *Row, o *PageOptions, admin bool) {
 			thr = num(r.Throttle) + " %"
 		}
 		status := e(r.Status)
-		if r.Checked || r.Status == "MAINT" {
+		if r.Checked || strings.HasPrefix(r.Status, "MAINT") {
 			status = human(r.LastChg) + " " + status
 		}
 		cells(b, num(r.Qcur), num(r.Qmax), lim(r.Qlimit), num(r.Rate), num(r.RateMax), "", num(r.Scur), num(r.Smax), lim(r.Slim),
