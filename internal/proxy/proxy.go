@@ -25,6 +25,7 @@ import (
 	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/resolver"
 	"bulwark/internal/srvstate"
 	"bulwark/internal/stats"
 	"bulwark/internal/stick"
@@ -245,6 +246,9 @@ type Runtime struct {
 	acme       *acme.Manager    // bulwark-acme certificates; nil without
 	abuse      *abuse.Detector  // bulwark-abuse-* alerts; nil without
 	stores     []*tlsconf.Store // for bulwark-crt-watch
+	// dns are the running "resolvers" sections by name; they resolve
+	// until ctx ends.
+	dns map[string]*resolver.Section
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -331,11 +335,13 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	if err := rt.openAPI(m, take); err != nil {
 		return nil, err
 	}
+	rt.dns = dnsSections(m)
+	env := newAddrEnv(old, rt.event)
 	for _, px := range m.Backends() {
 		if px.Disabled {
 			continue
 		}
-		b, err := newBackend(px, pl.Proxies[px])
+		b, err := newBackend(px, pl.Proxies[px], env)
 		if err != nil {
 			return nil, fmt.Errorf("backend '%s' (%s): %v", px.Name, px.Pos, err)
 		}
@@ -402,6 +408,7 @@ func (p *Proxy) RunningTable(name string, spec stick.Spec) *stick.Table {
 func (p *Proxy) Start(rt *Runtime) {
 	old := p.cur.Swap(rt)
 	rt.startChecks()
+	rt.startDNS()
 	for _, al := range rt.apis {
 		p.wg.Add(1)
 		rt.loops.Add(1)

@@ -59,6 +59,7 @@ var registry = map[string]actionDef{
 	"set-status":     {respOnly, compileSetStatus},
 	"use-service":    {reqOnly, compileUseService},
 	"expect-proxy":   {kindSet(1 << TCPConnection), compileExpectProxy},
+	"do-resolve":     {reqOnly | kindSet(1<<TCPContent), compileDoResolve},
 }
 
 // Implemented returns, sorted, the actions Bulwark runs in a rule set

@@ -5,6 +5,7 @@
 package rules
 
 import (
+	"context"
 	"sort"
 
 	"bulwark/internal/acl"
@@ -107,6 +108,11 @@ type Exec struct {
 	Arena []byte
 	// Own is the proxy's stick table, for track-sc without "table".
 	Own *stick.Table
+	// DNS answers "do-resolve"; nil leaves its variables unset. Ctx
+	// bounds the wait (the session's), nil for none beyond the
+	// resolvers' own timeouts.
+	DNS Resolver
+	Ctx context.Context
 }
 
 // Options for Compile.
@@ -116,6 +122,9 @@ type Options struct {
 	// Tables resolves "table <name>" of track-sc; the default table is the
 	// proxy's own, resolved under its name.
 	Tables func(name string) *stick.Table
+	// Resolvers reports whether a resolvers section exists, for
+	// "do-resolve"; nil accepts any name.
+	Resolvers func(name string) bool
 }
 
 type rule struct {
