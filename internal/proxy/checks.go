@@ -16,7 +16,8 @@ import (
 // s.lb here and b.lb is only read when a change comes, once serving.
 func newServerState(b *backend, s *server, addr netip.AddrPort) *srvstate.Server {
 	st := srvstate.New(srvstate.Config{Weight: s.cfg.Weight, Checked: s.cfg.Check, Rise: s.cfg.Rise,
-		Fall: s.cfg.Fall, Disabled: s.cfg.Disabled, Addr: addr, FQDN: s.cfg.FQDN(), Apply: func(v srvstate.View) {
+		Fall: s.cfg.Fall, Disabled: s.cfg.Disabled, Addr: addr, FQDN: stateFQDN(s.cfg),
+		Unresolved: !s.unix && !addr.IsValid(), Apply: func(v srvstate.View) {
 			s.lb.SetUsable(v.Usable)
 			s.lb.SetWeight(v.Weight)
 			b.lb.Update()

@@ -63,6 +63,15 @@ func newAddrEnv(old *Runtime, warn func(string)) *addrEnv {
 	return e
 }
 
+// stateFQDN is the name a server starts with in its state: an SRV slot
+// has none until a record gives it a target (HAProxy's "(null)").
+func stateFQDN(c *model.Server) string {
+	if c.IsSRV() {
+		return ""
+	}
+	return c.FQDN()
+}
+
 // fixedPort is the port of a server written with one, 0 for a server
 // that takes the client's (absent or +N/-N).
 func fixedPort(a model.Addr) uint16 {

@@ -84,10 +84,11 @@ type Config struct {
 	Rise     int  // default 2
 	Fall     int  // default 3
 	Disabled bool // "disabled": starts in maintenance
-	// Addr is the address the server starts with; an invalid one (a
-	// name that did not resolve, "init-addr none", an SRV slot) starts
-	// it in maintenance for resolution (AdminRMaint).
-	Addr netip.AddrPort
+	// Addr is the address the server starts with. Unresolved (a name
+	// that did not resolve, "init-addr none", an SRV slot) starts it
+	// without one, in maintenance for resolution (AdminRMaint).
+	Addr       netip.AddrPort
+	Unresolved bool
 	// FQDN is the name the server resolves, "" for an address.
 	FQDN string
 	// Apply receives the balancer's view whenever it changes, with the
@@ -186,7 +187,7 @@ func New(c Config) *Server {
 	if c.Disabled {
 		sn.Admin = AdminFMaint | AdminCMaint
 	}
-	if c.FQDN != "" && !c.Addr.IsValid() {
+	if c.Unresolved {
 		sn.Admin |= AdminRMaint
 	}
 	if sn.Admin.Maint() {

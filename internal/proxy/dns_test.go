@@ -1,0 +1,435 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"bulwark/internal/model"
+	"bulwark/internal/resolver/dnstest"
+)
+
+// backendsOn starts a raw backend on each loopback address, all on one
+// port (a server line names one port), answering its name as the body.
+func backendsOn(t *testing.T, ips ...string) (int, []*rawBackend) {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		first, err := net.Listen("tcp", ips[0]+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := first.Addr().(*net.TCPAddr).Port
+		ls := []net.Listener{first}
+		for _, ip := range ips[1:] {
+			l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+			if err != nil {
+				break
+			}
+			ls = append(ls, l)
+		}
+		if len(ls) < len(ips) {
+			for _, l := range ls {
+				l.Close()
+			}
+			continue
+		}
+		var out []*rawBackend
+		for i, l := range ls {
+			body := ips[i]
+			resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			out = append(out, rawBackendOn(t, l, answerEachHead(resp)))
+		}
+		return port, out
+	}
+	t.Fatal("no port free on every address")
+	return 0, nil
+}
+
+// eventLog collects Options.Event and Options.ProxyLog messages with the
+// time they came.
+type eventLog struct {
+	mu   sync.Mutex
+	msgs []string
+	at   []time.Time
+}
+
+func (l *eventLog) event(m string) {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, m)
+	l.at = append(l.at, time.Now())
+	l.mu.Unlock()
+}
+
+func (l *eventLog) proxyLog(_, level, m string) { l.event(level + ": " + m) }
+
+// find returns when a message holding sub came, the zero time if none.
+func (l *eventLog) find(sub string) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, m := range l.msgs {
+		if strings.Contains(m, sub) {
+			return l.at[i], true
+		}
+	}
+	return time.Time{}, false
+}
+
+func (l *eventLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.msgs, "\n")
+}
+
+// getOnce sends one request on a new connection and returns the status and
+// body (0 on a transport error); no retry.
+func getOnce(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	rc := newRawClient(t, addr)
+	st, body, err := rc.do("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+	if err != nil && st == 0 {
+		return 0, ""
+	}
+	rc.c.Close()
+	return st, body
+}
+
+// until polls f every 20ms for up to d.
+func until(t *testing.T, d time.Duration, what string, f func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if f() {
+			return
+		}
+	}
+	t.Fatalf("timed out after %s waiting for %s", d, what)
+}
+
+// A DNS server of the test moves the server from 127.0.0.2 to 127.0.0.3
+// without a reload: once the new answer is in, no request reaches the old
+// address (new connections, a client's kept connection, the idle pool).
+// Then the name stops resolving: "hold nx" keeps the last address that
+// long, then the server goes to maintenance in HAProxy's words, and comes
+// back when the name resolves again.
+func TestDNSMovesServer(t *testing.T) {
+	ns := dnstest.Start(t)
+	ns.Set("app.test", dnstest.Entry{A: []string{"127.0.0.2"}})
+	port, bs := backendsOn(t, "127.0.0.2", "127.0.0.3")
+	old, cur := bs[0], bs[1]
+	var log eventLog
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	const holdNX = 3 * time.Second
+	_, addr := startProxyWith(t, sub(`global
+    stats socket SOCK level admin
+resolvers dns
+    nameserver ns1 NS
+    timeout resolve 100ms
+    timeout retry 200ms
+    resolve_retries 2
+    hold nx 3s
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 app.test:PORT resolvers dns init-addr none resolve-prefer ipv4
+`, "SOCK", sock, "NS", ns.Addr, "PORT", strconv.Itoa(port)), Options{Event: log.event, ProxyLog: log.proxyLog})
+
+	until(t, 5*time.Second, "the first answer", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.2" })
+	keep := newRawClient(t, addr)
+	req := "GET /k HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, b, err := keep.do(req, 5*time.Second); err != nil || b != "127.0.0.2" {
+		t.Fatalf("kept connection: %q %v", b, err)
+	}
+
+	ns.Set("app.test", dnstest.Entry{A: []string{"127.0.0.3"}})
+	until(t, 5*time.Second, "the move", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.3" })
+	seen := len(old.received())
+	for i := 0; i < 10; i++ {
+		if st, b := getOnce(t, addr); st != 200 || b != "127.0.0.3" {
+			t.Fatalf("request %d after the move: %d %q", i, st, b)
+		}
+		if _, b, err := keep.do(req, 5*time.Second); err != nil || b != "127.0.0.3" {
+			t.Fatalf("kept connection, request %d after the move: %q %v", i, b, err)
+		}
+	}
+	if n := len(old.received()); n != seen {
+		t.Fatalf("the old address got %d more bytes after the move: %q", n-seen, old.received()[seen:])
+	}
+	if _, ok := log.find(fmt.Sprintf("be/s1 changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1.")); !ok {
+		t.Errorf("no IP change logged:\n%s", log.String())
+	}
+	if out := apiCall(t, sock, "show servers state be"); !strings.Contains(out, " s1 127.0.0.3 2 0 ") || !strings.Contains(out, " app.test "+strconv.Itoa(port)+" ") {
+		t.Errorf("show servers state:\n%s", out)
+	}
+	if out := apiCall(t, sock, "show stat"); !strings.Contains(out, "127.0.0.3:"+strconv.Itoa(port)) {
+		t.Errorf("show stat has no new address:\n%s", out)
+	}
+
+	// The name disappears: NXDOMAIN.
+	ns.Set("app.test", dnstest.Entry{Rcode: 3})
+	nx := time.Now()
+	q := ns.Queries()
+	until(t, 5*time.Second, "an NX answer", func() bool { return ns.Queries() > q+1 })
+	for time.Since(nx) < holdNX-time.Second {
+		if st, b := getOnce(t, addr); st != 200 || b != "127.0.0.3" {
+			t.Fatalf("%s into hold nx %s: %d %q", time.Since(nx), holdNX, st, b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	until(t, 5*time.Second, "maintenance", func() bool { st, _ := getOnce(t, addr); return st == 503 })
+	at, ok := log.find("Server be/s1 is going DOWN for maintenance (DNS NX status). 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.")
+	if !ok {
+		t.Fatalf("no maintenance logged:\n%s", log.String())
+	}
+	// The last valid answer came at most one resolution before the NX.
+	if d := at.Sub(nx); d < holdNX-500*time.Millisecond {
+		t.Errorf("maintenance %s after the NX, before hold nx %s", d, holdNX)
+	}
+	if out := apiCall(t, sock, "show stat"); !strings.Contains(out, "MAINT (resolution)") {
+		t.Errorf("show stat:\n%s", out)
+	}
+	got := len(cur.received())
+	for i := 0; i < 3; i++ {
+		if st, _ := getOnce(t, addr); st != 503 {
+			t.Fatalf("in maintenance: %d", st)
+		}
+	}
+	if len(cur.received()) != got || len(old.received()) != seen {
+		t.Fatal("a server in DNS maintenance got a request")
+	}
+
+	ns.Set("app.test", dnstest.Entry{A: []string{"127.0.0.2"}})
+	until(t, 5*time.Second, "the way back", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.2" })
+	for _, m := range []string{"Server be/s1 administratively READY thanks to valid DNS answer.",
+		"Server be/s1 ('app.test') is UP/READY (resolves again)."} {
+		if _, ok := log.find(m); !ok {
+			t.Errorf("not logged: %q\n%s", m, log.String())
+		}
+	}
+}
+
+// server-template slots follow an SRV record: each record takes a slot,
+// with its target's address (from the additional section or resolved),
+// port and weight; a slot without a record waits in maintenance; a
+// record that goes away takes its slot out.
+func TestDNSServerTemplateSRV(t *testing.T) {
+	ns := dnstest.Start(t)
+	port, bs := backendsOn(t, "127.0.0.2", "127.0.0.3")
+	p := uint16(port)
+	ns.Set("_http._tcp.svc.test", dnstest.Entry{SRV: []dnstest.SRV{
+		{Target: "a.svc.test", Port: p, Weight: 256, Addr: "127.0.0.2"},
+		{Target: "b.svc.test", Port: p, Weight: 512}}})
+	ns.Set("b.svc.test", dnstest.Entry{A: []string{"127.0.0.3"}})
+	var log eventLog
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxyWith(t, sub(`global
+    stats socket SOCK level admin
+resolvers dns
+    nameserver ns1 NS
+    timeout resolve 100ms
+    timeout retry 200ms
+    hold obsolete 0s
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    balance roundrobin
+    server-template web 3 _http._tcp.svc.test resolvers dns init-addr none resolve-prefer ipv4
+`, "SOCK", sock, "NS", ns.Addr), Options{Event: log.event, ProxyLog: log.proxyLog})
+
+	state := func() map[string][]string {
+		out := map[string][]string{}
+		for _, l := range strings.Split(apiCall(t, sock, "show servers state be"), "\n") {
+			f := strings.Fields(l)
+			if len(f) > 20 && strings.HasPrefix(f[3], "web") {
+				out[f[3]] = f
+			}
+		}
+		return out
+	}
+	want := func(st map[string][]string, name, ip, fqdn string) bool {
+		f := st[name]
+		return f != nil && f[4] == ip && f[17] == fqdn
+	}
+	until(t, 5*time.Second, "two slots filled", func() bool {
+		st := state()
+		return want(st, "web1", "127.0.0.2", "a.svc.test") && want(st, "web2", "127.0.0.3", "b.svc.test")
+	})
+	st := state()
+	// web3 has no record: maintenance for resolution (0x20), no address.
+	if f := st["web3"]; f[4] != "-" || f[6] != "32" || f[19] != "_http._tcp.svc.test" {
+		t.Errorf("web3: %v", f)
+	}
+	if st["web1"][7] != "1" || st["web2"][7] != "2" || st["web1"][18] != strconv.Itoa(port) {
+		t.Errorf("SRV weights and port: web1 %v web2 %v", st["web1"], st["web2"])
+	}
+	for i := 0; i < 9; i++ {
+		if s, _ := getOnce(t, addr); s != 200 {
+			t.Fatalf("request %d: %d", i, s)
+		}
+	}
+	if bs[0].received() == "" || bs[1].received() == "" {
+		t.Fatalf("both slots should serve: %d and %d bytes", len(bs[0].received()), len(bs[1].received()))
+	}
+	if _, ok := log.find("be/web1 changed its FQDN from (null) to a.svc.test by 'SRV record'"); !ok {
+		t.Errorf("no FQDN change logged:\n%s", log.String())
+	}
+
+	ns.Set("_http._tcp.svc.test", dnstest.Entry{SRV: []dnstest.SRV{{Target: "b.svc.test", Port: p, Weight: 512}}})
+	until(t, 5*time.Second, "the record gone", func() bool { return state()["web1"][6] == "32" })
+	if _, ok := log.find("Server be/web1 is going DOWN for maintenance (entry removed from SRV record)."); !ok {
+		t.Errorf("no removal logged:\n%s", log.String())
+	}
+	seen := len(bs[0].received())
+	for i := 0; i < 6; i++ {
+		if s, b := getOnce(t, addr); s != 200 || b != "127.0.0.3" {
+			t.Fatalf("request %d after the removal: %d %q", i, s, b)
+		}
+	}
+	if len(bs[0].received()) != seen {
+		t.Fatal("the removed record's address still got requests")
+	}
+}
+
+// Answers no server can use — pointing at 0.0.0.0, truncated, malformed —
+// keep the server out of rotation with a clear cause; the resolver is not
+// stuck: a good answer afterwards brings the server in.
+func TestDNSBadAnswers(t *testing.T) {
+	ns := dnstest.Start(t)
+	port, bs := backendsOn(t, "127.0.0.2")
+	var log eventLog
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	ns.Set("bad.test", dnstest.Entry{A: []string{"0.0.0.0"}})
+	_, addr := startProxyWith(t, sub(`global
+    stats socket SOCK level admin
+resolvers dns
+    nameserver ns1 NS
+    timeout resolve 100ms
+    timeout retry 100ms
+    resolve_retries 1
+    hold other 100ms
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 bad.test:PORT resolvers dns init-addr none resolve-prefer ipv4
+`, "SOCK", sock, "NS", ns.Addr, "PORT", strconv.Itoa(port)), Options{Event: log.event, ProxyLog: log.proxyLog})
+	for _, e := range []dnstest.Entry{
+		{A: []string{"0.0.0.0"}},
+		{A: []string{"127.0.0.2"}, Truncate: true},
+		{Raw: []byte{0, 0, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 3, 'b', 'a', 'd'}},
+		{Raw: []byte{0xff}},
+		{A: []string{"224.0.0.1"}},
+	} {
+		ns.Set("bad.test", e)
+		q := ns.Queries()
+		until(t, 5*time.Second, "answers", func() bool { return ns.Queries() > q+2 })
+		if st, _ := getOnce(t, addr); st != 503 {
+			t.Fatalf("%+v: status %d", e, st)
+		}
+		if out := apiCall(t, sock, "show servers state be"); !strings.Contains(out, " s1 - 0 32 ") {
+			t.Fatalf("%+v: state\n%s", e, out)
+		}
+	}
+	if bs[0].received() != "" {
+		t.Fatal("a request went out")
+	}
+	ns.Set("bad.test", dnstest.Entry{A: []string{"127.0.0.2"}})
+	until(t, 5*time.Second, "a good answer", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.2" })
+}
+
+// do-resolve resolves a request's value and stores the address; on
+// failure the variable stays unset.
+func TestDoResolve(t *testing.T) {
+	ns := dnstest.Start(t)
+	ns.Set("host.test", dnstest.Entry{A: []string{"127.0.0.42"}})
+	be := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	_, addr := startProxy(t, sub(`resolvers dns
+    nameserver ns1 NS
+    timeout retry 200ms
+    resolve_retries 1
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request do-resolve(txn.ip,dns,ipv4) hdr(host),host_only
+    http-request set-header X-IP %[var(txn.ip)] if { var(txn.ip) -m found }
+    http-request set-header X-IP none unless { var(txn.ip) -m found }
+    default_backend be
+backend be
+    server s B
+`, "NS", ns.Addr, "B", be.addr))
+	rc := newRawClient(t, addr)
+	for _, tc := range []struct{ host, want string }{{"host.test:8080", "127.0.0.42"}, {"nx.test", "none"}} {
+		mark := len(be.received())
+		if st, _, err := rc.do("GET / HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n", 5*time.Second); err != nil || st != 200 {
+			t.Fatalf("%s: %d %v", tc.host, st, err)
+		}
+		if got := be.received()[mark:]; !strings.Contains(got, "X-IP: "+tc.want+"\r\n") {
+			t.Errorf("%s: backend got %q", tc.host, got)
+		}
+	}
+}
+
+// init-addr tries its methods in order; a name no method resolves stops
+// the start with HAProxy's message.
+func TestInitAddr(t *testing.T) {
+	env := &addrEnv{libc: map[string][]netip.Addr{}, lookup: func(_ context.Context, h string) ([]netip.Addr, error) {
+		if h == "known.test" {
+			return []netip.Addr{netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.5")}, nil
+		}
+		return nil, errors.New("no such host")
+	}, last: func(be, srv, fqdn string) (netip.AddrPort, bool) {
+		if srv == "had" {
+			return netip.MustParseAddrPort("127.0.0.9:80"), true
+		}
+		return netip.AddrPort{}, false
+	}}
+	var warns []string
+	env.warn = func(m string) { warns = append(warns, m) }
+	sv := func(name, host string, opts ...string) *model.Server {
+		m := compileCfg(t, "resolvers d\n    nameserver a 127.0.0.1\n"+baseDefaults+"backend be\n    server "+name+" "+host+" "+strings.Join(opts, " ")+"\n")
+		return m.Backend("be").Servers[0]
+	}
+	for _, tc := range []struct {
+		s    *model.Server
+		want string
+		err  string
+	}{
+		{sv("a", "127.0.0.1:80"), "127.0.0.1:80", ""},
+		{sv("a", "known.test:80"), "127.0.0.5:80", ""},
+		{sv("a", "known.test:80", "resolve-prefer ipv6"), "[::1]:80", ""},
+		{sv("a", "known.test"), "127.0.0.5:0", ""},
+		{sv("had", "known.test:80"), "127.0.0.9:80", ""},
+		{sv("had", "known.test:80", "init-addr libc"), "127.0.0.5:80", ""},
+		{sv("a", "unknown.test:80"), "", "could not resolve address 'unknown.test'"},
+		{sv("a", "unknown.test:80", "resolvers d"), "invalid AddrPort", ""},
+		{sv("a", "unknown.test:80", "init-addr libc,10.0.0.1"), "10.0.0.1:80", ""},
+		{sv("a", "unknown.test:80", "init-addr none"), "invalid AddrPort", ""},
+		{sv("a", "_http._tcp.x.test", "resolvers d"), "invalid AddrPort", ""},
+	} {
+		got, err := env.initialAddr("be", tc.s)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s %s: err %v, want %q", tc.s.Name, tc.s.Addr.Raw, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got.String() != tc.want {
+			t.Errorf("%s %s %v: %s %v, want %s", tc.s.Name, tc.s.Addr.Raw, tc.s.InitAddr, got, err, tc.want)
+		}
+	}
+	if len(warns) != 2 || !strings.Contains(warns[0], "could not resolve address 'unknown.test', disabling server.") ||
+		!strings.Contains(warns[1], "falling back to configured address") {
+		t.Errorf("warnings: %q", warns)
+	}
+}
