@@ -43,8 +43,7 @@ var serverValued = map[string]bool{
 }
 
 var unsupportedServerOpts = map[string]bool{
-	"max-reuse": true,
-	"source": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
+	"max-reuse": true, "source": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
 	"proto": true, "npn": true, "redir": true, "on-marked-down": true, "on-marked-up": true,
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
