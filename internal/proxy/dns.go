@@ -505,3 +505,23 @@ func (rt *Runtime) lookup() rules.Resolver {
 	}
 	return dnsLookup(rt.dns)
 }
+
+// importAddr applies "init-addr last" with the address the previous
+// worker had for s, when s resolves the same name and "last" comes first
+// among its methods (the default "last,libc" does).
+func (s *server) importAddr(cs carriedServer) {
+	if cs.Addr == "" || cs.FQDN != s.cfg.FQDN() {
+		return
+	}
+	if m := s.cfg.DefaultInitAddr(); len(m) == 0 || m[0].Method != "last" {
+		return
+	}
+	a, err := netip.ParseAddrPort(cs.Addr)
+	if err != nil {
+		return
+	}
+	s.state.SetAddr(a)
+	if cur := s.state.Load(); cur.Admin&srvstate.AdminRMaint != 0 {
+		s.state.SetResolution("")
+	}
+}

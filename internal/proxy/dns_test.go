@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"bulwark/internal/model"
+	"bulwark/internal/plan"
 	"bulwark/internal/resolver/dnstest"
+	"bulwark/internal/srvstate"
 )
 
 // backendsOn starts a raw backend on each loopback address, all on one
@@ -431,5 +433,93 @@ func TestInitAddr(t *testing.T) {
 	if len(warns) != 2 || !strings.Contains(warns[0], "could not resolve address 'unknown.test', disabling server.") ||
 		!strings.Contains(warns[1], "falling back to configured address") {
 		t.Errorf("warnings: %q", warns)
+	}
+}
+
+// "init-addr last": a reload (in the process, or to the next worker) keeps
+// the address DNS gave, even while the nameserver says nothing.
+func TestDNSAddressSurvivesReload(t *testing.T) {
+	ns := dnstest.Start(t)
+	ns.Set("app.test", dnstest.Entry{A: []string{"127.0.0.2"}})
+	port, _ := backendsOn(t, "127.0.0.2")
+	cfg := sub(`resolvers dns
+    nameserver ns1 NS
+    timeout resolve 100ms
+    timeout retry 200ms
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 app.test:PORT resolvers dns init-addr last,none resolve-prefer ipv4
+`, "NS", ns.Addr, "PORT", strconv.Itoa(port))
+	px, addr := startProxy(t, cfg)
+	until(t, 5*time.Second, "the first answer", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.2" })
+	ns.Set("app.test", dnstest.Entry{Drop: true})
+	addrOf := func(rt *Runtime) string {
+		st := rt.backends["be"].servers[0].state.Load()
+		return st.Addr.String() + " " + st.Status()
+	}
+	want := "127.0.0.2:" + strconv.Itoa(port) + " no check"
+	// The same backend without the frontend: no socket to hand over.
+	beOnly := cfg[:strings.Index(cfg, "frontend fe")] + cfg[strings.Index(cfg, "\nbackend be"):]
+	rt, err := px.Build(mustPlan(t, compileCfg(t, beOnly), plan.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := addrOf(rt); got != want {
+		t.Errorf("reload in the process: %s, want %s", got, want)
+	}
+	rt.abandon(px.Current())
+	var buf strings.Builder
+	if err := px.ExportState(&buf); err != nil {
+		t.Fatal(err)
+	}
+	next := New(Options{})
+	rt2, err := next.Build(mustPlan(t, compileCfg(t, beOnly), plan.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt2.close()
+	if got := addrOf(rt2); !strings.HasPrefix(got, "invalid AddrPort MAINT") {
+		t.Fatalf("next worker before the import: %s", got)
+	}
+	if _, err := next.ImportState(rt2, strings.NewReader(buf.String())); err != nil {
+		t.Fatal(err)
+	}
+	if got := addrOf(rt2); got != want {
+		t.Errorf("next worker: %s, want %s", got, want)
+	}
+}
+
+// The dialer reads the address DNS set without formatting or allocating
+// once the address is known: resolution costs the data path nothing.
+func BenchmarkServerDialAddr(b *testing.B) {
+	s := &server{cfg: &model.Server{Addr: model.Addr{Host: "app.test", PortLow: 80, PortHigh: 80}}}
+	s.state = newServerStateForBench(netip.MustParseAddrPort("127.0.0.3:80"))
+	dst := netip.MustParseAddrPort("127.0.0.1:8080")
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.dialAddr(dst) != "127.0.0.3:80" {
+			b.Fatal("wrong address")
+		}
+	}
+}
+
+func newServerStateForBench(a netip.AddrPort) *srvstate.Server {
+	return srvstate.New(srvstate.Config{Weight: 1, Addr: a, FQDN: "app.test"})
+}
+
+func TestDialAddrNoAlloc(t *testing.T) {
+	s := &server{cfg: &model.Server{Addr: model.Addr{Host: "app.test", PortLow: 80, PortHigh: 80}}}
+	s.state = newServerStateForBench(netip.MustParseAddrPort("127.0.0.3:80"))
+	dst := netip.MustParseAddrPort("127.0.0.1:8080")
+	s.dialAddr(dst)
+	if n := testing.AllocsPerRun(100, func() { s.dialAddr(dst) }); n != 0 {
+		t.Fatalf("dialAddr allocates %v times per call", n)
+	}
+	s.state.SetAddr(netip.MustParseAddrPort("127.0.0.4:80"))
+	if got := s.dialAddr(dst); got != "127.0.0.4:80" {
+		t.Fatalf("after a move: %s", got)
 	}
 }

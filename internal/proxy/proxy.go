@@ -132,6 +132,9 @@ type carriedServer struct {
 	Backend, Server       string
 	Maint, Drain          bool
 	Weight, InitialWeight int
+	// Addr and FQDN are the address DNS gave a server resolving FQDN
+	// ("init-addr last" for the next worker).
+	Addr, FQDN string
 }
 
 // ExportState writes the running generation's stick tables and the
@@ -150,7 +153,10 @@ func (p *Proxy) ExportState(w io.Writer) error {
 				n := s.state.Load()
 				cs := carriedServer{Backend: name, Server: s.name, Maint: n.Admin&srvstate.AdminFMaint != 0,
 					Drain: n.Admin.Drain(), Weight: n.Weight, InitialWeight: n.InitialWeight}
-				if cs.Maint || cs.Drain || cs.Weight != cs.InitialWeight {
+				if s.cfg.FQDN() != "" && n.Addr.IsValid() {
+					cs.Addr, cs.FQDN = n.Addr.String(), s.cfg.FQDN()
+				}
+				if cs.Maint || cs.Drain || cs.Weight != cs.InitialWeight || cs.Addr != "" {
 					c.Servers = append(c.Servers, cs)
 				}
 			}
@@ -201,6 +207,7 @@ func (p *Proxy) ImportState(rt *Runtime, r io.Reader) (int, error) {
 			if cs.Weight != cs.InitialWeight && s.state.Load().InitialWeight == cs.InitialWeight {
 				s.state.SetWeight(cs.Weight)
 			}
+			s.importAddr(cs)
 		}
 	}
 	return n, errors.Join(errs...)
