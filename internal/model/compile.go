@@ -138,6 +138,7 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 	}
 	c.checkNames()
 	c.crossRefs()
+	c.defaultResolvers()
 	for _, p := range c.m.Proxies {
 		c.checkServerDNS(p)
 	}

@@ -220,6 +220,23 @@ func (c *compiler) resolvers(s *config.Section) {
 	}
 }
 
+// defaultResolvers is HAProxy's implicit "resolvers default" section: the
+// nameservers of /etc/resolv.conf, made when the configuration has no
+// section of that name and the file gives at least one. As in HAProxy,
+// failing to make it is silent; only a reference to it is then an error.
+func (c *compiler) defaultResolvers() {
+	if c.opt.Audit || c.m.Resolvers["default"] != nil {
+		return
+	}
+	nss, _, err := readResolvConf(ResolvConf)
+	if err != nil || len(nss) == 0 {
+		return
+	}
+	r := newResolvers(&config.Section{Name: "default"})
+	r.Nameservers = nss
+	c.m.Resolvers["default"] = r
+}
+
 func (c *compiler) resolverTime(d *config.Directive, i int, what string) (time.Duration, bool) {
 	t, err := units.ParseTime(d.Arg(i))
 	if err != nil {
