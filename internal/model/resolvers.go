@@ -474,8 +474,7 @@ func (c *compiler) serverTemplate(p *Proxy, d *config.Directive) []*Server {
 		c.ds.Alertf(d.ArgPos(2), "'%s %s' : %v", d.Name, d.Arg(0), err)
 		return nil
 	}
-	var o ServerOptions
-	o = p.DefaultServer
+	o := p.DefaultServer
 	o.Opts = make(map[string]string, len(p.DefaultServer.Opts))
 	for k, v := range p.DefaultServer.Opts {
 		o.Opts[k] = v

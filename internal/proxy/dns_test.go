@@ -165,7 +165,7 @@ backend be
 	if n := len(old.received()); n != seen {
 		t.Fatalf("the old address got %d more bytes after the move: %q", n-seen, old.received()[seen:])
 	}
-	if _, ok := log.find(fmt.Sprintf("be/s1 changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1.")); !ok {
+	if _, ok := log.find("be/s1 changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1."); !ok {
 		t.Errorf("no IP change logged:\n%s", log.String())
 	}
 	if out := apiCall(t, sock, "show servers state be"); !strings.Contains(out, " s1 127.0.0.3 2 0 ") || !strings.Contains(out, " app.test "+strconv.Itoa(port)+" ") {
