@@ -2,6 +2,7 @@ package model
 
 import (
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +163,22 @@ func diagText(ds config.Diagnostics) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+func TestReadResolvConf(t *testing.T) {
+	p := t.TempDir() + "/resolv.conf"
+	os.WriteFile(p, []byte("# comment\nsearch example\nnameserver 10.0.0.53\nnameserver\nnameserver bogus\nnameserver fe80::1%eth0\noptions ndots:2\n"), 0o644)
+	nss, warns, err := readResolvConf(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nss) != 2 || nss[0].Name != "resolvconf:3" || nss[0].Addr.String() != "10.0.0.53:53" || nss[1].Addr.String() != "[fe80::1]:53" {
+		t.Errorf("nameservers %+v", nss)
+	}
+	if len(warns) != 2 || !strings.Contains(warns[0], ":4] : nameserver line is missing address.") || !strings.Contains(warns[1], "address 'bogus' could not be recognized") {
+		t.Errorf("warnings %q", warns)
+	}
+	if _, _, err := readResolvConf(p + ".missing"); err == nil || !strings.Contains(err.Error(), "failed to open") {
+		t.Errorf("missing file: %v", err)
+	}
 }

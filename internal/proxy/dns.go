@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -270,7 +271,9 @@ func (rt *Runtime) applyName(b *backend, s *server, sec *resolver.Section, name 
 		if r.Cached || by == "" {
 			by = "DNS cache"
 		}
-		rt.setAddr(b, s, netip.AddrPortFrom(ip, port), by)
+		if rt.setAddr(b, s, netip.AddrPortFrom(ip, port), by) && !r.Cached {
+			sec.Updated(r.From)
+		}
 		rt.dnsReady(b, s)
 		return
 	}
@@ -296,21 +299,20 @@ func (b *backend) addrUsed(s *server, name string, a netip.Addr) bool {
 
 // setAddr moves s to a and logs it as HAProxy does ("be/s changed its IP
 // from A to B by resolvers/nameserver").
-func (rt *Runtime) setAddr(b *backend, s *server, a netip.AddrPort, by string) {
+// It reports whether the IP changed.
+func (rt *Runtime) setAddr(b *backend, s *server, a netip.AddrPort, by string) bool {
 	before, after := s.state.SetAddr(a)
-	if before.Addr == after.Addr {
-		return
+	if before.Addr.Addr() == after.Addr.Addr() {
+		return false // nothing, or the port alone (SRV): HAProxy logs IP changes only
 	}
 	old := "(none)"
 	if before.Addr.IsValid() {
 		old = before.Addr.Addr().String()
 	}
-	if before.Addr.Addr() == after.Addr.Addr() {
-		return // the port alone changed (SRV): HAProxy logs IP changes only
-	}
 	msg := fmt.Sprintf("%s/%s changed its IP from %s to %s by %s.", b.name, s.name, old, after.Addr.Addr(), by)
 	rt.event(msg)
 	rt.proxyLog(b.name, "notice", msg)
+	return true
 }
 
 // dnsMaint puts s in maintenance for resolution, without an address.
@@ -524,4 +526,26 @@ func (s *server) importAddr(cs carriedServer) {
 	if cur := s.state.Load(); cur.Admin&srvstate.AdminRMaint != 0 {
 		s.state.SetResolution("")
 	}
+}
+
+// apiShowResolvers is "show resolvers [<id>]": every nameserver's counters.
+func (rt *Runtime) apiShowResolvers(args []string) string {
+	var b strings.Builder
+	if len(args) > 0 {
+		sec := rt.dns[args[0]]
+		if sec == nil {
+			return "Can't find that resolvers section\n"
+		}
+		sec.WriteCounters(&b)
+		return b.String()
+	}
+	names := make([]string, 0, len(rt.dns))
+	for n := range rt.dns {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rt.dns[n].WriteCounters(&b)
+	}
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,6 +174,14 @@ backend be
 	}
 	if out := apiCall(t, sock, "show stat"); !strings.Contains(out, "127.0.0.3:"+strconv.Itoa(port)) {
 		t.Errorf("show stat has no new address:\n%s", out)
+	}
+	out := apiCall(t, sock, "show resolvers dns")
+	if !strings.HasPrefix(out, "Resolvers section dns\n nameserver ns1:\n  sent:        ") ||
+		!regexp.MustCompile(`(?m)^  update:      2$`).MatchString(out) || !regexp.MustCompile(`(?m)^  valid:       [1-9][0-9]*$`).MatchString(out) {
+		t.Errorf("show resolvers:\n%s", out)
+	}
+	if out := apiCall(t, sock, "show resolvers nope"); out != "Can't find that resolvers section\n\n" {
+		t.Errorf("show resolvers nope: %q", out)
 	}
 
 	// The name disappears: NXDOMAIN.

@@ -31,6 +31,7 @@ func apiCommands() []apiCommand {
 		{"show servers state", "[<backend>]", "user", "dump volatile server information (all or for a single backend)", wrap((*Runtime).apiShowServers)},
 		{"show servers conn", "[<backend>]", "user", "dump server connections status (all or for a single backend)", wrap((*Runtime).apiShowServersConn)},
 		{"show backend", "", "user", "list backends in the current running config", wrap((*Runtime).apiShowBackend)},
+		{"show resolvers", "[id]", "user", "dumps counters from all resolvers section and associated name servers", wrap((*Runtime).apiShowResolvers)},
 		{"show env", "[var]", "operator", "dump environment variables known to the process", wrap((*Runtime).apiShowEnv)},
 		{"show sess", "[id]", "operator", "report the list of current sessions or dump this exact session", wrap((*Runtime).apiShowSess)},
 		{"shutdown session", "[id]", "admin", "kill a specific session", wrap((*Runtime).apiShutdownSession)},

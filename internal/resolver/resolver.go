@@ -11,6 +11,8 @@ package resolver
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -83,6 +85,8 @@ type Answer struct {
 	// Detail says what was wrong with an invalid answer, for logs and
 	// tests ("truncated", "no usable address: 0.0.0.0").
 	Detail string
+	// counter names the "show resolvers" counter of an invalid answer.
+	counter string
 }
 
 // Section is one running "resolvers" section.
@@ -90,6 +94,9 @@ type Section struct {
 	cfg *model.Resolvers
 	// exchange sends one query to one nameserver; tests replace it.
 	exchange func(ctx context.Context, m *dns.Msg, ns model.Nameserver) (*dns.Msg, error)
+
+	// counters are the nameservers', in Nameservers order.
+	counters []Counters
 
 	mu    sync.Mutex
 	names map[key]*Resolution
@@ -110,7 +117,8 @@ type cached struct {
 // New returns the running form of a resolvers section. Nothing is sent
 // before Start.
 func New(cfg *model.Resolvers) *Section {
-	s := &Section{cfg: cfg, names: map[key]*Resolution{}, cache: map[key]cached{}}
+	s := &Section{cfg: cfg, names: map[key]*Resolution{}, cache: map[key]cached{},
+		counters: make([]Counters, len(cfg.Nameservers))}
 	s.exchange = s.send
 	return s
 }
@@ -219,21 +227,31 @@ func (s *Section) round(ctx context.Context, name string, qtype uint16) Answer {
 	// Buffered for every nameserver, so a late reply never blocks a
 	// goroutine once the round is over.
 	ch := make(chan reply, len(nss))
-	for _, ns := range nss {
+	for i, ns := range nss {
 		q := m.Copy()
 		q.Id = dns.Id()
+		c := &s.counters[i]
+		c.Sent.Add(1)
 		go func() {
 			r, err := s.exchange(ctx, q, ns)
 			if err != nil {
 				if ctx.Err() != nil || isTimeout(err) {
+					c.Timeout.Add(1)
 					ch <- reply{Answer{Status: StatusTimeout, Detail: err.Error()}}
 					return
 				}
+				if isNetError(err) {
+					c.SndError.Add(1)
+					ch <- reply{Answer{Status: StatusOther, Detail: "send error: " + err.Error()}}
+					return
+				}
+				c.Invalid.Add(1)
 				ch <- reply{Answer{Status: StatusOther, Detail: "invalid response: " + err.Error()}}
 				return
 			}
 			a := Classify(r, name, qtype)
 			a.From = s.cfg.Name + "/" + ns.Name
+			c.count(a, hasCNAME(r))
 			ch <- reply{a}
 		}()
 	}
@@ -258,6 +276,22 @@ func (s *Section) round(ctx context.Context, name string, qtype uint16) Answer {
 
 type timeouter interface{ Timeout() bool }
 
+// isNetError tells a socket error (ICMP unreachable, connection refused
+// over TCP) from an answer that did not unpack.
+func isNetError(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne)
+}
+
+func hasCNAME(r *dns.Msg) bool {
+	for _, rr := range r.Answer {
+		if _, ok := rr.(*dns.CNAME); ok {
+			return true
+		}
+	}
+	return false
+}
+
 func isTimeout(err error) bool {
 	t, ok := err.(timeouter)
 	return ok && t.Timeout()
@@ -279,17 +313,17 @@ func Classify(r *dns.Msg, name string, qtype uint16) Answer {
 	case dns.RcodeRefused:
 		return Answer{Status: StatusRefused, Detail: "REFUSED"}
 	default:
-		return Answer{Status: StatusOther, Detail: "rcode " + dns.RcodeToString[r.Rcode]}
+		return Answer{Status: StatusOther, Detail: "rcode " + dns.RcodeToString[r.Rcode], counter: "other"}
 	}
 	if r.Truncated {
-		return Answer{Status: StatusOther, Detail: "truncated"}
+		return Answer{Status: StatusOther, Detail: "truncated", counter: "truncated"}
 	}
 	if !r.Response {
-		return Answer{Status: StatusOther, Detail: "not a response"}
+		return Answer{Status: StatusOther, Detail: "not a response", counter: "invalid"}
 	}
 	want := dns.Fqdn(name)
 	if len(r.Question) != 1 || !strings.EqualFold(r.Question[0].Name, want) || r.Question[0].Qtype != qtype {
-		return Answer{Status: StatusOther, Detail: "wrong question in response"}
+		return Answer{Status: StatusOther, Detail: "wrong question in response", counter: "invalid"}
 	}
 	// Names that stand for the one asked: the name and its CNAME targets,
 	// bounded so a loop of CNAMEs ends.
@@ -346,9 +380,9 @@ func Classify(r *dns.Msg, name string, qtype uint16) Answer {
 	}
 	if len(out) == 0 {
 		if len(dropped) > 0 {
-			return Answer{Status: StatusOther, Detail: "no usable address: " + strings.Join(dropped, ", ")}
+			return Answer{Status: StatusOther, Detail: "no usable address: " + strings.Join(dropped, ", "), counter: "invalid"}
 		}
-		return Answer{Status: StatusOther, Detail: noRecord}
+		return Answer{Status: StatusOther, Detail: noRecord, counter: "any_err"}
 	}
 	return Answer{Status: StatusValid, Records: out}
 }

@@ -268,3 +268,23 @@ func TestLookupCache(t *testing.T) {
 		t.Fatal("a failure was cached")
 	}
 }
+
+// A "tcp@" nameserver is asked over TCP; the counters say what came back.
+func TestQueryTCPAndCounters(t *testing.T) {
+	srv := dnstest.Start(t)
+	srv.Set("t.test", dnstest.Entry{A: []string{"127.0.0.6"}})
+	s := section(time.Second, srv.Addr)
+	s.cfg.Nameservers[0].TCP = true
+	if a := s.Query(context.Background(), "t.test", dns.TypeA); a.Status != StatusValid || addrs(a) != "127.0.0.6" {
+		t.Fatalf("over TCP: %+v", a)
+	}
+	// NX is asked resolve_retries (2) times, each with the AAAA fallback.
+	s.Query(context.Background(), "nx.test", dns.TypeA)
+	var b strings.Builder
+	s.WriteCounters(&b)
+	for _, want := range []string{"Resolvers section r\n nameserver ns1:\n  sent:        5\n", "  valid:       1\n", "  nx:          4\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("counters lack %q:\n%s", want, b.String())
+		}
+	}
+}
