@@ -532,3 +532,62 @@ func TestDialAddrNoAlloc(t *testing.T) {
 		t.Fatalf("after a move: %s", got)
 	}
 }
+
+// Two servers resolving one name never share an address unless
+// "allow-dup-ip"; the first of them logs the nameserver, the other the
+// cache, as HAProxy does.
+func TestDNSDuplicateIPs(t *testing.T) {
+	ns := dnstest.Start(t)
+	ns.Set("two.test", dnstest.Entry{A: []string{"127.0.0.2", "127.0.0.3"}})
+	ns.Set("one.test", dnstest.Entry{A: []string{"127.0.0.2"}})
+	var log eventLog
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	startProxyWith(t, sub(`global
+    stats socket SOCK level admin
+resolvers dns
+    nameserver ns1 NS
+    timeout resolve 100ms
+    timeout retry 200ms
+`+baseDefaults+`
+backend be
+    default-server resolvers dns init-addr none resolve-prefer ipv4
+    server a1 two.test:80
+    server a2 two.test:80
+    server b1 one.test:80
+    server b2 one.test:80
+    server c1 one.test:81 resolve-opts allow-dup-ip
+    server c2 one.test:81 resolve-opts allow-dup-ip
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+`, "SOCK", sock, "NS", ns.Addr), Options{Event: log.event, ProxyLog: log.proxyLog})
+	addr := func(out, srv string) string {
+		m := regexp.MustCompile(`(?m)^\d+ be \d+ ` + srv + ` (\S+) \d+ (\d+) `).FindStringSubmatch(out)
+		if m == nil {
+			return "?"
+		}
+		return m[1] + " " + m[2]
+	}
+	var out string
+	until(t, 5*time.Second, "every server resolved", func() bool {
+		out = apiCall(t, sock, "show servers state be")
+		return addr(out, "a2") != "- 32" && addr(out, "c2") != "- 32" && addr(out, "b1") != "- 32"
+	})
+	a1, a2 := addr(out, "a1"), addr(out, "a2")
+	if a1 == a2 || !strings.HasSuffix(a1, " 0") || !strings.HasSuffix(a2, " 0") {
+		t.Errorf("a1 %s, a2 %s: want two addresses", a1, a2)
+	}
+	if b1, b2 := addr(out, "b1"), addr(out, "b2"); b1 != "127.0.0.2 0" || b2 != "- 32" {
+		t.Errorf("b1 %s, b2 %s: want the address once and b2 in maintenance", b1, b2)
+	}
+	if c1, c2 := addr(out, "c1"), addr(out, "c2"); c1 != "127.0.0.2 0" || c2 != "127.0.0.2 0" {
+		t.Errorf("c1 %s, c2 %s: allow-dup-ip shares the address", c1, c2)
+	}
+	// b2 started in maintenance (init-addr none) and stays there
+	// silently, as in HAProxy: only a server leaving rotation is logged.
+	for _, m := range []string{"be/a1 changed its IP from (none) to 127.0.0.2 by dns/ns1.", "be/a2 changed its IP from (none) to 127.0.0.3 by DNS cache."} {
+		if _, ok := log.find(m); !ok {
+			t.Errorf("not logged: %q\n%s", m, log.String())
+		}
+	}
+}

@@ -16,8 +16,9 @@ type Result struct {
 	LastValid time.Time
 	// At is when the resolution ended.
 	At time.Time
-	// Cached is true for an earlier answer handed to a new watcher (the
-	// "DNS cache" of HAProxy's logs).
+	// Cached is true for an earlier answer handed to a new watcher, and
+	// for every watcher of a name but the first (the "DNS cache" of
+	// HAProxy's logs).
 	Cached bool
 }
 
@@ -202,14 +203,26 @@ func (r *Resolution) deliver(res *Result) {
 		c.Cached = true
 		send = &c
 	}
-	for _, s := range r.subs {
-		if res != nil || s.pending {
+	ids := make([]int, 0, len(r.subs))
+	for id := range r.subs {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		if s := r.subs[id]; res != nil || s.pending {
 			s.pending = false
 			fns = append(fns, s.fn)
 		}
 	}
 	r.mu.Unlock()
-	for _, fn := range fns {
-		fn(*send)
+	// As in HAProxy, the first watcher gets the answer from its
+	// nameserver and the others the same answer "from the cache": the
+	// logs say "by dns/ns1" once and "by DNS cache" for the rest.
+	for i, fn := range fns {
+		a := *send
+		if i > 0 {
+			a.Cached = true
+		}
+		fn(a)
 	}
 }
