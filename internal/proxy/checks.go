@@ -51,6 +51,7 @@ func (rt *Runtime) startChecks() {
 			offset := time.Duration(n%16) * s.cfg.Inter / 16
 			n++
 			spec.OnResult = func(before, after srvstate.Snapshot) {
+				rt.checkResolves(srv, after)
 				if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
 					rt.proxyLog(be.name, "notice", be.checkMessage(srv, after))
 				}

@@ -549,3 +549,14 @@ func (rt *Runtime) apiShowResolvers(args []string) string {
 	}
 	return b.String()
 }
+
+// checkResolves resolves the name of s at once when its health check
+// timed out connecting (CM 5.3.1: the server may have a new address).
+func (rt *Runtime) checkResolves(s *server, after srvstate.Snapshot) {
+	if after.Check.Status != srvstate.CheckL4TOUT || after.FQDN == "" {
+		return
+	}
+	if sec := rt.dns[s.cfg.Resolvers]; sec != nil {
+		sec.Trigger(after.FQDN, queryType(s.cfg))
+	}
+}

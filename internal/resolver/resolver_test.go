@@ -288,3 +288,30 @@ func TestQueryTCPAndCounters(t *testing.T) {
 		}
 	}
 }
+
+// Trigger resolves a watched name at once, not at the end of its period.
+func TestTrigger(t *testing.T) {
+	srv := dnstest.Start(t)
+	srv.Set("g.test", dnstest.Entry{A: []string{"127.0.0.2"}})
+	s := section(300*time.Millisecond, srv.Addr)
+	s.cfg.Resolve = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.Start(ctx)
+	got := make(chan string, 10)
+	stop := s.Watch("g.test", dns.TypeA, func(r Result) { got <- addrs(r.Answer) })
+	defer stop()
+	if a := <-got; a != "127.0.0.2" {
+		t.Fatalf("first answer %q", a)
+	}
+	srv.Set("g.test", dnstest.Entry{A: []string{"127.0.0.3"}})
+	s.Trigger("G.test.", dns.TypeA)
+	select {
+	case a := <-got:
+		if a != "127.0.0.3" {
+			t.Fatalf("triggered answer %q", a)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Trigger did not resolve")
+	}
+}

@@ -34,6 +34,7 @@ type Resolution struct {
 	next      int
 	cancel    context.CancelFunc // nil until started
 	kick      chan struct{}
+	now       chan struct{} // resolve at once (Trigger)
 	lastValid time.Time
 	last      *Result
 	seen      map[recKey]seenRec // records of valid answers, for "hold obsolete"
@@ -65,7 +66,7 @@ func (s *Section) Watch(name string, qtype uint16, fn func(Result)) (stop func()
 	s.mu.Lock()
 	r := s.names[k]
 	if r == nil {
-		r = &Resolution{sec: s, k: k, subs: map[int]*sub{}, kick: make(chan struct{}, 1),
+		r = &Resolution{sec: s, k: k, subs: map[int]*sub{}, kick: make(chan struct{}, 1), now: make(chan struct{}, 1),
 			lastValid: time.Now(), seen: map[recKey]seenRec{}}
 		s.names[k] = r
 	}
@@ -80,6 +81,23 @@ func (s *Section) Watch(name string, qtype uint16, fn func(Result)) (stop func()
 	s.mu.Unlock()
 	r.poke()
 	return func() { s.unwatch(r, id) }
+}
+
+// Trigger resolves a watched name at once instead of at the end of its
+// period: HAProxy does so when a server's health check times out, as the
+// server may have moved.
+func (s *Section) Trigger(name string, qtype uint16) {
+	k := key{strings.ToLower(strings.TrimSuffix(name, ".")), qtype}
+	s.mu.Lock()
+	r := s.names[k]
+	s.mu.Unlock()
+	if r == nil {
+		return
+	}
+	select {
+	case r.now <- struct{}{}:
+	default:
+	}
 }
 
 func (s *Section) unwatch(r *Resolution, id int) {
@@ -131,6 +149,13 @@ func (r *Resolution) run(ctx context.Context) {
 		case <-r.kick:
 			r.deliver(nil)
 			continue
+		case <-r.now:
+			if !t.Stop() {
+				select {
+				case <-t.C:
+				default:
+				}
+			}
 		case <-t.C:
 		}
 		a := r.sec.Query(ctx, r.k.name, r.k.qtype)
