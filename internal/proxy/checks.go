@@ -78,6 +78,17 @@ func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 		inter = c.Inter
 	}
 	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter, Timeout: b.cfg.Timeouts.Check}
+	if c.AgentAddr == "" && !s.unix {
+		// The agent runs beside the server: it follows the server's
+		// address as DNS moves it.
+		spec.Follow = func() string {
+			ap := s.state.Addr()
+			if !ap.IsValid() {
+				return ""
+			}
+			return joinPort(ap.Addr().String(), c.AgentPort)
+		}
+	}
 	rt.checker.WatchAgent(spec, offset, func(res srvstate.Check, r *health.AgentReply) {
 		if r != nil {
 			if r.MaxConn >= 0 {

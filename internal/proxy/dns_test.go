@@ -591,3 +591,39 @@ frontend fe
 		}
 	}
 }
+
+// The agent of a server found through DNS is asked at the server's
+// resolved address.
+func TestDNSAgentFollows(t *testing.T) {
+	ns := dnstest.Start(t)
+	ns.Set("agent.test", dnstest.Entry{A: []string{"127.0.0.2"}})
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("drain\n"))
+			c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	px, _ := startProxy(t, sub(`resolvers dns
+    nameserver ns1 NS
+    timeout resolve 100ms
+    timeout retry 200ms
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 agent.test:80 resolvers dns init-addr none resolve-prefer ipv4 agent-check agent-port P agent-inter 50ms
+`, "NS", ns.Addr, "P", port))
+	st := px.Current().backends["be"].servers[0].state
+	until(t, 5*time.Second, "the agent's drain", func() bool { return st.Load().Admin.Drain() })
+}
