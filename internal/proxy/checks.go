@@ -162,7 +162,12 @@ func (b *backend) checkSpec(s *server) health.Spec {
 		}
 	}
 	if follow != nil {
-		spec.Before = func(t *health.Target, cur srvstate.Snapshot) { t.Addr = follow(&cur) }
+		spec.Before = func(t *health.Target, cur srvstate.Snapshot) {
+			t.Addr = follow(&cur)
+			if c.CheckAddr == "" && cur.Addr.IsValid() {
+				t.Host = cur.Addr.Addr().String() // "tcp-check connect port N" too
+			}
+		}
 		cur := s.state.Load()
 		spec.Addr = follow(&cur)
 	}

@@ -178,8 +178,12 @@ func (rt *Runtime) apiShowServersConn(args []string) string {
 			}
 			idle := s.pool.len()
 			cur := s.current.Load()
-			fmt.Fprintf(&b, "%s/%s %d/%d %s %d - %d %d %d %d 0 %d %d %d\n", be.name, s.name, p.ID, sid, s.cfg.Addr.Host,
-				s.cfg.Addr.PortLow, s.pool.every.Milliseconds(), cur, s.stats.smax.Load(), cur, idle, s.pool.max, idle)
+			host, port := s.cfg.Addr.Host, s.cfg.Addr.PortLow
+			if ap := s.state.Addr(); ap.IsValid() {
+				host, port = ap.Addr().String(), int(ap.Port()) // where DNS put it
+			}
+			fmt.Fprintf(&b, "%s/%s %d/%d %s %d - %d %d %d %d 0 %d %d %d\n", be.name, s.name, p.ID, sid, host,
+				port, s.pool.every.Milliseconds(), cur, s.stats.smax.Load(), cur, idle, s.pool.max, idle)
 		}
 	}
 	return b.String()
