@@ -560,3 +560,63 @@ func (rt *Runtime) checkResolves(s *server, after srvstate.Snapshot) {
 		sec.Trigger(after.FQDN, queryType(s.cfg))
 	}
 }
+
+// apiSetAddr is "set server <b>/<s> addr <ip> [port <port>]": the operator
+// moves the server, through the same state DNS writes, in HAProxy's
+// words ("IP changed from '127.0.0.2' to '127.0.0.3', port changed from
+// '80' to '81' by 'stats socket command'"). It also ends a maintenance
+// for resolution, as HAProxy does. Port maps (+N/-N) are refused.
+func (rt *Runtime) apiSetAddr(args []string) string {
+	if len(args) < 3 || args[2] == "" {
+		return "set server <b>/<s> addr requires an address and optionally a port.\n"
+	}
+	b, s, msg := rt.apiServer(args[0])
+	if s == nil {
+		return msg
+	}
+	ip, err := netip.ParseAddr(args[2])
+	if err != nil {
+		return "Invalid addr '" + args[2] + "'\n"
+	}
+	ip = ip.Unmap()
+	if s.unix {
+		return "Update for the current server address family is only supported through configuration file\n"
+	}
+	b.dnsMu.Lock()
+	defer b.dnsMu.Unlock()
+	cur := s.state.Addr()
+	port := cur.Port()
+	var out strings.Builder
+	if cur.IsValid() && cur.Addr() == ip {
+		out.WriteString("no need to change the addr")
+	} else {
+		old := "(none)"
+		if cur.IsValid() {
+			old = cur.Addr().String()
+		}
+		fmt.Fprintf(&out, "IP changed from '%s' to '%s'", old, ip)
+	}
+	if len(args) >= 5 && args[3] == "port" {
+		p := args[4]
+		if strings.HasPrefix(p, "+") || strings.HasPrefix(p, "-") {
+			return "port maps ('+N', '-N') are only supported through the configuration file in bulwark\n"
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "problem converting port '" + p + "' to an int\n"
+		}
+		if uint16(n) == port {
+			out.WriteString(", no need to change the port")
+		} else {
+			fmt.Fprintf(&out, ", port changed from '%d' to '%d'", port, n)
+			port = uint16(n)
+		}
+	}
+	out.WriteString(" by 'stats socket command'\n")
+	rt.setAddr(b, s, netip.AddrPortFrom(ip, port), "stats socket command")
+	if st := s.state.Load(); st.Admin&srvstate.AdminRMaint != 0 {
+		before, after := s.state.SetResolution("")
+		rt.stateChanged(b, s, before, after)
+	}
+	return out.String()
+}

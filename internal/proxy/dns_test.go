@@ -628,3 +628,48 @@ backend be
 	st := px.Current().backends["be"].servers[0].state
 	until(t, 5*time.Second, "the agent's drain", func() bool { return st.Load().Admin.Drain() })
 }
+
+// "set server ... addr" moves a server through the same state: the next
+// requests go to the new address; a server waiting for resolution leaves
+// maintenance.
+func TestSetServerAddr(t *testing.T) {
+	port, bs := backendsOn(t, "127.0.0.2", "127.0.0.3")
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 127.0.0.2:PORT
+    server s2 nowhere.test:PORT init-addr none
+`, "SOCK", sock, "PORT", strconv.Itoa(port)))
+	if _, b := getOnce(t, addr); b != "127.0.0.2" {
+		t.Fatalf("before: %q", b)
+	}
+	if out := apiCall(t, sock, "set server be/s1 addr 127.0.0.3"); out != "IP changed from '127.0.0.2' to '127.0.0.3' by 'stats socket command'\n\n" {
+		t.Fatalf("set server addr: %q", out)
+	}
+	for i := 0; i < 4; i++ {
+		if _, b := getOnce(t, addr); b != "127.0.0.3" {
+			t.Fatalf("after, request %d: %q", i, b)
+		}
+	}
+	seen := len(bs[0].received())
+	if out := apiCall(t, sock, "set server be/s2 addr 127.0.0.2 port "+strconv.Itoa(port)); !strings.HasPrefix(out, "IP changed from '(none)' to '127.0.0.2', port changed from '0' to '") {
+		t.Fatalf("s2: %q", out)
+	}
+	if out := apiCall(t, sock, "show servers state be"); !strings.Contains(out, " s2 127.0.0.2 2 0 ") {
+		t.Fatalf("s2 not out of maintenance:\n%s", out)
+	}
+	until(t, 5*time.Second, "s2 serving", func() bool { getOnce(t, addr); return len(bs[0].received()) > seen })
+	for _, tc := range []struct{ cmd, want string }{
+		{"set server be/s1 addr", "set server <b>/<s> addr requires an address and optionally a port.\n\n"},
+		{"set server be/s1 addr 999.1.1.1", "Invalid addr '999.1.1.1'\n\n"},
+		{"set server be/s1 addr 127.0.0.3 port x", "problem converting port 'x' to an int\n\n"},
+		{"set server be/s1 addr 127.0.0.3 port " + strconv.Itoa(port), "no need to change the addr, no need to change the port by 'stats socket command'\n\n"},
+	} {
+		if out := apiCall(t, sock, tc.cmd); out != tc.want {
+			t.Errorf("%s: %q, want %q", tc.cmd, out, tc.want)
+		}
+	}
+}

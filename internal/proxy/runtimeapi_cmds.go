@@ -521,7 +521,7 @@ func (rt *Runtime) apiSetTable(args []string) string {
 }
 
 // apiSetServer is "set server <b>/<s> state ready|drain|maint | weight <w>
-// | health up|stopping|down".
+// | health up|stopping|down | addr <ip> [port <port>]".
 func (rt *Runtime) apiSetServer(args []string) string {
 	if len(args) == 3 && args[1] == "state" {
 		return rt.apiSetState([]string{args[0]}, args[2])
@@ -545,5 +545,8 @@ func (rt *Runtime) apiSetServer(args []string) string {
 		rt.event(b.stateMessage(s, before, after))
 		return ""
 	}
-	return "'set server <srv>' only supports 'state', 'weight' and 'health' in bulwark.\n"
+	if len(args) >= 2 && args[1] == "addr" {
+		return rt.apiSetAddr(args)
+	}
+	return "'set server <srv>' only supports 'state', 'weight', 'health' and 'addr' in bulwark.\n"
 }
