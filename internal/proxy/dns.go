@@ -54,7 +54,10 @@ func newAddrEnv(old *Runtime, warn func(string)) *addrEnv {
 			return netip.AddrPort{}, false
 		}
 		for _, s := range b.servers {
-			if s.name == srv && s.cfg.FQDN() == fqdn {
+			// Only an address DNS keeps up to date is worth keeping: a
+			// name resolved once by libc is resolved again by a reload,
+			// as a new HAProxy process would.
+			if s.name == srv && s.cfg.FQDN() == fqdn && s.cfg.Resolvers != "" {
 				a := s.state.Addr()
 				return a, a.IsValid()
 			}
@@ -512,7 +515,7 @@ func (rt *Runtime) lookup() rules.Resolver {
 // worker had for s, when s resolves the same name and "last" comes first
 // among its methods (the default "last,libc" does).
 func (s *server) importAddr(cs carriedServer) {
-	if cs.Addr == "" || cs.FQDN != s.cfg.FQDN() {
+	if cs.Addr == "" || cs.FQDN != s.cfg.FQDN() || s.cfg.Resolvers == "" {
 		return
 	}
 	if m := s.cfg.DefaultInitAddr(); len(m) == 0 || m[0].Method != "last" {

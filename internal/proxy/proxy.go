@@ -153,7 +153,7 @@ func (p *Proxy) ExportState(w io.Writer) error {
 				n := s.state.Load()
 				cs := carriedServer{Backend: name, Server: s.name, Maint: n.Admin&srvstate.AdminFMaint != 0,
 					Drain: n.Admin.Drain(), Weight: n.Weight, InitialWeight: n.InitialWeight}
-				if s.cfg.FQDN() != "" && n.Addr.IsValid() {
+				if s.cfg.FQDN() != "" && s.cfg.Resolvers != "" && n.Addr.IsValid() {
 					cs.Addr, cs.FQDN = n.Addr.String(), s.cfg.FQDN()
 				}
 				if cs.Maint || cs.Drain || cs.Weight != cs.InitialWeight || cs.Addr != "" {
