@@ -31,6 +31,9 @@ type server struct {
 	unix bool
 	// dialStr caches the dial string of the current address.
 	dialStr atomic.Pointer[dialCache]
+	// dnsStop ends the watch of the name the server resolves (under the
+	// backend's dnsMu); nil without one.
+	dnsStop func()
 
 	pool idlePool
 

@@ -217,19 +217,67 @@ func (rt *Runtime) startDNS() {
 				g.slots = append(g.slots, s)
 				continue
 			}
-			srv := s
-			port := fixedPort(s.cfg.Addr)
-			name := s.cfg.FQDN()
-			sec.Watch(name, queryType(s.cfg), func(r resolver.Result) {
-				b.dnsMu.Lock()
-				defer b.dnsMu.Unlock()
-				rt.applyName(b, srv, sec, name, port, r)
-			})
+			b.dnsMu.Lock()
+			rt.watchName(b, s, sec, s.cfg.FQDN())
+			b.dnsMu.Unlock()
 		}
 		for _, g := range groups {
 			g.sec.Watch(g.label, dns.TypeSRV, g.apply)
 		}
 	}
+}
+
+// watchName resolves name for server s from now on (b.dnsMu held),
+// ending the watch of the name it resolved before, if any.
+func (rt *Runtime) watchName(b *backend, s *server, sec *resolver.Section, name string) {
+	if s.dnsStop != nil {
+		s.dnsStop()
+	}
+	port := fixedPort(s.cfg.Addr)
+	s.dnsStop = sec.Watch(name, queryType(s.cfg), func(r resolver.Result) {
+		b.dnsMu.Lock()
+		defer b.dnsMu.Unlock()
+		// An answer for a name the server no longer resolves ("set
+		// server ... fqdn" meanwhile) is stale.
+		if s.state.Load().FQDN != name {
+			return
+		}
+		rt.applyName(b, s, sec, name, port, r)
+	})
+}
+
+// apiSetFQDN is "set server <b>/<s> fqdn <name>": the server resolves
+// another name from now on, answered in HAProxy's words.
+func (rt *Runtime) apiSetFQDN(args []string) string {
+	if len(args) < 3 || args[2] == "" {
+		return "set server <b>/<s> fqdn requires a FQDN.\n"
+	}
+	b, s, msg := rt.apiServer(args[0])
+	if s == nil {
+		return msg
+	}
+	sec := rt.dns[s.cfg.Resolvers]
+	if sec == nil || s.unix {
+		return "set server <b>/<s> fqdn failed because no resolution is configured.\n"
+	}
+	if s.cfg.IsSRV() {
+		return "set server <b>/<s> fqdn failed because SRV resolution is configured.\n"
+	}
+	name := strings.ToLower(strings.TrimSuffix(args[2], "."))
+	if _, ok := dns.IsDomainName(name); !ok || len(name) > 253 || strings.HasPrefix(name, "_") || strings.ContainsAny(name, " /\\") {
+		return "invalid fqdn '" + args[2] + "' by 'stats socket command'\n"
+	}
+	b.dnsMu.Lock()
+	defer b.dnsMu.Unlock()
+	before, _ := s.state.SetFQDN(name)
+	if before.FQDN == name {
+		return "no need to change the FDQN by 'stats socket command'\n"
+	}
+	out := fmt.Sprintf("%s/%s changed its FQDN from %s to %s by 'stats socket command'", b.name, s.name, before.FQDN, name)
+	rt.event(out + ".")
+	rt.proxyLog(b.name, "notice", out+".")
+	rt.watchName(b, s, sec, name)
+	return out + "\n"
 }
 
 func queryType(c *model.Server) uint16 {

@@ -673,3 +673,53 @@ backend be
 		}
 	}
 }
+
+// "set server ... fqdn" makes a server resolve another name at once.
+func TestSetServerFQDN(t *testing.T) {
+	ns := dnstest.Start(t)
+	ns.Set("first.test", dnstest.Entry{A: []string{"127.0.0.2"}})
+	ns.Set("second.test", dnstest.Entry{A: []string{"127.0.0.3"}})
+	port, _ := backendsOn(t, "127.0.0.2", "127.0.0.3")
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub(`global
+    stats socket SOCK level admin
+resolvers dns
+    nameserver ns1 NS
+    timeout resolve 100ms
+    timeout retry 200ms
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 first.test:PORT resolvers dns init-addr none resolve-prefer ipv4
+    server s2 127.0.0.1:PORT disabled
+`, "SOCK", sock, "NS", ns.Addr, "PORT", strconv.Itoa(port)))
+	until(t, 5*time.Second, "first.test", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.2" })
+	if out := apiCall(t, sock, "set server be/s1 fqdn second.test"); out != "be/s1 changed its FQDN from first.test to second.test by 'stats socket command'\n\n" {
+		t.Fatalf("set server fqdn: %q", out)
+	}
+	until(t, 5*time.Second, "second.test", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.3" })
+	// The new name stops answering (its address holds "hold timeout"),
+	// the old one still does: the server must not go back to it.
+	ns.Set("second.test", dnstest.Entry{Drop: true})
+	for i := 0; i < 10; i++ {
+		if _, b := getOnce(t, addr); b != "127.0.0.3" {
+			t.Fatalf("request %d went back to the old name: %q", i, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, tc := range []struct{ cmd, want string }{
+		{"set server be/s1 fqdn second.test", "no need to change the FDQN by 'stats socket command'\n\n"},
+		{"set server be/s1 fqdn bad/name", "invalid fqdn 'bad/name' by 'stats socket command'\n\n"},
+		{"set server be/s2 fqdn x.test", "set server <b>/<s> fqdn failed because no resolution is configured.\n\n"},
+		{"set server be/s1 fqdn", "set server <b>/<s> fqdn requires a FQDN.\n\n"},
+	} {
+		if out := apiCall(t, sock, tc.cmd); out != tc.want {
+			t.Errorf("%s: %q, want %q", tc.cmd, out, tc.want)
+		}
+	}
+	if out := apiCall(t, sock, "show servers state be"); !strings.Contains(out, " second.test "+strconv.Itoa(port)+" ") {
+		t.Errorf("show servers state:\n%s", out)
+	}
+}

@@ -521,7 +521,7 @@ func (rt *Runtime) apiSetTable(args []string) string {
 }
 
 // apiSetServer is "set server <b>/<s> state ready|drain|maint | weight <w>
-// | health up|stopping|down | addr <ip> [port <port>]".
+// | health up|stopping|down | addr <ip> [port <port>] | fqdn <name>".
 func (rt *Runtime) apiSetServer(args []string) string {
 	if len(args) == 3 && args[1] == "state" {
 		return rt.apiSetState([]string{args[0]}, args[2])
@@ -548,5 +548,8 @@ func (rt *Runtime) apiSetServer(args []string) string {
 	if len(args) >= 2 && args[1] == "addr" {
 		return rt.apiSetAddr(args)
 	}
-	return "'set server <srv>' only supports 'state', 'weight', 'health' and 'addr' in bulwark.\n"
+	if len(args) >= 2 && args[1] == "fqdn" {
+		return rt.apiSetFQDN(args)
+	}
+	return "'set server <srv>' only supports 'state', 'weight', 'health', 'addr' and 'fqdn' in bulwark.\n"
 }
