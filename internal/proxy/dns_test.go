@@ -723,3 +723,34 @@ backend be
 		t.Errorf("show servers state:\n%s", out)
 	}
 }
+
+// do-resolve's arguments are checked where the rule is written.
+func TestDoResolveErrors(t *testing.T) {
+	for _, tc := range []struct{ rule, want string }{
+		{"do-resolve(txn.ip,nope) hdr(host)", "Can't find resolvers section 'nope' for do-resolve action"},
+		{"do-resolve(txn.ip) hdr(host)", "Expects 'do-resolve(<varname>,<resolvers>[,<options>]) <expr>'. Available options are 'ipv4' and 'ipv6'"},
+		{"do-resolve(txn.ip,dns,ipv5) hdr(host)", "Available options are 'ipv4' and 'ipv6'"},
+		{"do-resolve(bad,dns) hdr(host)", "invalid variable name 'bad'"},
+		{"do-resolve(txn.ip,dns)", "expects exactly 1 sample expression"},
+		{"do-resolve(txn.ip,dns) nosuchfetch", "nosuchfetch"},
+	} {
+		m := compileCfg(t, `resolvers dns
+    nameserver ns1 127.0.0.1:53
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:1
+    http-request `+tc.rule+`
+    default_backend be
+backend be
+    server s 127.0.0.1:2
+`)
+		ds := checkModel(m, plan.Options{})
+		var all []string
+		for _, d := range ds {
+			all = append(all, d.Error())
+		}
+		if !ds.HasAlerts() || !strings.Contains(strings.Join(all, "\n"), tc.want) || !strings.Contains(strings.Join(all, "\n"), "test.cfg:12:") {
+			t.Errorf("%s: want %q at test.cfg:12, got %q", tc.rule, tc.want, all)
+		}
+	}
+}
