@@ -182,3 +182,30 @@ func TestReadResolvConf(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// SectionSupport and Compile agree: a section kind said to run compiles
+// without an "unsupported" error, the others get one.
+func TestSectionSupport(t *testing.T) {
+	for _, k := range config.SectionKinds {
+		src := k + " x\n"
+		switch k {
+		case config.KindGlobal:
+			src = "global\n"
+		case config.KindResolvers:
+			src = "resolvers x\n    nameserver a 127.0.0.1\n"
+		case config.KindFrontend, config.KindListen:
+			src = "frontend x\n    bind 127.0.0.1:1\n"
+			if k == config.KindListen {
+				src = "listen x\n    bind 127.0.0.1:1\n"
+			}
+		}
+		_, ds := compileText(t, src)
+		unsupported := false
+		for _, d := range ds {
+			unsupported = unsupported || d.Code == CodeUnsupported && strings.Contains(d.Msg, "section")
+		}
+		if run := SectionSupport(k) == Implemented; run == unsupported {
+			t.Errorf("%s: SectionSupport %s, compile unsupported %v (%v)", k, SectionSupport(k), unsupported, ds)
+		}
+	}
+}
