@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -400,9 +399,8 @@ type srvGroup struct {
 	slots []*server
 	items map[*server]resolver.Record // the record each busy slot serves
 	// stops end the A/AAAA watch of a slot's target when the SRV answer
-	// gave no address for it.
+	// gave no address for it. items and stops change under b.dnsMu only.
 	stops map[*server]func()
-	mu    sync.Mutex // guards stops against the target watches' callbacks
 }
 
 func srvKey(r resolver.Record) string { return r.Target + ":" + strconv.Itoa(int(r.Port)) }
@@ -506,9 +504,7 @@ func (g *srvGroup) fill(s *server, rec resolver.Record, r resolver.Result) {
 		}
 		rt.applyName(b, s, g.sec, name, port, tr)
 	})
-	g.mu.Lock()
 	g.stops[s] = stop
-	g.mu.Unlock()
 }
 
 // release empties slot s: it goes to maintenance without an address.
@@ -519,10 +515,8 @@ func (g *srvGroup) release(s *server, cause string) {
 }
 
 func (g *srvGroup) stopTarget(s *server) {
-	g.mu.Lock()
 	stop := g.stops[s]
 	delete(g.stops, s)
-	g.mu.Unlock()
 	if stop != nil {
 		stop()
 	}
