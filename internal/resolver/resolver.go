@@ -241,8 +241,10 @@ func (s *Section) round(ctx context.Context, name string, qtype uint16) Answer {
 					return
 				}
 				if isNetError(err) {
+					// A nameserver that is not there (port unreachable)
+					// did not answer: HAProxy sees a timeout too.
 					c.SndError.Add(1)
-					ch <- reply{Answer{Status: StatusOther, Detail: "send error: " + err.Error()}}
+					ch <- reply{Answer{Status: StatusTimeout, Detail: "send error: " + err.Error()}}
 					return
 				}
 				c.Invalid.Add(1)

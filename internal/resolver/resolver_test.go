@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -313,5 +314,31 @@ func TestTrigger(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Trigger did not resolve")
+	}
+}
+
+// A nameserver that is not there is a timeout (HAProxy's "hold timeout"
+// applies), counted as a send error, and costs at most the retries.
+func TestDeadNameserver(t *testing.T) {
+	// A UDP port nobody listens on: the kernel answers port unreachable.
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := pc.LocalAddr().String()
+	pc.Close()
+	s := section(200*time.Millisecond, dead)
+	start := time.Now()
+	a := s.Query(context.Background(), "x.test", dns.TypeA)
+	if a.Status != StatusTimeout {
+		t.Fatalf("dead nameserver: %+v", a)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("took %s", d)
+	}
+	var b strings.Builder
+	s.WriteCounters(&b)
+	if strings.Contains(b.String(), "snd_error:   0\n") && strings.Contains(b.String(), "timeout:     0\n") {
+		t.Errorf("nothing counted:\n%s", b.String())
 	}
 }
