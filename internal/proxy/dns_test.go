@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"bulwark/internal/plan"
 	"bulwark/internal/resolver/dnstest"
 	"bulwark/internal/srvstate"
+	"bulwark/internal/stats"
 )
 
 // backendsOn starts a raw backend on each loopback address, all on one
@@ -321,7 +323,7 @@ func TestDNSBadAnswers(t *testing.T) {
 	var log eventLog
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	ns.Set("bad.test", dnstest.Entry{A: []string{"0.0.0.0"}})
-	_, addr := startProxyWith(t, sub(`global
+	px, addr := startProxyWith(t, sub(`global
     stats socket SOCK level admin
 resolvers dns
     nameserver ns1 NS
@@ -355,6 +357,10 @@ backend be
 	}
 	if bs[0].received() != "" {
 		t.Fatal("a request went out")
+	}
+	var page bytes.Buffer
+	if err := stats.WriteHTML(&page, px.Current().StatsRows(), stats.PageOptions{}); err != nil || !strings.Contains(page.String(), "<td class=ac colspan=3>resolution</td>") {
+		t.Errorf("stats page: %v, no resolution cell", err)
 	}
 	ns.Set("bad.test", dnstest.Entry{A: []string{"127.0.0.2"}})
 	until(t, 5*time.Second, "a good answer", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.2" })

@@ -351,7 +351,14 @@ func writeRow(b *strings.Builder, r *Row, o *PageOptions, admin bool) {
 		cells(b, num(r.Qcur), num(r.Qmax), lim(r.Qlimit), num(r.Rate), num(r.RateMax), "", num(r.Scur), num(r.Smax), lim(r.Slim),
 			"<span title=\""+hrspTitle(r)+"\">"+num(r.Stot)+"</span>", num(r.Lbtot), last,
 			num(r.Bin), num(r.Bout), "", num(r.Dresp), "", num(r.Econ), num(r.Eresp), num(r.Wretr), num(r.Wredis),
-			status, checkText(r.Check), num(r.Weight)+"/"+num(r.UWeight), act, bck, chk, dwn, dwnt, thr)
+			status, checkText(r.Check), num(r.Weight)+"/"+num(r.UWeight), act, bck)
+		if r.Status == "MAINT (resolution)" {
+			// As HAProxy: a server waiting for DNS has no check figures.
+			b.WriteString("<td class=ac colspan=3>resolution</td>")
+		} else {
+			cells(b, chk, dwn, dwnt)
+		}
+		cells(b, thr)
 	}
 	b.WriteString("</tr>\n")
 }
