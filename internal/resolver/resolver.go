@@ -98,10 +98,12 @@ type Section struct {
 	// counters are the nameservers', in Nameservers order.
 	counters []Counters
 
-	mu    sync.Mutex
-	names map[key]*Resolution
-	ctx   context.Context // set by Start: resolutions run until it ends
-	cache map[key]cached  // do-resolve answers, kept "hold valid"
+	mu       sync.Mutex
+	names    map[key]*Resolution
+	ctx      context.Context // set by Start: resolutions run until it ends
+	cache    map[key]cached  // do-resolve answers, kept "hold valid"
+	inflight map[key]*flight // do-resolve queries under way
+	expired  time.Time       // the cache's last expiry scan
 }
 
 type key struct {
@@ -117,7 +119,7 @@ type cached struct {
 // New returns the running form of a resolvers section. Nothing is sent
 // before Start.
 func New(cfg *model.Resolvers) *Section {
-	s := &Section{cfg: cfg, names: map[key]*Resolution{}, cache: map[key]cached{},
+	s := &Section{cfg: cfg, names: map[key]*Resolution{}, cache: map[key]cached{}, inflight: map[key]*flight{},
 		counters: make([]Counters, len(cfg.Nameservers))}
 	s.exchange = s.send
 	return s
@@ -436,21 +438,38 @@ func (s *Section) Lookup(ctx context.Context, name, family string) (netip.Addr, 
 	k := key{strings.ToLower(name), qt}
 	s.mu.Lock()
 	c, ok := s.cache[k]
-	s.mu.Unlock()
 	if !ok || time.Since(c.at) > s.cfg.Hold.Valid {
-		c = cached{ans: s.Query(ctx, name, qt), at: time.Now()}
-		// Only valid answers are kept: a failure is asked again by the
-		// next request rather than held for "hold valid".
-		if c.ans.Status == StatusValid {
-			s.mu.Lock()
-			if len(s.cache) >= maxCache {
-				s.expire()
-			}
-			if len(s.cache) < maxCache {
-				s.cache[k] = c
+		// Requests asking for the same name at once share one query.
+		f := s.inflight[k]
+		if f == nil {
+			f = &flight{done: make(chan struct{})}
+			if len(s.inflight) < maxCache {
+				s.inflight[k] = f
 			}
 			s.mu.Unlock()
+			f.c = cached{ans: s.Query(ctx, name, qt), at: time.Now()}
+			s.mu.Lock()
+			if s.inflight[k] == f {
+				delete(s.inflight, k)
+			}
+			// Only valid answers are kept: a failure is asked again by
+			// the next request rather than held for "hold valid".
+			if f.c.ans.Status == StatusValid {
+				s.store(k, f.c)
+			}
+			s.mu.Unlock()
+			close(f.done)
+		} else {
+			s.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return netip.Addr{}, false
+			}
 		}
+		c = f.c
+	} else {
+		s.mu.Unlock()
 	}
 	if c.ans.Status != StatusValid {
 		return netip.Addr{}, false
@@ -467,11 +486,26 @@ func (s *Section) Lookup(ctx context.Context, name, family string) (netip.Addr, 
 // maxCache bounds the do-resolve cache: its names come from requests.
 const maxCache = 10000
 
-// expire drops the answers older than "hold valid"; the lock is held.
-func (s *Section) expire() {
-	for k, c := range s.cache {
-		if time.Since(c.at) > s.cfg.Hold.Valid {
-			delete(s.cache, k)
+// flight is one do-resolve query others wait for.
+type flight struct {
+	done chan struct{}
+	c    cached // set before done closes
+}
+
+// store keeps a valid answer; the lock is held. A full cache drops what
+// is older than "hold valid", at most once a second so that a flood of
+// new names does not scan it for each; still full, the answer is not
+// kept.
+func (s *Section) store(k key, c cached) {
+	if len(s.cache) >= maxCache && time.Since(s.expired) > time.Second {
+		s.expired = time.Now()
+		for k, c := range s.cache {
+			if time.Since(c.at) > s.cfg.Hold.Valid {
+				delete(s.cache, k)
+			}
 		}
+	}
+	if len(s.cache) < maxCache {
+		s.cache[k] = c
 	}
 }

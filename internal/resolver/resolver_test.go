@@ -342,3 +342,24 @@ func TestDeadNameserver(t *testing.T) {
 		t.Errorf("nothing counted:\n%s", b.String())
 	}
 }
+
+// Concurrent do-resolve lookups of one name share one query.
+func TestLookupShared(t *testing.T) {
+	srv := dnstest.Start(t)
+	srv.Set("s.test", dnstest.Entry{A: []string{"127.0.0.8"}})
+	s := section(time.Second, srv.Addr)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ip, ok := s.Lookup(context.Background(), "s.test", "ipv4"); !ok || ip.String() != "127.0.0.8" {
+				t.Errorf("lookup %s %v", ip, ok)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := srv.Queries(); n > 3 {
+		t.Errorf("%d queries for 20 concurrent lookups", n)
+	}
+}
