@@ -17,6 +17,7 @@ import (
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
+	"bulwark/internal/resolver/dnstest"
 )
 
 // The backend answers every request with these bytes. It is a raw TCP
@@ -362,4 +363,32 @@ func BenchmarkProxyHTTPKeepAliveParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkProxyHTTPKeepAliveDNS is BenchmarkProxyHTTPKeepAlive with the
+// server found through a resolvers section (a DNS server of the test,
+// resolving every 100ms while the benchmark runs): resolution must cost
+// the request path nothing, so ns/op and allocs/op should match.
+func BenchmarkProxyHTTPKeepAliveDNS(b *testing.B) {
+	be := startBackend(b)
+	ns := dnstest.Start(b)
+	host, port, _ := net.SplitHostPort(be.l.Addr().String())
+	ns.Set("app.bench", dnstest.Entry{A: []string{host}})
+	addr := startProxy(b, "http", "app.bench:"+port+" resolvers dns init-addr none resolve-prefer ipv4\n"+
+		"resolvers dns\n    nameserver ns1 "+ns.Addr+"\n    timeout resolve 100ms\n")
+	// Until resolved the proxy answers 503 and closes: a new connection
+	// per try.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		cl := dial(b, addr)
+		cl.c.SetDeadline(time.Now().Add(5 * time.Second))
+		status, _, err := cl.roundTrip()
+		cl.c.Close()
+		if err == nil && status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the server never resolved")
+		}
+	}
+	benchRoundTrips(b, addr)
 }

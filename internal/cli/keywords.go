@@ -43,6 +43,27 @@ func keywordsMain(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	var run, refused []string
+	for _, k := range config.SectionKinds {
+		if model.SectionSupport(k) == model.Implemented {
+			run = append(run, "`"+k+"`")
+		} else {
+			refused = append(refused, "`"+k+"`")
+		}
+	}
+	fmt.Fprintf(&b, "\n## Sections (%d)\n\n- **%s** (%d): %s\n- **%s** (%d): %s\n", len(config.SectionKinds),
+		model.Implemented, len(run), strings.Join(run, ", "), model.Unsupported, len(refused), strings.Join(refused, ", "))
+	var res []string
+	for _, k := range config.KeywordsFor(config.KindResolvers) {
+		if subs := config.SubKeywordsIn(config.KindResolvers, k); len(subs) > 0 {
+			for _, sub := range subs {
+				res = append(res, "`"+k+" "+sub+"`")
+			}
+			continue
+		}
+		res = append(res, "`"+k+"`")
+	}
+	fmt.Fprintf(&b, "\n## `resolvers` section (%d)\n\n- **%s** (%d): %s (see [dns.md](dns.md))\n", len(res), model.Implemented, len(res), strings.Join(res, ", "))
 	b.WriteString("\n## Rule actions\n\n")
 	for _, rs := range []string{"http-request", "http-response", "http-after-response", "tcp-request connection",
 		"tcp-request content", "tcp-request session", "tcp-response content"} {

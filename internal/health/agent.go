@@ -74,6 +74,9 @@ type AgentSpec struct {
 	Send    string // agent-send
 	Inter   time.Duration
 	Timeout time.Duration // 0 = Inter
+	// Follow, when set, gives Addr before each probe: the agent of a
+	// server DNS moves is asked at the server's new address.
+	Follow func() string
 }
 
 // ProbeAgent asks the agent once. A connection problem is a check result
@@ -141,7 +144,11 @@ func (c *Checker) WatchAgent(a AgentSpec, offset time.Duration, apply func(srvst
 	go func() {
 		defer c.wg.Done()
 		for next := offset; c.wait(c.ctx, next, nil); next = a.Inter {
-			res, r := ProbeAgent(c.ctx, a)
+			p := a
+			if a.Follow != nil {
+				p.Addr = a.Follow()
+			}
+			res, r := ProbeAgent(c.ctx, p)
 			if c.ctx.Err() != nil {
 				return
 			}

@@ -48,7 +48,7 @@ type chain struct {
 // Compile builds the Model from the AST. It always returns a Model (for the
 // auditor), with every diagnostic found.
 func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
-	c := &compiler{opt: opt, m: &Model{Files: cfg.Files, Userlists: map[string]*Userlist{}},
+	c := &compiler{opt: opt, m: &Model{Files: cfg.Files, Userlists: map[string]*Userlist{}, Resolvers: map[string]*Resolvers{}},
 		defaults: map[string]*config.Section{}, chains: map[*config.Section]*chain{}}
 	c.m.Global = newGlobal()
 	var lastDefaults *config.Section
@@ -133,6 +133,9 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 		case config.KindCache:
 			seenNonGlobal = true
 			c.cacheSection(s)
+		case config.KindResolvers:
+			seenNonGlobal = true
+			c.resolvers(s)
 		default:
 			seenNonGlobal = true
 			c.m.Unrun = append(c.m.Unrun, s)
@@ -141,6 +144,10 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 	}
 	c.checkNames()
 	c.crossRefs()
+	c.defaultResolvers()
+	for _, p := range c.m.Proxies {
+		c.checkServerDNS(p)
+	}
 	if len(c.m.Global.StatsSocks) > 0 {
 		// HAProxy's CLI frontend ("GLOBAL") takes proxy id 1 when a stats
 		// socket is declared; the iid of the stats, "show servers state"

@@ -5,6 +5,7 @@
 package model
 
 import (
+	"net/netip"
 	"time"
 
 	"bulwark/internal/balance"
@@ -46,6 +47,8 @@ type Model struct {
 	Caches []*CacheSection
 	// Peers are the "peers" sections in file order.
 	Peers []*PeersSection
+	// Resolvers are the "resolvers" sections by name.
+	Resolvers map[string]*Resolvers
 	// Unrun lists the sections that parse but that Bulwark does not run
 	// (peers, resolvers, ...): kept for the auditor.
 	Unrun []*config.Section
@@ -413,6 +416,18 @@ type ServerOptions struct {
 	// PoolPurgeDelay is "pool-purge-delay": the period of idle-connection
 	// purging; 0 keeps no idle connection. Default 5s.
 	PoolPurgeDelay time.Duration
+	// Resolvers names the "resolvers" section that resolves the server's
+	// name at run time ("" = resolved once, at start-up). ResolvePrefer is
+	// "ipv4" or "ipv6" ("" = HAProxy's default, ipv6); ResolveNets are
+	// the preferred networks; AllowDupIP and IgnoreWeight are
+	// "resolve-opts".
+	Resolvers     string
+	ResolvePrefer string
+	ResolveNets   []netip.Prefix
+	AllowDupIP    bool
+	IgnoreWeight  bool
+	// InitAddr is "init-addr", nil for the default (DefaultInitAddr).
+	InitAddr []InitAddr
 }
 
 // DefaultPoolMaxConn is Bulwark's bound on a server's idle connections
@@ -426,6 +441,9 @@ type Server struct {
 	Name string
 	Addr Addr
 	ID   int
+	// Template is the prefix of the "server-template" line the server
+	// comes from, "" for a "server" line.
+	Template string
 	ServerOptions
 }
 

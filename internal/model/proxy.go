@@ -79,6 +79,14 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 			}
 			p.Servers = append(p.Servers, sv)
 		}
+	case "server-template":
+		if p.Cap&CapBackend == 0 {
+			if !inherited {
+				c.ds.Alertf(d.Pos, "'%s' not allowed in a frontend section", d.Name)
+			}
+			return
+		}
+		p.Servers = append(p.Servers, c.serverTemplate(p, d)...)
 	case "default-server":
 		c.serverOptions(&p.DefaultServer, d, 0, true)
 	case "balance":

@@ -181,7 +181,7 @@ func splitAction(word string) (name, arg string) {
 // counter, sticky counter 0 without it).
 var (
 	parenRequired = set("set-var", "unset-var", "set-var-fmt", "sc-inc-gpc", "sc-set-gpt",
-		"sc-add-gpc", "add-acl", "del-acl", "set-map", "del-map")
+		"sc-add-gpc", "add-acl", "del-acl", "set-map", "del-map", "do-resolve")
 	parenOptional = set("sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0")
 )
 

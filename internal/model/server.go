@@ -46,9 +46,7 @@ var serverValued = map[string]bool{
 }
 
 var unsupportedServerOpts = map[string]bool{
-	"max-reuse": true,
-	"resolvers": true, "resolve-prefer": true, "resolve-net": true, "resolve-opts": true,
-	"usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
+	"max-reuse": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
 	"proto": true, "npn": true, "redir": true, "on-marked-down": true, "on-marked-up": true,
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
@@ -142,6 +140,9 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 			c.unsupported(w.Pos, "server option '%s' is not supported by bulwark", name)
 		}
 		o.Opts[name] = v.Text
+		if c.resolveOption(o, name, v) {
+			continue
+		}
 		switch name {
 		case "addr":
 			o.CheckAddr = v.Text

@@ -116,3 +116,22 @@ func isHAProxyOption(name string) bool {
 	}
 	return false
 }
+
+// runSections are the section kinds Compile runs; the others parse (for
+// the auditor) and are refused by name.
+var runSections = map[string]bool{
+	config.KindGlobal: true, config.KindDefaults: true, config.KindFrontend: true, config.KindBackend: true,
+	config.KindListen: true, config.KindUserlist: true, config.KindResolvers: true,
+	config.KindPeers: true, config.KindCache: true,
+}
+
+// SectionSupport says what Bulwark does with a section kind.
+func SectionSupport(kind string) Support {
+	switch {
+	case runSections[kind]:
+		return Implemented
+	case config.IsSectionKind(kind):
+		return Unsupported
+	}
+	return Unknown
+}

@@ -83,7 +83,7 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		return nil
 	}
 	r := &Rules{Set: set}
-	ropt := rules.Options{Tables: lookup}
+	ropt := rules.Options{Tables: lookup, Resolvers: func(name string) bool { return m.Resolvers[name] != nil }}
 	for _, l := range []struct {
 		dst  **rules.List
 		kind rules.Kind

@@ -28,11 +28,16 @@ type server struct {
 	cfg  *model.Server
 	name string
 	lb   *balance.Server
-	addr string // host:port for dialing; "" = use the client's destination port
+	addr string // the socket path of a unix server; TCP servers dial state.Addr()
 	unix bool
 	// source is the local address of connections to the server
 	// ("source"), nil to let the kernel choose.
 	source net.Addr
+	// dialStr caches the dial string of the current address.
+	dialStr atomic.Pointer[dialCache]
+	// dnsStop ends the watch of the name the server resolves (under the
+	// backend's dnsMu); nil without one.
+	dnsStop func()
 
 	pool idlePool
 
@@ -97,9 +102,12 @@ type backend struct {
 	ck        *cookieCfg  // "cookie" persistence, nil without
 	persist   []*acl.Cond // force-persist / ignore-persist, parallel to cfg.PersistRules
 	stick     []plan.StickRule
+	// dnsMu serializes the address changes of DNS resolution, so two
+	// servers resolving one name never take the same address.
+	dnsMu sync.Mutex
 }
 
-func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
+func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) {
 	b := &backend{cfg: p, name: p.Name, freed: make(chan struct{}), retries: p.Retries,
 		redispatch: p.Redispatch, reuse: p.HTTPReuse, connRetries: p.Retries, check: pp.Check}
 	// retry-on only exists in HTTP mode; a TCP backend keeps retrying
@@ -150,19 +158,20 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 		s.pp = newPPSend(sc)
 		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 		s.lb.SetMaxConn(sc.MaxConn)
-		s.state = newServerState(b, s)
+		var start netip.AddrPort
 		switch sc.Addr.Net {
 		case "unix":
 			s.addr, s.unix = sc.Addr.Path, true
 		case "abns":
 			s.addr, s.unix = "@"+sc.Addr.Path, true
 		default:
-			if sc.Addr.PortLow != 0 && !sc.Addr.PortDelta {
-				s.addr = net.JoinHostPort(sc.Addr.Host, strconv.Itoa(sc.Addr.PortLow))
-			} else {
-				s.addr = sc.Addr.Host
+			a, err := env.initialAddr(p.Name, sc)
+			if err != nil {
+				return nil, fmt.Errorf("server '%s' (%s): %v", sc.Name, sc.Pos, err)
 			}
+			start = a
 		}
+		s.state = newServerState(b, s, start)
 		b.servers = append(b.servers, s)
 		lbs = append(lbs, s.lb)
 	}
@@ -249,10 +258,14 @@ func (s *server) dialAddr(dst netip.AddrPort) string {
 	if s.unix {
 		return s.addr
 	}
-	a := s.cfg.Addr
-	if a.PortLow != 0 && !a.PortDelta {
-		return s.addr
+	ap := s.state.Addr()
+	if !ap.IsValid() {
+		return "" // no address (DNS maintenance): the dial fails
 	}
+	if ap.Port() != 0 {
+		return s.fixedDial(ap)
+	}
+	a := s.cfg.Addr
 	port := int(dst.Port())
 	if a.PortDelta {
 		if a.Raw != "" && containsMinusPort(a.Raw) {
@@ -261,7 +274,7 @@ func (s *server) dialAddr(dst netip.AddrPort) string {
 			port += a.PortLow
 		}
 	}
-	return net.JoinHostPort(a.Host, strconv.Itoa(port))
+	return net.JoinHostPort(ap.Addr().String(), strconv.Itoa(port))
 }
 
 func containsMinusPort(raw string) bool {
@@ -305,6 +318,9 @@ type srvConn struct {
 	rd   *h1.Reader
 	srv  *server
 	used bool // carried at least one request: safe to reuse
+	// to is the server address the connection went to: once DNS moves
+	// the server, the connection is stale and carries no more requests.
+	to netip.Addr
 	// idleAt is when the connection last finished a response; the pool
 	// purges by it and a session checks an attached connection that
 	// waited long enough for the server to have closed it.
@@ -312,6 +328,11 @@ type srvConn struct {
 }
 
 func joinPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+// stale reports a connection to an address the server no longer has.
+func (sc *srvConn) stale() bool {
+	return sc.srv != nil && sc.srv.state != nil && !sc.srv.unix && sc.to != sc.srv.state.Addr().Addr()
+}
 
 // close discards a server connection and gives its buffer back.
 func (sc *srvConn) close() {

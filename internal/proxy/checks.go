@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -13,9 +14,10 @@ import (
 // newServerState creates the state of s, whose changes reach the balancer
 // of b. The balancer is built after its servers, so the view is applied to
 // s.lb here and b.lb is only read when a change comes, once serving.
-func newServerState(b *backend, s *server) *srvstate.Server {
+func newServerState(b *backend, s *server, addr netip.AddrPort) *srvstate.Server {
 	st := srvstate.New(srvstate.Config{Weight: s.cfg.Weight, Checked: s.cfg.Check, Rise: s.cfg.Rise,
-		Fall: s.cfg.Fall, Disabled: s.cfg.Disabled, Apply: func(v srvstate.View) {
+		Fall: s.cfg.Fall, Disabled: s.cfg.Disabled, Addr: addr, FQDN: stateFQDN(s.cfg),
+		Unresolved: !s.unix && !addr.IsValid(), Apply: func(v srvstate.View) {
 			s.lb.SetUsable(v.Usable)
 			s.lb.SetWeight(v.Weight)
 			b.lb.Update()
@@ -49,6 +51,7 @@ func (rt *Runtime) startChecks() {
 			offset := time.Duration(n%16) * s.cfg.Inter / 16
 			n++
 			spec.OnResult = func(before, after srvstate.Snapshot) {
+				rt.checkResolves(srv, after)
 				if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
 					rt.proxyLog(be.name, "notice", be.checkMessage(srv, after))
 				}
@@ -75,6 +78,17 @@ func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 		inter = c.Inter
 	}
 	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter, Timeout: b.cfg.Timeouts.Check}
+	if c.AgentAddr == "" && !s.unix {
+		// The agent runs beside the server: it follows the server's
+		// address as DNS moves it.
+		spec.Follow = func() string {
+			ap := s.state.Addr()
+			if !ap.IsValid() {
+				return ""
+			}
+			return joinPort(ap.Addr().String(), c.AgentPort)
+		}
+	}
 	rt.checker.WatchAgent(spec, offset, func(res srvstate.Check, r *health.AgentReply) {
 		if r != nil {
 			if r.MaxConn >= 0 {
@@ -116,12 +130,46 @@ func (b *backend) checkSpec(s *server) health.Spec {
 		host = c.CheckAddr
 	}
 	redirected := c.CheckAddr != "" || c.Port != 0
-	if redirected && !s.unix {
+	// The check follows the server's address as DNS moves it, unless
+	// "addr" sends it elsewhere; "port" only changes the port.
+	var follow func(cur *srvstate.Snapshot) string
+	switch {
+	case s.unix:
+	case c.CheckAddr != "":
 		port := c.Port
 		if port == 0 {
 			port = c.Addr.PortLow
 		}
 		spec.Addr = joinPort(host, port)
+	case c.Port != 0:
+		follow = func(cur *srvstate.Snapshot) string {
+			if !cur.Addr.IsValid() {
+				return ""
+			}
+			return joinPort(cur.Addr.Addr().String(), c.Port)
+		}
+	default:
+		follow = func(cur *srvstate.Snapshot) string {
+			if !cur.Addr.IsValid() {
+				return ""
+			}
+			if cur.Addr.Port() == 0 {
+				// A server without a port is checked on its address alone
+				// (HAProxy needs "port" then); keep what the check did.
+				return cur.Addr.Addr().String()
+			}
+			return s.fixedDial(cur.Addr)
+		}
+	}
+	if follow != nil {
+		spec.Before = func(t *health.Target, cur srvstate.Snapshot) {
+			t.Addr = follow(&cur)
+			if c.CheckAddr == "" && cur.Addr.IsValid() {
+				t.Host = cur.Addr.Addr().String() // "tcp-check connect port N" too
+			}
+		}
+		cur := s.state.Load()
+		spec.Addr = follow(&cur)
 	}
 	t := &spec.Target
 	t.Host = host
@@ -150,7 +198,11 @@ func (b *backend) checkSpec(s *server) health.Spec {
 	}
 	if hc.DisableOn404 {
 		t.DisableOn404 = true
+		addr := spec.Before
 		spec.Before = func(t *health.Target, cur srvstate.Snapshot) {
+			if addr != nil {
+				addr(t, cur)
+			}
 			t.Running = cur.Op != srvstate.Stopped
 		}
 	}
@@ -277,7 +329,31 @@ func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) strin
 		c := after.Check
 		return ", reason: " + c.Desc() + ", check duration: " + strconv.FormatInt(c.Duration.Milliseconds(), 10) + "ms"
 	}
+	rmaint := func(n srvstate.Snapshot) bool { return n.Admin&srvstate.AdminRMaint != 0 }
 	switch {
+	case !before.Admin.Maint() && after.Admin.Maint() && rmaint(after):
+		// DNS resolution: HAProxy names the cause and the sessions.
+		cause := ""
+		if after.MaintCause != "" {
+			cause = " (" + after.MaintCause + ")"
+		}
+		if before.Op == srvstate.Stopped {
+			return who + " was DOWN and now enters maintenance" + cause + "."
+		}
+		return who + " is going DOWN for maintenance" + cause + ". " + b.left() +
+			fmt.Sprintf(" %d sessions active, 0 requeued, 0 remaining in queue.", s.current.Load())
+	case rmaint(before) && !rmaint(after) && !after.Admin.Maint():
+		state := "UP"
+		if after.Op == srvstate.Stopped {
+			state = "DOWN"
+		}
+		ready := "READY"
+		if after.Admin.Drain() {
+			ready = "DRAIN"
+		}
+		return who + " ('" + after.FQDN + "') is " + state + "/" + ready + " (resolves again)."
+	case rmaint(before) && !rmaint(after):
+		return who + " ('" + after.FQDN + "') resolves again but remains in maintenance."
 	case !before.Admin.Maint() && after.Admin.Maint():
 		if before.Op == srvstate.Stopped {
 			return who + " was DOWN and now enters maintenance."

@@ -105,7 +105,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 	fe.rt.idle.Store(s, struct{}{})
 	s.useMsg()
 	s.eval = acl.NewEval(s)
-	s.exec = rules.Exec{E: s.eval, T: s}
+	s.exec = rules.Exec{E: s.eval, T: s, DNS: fe.rt.lookup(), Ctx: fe.rt.ctx}
 	pc := ppOf(c)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
 		if pc != nil {
@@ -862,7 +862,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	}
 	srv := be.servers[idx]
 	if sc := s.attached; sc != nil {
-		if s.attBE == be && sc.srv == srv {
+		if s.attBE == be && sc.srv == srv && !sc.stale() {
 			e.Tc = 0
 			return sc, idx, false, nil
 		}
@@ -883,7 +883,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	if err != nil {
 		return nil, -1, false, err
 	}
-	sc := &srvConn{c: conn, srv: be.servers[idx2]}
+	sc := &srvConn{c: conn, srv: be.servers[idx2], to: be.servers[idx2].state.Addr().Addr()}
 	sc.tc = timedConn{Conn: conn}
 	sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
 	s.attached, s.attBE = sc, be

@@ -43,7 +43,7 @@ func (p *idlePool) take() *srvConn {
 		p.conns[n-1] = nil // the backing array must not keep it alive
 		p.conns = p.conns[:n-1]
 		p.mu.Unlock()
-		if idleUsable(sc.c) {
+		if !sc.stale() && idleUsable(sc.c) {
 			return sc
 		}
 		sc.close()
@@ -55,7 +55,7 @@ func (p *idlePool) take() *srvConn {
 // unasked: the connection is out of step) or when the generation stopped.
 // A full pool drops its oldest connection for sc.
 func (p *idlePool) put(sc *srvConn) {
-	if !p.keeps() || !sc.rd.Release() {
+	if !p.keeps() || sc.stale() || !sc.rd.Release() {
 		sc.close()
 		return
 	}

@@ -27,6 +27,7 @@ import (
 	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/resolver"
 	"bulwark/internal/srvstate"
 	"bulwark/internal/stats"
 	"bulwark/internal/stick"
@@ -133,6 +134,9 @@ type carriedServer struct {
 	Backend, Server       string
 	Maint, Drain          bool
 	Weight, InitialWeight int
+	// Addr and FQDN are the address DNS gave a server resolving FQDN
+	// ("init-addr last" for the next worker).
+	Addr, FQDN string
 }
 
 // ExportState writes the running generation's stick tables and the
@@ -151,7 +155,10 @@ func (p *Proxy) ExportState(w io.Writer) error {
 				n := s.state.Load()
 				cs := carriedServer{Backend: name, Server: s.name, Maint: n.Admin&srvstate.AdminFMaint != 0,
 					Drain: n.Admin.Drain(), Weight: n.Weight, InitialWeight: n.InitialWeight}
-				if cs.Maint || cs.Drain || cs.Weight != cs.InitialWeight {
+				if s.cfg.FQDN() != "" && s.cfg.Resolvers != "" && n.Addr.IsValid() {
+					cs.Addr, cs.FQDN = n.Addr.String(), s.cfg.FQDN()
+				}
+				if cs.Maint || cs.Drain || cs.Weight != cs.InitialWeight || cs.Addr != "" {
 					c.Servers = append(c.Servers, cs)
 				}
 			}
@@ -202,6 +209,7 @@ func (p *Proxy) ImportState(rt *Runtime, r io.Reader) (int, error) {
 			if cs.Weight != cs.InitialWeight && s.state.Load().InitialWeight == cs.InitialWeight {
 				s.state.SetWeight(cs.Weight)
 			}
+			s.importAddr(cs)
 		}
 	}
 	return n, errors.Join(errs...)
@@ -249,6 +257,9 @@ type Runtime struct {
 	acme       *acme.Manager    // bulwark-acme certificates; nil without
 	abuse      *abuse.Detector  // bulwark-abuse-* alerts; nil without
 	stores     []*tlsconf.Store // for bulwark-crt-watch
+	// dns are the running "resolvers" sections by name; they resolve
+	// until ctx ends.
+	dns map[string]*resolver.Section
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -342,11 +353,13 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	if err := rt.openAPI(m, take); err != nil {
 		return nil, err
 	}
+	rt.dns = dnsSections(m)
+	env := newAddrEnv(old, rt.event)
 	for _, px := range m.Backends() {
 		if px.Disabled {
 			continue
 		}
-		b, err := newBackend(px, pl.Proxies[px])
+		b, err := newBackend(px, pl.Proxies[px], env)
 		if err != nil {
 			return nil, fmt.Errorf("backend '%s' (%s): %v", px.Name, px.Pos, err)
 		}
@@ -413,6 +426,7 @@ func (p *Proxy) RunningTable(name string, spec stick.Spec) *stick.Table {
 func (p *Proxy) Start(rt *Runtime) {
 	old := p.cur.Swap(rt)
 	rt.startChecks()
+	rt.startDNS()
 	for _, al := range rt.apis {
 		p.wg.Add(1)
 		rt.loops.Add(1)

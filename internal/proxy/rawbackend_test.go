@@ -30,6 +30,12 @@ func newRawBackend(t testing.TB, answer func(in []byte, sent int) (string, bool)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rawBackendOn(t, l, answer)
+}
+
+// rawBackendOn is newRawBackend on a listener the test opened.
+func rawBackendOn(t testing.TB, l net.Listener, answer func(in []byte, sent int) (string, bool)) *rawBackend {
+	t.Helper()
 	b := &rawBackend{addr: l.Addr().String(), answer: answer}
 	var wg sync.WaitGroup
 	t.Cleanup(func() { l.Close(); wg.Wait() })

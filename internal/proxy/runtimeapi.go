@@ -202,16 +202,23 @@ func (rt *Runtime) apiShowServers(args []string) string {
 			if id == 0 {
 				id = i + 1
 			}
-			addr, fqdn, port := s.cfg.Addr.Host, "-", s.cfg.Addr.PortLow
+			addr, fqdn, port, srvrec := "-", "-", int(st.Addr.Port()), "-"
+			if st.Addr.IsValid() {
+				addr = st.Addr.Addr().String()
+			}
+			if st.FQDN != "" {
+				fqdn = st.FQDN
+			}
+			if s.cfg.IsSRV() {
+				srvrec = s.cfg.FQDN()
+			}
 			if s.unix {
 				addr, port = s.addr, 0
-			} else if ip := net.ParseIP(addr); ip == nil && addr != "" {
-				fqdn = addr
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - %d %d - - 0\n",
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d %s %d %d - - 0\n",
 				p.ID, be.name, id, s.name, addr, st.Op, st.Admin, st.Weight, st.InitialWeight,
 				int64(now.Sub(st.LastChange).Seconds()), st.Check.Status, st.Check.Status.Result(),
-				st.Health, st.CheckState(), fqdn, port, b2i(s.tls != nil), s.cfg.Port)
+				st.Health, st.CheckState(), fqdn, port, srvrec, b2i(s.tls != nil), s.cfg.Port)
 		}
 	}
 	return b.String()

@@ -31,6 +31,7 @@ func apiCommands() []apiCommand {
 		{"show servers state", "[<backend>]", "user", "dump volatile server information (all or for a single backend)", wrap((*Runtime).apiShowServers)},
 		{"show servers conn", "[<backend>]", "user", "dump server connections status (all or for a single backend)", wrap((*Runtime).apiShowServersConn)},
 		{"show backend", "", "user", "list backends in the current running config", wrap((*Runtime).apiShowBackend)},
+		{"show resolvers", "[id]", "user", "dumps counters from all resolvers section and associated name servers", wrap((*Runtime).apiShowResolvers)},
 		{"show env", "[var]", "operator", "dump environment variables known to the process", wrap((*Runtime).apiShowEnv)},
 		{"show sess", "[id]", "operator", "report the list of current sessions or dump this exact session", wrap((*Runtime).apiShowSess)},
 		{"shutdown session", "[id]", "admin", "kill a specific session", wrap((*Runtime).apiShutdownSession)},
@@ -114,7 +115,7 @@ func (rt *Runtime) apiShowStat(cs *apiSession, args []string) string {
 	if up || noMaint {
 		kept := rows[:0]
 		for _, r := range rows {
-			if r.Type == stats.TypeServer && (r.Status == "MAINT" || up && strings.HasPrefix(r.Status, "DOWN")) {
+			if r.Type == stats.TypeServer && (strings.HasPrefix(r.Status, "MAINT") || up && strings.HasPrefix(r.Status, "DOWN")) {
 				continue
 			}
 			kept = append(kept, r)
@@ -177,8 +178,12 @@ func (rt *Runtime) apiShowServersConn(args []string) string {
 			}
 			idle := s.pool.len()
 			cur := s.current.Load()
-			fmt.Fprintf(&b, "%s/%s %d/%d %s %d - %d %d %d %d 0 %d %d %d\n", be.name, s.name, p.ID, sid, s.cfg.Addr.Host,
-				s.cfg.Addr.PortLow, s.pool.every.Milliseconds(), cur, s.stats.smax.Load(), cur, idle, s.pool.max, idle)
+			host, port := s.cfg.Addr.Host, s.cfg.Addr.PortLow
+			if ap := s.state.Addr(); ap.IsValid() {
+				host, port = ap.Addr().String(), int(ap.Port()) // where DNS put it
+			}
+			fmt.Fprintf(&b, "%s/%s %d/%d %s %d - %d %d %d %d 0 %d %d %d\n", be.name, s.name, p.ID, sid, host,
+				port, s.pool.every.Milliseconds(), cur, s.stats.smax.Load(), cur, idle, s.pool.max, idle)
 		}
 	}
 	return b.String()
@@ -516,7 +521,7 @@ func (rt *Runtime) apiSetTable(args []string) string {
 }
 
 // apiSetServer is "set server <b>/<s> state ready|drain|maint | weight <w>
-// | health up|stopping|down".
+// | health up|stopping|down | addr <ip> [port <port>] | fqdn <name>".
 func (rt *Runtime) apiSetServer(args []string) string {
 	if len(args) == 3 && args[1] == "state" {
 		return rt.apiSetState([]string{args[0]}, args[2])
@@ -540,5 +545,11 @@ func (rt *Runtime) apiSetServer(args []string) string {
 		rt.event(b.stateMessage(s, before, after))
 		return ""
 	}
-	return "'set server <srv>' only supports 'state', 'weight' and 'health' in bulwark.\n"
+	if len(args) >= 2 && args[1] == "addr" {
+		return rt.apiSetAddr(args)
+	}
+	if len(args) >= 2 && args[1] == "fqdn" {
+		return rt.apiSetFQDN(args)
+	}
+	return "'set server <srv>' only supports 'state', 'weight', 'health', 'addr' and 'fqdn' in bulwark.\n"
 }

@@ -81,7 +81,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 				sid = i + 1
 			}
 			r := stats.Row{Proxy: p.Name, Name: s.name, Type: stats.TypeServer, IID: p.ID, SID: sid,
-				Scur: s.current.Load(), Mode: p.Mode.String(), Addr: s.addr, Status: st.Status(),
+				Scur: s.current.Load(), Mode: p.Mode.String(), Addr: s.addrText(&st), Status: st.Status(),
 				Weight: int64(st.EffectiveWeight()), UWeight: int64(st.Weight), Checked: st.Checked,
 				ChkFail: st.FailedChecks, ChkDown: st.DownTransitions,
 				LastChg: int64(now.Sub(st.LastChange).Seconds()), Downtime: int64(st.DownFor(now).Seconds()),
@@ -347,7 +347,7 @@ func (s *httpSession) serveStats(st *model.Stats, px *model.Proxy, pages errorPa
 	if q.up {
 		kept := rows[:0]
 		for _, r := range rows {
-			if r.Type == stats.TypeServer && (strings.HasPrefix(r.Status, "DOWN") || r.Status == "MAINT") {
+			if r.Type == stats.TypeServer && (strings.HasPrefix(r.Status, "DOWN") || strings.HasPrefix(r.Status, "MAINT")) {
 				continue
 			}
 			kept = append(kept, r)

@@ -62,7 +62,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		defer func() { e.Level = txn.level }()
 		ev := acl.NewEval(txn)
 		e.Eval = ev
-		x := rules.Exec{E: ev, T: txn}
+		x := rules.Exec{E: ev, T: txn, DNS: fe.rt.lookup(), Ctx: fe.rt.ctx}
 		// "tcp-request inspect-delay": wait for the client's first bytes
 		// so that content rules and use_backend can see the TLS SNI
 		// (req.ssl_sni); they are replayed to the server.

@@ -61,6 +61,7 @@ var registry = map[string]actionDef{
 	"cache-use":      {reqOnly, compileCache},
 	"cache-store":    {respOnly, compileCache},
 	"expect-proxy":   {kindSet(1 << TCPConnection), compileExpectProxy},
+	"do-resolve":     {reqOnly | kindSet(1<<TCPContent), compileDoResolve},
 }
 
 // Implemented returns, sorted, the actions Bulwark runs in a rule set

@@ -5,6 +5,7 @@
 package rules
 
 import (
+	"context"
 	"sort"
 
 	"bulwark/internal/acl"
@@ -115,6 +116,11 @@ type Exec struct {
 	// Own is the proxy's stick table, for track-sc without "table".
 	Own *stick.Table
 	res Result
+	// DNS answers "do-resolve"; nil leaves its variables unset. Ctx
+	// bounds the wait (the session's), nil for none beyond the
+	// resolvers' own timeouts.
+	DNS Resolver
+	Ctx context.Context
 }
 
 // Options for Compile.
@@ -124,6 +130,9 @@ type Options struct {
 	// Tables resolves "table <name>" of track-sc; the default table is the
 	// proxy's own, resolved under its name.
 	Tables func(name string) *stick.Table
+	// Resolvers reports whether a resolvers section exists, for
+	// "do-resolve"; nil accepts any name.
+	Resolvers func(name string) bool
 }
 
 type rule struct {

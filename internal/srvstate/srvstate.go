@@ -11,6 +11,7 @@
 package srvstate
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,10 +32,13 @@ const (
 	AdminCMaint Admin = 0x04
 	// AdminFDrain: forced into drain ("set server ... state drain").
 	AdminFDrain Admin = 0x08
+	// AdminRMaint: in maintenance because DNS resolution gives it no
+	// address (HAProxy's RMAINT, "resolution" in the stats).
+	AdminRMaint Admin = 0x20
 )
 
 // Maint reports a maintenance bit.
-func (a Admin) Maint() bool { return a&(AdminFMaint|AdminCMaint) != 0 }
+func (a Admin) Maint() bool { return a&(AdminFMaint|AdminCMaint|AdminRMaint) != 0 }
 
 // Drain reports the drain bit.
 func (a Admin) Drain() bool { return a&AdminFDrain != 0 }
@@ -80,6 +84,13 @@ type Config struct {
 	Rise     int  // default 2
 	Fall     int  // default 3
 	Disabled bool // "disabled": starts in maintenance
+	// Addr is the address the server starts with. Unresolved (a name
+	// that did not resolve, "init-addr none", an SRV slot) starts it
+	// without one, in maintenance for resolution (AdminRMaint).
+	Addr       netip.AddrPort
+	Unresolved bool
+	// FQDN is the name the server resolves, "" for an address.
+	FQDN string
 	// Apply receives the balancer's view whenever it changes, with the
 	// writer's lock held, so views arrive in the order of the writes. It
 	// must not call back into the Server.
@@ -127,6 +138,16 @@ type Snapshot struct {
 	// ConsecutiveErrors counts the errors seen in traffic since the last
 	// success ("observe"), reset when it reaches the error limit.
 	ConsecutiveErrors int
+	// Addr is where the server is reached now; DNS resolution changes it
+	// at run time. Port 0 means the client's destination port (a server
+	// written without one). Invalid while the server has no address.
+	Addr netip.AddrPort
+	// FQDN is the name the server resolves ("" without one); an SRV
+	// record changes it.
+	FQDN string
+	// MaintCause is why DNS resolution put the server in maintenance
+	// ("DNS NX status"), "" otherwise.
+	MaintCause string
 }
 
 // DownFor is HAProxy's downtime: the time spent DOWN, the current spell
@@ -159,12 +180,17 @@ func New(c Config) *Server {
 	}
 	s := &Server{apply: c.Apply, wake: make(chan struct{}, 1)}
 	sn := &Snapshot{Op: Running, Checked: c.Checked, Health: c.Rise, Rise: c.Rise, Fall: c.Fall,
-		Weight: c.Weight, InitialWeight: c.Weight, LastChange: time.Now()}
+		Weight: c.Weight, InitialWeight: c.Weight, LastChange: time.Now(), Addr: c.Addr, FQDN: c.FQDN}
 	if c.Checked {
 		sn.Check.Status = CheckIni
 	}
 	if c.Disabled {
 		sn.Admin = AdminFMaint | AdminCMaint
+	}
+	if c.Unresolved {
+		sn.Admin |= AdminRMaint
+	}
+	if sn.Admin.Maint() {
 		sn.Op, sn.Health = Stopped, 0
 	}
 	s.cur.Store(sn)
@@ -174,6 +200,10 @@ func New(c Config) *Server {
 
 // Load returns the current state.
 func (s *Server) Load() Snapshot { return *s.cur.Load() }
+
+// Addr returns the current address without copying the whole state: the
+// dialer reads it for every new connection.
+func (s *Server) Addr() netip.AddrPort { return s.cur.Load().Addr }
 
 // Wake is signalled when checks should run at once (the server left
 // maintenance). One checker reads it.
@@ -188,6 +218,9 @@ func (s *Server) update(f func(*Snapshot)) (before, after Snapshot) {
 	old := s.cur.Load()
 	n := *old
 	f(&n)
+	if n.Admin.Maint() != old.Admin.Maint() {
+		n.setMaintOp(old.Admin.Maint())
+	}
 	if n.Op != old.Op {
 		now := time.Now()
 		if old.Op == Stopped {
@@ -215,30 +248,75 @@ func (s *Server) update(f func(*Snapshot)) (before, after Snapshot) {
 // "start OK but check immediately"), and wakes its checker.
 func (s *Server) SetAdmin(a AdminState) (before, after Snapshot) {
 	before, after = s.update(func(n *Snapshot) {
-		wasMaint := n.Admin.Maint()
+		// An operator's state never clears what DNS resolution set.
+		r := n.Admin & AdminRMaint
 		switch a {
 		case Ready:
-			n.Admin = 0
+			n.Admin = r
 		case Drain:
-			n.Admin = AdminFDrain
+			n.Admin = AdminFDrain | r
 		case Maint:
-			n.Admin = AdminFMaint | n.Admin&AdminCMaint
-		}
-		switch {
-		case !wasMaint && n.Admin.Maint():
-			n.Op, n.Health = Stopped, 0
-		case wasMaint && !n.Admin.Maint() && !n.AgentDown:
-			n.Op, n.Health = Running, n.Rise
-		case wasMaint && !n.Admin.Maint():
-			n.Health = n.Rise
+			n.Admin = AdminFMaint | n.Admin&AdminCMaint | r
 		}
 	})
+	s.wakeIfLeft(before, after)
+	return before, after
+}
+
+// setMaintOp follows an admin change from old: entering maintenance takes
+// the server DOWN, leaving it brings it back (UP with a health of Rise
+// unless an agent holds it down).
+func (n *Snapshot) setMaintOp(wasMaint bool) {
+	switch {
+	case !wasMaint && n.Admin.Maint():
+		n.Op, n.Health = Stopped, 0
+	case wasMaint && !n.Admin.Maint() && !n.AgentDown:
+		n.Op, n.Health = Running, n.Rise
+	case wasMaint && !n.Admin.Maint():
+		n.Health = n.Rise
+	}
+}
+
+func (s *Server) wakeIfLeft(before, after Snapshot) {
 	if before.Admin.Maint() && !after.Admin.Maint() {
 		select {
 		case s.wake <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// SetAddr records the address DNS resolution found (a name's A/AAAA
+// record, an SRV record's target and port). A zero port keeps the
+// current one.
+func (s *Server) SetAddr(a netip.AddrPort) (before, after Snapshot) {
+	return s.update(func(n *Snapshot) {
+		if a.Port() == 0 && n.Addr.IsValid() {
+			a = netip.AddrPortFrom(a.Addr(), n.Addr.Port())
+		}
+		n.Addr = a
+	})
+}
+
+// SetFQDN records the name the server resolves (an SRV record's target).
+func (s *Server) SetFQDN(name string) (before, after Snapshot) {
+	return s.update(func(n *Snapshot) { n.FQDN = name })
+}
+
+// SetResolution puts the server in maintenance for resolution (cause
+// says why: "DNS NX status", "No IP for server") or takes it out when
+// cause is "". Leaving it brings the server back as leaving any
+// maintenance does, unless another maintenance remains.
+func (s *Server) SetResolution(cause string) (before, after Snapshot) {
+	before, after = s.update(func(n *Snapshot) {
+		if cause == "" {
+			n.Admin &^= AdminRMaint
+		} else {
+			n.Admin |= AdminRMaint
+		}
+		n.MaintCause = cause
+	})
+	s.wakeIfLeft(before, after)
 	return before, after
 }
 
@@ -437,6 +515,9 @@ func (n *Snapshot) Transitional() bool {
 // state: "UP 2/3" (going down: the failures left before DOWN, of Fall),
 // "DOWN 1/2" (going up: the successes so far, of Rise).
 func (n *Snapshot) Status() string {
+	if n.Admin&AdminRMaint != 0 {
+		return "MAINT (resolution)"
+	}
 	if n.Admin.Maint() {
 		return "MAINT"
 	}

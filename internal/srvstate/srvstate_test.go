@@ -1,6 +1,7 @@
 package srvstate
 
 import (
+	"net/netip"
 	"sync"
 	"testing"
 )
@@ -197,5 +198,46 @@ func TestObserve(t *testing.T) {
 		if tripped > 0 && tc.mode != "fastinter" && cur.Check.Status != CheckHANA {
 			t.Fatalf("%s: last check %v, want HANA", tc.mode, cur.Check.Status)
 		}
+	}
+}
+
+// Maintenance for resolution (RMAINT) is its own bit: an operator's
+// "ready" does not clear it, leaving it brings a server back only when no
+// other maintenance remains, and a server that starts unresolved is in it.
+func TestResolutionMaint(t *testing.T) {
+	var rec recorder
+	s := New(Config{Weight: 2, Apply: rec.apply, FQDN: "app.test", Unresolved: true})
+	cur := s.Load()
+	if cur.Admin != AdminRMaint || cur.Op != Stopped || cur.Status() != "MAINT (resolution)" || cur.Addr.IsValid() {
+		t.Fatalf("unresolved start: %+v %q", cur, cur.Status())
+	}
+	s.SetAdmin(Ready)
+	if cur := s.Load(); cur.Admin != AdminRMaint || cur.View().Usable {
+		t.Fatalf("ready cleared the resolution maintenance: %+v", cur)
+	}
+	a := netip.MustParseAddrPort("127.0.0.2:80")
+	s.SetAddr(a)
+	_, after := s.SetResolution("")
+	if after.Admin != 0 || after.Op != Running || after.Addr != a || !after.View().Usable || rec.last(t).Weight != 2 {
+		t.Fatalf("resolved: %+v", after)
+	}
+	s.SetAdmin(Maint)
+	_, after = s.SetResolution("DNS NX status")
+	if after.Admin != AdminFMaint|AdminRMaint || after.MaintCause != "DNS NX status" || after.Status() != "MAINT (resolution)" {
+		t.Fatalf("both maintenances: %+v %q", after, after.Status())
+	}
+	_, after = s.SetResolution("")
+	if !after.Admin.Maint() || after.Op != Stopped || after.Status() != "MAINT" {
+		t.Fatalf("forced maintenance must remain: %+v", after)
+	}
+	_, after = s.SetAdmin(Ready)
+	if after.Admin != 0 || after.Op != Running {
+		t.Fatalf("ready: %+v", after)
+	}
+	// A zero port keeps the one the server has (an A record moves the
+	// address, not the port).
+	_, after = s.SetAddr(netip.MustParseAddrPort("127.0.0.3:0"))
+	if after.Addr != netip.MustParseAddrPort("127.0.0.3:80") || s.Addr() != after.Addr {
+		t.Fatalf("address: %s", after.Addr)
 	}
 }

@@ -265,7 +265,7 @@ func writeProxy(b *strings.Builder, rows []Row, o *PageOptions) {
 	}
 	fmt.Fprintf(b, pxHead, first)
 	for _, r := range rows {
-		if o.HideDown && r.Type == TypeServer && (strings.HasPrefix(r.Status, "DOWN") || r.Status == "MAINT") {
+		if o.HideDown && r.Type == TypeServer && (strings.HasPrefix(r.Status, "DOWN") || strings.HasPrefix(r.Status, "MAINT")) {
 			continue
 		}
 		writeRow(b, &r, o, admin)
@@ -345,13 +345,20 @@ func writeRow(b *strings.Builder, r *Row, o *PageOptions, admin bool) {
 			thr = num(r.Throttle) + " %"
 		}
 		status := e(r.Status)
-		if r.Checked || r.Status == "MAINT" {
+		if r.Checked || strings.HasPrefix(r.Status, "MAINT") {
 			status = human(r.LastChg) + " " + status
 		}
 		cells(b, num(r.Qcur), num(r.Qmax), lim(r.Qlimit), num(r.Rate), num(r.RateMax), "", num(r.Scur), num(r.Smax), lim(r.Slim),
 			"<span title=\""+hrspTitle(r)+"\">"+num(r.Stot)+"</span>", num(r.Lbtot), last,
 			num(r.Bin), num(r.Bout), "", num(r.Dresp), "", num(r.Econ), num(r.Eresp), num(r.Wretr), num(r.Wredis),
-			status, checkText(r.Check), num(r.Weight)+"/"+num(r.UWeight), act, bck, chk, dwn, dwnt, thr)
+			status, checkText(r.Check), num(r.Weight)+"/"+num(r.UWeight), act, bck)
+		if r.Status == "MAINT (resolution)" {
+			// As HAProxy: a server waiting for DNS has no check figures.
+			b.WriteString("<td class=ac colspan=3>resolution</td>")
+		} else {
+			cells(b, chk, dwn, dwnt)
+		}
+		cells(b, thr)
 	}
 	b.WriteString("</tr>\n")
 }

@@ -344,7 +344,7 @@ func WriteProm(out io.Writer, rows []Row, info *Info, opt PromOptions) error {
 		var vals [][]Value
 		for i := range rows {
 			r := &rows[i]
-			if r.Type != obj.typ || r.Type == TypeServer && opt.NoMaint && r.Status == "MAINT" {
+			if r.Type != obj.typ || r.Type == TypeServer && opt.NoMaint && strings.HasPrefix(r.Status, "MAINT") {
 				continue
 			}
 			sel = append(sel, r)
