@@ -318,7 +318,7 @@ func (b *backend) rdpPersist(payload []byte) (int, bool) {
 		return -1, false
 	}
 	for i, s := range b.servers {
-		if s.addr != ap.String() {
+		if s.unix || s.state.Addr() != ap {
 			continue
 		}
 		if (s.balanced() || b.cfg.Option("persist")) && s.lb.TryAcquire() {
