@@ -249,6 +249,7 @@ type Runtime struct {
 	acme       *acme.Manager    // bulwark-acme certificates; nil without
 	abuse      *abuse.Detector  // bulwark-abuse-* alerts; nil without
 	stores     []*tlsconf.Store // for bulwark-crt-watch
+	refs       *acl.PatRefs     // the maps and ACL patterns of "show map|acl"
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -291,7 +292,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
-		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME}
+		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME, refs: pl.Refs}
 	rt.comp.Level = m.Global.CompMaxLevel
 	rt.caches = make(map[string]*cache.Cache, len(m.Caches))
 	for _, cs := range m.Caches {

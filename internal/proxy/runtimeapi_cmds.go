@@ -20,8 +20,8 @@ import (
 // of HAProxy 2.6 that is not here gets "Unknown command" rather than an
 // answer that would pretend to have done something.
 func apiCommands() []apiCommand {
-	return []apiCommand{
-		{"help", "", "user", "list the commands", func(rt *Runtime, cs *apiSession, _ []string) string { return apiHelp(cs.level) }},
+	return append(append([]apiCommand{
+		{"help", "", "user", "list the commands", func(rt *Runtime, cs *apiSession, a []string) string { return apiHelp(a) }},
 		{"show cli level", "", "user", "display the level of the current CLI session", func(_ *Runtime, cs *apiSession, _ []string) string { return cs.level + "\n" }},
 		{"operator", "", "user", "lower the level of the current CLI session to operator", func(_ *Runtime, cs *apiSession, _ []string) string { return cs.lower("operator") }},
 		{"user", "", "user", "lower the level of the current CLI session to user", func(_ *Runtime, cs *apiSession, _ []string) string { return cs.lower("user") }},
@@ -43,7 +43,7 @@ func apiCommands() []apiCommand {
 		{"disable server", "(DEPRECATED)", "admin", "disable a server for maintenance (use 'set server' instead)", wrap((*Runtime).apiDisable)},
 		{"enable server", "(DEPRECATED)", "admin", "enable a disabled server (use 'set server' instead)", wrap((*Runtime).apiEnable)},
 		{"set server", "<bk>/<srv> [opts]", "admin", "change a server's state, weight or health", wrap((*Runtime).apiSetServer)},
-	}
+	}, mapCommands()...), moreCommands()...)
 }
 
 func (cs *apiSession) lower(to string) string {
