@@ -33,7 +33,10 @@ type frontend struct {
 	// inspectDelay is "tcp-request inspect-delay" (TCP mode: how long to
 	// wait for a ClientHello before the content rules run).
 	inspectDelay time.Duration
-	maxconn      chan struct{}
+	// gate is the frontend's "maxconn" and its "disable frontend".
+	gate         *gate
+	stopped      atomic.Bool // "shutdown frontend"
+	errs         errCapture  // "show errors"
 	conns        atomic.Int64
 	logging      bool // some log target is configured: render request lines
 	tcpka        bool // option clitcpka / tcpka
@@ -52,9 +55,7 @@ type frontend struct {
 
 func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *frontend {
 	fe := &frontend{rt: rt, cfg: p, name: p.Name, opts: opts, bufSize: rt.model.Global.BufSize, rules: rt.rules[p]}
-	if p.MaxConn > 0 {
-		fe.maxconn = make(chan struct{}, p.MaxConn)
-	}
+	fe.gate = newGate(p.MaxConn)
 	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
@@ -94,14 +95,28 @@ func (fe *frontend) serve(bl boundListener) {
 	}
 	rt := fe.rt
 	var delay time.Duration
+	release := func() {
+		if bindSem != nil {
+			<-bindSem
+		}
+		fe.gate.release()
+		rt.gate.release()
+	}
 	for {
-		for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
-			if sem != nil {
-				select {
-				case sem <- struct{}{}:
-				case <-rt.ctx.Done():
-					return
-				}
+		if !rt.gate.acquire(rt.ctx.Done()) {
+			return
+		}
+		if !fe.gate.acquire(rt.ctx.Done()) {
+			rt.gate.release()
+			return
+		}
+		if bindSem != nil {
+			select {
+			case bindSem <- struct{}{}:
+			case <-rt.ctx.Done():
+				fe.gate.release()
+				rt.gate.release()
+				return
 			}
 		}
 		var c net.Conn
@@ -110,11 +125,7 @@ func (fe *frontend) serve(bl boundListener) {
 			c, err = bl.Accept()
 		}
 		if err != nil {
-			for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
-				if sem != nil {
-					<-sem
-				}
-			}
+			release()
 			if errors.Is(err, net.ErrClosed) || rt.stopping.Load() {
 				return
 			}
@@ -149,11 +160,7 @@ func (fe *frontend) serve(bl boundListener) {
 			// session calls it from whichever goroutine finishes it.
 			done := func() {
 				rt.conns.Delete(c)
-				for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
-					if sem != nil {
-						<-sem
-					}
-				}
+				release()
 				fe.conns.Add(-1)
 				rt.active.Done()
 			}

@@ -100,6 +100,9 @@ type Options struct {
 	// LogAll calls Log for every frontend, even those without a "log"
 	// line (debug mode).
 	LogAll bool
+	// StartupLogs returns what the process printed while starting, for
+	// "show startup-logs"; nil answers nothing.
+	StartupLogs func() string
 }
 
 // Proxy runs configurations and swaps them on reload.
@@ -219,7 +222,7 @@ type Runtime struct {
 	taken     map[net.Listener]bool // taken from the previous generation
 	conns     sync.Map              // net.Conn -> struct{} for hard stop
 	idle      sync.Map              // *httpSession waiting for a request
-	maxconn   chan struct{}
+	gate      *gate // global maxconn ("set maxconn global")
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stopping  atomic.Bool
@@ -306,9 +309,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 			rt.abandon(old)
 		}
 	}()
-	if m.Global.MaxConn > 0 {
-		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
-	}
+	rt.gate = newGate(m.Global.MaxConn)
 	rt.abuse = newAbuse(rt, m)
 	rt.stores = pl.Stores
 	for px, pp := range pl.Proxies {

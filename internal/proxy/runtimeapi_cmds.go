@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"bulwark/internal/srvstate"
@@ -203,6 +204,9 @@ type sessInfo struct {
 	fe    string
 	start time.Time
 	c     net.Conn
+	// be and srv are where the session last connected (noteServer).
+	be  atomic.Pointer[backend]
+	srv atomic.Pointer[server]
 }
 
 func (rt *Runtime) newSess(fe string, c net.Conn) *sessInfo {
@@ -247,8 +251,15 @@ func (rt *Runtime) apiShowSess(args []string) string {
 		if _, ok := si.c.RemoteAddr().(*net.UnixAddr); ok {
 			src = "unix:1"
 		}
-		fmt.Fprintf(&b, "%#x: proto=%s src=%s fe=%s age=%s\n", si.id, connProto(si.c.LocalAddr()), src, si.fe,
-			stats.Uptime(now.Sub(si.start)))
+		be, srv := "<NONE>", "<none>"
+		if x := si.be.Load(); x != nil {
+			be = x.name
+		}
+		if x := si.srv.Load(); x != nil {
+			srv = x.name
+		}
+		fmt.Fprintf(&b, "%#x: proto=%s src=%s fe=%s be=%s srv=%s age=%s\n", si.id, connProto(si.c.LocalAddr()), src, si.fe,
+			be, srv, stats.Uptime(now.Sub(si.start)))
 	}
 	return b.String()
 }
@@ -540,5 +551,31 @@ func (rt *Runtime) apiSetServer(args []string) string {
 		rt.event(b.stateMessage(s, before, after))
 		return ""
 	}
-	return "'set server <srv>' only supports 'state', 'weight' and 'health' in bulwark.\n"
+	if len(args) >= 2 && args[1] == "agent" {
+		b, s, msg := rt.apiServer(args[0])
+		if s == nil {
+			return msg
+		}
+		if len(args) < 3 {
+			return "'set server <srv> agent' expects 'up' or 'down'.\n"
+		}
+		return rt.apiSetServerAgent(b, s, args[2])
+	}
+	if len(args) == 2 && args[1] == "weight" {
+		return "Require <weight> or <weight%>.\n"
+	}
+	if len(args) >= 2 {
+		switch args[1] {
+		case "addr", "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "fqdn", "ssl":
+			// Known to HAProxy, not changeable in Bulwark at run time:
+			// refused in words rather than pretended.
+			return "'set server <srv> " + args[1] + "' is not supported by bulwark; change the configuration and reload.\n"
+		}
+	}
+	if len(args) >= 1 {
+		if _, s, msg := rt.apiServer(args[0]); s == nil {
+			return msg
+		}
+	}
+	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }

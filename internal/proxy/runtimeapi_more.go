@@ -1,6 +1,264 @@
 package proxy
 
-// moreCommands are the runtime API commands beyond the first set.
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// moreCommands are the frontend, server-limit and process commands of the
+// runtime API (MG 9.3), answering in HAProxy 2.6's words.
 func moreCommands() []apiCommand {
-	return []apiCommand{}
+	return []apiCommand{
+		{"show version", "", "user", "show version of the current process", func(*Runtime, *apiSession, []string) string { return Version + "\n" }},
+		{"show pools", "", "user", "report information about the memory pools usage", wrap((*Runtime).apiShowPools)},
+		{"show activity", "", "user", "show per-thread activity stats (for support/developers)", wrap((*Runtime).apiShowActivity)},
+		{"show startup-logs", "", "user", "report logs emitted during HAProxy startup", wrap((*Runtime).apiShowStartupLogs)},
+		{"show errors", "[<px>] [request|response]", "operator", "report last request and/or response errors for each proxy", wrap((*Runtime).apiShowErrors)},
+		{"disable frontend", "<frontend>", "admin", "temporarily disable specific frontend", wrap((*Runtime).apiDisableFrontend)},
+		{"enable frontend", "<frontend>", "admin", "re-enable specific frontend", wrap((*Runtime).apiEnableFrontend)},
+		{"shutdown frontend", "<frontend>", "admin", "stop a specific frontend", wrap((*Runtime).apiShutdownFrontend)},
+		{"shutdown sessions server", "<bk>/<srv>", "admin", "kill sessions on a server", wrap((*Runtime).apiShutdownServerSessions)},
+		{"set maxconn frontend", "<frontend> <value>", "admin", "change a frontend's maxconn setting", wrap((*Runtime).apiSetMaxconnFrontend)},
+		{"set maxconn server", "<bk>/<srv>", "admin", "change a server's maxconn setting", wrap((*Runtime).apiSetMaxconnServer)},
+		{"set maxconn global", "<value>", "admin", "change the per-process maxconn setting", wrap((*Runtime).apiSetMaxconnGlobal)},
+	}
+}
+
+// frontendArg resolves a frontend by name or "#<id>".
+func (rt *Runtime) frontendArg(args []string) (*frontend, string) {
+	if len(args) == 0 || args[0] == "" {
+		return nil, "A frontend name is expected.\n"
+	}
+	for _, f := range rt.frontends {
+		if f.name == args[0] || strings.HasPrefix(args[0], "#") && args[0][1:] == strconv.Itoa(f.cfg.ID) {
+			return f, ""
+		}
+	}
+	return nil, "No such frontend.\n"
+}
+
+// apiDisableFrontend stops accepting on the frontend's sockets: new
+// connections wait in the kernel backlog until "enable frontend", as
+// HAProxy's paused listeners do; established ones go on.
+func (rt *Runtime) apiDisableFrontend(args []string) string {
+	f, msg := rt.frontendArg(args)
+	if f == nil {
+		return msg
+	}
+	if f.stopped.Load() {
+		return "Frontend was already shut down.\n"
+	}
+	if !f.gate.pause(true) {
+		return "All sockets are already disabled.\n"
+	}
+	// An accept loop already waiting in Accept would take one more
+	// connection: wake it with a deadline so that it meets the closed
+	// gate (the loop clears the deadline).
+	for _, bl := range f.listeners {
+		if d, ok := bl.Listener.(interface{ SetDeadline(time.Time) error }); ok {
+			d.SetDeadline(time.Now())
+		}
+	}
+	return ""
+}
+
+func (rt *Runtime) apiEnableFrontend(args []string) string {
+	f, msg := rt.frontendArg(args)
+	if f == nil {
+		return msg
+	}
+	if f.stopped.Load() {
+		return "Frontend was previously shut down, cannot enable it.\n"
+	}
+	if !f.gate.pause(false) {
+		return "All sockets are already enabled.\n"
+	}
+	return ""
+}
+
+// apiShutdownFrontend closes the frontend's sockets for good (until a
+// reload): its port is released, established connections go on.
+func (rt *Runtime) apiShutdownFrontend(args []string) string {
+	f, msg := rt.frontendArg(args)
+	if f == nil {
+		return msg
+	}
+	if f.stopped.Swap(true) {
+		return "Frontend was already shut down.\n"
+	}
+	for _, bl := range f.listeners {
+		bl.Close()
+	}
+	rt.event(fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", f.name, f.stats.connTot.Load(), 0))
+	return ""
+}
+
+// apiShutdownServerSessions ends every connection to the server; the
+// clients see them end as when the server closes.
+func (rt *Runtime) apiShutdownServerSessions(args []string) string {
+	if len(args) != 1 {
+		return "Require 'backend/server'.\n"
+	}
+	_, s, msg := rt.apiServer(args[0])
+	if s == nil {
+		return msg
+	}
+	rt.killServerSessions(s)
+	return ""
+}
+
+func (rt *Runtime) apiSetMaxconnFrontend(args []string) string {
+	f, msg := rt.frontendArg(args)
+	if f == nil {
+		return msg
+	}
+	if len(args) < 2 {
+		return "Integer value expected.\n"
+	}
+	// HAProxy reads the value with atoi: garbage is 0, no limit.
+	n, _ := strconv.Atoi(args[1])
+	if n < 0 {
+		return "Value out of range.\n"
+	}
+	f.gate.setMax(n)
+	return ""
+}
+
+func (rt *Runtime) apiSetMaxconnServer(args []string) string {
+	if len(args) == 0 {
+		return "Require 'backend/server'.\n"
+	}
+	_, s, msg := rt.apiServer(args[0])
+	if s == nil {
+		return msg
+	}
+	if len(args) < 2 {
+		return "Require <maxconn>.\n"
+	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 0 {
+		return "'set maxconn server' expects an integer value.\n"
+	}
+	s.lb.SetMaxConn(n)
+	return ""
+}
+
+// apiSetMaxconnGlobal moves the process bound, up to the configured
+// "maxconn" (HAProxy's hard limit).
+func (rt *Runtime) apiSetMaxconnGlobal(args []string) string {
+	if len(args) == 0 {
+		return "Expects an integer value.\n"
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 0 {
+		return "Expects an integer value.\n"
+	}
+	if hard := rt.model.Global.MaxConn; n > hard && hard > 0 || n == 0 {
+		return "Value out of range.\n"
+	}
+	rt.gate.setMax(n)
+	return ""
+}
+
+// apiShowPools reports the Go allocator's size classes in the layout of
+// HAProxy's pools: Bulwark has no pools of its own to list, and these are
+// where its memory goes.
+func (rt *Runtime) apiShowPools(args []string) string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	var b strings.Builder
+	b.WriteString("Dumping pools usage. Use SIGQUIT to flush them.\n")
+	var n int
+	var alloc, used uint64
+	for _, c := range ms.BySize {
+		if c.Mallocs == 0 {
+			continue
+		}
+		live := c.Mallocs - c.Frees
+		fmt.Fprintf(&b, "  - Pool size%d (%d bytes) : %d allocated (%d bytes), %d used (~0 by thread caches), needed_avg %d, 0 failures, 1 users [SHARED]\n",
+			c.Size, c.Size, live, live*uint64(c.Size), live, live)
+		n++
+		alloc += live * uint64(c.Size)
+		used += live * uint64(c.Size)
+	}
+	fmt.Fprintf(&b, "Total: %d pools, %d bytes allocated, %d used (~0 by thread caches).\n", n, alloc, used)
+	return b.String()
+}
+
+// apiShowActivity gives the counters of HAProxy's "show activity" that
+// mean something in Bulwark; the scheduler's own are not there to give.
+func (rt *Runtime) apiShowActivity(args []string) string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	now := time.Now()
+	var accepted int64
+	for _, f := range rt.frontends {
+		accepted += f.stats.connTot.Load()
+	}
+	n := runtime.GOMAXPROCS(0)
+	var b strings.Builder
+	fmt.Fprintf(&b, "thread_id: 0 (1..%d)\n", n)
+	fmt.Fprintf(&b, "date_now: %d.%06d\n", now.Unix(), now.Nanosecond()/1000)
+	fmt.Fprintf(&b, "accepted: %d\n", accepted)
+	fmt.Fprintf(&b, "goroutines: %d\n", runtime.NumGoroutine())
+	fmt.Fprintf(&b, "gc_cycles: %d\n", ms.NumGC)
+	fmt.Fprintf(&b, "gc_pause_total_us: %d\n", ms.PauseTotalNs/1000)
+	fmt.Fprintf(&b, "heap_alloc: %d\n", ms.HeapAlloc)
+	return b.String()
+}
+
+func (rt *Runtime) apiShowStartupLogs(args []string) string {
+	if rt.opts.StartupLogs == nil {
+		return ""
+	}
+	return rt.opts.StartupLogs()
+}
+
+// killServerSessions closes the client connections whose session last
+// connected to s, and the idle connections kept to it: the sessions end
+// as HAProxy's "shutdown sessions server" ends them.
+func (rt *Runtime) killServerSessions(s *server) {
+	for _, si := range rt.sessions() {
+		if si.srv.Load() == s {
+			si.c.Close()
+		}
+	}
+	s.pool.drop()
+}
+
+// noteServer records on the session of client connection c the server it
+// connected to, for "show sess" and "shutdown sessions server".
+func (rt *Runtime) noteServer(c net.Conn, be *backend, s *server) {
+	if v, ok := rt.conns.Load(c); ok {
+		if si, ok := v.(*sessInfo); ok {
+			si.be.Store(be)
+			si.srv.Store(s)
+		}
+	}
+}
+
+// apiSetServerAgent is "set server <b>/<s> agent up|down": the agent's
+// verdict, as if the agent had said it.
+func (rt *Runtime) apiSetServerAgent(b *backend, s *server, word string) string {
+	if !s.cfg.AgentCheck {
+		return "agent checks are not enabled on this server.\n"
+	}
+	var down, up bool
+	switch word {
+	case "up":
+		up = true
+	case "down":
+		down = true
+	default:
+		return "'set server <srv> agent' expects 'up' or 'down'.\n"
+	}
+	before, after := s.state.ReportAgent(s.state.Load().Agent, down, up)
+	if before.Op != after.Op {
+		rt.stateChanged(b, s, before, after)
+	}
+	return ""
 }

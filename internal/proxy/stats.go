@@ -55,7 +55,10 @@ func (rt *Runtime) StatsRows() []stats.Row {
 	for _, p := range rt.model.Proxies {
 		if f := fes[p.Name]; f != nil && p.Cap&model.CapFrontend != 0 {
 			r := stats.Row{Proxy: p.Name, Name: "FRONTEND", Type: stats.TypeFrontend, IID: p.ID, Scur: f.conns.Load(),
-				Slim: int64(p.MaxConn), Status: "OPEN", Mode: p.Mode.String(), Throttle: -1}
+				Slim: int64(f.gate.limit()), Status: "OPEN", Mode: p.Mode.String(), Throttle: -1}
+			if f.gate.isPaused() {
+				r.Status = "PAUSED"
+			}
 			if rt.stopping.Load() {
 				r.Status = "STOP"
 			}
@@ -85,7 +88,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 				Weight: int64(st.EffectiveWeight()), UWeight: int64(st.Weight), Checked: st.Checked,
 				ChkFail: st.FailedChecks, ChkDown: st.DownTransitions,
 				LastChg: int64(now.Sub(st.LastChange).Seconds()), Downtime: int64(st.DownFor(now).Seconds()),
-				Backup: s.cfg.Backup, Throttle: -1, Slim: int64(s.cfg.MaxConn), Qlimit: int64(s.cfg.MaxQueue)}
+				Backup: s.cfg.Backup, Throttle: -1, Slim: int64(s.lb.MaxConn()), Qlimit: int64(s.cfg.MaxQueue)}
 			if st.ChecksRunning() {
 				c := st.Check
 				r.Check = &stats.Check{Status: c.Status.String(), Code: c.Code, HasCode: c.Status.HasCode(),
@@ -191,7 +194,7 @@ func fillCounters(r *stats.Row, c *counters, now time.Time, nowMs int64) {
 func (rt *Runtime) StatsInfo() *stats.Info {
 	g := &rt.model.Global
 	in := &stats.Info{Name: "Bulwark", Version: Version, ReleaseDate: ReleaseDate, Nbthread: runtime.GOMAXPROCS(0),
-		Pid: os.Getpid(), Start: rt.start, Now: time.Now(), Maxconn: int64(g.MaxConn), HardMaxconn: int64(g.MaxConn),
+		Pid: os.Getpid(), Start: rt.start, Now: time.Now(), Maxconn: int64(rt.gate.limit()), HardMaxconn: int64(g.MaxConn),
 		Stopping: rt.stopping.Load(), Tasks: int64(runtime.NumGoroutine()), Listeners: int64(len(rt.listeners))}
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
