@@ -34,20 +34,20 @@ type frontend struct {
 	// wait for a ClientHello before the content rules run).
 	inspectDelay time.Duration
 	// gate is the frontend's "maxconn" and its "disable frontend".
-	gate         *gate
-	stopped      atomic.Bool // "shutdown frontend"
-	errs         errCapture  // "show errors"
-	conns        atomic.Int64
-	logging      bool // some log target is configured: render request lines
-	tcpka        bool // option clitcpka / tcpka
-	connLevel    int  // see connLevel
-	bufferReq    bool // option http-buffer-request
-	comp         *compress.Config
-	proxyHdr     bool          // option http-use-proxy-header
-	expectProxy  bool          // some "tcp-request connection expect-proxy" rule
-	h2           *http2.Server //lint:ignore SA1019 see h2.go
-	h2base       *http.Server
-	stats        counters
+	gate        *gate
+	stopped     atomic.Bool // "shutdown frontend"
+	errs        errCapture  // "show errors"
+	conns       atomic.Int64
+	logging     bool // some log target is configured: render request lines
+	tcpka       bool // option clitcpka / tcpka
+	connLevel   int  // see connLevel
+	bufferReq   bool // option http-buffer-request
+	comp        *compress.Config
+	proxyHdr    bool          // option http-use-proxy-header
+	expectProxy bool          // some "tcp-request connection expect-proxy" rule
+	h2          *http2.Server //lint:ignore SA1019 see h2.go
+	h2base      *http.Server
+	stats       counters
 
 	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
 	bufSize                                             int

@@ -222,7 +222,7 @@ type Runtime struct {
 	taken     map[net.Listener]bool // taken from the previous generation
 	conns     sync.Map              // net.Conn -> struct{} for hard stop
 	idle      sync.Map              // *httpSession waiting for a request
-	gate      *gate // global maxconn ("set maxconn global")
+	gate      *gate                 // global maxconn ("set maxconn global")
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stopping  atomic.Bool
