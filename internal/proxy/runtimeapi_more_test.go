@@ -1,0 +1,232 @@
+package proxy
+
+import (
+	"io"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// consoleProxy is an HTTP frontend and a TCP frontend in front of a raw
+// backend that answers every request, with an admin socket.
+func cmdProxy(t *testing.T) (sock, httpAddr, tcpAddr string) {
+	t.Helper()
+	up := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+		if strings.Count(string(in), "\r\n\r\n") > sent {
+			return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true
+		}
+		return "", false
+	})
+	sock = filepath.Join(t.TempDir(), "api.sock")
+	px, httpAddr := startProxy(t, sub("global\n    stats socket SOCK level admin\n    maxconn 100\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+frontend tcpfe
+    mode tcp
+    bind 127.0.0.1:0
+    default_backend tcpbe
+backend be
+    server s1 UP
+backend tcpbe
+    mode tcp
+    server t1 UP
+`, "SOCK", sock, "UP", up.addr))
+	for _, f := range px.Current().frontends {
+		if f.name == "tcpfe" {
+			tcpAddr = f.listeners[0].Addr().String()
+		}
+	}
+	return sock, httpAddr, tcpAddr
+}
+
+func getOK(t *testing.T, addr string) string {
+	t.Helper()
+	out := sendRaw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false)
+	line, _, _ := strings.Cut(out, "\r\n")
+	return line
+}
+
+// "disable frontend" leaves new connections in the kernel backlog (they
+// are answered once enabled again), "shutdown frontend" closes the port.
+func TestRuntimeAPIFrontendControl(t *testing.T) {
+	sock, addr, _ := cmdProxy(t)
+	if got := getOK(t, addr); got != "HTTP/1.1 200 OK" {
+		t.Fatalf("before: %q", got)
+	}
+	for _, step := range []struct{ cmd, reply string }{
+		{"disable frontend nope", "No such frontend.\n"},
+		{"disable frontend", "A frontend name is expected.\n"},
+		{"disable frontend fe", ""},
+		{"disable frontend fe", "All sockets are already disabled.\n"},
+	} {
+		if out := apiCall(t, sock, step.cmd); out != step.reply+"\n" {
+			t.Fatalf("%s: %q", step.cmd, out)
+		}
+	}
+	if !strings.Contains(apiCall(t, sock, "show stat"), "\nfe,FRONTEND,") || !regexp.MustCompile(`(?m)^fe,FRONTEND,(?:[^,]*,){15}PAUSED,`).MatchString(apiCall(t, sock, "show stat")) {
+		t.Fatalf("stat of a paused frontend: %q", apiCall(t, sock, "show stat"))
+	}
+	c := dial(t, addr)
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); err == nil || n > 0 {
+		t.Fatal("a disabled frontend answered")
+	}
+	if out := apiCall(t, sock, "enable frontend fe"); out != "\n" {
+		t.Fatalf("enable: %q", out)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "HTTP/1.1 200 OK") {
+		t.Fatalf("the waiting connection after enable: %q", b)
+	}
+	if out := apiCall(t, sock, "enable frontend fe"); out != "All sockets are already enabled.\n\n" {
+		t.Fatalf("enable twice: %q", out)
+	}
+	if out := apiCall(t, sock, "shutdown frontend fe"); out != "\n" {
+		t.Fatalf("shutdown frontend: %q", out)
+	}
+	waitFor(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, "the port closed after shutdown frontend")
+	if out := apiCall(t, sock, "enable frontend fe"); out != "Frontend was previously shut down, cannot enable it.\n\n" {
+		t.Fatalf("enable after shutdown: %q", out)
+	}
+}
+
+// The maxconn commands move the limits the stats show and refuse what
+// HAProxy refuses.
+func TestRuntimeAPISetMaxconn(t *testing.T) {
+	sock, addr, _ := cmdProxy(t)
+	for _, step := range []struct{ cmd, reply string }{
+		{"set maxconn frontend fe 7", ""},
+		{"set maxconn server be/s1 3", ""},
+		{"set maxconn server be/s1", "Require <maxconn>.\n"},
+		{"set maxconn server be/zz 3", "No such server.\n"},
+		{"set maxconn global 50", ""},
+		{"set maxconn global 5000", "Value out of range.\n"},
+		{"set maxconn global", "Expects an integer value.\n"},
+	} {
+		if out := apiCall(t, sock, step.cmd); out != step.reply+"\n" {
+			t.Fatalf("%s: %q", step.cmd, out)
+		}
+	}
+	st := apiCall(t, sock, "show stat")
+	if !regexp.MustCompile(`(?m)^fe,FRONTEND,[^,]*,[^,]*,[^,]*,[^,]*,7,`).MatchString(st) ||
+		!regexp.MustCompile(`(?m)^be,s1,[^,]*,[^,]*,[^,]*,[^,]*,3,`).MatchString(st) {
+		t.Fatalf("slim after set maxconn: %s", st)
+	}
+	if !strings.Contains(apiCall(t, sock, "show info"), "\nMaxconn: 50\n") {
+		t.Fatalf("show info after set maxconn global: %s", apiCall(t, sock, "show info"))
+	}
+	// A frontend bound to 1 accepts one connection at a time: the second
+	// waits until the first ends.
+	apiCall(t, sock, "set maxconn frontend fe 1")
+	first := dial(t, addr)
+	io.WriteString(first, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _ := first.Read(make([]byte, 64)); n == 0 {
+		t.Fatal("first connection not served")
+	}
+	second := dial(t, addr)
+	defer second.Close()
+	io.WriteString(second, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	second.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, _ := second.Read(make([]byte, 1)); n > 0 {
+		t.Fatal("second connection served past maxconn 1")
+	}
+	first.Close()
+	second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, _ := io.ReadAll(second); !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+		t.Fatalf("second connection after the first ended: %q", b)
+	}
+}
+
+// "show errors" shows the bytes of the last invalid request.
+func TestRuntimeAPIShowErrors(t *testing.T) {
+	sock, addr, _ := cmdProxy(t)
+	if out := apiCall(t, sock, "show errors"); !regexp.MustCompile(`^Total events captured on \[\d\d/\w\w\w/\d{4}:\d\d:\d\d:\d\d\.\d{3}\] : 0\n\n$`).MatchString(out) {
+		t.Fatalf("no errors yet: %q", out)
+	}
+	if out := sendRaw(t, addr, "GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", false); !strings.HasPrefix(out, "HTTP/1.1 400") {
+		t.Fatalf("bad request: %q", out)
+	}
+	out := apiCall(t, sock, "show errors")
+	for _, want := range []string{"Total events captured on [", "] : 1\n", "] frontend fe (#", "): invalid request\n",
+		"  backend <NONE> (#-1), server <NONE> (#-1), event #0, src 127.0.0.1:", "  00000  GET /\\x01 HTTP/1.1\\r\\n\n", "  00017  Host: x\\r\\n\n"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("show errors lacks %q:\n%s", want, out)
+		}
+	}
+	if out := apiCall(t, sock, "show errors nope"); out != "No such proxy.\n\n" {
+		t.Fatalf("show errors of an unknown proxy: %q", out)
+	}
+}
+
+// "shutdown sessions server" ends the sessions on that server; "show
+// sess" names the backend and server of a session.
+func TestRuntimeAPIShutdownSessionsServer(t *testing.T) {
+	sock, _, tcpAddr := cmdProxy(t)
+	c := dial(t, tcpAddr)
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _ := c.Read(make([]byte, 64)); n == 0 {
+		t.Fatal("tcp session not served")
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(apiCall(t, sock, "show sess"), "fe=tcpfe be=tcpbe srv=t1 ")
+	}, "the session's server in show sess")
+	if out := apiCall(t, sock, "shutdown sessions server tcpbe"); out != "Require 'backend/server'.\n\n" {
+		t.Fatalf("without a server: %q", out)
+	}
+	if out := apiCall(t, sock, "shutdown sessions server tcpbe/t1"); out != "\n" {
+		t.Fatalf("shutdown sessions server: %q", out)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("session not ended: %v", err)
+	}
+}
+
+// The process commands answer in HAProxy's layout.
+func TestRuntimeAPIProcessCommands(t *testing.T) {
+	sock, _, _ := cmdProxy(t)
+	if out := apiCall(t, sock, "show version"); out != Version+"\n\n" {
+		t.Fatalf("show version: %q", out)
+	}
+	if out := apiCall(t, sock, "show pools"); !strings.HasPrefix(out, "Dumping pools usage. Use SIGQUIT to flush them.\n  - Pool ") ||
+		!regexp.MustCompile(`\nTotal: \d+ pools, \d+ bytes allocated, \d+ used \(~0 by thread caches\)\.\n\n$`).MatchString(out) {
+		t.Fatalf("show pools: %q", out)
+	}
+	if out := apiCall(t, sock, "show activity"); !regexp.MustCompile(`^thread_id: 0 \(1\.\.\d+\)\ndate_now: \d+\.\d{6}\n`).MatchString(out) {
+		t.Fatalf("show activity: %q", out)
+	}
+	if out := apiCall(t, sock, "show startup-logs"); out != "\n" {
+		t.Fatalf("show startup-logs without a log: %q", out)
+	}
+	if out := apiCall(t, sock, "set server be/s1 bogus"); !strings.HasPrefix(out, "usage: set server <backend>/<server> addr | agent |") {
+		t.Fatalf("set server usage: %q", out)
+	}
+	help := apiCall(t, sock, "help")
+	if !strings.Contains(help, "  show map [@ver] [map]                   : report available maps or dump a map's contents\n") ||
+		!strings.HasSuffix(help, "  quit                                    : disconnect\n\n") {
+		t.Fatalf("help: %s", help)
+	}
+	if out := apiCall(t, sock, "help show map"); out != "The following commands are valid at this level:\n"+
+		"  show map [@ver] [map]                   : report available maps or dump a map's contents\n"+builtinHelp+"\n" {
+		t.Fatalf("help show map: %q", out)
+	}
+	if out := apiCall(t, sock, "show foo"); !strings.HasPrefix(out, "Unknown command, but maybe one of the following ones is a better match:\n  show ") {
+		t.Fatalf("unknown command: %q", out)
+	}
+}
