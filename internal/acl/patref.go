@@ -401,7 +401,11 @@ func (u *lineUser) check(r *PatRef, key, _ string) error {
 	if r == u.inline {
 		op = u.op
 	}
-	return m.add(key, op, &u.opts)
+	// Patterns added at run time are never resolved, as in HAProxy: a
+	// name there is an error, not a DNS query from the CLI.
+	o := u.opts
+	o.noDNS = true
+	return m.add(key, op, &o)
 }
 
 func (u *lineUser) rebuild() {

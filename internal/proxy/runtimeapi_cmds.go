@@ -347,7 +347,7 @@ func (rt *Runtime) apiShowTable(args []string) string {
 	}
 	t := rt.tables[args[0]]
 	if t == nil {
-		return "Unknown table '" + args[0] + "'.\n"
+		return "No such table\n"
 	}
 	now := rt.clock.NowMs()
 	rest := args[1:]
@@ -362,17 +362,9 @@ func (rt *Runtime) apiShowTable(args []string) string {
 		t.DumpKey(&b, k, now)
 		return b.String()
 	}
-	var filters []tableFilter
-	for len(rest) > 0 {
-		if len(rest) < 3 || !strings.HasPrefix(rest[0], "data.") {
-			return "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n"
-		}
-		f, msg := parseTableFilter(t, rest[0], rest[1], rest[2])
-		if msg != "" {
-			return msg
-		}
-		filters = append(filters, f)
-		rest = rest[3:]
+	filters, msg := parseTableFilters(t, rest)
+	if msg != "" {
+		return msg
 	}
 	var dump bytes.Buffer
 	t.Dump(&dump, now)
@@ -392,6 +384,25 @@ func (rt *Runtime) apiShowTable(args []string) string {
 	return b.String()
 }
 
+// parseTableFilters reads the "data.<type> <op> <value>" filters of "show
+// table" and "clear table"; a bad one is named by its place, as in HAProxy.
+func parseTableFilters(t *stick.Table, rest []string) ([]tableFilter, string) {
+	var filters []tableFilter
+	for n := 1; len(rest) > 0; n++ {
+		if !strings.HasPrefix(rest[0], "data.") {
+			return nil, "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n"
+		}
+		w := append(append([]string(nil), rest...), "", "")
+		f, msg := parseTableFilter(t, w[0], w[1], w[2])
+		if msg != "" {
+			return nil, fmt.Sprintf("Filter entry #%d: %s", n, msg)
+		}
+		filters = append(filters, f)
+		rest = rest[min(3, len(rest)):]
+	}
+	return filters, ""
+}
+
 type tableFilter struct {
 	name string
 	op   string
@@ -401,7 +412,10 @@ type tableFilter struct {
 func parseTableFilter(t *stick.Table, data, op, val string) (tableFilter, string) {
 	name := strings.TrimPrefix(data, "data.")
 	dt, ok := stick.DataTypeByName(name)
-	if !ok || !t.Stores(dt) {
+	if !ok {
+		return tableFilter{}, "Unknown data type\n"
+	}
+	if !t.Stores(dt) {
 		return tableFilter{}, "Data type not stored in this table\n"
 	}
 	switch op {
@@ -457,31 +471,70 @@ func filterLine(line string, fs []tableFilter) bool {
 	return true
 }
 
-// apiClearTable is "clear table <table>": every entry goes. The key and
-// data filters of HAProxy's form are refused rather than ignored.
+// apiClearTable is "clear table <table> [data.<type> <op> <v>]* | [key
+// <k>]": every untracked entry, the one of the key, or those whose data
+// pass every filter.
 func (rt *Runtime) apiClearTable(args []string) string {
 	if len(args) == 0 {
-		return "Missing table name.\n"
+		return "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n"
 	}
 	t := rt.tables[args[0]]
 	if t == nil {
-		return "Unknown table '" + args[0] + "'.\n"
+		return "No such table\n"
 	}
-	if len(args) > 1 {
-		return "'clear table' with a key or data filter is not supported by bulwark; use 'clear table <table>'.\n"
+	now := rt.clock.NowMs()
+	rest := args[1:]
+	if len(rest) == 0 {
+		t.Clear()
+		return ""
 	}
-	t.Clear()
+	if rest[0] == "key" {
+		if len(rest) != 2 {
+			return "Key value expected\n"
+		}
+		k, err := t.ParseKey(rest[1])
+		if err != nil {
+			return "Invalid key\n"
+		}
+		t.Delete(k, now)
+		return ""
+	}
+	filters, msg := parseTableFilters(t, rest)
+	if msg != "" {
+		return msg
+	}
+	var dump bytes.Buffer
+	t.Dump(&dump, now)
+	sc := bufio.NewScanner(&dump)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || !filterLine(line, filters) {
+			continue
+		}
+		for _, w := range strings.Fields(line) {
+			if kt, ok := strings.CutPrefix(w, "key="); ok {
+				if k, err := t.ParseKey(kt); err == nil {
+					t.Delete(k, now)
+				}
+				break
+			}
+		}
+	}
 	return ""
 }
 
 // apiSetTable is "set table <table> key <key> [data.<type> <value>]*".
 func (rt *Runtime) apiSetTable(args []string) string {
 	if len(args) == 0 {
-		return "Missing table name.\n"
+		return "Required arguments: <table> key <key> [data.<store_data_type> <value>]*\n"
 	}
 	t := rt.tables[args[0]]
 	if t == nil {
-		return "Unknown table '" + args[0] + "'.\n"
+		return "No such table\n"
+	}
+	if len(args) == 1 {
+		return "" // HAProxy answers nothing and does nothing
 	}
 	if len(args) < 3 || args[1] != "key" {
 		return "Key value expected\n"
@@ -497,7 +550,7 @@ func (rt *Runtime) apiSetTable(args []string) string {
 	var sets []set
 	rest := args[3:]
 	for len(rest) > 0 {
-		if len(rest) < 2 || !strings.HasPrefix(rest[0], "data.") {
+		if !strings.HasPrefix(rest[0], "data.") {
 			return "\"data.<type>\" followed by a value expected\n"
 		}
 		dt, ok := stick.DataTypeByName(strings.TrimPrefix(rest[0], "data."))
@@ -506,6 +559,9 @@ func (rt *Runtime) apiSetTable(args []string) string {
 		}
 		if !t.Stores(dt) {
 			return "Data type not stored in this table\n"
+		}
+		if len(rest) < 2 {
+			return "Require a valid integer value to store\n"
 		}
 		v, err := strconv.ParseUint(rest[1], 10, 64)
 		if err != nil {
