@@ -543,7 +543,7 @@ func (s *httpSession) serveService(name string, e *LogEntry) bool {
 		}
 	}
 	var buf bytes.Buffer
-	if err := stats.WriteProm(&buf, rt.StatsRows(), rt.StatsInfo(), opt); err != nil {
+	if err := stats.WriteProm(&buf, rt.StatsRows(), rt.StatsInfo(), rt.tableStats(), opt); err != nil {
 		s.sendError(500, e)
 		return false
 	}
@@ -607,4 +607,22 @@ func statsAuthOK(auth []string, hs []h1.Header) bool {
 		good |= subtle.ConstantTimeCompare(dec, []byte(cred))
 	}
 	return good == 1
+}
+
+// tableStats lists the stick tables for the exporter, in configuration
+// order.
+func (rt *Runtime) tableStats() []stats.TableStat {
+	var out []stats.TableStat
+	for _, p := range rt.model.Proxies {
+		t := rt.tables[p.Name]
+		if t == nil {
+			continue
+		}
+		typ := ""
+		if args := p.StickTable.Args; len(args) > 1 && args[0] == "type" {
+			typ = args[1]
+		}
+		out = append(out, stats.TableStat{Name: t.Name(), Type: typ, Size: int64(t.Spec().Size), Used: int64(t.Used())})
+	}
+	return out
 }
