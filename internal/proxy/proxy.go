@@ -253,6 +253,7 @@ type Runtime struct {
 	abuse      *abuse.Detector  // bulwark-abuse-* alerts; nil without
 	stores     []*tlsconf.Store // for bulwark-crt-watch
 	refs       *acl.PatRefs     // the maps and ACL patterns of "show map|acl"
+	ssl        sslTx            // the open "set ssl cert" transaction
 }
 
 func (rt *Runtime) getMsg() *msgState {
