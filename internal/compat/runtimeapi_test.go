@@ -3,6 +3,13 @@ package compat
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"fmt"
 	"io"
 	"net"
@@ -36,6 +43,9 @@ frontend fe
     http-request deny if bad
     http-request return status 200 content-type text/plain lf-string "%[req.hdr(host),lower,map(DIR/hosts.map,none)] %[path,map_beg(DIR/paths.map,0)]"
     default_backend be1
+frontend tls
+    bind 127.0.0.1:TLSPORT ssl crt DIR/a.pem
+    http-request return status 200
 backend be1
     stick-table type ip size 100 store gpc0,conn_cnt
     server s1 127.0.0.1:DEAD weight 10
@@ -67,6 +77,10 @@ var diffCommands = []string{
 	"clear table be1", "show table be1", "set table nope key 1", "clear table nope", "set table", "clear table",
 	"show table be1 key", "set table be1 key", "set table be1", "set table be1 key 1.2.3.4 data.gpc0", "set table be1 key 1.2.3.4 data.gpc0 x",
 	"show table be1 data.gpc0", "show table be1 data.nope eq 1", "show table be1 data.gpc0 eq x", "clear table be1 data.gpc0 gt 3",
+	"show ssl cert", "show ssl cert /DIR/a.pem", "show ssl cert /nope", "commit ssl cert /DIR/a.pem", "abort ssl cert /DIR/a.pem",
+	"set ssl cert /nope <<\nPEM_B", "set ssl cert /DIR/a.pem <<\ngarbage\n", "set ssl cert /DIR/a.pem <<\nPEM_B",
+	"show ssl cert", "show ssl cert */DIR/a.pem", "set ssl cert /DIR/a.pem <<\nPEM_B", "abort ssl cert /DIR/a.pem",
+	"set ssl cert /DIR/a.pem <<\nPEM_B", "commit ssl cert /DIR/a.pem", "show ssl cert /DIR/a.pem", "set ssl cert", "commit ssl cert",
 }
 
 // diffMasks replace what must differ between the two processes.
@@ -132,6 +146,8 @@ func TestRuntimeAPIAgainstHAProxy(t *testing.T) {
 	os.WriteFile(filepath.Join(data, "hosts.map"), []byte("a.example.com be1\nb.example.com be2\n"), 0o644)
 	os.WriteFile(filepath.Join(data, "nets.acl"), []byte("10.0.0.0/8\n192.168.0.0/16\n"), 0o644)
 	os.WriteFile(filepath.Join(data, "paths.map"), []byte("/api 1\n/static 2\n"), 0o644)
+	pemA, pemB := selfSigned(t, "a.example.test", 1), selfSigned(t, "b.example.test", 2)
+	os.WriteFile(filepath.Join(data, "a.pem"), pemA, 0o600)
 	bin := filepath.Join(t.TempDir(), "bulwark")
 	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -141,14 +157,14 @@ func TestRuntimeAPIAgainstHAProxy(t *testing.T) {
 	for _, name := range []string{"haproxy", "bulwark"} {
 		dir := t.TempDir()
 		d := diffSide{name: name, sock: filepath.Join(dir, "api.sock"), cfg: filepath.Join(dir, "test.cfg"), port: freePort(t)}
-		cfg := strings.NewReplacer("SOCK", d.sock, "PORT", d.port, "DIR", data, "DEAD", dead).Replace(diffConfig)
+		cfg := strings.NewReplacer("SOCK", d.sock, "TLSPORT", freePort(t), "PORT", d.port, "DIR", data, "DEAD", dead).Replace(diffConfig)
 		os.WriteFile(d.cfg, []byte(cfg), 0o644)
 		var cmd *exec.Cmd
 		if name == "haproxy" {
 			cmd = exec.Command(hap, "-db", "-f", d.cfg)
 		} else {
 			cmd = exec.Command(bin, "-f", d.cfg)
-			cmd.Env = append(os.Environ(), "BULWARK_ALLOW_ROOT=1")
+			cmd.Env = append(os.Environ(), "BULWARK_ALLOW_ROOT=1", "BULWARK_ALLOW_INSECURE_KEY_PERMS=1")
 		}
 		start(t, cmd, d.port)
 		sides = append(sides, d)
@@ -157,6 +173,7 @@ func TestRuntimeAPIAgainstHAProxy(t *testing.T) {
 	var diffs []string
 	for _, cmd := range diffCommands {
 		cmd = strings.ReplaceAll(cmd, "/DIR", data)
+		cmd = strings.ReplaceAll(cmd, "PEM_B", string(pemB))
 		h, b := hs.run(t, cmd), bs.run(t, cmd)
 		h = haproxyOnly.ReplaceAllString(h, "")
 		if h != b {
@@ -213,4 +230,22 @@ func start(t *testing.T, cmd *exec.Cmd, port string) {
 		t.Log(sc.Text())
 	}
 	t.Fatalf("%s did not listen on %s", cmd.Path, port)
+}
+
+// selfSigned is a certificate and its key in one PEM block sequence, as
+// "crt" files and "set ssl cert" payloads hold them.
+func selfSigned(t *testing.T, name string, serial int64) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{Organization: []string{"Bulwark test"}, CommonName: name},
+		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})...)
 }
