@@ -45,6 +45,9 @@ type server struct {
 	tcpka    bool    // option srvtcpka / tcpka
 	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
 
+	// agentOff is "disable agent": the agent's answers are not applied.
+	agentOff atomic.Bool
+
 	// Counters for stats and logs.
 	stats   counters
 	total   atomic.Int64

@@ -76,6 +76,9 @@ func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 	}
 	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter, Timeout: b.cfg.Timeouts.Check}
 	rt.checker.WatchAgent(spec, offset, func(res srvstate.Check, r *health.AgentReply) {
+		if s.agentOff.Load() {
+			return
+		}
 		if r != nil {
 			if r.MaxConn >= 0 {
 				s.lb.SetMaxConn(r.MaxConn)

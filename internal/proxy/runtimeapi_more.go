@@ -25,7 +25,52 @@ func moreCommands() []apiCommand {
 		{"set maxconn frontend", "<frontend> <value>", "admin", "change a frontend's maxconn setting", wrap((*Runtime).apiSetMaxconnFrontend)},
 		{"set maxconn server", "<bk>/<srv>", "admin", "change a server's maxconn setting", wrap((*Runtime).apiSetMaxconnServer)},
 		{"set maxconn global", "<value>", "admin", "change the per-process maxconn setting", wrap((*Runtime).apiSetMaxconnGlobal)},
+		{"enable health", "<bk>/<srv>", "admin", "enable health checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiHealth(a, true) }},
+		{"disable health", "<bk>/<srv>", "admin", "disable health checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiHealth(a, false) }},
+		{"enable agent", "<bk>/<srv>", "admin", "enable agent checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiAgent(a, true) }},
+		{"disable agent", "<bk>/<srv>", "admin", "disable agent checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiAgent(a, false) }},
 	}
+}
+
+// apiHealth is "enable|disable health <b>/<s>": disabled, the server is
+// no longer checked and counts as UP (MG 9.3); a server without "check"
+// has nothing to change, and HAProxy answers nothing then too.
+func (rt *Runtime) apiHealth(args []string, on bool) string {
+	if len(args) != 1 {
+		return "Require 'backend/server'.\n"
+	}
+	b, s, msg := rt.apiServer(args[0])
+	if s == nil {
+		return msg
+	}
+	if !s.cfg.Check {
+		return ""
+	}
+	before, after := s.state.SetChecked(on)
+	if before.Op != after.Op {
+		rt.stateChanged(b, s, before, after)
+	}
+	return ""
+}
+
+// apiAgent is "enable|disable agent <b>/<s>": disabled, the agent's
+// answers are ignored and what it held down is released.
+func (rt *Runtime) apiAgent(args []string, on bool) string {
+	if len(args) != 1 {
+		return "Require 'backend/server'.\n"
+	}
+	b, s, msg := rt.apiServer(args[0])
+	if s == nil {
+		return msg
+	}
+	if !s.cfg.AgentCheck || s.agentOff.Swap(!on) == !on || on {
+		return ""
+	}
+	before, after := s.state.ReportAgent(s.state.Load().Agent, false, true)
+	if before.Op != after.Op {
+		rt.stateChanged(b, s, before, after)
+	}
+	return ""
 }
 
 // frontendArg resolves a frontend by name or "#<id>".

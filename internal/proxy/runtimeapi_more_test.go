@@ -230,3 +230,76 @@ func TestRuntimeAPIProcessCommands(t *testing.T) {
 		t.Fatalf("unknown command: %q", out)
 	}
 }
+
+// "disable health" stops the checks and the server counts as UP again;
+// "enable health" lets the checks take it down again.
+func TestRuntimeAPIEnableDisableHealth(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 DEAD check inter 100ms fall 1 rise 1
+    server s2 DEAD
+`, "SOCK", sock, "DEAD", deadAddr(t)))
+	status := func() string { return csvRows(t, apiCall(t, sock, "show stat"))["be/s1"]["status"] }
+	waitFor(t, func() bool { return status() == "DOWN" }, "s1 DOWN by its checks")
+	if out := apiCall(t, sock, "disable health be/s1"); out != "\n" {
+		t.Fatalf("disable health: %q", out)
+	}
+	// Unchecked and up: HAProxy's stats say "no check".
+	if got := status(); got != "no check" {
+		t.Fatalf("status with checks disabled: %q", got)
+	}
+	// A server without checks has nothing to disable; HAProxy says nothing.
+	if out := apiCall(t, sock, "disable health be/s2"); out != "\n" {
+		t.Fatalf("disable health of an unchecked server: %q", out)
+	}
+	if out := apiCall(t, sock, "disable health be/nope"); out != "No such server.\n\n" {
+		t.Fatalf("disable health of an unknown server: %q", out)
+	}
+	// Still UP after several intervals: no check ran.
+	time.Sleep(400 * time.Millisecond)
+	if got := status(); got != "no check" {
+		t.Fatalf("status a while after disable health: %q", got)
+	}
+	apiCall(t, sock, "enable health be/s1")
+	waitFor(t, func() bool { return status() == "DOWN" }, "s1 DOWN again once checked")
+}
+
+// An agent holding its server down: "disable agent" releases it and its
+// later answers are not applied; "set server … agent" sets the verdict.
+func TestRuntimeAPIDisableAgent(t *testing.T) {
+	addr, _ := agentPeer(t, nil, "down")
+	host, port, _ := net.SplitHostPort(addr)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	px, _ := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 H:1 agent-check agent-port P agent-inter 20ms agent-send "hi\n"
+    server s2 H:1
+`, "SOCK", sock, "H", host, "P", port))
+	st := px.Current().backends["be"].servers[0].state
+	waitFor(t, func() bool { return st.Load().AgentDown }, "the agent's down")
+	if out := apiCall(t, sock, "disable agent be/s1"); out != "\n" {
+		t.Fatalf("disable agent: %q", out)
+	}
+	if cur := st.Load(); cur.AgentDown {
+		t.Fatal("still held down by a disabled agent")
+	}
+	time.Sleep(200 * time.Millisecond) // several agent intervals
+	if st.Load().AgentDown {
+		t.Fatal("a disabled agent's answer was applied")
+	}
+	if out := apiCall(t, sock, "set server be/s1 agent down"); out != "\n" || !st.Load().AgentDown {
+		t.Fatalf("set server agent down: %q %v", out, st.Load().AgentDown)
+	}
+	if out := apiCall(t, sock, "set server be/s2 agent up"); out != "agent checks are not enabled on this server.\n\n" {
+		t.Fatalf("set server agent without an agent: %q", out)
+	}
+	apiCall(t, sock, "enable agent be/s1")
+	waitFor(t, func() bool { return st.Load().AgentDown }, "the agent's down once enabled")
+}
