@@ -81,6 +81,10 @@ var diffCommands = []string{
 	"set ssl cert /nope <<\nPEM_B", "set ssl cert /DIR/a.pem <<\ngarbage\n", "set ssl cert /DIR/a.pem <<\nPEM_B",
 	"show ssl cert", "show ssl cert */DIR/a.pem", "set ssl cert /DIR/a.pem <<\nPEM_B", "abort ssl cert /DIR/a.pem",
 	"set ssl cert /DIR/a.pem <<\nPEM_B", "commit ssl cert /DIR/a.pem", "show ssl cert /DIR/a.pem", "set ssl cert", "commit ssl cert",
+	"set rate-limit", "set rate-limit connections", "set rate-limit connections global", "set rate-limit connections global -1",
+	"set rate-limit connections frontend 3", "set rate-limit sessions global 1000", "set rate-limit sessions global 0",
+	"disable health be1/s1", "enable health be1/s1", "disable agent be1/s1", "enable agent be1/s1", "set server be1/s1 agent up",
+	"set server be1/s1 foo", "set server be1/nope state ready", "show servers conn nope",
 }
 
 // diffMasks replace what must differ between the two processes.

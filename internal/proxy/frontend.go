@@ -119,6 +119,10 @@ func (fe *frontend) serve(bl boundListener) {
 				return
 			}
 		}
+		if !rt.waitRate() {
+			release()
+			return
+		}
 		var c net.Conn
 		err := errClosed
 		if !rt.stopping.Load() {

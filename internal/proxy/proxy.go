@@ -223,26 +223,29 @@ type Runtime struct {
 	conns     sync.Map              // net.Conn -> struct{} for hard stop
 	idle      sync.Map              // *httpSession waiting for a request
 	gate      *gate                 // global maxconn ("set maxconn global")
-	ctx       context.Context
-	cancel    context.CancelFunc
-	stopping  atomic.Bool
-	stopped   chan struct{}  // closed when stopping becomes true
-	loops     sync.WaitGroup // accept loops
-	idleGrace atomic.Int64   // time.Duration an idle session may still wait once stopping
-	active    sync.WaitGroup
-	checker   *health.Checker
-	opts      Options
-	clock     stick.Clock
-	tables    map[string]*stick.Table
-	rules     map[*model.Proxy]*proxyRules
-	bufs      *h1.BufPool // HTTP reader buffers, taken only while reading
-	parker    *parker     // idle keep-alive sessions without goroutines
-	copyBufs  sync.Pool   // body copy buffers
-	msgs      sync.Pool   // *msgState of idle sessions
-	comp      compress.Pools
-	caches    map[string]*cache.Cache // "cache" sections by name
-	apis      []apiListener
-	start     time.Time
+	// connLimit and sessLimit are "set rate-limit connections|sessions
+	// global": accepted connections per second, 0 without a limit.
+	connLimit, sessLimit atomic.Int64
+	ctx                  context.Context
+	cancel               context.CancelFunc
+	stopping             atomic.Bool
+	stopped              chan struct{}  // closed when stopping becomes true
+	loops                sync.WaitGroup // accept loops
+	idleGrace            atomic.Int64   // time.Duration an idle session may still wait once stopping
+	active               sync.WaitGroup
+	checker              *health.Checker
+	opts                 Options
+	clock                stick.Clock
+	tables               map[string]*stick.Table
+	rules                map[*model.Proxy]*proxyRules
+	bufs                 *h1.BufPool // HTTP reader buffers, taken only while reading
+	parker               *parker     // idle keep-alive sessions without goroutines
+	copyBufs             sync.Pool   // body copy buffers
+	msgs                 sync.Pool   // *msgState of idle sessions
+	comp                 compress.Pools
+	caches               map[string]*cache.Cache // "cache" sections by name
+	apis                 []apiListener
+	start                time.Time
 	// statsToken is the CSRF token of the stats page's action forms: a
 	// form posted by a browser must carry it (see statsCSRF).
 	statsToken string

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +26,7 @@ func moreCommands() []apiCommand {
 		{"set maxconn frontend", "<frontend> <value>", "admin", "change a frontend's maxconn setting", wrap((*Runtime).apiSetMaxconnFrontend)},
 		{"set maxconn server", "<bk>/<srv>", "admin", "change a server's maxconn setting", wrap((*Runtime).apiSetMaxconnServer)},
 		{"set maxconn global", "<value>", "admin", "change the per-process maxconn setting", wrap((*Runtime).apiSetMaxconnGlobal)},
+		{"set rate-limit", "<setting> <value>", "admin", "change a rate limiting value", wrap((*Runtime).apiSetRateLimit)},
 		{"enable health", "<bk>/<srv>", "admin", "enable health checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiHealth(a, true) }},
 		{"disable health", "<bk>/<srv>", "admin", "disable health checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiHealth(a, false) }},
 		{"enable agent", "<bk>/<srv>", "admin", "enable agent checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiAgent(a, true) }},
@@ -33,8 +35,9 @@ func moreCommands() []apiCommand {
 }
 
 // apiHealth is "enable|disable health <b>/<s>": disabled, the server is
-// no longer checked and counts as UP (MG 9.3); a server without "check"
-// has nothing to change, and HAProxy answers nothing then too.
+// no longer checked and counts as UP (MG 9.3). A server without "check"
+// cannot be enabled; disabling it changes nothing, and HAProxy answers
+// nothing then.
 func (rt *Runtime) apiHealth(args []string, on bool) string {
 	if len(args) != 1 {
 		return "Require 'backend/server'.\n"
@@ -44,6 +47,9 @@ func (rt *Runtime) apiHealth(args []string, on bool) string {
 		return msg
 	}
 	if !s.cfg.Check {
+		if on {
+			return "Health check was not configured on this server, cannot enable.\n"
+		}
 		return ""
 	}
 	before, after := s.state.SetChecked(on)
@@ -63,7 +69,13 @@ func (rt *Runtime) apiAgent(args []string, on bool) string {
 	if s == nil {
 		return msg
 	}
-	if !s.cfg.AgentCheck || s.agentOff.Swap(!on) == !on || on {
+	if !s.cfg.AgentCheck {
+		if on {
+			return "Agent was not configured on this server, cannot enable.\n"
+		}
+		return ""
+	}
+	if s.agentOff.Swap(!on) == !on || on {
 		return ""
 	}
 	before, after := s.state.ReportAgent(s.state.Load().Agent, false, true)
@@ -306,4 +318,61 @@ func (rt *Runtime) apiSetServerAgent(b *backend, s *server, word string) string 
 		rt.stateChanged(b, s, before, after)
 	}
 	return ""
+}
+
+const rateLimitUsage = "'set rate-limit' only supports :\n" +
+	"   - 'connections global' to set the per-process maximum connection rate\n" +
+	"   - 'sessions global' to set the per-process maximum session rate\n" +
+	"   - 'ssl-sessions global' to set the per-process maximum SSL session rate\n" +
+	"   - 'http-compression global' to set the per-process maximum compression speed in kB/s\n"
+
+// apiSetRateLimit is "set rate-limit connections|sessions global <n>": the
+// accept loops stop accepting while the process's connection rate is at
+// the limit, leaving newcomers in the kernel backlog as HAProxy does. A
+// session is a connection in Bulwark, so both limits bound the same rate.
+func (rt *Runtime) apiSetRateLimit(args []string) string {
+	if len(args) < 2 || args[1] != "global" {
+		return rateLimitUsage
+	}
+	var lim *atomic.Int64
+	switch args[0] {
+	case "connections":
+		lim = &rt.connLimit
+	case "sessions":
+		lim = &rt.sessLimit
+	case "ssl-sessions", "http-compression":
+		return "'set rate-limit " + args[0] + "' is not supported by bulwark.\n"
+	default:
+		return rateLimitUsage
+	}
+	if len(args) < 3 {
+		return "Expects an integer value.\n"
+	}
+	// atoi, as HAProxy reads it: garbage is 0, no limit.
+	n, _ := strconv.Atoi(args[2])
+	if n < 0 {
+		return "Value out of range.\n"
+	}
+	lim.Store(int64(n))
+	return ""
+}
+
+// waitRate holds an accept loop while the process's connection rate is at
+// the lowest of the rate limits; false once the runtime stops.
+func (rt *Runtime) waitRate() bool {
+	for {
+		lim := rt.connLimit.Load()
+		if s := rt.sessLimit.Load(); s > 0 && (lim == 0 || s < lim) {
+			lim = s
+		}
+		if lim <= 0 || rt.connRate.Read(rt.clock.NowMs()) < lim {
+			return true
+		}
+		wait := time.Duration(min(max(1000/lim, 1), 100)) * time.Millisecond
+		select {
+		case <-time.After(wait):
+		case <-rt.ctx.Done():
+			return false
+		}
+	}
 }

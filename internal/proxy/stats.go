@@ -219,6 +219,7 @@ func (rt *Runtime) StatsInfo() *stats.Info {
 	in.Jobs = in.CurrConns + in.Listeners
 	in.ConnRate, in.MaxConnRate = rt.connRate.Read(nowMs), rt.connRate.Max()
 	in.MaxSessRate = in.MaxConnRate
+	in.ConnRateLimit, in.SessRateLimit = rt.connLimit.Load(), rt.sessLimit.Load()
 	return in
 }
 
