@@ -52,7 +52,9 @@ backend be
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		c.Write(in)
 		c.(*net.UnixConn).CloseWrite()
-		if _, err := io.ReadAll(c); err != nil {
+		// The runtime may close on a line too long before reading all of
+		// it (the client then sees a reset): any end will do, a hang not.
+		if _, err := io.ReadAll(c); err != nil && os.IsTimeout(err) {
 			t.Fatalf("no end to the answer of %q: %v", in, err)
 		}
 	})
