@@ -57,11 +57,15 @@ type server struct {
 
 // backend is the running state of a backend (or listen) proxy.
 type backend struct {
-	cfg     *model.Proxy
-	name    string
-	servers []*server
-	lb      balance.Balancer
-	params  balance.Params
+	cfg  *model.Proxy
+	name string
+	// set holds the servers and their balancer; "add server" swaps a
+	// new one. Indices only grow: a request releases the index it picked
+	// on whichever set is current, and the balancers share the servers'
+	// balance.Server, so the slot it took is the one given back.
+	set    atomic.Pointer[srvSet]
+	addMu  sync.Mutex // serialises "add server"
+	params balance.Params
 	pages   errorPages
 	rules   *proxyRules
 	hdrName string // balance hdr(<name>), lower-cased for h1.Get
@@ -100,6 +104,7 @@ type backend struct {
 	ck        *cookieCfg  // "cookie" persistence, nil without
 	persist   []*acl.Cond // force-persist / ignore-persist, parallel to cfg.PersistRules
 	stick     []plan.StickRule
+	lbOpts    []balance.Option
 }
 
 func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
@@ -131,6 +136,7 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 		b.queueTimeout = t.Connect
 	}
 	var lbs []*balance.Server
+	var servers []*server
 	for _, sc := range p.Servers {
 		if sc.MaxQueue <= 0 {
 			b.maxQueue = 0
@@ -139,34 +145,11 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 		b.maxQueue += int64(sc.MaxQueue)
 	}
 	for i, sc := range p.Servers {
-		s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
-		if sc.Addr.Net != "unix" && sc.Addr.Net != "abns" {
-			s.source = sourceAddr(sc.Source, p.Source)
+		s, err := b.newServer(i, sc, pp)
+		if err != nil {
+			return nil, err
 		}
-		s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
-		if sc.SSL {
-			if s.tls = pp.ServerTLS[sc]; s.tls == nil {
-				return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
-			}
-		}
-		s.checkTLS = pp.CheckTLS[sc]
-		s.pp = newPPSend(sc)
-		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
-		s.lb.SetMaxConn(sc.MaxConn)
-		s.state = newServerState(b, s)
-		switch sc.Addr.Net {
-		case "unix":
-			s.addr, s.unix = sc.Addr.Path, true
-		case "abns":
-			s.addr, s.unix = "@"+sc.Addr.Path, true
-		default:
-			if sc.Addr.PortLow != 0 && !sc.Addr.PortDelta {
-				s.addr = net.JoinHostPort(sc.Addr.Host, strconv.Itoa(sc.Addr.PortLow))
-			} else {
-				s.addr = sc.Addr.Host
-			}
-		}
-		b.servers = append(b.servers, s)
+		servers = append(servers, s)
 		lbs = append(lbs, s.lb)
 	}
 	params := p.LB
@@ -176,13 +159,64 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 	}
 	b.params = params
 	b.hdrName = strings.ToLower(params.Name)
-	var err error
-	b.lb, err = balance.New(params, p.Hash, lbs, opts...)
+	b.lbOpts = opts
+	lb, err := balance.New(params, p.Hash, lbs, opts...)
 	if err != nil {
 		return nil, err
 	}
+	b.set.Store(&srvSet{servers: servers, lb: lb})
 	return b, nil
 }
+
+// newServer builds server i of b from its configuration.
+func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy) (*server, error) {
+	p := b.cfg
+	s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
+	if sc.Addr.Net != "unix" && sc.Addr.Net != "abns" {
+		s.source = sourceAddr(sc.Source, p.Source)
+	}
+	s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
+	if sc.SSL {
+		if s.tls = pp.ServerTLS[sc]; s.tls == nil {
+			return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
+		}
+	}
+	s.checkTLS = pp.CheckTLS[sc]
+	s.pp = newPPSend(sc)
+	s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
+	s.lb.SetMaxConn(sc.MaxConn)
+	s.state = newServerState(b, s)
+	switch sc.Addr.Net {
+	case "unix":
+		s.addr, s.unix = sc.Addr.Path, true
+	case "abns":
+		s.addr, s.unix = "@"+sc.Addr.Path, true
+	default:
+		if sc.Addr.PortLow != 0 && !sc.Addr.PortDelta {
+			s.addr = net.JoinHostPort(sc.Addr.Host, strconv.Itoa(sc.Addr.PortLow))
+		} else {
+			s.addr = sc.Addr.Host
+		}
+	}
+	return s, nil
+}
+
+// srvSet is a backend's servers and the balancer over them.
+type srvSet struct {
+	servers []*server
+	lb      balance.Balancer
+}
+
+// srvs returns the current servers; index i is balancer index i.
+func (b *backend) srvs() []*server {
+	if st := b.set.Load(); st != nil {
+		return st.servers
+	}
+	return nil
+}
+
+// bal returns the current balancer.
+func (b *backend) bal() balance.Balancer { return b.set.Load().lb }
 
 var (
 	errNoServer    = errors.New("no server available")
@@ -193,7 +227,7 @@ var (
 // acquire picks a server and takes a slot on it, waiting in the backend
 // queue while every candidate is at its maxconn, up to "timeout queue".
 func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
-	idx, st := b.lb.Pick(key)
+	idx, st := b.bal().Pick(key)
 	switch st {
 	case balance.OK:
 		return idx, nil
@@ -215,7 +249,7 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 		b.freedMu.Lock()
 		wake := b.freed
 		b.freedMu.Unlock()
-		idx, st := b.lb.Pick(key)
+		idx, st := b.bal().Pick(key)
 		switch st {
 		case balance.OK:
 			return idx, nil
@@ -233,7 +267,7 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 }
 
 func (b *backend) release(idx int) {
-	b.lb.Release(idx)
+	b.bal().Release(idx)
 	// Waking the queue costs a channel; only pay it when someone waits. A
 	// waiter registers (queued++) before re-checking the balancer, so it
 	// cannot miss this release.

@@ -157,7 +157,7 @@ func (s *httpSession) cookieHeader(be *backend, v []byte) ([]byte, bool) {
 		// Empty cookies are never honoured, so that a client that learned
 		// one from a cookie-less backup server does not stick to it.
 		if len(id) > 0 && !st.ignore && st.direct < 0 {
-			for i, sv := range be.servers {
+			for i, sv := range be.srvs() {
 				if ck.values[i] == "" || ck.values[i] != string(id) {
 					continue
 				}
@@ -214,7 +214,7 @@ func (s *server) running() bool {
 // queue on that server).
 func (s *httpSession) acquireDirect(be *backend) (int, bool) {
 	i := s.ck.direct
-	if i < 0 || !be.servers[i].lb.TryAcquire() {
+	if i < 0 || !be.srvs()[i].lb.TryAcquire() {
 		s.ck.direct = -1
 		return -1, false
 	}
@@ -229,7 +229,7 @@ func (s *httpSession) cookieResponse(be *backend, e *LogEntry) {
 		return
 	}
 	idx := -1
-	for i, sv := range be.servers {
+	for i, sv := range be.srvs() {
 		if sv == e.srv {
 			idx = i
 		}

@@ -150,7 +150,7 @@ func (p *Proxy) ExportState(w io.Writer) error {
 			c.Tables = append(c.Tables, t.Export(now))
 		}
 		for name, b := range rt.backends {
-			for _, s := range b.servers {
+			for _, s := range b.srvs() {
 				n := s.state.Load()
 				cs := carriedServer{Backend: name, Server: s.name, Maint: n.Admin&srvstate.AdminFMaint != 0,
 					Drain: n.Admin.Drain(), Weight: n.Weight, InitialWeight: n.InitialWeight}
@@ -192,7 +192,7 @@ func (p *Proxy) ImportState(rt *Runtime, r io.Reader) (int, error) {
 		if b == nil {
 			continue
 		}
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			if s.name != cs.Server {
 				continue
 			}
@@ -643,7 +643,7 @@ func (rt *Runtime) closeAll() {
 		return true
 	})
 	for _, b := range rt.backends {
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			s.pool.close()
 		}
 	}

@@ -283,7 +283,7 @@ func (rt *Runtime) apiShowServers(args []string) string {
 		if be == nil || (len(args) > 0 && args[0] != p.Name) {
 			continue
 		}
-		for i, s := range be.servers {
+		for i, s := range be.srvs() {
 			st := s.state.Load()
 			id := s.cfg.ID
 			if id == 0 {
@@ -314,7 +314,7 @@ func (rt *Runtime) apiServer(arg string) (*backend, *server, string) {
 	if b == nil {
 		return nil, nil, "No such backend.\n"
 	}
-	for _, s := range b.servers {
+	for _, s := range b.srvs() {
 		if s.name == sv {
 			return b, s, ""
 		}

@@ -44,7 +44,7 @@ func apiCommands() []apiCommand {
 		{"disable server", "(DEPRECATED)", "admin", "disable a server for maintenance (use 'set server' instead)", wrap((*Runtime).apiDisable)},
 		{"enable server", "(DEPRECATED)", "admin", "enable a disabled server (use 'set server' instead)", wrap((*Runtime).apiEnable)},
 		{"set server", "<bk>/<srv> [opts]", "admin", "change a server's state, weight or health", wrap((*Runtime).apiSetServer)},
-	}, mapCommands()...), append(moreCommands(), sslCommands()...)...)
+	}, mapCommands()...), append(append(moreCommands(), sslCommands()...), serverCommands()...)...)
 }
 
 func (cs *apiSession) lower(to string) string {
@@ -171,7 +171,7 @@ func (rt *Runtime) apiShowServersConn(args []string) string {
 		if be == nil || len(args) > 0 && args[0] != p.Name {
 			continue
 		}
-		for i, s := range be.servers {
+		for i, s := range be.srvs() {
 			sid := s.cfg.ID
 			if sid == 0 {
 				sid = i + 1
@@ -290,7 +290,7 @@ func (rt *Runtime) apiClearCounters(cs *apiSession, args []string) string {
 	}
 	for _, b := range rt.backends {
 		cs2 = append(cs2, &b.stats)
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			cs2 = append(cs2, &s.stats)
 			if all {
 				s.failed.Store(0)

@@ -282,7 +282,7 @@ backend be
     server s1 H:1 agent-check agent-port P agent-inter 20ms agent-send "hi\n"
     server s2 H:1
 `, "SOCK", sock, "H", host, "P", port))
-	st := px.Current().backends["be"].servers[0].state
+	st := px.Current().backends["be"].srvs()[0].state
 	waitFor(t, func() bool { return st.Load().AgentDown }, "the agent's down")
 	if out := apiCall(t, sock, "disable agent be/s1"); out != "\n" {
 		t.Fatalf("disable agent: %q", out)

@@ -74,9 +74,9 @@ func (rt *Runtime) StatsRows() []stats.Row {
 			continue
 		}
 		var cur int64
-		snaps := make([]srvstate.Snapshot, len(b.servers))
+		snaps := make([]srvstate.Snapshot, len(b.srvs()))
 		var downtime int64
-		for i, s := range b.servers {
+		for i, s := range b.srvs() {
 			st := s.state.Load()
 			snaps[i] = st
 			sid := s.cfg.ID
@@ -113,7 +113,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 		backendState(&r, b, snaps)
 		fillCounters(&r, &b.stats, now, nowMs)
 		for i := range snaps {
-			r.Econ += b.servers[i].failed.Load()
+			r.Econ += b.srvs()[i].failed.Load()
 		}
 		if r.Status == "DOWN" {
 			downtime = int64(now.Sub(rt.start).Seconds())
@@ -134,7 +134,7 @@ func backendState(r *stats.Row, b *backend, snaps []srvstate.Snapshot) {
 	// uweight sums the user weights of the same group, as HAProxy's
 	// backend row does.
 	var wact, wbck, wfirst, uact, ubck, ufirst int64
-	for i, s := range b.servers {
+	for i, s := range b.srvs() {
 		st := &snaps[i]
 		w := int64(st.View().Weight)
 		if w == 0 {
@@ -162,7 +162,7 @@ func backendState(r *stats.Row, b *backend, snaps []srvstate.Snapshot) {
 		r.Weight, r.UWeight = wfirst, ufirst
 	}
 	r.Status = "UP"
-	if r.Weight == 0 && len(b.servers) > 0 {
+	if r.Weight == 0 && len(b.srvs()) > 0 {
 		r.Status = "DOWN"
 	}
 }
@@ -508,7 +508,7 @@ func (rt *Runtime) backendRef(ref string) *backend {
 // serverNamed finds a server by name or "#<id>".
 func (b *backend) serverNamed(name string) *server {
 	id, byID := strings.CutPrefix(name, "#")
-	for i, s := range b.servers {
+	for i, s := range b.srvs() {
 		if !byID && s.name == name {
 			return s
 		}

@@ -52,7 +52,7 @@ func (s *httpSession) stickMatch(be *backend) {
 		if !ok {
 			continue
 		}
-		for j, sv := range be.servers {
+		for j, sv := range be.srvs() {
 			if int64(sv.cfg.ID) == int64(int32(uint32(id))) && (sv.running() || be.cfg.Option("persist") || st.force) {
 				st.direct = j
 				return

@@ -164,7 +164,7 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, cs cli
 	// failed exchange has fewer connection retries left.
 	base := int(e.Retries)
 	for attempt := 0; ; attempt++ {
-		srv := b.servers[idx]
+		srv := b.srvs()[idx]
 		conn, err := srv.dial(ctx, cs, b.connectTimeout)
 		b.observe(srv, false, err == nil)
 		if err == nil {
@@ -318,7 +318,7 @@ func (b *backend) rdpPersist(payload []byte) (int, bool) {
 	if !ok {
 		return -1, false
 	}
-	for i, s := range b.servers {
+	for i, s := range b.srvs() {
 		if s.addr != ap.String() {
 			continue
 		}

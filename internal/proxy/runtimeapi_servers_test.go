@@ -1,0 +1,69 @@
+package proxy
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// "add server" creates a server in maintenance that "enable server" puts
+// into rotation; its line takes the configuration's keywords and errors.
+func TestRuntimeAPIAddServer(t *testing.T) {
+	up := newTestServer(t, "dyn", nil)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend test
+backend test
+    balance roundrobin
+backend static
+    balance static-rr
+`, "SOCK", sock))
+	status := func() string {
+		return strings.Fields(getOK(t, addr))[1]
+	}
+	if got := status(); got != "503" {
+		t.Fatalf("before: %s", got)
+	}
+	for _, step := range []struct{ cmd, reply string }{
+		{"add server foo/s1 " + up.addr, "No such backend.\n"},
+		{"add server test/s1", "'server' expects <name> and <addr>[:<port>] as arguments.\n"},
+		{"add server static/s1 " + up.addr, "Backend must use a dynamic load balancing to support dynamic servers.\n"},
+		{"add server test/s1 " + up.addr + " bogus", "'server s1' unknown keyword 'bogus'\n"},
+		{"add server test/s1 " + up.addr + " weight 5", "New server registered.\n"},
+		{"add server test/s1 " + up.addr, "Already exists a server with the same name in backend.\n"},
+		{"add server test/s2 " + deadAddr(t) + " check inter 100ms fall 1", "New server registered.\n"},
+	} {
+		if out := apiCall(t, sock, step.cmd); out != step.reply+"\n" {
+			t.Fatalf("%s: %q, want %q", step.cmd, out, step.reply+"\n")
+		}
+	}
+	// In maintenance until enabled.
+	if got := status(); got != "503" {
+		t.Fatalf("a new server is in maintenance: %s", got)
+	}
+	rows := csvRows(t, apiCall(t, sock, "show stat"))
+	if rows["test/s1"]["status"] != "MAINT" || rows["test/s1"]["weight"] != "5" {
+		t.Fatalf("stats of the new server: %v", rows["test/s1"])
+	}
+	apiCall(t, sock, "enable server test/s1")
+	for i := 0; i < 3; i++ {
+		if got := status(); got != "200" {
+			t.Fatalf("after enable server: %s", got)
+		}
+	}
+	if up.hits.Load() != 3 {
+		t.Fatalf("the new server got %d requests", up.hits.Load())
+	}
+	// The check of a new server is off until "enable health".
+	apiCall(t, sock, "enable server test/s2")
+	if st := csvRows(t, apiCall(t, sock, "show stat"))["test/s2"]["status"]; st != "no check" {
+		t.Fatalf("s2 with its check disabled: %q", st)
+	}
+	apiCall(t, sock, "enable health test/s2")
+	waitFor(t, func() bool { return csvRows(t, apiCall(t, sock, "show stat"))["test/s2"]["status"] == "DOWN" }, "s2 DOWN by its check")
+	if st := apiCall(t, sock, "show servers state test"); !strings.Contains(st, " test 2 s2 127.0.0.1 ") {
+		t.Fatalf("show servers state lacks s2: %s", st)
+	}
+}
