@@ -63,9 +63,9 @@ type backend struct {
 	// new one. Indices only grow: a request releases the index it picked
 	// on whichever set is current, and the balancers share the servers'
 	// balance.Server, so the slot it took is the one given back.
-	set    atomic.Pointer[srvSet]
-	addMu  sync.Mutex // serialises "add server"
-	params balance.Params
+	set     atomic.Pointer[srvSet]
+	addMu   sync.Mutex // serialises "add server"
+	params  balance.Params
 	pages   errorPages
 	rules   *proxyRules
 	hdrName string // balance hdr(<name>), lower-cased for h1.Get
