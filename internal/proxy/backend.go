@@ -45,6 +45,7 @@ type server struct {
 	tcpka    bool    // option srvtcpka / tcpka
 	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
 
+	cookie string // its persistence cookie value, "" = none
 	// agentOff is "disable agent": the agent's answers are not applied.
 	agentOff atomic.Bool
 
@@ -182,6 +183,7 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy) (*server, e
 		}
 	}
 	s.checkTLS = pp.CheckTLS[sc]
+	s.cookie = cookieValue(p, sc)
 	s.pp = newPPSend(sc)
 	s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 	s.lb.SetMaxConn(sc.MaxConn)

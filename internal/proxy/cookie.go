@@ -25,23 +25,27 @@ import (
 // cookieCfg is a backend's compiled cookie persistence.
 type cookieCfg struct {
 	*model.Cookie
-	values []string // per server index: its cookie value, "" = none
-	nameEq []byte   // "NAME=", to skip Cookie headers without ours cheaply
+	nameEq []byte // "NAME=", to skip Cookie headers without ours cheaply
 }
 
 func newCookieCfg(p *model.Proxy) *cookieCfg {
 	if p.Cookie == nil {
 		return nil
 	}
-	ck := &cookieCfg{Cookie: p.Cookie, nameEq: []byte(p.Cookie.Name + "=")}
-	for _, sv := range p.Servers {
-		v := sv.Opts["cookie"]
-		if v == "" && p.Cookie.Dynamic && p.DynamicCookieKey != "" {
-			v = dynamicCookie(p.DynamicCookieKey, sv.Addr.Host, sv.Addr.PortLow)
-		}
-		ck.values = append(ck.values, v)
+	return &cookieCfg{Cookie: p.Cookie, nameEq: []byte(p.Cookie.Name + "=")}
+}
+
+// cookieValue is the persistence cookie of server sv of p, "" for none.
+// It lives on the server, so that one added at run time has its own.
+func cookieValue(p *model.Proxy, sv *model.Server) string {
+	if p.Cookie == nil {
+		return ""
 	}
-	return ck
+	v := sv.Opts["cookie"]
+	if v == "" && p.Cookie.Dynamic && p.DynamicCookieKey != "" {
+		v = dynamicCookie(p.DynamicCookieKey, sv.Addr.Host, sv.Addr.PortLow)
+	}
+	return v
 }
 
 // dynamicCookie is HAProxy's "dynamic" server cookie: the XXH64 of the
@@ -158,7 +162,7 @@ func (s *httpSession) cookieHeader(be *backend, v []byte) ([]byte, bool) {
 		// one from a cookie-less backup server does not stick to it.
 		if len(id) > 0 && !st.ignore && st.direct < 0 {
 			for i, sv := range be.srvs() {
-				if ck.values[i] == "" || ck.values[i] != string(id) {
+				if sv.cookie == "" || sv.cookie != string(id) {
 					continue
 				}
 				if sv.running() || be.cfg.Option("persist") || st.force {
@@ -235,7 +239,7 @@ func (s *httpSession) cookieResponse(be *backend, e *LogEntry) {
 		}
 	}
 	direct := st.direct >= 0 && st.direct == idx
-	srvCookie := ck.values[idx]
+	srvCookie := e.srv.cookie
 	resp := &s.m.resp
 	found := false
 	out := resp.Headers[:0]

@@ -67,3 +67,29 @@ backend static
 		t.Fatalf("show servers state lacks s2: %s", st)
 	}
 }
+
+// A server added at run time takes part in cookie persistence with its own
+// cookie.
+func TestRuntimeAPIAddServerCookie(t *testing.T) {
+	a := newTestServer(t, "a", nil)
+	b := newTestServer(t, "b", nil)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    cookie SRV insert indirect nocache
+    server a A cookie ca
+`, "SOCK", sock, "A", a.addr))
+	if out := apiCall(t, sock, "add server be/b "+b.addr+" cookie cb"); out != "New server registered.\n\n" {
+		t.Fatalf("add server: %q", out)
+	}
+	apiCall(t, sock, "enable server be/b")
+	for i := 0; i < 3; i++ {
+		out := sendRaw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nCookie: SRV=cb\r\nConnection: close\r\n\r\n", false)
+		if _, body, _ := strings.Cut(out, "\r\n\r\n"); body != "b" {
+			t.Fatalf("request with the new server's cookie: %q", out)
+		}
+	}
+}

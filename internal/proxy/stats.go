@@ -74,9 +74,11 @@ func (rt *Runtime) StatsRows() []stats.Row {
 			continue
 		}
 		var cur int64
-		snaps := make([]srvstate.Snapshot, len(b.srvs()))
+		// One load of the server set: "add server" may swap it meanwhile.
+		srvs := b.srvs()
+		snaps := make([]srvstate.Snapshot, len(srvs))
 		var downtime int64
-		for i, s := range b.srvs() {
+		for i, s := range srvs {
 			st := s.state.Load()
 			snaps[i] = st
 			sid := s.cfg.ID
@@ -113,7 +115,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 		backendState(&r, b, snaps)
 		fillCounters(&r, &b.stats, now, nowMs)
 		for i := range snaps {
-			r.Econ += b.srvs()[i].failed.Load()
+			r.Econ += srvs[i].failed.Load()
 		}
 		if r.Status == "DOWN" {
 			downtime = int64(now.Sub(rt.start).Seconds())
@@ -134,7 +136,8 @@ func backendState(r *stats.Row, b *backend, snaps []srvstate.Snapshot) {
 	// uweight sums the user weights of the same group, as HAProxy's
 	// backend row does.
 	var wact, wbck, wfirst, uact, ubck, ufirst int64
-	for i, s := range b.srvs() {
+	// The set only grows: its first len(snaps) servers are those of snaps.
+	for i, s := range b.srvs()[:len(snaps)] {
 		st := &snaps[i]
 		w := int64(st.View().Weight)
 		if w == 0 {
