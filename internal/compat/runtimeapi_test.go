@@ -52,6 +52,10 @@ backend be1
     server s2 127.0.0.1:DEAD weight 20 maxconn 30
 backend be2
     server s3 127.0.0.1:DEAD
+backend dyn
+    balance roundrobin
+backend static
+    balance static-rr
 `
 
 // diffCommands are run in order on both; each line is one socat call.
@@ -85,6 +89,10 @@ var diffCommands = []string{
 	"set rate-limit connections frontend 3", "set rate-limit sessions global 1000", "set rate-limit sessions global 0",
 	"disable health be1/s1", "enable health be1/s1", "disable agent be1/s1", "enable agent be1/s1", "set server be1/s1 agent up",
 	"set server be1/s1 foo", "set server be1/nope state ready", "show servers conn nope",
+	"add server foo/s1 127.0.0.1:DEAD", "add server dyn/s1", "add server static/s1 127.0.0.1:DEAD",
+	"add server dyn/s1 127.0.0.1:DEAD weight 7", "add server dyn/s1 127.0.0.1:DEAD", "get weight dyn/s1",
+	"del server foo/s1", "del server dyn/other", "del server dyn/s1", "enable server dyn/s1", "del server dyn/s1",
+	"disable server dyn/s1", "del server dyn/s1", "del server dyn/s1", "add server dyn/s1 127.0.0.1:DEAD",
 }
 
 // diffMasks replace what must differ between the two processes.
@@ -178,6 +186,7 @@ func TestRuntimeAPIAgainstHAProxy(t *testing.T) {
 	for _, cmd := range diffCommands {
 		cmd = strings.ReplaceAll(cmd, "/DIR", data)
 		cmd = strings.ReplaceAll(cmd, "PEM_B", string(pemB))
+		cmd = strings.ReplaceAll(cmd, ":DEAD", ":"+dead)
 		h, b := hs.run(t, cmd), bs.run(t, cmd)
 		h = haproxyOnly.ReplaceAllString(h, "")
 		if h != b {

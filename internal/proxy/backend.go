@@ -45,7 +45,8 @@ type server struct {
 	tcpka    bool    // option srvtcpka / tcpka
 	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
 
-	cookie string // its persistence cookie value, "" = none
+	cookie  string      // its persistence cookie value, "" = none
+	removed atomic.Bool // "del server": kept only for its balancer index
 	// agentOff is "disable agent": the agent's answers are not applied.
 	agentOff atomic.Bool
 
@@ -165,7 +166,7 @@ func newBackend(p *model.Proxy, pp *plan.Proxy) (*backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.set.Store(&srvSet{servers: servers, lb: lb})
+	b.set.Store(&srvSet{servers: servers, live: servers, lb: lb})
 	return b, nil
 }
 
@@ -203,14 +204,27 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy) (*server, e
 	return s, nil
 }
 
-// srvSet is a backend's servers and the balancer over them.
+// srvSet is a backend's servers and the balancer over them. servers is
+// by balancer index and keeps the servers "del server" removed (in
+// maintenance, never picked), so that indices stay valid; live is the
+// servers that exist, for everything that lists or names them.
 type srvSet struct {
 	servers []*server
+	live    []*server
 	lb      balance.Balancer
 }
 
-// srvs returns the current servers; index i is balancer index i.
+// srvs returns the servers of the backend, in order.
 func (b *backend) srvs() []*server {
+	if st := b.set.Load(); st != nil {
+		return st.live
+	}
+	return nil
+}
+
+// slots returns the servers by balancer index; removed ones are nil-free
+// but flagged (server.removed).
+func (b *backend) slots() []*server {
 	if st := b.set.Load(); st != nil {
 		return st.servers
 	}

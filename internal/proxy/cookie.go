@@ -161,8 +161,8 @@ func (s *httpSession) cookieHeader(be *backend, v []byte) ([]byte, bool) {
 		// Empty cookies are never honoured, so that a client that learned
 		// one from a cookie-less backup server does not stick to it.
 		if len(id) > 0 && !st.ignore && st.direct < 0 {
-			for i, sv := range be.srvs() {
-				if sv.cookie == "" || sv.cookie != string(id) {
+			for i, sv := range be.slots() {
+				if sv.removed.Load() || sv.cookie == "" || sv.cookie != string(id) {
 					continue
 				}
 				if sv.running() || be.cfg.Option("persist") || st.force {
@@ -218,7 +218,7 @@ func (s *server) running() bool {
 // queue on that server).
 func (s *httpSession) acquireDirect(be *backend) (int, bool) {
 	i := s.ck.direct
-	if i < 0 || !be.srvs()[i].lb.TryAcquire() {
+	if i < 0 || !be.slots()[i].lb.TryAcquire() {
 		s.ck.direct = -1
 		return -1, false
 	}
@@ -233,7 +233,7 @@ func (s *httpSession) cookieResponse(be *backend, e *LogEntry) {
 		return
 	}
 	idx := -1
-	for i, sv := range be.srvs() {
+	for i, sv := range be.slots() {
 		if sv == e.srv {
 			idx = i
 		}

@@ -866,7 +866,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		}
 		return nil, -1, false, err
 	}
-	srv := be.srvs()[idx]
+	srv := be.slots()[idx]
 	if sc := s.attached; sc != nil {
 		if s.attBE == be && sc.srv == srv {
 			e.Tc = 0
@@ -889,7 +889,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	if err != nil {
 		return nil, -1, false, err
 	}
-	sc := &srvConn{c: conn, srv: be.srvs()[idx2]}
+	sc := &srvConn{c: conn, srv: be.slots()[idx2]}
 	sc.tc = timedConn{Conn: conn}
 	sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
 	s.attached, s.attBE = sc, be

@@ -133,7 +133,13 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 			case "quit":
 				return
 			}
-			if !reply(rt.apiRun(cmd, cs) + "\n") {
+			out := rt.apiRun(cmd, cs)
+			if bare, ok := strings.CutSuffix(out, unterminated); ok {
+				out = bare
+			} else {
+				out += "\n"
+			}
+			if !reply(out) {
 				return
 			}
 		}
@@ -142,6 +148,11 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 		}
 	}
 }
+
+// unterminated ends an answer that HAProxy 2.6 sends without the empty
+// line closing the others (some answers of "add server" and "del
+// server"): the answer goes out as is, so that scripts see the same bytes.
+const unterminated = "\x00"
 
 func (rt *Runtime) apiRun(line string, cs *apiSession) string {
 	words := strings.Fields(line)

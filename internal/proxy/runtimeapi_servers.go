@@ -21,6 +21,7 @@ import (
 func serverCommands() []apiCommand {
 	return []apiCommand{
 		{"add server", "<bk>/<srv>", "admin", "create a new server", wrap((*Runtime).apiAddServer)},
+		{"del server", "<bk>/<srv>", "admin", "remove a dynamically added server", wrap((*Runtime).apiDelServer)},
 	}
 }
 
@@ -35,18 +36,18 @@ func (rt *Runtime) apiAddServer(args []string) string {
 	}
 	b := rt.backends[bn]
 	if b == nil {
-		return "No such backend.\n"
+		return "No such backend.\n" + unterminated
 	}
 	if len(args) < 2 || sn == "" {
 		return usage
 	}
 	if !b.params.Dynamic(b.cfg.Hash) {
-		return "Backend must use a dynamic load balancing to support dynamic servers.\n"
+		return "Backend must use a dynamic load balancing to support dynamic servers.\n" + unterminated
 	}
 	b.addMu.Lock()
 	defer b.addMu.Unlock()
 	old := b.set.Load()
-	for _, s := range old.servers {
+	for _, s := range old.live {
 		if s.name == sn {
 			return "Already exists a server with the same name in backend.\n"
 		}
@@ -89,7 +90,8 @@ func (rt *Runtime) apiAddServer(args []string) string {
 		return err.Error() + "\n"
 	}
 	servers := append(old.servers[:len(old.servers):len(old.servers)], s)
-	b.set.Store(&srvSet{servers: servers, lb: lb})
+	live := append(old.live[:len(old.live):len(old.live)], s)
+	b.set.Store(&srvSet{servers: servers, live: live, lb: lb})
 	if rt.checker != nil {
 		rt.watchServer(b, s, 0)
 	}
@@ -126,4 +128,40 @@ func firstAlert(ds config.Diagnostics) string {
 		}
 	}
 	return ""
+}
+
+// apiDelServer is "del server <be>/<srv>": a server in maintenance and
+// without connections leaves the backend. (HAProxy also refuses servers
+// that "track", "use-server" and the like point to; Bulwark has none of
+// those.)
+// Its balancer slot stays (unusable) so that requests holding indices of
+// other servers release the right ones.
+func (rt *Runtime) apiDelServer(args []string) string {
+	if len(args) != 1 {
+		return "Require 'backend/server'.\n"
+	}
+	b, s, msg := rt.apiServer(args[0])
+	if s == nil {
+		return msg + unterminated
+	}
+	b.addMu.Lock()
+	defer b.addMu.Unlock()
+	if !s.state.Load().Admin.Maint() {
+		return "Only servers in maintenance mode can be deleted.\n"
+	}
+	if s.current.Load() > 0 {
+		return "Server still has connections attached to it, cannot remove it.\n"
+	}
+	s.pool.drop()
+	s.agentOff.Store(true)
+	s.removed.Store(true)
+	old := b.set.Load()
+	live := make([]*server, 0, len(old.live))
+	for _, o := range old.live {
+		if o != s {
+			live = append(live, o)
+		}
+	}
+	b.set.Store(&srvSet{servers: old.servers, live: live, lb: old.lb})
+	return "Server deleted.\n" + unterminated
 }

@@ -27,16 +27,22 @@ backend static
 		t.Fatalf("before: %s", got)
 	}
 	for _, step := range []struct{ cmd, reply string }{
-		{"add server foo/s1 " + up.addr, "No such backend.\n"},
+		{"add server foo/s1 " + up.addr, "No such backend.\n|"},
 		{"add server test/s1", "'server' expects <name> and <addr>[:<port>] as arguments.\n"},
-		{"add server static/s1 " + up.addr, "Backend must use a dynamic load balancing to support dynamic servers.\n"},
+		{"add server static/s1 " + up.addr, "Backend must use a dynamic load balancing to support dynamic servers.\n|"},
 		{"add server test/s1 " + up.addr + " bogus", "'server s1' unknown keyword 'bogus'\n"},
 		{"add server test/s1 " + up.addr + " weight 5", "New server registered.\n"},
 		{"add server test/s1 " + up.addr, "Already exists a server with the same name in backend.\n"},
 		{"add server test/s2 " + deadAddr(t) + " check inter 100ms fall 1", "New server registered.\n"},
 	} {
-		if out := apiCall(t, sock, step.cmd); out != step.reply+"\n" {
-			t.Fatalf("%s: %q, want %q", step.cmd, out, step.reply+"\n")
+		// HAProxy ends some answers of these commands without the
+		// empty line: those are written with a trailing "|" here.
+		want := step.reply + "\n"
+		if bare, ok := strings.CutSuffix(step.reply, "|"); ok {
+			want = bare
+		}
+		if out := apiCall(t, sock, step.cmd); out != want {
+			t.Fatalf("%s: %q, want %q", step.cmd, out, want)
 		}
 	}
 	// In maintenance until enabled.
@@ -91,5 +97,62 @@ backend be
 		if _, body, _ := strings.Cut(out, "\r\n\r\n"); body != "b" {
 			t.Fatalf("request with the new server's cookie: %q", out)
 		}
+	}
+}
+
+// "del server" removes a server in maintenance: it leaves the stats and
+// the rotation, its name can be added again, and the others serve on.
+func TestRuntimeAPIDelServer(t *testing.T) {
+	a := newTestServer(t, "a", nil)
+	b := newTestServer(t, "b", nil)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server a A
+    server b B
+`, "SOCK", sock, "A", a.addr, "B", b.addr))
+	for _, step := range []struct{ cmd, reply string }{
+		{"del server foo/a", "No such backend.\n|"},
+		{"del server be/other", "No such server.\n|"},
+		{"del server be/a", "Only servers in maintenance mode can be deleted.\n"},
+		{"disable server be/a", ""},
+		{"del server be/a", "Server deleted.\n|"},
+		{"del server be/a", "No such server.\n|"},
+		{"enable server be/a", "No such server.\n"},
+	} {
+		// HAProxy ends some answers of these commands without the
+		// empty line: those are written with a trailing "|" here.
+		want := step.reply + "\n"
+		if bare, ok := strings.CutSuffix(step.reply, "|"); ok {
+			want = bare
+		}
+		if out := apiCall(t, sock, step.cmd); out != want {
+			t.Fatalf("%s: %q, want %q", step.cmd, out, want)
+		}
+	}
+	if _, ok := csvRows(t, apiCall(t, sock, "show stat"))["be/a"]; ok {
+		t.Fatal("a deleted server in the stats")
+	}
+	for i := 0; i < 4; i++ {
+		out := sendRaw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false)
+		if _, body, _ := strings.Cut(out, "\r\n\r\n"); body != "b" {
+			t.Fatalf("request %d after del server: %q", i, out)
+		}
+	}
+	if out := apiCall(t, sock, "add server be/a "+a.addr); out != "New server registered.\n\n" {
+		t.Fatalf("adding the deleted name again: %q", out)
+	}
+	apiCall(t, sock, "enable server be/a")
+	seen := map[string]bool{}
+	for i := 0; i < 6; i++ {
+		out := sendRaw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false)
+		_, body, _ := strings.Cut(out, "\r\n\r\n")
+		seen[body] = true
+	}
+	if !seen["a"] || !seen["b"] {
+		t.Fatalf("after adding a back: %v", seen)
 	}
 }

@@ -164,7 +164,7 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, cs cli
 	// failed exchange has fewer connection retries left.
 	base := int(e.Retries)
 	for attempt := 0; ; attempt++ {
-		srv := b.srvs()[idx]
+		srv := b.slots()[idx]
 		conn, err := srv.dial(ctx, cs, b.connectTimeout)
 		b.observe(srv, false, err == nil)
 		if err == nil {
