@@ -219,6 +219,7 @@ type Runtime struct {
 	keys      map[string]net.Listener // listenKey -> socket
 	handedMu  sync.Mutex
 	handed    map[net.Listener]bool // taken over by a newer generation
+	shut      map[net.Listener]bool // closed by "shutdown frontend" (handedMu)
 	taken     map[net.Listener]bool // taken from the previous generation
 	conns     sync.Map              // net.Conn -> struct{} for hard stop
 	idle      sync.Map              // *httpSession waiting for a request
@@ -332,7 +333,8 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		}
 		old.handedMu.Lock()
 		defer old.handedMu.Unlock()
-		if old.handed[l] {
+		if old.handed[l] || old.shut[l] {
+			// A socket "shutdown frontend" closed is bound again.
 			return nil
 		}
 		if old.handed == nil {

@@ -147,9 +147,15 @@ func (rt *Runtime) apiShutdownFrontend(args []string) string {
 	if f.stopped.Swap(true) {
 		return "Frontend was already shut down.\n"
 	}
+	rt.handedMu.Lock()
+	if rt.shut == nil {
+		rt.shut = map[net.Listener]bool{}
+	}
 	for _, bl := range f.listeners {
+		rt.shut[bl.Listener] = true
 		bl.Close()
 	}
+	rt.handedMu.Unlock()
 	rt.event(fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", f.name, f.stats.connTot.Load(), 0))
 	return ""
 }

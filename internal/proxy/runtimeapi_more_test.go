@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/plan"
 )
 
 // consoleProxy is an HTTP frontend and a TCP frontend in front of a raw
@@ -353,4 +356,52 @@ func TestRuntimeAPISetRateLimit(t *testing.T) {
 	}
 	apiCall(t, sock, "set rate-limit connections global 0")
 	waitFor(t, func() bool { return answered() == n }, "every held connection served once the limit is lifted")
+}
+
+// A frontend shut down over the runtime API serves again after a reload:
+// the next generation binds its address afresh instead of taking over the
+// closed socket.
+func TestRuntimeAPIShutdownFrontendThenReload(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	cfg := compileCfg(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind ADDR
+    http-request return status 200 content-type text/plain string ok
+`, "SOCK", sock, "ADDR", addr))
+	px := New(Options{})
+	rt, err := px.Build(mustPlan(t, cfg, plan.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Start(rt)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		px.Shutdown(ctx)
+	})
+	if got := getOK(t, addr); got != "HTTP/1.1 200 OK" {
+		t.Fatalf("before: %q", got)
+	}
+	apiCall(t, sock, "shutdown frontend fe")
+	waitFor(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, "the port closed")
+	rt2, err := px.Build(mustPlan(t, cfg, plan.Options{}))
+	if err != nil {
+		t.Fatalf("reload after shutdown frontend: %v", err)
+	}
+	px.Start(rt2)
+	if got := getOK(t, addr); got != "HTTP/1.1 200 OK" {
+		t.Fatalf("after the reload: %q", got)
+	}
 }
