@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -404,4 +406,47 @@ frontend fe
 	if got := getOK(t, addr); got != "HTTP/1.1 200 OK" {
 		t.Fatalf("after the reload: %q", got)
 	}
+}
+
+// 10,000 commands on one interactive connection ("prompt": without it the
+// runtime closes once its input is drained, as HAProxy does), map changes
+// among them, are all answered in order; the connection ends with the
+// input.
+func TestRuntimeAPIManyCommandsOneConnection(t *testing.T) {
+	_, sock, addr, _, _ := mapsProxy(t)
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	const n = 10000
+	go func() {
+		w := bufio.NewWriter(c)
+		w.WriteString("prompt\n")
+		for i := 0; i < n; i++ {
+			if i%2 == 0 {
+				fmt.Fprintf(w, "set map #2 a.example v%d\n", i)
+			} else {
+				fmt.Fprintf(w, "get map #2 a.example\n")
+			}
+		}
+		w.Flush()
+		c.(*net.UnixConn).CloseWrite()
+	}()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	if got := strings.Count(out, "> "); got < n {
+		t.Fatalf("%d prompts for %d commands", got, n)
+	}
+	if got := strings.Count(out, "found=yes"); got != n/2 {
+		t.Fatalf("%d answers to get map, want %d", got, n/2)
+	}
+	if !strings.Contains(out, fmt.Sprintf(`value="v%d"`, n-2)) {
+		t.Fatal("the last value is not in the answers")
+	}
+	wantValue(t, addr, "a.example", fmt.Sprintf("v%d", n-2))
 }
