@@ -56,6 +56,7 @@ backend dyn
     balance roundrobin
 backend static
     balance static-rr
+    server st1 127.0.0.1:DEAD weight 4
 `
 
 // diffCommands are run in order on both; each line is one socat call.
@@ -93,6 +94,13 @@ var diffCommands = []string{
 	"add server dyn/s1 127.0.0.1:DEAD weight 7", "add server dyn/s1 127.0.0.1:DEAD", "get weight dyn/s1",
 	"del server foo/s1", "del server dyn/other", "del server dyn/s1", "enable server dyn/s1", "del server dyn/s1",
 	"disable server dyn/s1", "del server dyn/s1", "del server dyn/s1", "add server dyn/s1 127.0.0.1:DEAD",
+	"show backend", "show cli level", "operator;show cli level", "show env NOPE_NOT_SET", "show stat nope 1 1",
+	"get weight be1/nope", "get weight nope/s1", "get weight be1",
+	"set weight be1/s1 300", "set weight be1/s1 50%", "get weight be1/s1", "set weight be1/s1", "set weight be1/s1 x", "set weight be1/s1 5x", "set weight be1/s1 -5%",
+	"set weight be1/s1 200%", "get weight be1/s1", "set weight static/st1 5", "set weight static/st1 0", "get weight static/st1", "set weight static/st1 100%", "set server be1/s1 state bogus",
+	"set server be1 state ready", "set server nope/s1 state ready", "set server be1/s1 weight 300", "set server be1/s1 health bogus",
+	"shutdown session", "shutdown session 0xdeadbeef", "clear counters", "clear counters all", "show servers conn nope",
+	"show table nope key 1", "enable server be1", "disable server nope/x",
 }
 
 // diffMasks replace what must differ between the two processes.

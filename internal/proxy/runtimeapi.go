@@ -346,27 +346,54 @@ func (rt *Runtime) apiGetWeight(args []string) string {
 }
 
 func (rt *Runtime) apiSetWeight(args []string) string {
-	if len(args) != 2 {
-		return "Require 'backend/server' and 'weight' or 'weight%'.\n"
+	if len(args) == 0 {
+		return "Require 'backend/server'.\n"
 	}
-	_, s, msg := rt.apiServer(args[0])
+	b, s, msg := rt.apiServer(args[0])
 	if s == nil {
 		return msg
 	}
-	w := args[1]
-	var n int
-	var err error
-	if strings.HasSuffix(w, "%") {
-		n, err = strconv.Atoi(strings.TrimSuffix(w, "%"))
-		n = s.cfg.Weight * n / 100
-	} else {
-		n, err = strconv.Atoi(w)
+	if len(args) < 2 || args[1] == "" {
+		return "Require <weight> or <weight%>.\n"
 	}
-	if err != nil || n < 0 || n > 256 {
-		return "Invalid weight.\n"
+	n, msg := parseWeight(args[1], s.state.Load().InitialWeight)
+	if msg != "" {
+		return msg
+	}
+	// A static algorithm only switches a server on or off (CM 4.2).
+	if n != 0 && n != s.state.Load().InitialWeight && !b.params.Dynamic(b.cfg.Hash) {
+		return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
 	}
 	s.state.SetWeight(n)
 	return ""
+}
+
+// parseWeight reads "<w>" or "<w>%" (of the initial weight) as HAProxy
+// does, with its answers to bad values.
+func parseWeight(text string, initial int) (int, string) {
+	i := 0
+	if i < len(text) && (text[i] == '-' || text[i] == '+') {
+		i++
+	}
+	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+		i++
+	}
+	n, err := strconv.Atoi(text[:i])
+	if err != nil {
+		return 0, "Empty weight string empty or preceded by garbage"
+	}
+	switch rest := text[i:]; {
+	case rest == "%":
+		if n < 0 {
+			return 0, "Relative weight must be positive.\n"
+		}
+		return min(initial*n/100, 256), ""
+	case n < 0 || n > 256:
+		return 0, "Absolute weight can only be between 0 and 256 inclusive.\n"
+	case rest != "":
+		return 0, "Trailing garbage in weight string"
+	}
+	return n, ""
 }
 
 // apiSetState is "set server <b>/<s> state ready|drain|maint". Drain keeps
