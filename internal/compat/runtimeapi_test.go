@@ -101,6 +101,9 @@ var diffCommands = []string{
 	"set server be1 state ready", "set server nope/s1 state ready", "set server be1/s1 weight 300", "set server be1/s1 health bogus",
 	"shutdown session", "shutdown session 0xdeadbeef", "clear counters", "clear counters all", "show servers conn nope",
 	"show table nope key 1", "enable server be1", "disable server nope/x",
+	"enable dynamic-cookie backend nope", "enable dynamic-cookie backend", "disable dynamic-cookie backend be1",
+	"enable dynamic-cookie backend be1", "set dynamic-cookie-key backend be1", "set dynamic-cookie-key backend nope k",
+	"set dynamic-cookie-key backend be1 k2",
 }
 
 // diffMasks replace what must differ between the two processes.

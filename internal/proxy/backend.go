@@ -45,8 +45,8 @@ type server struct {
 	tcpka    bool    // option srvtcpka / tcpka
 	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
 
-	cookie  string      // its persistence cookie value, "" = none
-	removed atomic.Bool // "del server": kept only for its balancer index
+	cookie  atomic.Pointer[string] // its persistence cookie value, "" = none
+	removed atomic.Bool            // "del server": kept only for its balancer index
 	// agentOff is "disable agent": the agent's answers are not applied.
 	agentOff atomic.Bool
 
@@ -65,8 +65,13 @@ type backend struct {
 	// new one. Indices only grow: a request releases the index it picked
 	// on whichever set is current, and the balancers share the servers'
 	// balance.Server, so the slot it took is the one given back.
-	set     atomic.Pointer[srvSet]
-	addMu   sync.Mutex // serialises "add server"
+	set   atomic.Pointer[srvSet]
+	addMu sync.Mutex // serialises "add server"
+	// dynMu guards the runtime API's dynamic-cookie settings: dynOff
+	// ("disable dynamic-cookie") and dynKey ("set dynamic-cookie-key").
+	dynMu   sync.Mutex
+	dynOff  bool
+	dynKey  *string
 	params  balance.Params
 	pages   errorPages
 	rules   *proxyRules
@@ -184,7 +189,7 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy) (*server, e
 		}
 	}
 	s.checkTLS = pp.CheckTLS[sc]
-	s.cookie = cookieValue(p, sc)
+	s.setCookie(cookieValue(p, sc))
 	s.pp = newPPSend(sc)
 	s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 	s.lb.SetMaxConn(sc.MaxConn)

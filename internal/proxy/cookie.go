@@ -35,6 +35,16 @@ func newCookieCfg(p *model.Proxy) *cookieCfg {
 	return &cookieCfg{Cookie: p.Cookie, nameEq: []byte(p.Cookie.Name + "=")}
 }
 
+func (s *server) setCookie(v string) { s.cookie.Store(&v) }
+
+// cookieValue is the server's persistence cookie now, "" for none.
+func (s *server) cookieValue() string {
+	if v := s.cookie.Load(); v != nil {
+		return *v
+	}
+	return ""
+}
+
 // cookieValue is the persistence cookie of server sv of p, "" for none.
 // It lives on the server, so that one added at run time has its own.
 func cookieValue(p *model.Proxy, sv *model.Server) string {
@@ -162,7 +172,7 @@ func (s *httpSession) cookieHeader(be *backend, v []byte) ([]byte, bool) {
 		// one from a cookie-less backup server does not stick to it.
 		if len(id) > 0 && !st.ignore && st.direct < 0 {
 			for i, sv := range be.slots() {
-				if sv.removed.Load() || sv.cookie == "" || sv.cookie != string(id) {
+				if c := sv.cookieValue(); sv.removed.Load() || c == "" || c != string(id) {
 					continue
 				}
 				if sv.running() || be.cfg.Option("persist") || st.force {
@@ -239,7 +249,7 @@ func (s *httpSession) cookieResponse(be *backend, e *LogEntry) {
 		}
 	}
 	direct := st.direct >= 0 && st.direct == idx
-	srvCookie := e.srv.cookie
+	srvCookie := e.srv.cookieValue()
 	resp := &s.m.resp
 	found := false
 	out := resp.Headers[:0]

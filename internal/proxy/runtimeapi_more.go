@@ -26,6 +26,9 @@ func moreCommands() []apiCommand {
 		{"set maxconn frontend", "<frontend> <value>", "admin", "change a frontend's maxconn setting", wrap((*Runtime).apiSetMaxconnFrontend)},
 		{"set maxconn server", "<bk>/<srv>", "admin", "change a server's maxconn setting", wrap((*Runtime).apiSetMaxconnServer)},
 		{"set maxconn global", "<value>", "admin", "change the per-process maxconn setting", wrap((*Runtime).apiSetMaxconnGlobal)},
+		{"enable dynamic-cookie backend", "<bk>", "admin", "enable dynamic cookies on a specific backend", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiDynamicCookie(a, true) }},
+		{"disable dynamic-cookie backend", "<bk>", "admin", "disable dynamic cookies on a specific backend", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiDynamicCookie(a, false) }},
+		{"set dynamic-cookie-key backend", "<bk> <k>", "admin", "change a backend secret key for dynamic cookies", wrap((*Runtime).apiSetDynamicCookieKey)},
 		{"set rate-limit", "<setting> <value>", "admin", "change a rate limiting value", wrap((*Runtime).apiSetRateLimit)},
 		{"enable health", "<bk>/<srv>", "admin", "enable health checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiHealth(a, true) }},
 		{"disable health", "<bk>/<srv>", "admin", "disable health checks", func(rt *Runtime, _ *apiSession, a []string) string { return rt.apiHealth(a, false) }},
@@ -380,5 +383,63 @@ func (rt *Runtime) waitRate() bool {
 		case <-rt.ctx.Done():
 			return false
 		}
+	}
+}
+
+// apiDynamicCookie is "enable|disable dynamic-cookie backend <be>": the
+// servers without a "cookie" of their own get (or lose) the cookie
+// derived from the backend's key and their address.
+func (rt *Runtime) apiDynamicCookie(args []string, on bool) string {
+	if len(args) == 0 {
+		return "A backend name is expected.\n"
+	}
+	b := rt.backends[args[0]]
+	if b == nil {
+		return "No such backend.\n"
+	}
+	b.dynMu.Lock()
+	defer b.dynMu.Unlock()
+	b.dynOff = !on
+	b.applyDynamicCookies()
+	return ""
+}
+
+func (rt *Runtime) apiSetDynamicCookieKey(args []string) string {
+	if len(args) == 0 {
+		return "A backend name is expected.\n"
+	}
+	b := rt.backends[args[0]]
+	if b == nil {
+		return "No such backend.\n"
+	}
+	if len(args) < 2 {
+		return "String value expected.\n"
+	}
+	b.dynMu.Lock()
+	defer b.dynMu.Unlock()
+	k := args[1]
+	b.dynKey = &k
+	b.applyDynamicCookies()
+	return ""
+}
+
+// applyDynamicCookies recomputes the dynamic cookies of b's servers; the
+// caller holds dynMu. HAProxy applies them when the backend's "cookie" has
+// "dynamic" and a key is set.
+func (b *backend) applyDynamicCookies() {
+	p := b.cfg
+	key := p.DynamicCookieKey
+	if b.dynKey != nil {
+		key = *b.dynKey
+	}
+	for _, s := range b.srvs() {
+		if s.cfg.Opts["cookie"] != "" {
+			continue
+		}
+		v := ""
+		if p.Cookie != nil && p.Cookie.Dynamic && !b.dynOff && key != "" {
+			v = dynamicCookie(key, s.cfg.Addr.Host, s.cfg.Addr.PortLow)
+		}
+		s.setCookie(v)
 	}
 }

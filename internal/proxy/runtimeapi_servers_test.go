@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -154,5 +155,47 @@ backend be
 	}
 	if !seen["a"] || !seen["b"] {
 		t.Fatalf("after adding a back: %v", seen)
+	}
+}
+
+// Dynamic cookies: the runtime API changes the key or turns them off; a
+// server with its own cookie keeps it.
+func TestRuntimeAPIDynamicCookie(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    cookie SRV insert dynamic
+    dynamic-cookie-key mykey
+    server s1 127.0.0.1:18098
+    server s2 127.0.0.1:18099 cookie fixed
+`, "SOCK", sock))
+	cookies := func() (string, string, string) {
+		r := csvRows(t, apiCall(t, sock, "show stat"))
+		return r["be/s1"]["cookie"], r["be/s2"]["cookie"], r["be/BACKEND"]["cookie"]
+	}
+	first, c2, cb := cookies()
+	if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(first) || c2 != "fixed" || cb != "SRV" {
+		t.Fatalf("cookies: %q %q %q", first, c2, cb)
+	}
+	for _, step := range []struct{ cmd, reply string }{
+		{"disable dynamic-cookie backend nope", "No such backend.\n"},
+		{"disable dynamic-cookie backend", "A backend name is expected.\n"},
+		{"set dynamic-cookie-key backend be", "String value expected.\n"},
+		{"disable dynamic-cookie backend be", ""},
+	} {
+		if out := apiCall(t, sock, step.cmd); out != step.reply+"\n" {
+			t.Fatalf("%s: %q", step.cmd, out)
+		}
+	}
+	if c1, c2, _ := cookies(); c1 != "" || c2 != "fixed" {
+		t.Fatalf("cookies with dynamic cookies off: %q %q", c1, c2)
+	}
+	apiCall(t, sock, "enable dynamic-cookie backend be")
+	apiCall(t, sock, "set dynamic-cookie-key backend be otherkey")
+	if c1, _, _ := cookies(); c1 == "" || c1 == first {
+		t.Fatalf("cookie after a new key: %q (was %q)", c1, first)
 	}
 }

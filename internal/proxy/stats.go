@@ -86,7 +86,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 				sid = i + 1
 			}
 			r := stats.Row{Proxy: p.Name, Name: s.name, Type: stats.TypeServer, IID: p.ID, SID: sid,
-				Scur: s.current.Load(), Mode: p.Mode.String(), Addr: s.addr, Status: st.Status(),
+				Scur: s.current.Load(), Mode: p.Mode.String(), Addr: s.addr, Status: st.Status(), Cookie: s.cookieValue(),
 				Weight: int64(st.EffectiveWeight()), UWeight: int64(st.Weight), Checked: st.Checked,
 				ChkFail: st.FailedChecks, ChkDown: st.DownTransitions,
 				LastChg: int64(now.Sub(st.LastChange).Seconds()), Downtime: int64(st.DownFor(now).Seconds()),
@@ -112,6 +112,9 @@ func (rt *Runtime) StatsRows() []stats.Row {
 		}
 		r := stats.Row{Proxy: p.Name, Name: "BACKEND", Type: stats.TypeBackend, IID: p.ID, Scur: cur, Qcur: b.queued.Load(),
 			Mode: p.Mode.String(), Algo: b.params.String(), Throttle: -1}
+		if p.Cookie != nil {
+			r.Cookie = p.Cookie.Name
+		}
 		backendState(&r, b, snaps)
 		fillCounters(&r, &b.stats, now, nowMs)
 		for i := range snaps {
