@@ -318,8 +318,8 @@ func (b *backend) rdpPersist(payload []byte) (int, bool) {
 	if !ok {
 		return -1, false
 	}
-	for i, s := range b.srvs() {
-		if s.addr != ap.String() {
+	for i, s := range b.slots() {
+		if s.removed.Load() || s.addr != ap.String() {
 			continue
 		}
 		if (s.balanced() || b.cfg.Option("persist")) && s.lb.TryAcquire() {
