@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
@@ -22,6 +23,9 @@ type Options struct {
 	// LookupHost resolves host names in IP patterns (unless -n); nil
 	// means the system resolver.
 	LookupHost func(host string) ([]netip.Addr, error)
+	// Refs collects the pattern references of every proxy of one
+	// configuration, for the runtime API; nil gives the Set its own.
+	Refs *PatRefs
 }
 
 // Set holds the compiled ACLs of one proxy and compiles the conditions and
@@ -44,6 +48,17 @@ type ACL struct {
 type line struct {
 	expr *Expr
 	m    matcher
+	// live replaces m once the runtime API changed one of the line's
+	// pattern references.
+	live atomic.Pointer[matcher]
+}
+
+// matcher returns the patterns to match against now.
+func (ln *line) matcher() *matcher {
+	if m := ln.live.Load(); m != nil {
+		return m
+	}
+	return &ln.m
 }
 
 // Cond is a compiled if/unless condition. A nil *Cond is always true.
@@ -63,9 +78,15 @@ type compiler struct {
 	m     *model.Model
 	opt   Options
 	ds    config.Diagnostics
-	maps  map[string]*mapData
 	files map[string][]fileLine
 	nACL  int
+	refs  *PatRefs
+	// pos is the directive being compiled, for the descriptions of
+	// pattern references.
+	pos config.Pos
+	// noRefs is set while compiling predefined ACLs, which have no
+	// reference of their own.
+	noRefs bool
 }
 
 // newACL returns an ACL with the next memo index.
@@ -82,7 +103,13 @@ func Compile(p *model.Proxy, m *model.Model, opt Options) (*Set, config.Diagnost
 	if opt.ReadFile == nil {
 		opt.ReadFile = os.ReadFile
 	}
-	c := &compiler{p: p, m: m, opt: opt, maps: map[string]*mapData{}, files: map[string][]fileLine{}}
+	if opt.Refs == nil {
+		opt.Refs = NewPatRefs()
+	}
+	c := &compiler{p: p, m: m, opt: opt, files: map[string][]fileLine{}, refs: opt.Refs}
+	if p != nil {
+		c.pos = p.Pos
+	}
 	s := &Set{c: c, named: map[string]*ACL{}}
 	for _, ma := range p.ACLs {
 		if model.PredefinedACLs[ma.Name] {
@@ -94,6 +121,7 @@ func Compile(p *model.Proxy, m *model.Model, opt Options) (*Set, config.Diagnost
 			s.named[ma.Name] = a
 		}
 		words := append([]config.Word{{Pos: ma.Pos, Text: ma.Fetch}}, ma.Args...)
+		c.pos = ma.Pos
 		ln, err := c.line(words, true)
 		if err != nil {
 			c.ds.Alertf(ma.Pos, "error detected while parsing ACL '%s' : %v.", ma.Name, err)
@@ -219,10 +247,12 @@ flags:
 			return nil, fmt.Errorf("missing value after operator '%s'", op)
 		}
 	}
+	var inline []string
 	for ; i < len(words); i++ {
 		if err := ln.m.add(words[i].Text, op, &o); err != nil {
 			return nil, err
 		}
+		inline = append(inline, words[i].Text)
 	}
 	for _, f := range files {
 		lines, err := c.readLines(f)
@@ -236,7 +266,38 @@ flags:
 		}
 	}
 	ln.m.finish()
+	if !c.noRefs && ln.m.method != methodGroup {
+		if err := c.lineRefs(ln, words[0].Text, files, inline, op, o); err != nil {
+			return nil, err
+		}
+	}
 	return ln, nil
+}
+
+// lineRefs registers the line's pattern references, files first and
+// then its inline patterns, in HAProxy's numbering order.
+func (c *compiler) lineRefs(ln *line, fetch string, files, inline []string, op string, o patternOpts) error {
+	u := &lineUser{ln: ln, op: op, opts: o}
+	var frefs []*PatRef
+	for _, f := range files {
+		r, err := c.patternFileRef(f, false)
+		if err != nil {
+			return err
+		}
+		frefs = append(frefs, r)
+	}
+	kw, _, _ := strings.Cut(fetch, "(")
+	in := c.refs.newRef("", fmt.Sprintf("acl '%s' file '%s' line %d", kw, c.pos.File, c.pos.Line))
+	in.ACL = true
+	for _, p := range inline {
+		in.load(p, "")
+	}
+	u.inline = in
+	u.refs = append([]*PatRef{in}, frefs...)
+	for _, r := range u.refs {
+		r.users = append(r.users, u)
+	}
+	return nil
 }
 
 type fileLine struct {
@@ -296,6 +357,8 @@ func (s *Set) lookup(name string) *ACL {
 		return nil
 	}
 	a := s.c.newACL(name)
+	s.c.noRefs = true
+	defer func() { s.c.noRefs = false }()
 	for _, text := range def {
 		ln, err := s.c.line(toWords(strings.Fields(text), config.Pos{}), true)
 		if err != nil {
@@ -320,6 +383,7 @@ func (s *Set) Cond(mc *model.Cond) (*Cond, config.Diagnostics) {
 		for _, ca := range t {
 			if ca.Anon != nil {
 				words := append([]config.Word{{Pos: ca.Anon.Pos, Text: ca.Anon.Fetch}}, ca.Anon.Args...)
+				s.c.pos = ca.Anon.Pos
 				ln, err := s.c.line(words, true)
 				if err != nil {
 					ds.Alertf(ca.Pos, "error detected while parsing anonymous ACL '{ %s }' : %v.", joinWords(words), err)
@@ -397,7 +461,7 @@ func (ln *line) match(e *Eval) bool {
 		if !ok {
 			break
 		}
-		if ln.m.match(e, &s) {
+		if ln.matcher().match(e, &s) {
 			res = true
 			break
 		}

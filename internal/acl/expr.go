@@ -29,6 +29,7 @@ type argVal struct {
 	tbl *stick.Table
 	ul  *model.Userlist
 	mp  *mapData
+	mv  *mapView
 	dt  stick.DataType
 	// re is a compiled regex argument (regsub); b a decoded binary one
 	// (a literal key); isVar says s names a variable to read at run time.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync/atomic"
 )
 
 // mapData is a loaded map file for one match method.
@@ -16,6 +17,7 @@ type mapData struct {
 	nets   []netip.Prefix
 	res    []*regexp.Regexp
 	ints   []intRange
+	ents   []*PatEntry // the reference entries, for "get map"
 }
 
 // mapConv builds map(file[,default]) and map_<match>[_<out>](file[,default])
@@ -62,11 +64,11 @@ func mapConv(name string) *convDef {
 	outKind := ok
 	return &convDef{in: in, out: outKind, minArgs: 1, maxArgs: 2,
 		prep: func(c *compiler, cc *convCall) error {
-			md, err := c.loadMap(cc.args[0].s, m, outKind)
+			mv, err := c.loadMap(cc.args[0].s, m, outKind)
 			if err != nil {
 				return err
 			}
-			cc.args[0].mp = md
+			cc.args[0].mv = mv
 			if len(cc.args) > 1 {
 				d, err := parseMapValue(cc.args[1].s, outKind)
 				if err != nil {
@@ -77,7 +79,7 @@ func mapConv(name string) *convDef {
 			return nil
 		},
 		fn: func(e *Eval, cc *convCall, s Sample) (Sample, bool) {
-			if v, ok := cc.args[0].mp.lookup(e, s); ok {
+			if v, ok := cc.args[0].mv.live.Load().lookup(e, s); ok {
 				return v, true
 			}
 			if len(cc.args) > 1 {
@@ -105,44 +107,108 @@ func parseMapValue(v string, k Kind) (Sample, error) {
 	return Sample{Kind: KindStr, B: []byte(v)}, nil
 }
 
-func (c *compiler) loadMap(path string, m matchMethod, out Kind) (*mapData, error) {
-	key := fmt.Sprintf("%s\x00%d\x00%d", path, m, out)
-	if md := c.maps[key]; md != nil {
-		return md, nil
+// mapView is a map file compiled for one match method and output kind;
+// every converter naming the file with that pair shares it, and the
+// runtime API swaps what it holds.
+type mapView struct {
+	method matchMethod
+	out    Kind
+	ref    *PatRef
+	live   atomic.Pointer[mapData]
+}
+
+// loadMap returns the view of a map file, reading the file on first use.
+// Errors name the file's line; the view is then filled from the file's
+// pattern reference.
+func (c *compiler) loadMap(path string, m matchMethod, out Kind) (*mapView, error) {
+	key := fmt.Sprintf("%d\x00%d", m, out)
+	r := c.refs.fileRef(path)
+	if r != nil && r.maps[key] != nil {
+		return r.maps[key], nil
 	}
 	lines, err := c.readLines(path)
 	if err != nil {
 		return nil, err
 	}
-	md := &mapData{method: m}
-	if m == methodStr {
-		md.exact = map[string]int{}
-	}
 	for _, ln := range lines {
 		k, v := splitMapLine(ln.text)
-		val, err := parseMapValue(v, out)
-		if err != nil {
+		if err := checkMapEntry(m, out, k, v); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, ln.no, err)
 		}
-		switch m {
+	}
+	if r, err = c.patternFileRef(path, true); err != nil {
+		return nil, err
+	}
+	mv := &mapView{method: m, out: out, ref: r}
+	r.maps[key] = mv
+	r.users = append(r.users, mv)
+	r.set.mu.Lock()
+	mv.rebuildFrom(r)
+	r.set.mu.Unlock()
+	return mv, nil
+}
+
+// checkMapEntry parses one key and value as a view of method m and output
+// kind out would.
+func checkMapEntry(m matchMethod, out Kind, k, v string) error {
+	if _, err := parseMapValue(v, out); err != nil {
+		return err
+	}
+	switch m {
+	case methodIP:
+		if _, err := parseIPPattern(k, true, nil); err != nil {
+			return err
+		}
+	case methodReg:
+		if _, err := regexp.Compile(k); err != nil {
+			return fmt.Errorf("regex '%s' is not supported: %v", k, unwrapRegexErr(err))
+		}
+	case methodInt, methodLen:
+		if _, err := parseIntPattern(k, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (mv *mapView) check(_ *PatRef, key, value string) error {
+	return checkMapEntry(mv.method, mv.out, key, value)
+}
+
+func (mv *mapView) rebuild() { mv.rebuildFrom(mv.ref) }
+
+// rebuildFrom compiles the visible entries of r; entries were checked
+// when added, so errors cannot happen.
+func (mv *mapView) rebuildFrom(r *PatRef) {
+	md := &mapData{method: mv.method}
+	if mv.method == methodStr {
+		md.exact = map[string]int{}
+	}
+	for _, e := range r.visible() {
+		k := e.Key
+		val, err := parseMapValue(e.Value, mv.out)
+		if err != nil {
+			continue
+		}
+		switch mv.method {
 		case methodIP:
 			nets, err := parseIPPattern(k, true, nil)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: %v", path, ln.no, err)
+				continue
 			}
 			md.nets = append(md.nets, nets[0])
 		case methodReg:
 			re, err := regexp.Compile(k)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: regex '%s' is not supported: %v", path, ln.no, k, unwrapRegexErr(err))
+				continue
 			}
 			md.res = append(md.res, re)
 		case methodInt, methodLen:
-			r, err := parseIntPattern(k, "")
+			ir, err := parseIntPattern(k, "")
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: %v", path, ln.no, err)
+				continue
 			}
-			md.ints = append(md.ints, r)
+			md.ints = append(md.ints, ir)
 		case methodStr:
 			if _, dup := md.exact[k]; !dup {
 				md.exact[k] = len(md.keys)
@@ -150,9 +216,33 @@ func (c *compiler) loadMap(path string, m matchMethod, out Kind) (*mapData, erro
 		}
 		md.keys = append(md.keys, k)
 		md.vals = append(md.vals, val)
+		md.ents = append(md.ents, e)
 	}
-	c.maps[key] = md
-	return md, nil
+	mv.live.Store(md)
+}
+
+func (mv *mapView) get(r *PatRef, text string, asMap bool) string {
+	md := mv.live.Load()
+	s := parseProbe(mv.method, text)
+	var hit *PatEntry
+	if i := md.index(s); i >= 0 {
+		hit = md.ents[i]
+	}
+	typ := ""
+	if asMap {
+		switch mv.out {
+		case KindInt:
+			typ = "sint"
+		case KindIP:
+			typ = "ipv4"
+			if hit != nil && strings.Contains(hit.Value, ":") {
+				typ = "ipv6"
+			}
+		default:
+			typ = "str"
+		}
+	}
+	return probeLine(mv.method, false, hit, asMap, typ)
 }
 
 func splitMapLine(s string) (key, val string) {
@@ -163,15 +253,24 @@ func splitMapLine(s string) (key, val string) {
 	return s[:i], strings.TrimLeft(s[i:], " \t")
 }
 
-// lookup returns the value of the matching key: the exact key for str,
-// the longest match for beg and ip, the first in file order otherwise.
-func (md *mapData) lookup(e *Eval, s Sample) (Sample, bool) {
+// lookup returns the value of the matching key.
+func (md *mapData) lookup(_ *Eval, s Sample) (Sample, bool) {
+	if i := md.index(s); i >= 0 {
+		return md.vals[i], true
+	}
+	return Sample{}, false
+}
+
+// index returns the entry of the matching key, or -1: the exact key for
+// str, the longest match for beg and ip, the first in file order
+// otherwise.
+func (md *mapData) index(s Sample) int {
 	switch md.method {
 	case methodStr:
 		if i, ok := md.exact[string(s.B)]; ok {
-			return md.vals[i], true
+			return i
 		}
-		return Sample{}, false
+		return -1
 	case methodIP:
 		best, bits := -1, -1
 		for i, n := range md.nets {
@@ -179,17 +278,14 @@ func (md *mapData) lookup(e *Eval, s Sample) (Sample, bool) {
 				best, bits = i, n.Bits()
 			}
 		}
-		if best < 0 {
-			return Sample{}, false
-		}
-		return md.vals[best], true
+		return best
 	case methodReg:
 		for i, re := range md.res {
 			if re.Match(s.B) {
-				return md.vals[i], true
+				return i
 			}
 		}
-		return Sample{}, false
+		return -1
 	case methodInt, methodLen:
 		n := s.I
 		if md.method == methodLen {
@@ -197,10 +293,10 @@ func (md *mapData) lookup(e *Eval, s Sample) (Sample, bool) {
 		}
 		for i, r := range md.ints {
 			if n >= r.lo && n <= r.hi {
-				return md.vals[i], true
+				return i
 			}
 		}
-		return Sample{}, false
+		return -1
 	case methodBeg:
 		best := -1
 		for i, k := range md.keys {
@@ -208,15 +304,12 @@ func (md *mapData) lookup(e *Eval, s Sample) (Sample, bool) {
 				best = i
 			}
 		}
-		if best < 0 {
-			return Sample{}, false
-		}
-		return md.vals[best], true
+		return best
 	}
 	for i, k := range md.keys {
 		if matchStr(md.method, false, s.B, k) {
-			return md.vals[i], true
+			return i
 		}
 	}
-	return Sample{}, false
+	return -1
 }

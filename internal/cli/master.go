@@ -245,7 +245,11 @@ func (m *master) startWorker(socks []proxy.Socket, tables *os.File) (*lifecycle.
 	}
 	env = append(env, "HAPROXY_MWORKER=1")
 	// What a worker says goes where the master's own messages go.
-	stderr, ok := m.stderr.(*os.File)
+	w := m.stderr
+	if sl, isLog := w.(*startupLog); isLog {
+		w = sl.w
+	}
+	stderr, ok := w.(*os.File)
 	if !ok {
 		stderr = os.Stderr
 	}

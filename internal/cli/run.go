@@ -27,6 +27,7 @@ import (
 // Started as root it drops to 'user'/'group' inside 'chroot' once the
 // listeners are bound, and refuses to serve as root (HAP-2.1, HAP-2.2).
 func run(f *Flags, stdout, stderr io.Writer) int {
+	stderr = &startupLog{w: stderr}
 	worker, isWorker, err := lifecycle.WorkerChild()
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : %v\n", err)
@@ -253,9 +254,10 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 			fmt.Fprintf(stderr, "[DEBUG]    (bulwark) : %s\n", line)
 		}
 	}
+	sl, _ := stderr.(*startupLog)
 	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, Sockets: o.sockets, ClockStart: o.clock, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
-	}})
+	}, StartupLogs: sl.String})
 	rt, err := px.Build(pl)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
@@ -304,6 +306,7 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
 	px.Start(rt)
+	sl.freeze()
 	if o.ready != nil {
 		o.ready(rt)
 	}

@@ -140,6 +140,16 @@ func (rd *Reader) Body() *BodyReader { return &rd.body }
 // consumed, e.g. a pipelined request or the first tunnelled bytes.
 func (rd *Reader) Buffered() int { return rd.w - rd.r }
 
+// Head returns the bytes of the message head being read, from its start
+// to the last byte received: after a parse error, what "show errors"
+// shows. The slice aliases the buffer; copy it before reading on.
+func (rd *Reader) Head() []byte {
+	if rd.buf == nil {
+		return nil
+	}
+	return rd.buf[:rd.w]
+}
+
 // Read reads raw bytes, buffered ones first. It is for tunnels (after 101 or
 // CONNECT), where the connection stops carrying HTTP.
 func (rd *Reader) Read(p []byte) (int, error) { return rd.readRaw(p) }

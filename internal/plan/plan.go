@@ -51,6 +51,9 @@ type Plan struct {
 	// Stores are the certificate stores of every "bind ... ssl crt" line,
 	// for "bulwark-crt-watch".
 	Stores []*tlsconf.Store
+	// Refs are the pattern references of every ACL and map ("show map",
+	// "add map"…): they live and die with this plan.
+	Refs *acl.PatRefs
 }
 
 // Proxy is what a proxy needs at run time beyond its Model.
@@ -77,7 +80,7 @@ type Proxy struct {
 // Compile compiles m. It always returns a Plan; the Plan may only be run
 // when the diagnostics hold no alert.
 func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
-	pl := &Plan{Model: m, Proxies: make(map[*model.Proxy]*Proxy, len(m.Proxies))}
+	pl := &Plan{Model: m, Refs: acl.NewPatRefs(), Proxies: make(map[*model.Proxy]*Proxy, len(m.Proxies))}
 	var ds config.Diagnostics
 	pl.Tables = compileTables(m, opt.Table, &ds)
 	tlsOpt := tlsconf.Options{AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms,
@@ -86,7 +89,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 	for _, p := range m.Proxies {
 		pp := &Proxy{}
 		pl.Proxies[p] = pp
-		pp.Rules = compileRules(m, p, pl.Tables, &ds)
+		pp.Rules = compileRules(m, p, pl.Tables, pl.Refs, &ds)
 		var set *acl.Set
 		if pp.Rules != nil {
 			set = pp.Rules.Set

@@ -75,9 +75,9 @@ func compileTables(m *model.Model, reuse func(string, stick.Spec) *stick.Table, 
 // compileRules compiles the ACLs, rule lists and use_backend conditions of
 // p; nil when its ACLs do not compile (the rules would only repeat the
 // errors).
-func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table, ds *config.Diagnostics) *Rules {
+func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table, refs *acl.PatRefs, ds *config.Diagnostics) *Rules {
 	lookup := func(name string) *stick.Table { return tables[name] }
-	set, d := acl.Compile(p, m, acl.Options{Tables: lookup})
+	set, d := acl.Compile(p, m, acl.Options{Tables: lookup, Refs: refs})
 	*ds = append(*ds, d...)
 	if d.HasAlerts() {
 		return nil

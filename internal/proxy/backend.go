@@ -50,6 +50,11 @@ type server struct {
 	tcpka    bool    // option srvtcpka / tcpka
 	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
 
+	cookie  atomic.Pointer[string] // its persistence cookie value, "" = none
+	removed atomic.Bool            // "del server": kept only for its balancer index
+	// agentOff is "disable agent": the agent's answers are not applied.
+	agentOff atomic.Bool
+
 	// Counters for stats and logs.
 	stats   counters
 	total   atomic.Int64
@@ -59,10 +64,19 @@ type server struct {
 
 // backend is the running state of a backend (or listen) proxy.
 type backend struct {
-	cfg     *model.Proxy
-	name    string
-	servers []*server
-	lb      balance.Balancer
+	cfg  *model.Proxy
+	name string
+	// set holds the servers and their balancer; "add server" swaps a
+	// new one. Indices only grow: a request releases the index it picked
+	// on whichever set is current, and the balancers share the servers'
+	// balance.Server, so the slot it took is the one given back.
+	set   atomic.Pointer[srvSet]
+	addMu sync.Mutex // serialises "add server"
+	// dynMu guards the runtime API's dynamic-cookie settings: dynOff
+	// ("disable dynamic-cookie") and dynKey ("set dynamic-cookie-key").
+	dynMu   sync.Mutex
+	dynOff  bool
+	dynKey  *string
 	params  balance.Params
 	pages   errorPages
 	rules   *proxyRules
@@ -104,7 +118,8 @@ type backend struct {
 	stick     []plan.StickRule
 	// dnsMu serializes the address changes of DNS resolution, so two
 	// servers resolving one name never take the same address.
-	dnsMu sync.Mutex
+	dnsMu  sync.Mutex
+	lbOpts []balance.Option
 }
 
 func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) {
@@ -136,6 +151,7 @@ func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) 
 		b.queueTimeout = t.Connect
 	}
 	var lbs []*balance.Server
+	var servers []*server
 	for _, sc := range p.Servers {
 		if sc.MaxQueue <= 0 {
 			b.maxQueue = 0
@@ -144,35 +160,11 @@ func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) 
 		b.maxQueue += int64(sc.MaxQueue)
 	}
 	for i, sc := range p.Servers {
-		s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
-		if sc.Addr.Net != "unix" && sc.Addr.Net != "abns" {
-			s.source = sourceAddr(sc.Source, p.Source)
+		s, err := b.newServer(i, sc, pp, env)
+		if err != nil {
+			return nil, err
 		}
-		s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
-		if sc.SSL {
-			if s.tls = pp.ServerTLS[sc]; s.tls == nil {
-				return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
-			}
-		}
-		s.checkTLS = pp.CheckTLS[sc]
-		s.pp = newPPSend(sc)
-		s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
-		s.lb.SetMaxConn(sc.MaxConn)
-		var start netip.AddrPort
-		switch sc.Addr.Net {
-		case "unix":
-			s.addr, s.unix = sc.Addr.Path, true
-		case "abns":
-			s.addr, s.unix = "@"+sc.Addr.Path, true
-		default:
-			a, err := env.initialAddr(p.Name, sc)
-			if err != nil {
-				return nil, fmt.Errorf("server '%s' (%s): %v", sc.Name, sc.Pos, err)
-			}
-			start = a
-		}
-		s.state = newServerState(b, s, start)
-		b.servers = append(b.servers, s)
+		servers = append(servers, s)
 		lbs = append(lbs, s.lb)
 	}
 	params := p.LB
@@ -182,13 +174,80 @@ func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) 
 	}
 	b.params = params
 	b.hdrName = strings.ToLower(params.Name)
-	var err error
-	b.lb, err = balance.New(params, p.Hash, lbs, opts...)
+	b.lbOpts = opts
+	lb, err := balance.New(params, p.Hash, lbs, opts...)
 	if err != nil {
 		return nil, err
 	}
+	b.set.Store(&srvSet{servers: servers, live: servers, lb: lb})
 	return b, nil
 }
+
+// newServer builds server i of b from its configuration.
+// env gives the starting address of a server that names a host (init-addr).
+func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy, env *addrEnv) (*server, error) {
+	p := b.cfg
+	s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
+	if sc.Addr.Net != "unix" && sc.Addr.Net != "abns" {
+		s.source = sourceAddr(sc.Source, p.Source)
+	}
+	s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
+	if sc.SSL {
+		if s.tls = pp.ServerTLS[sc]; s.tls == nil {
+			return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
+		}
+	}
+	s.checkTLS = pp.CheckTLS[sc]
+	s.setCookie(cookieValue(p, sc))
+	s.pp = newPPSend(sc)
+	s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
+	s.lb.SetMaxConn(sc.MaxConn)
+	var start netip.AddrPort
+	switch sc.Addr.Net {
+	case "unix":
+		s.addr, s.unix = sc.Addr.Path, true
+	case "abns":
+		s.addr, s.unix = "@"+sc.Addr.Path, true
+	default:
+		a, err := env.initialAddr(p.Name, sc)
+		if err != nil {
+			return nil, fmt.Errorf("server '%s' (%s): %v", sc.Name, sc.Pos, err)
+		}
+		start = a
+	}
+	s.state = newServerState(b, s, start)
+	return s, nil
+}
+
+// srvSet is a backend's servers and the balancer over them. servers is
+// by balancer index and keeps the servers "del server" removed (in
+// maintenance, never picked), so that indices stay valid; live is the
+// servers that exist, for everything that lists or names them.
+type srvSet struct {
+	servers []*server
+	live    []*server
+	lb      balance.Balancer
+}
+
+// srvs returns the servers of the backend, in order.
+func (b *backend) srvs() []*server {
+	if st := b.set.Load(); st != nil {
+		return st.live
+	}
+	return nil
+}
+
+// slots returns the servers by balancer index; removed ones are nil-free
+// but flagged (server.removed).
+func (b *backend) slots() []*server {
+	if st := b.set.Load(); st != nil {
+		return st.servers
+	}
+	return nil
+}
+
+// bal returns the current balancer.
+func (b *backend) bal() balance.Balancer { return b.set.Load().lb }
 
 var (
 	errNoServer    = errors.New("no server available")
@@ -199,7 +258,7 @@ var (
 // acquire picks a server and takes a slot on it, waiting in the backend
 // queue while every candidate is at its maxconn, up to "timeout queue".
 func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
-	idx, st := b.lb.Pick(key)
+	idx, st := b.bal().Pick(key)
 	switch st {
 	case balance.OK:
 		return idx, nil
@@ -221,7 +280,7 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 		b.freedMu.Lock()
 		wake := b.freed
 		b.freedMu.Unlock()
-		idx, st := b.lb.Pick(key)
+		idx, st := b.bal().Pick(key)
 		switch st {
 		case balance.OK:
 			return idx, nil
@@ -239,7 +298,7 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 }
 
 func (b *backend) release(idx int) {
-	b.lb.Release(idx)
+	b.bal().Release(idx)
 	// Waking the queue costs a channel; only pay it when someone waits. A
 	// waiter registers (queued++) before re-checking the balancer, so it
 	// cannot miss this release.

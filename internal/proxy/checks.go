@@ -20,7 +20,9 @@ func newServerState(b *backend, s *server, addr netip.AddrPort) *srvstate.Server
 		Unresolved: !s.unix && !addr.IsValid(), Apply: func(v srvstate.View) {
 			s.lb.SetUsable(v.Usable)
 			s.lb.SetWeight(v.Weight)
-			b.lb.Update()
+			if st := b.set.Load(); st != nil {
+				st.lb.Update()
+			}
 		}})
 	cur := st.Load()
 	v := cur.View()
@@ -38,29 +40,37 @@ func (rt *Runtime) startChecks() {
 	for _, b := range rt.backends {
 		be := b
 		b.stateHook = func(s *server, before, after srvstate.Snapshot) { rt.stateChanged(be, s, before, after) }
-		for _, s := range b.servers {
-			if s.cfg.AgentCheck && s.cfg.AgentPort != 0 {
-				rt.startAgent(b, s, time.Duration(n%16)*s.cfg.Inter/16)
-			}
-			if !s.cfg.Check {
-				continue
-			}
-			srv, be := s, b
-			spec := b.checkSpec(s)
-			// Stagger the first checks over one interval, as HAProxy does.
+		for _, s := range b.srvs() {
 			offset := time.Duration(n%16) * s.cfg.Inter / 16
-			n++
-			spec.OnResult = func(before, after srvstate.Snapshot) {
-				rt.checkResolves(srv, after)
-				if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
-					rt.proxyLog(be.name, "notice", be.checkMessage(srv, after))
-				}
+			if s.cfg.Check {
+				n++
 			}
-			rt.checker.Watch(spec, offset, s.state, func(before, after srvstate.Snapshot) {
-				rt.stateChanged(be, srv, before, after)
-			})
+			rt.watchServer(b, s, offset)
 		}
 	}
+}
+
+// watchServer starts the agent and the active checks of s, the first
+// after offset (startChecks staggers them over one interval, as HAProxy
+// does).
+func (rt *Runtime) watchServer(b *backend, s *server, offset time.Duration) {
+	if s.cfg.AgentCheck && s.cfg.AgentPort != 0 {
+		rt.startAgent(b, s, offset)
+	}
+	if !s.cfg.Check {
+		return
+	}
+	srv, be := s, b
+	spec := b.checkSpec(s)
+	spec.OnResult = func(before, after srvstate.Snapshot) {
+		rt.checkResolves(srv, after)
+		if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
+			rt.proxyLog(be.name, "notice", be.checkMessage(srv, after))
+		}
+	}
+	rt.checker.Watch(spec, offset, s.state, func(before, after srvstate.Snapshot) {
+		rt.stateChanged(be, srv, before, after)
+	})
 }
 
 // startAgent asks the agent of s ("agent-check") and applies its words:
@@ -90,6 +100,9 @@ func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 		}
 	}
 	rt.checker.WatchAgent(spec, offset, func(res srvstate.Check, r *health.AgentReply) {
+		if s.agentOff.Load() {
+			return
+		}
 		if r != nil {
 			if r.MaxConn >= 0 {
 				s.lb.SetMaxConn(r.MaxConn)
@@ -218,7 +231,7 @@ func (b *backend) serverStateHeader(s *server) string {
 		st = "UP"
 	}
 	totalW := 0
-	for _, o := range b.servers {
+	for _, o := range b.srvs() {
 		w := o.state.Load()
 		totalW += w.View().Weight
 	}
@@ -228,7 +241,7 @@ func (b *backend) serverStateHeader(s *server) string {
 
 func (b *backend) currentSessions() int64 {
 	var n int64
-	for _, s := range b.servers {
+	for _, s := range b.srvs() {
 		n += s.current.Load()
 	}
 	return n
@@ -382,7 +395,7 @@ func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) strin
 // take traffic.
 func (b *backend) left() string {
 	act, bck := 0, 0
-	for _, s := range b.servers {
+	for _, s := range b.srvs() {
 		cur := s.state.Load()
 		if cur.View().Weight == 0 {
 			continue
@@ -398,7 +411,7 @@ func (b *backend) left() string {
 
 // noneLeft reports a backend with no server taking traffic.
 func (b *backend) noneLeft() bool {
-	for _, s := range b.servers {
+	for _, s := range b.srvs() {
 		if s.balanced() {
 			return false
 		}

@@ -70,7 +70,7 @@ backend be
 		defer mu.Unlock()
 		logs = append(logs, proxy+"|"+level+"|"+msg)
 	}})
-	st := px.Current().backends["be"].servers[0].state
+	st := px.Current().backends["be"].srvs()[0].state
 	state := func() string {
 		cur := st.Load()
 		return cur.Admin.String() + "/" + map[srvstate.Op]string{srvstate.Stopped: "DOWN", srvstate.Running: "UP"}[cur.Op] +
@@ -105,7 +105,7 @@ frontend fe
 backend be
     server s1 H:1 weight 10 agent-check agent-port P agent-inter 2ms agent-send "hi\n"
 `, "H", host, "P", port), Options{})
-	st := px.Current().backends["be"].servers[0].state
+	st := px.Current().backends["be"].srvs()[0].state
 	waitFor(t, func() bool { return conns.Load() >= 2 }, "two agent answers")
 	if cur := st.Load(); cur.Weight != 3 || cur.InitialWeight != 10 || cur.Op != srvstate.Running {
 		t.Fatalf("after 30%%: weight %d of %d, op %v", cur.Weight, cur.InitialWeight, cur.Op)
@@ -170,7 +170,7 @@ frontend fe
 backend be
     server s1 A check inter 1h observe layer7 error-limit 3 on-error mark-down
 `, "A", a.addr), Options{})
-	st := px.Current().backends["be"].servers[0].state
+	st := px.Current().backends["be"].srvs()[0].state
 	client := &http.Client{}
 	for i := 0; i < 4; i++ {
 		httpGet(t, client, "http://"+addr+"/")

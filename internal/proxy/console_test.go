@@ -44,6 +44,7 @@ backend be
     server s2 DEAD check inter 200ms fall 1
     server s3 UP backup
 backend other
+    stick-table type ip size 100 store gpc0
     server o1 UP
 `, "SOCK", sock, "UP", up.addr, "DEAD", dead, "EXTRA", extra))
 	// The first checks decide s1 UP (checked) and s2 DOWN; the tests read

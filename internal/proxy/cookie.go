@@ -25,23 +25,37 @@ import (
 // cookieCfg is a backend's compiled cookie persistence.
 type cookieCfg struct {
 	*model.Cookie
-	values []string // per server index: its cookie value, "" = none
-	nameEq []byte   // "NAME=", to skip Cookie headers without ours cheaply
+	nameEq []byte // "NAME=", to skip Cookie headers without ours cheaply
 }
 
 func newCookieCfg(p *model.Proxy) *cookieCfg {
 	if p.Cookie == nil {
 		return nil
 	}
-	ck := &cookieCfg{Cookie: p.Cookie, nameEq: []byte(p.Cookie.Name + "=")}
-	for _, sv := range p.Servers {
-		v := sv.Opts["cookie"]
-		if v == "" && p.Cookie.Dynamic && p.DynamicCookieKey != "" {
-			v = dynamicCookie(p.DynamicCookieKey, sv.Addr.Host, sv.Addr.PortLow)
-		}
-		ck.values = append(ck.values, v)
+	return &cookieCfg{Cookie: p.Cookie, nameEq: []byte(p.Cookie.Name + "=")}
+}
+
+func (s *server) setCookie(v string) { s.cookie.Store(&v) }
+
+// cookieValue is the server's persistence cookie now, "" for none.
+func (s *server) cookieValue() string {
+	if v := s.cookie.Load(); v != nil {
+		return *v
 	}
-	return ck
+	return ""
+}
+
+// cookieValue is the persistence cookie of server sv of p, "" for none.
+// It lives on the server, so that one added at run time has its own.
+func cookieValue(p *model.Proxy, sv *model.Server) string {
+	if p.Cookie == nil {
+		return ""
+	}
+	v := sv.Opts["cookie"]
+	if v == "" && p.Cookie.Dynamic && p.DynamicCookieKey != "" {
+		v = dynamicCookie(p.DynamicCookieKey, sv.Addr.Host, sv.Addr.PortLow)
+	}
+	return v
 }
 
 // dynamicCookie is HAProxy's "dynamic" server cookie: the XXH64 of the
@@ -157,8 +171,8 @@ func (s *httpSession) cookieHeader(be *backend, v []byte) ([]byte, bool) {
 		// Empty cookies are never honoured, so that a client that learned
 		// one from a cookie-less backup server does not stick to it.
 		if len(id) > 0 && !st.ignore && st.direct < 0 {
-			for i, sv := range be.servers {
-				if ck.values[i] == "" || ck.values[i] != string(id) {
+			for i, sv := range be.slots() {
+				if c := sv.cookieValue(); sv.removed.Load() || c == "" || c != string(id) {
 					continue
 				}
 				if sv.running() || be.cfg.Option("persist") || st.force {
@@ -214,7 +228,7 @@ func (s *server) running() bool {
 // queue on that server).
 func (s *httpSession) acquireDirect(be *backend) (int, bool) {
 	i := s.ck.direct
-	if i < 0 || !be.servers[i].lb.TryAcquire() {
+	if i < 0 || !be.slots()[i].lb.TryAcquire() {
 		s.ck.direct = -1
 		return -1, false
 	}
@@ -229,13 +243,13 @@ func (s *httpSession) cookieResponse(be *backend, e *LogEntry) {
 		return
 	}
 	idx := -1
-	for i, sv := range be.servers {
+	for i, sv := range be.slots() {
 		if sv == e.srv {
 			idx = i
 		}
 	}
 	direct := st.direct >= 0 && st.direct == idx
-	srvCookie := ck.values[idx]
+	srvCookie := e.srv.cookieValue()
 	resp := &s.m.resp
 	found := false
 	out := resp.Headers[:0]

@@ -52,7 +52,7 @@ func newAddrEnv(old *Runtime, warn func(string)) *addrEnv {
 		if b == nil {
 			return netip.AddrPort{}, false
 		}
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			// Only an address DNS keeps up to date is worth keeping: a
 			// name resolved once by libc is resolved again by a reload,
 			// as a new HAProxy process would.
@@ -200,7 +200,7 @@ func (rt *Runtime) startDNS() {
 	}
 	for _, b := range rt.backends {
 		groups := map[string]*srvGroup{}
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			sec := rt.dns[s.cfg.Resolvers]
 			if sec == nil || s.cfg.FQDN() == "" {
 				continue
@@ -335,7 +335,7 @@ func (rt *Runtime) applyName(b *backend, s *server, sec *resolver.Section, name 
 
 // addrUsed reports whether another server of b resolving name has a.
 func (b *backend) addrUsed(s *server, name string, a netip.Addr) bool {
-	for _, o := range b.servers {
+	for _, o := range b.srvs() {
 		if o == s || o.cfg.AllowDupIP {
 			continue
 		}

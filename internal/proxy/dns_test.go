@@ -473,7 +473,7 @@ backend be
 	until(t, 5*time.Second, "the first answer", func() bool { _, b := getOnce(t, addr); return b == "127.0.0.2" })
 	ns.Set("app.test", dnstest.Entry{Drop: true})
 	addrOf := func(rt *Runtime) string {
-		st := rt.backends["be"].servers[0].state.Load()
+		st := rt.backends["be"].srvs()[0].state.Load()
 		return st.Addr.String() + " " + st.Status()
 	}
 	want := "127.0.0.2:" + strconv.Itoa(port) + " no check"
@@ -631,7 +631,7 @@ frontend fe
 backend be
     server s1 agent.test:80 resolvers dns init-addr none resolve-prefer ipv4 agent-check agent-port P agent-inter 50ms
 `, "NS", ns.Addr, "P", port))
-	st := px.Current().backends["be"].servers[0].state
+	st := px.Current().backends["be"].srvs()[0].state
 	until(t, 5*time.Second, "the agent's drain", func() bool { return st.Load().Admin.Drain() })
 }
 

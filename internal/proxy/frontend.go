@@ -33,18 +33,21 @@ type frontend struct {
 	// inspectDelay is "tcp-request inspect-delay" (TCP mode: how long to
 	// wait for a ClientHello before the content rules run).
 	inspectDelay time.Duration
-	maxconn      chan struct{}
-	conns        atomic.Int64
-	logging      bool // some log target is configured: render request lines
-	tcpka        bool // option clitcpka / tcpka
-	connLevel    int  // see connLevel
-	bufferReq    bool // option http-buffer-request
-	comp         *compress.Config
-	proxyHdr     bool          // option http-use-proxy-header
-	expectProxy  bool          // some "tcp-request connection expect-proxy" rule
-	h2           *http2.Server //lint:ignore SA1019 see h2.go
-	h2base       *http.Server
-	stats        counters
+	// gate is the frontend's "maxconn" and its "disable frontend".
+	gate        *gate
+	stopped     atomic.Bool // "shutdown frontend"
+	errs        errCapture  // "show errors"
+	conns       atomic.Int64
+	logging     bool // some log target is configured: render request lines
+	tcpka       bool // option clitcpka / tcpka
+	connLevel   int  // see connLevel
+	bufferReq   bool // option http-buffer-request
+	comp        *compress.Config
+	proxyHdr    bool          // option http-use-proxy-header
+	expectProxy bool          // some "tcp-request connection expect-proxy" rule
+	h2          *http2.Server //lint:ignore SA1019 see h2.go
+	h2base      *http.Server
+	stats       counters
 
 	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
 	bufSize                                             int
@@ -52,9 +55,7 @@ type frontend struct {
 
 func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *frontend {
 	fe := &frontend{rt: rt, cfg: p, name: p.Name, opts: opts, bufSize: rt.model.Global.BufSize, rules: rt.rules[p]}
-	if p.MaxConn > 0 {
-		fe.maxconn = make(chan struct{}, p.MaxConn)
-	}
+	fe.gate = newGate(p.MaxConn)
 	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
@@ -94,15 +95,33 @@ func (fe *frontend) serve(bl boundListener) {
 	}
 	rt := fe.rt
 	var delay time.Duration
+	release := func() {
+		if bindSem != nil {
+			<-bindSem
+		}
+		fe.gate.release()
+		rt.gate.release()
+	}
 	for {
-		for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
-			if sem != nil {
-				select {
-				case sem <- struct{}{}:
-				case <-rt.ctx.Done():
-					return
-				}
+		if !rt.gate.acquire(rt.ctx.Done()) {
+			return
+		}
+		if !fe.gate.acquire(rt.ctx.Done()) {
+			rt.gate.release()
+			return
+		}
+		if bindSem != nil {
+			select {
+			case bindSem <- struct{}{}:
+			case <-rt.ctx.Done():
+				fe.gate.release()
+				rt.gate.release()
+				return
 			}
+		}
+		if !rt.waitRate() {
+			release()
+			return
 		}
 		var c net.Conn
 		err := errClosed
@@ -110,11 +129,7 @@ func (fe *frontend) serve(bl boundListener) {
 			c, err = bl.Accept()
 		}
 		if err != nil {
-			for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
-				if sem != nil {
-					<-sem
-				}
-			}
+			release()
 			if errors.Is(err, net.ErrClosed) || rt.stopping.Load() {
 				return
 			}
@@ -149,11 +164,7 @@ func (fe *frontend) serve(bl boundListener) {
 			// session calls it from whichever goroutine finishes it.
 			done := func() {
 				rt.conns.Delete(c)
-				for _, sem := range [...]chan struct{}{rt.maxconn, fe.maxconn, bindSem} {
-					if sem != nil {
-						<-sem
-					}
-				}
+				release()
 				fe.conns.Add(-1)
 				rt.active.Done()
 			}

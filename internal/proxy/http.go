@@ -56,6 +56,7 @@ type httpSession struct {
 	tlsOn       bool
 	expectPP    bool     // "tcp-request connection expect-proxy" ran
 	cconn       net.Conn // the client connection: c, or the h2 connection under its stream
+	noted       *server  // the server "show sess" has for this session
 	sni         []byte
 	client      net.Addr
 	h2          bool
@@ -516,6 +517,7 @@ func (s *httpSession) requestError(err error, e *LogEntry) bool {
 	case errors.As(err, &pe):
 		e.Term = "PR"
 		e.Request = "<BADREQ>"
+		s.fe.errs.capture(s.src, pe.Reason, s.rd.Head())
 		s.sendError(pe.Status, e)
 		s.fe.log(e)
 	case isTimeout(err):
@@ -640,6 +642,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			return false
 		}
 		e.Server, e.srv = sc.srv.name, sc.srv
+		if s.noted != sc.srv {
+			s.noted = sc.srv
+			s.fe.rt.noteServer(s.cconn, be, sc.srv)
+		}
 		s.stickStore(be, sc.srv, false)
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)
@@ -860,7 +866,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		}
 		return nil, -1, false, err
 	}
-	srv := be.servers[idx]
+	srv := be.slots()[idx]
 	if sc := s.attached; sc != nil {
 		if s.attBE == be && sc.srv == srv && !sc.stale() {
 			e.Tc = 0
@@ -883,7 +889,8 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	if err != nil {
 		return nil, -1, false, err
 	}
-	sc := &srvConn{c: conn, srv: be.servers[idx2], to: be.servers[idx2].state.Addr().Addr()}
+	srv2 := be.slots()[idx2]
+	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr()}
 	sc.tc = timedConn{Conn: conn}
 	sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
 	s.attached, s.attBE = sc, be

@@ -150,6 +150,17 @@ func (p *idlePool) close() {
 	}
 }
 
+// drop closes the idle connections and keeps the pool in service.
+func (p *idlePool) drop() {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for _, sc := range conns {
+		sc.close()
+	}
+}
+
 // len returns the number of idle connections (tests and stats).
 func (p *idlePool) len() int {
 	p.mu.Lock()

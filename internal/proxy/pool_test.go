@@ -386,7 +386,7 @@ backend be
 	if _, _, eofs := ks.stats(); eofs != n-1 {
 		t.Errorf("%d idle connections closed, want %d", eofs, n-1)
 	}
-	if got := px.Current().backends["be"].servers[0].pool.len(); got != 1 {
+	if got := px.Current().backends["be"].srvs()[0].pool.len(); got != 1 {
 		t.Errorf("%d idle connections kept, want 1", got)
 	}
 }
@@ -456,7 +456,7 @@ backend be
 		_, _, eofs := ks.stats()
 		return eofs == n-2
 	}, "the connections above pool-max-conn to close")
-	if got := px.Current().backends["be"].servers[0].pool.len(); got != 2 {
+	if got := px.Current().backends["be"].srvs()[0].pool.len(); got != 2 {
 		t.Errorf("%d idle connections kept, want 2", got)
 	}
 	for i := 0; i < 2; i++ {

@@ -101,6 +101,9 @@ type Options struct {
 	// LogAll calls Log for every frontend, even those without a "log"
 	// line (debug mode).
 	LogAll bool
+	// StartupLogs returns what the process printed while starting, for
+	// "show startup-logs"; nil answers nothing.
+	StartupLogs func() string
 }
 
 // Proxy runs configurations and swaps them on reload.
@@ -151,7 +154,7 @@ func (p *Proxy) ExportState(w io.Writer) error {
 			c.Tables = append(c.Tables, t.Export(now))
 		}
 		for name, b := range rt.backends {
-			for _, s := range b.servers {
+			for _, s := range b.srvs() {
 				n := s.state.Load()
 				cs := carriedServer{Backend: name, Server: s.name, Maint: n.Admin&srvstate.AdminFMaint != 0,
 					Drain: n.Admin.Drain(), Weight: n.Weight, InitialWeight: n.InitialWeight}
@@ -196,7 +199,7 @@ func (p *Proxy) ImportState(rt *Runtime, r io.Reader) (int, error) {
 		if b == nil {
 			continue
 		}
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			if s.name != cs.Server {
 				continue
 			}
@@ -224,30 +227,34 @@ type Runtime struct {
 	keys      map[string]net.Listener // listenKey -> socket
 	handedMu  sync.Mutex
 	handed    map[net.Listener]bool // taken over by a newer generation
+	shut      map[net.Listener]bool // closed by "shutdown frontend" (handedMu)
 	taken     map[net.Listener]bool // taken from the previous generation
 	conns     sync.Map              // net.Conn -> struct{} for hard stop
 	idle      sync.Map              // *httpSession waiting for a request
-	maxconn   chan struct{}
-	ctx       context.Context
-	cancel    context.CancelFunc
-	stopping  atomic.Bool
-	stopped   chan struct{}  // closed when stopping becomes true
-	loops     sync.WaitGroup // accept loops
-	idleGrace atomic.Int64   // time.Duration an idle session may still wait once stopping
-	active    sync.WaitGroup
-	checker   *health.Checker
-	opts      Options
-	clock     stick.Clock
-	tables    map[string]*stick.Table
-	rules     map[*model.Proxy]*proxyRules
-	bufs      *h1.BufPool // HTTP reader buffers, taken only while reading
-	parker    *parker     // idle keep-alive sessions without goroutines
-	copyBufs  sync.Pool   // body copy buffers
-	msgs      sync.Pool   // *msgState of idle sessions
-	comp      compress.Pools
-	caches    map[string]*cache.Cache // "cache" sections by name
-	apis      []apiListener
-	start     time.Time
+	gate      *gate                 // global maxconn ("set maxconn global")
+	// connLimit and sessLimit are "set rate-limit connections|sessions
+	// global": accepted connections per second, 0 without a limit.
+	connLimit, sessLimit atomic.Int64
+	ctx                  context.Context
+	cancel               context.CancelFunc
+	stopping             atomic.Bool
+	stopped              chan struct{}  // closed when stopping becomes true
+	loops                sync.WaitGroup // accept loops
+	idleGrace            atomic.Int64   // time.Duration an idle session may still wait once stopping
+	active               sync.WaitGroup
+	checker              *health.Checker
+	opts                 Options
+	clock                stick.Clock
+	tables               map[string]*stick.Table
+	rules                map[*model.Proxy]*proxyRules
+	bufs                 *h1.BufPool // HTTP reader buffers, taken only while reading
+	parker               *parker     // idle keep-alive sessions without goroutines
+	copyBufs             sync.Pool   // body copy buffers
+	msgs                 sync.Pool   // *msgState of idle sessions
+	comp                 compress.Pools
+	caches               map[string]*cache.Cache // "cache" sections by name
+	apis                 []apiListener
+	start                time.Time
 	// statsToken is the CSRF token of the stats page's action forms: a
 	// form posted by a browser must carry it (see statsCSRF).
 	statsToken string
@@ -259,7 +266,9 @@ type Runtime struct {
 	stores     []*tlsconf.Store // for bulwark-crt-watch
 	// dns are the running "resolvers" sections by name; they resolve
 	// until ctx ends.
-	dns map[string]*resolver.Section
+	dns  map[string]*resolver.Section
+	refs *acl.PatRefs // the maps and ACL patterns of "show map|acl"
+	ssl  sslTx        // the open "set ssl cert" transaction
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -302,7 +311,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
-		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME}
+		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME, refs: pl.Refs}
 	rt.comp.Level = m.Global.CompMaxLevel
 	rt.caches = make(map[string]*cache.Cache, len(m.Caches))
 	for _, cs := range m.Caches {
@@ -316,9 +325,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 			rt.abandon(old)
 		}
 	}()
-	if m.Global.MaxConn > 0 {
-		rt.maxconn = make(chan struct{}, m.Global.MaxConn)
-	}
+	rt.gate = newGate(m.Global.MaxConn)
 	rt.abuse = newAbuse(rt, m)
 	rt.stores = pl.Stores
 	for px, pp := range pl.Proxies {
@@ -337,7 +344,8 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		}
 		old.handedMu.Lock()
 		defer old.handedMu.Unlock()
-		if old.handed[l] {
+		if old.handed[l] || old.shut[l] {
+			// A socket "shutdown frontend" closed is bound again.
 			return nil
 		}
 		if old.handed == nil {
@@ -651,7 +659,7 @@ func (rt *Runtime) closeAll() {
 		return true
 	})
 	for _, b := range rt.backends {
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			s.pool.close()
 		}
 	}

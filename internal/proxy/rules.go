@@ -128,7 +128,7 @@ func (e runtimeEnv) NbSrv(name string) int {
 		return -1
 	}
 	n := 0
-	for _, s := range b.servers {
+	for _, s := range b.srvs() {
 		if s.balanced() && !s.cfg.Backup {
 			n++
 		}
@@ -142,7 +142,7 @@ func (e runtimeEnv) BeConn(name string) int {
 		return -1
 	}
 	n := 0
-	for _, s := range b.servers {
+	for _, s := range b.srvs() {
 		n += int(s.current.Load())
 	}
 	return n

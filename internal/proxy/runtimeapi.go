@@ -36,6 +36,10 @@ type apiCommand struct {
 // and "user" lower for the rest of the connection.
 type apiSession struct {
 	level string
+	// payload is what followed a command line ending in "<<", up to the
+	// empty line that ends it (MG 9.3 "payload").
+	payload    string
+	hasPayload bool
 }
 
 // wrap adapts a command that needs only its arguments.
@@ -84,8 +88,42 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 		if err != nil {
 			return
 		}
-		for _, cmd := range strings.Split(string(bytes.TrimSpace(line)), ";") {
+		text := string(bytes.TrimSpace(line))
+		payload, hasPayload := "", false
+		if rest, ok := strings.CutSuffix(text, "<<"); ok && (rest == "" || rest[len(rest)-1] == ' ' || rest[len(rest)-1] == '\t') {
+			// The payload is bounded as the line is: one buffer for the
+			// command and its payload together.
+			var pl strings.Builder
+			budget := maxLine - len(line)
+			for {
+				if prompt && !reply("+ ") {
+					return
+				}
+				c.SetReadDeadline(time.Now().Add(timeout))
+				pline, err := br.ReadSlice('\n')
+				if errors.Is(err, bufio.ErrBufferFull) || len(pline) > budget {
+					reply(fmt.Sprintf("Command line too long (more than %d bytes).\n\n", maxLine))
+					return
+				}
+				if err != nil {
+					return
+				}
+				budget -= len(pline)
+				if len(bytes.TrimRight(pline, "\r\n")) == 0 {
+					break
+				}
+				pl.Write(pline)
+			}
+			text, payload, hasPayload = strings.TrimSpace(rest), pl.String(), true
+		}
+		cmds := strings.Split(text, ";")
+		for i, cmd := range cmds {
 			cmd = strings.TrimSpace(cmd)
+			// Only the last command of the line has the payload.
+			cs.payload, cs.hasPayload = "", false
+			if i == len(cmds)-1 {
+				cs.payload, cs.hasPayload = payload, hasPayload
+			}
 			switch cmd {
 			case "":
 				continue
@@ -95,7 +133,13 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 			case "quit":
 				return
 			}
-			if !reply(rt.apiRun(cmd, cs) + "\n") {
+			out := rt.apiRun(cmd, cs)
+			if bare, ok := strings.CutSuffix(out, unterminated); ok {
+				out = bare
+			} else {
+				out += "\n"
+			}
+			if !reply(out) {
 				return
 			}
 		}
@@ -104,6 +148,11 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 		}
 	}
 }
+
+// unterminated ends an answer that HAProxy 2.6 sends without the empty
+// line closing the others (some answers of "add server" and "del
+// server"): the answer goes out as is, so that scripts see the same bytes.
+const unterminated = "\x00"
 
 func (rt *Runtime) apiRun(line string, cs *apiSession) string {
 	words := strings.Fields(line)
@@ -121,7 +170,7 @@ func (rt *Runtime) apiRun(line string, cs *apiSession) string {
 		}
 	}
 	if best == nil {
-		return rt.apiUnknown(words, cs.level)
+		return rt.apiUnknown(words)
 	}
 	if levelRank[cs.level] < levelRank[best.level] {
 		return "Permission denied\n"
@@ -129,45 +178,94 @@ func (rt *Runtime) apiRun(line string, cs *apiSession) string {
 	return best.run(rt, cs, words[len(strings.Fields(best.name)):])
 }
 
-// apiHelp lists the commands of a level in HAProxy's layout.
-func apiHelp(level string) string {
-	var b strings.Builder
-	b.WriteString("The following commands are valid at this level:\n")
-	cmds := apiCommands()
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
-	for _, c := range cmds {
-		if levelRank[level] >= levelRank[c.level] {
-			fmt.Fprintf(&b, "  %-39s : %s\n", strings.TrimSpace(c.name+" "+c.usage), c.help)
-		}
+// helpLine is a command's line of "help": HAProxy's text for the
+// commands HAProxy has, so that scripts reading "help" find its words.
+func helpLine(c apiCommand) string {
+	if h, ok := haproxyHelp[c.name]; ok {
+		return "  " + h + "\n"
 	}
-	return b.String()
+	return fmt.Sprintf("  %-40s: %s\n", strings.TrimSpace(c.name+" "+c.usage), c.help)
 }
 
-// apiUnknown answers an unknown command as HAProxy 2.6 does: the commands
-// sharing a word with it first, then the full list.
-func (rt *Runtime) apiUnknown(words []string, level string) string {
-	var b strings.Builder
-	var near []string
-	for _, c := range apiCommands() {
-		if levelRank[level] < levelRank[c.level] || len(words) == 0 {
+// builtinHelp are the session's own commands, which HAProxy lists last.
+const builtinHelp = "  help [<command>]                        : list matching or all commands\n" +
+	"  prompt                                  : toggle interactive mode with prompt\n" +
+	"  quit                                    : disconnect\n"
+
+// apiHelp is "help [<command>]": the commands whose words begin with the
+// given ones, or all of them, in HAProxy's layout. As in HAProxy 2.6 the
+// list is the same at every level (the level is checked when a command
+// runs).
+func apiHelp(args []string) string {
+	cmds := apiCommands()
+	var lines []string
+	for _, c := range cmds {
+		if c.name == "help" {
 			continue
 		}
-		for _, w := range strings.Fields(c.name) {
-			if w == words[0] || len(words) > 1 && w == words[1] {
-				near = append(near, fmt.Sprintf("  %-39s : %s\n", strings.TrimSpace(c.name+" "+c.usage), c.help))
-				break
+		if len(args) > 0 {
+			words := strings.Fields(c.name)
+			if len(args) > len(words) || strings.Join(words[:len(args)], " ") != strings.Join(args, " ") {
+				continue
 			}
 		}
+		lines = append(lines, helpLine(c))
 	}
-	if len(near) > 0 {
-		b.WriteString("Unknown command, but maybe one of the following ones is a better match:\n")
-		for _, n := range near[:min(len(near), 5)] {
-			b.WriteString(n)
+	if len(lines) == 0 && len(args) > 0 {
+		return apiHelp(nil)
+	}
+	sort.Strings(lines)
+	return "The following commands are valid at this level:\n" + strings.Join(lines, "") + builtinHelp
+}
+
+// apiUnknown answers an unknown command as HAProxy 2.6 does: the five
+// commands closest to it, then the session's own commands.
+func (rt *Runtime) apiUnknown(words []string) string {
+	type near struct {
+		line  string
+		score int
+	}
+	var ns []near
+	for _, c := range apiCommands() {
+		if c.name == "help" {
+			continue
 		}
-	} else {
-		b.WriteString("Unknown command. Please enter one of the following commands only :\n")
+		score := 0
+		for i, w := range strings.Fields(c.name) {
+			for j, x := range words {
+				if w == x {
+					// A word in its place counts more than one elsewhere.
+					score += 2
+					if i == j {
+						score += 2
+					}
+				} else if len(x) >= 3 && strings.HasPrefix(w, x) {
+					score++
+				}
+			}
+		}
+		if score > 0 {
+			ns = append(ns, near{helpLine(c), score})
+		}
 	}
-	b.WriteString(apiHelp(level))
+	if len(ns) == 0 {
+		return "Unknown command. Please enter one of the following commands only :\n" +
+			strings.TrimPrefix(apiHelp(nil), "The following commands are valid at this level:\n")
+	}
+	sort.SliceStable(ns, func(i, j int) bool {
+		if ns[i].score != ns[j].score {
+			return ns[i].score > ns[j].score
+		}
+		return ns[i].line < ns[j].line
+	})
+	ns = ns[:min(len(ns), 5)]
+	sort.Slice(ns, func(i, j int) bool { return ns[i].line < ns[j].line })
+	var b strings.Builder
+	b.WriteString("Unknown command, but maybe one of the following ones is a better match:\n")
+	for _, n := range ns {
+		b.WriteString(n.line)
+	}
+	b.WriteString(builtinHelp)
 	return b.String()
 }
 
@@ -196,7 +294,7 @@ func (rt *Runtime) apiShowServers(args []string) string {
 		if be == nil || (len(args) > 0 && args[0] != p.Name) {
 			continue
 		}
-		for i, s := range be.servers {
+		for i, s := range be.srvs() {
 			st := s.state.Load()
 			id := s.cfg.ID
 			if id == 0 {
@@ -234,7 +332,7 @@ func (rt *Runtime) apiServer(arg string) (*backend, *server, string) {
 	if b == nil {
 		return nil, nil, "No such backend.\n"
 	}
-	for _, s := range b.servers {
+	for _, s := range b.srvs() {
 		if s.name == sv {
 			return b, s, ""
 		}
@@ -255,27 +353,54 @@ func (rt *Runtime) apiGetWeight(args []string) string {
 }
 
 func (rt *Runtime) apiSetWeight(args []string) string {
-	if len(args) != 2 {
-		return "Require 'backend/server' and 'weight' or 'weight%'.\n"
+	if len(args) == 0 {
+		return "Require 'backend/server'.\n"
 	}
-	_, s, msg := rt.apiServer(args[0])
+	b, s, msg := rt.apiServer(args[0])
 	if s == nil {
 		return msg
 	}
-	w := args[1]
-	var n int
-	var err error
-	if strings.HasSuffix(w, "%") {
-		n, err = strconv.Atoi(strings.TrimSuffix(w, "%"))
-		n = s.cfg.Weight * n / 100
-	} else {
-		n, err = strconv.Atoi(w)
+	if len(args) < 2 || args[1] == "" {
+		return "Require <weight> or <weight%>.\n"
 	}
-	if err != nil || n < 0 || n > 256 {
-		return "Invalid weight.\n"
+	n, msg := parseWeight(args[1], s.state.Load().InitialWeight)
+	if msg != "" {
+		return msg
+	}
+	// A static algorithm only switches a server on or off (CM 4.2).
+	if n != 0 && n != s.state.Load().InitialWeight && !b.params.Dynamic(b.cfg.Hash) {
+		return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
 	}
 	s.state.SetWeight(n)
 	return ""
+}
+
+// parseWeight reads "<w>" or "<w>%" (of the initial weight) as HAProxy
+// does, with its answers to bad values.
+func parseWeight(text string, initial int) (int, string) {
+	i := 0
+	if i < len(text) && (text[i] == '-' || text[i] == '+') {
+		i++
+	}
+	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+		i++
+	}
+	n, err := strconv.Atoi(text[:i])
+	if err != nil {
+		return 0, "Empty weight string empty or preceded by garbage"
+	}
+	switch rest := text[i:]; {
+	case rest == "%":
+		if n < 0 {
+			return 0, "Relative weight must be positive.\n"
+		}
+		return min(initial*n/100, 256), ""
+	case n < 0 || n > 256:
+		return 0, "Absolute weight can only be between 0 and 256 inclusive.\n"
+	case rest != "":
+		return 0, "Trailing garbage in weight string"
+	}
+	return n, ""
 }
 
 // apiSetState is "set server <b>/<s> state ready|drain|maint". Drain keeps

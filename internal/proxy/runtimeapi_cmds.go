@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"bulwark/internal/srvstate"
@@ -20,8 +21,8 @@ import (
 // of HAProxy 2.6 that is not here gets "Unknown command" rather than an
 // answer that would pretend to have done something.
 func apiCommands() []apiCommand {
-	return []apiCommand{
-		{"help", "", "user", "list the commands", func(rt *Runtime, cs *apiSession, _ []string) string { return apiHelp(cs.level) }},
+	return append(append([]apiCommand{
+		{"help", "", "user", "list the commands", func(rt *Runtime, cs *apiSession, a []string) string { return apiHelp(a) }},
 		{"show cli level", "", "user", "display the level of the current CLI session", func(_ *Runtime, cs *apiSession, _ []string) string { return cs.level + "\n" }},
 		{"operator", "", "user", "lower the level of the current CLI session to operator", func(_ *Runtime, cs *apiSession, _ []string) string { return cs.lower("operator") }},
 		{"user", "", "user", "lower the level of the current CLI session to user", func(_ *Runtime, cs *apiSession, _ []string) string { return cs.lower("user") }},
@@ -44,7 +45,7 @@ func apiCommands() []apiCommand {
 		{"disable server", "(DEPRECATED)", "admin", "disable a server for maintenance (use 'set server' instead)", wrap((*Runtime).apiDisable)},
 		{"enable server", "(DEPRECATED)", "admin", "enable a disabled server (use 'set server' instead)", wrap((*Runtime).apiEnable)},
 		{"set server", "<bk>/<srv> [opts]", "admin", "change a server's state, weight or health", wrap((*Runtime).apiSetServer)},
-	}
+	}, mapCommands()...), append(append(moreCommands(), sslCommands()...), serverCommands()...)...)
 }
 
 func (cs *apiSession) lower(to string) string {
@@ -171,7 +172,7 @@ func (rt *Runtime) apiShowServersConn(args []string) string {
 		if be == nil || len(args) > 0 && args[0] != p.Name {
 			continue
 		}
-		for i, s := range be.servers {
+		for i, s := range be.srvs() {
 			sid := s.cfg.ID
 			if sid == 0 {
 				sid = i + 1
@@ -208,6 +209,9 @@ type sessInfo struct {
 	fe    string
 	start time.Time
 	c     net.Conn
+	// be and srv are where the session last connected (noteServer).
+	be  atomic.Pointer[backend]
+	srv atomic.Pointer[server]
 }
 
 func (rt *Runtime) newSess(fe string, c net.Conn) *sessInfo {
@@ -252,8 +256,15 @@ func (rt *Runtime) apiShowSess(args []string) string {
 		if _, ok := si.c.RemoteAddr().(*net.UnixAddr); ok {
 			src = "unix:1"
 		}
-		fmt.Fprintf(&b, "%#x: proto=%s src=%s fe=%s age=%s\n", si.id, connProto(si.c.LocalAddr()), src, si.fe,
-			stats.Uptime(now.Sub(si.start)))
+		be, srv := "<NONE>", "<none>"
+		if x := si.be.Load(); x != nil {
+			be = x.name
+		}
+		if x := si.srv.Load(); x != nil {
+			srv = x.name
+		}
+		fmt.Fprintf(&b, "%#x: proto=%s src=%s fe=%s be=%s srv=%s age=%s\n", si.id, connProto(si.c.LocalAddr()), src, si.fe,
+			be, srv, stats.Uptime(now.Sub(si.start)))
 	}
 	return b.String()
 }
@@ -284,7 +295,7 @@ func (rt *Runtime) apiClearCounters(cs *apiSession, args []string) string {
 	}
 	for _, b := range rt.backends {
 		cs2 = append(cs2, &b.stats)
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			cs2 = append(cs2, &s.stats)
 			if all {
 				s.failed.Store(0)
@@ -341,7 +352,7 @@ func (rt *Runtime) apiShowTable(args []string) string {
 	}
 	t := rt.tables[args[0]]
 	if t == nil {
-		return "Unknown table '" + args[0] + "'.\n"
+		return "No such table\n"
 	}
 	now := rt.clock.NowMs()
 	rest := args[1:]
@@ -356,17 +367,9 @@ func (rt *Runtime) apiShowTable(args []string) string {
 		t.DumpKey(&b, k, now)
 		return b.String()
 	}
-	var filters []tableFilter
-	for len(rest) > 0 {
-		if len(rest) < 3 || !strings.HasPrefix(rest[0], "data.") {
-			return "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n"
-		}
-		f, msg := parseTableFilter(t, rest[0], rest[1], rest[2])
-		if msg != "" {
-			return msg
-		}
-		filters = append(filters, f)
-		rest = rest[3:]
+	filters, msg := parseTableFilters(t, rest)
+	if msg != "" {
+		return msg
 	}
 	var dump bytes.Buffer
 	t.Dump(&dump, now)
@@ -386,6 +389,25 @@ func (rt *Runtime) apiShowTable(args []string) string {
 	return b.String()
 }
 
+// parseTableFilters reads the "data.<type> <op> <value>" filters of "show
+// table" and "clear table"; a bad one is named by its place, as in HAProxy.
+func parseTableFilters(t *stick.Table, rest []string) ([]tableFilter, string) {
+	var filters []tableFilter
+	for n := 1; len(rest) > 0; n++ {
+		if !strings.HasPrefix(rest[0], "data.") {
+			return nil, "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n"
+		}
+		w := append(append([]string(nil), rest...), "", "")
+		f, msg := parseTableFilter(t, w[0], w[1], w[2])
+		if msg != "" {
+			return nil, fmt.Sprintf("Filter entry #%d: %s", n, msg)
+		}
+		filters = append(filters, f)
+		rest = rest[min(3, len(rest)):]
+	}
+	return filters, ""
+}
+
 type tableFilter struct {
 	name string
 	op   string
@@ -395,7 +417,10 @@ type tableFilter struct {
 func parseTableFilter(t *stick.Table, data, op, val string) (tableFilter, string) {
 	name := strings.TrimPrefix(data, "data.")
 	dt, ok := stick.DataTypeByName(name)
-	if !ok || !t.Stores(dt) {
+	if !ok {
+		return tableFilter{}, "Unknown data type\n"
+	}
+	if !t.Stores(dt) {
 		return tableFilter{}, "Data type not stored in this table\n"
 	}
 	switch op {
@@ -451,31 +476,70 @@ func filterLine(line string, fs []tableFilter) bool {
 	return true
 }
 
-// apiClearTable is "clear table <table>": every entry goes. The key and
-// data filters of HAProxy's form are refused rather than ignored.
+// apiClearTable is "clear table <table> [data.<type> <op> <v>]* | [key
+// <k>]": every untracked entry, the one of the key, or those whose data
+// pass every filter.
 func (rt *Runtime) apiClearTable(args []string) string {
 	if len(args) == 0 {
-		return "Missing table name.\n"
+		return "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n"
 	}
 	t := rt.tables[args[0]]
 	if t == nil {
-		return "Unknown table '" + args[0] + "'.\n"
+		return "No such table\n"
 	}
-	if len(args) > 1 {
-		return "'clear table' with a key or data filter is not supported by bulwark; use 'clear table <table>'.\n"
+	now := rt.clock.NowMs()
+	rest := args[1:]
+	if len(rest) == 0 {
+		t.Clear()
+		return ""
 	}
-	t.Clear()
+	if rest[0] == "key" {
+		if len(rest) != 2 {
+			return "Key value expected\n"
+		}
+		k, err := t.ParseKey(rest[1])
+		if err != nil {
+			return "Invalid key\n"
+		}
+		t.Delete(k, now)
+		return ""
+	}
+	filters, msg := parseTableFilters(t, rest)
+	if msg != "" {
+		return msg
+	}
+	var dump bytes.Buffer
+	t.Dump(&dump, now)
+	sc := bufio.NewScanner(&dump)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || !filterLine(line, filters) {
+			continue
+		}
+		for _, w := range strings.Fields(line) {
+			if kt, ok := strings.CutPrefix(w, "key="); ok {
+				if k, err := t.ParseKey(kt); err == nil {
+					t.Delete(k, now)
+				}
+				break
+			}
+		}
+	}
 	return ""
 }
 
 // apiSetTable is "set table <table> key <key> [data.<type> <value>]*".
 func (rt *Runtime) apiSetTable(args []string) string {
 	if len(args) == 0 {
-		return "Missing table name.\n"
+		return "Required arguments: <table> key <key> [data.<store_data_type> <value>]*\n"
 	}
 	t := rt.tables[args[0]]
 	if t == nil {
-		return "Unknown table '" + args[0] + "'.\n"
+		return "No such table\n"
+	}
+	if len(args) == 1 {
+		return "" // HAProxy answers nothing and does nothing
 	}
 	if len(args) < 3 || args[1] != "key" {
 		return "Key value expected\n"
@@ -491,7 +555,7 @@ func (rt *Runtime) apiSetTable(args []string) string {
 	var sets []set
 	rest := args[3:]
 	for len(rest) > 0 {
-		if len(rest) < 2 || !strings.HasPrefix(rest[0], "data.") {
+		if !strings.HasPrefix(rest[0], "data.") {
 			return "\"data.<type>\" followed by a value expected\n"
 		}
 		dt, ok := stick.DataTypeByName(strings.TrimPrefix(rest[0], "data."))
@@ -500,6 +564,9 @@ func (rt *Runtime) apiSetTable(args []string) string {
 		}
 		if !t.Stores(dt) {
 			return "Data type not stored in this table\n"
+		}
+		if len(rest) < 2 {
+			return "Require a valid integer value to store\n"
 		}
 		v, err := strconv.ParseUint(rest[1], 10, 64)
 		if err != nil {
@@ -551,5 +618,31 @@ func (rt *Runtime) apiSetServer(args []string) string {
 	if len(args) >= 2 && args[1] == "fqdn" {
 		return rt.apiSetFQDN(args)
 	}
-	return "'set server <srv>' only supports 'state', 'weight', 'health', 'addr' and 'fqdn' in bulwark.\n"
+	if len(args) >= 2 && args[1] == "agent" {
+		b, s, msg := rt.apiServer(args[0])
+		if s == nil {
+			return msg
+		}
+		if len(args) < 3 {
+			return "'set server <srv> agent' expects 'up' or 'down'.\n"
+		}
+		return rt.apiSetServerAgent(b, s, args[2])
+	}
+	if len(args) == 2 && args[1] == "weight" {
+		return "Require <weight> or <weight%>.\n"
+	}
+	if len(args) >= 2 {
+		switch args[1] {
+		case "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "ssl":
+			// Known to HAProxy, not changeable in Bulwark at run time:
+			// refused in words rather than pretended.
+			return "'set server <srv> " + args[1] + "' is not supported by bulwark; change the configuration and reload.\n"
+		}
+	}
+	if len(args) >= 1 {
+		if _, s, msg := rt.apiServer(args[0]); s == nil {
+			return msg
+		}
+	}
+	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }

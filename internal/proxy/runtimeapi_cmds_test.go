@@ -79,7 +79,7 @@ func TestRuntimeAPIListsAndLevels(t *testing.T) {
 			t.Errorf("help lacks %q", c.name)
 		}
 	}
-	if out := apiCall(t, sock, "show pools"); !strings.HasPrefix(out, "Unknown command") {
+	if out := apiCall(t, sock, "show fd"); !strings.HasPrefix(out, "Unknown command") {
 		t.Fatalf("a command bulwark lacks: %q", out)
 	}
 	// A session shows in "show sess" and "shutdown session" ends it.

@@ -336,7 +336,7 @@ backend be
 	}
 	wg.Wait()
 	apiCall(t, sock, "set server be/s1 state ready")
-	s := px.cur.Load().backends["be"].servers[0]
+	s := px.cur.Load().backends["be"].srvs()[0]
 	cur := s.state.Load()
 	if v := cur.View(); !v.Usable || s.lb.Usable() != v.Usable || s.lb.Weight() != v.Weight {
 		t.Fatalf("balancer has usable %v weight %d, state says %+v", s.lb.Usable(), s.lb.Weight(), v)

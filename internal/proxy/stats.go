@@ -55,7 +55,10 @@ func (rt *Runtime) StatsRows() []stats.Row {
 	for _, p := range rt.model.Proxies {
 		if f := fes[p.Name]; f != nil && p.Cap&model.CapFrontend != 0 {
 			r := stats.Row{Proxy: p.Name, Name: "FRONTEND", Type: stats.TypeFrontend, IID: p.ID, Scur: f.conns.Load(),
-				Slim: int64(p.MaxConn), Status: "OPEN", Mode: p.Mode.String(), Throttle: -1}
+				Slim: int64(f.gate.limit()), Status: "OPEN", Mode: p.Mode.String(), Throttle: -1}
+			if f.gate.isPaused() {
+				r.Status = "PAUSED"
+			}
 			if rt.stopping.Load() {
 				r.Status = "STOP"
 			}
@@ -71,9 +74,11 @@ func (rt *Runtime) StatsRows() []stats.Row {
 			continue
 		}
 		var cur int64
-		snaps := make([]srvstate.Snapshot, len(b.servers))
+		// One load of the server set: "add server" may swap it meanwhile.
+		srvs := b.srvs()
+		snaps := make([]srvstate.Snapshot, len(srvs))
 		var downtime int64
-		for i, s := range b.servers {
+		for i, s := range srvs {
 			st := s.state.Load()
 			snaps[i] = st
 			sid := s.cfg.ID
@@ -81,11 +86,11 @@ func (rt *Runtime) StatsRows() []stats.Row {
 				sid = i + 1
 			}
 			r := stats.Row{Proxy: p.Name, Name: s.name, Type: stats.TypeServer, IID: p.ID, SID: sid,
-				Scur: s.current.Load(), Mode: p.Mode.String(), Addr: s.addrText(&st), Status: st.Status(),
+				Scur: s.current.Load(), Mode: p.Mode.String(), Addr: s.addrText(&st), Status: st.Status(), Cookie: s.cookieValue(),
 				Weight: int64(st.EffectiveWeight()), UWeight: int64(st.Weight), Checked: st.Checked,
 				ChkFail: st.FailedChecks, ChkDown: st.DownTransitions,
 				LastChg: int64(now.Sub(st.LastChange).Seconds()), Downtime: int64(st.DownFor(now).Seconds()),
-				Backup: s.cfg.Backup, Throttle: -1, Slim: int64(s.cfg.MaxConn), Qlimit: int64(s.cfg.MaxQueue)}
+				Backup: s.cfg.Backup, Throttle: -1, Slim: int64(s.lb.MaxConn()), Qlimit: int64(s.cfg.MaxQueue)}
 			if st.ChecksRunning() {
 				c := st.Check
 				r.Check = &stats.Check{Status: c.Status.String(), Code: c.Code, HasCode: c.Status.HasCode(),
@@ -107,10 +112,13 @@ func (rt *Runtime) StatsRows() []stats.Row {
 		}
 		r := stats.Row{Proxy: p.Name, Name: "BACKEND", Type: stats.TypeBackend, IID: p.ID, Scur: cur, Qcur: b.queued.Load(),
 			Mode: p.Mode.String(), Algo: b.params.String(), Throttle: -1}
+		if p.Cookie != nil {
+			r.Cookie = p.Cookie.Name
+		}
 		backendState(&r, b, snaps)
 		fillCounters(&r, &b.stats, now, nowMs)
 		for i := range snaps {
-			r.Econ += b.servers[i].failed.Load()
+			r.Econ += srvs[i].failed.Load()
 		}
 		if r.Status == "DOWN" {
 			downtime = int64(now.Sub(rt.start).Seconds())
@@ -131,7 +139,8 @@ func backendState(r *stats.Row, b *backend, snaps []srvstate.Snapshot) {
 	// uweight sums the user weights of the same group, as HAProxy's
 	// backend row does.
 	var wact, wbck, wfirst, uact, ubck, ufirst int64
-	for i, s := range b.servers {
+	// The set only grows: its first len(snaps) servers are those of snaps.
+	for i, s := range b.srvs()[:len(snaps)] {
 		st := &snaps[i]
 		w := int64(st.View().Weight)
 		if w == 0 {
@@ -159,7 +168,7 @@ func backendState(r *stats.Row, b *backend, snaps []srvstate.Snapshot) {
 		r.Weight, r.UWeight = wfirst, ufirst
 	}
 	r.Status = "UP"
-	if r.Weight == 0 && len(b.servers) > 0 {
+	if r.Weight == 0 && len(b.srvs()) > 0 {
 		r.Status = "DOWN"
 	}
 }
@@ -191,7 +200,7 @@ func fillCounters(r *stats.Row, c *counters, now time.Time, nowMs int64) {
 func (rt *Runtime) StatsInfo() *stats.Info {
 	g := &rt.model.Global
 	in := &stats.Info{Name: "Bulwark", Version: Version, ReleaseDate: ReleaseDate, Nbthread: runtime.GOMAXPROCS(0),
-		Pid: os.Getpid(), Start: rt.start, Now: time.Now(), Maxconn: int64(g.MaxConn), HardMaxconn: int64(g.MaxConn),
+		Pid: os.Getpid(), Start: rt.start, Now: time.Now(), Maxconn: int64(rt.gate.limit()), HardMaxconn: int64(g.MaxConn),
 		Stopping: rt.stopping.Load(), Tasks: int64(runtime.NumGoroutine()), Listeners: int64(len(rt.listeners))}
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
@@ -216,6 +225,7 @@ func (rt *Runtime) StatsInfo() *stats.Info {
 	in.Jobs = in.CurrConns + in.Listeners
 	in.ConnRate, in.MaxConnRate = rt.connRate.Read(nowMs), rt.connRate.Max()
 	in.MaxSessRate = in.MaxConnRate
+	in.ConnRateLimit, in.SessRateLimit = rt.connLimit.Load(), rt.sessLimit.Load()
 	return in
 }
 
@@ -504,7 +514,7 @@ func (rt *Runtime) backendRef(ref string) *backend {
 // serverNamed finds a server by name or "#<id>".
 func (b *backend) serverNamed(name string) *server {
 	id, byID := strings.CutPrefix(name, "#")
-	for i, s := range b.servers {
+	for i, s := range b.srvs() {
 		if !byID && s.name == name {
 			return s
 		}
@@ -540,7 +550,7 @@ func (s *httpSession) serveService(name string, e *LogEntry) bool {
 		}
 	}
 	var buf bytes.Buffer
-	if err := stats.WriteProm(&buf, rt.StatsRows(), rt.StatsInfo(), opt); err != nil {
+	if err := stats.WriteProm(&buf, rt.StatsRows(), rt.StatsInfo(), rt.tableStats(), opt); err != nil {
 		s.sendError(500, e)
 		return false
 	}
@@ -604,4 +614,22 @@ func statsAuthOK(auth []string, hs []h1.Header) bool {
 		good |= subtle.ConstantTimeCompare(dec, []byte(cred))
 	}
 	return good == 1
+}
+
+// tableStats lists the stick tables for the exporter, in configuration
+// order.
+func (rt *Runtime) tableStats() []stats.TableStat {
+	var out []stats.TableStat
+	for _, p := range rt.model.Proxies {
+		t := rt.tables[p.Name]
+		if t == nil {
+			continue
+		}
+		typ := ""
+		if args := p.StickTable.Args; len(args) > 1 && args[0] == "type" {
+			typ = args[1]
+		}
+		out = append(out, stats.TableStat{Name: t.Name(), Type: typ, Size: int64(t.Spec().Size), Used: int64(t.Used())})
+	}
+	return out
 }

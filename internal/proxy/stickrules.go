@@ -52,8 +52,8 @@ func (s *httpSession) stickMatch(be *backend) {
 		if !ok {
 			continue
 		}
-		for j, sv := range be.servers {
-			if int64(sv.cfg.ID) == int64(int32(uint32(id))) && (sv.running() || be.cfg.Option("persist") || st.force) {
+		for j, sv := range be.slots() {
+			if !sv.removed.Load() && int64(sv.cfg.ID) == int64(int32(uint32(id))) && (sv.running() || be.cfg.Option("persist") || st.force) {
 				st.direct = j
 				return
 			}

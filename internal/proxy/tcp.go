@@ -120,6 +120,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	}
 	defer be.release(idx)
 	defer sc.Close()
+	fe.rt.noteServer(c, be, srv)
 	e.Server, e.srv = srv.name, srv
 	clientTO, serverTO := fe.clientTimeout, be.serverTimeout
 	if be.tunnelTimeout > 0 {
@@ -163,7 +164,7 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, cs cli
 	// failed exchange has fewer connection retries left.
 	base := int(e.Retries)
 	for attempt := 0; ; attempt++ {
-		srv := b.servers[idx]
+		srv := b.slots()[idx]
 		conn, err := srv.dial(ctx, cs, b.connectTimeout)
 		b.observe(srv, false, err == nil)
 		if err == nil {
@@ -317,8 +318,8 @@ func (b *backend) rdpPersist(payload []byte) (int, bool) {
 	if !ok {
 		return -1, false
 	}
-	for i, s := range b.servers {
-		if s.unix || s.state.Addr() != ap {
+	for i, s := range b.slots() {
+		if s.removed.Load() || s.unix || s.state.Addr() != ap {
 			continue
 		}
 		if (s.balanced() || b.cfg.Option("persist")) && s.lb.TryAcquire() {

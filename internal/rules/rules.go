@@ -170,6 +170,7 @@ func Compile(p *model.Proxy, kind Kind, set *acl.Set, opt Options) (*List, confi
 	c := &compiler{p: p, kind: kind, set: set, opt: opt}
 	l := &List{kind: kind}
 	for _, mr := range src {
+		set.At(mr.Pos)
 		cond, ds := set.Cond(mr.Cond)
 		c.ds = append(c.ds, ds...)
 		if ds.HasAlerts() {

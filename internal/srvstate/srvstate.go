@@ -584,3 +584,19 @@ func (c Check) Desc() string {
 	}
 	return b.String()
 }
+
+// SetChecked turns the health check on or off ("enable|disable health"):
+// off, the server is unchecked and counts as UP unless it is in
+// maintenance or its agent holds it down; on, the checks decide again from
+// the next result.
+func (s *Server) SetChecked(on bool) (before, after Snapshot) {
+	return s.update(func(n *Snapshot) {
+		if n.Checked == on {
+			return
+		}
+		n.Checked = on
+		if !on && !n.Admin.Maint() && !n.AgentDown {
+			n.Op, n.Health = Running, n.Rise
+		}
+	})
+}

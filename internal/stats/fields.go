@@ -189,6 +189,9 @@ func (r *Row) Values(showAddr bool) []Value {
 		}
 		if showAddr {
 			s("algo", r.Algo)
+			if r.Cookie != "" {
+				s("cookie", r.Cookie) // the cookie's name, as HAProxy shows it
+			}
 		}
 		n("agg_server_status", r.AggServerStatus)
 		n("agg_server_check_status", r.AggCheckStatus)

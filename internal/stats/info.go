@@ -44,9 +44,12 @@ func Uptime(d time.Duration) string {
 	return fmt.Sprintf("%dd %dh%02dm%02ds", s/86400, s%86400/3600, s%3600/60, s%60)
 }
 
-// Items lists the fields Bulwark knows, at HAProxy 2.6's positions. Fields
-// of features it does not have (SSL key rates, pools, pipes, peers,
-// compression) are left out rather than reported as zeros.
+// Items lists the fields Bulwark knows, at HAProxy 2.6's positions. The
+// limits and counters of features Bulwark does not have (memory limit,
+// pipes, peers, busy polling, debug commands, log reception) are given as
+// the zeros they truly are, so that tools reading fixed positions find
+// them; fields whose value Bulwark cannot know (pool usage, SSL key rates,
+// compression rates) are left out rather than made up.
 func (in *Info) Items() []InfoItem {
 	up := in.Now.Sub(in.Start)
 	var out []InfoItem
@@ -64,6 +67,8 @@ func (in *Info) Items() []InfoItem {
 	add(6, "Pid", "SGP", "u32", num(int64(in.Pid)))
 	add(7, "Uptime", "MDP", "str", str(Uptime(up)))
 	add(8, "Uptime_sec", "MDP", "u32", num(int64(up.Seconds())))
+	add(9, "Memmax_MB", "CLP", "u32", num(0))
+	add(12, "PoolFailed", "MCP", "u32", num(0))
 	add(13, "Ulimit-n", "CLP", "u32", num(in.UlimitN))
 	add(14, "Maxsock", "CLP", "u32", num(in.Maxsock))
 	add(15, "Maxconn", "CLP", "u32", num(in.Maxconn))
@@ -71,12 +76,16 @@ func (in *Info) Items() []InfoItem {
 	add(17, "CurrConns", "MGP", "u32", num(in.CurrConns))
 	add(18, "CumConns", "MCP", "u32", num(in.CumConns))
 	add(19, "CumReq", "MCP", "u32", num(in.CumReq))
+	add(23, "Maxpipes", "CLP", "u32", num(0))
+	add(24, "PipesUsed", "MGP", "u32", num(0))
+	add(25, "PipesFree", "MGP", "u32", num(0))
 	add(26, "ConnRate", "MRP", "u32", num(in.ConnRate))
 	add(27, "ConnRateLimit", "CLP", "u32", num(in.ConnRateLimit))
 	add(28, "MaxConnRate", "MMP", "u32", num(in.MaxConnRate))
 	add(29, "SessRate", "MRP", "u32", num(in.SessRate))
 	add(30, "SessRateLimit", "CLP", "u32", num(in.SessRateLimit))
 	add(31, "MaxSessRate", "MRP", "u32", num(in.MaxSessRate))
+	add(33, "SslRateLimit", "CLP", "u32", num(0))
 	add(47, "Tasks", "MGP", "u32", num(in.Tasks))
 	add(50, "node", "COS", "str", str(in.Node))
 	if in.Description != "" {
@@ -84,9 +93,16 @@ func (in *Info) Items() []InfoItem {
 	}
 	add(52, "Stopping", "MGP", "u32", num(b2i(in.Stopping)))
 	add(53, "Jobs", "MGP", "u32", num(in.Jobs))
+	add(54, "Unstoppable Jobs", "MGP", "u32", num(0))
 	add(55, "Listeners", "MGP", "u32", num(in.Listeners))
+	add(56, "ActivePeers", "MGP", "u32", num(0))
+	add(57, "ConnectedPeers", "MGP", "u32", num(0))
+	add(59, "BusyPolling", "MGP", "u32", num(0))
 	add(61, "TotalBytesOut", "MGP", "u64", num(in.TotalBytesOut))
+	add(64, "DebugCommandsIssued", "MGP", "u32", num(0))
+	add(65, "CumRecvLogs", "MCP", "u32", num(0))
 	add(66, "Build info", "POS", "str", str(in.Version))
+	add(67, "Memmax_bytes", "CLP", "u32", num(0))
 	add(70, "Start_time_sec", "MDP", "u32", num(in.Start.Unix()))
 	add(71, "Tainted", "SGP", "str", str("0"))
 	return out

@@ -198,6 +198,13 @@ type PromOptions struct {
 	NoMaint bool
 }
 
+// TableStat is a stick table as the exporter's "sticktable" scope shows
+// it.
+type TableStat struct {
+	Name, Type string
+	Size, Used int64
+}
+
 func (o PromOptions) want(s string) bool {
 	return len(o.Scopes) == 0 || o.Scopes["*"] || o.Scopes[s]
 }
@@ -314,7 +321,7 @@ const PromContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // WriteProm writes the exposition of rows and info in Prometheus' text
 // format, metric by metric as HAProxy's exporter does.
-func WriteProm(out io.Writer, rows []Row, info *Info, opt PromOptions) error {
+func WriteProm(out io.Writer, rows []Row, info *Info, tables []TableStat, opt PromOptions) error {
 	w := &promWriter{b: bufio.NewWriterSize(out, 64<<10)}
 	if opt.want("global") && info != nil {
 		known := map[string]Value{}
@@ -411,6 +418,16 @@ func WriteProm(out io.Writer, rows []Row, info *Info, opt PromOptions) error {
 			for k, code := range codeLabels {
 				w.rowSample(hname, float64(r.Hrsp[k]), r, "code", code)
 			}
+		}
+	}
+	if opt.want("sticktable") && len(tables) > 0 {
+		w.family("haproxy_sticktable_size", "Stick table size.", false)
+		for _, t := range tables {
+			w.sample("haproxy_sticktable_size", float64(t.Size), "name", t.Name, "type", t.Type)
+		}
+		w.family("haproxy_sticktable_used", "Number of entries used in this stick table.", false)
+		for _, t := range tables {
+			w.sample("haproxy_sticktable_used", float64(t.Used), "name", t.Name, "type", t.Type)
 		}
 	}
 	return w.b.Flush()

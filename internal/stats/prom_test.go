@@ -24,7 +24,7 @@ func manyRows(n int) []Row {
 func TestWritePromParses(t *testing.T) {
 	var b strings.Builder
 	info := &Info{Name: "Bulwark", Version: "x", Start: time.Now(), Now: time.Now()}
-	if err := WriteProm(&b, manyRows(3), info, PromOptions{}); err != nil {
+	if err := WriteProm(&b, manyRows(3), info, nil, PromOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
@@ -46,7 +46,7 @@ func BenchmarkWriteProm1000(b *testing.B) {
 	info := &Info{Name: "Bulwark", Version: "x", Start: time.Now(), Now: time.Now()}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if err := WriteProm(io.Discard, rows, info, PromOptions{}); err != nil {
+		if err := WriteProm(io.Discard, rows, info, nil, PromOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -532,6 +532,24 @@ func (t *Table) Expire(now int64) int {
 	return n
 }
 
+// Delete removes the entry for k unless a session tracks it ("clear
+// table <t> key <k>"); it reports whether an entry went.
+func (t *Table) Delete(k Key, now int64) bool {
+	var c ckey
+	if !t.convert(&k, &c) {
+		return false
+	}
+	sh := t.shardFor(&c)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	idx, ok := t.lookupLocked(sh, &c, uint32(now))
+	if !ok || sh.meta[idx].ref != 0 {
+		return false
+	}
+	sh.remove(t, idx)
+	return true
+}
+
 // Clear removes every untracked entry ("clear table").
 func (t *Table) Clear() int {
 	n := 0

@@ -56,6 +56,9 @@ type certEntry struct {
 	neg    map[string]bool // crt-list "!name" filters
 	opts   map[string]string
 	conf   *tls.Config // per-line configuration of a crt-list line, or nil
+	// fromCert says names come from the certificate (no crt-list
+	// filter): a replaced certificate brings its own.
+	fromCert bool
 }
 
 // loadCertFile reads a PEM file holding a chain and, unless it holds the key
@@ -187,7 +190,7 @@ func loadCrt(path string, o Options) ([]*certEntry, []string, error) {
 			return nil, nil, err
 		}
 		warns = append(warns, w...)
-		entries = append(entries, &certEntry{cert: c, source: f, names: certNames(c)})
+		entries = append(entries, &certEntry{cert: c, source: f, names: certNames(c), fromCert: true})
 	}
 	return entries, warns, nil
 }
@@ -246,7 +249,7 @@ func loadCrtList(path string, o Options) ([]*certEntry, []string, error) {
 			}
 		}
 		if len(e.names) == 0 && !e.neg["*"] {
-			e.names = certNames(c)
+			e.names, e.fromCert = certNames(c), true
 		}
 		entries = append(entries, e)
 	}

@@ -101,7 +101,6 @@ func (s *Store) load() (*snapshot, []string, error) {
 	if len(entries) == 0 {
 		return nil, nil, fmt.Errorf("no certificate configured")
 	}
-	snap := &snapshot{exact: map[string][]*certEntry{}, wild: map[string][]*certEntry{}}
 	for _, e := range entries {
 		if e.opts != nil {
 			if s.lineConfig == nil {
@@ -114,6 +113,14 @@ func (s *Store) load() (*snapshot, []string, error) {
 			e.conf = conf
 			warns = append(warns, w...)
 		}
+	}
+	return index(entries), warns, nil
+}
+
+// index builds the name lookup of a snapshot.
+func index(entries []*certEntry) *snapshot {
+	snap := &snapshot{exact: map[string][]*certEntry{}, wild: map[string][]*certEntry{}}
+	for _, e := range entries {
 		for _, n := range e.names {
 			if e.neg[n] {
 				continue
@@ -126,7 +133,71 @@ func (s *Store) load() (*snapshot, []string, error) {
 		}
 	}
 	snap.entries = entries
-	return snap, warns, nil
+	return snap
+}
+
+// Files returns the certificate files the store serves, in load order,
+// each once.
+func (s *Store) Files() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range s.snap.Load().entries {
+		if !seen[e.source] {
+			seen[e.source] = true
+			out = append(out, e.source)
+		}
+	}
+	return out
+}
+
+// Certificate returns the certificate served from file, or nil.
+func (s *Store) Certificate(file string) *tls.Certificate {
+	for _, e := range s.snap.Load().entries {
+		if e.source == file {
+			return e.cert
+		}
+	}
+	return nil
+}
+
+// Replace serves c wherever the certificate of file was served (the
+// runtime API's "commit ssl cert"), with the names of c unless a crt-list
+// line gave names. It swaps a new snapshot: handshakes under way and
+// established connections keep the certificate they had. It reports
+// whether the store served file.
+func (s *Store) Replace(file string, c *tls.Certificate) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.snap.Load()
+	found := false
+	entries := make([]*certEntry, 0, len(old.entries))
+	for _, e := range old.entries {
+		if e.source != file {
+			entries = append(entries, e)
+			continue
+		}
+		ne := *e
+		ne.cert = c
+		if ne.fromCert {
+			ne.names = certNames(c)
+		}
+		entries = append(entries, &ne)
+		found = true
+	}
+	if found {
+		s.snap.Store(index(entries))
+	}
+	return found
+}
+
+// ParseCertificate reads a PEM payload holding a certificate chain and its
+// private key, as "set ssl cert" receives it.
+func ParseCertificate(pem []byte) (*tls.Certificate, error) {
+	c, err := tls.X509KeyPair(pem, pem)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // pick returns the entry for a ClientHello, as HAProxy does: an exact name
