@@ -112,6 +112,7 @@ type Detector struct {
 	counters  map[key]*counter
 	perKind   map[Kind]int
 	untracked uint64
+	raised    map[Kind]uint64 // alerts (not clears) emitted
 
 	hooks   chan Alert // to the webhook sender
 	client  *http.Client
@@ -121,7 +122,8 @@ type Detector struct {
 // New returns a detector for set; emit receives every alert and clear
 // (the proxy writes it to the log targets at level alert).
 func New(set model.Abuse, emit func(Alert)) *Detector {
-	d := &Detector{set: set, emit: emit, Now: time.Now, counters: map[key]*counter{}, perKind: map[Kind]int{}}
+	d := &Detector{set: set, emit: emit, Now: time.Now, counters: map[key]*counter{}, perKind: map[Kind]int{},
+		raised: map[Kind]uint64{}}
 	if set.Webhook != "" {
 		d.hooks = make(chan Alert, 256)
 		d.client = &http.Client{Timeout: 5 * time.Second}
@@ -269,6 +271,11 @@ func (d *Detector) threshold(k Kind) model.Threshold {
 // send emits a and queues its webhook without ever blocking the caller
 // (the data path): a full queue drops the webhook, counted.
 func (d *Detector) send(a Alert) {
+	if !a.Clear {
+		d.mu.Lock()
+		d.raised[a.Kind]++
+		d.mu.Unlock()
+	}
 	if d.emit != nil {
 		d.emit(a)
 	}
@@ -281,6 +288,17 @@ func (d *Detector) send(a Alert) {
 			d.mu.Unlock()
 		}
 	}
+}
+
+// Raised returns the alerts emitted per kind (clears not counted).
+func (d *Detector) Raised() map[string]uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]uint64, len(d.raised))
+	for k, n := range d.raised {
+		out[string(k)] = n
+	}
+	return out
 }
 
 // Active returns the number of raised alerts not yet cleared.

@@ -253,7 +253,7 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 			fmt.Fprintf(stderr, "[DEBUG]    (bulwark) : %s\n", line)
 		}
 	}
-	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, Sockets: o.sockets, ClockStart: o.clock, Event: func(msg string) {
+	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, LogStats: logger.Stats, Sockets: o.sockets, ClockStart: o.clock, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
 	}})
 	rt, err := px.Build(pl)

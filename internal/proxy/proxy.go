@@ -22,6 +22,7 @@ import (
 	"bulwark/internal/acl"
 	"bulwark/internal/acme"
 	"bulwark/internal/cache"
+	"bulwark/internal/certwatch"
 	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
@@ -101,6 +102,9 @@ type Options struct {
 	// LogAll calls Log for every frontend, even those without a "log"
 	// line (debug mode).
 	LogAll bool
+	// LogStats returns the log targets' totals (lines written, dropped)
+	// for the stats; nil when nothing logs.
+	LogStats func() []stats.LogTarget
 }
 
 // Proxy runs configurations and swaps them on reload.
@@ -259,7 +263,8 @@ type Runtime struct {
 	stores     []*tlsconf.Store // for bulwark-crt-watch
 	// dns are the running "resolvers" sections by name; they resolve
 	// until ctx ends.
-	dns map[string]*resolver.Section
+	dns      map[string]*resolver.Section
+	crtWatch atomic.Pointer[certwatch.Watcher]
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -388,7 +393,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 				if tcfg != nil {
 					sl = tlsListener{l, tlsfail.Wrap(tcfg)}
 				}
-				fe.listeners = append(fe.listeners, boundListener{sl, b})
+				fe.listeners = append(fe.listeners, boundListener{sl, b, &tlsfail.Counters{}})
 				rt.listeners = append(rt.listeners, l)
 				rt.keys[keys[i]] = l
 			}
@@ -660,6 +665,8 @@ func (rt *Runtime) closeAll() {
 type boundListener struct {
 	net.Listener
 	bind *model.Bind
+	// tlsFail counts the bind's failed handshakes by reason.
+	tlsFail *tlsfail.Counters
 }
 
 var errClosed = errors.New("listener closed")

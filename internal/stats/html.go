@@ -26,6 +26,7 @@ type PageOptions struct {
 	HideDown    bool          // ";up": no DOWN or MAINT servers
 	Status      string        // ";st=": the result of the last action
 	Info        *Info
+	Bulwark     *Bulwark // the Bulwark-only counters, nil to leave them out
 }
 
 // actionStatus are HAProxy's ";st=" codes after an admin POST and what
@@ -136,6 +137,9 @@ func WriteHTML(w io.Writer, rows []Row, o PageOptions) error {
 		b.WriteString("</tr>")
 	}
 	b.WriteString("</table><p style=\"margin:4px 0 0\">Note: \"NOLB\"/\"DRAIN\" = UP with load-balancing disabled.</p></div>\n")
+	if o.Bulwark != nil {
+		writeBulwarkHTML(&b, o.Bulwark)
+	}
 	b.WriteString("<div class=\"box\"><h2>Display options</h2><ul class=\"opts\">")
 	fmt.Fprintf(&b, "<li><form method=\"get\" action=\"%s\" style=\"display:inline\">Scope: <input name=\"scope\" size=\"10\" maxlength=\"32\" value=\"%s\"></form></li>",
 		e(o.URI), e(o.Scope))

@@ -28,6 +28,8 @@ type Info struct {
 	Jobs, Listeners            int64
 	TotalBytesOut              int64
 	Tasks                      int64 // goroutines: the closest thing to HAProxy's tasks
+	// DroppedLogs and CumLogMsgs add up the log targets' totals.
+	DroppedLogs, CumLogMsgs int64
 }
 
 // InfoItem is one "show info" line: HAProxy's position and name (tools
@@ -85,7 +87,9 @@ func (in *Info) Items() []InfoItem {
 	add(52, "Stopping", "MGP", "u32", num(b2i(in.Stopping)))
 	add(53, "Jobs", "MGP", "u32", num(in.Jobs))
 	add(55, "Listeners", "MGP", "u32", num(in.Listeners))
+	add(58, "DroppedLogs", "MCP", "u32", num(in.DroppedLogs))
 	add(61, "TotalBytesOut", "MGP", "u64", num(in.TotalBytesOut))
+	add(65, "CumLogMsgs", "MCP", "u64", num(in.CumLogMsgs))
 	add(66, "Build info", "POS", "str", str(in.Version))
 	add(70, "Start_time_sec", "MDP", "u32", num(in.Start.Unix()))
 	add(71, "Tainted", "SGP", "str", str("0"))

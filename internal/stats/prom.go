@@ -196,6 +196,9 @@ var (
 type PromOptions struct {
 	Scopes  map[string]bool
 	NoMaint bool
+	// Bulwark, when set, adds the "bulwark_" families (scope "bulwark",
+	// a Bulwark extension; written when no scope is given, or "*").
+	Bulwark *Bulwark
 }
 
 func (o PromOptions) want(s string) bool {
@@ -412,6 +415,9 @@ func WriteProm(out io.Writer, rows []Row, info *Info, opt PromOptions) error {
 				w.rowSample(hname, float64(r.Hrsp[k]), r, "code", code)
 			}
 		}
+	}
+	if opt.Bulwark != nil && opt.want("bulwark") {
+		writeBulwarkProm(w, opt.Bulwark)
 	}
 	return w.b.Flush()
 }
