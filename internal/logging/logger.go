@@ -29,10 +29,10 @@ type frontLog struct {
 	// and other sessions.
 	http, tcp *logfmt.Format
 	// sd is log-format-sd, rendered for the rfc5424 targets only.
-	sd        *logfmt.Format
-	sd5424    bool // some target is rfc5424
-	ctx       lineCtx
-	counter   atomic.Uint64
+	sd      *logfmt.Format
+	sd5424  bool // some target is rfc5424
+	ctx     lineCtx
+	counter atomic.Uint64
 	// json is "bulwark-log-json": ECS JSON lines (package ecslog).
 	json bool
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -103,6 +104,24 @@ type Sink struct {
 	once sync.Once
 
 	ctr atomic.Pointer[Counters]
+
+	// connMu guards conn, the stream writer's connection, which Close
+	// reaches to cut a write that a stalled receiver holds.
+	connMu sync.Mutex
+	conn   net.Conn
+	// closeBy is when Close gives up writing; set before stop closes.
+	closeBy time.Time
+}
+
+// deadline is the deadline of one write: streamWriteTimeout, or what is
+// left of Close's second once the sink is closing.
+func (s *Sink) deadline() time.Time {
+	select {
+	case <-s.stop:
+		return s.closeBy
+	default:
+		return time.Now().Add(streamWriteTimeout)
+	}
 }
 
 // streamPrefixes are the address prefixes of stream targets.
@@ -170,7 +189,7 @@ func Open(t Target) (*Sink, error) {
 		if err != nil {
 			return nil, err
 		}
-		w = c
+		w, s.conn = c, c
 	}
 	s.w = w
 	n := min(max(maxQueueBytes/s.t.Len, minQueueLines), maxQueueLines)
@@ -394,7 +413,7 @@ func (s *Sink) write(st *streamState, b []byte) {
 		// a unix socket whose reader stopped makes the write wait, so it
 		// is bounded: meanwhile the queue fills and drops.
 		if c, ok := s.w.(net.Conn); ok && s.network == "unixgram" {
-			c.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			c.SetWriteDeadline(s.deadline())
 		}
 		if _, err := s.w.Write(b); err != nil {
 			ctr.Dropped.Add(1)
@@ -419,7 +438,21 @@ func (s *Sink) write(st *streamState, b []byte) {
 func (st *streamState) send(f []byte) bool {
 	s := st.s
 	for {
+		if st.conn != nil && peerClosed(st.conn) {
+			// The receiver closed (a restart): writing would put this
+			// frame into a connection that is going away.
+			if !st.down {
+				st.down = true
+				s.t.Event(fmt.Sprintf("log %s: the receiver closed the connection; reconnecting, lines wait in a queue of %d", s.t.Addr, cap(s.q)))
+			}
+			st.setConn(nil)
+		}
 		if st.conn == nil {
+			select {
+			case <-s.stop:
+				return false // closing: no new connection
+			default:
+			}
 			c, err := net.DialTimeout(s.network, s.addr, dialTimeout)
 			if err != nil {
 				if !st.down {
@@ -431,14 +464,14 @@ func (st *streamState) send(f []byte) bool {
 				}
 				continue
 			}
-			st.conn = c
+			st.setConn(c)
 			if st.down {
 				st.down = false
 				s.t.Event(fmt.Sprintf("log %s: connected again", s.t.Addr))
 			}
 			st.backoff = minBackoff
 		}
-		st.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		st.conn.SetWriteDeadline(s.deadline())
 		if _, err := st.conn.Write(f); err == nil {
 			s.ctr.Load().Sent.Add(1)
 			return true
@@ -448,9 +481,41 @@ func (st *streamState) send(f []byte) bool {
 		}
 		// The frame may have been cut: the stream's framing is lost, so
 		// the frame is sent again whole on a new connection.
-		st.conn.Close()
-		st.conn = nil
+		st.setConn(nil)
 	}
+}
+
+// setConn replaces the writer's connection, closing the previous one.
+func (st *streamState) setConn(c net.Conn) {
+	s := st.s
+	s.connMu.Lock()
+	if st.conn != nil {
+		st.conn.Close()
+	}
+	st.conn, s.conn = c, c
+	s.connMu.Unlock()
+}
+
+// peerClosed reports whether the receiver of a stream closed its side: a
+// syslog receiver sends nothing, so readable means end of stream (or an
+// error). It peeks without blocking.
+func peerClosed(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	var b [1]byte
+	rc.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = err == nil && n == 0 || err != nil && err != syscall.EAGAIN && err != syscall.EINTR
+		return true
+	})
+	return closed
 }
 
 // sleep waits for the back-off to pass (doubling it) and reports false
@@ -486,7 +551,7 @@ func (s *Sink) reportDrops(st *streamState) {
 
 // drain writes what is queued, within closeDrain, then closes.
 func (s *Sink) drain(st *streamState) {
-	deadline := time.Now().Add(closeDrain)
+	deadline := s.closeBy
 	for time.Now().Before(deadline) {
 		var b []byte
 		select {
@@ -508,9 +573,7 @@ func (s *Sink) drain(st *streamState) {
 		}
 		s.write(st, b)
 	}
-	if st.conn != nil {
-		st.conn.Close()
-	}
+	st.setConn(nil)
 	if c, ok := s.w.(net.Conn); ok {
 		c.Close()
 	}
@@ -519,7 +582,16 @@ func (s *Sink) drain(st *streamState) {
 // Close writes what is queued (for at most a second) and releases the
 // socket. Lines sent after Close are dropped.
 func (s *Sink) Close() error {
-	s.once.Do(func() { close(s.stop) })
+	s.once.Do(func() {
+		s.closeBy = time.Now().Add(closeDrain)
+		close(s.stop)
+		s.connMu.Lock()
+		if s.conn != nil {
+			// A write held by a receiver that stopped reading ends by then.
+			s.conn.SetWriteDeadline(s.closeBy)
+		}
+		s.connMu.Unlock()
+	})
 	<-s.done
 	return nil
 }
