@@ -283,6 +283,10 @@ func TestACMERenewal(t *testing.T) {
 	ev.waitFor(t, n, "renewing the certificate for www.bulwark.test failed")
 	c := dial()
 	c.Close()
+	// The stats count each outcome (bulwark_acme_* metrics).
+	if cn := pl.ACME.Counts(); cn.Obtained != 1 || cn.Renewed < 1 || cn.RenewFailures < 1 || cn.ObtainFailures != 0 {
+		t.Errorf("counts %+v", cn)
+	}
 }
 
 // Without a reachable CA, or with storage that cannot be written, the
@@ -335,6 +339,9 @@ func TestACMEUnavailable(t *testing.T) {
 			case <-pl.ACME.Ready():
 				t.Fatal("ready without a certificate")
 			default:
+			}
+			if cn := pl.ACME.Counts(); tc.storage == "" && (cn.ObtainFailures < 1 || cn.Obtained != 0) {
+				t.Errorf("counts %+v", cn)
 			}
 			c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), &tls.Config{ServerName: "www.bulwark.test", InsecureSkipVerify: true})
 			if err == nil {

@@ -338,3 +338,40 @@ func TestSyslogUnixStalledReceiver(t *testing.T) {
 	}
 	s.Close()
 }
+
+// The totals of a target go on across a reload (Switch.Swap) and reach
+// the stats (Switch.Stats).
+func TestSyslogCountersSurviveSwap(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	open := func() *Logger {
+		s, err := Open(Target{Addr: pc.LocalAddr().String(), Format: "raw"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Logger{sinks: []*Sink{s}}
+	}
+	sw := NewSwitch(open())
+	defer sw.Close()
+	for i := 0; i < 3; i++ {
+		sw.cur.Load().sinks[0].Send("info", []byte("x"), time.Now())
+		readUDP(t, pc)
+	}
+	next := open()
+	next.sinks[0].Send("info", []byte("y"), time.Now())
+	readUDP(t, pc)
+	sw.Swap(next)
+	next.sinks[0].Send("info", []byte("z"), time.Now())
+	readUDP(t, pc)
+	// The writer counts after the datagram left: wait for it.
+	deadline := time.Now().Add(10 * time.Second)
+	for sw.Stats()[0].Sent != 5 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := sw.Stats(); len(st) != 1 || st[0].Sent != 5 || st[0].Target != pc.LocalAddr().String() {
+		t.Fatalf("stats %+v, want 5 lines sent to one target", st)
+	}
+}
