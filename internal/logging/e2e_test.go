@@ -49,7 +49,8 @@ frontend web
     log tcp@%s len 4096 format rfc5424 local0
     log %s local1
     option httplog
-    log-format-sd [req@32473\ status=\"%%ST\"\ method=\"%%HM\"\ probe=\"%%{+E}[req.hdr(x-probe)]\"][conn@32473\ client=\"%%ci\"]
+    capture request header X-Probe len 64
+    log-format-sd [req@32473\ status=\"%%ST\"\ method=\"%%HM\"\ probe=\"%%{+E}hr\"][conn@32473\ client=\"%%ci\"]
     default_backend app
 frontend json
     bind 127.0.0.1:0
@@ -143,14 +144,15 @@ backend app
 		if m.Pri != 16*8+6 || m.Host != "h1" || len(m.SD) != 2 {
 			t.Fatalf("web line %d: %+v", i, m)
 		}
-		want := [][2]string{{"status", "404"}, {"method", "GET"}, {"probe", probes[i]}}
+		// The capture is in braces; quotes in it HAProxy-escaped (#22).
+		want := [][2]string{{"status", "404"}, {"method", "GET"}, {"probe", "{" + strings.ReplaceAll(probes[i], `"`, "#22") + "}"}}
 		if m.SD[0].ID != "req@32473" || fmt.Sprint(m.SD[0].Params) != fmt.Sprint(want) {
 			t.Errorf("web line %d: SD %v, want %v", i, m.SD[0].Params, want)
 		}
 		if m.SD[1].ID != "conn@32473" || m.SD[1].Params[0] != [2]string{"client", "127.0.0.1"} {
 			t.Errorf("web line %d: SD %v", i, m.SD[1])
 		}
-		if !strings.Contains(m.Msg, `"GET /missing HTTP/1.1"`) {
+		if !strings.Contains(m.Msg, `"GET /missing HTTP/1.1"`) || !strings.Contains(m.Msg, "{"+strings.ReplaceAll(probes[i], `"`, "#22")+"}") {
 			t.Errorf("web line %d: MSG %q", i, m.Msg)
 		}
 	}
