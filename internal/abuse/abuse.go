@@ -1,6 +1,8 @@
 // Package abuse raises alerts on abuse patterns (HAP-7.3): too many 4xx/5xx
-// responses to one client address, too many failed TLS handshakes from
-// one client address, a server that changes state too often (flapping).
+// responses to one client address, or from one frontend or backend (the
+// alert names the top clients), too many requests of one client denied by
+// rules, too many failed TLS handshakes from one client address, a server
+// that changes state too often (flapping).
 //
 // Each threshold is "count events within window" (bulwark-abuse-*
 // directives). Crossing it writes one alert line, not one per event; the
@@ -30,6 +32,8 @@ type Kind string
 // The kinds of alert.
 const (
 	HTTPErrors  Kind = "http-errors"
+	ProxyErrors Kind = "proxy-errors"
+	Denied      Kind = "denied"
 	TLSFailures Kind = "tls-failures"
 	Flaps       Kind = "server-flaps"
 )
@@ -43,12 +47,22 @@ const maxKeys = 65536
 type Alert struct {
 	Kind      Kind          `json:"kind"`
 	Frontend  string        `json:"frontend,omitempty"`
-	Source    string        `json:"source"` // client address, or backend/server
+	Backend   string        `json:"backend,omitempty"` // proxy-errors of a backend
+	Source    string        `json:"source"`            // client address, proxy, or backend/server
 	Count     int           `json:"count"`  // events in the window
 	Threshold int           `json:"threshold"`
 	Window    time.Duration `json:"window_ns"`
 	Clear     bool          `json:"clear"`
 	Time      time.Time     `json:"time"`
+	// Top are the clients with the most events in the window, most
+	// first (proxy-errors only).
+	Top []ClientCount `json:"top,omitempty"`
+}
+
+// ClientCount is one client address and its events.
+type ClientCount struct {
+	Addr  string `json:"addr"`
+	Count int    `json:"count"`
 }
 
 // Line renders a as one log line.
@@ -61,13 +75,27 @@ func (a Alert) Line() string {
 	if fe == "" {
 		fe = "-"
 	}
-	return fmt.Sprintf("bulwark abuse %s: kind=%s frontend=%s source=%s count=%d threshold=%d window=%s",
-		what, a.Kind, fe, a.Source, a.Count, a.Threshold, a.Window)
+	s := fmt.Sprintf("bulwark abuse %s: kind=%s frontend=%s", what, a.Kind, fe)
+	if a.Backend != "" {
+		s += " backend=" + a.Backend
+	}
+	s += fmt.Sprintf(" source=%s count=%d threshold=%d window=%s", a.Source, a.Count, a.Threshold, a.Window)
+	if len(a.Top) > 0 {
+		s += " top="
+		for i, c := range a.Top {
+			if i > 0 {
+				s += ","
+			}
+			s += fmt.Sprintf("%s:%d", c.Addr, c.Count)
+		}
+	}
+	return s
 }
 
 type key struct {
 	kind     Kind
 	frontend string
+	backend  string
 	source   string
 }
 
@@ -76,6 +104,41 @@ type counter struct {
 	start     time.Time // of the current period
 	cur, prev int
 	alerting  bool
+	// clients count events per client address in the current and the
+	// previous period (proxy-errors), each at most maxClients addresses:
+	// beyond, new addresses are not counted until the period rolls.
+	clients, prevClients map[string]int
+}
+
+// maxClients bounds the addresses tracked per proxy for the top list.
+const maxClients = 256
+
+// topN is how many clients an alert names.
+const topN = 5
+
+// top returns the clients with the most events over both periods.
+func (c *counter) top() []ClientCount {
+	sum := map[string]int{}
+	for a, n := range c.prevClients {
+		sum[a] += n
+	}
+	for a, n := range c.clients {
+		sum[a] += n
+	}
+	out := make([]ClientCount, 0, len(sum))
+	for a, n := range sum {
+		out = append(out, ClientCount{a, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Addr < out[j].Addr
+	})
+	if len(out) > topN {
+		out = out[:topN]
+	}
+	return out
 }
 
 // rate returns the estimated count over the last window at now.
@@ -94,10 +157,16 @@ func (c *counter) roll(now time.Time, w time.Duration) {
 		if now.Sub(c.start) >= 2*w {
 			c.prev, c.cur = 0, 0
 			c.start = now
+			if c.clients != nil {
+				c.clients, c.prevClients = map[string]int{}, nil
+			}
 			return
 		}
 		c.prev, c.cur = c.cur, 0
 		c.start = c.start.Add(w)
+		if c.clients != nil {
+			c.clients, c.prevClients = map[string]int{}, c.clients
+		}
 	}
 }
 
@@ -153,7 +222,7 @@ func (d *Detector) Run(ctx context.Context) {
 // written soon after the rate falls.
 func (d *Detector) sweepEvery() time.Duration {
 	min := time.Duration(0)
-	for _, t := range []model.Threshold{d.set.HTTPErrors, d.set.TLSFailures, d.set.Flaps} {
+	for _, t := range []model.Threshold{d.set.HTTPErrors, d.set.ProxyErrors, d.set.Denied, d.set.TLSFailures, d.set.Flaps} {
 		if t.Count > 0 && (min == 0 || t.Window < min) {
 			min = t.Window
 		}
@@ -186,7 +255,31 @@ func (d *Detector) HTTPStatus(frontend string, src netip.Addr, status int) {
 	if status < 400 || d.set.HTTPErrors.Count == 0 || !src.IsValid() {
 		return
 	}
-	d.event(key{HTTPErrors, frontend, src.Unmap().String()}, d.set.HTTPErrors)
+	d.event(key{HTTPErrors, frontend, "", src.Unmap().String()}, d.set.HTTPErrors, "")
+}
+
+// Response counts one finished request or session of frontend (and
+// backend, empty when none was chosen) for client src: its status for
+// http-errors and proxy-errors, and whether a rule denied it for denied.
+func (d *Detector) Response(frontend, backend string, src netip.Addr, status int, denied bool) {
+	if !src.IsValid() {
+		return
+	}
+	client := src.Unmap().String()
+	if status >= 400 {
+		if d.set.HTTPErrors.Count > 0 {
+			d.event(key{HTTPErrors, frontend, "", client}, d.set.HTTPErrors, "")
+		}
+		if d.set.ProxyErrors.Count > 0 {
+			d.event(key{ProxyErrors, frontend, "", frontend}, d.set.ProxyErrors, client)
+			if backend != "" {
+				d.event(key{ProxyErrors, "", backend, backend}, d.set.ProxyErrors, client)
+			}
+		}
+	}
+	if denied && d.set.Denied.Count > 0 {
+		d.event(key{Denied, frontend, "", client}, d.set.Denied, "")
+	}
 }
 
 // TLSFailure counts a failed handshake from src on frontend.
@@ -194,7 +287,7 @@ func (d *Detector) TLSFailure(frontend string, src netip.Addr) {
 	if d.set.TLSFailures.Count == 0 || !src.IsValid() {
 		return
 	}
-	d.event(key{TLSFailures, frontend, src.Unmap().String()}, d.set.TLSFailures)
+	d.event(key{TLSFailures, frontend, "", src.Unmap().String()}, d.set.TLSFailures, "")
 }
 
 // ServerChange counts a state change of backend/server.
@@ -202,10 +295,12 @@ func (d *Detector) ServerChange(backend, server string) {
 	if d.set.Flaps.Count == 0 {
 		return
 	}
-	d.event(key{Flaps, "", backend + "/" + server}, d.set.Flaps)
+	d.event(key{Flaps, "", "", backend + "/" + server}, d.set.Flaps, "")
 }
 
-func (d *Detector) event(k key, th model.Threshold) {
+// event counts one event of k; client, when not empty, is counted for
+// the alert's top list.
+func (d *Detector) event(k key, th model.Threshold, client string) {
 	now := d.Now()
 	d.mu.Lock()
 	c := d.counters[k]
@@ -216,16 +311,26 @@ func (d *Detector) event(k key, th model.Threshold) {
 			return
 		}
 		c = &counter{start: now}
+		if client != "" {
+			c.clients = map[string]int{}
+		}
 		d.counters[k] = c
 		d.perKind[k.kind]++
 	}
 	c.roll(now, th.Window)
 	c.cur++
+	if _, ok := c.clients[client]; client != "" && (ok || len(c.clients) < maxClients) {
+		c.clients[client]++
+	}
 	r := c.rate(now, th.Window)
 	var out *Alert
 	if !c.alerting && r >= th.Count {
 		c.alerting = true
-		out = &Alert{Kind: k.kind, Frontend: k.frontend, Source: k.source, Count: r, Threshold: th.Count, Window: th.Window, Time: now}
+		out = &Alert{Kind: k.kind, Frontend: k.frontend, Backend: k.backend, Source: k.source, Count: r, Threshold: th.Count,
+			Window: th.Window, Time: now}
+		if c.clients != nil {
+			out.Top = c.top()
+		}
 	}
 	d.mu.Unlock()
 	if out != nil {
@@ -244,7 +349,8 @@ func (d *Detector) Sweep() {
 		r := c.rate(now, th.Window)
 		if c.alerting && r < th.Count {
 			c.alerting = false
-			out = append(out, Alert{Kind: k.kind, Frontend: k.frontend, Source: k.source, Count: r, Threshold: th.Count, Window: th.Window, Clear: true, Time: now})
+			out = append(out, Alert{Kind: k.kind, Frontend: k.frontend, Backend: k.backend, Source: k.source, Count: r,
+				Threshold: th.Count, Window: th.Window, Clear: true, Time: now})
 		}
 		if !c.alerting && r == 0 {
 			delete(d.counters, k)
@@ -262,6 +368,10 @@ func (d *Detector) threshold(k Kind) model.Threshold {
 	switch k {
 	case HTTPErrors:
 		return d.set.HTTPErrors
+	case ProxyErrors:
+		return d.set.ProxyErrors
+	case Denied:
+		return d.set.Denied
 	case TLSFailures:
 		return d.set.TLSFailures
 	}

@@ -56,6 +56,7 @@ backend app
 		{"abuse, every kind", all, ProductBulwark, checkAbuseDetection, Pass, "http://127.0.0.1:9000/a"},
 		{"abuse, errors only", "    bulwark-abuse-http-errors 100 10s", ProductBulwark, checkAbuseDetection, Warn, "bulwark-abuse-tls-failures, bulwark-abuse-flaps"},
 		{"abuse, read as HAProxy", all, ProductHAProxy, checkAbuseDetection, Warn, "not tracked"},
+		{"abuse, defaults", "    bulwark-abuse", ProductBulwark, checkAbuseDetection, Pass, "bulwark-abuse-denied 50 10s"},
 		{"JSON logs to TCP syslog", all, ProductBulwark, checkSIEM, Pass, "leave the host"},
 		{"custom format read as HAProxy", all, ProductHAProxy, checkSIEM, Warn, "lacks"},
 	} {

@@ -21,11 +21,22 @@ func bulwarkAbuse(t *Target) (r Result, ok bool) {
 	}
 	var evs []Evidence
 	var missing []string
+	errs := struct {
+		name, what string
+		th         model.Threshold
+	}{"bulwark-abuse-http-errors", "4xx/5xx bursts per client", a.HTTPErrors}
+	if a.HTTPErrors.Count == 0 && a.ProxyErrors.Count > 0 {
+		// Either kind watches the guide's "excessive 4xx/5xx".
+		errs.name, errs.what, errs.th = "bulwark-abuse-proxy-errors", "4xx/5xx bursts per frontend and backend", a.ProxyErrors
+	}
+	if a.Denied.Count > 0 {
+		evs = append(evs, ev(a.Pos, Pass, "bulwark-abuse-denied %d %s: an alert on requests denied by rules per client", a.Denied.Count, a.Denied.Window))
+	}
 	for _, k := range []struct {
 		name, what string
 		th         model.Threshold
 	}{
-		{"bulwark-abuse-http-errors", "4xx/5xx bursts per client", a.HTTPErrors},
+		errs,
 		{"bulwark-abuse-tls-failures", "TLS handshake failures per client", a.TLSFailures},
 		{"bulwark-abuse-flaps", "server state changes", a.Flaps},
 	} {

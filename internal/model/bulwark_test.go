@@ -51,6 +51,25 @@ func TestBulwarkDirectives(t *testing.T) {
 	}
 }
 
+// "bulwark-abuse" sets every kind to its default, except those given on
+// their own line, before or after it.
+func TestBulwarkAbuseDefaults(t *testing.T) {
+	for _, global := range []string{
+		"    bulwark-abuse-denied 7 1s\n    bulwark-abuse\n",
+		"    bulwark-abuse\n    bulwark-abuse-denied 7 1s\n",
+	} {
+		m, ds := compileBulwark(global, "")
+		if ds.HasAlerts() {
+			t.Fatal(ds)
+		}
+		ab, def := m.Global.Bulwark.Abuse, DefaultAbuse()
+		def.Denied, def.Pos = Threshold{7, time.Second}, ab.Pos
+		if ab != def {
+			t.Errorf("%q: %+v, want %+v", global, ab, def)
+		}
+	}
+}
+
 // Bad values are refused with the directive's position.
 func TestBulwarkDirectivesBad(t *testing.T) {
 	for _, tc := range []struct{ global, bind, want string }{
@@ -62,6 +81,8 @@ func TestBulwarkDirectivesBad(t *testing.T) {
 		{"    bulwark-abuse-flaps 3 soon\n", "", "positive time window"},
 		{"    bulwark-abuse-webhook ftp://x\n", "", "http:// or https:// URL"},
 		{"    bulwark-nonsense 1\n", "", "unknown Bulwark directive"},
+		{"    bulwark-abuse on\n", "", "takes no argument"},
+		{"    bulwark-abuse-denied 5 0s\n", "", "positive time window"},
 		{"", "bulwark-acme example.org", "needs 'ssl'"},
 		{"", "ssl bulwark-acme *.example.org", "no wildcards"},
 	} {

@@ -313,9 +313,6 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.captureText(e)
 	if e.Status > 0 {
 		s.countStatus(e.Status)
-		if d := fe.rt.abuse; d != nil {
-			d.HTTPStatus(fe.name, addrPort(s.client).Addr(), e.Status)
-		}
 	}
 	e.Ta = time.Since(start)
 	// Bytes read since the last request ended belong to this one.
