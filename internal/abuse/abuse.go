@@ -49,7 +49,7 @@ type Alert struct {
 	Frontend  string        `json:"frontend,omitempty"`
 	Backend   string        `json:"backend,omitempty"` // proxy-errors of a backend
 	Source    string        `json:"source"`            // client address, proxy, or backend/server
-	Count     int           `json:"count"`  // events in the window
+	Count     int           `json:"count"`             // events in the window
 	Threshold int           `json:"threshold"`
 	Window    time.Duration `json:"window_ns"`
 	Clear     bool          `json:"clear"`
