@@ -54,6 +54,7 @@ type httpSession struct {
 	capResp     [][]byte
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
 	tlsOn       bool
+	tlsFacts    tlsFacts // of the client connection, for the logs
 	expectPP    bool     // "tcp-request connection expect-proxy" ran
 	cconn       net.Conn // the client connection: c, or the h2 connection under its stream
 	sni         []byte
@@ -273,10 +274,16 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		err = s.rd.ReadRequest(&s.m.req)
 	}
 	s.idle.Store(false)
-	if s.nreq == 0 && !s.h2 {
-		s.tlsOn, s.sni = connTLS(s.c)
+	if s.nreq == 0 {
+		if !s.h2 {
+			s.tlsOn, s.sni = connTLS(s.c)
+		}
+		if s.tlsOn {
+			s.tlsFacts = readTLSFacts(s.cconn)
+		}
 	}
 	e.TLS = s.tlsOn
+	s.tlsFacts.fill(e)
 	if err != nil {
 		return s.requestError(err, e), false
 	}

@@ -71,6 +71,10 @@ type LogEntry struct {
 	// SSLVersion and SSLCipher describe the client TLS session (%sslv,
 	// %sslc); empty without TLS.
 	SSLVersion, SSLCipher string
+	// SSLCipherID is the suite's number (ECS logs its IANA name); SNI the
+	// server name the client asked, empty without one.
+	SSLCipherID uint16
+	SNI         string
 
 	be  *backend
 	srv *server
