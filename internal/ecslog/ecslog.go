@@ -83,6 +83,11 @@ func Append(b []byte, e *proxy.LogEntry) []byte {
 			b = append(b, '}')
 		}
 	}
+	if e.UserAgent != "" {
+		b = append(b, `,"user_agent":{"original":`...)
+		b = str(b, e.UserAgent)
+		b = append(b, '}')
+	}
 	if e.TLS {
 		b = append(b, `,"tls":{"established":true`...)
 		if v := tlsVersion(e.SSLVersion); v != "" {

@@ -154,6 +154,7 @@ backend tcpapp
 		"event.outcome":                    "success",
 		"ecs.version":                      ecslog.ECSVersion,
 		"haproxy.captured_request_headers": `{probe/1.0 #22quoted#22}`, // HAProxy escapes captures
+		"user_agent.original":              `probe/1.0 "quoted"`,
 	} {
 		if got := get(first, path); got != want {
 			t.Errorf("%s = %#v, want %#v", path, got, want)

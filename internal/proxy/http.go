@@ -316,6 +316,14 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 
 	s.captureRequest()
+	if fe.cfg.LogJSON {
+		for _, h := range s.m.req.Headers {
+			if bytes.EqualFold(h.Name, []byte("user-agent")) {
+				e.UserAgent = string(h.Value)
+				break
+			}
+		}
+	}
 	ok := s.route(e)
 	s.captureText(e)
 	if e.Status > 0 {

@@ -75,6 +75,9 @@ type LogEntry struct {
 	// server name the client asked, empty without one.
 	SSLCipherID uint16
 	SNI         string
+	// UserAgent is the request's User-Agent, filled only for frontends
+	// with bulwark-log-json (ECS user_agent.original).
+	UserAgent string
 
 	be  *backend
 	srv *server
