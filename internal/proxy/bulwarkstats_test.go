@@ -138,7 +138,7 @@ frontend tls
 		x.Abuse == nil || x.Abuse.Active != 1 || len(x.Logs) != 1 || x.Logs[0].Dropped != 2 {
 		t.Errorf(";bulwark: %+v", x)
 	}
-	if page := getBody(t, mon, "/stats"); !strings.Contains(page, "<h2>Bulwark</h2>") || !strings.Contains(page, "tls tlsbind not-tls</td><td>6<") {
+	if page := getBody(t, mon, "/stats"); !strings.Contains(page, "<h2>Bulwark</h2>") || !strings.Contains(page, "tls tlsbind not-tls</td><td>6<") || !strings.Contains(page, "/stats;bulwark\"") {
 		t.Error("the HTML page lacks the Bulwark box")
 	}
 	// HAProxy's CSV is unchanged: its header is the 2.6 one.

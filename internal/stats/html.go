@@ -154,6 +154,9 @@ func WriteHTML(w io.Writer, rows []Row, o PageOptions) error {
 	fmt.Fprintf(&b, "<li><a href=\"%s\">Refresh now</a></li>", e(o.URI+o.linkOpts(o.HideDown, o.Refresh == 0)))
 	fmt.Fprintf(&b, "<li><a href=\"%s;csv\">CSV export</a></li>", e(o.URI))
 	fmt.Fprintf(&b, "<li><a href=\"%s;json\">JSON export</a> (<a href=\"%s;json-schema\">schema</a>)</li>", e(o.URI), e(o.URI))
+	if o.Bulwark != nil {
+		fmt.Fprintf(&b, "<li><a href=\"%s;bulwark\">Bulwark counters (JSON)</a></li>", e(o.URI))
+	}
 	b.WriteString("</ul></div>\n</div>\n")
 
 	for start := 0; start < len(rows); {
