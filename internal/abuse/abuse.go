@@ -35,7 +35,9 @@ const (
 	ProxyErrors Kind = "proxy-errors"
 	Denied      Kind = "denied"
 	TLSFailures Kind = "tls-failures"
-	Flaps       Kind = "server-flaps"
+	// BindTLSFailures counts a bind's failed handshakes, all clients.
+	BindTLSFailures Kind = "bind-tls-failures"
+	Flaps           Kind = "server-flaps"
 )
 
 // maxKeys bounds the tracked keys per kind: a flood from many addresses
@@ -48,6 +50,7 @@ type Alert struct {
 	Kind      Kind          `json:"kind"`
 	Frontend  string        `json:"frontend,omitempty"`
 	Backend   string        `json:"backend,omitempty"` // proxy-errors of a backend
+	Bind      string        `json:"bind,omitempty"`    // bind-tls-failures
 	Source    string        `json:"source"`            // client address, proxy, or backend/server
 	Count     int           `json:"count"`             // events in the window
 	Threshold int           `json:"threshold"`
@@ -79,6 +82,9 @@ func (a Alert) Line() string {
 	if a.Backend != "" {
 		s += " backend=" + a.Backend
 	}
+	if a.Bind != "" {
+		s += " bind=" + a.Bind
+	}
 	s += fmt.Sprintf(" source=%s count=%d threshold=%d window=%s", a.Source, a.Count, a.Threshold, a.Window)
 	if len(a.Top) > 0 {
 		s += " top="
@@ -96,6 +102,7 @@ type key struct {
 	kind     Kind
 	frontend string
 	backend  string
+	bind     string
 	source   string
 }
 
@@ -222,7 +229,7 @@ func (d *Detector) Run(ctx context.Context) {
 // written soon after the rate falls.
 func (d *Detector) sweepEvery() time.Duration {
 	min := time.Duration(0)
-	for _, t := range []model.Threshold{d.set.HTTPErrors, d.set.ProxyErrors, d.set.Denied, d.set.TLSFailures, d.set.Flaps} {
+	for _, t := range []model.Threshold{d.set.HTTPErrors, d.set.ProxyErrors, d.set.Denied, d.set.TLSFailures, d.set.BindTLSFailures, d.set.Flaps} {
 		if t.Count > 0 && (min == 0 || t.Window < min) {
 			min = t.Window
 		}
@@ -255,7 +262,7 @@ func (d *Detector) HTTPStatus(frontend string, src netip.Addr, status int) {
 	if status < 400 || d.set.HTTPErrors.Count == 0 || !src.IsValid() {
 		return
 	}
-	d.event(key{HTTPErrors, frontend, "", src.Unmap().String()}, d.set.HTTPErrors, "")
+	d.event(key{HTTPErrors, frontend, "", "", src.Unmap().String()}, d.set.HTTPErrors, "")
 }
 
 // Response counts one finished request or session of frontend (and
@@ -268,26 +275,32 @@ func (d *Detector) Response(frontend, backend string, src netip.Addr, status int
 	client := src.Unmap().String()
 	if status >= 400 {
 		if d.set.HTTPErrors.Count > 0 {
-			d.event(key{HTTPErrors, frontend, "", client}, d.set.HTTPErrors, "")
+			d.event(key{HTTPErrors, frontend, "", "", client}, d.set.HTTPErrors, "")
 		}
 		if d.set.ProxyErrors.Count > 0 {
-			d.event(key{ProxyErrors, frontend, "", frontend}, d.set.ProxyErrors, client)
+			d.event(key{ProxyErrors, frontend, "", "", frontend}, d.set.ProxyErrors, client)
 			if backend != "" {
-				d.event(key{ProxyErrors, "", backend, backend}, d.set.ProxyErrors, client)
+				d.event(key{ProxyErrors, "", backend, "", backend}, d.set.ProxyErrors, client)
 			}
 		}
 	}
 	if denied && d.set.Denied.Count > 0 {
-		d.event(key{Denied, frontend, "", client}, d.set.Denied, "")
+		d.event(key{Denied, frontend, "", "", client}, d.set.Denied, "")
 	}
 }
 
-// TLSFailure counts a failed handshake from src on frontend.
-func (d *Detector) TLSFailure(frontend string, src netip.Addr) {
-	if d.set.TLSFailures.Count == 0 || !src.IsValid() {
+// TLSFailure counts a failed handshake from src on a bind of frontend.
+func (d *Detector) TLSFailure(frontend, bind string, src netip.Addr) {
+	if !src.IsValid() {
 		return
 	}
-	d.event(key{TLSFailures, frontend, "", src.Unmap().String()}, d.set.TLSFailures, "")
+	client := src.Unmap().String()
+	if d.set.TLSFailures.Count > 0 {
+		d.event(key{TLSFailures, frontend, "", "", client}, d.set.TLSFailures, "")
+	}
+	if d.set.BindTLSFailures.Count > 0 {
+		d.event(key{BindTLSFailures, frontend, "", bind, bind}, d.set.BindTLSFailures, client)
+	}
 }
 
 // ServerChange counts a state change of backend/server.
@@ -295,7 +308,7 @@ func (d *Detector) ServerChange(backend, server string) {
 	if d.set.Flaps.Count == 0 {
 		return
 	}
-	d.event(key{Flaps, "", "", backend + "/" + server}, d.set.Flaps, "")
+	d.event(key{Flaps, "", "", "", backend + "/" + server}, d.set.Flaps, "")
 }
 
 // event counts one event of k; client, when not empty, is counted for
@@ -326,7 +339,7 @@ func (d *Detector) event(k key, th model.Threshold, client string) {
 	var out *Alert
 	if !c.alerting && r >= th.Count {
 		c.alerting = true
-		out = &Alert{Kind: k.kind, Frontend: k.frontend, Backend: k.backend, Source: k.source, Count: r, Threshold: th.Count,
+		out = &Alert{Kind: k.kind, Frontend: k.frontend, Backend: k.backend, Bind: k.bind, Source: k.source, Count: r, Threshold: th.Count,
 			Window: th.Window, Time: now}
 		if c.clients != nil {
 			out.Top = c.top()
@@ -349,7 +362,7 @@ func (d *Detector) Sweep() {
 		r := c.rate(now, th.Window)
 		if c.alerting && r < th.Count {
 			c.alerting = false
-			out = append(out, Alert{Kind: k.kind, Frontend: k.frontend, Backend: k.backend, Source: k.source, Count: r,
+			out = append(out, Alert{Kind: k.kind, Frontend: k.frontend, Backend: k.backend, Bind: k.bind, Source: k.source, Count: r,
 				Threshold: th.Count, Window: th.Window, Clear: true, Time: now})
 		}
 		if !c.alerting && r == 0 {
@@ -374,6 +387,8 @@ func (d *Detector) threshold(k Kind) model.Threshold {
 		return d.set.Denied
 	case TLSFailures:
 		return d.set.TLSFailures
+	case BindTLSFailures:
+		return d.set.BindTLSFailures
 	}
 	return d.set.Flaps
 }

@@ -81,7 +81,7 @@ func TestFlapsAndTLSFailures(t *testing.T) {
 	}
 	src := netip.MustParseAddr("::ffff:198.51.100.7")
 	for i := 0; i < 20; i++ {
-		d.TLSFailure("tls", src)
+		d.TLSFailure("tls", "127.0.0.1:443", src)
 	}
 	if len(*got) != 2 || (*got)[1].Kind != TLSFailures || (*got)[1].Source != "198.51.100.7" || (*got)[1].Frontend != "tls" {
 		t.Fatalf("tls failures: %+v", *got)
@@ -165,5 +165,23 @@ func TestProxyErrorsAndDenied(t *testing.T) {
 	}
 	if clears != 3 || d.Active() != 0 { // frontend, backend, denied
 		t.Fatalf("after the burst: %d clears, %d active: %+v", clears, d.Active(), *got)
+	}
+}
+
+// Failed handshakes from many clients raise one alert for their bind,
+// naming the top clients, while no client alone crosses its threshold.
+func TestBindTLSFailures(t *testing.T) {
+	d, _, got := detector(model.Abuse{
+		TLSFailures:     model.Threshold{Count: 50, Window: time.Minute},
+		BindTLSFailures: model.Threshold{Count: 12, Window: time.Minute},
+	})
+	for i := 0; i < 30; i++ {
+		d.TLSFailure("tls", "tlsbind", netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + i%3)}))
+	}
+	if len(*got) != 1 {
+		t.Fatalf("alerts %+v", *got)
+	}
+	if line := (*got)[0].Line(); line != "bulwark abuse ALERT: kind=bind-tls-failures frontend=tls bind=tlsbind source=tlsbind count=12 threshold=12 window=1m0s top=192.0.2.1:4,192.0.2.2:4,192.0.2.3:4" {
+		t.Errorf("line %q", line)
 	}
 }

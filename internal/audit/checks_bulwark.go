@@ -29,6 +29,13 @@ func bulwarkAbuse(t *Target) (r Result, ok bool) {
 		// Either kind watches the guide's "excessive 4xx/5xx".
 		errs.name, errs.what, errs.th = "bulwark-abuse-proxy-errors", "4xx/5xx bursts per frontend and backend", a.ProxyErrors
 	}
+	tlsKind := struct {
+		name, what string
+		th         model.Threshold
+	}{"bulwark-abuse-tls-failures", "TLS handshake failures per client", a.TLSFailures}
+	if a.TLSFailures.Count == 0 && a.BindTLSFailures.Count > 0 {
+		tlsKind.name, tlsKind.what, tlsKind.th = "bulwark-abuse-bind-tls-failures", "TLS handshake failures per bind", a.BindTLSFailures
+	}
 	if a.Denied.Count > 0 {
 		evs = append(evs, ev(a.Pos, Pass, "bulwark-abuse-denied %d %s: an alert on requests denied by rules per client", a.Denied.Count, a.Denied.Window))
 	}
@@ -37,7 +44,7 @@ func bulwarkAbuse(t *Target) (r Result, ok bool) {
 		th         model.Threshold
 	}{
 		errs,
-		{"bulwark-abuse-tls-failures", "TLS handshake failures per client", a.TLSFailures},
+		tlsKind,
 		{"bulwark-abuse-flaps", "server state changes", a.Flaps},
 	} {
 		if k.th.Count > 0 {

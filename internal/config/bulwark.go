@@ -12,7 +12,8 @@ const BulwarkGlobalKeywords = `
 	bulwark-acme-challenge bulwark-acme-ca-file bulwark-acme-renew-ratio
 	bulwark-acme-renew-check
 	bulwark-abuse bulwark-abuse-http-errors bulwark-abuse-proxy-errors
-	bulwark-abuse-denied bulwark-abuse-tls-failures bulwark-abuse-flaps
+	bulwark-abuse-denied bulwark-abuse-tls-failures bulwark-abuse-bind-tls-failures
+	bulwark-abuse-flaps
 	bulwark-abuse-webhook bulwark-crt-watch`
 
 // BulwarkBindKeywords are the Bulwark-only bind options taking one word.

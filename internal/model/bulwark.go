@@ -59,6 +59,9 @@ type Abuse struct {
 	Denied Threshold
 	// TLSFailures counts failed TLS handshakes per client address.
 	TLSFailures Threshold
+	// BindTLSFailures counts failed TLS handshakes per bind, all clients
+	// together (the alert names the top clients).
+	BindTLSFailures Threshold
 	// Flaps counts state changes per server.
 	Flaps Threshold
 	// Webhook, when set, receives each alert as a JSON POST.
@@ -137,7 +140,7 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 			t   *Threshold
 			def Threshold
 		}{{&a.HTTPErrors, def.HTTPErrors}, {&a.ProxyErrors, def.ProxyErrors}, {&a.Denied, def.Denied},
-			{&a.TLSFailures, def.TLSFailures}, {&a.Flaps, def.Flaps}} {
+			{&a.TLSFailures, def.TLSFailures}, {&a.BindTLSFailures, def.BindTLSFailures}, {&a.Flaps, def.Flaps}} {
 			if x.t.Count == 0 {
 				*x.t = x.def
 			}
@@ -145,7 +148,8 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 		if !a.Pos.IsValid() {
 			a.Pos = d.Pos
 		}
-	case "bulwark-abuse-http-errors", "bulwark-abuse-proxy-errors", "bulwark-abuse-denied", "bulwark-abuse-tls-failures", "bulwark-abuse-flaps":
+	case "bulwark-abuse-http-errors", "bulwark-abuse-proxy-errors", "bulwark-abuse-denied", "bulwark-abuse-tls-failures",
+		"bulwark-abuse-bind-tls-failures", "bulwark-abuse-flaps":
 		if len(d.Args) != 2 {
 			c.ds.Alertf(d.Pos, "'%s' expects <count> <window>", d.Name)
 			return
@@ -170,6 +174,8 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 			g.Bulwark.Abuse.Denied = t
 		case "bulwark-abuse-tls-failures":
 			g.Bulwark.Abuse.TLSFailures = t
+		case "bulwark-abuse-bind-tls-failures":
+			g.Bulwark.Abuse.BindTLSFailures = t
 		default:
 			g.Bulwark.Abuse.Flaps = t
 		}
@@ -207,7 +213,8 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 
 // Enabled reports whether any abuse threshold is set.
 func (a *Abuse) Enabled() bool {
-	return a.HTTPErrors.Count > 0 || a.ProxyErrors.Count > 0 || a.Denied.Count > 0 || a.TLSFailures.Count > 0 || a.Flaps.Count > 0
+	return a.HTTPErrors.Count > 0 || a.ProxyErrors.Count > 0 || a.Denied.Count > 0 || a.TLSFailures.Count > 0 ||
+		a.BindTLSFailures.Count > 0 || a.Flaps.Count > 0
 }
 
 // DefaultAbuse are the thresholds "bulwark-abuse" sets: well above what
@@ -219,7 +226,9 @@ func DefaultAbuse() Abuse {
 		ProxyErrors: Threshold{Count: 1000, Window: 10 * time.Second},
 		Denied:      Threshold{Count: 50, Window: 10 * time.Second},
 		TLSFailures: Threshold{Count: 20, Window: time.Minute},
-		Flaps:       Threshold{Count: 3, Window: 5 * time.Minute},
+		// A bind: 200 failures a minute from all clients.
+		BindTLSFailures: Threshold{Count: 200, Window: time.Minute},
+		Flaps:           Threshold{Count: 3, Window: 5 * time.Minute},
 	}
 }
 

@@ -316,3 +316,40 @@ backend app
 		t.Errorf("thresholds %+v", set)
 	}
 }
+
+// Over loopback: failed handshakes from several addresses raise one
+// alert for the bind, to the frontend's log targets.
+func TestAbuseBindTLSFailures(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	sink := &logSink{}
+	cfg := `
+global
+.if feature(BULWARK)
+    bulwark-abuse-tls-failures 100 1m
+    bulwark-abuse-bind-tls-failures 8 1m
+.endif
+defaults
+    mode http
+    timeout client 5s
+frontend tls
+    bind 127.0.0.1:0 ssl crt ` + crt + ` name edge
+    log stdout format raw local0
+    http-request deny
+`
+	_, addr := startProxyWith(t, cfg, Options{ProxyLog: sink.log})
+	for i := 0; i < 12; i++ {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%4))}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\n\r\n") // not TLS
+		io.ReadAll(c)
+		c.Close()
+	}
+	sink.waitCount(t, "bulwark abuse ALERT: kind=bind-tls-failures frontend=tls bind=edge source=edge count=8", 1)
+	if a := sink.matching("bulwark abuse ALERT"); len(a) != 1 || a[0].proxy != "tls" || !strings.Contains(a[0].msg, " top=127.0.0.2:2,127.0.0.3:2,127.0.0.4:2,127.0.0.5:2") {
+		t.Errorf("alerts %v", a)
+	}
+}

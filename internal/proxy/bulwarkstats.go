@@ -12,10 +12,7 @@ func (rt *Runtime) BulwarkStats() *stats.Bulwark {
 	x := &stats.Bulwark{}
 	for _, fe := range rt.frontends {
 		for _, bl := range fe.listeners {
-			bind := bl.Addr().String()
-			if bl.bind != nil && bl.bind.Name != "" {
-				bind = bl.bind.Name
-			}
+			bind := bl.label()
 			for _, r := range tlsfail.Reasons() {
 				if n := bl.tlsFail.Get(r); n > 0 {
 					x.TLSFailures = append(x.TLSFailures, stats.TLSFailure{Frontend: fe.name, Bind: bind, Reason: r.String(), Count: n})
@@ -38,4 +35,12 @@ func (rt *Runtime) BulwarkStats() *stats.Bulwark {
 		x.Logs = rt.opts.LogStats()
 	}
 	return x
+}
+
+// label names a bind in metrics and alerts: its "name", else its address.
+func (bl boundListener) label() string {
+	if bl.bind != nil && bl.bind.Name != "" {
+		return bl.bind.Name
+	}
+	return bl.Addr().String()
 }

@@ -20,7 +20,7 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, bl boundListener, err error) {
 	f := tlsfail.Classify(err, h, cfg)
 	bl.tlsFail.Add(f.Reason)
 	if fe.rt.abuse != nil {
-		fe.rt.abuse.TLSFailure(fe.name, addrPort(tc.RemoteAddr()).Addr())
+		fe.rt.abuse.TLSFailure(fe.name, bl.label(), addrPort(tc.RemoteAddr()).Addr())
 	}
 	fe.rt.proxyLog(fe.name, "notice", f.Line(fe.name, bind, tc.RemoteAddr()))
 }
