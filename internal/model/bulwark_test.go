@@ -92,3 +92,26 @@ func TestBulwarkDirectivesBad(t *testing.T) {
 		}
 	}
 }
+
+// Stream log targets are accepted with a port and refused without one;
+// ring@ and fd@ stay refused with the line.
+func TestLogTargets(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"log tcp@10.0.0.5:6514 format rfc5424 local0", ""},
+		{"log tcp6@[2001:db8::5]:6514 local0", ""},
+		{"log uxst@/run/syslog.sock local0", ""},
+		{"log tcp@10.0.0.5 local0", "needs <host>:<port>"},
+		{"log ring@buf local0", "not supported"},
+		{"log fd@3 local0", "not supported"},
+		{"log 127.0.0.1 format timed local0 info notice", ""},
+		{"log 127.0.0.1 format pretty local0", "unknown log format"},
+	} {
+		src := "global\n    " + tc.line + "\n"
+		cfg, ds := config.Parse("t.cfg", []byte(src), config.LexOptions{})
+		_, cds := Compile(cfg, Options{})
+		ds = append(ds, cds...)
+		if tc.want == "" && ds.HasAlerts() || tc.want != "" && (!ds.HasAlerts() || !strings.Contains(fmt.Sprint(ds), tc.want) || !strings.Contains(fmt.Sprint(ds), "t.cfg:2")) {
+			t.Errorf("%s: %v, want %q", tc.line, ds, tc.want)
+		}
+	}
+}
