@@ -388,16 +388,36 @@ func (s *Sink) run() {
 
 // streamState is the writer's connection to a stream target.
 type streamState struct {
-	s        *Sink
-	conn     net.Conn
-	backoff  time.Duration
-	down     bool   // the last connection attempt or write failed (logged)
-	reported uint64 // drops already logged
-	lastRep  time.Time
+	s       *Sink
+	conn    net.Conn
+	backoff time.Duration
+	// lost: a loss of the receiver was logged and "connected again" is
+	// due once a frame is written; lostAt is when, for noteEvery.
+	lost   bool
+	lostAt time.Time
+	// dropping: an episode of drops was announced; reported counts the
+	// drops logged so far, droppingAt when the episode was announced.
+	dropping   bool
+	reported   uint64
+	droppingAt time.Time
 }
 
-// reportEvery bounds how often drops are logged while they go on.
-const reportEvery = 10 * time.Second
+// noteEvery bounds how often an outage or a drop episode is announced: a
+// receiver that keeps stalling and recovering gets one line a minute, not
+// one per cycle.
+const noteEvery = time.Minute
+
+// lose announces that the receiver is unreachable, with the reason, once
+// per outage and at most once per noteEvery.
+func (st *streamState) lose(what string, err error) {
+	if st.lost || !st.lostAt.IsZero() && time.Since(st.lostAt) < noteEvery {
+		return
+	}
+	st.lost, st.lostAt = true, time.Now()
+	s := st.s
+	s.t.Event(fmt.Sprintf("log %s: %s (%v); reconnecting with back-off, lines wait in a queue of %d and are dropped once it is full",
+		s.t.Addr, what, err, cap(s.q)))
+}
 
 func (s *Sink) write(st *streamState, b []byte) {
 	ctr := s.ctr.Load()
@@ -441,10 +461,7 @@ func (st *streamState) send(f []byte) bool {
 		if st.conn != nil && peerClosed(st.conn) {
 			// The receiver closed (a restart): writing would put this
 			// frame into a connection that is going away.
-			if !st.down {
-				st.down = true
-				s.t.Event(fmt.Sprintf("log %s: the receiver closed the connection; reconnecting, lines wait in a queue of %d", s.t.Addr, cap(s.q)))
-			}
+			st.lose("the receiver closed the connection", io.EOF)
 			st.setConn(nil)
 		}
 		if st.conn == nil {
@@ -455,30 +472,26 @@ func (st *streamState) send(f []byte) bool {
 			}
 			c, err := net.DialTimeout(s.network, s.addr, dialTimeout)
 			if err != nil {
-				if !st.down {
-					st.down = true
-					s.t.Event(fmt.Sprintf("log %s: cannot connect (%v); lines wait in a queue of %d and are dropped once it is full; retrying", s.t.Addr, err, cap(s.q)))
-				}
+				st.lose("cannot connect", err)
 				if !st.sleep() {
 					return false
 				}
 				continue
 			}
 			st.setConn(c)
-			if st.down {
-				st.down = false
-				s.t.Event(fmt.Sprintf("log %s: connected again", s.t.Addr))
-			}
 			st.backoff = minBackoff
 		}
 		st.conn.SetWriteDeadline(s.deadline())
-		if _, err := st.conn.Write(f); err == nil {
+		_, err := st.conn.Write(f)
+		if err == nil {
 			s.ctr.Load().Sent.Add(1)
+			if st.lost {
+				st.lost = false
+				s.t.Event(fmt.Sprintf("log %s: connected again", s.t.Addr))
+			}
 			return true
-		} else if !st.down {
-			st.down = true
-			s.t.Event(fmt.Sprintf("log %s: connection lost (%v); reconnecting, lines wait in a queue of %d", s.t.Addr, err, cap(s.q)))
 		}
+		st.lose("connection lost", err)
 		// The frame may have been cut: the stream's framing is lost, so
 		// the frame is sent again whole on a new connection.
 		st.setConn(nil)
@@ -533,20 +546,32 @@ func (st *streamState) sleep() bool {
 	}
 }
 
-// reportDrops logs the lines dropped since the last report: at most one
-// line per reportEvery, never one per dropped line.
+// reportDrops logs drops by episode, never one line per dropped line: the
+// first drop announces the episode (at most once per noteEvery), and once
+// the queue has drained the count is logged.
 func (s *Sink) reportDrops(st *streamState) {
 	d := s.ctr.Load().Dropped.Load()
 	if d == st.reported {
 		return
 	}
-	now := time.Now()
-	if !st.lastRep.IsZero() && now.Sub(st.lastRep) < reportEvery {
+	if !st.dropping && (st.droppingAt.IsZero() || time.Since(st.droppingAt) >= noteEvery) {
+		st.dropping, st.droppingAt = true, time.Now()
+		s.t.Event(fmt.Sprintf("log %s: the queue of %d lines is full, log lines are dropped (the receiver is unreachable or does not keep up)", s.t.Addr, cap(s.q)))
+	}
+	if st.dropping && len(s.q) == 0 {
+		s.finishDrops(st)
+	}
+}
+
+// finishDrops logs the count of the drops not logged yet: at the end of
+// an announced episode, and when the sink closes.
+func (s *Sink) finishDrops(st *streamState) {
+	d := s.ctr.Load().Dropped.Load()
+	if d == st.reported {
 		return
 	}
-	st.lastRep = now
-	s.t.Event(fmt.Sprintf("log %s: %d log lines dropped (%d in total): the receiver did not keep up or could not be reached", s.t.Addr, d-st.reported, d))
-	st.reported = d
+	s.t.Event(fmt.Sprintf("log %s: %d log lines dropped (%d in total)", s.t.Addr, d-st.reported, d))
+	st.reported, st.dropping = d, false
 }
 
 // drain writes what is queued, within closeDrain, then closes.
@@ -574,6 +599,7 @@ func (s *Sink) drain(st *streamState) {
 		s.write(st, b)
 	}
 	st.setConn(nil)
+	s.finishDrops(st)
 	if c, ok := s.w.(net.Conn); ok {
 		c.Close()
 	}
