@@ -44,6 +44,9 @@ type Target struct {
 	Len      int
 	Tag      string
 	Hostname string
+	// SendHostname is "log-send-hostname": rfc5424 lines carry the host
+	// name only then ("-" otherwise, as HAProxy's do); rfc3164 always.
+	SendHostname bool
 	// Event receives the target's operational messages (connection
 	// lost, lines dropped); nil writes them to the standard error.
 	Event func(string)
@@ -283,7 +286,11 @@ func (s *Sink) appendLine(b []byte, lv int, sd, msg []byte, now time.Time) []byt
 		b = append(b, "1 "...)
 		b = appendISOTime(b, now)
 		b = append(b, ' ')
-		b = append(b, header5424(s.t.Hostname, 255)...)
+		if s.t.SendHostname {
+			b = append(b, header5424(s.t.Hostname, 255)...)
+		} else {
+			b = append(b, '-')
+		}
 		b = append(b, ' ')
 		b = append(b, header5424(s.t.Tag, 48)...)
 		b = append(b, ' ')
@@ -341,9 +348,10 @@ func frame(b []byte) []byte {
 }
 
 // appendISOTime is the RFC 3339 time with microseconds that rfc5424,
-// timed and iso use.
+// timed and iso use, with a numeric offset even for UTC ("+00:00"), as
+// HAProxy writes it.
 func appendISOTime(b []byte, t time.Time) []byte {
-	return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+	return t.AppendFormat(b, "2006-01-02T15:04:05.000000-07:00")
 }
 
 // header5424 makes a HOSTNAME or APP-NAME field valid: printable US-ASCII

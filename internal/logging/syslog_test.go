@@ -55,7 +55,7 @@ func TestSyslogFormats(t *testing.T) {
 	}
 	defer pc.Close()
 	pid := os.Getpid()
-	iso := `\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})`
+	iso := `\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}[+-]\d{2}:\d{2}`
 	// local0 (16) * 8 + notice (5) = 133.
 	for _, tc := range []struct {
 		format string
@@ -101,7 +101,7 @@ func TestSyslogFormats(t *testing.T) {
 		{"iso", "", matches(`^` + iso + ` hello world$`)},
 		{"raw", "", matches(`^hello world$`)},
 	} {
-		s, err := Open(Target{Addr: pc.LocalAddr().String(), Facility: "local0", Format: tc.format, Hostname: "h1"})
+		s, err := Open(Target{Addr: pc.LocalAddr().String(), Facility: "local0", Format: tc.format, Hostname: "h1", SendHostname: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -408,5 +408,24 @@ func BenchmarkSinkSend(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		s.Send("info", msg, now)
+	}
+}
+
+// Without log-send-hostname an rfc5424 line has no host name ("-"), and
+// its time has a numeric offset, as HAProxy 2.6 writes them.
+func TestSyslog5424LikeHAProxy(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	s, err := Open(Target{Addr: pc.LocalAddr().String(), Facility: "local0", Format: "rfc5424", Hostname: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Send("info", []byte("x"), time.Date(2026, 12, 2, 2, 26, 24, 249032000, time.UTC))
+	if got, want := readUDP(t, pc), fmt.Sprintf("<134>1 2026-12-02T02:26:24.249032+00:00 - bulwark %d - - x", os.Getpid()); got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
