@@ -14,7 +14,7 @@ const BulwarkGlobalKeywords = `
 	bulwark-abuse bulwark-abuse-http-errors bulwark-abuse-proxy-errors
 	bulwark-abuse-denied bulwark-abuse-tls-failures bulwark-abuse-bind-tls-failures
 	bulwark-abuse-flaps
-	bulwark-abuse-webhook bulwark-crt-watch`
+	bulwark-abuse-webhook bulwark-crt-watch bulwark-log-framing`
 
 // BulwarkBindKeywords are the Bulwark-only bind options taking one word.
 const BulwarkBindKeywords = `bulwark-acme`

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -44,6 +45,11 @@ type Target struct {
 	Len      int
 	Tag      string
 	Hostname string
+	// LineFeed frames stream lines with a line feed after each (HAProxy
+	// 2.6's "legacy" framing, "bulwark-log-framing lf") instead of an
+	// octet count; line feeds inside a line are then written "#0A" so
+	// that a line cannot be split into two.
+	LineFeed bool
 	// SendHostname is "log-send-hostname": rfc5424 lines carry the host
 	// name only then ("-" otherwise, as HAProxy's do); rfc3164 always.
 	SendHostname bool
@@ -256,7 +262,8 @@ func (s *Sink) SendSD(level string, sd, msg []byte, now time.Time) {
 // gets RFC 6587's octet count in front of it.
 func (s *Sink) appendLine(b []byte, lv int, sd, msg []byte, now time.Time) []byte {
 	start := 0
-	if s.kind == kindStream {
+	counted := s.kind == kindStream && !s.t.LineFeed
+	if counted {
 		// Room for "LEN " written once the length is known.
 		b = append(b, "          "...)
 		start = len(b)
@@ -320,10 +327,13 @@ func (s *Sink) appendLine(b []byte, lv int, sd, msg []byte, now time.Time) []byt
 		// Like HAProxy's fd@ targets, stdout and stderr are not truncated.
 		b = b[:start+s.t.Len]
 	}
-	switch s.kind {
-	case kindFile:
+	switch {
+	case s.kind == kindFile:
 		b = append(b, '\n')
-	case kindStream:
+	case s.kind == kindStream && s.t.LineFeed:
+		b = escapeLF(b)
+		b = append(b, '\n')
+	case counted:
 		// RFC 6587 §3.4.1: MSG-LEN SP SYSLOG-MSG, the count right-aligned
 		// in the room left for it, whose head is skipped when written.
 		n := strconv.Itoa(len(b) - start)
@@ -337,8 +347,34 @@ func (s *Sink) appendLine(b []byte, lv int, sd, msg []byte, now time.Time) []byt
 	return b
 }
 
-// frame is the bytes of a queued line to write: a stream line without
-// the unused head of the room for its octet count.
+// escapeLF writes the line feeds of b as "#0A", HAProxy's escape for
+// control characters in logs.
+func escapeLF(b []byte) []byte {
+	n := bytes.Count(b, []byte{'\n'})
+	if n == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+2*n)
+	for _, c := range b {
+		if c == '\n' {
+			out = append(out, "#0A"...)
+		} else {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// frame is the bytes of a queued stream line to write: without the
+// unused head of the room for its octet count.
+func (s *Sink) frame(b []byte) []byte {
+	if s.t.LineFeed {
+		return b
+	}
+	return frame(b)
+}
+
+// frame strips the unused head of an octet-counted line.
 func frame(b []byte) []byte {
 	i := 0
 	for i < len(b) && b[i] == 0 {
@@ -449,7 +485,7 @@ func (s *Sink) write(st *streamState, b []byte) {
 			ctr.Sent.Add(1)
 		}
 	case kindStream:
-		if !st.send(frame(b)) {
+		if !st.send(s.frame(b)) {
 			ctr.Dropped.Add(1)
 		}
 	}
@@ -598,7 +634,7 @@ func (s *Sink) drain(st *streamState) {
 				break // not connected: what is left is lost
 			}
 			st.conn.SetWriteDeadline(deadline)
-			if _, err := st.conn.Write(frame(b)); err != nil {
+			if _, err := st.conn.Write(s.frame(b)); err != nil {
 				break
 			}
 			s.ctr.Load().Sent.Add(1)

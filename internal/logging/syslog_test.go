@@ -429,3 +429,38 @@ func TestSyslog5424LikeHAProxy(t *testing.T) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
+
+// "bulwark-log-framing lf": HAProxy 2.6's legacy framing, one line per
+// message; a line feed inside a message cannot split it.
+func TestSyslogTCPLineFeedFraming(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := Open(Target{Addr: "tcp@" + ln.Addr().String(), Format: "rfc5424", LineFeed: true, Event: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Send("info", []byte("first"), time.Now())
+	s.Send("info", []byte("forged\n<134>1 - - - - - - second"), time.Now())
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for _, want := range []string{"first", "forged#0A<134>1 - - - - - - second"} {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := parse5424(strings.TrimSuffix(line, "\n"))
+		if err != nil || m.Msg != want {
+			t.Fatalf("line %q: %v, want MSG %q", line, err, want)
+		}
+	}
+}

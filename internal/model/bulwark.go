@@ -18,6 +18,10 @@ type Bulwark struct {
 	// CrtWatch is "bulwark-crt-watch [<delay>]": reload certificate
 	// files when they change, delay after the last change; 0 is off.
 	CrtWatch time.Duration
+	// LogFraming is "bulwark-log-framing": how lines are framed on TCP
+	// and unix stream log targets, "octet-count" (RFC 6587 §3.4.1, the
+	// default) or "lf" (a line feed after each, HAProxy 2.6's "legacy").
+	LogFraming string
 }
 
 // ACME is how certificates of "bind ... bulwark-acme" lines are obtained.
@@ -182,6 +186,12 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 		if !g.Bulwark.Abuse.Pos.IsValid() {
 			g.Bulwark.Abuse.Pos = d.Pos
 		}
+	case "bulwark-log-framing":
+		if len(d.Args) != 1 || d.Arg(0) != "octet-count" && d.Arg(0) != "lf" {
+			c.ds.Alertf(d.Pos, "'%s' expects 'octet-count' or 'lf'", d.Name)
+			return
+		}
+		g.Bulwark.LogFraming = d.Arg(0)
 	case "bulwark-crt-watch":
 		g.Bulwark.CrtWatch = time.Second
 		if len(d.Args) > 1 {

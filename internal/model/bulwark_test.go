@@ -82,6 +82,7 @@ func TestBulwarkDirectivesBad(t *testing.T) {
 		{"    bulwark-abuse-webhook ftp://x\n", "", "http:// or https:// URL"},
 		{"    bulwark-nonsense 1\n", "", "unknown Bulwark directive"},
 		{"    bulwark-abuse on\n", "", "takes no argument"},
+		{"    bulwark-log-framing crlf\n", "", "expects 'octet-count' or 'lf'"},
 		{"    bulwark-abuse-denied 5 0s\n", "", "positive time window"},
 		{"", "bulwark-acme example.org", "needs 'ssl'"},
 		{"", "ssl bulwark-acme *.example.org", "no wildcards"},
