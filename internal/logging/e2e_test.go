@@ -39,6 +39,9 @@ func TestEveryLineParses(t *testing.T) {
 	cfg := fmt.Sprintf(`
 global
     log-send-hostname h1
+.if feature(BULWARK)
+    bulwark-log-framing octet-count
+.endif
 defaults
     mode http
     timeout client 5s

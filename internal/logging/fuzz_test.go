@@ -20,7 +20,7 @@ func FuzzRFC5424Frame(f *testing.F) {
 				sd = "" // only valid structured data is given to the writer
 			}
 		}
-		s := &Sink{t: Target{Format: "rfc5424", Hostname: host, Tag: tag, Len: 1 << 20}, kind: kindStream, pri: 128}
+		s := &Sink{t: Target{Format: "rfc5424", Hostname: host, Tag: tag, Len: 1 << 20, OctetCount: true, SendHostname: true}, kind: kindStream, pri: 128}
 		b := frame(s.appendLine(nil, 6, []byte(sd), []byte(msg), time.Unix(1_700_000_000, 123456789)))
 		got, err := readFrame(bufio.NewReader(bytes.NewReader(b)))
 		if err != nil {

@@ -60,7 +60,7 @@ func New(pl *plan.Plan) (*Logger, error) {
 		}
 		s, err := Open(Target{Addr: t.Target, Facility: t.Facility, Level: t.Level, MinLevel: t.MinLevel, Format: format, Len: t.Len,
 			Tag: m.Global.LogTag, Hostname: m.Global.LogHostname, SendHostname: m.Global.LogSendHostname,
-			LineFeed: m.Global.Bulwark.LogFraming == "lf"})
+			OctetCount: m.Global.Bulwark.LogFraming == "octet-count"})
 		if err != nil {
 			return nil, fmt.Errorf("%s: log %s: %v", t.Pos, t.Target, err)
 		}

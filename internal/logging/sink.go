@@ -2,8 +2,10 @@ package logging
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
@@ -45,11 +47,12 @@ type Target struct {
 	Len      int
 	Tag      string
 	Hostname string
-	// LineFeed frames stream lines with a line feed after each (HAProxy
-	// 2.6's "legacy" framing, "bulwark-log-framing lf") instead of an
-	// octet count; line feeds inside a line are then written "#0A" so
-	// that a line cannot be split into two.
-	LineFeed bool
+	// OctetCount frames stream lines with RFC 6587's octet count
+	// ("bulwark-log-framing octet-count") instead of a line feed after
+	// each (HAProxy 2.6's "legacy" framing, the default); with line
+	// feeds, those inside a line are written "#0A" so that a line cannot
+	// be split into two.
+	OctetCount bool
 	// SendHostname is "log-send-hostname": rfc5424 lines carry the host
 	// name only then ("-" otherwise, as HAProxy's do); rfc3164 always.
 	SendHostname bool
@@ -175,12 +178,11 @@ func Open(t Target) (*Sink, error) {
 	default:
 		for _, p := range streamPrefixes {
 			if rest, ok := strings.CutPrefix(addr, p.prefix); ok {
-				s.kind, s.network, s.addr = kindStream, p.network, rest
-				if p.network != "unix" {
-					if _, port, err := net.SplitHostPort(rest); err != nil || port == "" {
-						return nil, fmt.Errorf("a stream log target needs <host>:<port>, got %q", rest)
-					}
+				if _, _, err := net.SplitHostPort(rest); err != nil && p.network != "unix" {
+					// HAProxy's default port for syslog, TCP included.
+					rest = net.JoinHostPort(strings.Trim(rest, "[]"), "514")
 				}
+				s.kind, s.network, s.addr = kindStream, p.network, rest
 			}
 		}
 		if s.kind != kindStream {
@@ -193,14 +195,18 @@ func Open(t Target) (*Sink, error) {
 			s.kind, s.network, s.addr = kindDgram, "udp", addr
 		}
 	}
+	s.w = w
 	if s.kind == kindDgram {
-		c, err := net.Dial(s.network, s.addr)
-		if err != nil {
+		// Dialled now, before any chroot, so that a jail needs no
+		// /dev/log. A unix socket that is not there yet (no syslog daemon
+		// running) does not stop the proxy: the writer dials it again for
+		// each line until it appears, as HAProxy addresses every datagram
+		// anew. A path that exists but takes no datagram (a regular file,
+		// a stream socket, no permission) is a configuration error.
+		if err := s.dialDgram(); err != nil && (s.network != "unixgram" || !errors.Is(err, fs.ErrNotExist)) {
 			return nil, err
 		}
-		w, s.conn = c, c
 	}
-	s.w = w
 	n := min(max(maxQueueBytes/s.t.Len, minQueueLines), maxQueueLines)
 	s.q, s.free = make(chan []byte, n), make(chan []byte, n)
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
@@ -262,7 +268,7 @@ func (s *Sink) SendSD(level string, sd, msg []byte, now time.Time) {
 // gets RFC 6587's octet count in front of it.
 func (s *Sink) appendLine(b []byte, lv int, sd, msg []byte, now time.Time) []byte {
 	start := 0
-	counted := s.kind == kindStream && !s.t.LineFeed
+	counted := s.kind == kindStream && s.t.OctetCount
 	if counted {
 		// Room for "LEN " written once the length is known.
 		b = append(b, "          "...)
@@ -330,7 +336,7 @@ func (s *Sink) appendLine(b []byte, lv int, sd, msg []byte, now time.Time) []byt
 	switch {
 	case s.kind == kindFile:
 		b = append(b, '\n')
-	case s.kind == kindStream && s.t.LineFeed:
+	case s.kind == kindStream && !s.t.OctetCount:
 		b = escapeLF(b)
 		b = append(b, '\n')
 	case counted:
@@ -368,7 +374,7 @@ func escapeLF(b []byte) []byte {
 // frame is the bytes of a queued stream line to write: without the
 // unused head of the room for its octet count.
 func (s *Sink) frame(b []byte) []byte {
-	if s.t.LineFeed {
+	if !s.t.OctetCount {
 		return b
 	}
 	return frame(b)
@@ -473,16 +479,10 @@ func (s *Sink) write(st *streamState, b []byte) {
 			ctr.Sent.Add(1)
 		}
 	case kindDgram:
-		// A datagram that cannot be sent is lost, as syslog over UDP is;
-		// a unix socket whose reader stopped makes the write wait, so it
-		// is bounded: meanwhile the queue fills and drops.
-		if c, ok := s.w.(net.Conn); ok && s.network == "unixgram" {
-			c.SetWriteDeadline(s.deadline())
-		}
-		if _, err := s.w.Write(b); err != nil {
-			ctr.Dropped.Add(1)
-		} else {
+		if s.sendDgram(b) {
 			ctr.Sent.Add(1)
+		} else {
+			ctr.Dropped.Add(1)
 		}
 	case kindStream:
 		if !st.send(s.frame(b)) {
@@ -494,6 +494,55 @@ func (s *Sink) write(st *streamState, b []byte) {
 	case s.free <- b:
 	default:
 	}
+}
+
+// dialDgram connects the datagram socket.
+func (s *Sink) dialDgram() error {
+	c, err := net.Dial(s.network, s.addr)
+	if err != nil {
+		return err
+	}
+	s.connMu.Lock()
+	s.w, s.conn = c, c
+	s.connMu.Unlock()
+	return nil
+}
+
+// sendDgram sends one datagram. A datagram that cannot be sent is lost,
+// as syslog over UDP is. A connected socket reports an earlier ICMP port
+// unreachable (UDP), or a receiver that went away (unix), on the next
+// send, which that send then does not make: it is sent again (through a
+// new connection for a unix socket the daemon may have recreated), so one
+// quiet period does not cost a line. A unix socket whose reader stopped
+// makes the write wait, so it is bounded: meanwhile the queue fills and
+// drops.
+func (s *Sink) sendDgram(b []byte) bool {
+	unix := s.network == "unixgram"
+	if s.w == nil && (!unix || s.dialDgram() != nil) {
+		return false
+	}
+	c := s.w.(net.Conn)
+	if unix {
+		c.SetWriteDeadline(s.deadline())
+	}
+	if _, err := c.Write(b); err == nil {
+		return true
+	} else if unix && errors.Is(err, os.ErrDeadlineExceeded) {
+		return false // stalled, not gone
+	}
+	if unix {
+		c.Close()
+		s.connMu.Lock()
+		s.w, s.conn = nil, nil
+		s.connMu.Unlock()
+		if s.dialDgram() != nil {
+			return false
+		}
+		c = s.w.(net.Conn)
+		c.SetWriteDeadline(s.deadline())
+	}
+	_, err := c.Write(b)
+	return err == nil
 }
 
 // send writes one frame, connecting first when needed, and retries on a

@@ -224,14 +224,15 @@ func (r *receiver) next(t *testing.T) string {
 	}
 }
 
-// Octet-counted TCP syslog survives a receiver restart: the lines sent
+// Octet-counted TCP syslog ("bulwark-log-framing octet-count") survives a
+// receiver restart: the lines sent
 // while it is down wait in the queue and arrive, in order, once it is back;
 // nothing is lost or duplicated, and the outage is logged once.
 func TestSyslogTCPReceiverRestarts(t *testing.T) {
 	r := newReceiver(t, "127.0.0.1:0", true)
 	defer r.stop()
 	var ev events
-	s, err := Open(Target{Addr: "tcp@" + r.addr, Facility: "local0", Format: "rfc5424", Hostname: "h1", Event: ev.add})
+	s, err := Open(Target{Addr: "tcp@" + r.addr, Facility: "local0", Format: "rfc5424", Hostname: "h1", OctetCount: true, Event: ev.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +431,7 @@ func TestSyslog5424LikeHAProxy(t *testing.T) {
 	}
 }
 
-// "bulwark-log-framing lf": HAProxy 2.6's legacy framing, one line per
+// The default stream framing is HAProxy 2.6's legacy one, a line per
 // message; a line feed inside a message cannot split it.
 func TestSyslogTCPLineFeedFraming(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -438,7 +439,7 @@ func TestSyslogTCPLineFeedFraming(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	s, err := Open(Target{Addr: "tcp@" + ln.Addr().String(), Format: "rfc5424", LineFeed: true, Event: func(string) {}})
+	s, err := Open(Target{Addr: "tcp@" + ln.Addr().String(), Format: "rfc5424", Event: func(string) {}})
 	if err != nil {
 		t.Fatal(err)
 	}

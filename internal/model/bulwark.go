@@ -19,8 +19,8 @@ type Bulwark struct {
 	// files when they change, delay after the last change; 0 is off.
 	CrtWatch time.Duration
 	// LogFraming is "bulwark-log-framing": how lines are framed on TCP
-	// and unix stream log targets, "octet-count" (RFC 6587 §3.4.1, the
-	// default) or "lf" (a line feed after each, HAProxy 2.6's "legacy").
+	// and unix stream log targets, "lf" (a line feed after each, HAProxy
+	// 2.6's "legacy", the default) or "octet-count" (RFC 6587 §3.4.1).
 	LogFraming string
 }
 

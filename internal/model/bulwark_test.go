@@ -94,14 +94,14 @@ func TestBulwarkDirectivesBad(t *testing.T) {
 	}
 }
 
-// Stream log targets are accepted with a port and refused without one;
+// Stream log targets are accepted, with or without a port (514);
 // ring@ and fd@ stay refused with the line.
 func TestLogTargets(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
 		{"log tcp@10.0.0.5:6514 format rfc5424 local0", ""},
 		{"log tcp6@[2001:db8::5]:6514 local0", ""},
 		{"log uxst@/run/syslog.sock local0", ""},
-		{"log tcp@10.0.0.5 local0", "needs <host>:<port>"},
+		{"log tcp@10.0.0.5 local0", ""}, // port 514, as HAProxy
 		{"log ring@buf local0", "not supported"},
 		{"log fd@3 local0", "not supported"},
 		{"log 127.0.0.1 format timed local0 info notice", ""},

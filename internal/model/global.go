@@ -1,7 +1,6 @@
 package model
 
 import (
-	"net"
 	"strconv"
 	"strings"
 
@@ -140,6 +139,10 @@ func (c *compiler) global(s *config.Section) {
 		case "tune.http.maxhdr":
 			if n, ok := c.rangeArg(d, 1, 32767); ok {
 				g.MaxHdr = n
+			}
+		case "tune.comp.maxlevel":
+			if n, ok := c.rangeArg(d, 1, 9); ok {
+				g.CompMaxLevel = n
 			}
 		case "tune.h2.header-table-size":
 			if n, ok := c.rangeArg(d, 0, 65535); ok {
@@ -349,14 +352,6 @@ facility:
 	for _, pfx := range []string{"ring@", "fd@"} {
 		if strings.HasPrefix(lt.Target, pfx) {
 			c.unsupported(d.Pos, "'log %s...' targets are not supported by bulwark (use a UDP or TCP address, a unix socket, stdout or stderr)", pfx)
-		}
-	}
-	for _, pfx := range []string{"tcp@", "tcp4@", "tcp6@"} {
-		// A stream has no default port (RFC 6587 names none).
-		if rest, ok := strings.CutPrefix(lt.Target, pfx); ok {
-			if _, port, err := net.SplitHostPort(rest); err != nil || port == "" {
-				c.ds.Alertf(d.ArgPos(0), "'log %s' : a TCP log target needs <host>:<port>", lt.Target)
-			}
 		}
 	}
 	*dst = append(*dst, lt)
