@@ -1,6 +1,8 @@
 // Package abuse raises alerts on abuse patterns (HAP-7.3): too many 4xx/5xx
-// responses to one client address, too many failed TLS handshakes from
-// one client address, a server that changes state too often (flapping).
+// responses to one client address, or from one frontend or backend (the
+// alert names the top clients), too many requests of one client denied by
+// rules, too many failed TLS handshakes from one client address, a server
+// that changes state too often (flapping).
 //
 // Each threshold is "count events within window" (bulwark-abuse-*
 // directives). Crossing it writes one alert line, not one per event; the
@@ -30,8 +32,12 @@ type Kind string
 // The kinds of alert.
 const (
 	HTTPErrors  Kind = "http-errors"
+	ProxyErrors Kind = "proxy-errors"
+	Denied      Kind = "denied"
 	TLSFailures Kind = "tls-failures"
-	Flaps       Kind = "server-flaps"
+	// BindTLSFailures counts a bind's failed handshakes, all clients.
+	BindTLSFailures Kind = "bind-tls-failures"
+	Flaps           Kind = "server-flaps"
 )
 
 // maxKeys bounds the tracked keys per kind: a flood from many addresses
@@ -43,12 +49,23 @@ const maxKeys = 65536
 type Alert struct {
 	Kind      Kind          `json:"kind"`
 	Frontend  string        `json:"frontend,omitempty"`
-	Source    string        `json:"source"` // client address, or backend/server
-	Count     int           `json:"count"`  // events in the window
+	Backend   string        `json:"backend,omitempty"` // proxy-errors of a backend
+	Bind      string        `json:"bind,omitempty"`    // bind-tls-failures
+	Source    string        `json:"source"`            // client address, proxy, or backend/server
+	Count     int           `json:"count"`             // events in the window
 	Threshold int           `json:"threshold"`
 	Window    time.Duration `json:"window_ns"`
 	Clear     bool          `json:"clear"`
 	Time      time.Time     `json:"time"`
+	// Top are the clients with the most events in the window, most
+	// first (proxy-errors only).
+	Top []ClientCount `json:"top,omitempty"`
+}
+
+// ClientCount is one client address and its events.
+type ClientCount struct {
+	Addr  string `json:"addr"`
+	Count int    `json:"count"`
 }
 
 // Line renders a as one log line.
@@ -61,13 +78,31 @@ func (a Alert) Line() string {
 	if fe == "" {
 		fe = "-"
 	}
-	return fmt.Sprintf("bulwark abuse %s: kind=%s frontend=%s source=%s count=%d threshold=%d window=%s",
-		what, a.Kind, fe, a.Source, a.Count, a.Threshold, a.Window)
+	s := fmt.Sprintf("bulwark abuse %s: kind=%s frontend=%s", what, a.Kind, fe)
+	if a.Backend != "" {
+		s += " backend=" + a.Backend
+	}
+	if a.Bind != "" {
+		s += " bind=" + a.Bind
+	}
+	s += fmt.Sprintf(" source=%s count=%d threshold=%d window=%s", a.Source, a.Count, a.Threshold, a.Window)
+	if len(a.Top) > 0 {
+		s += " top="
+		for i, c := range a.Top {
+			if i > 0 {
+				s += ","
+			}
+			s += fmt.Sprintf("%s:%d", c.Addr, c.Count)
+		}
+	}
+	return s
 }
 
 type key struct {
 	kind     Kind
 	frontend string
+	backend  string
+	bind     string
 	source   string
 }
 
@@ -76,6 +111,41 @@ type counter struct {
 	start     time.Time // of the current period
 	cur, prev int
 	alerting  bool
+	// clients count events per client address in the current and the
+	// previous period (proxy-errors), each at most maxClients addresses:
+	// beyond, new addresses are not counted until the period rolls.
+	clients, prevClients map[string]int
+}
+
+// maxClients bounds the addresses tracked per proxy for the top list.
+const maxClients = 256
+
+// topN is how many clients an alert names.
+const topN = 5
+
+// top returns the clients with the most events over both periods.
+func (c *counter) top() []ClientCount {
+	sum := map[string]int{}
+	for a, n := range c.prevClients {
+		sum[a] += n
+	}
+	for a, n := range c.clients {
+		sum[a] += n
+	}
+	out := make([]ClientCount, 0, len(sum))
+	for a, n := range sum {
+		out = append(out, ClientCount{a, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Addr < out[j].Addr
+	})
+	if len(out) > topN {
+		out = out[:topN]
+	}
+	return out
 }
 
 // rate returns the estimated count over the last window at now.
@@ -94,10 +164,16 @@ func (c *counter) roll(now time.Time, w time.Duration) {
 		if now.Sub(c.start) >= 2*w {
 			c.prev, c.cur = 0, 0
 			c.start = now
+			if c.clients != nil {
+				c.clients, c.prevClients = map[string]int{}, nil
+			}
 			return
 		}
 		c.prev, c.cur = c.cur, 0
 		c.start = c.start.Add(w)
+		if c.clients != nil {
+			c.clients, c.prevClients = map[string]int{}, c.clients
+		}
 	}
 }
 
@@ -112,6 +188,7 @@ type Detector struct {
 	counters  map[key]*counter
 	perKind   map[Kind]int
 	untracked uint64
+	raised    map[Kind]uint64 // alerts (not clears) emitted
 
 	hooks   chan Alert // to the webhook sender
 	client  *http.Client
@@ -121,7 +198,8 @@ type Detector struct {
 // New returns a detector for set; emit receives every alert and clear
 // (the proxy writes it to the log targets at level alert).
 func New(set model.Abuse, emit func(Alert)) *Detector {
-	d := &Detector{set: set, emit: emit, Now: time.Now, counters: map[key]*counter{}, perKind: map[Kind]int{}}
+	d := &Detector{set: set, emit: emit, Now: time.Now, counters: map[key]*counter{}, perKind: map[Kind]int{},
+		raised: map[Kind]uint64{}}
 	if set.Webhook != "" {
 		d.hooks = make(chan Alert, 256)
 		d.client = &http.Client{Timeout: 5 * time.Second}
@@ -151,7 +229,7 @@ func (d *Detector) Run(ctx context.Context) {
 // written soon after the rate falls.
 func (d *Detector) sweepEvery() time.Duration {
 	min := time.Duration(0)
-	for _, t := range []model.Threshold{d.set.HTTPErrors, d.set.TLSFailures, d.set.Flaps} {
+	for _, t := range []model.Threshold{d.set.HTTPErrors, d.set.ProxyErrors, d.set.Denied, d.set.TLSFailures, d.set.BindTLSFailures, d.set.Flaps} {
 		if t.Count > 0 && (min == 0 || t.Window < min) {
 			min = t.Window
 		}
@@ -184,15 +262,45 @@ func (d *Detector) HTTPStatus(frontend string, src netip.Addr, status int) {
 	if status < 400 || d.set.HTTPErrors.Count == 0 || !src.IsValid() {
 		return
 	}
-	d.event(key{HTTPErrors, frontend, src.Unmap().String()}, d.set.HTTPErrors)
+	d.event(key{HTTPErrors, frontend, "", "", src.Unmap().String()}, d.set.HTTPErrors, "")
 }
 
-// TLSFailure counts a failed handshake from src on frontend.
-func (d *Detector) TLSFailure(frontend string, src netip.Addr) {
-	if d.set.TLSFailures.Count == 0 || !src.IsValid() {
+// Response counts one finished request or session of frontend (and
+// backend, empty when none was chosen) for client src: its status for
+// http-errors and proxy-errors, and whether a rule denied it for denied.
+func (d *Detector) Response(frontend, backend string, src netip.Addr, status int, denied bool) {
+	if !src.IsValid() {
 		return
 	}
-	d.event(key{TLSFailures, frontend, src.Unmap().String()}, d.set.TLSFailures)
+	client := src.Unmap().String()
+	if status >= 400 {
+		if d.set.HTTPErrors.Count > 0 {
+			d.event(key{HTTPErrors, frontend, "", "", client}, d.set.HTTPErrors, "")
+		}
+		if d.set.ProxyErrors.Count > 0 {
+			d.event(key{ProxyErrors, frontend, "", "", frontend}, d.set.ProxyErrors, client)
+			if backend != "" {
+				d.event(key{ProxyErrors, "", backend, "", backend}, d.set.ProxyErrors, client)
+			}
+		}
+	}
+	if denied && d.set.Denied.Count > 0 {
+		d.event(key{Denied, frontend, "", "", client}, d.set.Denied, "")
+	}
+}
+
+// TLSFailure counts a failed handshake from src on a bind of frontend.
+func (d *Detector) TLSFailure(frontend, bind string, src netip.Addr) {
+	if !src.IsValid() {
+		return
+	}
+	client := src.Unmap().String()
+	if d.set.TLSFailures.Count > 0 {
+		d.event(key{TLSFailures, frontend, "", "", client}, d.set.TLSFailures, "")
+	}
+	if d.set.BindTLSFailures.Count > 0 {
+		d.event(key{BindTLSFailures, frontend, "", bind, bind}, d.set.BindTLSFailures, client)
+	}
 }
 
 // ServerChange counts a state change of backend/server.
@@ -200,10 +308,12 @@ func (d *Detector) ServerChange(backend, server string) {
 	if d.set.Flaps.Count == 0 {
 		return
 	}
-	d.event(key{Flaps, "", backend + "/" + server}, d.set.Flaps)
+	d.event(key{Flaps, "", "", "", backend + "/" + server}, d.set.Flaps, "")
 }
 
-func (d *Detector) event(k key, th model.Threshold) {
+// event counts one event of k; client, when not empty, is counted for
+// the alert's top list.
+func (d *Detector) event(k key, th model.Threshold, client string) {
 	now := d.Now()
 	d.mu.Lock()
 	c := d.counters[k]
@@ -214,16 +324,26 @@ func (d *Detector) event(k key, th model.Threshold) {
 			return
 		}
 		c = &counter{start: now}
+		if client != "" {
+			c.clients = map[string]int{}
+		}
 		d.counters[k] = c
 		d.perKind[k.kind]++
 	}
 	c.roll(now, th.Window)
 	c.cur++
+	if _, ok := c.clients[client]; client != "" && (ok || len(c.clients) < maxClients) {
+		c.clients[client]++
+	}
 	r := c.rate(now, th.Window)
 	var out *Alert
 	if !c.alerting && r >= th.Count {
 		c.alerting = true
-		out = &Alert{Kind: k.kind, Frontend: k.frontend, Source: k.source, Count: r, Threshold: th.Count, Window: th.Window, Time: now}
+		out = &Alert{Kind: k.kind, Frontend: k.frontend, Backend: k.backend, Bind: k.bind, Source: k.source, Count: r, Threshold: th.Count,
+			Window: th.Window, Time: now}
+		if c.clients != nil {
+			out.Top = c.top()
+		}
 	}
 	d.mu.Unlock()
 	if out != nil {
@@ -242,7 +362,8 @@ func (d *Detector) Sweep() {
 		r := c.rate(now, th.Window)
 		if c.alerting && r < th.Count {
 			c.alerting = false
-			out = append(out, Alert{Kind: k.kind, Frontend: k.frontend, Source: k.source, Count: r, Threshold: th.Count, Window: th.Window, Clear: true, Time: now})
+			out = append(out, Alert{Kind: k.kind, Frontend: k.frontend, Backend: k.backend, Bind: k.bind, Source: k.source, Count: r,
+				Threshold: th.Count, Window: th.Window, Clear: true, Time: now})
 		}
 		if !c.alerting && r == 0 {
 			delete(d.counters, k)
@@ -260,8 +381,14 @@ func (d *Detector) threshold(k Kind) model.Threshold {
 	switch k {
 	case HTTPErrors:
 		return d.set.HTTPErrors
+	case ProxyErrors:
+		return d.set.ProxyErrors
+	case Denied:
+		return d.set.Denied
 	case TLSFailures:
 		return d.set.TLSFailures
+	case BindTLSFailures:
+		return d.set.BindTLSFailures
 	}
 	return d.set.Flaps
 }
@@ -269,6 +396,11 @@ func (d *Detector) threshold(k Kind) model.Threshold {
 // send emits a and queues its webhook without ever blocking the caller
 // (the data path): a full queue drops the webhook, counted.
 func (d *Detector) send(a Alert) {
+	if !a.Clear {
+		d.mu.Lock()
+		d.raised[a.Kind]++
+		d.mu.Unlock()
+	}
 	if d.emit != nil {
 		d.emit(a)
 	}
@@ -281,6 +413,17 @@ func (d *Detector) send(a Alert) {
 			d.mu.Unlock()
 		}
 	}
+}
+
+// Raised returns the alerts emitted per kind (clears not counted).
+func (d *Detector) Raised() map[string]uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]uint64, len(d.raised))
+	for k, n := range d.raised {
+		out[string(k)] = n
+	}
+	return out
 }
 
 // Active returns the number of raised alerts not yet cleared.

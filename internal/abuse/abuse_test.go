@@ -81,7 +81,7 @@ func TestFlapsAndTLSFailures(t *testing.T) {
 	}
 	src := netip.MustParseAddr("::ffff:198.51.100.7")
 	for i := 0; i < 20; i++ {
-		d.TLSFailure("tls", src)
+		d.TLSFailure("tls", "127.0.0.1:443", src)
 	}
 	if len(*got) != 2 || (*got)[1].Kind != TLSFailures || (*got)[1].Source != "198.51.100.7" || (*got)[1].Frontend != "tls" {
 		t.Fatalf("tls failures: %+v", *got)
@@ -102,5 +102,86 @@ func TestCounterRate(t *testing.T) {
 	}
 	if r := c.rate(t0.Add(45*time.Second), w); r != 0 {
 		t.Errorf("rate long after: %d", r)
+	}
+}
+
+// Errors spread over many clients, each below the per-client threshold,
+// raise one proxy-errors alert for the frontend and one for the backend,
+// naming the clients with the most errors; a denied burst from one
+// client raises one denied alert.
+func TestProxyErrorsAndDenied(t *testing.T) {
+	d, c, got := detector(model.Abuse{
+		HTTPErrors:  model.Threshold{Count: 100, Window: 10 * time.Second},
+		ProxyErrors: model.Threshold{Count: 30, Window: 10 * time.Second},
+		Denied:      model.Threshold{Count: 5, Window: 10 * time.Second},
+	})
+	for i := 0; i < 40; i++ {
+		// 192.0.2.1 sends 1 in 2, 192.0.2.2 1 in 4, the rest one each.
+		a := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)})
+		switch {
+		case i%2 == 0:
+			a = netip.MustParseAddr("192.0.2.1")
+		case i%4 == 1:
+			a = netip.MustParseAddr("192.0.2.2")
+		}
+		d.Response("web", "app", a, 503, false)
+	}
+	var fe, be *Alert
+	for i := range *got {
+		a := &(*got)[i]
+		switch {
+		case a.Kind == ProxyErrors && a.Frontend == "web" && a.Backend == "":
+			fe = a
+		case a.Kind == ProxyErrors && a.Backend == "app" && a.Frontend == "":
+			be = a
+		default:
+			t.Errorf("unexpected alert %+v", *a)
+		}
+	}
+	if fe == nil || be == nil || len(*got) != 2 {
+		t.Fatalf("alerts %+v", *got)
+	}
+	if len(fe.Top) < 2 || fe.Top[0] != (ClientCount{"192.0.2.1", 15}) || fe.Top[1].Addr != "192.0.2.2" || fe.Count != 30 {
+		t.Errorf("frontend alert %+v", *fe)
+	}
+	if line := be.Line(); line != "bulwark abuse ALERT: kind=proxy-errors frontend=- backend=app source=app count=30 threshold=30 window=10s top=192.0.2.1:15,192.0.2.2:8,192.0.2.13:1,192.0.2.17:1,192.0.2.21:1" {
+		t.Errorf("backend line %q", line)
+	}
+	*got = nil
+	src := netip.MustParseAddr("198.51.100.7")
+	for i := 0; i < 20; i++ {
+		d.Response("web", "", src, 403, true)
+	}
+	if len(*got) != 1 || (*got)[0].Kind != Denied || (*got)[0].Source != "198.51.100.7" {
+		t.Fatalf("denied: %+v", *got)
+	}
+	c.add(time.Minute)
+	d.Sweep()
+	clears := 0
+	for _, a := range *got {
+		if a.Clear {
+			clears++
+		}
+	}
+	if clears != 3 || d.Active() != 0 { // frontend, backend, denied
+		t.Fatalf("after the burst: %d clears, %d active: %+v", clears, d.Active(), *got)
+	}
+}
+
+// Failed handshakes from many clients raise one alert for their bind,
+// naming the top clients, while no client alone crosses its threshold.
+func TestBindTLSFailures(t *testing.T) {
+	d, _, got := detector(model.Abuse{
+		TLSFailures:     model.Threshold{Count: 50, Window: time.Minute},
+		BindTLSFailures: model.Threshold{Count: 12, Window: time.Minute},
+	})
+	for i := 0; i < 30; i++ {
+		d.TLSFailure("tls", "tlsbind", netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + i%3)}))
+	}
+	if len(*got) != 1 {
+		t.Fatalf("alerts %+v", *got)
+	}
+	if line := (*got)[0].Line(); line != "bulwark abuse ALERT: kind=bind-tls-failures frontend=tls bind=tlsbind source=tlsbind count=12 threshold=12 window=1m0s top=192.0.2.1:4,192.0.2.2:4,192.0.2.3:4" {
+		t.Errorf("line %q", line)
 	}
 }

@@ -66,6 +66,19 @@ type Manager struct {
 	replaced map[string]*x509.Certificate
 	ready    chan struct{} // closed once every domain has one
 	event    func(string)
+
+	// Outcomes of orders, for the stats (Counts).
+	obtained, renewed, obtainFailed, renewFailed atomic.Uint64
+}
+
+// Counts are a manager's order outcomes since it started.
+type Counts struct {
+	Obtained, Renewed, ObtainFailures, RenewFailures uint64
+}
+
+// Counts returns the order outcomes so far.
+func (m *Manager) Counts() Counts {
+	return Counts{m.obtained.Load(), m.renewed.Load(), m.obtainFailed.Load(), m.renewFailed.Load()}
 }
 
 // New checks the settings; domains are those of every bulwark-acme bind.
@@ -246,6 +259,9 @@ func (m *Manager) onEvent(_ context.Context, name string, data map[string]any) e
 		renewal, _ := data["renewal"].(bool)
 		if renewal {
 			what = "renewed"
+			m.renewed.Add(1)
+		} else {
+			m.obtained.Add(1)
 		}
 		m.event(fmt.Sprintf("acme: certificate for %v %s from %v", data["identifier"], what, data["issuer"]))
 		if renewal {
@@ -263,6 +279,9 @@ func (m *Manager) onEvent(_ context.Context, name string, data map[string]any) e
 		what := "obtaining"
 		if r, _ := data["renewal"].(bool); r {
 			what = "renewing"
+			m.renewFailed.Add(1)
+		} else {
+			m.obtainFailed.Add(1)
 		}
 		m.event(fmt.Sprintf("acme: %s the certificate for %v failed (the current certificate, if any, keeps serving; retrying with back-off): %v", what, data["identifier"], data["error"]))
 	}

@@ -283,6 +283,10 @@ func TestACMERenewal(t *testing.T) {
 	ev.waitFor(t, n, "renewing the certificate for www.bulwark.test failed")
 	c := dial()
 	c.Close()
+	// The stats count each outcome (bulwark_acme_* metrics).
+	if cn := pl.ACME.Counts(); cn.Obtained != 1 || cn.Renewed < 1 || cn.RenewFailures < 1 || cn.ObtainFailures != 0 {
+		t.Errorf("counts %+v", cn)
+	}
 }
 
 // Without a reachable CA, or with storage that cannot be written, the
@@ -336,11 +340,66 @@ func TestACMEUnavailable(t *testing.T) {
 				t.Fatal("ready without a certificate")
 			default:
 			}
+			if cn := pl.ACME.Counts(); tc.storage == "" && (cn.ObtainFailures < 1 || cn.Obtained != 0) {
+				t.Errorf("counts %+v", cn)
+			}
 			c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), &tls.Config{ServerName: "www.bulwark.test", InsecureSkipVerify: true})
 			if err == nil {
 				c.Close()
 				t.Fatal("handshake succeeded without a certificate")
 			}
 		})
+	}
+}
+
+// A challenge that never arrives (the CA validates a port nobody answers
+// on): the order fails and is logged with the CA's reason, the ACME bind
+// refuses handshakes instead of serving a placeholder, and the plain
+// HTTP listener keeps serving.
+func TestACMEChallengeNeverArrives(t *testing.T) {
+	dir := t.TempDir()
+	storage := filepath.Join(dir, "acme")
+	caDir := filepath.Join(dir, "pebble")
+	if err := os.Mkdir(caDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	httpPort, tlsPort := acmetest.FreePort(t), acmetest.FreePort(t)
+	// Pebble validates on a port where nothing listens.
+	peb := acmetest.Start(t, caDir, acmetest.FreePort(t), acmetest.FreePort(t), 3600)
+	cfg := strings.Replace(acmeConfig, "bind 127.0.0.1:0 ssl bulwark-acme www.bulwark.test,api.bulwark.test", "bind 127.0.0.1:0 ssl bulwark-acme www.bulwark.test", 1)
+	cfg = strings.Replace(cfg, "    timeout client 10s\n", "    timeout client 10s\n    timeout http-request 300ms\n", 1)
+	cfg = strings.Replace(cfg, "bind 127.0.0.1:0\n", fmt.Sprintf("bind 127.0.0.1:%d\n", httpPort), 1)
+	cfg = strings.Replace(cfg, "bind 127.0.0.1:0 ssl", fmt.Sprintf("bind 127.0.0.1:%d ssl", tlsPort), 1)
+	cfg = fmt.Sprintf(cfg, peb.Dir, storage, peb.CA, "http-01")
+	ev := newEvents()
+	px, rt, pl := bulwark(t, cfg, ev)
+	px.Start(rt)
+	n := ev.waitFor(t, 0, "obtaining the certificate for www.bulwark.test failed")
+	ev.mu.Lock()
+	line := ev.msgs[n-1]
+	ev.mu.Unlock()
+	if !strings.Contains(line, "authorization failed") || !strings.Contains(line, "acme-challenge") {
+		t.Errorf("the failure does not say why: %q", line)
+	}
+	select {
+	case <-pl.ACME.Ready():
+		t.Fatal("ready without a certificate")
+	default:
+	}
+	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), &tls.Config{ServerName: "www.bulwark.test", InsecureSkipVerify: true})
+	if err == nil {
+		c.Close()
+		t.Fatal("handshake succeeded without a certificate")
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("plain listener: status %d", resp.StatusCode)
+	}
+	if cn := pl.ACME.Counts(); cn.ObtainFailures < 1 {
+		t.Errorf("counts %+v", cn)
 	}
 }

@@ -133,6 +133,10 @@ func checkSIEM(t *Target) Result {
 		evs = append(evs, ev(t.globalPos(), Manual, "only local log targets (no remote 'log' line %s): confirm that the local syslog daemon forwards to the SIEM", t.inGlobal()))
 	}
 	for _, p := range frontends(t.Model) {
+		if p.LogJSON {
+			evs = append(evs, ev(p.Pos, Pass, "%s '%s' logs ECS JSON (bulwark-log-json): frontend, backend, server, status and timings", p.Kind, p.Name))
+			continue
+		}
 		if p.LogFormat == "" {
 			continue
 		}
@@ -220,6 +224,9 @@ func onlySkipped(evs []Evidence) bool {
 }
 
 func checkAbuseDetection(t *Target) Result {
+	if r, ok := bulwarkAbuse(t); ok {
+		return r
+	}
 	var evs []Evidence
 	for _, fe := range appFrontends(t.Model) {
 		tables, _ := trackedTables(t.Model, fe)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -37,7 +38,12 @@ type Watcher struct {
 	ws    []watched
 	delay time.Duration
 	event func(string)
+
+	ok, failed atomic.Uint64 // reloads, for the stats
 }
+
+// Counts returns the reloads done and refused so far.
+func (cw *Watcher) Counts() (ok, failed uint64) { return cw.ok.Load(), cw.failed.Load() }
 
 // New starts watching the files of stores (every change from its return
 // on is seen); Run handles the changes. delay is the debounce time after
@@ -115,8 +121,10 @@ func (cw *Watcher) Run(ctx context.Context) {
 			for i := range pending {
 				x := ws[i]
 				if err := x.store.Reload(); err != nil {
+					cw.failed.Add(1)
 					event(fmt.Sprintf("bulwark-crt-watch: the new certificates were refused, the current ones keep serving: %v", err))
 				} else {
+					cw.ok.Add(1)
 					event(fmt.Sprintf("bulwark-crt-watch: certificates reloaded from %s", strings.Join(x.paths, ", ")))
 				}
 			}

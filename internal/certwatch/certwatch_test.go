@@ -102,4 +102,9 @@ func TestReloadOnChange(t *testing.T) {
 	if serial(st) != 3 {
 		t.Fatalf("serving serial %d after the fix", serial(st))
 	}
+	// The stats count both outcomes (debouncing may merge changes, so
+	// at least the reloads seen).
+	if ok, failed := cw.Counts(); ok < 2 || failed < 1 {
+		t.Errorf("counts ok=%d failed=%d, want at least 2 and 1", ok, failed)
+	}
 }

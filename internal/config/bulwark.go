@@ -11,8 +11,10 @@ const BulwarkGlobalKeywords = `
 	bulwark-acme-directory bulwark-acme-email bulwark-acme-storage
 	bulwark-acme-challenge bulwark-acme-ca-file bulwark-acme-renew-ratio
 	bulwark-acme-renew-check
-	bulwark-abuse-http-errors bulwark-abuse-tls-failures bulwark-abuse-flaps
-	bulwark-abuse-webhook bulwark-crt-watch`
+	bulwark-abuse bulwark-abuse-http-errors bulwark-abuse-proxy-errors
+	bulwark-abuse-denied bulwark-abuse-tls-failures bulwark-abuse-bind-tls-failures
+	bulwark-abuse-flaps
+	bulwark-abuse-webhook bulwark-crt-watch bulwark-log-framing`
 
 // BulwarkBindKeywords are the Bulwark-only bind options taking one word.
 const BulwarkBindKeywords = `bulwark-acme`

@@ -9,6 +9,7 @@
 package ecslog
 
 import (
+	"crypto/tls"
 	"net"
 	"strconv"
 	"strings"
@@ -82,15 +83,30 @@ func Append(b []byte, e *proxy.LogEntry) []byte {
 			b = append(b, '}')
 		}
 	}
+	if e.UserAgent != "" {
+		b = append(b, `,"user_agent":{"original":`...)
+		b = str(b, e.UserAgent)
+		b = append(b, '}')
+	}
 	if e.TLS {
 		b = append(b, `,"tls":{"established":true`...)
 		if v := tlsVersion(e.SSLVersion); v != "" {
 			b = append(b, `,"version_protocol":"tls","version":`...)
 			b = str(b, v)
 		}
-		if e.SSLCipher != "" {
+		switch {
+		case e.SSLCipherID != 0:
+			// ECS names suites by their IANA name.
+			b = append(b, `,"cipher":`...)
+			b = str(b, tls.CipherSuiteName(e.SSLCipherID))
+		case e.SSLCipher != "":
 			b = append(b, `,"cipher":`...)
 			b = str(b, e.SSLCipher)
+		}
+		if e.SNI != "" {
+			b = append(b, `,"client":{"server_name":`...)
+			b = str(b, e.SNI)
+			b = append(b, '}')
 		}
 		b = append(b, '}')
 	}

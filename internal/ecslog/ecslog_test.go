@@ -2,12 +2,22 @@ package ecslog_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +154,7 @@ backend tcpapp
 		"event.outcome":                    "success",
 		"ecs.version":                      ecslog.ECSVersion,
 		"haproxy.captured_request_headers": `{probe/1.0 #22quoted#22}`, // HAProxy escapes captures
+		"user_agent.original":              `probe/1.0 "quoted"`,
 	} {
 		if got := get(first, path); got != want {
 			t.Errorf("%s = %#v, want %#v", path, got, want)
@@ -168,5 +179,135 @@ func TestStringEscaping(t *testing.T) {
 	}
 	if got := obj["haproxy"].(map[string]any)["frontend_name"]; got != "f\"e\\\x01\ufffd" {
 		t.Errorf("frontend_name %q", got)
+	}
+}
+
+// selfSigned writes a certificate and key for name into one PEM file.
+func selfSigned(t *testing.T, name string) (string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	f := filepath.Join(t.TempDir(), "site.pem")
+	os.WriteFile(f, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})...), 0o600)
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return f, pool
+}
+
+// On TLS binds, HTTP and TCP, the JSON line carries the protocol
+// version, the cipher suite (IANA name) and the SNI the client asked.
+func TestJSONLinesTLS(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	defer app.Close()
+	crt, pool := selfSigned(t, "www.bulwark.test")
+	cfg := fmt.Sprintf(`
+defaults
+    timeout client 5s
+    timeout connect 1s
+    timeout server 5s
+    log %s format raw local0
+.if feature(BULWARK)
+    bulwark-log-json
+.endif
+frontend web
+    mode http
+    bind 127.0.0.1:0 ssl crt %s
+    default_backend app
+frontend raw
+    mode tcp
+    bind 127.0.0.1:0 ssl crt %s ssl-max-ver TLSv1.2
+    default_backend tcpapp
+backend app
+    mode http
+    server s1 %s
+backend tcpapp
+    mode tcp
+    server s1 %s
+`, pc.LocalAddr(), crt, crt, app.Listener.Addr(), app.Listener.Addr())
+	inherited := map[int]net.Listener{}
+	for i := 0; strings.Contains(cfg, "127.0.0.1:0 "); i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inherited[1000+i] = l
+		cfg = strings.Replace(cfg, "127.0.0.1:0 ", fmt.Sprintf("fd@%d ", 1000+i), 1)
+	}
+	ast, ds := config.Parse("t.cfg", []byte(cfg), config.LexOptions{})
+	m, cds := model.Compile(ast, model.Options{})
+	pl, pds := plan.Compile(m, plan.Options{})
+	if ds = append(append(ds, cds...), pds...); ds.HasAlerts() {
+		t.Fatal(ds)
+	}
+	lg, err := logging.New(pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	px := proxy.New(proxy.Options{Log: lg.Log, Inherited: inherited})
+	rt, err := px.Build(pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Start(rt)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		px.Shutdown(ctx)
+	}()
+	for _, addr := range []string{inherited[1000].Addr().String(), inherited[1001].Addr().String()} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.bulwark.test", RootCAs: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		io.ReadAll(c)
+		c.Close()
+	}
+	want := map[string][2]string{"web": {"1.3", "TLS_"}, "raw": {"1.2", "TLS_ECDHE_"}}
+	buf := make([]byte, 8192)
+	for i := 0; i < 2; i++ {
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var obj struct {
+			TLS struct {
+				Version string `json:"version"`
+				Cipher  string `json:"cipher"`
+				Client  struct {
+					ServerName string `json:"server_name"`
+				} `json:"client"`
+			} `json:"tls"`
+			HAProxy struct {
+				Frontend string `json:"frontend_name"`
+			} `json:"haproxy"`
+		}
+		if err := json.Unmarshal(buf[:n], &obj); err != nil {
+			t.Fatalf("%q: %v", buf[:n], err)
+		}
+		w, ok := want[obj.HAProxy.Frontend]
+		if !ok || obj.TLS.Version != w[0] || !strings.HasPrefix(obj.TLS.Cipher, w[1]) || obj.TLS.Client.ServerName != "www.bulwark.test" {
+			t.Errorf("line %s", buf[:n])
+		}
 	}
 }

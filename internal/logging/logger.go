@@ -11,6 +11,7 @@ import (
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
+	"bulwark/internal/stats"
 )
 
 // Logger routes each frontend's entries to its log targets in its format.
@@ -27,8 +28,11 @@ type frontLog struct {
 	// http and tcp are the plan's compiled formats for HTTP transactions
 	// and other sessions.
 	http, tcp *logfmt.Format
-	ctx       lineCtx
-	counter   atomic.Uint64
+	// sd is log-format-sd, rendered for the rfc5424 targets only.
+	sd      *logfmt.Format
+	sd5424  bool // some target is rfc5424
+	ctx     lineCtx
+	counter atomic.Uint64
 	// json is "bulwark-log-json": ECS JSON lines (package ecslog).
 	json bool
 }
@@ -44,7 +48,7 @@ func New(pl *plan.Plan) (*Logger, error) {
 	l := &Logger{fronts: map[string]*frontLog{}, procs: map[string][]*Sink{}}
 	open := map[string]*Sink{}
 	get := func(t model.LogTarget) (*Sink, error) {
-		k := fmt.Sprintf("%s|%s|%s|%s|%d", t.Target, t.Facility, t.Level, t.Format, t.Len)
+		k := fmt.Sprintf("%s|%s|%s|%s|%s|%d", t.Target, t.Facility, t.Level, t.MinLevel, t.Format, t.Len)
 		if s, ok := open[k]; ok {
 			return s, nil
 		}
@@ -54,8 +58,9 @@ func New(pl *plan.Plan) (*Logger, error) {
 			// with the host name.
 			format = "rfc3164"
 		}
-		s, err := Open(Target{Addr: t.Target, Facility: t.Facility, Level: t.Level, Format: format, Len: t.Len,
-			Tag: m.Global.LogTag, Hostname: m.Global.LogHostname})
+		s, err := Open(Target{Addr: t.Target, Facility: t.Facility, Level: t.Level, MinLevel: t.MinLevel, Format: format, Len: t.Len,
+			Tag: m.Global.LogTag, Hostname: m.Global.LogHostname, SendHostname: m.Global.LogSendHostname,
+			OctetCount: m.Global.Bulwark.LogFraming == "octet-count"})
 		if err != nil {
 			return nil, fmt.Errorf("%s: log %s: %v", t.Pos, t.Target, err)
 		}
@@ -66,7 +71,7 @@ func New(pl *plan.Plan) (*Logger, error) {
 	for _, p := range m.Frontends() {
 		fl := &frontLog{ctx: lineCtx{pid: os.Getpid(), hostname: host}, json: p.LogJSON}
 		if pp := pl.Proxies[p]; pp != nil && pp.Log != nil {
-			fl.http, fl.tcp = pp.Log.HTTP, pp.Log.TCP
+			fl.http, fl.tcp, fl.sd = pp.Log.HTTP, pp.Log.TCP, pp.Log.SD
 		}
 		if fl.http == nil {
 			fl.http = logfmt.MustParse(logfmt.HTTPLog, logfmt.Options{HTTP: true, MergeSpaces: true})
@@ -84,6 +89,7 @@ func New(pl *plan.Plan) (*Logger, error) {
 					return nil, err
 				}
 				fl.sinks = append(fl.sinks, s)
+				fl.sd5424 = fl.sd5424 || s.t.Format == "rfc5424"
 			}
 		}
 		l.fronts[p.Name] = fl
@@ -132,13 +138,17 @@ func (l *Logger) Log(e *proxy.LogEntry) {
 	if e.HTTP {
 		f = fl.http
 	}
-	var line []byte
+	var line, sd []byte
+	lc := fl.ctx
+	lc.counter = fl.counter.Add(1) - 1
 	if fl.json {
 		line = ecslog.Append(buf[:0], e)
 	} else {
-		lc := fl.ctx
-		lc.counter = fl.counter.Add(1) - 1
 		line = render(buf[:0], f, e, &lc)
+	}
+	if fl.sd != nil && fl.sd5424 {
+		var sdBuf [256]byte
+		sd = render(sdBuf[:0], fl.sd, e, &lc)
 	}
 	now := time.Now()
 	level := e.Level
@@ -146,9 +156,12 @@ func (l *Logger) Log(e *proxy.LogEntry) {
 		level = "info"
 	}
 	for _, s := range fl.sinks {
-		s.Send(level, line, now)
+		s.SendSD(level, sd, line, now)
 	}
 }
+
+// Sinks returns the logger's targets, each once.
+func (l *Logger) Sinks() []*Sink { return l.sinks }
 
 // Close closes every target.
 func (l *Logger) Close() {
@@ -176,11 +189,33 @@ func (s *Switch) Log(e *proxy.LogEntry) { s.cur.Load().Log(e) }
 func (s *Switch) Event(proxy, level, msg string) { s.cur.Load().Event(proxy, level, msg) }
 
 // Swap installs l; the previous logger is closed a little later, once
-// in-flight lines have been written.
+// in-flight lines have been written. The counters of a target that both
+// log to go on from the old logger's.
 func (s *Switch) Swap(l *Logger) {
+	prev := map[string]*Counters{}
+	for _, sk := range s.cur.Load().sinks {
+		prev[sk.Key()] = sk.Counters()
+	}
+	for _, sk := range l.sinks {
+		if c := prev[sk.Key()]; c != nil {
+			sk.adopt(c)
+			delete(prev, sk.Key())
+		}
+	}
 	old := s.cur.Swap(l)
 	time.AfterFunc(5*time.Second, old.Close)
 }
 
 // Close closes the current logger.
 func (s *Switch) Close() { s.cur.Load().Close() }
+
+// Stats returns the totals of the current logger's targets, in the order
+// of the configuration.
+func (s *Switch) Stats() []stats.LogTarget {
+	var out []stats.LogTarget
+	for _, sk := range s.cur.Load().sinks {
+		c := sk.Counters()
+		out = append(out, stats.LogTarget{Target: sk.t.Addr, Sent: c.Sent.Load(), Dropped: c.Dropped.Load()})
+	}
+	return out
+}

@@ -18,6 +18,10 @@ type Bulwark struct {
 	// CrtWatch is "bulwark-crt-watch [<delay>]": reload certificate
 	// files when they change, delay after the last change; 0 is off.
 	CrtWatch time.Duration
+	// LogFraming is "bulwark-log-framing": how lines are framed on TCP
+	// and unix stream log targets, "lf" (a line feed after each, HAProxy
+	// 2.6's "legacy", the default) or "octet-count" (RFC 6587 §3.4.1).
+	LogFraming string
 }
 
 // ACME is how certificates of "bind ... bulwark-acme" lines are obtained.
@@ -51,8 +55,17 @@ type Abuse struct {
 	Pos config.Pos
 	// HTTPErrors counts 4xx and 5xx responses per client address.
 	HTTPErrors Threshold
+	// ProxyErrors counts 4xx and 5xx responses per frontend and per
+	// backend, all clients together (the alert names the top clients).
+	ProxyErrors Threshold
+	// Denied counts requests and connections denied by rules per client
+	// address.
+	Denied Threshold
 	// TLSFailures counts failed TLS handshakes per client address.
 	TLSFailures Threshold
+	// BindTLSFailures counts failed TLS handshakes per bind, all clients
+	// together (the alert names the top clients).
+	BindTLSFailures Threshold
 	// Flaps counts state changes per server.
 	Flaps Threshold
 	// Webhook, when set, receives each alert as a JSON POST.
@@ -119,7 +132,28 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 			}
 			a.RenewCheck = t
 		}
-	case "bulwark-abuse-http-errors", "bulwark-abuse-tls-failures", "bulwark-abuse-flaps":
+	case "bulwark-abuse":
+		// Every kind at its default, except those set on their own line
+		// (before or after this one).
+		if len(d.Args) != 0 {
+			c.ds.Alertf(d.Pos, "'%s' takes no argument (it enables every kind at its default threshold)", d.Name)
+			return
+		}
+		a, def := &g.Bulwark.Abuse, DefaultAbuse()
+		for _, x := range []struct {
+			t   *Threshold
+			def Threshold
+		}{{&a.HTTPErrors, def.HTTPErrors}, {&a.ProxyErrors, def.ProxyErrors}, {&a.Denied, def.Denied},
+			{&a.TLSFailures, def.TLSFailures}, {&a.BindTLSFailures, def.BindTLSFailures}, {&a.Flaps, def.Flaps}} {
+			if x.t.Count == 0 {
+				*x.t = x.def
+			}
+		}
+		if !a.Pos.IsValid() {
+			a.Pos = d.Pos
+		}
+	case "bulwark-abuse-http-errors", "bulwark-abuse-proxy-errors", "bulwark-abuse-denied", "bulwark-abuse-tls-failures",
+		"bulwark-abuse-bind-tls-failures", "bulwark-abuse-flaps":
 		if len(d.Args) != 2 {
 			c.ds.Alertf(d.Pos, "'%s' expects <count> <window>", d.Name)
 			return
@@ -138,14 +172,26 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 		switch d.Name {
 		case "bulwark-abuse-http-errors":
 			g.Bulwark.Abuse.HTTPErrors = t
+		case "bulwark-abuse-proxy-errors":
+			g.Bulwark.Abuse.ProxyErrors = t
+		case "bulwark-abuse-denied":
+			g.Bulwark.Abuse.Denied = t
 		case "bulwark-abuse-tls-failures":
 			g.Bulwark.Abuse.TLSFailures = t
+		case "bulwark-abuse-bind-tls-failures":
+			g.Bulwark.Abuse.BindTLSFailures = t
 		default:
 			g.Bulwark.Abuse.Flaps = t
 		}
 		if !g.Bulwark.Abuse.Pos.IsValid() {
 			g.Bulwark.Abuse.Pos = d.Pos
 		}
+	case "bulwark-log-framing":
+		if len(d.Args) != 1 || d.Arg(0) != "octet-count" && d.Arg(0) != "lf" {
+			c.ds.Alertf(d.Pos, "'%s' expects 'octet-count' or 'lf'", d.Name)
+			return
+		}
+		g.Bulwark.LogFraming = d.Arg(0)
 	case "bulwark-crt-watch":
 		g.Bulwark.CrtWatch = time.Second
 		if len(d.Args) > 1 {
@@ -177,7 +223,23 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 
 // Enabled reports whether any abuse threshold is set.
 func (a *Abuse) Enabled() bool {
-	return a.HTTPErrors.Count > 0 || a.TLSFailures.Count > 0 || a.Flaps.Count > 0
+	return a.HTTPErrors.Count > 0 || a.ProxyErrors.Count > 0 || a.Denied.Count > 0 || a.TLSFailures.Count > 0 ||
+		a.BindTLSFailures.Count > 0 || a.Flaps.Count > 0
+}
+
+// DefaultAbuse are the thresholds "bulwark-abuse" sets: well above what
+// one well-behaved client or a healthy service produces, well below what
+// a scan, a brute force or a broken deployment does.
+func DefaultAbuse() Abuse {
+	return Abuse{
+		HTTPErrors:  Threshold{Count: 100, Window: 10 * time.Second}, // one client: 10 errors a second
+		ProxyErrors: Threshold{Count: 1000, Window: 10 * time.Second},
+		Denied:      Threshold{Count: 50, Window: 10 * time.Second},
+		TLSFailures: Threshold{Count: 20, Window: time.Minute},
+		// A bind: 200 failures a minute from all clients.
+		BindTLSFailures: Threshold{Count: 200, Window: time.Minute},
+		Flaps:           Threshold{Count: 3, Window: 5 * time.Minute},
+	}
 }
 
 // bulwarkBindACME reads "bind ... bulwark-acme <domain>[,<domain>...]".

@@ -51,6 +51,25 @@ func TestBulwarkDirectives(t *testing.T) {
 	}
 }
 
+// "bulwark-abuse" sets every kind to its default, except those given on
+// their own line, before or after it.
+func TestBulwarkAbuseDefaults(t *testing.T) {
+	for _, global := range []string{
+		"    bulwark-abuse-denied 7 1s\n    bulwark-abuse\n",
+		"    bulwark-abuse\n    bulwark-abuse-denied 7 1s\n",
+	} {
+		m, ds := compileBulwark(global, "")
+		if ds.HasAlerts() {
+			t.Fatal(ds)
+		}
+		ab, def := m.Global.Bulwark.Abuse, DefaultAbuse()
+		def.Denied, def.Pos = Threshold{7, time.Second}, ab.Pos
+		if ab != def {
+			t.Errorf("%q: %+v, want %+v", global, ab, def)
+		}
+	}
+}
+
 // Bad values are refused with the directive's position.
 func TestBulwarkDirectivesBad(t *testing.T) {
 	for _, tc := range []struct{ global, bind, want string }{
@@ -62,12 +81,38 @@ func TestBulwarkDirectivesBad(t *testing.T) {
 		{"    bulwark-abuse-flaps 3 soon\n", "", "positive time window"},
 		{"    bulwark-abuse-webhook ftp://x\n", "", "http:// or https:// URL"},
 		{"    bulwark-nonsense 1\n", "", "unknown Bulwark directive"},
+		{"    bulwark-abuse on\n", "", "takes no argument"},
+		{"    bulwark-log-framing crlf\n", "", "expects 'octet-count' or 'lf'"},
+		{"    bulwark-abuse-denied 5 0s\n", "", "positive time window"},
 		{"", "bulwark-acme example.org", "needs 'ssl'"},
 		{"", "ssl bulwark-acme *.example.org", "no wildcards"},
 	} {
 		_, ds := compileBulwark(tc.global, tc.bind)
 		if !ds.HasAlerts() || !strings.Contains(fmt.Sprint(ds), tc.want) {
 			t.Errorf("%q %q: %v, want %q", tc.global, tc.bind, ds, tc.want)
+		}
+	}
+}
+
+// Stream log targets are accepted, with or without a port (514);
+// ring@ and fd@ stay refused with the line.
+func TestLogTargets(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"log tcp@10.0.0.5:6514 format rfc5424 local0", ""},
+		{"log tcp6@[2001:db8::5]:6514 local0", ""},
+		{"log uxst@/run/syslog.sock local0", ""},
+		{"log tcp@10.0.0.5 local0", ""}, // port 514, as HAProxy
+		{"log ring@buf local0", "not supported"},
+		{"log fd@3 local0", "not supported"},
+		{"log 127.0.0.1 format timed local0 info notice", ""},
+		{"log 127.0.0.1 format pretty local0", "unknown log format"},
+	} {
+		src := "global\n    " + tc.line + "\n"
+		cfg, ds := config.Parse("t.cfg", []byte(src), config.LexOptions{})
+		_, cds := Compile(cfg, Options{})
+		ds = append(ds, cds...)
+		if tc.want == "" && ds.HasAlerts() || tc.want != "" && (!ds.HasAlerts() || !strings.Contains(fmt.Sprint(ds), tc.want) || !strings.Contains(fmt.Sprint(ds), "t.cfg:2")) {
+			t.Errorf("%s: %v, want %q", tc.line, ds, tc.want)
 		}
 	}
 }

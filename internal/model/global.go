@@ -349,9 +349,9 @@ facility:
 	if len(rest) > 3 {
 		c.ds.Alertf(rest[3].Pos, "'log' : too many arguments")
 	}
-	for _, pfx := range []string{"ring@", "uxst@", "fd@"} {
+	for _, pfx := range []string{"ring@", "fd@"} {
 		if strings.HasPrefix(lt.Target, pfx) {
-			c.unsupported(d.Pos, "'log %s...' targets are not supported by bulwark (use a UDP or tcp@ address, a unix datagram socket, stdout or stderr)", pfx)
+			c.unsupported(d.Pos, "'log %s...' targets are not supported by bulwark (use a UDP or TCP address, a unix socket, stdout or stderr)", pfx)
 		}
 	}
 	*dst = append(*dst, lt)

@@ -81,7 +81,7 @@ func compileLogFormats(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *Lo
 		name string
 		set  bool
 		pos  config.Pos
-	}{{"log-format-sd", lf.SD != nil, p.LogFormatSDPos}, {"error-log-format", lf.Error != nil, p.ErrorLogFormatPos},
+	}{{"error-log-format", lf.Error != nil, p.ErrorLogFormatPos},
 		{"unique-id-format", lf.UniqueID != nil, p.UniqueIDFmtPos}} {
 		if u.set {
 			*ds = append(*ds, config.Diagnostic{Pos: u.pos, Severity: config.SevAlert,

@@ -20,6 +20,9 @@ func newAbuse(rt *Runtime, m *model.Model) *abuse.Detector {
 		// to its backend's, at level alert, like HAProxy's own alerts.
 		target := a.Frontend
 		if target == "" {
+			target = a.Backend
+		}
+		if target == "" {
 			target, _, _ = strings.Cut(a.Source, "/")
 		}
 		rt.proxyLog(target, "alert", a.Line())

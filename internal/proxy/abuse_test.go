@@ -6,12 +6,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"bulwark/internal/abuse"
+	"bulwark/internal/model"
 )
 
 // logMsg is one Options.ProxyLog call.
@@ -237,5 +239,117 @@ backend app
 	sink.waitCount(t, "bulwark abuse ALERT: kind=server-flaps frontend=- source=app/s1", 1)
 	if a := sink.matching("bulwark abuse ALERT"); len(a) != 1 || a[0].proxy != "app" {
 		t.Errorf("alerts %v, want 1 to backend app", a)
+	}
+}
+
+// Over loopback: errors from several client addresses, none of them
+// alone above its threshold, raise one proxy-errors alert for the
+// frontend and one for the backend naming the top clients; requests
+// denied by a rule raise one denied alert for their client; "bulwark-abuse"
+// gives the other kinds their defaults.
+func TestAbuseProxyErrorsAndDenied(t *testing.T) {
+	be := newTestServer(t, "app", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	sink := &logSink{}
+	cfg := `
+global
+.if feature(BULWARK)
+    bulwark-abuse
+    bulwark-abuse-proxy-errors 20 1m
+    bulwark-abuse-denied 10 1m
+.endif
+defaults
+    mode http
+    timeout client 5s
+    timeout connect 1s
+    timeout server 5s
+frontend web
+    bind 127.0.0.1:0
+    log stdout format raw local0
+    http-request deny if { path /admin }
+    default_backend app
+backend app
+    server s1 ` + be.addr + `
+`
+	px, addr := startProxyWith(t, cfg, Options{ProxyLog: sink.log})
+	send := func(from, path string) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		io.ReadAll(c)
+	}
+	// 127.0.0.2 sends half of the errors, 127.0.0.3 a quarter.
+	for i := 0; i < 24; i++ {
+		from := "127.0.0." + strconv.Itoa(4+i%8)
+		switch {
+		case i%2 == 0:
+			from = "127.0.0.2"
+		case i%4 == 1:
+			from = "127.0.0.3"
+		}
+		send(from, "/x")
+	}
+	sink.waitCount(t, "bulwark abuse ALERT: kind=proxy-errors frontend=web source=web", 1)
+	sink.waitCount(t, "bulwark abuse ALERT: kind=proxy-errors frontend=- backend=app source=app", 1)
+	for _, e := range sink.matching("kind=proxy-errors") {
+		if !strings.Contains(e.msg, " top=127.0.0.2:10,127.0.0.3:5,") {
+			t.Errorf("top clients: %q", e.msg)
+		}
+	}
+	if be := sink.matching("backend=app"); len(be) != 1 || be[0].proxy != "app" {
+		t.Errorf("backend alert %v", be)
+	}
+	for i := 0; i < 12; i++ {
+		send("127.0.0.9", "/admin")
+	}
+	sink.waitCount(t, "bulwark abuse ALERT: kind=denied frontend=web source=127.0.0.9", 1)
+	if n := len(sink.matching("bulwark abuse ALERT")); n != 3 {
+		t.Errorf("%d alerts, want 3: %v", n, sink.matching("bulwark abuse ALERT"))
+	}
+	set := px.Current().model.Global.Bulwark.Abuse
+	if def := model.DefaultAbuse(); set.HTTPErrors != def.HTTPErrors || set.TLSFailures != def.TLSFailures || set.Flaps != def.Flaps ||
+		set.ProxyErrors.Count != 20 || set.Denied.Count != 10 {
+		t.Errorf("thresholds %+v", set)
+	}
+}
+
+// Over loopback: failed handshakes from several addresses raise one
+// alert for the bind, to the frontend's log targets.
+func TestAbuseBindTLSFailures(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	sink := &logSink{}
+	cfg := `
+global
+.if feature(BULWARK)
+    bulwark-abuse-tls-failures 100 1m
+    bulwark-abuse-bind-tls-failures 8 1m
+.endif
+defaults
+    mode http
+    timeout client 5s
+frontend tls
+    bind 127.0.0.1:0 ssl crt ` + crt + ` name edge
+    log stdout format raw local0
+    http-request deny
+`
+	_, addr := startProxyWith(t, cfg, Options{ProxyLog: sink.log})
+	for i := 0; i < 12; i++ {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%4))}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\n\r\n") // not TLS
+		io.ReadAll(c)
+		c.Close()
+	}
+	sink.waitCount(t, "bulwark abuse ALERT: kind=bind-tls-failures frontend=tls bind=edge source=edge count=8", 1)
+	if a := sink.matching("bulwark abuse ALERT"); len(a) != 1 || a[0].proxy != "tls" || !strings.Contains(a[0].msg, " top=127.0.0.2:2,127.0.0.3:2,127.0.0.4:2,127.0.0.5:2") {
+		t.Errorf("alerts %v", a)
 	}
 }

@@ -14,5 +14,6 @@ func (rt *Runtime) startCrtWatch() {
 		rt.event(err.Error())
 		return
 	}
+	rt.crtWatch.Store(w)
 	go w.Run(rt.ctx)
 }

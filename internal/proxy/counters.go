@@ -94,6 +94,16 @@ func (c *counters) account(e *LogEntry, nowMs int64, isFrontend bool) {
 func (fe *frontend) account(e *LogEntry) {
 	now := fe.rt.clock.NowMs()
 	fe.stats.account(e, now, true)
+	if d := fe.rt.abuse; d != nil {
+		// Denied by a rule: intercepted (PR) or tarpitted (PT), other than
+		// a malformed request (400) or a redirect.
+		denied := (e.Term == "PR" || e.Term == "PT") && e.Status != 400 && e.Status/100 != 3
+		backend := ""
+		if e.be != nil {
+			backend = e.be.name
+		}
+		d.Response(fe.name, backend, addrPort(e.Client).Addr(), e.Status, denied)
+	}
 	if e.be != nil {
 		e.be.stats.account(e, now, false)
 	}

@@ -14,12 +14,10 @@ import (
 	"bulwark/internal/compress"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
-	"bulwark/internal/tlsfail"
 )
 
 // frontend is the running state of a frontend (or listen) proxy.
 type frontend struct {
-	tlsFail   tlsfail.Counters // failed handshakes by reason
 	rt        *Runtime
 	cfg       *model.Proxy
 	name      string
@@ -177,12 +175,12 @@ func (fe *frontend) serve(bl boundListener) {
 			rt.conns.Store(c, rt.newSess(fe.name, c))
 			if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
 				defer done()
-				fe.serveTLS(c)
+				fe.serveTLS(c, bl)
 			} else if fe.cfg.Mode == model.ModeHTTP {
 				fe.serveHTTP(c, done)
 			} else {
 				defer done()
-				if tc, ok := c.(*tls.Conn); ok && !fe.handshakeTCP(tc) {
+				if tc, ok := c.(*tls.Conn); ok && !fe.handshakeTCP(tc, bl) {
 					return
 				}
 				fe.serveTCP(c)

@@ -29,7 +29,7 @@ import (
 
 // serveTLS completes the handshake under the request timeout and serves
 // h2 or HTTP/1.1 according to ALPN.
-func (fe *frontend) serveTLS(c net.Conn) {
+func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 	tc := c.(*tls.Conn)
 	to := fe.httpRequestTimeout
 	if to == 0 {
@@ -46,7 +46,7 @@ func (fe *frontend) serveTLS(c net.Conn) {
 		defer cancel()
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
-		fe.handshakeFailed(tc, err)
+		fe.handshakeFailed(tc, bl, err)
 		tc.Close()
 		return
 	}

@@ -54,6 +54,7 @@ type httpSession struct {
 	capResp     [][]byte
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
 	tlsOn       bool
+	tlsFacts    tlsFacts // of the client connection, for the logs
 	expectPP    bool     // "tcp-request connection expect-proxy" ran
 	cconn       net.Conn // the client connection: c, or the h2 connection under its stream
 	noted       *server  // the server "show sess" has for this session
@@ -274,10 +275,16 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		err = s.rd.ReadRequest(&s.m.req)
 	}
 	s.idle.Store(false)
-	if s.nreq == 0 && !s.h2 {
-		s.tlsOn, s.sni = connTLS(s.c)
+	if s.nreq == 0 {
+		if !s.h2 {
+			s.tlsOn, s.sni = connTLS(s.c)
+		}
+		if s.tlsOn {
+			s.tlsFacts = readTLSFacts(s.cconn)
+		}
 	}
 	e.TLS = s.tlsOn
+	s.tlsFacts.fill(e)
 	if err != nil {
 		return s.requestError(err, e), false
 	}
@@ -310,13 +317,18 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 
 	s.captureRequest()
+	if fe.cfg.LogJSON {
+		for _, h := range s.m.req.Headers {
+			if bytes.EqualFold(h.Name, []byte("user-agent")) {
+				e.UserAgent = string(h.Value)
+				break
+			}
+		}
+	}
 	ok := s.route(e)
 	s.captureText(e)
 	if e.Status > 0 {
 		s.countStatus(e.Status)
-		if d := fe.rt.abuse; d != nil {
-			d.HTTPStatus(fe.name, addrPort(s.client).Addr(), e.Status)
-		}
 	}
 	e.Ta = time.Since(start)
 	// Bytes read since the last request ended belong to this one.

@@ -22,6 +22,7 @@ import (
 	"bulwark/internal/acl"
 	"bulwark/internal/acme"
 	"bulwark/internal/cache"
+	"bulwark/internal/certwatch"
 	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
@@ -70,6 +71,13 @@ type LogEntry struct {
 	// SSLVersion and SSLCipher describe the client TLS session (%sslv,
 	// %sslc); empty without TLS.
 	SSLVersion, SSLCipher string
+	// SSLCipherID is the suite's number (ECS logs its IANA name); SNI the
+	// server name the client asked, empty without one.
+	SSLCipherID uint16
+	SNI         string
+	// UserAgent is the request's User-Agent, filled only for frontends
+	// with bulwark-log-json (ECS user_agent.original).
+	UserAgent string
 
 	be  *backend
 	srv *server
@@ -104,6 +112,9 @@ type Options struct {
 	// StartupLogs returns what the process printed while starting, for
 	// "show startup-logs"; nil answers nothing.
 	StartupLogs func() string
+	// LogStats returns the log targets' totals (lines written, dropped)
+	// for the stats; nil when nothing logs.
+	LogStats func() []stats.LogTarget
 }
 
 // Proxy runs configurations and swaps them on reload.
@@ -266,9 +277,10 @@ type Runtime struct {
 	stores     []*tlsconf.Store // for bulwark-crt-watch
 	// dns are the running "resolvers" sections by name; they resolve
 	// until ctx ends.
-	dns  map[string]*resolver.Section
-	refs *acl.PatRefs // the maps and ACL patterns of "show map|acl"
-	ssl  sslTx        // the open "set ssl cert" transaction
+	dns      map[string]*resolver.Section
+	refs     *acl.PatRefs // the maps and ACL patterns of "show map|acl"
+	ssl      sslTx        // the open "set ssl cert" transaction
+	crtWatch atomic.Pointer[certwatch.Watcher]
 }
 
 func (rt *Runtime) getMsg() *msgState {
@@ -396,7 +408,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 				if tcfg != nil {
 					sl = tlsListener{l, tlsfail.Wrap(tcfg)}
 				}
-				fe.listeners = append(fe.listeners, boundListener{sl, b})
+				fe.listeners = append(fe.listeners, boundListener{sl, b, &tlsfail.Counters{}})
 				rt.listeners = append(rt.listeners, l)
 				rt.keys[keys[i]] = l
 			}
@@ -668,6 +680,8 @@ func (rt *Runtime) closeAll() {
 type boundListener struct {
 	net.Listener
 	bind *model.Bind
+	// tlsFail counts the bind's failed handshakes by reason.
+	tlsFail *tlsfail.Counters
 }
 
 var errClosed = errors.New("listener closed")

@@ -223,6 +223,11 @@ func (rt *Runtime) StatsInfo() *stats.Info {
 		in.SessRate += f.stats.rate.Read(nowMs)
 	}
 	in.Jobs = in.CurrConns + in.Listeners
+	if rt.opts.LogStats != nil {
+		for _, l := range rt.opts.LogStats() {
+			in.DroppedLogs += int64(l.Dropped)
+		}
+	}
 	in.ConnRate, in.MaxConnRate = rt.connRate.Read(nowMs), rt.connRate.Max()
 	in.MaxSessRate = in.MaxConnRate
 	in.ConnRateLimit, in.SessRateLimit = rt.connLimit.Load(), rt.sessLimit.Load()
@@ -248,6 +253,7 @@ func statsFor(p *model.Proxy, target []byte) *model.Stats {
 // anywhere after the prefix, with ';' or '?' or '&' before them.
 type statsQuery struct {
 	csv, json, schema, norefresh, up bool
+	bulwark                          bool // ";bulwark": the Bulwark-only counters as JSON
 	st, scope                        string
 	hasScope                         bool
 }
@@ -262,6 +268,8 @@ func parseStatsQuery(rest string) statsQuery {
 			q.json = true
 		case part == "json-schema":
 			q.schema = true
+		case part == "bulwark":
+			q.bulwark = true
 		case part == "norefresh":
 			q.norefresh = true
 		case part == "up":
@@ -370,6 +378,9 @@ func (s *httpSession) serveStats(st *model.Stats, px *model.Proxy, pages errorPa
 	case q.csv:
 		stats.WriteCSV(&buf, rows, st.ShowLegends)
 		ctype = "text/plain"
+	case q.bulwark:
+		stats.WriteBulwarkJSON(&buf, rt.BulwarkStats())
+		ctype = "application/json"
 	case q.schema:
 		buf.WriteString(stats.SchemaJSON)
 		ctype = "application/json"
@@ -379,7 +390,7 @@ func (s *httpSession) serveStats(st *model.Stats, px *model.Proxy, pages errorPa
 	default:
 		o := stats.PageOptions{HideVersion: st.HideVersion, Version: Version, Refresh: st.Refresh, URI: st.URI,
 			ShowLegends: st.ShowLegends, ShowModules: st.ShowModules, Admin: admin, Token: rt.statsToken,
-			Scope: q.scope, HideDown: q.up, Status: q.st, Info: rt.StatsInfo()}
+			Scope: q.scope, HideDown: q.up, Status: q.st, Info: rt.StatsInfo(), Bulwark: rt.BulwarkStats()}
 		if q.norefresh {
 			o.Refresh = 0
 		}
@@ -536,7 +547,7 @@ func (b *backend) serverNamed(name string) *server {
 func (s *httpSession) serveService(name string, e *LogEntry) bool {
 	e.Server = "<PROMEX>"
 	rt := s.fe.rt
-	opt := stats.PromOptions{Scopes: map[string]bool{}}
+	opt := stats.PromOptions{Scopes: map[string]bool{}, Bulwark: rt.BulwarkStats()}
 	if _, query, ok := strings.Cut(string(s.m.req.Target), "?"); ok {
 		vals, _ := url.ParseQuery(query)
 		for _, sc := range vals["scope"] {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -23,6 +24,13 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	start := time.Now()
 	e := &LogEntry{Start: start, Client: c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
 		Status: -1, Term: "--", Tw: -1, Tc: -1, Ta: -1, TR: -1, Tr: -1, Local: c.LocalAddr()}
+	if _, ok := c.(*tls.Conn); ok {
+		// The handshake is complete (handshakeTCP) before a TLS session
+		// is served.
+		e.TLS = true
+		f := readTLSFacts(c)
+		f.fill(e)
+	}
 	defer func() {
 		// "option dontlognull": a session that carried no data is not logged.
 		if e.BytesIn == 0 && fe.cfg.Option("dontlognull") {

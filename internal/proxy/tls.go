@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"bulwark/internal/tlsconf"
 	"bulwark/internal/tlsfail"
 )
 
@@ -46,6 +47,28 @@ func connTLS(c net.Conn) (bool, []byte) {
 		return true, nil
 	}
 	return true, []byte(sni)
+}
+
+// tlsFacts are the facts of a client TLS session that logs carry, read
+// once per connection.
+type tlsFacts struct {
+	version, cipher, sni string
+	cipherID             uint16
+}
+
+// readTLSFacts reads them from c, the zero value when c is not TLS.
+func readTLSFacts(c net.Conn) tlsFacts {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return tlsFacts{}
+	}
+	st := tc.ConnectionState()
+	return tlsFacts{version: tlsVersionName(st.Version), cipher: tlsconf.OpenSSLName(st.CipherSuite), sni: st.ServerName, cipherID: st.CipherSuite}
+}
+
+// fill copies the facts into a log entry.
+func (f *tlsFacts) fill(e *LogEntry) {
+	e.SSLVersion, e.SSLCipher, e.SSLCipherID, e.SNI = f.version, f.cipher, f.cipherID, f.sni
 }
 
 // dialTLS wraps a server connection in TLS ("server ... ssl") and

@@ -9,7 +9,7 @@ import (
 
 // handshakeFailed counts and logs a failed client handshake with its
 // reason (docs/extensions.md "TLS handshake failure reasons").
-func (fe *frontend) handshakeFailed(tc *tls.Conn, err error) {
+func (fe *frontend) handshakeFailed(tc *tls.Conn, bl boundListener, err error) {
 	var h tlsfail.Hello
 	var cfg *tls.Config
 	bind := tc.LocalAddr().String()
@@ -18,9 +18,9 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, err error) {
 		cfg = c.Config
 	}
 	f := tlsfail.Classify(err, h, cfg)
-	fe.tlsFail.Add(f.Reason)
+	bl.tlsFail.Add(f.Reason)
 	if fe.rt.abuse != nil {
-		fe.rt.abuse.TLSFailure(fe.name, addrPort(tc.RemoteAddr()).Addr())
+		fe.rt.abuse.TLSFailure(fe.name, bl.label(), addrPort(tc.RemoteAddr()).Addr())
 	}
 	fe.rt.proxyLog(fe.name, "notice", f.Line(fe.name, bind, tc.RemoteAddr()))
 }
@@ -28,7 +28,7 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, err error) {
 // handshakeTCP completes the handshake of a TCP-mode TLS bind up front,
 // within "timeout client", so that a failure is explained like on HTTP
 // binds instead of surfacing as a read error of the first copy.
-func (fe *frontend) handshakeTCP(tc *tls.Conn) bool {
+func (fe *frontend) handshakeTCP(tc *tls.Conn, bl boundListener) bool {
 	ctx := fe.rt.ctx
 	if to := fe.clientTimeout; to > 0 {
 		var cancel context.CancelFunc
@@ -36,7 +36,7 @@ func (fe *frontend) handshakeTCP(tc *tls.Conn) bool {
 		defer cancel()
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
-		fe.handshakeFailed(tc, err)
+		fe.handshakeFailed(tc, bl, err)
 		tc.Close()
 		return false
 	}
@@ -51,9 +51,11 @@ func (rt *Runtime) TLSFailures(name string) map[string]uint64 {
 		if fe.name != name {
 			continue
 		}
-		for _, r := range tlsfail.Reasons() {
-			if n := fe.tlsFail.Get(r); n > 0 {
-				out[r.String()] += n
+		for _, bl := range fe.listeners {
+			for _, r := range tlsfail.Reasons() {
+				if n := bl.tlsFail.Get(r); n > 0 {
+					out[r.String()] += n
+				}
 			}
 		}
 	}

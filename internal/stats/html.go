@@ -26,6 +26,7 @@ type PageOptions struct {
 	HideDown    bool          // ";up": no DOWN or MAINT servers
 	Status      string        // ";st=": the result of the last action
 	Info        *Info
+	Bulwark     *Bulwark // the Bulwark-only counters, nil to leave them out
 }
 
 // actionStatus are HAProxy's ";st=" codes after an admin POST and what
@@ -136,6 +137,9 @@ func WriteHTML(w io.Writer, rows []Row, o PageOptions) error {
 		b.WriteString("</tr>")
 	}
 	b.WriteString("</table><p style=\"margin:4px 0 0\">Note: \"NOLB\"/\"DRAIN\" = UP with load-balancing disabled.</p></div>\n")
+	if o.Bulwark != nil {
+		writeBulwarkHTML(&b, o.Bulwark)
+	}
 	b.WriteString("<div class=\"box\"><h2>Display options</h2><ul class=\"opts\">")
 	fmt.Fprintf(&b, "<li><form method=\"get\" action=\"%s\" style=\"display:inline\">Scope: <input name=\"scope\" size=\"10\" maxlength=\"32\" value=\"%s\"></form></li>",
 		e(o.URI), e(o.Scope))
@@ -150,6 +154,9 @@ func WriteHTML(w io.Writer, rows []Row, o PageOptions) error {
 	fmt.Fprintf(&b, "<li><a href=\"%s\">Refresh now</a></li>", e(o.URI+o.linkOpts(o.HideDown, o.Refresh == 0)))
 	fmt.Fprintf(&b, "<li><a href=\"%s;csv\">CSV export</a></li>", e(o.URI))
 	fmt.Fprintf(&b, "<li><a href=\"%s;json\">JSON export</a> (<a href=\"%s;json-schema\">schema</a>)</li>", e(o.URI), e(o.URI))
+	if o.Bulwark != nil {
+		fmt.Fprintf(&b, "<li><a href=\"%s;bulwark\">Bulwark counters (JSON)</a></li>", e(o.URI))
+	}
 	b.WriteString("</ul></div>\n</div>\n")
 
 	for start := 0; start < len(rows); {

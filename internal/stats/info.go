@@ -28,6 +28,10 @@ type Info struct {
 	Jobs, Listeners            int64
 	TotalBytesOut              int64
 	Tasks                      int64 // goroutines: the closest thing to HAProxy's tasks
+	// DroppedLogs adds up the log targets' lost lines. (HAProxy's
+	// CumRecvLogs counts lines received by log-forward sections, which
+	// Bulwark does not have: it stays 0.)
+	DroppedLogs int64
 }
 
 // InfoItem is one "show info" line: HAProxy's position and name (tools
@@ -97,6 +101,7 @@ func (in *Info) Items() []InfoItem {
 	add(55, "Listeners", "MGP", "u32", num(in.Listeners))
 	add(56, "ActivePeers", "MGP", "u32", num(0))
 	add(57, "ConnectedPeers", "MGP", "u32", num(0))
+	add(58, "DroppedLogs", "MCP", "u32", num(in.DroppedLogs))
 	add(59, "BusyPolling", "MGP", "u32", num(0))
 	add(61, "TotalBytesOut", "MGP", "u64", num(in.TotalBytesOut))
 	add(64, "DebugCommandsIssued", "MGP", "u32", num(0))

@@ -196,6 +196,9 @@ var (
 type PromOptions struct {
 	Scopes  map[string]bool
 	NoMaint bool
+	// Bulwark, when set, adds the "bulwark_" families (scope "bulwark",
+	// a Bulwark extension; written when no scope is given, or "*").
+	Bulwark *Bulwark
 }
 
 // TableStat is a stick table as the exporter's "sticktable" scope shows
@@ -429,6 +432,9 @@ func WriteProm(out io.Writer, rows []Row, info *Info, tables []TableStat, opt Pr
 		for _, t := range tables {
 			w.sample("haproxy_sticktable_used", float64(t.Used), "name", t.Name, "type", t.Type)
 		}
+	}
+	if opt.Bulwark != nil && opt.want("bulwark") {
+		writeBulwarkProm(w, opt.Bulwark)
 	}
 	return w.b.Flush()
 }

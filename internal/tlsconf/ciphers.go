@@ -395,3 +395,15 @@ func curvePreferences(list, what string) ([]tls.CurveID, []string, error) {
 	}
 	return ids, warns, nil
 }
+
+// OpenSSLName is OpenSSL's name of a cipher suite, which HAProxy logs
+// (%sslc) and the ssl_fc_cipher fetch returns; TLS 1.3 suites have the
+// same name in both. Suites without one get Go's (IANA) name.
+func OpenSSLName(id uint16) string {
+	for _, s := range suites {
+		if s.id == id {
+			return s.name
+		}
+	}
+	return tls.CipherSuiteName(id)
+}
