@@ -32,6 +32,10 @@ type Flags struct {
 	SoftStop, HardStop []int
 	// LocalPeer is -L <name>.
 	LocalPeer string
+	// OldSocket is -x <unix socket>: the listening sockets are taken from
+	// the process answering "_getsocks" there ("expose-fd listeners")
+	// before binding anything; "/dev/null" takes none.
+	OldSocket string
 }
 
 // ParseFlags reads HAProxy's flags. Unknown flags are an error that names
@@ -90,6 +94,12 @@ func ParseFlags(args []string) (*Flags, error) {
 				return nil, err
 			}
 			f.MasterCLI = append(f.MasterCLI, v)
+		case "-x":
+			v, err := need()
+			if err != nil {
+				return nil, err
+			}
+			f.OldSocket = v
 		case "-L":
 			v, err := need()
 			if err != nil {
@@ -161,6 +171,8 @@ Options (as HAProxy's):
   -sf <pid>...   once serving, tell these processes to finish and stop
   -st <pid>...   once serving, tell these processes to stop now
   -L <name>      local peer name (sets HAPROXY_LOCALPEER)
+  -x <socket>    take the listening sockets of the process whose stats
+                 socket this is ('expose-fd listeners'), then bind the rest
   -v / -vv       version / version with build information and features
   -V             verbose: undoes -q
   -cc <cond>     evaluate a .if condition: exit 0 true, 1 false, 2 error

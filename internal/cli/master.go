@@ -36,6 +36,8 @@ type master struct {
 	// noExit is "master-worker no-exit-on-failure" of the configuration
 	// the master started with.
 	noExit bool
+	// exposeFD: some stats socket has "expose-fd listeners".
+	exposeFD bool
 	// held are the sockets the master holds, by key: those of the running
 	// generation and those an old worker still serves on, so that a reload
 	// that wants one back reuses it instead of binding again (which
@@ -68,10 +70,13 @@ func notify(state string) { sd.SdNotify(false, state) }
 
 // runMaster runs the master on the validated plan pl until a stop signal,
 // or until its current worker fails.
-func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daemon) int {
+func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daemon, adopted *proxy.Adopted) int {
 	m := &master{f: f, stderr: stderr, start: time.Now(), noExit: pl.Model.Global.NoExitOnFailure,
 		held: map[string]net.Listener{}, uses: map[*lifecycle.Worker][]string{},
 		exited: make(chan *lifecycle.Worker, 16), reloads: make(chan chan reloadResult)}
+	for _, ss := range pl.Model.Global.StatsSocks {
+		m.exposeFD = m.exposeFD || ss.ExposeFD
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		m.alertf("cannot find this program to start workers: %v", err)
@@ -95,7 +100,8 @@ func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daem
 			c.l.Close()
 		}
 	}()
-	socks, _, err := proxy.OpenSockets(pl, nil, nil)
+	socks, _, err := proxy.OpenSockets(pl, nil, nil, adopted)
+	adopted.Close()
 	if err != nil {
 		m.alertf("Starting %v", err)
 		return 1
@@ -183,6 +189,12 @@ func (m *master) noticef(format string, args ...any) {
 func (m *master) hold(w *lifecycle.Worker, socks []proxy.Socket) {
 	var keys []string
 	for _, s := range socks {
+		// A worker may give its sockets away ("expose-fd listeners", -x):
+		// the unix ones keep their paths when the master closes its copies,
+		// since the receiver serves on them.
+		if ul, ok := s.Listener.(*net.UnixListener); ok && m.exposeFD {
+			ul.SetUnlinkOnClose(false)
+		}
 		m.held[s.Key] = s.Listener
 		keys = append(keys, s.Key)
 	}
@@ -303,7 +315,11 @@ func (m *master) reload() reloadResult {
 		AllowRoot: os.Getenv(lifecycle.AllowRootEnv) == "1"}); err != nil {
 		return fail("%v", err)
 	}
-	socks, opened, err := proxy.OpenSockets(pl, nil, m.held)
+	m.exposeFD = false
+	for _, ss := range pl.Model.Global.StatsSocks {
+		m.exposeFD = m.exposeFD || ss.ExposeFD
+	}
+	socks, opened, err := proxy.OpenSockets(pl, nil, m.held, nil)
 	if err != nil {
 		return fail("%v", err)
 	}

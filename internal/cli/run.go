@@ -18,6 +18,7 @@ import (
 	"bulwark/internal/logging"
 	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
+	"bulwark/internal/sockxfer"
 	"bulwark/internal/stick"
 )
 
@@ -76,10 +77,25 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	if (f.Daemon || m.Global.Daemon) && !f.Foreground && !isChild {
 		return lifecycle.Daemonize(os.Args[1:], stderr)
 	}
+	// The old process's sockets are taken once the configuration is
+	// known good and before anything binds (-x). A master that cannot get
+	// them binds its own, as HAProxy's does; a single process exits.
+	mw := f.MasterWorker || m.Global.MasterWorker || os.Getenv("NOTIFY_SOCKET") != ""
+	var adopted *proxy.Adopted
+	if f.OldSocket != "" && f.OldSocket != "/dev/null" {
+		ls, _, err := sockxfer.Fetch(f.OldSocket, 5*time.Second)
+		if err != nil {
+			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Failed to get the sockets from the old process: %v\n", err)
+			if !mw {
+				return 1
+			}
+		}
+		adopted = proxy.NewAdopted(ls)
+	}
 	// Master-worker is asked for, or the default under systemd, whose
 	// readiness protocol the master speaks.
-	if f.MasterWorker || m.Global.MasterWorker || os.Getenv("NOTIFY_SOCKET") != "" {
-		return runMaster(f, pl, stderr, daemon)
+	if mw {
+		return runMaster(f, pl, stderr, daemon, adopted)
 	}
 	started := lifecycle.SettingsOf(&m.Global)
 	var jail string
@@ -105,6 +121,7 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	}
 	opts := serveOptions{
 		debug:     f.Debug,
+		adopted:   adopted,
 		pidfile:   f.PidFile,
 		stderr:    stderr,
 		reload:    reload,
@@ -201,6 +218,8 @@ type serveOptions struct {
 	built func(*proxy.Proxy, *proxy.Runtime)
 	// clock is proxy.Options.ClockStart.
 	clock time.Time
+	// adopted are the sockets of -x (proxy.Options.Adopted).
+	adopted *proxy.Adopted
 }
 
 // serveWith runs m until a stop signal. Order: refuse what cannot be run
@@ -253,10 +272,12 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 			fmt.Fprintf(stderr, "[DEBUG]    (bulwark) : %s\n", line)
 		}
 	}
-	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, Sockets: o.sockets, ClockStart: o.clock, Event: func(msg string) {
+	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, Sockets: o.sockets, Adopted: o.adopted, ClockStart: o.clock, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
 	}})
 	rt, err := px.Build(pl)
+	// Received sockets no bind wanted are not ours to keep open.
+	o.adopted.Close()
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
 		return 1

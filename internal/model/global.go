@@ -252,6 +252,7 @@ func (c *compiler) globalStats(g *Global, d *config.Directive) {
 		c.bindOptions(b, d.Args[2:], d.Arg(1))
 		ss.Opts = b.Opts
 		ss.Mode, ss.User, ss.Group, ss.MaxConn = b.Mode, b.User, b.Group, b.MaxConn
+		_, ss.ExposeFD = b.Opts["expose-fd"]
 		if lv, ok := b.Opts["level"]; ok {
 			if lv != "user" && lv != "operator" && lv != "admin" {
 				c.ds.Alertf(d.Pos, "'stats socket' : 'level' expects 'user', 'operator' or 'admin'")

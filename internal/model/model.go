@@ -157,7 +157,10 @@ type StatsSocket struct {
 	// MaxConn is the bind option "maxconn": concurrent connections on
 	// this socket, 0 = only the StatsMaxConn bound.
 	MaxConn int
-	Opts    map[string]string
+	// ExposeFD is "expose-fd listeners": the socket hands the listening
+	// sockets to a process started with -x ("_getsocks").
+	ExposeFD bool
+	Opts     map[string]string
 }
 
 // LogTarget is one "log" line.

@@ -86,6 +86,9 @@ type Options struct {
 	// sockets it could not open itself (a port below 1024 after the
 	// drop) and the kernel's accept queue survives a reload.
 	Sockets map[string]net.Listener
+	// Adopted are listening sockets received from another process (-x),
+	// taken by the first generation's binds on their addresses.
+	Adopted *Adopted
 	// ClockStart, when set, is tick 0 of the stick tables' clock: the
 	// workers of one master share it, so tables carry over between them
 	// (ExportState, ImportState).
@@ -316,13 +319,19 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 				tcpContent: r.TCPContent, useBE: r.UseBackend, statsAdmin: r.StatsAdmin}
 		}
 	}
+	fresh := func(key string) net.Listener {
+		if l := p.opts.Sockets[key]; l != nil {
+			return l
+		}
+		return p.opts.Adopted.Take(key)
+	}
 	take := func(key string) net.Listener {
 		if old == nil {
-			return p.opts.Sockets[key]
+			return fresh(key)
 		}
 		l, ok := old.keys[key]
 		if !ok {
-			return p.opts.Sockets[key]
+			return fresh(key)
 		}
 		old.handedMu.Lock()
 		defer old.handedMu.Unlock()
@@ -521,7 +530,7 @@ func (p *Proxy) ServeAPI(c net.Conn, level string) {
 	}
 	rt.conns.Store(c, struct{}{})
 	defer rt.conns.Delete(c)
-	rt.serveAPI(c, level)
+	rt.serveAPI(c, level, false)
 }
 
 // keepIdle as a soft stop's idle grace keeps each idle keep-alive

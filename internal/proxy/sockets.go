@@ -22,8 +22,9 @@ type Socket struct {
 // same key is reused, so the kernel's queue of pending connections is never
 // dropped; fd@N binds take the inherited listeners. It returns every socket
 // in the plan's order and those it opened itself. On error it closes what it
-// opened and returns nothing.
-func OpenSockets(pl *plan.Plan, inherited map[int]net.Listener, have map[string]net.Listener) (all []Socket, opened []net.Listener, err error) {
+// opened and returns nothing. Sockets received from another process (-x)
+// are taken from adopted before binding; nil when none.
+func OpenSockets(pl *plan.Plan, inherited map[int]net.Listener, have map[string]net.Listener, adopted *Adopted) (all []Socket, opened []net.Listener, err error) {
 	m := pl.Model
 	seen := map[string]bool{}
 	defer func() {
@@ -34,7 +35,12 @@ func OpenSockets(pl *plan.Plan, inherited map[int]net.Listener, have map[string]
 			all, opened = nil, nil
 		}
 	}()
-	take := func(key string) net.Listener { return have[key] }
+	take := func(key string) net.Listener {
+		if l := have[key]; l != nil {
+			return l
+		}
+		return adopted.Take(key)
+	}
 	open := func(b *model.Bind, what string) error {
 		ls, keys, err := listen(context.Background(), b, inherited, take)
 		if err != nil {

@@ -1,0 +1,104 @@
+package proxy
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Adopted are listening sockets received from another process (-x,
+// sockxfer.Fetch). A bind or stats socket takes the one listening on its
+// address instead of binding again, so the kernel's queue of pending
+// connections passes from the old process to the new one and nothing is
+// refused meanwhile. Those no bind takes are closed by Close.
+type Adopted struct {
+	mu   sync.Mutex
+	ls   []net.Listener
+	used []bool
+}
+
+// NewAdopted wraps received listeners.
+func NewAdopted(ls []net.Listener) *Adopted {
+	return &Adopted{ls: ls, used: make([]bool, len(ls))}
+}
+
+// Take returns the received listener for a listen key (listenKey), once.
+func (a *Adopted) Take(key string) net.Listener {
+	if a == nil {
+		return nil
+	}
+	netw, addr, ok := strings.Cut(key, "|")
+	if !ok || netw == "fd" {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, l := range a.ls {
+		if !a.used[i] && sameAddr(netw, addr, l.Addr()) {
+			a.used[i] = true
+			return l
+		}
+	}
+	return nil
+}
+
+// Close closes the listeners no bind took and returns how many were used.
+func (a *Adopted) Close() int {
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for i, l := range a.ls {
+		if a.used[i] {
+			n++
+			continue
+		}
+		l.Close()
+		a.used[i] = true
+	}
+	return n
+}
+
+// sameAddr reports whether a listener bound to got is what a bind of addr
+// on netw would open. The wildcard of either family matches the other: on
+// Linux a dual-stack [::] and 0.0.0.0 cannot both be bound to one port,
+// so the one received is the one that serves.
+func sameAddr(netw, addr string, got net.Addr) bool {
+	switch g := got.(type) {
+	case *net.UnixAddr:
+		if netw != "unix" {
+			return false
+		}
+		return g.Name == addr || g.Name == "@"+addr
+	case *net.TCPAddr:
+		if !strings.HasPrefix(netw, "tcp") {
+			return false
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return false
+		}
+		if p, err := strconv.Atoi(port); err != nil || p != g.Port {
+			return false
+		}
+		if host == "" || host == "*" {
+			return g.IP == nil || g.IP.IsUnspecified()
+		}
+		want := net.ParseIP(host)
+		if want == nil {
+			ips, err := net.LookupIP(host)
+			if err != nil || len(ips) == 0 {
+				return false
+			}
+			want = ips[0]
+		}
+		if want.IsUnspecified() {
+			return g.IP == nil || g.IP.IsUnspecified()
+		}
+		return want.Equal(g.IP)
+	}
+	return false
+}
