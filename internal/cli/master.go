@@ -50,8 +50,14 @@ type master struct {
 	// reloads receives the master CLI's "reload" requests.
 	reloads chan chan reloadResult
 
+	// progExited receives each program instance once it has exited.
+	progExited chan *program
+
 	// mu guards what the master CLI reads.
 	mu         sync.Mutex
+	// progs are the running instances of the "program" sections;
+	// oldProgs those told to stop by a reload.
+	progs, oldProgs []*program
 	cur        *lifecycle.Worker
 	old        []*lifecycle.Worker
 	nreloads   int
@@ -73,7 +79,8 @@ func notify(state string) { sd.SdNotify(false, state) }
 func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daemon, adopted *proxy.Adopted) int {
 	m := &master{f: f, stderr: stderr, start: time.Now(), noExit: pl.Model.Global.NoExitOnFailure,
 		held: map[string]net.Listener{}, uses: map[*lifecycle.Worker][]string{},
-		exited: make(chan *lifecycle.Worker, 16), reloads: make(chan chan reloadResult)}
+		exited: make(chan *lifecycle.Worker, 16), reloads: make(chan chan reloadResult),
+		progExited: make(chan *program, 16)}
 	for _, ss := range pl.Model.Global.StatsSocks {
 		m.exposeFD = m.exposeFD || ss.ExposeFD
 	}
@@ -143,6 +150,7 @@ func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daem
 	m.mu.Unlock()
 	m.hold(w, socks)
 	m.watch(w)
+	m.startPrograms(pl.Model.Programs)
 	for _, c := range clis {
 		go m.serveCLI(c)
 	}
@@ -171,12 +179,20 @@ func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daem
 			if code, exit := m.workerExited(w); exit {
 				return code
 			}
+		case p := <-m.progExited:
+			if code, exit := m.programExited(p); exit {
+				return code
+			}
 		}
 	}
 }
 
 func (m *master) alertf(format string, args ...any) {
 	fmt.Fprintf(m.stderr, "[ALERT]    (%d) : "+format+"\n", append([]any{os.Getpid()}, args...)...)
+}
+
+func (m *master) warnf(format string, args ...any) {
+	fmt.Fprintf(m.stderr, "[WARNING]  (%d) : "+format+"\n", append([]any{os.Getpid()}, args...)...)
 }
 
 func (m *master) noticef(format string, args ...any) {
@@ -365,6 +381,7 @@ func (m *master) reload() reloadResult {
 	m.mu.Unlock()
 	m.watch(nw)
 	m.hold(nw, socks)
+	m.startPrograms(pl.Model.Programs)
 	// The previous worker stops accepting, finishes what it has, answers
 	// idle keep-alive clients once more with "Connection: close", and
 	// exits (by hard-stop-after at the latest).
@@ -394,7 +411,8 @@ func (m *master) workerExited(w *lifecycle.Worker) (int, bool) {
 			break
 		}
 	}
-	left := len(m.old)
+	// Programs count as HAProxy's master counts its children.
+	left := len(m.old) + len(m.progs) + len(m.oldProgs)
 	if m.cur != nil {
 		left++
 	}
@@ -433,6 +451,8 @@ func (m *master) stop(sig syscall.Signal, code int) int {
 	for _, w := range all {
 		w.Signal(sig)
 	}
+	// "During a stop, or restart, a SIGTERM is sent to the programs."
+	m.stopPrograms()
 	for _, w := range all {
 		if sig == syscall.SIGTERM {
 			select {

@@ -81,6 +81,10 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	// known good and before anything binds (-x). A master that cannot get
 	// them binds its own, as HAProxy's does; a single process exits.
 	mw := f.MasterWorker || m.Global.MasterWorker || os.Getenv("NOTIFY_SOCKET") != ""
+	if len(m.Programs) > 0 && !mw {
+		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : Can't use a 'program' section without master worker mode.")
+		return 1
+	}
 	var adopted *proxy.Adopted
 	if f.OldSocket != "" && f.OldSocket != "/dev/null" {
 		ls, _, err := sockxfer.Fetch(f.OldSocket, 5*time.Second)

@@ -133,6 +133,9 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 		case config.KindCache:
 			seenNonGlobal = true
 			c.cacheSection(s)
+		case config.KindProgram:
+			seenNonGlobal = true
+			c.program(s)
 		default:
 			seenNonGlobal = true
 			c.m.Unrun = append(c.m.Unrun, s)

@@ -46,6 +46,8 @@ type Model struct {
 	Caches []*CacheSection
 	// Peers are the "peers" sections in file order.
 	Peers []*PeersSection
+	// Programs are the "program" sections, run by the master.
+	Programs []*Program
 	// Unrun lists the sections that parse but that Bulwark does not run
 	// (peers, resolvers, ...): kept for the auditor.
 	Unrun []*config.Section
