@@ -54,15 +54,15 @@ type master struct {
 	progExited chan *program
 
 	// mu guards what the master CLI reads.
-	mu         sync.Mutex
+	mu sync.Mutex
 	// progs are the running instances of the "program" sections;
 	// oldProgs those told to stop by a reload.
 	progs, oldProgs []*program
-	cur        *lifecycle.Worker
-	old        []*lifecycle.Worker
-	nreloads   int
-	nfailed    int
-	lastFailed bool
+	cur             *lifecycle.Worker
+	old             []*lifecycle.Worker
+	nreloads        int
+	nfailed         int
+	lastFailed      bool
 }
 
 type reloadResult struct {

@@ -21,8 +21,8 @@ type program struct {
 	pid     int
 	started time.Time
 	reloads int
-	done chan struct{}
-	code int
+	done    chan struct{}
+	code    int
 }
 
 // startProgram runs p's command as its user and group, with the master's
