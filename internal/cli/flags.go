@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"bulwark/internal/model"
 )
 
 // Flags are the HAProxy-style command-line options.
@@ -36,6 +38,15 @@ type Flags struct {
 	// the process answering "_getsocks" there ("expose-fd listeners")
 	// before binding anything; "/dev/null" takes none.
 	OldSocket string
+	// NoReusePort is -dR, as "noreuseport".
+	NoReusePort bool
+}
+
+// applyTo sets what the flags override in a loaded configuration.
+func (f *Flags) applyTo(g *model.Global) {
+	if f.NoReusePort {
+		g.NoReusePort = true
+	}
 }
 
 // ParseFlags reads HAProxy's flags. Unknown flags are an error that names
@@ -66,6 +77,8 @@ func ParseFlags(args []string) (*Flags, error) {
 			f.Debug, f.Foreground = true, true
 		case "-db":
 			f.Foreground = true
+		case "-dR":
+			f.NoReusePort = true
 		case "-D":
 			f.Daemon = true
 		case "-p":
@@ -161,6 +174,7 @@ Options (as HAProxy's):
   -q             quiet mode: print nothing on success
   -d             foreground with debug output
   -db            foreground (no background, no daemon)
+  -dR            bind without SO_REUSEPORT (as 'noreuseport')
   -D             run as a daemon
   -p <file>      write the process id to <file> (the master's with -W)
   -W             master-worker mode: a root master reloads, workers serve

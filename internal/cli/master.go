@@ -316,6 +316,7 @@ func (m *master) reload() reloadResult {
 		return reloadResult{false, out.String()}
 	}
 	_, pl, ds := Load(m.f.Files, nil)
+	m.f.applyTo(&pl.Model.Global)
 	for _, d := range ds {
 		if d.Severity == config.SevAlert || !m.f.Quiet {
 			fmt.Fprintln(w, d.HAProxy())
@@ -373,8 +374,12 @@ func (m *master) reload() reloadResult {
 	if prev != nil {
 		m.old = append(m.old, prev)
 	}
+	var tooOld []*lifecycle.Worker
 	for _, o := range m.old {
 		o.Reloads++
+		if max := pl.Model.Global.MaxReloads; max >= 0 && o.Reloads > max {
+			tooOld = append(tooOld, o)
+		}
 	}
 	m.nreloads++
 	m.lastFailed = false
@@ -387,6 +392,13 @@ func (m *master) reload() reloadResult {
 	// exits (by hard-stop-after at the latest).
 	if prev != nil {
 		prev.Signal(syscall.SIGUSR1)
+	}
+	// "mworker-max-reloads": an old worker still there after more
+	// reloads than that (a long-lived connection keeps it) is stopped.
+	for _, o := range tooOld {
+		fmt.Fprintf(w, "[NOTICE]   (%d) : worker %d survived %d reloads (mworker-max-reloads %d): sending SIGTERM\n",
+			os.Getpid(), o.PID, o.Reloads, pl.Model.Global.MaxReloads)
+		o.Signal(syscall.SIGTERM)
 	}
 	fmt.Fprintf(w, "[NOTICE]   (%d) : reloaded the configuration: worker %d serves\n", os.Getpid(), nw.PID)
 	notify(fmt.Sprintf("READY=1\nSTATUS=Ready (worker %d).", nw.PID))

@@ -51,6 +51,7 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	}
 	_, pl, ds := Load(f.Files, nil)
 	m := pl.Model
+	f.applyTo(&m.Global)
 	for _, d := range ds {
 		// A worker's master has shown the warnings already.
 		if d.Severity == config.SevAlert || (!f.Quiet && !isWorker) {
@@ -106,6 +107,7 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	reload := func(table func(string, stick.Spec) *stick.Table) (*plan.Plan, error) {
 		_, npl, ds := Load(f.Files, table)
 		nm := npl.Model
+		f.applyTo(&nm.Global)
 		for _, d := range ds {
 			if d.Severity == config.SevAlert || !f.Quiet {
 				fmt.Fprintln(stderr, d.HAProxy())

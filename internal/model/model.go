@@ -106,6 +106,14 @@ type Global struct {
 	CompMaxLevel      int           // tune.comp.maxlevel, 0 = 1
 	H2                H2Tune        // tune.h2.*
 	UlimitN           int           // ulimit-n, 0 = leave the limit as it is
+	// NoReusePort is "noreuseport" (or -dR): listening sockets are bound
+	// without SO_REUSEPORT, so no other process can bind the same port
+	// beside them (and a new process without -x cannot start while the
+	// old one listens).
+	NoReusePort bool
+	// MaxReloads is "mworker-max-reloads": an old worker that has
+	// survived more reloads than this is sent SIGTERM; -1 when unset.
+	MaxReloads int
 	// EnvOps are setenv, presetenv, unsetenv and resetenv in order; the
 	// lexer already applied them to the configuration's "${NAME}"s, the
 	// process applies them to its own environment at start-up.

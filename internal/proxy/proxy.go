@@ -375,7 +375,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 			if b.SSL && tcfg == nil {
 				return nil, fmt.Errorf("%s '%s' (%s): no TLS settings in the plan", px.Kind, px.Name, b.Pos)
 			}
-			ls, keys, err := listen(ctx, b, p.opts.Inherited, take)
+			ls, keys, err := listen(ctx, b, !m.Global.NoReusePort, p.opts.Inherited, take)
 			if err != nil {
 				return nil, fmt.Errorf("%s '%s' (%s): %v", px.Kind, px.Name, b.Pos, err)
 			}

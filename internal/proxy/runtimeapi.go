@@ -311,7 +311,7 @@ func (rt *Runtime) openAPI(m *model.Model, take func(string) net.Listener) error
 	// single CLI frontend does.
 	all := make(chan struct{}, max(m.Global.StatsMaxConn, 1))
 	for _, ss := range m.Global.StatsSocks {
-		ls, keys, err := listen(rt.ctx, statsSocketBind(ss), rt.opts.Inherited, take)
+		ls, keys, err := listen(rt.ctx, statsSocketBind(ss), !m.Global.NoReusePort, rt.opts.Inherited, take)
 		if err != nil {
 			return fmt.Errorf("stats socket (%s): %v", ss.Pos, err)
 		}

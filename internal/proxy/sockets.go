@@ -42,7 +42,7 @@ func OpenSockets(pl *plan.Plan, inherited map[int]net.Listener, have map[string]
 		return adopted.Take(key)
 	}
 	open := func(b *model.Bind, what string) error {
-		ls, keys, err := listen(context.Background(), b, inherited, take)
+		ls, keys, err := listen(context.Background(), b, !m.Global.NoReusePort, inherited, take)
 		if err != nil {
 			return fmt.Errorf("%s (%s): %v", what, b.Pos, err)
 		}
