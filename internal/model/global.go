@@ -8,6 +8,9 @@ import (
 	"bulwark/internal/units"
 )
 
+// DefaultGlobal is the global section of a configuration that sets nothing.
+func DefaultGlobal() Global { return newGlobal() }
+
 func newGlobal() Global {
 	return Global{UID: -1, GID: -1, MaxReloads: -1, BufSize: 16384, MaxHdr: 101, StatsMaxConn: 10, SSL: SSLDefaults{ServerVerify: "required"},
 		H2: H2Tune{HeaderTableSize: 4096, InitialWindowSize: 65535, MaxConcurrentStreams: 100, MaxFrameSize: 16384}}
