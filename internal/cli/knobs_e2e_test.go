@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -124,5 +127,63 @@ func TestMWorkerMaxReloads(t *testing.T) {
 	}
 	if !strings.Contains(p.output(), "mworker-max-reloads 1") {
 		t.Errorf("no notice of the stop:\n%s", p.output())
+	}
+}
+
+// A certificate readable by root only (0600 root:root, in a 0700
+// directory), with "user nobody" and a chroot: the master reads it, the
+// worker loads it before it drops root and enters the jail, so the worker
+// serves TLS as nobody, and so does the worker of a reload. The key never
+// needs to be readable by the unprivileged user.
+func TestRootOnlyCertificate(t *testing.T) {
+	needRoot(t)
+	bin := buildBulwark(t)
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	etc := filepath.Join(dir, "etc")
+	jail := filepath.Join(dir, "jail")
+	os.Mkdir(etc, 0o700)
+	os.Mkdir(jail, 0o755)
+	cert := filepath.Join(etc, "site.pem")
+	writeCertPEM(t, cert)
+	srv := backendServer(t)
+	port, tport := freeTCPPort(t), freeTCPPort(t)
+	sock := filepath.Join(etc, "master.sock")
+	text := proxyConfig("    user nobody\n    group nogroup\n    chroot "+jail+"\n", port, srv) +
+		fmt.Sprintf("frontend tls\n    bind 127.0.0.1:%d ssl crt %s\n    default_backend be\n", tport, cert)
+	cfg := writeConfig(t, etc, text)
+	p := startBulwark(t, bin, port, nil, nil, "-W", "-S", sock, "-f", cfg)
+	get := func() error {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", "127.0.0.1:"+strconv.Itoa(tport),
+			&tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		if !strings.HasSuffix(string(b), "backend-ok") {
+			return fmt.Errorf("answered %q", b)
+		}
+		return nil
+	}
+	for round := 0; round < 2; round++ {
+		if err := get(); err != nil {
+			t.Fatalf("round %d: TLS with a root-only key: %v\n%s", round, err, p.output())
+		}
+		cur, _ := workerPIDs(t, masterCmd(t, sock, "show proc"))
+		if len(cur) != 1 {
+			t.Fatalf("workers %v", cur)
+		}
+		if ids := statusIDs(t, cur[0], "Uid"); ids[1] != "65534" {
+			t.Errorf("round %d: worker euid %v, want nobody", round, ids)
+		}
+		if round == 0 {
+			if out := masterCmd(t, sock, "reload"); !strings.Contains(out, "Success=1") {
+				t.Fatalf("reload: %q\n%s", out, p.output())
+			}
+		}
 	}
 }
