@@ -56,6 +56,13 @@ func checkExit(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Fatal errors found in configuration.")
 		return 1
 	}
+	// As HAProxy's -c: programs need the master, which -W or
+	// "master-worker" asks for (-c itself never runs one).
+	if len(m.Programs) > 0 && !f.MasterWorker && !m.Global.MasterWorker {
+		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Can't use a 'program' section without master worker mode.")
+		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Fatal errors found in configuration.")
+		return 1
+	}
 	if strict && ds.Count(config.SevWarning) > 0 {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Some warnings were found and 'zero-warning' is set. Aborting.")
 		return 1

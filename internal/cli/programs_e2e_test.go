@@ -123,4 +123,11 @@ program kept
 	if code != 1 || !strings.Contains(out, "Can't use a 'program' section without master worker mode") {
 		t.Errorf("without -W: exit %d\n%s", code, out)
 	}
+	// -c says the same, as HAProxy's does, unless -W is given.
+	if code, out := runToExit(t, bin, env, "-c", "-f", cfg); code != 1 || !strings.Contains(out, "without master worker mode") {
+		t.Errorf("-c without -W: exit %d\n%s", code, out)
+	}
+	if code, out := runToExit(t, bin, env, "-W", "-c", "-f", cfg); code != 0 {
+		t.Errorf("-W -c: exit %d\n%s", code, out)
+	}
 }
