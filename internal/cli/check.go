@@ -144,6 +144,7 @@ func commands() map[string]func(args []string, stdout, stderr io.Writer) int {
 		"backup":   backupMain,
 		"restore":  restoreMain,
 		"playbook": playbookMain,
+		"reload":   reloadMain,
 	}
 }
 

@@ -196,5 +196,6 @@ Commands:
   demo           run the proxy in front of two built-in demo servers
   audit          audit a HAProxy or Bulwark deployment against the hardening controls
   controls       list the hardening controls
+  reload SOCKET  reload through the master CLI socket; exit 1 if the reload failed
   version        print version and build information
 `

@@ -187,3 +187,35 @@ func TestRootOnlyCertificate(t *testing.T) {
 		}
 	}
 }
+
+// "bulwark reload SOCKET" (the unit's ExecReload) exits 0 when the new
+// worker serves and 1 with the master's reasons when the reload failed, so
+// that "systemctl reload" reports a failure.
+func TestReloadCommand(t *testing.T) {
+	bin := buildBulwark(t)
+	srv := backendServer(t)
+	port, api := freeTCPPort(t), freeTCPPort(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "master.sock")
+	cfg := writeConfig(t, dir, genConfig(port, api, srv, "one", ""))
+	env := []string{lifecycle.AllowRootEnv + "=1"}
+	startBulwark(t, bin, port, env, nil, "-W", "-S", sock, "-f", cfg)
+	writeConfig(t, dir, genConfig(port, api, srv, "two", ""))
+	if code, out := runToExit(t, bin, env, "reload", sock); code != 0 {
+		t.Fatalf("good reload: exit %d\n%s", code, out)
+	}
+	if g, ok := genServed(port, "two"); !ok {
+		t.Fatalf("X-Gen %q after the reload", g)
+	}
+	writeConfig(t, dir, genConfig(port, api, srv, "bad", "    balance hdr\n"))
+	code, out := runToExit(t, bin, env, "reload", sock)
+	if code != 1 || !strings.Contains(out, "the reload failed") || !strings.Contains(out, "balance") {
+		t.Errorf("bad reload: exit %d\n%s", code, out)
+	}
+	if g, ok := genServed(port, "two"); !ok {
+		t.Errorf("X-Gen %q after a failed reload", g)
+	}
+	if code, _ := runToExit(t, bin, env, "reload", filepath.Join(dir, "none.sock")); code != 1 {
+		t.Errorf("no master: exit %d", code)
+	}
+}
