@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,5 +218,59 @@ func TestReloadCommand(t *testing.T) {
 	}
 	if code, _ := runToExit(t, bin, env, "reload", filepath.Join(dir, "none.sock")); code != 1 {
 		t.Errorf("no master: exit %d", code)
+	}
+}
+
+// A bind respelled across reloads ("127.0.0.1:P", then "localhost:P",
+// then back) names the same address: the socket is kept, not bound a
+// second time beside the first (which SO_REUSEPORT would allow, splitting
+// connections with a socket about to close). Under a client that never
+// retries nothing fails, and one socket listens throughout; in
+// master-worker mode and in a single process.
+func TestRespelledBindKeepsSocket(t *testing.T) {
+	bin := buildBulwark(t)
+	for _, mode := range []string{"master-worker", "single"} {
+		t.Run(mode, func(t *testing.T) {
+			srv := backendServer(t)
+			port, api := freeTCPPort(t), freeTCPPort(t)
+			dir := t.TempDir()
+			sock := filepath.Join(dir, "master.sock")
+			spell := func(gen, addr string) string {
+				return strings.Replace(genConfig(port, api, srv, gen, ""), "bind 127.0.0.1:", "bind "+addr, 1)
+			}
+			cfg := writeConfig(t, dir, spell("g0", "127.0.0.1:"))
+			args := []string{"-db", "-f", cfg}
+			if mode == "master-worker" {
+				args = append([]string{"-W", "-S", sock}, args...)
+			}
+			p := startBulwark(t, bin, port, []string{lifecycle.AllowRootEnv + "=1"}, nil, args...)
+			before := listenInodes(t, port)
+			r := &loadResult{gens: map[string]int64{}}
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				runLoad(r, "127.0.0.1:"+strconv.Itoa(port), 6, 1<<20, 60*time.Second, stop)
+			}()
+			r.waitMore(0, 100)
+			for i, addr := range []string{"localhost:", "127.0.0.1:", "localhost:"} {
+				gen := "g" + strconv.Itoa(i+1)
+				writeConfig(t, dir, spell(gen, addr))
+				syscall.Kill(p.pid, syscall.SIGUSR2)
+				if g, ok := genServed(port, gen); !ok {
+					t.Fatalf("X-Gen %q after respelling the bind %s:\n%s", g, addr, p.output())
+				}
+				if now := listenInodes(t, port); len(now) != 1 || now[0] != before[0] {
+					t.Errorf("after %s: listening sockets %v, before %v", addr, now, before)
+				}
+				n := r.ok.Load() + r.failed.Load()
+				r.waitMore(n, 100)
+			}
+			close(stop)
+			<-done
+			if r.failed.Load() != 0 {
+				t.Errorf("%d requests failed: %v", r.failed.Load(), r.errs)
+			}
+		})
 	}
 }

@@ -226,9 +226,19 @@ func (m *master) release() {
 			used[k] = true
 		}
 	}
+	// A socket held under two keys (a bind respelled across a reload)
+	// stays open while either is used.
+	live := map[net.Listener]bool{}
+	for k, l := range m.held {
+		if used[k] {
+			live[l] = true
+		}
+	}
 	for k, l := range m.held {
 		if !used[k] && !strings.HasPrefix(k, "fd|") {
-			l.Close()
+			if !live[l] {
+				l.Close()
+			}
 			delete(m.held, k)
 		}
 	}

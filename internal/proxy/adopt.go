@@ -87,18 +87,51 @@ func sameAddr(netw, addr string, got net.Addr) bool {
 		if host == "" || host == "*" {
 			return g.IP == nil || g.IP.IsUnspecified()
 		}
-		want := net.ParseIP(host)
-		if want == nil {
-			ips, err := net.LookupIP(host)
-			if err != nil || len(ips) == 0 {
-				return false
+		if want := net.ParseIP(host); want != nil {
+			if want.IsUnspecified() {
+				return g.IP == nil || g.IP.IsUnspecified()
 			}
-			want = ips[0]
+			return want.Equal(g.IP)
 		}
-		if want.IsUnspecified() {
-			return g.IP == nil || g.IP.IsUnspecified()
+		// A name: the socket is the one bound to any of its addresses.
+		ips, err := net.LookupIP(host)
+		if err != nil {
+			return false
 		}
-		return want.Equal(g.IP)
+		for _, ip := range ips {
+			if ip.Equal(g.IP) {
+				return true
+			}
+		}
+		return false
 	}
 	return false
+}
+
+// sameSocket finds in have the listener a bind of key would open: the one
+// under that key, or else one listening on the same address under another
+// key (a bind line respelled, "ipv4@127.0.0.1:80" for "127.0.0.1:80"). Taking
+// it instead of binding again matters since SO_REUSEPORT: a second socket
+// on the port would bind, split the connections with the first, and those
+// queued on the first would be lost when it closes. skip excludes
+// listeners already taken.
+func sameSocket(have map[string]net.Listener, key string, skip func(net.Listener) bool) (string, net.Listener) {
+	if l, ok := have[key]; ok {
+		return key, l
+	}
+	return respelled(have, key, skip)
+}
+
+// respelled is sameSocket's search under the other keys.
+func respelled(have map[string]net.Listener, key string, skip func(net.Listener) bool) (string, net.Listener) {
+	netw, addr, ok := strings.Cut(key, "|")
+	if !ok || netw == "fd" {
+		return "", nil
+	}
+	for k, l := range have {
+		if !strings.HasPrefix(k, "fd|") && !skip(l) && sameAddr(netw, addr, l.Addr()) {
+			return k, l
+		}
+	}
+	return "", nil
 }

@@ -329,12 +329,15 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		if old == nil {
 			return fresh(key)
 		}
-		l, ok := old.keys[key]
-		if !ok {
-			return fresh(key)
-		}
 		old.handedMu.Lock()
 		defer old.handedMu.Unlock()
+		l, ok := old.keys[key]
+		if !ok {
+			// The same address under another spelling is the same socket.
+			if _, l = respelled(old.keys, key, func(l net.Listener) bool { return old.handed[l] }); l == nil {
+				return fresh(key)
+			}
+		}
 		if old.handed[l] {
 			return nil
 		}

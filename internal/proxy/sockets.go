@@ -35,8 +35,10 @@ func OpenSockets(pl *plan.Plan, inherited map[int]net.Listener, have map[string]
 			all, opened = nil, nil
 		}
 	}()
+	given := map[net.Listener]bool{}
 	take := func(key string) net.Listener {
-		if l := have[key]; l != nil {
+		if _, l := sameSocket(have, key, func(l net.Listener) bool { return given[l] }); l != nil {
+			given[l] = true
 			return l
 		}
 		return adopted.Take(key)
