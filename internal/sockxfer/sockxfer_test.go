@@ -3,6 +3,7 @@ package sockxfer
 import (
 	"net"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -133,4 +134,54 @@ func FuzzParseInfo(f *testing.F) {
 			t.Fatalf("%d records for %d", len(infos), count)
 		}
 	})
+}
+
+// A sender that announces more sockets than it sends, or garbage records,
+// gets an error, never a hang, and what did arrive is closed.
+func TestLyingSender(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	raw, _ := l.(*net.TCPListener).SyscallConn()
+	var fd int
+	raw.Control(func(f uintptr) { fd = int(f) })
+	for _, tc := range []struct {
+		name string
+		send func(c *net.UnixConn)
+	}{
+		{"fewer than announced", func(c *net.UnixConn) {
+			c.Write([]byte{5, 0, 0, 0})
+			c.WriteMsgUnix(make([]byte, 6), syscall.UnixRights(fd), nil)
+		}},
+		{"negative count", func(c *net.UnixConn) { c.Write([]byte{0xff, 0xff, 0xff, 0xff}) }},
+		{"records cut short", func(c *net.UnixConn) {
+			c.Write([]byte{1, 0, 0, 0})
+			c.WriteMsgUnix([]byte{9}, syscall.UnixRights(fd), nil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s.sock")
+			ul, err := net.Listen("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ul.Close()
+			go func() {
+				c, err := ul.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				buf := make([]byte, len(Command)+1)
+				readFull(c, buf)
+				tc.send(c.(*net.UnixConn))
+			}()
+			got, _, err := Fetch(path, 2*time.Second)
+			if err == nil {
+				t.Fatalf("no error; got %d listeners", len(got))
+			}
+		})
+	}
 }
