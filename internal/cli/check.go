@@ -105,9 +105,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark: %v\n%s", err, Usage)
 		return 1
 	}
+	// As HAProxy: the local peer name is -L, or the host name, and -c
+	// sees the same one as the run ("peers" sections,
+	// "${HAPROXY_LOCALPEER}").
+	if f.LocalPeer == "" {
+		f.LocalPeer, _ = os.Hostname()
+	}
 	if f.LocalPeer != "" {
-		// -c must see the same local peer as the run ("peers"
-		// sections, ${HAPROXY_LOCALPEER}).
 		os.Setenv("HAPROXY_LOCALPEER", f.LocalPeer)
 	}
 	switch {

@@ -257,6 +257,13 @@ func (m *master) workerArgs() []string {
 	if m.f.Strict {
 		args = append(args, "--strict")
 	}
+	// The worker reads the files with the master's ${HAPROXY_LOCALPEER}.
+	if m.f.LocalPeer != "" {
+		args = append(args, "-L", m.f.LocalPeer)
+	}
+	if m.f.NoReusePort {
+		args = append(args, "-dR")
+	}
 	for _, f := range m.f.Files {
 		args = append(args, "-f", f)
 	}
