@@ -274,3 +274,25 @@ func TestRespelledBindKeepsSocket(t *testing.T) {
 		})
 	}
 }
+
+// The workers of "-W -L NAME" read the files with the master's local peer
+// name, not their host name.
+func TestLocalPeerInWorker(t *testing.T) {
+	bin := buildBulwark(t)
+	srv := backendServer(t)
+	port := freeTCPPort(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, proxyConfig("", port, srv)+"    http-response set-header X-Peer \"${HAPROXY_LOCALPEER}\"\n")
+	startBulwark(t, bin, port, []string{lifecycle.AllowRootEnv + "=1"}, nil, "-W", "-L", "peer-one", "-f", cfg)
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	b, _ := io.ReadAll(c)
+	if !strings.Contains(string(b), "X-Peer: peer-one\r\n") && !strings.Contains(string(b), "x-peer: peer-one\r\n") {
+		t.Errorf("response:\n%s", b)
+	}
+}
