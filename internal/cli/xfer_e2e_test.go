@@ -82,26 +82,29 @@ backend be
 func TestSocketHandover(t *testing.T) {
 	bin := buildBulwark(t)
 	cases := []struct {
-		name     string
-		old, new string
-		newArgs  []string
+		name             string
+		old, new         string
+		oldArgs, newArgs []string
 	}{
-		{"bulwark to bulwark", bin, bin, nil},
-		{"haproxy to bulwark", haproxyBin, bin, nil},
-		{"bulwark to haproxy", bin, haproxyBin, nil},
-		{"haproxy to bulwark master-worker", haproxyBin, bin, []string{"-W"}},
+		{"bulwark to bulwark", bin, bin, nil, nil},
+		{"haproxy to bulwark", haproxyBin, bin, nil, nil},
+		{"bulwark to haproxy", bin, haproxyBin, nil, nil},
+		{"haproxy to bulwark master-worker", haproxyBin, bin, nil, []string{"-W"}},
+		// The old master's worker answers on the stats socket; -sf tells
+		// the old master, which drains its worker and exits.
+		{"bulwark master-worker to bulwark master-worker", bin, bin, []string{"-W"}, []string{"-W"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.old == haproxyBin || tc.new == haproxyBin {
 				needHAProxy(t)
 			}
-			testHandover(t, tc.old, tc.new, tc.newArgs)
+			testHandover(t, tc.old, tc.new, tc.oldArgs, tc.newArgs)
 		})
 	}
 }
 
-func testHandover(t *testing.T, oldBin, newBin string, newArgs []string) {
+func testHandover(t *testing.T, oldBin, newBin string, oldArgs, newArgs []string) {
 	dir := t.TempDir()
 	srv := backendServer(t)
 	port := freeTCPPort(t)
@@ -109,7 +112,7 @@ func testHandover(t *testing.T, oldBin, newBin string, newArgs []string) {
 	env := []string{lifecycle.AllowRootEnv + "=1"}
 	oldCfg := filepath.Join(dir, "old.cfg")
 	os.WriteFile(oldCfg, []byte(xferConfig(port, srv, sock, "old")), 0o644)
-	old := startBulwark(t, oldBin, port, env, nil, "-db", "-f", oldCfg)
+	old := startBulwark(t, oldBin, port, env, nil, append(append([]string{}, oldArgs...), "-db", "-f", oldCfg)...)
 	before := listenInodes(t, port)
 	if len(before) != 1 {
 		t.Fatalf("listening sockets on %d before: %v", port, before)
