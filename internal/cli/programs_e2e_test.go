@@ -57,7 +57,7 @@ func TestProgramSections(t *testing.T) {
 trap 'kill $! 2>/dev/null; echo "$1 usr1 $$" >> `+events+`; exit 0' USR1
 trap 'kill $! 2>/dev/null; echo "$1 term $$" >> `+events+`; exit 0' TERM
 echo "$1 start $$" >> `+events+`
-while :; do sleep 100 & wait $!; done
+while :; do sleep 5 & wait $!; done
 `), 0o755)
 	srv := backendServer(t)
 	port := freeTCPPort(t)
@@ -72,6 +72,18 @@ program kept
 	cfg := writeConfig(t, dir, proxyConfig("", port, srv)+programs)
 	env := []string{lifecycle.AllowRootEnv + "=1"}
 	p := startBulwark(t, bin, port, env, nil, "-W", "-S", sock, "-f", cfg)
+	// A test that fails half-way kills the master (SIGKILL), which leaves
+	// its programs: stop every instance that started, by its PID.
+	t.Cleanup(func() {
+		b, _ := os.ReadFile(events)
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) == 3 && f[1] == "start" {
+				if pid, err := strconv.Atoi(f[2]); err == nil {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+	})
 	var sp string
 	for i := 0; i < 250; i++ {
 		sp = masterCmd(t, sock, "show proc")
