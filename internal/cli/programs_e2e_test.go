@@ -126,6 +126,10 @@ program kept
 	if after["kept"] != [2]int{before["kept"][0], 1} {
 		t.Errorf("'kept' must be the same process with 1 reload:\n%s", sp)
 	}
+	// The new instance has set its traps before it is told to stop.
+	if !ev(fmt.Sprintf("fresh start %d", after["fresh"][0])) {
+		t.Errorf("the new instance of 'fresh' did not start")
+	}
 	syscall.Kill(p.pid, syscall.SIGTERM)
 	if !ev(fmt.Sprintf("fresh term %d", after["fresh"][0])) || !ev(fmt.Sprintf("kept term %d", after["kept"][0])) {
 		b, _ := os.ReadFile(events)
