@@ -200,7 +200,7 @@ func TestReloadCommand(t *testing.T) {
 	sock := filepath.Join(dir, "master.sock")
 	cfg := writeConfig(t, dir, genConfig(port, api, srv, "one", ""))
 	env := []string{lifecycle.AllowRootEnv + "=1"}
-	startBulwark(t, bin, port, env, nil, "-W", "-S", sock, "-f", cfg)
+	p := startBulwark(t, bin, port, env, nil, "-W", "-S", sock, "-f", cfg)
 	writeConfig(t, dir, genConfig(port, api, srv, "two", ""))
 	if code, out := runToExit(t, bin, env, "reload", sock); code != 0 {
 		t.Fatalf("good reload: exit %d\n%s", code, out)
@@ -215,6 +215,18 @@ func TestReloadCommand(t *testing.T) {
 	}
 	if g, ok := genServed(port, "two"); !ok {
 		t.Errorf("X-Gen %q after a failed reload", g)
+	}
+	// The worker started ahead of the failed reload is gone: the master
+	// has one child, the worker that serves.
+	var kids []int
+	for i := 0; i < 250; i++ {
+		if kids = childPIDs(p.pid); len(kids) == 1 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if cur, _ := workerPIDs(t, masterCmd(t, sock, "show proc")); len(kids) != 1 || len(cur) != 1 || kids[0] != cur[0] {
+		t.Errorf("children of the master after a failed reload: %v, serving worker %v", kids, cur)
 	}
 	if code, _ := runToExit(t, bin, env, "reload", filepath.Join(dir, "none.sock")); code != 1 {
 		t.Errorf("no master: exit %d", code)

@@ -270,16 +270,29 @@ func (m *master) workerArgs() []string {
 	return args
 }
 
-// startWorker starts a worker on socks; tables, when set, carries the
-// previous worker's stick tables.
-func (m *master) startWorker(socks []proxy.Socket, tables *os.File) (*lifecycle.Worker, error) {
-	var files []lifecycle.ListenSocket
+// listenSockets are socks as a worker takes them.
+func listenSockets(socks []proxy.Socket) ([]lifecycle.ListenSocket, error) {
+	files := []lifecycle.ListenSocket{}
 	for _, s := range socks {
 		sc, ok := s.Listener.(syscall.Conn)
 		if !ok {
 			return nil, fmt.Errorf("socket %s cannot be handed to a worker", s.Key)
 		}
 		files = append(files, lifecycle.ListenSocket{Key: s.Key, Conn: sc})
+	}
+	return files, nil
+}
+
+// startWorker starts a worker on socks; tables, when set, carries the
+// previous worker's stick tables. With socks nil the worker is deferred:
+// it reads the configuration at once and waits for Hand.
+func (m *master) startWorker(socks []proxy.Socket, tables *os.File) (*lifecycle.Worker, error) {
+	var files []lifecycle.ListenSocket
+	if socks != nil {
+		var err error
+		if files, err = listenSockets(socks); err != nil {
+			return nil, err
+		}
 	}
 	// The worker must not talk to systemd: readiness is the master's.
 	var env []string
@@ -322,7 +335,18 @@ func (m *master) reload() reloadResult {
 	notify("RELOADING=1\n" + strings.TrimSpace(sd.SdNotifyMonotonicUsec()))
 	var out bytes.Buffer
 	w := io.MultiWriter(m.stderr, &out)
+	// The new worker starts now and reads the files while the master
+	// validates them (Go cannot fork a process that has parsed them): a
+	// reload then takes about one parse, not two. It serves only once the
+	// master hands it the sockets; a reload that fails stops it first.
+	nw, err := m.startWorker(nil, nil)
+	if err != nil {
+		nw = nil
+	}
 	fail := func(format string, args ...any) reloadResult {
+		if nw != nil {
+			nw.Signal(syscall.SIGKILL)
+		}
 		fmt.Fprintf(w, "[ALERT]    (%d) : reload: "+format+"; still running the previous configuration\n",
 			append([]any{os.Getpid()}, args...)...)
 		m.mu.Lock()
@@ -370,14 +394,22 @@ func (m *master) reload() reloadResult {
 			fmt.Fprintf(w, "[WARNING]  (%d) : reload: the stick tables and server states stay behind: %v\n", os.Getpid(), err)
 		}
 	}
-	nw, err := m.startWorker(socks, tables)
+	if nw == nil {
+		nw, err = m.startWorker(socks, tables)
+		if err != nil {
+			nw = nil
+		}
+	} else {
+		var files []lifecycle.ListenSocket
+		if files, err = listenSockets(socks); err == nil {
+			err = nw.Hand(files, tables)
+		}
+	}
 	if tables != nil {
 		tables.Close()
 	}
 	if err == nil {
-		if err = m.waitReady(nw); err != nil {
-			nw.Signal(syscall.SIGKILL)
-		}
+		err = m.waitReady(nw)
 	}
 	if err != nil {
 		for _, l := range opened {

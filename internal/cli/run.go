@@ -52,6 +52,15 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	_, pl, ds := Load(f.Files, nil)
 	m := pl.Model
 	f.applyTo(&m.Global)
+	// A worker started ahead of a reload has read the files while its
+	// master validated them; it goes on, and says what it found, only once
+	// the master hands it the sockets. A master that refused the files
+	// stops it instead, and has said why.
+	if isWorker {
+		if err := worker.AwaitSockets(); err != nil {
+			return 1
+		}
+	}
 	for _, d := range ds {
 		// A worker's master has shown the warnings already.
 		if d.Severity == config.SevAlert || (!f.Quiet && !isWorker) {

@@ -208,13 +208,17 @@ func holdsSocketPath(t *testing.T, pid int, path string) bool {
 	return false
 }
 
-// childPIDs are the children of pid (/proc/PID/task/*/children).
+// childPIDs are the children of pid, forked by any of its threads
+// (/proc/PID/task/*/children).
 func childPIDs(pid int) []int {
 	var out []int
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, tf := range tasks {
+		b, _ := os.ReadFile(tf)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
 		}
 	}
 	return out
