@@ -38,8 +38,8 @@ const (
 	// reads its configuration while the master validates the same files,
 	// then receives its sockets on the control socket (Hand).
 	deferredEnv = "BULWARK_WORKER_DEFERRED"
-	ctlFD      = 3
-	firstSock  = 4
+	ctlFD       = 3
+	firstSock   = 4
 )
 
 // ListenSocket is a listening socket the master hands to a worker: the
