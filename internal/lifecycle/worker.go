@@ -23,6 +23,11 @@ import (
 //	then  on a reload, a socket on which the previous worker writes its
 //	      stick tables (tablesEnv)
 //
+// A reload's worker is started deferred (deferredEnv, only descriptor 3):
+// it reads the files while the master validates them, then receives the
+// listening sockets and the tables socket on the control socket (Hand,
+// AwaitSockets) before it builds and serves.
+//
 // On the control socket the worker writes readyMsg once it serves; the
 // master sends one byte with one file descriptor attached: a runtime API
 // level ('u', 'o' or 'a') for each master CLI command it forwards, which the
