@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"bulwark/internal/compress"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
@@ -77,7 +78,14 @@ func printVersion(w io.Writer, level int) {
 	fmt.Fprintln(w, "Built with the Prometheus exporter as a service")
 	fmt.Fprintln(w, "Built with systemd notification support (Type=notify, go-systemd).")
 	fmt.Fprintln(w, "Built without network namespace support.")
-	fmt.Fprintln(w, "Built without compression support.")
+	var algos []string
+	for _, a := range []string{"identity", "deflate", "raw-deflate", "gzip"} {
+		if _, ok := compress.ParseAlgo(a); ok {
+			algos = append(algos, fmt.Sprintf("%s(%q)", a, strings.TrimPrefix(a, "raw-")))
+		}
+	}
+	fmt.Fprintln(w, "Built with HTTP compression (klauspost/compress, answering feature(ZLIB); no zlib, no libslz).")
+	fmt.Fprintf(w, "Compression algorithms supported : %s\n", strings.Join(algos, ", "))
 	fmt.Fprintln(w, "Built without transparent proxy support.")
 	fmt.Fprintln(w, "Regular expressions : Go RE2 (linear time, no backtracking; no PCRE)")
 	fmt.Fprintln(w, "Encrypted password support : SHA-256 ($5$) and SHA-512 ($6$) crypt hashes, built in (no crypt(3))")
@@ -93,7 +101,11 @@ func printVersion(w io.Writer, level int) {
 	fmt.Fprintln(w, "  <default> : mode=TCP   side=FE|BE  mux=PASS")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Available services : %s\n", strings.Join(rules.Services(), " "))
-	fmt.Fprintln(w, "Available filters : none")
+	fmt.Fprintln(w, "Available filters :")
+	tags := map[string]string{"cache": "CACHE", "compression": "COMP"}
+	for _, f := range model.FilterNames() {
+		fmt.Fprintf(w, "\t[%4s] %s\n", tags[f], f)
+	}
 }
 
 // featureList is the "Feature list" line: every name of HAProxy 2.6's, and

@@ -101,7 +101,6 @@ func TestVersionTruthful(t *testing.T) {
 		"NETFILTER":    func() bool { return bindOpt("transparent") },
 		"CPU_AFFINITY": func() bool { return !noEffect("global\n  cpu-map 1 0\n" + vvBase) },
 		"ZLIB":         func() bool { return !refused(vvBase + "  compression algo gzip\n") },
-		"SLZ":          func() bool { return !refused(vvBase + "  compression algo gzip\n") },
 		"LUA":          func() bool { return !refused("global\n  lua-load /dev/null\n" + vvBase) },
 		"QUIC":         func() bool { return !refused(strings.Replace(vvBase, "127.0.0.1:1", "quic4@127.0.0.1:1", 1)) },
 		"OT":           func() bool { return !refused(vvBase + "  filter opentracing config x\n") },
@@ -122,7 +121,7 @@ func TestVersionTruthful(t *testing.T) {
 		// no keyword depends on them.
 		"BACKTRACE": nil, "CLOSEFROM": nil, "CRYPT_H": nil, "DL": nil, "GETADDRINFO": nil,
 		"LIBCRYPT": nil, "MEMORY_PROFILING": nil, "OBSOLETE_LINKER": nil, "PROCCTL": nil, "RT": nil,
-		"STATIC_PCRE": nil, "STATIC_PCRE2": nil, "THREAD_DUMP": nil,
+		"STATIC_PCRE": nil, "STATIC_PCRE2": nil, "THREAD_DUMP": nil, "SLZ": nil,
 	}
 	for name, plus := range got {
 		w, ok := witness[name]
@@ -144,8 +143,21 @@ func TestVersionTruthful(t *testing.T) {
 	if !strings.Contains(out, "Available services : "+strings.Join(rules.Services(), " ")+"\n") {
 		t.Errorf("services line does not list %v", rules.Services())
 	}
-	if ok, _ := compiles(t, vvBase+"  filter trace\n"); ok {
-		t.Errorf("'filter' compiles, yet -vv says there are no filters")
+	// Each of HAProxy 2.6's filters is listed exactly when it compiles.
+	cache := "cache c\n  total-max-size 4\n"
+	for _, f := range []string{"cache c", "compression", "fcgi-app x", "opentracing config x", "spoe", "trace", "bwlim-in x", "bwlim-out x"} {
+		name := strings.Fields(f)[0]
+		ok, _ := compiles(t, cache+vvBase+"  filter "+f+"\n")
+		listed := regexp.MustCompile(`(?m)^\t\[[ A-Z]+\] ` + name + `$`).MatchString(out)
+		if ok != listed {
+			t.Errorf("filter %s: compiles %v, listed by -vv %v", name, ok, listed)
+		}
+	}
+	for _, a := range []string{"identity", "deflate", "raw-deflate", "gzip"} {
+		ok, _ := compiles(t, vvBase+"  compression algo "+a+"\n")
+		if listed := strings.Contains(out, a+"(\""); ok != listed {
+			t.Errorf("compression algo %s: compiles %v, listed by -vv %v", a, ok, listed)
+		}
 	}
 	for _, want := range []string{"Default settings :\n  bufsize = 16384, maxhdr = 101", "will use epoll", "Go crypto/tls"} {
 		if !strings.Contains(out, want) {

@@ -42,18 +42,21 @@ type LexOptions struct {
 //   - PRCTL: workers start with PR_SET_NO_NEW_PRIVS;
 //   - PROMEX: the "prometheus-exporter" service exists;
 //   - SYSTEMD: readiness for systemd (sd_notify, go-systemd);
+//   - ZLIB: HTTP compression exists (deflate and gzip with
+//     klauspost/compress, not zlib), which is what configurations test
+//     before "compression algo gzip";
 //   - BULWARK: this program. HAProxy evaluates an unknown feature as false,
 //     so ".if feature(BULWARK)" blocks hold the Bulwark-only directives
 //     (docs/extensions.md) and the file stays valid for "haproxy -c".
 //
 // The other names of HAProxyFeatures are absent: PCRE/PCRE2 (regexes are
-// RE2, whose syntax differs), LUA, QUIC, ZLIB/SLZ (no compression),
+// RE2, whose syntax differs), LUA, QUIC, SLZ (libslz itself),
 // TPROXY/LINUX_TPROXY/NETFILTER, NS, TFO, CPU_AFFINITY (cpu-map has no
 // effect), GETADDRINFO (names resolve with Go's own resolver), crypt(3)
 // (the "$5$"/"$6$" password hashes are Bulwark's own code), the device
 // detection modules, OpenTracing.
 var DefaultFeatures = []string{
-	"ACCEPT4", "EPOLL", "LINUX_SPLICE", "OPENSSL", "PRCTL", "PROMEX", "SYSTEMD", "THREAD",
+	"ACCEPT4", "EPOLL", "LINUX_SPLICE", "OPENSSL", "PRCTL", "PROMEX", "SYSTEMD", "THREAD", "ZLIB",
 	"BULWARK",
 }
 

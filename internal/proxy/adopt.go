@@ -63,9 +63,7 @@ func (a *Adopted) Close() int {
 }
 
 // sameAddr reports whether a listener bound to got is what a bind of addr
-// on netw would open. The wildcard of either family matches the other: on
-// Linux a dual-stack [::] and 0.0.0.0 cannot both be bound to one port,
-// so the one received is the one that serves.
+// on netw would open; a wildcard matches the wildcard of its own family.
 func sameAddr(netw, addr string, got net.Addr) bool {
 	switch g := got.(type) {
 	case *net.UnixAddr:
@@ -84,13 +82,21 @@ func sameAddr(netw, addr string, got net.Addr) bool {
 		if p, err := strconv.Atoi(port); err != nil || p != g.Port {
 			return false
 		}
-		if host == "" || host == "*" {
-			return g.IP == nil || g.IP.IsUnspecified()
+		if host == "" || host == "*" || net.ParseIP(host).IsUnspecified() {
+			if g.IP != nil && !g.IP.IsUnspecified() {
+				return false
+			}
+			// "*" is IPv4 only (CM 5.1): a dual-stack [::] socket is not
+			// it, nor is 0.0.0.0 an IPv6 bind.
+			switch netw {
+			case "tcp4":
+				return g.IP == nil || g.IP.To4() != nil
+			case "tcp6":
+				return g.IP == nil || g.IP.To4() == nil
+			}
+			return true
 		}
 		if want := net.ParseIP(host); want != nil {
-			if want.IsUnspecified() {
-				return g.IP == nil || g.IP.IsUnspecified()
-			}
 			return want.Equal(g.IP)
 		}
 		// A name: the socket is the one bound to any of its addresses.
