@@ -205,14 +205,15 @@ func liveReloadPath(t *Target, lf *LiveFacts) Result {
 	return summarize([]Evidence{e}, "live: the service's reload validates the configuration first", "live: the service's reload does not validate first")
 }
 
-// signalsBefore reports whether any of cmds reloads the proxy (a kill or
-// systemctl) before the check would run.
+// signalsBefore reports whether any of cmds reloads the proxy (a kill,
+// systemctl, or "bulwark reload" through the master CLI) before the check
+// would run.
 func signalsBefore(cmds []string) bool {
 	for _, c := range cmds {
 		f := strings.Fields(c)
 		if len(f) > 0 {
 			b := filepath.Base(strings.TrimLeft(f[0], "-@:+!"))
-			if b == "kill" || b == "systemctl" || b == "pkill" {
+			if b == "kill" || b == "systemctl" || b == "pkill" || (b == "bulwark" && len(f) > 1 && f[1] == "reload") {
 				return true
 			}
 		}

@@ -24,6 +24,8 @@ func TestLiveReloadPath(t *testing.T) {
 		{"reload only signals", "0::/system.slice/haproxy.service\n", "[Service]\nExecReload=/bin/kill -USR2 $MAINPID\n", pkgUnit, "", Warn, "does not run"},
 		{"drop-in clears the check", "0::/system.slice/haproxy.service\n", "", pkgUnit, "[Service]\nExecReload=\nExecReload=/bin/kill -USR2 $MAINPID\n", Warn, "override.conf"},
 		{"signal before check", "0::/system.slice/haproxy.service\n", "[Service]\nExecReload=/bin/kill -USR2 $MAINPID\nExecReload=/usr/sbin/haproxy -c -f /etc/haproxy/haproxy.cfg\n", "", "", Warn, "before its check"},
+		{"master CLI reload before check", "0::/system.slice/haproxy.service\n", "[Service]\nExecReload=/usr/local/bin/bulwark reload /run/bulwark/master.sock\nExecReload=/usr/local/bin/bulwark -c -f /etc/bulwark/bulwark.cfg\n", "", "", Warn, "before its check"},
+		{"check then master CLI reload", "0::/system.slice/haproxy.service\n", "[Service]\nExecReload=/usr/local/bin/bulwark -c -q -f $CONFIG\nExecReload=/usr/local/bin/bulwark reload /run/bulwark/master.sock\n", "", "", Pass, "validates first"},
 		{"restart only, StartPre checks", "0::/system.slice/haproxy.service\n", "[Service]\nExecStartPre=-/usr/sbin/haproxy -c -f /etc/h.cfg\n", "", "", Pass, "ExecStartPre validates"},
 		{"no unit file", "0::/system.slice/haproxy.service\n", "", "", "", Manual, "not found"},
 		{"not a service", "0::/user.slice/session-3.scope\n", "", "", "", Manual, "not in a systemd service cgroup"},

@@ -56,6 +56,13 @@ func checkExit(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Fatal errors found in configuration.")
 		return 1
 	}
+	// As HAProxy's -c: programs need the master, which -W or
+	// "master-worker" asks for (-c itself never runs one).
+	if len(m.Programs) > 0 && !f.MasterWorker && !m.Global.MasterWorker {
+		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Can't use a 'program' section without master worker mode.")
+		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Fatal errors found in configuration.")
+		return 1
+	}
 	if strict && ds.Count(config.SevWarning) > 0 {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Some warnings were found and 'zero-warning' is set. Aborting.")
 		return 1
@@ -98,9 +105,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark: %v\n%s", err, Usage)
 		return 1
 	}
+	// As HAProxy: the local peer name is -L, or the host name, and -c
+	// sees the same one as the run ("peers" sections,
+	// "${HAPROXY_LOCALPEER}").
+	if f.LocalPeer == "" {
+		f.LocalPeer, _ = os.Hostname()
+	}
 	if f.LocalPeer != "" {
-		// -c must see the same local peer as the run ("peers"
-		// sections, ${HAPROXY_LOCALPEER}).
 		os.Setenv("HAPROXY_LOCALPEER", f.LocalPeer)
 	}
 	switch {
@@ -137,6 +148,7 @@ func commands() map[string]func(args []string, stdout, stderr io.Writer) int {
 		"backup":   backupMain,
 		"restore":  restoreMain,
 		"playbook": playbookMain,
+		"reload":   reloadMain,
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"bulwark/internal/model"
 )
 
 // Flags are the HAProxy-style command-line options.
@@ -32,6 +34,19 @@ type Flags struct {
 	SoftStop, HardStop []int
 	// LocalPeer is -L <name>.
 	LocalPeer string
+	// OldSocket is -x <unix socket>: the listening sockets are taken from
+	// the process answering "_getsocks" there ("expose-fd listeners")
+	// before binding anything; "/dev/null" takes none.
+	OldSocket string
+	// NoReusePort is -dR, as "noreuseport".
+	NoReusePort bool
+}
+
+// applyTo sets what the flags override in a loaded configuration.
+func (f *Flags) applyTo(g *model.Global) {
+	if f.NoReusePort {
+		g.NoReusePort = true
+	}
 }
 
 // ParseFlags reads HAProxy's flags. Unknown flags are an error that names
@@ -62,6 +77,8 @@ func ParseFlags(args []string) (*Flags, error) {
 			f.Debug, f.Foreground = true, true
 		case "-db":
 			f.Foreground = true
+		case "-dR":
+			f.NoReusePort = true
 		case "-D":
 			f.Daemon = true
 		case "-p":
@@ -90,6 +107,12 @@ func ParseFlags(args []string) (*Flags, error) {
 				return nil, err
 			}
 			f.MasterCLI = append(f.MasterCLI, v)
+		case "-x":
+			v, err := need()
+			if err != nil {
+				return nil, err
+			}
+			f.OldSocket = v
 		case "-L":
 			v, err := need()
 			if err != nil {
@@ -151,6 +174,7 @@ Options (as HAProxy's):
   -q             quiet mode: print nothing on success
   -d             foreground with debug output
   -db            foreground (no background, no daemon)
+  -dR            bind without SO_REUSEPORT (as 'noreuseport')
   -D             run as a daemon
   -p <file>      write the process id to <file> (the master's with -W)
   -W             master-worker mode: a root master reloads, workers serve
@@ -161,6 +185,8 @@ Options (as HAProxy's):
   -sf <pid>...   once serving, tell these processes to finish and stop
   -st <pid>...   once serving, tell these processes to stop now
   -L <name>      local peer name (sets HAPROXY_LOCALPEER)
+  -x <socket>    take the listening sockets of the process whose stats
+                 socket this is ('expose-fd listeners'), then bind the rest
   -v / -vv       version / version with build information and features
   -V             verbose: undoes -q
   -cc <cond>     evaluate a .if condition: exit 0 true, 1 false, 2 error
@@ -170,5 +196,6 @@ Commands:
   demo           run the proxy in front of two built-in demo servers
   audit          audit a HAProxy or Bulwark deployment against the hardening controls
   controls       list the hardening controls
+  reload SOCKET  reload through the master CLI socket; exit 1 if the reload failed
   version        print version and build information
 `

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +39,33 @@ func TestOpenMasterCLIRefusals(t *testing.T) {
 	} {
 		if _, err := openMasterCLIs([]string{spec}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err %v, want %q", spec, err, want)
+		}
+	}
+}
+
+// -L names the local peer, the host name by default, and the
+// configuration reads it as "${HAPROXY_LOCALPEER}" (as HAProxy's -c does).
+func TestLocalPeerName(t *testing.T) {
+	t.Setenv("HAPROXY_LOCALPEER", "")
+	host, _ := os.Hostname()
+	cfg := filepath.Join(t.TempDir(), "p.cfg")
+	text := func(name string) string {
+		return "defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n" +
+			"frontend f\n  bind 127.0.0.1:1\n.if streq(\"${HAPROXY_LOCALPEER}\"," + name + ")\n  bogus-directive\n.endif\n"
+	}
+	for _, tc := range []struct {
+		args []string
+		name string
+		want int
+	}{
+		{[]string{"-L", "p1"}, "p1", 1},
+		{[]string{"-L", "p1"}, "p2", 0},
+		{nil, host, 1},
+	} {
+		os.WriteFile(cfg, []byte(text(tc.name)), 0o644)
+		var out, errb bytes.Buffer
+		if got := Main(append(tc.args, "-c", "-f", cfg), &out, &errb); got != tc.want {
+			t.Errorf("%v with the name %q: exit %d, want %d\n%s", tc.args, tc.name, got, tc.want, errb.String())
 		}
 	}
 }

@@ -36,6 +36,8 @@ type master struct {
 	// noExit is "master-worker no-exit-on-failure" of the configuration
 	// the master started with.
 	noExit bool
+	// exposeFD: some stats socket has "expose-fd listeners".
+	exposeFD bool
 	// held are the sockets the master holds, by key: those of the running
 	// generation and those an old worker still serves on, so that a reload
 	// that wants one back reuses it instead of binding again (which
@@ -48,13 +50,19 @@ type master struct {
 	// reloads receives the master CLI's "reload" requests.
 	reloads chan chan reloadResult
 
+	// progExited receives each program instance once it has exited.
+	progExited chan *program
+
 	// mu guards what the master CLI reads.
-	mu         sync.Mutex
-	cur        *lifecycle.Worker
-	old        []*lifecycle.Worker
-	nreloads   int
-	nfailed    int
-	lastFailed bool
+	mu sync.Mutex
+	// progs are the running instances of the "program" sections;
+	// oldProgs those told to stop by a reload.
+	progs, oldProgs []*program
+	cur             *lifecycle.Worker
+	old             []*lifecycle.Worker
+	nreloads        int
+	nfailed         int
+	lastFailed      bool
 }
 
 type reloadResult struct {
@@ -68,10 +76,14 @@ func notify(state string) { sd.SdNotify(false, state) }
 
 // runMaster runs the master on the validated plan pl until a stop signal,
 // or until its current worker fails.
-func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daemon) int {
+func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daemon, adopted *proxy.Adopted) int {
 	m := &master{f: f, stderr: stderr, start: time.Now(), noExit: pl.Model.Global.NoExitOnFailure,
 		held: map[string]net.Listener{}, uses: map[*lifecycle.Worker][]string{},
-		exited: make(chan *lifecycle.Worker, 16), reloads: make(chan chan reloadResult)}
+		exited: make(chan *lifecycle.Worker, 16), reloads: make(chan chan reloadResult),
+		progExited: make(chan *program, 16)}
+	for _, ss := range pl.Model.Global.StatsSocks {
+		m.exposeFD = m.exposeFD || ss.ExposeFD
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		m.alertf("cannot find this program to start workers: %v", err)
@@ -95,7 +107,8 @@ func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daem
 			c.l.Close()
 		}
 	}()
-	socks, _, err := proxy.OpenSockets(pl, nil, nil)
+	socks, _, err := proxy.OpenSockets(pl, nil, nil, adopted)
+	adopted.Close()
 	if err != nil {
 		m.alertf("Starting %v", err)
 		return 1
@@ -137,6 +150,7 @@ func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daem
 	m.mu.Unlock()
 	m.hold(w, socks)
 	m.watch(w)
+	m.startPrograms(pl.Model.Programs)
 	for _, c := range clis {
 		go m.serveCLI(c)
 	}
@@ -165,12 +179,20 @@ func runMaster(f *Flags, pl *plan.Plan, stderr io.Writer, daemon *lifecycle.Daem
 			if code, exit := m.workerExited(w); exit {
 				return code
 			}
+		case p := <-m.progExited:
+			if code, exit := m.programExited(p); exit {
+				return code
+			}
 		}
 	}
 }
 
 func (m *master) alertf(format string, args ...any) {
 	fmt.Fprintf(m.stderr, "[ALERT]    (%d) : "+format+"\n", append([]any{os.Getpid()}, args...)...)
+}
+
+func (m *master) warnf(format string, args ...any) {
+	fmt.Fprintf(m.stderr, "[WARNING]  (%d) : "+format+"\n", append([]any{os.Getpid()}, args...)...)
 }
 
 func (m *master) noticef(format string, args ...any) {
@@ -183,6 +205,12 @@ func (m *master) noticef(format string, args ...any) {
 func (m *master) hold(w *lifecycle.Worker, socks []proxy.Socket) {
 	var keys []string
 	for _, s := range socks {
+		// A worker may give its sockets away ("expose-fd listeners", -x):
+		// the unix ones keep their paths when the master closes its copies,
+		// since the receiver serves on them.
+		if ul, ok := s.Listener.(*net.UnixListener); ok && m.exposeFD {
+			ul.SetUnlinkOnClose(false)
+		}
 		m.held[s.Key] = s.Listener
 		keys = append(keys, s.Key)
 	}
@@ -198,9 +226,19 @@ func (m *master) release() {
 			used[k] = true
 		}
 	}
+	// A socket held under two keys (a bind respelled across a reload)
+	// stays open while either is used.
+	live := map[net.Listener]bool{}
+	for k, l := range m.held {
+		if used[k] {
+			live[l] = true
+		}
+	}
 	for k, l := range m.held {
 		if !used[k] && !strings.HasPrefix(k, "fd|") {
-			l.Close()
+			if !live[l] {
+				l.Close()
+			}
 			delete(m.held, k)
 		}
 	}
@@ -219,22 +257,42 @@ func (m *master) workerArgs() []string {
 	if m.f.Strict {
 		args = append(args, "--strict")
 	}
+	// The worker reads the files with the master's ${HAPROXY_LOCALPEER}.
+	if m.f.LocalPeer != "" {
+		args = append(args, "-L", m.f.LocalPeer)
+	}
+	if m.f.NoReusePort {
+		args = append(args, "-dR")
+	}
 	for _, f := range m.f.Files {
 		args = append(args, "-f", f)
 	}
 	return args
 }
 
-// startWorker starts a worker on socks; tables, when set, carries the
-// previous worker's stick tables.
-func (m *master) startWorker(socks []proxy.Socket, tables *os.File) (*lifecycle.Worker, error) {
-	var files []lifecycle.ListenSocket
+// listenSockets are socks as a worker takes them.
+func listenSockets(socks []proxy.Socket) ([]lifecycle.ListenSocket, error) {
+	files := []lifecycle.ListenSocket{}
 	for _, s := range socks {
 		sc, ok := s.Listener.(syscall.Conn)
 		if !ok {
 			return nil, fmt.Errorf("socket %s cannot be handed to a worker", s.Key)
 		}
 		files = append(files, lifecycle.ListenSocket{Key: s.Key, Conn: sc})
+	}
+	return files, nil
+}
+
+// startWorker starts a worker on socks; tables, when set, carries the
+// previous worker's stick tables. With socks nil the worker is deferred:
+// it reads the configuration at once and waits for Hand.
+func (m *master) startWorker(socks []proxy.Socket, tables *os.File) (*lifecycle.Worker, error) {
+	var files []lifecycle.ListenSocket
+	if socks != nil {
+		var err error
+		if files, err = listenSockets(socks); err != nil {
+			return nil, err
+		}
 	}
 	// The worker must not talk to systemd: readiness is the master's.
 	var env []string
@@ -281,7 +339,18 @@ func (m *master) reload() reloadResult {
 	notify("RELOADING=1\n" + strings.TrimSpace(sd.SdNotifyMonotonicUsec()))
 	var out bytes.Buffer
 	w := io.MultiWriter(m.stderr, &out)
+	// The new worker starts now and reads the files while the master
+	// validates them (Go cannot fork a process that has parsed them): a
+	// reload then takes about one parse, not two. It serves only once the
+	// master hands it the sockets; a reload that fails stops it first.
+	nw, err := m.startWorker(nil, nil)
+	if err != nil {
+		nw = nil
+	}
 	fail := func(format string, args ...any) reloadResult {
+		if nw != nil {
+			nw.Signal(syscall.SIGKILL)
+		}
 		fmt.Fprintf(w, "[ALERT]    (%d) : reload: "+format+"; still running the previous configuration\n",
 			append([]any{os.Getpid()}, args...)...)
 		m.mu.Lock()
@@ -292,6 +361,7 @@ func (m *master) reload() reloadResult {
 		return reloadResult{false, out.String()}
 	}
 	_, pl, ds := Load(m.f.Files, nil)
+	m.f.applyTo(&pl.Model.Global)
 	for _, d := range ds {
 		if d.Severity == config.SevAlert || !m.f.Quiet {
 			fmt.Fprintln(w, d.HAProxy())
@@ -307,7 +377,11 @@ func (m *master) reload() reloadResult {
 		AllowRoot: os.Getenv(lifecycle.AllowRootEnv) == "1"}); err != nil {
 		return fail("%v", err)
 	}
-	socks, opened, err := proxy.OpenSockets(pl, nil, m.held)
+	m.exposeFD = false
+	for _, ss := range pl.Model.Global.StatsSocks {
+		m.exposeFD = m.exposeFD || ss.ExposeFD
+	}
+	socks, opened, err := proxy.OpenSockets(pl, nil, m.held, nil)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -324,14 +398,22 @@ func (m *master) reload() reloadResult {
 			fmt.Fprintf(w, "[WARNING]  (%d) : reload: the stick tables and server states stay behind: %v\n", os.Getpid(), err)
 		}
 	}
-	nw, err := m.startWorker(socks, tables)
+	if nw == nil {
+		nw, err = m.startWorker(socks, tables)
+		if err != nil {
+			nw = nil
+		}
+	} else {
+		var files []lifecycle.ListenSocket
+		if files, err = listenSockets(socks); err == nil {
+			err = nw.Hand(files, tables)
+		}
+	}
 	if tables != nil {
 		tables.Close()
 	}
 	if err == nil {
-		if err = m.waitReady(nw); err != nil {
-			nw.Signal(syscall.SIGKILL)
-		}
+		err = m.waitReady(nw)
 	}
 	if err != nil {
 		for _, l := range opened {
@@ -345,19 +427,31 @@ func (m *master) reload() reloadResult {
 	if prev != nil {
 		m.old = append(m.old, prev)
 	}
+	var tooOld []*lifecycle.Worker
 	for _, o := range m.old {
 		o.Reloads++
+		if max := pl.Model.Global.MaxReloads; max >= 0 && o.Reloads > max {
+			tooOld = append(tooOld, o)
+		}
 	}
 	m.nreloads++
 	m.lastFailed = false
 	m.mu.Unlock()
 	m.watch(nw)
 	m.hold(nw, socks)
+	m.startPrograms(pl.Model.Programs)
 	// The previous worker stops accepting, finishes what it has, answers
 	// idle keep-alive clients once more with "Connection: close", and
 	// exits (by hard-stop-after at the latest).
 	if prev != nil {
 		prev.Signal(syscall.SIGUSR1)
+	}
+	// "mworker-max-reloads": an old worker still there after more
+	// reloads than that (a long-lived connection keeps it) is stopped.
+	for _, o := range tooOld {
+		fmt.Fprintf(w, "[NOTICE]   (%d) : worker %d survived %d reloads (mworker-max-reloads %d): sending SIGTERM\n",
+			os.Getpid(), o.PID, o.Reloads, pl.Model.Global.MaxReloads)
+		o.Signal(syscall.SIGTERM)
 	}
 	fmt.Fprintf(w, "[NOTICE]   (%d) : reloaded the configuration: worker %d serves\n", os.Getpid(), nw.PID)
 	notify(fmt.Sprintf("READY=1\nSTATUS=Ready (worker %d).", nw.PID))
@@ -382,7 +476,8 @@ func (m *master) workerExited(w *lifecycle.Worker) (int, bool) {
 			break
 		}
 	}
-	left := len(m.old)
+	// Programs count as HAProxy's master counts its children.
+	left := len(m.old) + len(m.progs) + len(m.oldProgs)
 	if m.cur != nil {
 		left++
 	}
@@ -421,6 +516,8 @@ func (m *master) stop(sig syscall.Signal, code int) int {
 	for _, w := range all {
 		w.Signal(sig)
 	}
+	// "During a stop, or restart, a SIGTERM is sent to the programs."
+	m.stopPrograms()
 	for _, w := range all {
 		if sig == syscall.SIGTERM {
 			select {

@@ -336,6 +336,16 @@ func (m *master) showProc() string {
 	for _, o := range m.old {
 		fmt.Fprintf(&b, "%-15d %-15s %-15d %-15s %-15s\n", o.PID, "worker", o.Reloads, uptime(o.Started), proxy.Version)
 	}
-	b.WriteString("# programs\n\n")
+	b.WriteString("# programs\n")
+	for _, p := range m.progs {
+		fmt.Fprintf(&b, "%-15d %-15s %-15d %-15s %-15s\n", p.pid, p.name, p.reloads, uptime(p.started), "-")
+	}
+	if len(m.oldProgs) > 0 {
+		b.WriteString("# old programs\n")
+		for _, p := range m.oldProgs {
+			fmt.Fprintf(&b, "%-15d %-15s %-15d %-15s %-15s\n", p.pid, p.name, p.reloads, uptime(p.started), "-")
+		}
+	}
+	b.WriteString("\n")
 	return b.String()
 }

@@ -347,9 +347,10 @@ func testDaemonMode(t *testing.T, bin, dir string) {
 	}
 
 	// A second daemon on the same port fails, and says so on the
-	// terminal before the parent exits.
+	// terminal before the parent exits ("noreuseport": with SO_REUSEPORT
+	// it would bind beside the first, as HAProxy does).
 	cf2 := filepath.Join(dir, "second.cfg")
-	os.WriteFile(cf2, []byte(proxyConfig(global, port, "127.0.0.1:1")), 0o644)
+	os.WriteFile(cf2, []byte(proxyConfig(global+"    noreuseport\n", port, "127.0.0.1:1")), 0o644)
 	code, out = runToExit(t, bin, nil, "-D", "-f", cf2)
 	if code == 0 || !strings.Contains(out, "cannot bind") {
 		t.Errorf("second daemon: exit %d, want an error about the bind:\n%s", code, out)

@@ -18,6 +18,7 @@ import (
 	"bulwark/internal/logging"
 	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
+	"bulwark/internal/sockxfer"
 	"bulwark/internal/stick"
 )
 
@@ -51,6 +52,16 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	}
 	_, pl, ds := Load(f.Files, nil)
 	m := pl.Model
+	f.applyTo(&m.Global)
+	// A worker started ahead of a reload has read the files while its
+	// master validated them; it goes on, and says what it found, only once
+	// the master hands it the sockets. A master that refused the files
+	// stops it instead, and has said why.
+	if isWorker {
+		if err := worker.AwaitSockets(); err != nil {
+			return 1
+		}
+	}
 	for _, d := range ds {
 		// A worker's master has shown the warnings already.
 		if d.Severity == config.SevAlert || (!f.Quiet && !isWorker) {
@@ -77,16 +88,36 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	if (f.Daemon || m.Global.Daemon) && !f.Foreground && !isChild {
 		return lifecycle.Daemonize(os.Args[1:], stderr)
 	}
+	// The old process's sockets are taken once the configuration is
+	// known good and before anything binds (-x). A master that cannot get
+	// them binds its own, as HAProxy's does; a single process exits.
+	mw := f.MasterWorker || m.Global.MasterWorker || os.Getenv("NOTIFY_SOCKET") != ""
+	if len(m.Programs) > 0 && !mw {
+		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : Can't use a 'program' section without master worker mode.")
+		return 1
+	}
+	var adopted *proxy.Adopted
+	if f.OldSocket != "" && f.OldSocket != "/dev/null" {
+		ls, _, err := sockxfer.Fetch(f.OldSocket, 5*time.Second)
+		if err != nil {
+			fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Failed to get the sockets from the old process: %v\n", err)
+			if !mw {
+				return 1
+			}
+		}
+		adopted = proxy.NewAdopted(ls)
+	}
 	// Master-worker is asked for, or the default under systemd, whose
 	// readiness protocol the master speaks.
-	if f.MasterWorker || m.Global.MasterWorker || os.Getenv("NOTIFY_SOCKET") != "" {
-		return runMaster(f, pl, stderr, daemon)
+	if mw {
+		return runMaster(f, pl, stderr, daemon, adopted)
 	}
 	started := lifecycle.SettingsOf(&m.Global)
 	var jail string
 	reload := func(table func(string, stick.Spec) *stick.Table) (*plan.Plan, error) {
 		_, npl, ds := Load(f.Files, table)
 		nm := npl.Model
+		f.applyTo(&nm.Global)
 		for _, d := range ds {
 			if d.Severity == config.SevAlert || !f.Quiet {
 				fmt.Fprintln(stderr, d.HAProxy())
@@ -106,6 +137,7 @@ func run(f *Flags, stdout, stderr io.Writer) int {
 	}
 	opts := serveOptions{
 		debug:     f.Debug,
+		adopted:   adopted,
 		pidfile:   f.PidFile,
 		stderr:    stderr,
 		reload:    reload,
@@ -202,6 +234,8 @@ type serveOptions struct {
 	built func(*proxy.Proxy, *proxy.Runtime)
 	// clock is proxy.Options.ClockStart.
 	clock time.Time
+	// adopted are the sockets of -x (proxy.Options.Adopted).
+	adopted *proxy.Adopted
 }
 
 // serveWith runs m until a stop signal. Order: refuse what cannot be run
@@ -255,10 +289,12 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 		}
 	}
 	sl, _ := stderr.(*startupLog)
-	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, LogStats: logger.Stats, Sockets: o.sockets, ClockStart: o.clock, Event: func(msg string) {
+	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, LogStats: logger.Stats, Sockets: o.sockets, Adopted: o.adopted, ClockStart: o.clock, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
 	}, StartupLogs: sl.String})
 	rt, err := px.Build(pl)
+	// Received sockets no bind wanted are not ours to keep open.
+	o.adopted.Close()
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
 		return 1

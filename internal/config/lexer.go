@@ -26,25 +26,49 @@ type LexOptions struct {
 
 // DefaultFeatures is what Bulwark supports, named as in the "Feature list"
 // of haproxy -vv (the USE_* build options of HAProxy 2.6's Makefile), so
-// that ".if feature(X)" picks the branch that matches what Bulwark can do:
+// that ".if feature(X)" picks the branch that matches what Bulwark can do,
+// and "bulwark -vv" prints the same list (a test ties each name to what
+// exists):
 //
-//   - EPOLL, POLL: the Go runtime's poller (epoll on Linux);
-//   - THREAD: goroutines serve connections in parallel;
-//   - LINUX_SPLICE: L4 copies use io.Copy between TCP conns, which splices;
-//   - ACCEPT4, GETADDRINFO: what the Go net package uses;
-//   - OPENSSL: TLS termination and origination exist (via Go crypto/tls),
-//     which is what configurations test before "bind ... ssl crt";
-//   - PROMEX: the stats package exports HAProxy-compatible Prometheus metrics;
+//   - EPOLL: the Go runtime's poller is epoll on Linux (and the only one:
+//     no POLL, no select);
+//   - THREAD: goroutines serve connections on several threads ("nbthread"
+//     sets how many);
+//   - LINUX_SPLICE: a TCP tunnel without timeouts copies with io.Copy
+//     between the two sockets, which splices;
+//   - ACCEPT4: what the Go net package accepts with;
+//   - OPENSSL: TLS termination and origination exist (Go crypto/tls, not
+//     OpenSSL), which is what configurations test before "bind ... ssl";
+//   - PRCTL: workers start with PR_SET_NO_NEW_PRIVS;
+//   - PROMEX: the "prometheus-exporter" service exists;
+//   - SYSTEMD: readiness for systemd (sd_notify, go-systemd);
+//   - ZLIB: HTTP compression exists (deflate and gzip with
+//     klauspost/compress, not zlib), which is what configurations test
+//     before "compression algo gzip";
 //   - BULWARK: this program. HAProxy evaluates an unknown feature as false,
 //     so ".if feature(BULWARK)" blocks hold the Bulwark-only directives
 //     (docs/extensions.md) and the file stays valid for "haproxy -c".
 //
-// Deliberately absent: PCRE/PCRE2 (regexes are RE2, whose syntax differs),
-// LUA, QUIC, ZLIB/SLZ, TPROXY/LINUX_TPROXY, NS, TFO, SYSTEMD, the device
-// detection modules.
+// The other names of HAProxyFeatures are absent: PCRE/PCRE2 (regexes are
+// RE2, whose syntax differs), LUA, QUIC, SLZ (libslz itself),
+// TPROXY/LINUX_TPROXY/NETFILTER, NS, TFO, CPU_AFFINITY (cpu-map has no
+// effect), GETADDRINFO (names resolve with Go's own resolver), crypt(3)
+// (the "$5$"/"$6$" password hashes are Bulwark's own code), the device
+// detection modules, OpenTracing.
 var DefaultFeatures = []string{
-	"EPOLL", "POLL", "THREAD", "LINUX_SPLICE", "ACCEPT4", "GETADDRINFO",
-	"OPENSSL", "PROMEX", "BULWARK",
+	"ACCEPT4", "EPOLL", "LINUX_SPLICE", "OPENSSL", "PRCTL", "PROMEX", "SYSTEMD", "THREAD", "ZLIB",
+	"BULWARK",
+}
+
+// HAProxyFeatures are the names of HAProxy 2.6's "Feature list", each of
+// which "bulwark -vv" prints with "+" or "-".
+var HAProxyFeatures = []string{
+	"51DEGREES", "ACCEPT4", "BACKTRACE", "CLOSEFROM", "CPU_AFFINITY", "CRYPT_H", "DEVICEATLAS",
+	"DL", "ENGINE", "EPOLL", "EVPORTS", "GETADDRINFO", "KQUEUE", "LIBCRYPT", "LINUX_SPLICE",
+	"LINUX_TPROXY", "LUA", "MEMORY_PROFILING", "NETFILTER", "NS", "OBSOLETE_LINKER", "OPENSSL",
+	"OT", "PCRE", "PCRE2", "PCRE2_JIT", "PCRE_JIT", "POLL", "PRCTL", "PROCCTL", "PROMEX", "QUIC",
+	"RT", "SLZ", "STATIC_PCRE", "STATIC_PCRE2", "SYSTEMD", "TFO", "THREAD", "THREAD_DUMP",
+	"TPROXY", "WURFL", "ZLIB",
 }
 
 const (

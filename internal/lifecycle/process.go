@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 
 	"bulwark/internal/model"
@@ -12,7 +13,7 @@ import (
 // is bound: the environment of setenv, presetenv, unsetenv and resetenv
 // (as HAProxy leaves it for "show env" and child processes; the
 // configuration's own "${NAME}"s were expanded with it by the lexer) and
-// the descriptor limit of ulimit-n.
+// the descriptor limit of ulimit-n, and the threads of nbthread (GOMAXPROCS).
 func ApplyProcess(g *model.Global) error {
 	for _, op := range g.EnvOps {
 		switch op.Op {
@@ -38,6 +39,10 @@ func ApplyProcess(g *model.Global) error {
 				os.Setenv(n, v)
 			}
 		}
+	}
+	// "nbthread": the goroutines run on that many threads at once.
+	if g.NbThread > 0 {
+		runtime.GOMAXPROCS(g.NbThread)
 	}
 	if g.UlimitN > 0 {
 		var cur syscall.Rlimit

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +23,11 @@ import (
 //	then  on a reload, a socket on which the previous worker writes its
 //	      stick tables (tablesEnv)
 //
+// A reload's worker is started deferred (deferredEnv, only descriptor 3):
+// it reads the files while the master validates them, then receives the
+// listening sockets and the tables socket on the control socket (Hand,
+// AwaitSockets) before it builds and serves.
+//
 // On the control socket the worker writes readyMsg once it serves; the
 // master sends one byte with one file descriptor attached: a runtime API
 // level ('u', 'o' or 'a') for each master CLI command it forwards, which the
@@ -33,8 +39,12 @@ const (
 	socketsEnv = "BULWARK_WORKER_SOCKETS"
 	tablesEnv  = "BULWARK_WORKER_TABLES"
 	clockEnv   = "BULWARK_CLOCK_START"
-	ctlFD      = 3
-	firstSock  = 4
+	// deferredEnv marks a worker started before its sockets exist: it
+	// reads its configuration while the master validates the same files,
+	// then receives its sockets on the control socket (Hand).
+	deferredEnv = "BULWARK_WORKER_DEFERRED"
+	ctlFD       = 3
+	firstSock   = 4
 )
 
 // ListenSocket is a listening socket the master hands to a worker: the
@@ -81,7 +91,8 @@ func rawFD(c syscall.Conn) (uintptr, error) {
 	return fd, nil
 }
 
-// StartWorker starts exe with args as a worker serving on socks; tables,
+// StartWorker starts exe with args as a worker serving on socks (nil: a
+// deferred worker, which waits for Hand before it serves); tables,
 // when set, is where it reads the previous worker's stick tables from, and
 // clock the master's tick 0 that all its workers share. Its standard output
 // and error are the master's, so that what it says reaches the operator (or
@@ -128,6 +139,9 @@ func StartWorker(exe string, args, env []string, socks []ListenSocket, tables *o
 		return fail(err)
 	}
 	env = append(env, workerEnv+"=1", socketsEnv+"="+string(enc), clockEnv+"="+strconv.FormatInt(clock.UnixNano(), 10))
+	if socks == nil {
+		env = append(env, deferredEnv+"=1")
+	}
 	if tables != nil {
 		fd, err := rawFD(tables)
 		if err != nil {
@@ -166,6 +180,56 @@ func StartWorker(exe string, args, env []string, socks []ListenSocket, tables *o
 		close(w.Done)
 	}()
 	return w, nil
+}
+
+// Hand gives a deferred worker its sockets and, when set, the previous
+// worker's stick tables: the key list ('K', its length, JSON), one message
+// per socket ('s' with the descriptor), then 'T' with the tables socket or
+// 'N'. Each descriptor travels alone so that no read can take a byte
+// without the descriptor it carries.
+func (w *Worker) Hand(socks []ListenSocket, tables *os.File) error {
+	keys := make([]string, len(socks))
+	fds := make([]int, len(socks))
+	for i, s := range socks {
+		fd, err := rawFD(s.Conn)
+		if err != nil {
+			return fmt.Errorf("socket %s: %v", s.Key, err)
+		}
+		keys[i], fds[i] = s.Key, int(fd)
+	}
+	enc, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	w.ctlMu.Lock()
+	defer w.ctlMu.Unlock()
+	w.ctl.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	defer w.ctl.SetWriteDeadline(time.Time{})
+	head := []byte{'K', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(head[1:], uint32(len(enc)))
+	if _, err := w.ctl.Write(append(head, enc...)); err != nil {
+		return fmt.Errorf("worker %d: %w", w.PID, err)
+	}
+	for _, fd := range fds {
+		if _, _, err := w.ctl.WriteMsgUnix([]byte{'s'}, syscall.UnixRights(fd), nil); err != nil {
+			return fmt.Errorf("worker %d: %w", w.PID, err)
+		}
+	}
+	if tables != nil {
+		fd, err := rawFD(tables)
+		if err != nil {
+			return err
+		}
+		_, _, err = w.ctl.WriteMsgUnix([]byte{'T'}, syscall.UnixRights(int(fd)), nil)
+		if err != nil {
+			return fmt.Errorf("worker %d: %w", w.PID, err)
+		}
+		return nil
+	}
+	if _, err := w.ctl.Write([]byte{'N'}); err != nil {
+		return fmt.Errorf("worker %d: %w", w.PID, err)
+	}
+	return nil
 }
 
 // Signal sends sig to the worker unless it has exited.
@@ -224,6 +288,8 @@ type WorkerEnd struct {
 	Tables net.Conn
 	// ClockStart is the master's tick 0 for stick tables.
 	ClockStart time.Time
+	// deferred: the sockets come later (AwaitSockets).
+	deferred bool
 }
 
 // WorkerChild reports whether this process is a worker, and if so takes
@@ -249,7 +315,8 @@ func WorkerChild() (*WorkerEnd, bool, error) {
 		tablesFD = n
 	}
 	// The worker's own children (none today) must not take itself for one.
-	for _, e := range []string{workerEnv, socketsEnv, clockEnv, tablesEnv} {
+	deferred := os.Getenv(deferredEnv) == "1"
+	for _, e := range []string{workerEnv, socketsEnv, clockEnv, tablesEnv, deferredEnv} {
 		os.Unsetenv(e)
 	}
 	f := os.NewFile(ctlFD, "worker-control")
@@ -259,7 +326,7 @@ func WorkerChild() (*WorkerEnd, bool, error) {
 	if err != nil || !ok {
 		return nil, true, fmt.Errorf("worker: file descriptor %d is not the master's control socket (%v)", ctlFD, err)
 	}
-	we := &WorkerEnd{ctl: uc, Sockets: map[string]net.Listener{}, ClockStart: clock}
+	we := &WorkerEnd{ctl: uc, Sockets: map[string]net.Listener{}, ClockStart: clock, deferred: deferred}
 	if tablesFD >= 0 {
 		tf := os.NewFile(uintptr(tablesFD), "worker-tables")
 		tc, err := net.FileConn(tf)
@@ -279,6 +346,82 @@ func WorkerChild() (*WorkerEnd, bool, error) {
 		we.Sockets[k] = l
 	}
 	return we, true, nil
+}
+
+// AwaitSockets waits for the sockets of a deferred worker (Hand); for
+// another worker it returns at once. It fails when the master goes away
+// first, which is how a master that found the configuration invalid
+// leaves the worker it started ahead.
+func (we *WorkerEnd) AwaitSockets() error {
+	if !we.deferred {
+		return nil
+	}
+	var head [5]byte
+	if _, err := io.ReadFull(we.ctl, head[:]); err != nil || head[0] != 'K' {
+		return fmt.Errorf("worker: no sockets from the master (%v)", err)
+	}
+	n := binary.BigEndian.Uint32(head[1:])
+	if n > 1<<24 {
+		return fmt.Errorf("worker: socket list of %d bytes", n)
+	}
+	enc := make([]byte, n)
+	if _, err := io.ReadFull(we.ctl, enc); err != nil {
+		return fmt.Errorf("worker: socket list: %v", err)
+	}
+	var keys []string
+	if err := json.Unmarshal(enc, &keys); err != nil {
+		return fmt.Errorf("worker: socket list: %v", err)
+	}
+	one := func() (byte, int, error) {
+		var b [1]byte
+		oob := make([]byte, syscall.CmsgSpace(4))
+		nb, noob, _, _, err := we.ctl.ReadMsgUnix(b[:], oob)
+		if err != nil || nb != 1 {
+			return 0, -1, fmt.Errorf("worker: control socket: %v", err)
+		}
+		if noob == 0 {
+			return b[0], -1, nil
+		}
+		msgs, err := syscall.ParseSocketControlMessage(oob[:noob])
+		if err != nil || len(msgs) != 1 {
+			return b[0], -1, fmt.Errorf("worker: control message: %v", err)
+		}
+		fds, err := syscall.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) != 1 {
+			for _, fd := range fds {
+				syscall.Close(fd)
+			}
+			return b[0], -1, fmt.Errorf("worker: descriptors: %v", err)
+		}
+		return b[0], fds[0], nil
+	}
+	for _, k := range keys {
+		typ, fd, err := one()
+		if err != nil || typ != 's' || fd < 0 {
+			return fmt.Errorf("worker: socket %s not received (%v)", k, err)
+		}
+		f := os.NewFile(uintptr(fd), k)
+		l, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("worker: socket %s: %v", k, err)
+		}
+		we.Sockets[k] = l
+	}
+	typ, fd, err := one()
+	if err != nil {
+		return err
+	}
+	if typ == 'T' && fd >= 0 {
+		f := os.NewFile(uintptr(fd), "worker-tables")
+		tc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("worker: tables socket: %v", err)
+		}
+		we.Tables = tc
+	}
+	return nil
 }
 
 // Ready tells the master that the worker serves.

@@ -44,7 +44,7 @@ var unsupportedBindOpts = map[string]bool{
 // bindNoEffect are bind options that only tune HAProxy internals.
 var bindNoEffect = map[string]bool{
 	"defer-accept": true, "backlog": true, "id": true, "name": false,
-	"severity-output": true, "expose-fd": true,
+	"severity-output": true,
 }
 
 var tlsVersions = map[string]bool{"SSLv3": true, "TLSv1.0": true, "TLSv1.1": true, "TLSv1.2": true, "TLSv1.3": true}
@@ -103,6 +103,13 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 		i++
 		c.bindSupport(w)
 		switch name {
+		case "expose-fd":
+			// What it gives (the listening sockets, to "_getsocks") is a
+			// runtime API matter: on a frontend's bind it does nothing, as
+			// in HAProxy.
+			if v.Text != "listeners" {
+				c.ds.Alertf(v.Pos, "'bind %s' : '%s' only supports 'listeners' (got '%s')", what, name, v.Text)
+			}
 		case "crt":
 			b.Certs = append(b.Certs, v.Text)
 		case "crt-list":

@@ -44,6 +44,9 @@ func (c *compiler) compression(p *Proxy, s *config.Section, d *config.Directive)
 	}
 }
 
+// FilterNames are the filters "filter" runs (for "bulwark -vv"), sorted.
+func FilterNames() []string { return []string{"cache", "compression"} }
+
 // filter reads "filter compression" and "filter cache NAME"; the other
 // filters of 2.6 (spoe, trace, bwlim, fcgi-app) are refused.
 func (c *compiler) filter(p *Proxy, s *config.Section, d *config.Directive) {

@@ -8,8 +8,11 @@ import (
 	"bulwark/internal/units"
 )
 
+// DefaultGlobal is the global section of a configuration that sets nothing.
+func DefaultGlobal() Global { return newGlobal() }
+
 func newGlobal() Global {
-	return Global{UID: -1, GID: -1, BufSize: 16384, MaxHdr: 101, StatsMaxConn: 10, SSL: SSLDefaults{ServerVerify: "required"},
+	return Global{UID: -1, GID: -1, MaxReloads: -1, BufSize: 16384, MaxHdr: 101, StatsMaxConn: 10, SSL: SSLDefaults{ServerVerify: "required"},
 		H2: H2Tune{HeaderTableSize: 4096, InitialWindowSize: 65535, MaxConcurrentStreams: 100, MaxFrameSize: 16384}}
 }
 
@@ -84,6 +87,19 @@ func (c *compiler) global(s *config.Section) {
 			}
 		case "daemon":
 			g.Daemon = true
+		case "noreuseport":
+			g.NoReusePort = true
+		case "mworker-max-reloads":
+			if len(d.Args) != 1 {
+				c.ds.Alertf(d.Pos, "'%s' expects an integer argument", d.Name)
+				continue
+			}
+			n, err := strconv.Atoi(d.Arg(0))
+			if err != nil || n < 0 {
+				c.ds.Alertf(d.ArgPos(0), "'%s' : invalid value %s, must be >= 0", d.Name, d.Arg(0))
+				continue
+			}
+			g.MaxReloads = n
 		case "master-worker":
 			// As "-W"; "no-exit-on-failure" keeps the master when a
 			// worker fails.
@@ -252,6 +268,7 @@ func (c *compiler) globalStats(g *Global, d *config.Directive) {
 		c.bindOptions(b, d.Args[2:], d.Arg(1))
 		ss.Opts = b.Opts
 		ss.Mode, ss.User, ss.Group, ss.MaxConn = b.Mode, b.User, b.Group, b.MaxConn
+		_, ss.ExposeFD = b.Opts["expose-fd"]
 		if lv, ok := b.Opts["level"]; ok {
 			if lv != "user" && lv != "operator" && lv != "admin" {
 				c.ds.Alertf(d.Pos, "'stats socket' : 'level' expects 'user', 'operator' or 'admin'")

@@ -49,6 +49,8 @@ type Model struct {
 	Peers []*PeersSection
 	// Resolvers are the "resolvers" sections by name.
 	Resolvers map[string]*Resolvers
+	// Programs are the "program" sections, run by the master.
+	Programs []*Program
 	// Unrun lists the sections that parse but that Bulwark does not run
 	// (peers, resolvers, ...): kept for the auditor.
 	Unrun []*config.Section
@@ -107,6 +109,14 @@ type Global struct {
 	CompMaxLevel      int           // tune.comp.maxlevel, 0 = 1
 	H2                H2Tune        // tune.h2.*
 	UlimitN           int           // ulimit-n, 0 = leave the limit as it is
+	// NoReusePort is "noreuseport" (or -dR): listening sockets are bound
+	// without SO_REUSEPORT, so no other process can bind the same port
+	// beside them (and a new process without -x cannot start while the
+	// old one listens).
+	NoReusePort bool
+	// MaxReloads is "mworker-max-reloads": an old worker that has
+	// survived more reloads than this is sent SIGTERM; -1 when unset.
+	MaxReloads int
 	// EnvOps are setenv, presetenv, unsetenv and resetenv in order; the
 	// lexer already applied them to the configuration's "${NAME}"s, the
 	// process applies them to its own environment at start-up.
@@ -160,7 +170,10 @@ type StatsSocket struct {
 	// MaxConn is the bind option "maxconn": concurrent connections on
 	// this socket, 0 = only the StatsMaxConn bound.
 	MaxConn int
-	Opts    map[string]string
+	// ExposeFD is "expose-fd listeners": the socket hands the listening
+	// sockets to a process started with -x ("_getsocks").
+	ExposeFD bool
+	Opts     map[string]string
 }
 
 // LogTarget is one "log" line.

@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"bulwark/internal/model"
 )
@@ -20,7 +23,7 @@ func listenKey(netw, addr string) string { return netw + "|" + addr }
 // listen opens every socket of a bind line. A port range opens one socket
 // per port, as HAProxy does. take returns a socket of the previous
 // generation with the same key, or nil.
-func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, take func(key string) net.Listener) ([]net.Listener, []string, error) {
+func listen(ctx context.Context, b *model.Bind, reusePort bool, inherited map[int]net.Listener, take func(key string) net.Listener) ([]net.Listener, []string, error) {
 	var out []net.Listener
 	var keys []string
 	var opened []net.Listener // ours to close on failure; taken ones go back
@@ -42,6 +45,9 @@ func listen(ctx context.Context, b *model.Bind, inherited map[int]net.Listener, 
 	// for them (HAProxy's default), which also spares four setsockopt calls
 	// per accepted connection.
 	lc := net.ListenConfig{Control: reuseAddr, KeepAlive: -1}
+	if reusePort {
+		lc.Control = reuseAddrPort
+	}
 	for _, a := range b.Addrs {
 		switch a.Net {
 		case "fd":
@@ -143,6 +149,25 @@ func chownSocket(path string, b *model.Bind) error {
 		return os.Chown(path, uid, gid)
 	}
 	return nil
+}
+
+// reuseAddrPort is reuseAddr plus SO_REUSEPORT on TCP sockets, as HAProxy
+// sets it unless "noreuseport": a process started with -sf but without -x
+// binds beside the old one instead of failing. The kernel lets only
+// sockets of the same effective user share a port, and a master binds as
+// root.
+func reuseAddrPort(network, address string, c syscall.RawConn) error {
+	if err := reuseAddr(network, address, c); err != nil || !strings.HasPrefix(network, "tcp") {
+		return err
+	}
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 // reuseAddr sets SO_REUSEADDR so a restarted proxy binds at once.

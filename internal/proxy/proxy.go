@@ -95,6 +95,9 @@ type Options struct {
 	// sockets it could not open itself (a port below 1024 after the
 	// drop) and the kernel's accept queue survives a reload.
 	Sockets map[string]net.Listener
+	// Adopted are listening sockets received from another process (-x),
+	// taken by the first generation's binds on their addresses.
+	Adopted *Adopted
 	// ClockStart, when set, is tick 0 of the stick tables' clock: the
 	// workers of one master share it, so tables carry over between them
 	// (ExportState, ImportState).
@@ -346,16 +349,25 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 				tcpContent: r.TCPContent, useBE: r.UseBackend, statsAdmin: r.StatsAdmin}
 		}
 	}
+	fresh := func(key string) net.Listener {
+		if l := p.opts.Sockets[key]; l != nil {
+			return l
+		}
+		return p.opts.Adopted.Take(key)
+	}
 	take := func(key string) net.Listener {
 		if old == nil {
-			return p.opts.Sockets[key]
-		}
-		l, ok := old.keys[key]
-		if !ok {
-			return p.opts.Sockets[key]
+			return fresh(key)
 		}
 		old.handedMu.Lock()
 		defer old.handedMu.Unlock()
+		l, ok := old.keys[key]
+		if !ok {
+			// The same address under another spelling is the same socket.
+			if _, l = respelled(old.keys, key, func(l net.Listener) bool { return old.handed[l] }); l == nil {
+				return fresh(key)
+			}
+		}
 		if old.handed[l] || old.shut[l] {
 			// A socket "shutdown frontend" closed is bound again.
 			return nil
@@ -399,7 +411,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 			if b.SSL && tcfg == nil {
 				return nil, fmt.Errorf("%s '%s' (%s): no TLS settings in the plan", px.Kind, px.Name, b.Pos)
 			}
-			ls, keys, err := listen(ctx, b, p.opts.Inherited, take)
+			ls, keys, err := listen(ctx, b, !m.Global.NoReusePort, p.opts.Inherited, take)
 			if err != nil {
 				return nil, fmt.Errorf("%s '%s' (%s): %v", px.Kind, px.Name, b.Pos, err)
 			}
@@ -555,7 +567,7 @@ func (p *Proxy) ServeAPI(c net.Conn, level string) {
 	}
 	rt.conns.Store(c, struct{}{})
 	defer rt.conns.Delete(c)
-	rt.serveAPI(c, level)
+	rt.serveAPI(c, level, false)
 }
 
 // keepIdle as a soft stop's idle grace keeps each idle keep-alive

@@ -10,9 +10,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"bulwark/internal/model"
+	"bulwark/internal/sockxfer"
 	"bulwark/internal/srvstate"
 )
 
@@ -50,7 +52,7 @@ func wrap(f func(*Runtime, []string) string) func(*Runtime, *apiSession, []strin
 // serveAPI answers one runtime API connection. Without "prompt" it
 // answers every line already received and closes once its input is
 // drained, as HAProxy does; "prompt" keeps it open for the next line.
-func (rt *Runtime) serveAPI(c net.Conn, level string) {
+func (rt *Runtime) serveAPI(c net.Conn, level string, exposeFD bool) {
 	defer c.Close()
 	timeout := rt.model.Global.StatsTimeout
 	if timeout <= 0 {
@@ -131,6 +133,13 @@ func (rt *Runtime) serveAPI(c net.Conn, level string) {
 				prompt = !prompt
 				continue
 			case "quit":
+				return
+			case sockxfer.Command:
+				// As HAProxy: the session ends with the sockets, or
+				// with nothing sent when the socket may not give them.
+				if exposeFD {
+					rt.sendListeners(c)
+				}
 				return
 			}
 			out := rt.apiRun(cmd, cs)
@@ -434,14 +443,14 @@ func (rt *Runtime) openAPI(m *model.Model, take func(string) net.Listener) error
 	// single CLI frontend does.
 	all := make(chan struct{}, max(m.Global.StatsMaxConn, 1))
 	for _, ss := range m.Global.StatsSocks {
-		ls, keys, err := listen(rt.ctx, statsSocketBind(ss), rt.opts.Inherited, take)
+		ls, keys, err := listen(rt.ctx, statsSocketBind(ss), !m.Global.NoReusePort, rt.opts.Inherited, take)
 		if err != nil {
 			return fmt.Errorf("stats socket (%s): %v", ss.Pos, err)
 		}
 		for i, l := range ls {
 			rt.listeners = append(rt.listeners, l)
 			rt.keys[keys[i]] = l
-			al := apiListener{Listener: l, level: ss.Level, slots: []chan struct{}{all}}
+			al := apiListener{Listener: l, level: ss.Level, exposeFD: ss.ExposeFD, slots: []chan struct{}{all}}
 			if ss.MaxConn > 0 {
 				al.slots = append([]chan struct{}{make(chan struct{}, ss.MaxConn)}, all)
 			}
@@ -454,6 +463,9 @@ func (rt *Runtime) openAPI(m *model.Model, take func(string) net.Listener) error
 type apiListener struct {
 	net.Listener
 	level string
+	// exposeFD is "expose-fd listeners": "_getsocks" hands this
+	// process's listening sockets to whoever asks (-x).
+	exposeFD bool
 	// slots are the connection bounds, acquired in order: the socket's
 	// own "maxconn" first when set, then "stats maxconn".
 	slots []chan struct{}
@@ -509,7 +521,59 @@ func (rt *Runtime) serveAPIListener(al apiListener) {
 		go func() {
 			defer al.release(len(al.slots))
 			defer rt.conns.Delete(c)
-			rt.serveAPI(c, al.level)
+			rt.serveAPI(c, al.level, al.exposeFD)
 		}()
+	}
+}
+
+// sendListeners answers "_getsocks": every listening socket this
+// generation serves on, frontends' and stats sockets', except those
+// inherited as fd@N (HAProxy exports only the sockets it bound). A unix
+// socket given away keeps its path when this process closes it: the
+// receiver serves on it from then on.
+func (rt *Runtime) sendListeners(c net.Conn) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return // descriptors travel over unix sockets only
+	}
+	keys := make([]string, 0, len(rt.keys))
+	for k := range rt.keys {
+		if !strings.HasPrefix(k, "fd|") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var fds []int
+	for _, k := range keys {
+		l := rt.keys[k]
+		if ul, ok := l.(*net.UnixListener); ok {
+			ul.SetUnlinkOnClose(false)
+		}
+		sc, ok := l.(syscall.Conn)
+		if !ok {
+			continue
+		}
+		raw, err := sc.SyscallConn()
+		if err != nil {
+			continue
+		}
+		// A copy, so that a soft stop closing the listener meanwhile
+		// cannot turn the number into another file's.
+		raw.Control(func(fd uintptr) {
+			if d, err := syscall.Dup(int(fd)); err == nil {
+				fds = append(fds, d)
+			}
+		})
+	}
+	defer func() {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+	}()
+	if len(fds) == 0 {
+		return
+	}
+	if err := sockxfer.Send(uc, fds, 5*time.Second); err != nil && rt.opts.Event != nil {
+		rt.opts.Event("_getsocks: " + err.Error())
 	}
 }

@@ -22,8 +22,9 @@ type Socket struct {
 // same key is reused, so the kernel's queue of pending connections is never
 // dropped; fd@N binds take the inherited listeners. It returns every socket
 // in the plan's order and those it opened itself. On error it closes what it
-// opened and returns nothing.
-func OpenSockets(pl *plan.Plan, inherited map[int]net.Listener, have map[string]net.Listener) (all []Socket, opened []net.Listener, err error) {
+// opened and returns nothing. Sockets received from another process (-x)
+// are taken from adopted before binding; nil when none.
+func OpenSockets(pl *plan.Plan, inherited map[int]net.Listener, have map[string]net.Listener, adopted *Adopted) (all []Socket, opened []net.Listener, err error) {
 	m := pl.Model
 	seen := map[string]bool{}
 	defer func() {
@@ -34,9 +35,16 @@ func OpenSockets(pl *plan.Plan, inherited map[int]net.Listener, have map[string]
 			all, opened = nil, nil
 		}
 	}()
-	take := func(key string) net.Listener { return have[key] }
+	given := map[net.Listener]bool{}
+	take := func(key string) net.Listener {
+		if _, l := sameSocket(have, key, func(l net.Listener) bool { return given[l] }); l != nil {
+			given[l] = true
+			return l
+		}
+		return adopted.Take(key)
+	}
 	open := func(b *model.Bind, what string) error {
-		ls, keys, err := listen(context.Background(), b, inherited, take)
+		ls, keys, err := listen(context.Background(), b, !m.Global.NoReusePort, inherited, take)
 		if err != nil {
 			return fmt.Errorf("%s (%s): %v", what, b.Pos, err)
 		}

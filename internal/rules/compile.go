@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -581,4 +582,14 @@ func compileCapture(c *compiler, r *model.Rule) action {
 		cp.id = n
 	}
 	return cp
+}
+
+// Services lists the built-in services "use-service" may name, sorted.
+func Services() []string {
+	out := make([]string, 0, len(services))
+	for s := range services {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
 }
