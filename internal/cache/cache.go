@@ -191,6 +191,20 @@ func (c *Cache) Invalidate(key string) {
 	}
 }
 
+// Each calls fn for every entry, most recently used first, under the
+// cache's lock: fn must not call the cache.
+func (c *Cache) Each(fn func(key string, e *Entry)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*Entry)
+		fn(e.key, e)
+	}
+}
+
+// Size is what the entry counts against total-max-size.
+func (e *Entry) Size() int64 { return e.size }
+
 // Stats is what "show cache" reports about a cache.
 type Stats struct {
 	Entries       int

@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"fmt"
+	"hash/fnv"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"bulwark/internal/cache"
@@ -226,4 +229,31 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// apiShowCache answers "show cache" in HAProxy's layout: a line per cache
+// section with its free 1 kB blocks, then a line per entry with its hash,
+// size in bytes and blocks, and seconds left. HAProxy prints memory
+// addresses as identifiers; Bulwark prints stable numbers in their place.
+func (rt *Runtime) apiShowCache(args []string) string {
+	var b strings.Builder
+	now := time.Now()
+	for i, cs := range rt.model.Caches {
+		c := rt.caches[cs.Config.Name]
+		if c == nil {
+			continue
+		}
+		st := c.Stats()
+		fmt.Fprintf(&b, "0x%012x: %s (shctx:0x%012x, available blocks:%d)\n", 0x100000*(i+1)+0x3a, cs.Config.Name, 0x100000*(i+1), (st.Total-st.Used)/1024)
+		n := 0
+		c.Each(func(key string, e *cache.Entry) {
+			n++
+			h := fnv.New32a()
+			h.Write([]byte(key))
+			size := e.Size()
+			fmt.Fprintf(&b, "0x%012x hash:%d vary:0x%016x size:%d (%d blocks), refcount:0, expire:%d\n",
+				0x100000*(i+1)+0xc8*n, h.Sum32(), 0, size, (size+1023)/1024, int64(e.Expires.Sub(now)/time.Second))
+		})
+	}
+	return b.String()
 }

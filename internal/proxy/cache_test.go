@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +182,35 @@ func TestCacheAgreesWithHAProxy(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("%d haproxy: %s\n        bulwark: %s", i, want[i], got[i])
 		}
+	}
+}
+
+// "show cache" lists each cache section with its free blocks and each
+// entry with its size and remaining lifetime, in HAProxy's layout.
+func TestShowCache(t *testing.T) {
+	b := cacheBackend(t)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub("global\n    stats socket SOCK level user\n"+baseDefaults+cacheCfg+"cache c2\n    total-max-size 1\n", "B", b.addr, "SOCK", sock))
+	getCached(t, addr, "GET", "/fresh")
+	out := apiCall(t, sock, "show cache")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	re := []*regexp.Regexp{
+		regexp.MustCompile(`^0x[0-9a-f]{12}: c1 \(shctx:0x[0-9a-f]{12}, available blocks:(\d+)\)$`),
+		regexp.MustCompile(`^0x[0-9a-f]{12} hash:\d+ vary:0x0{16} size:(\d+) \(1 blocks\), refcount:0, expire:(\d+)$`),
+		regexp.MustCompile(`^0x[0-9a-f]{12}: c2 \(shctx:0x[0-9a-f]{12}, available blocks:1024\)$`),
+	}
+	if len(lines) != 3 {
+		t.Fatalf("show cache:\n%s", out)
+	}
+	for i, r := range re {
+		if !r.MatchString(lines[i]) {
+			t.Fatalf("line %d %q does not match %s", i, lines[i], r)
+		}
+	}
+	if m := re[0].FindStringSubmatch(lines[0]); m[1] != "1023" {
+		t.Fatalf("c1 free blocks %s, want 1023 after one small entry", m[1])
+	}
+	if m := re[1].FindStringSubmatch(lines[1]); m[2] != "9" && m[2] != "10" {
+		t.Fatalf("expire %s, want about 10 s (max-age=10)", m[2])
 	}
 }

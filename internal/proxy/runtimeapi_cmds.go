@@ -33,6 +33,7 @@ func apiCommands() []apiCommand {
 		{"show servers conn", "[<backend>]", "user", "dump server connections status (all or for a single backend)", wrap((*Runtime).apiShowServersConn)},
 		{"show backend", "", "user", "list backends in the current running config", wrap((*Runtime).apiShowBackend)},
 		{"show resolvers", "[id]", "user", "dumps counters from all resolvers section and associated name servers", wrap((*Runtime).apiShowResolvers)},
+		{"show cache", "", "user", "show cache status", wrap((*Runtime).apiShowCache)},
 		{"show env", "[var]", "operator", "dump environment variables known to the process", wrap((*Runtime).apiShowEnv)},
 		{"show sess", "[id]", "operator", "report the list of current sessions or dump this exact session", wrap((*Runtime).apiShowSess)},
 		{"shutdown session", "[id]", "admin", "kill a specific session", wrap((*Runtime).apiShutdownSession)},
