@@ -136,6 +136,9 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 		case config.KindResolvers:
 			seenNonGlobal = true
 			c.resolvers(s)
+		case config.KindHTTPErrors:
+			seenNonGlobal = true
+			c.httpErrors(s)
 		default:
 			seenNonGlobal = true
 			c.m.Unrun = append(c.m.Unrun, s)

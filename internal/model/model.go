@@ -49,6 +49,8 @@ type Model struct {
 	Peers []*PeersSection
 	// Resolvers are the "resolvers" sections by name.
 	Resolvers map[string]*Resolvers
+	// HTTPErrors are the "http-errors" sections by name.
+	HTTPErrors map[string]*HTTPErrors
 	// Unrun lists the sections that parse but that Bulwark does not run
 	// (peers, resolvers, ...): kept for the auditor.
 	Unrun []*config.Section
@@ -272,7 +274,9 @@ type Proxy struct {
 	UniqueIDHeader                                    string
 	LogTag                                            string
 	ErrorFiles                                        map[int]string
-	Captures                                          []Capture
+	// Errors are the error-message directives in the order they apply.
+	Errors   []*ErrorMsg
+	Captures []Capture
 	// InspectDelay is "tcp-request inspect-delay" (0 when absent).
 	InspectDelay time.Duration
 

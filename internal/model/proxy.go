@@ -179,20 +179,8 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		p.UniqueIDHeader = d.Arg(0)
 	case "log-tag":
 		p.LogTag = d.Arg(0)
-	case "errorfile":
-		code, err := strconv.Atoi(d.Arg(0))
-		if err != nil || len(d.Args) != 2 {
-			c.ds.Alertf(d.Pos, "'errorfile' expects <status_code> and <file>")
-			return
-		}
-		if !errorfileCodes[code] {
-			c.ds.Warnf(d.ArgPos(0), "status code '%d' not handled by 'errorfile', error customization will be ignored", code)
-			return
-		}
-		if !inherited {
-			c.checkErrorFile(d)
-		}
-		p.ErrorFiles[code] = d.Arg(1)
+	case "errorfile", "errorfiles", "errorloc", "errorloc302", "errorloc303", "http-error":
+		c.errorDirective(p, d, inherited)
 	case "http-reuse":
 		switch d.Arg(0) {
 		case "never", "safe", "aggressive", "always":
@@ -258,10 +246,6 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	}
 }
 
-// checkErrorFile reads the file as HAProxy does at load time (relative
-// paths are relative to the working directory): it must exist and start
-// with an HTTP status line. The auditor skips this, as it may run away
-// from the deployment's files.
 // capture reads "capture request|response header <name> len <length>";
 // "capture cookie" is refused.
 func (c *compiler) capture(p *Proxy, d *config.Directive) {
@@ -281,6 +265,10 @@ func (c *compiler) capture(p *Proxy, d *config.Directive) {
 	p.Captures = append(p.Captures, Capture{Pos: d.Pos, Response: d.Arg(0) == "response", Name: d.Arg(2), Len: n})
 }
 
+// checkErrorFile reads the file as HAProxy does at load time (relative
+// paths are relative to the working directory): it must exist and start
+// with an HTTP status line. The auditor skips this, as it may run away
+// from the deployment's files.
 func (c *compiler) checkErrorFile(d *config.Directive) {
 	if c.opt.Audit {
 		return
@@ -294,7 +282,9 @@ func (c *compiler) checkErrorFile(d *config.Directive) {
 	defer f.Close()
 	head := make([]byte, 16)
 	n, _ := io.ReadFull(f, head)
-	if !bytes.HasPrefix(head[:n], []byte("HTTP/")) {
+	// An empty file is HAProxy's way to send nothing and close (CM 4.2
+	// "errorfile": "errorfile 408 /dev/null").
+	if n > 0 && !bytes.HasPrefix(head[:n], []byte("HTTP/")) {
 		c.ds.Alertf(d.ArgPos(1), "errorfile : '%s': unable to parse headers (the file must start with an HTTP status line)", name)
 	}
 }

@@ -75,7 +75,7 @@ func compileTables(m *model.Model, reuse func(string, stick.Spec) *stick.Table, 
 // compileRules compiles the ACLs, rule lists and use_backend conditions of
 // p; nil when its ACLs do not compile (the rules would only repeat the
 // errors).
-func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table, refs *acl.PatRefs, ds *config.Diagnostics) *Rules {
+func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table, refs *acl.PatRefs, sf *sectionFiles, ds *config.Diagnostics) *Rules {
 	lookup := func(name string) *stick.Table { return tables[name] }
 	set, d := acl.Compile(p, m, acl.Options{Tables: lookup, Refs: refs})
 	*ds = append(*ds, d...)
@@ -83,7 +83,7 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		return nil
 	}
 	r := &Rules{Set: set}
-	ropt := rules.Options{Tables: lookup, Resolvers: func(name string) bool { return m.Resolvers[name] != nil }}
+	ropt := rules.Options{Tables: lookup, Errors: sf.Errors, Resolvers: func(name string) bool { return m.Resolvers[name] != nil }}
 	for _, l := range []struct {
 		dst  **rules.List
 		kind rules.Kind

@@ -551,11 +551,7 @@ func (s *httpSession) requestError(err error, e *LogEntry) bool {
 
 // sendError writes a complete error response and marks the entry.
 func (s *httpSession) sendError(status int, e *LogEntry) {
-	page := s.pagesFor(status).get(status)
-	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	n, _ := s.c.Write(page)
-	e.Status = status
-	e.BytesOut += int64(n)
+	s.sendPage(s.pagesFor(status), status, e)
 }
 
 // connLevel ranks a proxy's own connection mode (model.Proxy.ConnMode);

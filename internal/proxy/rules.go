@@ -180,15 +180,27 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 			status = 500
 		}
 		e.Term = "PT"
-		s.sendError(status, e)
+		if res.HasRaw {
+			s.writeRaw(res.Raw, status, e)
+			return
+		}
+		if !res.Errorfile && (len(res.Body) > 0 || len(res.Headers) > 0 || res.ContentType != "") {
+			s.writeReply(res, status, e)
+			return
+		}
+		s.sendPage(pages, status, e)
 		return
 	case rules.Deny, rules.Error:
 		if status == 0 {
 			status = 403
 		}
 		e.Term = "PR"
+		if res.HasRaw {
+			s.writeRaw(res.Raw, status, e)
+			return
+		}
 		if res.Errorfile || res.Verdict == rules.Error {
-			s.writeRaw(pages.get(status), status, e)
+			s.sendPage(pages, status, e)
 			return
 		}
 	case rules.Auth:
@@ -198,7 +210,7 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 		}
 		status = 401
 		res.Headers = append(res.Headers, h1.Header{Name: []byte("WWW-Authenticate"), Value: []byte(`Basic realm="` + realm + `"`)})
-		body := pages.get(401)
+		body := pages.raw(401)
 		if i := indexBody(body); i >= 0 {
 			res.Body, res.ContentType = body[i:], "text/html"
 		}
@@ -212,11 +224,21 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 		if status == 0 {
 			status = 200
 		}
+		if res.HasRaw {
+			s.writeRaw(res.Raw, status, e)
+			return
+		}
 		if res.Errorfile {
-			s.writeRaw(pages.get(status), status, e)
+			s.sendPage(pages, status, e)
 			return
 		}
 	}
+	s.writeReply(res, status, e)
+}
+
+// writeReply writes a response built from res: status, body, content
+// type and headers; it closes the connection.
+func (s *httpSession) writeReply(res rules.Result, status int, e *LogEntry) {
 	b := h1.AppendStatusLine(s.head[:0], 1, 1, status, []byte(reasonFor(status)))
 	b = h1.AppendHeaderField(b, "content-length", strconv.Itoa(len(res.Body)))
 	if res.ContentType != "" {

@@ -313,12 +313,18 @@ func (c *compiler) readFile(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// errorfileStatuses are the codes HAProxy has errorfiles for.
-var errorfileStatuses = map[int]bool{200: true, 400: true, 403: true, 404: true, 405: true, 408: true,
-	410: true, 413: true, 425: true, 429: true, 500: true, 501: true, 502: true, 503: true, 504: true}
-
 // reply compiles deny, tarpit and return (CM 4.2 "http-request return").
 func compileReply(c *compiler, r *model.Rule) action {
+	rp := c.reply(r)
+	if rp == nil {
+		return nil
+	}
+	return rp
+}
+
+// reply compiles the reply options shared by deny, tarpit, return and
+// http-error; they may come in any order.
+func (c *compiler) reply(r *model.Rule) *replyAction {
 	a := r.Args
 	rp := &replyAction{verdict: Deny, status: 403}
 	switch r.Action {
@@ -331,6 +337,7 @@ func compileReply(c *compiler, r *model.Rule) action {
 		rp.status = 502
 	}
 	payload := false
+	section, sectionPos := "", config.Pos{}
 	for i := 0; i < len(a); i++ {
 		w := a[i]
 		need := func() (config.Word, bool) {
@@ -394,15 +401,22 @@ func compileReply(c *compiler, r *model.Rule) action {
 						return nil
 					}
 				default:
-					rp.raw = data
+					if len(data) > 0 && !strings.HasPrefix(string(data), "HTTP/") {
+						c.errf(v.Pos, r, "'%s': unable to parse headers (the file must start with an HTTP status line)", v.Text)
+						return nil
+					}
+					rp.raw, rp.hasRaw = data, true
 				}
 			default:
-				c.ds = append(c.ds, config.Diagnostic{Pos: w.Pos, Severity: config.SevAlert, Code: model.CodeUnsupported,
-					Msg: fmt.Sprintf("'%s %s' : 'errorfiles' is not supported by bulwark", r.Keyword, r.Action)})
-				return nil
+				section, sectionPos = v.Text, v.Pos
 			}
 		case "default-errorfiles":
+			if payload {
+				c.errf(w.Pos, r, "only one payload may be given")
+				return nil
+			}
 			payload = true
+			rp.defaultErr = true
 		case "hdr":
 			if i+2 >= len(a) {
 				c.errf(w.Pos, r, "'hdr' expects <name> <fmt>")
@@ -424,11 +438,32 @@ func compileReply(c *compiler, r *model.Rule) action {
 			return nil
 		}
 	}
-	if (rp.body != nil || rp.lf != nil) && rp.ctype == "" && r.Action == "return" {
+	if section != "" {
+		// The section's errorfile for the status, else the proxy's
+		// error message for it (CM 4.2 "http-request deny").
+		var files map[int][]byte
+		ok := false
+		if c.opt.Errors != nil {
+			files, ok = c.opt.Errors(section)
+		}
+		if !ok {
+			c.errf(sectionPos, r, "unknown http-errors section '%s'", section)
+			return nil
+		}
+		if b, found := files[rp.status]; found {
+			rp.raw, rp.hasRaw = b, true
+		} else {
+			rp.defaultErr, rp.sectionMiss = true, true
+		}
+	}
+	if (len(rp.body) > 0 || rp.lf != nil) && rp.ctype == "" {
 		c.errf(r.Pos, r, "a 'string', 'lf-string', 'file' or 'lf-file' payload requires 'content-type'")
 		return nil
 	}
-	rp.errorfile = rp.body == nil && rp.lf == nil && rp.raw == nil && (r.Action != "return" || errorfileStatuses[rp.status] && payload)
+	// deny and tarpit without a payload send the proxy's error message for
+	// the status; return without one sends an empty response, unless told
+	// "default-errorfiles".
+	rp.errorfile = rp.defaultErr || !payload && r.Action != "return"
 	return rp
 }
 

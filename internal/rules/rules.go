@@ -78,9 +78,14 @@ func (v Verdict) String() string { return verdictNames[v] }
 // Result is the outcome of running a list. Slices alias the Exec's arena
 // or the compiled rules and are valid until the arena is reset.
 type Result struct {
-	Verdict     Verdict
-	Status      int
-	Errorfile   bool
+	Verdict Verdict
+	Status  int
+	// Errorfile: answer the proxy's error message for Status.
+	Errorfile bool
+	// Raw is a complete response to send as is (an errorfile); HasRaw
+	// with an empty Raw means send nothing and close.
+	Raw         []byte
+	HasRaw      bool
 	ContentType string
 	Body        []byte
 	Headers     []h1.Header
@@ -133,6 +138,9 @@ type Options struct {
 	// Resolvers reports whether a resolvers section exists, for
 	// "do-resolve"; nil accepts any name.
 	Resolvers func(name string) bool
+	// Errors returns the errorfiles of an "http-errors" section by status,
+	// and whether the section exists.
+	Errors func(name string) (map[int][]byte, bool)
 }
 
 type rule struct {

@@ -1,0 +1,166 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder is a backend that keeps the raw bytes of every request head
+// (and body, by Content-Length) it receives and answers resp to each.
+type recorder struct {
+	addr string
+	mu   sync.Mutex
+	reqs []string
+}
+
+func newRecorder(t testing.TB, resp string) *recorder {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	r := &recorder{addr: l.Addr().String()}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go r.serve(c, resp)
+		}
+	}()
+	return r
+}
+
+func (r *recorder) serve(c net.Conn, resp string) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for n := 0; n < 100; n++ {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var b strings.Builder
+		clen := 0
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			b.WriteString(line)
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
+				clen, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+			if line == "\r\n" {
+				break
+			}
+		}
+		if clen > 0 {
+			body := make([]byte, clen)
+			if _, err := io.ReadFull(br, body); err != nil {
+				return
+			}
+			b.Write(body)
+		}
+		r.mu.Lock()
+		r.reqs = append(r.reqs, b.String())
+		r.mu.Unlock()
+		if _, err := io.WriteString(c, resp); err != nil {
+			return
+		}
+	}
+}
+
+// last returns the last request received, "" when none.
+func (r *recorder) last() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.reqs) == 0 {
+		return ""
+	}
+	return r.reqs[len(r.reqs)-1]
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.reqs)
+}
+
+const recOK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+func rget(t testing.TB, addr, path string, hdrs ...string) string {
+	t.Helper()
+	req := "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	for _, h := range hdrs {
+		req += h + "\r\n"
+	}
+	return rawRequest(t, addr, req+"\r\n", 5*time.Second)
+}
+
+func writeFile(t testing.TB, name, data string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// CM 4.2 "errorfiles", "http-error", "errorfile": each directive overrides
+// the earlier ones for its codes, inherited first; an empty file sends
+// nothing.
+func TestErrorMessages(t *testing.T) {
+	ef := func(tag string, code int) string {
+		return writeFile(t, tag+strconv.Itoa(code)+".http", "HTTP/1.1 "+strconv.Itoa(code)+" X\r\nx-err: "+tag+"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+	}
+	empty := writeFile(t, "empty", "")
+	cfg := sub(`
+http-errors sec
+    errorfile 403 SEC403
+    errorfile 404 SEC404
+`+baseDefaults+`
+    errorfile 404 DEF404
+frontend fe
+    bind 127.0.0.1:0
+    errorfile 403 OWN403
+    errorfiles sec 404
+    errorfile 408 EMPTY
+    http-error status 500 content-type text/plain hdr x-p "%[path]" lf-string "p=%[path]"
+    http-error status 404 errorfiles sec
+    errorloc303 429 http://elsewhere/
+    http-request deny deny_status 403 if { path /403 }
+    http-request deny deny_status 404 if { path /404 }
+    http-request deny deny_status 408 if { path /408 }
+    http-request deny deny_status 500 if { path /500 }
+    http-request deny deny_status 429 if { path /429 }
+    http-request deny deny_status 403 errorfiles sec if { path /sec403 }
+    http-request return status 500 default-errorfiles if { path /ret500 }
+    default_backend be
+backend be
+    server s B
+`, "SEC403", ef("sec", 403), "SEC404", ef("sec", 404), "DEF404", ef("def", 404), "OWN403", ef("own", 403), "EMPTY", empty, "B", "127.0.0.1:1")
+	_, addr := startProxy(t, cfg)
+	for _, tc := range []struct{ path, want string }{
+		{"/403", "x-err: own"},
+		{"/404", "x-err: sec"},
+		{"/sec403", "x-err: sec"},
+		{"/500", "x-p: /500"},
+		{"/ret500", "p=/ret500"},
+		{"/429", "location: http://elsewhere/"},
+	} {
+		out := rget(t, addr, tc.path)
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("%s: %q, want %q in it", tc.path, out, tc.want)
+		}
+	}
+	if out := rget(t, addr, "/408"); out != "" {
+		t.Errorf("/408 with an empty errorfile: %q, want nothing", out)
+	}
+}
