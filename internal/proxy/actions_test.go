@@ -133,7 +133,6 @@ frontend fe
     errorfiles sec 404
     errorfile 408 EMPTY
     http-error status 500 content-type text/plain hdr x-p "%[path]" lf-string "p=%[path]"
-    http-error status 404 errorfiles sec
     errorloc303 429 http://elsewhere/
     http-request deny deny_status 403 if { path /403 }
     http-request deny deny_status 404 if { path /404 }
