@@ -25,9 +25,6 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 				}
 			}
 		}
-		for _, r := range p.HTTPAfter {
-			no(r.Pos, "'http-after-response "+r.Action+"'")
-		}
 		for _, r := range p.TCPRequest {
 			if r.Keyword == "tcp-request content" && p.Mode == model.ModeHTTP {
 				no(r.Pos, "'tcp-request content' in an HTTP proxy")

@@ -12,8 +12,11 @@ import (
 type Rules struct {
 	Set        *acl.Set
 	Req, Resp  *rules.List
+	After      *rules.List // http-after-response
 	TCPConn    *rules.List
+	TCPSession *rules.List
 	TCPContent *rules.List
+	TCPResp    *rules.List // tcp-response content
 	// UseBackend is parallel to model.Proxy.UseBackends.
 	UseBackend []*acl.Cond
 	// StatsAdmin are the "stats admin" conditions: any match enables the
@@ -87,7 +90,9 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 	for _, l := range []struct {
 		dst  **rules.List
 		kind rules.Kind
-	}{{&r.Req, rules.HTTPRequest}, {&r.Resp, rules.HTTPResponse}, {&r.TCPConn, rules.TCPConnection}, {&r.TCPContent, rules.TCPContent}} {
+	}{{&r.Req, rules.HTTPRequest}, {&r.Resp, rules.HTTPResponse}, {&r.After, rules.HTTPAfter},
+		{&r.TCPConn, rules.TCPConnection}, {&r.TCPSession, rules.TCPSession}, {&r.TCPContent, rules.TCPContent},
+		{&r.TCPResp, rules.TCPResponse}} {
 		*l.dst, d = rules.Compile(p, l.kind, set, ropt)
 		*ds = append(*ds, d...)
 	}

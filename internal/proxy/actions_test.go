@@ -163,3 +163,40 @@ backend be
 		t.Errorf("/408 with an empty errorfile: %q, want nothing", out)
 	}
 }
+
+// CM 4.2 "http-after-response": every response, the server's and the
+// generated ones, backend rules first; "allow" ends only its own list.
+func TestHTTPAfterResponse(t *testing.T) {
+	b := newRecorder(t, "HTTP/1.1 234 Odd\r\nContent-Length: 2\r\nx-srv: 1\r\n\r\nok")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request deny if { path /deny }
+    http-request return status 200 content-type text/plain string hi if { path /ret }
+    http-after-response set-header x-fe "st=%[status]"
+    http-after-response allow if { status 299 }
+    http-after-response set-header x-fe2 yes
+    default_backend be
+backend be
+    http-after-response set-status 299 if { status 234 }
+    http-after-response set-header x-be be
+    http-after-response del-header x-srv
+    server s B
+`, "B", b.addr))
+	out := rget(t, addr, "/")
+	for _, want := range []string{"HTTP/1.1 299 ", "x-be: be\r\n", "x-fe: st=299\r\n", "\r\n\r\nok"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("server response: %q lacks %q", out, want)
+		}
+	}
+	if strings.Contains(out, "x-fe2") || strings.Contains(out, "x-srv") {
+		t.Errorf("server response: %q: allow did not end the frontend list, or del-header did not run", out)
+	}
+	out = rget(t, addr, "/deny")
+	if statusOf(out) != 403 || !strings.Contains(out, "x-fe: st=403\r\n") || !strings.Contains(out, "x-fe2: yes") || strings.Contains(out, "x-be") {
+		t.Errorf("deny: %q", out)
+	}
+	if out = rget(t, addr, "/ret"); !strings.Contains(out, "x-fe: st=200\r\n") || !strings.HasSuffix(out, "\r\n\r\nhi") {
+		t.Errorf("return: %q", out)
+	}
+}

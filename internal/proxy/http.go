@@ -1035,6 +1035,12 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		e.Cookie = s.ck.log()
 	}
 	s.stickStore(be, e.srv, true)
+	if res := s.afterRules(); res.Verdict == rules.Error {
+		s.m.resp.KeepAlive = false
+		s.m.req.KeepAlive = false
+		s.sendPage(s.pagesFor(500), 500, e)
+		return 0, nil
+	}
 	e.Status = resp.Status
 	be.observe(sc.srv, true, !layer7Error(resp.Status))
 	// An HTTP/1.0 response keeps its version, as in HAProxy, unless it

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -16,8 +17,11 @@ import (
 type proxyRules struct {
 	set        *acl.Set
 	req, resp  *rules.List
+	after      *rules.List // http-after-response
 	tcpConn    *rules.List
+	tcpSession *rules.List
 	tcpContent *rules.List
+	tcpResp    *rules.List
 	useBE      []*acl.Cond // parallel to model.Proxy.UseBackends
 	statsAdmin []*acl.Cond
 }
@@ -256,6 +260,9 @@ func (s *httpSession) writeReply(res rules.Result, status int, e *LogEntry) {
 }
 
 func (s *httpSession) writeRaw(b []byte, status int, e *LogEntry) {
+	if len(b) > 0 && s.hasAfter() {
+		b, status = s.afterGenerated(b, status)
+	}
 	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	n, _ := s.c.Write(b)
 	e.Status = status
@@ -292,4 +299,64 @@ func reasonFor(status int) string {
 		return "No Content"
 	}
 	return fmt.Sprintf("Status %d", status)
+}
+
+// hasAfter reports whether http-after-response rules apply to the
+// current transaction.
+func (s *httpSession) hasAfter() bool {
+	if r := s.fe.rules; r != nil && r.after.Len() > 0 {
+		return true
+	}
+	be := s.curBE
+	return be != nil && be.rules != nil && be.rules.after.Len() > 0
+}
+
+// afterRules runs the http-after-response rules on the response head in
+// s.m.resp: the backend's, then the frontend's (CM 4.2). An Error verdict
+// is a rewrite that failed in strict mode.
+func (s *httpSession) afterRules() rules.Result {
+	var lists [2]*proxyRules
+	if be := s.curBE; be != nil && be.cfg != s.fe.cfg {
+		lists[0] = be.rules
+	}
+	lists[1] = s.fe.rules
+	s.inResp = true
+	for _, r := range lists {
+		if r == nil || r.after.Len() == 0 {
+			continue
+		}
+		s.eval.Reset()
+		// allow only ends its own list; no other verdict exists here.
+		if res := r.after.Run(&s.exec); res.Verdict == rules.Error {
+			return res
+		}
+	}
+	return rules.Result{}
+}
+
+// afterGenerated runs the http-after-response rules on a response the
+// proxy generated (b, complete) and returns it rewritten with its status.
+// A response that does not parse (a broken errorfile) goes out as is.
+func (s *httpSession) afterGenerated(b []byte, status int) ([]byte, int) {
+	hl := indexBody(b)
+	if hl < 0 {
+		return b, status
+	}
+	rd := h1.NewReader(bytes.NewReader(b[:hl]), s.fe.rt.readerConfig())
+	if err := rd.ReadResponse(&s.m.resp, s.m.req.Method); err != nil {
+		return b, status
+	}
+	// Header values alias the reader's buffer: copy them before it goes.
+	hs := s.m.resp.Headers
+	for i := range hs {
+		hs[i].Name = append([]byte(nil), hs[i].Name...)
+		hs[i].Value = append([]byte(nil), hs[i].Value...)
+	}
+	s.m.resp.Reason = append([]byte(nil), s.m.resp.Reason...)
+	rd.Release()
+	if res := s.afterRules(); res.Verdict == rules.Error {
+		return b, status
+	}
+	out := h1.AppendResponseHead(make([]byte, 0, len(b)+128), &s.m.resp)
+	return append(out, b[hl:]...), s.m.resp.Status
 }

@@ -22,6 +22,9 @@ type compiler struct {
 	captures int
 }
 
+// resp reports a list that runs on responses.
+func (c *compiler) resp() bool { return c.kind == HTTPResponse || c.kind == HTTPAfter }
+
 func (c *compiler) errf(pos config.Pos, r *model.Rule, format string, args ...any) {
 	c.ds.Alertf(pos, "'%s %s' : %s", r.Keyword, r.Action, fmt.Sprintf(format, args...))
 }
@@ -51,7 +54,7 @@ func compileAllow(c *compiler, r *model.Rule) action {
 		c.errf(r.Args[0].Pos, r, "unexpected argument '%s'", r.Args[0].Text)
 		return nil
 	}
-	if c.kind == HTTPRequest || c.kind == HTTPResponse {
+	if c.kind.http() {
 		return verdictAction(Allow)
 	}
 	return verdictAction(Accept)
@@ -132,7 +135,7 @@ func compileSetHeader(c *compiler, r *model.Rule) action {
 	if f == nil {
 		return nil
 	}
-	return &setHeader{name: a[0].Text, f: f, add: r.Action == "add-header", resp: c.kind == HTTPResponse}
+	return &setHeader{name: a[0].Text, f: f, add: r.Action == "add-header", resp: c.resp()}
 }
 
 func compileReplaceHeader(c *compiler, r *model.Rule) action {
@@ -146,7 +149,7 @@ func compileReplaceHeader(c *compiler, r *model.Rule) action {
 	if re == nil || f == nil {
 		return nil
 	}
-	return &replaceHeader{name: a[0].Text, re: re, f: f, value: r.Action == "replace-value", resp: c.kind == HTTPResponse}
+	return &replaceHeader{name: a[0].Text, re: re, f: f, value: r.Action == "replace-value", resp: c.resp()}
 }
 
 // compileSetURI compiles set-path, set-pathq, set-query and set-uri.
@@ -473,7 +476,7 @@ func compileDelHeader(c *compiler, r *model.Rule) action {
 		c.errf(r.Pos, r, "expects <name> [-m <meth>]")
 		return nil
 	}
-	d := &delHeader{name: a[0].Text, method: "str", resp: c.kind == HTTPResponse}
+	d := &delHeader{name: a[0].Text, method: "str", resp: c.resp()}
 	if len(a) == 3 {
 		d.method = a[2].Text
 		switch d.method {
@@ -616,4 +619,21 @@ func compileCapture(c *compiler, r *model.Rule) action {
 		cp.id = n
 	}
 	return cp
+}
+
+// compileStrictMode compiles "strict-mode on|off" (CM 4.2): whether a
+// failed rewrite in the following rules of the set is an error.
+func compileStrictMode(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 || r.Args[0].Text != "on" && r.Args[0].Text != "off" {
+		c.errf(r.Pos, r, "expects 'on' or 'off' as argument")
+		return nil
+	}
+	return strictMode(r.Args[0].Text == "off")
+}
+
+type strictMode bool
+
+func (m strictMode) run(x *Exec, r *rule, res *Result) bool {
+	x.Lax = bool(m)
+	return false
 }

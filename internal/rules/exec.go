@@ -16,6 +16,9 @@ func (x *Exec) render(f *acl.Format) []byte {
 }
 
 func (x *Exec) fail(res *Result, resp bool) bool {
+	if x.Lax {
+		return false
+	}
 	res.Verdict, res.Status = Error, 500
 	if resp {
 		res.Status = 502

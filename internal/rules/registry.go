@@ -12,9 +12,19 @@ type kindSet uint8
 const (
 	reqOnly  = kindSet(1 << HTTPRequest)
 	respOnly = kindSet(1 << HTTPResponse)
+	after    = kindSet(1 << HTTPAfter)
 	httpBoth = reqOnly | respOnly
-	tcpBoth  = kindSet(1<<TCPConnection | 1<<TCPContent)
-	allKinds = httpBoth | tcpBoth
+	httpAll  = httpBoth | after
+	tcpConn  = kindSet(1 << TCPConnection)
+	tcpSess  = kindSet(1 << TCPSession)
+	tcpCont  = kindSet(1 << TCPContent)
+	tcpResp  = kindSet(1 << TCPResponse)
+	tcpReq   = tcpConn | tcpSess | tcpCont
+	tcpBoth  = tcpReq
+	tcpAll   = tcpReq | tcpResp
+	allKinds = httpAll | tcpAll
+	// l4 are the tcp-request rule sets and the HTTP ones a stream runs.
+	trackSets = httpBoth | tcpReq
 )
 
 // actionDef is one action Bulwark runs: the rule lists it runs in and its
@@ -27,19 +37,19 @@ type actionDef struct {
 
 // registry is the one list of implemented actions; it is read-only.
 var registry = map[string]actionDef{
-	"allow":          {httpBoth, compileAllow},
-	"accept":         {tcpBoth, compileAllow},
-	"reject":         {reqOnly | tcpBoth, compileReject},
+	"allow":          {httpAll, compileAllow},
+	"accept":         {tcpAll, compileAllow},
+	"reject":         {reqOnly | tcpAll, compileReject},
 	"deny":           {httpBoth, compileReply},
 	"return":         {httpBoth, compileReply},
 	"tarpit":         {reqOnly, compileReply},
 	"auth":           {reqOnly, compileAuth},
 	"redirect":       {reqOnly, compileRedirect},
-	"set-header":     {httpBoth, compileSetHeader},
-	"add-header":     {httpBoth, compileSetHeader},
-	"del-header":     {httpBoth, compileDelHeader},
-	"replace-header": {httpBoth, compileReplaceHeader},
-	"replace-value":  {httpBoth, compileReplaceHeader},
+	"set-header":     {httpAll, compileSetHeader},
+	"add-header":     {httpAll, compileSetHeader},
+	"del-header":     {httpAll, compileDelHeader},
+	"replace-header": {httpAll, compileReplaceHeader},
+	"replace-value":  {httpAll, compileReplaceHeader},
 	"set-path":       {reqOnly, compileSetURI},
 	"set-pathq":      {reqOnly, compileSetURI},
 	"set-query":      {reqOnly, compileSetURI},
@@ -49,14 +59,15 @@ var registry = map[string]actionDef{
 	"set-var":        {allKinds, compileSetVar},
 	"set-var-fmt":    {allKinds, compileSetVarFmt},
 	"unset-var":      {allKinds, compileUnsetVar},
-	"track-sc0":      {allKinds, compileTrack},
-	"track-sc1":      {allKinds, compileTrack},
-	"track-sc2":      {allKinds, compileTrack},
+	"track-sc0":      {trackSets, compileTrack},
+	"track-sc1":      {trackSets, compileTrack},
+	"track-sc2":      {trackSets, compileTrack},
 	"sc-inc-gpc0":    {allKinds, compileIncGPC},
 	"sc-inc-gpc1":    {allKinds, compileIncGPC},
 	"set-log-level":  {httpBoth, compileLogLevel},
 	"capture":        {reqOnly, compileCapture},
-	"set-status":     {respOnly, compileSetStatus},
+	"set-status":     {respOnly | after, compileSetStatus},
+	"strict-mode":    {httpAll, compileStrictMode},
 	"use-service":    {reqOnly, compileUseService},
 	"cache-use":      {reqOnly, compileCache},
 	"cache-store":    {respOnly, compileCache},
@@ -68,17 +79,13 @@ var registry = map[string]actionDef{
 // ("http-request", "http-response", "tcp-request connection" or
 // "tcp-request content"), for tests and documentation.
 func Implemented(ruleset string) []string {
-	var k Kind
-	switch ruleset {
-	case "http-request":
-		k = HTTPRequest
-	case "http-response":
-		k = HTTPResponse
-	case "tcp-request connection":
-		k = TCPConnection
-	case "tcp-request content":
-		k = TCPContent
-	default:
+	k := Kind(255)
+	for i, n := range kindNames {
+		if n == ruleset {
+			k = Kind(i)
+		}
+	}
+	if k == 255 {
 		return nil
 	}
 	var out []string

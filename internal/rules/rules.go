@@ -104,7 +104,23 @@ const (
 	HTTPResponse
 	TCPConnection
 	TCPContent
+	// HTTPAfter is http-after-response: every response, generated ones
+	// included, after the http-response rules.
+	HTTPAfter
+	// TCPSession is tcp-request session: after the handshakes, before
+	// the first request is read.
+	TCPSession
+	// TCPResponse is tcp-response content.
+	TCPResponse
 )
+
+func (k Kind) http() bool { return k == HTTPRequest || k == HTTPResponse || k == HTTPAfter }
+
+// kindNames are the rule sets as the configuration spells them.
+var kindNames = [...]string{"http-request", "http-response", "tcp-request connection", "tcp-request content",
+	"http-after-response", "tcp-request session", "tcp-response content"}
+
+func (k Kind) String() string { return kindNames[k] }
 
 // List is a compiled rule list.
 type List struct {
@@ -126,6 +142,9 @@ type Exec struct {
 	// resolvers' own timeouts.
 	DNS Resolver
 	Ctx context.Context
+	// Lax is "strict-mode off": a failed rewrite is skipped instead of
+	// answering an error.
+	Lax bool
 }
 
 // Options for Compile.
@@ -162,13 +181,13 @@ func Compile(p *model.Proxy, kind Kind, set *acl.Set, opt Options) (*List, confi
 		src = p.HTTPRequest
 	case HTTPResponse:
 		src = p.HTTPResponse
+	case HTTPAfter:
+		src = p.HTTPAfter
+	case TCPResponse:
+		src = p.TCPResponse
 	default:
-		want := "tcp-request connection"
-		if kind == TCPContent {
-			want = "tcp-request content"
-		}
 		for _, r := range p.TCPRequest {
-			if r.Keyword == want {
+			if r.Keyword == kind.String() {
 				src = append(src, r)
 			}
 		}
@@ -198,8 +217,10 @@ func (l *List) Len() int { return len(l.rules) }
 
 // Run evaluates the list in order until a terminal action.
 func (l *List) Run(x *Exec) Result {
-	x.E.Response = l.kind == HTTPResponse
+	x.E.Response = l.kind == HTTPResponse || l.kind == HTTPAfter || l.kind == TCPResponse
 	x.E.Invalidate()
+	// CM 4.2 "strict-mode": back on whenever a rule set starts.
+	x.Lax = false
 	for _, r := range l.rules {
 		if !r.cond.Match(x.E) {
 			continue
