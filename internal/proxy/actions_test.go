@@ -200,3 +200,41 @@ backend be
 		t.Errorf("return: %q", out)
 	}
 }
+
+// CM 4.2 "return": the connection stays open for the next request, and
+// content-type is dropped without a payload.
+func TestReturnKeepsAlive(t *testing.T) {
+	_, addr := startProxy(t, baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request return content-type text/plain if { path /a }
+    http-request return status 201 content-type text/plain string hi hdr x-u "%[url]" if { path /b }
+    http-request deny
+`)
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	var got []string
+	for i := 0; i < 2; i++ {
+		var head strings.Builder
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("response %d: %v after %q", i, err, head.String())
+			}
+			head.WriteString(l)
+			if l == "\r\n" {
+				break
+			}
+		}
+		got = append(got, head.String())
+	}
+	if strings.Contains(got[0], "content-type") || !strings.Contains(got[0], "content-length: 0") || strings.Contains(got[0], "close") {
+		t.Errorf("/a: %q", got[0])
+	}
+	if !strings.HasPrefix(got[1], "HTTP/1.1 201") || !strings.Contains(got[1], "x-u: /b\r\n") {
+		t.Errorf("/b: %q", got[1])
+	}
+}

@@ -352,8 +352,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
-			s.reply(res, fe.pages, e)
-			return false
+			return s.reply(res, fe.pages, e)
 		}
 	}
 	if st := statsFor(fe.cfg, s.m.req.Target); st != nil {
@@ -382,8 +381,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
-			s.reply(res, be.pages, e)
-			return false
+			return s.reply(res, be.pages, e)
 		}
 	}
 	if st := statsFor(be.cfg, s.m.req.Target); st != nil && be.cfg != fe.cfg {

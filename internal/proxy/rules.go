@@ -166,7 +166,10 @@ func (e runtimeEnv) FeConn(name string) int {
 
 // reply writes a response decided by a rule (deny, return, redirect, auth,
 // tarpit) and reports the status for the log.
-func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
+// It reports whether the connection may carry another request: after
+// "return" and "redirect" it may, as in HAProxy, when the request was read
+// whole; other answers close it.
+func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) bool {
 	status := res.Status
 	switch res.Verdict {
 	case rules.Tarpit:
@@ -186,14 +189,14 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 		e.Term = "PT"
 		if res.HasRaw {
 			s.writeRaw(res.Raw, status, e)
-			return
+			return false
 		}
 		if !res.Errorfile && (len(res.Body) > 0 || len(res.Headers) > 0 || res.ContentType != "") {
 			s.writeReply(res, status, e)
-			return
+			return false
 		}
 		s.sendPage(pages, status, e)
-		return
+		return false
 	case rules.Deny, rules.Error:
 		if status == 0 {
 			status = 403
@@ -201,11 +204,11 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 		e.Term = "PR"
 		if res.HasRaw {
 			s.writeRaw(res.Raw, status, e)
-			return
+			return false
 		}
 		if res.Errorfile || res.Verdict == rules.Error {
 			s.sendPage(pages, status, e)
-			return
+			return false
 		}
 	case rules.Auth:
 		realm := res.Realm
@@ -230,29 +233,53 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 		}
 		if res.HasRaw {
 			s.writeRaw(res.Raw, status, e)
-			return
+			return false
 		}
 		if res.Errorfile {
 			s.sendPage(pages, status, e)
-			return
+			return false
 		}
 	}
-	s.writeReply(res, status, e)
+	keep := (res.Verdict == rules.Return || res.Verdict == rules.Redirect) && s.keepAfterReply()
+	s.writeReplyKeep(res, status, e, keep)
+	return keep
 }
 
 // writeReply writes a response built from res: status, body, content
 // type and headers; it closes the connection.
 func (s *httpSession) writeReply(res rules.Result, status int, e *LogEntry) {
+	s.writeReplyKeep(res, status, e, false)
+}
+
+// keepAfterReply reports whether the client connection may go on after a
+// response the proxy generated.
+func (s *httpSession) keepAfterReply() bool {
+	req := &s.m.req
+	level := s.fe.connLevel
+	if be := s.curBE; be != nil {
+		level = max(level, be.connLevel)
+	}
+	return req.KeepAlive && !s.fe.rt.stopping.Load() && level < 2 &&
+		(req.Framing() == h1.FramingNone || s.rd.Body().Done())
+}
+
+func (s *httpSession) writeReplyKeep(res rules.Result, status int, e *LogEntry, keep bool) {
 	b := h1.AppendStatusLine(s.head[:0], 1, 1, status, []byte(reasonFor(status)))
 	b = h1.AppendHeaderField(b, "content-length", strconv.Itoa(len(res.Body)))
-	if res.ContentType != "" {
+	// CM 4.2 "return": content-type is ignored without a payload.
+	if res.ContentType != "" && len(res.Body) > 0 {
 		b = h1.AppendHeaderField(b, "content-type", res.ContentType)
 	}
 	if status >= 400 || res.Verdict == rules.Deny {
 		b = h1.AppendHeaderField(b, "cache-control", "no-cache")
 	}
 	b = h1.AppendHeaders(b, res.Headers)
-	b = h1.AppendHeaderField(b, "connection", "close")
+	switch {
+	case !keep:
+		b = h1.AppendHeaderField(b, "connection", "close")
+	case s.m.req.Major == 1 && s.m.req.Minor == 0:
+		b = h1.AppendHeaderField(b, "connection", "keep-alive")
+	}
 	b = append(b, '\r', '\n')
 	b = append(b, res.Body...)
 	s.head = b
