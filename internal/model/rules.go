@@ -286,11 +286,7 @@ func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inh
 		c.ds = append(c.ds, diag)
 		return
 	}
-	// Bulwark runs no tcp-request session or tcp-response rules at all;
-	// which actions it runs elsewhere is the rule compiler's registry's call.
-	if sub == "session" || d.Name == "tcp-response" {
-		c.unsupported(d.ArgPos(1), "'%s %s %s' is not supported by bulwark", d.Name, sub, act)
-	}
+	// Which actions Bulwark runs is the rule compiler's registry's call.
 	r := c.rule(p, d, d.Name+" "+sub, 1)
 	if r == nil {
 		return

@@ -238,3 +238,47 @@ frontend fe
 		t.Errorf("/b: %q", got[1])
 	}
 }
+
+// CM 4.2: tcp-request session and content rules run in an HTTP proxy (the
+// content ones for every request, before http-request), tcp-response
+// content before http-response; defaults' rules first.
+func TestTCPRulesInHTTP(t *testing.T) {
+	b := newRecorder(t, recOK)
+	_, addr := startProxy(t, sub(`
+defaults common
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+defaults dfe from common
+    tcp-request session set-var(sess.s) str(sess)
+    tcp-request content set-var(txn.c) str(content)
+    tcp-request content accept
+frontend fe from dfe
+    bind 127.0.0.1:0
+    tcp-request content reject
+    http-request set-header x-c "%[var(txn.c)]"
+    http-request set-header x-s "%[var(sess.s)]"
+    default_backend be
+backend be from common
+    tcp-request content reject if { path /be-reject }
+    tcp-response content set-var(txn.r) str(resp)
+    tcp-response content reject if { path /resp-reject }
+    http-response set-header x-r "%[var(txn.r)]"
+    server s B
+`, "B", b.addr))
+	out := rget(t, addr, "/")
+	if !strings.Contains(out, "x-r: resp\r\n") {
+		t.Errorf("response: %q", out)
+	}
+	if req := b.last(); !strings.Contains(req, "x-c: content\r\n") || !strings.Contains(req, "x-s: sess\r\n") {
+		t.Errorf("server saw %q", req)
+	}
+	n := b.count()
+	if out := rget(t, addr, "/be-reject"); out != "" || b.count() != n {
+		t.Errorf("backend tcp-request content reject: %q, %d requests", out, b.count()-n)
+	}
+	if out := rget(t, addr, "/resp-reject"); out != "" {
+		t.Errorf("tcp-response content reject: %q", out)
+	}
+}

@@ -128,6 +128,17 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		}
 		s.setClientAddrs()
 	}
+	// "tcp-request session": once per connection, after the PROXY header
+	// (and, for an h2 stream, already run on its connection).
+	if r := fe.rules; r != nil && r.tcpSession.Len() > 0 && !s.h2 {
+		s.inConnRules = true
+		res := r.tcpSession.Run(&s.exec)
+		s.inConnRules = false
+		if res.Verdict == rules.Reject {
+			s.finish()
+			return
+		}
+	}
 	s.loop()
 }
 
@@ -346,6 +357,15 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if s.acmeChallenge(e) {
 		return false
 	}
+	if r := fe.rules; r != nil && r.tcpContent.Len() > 0 {
+		// CM 4.2: in an HTTP proxy "tcp-request content" rules run for
+		// every request, before the http-request rules.
+		s.eval.Reset()
+		if res := r.tcpContent.Run(&s.exec); res.Verdict == rules.Reject {
+			e.Term = "PR"
+			return false
+		}
+	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
 		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
@@ -375,6 +395,13 @@ func (s *httpSession) route(e *LogEntry) bool {
 	}
 	s.curBE = be
 	e.Backend, e.be = be.name, be
+	if be.cfg != fe.cfg && be.rules != nil && be.rules.tcpContent.Len() > 0 {
+		s.eval.Reset()
+		if res := be.rules.tcpContent.Run(&s.exec); res.Verdict == rules.Reject {
+			e.Term = "PR"
+			return false
+		}
+	}
 	if be.cfg != fe.cfg && be.rules != nil && be.rules.req.Len() > 0 {
 		s.eval.Reset()
 		if res := be.rules.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
@@ -397,6 +424,13 @@ func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) 
 	lists := [2]*proxyRules{be.rules, nil}
 	if be.cfg != s.fe.cfg {
 		lists[1] = s.fe.rules
+	}
+	// "tcp-response content" (backends only) runs before http-response.
+	if r := be.rules; r != nil && r.tcpResp.Len() > 0 {
+		s.eval.Reset()
+		if res := r.tcpResp.Run(&s.exec); res.Verdict == rules.Reject {
+			return res, be, true
+		}
 	}
 	for _, r := range lists {
 		if r == nil || r.resp.Len() == 0 {
@@ -500,7 +534,16 @@ func (s *httpSession) releaseIdle() {
 	s.fe.rt.putMsg(s.m)
 	s.m = nil
 	s.exec.Arena = nil
-	s.vars = nil
+	// Session variables live as long as the connection; the others end
+	// with their request.
+	for k := range s.vars {
+		if !strings.HasPrefix(k, "sess.") {
+			delete(s.vars, k)
+		}
+	}
+	if len(s.vars) == 0 {
+		s.vars = nil
+	}
 	s.eval.Shrink()
 	s.rd.Release()
 }

@@ -172,6 +172,10 @@ func (e runtimeEnv) FeConn(name string) int {
 func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) bool {
 	status := res.Status
 	switch res.Verdict {
+	case rules.Reject:
+		// Closed without a response (tcp-response content reject).
+		e.Term = "PR"
+		return false
 	case rules.Tarpit:
 		d := s.fe.cfg.Timeouts.Tarpit
 		if d == 0 {
