@@ -241,6 +241,11 @@ type Proxy struct {
 	// Filters are the "filter" lines in order: "compression" and
 	// "cache NAME" are the ones Bulwark runs.
 	Filters []Filter
+	// OriginalTo is "option originalto" (IfNone unused).
+	OriginalTo *ForwardFor
+	// RestrictHdrNames is "option http-restrict-req-hdr-names": "",
+	// "preserve", "delete" or "reject".
+	RestrictHdrNames string
 	// HTTPChk is the request line of "option httpchk", nil without
 	// it; Check is the whole active check.
 	HTTPChk *HTTPChkOption

@@ -23,7 +23,7 @@ var supportedOptions = map[string]bool{
 	"tcpka": true, "clitcpka": true, "srvtcpka": true,
 	"tcp-check": true, "redis-check": true, "mysql-check": true, "pgsql-check": true, "smtpchk": true,
 	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
-	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true,
+	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true, "originalto": true, "http-restrict-req-hdr-names": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
@@ -429,6 +429,41 @@ func (c *compiler) option(p *Proxy, d *config.Directive, inherited bool) {
 			}
 		}
 		p.ForwardFor = ff
+	case "originalto":
+		if !enable {
+			p.OriginalTo = nil
+			return
+		}
+		ot := &ForwardFor{Header: "X-Original-To"}
+		for i := 0; i < len(rest); i++ {
+			switch rest[i].Text {
+			case "except", "header":
+				if i+1 >= len(rest) {
+					c.ds.Alertf(rest[i].Pos, "'option originalto %s' expects a value", rest[i].Text)
+					return
+				}
+				if rest[i].Text == "except" {
+					ot.Except = rest[i+1].Text
+				} else {
+					ot.Header = rest[i+1].Text
+				}
+				i++
+			default:
+				c.ds.Alertf(rest[i].Pos, "'option originalto' only supports optional values: 'header' and 'except' (got '%s')", rest[i].Text)
+				return
+			}
+		}
+		p.OriginalTo = ot
+	case "http-restrict-req-hdr-names":
+		if len(rest) != 1 || rest[0].Text != "preserve" && rest[0].Text != "delete" && rest[0].Text != "reject" {
+			c.ds.Alertf(d.Pos, "'option http-restrict-req-hdr-names' expects 'preserve', 'delete' or 'reject'")
+			return
+		}
+		if !enable {
+			c.ds.Alertf(d.Pos, "'%s option http-restrict-req-hdr-names' is not supported", d.Name)
+			return
+		}
+		p.RestrictHdrNames = rest[0].Text
 	case "redispatch":
 		p.Redispatch = -1
 		if !enable {

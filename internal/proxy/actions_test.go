@@ -282,3 +282,45 @@ backend be from common
 		t.Errorf("tcp-response content reject: %q", out)
 	}
 }
+
+// set-src/set-dst feed X-Forwarded-For and X-Original-To (with their
+// "except"), set-method the request line, and
+// http-restrict-req-hdr-names deletes or refuses odd header names.
+func TestAddrMethodAndHeaderNames(t *testing.T) {
+	b := newRecorder(t, recOK)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request set-src hdr(x-src)
+    http-request set-dst hdr(x-dst)
+    http-request set-method PURGE if { path /purge }
+    use_backend strict if { path /strict }
+    default_backend be
+backend be
+    option forwardfor except 10.0.0.0/8
+    option originalto except 10.0.0.0/8 header x-dst-was
+    option http-restrict-req-hdr-names delete
+    server s B
+backend strict
+    option http-restrict-req-hdr-names reject
+    server s B
+`, "B", b.addr))
+	rget(t, addr, "/purge", "x-src: 192.0.2.7", "x-dst: 2001:db8::1", "x_odd: 1")
+	req := b.last()
+	for _, want := range []string{"PURGE /purge HTTP/1.1\r\n", "X-Forwarded-For: 192.0.2.7\r\n", "x-dst-was: 2001:db8::1\r\n"} {
+		if !strings.Contains(req, want) {
+			t.Errorf("server saw %q, lacks %q", req, want)
+		}
+	}
+	if strings.Contains(req, "x_odd") {
+		t.Errorf("x_odd was not deleted: %q", req)
+	}
+	rget(t, addr, "/", "x-src: 10.1.2.3", "x-dst: 10.0.0.9")
+	if req := b.last(); strings.Contains(req, "X-Forwarded-For") || strings.Contains(req, "x-dst-was") || !strings.HasPrefix(req, "GET / ") {
+		t.Errorf("excepted addresses: server saw %q", req)
+	}
+	n := b.count()
+	if out := rget(t, addr, "/strict", "x_odd: 1"); statusOf(out) != 403 || b.count() != n {
+		t.Errorf("reject: %q", out)
+	}
+}

@@ -375,6 +375,9 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return s.reply(res, fe.pages, e)
 		}
 	}
+	if !s.restrictHeaderNames(fe.cfg, fe.pages, e) {
+		return false
+	}
 	if st := statsFor(fe.cfg, s.m.req.Target); st != nil {
 		return s.serveStats(st, fe.cfg, fe.pages, e)
 	}
@@ -410,6 +413,9 @@ func (s *httpSession) route(e *LogEntry) bool {
 			}
 			return s.reply(res, be.pages, e)
 		}
+	}
+	if be.cfg != fe.cfg && !s.restrictHeaderNames(be.cfg, be.pages, e) {
+		return false
 	}
 	if st := statsFor(be.cfg, s.m.req.Target); st != nil && be.cfg != fe.cfg {
 		return s.serveStats(st, be.cfg, be.pages, e)
@@ -658,6 +664,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, req.Headers, s.src) {
 		s.head = h1.AppendHeaderField(s.head, ff.Header, s.srcText)
+	}
+	if ot := originalTo(fe.cfg, be.cfg); ot != nil && s.dst.IsValid() && wantsXFF(ot, nil, s.dst) {
+		s.head = h1.AppendHeaderField(s.head, ot.Header, s.dst.Addr().Unmap().String())
 	}
 	// The server is always spoken to in HTTP/1.1, where keep-alive is
 	// implicit; only closing needs saying.
@@ -1259,6 +1268,23 @@ func forwardFor(fe, be *model.Proxy) *model.ForwardFor {
 	return &m
 }
 
+// originalTo merges "option originalto" of the frontend and the backend:
+// either enables it; the backend's header name wins (CM 4.2).
+func originalTo(fe, be *model.Proxy) *model.ForwardFor {
+	a, b := fe.OriginalTo, be.OriginalTo
+	if fe == be || b == nil {
+		return a
+	}
+	if a == nil {
+		return b
+	}
+	m := *b
+	if m.Except == "" {
+		m.Except = a.Except
+	}
+	return &m
+}
+
 func wantsXFF(ff *model.ForwardFor, hs []h1.Header, src netip.AddrPort) bool {
 	if ff.Except != "" {
 		if pfx, err := parsePrefix(ff.Except); err == nil && pfx.Contains(src.Addr().Unmap()) {
@@ -1350,4 +1376,40 @@ func (s *httpSession) proxyConnection() {
 			req.KeepAlive = true
 		}
 	}
+}
+
+// restrictHeaderNames applies "option http-restrict-req-hdr-names" of px
+// after its http-request rules (CM 4.2): header names outside
+// [A-Za-z0-9-] are deleted, or the request is refused with a 403. It
+// reports whether the request goes on.
+func (s *httpSession) restrictHeaderNames(px *model.Proxy, pages errorPages, e *LogEntry) bool {
+	policy := px.RestrictHdrNames
+	if policy == "" || policy == "preserve" {
+		return true
+	}
+	hs := s.m.req.Headers
+	out := hs[:0]
+	for _, h := range hs {
+		if plainName(h.Name) {
+			out = append(out, h)
+			continue
+		}
+		if policy == "reject" {
+			e.Term = "PR"
+			s.sendPage(pages, 403, e)
+			return false
+		}
+	}
+	clear(hs[len(out):])
+	s.m.req.Headers = out
+	return true
+}
+
+func plainName(n []byte) bool {
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"time"
@@ -74,6 +75,21 @@ func (s *httpSession) HeaderList(resp bool) *[]h1.Header {
 	return &s.m.req.Headers
 }
 func (s *httpSession) SetTarget(t []byte) { s.m.req.Target = t }
+func (s *httpSession) SetMethod(m []byte) { s.m.req.Method = m }
+
+// SetAddr applies set-src/set-dst: what later rules, the log and
+// X-Forwarded-For / X-Original-To see.
+func (s *httpSession) SetAddr(dst bool, ap netip.AddrPort) {
+	if dst {
+		s.dst = ap
+		return
+	}
+	s.src = ap
+	s.srcText = []byte(ap.Addr().String())
+	if s.m != nil {
+		s.m.ent.Client = net.TCPAddrFromAddrPort(ap)
+	}
+}
 func (s *httpSession) SetStatus(code int, reason []byte) {
 	s.m.resp.Status = code
 	s.m.resp.Reason = reason

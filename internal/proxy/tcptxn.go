@@ -56,9 +56,17 @@ func (t *tcpTxn) CacheUse(string)              {}
 func (t *tcpTxn) CacheStore(string)            {}
 func (t *tcpTxn) HeaderList(bool) *[]h1.Header { return &t.hdrs }
 func (t *tcpTxn) SetTarget([]byte)             {}
-func (t *tcpTxn) SetStatus(int, []byte)        {}
-func (t *tcpTxn) SetLogLevel(string)           {}
-func (t *tcpTxn) Capture(int, []byte)          {}
+func (t *tcpTxn) SetMethod([]byte)             {}
+func (t *tcpTxn) SetAddr(dst bool, ap netip.AddrPort) {
+	if dst {
+		t.dst = ap
+	} else {
+		t.src = ap
+	}
+}
+func (t *tcpTxn) SetStatus(int, []byte) {}
+func (t *tcpTxn) SetLogLevel(string)    {}
+func (t *tcpTxn) Capture(int, []byte)   {}
 
 func (t *tcpTxn) release() {
 	now := t.Now()

@@ -56,8 +56,8 @@ type replyAction struct {
 	defaultErr bool // "default-errorfiles" or a section without the status
 	// sectionMiss: "errorfiles <name>" has nothing for the status.
 	sectionMiss bool
-	errorfile  bool // answer the proxy's error message for status
-	hdrs       []hdrFmt
+	errorfile   bool // answer the proxy's error message for status
+	hdrs        []hdrFmt
 }
 
 func (a *replyAction) run(x *Exec, r *rule, res *Result) bool {
@@ -81,6 +81,10 @@ func (a *replyAction) fill(x *Exec, res *Result) {
 	}
 	for _, h := range a.hdrs {
 		v := x.render(h.f)
+		if len(v) == 0 {
+			// HAProxy adds no reply header whose value renders empty.
+			continue
+		}
 		if !validValue(v) {
 			x.fail(res, x.E.Response)
 			return

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"net/netip"
 	"testing"
 
 	"bulwark/internal/acl"
@@ -34,6 +35,14 @@ func (t *txn) HeaderList(resp bool) *[]h1.Header {
 func (t *txn) SetTarget(b []byte)        { t.Tgt = string(b) }
 func (t *txn) SetStatus(c int, r []byte) { t.Code, t.reason = c, string(r) }
 func (t *txn) SetLogLevel(l string)      { t.level = l }
+func (t *txn) SetMethod(m []byte)        { t.Meth = string(m) }
+func (t *txn) SetAddr(dst bool, ap netip.AddrPort) {
+	if dst {
+		t.DstAddr = ap
+	} else {
+		t.SrcAddr = ap
+	}
+}
 func (t *txn) Capture(id int, v []byte) {
 	if t.captures == nil {
 		t.captures = map[int]string{}

@@ -6,6 +6,7 @@ package rules
 
 import (
 	"context"
+	"net/netip"
 	"sort"
 
 	"bulwark/internal/acl"
@@ -22,6 +23,10 @@ type Txn interface {
 	// or response for editing in place.
 	HeaderList(resp bool) *[]h1.Header
 	SetTarget(target []byte)
+	SetMethod(method []byte)
+	// SetAddr replaces the source (dst false) or destination address the
+	// rules, logs and forwarding see (set-src, set-dst, ...).
+	SetAddr(dst bool, ap netip.AddrPort)
 	SetStatus(code int, reason []byte)
 	SetLogLevel(level string)
 	// Capture stores a captured value in slot id (http-request capture).

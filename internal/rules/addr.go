@@ -1,0 +1,111 @@
+package rules
+
+import (
+	"net/netip"
+	"strconv"
+
+	"bulwark/internal/acl"
+	"bulwark/internal/model"
+)
+
+// compileSetAddr compiles set-src, set-dst, set-src-port and set-dst-port
+// (CM 4.2): the expression gives the new address or port.
+func compileSetAddr(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 {
+		c.errf(r.Pos, r, "expects exactly 1 sample expression")
+		return nil
+	}
+	x, err := c.set.Expr(r.Args[0].Text)
+	if err != nil {
+		c.errf(r.Args[0].Pos, r, "%v", err)
+		return nil
+	}
+	a := &setAddr{x: x}
+	switch r.Action {
+	case "set-dst", "set-dst-port":
+		a.dst = true
+	}
+	a.port = r.Action == "set-src-port" || r.Action == "set-dst-port"
+	return a
+}
+
+type setAddr struct {
+	x    *acl.Expr
+	dst  bool
+	port bool
+}
+
+// run sets the address and keeps the port, or sets the port and keeps the
+// address. A sample that is not an address (or a port) changes nothing,
+// as in HAProxy.
+func (a *setAddr) run(x *Exec, r *rule, res *Result) bool {
+	s, ok := a.x.Sample(x.E)
+	if !ok {
+		return false
+	}
+	cur := x.T.Src()
+	if a.dst {
+		cur = x.T.Dst()
+	}
+	if a.port {
+		var p int64
+		switch s.Kind {
+		case acl.KindInt, acl.KindBool:
+			p = s.I
+		case acl.KindStr, acl.KindBin:
+			n, err := strconv.ParseInt(string(s.B), 10, 64)
+			if err != nil {
+				return false
+			}
+			p = n
+		default:
+			return false
+		}
+		if p < 0 || p > 65535 {
+			return false
+		}
+		x.T.SetAddr(a.dst, netip.AddrPortFrom(cur.Addr(), uint16(p)))
+		return false
+	}
+	var ip netip.Addr
+	switch s.Kind {
+	case acl.KindIP:
+		ip = s.IP
+	case acl.KindStr, acl.KindBin:
+		v, err := netip.ParseAddr(string(s.B))
+		if err != nil {
+			return false
+		}
+		ip = v
+	default:
+		return false
+	}
+	x.T.SetAddr(a.dst, netip.AddrPortFrom(ip.Unmap(), cur.Port()))
+	return false
+}
+
+// compileSetMethod compiles "set-method <fmt>".
+func compileSetMethod(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 {
+		c.errf(r.Pos, r, "expects exactly 1 argument")
+		return nil
+	}
+	f := c.format(r, r.Args[0])
+	if f == nil {
+		return nil
+	}
+	return &setMethod{f: f}
+}
+
+type setMethod struct{ f *acl.Format }
+
+// run replaces the method; a value that is not a token (RFC 9110 §9.1)
+// is a failed rewrite.
+func (a *setMethod) run(x *Exec, r *rule, res *Result) bool {
+	v := x.render(a.f)
+	if !validToken(string(v)) {
+		return x.fail(res, false)
+	}
+	x.T.SetMethod(v)
+	return false
+}
