@@ -67,6 +67,7 @@ var registry = map[string]actionDef{
 	"set-log-level":  {httpBoth, compileLogLevel},
 	"capture":        {reqOnly, compileCapture},
 	"set-method":     {reqOnly, compileSetMethod},
+	"normalize-uri":  {reqOnly, compileNormalizeURI},
 	"set-src":        {reqOnly | tcpReq, compileSetAddr},
 	"set-dst":        {reqOnly | tcpReq, compileSetAddr},
 	"set-src-port":   {reqOnly | tcpReq, compileSetAddr},
