@@ -90,6 +90,9 @@ func (m *Model) filter(c Cap) []*Proxy {
 // Global holds process-wide settings.
 type Global struct {
 	Pos config.Pos
+	// Experimental is "expose-experimental-directives": HAProxy refuses
+	// its experimental actions (normalize-uri) without it.
+	Experimental bool
 	// Node and Description name this process on the stats page and in
 	// "show info" (node defaults to the host name).
 	Node, Description string

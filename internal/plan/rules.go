@@ -86,7 +86,8 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		return nil
 	}
 	r := &Rules{Set: set}
-	ropt := rules.Options{Tables: lookup, Errors: sf.Errors, Resolvers: func(name string) bool { return m.Resolvers[name] != nil }}
+	ropt := rules.Options{Tables: lookup, Errors: sf.Errors, Experimental: m.Global.Experimental,
+		Resolvers: func(name string) bool { return m.Resolvers[name] != nil }}
 	for _, l := range []struct {
 		dst  **rules.List
 		kind rules.Kind

@@ -90,11 +90,11 @@ func setup(t testing.TB, text string) (*env, config.Diagnostics) {
 	tables := func(n string) *stick.Table { return ev.tables[n] }
 	set, all := acl.Compile(ev.p, m, acl.Options{Tables: tables})
 	var d config.Diagnostics
-	ev.req, d = rules.Compile(ev.p, rules.HTTPRequest, set, rules.Options{Tables: tables})
+	ev.req, d = rules.Compile(ev.p, rules.HTTPRequest, set, rules.Options{Tables: tables, Experimental: true})
 	all = append(all, d...)
-	ev.resp, d = rules.Compile(ev.p, rules.HTTPResponse, set, rules.Options{Tables: tables})
+	ev.resp, d = rules.Compile(ev.p, rules.HTTPResponse, set, rules.Options{Tables: tables, Experimental: true})
 	all = append(all, d...)
-	ev.tcp, d = rules.Compile(ev.p, rules.TCPConnection, set, rules.Options{Tables: tables})
+	ev.tcp, d = rules.Compile(ev.p, rules.TCPConnection, set, rules.Options{Tables: tables, Experimental: true})
 	all = append(all, d...)
 	return ev, all
 }

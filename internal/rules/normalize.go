@@ -16,6 +16,10 @@ var normalizers = map[string]string{
 }
 
 func compileNormalizeURI(c *compiler, r *model.Rule) action {
+	if !c.opt.Experimental {
+		c.errf(r.Pos, r, "'normalize-uri' action is experimental, must be allowed via a global 'expose-experimental-directives'")
+		return nil
+	}
 	a := r.Args
 	if len(a) == 0 {
 		c.errf(r.Pos, r, "expects a normalizer (fragment-encode, fragment-strip, path-merge-slashes, path-strip-dot, path-strip-dotdot, percent-decode-unreserved, percent-to-uppercase or query-sort-by-name)")

@@ -165,6 +165,8 @@ type Options struct {
 	// Errors returns the errorfiles of an "http-errors" section by status,
 	// and whether the section exists.
 	Errors func(name string) (map[int][]byte, bool)
+	// Experimental is "expose-experimental-directives".
+	Experimental bool
 }
 
 type rule struct {
