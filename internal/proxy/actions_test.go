@@ -324,3 +324,44 @@ backend strict
 		t.Errorf("reject: %q", out)
 	}
 }
+
+// "http-request set-timeout server" bounds the wait for this request's
+// response, in place of the backend's "timeout server".
+func TestSetTimeoutServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			// Read the request and never answer.
+			go func() { defer c.Close(); io.Copy(io.Discard, c) }()
+		}
+	}()
+	_, addr := startProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    http-request set-timeout server 200ms if { path /short }
+    http-request set-timeout server int(300) if { path /expr }
+    server s B
+`, "B", l.Addr().String()))
+	for _, p := range []string{"/short", "/expr"} {
+		start := time.Now()
+		out := rawRequest(t, addr, "GET "+p+" HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second)
+		if statusOf(out) != 504 || time.Since(start) > 8*time.Second {
+			t.Errorf("%s: %q after %v, want a 504 well before timeout server", p, out, time.Since(start))
+		}
+	}
+}

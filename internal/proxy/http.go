@@ -68,6 +68,8 @@ type httpSession struct {
 	parkFD       int
 	parkTimer    *time.Timer
 	parkDeadline time.Time
+	// serverTO and tunnelTO are "set-timeout" of the current request.
+	serverTO, tunnelTO time.Duration
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -313,6 +315,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	defer s.releaseTracked(false)
 	s.inResp = false
 	s.curBE = nil
+	s.serverTO, s.tunnelTO = 0, 0
 	s.exec.Arena = s.exec.Arena[:0]
 	for k := range s.vars {
 		if !strings.HasPrefix(k, "sess.") {
@@ -995,7 +998,8 @@ func firstListValue(v []byte) []byte {
 // whose status is listed in retry-on.
 func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
 	req := &s.m.req
-	sc.tc = timedConn{Conn: sc.c, rto: be.serverTimeout, wto: be.serverTimeout}
+	srvTO, tunTO := s.timeouts(be)
+	sc.tc = timedConn{Conn: sc.c, rto: srvTO, wto: srvTO}
 	tcs := &sc.tc
 	if len(s.body) > 0 {
 		// A buffered body goes with the head in one write.
@@ -1153,10 +1157,10 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		return 0, errClientAborted
 	}
 	if resp.Tunnel {
-		to := be.tunnelTimeout
+		to := tunTO
 		cto, sto := to, to
 		if to == 0 {
-			cto, sto = s.fe.clientTimeout, be.serverTimeout
+			cto, sto = s.fe.clientTimeout, srvTO
 		}
 		e.BytesOut += s.tunnel(sc, cto, sto)
 		return 0, nil

@@ -77,6 +77,28 @@ func (s *httpSession) HeaderList(resp bool) *[]h1.Header {
 func (s *httpSession) SetTarget(t []byte) { s.m.req.Target = t }
 func (s *httpSession) SetMethod(m []byte) { s.m.req.Method = m }
 
+// SetTimeout applies "http-request set-timeout" to the current request.
+func (s *httpSession) SetTimeout(tunnel bool, d time.Duration) {
+	if tunnel {
+		s.tunnelTO = d
+	} else {
+		s.serverTO = d
+	}
+}
+
+// timeouts returns the server and tunnel timeouts of the current request:
+// be's unless set-timeout changed them.
+func (s *httpSession) timeouts(be *backend) (server, tunnel time.Duration) {
+	server, tunnel = be.serverTimeout, be.tunnelTimeout
+	if s.serverTO > 0 {
+		server = s.serverTO
+	}
+	if s.tunnelTO > 0 {
+		tunnel = s.tunnelTO
+	}
+	return server, tunnel
+}
+
 // SetAddr applies set-src/set-dst: what later rules, the log and
 // X-Forwarded-For / X-Original-To see.
 func (s *httpSession) SetAddr(dst bool, ap netip.AddrPort) {

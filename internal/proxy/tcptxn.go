@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"net/netip"
+	"time"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/h1"
@@ -52,11 +53,12 @@ func (t *tcpTxn) Env() acl.Env             { return runtimeEnv{t.fe.rt, t.fe.nam
 func (t *tcpTxn) CacheHit() (bool, string) { return false, "" }
 
 // The cache actions exist only in http-request and http-response.
-func (t *tcpTxn) CacheUse(string)              {}
-func (t *tcpTxn) CacheStore(string)            {}
-func (t *tcpTxn) HeaderList(bool) *[]h1.Header { return &t.hdrs }
-func (t *tcpTxn) SetTarget([]byte)             {}
-func (t *tcpTxn) SetMethod([]byte)             {}
+func (t *tcpTxn) CacheUse(string)                {}
+func (t *tcpTxn) CacheStore(string)              {}
+func (t *tcpTxn) HeaderList(bool) *[]h1.Header   { return &t.hdrs }
+func (t *tcpTxn) SetTarget([]byte)               {}
+func (t *tcpTxn) SetMethod([]byte)               {}
+func (t *tcpTxn) SetTimeout(bool, time.Duration) {}
 func (t *tcpTxn) SetAddr(dst bool, ap netip.AddrPort) {
 	if dst {
 		t.dst = ap

@@ -3,9 +3,11 @@ package rules
 import (
 	"net/netip"
 	"strconv"
+	"time"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/model"
+	"bulwark/internal/units"
 )
 
 // compileSetAddr compiles set-src, set-dst, set-src-port and set-dst-port
@@ -107,5 +109,68 @@ func (a *setMethod) run(x *Exec, r *rule, res *Result) bool {
 		return x.fail(res, false)
 	}
 	x.T.SetMethod(v)
+	return false
+}
+
+// compileSetTimeout compiles "set-timeout server|tunnel <timeout>|<expr>"
+// (CM 4.2): the stream's server or tunnel timeout, in milliseconds for
+// an expression.
+func compileSetTimeout(c *compiler, r *model.Rule) action {
+	a := r.Args
+	if len(a) != 2 || a[0].Text != "server" && a[0].Text != "tunnel" {
+		c.errf(r.Pos, r, "expects 'server' or 'tunnel' followed by a timeout or an expression")
+		return nil
+	}
+	if c.p.Cap&model.CapBackend == 0 {
+		c.errf(r.Pos, r, "is only available for proxies with backend capability")
+		return nil
+	}
+	st := &setTimeout{tunnel: a[0].Text == "tunnel"}
+	if d, err := units.ParseTime(a[1].Text); err == nil {
+		if d <= 0 {
+			c.errf(a[1].Pos, r, "timeout must be non-null")
+			return nil
+		}
+		st.d = d
+		return st
+	}
+	x, err := c.set.Expr(a[1].Text)
+	if err != nil {
+		c.errf(a[1].Pos, r, "%v", err)
+		return nil
+	}
+	st.x = x
+	return st
+}
+
+type setTimeout struct {
+	tunnel bool
+	d      time.Duration
+	x      *acl.Expr
+}
+
+func (a *setTimeout) run(x *Exec, r *rule, res *Result) bool {
+	d := a.d
+	if a.x != nil {
+		s, ok := a.x.Sample(x.E)
+		if !ok {
+			return false
+		}
+		ms := s.I
+		if s.Kind == acl.KindStr || s.Kind == acl.KindBin {
+			n, err := strconv.ParseInt(string(s.B), 10, 64)
+			if err != nil {
+				return false
+			}
+			ms = n
+		} else if s.Kind != acl.KindInt {
+			return false
+		}
+		if ms <= 0 {
+			return false
+		}
+		d = time.Duration(ms) * time.Millisecond
+	}
+	x.T.SetTimeout(a.tunnel, d)
 	return false
 }

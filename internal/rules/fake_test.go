@@ -3,6 +3,7 @@ package rules_test
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/acl/acltest"
@@ -21,6 +22,8 @@ type txn struct {
 	reason   string
 	// cacheUse and cacheStore name the caches the actions asked for.
 	cacheUse, cacheStore string
+	serverTO             time.Duration
+	tunnelTO             time.Duration
 }
 
 func (t *txn) CacheUse(name string)   { t.cacheUse = name }
@@ -36,6 +39,13 @@ func (t *txn) SetTarget(b []byte)        { t.Tgt = string(b) }
 func (t *txn) SetStatus(c int, r []byte) { t.Code, t.reason = c, string(r) }
 func (t *txn) SetLogLevel(l string)      { t.level = l }
 func (t *txn) SetMethod(m []byte)        { t.Meth = string(m) }
+func (t *txn) SetTimeout(tunnel bool, d time.Duration) {
+	if tunnel {
+		t.tunnelTO = d
+	} else {
+		t.serverTO = d
+	}
+}
 func (t *txn) SetAddr(dst bool, ap netip.AddrPort) {
 	if dst {
 		t.DstAddr = ap

@@ -67,6 +67,7 @@ var registry = map[string]actionDef{
 	"set-log-level":  {httpBoth, compileLogLevel},
 	"capture":        {reqOnly, compileCapture},
 	"set-method":     {reqOnly, compileSetMethod},
+	"set-timeout":    {reqOnly, compileSetTimeout},
 	"normalize-uri":  {reqOnly, compileNormalizeURI},
 	"set-src":        {reqOnly | tcpReq, compileSetAddr},
 	"set-dst":        {reqOnly | tcpReq, compileSetAddr},

@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/netip"
 	"sort"
+	"time"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/config"
@@ -27,6 +28,9 @@ type Txn interface {
 	// SetAddr replaces the source (dst false) or destination address the
 	// rules, logs and forwarding see (set-src, set-dst, ...).
 	SetAddr(dst bool, ap netip.AddrPort)
+	// SetTimeout overrides the stream's server (tunnel false) or tunnel
+	// timeout.
+	SetTimeout(tunnel bool, d time.Duration)
 	SetStatus(code int, reason []byte)
 	SetLogLevel(level string)
 	// Capture stores a captured value in slot id (http-request capture).
