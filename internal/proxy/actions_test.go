@@ -19,6 +19,8 @@ type recorder struct {
 	addr string
 	mu   sync.Mutex
 	reqs []string
+	// heads are the times the request lines arrived.
+	heads []time.Time
 }
 
 func newRecorder(t testing.TB, resp string) *recorder {
@@ -52,6 +54,11 @@ func (r *recorder) serve(c net.Conn, resp string) {
 			line, err := br.ReadString('\n')
 			if err != nil {
 				return
+			}
+			if b.Len() == 0 {
+				r.mu.Lock()
+				r.heads = append(r.heads, time.Now())
+				r.mu.Unlock()
 			}
 			b.WriteString(line)
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
@@ -362,6 +369,47 @@ backend be
 		out := rawRequest(t, addr, "GET "+p+" HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second)
 		if statusOf(out) != 504 || time.Since(start) > 8*time.Second {
 			t.Errorf("%s: %q after %v, want a 504 well before timeout server", p, out, time.Since(start))
+		}
+	}
+}
+
+// "http-request wait-for-body": the request goes to the server only once
+// its body (or the at-least part) arrived, with the rest streamed.
+func TestWaitForBody(t *testing.T) {
+	b := newRecorder(t, recOK)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request wait-for-body time 3s if { path /wait }
+    http-request wait-for-body time 3s at-least 4 if { path /least }
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	// /least has its 4 bytes with the head: no waiting for the rest.
+	for _, tc := range []struct {
+		path, first, rest string
+		waits             bool
+	}{{"/wait", "", "0123456789", true}, {"/least", "0123", "456789", false}} {
+		c := dial(t, addr)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "POST "+tc.path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"+tc.first)
+		time.Sleep(300 * time.Millisecond)
+		sent := time.Now()
+		io.WriteString(c, tc.rest)
+		resp, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if !strings.HasPrefix(resp, "HTTP/1.1 200") {
+			t.Fatalf("%s: %q", tc.path, resp)
+		}
+		b.mu.Lock()
+		head, req := b.heads[len(b.heads)-1], b.reqs[len(b.reqs)-1]
+		b.mu.Unlock()
+		if head.Before(sent) == tc.waits {
+			t.Errorf("%s: the server got the head at %v from the rest of the body, waiting %v", tc.path, head.Sub(sent), tc.waits)
+		}
+		if !strings.HasSuffix(req, "\r\n\r\n0123456789") {
+			t.Errorf("%s: server saw %q", tc.path, req)
 		}
 	}
 }

@@ -70,6 +70,8 @@ type httpSession struct {
 	parkDeadline time.Time
 	// serverTO and tunnelTO are "set-timeout" of the current request.
 	serverTO, tunnelTO time.Duration
+	// bodyWaited: "wait-for-body" read (part of) the body into body.
+	bodyWaited bool
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -316,6 +318,8 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.inResp = false
 	s.curBE = nil
 	s.serverTO, s.tunnelTO = 0, 0
+	s.bodyWaited = false
+	s.body = s.body[:0]
 	s.exec.Arena = s.exec.Arena[:0]
 	for k := range s.vars {
 		if !strings.HasPrefix(k, "sess.") {
@@ -683,8 +687,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	s.head = append(s.head, '\r', '\n')
 
-	s.body = s.body[:0]
-	if hasBody && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
+	if !s.bodyWaited {
+		s.body = s.body[:0]
+	}
+	if hasBody && !s.bodyWaited && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
 		(fe.bufferReq || be.bufferReq) {
 		// "option http-buffer-request": the whole body arrives before a
 		// server is chosen, so a slow client cannot hold a server
@@ -779,6 +785,38 @@ const smallBody = 8 << 10
 // bufferBody reads a request body of known length completely, within the
 // request's time ("timeout http-request", else "timeout client"): a client
 // too slow gets 408 and no server is contacted.
+// WaitBody applies "http-request wait-for-body": up to d for the body of
+// a Content-Length request that fits the buffer, or its first atLeast
+// bytes. What arrived goes to the server with the head; the rest, if
+// any, is streamed after it. A client that stops sending is not an error
+// here: the request goes on with what it has.
+func (s *httpSession) WaitBody(d time.Duration, atLeast int64) {
+	req := &s.m.req
+	if s.bodyWaited || req.Framing() != h1.FramingLength || req.Expect100 || req.ContentLength > int64(s.fe.bufSize) {
+		return
+	}
+	n := int(req.ContentLength)
+	if atLeast > 0 && atLeast < int64(n) {
+		n = int(atLeast)
+	}
+	if cap(s.body) < int(req.ContentLength) {
+		s.body = make([]byte, 0, req.ContentLength)
+	}
+	s.body = s.body[:n]
+	s.tc.rto = 0
+	s.c.SetReadDeadline(time.Now().Add(d))
+	got, _ := io.ReadFull(s.rd.Body(), s.body)
+	s.tc.rto, s.tc.rlast = s.fe.clientTimeout, time.Time{}
+	s.c.SetReadDeadline(time.Time{})
+	s.body = s.body[:got]
+	if int64(got) == req.ContentLength {
+		// Reaching the end marks the body complete for the reader.
+		var one [1]byte
+		s.rd.Body().Read(one[:])
+	}
+	s.bodyWaited = true
+}
+
 func (s *httpSession) bufferBody(e *LogEntry) bool {
 	n := int(s.m.req.ContentLength)
 	if cap(s.body) < n {
@@ -1007,7 +1045,9 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		if _, err := tcs.Write(out); err != nil {
 			return model.RetryConnFailure, errSendFailed
 		}
-		hasBody = false
+		// "wait-for-body" may have stopped before the end: the rest is
+		// streamed.
+		hasBody = !s.rd.Body().Done()
 	} else if _, err := tcs.Write(s.head); err != nil {
 		// No byte of a streamed body was read yet: it can still go to
 		// another connection.

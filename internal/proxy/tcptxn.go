@@ -59,6 +59,7 @@ func (t *tcpTxn) HeaderList(bool) *[]h1.Header   { return &t.hdrs }
 func (t *tcpTxn) SetTarget([]byte)               {}
 func (t *tcpTxn) SetMethod([]byte)               {}
 func (t *tcpTxn) SetTimeout(bool, time.Duration) {}
+func (t *tcpTxn) WaitBody(time.Duration, int64)  {}
 func (t *tcpTxn) SetAddr(dst bool, ap netip.AddrPort) {
 	if dst {
 		t.dst = ap

@@ -174,3 +174,50 @@ func (a *setTimeout) run(x *Exec, r *rule, res *Result) bool {
 	x.T.SetTimeout(a.tunnel, d)
 	return false
 }
+
+// compileWaitForBody compiles "wait-for-body time <time> [at-least <bytes>]".
+func compileWaitForBody(c *compiler, r *model.Rule) action {
+	a := r.Args
+	w := &waitBody{}
+	for i := 0; i < len(a); i++ {
+		if i+1 >= len(a) {
+			c.errf(a[i].Pos, r, "'%s' expects a value", a[i].Text)
+			return nil
+		}
+		switch a[i].Text {
+		case "time":
+			d, err := units.ParseTime(a[i+1].Text)
+			if err != nil || d <= 0 {
+				c.errf(a[i+1].Pos, r, "invalid time '%s'", a[i+1].Text)
+				return nil
+			}
+			w.d = d
+		case "at-least":
+			n, err := units.ParseSize(a[i+1].Text)
+			if err != nil {
+				c.errf(a[i+1].Pos, r, "invalid size '%s'", a[i+1].Text)
+				return nil
+			}
+			w.atLeast = int64(n)
+		default:
+			c.errf(a[i].Pos, r, "expects 'time' or 'at-least', found '%s'", a[i].Text)
+			return nil
+		}
+		i++
+	}
+	if w.d == 0 {
+		c.errf(r.Pos, r, "'time' is mandatory")
+		return nil
+	}
+	return w
+}
+
+type waitBody struct {
+	d       time.Duration
+	atLeast int64
+}
+
+func (a *waitBody) run(x *Exec, r *rule, res *Result) bool {
+	x.T.WaitBody(a.d, a.atLeast)
+	return false
+}

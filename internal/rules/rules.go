@@ -31,6 +31,9 @@ type Txn interface {
 	// SetTimeout overrides the stream's server (tunnel false) or tunnel
 	// timeout.
 	SetTimeout(tunnel bool, d time.Duration)
+	// WaitBody waits up to d for the request body, or its first atLeast
+	// bytes (wait-for-body).
+	WaitBody(d time.Duration, atLeast int64)
 	SetStatus(code int, reason []byte)
 	SetLogLevel(level string)
 	// Capture stores a captured value in slot id (http-request capture).
