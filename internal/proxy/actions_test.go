@@ -382,6 +382,7 @@ frontend fe
     bind 127.0.0.1:0
     http-request wait-for-body time 3s if { path /wait }
     http-request wait-for-body time 3s at-least 4 if { path /least }
+    http-request wait-for-body time 200ms if { path /stall }
     default_backend be
 backend be
     server s B
@@ -411,5 +412,11 @@ backend be
 		if !strings.HasSuffix(req, "\r\n\r\n0123456789") {
 			t.Errorf("%s: server saw %q", tc.path, req)
 		}
+	}
+	// A body that does not come in time is a 408, as in HAProxy.
+	n := b.count()
+	out := rawRequest(t, addr, "POST /stall HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01", 5*time.Second)
+	if statusOf(out) != 408 || b.count() != n {
+		t.Errorf("/stall: %q, %d requests reached the server", out, b.count()-n)
 	}
 }

@@ -70,8 +70,12 @@ type httpSession struct {
 	parkDeadline time.Time
 	// serverTO and tunnelTO are "set-timeout" of the current request.
 	serverTO, tunnelTO time.Duration
-	// bodyWaited: "wait-for-body" read (part of) the body into body.
-	bodyWaited bool
+	// bodyWaited: "wait-for-body" read (part of) the body into body;
+	// respWaited the same for the response into respBody, read from
+	// exchSC, the server connection of the exchange in progress.
+	bodyWaited, respWaited bool
+	respBody               []byte
+	exchSC                 *srvConn
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -318,8 +322,8 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.inResp = false
 	s.curBE = nil
 	s.serverTO, s.tunnelTO = 0, 0
-	s.bodyWaited = false
-	s.body = s.body[:0]
+	s.bodyWaited, s.respWaited = false, false
+	s.body, s.respBody = s.body[:0], s.respBody[:0]
 	s.exec.Arena = s.exec.Arena[:0]
 	for k := range s.vars {
 		if !strings.HasPrefix(k, "sess.") {
@@ -785,36 +789,62 @@ const smallBody = 8 << 10
 // bufferBody reads a request body of known length completely, within the
 // request's time ("timeout http-request", else "timeout client"): a client
 // too slow gets 408 and no server is contacted.
-// WaitBody applies "http-request wait-for-body": up to d for the body of
-// a Content-Length request that fits the buffer, or its first atLeast
-// bytes. What arrived goes to the server with the head; the rest, if
-// any, is streamed after it. A client that stops sending is not an error
-// here: the request goes on with what it has.
-func (s *httpSession) WaitBody(d time.Duration, atLeast int64) {
+// WaitBody applies "wait-for-body" (CM 4.2) to the request, or in
+// http-response rules to the response: up to d for a Content-Length body
+// that fits the buffer, or for its first atLeast bytes. What arrived is
+// sent with the head and the rest streams after it. It reports false when
+// the time ran out first: HAProxy then answers 408 (504 for a response).
+func (s *httpSession) WaitBody(d time.Duration, atLeast int64) bool {
+	if s.inResp {
+		return s.waitRespBody(d, atLeast)
+	}
 	req := &s.m.req
 	if s.bodyWaited || req.Framing() != h1.FramingLength || req.Expect100 || req.ContentLength > int64(s.fe.bufSize) {
-		return
+		return true
 	}
-	n := int(req.ContentLength)
-	if atLeast > 0 && atLeast < int64(n) {
-		n = int(atLeast)
-	}
-	if cap(s.body) < int(req.ContentLength) {
-		s.body = make([]byte, 0, req.ContentLength)
-	}
-	s.body = s.body[:n]
 	s.tc.rto = 0
 	s.c.SetReadDeadline(time.Now().Add(d))
-	got, _ := io.ReadFull(s.rd.Body(), s.body)
+	got, ok := readBodyPart(&s.body, s.rd.Body(), req.ContentLength, atLeast)
 	s.tc.rto, s.tc.rlast = s.fe.clientTimeout, time.Time{}
 	s.c.SetReadDeadline(time.Time{})
-	s.body = s.body[:got]
-	if int64(got) == req.ContentLength {
+	s.bodyWaited = got > 0
+	return ok
+}
+
+func (s *httpSession) waitRespBody(d time.Duration, atLeast int64) bool {
+	sc, resp := s.exchSC, &s.m.resp
+	if sc == nil || s.respWaited || resp.Body != h1.FramingLength || resp.ContentLength > int64(s.fe.bufSize) {
+		return true
+	}
+	rto := sc.tc.rto
+	sc.tc.rto = 0
+	sc.c.SetReadDeadline(time.Now().Add(d))
+	got, ok := readBodyPart(&s.respBody, sc.rd.Body(), resp.ContentLength, atLeast)
+	sc.tc.rto, sc.tc.rlast = rto, time.Time{}
+	sc.c.SetReadDeadline(time.Time{})
+	s.respWaited = got > 0
+	return ok
+}
+
+// readBodyPart reads into *buf up to length bytes of body, stopping at atLeast
+// when set; ok is false when the read failed (its deadline) before.
+func readBodyPart(buf *[]byte, body *h1.BodyReader, length, atLeast int64) (int, bool) {
+	n := length
+	if atLeast > 0 && atLeast < n {
+		n = atLeast
+	}
+	if int64(cap(*buf)) < length {
+		*buf = make([]byte, 0, length)
+	}
+	*buf = (*buf)[:n]
+	got, err := io.ReadFull(body, *buf)
+	*buf = (*buf)[:got]
+	if int64(got) == length {
 		// Reaching the end marks the body complete for the reader.
 		var one [1]byte
-		s.rd.Body().Read(one[:])
+		body.Read(one[:])
 	}
-	s.bodyWaited = true
+	return got, err == nil
 }
 
 func (s *httpSession) bufferBody(e *LogEntry) bool {
@@ -1116,7 +1146,10 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	}
 	resp := &s.m.resp
 	s.captureResponse()
-	if res, _, stop := s.responseRules(be); stop {
+	s.exchSC = sc
+	res, _, stop := s.responseRules(be)
+	s.exchSC = nil
+	if stop {
 		// The server's response is replaced: its body is never read, so
 		// its connection cannot be reused.
 		s.m.resp.KeepAlive = false
@@ -1145,7 +1178,8 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	}
 	s.head = h1.AppendStatusLine(s.head[:0], 1, rminor, resp.Status, resp.Reason)
 	comp := s.m.comp
-	if comp != compress.None && !compress.Eligible(s.m.compTypes, req, resp) {
+	// A body "wait-for-body" already read goes out as it came.
+	if comp != compress.None && (s.respWaited || !compress.Eligible(s.m.compTypes, req, resp)) {
 		comp = compress.None
 	}
 	if comp != compress.None {
@@ -1171,9 +1205,21 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	if comp != compress.None {
 		return 0, s.compressBody(sc, comp, e)
 	}
+	if s.respWaited {
+		// "wait-for-body" read (part of) the body: it goes with the head.
+		s.head = append(s.head, s.respBody...)
+		if sc.rd.Body().Done() {
+			n, err := s.tc.Write(s.head)
+			e.BytesOut += int64(n)
+			if err != nil {
+				return 0, errClientAborted
+			}
+			return 0, nil
+		}
+	}
 	// A small body with a known length goes out in the same write as the
 	// head: one syscall and one segment instead of two.
-	if resp.Body == h1.FramingLength && resp.ContentLength <= smallBody {
+	if resp.Body == h1.FramingLength && resp.ContentLength <= smallBody && !s.respWaited {
 		hl := len(s.head)
 		s.head = append(s.head, make([]byte, resp.ContentLength)...)
 		if _, err := io.ReadFull(sc.rd.Body(), s.head[hl:]); err != nil {

@@ -217,7 +217,15 @@ type waitBody struct {
 	atLeast int64
 }
 
+// run answers 408 (504 on a response) when the time ran out first, as
+// HAProxy does.
 func (a *waitBody) run(x *Exec, r *rule, res *Result) bool {
-	x.T.WaitBody(a.d, a.atLeast)
-	return false
+	if x.T.WaitBody(a.d, a.atLeast) {
+		return false
+	}
+	res.Verdict, res.Status, res.Errorfile = Deny, 408, true
+	if x.E.Response {
+		res.Status = 504
+	}
+	return true
 }

@@ -68,7 +68,7 @@ var registry = map[string]actionDef{
 	"capture":        {reqOnly, compileCapture},
 	"set-method":     {reqOnly, compileSetMethod},
 	"set-timeout":    {reqOnly, compileSetTimeout},
-	"wait-for-body":  {reqOnly, compileWaitForBody},
+	"wait-for-body":  {httpBoth, compileWaitForBody},
 	"normalize-uri":  {reqOnly, compileNormalizeURI},
 	"set-src":        {reqOnly | tcpReq, compileSetAddr},
 	"set-dst":        {reqOnly | tcpReq, compileSetAddr},

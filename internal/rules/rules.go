@@ -33,7 +33,7 @@ type Txn interface {
 	SetTimeout(tunnel bool, d time.Duration)
 	// WaitBody waits up to d for the request body, or its first atLeast
 	// bytes (wait-for-body).
-	WaitBody(d time.Duration, atLeast int64)
+	WaitBody(d time.Duration, atLeast int64) bool
 	SetStatus(code int, reason []byte)
 	SetLogLevel(level string)
 	// Capture stores a captured value in slot id (http-request capture).
