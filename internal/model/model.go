@@ -244,6 +244,10 @@ type Proxy struct {
 	// Filters are the "filter" lines in order: "compression" and
 	// "cache NAME" are the ones Bulwark runs.
 	Filters []Filter
+	// MonitorURI is "monitor-uri"; MonitorFail the "monitor fail" lines
+	// (Action empty, Cond set).
+	MonitorURI  string
+	MonitorFail []*Rule
 	// OriginalTo is "option originalto" (IfNone unused).
 	OriginalTo *ForwardFor
 	// RestrictHdrNames is "option http-restrict-req-hdr-names": "",

@@ -224,9 +224,24 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		c.compression(p, s, d)
 	case "filter":
 		c.filter(p, s, d)
-	case "description", "id", "rate-limit", "monitor-uri":
-		if d.Name == "rate-limit" || d.Name == "monitor-uri" {
+	case "description", "id", "rate-limit":
+		if d.Name == "rate-limit" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
+		}
+	case "monitor-uri":
+		if len(d.Args) != 1 || d.Arg(0) == "" {
+			c.ds.Alertf(d.Pos, "'monitor-uri' expects an URI.")
+			return
+		}
+		// The last one wins (CM 4.2).
+		p.MonitorURI = d.Arg(0)
+	case "monitor":
+		if d.Arg(0) != "fail" || len(d.Args) < 3 || d.Arg(1) != "if" && d.Arg(1) != "unless" {
+			c.ds.Alertf(d.Pos, "'monitor' expects 'fail' followed by 'if' or 'unless' and a condition")
+			return
+		}
+		if r := c.rule(p, d, "monitor fail", 1); r != nil {
+			p.MonitorFail = append(p.MonitorFail, r)
 		}
 	case "disabled":
 		p.Disabled = true

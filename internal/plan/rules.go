@@ -25,6 +25,8 @@ type Rules struct {
 	// Persist is parallel to model.Proxy.PersistRules.
 	Persist []*acl.Cond
 	Stick   []StickRule
+	// MonitorFail are the "monitor fail" conditions.
+	MonitorFail []*acl.Cond
 }
 
 // compileTables makes every stick table declared by a proxy, or takes the
@@ -111,6 +113,11 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		c, d := set.Cond(pr.Cond)
 		*ds = append(*ds, d...)
 		r.Persist = append(r.Persist, c)
+	}
+	for _, mf := range p.MonitorFail {
+		c, d := set.Cond(mf.Cond)
+		*ds = append(*ds, d...)
+		r.MonitorFail = append(r.MonitorFail, c)
 	}
 	r.Stick = compileStick(p, set, tables, ds)
 	return r

@@ -420,3 +420,31 @@ backend be
 		t.Errorf("/stall: %q, %d requests reached the server", out, b.count()-n)
 	}
 }
+
+// CM 4.2 "monitor-uri" / "monitor fail": answered before the http-request
+// rules, 503 when a fail condition matches, never forwarded.
+func TestMonitorURI(t *testing.T) {
+	b := newRecorder(t, recOK)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    monitor-uri /alive
+    monitor fail if { req.hdr(x-fail) -m found }
+    http-request deny
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	if out := rget(t, addr, "/alive?x=1"); statusOf(out) != 200 {
+		t.Errorf("monitor: %q", out)
+	}
+	if out := rget(t, addr, "/alive", "x-fail: 1"); statusOf(out) != 503 {
+		t.Errorf("monitor fail: %q", out)
+	}
+	if out := rget(t, addr, "/other"); statusOf(out) != 403 {
+		t.Errorf("other path: %q", out)
+	}
+	if b.count() != 0 {
+		t.Errorf("%d requests reached the server", b.count())
+	}
+}

@@ -377,6 +377,9 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return false
 		}
 	}
+	if uri := fe.cfg.MonitorURI; uri != "" && s.monitorMatch(uri) {
+		return s.monitor(e)
+	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
 		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
@@ -1502,4 +1505,50 @@ func plainName(n []byte) bool {
 		}
 	}
 	return true
+}
+
+// monitorMatch reports a request for "monitor-uri": its path when uri
+// starts with a slash, its whole target otherwise (CM 4.2).
+func (s *httpSession) monitorMatch(uri string) bool {
+	t := s.m.req.Target
+	if uri[0] == '/' {
+		_, path, _, _ := splitTargetPath(t)
+		return string(path) == uri
+	}
+	return string(t) == uri
+}
+
+// monitor answers a monitor-uri request: 200, or 503 when a "monitor
+// fail" condition says so; such requests are not logged.
+func (s *httpSession) monitor(e *LogEntry) bool {
+	status := 200
+	if r := s.fe.rules; r != nil {
+		for _, c := range r.monitorFail {
+			s.eval.Reset()
+			if c.Match(s.eval) {
+				status = 503
+				break
+			}
+		}
+	}
+	e.Level = "silent"
+	s.sendPage(s.fe.pages, status, e)
+	return false
+}
+
+// splitTargetPath splits a request-target into scheme and authority (the
+// absolute form), path and query.
+func splitTargetPath(t []byte) (prefix, path, query []byte, hasQuery bool) {
+	start := 0
+	if i := bytes.Index(t, []byte("://")); i > 0 && t[0] != '/' {
+		start = len(t)
+		if j := bytes.IndexAny(t[i+3:], "/?"); j >= 0 {
+			start = i + 3 + j
+		}
+	}
+	prefix, rest := t[:start], t[start:]
+	if q := bytes.IndexByte(rest, '?'); q >= 0 {
+		return prefix, rest[:q], rest[q+1:], true
+	}
+	return prefix, rest, nil, false
 }

@@ -16,15 +16,16 @@ import (
 
 // proxyRules are the compiled decision lists of one proxy.
 type proxyRules struct {
-	set        *acl.Set
-	req, resp  *rules.List
-	after      *rules.List // http-after-response
-	tcpConn    *rules.List
-	tcpSession *rules.List
-	tcpContent *rules.List
-	tcpResp    *rules.List
-	useBE      []*acl.Cond // parallel to model.Proxy.UseBackends
-	statsAdmin []*acl.Cond
+	set         *acl.Set
+	req, resp   *rules.List
+	after       *rules.List // http-after-response
+	tcpConn     *rules.List
+	tcpSession  *rules.List
+	tcpContent  *rules.List
+	tcpResp     *rules.List
+	useBE       []*acl.Cond // parallel to model.Proxy.UseBackends
+	monitorFail []*acl.Cond
+	statsAdmin  []*acl.Cond
 }
 
 // ---- acl.Txn / rules.Txn for an HTTP session ----
