@@ -31,9 +31,6 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 				no(r.Pos, "'tcp-response content' in a TCP proxy")
 			}
 		}
-		for _, r := range p.Redirects {
-			no(r.Pos, "the legacy 'redirect' directive (use 'http-request redirect')")
-		}
 		for _, r := range p.UseServers {
 			no(r.Pos, "'use-server'")
 		}

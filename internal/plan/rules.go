@@ -17,6 +17,7 @@ type Rules struct {
 	TCPSession *rules.List
 	TCPContent *rules.List
 	TCPResp    *rules.List // tcp-response content
+	Redirects  *rules.List // legacy "redirect" lines
 	// UseBackend is parallel to model.Proxy.UseBackends.
 	UseBackend []*acl.Cond
 	// StatsAdmin are the "stats admin" conditions: any match enables the
@@ -95,7 +96,7 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		kind rules.Kind
 	}{{&r.Req, rules.HTTPRequest}, {&r.Resp, rules.HTTPResponse}, {&r.After, rules.HTTPAfter},
 		{&r.TCPConn, rules.TCPConnection}, {&r.TCPSession, rules.TCPSession}, {&r.TCPContent, rules.TCPContent},
-		{&r.TCPResp, rules.TCPResponse}} {
+		{&r.TCPResp, rules.TCPResponse}, {&r.Redirects, rules.Redirects}} {
 		*l.dst, d = rules.Compile(p, l.kind, set, ropt)
 		*ds = append(*ds, d...)
 	}

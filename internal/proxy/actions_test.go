@@ -448,3 +448,28 @@ backend be
 		t.Errorf("%d requests reached the server", b.count())
 	}
 }
+
+// "redirect" options in any order, and the legacy "redirect" directive
+// (after http-request rules, before use_backend).
+func TestRedirectForms(t *testing.T) {
+	b := newRecorder(t, recOK)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request redirect code 301 drop-query location /moved if { path /a }
+    http-request set-header x-seen 1
+    redirect prefix https://example.com code 308 if { path /b } { req.hdr(x-seen) 1 }
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	if out := rget(t, addr, "/a?q=1"); statusOf(out) != 301 || !strings.Contains(out, "Location: /moved\r\n") {
+		t.Errorf("/a: %q", out)
+	}
+	if out := rget(t, addr, "/b?q=1"); statusOf(out) != 308 || !strings.Contains(out, "Location: https://example.com/b?q=1\r\n") {
+		t.Errorf("/b: %q", out)
+	}
+	if out := rget(t, addr, "/c"); statusOf(out) != 200 || b.count() != 1 {
+		t.Errorf("/c: %q", out)
+	}
+}

@@ -389,6 +389,12 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return s.reply(res, fe.pages, e)
 		}
 	}
+	if r := fe.rules; r != nil && r.redirects.Len() > 0 {
+		s.eval.Reset()
+		if res := r.redirects.Run(&s.exec); res.Verdict != rules.Continue {
+			return s.reply(res, fe.pages, e)
+		}
+	}
 	if !s.restrictHeaderNames(fe.cfg, fe.pages, e) {
 		return false
 	}
@@ -425,6 +431,12 @@ func (s *httpSession) route(e *LogEntry) bool {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
+			return s.reply(res, be.pages, e)
+		}
+	}
+	if be.cfg != fe.cfg && be.rules != nil && be.rules.redirects.Len() > 0 {
+		s.eval.Reset()
+		if res := be.rules.redirects.Run(&s.exec); res.Verdict != rules.Continue {
 			return s.reply(res, be.pages, e)
 		}
 	}

@@ -25,6 +25,7 @@ type proxyRules struct {
 	tcpResp     *rules.List
 	useBE       []*acl.Cond // parallel to model.Proxy.UseBackends
 	monitorFail []*acl.Cond
+	redirects   *rules.List // legacy "redirect" lines
 	statsAdmin  []*acl.Cond
 }
 

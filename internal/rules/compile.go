@@ -493,34 +493,43 @@ func compileDelHeader(c *compiler, r *model.Rule) action {
 	return d
 }
 
+// compileRedirect compiles "redirect" (CM 4.2): the type with its value
+// and the options may come in any order, as HAProxy reads them.
 func compileRedirect(c *compiler, r *model.Rule) action {
 	a := r.Args
-	if len(a) < 2 {
-		c.errf(r.Pos, r, "expects 'location', 'prefix' or 'scheme' followed by a value")
-		return nil
-	}
-	rd := &redirectAction{typ: a[0].Text, code: 302}
-	switch rd.typ {
-	case "location", "prefix", "scheme":
-	default:
-		c.errf(a[0].Pos, r, "expects 'location', 'prefix' or 'scheme', found '%s'", a[0].Text)
-		return nil
-	}
-	if rd.f = c.format(r, a[1]); rd.f == nil {
-		return nil
-	}
-	for i := 2; i < len(a); i++ {
+	rd := &redirectAction{code: 302}
+	for i := 0; i < len(a); i++ {
 		w := a[i]
-		switch w.Text {
-		case "code":
+		need := func() (config.Word, bool) {
 			if i+1 >= len(a) {
-				c.errf(w.Pos, r, "'code' expects a status")
-				return nil
+				c.errf(w.Pos, r, "'%s' expects an argument", w.Text)
+				return config.Word{}, false
 			}
 			i++
-			n, err := strconv.Atoi(a[i].Text)
+			return a[i], true
+		}
+		switch w.Text {
+		case "location", "prefix", "scheme":
+			v, ok := need()
+			if !ok {
+				return nil
+			}
+			if rd.typ != "" {
+				c.errf(w.Pos, r, "'%s' : a redirect type is already set ('%s')", w.Text, rd.typ)
+				return nil
+			}
+			rd.typ = w.Text
+			if rd.f = c.format(r, v); rd.f == nil {
+				return nil
+			}
+		case "code":
+			v, ok := need()
+			if !ok {
+				return nil
+			}
+			n, err := strconv.Atoi(v.Text)
 			if err != nil || n != 301 && n != 302 && n != 303 && n != 307 && n != 308 {
-				c.errf(a[i].Pos, r, "unsupported HTTP code '%s' (expects 301, 302, 303, 307 or 308)", a[i].Text)
+				c.errf(v.Pos, r, "unsupported HTTP code '%s' (expects 301, 302, 303, 307 or 308)", v.Text)
 				return nil
 			}
 			rd.code = n
@@ -531,12 +540,11 @@ func compileRedirect(c *compiler, r *model.Rule) action {
 		case "ignore-empty":
 			rd.ignoreEmpty = true
 		case "set-cookie", "clear-cookie":
-			if i+1 >= len(a) {
-				c.errf(w.Pos, r, "'%s' expects a cookie name", w.Text)
+			v, ok := need()
+			if !ok {
 				return nil
 			}
-			i++
-			ck := a[i].Text
+			ck := v.Text
 			if w.Text == "set-cookie" {
 				if !strings.Contains(ck, "=") {
 					ck += "="
@@ -546,14 +554,18 @@ func compileRedirect(c *compiler, r *model.Rule) action {
 				ck = strings.TrimSuffix(ck, "=") + "=; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/"
 			}
 			if !validValue([]byte(ck)) {
-				c.errf(a[i].Pos, r, "invalid cookie")
+				c.errf(v.Pos, r, "invalid cookie")
 				return nil
 			}
 			rd.cookies = append(rd.cookies, []byte(ck))
 		default:
-			c.errf(w.Pos, r, "unexpected keyword '%s'", w.Text)
+			c.errf(w.Pos, r, "expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '%s')", w.Text)
 			return nil
 		}
+	}
+	if rd.typ == "" {
+		c.errf(r.Pos, r, "expects 'location', 'prefix' or 'scheme' followed by a value")
+		return nil
 	}
 	return rd
 }

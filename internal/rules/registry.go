@@ -44,7 +44,7 @@ var registry = map[string]actionDef{
 	"return":         {httpBoth, compileReply},
 	"tarpit":         {reqOnly, compileReply},
 	"auth":           {reqOnly, compileAuth},
-	"redirect":       {reqOnly, compileRedirect},
+	"redirect":       {reqOnly | kindSet(1<<Redirects), compileRedirect},
 	"set-header":     {httpAll, compileSetHeader},
 	"add-header":     {httpAll, compileSetHeader},
 	"del-header":     {httpAll, compileDelHeader},

@@ -124,13 +124,18 @@ const (
 	TCPSession
 	// TCPResponse is tcp-response content.
 	TCPResponse
+	// Redirects are the proxy's legacy "redirect" lines: after its
+	// http-request rules, before use_backend.
+	Redirects
 )
 
-func (k Kind) http() bool { return k == HTTPRequest || k == HTTPResponse || k == HTTPAfter }
+func (k Kind) http() bool {
+	return k == HTTPRequest || k == HTTPResponse || k == HTTPAfter || k == Redirects
+}
 
 // kindNames are the rule sets as the configuration spells them.
 var kindNames = [...]string{"http-request", "http-response", "tcp-request connection", "tcp-request content",
-	"http-after-response", "tcp-request session", "tcp-response content"}
+	"http-after-response", "tcp-request session", "tcp-response content", "redirect"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -199,6 +204,15 @@ func Compile(p *model.Proxy, kind Kind, set *acl.Set, opt Options) (*List, confi
 		src = p.HTTPAfter
 	case TCPResponse:
 		src = p.TCPResponse
+	case Redirects:
+		// "redirect location <loc> ..." is the action "redirect" with the
+		// type as its first argument.
+		for _, r := range p.Redirects {
+			cp := *r
+			cp.Action = "redirect"
+			cp.Args = append([]config.Word{{Pos: r.Pos, Text: r.Action}}, r.Args...)
+			src = append(src, &cp)
+		}
 	default:
 		for _, r := range p.TCPRequest {
 			if r.Keyword == kind.String() {
