@@ -473,3 +473,33 @@ backend be
 		t.Errorf("/c: %q", out)
 	}
 }
+
+// sc-set-gpt0 writes the tracked entry (read back by sc0_get_gpt0), and
+// silent-drop closes without a response.
+func TestGPT0AndSilentDrop(t *testing.T) {
+	b := newRecorder(t, recOK)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    stick-table type ip size 10 expire 1m store gpt0
+    http-request track-sc0 src
+    http-request sc-set-gpt0(0) 7 if { path /set }
+    http-request sc-set-gpt0(0) int(9) if { path /expr }
+    http-request silent-drop if { path /drop }
+    http-request return status 200 content-type text/plain lf-string "gpt0=%[sc0_get_gpt0]" if { path /get }
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	rget(t, addr, "/set")
+	if out := rget(t, addr, "/get"); !strings.HasSuffix(out, "gpt0=7") {
+		t.Errorf("after sc-set-gpt0 7: %q", out)
+	}
+	rget(t, addr, "/expr")
+	if out := rget(t, addr, "/get"); !strings.HasSuffix(out, "gpt0=9") {
+		t.Errorf("after sc-set-gpt0 int(9): %q", out)
+	}
+	if out := rget(t, addr, "/drop"); out != "" || b.count() != 2 {
+		t.Errorf("silent-drop answered %q, %d requests forwarded (want only /set and /expr)", out, b.count())
+	}
+}

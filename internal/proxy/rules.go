@@ -76,8 +76,9 @@ func (s *httpSession) HeaderList(resp bool) *[]h1.Header {
 	}
 	return &s.m.req.Headers
 }
-func (s *httpSession) SetTarget(t []byte) { s.m.req.Target = t }
-func (s *httpSession) SetMethod(m []byte) { s.m.req.Method = m }
+func (s *httpSession) SetTarget(t []byte)          { s.m.req.Target = t }
+func (s *httpSession) SetMethod(m []byte)          { s.m.req.Method = m }
+func (s *httpSession) SetSockOpt(mark bool, v int) { setSockOpt(s.cconn, mark, v) }
 
 // SetTimeout applies "http-request set-timeout" to the current request.
 func (s *httpSession) SetTimeout(tunnel bool, d time.Duration) {

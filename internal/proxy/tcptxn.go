@@ -67,9 +67,10 @@ func (t *tcpTxn) SetAddr(dst bool, ap netip.AddrPort) {
 		t.src = ap
 	}
 }
-func (t *tcpTxn) SetStatus(int, []byte) {}
-func (t *tcpTxn) SetLogLevel(string)    {}
-func (t *tcpTxn) Capture(int, []byte)   {}
+func (t *tcpTxn) SetStatus(int, []byte)       {}
+func (t *tcpTxn) SetLogLevel(l string)        { t.level = l }
+func (t *tcpTxn) SetSockOpt(mark bool, v int) { setSockOpt(t.conn, mark, v) }
+func (t *tcpTxn) Capture(int, []byte)         {}
 
 func (t *tcpTxn) release() {
 	now := t.Now()

@@ -39,6 +39,7 @@ func (t *txn) SetTarget(b []byte)                 { t.Tgt = string(b) }
 func (t *txn) SetStatus(c int, r []byte)          { t.Code, t.reason = c, string(r) }
 func (t *txn) SetLogLevel(l string)               { t.level = l }
 func (t *txn) SetMethod(m []byte)                 { t.Meth = string(m) }
+func (t *txn) SetSockOpt(bool, int)               {}
 func (t *txn) WaitBody(time.Duration, int64) bool { return true }
 func (t *txn) SetTimeout(tunnel bool, d time.Duration) {
 	if tunnel {

@@ -34,6 +34,9 @@ type Txn interface {
 	// WaitBody waits up to d for the request body, or its first atLeast
 	// bytes (wait-for-body).
 	WaitBody(d time.Duration, atLeast int64) bool
+	// SetSockOpt sets the mark (SO_MARK) or the TOS of the client
+	// connection's packets.
+	SetSockOpt(mark bool, v int)
 	SetStatus(code int, reason []byte)
 	SetLogLevel(level string)
 	// Capture stores a captured value in slot id (http-request capture).
