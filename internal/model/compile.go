@@ -309,8 +309,26 @@ func (c *compiler) proxy(s *config.Section, def *config.Section, id int) *Proxy 
 	for _, d := range s.Directives {
 		c.proxyDirective(p, s, d, false)
 	}
+	c.dispatchServer(p)
 	c.finishProxy(p)
 	return p
+}
+
+// dispatchServer turns "dispatch <addr>" into the backend's one server
+// (named "dispatch"), which it is when no server line exists (CM 4.2).
+func (c *compiler) dispatchServer(p *Proxy) {
+	d := p.dispatch
+	if d == nil {
+		return
+	}
+	if len(p.Servers) > 0 {
+		c.ds.Warnf(d.Pos, "'dispatch' is ignored as %s '%s' has servers", p.Kind, p.Name)
+		return
+	}
+	sd := &config.Directive{Pos: d.Pos, Name: "server", Args: []config.Word{{Pos: d.Pos, Text: "dispatch"}, d.Args[0]}}
+	if sv := c.server(p, sd); sv != nil {
+		p.Servers = append(p.Servers, sv)
+	}
 }
 
 func (c *compiler) checkNames() {

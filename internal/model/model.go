@@ -244,6 +244,8 @@ type Proxy struct {
 	// Filters are the "filter" lines in order: "compression" and
 	// "cache NAME" are the ones Bulwark runs.
 	Filters []Filter
+	// dispatch is the "dispatch" line, applied once the section is read.
+	dispatch *config.Directive
 	// MonitorURI is "monitor-uri"; MonitorFail the "monitor fail" lines
 	// (Action empty, Cond set).
 	MonitorURI  string

@@ -228,6 +228,12 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		if d.Name == "rate-limit" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
 		}
+	case "dispatch":
+		if len(d.Args) != 1 {
+			c.ds.Alertf(d.Pos, "'dispatch' expects <addr>:<port> as argument")
+			return
+		}
+		p.dispatch = d
 	case "monitor-uri":
 		if len(d.Args) != 1 || d.Arg(0) == "" {
 			c.ds.Alertf(d.Pos, "'monitor-uri' expects an URI.")

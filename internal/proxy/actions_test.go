@@ -503,3 +503,16 @@ backend be
 		t.Errorf("silent-drop answered %q, %d requests forwarded (want only /set and /expr)", out, b.count())
 	}
 }
+
+// "dispatch <addr>" is the server of a backend without server lines.
+func TestDispatch(t *testing.T) {
+	b := newRecorder(t, recOK)
+	_, addr := startProxy(t, sub(baseDefaults+`
+listen li
+    bind 127.0.0.1:0
+    dispatch B
+`, "B", b.addr))
+	if out := rget(t, addr, "/"); statusOf(out) != 200 || b.count() != 1 {
+		t.Errorf("dispatch: %q, %d requests", out, b.count())
+	}
+}
