@@ -166,8 +166,14 @@ func (c *compiler) unsupported(pos config.Pos, format string, args ...any) {
 	if c.opt.Audit {
 		return
 	}
-	c.ds = append(c.ds, config.Diagnostic{Pos: pos, Severity: config.SevAlert,
-		Msg: fmt.Sprintf(format, args...), Code: CodeUnsupported})
+	msg := fmt.Sprintf(format, args...)
+	// A keyword refused twice on one line ("tfo tfo") is one error.
+	for i := len(c.ds) - 1; i >= 0 && c.ds[i].Pos.Line == pos.Line && c.ds[i].Pos.File == pos.File; i-- {
+		if c.ds[i].Msg == msg && c.ds[i].Code == CodeUnsupported {
+			return
+		}
+	}
+	c.ds = append(c.ds, config.Diagnostic{Pos: pos, Severity: config.SevAlert, Msg: msg, Code: CodeUnsupported})
 }
 
 // noEffect warns about a directive Bulwark accepts but that changes

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"bulwark/internal/balance"
 	"bulwark/internal/config"
@@ -90,11 +91,13 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	case "default-server":
 		c.serverOptions(&p.DefaultServer, d, 0, true)
 	case "balance":
+		// A bare "balance" line is roundrobin, as in HAProxy 2.6.
+		p.Balance, p.BalancePos = d.Texts(), d.Pos
 		if len(d.Args) == 0 {
-			c.ds.Alertf(d.Pos, "'balance' expects an algorithm")
+			p.Balance = []string{"roundrobin"}
+			p.LB = balance.Params{}
 			return
 		}
-		p.Balance, p.BalancePos = d.Texts(), d.Pos
 		c.checkBalance(p, d)
 	case "hash-type":
 		p.HashType = d.Texts()
@@ -331,10 +334,13 @@ func (c *compiler) timeout(p *Proxy, d *config.Directive) {
 		c.ds.Alertf(d.Pos, "'timeout %s' expects an integer value (in milliseconds)", d.Arg(0))
 		return
 	}
-	v, err := units.ParseTime(d.Arg(1))
+	v, warn, err := units.ParseTimeLax(d.Arg(1), time.Millisecond)
 	if err != nil {
 		c.ds.Alertf(d.ArgPos(1), "'timeout %s' : %v", d.Arg(0), err)
 		return
+	}
+	if warn != "" {
+		c.ds.Warnf(d.ArgPos(1), "'timeout %s' : %s", d.Arg(0), warn)
 	}
 	t := &p.Timeouts
 	switch d.Arg(0) {
@@ -584,7 +590,26 @@ func (c *compiler) finishProxy(p *Proxy) {
 			continue
 		}
 		seen[sv.Name] = sv
+		// HAProxy 2.6 refuses a checked server it could not connect to.
+		if sv.Check && sv.Port == 0 && sv.Addr.PortLow == 0 && !sv.Addr.PortDelta && strings.HasPrefix(sv.Addr.Net, "tcp") && !checkHasPort(p) {
+			c.ds.Alertf(sv.Pos, "config: %s '%s': server '%s' has neither service port nor check port.", p.Kind, p.Name, sv.Name)
+		}
 	}
+}
+
+// checkHasPort reports a check script whose first step connects to a
+// port of its own ("tcp-check connect port N").
+func checkHasPort(p *Proxy) bool {
+	for _, d := range p.Directives {
+		if (d.Name == "tcp-check" || d.Name == "http-check") && d.Arg(0) == "connect" {
+			for i := 1; i+1 < len(d.Args); i++ {
+				if d.Arg(i) == "port" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // formatPos is where the text of a format string argument starts: after

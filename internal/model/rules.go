@@ -80,7 +80,7 @@ func (c *compiler) cond(p *Proxy, words []config.Word, at config.Pos) (*Cond, bo
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		switch {
-		case w.Text == "||" || w.Text == "or":
+		case w.Text == "||" || strings.EqualFold(w.Text, "or"):
 			if len(term) == 0 || neg {
 				c.ds.Alertf(w.Pos, "missing ACL before '%s'", w.Text)
 				return nil, false

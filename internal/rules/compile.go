@@ -127,7 +127,7 @@ func compileSetHeader(c *compiler, r *model.Rule) action {
 		c.errf(r.Pos, r, "expects exactly 2 arguments (<name> <fmt>)")
 		return nil
 	}
-	if !validToken(a[0].Text) {
+	if !validHeaderName(a[0].Text) {
 		c.errf(a[0].Pos, r, "invalid header name '%s'", a[0].Text)
 		return nil
 	}
@@ -427,7 +427,7 @@ func (c *compiler) reply(r *model.Rule) *replyAction {
 			}
 			name, v := a[i+1], a[i+2]
 			i += 2
-			if !validToken(name.Text) {
+			if !validHeaderName(name.Text) {
 				c.errf(name.Pos, r, "invalid header name '%s'", name.Text)
 				return nil
 			}

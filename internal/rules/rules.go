@@ -291,6 +291,21 @@ func validTarget(v []byte) bool {
 	return len(v) > 0
 }
 
+// validHeaderName accepts what HAProxy accepts as a header name to set
+// (any visible character) except the colon, which would end the name
+// early and let the value forge another field.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
 func validToken(s string) bool {
 	if s == "" {
 		return false
