@@ -277,6 +277,14 @@ func (a *setURI) run(x *Exec, r *rule, res *Result) bool {
 	switch a.part {
 	case "set-uri":
 		x.Arena = append(x.Arena, v...)
+	case "replace-uri":
+		// The regex sees the whole target, as the client sent it.
+		nv, ok := x.replace(a.re, t, v)
+		if !ok {
+			return false
+		}
+		n = len(x.Arena)
+		x.Arena = append(x.Arena, nv...)
 	case "set-path", "replace-path":
 		if a.part == "replace-path" {
 			nv, ok := x.replace(a.re, path, v)

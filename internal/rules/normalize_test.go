@@ -67,3 +67,18 @@ func TestNormalizeURI(t *testing.T) {
 		}
 	}
 }
+
+func TestReplaceURI(t *testing.T) {
+	ev := mustSetup(t, head+` http-request replace-uri ^http://([^/]*)/(.*) /\1/\2`+"\n")
+	tx := newTxn()
+	tx.Tgt = "http://example.com/a?b"
+	run(ev.req, tx)
+	if tx.Tgt != "/example.com/a?b" {
+		t.Errorf("replace-uri: %q", tx.Tgt)
+	}
+	tx.Tgt = "/plain"
+	run(ev.req, tx)
+	if tx.Tgt != "/plain" {
+		t.Errorf("replace-uri without a match: %q", tx.Tgt)
+	}
+}

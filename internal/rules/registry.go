@@ -20,10 +20,9 @@ const (
 	tcpCont  = kindSet(1 << TCPContent)
 	tcpResp  = kindSet(1 << TCPResponse)
 	tcpReq   = tcpConn | tcpSess | tcpCont
-	tcpBoth  = tcpReq
 	tcpAll   = tcpReq | tcpResp
 	allKinds = httpAll | tcpAll
-	// l4 are the tcp-request rule sets and the HTTP ones a stream runs.
+	// trackSets are where track-sc* may run.
 	trackSets = httpBoth | tcpReq
 )
 
@@ -44,7 +43,7 @@ var registry = map[string]actionDef{
 	"return":         {httpBoth, compileReply},
 	"tarpit":         {reqOnly, compileReply},
 	"auth":           {reqOnly, compileAuth},
-	"redirect":       {reqOnly | kindSet(1<<Redirects), compileRedirect},
+	"redirect":       {httpBoth | kindSet(1<<Redirects), compileRedirect},
 	"set-header":     {httpAll, compileSetHeader},
 	"add-header":     {httpAll, compileSetHeader},
 	"del-header":     {httpAll, compileDelHeader},
@@ -56,6 +55,7 @@ var registry = map[string]actionDef{
 	"set-uri":        {reqOnly, compileSetURI},
 	"replace-path":   {reqOnly, compileReplacePath},
 	"replace-pathq":  {reqOnly, compileReplacePath},
+	"replace-uri":    {reqOnly, compileReplacePath},
 	"set-var":        {allKinds, compileSetVar},
 	"set-var-fmt":    {allKinds, compileSetVarFmt},
 	"unset-var":      {allKinds, compileUnsetVar},
