@@ -50,3 +50,23 @@ func TestParserFidelity(t *testing.T) {
 		check("warnings", warns, tc.warn)
 	}
 }
+
+// Addresses expand $NAME and ${NAME} outside quotes, with global's
+// setenv family applied (CM 4.2 "bind").
+func TestAddressEnv(t *testing.T) {
+	src := "global\n    setenv BW_T_ADDR 127.0.0.1\n    presetenv BW_T_ADDR 10.9.9.9\n    setenv BW_T_PORT 8005\n" +
+		"defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n" +
+		"frontend fe\n    bind $BW_T_ADDR:${BW_T_PORT}\n    default_backend be\nbackend be\n    server s ${BW_T_ADDR}:80\n"
+	cfg, ds := config.Parse("t.cfg", []byte(src), config.LexOptions{})
+	m, cds := Compile(cfg, Options{})
+	if ds = append(ds, cds...); ds.HasAlerts() {
+		t.Fatalf("%v", ds)
+	}
+	fe := m.Proxies[0]
+	if a := fe.Binds[0].Addrs[0]; a.Host != "127.0.0.1" || a.PortLow != 8005 {
+		t.Errorf("bind: %+v", a)
+	}
+	if a := m.Backend("be").Servers[0].Addr; a.Host != "127.0.0.1" || a.PortLow != 80 {
+		t.Errorf("server: %+v", a)
+	}
+}
