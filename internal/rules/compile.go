@@ -596,7 +596,10 @@ func (c *compiler) track(r *model.Rule, slot int) action {
 		c.errf(r.Pos, r, "unable to find stick-table '%s'", name)
 		return nil
 	}
-	return &trackAction{slot: slot, key: x, table: t, http: c.kind == HTTPRequest}
+	// In an HTTP proxy tcp-request content rules run per request: a track
+	// there counts the request as an http-request one does.
+	http := c.kind == HTTPRequest || c.kind == TCPContent && c.p.Mode == model.ModeHTTP
+	return &trackAction{slot: slot, key: x, table: t, http: http}
 }
 
 // capture compiles "capture <sample> len <n>" (a new slot after the
