@@ -591,7 +591,9 @@ func (c *compiler) finishProxy(p *Proxy) {
 		}
 		seen[sv.Name] = sv
 		// HAProxy 2.6 refuses a checked server it could not connect to.
-		if sv.Check && sv.Port == 0 && sv.Addr.PortLow == 0 && !sv.Addr.PortDelta && strings.HasPrefix(sv.Addr.Net, "tcp") && !checkHasPort(p) {
+		// An SRV name ("_http._tcp.example") brings its port from DNS.
+		if sv.Check && sv.Port == 0 && sv.Addr.PortLow == 0 && !sv.Addr.PortDelta && strings.HasPrefix(sv.Addr.Net, "tcp") &&
+			!strings.HasPrefix(sv.Addr.Host, "_") && !checkHasPort(p) {
 			c.ds.Alertf(sv.Pos, "config: %s '%s': server '%s' has neither service port nor check port.", p.Kind, p.Name, sv.Name)
 		}
 	}
