@@ -206,7 +206,7 @@ func refCounter(r stick.Ref, op counterOp, dt stick.DataType, now int64) (Sample
 	return intSample(int64(v)), true
 }
 
-// tableConv builds table_<x>(table): the input sample is a key looked up
+// tableConv builds table_<x>([table]): the input sample is a key looked up
 // without refreshing the entry.
 func tableConv(name string) *convDef {
 	x, ok := strings.CutPrefix(name, "table_")
@@ -217,8 +217,13 @@ func tableConv(name string) *convDef {
 	if !ok {
 		return nil
 	}
-	return &convDef{out: KindInt, minArgs: 1, maxArgs: 1,
+	// Without a table name the converter reads the current proxy's table,
+	// as HAProxy 2.6 does.
+	return &convDef{out: KindInt, minArgs: 0, maxArgs: 1,
 		prep: func(c *compiler, cc *convCall) error {
+			if len(cc.args) == 0 {
+				cc.args = append(cc.args, argVal{})
+			}
 			t, err := c.table(cc.args[0].s)
 			if err != nil {
 				return err

@@ -55,7 +55,7 @@ func (c *compiler) bind(d *config.Directive) *Bind {
 		return nil
 	}
 	b := &Bind{Pos: d.Pos, Opts: map[string]string{}}
-	for _, part := range strings.Split(d.Arg(0), ",") {
+	for _, part := range strings.Split(c.expandAddrEnv(d.Arg(0)), ",") {
 		a, err := ParseBindAddr(part)
 		if err != nil {
 			c.ds.Alertf(d.ArgPos(0), "'bind %s' : %v", d.Arg(0), err)

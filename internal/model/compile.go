@@ -139,6 +139,9 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 		case config.KindProgram:
 			seenNonGlobal = true
 			c.program(s)
+		case config.KindHTTPErrors:
+			seenNonGlobal = true
+			c.httpErrors(s)
 		default:
 			seenNonGlobal = true
 			c.m.Unrun = append(c.m.Unrun, s)
@@ -166,8 +169,14 @@ func (c *compiler) unsupported(pos config.Pos, format string, args ...any) {
 	if c.opt.Audit {
 		return
 	}
-	c.ds = append(c.ds, config.Diagnostic{Pos: pos, Severity: config.SevAlert,
-		Msg: fmt.Sprintf(format, args...), Code: CodeUnsupported})
+	msg := fmt.Sprintf(format, args...)
+	// A keyword refused twice on one line ("tfo tfo") is one error.
+	for i := len(c.ds) - 1; i >= 0 && c.ds[i].Pos.Line == pos.Line && c.ds[i].Pos.File == pos.File; i-- {
+		if c.ds[i].Msg == msg && c.ds[i].Code == CodeUnsupported {
+			return
+		}
+	}
+	c.ds = append(c.ds, config.Diagnostic{Pos: pos, Severity: config.SevAlert, Msg: msg, Code: CodeUnsupported})
 }
 
 // noEffect warns about a directive Bulwark accepts but that changes
@@ -309,8 +318,26 @@ func (c *compiler) proxy(s *config.Section, def *config.Section, id int) *Proxy 
 	for _, d := range s.Directives {
 		c.proxyDirective(p, s, d, false)
 	}
+	c.dispatchServer(p)
 	c.finishProxy(p)
 	return p
+}
+
+// dispatchServer turns "dispatch <addr>" into the backend's one server
+// (named "dispatch"), which it is when no server line exists (CM 4.2).
+func (c *compiler) dispatchServer(p *Proxy) {
+	d := p.dispatch
+	if d == nil {
+		return
+	}
+	if len(p.Servers) > 0 {
+		c.ds.Warnf(d.Pos, "'dispatch' is ignored as %s '%s' has servers", p.Kind, p.Name)
+		return
+	}
+	sd := &config.Directive{Pos: d.Pos, Name: "server", Args: []config.Word{{Pos: d.Pos, Text: "dispatch"}, d.Args[0]}}
+	if sv := c.server(p, sd); sv != nil {
+		p.Servers = append(p.Servers, sv)
+	}
 }
 
 func (c *compiler) checkNames() {

@@ -18,7 +18,7 @@ func newGlobal() Global {
 
 // globalIgnored are global keywords that tune HAProxy internals; Bulwark
 // accepts them because they change nothing it would do differently.
-var globalIgnored = set("expose-experimental-directives")
+var globalIgnored = set()
 
 // globalNoEffect tune HAProxy internals; accepted with a warning.
 var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
@@ -206,6 +206,8 @@ func (c *compiler) global(s *config.Section) {
 			g.SSL.DHParamFile = d.Arg(0)
 		case "node":
 			g.Node = d.Arg(0)
+		case "expose-experimental-directives":
+			g.Experimental = true
 		case "description":
 			g.Description = strings.Join(argTexts(d.Args), " ")
 		default:

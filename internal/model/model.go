@@ -51,6 +51,8 @@ type Model struct {
 	Resolvers map[string]*Resolvers
 	// Programs are the "program" sections, run by the master.
 	Programs []*Program
+	// HTTPErrors are the "http-errors" sections by name.
+	HTTPErrors map[string]*HTTPErrors
 	// Unrun lists the sections that parse but that Bulwark does not run
 	// (peers, resolvers, ...): kept for the auditor.
 	Unrun []*config.Section
@@ -90,6 +92,9 @@ func (m *Model) filter(c Cap) []*Proxy {
 // Global holds process-wide settings.
 type Global struct {
 	Pos config.Pos
+	// Experimental is "expose-experimental-directives": HAProxy refuses
+	// its experimental actions (normalize-uri) without it.
+	Experimental bool
 	// Node and Description name this process on the stats page and in
 	// "show info" (node defaults to the host name).
 	Node, Description string
@@ -252,6 +257,17 @@ type Proxy struct {
 	// Filters are the "filter" lines in order: "compression" and
 	// "cache NAME" are the ones Bulwark runs.
 	Filters []Filter
+	// dispatch is the "dispatch" line, applied once the section is read.
+	dispatch *config.Directive
+	// MonitorURI is "monitor-uri"; MonitorFail the "monitor fail" lines
+	// (Action empty, Cond set).
+	MonitorURI  string
+	MonitorFail []*Rule
+	// OriginalTo is "option originalto" (IfNone unused).
+	OriginalTo *ForwardFor
+	// RestrictHdrNames is "option http-restrict-req-hdr-names": "",
+	// "preserve", "delete" or "reject".
+	RestrictHdrNames string
 	// HTTPChk is the request line of "option httpchk", nil without
 	// it; Check is the whole active check.
 	HTTPChk *HTTPChkOption
@@ -285,7 +301,9 @@ type Proxy struct {
 	UniqueIDHeader                                    string
 	LogTag                                            string
 	ErrorFiles                                        map[int]string
-	Captures                                          []Capture
+	// Errors are the error-message directives in the order they apply.
+	Errors   []*ErrorMsg
+	Captures []Capture
 	// InspectDelay is "tcp-request inspect-delay" (0 when absent).
 	InspectDelay time.Duration
 

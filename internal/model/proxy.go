@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"bulwark/internal/balance"
 	"bulwark/internal/config"
@@ -23,7 +24,7 @@ var supportedOptions = map[string]bool{
 	"tcpka": true, "clitcpka": true, "srvtcpka": true,
 	"tcp-check": true, "redis-check": true, "mysql-check": true, "pgsql-check": true, "smtpchk": true,
 	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
-	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true,
+	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true, "originalto": true, "http-restrict-req-hdr-names": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
@@ -90,11 +91,13 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	case "default-server":
 		c.serverOptions(&p.DefaultServer, d, 0, true)
 	case "balance":
+		// A bare "balance" line is roundrobin, as in HAProxy 2.6.
+		p.Balance, p.BalancePos = d.Texts(), d.Pos
 		if len(d.Args) == 0 {
-			c.ds.Alertf(d.Pos, "'balance' expects an algorithm")
+			p.Balance = []string{"roundrobin"}
+			p.LB = balance.Params{}
 			return
 		}
-		p.Balance, p.BalancePos = d.Texts(), d.Pos
 		c.checkBalance(p, d)
 	case "hash-type":
 		p.HashType = d.Texts()
@@ -179,20 +182,8 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		p.UniqueIDHeader = d.Arg(0)
 	case "log-tag":
 		p.LogTag = d.Arg(0)
-	case "errorfile":
-		code, err := strconv.Atoi(d.Arg(0))
-		if err != nil || len(d.Args) != 2 {
-			c.ds.Alertf(d.Pos, "'errorfile' expects <status_code> and <file>")
-			return
-		}
-		if !errorfileCodes[code] {
-			c.ds.Warnf(d.ArgPos(0), "status code '%d' not handled by 'errorfile', error customization will be ignored", code)
-			return
-		}
-		if !inherited {
-			c.checkErrorFile(d)
-		}
-		p.ErrorFiles[code] = d.Arg(1)
+	case "errorfile", "errorfiles", "errorloc", "errorloc302", "errorloc303", "http-error":
+		c.errorDirective(p, d, inherited)
 	case "http-reuse":
 		switch d.Arg(0) {
 		case "never", "safe", "aggressive", "always":
@@ -236,9 +227,30 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		c.compression(p, s, d)
 	case "filter":
 		c.filter(p, s, d)
-	case "description", "id", "rate-limit", "monitor-uri":
-		if d.Name == "rate-limit" || d.Name == "monitor-uri" {
+	case "description", "id", "rate-limit":
+		if d.Name == "rate-limit" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
+		}
+	case "dispatch":
+		if len(d.Args) != 1 {
+			c.ds.Alertf(d.Pos, "'dispatch' expects <addr>:<port> as argument")
+			return
+		}
+		p.dispatch = d
+	case "monitor-uri":
+		if len(d.Args) != 1 || d.Arg(0) == "" {
+			c.ds.Alertf(d.Pos, "'monitor-uri' expects an URI.")
+			return
+		}
+		// The last one wins (CM 4.2).
+		p.MonitorURI = d.Arg(0)
+	case "monitor":
+		if d.Arg(0) != "fail" || len(d.Args) < 3 || d.Arg(1) != "if" && d.Arg(1) != "unless" {
+			c.ds.Alertf(d.Pos, "'monitor' expects 'fail' followed by 'if' or 'unless' and a condition")
+			return
+		}
+		if r := c.rule(p, d, "monitor fail", 1); r != nil {
+			p.MonitorFail = append(p.MonitorFail, r)
 		}
 	case "disabled":
 		p.Disabled = true
@@ -258,10 +270,6 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	}
 }
 
-// checkErrorFile reads the file as HAProxy does at load time (relative
-// paths are relative to the working directory): it must exist and start
-// with an HTTP status line. The auditor skips this, as it may run away
-// from the deployment's files.
 // capture reads "capture request|response header <name> len <length>";
 // "capture cookie" is refused.
 func (c *compiler) capture(p *Proxy, d *config.Directive) {
@@ -281,6 +289,10 @@ func (c *compiler) capture(p *Proxy, d *config.Directive) {
 	p.Captures = append(p.Captures, Capture{Pos: d.Pos, Response: d.Arg(0) == "response", Name: d.Arg(2), Len: n})
 }
 
+// checkErrorFile reads the file as HAProxy does at load time (relative
+// paths are relative to the working directory): it must exist and start
+// with an HTTP status line. The auditor skips this, as it may run away
+// from the deployment's files.
 func (c *compiler) checkErrorFile(d *config.Directive) {
 	if c.opt.Audit {
 		return
@@ -294,7 +306,9 @@ func (c *compiler) checkErrorFile(d *config.Directive) {
 	defer f.Close()
 	head := make([]byte, 16)
 	n, _ := io.ReadFull(f, head)
-	if !bytes.HasPrefix(head[:n], []byte("HTTP/")) {
+	// An empty file is HAProxy's way to send nothing and close (CM 4.2
+	// "errorfile": "errorfile 408 /dev/null").
+	if n > 0 && !bytes.HasPrefix(head[:n], []byte("HTTP/")) {
 		c.ds.Alertf(d.ArgPos(1), "errorfile : '%s': unable to parse headers (the file must start with an HTTP status line)", name)
 	}
 }
@@ -320,10 +334,13 @@ func (c *compiler) timeout(p *Proxy, d *config.Directive) {
 		c.ds.Alertf(d.Pos, "'timeout %s' expects an integer value (in milliseconds)", d.Arg(0))
 		return
 	}
-	v, err := units.ParseTime(d.Arg(1))
+	v, warn, err := units.ParseTimeLax(d.Arg(1), time.Millisecond)
 	if err != nil {
 		c.ds.Alertf(d.ArgPos(1), "'timeout %s' : %v", d.Arg(0), err)
 		return
+	}
+	if warn != "" {
+		c.ds.Warnf(d.ArgPos(1), "'timeout %s' : %s", d.Arg(0), warn)
 	}
 	t := &p.Timeouts
 	switch d.Arg(0) {
@@ -439,6 +456,41 @@ func (c *compiler) option(p *Proxy, d *config.Directive, inherited bool) {
 			}
 		}
 		p.ForwardFor = ff
+	case "originalto":
+		if !enable {
+			p.OriginalTo = nil
+			return
+		}
+		ot := &ForwardFor{Header: "X-Original-To"}
+		for i := 0; i < len(rest); i++ {
+			switch rest[i].Text {
+			case "except", "header":
+				if i+1 >= len(rest) {
+					c.ds.Alertf(rest[i].Pos, "'option originalto %s' expects a value", rest[i].Text)
+					return
+				}
+				if rest[i].Text == "except" {
+					ot.Except = rest[i+1].Text
+				} else {
+					ot.Header = rest[i+1].Text
+				}
+				i++
+			default:
+				c.ds.Alertf(rest[i].Pos, "'option originalto' only supports optional values: 'header' and 'except' (got '%s')", rest[i].Text)
+				return
+			}
+		}
+		p.OriginalTo = ot
+	case "http-restrict-req-hdr-names":
+		if len(rest) != 1 || rest[0].Text != "preserve" && rest[0].Text != "delete" && rest[0].Text != "reject" {
+			c.ds.Alertf(d.Pos, "'option http-restrict-req-hdr-names' expects 'preserve', 'delete' or 'reject'")
+			return
+		}
+		if !enable {
+			c.ds.Alertf(d.Pos, "'%s option http-restrict-req-hdr-names' is not supported", d.Name)
+			return
+		}
+		p.RestrictHdrNames = rest[0].Text
 	case "redispatch":
 		p.Redispatch = -1
 		if !enable {
@@ -538,7 +590,28 @@ func (c *compiler) finishProxy(p *Proxy) {
 			continue
 		}
 		seen[sv.Name] = sv
+		// HAProxy 2.6 refuses a checked server it could not connect to.
+		// An SRV name ("_http._tcp.example") brings its port from DNS.
+		if sv.Check && sv.Port == 0 && sv.Addr.PortLow == 0 && !sv.Addr.PortDelta && strings.HasPrefix(sv.Addr.Net, "tcp") &&
+			!strings.HasPrefix(sv.Addr.Host, "_") && !checkHasPort(p) {
+			c.ds.Alertf(sv.Pos, "config: %s '%s': server '%s' has neither service port nor check port.", p.Kind, p.Name, sv.Name)
+		}
 	}
+}
+
+// checkHasPort reports a check script whose first step connects to a
+// port of its own ("tcp-check connect port N").
+func checkHasPort(p *Proxy) bool {
+	for _, d := range p.Directives {
+		if (d.Name == "tcp-check" || d.Name == "http-check") && d.Arg(0) == "connect" {
+			for i := 1; i+1 < len(d.Args); i++ {
+				if d.Arg(i) == "port" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // formatPos is where the text of a format string argument starts: after

@@ -34,11 +34,11 @@ func (c *compiler) checkTableRefs(p *Proxy) {
 					ref = args[1]
 				}
 			case strings.HasPrefix(fn, "table_"):
-				if len(args) == 0 || args[0] == "" {
-					c.ds.Alertf(pos, "'%s' expects a table name", fn)
-					continue
+				// No name: the current proxy's table (checked by the
+				// sample compiler).
+				if len(args) > 0 {
+					ref = args[0]
 				}
-				ref = args[0]
 			default:
 				if len(args) >= 1 {
 					ref = args[0]

@@ -80,7 +80,7 @@ func (c *compiler) cond(p *Proxy, words []config.Word, at config.Pos) (*Cond, bo
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		switch {
-		case w.Text == "||" || w.Text == "or":
+		case w.Text == "||" || strings.EqualFold(w.Text, "or"):
 			if len(term) == 0 || neg {
 				c.ds.Alertf(w.Pos, "missing ACL before '%s'", w.Text)
 				return nil, false
@@ -286,11 +286,7 @@ func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inh
 		c.ds = append(c.ds, diag)
 		return
 	}
-	// Bulwark runs no tcp-request session or tcp-response rules at all;
-	// which actions it runs elsewhere is the rule compiler's registry's call.
-	if sub == "session" || d.Name == "tcp-response" {
-		c.unsupported(d.ArgPos(1), "'%s %s %s' is not supported by bulwark", d.Name, sub, act)
-	}
+	// Which actions Bulwark runs is the rule compiler's registry's call.
 	r := c.rule(p, d, d.Name+" "+sub, 1)
 	if r == nil {
 		return

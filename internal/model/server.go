@@ -62,7 +62,7 @@ func (c *compiler) server(p *Proxy, d *config.Directive) *Server {
 	if err := config.CheckProxyName(d.Arg(0)); err != nil {
 		c.ds.Alertf(d.ArgPos(0), "server name '%s' is invalid: %v", d.Arg(0), err)
 	}
-	a, err := ParseServerAddr(d.Arg(1))
+	a, err := ParseServerAddr(c.expandAddrEnv(d.Arg(1)))
 	if err != nil {
 		c.ds.Alertf(d.ArgPos(1), "'server %s' : %v", d.Arg(0), err)
 		return nil

@@ -25,16 +25,11 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 				}
 			}
 		}
-		for _, r := range p.HTTPAfter {
-			no(r.Pos, "'http-after-response "+r.Action+"'")
-		}
-		for _, r := range p.TCPRequest {
-			if r.Keyword == "tcp-request content" && p.Mode == model.ModeHTTP {
-				no(r.Pos, "'tcp-request content' in an HTTP proxy")
+		// The TCP relay does not read the server's data before relaying it.
+		if p.Mode != model.ModeHTTP {
+			for _, r := range p.TCPResponse {
+				no(r.Pos, "'tcp-response content' in a TCP proxy")
 			}
-		}
-		for _, r := range p.Redirects {
-			no(r.Pos, "the legacy 'redirect' directive (use 'http-request redirect')")
 		}
 		for _, r := range p.UseServers {
 			no(r.Pos, "'use-server'")

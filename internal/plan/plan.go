@@ -17,6 +17,7 @@ import (
 	"bulwark/internal/config"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
+	"bulwark/internal/rules"
 	"bulwark/internal/stick"
 	"bulwark/internal/tlsconf"
 )
@@ -61,8 +62,9 @@ type Proxy struct {
 	// Rules is nil when the proxy's ACLs did not compile.
 	Rules    *Rules
 	Captures Captures
-	// Pages are the "errorfile" responses by status, read from disk.
-	Pages map[int][]byte
+	// Pages are the proxy's error messages by status (errorfile,
+	// errorfiles, errorloc, http-error).
+	Pages map[int]*rules.Reply
 	// InspectDelay is "tcp-request inspect-delay".
 	InspectDelay time.Duration
 	// ServerTLS holds the client TLS settings of servers with "ssl".
@@ -86,10 +88,11 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 	tlsOpt := tlsconf.Options{AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms,
 		CrtBase: m.Global.CrtBase, CABase: m.Global.CABase}
 	pl.ACME = compileACME(m, &ds)
+	sf := &sectionFiles{m: m, ds: &ds}
 	for _, p := range m.Proxies {
 		pp := &Proxy{}
 		pl.Proxies[p] = pp
-		pp.Rules = compileRules(m, p, pl.Tables, pl.Refs, &ds)
+		pp.Rules = compileRules(m, p, pl.Tables, pl.Refs, sf, &ds)
 		var set *acl.Set
 		if pp.Rules != nil {
 			set = pp.Rules.Set
@@ -97,7 +100,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		pp.Log = compileLogFormats(p, set, &ds)
 		pp.Captures = compileCaptures(p)
 		pp.InspectDelay = p.InspectDelay
-		pp.Pages = loadErrorPages(p, &ds)
+		pp.Pages = compileErrors(p, set, sf, &ds)
 		if p.Cap&model.CapBackend != 0 {
 			checkBalance(p, &ds)
 		}

@@ -12,8 +12,12 @@ import (
 type Rules struct {
 	Set        *acl.Set
 	Req, Resp  *rules.List
+	After      *rules.List // http-after-response
 	TCPConn    *rules.List
+	TCPSession *rules.List
 	TCPContent *rules.List
+	TCPResp    *rules.List // tcp-response content
+	Redirects  *rules.List // legacy "redirect" lines
 	// UseBackend is parallel to model.Proxy.UseBackends.
 	UseBackend []*acl.Cond
 	// StatsAdmin are the "stats admin" conditions: any match enables the
@@ -22,6 +26,8 @@ type Rules struct {
 	// Persist is parallel to model.Proxy.PersistRules.
 	Persist []*acl.Cond
 	Stick   []StickRule
+	// MonitorFail are the "monitor fail" conditions.
+	MonitorFail []*acl.Cond
 }
 
 // compileTables makes every stick table declared by a proxy, or takes the
@@ -75,7 +81,7 @@ func compileTables(m *model.Model, reuse func(string, stick.Spec) *stick.Table, 
 // compileRules compiles the ACLs, rule lists and use_backend conditions of
 // p; nil when its ACLs do not compile (the rules would only repeat the
 // errors).
-func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table, refs *acl.PatRefs, ds *config.Diagnostics) *Rules {
+func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table, refs *acl.PatRefs, sf *sectionFiles, ds *config.Diagnostics) *Rules {
 	lookup := func(name string) *stick.Table { return tables[name] }
 	set, d := acl.Compile(p, m, acl.Options{Tables: lookup, Refs: refs})
 	*ds = append(*ds, d...)
@@ -83,11 +89,14 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		return nil
 	}
 	r := &Rules{Set: set}
-	ropt := rules.Options{Tables: lookup, Resolvers: func(name string) bool { return m.Resolvers[name] != nil }}
+	ropt := rules.Options{Tables: lookup, Errors: sf.Errors, Experimental: m.Global.Experimental,
+		Resolvers: func(name string) bool { return m.Resolvers[name] != nil }}
 	for _, l := range []struct {
 		dst  **rules.List
 		kind rules.Kind
-	}{{&r.Req, rules.HTTPRequest}, {&r.Resp, rules.HTTPResponse}, {&r.TCPConn, rules.TCPConnection}, {&r.TCPContent, rules.TCPContent}} {
+	}{{&r.Req, rules.HTTPRequest}, {&r.Resp, rules.HTTPResponse}, {&r.After, rules.HTTPAfter},
+		{&r.TCPConn, rules.TCPConnection}, {&r.TCPSession, rules.TCPSession}, {&r.TCPContent, rules.TCPContent},
+		{&r.TCPResp, rules.TCPResponse}, {&r.Redirects, rules.Redirects}} {
 		*l.dst, d = rules.Compile(p, l.kind, set, ropt)
 		*ds = append(*ds, d...)
 	}
@@ -105,6 +114,11 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		c, d := set.Cond(pr.Cond)
 		*ds = append(*ds, d...)
 		r.Persist = append(r.Persist, c)
+	}
+	for _, mf := range p.MonitorFail {
+		c, d := set.Cond(mf.Cond)
+		*ds = append(*ds, d...)
+		r.MonitorFail = append(r.MonitorFail, c)
 	}
 	r.Stick = compileStick(p, set, tables, ds)
 	return r

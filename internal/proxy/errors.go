@@ -1,6 +1,10 @@
 package proxy
 
-import "strconv"
+import (
+	"strconv"
+
+	"bulwark/internal/rules"
+)
 
 // HAProxy's built-in error pages (CM "errorfile"): same status lines and
 // bodies, so monitoring that matches on them keeps working.
@@ -40,15 +44,37 @@ func errorPage(status int) []byte {
 		"connection: close\r\n\r\n" + body)
 }
 
-// errorPages holds a proxy's "errorfile" responses per status (complete
-// raw HTTP responses); statuses without one use HAProxy's built-in page.
-type errorPages map[int][]byte
+// errorPages holds a proxy's error messages per status (errorfile,
+// errorfiles, errorloc, http-error); statuses without one use HAProxy's
+// built-in page.
+type errorPages map[int]*rules.Reply
 
-func (p errorPages) get(status int) []byte {
-	if b, ok := p[status]; ok {
-		return b
+// raw returns the page for status when it is a complete response (an
+// errorfile or the built-in page), for answers that take only its body.
+func (p errorPages) raw(status int) []byte {
+	if r := p[status]; r != nil {
+		if b, ok := r.Raw(); ok {
+			return b
+		}
 	}
 	return errorPage(status)
+}
+
+// sendPage answers the error message of pages for status.
+func (s *httpSession) sendPage(pages errorPages, status int, e *LogEntry) {
+	r := pages[status]
+	if r == nil {
+		s.writeRaw(errorPage(status), status, e)
+		return
+	}
+	if b, ok := r.Raw(); ok {
+		// An empty errorfile sends nothing: the connection just closes.
+		s.writeRaw(b, status, e)
+		return
+	}
+	res := r.Fill(&s.exec)
+	res.Status = status
+	s.writeReply(res, status, e)
 }
 
 // pagesFor returns the pages for an error of the current request: the

@@ -68,6 +68,14 @@ type httpSession struct {
 	parkFD       int
 	parkTimer    *time.Timer
 	parkDeadline time.Time
+	// serverTO and tunnelTO are "set-timeout" of the current request.
+	serverTO, tunnelTO time.Duration
+	// bodyWaited: "wait-for-body" read (part of) the body into body;
+	// respWaited the same for the response into respBody, read from
+	// exchSC, the server connection of the exchange in progress.
+	bodyWaited, respWaited bool
+	respBody               []byte
+	exchSC                 *srvConn
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -127,6 +135,17 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 			return
 		}
 		s.setClientAddrs()
+	}
+	// "tcp-request session": once per connection, after the PROXY header
+	// (and, for an h2 stream, already run on its connection).
+	if r := fe.rules; r != nil && r.tcpSession.Len() > 0 && !s.h2 {
+		s.inConnRules = true
+		res := r.tcpSession.Run(&s.exec)
+		s.inConnRules = false
+		if res.Verdict == rules.Reject {
+			s.finish()
+			return
+		}
 	}
 	s.loop()
 }
@@ -302,6 +321,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	defer s.releaseTracked(false)
 	s.inResp = false
 	s.curBE = nil
+	s.serverTO, s.tunnelTO = 0, 0
+	s.bodyWaited, s.respWaited = false, false
+	s.body, s.respBody = s.body[:0], s.respBody[:0]
 	s.exec.Arena = s.exec.Arena[:0]
 	for k := range s.vars {
 		if !strings.HasPrefix(k, "sess.") {
@@ -346,15 +368,35 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if s.acmeChallenge(e) {
 		return false
 	}
+	if r := fe.rules; r != nil && r.tcpContent.Len() > 0 {
+		// CM 4.2: in an HTTP proxy "tcp-request content" rules run for
+		// every request, before the http-request rules.
+		s.eval.Reset()
+		if res := r.tcpContent.Run(&s.exec); res.Verdict == rules.Reject {
+			e.Term = "PR"
+			return false
+		}
+	}
+	if uri := fe.cfg.MonitorURI; uri != "" && s.monitorMatch(uri) {
+		return s.monitor(e)
+	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
 		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
-			s.reply(res, fe.pages, e)
-			return false
+			return s.reply(res, fe.pages, e)
 		}
+	}
+	if r := fe.rules; r != nil && r.redirects.Len() > 0 {
+		s.eval.Reset()
+		if res := r.redirects.Run(&s.exec); res.Verdict != rules.Continue {
+			return s.reply(res, fe.pages, e)
+		}
+	}
+	if !s.restrictHeaderNames(fe.cfg, fe.pages, e) {
+		return false
 	}
 	if st := statsFor(fe.cfg, s.m.req.Target); st != nil {
 		return s.serveStats(st, fe.cfg, fe.pages, e)
@@ -376,15 +418,30 @@ func (s *httpSession) route(e *LogEntry) bool {
 	}
 	s.curBE = be
 	e.Backend, e.be = be.name, be
+	if be.cfg != fe.cfg && be.rules != nil && be.rules.tcpContent.Len() > 0 {
+		s.eval.Reset()
+		if res := be.rules.tcpContent.Run(&s.exec); res.Verdict == rules.Reject {
+			e.Term = "PR"
+			return false
+		}
+	}
 	if be.cfg != fe.cfg && be.rules != nil && be.rules.req.Len() > 0 {
 		s.eval.Reset()
 		if res := be.rules.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
-			s.reply(res, be.pages, e)
-			return false
+			return s.reply(res, be.pages, e)
 		}
+	}
+	if be.cfg != fe.cfg && be.rules != nil && be.rules.redirects.Len() > 0 {
+		s.eval.Reset()
+		if res := be.rules.redirects.Run(&s.exec); res.Verdict != rules.Continue {
+			return s.reply(res, be.pages, e)
+		}
+	}
+	if be.cfg != fe.cfg && !s.restrictHeaderNames(be.cfg, be.pages, e) {
+		return false
 	}
 	if st := statsFor(be.cfg, s.m.req.Target); st != nil && be.cfg != fe.cfg {
 		return s.serveStats(st, be.cfg, be.pages, e)
@@ -399,6 +456,13 @@ func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) 
 	lists := [2]*proxyRules{be.rules, nil}
 	if be.cfg != s.fe.cfg {
 		lists[1] = s.fe.rules
+	}
+	// "tcp-response content" (backends only) runs before http-response.
+	if r := be.rules; r != nil && r.tcpResp.Len() > 0 {
+		s.eval.Reset()
+		if res := r.tcpResp.Run(&s.exec); res.Verdict == rules.Reject {
+			return res, be, true
+		}
 	}
 	for _, r := range lists {
 		if r == nil || r.resp.Len() == 0 {
@@ -502,7 +566,16 @@ func (s *httpSession) releaseIdle() {
 	s.fe.rt.putMsg(s.m)
 	s.m = nil
 	s.exec.Arena = nil
-	s.vars = nil
+	// Session variables live as long as the connection; the others end
+	// with their request.
+	for k := range s.vars {
+		if !strings.HasPrefix(k, "sess.") {
+			delete(s.vars, k)
+		}
+	}
+	if len(s.vars) == 0 {
+		s.vars = nil
+	}
 	s.eval.Shrink()
 	s.rd.Release()
 }
@@ -551,11 +624,7 @@ func (s *httpSession) requestError(err error, e *LogEntry) bool {
 
 // sendError writes a complete error response and marks the entry.
 func (s *httpSession) sendError(status int, e *LogEntry) {
-	page := s.pagesFor(status).get(status)
-	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	n, _ := s.c.Write(page)
-	e.Status = status
-	e.BytesOut += int64(n)
+	s.sendPage(s.pagesFor(status), status, e)
 }
 
 // connLevel ranks a proxy's own connection mode (model.Proxy.ConnMode);
@@ -622,6 +691,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, req.Headers, s.src) {
 		s.head = h1.AppendHeaderField(s.head, ff.Header, s.srcText)
 	}
+	if ot := originalTo(fe.cfg, be.cfg); ot != nil && s.dst.IsValid() && wantsXFF(ot, nil, s.dst) {
+		s.head = h1.AppendHeaderField(s.head, ot.Header, s.dst.Addr().Unmap().String())
+	}
 	// The server is always spoken to in HTTP/1.1, where keep-alive is
 	// implicit; only closing needs saying.
 	if mode >= 1 && !be.pretendKA {
@@ -634,8 +706,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	s.head = append(s.head, '\r', '\n')
 
-	s.body = s.body[:0]
-	if hasBody && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
+	if !s.bodyWaited {
+		s.body = s.body[:0]
+	}
+	if hasBody && !s.bodyWaited && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
 		(fe.bufferReq || be.bufferReq) {
 		// "option http-buffer-request": the whole body arrives before a
 		// server is chosen, so a slow client cannot hold a server
@@ -730,6 +804,64 @@ const smallBody = 8 << 10
 // bufferBody reads a request body of known length completely, within the
 // request's time ("timeout http-request", else "timeout client"): a client
 // too slow gets 408 and no server is contacted.
+// WaitBody applies "wait-for-body" (CM 4.2) to the request, or in
+// http-response rules to the response: up to d for a Content-Length body
+// that fits the buffer, or for its first atLeast bytes. What arrived is
+// sent with the head and the rest streams after it. It reports false when
+// the time ran out first: HAProxy then answers 408 (504 for a response).
+func (s *httpSession) WaitBody(d time.Duration, atLeast int64) bool {
+	if s.inResp {
+		return s.waitRespBody(d, atLeast)
+	}
+	req := &s.m.req
+	if s.bodyWaited || req.Framing() != h1.FramingLength || req.Expect100 || req.ContentLength > int64(s.fe.bufSize) {
+		return true
+	}
+	s.tc.rto = 0
+	s.c.SetReadDeadline(time.Now().Add(d))
+	got, ok := readBodyPart(&s.body, s.rd.Body(), req.ContentLength, atLeast)
+	s.tc.rto, s.tc.rlast = s.fe.clientTimeout, time.Time{}
+	s.c.SetReadDeadline(time.Time{})
+	s.bodyWaited = got > 0
+	return ok
+}
+
+func (s *httpSession) waitRespBody(d time.Duration, atLeast int64) bool {
+	sc, resp := s.exchSC, &s.m.resp
+	if sc == nil || s.respWaited || resp.Body != h1.FramingLength || resp.ContentLength > int64(s.fe.bufSize) {
+		return true
+	}
+	rto := sc.tc.rto
+	sc.tc.rto = 0
+	sc.c.SetReadDeadline(time.Now().Add(d))
+	got, ok := readBodyPart(&s.respBody, sc.rd.Body(), resp.ContentLength, atLeast)
+	sc.tc.rto, sc.tc.rlast = rto, time.Time{}
+	sc.c.SetReadDeadline(time.Time{})
+	s.respWaited = got > 0
+	return ok
+}
+
+// readBodyPart reads into *buf up to length bytes of body, stopping at atLeast
+// when set; ok is false when the read failed (its deadline) before.
+func readBodyPart(buf *[]byte, body *h1.BodyReader, length, atLeast int64) (int, bool) {
+	n := length
+	if atLeast > 0 && atLeast < n {
+		n = atLeast
+	}
+	if int64(cap(*buf)) < length {
+		*buf = make([]byte, 0, length)
+	}
+	*buf = (*buf)[:n]
+	got, err := io.ReadFull(body, *buf)
+	*buf = (*buf)[:got]
+	if int64(got) == length {
+		// Reaching the end marks the body complete for the reader.
+		var one [1]byte
+		body.Read(one[:])
+	}
+	return got, err == nil
+}
+
 func (s *httpSession) bufferBody(e *LogEntry) bool {
 	n := int(s.m.req.ContentLength)
 	if cap(s.body) < n {
@@ -949,7 +1081,8 @@ func firstListValue(v []byte) []byte {
 // whose status is listed in retry-on.
 func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
 	req := &s.m.req
-	sc.tc = timedConn{Conn: sc.c, rto: be.serverTimeout, wto: be.serverTimeout}
+	srvTO, tunTO := s.timeouts(be)
+	sc.tc = timedConn{Conn: sc.c, rto: srvTO, wto: srvTO}
 	tcs := &sc.tc
 	if len(s.body) > 0 {
 		// A buffered body goes with the head in one write.
@@ -957,7 +1090,9 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		if _, err := tcs.Write(out); err != nil {
 			return model.RetryConnFailure, errSendFailed
 		}
-		hasBody = false
+		// "wait-for-body" may have stopped before the end: the rest is
+		// streamed.
+		hasBody = !s.rd.Body().Done()
 	} else if _, err := tcs.Write(s.head); err != nil {
 		// No byte of a streamed body was read yet: it can still go to
 		// another connection.
@@ -1026,7 +1161,10 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	}
 	resp := &s.m.resp
 	s.captureResponse()
-	if res, _, stop := s.responseRules(be); stop {
+	s.exchSC = sc
+	res, _, stop := s.responseRules(be)
+	s.exchSC = nil
+	if stop {
 		// The server's response is replaced: its body is never read, so
 		// its connection cannot be reused.
 		s.m.resp.KeepAlive = false
@@ -1039,6 +1177,12 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		e.Cookie = s.ck.log()
 	}
 	s.stickStore(be, e.srv, true)
+	if res := s.afterRules(); res.Verdict == rules.Error {
+		s.m.resp.KeepAlive = false
+		s.m.req.KeepAlive = false
+		s.sendPage(s.pagesFor(500), 500, e)
+		return 0, nil
+	}
 	e.Status = resp.Status
 	be.observe(sc.srv, true, !layer7Error(resp.Status))
 	// An HTTP/1.0 response keeps its version, as in HAProxy, unless it
@@ -1049,7 +1193,8 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	}
 	s.head = h1.AppendStatusLine(s.head[:0], 1, rminor, resp.Status, resp.Reason)
 	comp := s.m.comp
-	if comp != compress.None && !compress.Eligible(s.m.compTypes, req, resp) {
+	// A body "wait-for-body" already read goes out as it came.
+	if comp != compress.None && (s.respWaited || !compress.Eligible(s.m.compTypes, req, resp)) {
 		comp = compress.None
 	}
 	if comp != compress.None {
@@ -1075,9 +1220,21 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	if comp != compress.None {
 		return 0, s.compressBody(sc, comp, e)
 	}
+	if s.respWaited {
+		// "wait-for-body" read (part of) the body: it goes with the head.
+		s.head = append(s.head, s.respBody...)
+		if sc.rd.Body().Done() {
+			n, err := s.tc.Write(s.head)
+			e.BytesOut += int64(n)
+			if err != nil {
+				return 0, errClientAborted
+			}
+			return 0, nil
+		}
+	}
 	// A small body with a known length goes out in the same write as the
 	// head: one syscall and one segment instead of two.
-	if resp.Body == h1.FramingLength && resp.ContentLength <= smallBody {
+	if resp.Body == h1.FramingLength && resp.ContentLength <= smallBody && !s.respWaited {
 		hl := len(s.head)
 		s.head = append(s.head, make([]byte, resp.ContentLength)...)
 		if _, err := io.ReadFull(sc.rd.Body(), s.head[hl:]); err != nil {
@@ -1101,10 +1258,10 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		return 0, errClientAborted
 	}
 	if resp.Tunnel {
-		to := be.tunnelTimeout
+		to := tunTO
 		cto, sto := to, to
 		if to == 0 {
-			cto, sto = s.fe.clientTimeout, be.serverTimeout
+			cto, sto = s.fe.clientTimeout, srvTO
 		}
 		e.BytesOut += s.tunnel(sc, cto, sto)
 		return 0, nil
@@ -1216,6 +1373,23 @@ func forwardFor(fe, be *model.Proxy) *model.ForwardFor {
 	return &m
 }
 
+// originalTo merges "option originalto" of the frontend and the backend:
+// either enables it; the backend's header name wins (CM 4.2).
+func originalTo(fe, be *model.Proxy) *model.ForwardFor {
+	a, b := fe.OriginalTo, be.OriginalTo
+	if fe == be || b == nil {
+		return a
+	}
+	if a == nil {
+		return b
+	}
+	m := *b
+	if m.Except == "" {
+		m.Except = a.Except
+	}
+	return &m
+}
+
 func wantsXFF(ff *model.ForwardFor, hs []h1.Header, src netip.AddrPort) bool {
 	if ff.Except != "" {
 		if pfx, err := parsePrefix(ff.Except); err == nil && pfx.Contains(src.Addr().Unmap()) {
@@ -1307,4 +1481,86 @@ func (s *httpSession) proxyConnection() {
 			req.KeepAlive = true
 		}
 	}
+}
+
+// restrictHeaderNames applies "option http-restrict-req-hdr-names" of px
+// after its http-request rules (CM 4.2): header names outside
+// [A-Za-z0-9-] are deleted, or the request is refused with a 403. It
+// reports whether the request goes on.
+func (s *httpSession) restrictHeaderNames(px *model.Proxy, pages errorPages, e *LogEntry) bool {
+	policy := px.RestrictHdrNames
+	if policy == "" || policy == "preserve" {
+		return true
+	}
+	hs := s.m.req.Headers
+	out := hs[:0]
+	for _, h := range hs {
+		if plainName(h.Name) {
+			out = append(out, h)
+			continue
+		}
+		if policy == "reject" {
+			e.Term = "PR"
+			s.sendPage(pages, 403, e)
+			return false
+		}
+	}
+	clear(hs[len(out):])
+	s.m.req.Headers = out
+	return true
+}
+
+func plainName(n []byte) bool {
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// monitorMatch reports a request for "monitor-uri": its path when uri
+// starts with a slash, its whole target otherwise (CM 4.2).
+func (s *httpSession) monitorMatch(uri string) bool {
+	t := s.m.req.Target
+	if uri[0] == '/' {
+		_, path, _, _ := splitTargetPath(t)
+		return string(path) == uri
+	}
+	return string(t) == uri
+}
+
+// monitor answers a monitor-uri request: 200, or 503 when a "monitor
+// fail" condition says so; such requests are not logged.
+func (s *httpSession) monitor(e *LogEntry) bool {
+	status := 200
+	if r := s.fe.rules; r != nil {
+		for _, c := range r.monitorFail {
+			s.eval.Reset()
+			if c.Match(s.eval) {
+				status = 503
+				break
+			}
+		}
+	}
+	e.Level = "silent"
+	s.sendPage(s.fe.pages, status, e)
+	return false
+}
+
+// splitTargetPath splits a request-target into scheme and authority (the
+// absolute form), path and query.
+func splitTargetPath(t []byte) (prefix, path, query []byte, hasQuery bool) {
+	start := 0
+	if i := bytes.Index(t, []byte("://")); i > 0 && t[0] != '/' {
+		start = len(t)
+		if j := bytes.IndexAny(t[i+3:], "/?"); j >= 0 {
+			start = i + 3 + j
+		}
+	}
+	prefix, rest := t[:start], t[start:]
+	if q := bytes.IndexByte(rest, '?'); q >= 0 {
+		return prefix, rest[:q], rest[q+1:], true
+	}
+	return prefix, rest, nil, false
 }

@@ -345,8 +345,8 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	rt.stores = pl.Stores
 	for px, pp := range pl.Proxies {
 		if r := pp.Rules; r != nil {
-			rt.rules[px] = &proxyRules{set: r.Set, req: r.Req, resp: r.Resp, tcpConn: r.TCPConn,
-				tcpContent: r.TCPContent, useBE: r.UseBackend, statsAdmin: r.StatsAdmin}
+			rt.rules[px] = &proxyRules{set: r.Set, req: r.Req, resp: r.Resp, after: r.After, tcpConn: r.TCPConn,
+				tcpSession: r.TCPSession, tcpContent: r.TCPContent, tcpResp: r.TCPResp, useBE: r.UseBackend, statsAdmin: r.StatsAdmin, monitorFail: r.MonitorFail, redirects: r.Redirects}
 		}
 	}
 	fresh := func(key string) net.Listener {

@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bytes"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"time"
@@ -14,12 +16,17 @@ import (
 
 // proxyRules are the compiled decision lists of one proxy.
 type proxyRules struct {
-	set        *acl.Set
-	req, resp  *rules.List
-	tcpConn    *rules.List
-	tcpContent *rules.List
-	useBE      []*acl.Cond // parallel to model.Proxy.UseBackends
-	statsAdmin []*acl.Cond
+	set         *acl.Set
+	req, resp   *rules.List
+	after       *rules.List // http-after-response
+	tcpConn     *rules.List
+	tcpSession  *rules.List
+	tcpContent  *rules.List
+	tcpResp     *rules.List
+	useBE       []*acl.Cond // parallel to model.Proxy.UseBackends
+	monitorFail []*acl.Cond
+	redirects   *rules.List // legacy "redirect" lines
+	statsAdmin  []*acl.Cond
 }
 
 // ---- acl.Txn / rules.Txn for an HTTP session ----
@@ -69,7 +76,45 @@ func (s *httpSession) HeaderList(resp bool) *[]h1.Header {
 	}
 	return &s.m.req.Headers
 }
-func (s *httpSession) SetTarget(t []byte) { s.m.req.Target = t }
+func (s *httpSession) SetTarget(t []byte)          { s.m.req.Target = t }
+func (s *httpSession) SetMethod(m []byte)          { s.m.req.Method = m }
+func (s *httpSession) SetSockOpt(mark bool, v int) { setSockOpt(s.cconn, mark, v) }
+
+// SetTimeout applies "http-request set-timeout" to the current request.
+func (s *httpSession) SetTimeout(tunnel bool, d time.Duration) {
+	if tunnel {
+		s.tunnelTO = d
+	} else {
+		s.serverTO = d
+	}
+}
+
+// timeouts returns the server and tunnel timeouts of the current request:
+// be's unless set-timeout changed them.
+func (s *httpSession) timeouts(be *backend) (server, tunnel time.Duration) {
+	server, tunnel = be.serverTimeout, be.tunnelTimeout
+	if s.serverTO > 0 {
+		server = s.serverTO
+	}
+	if s.tunnelTO > 0 {
+		tunnel = s.tunnelTO
+	}
+	return server, tunnel
+}
+
+// SetAddr applies set-src/set-dst: what later rules, the log and
+// X-Forwarded-For / X-Original-To see.
+func (s *httpSession) SetAddr(dst bool, ap netip.AddrPort) {
+	if dst {
+		s.dst = ap
+		return
+	}
+	s.src = ap
+	s.srcText = []byte(ap.Addr().String())
+	if s.m != nil {
+		s.m.ent.Client = net.TCPAddrFromAddrPort(ap)
+	}
+}
 func (s *httpSession) SetStatus(code int, reason []byte) {
 	s.m.resp.Status = code
 	s.m.resp.Reason = reason
@@ -162,9 +207,16 @@ func (e runtimeEnv) FeConn(name string) int {
 
 // reply writes a response decided by a rule (deny, return, redirect, auth,
 // tarpit) and reports the status for the log.
-func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
+// It reports whether the connection may carry another request: after
+// "return" and "redirect" it may, as in HAProxy, when the request was read
+// whole; other answers close it.
+func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) bool {
 	status := res.Status
 	switch res.Verdict {
+	case rules.Reject:
+		// Closed without a response (tcp-response content reject).
+		e.Term = "PR"
+		return false
 	case rules.Tarpit:
 		d := s.fe.cfg.Timeouts.Tarpit
 		if d == 0 {
@@ -180,16 +232,28 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 			status = 500
 		}
 		e.Term = "PT"
-		s.sendError(status, e)
-		return
+		if res.HasRaw {
+			s.writeRaw(res.Raw, status, e)
+			return false
+		}
+		if !res.Errorfile && (len(res.Body) > 0 || len(res.Headers) > 0 || res.ContentType != "") {
+			s.writeReply(res, status, e)
+			return false
+		}
+		s.sendPage(pages, status, e)
+		return false
 	case rules.Deny, rules.Error:
 		if status == 0 {
 			status = 403
 		}
 		e.Term = "PR"
+		if res.HasRaw {
+			s.writeRaw(res.Raw, status, e)
+			return false
+		}
 		if res.Errorfile || res.Verdict == rules.Error {
-			s.writeRaw(pages.get(status), status, e)
-			return
+			s.sendPage(pages, status, e)
+			return false
 		}
 	case rules.Auth:
 		realm := res.Realm
@@ -198,7 +262,7 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 		}
 		status = 401
 		res.Headers = append(res.Headers, h1.Header{Name: []byte("WWW-Authenticate"), Value: []byte(`Basic realm="` + realm + `"`)})
-		body := pages.get(401)
+		body := pages.raw(401)
 		if i := indexBody(body); i >= 0 {
 			res.Body, res.ContentType = body[i:], "text/html"
 		}
@@ -212,21 +276,55 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 		if status == 0 {
 			status = 200
 		}
+		if res.HasRaw {
+			s.writeRaw(res.Raw, status, e)
+			return false
+		}
 		if res.Errorfile {
-			s.writeRaw(pages.get(status), status, e)
-			return
+			s.sendPage(pages, status, e)
+			return false
 		}
 	}
+	keep := (res.Verdict == rules.Return || res.Verdict == rules.Redirect) && s.keepAfterReply()
+	s.writeReplyKeep(res, status, e, keep)
+	return keep
+}
+
+// writeReply writes a response built from res: status, body, content
+// type and headers; it closes the connection.
+func (s *httpSession) writeReply(res rules.Result, status int, e *LogEntry) {
+	s.writeReplyKeep(res, status, e, false)
+}
+
+// keepAfterReply reports whether the client connection may go on after a
+// response the proxy generated.
+func (s *httpSession) keepAfterReply() bool {
+	req := &s.m.req
+	level := s.fe.connLevel
+	if be := s.curBE; be != nil {
+		level = max(level, be.connLevel)
+	}
+	return req.KeepAlive && !s.fe.rt.stopping.Load() && level < 2 &&
+		(req.Framing() == h1.FramingNone || s.rd.Body().Done())
+}
+
+func (s *httpSession) writeReplyKeep(res rules.Result, status int, e *LogEntry, keep bool) {
 	b := h1.AppendStatusLine(s.head[:0], 1, 1, status, []byte(reasonFor(status)))
 	b = h1.AppendHeaderField(b, "content-length", strconv.Itoa(len(res.Body)))
-	if res.ContentType != "" {
+	// CM 4.2 "return": content-type is ignored without a payload.
+	if res.ContentType != "" && len(res.Body) > 0 {
 		b = h1.AppendHeaderField(b, "content-type", res.ContentType)
 	}
 	if status >= 400 || res.Verdict == rules.Deny {
 		b = h1.AppendHeaderField(b, "cache-control", "no-cache")
 	}
 	b = h1.AppendHeaders(b, res.Headers)
-	b = h1.AppendHeaderField(b, "connection", "close")
+	switch {
+	case !keep:
+		b = h1.AppendHeaderField(b, "connection", "close")
+	case s.m.req.Major == 1 && s.m.req.Minor == 0:
+		b = h1.AppendHeaderField(b, "connection", "keep-alive")
+	}
 	b = append(b, '\r', '\n')
 	b = append(b, res.Body...)
 	s.head = b
@@ -234,6 +332,9 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) {
 }
 
 func (s *httpSession) writeRaw(b []byte, status int, e *LogEntry) {
+	if len(b) > 0 && s.hasAfter() {
+		b, status = s.afterGenerated(b, status)
+	}
 	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	n, _ := s.c.Write(b)
 	e.Status = status
@@ -270,4 +371,64 @@ func reasonFor(status int) string {
 		return "No Content"
 	}
 	return fmt.Sprintf("Status %d", status)
+}
+
+// hasAfter reports whether http-after-response rules apply to the
+// current transaction.
+func (s *httpSession) hasAfter() bool {
+	if r := s.fe.rules; r != nil && r.after.Len() > 0 {
+		return true
+	}
+	be := s.curBE
+	return be != nil && be.rules != nil && be.rules.after.Len() > 0
+}
+
+// afterRules runs the http-after-response rules on the response head in
+// s.m.resp: the backend's, then the frontend's (CM 4.2). An Error verdict
+// is a rewrite that failed in strict mode.
+func (s *httpSession) afterRules() rules.Result {
+	var lists [2]*proxyRules
+	if be := s.curBE; be != nil && be.cfg != s.fe.cfg {
+		lists[0] = be.rules
+	}
+	lists[1] = s.fe.rules
+	s.inResp = true
+	for _, r := range lists {
+		if r == nil || r.after.Len() == 0 {
+			continue
+		}
+		s.eval.Reset()
+		// allow only ends its own list; no other verdict exists here.
+		if res := r.after.Run(&s.exec); res.Verdict == rules.Error {
+			return res
+		}
+	}
+	return rules.Result{}
+}
+
+// afterGenerated runs the http-after-response rules on a response the
+// proxy generated (b, complete) and returns it rewritten with its status.
+// A response that does not parse (a broken errorfile) goes out as is.
+func (s *httpSession) afterGenerated(b []byte, status int) ([]byte, int) {
+	hl := indexBody(b)
+	if hl < 0 {
+		return b, status
+	}
+	rd := h1.NewReader(bytes.NewReader(b[:hl]), s.fe.rt.readerConfig())
+	if err := rd.ReadResponse(&s.m.resp, s.m.req.Method); err != nil {
+		return b, status
+	}
+	// Header values alias the reader's buffer: copy them before it goes.
+	hs := s.m.resp.Headers
+	for i := range hs {
+		hs[i].Name = append([]byte(nil), hs[i].Name...)
+		hs[i].Value = append([]byte(nil), hs[i].Value...)
+	}
+	s.m.resp.Reason = append([]byte(nil), s.m.resp.Reason...)
+	rd.Release()
+	if res := s.afterRules(); res.Verdict == rules.Error {
+		return b, status
+	}
+	out := h1.AppendResponseHead(make([]byte, 0, len(b)+128), &s.m.resp)
+	return append(out, b[hl:]...), s.m.resp.Status
 }

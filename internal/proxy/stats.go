@@ -323,7 +323,7 @@ func (s *httpSession) serveStats(st *model.Stats, px *model.Proxy, pages errorPa
 		if realm == "" {
 			realm = "HAProxy Statistics"
 		}
-		body := pages.get(401)
+		body := pages.raw(401)
 		if i := indexBody(body); i >= 0 {
 			body = body[i:]
 		}

@@ -65,7 +65,15 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	e.Client = c.RemoteAddr()
 	src, dst = addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
 	txn.src, txn.dst = src, dst
-	if r := fe.rules; r != nil && (r.tcpConn.Len() > 0 || r.tcpContent.Len() > 0 || len(r.useBE) > 0) {
+	if r := fe.rules; r != nil && r.tcpSession.Len() > 0 {
+		x := rules.Exec{E: acl.NewEval(txn), T: txn}
+		if res := r.tcpSession.Run(&x); res.Verdict == rules.Reject {
+			txn.release()
+			e.Term = "PR"
+			return
+		}
+	}
+	if r := fe.rules; r != nil && (r.tcpConn.Len() > 0 || r.tcpSession.Len() > 0 || r.tcpContent.Len() > 0 || len(r.useBE) > 0) {
 		defer txn.release()
 		defer func() { e.Level = txn.level }()
 		ev := acl.NewEval(txn)

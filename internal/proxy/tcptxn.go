@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"net/netip"
+	"time"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/h1"
@@ -52,13 +53,24 @@ func (t *tcpTxn) Env() acl.Env             { return runtimeEnv{t.fe.rt, t.fe.nam
 func (t *tcpTxn) CacheHit() (bool, string) { return false, "" }
 
 // The cache actions exist only in http-request and http-response.
-func (t *tcpTxn) CacheUse(string)              {}
-func (t *tcpTxn) CacheStore(string)            {}
-func (t *tcpTxn) HeaderList(bool) *[]h1.Header { return &t.hdrs }
-func (t *tcpTxn) SetTarget([]byte)             {}
-func (t *tcpTxn) SetStatus(int, []byte)        {}
-func (t *tcpTxn) SetLogLevel(string)           {}
-func (t *tcpTxn) Capture(int, []byte)          {}
+func (t *tcpTxn) CacheUse(string)                    {}
+func (t *tcpTxn) CacheStore(string)                  {}
+func (t *tcpTxn) HeaderList(bool) *[]h1.Header       { return &t.hdrs }
+func (t *tcpTxn) SetTarget([]byte)                   {}
+func (t *tcpTxn) SetMethod([]byte)                   {}
+func (t *tcpTxn) SetTimeout(bool, time.Duration)     {}
+func (t *tcpTxn) WaitBody(time.Duration, int64) bool { return true }
+func (t *tcpTxn) SetAddr(dst bool, ap netip.AddrPort) {
+	if dst {
+		t.dst = ap
+	} else {
+		t.src = ap
+	}
+}
+func (t *tcpTxn) SetStatus(int, []byte)       {}
+func (t *tcpTxn) SetLogLevel(l string)        { t.level = l }
+func (t *tcpTxn) SetSockOpt(mark bool, v int) { setSockOpt(t.conn, mark, v) }
+func (t *tcpTxn) Capture(int, []byte)         {}
 
 func (t *tcpTxn) release() {
 	now := t.Now()

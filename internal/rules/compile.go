@@ -23,6 +23,9 @@ type compiler struct {
 	captures int
 }
 
+// resp reports a list that runs on responses.
+func (c *compiler) resp() bool { return c.kind == HTTPResponse || c.kind == HTTPAfter }
+
 func (c *compiler) errf(pos config.Pos, r *model.Rule, format string, args ...any) {
 	c.ds.Alertf(pos, "'%s %s' : %s", r.Keyword, r.Action, fmt.Sprintf(format, args...))
 }
@@ -52,7 +55,7 @@ func compileAllow(c *compiler, r *model.Rule) action {
 		c.errf(r.Args[0].Pos, r, "unexpected argument '%s'", r.Args[0].Text)
 		return nil
 	}
-	if c.kind == HTTPRequest || c.kind == HTTPResponse {
+	if c.kind.http() {
 		return verdictAction(Allow)
 	}
 	return verdictAction(Accept)
@@ -125,7 +128,7 @@ func compileSetHeader(c *compiler, r *model.Rule) action {
 		c.errf(r.Pos, r, "expects exactly 2 arguments (<name> <fmt>)")
 		return nil
 	}
-	if !validToken(a[0].Text) {
+	if !validHeaderName(a[0].Text) {
 		c.errf(a[0].Pos, r, "invalid header name '%s'", a[0].Text)
 		return nil
 	}
@@ -133,7 +136,7 @@ func compileSetHeader(c *compiler, r *model.Rule) action {
 	if f == nil {
 		return nil
 	}
-	return &setHeader{name: a[0].Text, f: f, add: r.Action == "add-header", resp: c.kind == HTTPResponse}
+	return &setHeader{name: a[0].Text, f: f, add: r.Action == "add-header", resp: c.resp()}
 }
 
 func compileReplaceHeader(c *compiler, r *model.Rule) action {
@@ -147,7 +150,7 @@ func compileReplaceHeader(c *compiler, r *model.Rule) action {
 	if re == nil || f == nil {
 		return nil
 	}
-	return &replaceHeader{name: a[0].Text, re: re, f: f, value: r.Action == "replace-value", resp: c.kind == HTTPResponse}
+	return &replaceHeader{name: a[0].Text, re: re, f: f, value: r.Action == "replace-value", resp: c.resp()}
 }
 
 // compileSetURI compiles set-path, set-pathq, set-query and set-uri.
@@ -314,12 +317,18 @@ func (c *compiler) readFile(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// errorfileStatuses are the codes HAProxy has errorfiles for.
-var errorfileStatuses = map[int]bool{200: true, 400: true, 403: true, 404: true, 405: true, 408: true,
-	410: true, 413: true, 425: true, 429: true, 500: true, 501: true, 502: true, 503: true, 504: true}
-
 // reply compiles deny, tarpit and return (CM 4.2 "http-request return").
 func compileReply(c *compiler, r *model.Rule) action {
+	rp := c.reply(r)
+	if rp == nil {
+		return nil
+	}
+	return rp
+}
+
+// reply compiles the reply options shared by deny, tarpit, return and
+// http-error; they may come in any order.
+func (c *compiler) reply(r *model.Rule) *replyAction {
 	a := r.Args
 	rp := &replyAction{verdict: Deny, status: 403}
 	switch r.Action {
@@ -332,6 +341,7 @@ func compileReply(c *compiler, r *model.Rule) action {
 		rp.status = 502
 	}
 	payload := false
+	section, sectionPos := "", config.Pos{}
 	for i := 0; i < len(a); i++ {
 		w := a[i]
 		need := func() (config.Word, bool) {
@@ -395,15 +405,22 @@ func compileReply(c *compiler, r *model.Rule) action {
 						return nil
 					}
 				default:
-					rp.raw = data
+					if len(data) > 0 && !strings.HasPrefix(string(data), "HTTP/") {
+						c.errf(v.Pos, r, "'%s': unable to parse headers (the file must start with an HTTP status line)", v.Text)
+						return nil
+					}
+					rp.raw, rp.hasRaw = data, true
 				}
 			default:
-				c.ds = append(c.ds, config.Diagnostic{Pos: w.Pos, Severity: config.SevAlert, Code: model.CodeUnsupported,
-					Msg: fmt.Sprintf("'%s %s' : 'errorfiles' is not supported by bulwark", r.Keyword, r.Action)})
-				return nil
+				section, sectionPos = v.Text, v.Pos
 			}
 		case "default-errorfiles":
+			if payload {
+				c.errf(w.Pos, r, "only one payload may be given")
+				return nil
+			}
 			payload = true
+			rp.defaultErr = true
 		case "hdr":
 			if i+2 >= len(a) {
 				c.errf(w.Pos, r, "'hdr' expects <name> <fmt>")
@@ -411,7 +428,7 @@ func compileReply(c *compiler, r *model.Rule) action {
 			}
 			name, v := a[i+1], a[i+2]
 			i += 2
-			if !validToken(name.Text) {
+			if !validHeaderName(name.Text) {
 				c.errf(name.Pos, r, "invalid header name '%s'", name.Text)
 				return nil
 			}
@@ -425,11 +442,32 @@ func compileReply(c *compiler, r *model.Rule) action {
 			return nil
 		}
 	}
-	if (rp.body != nil || rp.lf != nil) && rp.ctype == "" && r.Action == "return" {
+	if section != "" {
+		// The section's errorfile for the status, else the proxy's
+		// error message for it (CM 4.2 "http-request deny").
+		var files map[int][]byte
+		ok := false
+		if c.opt.Errors != nil {
+			files, ok = c.opt.Errors(section)
+		}
+		if !ok {
+			c.errf(sectionPos, r, "unknown http-errors section '%s'", section)
+			return nil
+		}
+		if b, found := files[rp.status]; found {
+			rp.raw, rp.hasRaw = b, true
+		} else {
+			rp.defaultErr, rp.sectionMiss = true, true
+		}
+	}
+	if (len(rp.body) > 0 || rp.lf != nil) && rp.ctype == "" {
 		c.errf(r.Pos, r, "a 'string', 'lf-string', 'file' or 'lf-file' payload requires 'content-type'")
 		return nil
 	}
-	rp.errorfile = rp.body == nil && rp.lf == nil && rp.raw == nil && (r.Action != "return" || errorfileStatuses[rp.status] && payload)
+	// deny and tarpit without a payload send the proxy's error message for
+	// the status; return without one sends an empty response, unless told
+	// "default-errorfiles".
+	rp.errorfile = rp.defaultErr || !payload && r.Action != "return"
 	return rp
 }
 
@@ -439,7 +477,7 @@ func compileDelHeader(c *compiler, r *model.Rule) action {
 		c.errf(r.Pos, r, "expects <name> [-m <meth>]")
 		return nil
 	}
-	d := &delHeader{name: a[0].Text, method: "str", resp: c.kind == HTTPResponse}
+	d := &delHeader{name: a[0].Text, method: "str", resp: c.resp()}
 	if len(a) == 3 {
 		d.method = a[2].Text
 		switch d.method {
@@ -456,34 +494,43 @@ func compileDelHeader(c *compiler, r *model.Rule) action {
 	return d
 }
 
+// compileRedirect compiles "redirect" (CM 4.2): the type with its value
+// and the options may come in any order, as HAProxy reads them.
 func compileRedirect(c *compiler, r *model.Rule) action {
 	a := r.Args
-	if len(a) < 2 {
-		c.errf(r.Pos, r, "expects 'location', 'prefix' or 'scheme' followed by a value")
-		return nil
-	}
-	rd := &redirectAction{typ: a[0].Text, code: 302}
-	switch rd.typ {
-	case "location", "prefix", "scheme":
-	default:
-		c.errf(a[0].Pos, r, "expects 'location', 'prefix' or 'scheme', found '%s'", a[0].Text)
-		return nil
-	}
-	if rd.f = c.format(r, a[1]); rd.f == nil {
-		return nil
-	}
-	for i := 2; i < len(a); i++ {
+	rd := &redirectAction{code: 302}
+	for i := 0; i < len(a); i++ {
 		w := a[i]
-		switch w.Text {
-		case "code":
+		need := func() (config.Word, bool) {
 			if i+1 >= len(a) {
-				c.errf(w.Pos, r, "'code' expects a status")
-				return nil
+				c.errf(w.Pos, r, "'%s' expects an argument", w.Text)
+				return config.Word{}, false
 			}
 			i++
-			n, err := strconv.Atoi(a[i].Text)
+			return a[i], true
+		}
+		switch w.Text {
+		case "location", "prefix", "scheme":
+			v, ok := need()
+			if !ok {
+				return nil
+			}
+			if rd.typ != "" {
+				c.errf(w.Pos, r, "'%s' : a redirect type is already set ('%s')", w.Text, rd.typ)
+				return nil
+			}
+			rd.typ = w.Text
+			if rd.f = c.format(r, v); rd.f == nil {
+				return nil
+			}
+		case "code":
+			v, ok := need()
+			if !ok {
+				return nil
+			}
+			n, err := strconv.Atoi(v.Text)
 			if err != nil || n != 301 && n != 302 && n != 303 && n != 307 && n != 308 {
-				c.errf(a[i].Pos, r, "unsupported HTTP code '%s' (expects 301, 302, 303, 307 or 308)", a[i].Text)
+				c.errf(v.Pos, r, "unsupported HTTP code '%s' (expects 301, 302, 303, 307 or 308)", v.Text)
 				return nil
 			}
 			rd.code = n
@@ -494,12 +541,11 @@ func compileRedirect(c *compiler, r *model.Rule) action {
 		case "ignore-empty":
 			rd.ignoreEmpty = true
 		case "set-cookie", "clear-cookie":
-			if i+1 >= len(a) {
-				c.errf(w.Pos, r, "'%s' expects a cookie name", w.Text)
+			v, ok := need()
+			if !ok {
 				return nil
 			}
-			i++
-			ck := a[i].Text
+			ck := v.Text
 			if w.Text == "set-cookie" {
 				if !strings.Contains(ck, "=") {
 					ck += "="
@@ -509,14 +555,18 @@ func compileRedirect(c *compiler, r *model.Rule) action {
 				ck = strings.TrimSuffix(ck, "=") + "=; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/"
 			}
 			if !validValue([]byte(ck)) {
-				c.errf(a[i].Pos, r, "invalid cookie")
+				c.errf(v.Pos, r, "invalid cookie")
 				return nil
 			}
 			rd.cookies = append(rd.cookies, []byte(ck))
 		default:
-			c.errf(w.Pos, r, "unexpected keyword '%s'", w.Text)
+			c.errf(w.Pos, r, "expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '%s')", w.Text)
 			return nil
 		}
+	}
+	if rd.typ == "" {
+		c.errf(r.Pos, r, "expects 'location', 'prefix' or 'scheme' followed by a value")
+		return nil
 	}
 	return rd
 }
@@ -547,7 +597,10 @@ func (c *compiler) track(r *model.Rule, slot int) action {
 		c.errf(r.Pos, r, "unable to find stick-table '%s'", name)
 		return nil
 	}
-	return &trackAction{slot: slot, key: x, table: t, http: c.kind == HTTPRequest}
+	// In an HTTP proxy tcp-request content rules run per request: a track
+	// there counts the request as an http-request one does.
+	http := c.kind == HTTPRequest || c.kind == TCPContent && c.p.Mode == model.ModeHTTP
+	return &trackAction{slot: slot, key: x, table: t, http: http}
 }
 
 // capture compiles "capture <sample> len <n>" (a new slot after the
@@ -592,4 +645,21 @@ func Services() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// compileStrictMode compiles "strict-mode on|off" (CM 4.2): whether a
+// failed rewrite in the following rules of the set is an error.
+func compileStrictMode(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 || r.Args[0].Text != "on" && r.Args[0].Text != "off" {
+		c.errf(r.Pos, r, "expects 'on' or 'off' as argument")
+		return nil
+	}
+	return strictMode(r.Args[0].Text == "off")
+}
+
+type strictMode bool
+
+func (m strictMode) run(x *Exec, r *rule, res *Result) bool {
+	x.Lax = bool(m)
+	return false
 }

@@ -16,6 +16,9 @@ func (x *Exec) render(f *acl.Format) []byte {
 }
 
 func (x *Exec) fail(res *Result, resp bool) bool {
+	if x.Lax {
+		return false
+	}
 	res.Verdict, res.Status = Error, 500
 	if resp {
 		res.Status = 502
@@ -43,34 +46,51 @@ type hdrFmt struct {
 }
 
 type replyAction struct {
-	verdict   Verdict
-	status    int
-	ctype     string
-	body      []byte
-	lf        *acl.Format
-	raw       []byte // errorfile: a complete HTTP response
-	errorfile bool
-	hdrs      []hdrFmt
+	verdict    Verdict
+	status     int
+	ctype      string
+	body       []byte
+	lf         *acl.Format
+	raw        []byte // errorfile: a complete HTTP response, empty for none
+	hasRaw     bool
+	defaultErr bool // "default-errorfiles" or a section without the status
+	// sectionMiss: "errorfiles <name>" has nothing for the status.
+	sectionMiss bool
+	errorfile   bool // answer the proxy's error message for status
+	hdrs        []hdrFmt
 }
 
 func (a *replyAction) run(x *Exec, r *rule, res *Result) bool {
-	res.Verdict, res.Status, res.ContentType, res.Errorfile = a.verdict, a.status, a.ctype, a.errorfile
-	res.Body = a.body
-	if a.raw != nil {
-		res.Body = a.raw
-		res.Errorfile = true
+	a.fill(x, res)
+	return true
+}
+
+func (a *replyAction) fill(x *Exec, res *Result) {
+	res.Verdict, res.Status, res.ContentType = a.verdict, a.status, a.ctype
+	if a.hasRaw {
+		res.Raw, res.HasRaw = a.raw, true
+		return
 	}
+	if a.errorfile {
+		res.Errorfile = true
+		return
+	}
+	res.Body = a.body
 	if a.lf != nil {
 		res.Body = x.render(a.lf)
 	}
 	for _, h := range a.hdrs {
 		v := x.render(h.f)
+		if len(v) == 0 {
+			// HAProxy adds no reply header whose value renders empty.
+			continue
+		}
 		if !validValue(v) {
-			return x.fail(res, x.E.Response)
+			x.fail(res, x.E.Response)
+			return
 		}
 		res.Headers = append(res.Headers, h1.Header{Name: h.name, Value: v})
 	}
-	return true
 }
 
 type setHeader struct {
@@ -257,6 +277,14 @@ func (a *setURI) run(x *Exec, r *rule, res *Result) bool {
 	switch a.part {
 	case "set-uri":
 		x.Arena = append(x.Arena, v...)
+	case "replace-uri":
+		// The regex sees the whole target, as the client sent it.
+		nv, ok := x.replace(a.re, t, v)
+		if !ok {
+			return false
+		}
+		n = len(x.Arena)
+		x.Arena = append(x.Arena, nv...)
 	case "set-path", "replace-path":
 		if a.part == "replace-path" {
 			nv, ok := x.replace(a.re, path, v)

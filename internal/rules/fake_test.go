@@ -1,7 +1,9 @@
 package rules_test
 
 import (
+	"net/netip"
 	"testing"
+	"time"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/acl/acltest"
@@ -20,6 +22,8 @@ type txn struct {
 	reason   string
 	// cacheUse and cacheStore name the caches the actions asked for.
 	cacheUse, cacheStore string
+	serverTO             time.Duration
+	tunnelTO             time.Duration
 }
 
 func (t *txn) CacheUse(name string)   { t.cacheUse = name }
@@ -31,9 +35,26 @@ func (t *txn) HeaderList(resp bool) *[]h1.Header {
 	}
 	return &t.Req
 }
-func (t *txn) SetTarget(b []byte)        { t.Tgt = string(b) }
-func (t *txn) SetStatus(c int, r []byte) { t.Code, t.reason = c, string(r) }
-func (t *txn) SetLogLevel(l string)      { t.level = l }
+func (t *txn) SetTarget(b []byte)                 { t.Tgt = string(b) }
+func (t *txn) SetStatus(c int, r []byte)          { t.Code, t.reason = c, string(r) }
+func (t *txn) SetLogLevel(l string)               { t.level = l }
+func (t *txn) SetMethod(m []byte)                 { t.Meth = string(m) }
+func (t *txn) SetSockOpt(bool, int)               {}
+func (t *txn) WaitBody(time.Duration, int64) bool { return true }
+func (t *txn) SetTimeout(tunnel bool, d time.Duration) {
+	if tunnel {
+		t.tunnelTO = d
+	} else {
+		t.serverTO = d
+	}
+}
+func (t *txn) SetAddr(dst bool, ap netip.AddrPort) {
+	if dst {
+		t.DstAddr = ap
+	} else {
+		t.SrcAddr = ap
+	}
+}
 func (t *txn) Capture(id int, v []byte) {
 	if t.captures == nil {
 		t.captures = map[int]string{}
@@ -81,11 +102,11 @@ func setup(t testing.TB, text string) (*env, config.Diagnostics) {
 	tables := func(n string) *stick.Table { return ev.tables[n] }
 	set, all := acl.Compile(ev.p, m, acl.Options{Tables: tables})
 	var d config.Diagnostics
-	ev.req, d = rules.Compile(ev.p, rules.HTTPRequest, set, rules.Options{Tables: tables})
+	ev.req, d = rules.Compile(ev.p, rules.HTTPRequest, set, rules.Options{Tables: tables, Experimental: true})
 	all = append(all, d...)
-	ev.resp, d = rules.Compile(ev.p, rules.HTTPResponse, set, rules.Options{Tables: tables})
+	ev.resp, d = rules.Compile(ev.p, rules.HTTPResponse, set, rules.Options{Tables: tables, Experimental: true})
 	all = append(all, d...)
-	ev.tcp, d = rules.Compile(ev.p, rules.TCPConnection, set, rules.Options{Tables: tables})
+	ev.tcp, d = rules.Compile(ev.p, rules.TCPConnection, set, rules.Options{Tables: tables, Experimental: true})
 	all = append(all, d...)
 	return ev, all
 }

@@ -12,9 +12,18 @@ type kindSet uint8
 const (
 	reqOnly  = kindSet(1 << HTTPRequest)
 	respOnly = kindSet(1 << HTTPResponse)
+	after    = kindSet(1 << HTTPAfter)
 	httpBoth = reqOnly | respOnly
-	tcpBoth  = kindSet(1<<TCPConnection | 1<<TCPContent)
-	allKinds = httpBoth | tcpBoth
+	httpAll  = httpBoth | after
+	tcpConn  = kindSet(1 << TCPConnection)
+	tcpSess  = kindSet(1 << TCPSession)
+	tcpCont  = kindSet(1 << TCPContent)
+	tcpResp  = kindSet(1 << TCPResponse)
+	tcpReq   = tcpConn | tcpSess | tcpCont
+	tcpAll   = tcpReq | tcpResp
+	allKinds = httpAll | tcpAll
+	// trackSets are where track-sc* may run.
+	trackSets = httpBoth | tcpReq
 )
 
 // actionDef is one action Bulwark runs: the rule lists it runs in and its
@@ -27,36 +36,51 @@ type actionDef struct {
 
 // registry is the one list of implemented actions; it is read-only.
 var registry = map[string]actionDef{
-	"allow":          {httpBoth, compileAllow},
-	"accept":         {tcpBoth, compileAllow},
-	"reject":         {reqOnly | tcpBoth, compileReject},
+	"allow":          {httpAll, compileAllow},
+	"accept":         {tcpAll, compileAllow},
+	"reject":         {reqOnly | tcpAll, compileReject},
 	"deny":           {httpBoth, compileReply},
 	"return":         {httpBoth, compileReply},
 	"tarpit":         {reqOnly, compileReply},
 	"auth":           {reqOnly, compileAuth},
-	"redirect":       {reqOnly, compileRedirect},
-	"set-header":     {httpBoth, compileSetHeader},
-	"add-header":     {httpBoth, compileSetHeader},
-	"del-header":     {httpBoth, compileDelHeader},
-	"replace-header": {httpBoth, compileReplaceHeader},
-	"replace-value":  {httpBoth, compileReplaceHeader},
+	"redirect":       {httpBoth | kindSet(1<<Redirects), compileRedirect},
+	"set-header":     {httpAll, compileSetHeader},
+	"add-header":     {httpAll, compileSetHeader},
+	"del-header":     {httpAll, compileDelHeader},
+	"replace-header": {httpAll, compileReplaceHeader},
+	"replace-value":  {httpAll, compileReplaceHeader},
 	"set-path":       {reqOnly, compileSetURI},
 	"set-pathq":      {reqOnly, compileSetURI},
 	"set-query":      {reqOnly, compileSetURI},
 	"set-uri":        {reqOnly, compileSetURI},
 	"replace-path":   {reqOnly, compileReplacePath},
 	"replace-pathq":  {reqOnly, compileReplacePath},
+	"replace-uri":    {reqOnly, compileReplacePath},
 	"set-var":        {allKinds, compileSetVar},
 	"set-var-fmt":    {allKinds, compileSetVarFmt},
 	"unset-var":      {allKinds, compileUnsetVar},
-	"track-sc0":      {allKinds, compileTrack},
-	"track-sc1":      {allKinds, compileTrack},
-	"track-sc2":      {allKinds, compileTrack},
+	"track-sc0":      {trackSets | respOnly, compileTrack},
+	"track-sc1":      {trackSets | respOnly, compileTrack},
+	"track-sc2":      {trackSets | respOnly, compileTrack},
 	"sc-inc-gpc0":    {allKinds, compileIncGPC},
 	"sc-inc-gpc1":    {allKinds, compileIncGPC},
-	"set-log-level":  {httpBoth, compileLogLevel},
+	"set-log-level":  {httpBoth | tcpCont | tcpResp, compileLogLevel},
+	"sc-set-gpt0":    {allKinds, compileSetGPT0},
+	"silent-drop":    {httpBoth | tcpReq | tcpResp, compileSilentDrop},
+	"set-nice":       {httpBoth | tcpCont | tcpResp, compileSockOpt},
+	"set-mark":       {httpBoth | tcpReq | tcpResp, compileSockOpt},
+	"set-tos":        {httpBoth | tcpReq | tcpResp, compileSockOpt},
 	"capture":        {reqOnly, compileCapture},
-	"set-status":     {respOnly, compileSetStatus},
+	"set-method":     {reqOnly, compileSetMethod},
+	"set-timeout":    {reqOnly, compileSetTimeout},
+	"wait-for-body":  {httpBoth, compileWaitForBody},
+	"normalize-uri":  {reqOnly, compileNormalizeURI},
+	"set-src":        {reqOnly | tcpReq, compileSetAddr},
+	"set-dst":        {reqOnly | tcpReq, compileSetAddr},
+	"set-src-port":   {reqOnly | tcpReq, compileSetAddr},
+	"set-dst-port":   {reqOnly | tcpReq, compileSetAddr},
+	"set-status":     {respOnly | after, compileSetStatus},
+	"strict-mode":    {httpAll, compileStrictMode},
 	"use-service":    {reqOnly, compileUseService},
 	"cache-use":      {reqOnly, compileCache},
 	"cache-store":    {respOnly, compileCache},
@@ -68,17 +92,13 @@ var registry = map[string]actionDef{
 // ("http-request", "http-response", "tcp-request connection" or
 // "tcp-request content"), for tests and documentation.
 func Implemented(ruleset string) []string {
-	var k Kind
-	switch ruleset {
-	case "http-request":
-		k = HTTPRequest
-	case "http-response":
-		k = HTTPResponse
-	case "tcp-request connection":
-		k = TCPConnection
-	case "tcp-request content":
-		k = TCPContent
-	default:
+	k := Kind(255)
+	for i, n := range kindNames {
+		if n == ruleset {
+			k = Kind(i)
+		}
+	}
+	if k == 255 {
 		return nil
 	}
 	var out []string

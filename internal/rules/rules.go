@@ -6,7 +6,9 @@ package rules
 
 import (
 	"context"
+	"net/netip"
 	"sort"
+	"time"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/config"
@@ -22,6 +24,19 @@ type Txn interface {
 	// or response for editing in place.
 	HeaderList(resp bool) *[]h1.Header
 	SetTarget(target []byte)
+	SetMethod(method []byte)
+	// SetAddr replaces the source (dst false) or destination address the
+	// rules, logs and forwarding see (set-src, set-dst, ...).
+	SetAddr(dst bool, ap netip.AddrPort)
+	// SetTimeout overrides the stream's server (tunnel false) or tunnel
+	// timeout.
+	SetTimeout(tunnel bool, d time.Duration)
+	// WaitBody waits up to d for the request body, or its first atLeast
+	// bytes (wait-for-body).
+	WaitBody(d time.Duration, atLeast int64) bool
+	// SetSockOpt sets the mark (SO_MARK) or the TOS of the client
+	// connection's packets.
+	SetSockOpt(mark bool, v int)
 	SetStatus(code int, reason []byte)
 	SetLogLevel(level string)
 	// Capture stores a captured value in slot id (http-request capture).
@@ -78,9 +93,14 @@ func (v Verdict) String() string { return verdictNames[v] }
 // Result is the outcome of running a list. Slices alias the Exec's arena
 // or the compiled rules and are valid until the arena is reset.
 type Result struct {
-	Verdict     Verdict
-	Status      int
-	Errorfile   bool
+	Verdict Verdict
+	Status  int
+	// Errorfile: answer the proxy's error message for Status.
+	Errorfile bool
+	// Raw is a complete response to send as is (an errorfile); HasRaw
+	// with an empty Raw means send nothing and close.
+	Raw         []byte
+	HasRaw      bool
 	ContentType string
 	Body        []byte
 	Headers     []h1.Header
@@ -99,7 +119,28 @@ const (
 	HTTPResponse
 	TCPConnection
 	TCPContent
+	// HTTPAfter is http-after-response: every response, generated ones
+	// included, after the http-response rules.
+	HTTPAfter
+	// TCPSession is tcp-request session: after the handshakes, before
+	// the first request is read.
+	TCPSession
+	// TCPResponse is tcp-response content.
+	TCPResponse
+	// Redirects are the proxy's legacy "redirect" lines: after its
+	// http-request rules, before use_backend.
+	Redirects
 )
+
+func (k Kind) http() bool {
+	return k == HTTPRequest || k == HTTPResponse || k == HTTPAfter || k == Redirects
+}
+
+// kindNames are the rule sets as the configuration spells them.
+var kindNames = [...]string{"http-request", "http-response", "tcp-request connection", "tcp-request content",
+	"http-after-response", "tcp-request session", "tcp-response content", "redirect"}
+
+func (k Kind) String() string { return kindNames[k] }
 
 // List is a compiled rule list.
 type List struct {
@@ -121,6 +162,9 @@ type Exec struct {
 	// resolvers' own timeouts.
 	DNS Resolver
 	Ctx context.Context
+	// Lax is "strict-mode off": a failed rewrite is skipped instead of
+	// answering an error.
+	Lax bool
 }
 
 // Options for Compile.
@@ -133,6 +177,11 @@ type Options struct {
 	// Resolvers reports whether a resolvers section exists, for
 	// "do-resolve"; nil accepts any name.
 	Resolvers func(name string) bool
+	// Errors returns the errorfiles of an "http-errors" section by status,
+	// and whether the section exists.
+	Errors func(name string) (map[int][]byte, bool)
+	// Experimental is "expose-experimental-directives".
+	Experimental bool
 }
 
 type rule struct {
@@ -154,13 +203,22 @@ func Compile(p *model.Proxy, kind Kind, set *acl.Set, opt Options) (*List, confi
 		src = p.HTTPRequest
 	case HTTPResponse:
 		src = p.HTTPResponse
-	default:
-		want := "tcp-request connection"
-		if kind == TCPContent {
-			want = "tcp-request content"
+	case HTTPAfter:
+		src = p.HTTPAfter
+	case TCPResponse:
+		src = p.TCPResponse
+	case Redirects:
+		// "redirect location <loc> ..." is the action "redirect" with the
+		// type as its first argument.
+		for _, r := range p.Redirects {
+			cp := *r
+			cp.Action = "redirect"
+			cp.Args = append([]config.Word{{Pos: r.Pos, Text: r.Action}}, r.Args...)
+			src = append(src, &cp)
 		}
+	default:
 		for _, r := range p.TCPRequest {
-			if r.Keyword == want {
+			if r.Keyword == kind.String() {
 				src = append(src, r)
 			}
 		}
@@ -190,8 +248,10 @@ func (l *List) Len() int { return len(l.rules) }
 
 // Run evaluates the list in order until a terminal action.
 func (l *List) Run(x *Exec) Result {
-	x.E.Response = l.kind == HTTPResponse
+	x.E.Response = l.kind == HTTPResponse || l.kind == HTTPAfter || l.kind == TCPResponse
 	x.E.Invalidate()
+	// CM 4.2 "strict-mode": back on whenever a rule set starts.
+	x.Lax = false
 	for _, r := range l.rules {
 		if !r.cond.Match(x.E) {
 			continue
@@ -229,6 +289,21 @@ func validTarget(v []byte) bool {
 		}
 	}
 	return len(v) > 0
+}
+
+// validHeaderName accepts what HAProxy accepts as a header name to set
+// (any visible character) except the colon, which would end the name
+// early and let the value forge another field.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == ':' {
+			return false
+		}
+	}
+	return true
 }
 
 func validToken(s string) bool {

@@ -52,12 +52,52 @@ func ParseTimeUnit(s string, defUnit time.Duration) (time.Duration, error) {
 	case "d":
 		unit = 24 * time.Hour
 	default:
+		if _, w := trailingUnit(s[i:]); w > 0 {
+			return 0, &TrailingError{Value: s, At: i + w}
+		}
 		return 0, fmt.Errorf("unexpected character '%c' in time value '%s' (units are us, ms, s, m, h, d)", s[i], s)
 	}
 	if n > uint64(MaxTimeout/unit) {
 		return 0, fmt.Errorf("timer overflow in time value '%s' (maximum is 2147483647 ms, about 24.8 days)", s)
 	}
 	return time.Duration(n) * unit, nil
+}
+
+// TrailingError is a time value with characters after a valid unit
+// ("1s["): HAProxy 2.6 warns and uses the value before them, ParseTimeLax
+// does the same.
+type TrailingError struct {
+	Value string
+	At    int // index of the first unexpected character
+}
+
+func (e *TrailingError) Error() string {
+	return fmt.Sprintf("unexpected character '%c' after the timer value '%s', only (us=microseconds,ms=milliseconds,s=seconds,m=minutes,h=hours,d=days) are supported. This will be reported as an error in next versions.", e.Value[e.At], e.Value)
+}
+
+// trailingUnit reports the unit at the start of s and its length, when
+// more characters follow it.
+func trailingUnit(s string) (string, int) {
+	for _, u := range []string{"us", "ms", "s", "m", "h", "d"} {
+		if len(s) > len(u) && s[:len(u)] == u {
+			return u, len(u)
+		}
+	}
+	return "", 0
+}
+
+// ParseTimeLax is ParseTimeUnit that, like HAProxy 2.6, accepts garbage
+// after a valid unit: warn is then the warning to report.
+func ParseTimeLax(s string, defUnit time.Duration) (d time.Duration, warn string, err error) {
+	d, err = ParseTimeUnit(s, defUnit)
+	var te *TrailingError
+	if errors.As(err, &te) {
+		d, err = ParseTimeUnit(s[:te.At], defUnit)
+		if err == nil {
+			warn = te.Error()
+		}
+	}
+	return d, warn, err
 }
 
 // ParseSize reads "<integer>[k|m|g]" with binary multipliers, as

@@ -1,0 +1,72 @@
+package model
+
+import (
+	"strings"
+	"testing"
+
+	"bulwark/internal/config"
+)
+
+// Lines HAProxy 2.6.12 accepts or refuses, checked against its own "-c"
+// (item 5 of issue 9).
+func TestParserFidelity(t *testing.T) {
+	const head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n" +
+		"frontend fe\n    bind 127.0.0.1:8000\n    default_backend be\n    acl a path /a\n    acl b path /b\n"
+	for _, tc := range []struct {
+		name, lines string
+		alert, warn string // substrings expected; "" for none
+	}{
+		{"bare balance", "backend be\n    balance\n    server s 127.0.0.1:1\n", "", ""},
+		{"OR", "    http-request deny if a OR b\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
+		{"or", "    http-request deny if a or b || a\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
+		{"time garbage", "backend be\n    timeout queue 1s[\n    server s 127.0.0.1:1\n", "", "unexpected character '[' after the timer value '1s['"},
+		{"time bad unit", "backend be\n    timeout queue 1x\n    server s 127.0.0.1:1\n", "unexpected character 'x'", ""},
+		{"check without port", "backend be\n    server s 127.0.0.1 check\n", "server 's' has neither service port nor check port", ""},
+		{"check port", "backend be\n    server s 127.0.0.1 check port 80\n", "", ""},
+		{"refused once per line", "backend be\n    server s 127.0.0.1:1 tfo tfo\n", "server option 'tfo'", ""},
+	} {
+		cfg, ds := config.Parse("t.cfg", []byte(head+tc.lines), config.LexOptions{})
+		_, cds := Compile(cfg, Options{})
+		ds = append(ds, cds...)
+		var alerts, warns []string
+		for _, d := range ds {
+			switch d.Severity {
+			case config.SevAlert:
+				alerts = append(alerts, d.Msg)
+			case config.SevWarning:
+				warns = append(warns, d.Msg)
+			}
+		}
+		check := func(kind string, got []string, want string) {
+			all := strings.Join(got, "\n")
+			if want == "" && len(got) > 0 || want != "" && !strings.Contains(all, want) {
+				t.Errorf("%s: %s = %q, want %q", tc.name, kind, all, want)
+			}
+			if want != "" && strings.Count(all, want) != 1 {
+				t.Errorf("%s: %s %q reported %d times", tc.name, kind, want, strings.Count(all, want))
+			}
+		}
+		check("alerts", alerts, tc.alert)
+		check("warnings", warns, tc.warn)
+	}
+}
+
+// Addresses expand $NAME and ${NAME} outside quotes, with global's
+// setenv family applied (CM 4.2 "bind").
+func TestAddressEnv(t *testing.T) {
+	src := "global\n    setenv BW_T_ADDR 127.0.0.1\n    presetenv BW_T_ADDR 10.9.9.9\n    setenv BW_T_PORT 8005\n" +
+		"defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n" +
+		"frontend fe\n    bind $BW_T_ADDR:${BW_T_PORT}\n    default_backend be\nbackend be\n    server s ${BW_T_ADDR}:80\n"
+	cfg, ds := config.Parse("t.cfg", []byte(src), config.LexOptions{})
+	m, cds := Compile(cfg, Options{})
+	if ds = append(ds, cds...); ds.HasAlerts() {
+		t.Fatalf("%v", ds)
+	}
+	fe := m.Proxies[0]
+	if a := fe.Binds[0].Addrs[0]; a.Host != "127.0.0.1" || a.PortLow != 8005 {
+		t.Errorf("bind: %+v", a)
+	}
+	if a := m.Backend("be").Servers[0].Addr; a.Host != "127.0.0.1" || a.PortLow != 80 {
+		t.Errorf("server: %+v", a)
+	}
+}
