@@ -79,7 +79,10 @@ func (fe *frontend) serveH2(tc *tls.Conn) {
 			return
 		}
 	}
-	fe.h2.ServeConn(tc, &http2.ServeConnOpts{BaseConfig: fe.h2base, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The guard sees the frames before x/net's server does, to end a
+	// header block that never ends (see h2guard.go).
+	g := &h2Guard{Conn: tc, tc: tc, preface: len(http2.ClientPreface), maxBlock: max(fe.bufSize, fe.rt.model.Global.H2.MaxFrameSize)}
+	fe.h2.ServeConn(g, &http2.ServeConnOpts{BaseConfig: fe.h2base, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fe.serveStream(w, r, ci)
 	})})
 }
@@ -97,7 +100,10 @@ func (fe *frontend) initH2() {
 	if fe.h2.IdleTimeout == 0 {
 		fe.h2.IdleTimeout = fe.clientTimeout
 	}
-	fe.h2base = &http.Server{}
+	// A request's header list must fit a buffer (tune.bufsize), as in
+	// HAProxy; x/net's own default is 1 MB, which an HPACK bomb of a few
+	// hundred bytes reaches, per stream.
+	fe.h2base = &http.Server{MaxHeaderBytes: fe.bufSize}
 	http2.ConfigureServer(fe.h2base, fe.h2)
 }
 
@@ -116,11 +122,21 @@ func (fe *frontend) stopH2() {
 func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connInfo) {
 	client, proxySide := net.Pipe()
 	defer client.Close()
+	// A stream the client resets (or whose connection goes) ends its
+	// session at once: closing the pipe aborts the request and releases
+	// the server connection, instead of leaving it to timeout server while
+	// the client opens the next stream (rapid reset, CVE-2023-44487).
+	stop := context.AfterFunc(r.Context(), func() {
+		client.Close()
+		proxySide.Close()
+	})
+	defer stop()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		fe.rt.active.Add(1)
 		defer fe.rt.active.Done()
+		ci.stream = r.Context()
 		fe.serveHTTPOn(proxySide, ci)
 	}()
 	// Write the request in its own goroutine: the session reads the body
@@ -173,10 +189,18 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 		if resp.Body != h1.FramingLength {
 			fl, _ = w.(http.Flusher)
 		}
+		// A client that never opens its flow-control window (a zero-window
+		// stall) would block the write for ever, holding the session and
+		// its server connection: as in HAProxy, timeout client bounds the
+		// time without progress, after which the stream is reset.
+		rc := http.NewResponseController(w)
 		body := rd.Body()
 		for {
 			n, err := body.Read(buf)
 			if n > 0 {
+				if fe.clientTimeout > 0 {
+					rc.SetWriteDeadline(time.Now().Add(fe.clientTimeout))
+				}
 				if _, werr := w.Write(buf[:n]); werr != nil {
 					break
 				}
