@@ -122,20 +122,16 @@ func (fe *frontend) stopH2() {
 func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connInfo) {
 	client, proxySide := net.Pipe()
 	defer client.Close()
-	// A stream the client resets (or whose connection goes) ends its
-	// session at once: closing the pipe aborts the request and releases
-	// the server connection, instead of leaving it to timeout server while
-	// the client opens the next stream (rapid reset, CVE-2023-44487).
-	stop := context.AfterFunc(r.Context(), func() {
-		client.Close()
-		proxySide.Close()
-	})
-	defer stop()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		fe.rt.active.Add(1)
 		defer fe.rt.active.Done()
+		// A stream the client resets (or whose connection goes) ends its
+		// exchange with the server at once instead of at timeout server,
+		// while the client opens the next one (rapid reset,
+		// CVE-2023-44487); the request body side already ends, as x/net
+		// fails r.Body.
 		ci.stream = r.Context()
 		fe.serveHTTPOn(proxySide, ci)
 	}()

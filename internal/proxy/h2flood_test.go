@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -72,6 +73,7 @@ func newFloodSite(t *testing.T, clientTimeout string) *floodSite {
 type holdBackend struct {
 	addr     string
 	open     atomic.Int64
+	peak     atomic.Int64 // most connections open at once
 	accepted atomic.Int64
 }
 
@@ -88,7 +90,9 @@ func newHoldBackend(t *testing.T) *holdBackend {
 			if err != nil {
 				return
 			}
-			b.open.Add(1)
+			if o := b.open.Add(1); o > b.peak.Load() {
+				b.peak.Store(o) // one accept goroutine: no race on the maximum
+			}
 			b.accepted.Add(1)
 			conns.Add(1)
 			go func() {
@@ -355,9 +359,45 @@ func TestH2FloodRapidReset(t *testing.T) {
 	by.served(t, 3, 10*time.Second)
 	hw.check(t, 48<<20, "rapid reset")
 	t.Logf("rapid reset: %d streams opened and reset, %d reached the server, goaway %v, read %v, write %v", sent, s.hold.accepted.Load(), f.goaway.Load(), f.readErr.Load(), werr)
+	// Resets do not multiply server exchanges: at most the streams the
+	// connection may have open (tune.h2.max-concurrent-streams, 100) are
+	// being served at a time, with some slack for closes in flight.
+	if p := s.hold.peak.Load(); p > 150 {
+		t.Fatalf("rapid reset: %d server connections open at once, want about 100 at most", p)
+	}
 	// Every reset stream's server connection goes away, long before
 	// timeout server.
 	s.hold.waitHeld(t, 0, 5*time.Second, "rapid reset")
+
+	// The same, paced so that every request reaches the server before
+	// its reset: rounds of 50 streams opened, seen by the server, reset.
+	f2 := dialFlooder(t, s, true)
+	blk = f2.block("GET", "/held")
+	id := uint32(1)
+	for round := 0; round < 10; round++ {
+		base := s.hold.accepted.Load()
+		first := id
+		for i := 0; i < 50; i++ {
+			if err := f2.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: blk, EndStream: true, EndHeaders: true}); err != nil {
+				t.Fatal(err)
+			}
+			id += 2
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for s.hold.accepted.Load()-base < 50 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d of 50 requests reached the server", round, s.hold.accepted.Load()-base)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for sid := first; sid < id; sid += 2 {
+			if err := f2.fr.WriteRSTStream(sid, http2.ErrCodeCancel); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.hold.waitHeld(t, 0, 5*time.Second, fmt.Sprintf("paced reset, round %d", round))
+	}
+	by.served(t, 1, 10*time.Second)
 	by.end(t)
 }
 
