@@ -240,14 +240,36 @@ func writeH1Request(bw *bufio.Writer, r *http.Request) error {
 	}
 	bw.WriteString("\r\n")
 	if r.Body != nil && r.ContentLength != 0 {
+		// The head goes out now and each piece of body as it comes: a body
+		// that arrives slowly or never ends (a stream without END_STREAM,
+		// gRPC client streaming) must not hold the request back in this
+		// buffer, where no timeout sees it.
+		if err := bw.Flush(); err != nil {
+			return err
+		}
 		var dst io.Writer = bw
 		var cw *h1.ChunkedWriter
 		if chunked {
 			cw = &h1.ChunkedWriter{W: bw}
 			dst = cw
 		}
-		if _, err := io.Copy(dst, r.Body); err != nil {
-			return err
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return werr
+				}
+				if werr := bw.Flush(); werr != nil {
+					return werr
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if cw != nil {
 			if err := cw.Close(nil); err != nil {

@@ -608,33 +608,53 @@ func TestH2HPACKBomb(t *testing.T) {
 	by.end(t)
 }
 
-// Streams that never send END_STREAM: 100 POSTs whose bodies never come.
-// Each is ended after timeout client and its server connection released;
-// the other clients are served meanwhile.
+// Streams that never send END_STREAM: 100 requests whose bodies never
+// end, with a declared length or none. Each is ended after timeout client
+// and its server connection released; the other clients are served
+// meanwhile.
 func TestH2NoEndStream(t *testing.T) {
-	s := newFloodSite(t, "1s")
-	by := startBystander(s)
-	by.served(t, 1, 10*time.Second)
-	hw := watchHeap()
-	f := dialFlooder(t, s, true)
-	blk := f.block("POST", "/held", hpack.HeaderField{Name: "content-length", Value: "100000"})
-	const streams = 100
-	for id := uint32(1); id < 2*streams; id += 2 {
-		if err := f.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: blk, EndHeaders: true}); err != nil {
-			t.Fatal(err)
-		}
-		f.fr.WriteData(id, false, []byte("x"))
+	for _, tc := range []struct {
+		name   string
+		method string
+		extra  []hpack.HeaderField
+	}{
+		{"POST with content-length, one byte sent", "POST", []hpack.HeaderField{{Name: "content-length", Value: "100000"}}},
+		{"GET, no length, no DATA", "GET", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFloodSite(t, "1s")
+			by := startBystander(s)
+			by.served(t, 1, 10*time.Second)
+			hw := watchHeap()
+			f := dialFlooder(t, s, true)
+			blk := f.block(tc.method, "/held", tc.extra...)
+			const streams = 100
+			for id := uint32(1); id < 2*streams; id += 2 {
+				if err := f.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: blk, EndHeaders: true}); err != nil {
+					t.Fatal(err)
+				}
+				if tc.extra != nil {
+					f.fr.WriteData(id, false, []byte("x"))
+				}
+			}
+			by.served(t, 3, 10*time.Second)
+			deadline := time.Now().Add(10 * time.Second)
+			for f.heads.Load()+f.rsts.Load() < streams && !f.isClosed() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d streams without END_STREAM ended 10 s on, timeout client 1s", f.heads.Load()+f.rsts.Load(), streams)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			// The head went to the server without waiting for the body,
+			// as from HAProxy, and the server connection is released when
+			// the stream ends.
+			if got := s.hold.accepted.Load(); got != streams {
+				t.Fatalf("%d of %d request heads reached the server", got, streams)
+			}
+			s.hold.waitHeld(t, 0, 5*time.Second, "no END_STREAM")
+			hw.check(t, 32<<20, "no END_STREAM")
+			t.Logf("no END_STREAM: %d answered, %d reset, %d reached the server", f.heads.Load(), f.rsts.Load(), s.hold.accepted.Load())
+			by.end(t)
+		})
 	}
-	by.served(t, 3, 10*time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for f.heads.Load()+f.rsts.Load() < streams && !f.isClosed() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d streams without END_STREAM ended 10 s on, timeout client 1s", f.heads.Load()+f.rsts.Load(), streams)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.hold.waitHeld(t, 0, 5*time.Second, "no END_STREAM")
-	hw.check(t, 32<<20, "no END_STREAM")
-	t.Logf("no END_STREAM: %d answered, %d reset, %d reached the server", f.heads.Load(), f.rsts.Load(), s.hold.accepted.Load())
-	by.end(t)
 }
