@@ -151,7 +151,11 @@ chmod 755 "$TMP/www" "$TMP/nginx"
 chmod 644 "$TMP/www/1m.bin"
 # 100 KB of log-like text for the compression case: compressible, but not
 # one repeated line.
-awk 'BEGIN { for (i = 0; n < 102400; i++) { l = sprintf("%06d GET /api/v1/items/%d?page=%d 200 %d bytes in %d ms\n", i, i * 7919 % 100003, i % 17, i * 31 % 9973, i % 250); printf "%s", l; n += length(l) } }' | head -c 102400 >"$TMP/www/100k.txt"
+# Written whole, then cut: "awk | head -c" lets head exit before awk is
+# done, and the SIGPIPE awk then gets fails the script (pipefail), now and
+# then.
+awk 'BEGIN { for (i = 0; n < 102400; i++) { l = sprintf("%06d GET /api/v1/items/%d?page=%d 200 %d bytes in %d ms\n", i, i * 7919 % 100003, i % 17, i * 31 % 9973, i % 250); printf "%s", l; n += length(l) } }' >"$TMP/www/100k.full"
+head -c 102400 "$TMP/www/100k.full" >"$TMP/www/100k.txt"
 chmod 644 "$TMP/www/100k.txt"
 cat >"$TMP/nginx.conf" <<EOF
 daemon off;
