@@ -139,7 +139,7 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 	// while this goroutine is free to read the response.
 	go func() {
 		bw := bufio.NewWriterSize(client, 4096)
-		if err := writeH1Request(bw, r); err != nil {
+		if err := writeH1Request(bw, r, fe.rt); err != nil {
 			client.Close()
 		}
 	}()
@@ -215,7 +215,7 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 
 // writeH1Request serialises an h2 request as HTTP/1.1 for the session:
 // :authority becomes Host, a body of unknown length is sent chunked.
-func writeH1Request(bw *bufio.Writer, r *http.Request) error {
+func writeH1Request(bw *bufio.Writer, r *http.Request, rt *Runtime) error {
 	target := r.RequestURI
 	if target == "" {
 		target = r.URL.RequestURI()
@@ -253,7 +253,8 @@ func writeH1Request(bw *bufio.Writer, r *http.Request) error {
 			cw = &h1.ChunkedWriter{W: bw}
 			dst = cw
 		}
-		buf := make([]byte, 4096)
+		buf := rt.getCopyBuf()
+		defer rt.putCopyBuf(buf)
 		for {
 			n, err := r.Body.Read(buf)
 			if n > 0 {
