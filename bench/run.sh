@@ -12,12 +12,14 @@
 # IDLE_CONNS (default 10000, or fewer when `ulimit -n` cannot be raised
 # enough: the proxy needs two descriptors per idle client), RATE_DELAY_MS
 # (per-connection think time of the rate-limited case, default 4),
-# BASE_PORT (default 18400; uses 5 ports),
+# BASE_PORT (default 18400; uses 6 ports),
 # CASES (space-separated subset of case names), BENCH_RT (1 = run proxy,
 # wrk and nginx under SCHED_FIFO priority 10 so that other work on the
 # machine cannot delay their wake-ups; default 1 when root, else 0).
 #
-# Raw results go to bench/results/<timestamp>/.
+# Raw results go to bench/results/<timestamp>/; the summary table, with the
+# machine, versions, date and load, also replaces the block between the
+# "run.sh summary" markers in docs/performance.md (BENCH_DOCS=0: not).
 set -euo pipefail
 # The benchmark runs the proxy as whoever runs the script (root on CI
 # machines); Bulwark refuses root without this explicit opt-out (HAP-2.1).
@@ -27,7 +29,7 @@ DURATION=${DURATION:-5}
 REPS=${REPS:-3}
 RATE_DELAY_MS=${RATE_DELAY_MS:-4}
 BASE_PORT=${BASE_PORT:-18400}
-ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m h2_tls l7_gzip_100k idle"
+ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m h2_tls l7_gzip_100k tls_new_p256 tls_new_rsa2048 tls_ka idle"
 CASES=${CASES:-$ALL_CASES}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -134,7 +136,8 @@ HTTP_PORT=$((BASE_PORT + 1))
 TCP_PORT=$((BASE_PORT + 2))
 TLS_PORT=$((BASE_PORT + 3))
 GZIP_PORT=$((BASE_PORT + 4))
-for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT $GZIP_PORT; do
+RSA_PORT=$((BASE_PORT + 5))
+for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT $GZIP_PORT $RSA_PORT; do
 	port_free "$p" || die "port $p is in use (set BASE_PORT)"
 done
 
@@ -148,7 +151,11 @@ chmod 755 "$TMP/www" "$TMP/nginx"
 chmod 644 "$TMP/www/1m.bin"
 # 100 KB of log-like text for the compression case: compressible, but not
 # one repeated line.
-awk 'BEGIN { for (i = 0; n < 102400; i++) { l = sprintf("%06d GET /api/v1/items/%d?page=%d 200 %d bytes in %d ms\n", i, i * 7919 % 100003, i % 17, i * 31 % 9973, i % 250); printf "%s", l; n += length(l) } }' | head -c 102400 >"$TMP/www/100k.txt"
+# Written whole, then cut: "awk | head -c" lets head exit before awk is
+# done, and the SIGPIPE awk then gets fails the script (pipefail), now and
+# then.
+awk 'BEGIN { for (i = 0; n < 102400; i++) { l = sprintf("%06d GET /api/v1/items/%d?page=%d 200 %d bytes in %d ms\n", i, i * 7919 % 100003, i % 17, i * 31 % 9973, i % 250); printf "%s", l; n += length(l) } }' >"$TMP/www/100k.full"
+head -c 102400 "$TMP/www/100k.full" >"$TMP/www/100k.txt"
 chmod 644 "$TMP/www/100k.txt"
 cat >"$TMP/nginx.conf" <<EOF
 daemon off;
@@ -184,6 +191,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	die "openssl could not make a certificate"
 cat "$TMP/bench.crt" "$TMP/bench.key" >"$TMP/bench.pem"
 chmod 600 "$TMP/bench.pem"
+# RSA 2048 for the RSA handshake case (the P-256 one above serves the others).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	-subj /CN=localhost -keyout "$TMP/bench-rsa.key" -out "$TMP/bench-rsa.crt" >/dev/null 2>&1 ||
+	die "openssl could not make an RSA certificate"
+cat "$TMP/bench-rsa.crt" "$TMP/bench-rsa.key" >"$TMP/bench-rsa.pem"
+chmod 600 "$TMP/bench-rsa.pem"
 
 # The one configuration both proxies run.
 CFG="$OUT/bench.cfg"
@@ -223,6 +236,10 @@ backend be_gzip
     compression type text/plain
     server nginx 127.0.0.1:$NGX_PORT
 
+frontend fe_tls_rsa
+    bind 127.0.0.1:$RSA_PORT ssl crt $TMP/bench-rsa.pem alpn http/1.1
+    default_backend be_http
+
 frontend fe_tcp
     mode tcp
     bind 127.0.0.1:$TCP_PORT
@@ -257,23 +274,29 @@ start_proxy() { # name
 	PROXY_PID=$!
 	PIDS+=("$PROXY_PID")
 	wait_listen "$HTTP_PORT" "$PROXY_PID" && wait_listen "$TCP_PORT" "$PROXY_PID" &&
-		wait_listen "$TLS_PORT" "$PROXY_PID" && wait_listen "$GZIP_PORT" "$PROXY_PID" ||
+		wait_listen "$TLS_PORT" "$PROXY_PID" && wait_listen "$GZIP_PORT" "$PROXY_PID" &&
+		wait_listen "$RSA_PORT" "$PROXY_PID" ||
 		die "$1 did not start (see $OUT/$1.log)"
 }
 
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# wrk_args CASE -> port, path and extra wrk flags
+# wrk_args CASE -> scheme, port, path and extra wrk flags. The TLS cases
+# speak HTTP/1.1 (wrk sends no ALPN); wrk keeps no TLS sessions, so every
+# new connection is a full handshake (TLS 1.3 with both proxies).
 wrk_args() {
 	case $1 in
-	l7_ka_50) echo "$HTTP_PORT / -c50" ;;
-	l7_ka_256) echo "$HTTP_PORT / -c256" ;;
-	l7_ka_50_rate) echo "$HTTP_PORT / -c50 -s $TMP/delay.lua" ;;
-	l7_close) echo "$HTTP_PORT / -c50 -s $TMP/close.lua" ;;
-	l4_small) echo "$TCP_PORT / -c50" ;;
-	l4_1m) echo "$TCP_PORT /1m.bin -c8" ;;
-	l7_gzip_100k) echo "$GZIP_PORT /100k.txt -c8 -s $TMP/gzip.lua" ;;
+	l7_ka_50) echo "http $HTTP_PORT / -c50" ;;
+	l7_ka_256) echo "http $HTTP_PORT / -c256" ;;
+	l7_ka_50_rate) echo "http $HTTP_PORT / -c50 -s $TMP/delay.lua" ;;
+	l7_close) echo "http $HTTP_PORT / -c50 -s $TMP/close.lua" ;;
+	l4_small) echo "http $TCP_PORT / -c50" ;;
+	l4_1m) echo "http $TCP_PORT /1m.bin -c8" ;;
+	l7_gzip_100k) echo "http $GZIP_PORT /100k.txt -c8 -s $TMP/gzip.lua" ;;
+	tls_new_p256) echo "https $TLS_PORT / -c50 -s $TMP/close.lua" ;;
+	tls_new_rsa2048) echo "https $RSA_PORT / -c50 -s $TMP/close.lua" ;;
+	tls_ka) echo "https $TLS_PORT / -c50" ;;
 	esac
 }
 
@@ -300,18 +323,18 @@ RAW="$OUT/raw.tsv"
 printf 'case\tproxy\trep\trequests\tseconds\treq_per_s\tp50_us\tp99_us\terrors\tcpu_s\tcpu_us_per_req\tproxy_cpu_util\n' >"$RAW"
 
 run_wrk_case() { # case proxy rep
-	local c=$1 px=$2 rep=$3 port path extra t0 t1 w0 w1 f
-	read -r port path extra <<<"$(wrk_args "$c")"
+	local c=$1 px=$2 rep=$3 scheme port path extra t0 t1 w0 w1 f
+	read -r scheme port path extra <<<"$(wrk_args "$c")"
 	start_proxy "$px"
 	# Warm up pools and caches before measuring.
 	# shellcheck disable=SC2086
-	timeout 20 "${ON1[@]}" wrk -t1 -d1s $extra "http://127.0.0.1:$port$path" >/dev/null 2>&1 || true
+	timeout 20 "${ON1[@]}" wrk -t1 -d1s $extra "$scheme://127.0.0.1:$port$path" >/dev/null 2>&1 || true
 	f="$OUT/wrk-$c-$px-$rep.txt"
 	t0=$(cpu_ticks "$PROXY_PID")
 	w0=$(date +%s.%N)
 	# shellcheck disable=SC2086
 	timeout $((DURATION + 30)) "${ON1[@]}" wrk -t1 -d"${DURATION}s" --latency --timeout 5s $extra \
-		"http://127.0.0.1:$port$path" >"$f" 2>&1 || log "wrk failed for $c/$px"
+		"$scheme://127.0.0.1:$port$path" >"$f" 2>&1 || log "wrk failed for $c/$px"
 	w1=$(date +%s.%N)
 	t1=$(cpu_ticks "$PROXY_PID")
 	stop_pid "$PROXY_PID"
@@ -386,6 +409,7 @@ run_idle_case() { # proxy rep
 	echo "haproxy: $("$HAPROXY" -v | head -1)"
 	echo "nginx: $("$NGINX" -v 2>&1)"
 	echo "wrk: $(wrk -v 2>&1 | head -1)"
+	echo "openssl: $(openssl version)"
 	echo "duration=${DURATION}s reps=$REPS idle_conns=$IDLE_CONNS rate_delay_ms=$RATE_DELAY_MS"
 	echo "ulimit_n=$NOFILE maxconn=$MAXCONN bench_rt=$BENCH_RT"
 	echo "loadavg_at_start: $(cat /proc/loadavg)"
@@ -442,4 +466,34 @@ summarize() {
 	}' "$RAW" "$IDLE_RAW"
 }
 summarize | tee "$OUT/summary.txt"
+echo "loadavg_at_end: $(cat /proc/loadavg)" >>"$OUT/machine.txt"
+
+# The same table in Markdown, with what it was measured on, for
+# docs/performance.md.
+{
+	echo "<!-- run.sh summary: begin (written by bench/run.sh; do not edit by hand) -->"
+	echo "Last \`bench/run.sh\` run: $(awk -F': ' '/^date:/ { print $2 }' "$OUT/machine.txt"), cases \`$CASES\`,"
+	echo "DURATION=${DURATION}s, REPS=$REPS (medians), $(nproc) CPUs ($(awk -F': ' '/^cpu:/ { print $2 }' "$OUT/machine.txt")),"
+	echo "kernel $(uname -r), $(go version | awk '{ print $3 }'), $("$HAPROXY" -v | head -1 | awk '{ print $1, $2, $3 }'),"
+	echo "$("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | awk '{ print $1, $2 }'), bench_rt=$BENCH_RT."
+	echo "Load average at start / end: $(awk -F': ' '/^loadavg_at_start:/ { print $2 }' "$OUT/machine.txt" | cut -d' ' -f1-3) /"
+	echo "$(awk -F': ' '/^loadavg_at_end:/ { print $2 }' "$OUT/machine.txt" | cut -d' ' -f1-3) (the machine is shared: CPU per request is the figure to read)."
+	echo
+	echo "| case | metric | Bulwark | HAProxy | ratio |"
+	echo "|---|---|---:|---:|---:|"
+	awk 'NR > 1 { printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$OUT/summary.txt"
+	echo "<!-- run.sh summary: end -->"
+} >"$OUT/summary.md"
+DOC="$ROOT/docs/performance.md"
+if [ "${BENCH_DOCS:-1}" = 1 ] && [ -f "$DOC" ]; then
+	if grep -q '^<!-- run.sh summary: begin' "$DOC"; then
+		awk -v f="$OUT/summary.md" '
+		/^<!-- run.sh summary: begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
+		/^<!-- run.sh summary: end/ { skip = 0; next }
+		!skip' "$DOC" >"$TMP/perf.md" && cat "$TMP/perf.md" >"$DOC"
+	else
+		{ echo; echo "## Latest run.sh summary"; echo; cat "$OUT/summary.md"; } >>"$DOC"
+	fi
+	log "summary written to $DOC"
+fi
 log "raw results: $OUT"

@@ -79,7 +79,10 @@ func (fe *frontend) serveH2(tc *tls.Conn) {
 			return
 		}
 	}
-	fe.h2.ServeConn(tc, &http2.ServeConnOpts{BaseConfig: fe.h2base, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The guard sees the frames before x/net's server does, to end a
+	// header block that never ends (see h2guard.go).
+	g := &h2Guard{Conn: tc, tc: tc, preface: len(http2.ClientPreface), maxBlock: max(fe.bufSize, fe.rt.model.Global.H2.MaxFrameSize)}
+	fe.h2.ServeConn(g, &http2.ServeConnOpts{BaseConfig: fe.h2base, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fe.serveStream(w, r, ci)
 	})})
 }
@@ -97,7 +100,10 @@ func (fe *frontend) initH2() {
 	if fe.h2.IdleTimeout == 0 {
 		fe.h2.IdleTimeout = fe.clientTimeout
 	}
-	fe.h2base = &http.Server{}
+	// A request's header list must fit a buffer (tune.bufsize), as in
+	// HAProxy; x/net's own default is 1 MB, which an HPACK bomb of a few
+	// hundred bytes reaches, per stream.
+	fe.h2base = &http.Server{MaxHeaderBytes: fe.bufSize}
 	http2.ConfigureServer(fe.h2base, fe.h2)
 }
 
@@ -121,13 +127,19 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 		defer close(done)
 		fe.rt.active.Add(1)
 		defer fe.rt.active.Done()
+		// A stream the client resets (or whose connection goes) ends its
+		// exchange with the server at once instead of at timeout server,
+		// while the client opens the next one (rapid reset,
+		// CVE-2023-44487); the request body side already ends, as x/net
+		// fails r.Body.
+		ci.stream = r.Context()
 		fe.serveHTTPOn(proxySide, ci)
 	}()
 	// Write the request in its own goroutine: the session reads the body
 	// while this goroutine is free to read the response.
 	go func() {
 		bw := bufio.NewWriterSize(client, 4096)
-		if err := writeH1Request(bw, r); err != nil {
+		if err := writeH1Request(bw, r, fe.rt); err != nil {
 			client.Close()
 		}
 	}()
@@ -173,10 +185,18 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 		if resp.Body != h1.FramingLength {
 			fl, _ = w.(http.Flusher)
 		}
+		// A client that never opens its flow-control window (a zero-window
+		// stall) would block the write for ever, holding the session and
+		// its server connection: as in HAProxy, timeout client bounds the
+		// time without progress, after which the stream is reset.
+		rc := http.NewResponseController(w)
 		body := rd.Body()
 		for {
 			n, err := body.Read(buf)
 			if n > 0 {
+				if fe.clientTimeout > 0 {
+					rc.SetWriteDeadline(time.Now().Add(fe.clientTimeout))
+				}
 				if _, werr := w.Write(buf[:n]); werr != nil {
 					break
 				}
@@ -195,7 +215,7 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 
 // writeH1Request serialises an h2 request as HTTP/1.1 for the session:
 // :authority becomes Host, a body of unknown length is sent chunked.
-func writeH1Request(bw *bufio.Writer, r *http.Request) error {
+func writeH1Request(bw *bufio.Writer, r *http.Request, rt *Runtime) error {
 	target := r.RequestURI
 	if target == "" {
 		target = r.URL.RequestURI()
@@ -220,14 +240,37 @@ func writeH1Request(bw *bufio.Writer, r *http.Request) error {
 	}
 	bw.WriteString("\r\n")
 	if r.Body != nil && r.ContentLength != 0 {
+		// The head goes out now and each piece of body as it comes: a body
+		// that arrives slowly or never ends (a stream without END_STREAM,
+		// gRPC client streaming) must not hold the request back in this
+		// buffer, where no timeout sees it.
+		if err := bw.Flush(); err != nil {
+			return err
+		}
 		var dst io.Writer = bw
 		var cw *h1.ChunkedWriter
 		if chunked {
 			cw = &h1.ChunkedWriter{W: bw}
 			dst = cw
 		}
-		if _, err := io.Copy(dst, r.Body); err != nil {
-			return err
+		buf := rt.getCopyBuf()
+		defer rt.putCopyBuf(buf)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return werr
+				}
+				if werr := bw.Flush(); werr != nil {
+					return werr
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if cw != nil {
 			if err := cw.Close(nil); err != nil {

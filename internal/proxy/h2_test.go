@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -139,6 +140,62 @@ backend be
 			}
 			if got := be.received(); strings.Count(got, "GET ") != 1 || !strings.HasPrefix(got, "GET /page HTTP/1.1\r\n") {
 				t.Fatalf("server saw %q, want the one request", got)
+			}
+		})
+	}
+}
+
+// Request bodies larger than any buffer on the way, of declared and of
+// unknown length (sent chunked to the server), arrive whole and in order.
+func TestHTTP2LargeRequestBody(t *testing.T) {
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sum := 0
+		for i, c := range body {
+			sum = (sum*31 + int(c) + i) % 1000003
+		}
+		io.WriteString(w, strconv.Itoa(len(body))+" "+strconv.Itoa(sum)+" "+strings.Join(r.TransferEncoding, ","))
+	})
+	crt, pool := writeCert(t, "h2.example.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT alpn h2,http/1.1
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt))
+	payload := make([]byte, 1<<20+12345)
+	for i := range payload {
+		payload[i] = byte(i*7 + i/251)
+	}
+	sum := 0
+	for i, c := range payload {
+		sum = (sum*31 + int(c) + i) % 1000003
+	}
+	tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "h2.example.test"}}
+	defer tr.CloseIdleConnections()
+	for _, tc := range []struct {
+		name   string
+		body   func() io.Reader
+		wantTE string
+	}{
+		{"content-length", func() io.Reader { return bytes.NewReader(payload) }, ""},
+		// A reader that is neither a bytes.Reader nor a strings.Reader: the
+		// client sends no length, the proxy sends it chunked.
+		{"unknown length", func() io.Reader {
+			return io.MultiReader(bytes.NewReader(payload[:1000]), bytes.NewReader(payload[1000:]))
+		}, "chunked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", "https://"+addr+"/up", tc.body())
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := strconv.Itoa(len(payload)) + " " + strconv.Itoa(sum) + " " + tc.wantTE; string(got) != want {
+				t.Fatalf("server saw %q, want %q", got, want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -23,9 +24,10 @@ import (
 // httpSession is one client connection in HTTP mode. Its buffers are
 // reused for every request of the connection.
 type httpSession struct {
-	fe *frontend
-	c  net.Conn
-	tc timedConn
+	fe     *frontend
+	stream context.Context // see connInfo.stream
+	c      net.Conn
+	tc     timedConn
 	// rseen is tc.rn when the last request was accounted.
 	rseen int64
 	rd    *h1.Reader
@@ -97,10 +99,14 @@ type connInfo struct {
 	// done releases the connection's slots when the session ends (which,
 	// for a parked session, is not when its first goroutine returns).
 	done func()
+	// stream is the h2 stream's context, done when the client resets the
+	// stream or its connection goes: the exchange with the server is then
+	// abandoned, as HAProxy does for an aborted h2 stream.
+	stream context.Context
 }
 
 func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
-	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, cconn: ci.conn}
+	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, cconn: ci.conn, stream: ci.stream}
 	if s.cconn == nil {
 		s.cconn = c
 	}
@@ -1080,6 +1086,22 @@ func firstListValue(v []byte) []byte {
 // streamed body went to the server. canRetry allows giving up a response
 // whose status is listed in retry-on.
 func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
+	if s.stream != nil {
+		// Closing the server connection is what ends a read that waits
+		// for the server; the error is then the client's abort, never a
+		// reason to retry.
+		stop := context.AfterFunc(s.stream, func() { sc.c.Close() })
+		defer stop()
+		ev, err := s.exchangeOn(be, sc, hasBody, e, canRetry)
+		if err != nil && s.stream.Err() != nil {
+			return 0, errClientAborted
+		}
+		return ev, err
+	}
+	return s.exchangeOn(be, sc, hasBody, e, canRetry)
+}
+
+func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
 	req := &s.m.req
 	srvTO, tunTO := s.timeouts(be)
 	sc.tc = timedConn{Conn: sc.c, rto: srvTO, wto: srvTO}
