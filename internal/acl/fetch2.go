@@ -26,7 +26,7 @@ func moreFetches() map[string]*fetchDef {
 		}}
 	}
 	return map[string]*fetchDef{
-		"str":      {out: KindStr, fn: fetchConstArg(KindStr), minArgs: 1, maxArgs: 1, prep: prepStr},
+		"str":      {out: KindStr, fn: fetchConstArg(KindStr), maxArgs: 1, prep: prepStr}, // str() is the empty string
 		"bin":      {out: KindBin, fn: fetchConstArg(KindBin), minArgs: 1, maxArgs: 1, prep: prepBin},
 		"int":      {out: KindInt, fn: fetchConstArg(KindInt), minArgs: 1, maxArgs: 1, prep: prepConstInt},
 		"bool":     {out: KindBool, fn: fetchConstArg(KindBool), minArgs: 1, maxArgs: 1, prep: prepConstBool},
@@ -68,6 +68,9 @@ func fetchConstArg(k Kind) fetchFn {
 }
 
 func prepStr(c *compiler, x *Expr) error {
+	if len(x.args) == 0 {
+		x.args = []argVal{{b: []byte{}}}
+	}
 	x.args[0].b = []byte(x.args[0].s)
 	return nil
 }

@@ -58,5 +58,8 @@ func AllConverterNames() []string {
 	for n := range moreConvs() {
 		out = append(out, n)
 	}
+	for n := range hashConvs() {
+		out = append(out, n)
+	}
 	return out
 }
