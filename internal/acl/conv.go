@@ -29,6 +29,9 @@ func lookupConv(name string) *convDef {
 	if d := hashConvs()[name]; d != nil {
 		return d
 	}
+	if d := streamConvs()[name]; d != nil {
+		return d
+	}
 	if d := mapConv(name); d != nil {
 		return d
 	}

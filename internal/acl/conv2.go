@@ -102,7 +102,7 @@ func moreConvs() map[string]*convDef {
 		"http_date":  {in: KindInt, out: KindStr, fn: convHTTPDate, maxArgs: 2, prep: prepDateUnit},
 		"ltime":      {in: KindInt, out: KindStr, fn: convTime(false), minArgs: 1, maxArgs: 2, prep: prepTimeFmt},
 		"utime":      {in: KindInt, out: KindStr, fn: convTime(true), minArgs: 1, maxArgs: 2, prep: prepTimeFmt},
-		"set-var":    {in: KindNone, out: KindNone, fn: convSetVar, minArgs: 1, maxArgs: 2, prep: prepSetVarConv},
+		"set-var":    {in: KindNone, out: KindNone, fn: convSetVar, minArgs: 1, maxArgs: 5, prep: prepSetVarConv},
 		"unset-var":  {in: KindNone, out: KindNone, fn: convUnsetVar, minArgs: 1, maxArgs: 1, prep: prepSetVarConv},
 		"json_query": {in: KindStr, out: KindStr, fn: convJSONQuery, minArgs: 1, maxArgs: 2, prep: prepJSONQuery},
 	}
@@ -1087,14 +1087,22 @@ func prepSetVarConv(c *compiler, cc *convCall) error {
 	if err := checkVarName(cc.args[0].s); err != nil {
 		return err
 	}
-	if len(cc.args) > 1 {
-		return fmt.Errorf("set-var conditions are not supported by bulwark")
+	var words []string
+	for _, a := range cc.args[1:] {
+		words = append(words, a.s)
 	}
+	conds, err := ParseSetVarConds(words)
+	if err != nil {
+		return err
+	}
+	cc.args[0].i = int64(conds)
 	return nil
 }
 
 func convSetVar(e *Eval, c *convCall, s Sample) (Sample, bool) {
-	e.Txn.SetVar(c.args[0].s, s)
+	if SetVarConds(c.args[0].i).Allow(e.Txn, c.args[0].s, s) {
+		e.Txn.SetVar(c.args[0].s, s)
+	}
 	return s, true
 }
 
@@ -1135,16 +1143,22 @@ func convJSONQuery(e *Eval, c *convCall, s Sample) (Sample, bool) {
 	for path != "" {
 		switch path[0] {
 		case '.':
+			// A key ends at an unescaped '.' or '['; "\." is a dot
+			// inside the key ('$.my\.key' in HAProxy's json_query.vtc).
 			path = path[1:]
-			end := strings.IndexAny(path, ".[")
-			if end < 0 {
-				end = len(path)
+			var key []byte
+			end := 0
+			for ; end < len(path) && path[end] != '.' && path[end] != '['; end++ {
+				if path[end] == '\\' && end+1 < len(path) {
+					end++
+				}
+				key = append(key, path[end])
 			}
 			m, ok := v.(map[string]any)
 			if !ok {
 				return Sample{}, false
 			}
-			if v, ok = m[path[:end]]; !ok {
+			if v, ok = m[string(key)]; !ok {
 				return Sample{}, false
 			}
 			path = path[end:]

@@ -70,6 +70,10 @@ type fetchDef struct {
 	// method is the match method an ACL uses by default (e.g. hdr_cnt is
 	// an int, http_auth_group matches groups).
 	method matchMethod
+	// firstUnnamed: without a name argument, outside an ACL, the first
+	// value counts, not the last (the cookie fetches, CM 7.3.6 req.cook:
+	// "If no name is specified, the first cookie value is returned").
+	firstUnnamed bool
 }
 
 type convFn func(e *Eval, c *convCall, s Sample) (Sample, bool)
@@ -297,7 +301,7 @@ func (x *Expr) Sample(e *Eval) (Sample, bool) {
 	defer func() { e.it = saved }()
 	e.it = iter{}
 	it := &e.it
-	if !x.fetch.multi || x.occ != 0 {
+	if !x.fetch.multi || x.occ != 0 || x.fetch.firstUnnamed && hdrName(x) == "" {
 		return x.next(e, it)
 	}
 	var last Sample

@@ -53,8 +53,8 @@ var fetches = map[string]*fetchDef{
 	"hdr_ip":       {out: KindIP, fn: fetchHdrIP(sideAuto), maxArgs: 2, multi: true, prep: prepOcc},
 	"req.hdr_ip":   {out: KindIP, fn: fetchHdrIP(sideReq), maxArgs: 2, multi: true, prep: prepOcc},
 	"res.hdr_ip":   {out: KindIP, fn: fetchHdrIP(sideRes), maxArgs: 2, multi: true, prep: prepOcc},
-	"req.cook":     {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true},
-	"cook":         {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true},
+	"req.cook":     {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true, firstUnnamed: true},
+	"cook":         {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true, firstUnnamed: true},
 	"req.cook_cnt": {out: KindInt, fn: fetchCookCnt, maxArgs: 1},
 	"cook_cnt":     {out: KindInt, fn: fetchCookCnt, maxArgs: 1},
 
@@ -73,6 +73,12 @@ func lookupFetch(name string) *fetchDef {
 		return d
 	}
 	if d := rdpFetches[name]; d != nil {
+		return d
+	}
+	if d := streamFetches()[name]; d != nil {
+		return d
+	}
+	if d := l7Fetches()[name]; d != nil {
 		return d
 	}
 	return stickFetch(name)

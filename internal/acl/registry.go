@@ -46,6 +46,12 @@ func AllFetchNames() []string {
 	for n := range moreFetches() {
 		out = append(out, n)
 	}
+	for n := range streamFetches() {
+		out = append(out, n)
+	}
+	for n := range l7Fetches() {
+		out = append(out, n)
+	}
 	return out
 }
 
@@ -59,6 +65,9 @@ func AllConverterNames() []string {
 		out = append(out, n)
 	}
 	for n := range hashConvs() {
+		out = append(out, n)
+	}
+	for n := range streamConvs() {
 		out = append(out, n)
 	}
 	return out

@@ -186,15 +186,17 @@ type Filter struct {
 type Proxy struct {
 	// LogJSON is "bulwark-log-json": access log lines in JSON with
 	// Elastic Common Schema field names instead of the log-format.
-	LogJSON  bool
-	Name     string
-	Kind     string // frontend, backend, listen
-	Pos      config.Pos
-	Cap      Cap
-	Mode     Mode
-	ID       int // declaration order, from 1 (HAProxy's iid)
-	Defaults string
-	Disabled bool
+	LogJSON bool
+	Name    string
+	Kind    string // frontend, backend, listen
+	Pos     config.Pos
+	Cap     Cap
+	Mode    Mode
+	ID      int // declaration order, from 1 (HAProxy's iid), or ExplicitID
+	// ExplicitID is the "id" directive's value, 0 without one.
+	ExplicitID int
+	Defaults   string
+	Disabled   bool
 
 	Timeouts Timeouts
 	MaxConn  int

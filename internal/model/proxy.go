@@ -236,7 +236,16 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		c.compression(p, s, d)
 	case "filter":
 		c.filter(p, s, d)
-	case "description", "id", "rate-limit", "monitor-uri":
+	case "id":
+		// "id <n>": the proxy's numeric id (fe_id, be_id, the stats
+		// iid); the others are numbered around it (model.Compile).
+		n, err := strconv.Atoi(d.Arg(0))
+		if err != nil || n <= 0 {
+			c.ds.Alertf(d.ArgPos(0), "'id' expects a positive integer argument, got '%s'", d.Arg(0))
+		} else {
+			p.ExplicitID = n
+		}
+	case "description", "rate-limit", "monitor-uri":
 		if d.Name == "rate-limit" || d.Name == "monitor-uri" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
 		}

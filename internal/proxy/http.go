@@ -50,6 +50,7 @@ type httpSession struct {
 	vars        map[string]acl.Sample
 	curBE       *backend
 	body        []byte // request body read ahead (http-buffer-request)
+	bodyRead    bool   // body holds this request's whole body already
 	capReq      [][]byte
 	capResp     [][]byte
 	idle        atomic.Bool // waiting for a request: a soft stop may close it
@@ -346,6 +347,16 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if s.acmeChallenge(e) {
 		return false
 	}
+	s.bodyRead = false
+	if fe.bufferReq && s.bufferable() {
+		// "option http-buffer-request" in the frontend: the rules see
+		// the body (req.body, req.body_param), as in HAProxy.
+		s.body = s.body[:0]
+		if !s.bufferBody(e) {
+			return false
+		}
+		s.bodyRead = true
+	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
 		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
@@ -634,8 +645,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	s.head = append(s.head, '\r', '\n')
 
-	s.body = s.body[:0]
-	if hasBody && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
+	if !s.bodyRead {
+		s.body = s.body[:0]
+	}
+	if !s.bodyRead && hasBody && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
 		(fe.bufferReq || be.bufferReq) {
 		// "option http-buffer-request": the whole body arrives before a
 		// server is chosen, so a slow client cannot hold a server
@@ -726,6 +739,13 @@ func serverDataTerm(err error) string {
 
 // smallBody is the largest response body sent with its head in one write.
 const smallBody = 8 << 10
+
+// bufferable reports whether the request's body can be read ahead
+// whole: a known length within the buffer, no "Expect: 100-continue".
+func (s *httpSession) bufferable() bool {
+	req := &s.m.req
+	return req.Framing() != h1.FramingNone && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(s.fe.bufSize)
+}
 
 // bufferBody reads a request body of known length completely, within the
 // request's time ("timeout http-request", else "timeout client"): a client

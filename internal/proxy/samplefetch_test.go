@@ -1,0 +1,85 @@
+package proxy
+
+import (
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The stream fetches name what served the request: the frontend, the
+// bind line, the backend and the server, with their ids, over real
+// sockets (HAProxy's reg-tests sample_fetches/so_name and srv_name).
+func TestStreamFetches(t *testing.T) {
+	s1 := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 name foo
+    http-response set-header X-Names "%[fe_name]/%[be_name]/%[srv_name]/%[so_name]"
+    http-response set-header X-Ids "%[fe_id]/%[be_id]/%[srv_id]"
+    http-response set-header X-State "%[srv_is_up(be/other)],%[srv_is_up(s1)],%[nbsrv],%[be_conn_free],%[srv_conn_free(be/s1)],%[fe_client_timeout],%[be_server_timeout]"
+    default_backend be
+backend be
+    id 7
+    server other 127.0.0.1:1 disabled
+    server s1 S1 maxconn 10
+`, "S1", s1.addr))
+	resp := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+	for _, want := range []string{"X-Names: fe/be/s1/foo\r\n", "X-Ids: 1/7/2\r\n", "X-State: 0,1,1,9,9,5000,5000\r\n"} {
+		if !strings.Contains(resp, want) {
+			t.Errorf("response lacks %q:\n%s", want, resp)
+		}
+	}
+}
+
+// With "option http-buffer-request" the request rules see the body
+// (reg-tests converter/json_query.vtc), and the server still gets it.
+func TestRequestBodyFetches(t *testing.T) {
+	s1 := newRawBackend(t, answerAfter("}", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    option http-buffer-request
+    http-request set-var(txn.iss) req.body,json_query('$.iss')
+    http-request set-var(txn.len) req.body_len
+    http-request set-var(txn.p) req.body_param(b)
+    http-response set-header X-Body "%[var(txn.iss)]|%[var(txn.len)]|%[var(txn.p)]"
+    default_backend be
+backend be
+    server s1 S1
+`, "S1", s1.addr))
+	body := `{"iss":"me","b":1}`
+	resp := rawRequest(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18\r\nConnection: close\r\n\r\n"+body, 5*time.Second)
+	if !strings.Contains(resp, "X-Body: me|18|\r\n") {
+		t.Errorf("response:\n%s", resp)
+	}
+	if got := lastRequest(s1); !strings.HasSuffix(got, "\r\n\r\n"+body) {
+		t.Errorf("server received %q", got)
+	}
+}
+
+// In TCP mode req.payload feeds the protocol converters: a valid MQTT
+// CONNECT is forwarded unchanged, a PINGREQ first is rejected before any
+// server connection (reg-tests converter/mqtt.vtc, client side).
+func TestPayloadMQTT(t *testing.T) {
+	s1 := newRawBackend(t, nil)
+	_, addr := startProxy(t, sub(baseDefaults+`
+listen mq
+    mode tcp
+    bind 127.0.0.1:0
+    tcp-request inspect-delay 2s
+    tcp-request content reject unless { req.payload(0,0),mqtt_is_valid }
+    tcp-request content reject unless { req.payload(0,0),mqtt_field_value(connect,username) -m str test }
+    tcp-request content reject unless { req.len gt 20 }
+    server s1 S1
+`, "S1", s1.addr))
+	connect, _ := hex.DecodeString("101a00044d51545404c2003c00000004746573740006706173737764")
+	sendRaw(t, addr, string(connect), true)
+	if conns(s1) != 1 || lastRequest(s1) != string(connect) {
+		t.Fatalf("valid CONNECT: %d server connections, last %x", conns(s1), lastRequest(s1))
+	}
+	sendRaw(t, addr, "\xd0\x00", true)
+	if conns(s1) != 1 {
+		t.Fatalf("PINGREQ reached the server (%d connections)", conns(s1))
+	}
+}
