@@ -25,11 +25,11 @@ type Timeout uint8
 
 // The timeouts the *_timeout fetches read.
 const (
-	TimeoutClient Timeout = iota // fe_client_timeout
-	TimeoutServer                // be_server_timeout
-	TimeoutTunnel                // be_tunnel_timeout
-	TimeoutCurServer             // cur_server_timeout
-	TimeoutCurTunnel             // cur_tunnel_timeout
+	TimeoutClient    Timeout = iota // fe_client_timeout
+	TimeoutServer                   // be_server_timeout
+	TimeoutTunnel                   // be_tunnel_timeout
+	TimeoutCurServer                // cur_server_timeout
+	TimeoutCurTunnel                // cur_tunnel_timeout
 )
 
 // StreamTxn is implemented by a Txn that knows where its stream runs:

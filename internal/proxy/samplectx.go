@@ -283,4 +283,3 @@ func (e runtimeEnv) ServerStat(beName, srvName string, st acl.Stat) (int64, bool
 	}
 	return 0, false
 }
-
