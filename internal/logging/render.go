@@ -220,6 +220,9 @@ func appendVar(b []byte, n *logfmt.Node, e *proxy.LogEntry, lc *lineCtx) []byte 
 	fl := n.Flags
 	switch n.Var {
 	case logfmt.VarBytesOut:
+		if e.ASAP {
+			b = append(b, '+') // "option logasap": bytes so far
+		}
 		return appendInt(b, e.BytesOut, 0)
 	case logfmt.VarBytesIn:
 		return appendInt(b, e.BytesIn, 0)
@@ -281,6 +284,9 @@ func appendVar(b []byte, n *logfmt.Node, e *proxy.LogEntry, lc *lineCtx) []byte 
 	case logfmt.VarTa, logfmt.VarTt, logfmt.VarTu:
 		// Bulwark's timers start at the request's first byte: idle and
 		// handshake times are zero, so Tt and Tu equal Ta.
+		if e.ASAP {
+			b = append(b, '+') // "option logasap": the time so far
+		}
 		return appendTimerFl(b, e.Ta)
 	case logfmt.VarTc:
 		return appendTimerFl(b, e.Tc)

@@ -173,6 +173,16 @@ type LogTarget struct {
 	Facility string
 	Level    string
 	MinLevel string
+	// Sample is "sample <ranges>:<size>": the target takes only the
+	// lines whose position in each period of Size lines (from 1) falls
+	// in one of the ranges; nil takes every line.
+	Sample *LogSample
+}
+
+// LogSample is a "log ... sample" clause.
+type LogSample struct {
+	Ranges [][2]int // inclusive, 1-based
+	Size   int
 }
 
 // Proxy is a frontend, backend or listen section after defaults inheritance.

@@ -42,6 +42,7 @@ type frontend struct {
 	bufferReq   bool // option http-buffer-request
 	comp        *compress.Config
 	proxyHdr    bool          // option http-use-proxy-header
+	logASAPOn   bool          // option logasap
 	expectProxy bool          // some "tcp-request connection expect-proxy" rule
 	h2          *http2.Server //lint:ignore SA1019 see h2.go
 	h2base      *http.Server
@@ -59,6 +60,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	fe.comp = p.Compression
 	fe.proxyHdr = p.Option("http-use-proxy-header")
+	fe.logASAPOn = p.Option("logasap")
 	fe.initH2()
 	for _, r := range p.TCPRequest {
 		fe.expectProxy = fe.expectProxy || (r.Keyword == "tcp-request connection" && r.Action == "expect-proxy")
@@ -199,7 +201,21 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 func (fe *frontend) log(e *LogEntry) {
 	fe.account(e)
-	if fe.logging {
+	if fe.logging && !e.logged {
 		fe.opts.Log(e)
 	}
+}
+
+// logASAP sends the line of "option logasap" (CM 4.2): in HTTP once the
+// response head is out, in TCP once the server connection is up. The
+// entry is then only accounted at the end.
+func (fe *frontend) logASAP(e *LogEntry) {
+	if !fe.logASAPOn || !fe.logging || e.logged {
+		return
+	}
+	e.Ta = time.Since(e.Start)
+	e.ASAP = true
+	fe.opts.Log(e)
+	e.ASAP = false
+	e.logged = true
 }

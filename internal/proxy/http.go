@@ -1099,6 +1099,14 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	// head: one syscall and one segment instead of two.
 	if resp.Body == h1.FramingLength && resp.ContentLength <= smallBody {
 		hl := len(s.head)
+		if s.fe.logASAPOn {
+			// The head is complete: "option logasap" logs now, counting
+			// the head as sent, before waiting for the body.
+			out := e.BytesOut
+			e.BytesOut += int64(hl)
+			s.fe.logASAP(e)
+			e.BytesOut = out
+		}
 		s.head = append(s.head, make([]byte, resp.ContentLength)...)
 		if _, err := io.ReadFull(sc.rd.Body(), s.head[hl:]); err != nil {
 			e.Term = serverDataTerm(err)
@@ -1113,6 +1121,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 		if err != nil {
 			return 0, errClientAborted
 		}
+		s.fe.logASAP(e)
 		return 0, nil
 	}
 	n, err := s.tc.Write(s.head)
@@ -1120,6 +1129,7 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 	if err != nil {
 		return 0, errClientAborted
 	}
+	s.fe.logASAP(e)
 	if resp.Tunnel {
 		to := be.tunnelTimeout
 		cto, sto := to, to

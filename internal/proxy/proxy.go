@@ -79,6 +79,13 @@ type LogEntry struct {
 	// with bulwark-log-json (ECS user_agent.original).
 	UserAgent string
 
+	// ASAP marks the early line of "option logasap": the total time and
+	// the bytes are what they were then ("+" before them in the line).
+	ASAP bool
+	// logged is set once the early line went out: the final one is then
+	// only counted, not logged again.
+	logged bool
+
 	be  *backend
 	srv *server
 }

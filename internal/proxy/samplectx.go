@@ -209,7 +209,7 @@ func (e runtimeEnv) ProxyStat(name string, st acl.Stat) (int64, bool) {
 		return b.queued.Load(), true
 	case acl.StatAvgQueue:
 		active := 0
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			if s.balanced() && !s.cfg.Backup {
 				active++
 			}
@@ -221,7 +221,7 @@ func (e runtimeEnv) ProxyStat(name string, st acl.Stat) (int64, bool) {
 		return (q + int64(active) - 1) / int64(active), true
 	case acl.StatConnFree, acl.StatConnSlots:
 		var free int64
-		for _, s := range b.servers {
+		for _, s := range b.srvs() {
 			if !s.balanced() || s.cfg.Backup {
 				continue
 			}
@@ -247,7 +247,7 @@ func (e runtimeEnv) ServerStat(beName, srvName string, st acl.Stat) (int64, bool
 		return 0, false
 	}
 	var s *server
-	for _, x := range b.servers {
+	for _, x := range b.srvs() {
 		if x.name == srvName {
 			s = x
 			break

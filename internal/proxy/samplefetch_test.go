@@ -83,3 +83,51 @@ listen mq
 		t.Fatalf("PINGREQ reached the server (%d connections)", conns(s1))
 	}
 }
+
+// "option logasap": the line goes out once the response head is sent,
+// while the server still holds the body back, and only once.
+func TestLogASAP(t *testing.T) {
+	s1 := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+		if sent > 0 || !strings.Contains(string(in), "\r\n\r\n") {
+			return "", false
+		}
+		return "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", true
+	})
+	type seen struct {
+		asap  bool
+		bytes int64
+	}
+	lines := make(chan seen, 4)
+	_, addr := startProxyWith(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 500ms
+frontend fe
+    bind 127.0.0.1:0
+    log stdout local0
+    option logasap
+    default_backend be
+backend be
+    server s1 S1
+`, "S1", s1.addr), Options{Log: func(e *LogEntry) { lines <- seen{e.ASAP, e.BytesOut} }})
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	select {
+	case l := <-lines:
+		if !l.asap || l.bytes == 0 {
+			t.Fatalf("early line %+v", l)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no line before the body ended")
+	}
+	c.Close()
+	select {
+	case l := <-lines:
+		t.Fatalf("a second line was logged: %+v", l)
+	case <-time.After(1500 * time.Millisecond): // past "timeout server", when the session ends
+	}
+}
