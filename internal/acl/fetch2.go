@@ -39,8 +39,10 @@ func moreFetches() map[string]*fetchDef {
 		"rand":     {out: KindInt, fn: fetchRand, maxArgs: 1, prep: prepRand},
 		"uuid":     {out: KindStr, fn: fetchUUID, maxArgs: 1, prep: prepUUID},
 
-		"fc_err":            zero(KindInt),
-		"ssl_fc_err":        zero(KindInt),
+		"fc_err":            {out: KindInt, fn: fetchConnErr(false)},
+		"fc_err_str":        {out: KindStr, fn: fetchConnErr(true)},
+		"ssl_fc_err":        {out: KindInt, fn: fetchConnErr(false)},
+		"ssl_fc_err_str":    {out: KindStr, fn: fetchConnErr(true)},
 		"ssl_c_err":         zero(KindInt),
 		"ssl_c_ca_err":      zero(KindInt),
 		"ssl_fc_is_resumed": zero(KindBool),
@@ -208,4 +210,34 @@ func fetchHasSNI(e *Eval, x *Expr, it *iter) (Sample, bool) {
 	}
 	on, sni := e.Txn.TLS()
 	return boolSample(on && len(sni) > 0), true
+}
+
+// ConnErrTxn is implemented by the view of a client connection that
+// failed (the error-log-format line): fc_err and ssl_fc_err give its
+// code, the *_str variants its reason.
+type ConnErrTxn interface {
+	ConnError() (code int, reason string)
+}
+
+// fetchConnErr is 0 (and no text) on a connection without error: Bulwark
+// runs rules and logs only after a successful handshake.
+func fetchConnErr(text bool) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		if !once(it) {
+			return Sample{}, false
+		}
+		code, reason := 0, ""
+		if ct, ok := e.Txn.(ConnErrTxn); ok {
+			code, reason = ct.ConnError()
+		}
+		if !text {
+			return intSample(int64(code)), true
+		}
+		if code == 0 {
+			return Sample{}, false
+		}
+		n := len(e.buf)
+		e.buf = append(e.buf, reason...)
+		return strSample(e.tail(n)), true
+	}
 }

@@ -34,8 +34,11 @@ type frontLog struct {
 	// and other sessions.
 	http, tcp *logfmt.Format
 	// sd is log-format-sd, rendered for the rfc5424 targets only.
-	sd      *logfmt.Format
-	sd5424  bool // some target is rfc5424
+	sd     *logfmt.Format
+	sd5424 bool // some target is rfc5424
+	// errFmt is error-log-format, for connections that failed before a
+	// request; nil without one.
+	errFmt  *logfmt.Format
 	ctx     lineCtx
 	counter atomic.Uint64
 	// json is "bulwark-log-json": ECS JSON lines (package ecslog).
@@ -91,7 +94,7 @@ func New(pl *plan.Plan) (*Logger, error) {
 		fl := &frontLog{ctx: lineCtx{pid: os.Getpid(), hostname: host}, json: p.LogJSON,
 			sepErrors: p.Option("log-separate-errors")}
 		if pp := pl.Proxies[p]; pp != nil && pp.Log != nil {
-			fl.http, fl.tcp, fl.sd = pp.Log.HTTP, pp.Log.TCP, pp.Log.SD
+			fl.http, fl.tcp, fl.sd, fl.errFmt = pp.Log.HTTP, pp.Log.TCP, pp.Log.SD, pp.Log.Error
 		}
 		if fl.http == nil {
 			fl.http = logfmt.MustParse(logfmt.HTTPLog, logfmt.Options{HTTP: true, MergeSpaces: true})
@@ -158,6 +161,9 @@ func (l *Logger) Log(e *proxy.LogEntry) {
 	f := fl.tcp
 	if e.HTTP {
 		f = fl.http
+	}
+	if e.ConnError && fl.errFmt != nil {
+		f = fl.errFmt
 	}
 	var line, sd []byte
 	lc := fl.ctx

@@ -143,3 +143,32 @@ func TestLogASAPRender(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+// error-log-format renders the entries of failed connections; the
+// others keep the proxy's format.
+func TestErrorLogFormatSelected(t *testing.T) {
+	l, pc := newLogger(t, `
+defaults
+    mode http
+    timeout client 1s
+    timeout server 1s
+    timeout connect 1s
+frontend fe
+    bind 127.0.0.1:8080
+    log ADDR local0
+    log-format "REQ %ci"
+    error-log-format "ERR %ci %ft"
+    default_backend be
+backend be
+    server s 127.0.0.1:1
+`)
+	e, bad := entry(), entry()
+	e.Frontend, bad.Frontend = "fe", "fe"
+	bad.ConnError = true
+	l.Log(e)
+	l.Log(bad)
+	got := received(pc, 2)
+	if len(got) != 2 || !strings.HasSuffix(got[0], "REQ 10.0.1.2") || !strings.HasSuffix(got[1], "ERR 10.0.1.2 fe") {
+		t.Fatalf("lines %q", got)
+	}
+}

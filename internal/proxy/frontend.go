@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bulwark/internal/logfmt"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -32,17 +33,21 @@ type frontend struct {
 	// wait for a ClientHello before the content rules run).
 	inspectDelay time.Duration
 	// gate is the frontend's "maxconn" and its "disable frontend".
-	gate        *gate
-	stopped     atomic.Bool // "shutdown frontend"
-	errs        errCapture  // "show errors"
-	conns       atomic.Int64
-	logging     bool // some log target is configured: render request lines
-	tcpka       bool // option clitcpka / tcpka
-	connLevel   int  // see connLevel
-	bufferReq   bool // option http-buffer-request
-	comp        *compress.Config
-	proxyHdr    bool          // option http-use-proxy-header
-	logASAPOn   bool          // option logasap
+	gate      *gate
+	stopped   atomic.Bool // "shutdown frontend"
+	errs      errCapture  // "show errors"
+	conns     atomic.Int64
+	logging   bool // some log target is configured: render request lines
+	tcpka     bool // option clitcpka / tcpka
+	connLevel int  // see connLevel
+	bufferReq bool // option http-buffer-request
+	comp      *compress.Config
+	proxyHdr  bool // option http-use-proxy-header
+	logASAPOn bool // option logasap
+	// uniqueFmt is unique-id-format, uniqueHdr unique-id-header.
+	uniqueFmt   *logfmt.Format
+	uniqueHdr   string
+	errorLog    bool          // error-log-format is set: failed connections are logged in it
 	expectProxy bool          // some "tcp-request connection expect-proxy" rule
 	h2          *http2.Server //lint:ignore SA1019 see h2.go
 	h2base      *http.Server
@@ -82,6 +87,10 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 		fe.useBE = append(fe.useBE, rt.backends[ub.Backend])
 	}
 	fe.caps, fe.inspectDelay, fe.pages = pp.Captures, pp.InspectDelay, pp.Pages
+	if pp.Log != nil {
+		fe.uniqueFmt, fe.uniqueHdr = pp.Log.UniqueID, pp.Log.UniqueIDHeader
+		fe.errorLog = pp.Log.Error != nil
+	}
 	return fe
 }
 

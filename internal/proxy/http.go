@@ -326,6 +326,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			}
 		}
 	}
+	s.uniqueID(e)
 	ok := s.route(e)
 	s.captureText(e)
 	if e.Status > 0 {

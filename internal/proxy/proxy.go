@@ -26,6 +26,7 @@ import (
 	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
+	"bulwark/internal/logfmt"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/resolver"
@@ -79,6 +80,9 @@ type LogEntry struct {
 	// with bulwark-log-json (ECS user_agent.original).
 	UserAgent string
 
+	// ConnError marks a client connection that failed before any
+	// request (a TLS handshake): error-log-format renders it.
+	ConnError bool
 	// ASAP marks the early line of "option logasap": the total time and
 	// the bytes are what they were then ("+" before them in the line).
 	ASAP bool
@@ -94,6 +98,9 @@ type LogEntry struct {
 type Options struct {
 	// Log receives one entry per HTTP request or TCP session.
 	Log func(*LogEntry)
+	// Render renders a log-format string for an entry (package logging);
+	// unique-id-format needs it. Nil leaves unique ids unset.
+	Render func(dst []byte, f *logfmt.Format, e *LogEntry) []byte
 	// Inherited are listeners passed by a parent process (fd@N binds).
 	Inherited map[int]net.Listener
 	// Sockets are listening sockets a master process opened for this

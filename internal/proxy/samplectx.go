@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"bulwark/internal/acl"
+	"bulwark/internal/h1"
 )
 
 // What the sample fetches read beyond acl.Txn (acl.StreamTxn, BodyTxn,
@@ -282,4 +283,20 @@ func (e runtimeEnv) ServerStat(beName, srvName string, st acl.Stat) (int64, bool
 		return s.stats.rate.Read(e.rt.clock.NowMs()), true
 	}
 	return 0, false
+}
+
+// uniqueID renders unique-id-format for the request (%ID, the unique-id
+// fetch) and adds it as unique-id-header to what the server receives
+// (CM 4.2 "unique-id-format", "unique-id-header").
+func (s *httpSession) uniqueID(e *LogEntry) {
+	fe := s.fe
+	if fe.uniqueFmt == nil || fe.opts.Render == nil {
+		return
+	}
+	s.eval.Reset()
+	id := fe.opts.Render(nil, fe.uniqueFmt, e)
+	e.UniqueID = string(id)
+	if fe.uniqueHdr != "" {
+		s.m.req.Headers = append(s.m.req.Headers, h1.Header{Name: []byte(fe.uniqueHdr), Value: id})
+	}
 }

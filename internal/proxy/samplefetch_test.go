@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/logfmt"
 )
 
 // The stream fetches name what served the request: the frontend, the
@@ -129,5 +131,75 @@ backend be
 	case l := <-lines:
 		t.Fatalf("a second line was logged: %+v", l)
 	case <-time.After(1500 * time.Millisecond): // past "timeout server", when the session ends
+	}
+}
+
+// unique-id-format is rendered once per request: the server gets it as
+// unique-id-header, the rules read it with the unique-id fetch, and the
+// log entry carries it (%ID).
+func TestUniqueID(t *testing.T) {
+	s1 := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	ids := make(chan string, 1)
+	_, addr := startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    log stdout local0
+    unique-id-format "%{+X}o %ci-%[req.hdr(x-n)]"
+    unique-id-header X-Unique-ID
+    http-response set-header X-ID %[unique-id]
+    default_backend be
+backend be
+    server s1 S1
+`, "S1", s1.addr), Options{
+		Log: func(e *LogEntry) { ids <- e.UniqueID },
+		Render: func(dst []byte, f *logfmt.Format, e *LogEntry) []byte {
+			// The logging package's renderer in production; here the
+			// two parts of this format, enough to see it is the format.
+			for _, n := range f.Nodes {
+				switch n.Kind {
+				case logfmt.Variable:
+					dst = append(dst, addrPort(e.Client).Addr().String()...)
+				case logfmt.Sample:
+					v, _ := n.Expr.Sample(e.Eval)
+					dst = append(dst, v.B...)
+				case logfmt.Text:
+					dst = append(dst, n.Text...)
+				}
+			}
+			return dst
+		},
+	})
+	resp := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nX-N: 42\r\nConnection: close\r\n\r\n", 5*time.Second)
+	if !strings.Contains(resp, "X-ID: 127.0.0.1-42\r\n") {
+		t.Fatalf("response:\n%s", resp)
+	}
+	if got := lastRequest(s1); !strings.Contains(got, "\r\nX-Unique-ID: 127.0.0.1-42\r\n") {
+		t.Fatalf("server received %q", got)
+	}
+	if id := <-ids; id != "127.0.0.1-42" {
+		t.Fatalf("log entry UniqueID %q", id)
+	}
+}
+
+// With error-log-format, a failed TLS handshake becomes a log entry for
+// the frontend's targets, marked as a connection error.
+func TestErrorLogFormat(t *testing.T) {
+	crt, _ := writeCert(t, "localhost")
+	got := make(chan *LogEntry, 1)
+	_, addr := startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT
+    log stdout local0
+    error-log-format "%ci %[fc_err] %[fc_err_str]"
+    http-request return status 200
+`, "CRT", crt), Options{Log: func(e *LogEntry) { got <- e }})
+	sendRaw(t, addr, "GET / HTTP/1.1\r\n\r\n", true)
+	select {
+	case e := <-got:
+		if !e.ConnError || e.Eval == nil {
+			t.Fatalf("entry %+v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no log entry for the failed handshake")
 	}
 }
