@@ -81,6 +81,9 @@ func lookupFetch(name string) *fetchDef {
 	if d := l7Fetches()[name]; d != nil {
 		return d
 	}
+	if d := sslFetches()[name]; d != nil {
+		return d
+	}
 	return stickFetch(name)
 }
 

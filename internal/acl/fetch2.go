@@ -45,7 +45,6 @@ func moreFetches() map[string]*fetchDef {
 		"ssl_fc_err_str":    {out: KindStr, fn: fetchConnErr(true)},
 		"ssl_c_err":         zero(KindInt),
 		"ssl_c_ca_err":      zero(KindInt),
-		"ssl_fc_is_resumed": zero(KindBool),
 		"ssl_fc_has_sni":    {out: KindBool, fn: fetchHasSNI},
 	}
 }

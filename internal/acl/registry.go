@@ -52,6 +52,9 @@ func AllFetchNames() []string {
 	for n := range l7Fetches() {
 		out = append(out, n)
 	}
+	for n := range sslFetches() {
+		out = append(out, n)
+	}
 	return out
 }
 

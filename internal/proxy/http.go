@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -51,18 +52,22 @@ type httpSession struct {
 	curBE       *backend
 	body        []byte // request body read ahead (http-buffer-request)
 	bodyRead    bool   // body holds this request's whole body already
-	capReq      [][]byte
-	capResp     [][]byte
-	idle        atomic.Bool // waiting for a request: a soft stop may close it
-	tlsOn       bool
-	tlsFacts    tlsFacts // of the client connection, for the logs
-	expectPP    bool     // "tcp-request connection expect-proxy" ran
-	cconn       net.Conn // the client connection: c, or the h2 connection under its stream
-	noted       *server  // the server "show sess" has for this session
-	sni         []byte
-	client      net.Addr
-	h2          bool
-	done        func()
+	// cliTLS and srvTLS are the TLS states of the client connection and
+	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
+	// without TLS.
+	cliTLS, srvTLS *tls.ConnectionState
+	capReq         [][]byte
+	capResp        [][]byte
+	idle           atomic.Bool // waiting for a request: a soft stop may close it
+	tlsOn          bool
+	tlsFacts       tlsFacts // of the client connection, for the logs
+	expectPP       bool     // "tcp-request connection expect-proxy" ran
+	cconn          net.Conn // the client connection: c, or the h2 connection under its stream
+	noted          *server  // the server "show sess" has for this session
+	sni            []byte
+	client         net.Addr
+	h2             bool
+	done           func()
 	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
@@ -284,6 +289,13 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			s.tlsFacts = readTLSFacts(s.cconn)
 		}
 	}
+	if s.nreq == 0 && s.cliTLS == nil {
+		if tc, ok := s.cconn.(*tls.Conn); ok {
+			st := tc.ConnectionState()
+			s.cliTLS = &st
+		}
+	}
+	s.srvTLS = nil
 	e.TLS = s.tlsOn
 	s.tlsFacts.fill(e)
 	if err != nil {
@@ -672,6 +684,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			s.noted = sc.srv
 			s.fe.rt.noteServer(s.cconn, be, sc.srv)
 		}
+		s.srvTLS = sc.tlsState()
 		s.stickStore(be, sc.srv, false)
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)

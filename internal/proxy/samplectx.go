@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/netip"
 	"time"
@@ -19,7 +21,15 @@ var (
 	_ acl.ConnTxn    = (*httpSession)(nil)
 	_ acl.StreamTxn  = (*tcpTxn)(nil)
 	_ acl.StatsEnv   = runtimeEnv{}
+	_ acl.TLSTxn     = (*httpSession)(nil)
 )
+
+func (s *httpSession) ClientTLS() *tls.ConnectionState { return s.cliTLS }
+func (s *httpSession) ServerTLS() *tls.ConnectionState { return s.srvTLS }
+
+// LocalCert is not known: Go's crypto/tls does not say which certificate
+// a handshake presented, so the ssl_f_* fetches are not registered.
+func (s *httpSession) LocalCert() *x509.Certificate { return nil }
 
 // listenerOf returns the bind line whose listener accepted a connection
 // with local address local, and its position (HAProxy's so_id counts the

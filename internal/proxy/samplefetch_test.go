@@ -1,7 +1,19 @@
 package proxy
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +213,55 @@ frontend fe
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no log entry for the failed handshake")
+	}
+}
+
+// The ssl_fc_* and ssl_c_* fetches describe the client's TLS session
+// and certificate, over a real handshake with a client certificate.
+func TestSSLFetches(t *testing.T) {
+	srvCrt, pool := writeCert(t, "www.bulwark.test")
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	cliCrt := filepath.Join(t.TempDir(), "client.pem")
+	os.WriteFile(cliCrt, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})...), 0o600)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	leaf, _ := x509.ParseCertificate(der)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt SRV verify optional ca-file CA
+    http-request return status 200 hdr X-TLS "%[ssl_fc],%[ssl_fc_protocol],%[ssl_fc_cipher],%[ssl_fc_alg_keysize],%[ssl_c_used],%[ssl_c_verify]" hdr X-Cert "%[ssl_c_s_dn],%[ssl_c_i_dn(CN)],%[ssl_c_serial,hex],%[ssl_c_version],%[ssl_c_key_alg],%[ssl_c_sig_alg],%[ssl_c_notafter]" hdr X-SHA1 "%[ssl_c_sha1,hex]"
+`, "SRV", srvCrt, "CA", caFile))
+	pair, err := tls.LoadX509KeyPair(cliCrt, cliCrt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.bulwark.test", RootCAs: pool, Certificates: []tls.Certificate{pair},
+		MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	out, _ := io.ReadAll(c)
+	sum := sha1.Sum(leaf.Raw)
+	for _, want := range []string{
+		"X-TLS: 1,TLSv1.2,ECDHE-ECDSA-AES128-GCM-SHA256,128,1,0\r\n",
+		"X-Cert: /CN=client.test,client.test,01,3,id-ecPublicKey,ecdsa-with-SHA256," + leaf.NotAfter.UTC().Format("060102150405Z") + "\r\n",
+		"X-SHA1: " + strings.ToUpper(hex.EncodeToString(sum[:])) + "\r\n",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("response lacks %q:\n%s", want, out)
+		}
 	}
 }
