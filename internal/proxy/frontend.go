@@ -211,7 +211,27 @@ func addrPort(a net.Addr) netip.AddrPort {
 func (fe *frontend) log(e *LogEntry) {
 	fe.account(e)
 	if fe.logging && !e.logged {
+		fe.connCounts(e)
 		fe.opts.Log(e)
+	}
+}
+
+// connCounts fills the connection counters of the httplog/tcplog
+// "actconn/feconn/beconn/srv_conn" field at log time.
+func (fe *frontend) connCounts(e *LogEntry) {
+	e.FeConn = fe.conns.Load()
+	e.ActConn = 0
+	for _, f := range fe.rt.frontends {
+		e.ActConn += f.conns.Load()
+	}
+	e.BeConn, e.SrvConn = 0, 0
+	if e.be != nil {
+		for _, s := range e.be.servers {
+			e.BeConn += s.current.Load()
+		}
+	}
+	if e.srv != nil {
+		e.SrvConn = e.srv.current.Load()
 	}
 }
 
@@ -224,6 +244,7 @@ func (fe *frontend) logASAP(e *LogEntry) {
 	}
 	e.Ta = time.Since(e.Start)
 	e.ASAP = true
+	fe.connCounts(e)
 	fe.opts.Log(e)
 	e.ASAP = false
 	e.logged = true

@@ -52,7 +52,10 @@ type LogEntry struct {
 	Term                             string        // termination state, two characters ("--" normal)
 	Cookie                           string        // persistence cookie characters of the state; "" = "--"
 	Request                          string        // request line, HTTP only
-	FeConn, BeConn, SrvConn, Retries int64
+	// ActConn, FeConn, BeConn and SrvConn are the process's, the
+	// frontend's, the backend's and the server's current connections
+	// when the line is logged (the current one counted, as in HAProxy).
+	ActConn, FeConn, BeConn, SrvConn, Retries int64
 	HTTP                             bool
 	// Level is set by "set-log-level" ("silent" drops the line).
 	Level string
