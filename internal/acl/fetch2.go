@@ -39,13 +39,13 @@ func moreFetches() map[string]*fetchDef {
 		"rand":     {out: KindInt, fn: fetchRand, maxArgs: 1, prep: prepRand},
 		"uuid":     {out: KindStr, fn: fetchUUID, maxArgs: 1, prep: prepUUID},
 
-		"fc_err":            {out: KindInt, fn: fetchConnErr(false)},
-		"fc_err_str":        {out: KindStr, fn: fetchConnErr(true)},
-		"ssl_fc_err":        {out: KindInt, fn: fetchConnErr(false)},
-		"ssl_fc_err_str":    {out: KindStr, fn: fetchConnErr(true)},
-		"ssl_c_err":         zero(KindInt),
-		"ssl_c_ca_err":      zero(KindInt),
-		"ssl_fc_has_sni":    {out: KindBool, fn: fetchHasSNI},
+		"fc_err":         {out: KindInt, fn: fetchConnErr(false)},
+		"fc_err_str":     {out: KindStr, fn: fetchConnErr(true)},
+		"ssl_fc_err":     {out: KindInt, fn: fetchConnErr(false)},
+		"ssl_fc_err_str": {out: KindStr, fn: fetchConnErr(true)},
+		"ssl_c_err":      zero(KindInt),
+		"ssl_c_ca_err":   zero(KindInt),
+		"ssl_fc_has_sni": {out: KindBool, fn: fetchHasSNI},
 	}
 }
 

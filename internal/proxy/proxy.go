@@ -39,24 +39,24 @@ import (
 
 // LogEntry describes one finished session or request for the access log.
 type LogEntry struct {
-	Start                            time.Time
-	Client                           net.Addr
-	Frontend                         string
-	TLS                              bool
-	Backend                          string
-	Server                           string // "<NOSRV>" when none was chosen
-	Status                           int    // -1 in TCP mode
-	BytesOut                         int64  // bytes sent to the client
-	BytesIn                          int64
-	TR, Tw, Tc, Tr, Ta               time.Duration // HAProxy's timers; -1 when not reached
-	Term                             string        // termination state, two characters ("--" normal)
-	Cookie                           string        // persistence cookie characters of the state; "" = "--"
-	Request                          string        // request line, HTTP only
+	Start              time.Time
+	Client             net.Addr
+	Frontend           string
+	TLS                bool
+	Backend            string
+	Server             string // "<NOSRV>" when none was chosen
+	Status             int    // -1 in TCP mode
+	BytesOut           int64  // bytes sent to the client
+	BytesIn            int64
+	TR, Tw, Tc, Tr, Ta time.Duration // HAProxy's timers; -1 when not reached
+	Term               string        // termination state, two characters ("--" normal)
+	Cookie             string        // persistence cookie characters of the state; "" = "--"
+	Request            string        // request line, HTTP only
 	// ActConn, FeConn, BeConn and SrvConn are the process's, the
 	// frontend's, the backend's and the server's current connections
 	// when the line is logged (the current one counted, as in HAProxy).
 	ActConn, FeConn, BeConn, SrvConn, Retries int64
-	HTTP                             bool
+	HTTP                                      bool
 	// Level is set by "set-log-level" ("silent" drops the line).
 	Level string
 	// CapReq and CapResp are the {...} capture blocks of httplog, empty
