@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -76,6 +77,20 @@ func sslFetches() map[string]*fetchDef {
 	cert("ssl_s", sideServerCert)
 	// ssl_f_* (sideLocalCert) stay unregistered until the proxy can say
 	// which certificate a handshake presented.
+	for _, l := range []string{"cipherlist_bin", "cipherlist_hex", "cipherlist_str", "cipherlist_xxh", "extlist_bin", "eclist_bin", "ecformats_bin"} {
+		k := KindBin
+		switch l {
+		case "cipherlist_hex", "cipherlist_str":
+			k = KindStr
+		case "cipherlist_xxh":
+			k = KindInt
+		}
+		max := 1
+		if l == "ecformats_bin" || l == "cipherlist_xxh" {
+			max = 0
+		}
+		out["ssl_fc_"+l] = &fetchDef{out: k, fn: fetchHelloList(l), maxArgs: max, prep: prepHelloList}
+	}
 	out["ssl_c_chain_der"] = &fetchDef{out: KindBin, fn: fetchCert(sidePeerCert, "chain")}
 	out["ssl_s_chain_der"] = &fetchDef{out: KindBin, fn: fetchCert(sideServerCert, "chain")}
 	return out
@@ -378,4 +393,102 @@ func dnSample(e *Eval, x *Expr, rdn pkix.RDNSequence) (Sample, bool) {
 		}
 	}
 	return strSample(e.tail(n)), true
+}
+
+// HelloTxn is implemented by a Txn whose client connection's ClientHello
+// was recorded: the cipher suites, extension types, supported groups and
+// EC point formats, in the client's order.
+type HelloTxn interface {
+	ClientHello() (ciphers, exts, groups []uint16, points []uint8, ok bool)
+}
+
+// prepHelloList reads the filter option (1: leave GREASE values out,
+// RFC 8701) and the capture size of the global section.
+func prepHelloList(c *compiler, x *Expr) error {
+	filter := int64(0)
+	if len(x.args) > 0 && x.args[0].s != "" {
+		switch x.args[0].s {
+		case "0":
+		case "1":
+			filter = 1
+		default:
+			return fmt.Errorf("invalid filter option '%s' (expects 0 or 1)", x.args[0].s)
+		}
+	}
+	size := 0
+	if c.m != nil {
+		size = c.m.Global.SSLCaptureSize
+	}
+	x.args = []argVal{{i: filter}, {i: int64(size)}}
+	return nil
+}
+
+func isGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
+
+// fetchHelloList renders one list of the ClientHello, cut to
+// tune.ssl.capture-buffer-size bytes as HAProxy's capture is.
+func fetchHelloList(which string) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		if !once(it) {
+			return Sample{}, false
+		}
+		ht, ok := e.Txn.(HelloTxn)
+		size := int(x.args[1].i)
+		if !ok || size == 0 {
+			return Sample{}, false
+		}
+		ciphers, exts, groups, points, ok := ht.ClientHello()
+		if !ok {
+			return Sample{}, false
+		}
+		noGrease := x.args[0].i == 1
+		n := len(e.buf)
+		put := func(list []uint16) {
+			for _, v := range list {
+				if noGrease && isGREASE(v) {
+					continue
+				}
+				e.buf = append(e.buf, byte(v>>8), byte(v))
+			}
+		}
+		switch which {
+		case "extlist_bin":
+			put(exts)
+		case "eclist_bin":
+			put(groups)
+		case "ecformats_bin":
+			e.buf = append(e.buf, points...)
+		default:
+			put(ciphers)
+		}
+		raw := e.buf[n:]
+		if len(raw) > size {
+			raw = raw[:size]
+		}
+		e.buf = e.buf[:n+len(raw)]
+		switch which {
+		case "cipherlist_hex":
+			const hexd = "0123456789ABCDEF"
+			m := len(e.buf)
+			for _, b := range raw {
+				e.buf = append(e.buf, hexd[b>>4], hexd[b&15])
+			}
+			return strSample(e.buf[m:len(e.buf):len(e.buf)]), true
+		case "cipherlist_str":
+			m := len(e.buf)
+			for i := 0; i+1 < len(raw); i += 2 {
+				if i > 0 {
+					e.buf = append(e.buf, ':')
+				}
+				e.buf = append(e.buf, tlsconf.OpenSSLName(uint16(raw[i])<<8|uint16(raw[i+1]))...)
+			}
+			return strSample(e.buf[m:len(e.buf):len(e.buf)]), true
+		case "cipherlist_xxh":
+			var d xxhash.Digest
+			d.Reset()
+			d.Write(raw)
+			return intSample(int64(d.Sum64())), true
+		}
+		return Sample{Kind: KindBin, B: e.tail(n)}, true
+	}
 }

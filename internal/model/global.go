@@ -112,6 +112,10 @@ func (c *compiler) global(s *config.Section) {
 			} else {
 				g.HardStop = t
 			}
+		case "tune.ssl.capture-buffer-size", "tune.ssl.capture-cipherlist-size":
+			if n, ok := c.rangeArg(d, 0, 1<<16); ok {
+				g.SSLCaptureSize = n
+			}
 		case "tune.bufsize":
 			n := c.intArg(d, 0, 1<<28)
 			if n < 1024 && len(d.Args) > 0 {

@@ -107,6 +107,10 @@ type Global struct {
 	CompMaxLevel      int           // tune.comp.maxlevel, 0 = 1
 	H2                H2Tune        // tune.h2.*
 	UlimitN           int           // ulimit-n, 0 = leave the limit as it is
+	// SSLCaptureSize is tune.ssl.capture-buffer-size: how many bytes of
+	// the ClientHello lists the ssl_fc_*list fetches return; 0 (the
+	// default) captures nothing.
+	SSLCaptureSize int
 	// EnvOps are setenv, presetenv, unsetenv and resetenv in order; the
 	// lexer already applied them to the configuration's "${NAME}"s, the
 	// process applies them to its own environment at start-up.

@@ -9,6 +9,7 @@ import (
 
 	"bulwark/internal/acl"
 	"bulwark/internal/h1"
+	"bulwark/internal/tlsfail"
 )
 
 // What the sample fetches read beyond acl.Txn (acl.StreamTxn, BodyTxn,
@@ -25,6 +26,24 @@ var (
 )
 
 func (s *httpSession) ClientTLS() *tls.ConnectionState { return s.cliTLS }
+
+// ClientHello is what tlsfail recorded of the client's hello.
+func (s *httpSession) ClientHello() (ciphers, exts, groups []uint16, points []uint8, ok bool) {
+	tc, isTLS := s.cconn.(*tls.Conn)
+	if !isTLS {
+		return nil, nil, nil, nil, false
+	}
+	c, wrapped := tc.NetConn().(*tlsfail.Conn)
+	if !wrapped || !c.Hello.Seen {
+		return nil, nil, nil, nil, false
+	}
+	h := &c.Hello
+	groups = make([]uint16, len(h.Curves))
+	for i, g := range h.Curves {
+		groups[i] = uint16(g)
+	}
+	return h.Ciphers, h.Extensions, groups, h.Points, true
+}
 func (s *httpSession) ServerTLS() *tls.ConnectionState { return s.srvTLS }
 
 // LocalCert is not known: Go's crypto/tls does not say which certificate

@@ -236,10 +236,13 @@ func TestSSLFetches(t *testing.T) {
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 	leaf, _ := x509.ParseCertificate(der)
-	_, addr := startProxy(t, sub(baseDefaults+`
+	_, addr := startProxy(t, sub(`
+global
+    tune.ssl.capture-buffer-size 8
+`+baseDefaults+`
 frontend fe
     bind 127.0.0.1:0 ssl crt SRV verify optional ca-file CA
-    http-request return status 200 hdr X-TLS "%[ssl_fc],%[ssl_fc_protocol],%[ssl_fc_cipher],%[ssl_fc_alg_keysize],%[ssl_c_used],%[ssl_c_verify]" hdr X-Cert "%[ssl_c_s_dn],%[ssl_c_i_dn(CN)],%[ssl_c_serial,hex],%[ssl_c_version],%[ssl_c_key_alg],%[ssl_c_sig_alg],%[ssl_c_notafter]" hdr X-SHA1 "%[ssl_c_sha1,hex]"
+    http-request return status 200 hdr X-CL "%[ssl_fc_cipherlist_str(1)]|%[ssl_fc_cipherlist_hex(1)]" hdr X-TLS "%[ssl_fc],%[ssl_fc_protocol],%[ssl_fc_cipher],%[ssl_fc_alg_keysize],%[ssl_c_used],%[ssl_c_verify]" hdr X-Cert "%[ssl_c_s_dn],%[ssl_c_i_dn(CN)],%[ssl_c_serial,hex],%[ssl_c_version],%[ssl_c_key_alg],%[ssl_c_sig_alg],%[ssl_c_notafter]" hdr X-SHA1 "%[ssl_c_sha1,hex]"
 `, "SRV", srvCrt, "CA", caFile))
 	pair, err := tls.LoadX509KeyPair(cliCrt, cliCrt)
 	if err != nil {
@@ -259,6 +262,9 @@ frontend fe
 		"X-TLS: 1,TLSv1.2,ECDHE-ECDSA-AES128-GCM-SHA256,128,1,0\r\n",
 		"X-Cert: /CN=client.test,client.test,01,3,id-ecPublicKey,ecdsa-with-SHA256," + leaf.NotAfter.UTC().Format("060102150405Z") + "\r\n",
 		"X-SHA1: " + strings.ToUpper(hex.EncodeToString(sum[:])) + "\r\n",
+		// The client offers one suite (and Go no GREASE): 2 bytes of the
+		// 8 the capture keeps.
+		"X-CL: ECDHE-ECDSA-AES128-GCM-SHA256|C02B\r\n",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("response lacks %q:\n%s", want, out)
