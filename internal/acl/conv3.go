@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/zeebo/xxh3"
@@ -35,6 +37,8 @@ func hashConvs() map[string]*convDef {
 		"mqtt_field_value":  {in: KindBin, out: KindStr, fn: convMQTTField, minArgs: 2, maxArgs: 2, prep: prepMQTTField},
 		"fix_is_valid":      {in: KindBin, out: KindBool, fn: convFIXValid},
 		"fix_tag_value":     {in: KindBin, out: KindStr, fn: convFIXTag, minArgs: 1, maxArgs: 1, prep: prepFIXTag},
+		"in_table":          {in: KindStr, out: KindBool, fn: convInTable, minArgs: 1, maxArgs: 1, prep: prepTableArg},
+		"language":          {in: KindStr, out: KindStr, fn: convLanguage, minArgs: 1, maxArgs: 2, prep: prepLanguage},
 	}
 }
 
@@ -263,4 +267,79 @@ func debugType(k Kind) string {
 		return "bin"
 	}
 	return "any"
+}
+
+func prepTableArg(c *compiler, cc *convCall) error {
+	t, err := c.table(cc.args[0].s)
+	if err != nil {
+		return err
+	}
+	cc.args[0].tbl = t
+	return nil
+}
+
+// convInTable tells whether the input's string form is a key of the table.
+func convInTable(e *Eval, c *convCall, s Sample) (Sample, bool) {
+	k, ok := sampleKey(s)
+	if !ok {
+		return Sample{}, false
+	}
+	_, found := c.args[0].tbl.Lookup(k, e.Txn.Now())
+	return boolSample(found), true
+}
+
+// prepLanguage splits the ';'-separated list of accepted languages.
+func prepLanguage(c *compiler, cc *convCall) error {
+	var langs []string
+	for _, l := range strings.Split(cc.args[0].s, ";") {
+		if l = strings.TrimSpace(l); l != "" {
+			langs = append(langs, l)
+		}
+	}
+	if len(langs) == 0 {
+		return fmt.Errorf("expects a list of languages ('en;fr;de')")
+	}
+	cc.args[0].obj = langs
+	return nil
+}
+
+// convLanguage picks, from an Accept-Language value, the language of the
+// list with the highest q-factor (the first on a tie; q=0 refuses it); a
+// "fr-CH" not in the list counts as its base "fr" (CM 7.3.1 "language").
+func convLanguage(e *Eval, c *convCall, s Sample) (Sample, bool) {
+	langs := c.args[0].obj.([]string)
+	best, bestQ := "", -1
+	for _, item := range strings.Split(string(s.B), ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(item), ";")
+		tag = strings.TrimSpace(tag)
+		q := 1000
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			q = qValue(v)
+		}
+		if q <= bestQ || q == 0 {
+			continue
+		}
+		for _, cand := range []string{tag, strings.SplitN(tag, "-", 2)[0]} {
+			if slices.Contains(langs, cand) {
+				best, bestQ = cand, q
+				break
+			}
+		}
+	}
+	if bestQ < 0 {
+		if len(c.args) > 1 {
+			return appendStr(e, c.args[1].s), true
+		}
+		return Sample{}, false
+	}
+	return appendStr(e, best), true
+}
+
+// qValue reads a q-factor as thousandths ("0.8" is 800); a bad one is 0.
+func qValue(v string) int {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f < 0 || f > 1 {
+		return 0
+	}
+	return int(f*1000 + 0.5)
 }

@@ -20,6 +20,7 @@ import (
 
 	. "bulwark/internal/acl"
 	"bulwark/internal/acl/acltest"
+	"bulwark/internal/stick"
 )
 
 // Packets of HAProxy's reg-tests/converter/mqtt.vtc and fix.vtc.
@@ -211,5 +212,31 @@ func TestAESGCMDec(t *testing.T) {
 		if got := sampleOf(t, tt.expr, tx); got != tt.want {
 			t.Errorf("%s = %q, want %q", tt.expr, got, tt.want)
 		}
+	}
+}
+
+// in_table is true for a key the table holds (CM 7.3.1 "in_table").
+func TestInTable(t *testing.T) {
+	spec, err := stick.ParseTableSpec([]string{"type", "string", "len", "32", "size", "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := stick.New("fe", spec)
+	if _, err := tbl.Track(stick.BytesKey([]byte("known")), 0); err != nil {
+		t.Fatal(err)
+	}
+	_, _, s, _ := build(t, "frontend fe\n mode http\n bind :80\n stick-table type string len 32 size 10\n", testOpts(map[string]*stick.Table{"fe": tbl}))
+	for _, tt := range []struct{ in, want string }{{"known", "1"}, {"unknown", "0"}} {
+		x, err := s.Expr("str(" + tt.in + "),in_table(fe)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := x.AppendString(nil, NewEval(acltest.New()))
+		if string(out) != tt.want {
+			t.Errorf("%s: %s, want %s", tt.in, out, tt.want)
+		}
+	}
+	if _, err := s.Expr("str(a),in_table(nosuch)"); err == nil || !strings.Contains(err.Error(), "unable to find stick-table 'nosuch'") {
+		t.Errorf("unknown table: %v", err)
 	}
 }

@@ -226,7 +226,7 @@ func (fe *frontend) connCounts(e *LogEntry) {
 	}
 	e.BeConn, e.SrvConn = 0, 0
 	if e.be != nil {
-		for _, s := range e.be.servers {
+		for _, s := range e.be.srvs() {
 			e.BeConn += s.current.Load()
 		}
 	}
