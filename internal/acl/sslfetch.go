@@ -240,9 +240,15 @@ func fetchCert(side tlsSide, what string) fetchFn {
 		case "version":
 			return intSample(int64(c.Version)), true
 		case "s_dn", "i_dn":
-			rdn := c.Subject.ToRDNSequence()
+			// The raw DN keeps every attribute (emailAddress too) in
+			// its order, as OpenSSL prints it.
+			raw := c.RawSubject
 			if what == "i_dn" {
-				rdn = c.Issuer.ToRDNSequence()
+				raw = c.RawIssuer
+			}
+			var rdn pkix.RDNSequence
+			if rest, err := asn1.Unmarshal(raw, &rdn); err != nil || len(rest) > 0 {
+				return Sample{}, false
 			}
 			return dnSample(e, x, rdn)
 		}
