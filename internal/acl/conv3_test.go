@@ -240,3 +240,36 @@ func TestInTable(t *testing.T) {
 		t.Errorf("unknown table: %v", err)
 	}
 }
+
+// Fetches naming a backend check it when they load, as HAProxy does: an
+// unknown one, or none in a proxy without backend capability, is an error.
+func TestProxyArgFetches(t *testing.T) {
+	_, _, s, ds := build(t, "frontend fe\n mode http\n bind :80\n default_backend app\nbackend app\n mode http\n server s 127.0.0.1:1\n", Options{})
+	if ds.HasAlerts() {
+		t.Fatal(ds)
+	}
+	tx := acltest.New()
+	tx.Environment = acltest.Env{Servers: map[string]int{"app": 0}, BeConns: map[string]int{"app": 3}}
+	for _, tt := range []struct{ expr, want string }{
+		{"be_conn(app)", "3"}, {"nbsrv(app)", "0"},
+	} {
+		x, err := s.Expr(tt.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, _ := x.AppendString(nil, NewEval(tx)); string(out) != tt.want {
+			t.Errorf("%s = %s, want %s", tt.expr, out, tt.want)
+		}
+	}
+	for _, tt := range []struct{ expr, want string }{
+		{"nbsrv(nope)", "unable to find backend 'nope'"},
+		{"nbsrv", "proxy 'fe', referenced in arg 1 of sample fetch keyword 'nbsrv', has not backend capability"},
+		{"be_conn_free", "has not backend capability"},
+		{"srv_is_up(app/nope)", "unable to find server 'nope' in backend 'app'"},
+		{"srv_conn(nope/s)", "unable to find backend 'nope'"},
+	} {
+		if _, err := s.Expr(tt.expr); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.expr, err, tt.want)
+		}
+	}
+}

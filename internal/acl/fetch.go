@@ -33,9 +33,9 @@ var fetches = map[string]*fetchDef{
 	"ssl_fc_sni":     {out: KindStr, fn: fetchSNI},
 	"req.ssl_sni":    {out: KindStr, fn: fetchSNI},
 	"req_ssl_sni":    {out: KindStr, fn: fetchSNI},
-	"nbsrv":          {out: KindInt, fn: fetchEnv(envNbSrv), maxArgs: 1},
-	"be_conn":        {out: KindInt, fn: fetchEnv(envBeConn), maxArgs: 1},
-	"fe_conn":        {out: KindInt, fn: fetchEnv(envFeConn), maxArgs: 1},
+	"nbsrv":          {out: KindInt, fn: fetchEnv(envNbSrv), maxArgs: 1, prep: prepProxyArg("backend")},
+	"be_conn":        {out: KindInt, fn: fetchEnv(envBeConn), maxArgs: 1, prep: prepProxyArg("backend")},
+	"fe_conn":        {out: KindInt, fn: fetchEnv(envFeConn), maxArgs: 1, prep: prepProxyArg("frontend")},
 	"var":            {out: KindStr, fn: fetchVar, minArgs: 1, maxArgs: 1, prep: prepVar},
 
 	"hdr":          {out: KindStr, fn: fetchHdr(sideAuto, true), maxArgs: 2, multi: true, prep: prepOcc},

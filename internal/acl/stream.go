@@ -203,7 +203,10 @@ func fetchServerConn(what int) fetchFn {
 // HAProxy refuses an unknown one when it loads.
 func prepProxyArg(cap string) func(c *compiler, x *Expr) error {
 	return func(c *compiler, x *Expr) error {
-		if len(x.args) == 0 || x.args[0].s == "" || c.m == nil {
+		if len(x.args) == 0 || x.args[0].s == "" {
+			return ownProxyArg(c, x, cap)
+		}
+		if c.m == nil {
 			return nil
 		}
 		name := x.args[0].s
@@ -212,6 +215,25 @@ func prepProxyArg(cap string) func(c *compiler, x *Expr) error {
 		}
 		return nil
 	}
+}
+
+// ownProxyArg checks that the proxy a fetch without a proxy argument
+// defaults to has the capability the fetch needs, as HAProxy does when
+// it loads ("nbsrv" in a frontend is an error).
+func ownProxyArg(c *compiler, x *Expr, cap string) error {
+	if c.p == nil {
+		return nil
+	}
+	need := model.CapBackend
+	if cap == "frontend" {
+		need = model.CapFrontend
+	}
+	if c.p.Cap&need != 0 {
+		return nil
+	}
+	name, _, _ := strings.Cut(x.text, "(")
+	name, _, _ = strings.Cut(name, ",")
+	return fmt.Errorf("proxy '%s', referenced in arg 1 of sample fetch keyword '%s', has not %s capability", c.p.Name, name, cap)
 }
 
 // prepServerArg splits "[<backend>/]<server>" and checks both exist.
@@ -234,8 +256,10 @@ func prepServerArg(c *compiler, x *Expr) error {
 		if p = c.m.Backend(be); p == nil {
 			return fmt.Errorf("unable to find backend '%s'", be)
 		}
-	} else if p == nil || p.Cap&model.CapBackend == 0 {
-		return nil // a frontend: the server is looked up in the backend chosen at run time
+	} else if p == nil {
+		return nil
+	} else if p.Cap&model.CapBackend == 0 {
+		return ownProxyArg(c, x, "backend") // HAProxy resolves <server> in the current proxy
 	}
 	for _, s := range p.Servers {
 		if s.Name == srv {

@@ -31,7 +31,7 @@ frontend fe
     bind 127.0.0.1:0 name foo
     http-response set-header X-Names "%[fe_name]/%[be_name]/%[srv_name]/%[so_name]"
     http-response set-header X-Ids "%[fe_id]/%[be_id]/%[srv_id]"
-    http-response set-header X-State "%[srv_is_up(be/other)],%[srv_is_up(s1)],%[nbsrv],%[be_conn_free],%[srv_conn_free(be/s1)],%[fe_client_timeout],%[be_server_timeout]"
+    http-response set-header X-State "%[srv_is_up(be/other)],%[srv_is_up(be/s1)],%[nbsrv(be)],%[be_conn_free(be)],%[srv_conn_free(be/s1)],%[fe_client_timeout],%[be_server_timeout]"
     default_backend be
 backend be
     id 7
