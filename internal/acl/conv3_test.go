@@ -267,6 +267,7 @@ func TestProxyArgFetches(t *testing.T) {
 		{"be_conn_free", "has not backend capability"},
 		{"srv_is_up(app/nope)", "unable to find server 'nope' in backend 'app'"},
 		{"srv_conn(nope/s)", "unable to find backend 'nope'"},
+		{"fc_rtt(s)", "invalid unit 's' (expects 'ms' or 'us')"},
 	} {
 		if _, err := s.Expr(tt.expr); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.expr, err, tt.want)

@@ -84,6 +84,9 @@ func lookupFetch(name string) *fetchDef {
 	if d := sslFetches()[name]; d != nil {
 		return d
 	}
+	if d := tcpInfoFetches()[name]; d != nil {
+		return d
+	}
 	return stickFetch(name)
 }
 

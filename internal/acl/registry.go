@@ -55,6 +55,9 @@ func AllFetchNames() []string {
 	for n := range sslFetches() {
 		out = append(out, n)
 	}
+	for n := range tcpInfoFetches() {
+		out = append(out, n)
+	}
 	return out
 }
 

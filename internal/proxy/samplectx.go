@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"golang.org/x/sys/unix"
 	"net"
 	"net/netip"
 	"time"
@@ -328,4 +329,41 @@ func (s *httpSession) uniqueID(e *LogEntry) {
 	if fe.uniqueHdr != "" {
 		s.m.req.Headers = append(s.m.req.Headers, h1.Header{Name: []byte(fe.uniqueHdr), Value: id})
 	}
+}
+
+// ClientTCPInfo is the kernel's TCP_INFO of the client socket (fc_rtt and
+// the other fc_* counters); false for a socket that is not TCP.
+func (s *httpSession) ClientTCPInfo() (*unix.TCPInfo, bool) { return tcpInfo(s.cconn) }
+
+func (t *tcpTxn) ClientTCPInfo() (*unix.TCPInfo, bool) { return tcpInfo(t.conn) }
+
+func tcpInfo(c net.Conn) (*unix.TCPInfo, bool) {
+	for c != nil {
+		switch x := c.(type) {
+		case *net.TCPConn:
+			rc, err := x.SyscallConn()
+			if err != nil {
+				return nil, false
+			}
+			var info *unix.TCPInfo
+			var gerr error
+			if err := rc.Control(func(fd uintptr) {
+				info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+			}); err != nil || gerr != nil {
+				return nil, false
+			}
+			return info, true
+		case *tls.Conn:
+			c = x.NetConn()
+		case *tlsfail.Conn:
+			c = x.Conn
+		case *ppConn:
+			c = x.Conn
+		case interface{ NetConn() net.Conn }:
+			c = x.NetConn()
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
 }

@@ -31,6 +31,7 @@ frontend fe
     bind 127.0.0.1:0 name foo
     http-response set-header X-Names "%[fe_name]/%[be_name]/%[srv_name]/%[so_name]"
     http-response set-header X-Ids "%[fe_id]/%[be_id]/%[srv_id]"
+    http-response set-header X-RTT "%[fc_rtt,add(1),bool] %[fc_rtt(us),add(1),bool] %[fc_retrans]"
     http-response set-header X-State "%[srv_is_up(be/other)],%[srv_is_up(be/s1)],%[nbsrv(be)],%[be_conn_free(be)],%[srv_conn_free(be/s1)],%[fe_client_timeout],%[be_server_timeout]"
     default_backend be
 backend be
@@ -39,7 +40,7 @@ backend be
     server s1 S1 maxconn 10
 `, "S1", s1.addr))
 	resp := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
-	for _, want := range []string{"X-Names: fe/be/s1/foo\r\n", "X-Ids: 1/7/2\r\n", "X-State: 0,1,1,9,9,5000,5000\r\n"} {
+	for _, want := range []string{"X-RTT: 1 1 0\r\n", "X-Names: fe/be/s1/foo\r\n", "X-Ids: 1/7/2\r\n", "X-State: 0,1,1,9,9,5000,5000\r\n"} {
 		if !strings.Contains(resp, want) {
 			t.Errorf("response lacks %q:\n%s", want, resp)
 		}
