@@ -236,6 +236,15 @@ func TestInTable(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tt.in, out, tt.want)
 		}
 	}
+	for _, tt := range []struct{ expr, want string }{{"table_cnt", "1"}, {"table_avl(fe)", "9"}} {
+		x, err := s.Expr(tt.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, _ := x.AppendString(nil, NewEval(acltest.New())); string(out) != tt.want {
+			t.Errorf("%s = %s, want %s", tt.expr, out, tt.want)
+		}
+	}
 	if _, err := s.Expr("str(a),in_table(nosuch)"); err == nil || !strings.Contains(err.Error(), "unable to find stick-table 'nosuch'") {
 		t.Errorf("unknown table: %v", err)
 	}

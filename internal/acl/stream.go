@@ -130,6 +130,40 @@ func streamFetches() map[string]*fetchDef {
 		"srv_weight":    sstat(StatWeight),
 		"srv_queue":     sstat(StatQueue),
 		"srv_sess_rate": sstat(StatSessRate),
+
+		"table_avl": {out: KindInt, fn: fetchTableSize(true), maxArgs: 1, prep: prepTableFetch},
+		"table_cnt": {out: KindInt, fn: fetchTableSize(false), maxArgs: 1, prep: prepTableFetch},
+	}
+}
+
+// prepTableFetch resolves table_avl/table_cnt's table: the named one or
+// the proxy's own.
+func prepTableFetch(c *compiler, x *Expr) error {
+	name := ""
+	if len(x.args) > 0 {
+		name = x.args[0].s
+	}
+	t, err := c.table(name)
+	if err != nil {
+		return err
+	}
+	x.args = []argVal{{s: name, tbl: t}}
+	return nil
+}
+
+// fetchTableSize is the number of free entries (table_avl) or of used
+// ones (table_cnt) of a stick table.
+func fetchTableSize(avail bool) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		if !once(it) {
+			return Sample{}, false
+		}
+		t := x.args[0].tbl
+		used := int64(t.Used())
+		if avail {
+			return intSample(int64(t.Spec().Size) - used), true
+		}
+		return intSample(used), true
 	}
 }
 
