@@ -125,6 +125,25 @@ func l7Fetches() map[string]*fetchDef {
 		"req.body_size":  {out: KindInt, fn: fetchBody(2)},
 		"req.body_param": {out: KindStr, fn: fetchBodyParam, maxArgs: 1, multi: true},
 
+		// Deprecated ACL alias of req.cook (CM 7.3.6 "cookie").
+		"cookie": {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true, firstUnnamed: true},
+		// Bulwark neither compresses nor caches responses: these say so,
+		// as HAProxy does for a response it did not compress or cache.
+		"res.comp":       {out: KindBool, fn: fetchConstBool(false)},
+		"res.comp_algo":  {out: KindStr, fn: fetchNone},
+		"res.cache_hit":  {out: KindBool, fn: fetchConstBool(false)},
+		"res.cache_name": {out: KindStr, fn: fetchNone},
+		// Go's crypto/tls has no NPN (only ALPN): never negotiated.
+		"ssl_fc_npn": {out: KindStr, fn: fetchNone},
+		"ssl_bc_npn": {out: KindStr, fn: fetchNone},
+		// Task profiling ("profiling.tasks") is off, as it is by default
+		// in HAProxy, which then reports 0.
+		"cpu_calls":  {out: KindInt, fn: fetchConstInt(0)},
+		"cpu_ns_avg": {out: KindInt, fn: fetchConstInt(0)},
+		"cpu_ns_tot": {out: KindInt, fn: fetchConstInt(0)},
+		"lat_ns_avg": {out: KindInt, fn: fetchConstInt(0)},
+		"lat_ns_tot": {out: KindInt, fn: fetchConstInt(0)},
+
 		"capture.req.hdr":    {out: KindStr, fn: fetchCapture(false), minArgs: 1, maxArgs: 1, prep: prepNonNegInts},
 		"capture.res.hdr":    {out: KindStr, fn: fetchCapture(true), minArgs: 1, maxArgs: 1, prep: prepNonNegInts},
 		"capture.req.method": {out: KindStr, fn: fetchMethod},
@@ -132,6 +151,12 @@ func l7Fetches() map[string]*fetchDef {
 		"capture.req.ver":    {out: KindStr, fn: fetchCaptureVer(false)},
 		"capture.res.ver":    {out: KindStr, fn: fetchCaptureVer(true)},
 	}
+}
+
+// fetchNone is a fetch that never has a sample.
+func fetchNone(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	it.done = true
+	return Sample{}, false
 }
 
 func fetchConstInt(v int64) fetchFn {
