@@ -283,3 +283,32 @@ func TestProxyArgFetches(t *testing.T) {
 		}
 	}
 }
+
+// src_updt_conn_cnt counts a connection for the source in the table and
+// returns the count; without conn_cnt stored there is no sample.
+func TestSrcUpdtConnCnt(t *testing.T) {
+	spec, err := stick.ParseTableSpec([]string{"type", "ip", "size", "10", "store", "conn_cnt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, _ := stick.ParseTableSpec([]string{"type", "ip", "size", "10"})
+	tables := map[string]*stick.Table{"fe": stick.New("fe", spec), "bare": stick.New("bare", bare)}
+	_, _, s, _ := build(t, "frontend fe\n mode http\n bind :80\n stick-table type ip size 10 store conn_cnt\n", testOpts(tables))
+	x, err := s.Expr("src_updt_conn_cnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := acltest.New()
+	for _, want := range []string{"1", "2"} {
+		if out, _ := x.AppendString(nil, NewEval(tx)); string(out) != want {
+			t.Fatalf("got %s, want %s", out, want)
+		}
+	}
+	y, err := s.Expr("src_updt_conn_cnt(bare)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := y.Sample(NewEval(tx)); ok {
+		t.Error("a table without conn_cnt gave a sample")
+	}
+}

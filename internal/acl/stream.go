@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"bulwark/internal/model"
+	"bulwark/internal/stick"
 )
 
 // Part names one component of the stream a StreamTxn describes.
@@ -131,8 +132,9 @@ func streamFetches() map[string]*fetchDef {
 		"srv_queue":     sstat(StatQueue),
 		"srv_sess_rate": sstat(StatSessRate),
 
-		"table_avl": {out: KindInt, fn: fetchTableSize(true), maxArgs: 1, prep: prepTableFetch},
-		"table_cnt": {out: KindInt, fn: fetchTableSize(false), maxArgs: 1, prep: prepTableFetch},
+		"src_updt_conn_cnt": {out: KindInt, fn: fetchSrcUpdtConnCnt, maxArgs: 1, prep: prepTableFetch},
+		"table_avl":         {out: KindInt, fn: fetchTableSize(true), maxArgs: 1, prep: prepTableFetch},
+		"table_cnt":         {out: KindInt, fn: fetchTableSize(false), maxArgs: 1, prep: prepTableFetch},
 	}
 }
 
@@ -362,4 +364,24 @@ func convSrvQueue(e *Eval, c *convCall, s Sample) (Sample, bool) {
 	}
 	v, ok := se.ServerStat(be, srv, StatQueue)
 	return intSample(v), ok
+}
+
+// fetchSrcUpdtConnCnt increments conn_cnt of the source address's entry
+// (created if needed) and returns the new count (CM 7.3.3); a table
+// without conn_cnt gives no sample.
+func fetchSrcUpdtConnCnt(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	t := x.args[0].tbl
+	src := e.Txn.Src()
+	if !once(it) || !t.Stores(stick.DTConnCnt) || !src.IsValid() {
+		return Sample{}, false
+	}
+	now := e.Txn.Now()
+	r, err := t.GetOrCreate(stick.AddrKey(src.Addr()), now)
+	if err != nil {
+		return Sample{}, false
+	}
+	defer r.Release(now)
+	r.IncConn(now)
+	v, ok := r.Get(stick.DTConnCnt, now)
+	return intSample(int64(v)), ok
 }
