@@ -312,3 +312,32 @@ func TestSrcUpdtConnCnt(t *testing.T) {
 		t.Error("a table without conn_cnt gave a sample")
 	}
 }
+
+// The new converters and fetches allocate nothing per evaluation on the
+// common paths (the Eval's scratch space is reused).
+func BenchmarkNewConverters(b *testing.B) {
+	_, _, s, _ := build(b, "frontend fe\n mode http\n bind :80\n", Options{})
+	tx := acltest.New().Header("Cookie", "a=1; b=22").Header("Host", "example.com")
+	tx.Tgt = "/p/q?x=1"
+	for _, expr := range []string{
+		"req.hdr(host),xxh3", "req.hdr(host),xxh32(1)", "req.hdr(host),xxh64",
+		"req.cook_val(b)", "url32", "base32", "req.hdr(host),json(utf8s)",
+		"bin(" + mqtt311Connect + "),mqtt_field_value(connect,username)",
+		"bin(" + fix44Server + "),fix_tag_value(MsgType)",
+		"bin(" + pbRect + "),protobuf(48.59.1,int32)",
+	} {
+		x, err := s.Expr(expr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(expr, func(b *testing.B) {
+			e := NewEval(tx)
+			buf := make([]byte, 0, 256)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				e.Reset()
+				buf, _ = x.AppendString(buf[:0], e)
+			}
+		})
+	}
+}
