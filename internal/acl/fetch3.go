@@ -127,12 +127,6 @@ func l7Fetches() map[string]*fetchDef {
 
 		// Deprecated ACL alias of req.cook (CM 7.3.6 "cookie").
 		"cookie": {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true, firstUnnamed: true},
-		// Bulwark neither compresses nor caches responses: these say so,
-		// as HAProxy does for a response it did not compress or cache.
-		"res.comp":       {out: KindBool, fn: fetchConstBool(false)},
-		"res.comp_algo":  {out: KindStr, fn: fetchNone},
-		"res.cache_hit":  {out: KindBool, fn: fetchConstBool(false)},
-		"res.cache_name": {out: KindStr, fn: fetchNone},
 		// Go's crypto/tls has no NPN (only ALPN): never negotiated.
 		"ssl_fc_npn": {out: KindStr, fn: fetchNone},
 		"ssl_bc_npn": {out: KindStr, fn: fetchNone},
