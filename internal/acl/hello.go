@@ -5,12 +5,11 @@ import "encoding/binary"
 // clientHello is what the req.ssl_* fetches read from a TLS record in
 // the request payload (RFC 8446 4.1.2, RFC 5246 7.4.1.2).
 type clientHello struct {
-	msgType   int
-	version   int // record version, major<<16 | minor
-	alpn      []byte
-	hasEC     bool
-	ticket    int // 0 none, 1 empty SessionTicket extension, 2 with a ticket
-	extsFound bool
+	msgType int
+	version int // record version, major<<16 | minor
+	alpn    []byte
+	hasEC   bool
+	ticket  int // 0 none, 1 empty SessionTicket extension, 2 with a ticket
 }
 
 // parseHello decodes the first handshake message of a TLS record; ok is

@@ -78,11 +78,9 @@ var jwtAlgs = map[string]struct {
 	"none": {'N', 0},
 }
 
-// jwtKeys holds the public keys of the certificates jwt_verify names,
-// loaded when the configuration is compiled (the manual: "no disk access
-// is required during runtime"), by path.
-type jwtKeys map[string]crypto.PublicKey
-
+// prepJWTVerify loads the certificate a literal key names when the
+// configuration is compiled (the manual: "no disk access is required
+// during runtime").
 func prepJWTVerify(c *compiler, cc *convCall) error {
 	prepStrOrVar(cc, 0, false)
 	prepStrOrVar(cc, 1, false)

@@ -197,14 +197,3 @@ func compatTables() string {
 	b.WriteString("\n" + compatEnd + "\n")
 	return b.String()
 }
-
-// replaceCompat returns doc with its generated section replaced by gen,
-// or gen appended when doc has none.
-func replaceCompat(doc, gen string) string {
-	i := strings.Index(doc, compatBegin)
-	j := strings.Index(doc, compatEnd)
-	if i < 0 || j < i {
-		return strings.TrimRight(doc, "\n") + "\n\n" + gen
-	}
-	return doc[:i] + gen + strings.TrimLeft(doc[j+len(compatEnd):], "\n")
-}
