@@ -74,9 +74,8 @@ func sslFetches() map[string]*fetchDef {
 		}
 	}
 	cert("ssl_c", sidePeerCert)
+	cert("ssl_f", sideLocalCert)
 	cert("ssl_s", sideServerCert)
-	// ssl_f_* (sideLocalCert) stay unregistered until the proxy can say
-	// which certificate a handshake presented.
 	for _, l := range []string{"cipherlist_bin", "cipherlist_hex", "cipherlist_str", "cipherlist_xxh", "extlist_bin", "eclist_bin", "ecformats_bin"} {
 		k := KindBin
 		switch l {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -56,6 +57,7 @@ type httpSession struct {
 	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
 	// without TLS.
 	cliTLS, srvTLS *tls.ConnectionState
+	localCert      *x509.Certificate // the certificate presented (LocalCert), once parsed
 	capReq         [][]byte
 	capResp        [][]byte
 	idle           atomic.Bool // waiting for a request: a soft stop may close it

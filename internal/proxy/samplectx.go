@@ -47,9 +47,28 @@ func (s *httpSession) ClientHello() (ciphers, exts, groups []uint16, points []ui
 }
 func (s *httpSession) ServerTLS() *tls.ConnectionState { return s.srvTLS }
 
-// LocalCert is not known: Go's crypto/tls does not say which certificate
-// a handshake presented, so the ssl_f_* fetches are not registered.
-func (s *httpSession) LocalCert() *x509.Certificate { return nil }
+// LocalCert is the certificate the handshake presented, as the
+// certificate store recorded it on the connection; nil when another
+// path chose it (ACME, a crt-list line's own configuration).
+func (s *httpSession) LocalCert() *x509.Certificate {
+	if s.localCert != nil {
+		return s.localCert
+	}
+	tc, ok := s.cconn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	c, ok := tc.NetConn().(*tlsfail.Conn)
+	if !ok || c.Cert == nil {
+		return nil
+	}
+	leaf := c.Cert.Leaf
+	if leaf == nil && len(c.Cert.Certificate) > 0 {
+		leaf, _ = x509.ParseCertificate(c.Cert.Certificate[0])
+	}
+	s.localCert = leaf
+	return leaf
+}
 
 // listenerOf returns the bind line whose listener accepted a connection
 // with local address local, and its position (HAProxy's so_id counts the

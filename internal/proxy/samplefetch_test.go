@@ -243,7 +243,7 @@ global
 `+baseDefaults+`
 frontend fe
     bind 127.0.0.1:0 ssl crt SRV verify optional ca-file CA
-    http-request return status 200 hdr X-CL "%[ssl_fc_cipherlist_str(1)]|%[ssl_fc_cipherlist_hex(1)]" hdr X-TLS "%[ssl_fc],%[ssl_fc_protocol],%[ssl_fc_cipher],%[ssl_fc_alg_keysize],%[ssl_c_used],%[ssl_c_verify]" hdr X-Cert "%[ssl_c_s_dn],%[ssl_c_i_dn(CN)],%[ssl_c_serial,hex],%[ssl_c_version],%[ssl_c_key_alg],%[ssl_c_sig_alg],%[ssl_c_notafter]" hdr X-SHA1 "%[ssl_c_sha1,hex]"
+    http-request return status 200 hdr X-CL "%[ssl_fc_cipherlist_str(1)]|%[ssl_fc_cipherlist_hex(1)]" hdr X-TLS "%[ssl_fc],%[ssl_fc_protocol],%[ssl_fc_cipher],%[ssl_fc_alg_keysize],%[ssl_c_used],%[ssl_c_verify]" hdr X-Cert "%[ssl_c_s_dn],%[ssl_c_i_dn(CN)],%[ssl_c_serial,hex],%[ssl_c_version],%[ssl_c_key_alg],%[ssl_c_sig_alg],%[ssl_c_notafter]" hdr X-SHA1 "%[ssl_c_sha1,hex]" hdr X-F "%[ssl_f_s_dn(CN)],%[ssl_f_version],%[ssl_f_key_alg]"
 `, "SRV", srvCrt, "CA", caFile))
 	pair, err := tls.LoadX509KeyPair(cliCrt, cliCrt)
 	if err != nil {
@@ -266,6 +266,7 @@ frontend fe
 		// The client offers one suite (and Go no GREASE): 2 bytes of the
 		// 8 the capture keeps.
 		"X-CL: ECDHE-ECDSA-AES128-GCM-SHA256|C02B\r\n",
+		"X-F: www.bulwark.test,3,id-ecPublicKey\r\n",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("response lacks %q:\n%s", want, out)

@@ -82,7 +82,13 @@ type Conn struct {
 	Hello Hello
 	// Config is the configuration the hello was answered with.
 	Config *tls.Config
+	// Cert is the certificate the handshake presented, when the
+	// certificate store chose it (ssl_f_* fetches); nil otherwise.
+	Cert *tls.Certificate
 }
+
+// SetLocalCert records the certificate chosen for this connection.
+func (c *Conn) SetLocalCert(cert *tls.Certificate) { c.Cert = cert }
 
 // NewConn wraps c.
 func NewConn(c net.Conn) *Conn { return &Conn{Conn: c} }
