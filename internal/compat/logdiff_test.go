@@ -45,7 +45,7 @@ var logRequests = []string{
 	"POST /form?x=%41 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
 }
 
-func freePort(t *testing.T) string {
+func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestLogFormatsAgainstHAProxy(t *testing.T) {
 			cfg := strings.NewReplacer("BEADDR", be, "DIRECTIVE", f.directive)
 			// HAProxy.
 			hpc := syslogReceiver(t)
-			hfe := freePort(t)
+			hfe := freeAddr(t)
 			hcfg := cfg.Replace(strings.NewReplacer("FEADDR", hfe, "LOGADDR", hpc.LocalAddr().String()).Replace(logConfig))
 			path := t.TempDir() + "/h.cfg"
 			os.WriteFile(path, []byte(hcfg), 0o644)
