@@ -45,6 +45,10 @@ bench:
 docs:
 	$(GO) run ./cmd/bulwark controls --format md > docs/controls.md
 	$(GO) run ./cmd/bulwark keywords --format md > docs/keywords.md
+	$(GO) run ./cmd/bulwark keywords --format compat > docs/.compat.gen
+	awk -v gen=docs/.compat.gen '/^<!-- BEGIN GENERATED/ { while ((getline l < gen) > 0) print l; skip = 1; next } \
+		/^<!-- END GENERATED/ { skip = 0; next } !skip' docs/compatibility.md > docs/.compat.md
+	mv docs/.compat.md docs/compatibility.md && rm -f docs/.compat.gen
 
 # A reproducible release build (HAP-1.1): no paths, no build id, static,
 # with the VCS revision embedded; SHA256SUMS beside it. Two runs of it on

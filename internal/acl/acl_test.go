@@ -141,9 +141,6 @@ func TestMatchers(t *testing.T) {
 		{"path,map_beg(testdata/prefix.map) 2", true, path("/static/img/x")},
 		{"path,map_beg_int(testdata/prefix.map) eq 1", true, path("/static/css")},
 		{"fe_conn gt 5", true, nil},
-		{"be_conn(app) 3", true, nil},
-		{"nbsrv(app) lt 1", true, nil},
-		{"nbsrv(nope) -m found", false, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.acl, func(t *testing.T) {

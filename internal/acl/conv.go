@@ -26,6 +26,12 @@ func lookupConv(name string) *convDef {
 	if d := moreConvs()[name]; d != nil {
 		return d
 	}
+	if d := hashConvs()[name]; d != nil {
+		return d
+	}
+	if d := streamConvs()[name]; d != nil {
+		return d
+	}
 	if d := mapConv(name); d != nil {
 		return d
 	}

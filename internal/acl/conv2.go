@@ -2,7 +2,6 @@ package acl
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -89,7 +88,7 @@ func moreConvs() map[string]*convDef {
 		"sha1":       {in: KindBin, out: KindBin, fn: convDigest, prep: prepDigestFixed("sha1")},
 		"sha2":       {in: KindBin, out: KindBin, fn: convDigest, maxArgs: 1, prep: prepSHA2},
 		"digest":     {in: KindBin, out: KindBin, fn: convDigest, minArgs: 1, maxArgs: 1, prep: prepDigest},
-		"hmac":       {in: KindBin, out: KindBin, fn: convHMAC, minArgs: 2, maxArgs: 2, prep: prepHMAC},
+		"hmac":       {in: KindBin, out: KindBin, fn: convHMACKey, minArgs: 2, maxArgs: 2, prep: prepHMACKey},
 		"crc32":      hashConv(crc32.ChecksumIEEE),
 		"crc32c":     hashConv(func(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }),
 		"djb2":       hashConv(djb2),
@@ -103,7 +102,7 @@ func moreConvs() map[string]*convDef {
 		"http_date":  {in: KindInt, out: KindStr, fn: convHTTPDate, maxArgs: 2, prep: prepDateUnit},
 		"ltime":      {in: KindInt, out: KindStr, fn: convTime(false), minArgs: 1, maxArgs: 2, prep: prepTimeFmt},
 		"utime":      {in: KindInt, out: KindStr, fn: convTime(true), minArgs: 1, maxArgs: 2, prep: prepTimeFmt},
-		"set-var":    {in: KindNone, out: KindNone, fn: convSetVar, minArgs: 1, maxArgs: 2, prep: prepSetVarConv},
+		"set-var":    {in: KindNone, out: KindNone, fn: convSetVar, minArgs: 1, maxArgs: 5, prep: prepSetVarConv},
 		"unset-var":  {in: KindNone, out: KindNone, fn: convUnsetVar, minArgs: 1, maxArgs: 1, prep: prepSetVarConv},
 		"json_query": {in: KindStr, out: KindStr, fn: convJSONQuery, minArgs: 1, maxArgs: 2, prep: prepJSONQuery},
 	}
@@ -423,8 +422,10 @@ func convField(words bool) convFn {
 		if last >= n {
 			last = n - 1
 		}
-		if first > last || first >= n || last < 0 {
-			return strSample(s.B[:0]), true
+		// A field past the ends is no sample at all (the reg-test
+		// field.vtc: "-m found" is false), unlike an empty field.
+		if first >= n || last < 0 || first > last {
+			return Sample{}, false
 		}
 		return strSample(s.B[spans[first].a:spans[last].b]), true
 	}
@@ -503,26 +504,108 @@ func convRegsub(e *Eval, c *convCall, s Sample) (Sample, bool) {
 	return strSample(e.tail(n)), true
 }
 
+// JSON input decoders (CM 7.3.1 "json"): bit 1 is UTF-8, 2 permissive
+// (overlong forms accepted), 4 silent (bad characters dropped).
+const (
+	jsonUTF8   = 1
+	jsonPermit = 2
+	jsonSilent = 4
+)
+
 func prepJSON(c *compiler, cc *convCall) error {
 	if len(cc.args) > 0 {
 		switch cc.args[0].s {
 		case "", "ascii":
-		case "utf8", "utf8s", "utf8p", "utf8ps":
-			cc.args[0].i = 1
+		case "utf8":
+			cc.args[0].i = jsonUTF8
+		case "utf8s":
+			cc.args[0].i = jsonUTF8 | jsonSilent
+		case "utf8p":
+			cc.args[0].i = jsonUTF8 | jsonPermit
+		case "utf8ps":
+			cc.args[0].i = jsonUTF8 | jsonPermit | jsonSilent
 		default:
-			return fmt.Errorf("unexpected input code type '%s' (expects ascii, utf8, utf8s, utf8p or utf8ps)", cc.args[0].s)
+			return fmt.Errorf("Unexpected input code type. Allowed value are 'ascii', 'utf8', 'utf8s', 'utf8p' and 'utf8ps'")
 		}
 	}
 	return nil
 }
 
+// utf8 decode errors, in the three classes the manual names.
+const (
+	utf8OK = iota
+	utf8Bad
+	utf8Range
+	utf8Overlong
+)
+
+// decodeUTF8 decodes the character at the start of b (len(b) > 0): its
+// code point, its length and what is wrong with it. A bad sequence has
+// the length of its lead byte and the continuation bytes that follow.
+func decodeUTF8(b []byte) (cp rune, size int, status int) {
+	c := b[0]
+	var n int
+	var min rune
+	switch {
+	case c < 0x80:
+		return rune(c), 1, utf8OK
+	case c&0xe0 == 0xc0:
+		n, min, cp = 2, 0x80, rune(c&0x1f)
+	case c&0xf0 == 0xe0:
+		n, min, cp = 3, 0x800, rune(c&0x0f)
+	case c&0xf8 == 0xf0:
+		n, min, cp = 4, 0x10000, rune(c&0x07)
+	default:
+		return 0, 1, utf8Bad
+	}
+	for i := 1; i < n; i++ {
+		if i >= len(b) || b[i]&0xc0 != 0x80 {
+			return 0, i, utf8Bad
+		}
+		cp = cp<<6 | rune(b[i]&0x3f)
+	}
+	switch {
+	case cp > 0x10ffff || cp >= 0xd800 && cp <= 0xdfff:
+		return cp, n, utf8Range
+	case cp < min:
+		return cp, n, utf8Overlong
+	}
+	return cp, n, utf8OK
+}
+
 // convJSON escapes a string for a JSON value as HAProxy does: '"', '\'
 // and '/' are escaped, control characters become \uXXXX or their short
-// forms.
+// forms; in the UTF-8 modes a multi-byte character becomes \uXXXX, and a
+// character beyond U+FFFF is an error (JSON escapes hold 4 digits).
 func convJSON(e *Eval, c *convCall, s Sample) (Sample, bool) {
 	const hexd = "0123456789abcdef"
+	mode := int64(0)
+	if len(c.args) > 0 {
+		mode = c.args[0].i
+	}
 	n := len(e.buf)
-	for _, ch := range s.B {
+	for i := 0; i < len(s.B); {
+		ch := s.B[i]
+		if ch >= 0x80 && mode&jsonUTF8 != 0 {
+			cp, size, st := decodeUTF8(s.B[i:])
+			i += size
+			if st == utf8Overlong && mode&jsonPermit != 0 {
+				st = utf8OK
+			}
+			if st == utf8OK && cp > 0xffff {
+				st = utf8Range
+			}
+			if st != utf8OK {
+				if mode&jsonSilent != 0 {
+					continue
+				}
+				e.buf = e.buf[:n]
+				return Sample{}, false
+			}
+			e.buf = append(e.buf, '\\', 'u', hexd[cp>>12&15], hexd[cp>>8&15], hexd[cp>>4&15], hexd[cp&15])
+			continue
+		}
+		i++
 		switch ch {
 		case '"', '\\', '/':
 			e.buf = append(e.buf, '\\', ch)
@@ -537,7 +620,7 @@ func convJSON(e *Eval, c *convCall, s Sample) (Sample, bool) {
 		case '\t':
 			e.buf = append(e.buf, '\\', 't')
 		default:
-			if ch < 0x20 || ch >= 0x7f && (len(c.args) == 0 || c.args[0].i == 0) {
+			if ch < 0x20 || ch >= 0x7f {
 				e.buf = append(e.buf, '\\', 'u', '0', '0', hexd[ch>>4], hexd[ch&15])
 			} else {
 				e.buf = append(e.buf, ch)
@@ -690,36 +773,11 @@ func convDigest(e *Eval, c *convCall, s Sample) (Sample, bool) {
 	return Sample{Kind: KindBin, B: e.tail(n)}, true
 }
 
-func prepHMAC(c *compiler, cc *convCall) error {
-	if digestNew(cc.args[0].s) == nil {
-		return fmt.Errorf("unknown digest '%s'", cc.args[0].s)
-	}
-	if err := checkVarName(cc.args[1].s); err != nil {
-		return err
-	}
-	cc.args[1].isVar = true
-	return nil
-}
-
-// convHMAC signs the input with the base64 key held in a variable.
-func convHMAC(e *Eval, c *convCall, s Sample) (Sample, bool) {
-	kv, ok := argBytes(e, &c.args[1])
-	if !ok {
-		return Sample{}, false
-	}
-	key, err := base64.StdEncoding.DecodeString(string(kv))
-	if err != nil {
-		return Sample{}, false
-	}
-	m := hmac.New(digestNew(c.args[0].s), key)
-	m.Write(s.B)
-	n := len(e.buf)
-	e.buf = m.Sum(e.buf)
-	return Sample{Kind: KindBin, B: e.tail(n)}, true
-}
-
-// avalanche is Bob Jenkins' 32-bit integer mix, which HAProxy applies to
-// hashes when asked ("avalanche" argument).
+// avalanche is Bob Jenkins' 32-bit integer mix
+// (burtleburtle.net/bob/hash/integer.html), which HAProxy applies to
+// hashes when asked ("avalanche" argument), followed by a multiplication
+// by 3221225473 that HAProxy adds to spread values over its hash tree;
+// checked against Debian's haproxy and reg-tests/sample_fetches/hashes.vtc.
 func avalanche(a uint32) uint32 {
 	a = (a + 0x7ed55d16) + (a << 12)
 	a = (a ^ 0xc761c23c) ^ (a >> 19)
@@ -727,7 +785,7 @@ func avalanche(a uint32) uint32 {
 	a = (a + 0xd3a2646c) ^ (a << 9)
 	a = (a + 0xfd7046c5) + (a << 3)
 	a = (a ^ 0xb55a4f09) ^ (a >> 16)
-	return a
+	return a * 3221225473
 }
 
 func convHash32(h func([]byte) uint32) convFn {
@@ -1029,14 +1087,22 @@ func prepSetVarConv(c *compiler, cc *convCall) error {
 	if err := checkVarName(cc.args[0].s); err != nil {
 		return err
 	}
-	if len(cc.args) > 1 {
-		return fmt.Errorf("set-var conditions are not supported by bulwark")
+	var words []string
+	for _, a := range cc.args[1:] {
+		words = append(words, a.s)
 	}
+	conds, err := ParseSetVarConds(words)
+	if err != nil {
+		return err
+	}
+	cc.args[0].i = int64(conds)
 	return nil
 }
 
 func convSetVar(e *Eval, c *convCall, s Sample) (Sample, bool) {
-	e.Txn.SetVar(c.args[0].s, s)
+	if SetVarConds(c.args[0].i).Allow(e.Txn, c.args[0].s, s) {
+		e.Txn.SetVar(c.args[0].s, s)
+	}
 	return s, true
 }
 
@@ -1077,16 +1143,22 @@ func convJSONQuery(e *Eval, c *convCall, s Sample) (Sample, bool) {
 	for path != "" {
 		switch path[0] {
 		case '.':
+			// A key ends at an unescaped '.' or '['; "\." is a dot
+			// inside the key ('$.my\.key' in HAProxy's json_query.vtc).
 			path = path[1:]
-			end := strings.IndexAny(path, ".[")
-			if end < 0 {
-				end = len(path)
+			var key []byte
+			end := 0
+			for ; end < len(path) && path[end] != '.' && path[end] != '['; end++ {
+				if path[end] == '\\' && end+1 < len(path) {
+					end++
+				}
+				key = append(key, path[end])
 			}
 			m, ok := v.(map[string]any)
 			if !ok {
 				return Sample{}, false
 			}
-			if v, ok = m[path[:end]]; !ok {
+			if v, ok = m[string(key)]; !ok {
 				return Sample{}, false
 			}
 			path = path[end:]

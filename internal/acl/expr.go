@@ -36,11 +36,17 @@ type argVal struct {
 	re    *regexp.Regexp
 	b     []byte
 	isVar bool
+	// obj is what a converter's prep compiled from the argument (a
+	// protobuf path, a JWT verification key).
+	obj any
 }
 
 type convCall struct {
 	def  *convDef
 	args []argVal
+	// out, when set, is the output kind this call's arguments chose
+	// (protobuf with a field type gives an integer).
+	out Kind
 }
 
 // iter walks the values of multi-valued fetches (hdr() over occurrences
@@ -64,6 +70,10 @@ type fetchDef struct {
 	// method is the match method an ACL uses by default (e.g. hdr_cnt is
 	// an int, http_auth_group matches groups).
 	method matchMethod
+	// firstUnnamed: without a name argument, outside an ACL, the first
+	// value counts, not the last (the cookie fetches, CM 7.3.6 req.cook:
+	// "If no name is specified, the first cookie value is returned").
+	firstUnnamed bool
 }
 
 type convFn func(e *Eval, c *convCall, s Sample) (Sample, bool)
@@ -81,6 +91,9 @@ func (x *Expr) Text() string { return x.text }
 // Kind is the type the expression produces.
 func (x *Expr) Kind() Kind {
 	if n := len(x.convs); n > 0 {
+		if k := x.convs[n-1].out; k != KindNone {
+			return k
+		}
 		return x.convs[n-1].def.out
 	}
 	return x.fetch.out
@@ -207,6 +220,9 @@ func (c *compiler) parseExpr(text string, acl bool) (*Expr, matchMethod, error) 
 			return nil, 0, fmt.Errorf("converter '%s' cannot be applied to a %s sample", cname, prev)
 		}
 		cc := convCall{def: cd}
+		if cd.out == KindNone {
+			cc.out = prev // a pass-through converter (set-var, debug) keeps the type
+		}
 		for _, a := range args {
 			cc.args = append(cc.args, argVal{s: a})
 		}
@@ -285,7 +301,7 @@ func (x *Expr) Sample(e *Eval) (Sample, bool) {
 	defer func() { e.it = saved }()
 	e.it = iter{}
 	it := &e.it
-	if !x.fetch.multi || x.occ != 0 {
+	if !x.fetch.multi || x.occ != 0 || x.fetch.firstUnnamed && hdrName(x) == "" {
 		return x.next(e, it)
 	}
 	var last Sample

@@ -33,9 +33,9 @@ var fetches = map[string]*fetchDef{
 	"ssl_fc_sni":     {out: KindStr, fn: fetchSNI},
 	"req.ssl_sni":    {out: KindStr, fn: fetchSNI},
 	"req_ssl_sni":    {out: KindStr, fn: fetchSNI},
-	"nbsrv":          {out: KindInt, fn: fetchEnv(envNbSrv), maxArgs: 1},
-	"be_conn":        {out: KindInt, fn: fetchEnv(envBeConn), maxArgs: 1},
-	"fe_conn":        {out: KindInt, fn: fetchEnv(envFeConn), maxArgs: 1},
+	"nbsrv":          {out: KindInt, fn: fetchEnv(envNbSrv), maxArgs: 1, prep: prepProxyArg("backend")},
+	"be_conn":        {out: KindInt, fn: fetchEnv(envBeConn), maxArgs: 1, prep: prepProxyArg("backend")},
+	"fe_conn":        {out: KindInt, fn: fetchEnv(envFeConn), maxArgs: 1, prep: prepProxyArg("frontend")},
 	"var":            {out: KindStr, fn: fetchVar, minArgs: 1, maxArgs: 1, prep: prepVar},
 
 	"hdr":          {out: KindStr, fn: fetchHdr(sideAuto, true), maxArgs: 2, multi: true, prep: prepOcc},
@@ -53,8 +53,8 @@ var fetches = map[string]*fetchDef{
 	"hdr_ip":       {out: KindIP, fn: fetchHdrIP(sideAuto), maxArgs: 2, multi: true, prep: prepOcc},
 	"req.hdr_ip":   {out: KindIP, fn: fetchHdrIP(sideReq), maxArgs: 2, multi: true, prep: prepOcc},
 	"res.hdr_ip":   {out: KindIP, fn: fetchHdrIP(sideRes), maxArgs: 2, multi: true, prep: prepOcc},
-	"req.cook":     {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true},
-	"cook":         {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true},
+	"req.cook":     {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true, firstUnnamed: true},
+	"cook":         {out: KindStr, fn: fetchCook, maxArgs: 1, multi: true, firstUnnamed: true},
 	"req.cook_cnt": {out: KindInt, fn: fetchCookCnt, maxArgs: 1},
 	"cook_cnt":     {out: KindInt, fn: fetchCookCnt, maxArgs: 1},
 
@@ -73,6 +73,18 @@ func lookupFetch(name string) *fetchDef {
 		return d
 	}
 	if d := rdpFetches[name]; d != nil {
+		return d
+	}
+	if d := streamFetches()[name]; d != nil {
+		return d
+	}
+	if d := l7Fetches()[name]; d != nil {
+		return d
+	}
+	if d := sslFetches()[name]; d != nil {
+		return d
+	}
+	if d := tcpInfoFetches()[name]; d != nil {
 		return d
 	}
 	return stickFetch(name)

@@ -26,7 +26,7 @@ func moreFetches() map[string]*fetchDef {
 		}}
 	}
 	return map[string]*fetchDef{
-		"str":      {out: KindStr, fn: fetchConstArg(KindStr), minArgs: 1, maxArgs: 1, prep: prepStr},
+		"str":      {out: KindStr, fn: fetchConstArg(KindStr), maxArgs: 1, prep: prepStr}, // str() is the empty string
 		"bin":      {out: KindBin, fn: fetchConstArg(KindBin), minArgs: 1, maxArgs: 1, prep: prepBin},
 		"int":      {out: KindInt, fn: fetchConstArg(KindInt), minArgs: 1, maxArgs: 1, prep: prepConstInt},
 		"bool":     {out: KindBool, fn: fetchConstArg(KindBool), minArgs: 1, maxArgs: 1, prep: prepConstBool},
@@ -39,12 +39,13 @@ func moreFetches() map[string]*fetchDef {
 		"rand":     {out: KindInt, fn: fetchRand, maxArgs: 1, prep: prepRand},
 		"uuid":     {out: KindStr, fn: fetchUUID, maxArgs: 1, prep: prepUUID},
 
-		"fc_err":            zero(KindInt),
-		"ssl_fc_err":        zero(KindInt),
-		"ssl_c_err":         zero(KindInt),
-		"ssl_c_ca_err":      zero(KindInt),
-		"ssl_fc_is_resumed": zero(KindBool),
-		"ssl_fc_has_sni":    {out: KindBool, fn: fetchHasSNI},
+		"fc_err":         {out: KindInt, fn: fetchConnErr(false)},
+		"fc_err_str":     {out: KindStr, fn: fetchConnErr(true)},
+		"ssl_fc_err":     {out: KindInt, fn: fetchConnErr(false)},
+		"ssl_fc_err_str": {out: KindStr, fn: fetchConnErr(true)},
+		"ssl_c_err":      zero(KindInt),
+		"ssl_c_ca_err":   zero(KindInt),
+		"ssl_fc_has_sni": {out: KindBool, fn: fetchHasSNI},
 	}
 }
 
@@ -68,6 +69,9 @@ func fetchConstArg(k Kind) fetchFn {
 }
 
 func prepStr(c *compiler, x *Expr) error {
+	if len(x.args) == 0 {
+		x.args = []argVal{{b: []byte{}}}
+	}
 	x.args[0].b = []byte(x.args[0].s)
 	return nil
 }
@@ -205,4 +209,34 @@ func fetchHasSNI(e *Eval, x *Expr, it *iter) (Sample, bool) {
 	}
 	on, sni := e.Txn.TLS()
 	return boolSample(on && len(sni) > 0), true
+}
+
+// ConnErrTxn is implemented by the view of a client connection that
+// failed (the error-log-format line): fc_err and ssl_fc_err give its
+// code, the *_str variants its reason.
+type ConnErrTxn interface {
+	ConnError() (code int, reason string)
+}
+
+// fetchConnErr is 0 (and no text) on a connection without error: Bulwark
+// runs rules and logs only after a successful handshake.
+func fetchConnErr(text bool) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		if !once(it) {
+			return Sample{}, false
+		}
+		code, reason := 0, ""
+		if ct, ok := e.Txn.(ConnErrTxn); ok {
+			code, reason = ct.ConnError()
+		}
+		if !text {
+			return intSample(int64(code)), true
+		}
+		if code == 0 {
+			return Sample{}, false
+		}
+		n := len(e.buf)
+		e.buf = append(e.buf, reason...)
+		return strSample(e.tail(n)), true
+	}
 }

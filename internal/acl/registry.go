@@ -46,6 +46,18 @@ func AllFetchNames() []string {
 	for n := range moreFetches() {
 		out = append(out, n)
 	}
+	for n := range streamFetches() {
+		out = append(out, n)
+	}
+	for n := range l7Fetches() {
+		out = append(out, n)
+	}
+	for n := range sslFetches() {
+		out = append(out, n)
+	}
+	for n := range tcpInfoFetches() {
+		out = append(out, n)
+	}
 	return out
 }
 
@@ -56,6 +68,12 @@ func AllConverterNames() []string {
 		out = append(out, n)
 	}
 	for n := range moreConvs() {
+		out = append(out, n)
+	}
+	for n := range hashConvs() {
+		out = append(out, n)
+	}
+	for n := range streamConvs() {
 		out = append(out, n)
 	}
 	return out

@@ -166,6 +166,16 @@ func TestKeywordsDocUpToDate(t *testing.T) {
 	if code != 0 || got != string(want) {
 		t.Error("docs/keywords.md is stale: run 'make docs' (go run ./cmd/bulwark keywords --format md > docs/keywords.md)")
 	}
+	doc, err := os.ReadFile("../../docs/compatibility.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, gen, _ := runCLI("keywords", "--format", "compat")
+	i := strings.Index(string(doc), compatBegin)
+	j := strings.Index(string(doc), compatEnd)
+	if code != 0 || i < 0 || j < i || string(doc[i:j+len(compatEnd)+1]) != gen {
+		t.Error("the generated tables of docs/compatibility.md are stale: run 'make docs'")
+	}
 	if code, _, _ := runCLI("keywords", "--format", "pdf"); code != 2 {
 		t.Error("an unknown format is not refused")
 	}

@@ -15,9 +15,14 @@ import (
 // keyword of HAProxy 2.6's language, from the registries the compiler
 // itself consults (docs/keywords.md is this output).
 func keywordsMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] != "--format" || len(args) == 2 && args[1] != "md" || len(args) == 1 || len(args) > 2 {
-		fmt.Fprintln(stderr, "usage: bulwark keywords [--format md]")
+	if len(args) > 0 && args[0] != "--format" || len(args) == 2 && args[1] != "md" && args[1] != "compat" || len(args) == 1 || len(args) > 2 {
+		fmt.Fprintln(stderr, "usage: bulwark keywords [--format md|compat]")
 		return 2
+	}
+	if len(args) == 2 && args[1] == "compat" {
+		// The generated section of docs/compatibility.md.
+		io.WriteString(stdout, compatTables())
+		return 0
 	}
 	var b strings.Builder
 	b.WriteString("# HAProxy 2.6 keywords in Bulwark\n\n")

@@ -289,7 +289,7 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 		}
 	}
 	sl, _ := stderr.(*startupLog)
-	px := proxy.New(proxy.Options{Log: logf, LogAll: o.debug, ProxyLog: logger.Event, LogStats: logger.Stats, Sockets: o.sockets, Adopted: o.adopted, ClockStart: o.clock, Event: func(msg string) {
+	px := proxy.New(proxy.Options{Log: logf, Render: logging.Render, LogAll: o.debug, ProxyLog: logger.Event, LogStats: logger.Stats, Sockets: o.sockets, Adopted: o.adopted, ClockStart: o.clock, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
 	}, StartupLogs: sl.String})
 	rt, err := px.Build(pl)

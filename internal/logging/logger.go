@@ -25,12 +25,20 @@ type Logger struct {
 
 type frontLog struct {
 	sinks []*Sink
+	// samp is parallel to sinks: the "sample" clause of the log line
+	// the sink came from, nil to take every line.
+	samp []*sampler
+	// sepErrors is "option log-separate-errors".
+	sepErrors bool
 	// http and tcp are the plan's compiled formats for HTTP transactions
 	// and other sessions.
 	http, tcp *logfmt.Format
 	// sd is log-format-sd, rendered for the rfc5424 targets only.
-	sd      *logfmt.Format
-	sd5424  bool // some target is rfc5424
+	sd     *logfmt.Format
+	sd5424 bool // some target is rfc5424
+	// errFmt is error-log-format, for connections that failed before a
+	// request; nil without one.
+	errFmt  *logfmt.Format
 	ctx     lineCtx
 	counter atomic.Uint64
 	// json is "bulwark-log-json": ECS JSON lines (package ecslog).
@@ -46,6 +54,20 @@ func New(pl *plan.Plan) (*Logger, error) {
 		host = m.Global.LogHostname
 	}
 	l := &Logger{fronts: map[string]*frontLog{}, procs: map[string][]*Sink{}}
+	// One sampler per "log" line: a "log global" shares the global
+	// line's counter between the proxies, as HAProxy's one logger does.
+	samplers := map[*model.LogTarget]*sampler{}
+	samplerOf := func(t *model.LogTarget) *sampler {
+		if t.Sample == nil {
+			return nil
+		}
+		if sp := samplers[t]; sp != nil {
+			return sp
+		}
+		sp := &sampler{cfg: t.Sample}
+		samplers[t] = sp
+		return sp
+	}
 	open := map[string]*Sink{}
 	get := func(t model.LogTarget) (*Sink, error) {
 		k := fmt.Sprintf("%s|%s|%s|%s|%s|%d", t.Target, t.Facility, t.Level, t.MinLevel, t.Format, t.Len)
@@ -69,27 +91,29 @@ func New(pl *plan.Plan) (*Logger, error) {
 		return s, nil
 	}
 	for _, p := range m.Frontends() {
-		fl := &frontLog{ctx: lineCtx{pid: os.Getpid(), hostname: host}, json: p.LogJSON}
+		fl := &frontLog{ctx: lineCtx{pid: os.Getpid(), hostname: host}, json: p.LogJSON,
+			sepErrors: p.Option("log-separate-errors")}
 		if pp := pl.Proxies[p]; pp != nil && pp.Log != nil {
-			fl.http, fl.tcp, fl.sd = pp.Log.HTTP, pp.Log.TCP, pp.Log.SD
+			fl.http, fl.tcp, fl.sd, fl.errFmt = pp.Log.HTTP, pp.Log.TCP, pp.Log.SD, pp.Log.Error
 		}
 		if fl.http == nil {
 			fl.http = logfmt.MustParse(logfmt.HTTPLog, logfmt.Options{HTTP: true, MergeSpaces: true})
 			fl.tcp = logfmt.MustParse(logfmt.TCPLog, logfmt.Options{MergeSpaces: true})
 		}
-		for _, t := range p.Logs {
-			targets := []model.LogTarget{t}
-			if t.Global {
+		for i := range p.Logs {
+			targets := p.Logs[i : i+1]
+			if p.Logs[i].Global {
 				targets = m.Global.Logs
 			}
-			for _, gt := range targets {
-				s, err := get(gt)
+			for j := range targets {
+				s, err := get(targets[j])
 				if err != nil {
 					l.Close()
 					return nil, err
 				}
 				fl.sinks = append(fl.sinks, s)
 				fl.sd5424 = fl.sd5424 || s.t.Format == "rfc5424"
+				fl.samp = append(fl.samp, samplerOf(&targets[j]))
 			}
 		}
 		l.fronts[p.Name] = fl
@@ -138,6 +162,9 @@ func (l *Logger) Log(e *proxy.LogEntry) {
 	if e.HTTP {
 		f = fl.http
 	}
+	if e.ConnError && fl.errFmt != nil {
+		f = fl.errFmt
+	}
 	var line, sd []byte
 	lc := fl.ctx
 	lc.counter = fl.counter.Add(1) - 1
@@ -154,14 +181,44 @@ func (l *Logger) Log(e *proxy.LogEntry) {
 	level := e.Level
 	if level == "" {
 		level = "info"
+		if fl.sepErrors && failed(e) {
+			level = "err"
+		}
 	}
-	for _, s := range fl.sinks {
+	for i, s := range fl.sinks {
+		if sp := fl.samp[i]; sp != nil && !sp.take() {
+			continue
+		}
 		s.SendSD(level, sd, line, now)
 	}
 }
 
 // Sinks returns the logger's targets, each once.
 func (l *Logger) Sinks() []*Sink { return l.sinks }
+
+// failed says whether "option log-separate-errors" raises e to "err":
+// errors, timeouts, retries, redispatches or a 5xx status (CM 4.2).
+func failed(e *proxy.LogEntry) bool {
+	return e.Status >= 500 || e.Retries > 0 || len(e.Term) > 0 && e.Term[0] != '-'
+}
+
+// sampler counts the lines a "log ... sample" line is offered.
+type sampler struct {
+	cfg *model.LogSample
+	n   atomic.Uint64
+}
+
+// take reports whether the next line is in one of the ranges of its
+// period.
+func (s *sampler) take() bool {
+	pos := int((s.n.Add(1)-1)%uint64(s.cfg.Size)) + 1
+	for _, r := range s.cfg.Ranges {
+		if pos >= r[0] && pos <= r[1] {
+			return true
+		}
+	}
+	return false
+}
 
 // Close closes every target.
 func (l *Logger) Close() {

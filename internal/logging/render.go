@@ -59,11 +59,18 @@ func render(b []byte, f *logfmt.Format, e *proxy.LogEntry, lc *lineCtx) []byte {
 			}
 			lastSpace = false
 		case logfmt.Variable:
-			// A variable that prints nothing (%hr without captures)
-			// leaves the separator state, so no double space follows.
+			// The capture blocks print nothing at all without captures
+			// and leave the separator state, so no double space follows;
+			// any other variable counts as output even when empty (an
+			// empty %HQ leaves two spaces in HAProxy 2.6).
 			before := len(b)
 			b = appendVar(b, n, e, lc)
-			if len(b) > before {
+			switch n.Var {
+			case logfmt.VarHdrReq, logfmt.VarHdrRes, logfmt.VarHdrReqList, logfmt.VarHdrResList:
+				if len(b) > before {
+					lastSpace = false
+				}
+			default:
 				lastSpace = false
 			}
 		}
@@ -220,6 +227,9 @@ func appendVar(b []byte, n *logfmt.Node, e *proxy.LogEntry, lc *lineCtx) []byte 
 	fl := n.Flags
 	switch n.Var {
 	case logfmt.VarBytesOut:
+		if e.ASAP {
+			b = append(b, '+') // "option logasap": bytes so far
+		}
 		return appendInt(b, e.BytesOut, 0)
 	case logfmt.VarBytesIn:
 		return appendInt(b, e.BytesIn, 0)
@@ -241,8 +251,12 @@ func appendVar(b []byte, n *logfmt.Node, e *proxy.LogEntry, lc *lineCtx) []byte 
 		case logfmt.VarHTTPPath:
 			t = path
 		case logfmt.VarHTTPQuery:
-			// %HQ keeps the '?', as HAProxy prints it.
+			// %HQ keeps the '?', as HAProxy prints it; without a query
+			// it prints nothing, not "-" (checked against HAProxy 2.6).
 			t = t[len(path):]
+			if t == "" && e.Request != "" && fl&logfmt.Quote == 0 {
+				return b
+			}
 		case logfmt.VarHTTPPathO:
 			// Absolute-form: drop the scheme and authority.
 			if i := strings.Index(path, "://"); i >= 0 {
@@ -281,6 +295,9 @@ func appendVar(b []byte, n *logfmt.Node, e *proxy.LogEntry, lc *lineCtx) []byte 
 	case logfmt.VarTa, logfmt.VarTt, logfmt.VarTu:
 		// Bulwark's timers start at the request's first byte: idle and
 		// handshake times are zero, so Tt and Tu equal Ta.
+		if e.ASAP {
+			b = append(b, '+') // "option logasap": the time so far
+		}
 		return appendTimerFl(b, e.Ta)
 	case logfmt.VarTc:
 		return appendTimerFl(b, e.Tc)
@@ -298,7 +315,9 @@ func appendVar(b []byte, n *logfmt.Node, e *proxy.LogEntry, lc *lineCtx) []byte 
 			return append(b, '-', '1')
 		}
 		return appendTimerFl(b, e.Ta-s)
-	case logfmt.VarActConn, logfmt.VarFeConn:
+	case logfmt.VarActConn:
+		return strconv.AppendInt(b, e.ActConn, 10)
+	case logfmt.VarFeConn:
 		return strconv.AppendInt(b, e.FeConn, 10)
 	case logfmt.VarBeConn:
 		return strconv.AppendInt(b, e.BeConn, 10)

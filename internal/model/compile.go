@@ -162,7 +162,45 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 			p.ID++
 		}
 	}
+	c.explicitIDs()
 	return c.m, c.ds
+}
+
+// explicitIDs gives the proxies with an "id" line that id and numbers
+// the others, in declaration order, with the smallest ids left free (from
+// where automatic numbering starts), as HAProxy does.
+func (c *compiler) explicitIDs() {
+	used := map[int]*Proxy{}
+	explicit := false
+	for _, p := range c.m.Proxies {
+		if p.ExplicitID == 0 {
+			continue
+		}
+		explicit = true
+		if q := used[p.ExplicitID]; q != nil {
+			c.ds.Alertf(p.Pos, "%s '%s' has the same ID (%d) as %s '%s' declared at %s:%d", p.Kind, p.Name, p.ExplicitID, q.Kind, q.Name, q.Pos.File, q.Pos.Line)
+			continue
+		}
+		used[p.ExplicitID] = p
+	}
+	if !explicit {
+		return
+	}
+	next := 1
+	if len(c.m.Global.StatsSocks) > 0 {
+		next = 2
+	}
+	for _, p := range c.m.Proxies {
+		if p.ExplicitID != 0 {
+			p.ID = p.ExplicitID
+			continue
+		}
+		for used[next] != nil {
+			next++
+		}
+		p.ID = next
+		next++
+	}
 }
 
 func (c *compiler) unsupported(pos config.Pos, format string, args ...any) {

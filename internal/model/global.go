@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -126,6 +127,10 @@ func (c *compiler) global(s *config.Section) {
 				c.ds.Alertf(d.ArgPos(0), "'hard-stop-after' : %v", err)
 			} else {
 				g.HardStop = t
+			}
+		case "tune.ssl.capture-buffer-size", "tune.ssl.capture-cipherlist-size":
+			if n, ok := c.rangeArg(d, 0, 1<<16); ok {
+				g.SSLCaptureSize = n
 			}
 		case "tune.bufsize":
 			n := c.intArg(d, 0, 1<<28)
@@ -335,7 +340,11 @@ func (c *compiler) log(dst *[]LogTarget, d *config.Directive) {
 			}
 			lt.Format = rest[1].Text
 		case "sample":
-			c.unsupported(rest[0].Pos, "'log ... sample' is not supported by bulwark")
+			ls, err := parseLogSample(rest[1].Text)
+			if err != nil {
+				c.ds.Alertf(rest[1].Pos, "'log' : %v", err)
+			}
+			lt.Sample = ls
 		default:
 			goto facility
 		}
@@ -491,4 +500,34 @@ func argTexts(ws []config.Word) []string {
 		out[i] = w.Text
 	}
 	return out
+}
+
+// parseLogSample reads "<ranges>:<sample_size>", ranges being "n" or
+// "lo-hi" separated by commas, numbered from 1, within the size.
+func parseLogSample(v string) (*LogSample, error) {
+	rs, sz, ok := strings.Cut(v, ":")
+	if !ok {
+		return nil, fmt.Errorf("'sample' expects '<ranges>:<sample_size>', got '%s'", v)
+	}
+	size, err := strconv.Atoi(sz)
+	if err != nil || size <= 0 {
+		return nil, fmt.Errorf("invalid sample size '%s' in 'sample %s'", sz, v)
+	}
+	ls := &LogSample{Size: size}
+	for _, r := range strings.Split(rs, ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || a <= 0 || b < a {
+			return nil, fmt.Errorf("invalid range '%s' in 'sample %s' (the limits cannot be null and are numbered from 1)", r, v)
+		}
+		if b > size {
+			return nil, fmt.Errorf("sample size %d is smaller than the range '%s' in 'sample %s'", size, r, v)
+		}
+		ls.Ranges = append(ls.Ranges, [2]int{a, b})
+	}
+	return ls, nil
 }

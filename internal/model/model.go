@@ -122,6 +122,10 @@ type Global struct {
 	// MaxReloads is "mworker-max-reloads": an old worker that has
 	// survived more reloads than this is sent SIGTERM; -1 when unset.
 	MaxReloads int
+	// SSLCaptureSize is tune.ssl.capture-buffer-size: how many bytes of
+	// the ClientHello lists the ssl_fc_*list fetches return; 0 (the
+	// default) captures nothing.
+	SSLCaptureSize int
 	// EnvOps are setenv, presetenv, unsetenv and resetenv in order; the
 	// lexer already applied them to the configuration's "${NAME}"s, the
 	// process applies them to its own environment at start-up.
@@ -191,6 +195,16 @@ type LogTarget struct {
 	Facility string
 	Level    string
 	MinLevel string
+	// Sample is "sample <ranges>:<size>": the target takes only the
+	// lines whose position in each period of Size lines (from 1) falls
+	// in one of the ranges; nil takes every line.
+	Sample *LogSample
+}
+
+// LogSample is a "log ... sample" clause.
+type LogSample struct {
+	Ranges [][2]int // inclusive, 1-based
+	Size   int
 }
 
 // Proxy is a frontend, backend or listen section after defaults inheritance.
@@ -204,15 +218,17 @@ type Filter struct {
 type Proxy struct {
 	// LogJSON is "bulwark-log-json": access log lines in JSON with
 	// Elastic Common Schema field names instead of the log-format.
-	LogJSON  bool
-	Name     string
-	Kind     string // frontend, backend, listen
-	Pos      config.Pos
-	Cap      Cap
-	Mode     Mode
-	ID       int // declaration order, from 1 (HAProxy's iid)
-	Defaults string
-	Disabled bool
+	LogJSON bool
+	Name    string
+	Kind    string // frontend, backend, listen
+	Pos     config.Pos
+	Cap     Cap
+	Mode    Mode
+	ID      int // declaration order, from 1 (HAProxy's iid), or ExplicitID
+	// ExplicitID is the "id" directive's value, 0 without one.
+	ExplicitID int
+	Defaults   string
+	Disabled   bool
 
 	Timeouts Timeouts
 	MaxConn  int

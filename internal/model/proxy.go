@@ -25,6 +25,7 @@ var supportedOptions = map[string]bool{
 	"tcp-check": true, "redis-check": true, "mysql-check": true, "pgsql-check": true, "smtpchk": true,
 	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
 	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true, "originalto": true, "http-restrict-req-hdr-names": true,
+	"logasap": true, "log-separate-errors": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
@@ -227,7 +228,16 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		c.compression(p, s, d)
 	case "filter":
 		c.filter(p, s, d)
-	case "description", "id", "rate-limit":
+	case "id":
+		// "id <n>": the proxy's numeric id (fe_id, be_id, the stats
+		// iid); the others are numbered around it (model.Compile).
+		n, err := strconv.Atoi(d.Arg(0))
+		if err != nil || n <= 0 {
+			c.ds.Alertf(d.ArgPos(0), "'id' expects a positive integer argument, got '%s'", d.Arg(0))
+		} else {
+			p.ExplicitID = n
+		}
+	case "description", "rate-limit":
 		if d.Name == "rate-limit" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
 		}

@@ -75,19 +75,6 @@ func compileLogFormats(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *Lo
 	lf.SD = one("log-format-sd", p.LogFormatSD, p.LogFormatSDPos)
 	lf.Error = one("error-log-format", p.ErrorLogFormat, p.ErrorLogFormatPos)
 	lf.UniqueID = one("unique-id-format", p.UniqueIDFormat, p.UniqueIDFmtPos)
-	// These compile (so their errors show) but nothing renders them yet:
-	// refused rather than silently ignored.
-	for _, u := range []struct {
-		name string
-		set  bool
-		pos  config.Pos
-	}{{"error-log-format", lf.Error != nil, p.ErrorLogFormatPos},
-		{"unique-id-format", lf.UniqueID != nil, p.UniqueIDFmtPos}} {
-		if u.set {
-			*ds = append(*ds, config.Diagnostic{Pos: u.pos, Severity: config.SevAlert,
-				Msg: "'" + u.name + "' is not supported by bulwark yet", Code: model.CodeUnsupported})
-		}
-	}
 	return lf
 }
 

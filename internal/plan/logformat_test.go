@@ -15,8 +15,9 @@ func TestLogFormatDiagnostics(t *testing.T) {
 	}{
 		{`    log-format "%ci %zz"`, `t.cfg:13:21: alert: 'log-format' : no such format variable 'zz'`},
 		{`    log-format "%ci %[nosuch]"`, `t.cfg:13:21: alert: 'log-format' : failed to parse sample expression <nosuch> : unknown fetch method 'nosuch'`},
-		{`    log-format "%[req.body]"`, `sample fetch 'req.body' is not supported by bulwark`},
-		{`    unique-id-format "%{+X}o%ci"`, `'unique-id-format' is not supported by bulwark yet`},
+		{`    log-format "%[internal.htx.data]"`, `sample fetch 'internal.htx.data' is not supported by bulwark`},
+		{`    unique-id-format "%{+X}o%ci"`, ``},
+		{`    error-log-format "%ci %[fc_err_str]"`, ``},
 		{`    unique-id-format "%{+X}o%zz"`, `no such format variable 'zz'`},
 		{`    log-format "%ci %{+Q}[src,lower]"`, ``},
 	} {

@@ -384,6 +384,18 @@ type srvConn struct {
 	// purges by it and a session checks an attached connection that
 	// waited long enough for the server to have closed it.
 	idleAt time.Time
+	st     *tls.ConnectionState // TLS state, taken once (tlsState)
+}
+
+// tlsState is the connection's TLS state, nil for plain TCP.
+func (sc *srvConn) tlsState() *tls.ConnectionState {
+	if sc.st == nil {
+		if tc, ok := sc.c.(*tls.Conn); ok {
+			st := tc.ConnectionState()
+			sc.st = &st
+		}
+	}
+	return sc.st
 }
 
 func joinPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

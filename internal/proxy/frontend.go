@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bulwark/internal/logfmt"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -32,16 +33,21 @@ type frontend struct {
 	// wait for a ClientHello before the content rules run).
 	inspectDelay time.Duration
 	// gate is the frontend's "maxconn" and its "disable frontend".
-	gate        *gate
-	stopped     atomic.Bool // "shutdown frontend"
-	errs        errCapture  // "show errors"
-	conns       atomic.Int64
-	logging     bool // some log target is configured: render request lines
-	tcpka       bool // option clitcpka / tcpka
-	connLevel   int  // see connLevel
-	bufferReq   bool // option http-buffer-request
-	comp        *compress.Config
-	proxyHdr    bool          // option http-use-proxy-header
+	gate      *gate
+	stopped   atomic.Bool // "shutdown frontend"
+	errs      errCapture  // "show errors"
+	conns     atomic.Int64
+	logging   bool // some log target is configured: render request lines
+	tcpka     bool // option clitcpka / tcpka
+	connLevel int  // see connLevel
+	bufferReq bool // option http-buffer-request
+	comp      *compress.Config
+	proxyHdr  bool // option http-use-proxy-header
+	logASAPOn bool // option logasap
+	// uniqueFmt is unique-id-format, uniqueHdr unique-id-header.
+	uniqueFmt   *logfmt.Format
+	uniqueHdr   string
+	errorLog    bool          // error-log-format is set: failed connections are logged in it
 	expectProxy bool          // some "tcp-request connection expect-proxy" rule
 	h2          *http2.Server //lint:ignore SA1019 see h2.go
 	h2base      *http.Server
@@ -59,6 +65,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	fe.comp = p.Compression
 	fe.proxyHdr = p.Option("http-use-proxy-header")
+	fe.logASAPOn = p.Option("logasap")
 	fe.initH2()
 	for _, r := range p.TCPRequest {
 		fe.expectProxy = fe.expectProxy || (r.Keyword == "tcp-request connection" && r.Action == "expect-proxy")
@@ -80,6 +87,10 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 		fe.useBE = append(fe.useBE, rt.backends[ub.Backend])
 	}
 	fe.caps, fe.inspectDelay, fe.pages = pp.Captures, pp.InspectDelay, pp.Pages
+	if pp.Log != nil {
+		fe.uniqueFmt, fe.uniqueHdr = pp.Log.UniqueID, pp.Log.UniqueIDHeader
+		fe.errorLog = pp.Log.Error != nil
+	}
 	return fe
 }
 
@@ -199,7 +210,42 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 func (fe *frontend) log(e *LogEntry) {
 	fe.account(e)
-	if fe.logging {
+	if fe.logging && !e.logged {
+		fe.connCounts(e)
 		fe.opts.Log(e)
 	}
+}
+
+// connCounts fills the connection counters of the httplog/tcplog
+// "actconn/feconn/beconn/srv_conn" field at log time.
+func (fe *frontend) connCounts(e *LogEntry) {
+	e.FeConn = fe.conns.Load()
+	e.ActConn = 0
+	for _, f := range fe.rt.frontends {
+		e.ActConn += f.conns.Load()
+	}
+	e.BeConn, e.SrvConn = 0, 0
+	if e.be != nil {
+		for _, s := range e.be.srvs() {
+			e.BeConn += s.current.Load()
+		}
+	}
+	if e.srv != nil {
+		e.SrvConn = e.srv.current.Load()
+	}
+}
+
+// logASAP sends the line of "option logasap" (CM 4.2): in HTTP once the
+// response head is out, in TCP once the server connection is up. The
+// entry is then only accounted at the end.
+func (fe *frontend) logASAP(e *LogEntry) {
+	if !fe.logASAPOn || !fe.logging || e.logged {
+		return
+	}
+	e.Ta = time.Since(e.Start)
+	e.ASAP = true
+	fe.connCounts(e)
+	fe.opts.Log(e)
+	e.ASAP = false
+	e.logged = true
 }

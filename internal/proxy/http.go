@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -52,18 +54,24 @@ type httpSession struct {
 	vars        map[string]acl.Sample
 	curBE       *backend
 	body        []byte // request body read ahead (http-buffer-request)
-	capReq      [][]byte
-	capResp     [][]byte
-	idle        atomic.Bool // waiting for a request: a soft stop may close it
-	tlsOn       bool
-	tlsFacts    tlsFacts // of the client connection, for the logs
-	expectPP    bool     // "tcp-request connection expect-proxy" ran
-	cconn       net.Conn // the client connection: c, or the h2 connection under its stream
-	noted       *server  // the server "show sess" has for this session
-	sni         []byte
-	client      net.Addr
-	h2          bool
-	done        func()
+	bodyRead    bool   // body holds this request's whole body already
+	// cliTLS and srvTLS are the TLS states of the client connection and
+	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
+	// without TLS.
+	cliTLS, srvTLS *tls.ConnectionState
+	localCert      *x509.Certificate // the certificate presented (LocalCert), once parsed
+	capReq         [][]byte
+	capResp        [][]byte
+	idle           atomic.Bool // waiting for a request: a soft stop may close it
+	tlsOn          bool
+	tlsFacts       tlsFacts // of the client connection, for the logs
+	expectPP       bool     // "tcp-request connection expect-proxy" ran
+	cconn          net.Conn // the client connection: c, or the h2 connection under its stream
+	noted          *server  // the server "show sess" has for this session
+	sni            []byte
+	client         net.Addr
+	h2             bool
+	done           func()
 	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
@@ -308,6 +316,13 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			s.tlsFacts = readTLSFacts(s.cconn)
 		}
 	}
+	if s.nreq == 0 && s.cliTLS == nil {
+		if tc, ok := s.cconn.(*tls.Conn); ok {
+			st := tc.ConnectionState()
+			s.cliTLS = &st
+		}
+	}
+	s.srvTLS = nil
 	e.TLS = s.tlsOn
 	s.tlsFacts.fill(e)
 	if err != nil {
@@ -353,6 +368,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			}
 		}
 	}
+	s.uniqueID(e)
 	ok := s.route(e)
 	s.captureText(e)
 	if e.Status > 0 {
@@ -385,6 +401,16 @@ func (s *httpSession) route(e *LogEntry) bool {
 	}
 	if uri := fe.cfg.MonitorURI; uri != "" && s.monitorMatch(uri) {
 		return s.monitor(e)
+	}
+	s.bodyRead = false
+	if fe.bufferReq && s.bufferable() {
+		// "option http-buffer-request" in the frontend: the rules see
+		// the body (req.body, req.body_param), as in HAProxy.
+		s.body = s.body[:0]
+		if !s.bufferBody(e) {
+			return false
+		}
+		s.bodyRead = true
 	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
@@ -712,10 +738,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	}
 	s.head = append(s.head, '\r', '\n')
 
-	if !s.bodyWaited {
+	if !s.bodyWaited && !s.bodyRead {
 		s.body = s.body[:0]
 	}
-	if hasBody && !s.bodyWaited && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
+	if hasBody && !s.bodyWaited && !s.bodyRead && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
 		(fe.bufferReq || be.bufferReq) {
 		// "option http-buffer-request": the whole body arrives before a
 		// server is chosen, so a slow client cannot hold a server
@@ -738,6 +764,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			s.noted = sc.srv
 			s.fe.rt.noteServer(s.cconn, be, sc.srv)
 		}
+		s.srvTLS = sc.tlsState()
 		s.stickStore(be, sc.srv, false)
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)
@@ -806,6 +833,13 @@ func serverDataTerm(err error) string {
 
 // smallBody is the largest response body sent with its head in one write.
 const smallBody = 8 << 10
+
+// bufferable reports whether the request's body can be read ahead
+// whole: a known length within the buffer, no "Expect: 100-continue".
+func (s *httpSession) bufferable() bool {
+	req := &s.m.req
+	return req.Framing() != h1.FramingNone && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(s.fe.bufSize)
+}
 
 // bufferBody reads a request body of known length completely, within the
 // request's time ("timeout http-request", else "timeout client"): a client
@@ -1258,6 +1292,14 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	// head: one syscall and one segment instead of two.
 	if resp.Body == h1.FramingLength && resp.ContentLength <= smallBody && !s.respWaited {
 		hl := len(s.head)
+		if s.fe.logASAPOn {
+			// The head is complete: "option logasap" logs now, counting
+			// the head as sent, before waiting for the body.
+			out := e.BytesOut
+			e.BytesOut += int64(hl)
+			s.fe.logASAP(e)
+			e.BytesOut = out
+		}
 		s.head = append(s.head, make([]byte, resp.ContentLength)...)
 		if _, err := io.ReadFull(sc.rd.Body(), s.head[hl:]); err != nil {
 			e.Term = serverDataTerm(err)
@@ -1272,6 +1314,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		if err != nil {
 			return 0, errClientAborted
 		}
+		s.fe.logASAP(e)
 		return 0, nil
 	}
 	n, err := s.tc.Write(s.head)
@@ -1279,6 +1322,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	if err != nil {
 		return 0, errClientAborted
 	}
+	s.fe.logASAP(e)
 	if resp.Tunnel {
 		to := tunTO
 		cto, sto := to, to

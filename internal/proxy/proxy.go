@@ -26,6 +26,7 @@ import (
 	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
+	"bulwark/internal/logfmt"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/resolver"
@@ -38,21 +39,24 @@ import (
 
 // LogEntry describes one finished session or request for the access log.
 type LogEntry struct {
-	Start                            time.Time
-	Client                           net.Addr
-	Frontend                         string
-	TLS                              bool
-	Backend                          string
-	Server                           string // "<NOSRV>" when none was chosen
-	Status                           int    // -1 in TCP mode
-	BytesOut                         int64  // bytes sent to the client
-	BytesIn                          int64
-	TR, Tw, Tc, Tr, Ta               time.Duration // HAProxy's timers; -1 when not reached
-	Term                             string        // termination state, two characters ("--" normal)
-	Cookie                           string        // persistence cookie characters of the state; "" = "--"
-	Request                          string        // request line, HTTP only
-	FeConn, BeConn, SrvConn, Retries int64
-	HTTP                             bool
+	Start              time.Time
+	Client             net.Addr
+	Frontend           string
+	TLS                bool
+	Backend            string
+	Server             string // "<NOSRV>" when none was chosen
+	Status             int    // -1 in TCP mode
+	BytesOut           int64  // bytes sent to the client
+	BytesIn            int64
+	TR, Tw, Tc, Tr, Ta time.Duration // HAProxy's timers; -1 when not reached
+	Term               string        // termination state, two characters ("--" normal)
+	Cookie             string        // persistence cookie characters of the state; "" = "--"
+	Request            string        // request line, HTTP only
+	// ActConn, FeConn, BeConn and SrvConn are the process's, the
+	// frontend's, the backend's and the server's current connections
+	// when the line is logged (the current one counted, as in HAProxy).
+	ActConn, FeConn, BeConn, SrvConn, Retries int64
+	HTTP                                      bool
 	// Level is set by "set-log-level" ("silent" drops the line).
 	Level string
 	// CapReq and CapResp are the {...} capture blocks of httplog, empty
@@ -79,6 +83,16 @@ type LogEntry struct {
 	// with bulwark-log-json (ECS user_agent.original).
 	UserAgent string
 
+	// ConnError marks a client connection that failed before any
+	// request (a TLS handshake): error-log-format renders it.
+	ConnError bool
+	// ASAP marks the early line of "option logasap": the total time and
+	// the bytes are what they were then ("+" before them in the line).
+	ASAP bool
+	// logged is set once the early line went out: the final one is then
+	// only counted, not logged again.
+	logged bool
+
 	be  *backend
 	srv *server
 }
@@ -87,6 +101,9 @@ type LogEntry struct {
 type Options struct {
 	// Log receives one entry per HTTP request or TCP session.
 	Log func(*LogEntry)
+	// Render renders a log-format string for an entry (package logging);
+	// unique-id-format needs it. Nil leaves unique ids unset.
+	Render func(dst []byte, f *logfmt.Format, e *LogEntry) []byte
 	// Inherited are listeners passed by a parent process (fd@N binds).
 	Inherited map[int]net.Listener
 	// Sockets are listening sockets a master process opened for this

@@ -138,6 +138,8 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	defer sc.Close()
 	fe.rt.noteServer(c, be, srv)
 	e.Server, e.srv = srv.name, srv
+	txn.srv = srv
+	fe.logASAP(e)
 	clientTO, serverTO := fe.clientTimeout, be.serverTimeout
 	if be.tunnelTimeout > 0 {
 		clientTO, serverTO = be.tunnelTimeout, be.tunnelTimeout

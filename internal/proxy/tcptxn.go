@@ -19,6 +19,7 @@ type tcpTxn struct {
 	vars     map[string]acl.Sample
 	hdrs     []h1.Header
 	be       *backend
+	srv      *server // the server connected to, once chosen
 	level    string
 	sni      []byte   // from the ClientHello, when inspected
 	conn     net.Conn // the client connection (PROXY header fetches); nil for h2

@@ -3,7 +3,12 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
+	"net/netip"
+	"time"
 
+	"bulwark/internal/acl"
+	"bulwark/internal/h1"
+	"bulwark/internal/stick"
 	"bulwark/internal/tlsfail"
 )
 
@@ -22,8 +27,43 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, bl boundListener, err error) {
 	if fe.rt.abuse != nil {
 		fe.rt.abuse.TLSFailure(fe.name, bl.label(), addrPort(tc.RemoteAddr()).Addr())
 	}
+	if fe.errorLog && fe.logging {
+		// error-log-format: the frontend's log targets get the line in
+		// that format instead of the built-in message.
+		ct := &connErrTxn{src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), code: int(f.Reason) + 1, reason: f.Reason.String()}
+		fe.opts.Log(&LogEntry{Start: time.Now(), Client: tc.RemoteAddr(), Frontend: fe.name, Backend: fe.name,
+			Server: "<NOSRV>", Term: "CR", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, Status: -1, TLS: true,
+			ConnError: true, Local: tc.LocalAddr(), Eval: acl.NewEval(ct), Level: "info"})
+		return
+	}
 	fe.rt.proxyLog(fe.name, "notice", f.Line(fe.name, bind, tc.RemoteAddr()))
 }
+
+// connErrTxn is the rule view of a connection that failed before its
+// first request: its addresses and the failure.
+type connErrTxn struct {
+	src, dst netip.AddrPort
+	code     int
+	reason   string
+}
+
+func (t *connErrTxn) Src() netip.AddrPort           { return t.src }
+func (t *connErrTxn) Dst() netip.AddrPort           { return t.dst }
+func (t *connErrTxn) Method() []byte                { return nil }
+func (t *connErrTxn) Target() []byte                { return nil }
+func (t *connErrTxn) Version() (int, int)           { return 0, 0 }
+func (t *connErrTxn) ReqHeaders() []h1.Header       { return nil }
+func (t *connErrTxn) RespHeaders() []h1.Header      { return nil }
+func (t *connErrTxn) Status() int                   { return 0 }
+func (t *connErrTxn) TLS() (bool, []byte)           { return true, nil }
+func (t *connErrTxn) Now() int64                    { return 0 }
+func (t *connErrTxn) Tracked(int) stick.Ref         { return stick.Ref{} }
+func (t *connErrTxn) SetTracked(int, stick.Ref)     {}
+func (t *connErrTxn) Var(string) (acl.Sample, bool) { return acl.Sample{}, false }
+func (t *connErrTxn) SetVar(string, acl.Sample)     {}
+func (t *connErrTxn) Env() acl.Env                  { return nil }
+func (t *connErrTxn) ConnError() (int, string)      { return t.code, t.reason }
+func (t *connErrTxn) CacheHit() (bool, string)      { return false, "" }
 
 // handshakeTCP completes the handshake of a TCP-mode TLS bind up front,
 // within "timeout client", so that a failure is explained like on HTTP

@@ -256,6 +256,11 @@ func (s *Store) GetConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config, err
 	if err != nil {
 		return nil, err
 	}
+	// A line's own configuration carries its certificate: GetCertificate
+	// is not called then, so the choice is recorded here too.
+	if r, ok := hello.Conn.(interface{ SetLocalCert(*tls.Certificate) }); ok {
+		r.SetLocalCert(e.cert)
+	}
 	return e.conf, nil
 }
 

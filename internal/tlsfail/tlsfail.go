@@ -67,6 +67,12 @@ type Hello struct {
 	Versions []uint16
 	Ciphers  []uint16
 	ALPN     []string
+	// Extensions, Curves and Points are the ClientHello's extension
+	// types, supported groups and EC point formats, in the client's
+	// order (ssl_fc_extlist_bin, ssl_fc_eclist_bin, ssl_fc_ecformats_bin).
+	Extensions []uint16
+	Curves     []tls.CurveID
+	Points     []uint8
 }
 
 // Conn wraps an accepted connection so that the ClientHello can be
@@ -76,7 +82,13 @@ type Conn struct {
 	Hello Hello
 	// Config is the configuration the hello was answered with.
 	Config *tls.Config
+	// Cert is the certificate the handshake presented, when the
+	// certificate store chose it (ssl_f_* fetches); nil otherwise.
+	Cert *tls.Certificate
 }
+
+// SetLocalCert records the certificate chosen for this connection.
+func (c *Conn) SetLocalCert(cert *tls.Certificate) { c.Cert = cert }
 
 // NewConn wraps c.
 func NewConn(c net.Conn) *Conn { return &Conn{Conn: c} }
@@ -90,7 +102,8 @@ func Wrap(cfg *tls.Config) *tls.Config {
 		if c, ok := h.Conn.(*Conn); ok {
 			c.Config = out
 			c.Hello = Hello{Seen: true, SNI: h.ServerName, Versions: slices.Clone(h.SupportedVersions),
-				Ciphers: slices.Clone(h.CipherSuites), ALPN: slices.Clone(h.SupportedProtos)}
+				Ciphers: slices.Clone(h.CipherSuites), ALPN: slices.Clone(h.SupportedProtos),
+				Extensions: slices.Clone(h.Extensions), Curves: slices.Clone(h.SupportedCurves), Points: slices.Clone(h.SupportedPoints)}
 		}
 		if inner != nil {
 			return inner(h)
