@@ -300,7 +300,7 @@ func (c *compiler) log(dst *[]LogTarget, d *config.Directive) {
 		*dst = append(*dst, LogTarget{Pos: d.Pos, Global: true})
 		return
 	}
-	lt := LogTarget{Pos: d.Pos, Target: d.Arg(0), Len: 1024, Format: "local"}
+	lt := LogTarget{Pos: d.Pos, Target: ExpandAddrEnv(d.Arg(0)), Len: 1024, Format: "local"}
 	rest := d.Args[1:]
 	for len(rest) >= 2 {
 		switch rest[0].Text {

@@ -289,7 +289,10 @@ func (rt *Runtime) stateChanged(b *backend, s *server, before, after srvstate.Sn
 	}
 	rt.event(msg)
 	level := "notice"
-	if after.Op == srvstate.Stopped && before.Op != srvstate.Stopped {
+	wentDown := after.Op == srvstate.Stopped && before.Op != srvstate.Stopped ||
+		after.Admin.Maint() && !before.Admin.Maint() && before.Op != srvstate.Stopped
+	// HAProxy sends no alert for a server that was already stopping.
+	if wentDown && before.Op != srvstate.Stopping {
 		level = "alert"
 	}
 	rt.proxyLog(b.name, level, msg)
@@ -331,16 +334,19 @@ func (rt *Runtime) proxyLog(proxy, level, msg string) {
 	}
 }
 
-// stateMessage words a state change of s as HAProxy logs it, "" when
-// nothing an operator watches changed.
+// stateMessage words a state change of s as HAProxy 2.6 logs it (the
+// messages of srv_update_status), "" when nothing an operator watches
+// changed.
 func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) string {
 	who := "Server " + b.name + "/" + s.name
 	if s.cfg.Backup {
 		who = "Backup " + who
 	}
-	reason := func() string {
-		c := after.Check
-		return ", reason: " + c.Desc() + ", check duration: " + strconv.FormatInt(c.Duration.Milliseconds(), 10) + "ms"
+	upDown := func() string {
+		if after.Op == srvstate.Stopped {
+			return "DOWN"
+		}
+		return "UP"
 	}
 	rmaint := func(n srvstate.Snapshot) bool { return n.Admin&srvstate.AdminRMaint != 0 }
 	switch {
@@ -353,8 +359,7 @@ func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) strin
 		if before.Op == srvstate.Stopped {
 			return who + " was DOWN and now enters maintenance" + cause + "."
 		}
-		return who + " is going DOWN for maintenance" + cause + ". " + b.left() +
-			fmt.Sprintf(" %d sessions active, 0 requeued, 0 remaining in queue.", s.current.Load())
+		return who + " is going DOWN for maintenance" + cause + b.left(s) + "."
 	case rmaint(before) && !rmaint(after) && !after.Admin.Maint():
 		state := "UP"
 		if after.Op == srvstate.Stopped {
@@ -371,30 +376,64 @@ func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) strin
 		if before.Op == srvstate.Stopped {
 			return who + " was DOWN and now enters maintenance."
 		}
-		return who + " is going DOWN for maintenance. " + b.left()
+		return who + " is going DOWN for maintenance" + b.left(s) + "."
 	case before.Admin.Maint() && !after.Admin.Maint():
-		if after.Op == srvstate.Stopped {
-			return who + " leaves maintenance, still DOWN."
+		ready := "READY"
+		if after.Admin.Drain() {
+			ready = "DRAIN"
 		}
-		return who + " is UP/READY (leaving forced maintenance)."
+		return who + " is " + upDown() + "/" + ready + " (leaving forced maintenance)."
 	case !before.Admin.Drain() && after.Admin.Drain():
-		return who + " enters drain state."
+		return who + " enters drain state" + b.left(s) + "."
 	case before.Admin.Drain() && !after.Admin.Drain():
-		return who + " is UP (leaving forced drain)."
+		return who + " is " + upDown() + " (leaving forced drain)."
 	case before.Op == after.Op:
 		return ""
 	case after.Op == srvstate.Stopped:
-		return who + " is DOWN" + reason() + ". " + b.left() + fmt.Sprintf(" %d sessions active, 0 requeued, 0 remaining in queue.", s.current.Load())
+		return who + " is DOWN" + checkReason(before, after) + b.left(s) + "."
 	case after.Op == srvstate.Stopping:
-		return who + " is stopping" + reason() + ". " + b.left()
+		return who + " is stopping" + checkReason(before, after) + b.left(s) + "."
 	}
-	return who + " is UP" + reason() + ". " + b.left()
+	return who + " is UP" + checkReason(before, after) + b.online() + "."
 }
 
-// left is the tail of HAProxy's state messages: the servers that still
-// take traffic.
-func (b *backend) left() string {
-	act, bck := 0, 0
+// checkReason is the check that changed the state, as HAProxy appends it:
+// ", reason: Layer4 connection problem, info: "Connection refused",
+// check duration: 0ms". An agent's result is used when the agent decided.
+func checkReason(before, after srvstate.Snapshot) string {
+	c := after.Check
+	if after.AgentDown != before.AgentDown {
+		c = after.Agent
+	}
+	if !c.Status.Finished() {
+		return ""
+	}
+	return ", reason: " + c.Desc() + ", check duration: " + strconv.FormatInt(c.Duration.Milliseconds(), 10) + "ms"
+}
+
+// left is the tail of HAProxy's messages for a server leaving the
+// rotation: the servers that still take traffic, then s's sessions.
+func (b *backend) left(s *server) string {
+	act, bck := b.counts()
+	return fmt.Sprintf(". %d active and %d backup servers left.%s %d sessions active, 0 requeued, 0 remaining in queue",
+		act, bck, onBackup(act, bck), s.current.Load())
+}
+
+// online is the tail of the message for a server coming back.
+func (b *backend) online() string {
+	act, bck := b.counts()
+	return fmt.Sprintf(". %d active and %d backup servers online.%s 0 sessions requeued, 0 total in queue", act, bck, onBackup(act, bck))
+}
+
+func onBackup(act, bck int) string {
+	if act == 0 && bck > 0 {
+		return " Running on backup."
+	}
+	return ""
+}
+
+// counts are the active and backup servers taking new traffic.
+func (b *backend) counts() (act, bck int) {
 	for _, s := range b.srvs() {
 		cur := s.state.Load()
 		if cur.View().Weight == 0 {
@@ -406,7 +445,7 @@ func (b *backend) left() string {
 			act++
 		}
 	}
-	return fmt.Sprintf("%d active and %d backup servers left.", act, bck)
+	return act, bck
 }
 
 // noneLeft reports a backend with no server taking traffic.

@@ -419,7 +419,7 @@ func (rt *Runtime) apiSetState(args []string, state string) string {
 		return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"
 	}
 	before, after := s.state.SetAdmin(a)
-	rt.event(b.stateMessage(s, before, after))
+	rt.stateChanged(b, s, before, after)
 	return ""
 }
 

@@ -465,7 +465,7 @@ func (s *httpSession) statsAction(px *model.Proxy, rt *Runtime) string {
 			continue
 		}
 		before, after := apply(sv)
-		rt.event(b.stateMessage(sv, before, after))
+		rt.stateChanged(b, sv, before, after)
 		done++
 	}
 	switch {

@@ -181,9 +181,9 @@ func New(c Config) *Server {
 	s := &Server{apply: c.Apply, wake: make(chan struct{}, 1)}
 	sn := &Snapshot{Op: Running, Checked: c.Checked, Health: c.Rise, Rise: c.Rise, Fall: c.Fall,
 		Weight: c.Weight, InitialWeight: c.Weight, LastChange: time.Now(), Addr: c.Addr, FQDN: c.FQDN}
-	if c.Checked {
-		sn.Check.Status = CheckIni
-	}
+	// Every server starts "Initializing", checked or not, as "show
+	// servers state" shows it (srv_check_status 1).
+	sn.Check.Status = CheckIni
 	if c.Disabled {
 		sn.Admin = AdminFMaint | AdminCMaint
 	}
