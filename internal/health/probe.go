@@ -163,13 +163,22 @@ func (r *probeRun) connect(rule *Rule) bool {
 	defer cancel()
 	dial := r.t.Dial
 	if dial == nil {
-		d := net.Dialer{}
-		dial = d.DialContext
+		dial = func(ctx context.Context, netw, addr string) (net.Conn, error) {
+			if netw == "tcp" {
+				return dialTCP(ctx, addr)
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, netw, addr)
+		}
 	}
 	conn, err := dial(ctx, netw, addr)
 	if err != nil {
 		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
 			return r.fail(srvstate.CheckL4TOUT, 0, strings.TrimSpace(r.where(rule, what)))
+		}
+		var se *syncConnectError
+		if errors.As(err, &se) {
+			return r.fail(srvstate.CheckL4CON, 0, "General socket error ("+sysError(err)+")"+r.where(rule, what))
 		}
 		return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
 	}
@@ -292,7 +301,9 @@ func (r *probeRun) read(rule *Rule, what string) bool {
 		}
 		r.eof = true
 		if !errors.Is(err, io.EOF) && len(r.in) == 0 {
-			return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
+			// An I/O error on an established connection is HAProxy's
+			// "socket error", not a connection problem.
+			return r.fail(srvstate.CheckSockErr, 0, sysError(err)+r.where(rule, what))
 		}
 	}
 	return true
