@@ -138,10 +138,28 @@ func (c *compiler) checkOption(p *Proxy, d *config.Directive, name string, rest 
 		case 3:
 			rq.Method, rq.URI, rq.Version = rest[0].Text, rest[1].Text, rest[2].Text
 		}
-		// The old trick of headers after the version ("HTTP/1.1\r\nHost:
-		// x") is deprecated; HAProxy 2.6 drops what follows the version.
+		// The old trick of headers (and a body) after the version
+		// ("HTTP/1.1\r\nHost:\ www") is deprecated but still honoured by
+		// HAProxy 2.6.
 		if i := strings.Index(rq.Version, "\r\n"); i >= 0 {
+			c.ds.Warnf(rest[2].Pos, "hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
+			hidden := rq.Version[i+2:]
 			rq.Version = rq.Version[:i]
+			hdrs, body, hasBody := strings.Cut("\r\n"+hidden, "\r\n\r\n")
+			if hasBody {
+				rq.Body = &config.Word{Pos: rest[2].Pos, Text: body}
+			}
+			for _, line := range strings.Split(hdrs, "\r\n") {
+				if line == "" {
+					continue
+				}
+				name, value, ok := strings.Cut(line, ":")
+				if !ok || name == "" || strings.ContainsAny(name, " \t") {
+					c.ds.Alertf(rest[2].Pos, "'option httpchk' : unable to parse the request '%s'.", hidden)
+					return
+				}
+				rq.Headers = append(rq.Headers, CheckHeader{Name: name, Value: config.Word{Pos: rest[2].Pos, Text: strings.TrimSpace(value)}})
+			}
 		}
 		p.HTTPChk = &HTTPChkOption{Pos: d.Pos, Method: rq.Method, URI: rq.URI, Version: rq.Version}
 		if len(rest) == 0 {

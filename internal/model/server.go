@@ -145,7 +145,12 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 		}
 		switch name {
 		case "addr":
-			o.CheckAddr = v.Text
+			// A port given with the address is ignored: the check port is
+			// "port", else the server's.
+			o.CheckAddr = ExpandAddrEnv(v.Text)
+			if a, err := ParseServerAddr(o.CheckAddr); err == nil && a.Host != "" {
+				o.CheckAddr = a.Host
+			}
 		case "check-sni":
 			o.CheckSNI = v.Text
 		case "check-alpn":

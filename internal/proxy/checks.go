@@ -79,7 +79,11 @@ func (rt *Runtime) watchServer(b *backend, s *server, offset time.Duration) {
 // over the health check.
 func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 	c := s.cfg
+	// "addr" moves the agent too, unless "agent-addr" says otherwise.
 	host := c.Addr.Host
+	if c.CheckAddr != "" {
+		host = c.CheckAddr
+	}
 	if c.AgentAddr != "" {
 		host = c.AgentAddr
 	}
