@@ -270,6 +270,9 @@ type Proxy struct {
 	LogFormatSD, ErrorLogFormat, UniqueIDFormat       string
 	LogFormatSDPos, ErrorLogFormatPos, UniqueIDFmtPos config.Pos
 	UniqueIDHeader                                    string
+	// MonitorURI is "monitor-uri": requests for it are answered by the
+	// frontend itself (200, not logged).
+	MonitorURI string
 	LogTag                                            string
 	ErrorFiles                                        map[int]string
 	Captures                                          []Capture

@@ -236,8 +236,14 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		c.compression(p, s, d)
 	case "filter":
 		c.filter(p, s, d)
-	case "description", "id", "rate-limit", "monitor-uri":
-		if d.Name == "rate-limit" || d.Name == "monitor-uri" {
+	case "monitor-uri":
+		if len(d.Args) != 1 {
+			c.ds.Alertf(d.Pos, "'monitor-uri' expects an URI")
+			return
+		}
+		p.MonitorURI = d.Arg(0)
+	case "description", "id", "rate-limit":
+		if d.Name == "rate-limit" {
 			c.unsupported(d.Pos, "'%s' is not supported by bulwark", d.Name)
 		}
 	case "disabled":

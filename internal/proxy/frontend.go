@@ -199,7 +199,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 func (fe *frontend) log(e *LogEntry) {
 	fe.account(e)
-	if fe.logging {
+	if fe.logging && !e.noLog {
 		fe.opts.Log(e)
 	}
 }

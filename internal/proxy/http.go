@@ -346,6 +346,13 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if s.acmeChallenge(e) {
 		return false
 	}
+	if u := fe.cfg.MonitorURI; u != "" && monitorMatch(u, s.m.req.Target) {
+		// CM 4 "monitor-uri": answered before any http-request rule,
+		// and never logged.
+		s.sendError(200, e)
+		e.noLog = true
+		return false
+	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
 		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
@@ -1307,4 +1314,26 @@ func (s *httpSession) proxyConnection() {
 			req.KeepAlive = true
 		}
 	}
+}
+
+// monitorMatch tells whether a request-target is the monitor URI: its
+// path when the URI starts with a slash (absolute-form requests, as
+// HTTP/2 sends them, match too), else the whole target. Case counts.
+func monitorMatch(uri string, target []byte) bool {
+	if !strings.HasPrefix(uri, "/") {
+		return string(target) == uri
+	}
+	t := target
+	if i := bytes.Index(t, []byte("://")); i >= 0 && t[0] != '/' {
+		t = t[i+3:]
+		if j := bytes.IndexAny(t, "/?"); j >= 0 {
+			t = t[j:]
+		} else {
+			t = t[len(t):]
+		}
+	}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		t = t[:i]
+	}
+	return string(t) == uri
 }
