@@ -42,6 +42,8 @@ type Target struct {
 	// server is up: "http-check disable-on-404".
 	DisableOn404 bool
 	Running      bool
+	// Server and Backend name the checked server for the Context.
+	Server, Backend string
 	// Dial replaces net.Dialer for tests; nil dials for real.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -59,6 +61,7 @@ type probeRun struct {
 	resp   *httpResponse
 	result srvstate.Check
 	unhook func() bool // releases the close-on-cancel of conn
+	cx     Context
 }
 
 func (r *probeRun) close() {
@@ -73,18 +76,22 @@ func (r *probeRun) close() {
 // HAProxy's status code, code and description.
 func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
 	r := &probeRun{s: s, t: t, ctx: ctx, start: time.Now()}
+	r.cx.Server, r.cx.Backend = t.Server, t.Backend
 	defer r.close()
 	var last *Rule
 	for i := range s.Rules {
 		rule := &s.Rules[i]
 		var ok bool
 		switch rule.Action {
+		case Vars:
+			rule.Do(&r.cx)
+			continue
 		case Connect:
 			ok = r.connect(rule)
 		case Send:
 			ok = r.send(rule)
 		case Expect:
-			ok = r.expect(rule, i == len(s.Rules)-1)
+			ok = r.expect(rule, r.lastIO(i))
 		}
 		if !ok {
 			r.result.Duration = time.Since(r.start)
@@ -106,6 +113,17 @@ func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
 	}
 	res.Duration = time.Since(r.start)
 	return res
+}
+
+// lastIO reports whether rule i is the last one that talks to the
+// server (variable rules after it do not count).
+func (r *probeRun) lastIO(i int) bool {
+	for _, rule := range r.s.Rules[i+1:] {
+		if rule.Action != Vars {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *probeRun) fail(st srvstate.CheckStatus, code int, info string) bool {
@@ -235,12 +253,23 @@ func (r *probeRun) send(rule *Rule) bool {
 		return r.fail(srvstate.CheckSockErr, 0, "no connection"+r.where(rule, "send"))
 	}
 	data := rule.Data
+	if rule.DataFmt != nil {
+		data = []byte(rule.DataFmt(&r.cx))
+		if rule.Hex {
+			b, err := hex.DecodeString(string(data))
+			if err != nil {
+				return r.fail(srvstate.CheckSockErr, 0, "invalid hexadecimal string"+r.where(rule, "send"))
+			}
+			data = b
+		}
+	}
 	if rule.HTTP != nil {
 		data = r.request(rule.HTTP)
 	}
 	// A send starts a new exchange: what came before answered the
 	// previous one.
 	r.in, r.resp = r.in[:0], nil
+	r.cx.Payload, r.cx.Headers, r.cx.Status = nil, nil, 0
 	if _, err := r.conn.Write(data); err != nil {
 		if isTimeout(err) {
 			return r.fail(srvstate.CheckL7TOUT, 0, strings.TrimSpace(r.where(rule, "send")))
@@ -254,9 +283,21 @@ func (r *probeRun) send(rule *Rule) bool {
 // unless a header sets Connection, and Content-Length with a body.
 func (r *probeRun) request(q *Request) []byte {
 	var b bytes.Buffer
-	b.WriteString(q.Method + " " + q.URI + " " + q.Version + "\r\n")
+	uri, body := q.URI, q.Body
+	if q.URIFmt != nil {
+		if uri = q.URIFmt(&r.cx); uri == "" {
+			uri = "/"
+		}
+	}
+	if q.BodyFmt != nil {
+		body = q.BodyFmt(&r.cx)
+	}
+	b.WriteString(q.Method + " " + uri + " " + q.Version + "\r\n")
 	conn := false
-	for _, h := range q.Headers {
+	for i, h := range q.Headers {
+		if i < len(q.HeaderFmts) && q.HeaderFmts[i] != nil {
+			h[1] = q.HeaderFmts[i](&r.cx)
+		}
 		if strings.EqualFold(h[0], "connection") {
 			conn = true
 		}
@@ -271,11 +312,11 @@ func (r *probeRun) request(q *Request) []byte {
 	if !conn {
 		b.WriteString("Connection: close\r\n")
 	}
-	if q.Body != "" {
-		b.WriteString("Content-Length: " + strconv.Itoa(len(q.Body)) + "\r\n")
+	if body != "" {
+		b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
 	}
 	b.WriteString("\r\n")
-	b.WriteString(q.Body)
+	b.WriteString(body)
 	return b.Bytes()
 }
 
@@ -295,6 +336,7 @@ func (r *probeRun) read(rule *Rule, what string) bool {
 	}
 	n, err := r.conn.Read(r.in[len(r.in):bufSize])
 	r.in = r.in[:len(r.in)+n]
+	r.cx.Payload = r.in
 	if err != nil {
 		if isTimeout(err) {
 			return r.fail(rule.Exp.Tout, 0, strings.TrimSpace(r.where(rule, what)))

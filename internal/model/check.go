@@ -378,10 +378,18 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 			return
 		}
 		r.Action, r.Var, r.VarExpr = act[:open], act[open+1:len(act)-1], args
-		// The checks' variables only feed log-format strings, which the
-		// check engine does not evaluate.
-		c.unsupported(d.Pos, "'%s %s' is not supported by bulwark", d.Name, r.Action)
-		return
+		if r.Action == "unset-var" && len(args) > 0 {
+			c.ds.Alertf(args[0].Pos, "'%s %s' : no argument expected", d.Name, act)
+			return
+		}
+		if r.Action != "unset-var" && len(args) == 0 {
+			c.ds.Alertf(d.Pos, "'%s %s' : missing expression", d.Name, act)
+			return
+		}
+		if !strings.HasPrefix(r.Var, "check.") && !strings.HasPrefix(r.Var, "proc.") {
+			c.ds.Alertf(d.ArgPos(0), "'%s %s' : only 'check' and 'proc' variables may be used by checks", d.Name, act)
+			return
+		}
 	default:
 		if isHTTP {
 			c.ds.Alertf(d.ArgPos(0), "'http-check' only supports 'comment', 'connect', 'send', 'expect', 'set-var', 'unset-var', 'disable-on-404' and 'send-state' (got '%s')", act)
@@ -402,9 +410,18 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 // connect before it once the ruleset has rules, an expect a send, a
 // connect an expect).
 func (c *compiler) addHTTPRule(hc *HealthCheck, r *CheckRule, d *config.Directive) {
+	// The order is judged on the last rule that talks to the server:
+	// variable rules sit anywhere, as in HAProxy.
 	var last *CheckRule
-	if n := len(hc.Rules); n > 0 {
-		last = hc.Rules[n-1]
+	for i := len(hc.Rules) - 1; i >= 0; i-- {
+		if a := hc.Rules[i].Action; a != "set-var" && a != "unset-var" && a != "set-var-fmt" {
+			last = hc.Rules[i]
+			break
+		}
+	}
+	if r.Action == "set-var" || r.Action == "unset-var" || r.Action == "set-var-fmt" {
+		hc.Rules = append(hc.Rules, r)
+		return
 	}
 	step := len(hc.Rules) + 1
 	switch {

@@ -190,6 +190,7 @@ func (b *backend) checkSpec(s *server) health.Spec {
 	}
 	t := &spec.Target
 	t.Host = host
+	t.Server, t.Backend = s.name, b.name
 	t.TLS = s.checkTLS
 	if t.TLS == nil && s.tls != nil && !redirected {
 		t.TLS = s.tls
