@@ -51,7 +51,7 @@ type Rule struct {
 	Step int
 
 	Conn ConnectRule
-	Data []byte   // Send: the bytes of a tcp-check send
+	Data []byte // Send: the bytes of a tcp-check send
 	// DataFmt, when set, renders the bytes of a send-lf (hex decoded for
 	// send-binary-lf, which sets Hex).
 	DataFmt Dyn

@@ -273,9 +273,9 @@ type Proxy struct {
 	// MonitorURI is "monitor-uri": requests for it are answered by the
 	// frontend itself (200, not logged).
 	MonitorURI string
-	LogTag                                            string
-	ErrorFiles                                        map[int]string
-	Captures                                          []Capture
+	LogTag     string
+	ErrorFiles map[int]string
+	Captures   []Capture
 	// InspectDelay is "tcp-request inspect-delay" (0 when absent).
 	InspectDelay time.Duration
 
