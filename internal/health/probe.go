@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
+	"bulwark/internal/socks4"
 	"bulwark/internal/srvstate"
 )
 
@@ -42,6 +44,10 @@ type Target struct {
 	// server is up: "http-check disable-on-404".
 	DisableOn404 bool
 	Running      bool
+	// Socks4 is the server's SOCKS4 proxy; Socks4Checks makes the
+	// default connect use it ("check-via-socks4").
+	Socks4       string
+	Socks4Checks bool
 	// Server and Backend name the checked server for the Context.
 	Server, Backend string
 	// Dial replaces net.Dialer for tests; nil dials for real.
@@ -189,7 +195,29 @@ func (r *probeRun) connect(rule *Rule) bool {
 			return d.DialContext(ctx, netw, addr)
 		}
 	}
+	via := r.t.Socks4 != "" && netw == "tcp" && (c.ViaSocks4 || c.Default && r.t.Socks4Checks)
+	target := addr
+	if via {
+		addr = r.t.Socks4
+	}
 	conn, err := dial(ctx, netw, addr)
+	if err == nil && via {
+		// The SOCKS4 handshake belongs to the connect: its failure is a
+		// connection problem in HAProxy's words.
+		conn.SetDeadline(time.Now().Add(r.t.ConnectTimeout))
+		dst, perr := netip.ParseAddrPort(target)
+		if perr != nil {
+			conn.Close()
+			return r.fail(srvstate.CheckL4CON, 0, "socks4 needs an IPv4 destination"+r.where(rule, what))
+		}
+		if serr := socks4.Connect(conn, dst); serr != nil {
+			conn.Close()
+			if isTimeout(serr) {
+				return r.fail(srvstate.CheckL4TOUT, 0, strings.TrimSpace(r.where(rule, what)))
+			}
+			return r.fail(srvstate.CheckL4CON, 0, serr.Error()+r.where(rule, what))
+		}
+	}
 	if err != nil {
 		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
 			return r.fail(srvstate.CheckL4TOUT, 0, strings.TrimSpace(r.where(rule, what)))

@@ -72,6 +72,9 @@ type ConnectRule struct {
 	SNI       string
 	ALPN      []string
 	SendProxy bool
+	// ViaSocks4 goes through the server's SOCKS4 proxy ("via-socks4"; the
+	// default connect does with "check-via-socks4").
+	ViaSocks4 bool
 }
 
 // Request is an HTTP check request.

@@ -280,7 +280,6 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 				cc.SendProxy = true
 			case "via-socks4":
 				cc.ViaSocks4 = true
-				c.unsupported(args[i].Pos, "'%s connect via-socks4' is not supported by bulwark", d.Name)
 			case "ssl":
 				cc.SSL = true
 			case "linger":

@@ -408,7 +408,11 @@ type ServerOptions struct {
 	// OnError (default "fastinter") are the passive checks; OnMarkedDown
 	// and OnMarkedUp what a state change does to sessions.
 	Observe, OnError, OnMarkedDown, OnMarkedUp string
-	ErrorLimit                                 int
+	// Socks4 is "socks4 <addr>:<port>": connections to the server go
+	// through that SOCKS4 proxy; CheckViaSocks4 sends the checks too.
+	Socks4         string
+	CheckViaSocks4 bool
+	ErrorLimit     int
 	// PoolMaxConn bounds the idle connections kept for the server
 	// ("pool-max-conn"): -1 unlimited, 0 none (a connection closes after
 	// each response). Default DefaultPoolMaxConn.

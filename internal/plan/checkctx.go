@@ -29,6 +29,7 @@ func (t checkTxn) Now() int64                { return time.Now().UnixMilli() }
 func (t checkTxn) Tracked(int) stick.Ref     { return stick.Ref{} }
 func (t checkTxn) SetTracked(int, stick.Ref) {}
 func (t checkTxn) Env() acl.Env              { return noEnv{} }
+func (t checkTxn) CacheHit() (bool, string)  { return false, "" }
 
 func (t checkTxn) RespHeaders() []h1.Header {
 	if t.c.Headers == nil {

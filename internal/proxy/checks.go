@@ -191,6 +191,7 @@ func (b *backend) checkSpec(s *server) health.Spec {
 	t := &spec.Target
 	t.Host = host
 	t.Server, t.Backend = s.name, b.name
+	t.Socks4, t.Socks4Checks = c.Socks4, c.CheckViaSocks4
 	t.TLS = s.checkTLS
 	if t.TLS == nil && s.tls != nil && !redirected {
 		t.TLS = s.tls
