@@ -18,7 +18,7 @@ func newGlobal() Global {
 var globalIgnored = set("expose-experimental-directives")
 
 // globalNoEffect tune HAProxy internals; accepted with a warning.
-var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
+var globalNoEffect = set("tune.ssl.default-dh-param", "tune.maxaccept",
 	"tune.ssl.cachesize", "tune.ssl.lifetime", "cpu-map",
 	"tune.ssl.maxrecord", "quiet", "tune.idletimer",
 	// Go splices through pipes of its own.
@@ -94,6 +94,20 @@ func (c *compiler) global(s *config.Section) {
 				g.NoExitOnFailure = true
 			default:
 				c.ds.Alertf(d.Pos, "'master-worker' only supports 'no-exit-on-failure' option")
+			}
+		case "server-state-file":
+			g.ServerStateFile = d.Arg(0)
+		case "server-state-base":
+			g.ServerStateBase = d.Arg(0)
+		case "spread-checks":
+			if n, ok := c.rangeArg(d, 0, 50); ok {
+				g.SpreadChecks = n
+			}
+		case "max-spread-checks":
+			if t, err := units.ParseTime(d.Arg(0)); err != nil || len(d.Args) != 1 {
+				c.ds.Alertf(d.Pos, "'max-spread-checks' expects a delay")
+			} else {
+				g.MaxSpreadChecks = t
 			}
 		case "crt-base":
 			g.CrtBase = d.Arg(0)

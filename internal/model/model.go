@@ -88,6 +88,14 @@ func (m *Model) filter(c Cap) []*Proxy {
 // Global holds process-wide settings.
 type Global struct {
 	Pos config.Pos
+	// ServerStateFile and ServerStateBase are "server-state-file" and
+	// "server-state-base": where backends with
+	// "load-server-state-from-file" find the state of a previous process.
+	ServerStateFile, ServerStateBase string
+	// SpreadChecks is "spread-checks" (percent of jitter on check
+	// intervals); MaxSpreadChecks bounds the initial spreading delay.
+	SpreadChecks    int
+	MaxSpreadChecks time.Duration
 	// Node and Description name this process on the stats page and in
 	// "show info" (node defaults to the host name).
 	Node, Description string
@@ -270,6 +278,9 @@ type Proxy struct {
 	LogFormatSD, ErrorLogFormat, UniqueIDFormat       string
 	LogFormatSDPos, ErrorLogFormatPos, UniqueIDFmtPos config.Pos
 	UniqueIDHeader                                    string
+	// LoadServerState is "load-server-state-from-file" (global, local,
+	// none; "" unset) and ServerStateFileName "server-state-file-name".
+	LoadServerState, ServerStateFileName string
 	// MonitorURI is "monitor-uri": requests for it are answered by the
 	// frontend itself (200, not logged).
 	MonitorURI string

@@ -226,7 +226,11 @@ func (s *Server) update(f func(*Snapshot)) (before, after Snapshot) {
 		if old.Op == Stopped {
 			n.Downtime += now.Sub(old.LastChange)
 		}
-		n.LastChange = now
+		// A writer that set the time of the change itself (Restore)
+		// keeps it.
+		if n.LastChange == old.LastChange {
+			n.LastChange = now
+		}
 		if n.Op == Stopped {
 			n.DownTransitions++
 		}
