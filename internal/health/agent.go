@@ -77,6 +77,7 @@ type AgentSpec struct {
 	// Follow, when set, gives Addr before each probe: the agent of a
 	// server DNS moves is asked at the server's new address.
 	Follow func() string
+	Spread int // "spread-checks" percent
 }
 
 // ProbeAgent asks the agent once. A connection problem is a check result
@@ -143,7 +144,7 @@ func (c *Checker) WatchAgent(a AgentSpec, offset time.Duration, apply func(srvst
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		for next := offset; c.wait(c.ctx, next, nil); next = a.Inter {
+		for next := offset; c.wait(c.ctx, next, nil); next = Spread(a.Inter, a.Spread) {
 			p := a
 			if a.Follow != nil {
 				p.Addr = a.Follow()

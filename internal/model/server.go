@@ -51,7 +51,7 @@ var unsupportedServerOpts = map[string]bool{
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
-	"minconn": true, "slowstart": true,
+	"minconn": true,
 }
 
 func (c *compiler) server(p *Proxy, d *config.Directive) *Server {

@@ -16,10 +16,11 @@ import (
 // s.lb here and b.lb is only read when a change comes, once serving.
 func newServerState(b *backend, s *server, addr netip.AddrPort) *srvstate.Server {
 	st := srvstate.New(srvstate.Config{Weight: s.cfg.Weight, Checked: s.cfg.Check, Rise: s.cfg.Rise,
-		Fall: s.cfg.Fall, Disabled: s.cfg.Disabled, Addr: addr, FQDN: stateFQDN(s.cfg),
+		Fall: s.cfg.Fall, Disabled: s.cfg.Disabled, Addr: addr, FQDN: stateFQDN(s.cfg), SlowStart: s.cfg.SlowStart,
 		Unresolved: !s.unix && !addr.IsValid(), Apply: func(v srvstate.View) {
 			s.lb.SetUsable(v.Usable)
 			s.lb.SetWeight(v.Weight)
+			s.lb.SetThrottle(v.Throttle)
 			if st := b.set.Load(); st != nil {
 				st.lb.Update()
 			}
@@ -31,37 +32,61 @@ func newServerState(b *backend, s *server, addr netip.AddrPort) *srvstate.Server
 	return st
 }
 
-// startChecks runs the active health checks of every server with "check".
-// Servers in maintenance are watched too: their checks resume when they
-// leave it.
+// startChecks runs the active health checks of every server with "check"
+// and the agents of those with "agent-check". Servers in maintenance are
+// watched too: their checks resume when they leave it. The first checks
+// are spread over the smallest interval as HAProxy spreads them, and
+// "spread-checks" adds its jitter to every interval.
 func (rt *Runtime) startChecks() {
 	rt.checker = health.New()
-	n := 0
+	type job struct {
+		b *backend
+		s *server
+	}
+	var jobs []job
+	var inters []time.Duration
 	for _, b := range rt.backends {
 		be := b
 		b.stateHook = func(s *server, before, after srvstate.Snapshot) { rt.stateChanged(be, s, before, after) }
-		for _, s := range b.srvs() {
-			offset := time.Duration(n%16) * s.cfg.Inter / 16
-			if s.cfg.Check {
-				n++
-			}
-			rt.watchServer(b, s, offset)
+	}
+	for _, p := range rt.model.Backends() {
+		b := rt.backends[p.Name]
+		if b == nil {
+			continue
 		}
+		for _, s := range b.srvs() {
+			jobs = append(jobs, job{b, s})
+			// Each server takes two slots, its check and its agent, as
+			// HAProxy counts them; a slot it does not use stays empty.
+			inters = append(inters, health.Interval(b.checkSpec(s), s.state.Load()), agentInter(s))
+		}
+	}
+	offsets := health.Offsets(inters, rt.model.Global.MaxSpreadChecks)
+	for i, j := range jobs {
+		rt.watchServer(j.b, j.s, offsets[2*i], offsets[2*i+1])
 	}
 }
 
+func agentInter(s *server) time.Duration {
+	if s.cfg.AgentInter != 0 {
+		return s.cfg.AgentInter
+	}
+	return s.cfg.Inter
+}
+
 // watchServer starts the agent and the active checks of s, the first
-// after offset (startChecks staggers them over one interval, as HAProxy
-// does).
-func (rt *Runtime) watchServer(b *backend, s *server, offset time.Duration) {
+// check after offset and the first agent probe after agentOffset
+// (startChecks spreads them, as HAProxy does).
+func (rt *Runtime) watchServer(b *backend, s *server, offset, agentOffset time.Duration) {
 	if s.cfg.AgentCheck && s.cfg.AgentPort != 0 {
-		rt.startAgent(b, s, offset)
+		rt.startAgent(b, s, agentOffset)
 	}
 	if !s.cfg.Check {
 		return
 	}
 	srv, be := s, b
 	spec := b.checkSpec(s)
+	spec.Spread = rt.model.Global.SpreadChecks
 	spec.OnResult = func(before, after srvstate.Snapshot) {
 		rt.checkResolves(srv, after)
 		if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
@@ -87,12 +112,9 @@ func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 	if c.AgentAddr != "" {
 		host = c.AgentAddr
 	}
-	inter := c.AgentInter
-	if inter == 0 {
-		inter = c.Inter
-	}
-	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter, Timeout: b.cfg.Timeouts.Check}
-	if c.AgentAddr == "" && !s.unix {
+	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: agentInter(s),
+		Timeout: b.cfg.Timeouts.Check, Spread: rt.model.Global.SpreadChecks}
+	if c.AgentAddr == "" && c.CheckAddr == "" && !s.unix {
 		// The agent runs beside the server: it follows the server's
 		// address as DNS moves it.
 		spec.Follow = func() string {
