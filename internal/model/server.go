@@ -47,7 +47,7 @@ var serverValued = map[string]bool{
 
 var unsupportedServerOpts = map[string]bool{
 	"max-reuse": true, "usesrc": true, "namespace": true,
-	"proto": true, "npn": true, "redir": true, "on-marked-down": true, "on-marked-up": true,
+	"proto": true, "npn": true, "redir": true,
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,

@@ -61,6 +61,45 @@ type server struct {
 	total   atomic.Int64
 	failed  atomic.Int64
 	current atomic.Int64
+
+	// sessions are the running sessions on the server, so that
+	// "on-marked-down shutdown-sessions" (and "on-marked-up
+	// shutdown-backup-sessions" on the backups) can end them.
+	sessMu   sync.Mutex
+	sessions map[uint64]func()
+	sessNext uint64
+}
+
+// trackSession registers a running session's kill function until the
+// returned untrack is called.
+func (s *server) trackSession(kill func()) (untrack func()) {
+	s.sessMu.Lock()
+	if s.sessions == nil {
+		s.sessions = map[uint64]func(){}
+	}
+	s.sessNext++
+	id := s.sessNext
+	s.sessions[id] = kill
+	s.sessMu.Unlock()
+	return func() {
+		s.sessMu.Lock()
+		delete(s.sessions, id)
+		s.sessMu.Unlock()
+	}
+}
+
+// killSessions ends every running session on s and returns how many.
+func (s *server) killSessions() int {
+	s.sessMu.Lock()
+	kills := make([]func(), 0, len(s.sessions))
+	for _, k := range s.sessions {
+		kills = append(kills, k)
+	}
+	s.sessMu.Unlock()
+	for _, k := range kills {
+		k()
+	}
+	return len(kills)
 }
 
 // backend is the running state of a backend (or listen) proxy.

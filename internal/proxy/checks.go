@@ -315,6 +315,22 @@ func (rt *Runtime) stateChanged(b *backend, s *server, before, after srvstate.Sn
 	if rt.abuse != nil {
 		rt.abuse.ServerChange(b.name, s.name)
 	}
+	// CM 5.2 "on-marked-down shutdown-sessions": a server marked DOWN
+	// (by its checks, an agent or observe) ends its running sessions;
+	// "on-marked-up shutdown-backup-sessions": an active server back UP
+	// ends the sessions of the backups.
+	if after.Op == srvstate.Stopped && before.Op != srvstate.Stopped &&
+		s.cfg.OnMarkedDown == "shutdown-sessions" {
+		s.killSessions()
+	}
+	if before.Op == srvstate.Stopped && after.Op != srvstate.Stopped && !s.cfg.Backup &&
+		s.cfg.OnMarkedUp == "shutdown-backup-sessions" && after.View().Weight > 0 {
+		for _, o := range b.srvs() {
+			if o.cfg.Backup {
+				o.killSessions()
+			}
+		}
+	}
 	rt.event(msg)
 	level := "notice"
 	wentDown := after.Op == srvstate.Stopped && before.Op != srvstate.Stopped ||

@@ -130,6 +130,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	defer be.release(idx)
 	defer sc.Close()
 	fe.rt.noteServer(c, be, srv)
+	defer srv.trackSession(func() { sc.Close(); c.Close() })()
 	e.Server, e.srv = srv.name, srv
 	clientTO, serverTO := fe.clientTimeout, be.serverTimeout
 	if be.tunnelTimeout > 0 {
