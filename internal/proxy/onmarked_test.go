@@ -79,4 +79,3 @@ listen keep
 		t.Fatal("the backup's session survived the active server coming back")
 	}
 }
-
