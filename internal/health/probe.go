@@ -68,13 +68,23 @@ type probeRun struct {
 	result srvstate.Check
 	unhook func() bool // releases the close-on-cancel of conn
 	cx     Context
+	raw    net.Conn // the TCP connection under conn (TLS wraps it)
+	linger bool     // close conn cleanly ("connect linger")
 }
 
 func (r *probeRun) close() {
 	if r.conn != nil {
 		r.unhook()
+		// HAProxy ends a check connection with a reset unless the
+		// connect rule says "linger": no FIN exchange, no TIME_WAIT left
+		// behind by a thousand checks a second.
+		if !r.linger {
+			if l, ok := r.raw.(interface{ SetLinger(int) error }); ok {
+				l.SetLinger(0)
+			}
+		}
 		r.conn.Close()
-		r.conn = nil
+		r.conn, r.raw = nil, nil
 	}
 }
 
@@ -228,7 +238,7 @@ func (r *probeRun) connect(rule *Rule) bool {
 		}
 		return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
 	}
-	r.conn = conn
+	r.conn, r.raw, r.linger = conn, conn, c.Linger
 	// Stop must not wait for a slow peer: cancelling closes the socket
 	// (closing twice is harmless).
 	r.unhook = context.AfterFunc(r.ctx, func() { conn.Close() })

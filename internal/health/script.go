@@ -75,6 +75,8 @@ type ConnectRule struct {
 	// ViaSocks4 goes through the server's SOCKS4 proxy ("via-socks4"; the
 	// default connect does with "check-via-socks4").
 	ViaSocks4 bool
+	// Linger closes the connection cleanly instead of with a reset.
+	Linger bool
 }
 
 // Request is an HTTP check request.

@@ -57,7 +57,7 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 			c := r.Connect
 			rule.Action = health.Connect
 			rule.Conn = health.ConnectRule{Default: c.Default, Port: c.Port, Addr: c.Addr, SSL: c.SSL,
-				SNI: c.SNI, SendProxy: c.SendProxy, ViaSocks4: c.ViaSocks4}
+				SNI: c.SNI, SendProxy: c.SendProxy, ViaSocks4: c.ViaSocks4, Linger: c.Linger}
 			if c.ALPN != "" {
 				rule.Conn.ALPN = strings.Split(c.ALPN, ",")
 			}
