@@ -83,7 +83,7 @@ func TestAuditFormatsAndOutputFile(t *testing.T) {
 // not is an error for --target bulwark only.
 func TestAuditTargetDecidesValidity(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "mon.cfg")
-	src := "global\n    user haproxy\n    group haproxy\ndefaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\nfrontend f\n    bind 127.0.0.1:8080\n    monitor-uri /up\n    default_backend b\nbackend b\n    server s 127.0.0.1:9000 check\n"
+	src := "global\n    user haproxy\n    group haproxy\ndefaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\nfrontend f\n    bind 127.0.0.1:8080\n    rate-limit sessions 100\n    default_backend b\nbackend b\n    server s 127.0.0.1:9000 check\n"
 	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
