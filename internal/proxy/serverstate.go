@@ -14,9 +14,12 @@ import (
 // (format version 1), the same line a server-state file holds.
 func (rt *Runtime) stateLine(p *model.Proxy, be *backend, i int, s *server, now time.Time) srvstate.StateLine {
 	st := s.state.Load()
-	id, forced := s.cfg.ID, 1
+	id, forced := s.cfg.ID, 0
 	if id == 0 {
-		id, forced = i+1, 0
+		id = i + 1
+	}
+	if _, ok := s.cfg.Opts["id"]; ok {
+		forced = 1 // "id" written on the server line
 	}
 	// The address is the resolved one (none yet for a name that did not
 	// resolve), the FQDN the name it comes from.
