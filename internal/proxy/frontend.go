@@ -199,7 +199,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 func (fe *frontend) log(e *LogEntry) {
 	fe.account(e)
-	if fe.logging && !e.noLog {
+	if fe.logging {
 		fe.opts.Log(e)
 	}
 }

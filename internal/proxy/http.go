@@ -343,14 +343,14 @@ func (s *httpSession) serveOne() (more, parked bool) {
 // evaluation order").
 func (s *httpSession) route(e *LogEntry) bool {
 	fe := s.fe
-	if s.acmeChallenge(e) {
-		return false
-	}
 	if u := fe.cfg.MonitorURI; u != "" && monitorMatch(u, s.m.req.Target) {
 		// CM 4 "monitor-uri": answered before any http-request rule,
 		// and never logged.
 		s.sendError(200, e)
-		e.noLog = true
+		e.Level = "silent"
+		return false
+	}
+	if s.acmeChallenge(e) {
 		return false
 	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {

@@ -38,9 +38,6 @@ import (
 
 // LogEntry describes one finished session or request for the access log.
 type LogEntry struct {
-	// noLog keeps the entry out of the logs (a monitor-uri request),
-	// though it is counted.
-	noLog                            bool
 	Start                            time.Time
 	Client                           net.Addr
 	Frontend                         string
