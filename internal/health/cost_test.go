@@ -27,7 +27,12 @@ func TestCheckCostProfile(t *testing.T) {
 			if err != nil {
 				return
 			}
-			c.Close()
+			go func() {
+				buf := make([]byte, 512)
+				c.Read(buf)
+				c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+				c.Close()
+			}()
 		}
 	}()
 	c := New()
@@ -38,7 +43,11 @@ func TestCheckCostProfile(t *testing.T) {
 	offs := Offsets(inters, 0)
 	for i := range inters {
 		st := srvstate.New(srvstate.Config{Weight: 1, Checked: true})
-		c.Watch(Spec{Addr: l.Addr().String(), Inter: time.Second}, offs[i], st, nil)
+		sp := Spec{Addr: l.Addr().String(), Inter: time.Second}
+		if os.Getenv("BULWARK_CHECK_COST") == "http" {
+			sp.HTTP = &HTTPCheck{Method: "GET", URI: "/health"}
+		}
+		c.Watch(sp, offs[i], st, nil)
 	}
 	time.Sleep(8 * time.Second)
 	c.Stop()

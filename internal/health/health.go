@@ -59,6 +59,7 @@ type HTTPCheck struct {
 
 // Checker runs the checks of a set of servers until stopped.
 type Checker struct {
+	bufs   BufPool
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 	ctx    context.Context
@@ -105,6 +106,7 @@ func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, chang
 				continue
 			}
 			t := target
+			t.Bufs = &c.bufs
 			if s.Before != nil {
 				s.Before(&t, cur)
 			}
