@@ -84,8 +84,8 @@ type probeRun struct {
 	unhook func() bool // releases the close-on-cancel of conn
 	cx     Context
 	buf    *[bufSize]byte // r.in's storage, from bufs
-	raw    net.Conn // the TCP connection under conn (TLS wraps it)
-	linger bool     // close conn cleanly ("connect linger")
+	raw    net.Conn       // the TCP connection under conn (TLS wraps it)
+	linger bool           // close conn cleanly ("connect linger")
 }
 
 func (r *probeRun) close() {
