@@ -407,6 +407,11 @@ func (r *probeRun) read(rule *Rule, what string) bool {
 			return r.fail(rule.Exp.Tout, 0, strings.TrimSpace(r.where(rule, what)))
 		}
 		r.eof = true
+		if errors.Is(err, io.EOF) {
+			// The peer closed first: nothing to reset (HAProxy drops its
+			// linger risk once the socket is shut).
+			r.linger = true
+		}
 		if !errors.Is(err, io.EOF) && len(r.in) == 0 {
 			// An I/O error on an established connection is HAProxy's
 			// "socket error", not a connection problem.
