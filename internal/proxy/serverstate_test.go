@@ -31,9 +31,9 @@ var stateCommands = []string{
 	"set server app/s3 weight 7",
 }
 
-// startHAProxy runs the real HAProxy 2.6 on cfg in the foreground and
+// startStateHAProxy runs the real HAProxy 2.6 on cfg in the foreground and
 // stops it (by its PID) when the test ends.
-func startHAProxy(t *testing.T, bin, dir, cfg, sock string) {
+func startStateHAProxy(t *testing.T, bin, dir, cfg, sock string) {
 	t.Helper()
 	path := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -110,7 +110,7 @@ func TestServerStateFileWithHAProxy(t *testing.T) {
 
 	// 1. HAProxy writes the file.
 	hsock := filepath.Join(dir, "h.sock")
-	startHAProxy(t, bin, dir, "global\n    stats socket "+hsock+" level admin\n"+baseDefaults+backends, hsock)
+	startStateHAProxy(t, bin, dir, "global\n    stats socket "+hsock+" level admin\n"+baseDefaults+backends, hsock)
 	waitState(t, hsock, checked)
 	for _, c := range stateCommands {
 		apiCall(t, hsock, c)
@@ -145,7 +145,7 @@ func TestServerStateFileWithHAProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2sock := filepath.Join(dir, "h2.sock")
-	startHAProxy(t, bin, dir, "global\n    stats socket "+h2sock+" level admin\n    server-state-file "+bFile+"\n"+
+	startStateHAProxy(t, bin, dir, "global\n    stats socket "+h2sock+" level admin\n    server-state-file "+bFile+"\n"+
 		baseDefaults+"    load-server-state-from-file global\n"+backends, h2sock)
 	hGot := serversState(t, h2sock)
 	bWant := parseState(t, bState)
