@@ -40,6 +40,7 @@ type Server struct {
 	Backup bool
 
 	weight   atomic.Int32
+	throttle atomic.Int32 // slowstart: 1..WeightScale of the weight, 0 = full
 	usable   atomic.Bool
 	maxConn  atomic.Int32
 	inflight atomic.Int64
@@ -59,6 +60,27 @@ func (s *Server) SetWeight(w int) { s.weight.Store(int32(min(max(w, 0), MaxWeigh
 
 // Weight returns the user weight.
 func (s *Server) Weight() int { return int(s.weight.Load()) }
+
+// SetThrottle applies a slowstart ramp: the server balances with n
+// sixteenths of its weight (HAProxy's eweight during STARTING); n of 0
+// or WeightScale and more is full weight.
+func (s *Server) SetThrottle(n int) {
+	if n >= WeightScale {
+		n = 0
+	}
+	s.throttle.Store(int32(max(n, 0)))
+}
+
+// EWeight is the effective weight in HAProxy's scale: the user weight
+// times WeightScale, less during a slowstart ramp (at least 1 for a
+// weighted server, so that it starts taking traffic at once).
+func (s *Server) EWeight() int {
+	w := s.Weight()
+	if t := int(s.throttle.Load()); t > 0 && w > 0 {
+		return max(w*t, 1)
+	}
+	return w * WeightScale
+}
 
 // SetUsable records whether the server may take traffic at all: not DOWN
 // and not in maintenance. A draining or NOLB server stays usable (for

@@ -59,7 +59,7 @@ func newFWRR(p pool) *fwrr {
 		if !rs.usable {
 			continue
 		}
-		rs.ew = s.Weight() * WeightScale
+		rs.ew = s.EWeight()
 		g := b.group(i)
 		g.nextWeight += rs.ew
 		b.queueByWeight(i, g.init)
@@ -257,7 +257,7 @@ func (b *fwrr) update() {
 		now := b.pool.eligible(i)
 		ew := 0
 		if now {
-			ew = s.Weight() * WeightScale
+			ew = s.EWeight()
 		}
 		switch {
 		case !rs.usable && !now:

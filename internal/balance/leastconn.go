@@ -37,7 +37,7 @@ func lcKey(inflight int64, weight int) uint64 {
 	if inflight <= 0 {
 		return 0
 	}
-	return uint64(inflight+1) * maxEWeight / uint64(weight*WeightScale)
+	return uint64(inflight+1) * maxEWeight / uint64(weight)
 }
 
 func (b *leastConn) Pick(k Key) (int, Status) {
@@ -79,7 +79,7 @@ func (b *leastConn) pick(avoid int) (int, Status, bool) {
 			avoided = i
 			continue
 		}
-		key := lcKey(s.Inflight(), s.Weight())
+		key := lcKey(s.Inflight(), s.EWeight())
 		if best < 0 || key < bestKey || key == bestKey && b.seq[i] < bestSeq {
 			best, bestKey, bestSeq = i, key, b.seq[i]
 		}

@@ -56,7 +56,7 @@ func (r *ring) rebuild() {
 	for i, s := range p.srvs {
 		r.ew[i] = 0
 		if p.eligible(i) {
-			r.ew[i] = s.Weight() * WeightScale
+			r.ew[i] = s.EWeight()
 		}
 		if none || only >= 0 || s.Backup != backup || r.ew[i] == 0 {
 			continue

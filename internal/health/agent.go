@@ -29,6 +29,8 @@ type AgentReply struct {
 	// Unknown holds the words Bulwark did not understand: reported, never
 	// fatal, as HAProxy ignores them.
 	Unknown []string
+	// OpWord is the health word as the agent wrote it.
+	OpWord string
 }
 
 // ParseAgent reads one agent line.
@@ -58,9 +60,9 @@ func ParseAgent(line string) AgentReply {
 		case lw == "ready" || lw == "drain" || lw == "maint":
 			r.Admin = lw
 		case lw == "up":
-			r.Op = "up"
+			r.Op, r.OpWord = "up", w
 		case lw == "down" || lw == "stopped" || lw == "fail":
-			r.Op = "down"
+			r.Op, r.OpWord = "down", w
 		default:
 			r.Unknown = append(r.Unknown, w)
 		}
@@ -77,6 +79,7 @@ type AgentSpec struct {
 	// Follow, when set, gives Addr before each probe: the agent of a
 	// server DNS moves is asked at the server's new address.
 	Follow func() string
+	Spread int // "spread-checks" percent
 }
 
 // ProbeAgent asks the agent once. A connection problem is a check result
@@ -112,11 +115,12 @@ func ProbeAgent(ctx context.Context, a AgentSpec) (srvstate.Check, *AgentReply) 
 	}
 	// One line, bounded: an agent that floods gets judged on what fits.
 	buf := make([]byte, 0, 1024)
+	complete := false
 	for len(buf) < cap(buf) {
 		n, err := c.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			buf = buf[:i]
+		if i := bytes.IndexAny(buf, "\r\n"); i >= 0 {
+			buf, complete = buf[:i], true
 			break
 		}
 		if err != nil {
@@ -126,15 +130,45 @@ func ProbeAgent(ctx context.Context, a AgentSpec) (srvstate.Check, *AgentReply) 
 			break
 		}
 	}
-	if len(buf) == 0 {
+	if len(buf) == 0 && !complete {
 		return done(srvstate.CheckL7RSP, "Ignoring empty reply from agent"), nil
 	}
-	r := ParseAgent(strings.TrimRight(string(buf), "\r"))
-	st := srvstate.CheckL7OK
-	if r.Op == "down" {
-		st = srvstate.CheckL7STS
+	if !complete {
+		// HAProxy ignores a line that does not end (a flood, or a close
+		// in the middle): nothing of it is applied.
+		return done(srvstate.CheckChecked, "Ignoring incomplete line from agent"), nil
 	}
-	return done(st, r.Info), &r
+	r := ParseAgent(string(buf))
+	return done(agentStatus(&r)), &r
+}
+
+// agentStatus words an agent's reply as HAProxy does: a health word gives
+// the status and "via agent : down (<description>)"; without one, an
+// unknown word is "agent reports an error : <word>" and the state does
+// not change.
+func agentStatus(r *AgentReply) (srvstate.CheckStatus, string) {
+	switch r.Op {
+	case "up", "down":
+		st := srvstate.CheckL7OK
+		if r.Op == "down" {
+			st = srvstate.CheckL7STS
+		}
+		msg := r.Info
+		if msg == "" || r.Op == "up" {
+			if len(r.Unknown) > 0 {
+				msg = r.Unknown[0]
+			}
+		}
+		word := r.OpWord
+		if msg != "" {
+			return st, "via agent : " + word + " (" + msg + ")"
+		}
+		return st, "via agent : " + word
+	}
+	if len(r.Unknown) > 0 {
+		return srvstate.CheckChecked, "agent reports an error : " + r.Unknown[0]
+	}
+	return srvstate.CheckChecked, ""
 }
 
 // WatchAgent asks the agent of a server every interval and hands each
@@ -143,7 +177,7 @@ func (c *Checker) WatchAgent(a AgentSpec, offset time.Duration, apply func(srvst
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		for next := offset; c.wait(c.ctx, next, nil); next = a.Inter {
+		for next := offset; c.wait(c.ctx, next, nil); next = Spread(a.Inter, a.Spread) {
 			p := a
 			if a.Follow != nil {
 				p.Addr = a.Follow()

@@ -8,6 +8,7 @@ package health
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -45,6 +46,9 @@ type Spec struct {
 	// OnResult, when set, is called after every result with the states
 	// before and after it ("option log-health-checks").
 	OnResult func(before, after srvstate.Snapshot)
+	// Spread is "spread-checks": each interval is moved by up to this
+	// percentage of itself, either way, so that checks drift apart.
+	Spread int
 }
 
 // HTTPCheck is "option httpchk [<method>] [<uri>] [<version>]".
@@ -55,6 +59,7 @@ type HTTPCheck struct {
 
 // Checker runs the checks of a set of servers until stopped.
 type Checker struct {
+	bufs   BufPool
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 	ctx    context.Context
@@ -101,6 +106,7 @@ func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, chang
 				continue
 			}
 			t := target
+			t.Bufs = &c.bufs
 			if s.Before != nil {
 				s.Before(&t, cur)
 			}
@@ -115,9 +121,40 @@ func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, chang
 			if changed != nil && before.Op != after.Op {
 				changed(before, after)
 			}
-			next = Interval(s, after)
+			next = Spread(Interval(s, after), s.Spread)
 		}
 	}()
+}
+
+// Spread moves d by a random amount within spread percent of it, either
+// way ("spread-checks", HAProxy's jitter on every interval).
+func Spread(d time.Duration, spread int) time.Duration {
+	if spread <= 0 {
+		return d
+	}
+	r := d * time.Duration(spread) / 100
+	return d + r - time.Duration(rand.Int64N(int64(2*r)+1))
+}
+
+// Offsets are the first checks' delays, as HAProxy starts them: the i-th
+// of n checks waits i/n of the smallest interval of at least a second
+// (or of its own interval when longer), capped by "max-spread-checks".
+func Offsets(inters []time.Duration, maxSpread time.Duration) []time.Duration {
+	var minInter time.Duration
+	for _, d := range inters {
+		if d >= time.Second && (minInter == 0 || d < minInter) {
+			minInter = d
+		}
+	}
+	out := make([]time.Duration, len(inters))
+	for i, d := range inters {
+		m := max(minInter, d)
+		if maxSpread > 0 && m > maxSpread {
+			m = maxSpread
+		}
+		out[i] = m * time.Duration(i) / time.Duration(len(inters))
+	}
+	return out
 }
 
 // Interval is the wait before the next check (HAProxy's srv_getinter):

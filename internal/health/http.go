@@ -94,6 +94,7 @@ func (r *probeRun) expectHTTP(rule *Rule, last bool) bool {
 		}
 	}
 	resp := r.resp
+	r.cx.Headers, r.cx.Status = resp.headers, resp.code
 	if r.t.DisableOn404 && r.t.Running && resp.code == 404 {
 		// disable-on-404 takes precedence over the expect rules.
 		r.result = srvstate.Check{Status: srvstate.CheckL7OKC, Code: 404, Info: resp.reason}
@@ -114,7 +115,18 @@ func (r *probeRun) expectHTTP(rule *Rule, last bool) bool {
 	case MatchRegex:
 		match = e.Re.Match(resp.body)
 	case MatchHeader:
-		match = matchHeaders(e.Header, resp.headers)
+		h := e.Header
+		if h.NameFmt != nil || h.ValueFmt != nil {
+			cp := *h
+			if h.NameFmt != nil {
+				cp.Name.S = h.NameFmt(&r.cx)
+			}
+			if h.ValueFmt != nil {
+				cp.Value.S = h.ValueFmt(&r.cx)
+			}
+			h = &cp
+		}
+		match = matchHeaders(h, resp.headers)
 	}
 	if match != e.Negate {
 		info := resp.reason

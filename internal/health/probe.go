@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"bulwark/internal/socks4"
 	"bulwark/internal/srvstate"
 )
 
@@ -20,6 +23,18 @@ import (
 // peer sending a 10 MB banner fills the buffer, which then counts as the
 // last read, and the matchers judge what they have.
 const bufSize = 16384
+
+// BufPool recycles the read buffers of the checks of one Checker: a
+// thousand checks a second would otherwise hand the collector 16 MB a
+// second.
+type BufPool struct{ p sync.Pool }
+
+func (b *BufPool) get() *[bufSize]byte {
+	if v, ok := b.p.Get().(*[bufSize]byte); ok {
+		return v
+	}
+	return new([bufSize]byte)
+}
 
 // Target is where and how one server is checked.
 type Target struct {
@@ -42,6 +57,14 @@ type Target struct {
 	// server is up: "http-check disable-on-404".
 	DisableOn404 bool
 	Running      bool
+	// Socks4 is the server's SOCKS4 proxy; Socks4Checks makes the
+	// default connect use it ("check-via-socks4").
+	Socks4       string
+	Socks4Checks bool
+	// Server and Backend name the checked server for the Context.
+	Server, Backend string
+	// Bufs, when set, lends the read buffer.
+	Bufs *BufPool
 	// Dial replaces net.Dialer for tests; nil dials for real.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -59,13 +82,25 @@ type probeRun struct {
 	resp   *httpResponse
 	result srvstate.Check
 	unhook func() bool // releases the close-on-cancel of conn
+	cx     Context
+	buf    *[bufSize]byte // r.in's storage, from bufs
+	raw    net.Conn       // the TCP connection under conn (TLS wraps it)
+	linger bool           // close conn cleanly ("connect linger")
 }
 
 func (r *probeRun) close() {
 	if r.conn != nil {
 		r.unhook()
+		// HAProxy ends a check connection with a reset unless the
+		// connect rule says "linger": no FIN exchange, no TIME_WAIT left
+		// behind by a thousand checks a second.
+		if !r.linger {
+			if l, ok := r.raw.(interface{ SetLinger(int) error }); ok {
+				l.SetLinger(0)
+			}
+		}
 		r.conn.Close()
-		r.conn = nil
+		r.conn, r.raw = nil, nil
 	}
 }
 
@@ -73,18 +108,28 @@ func (r *probeRun) close() {
 // HAProxy's status code, code and description.
 func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
 	r := &probeRun{s: s, t: t, ctx: ctx, start: time.Now()}
+	r.cx.Server, r.cx.Backend = t.Server, t.Backend
 	defer r.close()
+	defer func() {
+		if r.buf != nil && t.Bufs != nil {
+			r.in, r.cx.Payload = nil, nil
+			t.Bufs.p.Put(r.buf)
+		}
+	}()
 	var last *Rule
 	for i := range s.Rules {
 		rule := &s.Rules[i]
 		var ok bool
 		switch rule.Action {
+		case Vars:
+			rule.Do(&r.cx)
+			continue
 		case Connect:
 			ok = r.connect(rule)
 		case Send:
 			ok = r.send(rule)
 		case Expect:
-			ok = r.expect(rule, i == len(s.Rules)-1)
+			ok = r.expect(rule, r.lastIO(i))
 		}
 		if !ok {
 			r.result.Duration = time.Since(r.start)
@@ -106,6 +151,17 @@ func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
 	}
 	res.Duration = time.Since(r.start)
 	return res
+}
+
+// lastIO reports whether rule i is the last one that talks to the
+// server (variable rules after it do not count).
+func (r *probeRun) lastIO(i int) bool {
+	for _, rule := range r.s.Rules[i+1:] {
+		if rule.Action != Vars {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *probeRun) fail(st srvstate.CheckStatus, code int, info string) bool {
@@ -163,17 +219,48 @@ func (r *probeRun) connect(rule *Rule) bool {
 	defer cancel()
 	dial := r.t.Dial
 	if dial == nil {
-		d := net.Dialer{}
-		dial = d.DialContext
+		dial = func(ctx context.Context, netw, addr string) (net.Conn, error) {
+			if netw == "tcp" {
+				return dialTCP(ctx, addr)
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, netw, addr)
+		}
+	}
+	via := r.t.Socks4 != "" && netw == "tcp" && (c.ViaSocks4 || c.Default && r.t.Socks4Checks)
+	target := addr
+	if via {
+		addr = r.t.Socks4
 	}
 	conn, err := dial(ctx, netw, addr)
+	if err == nil && via {
+		// The SOCKS4 handshake belongs to the connect: its failure is a
+		// connection problem in HAProxy's words.
+		conn.SetDeadline(time.Now().Add(r.t.ConnectTimeout))
+		dst, perr := netip.ParseAddrPort(target)
+		if perr != nil {
+			conn.Close()
+			return r.fail(srvstate.CheckL4CON, 0, "socks4 needs an IPv4 destination"+r.where(rule, what))
+		}
+		if serr := socks4.Connect(conn, dst); serr != nil {
+			conn.Close()
+			if isTimeout(serr) {
+				return r.fail(srvstate.CheckL4TOUT, 0, strings.TrimSpace(r.where(rule, what)))
+			}
+			return r.fail(srvstate.CheckL4CON, 0, serr.Error()+r.where(rule, what))
+		}
+	}
 	if err != nil {
 		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
 			return r.fail(srvstate.CheckL4TOUT, 0, strings.TrimSpace(r.where(rule, what)))
 		}
+		var se *syncConnectError
+		if errors.As(err, &se) {
+			return r.fail(srvstate.CheckL4CON, 0, "General socket error ("+sysError(err)+")"+r.where(rule, what))
+		}
 		return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
 	}
-	r.conn = conn
+	r.conn, r.raw, r.linger = conn, conn, c.Linger
 	// Stop must not wait for a slow peer: cancelling closes the socket
 	// (closing twice is harmless).
 	r.unhook = context.AfterFunc(r.ctx, func() { conn.Close() })
@@ -226,12 +313,23 @@ func (r *probeRun) send(rule *Rule) bool {
 		return r.fail(srvstate.CheckSockErr, 0, "no connection"+r.where(rule, "send"))
 	}
 	data := rule.Data
+	if rule.DataFmt != nil {
+		data = []byte(rule.DataFmt(&r.cx))
+		if rule.Hex {
+			b, err := hex.DecodeString(string(data))
+			if err != nil {
+				return r.fail(srvstate.CheckSockErr, 0, "invalid hexadecimal string"+r.where(rule, "send"))
+			}
+			data = b
+		}
+	}
 	if rule.HTTP != nil {
 		data = r.request(rule.HTTP)
 	}
 	// A send starts a new exchange: what came before answered the
 	// previous one.
 	r.in, r.resp = r.in[:0], nil
+	r.cx.Payload, r.cx.Headers, r.cx.Status = nil, nil, 0
 	if _, err := r.conn.Write(data); err != nil {
 		if isTimeout(err) {
 			return r.fail(srvstate.CheckL7TOUT, 0, strings.TrimSpace(r.where(rule, "send")))
@@ -245,9 +343,21 @@ func (r *probeRun) send(rule *Rule) bool {
 // unless a header sets Connection, and Content-Length with a body.
 func (r *probeRun) request(q *Request) []byte {
 	var b bytes.Buffer
-	b.WriteString(q.Method + " " + q.URI + " " + q.Version + "\r\n")
+	uri, body := q.URI, q.Body
+	if q.URIFmt != nil {
+		if uri = q.URIFmt(&r.cx); uri == "" {
+			uri = "/"
+		}
+	}
+	if q.BodyFmt != nil {
+		body = q.BodyFmt(&r.cx)
+	}
+	b.WriteString(q.Method + " " + uri + " " + q.Version + "\r\n")
 	conn := false
-	for _, h := range q.Headers {
+	for i, h := range q.Headers {
+		if i < len(q.HeaderFmts) && q.HeaderFmts[i] != nil {
+			h[1] = q.HeaderFmts[i](&r.cx)
+		}
 		if strings.EqualFold(h[0], "connection") {
 			conn = true
 		}
@@ -262,11 +372,11 @@ func (r *probeRun) request(q *Request) []byte {
 	if !conn {
 		b.WriteString("Connection: close\r\n")
 	}
-	if q.Body != "" {
-		b.WriteString("Content-Length: " + strconv.Itoa(len(q.Body)) + "\r\n")
+	if body != "" {
+		b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
 	}
 	b.WriteString("\r\n")
-	b.WriteString(q.Body)
+	b.WriteString(body)
 	return b.Bytes()
 }
 
@@ -280,19 +390,32 @@ func (r *probeRun) read(rule *Rule, what string) bool {
 		return true
 	}
 	if cap(r.in) < bufSize {
-		n := make([]byte, len(r.in), bufSize)
+		if r.t.Bufs != nil {
+			r.buf = r.t.Bufs.get()
+		} else {
+			r.buf = new([bufSize]byte)
+		}
+		n := r.buf[:len(r.in)]
 		copy(n, r.in)
 		r.in = n
 	}
 	n, err := r.conn.Read(r.in[len(r.in):bufSize])
 	r.in = r.in[:len(r.in)+n]
+	r.cx.Payload = r.in
 	if err != nil {
 		if isTimeout(err) {
 			return r.fail(rule.Exp.Tout, 0, strings.TrimSpace(r.where(rule, what)))
 		}
 		r.eof = true
+		if errors.Is(err, io.EOF) {
+			// The peer closed first: nothing to reset (HAProxy drops its
+			// linger risk once the socket is shut).
+			r.linger = true
+		}
 		if !errors.Is(err, io.EOF) && len(r.in) == 0 {
-			return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
+			// An I/O error on an established connection is HAProxy's
+			// "socket error", not a connection problem.
+			return r.fail(srvstate.CheckSockErr, 0, sysError(err)+r.where(rule, what))
 		}
 	}
 	return true

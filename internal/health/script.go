@@ -38,6 +38,8 @@ const (
 	Connect Action = iota
 	Send
 	Expect
+	// Vars runs Rule.Do: set-var, unset-var. It talks to no one.
+	Vars
 )
 
 // Rule is one step.
@@ -49,9 +51,14 @@ type Rule struct {
 	Step int
 
 	Conn ConnectRule
-	Data []byte   // Send: the bytes of a tcp-check send
-	HTTP *Request // Send: the request of an http-check send
-	Exp  *ExpectRule
+	Data []byte // Send: the bytes of a tcp-check send
+	// DataFmt, when set, renders the bytes of a send-lf (hex decoded for
+	// send-binary-lf, which sets Hex).
+	DataFmt Dyn
+	Hex     bool
+	HTTP    *Request // Send: the request of an http-check send
+	Exp     *ExpectRule
+	Do      Do // Vars
 }
 
 // ConnectRule is "tcp-check connect" / "http-check connect".
@@ -65,6 +72,11 @@ type ConnectRule struct {
 	SNI       string
 	ALPN      []string
 	SendProxy bool
+	// ViaSocks4 goes through the server's SOCKS4 proxy ("via-socks4"; the
+	// default connect does with "check-via-socks4").
+	ViaSocks4 bool
+	// Linger closes the connection cleanly instead of with a reset.
+	Linger bool
 }
 
 // Request is an HTTP check request.
@@ -72,6 +84,11 @@ type Request struct {
 	Method, URI, Version string
 	Headers              [][2]string
 	Body                 string
+	// URIFmt, BodyFmt and HeaderFmts (by index of Headers, nil for a
+	// literal value) are the log-format forms: uri-lf, body-lf, and
+	// header values with %[...] in them.
+	URIFmt, BodyFmt Dyn
+	HeaderFmts      []Dyn
 }
 
 // Match is the kind of an expect rule's matcher.
@@ -123,6 +140,9 @@ type HeaderMatch struct {
 	Full        bool // fhdr: the value is not split on commas
 	Name, Value StrMatch
 	HasValue    bool
+	// NameFmt and ValueFmt are name-lf and value-lf: the pattern is
+	// rendered when the rule runs.
+	NameFmt, ValueFmt Dyn
 }
 
 // StrMatch is a "-m str|beg|end|sub|reg" pattern.
@@ -190,7 +210,12 @@ func (s *Script) Finish() {
 			s.Rules[i].Step = i + 1
 		}
 	}
-	if len(s.Rules) == 0 || s.Rules[0].Action != Connect {
+	// Variable rules may come before the first connect.
+	first := 0
+	for first < len(s.Rules) && s.Rules[first].Action == Vars {
+		first++
+	}
+	if first == len(s.Rules) || s.Rules[first].Action != Connect {
 		s.Rules = append([]Rule{{Action: Connect, Conn: ConnectRule{Default: true}}}, s.Rules...)
 	}
 	if s.Kind == KindHTTP {
@@ -202,9 +227,19 @@ func (s *Script) Finish() {
 		}
 		if !hasSend {
 			// An http-check ruleset always sends a request: the default one.
-			s.Rules = append(s.Rules, Rule{Action: Send, Step: len(s.Rules), HTTP: &Request{}})
+			// It goes right after the first connect, before the
+			// expects that judge its answer.
+			at := 1
+			for at < len(s.Rules) && s.Rules[at].Action == Vars {
+				at++
+			}
+			s.Rules = append(s.Rules[:at], append([]Rule{{Action: Send, Step: at, HTTP: &Request{}}}, s.Rules[at:]...)...)
 		}
-		if last := s.Rules[len(s.Rules)-1]; last.Action != Expect {
+		lastIO := len(s.Rules) - 1
+		for lastIO > 0 && s.Rules[lastIO].Action == Vars {
+			lastIO--
+		}
+		if last := s.Rules[len(s.Rules)-1]; s.Rules[lastIO].Action != Expect {
 			s.Rules = append(s.Rules, Rule{Action: Expect, Step: last.Step + 1, Exp: &ExpectRule{
 				Match: MatchStatus, Codes: []CodeRange{{200, 399}}, MinRecv: -1, Err: srvstate.CheckL7STS}})
 		}

@@ -411,7 +411,54 @@ func TestAgentWords(t *testing.T) {
 		c.Write([]byte("drain 50%\n"))
 	})
 	res, rep := ProbeAgent(context.Background(), AgentSpec{Addr: p.addr, Send: "hello", Inter: time.Second})
-	if res.Status != srvstate.CheckL7OK || rep == nil || rep.Admin != "drain" || rep.Weight != 50 || said.Load() != "hello" {
+	// No health word: HAProxy's "no status change".
+	if res.Status != srvstate.CheckChecked || rep == nil || rep.Admin != "drain" || rep.Weight != 50 || said.Load() != "hello" {
 		t.Fatalf("agent: %+v %+v %q", res, rep, said.Load())
+	}
+}
+
+// Agents that misbehave get HAProxy's status and description, never a
+// reply applied from half a line, and the checker goes on: unknown words,
+// a flood without a line end, a close in the middle of a line, silence.
+func TestAgentBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		send   func(c net.Conn)
+		status srvstate.CheckStatus
+		info   string
+		reply  bool
+	}{
+		{"unknown words", func(c net.Conn) { c.Write([]byte("bogus 12x% weird\n")) }, srvstate.CheckChecked, "agent reports an error : bogus", true},
+		{"down with a reason", func(c net.Conn) { c.Write([]byte("DOWN #maintenance window\r\n")) }, srvstate.CheckL7STS, "via agent : DOWN (maintenance window)", true},
+		{"up and an unknown word", func(c net.Conn) { c.Write([]byte("up frobnicate\n")) }, srvstate.CheckL7OK, "via agent : up (frobnicate)", true},
+		{"10 MB without a line end", func(c net.Conn) {
+			chunk := []byte(strings.Repeat("7", 64<<10))
+			for i := 0; i < 160; i++ {
+				if _, err := c.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, srvstate.CheckChecked, "Ignoring incomplete line from agent", false},
+		{"close mid-line", func(c net.Conn) { c.Write([]byte("50% dr")) }, srvstate.CheckChecked, "Ignoring incomplete line from agent", false},
+		{"silence", func(c net.Conn) { readN(c, 1) }, srvstate.CheckL7TOUT, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPeer(t, tc.send)
+			done := make(chan struct{})
+			var res srvstate.Check
+			var rep *AgentReply
+			go func() {
+				res, rep = ProbeAgent(context.Background(), AgentSpec{Addr: p.addr, Inter: 300 * time.Millisecond})
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the agent probe is stuck")
+			}
+			if res.Status != tc.status || res.Info != tc.info || (rep != nil) != tc.reply {
+				t.Fatalf("got %s %q reply %v, want %s %q reply %v", res.Status, res.Info, rep != nil, tc.status, tc.info, tc.reply)
+			}
+		})
 	}
 }

@@ -189,8 +189,11 @@ func Open(t Target) (*Sink, error) {
 			for _, pfx := range []string{"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"} {
 				addr = strings.TrimPrefix(addr, pfx)
 			}
-			if _, _, err := net.SplitHostPort(addr); err != nil {
+			// No port (or port 0) is syslog's, as in HAProxy.
+			if h, p, err := net.SplitHostPort(addr); err != nil {
 				addr = net.JoinHostPort(addr, "514")
+			} else if p == "" || p == "0" {
+				addr = net.JoinHostPort(h, "514")
 			}
 			s.kind, s.network, s.addr = kindDgram, "udp", addr
 		}

@@ -3,14 +3,49 @@ package model
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 )
+
+// ExpandAddrEnv replaces $NAME and ${NAME} in an address with the
+// process environment, unset names with nothing: HAProxy expands every
+// address this way (str2sa_range), quoted or not, so "log
+// ${SYSLOG_HOST}:514" works unquoted.
+func ExpandAddrEnv(s string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '$')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		s = s[i+1:]
+		braced := strings.HasPrefix(s, "{")
+		if braced {
+			s = s[1:]
+		}
+		n := 0
+		for n < len(s) && (s[n] == '_' || s[n] >= '0' && s[n] <= '9' || s[n] >= 'a' && s[n] <= 'z' || s[n] >= 'A' && s[n] <= 'Z') {
+			n++
+		}
+		b.WriteString(os.Getenv(s[:n]))
+		s = s[n:]
+		if braced && strings.HasPrefix(s, "}") {
+			s = s[1:]
+		}
+	}
+}
 
 // ParseBindAddr parses one element of a bind address list: "[prefix@]host:port[-port]",
 // "unix@/path", "/path", "fd@N", "abns@name", "*:80", ":80", "[::1]:80",
 // "ipv6@::1:80" (HAProxy splits the port at the last colon).
 func ParseBindAddr(s string) (Addr, error) {
+	s = ExpandAddrEnv(s)
 	a := Addr{Raw: s, Net: "tcp"}
 	rest := s
 	if i := strings.Index(s, "@"); i >= 0 {
@@ -86,6 +121,7 @@ func ParseBindAddr(s string) (Addr, error) {
 // port may be absent (the client's destination port is reused) or relative
 // (+N / -N).
 func ParseServerAddr(s string) (Addr, error) {
+	s = ExpandAddrEnv(s)
 	a := Addr{Raw: s, Net: "tcp"}
 	rest := s
 	if i := strings.Index(s, "@"); i >= 0 {

@@ -138,10 +138,28 @@ func (c *compiler) checkOption(p *Proxy, d *config.Directive, name string, rest 
 		case 3:
 			rq.Method, rq.URI, rq.Version = rest[0].Text, rest[1].Text, rest[2].Text
 		}
-		// The old trick of headers after the version ("HTTP/1.1\r\nHost:
-		// x") is deprecated; HAProxy 2.6 drops what follows the version.
+		// The old trick of headers (and a body) after the version
+		// ("HTTP/1.1\r\nHost:\ www") is deprecated but still honoured by
+		// HAProxy 2.6.
 		if i := strings.Index(rq.Version, "\r\n"); i >= 0 {
+			c.ds.Warnf(rest[2].Pos, "hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
+			hidden := rq.Version[i+2:]
 			rq.Version = rq.Version[:i]
+			hdrs, body, hasBody := strings.Cut("\r\n"+hidden, "\r\n\r\n")
+			if hasBody {
+				rq.Body = &config.Word{Pos: rest[2].Pos, Text: body}
+			}
+			for _, line := range strings.Split(hdrs, "\r\n") {
+				if line == "" {
+					continue
+				}
+				name, value, ok := strings.Cut(line, ":")
+				if !ok || name == "" || strings.ContainsAny(name, " \t") {
+					c.ds.Alertf(rest[2].Pos, "'option httpchk' : unable to parse the request '%s'.", hidden)
+					return
+				}
+				rq.Headers = append(rq.Headers, CheckHeader{Name: name, Value: config.Word{Pos: rest[2].Pos, Text: strings.TrimSpace(value)}})
+			}
 		}
 		p.HTTPChk = &HTTPChkOption{Pos: d.Pos, Method: rq.Method, URI: rq.URI, Version: rq.Version}
 		if len(rest) == 0 {
@@ -262,7 +280,6 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 				cc.SendProxy = true
 			case "via-socks4":
 				cc.ViaSocks4 = true
-				c.unsupported(args[i].Pos, "'%s connect via-socks4' is not supported by bulwark", d.Name)
 			case "ssl":
 				cc.SSL = true
 			case "linger":
@@ -360,10 +377,18 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 			return
 		}
 		r.Action, r.Var, r.VarExpr = act[:open], act[open+1:len(act)-1], args
-		// The checks' variables only feed log-format strings, which the
-		// check engine does not evaluate.
-		c.unsupported(d.Pos, "'%s %s' is not supported by bulwark", d.Name, r.Action)
-		return
+		if r.Action == "unset-var" && len(args) > 0 {
+			c.ds.Alertf(args[0].Pos, "'%s %s' : no argument expected", d.Name, act)
+			return
+		}
+		if r.Action != "unset-var" && len(args) == 0 {
+			c.ds.Alertf(d.Pos, "'%s %s' : missing expression", d.Name, act)
+			return
+		}
+		if !strings.HasPrefix(r.Var, "check.") && !strings.HasPrefix(r.Var, "proc.") {
+			c.ds.Alertf(d.ArgPos(0), "'%s %s' : only 'check' and 'proc' variables may be used by checks", d.Name, act)
+			return
+		}
 	default:
 		if isHTTP {
 			c.ds.Alertf(d.ArgPos(0), "'http-check' only supports 'comment', 'connect', 'send', 'expect', 'set-var', 'unset-var', 'disable-on-404' and 'send-state' (got '%s')", act)
@@ -384,9 +409,18 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 // connect before it once the ruleset has rules, an expect a send, a
 // connect an expect).
 func (c *compiler) addHTTPRule(hc *HealthCheck, r *CheckRule, d *config.Directive) {
+	// The order is judged on the last rule that talks to the server:
+	// variable rules sit anywhere, as in HAProxy.
 	var last *CheckRule
-	if n := len(hc.Rules); n > 0 {
-		last = hc.Rules[n-1]
+	for i := len(hc.Rules) - 1; i >= 0; i-- {
+		if a := hc.Rules[i].Action; a != "set-var" && a != "unset-var" && a != "set-var-fmt" {
+			last = hc.Rules[i]
+			break
+		}
+	}
+	if r.Action == "set-var" || r.Action == "unset-var" || r.Action == "set-var-fmt" {
+		hc.Rules = append(hc.Rules, r)
+		return
 	}
 	step := len(hc.Rules) + 1
 	switch {

@@ -22,7 +22,7 @@ func newGlobal() Global {
 var globalIgnored = set()
 
 // globalNoEffect tune HAProxy internals; accepted with a warning.
-var globalNoEffect = set("spread-checks", "tune.ssl.default-dh-param", "tune.maxaccept",
+var globalNoEffect = set("tune.ssl.default-dh-param", "tune.maxaccept",
 	"tune.ssl.cachesize", "tune.ssl.lifetime", "cpu-map",
 	"tune.ssl.maxrecord", "quiet", "tune.idletimer",
 	// Go splices through pipes of its own.
@@ -111,6 +111,20 @@ func (c *compiler) global(s *config.Section) {
 				g.NoExitOnFailure = true
 			default:
 				c.ds.Alertf(d.Pos, "'master-worker' only supports 'no-exit-on-failure' option")
+			}
+		case "server-state-file":
+			g.ServerStateFile = d.Arg(0)
+		case "server-state-base":
+			g.ServerStateBase = d.Arg(0)
+		case "spread-checks":
+			if n, ok := c.rangeArg(d, 0, 50); ok {
+				g.SpreadChecks = n
+			}
+		case "max-spread-checks":
+			if t, err := units.ParseTime(d.Arg(0)); err != nil || len(d.Args) != 1 {
+				c.ds.Alertf(d.Pos, "'max-spread-checks' expects a delay")
+			} else {
+				g.MaxSpreadChecks = t
 			}
 		case "crt-base":
 			g.CrtBase = d.Arg(0)
@@ -324,7 +338,7 @@ func (c *compiler) log(dst *[]LogTarget, d *config.Directive) {
 		*dst = append(*dst, LogTarget{Pos: d.Pos, Global: true})
 		return
 	}
-	lt := LogTarget{Pos: d.Pos, Target: d.Arg(0), Len: 1024, Format: "local"}
+	lt := LogTarget{Pos: d.Pos, Target: ExpandAddrEnv(d.Arg(0)), Len: 1024, Format: "local"}
 	rest := d.Args[1:]
 	for len(rest) >= 2 {
 		switch rest[0].Text {

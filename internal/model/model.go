@@ -95,6 +95,14 @@ type Global struct {
 	// Experimental is "expose-experimental-directives": HAProxy refuses
 	// its experimental actions (normalize-uri) without it.
 	Experimental bool
+	// ServerStateFile and ServerStateBase are "server-state-file" and
+	// "server-state-base": where backends with
+	// "load-server-state-from-file" find the state of a previous process.
+	ServerStateFile, ServerStateBase string
+	// SpreadChecks is "spread-checks" (percent of jitter on check
+	// intervals); MaxSpreadChecks bounds the initial spreading delay.
+	SpreadChecks    int
+	MaxSpreadChecks time.Duration
 	// Node and Description name this process on the stats page and in
 	// "show info" (node defaults to the host name).
 	Node, Description string
@@ -315,6 +323,9 @@ type Proxy struct {
 	LogFormatSD, ErrorLogFormat, UniqueIDFormat       string
 	LogFormatSDPos, ErrorLogFormatPos, UniqueIDFmtPos config.Pos
 	UniqueIDHeader                                    string
+	// LoadServerState is "load-server-state-from-file" (global, local,
+	// none; "" unset) and ServerStateFileName "server-state-file-name".
+	LoadServerState, ServerStateFileName string
 	LogTag                                            string
 	ErrorFiles                                        map[int]string
 	// Errors are the error-message directives in the order they apply.
@@ -452,7 +463,11 @@ type ServerOptions struct {
 	// OnError (default "fastinter") are the passive checks; OnMarkedDown
 	// and OnMarkedUp what a state change does to sessions.
 	Observe, OnError, OnMarkedDown, OnMarkedUp string
-	ErrorLimit                                 int
+	// Socks4 is "socks4 <addr>:<port>": connections to the server go
+	// through that SOCKS4 proxy; CheckViaSocks4 sends the checks too.
+	Socks4         string
+	CheckViaSocks4 bool
+	ErrorLimit     int
 	// PoolMaxConn bounds the idle connections kept for the server
 	// ("pool-max-conn"): -1 unlimited, 0 none (a connection closes after
 	// each response). Default DefaultPoolMaxConn.

@@ -228,6 +228,22 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		c.compression(p, s, d)
 	case "filter":
 		c.filter(p, s, d)
+	case "load-server-state-from-file":
+		switch d.Arg(0) {
+		case "global", "local", "none":
+			p.LoadServerState = d.Arg(0)
+		default:
+			c.ds.Alertf(d.Pos, "'load-server-state-from-file' expects 'global', 'local' or 'none'. Got '%s'", d.Arg(0))
+		}
+	case "server-state-file-name":
+		switch {
+		case len(d.Args) > 1:
+			c.ds.Alertf(d.Pos, "'server-state-file-name' expects at most one argument")
+		case len(d.Args) == 0 || d.Arg(0) == "use-backend-name":
+			p.ServerStateFileName = ""
+		default:
+			p.ServerStateFileName = d.Arg(0)
+		}
 	case "id":
 		// "id <n>": the proxy's numeric id (fe_id, be_id, the stats
 		// iid); the others are numbered around it (model.Compile).

@@ -46,12 +46,12 @@ var serverValued = map[string]bool{
 }
 
 var unsupportedServerOpts = map[string]bool{
-	"max-reuse": true, "usesrc": true, "namespace": true, "socks4": true, "check-via-socks4": true,
-	"proto": true, "npn": true, "redir": true, "on-marked-down": true, "on-marked-up": true,
+	"max-reuse": true, "usesrc": true, "namespace": true,
+	"proto": true, "npn": true, "redir": true,
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
-	"minconn": true, "slowstart": true,
+	"minconn": true,
 }
 
 func (c *compiler) server(p *Proxy, d *config.Directive) *Server {
@@ -113,6 +113,8 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 				o.CheckSSL = false
 			case "check-send-proxy":
 				o.CheckSendProxy = true
+			case "check-via-socks4":
+				o.CheckViaSocks4 = true
 			case "agent-check":
 				o.AgentCheck = true
 			case "no-agent-check":
@@ -145,7 +147,12 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 		}
 		switch name {
 		case "addr":
-			o.CheckAddr = v.Text
+			// A port given with the address is ignored: the check port is
+			// "port", else the server's.
+			o.CheckAddr = ExpandAddrEnv(v.Text)
+			if a, err := ParseServerAddr(o.CheckAddr); err == nil && a.Host != "" {
+				o.CheckAddr = a.Host
+			}
 		case "check-sni":
 			o.CheckSNI = v.Text
 		case "check-alpn":
@@ -194,6 +201,13 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 				continue
 			}
 			o.OnError = v.Text
+		case "socks4":
+			a, err := ParseServerAddr(v.Text)
+			if err != nil || a.Net != "tcp" && a.Net != "tcp4" || a.PortLow == 0 {
+				c.ds.Alertf(v.Pos, "'socks4' : invalid address '%s' (expects <ipv4>:<port>)", v.Text)
+				continue
+			}
+			o.Socks4 = a.Host + ":" + strconv.Itoa(a.PortLow)
 		case "on-marked-down":
 			if v.Text != "shutdown-sessions" {
 				c.ds.Alertf(v.Pos, "'on-marked-down' expects 'shutdown-sessions' but got '%s'", v.Text)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"bulwark/internal/acl"
 	"bulwark/internal/config"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -16,7 +17,7 @@ import (
 // compileCheck builds the script every checked server of p runs. The
 // tcp-check and http-check patterns are compiled here, so "-c" reports a
 // bad regex or hex string at its line and column.
-func compileCheck(p *model.Proxy, ds *config.Diagnostics) *health.Script {
+func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.Script {
 	hc := &p.Check
 	switch hc.Kind {
 	case model.CheckRedis:
@@ -56,7 +57,7 @@ func compileCheck(p *model.Proxy, ds *config.Diagnostics) *health.Script {
 			c := r.Connect
 			rule.Action = health.Connect
 			rule.Conn = health.ConnectRule{Default: c.Default, Port: c.Port, Addr: c.Addr, SSL: c.SSL,
-				SNI: c.SNI, SendProxy: c.SendProxy}
+				SNI: c.SNI, SendProxy: c.SendProxy, ViaSocks4: c.ViaSocks4, Linger: c.Linger}
 			if c.ALPN != "" {
 				rule.Conn.ALPN = strings.Split(c.ALPN, ",")
 			}
@@ -67,21 +68,20 @@ func compileCheck(p *model.Proxy, ds *config.Diagnostics) *health.Script {
 			rule.Action = health.Send
 			if r.Request != nil {
 				rq := r.Request
-				if rq.URILF {
-					literal(ds, r.Pos, "uri-lf", rq.URI)
-				}
 				hr := &health.Request{Method: rq.Method, URI: rq.URI, Version: rq.Version}
+				if rq.URILF {
+					hr.URIFmt = checkFormat(set, ds, r.Pos, "http-check send uri-lf", rq.URI)
+				}
 				for _, h := range rq.Headers {
-					// Header values are log-format strings: only literal
-					// ones are run.
-					literal(ds, h.Value.Pos, "hdr "+h.Name, h.Value.Text)
+					// Header values are log-format strings.
 					hr.Headers = append(hr.Headers, [2]string{h.Name, h.Value.Text})
+					hr.HeaderFmts = append(hr.HeaderFmts, checkFormat(set, ds, h.Value.Pos, "http-check send hdr "+h.Name, h.Value.Text))
 				}
 				if rq.Body != nil {
-					if rq.BodyLF {
-						literal(ds, rq.Body.Pos, "body-lf", rq.Body.Text)
-					}
 					hr.Body = rq.Body.Text
+					if rq.BodyLF {
+						hr.BodyFmt = checkFormat(set, ds, rq.Body.Pos, "http-check send body-lf", rq.Body.Text)
+					}
 				}
 				rule.HTTP = hr
 			} else {
@@ -89,13 +89,27 @@ func compileCheck(p *model.Proxy, ds *config.Diagnostics) *health.Script {
 			}
 		case "send-lf":
 			rule.Action = health.Send
-			literal(ds, r.Data.Pos, "send-lf", r.Data.Text)
 			rule.Data = []byte(r.Data.Text)
-		case "send-binary", "send-binary-lf":
-			rule.Action = health.Send
-			if r.Action == "send-binary-lf" {
-				literal(ds, r.Data.Pos, "send-binary-lf", r.Data.Text)
+			rule.DataFmt = checkFormat(set, ds, r.Data.Pos, "tcp-check send-lf", r.Data.Text)
+		case "send-binary-lf":
+			rule.Action, rule.Hex = health.Send, true
+			rule.DataFmt = checkFormat(set, ds, r.Data.Pos, "tcp-check send-binary-lf", r.Data.Text)
+			if rule.DataFmt == nil {
+				b, err := hex.DecodeString(r.Data.Text)
+				if err != nil {
+					ds.Alertf(r.Data.Pos, "'tcp-check %s' : '%s' is not a valid hexadecimal string", r.Action, r.Data.Text)
+					continue
+				}
+				rule.Data, rule.Hex = b, false
 			}
+		case "set-var", "set-var-fmt", "unset-var":
+			do := checkVarRule(set, ds, r.Pos, r.Action, r.Var, r.VarExpr)
+			if do == nil {
+				continue
+			}
+			rule.Action, rule.Do = health.Vars, do
+		case "send-binary":
+			rule.Action = health.Send
 			b, err := hex.DecodeString(r.Data.Text)
 			if err != nil {
 				ds.Alertf(r.Data.Pos, "'tcp-check %s' : '%s' is not a valid hexadecimal string", r.Action, r.Data.Text)
@@ -103,7 +117,7 @@ func compileCheck(p *model.Proxy, ds *config.Diagnostics) *health.Script {
 			}
 			rule.Data = b
 		case "expect":
-			e := compileExpect(r, ds)
+			e := compileExpect(r, set, ds)
 			if e == nil {
 				continue
 			}
@@ -133,7 +147,7 @@ func unsupportedAt(ds *config.Diagnostics, pos config.Pos, format string, args .
 	(*ds)[n].Code = model.CodeUnsupported
 }
 
-func compileExpect(r *model.CheckRule, ds *config.Diagnostics) *health.ExpectRule {
+func compileExpect(r *model.CheckRule, set *acl.Set, ds *config.Diagnostics) *health.ExpectRule {
 	m := r.Expect
 	e := &health.ExpectRule{Negate: m.Negate, MinRecv: m.MinRecv, Text: m.Pattern.Text}
 	kw := "tcp-check expect"
@@ -179,19 +193,20 @@ func compileExpect(r *model.CheckRule, ds *config.Diagnostics) *health.ExpectRul
 		e.Match, e.Re = health.MatchRStatus, re(pat)
 	case "hdr", "fhdr":
 		h := &health.HeaderMatch{Full: m.Match == "fhdr"}
-		if m.NameLF {
-			literal(ds, pat.Pos, "expect hdr name-lf", pat.Text)
-		}
 		h.Name = health.StrMatch{Meth: m.NameMeth, S: pat.Text}
+		if m.NameLF {
+			h.NameFmt = checkFormat(set, ds, pat.Pos, kw+" hdr name-lf", pat.Text)
+		}
 		if m.NameMeth == "reg" {
-			h.Name.Re = re(pat)
+			// Header names match without regard to case, regexes too.
+			h.Name.Re = re(config.Word{Pos: pat.Pos, Text: "(?i)" + pat.Text})
 		}
 		if m.Value != nil {
-			if m.ValueLF {
-				literal(ds, m.Value.Pos, "expect hdr value-lf", m.Value.Text)
-			}
 			h.HasValue = true
 			h.Value = health.StrMatch{Meth: m.ValueMeth, S: m.Value.Text}
+			if m.ValueLF {
+				h.ValueFmt = checkFormat(set, ds, m.Value.Pos, kw+" hdr value-lf", m.Value.Text)
+			}
 			if m.ValueMeth == "reg" {
 				h.Value.Re = re(*m.Value)
 			}

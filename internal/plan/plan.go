@@ -106,7 +106,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		}
 		pp.ServerTLS, pp.BindTLS = compileTLS(m, p, tlsOpt, pl.ACME, &pl.Stores, &ds)
 		if p.Cap&model.CapBackend != 0 {
-			pp.Check = compileCheck(p, &ds)
+			pp.Check = compileCheck(p, set, &ds)
 			pp.CheckTLS = compileCheckTLS(m, p, pp, tlsOpt, &ds)
 		}
 	}

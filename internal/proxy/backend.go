@@ -20,6 +20,7 @@ import (
 	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/socks4"
 	"bulwark/internal/srvstate"
 )
 
@@ -60,6 +61,45 @@ type server struct {
 	total   atomic.Int64
 	failed  atomic.Int64
 	current atomic.Int64
+
+	// sessions are the running sessions on the server, so that
+	// "on-marked-down shutdown-sessions" (and "on-marked-up
+	// shutdown-backup-sessions" on the backups) can end them.
+	sessMu   sync.Mutex
+	sessions map[uint64]func()
+	sessNext uint64
+}
+
+// trackSession registers a running session's kill function until the
+// returned untrack is called.
+func (s *server) trackSession(kill func()) (untrack func()) {
+	s.sessMu.Lock()
+	if s.sessions == nil {
+		s.sessions = map[uint64]func(){}
+	}
+	s.sessNext++
+	id := s.sessNext
+	s.sessions[id] = kill
+	s.sessMu.Unlock()
+	return func() {
+		s.sessMu.Lock()
+		delete(s.sessions, id)
+		s.sessMu.Unlock()
+	}
+}
+
+// killSessions ends every running session on s and returns how many.
+func (s *server) killSessions() int {
+	s.sessMu.Lock()
+	kills := make([]func(), 0, len(s.sessions))
+	for _, k := range s.sessions {
+		kills = append(kills, k)
+	}
+	s.sessMu.Unlock()
+	for _, k := range kills {
+		k()
+	}
+	return len(kills)
 }
 
 // backend is the running state of a backend (or listen) proxy.
@@ -357,7 +397,13 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	if s.unix {
 		netw = "unix"
 	}
-	c, err := d.DialContext(ctx, netw, s.dialAddr(dst))
+	var c net.Conn
+	var err error
+	if s.cfg.Socks4 != "" && !s.unix {
+		c, err = dialSocks4(ctx, &d, s.cfg.Socks4, s.dialAddr(dst), timeout)
+	} else {
+		c, err = d.DialContext(ctx, netw, s.dialAddr(dst))
+	}
 	if err == nil && s.pp != nil {
 		if err = s.sendProxyHeader(c, cs, timeout); err != nil {
 			c.Close()
@@ -428,4 +474,40 @@ func sourceAddr(server, backend string) net.Addr {
 		return &net.TCPAddr{IP: a.AsSlice()}
 	}
 	return nil
+}
+
+// dialSocks4 reaches addr through the SOCKS4 proxy at via ("server ...
+// socks4"): the handshake is part of the connect, bounded by timeout.
+func dialSocks4(ctx context.Context, d *net.Dialer, via, addr string, timeout time.Duration) (net.Conn, error) {
+	dst, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		ips, lerr := net.DefaultResolver.LookupNetIP(ctx, "ip4", hostOf(addr))
+		if lerr != nil || len(ips) == 0 {
+			return nil, fmt.Errorf("socks4: cannot resolve %s", addr)
+		}
+		_, p, _ := net.SplitHostPort(addr)
+		port, _ := strconv.Atoi(p)
+		dst = netip.AddrPortFrom(ips[0], uint16(port))
+	}
+	c, err := d.DialContext(ctx, "tcp", via)
+	if err != nil {
+		return nil, err
+	}
+	if timeout > 0 {
+		c.SetDeadline(time.Now().Add(timeout))
+	}
+	if err := socks4.Connect(c, dst); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return c, nil
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
 }

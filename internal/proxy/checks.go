@@ -16,10 +16,11 @@ import (
 // s.lb here and b.lb is only read when a change comes, once serving.
 func newServerState(b *backend, s *server, addr netip.AddrPort) *srvstate.Server {
 	st := srvstate.New(srvstate.Config{Weight: s.cfg.Weight, Checked: s.cfg.Check, Rise: s.cfg.Rise,
-		Fall: s.cfg.Fall, Disabled: s.cfg.Disabled, Addr: addr, FQDN: stateFQDN(s.cfg),
+		Fall: s.cfg.Fall, Disabled: s.cfg.Disabled, Addr: addr, FQDN: stateFQDN(s.cfg), SlowStart: s.cfg.SlowStart,
 		Unresolved: !s.unix && !addr.IsValid(), Apply: func(v srvstate.View) {
 			s.lb.SetUsable(v.Usable)
 			s.lb.SetWeight(v.Weight)
+			s.lb.SetThrottle(v.Throttle)
 			if st := b.set.Load(); st != nil {
 				st.lb.Update()
 			}
@@ -31,37 +32,61 @@ func newServerState(b *backend, s *server, addr netip.AddrPort) *srvstate.Server
 	return st
 }
 
-// startChecks runs the active health checks of every server with "check".
-// Servers in maintenance are watched too: their checks resume when they
-// leave it.
+// startChecks runs the active health checks of every server with "check"
+// and the agents of those with "agent-check". Servers in maintenance are
+// watched too: their checks resume when they leave it. The first checks
+// are spread over the smallest interval as HAProxy spreads them, and
+// "spread-checks" adds its jitter to every interval.
 func (rt *Runtime) startChecks() {
 	rt.checker = health.New()
-	n := 0
+	type job struct {
+		b *backend
+		s *server
+	}
+	var jobs []job
+	var inters []time.Duration
 	for _, b := range rt.backends {
 		be := b
 		b.stateHook = func(s *server, before, after srvstate.Snapshot) { rt.stateChanged(be, s, before, after) }
-		for _, s := range b.srvs() {
-			offset := time.Duration(n%16) * s.cfg.Inter / 16
-			if s.cfg.Check {
-				n++
-			}
-			rt.watchServer(b, s, offset)
+	}
+	for _, p := range rt.model.Backends() {
+		b := rt.backends[p.Name]
+		if b == nil {
+			continue
 		}
+		for _, s := range b.srvs() {
+			jobs = append(jobs, job{b, s})
+			// Each server takes two slots, its check and its agent, as
+			// HAProxy counts them; a slot it does not use stays empty.
+			inters = append(inters, health.Interval(b.checkSpec(s), s.state.Load()), agentInter(s))
+		}
+	}
+	offsets := health.Offsets(inters, rt.model.Global.MaxSpreadChecks)
+	for i, j := range jobs {
+		rt.watchServer(j.b, j.s, offsets[2*i], offsets[2*i+1])
 	}
 }
 
+func agentInter(s *server) time.Duration {
+	if s.cfg.AgentInter != 0 {
+		return s.cfg.AgentInter
+	}
+	return s.cfg.Inter
+}
+
 // watchServer starts the agent and the active checks of s, the first
-// after offset (startChecks staggers them over one interval, as HAProxy
-// does).
-func (rt *Runtime) watchServer(b *backend, s *server, offset time.Duration) {
+// check after offset and the first agent probe after agentOffset
+// (startChecks spreads them, as HAProxy does).
+func (rt *Runtime) watchServer(b *backend, s *server, offset, agentOffset time.Duration) {
 	if s.cfg.AgentCheck && s.cfg.AgentPort != 0 {
-		rt.startAgent(b, s, offset)
+		rt.startAgent(b, s, agentOffset)
 	}
 	if !s.cfg.Check {
 		return
 	}
 	srv, be := s, b
 	spec := b.checkSpec(s)
+	spec.Spread = rt.model.Global.SpreadChecks
 	spec.OnResult = func(before, after srvstate.Snapshot) {
 		rt.checkResolves(srv, after)
 		if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
@@ -79,16 +104,17 @@ func (rt *Runtime) watchServer(b *backend, s *server, offset time.Duration) {
 // over the health check.
 func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 	c := s.cfg
+	// "addr" moves the agent too, unless "agent-addr" says otherwise.
 	host := c.Addr.Host
+	if c.CheckAddr != "" {
+		host = c.CheckAddr
+	}
 	if c.AgentAddr != "" {
 		host = c.AgentAddr
 	}
-	inter := c.AgentInter
-	if inter == 0 {
-		inter = c.Inter
-	}
-	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: inter, Timeout: b.cfg.Timeouts.Check}
-	if c.AgentAddr == "" && !s.unix {
+	spec := health.AgentSpec{Addr: joinPort(host, c.AgentPort), Send: c.AgentSend, Inter: agentInter(s),
+		Timeout: b.cfg.Timeouts.Check, Spread: rt.model.Global.SpreadChecks}
+	if c.AgentAddr == "" && c.CheckAddr == "" && !s.unix {
 		// The agent runs beside the server: it follows the server's
 		// address as DNS moves it.
 		spec.Follow = func() string {
@@ -186,6 +212,8 @@ func (b *backend) checkSpec(s *server) health.Spec {
 	}
 	t := &spec.Target
 	t.Host = host
+	t.Server, t.Backend = s.name, b.name
+	t.Socks4, t.Socks4Checks = c.Socks4, c.CheckViaSocks4
 	t.TLS = s.checkTLS
 	if t.TLS == nil && s.tls != nil && !redirected {
 		t.TLS = s.tls
@@ -287,9 +315,28 @@ func (rt *Runtime) stateChanged(b *backend, s *server, before, after srvstate.Sn
 	if rt.abuse != nil {
 		rt.abuse.ServerChange(b.name, s.name)
 	}
+	// CM 5.2 "on-marked-down shutdown-sessions": a server marked DOWN
+	// (by its checks, an agent or observe) ends its running sessions;
+	// "on-marked-up shutdown-backup-sessions": an active server back UP
+	// ends the sessions of the backups.
+	if after.Op == srvstate.Stopped && before.Op != srvstate.Stopped &&
+		s.cfg.OnMarkedDown == "shutdown-sessions" {
+		s.killSessions()
+	}
+	if before.Op == srvstate.Stopped && after.Op != srvstate.Stopped && !s.cfg.Backup &&
+		s.cfg.OnMarkedUp == "shutdown-backup-sessions" && after.View().Weight > 0 {
+		for _, o := range b.srvs() {
+			if o.cfg.Backup {
+				o.killSessions()
+			}
+		}
+	}
 	rt.event(msg)
 	level := "notice"
-	if after.Op == srvstate.Stopped && before.Op != srvstate.Stopped {
+	wentDown := after.Op == srvstate.Stopped && before.Op != srvstate.Stopped ||
+		after.Admin.Maint() && !before.Admin.Maint() && before.Op != srvstate.Stopped
+	// HAProxy sends no alert for a server that was already stopping.
+	if wentDown && before.Op != srvstate.Stopping {
 		level = "alert"
 	}
 	rt.proxyLog(b.name, level, msg)
@@ -331,16 +378,19 @@ func (rt *Runtime) proxyLog(proxy, level, msg string) {
 	}
 }
 
-// stateMessage words a state change of s as HAProxy logs it, "" when
-// nothing an operator watches changed.
+// stateMessage words a state change of s as HAProxy 2.6 logs it (the
+// messages of srv_update_status), "" when nothing an operator watches
+// changed.
 func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) string {
 	who := "Server " + b.name + "/" + s.name
 	if s.cfg.Backup {
 		who = "Backup " + who
 	}
-	reason := func() string {
-		c := after.Check
-		return ", reason: " + c.Desc() + ", check duration: " + strconv.FormatInt(c.Duration.Milliseconds(), 10) + "ms"
+	upDown := func() string {
+		if after.Op == srvstate.Stopped {
+			return "DOWN"
+		}
+		return "UP"
 	}
 	rmaint := func(n srvstate.Snapshot) bool { return n.Admin&srvstate.AdminRMaint != 0 }
 	switch {
@@ -353,8 +403,7 @@ func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) strin
 		if before.Op == srvstate.Stopped {
 			return who + " was DOWN and now enters maintenance" + cause + "."
 		}
-		return who + " is going DOWN for maintenance" + cause + ". " + b.left() +
-			fmt.Sprintf(" %d sessions active, 0 requeued, 0 remaining in queue.", s.current.Load())
+		return who + " is going DOWN for maintenance" + cause + b.left(s) + "."
 	case rmaint(before) && !rmaint(after) && !after.Admin.Maint():
 		state := "UP"
 		if after.Op == srvstate.Stopped {
@@ -371,30 +420,64 @@ func (b *backend) stateMessage(s *server, before, after srvstate.Snapshot) strin
 		if before.Op == srvstate.Stopped {
 			return who + " was DOWN and now enters maintenance."
 		}
-		return who + " is going DOWN for maintenance. " + b.left()
+		return who + " is going DOWN for maintenance" + b.left(s) + "."
 	case before.Admin.Maint() && !after.Admin.Maint():
-		if after.Op == srvstate.Stopped {
-			return who + " leaves maintenance, still DOWN."
+		ready := "READY"
+		if after.Admin.Drain() {
+			ready = "DRAIN"
 		}
-		return who + " is UP/READY (leaving forced maintenance)."
+		return who + " is " + upDown() + "/" + ready + " (leaving forced maintenance)."
 	case !before.Admin.Drain() && after.Admin.Drain():
-		return who + " enters drain state."
+		return who + " enters drain state" + b.left(s) + "."
 	case before.Admin.Drain() && !after.Admin.Drain():
-		return who + " is UP (leaving forced drain)."
+		return who + " is " + upDown() + " (leaving forced drain)."
 	case before.Op == after.Op:
 		return ""
 	case after.Op == srvstate.Stopped:
-		return who + " is DOWN" + reason() + ". " + b.left() + fmt.Sprintf(" %d sessions active, 0 requeued, 0 remaining in queue.", s.current.Load())
+		return who + " is DOWN" + checkReason(before, after) + b.left(s) + "."
 	case after.Op == srvstate.Stopping:
-		return who + " is stopping" + reason() + ". " + b.left()
+		return who + " is stopping" + checkReason(before, after) + b.left(s) + "."
 	}
-	return who + " is UP" + reason() + ". " + b.left()
+	return who + " is UP" + checkReason(before, after) + b.online() + "."
 }
 
-// left is the tail of HAProxy's state messages: the servers that still
-// take traffic.
-func (b *backend) left() string {
-	act, bck := 0, 0
+// checkReason is the check that changed the state, as HAProxy appends it:
+// ", reason: Layer4 connection problem, info: "Connection refused",
+// check duration: 0ms". An agent's result is used when the agent decided.
+func checkReason(before, after srvstate.Snapshot) string {
+	c := after.Check
+	if after.AgentDown != before.AgentDown {
+		c = after.Agent
+	}
+	if !c.Status.Finished() {
+		return ""
+	}
+	return ", reason: " + c.Desc() + ", check duration: " + strconv.FormatInt(c.Duration.Milliseconds(), 10) + "ms"
+}
+
+// left is the tail of HAProxy's messages for a server leaving the
+// rotation: the servers that still take traffic, then s's sessions.
+func (b *backend) left(s *server) string {
+	act, bck := b.counts()
+	return fmt.Sprintf(". %d active and %d backup servers left.%s %d sessions active, 0 requeued, 0 remaining in queue",
+		act, bck, onBackup(act, bck), s.current.Load())
+}
+
+// online is the tail of the message for a server coming back.
+func (b *backend) online() string {
+	act, bck := b.counts()
+	return fmt.Sprintf(". %d active and %d backup servers online.%s 0 sessions requeued, 0 total in queue", act, bck, onBackup(act, bck))
+}
+
+func onBackup(act, bck int) string {
+	if act == 0 && bck > 0 {
+		return " Running on backup."
+	}
+	return ""
+}
+
+// counts are the active and backup servers taking new traffic.
+func (b *backend) counts() (act, bck int) {
 	for _, s := range b.srvs() {
 		cur := s.state.Load()
 		if cur.View().Weight == 0 {
@@ -406,7 +489,7 @@ func (b *backend) left() string {
 			act++
 		}
 	}
-	return fmt.Sprintf("%d active and %d backup servers left.", act, bck)
+	return act, bck
 }
 
 // noneLeft reports a backend with no server taking traffic.

@@ -474,6 +474,7 @@ func (p *Proxy) RunningTable(name string, spec stick.Spec) *stick.Table {
 // Start serves rt and makes it the current configuration.
 func (p *Proxy) Start(rt *Runtime) {
 	old := p.cur.Swap(rt)
+	rt.loadServerState()
 	rt.startChecks()
 	rt.startDNS()
 	for _, al := range rt.apis {

@@ -293,10 +293,7 @@ func (rt *Runtime) apiShowServers(args []string) string {
 		return "Can't find backend.\n"
 	}
 	var b strings.Builder
-	b.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight " +
-		"srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health " +
-		"srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord " +
-		"srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n")
+	b.WriteString("1\n" + srvstate.StateHeader + "\n")
 	now := time.Now()
 	for _, p := range rt.model.Backends() {
 		be := rt.backends[p.Name]
@@ -304,28 +301,8 @@ func (rt *Runtime) apiShowServers(args []string) string {
 			continue
 		}
 		for i, s := range be.srvs() {
-			st := s.state.Load()
-			id := s.cfg.ID
-			if id == 0 {
-				id = i + 1
-			}
-			addr, fqdn, port, srvrec := "-", "-", int(st.Addr.Port()), "-"
-			if st.Addr.IsValid() {
-				addr = st.Addr.Addr().String()
-			}
-			if st.FQDN != "" {
-				fqdn = st.FQDN
-			}
-			if s.cfg.IsSRV() {
-				srvrec = s.cfg.FQDN()
-			}
-			if s.unix {
-				addr, port = s.addr, 0
-			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d %s %d %d - - 0\n",
-				p.ID, be.name, id, s.name, addr, st.Op, st.Admin, st.Weight, st.InitialWeight,
-				int64(now.Sub(st.LastChange).Seconds()), st.Check.Status, st.Check.Status.Result(),
-				st.Health, st.CheckState(), fqdn, port, srvrec, b2i(s.tls != nil), s.cfg.Port)
+			b.WriteString(rt.stateLine(p, be, i, s, now).String())
+			b.WriteByte('\n')
 		}
 	}
 	return b.String()
@@ -428,7 +405,7 @@ func (rt *Runtime) apiSetState(args []string, state string) string {
 		return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"
 	}
 	before, after := s.state.SetAdmin(a)
-	rt.event(b.stateMessage(s, before, after))
+	rt.stateChanged(b, s, before, after)
 	return ""
 }
 

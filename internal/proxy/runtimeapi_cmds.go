@@ -610,7 +610,7 @@ func (rt *Runtime) apiSetServer(args []string) string {
 			return "Health checks are not enabled on this server.\n"
 		}
 		before, after := s.state.SetHealth(op)
-		rt.event(b.stateMessage(s, before, after))
+		rt.stateChanged(b, s, before, after)
 		return ""
 	}
 	if len(args) >= 2 && args[1] == "addr" {

@@ -95,7 +95,7 @@ func (rt *Runtime) apiAddServer(args []string) string {
 	live := append(old.live[:len(old.live):len(old.live)], s)
 	b.set.Store(&srvSet{servers: servers, live: live, lb: lb})
 	if rt.checker != nil {
-		rt.watchServer(b, s, 0)
+		rt.watchServer(b, s, 0, 0)
 	}
 	return "New server registered.\n"
 }

@@ -90,7 +90,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 				Weight: int64(st.EffectiveWeight()), UWeight: int64(st.Weight), Checked: st.Checked,
 				ChkFail: st.FailedChecks, ChkDown: st.DownTransitions,
 				LastChg: int64(now.Sub(st.LastChange).Seconds()), Downtime: int64(st.DownFor(now).Seconds()),
-				Backup: s.cfg.Backup, Throttle: -1, Slim: int64(s.lb.MaxConn()), Qlimit: int64(s.cfg.MaxQueue)}
+				Backup: s.cfg.Backup, Throttle: throttle(st, s.state.SlowStart(), now), Slim: int64(s.lb.MaxConn()), Qlimit: int64(s.cfg.MaxQueue)}
 			if st.ChecksRunning() {
 				c := st.Check
 				r.Check = &stats.Check{Status: c.Status.String(), Code: c.Code, HasCode: c.Status.HasCode(),
@@ -465,7 +465,7 @@ func (s *httpSession) statsAction(px *model.Proxy, rt *Runtime) string {
 			continue
 		}
 		before, after := apply(sv)
-		rt.event(b.stateMessage(sv, before, after))
+		rt.stateChanged(b, sv, before, after)
 		done++
 	}
 	switch {
@@ -643,4 +643,13 @@ func (rt *Runtime) tableStats() []stats.TableStat {
 		out = append(out, stats.TableStat{Name: t.Name(), Type: typ, Size: int64(t.Spec().Size), Used: int64(t.Used())})
 	}
 	return out
+}
+
+// throttle is the stats "throttle" column: the progress of a slowstart
+// ramp in percent, -1 (empty) when the server is not warming up.
+func throttle(st srvstate.Snapshot, slow time.Duration, now time.Time) int64 {
+	if st.WarmStart.IsZero() || slow <= 0 {
+		return -1
+	}
+	return int64(now.Sub(st.WarmStart) * 100 / slow)
 }

@@ -104,6 +104,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	}
 	if be == nil {
 		e.Term = "PR"
+		gracefulClose(c)
 		return
 	}
 	e.Backend, e.be = be.name, be
@@ -137,6 +138,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	defer be.release(idx)
 	defer sc.Close()
 	fe.rt.noteServer(c, be, srv)
+	defer srv.trackSession(func() { sc.Close(); c.Close() })()
 	e.Server, e.srv = srv.name, srv
 	txn.srv = srv
 	fe.logASAP(e)
@@ -309,6 +311,21 @@ func closeWrite(c net.Conn) {
 		return
 	}
 	c.Close()
+}
+
+// gracefulClose ends a connection the proxy has nothing to relay to with
+// a FIN, as HAProxy does, rather than the reset a close with unread
+// client data would send: it shuts the write side, then reads and drops
+// what the client still sends, for at most a second and 64 kB.
+func gracefulClose(c net.Conn) {
+	closeWrite(c)
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 4096)
+	for range 16 {
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 func isTimeout(err error) bool {

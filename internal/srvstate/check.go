@@ -8,6 +8,7 @@ type CheckStatus uint8
 const (
 	CheckUnknown CheckStatus = 0
 	CheckIni     CheckStatus = 1 // no check has finished yet
+	CheckChecked CheckStatus = 3 // an agent said nothing that changes the state
 	CheckHANA    CheckStatus = 4 // passive health analysis
 	CheckSockErr CheckStatus = 5
 	CheckL4OK    CheckStatus = 6
@@ -48,6 +49,8 @@ func (c CheckStatus) info() (statusInfo, bool) {
 		return statusInfo{"UNK", "Unknown", ResultUnknown}, true
 	case CheckIni:
 		return statusInfo{"INI", "Initializing", ResultUnknown}, true
+	case CheckChecked:
+		return statusInfo{"CHECKED", "No status change", ResultNeutral}, true
 	case CheckHANA:
 		return statusInfo{"HANA", "Health analyze", ResultFailed}, true
 	case CheckSockErr:

@@ -91,6 +91,9 @@ type Config struct {
 	Unresolved bool
 	// FQDN is the name the server resolves, "" for an address.
 	FQDN string
+	// SlowStart is "slowstart": a server coming back UP takes new
+	// traffic with a weight that ramps up over this time.
+	SlowStart time.Duration
 	// Apply receives the balancer's view whenever it changes, with the
 	// writer's lock held, so views arrive in the order of the writes. It
 	// must not call back into the Server.
@@ -103,6 +106,9 @@ type Config struct {
 type View struct {
 	Usable bool
 	Weight int
+	// Throttle is the slowstart ramp in sixteenths of Weight (1..15), 0
+	// at full weight.
+	Throttle int
 }
 
 // Check is the outcome of one health check.
@@ -148,6 +154,10 @@ type Snapshot struct {
 	// MaintCause is why DNS resolution put the server in maintenance
 	// ("DNS NX status"), "" otherwise.
 	MaintCause string
+	// WarmStart is when the slowstart ramp began, zero when not warming;
+	// Throttle its progress in sixteenths of the weight (0 when full).
+	WarmStart time.Time
+	Throttle  int
 }
 
 // DownFor is HAProxy's downtime: the time spent DOWN, the current spell
@@ -161,6 +171,7 @@ func (n *Snapshot) DownFor(now time.Time) time.Duration {
 
 // Server holds one server's state.
 type Server struct {
+	slow  time.Duration
 	mu    sync.Mutex
 	cur   atomic.Pointer[Snapshot]
 	apply func(View)
@@ -178,12 +189,12 @@ func New(c Config) *Server {
 	if c.Fall <= 0 {
 		c.Fall = 3
 	}
-	s := &Server{apply: c.Apply, wake: make(chan struct{}, 1)}
+	s := &Server{apply: c.Apply, wake: make(chan struct{}, 1), slow: c.SlowStart}
 	sn := &Snapshot{Op: Running, Checked: c.Checked, Health: c.Rise, Rise: c.Rise, Fall: c.Fall,
 		Weight: c.Weight, InitialWeight: c.Weight, LastChange: time.Now(), Addr: c.Addr, FQDN: c.FQDN}
-	if c.Checked {
-		sn.Check.Status = CheckIni
-	}
+	// Every server starts "Initializing", checked or not, as "show
+	// servers state" shows it (srv_check_status 1).
+	sn.Check.Status = CheckIni
 	if c.Disabled {
 		sn.Admin = AdminFMaint | AdminCMaint
 	}
@@ -226,11 +237,16 @@ func (s *Server) update(f func(*Snapshot)) (before, after Snapshot) {
 		if old.Op == Stopped {
 			n.Downtime += now.Sub(old.LastChange)
 		}
-		n.LastChange = now
+		// A writer that set the time of the change itself (Restore)
+		// keeps it.
+		if n.LastChange == old.LastChange {
+			n.LastChange = now
+		}
 		if n.Op == Stopped {
 			n.DownTransitions++
 		}
 	}
+	s.warm(old, &n)
 	s.cur.Store(&n)
 	if v := n.View(); v != s.view {
 		s.view = v
@@ -239,6 +255,59 @@ func (s *Server) update(f func(*Snapshot)) (before, after Snapshot) {
 		}
 	}
 	return *old, n
+}
+
+// warm runs the slowstart ramp (CM 5.2 "slowstart"): a server that
+// comes back into the rotation after being DOWN or in maintenance starts
+// at a sixteenth of its weight and gains a sixteenth of the way each
+// slowstart/16, as HAProxy's eweight does; the balancer is pushed the new
+// weight at each step (every slowstart/20, at least a second) until the
+// ramp ends. Called under the lock.
+func (s *Server) warm(old, n *Snapshot) {
+	if s.slow <= 0 {
+		return
+	}
+	now := time.Now()
+	wasOut := old.Op == Stopped || old.Admin.Maint()
+	isIn := n.Op != Stopped && !n.Admin.Maint()
+	if wasOut && isIn && n.WarmStart.IsZero() {
+		n.WarmStart = now
+		step := max(time.Second, s.slow/20)
+		var tick func()
+		tick = func() {
+			_, after := s.update(func(*Snapshot) {})
+			if !after.WarmStart.IsZero() {
+				time.AfterFunc(step, tick)
+			}
+		}
+		time.AfterFunc(step, tick)
+	}
+	if !isIn {
+		n.WarmStart, n.Throttle = time.Time{}, 0
+		return
+	}
+	if n.WarmStart.IsZero() {
+		return
+	}
+	elapsed := now.Sub(n.WarmStart)
+	if elapsed >= s.slow {
+		n.WarmStart, n.Throttle = time.Time{}, 0
+		return
+	}
+	// HAProxy: w = (16 * elapsed + slowstart) / slowstart, in sixteenths.
+	n.Throttle = int((16*elapsed + s.slow) / s.slow)
+}
+
+// SlowStart is the configured ramp.
+func (s *Server) SlowStart() time.Duration { return s.slow }
+
+// StateOp is srv_op_state of "show servers state": 1 (STARTING) during a
+// slowstart ramp.
+func (n *Snapshot) StateOp() Op {
+	if !n.WarmStart.IsZero() && n.Op == Running {
+		return 1
+	}
+	return n.Op
 }
 
 // SetAdmin applies "set server ... state ready|drain|maint" (and "enable"
@@ -482,7 +551,7 @@ func (n *Snapshot) View() View {
 	if n.Admin.Drain() || n.Op == Stopping {
 		return View{Usable: true}
 	}
-	return View{Usable: true, Weight: n.Weight}
+	return View{Usable: true, Weight: n.Weight, Throttle: n.Throttle}
 }
 
 // EffectiveWeight is the weight the stats report: the user weight, 0

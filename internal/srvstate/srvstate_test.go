@@ -69,7 +69,7 @@ func TestLeaveMaint(t *testing.T) {
 		t.Fatalf("maint on a disabled server: %#x", after.Admin)
 	}
 	_, after := s.SetAdmin(Ready)
-	if after.Op != Running || after.Health != 3 || after.Admin != 0 || rec.last(t) != (View{true, 2}) {
+	if after.Op != Running || after.Health != 3 || after.Admin != 0 || rec.last(t) != (View{Usable: true, Weight: 2}) {
 		t.Fatalf("after ready %+v, view %+v", after, rec.last(t))
 	}
 	select {
@@ -94,7 +94,7 @@ func TestDrain(t *testing.T) {
 	s := New(Config{Weight: 5, Checked: true, Rise: 2, Fall: 3, Apply: rec.apply})
 	s.Report(ok)
 	_, after := s.SetAdmin(Drain)
-	if after.Status() != "DRAIN" || after.EffectiveWeight() != 0 || after.Weight != 5 || rec.last(t) != (View{true, 0}) {
+	if after.Status() != "DRAIN" || after.EffectiveWeight() != 0 || after.Weight != 5 || rec.last(t) != (View{Usable: true, Weight: 0}) {
 		t.Fatalf("drain: %q %+v view %+v", after.Status(), after, rec.last(t))
 	}
 	if _, after = s.Report(fail); after.Status() != "DRAIN 2/3" {
@@ -105,7 +105,7 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("maint replaces drain: %v", after.Admin)
 	}
 	s.SetAdmin(Ready)
-	if cur := s.Load(); cur.Admin != 0 || rec.last(t) != (View{true, 5}) {
+	if cur := s.Load(); cur.Admin != 0 || rec.last(t) != (View{Usable: true, Weight: 5}) {
 		t.Fatalf("ready: %+v view %+v", cur, rec.last(t))
 	}
 	s.SetWeight(300)
@@ -118,7 +118,7 @@ func TestDrain(t *testing.T) {
 func TestNoLB(t *testing.T) {
 	s := New(Config{Weight: 1, Checked: true, Rise: 2, Fall: 3})
 	_, after := s.Report(Check{Status: CheckL7OKC, Code: 404})
-	if after.Op != Stopping || after.Status() != "NOLB" || after.View() != (View{true, 0}) {
+	if after.Op != Stopping || after.Status() != "NOLB" || after.View() != (View{Usable: true, Weight: 0}) {
 		t.Fatalf("L7OKC: %+v %q", after, after.Status())
 	}
 	if _, after = s.Report(ok); after.Op != Running || after.Status() != "UP" {

@@ -1,0 +1,292 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// syncConnectError is a connect that failed in the connect call itself
+// (no route, EACCES, EPERM...), which HAProxy words "General socket error
+// (<strerror>)", unlike an error the peer sends back later ("Connection
+// refused"). net.Dialer cannot tell the two apart, so checks dial with
+// their own non-blocking connect.
+type syncConnectError struct{ errno syscall.Errno }
+
+func (e *syncConnectError) Error() string { return e.errno.Error() }
+func (e *syncConnectError) Unwrap() error { return e.errno }
+
+// dialTCP connects to addr (an IP literal with port) without blocking
+// the thread, keeping apart errors of the connect call and errors of the
+// connection attempt. Names fall back to net.Dialer.
+func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
+	ap, err := netipAddrPort(addr)
+	if err != nil {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	family := syscall.AF_INET
+	var sa syscall.Sockaddr
+	if ip := ap.IP.To4(); ip != nil {
+		s4 := &syscall.SockaddrInet4{Port: ap.Port}
+		copy(s4.Addr[:], ip)
+		sa = s4
+	} else {
+		family = syscall.AF_INET6
+		s6 := &syscall.SockaddrInet6{Port: ap.Port}
+		copy(s6.Addr[:], ap.IP.To16())
+		sa = s6
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	switch err := syscall.Connect(fd, sa); {
+	case err == nil, errors.Is(err, syscall.EINPROGRESS), errors.Is(err, syscall.EINTR):
+	default:
+		syscall.Close(fd)
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			return nil, &syncConnectError{errno}
+		}
+		return nil, err
+	}
+	// On loopback and fast networks the handshake is often over when
+	// connect returns: then the socket needs no poller until (unless)
+	// the check sends or reads, and a connect-only check costs no
+	// registration, no park and no wake-up.
+	if n, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR); err == nil && n != 0 {
+		syscall.Close(fd)
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: ap, Err: os.NewSyscallError("connect", syscall.Errno(n))}
+	} else if err == nil {
+		if _, err := syscall.Getpeername(fd); err == nil {
+			return &lazyConn{fd: fd, raddr: ap}, nil
+		}
+	}
+	f := os.NewFile(uintptr(fd), "check")
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+		}
+	}()
+	if dl, ok := ctx.Deadline(); ok {
+		f.SetWriteDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
+	defer stop()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var soErr error
+	// Writable with no error is connected, except on the first call,
+	// which comes before any wait (and after the poller's readiness was
+	// reset): there getpeername tells a connect still in progress.
+	first := true
+	werr := rc.Write(func(fd uintptr) bool {
+		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+		switch {
+		case err != nil:
+			soErr = err
+		case n != 0:
+			soErr = syscall.Errno(n)
+		case first:
+			first = false
+			if _, err := syscall.Getpeername(int(fd)); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	if werr != nil {
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, ctx.Err()
+		}
+		return nil, context.DeadlineExceeded
+	}
+	if soErr != nil {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: ap, Err: os.NewSyscallError("connect", soErr)}
+	}
+	f.SetWriteDeadline(time.Time{})
+	ok = true
+	// The file is the connection: converting it with net.FileConn would
+	// cost a dup, a second poller registration and two closes per check.
+	return &fileConn{File: f, raddr: ap}, nil
+}
+
+// fileConn is a connected TCP socket held as an *os.File (pollable, with
+// deadlines), seen as a net.Conn.
+type fileConn struct {
+	*os.File
+	raddr *net.TCPAddr
+}
+
+func (c *fileConn) RemoteAddr() net.Addr { return c.raddr }
+
+func (c *fileConn) LocalAddr() net.Addr {
+	var a net.Addr = &net.TCPAddr{}
+	if rc, err := c.File.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { a = sockname(int(fd)) })
+	}
+	return a
+}
+
+// SetLinger(0) makes Close send a reset, as HAProxy ends its checks.
+func (c *fileConn) SetLinger(sec int) error {
+	rc, err := c.File.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: int32(sec)})
+	})
+	return serr
+}
+
+func netipAddrPort(addr string) (*net.TCPAddr, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return net.TCPAddrFromAddrPort(ap), nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return nil, errors.New("not an IP")
+	}
+	pa, err := net.LookupPort("tcp", port)
+	if err != nil {
+		return nil, err
+	}
+	return &net.TCPAddr{IP: ip, Port: pa}, nil
+}
+
+// lazyConn is a connected socket not yet known to the poller: it is
+// handed to the poller (as a fileConn) at its first read, write or
+// deadline that needs one. Close may come from another goroutine (a
+// stopping checker), hence the lock.
+type lazyConn struct {
+	mu     sync.Mutex
+	fd     int
+	closed bool
+	raddr  *net.TCPAddr
+	f      *fileConn
+	rd, wd time.Time
+}
+
+func (c *lazyConn) file() (*fileConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, net.ErrClosed
+	}
+	if c.f == nil {
+		c.f = &fileConn{File: os.NewFile(uintptr(c.fd), "check"), raddr: c.raddr}
+		if !c.rd.IsZero() {
+			c.f.SetReadDeadline(c.rd)
+		}
+		if !c.wd.IsZero() {
+			c.f.SetWriteDeadline(c.wd)
+		}
+	}
+	return c.f, nil
+}
+
+func (c *lazyConn) Read(b []byte) (int, error) {
+	f, err := c.file()
+	if err != nil {
+		return 0, err
+	}
+	return f.Read(b)
+}
+
+func (c *lazyConn) Write(b []byte) (int, error) {
+	f, err := c.file()
+	if err != nil {
+		return 0, err
+	}
+	return f.Write(b)
+}
+
+func (c *lazyConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.f != nil {
+		return c.f.Close()
+	}
+	return syscall.Close(c.fd)
+}
+
+// deadline records t for the poller-to-be, or applies it.
+func (c *lazyConn) deadline(t time.Time, read, write bool) error {
+	c.mu.Lock()
+	f := c.f
+	if f == nil {
+		if read {
+			c.rd = t
+		}
+		if write {
+			c.wd = t
+		}
+	}
+	c.mu.Unlock()
+	switch {
+	case f == nil:
+		return nil
+	case read && write:
+		return f.SetDeadline(t)
+	case read:
+		return f.SetReadDeadline(t)
+	}
+	return f.SetWriteDeadline(t)
+}
+
+func (c *lazyConn) SetDeadline(t time.Time) error      { return c.deadline(t, true, true) }
+func (c *lazyConn) SetReadDeadline(t time.Time) error  { return c.deadline(t, true, false) }
+func (c *lazyConn) SetWriteDeadline(t time.Time) error { return c.deadline(t, false, true) }
+func (c *lazyConn) RemoteAddr() net.Addr               { return c.raddr }
+
+func (c *lazyConn) LocalAddr() net.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return &net.TCPAddr{}
+	}
+	return sockname(c.fd)
+}
+
+// SetLinger(0) makes Close send a reset, as HAProxy ends its checks.
+func (c *lazyConn) SetLinger(sec int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	if c.f != nil {
+		return c.f.SetLinger(sec)
+	}
+	return syscall.SetsockoptLinger(c.fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: int32(sec)})
+}
+
+func sockname(fd int) net.Addr {
+	sa, _ := syscall.Getsockname(fd)
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *syscall.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return &net.TCPAddr{}
+}

@@ -1,0 +1,110 @@
+package proxy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"bulwark/internal/model"
+	"bulwark/internal/srvstate"
+)
+
+// stateLine is server s of backend p as "show servers state" prints it
+// (format version 1), the same line a server-state file holds.
+func (rt *Runtime) stateLine(p *model.Proxy, be *backend, i int, s *server, now time.Time) srvstate.StateLine {
+	st := s.state.Load()
+	id, forced := s.cfg.ID, 0
+	if id == 0 {
+		id = i + 1
+	}
+	if _, ok := s.cfg.Opts["id"]; ok {
+		forced = 1 // "id" written on the server line
+	}
+	// The address is the resolved one (none yet for a name that did not
+	// resolve), the FQDN the name it comes from.
+	addr, fqdn, port, srvrec := "", st.FQDN, int(st.Addr.Port()), ""
+	if st.Addr.IsValid() {
+		addr = st.Addr.Addr().String()
+	}
+	if s.cfg.IsSRV() {
+		srvrec = s.cfg.FQDN()
+	}
+	if s.unix {
+		addr, port = s.addr, 0
+	}
+	return srvstate.StateLine{BackendID: p.ID, Backend: be.name, ServerID: id, Server: s.name, Addr: addr, SRVRecord: srvrec,
+		Op: st.StateOp(), Admin: st.Admin, UWeight: st.Weight, IWeight: st.InitialWeight,
+		SinceChange: int64(now.Sub(st.LastChange).Seconds()), CheckStatus: st.Check.Status,
+		CheckResult: st.Check.Status.Result(), Health: st.Health, CheckState: st.CheckState(),
+		ServerForcedID: forced, FQDN: fqdn, Port: port, UseSSL: b2i(s.tls != nil), CheckPort: s.cfg.Port}
+}
+
+// stateFilePath is the file backend p loads its servers' state from
+// ("load-server-state-from-file"), "" for none: the global
+// "server-state-file", or with "local" the backend's
+// "server-state-file-name" (its name by default); relative names are
+// under "server-state-base".
+func stateFilePath(g *model.Global, p *model.Proxy) string {
+	var name string
+	switch p.LoadServerState {
+	case "global":
+		name = g.ServerStateFile
+	case "local":
+		name = p.ServerStateFileName
+		if name == "" {
+			name = p.Name
+		}
+	default:
+		return ""
+	}
+	if name == "" {
+		return ""
+	}
+	if !strings.HasPrefix(name, "/") && g.ServerStateBase != "" {
+		name = filepath.Join(g.ServerStateBase, name)
+	}
+	return name
+}
+
+// loadServerState applies the server-state files of the backends that
+// ask for one, before any check runs, as HAProxy does at startup. A
+// missing or bad file is a warning: the servers start from the
+// configuration.
+func (rt *Runtime) loadServerState() {
+	files := map[string]srvstate.StateFile{}
+	now := time.Now()
+	for _, p := range rt.model.Backends() {
+		be := rt.backends[p.Name]
+		path := stateFilePath(&rt.model.Global, p)
+		if be == nil || path == "" {
+			continue
+		}
+		f, seen := files[path]
+		if !seen {
+			f = rt.readStateFile(path)
+			files[path] = f
+		}
+		for _, s := range be.srvs() {
+			l, ok := f.Lookup(be.name, s.name)
+			if !ok {
+				continue
+			}
+			s.state.Restore(l, now)
+		}
+	}
+}
+
+func (rt *Runtime) readStateFile(path string) srvstate.StateFile {
+	fh, err := os.Open(path)
+	if err != nil {
+		rt.event("Can't open server state file '" + path + "': " + err.Error())
+		return nil
+	}
+	defer fh.Close()
+	f, errs := srvstate.ParseStateFile(fh)
+	for _, e := range errs {
+		rt.event("server-state file '" + path + "': " + e.Error())
+	}
+	return f
+}
