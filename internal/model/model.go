@@ -326,8 +326,8 @@ type Proxy struct {
 	// LoadServerState is "load-server-state-from-file" (global, local,
 	// none; "" unset) and ServerStateFileName "server-state-file-name".
 	LoadServerState, ServerStateFileName string
-	LogTag                                            string
-	ErrorFiles                                        map[int]string
+	LogTag                               string
+	ErrorFiles                           map[int]string
 	// Errors are the error-message directives in the order they apply.
 	Errors   []*ErrorMsg
 	Captures []Capture
