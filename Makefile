@@ -21,9 +21,10 @@ test: deps
 	$(MAKE) race
 
 # The race detector on the packages that run goroutines (sessions, checks,
-# server state, stick tables, balancers, log writers); about a minute.
+# server state, stick tables, balancers, log writers, the cache and the
+# resolver); about a minute.
 RACE_PKGS ?= ./internal/proxy ./internal/health ./internal/srvstate ./internal/stick \
-	./internal/balance ./internal/logging ./internal/h1
+	./internal/balance ./internal/logging ./internal/h1 ./internal/cache ./internal/resolver
 race:
 	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
 
