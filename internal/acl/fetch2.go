@@ -15,16 +15,6 @@ import (
 // status fetches the httpslog format uses. Built by a function: the
 // table is immutable.
 func moreFetches() map[string]*fetchDef {
-	zero := func(k Kind) *fetchDef {
-		// Bulwark logs a session only once its handshake succeeded, so
-		// the error codes are 0 and sessions are never resumed.
-		return &fetchDef{out: k, fn: func(e *Eval, x *Expr, it *iter) (Sample, bool) {
-			if !once(it) {
-				return Sample{}, false
-			}
-			return Sample{Kind: k}, true
-		}}
-	}
 	return map[string]*fetchDef{
 		"str":      {out: KindStr, fn: fetchConstArg(KindStr), maxArgs: 1, prep: prepStr}, // str() is the empty string
 		"bin":      {out: KindBin, fn: fetchConstArg(KindBin), minArgs: 1, maxArgs: 1, prep: prepBin},
@@ -39,13 +29,14 @@ func moreFetches() map[string]*fetchDef {
 		"rand":     {out: KindInt, fn: fetchRand, maxArgs: 1, prep: prepRand},
 		"uuid":     {out: KindStr, fn: fetchUUID, maxArgs: 1, prep: prepUUID},
 
-		"fc_err":         {out: KindInt, fn: fetchConnErr(false)},
-		"fc_err_str":     {out: KindStr, fn: fetchConnErr(true)},
-		"ssl_fc_err":     {out: KindInt, fn: fetchConnErr(false)},
-		"ssl_fc_err_str": {out: KindStr, fn: fetchConnErr(true)},
-		"ssl_c_err":      zero(KindInt),
-		"ssl_c_ca_err":   zero(KindInt),
-		"ssl_fc_has_sni": {out: KindBool, fn: fetchHasSNI},
+		"fc_err":                   {out: KindInt, fn: fetchConnErr(false)},
+		"fc_err_str":               {out: KindStr, fn: fetchConnErr(true)},
+		"ssl_fc_err":               {out: KindInt, fn: fetchConnErr(false)},
+		"ssl_fc_err_str":           {out: KindStr, fn: fetchConnErr(true)},
+		"ssl_c_err":                {out: KindInt, fn: fetchCertErr(false)},
+		"ssl_c_ca_err":             {out: KindInt, fn: fetchCertErr(true)},
+		"ssl_fc_protocol_hello_id": {out: KindInt, fn: fetchHelloVersion},
+		"ssl_fc_has_sni":           {out: KindBool, fn: fetchHasSNI},
 	}
 }
 
@@ -239,4 +230,51 @@ func fetchConnErr(text bool) fetchFn {
 		e.buf = append(e.buf, reason...)
 		return strSample(e.tail(n)), true
 	}
+}
+
+// CertErrTxn is a connection whose handshake failed on the client's
+// certificate: the verification errors at depth 0 and above, as OpenSSL
+// numbers them (ssl_c_err, ssl_c_ca_err).
+type CertErrTxn interface {
+	CertErrors() (leaf, ca int)
+}
+
+// fetchCertErr is ssl_c_err / ssl_c_ca_err: 0 when the certificate
+// verified, which is every session that got as far as a request (a
+// failed verification ends the handshake; error-log-format sees those).
+func fetchCertErr(ca bool) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		if !once(it) {
+			return Sample{}, false
+		}
+		leaf, up := 0, 0
+		if ct, ok := e.Txn.(CertErrTxn); ok {
+			leaf, up = ct.CertErrors()
+		}
+		if ca {
+			return intSample(int64(up)), true
+		}
+		return intSample(int64(leaf)), true
+	}
+}
+
+// HelloVersionTxn gives the protocol version field of the client's
+// ClientHello (ssl_fc_protocol_hello_id).
+type HelloVersionTxn interface {
+	HelloVersion() (uint16, bool)
+}
+
+func fetchHelloVersion(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	if !once(it) {
+		return Sample{}, false
+	}
+	ht, ok := e.Txn.(HelloVersionTxn)
+	if !ok {
+		return Sample{}, false
+	}
+	v, ok := ht.HelloVersion()
+	if !ok {
+		return Sample{}, false
+	}
+	return intSample(int64(v)), true
 }

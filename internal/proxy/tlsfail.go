@@ -30,7 +30,10 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, bl boundListener, err error) {
 	if fe.errorLog && fe.logging {
 		// error-log-format: the frontend's log targets get the line in
 		// that format instead of the built-in message.
-		ct := &connErrTxn{src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), code: int(f.Reason) + 1, reason: f.Reason.String()}
+		ct := &connErrTxn{src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), code: int(f.Reason) + 1, reason: f.Reason.String(),
+			sni: []byte(h.SNI)}
+		ct.leafErr, ct.caErr = f.CertErrors()
+		ct.helloVer, ct.helloSeen = h.LegacyVersion()
 		fe.opts.Log(&LogEntry{Start: time.Now(), Client: tc.RemoteAddr(), Frontend: fe.name, Backend: fe.name,
 			Server: "<NOSRV>", Term: "CR", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, Status: -1, TLS: true,
 			ConnError: true, Local: tc.LocalAddr(), Eval: acl.NewEval(ct), Level: "info"})
@@ -45,6 +48,12 @@ type connErrTxn struct {
 	src, dst netip.AddrPort
 	code     int
 	reason   string
+	// What the ClientHello said (ssl_fc_sni, ssl_fc_protocol_hello_id)
+	// and the certificate errors (ssl_c_err, ssl_c_ca_err).
+	sni            []byte
+	helloVer       uint16
+	helloSeen      bool
+	leafErr, caErr int
 }
 
 func (t *connErrTxn) Src() netip.AddrPort           { return t.src }
@@ -55,7 +64,7 @@ func (t *connErrTxn) Version() (int, int)           { return 0, 0 }
 func (t *connErrTxn) ReqHeaders() []h1.Header       { return nil }
 func (t *connErrTxn) RespHeaders() []h1.Header      { return nil }
 func (t *connErrTxn) Status() int                   { return 0 }
-func (t *connErrTxn) TLS() (bool, []byte)           { return true, nil }
+func (t *connErrTxn) TLS() (bool, []byte)           { return true, t.sni }
 func (t *connErrTxn) Now() int64                    { return 0 }
 func (t *connErrTxn) Tracked(int) stick.Ref         { return stick.Ref{} }
 func (t *connErrTxn) SetTracked(int, stick.Ref)     {}
@@ -64,6 +73,8 @@ func (t *connErrTxn) SetVar(string, acl.Sample)     {}
 func (t *connErrTxn) Env() acl.Env                  { return nil }
 func (t *connErrTxn) ConnError() (int, string)      { return t.code, t.reason }
 func (t *connErrTxn) CacheHit() (bool, string)      { return false, "" }
+func (t *connErrTxn) CertErrors() (int, int)        { return t.leafErr, t.caErr }
+func (t *connErrTxn) HelloVersion() (uint16, bool)  { return t.helloVer, t.helloSeen }
 
 // handshakeTCP completes the handshake of a TCP-mode TLS bind up front,
 // within "timeout client", so that a failure is explained like on HTTP

@@ -6,8 +6,10 @@
 package tlsfail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Reason is the class of a handshake failure.
@@ -321,4 +324,75 @@ func (c *Counters) Total() uint64 {
 		t += c.n[i].Load()
 	}
 	return t
+}
+
+// OpenSSL's X509_V_ERR codes for the verification errors crypto/tls
+// reports, so that ssl_c_err and ssl_c_ca_err carry the numbers HAProxy's
+// operators know.
+const (
+	x509ErrUnspecified        = 1
+	x509ErrCertNotYetValid    = 9
+	x509ErrCertHasExpired     = 10
+	x509ErrDepthZeroSelfSign  = 18
+	x509ErrUnableToGetIssuerL = 20
+	x509ErrInvalidPurpose     = 26
+)
+
+// CertErrors returns the verification error of the client certificate
+// (ssl_c_err, depth 0) and of the chain above it (ssl_c_ca_err), as
+// OpenSSL numbers them; 0 when that part verified or was not the cause.
+func (f Failure) CertErrors() (leaf, ca int) {
+	if f.Reason != BadClientCert || f.Err == nil {
+		return 0, 0
+	}
+	var chain []*x509.Certificate
+	var cve *tls.CertificateVerificationError
+	if errors.As(f.Err, &cve) {
+		chain = cve.UnverifiedCertificates
+	}
+	var inv x509.CertificateInvalidError
+	if errors.As(f.Err, &inv) {
+		code := x509ErrUnspecified
+		switch inv.Reason {
+		case x509.Expired:
+			code = x509ErrCertHasExpired
+			if inv.Cert != nil && time.Now().Before(inv.Cert.NotBefore) {
+				code = x509ErrCertNotYetValid
+			}
+		case x509.IncompatibleUsage:
+			code = x509ErrInvalidPurpose
+		}
+		if len(chain) > 0 && inv.Cert != nil && !inv.Cert.Equal(chain[0]) {
+			return 0, code
+		}
+		return code, 0
+	}
+	var ua x509.UnknownAuthorityError
+	if errors.As(f.Err, &ua) {
+		// Self-issued and signed by its own key (CheckSignatureFrom would
+		// also ask for a CA certificate, which a self-signed leaf is not).
+		if len(chain) == 1 && bytes.Equal(chain[0].RawIssuer, chain[0].RawSubject) &&
+			chain[0].CheckSignature(chain[0].SignatureAlgorithm, chain[0].RawTBSCertificate, chain[0].Signature) == nil {
+			return x509ErrDepthZeroSelfSign, 0
+		}
+		return x509ErrUnableToGetIssuerL, 0
+	}
+	return x509ErrUnspecified, 0
+}
+
+// LegacyVersion is the protocol version field of the ClientHello
+// (ssl_fc_protocol_hello_id): a client that offers TLS 1.3 writes 1.2
+// there (RFC 8446 §4.1.2), and crypto/tls derives the offered versions
+// from that field when the client sends no supported_versions.
+func (h Hello) LegacyVersion() (uint16, bool) {
+	hi := uint16(0)
+	for _, v := range h.Versions {
+		if v&0x0f0f != 0x0a0a && v > hi {
+			hi = v
+		}
+	}
+	if hi == 0 {
+		return 0, false
+	}
+	return min(hi, tls.VersionTLS12), true
 }
