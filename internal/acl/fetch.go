@@ -1,6 +1,7 @@
 package acl
 
 import (
+	"net/netip"
 	"strconv"
 
 	"bulwark/internal/h1"
@@ -117,15 +118,20 @@ func fetchConstBool(v bool) fetchFn {
 	}
 }
 
+// endpoint is the client (src) or local (dst) address of the connection.
+func endpoint(e *Eval, dst bool) netip.AddrPort {
+	if dst {
+		return e.Txn.Dst()
+	}
+	return e.Txn.Src()
+}
+
 func fetchAddr(dst bool) fetchFn {
 	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		if !once(it) {
 			return Sample{}, false
 		}
-		ap := e.Txn.Src()
-		if dst {
-			ap = e.Txn.Dst()
-		}
+		ap := endpoint(e, dst)
 		if !ap.Addr().IsValid() {
 			return Sample{}, false
 		}
@@ -138,10 +144,7 @@ func fetchPort(dst bool) fetchFn {
 		if !once(it) {
 			return Sample{}, false
 		}
-		ap := e.Txn.Src()
-		if dst {
-			ap = e.Txn.Dst()
-		}
+		ap := endpoint(e, dst)
 		if !ap.IsValid() {
 			return Sample{}, false
 		}

@@ -553,10 +553,7 @@ func fetchIsLocal(dst bool) fetchFn {
 		if !once(it) {
 			return Sample{}, false
 		}
-		ap := e.Txn.Src()
-		if dst {
-			ap = e.Txn.Dst()
-		}
+		ap := endpoint(e, dst)
 		if !ap.IsValid() {
 			return Sample{}, false
 		}

@@ -25,11 +25,16 @@ func (k mapCmd) word() string {
 	return "acl"
 }
 
-func (k mapCmd) unknown() string {
+// noun is how HAProxy's messages name the kind: "map" or "ACL".
+func (k mapCmd) noun() string {
 	if k.isMap {
-		return "Unknown map identifier. Please use #<id> or <file>.\n"
+		return "map"
 	}
-	return "Unknown ACL identifier. Please use #<id> or <file>.\n"
+	return "ACL"
+}
+
+func (k mapCmd) unknown() string {
+	return "Unknown " + k.noun() + " identifier. Please use #<id> or <file>.\n"
 }
 
 // visible says whether the command family lists the reference: "show map"
@@ -104,10 +109,7 @@ func (rt *Runtime) apiShowMap(k mapCmd, args []string) string {
 
 func (rt *Runtime) apiGetMap(k mapCmd, args []string) string {
 	if len(args) < 2 {
-		if k.isMap {
-			return "Missing map identifier and/or key.\n"
-		}
-		return "Missing ACL identifier and/or key.\n"
+		return "Missing " + k.noun() + " identifier and/or key.\n"
 	}
 	r, msg := rt.ref(k, args[0], false)
 	if r == nil {
@@ -170,10 +172,7 @@ func (rt *Runtime) apiAddMap(k mapCmd, cs *apiSession, args []string) string {
 
 func (rt *Runtime) apiDelMap(k mapCmd, args []string) string {
 	if len(args) != 2 {
-		if k.isMap {
-			return "This command expects two parameters: map identifier and key.\n"
-		}
-		return "This command expects two parameters: ACL identifier and key.\n"
+		return "This command expects two parameters: " + k.noun() + " identifier and key.\n"
 	}
 	r, msg := rt.ref(k, args[0], true)
 	if r == nil {
@@ -203,10 +202,7 @@ func (rt *Runtime) apiSetMap(args []string) string {
 func (rt *Runtime) apiClearMap(k mapCmd, args []string) string {
 	ver, args := version(args)
 	if len(args) == 0 {
-		if k.isMap {
-			return "Missing map identifier.\n"
-		}
-		return "Missing ACL identifier.\n"
+		return "Missing " + k.noun() + " identifier.\n"
 	}
 	r, msg := rt.ref(k, args[0], true)
 	if r == nil {
@@ -218,10 +214,7 @@ func (rt *Runtime) apiClearMap(k mapCmd, args []string) string {
 
 func (rt *Runtime) apiPrepareMap(k mapCmd, args []string) string {
 	if len(args) == 0 {
-		if k.isMap {
-			return "Missing map identifier.\n"
-		}
-		return "Missing ACL identifier.\n"
+		return "Missing " + k.noun() + " identifier.\n"
 	}
 	r, msg := rt.ref(k, args[0], true)
 	if r == nil {
@@ -236,10 +229,7 @@ func (rt *Runtime) apiCommitMap(k mapCmd, args []string) string {
 		return "Missing version number.\n"
 	}
 	if len(args) == 0 {
-		if k.isMap {
-			return "Missing map identifier.\n"
-		}
-		return "Missing ACL identifier.\n"
+		return "Missing " + k.noun() + " identifier.\n"
 	}
 	r, msg := rt.ref(k, args[0], false)
 	if r == nil {
