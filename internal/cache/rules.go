@@ -2,7 +2,6 @@ package cache
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -237,8 +236,9 @@ func (e *Entry) matches(req *h1.Request) bool {
 	return true
 }
 
-// accepts applies Accept-Encoding to one coding: a request without the
-// field accepts anything; identity is acceptable unless refused
+// accepts applies Accept-Encoding to one coding (elements read by
+// h1.ParseCoding; one that does not parse is ignored): a request without
+// the field accepts anything; identity is acceptable unless refused
 // ("identity;q=0", or "*;q=0" without identity listed); another coding
 // needs to be listed, or "*", with a non-zero q-value.
 func accepts(req *h1.Request, coding string) bool {
@@ -253,7 +253,11 @@ func accepts(req *h1.Request, coding string) bool {
 		for len(v) > 0 {
 			var el []byte
 			el, v = h1.NextListElem(v)
-			tok, q := splitQ(el)
+			tok, q, ok := h1.ParseCoding(el)
+			if !ok {
+				// An element that does not parse accepts nothing.
+				continue
+			}
 			switch {
 			case len(tok) == 0:
 			case string(tok) == "*":
@@ -275,35 +279,6 @@ func accepts(req *h1.Request, coding string) bool {
 		return star != 0
 	}
 	return seen && star > 0
-}
-
-// splitQ splits "gzip ; q=0.8" into its token and its q-value in
-// thousandths (1000 without one, 0 for one that does not parse).
-func splitQ(el []byte) ([]byte, int) {
-	i := 0
-	for i < len(el) && el[i] != ';' && el[i] != ' ' && el[i] != '\t' {
-		i++
-	}
-	tok, rest := el[:i], el[i:]
-	q := 1000
-	for j := 0; j < len(rest); j++ {
-		if (rest[j] == 'q' || rest[j] == 'Q') && j+1 < len(rest) && rest[j+1] == '=' {
-			f, err := strconv.ParseFloat(string(trimRightSpace(rest[j+2:])), 64)
-			if err != nil || f < 0 || f > 1 {
-				return tok, 0
-			}
-			q = int(f*1000 + 0.5)
-			break
-		}
-	}
-	return tok, q
-}
-
-func trimRightSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == ';') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // seconds reads a delta-seconds value; -1 when it is not one.

@@ -1,6 +1,8 @@
 package compress
 
 import (
+	"bytes"
+
 	"bulwark/internal/h1"
 )
 
@@ -118,7 +120,7 @@ func Negotiate(algos []Algo, req *h1.Request) Algo {
 		for len(v) > 0 {
 			var elem []byte
 			elem, v = h1.NextListElem(v)
-			tok, q, ok := parseCoding(elem)
+			tok, q, ok := h1.ParseCoding(elem)
 			if !ok || q <= bestQ {
 				continue
 			}
@@ -150,81 +152,6 @@ func match(algos []Algo, tok []byte) Algo {
 	return None
 }
 
-// parseCoding splits "gzip;q=0.5" into its token and its q-value in
-// thousandths (1000 when absent).
-func parseCoding(elem []byte) (tok []byte, q int, ok bool) {
-	i := 0
-	for i < len(elem) && elem[i] != ';' && elem[i] != ' ' && elem[i] != '\t' {
-		i++
-	}
-	tok, rest := elem[:i], elem[i:]
-	if len(tok) == 0 {
-		return nil, 0, false
-	}
-	q = 1000
-	for len(rest) > 0 {
-		rest = trimLeft(rest)
-		if len(rest) == 0 || rest[0] != ';' {
-			return nil, 0, false
-		}
-		rest = trimLeft(rest[1:])
-		j := 0
-		for j < len(rest) && rest[j] != ';' {
-			j++
-		}
-		param := trimRight(rest[:j])
-		rest = rest[j:]
-		if len(param) >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=' {
-			v, good := parseQ(param[2:])
-			if !good {
-				return nil, 0, false
-			}
-			q = v
-		}
-	}
-	return tok, q, true
-}
-
-// parseQ reads a qvalue (RFC 9110 §12.4.2: "0" [ "." 0*3DIGIT ] / "1" [
-// "." 0*3("0") ]) in thousandths.
-func parseQ(b []byte) (int, bool) {
-	if len(b) == 0 || (b[0] != '0' && b[0] != '1') {
-		return 0, false
-	}
-	whole := int(b[0] - '0')
-	frac, scale := 0, 100
-	if len(b) > 1 {
-		if b[1] != '.' || len(b) > 5 {
-			return 0, false
-		}
-		for _, c := range b[2:] {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			frac += int(c-'0') * scale
-			scale /= 10
-		}
-	}
-	if whole == 1 && frac != 0 {
-		return 0, false
-	}
-	return whole*1000 + frac, true
-}
-
-func trimLeft(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	return b
-}
-
-func trimRight(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
 // buggyAgent matches the old browsers HAProxy refuses to compress for:
 // "Mozilla/4" agents, except MSIE 6 with XP SP2 and MSIE 7 and later,
 // which decode compressed bodies correctly.
@@ -232,23 +159,14 @@ func buggyAgent(ua []byte) bool {
 	if len(ua) < 9 || string(ua[:9]) != "Mozilla/4" {
 		return false
 	}
-	if i := index(ua, "; MSIE "); i >= 0 {
+	if i := bytes.Index(ua, []byte("; MSIE ")); i >= 0 {
 		rest := ua[i+7:]
 		if len(rest) > 0 && rest[0] >= '7' && rest[0] <= '9' {
 			return false
 		}
-		if len(rest) > 0 && rest[0] == '6' && index(ua, "SV1") >= 0 {
+		if len(rest) > 0 && rest[0] == '6' && bytes.Index(ua, []byte("SV1")) >= 0 {
 			return false
 		}
 	}
 	return true
-}
-
-func index(b []byte, s string) int {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
 }
