@@ -115,7 +115,9 @@ func (c *compiler) peers(s *config.Section) {
 		c.ds.Warnf(s.Pos, "Removing incomplete section 'peers %s' (no peer named '%s').", s.Name, local)
 		return
 	}
-	if len(ps.Peers) > 1 && !ps.Disabled {
+	if (len(ps.Peers) > 1 || sawBind) && !ps.Disabled {
+		// Other peers, or a bind to be reached by them: nothing will be
+		// exchanged, which must not go unsaid.
 		c.ds.Warnf(s.Pos, "peers section '%s': no replication yet: bulwark keeps its stick tables on this node only (they survive reloads)", s.Name)
 	}
 }
