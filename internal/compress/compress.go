@@ -164,7 +164,7 @@ func buggyAgent(ua []byte) bool {
 		if len(rest) > 0 && rest[0] >= '7' && rest[0] <= '9' {
 			return false
 		}
-		if len(rest) > 0 && rest[0] == '6' && bytes.Index(ua, []byte("SV1")) >= 0 {
+		if len(rest) > 0 && rest[0] == '6' && bytes.Contains(ua, []byte("SV1")) {
 			return false
 		}
 	}
