@@ -103,6 +103,7 @@ frontend fe
     bind 127.0.0.1:0
     default_backend be
 backend be
+    timeout check 10s
     server s1 H:1 weight 10 agent-check agent-port P agent-inter 2ms agent-send "hi\n"
 `, "H", host, "P", port), Options{})
 	st := px.Current().backends["be"].srvs()[0].state
@@ -124,6 +125,7 @@ frontend fe
     bind 127.0.0.1:0
     default_backend be
 backend be
+    timeout check 5s
     option httpchk GET /health
     option log-health-checks
     server s1 A check port P inter 2ms rise 1 fall 1
