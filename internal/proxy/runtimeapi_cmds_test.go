@@ -30,6 +30,11 @@ backend be
 func TestRuntimeAPIShowInfoAndStatForms(t *testing.T) {
 	sock, addr := tableProxy(t)
 	body(t, "http://"+addr+"/")
+	// The counters are updated when the transaction ends, which can be
+	// just after the client has read the response.
+	waitFor(t, func() bool {
+		return csvRows(t, apiCall(t, sock, "show stat"))["fe/FRONTEND"]["req_tot"] == "1"
+	}, "the request counted")
 	typed := apiCall(t, sock, "show info typed")
 	if !regexp.MustCompile(`(?m)^0\.Name\.1:POS:str:Bulwark$`).MatchString(typed) ||
 		!regexp.MustCompile(`(?m)^8\.Uptime_sec\.1:MDP:u32:\d+$`).MatchString(typed) {
@@ -109,6 +114,7 @@ func TestRuntimeAPIClearCounters(t *testing.T) {
 	sock, addr := tableProxy(t)
 	body(t, "http://"+addr+"/")
 	fe := func() map[string]string { return csvRows(t, apiCall(t, sock, "show stat"))["fe/FRONTEND"] }
+	waitFor(t, func() bool { return fe()["req_tot"] == "1" }, "the request counted")
 	if r := fe(); r["req_tot"] != "1" || r["smax"] != "1" {
 		t.Fatalf("before: req_tot=%s smax=%s", r["req_tot"], r["smax"])
 	}
