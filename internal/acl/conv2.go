@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bulwark/internal/balance"
 )
 
 // moreConvs are the converters of CM 7.3.1 beyond the historical few of
@@ -93,6 +95,7 @@ func moreConvs() map[string]*convDef {
 		"crc32c":     hashConv(func(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }),
 		"djb2":       hashConv(djb2),
 		"sdbm":       hashConv(sdbm),
+		"wt6":        hashConv(balance.SumWT6[[]byte]),
 		"be2dec":     {in: KindBin, out: KindStr, fn: convBe2dec, minArgs: 2, maxArgs: 3, prep: prepBe2},
 		"be2hex":     {in: KindBin, out: KindStr, fn: convBe2hex, maxArgs: 3, prep: prepBe2},
 		"iif":        {in: KindBool, out: KindStr, fn: convIIf, minArgs: 2, maxArgs: 2, prep: prepIIf},

@@ -83,7 +83,6 @@ func TestConverterErrors(t *testing.T) {
 		{"str(a),ltime(%Q)", "unsupported time format"},
 		{"int(x)", "invalid integer"},
 		{"bin(zz)", "invalid hexadecimal"},
-		{"str(a),wt6", "converter 'wt6' is not supported by bulwark"},
 		{"internal.htx.data", "sample fetch 'internal.htx.data' is not supported by bulwark"},
 		{"str(a),nosuch", "unknown converter 'nosuch'"},
 		{"nosuch", "unknown fetch method 'nosuch'"},

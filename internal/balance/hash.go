@@ -26,9 +26,10 @@ func hashDJB2(s string) uint32 {
 	return h
 }
 
-// hashWT6 is Willy Tarreau's "wt6": two 32-bit lanes rotated by amounts
-// that depend on the data seen so far.
-func hashWT6(s string) uint32 {
+// SumWT6 is Willy Tarreau's "wt6": two 32-bit lanes rotated by amounts
+// that depend on the data seen so far. Exported (and generic, so the
+// converter's []byte needs no copy) for the wt6 converter of CM 7.3.1.
+func SumWT6[T ~string | ~[]byte](s T) uint32 {
 	h0, h1 := uint32(0xa53c965a), uint32(0x5ca6953a)
 	step0, step1 := uint32(6), uint32(18)
 	for i := 0; i < len(s); i++ {
@@ -76,7 +77,7 @@ func (h HashType) Sum(s string) uint32 {
 	case DJB2:
 		v = hashDJB2(s)
 	case WT6:
-		v = hashWT6(s)
+		v = SumWT6(s)
 	case CRC32:
 		v = hashCRC32(s)
 	default:
