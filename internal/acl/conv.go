@@ -160,13 +160,35 @@ func prepIPMask(c *compiler, cc *convCall) error {
 	}
 	cc.args[0].i = int64(bits)
 	if len(cc.args) > 1 {
-		b6, err := strconv.Atoi(cc.args[1].s)
-		if err != nil || b6 < 0 || b6 > 128 {
-			return fmt.Errorf("invalid IPv6 mask '%s'", cc.args[1].s)
+		m, err := parseMask6(cc.args[1].s)
+		if err != nil {
+			return err
 		}
-		cc.args[1].i = int64(b6)
+		cc.args[1].b = m[:]
 	}
 	return nil
+}
+
+// parseMask6 reads an IPv6 mask as a prefix length or, as CM 7.3.1 allows
+// ("quadruplet form"), an address whose bits are ANDed in; HAProxy does
+// not require those bits to be contiguous (ffff::ff00:0 is accepted).
+func parseMask6(v string) ([16]byte, error) {
+	var m [16]byte
+	if strings.Contains(v, ":") {
+		a, err := netip.ParseAddr(v)
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return m, fmt.Errorf("invalid IPv6 mask '%s'", v)
+		}
+		return a.As16(), nil
+	}
+	bits, err := strconv.Atoi(v)
+	if err != nil || bits < 0 || bits > 128 {
+		return m, fmt.Errorf("invalid IPv6 mask '%s'", v)
+	}
+	for i := 0; i < bits; i++ {
+		m[i/8] |= 0x80 >> (i % 8)
+	}
+	return m, nil
 }
 
 func maskBits(m [4]byte) (int, error) {
@@ -191,8 +213,11 @@ func convIPMask(e *Eval, c *convCall, s Sample) (Sample, bool) {
 		// Without a v6 mask HAProxy fails the conversion for IPv6.
 		return Sample{}, false
 	}
-	p, _ := s.IP.Prefix(int(c.args[1].i))
-	return Sample{Kind: KindIP, IP: p.Addr()}, true
+	a := s.IP.As16()
+	for i := range a {
+		a[i] &= c.args[1].b[i]
+	}
+	return Sample{Kind: KindIP, IP: netip.AddrFrom16(a)}, true
 }
 
 func checkVarName(name string) error {

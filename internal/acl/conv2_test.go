@@ -79,6 +79,8 @@ func TestConverterErrors(t *testing.T) {
 		{"str(a),field(0,/)", "invalid field index"},
 		{"str(a),sha2(100)", "invalid bits"},
 		{"str(a),digest(foo)", "unknown digest"},
+		{"src,ipmask(24,ffff::zz)", "invalid IPv6 mask"},
+		{"src,ipmask(24,129)", "invalid IPv6 mask"},
 		{"str(a),add(x)", "expects an integer or a variable name"},
 		{"str(a),ltime(%Q)", "unsupported time format"},
 		{"int(x)", "invalid integer"},
