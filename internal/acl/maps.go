@@ -39,7 +39,13 @@ func mapConv(name string) *convDef {
 	}
 	var m matchMethod
 	in := KindStr
+	// regm is reg whose string values may name the key's capture groups
+	// (\1..\9): RE2 has no back-references inside a pattern, but groups
+	// captured by it are all a value needs.
+	regm := match == "regm"
 	switch match {
+	case "regm":
+		m = methodReg
 	case "ip":
 		m, in = methodIP, KindIP
 	case "int":
@@ -79,7 +85,12 @@ func mapConv(name string) *convDef {
 			return nil
 		},
 		fn: func(e *Eval, cc *convCall, s Sample) (Sample, bool) {
-			if v, ok := cc.args[0].mv.live.Load().lookup(e, s); ok {
+			md := cc.args[0].mv.live.Load()
+			if regm && outKind == KindStr {
+				if v, found, ok := md.lookupRegm(e, s); found {
+					return v, ok
+				}
+			} else if v, ok := md.lookup(e, s); ok {
 				return v, true
 			}
 			if len(cc.args) > 1 {
@@ -259,6 +270,73 @@ func (md *mapData) lookup(_ *Eval, s Sample) (Sample, bool) {
 		return md.vals[i], true
 	}
 	return Sample{}, false
+}
+
+// lookupRegm is map_regm's lookup: the value of the first regex that
+// matches, with \N replaced by group N of that match (empty when the
+// group did not take part or does not exist), \xHH by that byte and \c
+// by c. found says a key matched; ok is false when the value ends in a
+// lone backslash or a bad \x, where HAProxy fails the conversion
+// instead of using the default.
+func (md *mapData) lookupRegm(e *Eval, s Sample) (v Sample, found, ok bool) {
+	var loc [20]int
+	for i, re := range md.res {
+		m := re.FindSubmatchIndex(s.B)
+		if m == nil {
+			continue
+		}
+		n := copy(loc[:], m)
+		for j := n; j < len(loc); j++ {
+			loc[j] = -1
+		}
+		start := len(e.buf)
+		if !appendRegmValue(e, md.vals[i].B, s.B, &loc) {
+			e.buf = e.buf[:start]
+			return Sample{}, true, false
+		}
+		return strSample(e.tail(start)), true, true
+	}
+	return Sample{}, false, false
+}
+
+// appendRegmValue appends tmpl to e.buf with its escapes resolved against
+// the submatch positions loc of in. Map values change at run time (the
+// runtime API), so they are expanded as they are, not precompiled like
+// regsub's template.
+func appendRegmValue(e *Eval, tmpl, in []byte, loc *[20]int) bool {
+	for i := 0; i < len(tmpl); i++ {
+		c := tmpl[i]
+		if c != '\\' {
+			e.buf = append(e.buf, c)
+			continue
+		}
+		i++
+		if i >= len(tmpl) {
+			return false
+		}
+		c = tmpl[i]
+		switch {
+		case c >= '0' && c <= '9':
+			g := int(c-'0') * 2
+			if loc[g] >= 0 && loc[g+1] >= loc[g] {
+				e.buf = append(e.buf, in[loc[g]:loc[g+1]]...)
+			}
+		case c == 'x':
+			if i+2 >= len(tmpl) {
+				return false
+			}
+			hi, ok1 := hexVal(tmpl[i+1])
+			lo, ok2 := hexVal(tmpl[i+2])
+			if !ok1 || !ok2 {
+				return false
+			}
+			e.buf = append(e.buf, hi<<4|lo)
+			i += 2
+		default:
+			e.buf = append(e.buf, c)
+		}
+	}
+	return true
 }
 
 // index returns the entry of the matching key, or -1: the exact key for
