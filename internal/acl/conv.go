@@ -1,6 +1,7 @@
 package acl
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/netip"
@@ -65,8 +66,18 @@ func cast(e *Eval, s Sample, to Kind) (Sample, bool) {
 	switch to {
 	case KindStr, KindBin:
 		switch s.Kind {
-		case KindStr, KindBin:
+		case KindStr:
 			return Sample{Kind: to, B: s.B}, true
+		case KindBin:
+			// HAProxy's binary-to-string cast ends the string at the
+			// first NUL byte (bin(410042),length is 1 in 2.6.12).
+			b := s.B
+			if to == KindStr {
+				if i := bytes.IndexByte(b, 0); i >= 0 {
+					b = b[:i]
+				}
+			}
+			return Sample{Kind: to, B: b}, true
 		case KindInt, KindBool:
 			n := len(e.buf)
 			e.buf = strconv.AppendInt(e.buf, s.I, 10)
@@ -205,6 +216,12 @@ func maskBits(m [4]byte) (int, error) {
 }
 
 func convIPMask(e *Eval, c *convCall, s Sample) (Sample, bool) {
+	// An IPv4-mapped IPv6 address is masked as the IPv4 address it
+	// carries, and comes out as IPv4 (HAProxy 2.6.12:
+	// ::ffff:192.168.1.101,ipmask(24) is 192.168.1.0).
+	if s.IP.Is4In6() {
+		s.IP = s.IP.Unmap()
+	}
 	if s.IP.Is4() {
 		p, _ := s.IP.Prefix(int(c.args[0].i))
 		return Sample{Kind: KindIP, IP: p.Addr()}, true

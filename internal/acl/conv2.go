@@ -290,10 +290,11 @@ func prepConcat(c *compiler, cc *convCall) error {
 
 func convConcat(e *Eval, c *convCall, s Sample) (Sample, bool) {
 	n := len(e.buf)
+	// CM 7.3.1: <start> is "appended immediately after the existing sample".
+	e.buf = append(e.buf, s.B...)
 	if len(c.args) > 0 {
 		e.buf = append(e.buf, c.args[0].s...)
 	}
-	e.buf = append(e.buf, s.B...)
 	if len(c.args) > 1 && c.args[1].isVar {
 		if v, ok := e.Txn.Var(c.args[1].s); ok {
 			e.buf = AppendSample(e.buf, v)
