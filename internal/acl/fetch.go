@@ -37,7 +37,7 @@ var fetches = map[string]*fetchDef{
 	"nbsrv":          {out: KindInt, fn: fetchEnv(envNbSrv), maxArgs: 1, prep: prepProxyArg("backend")},
 	"be_conn":        {out: KindInt, fn: fetchEnv(envBeConn), maxArgs: 1, prep: prepProxyArg("backend")},
 	"fe_conn":        {out: KindInt, fn: fetchEnv(envFeConn), maxArgs: 1, prep: prepProxyArg("frontend")},
-	"var":            {out: KindStr, fn: fetchVar, minArgs: 1, maxArgs: 1, prep: prepVar},
+	"var":            {out: KindStr, fn: fetchVar, minArgs: 1, maxArgs: 2, prep: prepVar},
 
 	"hdr":          {out: KindStr, fn: fetchHdr(sideAuto, true), maxArgs: 2, multi: true, prep: prepOcc},
 	"req.hdr":      {out: KindStr, fn: fetchHdr(sideReq, true), maxArgs: 2, multi: true, prep: prepOcc},
@@ -370,6 +370,9 @@ func fetchEnv(q envQuery) fetchFn {
 }
 
 func prepVar(c *compiler, x *Expr) error {
+	if len(x.args) > 1 {
+		x.args[1].b = []byte(x.args[1].s)
+	}
 	return checkVarName(x.args[0].s)
 }
 
@@ -379,6 +382,11 @@ func fetchVar(e *Eval, x *Expr, it *iter) (Sample, bool) {
 	}
 	s, ok := e.Txn.Var(x.args[0].s)
 	if !ok || s.Kind == KindNone {
+		// CM 7.3.2: var(<name>,<default>) returns the default, as a
+		// string, when the variable is not set.
+		if len(x.args) > 1 {
+			return Sample{Kind: KindStr, B: x.args[1].b}, true
+		}
 		return Sample{}, false
 	}
 	return s, true

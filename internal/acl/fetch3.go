@@ -608,10 +608,34 @@ func payloadOf(e *Eval) ([]byte, bool) {
 
 func fetchPayloadLen(e *Eval, x *Expr, it *iter) (Sample, bool) {
 	p, ok := payloadOf(e)
-	if !once(it) || !ok {
+	if !once(it) {
+		return Sample{}, false
+	}
+	if p == nil && e.Txn.Method() != nil {
+		return intSample(htxReqSize(e.Txn)), true
+	}
+	if !ok {
 		return Sample{}, false
 	}
 	return intSample(int64(len(p))), true
+}
+
+// htxReqSize is what HAProxy 2.6 answers for req.len in an HTTP proxy:
+// the size of the parsed request in its internal HTX form, not the bytes
+// received. That is a 20-byte start-line header plus method, URI and
+// version, each header's name and value without separators, one byte
+// for the end of headers, and the body buffered so far (checked against
+// 2.6.12: 103 for a curl GET of /converter with an X-Cust header).
+func htxReqSize(t Txn) int64 {
+	n := 20 + len(t.Method()) + len(t.Target()) + len("HTTP/1.1") + 1
+	for _, h := range t.ReqHeaders() {
+		n += len(h.Name) + len(h.Value)
+	}
+	if bt, ok := t.(BodyTxn); ok {
+		b, _ := bt.ReqBody()
+		n += len(b)
+	}
+	return int64(n)
 }
 
 // fetchPayload is req.payload(<offset>,<length>); a length of 0 means

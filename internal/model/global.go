@@ -225,6 +225,8 @@ func (c *compiler) global(s *config.Section) {
 			g.SSL.DHParamFile = d.Arg(0)
 		case "node":
 			g.Node = d.Arg(0)
+		case "set-var", "set-var-fmt":
+			c.globalVar(g, d)
 		case "expose-experimental-directives":
 			g.Experimental = true
 		case "description":
@@ -544,4 +546,24 @@ func parseLogSample(v string) (*LogSample, error) {
 		ls.Ranges = append(ls.Ranges, [2]int{a, b})
 	}
 	return ls, nil
+}
+
+// globalVar compiles "set-var <name> <expr>" and "set-var-fmt <name>
+// <fmt>" of the global section: CM 3.1 allows only process-wide
+// variables there.
+func (c *compiler) globalVar(g *Global, d *config.Directive) {
+	if len(d.Args) != 2 {
+		what := "a sample expression"
+		if d.Name == "set-var-fmt" {
+			what = "a log-format string"
+		}
+		c.ds.Alertf(d.Pos, "'%s' : expects a variable name and %s.", d.Name, what)
+		return
+	}
+	name := d.Arg(0)
+	if !strings.HasPrefix(name, "proc.") {
+		c.ds.Alertf(d.ArgPos(0), "'%s' : only process-wide variables (\"proc.\" scope) may be set in the global section, not '%s'.", d.Name, name)
+		return
+	}
+	g.Vars = append(g.Vars, GlobalVar{Pos: d.Pos, Name: name, Text: d.Arg(1), Fmt: d.Name == "set-var-fmt"})
 }

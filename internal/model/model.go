@@ -89,12 +89,26 @@ func (m *Model) filter(c Cap) []*Proxy {
 	return out
 }
 
+// GlobalVar is one global "set-var <name> <expr>" or "set-var-fmt
+// <name> <fmt>".
+type GlobalVar struct {
+	Pos  config.Pos
+	Name string
+	// Text is the sample expression, or the log-format string when Fmt.
+	Text string
+	Fmt  bool
+}
+
 // Global holds process-wide settings.
 type Global struct {
 	Pos config.Pos
 	// Experimental is "expose-experimental-directives": HAProxy refuses
 	// its experimental actions (normalize-uri) without it.
 	Experimental bool
+	// Vars are the "set-var" and "set-var-fmt" lines (CM 3.1), in file
+	// order: each is evaluated once, when the configuration is compiled,
+	// and may read the ones before it.
+	Vars []GlobalVar
 	// ServerStateFile and ServerStateBase are "server-state-file" and
 	// "server-state-base": where backends with
 	// "load-server-state-from-file" find the state of a previous process.

@@ -55,6 +55,9 @@ type Plan struct {
 	// Refs are the pattern references of every ACL and map ("show map",
 	// "add map"…): they live and die with this plan.
 	Refs *acl.PatRefs
+	// ProcVars are the proc variables set by the global section's
+	// set-var lines, the initial content of the running proc store.
+	ProcVars map[string]acl.Sample
 }
 
 // Proxy is what a proxy needs at run time beyond its Model.
@@ -89,6 +92,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		CrtBase: m.Global.CrtBase, CABase: m.Global.CABase}
 	pl.ACME = compileACME(m, &ds)
 	sf := &sectionFiles{m: m, ds: &ds}
+	pl.ProcVars = compileProcVars(m, pl.Refs, &ds)
 	for _, p := range m.Proxies {
 		pp := &Proxy{}
 		pl.Proxies[p] = pp

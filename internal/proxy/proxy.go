@@ -294,6 +294,7 @@ type Runtime struct {
 	closeOnce  sync.Once
 	acme       *acme.Manager    // bulwark-acme certificates; nil without
 	abuse      *abuse.Detector  // bulwark-abuse-* alerts; nil without
+	procVars   *acl.ProcVars    // the "proc." variables of every session
 	stores     []*tlsconf.Store // for bulwark-crt-watch
 	// dns are the running "resolvers" sections by name; they resolve
 	// until ctx ends.
@@ -359,6 +360,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	}()
 	rt.gate = newGate(m.Global.MaxConn)
 	rt.abuse = newAbuse(rt, m)
+	rt.procVars = acl.NewProcVars(pl.ProcVars)
 	rt.stores = pl.Stores
 	for px, pp := range pl.Proxies {
 		if r := pp.Rules; r != nil {

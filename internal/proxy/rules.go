@@ -59,10 +59,17 @@ func (s *httpSession) SetTracked(n int, r stick.Ref) {
 	s.trackedConn[n] = s.inConnRules
 }
 func (s *httpSession) Var(name string) (acl.Sample, bool) {
+	if acl.IsProcVar(name) {
+		return s.fe.rt.procVars.Get(name)
+	}
 	v, ok := s.vars[name]
 	return v, ok
 }
 func (s *httpSession) SetVar(name string, v acl.Sample) {
+	if acl.IsProcVar(name) {
+		s.fe.rt.procVars.Set(name, v)
+		return
+	}
 	if s.vars == nil {
 		s.vars = map[string]acl.Sample{}
 	}

@@ -40,10 +40,17 @@ func (t *tcpTxn) Now() int64                    { return t.fe.rt.clock.NowMs() }
 func (t *tcpTxn) Tracked(n int) stick.Ref       { return t.tracked[n] }
 func (t *tcpTxn) SetTracked(n int, r stick.Ref) { t.tracked[n] = r }
 func (t *tcpTxn) Var(name string) (acl.Sample, bool) {
+	if acl.IsProcVar(name) {
+		return t.fe.rt.procVars.Get(name)
+	}
 	v, ok := t.vars[name]
 	return v, ok
 }
 func (t *tcpTxn) SetVar(name string, v acl.Sample) {
+	if acl.IsProcVar(name) {
+		t.fe.rt.procVars.Set(name, v)
+		return
+	}
 	if t.vars == nil {
 		t.vars = map[string]acl.Sample{}
 	}

@@ -184,7 +184,8 @@ func compileReplacePath(c *compiler, r *model.Rule) action {
 
 func compileSetVar(c *compiler, r *model.Rule) action {
 	a := r.Args
-	if err := checkVar(r.ActionArg); err != nil {
+	name, conds, err := varAndConds(r.ActionArg)
+	if err != nil {
 		c.errf(r.Pos, r, "%v", err)
 		return nil
 	}
@@ -197,13 +198,26 @@ func compileSetVar(c *compiler, r *model.Rule) action {
 		c.errf(a[0].Pos, r, "%v", err)
 		return nil
 	}
-	return &setVar{name: r.ActionArg, x: x}
+	return &setVar{name: name, conds: conds, x: x}
+}
+
+// varAndConds splits "set-var(<name>[,<cond>...])" (CM 4.2 "set-var"):
+// the conditions ifexists, ifnotempty, ifgt… decide at run time whether
+// the variable is written.
+func varAndConds(arg string) (string, acl.SetVarConds, error) {
+	parts := strings.Split(arg, ",")
+	if err := checkVar(parts[0]); err != nil {
+		return "", 0, err
+	}
+	conds, err := acl.ParseSetVarConds(parts[1:])
+	return parts[0], conds, err
 }
 
 // compileSetVarFmt compiles set-var-fmt(<var>) <fmt>: the variable gets
 // the rendered log-format string.
 func compileSetVarFmt(c *compiler, r *model.Rule) action {
-	if err := checkVar(r.ActionArg); err != nil {
+	name, conds, err := varAndConds(r.ActionArg)
+	if err != nil {
 		c.errf(r.Pos, r, "%v", err)
 		return nil
 	}
@@ -215,7 +229,7 @@ func compileSetVarFmt(c *compiler, r *model.Rule) action {
 	if f == nil {
 		return nil
 	}
-	return &setVarFmt{name: r.ActionArg, f: f}
+	return &setVarFmt{name: name, conds: conds, f: f}
 }
 
 // compileUnsetVar compiles unset-var(<var>).

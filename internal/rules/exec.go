@@ -355,8 +355,9 @@ func splitTarget(t []byte) (prefix, path, query []byte, hasQuery bool) {
 }
 
 type setVar struct {
-	name string
-	x    *acl.Expr
+	name  string
+	conds acl.SetVarConds
+	x     *acl.Expr
 }
 
 func (a *setVar) run(x *Exec, r *rule, res *Result) bool {
@@ -364,20 +365,24 @@ func (a *setVar) run(x *Exec, r *rule, res *Result) bool {
 		x.T.SetVar(a.name, acl.Sample{})
 		return false
 	}
-	if s, ok := a.x.Sample(x.E); ok {
+	if s, ok := a.x.Sample(x.E); ok && a.conds.Allow(x.T, a.name, s) {
 		x.T.SetVar(a.name, s)
 	}
 	return false
 }
 
 type setVarFmt struct {
-	name string
-	f    *acl.Format
+	name  string
+	conds acl.SetVarConds
+	f     *acl.Format
 }
 
 func (a *setVarFmt) run(x *Exec, r *rule, res *Result) bool {
 	var buf [256]byte
-	x.T.SetVar(a.name, acl.Sample{Kind: acl.KindStr, B: a.f.Append(buf[:0], x.E)})
+	s := acl.Sample{Kind: acl.KindStr, B: a.f.Append(buf[:0], x.E)}
+	if a.conds.Allow(x.T, a.name, s) {
+		x.T.SetVar(a.name, s)
+	}
 	return false
 }
 
