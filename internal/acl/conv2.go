@@ -138,7 +138,9 @@ func argBytes(e *Eval, a *argVal) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	s, ok = cast(e, s, KindStr)
+	// Cast to binary, not string: the string cast stops at a NUL, and
+	// secure_memcmp compares digests that contain them.
+	s, ok = cast(e, s, KindBin)
 	return s.B, ok
 }
 
