@@ -24,6 +24,11 @@ type BodyReader struct {
 	response  bool
 	done      bool
 	trailers  []Header
+	// stream: the body's framing was removed by another protocol (an
+	// HTTP/2 stream's DATA frames): the source delivers body bytes only,
+	// up to io.EOF, and the body is offered as chunked so that it is
+	// forwarded chunked.
+	stream bool
 }
 
 func (b *BodyReader) start(f Framing, length int64, response bool) {
@@ -36,6 +41,27 @@ func (b *BodyReader) start(f Framing, length int64, response bool) {
 		b.done = length == 0
 	}
 }
+
+// StartBody begins the body of a request whose head did not come from
+// this reader but from a protocol that frames bodies itself (HTTP/2): the
+// source delivers the body bytes alone and io.EOF at their end. A length
+// >= 0 is a Content-Length body; -1 is a body of unknown length, read as
+// a chunked one (and so forwarded chunked), whose trailers are given
+// with SetTrailers before the source's io.EOF.
+func (rd *Reader) StartBody(length int64) {
+	switch {
+	case length < 0:
+		rd.body.start(FramingChunked, 0, false)
+		rd.body.stream, rd.body.state = true, stData
+	case length == 0:
+		rd.body.start(FramingNone, 0, false)
+	default:
+		rd.body.start(FramingLength, length, false)
+	}
+}
+
+// SetTrailers sets the trailer fields of a body begun with StartBody.
+func (b *BodyReader) SetTrailers(hs []Header) { b.trailers = append(b.trailers[:0], hs...) }
 
 // Framing reports how the body is delimited on the wire.
 func (b *BodyReader) Framing() Framing { return b.framing }
@@ -50,6 +76,16 @@ func (b *BodyReader) Trailers() []Header { return b.trailers }
 func (b *BodyReader) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
+	}
+	if b.stream {
+		n, err := b.rd.readRaw(p)
+		if err == io.EOF {
+			b.done = true
+			if n > 0 {
+				err = nil
+			}
+		}
+		return n, err
 	}
 	switch b.framing {
 	case FramingLength:

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -51,7 +52,10 @@ type frontend struct {
 	expectProxy bool          // some "tcp-request connection expect-proxy" rule
 	h2          *http2.Server //lint:ignore SA1019 see h2.go
 	h2base      *http.Server
-	stats       counters
+	// h2legacy serves HTTP/2 with x/net's server and a pipe per stream
+	// (BULWARK_H2_LEGACY=1), while the native front is new.
+	h2legacy bool
+	stats    counters
 
 	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
 	bufSize                                             int
@@ -67,6 +71,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.proxyHdr = p.Option("http-use-proxy-header")
 	fe.logASAPOn = p.Option("logasap")
 	fe.initH2()
+	fe.h2legacy = os.Getenv("BULWARK_H2_LEGACY") == "1"
 	for _, r := range p.TCPRequest {
 		fe.expectProxy = fe.expectProxy || (r.Keyword == "tcp-request connection" && r.Action == "expect-proxy")
 	}

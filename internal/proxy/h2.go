@@ -79,6 +79,10 @@ func (fe *frontend) serveH2(tc *tls.Conn) {
 			return
 		}
 	}
+	if !fe.h2legacy {
+		fe.serveH2Conn(tc, ci)
+		return
+	}
 	// The guard sees the frames before x/net's server does, to end a
 	// header block that never ends (see h2guard.go).
 	g := &h2Guard{Conn: tc, tc: tc, preface: len(http2.ClientPreface), maxBlock: max(fe.bufSize, fe.rt.model.Global.H2.MaxFrameSize)}

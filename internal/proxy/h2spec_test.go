@@ -11,18 +11,10 @@ import (
 	"testing"
 )
 
-// h2specKnownFailures are the h2spec cases the HTTP/2 front (golang.org/x/net/http2)
-// does not pass yet. None lets a request through that should not pass:
-// connection-specific fields and TE other than "trailers" get a 400
-// answer from the library instead of a stream error, and repeated
-// INITIAL_WINDOW_SIZE values in one SETTINGS frame close the connection.
-// The test fails if a case leaves or joins this list, so it cannot go
-// stale (issue 14 tracks the native HTTP/2 front that would pass them).
-var h2specKnownFailures = []string{
-	"http2/6.5.3/1",
-	"http2/8.1.2.2/1",
-	"http2/8.1.2.2/2",
-}
+// h2specKnownFailures are the h2spec cases the HTTP/2 front does not pass;
+// the native front (h2conn.go) passes all of them. The test fails if a
+// case joins this list.
+var h2specKnownFailures = []string{}
 
 // h2specBin finds h2spec (scripts/install-deps.sh installs it with go
 // install); a missing tool fails the test under BULWARK_REQUIRE_TOOLS=1.

@@ -86,6 +86,9 @@ type httpSession struct {
 	bodyWaited, respWaited bool
 	respBody               []byte
 	exchSC                 *srvConn
+	// h2s is the HTTP/2 stream the session serves (c is then the
+	// stream): its request comes decoded, not parsed from c.
+	h2s *h2Stream
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -111,10 +114,12 @@ type connInfo struct {
 	// stream or its connection goes: the exchange with the server is then
 	// abandoned, as HAProxy does for an aborted h2 stream.
 	stream context.Context
+	// h2s is the native HTTP/2 stream (see h2conn.go), nil otherwise.
+	h2s *h2Stream
 }
 
 func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
-	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, cconn: ci.conn, stream: ci.stream}
+	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, cconn: ci.conn, stream: ci.stream, h2s: ci.h2s}
 	if s.cconn == nil {
 		s.cconn = c
 	}
@@ -292,7 +297,10 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	if wait > 0 {
 		s.parkDeadline = now.Add(wait)
 	}
-	err := s.waitRequest()
+	var err error
+	if s.h2s == nil {
+		err = s.waitRequest()
+	}
 	if err == errParked {
 		return false, true
 	}
@@ -305,7 +313,12 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true, Eval: s.eval, Local: s.cconn.LocalAddr()}
 	if err == nil {
-		err = s.rd.ReadRequest(&s.m.req)
+		if s.h2s != nil {
+			// The request was decoded from the stream's header block.
+			err = s.h2s.takeRequest(&s.m.req, s.rd)
+		} else {
+			err = s.rd.ReadRequest(&s.m.req)
+		}
 	}
 	s.idle.Store(false)
 	if s.nreq == 0 {
