@@ -38,7 +38,7 @@ var unsupportedBindOpts = map[string]bool{
 	"transparent": true, "namespace": true, "interface": true, "accept-netscaler-cip": true,
 	"quic-force-retry": true, "force-sslv3": true, "force-tlsv10": true,
 	"force-tlsv11": true, "allow-0rtt": true, "tcp-ut": true, "tfo": true, "nice": true,
-	"process": true, "thread": true, "shards": true, "ecdhe": true,
+	"process": true, "thread": true, "shards": true,
 }
 
 // bindNoEffect are bind options that only tune HAProxy internals.

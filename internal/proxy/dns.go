@@ -352,6 +352,13 @@ func (b *backend) addrUsed(s *server, name string, a netip.Addr) bool {
 // It reports whether the IP changed.
 func (rt *Runtime) setAddr(b *backend, s *server, a netip.AddrPort, by string) bool {
 	before, after := s.state.SetAddr(a)
+	if before.Addr != after.Addr {
+		// HAProxy derives a dynamic cookie from the address and port:
+		// a moved server gets a new one (IP or port alike).
+		b.dynMu.Lock()
+		b.applyDynamicCookie(s)
+		b.dynMu.Unlock()
+	}
 	if before.Addr.Addr() == after.Addr.Addr() {
 		return false // nothing, or the port alone (SRV): HAProxy logs IP changes only
 	}

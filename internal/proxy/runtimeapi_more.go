@@ -427,19 +427,30 @@ func (rt *Runtime) apiSetDynamicCookieKey(args []string) string {
 // caller holds dynMu. HAProxy applies them when the backend's "cookie" has
 // "dynamic" and a key is set.
 func (b *backend) applyDynamicCookies() {
+	for _, s := range b.srvs() {
+		b.applyDynamicCookie(s)
+	}
+}
+
+// applyDynamicCookie recomputes s's dynamic cookie from the key and the
+// server's live address (the one "set server addr" or DNS gave it); the
+// caller holds dynMu.
+func (b *backend) applyDynamicCookie(s *server) {
+	if s.cfg.Opts["cookie"] != "" {
+		return
+	}
 	p := b.cfg
 	key := p.DynamicCookieKey
 	if b.dynKey != nil {
 		key = *b.dynKey
 	}
-	for _, s := range b.srvs() {
-		if s.cfg.Opts["cookie"] != "" {
-			continue
+	v := ""
+	if p.Cookie != nil && p.Cookie.Dynamic && !b.dynOff && key != "" {
+		host, port := s.cfg.Addr.Host, s.cfg.Addr.PortLow
+		if a := s.state.Addr(); a.IsValid() {
+			host, port = a.Addr().String(), int(a.Port())
 		}
-		v := ""
-		if p.Cookie != nil && p.Cookie.Dynamic && !b.dynOff && key != "" {
-			v = dynamicCookie(key, s.cfg.Addr.Host, s.cfg.Addr.PortLow)
-		}
-		s.setCookie(v)
+		v = dynamicCookie(key, host, port)
 	}
+	s.setCookie(v)
 }

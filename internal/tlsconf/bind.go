@@ -138,6 +138,14 @@ func serverSide(opts map[string]string, alpn []string, g *model.SSLDefaults, o O
 	curves, src := g.BindCurves, "ssl-default-bind-curves"
 	if v, ok := opts["curves"]; ok {
 		curves, src = v, what+" curves"
+	} else if v, ok := opts["ecdhe"]; ok && curves == "" {
+		// "ecdhe <curve>" is the one named curve of the ephemeral keys,
+		// used when no "curves" list (the bind's or the global one) is
+		// set, as in HAProxy.
+		if strings.Contains(v, ":") {
+			return nil, nil, fmt.Errorf("%s ecdhe '%s': one named curve is expected (a list is 'curves')", what, v)
+		}
+		curves, src = v, what+" ecdhe"
 	}
 	curveIDs, w, err := curvePreferences(curves, src)
 	if err != nil {

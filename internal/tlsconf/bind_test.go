@@ -441,3 +441,25 @@ func TestBindOptionsApplied(t *testing.T) {
 		t.Errorf("bind ciphers %v", bt.Config.CipherSuites)
 	}
 }
+
+// "ecdhe <curve>" is the one curve when no "curves" list applies; a
+// "curves" list (the bind's or the global one) wins.
+func TestBindECDHE(t *testing.T) {
+	ca := newCA(t)
+	crt := ca.writePEM(t, t.TempDir(), "c.pem", leafSpec{cn: "c.test"})
+	bt := mustBind(t, sslBind(map[string]string{"ecdhe": "secp521r1"}, crt), nil, Options{})
+	if c := bt.Config.CurvePreferences; len(c) != 1 || c[0] != tls.CurveP521 {
+		t.Errorf("ecdhe secp521r1: curves %v", c)
+	}
+	bt = mustBind(t, sslBind(map[string]string{"ecdhe": "secp521r1", "curves": "P-256:P-384"}, crt), nil, Options{})
+	if c := bt.Config.CurvePreferences; len(c) != 2 || c[0] != tls.CurveP256 {
+		t.Errorf("curves and ecdhe: curves %v", c)
+	}
+	bt = mustBind(t, sslBind(map[string]string{"ecdhe": "prime256v1"}, crt), &model.SSLDefaults{BindCurves: "X25519"}, Options{})
+	if c := bt.Config.CurvePreferences; len(c) != 1 || c[0] != tls.X25519 {
+		t.Errorf("global curves and ecdhe: curves %v", c)
+	}
+	if _, err := LoadBind(sslBind(map[string]string{"ecdhe": "P-256:P-384"}, crt), nil, Options{}); err == nil {
+		t.Error("ecdhe with a list accepted")
+	}
+}

@@ -200,12 +200,12 @@ func loadCrt(path string, o Options) ([]*certEntry, []string, error) {
 var crtListOptions = map[string]bool{
 	"alpn": true, "ca-file": true, "crl-file": true, "ciphers": true, "ciphersuites": true,
 	"curves": true, "verify": true, "ssl-min-ver": true, "ssl-max-ver": true,
-	"no-tls-tickets": false,
+	"no-tls-tickets": false, "ecdhe": true,
 }
 
 // crtListRefused are per-line options HAProxy knows but Bulwark cannot apply.
 var crtListRefused = map[string]bool{
-	"allow-0rtt": false, "npn": true, "ecdhe": true, "sigalgs": true, "client-sigalgs": true,
+	"allow-0rtt": false, "npn": true, "sigalgs": true, "client-sigalgs": true,
 	"no-ca-names": false, "ca-verify-file": true, "ocsp-update": true,
 }
 
