@@ -116,6 +116,12 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 			b.CrtList = append(b.CrtList, v.Text)
 		case "alpn":
 			b.ALPN = strings.Split(v.Text, ",")
+		case "proto":
+			// Cleartext HTTP/2 by prior knowledge is not served yet; h1 is
+			// what a bind without "proto" speaks, so only it is accepted.
+			if v.Text != "h1" {
+				c.ds.Alertf(v.Pos, "'bind %s' : 'proto %s' is not supported by bulwark (only h1)", what, v.Text)
+			}
 		case "maxconn":
 			n, err := strconv.Atoi(v.Text)
 			if err != nil || n < 0 {

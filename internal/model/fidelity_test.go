@@ -23,6 +23,8 @@ func TestParserFidelity(t *testing.T) {
 		{"time bad unit", "backend be\n    timeout queue 1x\n    server s 127.0.0.1:1\n", "unexpected character 'x'", ""},
 		{"check without port", "backend be\n    server s 127.0.0.1 check\n", "server 's' has neither service port nor check port", ""},
 		{"check port", "backend be\n    server s 127.0.0.1 check port 80\n", "", ""},
+		{"bind proto h2 not served", "    bind 127.0.0.1:8001 proto h2\nbackend be\n    server s 127.0.0.1:1\n", "'proto h2' is not supported by bulwark", ""},
+		{"bind proto h1", "    bind 127.0.0.1:8001 proto h1\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
 		{"refused once per line", "backend be\n    server s 127.0.0.1:1 tfo tfo\n", "server option 'tfo'", ""},
 	} {
 		cfg, ds := config.Parse("t.cfg", []byte(head+tc.lines), config.LexOptions{})
