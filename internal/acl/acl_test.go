@@ -141,6 +141,13 @@ func TestMatchers(t *testing.T) {
 		{"path,map_beg(testdata/prefix.map) 2", true, path("/static/img/x")},
 		{"path,map_beg_int(testdata/prefix.map) eq 1", true, path("/static/css")},
 		{"fe_conn gt 5", true, nil},
+		// -m bin compares every byte of a binary sample, NULs included
+		// (the LDAP and MySQL checks' reg tests match such payloads);
+		// string methods stop at the first NUL.
+		{"bin(300C0004008000) -m bin 300C0004008000", true, nil},
+		{"bin(300C0004008000) -m bin 300C0004008001", false, nil},
+		{"bin(41004200) -m str A", true, nil},
+		{"bin(41004200) -m str A.B", false, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.acl, func(t *testing.T) {

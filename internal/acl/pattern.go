@@ -237,7 +237,13 @@ func (m *matcher) match(e *Eval, s *Sample) bool {
 	case methodGroup:
 		return false // handled by the line, which knows the user
 	}
-	t, ok := cast(e, *s, KindStr)
+	// A binary sample stays binary here: the string cast would end it at
+	// its first NUL, and -m bin compares every byte.
+	to := KindStr
+	if s.Kind == KindBin {
+		to = KindBin
+	}
+	t, ok := cast(e, *s, to)
 	if !ok {
 		return false
 	}
