@@ -30,6 +30,9 @@ type addrEnv struct {
 	// the previous worker) has for this server, when it resolves the
 	// same name.
 	last func(backend, server, fqdn string) (netip.AddrPort, bool)
+	// saved is "init-addr last" from the backend's server-state file,
+	// with the port saved there; nil without one.
+	saved func(backend, server string) (netip.AddrPort, bool)
 	// libc memoizes the system resolver per name: a server-template of a
 	// hundred slots asks once.
 	libc map[string][]netip.Addr
@@ -39,31 +42,35 @@ type addrEnv struct {
 	warn func(msg string)
 }
 
-func newAddrEnv(old *Runtime, warn func(string)) *addrEnv {
+func newAddrEnv(old *Runtime, saved func(be, srv string) (netip.AddrPort, bool), warn func(string)) *addrEnv {
 	e := &addrEnv{libc: map[string][]netip.Addr{}, warn: warn,
 		lookup: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		}}
-	e.last = func(be, srv, fqdn string) (netip.AddrPort, bool) {
-		if old == nil {
-			return netip.AddrPort{}, false
-		}
-		b := old.backends[be]
-		if b == nil {
-			return netip.AddrPort{}, false
-		}
-		for _, s := range b.srvs() {
-			// Only an address DNS keeps up to date is worth keeping: a
-			// name resolved once by libc is resolved again by a reload,
-			// as a new HAProxy process would.
-			if s.name == srv && s.cfg.FQDN() == fqdn && s.cfg.Resolvers != "" {
-				a := s.state.Addr()
-				return a, a.IsValid()
-			}
-		}
+	e.last = old.runningAddr
+	e.saved = saved
+	return e
+}
+
+// runningAddr is the address the running generation rt has for server
+// srv of backend be. Only an address DNS keeps up to date is worth
+// keeping: a name resolved once by libc is resolved again by a reload, as
+// a new HAProxy process would.
+func (rt *Runtime) runningAddr(be, srv, fqdn string) (netip.AddrPort, bool) {
+	if rt == nil {
 		return netip.AddrPort{}, false
 	}
-	return e
+	b := rt.backends[be]
+	if b == nil {
+		return netip.AddrPort{}, false
+	}
+	for _, s := range b.srvs() {
+		if s.name == srv && s.cfg.FQDN() == fqdn && s.cfg.Resolvers != "" {
+			a := s.state.Addr()
+			return a, a.IsValid()
+		}
+	}
+	return netip.AddrPort{}, false
 }
 
 // stateFQDN is the name a server starts with in its state: an SRV slot
@@ -96,7 +103,7 @@ func (e *addrEnv) initialAddr(be string, sc *model.Server) (netip.AddrPort, erro
 	}
 	fqdn := sc.FQDN()
 	if sc.IsSRV() {
-		if a, ok := e.last(be, sc.Name, fqdn); ok {
+		if a, ok := e.lastAddr(be, sc.Name, fqdn, 0); ok {
 			return a, nil
 		}
 		return netip.AddrPort{}, nil
@@ -105,7 +112,7 @@ func (e *addrEnv) initialAddr(be string, sc *model.Server) (netip.AddrPort, erro
 	for _, m := range sc.DefaultInitAddr() {
 		switch m.Method {
 		case "last":
-			if a, ok := e.last(be, sc.Name, fqdn); ok {
+			if a, ok := e.lastAddr(be, sc.Name, fqdn, port); ok {
 				return a, nil
 			}
 		case "libc":
@@ -125,7 +132,29 @@ func (e *addrEnv) initialAddr(be string, sc *model.Server) (netip.AddrPort, erro
 			return netip.AddrPortFrom(m.IP, port), nil
 		}
 	}
+	if !failed {
+		// Only "last" was tried (HAProxy 2.6.12's words for it).
+		return netip.AddrPort{}, fmt.Errorf("no method found to resolve address '%s'", fqdn)
+	}
 	return netip.AddrPort{}, fmt.Errorf("could not resolve address '%s'", fqdn)
+}
+
+// lastAddr is "init-addr last": the running generation's address, else
+// the state file's, whose port gives way to one in the configuration.
+func (e *addrEnv) lastAddr(be, srv, fqdn string, port uint16) (netip.AddrPort, bool) {
+	if e.last != nil {
+		if a, ok := e.last(be, srv, fqdn); ok {
+			return a, true
+		}
+	}
+	if e.saved == nil {
+		return netip.AddrPort{}, false
+	}
+	a, ok := e.saved(be, srv)
+	if ok && port != 0 {
+		a = netip.AddrPortFrom(a.Addr(), port)
+	}
+	return a, ok
 }
 
 // libcAddr is the system resolver's address for host: IPv4 first, as a

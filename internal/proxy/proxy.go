@@ -251,18 +251,22 @@ func (p *Proxy) ImportState(rt *Runtime, r io.Reader) (int, error) {
 
 // Runtime is one running configuration.
 type Runtime struct {
-	model     *model.Model
-	frontends []*frontend
-	backends  map[string]*backend
-	listeners []net.Listener
-	keys      map[string]net.Listener // listenKey -> socket
-	handedMu  sync.Mutex
-	handed    map[net.Listener]bool // taken over by a newer generation
-	shut      map[net.Listener]bool // closed by "shutdown frontend" (handedMu)
-	taken     map[net.Listener]bool // taken from the previous generation
-	conns     sync.Map              // net.Conn -> struct{} for hard stop
-	idle      sync.Map              // *httpSession waiting for a request
-	gate      *gate                 // global maxconn ("set maxconn global")
+	model *model.Model
+	// stateFiles are the server-state files of the backends that load
+	// one, read once at Build: "init-addr last" takes addresses from them
+	// and Start applies their states.
+	stateFiles map[string]srvstate.StateFile
+	frontends  []*frontend
+	backends   map[string]*backend
+	listeners  []net.Listener
+	keys       map[string]net.Listener // listenKey -> socket
+	handedMu   sync.Mutex
+	handed     map[net.Listener]bool // taken over by a newer generation
+	shut       map[net.Listener]bool // closed by "shutdown frontend" (handedMu)
+	taken      map[net.Listener]bool // taken from the previous generation
+	conns      sync.Map              // net.Conn -> struct{} for hard stop
+	idle       sync.Map              // *httpSession waiting for a request
+	gate       *gate                 // global maxconn ("set maxconn global")
 	// connLimit and sessLimit are "set rate-limit connections|sessions
 	// global": accepted connections per second, 0 without a limit.
 	connLimit, sessLimit atomic.Int64
@@ -405,7 +409,8 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		return nil, err
 	}
 	rt.dns = dnsSections(m)
-	env := newAddrEnv(old, rt.event)
+	rt.stateFiles = rt.readStateFiles()
+	env := newAddrEnv(old, rt.stateAddr, rt.event)
 	for _, px := range m.Backends() {
 		if px.Disabled {
 			continue

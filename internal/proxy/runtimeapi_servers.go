@@ -74,7 +74,7 @@ func (rt *Runtime) apiAddServer(args []string) string {
 	}
 	// A server added at run time starts from its own address (or libc),
 	// as with init-addr libc,none.
-	s, err := b.newServer(len(old.servers), sc, pp, newAddrEnv(nil, nil))
+	s, err := b.newServer(len(old.servers), sc, pp, newAddrEnv(nil, nil, nil))
 	if err != nil {
 		return err.Error() + "\n"
 	}

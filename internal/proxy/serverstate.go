@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,30 +68,63 @@ func stateFilePath(g *model.Global, p *model.Proxy) string {
 	return name
 }
 
-// loadServerState applies the server-state files of the backends that
-// ask for one, before any check runs, as HAProxy does at startup. A
-// missing or bad file is a warning: the servers start from the
-// configuration.
-func (rt *Runtime) loadServerState() {
+// readStateFiles reads the server-state file of every backend that asks
+// for one, each file once. A missing or bad file is a warning: the
+// servers start from the configuration.
+func (rt *Runtime) readStateFiles() map[string]srvstate.StateFile {
 	files := map[string]srvstate.StateFile{}
+	for _, p := range rt.model.Backends() {
+		path := stateFilePath(&rt.model.Global, p)
+		if _, seen := files[path]; path == "" || seen {
+			continue
+		}
+		files[path] = rt.readStateFile(path)
+	}
+	return files
+}
+
+// savedLine is the saved state of server srv of backend be, from the file
+// that backend loads.
+func (rt *Runtime) savedLine(be, srv string) (srvstate.StateLine, bool) {
+	p := rt.model.Backend(be)
+	if p == nil {
+		return srvstate.StateLine{}, false
+	}
+	path := stateFilePath(&rt.model.Global, p)
+	if path == "" {
+		return srvstate.StateLine{}, false
+	}
+	return rt.stateFiles[path].Lookup(be, srv)
+}
+
+// stateAddr is "init-addr last" from a state file: the address and port
+// saved for the server, whatever name it was resolved from (HAProxy
+// 2.6.12 applies it even when the server's name changed since).
+func (rt *Runtime) stateAddr(be, srv string) (netip.AddrPort, bool) {
+	l, ok := rt.savedLine(be, srv)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	ip, err := netip.ParseAddr(l.Addr)
+	if err != nil || l.Port < 0 || l.Port > 65535 {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ip.Unmap(), uint16(l.Port)), true
+}
+
+// loadServerState applies the server-state files of the backends that
+// ask for one, before any check runs, as HAProxy does at startup.
+func (rt *Runtime) loadServerState() {
 	now := time.Now()
 	for _, p := range rt.model.Backends() {
 		be := rt.backends[p.Name]
-		path := stateFilePath(&rt.model.Global, p)
-		if be == nil || path == "" {
+		if be == nil {
 			continue
 		}
-		f, seen := files[path]
-		if !seen {
-			f = rt.readStateFile(path)
-			files[path] = f
-		}
 		for _, s := range be.srvs() {
-			l, ok := f.Lookup(be.name, s.name)
-			if !ok {
-				continue
+			if l, ok := rt.savedLine(be.name, s.name); ok {
+				s.state.Restore(l, now)
 			}
-			s.state.Restore(l, now)
 		}
 	}
 }

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/config"
+	"bulwark/internal/model"
+	"bulwark/internal/plan"
 )
 
 // The backends of the differential test: s1..s3 without checks (their
@@ -181,4 +185,63 @@ func parseState(t *testing.T, text string) map[string]map[string]string {
 		out[row["be_name"]+"/"+row["srv_name"]] = row
 	}
 	return out
+}
+
+// "init-addr last" takes a server's address from its backend's
+// server-state file, as HAProxy 2.6 does, even when the name in the file
+// is not the configured one: a server whose name does not resolve starts
+// on the saved address. Without the file the same configuration fails to
+// start ("no method found to resolve address"). Both checked against the real
+// HAProxy on the same file and configuration.
+func TestInitAddrLastFromStateFile(t *testing.T) {
+	srv := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nsaved")
+	_, port, _ := net.SplitHostPort(srv)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "servers.state")
+	file := "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight " +
+		"srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state " +
+		"bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n" +
+		"3 app 1 s1 127.0.0.1 2 0 1 1 1 1 0 2 0 0 0 0 moved.invalid " + port + " - 0 0 - - 0\n"
+	if err := os.WriteFile(state, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	backend := "backend app\n    server s1 bulwark-nowhere.invalid:" + port + " init-addr last\n"
+	withFile := func(sock, bind string) string {
+		return "global\n    stats socket " + sock + " level admin\n    server-state-file " + state + "\n" + baseDefaults +
+			"    load-server-state-from-file global\nfrontend fe\n    bind " + bind + "\n    default_backend app\n" + backend
+	}
+
+	_, addr := startProxy(t, withFile(filepath.Join(dir, "b.sock"), "127.0.0.1:0"))
+	if got := get(t, addr, ""); !strings.HasSuffix(got, "saved") {
+		t.Fatalf("bulwark with the state file: %q", got)
+	}
+
+	// Without the file, nothing gives the name an address.
+	free := deadAddr(t)
+	noFile := baseDefaults + "frontend fe\n    bind " + free + "\n    default_backend app\n" + backend
+	ast, ds := config.Parse("test.cfg", []byte(noFile), config.LexOptions{})
+	m, cds := model.Compile(ast, model.Options{})
+	if ds = append(ds, cds...); ds.HasAlerts() {
+		t.Fatal(ds)
+	}
+	if _, err := New(Options{}).Build(mustPlan(t, m, plan.Options{})); err == nil || !strings.Contains(err.Error(), "no method found to resolve address 'bulwark-nowhere.invalid'") {
+		t.Fatalf("bulwark without the state file: %v", err)
+	}
+
+	bin := "/usr/sbin/haproxy"
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("BULWARK_REQUIRE_TOOLS") != "" {
+			t.Fatal("no haproxy binary")
+		}
+		t.Skip("no haproxy binary")
+	}
+	hsock := filepath.Join(dir, "h.sock")
+	startStateHAProxy(t, bin, dir, withFile(hsock, free), hsock)
+	if got := get(t, free, ""); !strings.HasSuffix(got, "saved") {
+		t.Fatalf("haproxy with the state file: %q", got)
+	}
+	out, err := exec.Command(bin, "-c", "-f", writeFile(t, "nofile.cfg", noFile)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no method found to resolve address 'bulwark-nowhere.invalid'") {
+		t.Fatalf("haproxy without the state file: %v %s", err, out)
+	}
 }
