@@ -72,7 +72,7 @@ func (s *httpSession) sendPage(pages errorPages, status int, e *LogEntry) {
 		s.writeRaw(b, status, e)
 		return
 	}
-	res := r.Fill(&s.exec)
+	res := r.Fill(&s.m.exec)
 	res.Status = status
 	s.writeReply(res, status, e)
 }

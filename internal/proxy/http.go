@@ -44,9 +44,9 @@ type httpSession struct {
 	attached *srvConn // server connection kept across requests (keep-alive)
 	attBE    *backend
 
-	// Rule evaluation state, reused for every request.
+	// Rule evaluation state, reused for every request (the executor's is
+	// in m, which an idle session gives back).
 	eval        *acl.Eval
-	exec        rules.Exec
 	tracked     [3]stick.Ref
 	trackedConn [3]bool // tracked by tcp-request connection: lives with the connection
 	inConnRules bool
@@ -76,7 +76,7 @@ type httpSession struct {
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
 	parkFD       int
-	parkTimer    *time.Timer
+	parkIdx      int // in the parker's deadline heap, -1 when not
 	parkDeadline time.Time
 	// serverTO and tunnelTO are "set-timeout" of the current request.
 	serverTO, tunnelTO time.Duration
@@ -132,16 +132,15 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
 	fe.rt.idle.Store(s, struct{}{})
-	s.useMsg()
 	s.eval = acl.NewEval(s)
-	s.exec = rules.Exec{E: s.eval, T: s, DNS: fe.rt.lookup(), Ctx: fe.rt.ctx}
+	s.useMsg()
 	pc := ppOf(c)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
 		if pc != nil {
 			s.src, s.dst = realAddrs(c)
 		}
 		s.inConnRules = true
-		res := r.tcpConn.Run(&s.exec)
+		res := r.tcpConn.Run(&s.m.exec)
 		s.inConnRules = false
 		if res.Verdict == rules.Reject {
 			s.finish()
@@ -159,7 +158,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 	// (and, for an h2 stream, already run on its connection).
 	if r := fe.rules; r != nil && r.tcpSession.Len() > 0 && !s.h2 {
 		s.inConnRules = true
-		res := r.tcpSession.Run(&s.exec)
+		res := r.tcpSession.Run(&s.m.exec)
 		s.inConnRules = false
 		if res.Verdict == rules.Reject {
 			s.finish()
@@ -182,11 +181,15 @@ type msgState struct {
 	comp      compress.Algo
 	compTypes []string
 	cache     cacheState
+	// exec runs the session's rules; its result and arena are scratch
+	// space, so it need not stay with an idle session.
+	exec rules.Exec
 }
 
 func (s *httpSession) useMsg() {
 	if s.m == nil {
 		s.m = s.fe.rt.getMsg()
+		s.m.exec = rules.Exec{E: s.eval, T: s, DNS: s.fe.rt.lookup(), Ctx: s.fe.rt.ctx, Arena: s.m.exec.Arena[:0]}
 	}
 }
 
@@ -358,7 +361,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.serverTO, s.tunnelTO = 0, 0
 	s.bodyWaited, s.respWaited = false, false
 	s.body, s.respBody = s.body[:0], s.respBody[:0]
-	s.exec.Arena = s.exec.Arena[:0]
+	s.m.exec.Arena = s.m.exec.Arena[:0]
 	for k := range s.vars {
 		if !strings.HasPrefix(k, "sess.") {
 			delete(s.vars, k)
@@ -407,7 +410,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 		// CM 4.2: in an HTTP proxy "tcp-request content" rules run for
 		// every request, before the http-request rules.
 		s.eval.Reset()
-		if res := r.tcpContent.Run(&s.exec); res.Verdict == rules.Reject {
+		if res := r.tcpContent.Run(&s.m.exec); res.Verdict == rules.Reject {
 			e.Term = "PR"
 			return false
 		}
@@ -427,7 +430,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
-		if res := r.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+		if res := r.req.Run(&s.m.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
@@ -436,7 +439,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 	}
 	if r := fe.rules; r != nil && r.redirects.Len() > 0 {
 		s.eval.Reset()
-		if res := r.redirects.Run(&s.exec); res.Verdict != rules.Continue {
+		if res := r.redirects.Run(&s.m.exec); res.Verdict != rules.Continue {
 			return s.reply(res, fe.pages, e)
 		}
 	}
@@ -465,14 +468,14 @@ func (s *httpSession) route(e *LogEntry) bool {
 	e.Backend, e.be = be.name, be
 	if be.cfg != fe.cfg && be.rules != nil && be.rules.tcpContent.Len() > 0 {
 		s.eval.Reset()
-		if res := be.rules.tcpContent.Run(&s.exec); res.Verdict == rules.Reject {
+		if res := be.rules.tcpContent.Run(&s.m.exec); res.Verdict == rules.Reject {
 			e.Term = "PR"
 			return false
 		}
 	}
 	if be.cfg != fe.cfg && be.rules != nil && be.rules.req.Len() > 0 {
 		s.eval.Reset()
-		if res := be.rules.req.Run(&s.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+		if res := be.rules.req.Run(&s.m.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
@@ -481,7 +484,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 	}
 	if be.cfg != fe.cfg && be.rules != nil && be.rules.redirects.Len() > 0 {
 		s.eval.Reset()
-		if res := be.rules.redirects.Run(&s.exec); res.Verdict != rules.Continue {
+		if res := be.rules.redirects.Run(&s.m.exec); res.Verdict != rules.Continue {
 			return s.reply(res, be.pages, e)
 		}
 	}
@@ -505,7 +508,7 @@ func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) 
 	// "tcp-response content" (backends only) runs before http-response.
 	if r := be.rules; r != nil && r.tcpResp.Len() > 0 {
 		s.eval.Reset()
-		if res := r.tcpResp.Run(&s.exec); res.Verdict == rules.Reject {
+		if res := r.tcpResp.Run(&s.m.exec); res.Verdict == rules.Reject {
 			return res, be, true
 		}
 	}
@@ -514,7 +517,7 @@ func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) 
 			continue
 		}
 		s.eval.Reset()
-		res := r.resp.Run(&s.exec)
+		res := r.resp.Run(&s.m.exec)
 		if res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Deny && res.Status == 0 {
 				res.Status = 502
@@ -563,7 +566,7 @@ func (s *httpSession) waitRequest() error {
 				return s.rd.Wait()
 			}
 			s.releaseIdle()
-			if p.park(s, s.parkDeadline) {
+			if p.park(s) {
 				// Another goroutine may own s from here on.
 				return errParked
 			}
@@ -610,7 +613,6 @@ func (s *httpSession) releaseIdle() {
 	s.body = nil
 	s.fe.rt.putMsg(s.m)
 	s.m = nil
-	s.exec.Arena = nil
 	// Session variables live as long as the connection; the others end
 	// with their request.
 	for k := range s.vars {

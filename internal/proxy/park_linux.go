@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"container/heap"
 	"crypto/tls"
 	"net"
 	"sync"
@@ -13,13 +14,41 @@ import (
 // single goroutine resumes a session when its client sends the next
 // request. An idle connection then costs its session struct and socket,
 // not a goroutine stack (what HAProxy's event loop gets for free).
+// Keep-alive deadlines are a heap in the same goroutine, whose epoll wait
+// ends at the nearest one: a runtime timer per parked connection cost
+// about 200 bytes each.
 type parker struct {
 	epfd   int
-	wakeR  int // pipe read end in the set, to stop the loop
+	wakeR  int // pipe read end in the set: stop the loop, or a nearer deadline
 	wakeW  int
 	mu     sync.Mutex
 	parked map[int]*httpSession
+	due    parkHeap // parked sessions with a deadline, nearest first
 	closed bool
+}
+
+// parkHeap orders sessions by their park deadline; each session knows its
+// index (parkIdx, -1 when not in the heap) so that a wake-up removes it.
+type parkHeap []*httpSession
+
+func (h parkHeap) Len() int           { return len(h) }
+func (h parkHeap) Less(i, j int) bool { return h[i].parkDeadline.Before(h[j].parkDeadline) }
+func (h parkHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].parkIdx, h[j].parkIdx = i, j
+}
+func (h *parkHeap) Push(x any) {
+	s := x.(*httpSession)
+	s.parkIdx = len(*h)
+	*h = append(*h, s)
+}
+func (h *parkHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	s.parkIdx = -1
+	return s
 }
 
 func newParker() *parker {
@@ -66,9 +95,10 @@ func connFD(c net.Conn) (int, bool) {
 	return fd, true
 }
 
-// park registers s until its socket is readable or the deadline passes.
-// It reports false when the session must wait the ordinary way.
-func (p *parker) park(s *httpSession, deadline time.Time) bool {
+// park registers s until its socket is readable or s.parkDeadline (none
+// when zero) passes. It reports false when the session must wait the
+// ordinary way.
+func (p *parker) park(s *httpSession) bool {
 	fd, ok := connFD(s.c)
 	if !ok {
 		return false
@@ -84,63 +114,88 @@ func (p *parker) park(s *httpSession, deadline time.Time) bool {
 	}
 	s.parkFD = fd
 	p.parked[fd] = s
-	if !deadline.IsZero() {
-		s.parkTimer = time.AfterFunc(time.Until(deadline), func() {
-			if p.take(fd, s) {
-				go s.expire()
-			}
-		})
+	s.parkIdx = -1
+	if !s.parkDeadline.IsZero() {
+		heap.Push(&p.due, s)
+		if s.parkIdx == 0 {
+			// The loop waits for a later deadline (or none): wake it to
+			// wait for this one.
+			syscall.Write(p.wakeW, []byte{0})
+		}
 	}
 	return true
 }
 
 // take removes s from the set if it is still parked there; exactly one of
-// the wake-up, the timer and a stop wins.
+// the wake-up, the deadline and a stop wins. p.mu is held.
 func (p *parker) take(fd int, s *httpSession) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.parked[fd] != s || s == nil {
 		return false
 	}
 	delete(p.parked, fd)
 	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
-	if s.parkTimer != nil {
-		s.parkTimer.Stop()
-		s.parkTimer = nil
+	if s.parkIdx >= 0 {
+		heap.Remove(&p.due, s.parkIdx)
 	}
 	return true
 }
 
+// expired takes the sessions whose deadline passed and returns them with
+// the wait until the next deadline (-1: none). p.mu is held.
+func (p *parker) expired(now time.Time, out []*httpSession) ([]*httpSession, int) {
+	for len(p.due) > 0 {
+		s := p.due[0]
+		if d := s.parkDeadline.Sub(now); d > 0 {
+			// Round up: waking a millisecond early would only loop.
+			return out, int((d + time.Millisecond - 1) / time.Millisecond)
+		}
+		if p.take(s.parkFD, s) {
+			out = append(out, s)
+		} else {
+			heap.Pop(&p.due)
+		}
+	}
+	return out, -1
+}
+
 func (p *parker) loop() {
 	events := make([]syscall.EpollEvent, 128)
+	var drain [64]byte
+	var expire, resume []*httpSession
+	wait := -1
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
+		n, err := syscall.EpollWait(p.epfd, events, wait)
+		if err != nil && err != syscall.EINTR {
 			return
 		}
+		resume = resume[:0]
+		p.mu.Lock()
 		for i := 0; i < n; i++ {
 			fd := int(events[i].Fd)
 			if fd == p.wakeR {
-				p.mu.Lock()
-				closed := p.closed
-				p.mu.Unlock()
-				if closed {
+				if p.closed {
+					p.mu.Unlock()
 					syscall.Close(p.epfd)
 					syscall.Close(p.wakeR)
 					return
 				}
+				syscall.Read(p.wakeR, drain[:])
 				continue
 			}
-			p.mu.Lock()
-			s := p.parked[fd]
-			p.mu.Unlock()
-			if s != nil && p.take(fd, s) {
-				go s.resume()
+			if s := p.parked[fd]; s != nil && p.take(fd, s) {
+				resume = append(resume, s)
 			}
 		}
+		expire, wait = p.expired(time.Now(), expire[:0])
+		p.mu.Unlock()
+		for _, s := range resume {
+			go s.resume()
+		}
+		for i, s := range expire {
+			go s.expire()
+			expire[i] = nil
+		}
+		clear(resume)
 	}
 }
 
@@ -158,11 +213,9 @@ func (p *parker) resumeAll() {
 		all = append(all, s)
 		delete(p.parked, fd)
 		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
-		if s.parkTimer != nil {
-			s.parkTimer.Stop()
-			s.parkTimer = nil
-		}
+		s.parkIdx = -1
 	}
+	p.due = nil
 	syscall.Write(p.wakeW, []byte{1})
 	syscall.Close(p.wakeW)
 	p.mu.Unlock()

@@ -2,19 +2,16 @@
 
 package proxy
 
-import (
-	"net"
-	"time"
-)
+import "net"
 
 // parker is Linux-only (epoll); elsewhere idle sessions keep their
 // goroutine.
 type parker struct{}
 
-func newParker() *parker                            { return nil }
-func (p *parker) park(*httpSession, time.Time) bool { return false }
-func (p *parker) resumeAll()                        {}
-func (p *parker) count() int                        { return 0 }
+func newParker() *parker                 { return nil }
+func (p *parker) park(*httpSession) bool { return false }
+func (p *parker) resumeAll()             {}
+func (p *parker) count() int             { return 0 }
 
 func readable(net.Conn) bool { return true }
 

@@ -107,3 +107,59 @@ backend be
 		t.Fatalf("backend: %q", got)
 	}
 }
+
+// Parked sessions expire at their own keep-alive deadline, a nearer one
+// parked after a farther one included: the parker's single wait is cut
+// short for it.
+func TestParkedDeadlinesInOrder(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	px, addr := startProxy(t, sub(baseDefaults+`
+frontend long
+    bind 127.0.0.1:0
+    timeout http-keep-alive 6s
+    default_backend be
+frontend short
+    bind 127.0.0.1:0
+    timeout http-keep-alive 300ms
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	rt := px.Current()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	var shortAddr string
+	for _, fe := range rt.frontends {
+		if fe.name == "short" {
+			shortAddr = fe.listeners[0].Addr().String()
+		}
+	}
+	open := func(a string) (net.Conn, *bufio.Reader) {
+		c := dial(t, a)
+		t.Cleanup(func() { c.Close() })
+		r := bufio.NewReader(c)
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return c, r
+	}
+	open(addr)
+	waitFor(t, func() bool { return rt.parker.count() == 1 }, "the long session parked")
+	sc, sr := open(shortAddr)
+	start := time.Now()
+	sc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := sr.ReadByte(); err != io.EOF {
+		t.Fatalf("short keep-alive connection: %v, want EOF", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("short keep-alive connection closed after %v, it waited for the long one's deadline", d)
+	}
+	if n := rt.parker.count(); n != 1 {
+		t.Fatalf("%d parked sessions, want the long one still parked", n)
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/resolver"
+	"bulwark/internal/rules"
 	"bulwark/internal/srvstate"
 	"bulwark/internal/stats"
 	"bulwark/internal/stick"
@@ -261,12 +262,12 @@ type Runtime struct {
 	listeners  []net.Listener
 	keys       map[string]net.Listener // listenKey -> socket
 	handedMu   sync.Mutex
-	handed     map[net.Listener]bool // taken over by a newer generation
-	shut       map[net.Listener]bool // closed by "shutdown frontend" (handedMu)
-	taken      map[net.Listener]bool // taken from the previous generation
-	conns      sync.Map              // net.Conn -> struct{} for hard stop
-	idle       sync.Map              // *httpSession waiting for a request
-	gate       *gate                 // global maxconn ("set maxconn global")
+	handed     map[net.Listener]bool             // taken over by a newer generation
+	shut       map[net.Listener]bool             // closed by "shutdown frontend" (handedMu)
+	taken      map[net.Listener]bool             // taken from the previous generation
+	conns      *registry[net.Conn, *sessInfo]    // every connection, for a hard stop and "show sess" (nil info: master CLI)
+	idle       *registry[*httpSession, struct{}] // HTTP sessions, for a soft stop's idle grace
+	gate       *gate                             // global maxconn ("set maxconn global")
 	// connLimit and sessLimit are "set rate-limit connections|sessions
 	// global": accepted connections per second, 0 without a limit.
 	connLimit, sessLimit atomic.Int64
@@ -320,6 +321,8 @@ func (rt *Runtime) putMsg(m *msgState) {
 		return
 	}
 	m.ent = LogEntry{}
+	// The pool must not keep the session alive through its executor.
+	m.exec = rules.Exec{Arena: m.exec.Arena[:0]}
 	rt.msgs.Put(m)
 }
 
@@ -348,7 +351,8 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
-		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME, refs: pl.Refs}
+		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME, refs: pl.Refs,
+		conns: newRegistry[net.Conn, *sessInfo](), idle: newRegistry[*httpSession, struct{}]()}
 	rt.comp.Level = m.Global.CompMaxLevel
 	rt.caches = make(map[string]*cache.Cache, len(m.Caches))
 	for _, cs := range m.Caches {
@@ -590,7 +594,7 @@ func (p *Proxy) ServeAPI(c net.Conn, level string) {
 		c.Close()
 		return
 	}
-	rt.conns.Store(c, struct{}{})
+	rt.conns.Store(c, nil)
 	defer rt.conns.Delete(c)
 	rt.serveAPI(c, level, false)
 }
@@ -620,8 +624,8 @@ func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
 	// right now, so each gets a short grace: a request that arrives is
 	// served with "Connection: close", otherwise the connection closes
 	// silently. A stop closes them at once.
-	rt.idle.Range(func(k, _ any) bool {
-		if s := k.(*httpSession); s.idle.Load() && idleGrace >= 0 {
+	rt.idle.Range(func(s *httpSession, _ struct{}) bool {
+		if s.idle.Load() && idleGrace >= 0 {
 			s.c.SetReadDeadline(time.Now().Add(idleGrace))
 		}
 		return true
@@ -703,8 +707,8 @@ func (rt *Runtime) closeAll() {
 		rt.checker.Stop()
 	}
 	rt.closeListeners()
-	rt.conns.Range(func(k, _ any) bool {
-		k.(net.Conn).Close()
+	rt.conns.Range(func(c net.Conn, _ *sessInfo) bool {
+		c.Close()
 		return true
 	})
 	for _, b := range rt.backends {

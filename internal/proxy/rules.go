@@ -406,7 +406,7 @@ func (s *httpSession) afterRules() rules.Result {
 		}
 		s.eval.Reset()
 		// allow only ends its own list; no other verdict exists here.
-		if res := r.after.Run(&s.exec); res.Verdict == rules.Error {
+		if res := r.after.Run(&s.m.exec); res.Verdict == rules.Error {
 			return res
 		}
 	}

@@ -221,8 +221,8 @@ func (rt *Runtime) newSess(fe string, c net.Conn) *sessInfo {
 
 func (rt *Runtime) sessions() []*sessInfo {
 	var out []*sessInfo
-	rt.conns.Range(func(_, v any) bool {
-		if si, ok := v.(*sessInfo); ok {
+	rt.conns.Range(func(_ net.Conn, si *sessInfo) bool {
+		if si != nil {
 			out = append(out, si)
 		}
 		return true

@@ -299,8 +299,8 @@ func (rt *Runtime) killServerSessions(s *server) {
 // noteServer records on the session of client connection c the server it
 // connected to, for "show sess" and "shutdown sessions server".
 func (rt *Runtime) noteServer(c net.Conn, be *backend, s *server) {
-	if v, ok := rt.conns.Load(c); ok {
-		if si, ok := v.(*sessInfo); ok {
+	if si, ok := rt.conns.Load(c); ok {
+		if si != nil {
 			si.be.Store(be)
 			si.srv.Store(s)
 		}
