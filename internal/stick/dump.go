@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // Dump writes the table in the runtime API's "show table <name>" format:
@@ -101,22 +102,46 @@ func (t *Table) appendEntry(b *bytes.Buffer, si int, idx int32, now uint32) {
 		if !t.Stores(dt) {
 			continue
 		}
-		b.WriteByte(' ')
-		b.WriteString(dataTypes[dt].name)
-		if dt.IsRate() {
-			b.WriteByte('(')
-			b.WriteString(strconv.FormatUint(uint64(t.lay.period[dt]), 10))
-			b.WriteByte(')')
+		if !dt.IsArray() {
+			t.appendValue(b, d, dt, dataTypes[dt].name, "", int(t.lay.off[dt]), now)
+			continue
 		}
-		b.WriteByte('=')
-		v := t.value(d, dt, now)
-		if dataTypes[dt].kind == kindSInt {
-			b.WriteString(strconv.FormatInt(int64(v), 10))
-		} else {
-			b.WriteString(strconv.FormatUint(v, 10))
+		// Elements print as gpc0 .. gpcN-1, gpc0_rate(P) .. : the index
+		// goes before the first '_' of the array's name, as in HAProxy.
+		pfx, sfx := dataTypes[dt].name, ""
+		if i := strings.IndexByte(pfx, '_'); i >= 0 {
+			pfx, sfx = pfx[:i], pfx[i:]
+		}
+		for i := 0; i < int(t.lay.nelem[dt]); i++ {
+			t.appendValue(b, d, dt, pfx+strconv.Itoa(i), sfx, t.lay.at(dt, i), now)
 		}
 	}
 	b.WriteByte('\n')
+}
+
+func (t *Table) appendValue(b *bytes.Buffer, d []uint32, dt DataType, name, sfx string, off int, now uint32) {
+	b.WriteByte(' ')
+	b.WriteString(name)
+	b.WriteString(sfx)
+	if dt.IsRate() {
+		b.WriteByte('(')
+		b.WriteString(strconv.FormatUint(uint64(t.lay.period[dt]), 10))
+		b.WriteByte(')')
+	}
+	b.WriteByte('=')
+	v := t.valueAt(d, dt, off, now)
+	switch dataTypes[dt].kind {
+	case kindSInt:
+		b.WriteString(strconv.FormatInt(int64(v), 10))
+	case kindDict:
+		if name, ok := t.dict.name(uint32(v)); ok {
+			b.WriteString(name)
+		} else {
+			b.WriteByte('-')
+		}
+	default:
+		b.WriteString(strconv.FormatUint(v, 10))
+	}
 }
 
 func (t *Table) appendKey(b *bytes.Buffer, sh *shard, idx int32) {
