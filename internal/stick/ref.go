@@ -161,7 +161,9 @@ func (r Ref) IncGPC1(now int64) (v uint64, ok bool) { return r.incGPC(DTGPC1, DT
 
 // IncGPC increments element idx of the gpc and gpc_rate arrays
 // (sc-inc-gpc, sc_inc_gpc), with IncGPC0's result.
-func (r Ref) IncGPC(idx int, now int64) (v uint64, ok bool) { return r.incGPC(DTGPC, DTGPCRate, idx, now) }
+func (r Ref) IncGPC(idx int, now int64) (v uint64, ok bool) {
+	return r.incGPC(DTGPC, DTGPCRate, idx, now)
+}
 
 func (r Ref) incGPC(cnt, rate DataType, idx int, now int64) (uint64, bool) {
 	if r.t == nil {
