@@ -1,5 +1,10 @@
 package stick
 
+import (
+	"strconv"
+	"strings"
+)
+
 // DataType is a value that can be stored with a stick-table entry
 // (CM 4.2 "stick-table", "store"). The order is HAProxy's
 // STKTABLE_DT_* order, which is also the order "show table" prints them in.
@@ -113,6 +118,20 @@ func (d DataType) IsArray() bool { return d < numDataTypes && dataTypes[d].array
 
 // IsDict reports whether d holds a string (server_key) rather than a number.
 func (d DataType) IsDict() bool { return d < numDataTypes && dataTypes[d].kind == kindDict }
+
+// ElemName is the name "show table" gives element idx of an array type:
+// the index goes before the first '_' ("gpc2", "gpc2_rate"), as in
+// HAProxy. Scalars keep their name.
+func (d DataType) ElemName(idx int) string {
+	if !d.IsArray() {
+		return d.String()
+	}
+	pfx, sfx := dataTypes[d].name, ""
+	if i := strings.IndexByte(pfx, '_'); i >= 0 {
+		pfx, sfx = pfx[:i], pfx[i:]
+	}
+	return pfx + strconv.Itoa(idx) + sfx
+}
 
 // DataTypeByName returns the data type called name ("http_req_rate").
 // "server_name" is the older name of server_key, which HAProxy 2.6 still

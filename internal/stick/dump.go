@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
-	"strings"
 )
 
 // Dump writes the table in the runtime API's "show table <name>" format:
@@ -103,26 +102,19 @@ func (t *Table) appendEntry(b *bytes.Buffer, si int, idx int32, now uint32) {
 			continue
 		}
 		if !dt.IsArray() {
-			t.appendValue(b, d, dt, dataTypes[dt].name, "", int(t.lay.off[dt]), now)
+			t.appendValue(b, d, dt, dataTypes[dt].name, int(t.lay.off[dt]), now)
 			continue
 		}
-		// Elements print as gpc0 .. gpcN-1, gpc0_rate(P) .. : the index
-		// goes before the first '_' of the array's name, as in HAProxy.
-		pfx, sfx := dataTypes[dt].name, ""
-		if i := strings.IndexByte(pfx, '_'); i >= 0 {
-			pfx, sfx = pfx[:i], pfx[i:]
-		}
 		for i := 0; i < int(t.lay.nelem[dt]); i++ {
-			t.appendValue(b, d, dt, pfx+strconv.Itoa(i), sfx, t.lay.at(dt, i), now)
+			t.appendValue(b, d, dt, dt.ElemName(i), t.lay.at(dt, i), now)
 		}
 	}
 	b.WriteByte('\n')
 }
 
-func (t *Table) appendValue(b *bytes.Buffer, d []uint32, dt DataType, name, sfx string, off int, now uint32) {
+func (t *Table) appendValue(b *bytes.Buffer, d []uint32, dt DataType, name string, off int, now uint32) {
 	b.WriteByte(' ')
 	b.WriteString(name)
-	b.WriteString(sfx)
 	if dt.IsRate() {
 		b.WriteByte('(')
 		b.WriteString(strconv.FormatUint(uint64(t.lay.period[dt]), 10))
