@@ -40,7 +40,7 @@ func (t *Table) value(d []uint32, dt DataType, now uint32) uint64 {
 }
 
 // valueAt reads the element of dt at word offset off. A dict reads as its
-// number; use dictName for the string.
+// number; the table's dict holds the string.
 func (t *Table) valueAt(d []uint32, dt DataType, off int, now uint32) uint64 {
 	switch dataTypes[dt].kind {
 	case kindSInt:
