@@ -206,7 +206,9 @@ func (s *Spec) parseStore(list string) error {
 			return err
 		}
 		if rest == "" {
-			return nil
+			// Checked once per "store" list, as HAProxy does, so the
+			// same conflict is reported first.
+			return s.checkArrays()
 		}
 		list = rest[1:] // skip the comma
 		if list == "" {
@@ -287,10 +289,11 @@ func (s *Spec) addData(item string) error {
 		return nil
 	}
 	s.Store = append(s.Store, sd)
-	return s.checkArrays()
+	return nil
 }
 
-// checkArrays refuses an array next to the legacy types it stands for:
+// checkArrays refuses an array next to the legacy types it stands for
+// (gpt first, then gpc, then gpc_rate, HAProxy's order):
 // both would answer to the same gpc0/gpt0 fetches and actions, which is
 // why HAProxy 2.6 refuses the combination too.
 func (s *Spec) checkArrays() error {
