@@ -21,7 +21,201 @@ const (
 	opClrGPC1
 	opTracked
 	opTrackers
+	// The array forms, on element argVal.i of args[1]: sc_get_gpc,
+	// sc_gpc_rate, sc_get_gpt read; sc_inc_gpc and sc_clr_gpc update.
+	opGetElem
+	opIncElem
+	opClrElem
 )
+
+// arrayName maps the <x> of sc_<x>(<idx>,...)/src_<x>(<idx>,...) and
+// table_<x>(<idx>,<table>) to an operation on an array element. HAProxy
+// 2.6 has no sc<N>_ forms of these.
+func arrayName(x string, table bool) (counterOp, stick.DataType, bool) {
+	if table {
+		switch x {
+		case "gpc":
+			return opGetElem, stick.DTGPC, true
+		case "gpc_rate":
+			return opGetElem, stick.DTGPCRate, true
+		case "gpt":
+			return opGetElem, stick.DTGPT, true
+		}
+		return 0, 0, false
+	}
+	switch x {
+	case "get_gpc":
+		return opGetElem, stick.DTGPC, true
+	case "gpc_rate":
+		return opGetElem, stick.DTGPCRate, true
+	case "get_gpt":
+		return opGetElem, stick.DTGPT, true
+	case "inc_gpc":
+		return opIncElem, stick.DTGPC, true
+	case "clr_gpc":
+		return opClrElem, stick.DTGPC, true
+	}
+	return 0, 0, false
+}
+
+// parseElemIdx reads an array index argument. HAProxy takes any integer
+// and an index past the array is "not stored" at run time, so a negative
+// one is kept as such and never finds an element.
+func parseElemIdx(s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("failed to parse '%s' as an array index (expects an integer)", s)
+	}
+	if n > 1<<31-1 || n < -1 {
+		n = -1
+	}
+	return n, nil
+}
+
+// stickArrayFetch builds sc_<x>(<idx>,<ctr>[,<table>]) and
+// src_<x>(<idx>,<table>) for the gpc/gpc_rate/gpt arrays.
+func stickArrayFetch(name string) *fetchDef {
+	x, src := "", false
+	switch {
+	case strings.HasPrefix(name, "sc_"):
+		x = name[3:]
+	case strings.HasPrefix(name, "src_"):
+		x, src = name[4:], true
+	default:
+		return nil
+	}
+	op, dt, ok := arrayName(x, false)
+	if !ok {
+		return nil
+	}
+	// The table is mandatory for src_ (ARG2(2,SINT,TAB) in HAProxy).
+	d := &fetchDef{out: KindInt, minArgs: 2, maxArgs: 3}
+	if src {
+		d.maxArgs = 2
+	}
+	d.prep = func(c *compiler, xp *Expr) error {
+		idx, err := parseElemIdx(xp.args[0].s)
+		if err != nil {
+			return err
+		}
+		slot := -2
+		tname := xp.args[1].s
+		if !src {
+			n, err := strconv.Atoi(xp.args[1].s)
+			if err != nil || n < 0 || n > 2 {
+				return fmt.Errorf("invalid stick counter '%s' (expects 0, 1 or 2)", xp.args[1].s)
+			}
+			slot, tname = n, ""
+			if len(xp.args) > 2 {
+				tname = xp.args[2].s
+			}
+		}
+		a := argVal{i: int64(slot), dt: dt}
+		if src || tname != "" {
+			t, err := c.table(tname)
+			if err != nil {
+				return err
+			}
+			a.tbl = t
+		}
+		xp.args = []argVal{a, {i: idx}}
+		return nil
+	}
+	d.fn = func(e *Eval, xp *Expr, it *iter) (Sample, bool) {
+		if !once(it) {
+			return Sample{}, false
+		}
+		a, idx := &xp.args[0], int(xp.args[1].i)
+		now := e.Txn.Now()
+		if a.i == -2 {
+			return srcElem(e, a, op, idx, now)
+		}
+		r := e.Txn.Tracked(int(a.i))
+		if !r.Valid() {
+			return Sample{}, false
+		}
+		return refElem(r, op, a.dt, idx, now)
+	}
+	return d
+}
+
+func srcElem(e *Eval, a *argVal, op counterOp, idx int, now int64) (Sample, bool) {
+	k := stick.AddrKey(e.Txn.Src().Addr())
+	if op == opIncElem {
+		// src_inc_gpc creates the entry, as src_inc_gpc0 does.
+		r, err := a.tbl.GetOrCreate(k, now)
+		if err != nil {
+			return Sample{}, false
+		}
+		s, ok := refElem(r, op, a.dt, idx, now)
+		r.Release(now)
+		return s, ok
+	}
+	r, found := a.tbl.Lookup(k, now)
+	if !found {
+		return intSample(0), true
+	}
+	return refElem(r, op, a.dt, idx, now)
+}
+
+// refElem applies an array operation to an entry. Reading an element the
+// table does not have gives no sample; increments answer 0 (HAProxy's
+// sc_inc_gpc answers 0 when neither gpc nor gpc_rate has the element).
+func refElem(r stick.Ref, op counterOp, dt stick.DataType, idx int, now int64) (Sample, bool) {
+	var v uint64
+	var ok bool
+	switch op {
+	case opGetElem:
+		v, ok = r.GetElem(dt, idx, now)
+	case opIncElem:
+		v, ok = r.IncGPC(idx, now)
+	case opClrElem:
+		v, ok = r.ClrGPC(idx)
+	}
+	if !ok {
+		return Sample{}, false
+	}
+	return intSample(int64(v)), true
+}
+
+// tableArrayConv builds table_gpc(<idx>,<table>), table_gpc_rate and
+// table_gpt: the input sample is a key looked up without refreshing it.
+func tableArrayConv(name string) *convDef {
+	x, ok := strings.CutPrefix(name, "table_")
+	if !ok {
+		return nil
+	}
+	_, dt, ok := arrayName(x, true)
+	if !ok {
+		return nil
+	}
+	return &convDef{out: KindInt, minArgs: 2, maxArgs: 2,
+		prep: func(c *compiler, cc *convCall) error {
+			idx, err := parseElemIdx(cc.args[0].s)
+			if err != nil {
+				return err
+			}
+			t, err := c.table(cc.args[1].s)
+			if err != nil {
+				return err
+			}
+			cc.args = []argVal{{tbl: t, dt: dt}, {i: idx}}
+			return nil
+		},
+		fn: func(e *Eval, cc *convCall, s Sample) (Sample, bool) {
+			a, idx := &cc.args[0], int(cc.args[1].i)
+			k, ok := sampleKey(s)
+			if !ok {
+				return Sample{}, false
+			}
+			now := e.Txn.Now()
+			r, found := a.tbl.Lookup(k, now)
+			if !found {
+				return intSample(0), true
+			}
+			return refElem(r, opGetElem, a.dt, idx, now)
+		}}
+}
 
 // counterName maps the <x> of sc_<x>/src_<x>/table_<x> to an operation.
 func counterName(x string, table bool) (counterOp, stick.DataType, bool) {
@@ -72,6 +266,9 @@ func counterName(x string, table bool) (counterOp, stick.DataType, bool) {
 // stickFetch builds the definition of sc_<x>(ctr[,table]),
 // sc<N>_<x>([table]) and src_<x>([table]).
 func stickFetch(name string) *fetchDef {
+	if d := stickArrayFetch(name); d != nil {
+		return d
+	}
 	var x string
 	slot := -1 // -1: from the first argument; -2: src
 	switch {
@@ -164,7 +361,7 @@ func srcCounter(e *Eval, a *argVal, op counterOp, now int64) (Sample, bool) {
 		return s, ok
 	}
 	if op == opGet || op == opKBytes {
-		if !a.tbl.Stores(a.dt) {
+		if !a.tbl.Provides(a.dt) {
 			return Sample{}, false
 		}
 	}
@@ -209,6 +406,9 @@ func refCounter(r stick.Ref, op counterOp, dt stick.DataType, now int64) (Sample
 // tableConv builds table_<x>([table]): the input sample is a key looked up
 // without refreshing the entry.
 func tableConv(name string) *convDef {
+	if d := tableArrayConv(name); d != nil {
+		return d
+	}
 	x, ok := strings.CutPrefix(name, "table_")
 	if !ok {
 		return nil
@@ -233,7 +433,7 @@ func tableConv(name string) *convDef {
 		},
 		fn: func(e *Eval, cc *convCall, s Sample) (Sample, bool) {
 			a := &cc.args[0]
-			if (op == opGet || op == opKBytes) && !a.tbl.Stores(a.dt) {
+			if (op == opGet || op == opKBytes) && !a.tbl.Provides(a.dt) {
 				return Sample{}, false
 			}
 			k, ok := sampleKey(s)

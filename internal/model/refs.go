@@ -18,6 +18,12 @@ func (c *compiler) checkTableRefs(p *Proxy) {
 	check := func(pos config.Pos, text string) {
 		for _, m := range tableRefRE.FindAllStringSubmatch(text, -1) {
 			fn, args := m[1], splitArgs(m[2])
+			// The array forms take the element index first:
+			// sc_get_gpc(<idx>,<ctr>[,<table>]), src_get_gpc(<idx>,<table>),
+			// table_gpc(<idx>,<table>).
+			if arrayTableRef(fn) && len(args) > 0 {
+				args = args[1:]
+			}
 			var ref string
 			switch {
 			case fn == "http_auth" || fn == "http_auth_group":
@@ -92,6 +98,16 @@ func (c *compiler) checkTrack(p *Proxy, r *Rule) {
 	if p.StickTable == nil && p.Cap&CapDefaults == 0 {
 		c.ds.Alertf(r.Pos, "'%s %s' : unable to find table '%s' (the proxy has no stick-table; add one or name another with 'table')", r.Keyword, r.Action, p.Name)
 	}
+}
+
+func arrayTableRef(fn string) bool {
+	switch fn {
+	case "sc_get_gpc", "sc_gpc_rate", "sc_inc_gpc", "sc_clr_gpc", "sc_get_gpt",
+		"src_get_gpc", "src_gpc_rate", "src_inc_gpc", "src_clr_gpc", "src_get_gpt",
+		"table_gpc", "table_gpc_rate", "table_gpt":
+		return true
+	}
+	return false
 }
 
 func (c *compiler) checkTable(pos config.Pos, who, name string) {

@@ -25,7 +25,7 @@ func stickTableName(p *model.Proxy, r *model.Rule) string {
 }
 
 // stickTargets are the tables stick rules store servers in: like HAProxy,
-// they get server_id whether or not "store" names it.
+// they get server_id and server_key whether or not "store" names them.
 func stickTargets(m *model.Model) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range m.Proxies {
@@ -37,12 +37,11 @@ func stickTargets(m *model.Model) map[string]bool {
 }
 
 func withServerID(spec stick.Spec) stick.Spec {
-	for _, sd := range spec.Store {
-		if sd.Type == stick.DTServerID {
-			return spec
+	for _, dt := range []stick.DataType{stick.DTServerID, stick.DTServerKey} {
+		if !spec.Stores(dt) {
+			spec.Store = append(spec.Store[:len(spec.Store):len(spec.Store)], stick.StoredData{Type: dt})
 		}
 	}
-	spec.Store = append(spec.Store[:len(spec.Store):len(spec.Store)], stick.StoredData{Type: stick.DTServerID})
 	return spec
 }
 

@@ -413,6 +413,7 @@ type tableFilter struct {
 	name string
 	op   string
 	v    uint64
+	zero bool // compares 0 (a dict type, which has no number)
 }
 
 func parseTableFilter(t *stick.Table, data, op, val string) (tableFilter, string) {
@@ -433,7 +434,8 @@ func parseTableFilter(t *stick.Table, data, op, val string) (tableFilter, string
 	if err != nil {
 		return tableFilter{}, "Require a valid integer value to compare against\n"
 	}
-	return tableFilter{name, op, v}, ""
+	// HAProxy compares an array's element 0, and a server_key as 0.
+	return tableFilter{dt.ElemName(0), op, v, dt.IsDict()}, ""
 }
 
 func filterLine(line string, fs []tableFilter) bool {
@@ -452,6 +454,9 @@ func filterLine(line string, fs []tableFilter) bool {
 	}
 	for _, f := range fs {
 		x, ok := vals[f.name]
+		if f.zero {
+			x, ok = 0, true
+		}
 		if !ok {
 			return false
 		}

@@ -259,7 +259,25 @@ func compileIncGPC(c *compiler, r *model.Rule) action {
 		}
 		n = v
 	}
-	return &incGPC{slot: n, one: r.Action == "sc-inc-gpc1"}
+	idx := 0
+	if r.Action == "sc-inc-gpc1" {
+		idx = 1
+	}
+	return &incGPC{slot: n, idx: idx, legacy: true}
+}
+
+// compileIncGPCIdx compiles "sc-inc-gpc(<idx>,<sc-id>)": element idx of
+// the tracked entry's gpc and gpc_rate arrays.
+func compileIncGPCIdx(c *compiler, r *model.Rule) action {
+	idx, slot, ok := c.elemSlot(r, "gpc")
+	if !ok {
+		return nil
+	}
+	if len(r.Args) != 0 {
+		c.errf(r.Args[0].Pos, r, "unexpected argument '%s'", r.Args[0].Text)
+		return nil
+	}
+	return &incGPC{slot: slot, idx: idx}
 }
 
 func compileLogLevel(c *compiler, r *model.Rule) action {

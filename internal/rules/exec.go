@@ -420,9 +420,12 @@ func (a *trackAction) run(x *Exec, r *rule, res *Result) bool {
 	return false
 }
 
+// incGPC is sc-inc-gpc0/1 (legacy: gpc0 or gpc1, idx 0 or 1) or
+// sc-inc-gpc (element idx of the arrays).
 type incGPC struct {
-	slot int
-	one  bool
+	slot   int
+	idx    int
+	legacy bool
 }
 
 func (a *incGPC) run(x *Exec, r *rule, res *Result) bool {
@@ -430,9 +433,12 @@ func (a *incGPC) run(x *Exec, r *rule, res *Result) bool {
 	if !ref.Valid() {
 		return false
 	}
-	if a.one {
+	switch {
+	case !a.legacy:
+		ref.IncGPC(a.idx, x.T.Now())
+	case a.idx == 1:
 		ref.IncGPC1(x.T.Now())
-	} else {
+	default:
 		ref.IncGPC0(x.T.Now())
 	}
 	return false

@@ -1,7 +1,10 @@
 package rules
 
 import (
+	"fmt"
+	"math"
 	"strconv"
+	"strings"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/model"
@@ -18,11 +21,47 @@ func compileSetGPT0(c *compiler, r *model.Rule) action {
 		}
 		slot = v
 	}
+	return c.setGPT(r, slot, 0, true)
+}
+
+// compileSetGPT compiles "sc-set-gpt(<idx>,<sc>) <int>|<expr>": element
+// idx of the tracked entry's gpt array.
+func compileSetGPT(c *compiler, r *model.Rule) action {
+	idx, slot, ok := c.elemSlot(r, "gpt")
+	if !ok {
+		return nil
+	}
+	return c.setGPT(r, slot, idx, false)
+}
+
+// elemSlot parses the "<idx>,<sc-id>" of sc-inc-gpc and sc-set-gpt. An
+// index past the table's array makes the action do nothing at run time,
+// as in HAProxy, which checks it only then.
+func (c *compiler) elemSlot(r *model.Rule, what string) (idx, slot int, ok bool) {
+	form := fmt.Sprintf("%s(<%s ID>,<Track ID>)", r.Action, strings.ToUpper(what))
+	i, s, found := strings.Cut(r.ActionArg, ",")
+	n, err := strconv.ParseInt(i, 10, 64)
+	if !found || err != nil {
+		c.errf(r.Pos, r, "missing %s ID in '%s(%s)' (expects %s)", what, r.Action, r.ActionArg, form)
+		return 0, 0, false
+	}
+	if n < 0 || n > math.MaxInt32 {
+		n = -1
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 || v > 2 {
+		c.errf(r.Pos, r, "invalid stick counter '%s' in '%s(%s)' (expects 0, 1 or 2: %s)", s, r.Action, r.ActionArg, form)
+		return 0, 0, false
+	}
+	return int(n), v, true
+}
+
+func (c *compiler) setGPT(r *model.Rule, slot, idx int, legacy bool) action {
 	if len(r.Args) != 1 {
 		c.errf(r.Pos, r, "expects exactly 1 argument (an integer or a sample expression)")
 		return nil
 	}
-	g := &setGPT0{slot: slot}
+	g := &setGPT0{slot: slot, idx: idx, legacy: legacy}
 	if n, err := strconv.ParseInt(r.Args[0].Text, 10, 64); err == nil {
 		if n < 0 || n > 1<<32-1 {
 			c.errf(r.Args[0].Pos, r, "value '%s' is out of range", r.Args[0].Text)
@@ -40,10 +79,13 @@ func compileSetGPT0(c *compiler, r *model.Rule) action {
 	return g
 }
 
+// setGPT0 is sc-set-gpt0 (legacy) or sc-set-gpt (element idx).
 type setGPT0 struct {
-	slot int
-	v    uint32
-	x    *acl.Expr
+	slot   int
+	idx    int
+	legacy bool
+	v      uint32
+	x      *acl.Expr
 }
 
 func (a *setGPT0) run(x *Exec, r *rule, res *Result) bool {
@@ -59,7 +101,11 @@ func (a *setGPT0) run(x *Exec, r *rule, res *Result) bool {
 		}
 		v = uint32(s.I)
 	}
-	ref.SetGPT0(v)
+	if a.legacy {
+		ref.SetGPT0(v)
+	} else {
+		ref.SetGPT(a.idx, v)
+	}
 	return false
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"bulwark/internal/h1"
 	"bulwark/internal/rules"
+	"bulwark/internal/stick"
 )
 
 const head = "frontend fe\n mode http\n bind :80\n"
@@ -336,6 +337,36 @@ func TestTCPAndTracking(t *testing.T) {
 	}
 }
 
+// sc-inc-gpc and sc-set-gpt update one element of the tracked entry's
+// arrays; an index past the array does nothing.
+func TestArrayActions(t *testing.T) {
+	ev := mustSetup(t, head+" stick-table type ip size 10 store gpc(2),gpc_rate(2,10s),gpt(3)\n"+
+		" http-request track-sc1 src\n"+
+		" http-request sc-inc-gpc(1,1)\n"+
+		" http-request sc-inc-gpc(1,1)\n"+
+		" http-request sc-inc-gpc(7,1)\n"+
+		" http-request sc-inc-gpc(-1,1)\n"+
+		" http-request sc-set-gpt(2,1) 11\n"+
+		" http-request sc-set-gpt(0,1) int(5)\n"+
+		" http-request sc-set-gpt(9,1) 1\n"+
+		" http-request sc-inc-gpc0(1)\n")
+	tx := newTxn()
+	run(ev.req, tx)
+	r := tx.Slots[1]
+	for _, c := range []struct {
+		dt   stick.DataType
+		idx  int
+		want uint64
+	}{
+		{stick.DTGPC, 0, 1}, {stick.DTGPC, 1, 2}, {stick.DTGPCRate, 1, 2}, {stick.DTGPCRate, 0, 1},
+		{stick.DTGPT, 0, 5}, {stick.DTGPT, 1, 0}, {stick.DTGPT, 2, 11},
+	} {
+		if v, ok := r.GetElem(c.dt, c.idx, 0); !ok || v != c.want {
+			t.Errorf("%s[%d] = %d,%v; want %d", c.dt, c.idx, v, ok, c.want)
+		}
+	}
+}
+
 func TestFirstTrackWins(t *testing.T) {
 	ev := mustSetup(t, head+" stick-table type string size 10 store http_req_cnt\n"+
 		" http-request track-sc0 hdr(x-a)\n http-request track-sc0 hdr(x-b)\n"+
@@ -361,6 +392,12 @@ func TestCompileErrors(t *testing.T) {
 		{" http-request deny if { path_reg (a)\\1 }\n", "regex '(a)\\1' is not supported"},
 		{" http-request set-var(bad) src\n", "invalid variable name"},
 		{" http-response set-status 42\n", "invalid status code"},
+		{" http-request sc-inc-gpc(1)\n", "missing gpc ID"},
+		{" http-request sc-inc-gpc(x,0)\n", "missing gpc ID"},
+		{" http-request sc-inc-gpc(1,3)\n", "invalid stick counter '3'"},
+		{" http-request sc-inc-gpc(1,0) extra\n", "unexpected argument 'extra'"},
+		{" http-request sc-set-gpt(1,0)\n", "expects exactly 1 argument"},
+		{" http-request sc-set-gpt(0,x) 1\n", "invalid stick counter 'x'"},
 	}
 	for _, c := range cases {
 		_, ds := setup(t, head+c.lines)

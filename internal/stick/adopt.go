@@ -9,6 +9,13 @@ type carried struct {
 	exp     uint32
 	hasExp  bool
 	tracked bool
+	srvKey  string // server_key, "" when none
+}
+
+// srcLayout is where the data types sit in a carried entry's words.
+type srcLayout struct {
+	off   [numDataTypes]int16
+	nelem [numDataTypes]uint8
 }
 
 // Adopt carries the entries of old, the same-named table of the previous
@@ -41,10 +48,11 @@ func (t *Table) Adopt(old *Table, now int64) (int, error) {
 	}
 	tick := uint32(now)
 	n := 0
+	src := srcLayout{off: old.lay.off, nelem: old.lay.nelem}
 	for i := range old.shards {
 		batch := old.drainShard(&old.shards[i], tick)
 		for j := range batch {
-			if t.adoptOne(&old.lay.off, &batch[j], tick) {
+			if t.adoptOne(&src, &batch[j], tick) {
 				n++
 			}
 		}
@@ -61,12 +69,14 @@ func (old *Table) drainShard(sh *shard, now uint32) []carried {
 	copyOut := func(idx int32, tracked bool) {
 		m := &sh.meta[idx]
 		k := old.keyOf(sh, idx)
+		w := sh.words(old, idx)
 		out = append(out, carried{
 			key:     k,
-			words:   append([]uint32(nil), sh.words(old, idx)...),
+			words:   append([]uint32(nil), w...),
 			exp:     m.exp,
 			hasExp:  old.spec.Expire != 0,
 			tracked: tracked,
+			srvKey:  old.srvKeyOf(w),
 		})
 	}
 	for sh.tail != nilIdx {
@@ -84,8 +94,20 @@ func (old *Table) drainShard(sh *shard, now uint32) []carried {
 	return out
 }
 
-// adoptOne inserts c, whose data words are laid out as off says.
-func (t *Table) adoptOne(off *[numDataTypes]int16, c *carried, now uint32) bool {
+// srvKeyOf returns the server key held in an entry's words, "" if none:
+// carried entries hold the string, as dictionary numbers are per table.
+func (t *Table) srvKeyOf(w []uint32) string {
+	if off := t.lay.off[DTServerKey]; off >= 0 {
+		if s, ok := t.dict.name(w[off]); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// adoptOne inserts c, whose data words are laid out as src says. Arrays
+// keep their first min(old, new) elements.
+func (t *Table) adoptOne(src *srcLayout, c *carried, now uint32) bool {
 	var ck ckey
 	if !t.convert(&c.key, &ck) {
 		return false
@@ -100,11 +122,18 @@ func (t *Table) adoptOne(off *[numDataTypes]int16, c *carried, now uint32) bool 
 	}
 	d := sh.words(t, idx)
 	for dt := DataType(0); dt < numDataTypes; dt++ {
-		from, to := off[dt], t.lay.off[dt]
-		if from < 0 || to < 0 {
+		from, to := src.off[dt], t.lay.off[dt]
+		if from < 0 || to < 0 || dt == DTServerKey {
 			continue
 		}
-		copy(d[to:int(to)+dataTypes[dt].kind.words()], c.words[from:])
+		n := min(int(src.nelem[dt]), int(t.lay.nelem[dt])) * dataTypes[dt].kind.words()
+		if int(from)+n > len(c.words) {
+			continue
+		}
+		copy(d[to:int(to)+n], c.words[from:int(from)+n])
+	}
+	if off := t.lay.off[DTServerKey]; off >= 0 && c.srvKey != "" {
+		d[off] = t.dict.intern(c.srvKey)
 	}
 	if off := t.lay.off[DTConnCur]; off >= 0 {
 		// Nobody tracks the entry in t yet; old's trackers release old.

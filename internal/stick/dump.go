@@ -101,22 +101,39 @@ func (t *Table) appendEntry(b *bytes.Buffer, si int, idx int32, now uint32) {
 		if !t.Stores(dt) {
 			continue
 		}
-		b.WriteByte(' ')
-		b.WriteString(dataTypes[dt].name)
-		if dt.IsRate() {
-			b.WriteByte('(')
-			b.WriteString(strconv.FormatUint(uint64(t.lay.period[dt]), 10))
-			b.WriteByte(')')
+		if !dt.IsArray() {
+			t.appendValue(b, d, dt, dataTypes[dt].name, int(t.lay.off[dt]), now)
+			continue
 		}
-		b.WriteByte('=')
-		v := t.value(d, dt, now)
-		if dataTypes[dt].kind == kindSInt {
-			b.WriteString(strconv.FormatInt(int64(v), 10))
-		} else {
-			b.WriteString(strconv.FormatUint(v, 10))
+		for i := 0; i < int(t.lay.nelem[dt]); i++ {
+			t.appendValue(b, d, dt, dt.ElemName(i), t.lay.at(dt, i), now)
 		}
 	}
 	b.WriteByte('\n')
+}
+
+func (t *Table) appendValue(b *bytes.Buffer, d []uint32, dt DataType, name string, off int, now uint32) {
+	b.WriteByte(' ')
+	b.WriteString(name)
+	if dt.IsRate() {
+		b.WriteByte('(')
+		b.WriteString(strconv.FormatUint(uint64(t.lay.period[dt]), 10))
+		b.WriteByte(')')
+	}
+	b.WriteByte('=')
+	v := t.valueAt(d, dt, off, now)
+	switch dataTypes[dt].kind {
+	case kindSInt:
+		b.WriteString(strconv.FormatInt(int64(v), 10))
+	case kindDict:
+		if name, ok := t.dict.name(uint32(v)); ok {
+			b.WriteString(name)
+		} else {
+			b.WriteByte('-')
+		}
+	default:
+		b.WriteString(strconv.FormatUint(v, 10))
+	}
 }
 
 func (t *Table) appendKey(b *bytes.Buffer, sh *shard, idx int32) {

@@ -27,23 +27,66 @@ func (t *Table) addRate(d []uint32, dt DataType, n uint32, now uint32) {
 }
 
 func (t *Table) freq(d []uint32, dt DataType) FreqCtr {
-	off := t.lay.off[dt]
+	return freqAt(d, int(t.lay.off[dt]))
+}
+
+func freqAt(d []uint32, off int) FreqCtr {
 	return FreqCtr{CurrTick: d[off], CurrCtr: d[off+1], PrevCtr: d[off+2]}
 }
 
 // value reads a stored data type; the caller checked it is stored.
 func (t *Table) value(d []uint32, dt DataType, now uint32) uint64 {
-	off := t.lay.off[dt]
+	return t.valueAt(d, dt, int(t.lay.off[dt]), now)
+}
+
+// valueAt reads the element of dt at word offset off. A dict reads as its
+// number; the table's dict holds the string.
+func (t *Table) valueAt(d []uint32, dt DataType, off int, now uint32) uint64 {
 	switch dataTypes[dt].kind {
 	case kindSInt:
 		return uint64(int64(int32(d[off])))
 	case kindULL:
 		return uint64(d[off])<<32 | uint64(d[off+1])
 	case kindFreq:
-		f := t.freq(d, dt)
+		f := freqAt(d, off)
 		return uint64(f.Read(now, t.lay.period[dt]))
 	}
 	return uint64(d[off])
+}
+
+// resolve finds where element idx of dt lives: in dt itself, or, for the
+// legacy gpc0/gpc1/gpt0 types the table does not store, in the array that
+// stands for them. It returns the type holding the value and its offset,
+// or off < 0.
+func (t *Table) resolve(dt DataType, idx int) (DataType, int) {
+	if off := t.lay.at(dt, idx); off >= 0 {
+		return dt, off
+	}
+	if idx == 0 {
+		if a, i, ok := legacyElem(dt); ok {
+			return a, t.lay.at(a, i)
+		}
+	}
+	return dt, -1
+}
+
+// Provides reports whether reading or updating dt finds a value: dt is
+// stored, or dt is gpc0, gpc1, gpt0 or their rates and the table stores
+// the array element standing for it (the fetches on gpc0 then read gpc's
+// element 0). Stores stays strict for the runtime API, as HAProxy's
+// "data.gpc0" is "not stored" in a table with gpc(2).
+func (t *Table) Provides(dt DataType) bool {
+	_, off := t.resolve(dt, 0)
+	return off >= 0
+}
+
+// Elems returns the number of elements of a stored data type: 1 for a
+// stored scalar, the count of an array, 0 when not stored.
+func (t *Table) Elems(dt DataType) int {
+	if !t.Stores(dt) {
+		return 0
+	}
+	return int(t.lay.nelem[dt])
 }
 
 // lock returns the entry's data words with the shard locked, or ok ==
@@ -107,59 +150,109 @@ func (r Ref) AddBytesIn(n uint64, now int64) { r.addBytes(DTBytesInCnt, DTBytesI
 // AddBytesOut counts n server-to-client bytes: bytes_out_cnt, bytes_out_rate.
 func (r Ref) AddBytesOut(n uint64, now int64) { r.addBytes(DTBytesOutCnt, DTBytesOutRate, n, now) }
 
-// IncGPC0 increments gpc0 and gpc0_rate and returns the new gpc0 value
-// (0 when only the rate is stored). ok is false when neither is stored or
-// the entry is gone.
-func (r Ref) IncGPC0(now int64) (v uint64, ok bool) { return r.incGPC(DTGPC0, DTGPC0Rate, now) }
+// IncGPC0 increments gpc0 and gpc0_rate (or the elements 0 of the gpc
+// and gpc_rate arrays standing for them) and returns HAProxy's result:
+// the new gpc0, else the rate's current-period count when only the rate
+// is stored, else 0. ok is false only when the entry is gone.
+func (r Ref) IncGPC0(now int64) (v uint64, ok bool) { return r.incGPC(DTGPC0, DTGPC0Rate, 0, now) }
 
-// IncGPC1 is IncGPC0 for gpc1.
-func (r Ref) IncGPC1(now int64) (v uint64, ok bool) { return r.incGPC(DTGPC1, DTGPC1Rate, now) }
+// IncGPC1 is IncGPC0 for gpc1 (elements 1 of the arrays).
+func (r Ref) IncGPC1(now int64) (v uint64, ok bool) { return r.incGPC(DTGPC1, DTGPC1Rate, 0, now) }
 
-func (r Ref) incGPC(cnt, rate DataType, now int64) (uint64, bool) {
-	if !r.t.Stores(cnt) && !r.t.Stores(rate) {
+// IncGPC increments element idx of the gpc and gpc_rate arrays
+// (sc-inc-gpc, sc_inc_gpc), with IncGPC0's result.
+func (r Ref) IncGPC(idx int, now int64) (v uint64, ok bool) {
+	return r.incGPC(DTGPC, DTGPCRate, idx, now)
+}
+
+func (r Ref) incGPC(cnt, rate DataType, idx int, now int64) (uint64, bool) {
+	if r.t == nil {
 		return 0, false
 	}
+	_, coff := r.t.resolve(cnt, idx)
+	rdt, roff := r.t.resolve(rate, idx)
 	d, ok := r.lock()
 	if !ok {
 		return 0, false
 	}
 	defer r.unlock()
-	r.t.addUInt(d, cnt, 1)
-	r.t.addRate(d, rate, 1, uint32(now))
-	if !r.t.Stores(cnt) {
-		return 0, true
+	var v uint64
+	if roff >= 0 {
+		f := freqAt(d, roff)
+		f.Update(uint32(now), r.t.lay.period[rdt], 1)
+		d[roff], d[roff+1], d[roff+2] = f.CurrTick, f.CurrCtr, f.PrevCtr
+		v = uint64(f.CurrCtr)
 	}
-	return uint64(d[r.t.lay.off[cnt]]), true
+	if coff >= 0 {
+		d[coff]++
+		v = uint64(d[coff])
+	}
+	return v, true
 }
 
-// ClrGPC0 resets gpc0 to 0 and returns its previous value.
-func (r Ref) ClrGPC0() (prev uint64, ok bool) { return r.swap(DTGPC0, 0) }
+// ClrGPC0 resets gpc0 (or gpc's element 0) to 0 and returns its previous
+// value.
+func (r Ref) ClrGPC0() (prev uint64, ok bool) { return r.swap(DTGPC0, 0, 0) }
 
-// ClrGPC1 resets gpc1 to 0 and returns its previous value.
-func (r Ref) ClrGPC1() (prev uint64, ok bool) { return r.swap(DTGPC1, 0) }
+// ClrGPC1 resets gpc1 (or gpc's element 1) to 0 and returns its previous
+// value.
+func (r Ref) ClrGPC1() (prev uint64, ok bool) { return r.swap(DTGPC1, 0, 0) }
 
-// SetGPT0 sets the general purpose tag gpt0.
+// ClrGPC resets element idx of the gpc array and returns its previous value.
+func (r Ref) ClrGPC(idx int) (prev uint64, ok bool) { return r.swap(DTGPC, idx, 0) }
+
+// SetGPT0 sets the general purpose tag gpt0 (or gpt's element 0).
 func (r Ref) SetGPT0(v uint32) bool {
-	_, ok := r.swap(DTGPT0, v)
+	_, ok := r.swap(DTGPT0, 0, v)
+	return ok
+}
+
+// SetGPT sets element idx of the gpt array (sc-set-gpt).
+func (r Ref) SetGPT(idx int, v uint32) bool {
+	_, ok := r.swap(DTGPT, idx, v)
 	return ok
 }
 
 // SetServerID records the server an entry sticks to (stick store rules).
 func (r Ref) SetServerID(id int32) bool {
-	_, ok := r.swap(DTServerID, uint32(id))
+	_, ok := r.swap(DTServerID, 0, uint32(id))
 	return ok
 }
 
-func (r Ref) swap(dt DataType, v uint32) (uint64, bool) {
-	if !r.t.Stores(dt) {
+// SetServerKey records the server's key (its name or address, after the
+// table's srvkey), when the table stores server_key.
+func (r Ref) SetServerKey(key string) bool {
+	if r.t == nil || !r.t.Stores(DTServerKey) {
+		return false
+	}
+	n := r.t.dict.intern(key)
+	_, ok := r.swap(DTServerKey, 0, n)
+	return ok
+}
+
+// ServerKey returns the server key recorded in the entry; ok is false
+// when server_key is not stored, none was recorded or the entry is gone.
+func (r Ref) ServerKey() (string, bool) {
+	v, ok := r.Get(DTServerKey, 0)
+	if !ok || v == 0 {
+		return "", false
+	}
+	return r.t.dict.name(uint32(v))
+}
+
+func (r Ref) swap(dt DataType, idx int, v uint32) (uint64, bool) {
+	if r.t == nil {
+		return 0, false
+	}
+	sdt, off := r.t.resolve(dt, idx)
+	if off < 0 {
 		return 0, false
 	}
 	d, ok := r.lock()
 	if !ok {
 		return 0, false
 	}
-	off := r.t.lay.off[dt]
-	prev := r.t.value(d, dt, 0)
+	prev := r.t.valueAt(d, sdt, off, 0)
 	d[off] = v
 	r.unlock()
 	return prev, true
@@ -167,17 +260,27 @@ func (r Ref) swap(dt DataType, v uint32) (uint64, bool) {
 
 // Get reads data type dt; rates are read with HAProxy's
 // read_freq_ctr_period over the table's period for dt. server_id is
-// returned as its two's-complement bit pattern (use int64(v)). ok is
+// returned as its two's-complement bit pattern (use int64(v)); an array
+// reads as its element 0, and gpc0, gpc1, gpt0 and their rates read the
+// array element standing for them when only the array is stored. ok is
 // false when dt is not stored or the entry is gone.
-func (r Ref) Get(dt DataType, now int64) (v uint64, ok bool) {
-	if r.t == nil || !r.t.Stores(dt) {
+func (r Ref) Get(dt DataType, now int64) (v uint64, ok bool) { return r.GetElem(dt, 0, now) }
+
+// GetElem reads element idx of data type dt (sc_get_gpc, sc_gpc_rate,
+// sc_get_gpt); ok is false when the table has no such element.
+func (r Ref) GetElem(dt DataType, idx int, now int64) (v uint64, ok bool) {
+	if r.t == nil {
+		return 0, false
+	}
+	sdt, off := r.t.resolve(dt, idx)
+	if off < 0 {
 		return 0, false
 	}
 	d, ok := r.lock()
 	if !ok {
 		return 0, false
 	}
-	v = r.t.value(d, dt, uint32(now))
+	v = r.t.valueAt(d, sdt, off, uint32(now))
 	r.unlock()
 	return v, true
 }
@@ -199,8 +302,10 @@ func (r Ref) RateRemain(dt DataType, now int64, freq, pend uint32) (uint32, bool
 	return rem, true
 }
 
-// Set overwrites data type dt ("set table ... data.<type> <v>"). For a
-// rate it sets the current period's count, starting a period at now.
+// Set overwrites data type dt ("set table ... data.<type> <v>"), element
+// 0 of an array as in HAProxy. For a rate it sets the current period's
+// count, starting a period at now. server_key takes no number: like
+// HAProxy, the value is accepted and nothing changes.
 func (r Ref) Set(dt DataType, v uint64, now int64) bool {
 	if r.t == nil || !r.t.Stores(dt) {
 		return false
@@ -211,6 +316,7 @@ func (r Ref) Set(dt DataType, v uint64, now int64) bool {
 	}
 	off := r.t.lay.off[dt]
 	switch dataTypes[dt].kind {
+	case kindDict:
 	case kindULL:
 		d[off], d[off+1] = uint32(v>>32), uint32(v)
 	case kindFreq:

@@ -39,10 +39,12 @@ const (
 	MaxTimeMs = math.MaxInt32
 )
 
-// StoredData is one "store" item: a data type and, for rates, its period.
+// StoredData is one "store" item: a data type, for rates its period and
+// for arrays their element count.
 type StoredData struct {
 	Type   DataType
 	Period uint32 // ms; only for rate types
+	Elems  int    // 1..MaxArrayElems; only for array types
 }
 
 // Spec is the parsed "stick-table" directive.
@@ -204,7 +206,9 @@ func (s *Spec) parseStore(list string) error {
 			return err
 		}
 		if rest == "" {
-			return nil
+			// Checked once per "store" list, as HAProxy does, so the
+			// same conflict is reported first.
+			return s.checkArrays()
 		}
 		list = rest[1:] // skip the comma
 		if list == "" {
@@ -249,12 +253,22 @@ func (s *Spec) addData(item string) error {
 	}
 	dt, ok := DataTypeByName(name)
 	if !ok {
-		if isUnsupportedArrayType(name) {
-			return fmt.Errorf("data type '%s' is not supported by Bulwark (use gpc0/gpc1/gpt0)", name)
-		}
 		return fmt.Errorf("unknown data type '%s'", name)
 	}
-	var period uint32
+	sd := StoredData{Type: dt}
+	if dt.IsArray() {
+		// gpc(<nb>), gpt(<nb>), gpc_rate(<nb>,<period>)
+		if !hasArg || arg == "" {
+			return fmt.Errorf("missing argument to data type '%s'", name)
+		}
+		nb, rest, more := strings.Cut(arg, ",")
+		n, err := strconv.Atoi(nb)
+		if err != nil || n < 1 || n > MaxArrayElems {
+			return fmt.Errorf("array size '%s' is out of allowed range (1-%d) for data type '%s'", nb, MaxArrayElems, name)
+		}
+		sd.Elems = n
+		arg, hasArg = rest, more
+	}
 	if dt.IsRate() {
 		if !hasArg || arg == "" {
 			return fmt.Errorf("missing argument to data type '%s'", name)
@@ -266,7 +280,7 @@ func (s *Spec) addData(item string) error {
 		if ms == 0 {
 			return fmt.Errorf("invalid period '%s' for data type '%s': must be at least 1 ms", arg, name)
 		}
-		period = ms
+		sd.Period = ms
 	} else if hasArg {
 		return fmt.Errorf("unexpected argument to data type '%s'", name)
 	}
@@ -274,16 +288,24 @@ func (s *Spec) addData(item string) error {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("ignoring already defined data type '%s'", name))
 		return nil
 	}
-	s.Store = append(s.Store, StoredData{Type: dt, Period: period})
+	s.Store = append(s.Store, sd)
 	return nil
 }
 
-func isUnsupportedArrayType(name string) bool {
-	switch name {
-	case "gpc", "gpc_rate", "gpt", "server_key", "server_name":
-		return true
+// checkArrays refuses an array next to the legacy types it stands for
+// (gpt first, then gpc, then gpc_rate, HAProxy's order):
+// both would answer to the same gpc0/gpt0 fetches and actions, which is
+// why HAProxy 2.6 refuses the combination too.
+func (s *Spec) checkArrays() error {
+	switch {
+	case s.Stores(DTGPT) && s.Stores(DTGPT0):
+		return fmt.Errorf("simultaneous usage of 'gpt' and 'gpt0' in a same table is not permitted as 'gpt' overrides 'gpt0'")
+	case s.Stores(DTGPC) && (s.Stores(DTGPC0) || s.Stores(DTGPC1)):
+		return fmt.Errorf("simultaneous usage of 'gpc' and 'gpc[0/1]' in a same table is not permitted as 'gpc' overrides 'gpc[0/1]'")
+	case s.Stores(DTGPCRate) && (s.Stores(DTGPC0Rate) || s.Stores(DTGPC1Rate)):
+		return fmt.Errorf("simultaneous usage of 'gpc_rate' and 'gpc[0/1]_rate' in a same table is not permitted as 'gpc_rate' overrides 'gpc[0/1]_rate'")
 	}
-	return false
+	return nil
 }
 
 // parseSize parses an entry count with optional k/m/g suffix (2^10, 2^20,

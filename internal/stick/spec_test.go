@@ -13,11 +13,11 @@ func TestParseTableSpec(t *testing.T) {
 	}{
 		{"type ip size 1m expire 10s store http_req_rate(10s)", Spec{
 			Type: KeyIP, Size: 1 << 20, Expire: 10000, SrvKey: "name",
-			Store: []StoredData{{DTHTTPReqRate, 10000}},
+			Store: []StoredData{{DTHTTPReqRate, 10000, 0}},
 		}, ""},
 		{"type string size 100 store gpc0,conn_rate(30s) store conn_cur", Spec{
 			Type: KeyString, KeyLen: 32, Size: 100, SrvKey: "name",
-			Store: []StoredData{{DTGPC0, 0}, {DTConnRate, 30000}, {DTConnCur, 0}},
+			Store: []StoredData{{DTGPC0, 0, 0}, {DTConnRate, 30000, 0}, {DTConnCur, 0, 0}},
 		}, ""},
 		{"type binary len 6 size 2k nopurge expire 1d peers mypeers srvkey addr", Spec{
 			Type: KeyBinary, KeyLen: 6, Size: 2048, Expire: 86400000, NoPurge: true,
@@ -27,11 +27,20 @@ func TestParseTableSpec(t *testing.T) {
 		{"type integer size 10 expire 2147483647", Spec{Type: KeyInteger, Size: 10, Expire: 2147483647, SrvKey: "name"}, ""},
 		{"type ip size 10 expire 0", Spec{Type: KeyIP, Size: 10, SrvKey: "name"}, ""},
 		{"type ip size 10 store gpc0 store gpc0", Spec{Type: KeyIP, Size: 10, SrvKey: "name",
-			Store: []StoredData{{DTGPC0, 0}}}, "already defined data type 'gpc0'"},
+			Store: []StoredData{{DTGPC0, 0, 0}}}, "already defined data type 'gpc0'"},
 		{"type ip size 10 nopurge", Spec{Type: KeyIP, Size: 10, NoPurge: true, SrvKey: "name"}, "without 'expire'"},
+		{"type ip size 10 store gpc(3),gpc_rate(100,10s),gpt(1),server_name", Spec{
+			Type: KeyIP, Size: 10, SrvKey: "name",
+			Store: []StoredData{{DTGPC, 0, 3}, {DTGPCRate, 10000, 100}, {DTGPT, 0, 1}, {DTServerKey, 0, 0}},
+		}, ""},
+		// The arrays exclude only the legacy types they stand for.
+		{"type ip size 10 store gpc(2),gpc0_rate(1s),gpt0", Spec{
+			Type: KeyIP, Size: 10, SrvKey: "name",
+			Store: []StoredData{{DTGPC, 0, 2}, {DTGPC0Rate, 1000, 0}, {DTGPT0, 0, 0}},
+		}, ""},
 		{"size 5 type string len 4 store http_fail_rate(1m),bytes_out_cnt", Spec{
 			Type: KeyString, KeyLen: 4, Size: 5, SrvKey: "name",
-			Store: []StoredData{{DTHTTPFailRate, 60000}, {DTBytesOutCnt, 0}},
+			Store: []StoredData{{DTHTTPFailRate, 60000, 0}, {DTBytesOutCnt, 0, 0}},
 		}, ""},
 	}
 	for _, tc := range tests {
@@ -100,7 +109,18 @@ func TestParseTableSpecErrors(t *testing.T) {
 		{"type ip size 1 store gpc0,", "trailing comma"},
 		{"type ip size 1 store gpc0)", "unexpected ')'"},
 		{"type ip size 1 store conn_rate(1s)x", "unexpected characters after the argument"},
-		{"type ip size 1 store gpc(2)", "not supported by Bulwark"},
+		{"type ip size 1 store gpc", "missing argument to data type 'gpc'"},
+		{"type ip size 1 store gpc(0)", "out of allowed range (1-100) for data type 'gpc'"},
+		{"type ip size 1 store gpt(101)", "out of allowed range (1-100) for data type 'gpt'"},
+		{"type ip size 1 store gpc(x)", "out of allowed range"},
+		{"type ip size 1 store gpc(2,10s)", "unexpected argument to data type 'gpc'"},
+		{"type ip size 1 store gpc_rate(2)", "missing argument to data type 'gpc_rate'"},
+		{"type ip size 1 store gpc_rate(2,0)", "must be at least 1 ms"},
+		{"type ip size 1 store server_key(1)", "unexpected argument to data type 'server_key'"},
+		{"type ip size 1 store gpc(2),gpc0", "simultaneous usage of 'gpc' and 'gpc[0/1]'"},
+		{"type ip size 1 store gpc1 store gpc(1)", "simultaneous usage of 'gpc' and 'gpc[0/1]'"},
+		{"type ip size 1 store gpt0,gpt(1)", "simultaneous usage of 'gpt' and 'gpt0'"},
+		{"type ip size 1 store gpc_rate(3,1s),gpc1_rate(1s)", "simultaneous usage of 'gpc_rate' and 'gpc[0/1]_rate'"},
 		{"type ip size 1 srvkey id", "unexpected value 'id' for 'srvkey'"},
 		{"type ip size 1 write-to other", "unknown argument 'write-to'"},
 	}
@@ -139,6 +159,7 @@ func FuzzParseTableSpec(f *testing.F) {
 		"type string len 8 size 2k nopurge store gpc0,gpc0_rate(1m),conn_cur",
 		"type binary size 10 store bytes_in_rate(1s) store server_id",
 		"type ip size 1 store gpc_rate(1,2s)",
+		"type ip size 1 store gpc(3),gpt(100),server_key",
 		"type ipv6 size 9g expire 99999999d",
 	} {
 		f.Add(s)
@@ -152,7 +173,8 @@ func FuzzParseTableSpec(f *testing.F) {
 			t.Fatalf("accepted invalid spec %+v", spec)
 		}
 		for _, sd := range spec.Store {
-			if sd.Type.IsRate() != (sd.Period > 0) || sd.Period > MaxTimeMs {
+			if sd.Type.IsRate() != (sd.Period > 0) || sd.Period > MaxTimeMs ||
+				sd.Type.IsArray() != (sd.Elems > 0) || sd.Elems > MaxArrayElems {
 				t.Fatalf("bad store item %+v", sd)
 			}
 		}

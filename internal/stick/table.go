@@ -79,6 +79,7 @@ type Table struct {
 	seed   maphash.Seed
 	mix    uint64
 	used   atomic.Int64
+	dict   srvDict // server_key values
 }
 
 // New creates an empty table named name from spec (see ParseTableSpec).

@@ -222,8 +222,9 @@ func TestConnCurAndCounters(t *testing.T) {
 		t.Error("http_fail_rate reported as stored")
 	}
 	a.IncHTTPFail(100010)
-	if _, ok := a.IncGPC1(0); ok {
-		t.Error("IncGPC1 on unstored gpc1 reported ok")
+	// HAProxy's sc_inc_gpc1 then answers 0 rather than no sample.
+	if v, ok := a.IncGPC1(0); !ok || v != 0 {
+		t.Errorf("IncGPC1 on unstored gpc1 = %d,%v; want 0,true", v, ok)
 	}
 	if rem, ok := a.RateRemain(DTHTTPReqRate, 100010, 30, 0); !ok || rem != 9 {
 		t.Errorf("RateRemain = %d,%v; want 9", rem, ok)

@@ -13,6 +13,7 @@ type Exported struct {
 	Name    string
 	Type    KeyType
 	Off     []int16 // the data words' layout, by DataType
+	Elems   []uint8 // element counts, by DataType
 	Entries []ExportedEntry
 }
 
@@ -27,13 +28,15 @@ type ExportedEntry struct {
 	ExpLeft int32 // ticks left before expiry, when HasExp
 	HasExp  bool
 	Tracked bool
+	SrvKey  string // server_key, "" when none
 }
 
 // Export copies every live entry of t. Each shard is copied under its lock;
 // t is not changed.
 func (t *Table) Export(now int64) *Exported {
 	tick := uint32(now)
-	e := &Exported{Name: t.name, Type: t.spec.Type, Off: append([]int16(nil), t.lay.off[:]...)}
+	e := &Exported{Name: t.name, Type: t.spec.Type, Off: append([]int16(nil), t.lay.off[:]...),
+		Elems: append([]uint8(nil), t.lay.nelem[:]...)}
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
@@ -42,8 +45,10 @@ func (t *Table) Export(now int64) *Exported {
 			if m.ref == freeRef || t.expired(m, tick) {
 				continue
 			}
-			x := ExportedEntry{Words: append([]uint32(nil), sh.words(t, int32(idx))...),
-				ExpLeft: int32(m.exp - tick), HasExp: t.spec.Expire != 0, Tracked: m.ref > 0}
+			w := sh.words(t, int32(idx))
+			x := ExportedEntry{Words: append([]uint32(nil), w...),
+				ExpLeft: int32(m.exp - tick), HasExp: t.spec.Expire != 0, Tracked: m.ref > 0,
+				SrvKey: t.srvKeyOf(w)}
 			switch t.spec.Type {
 			case KeyIP:
 				x.V4 = sh.k4[idx]
@@ -69,15 +74,16 @@ func (t *Table) Import(e *Exported, now int64) (int, error) {
 		return 0, fmt.Errorf("stick table '%s': cannot carry entries over from type %s to type %s",
 			t.name, e.Type, t.spec.Type)
 	}
-	var off [numDataTypes]int16
-	if len(e.Off) != len(off) {
-		return 0, fmt.Errorf("stick table '%s': the exported layout has %d data types, not %d", t.name, len(e.Off), len(off))
+	var src srcLayout
+	if len(e.Off) != len(src.off) || len(e.Elems) != len(src.nelem) {
+		return 0, fmt.Errorf("stick table '%s': the exported layout has %d data types, not %d", t.name, len(e.Off), len(src.off))
 	}
-	copy(off[:], e.Off)
+	copy(src.off[:], e.Off)
+	copy(src.nelem[:], e.Elems)
 	stride := 0
-	for dt, o := range off {
+	for dt, o := range src.off {
 		if o >= 0 {
-			stride = max(stride, int(o)+dataTypes[dt].kind.words())
+			stride = max(stride, int(o)+int(src.nelem[dt])*dataTypes[dt].kind.words())
 		}
 	}
 	tick := uint32(now)
@@ -87,7 +93,7 @@ func (t *Table) Import(e *Exported, now int64) (int, error) {
 		if len(x.Words) < stride {
 			continue
 		}
-		c := carried{words: x.Words, exp: tick + uint32(x.ExpLeft), hasExp: x.HasExp, tracked: x.Tracked}
+		c := carried{words: x.Words, exp: tick + uint32(x.ExpLeft), hasExp: x.HasExp, tracked: x.Tracked, srvKey: x.SrvKey}
 		switch e.Type {
 		case KeyIP:
 			c.key = IPv4Key(x.V4)
@@ -98,7 +104,7 @@ func (t *Table) Import(e *Exported, now int64) (int, error) {
 		default:
 			c.key = StringKey(x.Str)
 		}
-		if t.adoptOne(&off, &c, tick) {
+		if t.adoptOne(&src, &c, tick) {
 			n++
 		}
 	}
