@@ -181,3 +181,46 @@ backend be
 		t.Fatalf("server got %q", got)
 	}
 }
+
+// The first frames of the server are its SETTINGS and the ACK of the
+// client's, as from HAProxy 2.6 (VTest's h2 clients expect exactly that);
+// the connection window opens with the first DATA frame, so a body larger
+// than the initial 65535-byte windows still goes through.
+func TestH2ClearFirstFrames(t *testing.T) {
+	b := newRawBackend(t, answerAfter("\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 proto h2
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	for i, wantAck := range []bool{false, true} {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sf, ok := f.(*http2.SettingsFrame)
+		if !ok || sf.IsAck() != wantAck {
+			t.Fatalf("frame %d: %v, want SETTINGS (ack %v)", i, f.Header(), wantAck)
+		}
+	}
+	c.Close()
+
+	client := priorKnowledge()
+	defer client.CloseIdleConnections()
+	body := strings.Repeat("x", 300000)
+	resp, err := client.Post("http://"+addr+"/big", "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	waitFor(t, func() bool { return strings.HasSuffix(b.received(), body) }, "the whole body at the server")
+}

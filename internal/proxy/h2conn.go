@@ -140,10 +140,12 @@ func (h *h2Conn) serve() {
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(t.MaxConcurrentStreams)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(t.InitialWindowSize)},
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: uint32(t.MaxFrameSize)})
-	// The connection window is opened wide: each stream's window bounds
-	// what the client may send, as in HAProxy.
-	h.wfr.WriteWindowUpdate(0, maxWindow-65535)
-	h.recvConn = maxWindow
+	// The connection window is opened wide with the first DATA frame (see
+	// data): each stream's window bounds what the client may send, as in
+	// HAProxy. Not at once: HAProxy 2.6's first frames are its SETTINGS
+	// and the ACK of the client's, which clients such as VTest expect in
+	// that order.
+	h.recvConn = 65535
 	h.mu.Unlock()
 	go h.writeLoop()
 	h.idleSet = true
