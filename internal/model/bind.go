@@ -47,6 +47,20 @@ var bindNoEffect = map[string]bool{
 	"severity-output": true,
 }
 
+// muxProtos are the names "proto" knows (HAProxy 2.6's "haproxy -vv"
+// list); which of them a bind may use depends on its proxy's mode.
+var muxProtos = map[string]bool{"h1": true, "h2": true, "none": true, "fcgi": true}
+
+// bindProtoUsable reports whether a bind of a proxy in mode m may force
+// proto: the HTTP multiplexers in HTTP mode, the pass-through in TCP
+// mode; "fcgi" is a server-side one only.
+func bindProtoUsable(m Mode, proto string) bool {
+	if m == ModeHTTP {
+		return proto == "h1" || proto == "h2"
+	}
+	return proto == "none"
+}
+
 var tlsVersions = map[string]bool{"SSLv3": true, "TLSv1.0": true, "TLSv1.1": true, "TLSv1.2": true, "TLSv1.3": true}
 
 func (c *compiler) bind(d *config.Directive) *Bind {
@@ -117,11 +131,12 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 		case "alpn":
 			b.ALPN = strings.Split(v.Text, ",")
 		case "proto":
-			// Cleartext HTTP/2 by prior knowledge is not served yet; h1 is
-			// what a bind without "proto" speaks, so only it is accepted.
-			if v.Text != "h1" {
-				c.ds.Alertf(v.Pos, "'bind %s' : 'proto %s' is not supported by bulwark (only h1)", what, v.Text)
+			// Whether the name suits the proxy's mode is known once the
+			// section is read (finishProxy), as in HAProxy.
+			if !muxProtos[v.Text] {
+				c.ds.Alertf(v.Pos, "'bind %s' : 'proto' : unknown MUX protocol '%s'", what, v.Text)
 			}
+			b.Proto, b.ProtoPos = v.Text, v.Pos
 		case "maxconn":
 			n, err := strconv.Atoi(v.Text)
 			if err != nil || n < 0 {

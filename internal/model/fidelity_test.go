@@ -23,8 +23,16 @@ func TestParserFidelity(t *testing.T) {
 		{"time bad unit", "backend be\n    timeout queue 1x\n    server s 127.0.0.1:1\n", "unexpected character 'x'", ""},
 		{"check without port", "backend be\n    server s 127.0.0.1 check\n", "server 's' has neither service port nor check port", ""},
 		{"check port", "backend be\n    server s 127.0.0.1 check port 80\n", "", ""},
-		{"bind proto h2 not served", "    bind 127.0.0.1:8001 proto h2\nbackend be\n    server s 127.0.0.1:1\n", "'proto h2' is not supported by bulwark", ""},
+		{"bind proto h2", "    bind 127.0.0.1:8001 proto h2\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
+		{"bind proto h2 ssl", "    bind 127.0.0.1:8001 ssl crt /dev/null proto h2\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
 		{"bind proto h1", "    bind 127.0.0.1:8001 proto h1\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
+		{"bind proto unknown", "    bind 127.0.0.1:8001 proto h3\nbackend be\n    server s 127.0.0.1:1\n", "'proto' : unknown MUX protocol 'h3'", ""},
+		{"bind proto fcgi", "    bind 127.0.0.1:8001 proto fcgi\nbackend be\n    server s 127.0.0.1:1\n", "MUX protocol 'fcgi' is not usable for 'bind 127.0.0.1:8001'", ""},
+		{"bind proto none http", "    bind 127.0.0.1:8001 proto none\nbackend be\n    server s 127.0.0.1:1\n", "MUX protocol 'none' is not usable", ""},
+		{"bind proto h2 tcp", "frontend ft\n    mode tcp\n    bind 127.0.0.1:8001 proto h2\n    default_backend be\nbackend be\n    server s 127.0.0.1:1\n", "frontend 'ft' : MUX protocol 'h2' is not usable for 'bind 127.0.0.1:8001' at [t.cfg:13:5]", ""},
+		{"bind proto h1 tcp", "frontend ft\n    bind 127.0.0.1:8001 proto h1\n    mode tcp\n    default_backend be\nbackend be\n    mode tcp\n    server s 127.0.0.1:1\n", "MUX protocol 'h1' is not usable", ""},
+		{"bind proto none tcp", "frontend ft\n    mode tcp\n    bind 127.0.0.1:8001 proto none\n    default_backend bt\nbackend be\n    server s 127.0.0.1:1\nbackend bt\n    mode tcp\n    server s 127.0.0.1:1\n", "", ""},
+		{"stats socket proto h2", "backend be\n    server s 127.0.0.1:1\nglobal\n    stats socket /tmp/bw-t.sock proto h2\n", "frontend 'GLOBAL' : MUX protocol 'h2' is not usable", ""},
 		{"refused once per line", "backend be\n    server s 127.0.0.1:1 tfo tfo\n", "server option 'tfo'", ""},
 	} {
 		cfg, ds := config.Parse("t.cfg", []byte(head+tc.lines), config.LexOptions{})

@@ -289,6 +289,10 @@ func (c *compiler) globalStats(g *Global, d *config.Directive) {
 		ss := &StatsSocket{Pos: d.Pos, Addr: a, Level: "operator", Opts: map[string]string{}}
 		b := &Bind{Opts: map[string]string{}}
 		c.bindOptions(b, d.Args[2:], d.Arg(1))
+		if b.Proto != "" && muxProtos[b.Proto] && !bindProtoUsable(ModeTCP, b.Proto) {
+			// The CLI is a TCP-mode listener in HAProxy: only "none" fits.
+			c.ds.Alertf(b.ProtoPos, "frontend 'GLOBAL' : MUX protocol '%s' is not usable for 'bind %s' at [%s]", b.Proto, d.Arg(1), d.Pos)
+		}
 		ss.Opts = b.Opts
 		ss.Mode, ss.User, ss.Group, ss.MaxConn = b.Mode, b.User, b.Group, b.MaxConn
 		_, ss.ExposeFD = b.Opts["expose-fd"]

@@ -428,6 +428,11 @@ type Bind struct {
 	CrtList []string
 	ALPN    []string
 	Opts    map[string]string // every option, value "" for flags
+	// Proto is "proto NAME": the multiplexer forced on every connection
+	// of the bind ("h2": HTTP/2 from the first byte, also in clear text
+	// and whatever TLS ALPN chose); "" lets ALPN decide.
+	Proto    string
+	ProtoPos config.Pos
 	// ACME lists the domains of "bulwark-acme": the certificate comes from
 	// the ACME CA instead of crt files.
 	ACME    []string

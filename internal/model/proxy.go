@@ -606,6 +606,15 @@ func (c *compiler) finishProxy(p *Proxy) {
 	} else if p.Cap&CapBackend != 0 && (p.Timeouts.Connect == 0 || p.Timeouts.Server == 0) && (len(p.Servers) > 0 || p.Cap&CapFrontend != 0) {
 		c.ds.Warnf(p.Pos, "missing timeouts for %s '%s'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'", p.Kind, p.Name)
 	}
+	for _, b := range p.Binds {
+		if b.Proto != "" && muxProtos[b.Proto] && !bindProtoUsable(p.Mode, b.Proto) {
+			raw := make([]string, len(b.Addrs))
+			for i, a := range b.Addrs {
+				raw[i] = a.Raw
+			}
+			c.ds.Alertf(b.ProtoPos, "%s '%s' : MUX protocol '%s' is not usable for 'bind %s' at [%s]", p.Kind, p.Name, b.Proto, strings.Join(raw, ","), b.Pos)
+		}
+	}
 	seen := make(map[string]*Server, len(p.Servers))
 	for i, sv := range p.Servers {
 		if sv.ID == 0 {

@@ -60,33 +60,60 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 		fe.serveH2(tc)
 		return
 	}
+	if bl.bind.Proto == "h2" {
+		// "proto h2" forces the multiplexer whatever ALPN chose, as in
+		// HAProxy.
+		fe.serveH2(tc)
+		return
+	}
 	fe.serveHTTP(tc, nil)
 }
 
-func (fe *frontend) serveH2(tc *tls.Conn) {
-	defer tc.Close()
-	ci := connInfo{client: tc.RemoteAddr(), src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), h2: true, tlsOn: true, conn: tc}
-	if sni := tc.ConnectionState().ServerName; sni != "" {
-		ci.sni = []byte(sni)
-	}
+// serveH2 serves one HTTP/2 connection: a TLS one that chose h2, or any
+// connection of a "proto h2" bind (in clear text, prior knowledge: the
+// client preface comes first).
+func (fe *frontend) serveH2(c net.Conn) {
+	defer c.Close()
+	expect := false
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
 		// Connection rules judge the real peer, not a PROXY header's claim.
-		rs, rd := realAddrs(tc)
-		txn := &tcpTxn{fe: fe, src: rs, dst: rd, conn: tc}
+		rs, rd := realAddrs(c)
+		txn := &tcpTxn{fe: fe, src: rs, dst: rd, conn: c}
 		defer txn.release()
 		x := rules.Exec{E: acl.NewEval(txn), T: txn}
 		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
 			return
 		}
+		expect = txn.expectPP
+	}
+	// In clear text the PROXY header comes after the connection rules (a
+	// TLS bind read it before the handshake); the addresses are taken
+	// once it is in.
+	if !fe.afterConnRules(c, expect) {
+		return
+	}
+	ci := connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), h2: true, conn: c}
+	tc, isTLS := c.(*tls.Conn)
+	if isTLS {
+		ci.tlsOn = true
+		if sni := tc.ConnectionState().ServerName; sni != "" {
+			ci.sni = []byte(sni)
+		}
 	}
 	if !fe.h2legacy {
-		fe.serveH2Conn(tc, ci)
+		fe.serveH2Conn(c, ci)
 		return
 	}
 	// The guard sees the frames before x/net's server does, to end a
 	// header block that never ends (see h2guard.go).
-	g := &h2Guard{Conn: tc, tc: tc, preface: len(http2.ClientPreface), maxBlock: max(fe.bufSize, fe.rt.model.Global.H2.MaxFrameSize)}
-	fe.h2.ServeConn(g, &http2.ServeConnOpts{BaseConfig: fe.h2base, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	g := &h2Guard{Conn: c, tc: tc, preface: len(http2.ClientPreface), maxBlock: max(fe.bufSize, fe.rt.model.Global.H2.MaxFrameSize)}
+	var gc net.Conn = g
+	if !isTLS {
+		// Without ConnectionState x/net's server takes the connection for
+		// clear text and does not ask for TLS 1.2.
+		gc = struct{ net.Conn }{g}
+	}
+	fe.h2.ServeConn(gc, &http2.ServeConnOpts{BaseConfig: fe.h2base, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fe.serveStream(w, r, ci)
 	})})
 }

@@ -126,8 +126,12 @@ func (h *h2Conn) serve() {
 	if to > 0 {
 		h.c.SetReadDeadline(time.Now().Add(to))
 	}
+	start := time.Now()
 	var pre [len(http2.ClientPreface)]byte
 	if _, err := io.ReadFull(h.c, pre[:]); err != nil || string(pre[:]) != http2.ClientPreface {
+		if err == nil {
+			h.badPreface(start)
+		}
 		return
 	}
 	t := fe.rt.model.Global.H2
@@ -136,10 +140,12 @@ func (h *h2Conn) serve() {
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(t.MaxConcurrentStreams)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(t.InitialWindowSize)},
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: uint32(t.MaxFrameSize)})
-	// The connection window is opened wide: each stream's window bounds
-	// what the client may send, as in HAProxy.
-	h.wfr.WriteWindowUpdate(0, maxWindow-65535)
-	h.recvConn = maxWindow
+	// The connection window is opened wide with the first DATA frame (see
+	// data): each stream's window bounds what the client may send, as in
+	// HAProxy. Not at once: HAProxy 2.6's first frames are its SETTINGS
+	// and the ACK of the client's, which clients such as VTest expect in
+	// that order.
+	h.recvConn = 65535
 	h.mu.Unlock()
 	go h.writeLoop()
 	h.idleSet = true
@@ -175,6 +181,30 @@ func (h *h2Conn) serve() {
 		h.ended.Wait()
 	}
 	h.mu.Unlock()
+}
+
+// badPreface ends a connection whose first bytes are not the client
+// preface (an HTTP/1 request on a "proto h2" bind) as HAProxy does: no
+// frame is sent, the "<BADREQ>" line is logged, and what the client sent
+// with it is read first so that the close is a FIN, not a reset.
+func (h *h2Conn) badPreface(start time.Time) {
+	h.c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	var buf [4096]byte
+	for range 16 {
+		if _, err := h.c.Read(buf[:]); err != nil {
+			break
+		}
+	}
+	fe := h.fe
+	if !fe.logging {
+		return
+	}
+	// Not a request, so no counter moves (HAProxy's stay at 0 too).
+	e := &LogEntry{Start: start, Client: h.c.RemoteAddr(), Frontend: fe.name, Backend: fe.name,
+		Server: "<NOSRV>", Term: "PR", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: time.Since(start), HTTP: true,
+		TLS: h.ci.tlsOn, SNI: string(h.ci.sni), Request: "<BADREQ>", Local: h.c.LocalAddr()}
+	fe.connCounts(e)
+	fe.opts.Log(e)
 }
 
 // writeGoAway queues a GOAWAY; mu held.
