@@ -18,6 +18,10 @@ import (
 // its lock and written after releasing it, so a slow writer never blocks
 // traffic.
 func (t *Table) Dump(w io.Writer, now int64) error {
+	// Entries past their expiry date are not listed: purge them first so
+	// that "used" counts what is listed (HAProxy's expiry task would have
+	// removed them by the time a client asks).
+	t.Expire(now)
 	var buf bytes.Buffer
 	t.appendHeader(&buf)
 	if _, err := w.Write(buf.Bytes()); err != nil {
@@ -44,6 +48,7 @@ func (t *Table) Dump(w io.Writer, now int64) error {
 // DumpKey writes the header and the entry for k alone, if present
 // ("show table <name> key <k>").
 func (t *Table) DumpKey(w io.Writer, k Key, now int64) error {
+	t.Expire(now)
 	var buf bytes.Buffer
 	t.appendHeader(&buf)
 	if r, ok := t.Lookup(k, now); ok {

@@ -316,6 +316,14 @@ func TestDumpFormat(t *testing.T) {
 		!strings.HasPrefix(lines[1], "0x") || rest != want {
 		t.Fatalf("entry line %q, want 0x...: %s", lines[1], want)
 	}
+	// An entry past its expiry date is neither listed nor counted.
+	out.Reset()
+	if err := tab.Dump(&out, 5271+3600*1000); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "# table: be_rl, type: ip, size:204800, used:0\n" {
+		t.Fatalf("dump after expiry:\n%s", got)
+	}
 	s := mustTable(t, "s", "type string size 10")
 	touch(t, s, StringKey("a b=c\\\x01"), 0)
 	out.Reset()
