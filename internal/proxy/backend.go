@@ -431,6 +431,17 @@ type srvConn struct {
 	// waited long enough for the server to have closed it.
 	idleAt time.Time
 	st     *tls.ConnectionState // TLS state, taken once (tlsState)
+	// ppUID is the unique ID its PROXY header carried ("proxy-v2-options
+	// unique-id"): a request with another one needs a connection of its
+	// own, as in HAProxy.
+	ppUID string
+}
+
+// carries reports whether sc can carry a request whose unique ID is uid:
+// its PROXY header, if it sent one with a unique ID, named that request.
+func (sc *srvConn) carries(uid string) bool {
+	p := sc.srv.pp
+	return p == nil || !p.v2 || p.opts&model.PPv2UniqueID == 0 || sc.ppUID == uid
 }
 
 // tlsState is the connection's TLS state, nil for plain TCP.

@@ -1044,7 +1044,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	// Bytes the server sent after its response, or its close, make the
 	// kept connection unusable; the next response must not be read from
 	// them.
-	if sc := s.attached; sc != nil && (sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c)) {
+	if sc := s.attached; sc != nil && (sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) || !sc.carries(e.UniqueID)) {
 		s.detach(false)
 	}
 	// "option prefer-last-server": keep using the attached server while it
@@ -1087,12 +1087,12 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 			return sc, idx, false, nil
 		}
 	}
-	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, clientSide{conn: s.cconn, src: s.src, dst: s.dst}, e)
+	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, clientSide{conn: s.cconn, src: s.src, dst: s.dst, uniqueID: e.UniqueID}, e)
 	if err != nil {
 		return nil, -1, false, err
 	}
 	srv2 := be.slots()[idx2]
-	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr()}
+	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr(), ppUID: e.UniqueID}
 	sc.tc = timedConn{Conn: conn}
 	sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
 	s.attached, s.attBE = sc, be

@@ -233,6 +233,9 @@ func newPPSend(sc *model.Server) *ppSend {
 type clientSide struct {
 	conn     net.Conn
 	src, dst netip.AddrPort
+	// uniqueID is the request's unique-id-format value, for the
+	// UNIQUE_ID TLV ("proxy-v2-options unique-id"); empty without one.
+	uniqueID string
 }
 
 // header builds the PROXY header for one server connection. The TLVs
@@ -259,9 +262,9 @@ func (p *ppSend) header(cs clientSide) []byte {
 		}
 	}
 	if p.opts&model.PPv2UniqueID != 0 {
-		// Bulwark has no "unique-id-format" yet: HAProxy then sends the
+		// Without a "unique-id-format" (or in TCP mode) HAProxy sends the
 		// TLV with an empty value.
-		tlvs = append(tlvs, proxyproto.TLV{Type: proxyproto.TypeUniqueID})
+		tlvs = append(tlvs, proxyproto.TLV{Type: proxyproto.TypeUniqueID, Value: []byte(cs.uniqueID)})
 	}
 	if p.opts&model.PPv2SSL != 0 {
 		tlvs = append(tlvs, proxyproto.TLV{Type: proxyproto.TypeSSL, Value: p.sslTLV(st)})

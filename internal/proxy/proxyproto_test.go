@@ -175,8 +175,8 @@ listen l
 }
 
 // send-proxy-v2 with options: the server gets a v2 header with the
-// client's addresses, the authority the client's header carried, an empty
-// unique ID, the SSL TLV (plain connection: no flags) and a valid CRC32C;
+// client's addresses, the authority the client's header carried, the
+// request's unique-id-format value as unique ID, the SSL TLV (plain connection: no flags) and a valid CRC32C;
 // connections carrying a header are never shared between clients.
 func TestSendProxyV2(t *testing.T) {
 	// Not answerEachHead: the v2 signature itself holds a CRLFCRLF.
@@ -184,9 +184,10 @@ func TestSendProxyV2(t *testing.T) {
 		return okResp, bytes.Count(in, []byte("Host: x\r\n\r\n")) > sent
 	})
 	other := newRawBackend(t, answerEachHead(okResp))
-	_, addr := startProxy(t, sub(baseDefaults+`
+	_, addr := startProxyWith(t, sub(baseDefaults+`
 frontend fe
     bind 127.0.0.1:0 accept-proxy
+    unique-id-format TEST-%[path]
     use_backend other if { path /other }
     default_backend be
 backend be
@@ -194,7 +195,7 @@ backend be
     server s B send-proxy-v2 proxy-v2-options authority,crc32c,unique-id,ssl pool-max-conn 10
 backend other
     server s O
-`, "B", b.addr, "O", other.addr))
+`, "B", b.addr, "O", other.addr), Options{Render: testRender})
 	var first *rawClient
 	// The first client's next request goes to another backend, which
 	// frees its server connection; under "http-reuse always" the second
@@ -237,6 +238,9 @@ backend other
 		}
 		if v, _ := h.TLV(proxyproto.TypeAuthority); string(v) != "12345" {
 			t.Errorf("authority %q", v)
+		}
+		if v, _ := h.TLV(proxyproto.TypeUniqueID); string(v) != "TEST-/" {
+			t.Errorf("unique ID %q", v)
 		}
 		if v, _ := h.TLV(proxyproto.TypeSSL); !bytes.Equal(v, []byte{0, 0, 0, 0, 0}) {
 			t.Errorf("SSL TLV %x", v)
@@ -354,5 +358,53 @@ backend be
 	}
 	if req := string(in[n:]); !strings.Contains(req, "X-Src: 127.0.0.1:42\r\n") || !strings.Contains(req, "X-Auth: 12345\r\n") {
 		t.Errorf("request %q", req)
+	}
+}
+
+// A server connection whose PROXY header carried a request's unique ID
+// does not carry the client's next request when that one's ID differs:
+// each request gets a connection whose header names it (HAProxy's
+// proxy_protocol_send_unique_id reg test). Without the unique-id option
+// the client's requests share the connection.
+func TestSendProxyV2UniqueIDPerRequest(t *testing.T) {
+	for _, opts := range []string{"proxy-v2-options unique-id", ""} {
+		b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+			return okResp, bytes.Count(in, []byte("Host: x\r\n\r\n")) > sent
+		})
+		_, addr := startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    unique-id-format TEST-%[path]
+    default_backend be
+backend be
+    server s B send-proxy-v2 OPTS
+`, "B", b.addr, "OPTS", opts), Options{Render: testRender})
+		rc := newRawClient(t, addr)
+		for _, path := range []string{"/foo", "/bar", "/bar"} {
+			if st, _, err := rc.do("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 || err != nil {
+				t.Fatalf("%q: %s: %d %v", opts, path, st, err)
+			}
+		}
+		b.mu.Lock()
+		conns := append([][]byte(nil), b.conns...)
+		b.mu.Unlock()
+		if opts == "" {
+			if len(conns) != 1 {
+				t.Fatalf("without unique-id: %d server connections, want 1", len(conns))
+			}
+			continue
+		}
+		if len(conns) != 2 {
+			t.Fatalf("%d server connections, want 2 (/foo, then /bar twice)", len(conns))
+		}
+		for i, want := range []string{"TEST-/foo", "TEST-/bar"} {
+			h, _, err := proxyproto.Parse(conns[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := h.TLV(proxyproto.TypeUniqueID); string(v) != want {
+				t.Errorf("connection %d: unique ID %q, want %q", i, v, want)
+			}
+		}
 	}
 }

@@ -147,6 +147,24 @@ backend be
 	}
 }
 
+// testRender stands for the logging package's renderer (production's
+// Options.Render): text, samples and, for any variable, the client
+// address, enough to see that a format was rendered.
+func testRender(dst []byte, f *logfmt.Format, e *LogEntry) []byte {
+	for _, n := range f.Nodes {
+		switch n.Kind {
+		case logfmt.Variable:
+			dst = append(dst, addrPort(e.Client).Addr().String()...)
+		case logfmt.Sample:
+			v, _ := n.Expr.Sample(e.Eval)
+			dst = append(dst, v.B...)
+		case logfmt.Text:
+			dst = append(dst, n.Text...)
+		}
+	}
+	return dst
+}
+
 // unique-id-format is rendered once per request: the server gets it as
 // unique-id-header, the rules read it with the unique-id fetch, and the
 // log entry carries it (%ID).
@@ -165,22 +183,7 @@ backend be
     server s1 S1
 `, "S1", s1.addr), Options{
 		Log: func(e *LogEntry) { ids <- e.UniqueID },
-		Render: func(dst []byte, f *logfmt.Format, e *LogEntry) []byte {
-			// The logging package's renderer in production; here the
-			// two parts of this format, enough to see it is the format.
-			for _, n := range f.Nodes {
-				switch n.Kind {
-				case logfmt.Variable:
-					dst = append(dst, addrPort(e.Client).Addr().String()...)
-				case logfmt.Sample:
-					v, _ := n.Expr.Sample(e.Eval)
-					dst = append(dst, v.B...)
-				case logfmt.Text:
-					dst = append(dst, n.Text...)
-				}
-			}
-			return dst
-		},
+		Render: testRender,
 	})
 	resp := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nX-N: 42\r\nConnection: close\r\n\r\n", 5*time.Second)
 	if !strings.Contains(resp, "X-ID: 127.0.0.1-42\r\n") {
