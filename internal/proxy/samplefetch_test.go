@@ -182,7 +182,7 @@ frontend fe
 backend be
     server s1 S1
 `, "S1", s1.addr), Options{
-		Log: func(e *LogEntry) { ids <- e.UniqueID },
+		Log:    func(e *LogEntry) { ids <- e.UniqueID },
 		Render: testRender,
 	})
 	resp := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nX-N: 42\r\nConnection: close\r\n\r\n", 5*time.Second)
