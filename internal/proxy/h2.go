@@ -69,6 +69,7 @@ func (fe *frontend) serveH2(tc *tls.Conn) {
 	if sni := tc.ConnectionState().ServerName; sni != "" {
 		ci.sni = []byte(sni)
 	}
+	ci.facts = newConnFacts(tc, ci.src)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
 		// Connection rules judge the real peer, not a PROXY header's claim.
 		rs, rd := realAddrs(tc)

@@ -318,6 +318,12 @@ func (h *h2Conn) runStream(st *h2Stream) {
 	st.Close()
 	fe.rt.active.Done()
 	h.mu.Lock()
+	// Closed and out of h.streams: neither the session nor a frame
+	// reaches the body buffer any more.
+	if st.rdata != nil {
+		fe.rt.putCopyBuf(st.rdata[:cap(st.rdata)])
+		st.rdata, st.roff = nil, 0
+	}
 	h.active--
 	if h.active == 0 {
 		h.ended.Broadcast()

@@ -89,6 +89,9 @@ type httpSession struct {
 	// h2s is the HTTP/2 stream the session serves (c is then the
 	// stream): its request comes decoded, not parsed from c.
 	h2s *h2Stream
+	// factsSet: tlsFacts, cliTLS and srcText came with the connection
+	// (connInfo.facts).
+	factsSet bool
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -116,6 +119,28 @@ type connInfo struct {
 	stream context.Context
 	// h2s is the native HTTP/2 stream (see h2conn.go), nil otherwise.
 	h2s *h2Stream
+	// facts are what the streams of one h2 connection share, worked out
+	// once for the connection instead of once per stream; nil otherwise.
+	facts *connFacts
+}
+
+// connFacts are the client connection's TLS facts and source address
+// text, the same for every stream of an h2 connection (read-only once
+// made).
+type connFacts struct {
+	tls     tlsFacts
+	state   *tls.ConnectionState
+	srcText []byte
+}
+
+func newConnFacts(tc *tls.Conn, src netip.AddrPort) *connFacts {
+	st := tc.ConnectionState()
+	f := &connFacts{tls: readTLSFacts(tc), state: &st}
+	if src.IsValid() {
+		t := src.Addr().Unmap().String()
+		f.srcText = []byte(t)[:len(t):len(t)]
+	}
+	return f
 }
 
 func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
@@ -128,7 +153,9 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 	}
 	s.tc = timedConn{Conn: c}
 	s.rd = h1.NewReader(&s.tc, fe.rt.readerConfig())
-	if s.src.IsValid() {
+	if f := ci.facts; f != nil {
+		s.srcText, s.cliTLS, s.tlsFacts, s.factsSet = f.srcText, f.state, f.tls, true
+	} else if s.src.IsValid() {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
 	fe.rt.idle.Store(s, struct{}{})
@@ -229,6 +256,15 @@ func (s *httpSession) finish() {
 	s.releaseTracked(true)
 	s.close()
 	s.fe.rt.idle.Delete(s)
+	// The buffers go back to their pools: an h2 stream is a session that
+	// ends after one request, thousands a second.
+	if s.copyBuf != nil {
+		s.fe.rt.putCopyBuf(s.copyBuf)
+		s.copyBuf = nil
+	}
+	s.fe.rt.putMsg(s.m)
+	s.m = nil
+	s.rd.Release()
 	if s.done != nil {
 		s.done()
 	}
@@ -325,7 +361,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		if !s.h2 {
 			s.tlsOn, s.sni = connTLS(s.c)
 		}
-		if s.tlsOn {
+		if s.tlsOn && !s.factsSet {
 			s.tlsFacts = readTLSFacts(s.cconn)
 		}
 	}
