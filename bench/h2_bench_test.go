@@ -73,12 +73,12 @@ func writeBenchCert(tb testing.TB) string {
 // the response block is not decoded beyond its :status), so that
 // allocations per operation are the proxy's.
 type h2Client struct {
-	c     *tls.Conn
-	hdr   [9]byte
-	buf   []byte
-	req   []byte // one HEADERS frame; its stream id is patched per request
-	next  uint32 // next stream id
-	open  int    // streams sent and not ended
+	c    *tls.Conn
+	hdr  [9]byte
+	buf  []byte
+	req  []byte // one HEADERS frame; its stream id is patched per request
+	next uint32 // next stream id
+	open int    // streams sent and not ended
 	// status is the first byte of the last response header block: 0x88
 	// is ":status: 200" from the static table.
 	status byte

@@ -74,6 +74,11 @@ type h2Conn struct {
 	idleSet  bool
 	wdone    chan struct{}
 	ended    sync.Cond // active reaching 0
+	// free are sessions whose stream is done, kept for the next streams
+	// (see runStream); idleTimer releases what they hold once the
+	// connection has been quiet for parkAfter.
+	free      []*httpSession
+	idleTimer *time.Timer
 }
 
 // outLimit bounds the bytes queued for the writer: senders wait beyond it,
@@ -174,6 +179,7 @@ func (h *h2Conn) serve() {
 	for h.active > 0 {
 		h.ended.Wait()
 	}
+	h.endSessions()
 	h.mu.Unlock()
 }
 

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"os"
@@ -61,8 +60,13 @@ type h2Stream struct {
 	rdl, wdl     time.Time
 	timer        *time.Timer
 
-	ctx    context.Context
-	cancel context.CancelFunc
+	// watched is the server connection of the exchange in progress,
+	// closed when the client resets the stream or its connection goes:
+	// the exchange is then abandoned, as HAProxy does for an aborted h2
+	// stream (and a rapid reset cannot keep server exchanges running).
+	// aborted: that happened (or the stream was closed). Under h.mu.
+	watched net.Conn
+	aborted bool
 
 	// The response, converted by the session's goroutine (wmu).
 	wmu    sync.Mutex
@@ -73,7 +77,6 @@ type h2Stream struct {
 func newH2Stream(h *h2Conn, id uint32) *h2Stream {
 	st := &h2Stream{h: h, id: id, cookie: -1, declLen: -1}
 	st.cond.L = &h.mu
-	st.ctx, st.cancel = context.WithCancel(context.Background())
 	return st
 }
 
@@ -312,12 +315,21 @@ func (st *h2Stream) takeRequest(req *h1.Request, rd *h1.Reader) error {
 func (h *h2Conn) runStream(st *h2Stream) {
 	fe := h.fe
 	fe.rt.active.Add(1)
-	ci := h.ci
-	ci.stream, ci.h2s = st.ctx, st
-	fe.serveHTTPOn(st, ci)
+	s := h.session(st)
+	s.serveOne()
 	st.Close()
 	fe.rt.active.Done()
+	// The session serves the next stream of this connection, with its
+	// buffers, rule state and server connection, as a keep-alive session
+	// serves the next request; one with bytes left in its reader is not
+	// clean and ends.
+	s.releaseTracked(true)
+	keep := s.rd.Release()
 	h.mu.Lock()
+	if keep && !h.dead {
+		h.free = append(h.free, s)
+		s = nil
+	}
 	// Closed and out of h.streams: neither the session nor a frame
 	// reaches the body buffer any more.
 	if st.rdata != nil {
@@ -337,9 +349,66 @@ func (h *h2Conn) runStream(st *h2Stream) {
 				h.idleSet = true
 				h.c.SetReadDeadline(time.Now().Add(to))
 			}
+			if h.idleTimer == nil {
+				h.idleTimer = time.AfterFunc(parkAfter, h.quiet)
+			} else {
+				h.idleTimer.Reset(parkAfter)
+			}
 		}
 	}
 	h.mu.Unlock()
+	if s != nil {
+		s.finish()
+	}
+}
+
+// session returns the session that serves st: one that a finished stream
+// of this connection left, or a new one.
+func (h *h2Conn) session(st *h2Stream) *httpSession {
+	h.mu.Lock()
+	var s *httpSession
+	if n := len(h.free); n > 0 {
+		s = h.free[n-1]
+		h.free[n-1] = nil
+		h.free = h.free[:n-1]
+	}
+	h.mu.Unlock()
+	if s == nil {
+		ci := h.ci
+		ci.h2s = st
+		return h.fe.newSession(st, ci)
+	}
+	s.nextStream(st)
+	return s
+}
+
+// quiet runs when the connection has had no stream for a while: the
+// sessions kept for the next streams give their server connections and
+// buffers back, as a parked keep-alive session does.
+func (h *h2Conn) quiet() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.active > 0 || h.dead {
+		return
+	}
+	for _, s := range h.free {
+		s.releaseIdle()
+	}
+}
+
+// endSessions finishes the sessions kept for the next streams once the
+// connection is done; mu held (and released while they finish).
+func (h *h2Conn) endSessions() {
+	if h.idleTimer != nil {
+		h.idleTimer.Stop()
+	}
+	free := h.free
+	h.free = nil
+	h.mu.Unlock()
+	for _, s := range free {
+		s.finish()
+	}
+	h.mu.Lock()
 }
 
 func (h *h2Conn) idleTimeout() time.Duration {
@@ -355,8 +424,39 @@ func (st *h2Stream) fail(err error) {
 	if st.rerr == nil {
 		st.rerr = err
 	}
-	st.cancel()
+	st.abort()
 	st.cond.Broadcast()
+}
+
+// abort closes the watched server connection; mu held. The close runs on
+// its own goroutine: a TLS server connection may block sending its alert.
+func (st *h2Stream) abort() {
+	st.aborted = true
+	if c := st.watched; c != nil {
+		st.watched = nil
+		go c.Close()
+	}
+}
+
+// watch registers c as the server connection of the exchange that starts;
+// it reports false when the stream is already aborted.
+func (st *h2Stream) watch(c net.Conn) bool {
+	st.h.mu.Lock()
+	defer st.h.mu.Unlock()
+	if st.aborted {
+		return false
+	}
+	st.watched = c
+	return true
+}
+
+// unwatch ends the exchange's registration; it reports whether the stream
+// was aborted meanwhile.
+func (st *h2Stream) unwatch() bool {
+	st.h.mu.Lock()
+	defer st.h.mu.Unlock()
+	st.watched = nil
+	return st.aborted
 }
 
 // wait blocks on the stream's condition until woken or the deadline d
@@ -454,7 +554,7 @@ func (st *h2Stream) Close() error {
 	if st.timer != nil {
 		st.timer.Stop()
 	}
-	st.cancel()
+	st.abort()
 	if h.streams[st.id] == st {
 		delete(h.streams, st.id)
 	}

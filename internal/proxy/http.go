@@ -143,7 +143,8 @@ func newConnFacts(tc *tls.Conn, src netip.AddrPort) *connFacts {
 	return f
 }
 
-func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
+// newSession makes the session that serves c.
+func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, cconn: ci.conn, stream: ci.stream, h2s: ci.h2s}
 	if s.cconn == nil {
 		s.cconn = c
@@ -162,6 +163,22 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 	s.useMsg()
 	s.eval = acl.NewEval(s)
 	s.exec = rules.Exec{E: s.eval, T: s, DNS: fe.rt.lookup(), Ctx: fe.rt.ctx}
+	return s
+}
+
+// nextStream prepares a session that served an h2 stream for the next
+// stream of the same connection: it starts as a new session would, with
+// the buffers, rule state and server connection of the last one.
+func (s *httpSession) nextStream(st *h2Stream) {
+	s.c, s.h2s = st, st
+	s.tc = timedConn{Conn: st}
+	s.rseen, s.nreq = 0, 0
+	// Each stream had a session of its own: no variable carries over.
+	clear(s.vars)
+}
+
+func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
+	s := fe.newSession(c, ci)
 	pc := ppOf(c)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
 		if pc != nil {
@@ -1172,6 +1189,18 @@ func firstListValue(v []byte) []byte {
 // streamed body went to the server. canRetry allows giving up a response
 // whose status is listed in retry-on.
 func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
+	if st := s.h2s; st != nil {
+		// The native h2 stream closes the server connection itself when
+		// the client resets it (see h2Stream.watched).
+		if !st.watch(sc.c) {
+			return 0, errClientAborted
+		}
+		ev, err := s.exchangeOn(be, sc, hasBody, e, canRetry)
+		if st.unwatch() && err != nil {
+			return 0, errClientAborted
+		}
+		return ev, err
+	}
 	if s.stream != nil {
 		// Closing the server connection is what ends a read that waits
 		// for the server; the error is then the client's abort, never a
