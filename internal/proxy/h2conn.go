@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -61,8 +60,7 @@ type h2Conn struct {
 	out      []byte    // frames waiting for the writer
 	spare    []byte
 	wfr      *http2.Framer // writes into out, under mu
-	enc      *hpack.Encoder
-	encBuf   bytes.Buffer
+	hblk     []byte // the header block being sent (h2hpack.go)
 	streams  map[uint32]*h2Stream
 	active   int   // stream handlers running (reset ones included)
 	sendConn int64 // connection send window
@@ -79,6 +77,9 @@ type h2Conn struct {
 	// connection has been quiet for parkAfter.
 	free      []*httpSession
 	idleTimer *time.Timer
+	// freeSt are streams whose handler is done, reused with their
+	// buffers for the next ones (newH2Stream).
+	freeSt []*h2Stream
 }
 
 // outLimit bounds the bytes queued for the writer: senders wait beyond it,
@@ -115,7 +116,6 @@ func (fe *frontend) serveH2Conn(c net.Conn, ci connInfo) {
 	h.fr.SetMaxReadFrameSize(uint32(t.MaxFrameSize))
 	h.fr.SetReuseFrames()
 	h.wfr = http2.NewFramer(outWriter{h}, nil)
-	h.enc = hpack.NewEncoder(&h.encBuf)
 	h.dec = hpack.NewDecoder(uint32(t.HeaderTableSize), h.emit)
 	h.dec.SetMaxStringLength(fe.bufSize)
 	h.serve()
@@ -394,8 +394,6 @@ func (h *h2Conn) settings(f *http2.SettingsFrame) error {
 			}
 		case http2.SettingMaxFrameSize:
 			h.peerMax = int(s.Val)
-		case http2.SettingHeaderTableSize:
-			h.enc.SetMaxDynamicTableSizeLimit(min(s.Val, 4096))
 		}
 		return nil
 	})

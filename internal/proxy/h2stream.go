@@ -75,7 +75,22 @@ type h2Stream struct {
 }
 
 func newH2Stream(h *h2Conn, id uint32) *h2Stream {
-	st := &h2Stream{h: h, id: id, cookie: -1, declLen: -1}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := len(h.freeSt)
+	if n == 0 {
+		st := &h2Stream{h: h, id: id, cookie: -1, declLen: -1}
+		st.cond.L = &h.mu
+		return st
+	}
+	// A stream whose handler is done: nothing refers to it any more but
+	// its timer, whose function takes mu (held here) and only wakes.
+	st := h.freeSt[n-1]
+	h.freeSt[n-1] = nil
+	h.freeSt = h.freeSt[:n-1]
+	rc := &st.rc
+	*st = h2Stream{h: h, id: id, cookie: -1, declLen: -1, hdrs: st.hdrs[:0], buf: st.buf[:0], trailers: st.trailers[:0],
+		timer: st.timer, rc: respConv{line: rc.line[:0], fields: rc.fields[:0], trl: rc.trl[:0], names: rc.names[:0]}}
 	st.cond.L = &h.mu
 	return st
 }
@@ -326,6 +341,9 @@ func (h *h2Conn) runStream(st *h2Stream) {
 	s.releaseTracked(true)
 	keep := s.rd.Release()
 	h.mu.Lock()
+	// The stream is about to serve another request: the session lets go
+	// of it.
+	s.c, s.h2s, s.tc.Conn = nil, nil, nil
 	if keep && !h.dead {
 		h.free = append(h.free, s)
 		s = nil
@@ -337,6 +355,9 @@ func (h *h2Conn) runStream(st *h2Stream) {
 		st.rdata, st.roff = nil, 0
 	}
 	h.active--
+	if len(h.freeSt) < h.fe.rt.model.Global.H2.MaxConcurrentStreams {
+		h.freeSt = append(h.freeSt, st)
+	}
 	if h.active == 0 {
 		h.ended.Broadcast()
 		if !h.dead {
@@ -594,15 +615,14 @@ func (st *h2Stream) sendHeaders(status int, fs []h1.Header, end bool) error {
 	if !h.room() || st.rerr != nil || st.wclosed {
 		return st.opErr("write", errH2StreamReset)
 	}
-	h.encBuf.Reset()
+	h.hblk = h.hblk[:0]
 	if status > 0 {
-		var sb [3]byte
-		h.enc.WriteField(hpack.HeaderField{Name: ":status", Value: string(strconv.AppendInt(sb[:0], int64(status), 10))})
+		h.hblk = appendHPACKStatus(h.hblk, status)
 	}
 	for _, f := range fs {
-		h.enc.WriteField(hpack.HeaderField{Name: string(f.Name), Value: string(f.Value)})
+		h.hblk = appendHPACKField(h.hblk, f.Name, f.Value)
 	}
-	blk := h.encBuf.Bytes()
+	blk := h.hblk
 	first := true
 	for first || len(blk) > 0 {
 		n := min(len(blk), h.peerMax)

@@ -292,7 +292,10 @@ func (s *httpSession) close() {
 	// itself; one still attached here finished cleanly and can serve
 	// another client.
 	s.detach(true)
-	s.c.Close()
+	if s.c != nil {
+		// nil: an h2 session between streams.
+		s.c.Close()
+	}
 }
 
 // detach drops the attached server connection: to its server's idle pool
@@ -336,7 +339,11 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 	// While waiting for a request the session is idle: a soft stop
 	// shortens the wait to a last grace instead of the keep-alive timeout.
-	s.idle.Store(true)
+	// An h2 stream waits for nothing (its request is decoded already),
+	// and its connection tells the client to stop (GOAWAY).
+	if s.h2s == nil {
+		s.idle.Store(true)
+	}
 	if fe.rt.stopping.Load() && s.nreq > 0 {
 		g := time.Duration(fe.rt.idleGrace.Load())
 		if g == 0 {
