@@ -60,7 +60,7 @@ type h2Conn struct {
 	out      []byte    // frames waiting for the writer
 	spare    []byte
 	wfr      *http2.Framer // writes into out, under mu
-	hblk     []byte // the header block being sent (h2hpack.go)
+	hblk     []byte        // the header block being sent (h2hpack.go)
 	streams  map[uint32]*h2Stream
 	active   int   // stream handlers running (reset ones included)
 	sendConn int64 // connection send window

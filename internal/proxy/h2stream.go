@@ -607,8 +607,10 @@ func (st *h2Stream) SetWriteDeadline(t time.Time) error {
 }
 
 // sendHeaders queues a HEADERS frame (and CONTINUATION frames when the
-// block exceeds the client's frame size) with the fields of fs.
-func (st *h2Stream) sendHeaders(status int, fs []h1.Header, end bool) error {
+// block exceeds the client's frame size) with the fields of fs. more: the
+// same write has body bytes for sendData, which wakes the writer; the
+// frames then leave together, in one TLS record.
+func (st *h2Stream) sendHeaders(status int, fs []h1.Header, end, more bool) error {
 	h := st.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -638,7 +640,9 @@ func (st *h2Stream) sendHeaders(status int, fs []h1.Header, end bool) error {
 	if end {
 		st.wclosed = true
 	}
-	h.wcond.Broadcast()
+	if !more {
+		h.wcond.Broadcast()
+	}
 	return nil
 }
 
@@ -658,6 +662,9 @@ func (st *h2Stream) sendData(b []byte, end bool) error {
 			if (n > 0 || len(b) == 0) && len(h.out) < outLimit {
 				break
 			}
+			// What is queued (this stream's HEADERS among it) goes out
+			// while this waits.
+			h.wcond.Broadcast()
 			st.waiting = true
 			ok := st.wait(st.wdl)
 			st.waiting = false
@@ -853,7 +860,7 @@ func (rc *respConv) headDone(st *h2Stream, head, rest []byte) ([]byte, error) {
 		rc.fields = append(rc.fields, h1.Header{Name: ln, Value: value})
 	}
 	if status < 200 {
-		if err := st.sendHeaders(status, rc.fields, false); err != nil {
+		if err := st.sendHeaders(status, rc.fields, false, false); err != nil {
 			return nil, err
 		}
 		return rest, nil
@@ -869,7 +876,7 @@ func (rc *respConv) headDone(st *h2Stream, head, rest []byte) ([]byte, error) {
 	default:
 		rc.state = rcClose
 	}
-	if err := st.sendHeaders(status, rc.fields, noBody); err != nil {
+	if err := st.sendHeaders(status, rc.fields, noBody, (rc.state == rcLength || rc.state == rcClose) && len(rest) > 0); err != nil {
 		return nil, err
 	}
 	return rest, nil
@@ -901,7 +908,7 @@ func (rc *respConv) chunked(st *h2Stream, p []byte) ([]byte, error) {
 			rc.line = rc.line[:0]
 			rc.state = rcDone
 			if len(rc.trl) > 0 {
-				return p, st.sendHeaders(0, rc.trl, true)
+				return p, st.sendHeaders(0, rc.trl, true, false)
 			}
 			return p, st.sendData(nil, true)
 		}
