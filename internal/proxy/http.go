@@ -841,10 +841,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		s.stickStore(be, sc.srv, false)
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)
-		srvc, clic := sc.c, s.c
-		untrack := sc.srv.trackSession(func() { srvc.Close(); clic.Close() })
+		tid := sc.srv.trackSession(sc.c, s.c)
 		ev, err := s.exchange(be, sc, hasBody, e, canRetry)
-		untrack()
+		sc.srv.untrackSession(tid)
 		sc.srv.current.Add(-1)
 		// HTTP counts concurrent requests against server maxconn, not
 		// connections: the slot is freed as soon as the response is done.
