@@ -77,6 +77,11 @@ type h2Conn struct {
 	// connection has been quiet for parkAfter.
 	free      []*httpSession
 	idleTimer *time.Timer
+	// idleW are goroutines waiting with their session for a stream
+	// (dispatch); quitting counts those told to stop that have not yet
+	// left their session in free.
+	idleW    []*h2Worker
+	quitting int
 	// freeSt are streams whose handler is done, reused with their
 	// buffers for the next ones (newH2Stream).
 	freeSt []*h2Stream
@@ -580,7 +585,7 @@ func (h *h2Conn) headerBlock() error {
 		h.idleSet = false
 		h.c.SetReadDeadline(time.Time{})
 	}
-	go h.runStream(st)
+	h.dispatch(st)
 	return nil
 }
 

@@ -327,27 +327,84 @@ func (st *h2Stream) takeRequest(req *h1.Request, rd *h1.Reader) error {
 	return nil
 }
 
+// h2Worker is a goroutine whose stream is done, waiting with its session
+// for the next stream of the connection (a goroutine a stream cost its
+// creation and its stack grown again every time).
+type h2Worker struct {
+	cond sync.Cond // on h.mu
+	next *h2Stream
+	quit bool
+}
+
+// dispatch hands a new stream to a waiting worker, or to a new goroutine;
+// mu held.
+func (h *h2Conn) dispatch(st *h2Stream) {
+	if n := len(h.idleW); n > 0 {
+		w := h.idleW[n-1]
+		h.idleW[n-1] = nil
+		h.idleW = h.idleW[:n-1]
+		w.next = st
+		w.cond.Signal()
+		return
+	}
+	go h.runStream(st)
+}
+
+// runStream serves st, then waits for the next stream of the connection
+// (dispatch) with the same session, until the connection is quiet or
+// done.
 func (h *h2Conn) runStream(st *h2Stream) {
 	fe := h.fe
-	fe.rt.active.Add(1)
+	var w *h2Worker
 	s := h.session(st)
-	s.serveOne()
-	st.Close()
-	fe.rt.active.Done()
-	// The session serves the next stream of this connection, with its
-	// buffers, rule state and server connection, as a keep-alive session
-	// serves the next request; one with bytes left in its reader is not
-	// clean and ends.
-	s.releaseTracked(true)
-	keep := s.rd.Release()
-	h.mu.Lock()
-	// The stream is about to serve another request: the session lets go
-	// of it.
-	s.c, s.h2s, s.tc.Conn = nil, nil, nil
-	if keep && !h.dead {
-		h.free = append(h.free, s)
-		s = nil
+	for {
+		fe.rt.active.Add(1)
+		s.serveOne()
+		st.Close()
+		fe.rt.active.Done()
+		// The session serves the next stream of this connection, with its
+		// buffers, rule state and server connection, as a keep-alive
+		// session serves the next request; one with bytes left in its
+		// reader is not clean and ends.
+		s.releaseTracked(true)
+		keep := s.rd.Release()
+		h.mu.Lock()
+		// The stream is about to serve another request: the session lets
+		// go of it.
+		s.c, s.h2s, s.tc.Conn = nil, nil, nil
+		h.streamDone(st)
+		if !keep || h.dead {
+			h.mu.Unlock()
+			s.finish()
+			return
+		}
+		if w == nil {
+			w = &h2Worker{}
+			w.cond.L = &h.mu
+		}
+		w.next, w.quit = nil, false
+		h.idleW = append(h.idleW, w)
+		for w.next == nil && !w.quit {
+			w.cond.Wait()
+		}
+		st = w.next
+		if st == nil {
+			// Quiet or done: the session stays, without a goroutine.
+			s.releaseIdle()
+			h.free = append(h.free, s)
+			h.quitting--
+			h.ended.Broadcast()
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		s.nextStream(st)
 	}
+}
+
+// streamDone accounts for a stream whose handler is done; mu held.
+func (h *h2Conn) streamDone(st *h2Stream) {
+	fe := h.fe
 	// Closed and out of h.streams: neither the session nor a frame
 	// reaches the body buffer any more.
 	if st.rdata != nil {
@@ -355,7 +412,7 @@ func (h *h2Conn) runStream(st *h2Stream) {
 		st.rdata, st.roff = nil, 0
 	}
 	h.active--
-	if len(h.freeSt) < h.fe.rt.model.Global.H2.MaxConcurrentStreams {
+	if len(h.freeSt) < fe.rt.model.Global.H2.MaxConcurrentStreams {
 		h.freeSt = append(h.freeSt, st)
 	}
 	if h.active == 0 {
@@ -377,10 +434,18 @@ func (h *h2Conn) runStream(st *h2Stream) {
 			}
 		}
 	}
-	h.mu.Unlock()
-	if s != nil {
-		s.finish()
+}
+
+// stopWorkers tells the waiting workers to leave their sessions in free
+// and end; mu held.
+func (h *h2Conn) stopWorkers() {
+	for i, w := range h.idleW {
+		w.quit = true
+		w.cond.Signal()
+		h.idleW[i] = nil
+		h.quitting++
 	}
+	h.idleW = h.idleW[:0]
 }
 
 // session returns the session that serves st: one that a finished stream
@@ -412,6 +477,7 @@ func (h *h2Conn) quiet() {
 	if h.active > 0 || h.dead {
 		return
 	}
+	h.stopWorkers()
 	for _, s := range h.free {
 		s.releaseIdle()
 	}
@@ -422,6 +488,10 @@ func (h *h2Conn) quiet() {
 func (h *h2Conn) endSessions() {
 	if h.idleTimer != nil {
 		h.idleTimer.Stop()
+	}
+	h.stopWorkers()
+	for h.quitting > 0 {
+		h.ended.Wait()
 	}
 	free := h.free
 	h.free = nil
