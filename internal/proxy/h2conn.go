@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -47,6 +48,7 @@ type h2Conn struct {
 	listSize   int
 	tooBig     bool
 	trl        []hpack.HeaderField // decoded trailers
+	hpay       []byte              // payload of the HEADERS frame being read
 	maxSID     uint32              // highest stream the client opened
 	refused    int
 	recvConn   int64 // connection window the client may still use
@@ -265,7 +267,17 @@ func (h *h2Conn) room() bool {
 
 func (h *h2Conn) readLoop() error {
 	for {
-		f, err := h.fr.ReadFrame()
+		fh, err := h.fr.ReadFrameHeader()
+		var f http2.Frame
+		if err == nil {
+			if fh.Type == http2.FrameHeaders {
+				// Parsed here: x/net's Framer allocates a HeadersFrame
+				// for each one, a request's only allocation left.
+				err = h.readHeaders(fh)
+			} else {
+				f, err = h.fr.ReadFrameForHeader(fh)
+			}
+		}
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
@@ -276,10 +288,49 @@ func (h *h2Conn) readLoop() error {
 			}
 			return err
 		}
+		if f == nil {
+			continue
+		}
 		if err := h.frame(f); err != nil {
 			return err
 		}
 	}
+}
+
+// readHeaders reads and handles a HEADERS frame whose frame header the
+// Framer read (and checked: size, CONTINUATION order), with the checks
+// its parser makes: stream 0 is a connection error, padding longer than
+// the payload a stream error.
+func (h *h2Conn) readHeaders(fh http2.FrameHeader) error {
+	n := int(fh.Length)
+	if cap(h.hpay) < n {
+		h.hpay = make([]byte, n)
+	}
+	p := h.hpay[:n]
+	if _, err := io.ReadFull(h.c, p); err != nil {
+		return err
+	}
+	if fh.StreamID == 0 {
+		return connErr(http2.ErrCodeProtocol)
+	}
+	pad := 0
+	if fh.Flags.Has(http2.FlagHeadersPadded) {
+		if len(p) < 1 {
+			return io.ErrUnexpectedEOF
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	prio, dep := false, uint32(0)
+	if fh.Flags.Has(http2.FlagHeadersPriority) {
+		if len(p) < 5 {
+			return io.ErrUnexpectedEOF
+		}
+		prio, dep, p = true, binary.BigEndian.Uint32(p)&(1<<31-1), p[5:]
+	}
+	if len(p) < pad {
+		return http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
+	}
+	return h.headers(fh, prio, dep, p[:len(p)-pad])
 }
 
 func connErr(code http2.ErrCode) error { return http2.ConnectionError(code) }
@@ -290,28 +341,8 @@ func (h *h2Conn) frame(f http2.Frame) error {
 	case *http2.DataFrame:
 		return h.data(f)
 	case *http2.HeadersFrame:
-		sid := f.StreamID
-		if f.HasPriority() && f.Priority.StreamDep == sid {
-			// A stream depending on itself (RFC 9113 section 5.3.1).
-			h.blockSID, h.blockEnd, h.block = 0, false, h.block[:0]
-			if !f.HeadersEnded() {
-				return connErr(http2.ErrCodeProtocol)
-			}
-			if sid > h.maxSID {
-				h.maxSID = sid
-			}
-			h.mu.Lock()
-			h.resetStream(sid, http2.ErrCodeProtocol)
-			h.mu.Unlock()
-			return nil
-		}
-		h.blockSID, h.blockEnd = sid, f.StreamEnded()
-		h.block = append(h.block[:0], f.HeaderBlockFragment()...)
-		h.blockBytes = 9 + int(f.Length)
-		if f.HeadersEnded() {
-			return h.headerBlock()
-		}
-		return h.checkBlock()
+		// (readLoop reads HEADERS frames itself: readHeaders.)
+		return h.headers(f.FrameHeader, f.HasPriority(), f.Priority.StreamDep, f.HeaderBlockFragment())
 	case *http2.ContinuationFrame:
 		h.block = append(h.block, f.HeaderBlockFragment()...)
 		h.blockBytes += 9 + int(f.Length)
@@ -364,6 +395,34 @@ func (h *h2Conn) frame(f http2.Frame) error {
 	}
 	// Unknown frame types are ignored (RFC 9113 section 4.1).
 	return nil
+}
+
+// headers handles a HEADERS frame: its block fragment, and the stream it
+// depends on when it has the PRIORITY flag.
+func (h *h2Conn) headers(fh http2.FrameHeader, prio bool, dep uint32, frag []byte) error {
+	sid := fh.StreamID
+	endHeaders := fh.Flags.Has(http2.FlagHeadersEndHeaders)
+	if prio && dep == sid {
+		// A stream depending on itself (RFC 9113 section 5.3.1).
+		h.blockSID, h.blockEnd, h.block = 0, false, h.block[:0]
+		if !endHeaders {
+			return connErr(http2.ErrCodeProtocol)
+		}
+		if sid > h.maxSID {
+			h.maxSID = sid
+		}
+		h.mu.Lock()
+		h.resetStream(sid, http2.ErrCodeProtocol)
+		h.mu.Unlock()
+		return nil
+	}
+	h.blockSID, h.blockEnd = sid, fh.Flags.Has(http2.FlagHeadersEndStream)
+	h.block = append(h.block[:0], frag...)
+	h.blockBytes = 9 + int(fh.Length)
+	if endHeaders {
+		return h.headerBlock()
+	}
+	return h.checkBlock()
 }
 
 // checkBlock bounds a header block being gathered: its frames' headers
