@@ -66,38 +66,46 @@ type server struct {
 	// "on-marked-down shutdown-sessions" (and "on-marked-up
 	// shutdown-backup-sessions" on the backups) can end them.
 	sessMu   sync.Mutex
-	sessions map[uint64]func()
+	sessions map[uint64]sessConns
 	sessNext uint64
 }
 
-// trackSession registers a running session's kill function until the
-// returned untrack is called.
-func (s *server) trackSession(kill func()) (untrack func()) {
+// sessConns are the two connections of a running session: closing them
+// ends it. Kept as values, so that tracking a request allocates nothing
+// (two closures a request, before).
+type sessConns struct{ srv, cli net.Conn }
+
+// trackSession registers a running session, until untrackSession with
+// the returned id.
+func (s *server) trackSession(srv, cli net.Conn) uint64 {
 	s.sessMu.Lock()
 	if s.sessions == nil {
-		s.sessions = map[uint64]func(){}
+		s.sessions = map[uint64]sessConns{}
 	}
 	s.sessNext++
 	id := s.sessNext
-	s.sessions[id] = kill
+	s.sessions[id] = sessConns{srv, cli}
 	s.sessMu.Unlock()
-	return func() {
-		s.sessMu.Lock()
-		delete(s.sessions, id)
-		s.sessMu.Unlock()
-	}
+	return id
+}
+
+func (s *server) untrackSession(id uint64) {
+	s.sessMu.Lock()
+	delete(s.sessions, id)
+	s.sessMu.Unlock()
 }
 
 // killSessions ends every running session on s and returns how many.
 func (s *server) killSessions() int {
 	s.sessMu.Lock()
-	kills := make([]func(), 0, len(s.sessions))
+	kills := make([]sessConns, 0, len(s.sessions))
 	for _, k := range s.sessions {
 		kills = append(kills, k)
 	}
 	s.sessMu.Unlock()
 	for _, k := range kills {
-		k()
+		k.srv.Close()
+		k.cli.Close()
 	}
 	return len(kills)
 }

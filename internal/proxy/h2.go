@@ -99,6 +99,7 @@ func (fe *frontend) serveH2(c net.Conn) {
 		if sni := tc.ConnectionState().ServerName; sni != "" {
 			ci.sni = []byte(sni)
 		}
+		ci.facts = newConnFacts(tc, ci.src)
 	}
 	if !fe.h2legacy {
 		fe.serveH2Conn(c, ci)

@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -198,5 +200,110 @@ backend be
 				t.Fatalf("server saw %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// Streams of one HTTP/2 connection are served one after the other by the
+// same session and stream objects (h2Conn.free, freeSt): each must still
+// start as a stream of its own. Variables, request fields and response
+// fields of an earlier stream do not carry over, and the server
+// connection kept between them is used again.
+func TestH2StreamsStartAfresh(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string // the field names of each request but X-One, and X-One's value ("-" when absent)
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		v := r.Header.Get("X-One")
+		if v == "" {
+			v = "-"
+		}
+		var names []string
+		for k := range r.Header {
+			if k != "X-One" {
+				names = append(names, k)
+			}
+		}
+		slices.Sort(names)
+		mu.Lock()
+		seen = append(seen, strings.Join(names, ",")+" x-one="+v)
+		mu.Unlock()
+		if r.URL.Path == "/set" {
+			w.Header().Set("X-Resp-One", "1")
+		}
+		io.WriteString(w, r.URL.Path)
+	})
+	crt, pool := writeCert(t, "h2.example.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT alpn h2,http/1.1
+    http-request set-var(sess.s) str(sess-set) if { path /set }
+    http-request set-var(txn.t) str(txn-set) if { path /set }
+    http-response set-header X-Sess %[var(sess.s)]
+    http-response set-header X-Txn %[var(txn.t)]
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt))
+	tc, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "h2.example.test", NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	// One client connection for every request: nothing is retried on
+	// another one.
+	cc, err := (&http2.Transport{}).NewClientConn(tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string, hdr ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "https://h2.example.test"+path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := cc.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != path {
+			t.Fatalf("%s: %d %q", path, resp.StatusCode, body)
+		}
+		return resp
+	}
+	r1 := get("/set", "X-One", "1")
+	if r1.Header.Get("X-Sess") != "sess-set" || r1.Header.Get("X-Txn") != "txn-set" || r1.Header.Get("X-Resp-One") != "1" {
+		t.Fatalf("first stream: headers %v", r1.Header)
+	}
+	for i := 0; i < 3; i++ {
+		r := get("/get")
+		if v := r.Header.Get("X-Sess"); v != "" {
+			t.Fatalf("stream %d after /set: X-Sess %q, want empty (a stream's variables are its own)", i+2, v)
+		}
+		if v := r.Header.Get("X-Txn"); v != "" {
+			t.Fatalf("stream %d after /set: X-Txn %q, want empty", i+2, v)
+		}
+		if _, ok := r.Header["X-Resp-One"]; ok {
+			t.Fatalf("stream %d: X-Resp-One of the first response carried over: %v", i+2, r.Header)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 4 {
+		t.Fatalf("the server saw %d requests, want 4", len(seen))
+	}
+	names, _, _ := strings.Cut(seen[0], " ")
+	if want := []string{names + " x-one=1", names + " x-one=-", names + " x-one=-", names + " x-one=-"}; !slices.Equal(seen, want) {
+		t.Fatalf("fields seen by the server per request:\n%q\nwant\n%q", seen, want)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	conns := map[string]bool{}
+	for _, r := range b.reqs {
+		conns[r.RemoteAddr] = true
+	}
+	if len(conns) != 1 {
+		t.Fatalf("the server saw %d connections, want 1 (kept between the streams)", len(conns))
 	}
 }

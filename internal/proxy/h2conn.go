@@ -1,7 +1,7 @@
 package proxy
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -48,6 +48,7 @@ type h2Conn struct {
 	listSize   int
 	tooBig     bool
 	trl        []hpack.HeaderField // decoded trailers
+	hpay       []byte              // payload of the HEADERS frame being read
 	maxSID     uint32              // highest stream the client opened
 	refused    int
 	recvConn   int64 // connection window the client may still use
@@ -61,8 +62,7 @@ type h2Conn struct {
 	out      []byte    // frames waiting for the writer
 	spare    []byte
 	wfr      *http2.Framer // writes into out, under mu
-	enc      *hpack.Encoder
-	encBuf   bytes.Buffer
+	hblk     []byte        // the header block being sent (h2hpack.go)
 	streams  map[uint32]*h2Stream
 	active   int   // stream handlers running (reset ones included)
 	sendConn int64 // connection send window
@@ -74,6 +74,19 @@ type h2Conn struct {
 	idleSet  bool
 	wdone    chan struct{}
 	ended    sync.Cond // active reaching 0
+	// free are sessions whose stream is done, kept for the next streams
+	// (see runStream); idleTimer releases what they hold once the
+	// connection has been quiet for parkAfter.
+	free      []*httpSession
+	idleTimer *time.Timer
+	// idleW are goroutines waiting with their session for a stream
+	// (dispatch); quitting counts those told to stop that have not yet
+	// left their session in free.
+	idleW    []*h2Worker
+	quitting int
+	// freeSt are streams whose handler is done, reused with their
+	// buffers for the next ones (newH2Stream).
+	freeSt []*h2Stream
 }
 
 // outLimit bounds the bytes queued for the writer: senders wait beyond it,
@@ -110,7 +123,6 @@ func (fe *frontend) serveH2Conn(c net.Conn, ci connInfo) {
 	h.fr.SetMaxReadFrameSize(uint32(t.MaxFrameSize))
 	h.fr.SetReuseFrames()
 	h.wfr = http2.NewFramer(outWriter{h}, nil)
-	h.enc = hpack.NewEncoder(&h.encBuf)
 	h.dec = hpack.NewDecoder(uint32(t.HeaderTableSize), h.emit)
 	h.dec.SetMaxStringLength(fe.bufSize)
 	h.serve()
@@ -180,6 +192,7 @@ func (h *h2Conn) serve() {
 	for h.active > 0 {
 		h.ended.Wait()
 	}
+	h.endSessions()
 	h.mu.Unlock()
 }
 
@@ -284,7 +297,17 @@ func (h *h2Conn) room() bool {
 
 func (h *h2Conn) readLoop() error {
 	for {
-		f, err := h.fr.ReadFrame()
+		fh, err := h.fr.ReadFrameHeader()
+		var f http2.Frame
+		if err == nil {
+			if fh.Type == http2.FrameHeaders {
+				// Parsed here: x/net's Framer allocates a HeadersFrame
+				// for each one, a request's only allocation left.
+				err = h.readHeaders(fh)
+			} else {
+				f, err = h.fr.ReadFrameForHeader(fh)
+			}
+		}
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
@@ -295,10 +318,49 @@ func (h *h2Conn) readLoop() error {
 			}
 			return err
 		}
+		if f == nil {
+			continue
+		}
 		if err := h.frame(f); err != nil {
 			return err
 		}
 	}
+}
+
+// readHeaders reads and handles a HEADERS frame whose frame header the
+// Framer read (and checked: size, CONTINUATION order), with the checks
+// its parser makes: stream 0 is a connection error, padding longer than
+// the payload a stream error.
+func (h *h2Conn) readHeaders(fh http2.FrameHeader) error {
+	n := int(fh.Length)
+	if cap(h.hpay) < n {
+		h.hpay = make([]byte, n)
+	}
+	p := h.hpay[:n]
+	if _, err := io.ReadFull(h.c, p); err != nil {
+		return err
+	}
+	if fh.StreamID == 0 {
+		return connErr(http2.ErrCodeProtocol)
+	}
+	pad := 0
+	if fh.Flags.Has(http2.FlagHeadersPadded) {
+		if len(p) < 1 {
+			return io.ErrUnexpectedEOF
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	prio, dep := false, uint32(0)
+	if fh.Flags.Has(http2.FlagHeadersPriority) {
+		if len(p) < 5 {
+			return io.ErrUnexpectedEOF
+		}
+		prio, dep, p = true, binary.BigEndian.Uint32(p)&(1<<31-1), p[5:]
+	}
+	if len(p) < pad {
+		return http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol}
+	}
+	return h.headers(fh, prio, dep, p[:len(p)-pad])
 }
 
 func connErr(code http2.ErrCode) error { return http2.ConnectionError(code) }
@@ -309,28 +371,8 @@ func (h *h2Conn) frame(f http2.Frame) error {
 	case *http2.DataFrame:
 		return h.data(f)
 	case *http2.HeadersFrame:
-		sid := f.StreamID
-		if f.HasPriority() && f.Priority.StreamDep == sid {
-			// A stream depending on itself (RFC 9113 section 5.3.1).
-			h.blockSID, h.blockEnd, h.block = 0, false, h.block[:0]
-			if !f.HeadersEnded() {
-				return connErr(http2.ErrCodeProtocol)
-			}
-			if sid > h.maxSID {
-				h.maxSID = sid
-			}
-			h.mu.Lock()
-			h.resetStream(sid, http2.ErrCodeProtocol)
-			h.mu.Unlock()
-			return nil
-		}
-		h.blockSID, h.blockEnd = sid, f.StreamEnded()
-		h.block = append(h.block[:0], f.HeaderBlockFragment()...)
-		h.blockBytes = 9 + int(f.Length)
-		if f.HeadersEnded() {
-			return h.headerBlock()
-		}
-		return h.checkBlock()
+		// (readLoop reads HEADERS frames itself: readHeaders.)
+		return h.headers(f.FrameHeader, f.HasPriority(), f.Priority.StreamDep, f.HeaderBlockFragment())
 	case *http2.ContinuationFrame:
 		h.block = append(h.block, f.HeaderBlockFragment()...)
 		h.blockBytes += 9 + int(f.Length)
@@ -385,6 +427,34 @@ func (h *h2Conn) frame(f http2.Frame) error {
 	return nil
 }
 
+// headers handles a HEADERS frame: its block fragment, and the stream it
+// depends on when it has the PRIORITY flag.
+func (h *h2Conn) headers(fh http2.FrameHeader, prio bool, dep uint32, frag []byte) error {
+	sid := fh.StreamID
+	endHeaders := fh.Flags.Has(http2.FlagHeadersEndHeaders)
+	if prio && dep == sid {
+		// A stream depending on itself (RFC 9113 section 5.3.1).
+		h.blockSID, h.blockEnd, h.block = 0, false, h.block[:0]
+		if !endHeaders {
+			return connErr(http2.ErrCodeProtocol)
+		}
+		if sid > h.maxSID {
+			h.maxSID = sid
+		}
+		h.mu.Lock()
+		h.resetStream(sid, http2.ErrCodeProtocol)
+		h.mu.Unlock()
+		return nil
+	}
+	h.blockSID, h.blockEnd = sid, fh.Flags.Has(http2.FlagHeadersEndStream)
+	h.block = append(h.block[:0], frag...)
+	h.blockBytes = 9 + int(fh.Length)
+	if endHeaders {
+		return h.headerBlock()
+	}
+	return h.checkBlock()
+}
+
 // checkBlock bounds a header block being gathered: its frames' headers
 // count too, so a flood of empty CONTINUATION frames meets the bound
 // (HAProxy gathers a block in one buffer of tune.bufsize).
@@ -418,8 +488,6 @@ func (h *h2Conn) settings(f *http2.SettingsFrame) error {
 			}
 		case http2.SettingMaxFrameSize:
 			h.peerMax = int(s.Val)
-		case http2.SettingHeaderTableSize:
-			h.enc.SetMaxDynamicTableSizeLimit(min(s.Val, 4096))
 		}
 		return nil
 	})
@@ -606,7 +674,7 @@ func (h *h2Conn) headerBlock() error {
 		h.idleSet = false
 		h.c.SetReadDeadline(time.Time{})
 	}
-	go h.runStream(st)
+	h.dispatch(st)
 	return nil
 }
 

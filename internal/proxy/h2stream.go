@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"os"
@@ -61,8 +60,13 @@ type h2Stream struct {
 	rdl, wdl     time.Time
 	timer        *time.Timer
 
-	ctx    context.Context
-	cancel context.CancelFunc
+	// watched is the server connection of the exchange in progress,
+	// closed when the client resets the stream or its connection goes:
+	// the exchange is then abandoned, as HAProxy does for an aborted h2
+	// stream (and a rapid reset cannot keep server exchanges running).
+	// aborted: that happened (or the stream was closed). Under h.mu.
+	watched net.Conn
+	aborted bool
 
 	// The response, converted by the session's goroutine (wmu).
 	wmu    sync.Mutex
@@ -71,9 +75,23 @@ type h2Stream struct {
 }
 
 func newH2Stream(h *h2Conn, id uint32) *h2Stream {
-	st := &h2Stream{h: h, id: id, cookie: -1, declLen: -1}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := len(h.freeSt)
+	if n == 0 {
+		st := &h2Stream{h: h, id: id, cookie: -1, declLen: -1}
+		st.cond.L = &h.mu
+		return st
+	}
+	// A stream whose handler is done: nothing refers to it any more but
+	// its timer, whose function takes mu (held here) and only wakes.
+	st := h.freeSt[n-1]
+	h.freeSt[n-1] = nil
+	h.freeSt = h.freeSt[:n-1]
+	rc := &st.rc
+	*st = h2Stream{h: h, id: id, cookie: -1, declLen: -1, hdrs: st.hdrs[:0], buf: st.buf[:0], trailers: st.trailers[:0],
+		timer: st.timer, rc: respConv{line: rc.line[:0], fields: rc.fields[:0], trl: rc.trl[:0], names: rc.names[:0]}}
 	st.cond.L = &h.mu
-	st.ctx, st.cancel = context.WithCancel(context.Background())
 	return st
 }
 
@@ -309,16 +327,94 @@ func (st *h2Stream) takeRequest(req *h1.Request, rd *h1.Reader) error {
 	return nil
 }
 
+// h2Worker is a goroutine whose stream is done, waiting with its session
+// for the next stream of the connection (a goroutine a stream cost its
+// creation and its stack grown again every time).
+type h2Worker struct {
+	cond sync.Cond // on h.mu
+	next *h2Stream
+	quit bool
+}
+
+// dispatch hands a new stream to a waiting worker, or to a new goroutine;
+// mu held.
+func (h *h2Conn) dispatch(st *h2Stream) {
+	if n := len(h.idleW); n > 0 {
+		w := h.idleW[n-1]
+		h.idleW[n-1] = nil
+		h.idleW = h.idleW[:n-1]
+		w.next = st
+		w.cond.Signal()
+		return
+	}
+	go h.runStream(st)
+}
+
+// runStream serves st, then waits for the next stream of the connection
+// (dispatch) with the same session, until the connection is quiet or
+// done.
 func (h *h2Conn) runStream(st *h2Stream) {
 	fe := h.fe
-	fe.rt.active.Add(1)
-	ci := h.ci
-	ci.stream, ci.h2s = st.ctx, st
-	fe.serveHTTPOn(st, ci)
-	st.Close()
-	fe.rt.active.Done()
-	h.mu.Lock()
+	var w *h2Worker
+	s := h.session(st)
+	for {
+		fe.rt.active.Add(1)
+		s.serveOne()
+		st.Close()
+		fe.rt.active.Done()
+		// The session serves the next stream of this connection, with its
+		// buffers, rule state and server connection, as a keep-alive
+		// session serves the next request; one with bytes left in its
+		// reader is not clean and ends.
+		s.releaseTracked(true)
+		keep := s.rd.Release()
+		h.mu.Lock()
+		// The stream is about to serve another request: the session lets
+		// go of it.
+		s.c, s.h2s, s.tc.Conn = nil, nil, nil
+		h.streamDone(st)
+		if !keep || h.dead {
+			h.mu.Unlock()
+			s.finish()
+			return
+		}
+		if w == nil {
+			w = &h2Worker{}
+			w.cond.L = &h.mu
+		}
+		w.next, w.quit = nil, false
+		h.idleW = append(h.idleW, w)
+		for w.next == nil && !w.quit {
+			w.cond.Wait()
+		}
+		st = w.next
+		if st == nil {
+			// Quiet or done: the session stays, without a goroutine.
+			s.releaseIdle()
+			h.free = append(h.free, s)
+			h.quitting--
+			h.ended.Broadcast()
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		s.nextStream(st)
+	}
+}
+
+// streamDone accounts for a stream whose handler is done; mu held.
+func (h *h2Conn) streamDone(st *h2Stream) {
+	fe := h.fe
+	// Closed and out of h.streams: neither the session nor a frame
+	// reaches the body buffer any more.
+	if st.rdata != nil {
+		fe.rt.putCopyBuf(st.rdata[:cap(st.rdata)])
+		st.rdata, st.roff = nil, 0
+	}
 	h.active--
+	if len(h.freeSt) < fe.rt.model.Global.H2.MaxConcurrentStreams {
+		h.freeSt = append(h.freeSt, st)
+	}
 	if h.active == 0 {
 		h.ended.Broadcast()
 		if !h.dead {
@@ -331,9 +427,79 @@ func (h *h2Conn) runStream(st *h2Stream) {
 				h.idleSet = true
 				h.c.SetReadDeadline(time.Now().Add(to))
 			}
+			if h.idleTimer == nil {
+				h.idleTimer = time.AfterFunc(parkAfter, h.quiet)
+			} else {
+				h.idleTimer.Reset(parkAfter)
+			}
 		}
 	}
+}
+
+// stopWorkers tells the waiting workers to leave their sessions in free
+// and end; mu held.
+func (h *h2Conn) stopWorkers() {
+	for i, w := range h.idleW {
+		w.quit = true
+		w.cond.Signal()
+		h.idleW[i] = nil
+		h.quitting++
+	}
+	h.idleW = h.idleW[:0]
+}
+
+// session returns the session that serves st: one that a finished stream
+// of this connection left, or a new one.
+func (h *h2Conn) session(st *h2Stream) *httpSession {
+	h.mu.Lock()
+	var s *httpSession
+	if n := len(h.free); n > 0 {
+		s = h.free[n-1]
+		h.free[n-1] = nil
+		h.free = h.free[:n-1]
+	}
 	h.mu.Unlock()
+	if s == nil {
+		ci := h.ci
+		ci.h2s = st
+		return h.fe.newSession(st, ci)
+	}
+	s.nextStream(st)
+	return s
+}
+
+// quiet runs when the connection has had no stream for a while: the
+// sessions kept for the next streams give their server connections and
+// buffers back, as a parked keep-alive session does.
+func (h *h2Conn) quiet() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.active > 0 || h.dead {
+		return
+	}
+	h.stopWorkers()
+	for _, s := range h.free {
+		s.releaseIdle()
+	}
+}
+
+// endSessions finishes the sessions kept for the next streams once the
+// connection is done; mu held (and released while they finish).
+func (h *h2Conn) endSessions() {
+	if h.idleTimer != nil {
+		h.idleTimer.Stop()
+	}
+	h.stopWorkers()
+	for h.quitting > 0 {
+		h.ended.Wait()
+	}
+	free := h.free
+	h.free = nil
+	h.mu.Unlock()
+	for _, s := range free {
+		s.finish()
+	}
+	h.mu.Lock()
 }
 
 func (h *h2Conn) idleTimeout() time.Duration {
@@ -349,8 +515,39 @@ func (st *h2Stream) fail(err error) {
 	if st.rerr == nil {
 		st.rerr = err
 	}
-	st.cancel()
+	st.abort()
 	st.cond.Broadcast()
+}
+
+// abort closes the watched server connection; mu held. The close runs on
+// its own goroutine: a TLS server connection may block sending its alert.
+func (st *h2Stream) abort() {
+	st.aborted = true
+	if c := st.watched; c != nil {
+		st.watched = nil
+		go c.Close()
+	}
+}
+
+// watch registers c as the server connection of the exchange that starts;
+// it reports false when the stream is already aborted.
+func (st *h2Stream) watch(c net.Conn) bool {
+	st.h.mu.Lock()
+	defer st.h.mu.Unlock()
+	if st.aborted {
+		return false
+	}
+	st.watched = c
+	return true
+}
+
+// unwatch ends the exchange's registration; it reports whether the stream
+// was aborted meanwhile.
+func (st *h2Stream) unwatch() bool {
+	st.h.mu.Lock()
+	defer st.h.mu.Unlock()
+	st.watched = nil
+	return st.aborted
 }
 
 // wait blocks on the stream's condition until woken or the deadline d
@@ -448,7 +645,7 @@ func (st *h2Stream) Close() error {
 	if st.timer != nil {
 		st.timer.Stop()
 	}
-	st.cancel()
+	st.abort()
 	if h.streams[st.id] == st {
 		delete(h.streams, st.id)
 	}
@@ -480,23 +677,24 @@ func (st *h2Stream) SetWriteDeadline(t time.Time) error {
 }
 
 // sendHeaders queues a HEADERS frame (and CONTINUATION frames when the
-// block exceeds the client's frame size) with the fields of fs.
-func (st *h2Stream) sendHeaders(status int, fs []h1.Header, end bool) error {
+// block exceeds the client's frame size) with the fields of fs. more: the
+// same write has body bytes for sendData, which wakes the writer; the
+// frames then leave together, in one TLS record.
+func (st *h2Stream) sendHeaders(status int, fs []h1.Header, end, more bool) error {
 	h := st.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.room() || st.rerr != nil || st.wclosed {
 		return st.opErr("write", errH2StreamReset)
 	}
-	h.encBuf.Reset()
+	h.hblk = h.hblk[:0]
 	if status > 0 {
-		var sb [3]byte
-		h.enc.WriteField(hpack.HeaderField{Name: ":status", Value: string(strconv.AppendInt(sb[:0], int64(status), 10))})
+		h.hblk = appendHPACKStatus(h.hblk, status)
 	}
 	for _, f := range fs {
-		h.enc.WriteField(hpack.HeaderField{Name: string(f.Name), Value: string(f.Value)})
+		h.hblk = appendHPACKField(h.hblk, f.Name, f.Value)
 	}
-	blk := h.encBuf.Bytes()
+	blk := h.hblk
 	first := true
 	for first || len(blk) > 0 {
 		n := min(len(blk), h.peerMax)
@@ -512,7 +710,9 @@ func (st *h2Stream) sendHeaders(status int, fs []h1.Header, end bool) error {
 	if end {
 		st.wclosed = true
 	}
-	h.wcond.Broadcast()
+	if !more {
+		h.wcond.Broadcast()
+	}
 	return nil
 }
 
@@ -532,6 +732,9 @@ func (st *h2Stream) sendData(b []byte, end bool) error {
 			if (n > 0 || len(b) == 0) && len(h.out) < outLimit {
 				break
 			}
+			// What is queued (this stream's HEADERS among it) goes out
+			// while this waits.
+			h.wcond.Broadcast()
 			st.waiting = true
 			ok := st.wait(st.wdl)
 			st.waiting = false
@@ -727,7 +930,7 @@ func (rc *respConv) headDone(st *h2Stream, head, rest []byte) ([]byte, error) {
 		rc.fields = append(rc.fields, h1.Header{Name: ln, Value: value})
 	}
 	if status < 200 {
-		if err := st.sendHeaders(status, rc.fields, false); err != nil {
+		if err := st.sendHeaders(status, rc.fields, false, false); err != nil {
 			return nil, err
 		}
 		return rest, nil
@@ -743,7 +946,7 @@ func (rc *respConv) headDone(st *h2Stream, head, rest []byte) ([]byte, error) {
 	default:
 		rc.state = rcClose
 	}
-	if err := st.sendHeaders(status, rc.fields, noBody); err != nil {
+	if err := st.sendHeaders(status, rc.fields, noBody, (rc.state == rcLength || rc.state == rcClose) && len(rest) > 0); err != nil {
 		return nil, err
 	}
 	return rest, nil
@@ -775,7 +978,7 @@ func (rc *respConv) chunked(st *h2Stream, p []byte) ([]byte, error) {
 			rc.line = rc.line[:0]
 			rc.state = rcDone
 			if len(rc.trl) > 0 {
-				return p, st.sendHeaders(0, rc.trl, true)
+				return p, st.sendHeaders(0, rc.trl, true, false)
 			}
 			return p, st.sendData(nil, true)
 		}

@@ -89,6 +89,9 @@ type httpSession struct {
 	// h2s is the HTTP/2 stream the session serves (c is then the
 	// stream): its request comes decoded, not parsed from c.
 	h2s *h2Stream
+	// factsSet: tlsFacts, cliTLS and srcText came with the connection
+	// (connInfo.facts).
+	factsSet bool
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -116,9 +119,32 @@ type connInfo struct {
 	stream context.Context
 	// h2s is the native HTTP/2 stream (see h2conn.go), nil otherwise.
 	h2s *h2Stream
+	// facts are what the streams of one h2 connection share, worked out
+	// once for the connection instead of once per stream; nil otherwise.
+	facts *connFacts
 }
 
-func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
+// connFacts are the client connection's TLS facts and source address
+// text, the same for every stream of an h2 connection (read-only once
+// made).
+type connFacts struct {
+	tls     tlsFacts
+	state   *tls.ConnectionState
+	srcText []byte
+}
+
+func newConnFacts(tc *tls.Conn, src netip.AddrPort) *connFacts {
+	st := tc.ConnectionState()
+	f := &connFacts{tls: readTLSFacts(tc), state: &st}
+	if src.IsValid() {
+		t := src.Addr().Unmap().String()
+		f.srcText = []byte(t)[:len(t):len(t)]
+	}
+	return f
+}
+
+// newSession makes the session that serves c.
+func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, cconn: ci.conn, stream: ci.stream, h2s: ci.h2s}
 	if s.cconn == nil {
 		s.cconn = c
@@ -128,12 +154,30 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 	}
 	s.tc = timedConn{Conn: c}
 	s.rd = h1.NewReader(&s.tc, fe.rt.readerConfig())
-	if s.src.IsValid() {
+	if f := ci.facts; f != nil {
+		s.srcText, s.cliTLS, s.tlsFacts, s.factsSet = f.srcText, f.state, f.tls, true
+	} else if s.src.IsValid() {
 		s.srcText = []byte(s.src.Addr().Unmap().String())
 	}
 	fe.rt.idle.Store(s, struct{}{})
 	s.eval = acl.NewEval(s)
 	s.useMsg()
+	return s
+}
+
+// nextStream prepares a session that served an h2 stream for the next
+// stream of the same connection: it starts as a new session would, with
+// the buffers, rule state and server connection of the last one.
+func (s *httpSession) nextStream(st *h2Stream) {
+	s.c, s.h2s = st, st
+	s.tc = timedConn{Conn: st}
+	s.rseen, s.nreq = 0, 0
+	// Each stream had a session of its own: no variable carries over.
+	clear(s.vars)
+}
+
+func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
+	s := fe.newSession(c, ci)
 	pc := ppOf(c)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
 		if pc != nil {
@@ -232,6 +276,15 @@ func (s *httpSession) finish() {
 	s.releaseTracked(true)
 	s.close()
 	s.fe.rt.idle.Delete(s)
+	// The buffers go back to their pools: an h2 stream is a session that
+	// ends after one request, thousands a second.
+	if s.copyBuf != nil {
+		s.fe.rt.putCopyBuf(s.copyBuf)
+		s.copyBuf = nil
+	}
+	s.fe.rt.putMsg(s.m)
+	s.m = nil
+	s.rd.Release()
 	if s.done != nil {
 		s.done()
 	}
@@ -242,7 +295,10 @@ func (s *httpSession) close() {
 	// itself; one still attached here finished cleanly and can serve
 	// another client.
 	s.detach(true)
-	s.c.Close()
+	if s.c != nil {
+		// nil: an h2 session between streams.
+		s.c.Close()
+	}
 }
 
 // detach drops the attached server connection: to its server's idle pool
@@ -286,7 +342,11 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 	// While waiting for a request the session is idle: a soft stop
 	// shortens the wait to a last grace instead of the keep-alive timeout.
-	s.idle.Store(true)
+	// An h2 stream waits for nothing (its request is decoded already),
+	// and its connection tells the client to stop (GOAWAY).
+	if s.h2s == nil {
+		s.idle.Store(true)
+	}
 	if fe.rt.stopping.Load() && s.nreq > 0 {
 		g := time.Duration(fe.rt.idleGrace.Load())
 		if g == 0 {
@@ -328,7 +388,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		if !s.h2 {
 			s.tlsOn, s.sni = connTLS(s.c)
 		}
-		if s.tlsOn {
+		if s.tlsOn && !s.factsSet {
 			s.tlsFacts = readTLSFacts(s.cconn)
 		}
 	}
@@ -783,10 +843,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		s.stickStore(be, sc.srv, false)
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)
-		srvc, clic := sc.c, s.c
-		untrack := sc.srv.trackSession(func() { srvc.Close(); clic.Close() })
+		tid := sc.srv.trackSession(sc.c, s.c)
 		ev, err := s.exchange(be, sc, hasBody, e, canRetry)
-		untrack()
+		sc.srv.untrackSession(tid)
 		sc.srv.current.Add(-1)
 		// HTTP counts concurrent requests against server maxconn, not
 		// connections: the slot is freed as soon as the response is done.
@@ -1138,6 +1197,18 @@ func firstListValue(v []byte) []byte {
 // streamed body went to the server. canRetry allows giving up a response
 // whose status is listed in retry-on.
 func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
+	if st := s.h2s; st != nil {
+		// The native h2 stream closes the server connection itself when
+		// the client resets it (see h2Stream.watched).
+		if !st.watch(sc.c) {
+			return 0, errClientAborted
+		}
+		ev, err := s.exchangeOn(be, sc, hasBody, e, canRetry)
+		if st.unwatch() && err != nil {
+			return 0, errClientAborted
+		}
+		return ev, err
+	}
 	if s.stream != nil {
 		// Closing the server connection is what ends a read that waits
 		// for the server; the error is then the client's abort, never a

@@ -138,7 +138,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	defer be.release(idx)
 	defer sc.Close()
 	fe.rt.noteServer(c, be, srv)
-	defer srv.trackSession(func() { sc.Close(); c.Close() })()
+	defer srv.untrackSession(srv.trackSession(sc, c))
 	e.Server, e.srv = srv.name, srv
 	txn.srv = srv
 	fe.logASAP(e)
