@@ -334,10 +334,13 @@ func relay(client, srv net.Conn, clientTO, serverTO time.Duration, inspect func(
 			client.Close()
 		case v == rules.Reject:
 			// Nothing of the response reaches the client (CM 4.2: the
-			// response is rejected; HAProxy logs PD).
+			// response is rejected; HAProxy logs PD). The client gets a
+			// FIN, as from HAProxy, rather than the reset a close with
+			// its data unread would send: the copy towards the closed
+			// server ends at the client's next bytes, or in a second.
 			decided = "PD"
 			srv.Close()
-			client.Close()
+			client.SetReadDeadline(time.Now().Add(time.Second))
 		default:
 			var werr error
 			if len(fwd) > 0 {
