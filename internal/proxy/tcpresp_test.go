@@ -312,3 +312,33 @@ func TestTCPResponseSetVar(t *testing.T) {
 		}
 	}
 }
+
+// Rules and the inspect-delay of a named defaults section apply to the
+// backends built from it, the defaults' rules first on every evaluation
+// (CM 4.2; HAProxy 2.6.12 itself moves on to the backend's own rules
+// after one undecided pass, which the manual does not describe).
+func TestTCPResponseFromDefaults(t *testing.T) {
+	srv := newScriptedServer(t, []chunk{{50 * time.Millisecond, "HELLO"}, {100 * time.Millisecond, "WORLD"}}, 3*time.Second)
+	_, addr := startProxy(t, `
+defaults plain
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+defaults inspect from plain
+    tcp-response inspect-delay 2s
+    tcp-response content reject if { res.payload(0,0) -m sub WORLD }
+frontend f from plain
+    bind 127.0.0.1:0
+    default_backend b
+backend b from inspect
+    tcp-response content accept if { res.len gt 100 }
+    server s `+srv.addr+`
+`)
+	c := dial(t, addr)
+	defer c.Close()
+	got, err := readAll(c, 2500*time.Millisecond)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("client got %q, %v; want the defaults' reject", got, err)
+	}
+}
