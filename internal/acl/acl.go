@@ -479,6 +479,9 @@ func (c *Cond) Match(e *Eval) bool {
 	if c == nil {
 		return true
 	}
+	if e.Partial {
+		return c.matchPartial(e)
+	}
 	mark := len(e.buf)
 	res := false
 	for _, t := range c.terms {
@@ -496,4 +499,63 @@ func (c *Cond) Match(e *Eval) bool {
 	}
 	e.buf = e.buf[:mark]
 	return res != c.unless
+}
+
+// test3 is a three-valued ACL result: fail, miss (may pass with more
+// data) and pass, ordered so that AND is min and OR is max.
+type test3 uint8
+
+const (
+	testFail test3 = iota
+	testMiss
+	testPass
+)
+
+// match3 evaluates the ACL without its memo: a miss must not be cached
+// as a failure, and a partial pass runs once per data update anyway.
+func (a *ACL) match3(e *Eval) test3 {
+	res := testFail
+	for _, ln := range a.lines {
+		e.mayChange = false
+		if ln.match(e) {
+			e.mayChange = false
+			return testPass
+		}
+		if e.mayChange {
+			res = testMiss
+		}
+	}
+	e.mayChange = false
+	return res
+}
+
+// matchPartial is Match while more data may come: an undecided
+// condition reports false and sets e.missed, whatever "unless" says,
+// so that the rule waits instead of acting on a guess.
+func (c *Cond) matchPartial(e *Eval) bool {
+	mark := len(e.buf)
+	res := testFail
+	for _, t := range c.terms {
+		suite := testPass
+		for _, x := range t {
+			r := x.acl.match3(e)
+			if x.neg && r != testMiss {
+				r = testPass - r
+			}
+			suite = min(suite, r)
+			if suite != testPass {
+				break
+			}
+		}
+		res = max(res, suite)
+		if res == testPass {
+			break
+		}
+	}
+	e.buf = e.buf[:mark]
+	if res == testMiss {
+		e.missed = true
+		return false
+	}
+	return (res == testPass) != c.unless
 }

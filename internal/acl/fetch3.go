@@ -46,7 +46,7 @@ func l7Fetches() map[string]*fetchDef {
 		}
 		return d
 	}
-	hello := func(q helloQuery, k Kind) *fetchDef { return &fetchDef{out: k, fn: fetchHello(q)} }
+	hello := func(q helloQuery, k Kind) *fetchDef { return &fetchDef{out: k, fn: fetchHello(sideReq, q)} }
 	return map[string]*fetchDef{
 		"cook_val":     cook(sideReq, KindInt, false),
 		"req.cook_val": cook(sideReq, KindInt, false),
@@ -106,12 +106,18 @@ func l7Fetches() map[string]*fetchDef {
 		"prio_class":  {out: KindInt, fn: fetchConstInt(0)},
 		"prio_offset": {out: KindInt, fn: fetchConstInt(0)},
 
-		"req.len":            {out: KindInt, fn: fetchPayloadLen},
-		"req_len":            {out: KindInt, fn: fetchPayloadLen},
-		"req.payload":        {out: KindBin, fn: fetchPayload, minArgs: 2, maxArgs: 2, prep: prepNonNegInts},
-		"payload":            {out: KindBin, fn: fetchPayload, minArgs: 2, maxArgs: 2, prep: prepNonNegInts},
-		"req.payload_lv":     {out: KindBin, fn: fetchPayloadLV, minArgs: 2, maxArgs: 3, prep: prepPayloadLV},
-		"payload_lv":         {out: KindBin, fn: fetchPayloadLV, minArgs: 2, maxArgs: 3, prep: prepPayloadLV},
+		"req.len":        {out: KindInt, fn: fetchPayloadLen(sideReq)},
+		"req_len":        {out: KindInt, fn: fetchPayloadLen(sideReq)},
+		"req.payload":    {out: KindBin, fn: fetchPayload(sideReq), minArgs: 2, maxArgs: 2, prep: prepNonNegInts},
+		"payload":        {out: KindBin, fn: fetchPayload(sideReq), minArgs: 2, maxArgs: 2, prep: prepNonNegInts},
+		"req.payload_lv": {out: KindBin, fn: fetchPayloadLV(sideReq), minArgs: 2, maxArgs: 3, prep: prepPayloadLV},
+		"payload_lv":     {out: KindBin, fn: fetchPayloadLV(sideReq), minArgs: 2, maxArgs: 3, prep: prepPayloadLV},
+		// The server's data, as tcp-response content inspects it.
+		"res.len":            {out: KindInt, fn: fetchPayloadLen(sideRes)},
+		"res.payload":        {out: KindBin, fn: fetchPayload(sideRes), minArgs: 2, maxArgs: 2, prep: prepNonNegInts},
+		"res.payload_lv":     {out: KindBin, fn: fetchPayloadLV(sideRes), minArgs: 2, maxArgs: 3, prep: prepPayloadLV},
+		"res.ssl_hello_type": {out: KindInt, fn: fetchHello(sideRes, helloType)},
+		"rep_ssl_hello_type": {out: KindInt, fn: fetchHello(sideRes, helloType)},
 		"req.ssl_hello_type": hello(helloType, KindInt),
 		"req_ssl_hello_type": hello(helloType, KindInt),
 		"req.ssl_ver":        hello(helloVer, KindInt),
@@ -598,7 +604,16 @@ func fetchConstIP(e *Eval, x *Expr, it *iter) (Sample, bool) {
 	return Sample{Kind: KindIP, IP: x.args[0].obj.(netip.Addr)}, true
 }
 
-func payloadOf(e *Eval) ([]byte, bool) {
+// payloadOf returns the client's (sideReq) or the server's (sideRes)
+// data buffered so far, and whether the transaction has any such buffer.
+func payloadOf(e *Eval, sd side) ([]byte, bool) {
+	if sd == sideRes {
+		pt, ok := e.Txn.(ResPayloadTxn)
+		if !ok {
+			return nil, false
+		}
+		return pt.ResPayload(), true
+	}
 	pt, ok := e.Txn.(PayloadTxn)
 	if !ok {
 		return nil, false
@@ -606,18 +621,23 @@ func payloadOf(e *Eval) ([]byte, bool) {
 	return pt.ReqPayload(), true
 }
 
-func fetchPayloadLen(e *Eval, x *Expr, it *iter) (Sample, bool) {
-	p, ok := payloadOf(e)
-	if !once(it) {
-		return Sample{}, false
+// fetchPayloadLen is req.len and res.len: the bytes buffered, which
+// may grow as long as data can still arrive.
+func fetchPayloadLen(sd side) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		p, ok := payloadOf(e, sd)
+		if !once(it) {
+			return Sample{}, false
+		}
+		if sd == sideReq && p == nil && e.Txn.Method() != nil {
+			return intSample(htxReqSize(e.Txn)), true
+		}
+		if !ok {
+			return Sample{}, false
+		}
+		e.mayChange = true
+		return intSample(int64(len(p))), true
 	}
-	if p == nil && e.Txn.Method() != nil {
-		return intSample(htxReqSize(e.Txn)), true
-	}
-	if !ok {
-		return Sample{}, false
-	}
-	return intSample(int64(len(p))), true
 }
 
 // htxReqSize is what HAProxy 2.6 answers for req.len in an HTTP proxy:
@@ -640,19 +660,25 @@ func htxReqSize(t Txn) int64 {
 
 // fetchPayload is req.payload(<offset>,<length>); a length of 0 means
 // everything from the offset (CM 7.3.5).
-func fetchPayload(e *Eval, x *Expr, it *iter) (Sample, bool) {
-	p, ok := payloadOf(e)
-	if !once(it) || !ok {
-		return Sample{}, false
+// The whole-buffer form, and a block not received yet, may change with
+// more data.
+func fetchPayload(sd side) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		p, ok := payloadOf(e, sd)
+		if !once(it) || !ok {
+			return Sample{}, false
+		}
+		off, n := x.args[0].i, x.args[1].i
+		if off > int64(len(p)) || n > 0 && off+n > int64(len(p)) {
+			e.mayChange = true
+			return Sample{}, false
+		}
+		if n == 0 {
+			e.mayChange = true
+			return Sample{Kind: KindBin, B: p[off:]}, true
+		}
+		return Sample{Kind: KindBin, B: p[off : off+n]}, true
 	}
-	off, n := x.args[0].i, x.args[1].i
-	if off > int64(len(p)) || n > 0 && off+n > int64(len(p)) {
-		return Sample{}, false
-	}
-	if n == 0 {
-		return Sample{Kind: KindBin, B: p[off:]}, true
-	}
-	return Sample{Kind: KindBin, B: p[off : off+n]}, true
 }
 
 // prepPayloadLV reads <offset1>,<length>[,<offset2>]: the length field
@@ -676,27 +702,35 @@ func prepPayloadLV(c *compiler, x *Expr) error {
 }
 
 // fetchPayloadLV reads a big-endian length of <length> bytes at
-// <offset1>, then that many bytes at <offset2>.
-func fetchPayloadLV(e *Eval, x *Expr, it *iter) (Sample, bool) {
-	p, ok := payloadOf(e)
-	if !once(it) || !ok {
-		return Sample{}, false
+// <offset1>, then that many bytes at <offset2>; either not received yet
+// may still come.
+func fetchPayloadLV(sd side) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		p, ok := payloadOf(e, sd)
+		if !once(it) || !ok {
+			return Sample{}, false
+		}
+		o1, l1, o2 := x.args[0].i, x.args[1].i, x.args[2].i
+		if o1+l1 > int64(len(p)) {
+			e.mayChange = true
+			return Sample{}, false
+		}
+		var n int64
+		for _, c := range p[o1 : o1+l1] {
+			n = n<<8 | int64(c)
+		}
+		if x.args[2].isVar {
+			o2 += o1 + l1
+		}
+		if o2 < 0 || n < 0 {
+			return Sample{}, false
+		}
+		if o2+n > int64(len(p)) {
+			e.mayChange = true
+			return Sample{}, false
+		}
+		return Sample{Kind: KindBin, B: p[o2 : o2+n]}, true
 	}
-	o1, l1, o2 := x.args[0].i, x.args[1].i, x.args[2].i
-	if o1+l1 > int64(len(p)) {
-		return Sample{}, false
-	}
-	var n int64
-	for _, c := range p[o1 : o1+l1] {
-		n = n<<8 | int64(c)
-	}
-	if x.args[2].isVar {
-		o2 += o1 + l1
-	}
-	if o2 < 0 || n < 0 || o2+n > int64(len(p)) {
-		return Sample{}, false
-	}
-	return Sample{Kind: KindBin, B: p[o2 : o2+n]}, true
 }
 
 type helloQuery uint8
@@ -708,14 +742,18 @@ const (
 	helloST
 )
 
-func fetchHello(q helloQuery) fetchFn {
+func fetchHello(sd side, q helloQuery) fetchFn {
 	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
-		p, ok := payloadOf(e)
+		p, ok := payloadOf(e, sd)
 		if !once(it) || !ok {
 			return Sample{}, false
 		}
 		h, ok := parseHello(p)
 		if !ok {
+			// A handshake record cut short may still complete.
+			if len(p) == 0 || p[0] == 0x16 {
+				e.mayChange = true
+			}
 			return Sample{}, false
 		}
 		switch q {
@@ -734,7 +772,7 @@ func fetchHello(q helloQuery) fetchFn {
 
 // fetchALPN yields each protocol the ClientHello offers.
 func fetchALPN(e *Eval, x *Expr, it *iter) (Sample, bool) {
-	p, ok := payloadOf(e)
+	p, ok := payloadOf(e, sideReq)
 	if !ok {
 		return Sample{}, false
 	}

@@ -8,6 +8,12 @@ type PayloadTxn interface {
 	ReqPayload() []byte
 }
 
+// ResPayloadTxn is implemented by a Txn that holds the server's data
+// being inspected by tcp-response content rules (TCP mode).
+type ResPayloadTxn interface {
+	ResPayload() []byte
+}
+
 // rdpFetches read the RDP cookie of an X.224 connection request
 // (CM 7.3.5 req.rdp_cookie, req.rdp_cookie_cnt).
 var rdpFetches = map[string]*fetchDef{

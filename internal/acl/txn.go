@@ -108,8 +108,16 @@ type Eval struct {
 	// Response is set while http-response rules run: "hdr" then reads
 	// response headers, as HAProxy does.
 	Response bool
-	buf      []byte
-	it       iter
+	// Partial is set while the data a fetch reads may still grow
+	// (tcp-response content before its inspect-delay ends): a condition
+	// that a fetch marked as liable to change, and that did not match,
+	// is then undecided rather than false (HAProxy's ACL_TEST_MISS).
+	Partial bool
+	// mayChange is set by a fetch whose answer could differ with more
+	// data; missed by a condition found undecided.
+	mayChange, missed bool
+	buf               []byte
+	it                iter
 	// memo caches ACL results of the current pass: entry = gen<<1 | result.
 	memo []uint32
 	gen  uint32
@@ -133,6 +141,14 @@ func (e *Eval) Invalidate() {
 		clear(e.memo)
 		e.gen = 1
 	}
+}
+
+// Missed reports, and forgets, whether a condition evaluated while
+// Partial was undecided for want of data.
+func (e *Eval) Missed() bool {
+	m := e.missed
+	e.missed = false
+	return m
 }
 
 // Shrink drops the scratch space and the memo, for a session that will be

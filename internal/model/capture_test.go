@@ -18,14 +18,14 @@ func TestCapturesAndInspectDelayTyped(t *testing.T) {
 		m, cds := Compile(cfg, Options{})
 		return m.Frontend("f"), append(ds, cds...)
 	}
-	p, ds := compile("    capture request header Host len 5\n    capture response header X-Id len 9\n    tcp-request inspect-delay 3s\n")
+	p, ds := compile("    capture request header Host len 5\n    capture response header X-Id len 9\n    tcp-request inspect-delay 3s\n    tcp-response inspect-delay 2s\n")
 	if ds.HasAlerts() {
 		t.Fatal(ds)
 	}
 	want := []Capture{{Pos: config.Pos{File: "t.cfg", Line: 8, Col: 5}, Name: "Host", Len: 5},
 		{Pos: config.Pos{File: "t.cfg", Line: 9, Col: 5}, Response: true, Name: "X-Id", Len: 9}}
-	if len(p.Captures) != 2 || p.Captures[0] != want[0] || p.Captures[1] != want[1] || p.InspectDelay != 3*time.Second {
-		t.Fatalf("captures %+v, inspect-delay %s", p.Captures, p.InspectDelay)
+	if len(p.Captures) != 2 || p.Captures[0] != want[0] || p.Captures[1] != want[1] || p.InspectDelay != 3*time.Second || p.ResInspectDelay != 2*time.Second {
+		t.Fatalf("captures %+v, inspect-delay %s, tcp-response %s", p.Captures, p.InspectDelay, p.ResInspectDelay)
 	}
 	for _, tc := range []struct {
 		line, msg string
@@ -37,7 +37,7 @@ func TestCapturesAndInspectDelayTyped(t *testing.T) {
 		{"capture request header Host", "expects 'request header", 5, config.SevAlert},
 		{"capture cookie SID len 32", "'capture cookie' is not supported", 5, config.SevAlert},
 		{"tcp-request inspect-delay soon", "'tcp-request inspect-delay'", 31, config.SevAlert},
-		{"tcp-response inspect-delay 1s", "has no effect in bulwark", 5, config.SevWarning},
+		{"tcp-response inspect-delay soon", "'tcp-response inspect-delay'", 32, config.SevAlert},
 	} {
 		_, ds := compile("    " + tc.line + "\n")
 		found := false

@@ -347,6 +347,9 @@ type Proxy struct {
 	Captures []Capture
 	// InspectDelay is "tcp-request inspect-delay" (0 when absent).
 	InspectDelay time.Duration
+	// ResInspectDelay is "tcp-response inspect-delay" (0 when absent):
+	// how long tcp-response content rules may wait for the server's data.
+	ResInspectDelay time.Duration
 
 	// Directives keeps every directive applied to this proxy (inherited
 	// first) for the auditor and for positions.

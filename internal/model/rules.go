@@ -260,8 +260,7 @@ func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inh
 			return
 		}
 		if d.Name == "tcp-response" {
-			// Its rules are refused; the delay alone changes nothing.
-			c.noEffect(d.Pos, "'tcp-response inspect-delay'")
+			p.ResInspectDelay = v
 			return
 		}
 		p.InspectDelay = v

@@ -25,10 +25,14 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 				}
 			}
 		}
-		// The TCP relay does not read the server's data before relaying it.
-		if p.Mode != model.ModeHTTP {
+		// In HTTP mode tcp-response content rules run once on the parsed
+		// response head, where only reject (and the non-terminal actions)
+		// have a meaning.
+		if p.Mode == model.ModeHTTP {
 			for _, r := range p.TCPResponse {
-				no(r.Pos, "'tcp-response content' in a TCP proxy")
+				if r.Action == "close" {
+					no(r.Pos, "'tcp-response content close' in an HTTP proxy")
+				}
 			}
 		}
 		for _, r := range p.UseServers {

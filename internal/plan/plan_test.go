@@ -123,3 +123,30 @@ backend be from base
 		t.Fatal("no plan for be")
 	}
 }
+
+// tcp-response content runs in TCP proxies; "close" is refused in an
+// HTTP proxy, whose tcp-response rules run on the parsed response head.
+func TestTCPResponsePlan(t *testing.T) {
+	_, ds := compile(t, defaults+`
+listen l
+    mode tcp
+    bind 127.0.0.1:8080
+    tcp-response inspect-delay 1s
+    tcp-response content reject unless { res.payload(0,0) -m sub OK }
+    tcp-response content close if { res.len gt 10 }
+    server s 127.0.0.1:9000
+`)
+	if ds.HasAlerts() {
+		t.Fatalf("TCP proxy: %v", ds)
+	}
+	_, ds = compile(t, defaults+`
+listen l
+    mode http
+    bind 127.0.0.1:8080
+    tcp-response content close if { res.len gt 10 }
+    server s 127.0.0.1:9000
+`)
+	if !strings.Contains(fmt.Sprint(ds), "'tcp-response content close' in an HTTP proxy is not supported") {
+		t.Fatalf("HTTP proxy: %v", ds)
+	}
+}

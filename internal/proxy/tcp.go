@@ -152,9 +152,77 @@ func (fe *frontend) serveTCP(c net.Conn) {
 			return
 		}
 	}
-	in, out, term := relay(c, sc, clientTO, serverTO)
+	var inspect func() ([]byte, rules.Verdict, error)
+	if r := be.rules; r != nil && r.tcpResp.Len() > 0 {
+		txn.be = be
+		inspect = func() ([]byte, rules.Verdict, error) {
+			return inspectResponse(fe, r.tcpResp, txn, sc, be.cfg.ResInspectDelay, serverTO)
+		}
+	}
+	in, out, term := relay(c, sc, clientTO, serverTO, inspect)
 	e.BytesIn, e.BytesOut, e.Term = in+int64(len(peeked)), out, term
 	e.Ta = time.Since(start)
+	if txn.level != "" {
+		e.Level = txn.level
+	}
+}
+
+// resBufSize is how much of the server's data tcp-response content rules
+// can inspect: HAProxy's default tune.bufsize less tune.maxrewrite, the
+// point at which its response buffer counts as full and the rules must
+// decide.
+const resBufSize = 16384 - 1024
+
+// inspectResponse runs the backend's tcp-response content rules on the
+// server's first bytes (CM 4.2 "tcp-response content"). The rules run
+// as soon as the server is connected, then again on every read, from the
+// first rule, while one of them cannot decide on the data so far; they
+// decide with what is there once the inspect-delay has passed, the
+// buffer is full or the server has closed, and at once without a delay.
+// It returns the bytes read, to be forwarded unless the verdict is
+// Reject; err is a server read error or its timeout.
+func inspectResponse(fe *frontend, l *rules.List, txn *tcpTxn, sc net.Conn, delay, serverTO time.Duration) ([]byte, rules.Verdict, error) {
+	ev := acl.NewEval(txn)
+	x := rules.Exec{E: ev, T: txn, DNS: fe.rt.lookup(), Ctx: fe.rt.ctx}
+	defer func() {
+		txn.resPayload = nil
+		sc.SetReadDeadline(time.Time{})
+	}()
+	buf := make([]byte, 0, resBufSize)
+	var end time.Time
+	if delay > 0 {
+		end = time.Now().Add(delay)
+	}
+	eof := false
+	for {
+		final := delay <= 0 || eof || len(buf) >= resBufSize || !time.Now().Before(end)
+		txn.resPayload = buf
+		ev.Reset()
+		ev.Partial = !final
+		res := l.Run(&x)
+		ev.Partial = false
+		if res.Verdict != rules.Wait {
+			return buf, res.Verdict, nil
+		}
+		// Wait for more data, at most until the inspect-delay ends or
+		// the server timeout, whichever is first.
+		dl := end
+		if serverTO > 0 && time.Now().Add(serverTO).Before(dl) {
+			dl = time.Now().Add(serverTO)
+		}
+		sc.SetReadDeadline(dl)
+		n, err := sc.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			eof = true
+		case isTimeout(err) && !time.Now().Before(end):
+			// The inspect-delay is over: decide on what arrived.
+		default:
+			return buf, rules.Reject, err
+		}
+	}
 }
 
 // connect picks a server and connects to it, with "retries" and
@@ -242,8 +310,11 @@ func (b *backend) shouldRedispatch(n int) bool {
 }
 
 // relay copies both ways until both sides are done, propagating half-closes.
-// Each direction is cut after its inactivity timeout.
-func relay(client, srv net.Conn, clientTO, serverTO time.Duration) (in, out int64, term string) {
+// Each direction is cut after its inactivity timeout. inspect, when set,
+// decides on the server's first bytes before any reach the client
+// (tcp-response content); the client's data flows to the server
+// meanwhile.
+func relay(client, srv net.Conn, clientTO, serverTO time.Duration, inspect func() ([]byte, rules.Verdict, error)) (in, out int64, term string) {
 	var wg sync.WaitGroup
 	var inErr, outErr error
 	wg.Add(1)
@@ -252,9 +323,61 @@ func relay(client, srv net.Conn, clientTO, serverTO time.Duration) (in, out int6
 		in, inErr = copyDir(srv, client, clientTO)
 		closeWrite(srv)
 	}()
-	out, outErr = copyDir(client, srv, serverTO)
+	decided := ""
+	relayed := false
+	if inspect != nil {
+		fwd, v, err := inspect()
+		switch {
+		case err != nil:
+			outErr = err
+			srv.Close()
+			client.Close()
+		case v == rules.Reject:
+			// Nothing of the response reaches the client (CM 4.2: the
+			// response is rejected; HAProxy logs PD). The client gets a
+			// FIN, as from HAProxy, rather than the reset a close with
+			// its data unread would send: the copy towards the closed
+			// server ends at the client's next bytes, or in a second.
+			decided = "PD"
+			srv.Close()
+			client.SetReadDeadline(time.Now().Add(time.Second))
+		default:
+			var werr error
+			if len(fwd) > 0 {
+				if serverTO > 0 {
+					client.SetWriteDeadline(time.Now().Add(serverTO))
+				}
+				var n int
+				n, werr = client.Write(fwd)
+				out += int64(n)
+			}
+			switch {
+			case werr != nil:
+				outErr = werr
+				srv.Close()
+				client.Close()
+			case v == rules.Close:
+				// The server connection ends; the client gets what
+				// was received, then a FIN, and has a second to close.
+				srv.Close()
+				decided = "--"
+				client.SetReadDeadline(time.Now().Add(time.Second))
+			default:
+				relayed = true
+			}
+		}
+	} else {
+		relayed = true
+	}
+	if relayed {
+		n, err := copyDir(client, srv, serverTO)
+		out, outErr = out+n, err
+	}
 	closeWrite(client)
 	wg.Wait()
+	if decided != "" {
+		return in, out, decided
+	}
 	term = "--"
 	switch {
 	case isTimeout(inErr):

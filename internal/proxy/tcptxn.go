@@ -25,6 +25,9 @@ type tcpTxn struct {
 	conn     net.Conn // the client connection (PROXY header fetches); nil for h2
 	expectPP bool     // "tcp-request connection expect-proxy" ran
 	payload  []byte   // the client's first bytes, when inspected
+	// resPayload is the server's data while tcp-response content rules
+	// inspect it.
+	resPayload []byte
 }
 
 func (t *tcpTxn) Src() netip.AddrPort           { return t.src }
@@ -91,3 +94,6 @@ func (t *tcpTxn) release() {
 
 // ReqPayload serves the req.rdp_cookie fetches.
 func (t *tcpTxn) ReqPayload() []byte { return t.payload }
+
+// ResPayload serves the res.payload and res.len fetches.
+func (t *tcpTxn) ResPayload() []byte { return t.resPayload }

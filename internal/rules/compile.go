@@ -110,6 +110,14 @@ func (a cacheAction) run(x *Exec, r *rule, res *Result) bool {
 
 func compileReject(*compiler, *model.Rule) action { return verdictAction(Reject) }
 
+func compileClose(c *compiler, r *model.Rule) action {
+	if len(r.Args) > 0 {
+		c.errf(r.Args[0].Pos, r, "unexpected argument '%s'", r.Args[0].Text)
+		return nil
+	}
+	return verdictAction(Close)
+}
+
 func compileAuth(c *compiler, r *model.Rule) action {
 	a := r.Args
 	realm := c.p.Name

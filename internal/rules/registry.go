@@ -39,6 +39,7 @@ var registry = map[string]actionDef{
 	"allow":          {httpAll, compileAllow},
 	"accept":         {tcpAll, compileAllow},
 	"reject":         {reqOnly | tcpAll, compileReject},
+	"close":          {tcpResp, compileClose},
 	"deny":           {httpBoth, compileReply},
 	"return":         {httpBoth, compileReply},
 	"tarpit":         {reqOnly, compileReply},

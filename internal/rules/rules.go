@@ -84,9 +84,15 @@ const (
 	// Service hands the request to a built-in service ("use-service",
 	// Result.Service names it).
 	Service
+	// Close ends the server connection once what was received is
+	// forwarded (tcp-response content close).
+	Close
+	// Wait: the rule at Pos cannot decide on the data received so far
+	// (acl.Eval.Partial); run the list again when more has arrived.
+	Wait
 )
 
-var verdictNames = [...]string{"continue", "allow", "deny", "tarpit", "auth", "redirect", "return", "reject", "accept", "error", "service"}
+var verdictNames = [...]string{"continue", "allow", "deny", "tarpit", "auth", "redirect", "return", "reject", "accept", "error", "service", "close", "wait"}
 
 func (v Verdict) String() string { return verdictNames[v] }
 
@@ -246,7 +252,10 @@ func Compile(p *model.Proxy, kind Kind, set *acl.Set, opt Options) (*List, confi
 // Len returns the number of compiled rules.
 func (l *List) Len() int { return len(l.rules) }
 
-// Run evaluates the list in order until a terminal action.
+// Run evaluates the list in order until a terminal action. With
+// x.E.Partial set, a rule whose condition cannot be decided yet ends the
+// run with Wait: the rules before it have run, and run again with the
+// list, as HAProxy's inspection restarts from the first rule.
 func (l *List) Run(x *Exec) Result {
 	x.E.Response = l.kind == HTTPResponse || l.kind == HTTPAfter || l.kind == TCPResponse
 	x.E.Invalidate()
@@ -254,6 +263,9 @@ func (l *List) Run(x *Exec) Result {
 	x.Lax = false
 	for _, r := range l.rules {
 		if !r.cond.Match(x.E) {
+			if x.E.Partial && x.E.Missed() {
+				return Result{Verdict: Wait, Pos: r.pos}
+			}
 			continue
 		}
 		// The result lives in x: a local would escape through the
