@@ -431,6 +431,9 @@ type srvConn struct {
 	rd   *h1.Reader
 	srv  *server
 	used bool // carried at least one request: safe to reuse
+	// reqs counts the requests it carried to the pool; from two on it is
+	// proven reusable ("http-reuse aggressive" lends it to first requests).
+	reqs int
 	// to is the server address the connection went to: once DNS moves
 	// the server, the connection is stale and carries no more requests.
 	to netip.Addr

@@ -41,8 +41,14 @@ type httpSession struct {
 	src, dst netip.AddrPort
 	srcText  []byte
 	nreq     int
-	attached *srvConn // server connection kept across requests (keep-alive)
+	attached *srvConn // server connection of the request in progress, or kept for the next one
 	attBE    *backend
+	// lent is the server connection the last request used, lent to its
+	// server's idle pool between requests so that other sessions may
+	// take it (as HAProxy does); the next request takes it back when it
+	// is still there. lentBE is its backend.
+	lent   *srvConn
+	lentBE *backend
 
 	// Rule evaluation state, reused for every request (the executor's is
 	// in m, which an idle session gives back).
@@ -313,6 +319,7 @@ func (s *httpSession) detach(reusable bool) {
 	// only: it never goes to the shared pool.
 	if reusable && s.attBE.reuse != "never" && sc.srv.pp == nil {
 		sc.used = true
+		sc.reqs++
 		sc.srv.pool.put(sc)
 	} else {
 		sc.close()
@@ -855,6 +862,12 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 				s.detach(false)
 			} else if !clientKeep {
 				s.detach(true)
+			} else if s.attBE.reuse != "never" && sc.srv.pp == nil {
+				// HAProxy puts the connection in the idle pool at the end
+				// of every transaction: another client's request may use
+				// it before this client's next one.
+				s.lent, s.lentBE = sc, s.attBE
+				s.detach(true)
 			} else {
 				sc.idleAt = time.Now()
 			}
@@ -1100,6 +1113,13 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 // an idle one (never for the first request of a session under "http-reuse
 // safe", nor when dialNew), or a new one.
 func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dialNew bool) (*srvConn, int, bool, error) {
+	if sc := s.lent; sc != nil {
+		s.lent = nil
+		if s.attached == nil && sc.srv.pool.reclaim(sc) {
+			s.attached, s.attBE = sc, s.lentBE
+		}
+		s.lentBE = nil
+	}
 	// Bytes the server sent after its response, or its close, make the
 	// kept connection unusable; the next response must not be read from
 	// them.
@@ -1138,9 +1158,12 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	// An h2 stream is one request of a longer client connection: like a
 	// later request of an HTTP/1.1 connection it may use an idle server
 	// connection.
-	reuseOK := !dialNew && (be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && (s.nreq > 1 || s.h2)))
+	later := s.nreq > 1 || s.h2
+	reuseOK := !dialNew && (be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && later))
 	if reuseOK {
-		if sc := srv.pool.take(); sc != nil {
+		// "aggressive" gives a first request only a connection proven
+		// reusable: one that already carried a second request.
+		if sc := srv.pool.take(be.reuse == "aggressive" && !later); sc != nil {
 			s.attached, s.attBE = sc, be
 			e.Tc = 0
 			return sc, idx, false, nil

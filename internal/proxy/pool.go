@@ -28,18 +28,24 @@ type idlePool struct {
 func (p *idlePool) keeps() bool { return p.max != 0 && p.every > 0 }
 
 // take returns the most recently used idle connection that is still
-// usable, closing the dead ones it meets; nil when none is left. The most
-// recent is the least likely to have met the server's idle timeout, and
-// leaves the oldest to the purge.
-func (p *idlePool) take() *srvConn {
+// usable (with proven, one that carried two requests or more), closing
+// the dead ones it meets; nil when none is left. The most recent is the
+// least likely to have met the server's idle timeout, and leaves the
+// oldest to the purge.
+func (p *idlePool) take(proven bool) *srvConn {
 	for {
 		p.mu.Lock()
 		n := len(p.conns)
-		if n == 0 {
+		i := n - 1
+		for proven && i >= 0 && p.conns[i].reqs < 2 {
+			i--
+		}
+		if i < 0 {
 			p.mu.Unlock()
 			return nil
 		}
-		sc := p.conns[n-1]
+		sc := p.conns[i]
+		copy(p.conns[i:], p.conns[i+1:])
 		p.conns[n-1] = nil // the backing array must not keep it alive
 		p.conns = p.conns[:n-1]
 		p.mu.Unlock()
@@ -50,16 +56,49 @@ func (p *idlePool) take() *srvConn {
 	}
 }
 
+// reclaimDepth is how far from the top of the pool a session looks for
+// the connection it lent: past that, others have used the pool since and
+// any idle connection will do as well.
+const reclaimDepth = 8
+
+// reclaim takes sc back from the pool if it is still there, for the next
+// request of the session that lent it. A connection back within
+// attachedCheckAfter is taken without a peek: the server had no time to
+// close it (a failed send is retried on a new connection anyway).
+func (p *idlePool) reclaim(sc *srvConn) bool {
+	p.mu.Lock()
+	n := len(p.conns)
+	i := n - 1
+	for ; i >= 0 && i >= n-reclaimDepth; i-- {
+		if p.conns[i] == sc {
+			break
+		}
+	}
+	if i < 0 || i < n-reclaimDepth {
+		p.mu.Unlock()
+		return false
+	}
+	copy(p.conns[i:], p.conns[i+1:])
+	p.conns[n-1] = nil
+	p.conns = p.conns[:n-1]
+	p.mu.Unlock()
+	if sc.stale() || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
+		sc.close()
+		return false
+	}
+	return true
+}
+
 // put keeps sc for a later request, or closes it when the pool keeps
 // nothing, when its reader still holds bytes (something the server sent
-// unasked: the connection is out of step) or when the generation stopped.
-// A full pool drops its oldest connection for sc.
+// unasked: the connection is out of step), when the generation stopped,
+// or when the pool is full ("pool-max-conn": HAProxy keeps the
+// connections already idle and closes the one that does not fit).
 func (p *idlePool) put(sc *srvConn) {
 	if !p.keeps() || sc.stale() || !sc.rd.Release() {
 		sc.close()
 		return
 	}
-	var evict *srvConn
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -67,10 +106,9 @@ func (p *idlePool) put(sc *srvConn) {
 		return
 	}
 	if p.max > 0 && len(p.conns) >= p.max {
-		evict = p.conns[0]
-		n := copy(p.conns, p.conns[1:])
-		p.conns[n] = nil
-		p.conns = p.conns[:n]
+		p.mu.Unlock()
+		sc.close()
+		return
 	}
 	// Set under the lock so that conns stays ordered by idleAt.
 	sc.idleAt = time.Now()
@@ -84,9 +122,6 @@ func (p *idlePool) put(sc *srvConn) {
 		}
 	}
 	p.mu.Unlock()
-	if evict != nil {
-		evict.close()
-	}
 }
 
 // purge runs every pool-purge-delay while the pool is not empty. It closes
