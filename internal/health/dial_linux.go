@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // syncConnectError is a connect that failed in the connect call itself
@@ -23,8 +24,13 @@ func (e *syncConnectError) Unwrap() error { return e.errno }
 
 // dialTCP connects to addr (an IP literal with port) without blocking
 // the thread, keeping apart errors of the connect call and errors of the
-// connection attempt. Names fall back to net.Dialer.
-func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
+// connection attempt. Names fall back to net.Dialer. delack delays the
+// last ACK of the handshake as HAProxy does for a check whose connect is
+// its last step or is followed by a send: the ACK then rides on the
+// request, or never leaves when the check ends at the connect (the reset
+// that closes it reaches a server that has not accepted it yet), one
+// packet fewer for both sides.
+func dialTCP(ctx context.Context, addr string, delack bool) (net.Conn, error) {
 	ap, err := netipAddrPort(addr)
 	if err != nil {
 		var d net.Dialer
@@ -46,6 +52,10 @@ func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
+	if delack {
+		// Best effort, as in HAProxy: a failure only costs the packet.
+		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
+	}
 	switch err := syscall.Connect(fd, sa); {
 	case err == nil, errors.Is(err, syscall.EINPROGRESS), errors.Is(err, syscall.EINTR):
 	default:
@@ -59,13 +69,16 @@ func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
 	// On loopback and fast networks the handshake is often over when
 	// connect returns: then the socket needs no poller until (unless)
 	// the check sends or reads, and a connect-only check costs no
-	// registration, no park and no wake-up.
-	if n, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR); err == nil && n != 0 {
-		syscall.Close(fd)
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: ap, Err: os.NewSyscallError("connect", syscall.Errno(n))}
-	} else if err == nil {
-		if _, err := syscall.Getpeername(fd); err == nil {
-			return &lazyConn{fd: fd, raddr: ap}, nil
+	// registration, no park and no wake-up. One TCP_INFO read tells
+	// established from in progress; only a connection already closed
+	// (refused) costs the SO_ERROR read.
+	switch tcpState(fd) {
+	case tcpEstablished:
+		return &lazyConn{fd: fd, raddr: ap}, nil
+	case tcpClose:
+		if n, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR); err == nil && n != 0 {
+			syscall.Close(fd)
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: ap, Err: os.NewSyscallError("connect", syscall.Errno(n))}
 		}
 	}
 	f := os.NewFile(uintptr(fd), "check")
@@ -148,6 +161,24 @@ func (c *fileConn) SetLinger(sec int) error {
 		serr = syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: int32(sec)})
 	})
 	return serr
+}
+
+// Kernel TCP states (include/net/tcp_states.h) as TCP_INFO reports them.
+const (
+	tcpEstablished = 1
+	tcpClose       = 7
+)
+
+// tcpState is the socket's TCP state, 0 when it cannot be read.
+func tcpState(fd int) uint8 {
+	var info syscall.TCPInfo
+	n := uint32(unsafe.Sizeof(info))
+	_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_INFO,
+		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 || n < 1 {
+		return 0
+	}
+	return info.State
 }
 
 func netipAddrPort(addr string) (*net.TCPAddr, error) {

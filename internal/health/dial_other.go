@@ -9,7 +9,7 @@ import (
 
 // dialTCP is net.Dialer's: outside Linux the connect errors are not told
 // apart.
-func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
+func dialTCP(ctx context.Context, addr string, delack bool) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", addr)
 }

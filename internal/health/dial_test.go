@@ -86,3 +86,50 @@ func TestOffsetsAndSpread(t *testing.T) {
 		t.Fatal("spread is not both ways, or applies at 0")
 	}
 }
+
+// A check that ends at its connect delays the handshake's last ACK, as
+// HAProxy does: the reset that closes it reaches a server that never
+// completed the handshake, so the server's accept queue stays empty. A
+// check with a send after its connect sends the ACK with the request,
+// and the server accepts it as usual.
+func TestConnectOnlyCheckIsNeverAccepted(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	tl := l.(*net.TCPListener)
+	target := Target{Addr: l.Addr().String(), ConnectTimeout: time.Second, Timeout: time.Second}
+	for i := 0; i < 3; i++ {
+		if r := Run(context.Background(), TCPConnect(), target); r.Status != srvstate.CheckL4OK {
+			t.Fatalf("connect check: %s %q", r.Status, r.Info)
+		}
+	}
+	tl.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if c, err := tl.Accept(); err == nil {
+		c.Close()
+		t.Fatal("the server accepted a connect-only check: the last ACK of the handshake was sent")
+	}
+	// The HTTP check's request completes the handshake.
+	got := make(chan string, 1)
+	go func() {
+		tl.SetDeadline(time.Now().Add(2 * time.Second))
+		c, err := tl.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		b := make([]byte, 512)
+		n, _ := c.Read(b)
+		c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
+		got <- string(b[:n])
+	}()
+	if r := Run(context.Background(), HTTPScript("GET", "/", "HTTP/1.0"), target); r.Status != srvstate.CheckL7OK {
+		t.Fatalf("http check: %s %q", r.Status, r.Info)
+	}
+	if req := <-got; !strings.HasPrefix(req, "GET / HTTP/1.0\r\n") {
+		t.Fatalf("server read %q", req)
+	}
+}

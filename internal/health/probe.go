@@ -125,7 +125,7 @@ func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
 			rule.Do(&r.cx)
 			continue
 		case Connect:
-			ok = r.connect(rule)
+			ok = r.connect(rule, i+1 == len(s.Rules) || s.Rules[i+1].Action == Send)
 		case Send:
 			ok = r.send(rule)
 		case Expect:
@@ -187,7 +187,9 @@ func (r *probeRun) where(rule *Rule, what string) string {
 	return s
 }
 
-func (r *probeRun) connect(rule *Rule) bool {
+// connect opens the connection of rule; delack when the connect is the
+// last step or a send follows (HAProxy's CONNECT_DELACK_ALWAYS).
+func (r *probeRun) connect(rule *Rule, delack bool) bool {
 	r.close()
 	r.in, r.eof, r.resp, r.tls = r.in[:0], false, nil, false
 	c := rule.Conn
@@ -221,7 +223,7 @@ func (r *probeRun) connect(rule *Rule) bool {
 	if dial == nil {
 		dial = func(ctx context.Context, netw, addr string) (net.Conn, error) {
 			if netw == "tcp" {
-				return dialTCP(ctx, addr)
+				return dialTCP(ctx, addr, delack)
 			}
 			var d net.Dialer
 			return d.DialContext(ctx, netw, addr)
