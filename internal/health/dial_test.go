@@ -133,3 +133,26 @@ func TestConnectOnlyCheckIsNeverAccepted(t *testing.T) {
 		t.Fatalf("server read %q", req)
 	}
 }
+
+// The raw connect builds IPv4 and IPv6 socket addresses itself: both
+// reach their listener, and a closed port of each is refused.
+func TestConnectCheckIPv4AndIPv6(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		host := "127.0.0.1"
+		if network == "tcp6" {
+			host = "[::1]"
+		}
+		l, err := net.Listen(network, host+":0")
+		if err != nil {
+			t.Skipf("%s loopback: %v", network, err)
+		}
+		addr := l.Addr().String()
+		if r := Run(context.Background(), TCPConnect(), Target{Addr: addr, ConnectTimeout: time.Second, Timeout: time.Second}); r.Status != srvstate.CheckL4OK {
+			t.Errorf("%s %s: %s %q, want L4OK", network, addr, r.Status, r.Info)
+		}
+		l.Close()
+		if r := Run(context.Background(), TCPConnect(), Target{Addr: addr, ConnectTimeout: time.Second, Timeout: time.Second}); r.Status != srvstate.CheckL4CON || r.Info != "Connection refused" {
+			t.Errorf("%s %s closed: %s %q, want L4CON refused", network, addr, r.Status, r.Info)
+		}
+	}
+}

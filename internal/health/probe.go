@@ -217,16 +217,25 @@ func (r *probeRun) connect(rule *Rule, delack bool) bool {
 	if c.Port != 0 {
 		what = "connect port " + strconv.Itoa(c.Port)
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, r.t.ConnectTimeout)
-	defer cancel()
 	dial := r.t.Dial
 	if dial == nil {
+		// The connect timeout takes a context (and its timer) only when
+		// the connect has to wait.
 		dial = func(ctx context.Context, netw, addr string) (net.Conn, error) {
 			if netw == "tcp" {
-				return dialTCP(ctx, addr, delack)
+				return dialTCP(ctx, r.t.ConnectTimeout, addr, delack)
 			}
+			ctx, cancel := context.WithTimeout(ctx, r.t.ConnectTimeout)
+			defer cancel()
 			var d net.Dialer
 			return d.DialContext(ctx, netw, addr)
+		}
+	} else {
+		custom := dial
+		dial = func(ctx context.Context, netw, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, r.t.ConnectTimeout)
+			defer cancel()
+			return custom(ctx, netw, addr)
 		}
 	}
 	via := r.t.Socks4 != "" && netw == "tcp" && (c.ViaSocks4 || c.Default && r.t.Socks4Checks)
@@ -234,7 +243,7 @@ func (r *probeRun) connect(rule *Rule, delack bool) bool {
 	if via {
 		addr = r.t.Socks4
 	}
-	conn, err := dial(ctx, netw, addr)
+	conn, err := dial(r.ctx, netw, addr)
 	if err == nil && via {
 		// The SOCKS4 handshake belongs to the connect: its failure is a
 		// connection problem in HAProxy's words.
