@@ -39,7 +39,7 @@ func dialTCP(ctx context.Context, timeout time.Duration, addr string, delack boo
 		return d.DialContext(ctx, "tcp", addr)
 	}
 	family := syscall.AF_INET
-	if ap.IP.To4() == nil {
+	if !ap.Addr().Unmap().Is4() {
 		family = syscall.AF_INET6
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
@@ -72,7 +72,7 @@ func dialTCP(ctx context.Context, timeout time.Duration, addr string, delack boo
 	case tcpClose:
 		if n, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR); err == nil && n != 0 {
 			rawClose(fd)
-			return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: ap, Err: os.NewSyscallError("connect", syscall.Errno(n))}
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError("connect", syscall.Errno(n))}
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -120,7 +120,7 @@ func dialTCP(ctx context.Context, timeout time.Duration, addr string, delack boo
 		return nil, context.DeadlineExceeded
 	}
 	if soErr != nil {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: ap, Err: os.NewSyscallError("connect", soErr)}
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError("connect", soErr)}
 	}
 	f.SetWriteDeadline(time.Time{})
 	ok = true
@@ -133,10 +133,10 @@ func dialTCP(ctx context.Context, timeout time.Duration, addr string, delack boo
 // deadlines), seen as a net.Conn.
 type fileConn struct {
 	*os.File
-	raddr *net.TCPAddr
+	raddr netip.AddrPort
 }
 
-func (c *fileConn) RemoteAddr() net.Addr { return c.raddr }
+func (c *fileConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
 
 func (c *fileConn) LocalAddr() net.Addr {
 	var a net.Addr = &net.TCPAddr{}
@@ -165,24 +165,25 @@ func (c *fileConn) SetLinger(sec int) error {
 // second then do not hand their thread's P back to the scheduler five
 // times each, which woke other threads to take it.
 
-func rawConnect(fd int, ap *net.TCPAddr) error {
+func rawConnect(fd int, ap netip.AddrPort) error {
 	var (
 		ptr  unsafe.Pointer
 		size uintptr
 		sa4  syscall.RawSockaddrInet4
 		sa6  syscall.RawSockaddrInet6
 	)
-	if ip := ap.IP.To4(); ip != nil {
+	port := ap.Port()
+	if ip := ap.Addr().Unmap(); ip.Is4() {
 		sa4.Family = syscall.AF_INET
-		copy(sa4.Addr[:], ip)
+		sa4.Addr = ip.As4()
 		p := (*[2]byte)(unsafe.Pointer(&sa4.Port))
-		p[0], p[1] = byte(ap.Port>>8), byte(ap.Port)
+		p[0], p[1] = byte(port>>8), byte(port)
 		ptr, size = unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
 	} else {
 		sa6.Family = syscall.AF_INET6
-		copy(sa6.Addr[:], ap.IP.To16())
+		sa6.Addr = ap.Addr().As16()
 		p := (*[2]byte)(unsafe.Pointer(&sa6.Port))
-		p[0], p[1] = byte(ap.Port>>8), byte(ap.Port)
+		p[0], p[1] = byte(port>>8), byte(port)
 		ptr, size = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
 	}
 	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(ptr), size)
@@ -222,23 +223,26 @@ func tcpState(fd int) uint8 {
 	return info.State
 }
 
-func netipAddrPort(addr string) (*net.TCPAddr, error) {
+// netipAddrPort parses an IP literal with a port (a number or a service
+// name); it allocates nothing in the common case, as it runs per check.
+func netipAddrPort(addr string) (netip.AddrPort, error) {
 	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		return net.TCPAddrFromAddrPort(ap), nil
+		return ap, nil
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, err
+		return netip.AddrPort{}, err
 	}
 	ip := net.ParseIP(host)
 	if ip == nil {
-		return nil, errors.New("not an IP")
+		return netip.AddrPort{}, errors.New("not an IP")
 	}
 	pa, err := net.LookupPort("tcp", port)
 	if err != nil {
-		return nil, err
+		return netip.AddrPort{}, err
 	}
-	return &net.TCPAddr{IP: ip, Port: pa}, nil
+	a, _ := netip.AddrFromSlice(ip)
+	return netip.AddrPortFrom(a.Unmap(), uint16(pa)), nil
 }
 
 // lazyConn is a connected socket not yet known to the poller: it is
@@ -249,7 +253,7 @@ type lazyConn struct {
 	mu     sync.Mutex
 	fd     int
 	closed bool
-	raddr  *net.TCPAddr
+	raddr  netip.AddrPort
 	f      *fileConn
 	rd, wd time.Time
 }
@@ -334,7 +338,7 @@ func (c *lazyConn) deadline(t time.Time, read, write bool) error {
 func (c *lazyConn) SetDeadline(t time.Time) error      { return c.deadline(t, true, true) }
 func (c *lazyConn) SetReadDeadline(t time.Time) error  { return c.deadline(t, true, false) }
 func (c *lazyConn) SetWriteDeadline(t time.Time) error { return c.deadline(t, false, true) }
-func (c *lazyConn) RemoteAddr() net.Addr               { return c.raddr }
+func (c *lazyConn) RemoteAddr() net.Addr               { return net.TCPAddrFromAddrPort(c.raddr) }
 
 func (c *lazyConn) LocalAddr() net.Addr {
 	c.mu.Lock()

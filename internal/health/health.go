@@ -98,7 +98,7 @@ const maxTick = 10 * time.Millisecond
 // grown stack from one check to the next (a new goroutine per check
 // would grow one every time); a check that blocks never holds others
 // up, since a due check with no idle worker gets a new one.
-const maxIdle = 32
+const maxIdle = 128
 
 // job is the check of one server (or its agent).
 type job struct {
@@ -285,12 +285,15 @@ func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, chang
 	target, script := s.target()
 	target.Bufs = &c.bufs
 	j := &job{}
+	// The job never runs twice at once: one Target serves all its
+	// checks, copied afresh from target each time.
+	var t Target
 	j.run = func() (time.Duration, bool) {
 		cur := st.Load()
 		if !cur.ChecksRunning() {
 			return s.Inter, true
 		}
-		t := target
+		t = target
 		if s.Before != nil {
 			s.Before(&t, cur)
 		}

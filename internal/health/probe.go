@@ -351,23 +351,37 @@ func (r *probeRun) send(rule *Rule) bool {
 }
 
 // request renders an HTTP check request. "Connection: close" is added
-// unless a header sets Connection, and Content-Length with a body.
+// unless a header sets Connection, and Content-Length with a body. A
+// request with nothing to evaluate was rendered once by Finish.
 func (r *probeRun) request(q *Request) []byte {
+	if q.static != nil && r.t.State == nil {
+		return q.static
+	}
+	state := ""
+	if r.t.State != nil {
+		state = r.t.State()
+	}
+	return q.render(&r.cx, r.t.State != nil, state)
+}
+
+// render writes q, its log-format parts evaluated against cx, with the
+// X-Haproxy-Server-State header when withState.
+func (q *Request) render(cx *Context, withState bool, state string) []byte {
 	var b bytes.Buffer
 	uri, body := q.URI, q.Body
 	if q.URIFmt != nil {
-		if uri = q.URIFmt(&r.cx); uri == "" {
+		if uri = q.URIFmt(cx); uri == "" {
 			uri = "/"
 		}
 	}
 	if q.BodyFmt != nil {
-		body = q.BodyFmt(&r.cx)
+		body = q.BodyFmt(cx)
 	}
 	b.WriteString(q.Method + " " + uri + " " + q.Version + "\r\n")
 	conn := false
 	for i, h := range q.Headers {
 		if i < len(q.HeaderFmts) && q.HeaderFmts[i] != nil {
-			h[1] = q.HeaderFmts[i](&r.cx)
+			h[1] = q.HeaderFmts[i](cx)
 		}
 		if strings.EqualFold(h[0], "connection") {
 			conn = true
@@ -377,8 +391,8 @@ func (r *probeRun) request(q *Request) []byte {
 		}
 		b.WriteString(h[0] + ": " + h[1] + "\r\n")
 	}
-	if r.t.State != nil {
-		b.WriteString("X-Haproxy-Server-State: " + r.t.State() + "\r\n")
+	if withState {
+		b.WriteString("X-Haproxy-Server-State: " + state + "\r\n")
 	}
 	if !conn {
 		b.WriteString("Connection: close\r\n")
