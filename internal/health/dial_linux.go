@@ -290,12 +290,50 @@ func (c *lazyConn) Read(b []byte) (int, error) {
 	return f.Read(b)
 }
 
+// Write sends b straight from the socket while the poller does not know
+// it yet: a check's request fits the empty send buffer, so it needs no
+// registration, no wait and (the send being non-blocking, and raw) no
+// hand-off of the thread's P. What does not fit, or a passed deadline,
+// goes through the poller.
 func (c *lazyConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	if c.f == nil && !c.closed && (c.wd.IsZero() || time.Now().Before(c.wd)) {
+		n, err := rawSend(c.fd, b)
+		c.mu.Unlock()
+		if err != nil && err != syscall.EAGAIN {
+			return n, &os.PathError{Op: "write", Path: "check", Err: err}
+		}
+		if n == len(b) {
+			return n, nil
+		}
+		f, ferr := c.file()
+		if ferr != nil {
+			return n, ferr
+		}
+		m, err := f.Write(b[n:])
+		return n + m, err
+	}
+	c.mu.Unlock()
 	f, err := c.file()
 	if err != nil {
 		return 0, err
 	}
 	return f.Write(b)
+}
+
+// rawSend is send(2) without SIGPIPE on a reset connection.
+func rawSend(fd int, b []byte) (int, error) {
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)),
+			syscall.MSG_NOSIGNAL|syscall.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		}
+		return 0, e
+	}
 }
 
 func (c *lazyConn) Close() error {

@@ -156,3 +156,29 @@ func TestConnectCheckIPv4AndIPv6(t *testing.T) {
 		}
 	}
 }
+
+// A check sends its first data straight from the socket, before the
+// poller knows it; what does not fit the send buffer goes through the
+// poller: a send of 8 MB to a peer that reads it all arrives whole.
+func TestLargeSendArrivesWhole(t *testing.T) {
+	big := make([]byte, 8<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	same := make(chan bool, 1)
+	p := newPeer(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		got := readN(c, len(big))
+		same <- string(got) == string(big)
+		c.Write([]byte("ok\n"))
+	})
+	s := tcpScript(Rule{Action: Send, Data: big},
+		Rule{Action: Expect, Exp: &ExpectRule{Match: MatchString, Data: []byte("ok"), Text: "ok"}})
+	r := Run(context.Background(), s, Target{Addr: p.addr, ConnectTimeout: 5 * time.Second, Timeout: 5 * time.Second})
+	if r.Status != srvstate.CheckL7OK {
+		t.Fatalf("check: %s %q", r.Status, r.Info)
+	}
+	if !<-same {
+		t.Fatal("the peer did not receive the 8 MB as sent")
+	}
+}
