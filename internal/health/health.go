@@ -43,7 +43,8 @@ type Spec struct {
 	Target Target
 	// Before, when set, is called before each check with the state the
 	// check starts from, to adjust the target (disable-on-404 only
-	// applies to a running server).
+	// applies to a running server). The calls for one server never
+	// overlap, so it may keep state of its own.
 	Before func(t *Target, cur srvstate.Snapshot)
 	// OnResult, when set, is called after every result with the states
 	// before and after it ("option log-health-checks").
