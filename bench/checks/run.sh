@@ -7,12 +7,16 @@
 # over the second or fired in lock-step: the busiest 100 ms bucket is
 # compared with the mean.
 #
-# Usage: bench/checks/run.sh [-n SERVERS] [-w WINDOW_SECONDS] [-b BULWARK] [-h HAPROXY]
+# On a shared machine one window says little: -r REPS repeats every
+# measurement, Bulwark and HAProxy interleaved, and ends with the median
+# and the range of each.
+#
+# Usage: bench/checks/run.sh [-n SERVERS] [-w WINDOW_SECONDS] [-r REPS] [-b BULWARK] [-h HAPROXY]
 set -eu
-N=1000 WINDOW=20 BULWARK="" HAPROXY=/usr/sbin/haproxy
-while getopts "n:w:b:h:" o; do
+N=1000 WINDOW=20 REPS=1 BULWARK="" HAPROXY=/usr/sbin/haproxy
+while getopts "n:w:r:b:h:" o; do
     case "$o" in
-        n) N=$OPTARG ;; w) WINDOW=$OPTARG ;; b) BULWARK=$OPTARG ;; h) HAPROXY=$OPTARG ;;
+        n) N=$OPTARG ;; w) WINDOW=$OPTARG ;; r) REPS=$OPTARG ;; b) BULWARK=$OPTARG ;; h) HAPROXY=$OPTARG ;;
         *) exit 2 ;;
     esac
 done
@@ -83,13 +87,25 @@ measure() {
         spread=$(awk 'NR==1{base=$1} {b=int(($1-base)*10); c[b]++; n++} END{m=0; k=0; for (x in c) {k++; if (c[x]>m) m=c[x]} printf "%.2f (%d checks/s)", m/(n/k), n/(k/10)}' "$D/access.log")
     fi
     printf '%-8s %-5s %6s%% of one core   spread (max/mean per 100 ms): %s\n' "$name" "$mode" "$pct" "$spread"
+    echo "$name $mode $pct" >> "$D/results"
 }
 
 gen tcp
 gen http
-echo "servers: $N at inter 1s, window ${WINDOW}s, $(nproc) cores"
+echo "servers: $N at inter 1s, window ${WINDOW}s, $REPS repetition(s), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in tcp http; do
-    measure bulwark "$BULWARK" $mode
-    measure haproxy "$HAPROXY" $mode
+    for r in $(seq 1 "$REPS"); do
+        measure bulwark "$BULWARK" $mode
+        measure haproxy "$HAPROXY" $mode
+    done
 done
 kill "$(cat "$D/nginx.pid")"
+if [ "$REPS" -gt 1 ]; then
+    for mode in tcp http; do
+        for name in bulwark haproxy; do
+            awk -v n=$name -v m=$mode '$1==n && $2==m {print $3}' "$D/results" | sort -n |
+                awk -v n=$name -v m=$mode '{a[NR]=$1} END{printf "%-8s %-5s median %6.2f%% of one core (min %.2f, max %.2f, %d runs)\n", n, m, (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), a[1], a[NR], NR}'
+        done
+    done
+fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

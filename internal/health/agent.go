@@ -174,19 +174,22 @@ func agentStatus(r *AgentReply) (srvstate.CheckStatus, string) {
 // WatchAgent asks the agent of a server every interval and hands each
 // reply to apply (which sets the weight, maxconn and states).
 func (c *Checker) WatchAgent(a AgentSpec, offset time.Duration, apply func(srvstate.Check, *AgentReply)) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		for next := offset; c.wait(c.ctx, next, nil); next = Spread(a.Inter, a.Spread) {
-			p := a
-			if a.Follow != nil {
-				p.Addr = a.Follow()
-			}
-			res, r := ProbeAgent(c.ctx, p)
-			if c.ctx.Err() != nil {
-				return
-			}
-			apply(res, r)
+	j := &job{}
+	j.run = func() (time.Duration, bool) {
+		p := a
+		if a.Follow != nil {
+			p.Addr = a.Follow()
 		}
-	}()
+		res, r := ProbeAgent(c.ctx, p)
+		if c.ctx.Err() != nil {
+			return 0, false
+		}
+		apply(res, r)
+		return Spread(a.Inter, a.Spread), true
+	}
+	inter := a.Inter
+	if inter <= 0 {
+		inter = maxTick
+	}
+	c.add(j, offset, inter)
 }

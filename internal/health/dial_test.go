@@ -86,3 +86,99 @@ func TestOffsetsAndSpread(t *testing.T) {
 		t.Fatal("spread is not both ways, or applies at 0")
 	}
 }
+
+// A check that ends at its connect delays the handshake's last ACK, as
+// HAProxy does: the reset that closes it reaches a server that never
+// completed the handshake, so the server's accept queue stays empty. A
+// check with a send after its connect sends the ACK with the request,
+// and the server accepts it as usual.
+func TestConnectOnlyCheckIsNeverAccepted(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	tl := l.(*net.TCPListener)
+	target := Target{Addr: l.Addr().String(), ConnectTimeout: time.Second, Timeout: time.Second}
+	for i := 0; i < 3; i++ {
+		if r := Run(context.Background(), TCPConnect(), target); r.Status != srvstate.CheckL4OK {
+			t.Fatalf("connect check: %s %q", r.Status, r.Info)
+		}
+	}
+	tl.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if c, err := tl.Accept(); err == nil {
+		c.Close()
+		t.Fatal("the server accepted a connect-only check: the last ACK of the handshake was sent")
+	}
+	// The HTTP check's request completes the handshake.
+	got := make(chan string, 1)
+	go func() {
+		tl.SetDeadline(time.Now().Add(2 * time.Second))
+		c, err := tl.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		b := make([]byte, 512)
+		n, _ := c.Read(b)
+		c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
+		got <- string(b[:n])
+	}()
+	if r := Run(context.Background(), HTTPScript("GET", "/", "HTTP/1.0"), target); r.Status != srvstate.CheckL7OK {
+		t.Fatalf("http check: %s %q", r.Status, r.Info)
+	}
+	if req := <-got; !strings.HasPrefix(req, "GET / HTTP/1.0\r\n") {
+		t.Fatalf("server read %q", req)
+	}
+}
+
+// The raw connect builds IPv4 and IPv6 socket addresses itself: both
+// reach their listener, and a closed port of each is refused.
+func TestConnectCheckIPv4AndIPv6(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		host := "127.0.0.1"
+		if network == "tcp6" {
+			host = "[::1]"
+		}
+		l, err := net.Listen(network, host+":0")
+		if err != nil {
+			t.Skipf("%s loopback: %v", network, err)
+		}
+		addr := l.Addr().String()
+		if r := Run(context.Background(), TCPConnect(), Target{Addr: addr, ConnectTimeout: time.Second, Timeout: time.Second}); r.Status != srvstate.CheckL4OK {
+			t.Errorf("%s %s: %s %q, want L4OK", network, addr, r.Status, r.Info)
+		}
+		l.Close()
+		if r := Run(context.Background(), TCPConnect(), Target{Addr: addr, ConnectTimeout: time.Second, Timeout: time.Second}); r.Status != srvstate.CheckL4CON || r.Info != "Connection refused" {
+			t.Errorf("%s %s closed: %s %q, want L4CON refused", network, addr, r.Status, r.Info)
+		}
+	}
+}
+
+// A check sends its first data straight from the socket, before the
+// poller knows it; what does not fit the send buffer goes through the
+// poller: a send of 8 MB to a peer that reads it all arrives whole.
+func TestLargeSendArrivesWhole(t *testing.T) {
+	big := make([]byte, 8<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	same := make(chan bool, 1)
+	p := newPeer(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		got := readN(c, len(big))
+		same <- string(got) == string(big)
+		c.Write([]byte("ok\n"))
+	})
+	s := tcpScript(Rule{Action: Send, Data: big},
+		Rule{Action: Expect, Exp: &ExpectRule{Match: MatchString, Data: []byte("ok"), Text: "ok"}})
+	r := Run(context.Background(), s, Target{Addr: p.addr, ConnectTimeout: 5 * time.Second, Timeout: 5 * time.Second})
+	if r.Status != srvstate.CheckL7OK {
+		t.Fatalf("check: %s %q", r.Status, r.Info)
+	}
+	if !<-same {
+		t.Fatal("the peer did not receive the 8 MB as sent")
+	}
+}

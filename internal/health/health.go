@@ -6,12 +6,14 @@
 package health
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,7 +43,8 @@ type Spec struct {
 	Target Target
 	// Before, when set, is called before each check with the state the
 	// check starts from, to adjust the target (disable-on-404 only
-	// applies to a running server).
+	// applies to a running server). The calls for one server never
+	// overlap, so it may keep state of its own.
 	Before func(t *Target, cur srvstate.Snapshot)
 	// OnResult, when set, is called after every result with the states
 	// before and after it ("option log-health-checks").
@@ -57,33 +60,219 @@ type HTTPCheck struct {
 	Host                 string
 }
 
-// Checker runs the checks of a set of servers until stopped.
+// Checker runs the checks of a set of servers until stopped. One
+// goroutine keeps the next check of every server in a heap ordered by
+// time and starts the checks that are due, each as a short-lived
+// goroutine: a thousand servers cost no parked goroutine and no timer of
+// their own between checks, and checks due close together start in one
+// wake-up (HAProxy's single timer tree and event loop do the same).
 type Checker struct {
 	bufs   BufPool
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 	ctx    context.Context
-	// wait sleeps d or until wake, false when the checker stops. Tests
-	// replace it to see the intervals chosen without waiting for them.
+	start  sync.Once
+	poke   chan struct{} // the earliest due time moved earlier
+	// work hands due checks to idle workers; idle counts the workers
+	// waiting on it that no job was promised to yet.
+	work chan *job
+	idle atomic.Int32
+
+	mu    sync.Mutex
+	queue jobHeap
+	// tick is how late a due check may start so that it joins others:
+	// a tenth of the smallest interval watched, at most maxTick.
+	tick time.Duration
+	due  []*job // the loop's scratch list
+
+	// wait, when set (tests), is asked about every delay chosen (the
+	// first one is the offset): true runs the next check at once, false
+	// ends that server's checks. Nothing sleeps then.
 	wait func(ctx context.Context, d time.Duration, wake <-chan struct{}) bool
+}
+
+// maxTick bounds how late a check starts to share a wake-up: 10 ms on a
+// 1 s interval, invisible to rise/fall and to the spread of the checks.
+const maxTick = 10 * time.Millisecond
+
+// maxIdle bounds the workers kept waiting for checks. A worker keeps its
+// grown stack from one check to the next (a new goroutine per check
+// would grow one every time); a check that blocks never holds others
+// up, since a due check with no idle worker gets a new one.
+const maxIdle = 128
+
+// job is the check of one server (or its agent).
+type job struct {
+	due   time.Time
+	index int  // in the heap; -1 while it runs or once it ended
+	woken bool // a wake came while the check ran: the next one is at once
+	// run performs one check and returns the delay before the next; false
+	// ends the job.
+	run func() (time.Duration, bool)
+}
+
+type jobHeap []*job
+
+func (h jobHeap) Len() int           { return len(h) }
+func (h jobHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h jobHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *jobHeap) Push(x any) {
+	j := x.(*job)
+	j.index = len(*h)
+	*h = append(*h, j)
+}
+func (h *jobHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	j.index = -1
+	return j
 }
 
 // New returns a Checker; Watch adds servers to it.
 func New() *Checker {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Checker{ctx: ctx, cancel: cancel, wait: sleep}
+	return &Checker{ctx: ctx, cancel: cancel, poke: make(chan struct{}, 1), tick: maxTick, work: make(chan *job, maxIdle)}
 }
 
-func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-	case <-wake:
+// add queues a new job whose intervals are at least minInter, the first
+// check after offset.
+func (c *Checker) add(j *job, offset, minInter time.Duration) {
+	j.index = -1
+	c.mu.Lock()
+	if t := minInter / 10; t > 0 && t < c.tick {
+		c.tick = t
 	}
-	return true
+	c.mu.Unlock()
+	c.start.Do(func() {
+		c.wg.Add(1)
+		go c.loop()
+	})
+	c.schedule(j, offset)
+}
+
+// schedule queues j to run after d.
+func (c *Checker) schedule(j *job, d time.Duration) {
+	if c.ctx.Err() != nil {
+		return
+	}
+	if c.wait != nil {
+		if !c.wait(c.ctx, d, nil) {
+			return
+		}
+		d = 0
+	}
+	c.mu.Lock()
+	if j.woken {
+		j.woken, d = false, 0
+	}
+	j.due = time.Now().Add(d)
+	heap.Push(&c.queue, j)
+	first := j.index == 0
+	c.mu.Unlock()
+	if first {
+		c.signal()
+	}
+}
+
+// wakeJob runs j's next check at once (the server left maintenance, or
+// observe asked for it), or right after the one that runs now.
+func (c *Checker) wakeJob(j *job) {
+	c.mu.Lock()
+	if j.index < 0 {
+		j.woken = true
+		c.mu.Unlock()
+		return
+	}
+	j.due = time.Now()
+	heap.Fix(&c.queue, j.index)
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *Checker) signal() {
+	select {
+	case c.poke <- struct{}{}:
+	default:
+	}
+}
+
+// loop starts the due checks, then sleeps until the next one is due (at
+// least a tick, so that checks due close together start together) or
+// until an earlier one is queued.
+func (c *Checker) loop() {
+	defer c.wg.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		now := time.Now()
+		due := c.due[:0]
+		for len(c.queue) > 0 && !c.queue[0].due.After(now) {
+			due = append(due, heap.Pop(&c.queue).(*job))
+		}
+		sleep := time.Duration(-1)
+		if len(c.queue) > 0 {
+			sleep = max(c.queue[0].due.Sub(now), c.tick)
+		}
+		c.mu.Unlock()
+		for i, j := range due {
+			c.dispatch(j)
+			due[i] = nil
+		}
+		c.due = due
+		var fire <-chan time.Time
+		if sleep >= 0 {
+			t.Reset(sleep)
+			fire = t.C
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-fire:
+		case <-c.poke:
+		}
+	}
+}
+
+// dispatch gives j to an idle worker, or to a new one.
+func (c *Checker) dispatch(j *job) {
+	if c.idle.Add(-1) >= 0 {
+		c.work <- j // a slot was free: this never blocks
+		return
+	}
+	c.idle.Add(1)
+	c.wg.Add(1)
+	go c.worker(j)
+}
+
+// worker runs j, then the jobs handed to it, until there are enough idle
+// workers or the checker stops.
+func (c *Checker) worker(j *job) {
+	defer c.wg.Done()
+	for {
+		if d, ok := j.run(); ok {
+			c.schedule(j, d)
+		}
+		for {
+			n := c.idle.Load()
+			if n >= maxIdle {
+				return
+			}
+			if c.idle.CompareAndSwap(n, n+1) {
+				break
+			}
+		}
+		select {
+		case j = <-c.work:
+		case <-c.ctx.Done():
+			return
+		}
+	}
 }
 
 // Watch starts checking one server and reports every result to st, which
@@ -95,35 +284,35 @@ func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, changed func(before, after srvstate.Snapshot)) {
 	s = s.withDefaults()
 	target, script := s.target()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		next := offset
-		for c.wait(c.ctx, next, st.Wake()) {
-			cur := st.Load()
-			if !cur.ChecksRunning() {
-				next = s.Inter
-				continue
-			}
-			t := target
-			t.Bufs = &c.bufs
-			if s.Before != nil {
-				s.Before(&t, cur)
-			}
-			r := Run(c.ctx, script, t)
-			if c.ctx.Err() != nil {
-				return // a check cut short by Stop says nothing about the server
-			}
-			before, after := st.Report(r)
-			if s.OnResult != nil {
-				s.OnResult(before, after)
-			}
-			if changed != nil && before.Op != after.Op {
-				changed(before, after)
-			}
-			next = Spread(Interval(s, after), s.Spread)
+	target.Bufs = &c.bufs
+	j := &job{}
+	// The job never runs twice at once: one Target serves all its
+	// checks, copied afresh from target each time.
+	var t Target
+	j.run = func() (time.Duration, bool) {
+		cur := st.Load()
+		if !cur.ChecksRunning() {
+			return s.Inter, true
 		}
-	}()
+		t = target
+		if s.Before != nil {
+			s.Before(&t, cur)
+		}
+		r := Run(c.ctx, script, t)
+		if c.ctx.Err() != nil {
+			return 0, false // a check cut short by Stop says nothing about the server
+		}
+		before, after := st.Report(r)
+		if s.OnResult != nil {
+			s.OnResult(before, after)
+		}
+		if changed != nil && before.Op != after.Op {
+			changed(before, after)
+		}
+		return Spread(Interval(s, after), s.Spread), true
+	}
+	st.OnWake(func() { c.wakeJob(j) })
+	c.add(j, offset, min(s.Inter, s.FastInter, s.DownInter))
 }
 
 // Spread moves d by a random amount within spread percent of it, either

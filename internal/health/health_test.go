@@ -233,3 +233,53 @@ func TestNoChecksInMaintenance(t *testing.T) {
 		t.Fatalf("transitions %q, want DOWN@1 (the first failure after maintenance)", got)
 	}
 }
+
+// The scheduler, with real timers: every server is checked, a server in
+// maintenance with an interval of an hour is checked at once when it
+// leaves maintenance (the wake reaches the one scheduler goroutine), and
+// no check starts after Stop.
+func TestSchedulerWakesAndStops(t *testing.T) {
+	var srvs []*scriptServer
+	c := New()
+	for i := 0; i < 3; i++ {
+		srv := newScriptServer(t, "o")
+		srvs = append(srvs, srv)
+		st := srvstate.New(srvstate.Config{Weight: 1, Checked: true})
+		c.Watch(Spec{Addr: srv.addr, Inter: 20 * time.Millisecond, HTTP: &HTTPCheck{Method: "GET", URI: "/"}},
+			time.Duration(i)*5*time.Millisecond, st, nil)
+	}
+	sleeper := newScriptServer(t, "o")
+	st := srvstate.New(srvstate.Config{Weight: 1, Checked: true, Disabled: true})
+	c.Watch(Spec{Addr: sleeper.addr, Inter: time.Hour, HTTP: &HTTPCheck{Method: "GET", URI: "/"}}, 0, st, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for _, srv := range srvs {
+		for srv.checks.Load() < 3 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := srv.checks.Load(); n < 3 {
+			t.Fatalf("server %s got %d checks in 5 s at inter 20ms", srv.addr, n)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n := sleeper.checks.Load(); n != 0 {
+		t.Fatalf("%d checks sent to a server in maintenance", n)
+	}
+	st.SetAdmin(srvstate.Ready)
+	for sleeper.checks.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if sleeper.checks.Load() != 1 {
+		t.Fatalf("leaving maintenance: %d checks, want 1 at once (inter is an hour)", sleeper.checks.Load())
+	}
+	c.Stop()
+	var after []int64
+	for _, srv := range srvs {
+		after = append(after, srv.checks.Load())
+	}
+	time.Sleep(100 * time.Millisecond)
+	for i, srv := range srvs {
+		if n := srv.checks.Load(); n != after[i] {
+			t.Fatalf("server %d: %d checks after Stop (had %d)", i, n, after[i])
+		}
+	}
+}

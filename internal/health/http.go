@@ -40,17 +40,30 @@ func parseResponse(data []byte, eof bool) (resp *httpResponse, complete, bad boo
 		}
 		end, sep = len(data), 0
 	}
-	lines := strings.Split(strings.ReplaceAll(string(data[:end]), "\r\n", "\n"), "\n")
-	version, rest, _ := strings.Cut(lines[0], " ")
+	// One string for the whole head; the status line and the headers
+	// are cut from it (a check runs a thousand times a second).
+	head := string(data[:end])
+	line, head, more := strings.Cut(head, "\n")
+	if more {
+		line = strings.TrimSuffix(line, "\r")
+	}
+	version, rest, _ := strings.Cut(line, " ")
 	codeText, reason, _ := strings.Cut(rest, " ")
 	code, err := strconv.Atoi(codeText)
 	if !strings.HasPrefix(version, "HTTP/") || err != nil || len(codeText) != 3 {
 		return nil, true, true
 	}
 	resp = &httpResponse{code: code, reason: reason}
+	if more {
+		resp.headers = make([][2]string, 0, strings.Count(head, "\n")+1)
+	}
 	clen := -1
-	for _, l := range lines[1:] {
-		name, value, ok := strings.Cut(l, ":")
+	for more {
+		line, head, more = strings.Cut(head, "\n")
+		if more {
+			line = strings.TrimSuffix(line, "\r")
+		}
+		name, value, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
@@ -59,6 +72,9 @@ func parseResponse(data []byte, eof bool) (resp *httpResponse, complete, bad boo
 		if strings.EqualFold(name, "content-length") {
 			clen, _ = strconv.Atoi(value)
 		}
+	}
+	if len(resp.headers) == 0 {
+		resp.headers = nil
 	}
 	body := data[min(end+sep, len(data)):]
 	switch {

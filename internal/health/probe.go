@@ -125,7 +125,7 @@ func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
 			rule.Do(&r.cx)
 			continue
 		case Connect:
-			ok = r.connect(rule)
+			ok = r.connect(rule, i+1 == len(s.Rules) || s.Rules[i+1].Action == Send)
 		case Send:
 			ok = r.send(rule)
 		case Expect:
@@ -187,7 +187,9 @@ func (r *probeRun) where(rule *Rule, what string) string {
 	return s
 }
 
-func (r *probeRun) connect(rule *Rule) bool {
+// connect opens the connection of rule; delack when the connect is the
+// last step or a send follows (HAProxy's CONNECT_DELACK_ALWAYS).
+func (r *probeRun) connect(rule *Rule, delack bool) bool {
 	r.close()
 	r.in, r.eof, r.resp, r.tls = r.in[:0], false, nil, false
 	c := rule.Conn
@@ -215,16 +217,25 @@ func (r *probeRun) connect(rule *Rule) bool {
 	if c.Port != 0 {
 		what = "connect port " + strconv.Itoa(c.Port)
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, r.t.ConnectTimeout)
-	defer cancel()
 	dial := r.t.Dial
 	if dial == nil {
+		// The connect timeout takes a context (and its timer) only when
+		// the connect has to wait.
 		dial = func(ctx context.Context, netw, addr string) (net.Conn, error) {
 			if netw == "tcp" {
-				return dialTCP(ctx, addr)
+				return dialTCP(ctx, r.t.ConnectTimeout, addr, delack)
 			}
+			ctx, cancel := context.WithTimeout(ctx, r.t.ConnectTimeout)
+			defer cancel()
 			var d net.Dialer
 			return d.DialContext(ctx, netw, addr)
+		}
+	} else {
+		custom := dial
+		dial = func(ctx context.Context, netw, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, r.t.ConnectTimeout)
+			defer cancel()
+			return custom(ctx, netw, addr)
 		}
 	}
 	via := r.t.Socks4 != "" && netw == "tcp" && (c.ViaSocks4 || c.Default && r.t.Socks4Checks)
@@ -232,7 +243,7 @@ func (r *probeRun) connect(rule *Rule) bool {
 	if via {
 		addr = r.t.Socks4
 	}
-	conn, err := dial(ctx, netw, addr)
+	conn, err := dial(r.ctx, netw, addr)
 	if err == nil && via {
 		// The SOCKS4 handshake belongs to the connect: its failure is a
 		// connection problem in HAProxy's words.
@@ -340,23 +351,37 @@ func (r *probeRun) send(rule *Rule) bool {
 }
 
 // request renders an HTTP check request. "Connection: close" is added
-// unless a header sets Connection, and Content-Length with a body.
+// unless a header sets Connection, and Content-Length with a body. A
+// request with nothing to evaluate was rendered once by Finish.
 func (r *probeRun) request(q *Request) []byte {
+	if q.static != nil && r.t.State == nil {
+		return q.static
+	}
+	state := ""
+	if r.t.State != nil {
+		state = r.t.State()
+	}
+	return q.render(&r.cx, r.t.State != nil, state)
+}
+
+// render writes q, its log-format parts evaluated against cx, with the
+// X-Haproxy-Server-State header when withState.
+func (q *Request) render(cx *Context, withState bool, state string) []byte {
 	var b bytes.Buffer
 	uri, body := q.URI, q.Body
 	if q.URIFmt != nil {
-		if uri = q.URIFmt(&r.cx); uri == "" {
+		if uri = q.URIFmt(cx); uri == "" {
 			uri = "/"
 		}
 	}
 	if q.BodyFmt != nil {
-		body = q.BodyFmt(&r.cx)
+		body = q.BodyFmt(cx)
 	}
 	b.WriteString(q.Method + " " + uri + " " + q.Version + "\r\n")
 	conn := false
 	for i, h := range q.Headers {
 		if i < len(q.HeaderFmts) && q.HeaderFmts[i] != nil {
-			h[1] = q.HeaderFmts[i](&r.cx)
+			h[1] = q.HeaderFmts[i](cx)
 		}
 		if strings.EqualFold(h[0], "connection") {
 			conn = true
@@ -366,8 +391,8 @@ func (r *probeRun) request(q *Request) []byte {
 		}
 		b.WriteString(h[0] + ": " + h[1] + "\r\n")
 	}
-	if r.t.State != nil {
-		b.WriteString("X-Haproxy-Server-State: " + r.t.State() + "\r\n")
+	if withState {
+		b.WriteString("X-Haproxy-Server-State: " + state + "\r\n")
 	}
 	if !conn {
 		b.WriteString("Connection: close\r\n")

@@ -89,6 +89,9 @@ type Request struct {
 	// header values with %[...] in them.
 	URIFmt, BodyFmt Dyn
 	HeaderFmts      []Dyn
+	// static is the request rendered by Finish when nothing in it is
+	// evaluated per check; it is shared and never written to.
+	static []byte
 }
 
 // Match is the kind of an expect rule's matcher.
@@ -269,6 +272,10 @@ func (s *Script) Finish() {
 			if r.Version == "" {
 				r.Version = "HTTP/1.0"
 			}
+			r.static = nil
+			if r.URIFmt == nil && r.BodyFmt == nil && !hasFmt(r.HeaderFmts) {
+				r.static = r.render(nil, false, "")
+			}
 		}
 	}
 }
@@ -278,6 +285,15 @@ func TCPConnect() *Script {
 	s := &Script{Kind: KindProto}
 	s.Finish()
 	return s
+}
+
+func hasFmt(fs []Dyn) bool {
+	for _, f := range fs {
+		if f != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // HTTPScript is "option httpchk <method> <uri> <version>" alone.

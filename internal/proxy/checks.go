@@ -201,10 +201,24 @@ func (b *backend) checkSpec(s *server) health.Spec {
 		}
 	}
 	if follow != nil {
+		// Before runs before every check of one server, one at a time:
+		// the strings are made again only when DNS moved the server.
+		var (
+			seen       bool
+			lastAP     netip.AddrPort
+			addr, name string
+		)
 		spec.Before = func(t *health.Target, cur srvstate.Snapshot) {
-			t.Addr = follow(&cur)
+			if !seen || cur.Addr != lastAP {
+				seen, lastAP = true, cur.Addr
+				addr, name = follow(&cur), ""
+				if cur.Addr.IsValid() {
+					name = cur.Addr.Addr().String()
+				}
+			}
+			t.Addr = addr
 			if c.CheckAddr == "" && cur.Addr.IsValid() {
-				t.Host = cur.Addr.Addr().String() // "tcp-check connect port N" too
+				t.Host = name // "tcp-check connect port N" too
 			}
 		}
 		cur := s.state.Load()

@@ -177,6 +177,9 @@ type Server struct {
 	apply func(View)
 	view  View
 	wake  chan struct{}
+	// onWake is the checker's way to be woken without a goroutine of its
+	// own waiting on wake.
+	onWake atomic.Pointer[func()]
 }
 
 // New returns the state of a server as it starts: UP unless "disabled"
@@ -219,6 +222,21 @@ func (s *Server) Addr() netip.AddrPort { return s.cur.Load().Addr }
 // Wake is signalled when checks should run at once (the server left
 // maintenance). One checker reads it.
 func (s *Server) Wake() <-chan struct{} { return s.wake }
+
+// OnWake sets f to be called whenever Wake is signalled; f must not
+// block. A checker that keeps the timers of many servers uses it instead
+// of a goroutine per server waiting on Wake.
+func (s *Server) OnWake(f func()) { s.onWake.Store(&f) }
+
+func (s *Server) signalWake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	if f := s.onWake.Load(); f != nil {
+		(*f)()
+	}
+}
 
 // update runs f on a copy of the current state under the lock, publishes
 // the result and pushes the balancer's view when it changed. It returns
@@ -348,10 +366,7 @@ func (n *Snapshot) setMaintOp(wasMaint bool) {
 
 func (s *Server) wakeIfLeft(before, after Snapshot) {
 	if before.Admin.Maint() && !after.Admin.Maint() {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.signalWake()
 	}
 }
 
@@ -533,10 +548,7 @@ func (s *Server) Observe(ok bool, limit int, onError string) (before, after Snap
 		}
 	})
 	if tripped {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.signalWake()
 	}
 	return before, after, tripped
 }
