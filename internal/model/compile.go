@@ -352,6 +352,9 @@ func (c *compiler) proxy(s *config.Section, def *config.Section, id int) *Proxy 
 			c.proxyDirective(p, s, d, true)
 		}
 		c.ds = quiet
+		if p.Cap&CapBackend != 0 && len(p.Captures) > 0 {
+			c.ds.Alertf(s.Pos, "backend or defaults sections cannot inherit from a defaults section defining capptures (defaults section at %s:%d).", def.Pos.File, def.Pos.Line)
+		}
 	}
 	for _, d := range s.Directives {
 		c.proxyDirective(p, s, d, false)

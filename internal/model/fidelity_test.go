@@ -25,6 +25,14 @@ func TestParserFidelity(t *testing.T) {
 		{"check port", "backend be\n    server s 127.0.0.1 check port 80\n", "", ""},
 		{"bind proto h2 not served", "    bind 127.0.0.1:8001 proto h2\nbackend be\n    server s 127.0.0.1:1\n", "'proto h2' is not supported by bulwark", ""},
 		{"bind proto h1", "    bind 127.0.0.1:8001 proto h1\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
+		{"declare capture", "    declare capture request len 3\n    declare capture response len 2\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
+		{"declare capture length", "    declare capture request len x\nbackend be\n    server s 127.0.0.1:1\n", "cannot parse the length 'x'", ""},
+		{"declare capture zero", "    declare capture request len 0\nbackend be\n    server s 127.0.0.1:1\n", "length must be > 0", ""},
+		{"declare capture direction", "    declare capture header len 3\nbackend be\n    server s 127.0.0.1:1\n", "requires a direction", ""},
+		{"declare capture len", "    declare capture request 3\nbackend be\n    server s 127.0.0.1:1\n", "requires a capture length ('len')", ""},
+		{"declare capture extra", "    declare capture request len 3 x\nbackend be\n    server s 127.0.0.1:1\n", "", "argument 'x' is ignored"},
+		{"backend from defaults with captures", "backend be\n    server s 127.0.0.1:1\ndefaults d2\n    mode http\n    http-request capture hdr(a) len 3\nbackend be2 from d2\n    server s 127.0.0.1:1\n",
+			"cannot inherit from a defaults section defining capptures (defaults section at t.cfg:13)", "missing timeouts"},
 		{"refused once per line", "backend be\n    server s 127.0.0.1:1 tfo tfo\n", "server option 'tfo'", ""},
 	} {
 		cfg, ds := config.Parse("t.cfg", []byte(head+tc.lines), config.LexOptions{})

@@ -361,6 +361,10 @@ func TestCompileErrors(t *testing.T) {
 		{" http-request deny if { path_reg (a)\\1 }\n", "regex '(a)\\1' is not supported"},
 		{" http-request set-var(bad) src\n", "invalid variable name"},
 		{" http-response set-status 42\n", "invalid status code"},
+		{" http-request capture hdr(x) id 0\n", "unable to find capture id '0'"},
+		{" declare capture request len 2\n http-request capture hdr(x) id 1\n", "unable to find capture id '1'"},
+		{" declare capture response len 2\n http-request capture hdr(x) id 0\n", "unable to find capture id '0'"},
+		{" http-request capture hdr(x) len 0\n", "length must be > 0"},
 	}
 	for _, c := range cases {
 		_, ds := setup(t, head+c.lines)
