@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"strings"
 
 	"bulwark/internal/config"
 )
@@ -429,7 +428,9 @@ func (c *compiler) crossRefs() {
 					c.checkBackendRef(p, "use_backend", ub.Backend, ub.Pos)
 				}
 			}
-			if p.DefaultBackend != "" && !strings.Contains(p.DefaultBackend, "%[") {
+			// A default_backend is never a log-format: HAProxy 2.6 looks
+			// "be_%[...]" up as a name, and refuses it.
+			if p.DefaultBackend != "" {
 				c.checkBackendRef(p, "default_backend", p.DefaultBackend, p.DefBackendPos)
 			}
 		}

@@ -33,6 +33,8 @@ func TestParserFidelity(t *testing.T) {
 		{"declare capture extra", "    declare capture request len 3 x\nbackend be\n    server s 127.0.0.1:1\n", "", "argument 'x' is ignored"},
 		{"backend from defaults with captures", "backend be\n    server s 127.0.0.1:1\ndefaults d2\n    mode http\n    http-request capture hdr(a) len 3\nbackend be2 from d2\n    server s 127.0.0.1:1\n",
 			"cannot inherit from a defaults section defining capptures (defaults section at t.cfg:13)", "missing timeouts"},
+		{"dynamic default_backend", "    default_backend be_%[req.hdr(host)]\nbackend be\n    server s 127.0.0.1:1\n", "unable to find required default_backend: 'be_%[req.hdr(host)]'", ""},
+		{"dynamic use_backend", "    use_backend be_%[req.hdr(host)]\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
 		{"refused once per line", "backend be\n    server s 127.0.0.1:1 tfo tfo\n", "server option 'tfo'", ""},
 	} {
 		cfg, ds := config.Parse("t.cfg", []byte(head+tc.lines), config.LexOptions{})

@@ -591,7 +591,7 @@ func (c *compiler) useBackend(p *Proxy, d *config.Directive) {
 		c.ds.Alertf(d.Pos, "'use_backend' expects a backend name")
 		return
 	}
-	ub := &UseBackend{Pos: d.Pos, Backend: d.Arg(0), Dynamic: strings.Contains(d.Arg(0), "%[")}
+	ub := &UseBackend{Pos: d.Pos, Backend: d.Arg(0), Dynamic: strings.Contains(d.Arg(0), "%")}
 	if len(d.Args) > 1 {
 		cond, ok := c.cond(p, d.Args[1:], d.Pos)
 		if !ok {
