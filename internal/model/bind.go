@@ -117,10 +117,10 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 		case "alpn":
 			b.ALPN = strings.Split(v.Text, ",")
 		case "proto":
-			// Cleartext HTTP/2 by prior knowledge is not served yet; h1 is
-			// what a bind without "proto" speaks, so only it is accepted.
-			if v.Text != "h1" {
-				c.ds.Alertf(v.Pos, "'bind %s' : 'proto %s' is not supported by bulwark (only h1)", what, v.Text)
+			// h1 is what a bind without "proto" speaks; h2 is HTTP/2 by
+			// prior knowledge (cleartext, or over TLS whatever ALPN says).
+			if v.Text != "h1" && v.Text != "h2" {
+				c.ds.Alertf(v.Pos, "'bind %s' : 'proto %s' is not supported by bulwark (only h1 and h2)", what, v.Text)
 			}
 		case "maxconn":
 			n, err := strconv.Atoi(v.Text)

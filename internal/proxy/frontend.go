@@ -197,6 +197,9 @@ func (fe *frontend) serve(bl boundListener) {
 			if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
 				defer done()
 				fe.serveTLS(c, bl)
+			} else if fe.cfg.Mode == model.ModeHTTP && bl.bind.Opts["proto"] == "h2" {
+				defer done()
+				fe.serveH2(c)
 			} else if fe.cfg.Mode == model.ModeHTTP {
 				fe.serveHTTP(c, done)
 			} else {

@@ -60,27 +60,38 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 		fe.serveH2(tc)
 		return
 	}
+	if bl.bind.Opts["proto"] == "h2" {
+		// "proto h2" speaks HTTP/2 whatever ALPN chose.
+		fe.serveH2(tc)
+		return
+	}
 	fe.serveHTTP(tc, nil)
 }
 
-func (fe *frontend) serveH2(tc *tls.Conn) {
-	defer tc.Close()
-	ci := connInfo{client: tc.RemoteAddr(), src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), h2: true, tlsOn: true, conn: tc}
-	if sni := tc.ConnectionState().ServerName; sni != "" {
-		ci.sni = []byte(sni)
+// serveH2 serves HTTP/2 on a TLS connection (ALPN h2) or, for a bind with
+// "proto h2", on any connection: cleartext HTTP/2 by prior knowledge.
+func (fe *frontend) serveH2(c net.Conn) {
+	defer c.Close()
+	ci := connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), h2: true, conn: c}
+	tc, isTLS := c.(*tls.Conn)
+	if isTLS {
+		ci.tlsOn = true
+		if sni := tc.ConnectionState().ServerName; sni != "" {
+			ci.sni = []byte(sni)
+		}
 	}
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
 		// Connection rules judge the real peer, not a PROXY header's claim.
-		rs, rd := realAddrs(tc)
-		txn := &tcpTxn{fe: fe, src: rs, dst: rd, conn: tc}
+		rs, rd := realAddrs(c)
+		txn := &tcpTxn{fe: fe, src: rs, dst: rd, conn: c}
 		defer txn.release()
 		x := rules.Exec{E: acl.NewEval(txn), T: txn}
 		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
 			return
 		}
 	}
-	if !fe.h2legacy {
-		fe.serveH2Conn(tc, ci)
+	if !fe.h2legacy || !isTLS {
+		fe.serveH2Conn(c, ci)
 		return
 	}
 	// The guard sees the frames before x/net's server does, to end a

@@ -51,6 +51,10 @@ type h2Conn struct {
 	maxSID     uint32              // highest stream the client opened
 	refused    int
 	recvConn   int64 // connection window the client may still use
+	// widened is set once the connection window was opened wide, after
+	// the first SETTINGS ACK: as HAProxy, the server's first frames are
+	// its SETTINGS then the ACK (clients and VTest expect that order).
+	widened bool
 	// recentReset are streams reset by this side lately: frames the
 	// client sent before it saw the reset are ignored.
 	recentReset [16]uint32
@@ -136,9 +140,10 @@ func (h *h2Conn) serve() {
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(t.MaxConcurrentStreams)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(t.InitialWindowSize)},
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: uint32(t.MaxFrameSize)})
-	// The connection window is opened wide: each stream's window bounds
-	// what the client may send, as in HAProxy.
-	h.wfr.WriteWindowUpdate(0, maxWindow-65535)
+	// The connection window is opened wide (after the ACK of the
+	// client's SETTINGS): each stream's window bounds what the client may
+	// send, as in HAProxy. Until then the client's data counts against
+	// the wide window already.
 	h.recvConn = maxWindow
 	h.mu.Unlock()
 	go h.writeLoop()
@@ -399,6 +404,10 @@ func (h *h2Conn) settings(f *http2.SettingsFrame) error {
 	h.wakeSenders()
 	if h.room() {
 		h.wfr.WriteSettingsAck()
+		if !h.widened {
+			h.widened = true
+			h.wfr.WriteWindowUpdate(0, maxWindow-65535)
+		}
 		h.wcond.Broadcast()
 	}
 	return nil
