@@ -281,7 +281,7 @@ func compileSetStatus(c *compiler, r *model.Rule) action {
 		c.errf(a[0].Pos, r, "invalid status code '%s' (expects 100..999)", a[0].Text)
 		return nil
 	}
-	st := &setStatus{code: code}
+	st := &setStatus{code: code, reason: []byte(reasonFor(code))}
 	if len(a) == 3 && a[1].Text == "reason" {
 		if !validValue([]byte(a[2].Text)) {
 			c.errf(a[2].Pos, r, "invalid reason")

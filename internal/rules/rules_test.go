@@ -379,3 +379,19 @@ func TestCompileErrors(t *testing.T) {
 		}
 	}
 }
+
+// set-status without "reason" writes HAProxy 2.6's phrase for the code,
+// or for its class (Debian's 2.6.12 on loopback: "404 Not Found", "299
+// Success", "777 Other", "502 Bad Gateway or Proxy Error").
+func TestSetStatusDefaultReason(t *testing.T) {
+	for code, want := range map[int]string{404: "Not Found", 299: "Success", 777: "Other", 200: "OK",
+		502: "Bad Gateway or Proxy Error", 199: "Informational", 399: "Redirection", 499: "client has closed connection", 498: "Client Error", 599: "Server Error"} {
+		ev := mustSetup(t, head+fmt.Sprintf(" http-response set-status %d\n", code))
+		tx := newTxn()
+		tx.Code = 200
+		run(ev.resp, tx)
+		if tx.Code != code || tx.reason != want {
+			t.Errorf("set-status %d: %d %q, want reason %q", code, tx.Code, tx.reason, want)
+		}
+	}
+}
