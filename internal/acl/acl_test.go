@@ -67,6 +67,9 @@ func TestMatchers(t *testing.T) {
 		{"hdr(x-list) b", true, func(x *acltest.Txn) { x.Header("X-List", "a, b,c") }},
 		{"req.fhdr(x-list) b", false, func(x *acltest.Txn) { x.Header("X-List", "a, b,c") }},
 		{"req.fhdr(x-list) -m str a,\\ b,c", true, func(x *acltest.Txn) { x.Header("X-List", "a, b,c") }},
+		// A value a rule set with blanks around it is read without them.
+		{"req.fhdr(x-s) -m str a\\ \\ b", true, func(x *acltest.Txn) { x.Header("X-S", " \ta  b \t") }},
+		{"req.fhdr(x-s) -m len 0", true, func(x *acltest.Txn) { x.Header("X-S", "  ") }},
 		{"hdr(x-a,1) one", true, func(x *acltest.Txn) { x.Header("X-A", "one").Header("X-A", "two") }},
 		{"hdr(x-a,-1) two", true, func(x *acltest.Txn) { x.Header("X-A", "one").Header("X-A", "two") }},
 		{"hdr(x-a,-1) one", false, func(x *acltest.Txn) { x.Header("X-A", "one").Header("X-A", "two") }},

@@ -137,3 +137,25 @@ func isLegacy(n string) bool {
 	}
 	return false
 }
+
+// Backslashes in arguments are HAProxy's (2.6.12 gives these results for
+// the same text after its configuration lexer): only \\, "\ ", \", \' and
+// \r \n \t are escapes, none inside single quotes, and any other backslash
+// stays for the regex to read.
+func TestArgBackslashes(t *testing.T) {
+	tx := acltest.New()
+	for _, c := range []struct{ expr, want string }{
+		{`str(example.org:8443),regsub(:\d+$,,)`, "example.org"},
+		{`str(a.b.c),regsub(\.,_,g)`, "a_b_c"},
+		{`str(a1b),regsub('\d',X)`, "aXb"},
+		{`str(a1b),regsub("\d",Y)`, "aYb"},
+		{`str(a\\b)`, `a\b`},
+		{`str(a\ b)`, "a b"},
+		{`str(a\'b)`, "a'b"},
+		{`str('a\'),concat(b)`, `a\b`},
+	} {
+		if got := sampleOf(t, c.expr, tx); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+}

@@ -101,7 +101,10 @@ func (x *Expr) Kind() Kind {
 
 // splitCall splits "name(a,b)" at the start of s into name and raw args and
 // returns the rest of s after the call. Arguments may be quoted with ' or "
-// and may contain balanced parentheses.
+// and may contain balanced parentheses. Backslashes are HAProxy's (its
+// make_arg_list): none inside single quotes; elsewhere "\\", "\ ", "\"",
+// "\'" give the character, "\r", "\n", "\t" the control, and any other
+// backslash stays, so that a regex such as ":\d+$" reaches regsub intact.
 func splitCall(s string) (name string, args []string, hasParen bool, rest string, err error) {
 	i := 0
 	for i < len(s) && s[i] != '(' && s[i] != ',' {
@@ -118,20 +121,37 @@ func splitCall(s string) (name string, args []string, hasParen bool, rest string
 	for ; i < len(s); i++ {
 		ch := s[i]
 		switch {
-		case quote != 0:
-			if ch == '\\' && i+1 < len(s) {
+		case quote == '\'':
+			if ch == quote {
+				quote = 0
+			} else {
+				cur.WriteByte(ch)
+			}
+		case ch == '\\' && i+1 < len(s):
+			switch d := s[i+1]; d {
+			case '\\', ' ', '"', '\'':
+				cur.WriteByte(d)
 				i++
-				cur.WriteByte(s[i])
-			} else if ch == quote {
+			case 'r':
+				cur.WriteByte('\r')
+				i++
+			case 'n':
+				cur.WriteByte('\n')
+				i++
+			case 't':
+				cur.WriteByte('\t')
+				i++
+			default:
+				cur.WriteByte(ch)
+			}
+		case quote != 0:
+			if ch == quote {
 				quote = 0
 			} else {
 				cur.WriteByte(ch)
 			}
 		case ch == '\'' || ch == '"':
 			quote = ch
-		case ch == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
 		case ch == '(':
 			depth++
 			cur.WriteByte(ch)

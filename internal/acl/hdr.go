@@ -56,8 +56,10 @@ func nextValue(hs []h1.Header, name string, split bool, it *iter) ([]byte, bool)
 		}
 		v := h.Value
 		if !split {
+			// A whole value loses its surrounding blanks too: a rule may
+			// have set " a " (HAProxy's http_find_header, full mode).
 			it.hi++
-			return v, true
+			return trimSpace(v), true
 		}
 		if it.off > len(v) {
 			it.hi++

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"strings"
 
 	"bulwark/internal/config"
 )
@@ -352,6 +351,9 @@ func (c *compiler) proxy(s *config.Section, def *config.Section, id int) *Proxy 
 			c.proxyDirective(p, s, d, true)
 		}
 		c.ds = quiet
+		if p.Cap&CapBackend != 0 && len(p.Captures) > 0 {
+			c.ds.Alertf(s.Pos, "backend or defaults sections cannot inherit from a defaults section defining capptures (defaults section at %s:%d).", def.Pos.File, def.Pos.Line)
+		}
 	}
 	for _, d := range s.Directives {
 		c.proxyDirective(p, s, d, false)
@@ -426,7 +428,9 @@ func (c *compiler) crossRefs() {
 					c.checkBackendRef(p, "use_backend", ub.Backend, ub.Pos)
 				}
 			}
-			if p.DefaultBackend != "" && !strings.Contains(p.DefaultBackend, "%[") {
+			// A default_backend is never a log-format: HAProxy 2.6 looks
+			// "be_%[...]" up as a name, and refuses it.
+			if p.DefaultBackend != "" {
 				c.checkBackendRef(p, "default_backend", p.DefaultBackend, p.DefBackendPos)
 			}
 		}

@@ -33,6 +33,16 @@ func TestParserFidelity(t *testing.T) {
 		{"bind proto h1 tcp", "frontend ft\n    bind 127.0.0.1:8001 proto h1\n    mode tcp\n    default_backend be\nbackend be\n    mode tcp\n    server s 127.0.0.1:1\n", "MUX protocol 'h1' is not usable", ""},
 		{"bind proto none tcp", "frontend ft\n    mode tcp\n    bind 127.0.0.1:8001 proto none\n    default_backend bt\nbackend be\n    server s 127.0.0.1:1\nbackend bt\n    mode tcp\n    server s 127.0.0.1:1\n", "", ""},
 		{"stats socket proto h2", "backend be\n    server s 127.0.0.1:1\nglobal\n    stats socket /tmp/bw-t.sock proto h2\n", "frontend 'GLOBAL' : MUX protocol 'h2' is not usable", ""},
+		{"declare capture", "    declare capture request len 3\n    declare capture response len 2\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
+		{"declare capture length", "    declare capture request len x\nbackend be\n    server s 127.0.0.1:1\n", "cannot parse the length 'x'", ""},
+		{"declare capture zero", "    declare capture request len 0\nbackend be\n    server s 127.0.0.1:1\n", "length must be > 0", ""},
+		{"declare capture direction", "    declare capture header len 3\nbackend be\n    server s 127.0.0.1:1\n", "requires a direction", ""},
+		{"declare capture len", "    declare capture request 3\nbackend be\n    server s 127.0.0.1:1\n", "requires a capture length ('len')", ""},
+		{"declare capture extra", "    declare capture request len 3 x\nbackend be\n    server s 127.0.0.1:1\n", "", "argument 'x' is ignored"},
+		{"backend from defaults with captures", "backend be\n    server s 127.0.0.1:1\ndefaults d2\n    mode http\n    http-request capture hdr(a) len 3\nbackend be2 from d2\n    server s 127.0.0.1:1\n",
+			"cannot inherit from a defaults section defining capptures (defaults section at t.cfg:13)", "missing timeouts"},
+		{"dynamic default_backend", "    default_backend be_%[req.hdr(host)]\nbackend be\n    server s 127.0.0.1:1\n", "unable to find required default_backend: 'be_%[req.hdr(host)]'", ""},
+		{"dynamic use_backend", "    use_backend be_%[req.hdr(host)]\nbackend be\n    server s 127.0.0.1:1\n", "", ""},
 		{"refused once per line", "backend be\n    server s 127.0.0.1:1 tfo tfo\n", "server option 'tfo'", ""},
 	} {
 		cfg, ds := config.Parse("t.cfg", []byte(head+tc.lines), config.LexOptions{})

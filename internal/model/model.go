@@ -387,12 +387,18 @@ type H2Tune struct {
 	MaxFrameSize         int // tune.h2.max-frame-size, 16384
 }
 
-// Capture is a "capture request|response header <name> len <n>" line.
+// Capture is one capture slot of a frontend, in the order HAProxy numbers
+// them (per direction, in configuration order, a named defaults section's
+// first): a "capture request|response header <name> len <n>" line, a
+// "declare capture request|response len <n>" line (Name empty) or the slot
+// an "http-request capture <sample> len <n>" rule allocates (Name empty,
+// Rule set).
 type Capture struct {
 	Pos      config.Pos
 	Response bool
 	Name     string // as written; matched without case
 	Len      int
+	Rule     *Rule
 }
 
 // ForwardFor is "option forwardfor".

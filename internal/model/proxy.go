@@ -194,6 +194,8 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 		}
 	case "capture":
 		c.capture(p, d)
+	case "declare":
+		c.declareCapture(p, d)
 	case "persist":
 		switch arg := d.Arg(0); {
 		case arg == "":
@@ -313,6 +315,39 @@ func (c *compiler) capture(p *Proxy, d *config.Directive) {
 		return
 	}
 	p.Captures = append(p.Captures, Capture{Pos: d.Pos, Response: d.Arg(0) == "response", Name: d.Arg(2), Len: n})
+}
+
+// declareCapture reads "declare capture request|response len <length>": a
+// slot for "http-request capture ... id <n>" to fill. The messages are
+// HAProxy's.
+func (c *compiler) declareCapture(p *Proxy, d *config.Directive) {
+	switch {
+	case d.Arg(0) != "capture":
+		return // the parser reported it
+	case d.Arg(1) != "request" && d.Arg(1) != "response":
+		c.ds.Alertf(d.Pos, "'declare capture' requires a direction ('request' or 'response')")
+		return
+	case d.Arg(2) != "len":
+		c.ds.Alertf(d.Pos, "'declare capture' requires a capture length ('len')")
+		return
+	case d.Arg(3) == "":
+		c.ds.Alertf(d.Pos, "'declare capture': 'len' requires a numeric value that represents the capture length")
+		return
+	}
+	if len(d.Args) > 4 {
+		// HAProxy ignores them without a word.
+		c.ds.Warnf(d.ArgPos(4), "'declare capture' : argument '%s' is ignored", d.Arg(4))
+	}
+	n, err := strconv.Atoi(d.Arg(3))
+	if err != nil {
+		c.ds.Alertf(d.ArgPos(3), "'declare capture': cannot parse the length '%s'.", d.Arg(3))
+		return
+	}
+	if n <= 0 {
+		c.ds.Alertf(d.ArgPos(3), "length must be > 0")
+		return
+	}
+	p.Captures = append(p.Captures, Capture{Pos: d.Pos, Response: d.Arg(1) == "response", Len: n})
 }
 
 // checkErrorFile reads the file as HAProxy does at load time (relative
@@ -556,7 +591,7 @@ func (c *compiler) useBackend(p *Proxy, d *config.Directive) {
 		c.ds.Alertf(d.Pos, "'use_backend' expects a backend name")
 		return
 	}
-	ub := &UseBackend{Pos: d.Pos, Backend: d.Arg(0), Dynamic: strings.Contains(d.Arg(0), "%[")}
+	ub := &UseBackend{Pos: d.Pos, Backend: d.Arg(0), Dynamic: strings.Contains(d.Arg(0), "%")}
 	if len(d.Args) > 1 {
 		cond, ok := c.cond(p, d.Args[1:], d.Pos)
 		if !ok {

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"bulwark/internal/config"
@@ -231,6 +232,12 @@ func (c *compiler) httpRule(p *Proxy, s *config.Section, d *config.Directive, in
 	r.FromDefaults = inherited
 	if d.Name == "http-request" && !inherited && (len(p.UseBackends) > 0 || len(p.Redirects) > 0) {
 		c.ds.Warnf(d.Pos, "a 'http-request' rule placed after a 'use_backend' rule will still be processed before")
+	}
+	if d.Name == "http-request" && r.Action == "capture" && len(r.Args) == 3 && r.Args[1].Text == "len" {
+		// The slot is numbered where the rule stands; its length is
+		// checked with the rule (internal/rules).
+		n, _ := strconv.Atoi(r.Args[2].Text)
+		p.Captures = append(p.Captures, Capture{Pos: r.Pos, Len: n, Rule: r})
 	}
 	switch d.Name {
 	case "http-request":

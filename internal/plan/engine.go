@@ -2,7 +2,6 @@ package plan
 
 import (
 	"net/netip"
-	"strings"
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
@@ -37,11 +36,6 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 		}
 		for _, r := range p.UseServers {
 			no(r.Pos, "'use-server'")
-		}
-		for _, ub := range p.UseBackends {
-			if ub.Dynamic || strings.Contains(ub.Backend, "%[") {
-				no(ub.Pos, "a dynamic 'use_backend' name")
-			}
 		}
 		if st := p.Stats; st != nil && st.Enabled {
 			for _, r := range st.Rules {

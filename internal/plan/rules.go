@@ -20,6 +20,9 @@ type Rules struct {
 	Redirects  *rules.List // legacy "redirect" lines
 	// UseBackend is parallel to model.Proxy.UseBackends.
 	UseBackend []*acl.Cond
+	// UseBackendName is parallel to UseBackend: the log-format of a
+	// dynamic name, nil for a name resolved at configuration time.
+	UseBackendName []*acl.Format
 	// StatsAdmin are the "stats admin" conditions: any match enables the
 	// stats page's admin actions.
 	StatsAdmin []*acl.Cond
@@ -104,6 +107,14 @@ func compileRules(m *model.Model, p *model.Proxy, tables map[string]*stick.Table
 		c, d := set.Cond(ub.Cond)
 		*ds = append(*ds, d...)
 		r.UseBackend = append(r.UseBackend, c)
+		var f *acl.Format
+		if ub.Dynamic {
+			var err error
+			if f, err = set.Format(ub.Backend); err != nil {
+				ds.Alertf(ub.Pos, "failed to parse use_backend rule '%s' : %v", ub.Backend, err)
+			}
+		}
+		r.UseBackendName = append(r.UseBackendName, f)
 	}
 	for _, mc := range statsAdmin(p) {
 		c, d := set.Cond(mc)

@@ -26,10 +26,16 @@ func captureValue(hc plan.HeaderCapture, hs []h1.Header) []byte {
 	return v
 }
 
-// Capture stores a value captured by "http-request capture".
+// Capture stores a value captured by "http-request capture" in a request
+// slot of the frontend, cut to the slot's length; a slot the frontend does
+// not have (a backend's rule naming an id) takes nothing, as in HAProxy.
 func (s *httpSession) Capture(id int, v []byte) {
-	if id < 0 || id >= 64 {
+	lens := s.fe.caps.ReqLen
+	if id < 0 || id >= len(lens) {
 		return
+	}
+	if len(v) > lens[id] {
+		v = v[:lens[id]]
 	}
 	for len(s.capReq) <= id {
 		s.capReq = append(s.capReq, nil)
@@ -52,22 +58,22 @@ func (s *httpSession) captureRequest() {
 	for i := range s.capReq {
 		s.capReq[i] = s.capReq[i][:0]
 	}
-	for i, hc := range caps.Req {
-		s.capReq[i] = append(s.capReq[i], captureValue(hc, s.m.req.Headers)...)
+	for _, hc := range caps.Req {
+		s.capReq[hc.Slot] = append(s.capReq[hc.Slot], captureValue(hc, s.m.req.Headers)...)
 	}
 }
 
 // captureResponse takes the configured response header captures.
 func (s *httpSession) captureResponse() {
 	caps := &s.fe.caps
-	if len(caps.Resp) == 0 {
+	if len(caps.RespLen) == 0 {
 		return
 	}
-	for len(s.capResp) < len(caps.Resp) {
+	for len(s.capResp) < len(caps.RespLen) {
 		s.capResp = append(s.capResp, nil)
 	}
-	for i, hc := range caps.Resp {
-		s.capResp[i] = append(s.capResp[i][:0], captureValue(hc, s.m.resp.Headers)...)
+	for _, hc := range caps.Resp {
+		s.capResp[hc.Slot] = append(s.capResp[hc.Slot][:0], captureValue(hc, s.m.resp.Headers)...)
 	}
 }
 
@@ -77,8 +83,8 @@ func (s *httpSession) captureText(e *LogEntry) {
 	if caps.Slots > 0 {
 		e.CapReq = braces(s.capReq[:min(len(s.capReq), caps.Slots)], caps.Slots)
 	}
-	if len(caps.Resp) > 0 {
-		e.CapResp = braces(s.capResp, len(caps.Resp))
+	if len(caps.RespLen) > 0 {
+		e.CapResp = braces(s.capResp, len(caps.RespLen))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"bulwark/internal/acl"
 	"bulwark/internal/compress"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
@@ -89,7 +90,11 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 		fe.def = rt.backends[p.DefaultBackend]
 	}
 	for _, ub := range p.UseBackends {
-		fe.useBE = append(fe.useBE, rt.backends[ub.Backend])
+		var be *backend
+		if !ub.Dynamic {
+			be = rt.backends[ub.Backend]
+		}
+		fe.useBE = append(fe.useBE, be)
 	}
 	fe.caps, fe.inspectDelay, fe.pages = pp.Captures, pp.InspectDelay, pp.Pages
 	if pp.Log != nil {
@@ -256,4 +261,20 @@ func (fe *frontend) logASAP(e *LogEntry) {
 	fe.opts.Log(e)
 	e.ASAP = false
 	e.logged = true
+}
+
+// dynamicBackend resolves a use_backend name given as a log-format: the
+// backend of that name, or, when there is none (or it does not speak the
+// frontend's mode), the default backend, with no further rule tried
+// (CM 4.2 "use_backend").
+func (fe *frontend) dynamicBackend(f *acl.Format, e *acl.Eval) *backend {
+	if f == nil {
+		return fe.def
+	}
+	e.Reset()
+	name := f.Append(nil, e)
+	if be := fe.rt.backends[string(name)]; be != nil && be.cfg.Mode == fe.cfg.Mode {
+		return be
+	}
+	return fe.def
 }

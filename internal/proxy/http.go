@@ -521,7 +521,9 @@ func (s *httpSession) route(e *LogEntry) bool {
 		for i, c := range r.useBE {
 			s.eval.Reset()
 			if c.Match(s.eval) {
-				be = fe.useBE[i]
+				if be = fe.useBE[i]; be == nil {
+					be = fe.dynamicBackend(r.useBEName[i], s.eval)
+				}
 				break
 			}
 		}

@@ -373,7 +373,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	for px, pp := range pl.Proxies {
 		if r := pp.Rules; r != nil {
 			rt.rules[px] = &proxyRules{set: r.Set, req: r.Req, resp: r.Resp, after: r.After, tcpConn: r.TCPConn,
-				tcpSession: r.TCPSession, tcpContent: r.TCPContent, tcpResp: r.TCPResp, useBE: r.UseBackend, statsAdmin: r.StatsAdmin, monitorFail: r.MonitorFail, redirects: r.Redirects}
+				tcpSession: r.TCPSession, tcpContent: r.TCPContent, tcpResp: r.TCPResp, useBE: r.UseBackend, useBEName: r.UseBackendName, statsAdmin: r.StatsAdmin, monitorFail: r.MonitorFail, redirects: r.Redirects}
 		}
 	}
 	fresh := func(key string) net.Listener {

@@ -24,6 +24,7 @@ type proxyRules struct {
 	tcpContent  *rules.List
 	tcpResp     *rules.List
 	useBE       []*acl.Cond // parallel to model.Proxy.UseBackends
+	useBEName   []*acl.Format
 	monitorFail []*acl.Cond
 	redirects   *rules.List // legacy "redirect" lines
 	statsAdmin  []*acl.Cond

@@ -97,7 +97,9 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		for i, cond := range r.useBE {
 			ev.Reset()
 			if cond.Match(ev) {
-				be = fe.useBE[i]
+				if be = fe.useBE[i]; be == nil {
+					be = fe.dynamicBackend(r.useBEName[i], ev)
+				}
 				break
 			}
 		}

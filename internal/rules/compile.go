@@ -307,7 +307,7 @@ func compileSetStatus(c *compiler, r *model.Rule) action {
 		c.errf(a[0].Pos, r, "invalid status code '%s' (expects 100..999)", a[0].Text)
 		return nil
 	}
-	st := &setStatus{code: code}
+	st := &setStatus{code: code, reason: []byte(reasonFor(code))}
 	if len(a) == 3 && a[1].Text == "reason" {
 		if !validValue([]byte(a[2].Text)) {
 			c.errf(a[2].Pos, r, "invalid reason")
@@ -643,8 +643,10 @@ func (c *compiler) track(r *model.Rule, slot int) action {
 	return &trackAction{slot: slot, key: x, table: t, http: http}
 }
 
-// capture compiles "capture <sample> len <n>" (a new slot after the
-// proxy's "capture request header" slots) and "capture <sample> id <n>".
+// capture compiles "capture <sample> len <n>" (the slot the model
+// numbered where the rule stands) and "capture <sample> id <n>" (a slot
+// declared by the frontend; a backend's rule names a slot of whichever
+// frontend the request came through, so only a frontend's id is checked).
 func compileCapture(c *compiler, r *model.Rule) action {
 	a := r.Args
 	if len(a) != 3 || a[1].Text != "len" && a[1].Text != "id" {
@@ -661,20 +663,37 @@ func compileCapture(c *compiler, r *model.Rule) action {
 		c.errf(a[2].Pos, r, "invalid number '%s'", a[2].Text)
 		return nil
 	}
-	cp := &captureAction{x: x, max: 64}
-	if a[1].Text == "len" {
-		reqHeaders := 0
-		for _, mc := range c.p.Captures {
-			if !mc.Response {
-				reqHeaders++
+	if c.p.Cap&model.CapFrontend == 0 {
+		if a[1].Text == "len" {
+			// An inherited one is the model's alert about the defaults
+			// section's captures.
+			if !r.FromDefaults {
+				c.errf(r.Pos, r, "proxy '%s' has no frontend capability", c.p.Name)
 			}
+			return nil
 		}
-		cp.id, cp.max = reqHeaders+c.captures, n
-		c.captures++
-	} else {
-		cp.id = n
+		return &captureAction{x: x, id: n, max: -1}
 	}
-	return cp
+	if a[1].Text == "len" && n == 0 {
+		c.errf(a[2].Pos, r, "length must be > 0")
+		return nil
+	}
+	slot := 0
+	for _, mc := range c.p.Captures {
+		if mc.Response {
+			continue
+		}
+		if a[1].Text == "len" && mc.Rule == r || a[1].Text == "id" && slot == n {
+			return &captureAction{x: x, id: slot, max: mc.Len}
+		}
+		slot++
+	}
+	if a[1].Text == "id" {
+		c.errf(r.Pos, r, "unable to find capture id '%d' referenced by http-request capture rule", n)
+		return nil
+	}
+	c.errf(r.Pos, r, "capture slot not found") // the model numbers every rule
+	return nil
 }
 
 // Services lists the built-in services "use-service" may name, sorted.

@@ -465,7 +465,7 @@ func (a *captureAction) run(x *Exec, r *rule, res *Result) bool {
 	n := len(x.Arena)
 	x.Arena = acl.AppendSample(x.Arena, s)
 	v := x.Arena[n:len(x.Arena):len(x.Arena)]
-	if len(v) > a.max {
+	if a.max >= 0 && len(v) > a.max {
 		v = v[:a.max]
 	}
 	x.T.Capture(a.id, v)

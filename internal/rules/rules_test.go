@@ -398,6 +398,10 @@ func TestCompileErrors(t *testing.T) {
 		{" http-request sc-inc-gpc(1,0) extra\n", "unexpected argument 'extra'"},
 		{" http-request sc-set-gpt(1,0)\n", "expects exactly 1 argument"},
 		{" http-request sc-set-gpt(0,x) 1\n", "invalid stick counter 'x'"},
+		{" http-request capture hdr(x) id 0\n", "unable to find capture id '0'"},
+		{" declare capture request len 2\n http-request capture hdr(x) id 1\n", "unable to find capture id '1'"},
+		{" declare capture response len 2\n http-request capture hdr(x) id 0\n", "unable to find capture id '0'"},
+		{" http-request capture hdr(x) len 0\n", "length must be > 0"},
 	}
 	for _, c := range cases {
 		_, ds := setup(t, head+c.lines)
@@ -409,6 +413,22 @@ func TestCompileErrors(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%q: got %v, want %q with test.cfg:4", c.lines, ds, c.want)
+		}
+	}
+}
+
+// set-status without "reason" writes HAProxy 2.6's phrase for the code,
+// or for its class (Debian's 2.6.12 on loopback: "404 Not Found", "299
+// Success", "777 Other", "502 Bad Gateway or Proxy Error").
+func TestSetStatusDefaultReason(t *testing.T) {
+	for code, want := range map[int]string{404: "Not Found", 299: "Success", 777: "Other", 200: "OK",
+		502: "Bad Gateway or Proxy Error", 199: "Informational", 399: "Redirection", 499: "client has closed connection", 498: "Client Error", 599: "Server Error"} {
+		ev := mustSetup(t, head+fmt.Sprintf(" http-response set-status %d\n", code))
+		tx := newTxn()
+		tx.Code = 200
+		run(ev.resp, tx)
+		if tx.Code != code || tx.reason != want {
+			t.Errorf("set-status %d: %d %q, want reason %q", code, tx.Code, tx.reason, want)
 		}
 	}
 }
