@@ -169,9 +169,12 @@ func (v *ignoringVerifier) check(certs []*x509.Certificate) []verifyErr {
 	var chain []*x509.Certificate
 	var chainErr, purpose []verifyErr
 	// crypto/x509 stops at the first invalid certificate; its time is
-	// moved into that certificate's validity (the periods are checked
-	// below, against the real time) and its purpose relaxed, a bounded
-	// number of times, until a chain is found or a real failure remains.
+	// moved into the validity of every certificate found out of date so
+	// far (the periods are checked below, against the real time) and its
+	// purpose relaxed, a bounded number of times, until a chain is found
+	// or a real failure remains. Certificates with no moment valid in
+	// common get no chain: an unspecified error.
+	var lo, hi time.Time
 	for try := 0; try < 8 && chain == nil; try++ {
 		chains, err := leaf.Verify(opts)
 		if err == nil {
@@ -182,10 +185,21 @@ func (v *ignoringVerifier) check(certs []*x509.Certificate) []verifyErr {
 		var ua x509.UnknownAuthorityError
 		switch {
 		case errors.As(err, &inv) && inv.Reason == x509.Expired && inv.Cert != nil:
-			if opts.CurrentTime.After(inv.Cert.NotAfter) {
-				opts.CurrentTime = inv.Cert.NotAfter.Add(-time.Second)
-			} else {
-				opts.CurrentTime = inv.Cert.NotBefore.Add(time.Second)
+			if lo.IsZero() || inv.Cert.NotBefore.After(lo) {
+				lo = inv.Cert.NotBefore
+			}
+			if hi.IsZero() || inv.Cert.NotAfter.Before(hi) {
+				hi = inv.Cert.NotAfter
+			}
+			if lo.After(hi) {
+				try = 8
+				continue
+			}
+			opts.CurrentTime = now
+			if now.Before(lo) {
+				opts.CurrentTime = lo
+			} else if now.After(hi) {
+				opts.CurrentTime = hi
 			}
 			continue
 		case errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage:
