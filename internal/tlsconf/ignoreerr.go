@@ -37,27 +37,34 @@ const (
 	x509InvalidPurpose       = 26
 )
 
-// ignoreSet holds the error IDs (1..63) a bind ignores, one bit each, as
-// HAProxy 2.6 keeps them.
-type ignoreSet uint64
+// maxVerifyErr is the highest error ID an ignore list may name: HAProxy
+// 2.6.12 built with OpenSSL 3 accepts 1..94 (X509_V_ERR numbers).
+const maxVerifyErr = 94
 
-func (s ignoreSet) has(code int) bool { return code > 0 && code < 64 && s&(1<<uint(code)) != 0 }
+// ignoreSet holds the error IDs a bind ignores, one bit each.
+type ignoreSet [2]uint64
+
+func (s *ignoreSet) add(code int) { s[code/64] |= 1 << uint(code%64) }
+
+func (s ignoreSet) has(code int) bool {
+	return code > 0 && code <= maxVerifyErr && s[code/64]&(1<<uint(code%64)) != 0
+}
 
 // parseIgnoreErr reads "all" or a comma-separated list of error IDs.
 func parseIgnoreErr(kw, v, what string) (ignoreSet, error) {
+	var s ignoreSet
 	if v == "" {
-		return 0, fmt.Errorf("%s: '%s' : missing error IDs list", what, kw)
+		return s, fmt.Errorf("%s: '%s' : missing error IDs list", what, kw)
 	}
 	if v == "all" {
-		return ^ignoreSet(0), nil
+		return ignoreSet{^uint64(0), ^uint64(0)}, nil
 	}
-	var s ignoreSet
 	for _, p := range strings.Split(v, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || n < 1 || n > 63 {
-			return 0, fmt.Errorf("%s: '%s' : ID '%s' out of range (1..63) in error IDs list '%s'", what, kw, p, v)
+		if err != nil || n < 1 || n > maxVerifyErr {
+			return s, fmt.Errorf("%s: '%s' : ID '%s' out of range (1..%d) in error IDs list '%s'", what, kw, p, maxVerifyErr, v)
 		}
-		s |= 1 << uint(n)
+		s.add(n)
 	}
 	return s, nil
 }

@@ -75,11 +75,17 @@ func TestIgnoreErrRefusedByDefault(t *testing.T) {
 			t.Errorf("%s without the opt-out: %v", kw, err)
 		}
 	}
-	for _, v := range []string{"", "0", "64", "10,x"} {
+	for _, v := range []string{"", "0", "95", "10,x"} {
 		_, err := LoadBind(sslBind(map[string]string{"verify": "optional", "ca-file": "x", "crt-ignore-err": v}, crt), nil, Options{AllowIgnoreCertErr: true})
 		if err == nil {
 			t.Errorf("crt-ignore-err %q accepted", v)
 		}
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	writeFile(t, caFile, ca.pem, 0o644)
+	if _, err := LoadBind(sslBind(map[string]string{"verify": "optional", "ca-file": caFile, "ca-ignore-err": "9,94"}, crt), nil,
+		Options{AllowIgnoreCertErr: true}); err != nil {
+		t.Errorf("ca-ignore-err 9,94 (HAProxy's range is 1..94): %v", err)
 	}
 }
 
