@@ -240,8 +240,9 @@ type CertErrTxn interface {
 }
 
 // fetchCertErr is ssl_c_err / ssl_c_ca_err: 0 when the certificate
-// verified, which is every session that got as far as a request (a
-// failed verification ends the handshake; error-log-format sees those).
+// verified, which is every session that got as far as a request unless
+// its bind ignores errors (a failed verification ends the handshake;
+// error-log-format sees those).
 func fetchCertErr(ca bool) fetchFn {
 	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		if !once(it) {
@@ -250,6 +251,8 @@ func fetchCertErr(ca bool) fetchFn {
 		leaf, up := 0, 0
 		if ct, ok := e.Txn.(CertErrTxn); ok {
 			leaf, up = ct.CertErrors()
+		} else if vt, ok := e.Txn.(ClientVerifyTxn); ok {
+			_, leaf, up, _ = vt.ClientVerify()
 		}
 		if ca {
 			return intSample(int64(up)), true

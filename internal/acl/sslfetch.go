@@ -29,6 +29,15 @@ type TLSTxn interface {
 	ServerTLS() *tls.ConnectionState
 }
 
+// ClientVerifyTxn is a session whose client certificate verification
+// met errors its bind ignores: OpenSSL's numbers of the last error
+// (ssl_c_verify), the first at depth 0 (ssl_c_err), the first above it
+// (ssl_c_ca_err) and that one's depth (ssl_c_ca_err_depth); all 0 when
+// the certificate verified.
+type ClientVerifyTxn interface {
+	ClientVerify() (last, leaf, ca, caDepth int)
+}
+
 type tlsSide uint8
 
 const (
@@ -56,11 +65,12 @@ func sslFetches() map[string]*fetchDef {
 	out["ssl_fc_has_crt"] = &fetchDef{out: KindBool, fn: fetchTLSConn(sideClientConn, "hascrt")}
 	out["ssl_fc_has_early"] = &fetchDef{out: KindBool, fn: fetchTLSConn(sideClientConn, "early")}
 	out["ssl_c_used"] = &fetchDef{out: KindBool, fn: fetchTLSConn(sideClientConn, "hascrt")}
-	// Go verifies the client certificate during the handshake and
-	// refuses the connection on failure: a session that runs rules has a
-	// verified certificate (X509_V_OK) or none.
+	// A failed verification ends the handshake, so a session that runs
+	// rules has a verified certificate (X509_V_OK) or none, unless its
+	// bind ignores some errors (crt-ignore-err, ca-ignore-err), which the
+	// connection then reports (ClientVerifyTxn).
 	out["ssl_c_verify"] = &fetchDef{out: KindInt, fn: fetchTLSConn(sideClientConn, "verify")}
-	out["ssl_c_ca_err_depth"] = &fetchDef{out: KindInt, fn: fetchTLSConn(sideClientConn, "verify")}
+	out["ssl_c_ca_err_depth"] = &fetchDef{out: KindInt, fn: fetchTLSConn(sideClientConn, "cadepth")}
 	cert := func(pfx string, side tlsSide) {
 		for _, f := range []struct {
 			name string
@@ -174,8 +184,15 @@ func fetchTLSConn(side tlsSide, what string) fetchFn {
 			return boolSample(len(st.PeerCertificates) > 0), true
 		case "early":
 			return boolSample(false), true // Bulwark refuses 0-RTT data
-		case "verify":
-			return intSample(0), true
+		case "verify", "cadepth":
+			var last, depth int
+			if vt, ok := e.Txn.(ClientVerifyTxn); ok {
+				last, _, _, depth = vt.ClientVerify()
+			}
+			if what == "cadepth" {
+				return intSample(int64(depth)), true
+			}
+			return intSample(int64(last)), true
 		}
 		return Sample{}, false
 	}
@@ -209,6 +226,12 @@ func fetchCert(side tlsSide, what string) fetchFn {
 		case "der":
 			return Sample{Kind: KindBin, B: c.Raw}, true
 		case "chain":
+			// OpenSSL's peer chain, which HAProxy returns: on the
+			// server side of a connection (ssl_c_chain_der) it holds the
+			// certificates the client sent after its own.
+			if side == sidePeerCert {
+				chain = chain[1:]
+			}
 			n := len(e.buf)
 			for _, cc := range chain {
 				e.buf = append(e.buf, cc.Raw...)
@@ -280,6 +303,15 @@ func rawValidity(tbs []byte) (string, string, bool) {
 			return "", "", false
 		}
 		t[i] = string(v)
+		if tag == cbasn1.GeneralizedTime {
+			// HAProxy prints a GeneralizedTime of this century in the
+			// UTCTime form (two year digits) and gives no sample for
+			// another.
+			if len(v) < 12 || !strings.HasPrefix(t[i], "20") {
+				return "", "", false
+			}
+			t[i] = t[i][2:]
+		}
 	}
 	return t[0], t[1], true
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bulwark/internal/tlsconf"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,8 @@ func Load(files []string, table func(string, stick.Spec) *stick.Table) (*config.
 // opt-outs of secure defaults.
 func PlanOptions() plan.Options {
 	return plan.Options{AllowPublicStats: os.Getenv("BULWARK_ALLOW_PUBLIC_STATS") == "1",
-		AllowInsecureKeyPerms: os.Getenv("BULWARK_ALLOW_INSECURE_KEY_PERMS") == "1"}
+		AllowInsecureKeyPerms: os.Getenv("BULWARK_ALLOW_INSECURE_KEY_PERMS") == "1",
+		AllowIgnoreCertErr:    os.Getenv(tlsconf.AllowIgnoreCertErrEnv) == "1"}
 }
 
 // checkExit runs "bulwark -c": it prints every diagnostic in HAProxy's

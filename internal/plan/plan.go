@@ -30,6 +30,9 @@ type Options struct {
 	// AllowInsecureKeyPerms loads private keys readable by others (HAP-4.3
 	// opt-out).
 	AllowInsecureKeyPerms bool
+	// AllowIgnoreCertErr applies crt-ignore-err and ca-ignore-err on
+	// binds (HAP-4.3 opt-out); they are refused without it.
+	AllowIgnoreCertErr bool
 	// Table, when set, is asked for an existing stick table before a new
 	// one is made: on reload, the running generation's table of the same
 	// name and spec, so that sessions of both generations count into one
@@ -88,7 +91,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 	pl := &Plan{Model: m, Refs: acl.NewPatRefs(), Proxies: make(map[*model.Proxy]*Proxy, len(m.Proxies))}
 	var ds config.Diagnostics
 	pl.Tables = compileTables(m, opt.Table, &ds)
-	tlsOpt := tlsconf.Options{AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms,
+	tlsOpt := tlsconf.Options{AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms, AllowIgnoreCertErr: opt.AllowIgnoreCertErr,
 		CrtBase: m.Global.CrtBase, CABase: m.Global.CABase}
 	pl.ACME = compileACME(m, &ds)
 	sf := &sectionFiles{m: m, ds: &ds}

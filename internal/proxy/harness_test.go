@@ -31,6 +31,13 @@ func startProxy(t testing.TB, cfg string) (*Proxy, string) {
 // listeners it opens are added to opts.Inherited.
 func startProxyWith(t testing.TB, cfg string, opts Options) (*Proxy, string) {
 	t.Helper()
+	return startProxyPlan(t, cfg, opts, plan.Options{})
+}
+
+// startProxyPlan is startProxyWith with plan options (the opt-outs of
+// secure defaults).
+func startProxyPlan(t testing.TB, cfg string, opts Options, popts plan.Options) (*Proxy, string) {
+	t.Helper()
 	inherited := map[int]net.Listener{}
 	for fd, l := range opts.Inherited {
 		inherited[fd] = l
@@ -55,7 +62,7 @@ func startProxyWith(t testing.TB, cfg string, opts Options) (*Proxy, string) {
 	}
 	opts.Inherited = inherited
 	px := New(opts)
-	rt, err := px.Build(mustPlan(t, m, plan.Options{}))
+	rt, err := px.Build(mustPlan(t, m, popts))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

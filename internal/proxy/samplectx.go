@@ -17,13 +17,14 @@ import (
 // CaptureTxn, ConnTxn, StatsEnv), for HTTP and TCP sessions.
 
 var (
-	_ acl.StreamTxn  = (*httpSession)(nil)
-	_ acl.BodyTxn    = (*httpSession)(nil)
-	_ acl.CaptureTxn = (*httpSession)(nil)
-	_ acl.ConnTxn    = (*httpSession)(nil)
-	_ acl.StreamTxn  = (*tcpTxn)(nil)
-	_ acl.StatsEnv   = runtimeEnv{}
-	_ acl.TLSTxn     = (*httpSession)(nil)
+	_ acl.StreamTxn       = (*httpSession)(nil)
+	_ acl.BodyTxn         = (*httpSession)(nil)
+	_ acl.CaptureTxn      = (*httpSession)(nil)
+	_ acl.ConnTxn         = (*httpSession)(nil)
+	_ acl.StreamTxn       = (*tcpTxn)(nil)
+	_ acl.StatsEnv        = runtimeEnv{}
+	_ acl.TLSTxn          = (*httpSession)(nil)
+	_ acl.ClientVerifyTxn = (*httpSession)(nil)
 )
 
 func (s *httpSession) ClientTLS() *tls.ConnectionState { return s.cliTLS }
@@ -46,6 +47,25 @@ func (s *httpSession) ClientHello() (ciphers, exts, groups []uint16, points []ui
 	return h.Ciphers, h.Extensions, groups, h.Points, true
 }
 func (s *httpSession) ServerTLS() *tls.ConnectionState { return s.srvTLS }
+
+// ClientVerify is the verification result the bind recorded on the
+// connection when it ignores certificate errors; zeros otherwise.
+func (s *httpSession) ClientVerify() (last, leaf, ca, caDepth int) {
+	return clientVerifyOf(s.cconn)
+}
+
+func clientVerifyOf(c net.Conn) (last, leaf, ca, caDepth int) {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return 0, 0, 0, 0
+	}
+	w, ok := tc.NetConn().(*tlsfail.Conn)
+	if !ok {
+		return 0, 0, 0, 0
+	}
+	v := w.Verify
+	return v.Last, v.Leaf, v.CA, v.CADepth
+}
 
 // LocalCert is the certificate the handshake presented, as the
 // certificate store recorded it on the connection; nil when another

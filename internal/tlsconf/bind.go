@@ -7,6 +7,7 @@ package tlsconf
 import (
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -25,10 +26,32 @@ type BindTLS struct {
 // bindRefused are bind options that change TLS behaviour in a way Bulwark
 // cannot reproduce; refusing them beats silently doing something else.
 var bindRefused = map[string]string{
-	"ca-ignore-err":  "Bulwark never ignores client certificate verification errors",
-	"crt-ignore-err": "Bulwark never ignores client certificate verification errors",
 	"ca-verify-file": "not supported: put the intermediate CAs in ca-file",
 	"no-ca-names":    "crypto/tls always sends the ca-file names",
+}
+
+// ignoreErrKeywords let client certificates with verification errors in;
+// they are refused unless the operator opted out (AllowIgnoreCertErr).
+var ignoreErrKeywords = []string{"ca-ignore-err", "crt-ignore-err"}
+
+// checkRefused refuses the options of b that Bulwark does not apply, and
+// says whether b ignores some certificate verification errors.
+func checkRefused(b *model.Bind, o Options, what string) (ignores bool, err error) {
+	for k, why := range bindRefused {
+		if _, ok := b.Opts[k]; ok {
+			return false, fmt.Errorf("%s: '%s': %s", what, k, why)
+		}
+	}
+	for _, k := range ignoreErrKeywords {
+		if _, ok := b.Opts[k]; !ok {
+			continue
+		}
+		if !o.AllowIgnoreCertErr {
+			return false, fmt.Errorf("%s: '%s': Bulwark does not ignore client certificate verification errors by default (HAP-4.3); fix the chain, or set %s=1", what, k, AllowIgnoreCertErrEnv)
+		}
+		ignores = true
+	}
+	return ignores, nil
 }
 
 // LoadBind loads the certificates of b and builds its configuration.
@@ -40,10 +63,9 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	if b.Pos.IsValid() {
 		what = fmt.Sprintf("%s: bind", b.Pos)
 	}
-	for k, why := range bindRefused {
-		if _, ok := b.Opts[k]; ok {
-			return nil, fmt.Errorf("%s: '%s': %s", what, k, why)
-		}
+	ignores, err := checkRefused(b, o, what)
+	if err != nil {
+		return nil, err
 	}
 	base, warns, err := serverSide(b.Opts, b.ALPN, g, o, what)
 	if err != nil {
@@ -84,6 +106,9 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	base.GetConfigForClient = st.GetConfigForClient
 	if allowed := allowedTLS13(suites13Of(b.Opts, g)); allowed != nil {
 		base.GetConfigForClient = enforceTLS13(allowed, base, st.GetConfigForClient, what)
+	}
+	if ignores {
+		base.GetConfigForClient = recordVerify(base, base.GetConfigForClient)
 	}
 	return &BindTLS{Config: base, Store: st, Warnings: append(warns, st.Warnings()...)}, nil
 }
@@ -206,11 +231,39 @@ func clientAuth(cfg *tls.Config, opts map[string]string, o Options, what string)
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	cfg.ClientCAs = pool
-	if crlFile, ok := opts["crl-file"]; ok {
-		crls, err := loadCRLs(crlFile, o)
+	var crls []*x509.RevocationList
+	crlFile, hasCRL := opts["crl-file"]
+	if hasCRL {
+		crls, err = loadCRLs(crlFile, o)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
+	}
+	_, crtIgn := opts["crt-ignore-err"]
+	_, caIgn := opts["ca-ignore-err"]
+	if crtIgn || caIgn {
+		// Only allowed binds get here (checkRefused). The certificate is
+		// requested without crypto/tls verifying it: the verifier finds
+		// each error and lets through only those the bind ignores.
+		v := &ignoringVerifier{roots: pool, crls: crls, hasCRL: hasCRL, now: o.now}
+		if crtIgn {
+			if v.crt, err = parseIgnoreErr("crt-ignore-err", opts["crt-ignore-err"], what); err != nil {
+				return err
+			}
+		}
+		if caIgn {
+			if v.ca, err = parseIgnoreErr("ca-ignore-err", opts["ca-ignore-err"], what); err != nil {
+				return err
+			}
+		}
+		cfg.ClientAuth = tls.RequestClientCert
+		if verify == "required" {
+			cfg.ClientAuth = tls.RequireAnyClientCert
+		}
+		cfg.VerifyConnection = v.verifyConnection
+		return nil
+	}
+	if hasCRL {
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.VerifiedChains) == 0 {
 				return nil // optional and no certificate given
@@ -283,10 +336,9 @@ func LoadBindSource(b *model.Bind, g *model.SSLDefaults, o Options, src CertSour
 	if b.Pos.IsValid() {
 		what = fmt.Sprintf("%s: bind", b.Pos)
 	}
-	for k, why := range bindRefused {
-		if _, ok := b.Opts[k]; ok {
-			return nil, fmt.Errorf("%s: '%s': %s", what, k, why)
-		}
+	ignores, err := checkRefused(b, o, what)
+	if err != nil {
+		return nil, err
 	}
 	base, warns, err := serverSide(b.Opts, b.ALPN, g, o, what)
 	if err != nil {
@@ -307,6 +359,9 @@ func LoadBindSource(b *model.Bind, g *model.SSLDefaults, o Options, src CertSour
 			}
 			return enforced(h)
 		}
+	}
+	if ignores {
+		base.GetConfigForClient = recordVerify(base, base.GetConfigForClient)
 	}
 	return &BindTLS{Config: base, Warnings: warns}, nil
 }

@@ -463,3 +463,49 @@ func TestBindECDHE(t *testing.T) {
 		t.Error("ecdhe with a list accepted")
 	}
 }
+
+// HAProxy picks among the certificates for the exact name and for the
+// wildcard by key type, whatever names the certificates hold (crt-list
+// filters bug #810/#818): an RSA-only client asking a name whose exact
+// line is ECDSA gets the RSA wildcard line; a wildcard line excluding the
+// name does not count, and then the handshake fails rather than falling
+// back to the default certificate.
+func TestCrtListKeyTypeAcrossWildcard(t *testing.T) {
+	ca := newCA(t)
+	dir := t.TempDir()
+	def := ca.writePEM(t, dir, "def.pem", leafSpec{cn: "default", rsa: true})
+	rsaF := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa-elsewhere", rsa: true})
+	ecF := ca.writePEM(t, dir, "ec.pem", leafSpec{cn: "ec-elsewhere"})
+	list := filepath.Join(dir, "list.txt")
+	writeFile(t, list, []byte(strings.Join([]string{
+		def + " default.test",
+		rsaF + " *.a.test *.b.test !y.b.test",
+		ecF + " x.a.test *.b.test",
+	}, "\n")), 0o644)
+	b := &model.Bind{SSL: true, CrtList: []string{list}, Opts: map[string]string{"ssl": "", "ciphers": "kRSA:aECDSA"}}
+	addr := serve(t, mustBind(t, b, nil, Options{}).Config)
+	rsaOnly := []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}
+	ecOnly := []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+	for _, tt := range []struct {
+		sni    string
+		suites []uint16
+		cn     string // "" = handshake fails
+	}{
+		{"x.a.test", rsaOnly, "rsa-elsewhere"},
+		{"x.a.test", ecOnly, "ec-elsewhere"},
+		{"x.b.test", rsaOnly, "rsa-elsewhere"},
+		{"y.b.test", rsaOnly, ""},
+		{"y.b.test", ecOnly, "ec-elsewhere"},
+	} {
+		cs, err := dial(addr, &tls.Config{ServerName: tt.sni, InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, CipherSuites: tt.suites})
+		if tt.cn == "" {
+			if err == nil {
+				t.Errorf("%s %x: served %q, want a failed handshake", tt.sni, tt.suites, peerCN(cs))
+			}
+			continue
+		}
+		if err != nil || peerCN(cs) != tt.cn {
+			t.Errorf("%s %x: got %q (%v), want %q", tt.sni, tt.suites, peerCN(cs), err, tt.cn)
+		}
+	}
+}

@@ -24,6 +24,10 @@ type Options struct {
 	// AllowInsecureKeyPerms loads private keys that group or others may
 	// read. Off by default: such a key is refused (control HAP-4.3).
 	AllowInsecureKeyPerms bool
+	// AllowIgnoreCertErr lets crt-ignore-err and ca-ignore-err take
+	// effect on binds (BULWARK_ALLOW_IGNORE_CERT_ERR=1); off by default
+	// they are refused.
+	AllowIgnoreCertErr bool
 	// CrtBase and CABase are the global crt-base and ca-base directories,
 	// prefixed to relative certificate and CA paths.
 	CrtBase, CABase string

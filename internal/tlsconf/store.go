@@ -1,6 +1,8 @@
 package tlsconf
 
 import (
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -200,21 +202,25 @@ func ParseCertificate(pem []byte) (*tls.Certificate, error) {
 	return &c, nil
 }
 
-// pick returns the entry for a ClientHello, as HAProxy does: an exact name
-// first, then a wildcard covering only the first label, else the default
-// (first) certificate unless strict-sni. Among several certificates for one
-// name (RSA and ECDSA), the first the client supports wins.
+// pick returns the entry for a ClientHello, as HAProxy does: the
+// certificates for the exact name and those of a wildcard covering only
+// its first label (less the wildcard lines excluding that name) are the
+// candidates, else the default (first) certificate unless strict-sni.
+// Among the candidates, by key type, ECDSA then RSA then another the
+// client supports wins, the first of its type in exact-then-wildcard
+// order; when the client supports none, an ECDSA one, else the first
+// RSA, else the first, so that the handshake fails as it does with
+// HAProxy rather than falling back to the default certificate.
 func (s *Store) pick(hello *tls.ClientHelloInfo) (*certEntry, error) {
 	snap := s.snap.Load()
 	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
 	if name != "" {
-		if e := choose(hello, snap.exact[name], name); e != nil {
-			return e, nil
-		}
+		var wild []*certEntry
 		if i := strings.IndexByte(name, '.'); i > 0 {
-			if e := choose(hello, snap.wild["*"+name[i:]], name); e != nil {
-				return e, nil
-			}
+			wild = snap.wild["*"+name[i:]]
+		}
+		if e := choose(hello, snap.exact[name], wild, name); e != nil {
+			return e, nil
 		}
 	}
 	if s.strictSNI {
@@ -223,20 +229,40 @@ func (s *Store) pick(hello *tls.ClientHelloInfo) (*certEntry, error) {
 	return snap.entries[0], nil
 }
 
-func choose(hello *tls.ClientHelloInfo, cands []*certEntry, name string) *certEntry {
-	var first *certEntry
-	for _, e := range cands {
-		if e.neg[name] {
-			continue
+func choose(hello *tls.ClientHelloInfo, exact, wild []*certEntry, name string) *certEntry {
+	var byType [3]*certEntry // ECDSA, RSA, other
+	for _, list := range [][]*certEntry{exact, wild} {
+		for _, e := range list {
+			if e.neg[name] {
+				continue
+			}
+			k := 2
+			switch e.cert.PrivateKey.(type) {
+			case *ecdsa.PrivateKey:
+				k = 0
+			case *rsa.PrivateKey:
+				k = 1
+			}
+			if byType[k] == nil {
+				byType[k] = e
+			}
 		}
-		if first == nil {
-			first = e
-		}
-		if hello.SupportsCertificate(e.cert) == nil {
+	}
+	// The crt-list names a certificate serves need not be in it, and
+	// HAProxy selects on key type only: the name is left out of the test.
+	anon := *hello
+	anon.ServerName = ""
+	for _, e := range byType {
+		if e != nil && anon.SupportsCertificate(e.cert) == nil {
 			return e
 		}
 	}
-	return first
+	for _, e := range byType {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // GetCertificate is for tls.Config.GetCertificate.

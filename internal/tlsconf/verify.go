@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // loadCAPool reads a ca-file: PEM certificates, or "@system-ca" for the
@@ -41,7 +44,7 @@ func loadCRLs(path string, o Options) ([]*x509.RevocationList, error) {
 	}
 	var out []*x509.RevocationList
 	if !bytes.Contains(data, []byte("-----BEGIN")) {
-		crl, err := x509.ParseRevocationList(data)
+		crl, err := parseCRL(data)
 		if err != nil {
 			return nil, fmt.Errorf("crl-file %s: %w", full, err)
 		}
@@ -56,7 +59,7 @@ func loadCRLs(path string, o Options) ([]*x509.RevocationList, error) {
 		if b.Type != "X509 CRL" {
 			continue
 		}
-		crl, err := x509.ParseRevocationList(b.Bytes)
+		crl, err := parseCRL(b.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("crl-file %s: %w", full, err)
 		}
@@ -95,4 +98,51 @@ func checkRevocation(chain []*x509.Certificate, crls []*x509.RevocationList, now
 		}
 	}
 	return nil
+}
+
+// parseCRL parses a DER CRL of version 2 or 1. crypto/x509 reads only
+// version 2; a version 1 list (no version field, no extensions: OpenSSL's
+// "openssl ca -gencrl" without crl extensions writes those, HAProxy's
+// reg-test CRLs are some) has otherwise the same structure, so it is
+// parsed with the field added and its signed bytes put back, which is
+// what CheckSignatureFrom verifies.
+func parseCRL(der []byte) (*x509.RevocationList, error) {
+	crl, err := x509.ParseRevocationList(der)
+	if err == nil {
+		return crl, nil
+	}
+	in := cryptobyte.String(der)
+	var list, tbs, rest cryptobyte.String
+	var tbsFull cryptobyte.String
+	if !in.ReadASN1(&list, cbasn1.SEQUENCE) || !in.Empty() {
+		return nil, err
+	}
+	rest = list
+	if !rest.ReadASN1Element(&tbsFull, cbasn1.SEQUENCE) {
+		return nil, err
+	}
+	tbs = tbsFull
+	var body cryptobyte.String
+	if !tbs.ReadASN1(&body, cbasn1.SEQUENCE) || body.PeekASN1Tag(cbasn1.INTEGER) {
+		return nil, err // not a version 1 list: the first error stands
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1Int64(1) // v2
+			b.AddBytes(body)
+		})
+		b.AddBytes(rest)
+	})
+	v2, berr := b.Bytes()
+	if berr != nil {
+		return nil, err
+	}
+	crl, err2 := x509.ParseRevocationList(v2)
+	if err2 != nil {
+		return nil, err
+	}
+	crl.Raw = der
+	crl.RawTBSRevocationList = []byte(tbsFull)
+	return crl, nil
 }

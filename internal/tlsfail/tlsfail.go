@@ -88,6 +88,21 @@ type Conn struct {
 	// Cert is the certificate the handshake presented, when the
 	// certificate store chose it (ssl_f_* fetches); nil otherwise.
 	Cert *tls.Certificate
+	// Verify is the client certificate verification result when the
+	// bind ignores some errors (crt-ignore-err, ca-ignore-err) and some
+	// were met: ssl_c_verify, ssl_c_err, ssl_c_ca_err, ssl_c_ca_err_depth.
+	Verify ClientVerify
+}
+
+// ClientVerify holds OpenSSL error numbers: the last error, the first at
+// depth 0, the first above it and its depth.
+type ClientVerify struct {
+	Last, Leaf, CA, CADepth int
+}
+
+// SetClientVerify records the verification result of the connection.
+func (c *Conn) SetClientVerify(last, leaf, ca, caDepth int) {
+	c.Verify = ClientVerify{Last: last, Leaf: leaf, CA: ca, CADepth: caDepth}
 }
 
 // SetLocalCert records the certificate chosen for this connection.
@@ -344,6 +359,12 @@ const (
 func (f Failure) CertErrors() (leaf, ca int) {
 	if f.Reason != BadClientCert || f.Err == nil {
 		return 0, 0
+	}
+	// A bind that verifies certificates itself (tlsconf's ignore-err
+	// verifier) numbered the errors already.
+	var coded interface{ CertErrorCodes() (int, int) }
+	if errors.As(f.Err, &coded) {
+		return coded.CertErrorCodes()
 	}
 	var chain []*x509.Certificate
 	var cve *tls.CertificateVerificationError

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"bulwark/internal/tlsconf"
 )
 
 func TestClassify(t *testing.T) {
@@ -31,5 +33,18 @@ func TestClassify(t *testing.T) {
 	line := Classify(errors.New("tls: x"), old, cfg).Line("web", "127.0.0.1:443", nil)
 	if !strings.Contains(line, "version_offered=TLSv1.1 ") || !strings.Contains(line, "client=- ") {
 		t.Errorf("line %q", line)
+	}
+}
+
+// A handshake ended by the ignore-err verifier (an error not ignored) is
+// a bad client certificate with the verifier's OpenSSL numbers.
+func TestClassifyVerifierError(t *testing.T) {
+	err := &tlsconf.CertVerifyError{VerifyResult: tlsconf.VerifyResult{Verify: 23, Err: 10, CAErr: 3, CADepth: 1}, Code: 23}
+	f := Classify(err, Hello{Seen: true}, &tls.Config{})
+	if f.Reason != BadClientCert {
+		t.Fatalf("reason %s, want bad-client-cert", f.Reason)
+	}
+	if leaf, ca := f.CertErrors(); leaf != 10 || ca != 3 {
+		t.Errorf("CertErrors %d/%d, want 10/3", leaf, ca)
 	}
 }
