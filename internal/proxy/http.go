@@ -49,6 +49,10 @@ type httpSession struct {
 	// is still there. lentBE is its backend.
 	lent   *srvConn
 	lentBE *backend
+	// lendEarly: the exchange in progress may lend its server connection
+	// to the pool as soon as the whole response is read from it, before
+	// the client has it (lendNow).
+	lendEarly bool
 
 	// Rule evaluation state, reused for every request (the executor's is
 	// in m, which an idle session gives back).
@@ -853,7 +857,11 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)
 		tid := sc.srv.trackSession(sc.c, s.c)
+		// Not for an h2 stream: a client reset closes the stream's server
+		// connection, which must not be in the pool by then.
+		s.lendEarly = clientKeep && mode < 1 && be.reuse != "never" && sc.srv.pp == nil && sc.srv.pool.keeps() && s.h2s == nil
 		ev, err := s.exchange(be, sc, hasBody, e, canRetry)
+		s.lendEarly = false
 		sc.srv.untrackSession(tid)
 		sc.srv.current.Add(-1)
 		// HTTP counts concurrent requests against server maxconn, not
@@ -912,6 +920,18 @@ func idempotent(method []byte) bool {
 		return true
 	}
 	return false
+}
+
+// lendNow lends sc to its server's idle pool once the whole response is
+// read from it and before the client gets its end, as HAProxy's idle
+// list has it by the time the client can send again: the next client
+// (or this one's next request) finds it there.
+func (s *httpSession) lendNow(sc *srvConn) {
+	if !s.lendEarly || s.attached != sc || s.m.req.Expect100 || !s.m.resp.KeepAlive || s.m.resp.Tunnel || s.m.resp.Informational() || !sc.rd.Body().Done() {
+		return
+	}
+	s.lent, s.lentBE = sc, s.attBE
+	s.detach(true)
 }
 
 // serverDataTerm is the termination state of a response body that failed:
@@ -1394,6 +1414,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		// "wait-for-body" read (part of) the body: it goes with the head.
 		s.head = append(s.head, s.respBody...)
 		if sc.rd.Body().Done() {
+			s.lendNow(sc)
 			n, err := s.tc.Write(s.head)
 			e.BytesOut += int64(n)
 			if err != nil {
@@ -1423,6 +1444,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		// that its next request finds the entry.
 		s.m.cache.keepBody(s.head[hl:])
 		s.m.cache.commit()
+		s.lendNow(sc)
 		n, err := s.tc.Write(s.head)
 		e.BytesOut += int64(n)
 		if err != nil {
