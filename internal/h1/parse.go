@@ -28,14 +28,14 @@ func (rd *Reader) ReadRequest(req *Request) error {
 	if perr != nil {
 		return perr
 	}
-	if f.hasTE && req.Minor == 0 {
-		// RFC 9112 §6.1: framing of an HTTP/1.0 message with TE is faulty.
-		return reqErr(CodeTEInHTTP10)
+	fault, perr := f.framingFault(&req.Headers, req.Minor, rd.relax.Framing, false)
+	if perr != nil {
+		return perr
 	}
 	switch {
 	case f.hostCount > 1:
 		return reqErr(CodeMultipleHost)
-	case f.hostCount == 0 && req.Minor == 1:
+	case f.hostCount == 0 && req.Minor == 1 && !rd.relax.MissingHost:
 		return reqErr(CodeMissingHost)
 	case f.hostCount == 1 && !validHost(f.host):
 		return reqErr(CodeBadHost)
@@ -54,6 +54,9 @@ func (rd *Reader) ReadRequest(req *Request) error {
 		req.Expect100 = f.expect100
 	} else {
 		req.KeepAlive = f.connKeepAlive && !f.connClose
+	}
+	if fault {
+		req.FramingFault, req.KeepAlive, req.Upgrade = true, false, false
 	}
 	if req.Upgrade {
 		req.UpgradeProto = f.upgrade
@@ -205,8 +208,9 @@ func (rd *Reader) ReadResponse(resp *Response, reqMethod []byte) error {
 	if perr != nil {
 		return perr
 	}
-	if f.hasTE && resp.Minor == 0 {
-		return respErr(CodeTEInHTTP10)
+	fault, perr := f.framingFault(&resp.Headers, resp.Minor, rd.relax.Framing, true)
+	if perr != nil {
+		return perr
 	}
 	resp.ContentLength = f.contentLength
 	resp.Chunked = f.chunked
@@ -231,7 +235,7 @@ func (rd *Reader) ReadResponse(resp *Response, reqMethod []byte) error {
 		resp.Body = FramingClose
 		resp.KeepAlive = false
 	}
-	if resp.Tunnel {
+	if resp.Tunnel || fault {
 		resp.KeepAlive = false
 	}
 	rd.body.start(resp.Body, resp.ContentLength, true)

@@ -691,6 +691,11 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	fe := s.fe
 	req := &s.m.req
 	mode := max(fe.connLevel, be.connLevel)
+	if req.FramingFault {
+		// Framing accepted only under Relax.Framing: neither connection
+		// carries another message after this one (RFC 9112 §6.1, §6.3).
+		mode = 2
+	}
 	hasBody := req.Framing() != h1.FramingNone
 	if req.Upgrade && hasBody {
 		// A server may switch protocols before the body ends, and what the
@@ -732,6 +737,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	s.head = h1.AppendForwardHeaders(s.head, req.Headers, req.Upgrade)
 	if req.Chunked {
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
+	}
+	if h1.AcceptsTrailers(req.Headers) {
+		s.head = h1.AppendHeaderField(s.head, "TE", "trailers")
 	}
 	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, req.Headers, s.src) {
 		s.head = h1.AppendHeaderField(s.head, ff.Header, s.srcText)
@@ -1501,7 +1509,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // configuration is bounded: buffers from the shared pool (tune.bufsize)
 // and tune.http.maxhdr fields.
 func (rt *Runtime) readerConfig() h1.Config {
-	return h1.Config{Pool: rt.bufs, MaxHeaders: rt.model.Global.MaxHdr}
+	return h1.Config{Pool: rt.bufs, MaxHeaders: rt.model.Global.MaxHdr, Relax: rt.opts.Relax}
 }
 
 // timedConn pushes the read and write deadlines forward as data flows, so
