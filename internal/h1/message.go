@@ -132,6 +132,7 @@ type fields struct {
 	hasUpgrade    bool
 	expect100     bool
 	host          []byte
+	hostIdx       int // index of the (last) Host field
 	hostCount     int
 
 	teCount, teChunkedCount int
@@ -146,7 +147,7 @@ func scanFields(hs []Header, response bool) (fields, *ParseError) {
 		switch len(n) {
 		case 4:
 			if equalFold(n, "host") {
-				f.host = v
+				f.host, f.hostIdx = v, i
 				f.hostCount++
 			}
 		case 6:

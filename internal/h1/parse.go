@@ -43,8 +43,13 @@ func (rd *Reader) ReadRequest(req *Request) error {
 	req.ContentLength = f.contentLength
 	req.Chunked = f.chunked
 	req.Host, req.HasHost = f.host, f.hostCount == 1
-	if string(req.Method) != "CONNECT" && len(req.Target) > 0 && req.Target[0] != '/' && req.Target[0] != '*' {
-		if perr := checkAuthority(req); perr != nil {
+	switch {
+	case string(req.Method) == "CONNECT":
+		if perr := checkConnectAuthority(req, f.hostIdx); perr != nil {
+			return perr
+		}
+	case len(req.Target) > 0 && req.Target[0] != '/' && req.Target[0] != '*':
+		if perr := checkAuthority(req, f.hostIdx, rd.relax.Userinfo); perr != nil {
 			return perr
 		}
 	}
@@ -137,15 +142,25 @@ func validScheme(t []byte) bool {
 // act on. RFC 9112 §3.2.2 makes the target's authority win over Host, while
 // rules look at Host: so the two must agree (HAProxy answers 400 too), and
 // userinfo is refused since it is where parsers disagree on where the host
-// starts. An HTTP/1.0 request without Host gets one from the authority, so
-// that hdr(host) rules see the host the server will use.
-func checkAuthority(req *Request) *ParseError {
+// starts (with Relax.Userinfo it ends at the last '@', as in HAProxy). An
+// HTTP/1.0 request without Host gets one from the authority, so that
+// hdr(host) rules see the host the server will use.
+//
+// Ports are compared as HAProxy 2.6 does: for http and https, no port, an
+// empty port and the scheme's default port are the same. When the
+// authority spells the default (or an empty) port, it is removed from the
+// target, and from Host when Host spells it too ("http://h:80/" with
+// "Host: h:80" goes on as "http://h/" with "Host: h"), so that rules and
+// the server see one spelling.
+func checkAuthority(req *Request, hostIdx int, userinfo bool) *ParseError {
 	t := req.Target
 	i := bytes.IndexByte(t, ':')
 	if i < 0 || len(t) < i+3 || t[i+1] != '/' || t[i+2] != '/' {
 		return reqErr(CodeBadTarget)
 	}
-	auth := t[i+3:]
+	scheme := t[:i]
+	start := i + 3
+	auth := t[start:]
 	end := len(auth)
 	for j, c := range auth {
 		if c == '/' || c == '?' {
@@ -160,19 +175,108 @@ func checkAuthority(req *Request) *ParseError {
 		return reqErr(CodeBadTarget)
 	}
 	auth = auth[:end]
-	switch {
-	case bytes.IndexByte(auth, '@') >= 0:
-		return reqErr(CodeAuthorityUserinfo)
-	case len(auth) == 0 || !validHost(auth):
+	if at := bytes.LastIndexByte(auth, '@'); at >= 0 {
+		if !userinfo {
+			return reqErr(CodeAuthorityUserinfo)
+		}
+		start += at + 1
+		auth = auth[at+1:]
+	}
+	if len(auth) == 0 || !validHost(auth) {
 		return reqErr(CodeBadTarget)
-	case req.HasHost && !bytes.EqualFold(auth, req.Host):
-		return reqErr(CodeAuthorityMismatch)
-	case !req.HasHost:
+	}
+	def := ""
+	switch {
+	case equalFold(scheme, "http"):
+		def = "80"
+	case equalFold(scheme, "https"):
+		def = "443"
+	}
+	host, port, hasPort := splitHostPort(auth)
+	if req.HasHost {
+		hh, hp, hhasPort := splitHostPort(req.Host)
+		if !bytes.EqualFold(host, hh) || !samePort(port, hasPort, hp, hhasPort, def) {
+			return reqErr(CodeAuthorityMismatch)
+		}
+	}
+	if def != "" && hasPort && (len(port) == 0 || string(port) == def) {
+		// Remove ":port" in place: the target is the Reader's bytes and
+		// nothing else points into this part of them.
+		cut := start + len(host)
+		n := copy(t[cut:], t[cut+1+len(port):])
+		req.Target = t[:cut+n]
+		auth = host
+		if req.HasHost {
+			hh, hp, hhasPort := splitHostPort(req.Host)
+			if hhasPort && (len(hp) == 0 || string(hp) == def) {
+				req.Host = hh
+				req.Headers[hostIdx].Value = hh
+			}
+		}
+	}
+	if !req.HasHost {
 		req.Host, req.HasHost = auth, true
 		// Rare (HTTP/1.0 proxies): the allocation does not matter.
 		req.AddHeader([]byte("Host"), auth)
 	}
 	return nil
+}
+
+// checkConnectAuthority holds a CONNECT target ("host:port", port
+// required) to its Host, as HAProxy 2.6 does: a Host without a port, or
+// with an empty one, stands for 80 or 443; a Host that spells the
+// target's port 80 or 443 loses it ("Host: h:443" becomes "Host: h").
+func checkConnectAuthority(req *Request, hostIdx int) *ParseError {
+	host, port, hasPort := splitHostPort(req.Target)
+	if !hasPort || len(port) == 0 || len(host) == 0 {
+		return reqErr(CodeBadTarget)
+	}
+	if !req.HasHost {
+		return nil
+	}
+	hh, hp, hhasPort := splitHostPort(req.Host)
+	wellKnown := string(port) == "80" || string(port) == "443"
+	switch {
+	case !bytes.EqualFold(host, hh):
+		return reqErr(CodeAuthorityMismatch)
+	case !hhasPort || len(hp) == 0:
+		if !wellKnown {
+			return reqErr(CodeAuthorityMismatch)
+		}
+	case string(hp) != string(port):
+		return reqErr(CodeAuthorityMismatch)
+	case wellKnown:
+		req.Host = hh
+		req.Headers[hostIdx].Value = hh
+	}
+	return nil
+}
+
+// splitHostPort splits "host:port" at the last ':' outside an IP literal
+// ("[::1]:80"); hasPort tells "h:" (empty port) apart from "h".
+func splitHostPort(a []byte) (host, port []byte, hasPort bool) {
+	i := bytes.LastIndexByte(a, ':')
+	if i < 0 || i < bytes.LastIndexByte(a, ']') {
+		return a, nil, false
+	}
+	return a[:i], a[i+1:], true
+}
+
+// samePort compares two ports where no port and an empty port mean the
+// scheme's default def.
+func samePort(a []byte, aHas bool, b []byte, bHas bool, def string) bool {
+	pa, pb := def, def
+	if aHas && len(a) > 0 {
+		pa = string(a)
+	}
+	if bHas && len(b) > 0 {
+		pb = string(b)
+	}
+	if def == "" {
+		// Unknown scheme: only the same spelling matches.
+		return aHas == bHas && string(a) == string(b)
+	}
+	return pa == pb
 }
 
 func validHost(h []byte) bool {
