@@ -70,8 +70,12 @@ func (rd *Reader) ReadRequest(req *Request) error {
 	return nil
 }
 
+// parseRequestLine splits "METHOD target HTTP/x.y". Like HAProxy 2.6 (and
+// as RFC 9112 §3 permits) a run of SP or HTAB separates the parts; the
+// line is forwarded rebuilt with single SPs, so the next hop never sees
+// the variant. Whitespace at either end is refused.
 func parseRequestLine(req *Request, l []byte) *ParseError {
-	sp := bytes.IndexByte(l, ' ')
+	sp := indexSPTab(l)
 	if sp < 0 {
 		return reqErr(CodeBadRequestLine)
 	}
@@ -79,8 +83,8 @@ func parseRequestLine(req *Request, l []byte) *ParseError {
 	if !isToken(req.Method) {
 		return reqErr(CodeBadMethod)
 	}
-	rest := l[sp+1:]
-	sp = bytes.IndexByte(rest, ' ')
+	rest := skipSPTab(l[sp:])
+	sp = indexSPTab(rest)
 	if sp < 0 {
 		return reqErr(CodeBadRequestLine)
 	}
@@ -88,7 +92,7 @@ func parseRequestLine(req *Request, l []byte) *ParseError {
 	if !validTarget(req.Method, req.Target) {
 		return reqErr(CodeBadTarget)
 	}
-	major, minor, ok, supported := parseVersion(rest[sp+1:])
+	major, minor, ok, supported := parseVersion(skipSPTab(rest[sp:]))
 	if !ok {
 		return reqErr(CodeBadVersion)
 	}
@@ -97,6 +101,22 @@ func parseRequestLine(req *Request, l []byte) *ParseError {
 	}
 	req.Major, req.Minor = major, minor
 	return nil
+}
+
+func indexSPTab(b []byte) int {
+	for i, c := range b {
+		if c == ' ' || c == '\t' {
+			return i
+		}
+	}
+	return -1
+}
+
+func skipSPTab(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
 }
 
 // validTarget accepts visible ASCII only: no CTL, SP, DEL or bytes >= 0x80

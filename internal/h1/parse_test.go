@@ -47,11 +47,11 @@ func TestReadRequestRejects(t *testing.T) {
 		{"method paren", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadMethod, 400},
 		{"method empty", " / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadMethod, 400},
 		{"no target", "GET HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadRequestLine, 400},
-		{"double space", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
+		{"trailing space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", CodeBadVersion, 400},
+		{"leading space", " GET / HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadMethod, 400},
 		{"target space", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadVersion, 400},
 		{"target nul", "GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
 		{"target ctl", "GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
-		{"target tab", "GET /\t HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
 		{"target high", "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
 		{"target fragment", "GET /#x HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
 		{"target relative", "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", CodeBadTarget, 400},
@@ -410,5 +410,21 @@ func TestAuthorityAddsHost(t *testing.T) {
 	}
 	if string(req.Host) != "public" || len(req.Headers) != 1 || string(req.Headers[0].Value) != "public" {
 		t.Errorf("host %q fields %q", req.Host, req.Headers)
+	}
+}
+
+// Runs of SP and HTAB separate the request line's parts, as in HAProxy
+// 2.6.12 (reg-tests http-messaging/http_request_buffer.vtc sends
+// "POST /1  HTTP/1.1").
+func TestRequestLineWhitespace(t *testing.T) {
+	for _, l := range []string{"GET /p  HTTP/1.1", "GET  /p HTTP/1.1", "GET\t/p\tHTTP/1.1", "GET /p \t HTTP/1.1"} {
+		var req Request
+		if err := newTestReader(l + "\r\nHost: a\r\n\r\n").ReadRequest(&req); err != nil {
+			t.Errorf("%q: %v", l, err)
+			continue
+		}
+		if string(req.Method) != "GET" || string(req.Target) != "/p" || req.Minor != 1 {
+			t.Errorf("%q: %q %q 1.%d", l, req.Method, req.Target, req.Minor)
+		}
 	}
 }

@@ -174,3 +174,16 @@ func TestTETrailersForwarded(t *testing.T) {
 		}
 	}
 }
+
+// Runs of SP/HTAB in the request line are accepted, as by HAProxy
+// 2.6.12, and the server gets the line rebuilt with single spaces.
+func TestRequestLineWhitespaceForwarded(t *testing.T) {
+	s1 := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	_, addr := startProxy(t, sub(relaxCfg, "S1", s1.addr))
+	if out := rawRequest(t, addr, "GET\t /1 \tHTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second); statusOf(out) != 200 {
+		t.Errorf("client got %q", out)
+	}
+	if got := s1.received(); !strings.HasPrefix(got, "GET /1 HTTP/1.1\r\n") {
+		t.Errorf("server received %q", got)
+	}
+}
