@@ -108,6 +108,11 @@ type Response struct {
 	// Tunnel is set for 101 Switching Protocols and for 2xx answers to
 	// CONNECT: after the head, the connection carries raw bytes.
 	Tunnel bool
+	// FramingFault is set, with Relax.Framing only, for an HTTP/1.0
+	// response with Transfer-Encoding: the client connection closes
+	// after it, as HAProxy closes it. (KeepAlive is false after any
+	// response Relax.Framing let through.)
+	FramingFault bool
 }
 
 // Informational reports a 1xx head, which is followed by another head.

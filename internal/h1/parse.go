@@ -362,6 +362,10 @@ func (rd *Reader) ReadResponse(resp *Response, reqMethod []byte) error {
 	if resp.Tunnel || fault {
 		resp.KeepAlive = false
 	}
+	// HAProxy 2.6 closes the client connection after an HTTP/1.0 response
+	// with Transfer-Encoding, not after one with Content-Length too
+	// (measured with 2.6.12).
+	resp.FramingFault = fault && resp.Minor == 0
 	rd.body.start(resp.Body, resp.ContentLength, true)
 	return nil
 }

@@ -805,7 +805,8 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			} else {
 				sc.idleAt = time.Now()
 			}
-			return clientKeep && !s.m.resp.Tunnel
+			// The response may have said "Connection: close" (req.KeepAlive).
+			return clientKeep && s.m.req.KeepAlive && !s.m.resp.Tunnel
 		}
 		s.detach(false)
 		if canRetry && be.mayRetry(ev, !fresh, req.Method) {
@@ -1286,7 +1287,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 			s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
 		}
 	}
-	closeClient := !s.m.req.KeepAlive || max(s.fe.connLevel, be.connLevel) >= 2 || resp.Body == h1.FramingClose ||
+	closeClient := !s.m.req.KeepAlive || max(s.fe.connLevel, be.connLevel) >= 2 || resp.Body == h1.FramingClose || resp.FramingFault ||
 		s.fe.rt.stopping.Load()
 	if resp.Tunnel {
 		// Connection: upgrade was re-added by AppendForwardHeaders.
