@@ -55,6 +55,10 @@ type httpSession struct {
 	curBE       *backend
 	body        []byte // request body read ahead (http-buffer-request)
 	bodyRead    bool   // body holds this request's whole body already
+	// bodyAborted: the client closed while its chunked body was read
+	// ahead; the request goes through the rules and switching (the log
+	// names the backend, as HAProxy's does) but to no server.
+	bodyAborted bool
 	// cliTLS and srvTLS are the TLS states of the client connection and
 	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
 	// without TLS.
@@ -415,7 +419,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if uri := fe.cfg.MonitorURI; uri != "" && s.monitorMatch(uri) {
 		return s.monitor(e)
 	}
-	s.bodyRead = false
+	s.bodyRead, s.bodyAborted = false, false
 	if fe.bufferReq && s.bufferable() {
 		// "option http-buffer-request" in the frontend: the rules see
 		// the body (req.body, req.body_param), as in HAProxy.
@@ -762,14 +766,17 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if !s.bodyWaited && !s.bodyRead {
 		s.body = s.body[:0]
 	}
-	if hasBody && !s.bodyWaited && !s.bodyRead && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
-		(fe.bufferReq || be.bufferReq) {
+	if hasBody && !s.bodyWaited && !s.bodyRead && s.bufferable() && (fe.bufferReq || be.bufferReq) {
 		// "option http-buffer-request": the whole body arrives before a
 		// server is chosen, so a slow client cannot hold a server
 		// connection (and the request can be retried on a fresh one).
 		if !s.bufferBody(e) {
 			return false
 		}
+	}
+	if s.bodyAborted {
+		e.Term, e.Status = "CR", -1
+		return false
 	}
 
 	key := s.balanceKey(be)
@@ -863,7 +870,7 @@ const smallBody = 8 << 10
 // whole: a known length within the buffer, no "Expect: 100-continue".
 func (s *httpSession) bufferable() bool {
 	req := &s.m.req
-	return req.Framing() != h1.FramingNone && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(s.fe.bufSize)
+	return req.Framing() != h1.FramingNone && !req.Expect100 && (req.Chunked || req.ContentLength <= int64(s.fe.bufSize))
 }
 
 // bufferBody reads a request body of known length completely, within the
@@ -928,7 +935,7 @@ func readBodyPart(buf *[]byte, body *h1.BodyReader, length, atLeast int64) (int,
 }
 
 func (s *httpSession) bufferBody(e *LogEntry) bool {
-	n := int(s.m.req.ContentLength)
+	n := max(int(s.m.req.ContentLength), 0) // -1 when chunked
 	if cap(s.body) < n {
 		s.body = make([]byte, 0, n)
 	}
@@ -946,6 +953,9 @@ func (s *httpSession) bufferBody(e *LogEntry) bool {
 		}()
 	}
 	body := s.rd.Body()
+	if s.m.req.Chunked {
+		return s.bufferChunked(e)
+	}
 	if _, err := io.ReadFull(body, s.body); err != nil {
 		if isTimeout(err) {
 			e.Term = "cR"
@@ -959,6 +969,44 @@ func (s *httpSession) bufferBody(e *LogEntry) bool {
 	// Reaching the end marks the body complete for the reader.
 	var one [1]byte
 	body.Read(one[:])
+	return true
+}
+
+// bufferChunked reads a chunked body ahead, up to the buffer size (the
+// rest then streams after it, as in HAProxy). A client that closes
+// instead sets bodyAborted: nothing goes to a server and the log says CR
+// with the backend the rules chose (HAProxy 2.6.12 with
+// http_request_buffer.vtc c4).
+func (s *httpSession) bufferChunked(e *LogEntry) bool {
+	body := s.rd.Body()
+	limit := s.fe.bufSize
+	if cap(s.body) < limit {
+		s.body = make([]byte, 0, limit)
+	}
+	s.body = s.body[:0]
+	for len(s.body) < limit {
+		n, err := body.Read(s.body[len(s.body):limit])
+		s.body = s.body[:len(s.body)+n]
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			s.body = s.body[:0]
+			if isTimeout(err) {
+				e.Term = "cR"
+				s.sendError(408, e)
+				return false
+			}
+			var pe *h1.ParseError
+			if errors.As(err, &pe) {
+				e.Term = "PD"
+				s.sendError(pe.Status, e)
+				return false
+			}
+			s.bodyAborted = true
+			return true
+		}
+	}
 	return true
 }
 
@@ -1168,6 +1216,14 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	if len(s.body) > 0 {
 		// A buffered body goes with the head in one write.
 		out := append(s.head[:len(s.head):len(s.head)], s.body...)
+		if req.Chunked {
+			// Read ahead decoded: it goes as one chunk, with the last
+			// chunk when the body ended within the buffer.
+			out = h1.AppendChunk(s.head[:len(s.head):len(s.head)], s.body)
+			if s.rd.Body().Done() {
+				out = h1.AppendLastChunk(out, s.rd.Body().Trailers())
+			}
+		}
 		if _, err := tcs.Write(out); err != nil {
 			return model.RetryConnFailure, errSendFailed
 		}

@@ -187,3 +187,56 @@ func TestRequestLineWhitespaceForwarded(t *testing.T) {
 		t.Errorf("server received %q", got)
 	}
 }
+
+// "option http-buffer-request" reads a chunked body ahead too: the
+// server gets it as one chunk with the trailers (HAProxy 2.6.12 sends
+// "2\r\n11\r\n0\r\nx-t: y\r\n\r\n" for these bytes); a client that closes
+// before the end reaches no server, and the log says CR with the
+// backend and status -1 (reg-tests http_request_buffer.vtc c3, c4).
+func TestBufferRequestChunked(t *testing.T) {
+	s1 := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	logs := make(chan LogEntry, 4)
+	_, addr := startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    option http-buffer-request
+    use_backend be
+backend be
+    server s1 S1
+`, "S1", s1.addr), Options{LogAll: true, Log: func(e *LogEntry) { logs <- *e }})
+	c := dial(t, addr)
+	io.WriteString(c, "POST /1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n1\r\n1")
+	time.Sleep(20 * time.Millisecond) // the body arrives in two parts
+	io.WriteString(c, "\r\n1\r\n0\r\nX-T: y\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 512)
+	n, _ := c.Read(buf)
+	c.Close()
+	if statusOf(string(buf[:n])) != 200 {
+		t.Fatalf("client got %q", buf[:n])
+	}
+	if got := s1.received(); !strings.HasSuffix(got, "Transfer-Encoding: chunked\r\n\r\n2\r\n11\r\n0\r\nX-T: y\r\n\r\n") {
+		t.Errorf("server received %q", got)
+	}
+	select {
+	case <-logs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no log entry for the first request")
+	}
+	before := s1.received()
+	c = dial(t, addr)
+	io.WriteString(c, "POST /2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n1\r\n0\r\n")
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	select {
+	case e := <-logs:
+		if e.Term != "CR" || e.Status != -1 || e.Backend != "be" || e.Server != "<NOSRV>" {
+			t.Errorf("log entry: term %q status %d backend %q server %q", e.Term, e.Status, e.Backend, e.Server)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no log entry for the aborted request")
+	}
+	if got := s1.received(); got != before {
+		t.Errorf("server received %q after the abort", got[len(before):])
+	}
+}
