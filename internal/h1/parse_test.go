@@ -428,3 +428,14 @@ func TestRequestLineWhitespace(t *testing.T) {
 		}
 	}
 }
+
+// A CONNECT target needs a port, Host or not (HAProxy 2.6.12 answers 400
+// to both of these).
+func TestConnectNeedsPort(t *testing.T) {
+	for _, raw := range []string{"CONNECT hostname: HTTP/1.0\r\n\r\n", "CONNECT hostname HTTP/1.0\r\n\r\n"} {
+		var req Request
+		if err := newTestReader(raw).ReadRequest(&req); CodeOf(err) != CodeBadTarget {
+			t.Errorf("%q: %v, want CodeBadTarget", raw, err)
+		}
+	}
+}
