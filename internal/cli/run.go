@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bulwark/internal/config"
+	"bulwark/internal/h1"
 	"bulwark/internal/lifecycle"
 	"bulwark/internal/logging"
 	"bulwark/internal/plan"
@@ -291,7 +292,7 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 	sl, _ := stderr.(*startupLog)
 	px := proxy.New(proxy.Options{Log: logf, Render: logging.Render, LogAll: o.debug, ProxyLog: logger.Event, LogStats: logger.Stats, Sockets: o.sockets, Adopted: o.adopted, ClockStart: o.clock, Event: func(msg string) {
 		fmt.Fprintf(stderr, "[WARNING]  (bulwark) : %s\n", msg)
-	}, StartupLogs: sl.String})
+	}, StartupLogs: sl.String, Relax: httpRelax()})
 	rt, err := px.Build(pl)
 	// Received sockets no bind wanted are not ours to keep open.
 	o.adopted.Close()
@@ -410,4 +411,17 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 	defer cancel()
 	px.Shutdown(ctx)
 	return 0
+}
+
+// httpRelax reads the opt-outs from Bulwark's HTTP/1 refusals that HAProxy
+// 2.6 does not make (docs/secure-defaults.md). They are environment
+// variables, like the other BULWARK_ALLOW_* opt-outs, so that a
+// configuration file shared with HAProxy stays unchanged.
+func httpRelax() h1.Relax {
+	on := func(name string) bool { return os.Getenv(name) == "1" }
+	return h1.Relax{
+		MissingHost: on("BULWARK_ALLOW_NO_HOST"),
+		Framing:     on("BULWARK_ALLOW_AMBIGUOUS_FRAMING"),
+		Userinfo:    on("BULWARK_ALLOW_USERINFO"),
+	}
 }

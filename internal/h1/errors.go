@@ -98,7 +98,7 @@ func (c Code) String() string {
 type ParseError struct {
 	Code Code
 	// Status is what to answer the client with. For requests it is 400,
-	// except 501 for transfer codings other than chunked and 505 for a
+	// except 422 for transfer codings before chunked and 505 for a
 	// well-formed but unsupported version. For responses it is always 502.
 	Status int
 	// Reason is a short fixed text, safe to log and to put in an error page.
@@ -125,8 +125,9 @@ func reqErr(c Code) *ParseError {
 	st := 400
 	switch c {
 	case CodeTEUnsupported:
-		// RFC 9112 §6.1: a coding the server does not understand is 501.
-		st = 501
+		// A coding before the final chunked: HAProxy 2.6 answers 422
+		// (measured with 2.6.12), which monitoring already knows.
+		st = 422
 	case CodeUnsupportedVersion:
 		// RFC 9110 §15.6.6.
 		st = 505

@@ -239,3 +239,23 @@ func EqualFold(b []byte, s string) bool { return equalFold(b, s) }
 // NextListElem splits one element off a comma-separated field value,
 // trimming OWS; empty elements come back empty.
 func NextListElem(v []byte) (elem, rest []byte) { return nextListElem(v) }
+
+// AcceptsTrailers reports whether a request's TE fields list "trailers"
+// (without parameters). TE is hop-by-hop and is not forwarded, but this
+// one element is re-sent to the server as "TE: trailers", as HAProxy 2.6
+// does, since Bulwark forwards the trailers of chunked responses.
+func AcceptsTrailers(hs []Header) bool {
+	for i := range hs {
+		if len(hs[i].Name) != 2 || !equalFold(hs[i].Name, "te") {
+			continue
+		}
+		for rest := hs[i].Value; len(rest) > 0; {
+			var e []byte
+			e, rest = nextListElem(rest)
+			if equalFold(e, "trailers") {
+				return true
+			}
+		}
+	}
+	return false
+}

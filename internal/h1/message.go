@@ -59,6 +59,11 @@ type Request struct {
 	// none (HTTP/1.0 only, since HTTP/1.1 requires it).
 	Host    []byte
 	HasHost bool
+	// FramingFault is set, with Relax.Framing only, for a request that
+	// had Content-Length with Transfer-Encoding (Content-Length is
+	// removed) or Transfer-Encoding in HTTP/1.0: KeepAlive is false, and
+	// the server connection must not be reused either.
+	FramingFault bool
 }
 
 // Framing is the body delimitation of the request.
@@ -103,6 +108,11 @@ type Response struct {
 	// Tunnel is set for 101 Switching Protocols and for 2xx answers to
 	// CONNECT: after the head, the connection carries raw bytes.
 	Tunnel bool
+	// FramingFault is set, with Relax.Framing only, for an HTTP/1.0
+	// response with Transfer-Encoding: the client connection closes
+	// after it, as HAProxy closes it. (KeepAlive is false after any
+	// response Relax.Framing let through.)
+	FramingFault bool
 }
 
 // Informational reports a 1xx head, which is followed by another head.
@@ -127,6 +137,7 @@ type fields struct {
 	hasUpgrade    bool
 	expect100     bool
 	host          []byte
+	hostIdx       int // index of the (last) Host field
 	hostCount     int
 
 	teCount, teChunkedCount int
@@ -141,7 +152,7 @@ func scanFields(hs []Header, response bool) (fields, *ParseError) {
 		switch len(n) {
 		case 4:
 			if equalFold(n, "host") {
-				f.host = v
+				f.host, f.hostIdx = v, i
 				f.hostCount++
 			}
 		case 6:
@@ -184,10 +195,39 @@ func scanFields(hs []Header, response bool) (fields, *ParseError) {
 			return f, err
 		}
 	}
-	if f.hasTE && f.contentLength >= 0 {
-		return f, errFor(response, CodeCLAndTE)
-	}
 	return f, nil
+}
+
+// framingFault applies RFC 9112 §6.1 and §6.3 item 3 to a message whose
+// framing two parsers could read differently: Content-Length together
+// with Transfer-Encoding, or Transfer-Encoding in HTTP/1.0. By default it
+// is refused. With Relax.Framing it is handled as HAProxy 2.6 does:
+// Transfer-Encoding wins, every Content-Length field is removed so that
+// no later hop sees it, and the connection must close after the message.
+// It reports whether the message is such a case.
+func (f *fields) framingFault(hs *[]Header, minor int, relax bool, response bool) (bool, *ParseError) {
+	both := f.hasTE && f.contentLength >= 0
+	if !both && !(f.hasTE && minor == 0) {
+		return false, nil
+	}
+	if !relax {
+		if both {
+			return true, errFor(response, CodeCLAndTE)
+		}
+		return true, errFor(response, CodeTEInHTTP10)
+	}
+	if both {
+		kept := (*hs)[:0]
+		for _, h := range *hs {
+			if len(h.Name) == 14 && equalFold(h.Name, "content-length") {
+				continue
+			}
+			kept = append(kept, h)
+		}
+		*hs = kept
+		f.contentLength = -1
+	}
+	return true, nil
 }
 
 // addContentLength accepts 1*DIGIT, or a list of identical values which

@@ -28,14 +28,14 @@ func (rd *Reader) ReadRequest(req *Request) error {
 	if perr != nil {
 		return perr
 	}
-	if f.hasTE && req.Minor == 0 {
-		// RFC 9112 §6.1: framing of an HTTP/1.0 message with TE is faulty.
-		return reqErr(CodeTEInHTTP10)
+	fault, perr := f.framingFault(&req.Headers, req.Minor, rd.relax.Framing, false)
+	if perr != nil {
+		return perr
 	}
 	switch {
 	case f.hostCount > 1:
 		return reqErr(CodeMultipleHost)
-	case f.hostCount == 0 && req.Minor == 1:
+	case f.hostCount == 0 && req.Minor == 1 && !rd.relax.MissingHost:
 		return reqErr(CodeMissingHost)
 	case f.hostCount == 1 && !validHost(f.host):
 		return reqErr(CodeBadHost)
@@ -43,8 +43,13 @@ func (rd *Reader) ReadRequest(req *Request) error {
 	req.ContentLength = f.contentLength
 	req.Chunked = f.chunked
 	req.Host, req.HasHost = f.host, f.hostCount == 1
-	if string(req.Method) != "CONNECT" && len(req.Target) > 0 && req.Target[0] != '/' && req.Target[0] != '*' {
-		if perr := checkAuthority(req); perr != nil {
+	switch {
+	case string(req.Method) == "CONNECT":
+		if perr := checkConnectAuthority(req, f.hostIdx); perr != nil {
+			return perr
+		}
+	case len(req.Target) > 0 && req.Target[0] != '/' && req.Target[0] != '*':
+		if perr := checkAuthority(req, f.hostIdx, rd.relax.Userinfo); perr != nil {
 			return perr
 		}
 	}
@@ -55,6 +60,9 @@ func (rd *Reader) ReadRequest(req *Request) error {
 	} else {
 		req.KeepAlive = f.connKeepAlive && !f.connClose
 	}
+	if fault {
+		req.FramingFault, req.KeepAlive, req.Upgrade = true, false, false
+	}
 	if req.Upgrade {
 		req.UpgradeProto = f.upgrade
 	}
@@ -62,8 +70,12 @@ func (rd *Reader) ReadRequest(req *Request) error {
 	return nil
 }
 
+// parseRequestLine splits "METHOD target HTTP/x.y". Like HAProxy 2.6 (and
+// as RFC 9112 §3 permits) a run of SP or HTAB separates the parts; the
+// line is forwarded rebuilt with single SPs, so the next hop never sees
+// the variant. Whitespace at either end is refused.
 func parseRequestLine(req *Request, l []byte) *ParseError {
-	sp := bytes.IndexByte(l, ' ')
+	sp := indexSPTab(l)
 	if sp < 0 {
 		return reqErr(CodeBadRequestLine)
 	}
@@ -71,8 +83,8 @@ func parseRequestLine(req *Request, l []byte) *ParseError {
 	if !isToken(req.Method) {
 		return reqErr(CodeBadMethod)
 	}
-	rest := l[sp+1:]
-	sp = bytes.IndexByte(rest, ' ')
+	rest := skipSPTab(l[sp:])
+	sp = indexSPTab(rest)
 	if sp < 0 {
 		return reqErr(CodeBadRequestLine)
 	}
@@ -80,7 +92,7 @@ func parseRequestLine(req *Request, l []byte) *ParseError {
 	if !validTarget(req.Method, req.Target) {
 		return reqErr(CodeBadTarget)
 	}
-	major, minor, ok, supported := parseVersion(rest[sp+1:])
+	major, minor, ok, supported := parseVersion(skipSPTab(rest[sp:]))
 	if !ok {
 		return reqErr(CodeBadVersion)
 	}
@@ -89,6 +101,22 @@ func parseRequestLine(req *Request, l []byte) *ParseError {
 	}
 	req.Major, req.Minor = major, minor
 	return nil
+}
+
+func indexSPTab(b []byte) int {
+	for i, c := range b {
+		if c == ' ' || c == '\t' {
+			return i
+		}
+	}
+	return -1
+}
+
+func skipSPTab(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
 }
 
 // validTarget accepts visible ASCII only: no CTL, SP, DEL or bytes >= 0x80
@@ -134,15 +162,25 @@ func validScheme(t []byte) bool {
 // act on. RFC 9112 §3.2.2 makes the target's authority win over Host, while
 // rules look at Host: so the two must agree (HAProxy answers 400 too), and
 // userinfo is refused since it is where parsers disagree on where the host
-// starts. An HTTP/1.0 request without Host gets one from the authority, so
-// that hdr(host) rules see the host the server will use.
-func checkAuthority(req *Request) *ParseError {
+// starts (with Relax.Userinfo it ends at the last '@', as in HAProxy). An
+// HTTP/1.0 request without Host gets one from the authority, so that
+// hdr(host) rules see the host the server will use.
+//
+// Ports are compared as HAProxy 2.6 does: for http and https, no port, an
+// empty port and the scheme's default port are the same. When the
+// authority spells the default (or an empty) port, it is removed from the
+// target, and from Host when Host spells it too ("http://h:80/" with
+// "Host: h:80" goes on as "http://h/" with "Host: h"), so that rules and
+// the server see one spelling.
+func checkAuthority(req *Request, hostIdx int, userinfo bool) *ParseError {
 	t := req.Target
 	i := bytes.IndexByte(t, ':')
 	if i < 0 || len(t) < i+3 || t[i+1] != '/' || t[i+2] != '/' {
 		return reqErr(CodeBadTarget)
 	}
-	auth := t[i+3:]
+	scheme := t[:i]
+	start := i + 3
+	auth := t[start:]
 	end := len(auth)
 	for j, c := range auth {
 		if c == '/' || c == '?' {
@@ -157,19 +195,108 @@ func checkAuthority(req *Request) *ParseError {
 		return reqErr(CodeBadTarget)
 	}
 	auth = auth[:end]
-	switch {
-	case bytes.IndexByte(auth, '@') >= 0:
-		return reqErr(CodeAuthorityUserinfo)
-	case len(auth) == 0 || !validHost(auth):
+	if at := bytes.LastIndexByte(auth, '@'); at >= 0 {
+		if !userinfo {
+			return reqErr(CodeAuthorityUserinfo)
+		}
+		start += at + 1
+		auth = auth[at+1:]
+	}
+	if len(auth) == 0 || !validHost(auth) {
 		return reqErr(CodeBadTarget)
-	case req.HasHost && !bytes.EqualFold(auth, req.Host):
-		return reqErr(CodeAuthorityMismatch)
-	case !req.HasHost:
+	}
+	def := ""
+	switch {
+	case equalFold(scheme, "http"):
+		def = "80"
+	case equalFold(scheme, "https"):
+		def = "443"
+	}
+	host, port, hasPort := splitHostPort(auth)
+	if req.HasHost {
+		hh, hp, hhasPort := splitHostPort(req.Host)
+		if !bytes.EqualFold(host, hh) || !samePort(port, hasPort, hp, hhasPort, def) {
+			return reqErr(CodeAuthorityMismatch)
+		}
+	}
+	if def != "" && hasPort && (len(port) == 0 || string(port) == def) {
+		// Remove ":port" in place: the target is the Reader's bytes and
+		// nothing else points into this part of them.
+		cut := start + len(host)
+		n := copy(t[cut:], t[cut+1+len(port):])
+		req.Target = t[:cut+n]
+		auth = host
+		if req.HasHost {
+			hh, hp, hhasPort := splitHostPort(req.Host)
+			if hhasPort && (len(hp) == 0 || string(hp) == def) {
+				req.Host = hh
+				req.Headers[hostIdx].Value = hh
+			}
+		}
+	}
+	if !req.HasHost {
 		req.Host, req.HasHost = auth, true
 		// Rare (HTTP/1.0 proxies): the allocation does not matter.
 		req.AddHeader([]byte("Host"), auth)
 	}
 	return nil
+}
+
+// checkConnectAuthority holds a CONNECT target ("host:port", port
+// required) to its Host, as HAProxy 2.6 does: a Host without a port, or
+// with an empty one, stands for 80 or 443; a Host that spells the
+// target's port 80 or 443 loses it ("Host: h:443" becomes "Host: h").
+func checkConnectAuthority(req *Request, hostIdx int) *ParseError {
+	host, port, hasPort := splitHostPort(req.Target)
+	if !hasPort || len(port) == 0 || len(host) == 0 {
+		return reqErr(CodeBadTarget)
+	}
+	if !req.HasHost {
+		return nil
+	}
+	hh, hp, hhasPort := splitHostPort(req.Host)
+	wellKnown := string(port) == "80" || string(port) == "443"
+	switch {
+	case !bytes.EqualFold(host, hh):
+		return reqErr(CodeAuthorityMismatch)
+	case !hhasPort || len(hp) == 0:
+		if !wellKnown {
+			return reqErr(CodeAuthorityMismatch)
+		}
+	case string(hp) != string(port):
+		return reqErr(CodeAuthorityMismatch)
+	case wellKnown:
+		req.Host = hh
+		req.Headers[hostIdx].Value = hh
+	}
+	return nil
+}
+
+// splitHostPort splits "host:port" at the last ':' outside an IP literal
+// ("[::1]:80"); hasPort tells "h:" (empty port) apart from "h".
+func splitHostPort(a []byte) (host, port []byte, hasPort bool) {
+	i := bytes.LastIndexByte(a, ':')
+	if i < 0 || i < bytes.LastIndexByte(a, ']') {
+		return a, nil, false
+	}
+	return a[:i], a[i+1:], true
+}
+
+// samePort compares two ports where no port and an empty port mean the
+// scheme's default def.
+func samePort(a []byte, aHas bool, b []byte, bHas bool, def string) bool {
+	pa, pb := def, def
+	if aHas && len(a) > 0 {
+		pa = string(a)
+	}
+	if bHas && len(b) > 0 {
+		pb = string(b)
+	}
+	if def == "" {
+		// Unknown scheme: only the same spelling matches.
+		return aHas == bHas && string(a) == string(b)
+	}
+	return pa == pb
 }
 
 func validHost(h []byte) bool {
@@ -205,8 +332,9 @@ func (rd *Reader) ReadResponse(resp *Response, reqMethod []byte) error {
 	if perr != nil {
 		return perr
 	}
-	if f.hasTE && resp.Minor == 0 {
-		return respErr(CodeTEInHTTP10)
+	fault, perr := f.framingFault(&resp.Headers, resp.Minor, rd.relax.Framing, true)
+	if perr != nil {
+		return perr
 	}
 	resp.ContentLength = f.contentLength
 	resp.Chunked = f.chunked
@@ -231,9 +359,13 @@ func (rd *Reader) ReadResponse(resp *Response, reqMethod []byte) error {
 		resp.Body = FramingClose
 		resp.KeepAlive = false
 	}
-	if resp.Tunnel {
+	if resp.Tunnel || fault {
 		resp.KeepAlive = false
 	}
+	// HAProxy 2.6 closes the client connection after an HTTP/1.0 response
+	// with Transfer-Encoding, not after one with Content-Length too
+	// (measured with 2.6.12).
+	resp.FramingFault = fault && resp.Minor == 0
 	rd.body.start(resp.Body, resp.ContentLength, true)
 	return nil
 }

@@ -29,6 +29,24 @@ type Config struct {
 	// Release, so an idle connection holds no buffer. Its size wins over
 	// MaxHeaderBytes.
 	Pool *BufPool
+	// Relax accepts messages HAProxy 2.6 accepts and Bulwark refuses by
+	// default (docs/secure-defaults.md).
+	Relax Relax
+}
+
+// Relax lists the default refusals that can be turned off, each where
+// HAProxy 2.6 accepts the message. They are for setups that must behave
+// exactly as HAProxy does; the defaults are the safer choice.
+type Relax struct {
+	// MissingHost accepts an HTTP/1.1 request without Host.
+	MissingHost bool
+	// Framing accepts Content-Length with Transfer-Encoding (the former
+	// is removed) and Transfer-Encoding in HTTP/1.0; the connection is
+	// closed after the message (Request.FramingFault).
+	Framing bool
+	// Userinfo accepts userinfo in an absolute-form target: it ends at
+	// the last '@', and the host after it is what Host must match.
+	Userinfo bool
 }
 
 // BufPool shares Reader buffers of one size between connections.
@@ -99,6 +117,7 @@ type Reader struct {
 	maxHead    int
 	maxHeaders int
 	pool       *BufPool
+	relax      Relax
 	body       BodyReader
 	trailerBuf []byte
 }
@@ -116,6 +135,7 @@ func NewReader(src io.Reader, cfg Config) *Reader {
 		maxHead:    cfg.MaxHeaderBytes,
 		maxHeaders: cfg.MaxHeaders,
 		pool:       cfg.Pool,
+		relax:      cfg.Relax,
 	}
 	if cfg.Pool != nil {
 		rd.maxHead = cfg.Pool.maxHead

@@ -145,6 +145,21 @@ func writeLastChunk(w io.Writer, buf []byte, trailers []Header) error {
 	return err
 }
 
+// AppendChunk appends data as one chunk; data must not be empty.
+func AppendChunk(dst, data []byte) []byte {
+	dst = strconv.AppendUint(dst, uint64(len(data)), 16)
+	dst = append(dst, '\r', '\n')
+	dst = append(dst, data...)
+	return append(dst, '\r', '\n')
+}
+
+// AppendLastChunk appends the last chunk with its trailer fields.
+func AppendLastChunk(dst []byte, trailers []Header) []byte {
+	dst = append(dst, '0', '\r', '\n')
+	dst = AppendHeaders(dst, trailers)
+	return append(dst, '\r', '\n')
+}
+
 // chunkHdrRoom is reserved in front of each chunk in CopyBody for its size
 // line: 16 hex digits and CRLF.
 const chunkHdrRoom = 18

@@ -19,6 +19,7 @@ var errorReasons = map[int][2]string{
 	408: {"Request Time-out", "Your browser didn't send a complete request in time."},
 	410: {"Gone", "The resource is no longer available and will not be available again."},
 	413: {"Payload Too Large", "The request entity exceeds the maximum allowed."},
+	422: {"Unprocessable Content", "The server cannot process the contained instructions."},
 	425: {"Too Early", "Your browser sent early data."},
 	429: {"Too Many Requests", "You have sent too many requests in a given amount of time."},
 	500: {"Internal Server Error", "An internal server error occurred."},

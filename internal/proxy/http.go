@@ -65,6 +65,10 @@ type httpSession struct {
 	curBE       *backend
 	body        []byte // request body read ahead (http-buffer-request)
 	bodyRead    bool   // body holds this request's whole body already
+	// bodyAborted: the client closed while its chunked body was read
+	// ahead; the request goes through the rules and switching (the log
+	// names the backend, as HAProxy's does) but to no server.
+	bodyAborted bool
 	// cliTLS and srvTLS are the TLS states of the client connection and
 	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
 	// without TLS.
@@ -489,7 +493,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if uri := fe.cfg.MonitorURI; uri != "" && s.monitorMatch(uri) {
 		return s.monitor(e)
 	}
-	s.bodyRead = false
+	s.bodyRead, s.bodyAborted = false, false
 	if fe.bufferReq && s.bufferable() {
 		// "option http-buffer-request" in the frontend: the rules see
 		// the body (req.body, req.body_param), as in HAProxy.
@@ -766,6 +770,11 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	fe := s.fe
 	req := &s.m.req
 	mode := max(fe.connLevel, be.connLevel)
+	if req.FramingFault {
+		// Framing accepted only under Relax.Framing: neither connection
+		// carries another message after this one (RFC 9112 §6.1, §6.3).
+		mode = 2
+	}
 	hasBody := req.Framing() != h1.FramingNone
 	if req.Upgrade && hasBody {
 		// A server may switch protocols before the body ends, and what the
@@ -808,6 +817,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if req.Chunked {
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
 	}
+	if h1.AcceptsTrailers(req.Headers) {
+		s.head = h1.AppendHeaderField(s.head, "TE", "trailers")
+	}
 	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, req.Headers, s.src) {
 		s.head = h1.AppendHeaderField(s.head, ff.Header, s.srcText)
 	}
@@ -829,14 +841,17 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if !s.bodyWaited && !s.bodyRead {
 		s.body = s.body[:0]
 	}
-	if hasBody && !s.bodyWaited && !s.bodyRead && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(fe.bufSize) &&
-		(fe.bufferReq || be.bufferReq) {
+	if hasBody && !s.bodyWaited && !s.bodyRead && s.bufferable() && (fe.bufferReq || be.bufferReq) {
 		// "option http-buffer-request": the whole body arrives before a
 		// server is chosen, so a slow client cannot hold a server
 		// connection (and the request can be retried on a fresh one).
 		if !s.bufferBody(e) {
 			return false
 		}
+	}
+	if s.bodyAborted {
+		e.Term, e.Status = "CR", -1
+		return false
 	}
 
 	key := s.balanceKey(be)
@@ -881,7 +896,8 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			} else {
 				sc.idleAt = time.Now()
 			}
-			return clientKeep && !s.m.resp.Tunnel
+			// The response may have said "Connection: close" (req.KeepAlive).
+			return clientKeep && s.m.req.KeepAlive && !s.m.resp.Tunnel
 		}
 		s.detach(false)
 		if canRetry && be.mayRetry(ev, !fresh, req.Method) {
@@ -950,7 +966,7 @@ const smallBody = 8 << 10
 // whole: a known length within the buffer, no "Expect: 100-continue".
 func (s *httpSession) bufferable() bool {
 	req := &s.m.req
-	return req.Framing() != h1.FramingNone && !req.Expect100 && !req.Chunked && req.ContentLength <= int64(s.fe.bufSize)
+	return req.Framing() != h1.FramingNone && !req.Expect100 && (req.Chunked || req.ContentLength <= int64(s.fe.bufSize))
 }
 
 // bufferBody reads a request body of known length completely, within the
@@ -1015,7 +1031,7 @@ func readBodyPart(buf *[]byte, body *h1.BodyReader, length, atLeast int64) (int,
 }
 
 func (s *httpSession) bufferBody(e *LogEntry) bool {
-	n := int(s.m.req.ContentLength)
+	n := max(int(s.m.req.ContentLength), 0) // -1 when chunked
 	if cap(s.body) < n {
 		s.body = make([]byte, 0, n)
 	}
@@ -1033,6 +1049,9 @@ func (s *httpSession) bufferBody(e *LogEntry) bool {
 		}()
 	}
 	body := s.rd.Body()
+	if s.m.req.Chunked {
+		return s.bufferChunked(e)
+	}
 	if _, err := io.ReadFull(body, s.body); err != nil {
 		if isTimeout(err) {
 			e.Term = "cR"
@@ -1046,6 +1065,44 @@ func (s *httpSession) bufferBody(e *LogEntry) bool {
 	// Reaching the end marks the body complete for the reader.
 	var one [1]byte
 	body.Read(one[:])
+	return true
+}
+
+// bufferChunked reads a chunked body ahead, up to the buffer size (the
+// rest then streams after it, as in HAProxy). A client that closes
+// instead sets bodyAborted: nothing goes to a server and the log says CR
+// with the backend the rules chose (HAProxy 2.6.12 with
+// http_request_buffer.vtc c4).
+func (s *httpSession) bufferChunked(e *LogEntry) bool {
+	body := s.rd.Body()
+	limit := s.fe.bufSize
+	if cap(s.body) < limit {
+		s.body = make([]byte, 0, limit)
+	}
+	s.body = s.body[:0]
+	for len(s.body) < limit {
+		n, err := body.Read(s.body[len(s.body):limit])
+		s.body = s.body[:len(s.body)+n]
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			s.body = s.body[:0]
+			if isTimeout(err) {
+				e.Term = "cR"
+				s.sendError(408, e)
+				return false
+			}
+			var pe *h1.ParseError
+			if errors.As(err, &pe) {
+				e.Term = "PD"
+				s.sendError(pe.Status, e)
+				return false
+			}
+			s.bodyAborted = true
+			return true
+		}
+	}
 	return true
 }
 
@@ -1277,6 +1334,14 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	if len(s.body) > 0 {
 		// A buffered body goes with the head in one write.
 		out := append(s.head[:len(s.head):len(s.head)], s.body...)
+		if req.Chunked {
+			// Read ahead decoded: it goes as one chunk, with the last
+			// chunk when the body ended within the buffer.
+			out = h1.AppendChunk(s.head[:len(s.head):len(s.head)], s.body)
+			if s.rd.Body().Done() {
+				out = h1.AppendLastChunk(out, s.rd.Body().Trailers())
+			}
+		}
 		if _, err := tcs.Write(out); err != nil {
 			return model.RetryConnFailure, errSendFailed
 		}
@@ -1396,7 +1461,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 			s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
 		}
 	}
-	closeClient := !s.m.req.KeepAlive || max(s.fe.connLevel, be.connLevel) >= 2 || resp.Body == h1.FramingClose ||
+	closeClient := !s.m.req.KeepAlive || max(s.fe.connLevel, be.connLevel) >= 2 || resp.Body == h1.FramingClose || resp.FramingFault ||
 		s.fe.rt.stopping.Load()
 	if resp.Tunnel {
 		// Connection: upgrade was re-added by AppendForwardHeaders.
@@ -1621,7 +1686,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // configuration is bounded: buffers from the shared pool (tune.bufsize)
 // and tune.http.maxhdr fields.
 func (rt *Runtime) readerConfig() h1.Config {
-	return h1.Config{Pool: rt.bufs, MaxHeaders: rt.model.Global.MaxHdr}
+	return h1.Config{Pool: rt.bufs, MaxHeaders: rt.model.Global.MaxHdr, Relax: rt.opts.Relax}
 }
 
 // timedConn pushes the read and write deadlines forward as data flows, so

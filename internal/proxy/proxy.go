@@ -136,6 +136,9 @@ type Options struct {
 	// LogStats returns the log targets' totals (lines written, dropped)
 	// for the stats; nil when nothing logs.
 	LogStats func() []stats.LogTarget
+	// Relax turns off HTTP/1 refusals HAProxy 2.6 does not make
+	// (docs/secure-defaults.md); the CLI sets it from BULWARK_ALLOW_*.
+	Relax h1.Relax
 }
 
 // Proxy runs configurations and swaps them on reload.

@@ -171,7 +171,17 @@ func (s *httpSession) Part(p acl.Part) (string, int, bool) {
 	return part(s.fe, s.curBE, srv, s.clientLocal(), p)
 }
 
-func (s *httpSession) TimeoutMs(t acl.Timeout) (int64, bool) { return timeoutOf(s.fe, s.curBE, t) }
+// TimeoutMs reads a timeout; the cur_* ones see what "http-request
+// set-timeout" set for this request (CM 7.3.2 cur_server_timeout).
+func (s *httpSession) TimeoutMs(t acl.Timeout) (int64, bool) {
+	switch {
+	case t == acl.TimeoutCurServer && s.serverTO > 0:
+		return s.serverTO.Milliseconds(), true
+	case t == acl.TimeoutCurTunnel && s.tunnelTO > 0:
+		return s.tunnelTO.Milliseconds(), true
+	}
+	return timeoutOf(s.fe, s.curBE, t)
+}
 
 func (s *httpSession) ServerConn() (src, dst netip.AddrPort, major int, ok bool) {
 	if s.m == nil || s.m.ent.ServerAddr == nil {

@@ -276,3 +276,27 @@ frontend fe
 		}
 	}
 }
+
+// cur_server_timeout and cur_tunnel_timeout report what "http-request
+// set-timeout" set for this request, be_* the backend's own values
+// (reg-tests http-set-timeout/set_timeout.vtc).
+func TestCurTimeoutFetches(t *testing.T) {
+	s1 := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-response set-header X-T "%[be_server_timeout] %[cur_server_timeout] %[be_tunnel_timeout] %[cur_tunnel_timeout]"
+    default_backend be
+backend be
+    timeout tunnel 7s
+    http-request set-timeout server int(3),mul(1000) if { path /set }
+    http-request set-timeout tunnel 9s if { path /set }
+    server s1 S1
+`, "S1", s1.addr))
+	for path, want := range map[string]string{"/set": "X-T: 5000 3000 7000 9000\r\n", "/": "X-T: 5000 5000 7000 7000\r\n"} {
+		resp := rawRequest(t, addr, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+		if !strings.Contains(resp, want) {
+			t.Errorf("%s: response lacks %q:\n%s", path, want, resp)
+		}
+	}
+}
