@@ -15,12 +15,11 @@ import (
 )
 
 type compiler struct {
-	p        *model.Proxy
-	kind     Kind
-	set      *acl.Set
-	opt      Options
-	ds       config.Diagnostics
-	captures int
+	p    *model.Proxy
+	kind Kind
+	set  *acl.Set
+	opt  Options
+	ds   config.Diagnostics
 }
 
 // resp reports a list that runs on responses.

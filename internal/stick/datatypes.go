@@ -209,12 +209,3 @@ func (l *layout) at(dt DataType, idx int) int {
 	}
 	return int(l.off[dt]) + idx*dataTypes[dt].kind.words()
 }
-
-// size returns the number of words dt occupies in an entry (0 when not
-// stored).
-func (l *layout) size(dt DataType) int {
-	if l.off[dt] < 0 {
-		return 0
-	}
-	return int(l.nelem[dt]) * dataTypes[dt].kind.words()
-}

@@ -34,11 +34,6 @@ func freqAt(d []uint32, off int) FreqCtr {
 	return FreqCtr{CurrTick: d[off], CurrCtr: d[off+1], PrevCtr: d[off+2]}
 }
 
-// value reads a stored data type; the caller checked it is stored.
-func (t *Table) value(d []uint32, dt DataType, now uint32) uint64 {
-	return t.valueAt(d, dt, int(t.lay.off[dt]), now)
-}
-
 // valueAt reads the element of dt at word offset off. A dict reads as its
 // number; the table's dict holds the string.
 func (t *Table) valueAt(d []uint32, dt DataType, off int, now uint32) uint64 {
