@@ -57,10 +57,15 @@ type httpSession struct {
 	trackedConn [3]bool // tracked by tcp-request connection: lives with the connection
 	inConnRules bool
 	inResp      bool
-	vars        map[string]acl.Sample
-	curBE       *backend
-	body        []byte // request body read ahead (http-buffer-request)
-	bodyRead    bool   // body holds this request's whole body already
+	// muxError: the response being written answers a request that could
+	// not be parsed or did not arrive in time. HAProxy's H1 mux sends
+	// those itself, before any stream exists, so http-after-response
+	// rules never see them.
+	muxError bool
+	vars     map[string]acl.Sample
+	curBE    *backend
+	body     []byte // request body read ahead (http-buffer-request)
+	bodyRead bool   // body holds this request's whole body already
 	// cliTLS and srvTLS are the TLS states of the client connection and
 	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
 	// without TLS.
@@ -713,6 +718,8 @@ func (s *httpSession) readFirst() error {
 }
 
 func (s *httpSession) requestError(err error, e *LogEntry) bool {
+	s.muxError = true
+	defer func() { s.muxError = false }()
 	var pe *h1.ParseError
 	switch {
 	case errors.As(err, &pe):

@@ -408,3 +408,36 @@ backend be
 		}
 	}
 }
+
+// Bytes after a complete PROXY v2 header are the request: a TLV there is
+// a bad request, answered 400 as HAProxy's H1 mux does, without the
+// http-after-response rules (no stream exists yet); the same holds for a
+// request that does not arrive in time (408). A parsed request still
+// gets them.
+func TestMuxErrorsSkipAfterResponse(t *testing.T) {
+	_, addr := startProxy(t, `
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 300ms
+frontend fe
+    bind 127.0.0.1:0 accept-proxy
+    http-after-response set-header echo %[fc_pp_authority,hex]
+    http-request return status 200
+`)
+	req := "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	out := sendRaw(t, addr, ppHex(t, v2Auth)+req, false)
+	if statusOf(out) != 200 || !strings.Contains(out, "\r\necho: 3132333435\r\n") {
+		t.Fatalf("valid header: %q", out)
+	}
+	out = sendRaw(t, addr, ppHex(t, v2Auth+" 02 0005 3534333231")+req, false)
+	if statusOf(out) != 400 || strings.Contains(strings.ToLower(out), "echo:") {
+		t.Errorf("TLV after the header: want a 400 without echo, got %q", out)
+	}
+	out = sendRaw(t, addr, ppHex(t, v2Auth)+"GET / HTTP/1.1\r\n", false)
+	if statusOf(out) != 408 || strings.Contains(strings.ToLower(out), "echo:") {
+		t.Errorf("incomplete request: want a 408 without echo, got %q", out)
+	}
+}

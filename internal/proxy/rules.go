@@ -340,7 +340,7 @@ func (s *httpSession) writeReplyKeep(res rules.Result, status int, e *LogEntry, 
 }
 
 func (s *httpSession) writeRaw(b []byte, status int, e *LogEntry) {
-	if len(b) > 0 && s.hasAfter() {
+	if len(b) > 0 && !s.muxError && s.hasAfter() {
 		b, status = s.afterGenerated(b, status)
 	}
 	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
