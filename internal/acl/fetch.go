@@ -119,6 +119,30 @@ func fetchConstBool(v bool) fetchFn {
 }
 
 // endpoint is the client (src) or local (dst) address of the connection.
+// ConnAddrTxn is implemented by transactions that keep the client
+// connection's own addresses apart from the session's and the stream's:
+// HAProxy 2.6 has three levels, and fc_src/fc_dst read the first, which
+// only "tcp-request connection" rules change; a PROXY header and
+// "tcp-request session" or stream rules change src/dst only.
+type ConnAddrTxn interface {
+	ConnSrc() netip.AddrPort
+	ConnDst() netip.AddrPort
+}
+
+// endpointAt is endpoint for fc true: the connection's address, or the
+// transaction's when it keeps no separate one.
+func endpointAt(e *Eval, dst, fc bool) netip.AddrPort {
+	if fc {
+		if ct, ok := e.Txn.(ConnAddrTxn); ok {
+			if dst {
+				return ct.ConnDst()
+			}
+			return ct.ConnSrc()
+		}
+	}
+	return endpoint(e, dst)
+}
+
 func endpoint(e *Eval, dst bool) netip.AddrPort {
 	if dst {
 		return e.Txn.Dst()
@@ -126,12 +150,14 @@ func endpoint(e *Eval, dst bool) netip.AddrPort {
 	return e.Txn.Src()
 }
 
-func fetchAddr(dst bool) fetchFn {
+func fetchAddr(dst bool) fetchFn { return fetchAddrAt(dst, false) }
+
+func fetchAddrAt(dst, fc bool) fetchFn {
 	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		if !once(it) {
 			return Sample{}, false
 		}
-		ap := endpoint(e, dst)
+		ap := endpointAt(e, dst, fc)
 		if !ap.Addr().IsValid() {
 			return Sample{}, false
 		}
@@ -139,12 +165,14 @@ func fetchAddr(dst bool) fetchFn {
 	}
 }
 
-func fetchPort(dst bool) fetchFn {
+func fetchPort(dst bool) fetchFn { return fetchPortAt(dst, false) }
+
+func fetchPortAt(dst, fc bool) fetchFn {
 	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		if !once(it) {
 			return Sample{}, false
 		}
-		ap := endpoint(e, dst)
+		ap := endpointAt(e, dst, fc)
 		if !ap.IsValid() {
 			return Sample{}, false
 		}

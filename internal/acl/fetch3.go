@@ -89,14 +89,14 @@ func l7Fetches() map[string]*fetchDef {
 		"http_auth_pass":   {out: KindStr, fn: fetchAuthPart(2)},
 		"http_auth_bearer": {out: KindStr, fn: fetchBearer, maxArgs: 1},
 
-		"fc_src":          {out: KindIP, fn: fetchAddr(false)},
-		"fc_dst":          {out: KindIP, fn: fetchAddr(true)},
-		"fc_src_port":     {out: KindInt, fn: fetchPort(false)},
-		"fc_dst_port":     {out: KindInt, fn: fetchPort(true)},
+		"fc_src":          {out: KindIP, fn: fetchAddrAt(false, true)},
+		"fc_dst":          {out: KindIP, fn: fetchAddrAt(true, true)},
+		"fc_src_port":     {out: KindInt, fn: fetchPortAt(false, true)},
+		"fc_dst_port":     {out: KindInt, fn: fetchPortAt(true, true)},
 		"src_is_local":    {out: KindBool, fn: fetchIsLocal(false)},
 		"dst_is_local":    {out: KindBool, fn: fetchIsLocal(true)},
-		"fc_src_is_local": {out: KindBool, fn: fetchIsLocal(false)},
-		"fc_dst_is_local": {out: KindBool, fn: fetchIsLocal(true)},
+		"fc_src_is_local": {out: KindBool, fn: fetchIsLocalAt(false, true)},
+		"fc_dst_is_local": {out: KindBool, fn: fetchIsLocalAt(true, true)},
 		"ipv4":            {out: KindIP, fn: fetchConstIP, minArgs: 1, maxArgs: 1, prep: prepConstIP(false)},
 		"ipv6":            {out: KindIP, fn: fetchConstIP, minArgs: 1, maxArgs: 1, prep: prepConstIP(true)},
 		"proc":            {out: KindInt, fn: fetchConstInt(1)},
@@ -554,12 +554,14 @@ func fetchBearer(e *Eval, x *Expr, it *iter) (Sample, bool) {
 
 // fetchIsLocal tells whether the address is one of this host's (CM
 // 7.3.3 src_is_local: "a local address ... assigned to an interface").
-func fetchIsLocal(dst bool) fetchFn {
+func fetchIsLocal(dst bool) fetchFn { return fetchIsLocalAt(dst, false) }
+
+func fetchIsLocalAt(dst, fc bool) fetchFn {
 	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		if !once(it) {
 			return Sample{}, false
 		}
-		ap := endpoint(e, dst)
+		ap := endpointAt(e, dst, fc)
 		if !ap.IsValid() {
 			return Sample{}, false
 		}

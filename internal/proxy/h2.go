@@ -75,16 +75,17 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 func (fe *frontend) serveH2(c net.Conn) {
 	defer c.Close()
 	expect := false
+	// Connection rules judge the real peer, not a PROXY header's claim.
+	fcSrc, fcDst := realAddrs(c)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
-		// Connection rules judge the real peer, not a PROXY header's claim.
-		rs, rd := realAddrs(c)
-		txn := &tcpTxn{fe: fe, src: rs, dst: rd, conn: c}
+		txn := &tcpTxn{fe: fe, src: fcSrc, dst: fcDst, conn: c}
 		defer txn.release()
 		x := rules.Exec{E: acl.NewEval(txn), T: txn}
 		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
 			return
 		}
 		expect = txn.expectPP
+		fcSrc, fcDst = txn.src, txn.dst
 	}
 	// In clear text the PROXY header comes after the connection rules (a
 	// TLS bind read it before the handshake); the addresses are taken
@@ -92,7 +93,8 @@ func (fe *frontend) serveH2(c net.Conn) {
 	if !fe.afterConnRules(c, expect) {
 		return
 	}
-	ci := connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), h2: true, conn: c}
+	src, dst := sessionAddrs(c, fcSrc, fcDst)
+	ci := connInfo{client: c.RemoteAddr(), src: src, dst: dst, fcSrc: fcSrc, fcDst: fcDst, h2: true, conn: c}
 	tc, isTLS := c.(*tls.Conn)
 	if isTLS {
 		ci.tlsOn = true

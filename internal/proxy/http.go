@@ -40,9 +40,19 @@ type httpSession struct {
 	copyBuf  []byte
 	src, dst netip.AddrPort
 	srcText  []byte
-	nreq     int
-	attached *srvConn // server connection of the request in progress, or kept for the next one
-	attBE    *backend
+	// HAProxy 2.6 keeps addresses at three levels: the connection's
+	// (fc_src, fc_dst: the socket's, changed only by "tcp-request
+	// connection" rules), the session's (a PROXY header's, else the
+	// connection's, then "tcp-request session" rules) and the stream's
+	// (src, dst above: the session's at the start of every request, then
+	// tcp-request content and http-request rules).
+	fcSrc, fcDst     netip.AddrPort
+	sessSrc, sessDst netip.AddrPort
+	sessSrcText      []byte
+	streamAddr       bool // a stream rule changed src or dst
+	nreq             int
+	attached         *srvConn // server connection of the request in progress, or kept for the next one
+	attBE            *backend
 	// lent is the server connection the last request used, lent to its
 	// server's idle pool between requests so that other sessions may
 	// take it (as HAProxy does); the next request takes it back when it
@@ -60,11 +70,17 @@ type httpSession struct {
 	tracked     [3]stick.Ref
 	trackedConn [3]bool // tracked by tcp-request connection: lives with the connection
 	inConnRules bool
+	inTCPConn   bool // running "tcp-request connection" rules
 	inResp      bool
-	vars        map[string]acl.Sample
-	curBE       *backend
-	body        []byte // request body read ahead (http-buffer-request)
-	bodyRead    bool   // body holds this request's whole body already
+	// muxError: the response being written answers a request that could
+	// not be parsed or did not arrive in time. HAProxy's H1 mux sends
+	// those itself, before any stream exists, so http-after-response
+	// rules never see them.
+	muxError bool
+	vars     map[string]acl.Sample
+	curBE    *backend
+	body     []byte // request body read ahead (http-buffer-request)
+	bodyRead bool   // body holds this request's whole body already
 	// bodyAborted: the client closed while its chunked body was read
 	// ahead; the request goes through the rules and switching (the log
 	// names the backend, as HAProxy's does) but to no server.
@@ -119,8 +135,11 @@ type connInfo struct {
 	client   net.Addr
 	src, dst netip.AddrPort
 	h2       bool // one request, connection rules already run
-	tlsOn    bool
-	sni      []byte
+	// fcSrc and fcDst are the connection's addresses (fc_src, fc_dst)
+	// for an h2 stream, whose session does not see the socket.
+	fcSrc, fcDst netip.AddrPort
+	tlsOn        bool
+	sni          []byte
 	// conn is the client connection of an h2 stream (its TLS state and
 	// PROXY header); nil when the session reads the connection itself.
 	conn net.Conn
@@ -193,17 +212,23 @@ func (s *httpSession) nextStream(st *h2Stream) {
 func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 	s := fe.newSession(c, ci)
 	pc := ppOf(c)
+	if s.h2 {
+		s.fcSrc, s.fcDst = ci.fcSrc, ci.fcDst
+	} else {
+		s.fcSrc, s.fcDst = realAddrs(c)
+	}
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 && !s.h2 {
 		if pc != nil {
-			s.src, s.dst = realAddrs(c)
+			s.src, s.dst = s.fcSrc, s.fcDst
 		}
-		s.inConnRules = true
+		s.inConnRules, s.inTCPConn = true, true
 		res := r.tcpConn.Run(&s.m.exec)
-		s.inConnRules = false
+		s.inConnRules, s.inTCPConn = false, false
 		if res.Verdict == rules.Reject {
 			s.finish()
 			return
 		}
+		s.fcSrc, s.fcDst = s.src, s.dst
 	}
 	if pc != nil && !s.h2 {
 		if !fe.afterConnRules(c, s.expectPP) {
@@ -223,6 +248,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 			return
 		}
 	}
+	s.sessSrc, s.sessDst, s.sessSrcText = s.src, s.dst, s.srcText
 	s.loop()
 }
 
@@ -433,6 +459,12 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	defer s.releaseTracked(false)
 	s.inResp = false
 	s.curBE = nil
+	if s.streamAddr {
+		// Every request is a new stream: it starts from the session's
+		// addresses, whatever the last one's rules set.
+		s.streamAddr = false
+		s.src, s.dst, s.srcText = s.sessSrc, s.sessDst, s.sessSrcText
+	}
 	s.serverTO, s.tunnelTO = 0, 0
 	s.bodyWaited, s.respWaited = false, false
 	s.body, s.respBody = s.body[:0], s.respBody[:0]
@@ -721,6 +753,8 @@ func (s *httpSession) readFirst() error {
 }
 
 func (s *httpSession) requestError(err error, e *LogEntry) bool {
+	s.muxError = true
+	defer func() { s.muxError = false }()
 	var pe *h1.ParseError
 	switch {
 	case errors.As(err, &pe):

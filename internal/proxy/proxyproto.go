@@ -188,15 +188,26 @@ func proxyReceived(c net.Conn) bool {
 	return pc != nil && pc.hdr != nil
 }
 
-// setClientAddrs takes the session's addresses from its connection again,
-// once a PROXY header may have replaced them.
+// setClientAddrs gives the session its addresses once a PROXY header may
+// have been read: the header's (HAProxy stores them in the session, not
+// the connection), else the connection's as "tcp-request connection"
+// rules left them.
 func (s *httpSession) setClientAddrs() {
 	s.client = s.c.RemoteAddr()
-	s.src, s.dst = addrPort(s.client), addrPort(s.c.LocalAddr())
+	s.src, s.dst = sessionAddrs(s.c, s.fcSrc, s.fcDst)
 	s.srcText = s.srcText[:0]
 	if s.src.IsValid() {
 		s.srcText = s.src.Addr().Unmap().AppendTo(s.srcText)
 	}
+}
+
+// sessionAddrs returns the addresses a session on c starts with: those of
+// its PROXY header (unless LOCAL), else fcSrc and fcDst.
+func sessionAddrs(c net.Conn, fcSrc, fcDst netip.AddrPort) (src, dst netip.AddrPort) {
+	if pc := ppOf(c); pc != nil && pc.hdr != nil && !pc.hdr.Local {
+		return pc.hdr.Src, pc.hdr.Dst
+	}
+	return fcSrc, fcDst
 }
 
 // ExpectProxy is the "tcp-request connection expect-proxy layer4" action.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -406,5 +407,106 @@ backend be
 				t.Errorf("connection %d: unique ID %q, want %q", i, v, want)
 			}
 		}
+	}
+}
+
+// Bytes after a complete PROXY v2 header are the request: a TLV there is
+// a bad request, answered 400 as HAProxy's H1 mux does, without the
+// http-after-response rules (no stream exists yet); the same holds for a
+// request that does not arrive in time (408). A parsed request still
+// gets them.
+func TestMuxErrorsSkipAfterResponse(t *testing.T) {
+	_, addr := startProxy(t, `
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 300ms
+frontend fe
+    bind 127.0.0.1:0 accept-proxy
+    http-after-response set-header echo %[fc_pp_authority,hex]
+    http-request return status 200
+`)
+	req := "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	out := sendRaw(t, addr, ppHex(t, v2Auth)+req, false)
+	if statusOf(out) != 200 || !strings.Contains(out, "\r\necho: 3132333435\r\n") {
+		t.Fatalf("valid header: %q", out)
+	}
+	out = sendRaw(t, addr, ppHex(t, v2Auth+" 02 0005 3534333231")+req, false)
+	if statusOf(out) != 400 || strings.Contains(strings.ToLower(out), "echo:") {
+		t.Errorf("TLV after the header: want a 400 without echo, got %q", out)
+	}
+	out = sendRaw(t, addr, ppHex(t, v2Auth)+"GET / HTTP/1.1\r\n", false)
+	if statusOf(out) != 408 || strings.Contains(strings.ToLower(out), "echo:") {
+		t.Errorf("incomplete request: want a 408 without echo, got %q", out)
+	}
+}
+
+// HAProxy 2.6's three address levels (reg-test connection/cli_src_dst):
+// fc_src/fc_dst are the connection's, changed only by "tcp-request
+// connection" rules; a PROXY header and "tcp-request session" rules set
+// the session's src/dst; stream rules change them for one request only.
+func TestAddressLevels(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    tcp-request connection set-src ipv4(10.0.0.1)
+    tcp-request connection set-dst ipv4(10.0.0.2)
+    tcp-request session set-var(sess.cs) fc_src
+    tcp-request session set-src ipv4(10.1.0.1)
+    tcp-request session set-dst ipv4(10.1.0.2)
+    tcp-request session set-var(sess.fs) fc_src
+    tcp-request session set-var(sess.fd) fc_dst
+    http-request set-src hdr(x-src) if { req.hdr(x-src) -m found }
+    http-request set-header X-A "%[var(sess.cs)] %[var(sess.fs)] %[var(sess.fd)] %[fc_src] %[fc_dst] %[src] %[dst]"
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET / HTTP/1.1\r\nHost: x\r\n"
+	io.WriteString(c, req+"x-src: 192.168.0.1\r\n\r\n")
+	br := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if i == 0 {
+			io.WriteString(c, req+"Connection: close\r\n\r\n")
+		}
+	}
+	got := b.received()
+	for _, want := range []string{
+		"X-A: 10.0.0.1 10.0.0.1 10.0.0.2 10.0.0.1 10.0.0.2 192.168.0.1 10.1.0.2\r\n",
+		"X-A: 10.0.0.1 10.0.0.1 10.0.0.2 10.0.0.1 10.0.0.2 10.1.0.1 10.1.0.2\r\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("backend lacks %q:\n%s", want, got)
+		}
+	}
+
+	// The PROXY header is read after the connection rules: it sets src
+	// and dst, while fc_src keeps the connection rule's address.
+	_, paddr := startProxy(t, sub(baseDefaults+`
+frontend pp
+    bind 127.0.0.1:0 accept-proxy
+    tcp-request connection set-src ipv4(10.2.0.1)
+    http-request set-header X-P "%[fc_src] %[src]:%[src_port] %[dst]:%[dst_port]"
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	if out := sendRaw(t, paddr, ppHex(t, v2Auth)+req+"Connection: close\r\n\r\n", false); statusOf(out) != 200 {
+		t.Fatalf("pp: %q", out)
+	}
+	if got := b.received(); !strings.Contains(got, "X-P: 10.2.0.1 127.0.0.1:42 127.0.0.1:1337\r\n") {
+		t.Errorf("pp: backend lacks the PROXY addresses beside fc_src 10.2.0.1:\n%s", got)
 	}
 }

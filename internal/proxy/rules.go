@@ -34,6 +34,22 @@ type proxyRules struct {
 
 func (s *httpSession) Src() netip.AddrPort { return s.src }
 func (s *httpSession) Dst() netip.AddrPort { return s.dst }
+
+// ConnSrc and ConnDst serve fc_src and fc_dst: the connection's
+// addresses, which only "tcp-request connection" rules change.
+// While those rules run, the connection's addresses are src and dst.
+func (s *httpSession) ConnSrc() netip.AddrPort {
+	if s.inTCPConn {
+		return s.src
+	}
+	return s.fcSrc
+}
+func (s *httpSession) ConnDst() netip.AddrPort {
+	if s.inTCPConn {
+		return s.dst
+	}
+	return s.fcDst
+}
 func (s *httpSession) Method() []byte      { return s.m.req.Method }
 func (s *httpSession) Target() []byte      { return s.m.req.Target }
 func (s *httpSession) Version() (int, int) { return s.m.req.Major, s.m.req.Minor }
@@ -113,6 +129,9 @@ func (s *httpSession) timeouts(be *backend) (server, tunnel time.Duration) {
 // SetAddr applies set-src/set-dst: what later rules, the log and
 // X-Forwarded-For / X-Original-To see.
 func (s *httpSession) SetAddr(dst bool, ap netip.AddrPort) {
+	if !s.inConnRules {
+		s.streamAddr = true
+	}
 	if dst {
 		s.dst = ap
 		return
@@ -340,7 +359,7 @@ func (s *httpSession) writeReplyKeep(res rules.Result, status int, e *LogEntry, 
 }
 
 func (s *httpSession) writeRaw(b []byte, status int, e *LogEntry) {
-	if len(b) > 0 && s.hasAfter() {
+	if len(b) > 0 && !s.muxError && s.hasAfter() {
 		b, status = s.afterGenerated(b, status)
 	}
 	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))

@@ -63,7 +63,10 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		return
 	}
 	e.Client = c.RemoteAddr()
-	src, dst = addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
+	// fc_src/fc_dst keep what the connection rules left; src/dst become
+	// the PROXY header's, if any.
+	txn.fcSrc, txn.fcDst, txn.fcSet = txn.src, txn.dst, true
+	src, dst = sessionAddrs(c, txn.src, txn.dst)
 	txn.src, txn.dst = src, dst
 	if r := fe.rules; r != nil && r.tcpSession.Len() > 0 {
 		x := rules.Exec{E: acl.NewEval(txn), T: txn}
@@ -109,6 +112,9 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		gracefulClose(c)
 		return
 	}
+	// Session and content rules may have moved src/dst: balancing and a
+	// PROXY header to the server use the stream's addresses.
+	src, dst = txn.src, txn.dst
 	e.Backend, e.be = be.name, be
 	key := balance.Key{Src: src.Addr()}
 	if be.params.Algo == balance.RDPCookie {

@@ -15,23 +15,41 @@ import (
 type tcpTxn struct {
 	fe       *frontend
 	src, dst netip.AddrPort
-	tracked  [3]stick.Ref
-	vars     map[string]acl.Sample
-	hdrs     []h1.Header
-	be       *backend
-	srv      *server // the server connected to, once chosen
-	level    string
-	sni      []byte   // from the ClientHello, when inspected
-	conn     net.Conn // the client connection (PROXY header fetches); nil for h2
-	expectPP bool     // "tcp-request connection expect-proxy" ran
-	payload  []byte   // the client's first bytes, when inspected
+	// fcSrc and fcDst are the connection's addresses once the
+	// connection rules have run (fcSet); until then src and dst are.
+	fcSrc, fcDst netip.AddrPort
+	fcSet        bool
+	tracked      [3]stick.Ref
+	vars         map[string]acl.Sample
+	hdrs         []h1.Header
+	be           *backend
+	srv          *server // the server connected to, once chosen
+	level        string
+	sni          []byte   // from the ClientHello, when inspected
+	conn         net.Conn // the client connection (PROXY header fetches); nil for h2
+	expectPP     bool     // "tcp-request connection expect-proxy" ran
+	payload      []byte   // the client's first bytes, when inspected
 	// resPayload is the server's data while tcp-response content rules
 	// inspect it.
 	resPayload []byte
 }
 
-func (t *tcpTxn) Src() netip.AddrPort           { return t.src }
-func (t *tcpTxn) Dst() netip.AddrPort           { return t.dst }
+func (t *tcpTxn) Src() netip.AddrPort { return t.src }
+func (t *tcpTxn) Dst() netip.AddrPort { return t.dst }
+
+// ConnSrc and ConnDst serve fc_src and fc_dst.
+func (t *tcpTxn) ConnSrc() netip.AddrPort {
+	if t.fcSet {
+		return t.fcSrc
+	}
+	return t.src
+}
+func (t *tcpTxn) ConnDst() netip.AddrPort {
+	if t.fcSet {
+		return t.fcDst
+	}
+	return t.dst
+}
 func (t *tcpTxn) Method() []byte                { return nil }
 func (t *tcpTxn) Target() []byte                { return nil }
 func (t *tcpTxn) Version() (int, int)           { return 0, 0 }

@@ -149,3 +149,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The length field ends the header: a TLV after it belongs to the
+// payload (HAProxy's proxy_protocol_tlv_validation c2), so it is neither
+// parsed nor consumed.
+func TestParseV2StopsAtLength(t *testing.T) {
+	hdr := unhex(t, v2sig+"21110014 7f000001 7f000001 002a 0539 02 0005 3132333435")
+	b := append(append([]byte(nil), hdr...), unhex(t, "02 0005 3534333231")...)
+	h, n, err := Parse(b)
+	if err != nil || n != len(hdr) {
+		t.Fatalf("n=%d err=%v, want %d", n, err, len(hdr))
+	}
+	if v, ok := h.TLV(TypeAuthority); !ok || string(v) != "12345" || len(h.TLVs) != 1 {
+		t.Errorf("TLVs %+v: want only AUTHORITY 12345", h.TLVs)
+	}
+}
