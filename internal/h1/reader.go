@@ -68,8 +68,10 @@ func NewBufPool(maxHeaderBytes int) *BufPool {
 	return bp
 }
 
-func (bp *BufPool) get() []byte  { return *(bp.p.Get().(*[]byte)) }
-func (bp *BufPool) put(b []byte) { bp.p.Put(&b) }
+// The pool holds the slices' boxes: putting a fresh &b each time would
+// allocate one per release, that is once per keep-alive request.
+func (bp *BufPool) get() *[]byte  { return bp.p.Get().(*[]byte) }
+func (bp *BufPool) put(b *[]byte) { bp.p.Put(b) }
 
 // Release gives the buffer back to the pool when nothing is buffered and
 // the last message is complete; it reports whether it did. The next read
@@ -81,8 +83,8 @@ func (rd *Reader) Release() bool {
 	if rd.pool == nil || rd.r != rd.w || !rd.body.done {
 		return false
 	}
-	rd.pool.put(rd.buf)
-	rd.buf = nil
+	rd.pool.put(rd.bufp)
+	rd.buf, rd.bufp = nil, nil
 	rd.r, rd.w, rd.keep = 0, 0, 0
 	return true
 }
@@ -100,7 +102,8 @@ func (rd *Reader) Prime(b []byte) {
 
 func (rd *Reader) ensure() {
 	if rd.buf == nil {
-		rd.buf = rd.pool.get()
+		rd.bufp = rd.pool.get()
+		rd.buf = *rd.bufp
 	}
 }
 
@@ -111,6 +114,7 @@ func (rd *Reader) ensure() {
 type Reader struct {
 	src        io.Reader
 	buf        []byte
+	bufp       *[]byte // buf's box in the pool, nil when buf is not the pool's
 	r, w       int
 	keep       int // buf[:keep] holds the current head; body reads never move it
 	err        error
@@ -372,10 +376,10 @@ func (rd *Reader) HoldsBuffer() bool { return rd.buf != nil }
 // reader must not be used afterwards. Call it when the connection is
 // discarded.
 func (rd *Reader) Close() {
-	if rd.buf != nil && rd.pool != nil {
-		rd.pool.put(rd.buf)
+	if rd.bufp != nil && rd.pool != nil {
+		rd.pool.put(rd.bufp)
 	}
-	rd.buf = nil
+	rd.buf, rd.bufp = nil, nil
 	rd.r, rd.w, rd.keep = 0, 0, 0
 }
 
