@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"bulwark/internal/config"
 	"bulwark/internal/h1"
 )
 
@@ -32,6 +33,13 @@ type ConnTxn interface {
 	RequestIndex() int
 	// UniqueID is the unique-id-format value; ok false without one.
 	UniqueID() ([]byte, bool)
+}
+
+// LastRuleTxn is implemented by a Txn that knows the last rule that ended
+// a rule list of its stream (last_rule_file, last_rule_line); ok is false
+// while none has.
+type LastRuleTxn interface {
+	LastRule() (pos config.Pos, ok bool)
 }
 
 // l7Fetches are the fetches of CM 7.3.3 to 7.3.6 added to the first
@@ -83,6 +91,8 @@ func l7Fetches() map[string]*fetchDef {
 		"urlp_val":       {out: KindInt, fn: fetchURLParamVal, maxArgs: 2},
 		"http_first_req": {out: KindBool, fn: fetchFirstReq},
 		"unique-id":      {out: KindStr, fn: fetchUniqueID},
+		"last_rule_file": {out: KindStr, fn: fetchLastRule(false)},
+		"last_rule_line": {out: KindInt, fn: fetchLastRule(true)},
 
 		"http_auth_type":   {out: KindStr, fn: fetchAuthPart(0)},
 		"http_auth_user":   {out: KindStr, fn: fetchAuthPart(1)},
@@ -478,6 +488,24 @@ func fetchFirstReq(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		return Sample{}, false
 	}
 	return boolSample(ct.RequestIndex() == 1), true
+}
+
+func fetchLastRule(line bool) fetchFn {
+	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
+		lt, ok := e.Txn.(LastRuleTxn)
+		if !once(it) || !ok {
+			return Sample{}, false
+		}
+		pos, ok := lt.LastRule()
+		if !ok {
+			return Sample{}, false
+		}
+		if line {
+			return intSample(int64(pos.Line)), true
+		}
+		e.buf = append(e.buf, pos.File...)
+		return strSample(e.buf[len(e.buf)-len(pos.File):]), true
+	}
 }
 
 func fetchUniqueID(e *Eval, x *Expr, it *iter) (Sample, bool) {

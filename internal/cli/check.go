@@ -69,7 +69,9 @@ func checkExit(f *Flags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "[ALERT]    (bulwark) : config : Some warnings were found and 'zero-warning' is set. Aborting.")
 		return 1
 	}
-	listeners := 0
+	// HAProxy counts the stats sockets' listeners too: a configuration
+	// with only a runtime API socket starts.
+	listeners := len(m.Global.StatsSocks)
 	for _, p := range m.Frontends() {
 		if !p.Disabled {
 			listeners += len(p.Binds)

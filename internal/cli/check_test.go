@@ -68,6 +68,8 @@ func TestCheckExitCodes(t *testing.T) {
 	warn := writeFile(t, dir, "warn.cfg", noTimeoutsCfg)
 	zero := writeFile(t, dir, "zero.cfg", "global\n    zero-warning\n\n"+noTimeoutsCfg)
 	nolisten := writeFile(t, dir, "nolisten.cfg", "backend be\n    server s1 127.0.0.1:9000\n")
+	// HAProxy 2.6 -c: a stats socket is a listener (exit 0, not 2).
+	sockonly := writeFile(t, dir, "sockonly.cfg", "global\n    stats socket "+filepath.Join(dir, "s.sock")+" level admin mode 600\nbackend be\n    server s1 127.0.0.1:9000\n")
 	bad := writeFile(t, dir, "bad.cfg", strings.Replace(validCfg, "    default_backend be\n",
 		"    default_backend be\n    bogus-keyword 1\n    timeout client 5x\n", 1))
 	tests := []struct {
@@ -85,6 +87,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"strict makes warnings fatal", []string{"-c", "--strict", "-f", warn}, 1, "", []string{"zero-warning"}, nil},
 		{"zero-warning makes warnings fatal", []string{"-c", "-f", zero}, 1, "", []string{"zero-warning"}, nil},
 		{"no listener", []string{"-c", "-f", nolisten}, 2, "no listener", nil, nil},
+		{"stats socket listens", []string{"-c", "-f", sockonly}, 0, "Configuration file is valid", nil, nil},
 		{"every error", []string{"-c", "-f", bad}, 1, "", []string{"Fatal errors found in configuration.", "Error(s) found in configuration file : " + bad},
 			[]string{"bad.cfg:10", "bad.cfg:11"}},
 		{"no file", []string{"-c"}, 1, "", []string{"No configuration file"}, nil},

@@ -42,6 +42,10 @@ type compiler struct {
 type chain struct {
 	dirs  []*config.Directive
 	rules bool // see defaultsHaveRules
+	// l5 and tcpRsp mark the rule sets HAProxy refuses to inherit on one
+	// side: connection/session rules run before any backend exists, and
+	// tcp-response content rules only run in a backend.
+	l5, tcpRsp bool
 }
 
 // Compile builds the Model from the AST. It always returns a Model (for the
@@ -85,7 +89,7 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 				if d := c.resolveFrom(s); d != nil {
 					usedExplicit[d] = true
 					if c.defaultsHaveRules(d) {
-						c.ds.Alertf(s.Pos, "a defaults section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s)", d.Pos)
+						c.ds.Alertf(s.Pos, "a defaults section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s:%d).", d.Pos.File, d.Pos.Line)
 					}
 				}
 			}
@@ -115,11 +119,16 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 			p := c.proxy(s, def, id)
 			c.m.Proxies = append(c.m.Proxies, p)
 			if def != nil && c.defaultsHaveRules(def) {
+				ch := c.chainOf(def)
 				switch {
 				case s.Kind == config.KindListen:
-					c.ds.Alertf(s.Pos, "a listen section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s)", def.Pos)
+					c.ds.Alertf(s.Pos, "a listen section cannot inherit from a defaults section defining TCP/HTTP rules.")
+				case s.Kind == config.KindBackend && ch.l5:
+					c.ds.Alertf(s.Pos, "a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules (defaults section at %s:%d).", def.Pos.File, def.Pos.Line)
+				case s.Kind == config.KindFrontend && ch.tcpRsp:
+					c.ds.Alertf(s.Pos, "a frontend section cannot inherit from a defaults section defining 'tcp-response content' rules (defaults section at %s:%d).", def.Pos.File, def.Pos.Line)
 				case ruleUsers[def]&^p.Cap != 0:
-					c.ds.Alertf(s.Pos, "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s)", def.Pos)
+					c.ds.Alertf(s.Pos, "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s:%d).", def.Pos.File, def.Pos.Line)
 				}
 				ruleUsers[def] |= p.Cap
 			}
@@ -275,6 +284,12 @@ func (c *compiler) chainOf(d *config.Section) *chain {
 			if x.Arg(0) != "inspect-delay" {
 				ch.rules = true
 			}
+			switch {
+			case x.Name == "tcp-request" && (x.Arg(0) == "connection" || x.Arg(0) == "session"):
+				ch.l5 = true
+			case x.Name == "tcp-response" && x.Arg(0) == "content":
+				ch.tcpRsp = true
+			}
 		}
 	}
 	c.chains[d] = ch
@@ -300,6 +315,7 @@ func (c *compiler) checkDefaults(s *config.Section) {
 			c.ds = quiet
 		}
 	}
+	c.checkDefaultsRuleArgs(p)
 }
 
 // defaultsHaveRules reports whether a defaults section, with what it

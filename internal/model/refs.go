@@ -127,3 +127,56 @@ func splitArgs(s string) []string {
 	}
 	return parts
 }
+
+// srvRefRE finds the fetches taking a "[<backend>/]<server>" argument.
+var srvRefRE = regexp.MustCompile(`\b(srv_(?:conn|conn_free|is_up|queue|sess_rate|iweight|uweight|weight))\(([^()]*)\)`)
+
+// checkDefaultsRuleArgs refuses, as HAProxy 2.6 does, rule arguments a
+// named defaults section cannot resolve on its own: its rules are bound to
+// the defaults section itself, so a server needs its backend spelt out and
+// a track-sc action without "table" would track into the defaults
+// section's own (never existing) stick table.
+func (c *compiler) checkDefaultsRuleArgs(p *Proxy) {
+	// where names the expression as HAProxy does; both http-response and
+	// http-after-response read "http-response response" there.
+	srv := func(pos config.Pos, where, text string) {
+		for _, m := range srvRefRE.FindAllStringSubmatch(text, -1) {
+			if args := splitArgs(m[2]); len(args) > 0 && !strings.Contains(args[0], "/") {
+				c.ds.Alertf(pos, "backend name must be set in arg 1 of %s in proxy '%s'.", strings.Replace(where, "%s", m[1], 1), p.Name)
+			}
+		}
+	}
+	for _, a := range p.ACLs {
+		srv(a.Pos, "ACL keyword '%s'", a.Fetch)
+	}
+	for _, list := range [][]*Rule{p.TCPRequest, p.TCPResponse, p.HTTPRequest, p.HTTPResponse, p.HTTPAfter} {
+		for _, r := range list {
+			expr := r.Keyword + " expression"
+			if strings.HasPrefix(r.Keyword, "http-") && r.Keyword != "http-request" {
+				expr = "http-response response"
+			}
+			for _, w := range r.Args {
+				srv(r.Pos, "sample fetch keyword '%s' in "+expr, w.Text)
+			}
+			if r.Cond != nil {
+				for _, t := range r.Cond.Terms {
+					for _, ca := range t {
+						if ca.Anon != nil {
+							srv(r.Pos, "ACL keyword '%s'", ca.Anon.Fetch)
+						}
+					}
+				}
+			}
+			if !strings.HasPrefix(r.Action, "track-sc") {
+				continue
+			}
+			named := false
+			for _, w := range r.Args {
+				named = named || w.Text == "table"
+			}
+			if !named {
+				c.ds.Alertf(r.Pos, "Proxy '%s': unable to find table '%s' referenced by %s.", p.Name, p.Name, r.Action)
+			}
+		}
+	}
+}

@@ -63,19 +63,32 @@ func (p errorPages) raw(status int) []byte {
 
 // sendPage answers the error message of pages for status.
 func (s *httpSession) sendPage(pages errorPages, status int, e *LogEntry) {
+	s.sendPageKeep(pages, status, e, false)
+}
+
+// sendPageKeep is sendPage that leaves the connection open when keep is
+// set and the page is one Bulwark builds; a raw page is sent as written
+// and closes. It reports whether the connection stays open.
+func (s *httpSession) sendPageKeep(pages errorPages, status int, e *LogEntry, keep bool) bool {
 	r := pages[status]
 	if r == nil {
-		s.writeRaw(errorPage(status), status, e)
-		return
+		b := errorPage(status)
+		if i := indexBody(b); keep && i >= 0 {
+			s.writeReplyKeep(rules.Result{Verdict: rules.Deny, Body: b[i:], ContentType: "text/html"}, status, e, true)
+			return true
+		}
+		s.writeRaw(b, status, e)
+		return false
 	}
 	if b, ok := r.Raw(); ok {
 		// An empty errorfile sends nothing: the connection just closes.
 		s.writeRaw(b, status, e)
-		return
+		return false
 	}
 	res := r.Fill(&s.m.exec)
 	res.Status = status
-	s.writeReply(res, status, e)
+	s.writeReplyKeep(res, status, e, keep)
+	return keep
 }
 
 // pagesFor returns the pages for an error of the current request: the

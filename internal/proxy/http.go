@@ -17,6 +17,7 @@ import (
 	"bulwark/internal/acl"
 	"bulwark/internal/balance"
 	"bulwark/internal/compress"
+	"bulwark/internal/config"
 	"bulwark/internal/h1"
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
@@ -26,10 +27,13 @@ import (
 // httpSession is one client connection in HTTP mode. Its buffers are
 // reused for every request of the connection.
 type httpSession struct {
-	fe     *frontend
-	stream context.Context // see connInfo.stream
-	c      net.Conn
-	tc     timedConn
+	fe *frontend
+	// lastRule is the rule that ended a rule list of the current request
+	// (last_rule_file); Line 0 while none has.
+	lastRule config.Pos
+	stream   context.Context // see connInfo.stream
+	c        net.Conn
+	tc       timedConn
 	// rseen is tc.rn when the last request was accounted.
 	rseen int64
 	rd    *h1.Reader
@@ -414,6 +418,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.useMsg()
 	s.m.cache = cacheState{key: s.m.cache.key[:0]}
 	e := &s.m.ent
+	s.lastRule = config.Pos{}
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
 		Term: "--", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, HTTP: true, Eval: s.eval, Local: s.cconn.LocalAddr()}
 	if err == nil {

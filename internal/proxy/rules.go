@@ -235,8 +235,8 @@ func (e runtimeEnv) FeConn(name string) int {
 // reply writes a response decided by a rule (deny, return, redirect, auth,
 // tarpit) and reports the status for the log.
 // It reports whether the connection may carry another request: after
-// "return" and "redirect" it may, as in HAProxy, when the request was read
-// whole; other answers close it.
+// "return", "redirect", "deny" and "auth" answers built here it may, as in
+// HAProxy, when the request was read whole; other answers close it.
 func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) bool {
 	status := res.Status
 	switch res.Verdict {
@@ -278,6 +278,9 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) boo
 			s.writeRaw(res.Raw, status, e)
 			return false
 		}
+		if res.Verdict == rules.Deny && res.Errorfile {
+			return s.sendPageKeep(pages, status, e, s.keepAfterReply())
+		}
 		if res.Errorfile || res.Verdict == rules.Error {
 			s.sendPage(pages, status, e)
 			return false
@@ -312,7 +315,10 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) boo
 			return false
 		}
 	}
-	keep := (res.Verdict == rules.Return || res.Verdict == rules.Redirect) && s.keepAfterReply()
+	// HAProxy 2.6 keeps the client connection after a generated deny or
+	// auth answer too (reg-test log/last_rule.vtc sends its next request
+	// on the connection that was denied).
+	keep := (res.Verdict == rules.Return || res.Verdict == rules.Redirect || res.Verdict == rules.Deny || res.Verdict == rules.Auth) && s.keepAfterReply()
 	s.writeReplyKeep(res, status, e, keep)
 	return keep
 }

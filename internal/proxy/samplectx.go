@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bulwark/internal/acl"
+	"bulwark/internal/config"
 	"bulwark/internal/h1"
 	"bulwark/internal/tlsfail"
 )
@@ -213,6 +214,10 @@ func (s *httpSession) Captured(resp bool, idx int) ([]byte, bool) {
 }
 
 func (s *httpSession) RequestIndex() int { return s.nreq }
+
+func (s *httpSession) SetLastRule(pos config.Pos) { s.lastRule = pos }
+
+func (s *httpSession) LastRule() (config.Pos, bool) { return s.lastRule, s.lastRule.Line > 0 }
 
 func (s *httpSession) UniqueID() ([]byte, bool) {
 	if s.m == nil || s.m.ent.UniqueID == "" {

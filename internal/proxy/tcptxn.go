@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"bulwark/internal/acl"
+	"bulwark/internal/config"
 	"bulwark/internal/h1"
 	"bulwark/internal/stick"
 )
@@ -32,6 +33,9 @@ type tcpTxn struct {
 	// resPayload is the server's data while tcp-response content rules
 	// inspect it.
 	resPayload []byte
+	// lastRule is the rule that ended a content rule list (last_rule_file);
+	// Line 0 while none has.
+	lastRule config.Pos
 }
 
 func (t *tcpTxn) Src() netip.AddrPort { return t.src }
@@ -50,6 +54,9 @@ func (t *tcpTxn) ConnDst() netip.AddrPort {
 	}
 	return t.dst
 }
+
+func (t *tcpTxn) SetLastRule(pos config.Pos)    { t.lastRule = pos }
+func (t *tcpTxn) LastRule() (config.Pos, bool)  { return t.lastRule, t.lastRule.Line > 0 }
 func (t *tcpTxn) Method() []byte                { return nil }
 func (t *tcpTxn) Target() []byte                { return nil }
 func (t *tcpTxn) Version() (int, int)           { return 0, 0 }

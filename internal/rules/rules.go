@@ -138,6 +138,19 @@ const (
 	Redirects
 )
 
+// tracksLast reports whether a rule ending this list becomes the stream's
+// last rule (last_rule_file, CM 7.3.2): tcp-request connection and session
+// rules run before the stream exists, and legacy redirects keep no record.
+func (k Kind) tracksLast() bool {
+	return k != TCPConnection && k != TCPSession && k != Redirects
+}
+
+// LastRuleTxn is implemented by a Txn that remembers the last rule that
+// ended one of its rule lists, for last_rule_file and last_rule_line.
+type LastRuleTxn interface {
+	SetLastRule(pos config.Pos)
+}
+
 func (k Kind) http() bool {
 	return k == HTTPRequest || k == HTTPResponse || k == HTTPAfter || k == Redirects
 }
@@ -273,6 +286,11 @@ func (l *List) Run(x *Exec) Result {
 		x.res = Result{}
 		if r.act.run(x, r, &x.res) {
 			x.res.Pos = r.pos
+			if l.kind.tracksLast() {
+				if lr, ok := x.T.(LastRuleTxn); ok {
+					lr.SetLastRule(r.pos)
+				}
+			}
 			return x.res
 		}
 		// The action may have changed what later conditions read.
