@@ -14,7 +14,7 @@ type lrTxn struct {
 	pos config.Pos
 }
 
-func (t *lrTxn) SetLastRule(pos config.Pos)    { t.pos = pos }
+func (t *lrTxn) SetLastRule(pos config.Pos)   { t.pos = pos }
 func (t *lrTxn) LastRule() (config.Pos, bool) { return t.pos, t.pos.Line > 0 }
 
 // CM 7.3.2 last_rule_file/last_rule_line: the rule that ended a content or
