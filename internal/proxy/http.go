@@ -1460,10 +1460,13 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	s.exchSC = nil
 	if stop {
 		// The server's response is replaced: its body is never read, so
-		// its connection cannot be reused.
+		// its connection cannot be reused. The client's may go on, as
+		// in HAProxy 2.6 (log/last_rule.vtc sends its next request after
+		// an http-response redirect and deny).
 		s.m.resp.KeepAlive = false
-		s.m.req.KeepAlive = false
-		s.reply(res, be.pages, e)
+		if !s.reply(res, be.pages, e) {
+			s.m.req.KeepAlive = false
+		}
 		return 0, nil
 	}
 	if be.ck != nil {

@@ -70,3 +70,36 @@ backend be
 		})
 	}
 }
+
+// An answer that http-response rules put in place of the server's (a
+// redirect, a deny) keeps the client connection, as HAProxy 2.6 does: the
+// next request on it is served. The server connection, whose response
+// was dropped, is not reused.
+func TestResponseRuleReplyKeepsClient(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    http-response redirect location / if { path /red }
+    http-response deny if { path /deny }
+    server s B
+`, "B", b.addr))
+	rc := newRawClient(t, addr)
+	for _, c := range []struct {
+		path string
+		want int
+	}{{"/red", 302}, {"/deny", 502}, {"/ok", 200}} {
+		st, head, err := rc.do("GET "+c.path+" HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second)
+		if err != nil || st != c.want {
+			t.Fatalf("%s: %d %v, want %d", c.path, st, err, c.want)
+		}
+		if strings.Contains(strings.ToLower(head), "connection: close") {
+			t.Fatalf("%s: the answer closes the connection:\n%s", c.path, head)
+		}
+	}
+	if n := conns(b); n != 3 {
+		t.Fatalf("%d server connections, want 3 (a replaced response's connection is not reused)", n)
+	}
+}
