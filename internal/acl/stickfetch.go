@@ -28,34 +28,39 @@ const (
 	opClrElem
 )
 
-// arrayName maps the <x> of sc_<x>(<idx>,...)/src_<x>(<idx>,...) and
-// table_<x>(<idx>,<table>) to an operation on an array element. HAProxy
+// counterSpec is what one sc_/src_/table_ name does to an entry.
+type counterSpec struct {
+	op counterOp
+	dt stick.DataType
+}
+
+// Array-element names: sc_<x>(<idx>,<ctr>[,<table>]), src_<x>(<idx>,<table>)
+// (scArrayNames) and table_<x>(<idx>,<table>) (tableArrayNames). HAProxy
 // 2.6 has no sc<N>_ forms of these.
+var (
+	scArrayNames = map[string]counterSpec{
+		"get_gpc":  {opGetElem, stick.DTGPC},
+		"gpc_rate": {opGetElem, stick.DTGPCRate},
+		"get_gpt":  {opGetElem, stick.DTGPT},
+		"inc_gpc":  {opIncElem, stick.DTGPC},
+		"clr_gpc":  {opClrElem, stick.DTGPC},
+	}
+	tableArrayNames = map[string]counterSpec{
+		"gpc":      {opGetElem, stick.DTGPC},
+		"gpc_rate": {opGetElem, stick.DTGPCRate},
+		"gpt":      {opGetElem, stick.DTGPT},
+	}
+)
+
+// arrayName maps the <x> of an array-element fetch or converter to its
+// operation.
 func arrayName(x string, table bool) (counterOp, stick.DataType, bool) {
+	names := scArrayNames
 	if table {
-		switch x {
-		case "gpc":
-			return opGetElem, stick.DTGPC, true
-		case "gpc_rate":
-			return opGetElem, stick.DTGPCRate, true
-		case "gpt":
-			return opGetElem, stick.DTGPT, true
-		}
-		return 0, 0, false
+		names = tableArrayNames
 	}
-	switch x {
-	case "get_gpc":
-		return opGetElem, stick.DTGPC, true
-	case "gpc_rate":
-		return opGetElem, stick.DTGPCRate, true
-	case "get_gpt":
-		return opGetElem, stick.DTGPT, true
-	case "inc_gpc":
-		return opIncElem, stick.DTGPC, true
-	case "clr_gpc":
-		return opClrElem, stick.DTGPC, true
-	}
-	return 0, 0, false
+	c, ok := names[x]
+	return c.op, c.dt, ok
 }
 
 // parseElemIdx reads an array index argument. HAProxy takes any integer
@@ -217,50 +222,62 @@ func tableArrayConv(name string) *convDef {
 		}}
 }
 
+// Single-value names. Those in both families (sharedCounterNames) are
+// read the same way; the sc_/src_ fetches name reads get_<x> and have the
+// updating forms (scCounterNames), the table_ converters read the stored
+// type by its own name (tableCounterNames).
+var (
+	sharedCounterNames = map[string]counterSpec{
+		"kbytes_in":      {opKBytes, stick.DTBytesInCnt},
+		"kbytes_out":     {opKBytes, stick.DTBytesOutCnt},
+		"trackers":       {opTrackers, 0},
+		"bytes_in_rate":  {opGet, stick.DTBytesInRate},
+		"bytes_out_rate": {opGet, stick.DTBytesOutRate},
+		"conn_cnt":       {opGet, stick.DTConnCnt},
+		"conn_cur":       {opGet, stick.DTConnCur},
+		"conn_rate":      {opGet, stick.DTConnRate},
+		"gpc0_rate":      {opGet, stick.DTGPC0Rate},
+		"gpc1_rate":      {opGet, stick.DTGPC1Rate},
+		"http_err_cnt":   {opGet, stick.DTHTTPErrCnt},
+		"http_err_rate":  {opGet, stick.DTHTTPErrRate},
+		"http_fail_cnt":  {opGet, stick.DTHTTPFailCnt},
+		"http_fail_rate": {opGet, stick.DTHTTPFailRate},
+		"http_req_cnt":   {opGet, stick.DTHTTPReqCnt},
+		"http_req_rate":  {opGet, stick.DTHTTPReqRate},
+		"sess_cnt":       {opGet, stick.DTSessCnt},
+		"sess_rate":      {opGet, stick.DTSessRate},
+	}
+	scCounterNames = map[string]counterSpec{
+		"get_gpc0": {opGet, stick.DTGPC0},
+		"get_gpc1": {opGet, stick.DTGPC1},
+		"get_gpt0": {opGet, stick.DTGPT0},
+		"inc_gpc0": {opIncGPC0, stick.DTGPC0},
+		"inc_gpc1": {opIncGPC1, stick.DTGPC1},
+		"clr_gpc0": {opClrGPC0, stick.DTGPC0},
+		"clr_gpc1": {opClrGPC1, stick.DTGPC1},
+		"tracked":  {opTracked, 0},
+	}
+	tableCounterNames = map[string]counterSpec{
+		"gpc0":          {opGet, stick.DTGPC0},
+		"gpc1":          {opGet, stick.DTGPC1},
+		"gpt0":          {opGet, stick.DTGPT0},
+		"server_id":     {opGet, stick.DTServerID},
+		"bytes_in_cnt":  {opGet, stick.DTBytesInCnt},
+		"bytes_out_cnt": {opGet, stick.DTBytesOutCnt},
+	}
+)
+
 // counterName maps the <x> of sc_<x>/src_<x>/table_<x> to an operation.
 func counterName(x string, table bool) (counterOp, stick.DataType, bool) {
-	switch x {
-	case "kbytes_in":
-		return opKBytes, stick.DTBytesInCnt, true
-	case "kbytes_out":
-		return opKBytes, stick.DTBytesOutCnt, true
-	case "trackers":
-		return opTrackers, 0, true
+	if c, ok := sharedCounterNames[x]; ok {
+		return c.op, c.dt, true
 	}
+	names := scCounterNames
 	if table {
-		switch x {
-		case "gpc0", "gpc1", "gpt0", "server_id", "bytes_in_cnt", "bytes_out_cnt":
-			dt, _ := stick.DataTypeByName(x)
-			return opGet, dt, true
-		}
-	} else {
-		switch x {
-		case "get_gpc0":
-			return opGet, stick.DTGPC0, true
-		case "get_gpc1":
-			return opGet, stick.DTGPC1, true
-		case "get_gpt0":
-			return opGet, stick.DTGPT0, true
-		case "inc_gpc0":
-			return opIncGPC0, stick.DTGPC0, true
-		case "inc_gpc1":
-			return opIncGPC1, stick.DTGPC1, true
-		case "clr_gpc0":
-			return opClrGPC0, stick.DTGPC0, true
-		case "clr_gpc1":
-			return opClrGPC1, stick.DTGPC1, true
-		case "tracked":
-			return opTracked, 0, true
-		}
+		names = tableCounterNames
 	}
-	switch x {
-	case "bytes_in_rate", "bytes_out_rate", "conn_cnt", "conn_cur", "conn_rate", "gpc0_rate",
-		"gpc1_rate", "http_err_cnt", "http_err_rate", "http_fail_cnt", "http_fail_rate",
-		"http_req_cnt", "http_req_rate", "sess_cnt", "sess_rate":
-		dt, _ := stick.DataTypeByName(x)
-		return opGet, dt, true
-	}
-	return 0, 0, false
+	c, ok := names[x]
+	return c.op, c.dt, ok
 }
 
 // stickFetch builds the definition of sc_<x>(ctr[,table]),
