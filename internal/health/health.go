@@ -6,7 +6,6 @@
 package health
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"bulwark/internal/srvstate"
+	"bulwark/internal/timeheap"
 )
 
 // Spec describes the check of one server. Rise and fall live in the
@@ -79,7 +79,7 @@ type Checker struct {
 	idle atomic.Int32
 
 	mu    sync.Mutex
-	queue jobHeap
+	queue timeheap.Heap[*job]
 	// tick is how late a due check may start so that it joins others:
 	// a tenth of the smallest interval watched, at most maxTick.
 	tick time.Duration
@@ -111,27 +111,9 @@ type job struct {
 	run func() (time.Duration, bool)
 }
 
-type jobHeap []*job
-
-func (h jobHeap) Len() int           { return len(h) }
-func (h jobHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h jobHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *jobHeap) Push(x any) {
-	j := x.(*job)
-	j.index = len(*h)
-	*h = append(*h, j)
-}
-func (h *jobHeap) Pop() any {
-	old := *h
-	j := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	j.index = -1
-	return j
-}
+// The checker's schedule is a timeheap of jobs.
+func (j *job) HeapDeadline() time.Time { return j.due }
+func (j *job) SetHeapIndex(i int)      { j.index = i }
 
 // New returns a Checker; Watch adds servers to it.
 func New() *Checker {
@@ -171,7 +153,7 @@ func (c *Checker) schedule(j *job, d time.Duration) {
 		j.woken, d = false, 0
 	}
 	j.due = time.Now().Add(d)
-	heap.Push(&c.queue, j)
+	c.queue.Push(j)
 	first := j.index == 0
 	c.mu.Unlock()
 	if first {
@@ -189,7 +171,7 @@ func (c *Checker) wakeJob(j *job) {
 		return
 	}
 	j.due = time.Now()
-	heap.Fix(&c.queue, j.index)
+	c.queue.Fix(j.index)
 	c.mu.Unlock()
 	c.signal()
 }
@@ -212,12 +194,12 @@ func (c *Checker) loop() {
 		c.mu.Lock()
 		now := time.Now()
 		due := c.due[:0]
-		for len(c.queue) > 0 && !c.queue[0].due.After(now) {
-			due = append(due, heap.Pop(&c.queue).(*job))
+		for c.queue.Len() > 0 && !c.queue.Peek().due.After(now) {
+			due = append(due, c.queue.Pop())
 		}
 		sleep := time.Duration(-1)
-		if len(c.queue) > 0 {
-			sleep = max(c.queue[0].due.Sub(now), c.tick)
+		if c.queue.Len() > 0 {
+			sleep = max(c.queue.Peek().due.Sub(now), c.tick)
 		}
 		c.mu.Unlock()
 		for i, j := range due {

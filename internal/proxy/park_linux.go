@@ -1,12 +1,13 @@
 package proxy
 
 import (
-	"container/heap"
 	"crypto/tls"
 	"net"
 	"sync"
 	"syscall"
 	"time"
+
+	"bulwark/internal/timeheap"
 )
 
 // parker holds idle keep-alive connections without a goroutine each: the
@@ -23,33 +24,14 @@ type parker struct {
 	wakeW  int
 	mu     sync.Mutex
 	parked map[int]*httpSession
-	due    parkHeap // parked sessions with a deadline, nearest first
+	due    timeheap.Heap[*httpSession] // parked sessions with a deadline, nearest first
 	closed bool
 }
 
-// parkHeap orders sessions by their park deadline; each session knows its
+// Parked sessions with a deadline are a timeheap; each session knows its
 // index (parkIdx, -1 when not in the heap) so that a wake-up removes it.
-type parkHeap []*httpSession
-
-func (h parkHeap) Len() int           { return len(h) }
-func (h parkHeap) Less(i, j int) bool { return h[i].parkDeadline.Before(h[j].parkDeadline) }
-func (h parkHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].parkIdx, h[j].parkIdx = i, j
-}
-func (h *parkHeap) Push(x any) {
-	s := x.(*httpSession)
-	s.parkIdx = len(*h)
-	*h = append(*h, s)
-}
-func (h *parkHeap) Pop() any {
-	old := *h
-	s := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	s.parkIdx = -1
-	return s
-}
+func (s *httpSession) HeapDeadline() time.Time { return s.parkDeadline }
+func (s *httpSession) SetHeapIndex(i int)      { s.parkIdx = i }
 
 func newParker() *parker {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
@@ -116,7 +98,7 @@ func (p *parker) park(s *httpSession) bool {
 	p.parked[fd] = s
 	s.parkIdx = -1
 	if !s.parkDeadline.IsZero() {
-		heap.Push(&p.due, s)
+		p.due.Push(s)
 		if s.parkIdx == 0 {
 			// The loop waits for a later deadline (or none): wake it to
 			// wait for this one.
@@ -135,7 +117,7 @@ func (p *parker) take(fd int, s *httpSession) bool {
 	delete(p.parked, fd)
 	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
 	if s.parkIdx >= 0 {
-		heap.Remove(&p.due, s.parkIdx)
+		p.due.Remove(s.parkIdx)
 	}
 	return true
 }
@@ -143,8 +125,8 @@ func (p *parker) take(fd int, s *httpSession) bool {
 // expired takes the sessions whose deadline passed and returns them with
 // the wait until the next deadline (-1: none). p.mu is held.
 func (p *parker) expired(now time.Time, out []*httpSession) ([]*httpSession, int) {
-	for len(p.due) > 0 {
-		s := p.due[0]
+	for p.due.Len() > 0 {
+		s := p.due.Peek()
 		if d := s.parkDeadline.Sub(now); d > 0 {
 			// Round up: waking a millisecond early would only loop.
 			return out, int((d + time.Millisecond - 1) / time.Millisecond)
@@ -152,7 +134,7 @@ func (p *parker) expired(now time.Time, out []*httpSession) ([]*httpSession, int
 		if p.take(s.parkFD, s) {
 			out = append(out, s)
 		} else {
-			heap.Pop(&p.due)
+			p.due.Pop()
 		}
 	}
 	return out, -1
@@ -215,7 +197,7 @@ func (p *parker) resumeAll() {
 		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
 		s.parkIdx = -1
 	}
-	p.due = nil
+	p.due = timeheap.Heap[*httpSession]{}
 	syscall.Write(p.wakeW, []byte{1})
 	syscall.Close(p.wakeW)
 	p.mu.Unlock()
