@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"bulwark/internal/testtool"
 )
 
 // chromiumPath is Debian's chromium (scripts/install-deps.sh installs it).
@@ -105,12 +107,7 @@ func TestScoreGrade(t *testing.T) {
 // browser runs with networking features off). With -update the screenshot
 // is kept as docs/audit-report.png.
 func TestHTMLRendersInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("BULWARK_REQUIRE_TOOLS=1 but %s is missing (scripts/install-deps.sh)", chromiumPath)
-		}
-		t.Skipf("%s not installed", chromiumPath)
-	}
+	testtool.Path(t, chromiumPath)
 	dir := t.TempDir()
 	rep := goldenReport(t)
 	var b bytes.Buffer

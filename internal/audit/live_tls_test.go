@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"bulwark/internal/plan"
+	"bulwark/internal/testtool"
 )
 
 // testCert makes a self-signed certificate for name valid until notAfter
@@ -230,10 +231,5 @@ func BenchmarkLiveProbes10Binds(b *testing.B) {
 // install step that broke rather than a reason to test less.
 func requireTool(t *testing.T, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed and BULWARK_REQUIRE_TOOLS=1", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
+	testtool.Path(t, name)
 }

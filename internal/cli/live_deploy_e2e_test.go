@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 // The end-to-end tests of 'bulwark audit --live' start a real HAProxy and
@@ -631,10 +633,5 @@ backend be
 // BULWARK_REQUIRE_TOOLS=1 (CI), where a missing tool is a broken install.
 func requireToolCLI(t *testing.T, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not installed and BULWARK_REQUIRE_TOOLS=1", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
+	testtool.Path(t, name)
 }

@@ -15,18 +15,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 const haproxyBin = "/usr/sbin/haproxy"
 
 func needHAProxy(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(haproxyBin); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("BULWARK_REQUIRE_TOOLS=1 but %s is missing: %v", haproxyBin, err)
-		}
-		t.Skipf("%s not installed", haproxyBin)
-	}
+	testtool.Path(t, haproxyBin)
 }
 
 func freeTCPPort(t *testing.T) int {

@@ -20,6 +20,7 @@ import (
 	"bulwark/internal/cli"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
+	"bulwark/internal/testtool"
 )
 
 const configDir = "../../testdata/configs"
@@ -197,14 +198,7 @@ func haproxyPath(t *testing.T) string {
 			name = "/usr/sbin/haproxy"
 		}
 	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("haproxy not found and BULWARK_REQUIRE_TOOLS=1: install Debian's haproxy package")
-		}
-		t.Skip("haproxy not found: the differential test needs Debian's haproxy (set BULWARK_REQUIRE_TOOLS=1 to make this a failure)")
-	}
-	return p
+	return testtool.Path(t, name)
 }
 
 type haproxyResult struct {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"bulwark/internal/testtool"
 )
 
 // Dynamic cookies must be HAProxy's own values: load balancers of both
@@ -67,12 +69,7 @@ func cookies(t *testing.T, d diffSide) string {
 
 func TestDynamicCookiesAgainstHAProxy(t *testing.T) {
 	hap := haproxyPath(t)
-	if _, err := exec.LookPath("socat"); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatal("socat not found and BULWARK_REQUIRE_TOOLS=1")
-		}
-		t.Skip("socat not found")
-	}
+	testtool.Path(t, "socat")
 	bin := filepath.Join(t.TempDir(), "bulwark")
 	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

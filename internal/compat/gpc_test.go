@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"bulwark/internal/testtool"
 )
 
 // The stick-table arrays and server_key against HAProxy 2.6: the same
@@ -89,12 +91,7 @@ func sortEntries(s string) string {
 
 func TestStickArraysAgainstHAProxy(t *testing.T) {
 	hap := haproxyPath(t)
-	if _, err := exec.LookPath("socat"); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatal("socat not found and BULWARK_REQUIRE_TOOLS=1")
-		}
-		t.Skip("socat not found")
-	}
+	testtool.Path(t, "socat")
 	bin := filepath.Join(t.TempDir(), "bulwark")
 	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -15,6 +15,7 @@ import (
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
+	"bulwark/internal/testtool"
 )
 
 const haproxyBin = "/usr/sbin/haproxy"
@@ -147,9 +148,7 @@ backend be
 // Debian's HAProxy and in Bulwark for the same requests and compares the
 // lines field by field (issue 9, "a differential test").
 func TestLogFormatsAgainstHAProxy(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
-		t.Skip("no haproxy binary")
-	}
+	testtool.Path(t, haproxyBin)
 	be := httpServer(t)
 	for _, f := range logFormats {
 		t.Run(f.name, func(t *testing.T) {

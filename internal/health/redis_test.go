@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bulwark/internal/srvstate"
+	"bulwark/internal/testtool"
 )
 
 // startRedis runs a real redis-server (Debian package, installed by
@@ -17,10 +18,7 @@ import (
 // is stopped by PID when the test ends. The test is skipped without it.
 func startRedis(t *testing.T, args ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed (scripts/install-deps.sh)")
-	}
+	bin := testtool.Path(t, "redis-server")
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "redis.sock")
 	cmd := exec.Command(bin, append([]string{"--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",

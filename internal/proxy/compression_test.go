@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 const compressionCfg = `
@@ -245,16 +247,7 @@ func TestCompressionStreams(t *testing.T) {
 // (fails under BULWARK_REQUIRE_TOOLS=1).
 func haproxyBin(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"/usr/sbin/haproxy", "haproxy"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-		t.Fatal("haproxy not found and BULWARK_REQUIRE_TOOLS=1: install Debian's haproxy package")
-	}
-	t.Skip("haproxy not found (set BULWARK_REQUIRE_TOOLS=1 to make this a failure)")
-	return ""
+	return testtool.Path(t, "haproxy", "/usr/sbin/haproxy")
 }
 
 // startHAProxy runs the real HAProxy on cfg, with the listener handed over

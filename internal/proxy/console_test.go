@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"bulwark/internal/testtool"
 )
 
 // consoleProxy runs a frontend with the stats page (admin on), the
@@ -319,13 +321,7 @@ func sortStrings(s []string) []string {
 // The page renders in a real browser: headless Chromium loads it and
 // the DOM it builds has the tables and the legend.
 func TestStatsPageInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatal("chromium not installed (BULWARK_REQUIRE_TOOLS=1)")
-		}
-		t.Skip("chromium not installed")
-	}
+	bin := testtool.Path(t, "chromium")
 	_, addr, _ := consoleProxy(t, "")
 	dir := t.TempDir()
 	out, err := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

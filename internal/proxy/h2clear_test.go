@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"bulwark/internal/testtool"
 )
 
 // priorKnowledge is an HTTP/2 client that speaks h2 from the first byte
@@ -77,12 +79,9 @@ backend be
 
 // curl's own HTTP/2 client, by prior knowledge, on the same kind of bind.
 func TestH2ClearCurl(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl not installed")
-	}
+	curl := testtool.Path(t, "curl")
 	if out, _ := exec.Command(curl, "--version").Output(); !bytes.Contains(out, []byte("HTTP2")) {
-		t.Skip("curl without HTTP/2")
+		testtool.Missing(t, "curl without HTTP/2")
 	}
 	b := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
 	_, addr := startProxy(t, sub(baseDefaults+`

@@ -12,6 +12,7 @@ import (
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/testtool"
 )
 
 // The backends of the differential test: s1..s3 without checks (their
@@ -90,10 +91,7 @@ func checked(rows map[string]map[string]string) bool {
 // result, and a file written by Bulwark is loaded by HAProxy: admin
 // states, weights and operational states come back on both sides.
 func TestServerStateFileWithHAProxy(t *testing.T) {
-	bin := "/usr/sbin/haproxy"
-	if _, err := os.Stat(bin); err != nil {
-		t.Skip("no haproxy binary")
-	}
+	bin := testtool.Path(t, "haproxy", "/usr/sbin/haproxy")
 	up, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -228,13 +226,7 @@ func TestInitAddrLastFromStateFile(t *testing.T) {
 		t.Fatalf("bulwark without the state file: %v", err)
 	}
 
-	bin := "/usr/sbin/haproxy"
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") != "" {
-			t.Fatal("no haproxy binary")
-		}
-		t.Skip("no haproxy binary")
-	}
+	bin := testtool.Path(t, "haproxy", "/usr/sbin/haproxy")
 	hsock := filepath.Join(dir, "h.sock")
 	startStateHAProxy(t, bin, dir, withFile(hsock, free), hsock)
 	if got := get(t, free, ""); !strings.HasSuffix(got, "saved") {
