@@ -2,13 +2,8 @@ package compat
 
 import (
 	"encoding/csv"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"bulwark/internal/testtool"
 )
 
 // Dynamic cookies must be HAProxy's own values: load balancers of both
@@ -68,26 +63,9 @@ func cookies(t *testing.T, d diffSide) string {
 }
 
 func TestDynamicCookiesAgainstHAProxy(t *testing.T) {
-	hap := haproxyPath(t)
-	testtool.Path(t, "socat")
-	bin := filepath.Join(t.TempDir(), "bulwark")
-	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var sides []diffSide
-	for _, name := range []string{"haproxy", "bulwark"} {
-		dir := t.TempDir()
-		d := diffSide{name: name, sock: filepath.Join(dir, "api.sock"), cfg: filepath.Join(dir, "test.cfg"), port: freePort(t)}
-		os.WriteFile(d.cfg, []byte(strings.NewReplacer("SOCK", d.sock, "PORT", d.port).Replace(cookieConfig)), 0o644)
-		cmd := exec.Command(hap, "-db", "-f", d.cfg)
-		if name == "bulwark" {
-			cmd = exec.Command(bin, "-f", d.cfg)
-			cmd.Env = append(os.Environ(), "BULWARK_ALLOW_ROOT=1")
-		}
-		start(t, cmd, d.port)
-		sides = append(sides, d)
-	}
-	hs, bs := sides[0], sides[1]
+	hs, bs := startPair(t, func(d diffSide) string {
+		return strings.NewReplacer("SOCK", d.sock, "PORT", d.port).Replace(cookieConfig)
+	})
 	for _, cmd := range cookieCommands {
 		if cmd != "" {
 			if h, b := hs.run(t, cmd), bs.run(t, cmd); h != b {

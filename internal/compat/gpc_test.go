@@ -2,15 +2,10 @@ package compat
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-
-	"bulwark/internal/testtool"
 )
 
 // The stick-table arrays and server_key against HAProxy 2.6: the same
@@ -90,28 +85,10 @@ func sortEntries(s string) string {
 }
 
 func TestStickArraysAgainstHAProxy(t *testing.T) {
-	hap := haproxyPath(t)
-	testtool.Path(t, "socat")
-	bin := filepath.Join(t.TempDir(), "bulwark")
-	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	srv := httpServer(t)
-	var sides []diffSide
-	for _, name := range []string{"haproxy", "bulwark"} {
-		dir := t.TempDir()
-		d := diffSide{name: name, sock: filepath.Join(dir, "api.sock"), cfg: filepath.Join(dir, "test.cfg"), port: freePort(t)}
-		cfg := strings.NewReplacer("SOCK", d.sock, "PORT", d.port, "SRV", srv).Replace(gpcConfig)
-		os.WriteFile(d.cfg, []byte(cfg), 0o644)
-		cmd := exec.Command(hap, "-db", "-f", d.cfg)
-		if name == "bulwark" {
-			cmd = exec.Command(bin, "-f", d.cfg)
-			cmd.Env = append(os.Environ(), "BULWARK_ALLOW_ROOT=1")
-		}
-		start(t, cmd, d.port)
-		sides = append(sides, d)
-	}
-	hs, bs := sides[0], sides[1]
+	hs, bs := startPair(t, func(d diffSide) string {
+		return strings.NewReplacer("SOCK", d.sock, "PORT", d.port, "SRV", srv).Replace(gpcConfig)
+	})
 	srvMask := strings.NewReplacer(srv, "SRV")
 	var diffs []string
 	for _, p := range gpcRequests {

@@ -1,7 +1,6 @@
 package compat
 
 import (
-	"context"
 	"io"
 	"net"
 	"os"
@@ -10,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"bulwark/internal/config"
-	"bulwark/internal/logging"
-	"bulwark/internal/model"
-	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
 	"bulwark/internal/testtool"
 )
@@ -210,35 +205,5 @@ func waitListen(t *testing.T, addr string) {
 // startBulwark runs cfg (FEADDR becomes an inherited listener) with the
 // real logger and returns the frontend's address.
 func startBulwark(t *testing.T, cfg string) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = strings.Replace(cfg, "FEADDR", "fd@1000", 1)
-	ast, ds := config.Parse("b.cfg", []byte(cfg), config.LexOptions{})
-	m, mds := model.Compile(ast, model.Options{})
-	if ds = append(ds, mds...); ds.HasAlerts() {
-		t.Fatal(ds)
-	}
-	pl, pds := plan.Compile(m, plan.Options{})
-	if pds.HasAlerts() {
-		t.Fatal(pds)
-	}
-	lg, err := logging.New(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(lg.Close)
-	px := proxy.New(proxy.Options{Log: lg.Log, Render: logging.Render, Inherited: map[int]net.Listener{1000: l}})
-	rt, err := px.Build(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px.Start(rt)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		px.Shutdown(ctx)
-	})
-	return l.Addr().String()
+	return startBulwarkWith(t, cfg, proxy.Options{}, true)
 }

@@ -16,6 +16,7 @@ import (
 
 	"bulwark/internal/config"
 	"bulwark/internal/h1"
+	"bulwark/internal/logging"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
@@ -230,7 +231,7 @@ func TestHTTPMessagingAgainstHAProxy(t *testing.T) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	waitListen(t, hfe)
 	bfe := startBulwarkWith(t, strings.Replace(messagingConfig, "BEADDR", brec.l.Addr().String(), 1),
-		proxy.Options{Relax: h1.Relax{MissingHost: true, Framing: true, Userinfo: true}})
+		proxy.Options{Relax: h1.Relax{MissingHost: true, Framing: true, Userinfo: true}}, false)
 	time.Sleep(200 * time.Millisecond) // waitListen's probe connection is gone
 	hrec.take()
 	for _, tc := range messagingCases {
@@ -252,8 +253,10 @@ func TestHTTPMessagingAgainstHAProxy(t *testing.T) {
 	}
 }
 
-// startBulwarkWith is startBulwark without logging, with options.
-func startBulwarkWith(t *testing.T, cfg string, opts proxy.Options) string {
+// startBulwarkWith runs cfg in this process (FEADDR becomes an inherited
+// listener) with opts, and with the real logger if withLog, and returns
+// the frontend's address.
+func startBulwarkWith(t *testing.T, cfg string, opts proxy.Options, withLog bool) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +270,14 @@ func startBulwarkWith(t *testing.T, cfg string, opts proxy.Options) string {
 	pl, pds := plan.Compile(m, plan.Options{})
 	if pds.HasAlerts() {
 		t.Fatal(pds)
+	}
+	if withLog {
+		lg, err := logging.New(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(lg.Close)
+		opts.Log, opts.Render = lg.Log, logging.Render
 	}
 	opts.Inherited = map[int]net.Listener{1000: l}
 	px := proxy.New(opts)

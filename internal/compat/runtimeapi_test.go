@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 // The runtime API differential test: Debian's HAProxy 2.6 and Bulwark run
@@ -158,41 +160,16 @@ func (d diffSide) get(t *testing.T, host, path string) string {
 var haproxyOnly = regexp.MustCompile(`(?m)^\d+ \(\) acl 'var' file 'httpclient' line 0\..*\n`)
 
 func TestRuntimeAPIAgainstHAProxy(t *testing.T) {
-	hap := haproxyPath(t)
-	if _, err := exec.LookPath("socat"); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_TOOLS") == "1" {
-			t.Fatal("socat not found and BULWARK_REQUIRE_TOOLS=1")
-		}
-		t.Skip("socat not found")
-	}
 	data := t.TempDir()
 	os.WriteFile(filepath.Join(data, "hosts.map"), []byte("a.example.com be1\nb.example.com be2\n"), 0o644)
 	os.WriteFile(filepath.Join(data, "nets.acl"), []byte("10.0.0.0/8\n192.168.0.0/16\n"), 0o644)
 	os.WriteFile(filepath.Join(data, "paths.map"), []byte("/api 1\n/static 2\n"), 0o644)
 	pemA, pemB := selfSigned(t, "a.example.test", 1), selfSigned(t, "b.example.test", 2)
 	os.WriteFile(filepath.Join(data, "a.pem"), pemA, 0o600)
-	bin := filepath.Join(t.TempDir(), "bulwark")
-	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	dead := freePort(t)
-	var sides []diffSide
-	for _, name := range []string{"haproxy", "bulwark"} {
-		dir := t.TempDir()
-		d := diffSide{name: name, sock: filepath.Join(dir, "api.sock"), cfg: filepath.Join(dir, "test.cfg"), port: freePort(t)}
-		cfg := strings.NewReplacer("SOCK", d.sock, "TLSPORT", freePort(t), "PORT", d.port, "DIR", data, "DEAD", dead).Replace(diffConfig)
-		os.WriteFile(d.cfg, []byte(cfg), 0o644)
-		var cmd *exec.Cmd
-		if name == "haproxy" {
-			cmd = exec.Command(hap, "-db", "-f", d.cfg)
-		} else {
-			cmd = exec.Command(bin, "-f", d.cfg)
-			cmd.Env = append(os.Environ(), "BULWARK_ALLOW_ROOT=1", "BULWARK_ALLOW_INSECURE_KEY_PERMS=1")
-		}
-		start(t, cmd, d.port)
-		sides = append(sides, d)
-	}
-	hs, bs := sides[0], sides[1]
+	hs, bs := startPair(t, func(d diffSide) string {
+		return strings.NewReplacer("SOCK", d.sock, "TLSPORT", freePort(t), "PORT", d.port, "DIR", data, "DEAD", dead).Replace(diffConfig)
+	}, "BULWARK_ALLOW_INSECURE_KEY_PERMS=1")
 	var diffs []string
 	for _, cmd := range diffCommands {
 		cmd = strings.ReplaceAll(cmd, "/DIR", data)
@@ -213,6 +190,36 @@ func TestRuntimeAPIAgainstHAProxy(t *testing.T) {
 	if len(diffs) > 0 {
 		t.Fatalf("%d of %d answers differ:\n%s", len(diffs), len(diffCommands)+3, strings.Join(diffs, "\n"))
 	}
+}
+
+// startPair runs Debian's HAProxy and Bulwark, in that order, on the same
+// configuration; cfg writes it for each side, with that side's own stats
+// socket and port. Bulwark runs with the opt-outs in env besides
+// BULWARK_ALLOW_ROOT.
+func startPair(t *testing.T, cfg func(d diffSide) string, env ...string) (hs, bs diffSide) {
+	t.Helper()
+	hap := haproxyPath(t)
+	testtool.Path(t, "socat")
+	bin := filepath.Join(t.TempDir(), "bulwark")
+	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var sides [2]diffSide
+	for i, name := range []string{"haproxy", "bulwark"} {
+		dir := t.TempDir()
+		d := diffSide{name: name, sock: filepath.Join(dir, "api.sock"), cfg: filepath.Join(dir, "test.cfg"), port: freePort(t)}
+		if err := os.WriteFile(d.cfg, []byte(cfg(d)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(hap, "-db", "-f", d.cfg)
+		if name == "bulwark" {
+			cmd = exec.Command(bin, "-f", d.cfg)
+			cmd.Env = append(append(os.Environ(), "BULWARK_ALLOW_ROOT=1"), env...)
+		}
+		start(t, cmd, d.port)
+		sides[i] = d
+	}
+	return sides[0], sides[1]
 }
 
 func freePort(t *testing.T) string {
