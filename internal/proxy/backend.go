@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bulwark/internal/fcgi"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -114,6 +115,8 @@ func (s *server) killSessions() int {
 type backend struct {
 	cfg  *model.Proxy
 	name string
+	// fcgi is the "use-fcgi-app" application, nil without one.
+	fcgi *plan.FCGIApp
 	// set holds the servers and their balancer; "add server" swaps a
 	// new one. Indices only grow: a request releases the index it picked
 	// on whichever set is current, and the balancers share the servers'
@@ -426,9 +429,12 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 
 // srvConn is a connection to a server with its HTTP reader.
 type srvConn struct {
-	c    net.Conn
-	tc   timedConn
-	rd   *h1.Reader
+	c  net.Conn
+	tc timedConn
+	rd *h1.Reader
+	// fr is the FastCGI translation rd reads from, nil for an HTTP
+	// server (fcgi.go).
+	fr   *fcgi.Response
 	srv  *server
 	used bool // carried at least one request: safe to reuse
 	// reqs counts the requests it carried to the pool; from two on it is
