@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"strings"
+
 	"bulwark/internal/acl"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
@@ -14,7 +16,8 @@ type FCGIApp struct {
 	Params []FCGIRule
 }
 
-// FCGIRule is one compiled pass-header (Value nil) or set-param line.
+// FCGIRule is one compiled pass-header (Value nil, Name in lower case) or
+// set-param line.
 type FCGIRule struct {
 	Name  string
 	Value *acl.Format
@@ -35,7 +38,8 @@ func compileFCGIApps(m *model.Model, refs *acl.PatRefs, ds *config.Diagnostics) 
 		for _, r := range app.PassHeaders {
 			c, d := set.Cond(r.Cond)
 			*ds = append(*ds, d...)
-			ca.Pass = append(ca.Pass, FCGIRule{Name: r.Name, Cond: c})
+			// Lower case: header names are matched without case.
+			ca.Pass = append(ca.Pass, FCGIRule{Name: strings.ToLower(r.Name), Cond: c})
 		}
 		for _, r := range app.SetParams {
 			c, d := set.Cond(r.Cond)

@@ -206,7 +206,7 @@ type cgiRequest struct {
 	src, dst       netip.AddrPort
 	tls            bool
 	length         int64
-	pass           []string   // header names pass-header lets through
+	pass           []string   // lower-case header names pass-header lets through
 	set            []cgiParam // set-param results, in order
 	software       string
 }
