@@ -57,7 +57,7 @@ func TestCGIParams(t *testing.T) {
 	}{
 		{"path-info, query, headers", cgiRequest{app: app, method: []byte("GET"), target: []byte("/a/b.php/x%20y/z?q=1&r=2"), major: 1, minor: 1,
 			headers: hdrs("Host", "ex.com:8080", "X-Bar", "2", "Authorization", "Basic eA==", "Proxy-Authorization", "x", "Connection", "close, X-Hop", "X-Hop", "1", "Accept", "a", "accept", "b", "Cookie", "c=1", "Cookie", "d=2"),
-			src: src, dst: dst, length: 0, software: "Bulwark test"},
+			src:     src, dst: dst, length: 0, software: "Bulwark test"},
 			map[string]string{"HTTP_HOST": "ex.com:8080", "HTTP_X_BAR": "2", "GATEWAY_INTERFACE": "CGI/1.1", "DOCUMENT_ROOT": "/var/www",
 				"SCRIPT_NAME": "/a/b.php", "PATH_INFO": "/x y/z", "REQUEST_URI": "/a/b.php/x%20y/z?q=1&r=2", "REQUEST_METHOD": "GET",
 				"QUERY_STRING": "q=1&r=2", "SERVER_NAME": "ex.com:8080", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -66,7 +66,7 @@ func TestCGIParams(t *testing.T) {
 				"HTTP_AUTHORIZATION": "", "HTTP_PROXY_AUTHORIZATION": "", "HTTP_CONNECTION": "", "HTTP_X_HOP": "", "HTTPS": "", "CONTENT_TYPE": ""}},
 		{"index, body, pass-header, https, set-param wins", cgiRequest{app: app, method: []byte("POST"), target: []byte("http://ex.com/dir/"), major: 1, minor: 1,
 			headers: hdrs("Host", "ex.com", "Content-Type", "text/x", "Content-Length", "5", "Authorization", "Basic eA=="),
-			src: src, dst: dst, tls: true, length: 5, pass: []string{"authorization"},
+			src:     src, dst: dst, tls: true, length: 5, pass: []string{"authorization"},
 			set: []cgiParam{{[]byte("SERVER_NAME"), []byte("first")}, {[]byte("SERVER_NAME"), []byte("set")}, {[]byte("HTTP_HOST"), []byte("h")}}},
 			map[string]string{"SCRIPT_NAME": "/dir/index.php", "SCRIPT_FILENAME": "/var/www/dir/index.php", "REQUEST_URI": "/dir/",
 				"CONTENT_TYPE": "text/x", "CONTENT_LENGTH": "5", "HTTP_CONTENT_TYPE": "", "HTTP_CONTENT_LENGTH": "", "HTTPS": "on",
