@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bulwark/internal/fcgi"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"bulwark/internal/acl"
 	"bulwark/internal/balance"
+	"bulwark/internal/fcgi"
 	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
@@ -429,12 +429,9 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 
 // srvConn is a connection to a server with its HTTP reader.
 type srvConn struct {
-	c  net.Conn
-	tc timedConn
-	rd *h1.Reader
-	// fr is the FastCGI translation rd reads from, nil for an HTTP
-	// server (fcgi.go).
-	fr   *fcgi.Response
+	c    net.Conn
+	tc   timedConn
+	rd   *h1.Reader
 	srv  *server
 	used bool // carried at least one request: safe to reuse
 	// reqs counts the requests it carried to the pool; from two on it is
@@ -452,6 +449,9 @@ type srvConn struct {
 	// unique-id"): a request with another one needs a connection of its
 	// own, as in HAProxy.
 	ppUID string
+	// fr is the FastCGI translation rd reads from, nil for an HTTP
+	// server (fcgi.go).
+	fr *fcgi.Response
 }
 
 // carries reports whether sc can carry a request whose unique ID is uid:

@@ -28,6 +28,12 @@ import (
 // reused for every request of the connection.
 type httpSession struct {
 	fe *frontend
+
+	// fcgiOut and fcgiParams are the records and the PARAMS content of
+	// a request to a FastCGI server (fcgi.go), kept apart from head so
+	// that a retry on an HTTP server of the same backend still has it.
+	fcgiOut, fcgiParams []byte
+
 	// lastRule is the rule that ended a rule list of the current request
 	// (last_rule_file); Line 0 while none has.
 	lastRule config.Pos
@@ -39,15 +45,11 @@ type httpSession struct {
 	rd    *h1.Reader
 	// m is the state of the request in progress; an idle session gives it
 	// back to the pool.
-	m       *msgState
-	head    []byte
-	copyBuf []byte
-	// fcgiOut and fcgiParams are the records and the PARAMS content of
-	// a request to a FastCGI server (fcgi.go), kept apart from head so
-	// that a retry on an HTTP server of the same backend still has it.
-	fcgiOut, fcgiParams []byte
-	src, dst            netip.AddrPort
-	srcText             []byte
+	m        *msgState
+	head     []byte
+	copyBuf  []byte
+	src, dst netip.AddrPort
+	srcText  []byte
 	// HAProxy 2.6 keeps addresses at three levels: the connection's
 	// (fc_src, fc_dst: the socket's, changed only by "tcp-request
 	// connection" rules), the session's (a PROXY header's, else the
