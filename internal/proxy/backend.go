@@ -15,8 +15,8 @@ import (
 
 	"bulwark/internal/acl"
 	"bulwark/internal/balance"
-	"bulwark/internal/fcgi"
 	"bulwark/internal/compress"
+	"bulwark/internal/fcgi"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
