@@ -43,13 +43,14 @@ const (
 	KindCache      = "cache"
 	KindRing       = "ring"
 	KindLogForward = "log-forward"
+	KindFCGIApp    = "fcgi-app"
 )
 
 // SectionKinds lists every section keyword the parser recognises.
 var SectionKinds = []string{
 	KindGlobal, KindDefaults, KindFrontend, KindBackend, KindListen,
 	KindUserlist, KindPeers, KindResolvers, KindMailers, KindProgram,
-	KindHTTPErrors, KindCache, KindRing, KindLogForward,
+	KindHTTPErrors, KindCache, KindRing, KindLogForward, KindFCGIApp,
 }
 
 // IsSectionKind reports whether word starts a section.

@@ -31,6 +31,7 @@ const (
 	SecCache
 	SecRing
 	SecLogForward
+	SecFCGIApp
 )
 
 // Shorthands for the columns of the 4.1 keyword matrix.
@@ -45,7 +46,7 @@ const (
 	secFLB  = secF | secL | secB
 	secFL   = secF | secL
 	secLB   = secL | secB
-	secAll  = SectionSet(1<<14 - 1)
+	secAll  = SectionSet(1<<15 - 1)
 )
 
 // SectionOf maps a section kind (KindGlobal, ...) to its bit; 0 if unknown.
@@ -62,7 +63,7 @@ func SectionOf(kind string) SectionSet {
 var sectionBits = [...]SectionSet{
 	SecGlobal, SecDefaults, SecFrontend, SecBackend, SecListen,
 	SecUserlist, SecPeers, SecResolvers, SecMailers, SecProgram,
-	SecHTTPErrors, SecCache, SecRing, SecLogForward,
+	SecHTTPErrors, SecCache, SecRing, SecLogForward, SecFCGIApp,
 }
 
 // Keyword describes a directive's first word within one family of sections
@@ -218,6 +219,7 @@ func buildTables() keywordTables {
 			SecCache:      makeTable(simple(SecCache, "total-max-size max-object-size max-age process-vary max-secondary-entries")),
 			SecRing:       makeTable(append(simple(SecRing, "description format maxlen server size"), family("timeout", SecRing, 0, simple(0, "connect server")))),
 			SecLogForward: makeTable(append(simple(SecLogForward, "backlog bind dgram-bind log maxconn"), family("timeout", SecLogForward, 0, simple(0, "client")))),
+			SecFCGIApp:    makeTable(fcgiAppEntries()),
 		},
 		actions: actionEntries(),
 	}
@@ -462,6 +464,13 @@ func resolversEntries() []entry {
 	return append(simple(SecResolvers, "accepted_payload_size nameserver parse-resolv-conf resolve_retries"),
 		family("hold", SecResolvers, 0, simple(0, "nx other refused timeout valid obsolete")),
 		family("timeout", SecResolvers, 0, simple(0, "resolve retry")))
+}
+
+// fcgiAppEntries is section 10.1.1.
+func fcgiAppEntries() []entry {
+	return append(simple(SecFCGIApp, "acl docroot index log-stderr pass-header path-info set-param"),
+		family("option", SecFCGIApp, 0, []entry{{name: "get-values", flags: fNeg}, {name: "keep-conn", flags: fNeg},
+			{name: "max-reqs"}, {name: "mpxs-conns", flags: fNeg}}))
 }
 
 func programEntries() []entry {

@@ -148,7 +148,7 @@ func Parse(file string, src []byte, opt LexOptions) (*Config, Diagnostics) {
 var sectionNeedsName = map[string]bool{
 	KindFrontend: true, KindBackend: true, KindListen: true, KindUserlist: true,
 	KindPeers: true, KindResolvers: true, KindMailers: true, KindProgram: true,
-	KindHTTPErrors: true, KindCache: true, KindRing: true, KindLogForward: true,
+	KindHTTPErrors: true, KindCache: true, KindRing: true, KindLogForward: true, KindFCGIApp: true,
 }
 
 // sectionTakesFrom lists the sections that accept "from <defaults>".

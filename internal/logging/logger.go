@@ -138,6 +138,24 @@ func New(pl *plan.Plan) (*Logger, error) {
 			}
 		}
 	}
+	// An application's "log-stderr" lines: the STDERR of its servers.
+	for _, app := range m.FCGIApps {
+		for _, t := range app.LogStderr {
+			targets := []model.LogTarget{t}
+			if t.Global {
+				targets = m.Global.Logs
+			}
+			for _, gt := range targets {
+				s, err := get(gt)
+				if err != nil {
+					l.Close()
+					return nil, err
+				}
+				key := proxy.FCGILogKey(app.Name)
+				l.procs[key] = append(l.procs[key], s)
+			}
+		}
+	}
 	return l, nil
 }
 

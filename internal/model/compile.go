@@ -141,6 +141,9 @@ func Compile(cfg *config.Config, opt Options) (*Model, config.Diagnostics) {
 		case config.KindCache:
 			seenNonGlobal = true
 			c.cacheSection(s)
+		case config.KindFCGIApp:
+			seenNonGlobal = true
+			c.fcgiApp(s)
 		case config.KindResolvers:
 			seenNonGlobal = true
 			c.resolvers(s)
@@ -437,6 +440,7 @@ func (c *compiler) crossRefs() {
 	}
 	c.checkPeersRefs()
 	c.checkCacheRefs()
+	c.checkFCGIRefs()
 	for _, p := range c.m.Proxies {
 		if p.Cap&CapFrontend != 0 {
 			for _, ub := range p.UseBackends {

@@ -45,10 +45,11 @@ func (c *compiler) compression(p *Proxy, s *config.Section, d *config.Directive)
 }
 
 // FilterNames are the filters "filter" runs (for "bulwark -vv"), sorted.
-func FilterNames() []string { return []string{"cache", "compression"} }
+func FilterNames() []string { return []string{"cache", "compression", "fcgi-app"} }
 
-// filter reads "filter compression" and "filter cache NAME"; the other
-// filters of 2.6 (spoe, trace, bwlim, fcgi-app) are refused.
+// filter reads "filter compression" and "filter cache NAME" ("filter
+// fcgi-app NAME" is useFCGIApp's); the other filters of 2.6 (spoe, trace,
+// bwlim) are refused.
 func (c *compiler) filter(p *Proxy, s *config.Section, d *config.Directive) {
 	switch d.Arg(0) {
 	case "compression":

@@ -45,6 +45,8 @@ type Model struct {
 	Userlists map[string]*Userlist
 	// Caches are the "cache" sections in file order.
 	Caches []*CacheSection
+	// FCGIApps are the "fcgi-app" sections in file order.
+	FCGIApps []*FCGIApp
 	// Peers are the "peers" sections in file order.
 	Peers []*PeersSection
 	// Resolvers are the "resolvers" sections by name.
@@ -295,6 +297,11 @@ type Proxy struct {
 	// Filters are the "filter" lines in order: "compression" and
 	// "cache NAME" are the ones Bulwark runs.
 	Filters []Filter
+	// FCGIAppName is "use-fcgi-app" (or "filter fcgi-app"); FCGI the
+	// section it names, once resolved.
+	FCGIAppName string
+	FCGIAppPos  config.Pos
+	FCGI        *FCGIApp
 	// dispatch is the "dispatch" line, applied once the section is read.
 	dispatch *config.Directive
 	// MonitorURI is "monitor-uri"; MonitorFail the "monitor fail" lines

@@ -229,7 +229,13 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 	case "compression":
 		c.compression(p, s, d)
 	case "filter":
+		if d.Arg(0) == "fcgi-app" {
+			c.useFCGIApp(p, d, d.Arg(1))
+			return
+		}
 		c.filter(p, s, d)
+	case "use-fcgi-app":
+		c.useFCGIApp(p, d, d.Arg(0))
 	case "load-server-state-from-file":
 		switch d.Arg(0) {
 		case "global", "local", "none":

@@ -47,7 +47,7 @@ var serverValued = map[string]bool{
 
 var unsupportedServerOpts = map[string]bool{
 	"max-reuse": true, "usesrc": true, "namespace": true,
-	"proto": true, "npn": true, "redir": true,
+	"npn": true, "redir": true,
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
@@ -153,6 +153,8 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 			if a, err := ParseServerAddr(o.CheckAddr); err == nil && a.Host != "" {
 				o.CheckAddr = a.Host
 			}
+		case "proto":
+			c.serverProto(v)
 		case "check-sni":
 			o.CheckSNI = v.Text
 		case "check-alpn":

@@ -123,6 +123,7 @@ var runSections = map[string]bool{
 	config.KindGlobal: true, config.KindDefaults: true, config.KindFrontend: true, config.KindBackend: true,
 	config.KindListen: true, config.KindUserlist: true, config.KindResolvers: true,
 	config.KindPeers: true, config.KindCache: true, config.KindProgram: true, config.KindHTTPErrors: true,
+	config.KindFCGIApp: true,
 }
 
 // SectionSupport says what Bulwark does with a section kind.

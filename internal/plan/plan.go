@@ -61,6 +61,8 @@ type Plan struct {
 	// ProcVars are the proc variables set by the global section's
 	// set-var lines, the initial content of the running proc store.
 	ProcVars map[string]acl.Sample
+	// FCGIApps are the compiled fcgi-app sections by name.
+	FCGIApps map[string]*FCGIApp
 }
 
 // Proxy is what a proxy needs at run time beyond its Model.
@@ -96,6 +98,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 	pl.ACME = compileACME(m, &ds)
 	sf := &sectionFiles{m: m, ds: &ds}
 	pl.ProcVars = compileProcVars(m, pl.Refs, &ds)
+	pl.FCGIApps = compileFCGIApps(m, pl.Refs, &ds)
 	for _, p := range m.Proxies {
 		pp := &Proxy{}
 		pl.Proxies[p] = pp

@@ -16,6 +16,7 @@ import (
 	"bulwark/internal/acl"
 	"bulwark/internal/balance"
 	"bulwark/internal/compress"
+	"bulwark/internal/fcgi"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
@@ -114,6 +115,8 @@ func (s *server) killSessions() int {
 type backend struct {
 	cfg  *model.Proxy
 	name string
+	// fcgi is the "use-fcgi-app" application, nil without one.
+	fcgi *plan.FCGIApp
 	// set holds the servers and their balancer; "add server" swaps a
 	// new one. Indices only grow: a request releases the index it picked
 	// on whichever set is current, and the balancers share the servers'
@@ -446,6 +449,9 @@ type srvConn struct {
 	// unique-id"): a request with another one needs a connection of its
 	// own, as in HAProxy.
 	ppUID string
+	// fr is the FastCGI translation rd reads from, nil for an HTTP
+	// server (fcgi.go).
+	fr *fcgi.Response
 }
 
 // carries reports whether sc can carry a request whose unique ID is uid:

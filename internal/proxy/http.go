@@ -28,6 +28,12 @@ import (
 // reused for every request of the connection.
 type httpSession struct {
 	fe *frontend
+
+	// fcgiOut and fcgiParams are the records and the PARAMS content of
+	// a request to a FastCGI server (fcgi.go), kept apart from head so
+	// that a retry on an HTTP server of the same backend still has it.
+	fcgiOut, fcgiParams []byte
+
 	// lastRule is the rule that ended a rule list of the current request
 	// (last_rule_file); Line 0 while none has.
 	lastRule config.Pos
@@ -892,6 +898,9 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		e.Term, e.Status = "CR", -1
 		return false
 	}
+	if be.fcgi != nil && !s.fcgiPrepare(be.fcgi, e) {
+		return false
+	}
 
 	key := s.balanceKey(be)
 	dialNew := false
@@ -921,6 +930,11 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		// HTTP counts concurrent requests against server maxconn, not
 		// connections: the slot is freed as soon as the response is done.
 		be.release(idx)
+		if err == nil && sc.fr != nil && !sc.fr.Complete() {
+			// The application's records for this request did not end
+			// cleanly: what follows on the connection is not known.
+			s.m.resp.KeepAlive = false
+		}
 		if err == nil {
 			if !s.m.resp.KeepAlive || mode >= 1 || s.m.resp.Tunnel || !sc.srv.pool.keeps() {
 				s.detach(false)
@@ -982,7 +996,7 @@ func idempotent(method []byte) bool {
 // list has it by the time the client can send again: the next client
 // (or this one's next request) finds it there.
 func (s *httpSession) lendNow(sc *srvConn) {
-	if !s.lendEarly || s.attached != sc || s.m.req.Expect100 || !s.m.resp.KeepAlive || s.m.resp.Tunnel || s.m.resp.Informational() || !sc.rd.Body().Done() {
+	if !s.lendEarly || s.attached != sc || sc.fr != nil && !sc.fr.Complete() || s.m.req.Expect100 || !s.m.resp.KeepAlive || s.m.resp.Tunnel || s.m.resp.Informational() || !sc.rd.Body().Done() {
 		return
 	}
 	s.lent, s.lentBE = sc, s.attBE
@@ -1294,7 +1308,11 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	srv2 := be.slots()[idx2]
 	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr(), ppUID: e.UniqueID}
 	sc.tc = timedConn{Conn: conn}
-	sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
+	if fcgiServer(srv2) {
+		s.fe.rt.newFCGIConn(sc, be.fcgi)
+	} else {
+		sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
+	}
 	s.attached, s.attBE = sc, be
 	return sc, idx2, true, nil
 }
@@ -1370,7 +1388,15 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	srvTO, tunTO := s.timeouts(be)
 	sc.tc = timedConn{Conn: sc.c, rto: srvTO, wto: srvTO}
 	tcs := &sc.tc
-	if len(s.body) > 0 {
+	var replay bool
+	if sc.fr != nil {
+		streamed, ev, err := s.fcgiSend(be, sc, tcs, hasBody)
+		if err != nil {
+			return ev, err
+		}
+		// replay: nothing was streamed, the request can go again.
+		replay, hasBody = !streamed, false
+	} else if len(s.body) > 0 {
 		// A buffered body goes with the head in one write.
 		out := append(s.head[:len(s.head):len(s.head)], s.body...)
 		if req.Chunked {
@@ -1395,7 +1421,9 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	// replay: the whole request can still be sent again (no body, a
 	// buffered one, or one still waiting for 100-continue) and the client
 	// has seen nothing.
-	replay := !hasBody || req.Expect100
+	if sc.fr == nil {
+		replay = !hasBody || req.Expect100
+	}
 	if s.copyBuf == nil {
 		s.copyBuf = s.fe.rt.getCopyBuf()
 	}

@@ -428,6 +428,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		}
 		b.pages = pl.Proxies[px].Pages
 		b.rules = rt.rules[px]
+		b.fcgi = pl.FCGIApps[px.FCGIAppName]
 		rt.backends[px.Name] = b
 	}
 	for _, px := range m.Frontends() {
