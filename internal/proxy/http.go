@@ -561,8 +561,8 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return s.reply(res, fe.pages, e)
 		}
 	}
-	if !s.restrictHeaderNames(fe.cfg, fe.pages, e) {
-		return false
+	if ok, keep := s.restrictHeaderNames(fe.cfg, fe.pages, e); !ok {
+		return keep
 	}
 	if st := statsFor(fe.cfg, s.m.req.Target); st != nil {
 		return s.serveStats(st, fe.cfg, fe.pages, e)
@@ -608,8 +608,10 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return s.reply(res, be.pages, e)
 		}
 	}
-	if be.cfg != fe.cfg && !s.restrictHeaderNames(be.cfg, be.pages, e) {
-		return false
+	if be.cfg != fe.cfg {
+		if ok, keep := s.restrictHeaderNames(be.cfg, be.pages, e); !ok {
+			return keep
+		}
 	}
 	if st := statsFor(be.cfg, s.m.req.Target); st != nil && be.cfg != fe.cfg {
 		return s.serveStats(st, be.cfg, be.pages, e)
@@ -1823,11 +1825,13 @@ func (s *httpSession) proxyConnection() {
 // restrictHeaderNames applies "option http-restrict-req-hdr-names" of px
 // after its http-request rules (CM 4.2): header names outside
 // [A-Za-z0-9-] are deleted, or the request is refused with a 403. It
-// reports whether the request goes on.
-func (s *httpSession) restrictHeaderNames(px *model.Proxy, pages errorPages, e *LogEntry) bool {
+// reports whether the request goes on and, when it does not, whether the
+// client connection stays open: HAProxy 2.6 keeps it after the 403
+// (http-rules/restrict_req_hdr_names.vtc sends on after one).
+func (s *httpSession) restrictHeaderNames(px *model.Proxy, pages errorPages, e *LogEntry) (ok, keep bool) {
 	policy := px.RestrictHdrNames
 	if policy == "" || policy == "preserve" {
-		return true
+		return true, false
 	}
 	hs := s.m.req.Headers
 	out := hs[:0]
@@ -1838,13 +1842,12 @@ func (s *httpSession) restrictHeaderNames(px *model.Proxy, pages errorPages, e *
 		}
 		if policy == "reject" {
 			e.Term = "PR"
-			s.sendPage(pages, 403, e)
-			return false
+			return false, s.sendPageKeep(pages, 403, e, s.keepAfterReply())
 		}
 	}
 	clear(hs[len(out):])
 	s.m.req.Headers = out
-	return true
+	return true, false
 }
 
 func plainName(n []byte) bool {
