@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,5 +135,47 @@ backend be
 	}
 	if e := entries[0]; e.CapReq != "{abc}" || !strings.HasPrefix(e.CapResp, "{") || !strings.HasSuffix(e.CapResp, "|afterwar}") || e.CapResp == "{|afterwar}" {
 		t.Fatalf("captures %q %q, want {abc} {<content-length>|afterwar}", e.CapReq, e.CapResp)
+	}
+}
+
+// The backend queue serves lower priority classes first, whatever the
+// arrival order, and prio_class reads what set-priority-class set.
+func TestQueuePriorityClass(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, r.URL.Path+"="+r.Header.Get("X-Prio"))
+		mu.Unlock()
+		time.Sleep(150 * time.Millisecond)
+	})
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request set-priority-class int(10) if { path /low }
+    http-request set-priority-class int(-5000) if { path /high }
+    http-request set-header X-Prio %[prio_class]
+    default_backend be
+backend be
+    timeout queue 5s
+    server s B maxconn 1
+`, "B", b.addr))
+	var wg sync.WaitGroup
+	for i, p := range []string{"/first", "/low", "/high"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rawRequest(t, addr, "GET "+p+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+		}()
+		_ = i
+		time.Sleep(40 * time.Millisecond)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	// -5000 is truncated to -2047 (CM 4.2 set-priority-class).
+	want := "/first=0 /high=-2047 /low=10"
+	if got := strings.Join(order, " "); got != want {
+		t.Fatalf("served %q, want %q", got, want)
 	}
 }
