@@ -21,7 +21,11 @@ func TestMapAndACLActions(t *testing.T) {
 	mf, af := filepath.Join(dir, "routes.map"), filepath.Join(dir, "block.acl")
 	os.WriteFile(mf, nil, 0o600)
 	os.WriteFile(af, nil, 0o600)
-	px, addr := startProxy(t, sub(baseDefaults+`
+	sock := filepath.Join(dir, "api.sock")
+	_, addr := startProxy(t, sub(`
+global
+    stats socket SOCK level admin
+`+baseDefaults+`
 frontend fe
     bind 127.0.0.1:0
     acl blocked path -f ACL
@@ -32,8 +36,7 @@ frontend fe
     http-request return status 204 if { path /set } || { path /del } || { path /block } || { path /unblock }
     http-request deny if blocked
     http-request return status 200 hdr X-Got %[path,map(MAP,none)]
-`, "MAP", mf, "ACL", af))
-	_ = px
+`, "MAP", mf, "ACL", af, "SOCK", sock))
 	get := func(path string) string {
 		return rawRequest(t, addr, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3*time.Second)
 	}
@@ -52,10 +55,18 @@ frontend fe
 	if r := get("/a"); !strings.Contains(r, "X-Got: none") {
 		t.Fatalf("after del-map: %q", r)
 	}
+	get("/set?k=/c&v=three")
+	// "show map" sees what the rules did: one entry per key.
+	if got := apiCall(t, sock, "show map "+mf); strings.Count(got, " /") != 1 || !strings.Contains(got, " /c three\n") {
+		t.Fatalf("show map: %q", got)
+	}
 	get("/block?k=/b")
 	get("/block?k=/b")
 	if r := get("/b"); statusOf(r) != 403 {
 		t.Fatalf("after add-acl: %q", r)
+	}
+	if got := apiCall(t, sock, "show acl "+af); strings.Count(got, "/b") != 1 {
+		t.Fatalf("show acl after adding /b twice: %q", got)
 	}
 	get("/unblock?k=/b")
 	if r := get("/b"); statusOf(r) != 200 {
