@@ -14,7 +14,7 @@ type PriorityTxn interface {
 
 // CaptureSetter is implemented by a Txn with capture slots that
 // converters may fill (capture-req, capture-res): a slot it does not
-// have takes nothing.
+// have takes nothing, and CaptureTxn.Captured then reports it missing.
 type CaptureSetter interface {
 	Capture(id int, v []byte)
 	CaptureResponse(id int, v []byte)
@@ -52,12 +52,21 @@ func streamConvs2() map[string]*convDef {
 	capture := func(resp bool) *convDef {
 		return &convDef{in: KindStr, out: KindStr, minArgs: 1, maxArgs: 1, prep: prepCaptureID,
 			fn: func(e *Eval, cc *convCall, s Sample) (Sample, bool) {
-				if cs, ok := e.Txn.(CaptureSetter); ok {
-					if resp {
-						cs.CaptureResponse(int(cc.args[0].i), s.B)
-					} else {
-						cs.Capture(int(cc.args[0].i), s.B)
-					}
+				cs, ok := e.Txn.(CaptureSetter)
+				ct, ok2 := e.Txn.(CaptureTxn)
+				if !ok || !ok2 {
+					return Sample{}, false
+				}
+				id := int(cc.args[0].i)
+				if resp {
+					cs.CaptureResponse(id, s.B)
+				} else {
+					cs.Capture(id, s.B)
+				}
+				// A slot the frontend does not have fails the converter,
+				// as in HAProxy 2.6.12 (str(a),capture-req(3) is empty).
+				if _, ok := ct.Captured(resp, id); !ok {
+					return Sample{}, false
 				}
 				return s, true
 			}}
