@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,5 +190,35 @@ backend be
 	want := "/first=0 /high=-2047 /low=10"
 	if got := strings.Join(order, " "); got != want {
 		t.Fatalf("served %q, want %q", got, want)
+	}
+}
+
+// disable-l7-retry: a status listed in retry-on reaches the client instead
+// of being retried, for the requests the rule matches only.
+func TestDisableL7Retry(t *testing.T) {
+	for _, tc := range []struct {
+		path       string
+		want, hits int
+	}{{"/post-like", 503, 1}, {"/other", 200, 2}} {
+		var hits atomic.Int64
+		b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+			if hits.Add(1) == 1 {
+				w.WriteHeader(503)
+			}
+			io.WriteString(w, "answer")
+		})
+		_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request disable-l7-retry if { path /post-like }
+    default_backend be
+backend be
+    retry-on 503
+    server s B
+`, "B", b.addr))
+		out := rawRequest(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+		if st := statusOf(out); st != tc.want || hits.Load() != int64(tc.hits) {
+			t.Errorf("%s: status %d after %d requests, want %d after %d", tc.path, st, hits.Load(), tc.want, tc.hits)
+		}
 	}
 }
