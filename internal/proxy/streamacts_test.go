@@ -222,3 +222,56 @@ backend be
 		}
 	}
 }
+
+// tcp-request content capture fills a request slot of a TCP frontend,
+// which the log entry's %hr block shows.
+func TestTCPContentCapture(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var entries []LogEntry
+	px := New(Options{Inherited: map[int]net.Listener{9: l}, Log: func(e *LogEntry) {
+		mu.Lock()
+		entries = append(entries, *e)
+		mu.Unlock()
+	}})
+	m := compileCfg(t, sub(`
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind fd@9
+    log stdout format raw local0
+    tcp-request inspect-delay 1s
+    tcp-request content capture req.payload(0,3) len 2
+    tcp-request content capture req.len len 8
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	rt, err := px.Build(mustPlan(t, m, plan.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Start(rt)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		px.Shutdown(ctx)
+	}()
+	r := rawRequest(t, l.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3*time.Second)
+	if statusOf(r) != 200 {
+		t.Fatalf("response %q", r)
+	}
+	time.Sleep(50 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(entries) != 1 || entries[0].CapReq != "{GE|46}" {
+		t.Fatalf("entries %d, captures %+v", len(entries), entries)
+	}
+}
