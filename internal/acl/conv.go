@@ -33,6 +33,9 @@ func lookupConv(name string) *convDef {
 	if d := streamConvs()[name]; d != nil {
 		return d
 	}
+	if d := streamConvs2()[name]; d != nil {
+		return d
+	}
 	if d := mapConv(name); d != nil {
 		return d
 	}

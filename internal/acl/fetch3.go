@@ -111,10 +111,10 @@ func l7Fetches() map[string]*fetchDef {
 		"ipv6":            {out: KindIP, fn: fetchConstIP, minArgs: 1, maxArgs: 1, prep: prepConstIP(true)},
 		"proc":            {out: KindInt, fn: fetchConstInt(1)},
 		"wait_end":        {out: KindBool, fn: fetchConstBool(true)},
-		// Bulwark has no set-priority-* actions: every stream has the
-		// default priority, 0 and 0 as in HAProxy.
-		"prio_class":  {out: KindInt, fn: fetchConstInt(0)},
-		"prio_offset": {out: KindInt, fn: fetchConstInt(0)},
+		// What set-priority-class and set-priority-offset set; 0 and 0
+		// by default, as in HAProxy.
+		"prio_class":  {out: KindInt, fn: fetchPriority(false)},
+		"prio_offset": {out: KindInt, fn: fetchPriority(true)},
 
 		"req.len":        {out: KindInt, fn: fetchPayloadLen(sideReq)},
 		"req_len":        {out: KindInt, fn: fetchPayloadLen(sideReq)},

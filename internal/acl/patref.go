@@ -512,3 +512,102 @@ func (c *compiler) patternFileRef(path string, asMap bool) (*PatRef, error) {
 	}
 	return r, nil
 }
+
+// AddIfAbsent adds key to the current version unless an entry of that
+// version already has it ("add-acl": HAProxy looks the key up first so
+// that a rule matching every request adds it once). A key a user cannot
+// parse is refused as by "add acl".
+func (r *PatRef) AddIfAbsent(key string) error {
+	r.set.mu.Lock()
+	defer r.set.mu.Unlock()
+	for _, e := range r.ents {
+		if e.Ver == r.cur && e.Key == key {
+			return nil
+		}
+	}
+	return r.addLocked(key, "")
+}
+
+// Upsert sets the value of the current version's entries with key, or
+// adds the entry when there is none ("set-map"). The value is checked by
+// the map users first, the key by every user when it is new.
+func (r *PatRef) Upsert(key, value string) error {
+	r.set.mu.Lock()
+	defer r.set.mu.Unlock()
+	var hit []*PatEntry
+	for _, e := range r.ents {
+		if e.Ver == r.cur && e.Key == key {
+			hit = append(hit, e)
+		}
+	}
+	if len(hit) == 0 {
+		return r.addLocked(key, value)
+	}
+	same := true
+	for _, e := range hit {
+		same = same && e.Value == value
+	}
+	if same {
+		// A rule setting what is there already (every request of a
+		// client) costs no rebuild.
+		return nil
+	}
+	for _, u := range r.users {
+		if mu, ok := u.(*mapView); ok {
+			if _, err := parseMapValue(value, mu.out); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range hit {
+		e.Value = value
+	}
+	r.publish()
+	return nil
+}
+
+// DelKey removes the current version's entries with key ("del-acl",
+// "del-map"); unlike Del it never reads "#<ref>", as a rule's key is data.
+func (r *PatRef) DelKey(key string) bool {
+	r.set.mu.Lock()
+	defer r.set.mu.Unlock()
+	kept := r.ents[:0]
+	found := false
+	for _, e := range r.ents {
+		if e.Ver == r.cur && e.Key == key {
+			found = true
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(r.ents[len(kept):])
+	r.ents = kept
+	if found {
+		r.publish()
+	}
+	return found
+}
+
+// addLocked adds one checked entry to the current version; the caller
+// holds the lock.
+func (r *PatRef) addLocked(key, value string) error {
+	for _, u := range r.users {
+		if err := u.check(r, key, value); err != nil {
+			return err
+		}
+	}
+	r.set.seq++
+	r.ents = append(r.ents, &PatEntry{ID: r.set.seq, Key: key, Value: value, Ver: r.cur})
+	r.publish()
+	return nil
+}
+
+// File finds the reference loaded from file, by name only (the actions
+// add-acl, set-map, ... name files; "#<id>" is the runtime API's).
+// An empty name is no file (inline patterns have none).
+func (ps *PatRefs) File(file string) *PatRef {
+	if file == "" {
+		return nil
+	}
+	return ps.fileRef(file)
+}

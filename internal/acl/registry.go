@@ -76,5 +76,8 @@ func AllConverterNames() []string {
 	for n := range streamConvs() {
 		out = append(out, n)
 	}
+	for n := range streamConvs2() {
+		out = append(out, n)
+	}
 	return out
 }

@@ -298,6 +298,12 @@ func (c *compiler) tcpRule(p *Proxy, s *config.Section, d *config.Directive, inh
 		return
 	}
 	r.FromDefaults = inherited
+	if d.Name == "tcp-request" && sub == "content" && r.Action == "capture" && len(r.Args) == 3 && r.Args[1].Text == "len" {
+		// A request slot, numbered where the rule stands as for
+		// "http-request capture ... len".
+		n, _ := strconv.Atoi(r.Args[2].Text)
+		p.Captures = append(p.Captures, Capture{Pos: r.Pos, Len: n, Rule: r})
+	}
 	if d.Name == "tcp-request" {
 		p.TCPRequest = append(p.TCPRequest, r)
 	} else {

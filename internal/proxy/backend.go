@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,12 +134,14 @@ type backend struct {
 	rules   *proxyRules
 	hdrName string // balance hdr(<name>), lower-cased for h1.Get
 
-	// freed is closed and replaced whenever a server slot is released, to
-	// wake requests waiting in the backend queue without a goroutine each.
-	freedMu sync.Mutex
-	freed   chan struct{}
-	queued  atomic.Int64
-	stats   counters
+	// waiters are the requests waiting for a server slot, best first
+	// (queuePrio); freedMu guards them and queueSeq, which keeps equal
+	// priorities in arrival order.
+	freedMu  sync.Mutex
+	waiters  []*queueWaiter
+	queueSeq uint64
+	queued   atomic.Int64
+	stats    counters
 
 	// maxQueue bounds the requests waiting for a server slot: the sum of
 	// the servers' "maxqueue" when every server has one (HAProxy queues per
@@ -174,7 +177,7 @@ type backend struct {
 }
 
 func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) {
-	b := &backend{cfg: p, name: p.Name, freed: make(chan struct{}), retries: p.Retries,
+	b := &backend{cfg: p, name: p.Name, retries: p.Retries,
 		redispatch: p.Redispatch, reuse: p.HTTPReuse, connRetries: p.Retries, check: pp.Check}
 	// retry-on only exists in HTTP mode; a TCP backend keeps retrying
 	// connections as "retries" says.
@@ -309,6 +312,44 @@ var (
 // acquire picks a server and takes a slot on it, waiting in the backend
 // queue while every candidate is at its maxconn, up to "timeout queue".
 func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
+	return b.acquirePrio(ctx, key, queuePrio{})
+}
+
+// queuePrio is a request's place in the backend queue (CM 4.2
+// "set-priority-class", "set-priority-offset"): lower classes first, then
+// the earlier arrival date moved by offset milliseconds.
+type queuePrio struct {
+	class, offset int64
+}
+
+// queueWaiter is a request waiting in the backend queue. The release that
+// frees a slot picks for the best waiter and hands it the slot, so that a
+// slot goes to the waiters in priority order, not to whichever goroutine
+// wakes first.
+type queueWaiter struct {
+	class, at int64 // at: arrival in ms plus the offset
+	seq       uint64
+	key       balance.Key
+	grant     chan queueGrant // buffered: the releaser never blocks
+}
+
+type queueGrant struct {
+	idx int
+	err error
+}
+
+func (w *queueWaiter) before(o *queueWaiter) bool {
+	if w.class != o.class {
+		return w.class < o.class
+	}
+	if w.at != o.at {
+		return w.at < o.at
+	}
+	return w.seq < o.seq
+}
+
+// acquirePrio is acquire for a request with a queue priority.
+func (b *backend) acquirePrio(ctx context.Context, key balance.Key, p queuePrio) (int, error) {
 	idx, st := b.bal().Pick(key)
 	switch st {
 	case balance.OK:
@@ -323,43 +364,99 @@ func (b *backend) acquire(ctx context.Context, key balance.Key) (int, error) {
 	if d == 0 {
 		d = 24 * time.Hour
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	b.stats.qmax.Observe(b.queued.Add(1))
-	defer b.queued.Add(-1)
-	for {
-		b.freedMu.Lock()
-		wake := b.freed
+	w := &queueWaiter{class: p.class, at: time.Now().UnixMilli() + p.offset, key: key, grant: make(chan queueGrant, 1)}
+	b.freedMu.Lock()
+	// A release between the Pick above and this lock found no waiter to
+	// serve: pick again before waiting.
+	if idx, st := b.bal().Pick(key); st == balance.OK || st == balance.NoServer {
 		b.freedMu.Unlock()
-		idx, st := b.bal().Pick(key)
-		switch st {
-		case balance.OK:
-			return idx, nil
-		case balance.NoServer:
+		if st == balance.NoServer {
 			return -1, errNoServer
 		}
-		select {
-		case <-wake:
-		case <-timer.C:
-			return -1, errQueueTimout
-		case <-ctx.Done():
-			return -1, ctx.Err()
+		return idx, nil
+	}
+	b.queueSeq++
+	w.seq = b.queueSeq
+	i := sort.Search(len(b.waiters), func(i int) bool { return w.before(b.waiters[i]) })
+	b.waiters = append(b.waiters, nil)
+	copy(b.waiters[i+1:], b.waiters[i:])
+	b.waiters[i] = w
+	b.stats.qmax.Observe(b.queued.Add(1))
+	b.freedMu.Unlock()
+
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	var err error
+	select {
+	case g := <-w.grant:
+		return g.idx, g.err
+	case <-timer.C:
+		err = errQueueTimout
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	b.freedMu.Lock()
+	gone := true
+	for i, o := range b.waiters {
+		if o == w {
+			b.waiters = append(b.waiters[:i], b.waiters[i+1:]...)
+			b.queued.Add(-1)
+			gone = false
+			break
 		}
 	}
+	b.freedMu.Unlock()
+	if gone {
+		// Served as the timer fired: the slot is this request's.
+		g := <-w.grant
+		return g.idx, g.err
+	}
+	return -1, err
 }
 
 func (b *backend) release(idx int) {
 	b.bal().Release(idx)
-	// Waking the queue costs a channel; only pay it when someone waits. A
-	// waiter registers (queued++) before re-checking the balancer, so it
-	// cannot miss this release.
+	// Serving the queue costs the lock; only pay it when someone waits. A
+	// waiter registers (queued++) under the lock after its last Pick, so
+	// it cannot miss this release.
 	if b.queued.Load() == 0 {
 		return
 	}
 	b.freedMu.Lock()
-	close(b.freed)
-	b.freed = make(chan struct{})
+	b.serveQueue()
 	b.freedMu.Unlock()
+}
+
+// serveQueue hands free slots to the waiters in priority order; the
+// caller holds freedMu. A waiter whose hashed server is still full stays
+// (HAProxy queues it on that server) and the next one may get another
+// server; when every server is full nobody else can be served.
+func (b *backend) serveQueue() {
+	kept := b.waiters[:0]
+	full := false
+	for _, w := range b.waiters {
+		if full {
+			kept = append(kept, w)
+			continue
+		}
+		idx, st := b.bal().Pick(w.key)
+		switch st {
+		case balance.OK:
+			w.grant <- queueGrant{idx: idx}
+		case balance.NoServer:
+			w.grant <- queueGrant{idx: -1, err: errNoServer}
+		case balance.AllFull:
+			full = true
+			kept = append(kept, w)
+			continue
+		default:
+			kept = append(kept, w)
+			continue
+		}
+		b.queued.Add(-1)
+	}
+	clear(b.waiters[len(kept):])
+	b.waiters = kept
 }
 
 // dialAddr returns the address to dial for s, given the client's

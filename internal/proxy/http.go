@@ -132,6 +132,8 @@ type httpSession struct {
 	// factsSet: tlsFacts, cliTLS and srcText came with the connection
 	// (connInfo.facts).
 	factsSet bool
+	// act is what the stream actions of the request in progress set.
+	act streamActs
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -477,6 +479,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		s.src, s.dst, s.srcText = s.sessSrc, s.sessDst, s.sessSrcText
 	}
 	s.serverTO, s.tunnelTO = 0, 0
+	s.act.reset()
 	s.bodyWaited, s.respWaited = false, false
 	s.body, s.respBody = s.body[:0], s.respBody[:0]
 	s.m.exec.Arena = s.m.exec.Arena[:0]
@@ -548,7 +551,9 @@ func (s *httpSession) route(e *LogEntry) bool {
 	}
 	if r := fe.rules; r != nil && r.req.Len() > 0 {
 		s.eval.Reset()
-		if res := r.req.Run(&s.m.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+		res := r.req.Run(&s.m.exec)
+		s.flushEarlyHints()
+		if res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
@@ -595,7 +600,9 @@ func (s *httpSession) route(e *LogEntry) bool {
 	}
 	if be.cfg != fe.cfg && be.rules != nil && be.rules.req.Len() > 0 {
 		s.eval.Reset()
-		if res := be.rules.req.Run(&s.m.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
+		res := be.rules.req.Run(&s.m.exec)
+		s.flushEarlyHints()
+		if res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
 				return s.serveService(res.Service, e)
 			}
@@ -955,7 +962,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			return clientKeep && s.m.req.KeepAlive && !s.m.resp.Tunnel
 		}
 		s.detach(false)
-		if canRetry && be.mayRetry(ev, !fresh, req.Method) {
+		if canRetry && be.mayRetry(ev, !fresh, req.Method, s.act.noL7Retry) {
 			e.Retries++
 			// Other idle connections may be as stale as the one that
 			// failed: the retry gets a connection of its own.
@@ -968,11 +975,14 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 
 // mayRetry applies "retry-on" to the event that ended a failed exchange (0
 // when the failure came too late to send the request again).
-func (be *backend) mayRetry(ev model.RetryOn, reused bool, method []byte) bool {
+//
+// noL7 is "http-request disable-l7-retry": only connection failures are
+// retried, which includes the stale reused connection below.
+func (be *backend) mayRetry(ev model.RetryOn, reused bool, method []byte, noL7 bool) bool {
 	if ev == 0 {
 		return false
 	}
-	if be.retryOn&ev != 0 {
+	if be.retryOn&ev != 0 && (!noL7 || ev == model.RetryConnFailure) {
 		return true
 	}
 	// A reused connection closed without a byte of response almost always
@@ -1270,7 +1280,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	idx, ok := s.acquireDirect(be)
 	var err error
 	if !ok {
-		idx, err = be.acquire(s.fe.rt.ctx, key)
+		idx, err = be.acquirePrio(s.fe.rt.ctx, key, s.act.prio)
 	}
 	e.Tw = time.Since(tq)
 	if err != nil {
@@ -1474,7 +1484,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		// client's bytes a tunnel past every http-request rule.
 		return 0, errRogueUpgrade
 	}
-	if canRetry && replay && be.retryOn.Status(s.m.resp.Status) {
+	if canRetry && replay && !s.act.noL7Retry && be.retryOn.Status(s.m.resp.Status) {
 		// The response is dropped unread; its connection closes.
 		return model.RetryStatus(s.m.resp.Status), errRetryStatus
 	}

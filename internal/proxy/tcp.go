@@ -49,6 +49,8 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		r = nil
 	}
 	txn := &tcpTxn{fe: fe, src: src, dst: dst, conn: c}
+	// Runs before the log above: the capture slots go into %hr.
+	defer txn.captureText(e)
 	if r != nil {
 		x := rules.Exec{E: acl.NewEval(txn), T: txn}
 		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
@@ -138,7 +140,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	if i, ok := be.rdpPersist(peeked); ok {
 		sc, srv, idx, err = be.dialFrom(fe.rt.ctx, key, i, cs, e)
 	} else {
-		sc, srv, idx, err = be.connect(fe.rt.ctx, key, cs, e)
+		sc, srv, idx, err = be.connect(fe.rt.ctx, key, txn.act.prio, cs, e)
 	}
 	if err != nil {
 		return
@@ -237,9 +239,9 @@ func inspectResponse(fe *frontend, l *rules.List, txn *tcpTxn, sc net.Conn, dela
 // "option redispatch" semantics: a failed connection is retried on the same
 // server, and redispatched to another one on the last retry (or every Nth
 // retry) when redispatch is enabled.
-func (b *backend) connect(ctx context.Context, key balance.Key, cs clientSide, e *LogEntry) (net.Conn, *server, int, error) {
+func (b *backend) connect(ctx context.Context, key balance.Key, prio queuePrio, cs clientSide, e *LogEntry) (net.Conn, *server, int, error) {
 	tq := time.Now()
-	idx, err := b.acquire(ctx, key)
+	idx, err := b.acquirePrio(ctx, key, prio)
 	e.Tw = time.Since(tq)
 	if err != nil {
 		if err == errQueueTimout {

@@ -36,6 +36,9 @@ type tcpTxn struct {
 	// lastRule is the rule that ended a content rule list (last_rule_file);
 	// Line 0 while none has.
 	lastRule config.Pos
+	// act is what set-priority-* set; capReq the request capture slots.
+	act    streamActs
+	capReq [][]byte
 }
 
 func (t *tcpTxn) Src() netip.AddrPort { return t.src }
@@ -106,7 +109,6 @@ func (t *tcpTxn) SetAddr(dst bool, ap netip.AddrPort) {
 func (t *tcpTxn) SetStatus(int, []byte)       {}
 func (t *tcpTxn) SetLogLevel(l string)        { t.level = l }
 func (t *tcpTxn) SetSockOpt(mark bool, v int) { setSockOpt(t.conn, mark, v) }
-func (t *tcpTxn) Capture(int, []byte)         {}
 
 func (t *tcpTxn) release() {
 	now := t.Now()

@@ -64,6 +64,9 @@ func compileAllow(c *compiler, r *model.Rule) action {
 var services = map[string]bool{"prometheus-exporter": true}
 
 func compileUseService(c *compiler, r *model.Rule) action {
+	if c.kind == TCPContent {
+		return compileTCPService(c, r)
+	}
 	if len(r.Args) != 1 {
 		c.errf(r.Pos, r, "expects a service name")
 		return nil
@@ -646,8 +649,23 @@ func (c *compiler) track(r *model.Rule, slot int) action {
 // numbered where the rule stands) and "capture <sample> id <n>" (a slot
 // declared by the frontend; a backend's rule names a slot of whichever
 // frontend the request came through, so only a frontend's id is checked).
+// http-response and http-after-response take only "id", of a response
+// slot; tcp-request content only "len".
 func compileCapture(c *compiler, r *model.Rule) action {
 	a := r.Args
+	switch {
+	case c.resp():
+		return c.captureResponse(r)
+	case c.kind == TCPContent:
+		if len(a) != 3 || a[1].Text != "len" {
+			c.errf(r.Pos, r, "a positive 'len' argument is mandatory")
+			return nil
+		}
+		if n, err := strconv.Atoi(a[2].Text); err != nil || n <= 0 {
+			c.errf(a[2].Pos, r, "length must be > 0")
+			return nil
+		}
+	}
 	if len(a) != 3 || a[1].Text != "len" && a[1].Text != "id" {
 		c.errf(r.Pos, r, "expects <sample> 'len' <length> or <sample> 'id' <slot>")
 		return nil
@@ -692,6 +710,66 @@ func compileCapture(c *compiler, r *model.Rule) action {
 		return nil
 	}
 	c.errf(r.Pos, r, "capture slot not found") // the model numbers every rule
+	return nil
+}
+
+// captureResponse compiles "http-response capture <sample> id <n>" and its
+// http-after-response twin: response slot n, declared by "capture response
+// header" or "declare capture response" (HAProxy's messages).
+func (c *compiler) captureResponse(r *model.Rule) action {
+	a := r.Args
+	if len(a) < 3 {
+		c.errf(r.Pos, r, "expects <expression> id <idx>")
+		return nil
+	}
+	if a[1].Text != "id" {
+		c.errf(a[1].Pos, r, "expects 'id', found '%s'", a[1].Text)
+		return nil
+	}
+	if len(a) > 3 {
+		c.errf(a[3].Pos, r, "unexpected argument '%s'", a[3].Text)
+		return nil
+	}
+	x, err := c.set.Expr(a[0].Text)
+	if err != nil {
+		c.errf(a[0].Pos, r, "%v", err)
+		return nil
+	}
+	n, err := strconv.Atoi(a[2].Text)
+	if err != nil || n < 0 {
+		c.errf(a[2].Pos, r, "cannot parse id '%s'", a[2].Text)
+		return nil
+	}
+	if c.p.Cap&model.CapFrontend == 0 {
+		return &captureAction{x: x, id: n, max: -1, resp: true}
+	}
+	slot := 0
+	for _, mc := range c.p.Captures {
+		if !mc.Response {
+			continue
+		}
+		if slot == n {
+			return &captureAction{x: x, id: slot, max: mc.Len, resp: true}
+		}
+		slot++
+	}
+	c.ds.Alertf(r.Pos, "Proxy '%s': unable to find capture id '%d' referenced by http-response capture rule", c.p.Name, n)
+	return nil
+}
+
+// compileTCPService compiles "tcp-request content use-service": a TCP
+// service must talk the client's protocol itself, and Bulwark's only
+// service, the Prometheus exporter, is HTTP (HAProxy's message).
+func compileTCPService(c *compiler, r *model.Rule) action {
+	if len(r.Args) != 1 {
+		c.errf(r.Pos, r, "expects a service name")
+		return nil
+	}
+	if services[r.Args[0].Text] {
+		c.ds.Alertf(r.Args[0].Pos, "Prometheus exporter service only available on 'http-request' rulesets")
+		return nil
+	}
+	c.ds.Alertf(r.Args[0].Pos, "'%s' unknown service name.", r.Args[0].Text)
 	return nil
 }
 

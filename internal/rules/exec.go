@@ -452,9 +452,16 @@ func (a *logLevel) run(x *Exec, r *rule, res *Result) bool {
 }
 
 type captureAction struct {
-	x   *acl.Expr
-	id  int
-	max int
+	x    *acl.Expr
+	id   int
+	max  int
+	resp bool // a response slot (http-response, http-after-response)
+}
+
+// RespCaptureTxn is implemented by a Txn with response capture slots
+// (http-response capture ... id <n>).
+type RespCaptureTxn interface {
+	CaptureResponse(id int, v []byte)
 }
 
 func (a *captureAction) run(x *Exec, r *rule, res *Result) bool {
@@ -468,7 +475,11 @@ func (a *captureAction) run(x *Exec, r *rule, res *Result) bool {
 	if a.max >= 0 && len(v) > a.max {
 		v = v[:a.max]
 	}
-	x.T.Capture(a.id, v)
+	if !a.resp {
+		x.T.Capture(a.id, v)
+	} else if rc, ok := x.T.(RespCaptureTxn); ok {
+		rc.CaptureResponse(a.id, v)
+	}
 	return false
 }
 
