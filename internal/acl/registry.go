@@ -88,6 +88,9 @@ func AllFetchNames() []string {
 	for n := range tcpInfoFetches() {
 		out = append(out, n)
 	}
+	for n := range bcFetches() {
+		out = append(out, n)
+	}
 	return out
 }
 
