@@ -189,6 +189,9 @@ func (c *compiler) parseExpr(text string, acl bool) (*Expr, matchMethod, error) 
 		}
 	}
 	if def == nil && config.IsFetch(name) {
+		if r := Excluded(name); r != "" {
+			return nil, 0, fmt.Errorf("sample fetch '%s' is not supported by bulwark: %s", name, r)
+		}
 		return nil, 0, fmt.Errorf("sample fetch '%s' is not supported by bulwark", name)
 	}
 	if def == nil {
@@ -224,6 +227,9 @@ func (c *compiler) parseExpr(text string, acl bool) (*Expr, matchMethod, error) 
 		}
 		cd := lookupConv(cname)
 		if cd == nil && config.IsConverter(cname) {
+			if r := Excluded(cname); r != "" {
+				return nil, 0, fmt.Errorf("converter '%s' is not supported by bulwark: %s", cname, r)
+			}
 			return nil, 0, fmt.Errorf("converter '%s' is not supported by bulwark", cname)
 		}
 		if cd == nil {

@@ -88,6 +88,9 @@ func lookupFetch(name string) *fetchDef {
 	if d := tcpInfoFetches()[name]; d != nil {
 		return d
 	}
+	if d := bcFetches()[name]; d != nil {
+		return d
+	}
 	return stickFetch(name)
 }
 

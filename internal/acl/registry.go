@@ -1,6 +1,10 @@
 package acl
 
-import "bulwark/internal/config"
+import (
+	"strings"
+
+	"bulwark/internal/config"
+)
 
 // Fetch and converter registry: config.Fetches and config.Converters are
 // HAProxy 2.6's names; lookupFetch and lookupConv say which Bulwark runs.
@@ -27,6 +31,32 @@ func ImplementedConverters() []string {
 		}
 	}
 	return out
+}
+
+// Excluded says why a HAProxy 2.6 fetch or converter is deliberately
+// not run (it needs a subsystem or an internal structure Bulwark does not
+// have), or "" for one that is merely not implemented yet. parseExpr
+// refuses an excluded name with its reason; the generated keyword lists
+// count excluded names apart from the others.
+func Excluded(name string) string {
+	switch name {
+	case "da-csv-conv":
+		return "DeviceAtlas"
+	case "wt6":
+		return "no published specification (HAProxy's own hash)"
+	case "ssl_fc_exporter_secret":
+		return "Go's crypto/tls does not export the TLS 1.3 exporter secret"
+	}
+	switch {
+	case strings.HasPrefix(name, "internal."):
+		// internal.htx.*, internal.htx_blk.*, internal.strm.is_htx (CM
+		// 7.3.6): they read HAProxy's HTX message blocks, a representation
+		// Bulwark does not have; faking their numbers would mislead.
+		return "HAProxy-internal debug fetch of its HTX message representation"
+	case strings.HasPrefix(name, "lua."), strings.HasPrefix(name, "lua-"):
+		return "Lua"
+	}
+	return ""
 }
 
 // legacyFetches are spellings Bulwark accepts that the 2.6 manual has
@@ -56,6 +86,9 @@ func AllFetchNames() []string {
 		out = append(out, n)
 	}
 	for n := range tcpInfoFetches() {
+		out = append(out, n)
+	}
+	for n := range bcFetches() {
 		out = append(out, n)
 	}
 	return out

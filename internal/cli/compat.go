@@ -22,27 +22,6 @@ const (
 	compatEnd   = "<!-- END GENERATED -->"
 )
 
-// excludedReason says why a 2.6 fetch or converter that Bulwark refuses
-// is not planned: it needs a subsystem Bulwark does not have.
-func excludedReason(name string) string {
-	switch name {
-	case "da-csv-conv":
-		return "DeviceAtlas"
-	case "wt6":
-		return "no published specification (HAProxy's own hash)"
-	}
-	switch {
-	case strings.HasPrefix(name, "internal."):
-		return "HAProxy internals (HTX blocks)"
-	case strings.HasPrefix(name, "ssl_fc_") && strings.HasSuffix(name, "_secret"),
-		name == "ssl_fc_session_key", name == "ssl_bc_session_key":
-		return "TLS secrets are not exported by Go's crypto/tls"
-	case strings.HasPrefix(name, "lua."), strings.HasPrefix(name, "lua-"):
-		return "Lua"
-	}
-	return ""
-}
-
 // directiveStatus compiles the directive alone in a section of kind and
 // reads the verdict from the diagnostics of its line: an error marked
 // unsupported, a "has no effect" warning, or anything else (including
@@ -187,8 +166,8 @@ func compatTables() string {
 			st := "implemented"
 			if !impl[n] {
 				st = "not supported (error)"
-				if r := excludedReason(n); r != "" {
-					st += ": " + r
+				if r := acl.Excluded(n); r != "" {
+					st = "excluded (error): " + r
 				}
 			}
 			fmt.Fprintf(&b, "| `%s` | %s |\n", n, st)

@@ -105,9 +105,15 @@ func keywordsMain(args []string, stdout, stderr io.Writer) int {
 		for _, n := range s.impl {
 			impl[n] = true
 		}
-		var no []string
+		// Excluded names (acl.Excluded: HAProxy internals, subsystems
+		// Bulwark does not have) are counted apart from those not done yet.
+		var no, excl []string
 		for _, n := range s.all {
-			if !impl[n] {
+			switch {
+			case impl[n]:
+			case acl.Excluded(n) != "":
+				excl = append(excl, "`"+n+"`")
+			default:
 				no = append(no, "`"+n+"`")
 			}
 		}
@@ -115,8 +121,13 @@ func keywordsMain(args []string, stdout, stderr io.Writer) int {
 		for i, n := range s.impl {
 			quoted[i] = "`" + n + "`"
 		}
-		fmt.Fprintf(&b, "\n## %s (%d of %d implemented)\n\n- **implemented**: %s\n- **not supported**: %s\n",
-			s.title, len(s.impl), len(s.all), strings.Join(quoted, ", "), strings.Join(no, ", "))
+		fmt.Fprintf(&b, "\n## %s (%d of %d implemented)\n\n- **implemented**: %s\n", s.title, len(s.impl), len(s.all), strings.Join(quoted, ", "))
+		if len(no) > 0 {
+			fmt.Fprintf(&b, "- **not supported** (%d): %s\n", len(no), strings.Join(no, ", "))
+		}
+		if len(excl) > 0 {
+			fmt.Fprintf(&b, "- **excluded** (%d, refused with the reason; see compatibility.md): %s\n", len(excl), strings.Join(excl, ", "))
+		}
 	}
 	io.WriteString(stdout, b.String())
 	return 0

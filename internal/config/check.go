@@ -53,7 +53,7 @@ func checkDirective(s *Section, d *Directive, ds *Diagnostics) {
 		return
 	}
 	if kw.NamedDefaultsOnly && s.Kind == KindDefaults && s.Name == "" {
-		ds.Alertf(d.Pos, "a '%s' rule is not allowed in anonymous 'defaults' section; give the defaults section a name", name)
+		anonymousDefaultsRule(d, name, ds)
 	}
 	subIdx := 0
 	if prefixed {
@@ -134,4 +134,17 @@ func contains(list []string, w string) bool {
 		}
 	}
 	return false
+}
+
+// anonymousDefaultsRule refuses a rule in an anonymous defaults section
+// in HAProxy 2.6.12's own words, which differ by rule set.
+func anonymousDefaultsRule(d *Directive, name string, ds *Diagnostics) {
+	switch name {
+	case "tcp-request":
+		ds.Alertf(d.Pos, "tcp-request %s is not allowed in anonymous 'defaults' sections", d.Arg(0))
+	case "tcp-response":
+		ds.Alertf(d.Pos, "tcp-response %s is only allowed in 'backend' sections or 'defaults' section with a name", d.Arg(0))
+	default:
+		ds.Alertf(d.Pos, "'%s' not allowed in anonymous 'defaults' section.", name)
+	}
 }

@@ -424,3 +424,31 @@ func TestKeywordsForSorted(t *testing.T) {
 			contains(got, "balance"), contains(got, "use_backend"))
 	}
 }
+
+// Rules (and acl) in an anonymous defaults section are refused in
+// HAProxy 2.6.12's words, compared with "haproxy -c" on the same lines.
+func TestAnonymousDefaultsWording(t *testing.T) {
+	for line, want := range map[string]string{
+		"http-request deny":                "'http-request' not allowed in anonymous 'defaults' section.",
+		"http-after-response del-header x": "'http-after-response' not allowed in anonymous 'defaults' section.",
+		"acl a path /x":                    "'acl' not allowed in anonymous 'defaults' section.",
+		"tcp-request content accept":       "tcp-request content is not allowed in anonymous 'defaults' sections",
+		"tcp-request inspect-delay 1s":     "tcp-request inspect-delay is not allowed in anonymous 'defaults' sections",
+		"tcp-response content accept":      "tcp-response content is only allowed in 'backend' sections or 'defaults' section with a name",
+	} {
+		_, ds := Parse("t.cfg", []byte("defaults\n    "+line+"\n"), LexOptions{})
+		found := false
+		for _, d := range ds {
+			if d.Pos.Line == 2 && d.Severity == SevAlert && d.Msg == want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: want alert %q, got %v", line, want, ds)
+		}
+		_, ds = Parse("t.cfg", []byte("defaults named\n    "+line+"\n"), LexOptions{})
+		if ds.HasAlerts() {
+			t.Errorf("%s in a named defaults: %v", line, ds)
+		}
+	}
+}

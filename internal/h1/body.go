@@ -385,6 +385,20 @@ func (rd *Reader) expectCRLF(resp bool) error {
 	return nil
 }
 
+// Peek returns the body bytes of a Content-Length body that are already
+// buffered, without consuming them (nil for other framings: chunk sizes
+// would be mixed in). They stay valid until the next read.
+func (b *BodyReader) Peek() []byte {
+	if b.framing != FramingLength || b.done || b.stream {
+		return nil
+	}
+	buf := b.rd.buf[b.rd.r:b.rd.w]
+	if int64(len(buf)) > b.remaining {
+		buf = buf[:b.remaining]
+	}
+	return buf
+}
+
 // Ready reports whether the next Read can return body bytes, or the end
 // of the body, from what is already buffered: framing bytes alone (a
 // chunk's CRLF, part of the next size line) do not count. A proxy that

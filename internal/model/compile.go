@@ -280,6 +280,12 @@ func (c *compiler) chainOf(d *config.Section) *chain {
 		ch.dirs = append(ch.dirs, secs[i].Directives...)
 	}
 	for _, x := range ch.dirs {
+		if d.Name == "" {
+			// Rules are refused in an anonymous defaults section (config
+			// check): like HAProxy, which never adds them, report nothing
+			// more about who inherits them.
+			break
+		}
 		switch x.Name {
 		case "http-request", "http-response", "http-after-response":
 			ch.rules = true

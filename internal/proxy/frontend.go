@@ -178,6 +178,7 @@ func (fe *frontend) serve(bl boundListener) {
 		}
 		rt.active.Add(1)
 		fe.accepted(fe.conns.Add(1))
+		bl.conns.Add(1)
 		go func() {
 			// done runs once when the connection ends; a parked HTTP
 			// session calls it from whichever goroutine finishes it.
@@ -185,6 +186,7 @@ func (fe *frontend) serve(bl boundListener) {
 				rt.conns.Delete(c)
 				release()
 				fe.conns.Add(-1)
+				bl.conns.Add(-1)
 				rt.active.Done()
 			}
 			if fe.wantsProxyHeader(bl.bind) {

@@ -73,6 +73,8 @@ type LogEntry struct {
 	// ServerAddr and SourceAddr are the server connection's remote and
 	// local addresses (%si/%sp, %bi/%bp), nil when none was made.
 	Local, ServerAddr, SourceAddr net.Addr
+	// bc is the outcome of the last server connection attempt (bc_err).
+	bc acl.BackendConn
 	// SSLVersion and SSLCipher describe the client TLS session (%sslv,
 	// %sslc); empty without TLS.
 	SSLVersion, SSLCipher string
@@ -452,7 +454,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 				if tcfg != nil {
 					sl = tlsListener{l, tlsfail.Wrap(tcfg)}
 				}
-				fe.listeners = append(fe.listeners, boundListener{sl, b, &tlsfail.Counters{}})
+				fe.listeners = append(fe.listeners, boundListener{sl, b, &tlsfail.Counters{}, new(atomic.Int64)})
 				rt.listeners = append(rt.listeners, l)
 				rt.keys[keys[i]] = l
 			}
@@ -727,6 +729,8 @@ type boundListener struct {
 	bind *model.Bind
 	// tlsFail counts the bind's failed handshakes by reason.
 	tlsFail *tlsfail.Counters
+	// conns counts the socket's established connections (dst_conn).
+	conns *atomic.Int64
 }
 
 var errClosed = errors.New("listener closed")

@@ -421,3 +421,77 @@ func tcpInfo(c net.Conn) (*unix.TCPInfo, bool) {
 	}
 	return nil, false
 }
+
+// ---- server connection outcome, listener connections, response body ----
+
+var (
+	_ acl.BackendConnTxn  = (*httpSession)(nil)
+	_ acl.BackendConnTxn  = (*tcpTxn)(nil)
+	_ acl.ListenerConnTxn = (*httpSession)(nil)
+	_ acl.ListenerConnTxn = (*tcpTxn)(nil)
+	_ acl.RespBodyTxn     = (*httpSession)(nil)
+)
+
+// BackendConn is the outcome of the request's server connection; a
+// connection reused from the pool or kept from the previous request was
+// established (bc_err 0).
+func (s *httpSession) BackendConn() acl.BackendConn {
+	if s.m == nil {
+		return acl.BackendConn{}
+	}
+	if s.m.ent.bc.Known || s.m.ent.ServerAddr == nil {
+		return s.m.ent.bc
+	}
+	return acl.BackendConn{Known: true, TLS: s.m.ent.srv != nil && s.m.ent.srv.tls != nil}
+}
+
+func (t *tcpTxn) BackendConn() acl.BackendConn {
+	if t.ent == nil {
+		return acl.BackendConn{}
+	}
+	return t.ent.bc
+}
+
+// listenerConns counts the connections of the listening socket that
+// accepted the connection with local address local.
+func (fe *frontend) listenerConns(local net.Addr) (int64, bool) {
+	if local == nil {
+		return 0, false
+	}
+	_, id, ok := fe.listenerOf(local)
+	if !ok || fe.listeners[id-1].conns == nil {
+		return 0, false
+	}
+	return fe.listeners[id-1].conns.Load(), true
+}
+
+func (s *httpSession) ListenerConns() (int64, bool) { return s.fe.listenerConns(s.clientLocal()) }
+
+func (t *tcpTxn) ListenerConns() (int64, bool) {
+	if t.conn == nil {
+		return 0, false
+	}
+	return t.fe.listenerConns(t.conn.LocalAddr())
+}
+
+// RespBody is the response body available (res.body): what "http-response
+// wait-for-body" read, else what came in with the head and is still
+// buffered (HAProxy has the same bytes in its buffer); its advertised size
+// too.
+func (s *httpSession) RespBody() ([]byte, int64, bool) {
+	if s.m == nil || !s.inResp {
+		return nil, 0, false
+	}
+	var body []byte
+	switch {
+	case s.respWaited:
+		body = s.respBody
+	case s.exchSC != nil && s.exchSC.rd != nil:
+		body = s.exchSC.rd.Body().Peek()
+	}
+	size := s.m.resp.ContentLength
+	if size < 0 {
+		size = int64(len(body))
+	}
+	return body, size, true
+}

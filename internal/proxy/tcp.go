@@ -48,7 +48,7 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	if r != nil && r.tcpConn.Len() == 0 {
 		r = nil
 	}
-	txn := &tcpTxn{fe: fe, src: src, dst: dst, conn: c}
+	txn := &tcpTxn{fe: fe, src: src, dst: dst, conn: c, ent: e}
 	// Runs before the log above: the capture slots go into %hr.
 	defer txn.captureText(e)
 	if r != nil {
@@ -264,6 +264,7 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, cs cli
 	for attempt := 0; ; attempt++ {
 		srv := b.slots()[idx]
 		conn, err := srv.dial(ctx, cs, b.connectTimeout)
+		e.bc = backendConnOf(err, srv.tls != nil)
 		b.observe(srv, false, err == nil)
 		if err == nil {
 			srv.total.Add(1)

@@ -33,6 +33,8 @@ type tcpTxn struct {
 	// resPayload is the server's data while tcp-response content rules
 	// inspect it.
 	resPayload []byte
+	// ent is the session's log entry: the server connection's outcome.
+	ent *LogEntry
 	// lastRule is the rule that ended a content rule list (last_rule_file);
 	// Line 0 while none has.
 	lastRule config.Pos

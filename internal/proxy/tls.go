@@ -82,7 +82,7 @@ func dialTLS(ctx context.Context, c net.Conn, cfg *tls.Config, timeout time.Dura
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
-		return nil, err
+		return nil, &tlsHandshakeError{err}
 	}
 	return tc, nil
 }

@@ -138,16 +138,25 @@ func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Co
 		for _, c := range cs.PeerCertificates[1:] {
 			vo.Intermediates.AddCert(c)
 		}
-		switch {
-		case noVerifyHost:
-		case hasVerifyHost:
-			vo.DNSName = verifyHost
-		case hasSNI:
-			vo.DNSName = cs.ServerName
-		}
+		// The chain first, then the name, as OpenSSL's verification
+		// reports them (an untrusted chain is "SSL handshake failure",
+		// bc_err 34, before any name mismatch, 33).
 		chains, err := cs.PeerCertificates[0].Verify(vo)
 		if err != nil {
 			return err
+		}
+		name := ""
+		switch {
+		case noVerifyHost:
+		case hasVerifyHost:
+			name = verifyHost
+		case hasSNI:
+			name = cs.ServerName
+		}
+		if name != "" {
+			if err := cs.PeerCertificates[0].VerifyHostname(name); err != nil {
+				return err
+			}
 		}
 		if crls != nil {
 			return checkRevocation(chains[0], crls, o.now())
