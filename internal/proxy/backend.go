@@ -55,6 +55,10 @@ type server struct {
 	removed atomic.Bool            // "del server": kept only for its balancer index
 	// agentOff is "disable agent": the agent's answers are not applied.
 	agentOff atomic.Bool
+	// probes are the check and agent targets "set server" changed at run
+	// time (check-addr, check-port, agent-addr, agent-port, agent-send);
+	// nil until one is.
+	probes atomic.Pointer[probeOverride]
 
 	// Counters for stats and logs.
 	stats   counters

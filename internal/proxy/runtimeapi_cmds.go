@@ -639,7 +639,13 @@ func (rt *Runtime) apiSetServer(args []string) string {
 	}
 	if len(args) >= 2 {
 		switch args[1] {
-		case "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "ssl":
+		case "agent-addr", "agent-port", "agent-send", "check-addr", "check-port":
+			_, s, msg := rt.apiServer(args[0])
+			if s == nil {
+				return msg
+			}
+			return rt.apiSetServerProbe(s, args)
+		case "ssl":
 			// Known to HAProxy, not changeable in Bulwark at run time:
 			// refused in words rather than pretended.
 			return "'set server <srv> " + args[1] + "' is not supported by bulwark; change the configuration and reload.\n"
