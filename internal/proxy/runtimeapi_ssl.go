@@ -10,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -27,6 +29,14 @@ type sslTx struct {
 	mu   sync.Mutex
 	file string
 	cert *tls.Certificate
+	// newCerts are the files "new ssl cert" created, which no bind
+	// serves: nil until a certificate is committed to one.
+	newCerts map[string]*tls.Certificate
+	// caFile and caCerts are the open "set ssl ca-file" transaction
+	// (caCerts nil: none); newCAs the files "new ssl ca-file" created.
+	caFile  string
+	caCerts []*x509.Certificate
+	newCAs  map[string][]*x509.Certificate
 }
 
 func sslCommands() []apiCommand {
@@ -35,6 +45,15 @@ func sslCommands() []apiCommand {
 		{"set ssl cert", "<certfile> <payload>", "admin", "replace a certificate file", (*Runtime).apiSetSSLCert},
 		{"commit ssl cert", "<certfile>", "admin", "commit a certificate file", wrap((*Runtime).apiCommitSSLCert)},
 		{"abort ssl cert", "<certfile>", "admin", "abort a transaction for a certificate file", wrap((*Runtime).apiAbortSSLCert)},
+		{"new ssl cert", "<certfile>", "admin", "create a new certificate file to be used in a crt-list or a directory", wrap((*Runtime).apiNewSSLCert)},
+		{"del ssl cert", "<certfile>", "admin", "delete an unused certificate file", wrap((*Runtime).apiDelSSLCert)},
+		{"show ssl ca-file", "[<cafile>[:<index>]]", "operator", "display the SSL CA files used in memory", wrap((*Runtime).apiShowSSLCAFile)},
+		{"set ssl ca-file", "<cafile> <payload>", "admin", "replace a CA file", (*Runtime).apiSetSSLCAFile},
+		{"commit ssl ca-file", "<cafile>", "admin", "commit a CA file", wrap((*Runtime).apiCommitSSLCAFile)},
+		{"abort ssl ca-file", "<cafile>", "admin", "abort a transaction for a CA file", wrap((*Runtime).apiAbortSSLCAFile)},
+		{"new ssl ca-file", "<cafile>", "admin", "create a new CA file to be used in a crt-list", wrap((*Runtime).apiNewSSLCAFile)},
+		{"del ssl ca-file", "<cafile>", "admin", "delete an unused CA file", wrap((*Runtime).apiDelSSLCAFile)},
+		{"show ssl crt-list", "[-n] [<list>]", "operator", "show the list of crt-lists or the content of a crt-list file", wrap((*Runtime).apiShowSSLCrtList)},
 	}
 }
 
@@ -72,7 +91,7 @@ func (rt *Runtime) apiShowSSLCert(args []string) string {
 			b.WriteString("# transaction\n*" + txFile + "\n")
 		}
 		b.WriteString("# filename\n")
-		for _, f := range rt.certFiles() {
+		for _, f := range rt.allCertFiles() {
 			b.WriteString(f + "\n")
 		}
 		return b.String()
@@ -86,6 +105,15 @@ func (rt *Runtime) apiShowSSLCert(args []string) string {
 		}
 	} else {
 		c = rt.servedCert(name)
+		if c == nil {
+			rt.ssl.mu.Lock()
+			nc, isNew := rt.ssl.newCerts[name]
+			rt.ssl.mu.Unlock()
+			if isNew && nc == nil {
+				return "Filename: " + name + "\nStatus: Empty\nOCSP Response Key: \n"
+			}
+			c, status = nc, "Unused"
+		}
 	}
 	if c == nil || c.Leaf == nil {
 		return "Can't display the certificate: Not found or the certificate is a bundle!\n"
@@ -108,9 +136,8 @@ func writeCertDetails(b *strings.Builder, name, status string, c *tls.Certificat
 	for _, ip := range leaf.IPAddresses {
 		sans = append(sans, "IP Address:"+ip.String())
 	}
-	if len(sans) > 0 {
-		fmt.Fprintf(b, "Subject Alternative Name: %s\n", strings.Join(sans, ", "))
-	}
+	// Printed even empty, as HAProxy does.
+	fmt.Fprintf(b, "Subject Alternative Name: %s\n", strings.Join(sans, ", "))
 	fmt.Fprintf(b, "Algorithm: %s\n", keyAlgorithm(leaf))
 	fmt.Fprintf(b, "SHA1 FingerPrint: %X\n", sha1.Sum(leaf.Raw))
 	fmt.Fprintf(b, "Subject: %s\nIssuer: %s\n", oneLine(leaf.Subject), oneLine(leaf.Issuer))
@@ -165,7 +192,7 @@ func (rt *Runtime) apiSetSSLCert(cs *apiSession, args []string) string {
 	if rt.ssl.cert != nil && rt.ssl.file != file {
 		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't update %s!\n", rt.ssl.file, file, file)
 	}
-	if rt.servedCert(file) == nil {
+	if _, isNew := rt.ssl.newCerts[file]; !isNew && rt.servedCert(file) == nil {
 		return "Can't replace a certificate which is not referenced by the configuration!\nCan't update " + file + "!\n"
 	}
 	c, err := tlsconf.ParseCertificate([]byte(cs.payload))
@@ -193,11 +220,17 @@ func (rt *Runtime) apiCommitSSLCert(args []string) string {
 	if rt.ssl.file != file {
 		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't commit %s!\n", rt.ssl.file, file, file)
 	}
+	// A dot per certificate instance replaced, as HAProxy writes them.
+	dots := 0
 	for _, st := range rt.stores {
+		dots += st.Instances(file)
 		st.Replace(file, rt.ssl.cert)
 	}
+	if _, isNew := rt.ssl.newCerts[file]; isNew {
+		rt.ssl.newCerts[file] = rt.ssl.cert
+	}
 	rt.ssl.file, rt.ssl.cert = "", nil
-	return "Committing " + file + ".\nSuccess!\n"
+	return "Committing " + file + strings.Repeat(".", dots) + "\nSuccess!\n"
 }
 
 func (rt *Runtime) apiAbortSSLCert(args []string) string {
@@ -215,4 +248,314 @@ func (rt *Runtime) apiAbortSSLCert(args []string) string {
 	file := rt.ssl.file
 	rt.ssl.file, rt.ssl.cert = "", nil
 	return "Transaction aborted for certificate '" + file + "'!\n"
+}
+
+// allCertFiles are the files the binds serve, then those "new ssl cert"
+// created, in name order.
+func (rt *Runtime) allCertFiles() []string {
+	out := rt.certFiles()
+	rt.ssl.mu.Lock()
+	var extra []string
+	for f := range rt.ssl.newCerts {
+		extra = append(extra, f)
+	}
+	rt.ssl.mu.Unlock()
+	sort.Strings(extra)
+	return append(out, extra...)
+}
+
+func (rt *Runtime) apiNewSSLCert(args []string) string {
+	if len(args) != 1 {
+		return "'new ssl cert' expects a filename\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if _, isNew := rt.ssl.newCerts[file]; isNew || rt.servedCert(file) != nil {
+		return "Certificate '" + file + "' already exists!\n"
+	}
+	if rt.ssl.newCerts == nil {
+		rt.ssl.newCerts = map[string]*tls.Certificate{}
+	}
+	rt.ssl.newCerts[file] = nil
+	return "New empty certificate store '" + file + "'!\n"
+}
+
+func (rt *Runtime) apiDelSSLCert(args []string) string {
+	if len(args) != 1 {
+		return "'del ssl cert' expects a certificate name\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if rt.ssl.cert != nil && rt.ssl.file == file {
+		return "Can't remove the certificate: ongoing transaction for the certificate '" + file + "'\n"
+	}
+	if rt.servedCert(file) != nil {
+		return "Can't remove the certificate: certificate '" + file + "' in use, can't be deleted!\n\n"
+	}
+	if _, isNew := rt.ssl.newCerts[file]; !isNew {
+		return "Can't remove the certificate: certificate '" + file + "' doesn't exist!\n\n"
+	}
+	delete(rt.ssl.newCerts, file)
+	return "Certificate '" + file + "' deleted!\n"
+}
+
+// caFiles are the CA files of the binds by path, each with every bind's
+// copy (a commit replaces them all).
+func (rt *Runtime) caFiles() map[string][]*tlsconf.CAFile {
+	out := map[string][]*tlsconf.CAFile{}
+	for _, st := range rt.stores {
+		if ca := st.CA(); ca != nil {
+			out[ca.Path] = append(out[ca.Path], ca)
+		}
+	}
+	return out
+}
+
+// caCerts are the certificates of a CA file the binds use or "new ssl
+// ca-file" created, and whether it is known. Called with rt.ssl.mu held.
+func (rt *Runtime) caCerts(path string) ([]*x509.Certificate, bool, bool) {
+	if cas := rt.caFiles()[path]; len(cas) > 0 {
+		return cas[0].Certs(), true, true
+	}
+	certs, ok := rt.ssl.newCAs[path]
+	return certs, ok, false
+}
+
+func (rt *Runtime) apiShowSSLCAFile(args []string) string {
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if len(args) == 0 {
+		var b strings.Builder
+		if rt.ssl.caCerts != nil {
+			fmt.Fprintf(&b, "# transaction\n*%s - %d certificate(s)\n", rt.ssl.caFile, len(rt.ssl.caCerts))
+		}
+		b.WriteString("# filename\n")
+		counts := map[string]int{}
+		for p, cas := range rt.caFiles() {
+			counts[p] = len(cas[0].Certs())
+		}
+		for p, certs := range rt.ssl.newCAs {
+			counts[p] = len(certs)
+		}
+		paths := make([]string, 0, len(counts))
+		for p := range counts {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			fmt.Fprintf(&b, "%s - %d certificate(s)\n", p, counts[p])
+		}
+		return b.String()
+	}
+	name, index := args[0], 0
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		n, err := strconv.Atoi(name[i+1:])
+		if err != nil || n <= 0 {
+			return "wrong CA index after colons in '" + name + "'!\n" + unterminated
+		}
+		name, index = name[:i], n
+	}
+	var certs []*x509.Certificate
+	status := "Unused"
+	if rest, ok := strings.CutPrefix(name, "*"); ok {
+		if rt.ssl.caCerts == nil || rest != rt.ssl.caFile {
+			return "Can't display the CA file : Not found!\n"
+		}
+		certs = rt.ssl.caCerts
+	} else {
+		c, known, used := rt.caCerts(name)
+		if !known {
+			return "Can't display the CA file : Not found!\n"
+		}
+		certs = c
+		if used {
+			status = "Used"
+		}
+	}
+	var b strings.Builder
+	for i, c := range certs {
+		if index != 0 && i+1 != index {
+			continue
+		}
+		// HAProxy writes the header with the first certificate shown: a
+		// file without one (or an index past its end) shows nothing.
+		if b.Len() == 0 {
+			fmt.Fprintf(&b, "Filename: %s\nStatus: %s\n", name, status)
+		}
+		fmt.Fprintf(&b, " \nCertificate #%d:\n", i+1)
+		writeCAEntry(&b, c)
+	}
+	return b.String()
+}
+
+// writeCAEntry writes one certificate of "show ssl ca-file <file>".
+func writeCAEntry(b *strings.Builder, c *x509.Certificate) {
+	var sb strings.Builder
+	writeCertDetails(&sb, "", "", &tls.Certificate{Certificate: [][]byte{c.Raw}, Leaf: c})
+	// The same lines as "show ssl cert", less its header and its OCSP key.
+	lines := strings.Split(strings.TrimSuffix(sb.String(), "\n"), "\n")
+	for _, l := range lines[2:] {
+		if strings.HasPrefix(l, "OCSP Response Key:") {
+			continue
+		}
+		b.WriteString(l + "\n")
+	}
+}
+
+func (rt *Runtime) apiSetSSLCAFile(cs *apiSession, args []string) string {
+	if len(args) != 1 || !cs.hasPayload {
+		return "'set ssl ca-file expects a filename and CAs as a payload\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if rt.ssl.caCerts != nil && rt.ssl.caFile != file {
+		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't update %s!\n", rt.ssl.caFile, file, file)
+	}
+	if _, known, _ := rt.caCerts(file); !known {
+		return "Can't replace a CA file which is not referenced by the configuration!\nCan't update " + file + "!\n"
+	}
+	certs, err := tlsconf.ParseCAs([]byte(cs.payload))
+	if err != nil {
+		return "Invalid payload\nCan't update " + file + "!\n"
+	}
+	verb := "created"
+	if rt.ssl.caCerts != nil {
+		verb = "updated"
+	}
+	rt.ssl.caFile, rt.ssl.caCerts = file, certs
+	return "transaction " + verb + " for CA " + file + "!\n"
+}
+
+func (rt *Runtime) apiCommitSSLCAFile(args []string) string {
+	if len(args) != 1 {
+		return "'commit ssl ca-file expects a filename\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if rt.ssl.caCerts == nil {
+		return "No ongoing transaction! !\nCan't commit " + file + "!\n"
+	}
+	if rt.ssl.caFile != file {
+		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't commit %s!\n", rt.ssl.caFile, file, file)
+	}
+	// A dot per certificate instance verifying with the file, as
+	// HAProxy writes them.
+	dots := 0
+	for _, st := range rt.stores {
+		if ca := st.CA(); ca != nil && ca.Path == file {
+			ca.Replace(rt.ssl.caCerts)
+			for _, f := range st.Files() {
+				dots += st.Instances(f)
+			}
+		}
+	}
+	if _, isNew := rt.ssl.newCAs[file]; isNew {
+		rt.ssl.newCAs[file] = rt.ssl.caCerts
+	}
+	rt.ssl.caFile, rt.ssl.caCerts = "", nil
+	return "Committing " + file + strings.Repeat(".", dots) + "\nSuccess!\n"
+}
+
+func (rt *Runtime) apiAbortSSLCAFile(args []string) string {
+	if len(args) != 1 {
+		return "'abort ssl ca-file' expects a filename\n"
+	}
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if rt.ssl.caCerts == nil {
+		return "No ongoing transaction!\n"
+	}
+	if rt.ssl.caFile != args[0] {
+		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to abort a transaction for '%s'\n", rt.ssl.caFile, args[0])
+	}
+	file := rt.ssl.caFile
+	rt.ssl.caFile, rt.ssl.caCerts = "", nil
+	return "Transaction aborted for certificate '" + file + "'!\n"
+}
+
+func (rt *Runtime) apiNewSSLCAFile(args []string) string {
+	if len(args) != 1 {
+		return "'new ssl ca-file' expects a filename\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if _, known, _ := rt.caCerts(file); known {
+		return "CA file '" + file + "' already exists!\n"
+	}
+	if rt.ssl.newCAs == nil {
+		rt.ssl.newCAs = map[string][]*x509.Certificate{}
+	}
+	rt.ssl.newCAs[file] = []*x509.Certificate{}
+	return "New CA file created '" + file + "'!\n"
+}
+
+func (rt *Runtime) apiDelSSLCAFile(args []string) string {
+	if len(args) != 1 {
+		return "'del ssl ca-file' expects a CA file name\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	_, known, used := rt.caCerts(file)
+	switch {
+	case used:
+		return "Can't remove the CA file: CA file '" + file + "' in use, can't be deleted!\n\n"
+	case !known:
+		return "Can't remove the CA file: CA file '" + file + "' doesn't exist!\n\n"
+	}
+	delete(rt.ssl.newCAs, file)
+	return "CA file '" + file + "' deleted!\n"
+}
+
+// apiShowSSLCrtList is "show ssl crt-list [-n] [<list>]": the crt-list
+// files and crt directories of the binds, or the lines one serves.
+func (rt *Runtime) apiShowSSLCrtList(args []string) string {
+	withLine := false
+	if len(args) > 0 && args[0] == "-n" {
+		withLine, args = true, args[1:]
+		if len(args) == 0 {
+			return "'show ssl crt-list -n' expects a filename or a directory\n"
+		}
+	}
+	seen := map[string]bool{}
+	var lists []string
+	for _, st := range rt.stores {
+		for _, l := range st.CrtLists() {
+			if !seen[l] {
+				seen[l] = true
+				lists = append(lists, l)
+			}
+		}
+	}
+	sort.Strings(lists)
+	if len(args) == 0 {
+		var b strings.Builder
+		for _, l := range lists {
+			b.WriteString(l + "\n")
+		}
+		return b.String()
+	}
+	list := args[0]
+	if !seen[list] {
+		return "didn't find the specified filename\n"
+	}
+	var b strings.Builder
+	b.WriteString("# " + list + "\n")
+	for _, st := range rt.stores {
+		lines := st.CrtListLines(list)
+		if len(lines) == 0 {
+			continue
+		}
+		// Every bind of the list serves the same lines: one is shown.
+		for _, l := range lines {
+			b.WriteString(l.String(withLine) + "\n")
+		}
+		break
+	}
+	return b.String()
 }

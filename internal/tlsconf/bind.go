@@ -110,6 +110,9 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	if ignores {
 		base.GetConfigForClient = recordVerify(base, base.GetConfigForClient)
 	}
+	if st.ca = bindCAFile(b.Opts, o); st.ca != nil {
+		base.GetConfigForClient = withCA(base, st.ca, base.GetConfigForClient)
+	}
 	return &BindTLS{Config: base, Store: st, Warnings: append(warns, st.Warnings()...)}, nil
 }
 

@@ -63,6 +63,14 @@ type certEntry struct {
 	// fromCert says names come from the certificate (no crt-list
 	// filter): a replaced certificate brings its own.
 	fromCert bool
+	// list is the crt-list file (or crt directory) the entry comes from,
+	// "" for a crt file; line is its line in that file; optWords and
+	// filters are the line's options and SNI filters as written, for the
+	// runtime API's "show ssl crt-list".
+	list     string
+	line     int
+	optWords []string
+	filters  []string
 }
 
 // loadCertFile reads a PEM file holding a chain and, unless it holds the key
@@ -194,7 +202,11 @@ func loadCrt(path string, o Options) ([]*certEntry, []string, error) {
 			return nil, nil, err
 		}
 		warns = append(warns, w...)
-		entries = append(entries, &certEntry{cert: c, source: f, names: certNames(c), fromCert: true})
+		e := &certEntry{cert: c, source: f, names: certNames(c), fromCert: true}
+		if fi.IsDir() {
+			e.list = full
+		}
+		entries = append(entries, e)
 	}
 	return entries, warns, nil
 }
@@ -240,9 +252,10 @@ func loadCrtList(path string, o Options) ([]*certEntry, []string, error) {
 			return nil, nil, fmt.Errorf("%s: %w", where, err)
 		}
 		warns = append(warns, w...)
-		e := &certEntry{cert: c, source: o.crtPath(file), neg: map[string]bool{}}
+		e := &certEntry{cert: c, source: o.crtPath(file), neg: map[string]bool{}, list: full, line: n, filters: filters}
 		if len(opts) > 0 {
 			e.opts = opts
+			e.optWords = optionWords(line)
 		}
 		for _, f := range filters {
 			f = strings.ToLower(f)
@@ -298,4 +311,14 @@ func parseCrtListLine(line string) (file string, opts map[string]string, filters
 		}
 	}
 	return file, opts, strings.Fields(rest), nil
+}
+
+// optionWords are the words between the brackets of a crt-list line.
+func optionWords(line string) []string {
+	start := strings.IndexByte(line, '[')
+	end := strings.IndexByte(line, ']')
+	if start < 0 || end < start {
+		return nil
+	}
+	return strings.Fields(line[start+1 : end])
 }

@@ -28,6 +28,8 @@ type Store struct {
 	lineConfig func(e *certEntry) (*tls.Config, []string, error)
 
 	snap atomic.Pointer[snapshot]
+	// ca is the bind's replaceable CA file (runtime API), or nil.
+	ca *CAFile
 
 	mu    sync.Mutex // serialises Reload
 	warns []string
