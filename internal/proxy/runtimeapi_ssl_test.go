@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/sha1"
 	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
@@ -93,5 +94,69 @@ frontend fe
 	}
 	if out := apiCall(t, sock, "abort ssl cert "+oldCrt); out != "No ongoing transaction!\n\n" {
 		t.Fatalf("abort twice: %q", out)
+	}
+}
+
+// "commit ssl ca-file" changes the CA client certificates are verified
+// with from the next handshake on: a client of the new CA, refused
+// before, gets in; a client of the old CA is refused; a connection
+// established before the commit keeps working.
+func TestRuntimeAPISSLCAFileHotSwap(t *testing.T) {
+	srvCrt, _ := writeCert(t, "www.bulwark.test")
+	oldCA, newCA := newIgnoreCA(t, "Old CA"), newIgnoreCA(t, "New CA")
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: oldCA.cert.Raw}), 0o644)
+	now := time.Now()
+	oldClient := oldCA.client(t, 2, now.Add(-time.Hour), now.Add(time.Hour))
+	newClient := newCA.client(t, 3, now.Add(-time.Hour), now.Add(time.Hour))
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT ca-file CA verify required
+    http-request return status 200 content-type text/plain string ok
+`, "SOCK", sock, "CRT", srvCrt, "CA", caFile))
+	get := func(c tls.Certificate) string {
+		t.Helper()
+		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{c}})
+		if err != nil {
+			return "refused"
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		b, _ := io.ReadAll(conn)
+		if !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+			return "refused"
+		}
+		return "ok"
+	}
+	if a, b := get(oldClient), get(newClient); a != "ok" || b != "refused" {
+		t.Fatalf("before: old CA's client %s, new CA's %s", a, b)
+	}
+	early, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{oldClient}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+	payload := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: newCA.cert.Raw}))
+	for _, step := range []struct{ cmd, reply string }{
+		{"set ssl ca-file " + caFile + " <<\n" + payload + "\n", "transaction created for CA " + caFile + "!\n\n"},
+		{"show ssl ca-file", "# transaction\n*" + caFile + " - 1 certificate(s)\n# filename\n" + caFile + " - 1 certificate(s)\n\n"},
+		{"commit ssl ca-file " + caFile, "Committing " + caFile + ".\nSuccess!\n\n"},
+	} {
+		if out := apiCall(t, sock, step.cmd); out != step.reply {
+			t.Fatalf("%.40q: %q, want %q", step.cmd, out, step.reply)
+		}
+	}
+	if a, b := get(oldClient), get(newClient); a != "refused" || b != "ok" {
+		t.Fatalf("after commit: old CA's client %s, new CA's %s", a, b)
+	}
+	early.SetDeadline(time.Now().Add(3 * time.Second))
+	io.WriteString(early, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if b, _ := io.ReadAll(early); !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+		t.Fatalf("the connection established before the commit: %q", b)
+	}
+	if out := apiCall(t, sock, "show ssl ca-file "+caFile); !strings.Contains(out, "Subject: /CN=New CA\n") {
+		t.Fatalf("show ssl ca-file after commit: %q", out)
 	}
 }
