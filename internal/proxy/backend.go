@@ -59,6 +59,9 @@ type server struct {
 	// time (check-addr, check-port, agent-addr, agent-port, agent-send);
 	// nil until one is.
 	probes atomic.Pointer[probeOverride]
+	// sslc are the process's TLS counters (show info), nil in tests
+	// building servers alone.
+	sslc *sslCounters
 
 	// Counters for stats and logs.
 	stats   counters
@@ -116,6 +119,8 @@ func (s *server) killSessions() int {
 
 // backend is the running state of a backend (or listen) proxy.
 type backend struct {
+	// sslc are the process's TLS counters, for its servers' handshakes.
+	sslc *sslCounters
 	cfg  *model.Proxy
 	name string
 	// set holds the servers and their balancer; "add server" swaps a
@@ -425,7 +430,13 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	if err != nil || s.tls == nil {
 		return c, err
 	}
-	return dialTLS(ctx, c, s.tls, timeout)
+	c, err = dialTLS(ctx, c, s.tls, timeout)
+	if err == nil {
+		s.serverHandshake(c, time.Now().UnixMilli())
+	} else if ctx.Err() == nil {
+		s.stats.ssl.failed.Add(1)
+	}
+	return c, err
 }
 
 // srvConn is a connection to a server with its HTTP reader.

@@ -41,6 +41,9 @@ type counters struct {
 	// h1 is the HTTP/1 module (frontends: client connections; backends:
 	// the exchanges with the servers).
 	h1 h1Counters
+	// ssl is the "ssl" module: the TLS sessions of a frontend's clients
+	// or with a server.
+	ssl sslModule
 }
 
 // h1Counters back stats.H1Counters. The spliced byte counts are added

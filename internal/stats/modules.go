@@ -21,9 +21,9 @@ h1_bytes_in MCP u64|h1_bytes_out MCP u64|h1_spliced_bytes_in MCP u64|h1_spliced_
 const h1First = 16
 
 // ModuleValues are the module cells of a row. Servers have the ssl
-// module's alone, as in HAProxy. The ssl and h2 counters are not kept
-// by Bulwark yet: they are given as 0, so that tools reading positions
-// find the columns, and documented so (docs/console.md).
+// module's alone, as in HAProxy. The h2 counters are not kept by
+// Bulwark yet: they are given as 0, so that tools reading positions find
+// the columns, and documented so (docs/console.md).
 func (r *Row) ModuleValues() []Value {
 	v := make([]Value, len(ModuleFields))
 	n := func(i int, x int64) { v[i] = Value{Set: true, N: x} }
@@ -34,6 +34,9 @@ func (r *Row) ModuleValues() []Value {
 	for i := 0; i < last; i++ {
 		n(i, 0)
 	}
+	n(0, r.SSL.Sess)
+	n(1, r.SSL.Reused)
+	n(2, r.SSL.Failed)
 	if r.Type == TypeServer {
 		return v
 	}

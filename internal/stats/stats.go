@@ -89,6 +89,14 @@ type Row struct {
 	AggServerStatus, AggCheckStatus int64
 	// H1 are the counters of the HTTP/1 module (frontends and backends).
 	H1 H1Counters
+	// SSL are the ssl module's: TLS sessions established (of them
+	// resumed) and handshakes failed.
+	SSL SSLCounters
+}
+
+// SSLCounters are HAProxy 2.6's "ssl" stats module.
+type SSLCounters struct {
+	Sess, Reused, Failed int64
 }
 
 // H1Counters are HAProxy 2.6's "h1" stats module: the HTTP/1
