@@ -46,7 +46,7 @@ func apiCommands() []apiCommand {
 		{"disable server", "(DEPRECATED)", "admin", "disable a server for maintenance (use 'set server' instead)", wrap((*Runtime).apiDisable)},
 		{"enable server", "(DEPRECATED)", "admin", "enable a disabled server (use 'set server' instead)", wrap((*Runtime).apiEnable)},
 		{"set server", "<bk>/<srv> [opts]", "admin", "change a server's state, weight or health", wrap((*Runtime).apiSetServer)},
-	}, mapCommands()...), append(append(moreCommands(), sslCommands()...), serverCommands()...)...)
+	}, mapCommands()...), append(append(append(moreCommands(), sslCommands()...), ocspCommands()...), serverCommands()...)...)
 }
 
 func (cs *apiSession) lower(to string) string {

@@ -105,6 +105,13 @@ func (rt *Runtime) apiShowSSLCert(args []string) string {
 		}
 	} else {
 		c = rt.servedCert(name)
+		if base, ok := strings.CutSuffix(name, ".ocsp"); ok && c == nil {
+			// "<crt>.ocsp" is the response stapled to <crt>.
+			if e, ok := rt.ocspFor(base); ok {
+				writeOCSPDetails(&b, e)
+				return b.String()
+			}
+		}
 		if c == nil {
 			rt.ssl.mu.Lock()
 			nc, isNew := rt.ssl.newCerts[name]
@@ -119,6 +126,12 @@ func (rt *Runtime) apiShowSSLCert(args []string) string {
 		return "Can't display the certificate: Not found or the certificate is a bundle!\n"
 	}
 	writeCertDetails(&b, name, status, c)
+	if len(c.OCSPStaple) > 0 {
+		if id, ok := tlsconf.CertIDOf(strings.TrimPrefix(name, "*"), c); ok {
+			out := strings.TrimSuffix(b.String(), "OCSP Response Key: \n")
+			return out + "OCSP Response Key: " + id.Key() + "\n"
+		}
+	}
 	return b.String()
 }
 

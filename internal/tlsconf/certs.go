@@ -107,9 +107,19 @@ func loadCertFile(path string, o Options) (*tls.Certificate, []string, error) {
 	case now.Before(leaf.NotBefore):
 		warns = append(warns, fmt.Sprintf("certificate %s (%s) is not valid before %s", path, leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.RFC3339)))
 	}
-	for _, ext := range []string{".ocsp", ".sctl"} {
+	// "<crt>.ocsp" is stapled, as HAProxy does, once checked against the
+	// certificate and its issuer; a response that does not fit is left
+	// out with a warning rather than stapled.
+	if der, err := os.ReadFile(path + ".ocsp"); err == nil {
+		if _, err := CheckOCSP(der, leaf, Issuer(path, &cert)); err != nil {
+			warns = append(warns, fmt.Sprintf("%s.ocsp ignored: %v", path, err))
+		} else {
+			cert.OCSPStaple = der
+		}
+	}
+	for _, ext := range []string{".sctl"} {
 		if _, err := os.Stat(path + ext); err == nil {
-			warns = append(warns, fmt.Sprintf("%s%s ignored: Bulwark does not staple OCSP responses or send SCTs", path, ext))
+			warns = append(warns, fmt.Sprintf("%s%s ignored: Bulwark does not send SCTs", path, ext))
 		}
 	}
 	return &cert, warns, nil
