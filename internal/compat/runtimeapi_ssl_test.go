@@ -33,6 +33,13 @@ backend be1
 var sslDiffCommands = []string{
 	"show ssl crt-list", "show ssl crt-list DIR/list.txt", "show ssl crt-list -n DIR/list.txt", "show ssl crt-list /nope", "show ssl crt-list -n",
 	"show ssl cert", "show ssl cert DIR/b.pem",
+	"new ssl cert DIR/n2.pem", "add ssl crt-list DIR/list.txt DIR/n2.pem", "set ssl cert DIR/n2.pem <<\nPEM_B", "commit ssl cert DIR/n2.pem",
+	"add ssl crt-list DIR/list.txt DIR/n2.pem", "add ssl crt-list DIR/list.txt <<\nDIR/n2.pem [alpn h2] n2.test\n",
+	"add ssl crt-list /nope DIR/a.pem", "add ssl crt-list DIR/list.txt DIR/zz.pem", "add ssl crt-list", "add ssl crt-list DIR/list.txt",
+	"show ssl crt-list -n DIR/list.txt", "show ssl cert DIR/n2.pem", "del ssl cert DIR/n2.pem", "del ssl crt-list DIR/list.txt DIR/n2.pem",
+	"del ssl crt-list DIR/list.txt DIR/n2.pem:9", "del ssl crt-list DIR/list.txt DIR/n2.pem:3", "del ssl crt-list DIR/list.txt DIR/a.pem",
+	"del ssl crt-list /nope DIR/a.pem", "del ssl crt-list", "del ssl crt-list DIR/list.txt", "show ssl crt-list -n DIR/list.txt",
+	"del ssl crt-list DIR/list.txt DIR/n2.pem", "del ssl crt-list DIR/list.txt DIR/n2.pem", "show ssl cert DIR/n2.pem", "del ssl cert DIR/n2.pem",
 	"new ssl cert DIR/n.pem", "new ssl cert DIR/n.pem", "new ssl cert DIR/a.pem", "new ssl cert", "show ssl cert", "show ssl cert DIR/n.pem",
 	"set ssl cert DIR/n.pem <<\nPEM_B", "del ssl cert DIR/n.pem", "commit ssl cert DIR/n.pem", "show ssl cert DIR/n.pem",
 	"del ssl cert DIR/n.pem", "del ssl cert DIR/n.pem", "del ssl cert DIR/a.pem", "del ssl cert",

@@ -53,6 +53,8 @@ func sslCommands() []apiCommand {
 		{"abort ssl ca-file", "<cafile>", "admin", "abort a transaction for a CA file", wrap((*Runtime).apiAbortSSLCAFile)},
 		{"new ssl ca-file", "<cafile>", "admin", "create a new CA file to be used in a crt-list", wrap((*Runtime).apiNewSSLCAFile)},
 		{"del ssl ca-file", "<cafile>", "admin", "delete an unused CA file", wrap((*Runtime).apiDelSSLCAFile)},
+		{"add ssl crt-list", "<list> <cert> [opts]*", "admin", "add to crt-list file <list> a line <cert> or a payload", (*Runtime).apiAddSSLCrtList},
+		{"del ssl crt-list", "<list> <cert[:line]>", "admin", "delete a line <cert> from crt-list file <list>", wrap((*Runtime).apiDelSSLCrtList)},
 		{"show ssl crt-list", "[-n] [<list>]", "operator", "show the list of crt-lists or the content of a crt-list file", wrap((*Runtime).apiShowSSLCrtList)},
 	}
 }
@@ -571,4 +573,146 @@ func (rt *Runtime) apiShowSSLCrtList(args []string) string {
 		break
 	}
 	return b.String()
+}
+
+// crtListKnown says whether a bind serves list.
+func (rt *Runtime) crtListKnown(list string) bool {
+	for _, st := range rt.stores {
+		for _, l := range st.CrtLists() {
+			if l == list {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apiAddSSLCrtList is "add ssl crt-list <list> <cert>", or a payload of
+// crt-list lines: each certificate (served already, or created with "new
+// ssl cert" and committed) is served by every bind of the list from the
+// next handshake on. As in HAProxy the one-line form takes no options.
+func (rt *Runtime) apiAddSSLCrtList(cs *apiSession, args []string) string {
+	if len(args) < 1 || (len(args) < 2 && !cs.hasPayload) {
+		return "'add ssl crtlist' expects a filename and a certificate name\n"
+	}
+	list := args[0]
+	if !rt.crtListKnown(list) {
+		return "Can't edit the crt-list: crt-list '" + list + "' does not exist!\n"
+	}
+	type line struct {
+		file              string
+		opts              map[string]string
+		optWords, filters []string
+	}
+	var lines []line
+	if cs.hasPayload {
+		for _, l := range strings.Split(cs.payload, "\n") {
+			if l = strings.TrimSpace(l); l == "" || l[0] == '#' {
+				continue
+			}
+			file, opts, words, filters, err := tlsconf.ParseCrtListLine(l)
+			if err != nil {
+				return "Can't edit the crt-list: " + err.Error() + "\n"
+			}
+			lines = append(lines, line{file, opts, words, filters})
+		}
+	} else {
+		lines = append(lines, line{file: args[1]})
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		c := rt.servedCert(l.file)
+		if c == nil {
+			rt.ssl.mu.Lock()
+			nc, isNew := rt.ssl.newCerts[l.file]
+			rt.ssl.mu.Unlock()
+			switch {
+			case !isNew:
+				return b.String() + "Can't edit the crt-list: certificate '" + l.file + "' does not exist!\n"
+			case nc == nil:
+				return b.String() + "Can't edit the crt-list: certificate '" + l.file + "' is empty!\n"
+			}
+			c = nc
+		}
+		b.WriteString("Inserting certificate '" + l.file + "' in crt-list '" + list + "'.\n")
+		for _, st := range rt.stores {
+			if _, err := st.AddCrtListLine(list, l.file, c, l.opts, l.optWords, l.filters); err != nil {
+				return b.String() + "Can't edit the crt-list: " + err.Error() + "\n"
+			}
+		}
+		// A certificate a bind serves is no longer a "new" one.
+		rt.ssl.mu.Lock()
+		delete(rt.ssl.newCerts, l.file)
+		rt.ssl.mu.Unlock()
+	}
+	return b.String() + "Success!\n"
+}
+
+// apiDelSSLCrtList is "del ssl crt-list <list> <cert>[:<line>]".
+func (rt *Runtime) apiDelSSLCrtList(args []string) string {
+	if len(args) < 2 {
+		return "'del ssl crtlist' expects a filename and a certificate name\n"
+	}
+	list, file, lineNo := args[0], args[1], 0
+	if i := strings.LastIndexByte(file, ':'); i >= 0 {
+		if n, err := strconv.Atoi(file[i+1:]); err == nil {
+			file, lineNo = file[:i], n
+		}
+	}
+	if !rt.crtListKnown(list) {
+		return "Can't delete the entry: crt-list '" + list + "' does not exist!\n"
+	}
+	var lines []int
+	for _, st := range rt.stores {
+		if ls := st.CrtListFileLines(list, file); len(ls) > 0 {
+			lines = ls
+			break
+		}
+	}
+	numbers := func() string {
+		s := make([]string, len(lines))
+		for i, n := range lines {
+			s[i] = strconv.Itoa(n)
+		}
+		return strings.Join(s, ", ")
+	}
+	switch {
+	case len(lines) == 0:
+		return "Can't delete the entry: certificate '" + file + "' can't be found in crt-list '" + list + "'!\n"
+	case lineNo == 0 && len(lines) > 1:
+		return "Can't delete the entry: found the certificate '" + file + "' in several entries, please specify a line number preceded by colons (" + numbers() + ")!\n"
+	case lineNo == 0:
+		lineNo = lines[0]
+	}
+	ok := false
+	for _, n := range lines {
+		ok = ok || n == lineNo
+	}
+	if !ok {
+		return "Can't delete the entry: found a certificate '" + file + "' but the line number is incorrect, please specify a correct line number preceded by colons (" + numbers() + ")!\n"
+	}
+	var where []string
+	for _, st := range rt.stores {
+		if st.IsDefault(list, lineNo) {
+			where = append(where, "\t- "+st.Where()+"\n")
+		}
+	}
+	if len(where) > 0 {
+		return "Can't delete the entry: certificate '" + file + "' cannot be deleted, it is used as default certificate by the following frontends:\n" + strings.Join(where, "") + "\n"
+	}
+	c := rt.servedCert(file)
+	for _, st := range rt.stores {
+		st.DelCrtListLine(list, lineNo)
+	}
+	if rt.servedCert(file) == nil && c != nil {
+		// Served no more, the certificate stays in memory (HAProxy's
+		// "Unused"), for another line or "del ssl cert".
+		rt.ssl.mu.Lock()
+		if rt.ssl.newCerts == nil {
+			rt.ssl.newCerts = map[string]*tls.Certificate{}
+		}
+		rt.ssl.newCerts[file] = c
+		rt.ssl.mu.Unlock()
+	}
+	return "Entry '" + file + "' deleted in crtlist '" + list + "'!\n"
 }

@@ -160,3 +160,57 @@ frontend fe
 		t.Fatalf("show ssl ca-file after commit: %q", out)
 	}
 }
+
+// "new ssl cert", "commit ssl cert" then "add ssl crt-list" serve a new
+// certificate for its SNI filter from the next handshake; "del ssl
+// crt-list" stops serving it.
+func TestRuntimeAPIAddDelCrtList(t *testing.T) {
+	defCrt, _ := writeCert(t, "default.example.test")
+	newCrt, _ := writeCert(t, "new.example.test")
+	list := filepath.Join(t.TempDir(), "list.txt")
+	os.WriteFile(list, []byte(defCrt+"\n"), 0o644)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	_, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt-list LIST
+    http-request return status 200
+`, "SOCK", sock, "LIST", list))
+	served := func(sni string) string {
+		t.Helper()
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: sni})
+		if err != nil {
+			return "refused"
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if got := served("new.example.test"); got != "default.example.test" {
+		t.Fatalf("before: %s", got)
+	}
+	newPEM, _ := os.ReadFile(newCrt)
+	const n = "/run/new.pem"
+	for _, step := range []struct{ cmd, reply string }{
+		{"new ssl cert " + n, "New empty certificate store '" + n + "'!\n\n"},
+		{"add ssl crt-list " + list + " " + n, "Can't edit the crt-list: certificate '" + n + "' is empty!\n\n"},
+		{"set ssl cert " + n + " <<\n" + string(newPEM) + "\n", "Transaction created for certificate " + n + "!\n\n"},
+		{"commit ssl cert " + n, "Committing " + n + "\nSuccess!\n\n"},
+		{"add ssl crt-list " + list + " <<\n" + n + " [alpn h2] new.example.test\n\n", "Inserting certificate '" + n + "' in crt-list '" + list + "'.\nSuccess!\n\n"},
+		{"show ssl crt-list -n " + list, "# " + list + "\n" + defCrt + ":1\n" + n + ":2 [alpn h2 ] new.example.test\n\n"},
+	} {
+		if out := apiCall(t, sock, step.cmd); out != step.reply {
+			t.Fatalf("%.50q: %q, want %q", step.cmd, out, step.reply)
+		}
+	}
+	if got := served("new.example.test"); got != "new.example.test" {
+		t.Fatalf("after add ssl crt-list: %s", got)
+	}
+	if out := apiCall(t, sock, "del ssl crt-list "+list+" "+n); out != "Entry '"+n+"' deleted in crtlist '"+list+"'!\n\n" {
+		t.Fatalf("del ssl crt-list: %q", out)
+	}
+	if got := served("new.example.test"); got != "default.example.test" {
+		t.Fatalf("after del ssl crt-list: %s", got)
+	}
+	if out := apiCall(t, sock, "del ssl cert "+n); out != "Certificate '"+n+"' deleted!\n\n" {
+		t.Fatalf("del ssl cert once unused: %q", out)
+	}
+}

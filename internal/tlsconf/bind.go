@@ -73,6 +73,9 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	}
 	_, strict := b.Opts["strict-sni"]
 	st := &Store{crts: b.Certs, crtLists: b.CrtList, strictSNI: strict, opts: o}
+	if b.Pos.IsValid() {
+		st.where = fmt.Sprintf("%s:%d", b.Pos.File, b.Pos.Line)
+	}
 	st.lineConfig = func(e *certEntry) (*tls.Config, []string, error) {
 		merged := make(map[string]string, len(b.Opts)+len(e.opts))
 		for k, v := range b.Opts {

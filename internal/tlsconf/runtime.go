@@ -197,3 +197,97 @@ func (s *Store) CrtListLines(list string) []CrtListLine {
 	}
 	return out
 }
+
+// ParseCrtListLine reads one crt-list line as the file's loading does,
+// for the runtime API's "add ssl crt-list" payload: the certificate file,
+// the options (and their words as written) and the SNI filters.
+func ParseCrtListLine(line string) (file string, opts map[string]string, optWords, filters []string, err error) {
+	file, opts, filters, err = parseCrtListLine(strings.TrimSpace(line))
+	if len(opts) == 0 {
+		opts = nil
+	} else {
+		optWords = optionWords(line)
+	}
+	return file, opts, optWords, filters, err
+}
+
+// AddCrtListLine serves c from file as a new last line of list, with the
+// line's options and filters, from the next handshake on. It reports
+// false when the store does not serve list.
+func (s *Store) AddCrtListLine(list, file string, c *tls.Certificate, opts map[string]string, optWords, filters []string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.snap.Load()
+	last, found := 0, false
+	for _, e := range old.entries {
+		if e.list == list {
+			found = true
+			last = max(last, e.line)
+		}
+	}
+	if !found {
+		return false, nil
+	}
+	e := &certEntry{cert: c, source: file, neg: map[string]bool{}, list: list, line: last + 1, opts: opts, optWords: optWords, filters: filters}
+	for _, f := range filters {
+		f = strings.ToLower(f)
+		if strings.HasPrefix(f, "!") {
+			e.neg[f[1:]] = true
+		} else {
+			e.names = append(e.names, f)
+		}
+	}
+	if len(e.names) == 0 && !e.neg["*"] {
+		e.names, e.fromCert = certNames(c), true
+	}
+	if e.opts != nil {
+		if s.lineConfig == nil {
+			return true, errors.New("per-certificate ssl options need a bind configuration")
+		}
+		conf, _, err := s.lineConfig(e)
+		if err != nil {
+			return true, err
+		}
+		e.conf = conf
+	}
+	entries := append(append([]*certEntry(nil), old.entries...), e)
+	s.snap.Store(index(entries))
+	return true, nil
+}
+
+// Where is the "file:line" of the store's bind line, "" if unknown.
+func (s *Store) Where() string { return s.where }
+
+// CrtListFileLines returns the line numbers of list serving file.
+func (s *Store) CrtListFileLines(list, file string) []int {
+	var out []int
+	for _, e := range s.snap.Load().entries {
+		if e.list == list && e.source == file {
+			out = append(out, e.line)
+		}
+	}
+	return out
+}
+
+// IsDefault says whether line of list is the store's default
+// certificate (its first), which cannot be removed.
+func (s *Store) IsDefault(list string, line int) bool {
+	e := s.snap.Load().entries[0]
+	return e.list == list && e.line == line
+}
+
+// DelCrtListLine stops serving line of list from the next handshake on.
+func (s *Store) DelCrtListLine(list string, line int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.snap.Load()
+	entries := make([]*certEntry, 0, len(old.entries))
+	for _, e := range old.entries {
+		if e.list != list || e.line != line {
+			entries = append(entries, e)
+		}
+	}
+	if len(entries) > 0 && len(entries) != len(old.entries) {
+		s.snap.Store(index(entries))
+	}
+}
