@@ -555,7 +555,7 @@ func (rt *Runtime) apiShowSSLCrtList(args []string) string {
 		}
 		return b.String()
 	}
-	list := args[0]
+	list := crtListName(args[0])
 	if !seen[list] {
 		return "didn't find the specified filename\n"
 	}
@@ -595,7 +595,7 @@ func (rt *Runtime) apiAddSSLCrtList(cs *apiSession, args []string) string {
 	if len(args) < 1 || (len(args) < 2 && !cs.hasPayload) {
 		return "'add ssl crtlist' expects a filename and a certificate name\n"
 	}
-	list := args[0]
+	list := crtListName(args[0])
 	if !rt.crtListKnown(list) {
 		return "Can't edit the crt-list: crt-list '" + list + "' does not exist!\n"
 	}
@@ -653,7 +653,7 @@ func (rt *Runtime) apiDelSSLCrtList(args []string) string {
 	if len(args) < 2 {
 		return "'del ssl crtlist' expects a filename and a certificate name\n"
 	}
-	list, file, lineNo := args[0], args[1], 0
+	list, file, lineNo := crtListName(args[0]), args[1], 0
 	if i := strings.LastIndexByte(file, ':'); i >= 0 {
 		if n, err := strconv.Atoi(file[i+1:]); err == nil {
 			file, lineNo = file[:i], n
@@ -715,4 +715,13 @@ func (rt *Runtime) apiDelSSLCrtList(args []string) string {
 		rt.ssl.mu.Unlock()
 	}
 	return "Entry '" + file + "' deleted in crtlist '" + list + "'!\n"
+}
+
+// crtListName is a crt-list (or directory) named on the CLI, without the
+// trailing slashes HAProxy ignores.
+func crtListName(arg string) string {
+	if t := strings.TrimRight(arg, "/"); t != "" {
+		return t
+	}
+	return arg
 }

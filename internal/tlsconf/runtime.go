@@ -270,8 +270,12 @@ func (s *Store) CrtListFileLines(list, file string) []int {
 }
 
 // IsDefault says whether line of list is the store's default
-// certificate (its first), which cannot be removed.
+// certificate (its first), which cannot be removed; a strict-sni bind
+// has none, as in HAProxy.
 func (s *Store) IsDefault(list string, line int) bool {
+	if s.strictSNI {
+		return false
+	}
 	e := s.snap.Load().entries[0]
 	return e.list == list && e.line == line
 }
