@@ -290,6 +290,13 @@ func loadCrtList(path string, o Options) ([]*certEntry, []string, error) {
 }
 
 func parseCrtListLine(line string) (file string, opts map[string]string, filters []string, err error) {
+	// A '#' starting a word starts a comment, as in HAProxy's crt-lists.
+	for i := 1; i < len(line); i++ {
+		if line[i] == '#' && (line[i-1] == ' ' || line[i-1] == '\t') {
+			line = strings.TrimSpace(line[:i])
+			break
+		}
+	}
 	fields := strings.Fields(line)
 	file, rest := fields[0], strings.TrimSpace(strings.TrimPrefix(line, fields[0]))
 	if strings.HasPrefix(rest, "[") {
