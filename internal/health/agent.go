@@ -79,7 +79,10 @@ type AgentSpec struct {
 	// Follow, when set, gives Addr before each probe: the agent of a
 	// server DNS moves is asked at the server's new address.
 	Follow func() string
-	Spread int // "spread-checks" percent
+	// Prepare, when set, may change the copy of the spec a probe uses
+	// (the runtime API's "set server agent-send").
+	Prepare func(p *AgentSpec)
+	Spread  int // "spread-checks" percent
 }
 
 // ProbeAgent asks the agent once. A connection problem is a check result
@@ -179,6 +182,9 @@ func (c *Checker) WatchAgent(a AgentSpec, offset time.Duration, apply func(srvst
 		p := a
 		if a.Follow != nil {
 			p.Addr = a.Follow()
+		}
+		if a.Prepare != nil {
+			a.Prepare(&p)
 		}
 		res, r := ProbeAgent(c.ctx, p)
 		if c.ctx.Err() != nil {

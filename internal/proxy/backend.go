@@ -57,6 +57,13 @@ type server struct {
 	removed atomic.Bool            // "del server": kept only for its balancer index
 	// agentOff is "disable agent": the agent's answers are not applied.
 	agentOff atomic.Bool
+	// probes are the check and agent targets "set server" changed at run
+	// time (check-addr, check-port, agent-addr, agent-port, agent-send);
+	// nil until one is.
+	probes atomic.Pointer[probeOverride]
+	// sslc are the process's TLS counters (show info), nil in tests
+	// building servers alone.
+	sslc *sslCounters
 
 	// Counters for stats and logs.
 	stats   counters
@@ -114,6 +121,8 @@ func (s *server) killSessions() int {
 
 // backend is the running state of a backend (or listen) proxy.
 type backend struct {
+	// sslc are the process's TLS counters, for its servers' handshakes.
+	sslc *sslCounters
 	cfg  *model.Proxy
 	name string
 	// fcgi is the "use-fcgi-app" application, nil without one.
@@ -521,7 +530,13 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	if err != nil || s.tls == nil {
 		return c, err
 	}
-	return dialTLS(ctx, c, s.tls, timeout)
+	c, err = dialTLS(ctx, c, s.tls, timeout)
+	if err == nil {
+		s.serverHandshake(c, time.Now().UnixMilli())
+	} else if ctx.Err() == nil {
+		s.stats.ssl.failed.Add(1)
+	}
+	return c, err
 }
 
 // srvConn is a connection to a server with its HTTP reader.

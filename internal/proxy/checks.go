@@ -87,6 +87,14 @@ func (rt *Runtime) watchServer(b *backend, s *server, offset, agentOffset time.D
 	srv, be := s, b
 	spec := b.checkSpec(s)
 	spec.Spread = rt.model.Global.SpreadChecks
+	// "set server check-addr|check-port" redirect the next checks.
+	before := spec.Before
+	spec.Before = func(t *health.Target, cur srvstate.Snapshot) {
+		if before != nil {
+			before(t, cur)
+		}
+		srv.redirectCheck(t)
+	}
 	spec.OnResult = func(before, after srvstate.Snapshot) {
 		rt.checkResolves(srv, after)
 		if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
@@ -118,11 +126,27 @@ func (rt *Runtime) startAgent(b *backend, s *server, offset time.Duration) {
 		// The agent runs beside the server: it follows the server's
 		// address as DNS moves it.
 		spec.Follow = func() string {
+			if s.probes.Load() != nil {
+				return s.agentTarget()
+			}
 			ap := s.state.Addr()
 			if !ap.IsValid() {
 				return ""
 			}
 			return joinPort(ap.Addr().String(), c.AgentPort)
+		}
+	} else {
+		spec.Follow = func() string {
+			if s.probes.Load() != nil {
+				return s.agentTarget()
+			}
+			return joinPort(host, c.AgentPort)
+		}
+	}
+	// "set server agent-send" changes the string of the next probes.
+	spec.Prepare = func(a *health.AgentSpec) {
+		if s.probes.Load() != nil {
+			a.Send = s.agentSend()
 		}
 	}
 	rt.checker.WatchAgent(spec, offset, func(res srvstate.Check, r *health.AgentReply) {

@@ -38,6 +38,45 @@ type counters struct {
 	ctime    stats.Avg
 	rtime    stats.Avg
 	ttime    stats.Avg
+	// h1 is the HTTP/1 module (frontends: client connections; backends:
+	// the exchanges with the servers).
+	h1 h1Counters
+	// ssl is the "ssl" module: the TLS sessions of a frontend's clients
+	// or with a server.
+	ssl sslModule
+}
+
+// h1Counters back stats.H1Counters. The spliced byte counts are added
+// by the code that splices bodies; the others are kept here.
+type h1Counters struct {
+	openConns, openStreams   atomic.Int64
+	totalConns, totalStreams atomic.Int64
+	bytesIn, bytesOut        atomic.Int64
+	splicedIn, splicedOut    atomic.Int64
+}
+
+func (h *h1Counters) read() stats.H1Counters {
+	return stats.H1Counters{OpenConns: h.openConns.Load(), OpenStreams: h.openStreams.Load(),
+		TotalConns: h.totalConns.Load(), TotalStreams: h.totalStreams.Load(),
+		BytesIn: h.bytesIn.Load(), BytesOut: h.bytesOut.Load(),
+		SplicedIn: h.splicedIn.Load(), SplicedOut: h.splicedOut.Load()}
+}
+
+// h1Stream counts a finished HTTP/1 exchange of the client session: the
+// frontend's stream and bytes, and the backend's when a server answered
+// over its own HTTP/1 connection (what came from the server went out to
+// the client, and the other way round).
+func (fe *frontend) h1Stream(e *LogEntry) {
+	h := &fe.stats.h1
+	h.totalStreams.Add(1)
+	h.bytesIn.Add(e.BytesIn)
+	h.bytesOut.Add(e.BytesOut)
+	if e.be != nil && e.srv != nil {
+		bh := &e.be.stats.h1
+		bh.totalStreams.Add(1)
+		bh.bytesIn.Add(e.BytesOut)
+		bh.bytesOut.Add(e.BytesIn)
+	}
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

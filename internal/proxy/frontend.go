@@ -206,8 +206,11 @@ func (fe *frontend) serve(bl boundListener) {
 				fe.serveHTTP(c, done)
 			} else {
 				defer done()
-				if tc, ok := c.(*tls.Conn); ok && !fe.handshakeTCP(tc, bl) {
-					return
+				if tc, ok := c.(*tls.Conn); ok {
+					if !fe.handshakeTCP(tc, bl) {
+						return
+					}
+					defer fe.frontendHandshake(tc)()
 				}
 				fe.serveTCP(c)
 			}

@@ -50,6 +50,7 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 		tc.Close()
 		return
 	}
+	defer fe.frontendHandshake(tc)()
 	tc.SetDeadline(time.Time{})
 	switch tc.ConnectionState().NegotiatedProtocol {
 	case acme.ALPNProto:

@@ -223,6 +223,19 @@ func (s *httpSession) nextStream(st *h2Stream) {
 
 func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 	s := fe.newSession(c, ci)
+	if !ci.h2 {
+		// An HTTP/1 client connection, open until the session finishes.
+		h := &fe.stats.h1
+		h.openConns.Add(1)
+		h.totalConns.Add(1)
+		done := s.done
+		s.done = func() {
+			h.openConns.Add(-1)
+			if done != nil {
+				done()
+			}
+		}
+	}
 	pc := ppOf(c)
 	if s.h2 {
 		s.fcSrc, s.fcDst = ci.fcSrc, ci.fcDst
@@ -515,6 +528,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	// Bytes read since the last request ended belong to this one.
 	e.BytesIn += s.tc.rn - s.rseen
 	s.rseen = s.tc.rn
+	if !s.h2 {
+		fe.h1Stream(e)
+	}
 	fe.log(e)
 	return ok, false
 }

@@ -300,6 +300,7 @@ type Runtime struct {
 	// form posted by a browser must carry it (see statsCSRF).
 	statsToken string
 	connRate   stats.Rate // process-wide, for "show info" and the page
+	sslc       sslCounters
 	sessID     atomic.Uint64
 	closeOnce  sync.Once
 	acme       *acme.Manager    // bulwark-acme certificates; nil without
@@ -431,6 +432,10 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		b.pages = pl.Proxies[px].Pages
 		b.rules = rt.rules[px]
 		b.fcgi = pl.FCGIApps[px.FCGIAppName]
+		b.sslc = &rt.sslc
+		for _, s := range b.srvs() {
+			s.sslc = b.sslc
+		}
 		rt.backends[px.Name] = b
 	}
 	for _, px := range m.Frontends() {

@@ -46,7 +46,7 @@ func apiCommands() []apiCommand {
 		{"disable server", "(DEPRECATED)", "admin", "disable a server for maintenance (use 'set server' instead)", wrap((*Runtime).apiDisable)},
 		{"enable server", "(DEPRECATED)", "admin", "enable a disabled server (use 'set server' instead)", wrap((*Runtime).apiEnable)},
 		{"set server", "<bk>/<srv> [opts]", "admin", "change a server's state, weight or health", wrap((*Runtime).apiSetServer)},
-	}, mapCommands()...), append(append(moreCommands(), sslCommands()...), serverCommands()...)...)
+	}, mapCommands()...), append(append(append(moreCommands(), sslCommands()...), ocspCommands()...), serverCommands()...)...)
 }
 
 func (cs *apiSession) lower(to string) string {
@@ -639,7 +639,13 @@ func (rt *Runtime) apiSetServer(args []string) string {
 	}
 	if len(args) >= 2 {
 		switch args[1] {
-		case "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "ssl":
+		case "agent-addr", "agent-port", "agent-send", "check-addr", "check-port":
+			_, s, msg := rt.apiServer(args[0])
+			if s == nil {
+				return msg
+			}
+			return rt.apiSetServerProbe(s, args)
+		case "ssl":
 			// Known to HAProxy, not changeable in Bulwark at run time:
 			// refused in words rather than pretended.
 			return "'set server <srv> " + args[1] + "' is not supported by bulwark; change the configuration and reload.\n"

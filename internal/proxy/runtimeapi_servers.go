@@ -78,6 +78,7 @@ func (rt *Runtime) apiAddServer(args []string) string {
 	if err != nil {
 		return err.Error() + "\n"
 	}
+	s.sslc = b.sslc
 	s.state.SetAdmin(srvstate.Maint)
 	if sc.Check {
 		s.state.SetChecked(false)

@@ -10,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -27,6 +29,14 @@ type sslTx struct {
 	mu   sync.Mutex
 	file string
 	cert *tls.Certificate
+	// newCerts are the files "new ssl cert" created, which no bind
+	// serves: nil until a certificate is committed to one.
+	newCerts map[string]*tls.Certificate
+	// caFile and caCerts are the open "set ssl ca-file" transaction
+	// (caCerts nil: none); newCAs the files "new ssl ca-file" created.
+	caFile  string
+	caCerts []*x509.Certificate
+	newCAs  map[string][]*x509.Certificate
 }
 
 func sslCommands() []apiCommand {
@@ -35,6 +45,17 @@ func sslCommands() []apiCommand {
 		{"set ssl cert", "<certfile> <payload>", "admin", "replace a certificate file", (*Runtime).apiSetSSLCert},
 		{"commit ssl cert", "<certfile>", "admin", "commit a certificate file", wrap((*Runtime).apiCommitSSLCert)},
 		{"abort ssl cert", "<certfile>", "admin", "abort a transaction for a certificate file", wrap((*Runtime).apiAbortSSLCert)},
+		{"new ssl cert", "<certfile>", "admin", "create a new certificate file to be used in a crt-list or a directory", wrap((*Runtime).apiNewSSLCert)},
+		{"del ssl cert", "<certfile>", "admin", "delete an unused certificate file", wrap((*Runtime).apiDelSSLCert)},
+		{"show ssl ca-file", "[<cafile>[:<index>]]", "operator", "display the SSL CA files used in memory", wrap((*Runtime).apiShowSSLCAFile)},
+		{"set ssl ca-file", "<cafile> <payload>", "admin", "replace a CA file", (*Runtime).apiSetSSLCAFile},
+		{"commit ssl ca-file", "<cafile>", "admin", "commit a CA file", wrap((*Runtime).apiCommitSSLCAFile)},
+		{"abort ssl ca-file", "<cafile>", "admin", "abort a transaction for a CA file", wrap((*Runtime).apiAbortSSLCAFile)},
+		{"new ssl ca-file", "<cafile>", "admin", "create a new CA file to be used in a crt-list", wrap((*Runtime).apiNewSSLCAFile)},
+		{"del ssl ca-file", "<cafile>", "admin", "delete an unused CA file", wrap((*Runtime).apiDelSSLCAFile)},
+		{"add ssl crt-list", "<list> <cert> [opts]*", "admin", "add to crt-list file <list> a line <cert> or a payload", (*Runtime).apiAddSSLCrtList},
+		{"del ssl crt-list", "<list> <cert[:line]>", "admin", "delete a line <cert> from crt-list file <list>", wrap((*Runtime).apiDelSSLCrtList)},
+		{"show ssl crt-list", "[-n] [<list>]", "operator", "show the list of crt-lists or the content of a crt-list file", wrap((*Runtime).apiShowSSLCrtList)},
 	}
 }
 
@@ -72,7 +93,7 @@ func (rt *Runtime) apiShowSSLCert(args []string) string {
 			b.WriteString("# transaction\n*" + txFile + "\n")
 		}
 		b.WriteString("# filename\n")
-		for _, f := range rt.certFiles() {
+		for _, f := range rt.allCertFiles() {
 			b.WriteString(f + "\n")
 		}
 		return b.String()
@@ -86,11 +107,33 @@ func (rt *Runtime) apiShowSSLCert(args []string) string {
 		}
 	} else {
 		c = rt.servedCert(name)
+		if base, ok := strings.CutSuffix(name, ".ocsp"); ok && c == nil {
+			// "<crt>.ocsp" is the response stapled to <crt>.
+			if e, ok := rt.ocspFor(base); ok {
+				writeOCSPDetails(&b, e)
+				return b.String()
+			}
+		}
+		if c == nil {
+			rt.ssl.mu.Lock()
+			nc, isNew := rt.ssl.newCerts[name]
+			rt.ssl.mu.Unlock()
+			if isNew && nc == nil {
+				return "Filename: " + name + "\nStatus: Empty\nOCSP Response Key: \n"
+			}
+			c, status = nc, "Unused"
+		}
 	}
 	if c == nil || c.Leaf == nil {
 		return "Can't display the certificate: Not found or the certificate is a bundle!\n"
 	}
 	writeCertDetails(&b, name, status, c)
+	if len(c.OCSPStaple) > 0 {
+		if id, ok := tlsconf.CertIDOf(strings.TrimPrefix(name, "*"), c); ok {
+			out := strings.TrimSuffix(b.String(), "OCSP Response Key: \n")
+			return out + "OCSP Response Key: " + id.Key() + "\n"
+		}
+	}
 	return b.String()
 }
 
@@ -108,9 +151,8 @@ func writeCertDetails(b *strings.Builder, name, status string, c *tls.Certificat
 	for _, ip := range leaf.IPAddresses {
 		sans = append(sans, "IP Address:"+ip.String())
 	}
-	if len(sans) > 0 {
-		fmt.Fprintf(b, "Subject Alternative Name: %s\n", strings.Join(sans, ", "))
-	}
+	// Printed even empty, as HAProxy does.
+	fmt.Fprintf(b, "Subject Alternative Name: %s\n", strings.Join(sans, ", "))
 	fmt.Fprintf(b, "Algorithm: %s\n", keyAlgorithm(leaf))
 	fmt.Fprintf(b, "SHA1 FingerPrint: %X\n", sha1.Sum(leaf.Raw))
 	fmt.Fprintf(b, "Subject: %s\nIssuer: %s\n", oneLine(leaf.Subject), oneLine(leaf.Issuer))
@@ -165,7 +207,7 @@ func (rt *Runtime) apiSetSSLCert(cs *apiSession, args []string) string {
 	if rt.ssl.cert != nil && rt.ssl.file != file {
 		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't update %s!\n", rt.ssl.file, file, file)
 	}
-	if rt.servedCert(file) == nil {
+	if _, isNew := rt.ssl.newCerts[file]; !isNew && rt.servedCert(file) == nil {
 		return "Can't replace a certificate which is not referenced by the configuration!\nCan't update " + file + "!\n"
 	}
 	c, err := tlsconf.ParseCertificate([]byte(cs.payload))
@@ -193,11 +235,17 @@ func (rt *Runtime) apiCommitSSLCert(args []string) string {
 	if rt.ssl.file != file {
 		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't commit %s!\n", rt.ssl.file, file, file)
 	}
+	// A dot per certificate instance replaced, as HAProxy writes them.
+	dots := 0
 	for _, st := range rt.stores {
+		dots += st.Instances(file)
 		st.Replace(file, rt.ssl.cert)
 	}
+	if _, isNew := rt.ssl.newCerts[file]; isNew {
+		rt.ssl.newCerts[file] = rt.ssl.cert
+	}
 	rt.ssl.file, rt.ssl.cert = "", nil
-	return "Committing " + file + ".\nSuccess!\n"
+	return "Committing " + file + strings.Repeat(".", dots) + "\nSuccess!\n"
 }
 
 func (rt *Runtime) apiAbortSSLCert(args []string) string {
@@ -215,4 +263,465 @@ func (rt *Runtime) apiAbortSSLCert(args []string) string {
 	file := rt.ssl.file
 	rt.ssl.file, rt.ssl.cert = "", nil
 	return "Transaction aborted for certificate '" + file + "'!\n"
+}
+
+// allCertFiles are the files the binds serve, then those "new ssl cert"
+// created, in name order.
+func (rt *Runtime) allCertFiles() []string {
+	out := rt.certFiles()
+	rt.ssl.mu.Lock()
+	var extra []string
+	for f := range rt.ssl.newCerts {
+		extra = append(extra, f)
+	}
+	rt.ssl.mu.Unlock()
+	sort.Strings(extra)
+	return append(out, extra...)
+}
+
+func (rt *Runtime) apiNewSSLCert(args []string) string {
+	if len(args) != 1 {
+		return "'new ssl cert' expects a filename\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if _, isNew := rt.ssl.newCerts[file]; isNew || rt.servedCert(file) != nil {
+		return "Certificate '" + file + "' already exists!\n"
+	}
+	if rt.ssl.newCerts == nil {
+		rt.ssl.newCerts = map[string]*tls.Certificate{}
+	}
+	rt.ssl.newCerts[file] = nil
+	return "New empty certificate store '" + file + "'!\n"
+}
+
+func (rt *Runtime) apiDelSSLCert(args []string) string {
+	if len(args) != 1 {
+		return "'del ssl cert' expects a certificate name\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if rt.ssl.cert != nil && rt.ssl.file == file {
+		return "Can't remove the certificate: ongoing transaction for the certificate '" + file + "'\n"
+	}
+	if rt.servedCert(file) != nil {
+		return "Can't remove the certificate: certificate '" + file + "' in use, can't be deleted!\n\n"
+	}
+	if _, isNew := rt.ssl.newCerts[file]; !isNew {
+		return "Can't remove the certificate: certificate '" + file + "' doesn't exist!\n\n"
+	}
+	delete(rt.ssl.newCerts, file)
+	return "Certificate '" + file + "' deleted!\n"
+}
+
+// caFiles are the CA files of the binds by path, each with every bind's
+// copy (a commit replaces them all).
+func (rt *Runtime) caFiles() map[string][]*tlsconf.CAFile {
+	out := map[string][]*tlsconf.CAFile{}
+	for _, st := range rt.stores {
+		if ca := st.CA(); ca != nil {
+			out[ca.Path] = append(out[ca.Path], ca)
+		}
+	}
+	return out
+}
+
+// caCerts are the certificates of a CA file the binds use or "new ssl
+// ca-file" created, and whether it is known. Called with rt.ssl.mu held.
+func (rt *Runtime) caCerts(path string) ([]*x509.Certificate, bool, bool) {
+	if cas := rt.caFiles()[path]; len(cas) > 0 {
+		return cas[0].Certs(), true, true
+	}
+	certs, ok := rt.ssl.newCAs[path]
+	return certs, ok, false
+}
+
+func (rt *Runtime) apiShowSSLCAFile(args []string) string {
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if len(args) == 0 {
+		var b strings.Builder
+		if rt.ssl.caCerts != nil {
+			fmt.Fprintf(&b, "# transaction\n*%s - %d certificate(s)\n", rt.ssl.caFile, len(rt.ssl.caCerts))
+		}
+		b.WriteString("# filename\n")
+		counts := map[string]int{}
+		for p, cas := range rt.caFiles() {
+			counts[p] = len(cas[0].Certs())
+		}
+		for p, certs := range rt.ssl.newCAs {
+			counts[p] = len(certs)
+		}
+		paths := make([]string, 0, len(counts))
+		for p := range counts {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			fmt.Fprintf(&b, "%s - %d certificate(s)\n", p, counts[p])
+		}
+		return b.String()
+	}
+	name, index := args[0], 0
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		n, err := strconv.Atoi(name[i+1:])
+		if err != nil || n <= 0 {
+			return "wrong CA index after colons in '" + name + "'!\n" + unterminated
+		}
+		name, index = name[:i], n
+	}
+	var certs []*x509.Certificate
+	status := "Unused"
+	if rest, ok := strings.CutPrefix(name, "*"); ok {
+		if rt.ssl.caCerts == nil || rest != rt.ssl.caFile {
+			return "Can't display the CA file : Not found!\n"
+		}
+		certs = rt.ssl.caCerts
+	} else {
+		c, known, used := rt.caCerts(name)
+		if !known {
+			return "Can't display the CA file : Not found!\n"
+		}
+		certs = c
+		if used {
+			status = "Used"
+		}
+	}
+	var b strings.Builder
+	for i, c := range certs {
+		if index != 0 && i+1 != index {
+			continue
+		}
+		// HAProxy writes the header with the first certificate shown: a
+		// file without one (or an index past its end) shows nothing.
+		if b.Len() == 0 {
+			fmt.Fprintf(&b, "Filename: %s\nStatus: %s\n", name, status)
+		}
+		fmt.Fprintf(&b, " \nCertificate #%d:\n", i+1)
+		writeCAEntry(&b, c)
+	}
+	return b.String()
+}
+
+// writeCAEntry writes one certificate of "show ssl ca-file <file>".
+func writeCAEntry(b *strings.Builder, c *x509.Certificate) {
+	var sb strings.Builder
+	writeCertDetails(&sb, "", "", &tls.Certificate{Certificate: [][]byte{c.Raw}, Leaf: c})
+	// The same lines as "show ssl cert", less its header and its OCSP key.
+	lines := strings.Split(strings.TrimSuffix(sb.String(), "\n"), "\n")
+	for _, l := range lines[2:] {
+		if strings.HasPrefix(l, "OCSP Response Key:") {
+			continue
+		}
+		b.WriteString(l + "\n")
+	}
+}
+
+func (rt *Runtime) apiSetSSLCAFile(cs *apiSession, args []string) string {
+	if len(args) != 1 || !cs.hasPayload {
+		return "'set ssl ca-file expects a filename and CAs as a payload\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if rt.ssl.caCerts != nil && rt.ssl.caFile != file {
+		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't update %s!\n", rt.ssl.caFile, file, file)
+	}
+	if _, known, _ := rt.caCerts(file); !known {
+		return "Can't replace a CA file which is not referenced by the configuration!\nCan't update " + file + "!\n"
+	}
+	certs, err := tlsconf.ParseCAs([]byte(cs.payload))
+	if err != nil {
+		return "Invalid payload\nCan't update " + file + "!\n"
+	}
+	verb := "created"
+	if rt.ssl.caCerts != nil {
+		verb = "updated"
+	}
+	rt.ssl.caFile, rt.ssl.caCerts = file, certs
+	return "transaction " + verb + " for CA " + file + "!\n"
+}
+
+func (rt *Runtime) apiCommitSSLCAFile(args []string) string {
+	if len(args) != 1 {
+		return "'commit ssl ca-file expects a filename\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if rt.ssl.caCerts == nil {
+		return "No ongoing transaction! !\nCan't commit " + file + "!\n"
+	}
+	if rt.ssl.caFile != file {
+		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't commit %s!\n", rt.ssl.caFile, file, file)
+	}
+	// A dot per certificate instance verifying with the file, as
+	// HAProxy writes them.
+	dots := 0
+	for _, st := range rt.stores {
+		if ca := st.CA(); ca != nil && ca.Path == file {
+			ca.Replace(rt.ssl.caCerts)
+			for _, f := range st.Files() {
+				dots += st.Instances(f)
+			}
+		}
+	}
+	if _, isNew := rt.ssl.newCAs[file]; isNew {
+		rt.ssl.newCAs[file] = rt.ssl.caCerts
+	}
+	rt.ssl.caFile, rt.ssl.caCerts = "", nil
+	return "Committing " + file + strings.Repeat(".", dots) + "\nSuccess!\n"
+}
+
+func (rt *Runtime) apiAbortSSLCAFile(args []string) string {
+	if len(args) != 1 {
+		return "'abort ssl ca-file' expects a filename\n"
+	}
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if rt.ssl.caCerts == nil {
+		return "No ongoing transaction!\n"
+	}
+	if rt.ssl.caFile != args[0] {
+		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to abort a transaction for '%s'\n", rt.ssl.caFile, args[0])
+	}
+	file := rt.ssl.caFile
+	rt.ssl.caFile, rt.ssl.caCerts = "", nil
+	return "Transaction aborted for certificate '" + file + "'!\n"
+}
+
+func (rt *Runtime) apiNewSSLCAFile(args []string) string {
+	if len(args) != 1 {
+		return "'new ssl ca-file' expects a filename\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	if _, known, _ := rt.caCerts(file); known {
+		return "CA file '" + file + "' already exists!\n"
+	}
+	if rt.ssl.newCAs == nil {
+		rt.ssl.newCAs = map[string][]*x509.Certificate{}
+	}
+	rt.ssl.newCAs[file] = []*x509.Certificate{}
+	return "New CA file created '" + file + "'!\n"
+}
+
+func (rt *Runtime) apiDelSSLCAFile(args []string) string {
+	if len(args) != 1 {
+		return "'del ssl ca-file' expects a CA file name\n"
+	}
+	file := args[0]
+	rt.ssl.mu.Lock()
+	defer rt.ssl.mu.Unlock()
+	_, known, used := rt.caCerts(file)
+	switch {
+	case used:
+		return "Can't remove the CA file: CA file '" + file + "' in use, can't be deleted!\n\n"
+	case !known:
+		return "Can't remove the CA file: CA file '" + file + "' doesn't exist!\n\n"
+	}
+	delete(rt.ssl.newCAs, file)
+	return "CA file '" + file + "' deleted!\n"
+}
+
+// apiShowSSLCrtList is "show ssl crt-list [-n] [<list>]": the crt-list
+// files and crt directories of the binds, or the lines one serves.
+func (rt *Runtime) apiShowSSLCrtList(args []string) string {
+	withLine := false
+	if len(args) > 0 && args[0] == "-n" {
+		withLine, args = true, args[1:]
+		if len(args) == 0 {
+			return "'show ssl crt-list -n' expects a filename or a directory\n"
+		}
+	}
+	seen := map[string]bool{}
+	var lists []string
+	for _, st := range rt.stores {
+		for _, l := range st.CrtLists() {
+			if !seen[l] {
+				seen[l] = true
+				lists = append(lists, l)
+			}
+		}
+	}
+	sort.Strings(lists)
+	if len(args) == 0 {
+		var b strings.Builder
+		for _, l := range lists {
+			b.WriteString(l + "\n")
+		}
+		return b.String()
+	}
+	list := crtListName(args[0])
+	if !seen[list] {
+		return "didn't find the specified filename\n"
+	}
+	var b strings.Builder
+	b.WriteString("# " + list + "\n")
+	for _, st := range rt.stores {
+		lines := st.CrtListLines(list)
+		if len(lines) == 0 {
+			continue
+		}
+		// Every bind of the list serves the same lines: one is shown.
+		for _, l := range lines {
+			b.WriteString(l.String(withLine) + "\n")
+		}
+		break
+	}
+	return b.String()
+}
+
+// crtListKnown says whether a bind serves list.
+func (rt *Runtime) crtListKnown(list string) bool {
+	for _, st := range rt.stores {
+		for _, l := range st.CrtLists() {
+			if l == list {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apiAddSSLCrtList is "add ssl crt-list <list> <cert>", or a payload of
+// crt-list lines: each certificate (served already, or created with "new
+// ssl cert" and committed) is served by every bind of the list from the
+// next handshake on. As in HAProxy the one-line form takes no options.
+func (rt *Runtime) apiAddSSLCrtList(cs *apiSession, args []string) string {
+	if len(args) < 1 || (len(args) < 2 && !cs.hasPayload) {
+		return "'add ssl crtlist' expects a filename and a certificate name\n"
+	}
+	list := crtListName(args[0])
+	if !rt.crtListKnown(list) {
+		return "Can't edit the crt-list: crt-list '" + list + "' does not exist!\n"
+	}
+	type line struct {
+		file              string
+		opts              map[string]string
+		optWords, filters []string
+	}
+	var lines []line
+	if cs.hasPayload {
+		for _, l := range strings.Split(cs.payload, "\n") {
+			if l = strings.TrimSpace(l); l == "" || l[0] == '#' {
+				continue
+			}
+			file, opts, words, filters, err := tlsconf.ParseCrtListLine(l)
+			if err != nil {
+				return "Can't edit the crt-list: " + err.Error() + "\n"
+			}
+			lines = append(lines, line{file, opts, words, filters})
+		}
+	} else {
+		lines = append(lines, line{file: args[1]})
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		c := rt.servedCert(l.file)
+		if c == nil {
+			rt.ssl.mu.Lock()
+			nc, isNew := rt.ssl.newCerts[l.file]
+			rt.ssl.mu.Unlock()
+			switch {
+			case !isNew:
+				return b.String() + "Can't edit the crt-list: certificate '" + l.file + "' does not exist!\n"
+			case nc == nil:
+				return b.String() + "Can't edit the crt-list: certificate '" + l.file + "' is empty!\n"
+			}
+			c = nc
+		}
+		b.WriteString("Inserting certificate '" + l.file + "' in crt-list '" + list + "'.\n")
+		for _, st := range rt.stores {
+			if _, err := st.AddCrtListLine(list, l.file, c, l.opts, l.optWords, l.filters); err != nil {
+				return b.String() + "Can't edit the crt-list: " + err.Error() + "\n"
+			}
+		}
+		// A certificate a bind serves is no longer a "new" one.
+		rt.ssl.mu.Lock()
+		delete(rt.ssl.newCerts, l.file)
+		rt.ssl.mu.Unlock()
+	}
+	return b.String() + "Success!\n"
+}
+
+// apiDelSSLCrtList is "del ssl crt-list <list> <cert>[:<line>]".
+func (rt *Runtime) apiDelSSLCrtList(args []string) string {
+	if len(args) < 2 {
+		return "'del ssl crtlist' expects a filename and a certificate name\n"
+	}
+	list, file, lineNo := crtListName(args[0]), args[1], 0
+	if i := strings.LastIndexByte(file, ':'); i >= 0 {
+		if n, err := strconv.Atoi(file[i+1:]); err == nil {
+			file, lineNo = file[:i], n
+		}
+	}
+	if !rt.crtListKnown(list) {
+		return "Can't delete the entry: crt-list '" + list + "' does not exist!\n"
+	}
+	var lines []int
+	for _, st := range rt.stores {
+		if ls := st.CrtListFileLines(list, file); len(ls) > 0 {
+			lines = ls
+			break
+		}
+	}
+	numbers := func() string {
+		s := make([]string, len(lines))
+		for i, n := range lines {
+			s[i] = strconv.Itoa(n)
+		}
+		return strings.Join(s, ", ")
+	}
+	switch {
+	case len(lines) == 0:
+		return "Can't delete the entry: certificate '" + file + "' can't be found in crt-list '" + list + "'!\n"
+	case lineNo == 0 && len(lines) > 1:
+		return "Can't delete the entry: found the certificate '" + file + "' in several entries, please specify a line number preceded by colons (" + numbers() + ")!\n"
+	case lineNo == 0:
+		lineNo = lines[0]
+	}
+	ok := false
+	for _, n := range lines {
+		ok = ok || n == lineNo
+	}
+	if !ok {
+		return "Can't delete the entry: found a certificate '" + file + "' but the line number is incorrect, please specify a correct line number preceded by colons (" + numbers() + ")!\n"
+	}
+	var where []string
+	for _, st := range rt.stores {
+		if st.IsDefault(list, lineNo) {
+			where = append(where, "\t- "+st.Where()+"\n")
+		}
+	}
+	if len(where) > 0 {
+		return "Can't delete the entry: certificate '" + file + "' cannot be deleted, it is used as default certificate by the following frontends:\n" + strings.Join(where, "") + "\n"
+	}
+	c := rt.servedCert(file)
+	for _, st := range rt.stores {
+		st.DelCrtListLine(list, lineNo)
+	}
+	if rt.servedCert(file) == nil && c != nil {
+		// Served no more, the certificate stays in memory (HAProxy's
+		// "Unused"), for another line or "del ssl cert".
+		rt.ssl.mu.Lock()
+		if rt.ssl.newCerts == nil {
+			rt.ssl.newCerts = map[string]*tls.Certificate{}
+		}
+		rt.ssl.newCerts[file] = c
+		rt.ssl.mu.Unlock()
+	}
+	return "Entry '" + file + "' deleted in crtlist '" + list + "'!\n"
+}
+
+// crtListName is a crt-list (or directory) named on the CLI, without the
+// trailing slashes HAProxy ignores.
+func crtListName(arg string) string {
+	if t := strings.TrimRight(arg, "/"); t != "" {
+		return t
+	}
+	return arg
 }

@@ -34,11 +34,13 @@ func (rt *Runtime) stateLine(p *model.Proxy, be *backend, i int, s *server, now 
 	if s.unix {
 		addr, port = s.addr, 0
 	}
-	return srvstate.StateLine{BackendID: p.ID, Backend: be.name, ServerID: id, Server: s.name, Addr: addr, SRVRecord: srvrec,
+	l := srvstate.StateLine{BackendID: p.ID, Backend: be.name, ServerID: id, Server: s.name, Addr: addr, SRVRecord: srvrec,
 		Op: st.StateOp(), Admin: st.Admin, UWeight: st.Weight, IWeight: st.InitialWeight,
 		SinceChange: int64(now.Sub(st.LastChange).Seconds()), CheckStatus: st.Check.Status,
 		CheckResult: st.Check.Status.Result(), Health: st.Health, CheckState: st.CheckState(),
-		ServerForcedID: forced, FQDN: fqdn, Port: port, UseSSL: b2i(s.tls != nil), CheckPort: s.cfg.Port}
+		ServerForcedID: forced, FQDN: fqdn, Port: port, UseSSL: b2i(s.tls != nil)}
+	s.probeStateFields(&l)
+	return l
 }
 
 // stateFilePath is the file backend p loads its servers' state from

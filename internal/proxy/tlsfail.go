@@ -24,6 +24,7 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, bl boundListener, err error) {
 	}
 	f := tlsfail.Classify(err, h, cfg)
 	bl.tlsFail.Add(f.Reason)
+	fe.stats.ssl.failed.Add(1)
 	if fe.rt.abuse != nil {
 		fe.rt.abuse.TLSFailure(fe.name, bl.label(), addrPort(tc.RemoteAddr()).Addr())
 	}

@@ -28,6 +28,15 @@ type Info struct {
 	Jobs, Listeners            int64
 	TotalBytesOut              int64
 	Tasks                      int64 // goroutines: the closest thing to HAProxy's tasks
+	// The TLS counters (MG 9.3 "show info"): connections, sessions per
+	// second, full handshakes ("key rate") per second on each side, and
+	// the share of resumed client sessions.
+	MaxSslConns, CurrSslConns, CumSslConns    int64
+	SslRate, SslRateLimit, MaxSslRate         int64
+	SslFrontendKeyRate, SslFrontendMaxKeyRate int64
+	SslFrontendSessionReuse                   int64
+	SslBackendKeyRate, SslBackendMaxKeyRate   int64
+	SslCacheLookups, SslCacheMisses           int64
 	// DroppedLogs adds up the log targets' lost lines. (HAProxy's
 	// CumRecvLogs counts lines received by log-forward sections, which
 	// Bulwark does not have: it stays 0.)
@@ -80,6 +89,9 @@ func (in *Info) Items() []InfoItem {
 	add(17, "CurrConns", "MGP", "u32", num(in.CurrConns))
 	add(18, "CumConns", "MCP", "u32", num(in.CumConns))
 	add(19, "CumReq", "MCP", "u32", num(in.CumReq))
+	add(20, "MaxSslConns", "MMP", "u32", num(in.MaxSslConns))
+	add(21, "CurrSslConns", "MGP", "u32", num(in.CurrSslConns))
+	add(22, "CumSslConns", "MCP", "u32", num(in.CumSslConns))
 	add(23, "Maxpipes", "CLP", "u32", num(0))
 	add(24, "PipesUsed", "MGP", "u32", num(0))
 	add(25, "PipesFree", "MGP", "u32", num(0))
@@ -89,7 +101,16 @@ func (in *Info) Items() []InfoItem {
 	add(29, "SessRate", "MRP", "u32", num(in.SessRate))
 	add(30, "SessRateLimit", "CLP", "u32", num(in.SessRateLimit))
 	add(31, "MaxSessRate", "MRP", "u32", num(in.MaxSessRate))
-	add(33, "SslRateLimit", "CLP", "u32", num(0))
+	add(32, "SslRate", "MRP", "u32", num(in.SslRate))
+	add(33, "SslRateLimit", "CLP", "u32", num(in.SslRateLimit))
+	add(34, "MaxSslRate", "MMP", "u32", num(in.MaxSslRate))
+	add(35, "SslFrontendKeyRate", "MGP", "u32", num(in.SslFrontendKeyRate))
+	add(36, "SslFrontendMaxKeyRate", "MMP", "u32", num(in.SslFrontendMaxKeyRate))
+	add(37, "SslFrontendSessionReuse_pct", "MGP", "u32", num(in.SslFrontendSessionReuse))
+	add(38, "SslBackendKeyRate", "MRP", "u32", num(in.SslBackendKeyRate))
+	add(39, "SslBackendMaxKeyRate", "MMP", "u32", num(in.SslBackendMaxKeyRate))
+	add(40, "SslCacheLookups", "MCP", "u32", num(in.SslCacheLookups))
+	add(41, "SslCacheMisses", "MCP", "u32", num(in.SslCacheMisses))
 	add(47, "Tasks", "MGP", "u32", num(in.Tasks))
 	add(50, "node", "COS", "str", str(in.Node))
 	if in.Description != "" {

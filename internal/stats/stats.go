@@ -87,6 +87,26 @@ type Row struct {
 	// AggServerStatus and AggCheckStatus are the backend's aggregated
 	// server states of 2.6 (always 0 there: the gauges are placeholders).
 	AggServerStatus, AggCheckStatus int64
+	// H1 are the counters of the HTTP/1 module (frontends and backends).
+	H1 H1Counters
+	// SSL are the ssl module's: TLS sessions established (of them
+	// resumed) and handshakes failed.
+	SSL SSLCounters
+}
+
+// SSLCounters are HAProxy 2.6's "ssl" stats module.
+type SSLCounters struct {
+	Sess, Reused, Failed int64
+}
+
+// H1Counters are HAProxy 2.6's "h1" stats module: the HTTP/1
+// connections and streams of a frontend (client side) or a backend
+// (server side) and the bytes they carried, spliced ones apart.
+type H1Counters struct {
+	OpenConns, OpenStreams   int64
+	TotalConns, TotalStreams int64
+	BytesIn, BytesOut        int64
+	SplicedIn, SplicedOut    int64
 }
 
 // Check is the last health check of a server.
@@ -108,7 +128,11 @@ func WriteCSV(w io.Writer, rows []Row, showAddr bool) error {
 	var b strings.Builder
 	b.WriteString("# ")
 	b.WriteString(strings.Join(Columns, ","))
-	b.WriteString(",-,\n")
+	b.WriteString(",-,")
+	for _, f := range ModuleFields {
+		b.WriteString(f.Name + ",")
+	}
+	b.WriteByte('\n')
 	for i := range rows {
 		for _, v := range rows[i].Values(showAddr) {
 			if v.IsStr {
@@ -118,7 +142,12 @@ func WriteCSV(w io.Writer, rows []Row, showAddr bool) error {
 			}
 			b.WriteByte(',')
 		}
-		b.WriteString("-,\n")
+		b.WriteString("-,")
+		for _, v := range rows[i].ModuleValues() {
+			b.WriteString(v.String())
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -165,6 +194,13 @@ func WriteTyped(w io.Writer, rows []Row, showAddr bool) error {
 			}
 			f := Fields[p]
 			fmt.Fprintf(&b, "%s.%d.%d.%d.%s.1:%s:%s:%s\n", obj, r.IID, rowID(r), p, f.Name, f.Tags, f.Type, oneLine(v.String()))
+		}
+		for i, v := range r.ModuleValues() {
+			if !v.Set {
+				continue
+			}
+			f := ModuleFields[i]
+			fmt.Fprintf(&b, "%s.%d.%d.%d.%s.1:%s:%s:%s\n", obj, r.IID, rowID(r), moduleBase+i, f.Name, f.Tags, f.Type, v.String())
 		}
 		b.WriteByte('\n')
 	}
@@ -229,6 +265,14 @@ func WriteJSON(w io.Writer, rows []Row, showAddr bool) error {
 			}
 			f := Fields[p]
 			line = append(line, jsonStat{ObjType: obj, ProxyID: r.IID, ID: rowID(r), Field: jsonField{p, f.Name},
+				ProcessNum: 1, Tags: tagsOf(f), Value: valueOf(f, v)})
+		}
+		for i, v := range r.ModuleValues() {
+			if !v.Set {
+				continue
+			}
+			f := ModuleFields[i]
+			line = append(line, jsonStat{ObjType: obj, ProxyID: r.IID, ID: rowID(r), Field: jsonField{moduleBase + i, f.Name},
 				ProcessNum: 1, Tags: tagsOf(f), Value: valueOf(f, v)})
 		}
 		out = append(out, line)

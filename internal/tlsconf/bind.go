@@ -73,6 +73,9 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	}
 	_, strict := b.Opts["strict-sni"]
 	st := &Store{crts: b.Certs, crtLists: b.CrtList, strictSNI: strict, opts: o}
+	if b.Pos.IsValid() {
+		st.where = fmt.Sprintf("%s:%d", b.Pos.File, b.Pos.Line)
+	}
 	st.lineConfig = func(e *certEntry) (*tls.Config, []string, error) {
 		merged := make(map[string]string, len(b.Opts)+len(e.opts))
 		for k, v := range b.Opts {
@@ -109,6 +112,9 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	}
 	if ignores {
 		base.GetConfigForClient = recordVerify(base, base.GetConfigForClient)
+	}
+	if st.ca = bindCAFile(b.Opts, o); st.ca != nil {
+		base.GetConfigForClient = withCA(base, st.ca, base.GetConfigForClient)
 	}
 	return &BindTLS{Config: base, Store: st, Warnings: append(warns, st.Warnings()...)}, nil
 }

@@ -63,6 +63,14 @@ type certEntry struct {
 	// fromCert says names come from the certificate (no crt-list
 	// filter): a replaced certificate brings its own.
 	fromCert bool
+	// list is the crt-list file (or crt directory) the entry comes from,
+	// "" for a crt file; line is its line in that file; optWords and
+	// filters are the line's options and SNI filters as written, for the
+	// runtime API's "show ssl crt-list".
+	list     string
+	line     int
+	optWords []string
+	filters  []string
 }
 
 // loadCertFile reads a PEM file holding a chain and, unless it holds the key
@@ -99,9 +107,19 @@ func loadCertFile(path string, o Options) (*tls.Certificate, []string, error) {
 	case now.Before(leaf.NotBefore):
 		warns = append(warns, fmt.Sprintf("certificate %s (%s) is not valid before %s", path, leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.RFC3339)))
 	}
-	for _, ext := range []string{".ocsp", ".sctl"} {
+	// "<crt>.ocsp" is stapled, as HAProxy does, once checked against the
+	// certificate and its issuer; a response that does not fit is left
+	// out with a warning rather than stapled.
+	if der, err := os.ReadFile(path + ".ocsp"); err == nil {
+		if _, err := CheckOCSP(der, leaf, Issuer(path, &cert)); err != nil {
+			warns = append(warns, fmt.Sprintf("%s.ocsp ignored: %v", path, err))
+		} else {
+			cert.OCSPStaple = der
+		}
+	}
+	for _, ext := range []string{".sctl"} {
 		if _, err := os.Stat(path + ext); err == nil {
-			warns = append(warns, fmt.Sprintf("%s%s ignored: Bulwark does not staple OCSP responses or send SCTs", path, ext))
+			warns = append(warns, fmt.Sprintf("%s%s ignored: Bulwark does not send SCTs", path, ext))
 		}
 	}
 	return &cert, warns, nil
@@ -194,7 +212,11 @@ func loadCrt(path string, o Options) ([]*certEntry, []string, error) {
 			return nil, nil, err
 		}
 		warns = append(warns, w...)
-		entries = append(entries, &certEntry{cert: c, source: f, names: certNames(c), fromCert: true})
+		e := &certEntry{cert: c, source: f, names: certNames(c), fromCert: true}
+		if fi.IsDir() {
+			e.list = full
+		}
+		entries = append(entries, e)
 	}
 	return entries, warns, nil
 }
@@ -240,9 +262,10 @@ func loadCrtList(path string, o Options) ([]*certEntry, []string, error) {
 			return nil, nil, fmt.Errorf("%s: %w", where, err)
 		}
 		warns = append(warns, w...)
-		e := &certEntry{cert: c, source: o.crtPath(file), neg: map[string]bool{}}
+		e := &certEntry{cert: c, source: o.crtPath(file), neg: map[string]bool{}, list: full, line: n, filters: filters}
 		if len(opts) > 0 {
 			e.opts = opts
+			e.optWords = optionWords(line)
 		}
 		for _, f := range filters {
 			f = strings.ToLower(f)
@@ -267,6 +290,13 @@ func loadCrtList(path string, o Options) ([]*certEntry, []string, error) {
 }
 
 func parseCrtListLine(line string) (file string, opts map[string]string, filters []string, err error) {
+	// A '#' starting a word starts a comment, as in HAProxy's crt-lists.
+	for i := 1; i < len(line); i++ {
+		if line[i] == '#' && (line[i-1] == ' ' || line[i-1] == '\t') {
+			line = strings.TrimSpace(line[:i])
+			break
+		}
+	}
 	fields := strings.Fields(line)
 	file, rest := fields[0], strings.TrimSpace(strings.TrimPrefix(line, fields[0]))
 	if strings.HasPrefix(rest, "[") {
@@ -298,4 +328,14 @@ func parseCrtListLine(line string) (file string, opts map[string]string, filters
 		}
 	}
 	return file, opts, strings.Fields(rest), nil
+}
+
+// optionWords are the words between the brackets of a crt-list line.
+func optionWords(line string) []string {
+	start := strings.IndexByte(line, '[')
+	end := strings.IndexByte(line, ']')
+	if start < 0 || end < start {
+		return nil
+	}
+	return strings.Fields(line[start+1 : end])
 }

@@ -28,6 +28,10 @@ type Store struct {
 	lineConfig func(e *certEntry) (*tls.Config, []string, error)
 
 	snap atomic.Pointer[snapshot]
+	// ca is the bind's replaceable CA file (runtime API), or nil.
+	ca *CAFile
+	// where is the bind line's "file:line", for the runtime API's words.
+	where string
 
 	mu    sync.Mutex // serialises Reload
 	warns []string
