@@ -47,7 +47,7 @@ var serverValued = map[string]bool{
 
 var unsupportedServerOpts = map[string]bool{
 	"max-reuse": true, "usesrc": true, "namespace": true,
-	"proto": true, "npn": true, "redir": true,
+	"npn": true, "redir": true,
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
@@ -157,10 +157,20 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 			o.CheckSNI = v.Text
 		case "check-alpn":
 			o.CheckALPN = v.Text
-		case "check-proto":
-			// Checks speak HTTP/1 only.
-			if v.Text != "h1" {
-				c.unsupported(v.Pos, "'check-proto %s' is not supported by bulwark (only h1)", v.Text)
+		case "proto", "check-proto":
+			// The multiplexers of servers: h1 and h2 (internal/h2up).
+			if !muxProtos[v.Text] {
+				c.ds.Alertf(v.Pos, "'%s %s' : '%s' :  unknown MUX protocol '%s'.", d.Name, d.Arg(0), name, v.Text)
+				continue
+			}
+			if v.Text != "h1" && v.Text != "h2" {
+				c.unsupported(v.Pos, "'%s %s' is not supported by bulwark (h1 and h2 are)", name, v.Text)
+				continue
+			}
+			if name == "proto" {
+				o.Proto, o.ProtoPos = v.Text, v.Pos
+			} else {
+				o.CheckProto = v.Text
 			}
 		case "agent-port":
 			n, err := strconv.Atoi(v.Text)
