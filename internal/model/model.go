@@ -486,7 +486,7 @@ type ServerOptions struct {
 	// ("check-proto") the health checks', the server's when "".
 	Proto, CheckProto string
 	ProtoPos          config.Pos
-	CheckSendProxy                 bool
+	CheckSendProxy    bool
 	// AgentPort, AgentAddr, AgentInter and AgentSend are the agent check's.
 	AgentPort  int
 	AgentAddr  string

@@ -141,4 +141,5 @@ backend be
 		t.Errorf("%d server connections in all, want them shared", n)
 	}
 }
+
 var _ = hpack.NewDecoder
