@@ -142,4 +142,286 @@ backend be
 	}
 }
 
-var _ = hpack.NewDecoder
+
+// gRPC end to end: an h2 client's request with "TE: trailers" reaches an
+// h2 server with it, and the server's trailers (grpc-status) come back
+// to the client after the streamed body.
+func TestH2ServerGRPCTrailers(t *testing.T) {
+	var seenTE, seenCT atomic.Value
+	baddr, _ := h2cServer(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		seenTE.Store(r.Header.Get("Te"))
+		seenCT.Store(r.Header.Get("Content-Type"))
+		io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+		w.WriteHeader(200)
+		w.Write([]byte{0, 0, 0, 0, 2, 'h', 'i'})
+		w.(http.Flusher).Flush()
+		w.Header().Set("Grpc-Status", "3")
+		w.Header().Set("Grpc-Message", "bad arg")
+	})
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 proto h2
+    default_backend be
+backend be
+    server s B proto h2
+`, "B", baddr))
+	client := priorKnowledge()
+	defer client.CloseIdleConnections()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/pkg.Svc/Call", strings.NewReader("\x00\x00\x00\x00\x01x"))
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("TE", "trailers")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || string(body) != "\x00\x00\x00\x00\x02hi" {
+		t.Fatalf("got %d %q %v", resp.StatusCode, body, err)
+	}
+	if g, m := resp.Trailer.Get("Grpc-Status"), resp.Trailer.Get("Grpc-Message"); g != "3" || m != "bad arg" {
+		t.Fatalf("trailers %v, want grpc-status 3 and its message", resp.Trailer)
+	}
+	if te, ct := seenTE.Load(), seenCT.Load(); te != "trailers" || ct != "application/grpc" {
+		t.Fatalf("server saw TE %q, content-type %q", te, ct)
+	}
+}
+
+// rawH2Server is an HTTP/2 server built on x/net's Framer that records
+// the frames it receives (and the decoded header fields) and answers as
+// its act function says.
+type rawH2Server struct {
+	addr   string
+	mu     sync.Mutex
+	frames []string
+	fields []string
+	conns  int
+}
+
+func newRawH2Server(t testing.TB, act func(fr *http2.Framer, f http2.Frame) bool) *rawH2Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rawH2Server{addr: ln.Addr().String()}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				pre := make([]byte, len(http2.ClientPreface))
+				if _, err := io.ReadFull(c, pre); err != nil || string(pre) != http2.ClientPreface {
+					return
+				}
+				fr := http2.NewFramer(c, c)
+				fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+				fr.AllowIllegalWrites = true
+				fr.WriteSettings()
+				for {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						return
+					}
+					s.record(f)
+					if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+						fr.WriteSettingsAck()
+					}
+					if !act(fr, f) {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return s
+}
+
+func (s *rawH2Server) record(f http2.Frame) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := f.Header()
+	d := fmt.Sprintf("%s/%d", h.Type, h.StreamID)
+	switch f := f.(type) {
+	case *http2.MetaHeadersFrame:
+		for _, hf := range f.Fields {
+			s.fields = append(s.fields, hf.Name+": "+hf.Value)
+		}
+		if f.StreamEnded() {
+			d += "/end"
+		}
+	case *http2.SettingsFrame:
+		f.ForeachSetting(func(st http2.Setting) error {
+			d += fmt.Sprintf(" %s=%d", st.ID, st.Val)
+			return nil
+		})
+	case *http2.GoAwayFrame:
+		d += " " + f.ErrCode.String()
+	case *http2.RSTStreamFrame:
+		d += " " + f.ErrCode.String()
+	case *http2.DataFrame:
+		d += fmt.Sprintf(" %q", f.Data())
+		if f.StreamEnded() {
+			d += "/end"
+		}
+	}
+	s.frames = append(s.frames, d)
+}
+
+func (s *rawH2Server) seen() (frames, fields string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.frames, "\n"), strings.Join(s.fields, "\n")
+}
+
+// respond writes a response head (and body, when not empty) on sid.
+func respond(fr *http2.Framer, sid uint32, status string, body string, extra ...string) {
+	var blk []byte
+	enc := hpack.NewEncoder(&sliceWriter{&blk})
+	enc.WriteField(hpack.HeaderField{Name: ":status", Value: status})
+	for i := 0; i+1 < len(extra); i += 2 {
+		enc.WriteField(hpack.HeaderField{Name: extra[i], Value: extra[i+1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: sid, BlockFragment: blk, EndHeaders: true, EndStream: body == ""})
+	if body != "" {
+		fr.WriteData(sid, true, []byte(body))
+	}
+}
+
+type sliceWriter struct{ b *[]byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
+
+// What the server receives: the SETTINGS of tune.h2.*, then the request
+// as HEADERS with the pseudo fields first and no connection-specific
+// field; the answer reaches an HTTP/1.1 client.
+func TestH2ServerRawRequestFrames(t *testing.T) {
+	s := newRawH2Server(t, func(fr *http2.Framer, f http2.Frame) bool {
+		if h, ok := f.(*http2.MetaHeadersFrame); ok {
+			respond(fr, h.StreamID, "201", "made", "content-length", "4", "x-r", "1")
+		}
+		return true
+	})
+	_, addr := startProxy(t, sub(`
+global
+    tune.h2.initial-window-size 32768
+    tune.h2.header-table-size 2048
+    tune.h2.max-frame-size 20000
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    option forwardfor
+    server s B proto h2
+`, "B", s.addr))
+	got := rawRequest(t, addr, "GET /x?y HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\nX-A: b\r\n\r\n", 3*time.Second)
+	if !strings.HasPrefix(got, "HTTP/1.1 201 ") || !strings.Contains(got, "\r\nx-r: 1\r\n") || !strings.HasSuffix(got, "made") {
+		t.Fatalf("client got %q", got)
+	}
+	frames, fields := s.seen()
+	if want := "SETTINGS/0 HEADER_TABLE_SIZE=2048 ENABLE_PUSH=0 INITIAL_WINDOW_SIZE=32768 MAX_FRAME_SIZE=20000"; !strings.HasPrefix(frames, want) {
+		t.Errorf("first frame:\n%s\nwant %s", frames, want)
+	}
+	if !strings.Contains(frames, "HEADERS/1/end") {
+		t.Errorf("frames:\n%s", frames)
+	}
+	if want := ":method: GET\n:scheme: http\n:authority: h.test\n:path: /x?y\nx-a: b\nx-forwarded-for: 127.0.0.1"; fields != want {
+		t.Errorf("fields:\n%s\nwant\n%s", fields, want)
+	}
+}
+
+// A server that resets the stream, says GOAWAY, breaks the protocol or
+// dies mid-response: the client gets HAProxy's 502 (or a cut response
+// once the head went out), never a hang.
+func TestH2ServerFailures(t *testing.T) {
+	cases := []struct {
+		name string
+		act  func(fr *http2.Framer, f http2.Frame) bool
+		want string // prefix of the client's answer
+	}{
+		{"rst", func(fr *http2.Framer, f http2.Frame) bool {
+			if h, ok := f.(*http2.MetaHeadersFrame); ok {
+				fr.WriteRSTStream(h.StreamID, http2.ErrCodeInternal)
+			}
+			return true
+		}, "HTTP/1.1 502 "},
+		{"goaway", func(fr *http2.Framer, f http2.Frame) bool {
+			if _, ok := f.(*http2.MetaHeadersFrame); ok {
+				fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+			}
+			return true
+		}, "HTTP/1.1 502 "},
+		{"bad-frame", func(fr *http2.Framer, f http2.Frame) bool {
+			if _, ok := f.(*http2.MetaHeadersFrame); ok {
+				fr.WriteData(0, false, []byte("x")) // DATA on stream 0
+			}
+			return true
+		}, "HTTP/1.1 502 "},
+		{"bad-field", func(fr *http2.Framer, f http2.Frame) bool {
+			if h, ok := f.(*http2.MetaHeadersFrame); ok {
+				respond(fr, h.StreamID, "200", "x", "connection", "close")
+			}
+			return true
+		}, "HTTP/1.1 502 "},
+		{"die", func(fr *http2.Framer, f http2.Frame) bool {
+			_, ok := f.(*http2.MetaHeadersFrame)
+			return !ok
+		}, "HTTP/1.1 502 "},
+		{"die-mid-body", func(fr *http2.Framer, f http2.Frame) bool {
+			if h, ok := f.(*http2.MetaHeadersFrame); ok {
+				var blk []byte
+				enc := hpack.NewEncoder(&sliceWriter{&blk})
+				enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: h.StreamID, BlockFragment: blk, EndHeaders: true})
+				fr.WriteData(h.StreamID, false, []byte("part"))
+				return false
+			}
+			return true
+		}, "HTTP/1.1 200 "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newRawH2Server(t, tc.act)
+			_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    retries 0
+    server s B proto h2
+`, "B", s.addr))
+			start := time.Now()
+			got := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 4*time.Second)
+			if !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("client got %q, want %q...", got, tc.want)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("answer after %v", d)
+			}
+			if tc.name == "die-mid-body" && (strings.HasSuffix(got, "0\r\n\r\n") || !strings.Contains(got, "part")) {
+				t.Fatalf("cut response passed as complete: %q", got)
+			}
+			frames, _ := s.seen()
+			if tc.name == "bad-frame" {
+				time.Sleep(50 * time.Millisecond)
+				if frames, _ = s.seen(); !strings.Contains(frames, "GOAWAY/0 PROTOCOL_ERROR") {
+					t.Errorf("no GOAWAY for the bad frame:\n%s", frames)
+				}
+			}
+		})
+	}
+}
