@@ -142,7 +142,6 @@ backend be
 	}
 }
 
-
 // gRPC end to end: an h2 client's request with "TE: trailers" reaches an
 // h2 server with it, and the server's trailers (grpc-status) come back
 // to the client after the streamed body.
