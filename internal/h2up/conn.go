@@ -102,12 +102,16 @@ type Conn struct {
 	peerMax        int
 	sendConn       int64
 	recvConn       int64
-	goaway         bool
-	dead           bool
-	err            error
-	closing        bool
-	wdone          chan struct{}
-	rdone          chan struct{}
+	// settled: the server's SETTINGS arrived. Body bytes wait for them: a
+	// server that announces a window smaller than the default counts what
+	// was sent before against it (Go's does, with FLOW_CONTROL_ERROR).
+	settled bool
+	goaway  bool
+	dead    bool
+	err     error
+	closing bool
+	wdone   chan struct{}
+	rdone   chan struct{}
 }
 
 type outWriter struct{ c *Conn }
@@ -473,6 +477,7 @@ func (h *Conn) settings(f *http2.SettingsFrame) error {
 	if err != nil {
 		return err
 	}
+	h.settled = true
 	for _, st := range h.streams {
 		st.cond.Broadcast()
 	}

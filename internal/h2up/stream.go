@@ -397,7 +397,7 @@ func (st *Stream) sendData(b []byte, end bool) error {
 				return err
 			}
 			n = int(min(int64(len(b)), st.sendWin, h.sendConn, int64(h.peerMax)))
-			if (n > 0 || len(b) == 0) && len(h.out) < outLimit {
+			if (n > 0 || len(b) == 0) && len(h.out) < outLimit && (h.settled || len(b) == 0) {
 				break
 			}
 			h.wcond.Broadcast()

@@ -424,3 +424,109 @@ backend be
 		})
 	}
 }
+
+// Health checks over HTTP/2: a "proto h2" server's own, and "check-proto
+// h2" on a server whose traffic is HTTP/1.1. The h2 server sees the
+// check as an HTTP/2 request; a failing status takes the server down.
+func TestH2ServerChecks(t *testing.T) {
+	var seen sync.Map
+	var status atomic.Int32
+	status.Store(200)
+	baddr, _ := h2cServer(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Method+" "+r.URL.Path+" "+r.Proto, true)
+		w.WriteHeader(int(status.Load()))
+	})
+	var mu sync.Mutex
+	var logs []string
+	startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be1
+backend be1
+    option httpchk GET /health1
+    option log-health-checks
+    server s B proto h2 check inter 20ms rise 1 fall 1
+backend be2
+    option httpchk GET /health2 HTTP/1.1
+    option log-health-checks
+    server s B check check-proto h2 inter 20ms rise 1 fall 1
+`, "B", baddr), Options{ProxyLog: func(proxy, level, msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		logs = append(logs, proxy+"|"+msg)
+	}})
+	count := func(sub string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, l := range logs {
+			if strings.Contains(l, sub) {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, func() bool {
+		_, a := seen.Load("GET /health1 HTTP/2.0")
+		_, b := seen.Load("GET /health2 HTTP/2.0")
+		return a && b
+	}, "both checks over HTTP/2")
+	status.Store(503)
+	waitFor(t, func() bool {
+		return count("be1|Server be1/s is DOWN, reason: Layer7 wrong status, code: 503") == 1 &&
+			count("be2|Server be2/s is DOWN, reason: Layer7 wrong status, code: 503") == 1
+	}, "both servers down on 503")
+	status.Store(200)
+	waitFor(t, func() bool {
+		return count("Health check for server be1/s succeeded, reason: Layer7 check passed, code: 200") >= 1 &&
+			count("Health check for server be2/s succeeded, reason: Layer7 check passed, code: 200") >= 1
+	}, "both servers back up")
+}
+
+// Bodies larger than every flow-control window, both ways: the server
+// opens a small window for uploads, Bulwark a small one for responses
+// (tune.h2.initial-window-size), and the bytes arrive whole.
+func TestH2ServerFlowControl(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
+	baddr, _ := h2cServer(t, &http2.Server{MaxUploadBufferPerStream: 16384, MaxUploadBufferPerConnection: 65535},
+		func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			if r.URL.Path == "/up" {
+				fmt.Fprint(w, len(b), " ", string(b) == big)
+				return
+			}
+			io.WriteString(w, big)
+		})
+	_, addr := startProxy(t, sub(`
+global
+    tune.h2.initial-window-size 16384
+`+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s B proto h2
+`, "B", baddr))
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	go io.WriteString(c, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: "+fmt.Sprint(len(big))+"\r\n\r\n"+big)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != fmt.Sprint(len(big), " true") {
+		t.Fatalf("upload: %q", b)
+	}
+	io.WriteString(c, "GET /down HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = io.ReadAll(resp.Body)
+	if err != nil || string(b) != big {
+		t.Fatalf("download: %d bytes, %v", len(b), err)
+	}
+}
