@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -528,5 +529,33 @@ backend be
 	b, err = io.ReadAll(resp.Body)
 	if err != nil || string(b) != big {
 		t.Fatalf("download: %d bytes, %v", len(b), err)
+	}
+}
+
+// "ssl alpn h2,http/1.1": HTTP/2 when the server's ALPN chose h2, and
+// HTTP/1.1 on the same backend when the list offers only http/1.1.
+func TestH2ServerALPN(t *testing.T) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	defer ts.Close()
+	baddr := ts.Listener.Addr().String()
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    use_backend be1 if { path /h2 }
+    default_backend be2
+backend be1
+    server s B ssl verify none alpn h2,http/1.1
+backend be2
+    server s B ssl verify none alpn http/1.1
+`, "B", baddr))
+	for path, want := range map[string]string{"/h2": "HTTP/2.0", "/h1": "HTTP/1.1"} {
+		got := rawRequest(t, addr, "GET "+path+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 3*time.Second)
+		if !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.HasSuffix(got, want) {
+			t.Errorf("%s: %q, want the server to see %s", path, got, want)
+		}
 	}
 }
