@@ -444,10 +444,12 @@ frontend fe
     bind 127.0.0.1:0
     default_backend be1
 backend be1
+    timeout check 2s
     option httpchk GET /health1
     option log-health-checks
     server s B proto h2 check inter 20ms rise 1 fall 1
 backend be2
+    timeout check 2s
     option httpchk GET /health2 HTTP/1.1
     option log-health-checks
     server s B check check-proto h2 inter 20ms rise 1 fall 1
@@ -473,9 +475,16 @@ backend be2
 		return a && b
 	}, "both checks over HTTP/2")
 	status.Store(503)
+	defer func() {
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("logs:\n%s", strings.Join(logs, "\n"))
+			mu.Unlock()
+		}
+	}()
 	waitFor(t, func() bool {
 		return count("be1|Server be1/s is DOWN, reason: Layer7 wrong status, code: 503") == 1 &&
-			count("be2|Server be2/s is DOWN, reason: Layer7 wrong status, code: 503") == 1
+			count("be2|Server be2/s is DOWN, reason: Layer7 wrong status, code: 503") == 1 && count("timeout") == 0
 	}, "both servers down on 503")
 	status.Store(200)
 	waitFor(t, func() bool {
