@@ -16,6 +16,7 @@
 package h2up
 
 import (
+	"bufio"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -108,6 +109,10 @@ type Conn struct {
 	settled bool
 	goaway  bool
 	dead    bool
+	// writing: a goroutine is writing the queue (the writer, or a stream
+	// in flush); wlast is when the write deadline was last pushed.
+	writing bool
+	wlast   time.Time
 	err     error
 	closing bool
 	wdone   chan struct{}
@@ -145,7 +150,9 @@ func New(c net.Conn, cfg Config) *Conn {
 	h := &Conn{c: c, cfg: cfg, streams: map[uint32]*Stream{}, nextID: 1, peerWin: 65535, peerMax: 16384,
 		sendConn: 65535, recvConn: 65535, wdone: make(chan struct{}), rdone: make(chan struct{})}
 	h.wcond.L = &h.mu
-	h.fr = http2.NewFramer(nil, c)
+	// The Framer reads a frame's header and payload with two reads: a
+	// buffer turns a response's HEADERS and DATA into one system call.
+	h.fr = http2.NewFramer(nil, bufio.NewReaderSize(c, 16<<10))
 	h.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
 	h.fr.ReadMetaHeaders = hpack.NewDecoder(cfg.HeaderTableSize, nil)
 	h.fr.ReadMetaHeaders.SetMaxStringLength(cfg.MaxHeaderList)
@@ -261,23 +268,22 @@ func (h *Conn) NewStream(raw bool) (*Stream, error) {
 	if !h.usable() || h.active >= h.limit() {
 		return nil, ErrUnusable
 	}
-	st := &Stream{c: h, id: h.nextID, raw: raw, sendWin: h.peerWin, recvWin: int64(h.cfg.InitialWindowSize), declLen: -1}
+	// The id is given when the HEADERS go (sendHeaders).
+	st := &Stream{c: h, raw: raw, sendWin: h.peerWin, recvWin: int64(h.cfg.InitialWindowSize), declLen: -1}
 	st.cond.L = &h.mu
-	h.nextID += 2
-	h.streams[st.id] = st
 	h.active++
 	h.total++
 	return st, nil
 }
 
+// writeLoop sends what is queued while no stream writes inline (flush):
+// control frames the reader queues, and bodies past outLimit.
 func (h *Conn) writeLoop() {
 	defer close(h.wdone)
-	var wlast time.Time
-	wto := h.cfg.WriteTimeout
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for {
-		for len(h.out) == 0 && !h.dead && !h.closing {
+		for (len(h.out) == 0 && !h.dead && !h.closing) || (h.writing && !h.dead) {
 			h.wcond.Wait()
 		}
 		if len(h.out) == 0 || h.dead {
@@ -288,32 +294,58 @@ func (h *Conn) writeLoop() {
 			h.mu.Unlock()
 			runtime.Gosched()
 			h.mu.Lock()
-		}
-		buf := h.out
-		h.out, h.spare = h.spare[:0], nil
-		h.mu.Unlock()
-		if wto > 0 {
-			if now := time.Now(); now.Sub(wlast) > wto/4 {
-				h.c.SetWriteDeadline(now.Add(wto))
-				wlast = now
+			if h.writing || h.dead || len(h.out) == 0 {
+				continue
 			}
 		}
-		_, err := h.c.Write(buf)
-		h.mu.Lock()
-		h.spare = buf[:0]
-		if err != nil {
-			h.mu.Unlock()
-			h.die(ErrGone)
-			h.mu.Lock()
+		if !h.writeOut() {
 			return
 		}
-		for _, st := range h.streams {
-			if st.waiting {
-				st.cond.Broadcast()
-			}
-		}
-		h.wcond.Broadcast()
 	}
+}
+
+// flush writes what is queued from the calling goroutine, saving the
+// hand-off to the writer goroutine (a wake-up each way per request)
+// when no write is under way; mu held.
+func (h *Conn) flush() {
+	if h.writing || len(h.out) == 0 || h.dead || h.closing {
+		h.wcond.Broadcast()
+		return
+	}
+	h.writeOut()
+}
+
+// writeOut writes the queue, mu held (released during the write). It
+// reports false once the connection failed.
+func (h *Conn) writeOut() bool {
+	h.writing = true
+	buf := h.out
+	h.out, h.spare = h.spare[:0], nil
+	h.mu.Unlock()
+	if wto := h.cfg.WriteTimeout; wto > 0 {
+		if now := time.Now(); now.Sub(h.wlast) > wto/4 {
+			h.c.SetWriteDeadline(now.Add(wto))
+			h.wlast = now
+		}
+	}
+	_, err := h.c.Write(buf)
+	h.mu.Lock()
+	h.writing = false
+	h.spare = buf[:0]
+	if err != nil {
+		h.mu.Unlock()
+		h.die(ErrGone)
+		h.mu.Lock()
+		h.wcond.Broadcast()
+		return false
+	}
+	for _, st := range h.streams {
+		if st.waiting {
+			st.cond.Broadcast()
+		}
+	}
+	h.wcond.Broadcast()
+	return true
 }
 
 // ctl reports whether a control frame may be queued; past ctlLimit the

@@ -107,3 +107,37 @@ func TestH2upGoServer(t *testing.T) {
 		t.Errorf("active %d after all closed", a)
 	}
 }
+
+// Streams opened in one order and written in the other: the ids go in
+// the order of the HEADERS (a lower id sent after a higher one is a
+// closed stream to the server, which then ends the connection).
+func TestH2upStreamIDsInSendOrder(t *testing.T) {
+	addr := goServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+	h := dial(t, addr, Config{})
+	a, err := h.NewStream(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.NewStream(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		st   *Stream
+		path string
+	}{{b, "/b"}, {a, "/a"}} {
+		c.st.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c.st, "GET "+c.path+" HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c.st), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != c.path {
+			t.Fatalf("%s: %q", c.path, body)
+		}
+		c.st.Close()
+	}
+}

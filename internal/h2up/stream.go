@@ -146,6 +146,7 @@ func (st *Stream) Read(p []byte) (int, error) {
 		return 0, st.opErr("read", st.rerr)
 	}
 	if st.closed {
+
 		return 0, st.opErr("read", net.ErrClosed)
 	}
 	return 0, io.EOF
@@ -180,6 +181,12 @@ func (st *Stream) giveBack() {
 func (st *Stream) Write(p []byte) (int, error) {
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
+	// What the write queued goes out at its end, in one write.
+	defer func() {
+		st.c.mu.Lock()
+		st.c.flush()
+		st.c.mu.Unlock()
+	}()
 	n := len(p)
 	for len(p) > 0 {
 		switch st.ws {
@@ -339,6 +346,10 @@ func (st *Stream) sendable() error {
 		return st.opErr("write", net.ErrClosed)
 	case st.wclosed:
 		return st.opErr("write", ErrReset)
+	case st.id == 0 && (h.goaway || h.closing || h.nextID >= 1<<31-1):
+		// Not opened yet, and the connection takes no new stream: it
+		// may go on another one.
+		return st.opErr("write", ErrRefused)
 	}
 	return nil
 }
@@ -353,7 +364,10 @@ func (st *Stream) sendHeaders(blk []byte, end bool) error {
 		if err := st.sendable(); err != nil {
 			return err
 		}
-		if len(h.out) < outLimit {
+		// A request head is not held back: only the streams opened so
+		// far are woken when the queue drains (bounded by maxHead a
+		// stream and the streams allowed).
+		if len(h.out) < outLimit || st.id == 0 {
 			break
 		}
 		h.wcond.Broadcast()
@@ -363,6 +377,16 @@ func (st *Stream) sendHeaders(blk []byte, end bool) error {
 		if !ok {
 			return st.opErr("write", os.ErrDeadlineExceeded)
 		}
+	}
+	if st.id == 0 {
+		// The stream is opened now: its id follows the ids of the
+		// streams whose HEADERS went before, as RFC 9113 section 5.1.1
+		// requires (a lower id sent later is a closed stream to the
+		// server).
+		st.id = h.nextID
+		h.nextID += 2
+		h.streams[st.id] = st
+		st.sendWin = h.peerWin
 	}
 	first := true
 	for first || len(blk) > 0 {
@@ -380,7 +404,6 @@ func (st *Stream) sendHeaders(blk []byte, end bool) error {
 		st.wclosed = true
 	}
 	st.sentHead = true
-	h.wcond.Broadcast()
 	return nil
 }
 
@@ -413,7 +436,6 @@ func (st *Stream) sendData(b []byte, end bool) error {
 		st.sendWin -= int64(n)
 		h.sendConn -= int64(n)
 		b = b[n:]
-		h.wcond.Broadcast()
 		if last {
 			st.wclosed = true
 			return nil
@@ -630,7 +652,7 @@ func (st *Stream) Close() error {
 		return nil
 	}
 	st.closed = true
-	if (!st.wclosed || !st.rclosed) && st.rerr == nil && !h.dead && h.ctl() {
+	if st.id != 0 && (!st.wclosed || !st.rclosed) && st.rerr == nil && !h.dead && h.ctl() {
 		h.wfr.WriteRSTStream(st.id, http2.ErrCodeCancel)
 		h.wcond.Broadcast()
 	}
@@ -638,10 +660,10 @@ func (st *Stream) Close() error {
 	if st.timer != nil {
 		st.timer.Stop()
 	}
-	if h.streams[st.id] == st {
+	if st.id != 0 && h.streams[st.id] == st {
 		delete(h.streams, st.id)
-		h.active--
 	}
+	h.active--
 	st.in, st.off = nil, 0
 	idle := h.active == 0
 	h.mu.Unlock()
