@@ -91,7 +91,6 @@ type Conn struct {
 	out     []byte
 	spare   []byte
 	wfr     *http2.Framer // writes into out, under mu
-	hblk    []byte
 	streams map[uint32]*Stream
 	nextID  uint32
 	active  int

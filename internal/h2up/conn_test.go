@@ -1,5 +1,7 @@
 package h2up
 
+//lint:file-ignore SA1019 golang.org/x/net/http2's server is the independent HTTP/2 implementation these tests use on purpose.
+
 import (
 	"bufio"
 	"io"

@@ -254,10 +254,3 @@ func (p *h2Pool) shut(stop bool) {
 		c.Close()
 	}
 }
-
-// len is the number of connections (tests).
-func (p *h2Pool) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.conns)
-}

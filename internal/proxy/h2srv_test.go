@@ -415,10 +415,9 @@ backend be
 			if tc.name == "die-mid-body" && (strings.HasSuffix(got, "0\r\n\r\n") || !strings.Contains(got, "part")) {
 				t.Fatalf("cut response passed as complete: %q", got)
 			}
-			frames, _ := s.seen()
 			if tc.name == "bad-frame" {
 				time.Sleep(50 * time.Millisecond)
-				if frames, _ = s.seen(); !strings.Contains(frames, "GOAWAY/0 PROTOCOL_ERROR") {
+				if frames, _ := s.seen(); !strings.Contains(frames, "GOAWAY/0 PROTOCOL_ERROR") {
 					t.Errorf("no GOAWAY for the bad frame:\n%s", frames)
 				}
 			}
