@@ -4,6 +4,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -566,4 +567,62 @@ backend be2
 			t.Errorf("%s: %q, want the server to see %s", path, got, want)
 		}
 	}
+}
+
+// A server that sends past the stream's window is stopped with
+// RST_STREAM FLOW_CONTROL_ERROR (what a stream buffers stays bounded);
+// a client that resets its h2 stream has the server's stream reset too
+// (CANCEL), not left running.
+func TestH2ServerWindowAndCancel(t *testing.T) {
+	s := newRawH2Server(t, func(fr *http2.Framer, f http2.Frame) bool {
+		h, ok := f.(*http2.MetaHeadersFrame)
+		if !ok {
+			return true
+		}
+		var blk []byte
+		enc := hpack.NewEncoder(&sliceWriter{&blk})
+		enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: h.StreamID, BlockFragment: blk, EndHeaders: true})
+		for _, hf := range h.Fields {
+			if hf.Name == ":path" && hf.Value == "/flood" {
+				chunk := make([]byte, 16384)
+				for i := 0; i < 5; i++ { // 80 KiB against a 64 KiB window
+					fr.WriteData(h.StreamID, false, chunk)
+				}
+			}
+		}
+		return true
+	})
+	px, _ := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    bind 127.0.0.1:0 proto h2
+    default_backend be
+backend be
+    server s B proto h2
+`, "B", s.addr))
+	addrs := px.Current().Addrs()
+	got := rawRequest(t, addrs[0].String(), "GET /flood HTTP/1.1\r\nHost: h\r\n\r\n", 3*time.Second)
+	if !strings.HasPrefix(got, "HTTP/1.1 200") || strings.HasSuffix(got, "0\r\n\r\n") {
+		t.Fatalf("flood: client got %d bytes, %q...", len(got), got[:min(len(got), 40)])
+	}
+	waitFor(t, func() bool {
+		frames, _ := s.seen()
+		return strings.Contains(frames, "RST_STREAM/1 FLOW_CONTROL_ERROR")
+	}, "RST_STREAM FLOW_CONTROL_ERROR for the flood")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addrs[1].String()+"/hang", nil)
+	client := priorKnowledge()
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel() // RST_STREAM from the client while the body is awaited
+	resp.Body.Close()
+	waitFor(t, func() bool {
+		frames, _ := s.seen()
+		return strings.Contains(frames, " CANCEL")
+	}, "RST_STREAM CANCEL to the server after the client's reset")
 }
