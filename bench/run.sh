@@ -12,7 +12,7 @@
 # IDLE_CONNS (default 10000, or fewer when `ulimit -n` cannot be raised
 # enough: the proxy needs two descriptors per idle client), RATE_DELAY_MS
 # (per-connection think time of the rate-limited case, default 4),
-# BASE_PORT (default 18400; uses 6 ports),
+# BASE_PORT (default 18400; uses 8 ports),
 # CASES (space-separated subset of case names), BENCH_RT (1 = run proxy,
 # wrk and nginx under SCHED_FIFO priority 10 so that other work on the
 # machine cannot delay their wake-ups; default 1 when root, else 0).
@@ -29,7 +29,7 @@ DURATION=${DURATION:-5}
 REPS=${REPS:-3}
 RATE_DELAY_MS=${RATE_DELAY_MS:-4}
 BASE_PORT=${BASE_PORT:-18400}
-ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l4_small l4_1m h2_tls l7_gzip_100k tls_new_p256 tls_new_rsa2048 tls_ka idle"
+ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l7_ka_50_h2srv l4_small l4_1m h2_tls l7_gzip_100k tls_new_p256 tls_new_rsa2048 tls_ka idle"
 CASES=${CASES:-$ALL_CASES}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -137,7 +137,9 @@ TCP_PORT=$((BASE_PORT + 2))
 TLS_PORT=$((BASE_PORT + 3))
 GZIP_PORT=$((BASE_PORT + 4))
 RSA_PORT=$((BASE_PORT + 5))
-for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT $GZIP_PORT $RSA_PORT; do
+NGX_H2_PORT=$((BASE_PORT + 6))
+H2SRV_PORT=$((BASE_PORT + 7))
+for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT $GZIP_PORT $RSA_PORT $NGX_H2_PORT $H2SRV_PORT; do
 	port_free "$p" || die "port $p is in use (set BASE_PORT)"
 done
 
@@ -176,6 +178,12 @@ http {
 		location = / { return 200 "hello\n"; }
 		location = /1m.bin { root $TMP/www; }
 		location = /100k.txt { root $TMP/www; default_type text/plain; }
+	}
+	# HTTP/2 in clear text, prior knowledge ("server ... proto h2").
+	server {
+		listen 127.0.0.1:$NGX_H2_PORT http2 backlog=4096;
+		http2_max_requests 100000000;
+		location = / { return 200 "hello\n"; }
 	}
 }
 EOF
@@ -240,6 +248,14 @@ frontend fe_tls_rsa
     bind 127.0.0.1:$RSA_PORT ssl crt $TMP/bench-rsa.pem alpn http/1.1
     default_backend be_http
 
+# HTTP/1.1 clients, HTTP/2 to the server: streams on shared connections.
+frontend fe_h2srv
+    bind 127.0.0.1:$H2SRV_PORT
+    default_backend be_h2srv
+
+backend be_h2srv
+    server nginx 127.0.0.1:$NGX_H2_PORT proto h2
+
 frontend fe_tcp
     mode tcp
     bind 127.0.0.1:$TCP_PORT
@@ -275,7 +291,7 @@ start_proxy() { # name
 	PIDS+=("$PROXY_PID")
 	wait_listen "$HTTP_PORT" "$PROXY_PID" && wait_listen "$TCP_PORT" "$PROXY_PID" &&
 		wait_listen "$TLS_PORT" "$PROXY_PID" && wait_listen "$GZIP_PORT" "$PROXY_PID" &&
-		wait_listen "$RSA_PORT" "$PROXY_PID" ||
+		wait_listen "$RSA_PORT" "$PROXY_PID" && wait_listen "$H2SRV_PORT" "$PROXY_PID" ||
 		die "$1 did not start (see $OUT/$1.log)"
 }
 
@@ -291,6 +307,7 @@ wrk_args() {
 	l7_ka_256) echo "http $HTTP_PORT / -c256" ;;
 	l7_ka_50_rate) echo "http $HTTP_PORT / -c50 -s $TMP/delay.lua" ;;
 	l7_close) echo "http $HTTP_PORT / -c50 -s $TMP/close.lua" ;;
+	l7_ka_50_h2srv) echo "http $H2SRV_PORT / -c50" ;;
 	l4_small) echo "http $TCP_PORT / -c50" ;;
 	l4_1m) echo "http $TCP_PORT /1m.bin -c8" ;;
 	l7_gzip_100k) echo "http $GZIP_PORT /100k.txt -c8 -s $TMP/gzip.lua" ;;

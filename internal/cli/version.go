@@ -96,7 +96,7 @@ func printVersion(w io.Writer, level int) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Available multiplexer protocols :")
 	fmt.Fprintln(w, "(protocols marked as <default> cannot be specified using 'proto' keyword)")
-	fmt.Fprintln(w, "  <default> : mode=HTTP  side=FE     mux=H2    (ALPN h2 on 'bind ... ssl')")
+	fmt.Fprintln(w, "         h2 : mode=HTTP  side=FE|BE  mux=H2    (ALPN h2 on 'bind ... ssl' and 'server ... ssl')")
 	fmt.Fprintln(w, "  <default> : mode=HTTP  side=FE|BE  mux=H1")
 	fmt.Fprintln(w, "  <default> : mode=TCP   side=FE|BE  mux=PASS")
 	fmt.Fprintln(w)

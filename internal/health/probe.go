@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"bulwark/internal/h2up"
 	"bulwark/internal/socks4"
 	"bulwark/internal/srvstate"
 )
@@ -50,6 +51,11 @@ type Target struct {
 	// port): connect rules with "default" handshake with it.
 	TLS       *tls.Config
 	SendProxy string // "v1", "v2" or "": check-send-proxy
+	// Proto is "h2" when HTTP checks of the default connect speak HTTP/2
+	// ("check-proto h2", else the server's "proto h2").
+	Proto string
+	// H2 is what an HTTP/2 check connection announces (tune.h2.*).
+	H2 h2up.Config
 	// State is the X-Haproxy-Server-State header of "http-check
 	// send-state"; nil sends none.
 	State func() string
@@ -316,7 +322,47 @@ func (r *probeRun) connect(rule *Rule, delack bool) bool {
 		}
 		r.conn, r.tls = tc, true
 	}
+	proto := c.Proto
+	if proto == "" && c.Default {
+		proto = r.t.Proto
+	}
+	if tc, ok := r.conn.(*tls.Conn); ok && proto == "" && tc.ConnectionState().NegotiatedProtocol == "h2" {
+		proto = "h2"
+	}
+	if proto == "h2" && r.s.Kind == KindHTTP {
+		r.startH2()
+	}
 	return true
+}
+
+// h2CheckConn is an HTTP check's stream on its own HTTP/2 connection:
+// the request is written and the response read as HTTP/1.1 (h2up), the
+// body up to the end of the stream.
+type h2CheckConn struct {
+	*h2up.Stream
+	cc *h2up.Conn
+}
+
+func (c h2CheckConn) Close() error {
+	c.Stream.Close()
+	return c.cc.Close()
+}
+
+// startH2 turns the connection into an HTTP/2 one with one stream for
+// the check. The stream's deadline replaces the socket's: the reader
+// goroutine under it must not see a timeout the check has to report.
+func (r *probeRun) startH2() {
+	dl := time.Now().Add(r.t.Timeout)
+	r.conn.SetDeadline(time.Time{})
+	cfg := r.t.H2
+	cc := h2up.New(r.conn, cfg)
+	st, err := cc.NewStream(true)
+	if err != nil {
+		cc.Close()
+		return
+	}
+	st.SetDeadline(dl)
+	r.conn = h2CheckConn{Stream: st, cc: cc}
 }
 
 func (r *probeRun) send(rule *Rule) bool {

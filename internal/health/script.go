@@ -77,6 +77,9 @@ type ConnectRule struct {
 	ViaSocks4 bool
 	// Linger closes the connection cleanly instead of with a reset.
 	Linger bool
+	// Proto is "h2" for an HTTP check over HTTP/2 ("proto h2"); "" is
+	// the default connect's (Target.Proto) or HTTP/1.
+	Proto string
 }
 
 // Request is an HTTP check request.

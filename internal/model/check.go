@@ -272,6 +272,12 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 	case act == "connect":
 		cc := &CheckConnect{}
 		r.Connect = cc
+		addrPort := 0
+		defer func() {
+			if cc.Port == 0 {
+				cc.Port = addrPort
+			}
+		}()
 		for i := 0; i < len(args); i++ {
 			switch a := args[i].Text; a {
 			case "default":
@@ -299,7 +305,15 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 					}
 					cc.Port = n
 				case "addr":
+					// "addr <ip>[:<port>]": a port given here is the
+					// connect's unless "port" says otherwise.
 					cc.Addr = v.Text
+					if a, err := ParseServerAddr(v.Text); err == nil && a.Host != "" && a.Net != "unix" {
+						cc.Addr = a.Host
+						if a.PortLow > 0 && !a.PortDelta {
+							addrPort = a.PortLow
+						}
+					}
 				case "sni":
 					cc.SNI = v.Text
 				case "alpn":

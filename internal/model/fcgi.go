@@ -216,16 +216,3 @@ func (c *compiler) checkFCGIRefs() {
 		}
 	}
 }
-
-// serverProto reads a server's "proto": "fcgi" (checked against the
-// backend in checkFCGIRefs) and "h1", the default, are run; HAProxy's
-// other multiplexers are refused by name.
-func (c *compiler) serverProto(v config.Word) {
-	switch v.Text {
-	case "fcgi", "h1":
-	case "h2", "none":
-		c.unsupported(v.Pos, "server option 'proto %s' is not supported by bulwark", v.Text)
-	default:
-		c.ds.Alertf(v.Pos, "'proto' : unknown MUX protocol '%s'", v.Text)
-	}
-}

@@ -656,6 +656,11 @@ func (c *compiler) finishProxy(p *Proxy) {
 			c.ds.Alertf(b.ProtoPos, "%s '%s' : MUX protocol '%s' is not usable for 'bind %s' at [%s]", p.Kind, p.Name, b.Proto, strings.Join(raw, ","), b.Pos)
 		}
 	}
+	for _, sv := range p.Servers {
+		if sv.Proto == "h2" && p.Mode != ModeHTTP {
+			c.ds.Alertf(sv.ProtoPos, "%s '%s' : MUX protocol '%s' is not usable for server '%s' at [%s].", p.Kind, p.Name, sv.Proto, sv.Name, sv.Pos)
+		}
+	}
 	seen := make(map[string]*Server, len(p.Servers))
 	for i, sv := range p.Servers {
 		if sv.ID == 0 {

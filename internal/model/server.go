@@ -153,16 +153,24 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 			if a, err := ParseServerAddr(o.CheckAddr); err == nil && a.Host != "" {
 				o.CheckAddr = a.Host
 			}
-		case "proto":
-			c.serverProto(v)
 		case "check-sni":
 			o.CheckSNI = v.Text
 		case "check-alpn":
 			o.CheckALPN = v.Text
-		case "check-proto":
-			// Checks speak HTTP/1 only.
-			if v.Text != "h1" {
-				c.unsupported(v.Pos, "'check-proto %s' is not supported by bulwark (only h1)", v.Text)
+		case "proto", "check-proto":
+			// The multiplexers of servers: h1 and h2 (internal/h2up).
+			if !muxProtos[v.Text] {
+				c.ds.Alertf(v.Pos, "'%s %s' : '%s' :  unknown MUX protocol '%s'.", d.Name, d.Arg(0), name, v.Text)
+				continue
+			}
+			if v.Text != "h1" && v.Text != "h2" && (v.Text != "fcgi" || name != "proto") {
+				c.unsupported(v.Pos, "'%s %s' is not supported by bulwark (h1, h2 and, for proto, fcgi are)", name, v.Text)
+				continue
+			}
+			if name == "proto" {
+				o.Proto, o.ProtoPos = v.Text, v.Pos
+			} else {
+				o.CheckProto = v.Text
 			}
 		case "agent-port":
 			n, err := strconv.Atoi(v.Text)

@@ -122,3 +122,24 @@ func checkVarRule(set *acl.Set, ds *config.Diagnostics, pos config.Pos, action, 
 		}
 	}
 }
+
+// Part names the checked server and its backend (be_name, srv_name in a
+// check's log-format strings, as http-check.vtc sends them); the ids are
+// not known here.
+func (t checkTxn) Part(p acl.Part) (string, int, bool) {
+	switch p {
+	case acl.PartBackend:
+		return t.c.Backend, 0, t.c.Backend != ""
+	case acl.PartServer:
+		return t.c.Server, 0, t.c.Server != ""
+	}
+	return "", 0, false
+}
+
+func (t checkTxn) TimeoutMs(acl.Timeout) (int64, bool) { return 0, false }
+
+func (t checkTxn) ServerConn() (src, dst netip.AddrPort, httpMajor int, ok bool) {
+	return netip.AddrPort{}, netip.AddrPort{}, 0, false
+}
+
+var _ acl.StreamTxn = checkTxn{}

@@ -61,8 +61,12 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 			if c.ALPN != "" {
 				rule.Conn.ALPN = strings.Split(c.ALPN, ",")
 			}
-			if c.Proto != "" && c.Proto != "h1" {
-				unsupportedAt(ds, r.Pos, "'http-check connect proto %s' is not supported by bulwark (only h1)", c.Proto)
+			switch c.Proto {
+			case "", "h1":
+			case "h2":
+				rule.Conn.Proto = "h2"
+			default:
+				unsupportedAt(ds, r.Pos, "'http-check connect proto %s' is not supported by bulwark (h1 and h2 are)", c.Proto)
 			}
 		case "send":
 			rule.Action = health.Send

@@ -19,6 +19,7 @@ import (
 	"bulwark/internal/compress"
 	"bulwark/internal/fcgi"
 	"bulwark/internal/h1"
+	"bulwark/internal/h2up"
 	"bulwark/internal/health"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
@@ -43,6 +44,9 @@ type server struct {
 	dnsStop func()
 
 	pool idlePool
+	// h2 holds the HTTP/2 connections of a server that speaks it
+	// ("proto h2", "alpn h2"); nil for the others (h2srv.go).
+	h2 *h2Pool
 
 	// state is the server's one state (admin, health, last check,
 	// weight); it is the only writer of lb's weight and usability.
@@ -255,6 +259,9 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy, env *addrEn
 		s.source = sourceAddr(sc.Source, p.Source)
 	}
 	s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
+	if wantsH2(s) && p.Mode == model.ModeHTTP {
+		s.h2 = &h2Pool{srv: s}
+	}
 	if sc.SSL {
 		if s.tls = pp.ServerTLS[sc]; s.tls == nil {
 			return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
@@ -557,6 +564,10 @@ type srvConn struct {
 	// waited long enough for the server to have closed it.
 	idleAt time.Time
 	st     *tls.ConnectionState // TLS state, taken once (tlsState)
+	// h2 is the stream when the exchange runs on an HTTP/2 connection
+	// (c is the stream too); it never goes to the idle pool: the
+	// connection under it is the h2Pool's.
+	h2 *h2up.Stream
 	// ppUID is the unique ID its PROXY header carried ("proxy-v2-options
 	// unique-id"): a request with another one needs a connection of its
 	// own, as in HAProxy.

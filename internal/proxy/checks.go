@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"bulwark/internal/h2up"
 	"bulwark/internal/health"
 	"bulwark/internal/srvstate"
 )
@@ -95,6 +96,10 @@ func (rt *Runtime) watchServer(b *backend, s *server, offset, agentOffset time.D
 		}
 		srv.redirectCheck(t)
 	}
+	// An HTTP/2 check connection announces tune.h2.* as the traffic's do.
+	g := rt.model.Global
+	spec.Target.H2 = h2up.Config{HeaderTableSize: uint32(g.H2.HeaderTableSize), InitialWindowSize: uint32(g.H2.InitialWindowSize),
+		MaxFrameSize: uint32(g.H2.MaxFrameSize), MaxHeaderList: g.BufSize}
 	spec.OnResult = func(before, after srvstate.Snapshot) {
 		rt.checkResolves(srv, after)
 		if be.cfg.Option("log-health-checks") && (before.Check.Status != after.Check.Status || before.Health != after.Health) {
@@ -264,6 +269,10 @@ func (b *backend) checkSpec(s *server) health.Spec {
 		if c.CheckALPN != "" {
 			t.TLS.NextProtos = strings.Split(c.CheckALPN, ",")
 		}
+	}
+	t.Proto = c.CheckProto
+	if t.Proto == "" {
+		t.Proto = c.Proto
 	}
 	if c.CheckSendProxy || (c.SendProxy != "" && !redirected) {
 		t.SendProxy = c.SendProxy

@@ -98,20 +98,6 @@ func TestFCGIPercentDecode(t *testing.T) {
 	}
 }
 
-// countingListener counts accepted connections.
-type countingListener struct {
-	net.Listener
-	n atomic.Int64
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
-	}
-	return c, err
-}
-
 // TestFCGIWithGoApplication puts Bulwark in front of Go's net/http/fcgi
 // application side, an independent implementation of the protocol: the
 // application sees the request as the client sent it, the client gets

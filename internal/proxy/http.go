@@ -376,7 +376,11 @@ func (s *httpSession) detach(reusable bool) {
 	s.attached = nil
 	// A connection that began with a PROXY header speaks for this client
 	// only: it never goes to the shared pool.
-	if reusable && s.attBE.reuse != "never" && sc.srv.pp == nil {
+	if sc.h2 != nil {
+		// An HTTP/2 stream ends with its exchange; its connection stays
+		// with the server's h2Pool.
+		sc.close()
+	} else if reusable && s.attBE.reuse != "never" && sc.srv.pp == nil {
 		sc.used = true
 		sc.reqs++
 		sc.srv.pool.put(sc)
@@ -1282,8 +1286,8 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	}
 	// Bytes the server sent after its response, or its close, make the
 	// kept connection unusable; the next response must not be read from
-	// them.
-	if sc := s.attached; sc != nil && (sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) || !sc.carries(e.UniqueID)) {
+	// them. A finished HTTP/2 stream carries nothing more.
+	if sc := s.attached; sc != nil && (sc.h2 != nil || sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) || !sc.carries(e.UniqueID)) {
 		s.detach(false)
 	}
 	// "option prefer-last-server": keep using the attached server while it
@@ -1319,6 +1323,13 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	// later request of an HTTP/1.1 connection it may use an idle server
 	// connection.
 	later := s.nreq > 1 || s.h2
+	if srv.h2 != nil && !dialNew {
+		if sc := srv.h2.stream(s, be.reuse, s.cconn, !later); sc != nil {
+			s.attached, s.attBE = sc, be
+			e.Tc = 0
+			return sc, idx, false, nil
+		}
+	}
 	reuseOK := !dialNew && (be.reuse == "always" || be.reuse == "aggressive" || (be.reuse == "safe" && later))
 	if reuseOK {
 		// "aggressive" gives a first request only a connection proven
@@ -1334,6 +1345,15 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		return nil, -1, false, err
 	}
 	srv2 := be.slots()[idx2]
+	if srv2.speaksH2(conn) {
+		sc := srv2.h2.add(s, be, conn, s.cconn)
+		if sc == nil {
+			be.release(idx2)
+			return nil, -1, false, errSendFailed
+		}
+		s.attached, s.attBE = sc, be
+		return sc, idx2, true, nil
+	}
 	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr(), ppUID: e.UniqueID}
 	sc.tc = timedConn{Conn: conn}
 	if fcgiServer(srv2) {

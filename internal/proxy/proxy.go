@@ -725,6 +725,9 @@ func (rt *Runtime) closeAll() {
 	for _, b := range rt.backends {
 		for _, s := range b.srvs() {
 			s.pool.close()
+			if s.h2 != nil {
+				s.h2.close()
+			}
 		}
 	}
 }

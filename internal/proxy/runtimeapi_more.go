@@ -294,6 +294,9 @@ func (rt *Runtime) killServerSessions(s *server) {
 		}
 	}
 	s.pool.drop()
+	if s.h2 != nil {
+		s.h2.drop()
+	}
 }
 
 // noteServer records on the session of client connection c the server it
