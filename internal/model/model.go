@@ -534,6 +534,9 @@ type Server struct {
 	// Template is the prefix of the "server-template" line the server
 	// comes from, "" for a "server" line.
 	Template string
+	// ToDst: the server of "option transparent" (a backend without
+	// servers), whose connections go to the client's destination.
+	ToDst bool
 	ServerOptions
 }
 

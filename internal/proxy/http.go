@@ -353,9 +353,9 @@ func (s *httpSession) detach(reusable bool) {
 		return
 	}
 	s.attached = nil
-	// A connection that began with a PROXY header speaks for this client
-	// only: it never goes to the shared pool.
-	if reusable && s.attBE.reuse != "never" && sc.srv.pp == nil {
+	// A connection goes to the shared pool unless the backend keeps its
+	// connections private; its key says which requests it may carry.
+	if reusable && s.attBE.shares() {
 		sc.used = true
 		sc.reqs++
 		sc.srv.pool.put(sc)
@@ -913,7 +913,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		tid := sc.srv.trackSession(sc.c, s.c)
 		// Not for an h2 stream: a client reset closes the stream's server
 		// connection, which must not be in the pool by then.
-		s.lendEarly = clientKeep && mode < 1 && be.reuse != "never" && sc.srv.pp == nil && sc.srv.pool.keeps() && s.h2s == nil
+		s.lendEarly = clientKeep && mode < 1 && be.shares() && sc.srv.pool.keeps() && s.h2s == nil
 		ev, err := s.exchange(be, sc, hasBody, e, canRetry)
 		s.lendEarly = false
 		sc.srv.untrackSession(tid)
@@ -926,7 +926,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 				s.detach(false)
 			} else if !clientKeep {
 				s.detach(true)
-			} else if s.attBE.reuse != "never" && sc.srv.pp == nil {
+			} else if s.attBE.shares() {
 				// HAProxy puts the connection in the idle pool at the end
 				// of every transaction: another client's request may use
 				// it before this client's next one.
@@ -1238,11 +1238,22 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		}
 		s.lentBE = nil
 	}
+	cs := clientSide{conn: s.cconn, src: s.src, dst: s.dst, uniqueID: e.UniqueID, samples: s}
+	if be.transparent {
+		cs.dst = originalDst(s.cconn, cs.dst)
+	}
 	// Bytes the server sent after its response, or its close, make the
 	// kept connection unusable; the next response must not be read from
 	// them.
-	if sc := s.attached; sc != nil && (sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) || !sc.carries(e.UniqueID)) {
-		s.detach(false)
+	var cp connParams
+	var cpFor *server // the server cp was computed for
+	if sc := s.attached; sc != nil {
+		if sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
+			s.detach(false)
+		} else if cp, cpFor = sc.srv.connParams(cs), sc.srv; !sc.carries(cp.key) {
+			// Good for other requests: it goes to the pool.
+			s.detach(true)
+		}
 	}
 	// "option prefer-last-server": keep using the attached server while it
 	// is usable and has room, instead of balancing every request.
@@ -1266,6 +1277,9 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		return nil, -1, false, err
 	}
 	srv := be.slots()[idx]
+	if cpFor != srv {
+		cp, cpFor = srv.connParams(cs), srv
+	}
 	if sc := s.attached; sc != nil {
 		if s.attBE == be && sc.srv == srv && !sc.stale() {
 			e.Tc = 0
@@ -1281,18 +1295,21 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	if reuseOK {
 		// "aggressive" gives a first request only a connection proven
 		// reusable: one that already carried a second request.
-		if sc := srv.pool.take(be.reuse == "aggressive" && !later); sc != nil {
+		if sc := srv.pool.take(be.reuse == "aggressive" && !later, cp.key); sc != nil {
 			s.attached, s.attBE = sc, be
 			e.Tc = 0
 			return sc, idx, false, nil
 		}
 	}
-	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, clientSide{conn: s.cconn, src: s.src, dst: s.dst, uniqueID: e.UniqueID}, e)
+	conn, srv2, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, cs, e)
 	if err != nil {
 		return nil, -1, false, err
 	}
-	srv2 := be.slots()[idx2]
-	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr(), ppUID: e.UniqueID}
+	if srv2 != cpFor {
+		// Redispatched: the connection was opened for another server.
+		cp = srv2.connParams(cs)
+	}
+	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr(), key: cp.key}
 	sc.tc = timedConn{Conn: conn}
 	sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
 	s.attached, s.attBE = sc, be

@@ -128,7 +128,10 @@ func (fe *frontend) serveTCP(c net.Conn) {
 			key.Value, key.HasValue = string(v), true
 		}
 	}
-	cs := clientSide{conn: c, src: src, dst: dst}
+	cs := clientSide{conn: c, src: src, dst: dst, samples: tcpSamples{txn}}
+	if be.transparent {
+		cs.dst = originalDst(c, dst)
+	}
 	var (
 		sc  net.Conn
 		srv *server
