@@ -268,7 +268,10 @@ type msgState struct {
 	// are the MIME types that may be compressed.
 	comp      compress.Algo
 	compTypes []string
-	cache     cacheState
+	// compOut is the algorithm the response is compressed with,
+	// compress.None until that is decided (res.comp).
+	compOut compress.Algo
+	cache   cacheState
 	// exec runs the session's rules; its result and arena are scratch
 	// space, so it need not stay with an idle session.
 	exec rules.Exec
@@ -417,6 +420,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	start := time.Now()
 	s.useMsg()
 	s.m.cache = cacheState{key: s.m.cache.key[:0]}
+	s.m.compOut = compress.None
 	e := &s.m.ent
 	s.lastRule = config.Pos{}
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
@@ -1491,6 +1495,15 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		e.Cookie = s.ck.log()
 	}
 	s.stickStore(be, e.srv, true)
+	// Compression is decided on the response as the http-response rules
+	// left it, before http-after-response, which can read the outcome
+	// (res.comp) as the log can. A body "wait-for-body" already read
+	// goes out as it came.
+	comp := s.m.comp
+	if comp != compress.None && (s.respWaited || !compress.Eligible(s.m.compTypes, req, resp)) {
+		comp = compress.None
+	}
+	s.m.compOut = comp
 	if res := s.afterRules(); res.Verdict == rules.Error {
 		s.m.resp.KeepAlive = false
 		s.m.req.KeepAlive = false
@@ -1506,11 +1519,6 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		rminor = 0
 	}
 	s.head = h1.AppendStatusLine(s.head[:0], 1, rminor, resp.Status, resp.Reason)
-	comp := s.m.comp
-	// A body "wait-for-body" already read goes out as it came.
-	if comp != compress.None && (s.respWaited || !compress.Eligible(s.m.compTypes, req, resp)) {
-		comp = compress.None
-	}
 	if comp != compress.None {
 		s.head = compress.AppendHeaders(s.head, resp.Headers, comp)
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
