@@ -79,6 +79,9 @@ func lookupFetch(name string) *fetchDef {
 	if d := compFetches[name]; d != nil {
 		return d
 	}
+	if d := modeFetches[name]; d != nil {
+		return d
+	}
 	if d := streamFetches()[name]; d != nil {
 		return d
 	}

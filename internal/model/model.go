@@ -297,6 +297,9 @@ type Proxy struct {
 	Filters []Filter
 	// dispatch is the "dispatch" line, applied once the section is read.
 	dispatch *config.Directive
+	// httpInTCP are the HTTP rule lines of a TCP proxy, warned about
+	// once the section is read unless a switch-mode rule uses them.
+	httpInTCP []*config.Directive
 	// MonitorURI is "monitor-uri"; MonitorFail the "monitor fail" lines
 	// (Action empty, Cond set).
 	MonitorURI  string

@@ -631,6 +631,7 @@ func (c *compiler) finishProxy(p *Proxy) {
 	if p.Disabled {
 		return
 	}
+	c.warnHTTPInTCP(p)
 	if p.Cap&CapFrontend != 0 && len(p.Binds) == 0 {
 		// Only a warning in HAProxy; "-c" then exits 2 when no other
 		// proxy listens.
@@ -693,4 +694,18 @@ func formatPos(d *config.Directive) config.Pos {
 		pos.Col++
 	}
 	return pos
+}
+
+// warnHTTPInTCP warns about HTTP rules of a TCP proxy, which only run
+// when a "tcp-request content switch-mode http" rule upgrades its
+// sessions; with one, HAProxy says nothing (CM 4.2).
+func (c *compiler) warnHTTPInTCP(p *Proxy) {
+	for _, r := range p.TCPRequest {
+		if r.Action == "switch-mode" {
+			return
+		}
+	}
+	for _, d := range p.httpInTCP {
+		c.ds.Warnf(d.Pos, "'%s' rules ignored for %s '%s' as they require HTTP mode", d.Name, p.Kind, p.Name)
+	}
 }

@@ -207,7 +207,7 @@ func (fe *frontend) serve(bl boundListener) {
 				if tc, ok := c.(*tls.Conn); ok && !fe.handshakeTCP(tc, bl) {
 					return
 				}
-				fe.serveTCP(c)
+				fe.serveTCP(c, bl.bind.Proto)
 			}
 		}()
 	}

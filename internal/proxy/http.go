@@ -123,6 +123,9 @@ type httpSession struct {
 	// h2s is the HTTP/2 stream the session serves (c is then the
 	// stream): its request comes decoded, not parsed from c.
 	h2s *h2Stream
+	// up is what the TCP stage of an upgraded session left (upgrade.go);
+	// nil for a session that was HTTP from the start.
+	up *upgrade
 	// factsSet: tlsFacts, cliTLS and srcText came with the connection
 	// (connInfo.facts).
 	factsSet bool
@@ -156,6 +159,8 @@ type connInfo struct {
 	stream context.Context
 	// h2s is the native HTTP/2 stream (see h2conn.go), nil otherwise.
 	h2s *h2Stream
+	// up: the connection comes from a TCP session (upgrade.go).
+	up *upgrade
 	// facts are what the streams of one h2 connection share, worked out
 	// once for the connection instead of once per stream; nil otherwise.
 	facts *connFacts
@@ -483,6 +488,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			delete(s.vars, k)
 		}
 	}
+	if s.up != nil && s.nreq == 1 {
+		s.takeUpgrade()
+	}
 	// Entries tracked for the whole connection count every request.
 	nowMs := s.Now()
 	for i, r := range s.tracked {
@@ -522,7 +530,15 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if s.acmeChallenge(e) {
 		return false
 	}
-	if r := fe.rules; r != nil && r.tcpContent.Len() > 0 {
+	// An upgraded TCP session (upgrade.go): its first request was judged
+	// by the content rules already; an implicit upgrade has no frontend
+	// HTTP rules at all, only its backend.
+	var forced *backend
+	skipContent := false
+	if u := s.up; u != nil {
+		forced, skipContent = u.be, u.be != nil || s.nreq == 1
+	}
+	if r := fe.rules; r != nil && r.tcpContent.Len() > 0 && !skipContent {
 		// CM 4.2: in an HTTP proxy "tcp-request content" rules run for
 		// every request, before the http-request rules.
 		s.eval.Reset()
@@ -544,7 +560,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 		}
 		s.bodyRead = true
 	}
-	if r := fe.rules; r != nil && r.req.Len() > 0 {
+	if r := fe.rules; r != nil && r.req.Len() > 0 && forced == nil {
 		s.eval.Reset()
 		if res := r.req.Run(&s.m.exec); res.Verdict != rules.Continue && res.Verdict != rules.Allow {
 			if res.Verdict == rules.Service {
@@ -553,7 +569,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return s.reply(res, fe.pages, e)
 		}
 	}
-	if r := fe.rules; r != nil && r.redirects.Len() > 0 {
+	if r := fe.rules; r != nil && r.redirects.Len() > 0 && forced == nil {
 		s.eval.Reset()
 		if res := r.redirects.Run(&s.m.exec); res.Verdict != rules.Continue {
 			return s.reply(res, fe.pages, e)
@@ -566,7 +582,9 @@ func (s *httpSession) route(e *LogEntry) bool {
 		return s.serveStats(st, fe.cfg, fe.pages, e)
 	}
 	be := fe.def
-	if r := fe.rules; r != nil {
+	if forced != nil {
+		be = forced
+	} else if r := fe.rules; r != nil {
 		for i, c := range r.useBE {
 			s.eval.Reset()
 			if c.Match(s.eval) {

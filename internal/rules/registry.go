@@ -89,6 +89,7 @@ var registry = map[string]actionDef{
 	"cache-store":    {respOnly, compileCache},
 	"expect-proxy":   {kindSet(1 << TCPConnection), compileExpectProxy},
 	"do-resolve":     {reqOnly | kindSet(1<<TCPContent), compileDoResolve},
+	"switch-mode":    {tcpCont, compileSwitchMode},
 }
 
 // Implemented returns, sorted, the actions Bulwark runs in a rule set
