@@ -26,12 +26,13 @@ var supportedOptions = map[string]bool{
 	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
 	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true, "originalto": true, "http-restrict-req-hdr-names": true,
 	"logasap": true, "log-separate-errors": true, "transparent": true,
+	"splice-auto": true, "splice-request": true, "splice-response": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
-// that Bulwark does not have (splicing is decided by Go).
+// that Bulwark does not have.
 var noEffectOptions = map[string]bool{
-	"splice-auto": true, "splice-request": true, "splice-response": true, "nolinger": true,
+	"nolinger": true,
 }
 
 // proxyDirective applies one directive to p. inherited is true for lines

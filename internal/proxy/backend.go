@@ -162,7 +162,8 @@ type backend struct {
 	pretendKA      bool // option http-pretend-keepalive
 	comp           *compress.Config
 	reuse          string
-	transparent    bool // option transparent: connections stay private
+	transparent    bool  // option transparent: connections stay private
+	splice         uint8 // spliceReq, spliceResp: option splice-*
 	// check is the script of the active checks, shared by the servers.
 	check *health.Script
 	// stateHook reports a state change caused by traffic ("observe"); set
@@ -193,6 +194,7 @@ func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) 
 	}
 	b.preferLast = p.Option("prefer-last-server")
 	b.transparent = p.Option("transparent")
+	b.splice = spliceOptions(p)
 	b.ck = newCookieCfg(p)
 	if pp.Rules != nil {
 		b.persist, b.stick = pp.Rules.Persist, pp.Rules.Stick

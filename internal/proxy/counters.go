@@ -38,6 +38,11 @@ type counters struct {
 	ctime    stats.Avg
 	rtime    stats.Avg
 	ttime    stats.Avg
+	// h1SplicedIn and h1SplicedOut are the bytes kernel splicing moved
+	// on the HTTP/1 connections of this proxy or server, received and
+	// sent (HAProxy's h1 stats module: h1_spliced_bytes_in/out); the
+	// stats rows read them.
+	h1SplicedIn, h1SplicedOut atomic.Int64
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

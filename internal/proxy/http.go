@@ -1441,7 +1441,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	tr := time.Now()
 	bodyDone := !hasBody
 	if hasBody && !req.Expect100 {
-		if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
+		if _, err := s.forwardBody(tcs, s.rd, &s.tc, s.spliceDir(be, spliceReq), true, be, sc.srv); err != nil {
 			// Part of a streamed body went out: it is never sent again.
 			return 0, clientBodyError(err, errSendFailed)
 		}
@@ -1468,7 +1468,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 				return 0, errClientAborted
 			}
 			if s.m.resp.Status == 100 && !bodyDone {
-				if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
+				if _, err := s.forwardBody(tcs, s.rd, &s.tc, s.spliceDir(be, spliceReq), true, be, sc.srv); err != nil {
 					return 0, clientBodyError(err, errClientAborted)
 				}
 				bodyDone = true
@@ -1615,14 +1615,14 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		if to == 0 {
 			cto, sto = s.fe.clientTimeout, srvTO
 		}
-		e.BytesOut += s.tunnel(sc, cto, sto)
+		e.BytesOut += s.tunnel(be, sc, cto, sto)
 		return 0, nil
 	}
 	if resp.Body != h1.FramingNone && s.m.cache.entry != nil {
 		return 0, s.storeBody(sc, e)
 	}
 	if resp.Body != h1.FramingNone {
-		bn, err := h1.CopyBody(&s.tc, sc.rd, s.copyBuf)
+		bn, err := s.forwardBody(&s.tc, sc.rd, &sc.tc, s.spliceDir(be, spliceResp), false, be, sc.srv)
 		e.BytesOut += bn
 		if err != nil {
 			e.Term = serverDataTerm(err)
@@ -1655,7 +1655,7 @@ func responseFailure(err error, empty bool) (model.RetryOn, error) {
 // what the readers already buffered.
 // The client's bytes are counted as "bytes in" by the timed conn under
 // s.rd, so only what the server sent is returned.
-func (s *httpSession) tunnel(sc *srvConn, cto, sto time.Duration) (out int64) {
+func (s *httpSession) tunnel(be *backend, sc *srvConn, cto, sto time.Duration) (out int64) {
 	// From here "timeout tunnel" governs, through copyTimed alone: the
 	// timed conns under the readers would cut the tunnel at the client and
 	// server timeouts, and the write deadlines they left would fail a write
@@ -1665,11 +1665,11 @@ func (s *httpSession) tunnel(sc *srvConn, cto, sto time.Duration) (out int64) {
 	sc.c.SetWriteDeadline(time.Time{})
 	done := make(chan struct{})
 	go func() {
-		copyTimed(sc.c, s.rd, s.c, cto)
+		s.tunnelCopy(sc.c, s.rd, s.c, cto, s.spliceDir(be, spliceReq), true, be, sc.srv)
 		closeWrite(sc.c)
 		close(done)
 	}()
-	out, _ = copyTimed(s.c, sc.rd, sc.c, sto)
+	out, _ = s.tunnelCopy(s.c, sc.rd, sc.c, sto, s.spliceDir(be, spliceResp), false, be, sc.srv)
 	closeWrite(s.c)
 	<-done
 	return out
