@@ -17,9 +17,12 @@ import (
 // (a deadline refreshed per transfer, as the user-space copies do) and
 // reports how much it moved, for the h1_spliced_bytes counters.
 
-// spliceMax is how much one splice call asks for: the default pipe
-// capacity, which the write side then drains.
-const spliceMax = 64 << 10
+// spliceMax is the default pipe capacity; splicePipe the capacity asked
+// for. One splice call fills the pipe at most, the write side drains it.
+const (
+	spliceMax  = 64 << 10
+	splicePipe = 1 << 20
+)
 
 // spliceMin is the smallest length-delimited body worth a pipe (two
 // system calls to make it, two to close it): below it the copy buffer
@@ -49,6 +52,12 @@ func spliceConns(dst, src *net.TCPConn, n int64, rto, wto time.Duration) (moved 
 	}
 	defer unix.Close(p[0])
 	defer unix.Close(p[1])
+	// A bigger pipe takes more per call (fewer system calls per byte);
+	// the kernel may refuse (pipe-max-size), the default then does.
+	pipeSize := spliceMax
+	if sz, err := unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, splicePipe); err == nil && sz > spliceMax {
+		pipeSize = sz
+	}
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return 0, false, err
@@ -57,13 +66,18 @@ func spliceConns(dst, src *net.TCPConn, n int64, rto, wto time.Duration) (moved 
 	if err != nil {
 		return 0, false, err
 	}
+	var rlast, wlast time.Time
 	for n != 0 {
-		want := spliceMax
+		want := pipeSize
 		if n > 0 && n < int64(want) {
 			want = int(n)
 		}
-		if rto > 0 {
-			src.SetReadDeadline(time.Now().Add(rto))
+		// Deadlines move as data flows, at most every timeout/4, as
+		// timedConn does: setting one costs a timer update.
+		now := time.Now()
+		if rto > 0 && now.Sub(rlast) > rto/4 {
+			src.SetReadDeadline(now.Add(rto))
+			rlast = now
 		}
 		var got int64
 		var serr error
@@ -84,8 +98,9 @@ func spliceConns(dst, src *net.TCPConn, n int64, rto, wto time.Duration) (moved 
 		// the next read, whose splice can never block on it.
 		left := int(got)
 		for left > 0 {
-			if wto > 0 {
-				dst.SetWriteDeadline(time.Now().Add(wto))
+			if wto > 0 && now.Sub(wlast) > wto/4 {
+				dst.SetWriteDeadline(now.Add(wto))
+				wlast = now
 			}
 			var w int64
 			var werr error
