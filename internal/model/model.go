@@ -284,6 +284,9 @@ type Proxy struct {
 	// Source is the backend's "source ADDR[:PORT]", for servers without
 	// their own.
 	Source string
+	// UseSrc is "source … usesrc client|clientip": connections to the
+	// servers come from the client's address (IP_TRANSPARENT).
+	UseSrc string
 	// PersistRDP is the cookie name of "persist rdp-cookie[(name)]"
 	// ("msts" by default), "" without it.
 	PersistRDP string
@@ -474,6 +477,7 @@ type ServerOptions struct {
 	// Source is "source ADDR[:PORT]": the local address of connections
 	// to the server (the backend's when the server has none).
 	Source     string
+	UseSrc     string // usesrc client|clientip, after source
 	SendProxy  string
 	Port       int
 	Opts       map[string]string

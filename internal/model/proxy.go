@@ -222,8 +222,14 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 			c.ds.Alertf(d.ArgPos(0), "'source' : %v", err)
 			return
 		}
-		if len(d.Args) > 1 {
-			c.unsupported(d.ArgPos(1), "'source … %s' is not supported by bulwark (transparent proxying and interface binding are not done)", d.Arg(1))
+		if len(d.Args) == 3 && d.Arg(1) == "usesrc" {
+			if err := checkUseSrc(d.Arg(2)); err != nil {
+				c.unsupported(d.ArgPos(2), "'usesrc %s' %v", d.Arg(2), err)
+				return
+			}
+			p.UseSrc = d.Arg(2)
+		} else if len(d.Args) > 1 {
+			c.unsupported(d.ArgPos(1), "'source … %s' is not supported by bulwark (interface binding is not done)", d.Arg(1))
 			return
 		}
 		p.Source = d.Arg(0)

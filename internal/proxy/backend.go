@@ -56,6 +56,9 @@ type server struct {
 	// toDst: the server stands for "option transparent", connections go
 	// to the request's destination.
 	toDst bool
+	// useSrc is "usesrc client|clientip": connections come from the
+	// client's address (and port), "" from source or the kernel's choice.
+	useSrc string
 
 	cookie  atomic.Pointer[string] // its persistence cookie value, "" = none
 	removed atomic.Bool            // "del server": kept only for its balancer index
@@ -248,6 +251,10 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy, env *addrEn
 	s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
 	if sc.Addr.Net != "unix" && sc.Addr.Net != "abns" {
 		s.source = sourceAddr(sc.Source, p.Source)
+		// A server's own "source" replaces the backend's, usesrc and all.
+		if s.useSrc = sc.UseSrc; sc.Source == "" {
+			s.useSrc = p.UseSrc
+		}
 	}
 	s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
 	if sc.SSL {
@@ -436,6 +443,9 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1, LocalAddr: s.source}
 	if s.tcpka {
 		d.KeepAlive = 0 // Go's default probes
+	}
+	if s.useSrc != "" {
+		d.LocalAddr, d.Control = net.TCPAddrFromAddrPort(s.bindSrc(cs)), ipTransparent
 	}
 	netw := "tcp"
 	if s.unix {

@@ -75,7 +75,7 @@ func (s *server) dstVaries() bool {
 // current request of cs, and their hash.
 func (srv *server) connParams(cs clientSide) connParams {
 	var p connParams
-	if srv.sni == nil && srv.pp == nil && !srv.dstVaries() {
+	if srv.sni == nil && srv.pp == nil && srv.useSrc == "" && !srv.dstVaries() {
 		return p
 	}
 	h := fnvOffset
@@ -87,6 +87,9 @@ func (srv *server) connParams(cs clientSide) connParams {
 	}
 	if srv.dstVaries() {
 		h = h.addrPort(srv.dialDst(cs.dst))
+	}
+	if srv.useSrc != "" {
+		h = h.part('u', 0).addrPort(srv.bindSrc(cs))
 	}
 	if srv.pp != nil {
 		// The header itself: it depends on the client's addresses, its
@@ -114,4 +117,15 @@ type tcpSamples struct{ txn *tcpTxn }
 func (t tcpSamples) serverSNI(srv *server) string {
 	b, _ := srv.sni.AppendString(nil, acl.NewEval(t.txn))
 	return string(b)
+}
+
+// bindSrc is the local address of a connection to srv under "usesrc":
+// the client's address, with its port for "client" (any port for
+// "clientip").
+func (srv *server) bindSrc(cs clientSide) netip.AddrPort {
+	port := uint16(0)
+	if srv.useSrc == "client" {
+		port = cs.src.Port()
+	}
+	return netip.AddrPortFrom(cs.src.Addr().Unmap(), port)
 }

@@ -97,3 +97,26 @@ func originalDst(c net.Conn, dst netip.AddrPort) netip.AddrPort {
 	})
 	return orig
 }
+
+// ipTransparent sets IP_TRANSPARENT (IPV6_TRANSPARENT) on a socket before
+// it binds, so that it may use an address that is not local: the
+// client's, for "usesrc" (needs CAP_NET_ADMIN; the connection fails
+// without it, as HAProxy's does), or any destination on a "transparent"
+// bind (TPROXY).
+func ipTransparent(network, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		// "usesrc client" binds the client's port: a socket of the
+		// client's own host may hold it (the 4-tuples still differ).
+		unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+		if network == "tcp6" || network == "udp6" {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_IPV6, unix.IPV6_TRANSPARENT, 1)
+			return
+		}
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
