@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,4 +133,80 @@ backend be
 	if got := srv2.seen(); len(got) != 1 || got[0] != rc.c.LocalAddr().String() {
 		t.Fatalf("server saw %v, want the client's %v", got, rc.c.LocalAddr())
 	}
+}
+
+// In a network namespace of its own (the test runs itself again under
+// "unshare -n"), a client with an address that is not local to the host
+// (198.51.100.7, bound with IP_TRANSPARENT) reaches the proxy, and with
+// "usesrc clientip" the server sees the connection come from that
+// address: the proxy's socket could only bind it with IP_TRANSPARENT.
+// The replies to 198.51.100.0/24 are delivered locally by a routing
+// rule, the usual TPROXY setup, made with "ip" inside the namespace.
+func TestUseSrcForeignAddressNetns(t *testing.T) {
+	if os.Getenv("BULWARK_TEST_NETNS") != "1" {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root: a network namespace (unshare -n) and IP_TRANSPARENT")
+		}
+		unshare, err := exec.LookPath("unshare")
+		if err != nil {
+			t.Fatalf("unshare (util-linux) is needed to make the namespace: %v", err)
+		}
+		cmd := exec.Command(unshare, "-n", os.Args[0], "-test.run=^TestUseSrcForeignAddressNetns$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "BULWARK_TEST_NETNS=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestUseSrcForeignAddressNetns") {
+			t.Fatalf("in the namespace: %v\n%s", err, out)
+		}
+		return
+	}
+	for _, args := range [][]string{
+		{"link", "set", "lo", "up"},
+		{"addr", "add", "10.0.0.1/32", "dev", "lo"},
+		{"route", "add", "local", "198.51.100.0/24", "dev", "lo", "table", "100"},
+		{"rule", "add", "from", "10.0.0.1", "lookup", "100"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v %s", args, err, out)
+		}
+	}
+	// Without IP_TRANSPARENT the address cannot be bound: it is not local.
+	if l, err := net.Listen("tcp", "198.51.100.7:0"); err == nil {
+		l.Close()
+		t.Fatal("198.51.100.7 is local in the namespace: the test would prove nothing")
+	}
+	srv := newPeerRecorder(t, "10.0.0.1:0")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 10.0.0.1:8080
+    default_backend be
+backend be
+    source 0.0.0.0 usesrc clientip
+    server s B
+`, "B", srv.addr))
+	if addr != "10.0.0.1:8080" {
+		t.Fatalf("the proxy listens on %s", addr)
+	}
+	la := &net.TCPAddr{IP: net.ParseIP("198.51.100.7")}
+	d := net.Dialer{LocalAddr: la, Timeout: 5 * time.Second, Control: ipTransparent}
+	c, err := d.Dial("tcp", "10.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc := &rawClient{c: c, br: bufio.NewReader(c)}
+	if st, _, err := rc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
+		t.Fatalf("%d %v", st, err)
+	}
+	got := srv.seen()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "198.51.100.7:") {
+		t.Fatalf("the server saw %v, want 198.51.100.7", got)
+	}
+	// "bind … transparent" binds an address that is not local.
+	startProxy(t, baseDefaults+`
+frontend tp
+    bind 198.51.100.9:8081 transparent
+    default_backend be
+backend be
+    server s 10.0.0.1:1
+`)
 }
