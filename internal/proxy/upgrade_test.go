@@ -1,10 +1,16 @@
 package proxy
 
 import (
+	"context"
+	"crypto/tls"
 	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"bulwark/internal/plan"
 )
@@ -160,5 +166,46 @@ func TestSwitchModeCompileErrors(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("switch-mode in a backend: no diagnostic")
+	}
+}
+
+// Without "proto", an HTTP/2 client preface makes the upgraded session
+// an HTTP/2 one (the TCP > H2 case of tcp_to_http_upgrade.vtc): each
+// stream is a request, whose content rules see an HTTP stream.
+func TestSwitchModeHTTP2(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    mode tcp
+    bind 127.0.0.1:0
+    tcp-request inspect-delay 1s
+    tcp-request content set-var(req.mode) internal.strm.is_htx,iif(http,tcp)
+    tcp-request content switch-mode http if HTTP
+    tcp-request content reject
+    http-request set-header x-mode %[var(req.mode)]
+    default_backend be
+backend be
+    mode http
+    server s B
+`, "B", b.addr))
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for i := 0; i < 2; i++ {
+		resp, err := client.Get("http://x/")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+			t.Fatalf("request %d: %d over HTTP/%d", i, resp.StatusCode, resp.ProtoMajor)
+		}
+	}
+	if got := strings.Join(headerValues(b, "x-mode"), ","); got != "http,http" {
+		t.Fatalf("x-mode of the requests %q, want http,http", got)
 	}
 }
