@@ -87,7 +87,6 @@ func TestConverterErrors(t *testing.T) {
 		{"bin(zz)", "invalid hexadecimal"},
 		{"internal.htx.data", "sample fetch 'internal.htx.data' is not supported by bulwark: HAProxy-internal debug fetch"},
 		{"internal.htx_blk.type(0)", "'internal.htx_blk.type' is not supported by bulwark: HAProxy-internal debug fetch"},
-		{"internal.strm.is_htx", "'internal.strm.is_htx' is not supported by bulwark: HAProxy-internal debug fetch"},
 		{"str(a),da-csv-conv(x)", "converter 'da-csv-conv' is not supported by bulwark: DeviceAtlas"},
 		{"str(a),nosuch", "unknown converter 'nosuch'"},
 		{"nosuch", "unknown fetch method 'nosuch'"},

@@ -76,6 +76,12 @@ func lookupFetch(name string) *fetchDef {
 	if d := rdpFetches[name]; d != nil {
 		return d
 	}
+	if d := compFetches[name]; d != nil {
+		return d
+	}
+	if d := modeFetches[name]; d != nil {
+		return d
+	}
 	if d := streamFetches()[name]; d != nil {
 		return d
 	}

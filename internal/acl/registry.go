@@ -48,10 +48,11 @@ func Excluded(name string) string {
 		return "Go's crypto/tls does not export the TLS 1.3 exporter secret"
 	}
 	switch {
-	case strings.HasPrefix(name, "internal."):
-		// internal.htx.*, internal.htx_blk.*, internal.strm.is_htx (CM
-		// 7.3.6): they read HAProxy's HTX message blocks, a representation
-		// Bulwark does not have; faking their numbers would mislead.
+	case strings.HasPrefix(name, "internal.htx"):
+		// internal.htx.* and internal.htx_blk.* (CM 7.3.6) read HAProxy's
+		// HTX message blocks, a representation Bulwark does not have;
+		// faking their numbers would mislead. internal.strm.is_htx only
+		// says whether the stream is HTTP, which Bulwark knows.
 		return "HAProxy-internal debug fetch of its HTX message representation"
 	case strings.HasPrefix(name, "lua."), strings.HasPrefix(name, "lua-"):
 		return "Lua"

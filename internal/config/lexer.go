@@ -34,8 +34,12 @@ type LexOptions struct {
 //     no POLL, no select);
 //   - THREAD: goroutines serve connections on several threads ("nbthread"
 //     sets how many);
-//   - LINUX_SPLICE: a TCP tunnel without timeouts copies with io.Copy
-//     between the two sockets, which splices;
+//   - LINUX_SPLICE: "option splice-*" splices HTTP/1 bodies and tunnels
+//     (splice(2) through a pipe), and a TCP tunnel without timeouts copies
+//     with io.Copy between the two sockets, which splices;
+//   - TPROXY/LINUX_TPROXY/NETFILTER: "bind ... transparent" and "source
+//     ... usesrc" set IP_TRANSPARENT, and "option transparent" reads
+//     netfilter's SO_ORIGINAL_DST;
 //   - ACCEPT4: what the Go net package accepts with;
 //   - OPENSSL: TLS termination and origination exist (Go crypto/tls, not
 //     OpenSSL), which is what configurations test before "bind ... ssl";
@@ -51,13 +55,13 @@ type LexOptions struct {
 //
 // The other names of HAProxyFeatures are absent: PCRE/PCRE2 (regexes are
 // RE2, whose syntax differs), LUA, QUIC, SLZ (libslz itself),
-// TPROXY/LINUX_TPROXY/NETFILTER, NS, TFO, CPU_AFFINITY (cpu-map has no
+// NS, TFO, CPU_AFFINITY (cpu-map has no
 // effect), GETADDRINFO (names resolve with Go's own resolver), crypt(3)
 // (the "$5$"/"$6$" password hashes are Bulwark's own code), the device
 // detection modules, OpenTracing.
 var DefaultFeatures = []string{
 	"ACCEPT4", "EPOLL", "LINUX_SPLICE", "OPENSSL", "PRCTL", "PROMEX", "SYSTEMD", "THREAD", "ZLIB",
-	"BULWARK",
+	"TPROXY", "LINUX_TPROXY", "NETFILTER", "BULWARK",
 }
 
 // HAProxyFeatures are the names of HAProxy 2.6's "Feature list", each of

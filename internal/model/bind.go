@@ -35,7 +35,7 @@ var bindValued = map[string]bool{
 var unsupportedBindOpts = map[string]bool{
 	"v4v6": true, "v6only": true, "mss": true,
 	"npn": true, "generate-certificates": true, "ca-sign-file": true, "ca-sign-pass": true,
-	"transparent": true, "namespace": true, "interface": true, "accept-netscaler-cip": true,
+	"namespace": true, "interface": true, "accept-netscaler-cip": true,
 	"quic-force-retry": true, "force-sslv3": true, "force-tlsv10": true,
 	"force-tlsv11": true, "allow-0rtt": true, "tcp-ut": true, "tfo": true, "nice": true,
 	"process": true, "thread": true, "shards": true,

@@ -384,6 +384,7 @@ func (c *compiler) proxy(s *config.Section, def *config.Section, id int) *Proxy 
 		c.proxyDirective(p, s, d, false)
 	}
 	c.dispatchServer(p)
+	c.transparentServer(p)
 	c.finishProxy(p)
 	return p
 }
@@ -401,6 +402,24 @@ func (c *compiler) dispatchServer(p *Proxy) {
 	}
 	sd := &config.Directive{Pos: d.Pos, Name: "server", Args: []config.Word{{Pos: d.Pos, Text: "dispatch"}, d.Args[0]}}
 	if sv := c.server(p, sd); sv != nil {
+		p.Servers = append(p.Servers, sv)
+	}
+}
+
+// transparentServer gives a backend with "option transparent" and no
+// server the one server that stands for the client's destination: its
+// connections go to the address the client connected to (the original
+// one when netfilter redirected it), as HAProxy's do when no server is
+// picked (CM 4 "option transparent"). A backend with servers balances
+// over them.
+func (c *compiler) transparentServer(p *Proxy) {
+	if !p.Option("transparent") || p.Cap&CapBackend == 0 || len(p.Servers) > 0 {
+		return
+	}
+	pos := p.Pos
+	sd := &config.Directive{Pos: pos, Name: "server", Args: []config.Word{{Pos: pos, Text: "transparent"}, {Pos: pos, Text: "0.0.0.0:0"}}}
+	if sv := c.server(p, sd); sv != nil {
+		sv.ToDst = true
 		p.Servers = append(p.Servers, sv)
 	}
 }

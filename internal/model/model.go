@@ -286,6 +286,9 @@ type Proxy struct {
 	// Source is the backend's "source ADDR[:PORT]", for servers without
 	// their own.
 	Source string
+	// UseSrc is "source … usesrc client|clientip": connections to the
+	// servers come from the client's address (IP_TRANSPARENT).
+	UseSrc string
 	// PersistRDP is the cookie name of "persist rdp-cookie[(name)]"
 	// ("msts" by default), "" without it.
 	PersistRDP string
@@ -304,6 +307,9 @@ type Proxy struct {
 	FCGI        *FCGIApp
 	// dispatch is the "dispatch" line, applied once the section is read.
 	dispatch *config.Directive
+	// httpInTCP are the HTTP rule lines of a TCP proxy, warned about
+	// once the section is read unless a switch-mode rule uses them.
+	httpInTCP []*config.Directive
 	// MonitorURI is "monitor-uri"; MonitorFail the "monitor fail" lines
 	// (Action empty, Cond set).
 	MonitorURI  string
@@ -478,6 +484,7 @@ type ServerOptions struct {
 	// Source is "source ADDR[:PORT]": the local address of connections
 	// to the server (the backend's when the server has none).
 	Source     string
+	UseSrc     string // usesrc client|clientip, after source
 	SendProxy  string
 	Port       int
 	Opts       map[string]string
@@ -546,6 +553,9 @@ type Server struct {
 	// Template is the prefix of the "server-template" line the server
 	// comes from, "" for a "server" line.
 	Template string
+	// ToDst: the server of "option transparent" (a backend without
+	// servers), whose connections go to the client's destination.
+	ToDst bool
 	ServerOptions
 }
 

@@ -25,13 +25,14 @@ var supportedOptions = map[string]bool{
 	"tcp-check": true, "redis-check": true, "mysql-check": true, "pgsql-check": true, "smtpchk": true,
 	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
 	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true, "originalto": true, "http-restrict-req-hdr-names": true,
-	"logasap": true, "log-separate-errors": true,
+	"logasap": true, "log-separate-errors": true, "transparent": true,
+	"splice-auto": true, "splice-request": true, "splice-response": true,
 }
 
 // noEffectOptions are accepted with a warning: they tune HAProxy internals
-// that Bulwark does not have (splicing is decided by Go).
+// that Bulwark does not have.
 var noEffectOptions = map[string]bool{
-	"splice-auto": true, "splice-request": true, "splice-response": true, "nolinger": true,
+	"nolinger": true,
 }
 
 // proxyDirective applies one directive to p. inherited is true for lines
@@ -221,8 +222,14 @@ func (c *compiler) proxyDirective(p *Proxy, s *config.Section, d *config.Directi
 			c.ds.Alertf(d.ArgPos(0), "'source' : %v", err)
 			return
 		}
-		if len(d.Args) > 1 {
-			c.unsupported(d.ArgPos(1), "'source … %s' is not supported by bulwark (transparent proxying and interface binding are not done)", d.Arg(1))
+		if len(d.Args) == 3 && d.Arg(1) == "usesrc" {
+			if err := checkUseSrc(d.Arg(2)); err != nil {
+				c.unsupported(d.ArgPos(2), "'usesrc %s' %v", d.Arg(2), err)
+				return
+			}
+			p.UseSrc = d.Arg(2)
+		} else if len(d.Args) > 1 {
+			c.unsupported(d.ArgPos(1), "'source … %s' is not supported by bulwark (interface binding is not done)", d.Arg(1))
 			return
 		}
 		p.Source = d.Arg(0)
@@ -637,6 +644,7 @@ func (c *compiler) finishProxy(p *Proxy) {
 	if p.Disabled {
 		return
 	}
+	c.warnHTTPInTCP(p)
 	if p.Cap&CapFrontend != 0 && len(p.Binds) == 0 {
 		// Only a warning in HAProxy; "-c" then exits 2 when no other
 		// proxy listens.
@@ -704,4 +712,18 @@ func formatPos(d *config.Directive) config.Pos {
 		pos.Col++
 	}
 	return pos
+}
+
+// warnHTTPInTCP warns about HTTP rules of a TCP proxy, which only run
+// when a "tcp-request content switch-mode http" rule upgrades its
+// sessions; with one, HAProxy says nothing (CM 4.2).
+func (c *compiler) warnHTTPInTCP(p *Proxy) {
+	for _, r := range p.TCPRequest {
+		if r.Action == "switch-mode" {
+			return
+		}
+	}
+	for _, d := range p.httpInTCP {
+		c.ds.Warnf(d.Pos, "'%s' rules ignored for %s '%s' as they require HTTP mode", d.Name, p.Kind, p.Name)
+	}
 }

@@ -223,7 +223,9 @@ func (c *compiler) httpRule(p *Proxy, s *config.Section, d *config.Directive, in
 		return
 	}
 	if p.Mode == ModeTCP && !inherited && p.Cap&CapDefaults == 0 {
-		c.ds.Warnf(d.Pos, "'%s' rules ignored for %s '%s' as they require HTTP mode", d.Name, p.Kind, p.Name)
+		// Said once the section is read (finishProxy): a switch-mode
+		// rule, wherever it stands, makes them apply.
+		p.httpInTCP = append(p.httpInTCP, d)
 	}
 	r := c.rule(p, d, d.Name, 0)
 	if r == nil {

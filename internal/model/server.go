@@ -46,7 +46,7 @@ var serverValued = map[string]bool{
 }
 
 var unsupportedServerOpts = map[string]bool{
-	"max-reuse": true, "usesrc": true, "namespace": true,
+	"max-reuse": true, "namespace": true,
 	"npn": true, "redir": true,
 	"track": true, "tcp-ut": true, "ws": true, "allow-0rtt": true,
 	"log-proto": true, "tfo": true,
@@ -146,6 +146,13 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 			continue
 		}
 		switch name {
+		case "usesrc":
+			if err := checkUseSrc(v.Text); err != nil {
+				c.unsupported(v.Pos, "'usesrc %s' %v", v.Text, err)
+				continue
+			}
+			o.UseSrc = v.Text
+			continue
 		case "addr":
 			// A port given with the address is ignored: the check port is
 			// "port", else the server's.
@@ -338,6 +345,16 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 			}
 		}
 	}
+}
+
+// checkUseSrc accepts the "usesrc" modes Bulwark runs: the client's
+// address ("clientip") or address and port ("client"), as the source of
+// connections to the server (transparent proxying, IP_TRANSPARENT).
+func checkUseSrc(v string) error {
+	if v == "client" || v == "clientip" {
+		return nil
+	}
+	return fmt.Errorf("is not supported by bulwark (only 'client' and 'clientip')")
 }
 
 // checkSource reads the address of "source": an IP with an optional

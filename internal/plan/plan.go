@@ -85,6 +85,9 @@ type Proxy struct {
 	// TLS settings of servers with "check-ssl".
 	Check    *health.Script
 	CheckTLS map[*model.Server]*tls.Config
+	// ServerSNI holds the "sni" expressions of servers with "ssl" whose
+	// SNI is not a constant, evaluated for each new connection.
+	ServerSNI map[*model.Server]*acl.Expr
 }
 
 // Compile compiles m. It always returns a Plan; the Plan may only be run
@@ -118,6 +121,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		if p.Cap&model.CapBackend != 0 {
 			pp.Check = compileCheck(p, set, &ds)
 			pp.CheckTLS = compileCheckTLS(m, p, pp, tlsOpt, &ds)
+			pp.ServerSNI = compileServerSNI(p, set, &ds)
 		}
 	}
 	engineLimits(m, opt, &ds)

@@ -3,6 +3,7 @@ package plan
 import (
 	"crypto/tls"
 
+	"bulwark/internal/acl"
 	"bulwark/internal/acme"
 	"bulwark/internal/config"
 	"bulwark/internal/model"
@@ -58,4 +59,31 @@ func compileTLS(m *model.Model, p *model.Proxy, opt tlsconf.Options, mgr *acme.M
 		srv[s] = cfg
 	}
 	return srv, bind
+}
+
+// compileServerSNI compiles the "sni" expressions that are not constants
+// (tlsconf.SNI): each new connection sends the name they give for its
+// request, and connections are then only shared between requests that
+// give the same name (see proxy.connKey).
+func compileServerSNI(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) map[*model.Server]*acl.Expr {
+	var out map[*model.Server]*acl.Expr
+	for _, s := range p.Servers {
+		if !s.SSL {
+			continue
+		}
+		expr, constant := tlsconf.SNI(s)
+		if constant || set == nil {
+			continue
+		}
+		x, err := set.Expr(expr)
+		if err != nil {
+			ds.Alertf(s.Pos, "%s '%s': server '%s': 'sni' : %v", p.Kind, p.Name, s.Name, err)
+			continue
+		}
+		if out == nil {
+			out = map[*model.Server]*acl.Expr{}
+		}
+		out[s] = x
+	}
+	return out
 }

@@ -56,6 +56,15 @@ type server struct {
 	checkTLS *tls.Config
 	tcpka    bool    // option srvtcpka / tcpka
 	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
+	// sni is the "sni" expression when it is not a constant: each new
+	// connection sends the name it gives for its request (connParams).
+	sni *acl.Expr
+	// toDst: the server stands for "option transparent", connections go
+	// to the request's destination.
+	toDst bool
+	// useSrc is "usesrc client|clientip": connections come from the
+	// client's address (and port), "" from source or the kernel's choice.
+	useSrc string
 
 	cookie  atomic.Pointer[string] // its persistence cookie value, "" = none
 	removed atomic.Bool            // "del server": kept only for its balancer index
@@ -175,6 +184,8 @@ type backend struct {
 	pretendKA      bool // option http-pretend-keepalive
 	comp           *compress.Config
 	reuse          string
+	transparent    bool  // option transparent: connections stay private
+	splice         uint8 // spliceReq, spliceResp: option splice-*
 	// check is the script of the active checks, shared by the servers.
 	check *health.Script
 	// stateHook reports a state change caused by traffic ("observe"); set
@@ -204,6 +215,8 @@ func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) 
 		b.reuse = "safe"
 	}
 	b.preferLast = p.Option("prefer-last-server")
+	b.transparent = p.Option("transparent")
+	b.splice = spliceOptions(p)
 	b.ck = newCookieCfg(p)
 	if pp.Rules != nil {
 		b.persist, b.stick = pp.Rules.Persist, pp.Rules.Stick
@@ -257,6 +270,10 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy, env *addrEn
 	s := &server{cfg: sc, name: sc.Name, tcpka: p.Option("srvtcpka") || p.Option("tcpka")}
 	if sc.Addr.Net != "unix" && sc.Addr.Net != "abns" {
 		s.source = sourceAddr(sc.Source, p.Source)
+		// A server's own "source" replaces the backend's, usesrc and all.
+		if s.useSrc = sc.UseSrc; sc.Source == "" {
+			s.useSrc = p.UseSrc
+		}
 	}
 	s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
 	if wantsH2(s) && p.Mode == model.ModeHTTP {
@@ -270,6 +287,8 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy, env *addrEn
 	s.checkTLS = pp.CheckTLS[sc]
 	s.setCookie(cookieValue(p, sc))
 	s.pp = newPPSend(sc)
+	s.sni = pp.ServerSNI[sc]
+	s.toDst = sc.ToDst
 	s.lb = balance.NewServer(i, sc.Weight, sc.Backup)
 	s.lb.SetMaxConn(sc.MaxConn)
 	var start netip.AddrPort
@@ -476,17 +495,35 @@ func (b *backend) serveQueue() {
 }
 
 // dialAddr returns the address to dial for s, given the client's
-// destination port for servers written without a port.
+// destination for servers written without a port or address.
 func (s *server) dialAddr(dst netip.AddrPort) string {
 	if s.unix {
 		return s.addr
 	}
 	ap := s.state.Addr()
-	if !ap.IsValid() {
+	if !ap.IsValid() && !s.toDst {
 		return "" // no address (DNS maintenance): the dial fails
 	}
-	if ap.Port() != 0 {
+	if ap.Port() != 0 && !s.toDst {
 		return s.fixedDial(ap)
+	}
+	if ap = s.dialDst(dst); !ap.IsValid() {
+		return ""
+	}
+	return ap.String()
+}
+
+// dialDst is the address a connection to s goes to, given the request's
+// destination: the destination itself under "option transparent", else
+// the server's address with, for a server without a port, the
+// destination's port (or an offset from it).
+func (s *server) dialDst(dst netip.AddrPort) netip.AddrPort {
+	if s.toDst {
+		return dst
+	}
+	ap := s.state.Addr()
+	if !ap.IsValid() || ap.Port() != 0 {
+		return ap
 	}
 	a := s.cfg.Addr
 	port := int(dst.Port())
@@ -497,7 +534,7 @@ func (s *server) dialAddr(dst netip.AddrPort) string {
 			port += a.PortLow
 		}
 	}
-	return net.JoinHostPort(ap.Addr().String(), strconv.Itoa(port))
+	return netip.AddrPortFrom(ap.Addr(), uint16(port))
 }
 
 func containsMinusPort(raw string) bool {
@@ -509,6 +546,12 @@ func containsMinusPort(raw string) bool {
 	return false
 }
 
+// shares reports whether the backend's idle server connections go to
+// the servers' shared pools: not under "http-reuse never", nor with
+// "option transparent", whose connections HAProxy keeps private to
+// their session.
+func (b *backend) shares() bool { return b.reuse != "never" && !b.transparent }
+
 func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration) (net.Conn, error) {
 	dst := cs.dst
 	// As on the client side, keep-alive probes only with "option
@@ -516,6 +559,9 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1, LocalAddr: s.source}
 	if s.tcpka {
 		d.KeepAlive = 0 // Go's default probes
+	}
+	if s.useSrc != "" {
+		d.LocalAddr, d.Control = net.TCPAddrFromAddrPort(s.bindSrc(cs)), ipTransparent
 	}
 	netw := "tcp"
 	if s.unix {
@@ -537,7 +583,14 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	if err != nil || s.tls == nil {
 		return c, err
 	}
-	c, err = dialTLS(ctx, c, s.tls, timeout)
+	cfg := s.tls
+	if s.sni != nil && cs.samples != nil {
+		// A name for this connection: the shared configuration stays
+		// as it is (its session cache is shared by the clone).
+		cfg = cfg.Clone()
+		cfg.ServerName = cs.samples.serverSNI(s)
+	}
+	c, err = dialTLS(ctx, c, cfg, timeout)
 	if err == nil {
 		s.serverHandshake(c, time.Now().UnixMilli())
 	} else if ctx.Err() == nil {
@@ -568,21 +621,17 @@ type srvConn struct {
 	// (c is the stream too); it never goes to the idle pool: the
 	// connection under it is the h2Pool's.
 	h2 *h2up.Stream
-	// ppUID is the unique ID its PROXY header carried ("proxy-v2-options
-	// unique-id"): a request with another one needs a connection of its
-	// own, as in HAProxy.
-	ppUID string
 	// fr is the FastCGI translation rd reads from, nil for an HTTP
 	// server (fcgi.go).
 	fr *fcgi.Response
+	// key is the hash of what the connection was opened with for its
+	// first request (connParams): it carries only requests with the same.
+	key uint64
 }
 
-// carries reports whether sc can carry a request whose unique ID is uid:
-// its PROXY header, if it sent one with a unique ID, named that request.
-func (sc *srvConn) carries(uid string) bool {
-	p := sc.srv.pp
-	return p == nil || !p.v2 || p.opts&model.PPv2UniqueID == 0 || sc.ppUID == uid
-}
+// carries reports whether sc can carry a request whose connection
+// parameters hash to key.
+func (sc *srvConn) carries(key uint64) bool { return sc.key == key }
 
 // tlsState is the connection's TLS state, nil for plain TCP.
 func (sc *srvConn) tlsState() *tls.ConnectionState {

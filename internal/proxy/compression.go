@@ -33,6 +33,15 @@ func (s *httpSession) negotiateCompression(be *backend) {
 	}
 }
 
+// Compression is res.comp_algo: the name of the algorithm the response is
+// compressed with, "" when it is not (acl.CompressionTxn).
+func (s *httpSession) Compression() string {
+	if s.m == nil || s.m.compOut == compress.None {
+		return ""
+	}
+	return s.m.compOut.String()
+}
+
 // compressBody sends the head (without Content-Length, with chunked
 // framing), then streams the server's body through the encoder. The
 // encoder flushes whenever no more body is buffered, so that a response

@@ -329,3 +329,35 @@ func TestCompressionAgreesWithHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// res.comp and res.comp_algo tell http-after-response rules (and logs)
+// whether and how Bulwark compresses the response: true and the
+// algorithm for a compressed one, false and no algorithm for a response
+// sent as the server gave it (a type not listed, a client that accepts
+// no listed encoding).
+func TestResCompFetches(t *testing.T) {
+	b := compressionBackend(t)
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    compression algo gzip deflate
+    compression type text/plain
+    http-after-response set-header x-comp %[res.comp]
+    http-after-response set-header x-algo "<%[res.comp_algo]>"
+    server s B
+`, "B", b.addr))
+	for _, tc := range []struct{ path, ae, comp, algo string }{
+		{"/text", "gzip", "1", "<gzip>"},
+		{"/text", "deflate", "1", "<deflate>"},
+		{"/text", "br", "0", "<>"},
+		{"/css", "gzip", "0", "<>"},
+	} {
+		got := getCompressed(t, addr, tc.path, tc.ae)
+		if got.headers["x-comp"] != tc.comp || got.headers["x-algo"] != tc.algo || got.body != compressionBody {
+			t.Errorf("%s %s: res.comp %q res.comp_algo %q (body ok %v), want %q %q", tc.path, tc.ae,
+				got.headers["x-comp"], got.headers["x-algo"], got.body == compressionBody, tc.comp, tc.algo)
+		}
+	}
+}

@@ -39,10 +39,11 @@ type frontend struct {
 	stopped   atomic.Bool // "shutdown frontend"
 	errs      errCapture  // "show errors"
 	conns     atomic.Int64
-	logging   bool // some log target is configured: render request lines
-	tcpka     bool // option clitcpka / tcpka
-	connLevel int  // see connLevel
-	bufferReq bool // option http-buffer-request
+	logging   bool  // some log target is configured: render request lines
+	tcpka     bool  // option clitcpka / tcpka
+	connLevel int   // see connLevel
+	bufferReq bool  // option http-buffer-request
+	splice    uint8 // spliceReq, spliceResp: option splice-*
 	comp      *compress.Config
 	proxyHdr  bool // option http-use-proxy-header
 	logASAPOn bool // option logasap
@@ -68,6 +69,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
+	fe.splice = spliceOptions(p)
 	fe.comp = p.Compression
 	fe.proxyHdr = p.Option("http-use-proxy-header")
 	fe.logASAPOn = p.Option("logasap")
@@ -212,7 +214,7 @@ func (fe *frontend) serve(bl boundListener) {
 					}
 					defer fe.frontendHandshake(tc)()
 				}
-				fe.serveTCP(c)
+				fe.serveTCP(c, bl.bind.Proto)
 			}
 		}()
 	}

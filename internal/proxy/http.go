@@ -129,6 +129,9 @@ type httpSession struct {
 	// h2s is the HTTP/2 stream the session serves (c is then the
 	// stream): its request comes decoded, not parsed from c.
 	h2s *h2Stream
+	// up is what the TCP stage of an upgraded session left (upgrade.go);
+	// nil for a session that was HTTP from the start.
+	up *upgrade
 	// factsSet: tlsFacts, cliTLS and srcText came with the connection
 	// (connInfo.facts).
 	factsSet bool
@@ -164,6 +167,8 @@ type connInfo struct {
 	stream context.Context
 	// h2s is the native HTTP/2 stream (see h2conn.go), nil otherwise.
 	h2s *h2Stream
+	// up: the connection comes from a TCP session (upgrade.go).
+	up *upgrade
 	// facts are what the streams of one h2 connection share, worked out
 	// once for the connection instead of once per stream; nil otherwise.
 	facts *connFacts
@@ -289,7 +294,10 @@ type msgState struct {
 	// are the MIME types that may be compressed.
 	comp      compress.Algo
 	compTypes []string
-	cache     cacheState
+	// compOut is the algorithm the response is compressed with,
+	// compress.None until that is decided (res.comp).
+	compOut compress.Algo
+	cache   cacheState
 	// exec runs the session's rules; its result and arena are scratch
 	// space, so it need not stay with an idle session.
 	exec rules.Exec
@@ -374,13 +382,13 @@ func (s *httpSession) detach(reusable bool) {
 		return
 	}
 	s.attached = nil
-	// A connection that began with a PROXY header speaks for this client
-	// only: it never goes to the shared pool.
+	// A connection goes to the shared pool unless the backend keeps its
+	// connections private; its key says which requests it may carry.
 	if sc.h2 != nil {
 		// An HTTP/2 stream ends with its exchange; its connection stays
 		// with the server's h2Pool.
 		sc.close()
-	} else if reusable && s.attBE.reuse != "never" && sc.srv.pp == nil {
+	} else if reusable && s.attBE.shares() {
 		sc.used = true
 		sc.reqs++
 		sc.srv.pool.put(sc)
@@ -442,6 +450,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	start := time.Now()
 	s.useMsg()
 	s.m.cache = cacheState{key: s.m.cache.key[:0]}
+	s.m.compOut = compress.None
 	e := &s.m.ent
 	s.lastRule = config.Pos{}
 	*e = LogEntry{Start: start, Client: s.client, Frontend: fe.name, Server: "<NOSRV>",
@@ -505,6 +514,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			delete(s.vars, k)
 		}
 	}
+	if s.up != nil && s.nreq == 1 {
+		s.takeUpgrade()
+	}
 	// Entries tracked for the whole connection count every request.
 	nowMs := s.Now()
 	for i, r := range s.tracked {
@@ -547,7 +559,15 @@ func (s *httpSession) route(e *LogEntry) bool {
 	if s.acmeChallenge(e) {
 		return false
 	}
-	if r := fe.rules; r != nil && r.tcpContent.Len() > 0 {
+	// An upgraded TCP session (upgrade.go): its first request was judged
+	// by the content rules already; an implicit upgrade has no frontend
+	// HTTP rules at all, only its backend.
+	var forced *backend
+	skipContent := false
+	if u := s.up; u != nil {
+		forced, skipContent = u.be, u.be != nil || s.nreq == 1
+	}
+	if r := fe.rules; r != nil && r.tcpContent.Len() > 0 && !skipContent {
 		// CM 4.2: in an HTTP proxy "tcp-request content" rules run for
 		// every request, before the http-request rules.
 		s.eval.Reset()
@@ -569,7 +589,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 		}
 		s.bodyRead = true
 	}
-	if r := fe.rules; r != nil && r.req.Len() > 0 {
+	if r := fe.rules; r != nil && r.req.Len() > 0 && forced == nil {
 		s.eval.Reset()
 		res := r.req.Run(&s.m.exec)
 		s.flushEarlyHints()
@@ -580,7 +600,7 @@ func (s *httpSession) route(e *LogEntry) bool {
 			return s.reply(res, fe.pages, e)
 		}
 	}
-	if r := fe.rules; r != nil && r.redirects.Len() > 0 {
+	if r := fe.rules; r != nil && r.redirects.Len() > 0 && forced == nil {
 		s.eval.Reset()
 		if res := r.redirects.Run(&s.m.exec); res.Verdict != rules.Continue {
 			return s.reply(res, fe.pages, e)
@@ -593,7 +613,9 @@ func (s *httpSession) route(e *LogEntry) bool {
 		return s.serveStats(st, fe.cfg, fe.pages, e)
 	}
 	be := fe.def
-	if r := fe.rules; r != nil {
+	if forced != nil {
+		be = forced
+	} else if r := fe.rules; r != nil {
 		for i, c := range r.useBE {
 			s.eval.Reset()
 			if c.Match(s.eval) {
@@ -951,7 +973,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		tid := sc.srv.trackSession(sc.c, s.c)
 		// Not for an h2 stream: a client reset closes the stream's server
 		// connection, which must not be in the pool by then.
-		s.lendEarly = clientKeep && mode < 1 && be.reuse != "never" && sc.srv.pp == nil && sc.srv.pool.keeps() && s.h2s == nil
+		s.lendEarly = clientKeep && mode < 1 && be.shares() && sc.srv.pool.keeps() && s.h2s == nil
 		ev, err := s.exchange(be, sc, hasBody, e, canRetry)
 		s.lendEarly = false
 		sc.srv.untrackSession(tid)
@@ -969,7 +991,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 				s.detach(false)
 			} else if !clientKeep {
 				s.detach(true)
-			} else if s.attBE.reuse != "never" && sc.srv.pp == nil {
+			} else if s.attBE.shares() {
 				// HAProxy puts the connection in the idle pool at the end
 				// of every transaction: another client's request may use
 				// it before this client's next one.
@@ -1284,11 +1306,22 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		}
 		s.lentBE = nil
 	}
+	cs := clientSide{conn: s.cconn, src: s.src, dst: s.dst, uniqueID: e.UniqueID, samples: s}
+	if be.transparent {
+		cs.dst = originalDst(s.cconn, cs.dst)
+	}
 	// Bytes the server sent after its response, or its close, make the
 	// kept connection unusable; the next response must not be read from
 	// them. A finished HTTP/2 stream carries nothing more.
-	if sc := s.attached; sc != nil && (sc.h2 != nil || sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) || !sc.carries(e.UniqueID)) {
-		s.detach(false)
+	var cp connParams
+	var cpFor *server // the server cp was computed for
+	if sc := s.attached; sc != nil {
+		if sc.h2 != nil || sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
+			s.detach(false)
+		} else if cp, cpFor = sc.srv.connParams(cs), sc.srv; !sc.carries(cp.key) {
+			// Good for other requests: it goes to the pool.
+			s.detach(true)
+		}
 	}
 	// "option prefer-last-server": keep using the attached server while it
 	// is usable and has room, instead of balancing every request.
@@ -1312,6 +1345,9 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		return nil, -1, false, err
 	}
 	srv := be.slots()[idx]
+	if cpFor != srv {
+		cp, cpFor = srv.connParams(cs), srv
+	}
 	if sc := s.attached; sc != nil {
 		if s.attBE == be && sc.srv == srv && !sc.stale() {
 			e.Tc = 0
@@ -1334,17 +1370,16 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	if reuseOK {
 		// "aggressive" gives a first request only a connection proven
 		// reusable: one that already carried a second request.
-		if sc := srv.pool.take(be.reuse == "aggressive" && !later); sc != nil {
+		if sc := srv.pool.take(be.reuse == "aggressive" && !later, cp.key); sc != nil {
 			s.attached, s.attBE = sc, be
 			e.Tc = 0
 			return sc, idx, false, nil
 		}
 	}
-	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, clientSide{conn: s.cconn, src: s.src, dst: s.dst, uniqueID: e.UniqueID}, e)
+	conn, srv2, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, cs, e)
 	if err != nil {
 		return nil, -1, false, err
 	}
-	srv2 := be.slots()[idx2]
 	if srv2.speaksH2(conn) {
 		sc := srv2.h2.add(s, be, conn, s.cconn)
 		if sc == nil {
@@ -1354,7 +1389,11 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		s.attached, s.attBE = sc, be
 		return sc, idx2, true, nil
 	}
-	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr(), ppUID: e.UniqueID}
+	if srv2 != cpFor {
+		// Redispatched: the connection was opened for another server.
+		cp = srv2.connParams(cs)
+	}
+	sc := &srvConn{c: conn, srv: srv2, to: srv2.state.Addr().Addr(), key: cp.key}
 	sc.tc = timedConn{Conn: conn}
 	if fcgiServer(srv2) {
 		s.fe.rt.newFCGIConn(sc, be.fcgi)
@@ -1478,7 +1517,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	tr := time.Now()
 	bodyDone := !hasBody
 	if hasBody && !req.Expect100 {
-		if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
+		if _, err := s.forwardBody(tcs, s.rd, &s.tc, s.spliceDir(be, spliceReq), true, be, sc.srv); err != nil {
 			// Part of a streamed body went out: it is never sent again.
 			return 0, clientBodyError(err, errSendFailed)
 		}
@@ -1505,7 +1544,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 				return 0, errClientAborted
 			}
 			if s.m.resp.Status == 100 && !bodyDone {
-				if _, err := h1.CopyBody(tcs, s.rd, s.copyBuf); err != nil {
+				if _, err := s.forwardBody(tcs, s.rd, &s.tc, s.spliceDir(be, spliceReq), true, be, sc.srv); err != nil {
 					return 0, clientBodyError(err, errClientAborted)
 				}
 				bodyDone = true
@@ -1550,6 +1589,15 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		e.Cookie = s.ck.log()
 	}
 	s.stickStore(be, e.srv, true)
+	// Compression is decided on the response as the http-response rules
+	// left it, before http-after-response, which can read the outcome
+	// (res.comp) as the log can. A body "wait-for-body" already read
+	// goes out as it came.
+	comp := s.m.comp
+	if comp != compress.None && (s.respWaited || !compress.Eligible(s.m.compTypes, req, resp)) {
+		comp = compress.None
+	}
+	s.m.compOut = comp
 	if res := s.afterRules(); res.Verdict == rules.Error {
 		s.m.resp.KeepAlive = false
 		s.m.req.KeepAlive = false
@@ -1565,11 +1613,6 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		rminor = 0
 	}
 	s.head = h1.AppendStatusLine(s.head[:0], 1, rminor, resp.Status, resp.Reason)
-	comp := s.m.comp
-	// A body "wait-for-body" already read goes out as it came.
-	if comp != compress.None && (s.respWaited || !compress.Eligible(s.m.compTypes, req, resp)) {
-		comp = compress.None
-	}
 	if comp != compress.None {
 		s.head = compress.AppendHeaders(s.head, resp.Headers, comp)
 		s.head = h1.AppendHeaderField(s.head, "Transfer-Encoding", "chunked")
@@ -1648,14 +1691,14 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		if to == 0 {
 			cto, sto = s.fe.clientTimeout, srvTO
 		}
-		e.BytesOut += s.tunnel(sc, cto, sto)
+		e.BytesOut += s.tunnel(be, sc, cto, sto)
 		return 0, nil
 	}
 	if resp.Body != h1.FramingNone && s.m.cache.entry != nil {
 		return 0, s.storeBody(sc, e)
 	}
 	if resp.Body != h1.FramingNone {
-		bn, err := h1.CopyBody(&s.tc, sc.rd, s.copyBuf)
+		bn, err := s.forwardBody(&s.tc, sc.rd, &sc.tc, s.spliceDir(be, spliceResp), false, be, sc.srv)
 		e.BytesOut += bn
 		if err != nil {
 			e.Term = serverDataTerm(err)
@@ -1688,7 +1731,7 @@ func responseFailure(err error, empty bool) (model.RetryOn, error) {
 // what the readers already buffered.
 // The client's bytes are counted as "bytes in" by the timed conn under
 // s.rd, so only what the server sent is returned.
-func (s *httpSession) tunnel(sc *srvConn, cto, sto time.Duration) (out int64) {
+func (s *httpSession) tunnel(be *backend, sc *srvConn, cto, sto time.Duration) (out int64) {
 	// From here "timeout tunnel" governs, through copyTimed alone: the
 	// timed conns under the readers would cut the tunnel at the client and
 	// server timeouts, and the write deadlines they left would fail a write
@@ -1698,11 +1741,11 @@ func (s *httpSession) tunnel(sc *srvConn, cto, sto time.Duration) (out int64) {
 	sc.c.SetWriteDeadline(time.Time{})
 	done := make(chan struct{})
 	go func() {
-		copyTimed(sc.c, s.rd, s.c, cto)
+		s.tunnelCopy(sc.c, s.rd, s.c, cto, s.spliceDir(be, spliceReq), true, be, sc.srv)
 		closeWrite(sc.c)
 		close(done)
 	}()
-	out, _ = copyTimed(s.c, sc.rd, sc.c, sto)
+	out, _ = s.tunnelCopy(s.c, sc.rd, sc.c, sto, s.spliceDir(be, spliceResp), false, be, sc.srv)
 	closeWrite(s.c)
 	<-done
 	return out

@@ -48,6 +48,18 @@ func listen(ctx context.Context, b *model.Bind, reusePort bool, inherited map[in
 	if reusePort {
 		lc.Control = reuseAddrPort
 	}
+	if _, ok := b.Opts["transparent"]; ok {
+		// "bind … transparent": the socket may bind an address that is
+		// not local and accept connections to any destination that
+		// TPROXY steers to it (IP_TRANSPARENT, CAP_NET_ADMIN).
+		base := lc.Control
+		lc.Control = func(network, address string, c syscall.RawConn) error {
+			if err := base(network, address, c); err != nil {
+				return err
+			}
+			return ipTransparent(network, address, c)
+		}
+	}
 	for _, a := range b.Addrs {
 		switch a.Net {
 		case "fd":

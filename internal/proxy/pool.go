@@ -28,16 +28,17 @@ type idlePool struct {
 func (p *idlePool) keeps() bool { return p.max != 0 && p.every > 0 }
 
 // take returns the most recently used idle connection that is still
-// usable (with proven, one that carried two requests or more), closing
+// usable and was opened with the parameters whose hash is key (see
+// connParams; with proven, one that carried two requests or more), closing
 // the dead ones it meets; nil when none is left. The most recent is the
 // least likely to have met the server's idle timeout, and leaves the
 // oldest to the purge.
-func (p *idlePool) take(proven bool) *srvConn {
+func (p *idlePool) take(proven bool, key uint64) *srvConn {
 	for {
 		p.mu.Lock()
 		n := len(p.conns)
 		i := n - 1
-		for proven && i >= 0 && p.conns[i].reqs < 2 {
+		for i >= 0 && (proven && p.conns[i].reqs < 2 || p.conns[i].key != key) {
 			i--
 		}
 		if i < 0 {

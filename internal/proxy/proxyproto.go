@@ -247,6 +247,15 @@ type clientSide struct {
 	// uniqueID is the request's unique-id-format value, for the
 	// UNIQUE_ID TLV ("proxy-v2-options unique-id"); empty without one.
 	uniqueID string
+	// samples evaluates what a new connection is opened with for the
+	// request (a "sni" expression); nil where nothing is evaluated.
+	samples connSamples
+}
+
+// connSamples evaluates, for the request of a session, the samples that
+// a new server connection is opened with.
+type connSamples interface {
+	serverSNI(*server) string
 }
 
 // header builds the PROXY header for one server connection. The TLVs

@@ -178,7 +178,8 @@ listen l
 // send-proxy-v2 with options: the server gets a v2 header with the
 // client's addresses, the authority the client's header carried, the
 // request's unique-id-format value as unique ID, the SSL TLV (plain connection: no flags) and a valid CRC32C;
-// connections carrying a header are never shared between clients.
+// a connection carrying a header is not shared with a client whose
+// header would differ (here, by its authority).
 func TestSendProxyV2(t *testing.T) {
 	// Not answerEachHead: the v2 signature itself holds a CRLFCRLF.
 	b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
@@ -209,8 +210,11 @@ backend other
 		if i == 0 {
 			first = rc
 		}
-		if i != 1 {
+		switch i {
+		case 0:
 			io.WriteString(rc.c, ppHex(t, v2Auth))
+		case 2:
+			io.WriteString(rc.c, ppHex(t, v2Auth[:len(v2Auth)-1]+"6"))
 		}
 		if st, _, err := rc.do("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 || err != nil {
 			t.Fatalf("request %d: %d %v", i, st, err)
@@ -237,7 +241,7 @@ backend other
 		if !bytes.Equal(types, []byte{proxyproto.TypeCRC32C, proxyproto.TypeAuthority, proxyproto.TypeUniqueID, proxyproto.TypeSSL}) {
 			t.Errorf("TLV types %x", types)
 		}
-		if v, _ := h.TLV(proxyproto.TypeAuthority); string(v) != "12345" {
+		if v, _ := h.TLV(proxyproto.TypeAuthority); string(v) != "12345" && string(v) != "12346" {
 			t.Errorf("authority %q", v)
 		}
 		if v, _ := h.TLV(proxyproto.TypeUniqueID); string(v) != "TEST-/" {

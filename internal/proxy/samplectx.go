@@ -26,6 +26,7 @@ var (
 	_ acl.StatsEnv        = runtimeEnv{}
 	_ acl.TLSTxn          = (*httpSession)(nil)
 	_ acl.ClientVerifyTxn = (*httpSession)(nil)
+	_ acl.CompressionTxn  = (*httpSession)(nil)
 )
 
 func (s *httpSession) ClientTLS() *tls.ConnectionState { return s.cliTLS }

@@ -19,8 +19,9 @@ import (
 )
 
 // serveTCP relays one client connection to a server (mode tcp).
-func (fe *frontend) serveTCP(c net.Conn) {
+func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 	defer c.Close()
+	upgraded := false
 	start := time.Now()
 	e := &LogEntry{Start: start, Client: c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
 		Status: -1, Term: "--", Tw: -1, Tc: -1, Ta: -1, TR: -1, Tr: -1, Local: c.LocalAddr()}
@@ -32,6 +33,9 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		f.fill(e)
 	}
 	defer func() {
+		if upgraded {
+			return // the HTTP session logs its requests
+		}
 		// "option dontlognull": a session that carried no data is not logged.
 		if e.BytesIn == 0 && fe.cfg.Option("dontlognull") {
 			fe.account(e)
@@ -95,8 +99,15 @@ func (fe *frontend) serveTCP(c net.Conn) {
 			}
 			txn.payload = peeked
 		}
-		if res := r.tcpContent.Run(&x); res.Verdict == rules.Reject {
+		res := r.tcpContent.Run(&x)
+		switch res.Verdict {
+		case rules.Reject:
 			e.Term = "PR"
+			return
+		case rules.SwitchMode:
+			if upgraded = fe.upgradeTCP(c, bindProto, txn, peeked, res.Proto, nil); !upgraded {
+				e.Term = "PR"
+			}
 			return
 		}
 		for i, cond := range r.useBE {
@@ -112,6 +123,13 @@ func (fe *frontend) serveTCP(c net.Conn) {
 	if be == nil {
 		e.Term = "PR"
 		gracefulClose(c)
+		return
+	}
+	if be.httpBackend() {
+		// An HTTP backend upgrades the session implicitly.
+		if upgraded = fe.upgradeTCP(c, bindProto, txn, peeked, "", be); !upgraded {
+			e.Term = "PR"
+		}
 		return
 	}
 	// Session and content rules may have moved src/dst: balancing and a
@@ -130,7 +148,10 @@ func (fe *frontend) serveTCP(c net.Conn) {
 			key.Value, key.HasValue = string(v), true
 		}
 	}
-	cs := clientSide{conn: c, src: src, dst: dst}
+	cs := clientSide{conn: c, src: src, dst: dst, samples: tcpSamples{txn}}
+	if be.transparent {
+		cs.dst = originalDst(c, dst)
+	}
 	var (
 		sc  net.Conn
 		srv *server

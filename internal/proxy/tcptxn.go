@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"bulwark/internal/acl"
@@ -62,9 +64,10 @@ func (t *tcpTxn) ConnDst() netip.AddrPort {
 
 func (t *tcpTxn) SetLastRule(pos config.Pos)    { t.lastRule = pos }
 func (t *tcpTxn) LastRule() (config.Pos, bool)  { return t.lastRule, t.lastRule.Line > 0 }
-func (t *tcpTxn) Method() []byte                { return nil }
-func (t *tcpTxn) Target() []byte                { return nil }
-func (t *tcpTxn) Version() (int, int)           { return 0, 0 }
+func (t *tcpTxn) Method() []byte                { m, _, _, _, _ := requestLine(t.payload); return m }
+func (t *tcpTxn) Target() []byte                { _, u, _, _, _ := requestLine(t.payload); return u }
+func (t *tcpTxn) Version() (int, int)           { _, _, ma, mi, _ := requestLine(t.payload); return ma, mi }
+func (t *tcpTxn) IsHTTP() bool                  { return false }
 func (t *tcpTxn) ReqHeaders() []h1.Header       { return nil }
 func (t *tcpTxn) RespHeaders() []h1.Header      { return nil }
 func (t *tcpTxn) Status() int                   { return 0 }
@@ -126,3 +129,33 @@ func (t *tcpTxn) ReqPayload() []byte { return t.payload }
 
 // ResPayload serves the res.payload and res.len fetches.
 func (t *tcpTxn) ResPayload() []byte { return t.resPayload }
+
+// requestLine reads an HTTP/1 request line at the start of the bytes a
+// TCP session inspected ("METHOD SP target SP HTTP/d.d CRLF"), so that
+// the HTTP fetches of tcp-request content rules (req.proto_http, method,
+// path) see what the client sent, as in HAProxy, where they parse the
+// buffer. The HTTP/2 preface reads as "PRI * HTTP/2.0". ok is false for
+// anything else, or a line not complete yet.
+func requestLine(b []byte) (method, target []byte, major, minor int, ok bool) {
+	end := bytes.IndexByte(b, '\n')
+	if end < 0 {
+		return nil, nil, 0, 0, false
+	}
+	line := bytes.TrimSuffix(b[:end], []byte("\r"))
+	sp1 := bytes.IndexByte(line, ' ')
+	sp2 := bytes.LastIndexByte(line, ' ')
+	if sp1 <= 0 || sp2 <= sp1+1 {
+		return nil, nil, 0, 0, false
+	}
+	method, target, ver := line[:sp1], line[sp1+1:sp2], line[sp2+1:]
+	for _, c := range method {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return nil, nil, 0, 0, false
+		}
+	}
+	if bytes.IndexByte(target, ' ') >= 0 || len(ver) != 8 || string(ver[:5]) != "HTTP/" || ver[6] != '.' ||
+		ver[5] < '0' || ver[5] > '9' || ver[7] < '0' || ver[7] > '9' {
+		return nil, nil, 0, 0, false
+	}
+	return method, target, int(ver[5] - '0'), int(ver[7] - '0'), true
+}

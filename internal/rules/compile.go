@@ -112,6 +112,46 @@ func (a cacheAction) run(x *Exec, r *rule, res *Result) bool {
 
 func compileReject(*compiler, *model.Rule) action { return verdictAction(Reject) }
 
+// compileSwitchMode reads "switch-mode http [proto <name>]" (CM 4.2
+// "tcp-request content switch-mode"): only HTTP upgrades exist, to one
+// of the HTTP multiplexers, in a proxy that has a frontend.
+func compileSwitchMode(c *compiler, r *model.Rule) action {
+	a := r.Args
+	if len(a) == 0 || a[0].Text != "http" {
+		pos := r.Pos
+		if len(a) > 0 {
+			pos = a[0].Pos
+		}
+		c.errf(pos, r, "expects 'http' as the mode (the only upgrade there is)")
+		return nil
+	}
+	if c.p.Cap&model.CapFrontend == 0 {
+		c.errf(r.Pos, r, "only available for a proxy with the frontend capability")
+		return nil
+	}
+	proto := ""
+	switch {
+	case len(a) == 1:
+	case len(a) == 3 && a[1].Text == "proto":
+		proto = a[2].Text
+		if proto != "h1" && proto != "h2" {
+			c.errf(a[2].Pos, r, "'%s' is not a HTTP multiplexer (expects h1 or h2)", proto)
+			return nil
+		}
+	default:
+		c.errf(a[1].Pos, r, "expects 'proto <name>', found '%s'", a[1].Text)
+		return nil
+	}
+	return switchModeAction(proto)
+}
+
+type switchModeAction string
+
+func (s switchModeAction) run(x *Exec, r *rule, res *Result) bool {
+	res.Verdict, res.Proto = SwitchMode, string(s)
+	return true
+}
+
 func compileClose(c *compiler, r *model.Rule) action {
 	if len(r.Args) > 0 {
 		c.errf(r.Args[0].Pos, r, "unexpected argument '%s'", r.Args[0].Text)

@@ -98,6 +98,7 @@ var registry = map[string]actionDef{
 	"disable-l7-retry":    {reqOnly, compileDisableL7Retry},
 	"early-hint":          {reqOnly, compileEarlyHint},
 	"wait-for-handshake":  {reqOnly, compileWaitForHandshake},
+	"switch-mode":         {tcpCont, compileSwitchMode},
 }
 
 // Implemented returns, sorted, the actions Bulwark runs in a rule set

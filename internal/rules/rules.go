@@ -90,9 +90,13 @@ const (
 	// Wait: the rule at Pos cannot decide on the data received so far
 	// (acl.Eval.Partial); run the list again when more has arrived.
 	Wait
+	// SwitchMode upgrades a TCP session to HTTP ("tcp-request content
+	// switch-mode http"), with the multiplexer in Result.Proto when the
+	// rule names one; no later content rule runs.
+	SwitchMode
 )
 
-var verdictNames = [...]string{"continue", "allow", "deny", "tarpit", "auth", "redirect", "return", "reject", "accept", "error", "service", "close", "wait"}
+var verdictNames = [...]string{"continue", "allow", "deny", "tarpit", "auth", "redirect", "return", "reject", "accept", "error", "service", "close", "wait", "switch-mode"}
 
 func (v Verdict) String() string { return verdictNames[v] }
 
@@ -113,6 +117,7 @@ type Result struct {
 	Location    []byte
 	Realm       string
 	Service     string // "use-service": the service's name
+	Proto       string // "switch-mode http proto <name>": h1 or h2, "" to detect
 	// Pos is the rule that decided (for logs and debugging).
 	Pos config.Pos
 }
