@@ -407,7 +407,9 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	}
 	var c net.Conn
 	var err error
-	if s.cfg.Socks4 != "" && !s.unix {
+	if ap, ok := s.rawDialAddr(); ok {
+		c, err = dialRaw(ap, timeout)
+	} else if s.cfg.Socks4 != "" && !s.unix {
 		c, err = dialSocks4(ctx, &d, s.cfg.Socks4, s.dialAddr(dst), timeout)
 	} else {
 		c, err = d.DialContext(ctx, netw, s.dialAddr(dst))
@@ -422,6 +424,17 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 		return c, err
 	}
 	return dialTLS(ctx, c, s.tls, timeout)
+}
+
+// rawDialAddr is the address to connect to with dialRaw, false when the
+// server needs net.Dialer: a socket path, a port taken from the client, a
+// "source" address, SOCKS4, keep-alive probes, or no address.
+func (s *server) rawDialAddr() (netip.AddrPort, bool) {
+	if !rawDialOK || s.unix || s.source != nil || s.cfg.Socks4 != "" || s.tcpka {
+		return netip.AddrPort{}, false
+	}
+	ap := s.state.Addr()
+	return ap, ap.IsValid() && ap.Port() != 0
 }
 
 // srvConn is a connection to a server with its HTTP reader.
