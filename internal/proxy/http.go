@@ -650,6 +650,9 @@ func (s *httpSession) waitRequest() error {
 	if s.rd.Buffered() > 0 {
 		return nil
 	}
+	if err, ok := s.waitFirst(); ok {
+		return err
+	}
 	woken := s.woken
 	s.woken = false
 	if woken {
