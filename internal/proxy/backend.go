@@ -428,13 +428,15 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 
 // rawDialAddr is the address to connect to with dialRaw, false when the
 // server needs net.Dialer: a socket path, a port taken from the client, a
-// "source" address, SOCKS4, keep-alive probes, or no address.
+// "source" address, SOCKS4, keep-alive probes, a zoned address, or no
+// address.
 func (s *server) rawDialAddr() (netip.AddrPort, bool) {
 	if !rawDialOK || s.unix || s.source != nil || s.cfg.Socks4 != "" || s.tcpka {
 		return netip.AddrPort{}, false
 	}
 	ap := s.state.Addr()
-	return ap, ap.IsValid() && ap.Port() != 0
+	// A zoned (link-local IPv6) address needs its scope: net.Dialer's.
+	return ap, ap.IsValid() && ap.Port() != 0 && ap.Addr().Zone() == ""
 }
 
 // srvConn is a connection to a server with its HTTP reader.
