@@ -49,6 +49,7 @@ type server struct {
 	// checkTLS is "check-ssl": TLS for the health checks.
 	checkTLS *tls.Config
 	tcpka    bool    // option srvtcpka / tcpka
+	rawDial  bool    // see rawDialFor
 	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
 
 	cookie  atomic.Pointer[string] // its persistence cookie value, "" = none
@@ -240,6 +241,7 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy, env *addrEn
 		s.source = sourceAddr(sc.Source, p.Source)
 	}
 	s.pool = idlePool{max: sc.PoolMaxConn, low: sc.PoolLowConn, every: sc.PoolPurgeDelay}
+	s.rawDial = rawDialFor(p)
 	if sc.SSL {
 		if s.tls = pp.ServerTLS[sc]; s.tls == nil {
 			return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
@@ -431,12 +433,20 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 // "source" address, SOCKS4, keep-alive probes, a zoned address, or no
 // address.
 func (s *server) rawDialAddr() (netip.AddrPort, bool) {
-	if !rawDialOK || s.unix || s.source != nil || s.cfg.Socks4 != "" || s.tcpka {
+	if !rawDialOK || !s.rawDial || s.unix || s.source != nil || s.cfg.Socks4 != "" || s.tcpka {
 		return netip.AddrPort{}, false
 	}
 	ap := s.state.Addr()
 	// A zoned (link-local IPv6) address needs its scope: net.Dialer's.
 	return ap, ap.IsValid() && ap.Port() != 0 && ap.Addr().Zone() == ""
+}
+
+// rawDialFor reports whether the servers of backend p may be dialled with
+// dialRaw: HTTP backends that do not splice. TCP backends, and HTTP ones
+// with a splice option, relay between sockets whose *net.TCPConn the
+// kernel-splicing paths want on both sides.
+func rawDialFor(p *model.Proxy) bool {
+	return p.Mode == model.ModeHTTP && !p.Option("splice-auto") && !p.Option("splice-request") && !p.Option("splice-response")
 }
 
 // srvConn is a connection to a server with its HTTP reader.
