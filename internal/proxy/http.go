@@ -126,6 +126,9 @@ type httpSession struct {
 	// factsSet: tlsFacts, cliTLS and srcText came with the connection
 	// (connInfo.facts).
 	factsSet bool
+	// headBox is head's box in the runtime's pool (headpool.go), nil when
+	// head is not the pool's.
+	headBox *[]byte
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -328,6 +331,7 @@ func (s *httpSession) finish() {
 	}
 	s.fe.rt.putMsg(s.m)
 	s.m = nil
+	s.giveHead()
 	s.rd.Release()
 	if s.done != nil {
 		s.done()
@@ -726,7 +730,7 @@ func (s *httpSession) releaseIdle() {
 	// An idle connection may stay for minutes: keep only what the next
 	// request cannot do without. These grow back with a few allocations
 	// when the client sends again.
-	s.head = nil
+	s.giveHead()
 	s.body = nil
 	s.fe.rt.putMsg(s.m)
 	s.m = nil
@@ -854,6 +858,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if req.Major == 1 && req.Minor == 0 {
 		minor = 0
 	}
+	s.takeHead()
 	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, minor)
 	s.head = h1.AppendForwardHeaders(s.head, req.Headers, req.Upgrade)
 	if req.Chunked {

@@ -291,6 +291,7 @@ type Runtime struct {
 	workers              *connWorkers // goroutines that serve accepted connections
 	copyBufs             sync.Pool    // body copy buffers
 	msgs                 sync.Pool    // *msgState of idle sessions
+	heads                sync.Pool    // *[]byte head buffers of sessions (headpool.go)
 	comp                 compress.Pools
 	caches               map[string]*cache.Cache // "cache" sections by name
 	apis                 []apiListener
