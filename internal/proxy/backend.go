@@ -55,6 +55,7 @@ type server struct {
 	// checkTLS is "check-ssl": TLS for the health checks.
 	checkTLS *tls.Config
 	tcpka    bool    // option srvtcpka / tcpka
+	rawDial  bool    // see rawDialFor
 	pp       *ppSend // send-proxy[-v2]: a PROXY header on every new connection
 	// sni is the "sni" expression when it is not a constant: each new
 	// connection sends the name it gives for its request (connParams).
@@ -279,6 +280,7 @@ func (b *backend) newServer(i int, sc *model.Server, pp *plan.Proxy, env *addrEn
 	if wantsH2(s) && p.Mode == model.ModeHTTP {
 		s.h2 = &h2Pool{srv: s}
 	}
+	s.rawDial = rawDialFor(p)
 	if sc.SSL {
 		if s.tls = pp.ServerTLS[sc]; s.tls == nil {
 			return nil, fmt.Errorf("server '%s': no TLS settings in the plan", sc.Name)
@@ -569,7 +571,9 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 	}
 	var c net.Conn
 	var err error
-	if s.cfg.Socks4 != "" && !s.unix {
+	if ap, ok := s.rawDialAddr(); ok {
+		c, err = dialRaw(ap, timeout)
+	} else if s.cfg.Socks4 != "" && !s.unix {
 		c, err = dialSocks4(ctx, &d, s.cfg.Socks4, s.dialAddr(dst), timeout)
 	} else {
 		c, err = d.DialContext(ctx, netw, s.dialAddr(dst))
@@ -597,6 +601,27 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 		s.stats.ssl.failed.Add(1)
 	}
 	return c, err
+}
+
+// rawDialAddr is the address to connect to with dialRaw, false when the
+// server needs net.Dialer: a socket path, a port taken from the client, a
+// "source" address, SOCKS4, keep-alive probes, a zoned address, or no
+// address.
+func (s *server) rawDialAddr() (netip.AddrPort, bool) {
+	if !rawDialOK || !s.rawDial || s.unix || s.source != nil || s.cfg.Socks4 != "" || s.tcpka {
+		return netip.AddrPort{}, false
+	}
+	ap := s.state.Addr()
+	// A zoned (link-local IPv6) address needs its scope: net.Dialer's.
+	return ap, ap.IsValid() && ap.Port() != 0 && ap.Addr().Zone() == ""
+}
+
+// rawDialFor reports whether the servers of backend p may be dialled with
+// dialRaw: HTTP backends that do not splice. TCP backends, and HTTP ones
+// with a splice option, relay between sockets whose *net.TCPConn the
+// kernel-splicing paths want on both sides.
+func rawDialFor(p *model.Proxy) bool {
+	return p.Mode == model.ModeHTTP && !p.Option("splice-auto") && !p.Option("splice-request") && !p.Option("splice-response")
 }
 
 // srvConn is a connection to a server with its HTTP reader.

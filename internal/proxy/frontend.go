@@ -181,42 +181,47 @@ func (fe *frontend) serve(bl boundListener) {
 		rt.active.Add(1)
 		fe.accepted(fe.conns.Add(1))
 		bl.conns.Add(1)
-		go func() {
-			// done runs once when the connection ends; a parked HTTP
-			// session calls it from whichever goroutine finishes it.
-			done := func() {
-				rt.conns.Delete(c)
-				release()
-				fe.conns.Add(-1)
-				bl.conns.Add(-1)
-				rt.active.Done()
+		rt.workers.run(connJob{fe: fe, bl: &bl, c: c, release: release})
+	}
+}
+
+// handleConn serves an accepted connection until it ends (or parks);
+// release gives back the slots its accept took.
+func (fe *frontend) handleConn(c net.Conn, bl *boundListener, release func()) {
+	rt := fe.rt
+	// done runs once when the connection ends; a parked HTTP
+	// session calls it from whichever goroutine finishes it.
+	done := func() {
+		rt.conns.Delete(c)
+		release()
+		fe.conns.Add(-1)
+		bl.conns.Add(-1)
+		rt.active.Done()
+	}
+	if fe.wantsProxyHeader(bl.bind) {
+		if c = fe.wrapProxy(c, *bl); c == nil {
+			done()
+			return
+		}
+	}
+	rt.conns.Store(c, rt.newSess(fe.name, c))
+	if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
+		defer done()
+		fe.serveTLS(c, *bl)
+	} else if fe.cfg.Mode == model.ModeHTTP && bl.bind.Proto == "h2" {
+		defer done()
+		fe.serveH2(c)
+	} else if fe.cfg.Mode == model.ModeHTTP {
+		fe.serveHTTP(c, done)
+	} else {
+		defer done()
+		if tc, ok := c.(*tls.Conn); ok {
+			if !fe.handshakeTCP(tc, *bl) {
+				return
 			}
-			if fe.wantsProxyHeader(bl.bind) {
-				if c = fe.wrapProxy(c, bl); c == nil {
-					done()
-					return
-				}
-			}
-			rt.conns.Store(c, rt.newSess(fe.name, c))
-			if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
-				defer done()
-				fe.serveTLS(c, bl)
-			} else if fe.cfg.Mode == model.ModeHTTP && bl.bind.Proto == "h2" {
-				defer done()
-				fe.serveH2(c)
-			} else if fe.cfg.Mode == model.ModeHTTP {
-				fe.serveHTTP(c, done)
-			} else {
-				defer done()
-				if tc, ok := c.(*tls.Conn); ok {
-					if !fe.handshakeTCP(tc, bl) {
-						return
-					}
-					defer fe.frontendHandshake(tc)()
-				}
-				fe.serveTCP(c, bl.bind.Proto)
-			}
-		}()
+			defer fe.frontendHandshake(tc)()
+		}
+		fe.serveTCP(c, bl.bind.Proto)
 	}
 }
 

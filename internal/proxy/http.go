@@ -137,6 +137,9 @@ type httpSession struct {
 	factsSet bool
 	// act is what the stream actions of the request in progress set.
 	act streamActs
+	// headBox is head's box in the runtime's pool (headpool.go), nil when
+	// head is not the pool's.
+	headBox *[]byte
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -357,6 +360,7 @@ func (s *httpSession) finish() {
 	}
 	s.fe.rt.putMsg(s.m)
 	s.m = nil
+	s.giveHead()
 	s.rd.Release()
 	if s.done != nil {
 		s.done()
@@ -707,6 +711,9 @@ func (s *httpSession) waitRequest() error {
 	if s.rd.Buffered() > 0 {
 		return nil
 	}
+	if err, ok := s.waitFirst(); ok {
+		return err
+	}
 	woken := s.woken
 	s.woken = false
 	if woken {
@@ -780,7 +787,7 @@ func (s *httpSession) releaseIdle() {
 	// An idle connection may stay for minutes: keep only what the next
 	// request cannot do without. These grow back with a few allocations
 	// when the client sends again.
-	s.head = nil
+	s.giveHead()
 	s.body = nil
 	s.fe.rt.putMsg(s.m)
 	s.m = nil
@@ -908,6 +915,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if req.Major == 1 && req.Minor == 0 {
 		minor = 0
 	}
+	s.takeHead()
 	s.head = h1.AppendRequestLine(s.head[:0], req.Method, req.Target, 1, minor)
 	s.head = h1.AppendForwardHeaders(s.head, req.Headers, req.Upgrade)
 	if req.Chunked {

@@ -288,10 +288,12 @@ type Runtime struct {
 	clock                stick.Clock
 	tables               map[string]*stick.Table
 	rules                map[*model.Proxy]*proxyRules
-	bufs                 *h1.BufPool // HTTP reader buffers, taken only while reading
-	parker               *parker     // idle keep-alive sessions without goroutines
-	copyBufs             sync.Pool   // body copy buffers
-	msgs                 sync.Pool   // *msgState of idle sessions
+	bufs                 *h1.BufPool  // HTTP reader buffers, taken only while reading
+	parker               *parker      // idle keep-alive sessions without goroutines
+	workers              *connWorkers // goroutines that serve accepted connections
+	copyBufs             sync.Pool    // body copy buffers
+	msgs                 sync.Pool    // *msgState of idle sessions
+	heads                sync.Pool    // *[]byte head buffers of sessions (headpool.go)
 	comp                 compress.Pools
 	caches               map[string]*cache.Cache // "cache" sections by name
 	apis                 []apiListener
@@ -359,6 +361,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
 		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME, refs: pl.Refs,
 		conns: newRegistry[net.Conn, *sessInfo](), idle: newRegistry[*httpSession, struct{}]()}
+	rt.workers = newConnWorkers(ctx)
 	rt.comp.Level = m.Global.CompMaxLevel
 	rt.caches = make(map[string]*cache.Cache, len(m.Caches))
 	for _, cs := range m.Caches {

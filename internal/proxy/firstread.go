@@ -1,0 +1,29 @@
+package proxy
+
+import "time"
+
+// waitFirst waits for the first request of a connection with the reader's
+// buffer in place, for at most parkAfter: a client that opened the
+// connection to send a request has usually sent it already, and one read
+// into the buffer then takes it whole (the buffer-less wait reads one byte
+// first and the rest with a second read, and gives back and takes again
+// the request state). A connection still quiet after that goes on
+// buffer-less, so that connections that send nothing hold no buffer. ok is
+// false when the caller must wait its own way (nothing was read).
+func (s *httpSession) waitFirst() (err error, ok bool) {
+	if s.nreq > 0 || s.h2 || s.woken || s.rd.Buffered() > 0 || s.fe.rt.stopping.Load() {
+		return nil, false
+	}
+	short := time.Now().Add(parkAfter)
+	if !s.parkDeadline.IsZero() && !short.Before(s.parkDeadline) {
+		return nil, false // "timeout http-request" is shorter than that
+	}
+	s.c.SetReadDeadline(short)
+	err = s.rd.Wait()
+	s.c.SetReadDeadline(s.parkDeadline)
+	if err != nil && isTimeout(err) {
+		s.rd.Release()
+		return nil, false
+	}
+	return err, true
+}

@@ -1,0 +1,264 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// rawDialOK: dialRaw is available.
+const rawDialOK = true
+
+// dialRaw connects to ap with a non-blocking connect of its own instead
+// of net.Dialer, for the common server (a literal address, no source, no
+// SOCKS, no keep-alive probes). net.Dialer costs, per connection, about
+// two dozen allocations (address resolution of the literal, a deadline
+// context, its AfterFunc), a trip through the poller to learn that a
+// connect is done which on loopback and fast networks is done when the
+// call returns, and getsockopt, getpeername and getsockname calls. Here: a
+// socket, TCP_NODELAY (as net.Dialer sets it, and HAProxy), the connect and
+// one TCP_INFO read; the poller is asked to wait only when the handshake
+// is still in progress. The socket calls are raw: none of them blocks, so
+// they need not hand the thread's P to another thread.
+func dialRaw(ap netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	ip := ap.Addr().Unmap()
+	family := syscall.AF_INET
+	if !ip.Is4() {
+		family = syscall.AF_INET6
+	}
+	fd, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if e != 0 {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError("socket", e)}
+	}
+	one := int32(1)
+	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, uintptr(unsafe.Pointer(&one)), 4, 0)
+	fail := func(op string, e error) (net.Conn, error) {
+		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError(op, e)}
+	}
+	switch e := rawConnectTo(int(fd), netip.AddrPortFrom(ip, ap.Port())); e {
+	case 0, syscall.EINPROGRESS, syscall.EINTR, syscall.EALREADY:
+	default:
+		return fail("connect", e)
+	}
+	established := false
+	switch st := rawTCPState(int(fd)); st {
+	case tcpStateEstablished:
+		established = true
+	case tcpStateClose:
+		// Refused (or reset) before connect returned: SO_ERROR says why.
+		var n int32
+		l := uint32(4)
+		syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, syscall.SO_ERROR, uintptr(unsafe.Pointer(&n)), uintptr(unsafe.Pointer(&l)), 0)
+		if n != 0 {
+			return fail("connect", syscall.Errno(n))
+		}
+	}
+	f := os.NewFile(fd, "tcp")
+	c := &rawConn{f: f, raddr: ap}
+	if established {
+		return c, nil
+	}
+	if err := c.waitConnected(timeout); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// waitConnected waits, through the poller, for a connect in progress to
+// end, at most timeout (0: no limit).
+func (c *rawConn) waitConnected(timeout time.Duration) error {
+	if timeout > 0 {
+		c.f.SetWriteDeadline(time.Now().Add(timeout))
+		defer c.f.SetWriteDeadline(time.Time{})
+	}
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var soErr error
+	werr := rc.Write(func(fd uintptr) bool {
+		switch rawTCPState(int(fd)) {
+		case tcpStateEstablished:
+			return true
+		case tcpStateSynSent, tcpStateSynRecv:
+			return false // woken early: wait on
+		}
+		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+		switch {
+		case err != nil:
+			soErr = err
+		case n != 0:
+			soErr = syscall.Errno(n)
+		default:
+			soErr = syscall.ECONNREFUSED
+		}
+		return true
+	})
+	addr := net.TCPAddrFromAddrPort(c.raddr)
+	if werr != nil {
+		if errors.Is(werr, os.ErrDeadlineExceeded) {
+			return &net.OpError{Op: "dial", Net: "tcp", Addr: addr, Err: errConnectTimeout{}}
+		}
+		return &net.OpError{Op: "dial", Net: "tcp", Addr: addr, Err: werr}
+	}
+	if soErr != nil {
+		return &net.OpError{Op: "dial", Net: "tcp", Addr: addr, Err: os.NewSyscallError("connect", soErr)}
+	}
+	return nil
+}
+
+// errConnectTimeout is a connect that did not finish within "timeout
+// connect": a net.Error whose Timeout is true, as net.Dialer's.
+type errConnectTimeout struct{}
+
+func (errConnectTimeout) Error() string   { return "i/o timeout" }
+func (errConnectTimeout) Timeout() bool   { return true }
+func (errConnectTimeout) Temporary() bool { return true }
+
+func rawConnectTo(fd int, ap netip.AddrPort) syscall.Errno {
+	var (
+		ptr  unsafe.Pointer
+		size uintptr
+		sa4  syscall.RawSockaddrInet4
+		sa6  syscall.RawSockaddrInet6
+	)
+	port := ap.Port()
+	if ip := ap.Addr(); ip.Is4() {
+		sa4.Family = syscall.AF_INET
+		sa4.Addr = ip.As4()
+		p := (*[2]byte)(unsafe.Pointer(&sa4.Port))
+		p[0], p[1] = byte(port>>8), byte(port)
+		ptr, size = unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
+	} else {
+		sa6.Family = syscall.AF_INET6
+		sa6.Addr = ip.As16()
+		p := (*[2]byte)(unsafe.Pointer(&sa6.Port))
+		p[0], p[1] = byte(port>>8), byte(port)
+		ptr, size = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
+	}
+	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(ptr), size)
+	return e
+}
+
+// Kernel TCP states (include/net/tcp_states.h) as TCP_INFO reports them.
+const (
+	tcpStateEstablished = 1
+	tcpStateSynSent     = 2
+	tcpStateSynRecv     = 3
+	tcpStateClose       = 7
+)
+
+// rawTCPState is the socket's TCP state, 0 when it cannot be read.
+func rawTCPState(fd int) uint8 {
+	var info syscall.TCPInfo
+	n := uint32(unsafe.Sizeof(info))
+	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_INFO,
+		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 || n < 1 {
+		return 0
+	}
+	return info.State
+}
+
+// rawConn is a connected TCP socket held as a pollable *os.File, seen as
+// a net.Conn whose errors read as net.Conn's do (*net.OpError, net.ErrClosed,
+// timeouts as net.Error).
+type rawConn struct {
+	f     *os.File
+	raddr netip.AddrPort
+	once  sync.Once
+	laddr net.Addr // asked for only by what needs it (bc_src, logs)
+}
+
+func (c *rawConn) Read(b []byte) (int, error) {
+	n, err := c.f.Read(b)
+	if err != nil && err != io.EOF {
+		err = c.opErr("read", err)
+	}
+	return n, err
+}
+
+func (c *rawConn) Write(b []byte) (int, error) {
+	n, err := c.f.Write(b)
+	if err != nil {
+		err = c.opErr("write", err)
+	}
+	return n, err
+}
+
+func (c *rawConn) Close() error {
+	if err := c.f.Close(); err != nil {
+		return c.opErr("close", err)
+	}
+	return nil
+}
+
+// opErr words an *os.File error as the net package would.
+func (c *rawConn) opErr(op string, err error) error {
+	inner := err
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		inner = pe.Err
+	}
+	var errno syscall.Errno
+	switch {
+	case errors.Is(inner, os.ErrClosed):
+		inner = net.ErrClosed
+	case errors.As(inner, &errno):
+		inner = os.NewSyscallError(op, errno)
+	}
+	return &net.OpError{Op: op, Net: "tcp", Addr: net.TCPAddrFromAddrPort(c.raddr), Err: inner}
+}
+
+func (c *rawConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
+
+func (c *rawConn) LocalAddr() net.Addr {
+	c.once.Do(func() {
+		c.laddr = &net.TCPAddr{}
+		rc, err := c.f.SyscallConn()
+		if err != nil {
+			return
+		}
+		rc.Control(func(fd uintptr) {
+			switch a, _ := syscall.Getsockname(int(fd)); a := a.(type) {
+			case *syscall.SockaddrInet4:
+				c.laddr = &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+			case *syscall.SockaddrInet6:
+				c.laddr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+			}
+		})
+	})
+	return c.laddr
+}
+
+func (c *rawConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
+func (c *rawConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
+func (c *rawConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+
+// SyscallConn gives the socket to what works on it directly (the idle
+// check of pooled connections, splicing).
+func (c *rawConn) SyscallConn() (syscall.RawConn, error) { return c.f.SyscallConn() }
+
+// CloseWrite half-closes the connection, as (*net.TCPConn).CloseWrite.
+func (c *rawConn) CloseWrite() error {
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Shutdown(int(fd), syscall.SHUT_WR) }); err != nil {
+		return c.opErr("close", err)
+	}
+	if serr != nil {
+		return c.opErr("close", serr)
+	}
+	return nil
+}
