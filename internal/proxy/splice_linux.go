@@ -33,19 +33,33 @@ const spliceMin = 32 << 10
 // plain TCP connection, or one whose PROXY header and the bytes read past
 // it are consumed. TLS connections, h2 streams and connections that
 // replay inspected bytes are not.
-func rawTCP(c net.Conn) *net.TCPConn {
+func rawTCP(c net.Conn) spliceConn {
 	if pc, ok := c.(*ppConn); ok && len(pc.rest) == 0 {
 		c = pc.Conn
 	}
-	tc, _ := c.(*net.TCPConn)
-	return tc
+	switch tc := c.(type) {
+	case *net.TCPConn:
+		return tc
+	case *rawConn:
+		// A server connection of the raw dial (rawdial_linux.go).
+		return tc
+	}
+	return nil
+}
+
+// spliceConn is what splicing needs of a socket: its descriptor through
+// the runtime's poller, and deadlines.
+type spliceConn interface {
+	syscall.Conn
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
 }
 
 // spliceConns moves n bytes (n < 0: up to the end of src) from src to
 // dst. rto and wto are the inactivity timeouts of the reads and the
 // writes (0: none). eof reports that src ended; err is a read or write
 // error (a timeout is a net.Error with Timeout()).
-func spliceConns(dst, src *net.TCPConn, n int64, rto, wto time.Duration) (moved int64, eof bool, err error) {
+func spliceConns(dst, src spliceConn, n int64, rto, wto time.Duration) (moved int64, eof bool, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		return 0, false, err
