@@ -126,6 +126,9 @@ type httpSession struct {
 	// factsSet: tlsFacts, cliTLS and srcText came with the connection
 	// (connInfo.facts).
 	factsSet bool
+	// abort watches the client while the request waits for a server
+	// ("option abortonclose"), nil when nothing watches.
+	abort *closeWatch
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -895,9 +898,20 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 
 	key := s.balanceKey(be)
 	dialNew := false
+	if be.abortOnClose && s.h2s == nil && s.stream == nil && (!hasBody || s.rd.Body().Done()) {
+		// The whole request is in: from here on the client has nothing
+		// to send, and its close is what "abortonclose" looks for.
+		s.abort = watchClose(s.fe.rt.ctx, s.c)
+	}
+	if be.abortOnClose {
+		defer s.endAbortWatch()
+	}
 	for {
 		sc, idx, fresh, err := s.serverConn(be, key, e, dialNew)
 		if err != nil {
+			if s.stopAbortWatch() {
+				return s.clientAborted(e)
+			}
 			s.sendError(503, e)
 			return false
 		}
@@ -939,11 +953,15 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			return clientKeep && s.m.req.KeepAlive && !s.m.resp.Tunnel
 		}
 		s.detach(false)
+		if s.stopAbortWatch() {
+			return s.clientAborted(e)
+		}
 		if canRetry && be.mayRetry(ev, !fresh, req.Method) {
 			e.Retries++
 			// Other idle connections may be as stale as the one that
 			// failed: the retry gets a connection of its own.
 			dialNew = true
+			s.rewatch()
 			continue
 		}
 		return s.forwardError(err, e)
@@ -1253,8 +1271,10 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	tq := time.Now()
 	idx, ok := s.acquireDirect(be)
 	var err error
+	ctx := s.abort.context(s.fe.rt.ctx)
 	if !ok {
-		idx, err = be.acquire(s.fe.rt.ctx, key)
+		s.abort.setPhase('Q')
+		idx, err = be.acquire(ctx, key)
 	}
 	e.Tw = time.Since(tq)
 	if err != nil {
@@ -1287,7 +1307,8 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 			return sc, idx, false, nil
 		}
 	}
-	conn, _, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, clientSide{conn: s.cconn, src: s.src, dst: s.dst, uniqueID: e.UniqueID}, e)
+	s.abort.setPhase('C')
+	conn, _, idx2, err := be.dialFrom(ctx, key, idx, clientSide{conn: s.cconn, src: s.src, dst: s.dst, uniqueID: e.UniqueID}, e)
 	if err != nil {
 		return nil, -1, false, err
 	}
@@ -1408,8 +1429,17 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		}
 		bodyDone = true
 	}
+	var unwatch func() bool
+	if be.abortOnClose && bodyDone {
+		unwatch = s.watchResponse(sc)
+	}
 	for {
 		err := sc.rd.ReadResponse(&s.m.resp, req.Method)
+		if unwatch != nil && (err != nil || !s.m.resp.Informational()) && unwatch() {
+			// The client closed while the server had the request: the
+			// server connection was closed under the read.
+			return 0, errClientAborted
+		}
 		if err != nil {
 			ev, err := responseFailure(err, sc.rd.Buffered() == 0)
 			if !replay {

@@ -261,7 +261,16 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, cs cli
 	base := int(e.Retries)
 	for attempt := 0; ; attempt++ {
 		srv := b.slots()[idx]
+		// The log names the server being tried, connected or not.
+		e.Server = srv.name
 		conn, err := srv.dial(ctx, cs, b.connectTimeout)
+		if err != nil && ctx.Err() != nil {
+			// Given up by the proxy or the client ("abortonclose"), not
+			// refused by the server.
+			e.Retries = int64(base + attempt)
+			b.release(idx)
+			return nil, nil, -1, err
+		}
 		b.observe(srv, false, err == nil)
 		if err == nil {
 			srv.total.Add(1)
