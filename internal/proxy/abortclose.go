@@ -14,10 +14,11 @@ import (
 // client's socket through the netpoller and peeks at it: it never
 // consumes a byte, so the session's reader is untouched.
 //
-// Only the end of the stream (or a reset) with nothing before it can be
-// seen this way. Bytes waiting ahead of it (a pipelined request, a TLS
-// close_notify) end the watch without an abort: the request is then
-// served, as it is without the option.
+// The socket's end of stream (or a reset) is what counts, as in HAProxy:
+// a pipelined request the session's reader holds already does not hide
+// it. Bytes still in the socket ahead of it (a request sent after the
+// reader's last read, a TLS close_notify) end the watch without an abort:
+// the request is then served, as it is without the option.
 type closeWatch struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -118,13 +119,16 @@ func (s *httpSession) rewatch() {
 }
 
 // clientAborted ends a request whose client closed while it waited
-// ("option abortonclose"): nothing is sent, the log says where it was.
+// ("option abortonclose"); the log says where it was. A request the
+// server had already gets a 400, as from HAProxy 2.6.12 (a client that
+// only shut its sending side reads it; http_abortonclose.vtc logs it);
+// one still queued or connecting gets nothing.
 func (s *httpSession) clientAborted(e *LogEntry) bool {
-	e.Term, e.Status = s.abort.term(), -1
-	if e.Term == "CH" {
-		// The server had the request: HAProxy 2.6 logs its status as 400
-		// (http_abortonclose.vtc, c3), though the client is gone.
-		e.Status = 400
+	term := s.abort.term()
+	e.Status = -1
+	if term == "CH" {
+		s.sendError(400, e)
 	}
+	e.Term = term
 	return false
 }

@@ -74,6 +74,9 @@ func (c *counters) account(e *LogEntry, nowMs int64, isFrontend bool) {
 	case len(e.Term) > 0 && (e.Term[0] == 'S' || e.Term[0] == 's'):
 		c.errResp.Add(1)
 		c.srvAbrt.Add(1)
+	case e.Term == "CQ" || e.Term == "CC":
+		// Given up before a server had it ("abortonclose"): HAProxy
+		// 2.6.12 counts no abort for these.
 	case len(e.Term) > 0 && (e.Term[0] == 'C' || e.Term[0] == 'c'):
 		c.cliAbrt.Add(1)
 	}
