@@ -25,6 +25,7 @@ type counters struct {
 	cliAbrt  atomic.Int64
 	srvAbrt  atomic.Int64
 	retries  atomic.Int64
+	wrew     atomic.Int64 // failed header rewrites (strict-mode, tune.maxrewrite)
 	intercep atomic.Int64 // answered by the proxy itself (stats, services, redirects)
 	connTot  atomic.Int64 // frontends: accepted connections
 	lastSess atomic.Int64 // unix ms of the last session; 0 never

@@ -129,6 +129,10 @@ type httpSession struct {
 	// abort watches the client while the request waits for a server
 	// ("option abortonclose"), nil when nothing watches.
 	abort *closeWatch
+	// head0 is the size of the request ([0]) and response ([1]) heads as
+	// received, taken by the first rewrite that asks for room (Room); 0
+	// until then.
+	head0 [2]int
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -476,6 +480,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.serverTO, s.tunnelTO = 0, 0
 	s.bodyWaited, s.respWaited = false, false
 	s.body, s.respBody = s.body[:0], s.respBody[:0]
+	s.head0 = [2]int{}
 	s.m.exec.Arena = s.m.exec.Arena[:0]
 	for k := range s.vars {
 		if !strings.HasPrefix(k, "sess.") {
@@ -1485,6 +1490,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	}
 	resp := &s.m.resp
 	s.captureResponse()
+	s.head0[1] = 0
 	s.exchSC = sc
 	res, _, stop := s.responseRules(be)
 	s.exchSC = nil
