@@ -244,3 +244,33 @@ func TestAbortOnClosePipelined(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
+
+// In TCP mode too, connection retries stop when the client closes: CC.
+func TestAbortOnCloseTCP(t *testing.T) {
+	logs := make(chan LogEntry, 4)
+	_, addr := startProxyWith(t, sub(`
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    option abortonclose
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    retries 10
+    server s1 S1
+`, "S1", deadAddr(t)), Options{LogAll: true, Log: func(e *LogEntry) { logs <- *e }})
+	c := dial(t, addr)
+	start := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+	e := nextLog(t, logs, 5*time.Second)
+	if e.Term != "CC" || e.Server != "s1" {
+		t.Errorf("log entry: term %q server %q", e.Term, e.Server)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the abort took %v", d)
+	}
+}

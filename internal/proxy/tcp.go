@@ -135,10 +135,29 @@ func (fe *frontend) serveTCP(c net.Conn) {
 		idx int
 		err error
 	)
+	// "option abortonclose": a client that closes while queued or
+	// connecting gives its session up (see closeWatch).
+	var w *closeWatch
+	if be.abortOnClose {
+		w = watchClose(fe.rt.ctx, c)
+	}
+	ctx := w.context(fe.rt.ctx)
 	if i, ok := be.rdpPersist(peeked); ok {
-		sc, srv, idx, err = be.dialFrom(fe.rt.ctx, key, i, cs, e)
+		sc, srv, idx, err = be.dialFrom(ctx, key, i, cs, e)
 	} else {
-		sc, srv, idx, err = be.connect(fe.rt.ctx, key, cs, e)
+		sc, srv, idx, err = be.connect(ctx, key, cs, e)
+	}
+	if w != nil {
+		aborted := w.stop()
+		w.cancel()
+		if err != nil && aborted {
+			// dialFrom names the server it tries: without one the
+			// session was still queued.
+			e.Term = "CQ"
+			if e.Server != "<NOSRV>" {
+				e.Term = "CC"
+			}
+		}
 	}
 	if err != nil {
 		return
