@@ -25,7 +25,7 @@ var supportedOptions = map[string]bool{
 	"tcp-check": true, "redis-check": true, "mysql-check": true, "pgsql-check": true, "smtpchk": true,
 	"ldap-check": true, "ssl-hello-chk": true, "log-health-checks": true,
 	"persist": true, "http-pretend-keepalive": true, "http-use-proxy-header": true, "originalto": true, "http-restrict-req-hdr-names": true,
-	"logasap": true, "log-separate-errors": true, "transparent": true,
+	"logasap": true, "log-separate-errors": true, "transparent": true, "abortonclose": true,
 	"splice-auto": true, "splice-request": true, "splice-response": true,
 }
 

@@ -182,6 +182,7 @@ type backend struct {
 	preferLast     bool // option prefer-last-server
 	connLevel      int  // see connLevel
 	bufferReq      bool // option http-buffer-request
+	abortOnClose   bool // option abortonclose
 	pretendKA      bool // option http-pretend-keepalive
 	comp           *compress.Config
 	reuse          string
@@ -225,6 +226,7 @@ func newBackend(p *model.Proxy, pp *plan.Proxy, env *addrEnv) (*backend, error) 
 	b.connLevel, b.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	b.comp = p.Compression
 	b.pretendKA = p.Option("http-pretend-keepalive")
+	b.abortOnClose = p.Option("abortonclose")
 	t := p.Timeouts
 	b.connectTimeout, b.serverTimeout, b.tunnelTimeout = t.Connect, t.Server, t.Tunnel
 	b.queueTimeout = t.Queue

@@ -25,6 +25,7 @@ type counters struct {
 	cliAbrt  atomic.Int64
 	srvAbrt  atomic.Int64
 	retries  atomic.Int64
+	wrew     atomic.Int64 // failed header rewrites (strict-mode, tune.maxrewrite)
 	intercep atomic.Int64 // answered by the proxy itself (stats, services, redirects)
 	connTot  atomic.Int64 // frontends: accepted connections
 	lastSess atomic.Int64 // unix ms of the last session; 0 never
@@ -113,6 +114,9 @@ func (c *counters) account(e *LogEntry, nowMs int64, isFrontend bool) {
 	case len(e.Term) > 0 && (e.Term[0] == 'S' || e.Term[0] == 's'):
 		c.errResp.Add(1)
 		c.srvAbrt.Add(1)
+	case e.Term == "CQ" || e.Term == "CC":
+		// Given up before a server had it ("abortonclose"): HAProxy
+		// 2.6.12 counts no abort for these.
 	case len(e.Term) > 0 && (e.Term[0] == 'C' || e.Term[0] == 'c'):
 		c.cliAbrt.Add(1)
 	}

@@ -61,11 +61,15 @@ type frontend struct {
 
 	clientTimeout, httpRequestTimeout, keepAliveTimeout time.Duration
 	bufSize                                             int
+	// maxRewrite is the part of a message buffer that reads leave free
+	// for rewrites (tune.maxrewrite, see rewriteReserve).
+	maxRewrite int
 }
 
 func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *frontend {
 	fe := &frontend{rt: rt, cfg: p, name: p.Name, opts: opts, bufSize: rt.model.Global.BufSize, rules: rt.rules[p]}
 	fe.gate = newGate(p.MaxConn)
+	fe.maxRewrite = rewriteReserve(rt.model.Global)
 	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")

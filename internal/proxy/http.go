@@ -140,6 +140,13 @@ type httpSession struct {
 	// headBox is head's box in the runtime's pool (headpool.go), nil when
 	// head is not the pool's.
 	headBox *[]byte
+	// abort watches the client while the request waits for a server
+	// ("option abortonclose"), nil when nothing watches.
+	abort *closeWatch
+	// head0 is the size of the request ([0]) and response ([1]) heads as
+	// received, taken by the first rewrite that asks for room (Room); 0
+	// until then.
+	head0 [2]int
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
@@ -512,6 +519,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	s.act.reset()
 	s.bodyWaited, s.respWaited = false, false
 	s.body, s.respBody = s.body[:0], s.respBody[:0]
+	s.head0 = [2]int{}
 	s.m.exec.Arena = s.m.exec.Arena[:0]
 	for k := range s.vars {
 		if !strings.HasPrefix(k, "sess.") {
@@ -963,9 +971,20 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 
 	key := s.balanceKey(be)
 	dialNew := false
+	if be.abortOnClose && s.h2s == nil && s.stream == nil && (!hasBody || s.rd.Body().Done()) {
+		// The whole request is in: from here on the client has nothing
+		// to send, and its close is what "abortonclose" looks for.
+		s.abort = watchClose(s.fe.rt.ctx, s.c)
+	}
+	if be.abortOnClose {
+		defer s.endAbortWatch()
+	}
 	for {
 		sc, idx, fresh, err := s.serverConn(be, key, e, dialNew)
 		if err != nil {
+			if s.stopAbortWatch() {
+				return s.clientAborted(e)
+			}
 			s.sendError(503, e)
 			return false
 		}
@@ -1012,11 +1031,15 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			return clientKeep && s.m.req.KeepAlive && !s.m.resp.Tunnel
 		}
 		s.detach(false)
+		if s.stopAbortWatch() {
+			return s.clientAborted(e)
+		}
 		if canRetry && be.mayRetry(ev, !fresh, req.Method, s.act.noL7Retry) {
 			e.Retries++
 			// Other idle connections may be as stale as the one that
 			// failed: the retry gets a connection of its own.
 			dialNew = true
+			s.rewatch()
 			continue
 		}
 		return s.forwardError(err, e)
@@ -1340,8 +1363,10 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	tq := time.Now()
 	idx, ok := s.acquireDirect(be)
 	var err error
+	ctx := s.abort.context(s.fe.rt.ctx)
 	if !ok {
-		idx, err = be.acquirePrio(s.fe.rt.ctx, key, s.act.prio)
+		s.abort.setPhase('Q')
+		idx, err = be.acquirePrio(ctx, key, s.act.prio)
 	}
 	e.Tw = time.Since(tq)
 	if err != nil {
@@ -1384,7 +1409,8 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 			return sc, idx, false, nil
 		}
 	}
-	conn, srv2, idx2, err := be.dialFrom(s.fe.rt.ctx, key, idx, cs, e)
+	s.abort.setPhase('C')
+	conn, srv2, idx2, err := be.dialFrom(ctx, key, idx, cs, e)
 	if err != nil {
 		return nil, -1, false, err
 	}
@@ -1531,8 +1557,17 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		}
 		bodyDone = true
 	}
+	var unwatch func() bool
+	if be.abortOnClose && bodyDone {
+		unwatch = s.watchResponse(sc)
+	}
 	for {
 		err := sc.rd.ReadResponse(&s.m.resp, req.Method)
+		if unwatch != nil && (err != nil || !s.m.resp.Informational()) && unwatch() {
+			// The client closed while the server had the request: the
+			// server connection was closed under the read.
+			return 0, errClientAborted
+		}
 		if err != nil {
 			ev, err := responseFailure(err, sc.rd.Buffered() == 0)
 			if !replay {
@@ -1578,6 +1613,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	}
 	resp := &s.m.resp
 	s.captureResponse()
+	s.head0[1] = 0
 	s.exchSC = sc
 	res, _, stop := s.responseRules(be)
 	s.exchSC = nil

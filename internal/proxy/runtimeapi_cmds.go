@@ -323,7 +323,7 @@ func (c *counters) clear(all bool) {
 		return
 	}
 	for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.denied, &c.errReq, &c.errResp,
-		&c.reqTot, &c.lbtot, &c.cliAbrt, &c.srvAbrt, &c.retries, &c.intercep, &c.connTot, &c.lastSess, &c.timed} {
+		&c.reqTot, &c.lbtot, &c.cliAbrt, &c.srvAbrt, &c.retries, &c.wrew, &c.intercep, &c.connTot, &c.lastSess, &c.timed} {
 		a.Store(0)
 	}
 	for i := range c.hrsp {

@@ -196,6 +196,7 @@ func fillCounters(r *stats.Row, c *counters, now time.Time, nowMs int64) {
 	r.Lbtot = c.lbtot.Load()
 	r.CliAbrt, r.SrvAbrt = c.cliAbrt.Load(), c.srvAbrt.Load()
 	r.Wretr = c.retries.Load()
+	r.Wrew = c.wrew.Load()
 	r.Rate, r.RateMax = c.rate.Read(nowMs), c.rate.Max()
 	r.Smax = max(c.smax.Load(), r.Scur)
 	r.Qmax = max(c.qmax.Load(), r.Qcur)

@@ -158,10 +158,29 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 		idx int
 		err error
 	)
+	// "option abortonclose": a client that closes while queued or
+	// connecting gives its session up (see closeWatch).
+	var w *closeWatch
+	if be.abortOnClose {
+		w = watchClose(fe.rt.ctx, c)
+	}
+	ctx := w.context(fe.rt.ctx)
 	if i, ok := be.rdpPersist(peeked); ok {
-		sc, srv, idx, err = be.dialFrom(fe.rt.ctx, key, i, cs, e)
+		sc, srv, idx, err = be.dialFrom(ctx, key, i, cs, e)
 	} else {
-		sc, srv, idx, err = be.connect(fe.rt.ctx, key, txn.act.prio, cs, e)
+		sc, srv, idx, err = be.connect(ctx, key, txn.act.prio, cs, e)
+	}
+	if w != nil {
+		aborted := w.stop()
+		w.cancel()
+		if err != nil && aborted {
+			// dialFrom names the server it tries: without one the
+			// session was still queued.
+			e.Term = "CQ"
+			if e.Server != "<NOSRV>" {
+				e.Term = "CC"
+			}
+		}
 	}
 	if err != nil {
 		return
@@ -284,8 +303,17 @@ func (b *backend) dialFrom(ctx context.Context, key balance.Key, idx int, cs cli
 	base := int(e.Retries)
 	for attempt := 0; ; attempt++ {
 		srv := b.slots()[idx]
+		// The log names the server being tried, connected or not.
+		e.Server = srv.name
 		conn, err := srv.dial(ctx, cs, b.connectTimeout)
 		e.bc = backendConnOf(err, srv.tls != nil)
+		if err != nil && ctx.Err() != nil {
+			// Given up by the proxy or the client ("abortonclose"), not
+			// refused by the server.
+			e.Retries = int64(base + attempt)
+			b.release(idx)
+			return nil, nil, -1, err
+		}
 		b.observe(srv, false, err == nil)
 		if err == nil {
 			srv.total.Add(1)

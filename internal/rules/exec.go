@@ -16,6 +16,9 @@ func (x *Exec) render(f *acl.Format) []byte {
 }
 
 func (x *Exec) fail(res *Result, resp bool) bool {
+	if rt, ok := x.T.(RewriteTxn); ok {
+		rt.RewriteFailed()
+	}
 	if x.Lax {
 		return false
 	}
@@ -25,6 +28,30 @@ func (x *Exec) fail(res *Result, resp bool) bool {
 	}
 	return true
 }
+
+// fits reports whether the request (resp false) or response may grow by
+// n bytes: a Txn that is not a RewriteTxn has no bound.
+func (x *Exec) fits(resp bool, n int) bool {
+	if n <= 0 {
+		return true
+	}
+	rt, ok := x.T.(RewriteTxn)
+	return !ok || rt.Room(resp) >= n
+}
+
+// failRoom is fail for a rewrite the message's buffer has no room for:
+// HAProxy's internal error, 500 for a response too (strict_rw_mode.vtc).
+func (x *Exec) failRoom(res *Result) bool {
+	if !x.fail(res, false) {
+		return false
+	}
+	res.Status = 500
+	return true
+}
+
+// fieldSize is what a header field takes in a message: name, ": ",
+// value and CRLF.
+func fieldSize(name, value []byte) int { return len(name) + len(value) + 4 }
 
 type verdictAction Verdict
 
@@ -107,6 +134,19 @@ func (a *setHeader) run(x *Exec, r *rule, res *Result) bool {
 		return x.fail(res, a.resp)
 	}
 	hs := x.T.HeaderList(a.resp)
+	grow := len(a.name) + len(v) + 4
+	if !a.add {
+		for _, h := range *hs {
+			if eqFold(h.Name, a.name) {
+				grow -= fieldSize(h.Name, h.Value)
+			}
+		}
+	}
+	if !x.fits(a.resp, grow) {
+		// Nothing changes: set-header does not delete what it would
+		// have replaced.
+		return x.failRoom(res)
+	}
 	if !a.add {
 		delMatching(hs, a.name, "str", nil)
 	}
@@ -227,6 +267,9 @@ func (a *replaceHeader) run(x *Exec, r *rule, res *Result) bool {
 		if !validValue(nv) {
 			return x.fail(res, a.resp)
 		}
+		if !x.fits(a.resp, len(nv)-len(v)) {
+			return x.failRoom(res)
+		}
 		hs[i].Value = nv
 	}
 	return false
@@ -324,6 +367,9 @@ func (a *setURI) run(x *Exec, r *rule, res *Result) bool {
 	nt := x.Arena[n:len(x.Arena):len(x.Arena)]
 	if !validTarget(nt) {
 		return x.fail(res, false)
+	}
+	if !x.fits(false, len(nt)-len(t)) {
+		return x.failRoom(res)
 	}
 	x.T.SetTarget(nt)
 	return false

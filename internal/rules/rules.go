@@ -50,6 +50,18 @@ type Txn interface {
 	CacheStore(name string)
 }
 
+// RewriteTxn is implemented by a Txn whose messages live in buffers of
+// bounded size (tune.bufsize): a rewrite that would make the message
+// larger than its buffer fails, as in HAProxy (strict-mode).
+type RewriteTxn interface {
+	// Room returns how many bytes the request (resp false) or the
+	// response may still grow by.
+	Room(resp bool) int
+	// RewriteFailed counts a rewrite that failed, applied or not
+	// ("wrew" in the statistics).
+	RewriteFailed()
+}
+
 // Verdict is how a rule list ended.
 type Verdict uint8
 
