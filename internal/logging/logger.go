@@ -267,13 +267,13 @@ func (s *Switch) Event(proxy, level, msg string) { s.cur.Load().Event(proxy, lev
 // in-flight lines have been written. The counters of a target that both
 // log to go on from the old logger's.
 func (s *Switch) Swap(l *Logger) {
-	prev := map[string]*Counters{}
+	prev := map[string]*Sink{}
 	for _, sk := range s.cur.Load().sinks {
-		prev[sk.Key()] = sk.Counters()
+		prev[sk.Key()] = sk
 	}
 	for _, sk := range l.sinks {
-		if c := prev[sk.Key()]; c != nil {
-			sk.adopt(c)
+		if o := prev[sk.Key()]; o != nil {
+			sk.adopt(o)
 			delete(prev, sk.Key())
 		}
 	}

@@ -224,12 +224,15 @@ func (s *Sink) Key() string { return s.t.Addr }
 // Counters returns the sink's totals.
 func (s *Sink) Counters() *Counters { return s.ctr.Load() }
 
-// adopt continues the totals of c (the same target in the previous
-// logger), adding what this sink counted so far.
-func (s *Sink) adopt(c *Counters) {
-	old := s.ctr.Swap(c)
-	c.Sent.Add(old.Sent.Load())
-	c.Dropped.Add(old.Dropped.Load())
+// adopt continues the totals of old (the same target in the previous
+// logger). This sink keeps its own counters, which its writer may be
+// adding to right now, and takes old's totals into them; old's writer,
+// which only finishes the lines it had queued, counts into them from now.
+func (s *Sink) adopt(old *Sink) {
+	c := s.ctr.Load()
+	prev := old.ctr.Swap(c)
+	c.Sent.Add(prev.Sent.Load())
+	c.Dropped.Add(prev.Dropped.Load())
 }
 
 // Send emits msg at the given level name ("info" for traffic logs).
