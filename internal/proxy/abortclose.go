@@ -46,9 +46,6 @@ func (w *closeWatch) setPhase(p byte) {
 	}
 }
 
-// aborted reports whether the client closed while watched.
-func (w *closeWatch) aborted() bool { return w != nil && w.closed.Load() }
-
 // stop ends the watch and reports whether the client closed before. The
 // socket is left without a read deadline: the session's next read sets
 // its own. It may be called more than once; the context stays valid
