@@ -289,8 +289,8 @@ func (s *Switch) Close() { s.cur.Load().Close() }
 func (s *Switch) Stats() []stats.LogTarget {
 	var out []stats.LogTarget
 	for _, sk := range s.cur.Load().sinks {
-		c := sk.Counters()
-		out = append(out, stats.LogTarget{Target: sk.t.Addr, Sent: c.Sent.Load(), Dropped: c.Dropped.Load()})
+		sent, dropped := sk.Counters().Totals()
+		out = append(out, stats.LogTarget{Target: sk.t.Addr, Sent: sent, Dropped: dropped})
 	}
 	return out
 }

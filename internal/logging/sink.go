@@ -92,10 +92,32 @@ const (
 	kindStream                 // TCP, unix stream: octet-counted frames
 )
 
-// Counters are a sink's totals. They outlive a reload: Switch.Swap gives
-// the new logger's sink the counters of the old one with the same target.
+// Counters are what a sink's writer counted. The totals of a target
+// outlive a reload: Switch.Swap makes the old logger's counters for the
+// same target the base of the new one's. Each writer only ever adds to
+// its own sink's counters, so no line is lost from the totals however
+// the swap and the writers interleave; the old writer may still count
+// the lines it had queued.
 type Counters struct {
 	Sent, Dropped atomic.Uint64
+	base          atomic.Pointer[Counters]
+	final         atomic.Bool // the writer stopped: nothing counts here any more
+}
+
+// Totals returns the counts with those of the earlier loggers. A base
+// whose writer stopped is folded in, so that reloads do not make a chain.
+func (c *Counters) Totals() (sent, dropped uint64) {
+	if b := c.base.Load(); b != nil && b.final.Load() && c.base.CompareAndSwap(b, b.base.Load()) {
+		bs, bd := b.Totals()
+		c.Sent.Add(bs)
+		c.Dropped.Add(bd)
+	}
+	sent, dropped = c.Sent.Load(), c.Dropped.Load()
+	if b := c.base.Load(); b != nil {
+		bs, bd := b.Totals()
+		sent, dropped = sent+bs, dropped+bd
+	}
+	return sent, dropped
 }
 
 // Sink writes formatted lines to one target. It is safe for concurrent
@@ -224,16 +246,9 @@ func (s *Sink) Key() string { return s.t.Addr }
 // Counters returns the sink's totals.
 func (s *Sink) Counters() *Counters { return s.ctr.Load() }
 
-// adopt continues the totals of old (the same target in the previous
-// logger). This sink keeps its own counters, which its writer may be
-// adding to right now, and takes old's totals into them; old's writer,
-// which only finishes the lines it had queued, counts into them from now.
-func (s *Sink) adopt(old *Sink) {
-	c := s.ctr.Load()
-	prev := old.ctr.Swap(c)
-	c.Sent.Add(prev.Sent.Load())
-	c.Dropped.Add(prev.Dropped.Load())
-}
+// adopt continues the totals of old, the same target in the previous
+// logger.
+func (s *Sink) adopt(old *Sink) { s.ctr.Load().base.Store(old.ctr.Load()) }
 
 // Send emits msg at the given level name ("info" for traffic logs).
 func (s *Sink) Send(level string, msg []byte, now time.Time) { s.SendSD(level, nil, msg, now) }
@@ -718,6 +733,7 @@ func (s *Sink) Close() error {
 		s.connMu.Unlock()
 	})
 	<-s.done
+	s.ctr.Load().final.Store(true)
 	return nil
 }
 

@@ -465,3 +465,24 @@ func TestSyslogTCPLineFeedFraming(t *testing.T) {
 		}
 	}
 }
+
+// A line the old logger's writer counts after the swap still counts, and
+// a stopped writer's counters fold into the next ones without changing
+// the totals (reloads make no chain).
+func TestCountersAfterSwap(t *testing.T) {
+	old, cur := &Counters{}, &Counters{}
+	old.Sent.Add(3)
+	cur.Sent.Add(1)
+	cur.base.Store(old)
+	old.Sent.Add(1) // the old writer's last queued line
+	if s, _ := cur.Totals(); s != 5 {
+		t.Fatalf("sent %d, want 5", s)
+	}
+	old.final.Store(true)
+	if s, _ := cur.Totals(); s != 5 || cur.base.Load() != nil {
+		t.Fatalf("after the fold: sent %d, base %v", s, cur.base.Load())
+	}
+	if s, _ := cur.Totals(); s != 5 {
+		t.Fatalf("second read: sent %d", s)
+	}
+}
