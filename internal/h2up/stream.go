@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"bulwark/internal/h1"
 )
 
 // Stream is one request and its response, seen as an HTTP/1.1 exchange:
@@ -29,9 +31,7 @@ type Stream struct {
 	ws        uint8
 	whead     []byte
 	remaining int64
-	cs        uint8
-	crlf      int
-	line      []byte
+	dc        h1.Dechunker
 	trl       []byte // trailer block being built
 
 	// Under c.mu.
@@ -64,13 +64,6 @@ const (
 	wsLength
 	wsChunked
 	wsDone
-)
-
-const (
-	csSize uint8 = iota
-	csData
-	csCRLF
-	csTrailer
 )
 
 // maxHead bounds a request head written on a stream (the session's own
@@ -312,7 +305,8 @@ func (st *Stream) sendRequestHead(head []byte) error {
 	end := false
 	switch {
 	case chunked:
-		st.ws, st.cs = wsChunked, csSize
+		st.ws = wsChunked
+		st.dc.Reset(maxHead)
 	case length > 0:
 		st.ws, st.remaining = wsLength, length
 	default:
@@ -447,70 +441,27 @@ func (st *Stream) sendData(b []byte, end bool) error {
 // dechunk removes the chunked framing of a request body; its trailers go
 // as a last HEADERS frame.
 func (st *Stream) dechunk(p []byte) ([]byte, error) {
-	switch st.cs {
-	case csSize, csTrailer:
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			st.line = append(st.line, p...)
-			if len(st.line) > maxHead {
-				return nil, st.opErr("write", errBadRequest)
-			}
-			return nil, nil
-		}
-		st.line = append(st.line, p[:i+1]...)
-		p = p[i+1:]
-		l := bytes.TrimRight(st.line, "\r\n")
-		if st.cs == csTrailer {
-			if len(l) > 0 {
-				name, value, _ := bytes.Cut(l, []byte(":"))
-				ln := bytes.ToLower(bytes.TrimSpace(name))
-				if validTrailer(ln) {
-					st.trl = AppendField(st.trl, ln, bytes.TrimSpace(value))
-				}
-				st.line = st.line[:0]
-				return p, nil
-			}
-			st.line = st.line[:0]
-			st.ws = wsDone
-			if len(st.trl) > 0 {
-				return p, st.sendHeaders(st.trl, true)
-			}
-			return p, st.sendData(nil, true)
-		}
-		if j := bytes.IndexByte(l, ';'); j >= 0 {
-			l = l[:j]
-		}
-		size, err := strconv.ParseInt(string(bytes.TrimSpace(l)), 16, 64)
-		st.line = st.line[:0]
-		if err != nil || size < 0 {
-			return nil, st.opErr("write", errBadRequest)
-		}
-		if size == 0 {
-			st.cs = csTrailer
-		} else {
-			st.cs, st.remaining = csData, size
-		}
-		return p, nil
-	case csData:
-		n := min(int64(len(p)), st.remaining)
-		st.remaining -= n
-		if err := st.sendData(p[:n], false); err != nil {
-			return nil, err
-		}
-		if st.remaining == 0 {
-			st.cs, st.crlf = csCRLF, 0
-		}
-		return p[n:], nil
-	default: // csCRLF
-		for len(p) > 0 && st.crlf < 2 {
-			p = p[1:]
-			st.crlf++
-		}
-		if st.crlf == 2 {
-			st.cs = csSize
-		}
-		return p, nil
+	ev, b, rest, err := st.dc.Next(p)
+	if err != nil {
+		return nil, st.opErr("write", errBadRequest)
 	}
+	switch ev {
+	case h1.DechunkData:
+		return rest, st.sendData(b, false)
+	case h1.DechunkTrailer:
+		name, value, _ := bytes.Cut(b, []byte(":"))
+		ln := bytes.ToLower(bytes.TrimSpace(name))
+		if validTrailer(ln) {
+			st.trl = AppendField(st.trl, ln, bytes.TrimSpace(value))
+		}
+	case h1.DechunkEnd:
+		st.ws = wsDone
+		if len(st.trl) > 0 {
+			return rest, st.sendHeaders(st.trl, true)
+		}
+		return rest, st.sendData(nil, true)
+	}
+	return rest, nil
 }
 
 // validTrailer refuses the fields that may not be trailers in HTTP/2.

@@ -90,7 +90,7 @@ func newH2Stream(h *h2Conn, id uint32) *h2Stream {
 	h.freeSt = h.freeSt[:n-1]
 	rc := &st.rc
 	*st = h2Stream{h: h, id: id, cookie: -1, declLen: -1, hdrs: st.hdrs[:0], buf: st.buf[:0], trailers: st.trailers[:0],
-		timer: st.timer, rc: respConv{line: rc.line[:0], fields: rc.fields[:0], trl: rc.trl[:0], names: rc.names[:0]}}
+		timer: st.timer, rc: respConv{dc: rc.dc, fields: rc.fields[:0], trl: rc.trl[:0], names: rc.names[:0]}}
 	st.cond.L = &h.mu
 	return st
 }
@@ -792,9 +792,7 @@ type respConv struct {
 	head      []byte // head bytes gathered so far
 	scan      int    // head bytes already searched for its end
 	remaining int64
-	cs        uint8 // chunked sub-state
-	crlf      int
-	line      []byte
+	dc        h1.Dechunker
 	fields    []h1.Header
 	trl       []h1.Header
 	names     []byte // lower-cased names of fields
@@ -806,13 +804,6 @@ const (
 	rcChunked
 	rcClose
 	rcDone
-)
-
-const (
-	csSize uint8 = iota
-	csData
-	csCRLF
-	csTrailer
 )
 
 // maxRespHead bounds a head the session writes (its own buffers are
@@ -940,7 +931,8 @@ func (rc *respConv) headDone(st *h2Stream, head, rest []byte) ([]byte, error) {
 	case noBody:
 		rc.state = rcDone
 	case chunked:
-		rc.state, rc.cs = rcChunked, csSize
+		rc.state = rcChunked
+		rc.dc.Reset(maxRespHead)
 	case length > 0:
 		rc.state, rc.remaining = rcLength, length
 	default:
@@ -955,67 +947,24 @@ func (rc *respConv) headDone(st *h2Stream, head, rest []byte) ([]byte, error) {
 // chunked removes the chunked framing the session wrote (HTTP/2 frames
 // the body itself); the trailers become a last HEADERS frame.
 func (rc *respConv) chunked(st *h2Stream, p []byte) ([]byte, error) {
-	switch rc.cs {
-	case csSize, csTrailer:
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			rc.line = append(rc.line, p...)
-			if len(rc.line) > maxRespHead {
-				return nil, errRespHead
-			}
-			return nil, nil
-		}
-		rc.line = append(rc.line, p[:i+1]...)
-		p = p[i+1:]
-		l := bytes.TrimRight(rc.line, "\r\n")
-		if rc.cs == csTrailer {
-			if len(l) > 0 {
-				name, value, _ := bytes.Cut(l, []byte(":"))
-				rc.trl = append(rc.trl, h1.Header{Name: bytes.ToLower(name), Value: bytes.Clone(bytes.TrimSpace(value))})
-				rc.line = rc.line[:0]
-				return p, nil
-			}
-			rc.line = rc.line[:0]
-			rc.state = rcDone
-			if len(rc.trl) > 0 {
-				return p, st.sendHeaders(0, rc.trl, true, false)
-			}
-			return p, st.sendData(nil, true)
-		}
-		if j := bytes.IndexByte(l, ';'); j >= 0 {
-			l = l[:j]
-		}
-		size, err := strconv.ParseInt(string(bytes.TrimSpace(l)), 16, 64)
-		rc.line = rc.line[:0]
-		if err != nil || size < 0 {
-			return nil, errRespHead
-		}
-		if size == 0 {
-			rc.cs = csTrailer
-		} else {
-			rc.cs, rc.remaining = csData, size
-		}
-		return p, nil
-	case csData:
-		n := min(int64(len(p)), rc.remaining)
-		rc.remaining -= n
-		if err := st.sendData(p[:n], false); err != nil {
-			return nil, err
-		}
-		if rc.remaining == 0 {
-			rc.cs, rc.crlf = csCRLF, 0
-		}
-		return p[n:], nil
-	default: // csCRLF
-		for len(p) > 0 && rc.crlf < 2 {
-			p = p[1:]
-			rc.crlf++
-		}
-		if rc.crlf == 2 {
-			rc.cs = csSize
-		}
-		return p, nil
+	ev, b, rest, err := rc.dc.Next(p)
+	if err != nil {
+		return nil, errRespHead
 	}
+	switch ev {
+	case h1.DechunkData:
+		return rest, st.sendData(b, false)
+	case h1.DechunkTrailer:
+		name, value, _ := bytes.Cut(b, []byte(":"))
+		rc.trl = append(rc.trl, h1.Header{Name: bytes.ToLower(name), Value: bytes.Clone(bytes.TrimSpace(value))})
+	case h1.DechunkEnd:
+		rc.state = rcDone
+		if len(rc.trl) > 0 {
+			return rest, st.sendHeaders(0, rc.trl, true, false)
+		}
+		return rest, st.sendData(nil, true)
+	}
+	return rest, nil
 }
 
 // finish ends the stream when its session closes it.
