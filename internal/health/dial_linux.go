@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"bulwark/internal/rawsock"
 )
 
 // syncConnectError is a connect that failed in the connect call itself
@@ -38,27 +40,19 @@ func dialTCP(ctx context.Context, timeout time.Duration, addr string, delack boo
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", addr)
 	}
-	family := syscall.AF_INET
-	if !ap.Addr().Unmap().Is4() {
-		family = syscall.AF_INET6
-	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+	fd, e := rawsock.Socket(ap)
+	if e != 0 {
+		return nil, os.NewSyscallError("socket", e)
 	}
 	if delack {
 		// Best effort, as in HAProxy: a failure only costs the packet.
-		rawSetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
+		rawsock.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
 	}
-	switch err := rawConnect(fd, ap); {
-	case err == nil, errors.Is(err, syscall.EINPROGRESS), errors.Is(err, syscall.EINTR):
+	switch e := rawsock.Connect(fd, ap); e {
+	case 0, syscall.EINPROGRESS, syscall.EINTR:
 	default:
-		rawClose(fd)
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			return nil, &syncConnectError{errno}
-		}
-		return nil, err
+		rawsock.Close(fd)
+		return nil, &syncConnectError{e}
 	}
 	// On loopback and fast networks the handshake is often over when
 	// connect returns: then the socket needs no poller until (unless)
@@ -66,13 +60,13 @@ func dialTCP(ctx context.Context, timeout time.Duration, addr string, delack boo
 	// registration, no park and no wake-up. One TCP_INFO read tells
 	// established from in progress; only a connection already closed
 	// (refused) costs the SO_ERROR read.
-	switch tcpState(fd) {
-	case tcpEstablished:
+	switch rawsock.TCPState(fd) {
+	case rawsock.TCPEstablished:
 		return &lazyConn{fd: fd, raddr: ap}, nil
-	case tcpClose:
-		if n, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR); err == nil && n != 0 {
-			rawClose(fd)
-			return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError("connect", syscall.Errno(n))}
+	case rawsock.TCPClose:
+		if n := rawsock.SoError(fd); n != 0 {
+			rawsock.Close(fd)
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError("connect", n)}
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -141,7 +135,7 @@ func (c *fileConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.radd
 func (c *fileConn) LocalAddr() net.Addr {
 	var a net.Addr = &net.TCPAddr{}
 	if rc, err := c.File.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { a = sockname(int(fd)) })
+		rc.Control(func(fd uintptr) { a = rawsock.Sockname(int(fd)) })
 	}
 	return a
 }
@@ -157,70 +151,6 @@ func (c *fileConn) SetLinger(sec int) error {
 		serr = syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: int32(sec)})
 	})
 	return serr
-}
-
-// The socket calls a check makes before it needs the poller cannot block
-// (the socket is non-blocking, and closing it with no linger or with
-// "linger 0" returns at once), so they are made raw: a thousand checks a
-// second then do not hand their thread's P back to the scheduler five
-// times each, which woke other threads to take it.
-
-func rawConnect(fd int, ap netip.AddrPort) error {
-	var (
-		ptr  unsafe.Pointer
-		size uintptr
-		sa4  syscall.RawSockaddrInet4
-		sa6  syscall.RawSockaddrInet6
-	)
-	port := ap.Port()
-	if ip := ap.Addr().Unmap(); ip.Is4() {
-		sa4.Family = syscall.AF_INET
-		sa4.Addr = ip.As4()
-		p := (*[2]byte)(unsafe.Pointer(&sa4.Port))
-		p[0], p[1] = byte(port>>8), byte(port)
-		ptr, size = unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
-	} else {
-		sa6.Family = syscall.AF_INET6
-		sa6.Addr = ap.Addr().As16()
-		p := (*[2]byte)(unsafe.Pointer(&sa6.Port))
-		p[0], p[1] = byte(port>>8), byte(port)
-		ptr, size = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
-	}
-	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(ptr), size)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-func rawSetsockoptInt(fd, level, opt, v int) {
-	n := int32(v)
-	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt), uintptr(unsafe.Pointer(&n)), 4, 0)
-}
-
-func rawClose(fd int) error {
-	if _, _, e := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0); e != 0 {
-		return e
-	}
-	return nil
-}
-
-// Kernel TCP states (include/net/tcp_states.h) as TCP_INFO reports them.
-const (
-	tcpEstablished = 1
-	tcpClose       = 7
-)
-
-// tcpState is the socket's TCP state, 0 when it cannot be read.
-func tcpState(fd int) uint8 {
-	var info syscall.TCPInfo
-	n := uint32(unsafe.Sizeof(info))
-	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_INFO,
-		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&n)), 0)
-	if e != 0 || n < 1 {
-		return 0
-	}
-	return info.State
 }
 
 // netipAddrPort parses an IP literal with a port (a number or a service
@@ -346,7 +276,10 @@ func (c *lazyConn) Close() error {
 	if c.f != nil {
 		return c.f.Close()
 	}
-	return rawClose(c.fd)
+	if e := rawsock.Close(c.fd); e != 0 {
+		return e
+	}
+	return nil
 }
 
 // deadline records t for the poller-to-be, or applies it.
@@ -384,7 +317,7 @@ func (c *lazyConn) LocalAddr() net.Addr {
 	if c.closed {
 		return &net.TCPAddr{}
 	}
-	return sockname(c.fd)
+	return rawsock.Sockname(c.fd)
 }
 
 // SetLinger(0) makes Close send a reset, as HAProxy ends its checks.
@@ -404,15 +337,4 @@ func (c *lazyConn) SetLinger(sec int) error {
 		return e
 	}
 	return nil
-}
-
-func sockname(fd int) net.Addr {
-	sa, _ := syscall.Getsockname(fd)
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-	case *syscall.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	}
-	return &net.TCPAddr{}
 }

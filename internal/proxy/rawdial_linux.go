@@ -9,7 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"bulwark/internal/rawsock"
 )
 
 // rawDialOK: dialRaw is available.
@@ -27,40 +28,31 @@ const rawDialOK = true
 // is still in progress. The socket calls are raw: none of them blocks, so
 // they need not hand the thread's P to another thread.
 func dialRaw(ap netip.AddrPort, timeout time.Duration) (net.Conn, error) {
-	ip := ap.Addr().Unmap()
-	family := syscall.AF_INET
-	if !ip.Is4() {
-		family = syscall.AF_INET6
-	}
-	fd, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	fd, e := rawsock.Socket(ap)
 	if e != 0 {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError("socket", e)}
 	}
-	one := int32(1)
-	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, uintptr(unsafe.Pointer(&one)), 4, 0)
+	rawsock.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 	fail := func(op string, e error) (net.Conn, error) {
-		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+		rawsock.Close(fd)
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError(op, e)}
 	}
-	switch e := rawConnectTo(int(fd), netip.AddrPortFrom(ip, ap.Port())); e {
+	switch e := rawsock.Connect(fd, ap); e {
 	case 0, syscall.EINPROGRESS, syscall.EINTR, syscall.EALREADY:
 	default:
 		return fail("connect", e)
 	}
 	established := false
-	switch st := rawTCPState(int(fd)); st {
-	case tcpStateEstablished:
+	switch rawsock.TCPState(fd) {
+	case rawsock.TCPEstablished:
 		established = true
-	case tcpStateClose:
+	case rawsock.TCPClose:
 		// Refused (or reset) before connect returned: SO_ERROR says why.
-		var n int32
-		l := uint32(4)
-		syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, syscall.SO_ERROR, uintptr(unsafe.Pointer(&n)), uintptr(unsafe.Pointer(&l)), 0)
-		if n != 0 {
-			return fail("connect", syscall.Errno(n))
+		if n := rawsock.SoError(fd); n != 0 {
+			return fail("connect", n)
 		}
 	}
-	f := os.NewFile(fd, "tcp")
+	f := os.NewFile(uintptr(fd), "tcp")
 	c := &rawConn{f: f, raddr: ap}
 	if established {
 		return c, nil
@@ -85,10 +77,10 @@ func (c *rawConn) waitConnected(timeout time.Duration) error {
 	}
 	var soErr error
 	werr := rc.Write(func(fd uintptr) bool {
-		switch rawTCPState(int(fd)) {
-		case tcpStateEstablished:
+		switch rawsock.TCPState(int(fd)) {
+		case rawsock.TCPEstablished:
 			return true
-		case tcpStateSynSent, tcpStateSynRecv:
+		case rawsock.TCPSynSent, rawsock.TCPSynRecv:
 			return false // woken early: wait on
 		}
 		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
@@ -122,51 +114,6 @@ type errConnectTimeout struct{}
 func (errConnectTimeout) Error() string   { return "i/o timeout" }
 func (errConnectTimeout) Timeout() bool   { return true }
 func (errConnectTimeout) Temporary() bool { return true }
-
-func rawConnectTo(fd int, ap netip.AddrPort) syscall.Errno {
-	var (
-		ptr  unsafe.Pointer
-		size uintptr
-		sa4  syscall.RawSockaddrInet4
-		sa6  syscall.RawSockaddrInet6
-	)
-	port := ap.Port()
-	if ip := ap.Addr(); ip.Is4() {
-		sa4.Family = syscall.AF_INET
-		sa4.Addr = ip.As4()
-		p := (*[2]byte)(unsafe.Pointer(&sa4.Port))
-		p[0], p[1] = byte(port>>8), byte(port)
-		ptr, size = unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
-	} else {
-		sa6.Family = syscall.AF_INET6
-		sa6.Addr = ip.As16()
-		p := (*[2]byte)(unsafe.Pointer(&sa6.Port))
-		p[0], p[1] = byte(port>>8), byte(port)
-		ptr, size = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
-	}
-	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(ptr), size)
-	return e
-}
-
-// Kernel TCP states (include/net/tcp_states.h) as TCP_INFO reports them.
-const (
-	tcpStateEstablished = 1
-	tcpStateSynSent     = 2
-	tcpStateSynRecv     = 3
-	tcpStateClose       = 7
-)
-
-// rawTCPState is the socket's TCP state, 0 when it cannot be read.
-func rawTCPState(fd int) uint8 {
-	var info syscall.TCPInfo
-	n := uint32(unsafe.Sizeof(info))
-	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_INFO,
-		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&n)), 0)
-	if e != 0 || n < 1 {
-		return 0
-	}
-	return info.State
-}
 
 // rawConn is a connected TCP socket held as a pollable *os.File, seen as
 // a net.Conn whose errors read as net.Conn's do (*net.OpError, net.ErrClosed,
@@ -227,14 +174,7 @@ func (c *rawConn) LocalAddr() net.Addr {
 		if err != nil {
 			return
 		}
-		rc.Control(func(fd uintptr) {
-			switch a, _ := syscall.Getsockname(int(fd)); a := a.(type) {
-			case *syscall.SockaddrInet4:
-				c.laddr = &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-			case *syscall.SockaddrInet6:
-				c.laddr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-			}
-		})
+		rc.Control(func(fd uintptr) { c.laddr = rawsock.Sockname(int(fd)) })
 	})
 	return c.laddr
 }
