@@ -96,24 +96,7 @@ func (st *Stream) Err() error {
 // wait blocks until woken or the deadline d passes; c.mu held. False once
 // d has passed.
 func (st *Stream) wait(d time.Time) bool {
-	if !d.IsZero() {
-		now := time.Now()
-		if !now.Before(d) {
-			return false
-		}
-		if st.timer == nil {
-			h := st.c
-			st.timer = time.AfterFunc(d.Sub(now), func() {
-				h.mu.Lock()
-				st.cond.Broadcast()
-				h.mu.Unlock()
-			})
-		} else {
-			st.timer.Reset(d.Sub(now))
-		}
-	}
-	st.cond.Wait()
-	return true
+	return WaitUntil(&st.cond, &st.timer, d)
 }
 
 // Read returns response bytes in HTTP/1.1 form.

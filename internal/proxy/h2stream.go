@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"bulwark/internal/h1"
+	"bulwark/internal/h2up"
 )
 
 // h2Stream is one client stream: the request decoded from its header
@@ -553,24 +554,7 @@ func (st *h2Stream) unwatch() bool {
 // wait blocks on the stream's condition until woken or the deadline d
 // passes; mu held. It reports false once d has passed.
 func (st *h2Stream) wait(d time.Time) bool {
-	if !d.IsZero() {
-		now := time.Now()
-		if !now.Before(d) {
-			return false
-		}
-		if st.timer == nil {
-			h := st.h
-			st.timer = time.AfterFunc(d.Sub(now), func() {
-				h.mu.Lock()
-				st.cond.Broadcast()
-				h.mu.Unlock()
-			})
-		} else {
-			st.timer.Reset(d.Sub(now))
-		}
-	}
-	st.cond.Wait()
-	return true
+	return h2up.WaitUntil(&st.cond, &st.timer, d)
 }
 
 func (st *h2Stream) opErr(op string, err error) error {
