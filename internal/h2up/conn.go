@@ -220,9 +220,18 @@ func (h *Conn) Streams() int {
 
 // Close sends GOAWAY and closes the connection; open streams fail.
 func (h *Conn) Close() error {
+	h.goAway(http2.ErrCodeNo)
+	h.die(ErrGone)
+	return nil
+}
+
+// goAway queues a GOAWAY with code and gives the writer a moment to send
+// it before the connection is torn down. Its last stream is 0: servers
+// open no stream (push is off).
+func (h *Conn) goAway(code http2.ErrCode) {
 	h.mu.Lock()
 	if !h.dead && !h.closing {
-		h.wfr.WriteGoAway(0, http2.ErrCodeNo, nil)
+		h.wfr.WriteGoAway(0, code, nil)
 		h.closing = true
 		h.wcond.Broadcast()
 	}
@@ -231,8 +240,6 @@ func (h *Conn) Close() error {
 	case <-h.wdone:
 	case <-time.After(100 * time.Millisecond):
 	}
-	h.die(ErrGone)
-	return nil
 }
 
 // Done is closed once the connection is gone.
@@ -366,22 +373,11 @@ func (h *Conn) readLoop() {
 	}
 	if code != 0 {
 		// A server that broke the protocol is told so before the close.
-		h.mu.Lock()
-		if !h.dead && !h.closing {
-			h.wfr.WriteGoAway(h.lastSeen(), code, nil)
-			h.closing = true
-			h.wcond.Broadcast()
-		}
-		h.mu.Unlock()
-		select {
-		case <-h.wdone:
-		case <-time.After(100 * time.Millisecond):
-		}
+		h.goAway(code)
 	}
 	h.die(ErrGone)
 }
 
-func (h *Conn) lastSeen() uint32 { return 0 } // the server opens no stream (no push)
 
 func (h *Conn) read() error {
 	// The server's preface is its SETTINGS frame.
