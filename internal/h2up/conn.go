@@ -378,7 +378,6 @@ func (h *Conn) readLoop() {
 	h.die(ErrGone)
 }
 
-
 func (h *Conn) read() error {
 	// The server's preface is its SETTINGS frame.
 	f, err := h.fr.ReadFrame()
