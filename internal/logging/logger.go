@@ -90,6 +90,25 @@ func New(pl *plan.Plan) (*Logger, error) {
 		l.sinks = append(l.sinks, s)
 		return s, nil
 	}
+	// getAll opens the sinks of a "log" list ("log global" stands for the
+	// global targets) as the event targets of key.
+	getAll := func(key string, logs []model.LogTarget) error {
+		for i := range logs {
+			targets := logs[i : i+1]
+			if logs[i].Global {
+				targets = m.Global.Logs
+			}
+			for _, t := range targets {
+				s, err := get(t)
+				if err != nil {
+					l.Close()
+					return err
+				}
+				l.procs[key] = append(l.procs[key], s)
+			}
+		}
+		return nil
+	}
 	for _, p := range m.Frontends() {
 		fl := &frontLog{ctx: lineCtx{pid: os.Getpid(), hostname: host}, json: p.LogJSON,
 			sepErrors: p.Option("log-separate-errors")}
@@ -123,37 +142,14 @@ func New(pl *plan.Plan) (*Logger, error) {
 		if p.Cap&model.CapFrontend != 0 {
 			continue // a listen section: done above
 		}
-		for _, t := range p.Logs {
-			targets := []model.LogTarget{t}
-			if t.Global {
-				targets = m.Global.Logs
-			}
-			for _, gt := range targets {
-				s, err := get(gt)
-				if err != nil {
-					l.Close()
-					return nil, err
-				}
-				l.procs[p.Name] = append(l.procs[p.Name], s)
-			}
+		if err := getAll(p.Name, p.Logs); err != nil {
+			return nil, err
 		}
 	}
 	// An application's "log-stderr" lines: the STDERR of its servers.
 	for _, app := range m.FCGIApps {
-		for _, t := range app.LogStderr {
-			targets := []model.LogTarget{t}
-			if t.Global {
-				targets = m.Global.Logs
-			}
-			for _, gt := range targets {
-				s, err := get(gt)
-				if err != nil {
-					l.Close()
-					return nil, err
-				}
-				key := proxy.FCGILogKey(app.Name)
-				l.procs[key] = append(l.procs[key], s)
-			}
+		if err := getAll(proxy.FCGILogKey(app.Name), app.LogStderr); err != nil {
+			return nil, err
 		}
 	}
 	return l, nil
