@@ -1,9 +1,7 @@
 package proxy
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"bulwark/internal/plan"
 )
 
 // set-map, del-map, add-acl and del-acl change the references that maps
@@ -101,20 +97,11 @@ frontend fe
 // capture-req a request slot; the log line has them.
 func TestResponseCapturesInLog(t *testing.T) {
 	b := newTestServer(t, "b", nil)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var entries []LogEntry
-	px := New(Options{Inherited: map[int]net.Listener{9: l}, Log: func(e *LogEntry) {
-		mu.Lock()
-		entries = append(entries, *e)
-		mu.Unlock()
-	}})
-	m := compileCfg(t, sub(baseDefaults+`
+	_, addr := startProxyWith(t, sub(baseDefaults+`
 frontend fe
-    bind fd@9
+    bind 127.0.0.1:0
     log stdout format raw local0
     declare capture request len 8
     declare capture response len 4
@@ -125,18 +112,12 @@ frontend fe
     default_backend be
 backend be
     server s B
-`, "B", b.addr))
-	rt, err := px.Build(mustPlan(t, m, plan.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	px.Start(rt)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		px.Shutdown(ctx)
-	}()
-	r := rawRequest(t, l.Addr().String(), "GET /?id=abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3*time.Second)
+`, "B", b.addr), Options{Log: func(e *LogEntry) {
+		mu.Lock()
+		entries = append(entries, *e)
+		mu.Unlock()
+	}})
+	r := rawRequest(t, addr, "GET /?id=abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3*time.Second)
 	if statusOf(r) != 200 {
 		t.Fatalf("response %q", r)
 	}
@@ -227,25 +208,16 @@ backend be
 // which the log entry's %hr block shows.
 func TestTCPContentCapture(t *testing.T) {
 	b := newTestServer(t, "b", nil)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var entries []LogEntry
-	px := New(Options{Inherited: map[int]net.Listener{9: l}, Log: func(e *LogEntry) {
-		mu.Lock()
-		entries = append(entries, *e)
-		mu.Unlock()
-	}})
-	m := compileCfg(t, sub(`
+	_, addr := startProxyWith(t, sub(`
 defaults
     mode tcp
     timeout connect 1s
     timeout client 5s
     timeout server 5s
 frontend fe
-    bind fd@9
+    bind 127.0.0.1:0
     log stdout format raw local0
     tcp-request inspect-delay 1s
     tcp-request content capture req.payload(0,3) len 2
@@ -253,18 +225,12 @@ frontend fe
     default_backend be
 backend be
     server s B
-`, "B", b.addr))
-	rt, err := px.Build(mustPlan(t, m, plan.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	px.Start(rt)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		px.Shutdown(ctx)
-	}()
-	r := rawRequest(t, l.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3*time.Second)
+`, "B", b.addr), Options{Log: func(e *LogEntry) {
+		mu.Lock()
+		entries = append(entries, *e)
+		mu.Unlock()
+	}})
+	r := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3*time.Second)
 	if statusOf(r) != 200 {
 		t.Fatalf("response %q", r)
 	}
