@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"bulwark/internal/balance"
+	"bulwark/internal/h1"
 )
 
 // moreConvs are the converters of CM 7.3.1 beyond the historical few of
@@ -218,25 +219,13 @@ func convB64Enc(enc *base64.Encoding) convFn {
 func convHex2i(e *Eval, c *convCall, s Sample) (Sample, bool) {
 	var v int64
 	for _, ch := range trimSpace(s.B) {
-		d, ok := hexVal(ch)
+		d, ok := h1.Unhex(ch)
 		if !ok {
 			return Sample{}, false
 		}
 		v = v<<4 | int64(d)
 	}
 	return intSample(v), true
-}
-
-func hexVal(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 func convBytes(e *Eval, c *convCall, s Sample) (Sample, bool) {
@@ -658,8 +647,8 @@ func convURLDec(e *Eval, c *convCall, s Sample) (Sample, bool) {
 				e.buf = e.buf[:n]
 				return Sample{}, false
 			}
-			hi, ok1 := hexVal(s.B[i+1])
-			lo, ok2 := hexVal(s.B[i+2])
+			hi, ok1 := h1.Unhex(s.B[i+1])
+			lo, ok2 := h1.Unhex(s.B[i+2])
 			if !ok1 || !ok2 {
 				e.buf = e.buf[:n]
 				return Sample{}, false

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+
+	"bulwark/internal/h1"
 )
 
 // mapData is a loaded map file for one match method.
@@ -325,8 +327,8 @@ func appendRegmValue(e *Eval, tmpl, in []byte, loc *[20]int) bool {
 			if i+2 >= len(tmpl) {
 				return false
 			}
-			hi, ok1 := hexVal(tmpl[i+1])
-			lo, ok2 := hexVal(tmpl[i+2])
+			hi, ok1 := h1.Unhex(tmpl[i+1])
+			lo, ok2 := h1.Unhex(tmpl[i+2])
 			if !ok1 || !ok2 {
 				return false
 			}

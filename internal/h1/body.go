@@ -172,7 +172,7 @@ func parseChunkLine(l []byte, resp bool) (int64, *ParseError) {
 	var size int64
 	i := 0
 	for ; i < len(l); i++ {
-		d, ok := unhex(l[i])
+		d, ok := Unhex(l[i])
 		if !ok {
 			break
 		}
@@ -193,7 +193,9 @@ func parseChunkLine(l []byte, resp bool) (int64, *ParseError) {
 	return size, nil
 }
 
-func unhex(c byte) (byte, bool) {
+// Unhex is the value of one hexadecimal digit. Chunk sizes, percent-escapes
+// in URIs and the hex converters all read digits the same way, so they share it.
+func Unhex(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':
 		return c - '0', true

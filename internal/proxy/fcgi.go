@@ -393,8 +393,8 @@ func percentDecode(p []byte) []byte {
 	out := make([]byte, 0, len(p))
 	for i := 0; i < len(p); i++ {
 		if p[i] == '%' && i+2 < len(p) {
-			if hi, ok := unhexByte(p[i+1]); ok {
-				if lo, ok := unhexByte(p[i+2]); ok {
+			if hi, ok := h1.Unhex(p[i+1]); ok {
+				if lo, ok := h1.Unhex(p[i+2]); ok {
 					out = append(out, hi<<4|lo)
 					i += 2
 					continue
@@ -404,16 +404,4 @@ func percentDecode(p []byte) []byte {
 		out = append(out, p[i])
 	}
 	return out
-}
-
-func unhexByte(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"sort"
 
+	"bulwark/internal/h1"
 	"bulwark/internal/model"
 )
 
@@ -167,18 +168,6 @@ func appendSegments(dst, path []byte, dotdot, full bool) []byte {
 	return dst
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 func unreserved(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
@@ -197,8 +186,8 @@ func appendPercent(dst, s []byte, decode, strict bool) ([]byte, bool) {
 		ok := i+2 < len(s)
 		if ok {
 			var ok1, ok2 bool
-			hi, ok1 = unhex(s[i+1])
-			lo, ok2 = unhex(s[i+2])
+			hi, ok1 = h1.Unhex(s[i+1])
+			lo, ok2 = h1.Unhex(s[i+2])
 			ok = ok1 && ok2
 		}
 		if !ok {
