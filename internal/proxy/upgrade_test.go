@@ -46,12 +46,7 @@ frontend fe
 backend be
     server s B
 `, "B", b.addr))
-	rc := newRawClient(t, addr)
-	for i := 0; i < 2; i++ {
-		if st, _, err := rc.do("GET /r HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
-			t.Fatalf("request %d: %d %v", i, st, err)
-		}
-	}
+	twoRequests(t, addr, "GET /r HTTP/1.1\r\nHost: x\r\n\r\n")
 	if got := strings.Join(headerValues(b, "x-mode"), ","); got != "tcp,http" {
 		t.Fatalf("x-mode of the requests %q, want tcp,http", got)
 	}
@@ -59,12 +54,30 @@ backend be
 		t.Fatalf("x-path %q", got)
 	}
 	// Not HTTP: the reject after the switch applies.
+	closesSilently(t, addr, "SSH-2.0-x\r\n")
+}
+
+// closesSilently sends req on a new connection to addr and expects it
+// closed without a byte of answer.
+func closesSilently(t *testing.T, addr, req string) {
+	t.Helper()
 	c := dial(t, addr)
 	defer c.Close()
-	io.WriteString(c, "SSH-2.0-x\r\n")
+	io.WriteString(c, req)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, _ := c.Read(make([]byte, 10)); n != 0 {
-		t.Fatalf("a non-HTTP connection got %d bytes", n)
+		t.Fatalf("%q got %d bytes of answer", req, n)
+	}
+}
+
+// twoRequests sends two requests on one connection; both must get a 200.
+func twoRequests(t *testing.T, addr, req string) {
+	t.Helper()
+	rc := newRawClient(t, addr)
+	for i := 0; i < 2; i++ {
+		if st, _, err := rc.do(req, 5*time.Second); st != 200 || err != nil {
+			t.Fatalf("request %d: %d %v", i, st, err)
+		}
 	}
 }
 
@@ -81,12 +94,7 @@ backend be
     http-request set-header x-name %[be_name]
     server s B
 `, "B", b.addr))
-	rc := newRawClient(t, addr)
-	for i := 0; i < 2; i++ {
-		if st, _, err := rc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
-			t.Fatalf("request %d: %d %v", i, st, err)
-		}
-	}
+	twoRequests(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	if got := strings.Join(headerValues(b, "x-name"), ","); got != "be,be" {
 		t.Fatalf("x-name of the requests %q, want be,be", got)
 	}
@@ -106,13 +114,7 @@ frontend fe
 backend be
     server s B
 `, "B", b.addr))
-	c := dial(t, addr)
-	defer c.Close()
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, _ := c.Read(make([]byte, 10)); n != 0 {
-		t.Fatalf("got %d bytes", n)
-	}
+	closesSilently(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	if got := b.received(); got != "" {
 		t.Fatalf("the server got %q", got)
 	}
