@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -95,7 +96,7 @@ func cast(e *Eval, s Sample, to Kind) (Sample, bool) {
 		case KindBool:
 			return intSample(s.I), true
 		case KindStr, KindBin:
-			n, ok := parseIntPrefix(trimSpace(s.B))
+			n, ok := strToInt(s.B)
 			return intSample(n), ok
 		}
 	case KindBool:
@@ -103,7 +104,7 @@ func cast(e *Eval, s Sample, to Kind) (Sample, bool) {
 		case KindInt:
 			return boolSample(s.I != 0), true
 		case KindStr:
-			n, ok := parseIntPrefix(s.B)
+			n, ok := strToInt(s.B)
 			return boolSample(n != 0), ok
 		}
 	case KindIP:
@@ -257,4 +258,40 @@ func checkVarName(name string) error {
 		}
 	}
 	return nil
+}
+
+// strToInt is HAProxy's string-to-integer cast: an optional sign and the
+// digits that follow, stopping at the first other byte ("12abc" is 12,
+// " 42" and "abc" are 0), saturating at the int64 range; only an empty
+// string has no value (HAProxy 2.6.12, TestStrToInt).
+func strToInt(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	neg := false
+	if b[0] == '-' || b[0] == '+' {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	const limit = 1 << 63 // |math.MinInt64|
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		if n > limit/10 {
+			n = limit
+			continue
+		}
+		n = min(n*10+uint64(c-'0'), limit)
+	}
+	switch {
+	case neg && n == limit:
+		return math.MinInt64, true
+	case neg:
+		return -int64(n), true
+	case n == limit:
+		return math.MaxInt64, true
+	}
+	return int64(n), true
 }

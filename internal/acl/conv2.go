@@ -128,7 +128,7 @@ func argInt(e *Eval, a *argVal) (int64, bool) {
 	case KindInt, KindBool:
 		return s.I, true
 	case KindStr, KindBin:
-		return parseIntPrefix(trimSpace(s.B))
+		return strToInt(s.B)
 	}
 	return 0, false
 }
