@@ -566,52 +566,78 @@ func (r *probeRun) judge(e *ExpectRule, last bool) (Verdict, bool) {
 	if match != e.Negate {
 		v := Verdict{Code: e.statusCode(r.in)}
 		switch {
+		case e.OnSuccessFmt != nil && last:
+			v.Info = e.OnSuccessFmt(&r.cx)
 		case e.OnSuccess != "":
 			v.Info = e.expand(e.OnSuccess, r.in)
 		case r.s.Kind == KindTCP && last:
 			v.Info = "(tcp-check)"
 		}
+		if last {
+			// A rule that is not the last one does not end the check: its
+			// code would be overwritten (HAProxy reports 0 then).
+			v.Code = r.code(e, v.Code)
+		}
 		return v, true
 	}
-	return Verdict{Status: e.Err, Code: e.statusCode(r.in), Info: r.matchInfo(e, match)}, true
+	return Verdict{Status: e.Err, Code: r.code(e, e.statusCode(r.in)), Info: r.matchInfo(e, match)}, true
 }
 
 func (r *probeRun) failMatch(rule *Rule, match bool) bool {
 	e := rule.Exp
-	return r.fail(e.Err, e.statusCode(r.in), r.matchInfo(e, match))
+	return r.fail(e.Err, r.code(e, e.statusCode(r.in)), r.matchInfo(e, match))
+}
+
+// code is the check code of a verdict of e: its status-code expression's
+// value when it gives one, else def.
+func (r *probeRun) code(e *ExpectRule, def int) int {
+	if e.StatusCode != nil {
+		if n, ok := e.StatusCode(&r.cx); ok {
+			return n
+		}
+	}
+	return def
 }
 
 // matchInfo is the info of a failed match: on-error, else for tcp-check
-// HAProxy's generic text, else nothing.
+// HAProxy's generic text, else nothing; then the rule's comment, unquoted
+// (HAProxy quotes it only in the connection and timeout errors).
 func (r *probeRun) matchInfo(e *ExpectRule, match bool) string {
-	if e.OnError != "" {
-		return e.expand(e.OnError, r.in)
-	}
-	if r.s.Kind != KindTCP {
-		return ""
-	}
-	msg := "TCPCHK did not match content"
-	if match {
-		msg = "TCPCHK matched unwanted content"
-	}
-	step := 0
+	step, comment := 0, ""
 	for i := range r.s.Rules {
 		if r.s.Rules[i].Exp == e {
-			step = r.s.Rules[i].Step
+			step, comment = r.s.Rules[i].Step, r.s.Rules[i].Comment
 		}
 	}
-	s := " at step " + strconv.Itoa(step)
-	switch e.Match {
-	case MatchString:
-		msg += " '" + e.Text + "'" + s
-	case MatchBinary:
-		msg += " (binary)" + s
-	case MatchRegex:
-		msg += " (regex)" + s
-	case MatchBinRegex:
-		msg += " (binary regex)" + s
+	var msg string
+	switch {
+	case e.OnErrorFmt != nil:
+		msg = e.OnErrorFmt(&r.cx)
+	case e.OnError != "":
+		msg = e.expand(e.OnError, r.in)
+	case r.s.Kind != KindTCP:
+		return ""
 	default:
-		msg += s
+		msg = "TCPCHK did not match content"
+		if match {
+			msg = "TCPCHK matched unwanted content"
+		}
+		s := " at step " + strconv.Itoa(step)
+		switch e.Match {
+		case MatchString:
+			msg += " '" + e.Text + "'" + s
+		case MatchBinary:
+			msg += " (binary)" + s
+		case MatchRegex:
+			msg += " (regex)" + s
+		case MatchBinRegex:
+			msg += " (binary regex)" + s
+		default:
+			msg += s
+		}
+	}
+	if comment != "" {
+		msg += " comment: " + comment
 	}
 	return msg
 }

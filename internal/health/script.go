@@ -127,6 +127,14 @@ type ExpectRule struct {
 	OK, Err, Tout srvstate.CheckStatus // statuses, defaults L7OK/L7RSP/L7TOUT
 	OnSuccess     string               // info on success when last
 	OnError       string               // info on failure
+	// OnSuccessFmt and OnErrorFmt, when set, are on-success and on-error
+	// log-format strings with expressions, rendered in place of OnSuccess
+	// and OnError.
+	OnSuccessFmt, OnErrorFmt Dyn
+	// StatusCode is "status-code <expr>": the check's code when the rule
+	// ends the check (success as the last rule, or failure to match); ok
+	// false (no sample, not an integer) keeps the default code.
+	StatusCode func(c *Context) (code int, ok bool)
 	// Text names the pattern in failure messages ("'valid'").
 	Text string
 }

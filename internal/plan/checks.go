@@ -231,16 +231,20 @@ func compileExpect(r *model.CheckRule, set *acl.Set, ds *config.Diagnostics) *he
 			*st.dst = statusByName(st.s)
 		}
 	}
+	// on-success and on-error are log-format strings, as the other
+	// formats of a check: literal text, %% and %[sample] expressions.
 	if m.OnSuccess != nil {
-		literal(ds, m.OnSuccess.Pos, "on-success", m.OnSuccess.Text)
-		e.OnSuccess = m.OnSuccess.Text
+		if e.OnSuccessFmt = checkFormat(set, ds, m.OnSuccess.Pos, kw+" on-success", m.OnSuccess.Text); e.OnSuccessFmt == nil {
+			e.OnSuccess = m.OnSuccess.Text
+		}
 	}
 	if m.OnError != nil {
-		literal(ds, m.OnError.Pos, "on-error", m.OnError.Text)
-		e.OnError = m.OnError.Text
+		if e.OnErrorFmt = checkFormat(set, ds, m.OnError.Pos, kw+" on-error", m.OnError.Text); e.OnErrorFmt == nil {
+			e.OnError = m.OnError.Text
+		}
 	}
 	if m.StatusCode != nil {
-		unsupportedAt(ds, m.StatusCode.Pos, "'%s status-code' is not supported by bulwark (it takes a sample expression)", kw)
+		e.StatusCode = checkCode(set, ds, m.StatusCode.Pos, kw+" status-code", m.StatusCode.Text)
 	}
 	return e
 }
