@@ -397,7 +397,9 @@ func (r *probeRun) send(rule *Rule) bool {
 }
 
 // request renders an HTTP check request. "Connection: close" is added
-// unless a header sets Connection, and Content-Length with a body. A
+// to HTTP/1.1 requests unless a header sets Connection (HTTP/1.0 closes
+// by default and HAProxy 2.6 sends no such header then), and
+// Content-Length with a body. A
 // request with nothing to evaluate was rendered once by Finish.
 func (r *probeRun) request(q *Request) []byte {
 	if q.static != nil && r.t.State == nil {
@@ -440,7 +442,7 @@ func (q *Request) render(cx *Context, withState bool, state string) []byte {
 	if withState {
 		b.WriteString("X-Haproxy-Server-State: " + state + "\r\n")
 	}
-	if !conn {
+	if !conn && !strings.EqualFold(q.Version, "HTTP/1.0") {
 		b.WriteString("Connection: close\r\n")
 	}
 	if body != "" {

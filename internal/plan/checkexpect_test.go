@@ -1,0 +1,164 @@
+package plan_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"bulwark/internal/health"
+	"bulwark/internal/srvstate"
+)
+
+// rawPeer accepts connections on loopback and answers each with reply;
+// with readHead it first reads a request head (an HTTP check's). It
+// records what it read.
+type rawPeer struct {
+	addr string
+	mu   sync.Mutex
+	got  []string
+}
+
+func newRawPeer(t *testing.T, reply string, readHead bool) *rawPeer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	p := &rawPeer{addr: l.Addr().String()}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if readHead {
+				br := bufio.NewReader(c)
+				var head strings.Builder
+				for i := 0; i < 100; i++ {
+					line, err := br.ReadString('\n')
+					head.WriteString(line)
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				p.mu.Lock()
+				p.got = append(p.got, head.String())
+				p.mu.Unlock()
+			}
+			c.Write([]byte(reply))
+			c.Close()
+		}
+	}()
+	return p
+}
+
+// runBackend compiles src, which must hold a backend "be", and runs its
+// check once against addr as server "s".
+func runBackend(t *testing.T, src, addr string) srvstate.Check {
+	t.Helper()
+	pl, ds := compileAny(t, "defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n"+src)
+	if ds.HasAlerts() {
+		t.Fatalf("%s\n%v", src, ds)
+	}
+	s := pl.Proxies[pl.Model.Backend("be")].Check
+	return health.Run(context.Background(), s, health.Target{Addr: addr, ConnectTimeout: 2 * time.Second,
+		Timeout: 2 * time.Second, Server: "s", Backend: "be"})
+}
+
+// on-success, on-error and status-code of "tcp-check expect" and
+// "http-check expect", against peers on loopback; the expected results are
+// what HAProxy 2.6.12 logged for the same rules and answers
+// ("option log-health-checks").
+func TestCheckExpectFormatsAndStatusCode(t *testing.T) {
+	smtp := newRawPeer(t, "220 mail.example ready here\r\n", false)
+	empty := newRawPeer(t, "", false)
+	busy := newRawPeer(t, "HTTP/1.1 503 Busy\r\nX-Info: hello\r\nContent-Length: 5\r\n\r\nabcde", true)
+	for _, tc := range []struct {
+		name, rules, addr string
+		want              srvstate.Check
+	}{
+		{"tcp on-success and status-code from the payload", `option tcp-check
+    tcp-check expect rstring ^220 on-success "ok %[be_name]/%[srv_name] [%[res.payload(0,3)]] %%" status-code "res.payload(0,3)" comment unused`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7OK, Code: 220, Info: "ok be/s [220] %"}},
+		{"tcp on-error, the comment after it", `option tcp-check
+    tcp-check expect string XYZ comment c1 on-error "E[%[res.payload(4,0),cut_crlf]]" status-code "res.payload(0,3)" error-status L7STS`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7STS, Code: 220, Info: "E[mail.example ready here] comment: c1"}},
+		{"tcp generic failure with comment and status-code", `option tcp-check
+    tcp-check expect string XYZ comment c2 error-status L7STS status-code int(5)`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7STS, Code: 5, Info: "TCPCHK did not match content 'XYZ' at step 1 comment: c2"}},
+		{"tcp on-success and status-code of a rule that is not the last", `option tcp-check
+    tcp-check expect string 220 on-success "first" status-code int(11)
+    tcp-check expect string mail`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7OK, Code: 0, Info: "(tcp-check)"}},
+		{"tcp last rule's on-success; a string status-code casts to 0", `option tcp-check
+    tcp-check expect string 220 on-success "first"
+    tcp-check expect string mail on-success "second %[res.payload(4,4)]" status-code "str(abc)"`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7OK, Code: 0, Info: "second mail"}},
+		{"tcp empty response ignores on-error and status-code", `option tcp-check
+    tcp-check expect string 220 on-error "E7" status-code int(9) error-status L7STS`,
+			empty.addr, srvstate.Check{Status: srvstate.CheckL7STS, Code: 0, Info: "TCPCHK got an empty response at step 1"}},
+		{"tcp error at the first of two rules", `option tcp-check
+    tcp-check expect string XYZ status-code int(9) error-status L7STS
+    tcp-check expect string 220`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7STS, Code: 9, Info: "TCPCHK did not match content 'XYZ' at step 1"}},
+		{"http on-error over status, headers and body", `mode http
+    option httpchk
+    http-check expect status 200 on-error "st=%[status] h=%[res.hdr(x-info)] body=%[res.body]" status-code "int(7)"`,
+			busy.addr, srvstate.Check{Status: srvstate.CheckL7STS, Code: 7, Info: "st=503 h=hello body=abcde"}},
+		{"http on-success; a missing status-code sample keeps the status", `mode http
+    option httpchk
+    http-check expect status 503 on-success "fine %[res.hdr(x-info)]" status-code "res.hdr(nope)" comment c11`,
+			busy.addr, srvstate.Check{Status: srvstate.CheckL7OK, Code: 503, Info: "fine hello"}},
+		{"http success says nothing without on-success", `mode http
+    option httpchk
+    http-check expect status 503`,
+			busy.addr, srvstate.Check{Status: srvstate.CheckL7OK, Code: 503}},
+		{"http negated match with on-error and comment", `mode http
+    option httpchk
+    http-check expect ! status 503 on-error "E12 %[status]" status-code int(3) comment c12`,
+			busy.addr, srvstate.Check{Status: srvstate.CheckL7STS, Code: 3, Info: "E12 503 comment: c12"}},
+		{"http failure keeps the reason, comment unquoted", `mode http
+    option httpchk
+    http-check expect status 200 comment c3`,
+			busy.addr, srvstate.Check{Status: srvstate.CheckL7STS, Code: 503, Info: "Busy comment: c3"}},
+		{"http status-code cast from a string", `mode http
+    option httpchk
+    http-check expect status 503 status-code "str(-5)"`,
+			busy.addr, srvstate.Check{Status: srvstate.CheckL7OK, Code: -5}},
+	} {
+		r := runBackend(t, "backend be\n    "+tc.rules+"\n    server s 127.0.0.1:1 check\n", tc.addr)
+		if r.Status != tc.want.Status || r.Code != tc.want.Code || r.Info != tc.want.Info {
+			t.Errorf("%s: got %s code %d info %q, want %s code %d info %q", tc.name, r.Status, r.Code, r.Info,
+				tc.want.Status, tc.want.Code, tc.want.Info)
+		}
+	}
+	busy.mu.Lock()
+	defer busy.mu.Unlock()
+	if len(busy.got) == 0 || busy.got[0] != "OPTIONS / HTTP/1.0\r\n\r\n" {
+		t.Errorf("http check requests %q", busy.got)
+	}
+}
+
+// Bad expressions in on-success, on-error and status-code are refused at
+// their line, as HAProxy does; %-variables other than %[...] stay refused
+// in checks.
+func TestCheckExpectFormatErrors(t *testing.T) {
+	for _, tc := range []struct{ rule, want string }{
+		{`tcp-check expect string x on-success "%[nosuch]"`, "t.cfg:7"},
+		{`tcp-check expect string x on-error "%[str(a)"`, "missing ']'"},
+		{`tcp-check expect string x status-code "nosuch(1)"`, "t.cfg:7"},
+		{`tcp-check expect string x on-success "%ci"`, "'%ci' is not supported here"},
+	} {
+		_, ds := compileAny(t, "defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\nbackend be\n    option tcp-check\n    "+tc.rule+"\n    server s 127.0.0.1:1 check\n")
+		if !ds.HasAlerts() || !strings.Contains(fmt.Sprint(ds), tc.want) {
+			t.Errorf("%s: %v, want an alert with %q", tc.rule, ds, tc.want)
+		}
+	}
+}
