@@ -319,6 +319,16 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 				case "alpn":
 					cc.ALPN = v.Text
 				case "proto":
+					// A tcp-check takes the TCP multiplexer ("none") only,
+					// an http-check the HTTP ones, as in HAProxy.
+					switch {
+					case !muxProtos[v.Text]:
+						c.ds.Alertf(v.Pos, "'%s connect' : 'proto' : unknown MUX protocol '%s'.", d.Name, v.Text)
+						return
+					case isHTTP == (v.Text == "none"):
+						c.ds.Alertf(v.Pos, "'%s connect' : 'proto' : invalid MUX protocol '%s' for %s.", d.Name, v.Text, d.Name)
+						return
+					}
 					cc.Proto = v.Text
 				case "comment":
 					r.Comment = v.Text

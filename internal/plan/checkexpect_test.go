@@ -162,3 +162,37 @@ func TestCheckExpectFormatErrors(t *testing.T) {
 		}
 	}
 }
+
+// The multiplexer of a check must suit its kind, as HAProxy 2.6.12 -c
+// says: HTTP ones (h1 too) only for httpchk, "none" only for raw checks;
+// a server without "check" is not judged. default-server's check-proto
+// is not passed on (HAProxy 2.6 checks those servers over HTTP/1).
+func TestCheckMuxProto(t *testing.T) {
+	const head = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n"
+	for _, tc := range []struct{ be, want string }{
+		{"server s 127.0.0.1:1 check check-proto h2", "server 's' uses an incompatible MUX protocol for the selected check type"},
+		{"option tcp-check\n    server s 127.0.0.1:1 check check-proto h1", "server 's' uses an incompatible MUX protocol for the selected check type"},
+		{"option redis-check\n    server s 127.0.0.1:1 check check-proto h2", "server 's' uses an incompatible MUX protocol for the selected check type"},
+		{"option httpchk\n    server s 127.0.0.1:1 check check-proto none", "server 's' uses an incompatible MUX protocol for the selected check type"},
+		{"option tcp-check\n    tcp-check connect proto h2\n    server s 127.0.0.1:1 check", "'tcp-check connect' : 'proto' : invalid MUX protocol 'h2' for tcp-check."},
+		{"option httpchk\n    http-check connect proto none\n    server s 127.0.0.1:1 check", "'http-check connect' : 'proto' : invalid MUX protocol 'none' for http-check."},
+		{"option tcp-check\n    tcp-check connect proto bogus\n    server s 127.0.0.1:1 check", "unknown MUX protocol 'bogus'"},
+		{"option httpchk\n    server s 127.0.0.1:1 check check-proto h2", ""},
+		{"option tcp-check\n    tcp-check connect proto none\n    server s 127.0.0.1:1 check check-proto none", ""},
+		{"option tcp-check\n    server s 127.0.0.1:1 check-proto h2 proto h2", ""},
+		{"option tcp-check\n    server s 127.0.0.1:1 check proto h2", ""},
+	} {
+		_, ds := compileAny(t, head+"backend be\n    "+tc.be+"\n")
+		got := fmt.Sprint(ds)
+		if tc.want == "" && ds.HasAlerts() || tc.want != "" && (!ds.HasAlerts() || !strings.Contains(got, tc.want)) {
+			t.Errorf("%q: %s, want %q", tc.be, got, tc.want)
+		}
+	}
+	pl, ds := compileAny(t, head+"backend be\n    option tcp-check\n    default-server check-proto h2\n    server s 127.0.0.1:1 check\n")
+	if ds.HasAlerts() || !strings.Contains(fmt.Sprint(ds), "'check-proto' on 'default-server' has no effect") {
+		t.Fatalf("default-server check-proto: %v", ds)
+	}
+	if s := pl.Model.Backend("be").Servers[0]; s.CheckProto != "" || s.Opts["check-proto"] != "" {
+		t.Fatalf("server inherited check-proto %q", s.CheckProto)
+	}
+}

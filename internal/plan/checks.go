@@ -62,7 +62,7 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 				rule.Conn.ALPN = strings.Split(c.ALPN, ",")
 			}
 			switch c.Proto {
-			case "", "h1":
+			case "", "h1", "none":
 			case "h2":
 				rule.Conn.Proto = "h2"
 			default:
@@ -247,6 +247,19 @@ func compileExpect(r *model.CheckRule, set *acl.Set, ds *config.Diagnostics) *he
 		e.StatusCode = checkCode(set, ds, m.StatusCode.Pos, kw+" status-code", m.StatusCode.Text)
 	}
 	return e
+}
+
+// checkMuxProto refuses a "check-proto" of the wrong mode on a checked
+// server, as HAProxy 2.6 does: an HTTP multiplexer (h1 too) for checks
+// that speak raw bytes (tcp-check, protocol checks, a plain connect),
+// the TCP one ("none") for an httpchk.
+func checkMuxProto(p *model.Proxy, ds *config.Diagnostics) {
+	httpChk := p.Check.Kind == model.CheckHTTP
+	for _, s := range p.Servers {
+		if s.Check && s.CheckProto != "" && httpChk == (s.CheckProto == "none") {
+			ds.Alertf(s.CheckProtoPos, "%s '%s': server '%s' uses an incompatible MUX protocol for the selected check type", p.Kind, p.Name, s.Name)
+		}
+	}
 }
 
 func statusByName(s string) srvstate.CheckStatus {
