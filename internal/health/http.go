@@ -127,7 +127,8 @@ func (r *probeRun) expectHTTP(rule *Rule, last bool) bool {
 	case MatchRStatus:
 		match = e.Re.MatchString(strconv.Itoa(resp.code))
 	case MatchString:
-		match = bytes.Contains(resp.body, e.Data)
+		data, _ := r.pattern(e)
+		match = bytes.Contains(resp.body, data)
 	case MatchRegex:
 		match = e.Re.Match(resp.body)
 	case MatchHeader:

@@ -545,8 +545,12 @@ func (r *probeRun) judge(e *ExpectRule, last bool) (Verdict, bool) {
 		}
 		return v, done
 	}
+	data, ok := r.pattern(e)
+	if !ok {
+		return Verdict{Status: e.Err, Info: "Failed to parse hexastring resulting of eval of a log-format string"}, true
+	}
 	if !r.eof {
-		if (e.Match == MatchString || e.Match == MatchBinary) && len(r.in) < len(e.Data) {
+		if (e.Match == MatchString || e.Match == MatchBinary) && len(r.in) < len(data) {
 			return Verdict{}, false
 		}
 		if e.MinRecv > 0 && len(r.in) < e.MinRecv {
@@ -556,7 +560,7 @@ func (r *probeRun) judge(e *ExpectRule, last bool) (Verdict, bool) {
 	var match bool
 	switch e.Match {
 	case MatchString, MatchBinary:
-		match = bytes.Contains(r.in, e.Data)
+		match = bytes.Contains(r.in, data)
 	case MatchRegex:
 		match = e.Re.Match(r.in)
 	case MatchBinRegex:
@@ -588,6 +592,21 @@ func (r *probeRun) judge(e *ExpectRule, last bool) (Verdict, bool) {
 func (r *probeRun) failMatch(rule *Rule, match bool) bool {
 	e := rule.Exp
 	return r.fail(e.Err, r.code(e, e.statusCode(r.in)), r.matchInfo(e, match))
+}
+
+// pattern is the data a string or binary expect looks for: string-lf
+// and binary-lf render theirs now; ok is false when binary-lf did not
+// render hex digits.
+func (r *probeRun) pattern(e *ExpectRule) ([]byte, bool) {
+	if e.DataFmt == nil {
+		return e.Data, true
+	}
+	s := e.DataFmt(&r.cx)
+	if e.Match != MatchBinary {
+		return []byte(s), true
+	}
+	b, err := hex.DecodeString(s)
+	return b, err == nil
 }
 
 // code is the check code of a verdict of e: its status-code expression's
@@ -625,14 +644,18 @@ func (r *probeRun) matchInfo(e *ExpectRule, match bool) string {
 			msg = "TCPCHK matched unwanted content"
 		}
 		s := " at step " + strconv.Itoa(step)
-		switch e.Match {
-		case MatchString:
+		switch {
+		case e.LogFormat && e.Match == MatchString:
+			msg += " (log-format string)" + s
+		case e.LogFormat:
+			msg += " (log-format binary)" + s
+		case e.Match == MatchString:
 			msg += " '" + e.Text + "'" + s
-		case MatchBinary:
+		case e.Match == MatchBinary:
 			msg += " (binary)" + s
-		case MatchRegex:
+		case e.Match == MatchRegex:
 			msg += " (regex)" + s
-		case MatchBinRegex:
+		case e.Match == MatchBinRegex:
 			msg += " (binary regex)" + s
 		default:
 			msg += s

@@ -117,8 +117,12 @@ type ExpectRule struct {
 	Negate  bool
 	MinRecv int // -1 unset
 	Data    []byte
-	Re      *regexp.Regexp
-	Codes   []CodeRange
+	// LogFormat marks string-lf and binary-lf; DataFmt, when set, renders
+	// their pattern per run (binary-lf's as hex digits).
+	LogFormat bool
+	DataFmt   Dyn
+	Re        *regexp.Regexp
+	Codes     []CodeRange
 	Header  *HeaderMatch
 	// Custom judges the data of a protocol check: done false asks for
 	// more data (unless eof).

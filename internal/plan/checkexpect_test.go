@@ -132,6 +132,33 @@ func TestCheckExpectFormatsAndStatusCode(t *testing.T) {
     option httpchk
     http-check expect status 503 status-code "str(-5)"`,
 			busy.addr, srvstate.Check{Status: srvstate.CheckL7OK, Code: -5}},
+		{"tcp string-lf from a check variable", `option tcp-check
+    tcp-check set-var(check.w) str(mail)
+    tcp-check expect string-lf "%[var(check.w)]"`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7OK, Info: "(tcp-check)"}},
+		{"tcp string-lf miss", `option tcp-check
+    tcp-check expect string-lf "nope%[str(x)]"`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7RSP, Info: "TCPCHK did not match content (log-format string) at step 1"}},
+		{"tcp negated string-lf", `option tcp-check
+    tcp-check expect ! string-lf "%[str(220)]"`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7RSP, Info: "TCPCHK matched unwanted content (log-format string) at step 1"}},
+		{"tcp binary-lf rendered hex", `option tcp-check
+    tcp-check expect binary-lf "%[str(323230)]"`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7OK, Info: "(tcp-check)"}},
+		{"tcp binary-lf miss", `option tcp-check
+    tcp-check expect binary-lf "%[str(3232)]FF"`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7RSP, Info: "TCPCHK did not match content (log-format binary) at step 1"}},
+		{"tcp binary-lf not hex", `option tcp-check
+    tcp-check expect binary-lf "%[str(ZZ)]"`,
+			smtp.addr, srvstate.Check{Status: srvstate.CheckL7RSP, Info: "Failed to parse hexastring resulting of eval of a log-format string"}},
+		{"http string-lf in the body", `mode http
+    option httpchk
+    http-check expect string-lf "%[str(bcd)]"`,
+			busy.addr, srvstate.Check{Status: srvstate.CheckL7OK, Code: 503}},
+		{"http string-lf miss", `mode http
+    option httpchk
+    http-check expect string-lf "%[str(zzz)]"`,
+			busy.addr, srvstate.Check{Status: srvstate.CheckL7RSP, Code: 503, Info: "HTTP content check did not match"}},
 	} {
 		r := runBackend(t, "backend be\n    "+tc.rules+"\n    server s 127.0.0.1:1 check\n", tc.addr)
 		if r.Status != tc.want.Status || r.Code != tc.want.Code || r.Info != tc.want.Info {

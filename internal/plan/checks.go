@@ -137,14 +137,6 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 	return s
 }
 
-// literal refuses a log-format string that is more than text: the check
-// engine has no sample context to evaluate it in.
-func literal(ds *config.Diagnostics, pos config.Pos, what, s string) {
-	if strings.Contains(s, "%") {
-		unsupportedAt(ds, pos, "log-format expressions in check '%s' are not supported by bulwark (got '%s')", what, s)
-	}
-}
-
 func unsupportedAt(ds *config.Diagnostics, pos config.Pos, format string, args ...any) {
 	n := len(*ds)
 	ds.Alertf(pos, format, args...)
@@ -169,12 +161,18 @@ func compileExpect(r *model.CheckRule, set *acl.Set, ds *config.Diagnostics) *he
 	switch m.Match {
 	case "string", "string-lf":
 		if m.Match == "string-lf" {
-			literal(ds, pat.Pos, "expect string-lf", pat.Text)
+			e.LogFormat = true
+			e.DataFmt = checkFormat(set, ds, pat.Pos, kw+" string-lf", pat.Text)
 		}
 		e.Match, e.Data = health.MatchString, []byte(pat.Text)
 	case "binary", "binary-lf":
 		if m.Match == "binary-lf" {
-			literal(ds, pat.Pos, "expect binary-lf", pat.Text)
+			e.LogFormat = true
+			// The hex digits are rendered, then decoded, per run.
+			if e.DataFmt = checkFormat(set, ds, pat.Pos, kw+" binary-lf", pat.Text); e.DataFmt != nil {
+				e.Match = health.MatchBinary
+				break
+			}
 		}
 		b, err := hex.DecodeString(pat.Text)
 		if err != nil {
