@@ -123,7 +123,7 @@ type ExpectRule struct {
 	DataFmt   Dyn
 	Re        *regexp.Regexp
 	Codes     []CodeRange
-	Header  *HeaderMatch
+	Header    *HeaderMatch
 	// Custom judges the data of a protocol check: done false asks for
 	// more data (unless eof).
 	Custom func(data []byte, eof bool) (v Verdict, done bool)
