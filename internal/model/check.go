@@ -218,6 +218,33 @@ func (c *compiler) checkOption(p *Proxy, d *config.Directive, name string, rest 
 	}
 }
 
+// warnIgnoredCheckRules says, as HAProxy 2.6 does, that a proxy's own
+// tcp-check (http-check) rules do nothing without "option tcp-check"
+// ("option httpchk"). Rules inherited from a defaults section are not
+// mentioned, nor are disable-on-404 and send-state.
+func (c *compiler) warnIgnoredCheckRules(p *Proxy) {
+	hc := &p.Check
+	if p.Cap&CapBackend == 0 || hc.fromDefaults {
+		return
+	}
+	warned := [2]bool{}
+	for _, r := range hc.Rules {
+		kind, option, i := CheckTCP, "tcp-check", 0
+		if r.HTTP {
+			kind, option, i = CheckHTTP, "httpchk", 1
+		}
+		if r.FromOption || hc.Kind == kind || warned[i] {
+			continue
+		}
+		warned[i] = true
+		name := "tcp-check"
+		if r.HTTP {
+			name = "http-check"
+		}
+		c.ds.Warnf(r.Pos, "%s '%s' uses %s rules without 'option %s', so the rules are ignored.", p.Kind, p.Name, name, option)
+	}
+}
+
 // HTTPChkOption is "option httpchk [<method>] [<uri>] [<version>]".
 type HTTPChkOption struct {
 	Pos                  config.Pos

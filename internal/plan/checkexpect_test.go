@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"bulwark/internal/config"
 	"bulwark/internal/health"
 	"bulwark/internal/srvstate"
 )
@@ -221,5 +222,56 @@ func TestCheckMuxProto(t *testing.T) {
 	}
 	if s := pl.Model.Backend("be").Servers[0]; s.CheckProto != "" || s.Opts["check-proto"] != "" {
 		t.Fatalf("server inherited check-proto %q", s.CheckProto)
+	}
+}
+
+// Rules without their option are ignored with HAProxy 2.6.12's warning
+// (not for rules inherited from defaults), and still checked: a bad
+// expression in them is an error at its line.
+func TestIgnoredCheckRules(t *testing.T) {
+	_, ds := compileAny(t, `defaults d1
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+    tcp-check expect string x
+backend a from d1
+    server s 127.0.0.1:1 check
+backend c from d1
+    option httpchk
+    tcp-check expect string x
+    server s 127.0.0.1:1 check
+backend e from d1
+    option tcp-check
+    http-check expect status 200
+    http-check expect status 201
+    server s 127.0.0.1:1 check
+backend g from d1
+    http-check send-state
+    http-check disable-on-404
+    server s 127.0.0.1:1 check
+backend h from d1
+    option redis-check
+    tcp-check expect string-lf "%[nosuch]"
+    server s 127.0.0.1:1 check
+`)
+	var warns, alerts []string
+	for _, d := range ds {
+		if d.Severity == config.SevAlert {
+			alerts = append(alerts, fmt.Sprintf("%d: %s", d.Pos.Line, d.Msg))
+		} else {
+			warns = append(warns, fmt.Sprintf("%d: %s", d.Pos.Line, d.Msg))
+		}
+	}
+	want := []string{
+		"11: backend 'c' uses tcp-check rules without 'option tcp-check', so the rules are ignored.",
+		"15: backend 'e' uses http-check rules without 'option httpchk', so the rules are ignored.",
+		"24: backend 'h' uses tcp-check rules without 'option tcp-check', so the rules are ignored.",
+	}
+	if strings.Join(warns, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warns, "\n"), strings.Join(want, "\n"))
+	}
+	if len(alerts) != 1 || !strings.HasPrefix(alerts[0], "24: 'tcp-check expect string-lf' : unknown fetch method 'nosuch'") {
+		t.Errorf("alerts %q", alerts)
 	}
 }

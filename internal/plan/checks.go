@@ -19,6 +19,14 @@ import (
 // bad regex or hex string at its line and column.
 func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.Script {
 	hc := &p.Check
+	// Rules the check kind ignores (the model warns of them) are compiled
+	// all the same: HAProxy reports their errors when it parses them.
+	if hc.Kind != model.CheckTCP {
+		compileCheckRules(hc.Rules, false, set, ds)
+	}
+	if hc.Kind != model.CheckHTTP {
+		compileCheckRules(hc.Rules, true, set, ds)
+	}
 	switch hc.Kind {
 	case model.CheckRedis:
 		return health.Redis()
@@ -47,11 +55,22 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 		// connect, as HAProxy moves it.
 		rules = append([]*model.CheckRule{rules[1], rules[0]}, rules[2:]...)
 	}
+	s.Rules = compileCheckRules(rules, isHTTP, set, ds)
+	// Finish adds the implicit first connect (and for HTTP the default
+	// request and expect) as HAProxy does after parsing.
+	s.Finish()
+	return s
+}
+
+// compileCheckRules compiles the rules of one kind (http-check when isHTTP,
+// else tcp-check); those of the other kind are ignored, as in HAProxy.
+func compileCheckRules(rules []*model.CheckRule, isHTTP bool, set *acl.Set, ds *config.Diagnostics) []health.Rule {
+	var out []health.Rule
 	for _, r := range rules {
 		if r.HTTP != isHTTP {
-			continue // rules of the other kind are ignored, as in HAProxy
+			continue
 		}
-		rule := health.Rule{Comment: r.Comment, Step: len(s.Rules) + 1}
+		rule := health.Rule{Comment: r.Comment, Step: len(out) + 1}
 		switch r.Action {
 		case "connect":
 			c := r.Connect
@@ -129,12 +148,9 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 		default:
 			continue
 		}
-		s.Rules = append(s.Rules, rule)
+		out = append(out, rule)
 	}
-	// Finish adds the implicit first connect (and for HTTP the default
-	// request and expect) as HAProxy does after parsing.
-	s.Finish()
-	return s
+	return out
 }
 
 func unsupportedAt(ds *config.Diagnostics, pos config.Pos, format string, args ...any) {
