@@ -297,6 +297,19 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 		hc.pending = args[0].Text
 		return
 	case act == "connect":
+		// A connect after other steps needs a connect first: the
+		// implicit one would not be added (variable rules and the
+		// request of "option httpchk" do not count).
+		for _, o := range hc.Rules {
+			if o.FromOption || o.Action == "set-var" || o.Action == "unset-var" || o.Action == "set-var-fmt" {
+				continue
+			}
+			if o.Action != "connect" {
+				c.ds.Alertf(d.Pos, "'%s connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset.", d.Name)
+				return
+			}
+			break
+		}
 		cc := &CheckConnect{}
 		r.Connect = cc
 		addrPort := 0

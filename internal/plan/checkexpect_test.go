@@ -275,3 +275,28 @@ backend h from d1
 		t.Errorf("alerts %q", alerts)
 	}
 }
+
+// A connect after other steps needs a connect as the first step (variable
+// rules and comments may come before it), as HAProxy 2.6.12 -c says.
+func TestCheckConnectFirst(t *testing.T) {
+	const head = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\nbackend be\n"
+	const msg = "first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset."
+	for _, tc := range []struct{ rules, want string }{
+		{"option tcp-check\n    tcp-check send x\n    tcp-check connect port 1", "t.cfg:9: 'tcp-check connect' : " + msg},
+		{"option tcp-check\n    tcp-check expect string x\n    tcp-check connect port 1", "t.cfg:9: 'tcp-check connect' : " + msg},
+		{"option httpchk\n    http-check send meth GET uri /a\n    http-check expect status 200\n    http-check connect", "t.cfg:10: 'http-check connect' : " + msg},
+		{"option tcp-check\n    tcp-check set-var(check.a) str(x)\n    tcp-check comment hi\n    tcp-check connect port 1\n    tcp-check send x\n    tcp-check connect port 2", ""},
+		{"option httpchk GET /x\n    http-check connect\n    http-check send hdr a b\n    http-check expect status 200\n    http-check connect", ""},
+	} {
+		_, ds := compileAny(t, head+"    "+tc.rules+"\n    server s 127.0.0.1:1 check\n")
+		var got []string
+		for _, d := range ds {
+			if d.Severity == config.SevAlert {
+				got = append(got, fmt.Sprintf("t.cfg:%d: %s", d.Pos.Line, d.Msg))
+			}
+		}
+		if strings.Join(got, "\n") != tc.want {
+			t.Errorf("%q: alerts %q, want %q", tc.rules, got, tc.want)
+		}
+	}
+}

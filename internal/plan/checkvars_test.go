@@ -52,6 +52,7 @@ backend be
     option httpchk
     http-check set-var(check.path) str(/req1)
     http-check set-var(check.who) str(srv)
+    http-check connect
     http-check send meth GET uri-lf "%[var(check.path)]" ver HTTP/1.1 hdr x-test "server=%[var(check.who)]"
     http-check expect status 200
     http-check set-var(check.hdr) res.fhdr(x-hdr-name)
