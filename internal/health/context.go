@@ -12,6 +12,8 @@ type Context struct {
 	// before one.
 	Headers [][2]string
 	Status  int
+	// Body is the last HTTP response's body (res.body), nil before one.
+	Body []byte
 	// Payload is what the current connection sent since the last send.
 	Payload []byte
 	// Server and Backend name the checked server.

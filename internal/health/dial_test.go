@@ -38,7 +38,7 @@ func TestSocks4Check(t *testing.T) {
 		answer byte
 		status srvstate.CheckStatus
 		info   string
-	}{{0x5A, srvstate.CheckL7OK, "OK"}, {0x5B, srvstate.CheckL4CON, "SOCKS4 Proxy deny the request"}} {
+	}{{0x5A, srvstate.CheckL7OK, ""}, {0x5B, srvstate.CheckL4CON, "SOCKS4 Proxy deny the request"}} {
 		asked := make(chan []byte, 1)
 		proxy := newPeer(t, func(c net.Conn) {
 			asked <- readN(c, 16)

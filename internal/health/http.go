@@ -110,7 +110,7 @@ func (r *probeRun) expectHTTP(rule *Rule, last bool) bool {
 		}
 	}
 	resp := r.resp
-	r.cx.Headers, r.cx.Status = resp.headers, resp.code
+	r.cx.Headers, r.cx.Status, r.cx.Body = resp.headers, resp.code, resp.body
 	if r.t.DisableOn404 && r.t.Running && resp.code == 404 {
 		// disable-on-404 takes precedence over the expect rules.
 		r.result = srvstate.Check{Status: srvstate.CheckL7OKC, Code: 404, Info: resp.reason}
@@ -127,7 +127,8 @@ func (r *probeRun) expectHTTP(rule *Rule, last bool) bool {
 	case MatchRStatus:
 		match = e.Re.MatchString(strconv.Itoa(resp.code))
 	case MatchString:
-		match = bytes.Contains(resp.body, e.Data)
+		data, _ := r.pattern(e)
+		match = bytes.Contains(resp.body, data)
 	case MatchRegex:
 		match = e.Re.Match(resp.body)
 	case MatchHeader:
@@ -145,11 +146,21 @@ func (r *probeRun) expectHTTP(rule *Rule, last bool) bool {
 		match = matchHeaders(h, resp.headers)
 	}
 	if match != e.Negate {
-		info := resp.reason
-		if e.OnSuccess != "" {
+		// A success says nothing but on-success: HAProxy 2.6 keeps the
+		// reason phrase for failures.
+		info, code := "", resp.code
+		switch {
+		case !last:
+			// The next rules decide the outcome.
+		case e.OnSuccessFmt != nil:
+			info = e.OnSuccessFmt(&r.cx)
+		case e.OnSuccess != "":
 			info = e.OnSuccess
 		}
-		r.result = srvstate.Check{Status: e.OK, Code: resp.code, Info: info}
+		if last {
+			code = r.code(e, code)
+		}
+		r.result = srvstate.Check{Status: e.OK, Code: code, Info: info}
 		return true
 	}
 	info := ""
@@ -167,13 +178,17 @@ func (r *probeRun) expectHTTP(rule *Rule, last bool) bool {
 			info = "HTTP content check matched unwanted content"
 		}
 	}
-	if e.OnError != "" {
+	switch {
+	case e.OnErrorFmt != nil:
+		info = e.OnErrorFmt(&r.cx)
+	case e.OnError != "":
 		info = e.OnError
 	}
 	if rule.Comment != "" {
-		info += " comment: '" + rule.Comment + "'"
+		// Unquoted, unlike the comment of a connection or timeout error.
+		info += " comment: " + rule.Comment
 	}
-	return r.fail(e.Err, resp.code, info)
+	return r.fail(e.Err, r.code(e, resp.code), info)
 }
 
 // matchHeaders is "hdr" (values split on commas) and "fhdr" (whole

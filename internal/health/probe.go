@@ -397,7 +397,9 @@ func (r *probeRun) send(rule *Rule) bool {
 }
 
 // request renders an HTTP check request. "Connection: close" is added
-// unless a header sets Connection, and Content-Length with a body. A
+// to HTTP/1.1 requests unless a header sets Connection (HTTP/1.0 closes
+// by default and HAProxy 2.6 sends no such header then), and
+// Content-Length with a body. A
 // request with nothing to evaluate was rendered once by Finish.
 func (r *probeRun) request(q *Request) []byte {
 	if q.static != nil && r.t.State == nil {
@@ -440,7 +442,7 @@ func (q *Request) render(cx *Context, withState bool, state string) []byte {
 	if withState {
 		b.WriteString("X-Haproxy-Server-State: " + state + "\r\n")
 	}
-	if !conn {
+	if !conn && !strings.EqualFold(q.Version, "HTTP/1.0") {
 		b.WriteString("Connection: close\r\n")
 	}
 	if body != "" {
@@ -543,8 +545,12 @@ func (r *probeRun) judge(e *ExpectRule, last bool) (Verdict, bool) {
 		}
 		return v, done
 	}
+	data, ok := r.pattern(e)
+	if !ok {
+		return Verdict{Status: e.Err, Info: "Failed to parse hexastring resulting of eval of a log-format string"}, true
+	}
 	if !r.eof {
-		if (e.Match == MatchString || e.Match == MatchBinary) && len(r.in) < len(e.Data) {
+		if (e.Match == MatchString || e.Match == MatchBinary) && len(r.in) < len(data) {
 			return Verdict{}, false
 		}
 		if e.MinRecv > 0 && len(r.in) < e.MinRecv {
@@ -554,7 +560,7 @@ func (r *probeRun) judge(e *ExpectRule, last bool) (Verdict, bool) {
 	var match bool
 	switch e.Match {
 	case MatchString, MatchBinary:
-		match = bytes.Contains(r.in, e.Data)
+		match = bytes.Contains(r.in, data)
 	case MatchRegex:
 		match = e.Re.Match(r.in)
 	case MatchBinRegex:
@@ -566,52 +572,97 @@ func (r *probeRun) judge(e *ExpectRule, last bool) (Verdict, bool) {
 	if match != e.Negate {
 		v := Verdict{Code: e.statusCode(r.in)}
 		switch {
+		case e.OnSuccessFmt != nil && last:
+			v.Info = e.OnSuccessFmt(&r.cx)
 		case e.OnSuccess != "":
 			v.Info = e.expand(e.OnSuccess, r.in)
 		case r.s.Kind == KindTCP && last:
 			v.Info = "(tcp-check)"
 		}
+		if last {
+			// A rule that is not the last one does not end the check: its
+			// code would be overwritten (HAProxy reports 0 then).
+			v.Code = r.code(e, v.Code)
+		}
 		return v, true
 	}
-	return Verdict{Status: e.Err, Code: e.statusCode(r.in), Info: r.matchInfo(e, match)}, true
+	return Verdict{Status: e.Err, Code: r.code(e, e.statusCode(r.in)), Info: r.matchInfo(e, match)}, true
 }
 
 func (r *probeRun) failMatch(rule *Rule, match bool) bool {
 	e := rule.Exp
-	return r.fail(e.Err, e.statusCode(r.in), r.matchInfo(e, match))
+	return r.fail(e.Err, r.code(e, e.statusCode(r.in)), r.matchInfo(e, match))
+}
+
+// pattern is the data a string or binary expect looks for: string-lf
+// and binary-lf render theirs now; ok is false when binary-lf did not
+// render hex digits.
+func (r *probeRun) pattern(e *ExpectRule) ([]byte, bool) {
+	if e.DataFmt == nil {
+		return e.Data, true
+	}
+	s := e.DataFmt(&r.cx)
+	if e.Match != MatchBinary {
+		return []byte(s), true
+	}
+	b, err := hex.DecodeString(s)
+	return b, err == nil
+}
+
+// code is the check code of a verdict of e: its status-code expression's
+// value when it gives one, else def.
+func (r *probeRun) code(e *ExpectRule, def int) int {
+	if e.StatusCode != nil {
+		if n, ok := e.StatusCode(&r.cx); ok {
+			return n
+		}
+	}
+	return def
 }
 
 // matchInfo is the info of a failed match: on-error, else for tcp-check
-// HAProxy's generic text, else nothing.
+// HAProxy's generic text, else nothing; then the rule's comment, unquoted
+// (HAProxy quotes it only in the connection and timeout errors).
 func (r *probeRun) matchInfo(e *ExpectRule, match bool) string {
-	if e.OnError != "" {
-		return e.expand(e.OnError, r.in)
-	}
-	if r.s.Kind != KindTCP {
-		return ""
-	}
-	msg := "TCPCHK did not match content"
-	if match {
-		msg = "TCPCHK matched unwanted content"
-	}
-	step := 0
+	step, comment := 0, ""
 	for i := range r.s.Rules {
 		if r.s.Rules[i].Exp == e {
-			step = r.s.Rules[i].Step
+			step, comment = r.s.Rules[i].Step, r.s.Rules[i].Comment
 		}
 	}
-	s := " at step " + strconv.Itoa(step)
-	switch e.Match {
-	case MatchString:
-		msg += " '" + e.Text + "'" + s
-	case MatchBinary:
-		msg += " (binary)" + s
-	case MatchRegex:
-		msg += " (regex)" + s
-	case MatchBinRegex:
-		msg += " (binary regex)" + s
+	var msg string
+	switch {
+	case e.OnErrorFmt != nil:
+		msg = e.OnErrorFmt(&r.cx)
+	case e.OnError != "":
+		msg = e.expand(e.OnError, r.in)
+	case r.s.Kind != KindTCP:
+		return ""
 	default:
-		msg += s
+		msg = "TCPCHK did not match content"
+		if match {
+			msg = "TCPCHK matched unwanted content"
+		}
+		s := " at step " + strconv.Itoa(step)
+		switch {
+		case e.LogFormat && e.Match == MatchString:
+			msg += " (log-format string)" + s
+		case e.LogFormat:
+			msg += " (log-format binary)" + s
+		case e.Match == MatchString:
+			msg += " '" + e.Text + "'" + s
+		case e.Match == MatchBinary:
+			msg += " (binary)" + s
+		case e.Match == MatchRegex:
+			msg += " (regex)" + s
+		case e.Match == MatchBinRegex:
+			msg += " (binary regex)" + s
+		default:
+			msg += s
+		}
+	}
+	if comment != "" {
+		msg += " comment: " + comment
 	}
 	return msg
 }

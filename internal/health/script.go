@@ -117,9 +117,13 @@ type ExpectRule struct {
 	Negate  bool
 	MinRecv int // -1 unset
 	Data    []byte
-	Re      *regexp.Regexp
-	Codes   []CodeRange
-	Header  *HeaderMatch
+	// LogFormat marks string-lf and binary-lf; DataFmt, when set, renders
+	// their pattern per run (binary-lf's as hex digits).
+	LogFormat bool
+	DataFmt   Dyn
+	Re        *regexp.Regexp
+	Codes     []CodeRange
+	Header    *HeaderMatch
 	// Custom judges the data of a protocol check: done false asks for
 	// more data (unless eof).
 	Custom func(data []byte, eof bool) (v Verdict, done bool)
@@ -127,6 +131,14 @@ type ExpectRule struct {
 	OK, Err, Tout srvstate.CheckStatus // statuses, defaults L7OK/L7RSP/L7TOUT
 	OnSuccess     string               // info on success when last
 	OnError       string               // info on failure
+	// OnSuccessFmt and OnErrorFmt, when set, are on-success and on-error
+	// log-format strings with expressions, rendered in place of OnSuccess
+	// and OnError.
+	OnSuccessFmt, OnErrorFmt Dyn
+	// StatusCode is "status-code <expr>": the check's code when the rule
+	// ends the check (success as the last rule, or failure to match); ok
+	// false (no sample, not an integer) keeps the default code.
+	StatusCode func(c *Context) (code int, ok bool)
 	// Text names the pattern in failure messages ("'valid'").
 	Text string
 }

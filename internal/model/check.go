@@ -218,6 +218,33 @@ func (c *compiler) checkOption(p *Proxy, d *config.Directive, name string, rest 
 	}
 }
 
+// warnIgnoredCheckRules says, as HAProxy 2.6 does, that a proxy's own
+// tcp-check (http-check) rules do nothing without "option tcp-check"
+// ("option httpchk"). Rules inherited from a defaults section are not
+// mentioned, nor are disable-on-404 and send-state.
+func (c *compiler) warnIgnoredCheckRules(p *Proxy) {
+	hc := &p.Check
+	if p.Cap&CapBackend == 0 || hc.fromDefaults {
+		return
+	}
+	warned := [2]bool{}
+	for _, r := range hc.Rules {
+		kind, option, i := CheckTCP, "tcp-check", 0
+		if r.HTTP {
+			kind, option, i = CheckHTTP, "httpchk", 1
+		}
+		if r.FromOption || hc.Kind == kind || warned[i] {
+			continue
+		}
+		warned[i] = true
+		name := "tcp-check"
+		if r.HTTP {
+			name = "http-check"
+		}
+		c.ds.Warnf(r.Pos, "%s '%s' uses %s rules without 'option %s', so the rules are ignored.", p.Kind, p.Name, name, option)
+	}
+}
+
 // HTTPChkOption is "option httpchk [<method>] [<uri>] [<version>]".
 type HTTPChkOption struct {
 	Pos                  config.Pos
@@ -270,6 +297,19 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 		hc.pending = args[0].Text
 		return
 	case act == "connect":
+		// A connect after other steps needs a connect first: the
+		// implicit one would not be added (variable rules and the
+		// request of "option httpchk" do not count).
+		for _, o := range hc.Rules {
+			if o.FromOption || o.Action == "set-var" || o.Action == "unset-var" || o.Action == "set-var-fmt" {
+				continue
+			}
+			if o.Action != "connect" {
+				c.ds.Alertf(d.Pos, "'%s connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset.", d.Name)
+				return
+			}
+			break
+		}
 		cc := &CheckConnect{}
 		r.Connect = cc
 		addrPort := 0
@@ -319,6 +359,16 @@ func (c *compiler) checkRule(p *Proxy, d *config.Directive, inherited bool) {
 				case "alpn":
 					cc.ALPN = v.Text
 				case "proto":
+					// A tcp-check takes the TCP multiplexer ("none") only,
+					// an http-check the HTTP ones, as in HAProxy.
+					switch {
+					case !muxProtos[v.Text]:
+						c.ds.Alertf(v.Pos, "'%s connect' : 'proto' : unknown MUX protocol '%s'.", d.Name, v.Text)
+						return
+					case isHTTP == (v.Text == "none"):
+						c.ds.Alertf(v.Pos, "'%s connect' : 'proto' : invalid MUX protocol '%s' for %s.", d.Name, v.Text, d.Name)
+						return
+					}
 					cc.Proto = v.Text
 				case "comment":
 					r.Comment = v.Text

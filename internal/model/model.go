@@ -498,9 +498,9 @@ type ServerOptions struct {
 	// Proto is "proto h1|h2": the protocol spoken to the server whatever
 	// ALPN chose ("" lets ALPN decide, HTTP/1.1 without it); CheckProto
 	// ("check-proto") the health checks', the server's when "".
-	Proto, CheckProto string
-	ProtoPos          config.Pos
-	CheckSendProxy    bool
+	Proto, CheckProto       string
+	ProtoPos, CheckProtoPos config.Pos
+	CheckSendProxy          bool
 	// AgentPort, AgentAddr, AgentInter and AgentSend are the agent check's.
 	AgentPort  int
 	AgentAddr  string

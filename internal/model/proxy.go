@@ -645,6 +645,7 @@ func (c *compiler) finishProxy(p *Proxy) {
 		return
 	}
 	c.warnHTTPInTCP(p)
+	c.warnIgnoredCheckRules(p)
 	if p.Cap&CapFrontend != 0 && len(p.Binds) == 0 {
 		// Only a warning in HAProxy; "-c" then exits 2 when no other
 		// proxy listens.

@@ -170,14 +170,24 @@ func (c *compiler) serverOptions(o *ServerOptions, d *config.Directive, start in
 				c.ds.Alertf(v.Pos, "'%s %s' : '%s' :  unknown MUX protocol '%s'.", d.Name, d.Arg(0), name, v.Text)
 				continue
 			}
-			if v.Text != "h1" && v.Text != "h2" && (v.Text != "fcgi" || name != "proto") {
-				c.unsupported(v.Pos, "'%s %s' is not supported by bulwark (h1, h2 and, for proto, fcgi are)", name, v.Text)
+			// check-proto none is the raw connection of a tcp-check (the
+			// plan refuses it for an httpchk).
+			if v.Text != "h1" && v.Text != "h2" && (v.Text != "fcgi" || name != "proto") && (v.Text != "none" || name != "check-proto") {
+				c.unsupported(v.Pos, "'%s %s' is not supported by bulwark (h1 and h2 are, and fcgi for proto, none for check-proto)", name, v.Text)
 				continue
 			}
-			if name == "proto" {
+			switch {
+			case name == "proto":
 				o.Proto, o.ProtoPos = v.Text, v.Pos
-			} else {
-				o.CheckProto = v.Text
+			case isDefault:
+				// HAProxy 2.6.12 does not pass check-proto on from
+				// default-server: its servers' checks keep their own
+				// protocol (an httpchk speaks HTTP/1), so it is kept off
+				// here too, said aloud.
+				delete(o.Opts, name)
+				c.ds.Warnf(w.Pos, "'check-proto' on 'default-server' has no effect: HAProxy 2.6 does not pass it on to the servers; set it on each 'server' line")
+			default:
+				o.CheckProto, o.CheckProtoPos = v.Text, v.Pos
 			}
 		case "agent-port":
 			n, err := strconv.Atoi(v.Text)

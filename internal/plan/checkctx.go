@@ -42,6 +42,18 @@ func (t checkTxn) RespHeaders() []h1.Header {
 	return hs
 }
 
+// ResPayload is what the server sent since the last send (res.payload
+// in a check's expressions).
+func (t checkTxn) ResPayload() []byte { return t.c.Payload }
+
+// RespBody is the last HTTP response's body (res.body).
+func (t checkTxn) RespBody() ([]byte, int64, bool) {
+	if t.c.Body == nil && t.c.Status == 0 {
+		return nil, 0, false
+	}
+	return t.c.Body, int64(len(t.c.Body)), true
+}
+
 func (t checkTxn) Var(name string) (acl.Sample, bool) {
 	v, ok := t.c.Vars[name].(acl.Sample)
 	return v, ok
@@ -82,6 +94,28 @@ func checkFormat(set *acl.Set, ds *config.Diagnostics, pos config.Pos, what, tex
 	}
 	return func(c *health.Context) string {
 		return string(f.Append(nil, acl.NewEval(checkTxn{c})))
+	}
+}
+
+// checkCode compiles the "status-code <expr>" of an expect rule: the
+// sample cast to an integer as HAProxy does (leading digits of a string).
+func checkCode(set *acl.Set, ds *config.Diagnostics, pos config.Pos, what, text string) func(*health.Context) (int, bool) {
+	if set == nil {
+		return nil
+	}
+	x, err := set.Expr(text)
+	if err != nil {
+		ds.Alertf(pos, "'%s' : %v", what, err)
+		return nil
+	}
+	return func(c *health.Context) (int, bool) {
+		e := acl.NewEval(checkTxn{c})
+		s, ok := x.Sample(e)
+		if !ok {
+			return 0, false
+		}
+		n, ok := acl.CastInt(e, s)
+		return int(n), ok
 	}
 }
 
@@ -142,4 +176,8 @@ func (t checkTxn) ServerConn() (src, dst netip.AddrPort, httpMajor int, ok bool)
 	return netip.AddrPort{}, netip.AddrPort{}, 0, false
 }
 
-var _ acl.StreamTxn = checkTxn{}
+var (
+	_ acl.StreamTxn     = checkTxn{}
+	_ acl.ResPayloadTxn = checkTxn{}
+	_ acl.RespBodyTxn   = checkTxn{}
+)

@@ -19,6 +19,14 @@ import (
 // bad regex or hex string at its line and column.
 func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.Script {
 	hc := &p.Check
+	// Rules the check kind ignores (the model warns of them) are compiled
+	// all the same: HAProxy reports their errors when it parses them.
+	if hc.Kind != model.CheckTCP {
+		compileCheckRules(hc.Rules, false, set, ds)
+	}
+	if hc.Kind != model.CheckHTTP {
+		compileCheckRules(hc.Rules, true, set, ds)
+	}
 	switch hc.Kind {
 	case model.CheckRedis:
 		return health.Redis()
@@ -47,11 +55,22 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 		// connect, as HAProxy moves it.
 		rules = append([]*model.CheckRule{rules[1], rules[0]}, rules[2:]...)
 	}
+	s.Rules = compileCheckRules(rules, isHTTP, set, ds)
+	// Finish adds the implicit first connect (and for HTTP the default
+	// request and expect) as HAProxy does after parsing.
+	s.Finish()
+	return s
+}
+
+// compileCheckRules compiles the rules of one kind (http-check when isHTTP,
+// else tcp-check); those of the other kind are ignored, as in HAProxy.
+func compileCheckRules(rules []*model.CheckRule, isHTTP bool, set *acl.Set, ds *config.Diagnostics) []health.Rule {
+	var out []health.Rule
 	for _, r := range rules {
 		if r.HTTP != isHTTP {
-			continue // rules of the other kind are ignored, as in HAProxy
+			continue
 		}
-		rule := health.Rule{Comment: r.Comment, Step: len(s.Rules) + 1}
+		rule := health.Rule{Comment: r.Comment, Step: len(out) + 1}
 		switch r.Action {
 		case "connect":
 			c := r.Connect
@@ -62,7 +81,7 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 				rule.Conn.ALPN = strings.Split(c.ALPN, ",")
 			}
 			switch c.Proto {
-			case "", "h1":
+			case "", "h1", "none":
 			case "h2":
 				rule.Conn.Proto = "h2"
 			default:
@@ -129,20 +148,9 @@ func compileCheck(p *model.Proxy, set *acl.Set, ds *config.Diagnostics) *health.
 		default:
 			continue
 		}
-		s.Rules = append(s.Rules, rule)
+		out = append(out, rule)
 	}
-	// Finish adds the implicit first connect (and for HTTP the default
-	// request and expect) as HAProxy does after parsing.
-	s.Finish()
-	return s
-}
-
-// literal refuses a log-format string that is more than text: the check
-// engine has no sample context to evaluate it in.
-func literal(ds *config.Diagnostics, pos config.Pos, what, s string) {
-	if strings.Contains(s, "%") {
-		unsupportedAt(ds, pos, "log-format expressions in check '%s' are not supported by bulwark (got '%s')", what, s)
-	}
+	return out
 }
 
 func unsupportedAt(ds *config.Diagnostics, pos config.Pos, format string, args ...any) {
@@ -169,12 +177,18 @@ func compileExpect(r *model.CheckRule, set *acl.Set, ds *config.Diagnostics) *he
 	switch m.Match {
 	case "string", "string-lf":
 		if m.Match == "string-lf" {
-			literal(ds, pat.Pos, "expect string-lf", pat.Text)
+			e.LogFormat = true
+			e.DataFmt = checkFormat(set, ds, pat.Pos, kw+" string-lf", pat.Text)
 		}
 		e.Match, e.Data = health.MatchString, []byte(pat.Text)
 	case "binary", "binary-lf":
 		if m.Match == "binary-lf" {
-			literal(ds, pat.Pos, "expect binary-lf", pat.Text)
+			e.LogFormat = true
+			// The hex digits are rendered, then decoded, per run.
+			if e.DataFmt = checkFormat(set, ds, pat.Pos, kw+" binary-lf", pat.Text); e.DataFmt != nil {
+				e.Match = health.MatchBinary
+				break
+			}
 		}
 		b, err := hex.DecodeString(pat.Text)
 		if err != nil {
@@ -231,18 +245,35 @@ func compileExpect(r *model.CheckRule, set *acl.Set, ds *config.Diagnostics) *he
 			*st.dst = statusByName(st.s)
 		}
 	}
+	// on-success and on-error are log-format strings, as the other
+	// formats of a check: literal text, %% and %[sample] expressions.
 	if m.OnSuccess != nil {
-		literal(ds, m.OnSuccess.Pos, "on-success", m.OnSuccess.Text)
-		e.OnSuccess = m.OnSuccess.Text
+		if e.OnSuccessFmt = checkFormat(set, ds, m.OnSuccess.Pos, kw+" on-success", m.OnSuccess.Text); e.OnSuccessFmt == nil {
+			e.OnSuccess = m.OnSuccess.Text
+		}
 	}
 	if m.OnError != nil {
-		literal(ds, m.OnError.Pos, "on-error", m.OnError.Text)
-		e.OnError = m.OnError.Text
+		if e.OnErrorFmt = checkFormat(set, ds, m.OnError.Pos, kw+" on-error", m.OnError.Text); e.OnErrorFmt == nil {
+			e.OnError = m.OnError.Text
+		}
 	}
 	if m.StatusCode != nil {
-		unsupportedAt(ds, m.StatusCode.Pos, "'%s status-code' is not supported by bulwark (it takes a sample expression)", kw)
+		e.StatusCode = checkCode(set, ds, m.StatusCode.Pos, kw+" status-code", m.StatusCode.Text)
 	}
 	return e
+}
+
+// checkMuxProto refuses a "check-proto" of the wrong mode on a checked
+// server, as HAProxy 2.6 does: an HTTP multiplexer (h1 too) for checks
+// that speak raw bytes (tcp-check, protocol checks, a plain connect),
+// the TCP one ("none") for an httpchk.
+func checkMuxProto(p *model.Proxy, ds *config.Diagnostics) {
+	httpChk := p.Check.Kind == model.CheckHTTP
+	for _, s := range p.Servers {
+		if s.Check && s.CheckProto != "" && httpChk == (s.CheckProto == "none") {
+			ds.Alertf(s.CheckProtoPos, "%s '%s': server '%s' uses an incompatible MUX protocol for the selected check type", p.Kind, p.Name, s.Name)
+		}
+	}
 }
 
 func statusByName(s string) srvstate.CheckStatus {

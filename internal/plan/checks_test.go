@@ -110,7 +110,7 @@ backend be
     tcp-check send-binary zz01
     tcp-check expect rstring (unclosed
     tcp-check expect ok-status L9OK string x
-    tcp-check expect string-lf %[var(check.x)]
+    tcp-check expect string-lf %[nosuchfetch]
     server s 127.0.0.1:1 check
 backend bh
     mode http

@@ -120,6 +120,7 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 		pp.ServerTLS, pp.BindTLS = compileTLS(m, p, tlsOpt, pl.ACME, &pl.Stores, &ds)
 		if p.Cap&model.CapBackend != 0 {
 			pp.Check = compileCheck(p, set, &ds)
+			checkMuxProto(p, &ds)
 			pp.CheckTLS = compileCheckTLS(m, p, pp, tlsOpt, &ds)
 			pp.ServerSNI = compileServerSNI(p, set, &ds)
 		}

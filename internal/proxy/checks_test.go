@@ -145,7 +145,7 @@ backend be
 		`notice|Health check for server be/s1 failed, reason: Layer7 wrong status, code: 503, info: "Service Unavailable", check duration: `,
 		`alert|Server be/s1 is DOWN, reason: Layer7 wrong status`,
 		`emerg|backend be has no server available!`,
-		`notice|Health check for server be/s1 succeeded, reason: Layer7 check passed, code: 200, info: "OK", check duration: `,
+		`notice|Health check for server be/s1 succeeded, reason: Layer7 check passed, code: 200, check duration: `,
 	}
 	for i, w := range want {
 		if !strings.HasPrefix(logs[i], w) {

@@ -435,7 +435,7 @@ backend be
 	if len(others) != 1 || others[0] != "backend be has no server available!" {
 		t.Fatalf("other messages %q, want the backend's one alert", others)
 	}
-	if want := `Server be/s1 is UP, reason: Layer7 check passed, code: 200, info: "OK", check duration: `; !strings.HasPrefix(msgs[1], want) {
+	if want := `Server be/s1 is UP, reason: Layer7 check passed, code: 200, check duration: `; !strings.HasPrefix(msgs[1], want) {
 		t.Fatalf("UP message %q", msgs[1])
 	}
 }

@@ -660,10 +660,29 @@ func (c Check) Desc() string {
 	}
 	if c.Info != "" {
 		b.WriteString(`, info: "`)
-		b.WriteString(c.Info)
+		appendLogSafe(&b, c.Info)
 		b.WriteString(`"`)
 	}
 	return b.String()
+}
+
+// appendLogSafe writes s as HAProxy 2.6 writes a check's info into a log
+// line: control and non-ASCII bytes, '"', '<' and '>' as "<XX>" (hex), so
+// a peer's bytes (on-error "%[res.payload(0,0)]") cannot end the quoted
+// field or the line. The stats show the info as it is.
+func appendLogSafe(b *strings.Builder, s string) {
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>' {
+			b.WriteByte('<')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&0xf])
+			b.WriteByte('>')
+			continue
+		}
+		b.WriteByte(c)
+	}
 }
 
 // SetChecked turns the health check on or off ("enable|disable health"):

@@ -241,3 +241,14 @@ func TestResolutionMaint(t *testing.T) {
 		t.Fatalf("address: %s", after.Addr)
 	}
 }
+
+// The info of a check goes into log lines escaped as HAProxy 2.6.12 logs
+// it (seen with on-error "%[res.payload(0,0),cut_crlf]" and a banner
+// holding these bytes): control and non-ASCII bytes, '"', '<', '>' as <XX>.
+func TestCheckDescEscapesInfo(t *testing.T) {
+	c := Check{Status: CheckL7RSP, Info: "A<b>\"c\"\td\x01e\xe9f#g%h\\i[a]{b}|'c`&;~^\x7f!$*()=+,-./:?@_"}
+	want := `Layer7 invalid response, info: "A<3C>b<3E><22>c<22><09>d<01>e<E9>f#g%h\i[a]{b}|'c` + "`" + `&;~^<7F>!$*()=+,-./:?@_"`
+	if got := c.Desc(); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
