@@ -403,6 +403,8 @@ func (s *httpSession) detach(reusable bool) {
 		sc.used = true
 		sc.reqs++
 		sc.srv.pool.put(sc)
+	} else if reusable {
+		sc.closeIdle()
 	} else {
 		sc.close()
 	}
@@ -1014,9 +1016,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			s.m.resp.KeepAlive = false
 		}
 		if err == nil {
-			if !s.m.resp.KeepAlive || mode >= 1 || s.m.resp.Tunnel || !sc.srv.pool.keeps() {
+			if !s.m.resp.KeepAlive || mode >= 1 || s.m.resp.Tunnel {
 				s.detach(false)
-			} else if !clientKeep {
+			} else if !clientKeep || !sc.srv.pool.keeps() {
+				// Idle now: to the pool, or closed as an idle one.
 				s.detach(true)
 			} else if s.attBE.shares() {
 				// HAProxy puts the connection in the idle pool at the end

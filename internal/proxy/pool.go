@@ -53,7 +53,7 @@ func (p *idlePool) take(proven bool, key uint64) *srvConn {
 		if !sc.stale() && idleUsable(sc.c) {
 			return sc
 		}
-		sc.close()
+		sc.closeIdle()
 	}
 }
 
@@ -84,7 +84,7 @@ func (p *idlePool) reclaim(sc *srvConn) bool {
 	p.conns = p.conns[:n-1]
 	p.mu.Unlock()
 	if sc.stale() || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
-		sc.close()
+		sc.closeIdle()
 		return false
 	}
 	return true
@@ -97,18 +97,18 @@ func (p *idlePool) reclaim(sc *srvConn) bool {
 // connections already idle and closes the one that does not fit).
 func (p *idlePool) put(sc *srvConn) {
 	if !p.keeps() || sc.stale() || !sc.rd.Release() {
-		sc.close()
+		sc.closeIdle()
 		return
 	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		sc.close()
+		sc.closeIdle()
 		return
 	}
 	if p.max > 0 && len(p.conns) >= p.max {
 		p.mu.Unlock()
-		sc.close()
+		sc.closeIdle()
 		return
 	}
 	// Set under the lock so that conns stays ordered by idleAt.
@@ -166,7 +166,7 @@ func (p *idlePool) purge() {
 	}
 	p.mu.Unlock()
 	for _, sc := range drop {
-		sc.close()
+		sc.closeIdle()
 	}
 }
 
@@ -182,7 +182,7 @@ func (p *idlePool) close() {
 	}
 	p.mu.Unlock()
 	for _, sc := range conns {
-		sc.close()
+		sc.closeIdle()
 	}
 }
 
@@ -193,7 +193,7 @@ func (p *idlePool) drop() {
 	p.conns = nil
 	p.mu.Unlock()
 	for _, sc := range conns {
-		sc.close()
+		sc.closeIdle()
 	}
 }
 
