@@ -1510,7 +1510,12 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
 	req := &s.m.req
 	srvTO, tunTO := s.timeouts(be)
-	sc.tc = timedConn{Conn: sc.c, rto: srvTO, wto: srvTO}
+	if sc.tc.Conn != sc.c || sc.tc.rto != srvTO || sc.tc.wto != srvTO {
+		sc.tc = timedConn{Conn: sc.c, rto: srvTO, wto: srvTO}
+	}
+	// Otherwise the deadlines the last exchange set still stand (at least
+	// 3/4 of the timeout ahead when refreshed less than a quarter ago):
+	// setting them again for every request costs two timer updates.
 	tcs := &sc.tc
 	var replay bool
 	if sc.fr != nil {
