@@ -32,7 +32,8 @@ func (p *idlePool) keeps() bool { return p.max != 0 && p.every > 0 }
 // connParams; with proven, one that carried two requests or more), closing
 // the dead ones it meets; nil when none is left. The most recent is the
 // least likely to have met the server's idle timeout, and leaves the
-// oldest to the purge.
+// oldest to the purge. As in reclaim, one back within attachedCheckAfter
+// is taken without a peek (a system call per request on a busy pool).
 func (p *idlePool) take(proven bool, key uint64) *srvConn {
 	for {
 		p.mu.Lock()
@@ -50,7 +51,7 @@ func (p *idlePool) take(proven bool, key uint64) *srvConn {
 		p.conns[n-1] = nil // the backing array must not keep it alive
 		p.conns = p.conns[:n-1]
 		p.mu.Unlock()
-		if !sc.stale() && idleUsable(sc.c) {
+		if !sc.stale() && (time.Since(sc.idleAt) <= attachedCheckAfter || idleUsable(sc.c)) {
 			return sc
 		}
 		sc.closeIdle()
