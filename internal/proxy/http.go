@@ -533,10 +533,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		s.takeUpgrade()
 	}
 	// Entries tracked for the whole connection count every request.
-	nowMs := s.Now()
 	for i, r := range s.tracked {
 		if r.Valid() && s.trackedConn[i] {
-			r.IncHTTPReq(nowMs)
+			r.IncHTTPReq(s.Now())
 		}
 	}
 
@@ -1934,13 +1933,14 @@ type timedConn struct {
 	rn int64
 }
 
+// Read and Write check the refresh with time.Since, which reads only the
+// monotonic clock (time.Now reads the wall clock too): the clock is read
+// several times per request, and each read is a vDSO call.
 func (t *timedConn) Read(p []byte) (int, error) {
-	if t.rto > 0 {
+	if t.rto > 0 && (t.rlast.IsZero() || time.Since(t.rlast) > t.rto/4) {
 		now := time.Now()
-		if now.Sub(t.rlast) > t.rto/4 {
-			t.Conn.SetReadDeadline(now.Add(t.rto))
-			t.rlast = now
-		}
+		t.Conn.SetReadDeadline(now.Add(t.rto))
+		t.rlast = now
 	}
 	n, err := t.Conn.Read(p)
 	t.rn += int64(n)
@@ -1948,12 +1948,10 @@ func (t *timedConn) Read(p []byte) (int, error) {
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {
-	if t.wto > 0 {
+	if t.wto > 0 && (t.wlast.IsZero() || time.Since(t.wlast) > t.wto/4) {
 		now := time.Now()
-		if now.Sub(t.wlast) > t.wto/4 {
-			t.Conn.SetWriteDeadline(now.Add(t.wto))
-			t.wlast = now
-		}
+		t.Conn.SetWriteDeadline(now.Add(t.wto))
+		t.wlast = now
 	}
 	return t.Conn.Write(p)
 }
