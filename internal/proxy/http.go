@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -562,11 +561,6 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		fe.h1Stream(e)
 	}
 	fe.log(e)
-	if ok && s.h2s == nil && s.rd.Buffered() == 0 {
-		// The client has its response and sends its next request after
-		// reading it.
-		yieldForAnswer()
-	}
 	return ok, false
 }
 
@@ -1574,9 +1568,6 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	if be.abortOnClose && bodyDone {
 		unwatch = s.watchResponse(sc)
 	}
-	if sc.rd.Buffered() == 0 {
-		yieldForAnswer()
-	}
 	for {
 		err := sc.rd.ReadResponse(&s.m.resp, req.Method)
 		if unwatch != nil && (err != nil || !s.m.resp.Informational()) && unwatch() {
@@ -1909,17 +1900,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 func (rt *Runtime) readerConfig() h1.Config {
 	return h1.Config{Pool: rt.bufs, MaxHeaders: rt.model.Global.MaxHdr, Relax: rt.opts.Relax}
 }
-
-// yieldForAnswer lets the other goroutines run before a read that would
-// find nothing yet: the peer, another process, was just sent what it
-// answers (a server its request, a keep-alive client its response) and
-// needs some microseconds for it. Go's poller reads first and waits only
-// on EAGAIN, so reading at once costs a failed system call and a trip
-// through the poller for nothing, where HAProxy reads only once epoll said
-// so; after the other sessions' turns the answer is usually there (under
-// l7_ka_50: 3.9 reads per request without, 2.1 with). With nothing else
-// to run it returns at once.
-func yieldForAnswer() { runtime.Gosched() }
 
 // timedConn pushes the read and write deadlines forward as data flows, so
 // rto/wto act as inactivity timeouts; refreshes are rate-limited to keep

@@ -477,11 +477,6 @@ func copyDir(dst, src net.Conn, timeout time.Duration) (int64, error) {
 			if werr != nil {
 				return n, werr
 			}
-			if r < len(buf) && err == nil {
-				// src is drained: what comes next most likely answers
-				// what dst was just given.
-				yieldForAnswer()
-			}
 		}
 		if err == io.EOF {
 			return n, nil
