@@ -82,14 +82,16 @@ func (fe *frontend) h1Stream(e *LogEntry) {
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
-func (c *counters) account(e *LogEntry, nowMs int64, isFrontend bool) {
+// account counts e; nowMs is the stick-table clock, wallMs the Unix time
+// in milliseconds (read once for the three counters of a request).
+func (c *counters) account(e *LogEntry, nowMs, wallMs int64, isFrontend bool) {
 	if !isFrontend || !e.HTTP {
 		// A frontend's sessions are its connections in HTTP mode
 		// (counted at accept); a TCP session is one connection.
 		c.total.Add(1)
 		c.rate.Add(nowMs)
 	}
-	c.lastSess.Store(time.Now().UnixMilli())
+	c.lastSess.Store(wallMs)
 	c.bytesIn.Add(e.BytesIn)
 	c.bytesOut.Add(e.BytesOut)
 	if e.HTTP {
@@ -135,8 +137,8 @@ func (c *counters) account(e *LogEntry, nowMs int64, isFrontend bool) {
 // account updates the frontend's, backend's and server's counters for a
 // finished request or session, then logs it.
 func (fe *frontend) account(e *LogEntry) {
-	now := fe.rt.clock.NowMs()
-	fe.stats.account(e, now, true)
+	now, wall := fe.rt.clock.NowMs(), time.Now().UnixMilli()
+	fe.stats.account(e, now, wall, true)
 	if d := fe.rt.abuse; d != nil {
 		// Denied by a rule: intercepted (PR) or tarpitted (PT), other than
 		// a malformed request (400) or a redirect.
@@ -148,10 +150,10 @@ func (fe *frontend) account(e *LogEntry) {
 		d.Response(fe.name, backend, addrPort(e.Client).Addr(), e.Status, denied)
 	}
 	if e.be != nil {
-		e.be.stats.account(e, now, false)
+		e.be.stats.account(e, now, wall, false)
 	}
 	if e.srv != nil {
-		e.srv.stats.account(e, now, false)
+		e.srv.stats.account(e, now, wall, false)
 		e.srv.stats.lbtot.Add(1)
 		if e.be != nil {
 			e.be.stats.lbtot.Add(1)

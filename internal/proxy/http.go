@@ -403,6 +403,8 @@ func (s *httpSession) detach(reusable bool) {
 		sc.used = true
 		sc.reqs++
 		sc.srv.pool.put(sc)
+	} else if reusable {
+		sc.closeIdle()
 	} else {
 		sc.close()
 	}
@@ -530,10 +532,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		s.takeUpgrade()
 	}
 	// Entries tracked for the whole connection count every request.
-	nowMs := s.Now()
 	for i, r := range s.tracked {
 		if r.Valid() && s.trackedConn[i] {
-			r.IncHTTPReq(nowMs)
+			r.IncHTTPReq(s.Now())
 		}
 	}
 
@@ -1014,9 +1015,10 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			s.m.resp.KeepAlive = false
 		}
 		if err == nil {
-			if !s.m.resp.KeepAlive || mode >= 1 || s.m.resp.Tunnel || !sc.srv.pool.keeps() {
+			if !s.m.resp.KeepAlive || mode >= 1 || s.m.resp.Tunnel {
 				s.detach(false)
-			} else if !clientKeep {
+			} else if !clientKeep || !sc.srv.pool.keeps() {
+				// Idle now: to the pool, or closed as an idle one.
 				s.detach(true)
 			} else if s.attBE.shares() {
 				// HAProxy puts the connection in the idle pool at the end
@@ -1507,7 +1509,12 @@ func (s *httpSession) exchange(be *backend, sc *srvConn, hasBody bool, e *LogEnt
 func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogEntry, canRetry bool) (model.RetryOn, error) {
 	req := &s.m.req
 	srvTO, tunTO := s.timeouts(be)
-	sc.tc = timedConn{Conn: sc.c, rto: srvTO, wto: srvTO}
+	if sc.tc.Conn != sc.c || sc.tc.rto != srvTO || sc.tc.wto != srvTO {
+		sc.tc = timedConn{Conn: sc.c, rto: srvTO, wto: srvTO}
+	}
+	// Otherwise the deadlines the last exchange set still stand (at least
+	// 3/4 of the timeout ahead when refreshed less than a quarter ago):
+	// setting them again for every request costs two timer updates.
 	tcs := &sc.tc
 	var replay bool
 	if sc.fr != nil {
@@ -1906,13 +1913,14 @@ type timedConn struct {
 	rn int64
 }
 
+// Read and Write check the refresh with time.Since, which reads only the
+// monotonic clock (time.Now reads the wall clock too): the clock is read
+// several times per request, and each read is a vDSO call.
 func (t *timedConn) Read(p []byte) (int, error) {
-	if t.rto > 0 {
+	if t.rto > 0 && (t.rlast.IsZero() || time.Since(t.rlast) > t.rto/4) {
 		now := time.Now()
-		if now.Sub(t.rlast) > t.rto/4 {
-			t.Conn.SetReadDeadline(now.Add(t.rto))
-			t.rlast = now
-		}
+		t.Conn.SetReadDeadline(now.Add(t.rto))
+		t.rlast = now
 	}
 	n, err := t.Conn.Read(p)
 	t.rn += int64(n)
@@ -1920,12 +1928,10 @@ func (t *timedConn) Read(p []byte) (int, error) {
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {
-	if t.wto > 0 {
+	if t.wto > 0 && (t.wlast.IsZero() || time.Since(t.wlast) > t.wto/4) {
 		now := time.Now()
-		if now.Sub(t.wlast) > t.wto/4 {
-			t.Conn.SetWriteDeadline(now.Add(t.wto))
-			t.wlast = now
-		}
+		t.Conn.SetWriteDeadline(now.Add(t.wto))
+		t.wlast = now
 	}
 	return t.Conn.Write(p)
 }

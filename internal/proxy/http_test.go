@@ -339,3 +339,36 @@ backend be
 		}
 	}
 }
+
+// A server connection that carries its second request keeps timing the
+// server: "timeout server" (and a shorter "set-timeout server" of that
+// request) still cuts a server that does not answer, although the
+// deadlines of the first exchange are not set again when they still hold.
+func TestServerTimeoutOnReusedConnection(t *testing.T) {
+	// Answers the first request of each connection, never the second.
+	b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", sent == 0 && strings.Contains(string(in), "\r\n\r\n")
+	})
+	for _, tc := range []struct{ name, cfg, path string }{
+		{"timeout server", "timeout server 300ms", "/"},
+		{"set-timeout server", "timeout server 30s\n    http-request set-timeout server 300ms if { path /short }", "/short"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    `+tc.cfg+`
+    server s B
+`, "B", b.addr))
+			kc := newRawClient(t, addr)
+			if st, body, err := kc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || body != "ok" {
+				t.Fatalf("first request: %d %q %v", st, body, err)
+			}
+			if st, _, err := kc.do("GET "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 504 {
+				t.Fatalf("second request on the reused server connection: %d %v, want 504", st, err)
+			}
+		})
+	}
+}

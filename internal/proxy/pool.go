@@ -32,7 +32,8 @@ func (p *idlePool) keeps() bool { return p.max != 0 && p.every > 0 }
 // connParams; with proven, one that carried two requests or more), closing
 // the dead ones it meets; nil when none is left. The most recent is the
 // least likely to have met the server's idle timeout, and leaves the
-// oldest to the purge.
+// oldest to the purge. As in reclaim, one back within attachedCheckAfter
+// is taken without a peek (a system call per request on a busy pool).
 func (p *idlePool) take(proven bool, key uint64) *srvConn {
 	for {
 		p.mu.Lock()
@@ -50,10 +51,10 @@ func (p *idlePool) take(proven bool, key uint64) *srvConn {
 		p.conns[n-1] = nil // the backing array must not keep it alive
 		p.conns = p.conns[:n-1]
 		p.mu.Unlock()
-		if !sc.stale() && idleUsable(sc.c) {
+		if !sc.stale() && (time.Since(sc.idleAt) <= attachedCheckAfter || idleUsable(sc.c)) {
 			return sc
 		}
-		sc.close()
+		sc.closeIdle()
 	}
 }
 
@@ -84,7 +85,7 @@ func (p *idlePool) reclaim(sc *srvConn) bool {
 	p.conns = p.conns[:n-1]
 	p.mu.Unlock()
 	if sc.stale() || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
-		sc.close()
+		sc.closeIdle()
 		return false
 	}
 	return true
@@ -97,18 +98,18 @@ func (p *idlePool) reclaim(sc *srvConn) bool {
 // connections already idle and closes the one that does not fit).
 func (p *idlePool) put(sc *srvConn) {
 	if !p.keeps() || sc.stale() || !sc.rd.Release() {
-		sc.close()
+		sc.closeIdle()
 		return
 	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		sc.close()
+		sc.closeIdle()
 		return
 	}
 	if p.max > 0 && len(p.conns) >= p.max {
 		p.mu.Unlock()
-		sc.close()
+		sc.closeIdle()
 		return
 	}
 	// Set under the lock so that conns stays ordered by idleAt.
@@ -166,7 +167,7 @@ func (p *idlePool) purge() {
 	}
 	p.mu.Unlock()
 	for _, sc := range drop {
-		sc.close()
+		sc.closeIdle()
 	}
 }
 
@@ -182,7 +183,7 @@ func (p *idlePool) close() {
 	}
 	p.mu.Unlock()
 	for _, sc := range conns {
-		sc.close()
+		sc.closeIdle()
 	}
 }
 
@@ -193,7 +194,7 @@ func (p *idlePool) drop() {
 	p.conns = nil
 	p.mu.Unlock()
 	for _, sc := range conns {
-		sc.close()
+		sc.closeIdle()
 	}
 }
 

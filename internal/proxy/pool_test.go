@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,6 +45,7 @@ type kaServer struct {
 	accepted int
 	reqs     [][]byte // raw bytes of each complete request, in arrival order
 	eofs     int      // connections the proxy closed while they were idle
+	resets   int      // of eofs, those closed with a reset
 }
 
 func newKAServer(t testing.TB, idle time.Duration, answer func(int) bool, hold int) *kaServer {
@@ -91,9 +93,12 @@ func (ks *kaServer) serve(c net.Conn) {
 		c.SetReadDeadline(time.Now().Add(ks.idle))
 		raw, err := readRawRequest(br)
 		if err != nil {
-			if errors.Is(err, io.EOF) && len(raw) == 0 {
+			if len(raw) == 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
 				ks.mu.Lock()
 				ks.eofs++
+				if errors.Is(err, syscall.ECONNRESET) {
+					ks.resets++
+				}
 				ks.mu.Unlock()
 			}
 			return // EOF, or the idle timeout: close as nginx does
@@ -435,6 +440,14 @@ backend be
 	}, "the server connections to be closed by the proxy")
 	if acc, _, _ := ks.stats(); acc != 3 {
 		t.Errorf("%d server connections for 3 requests, want 3", acc)
+	}
+	// As HAProxy, with a reset: a FIN would leave each one in TIME_WAIT on
+	// the proxy's side.
+	ks.mu.Lock()
+	resets := ks.resets
+	ks.mu.Unlock()
+	if resets != 3 {
+		t.Errorf("%d of the 3 idle server connections closed with a reset, want 3", resets)
 	}
 }
 

@@ -179,6 +179,25 @@ func (c *rawConn) LocalAddr() net.Addr {
 	return c.laddr
 }
 
+// resetOnClose makes the next Close of c send a TCP reset (SO_LINGER
+// with a zero timeout) instead of a FIN; a connection that is not a
+// plain TCP one (TLS, a unix socket, an h2 stream) closes as usual.
+func resetOnClose(c net.Conn) {
+	switch t := c.(type) {
+	case *rawConn:
+		t.setNoLinger()
+	case *net.TCPConn:
+		t.SetLinger(0)
+	}
+}
+
+// setNoLinger makes Close send a reset (resetOnClose).
+func (c *rawConn) setNoLinger() {
+	if rc, err := c.f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { rawsock.NoLinger(int(fd)) })
+	}
+}
+
 func (c *rawConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
 func (c *rawConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
 func (c *rawConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }

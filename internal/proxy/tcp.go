@@ -463,8 +463,9 @@ func copyDir(dst, src net.Conn, timeout time.Duration) (int64, error) {
 	var n int64
 	var last time.Time
 	for {
-		now := time.Now()
-		if now.Sub(last) > timeout/4 {
+		// time.Since reads only the monotonic clock (see timedConn).
+		if last.IsZero() || time.Since(last) > timeout/4 {
+			now := time.Now()
 			src.SetReadDeadline(now.Add(timeout))
 			dst.SetWriteDeadline(now.Add(timeout))
 			last = now

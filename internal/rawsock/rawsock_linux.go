@@ -64,6 +64,14 @@ func SetsockoptInt(fd, level, opt, v int) syscall.Errno {
 	return e
 }
 
+// NoLinger sets SO_LINGER with a zero timeout: close sends a reset and
+// leaves no TIME_WAIT socket, best effort.
+func NoLinger(fd int) syscall.Errno {
+	l := syscall.Linger{Onoff: 1}
+	_, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
+	return e
+}
+
 // SoError is the socket's pending error (SO_ERROR), 0 for none.
 func SoError(fd int) syscall.Errno {
 	var n int32
