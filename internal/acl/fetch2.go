@@ -35,7 +35,7 @@ func moreFetches() map[string]*fetchDef {
 		"ssl_fc_err_str":           {out: KindStr, fn: fetchConnErr(true)},
 		"ssl_c_err":                {out: KindInt, fn: fetchCertErr(false)},
 		"ssl_c_ca_err":             {out: KindInt, fn: fetchCertErr(true)},
-		"ssl_fc_protocol_hello_id": {out: KindInt, fn: fetchHelloVersion},
+		"ssl_fc_protocol_hello_id": {out: KindInt, fn: fetchHelloVersion, prep: prepHelloList},
 		"ssl_fc_has_sni":           {out: KindBool, fn: fetchHasSNI},
 	}
 }
@@ -262,7 +262,8 @@ func fetchCertErr(ca bool) fetchFn {
 }
 
 // HelloVersionTxn gives the protocol version field of the client's
-// ClientHello (ssl_fc_protocol_hello_id).
+// ClientHello (ssl_fc_protocol_hello_id), which HAProxy captures only
+// with tune.ssl.capture-buffer-size set (prepHelloList reads it).
 type HelloVersionTxn interface {
 	HelloVersion() (uint16, bool)
 }
@@ -272,7 +273,7 @@ func fetchHelloVersion(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		return Sample{}, false
 	}
 	ht, ok := e.Txn.(HelloVersionTxn)
-	if !ok {
+	if !ok || x.args[1].i == 0 {
 		return Sample{}, false
 	}
 	v, ok := ht.HelloVersion()

@@ -22,6 +22,7 @@ import (
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
 	"bulwark/internal/stick"
+	"bulwark/internal/tlsinfo"
 )
 
 // httpSession is one client connection in HTTP mode. Its buffers are
@@ -99,6 +100,9 @@ type httpSession struct {
 	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
 	// without TLS.
 	cliTLS, srvTLS *tls.ConnectionState
+	// srvHS is what the server connection's handshake recorded
+	// (ssl_bc_client_random...), taken with srvTLS.
+	srvHS *tlsinfo.Info
 	localCert      *x509.Certificate // the certificate presented (LocalCert), once parsed
 	capReq         [][]byte
 	capResp        [][]byte
@@ -489,7 +493,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			s.cliTLS = &st
 		}
 	}
-	s.srvTLS = nil
+	s.srvTLS, s.srvHS = nil, nil
 	e.TLS = s.tlsOn
 	s.tlsFacts.fill(e)
 	if err != nil {
@@ -993,7 +997,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			s.noted = sc.srv
 			s.fe.rt.noteServer(s.cconn, be, sc.srv)
 		}
-		s.srvTLS = sc.tlsState()
+		s.srvTLS, s.srvHS = sc.tlsState(), handshakeInfo(sc.c)
 		s.stickStore(be, sc.srv, false)
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)

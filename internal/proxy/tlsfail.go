@@ -10,6 +10,7 @@ import (
 	"bulwark/internal/h1"
 	"bulwark/internal/stick"
 	"bulwark/internal/tlsfail"
+	"bulwark/internal/tlsinfo"
 )
 
 // handshakeFailed counts and logs a failed client handshake with its
@@ -21,6 +22,10 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, bl boundListener, err error) {
 	if c, ok := tc.NetConn().(*tlsfail.Conn); ok {
 		h = c.Hello
 		cfg = c.Config
+	}
+	var hello *tlsinfo.Hello
+	if info := handshakeInfo(tc); info != nil {
+		hello = info.ClientHello()
 	}
 	f := tlsfail.Classify(err, h, cfg)
 	bl.tlsFail.Add(f.Reason)
@@ -34,7 +39,11 @@ func (fe *frontend) handshakeFailed(tc *tls.Conn, bl boundListener, err error) {
 		ct := &connErrTxn{src: addrPort(tc.RemoteAddr()), dst: addrPort(tc.LocalAddr()), code: int(f.Reason) + 1, reason: f.Reason.String(),
 			sni: []byte(h.SNI)}
 		ct.leafErr, ct.caErr = f.CertErrors()
-		ct.helloVer, ct.helloSeen = h.LegacyVersion()
+		if hello != nil {
+			ct.helloVer, ct.helloSeen = hello.Version, true
+		} else {
+			ct.helloVer, ct.helloSeen = h.LegacyVersion()
+		}
 		fe.opts.Log(&LogEntry{Start: time.Now(), Client: tc.RemoteAddr(), Frontend: fe.name, Backend: fe.name,
 			Server: "<NOSRV>", Term: "CR", TR: -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, Status: -1, TLS: true,
 			ConnError: true, Local: tc.LocalAddr(), Eval: acl.NewEval(ct), Level: "info"})
