@@ -102,20 +102,20 @@ type httpSession struct {
 	cliTLS, srvTLS *tls.ConnectionState
 	// srvHS is what the server connection's handshake recorded
 	// (ssl_bc_client_random...), taken with srvTLS.
-	srvHS *tlsinfo.Info
-	localCert      *x509.Certificate // the certificate presented (LocalCert), once parsed
-	capReq         [][]byte
-	capResp        [][]byte
-	idle           atomic.Bool // waiting for a request: a soft stop may close it
-	tlsOn          bool
-	tlsFacts       tlsFacts // of the client connection, for the logs
-	expectPP       bool     // "tcp-request connection expect-proxy" ran
-	cconn          net.Conn // the client connection: c, or the h2 connection under its stream
-	noted          *server  // the server "show sess" has for this session
-	sni            []byte
-	client         net.Addr
-	h2             bool
-	done           func()
+	srvHS     *tlsinfo.Info
+	localCert *x509.Certificate // the certificate presented (LocalCert), once parsed
+	capReq    [][]byte
+	capResp   [][]byte
+	idle      atomic.Bool // waiting for a request: a soft stop may close it
+	tlsOn     bool
+	tlsFacts  tlsFacts // of the client connection, for the logs
+	expectPP  bool     // "tcp-request connection expect-proxy" ran
+	cconn     net.Conn // the client connection: c, or the h2 connection under its stream
+	noted     *server  // the server "show sess" has for this session
+	sni       []byte
+	client    net.Addr
+	h2        bool
+	done      func()
 	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
