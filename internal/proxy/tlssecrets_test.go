@@ -19,8 +19,21 @@ import (
 // ClientHello), independent of the proxy's.
 type wireRec struct {
 	net.Conn
-	mu sync.Mutex
-	in []byte
+	mu     sync.Mutex
+	in     []byte
+	prefix []byte // written with the first write (a PROXY header)
+}
+
+func (c *wireRec) Write(p []byte) (int, error) {
+	if c.prefix != nil {
+		b := append(c.prefix, p...)
+		c.prefix = nil
+		if _, err := c.Conn.Write(b); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
 }
 
 func (c *wireRec) Read(p []byte) (int, error) {
@@ -75,14 +88,16 @@ func TestClientHandshakeFetches(t *testing.T) {
 	crt, pool := writeCert(t, "www.bulwark.test")
 	front := `
 frontend fe
-    bind 127.0.0.1:0 ssl crt CRT
+    bind 127.0.0.1:0 ssl crt CRT ACCEPT
     http-request return status 200 hdr X-R "%[ssl_fc_client_random,hex]|%[ssl_fc_server_random,hex]|%[ssl_fc_session_id,hex]|%[ssl_fc_session_key,hex]|%[ssl_fc_protocol_hello_id]" hdr X-S "%[ssl_fc_client_handshake_traffic_secret]|%[ssl_fc_server_handshake_traffic_secret]|%[ssl_fc_client_traffic_secret_0]|%[ssl_fc_server_traffic_secret_0]|%[ssl_fc_client_early_traffic_secret]|%[ssl_fc_early_exporter_secret]"
 `
 	for _, tc := range []struct {
 		name   string
 		keylog bool
 		ver    uint16
-	}{{"tls13", true, tls.VersionTLS13}, {"tls12", true, tls.VersionTLS12}, {"tls13-off", false, tls.VersionTLS13}, {"tls12-off", false, tls.VersionTLS12}} {
+		proxy  bool // accept-proxy, the header in the ClientHello's segment
+	}{{"tls13", true, tls.VersionTLS13, false}, {"tls12", true, tls.VersionTLS12, false}, {"tls13-off", false, tls.VersionTLS13, false},
+		{"tls12-off", false, tls.VersionTLS12, false}, {"tls13-proxy", true, tls.VersionTLS13, true}, {"tls12-proxy", true, tls.VersionTLS12, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			// ssl_fc_protocol_hello_id needs the ClientHello captured, as
 			// in HAProxy; the other fetches do not.
@@ -90,12 +105,19 @@ frontend fe
 			if !tc.keylog {
 				global, hello = "", ""
 			}
-			_, addr := startProxy(t, sub(global+baseDefaults+front, "CRT", crt))
+			accept := ""
+			if tc.proxy {
+				accept = "accept-proxy"
+			}
+			_, addr := startProxy(t, sub(global+baseDefaults+front, "CRT", crt, "ACCEPT", accept))
 			raw, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			rec := &wireRec{Conn: raw}
+			if tc.proxy {
+				rec.prefix = []byte("PROXY TCP4 192.0.2.1 192.0.2.2 1234 443\r\n")
+			}
 			kl := &keyLog{}
 			c := tls.Client(rec, &tls.Config{ServerName: "www.bulwark.test", RootCAs: pool, MaxVersion: tc.ver, KeyLogWriter: kl})
 			defer c.Close()

@@ -150,6 +150,10 @@ func Wrap(cfg *tls.Config, keyLog bool) *tls.Config {
 			}
 		}
 		c, ok := h.Conn.(*Conn)
+		if u, wraps := h.Conn.(interface{ NetConn() net.Conn }); !ok && wraps {
+			// A PROXY header reader (accept-proxy) sits above the Conn.
+			c, ok = u.NetConn().(*Conn)
+		}
 		if !keyLog || !ok {
 			return chosen, nil
 		}
