@@ -281,3 +281,24 @@ func TestWriteSeeds(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkInfo is the cost a TLS connection pays for the hello
+// scanners: one handshake's bytes each way, read in 512-byte pieces.
+func BenchmarkInfo(b *testing.B) {
+	t := &testing.T{}
+	in := seedBytes(t, "testdata/fuzz/FuzzScanner/tls13-client")
+	out := seedBytes(t, "testdata/fuzz/FuzzScanner/tls13-server")
+	b.ReportAllocs()
+	for b.Loop() {
+		var i Info
+		for p := in; len(p) > 0; p = p[min(len(p), 512):] {
+			i.Read(p[:min(len(p), 512)])
+		}
+		for p := out; len(p) > 0; p = p[min(len(p), 512):] {
+			i.Wrote(p[:min(len(p), 512)])
+		}
+		if i.ClientHello() == nil || i.ServerHello() == nil {
+			b.Fatal("no hellos")
+		}
+	}
+}
