@@ -9,6 +9,8 @@ const (
 	ConnErrSSLAbort    = 24 // closed during the handshake
 	ConnErrSSLError    = 25 // connection error during the handshake
 	ConnErrSSLTimeout  = 26
+	ConnErrSSLCAFail   = 30 // the client's CA chain did not verify
+	ConnErrSSLCrtFail  = 31 // the client's certificate did not verify
 	ConnErrSSLMismatch = 33 // "verifyhost" did not match the certificate
 	ConnErrSSLHandshk  = 34
 	ConnErrSOCKS4Send  = 39

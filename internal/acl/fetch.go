@@ -76,6 +76,9 @@ func lookupFetch(name string) *fetchDef {
 	if d := rdpFetches[name]; d != nil {
 		return d
 	}
+	if d := distccFetches[name]; d != nil {
+		return d
+	}
 	if d := compFetches[name]; d != nil {
 		return d
 	}

@@ -29,13 +29,13 @@ func moreFetches() map[string]*fetchDef {
 		"rand":     {out: KindInt, fn: fetchRand, maxArgs: 1, prep: prepRand},
 		"uuid":     {out: KindStr, fn: fetchUUID, maxArgs: 1, prep: prepUUID},
 
-		"fc_err":                   {out: KindInt, fn: fetchConnErr(false)},
-		"fc_err_str":               {out: KindStr, fn: fetchConnErr(true)},
-		"ssl_fc_err":               {out: KindInt, fn: fetchConnErr(false)},
-		"ssl_fc_err_str":           {out: KindStr, fn: fetchConnErr(true)},
+		"fc_err":                   {out: KindInt, fn: fetchConnErr(0)},
+		"fc_err_str":               {out: KindStr, fn: fetchConnErr(1)},
+		"ssl_fc_err":               {out: KindInt, fn: fetchConnErr(2)},
+		"ssl_fc_err_str":           {out: KindStr, fn: fetchConnErr(3)},
 		"ssl_c_err":                {out: KindInt, fn: fetchCertErr(false)},
 		"ssl_c_ca_err":             {out: KindInt, fn: fetchCertErr(true)},
-		"ssl_fc_protocol_hello_id": {out: KindInt, fn: fetchHelloVersion},
+		"ssl_fc_protocol_hello_id": {out: KindInt, fn: fetchHelloVersion, prep: prepHelloList},
 		"ssl_fc_has_sni":           {out: KindBool, fn: fetchHasSNI},
 	}
 }
@@ -203,32 +203,40 @@ func fetchHasSNI(e *Eval, x *Expr, it *iter) (Sample, bool) {
 }
 
 // ConnErrTxn is implemented by the view of a client connection that
-// failed (the error-log-format line): fc_err and ssl_fc_err give its
-// code, the *_str variants its reason.
+// failed (the error-log-format line): its error in HAProxy's numbering
+// (fc_err, CM 7.3.3) and its OpenSSL error code and text (ssl_fc_err),
+// as bc_err and ssl_bc_err have them for server connections.
 type ConnErrTxn interface {
-	ConnError() (code int, reason string)
+	ConnError() (code, sslCode int, sslText string)
 }
 
-// fetchConnErr is 0 (and no text) on a connection without error: Bulwark
-// runs rules and logs only after a successful handshake.
-func fetchConnErr(text bool) fetchFn {
+// fetchConnErr is fc_err (what 0), fc_err_str (1), ssl_fc_err (2) and
+// ssl_fc_err_str (3). A connection without error is 0 "Success" (and no
+// ssl_fc_err_str): Bulwark runs rules and logs only after a successful
+// handshake.
+func fetchConnErr(what int) fetchFn {
 	return func(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		if !once(it) {
 			return Sample{}, false
 		}
-		code, reason := 0, ""
+		code, sslCode, sslText := 0, 0, ""
 		if ct, ok := e.Txn.(ConnErrTxn); ok {
-			code, reason = ct.ConnError()
-		}
-		if !text {
-			return intSample(int64(code)), true
-		}
-		if code == 0 {
+			code, sslCode, sslText = ct.ConnError()
+		} else if on, _ := e.Txn.TLS(); !on && what >= 2 {
 			return Sample{}, false
 		}
-		n := len(e.buf)
-		e.buf = append(e.buf, reason...)
-		return strSample(e.tail(n)), true
+		switch what {
+		case 0:
+			return intSample(int64(code)), true
+		case 1:
+			return appendStr(e, connErrText(code)), true
+		case 2:
+			return intSample(int64(sslCode)), true
+		}
+		if sslText == "" {
+			return Sample{}, false
+		}
+		return appendStr(e, sslText), true
 	}
 }
 
@@ -262,7 +270,8 @@ func fetchCertErr(ca bool) fetchFn {
 }
 
 // HelloVersionTxn gives the protocol version field of the client's
-// ClientHello (ssl_fc_protocol_hello_id).
+// ClientHello (ssl_fc_protocol_hello_id), which HAProxy captures only
+// with tune.ssl.capture-buffer-size set (prepHelloList reads it).
 type HelloVersionTxn interface {
 	HelloVersion() (uint16, bool)
 }
@@ -272,7 +281,7 @@ func fetchHelloVersion(e *Eval, x *Expr, it *iter) (Sample, bool) {
 		return Sample{}, false
 	}
 	ht, ok := e.Txn.(HelloVersionTxn)
-	if !ok {
+	if !ok || x.args[1].i == 0 {
 		return Sample{}, false
 	}
 	v, ok := ht.HelloVersion()

@@ -102,6 +102,7 @@ func sslFetches() map[string]*fetchDef {
 	}
 	out["ssl_c_chain_der"] = &fetchDef{out: KindBin, fn: fetchCert(sidePeerCert, "chain")}
 	out["ssl_s_chain_der"] = &fetchDef{out: KindBin, fn: fetchCert(sideServerCert, "chain")}
+	secretFetches(out)
 	return out
 }
 

@@ -146,6 +146,17 @@ func (c *compiler) global(s *config.Section) {
 			if n, ok := c.rangeArg(d, 0, 1<<16); ok {
 				g.SSLCaptureSize = n
 			}
+		case "tune.ssl.keylog":
+			// CM 3.2: the secret fetches (ssl_fc_*_traffic_secret*)
+			// give samples only with it on.
+			switch {
+			case len(d.Args) == 1 && d.Arg(0) == "on":
+				g.SSLKeyLog = true
+			case len(d.Args) == 1 && d.Arg(0) == "off":
+				g.SSLKeyLog = false
+			default:
+				c.ds.Alertf(d.Pos, "'%s' expects either 'on' or 'off' but got '%s'.", d.Name, strings.Join(argTexts(d.Args), " "))
+			}
 		case "tune.bufsize":
 			n := c.intArg(d, 0, 1<<28)
 			if n < 1024 && len(d.Args) > 0 {

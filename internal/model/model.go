@@ -150,6 +150,10 @@ type Global struct {
 	// the ClientHello lists the ssl_fc_*list fetches return; 0 (the
 	// default) captures nothing.
 	SSLCaptureSize int
+	// SSLKeyLog is "tune.ssl.keylog on": every TLS connection keeps the
+	// secrets of its handshake for the ssl_fc_*_secret and
+	// ssl_*_session_key fetches.
+	SSLKeyLog bool
 	// EnvOps are setenv, presetenv, unsetenv and resetenv in order; the
 	// lexer already applied them to the configuration's "${NAME}"s, the
 	// process applies them to its own environment at start-up.

@@ -52,6 +52,9 @@ type server struct {
 	// weight); it is the only writer of lb's weight and usability.
 	state *srvstate.Server
 	tls   *tls.Config // "ssl": TLS to the server
+	// keyLog ("tune.ssl.keylog on") keeps each connection's handshake
+	// secrets for the ssl_bc_session_key fetch.
+	keyLog bool
 	// checkTLS is "check-ssl": TLS for the health checks.
 	checkTLS *tls.Config
 	tcpka    bool    // option srvtcpka / tcpka
@@ -596,7 +599,7 @@ func (s *server) dial(ctx context.Context, cs clientSide, timeout time.Duration)
 		cfg = cfg.Clone()
 		cfg.ServerName = cs.samples.serverSNI(s)
 	}
-	c, err = dialTLS(ctx, c, cfg, timeout)
+	c, err = dialTLS(ctx, c, cfg, timeout, s.keyLog)
 	if err == nil {
 		s.serverHandshake(c, time.Now().UnixMilli())
 	} else if ctx.Err() == nil {

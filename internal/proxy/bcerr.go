@@ -42,8 +42,20 @@ const sslLib = 20 << 23 // ERR_LIB_SSL in OpenSSL 3's packing
 // the alert number, SSL_AD_REASON_OFFSET).
 func openSSLReason(r int) string {
 	switch r {
+	case 101:
+		return "no suitable key share"
 	case 134:
 		return "certificate verify failed"
+	case 193:
+		return "no shared cipher"
+	case 199:
+		return "peer did not return a certificate"
+	case 234:
+		return "callback failed"
+	case 235:
+		return "no application protocol"
+	case 258:
+		return "unsupported protocol"
 	case 267:
 		return "wrong version number"
 	case 294:

@@ -22,6 +22,7 @@ import (
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
 	"bulwark/internal/stick"
+	"bulwark/internal/tlsinfo"
 )
 
 // httpSession is one client connection in HTTP mode. Its buffers are
@@ -99,19 +100,22 @@ type httpSession struct {
 	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
 	// without TLS.
 	cliTLS, srvTLS *tls.ConnectionState
-	localCert      *x509.Certificate // the certificate presented (LocalCert), once parsed
-	capReq         [][]byte
-	capResp        [][]byte
-	idle           atomic.Bool // waiting for a request: a soft stop may close it
-	tlsOn          bool
-	tlsFacts       tlsFacts // of the client connection, for the logs
-	expectPP       bool     // "tcp-request connection expect-proxy" ran
-	cconn          net.Conn // the client connection: c, or the h2 connection under its stream
-	noted          *server  // the server "show sess" has for this session
-	sni            []byte
-	client         net.Addr
-	h2             bool
-	done           func()
+	// srvHS is what the server connection's handshake recorded
+	// (ssl_bc_client_random...), taken with srvTLS.
+	srvHS     *tlsinfo.Info
+	localCert *x509.Certificate // the certificate presented (LocalCert), once parsed
+	capReq    [][]byte
+	capResp   [][]byte
+	idle      atomic.Bool // waiting for a request: a soft stop may close it
+	tlsOn     bool
+	tlsFacts  tlsFacts // of the client connection, for the logs
+	expectPP  bool     // "tcp-request connection expect-proxy" ran
+	cconn     net.Conn // the client connection: c, or the h2 connection under its stream
+	noted     *server  // the server "show sess" has for this session
+	sni       []byte
+	client    net.Addr
+	h2        bool
+	done      func()
 	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
@@ -491,7 +495,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			s.cliTLS = &st
 		}
 	}
-	s.srvTLS = nil
+	s.srvTLS, s.srvHS = nil, nil
 	e.TLS = s.tlsOn
 	s.tlsFacts.fill(e)
 	if err != nil {
@@ -994,7 +998,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 			s.noted = sc.srv
 			s.fe.rt.noteServer(s.cconn, be, sc.srv)
 		}
-		s.srvTLS = sc.tlsState()
+		s.srvTLS, s.srvHS = sc.tlsState(), handshakeInfo(sc.c)
 		s.stickStore(be, sc.srv, false)
 		sc.srv.stats.smax.Observe(sc.srv.current.Add(1))
 		canRetry := e.Retries < int64(be.retries)

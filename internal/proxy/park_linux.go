@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bulwark/internal/timeheap"
+	"bulwark/internal/tlsinfo"
 )
 
 // parker holds idle keep-alive connections without a goroutine each: the
@@ -236,6 +237,9 @@ func readable(c net.Conn) bool {
 func idleUsable(c net.Conn) bool {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
+	}
+	if ic, ok := c.(*tlsinfo.Conn); ok {
+		c = ic.Conn
 	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {

@@ -438,6 +438,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		b.sslc = &rt.sslc
 		for _, s := range b.srvs() {
 			s.sslc = b.sslc
+			s.keyLog = m.Global.SSLKeyLog
 		}
 		rt.backends[px.Name] = b
 	}
@@ -460,7 +461,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 			for i, l := range ls {
 				sl := l
 				if tcfg != nil {
-					sl = tlsListener{l, tlsfail.Wrap(tcfg)}
+					sl = tlsListener{l, tlsfail.Wrap(tcfg, m.Global.SSLKeyLog)}
 				}
 				fe.listeners = append(fe.listeners, boundListener{sl, b, &tlsfail.Counters{}, new(atomic.Int64)})
 				rt.listeners = append(rt.listeners, l)

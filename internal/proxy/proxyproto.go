@@ -8,6 +8,8 @@ import (
 
 	"bulwark/internal/model"
 	"bulwark/internal/proxyproto"
+	"bulwark/internal/tlsfail"
+	"bulwark/internal/tlsinfo"
 )
 
 // ppConn is a client connection that may start with a PROXY protocol
@@ -26,6 +28,10 @@ type ppConn struct {
 	src    net.Addr
 	dst    net.Addr
 }
+
+// NetConn is the connection under the header reader (tlsfail.Wrap finds
+// its connection through it).
+func (c *ppConn) NetConn() net.Conn { return c.Conn }
 
 func (c *ppConn) Read(p []byte) (int, error) {
 	if len(c.rest) > 0 {
@@ -150,6 +156,12 @@ func (fe *frontend) wrapProxy(c net.Conn, bl boundListener) net.Conn {
 	if pc.readHeader(fe.proxyHeaderTimeout()) != nil {
 		pc.Conn.Close()
 		return nil
+	}
+	if fc, ok := pc.Conn.(*tlsfail.Conn); ok {
+		// The hello scanners read the header: they start again at the
+		// TLS bytes, some of which the header reader already holds.
+		fc.Info = tlsinfo.Info{}
+		fc.Info.Read(pc.rest)
 	}
 	return tls.Server(pc, tl.cfg)
 }

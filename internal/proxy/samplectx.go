@@ -12,6 +12,7 @@ import (
 	"bulwark/internal/config"
 	"bulwark/internal/h1"
 	"bulwark/internal/tlsfail"
+	"bulwark/internal/tlsinfo"
 )
 
 // What the sample fetches read beyond acl.Txn (acl.StreamTxn, BodyTxn,
@@ -27,7 +28,26 @@ var (
 	_ acl.TLSTxn          = (*httpSession)(nil)
 	_ acl.ClientVerifyTxn = (*httpSession)(nil)
 	_ acl.CompressionTxn  = (*httpSession)(nil)
+	_ acl.HandshakeTxn    = (*httpSession)(nil)
+	_ acl.HelloVersionTxn = (*httpSession)(nil)
 )
+
+// Handshake is what the client or the server connection's handshake
+// recorded beyond its state.
+func (s *httpSession) Handshake(server bool) *tlsinfo.Info {
+	if server {
+		return s.srvHS
+	}
+	return handshakeInfo(s.cconn)
+}
+
+// HelloVersion is the version field of the client's ClientHello.
+func (s *httpSession) HelloVersion() (uint16, bool) {
+	if h := handshakeInfo(s.cconn).ClientHello(); h != nil {
+		return h.Version, true
+	}
+	return 0, false
+}
 
 func (s *httpSession) ClientTLS() *tls.ConnectionState { return s.cliTLS }
 

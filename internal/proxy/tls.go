@@ -8,6 +8,7 @@ import (
 
 	"bulwark/internal/tlsconf"
 	"bulwark/internal/tlsfail"
+	"bulwark/internal/tlsinfo"
 )
 
 // tlsListener terminates TLS on accepted connections. The handshake runs
@@ -72,9 +73,17 @@ func (f *tlsFacts) fill(e *LogEntry) {
 }
 
 // dialTLS wraps a server connection in TLS ("server ... ssl") and
-// completes the handshake within the connect timeout.
-func dialTLS(ctx context.Context, c net.Conn, cfg *tls.Config, timeout time.Duration) (net.Conn, error) {
-	tc := tls.Client(c, cfg)
+// completes the handshake within the connect timeout. The connection
+// under the TLS one records the hellos (ssl_bc_client_random...) and,
+// with keyLog, the handshake's secrets.
+func dialTLS(ctx context.Context, c net.Conn, cfg *tls.Config, timeout time.Duration, keyLog bool) (net.Conn, error) {
+	ic := tlsinfo.NewConn(c)
+	if keyLog {
+		cfg = cfg.Clone()
+		ic.Info.Keys = &tlsinfo.KeyLog{}
+		cfg.KeyLogWriter = ic.Info.Keys
+	}
+	tc := tls.Client(ic, cfg)
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -85,4 +94,26 @@ func dialTLS(ctx context.Context, c net.Conn, cfg *tls.Config, timeout time.Dura
 		return nil, &tlsHandshakeError{err}
 	}
 	return tc, nil
+}
+
+// handshakeInfo returns what the handshake of c (a client or server TLS
+// connection) recorded, nil when nothing under it records.
+func handshakeInfo(c net.Conn) *tlsinfo.Info {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	switch x := tc.NetConn().(type) {
+	case *tlsinfo.Conn:
+		return &x.Info
+	case *tlsfail.Conn:
+		return &x.Info
+	case *ppConn:
+		// accept-proxy: the TLS connection was rebuilt above the PROXY
+		// header reader.
+		if fc, ok := x.Conn.(*tlsfail.Conn); ok {
+			return &fc.Info
+		}
+	}
+	return nil
 }

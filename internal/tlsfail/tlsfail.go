@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"bulwark/internal/tlsinfo"
 )
 
 // Reason is the class of a handshake failure.
@@ -92,6 +94,20 @@ type Conn struct {
 	// bind ignores some errors (crt-ignore-err, ca-ignore-err) and some
 	// were met: ssl_c_verify, ssl_c_err, ssl_c_ca_err, ssl_c_ca_err_depth.
 	Verify ClientVerify
+	// Info is what the handshake carried that crypto/tls does not
+	// export (ssl_fc_client_random, ssl_fc_session_id, the key log).
+	Info tlsinfo.Info
+}
+
+func (c *Conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.Info.Read(p[:n])
+	return n, err
+}
+
+func (c *Conn) Write(p []byte) (int, error) {
+	c.Info.Wrote(p)
+	return c.Conn.Write(p)
 }
 
 // ClientVerify holds OpenSSL error numbers: the last error, the first at
@@ -113,7 +129,10 @@ func NewConn(c net.Conn) *Conn { return &Conn{Conn: c} }
 
 // Wrap returns a copy of cfg that records each ClientHello into its
 // connection when that connection is a *Conn, then proceeds as cfg does.
-func Wrap(cfg *tls.Config) *tls.Config {
+// With keyLog ("tune.ssl.keylog on"), each such connection handshakes
+// with its own copy of the configuration, whose KeyLogWriter is the
+// connection's key log.
+func Wrap(cfg *tls.Config, keyLog bool) *tls.Config {
 	out := cfg.Clone()
 	inner := cfg.GetConfigForClient
 	out.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
@@ -123,10 +142,29 @@ func Wrap(cfg *tls.Config) *tls.Config {
 				Ciphers: slices.Clone(h.CipherSuites), ALPN: slices.Clone(h.SupportedProtos),
 				Extensions: slices.Clone(h.Extensions), Curves: slices.Clone(h.SupportedCurves), Points: slices.Clone(h.SupportedPoints)}
 		}
+		var chosen *tls.Config
 		if inner != nil {
-			return inner(h)
+			var err error
+			if chosen, err = inner(h); err != nil {
+				return nil, err
+			}
 		}
-		return nil, nil
+		c, ok := h.Conn.(*Conn)
+		if u, wraps := h.Conn.(interface{ NetConn() net.Conn }); !ok && wraps {
+			// A PROXY header reader (accept-proxy) sits above the Conn.
+			c, ok = u.NetConn().(*Conn)
+		}
+		if !keyLog || !ok {
+			return chosen, nil
+		}
+		if chosen == nil {
+			chosen = out
+		}
+		// The copy's own GetConfigForClient is not called again.
+		chosen = chosen.Clone()
+		c.Info.Keys = &tlsinfo.KeyLog{}
+		chosen.KeyLogWriter = c.Info.Keys
+		return chosen, nil
 	}
 	return out
 }
