@@ -21,20 +21,26 @@ import (
 )
 
 // poller is the scheduler's own epoll set: the sockets of the plain
-// checks in flight and an eventfd for pokes. The scheduler does not
-// block in epoll_wait (that would hold a thread, and keep the runtime's
-// monitor from sleeping): the epoll descriptor is itself registered with
-// Go's poller, which wakes the scheduler when any socket of the set is
-// ready; the scheduler then takes every ready event with one
-// non-blocking epoll_wait. The sockets are armed one-shot: an event for
-// a descriptor closed and reused meanwhile fires once and finds a check
-// that looks again.
+// checks in flight, an eventfd for pokes and a timerfd for the next due
+// time. The scheduler does not block in epoll_wait (that would hold a
+// thread, and keep the runtime's monitor from sleeping): the epoll
+// descriptor is itself registered with Go's poller, which wakes the
+// scheduler when anything in the set is ready; the scheduler then takes
+// every ready event with one non-blocking epoll_wait. The timerfd, not
+// a deadline on that descriptor, bounds the wait: moving a runtime timer
+// earlier wakes the thread that sleeps in Go's poller to sleep again,
+// two context switches each time.
+//
+// The sockets are armed one-shot: an event for a descriptor closed and
+// reused meanwhile fires once and finds a check that looks again.
 type poller struct {
 	epfd  int
 	f     *os.File // epfd as Go's poller knows it
 	rc    syscall.RawConn
 	evfd  int
 	poked atomic.Bool // a poke is written and not yet read
+	tfd   int
+	timer time.Time // when tfd fires, zero when disarmed
 	ops   timeheap.Heap[*plainOp]
 	byFD  map[int32]*plainOp
 	evs   [128]unix.EpollEvent
@@ -51,26 +57,53 @@ func newPoller() *poller {
 		unix.Close(epfd)
 		return nil
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}
-	if unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev) != nil || unix.SetNonblock(epfd, true) != nil {
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
 		unix.Close(evfd)
 		unix.Close(epfd)
 		return nil
 	}
-	p := &poller{epfd: epfd, evfd: evfd, f: os.NewFile(uintptr(epfd), "checks"), byFD: make(map[int32]*plainOp)}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}
+	tev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(tfd)}
+	if unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev) != nil || unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, tfd, &tev) != nil ||
+		unix.SetNonblock(epfd, true) != nil {
+		unix.Close(tfd)
+		unix.Close(evfd)
+		unix.Close(epfd)
+		return nil
+	}
+	p := &poller{epfd: epfd, evfd: evfd, tfd: tfd, f: os.NewFile(uintptr(epfd), "checks"), byFD: make(map[int32]*plainOp)}
 	// A descriptor Go's poller cannot take has no deadline: then the
 	// scheduler keeps its timer and channel.
 	if p.f.SetReadDeadline(time.Time{}) != nil {
-		p.f.Close()
-		unix.Close(evfd)
+		p.closeFDs()
 		return nil
 	}
 	if p.rc, err = p.f.SyscallConn(); err != nil {
-		p.f.Close()
-		unix.Close(evfd)
+		p.closeFDs()
 		return nil
 	}
 	return p
+}
+
+func (p *poller) closeFDs() {
+	p.f.Close()
+	unix.Close(p.evfd)
+	unix.Close(p.tfd)
+}
+
+// arm sets the timerfd to fire at t (zero: never), unless it already
+// does.
+func (p *poller) arm(t time.Time) {
+	if t.Equal(p.timer) {
+		return
+	}
+	var spec unix.ItimerSpec
+	if !t.IsZero() {
+		spec.Value = unix.NsecToTimespec(max(int64(time.Until(t)), 1))
+	}
+	unix.TimerfdSettime(p.tfd, 0, &spec, nil)
+	p.timer = t
 }
 
 // poke wakes the scheduler (one eventfd write until it reads it).
@@ -99,21 +132,32 @@ func (p *poller) wait(c *Checker, until time.Time) {
 	if !until.IsZero() && !time.Now().Before(until) {
 		p.harvest()
 	} else {
-		p.f.SetReadDeadline(until)
+		p.arm(until)
 		p.rc.Read(func(uintptr) bool { return p.harvest() })
 	}
 	for i := range p.evs[:p.n] {
 		ev := &p.evs[i]
-		if int(ev.Fd) == p.evfd {
+		switch int(ev.Fd) {
+		case p.evfd:
 			p.poked.Store(false)
-			var v uint64
-			syscall.RawSyscall(syscall.SYS_READ, uintptr(p.evfd), uintptr(unsafe.Pointer(&v)), 8)
+			drain(p.evfd)
+			continue
+		case p.tfd:
+			p.timer = time.Time{}
+			drain(p.tfd)
 			continue
 		}
 		if op := p.byFD[ev.Fd]; op != nil {
 			op.ready(c, p)
 		}
 	}
+}
+
+// drain reads the count of an eventfd or timerfd, which makes it
+// unreadable again.
+func drain(fd int) {
+	var v uint64
+	syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&v)), 8)
 }
 
 func (p *poller) nextDeadline() (time.Time, bool) {
@@ -136,8 +180,7 @@ func (p *poller) close(c *Checker) {
 	for _, op := range p.byFD {
 		op.release(c, p)
 	}
-	p.f.Close()
-	unix.Close(p.evfd)
+	p.closeFDs()
 }
 
 // Where a plain check is.
