@@ -229,3 +229,24 @@ func TestPlainConnectFailures(t *testing.T) {
 		}
 	}
 }
+
+// The poller's connect checks delay the handshake's last ACK and end with
+// a reset, as the engine's do: the server never accepts them.
+func TestPlainConnectCheckIsNeverAccepted(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := 0; i < 3; i++ {
+		if r := watchOnce(t, TCPConnect(), l.Addr().String()); r.Status != srvstate.CheckL4OK {
+			t.Fatalf("connect check: %s %q", r.Status, r.Info)
+		}
+	}
+	tl := l.(*net.TCPListener)
+	tl.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if c, err := tl.Accept(); err == nil {
+		c.Close()
+		t.Fatal("the server accepted a connect-only check of the poller")
+	}
+}
