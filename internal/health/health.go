@@ -44,10 +44,13 @@ type Spec struct {
 	// Before, when set, is called before each check with the state the
 	// check starts from, to adjust the target (disable-on-404 only
 	// applies to a running server). The calls for one server never
-	// overlap, so it may keep state of its own.
+	// overlap, so it may keep state of its own. It may run on the
+	// scheduler goroutine (plain checks), so it must not block.
 	Before func(t *Target, cur srvstate.Snapshot)
 	// OnResult, when set, is called after every result with the states
-	// before and after it ("option log-health-checks").
+	// before and after it ("option log-health-checks"). A result that
+	// changes neither the state, the health nor the check status may be
+	// reported on the scheduler goroutine: OnResult must then be quick.
 	OnResult func(before, after srvstate.Snapshot)
 	// Spread is "spread-checks": each interval is moved by up to this
 	// percentage of itself, either way, so that checks drift apart.

@@ -226,7 +226,7 @@ func (c *endConn) Read([]byte) (int, error) { return 0, c.err }
 // proxy, HTTP/2 or test dialer on the default connection.
 func plainTarget(k plainKind, t *Target) (netip.AddrPort, bool) {
 	if t.Unix || t.TLS != nil || t.SendProxy != "" || t.Socks4 != "" && t.Socks4Checks || t.Dial != nil ||
-		k == plainHTTP && t.Proto != "" {
+		k == plainHTTP && t.Proto == "h2" {
 		return netip.AddrPort{}, false
 	}
 	ap, err := netipAddrPort(t.Addr)
