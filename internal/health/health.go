@@ -338,21 +338,25 @@ func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, chang
 	pj.report = func(r srvstate.Check) (time.Duration, func()) {
 		before, after := st.Report(r)
 		d := Spread(Interval(s, after), s.Spread)
-		notify := func() {
-			if s.OnResult != nil {
-				s.OnResult(before, after)
-			}
-			if changed != nil && before.Op != after.Op {
-				changed(before, after)
-			}
-		}
 		if before.Op == after.Op && before.Health == after.Health && before.Check.Status == after.Check.Status {
 			// Nothing to log or to act on: what OnResult does then is
 			// quick, and it runs where the check ran.
-			notify()
-			notify = nil
+			if s.OnResult != nil {
+				s.OnResult(before, after)
+			}
+			return d, nil
 		}
-		return d, notify
+		// Copies, so that before and after stay on the stack of the
+		// steady case.
+		b, a := before, after
+		return d, func() {
+			if s.OnResult != nil {
+				s.OnResult(b, a)
+			}
+			if changed != nil && b.Op != a.Op {
+				changed(b, a)
+			}
+		}
 	}
 	j.run = func() (time.Duration, bool) {
 		if !pj.ready {

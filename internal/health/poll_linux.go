@@ -40,7 +40,8 @@ type poller struct {
 	evfd  int
 	poked atomic.Bool // a poke is written and not yet read
 	tfd   int
-	timer time.Time // when tfd fires, zero when disarmed
+	timer time.Time          // when tfd fires, zero when disarmed
+	ready func(uintptr) bool // harvest, made once: Read would allocate it per wait
 	ops   timeheap.Heap[*plainOp]
 	byFD  map[int32]*plainOp
 	evs   [128]unix.EpollEvent
@@ -73,6 +74,7 @@ func newPoller() *poller {
 		return nil
 	}
 	p := &poller{epfd: epfd, evfd: evfd, tfd: tfd, f: os.NewFile(uintptr(epfd), "checks"), byFD: make(map[int32]*plainOp)}
+	p.ready = func(uintptr) bool { return p.harvest() }
 	// A descriptor Go's poller cannot take has no deadline: then the
 	// scheduler keeps its timer and channel.
 	if p.f.SetReadDeadline(time.Time{}) != nil {
@@ -133,7 +135,7 @@ func (p *poller) wait(c *Checker, until time.Time) {
 		p.harvest()
 	} else {
 		p.arm(until)
-		p.rc.Read(func(uintptr) bool { return p.harvest() })
+		p.rc.Read(p.ready)
 	}
 	for i := range p.evs[:p.n] {
 		ev := &p.evs[i]
