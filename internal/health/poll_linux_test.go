@@ -1,8 +1,16 @@
 package health
 
 import (
+	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -17,10 +25,16 @@ import (
 // returns its result: plain scripts run on the scheduler's poller.
 func watchOnce(t *testing.T, script *Script, addr string) srvstate.Check {
 	t.Helper()
+	return watchTarget(t, script, addr, Target{})
+}
+
+// watchTarget is watchOnce with the rest of the target.
+func watchTarget(t *testing.T, script *Script, addr string, target Target) srvstate.Check {
+	t.Helper()
 	c := New()
 	got := make(chan srvstate.Check, 1)
 	st := srvstate.New(srvstate.Config{Weight: 1, Checked: true})
-	c.Watch(Spec{Addr: addr, Inter: time.Hour, Timeout: 300 * time.Millisecond, Connect: 300 * time.Millisecond, Script: script,
+	c.Watch(Spec{Addr: addr, Inter: time.Hour, Timeout: 300 * time.Millisecond, Connect: 300 * time.Millisecond, Script: script, Target: target,
 		OnResult: func(_, after srvstate.Snapshot) {
 			select {
 			case got <- after.Check:
@@ -248,5 +262,54 @@ func TestPlainConnectCheckIsNeverAccepted(t *testing.T) {
 	if c, err := tl.Accept(); err == nil {
 		c.Close()
 		t.Fatal("the server accepted a connect-only check of the poller")
+	}
+}
+
+// Checks with TLS or a PROXY header on the default connection are not
+// plain: the engine runs them, handshake and header first.
+func TestPlainChecksLeaveTLSAndProxyToTheEngine(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "check"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+					c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
+				}
+			}()
+		}
+	}()
+	tlsTarget := Target{TLS: &tls.Config{InsecureSkipVerify: true}}
+	if r := watchTarget(t, TCPConnect(), l.Addr().String(), tlsTarget); r.Status != srvstate.CheckL6OK {
+		t.Errorf("connect check with TLS: %s %q, want L6OK", r.Status, r.Info)
+	}
+	if r := watchTarget(t, HTTPScript("GET", "/", "HTTP/1.0"), l.Addr().String(), tlsTarget); r.Status != srvstate.CheckL7OK {
+		t.Errorf("HTTP check with TLS: %s %q, want L7OK", r.Status, r.Info)
+	}
+	rec := newRecorder(t, func(c net.Conn, _ []byte) { c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n")) })
+	if r := watchTarget(t, HTTPScript("GET", "/", "HTTP/1.0"), rec.addr, Target{SendProxy: "v1"}); r.Status != srvstate.CheckL7OK {
+		t.Errorf("HTTP check with send-proxy: %s %q", r.Status, r.Info)
+	}
+	if got := rec.last(); !strings.HasPrefix(got, "PROXY TCP4 127.0.0.1 127.0.0.1 ") {
+		t.Errorf("send-proxy check sent %q, want the PROXY header first", got)
 	}
 }
