@@ -330,10 +330,7 @@ func (c *lazyConn) SetLinger(sec int) error {
 	if c.f != nil {
 		return c.f.SetLinger(sec)
 	}
-	l := syscall.Linger{Onoff: 1, Linger: int32(sec)}
-	_, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(c.fd), syscall.SOL_SOCKET, syscall.SO_LINGER,
-		uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
-	if e != 0 {
+	if e := rawsock.SetLinger(c.fd, sec); e != 0 {
 		return e
 	}
 	return nil

@@ -44,10 +44,13 @@ type Spec struct {
 	// Before, when set, is called before each check with the state the
 	// check starts from, to adjust the target (disable-on-404 only
 	// applies to a running server). The calls for one server never
-	// overlap, so it may keep state of its own.
+	// overlap, so it may keep state of its own. It may run on the
+	// scheduler goroutine (plain checks), so it must not block.
 	Before func(t *Target, cur srvstate.Snapshot)
 	// OnResult, when set, is called after every result with the states
-	// before and after it ("option log-health-checks").
+	// before and after it ("option log-health-checks"). A result that
+	// changes neither the state, the health nor the check status may be
+	// reported on the scheduler goroutine: OnResult must then be quick.
 	OnResult func(before, after srvstate.Snapshot)
 	// Spread is "spread-checks": each interval is moved by up to this
 	// percentage of itself, either way, so that checks drift apart.
@@ -62,10 +65,15 @@ type HTTPCheck struct {
 
 // Checker runs the checks of a set of servers until stopped. One
 // goroutine keeps the next check of every server in a heap ordered by
-// time and starts the checks that are due, each as a short-lived
-// goroutine: a thousand servers cost no parked goroutine and no timer of
-// their own between checks, and checks due close together start in one
-// wake-up (HAProxy's single timer tree and event loop do the same).
+// time and starts the checks that are due: a thousand servers cost no
+// parked goroutine and no timer of their own between checks, and checks
+// due close together start in one wake-up (HAProxy's single timer tree
+// and event loop do the same). Plain connect checks and plain HTTP
+// checks (no TLS, PROXY header, SOCKS4, HTTP/2 or tcp-check steps) run
+// in that goroutine too, on non-blocking sockets of its own poller
+// (Linux): the answers of many checks come in one wake-up, where a
+// goroutine per check would be woken once per answer. The other checks
+// run each in a short-lived worker goroutine.
 type Checker struct {
 	bufs   BufPool
 	wg     sync.WaitGroup
@@ -73,6 +81,9 @@ type Checker struct {
 	ctx    context.Context
 	start  sync.Once
 	poke   chan struct{} // the earliest due time moved earlier
+	// pl, when set, is the scheduler's poller: the plain checks' sockets
+	// and the pokes (which then go to it, not to poke).
+	pl *poller
 	// work hands due checks to idle workers; idle counts the workers
 	// waiting on it that no job was promised to yet.
 	work chan *job
@@ -109,6 +120,28 @@ type job struct {
 	// run performs one check and returns the delay before the next; false
 	// ends the job.
 	run func() (time.Duration, bool)
+	// plain, when set, is a check the scheduler may run itself.
+	plain *plainJob
+}
+
+// plainJob is the check of a server whose script the scheduler's poller
+// can run (plainKind), when its target allows (plainTarget).
+type plainJob struct {
+	kind   plainKind
+	script *Script
+	t      *Target // the job's Target, set by begin
+	// begin prepares a check: false, with the delay to the next, when
+	// none runs now (maintenance).
+	begin func() (time.Duration, bool)
+	// report records a result and returns the delay to the next check;
+	// notify, when not nil, carries the callbacks of a result that
+	// changed something, which may block (logs) and so run off the
+	// scheduler.
+	report func(srvstate.Check) (d time.Duration, notify func())
+	// ready marks t as prepared for the worker the scheduler hands the
+	// check to.
+	ready bool
+	op    plainOp // the check in flight, reused from one check to the next
 }
 
 // The checker's schedule is a timeheap of jobs.
@@ -131,6 +164,7 @@ func (c *Checker) add(j *job, offset, minInter time.Duration) {
 	}
 	c.mu.Unlock()
 	c.start.Do(func() {
+		c.pl = newPoller()
 		c.wg.Add(1)
 		go c.loop()
 	})
@@ -138,7 +172,11 @@ func (c *Checker) add(j *job, offset, minInter time.Duration) {
 }
 
 // schedule queues j to run after d.
-func (c *Checker) schedule(j *job, d time.Duration) {
+func (c *Checker) schedule(j *job, d time.Duration) { c.requeue(j, d, false) }
+
+// requeue queues j to run after d; inLoop spares the scheduler its own
+// wake-up when it queues the job itself.
+func (c *Checker) requeue(j *job, d time.Duration, inLoop bool) {
 	if c.ctx.Err() != nil {
 		return
 	}
@@ -156,7 +194,7 @@ func (c *Checker) schedule(j *job, d time.Duration) {
 	c.queue.Push(j)
 	first := j.index == 0
 	c.mu.Unlock()
-	if first {
+	if first && !inLoop {
 		c.signal()
 	}
 }
@@ -177,6 +215,10 @@ func (c *Checker) wakeJob(j *job) {
 }
 
 func (c *Checker) signal() {
+	if c.pl != nil {
+		c.pl.poke()
+		return
+	}
 	select {
 	case c.poke <- struct{}{}:
 	default:
@@ -188,6 +230,10 @@ func (c *Checker) signal() {
 // until an earlier one is queued.
 func (c *Checker) loop() {
 	defer c.wg.Done()
+	if c.pl != nil {
+		c.pollLoop()
+		return
+	}
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
@@ -202,11 +248,7 @@ func (c *Checker) loop() {
 			sleep = max(c.queue.Peek().due.Sub(now), c.tick)
 		}
 		c.mu.Unlock()
-		for i, j := range due {
-			c.dispatch(j)
-			due[i] = nil
-		}
-		c.due = due
+		c.startDue(due)
 		var fire <-chan time.Time
 		if sleep >= 0 {
 			t.Reset(sleep)
@@ -219,6 +261,17 @@ func (c *Checker) loop() {
 		case <-c.poke:
 		}
 	}
+}
+
+// startDue starts the checks in due and clears it.
+func (c *Checker) startDue(due []*job) {
+	for i, j := range due {
+		if j.plain == nil || c.pl == nil || !c.startPlain(j) {
+			c.dispatch(j)
+		}
+		due[i] = nil
+	}
+	c.due = due[:0]
 }
 
 // dispatch gives j to an idle worker, or to a new one.
@@ -270,28 +323,60 @@ func (c *Checker) Watch(s Spec, offset time.Duration, st *srvstate.Server, chang
 	j := &job{}
 	// The job never runs twice at once: one Target serves all its
 	// checks, copied afresh from target each time.
-	var t Target
-	j.run = func() (time.Duration, bool) {
+	pj := &plainJob{kind: kindOf(script), script: script, t: new(Target)}
+	pj.begin = func() (time.Duration, bool) {
 		cur := st.Load()
 		if !cur.ChecksRunning() {
-			return s.Inter, true
+			return s.Inter, false
 		}
-		t = target
+		*pj.t = target
 		if s.Before != nil {
-			s.Before(&t, cur)
+			s.Before(pj.t, cur)
 		}
-		r := Run(c.ctx, script, t)
+		return 0, true
+	}
+	pj.report = func(r srvstate.Check) (time.Duration, func()) {
+		before, after := st.Report(r)
+		d := Spread(Interval(s, after), s.Spread)
+		if before.Op == after.Op && before.Health == after.Health && before.Check.Status == after.Check.Status {
+			// Nothing to log or to act on: what OnResult does then is
+			// quick, and it runs where the check ran.
+			if s.OnResult != nil {
+				s.OnResult(before, after)
+			}
+			return d, nil
+		}
+		// Copies, so that before and after stay on the stack of the
+		// steady case.
+		b, a := before, after
+		return d, func() {
+			if s.OnResult != nil {
+				s.OnResult(b, a)
+			}
+			if changed != nil && b.Op != a.Op {
+				changed(b, a)
+			}
+		}
+	}
+	j.run = func() (time.Duration, bool) {
+		if !pj.ready {
+			if d, ok := pj.begin(); !ok {
+				return d, true
+			}
+		}
+		pj.ready = false
+		r := Run(c.ctx, script, *pj.t)
 		if c.ctx.Err() != nil {
 			return 0, false // a check cut short by Stop says nothing about the server
 		}
-		before, after := st.Report(r)
-		if s.OnResult != nil {
-			s.OnResult(before, after)
+		d, notify := pj.report(r)
+		if notify != nil {
+			notify()
 		}
-		if changed != nil && before.Op != after.Op {
-			changed(before, after)
-		}
-		return Spread(Interval(s, after), s.Spread), true
+		return d, true
+	}
+	if pj.kind != plainNone {
+		j.plain = pj
 	}
 	st.OnWake(func() { c.wakeJob(j) })
 	c.add(j, offset, min(s.Inter, s.FastInter, s.DownInter))
@@ -356,7 +441,9 @@ func (s Spec) withDefaults() Spec {
 
 // Stop ends every check and waits for them.
 func (c *Checker) Stop() {
+	c.start.Do(func() {}) // no scheduler starts after this; c.pl is settled
 	c.cancel()
+	c.signal()
 	c.wg.Wait()
 }
 

@@ -122,8 +122,19 @@ func Run(ctx context.Context, s *Script, t Target) srvstate.Check {
 			t.Bufs.p.Put(r.buf)
 		}
 	}()
+	return r.exec(0)
+}
+
+// exec runs the rules of the script from index from on and returns the
+// outcome. The scheduler's plain checks do the first steps (connect,
+// send) and the reading themselves, then judge here with the rest.
+func (r *probeRun) exec(from int) srvstate.Check {
+	s := r.s
 	var last *Rule
-	for i := range s.Rules {
+	if from > 0 {
+		last = &s.Rules[from-1]
+	}
+	for i := from; i < len(s.Rules); i++ {
 		rule := &s.Rules[i]
 		var ok bool
 		switch rule.Action {
@@ -268,14 +279,7 @@ func (r *probeRun) connect(rule *Rule, delack bool) bool {
 		}
 	}
 	if err != nil {
-		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
-			return r.fail(srvstate.CheckL4TOUT, 0, strings.TrimSpace(r.where(rule, what)))
-		}
-		var se *syncConnectError
-		if errors.As(err, &se) {
-			return r.fail(srvstate.CheckL4CON, 0, "General socket error ("+sysError(err)+")"+r.where(rule, what))
-		}
-		return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
+		return r.connectFailed(rule, what, err)
 	}
 	r.conn, r.raw, r.linger = conn, conn, c.Linger
 	// Stop must not wait for a slow peer: cancelling closes the socket
@@ -335,6 +339,18 @@ func (r *probeRun) connect(rule *Rule, delack bool) bool {
 	return true
 }
 
+// connectFailed words a failed connect as HAProxy does.
+func (r *probeRun) connectFailed(rule *Rule, what string, err error) bool {
+	if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		return r.fail(srvstate.CheckL4TOUT, 0, strings.TrimSpace(r.where(rule, what)))
+	}
+	var se *syncConnectError
+	if errors.As(err, &se) {
+		return r.fail(srvstate.CheckL4CON, 0, "General socket error ("+sysError(err)+")"+r.where(rule, what))
+	}
+	return r.fail(srvstate.CheckL4CON, 0, sysError(err)+r.where(rule, what))
+}
+
 // h2CheckConn is an HTTP check's stream on its own HTTP/2 connection:
 // the request is written and the response read as HTTP/1.1 (h2up), the
 // body up to the end of the stream.
@@ -388,12 +404,17 @@ func (r *probeRun) send(rule *Rule) bool {
 	r.in, r.resp = r.in[:0], nil
 	r.cx.Payload, r.cx.Headers, r.cx.Status = nil, nil, 0
 	if _, err := r.conn.Write(data); err != nil {
-		if isTimeout(err) {
-			return r.fail(srvstate.CheckL7TOUT, 0, strings.TrimSpace(r.where(rule, "send")))
-		}
-		return r.fail(srvstate.CheckSockErr, 0, sysError(err)+r.where(rule, "send"))
+		return r.sendFailed(rule, err)
 	}
 	return true
+}
+
+// sendFailed words a failed send.
+func (r *probeRun) sendFailed(rule *Rule, err error) bool {
+	if isTimeout(err) {
+		return r.fail(srvstate.CheckL7TOUT, 0, strings.TrimSpace(r.where(rule, "send")))
+	}
+	return r.fail(srvstate.CheckSockErr, 0, sysError(err)+r.where(rule, "send"))
 }
 
 // request renders an HTTP check request. "Connection: close" is added

@@ -113,3 +113,22 @@ func Sockname(fd int) net.Addr {
 	}
 	return &net.TCPAddr{}
 }
+
+// Read reads what the socket has, EAGAIN when nothing.
+func Read(fd int, b []byte) (int, syscall.Errno) {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		if e == syscall.EINTR {
+			continue
+		}
+		return int(n), e
+	}
+}
+
+// SetLinger sets SO_LINGER on; a zero sec makes close send a reset.
+func SetLinger(fd, sec int) syscall.Errno {
+	l := syscall.Linger{Onoff: 1, Linger: int32(sec)}
+	_, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), syscall.SOL_SOCKET, syscall.SO_LINGER,
+		uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
+	return e
+}
