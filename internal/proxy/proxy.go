@@ -304,6 +304,7 @@ type Runtime struct {
 	connRate   stats.Rate // process-wide, for "show info" and the page
 	sslc       sslCounters
 	sessID     atomic.Uint64
+	sessEpoch  atomic.Uint32 // advanced by each "show sess" (sessInfo.epoch)
 	closeOnce  sync.Once
 	acme       *acme.Manager    // bulwark-acme certificates; nil without
 	abuse      *abuse.Detector  // bulwark-abuse-* alerts; nil without

@@ -227,21 +227,37 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%.1f GiB", float64(n)/u/u/u)
 }
 
-// human is HAProxy's duration style: "3d4h", "5m12s", "9s".
+// human is HAProxy's duration style ("3d4h", "5m12s", "9s"), "" for a
+// negative duration (no value).
 func human(sec int64) string {
 	if sec < 0 {
 		return ""
 	}
-	d, h, m, s := sec/86400, sec%86400/3600, sec%3600/60, sec%60
-	switch {
-	case d > 0:
-		return fmt.Sprintf("%dd%dh", d, h)
-	case h > 0:
-		return fmt.Sprintf("%dh%dm", h, m)
-	case m > 0:
-		return fmt.Sprintf("%dm%ds", m, s)
+	return HumanTime(sec)
+}
+
+// HumanTime is HAProxy's human_time: at most two components, the zero ones
+// left out ("1d", "1d5m", "2h", "0s"), "?" for a negative duration.
+func HumanTime(sec int64) string {
+	if sec < 0 {
+		return "?"
 	}
-	return fmt.Sprintf("%ds", s)
+	parts := [...]struct {
+		n    int64
+		unit string
+	}{{sec / 86400, "d"}, {sec % 86400 / 3600, "h"}, {sec % 3600 / 60, "m"}}
+	var b strings.Builder
+	left := 2
+	for _, p := range parts {
+		if left > 0 && p.n > 0 {
+			fmt.Fprintf(&b, "%d%s", p.n, p.unit)
+			left--
+		}
+	}
+	if left > 0 && sec%60 > 0 || sec == 0 {
+		fmt.Fprintf(&b, "%ds", sec%60)
+	}
+	return b.String()
 }
 
 const pxHead = `<tr><th rowspan="2" scope="col">%s</th><th colspan="3">Queue</th><th colspan="3">Session rate</th><th colspan="6">Sessions</th><th colspan="2">Bytes</th><th colspan="2">Denied</th><th colspan="3">Errors</th><th colspan="2">Warnings</th><th colspan="9">Server</th></tr>

@@ -54,3 +54,14 @@ func TestHTMLEscapesAndHidesVersion(t *testing.T) {
 		t.Fatal("version shown despite hide-version")
 	}
 }
+
+// HumanTime writes at most two non-zero components, as HAProxy's
+// human_time does ("1d5m", not "1d0h").
+func TestHumanTime(t *testing.T) {
+	for sec, want := range map[int64]string{0: "0s", 9: "9s", 60: "1m", 61: "1m1s", 3600: "1h", 3661: "1h1m",
+		86400: "1d", 86400 + 300: "1d5m", 86400 + 3600 + 1: "1d1h", 2*86400 + 7: "2d7s", -1: "?"} {
+		if got := HumanTime(sec); got != want {
+			t.Errorf("HumanTime(%d) = %q; want %q", sec, got, want)
+		}
+	}
+}

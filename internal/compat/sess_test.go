@@ -1,0 +1,121 @@
+package compat
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// "show sess" against HAProxy 2.6: a TCP session relayed to a server and
+// an HTTP request waiting for its server's answer, listed in one line
+// each and dumped in detail. What the two processes cannot share is
+// masked: addresses of internal objects, ports, descriptors, stream ids,
+// HAProxy's internal flags, task calls, timers and buffer sizes (the
+// values Bulwark gives for those are in docs/console.md).
+const sessDiffConfig = `global
+    stats socket SOCK level admin
+    nbthread 1
+defaults
+    timeout client 50s
+    timeout server 50s
+    timeout connect 5s
+frontend fe
+    mode http
+    bind 127.0.0.1:PORT
+    default_backend be1
+frontend tfe
+    mode tcp
+    bind 127.0.0.1:TPORT
+    default_backend tbe
+backend be1
+    mode http
+    server s1 127.0.0.1:HOLD
+backend tbe
+    mode tcp
+    server t1 127.0.0.1:HOLD
+`
+
+var sessMasks = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\[\d\d/\w\w\w/\d{4}:\d\d:\d\d:\d\d\.\d{6}\]`), "[DATE]"},
+	{regexp.MustCompile(`:\d{2,5}\b`), ":P"},
+	{regexp.MustCompile(`\b(fd|id|calls|rate|st0|tofwd|total|meth|status|size|data|used|o|p|i|f|an)=-?[0-9a-f]+h?\b`), "$1=N"},
+	{regexp.MustCompile(`\b(rx|wx|ax|exp|c_exp|rex|wex|an_exp)=[^\s,\]]*`), "$1=T"},
+	{regexp.MustCompile(`\b(req\.st|rsp\.st)=\w+`), "$1=S"},
+	{regexp.MustCompile(`\b(fd\.state|updt|fd\.tmask|tmask)=\w+`), "$1=N"},
+	{regexp.MustCompile(`(sc[fb])=\[\d+,[0-9a-f]+h`), "$1=[N,N"},
+	{regexp.MustCompile(`data=\(nil\)`), "data=N"},
+}
+
+func TestShowSessAgainstHAProxy(t *testing.T) {
+	hold, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	// The server accepts and reads, never answers: every session stays.
+	go func() {
+		for i := 0; i < 64; i++ {
+			c, err := hold.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	_, holdPort, _ := net.SplitHostPort(hold.Addr().String())
+	tports := map[string]string{}
+	hs, bs := startPair(t, func(d diffSide) string {
+		tports[d.name] = freePort(t)
+		return strings.NewReplacer("SOCK", d.sock, "TPORT", tports[d.name], "PORT", d.port, "HOLD", holdPort).Replace(sessDiffConfig)
+	})
+	for _, d := range []diffSide{hs, bs} {
+		tc := dialT(t, tports[d.name])
+		hc := dialT(t, d.port)
+		fmt.Fprintf(hc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		// Both sessions are connected to the server before the dumps.
+		for i := 0; ; i++ {
+			if out := d.run(t, "show sess"); strings.Contains(out, "fe=fe be=be1 srv=s1") && strings.Contains(out, "fe=tfe be=tbe srv=t1") {
+				break
+			}
+			if i == 100 {
+				t.Fatalf("%s: the sessions did not reach their server", d.name)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		defer tc.Close()
+		defer hc.Close()
+	}
+	var diffs []string
+	for _, cmd := range []string{"show sess", "show sess all", "show sess 0xdeadbeef", "show sess foo"} {
+		h, b := maskSess(hs.run(t, cmd)), maskSess(bs.run(t, cmd))
+		if h != b {
+			diffs = append(diffs, fmt.Sprintf("%q:\n--- haproxy\n%s--- bulwark\n%s", cmd, h, b))
+		}
+	}
+	if len(diffs) > 0 {
+		t.Fatalf("%d answers differ:\n%s", len(diffs), strings.Join(diffs, "\n"))
+	}
+}
+
+func maskSess(s string) string {
+	for _, m := range sessMasks {
+		s = m.re.ReplaceAllString(s, m.with)
+	}
+	return s
+}
+
+func dialT(t *testing.T, port string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
