@@ -137,6 +137,7 @@ func (c *counters) account(e *LogEntry, nowMs int64, isFrontend bool) {
 func (fe *frontend) account(e *LogEntry) {
 	now := fe.rt.clock.NowMs()
 	fe.stats.account(e, now, true)
+	fe.rt.out32.AddN(now, uint32(min((e.BytesOut+16)/32, 1<<32-1)))
 	if d := fe.rt.abuse; d != nil {
 		// Denied by a rule: intercepted (PR) or tarpitted (PT), other than
 		// a malformed request (400) or a redirect.

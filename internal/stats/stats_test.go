@@ -65,3 +65,22 @@ func TestHumanTime(t *testing.T) {
 		}
 	}
 }
+
+// AddN adds n events; a second's count saturates instead of overflowing
+// into the second it is stored with.
+func TestRateAddN(t *testing.T) {
+	var r Rate
+	r.AddN(5000, 100)
+	r.AddN(5100, 28)
+	if got := r.Read(5200); got != 128 {
+		t.Fatalf("Read = %d; want 128", got)
+	}
+	r.AddN(5300, ^uint32(0))
+	if got := r.Read(5400); got != int64(^uint32(0)) {
+		t.Fatalf("saturated Read = %d; want %d", got, ^uint32(0))
+	}
+	r.AddN(6100, 1) // the next second starts from the saturated one
+	if got := r.Read(6100); got <= 1 {
+		t.Fatalf("next second Read = %d", got)
+	}
+}

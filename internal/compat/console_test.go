@@ -119,3 +119,31 @@ func dialT(t *testing.T, port string) net.Conn {
 	}
 	return c
 }
+
+// "show info typed" against HAProxy 2.6: the same fields at the same
+// positions, in the same order, with the same tags and types (the values
+// differ between any two processes).
+func TestShowInfoFieldsAgainstHAProxy(t *testing.T) {
+	hs, bs := startPair(t, func(d diffSide) string {
+		return strings.NewReplacer("SOCK", d.sock, "TPORT", freePort(t), "PORT", d.port, "HOLD", freePort(t)).Replace(sessDiffConfig)
+	})
+	fields := func(d diffSide) string {
+		var b strings.Builder
+		for _, l := range strings.Split(d.run(t, "show info typed"), "\n") {
+			if p := strings.SplitN(l, ":", 4); len(p) == 4 {
+				fmt.Fprintf(&b, "%s:%s:%s\n", p[0], p[1], p[2])
+			}
+		}
+		return b.String()
+	}
+	if h, b := fields(hs), fields(bs); h != b {
+		t.Fatalf("show info typed fields differ:\n--- haproxy\n%s--- bulwark\n%s", h, b)
+	}
+	// The values Bulwark knows are where HAProxy has them.
+	out := bs.run(t, "show info")
+	for _, re := range []string{`(?m)^Idle_pct: \d+$`, `(?m)^PoolAlloc_bytes: [1-9]\d*$`, `(?m)^PoolUsed_bytes: [1-9]\d*$`, `(?m)^Run_queue: \d+$`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("show info: no %s in\n%s", re, out)
+		}
+	}
+}
