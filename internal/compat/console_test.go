@@ -1,13 +1,20 @@
 package compat
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"bulwark/internal/testtool"
 )
 
 // "show sess" against HAProxy 2.6: a TCP session relayed to a server and
@@ -146,4 +153,113 @@ func TestShowInfoFieldsAgainstHAProxy(t *testing.T) {
 			t.Errorf("show info: no %s in\n%s", re, out)
 		}
 	}
+}
+
+// The h2 stats module against HAProxy 2.6: HTTP/1 requests sent to a
+// server over HTTP/2 (a frontend of the same process, "proto h2") and
+// HTTP/2 requests from curl. The counters of the backend (server side)
+// and of the HTTP/2 frontend (client side) must be HAProxy's; the two
+// gauges are not compared, as the processes keep different numbers of
+// idle server connections.
+const h2DiffConfig = `global
+    stats socket SOCK level admin
+    nbthread 1
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    bind 127.0.0.1:PORT
+    default_backend h2be
+backend h2be
+    server s1 127.0.0.1:H2PORT proto h2
+frontend h2fe
+    bind 127.0.0.1:H2PORT proto h2
+    http-request return status 200 content-type text/plain string ok
+`
+
+func TestH2ModuleAgainstHAProxy(t *testing.T) {
+	curl := testtool.Path(t, "curl")
+	h2ports := map[string]string{}
+	hs, bs := startPair(t, func(d diffSide) string {
+		h2ports[d.name] = freePort(t)
+		return strings.NewReplacer("SOCK", d.sock, "H2PORT", h2ports[d.name], "PORT", d.port).Replace(h2DiffConfig)
+	})
+	h2cols := func(d diffSide) map[string]string {
+		out := map[string]string{}
+		lines := strings.Split(d.run(t, "show stat"), "\n")
+		head := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+		for _, l := range lines[1:] {
+			row := strings.Split(l, ",")
+			if len(row) < len(head) || row[1] != "FRONTEND" && row[1] != "BACKEND" {
+				continue
+			}
+			for i, h := range head {
+				if strings.HasPrefix(h, "h2_") && h != "h2_open_connections" && h != "h2_backend_open_streams" {
+					out[row[0]+"/"+h] = row[i]
+				}
+			}
+		}
+		return out
+	}
+	for _, d := range []diffSide{hs, bs} {
+		for i := 0; i < 3; i++ {
+			if b := d.get(t, "x", "/"); b != "ok" {
+				t.Fatalf("%s: GET through the h2 server: %q", d.name, b)
+			}
+		}
+		for i := 0; i < 2; i++ {
+			if out, err := exec.Command(curl, "-s", "--http2-prior-knowledge", "http://127.0.0.1:"+h2ports[d.name]+"/").Output(); err != nil || string(out) != "ok" {
+				t.Fatalf("%s: curl over h2: %q %v", d.name, out, err)
+			}
+		}
+		h2Errors(t, h2ports[d.name])
+		for i := 0; h2cols(d)["h2fe/h2_detected_conn_protocol_errors"] != "1"; i++ {
+			if i == 100 {
+				t.Fatalf("%s: streams not counted: %v", d.name, h2cols(d))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	h, b := h2cols(hs), h2cols(bs)
+	if len(h) != 3*11 || h["h2fe/h2_goaway_resp"] == "0" || h["h2fe/h2_rst_stream_resp"] == "0" {
+		t.Fatalf("haproxy's h2 columns: %v", h)
+	}
+	for k, v := range h {
+		if b[k] != v {
+			t.Errorf("%s: haproxy %s, bulwark %s", k, v, b[k])
+		}
+	}
+}
+
+// h2Errors opens an HTTP/2 connection that makes a stream error (an
+// upper-case header name), resets a stream of its own, and then a
+// connection error (a CONTINUATION frame out of sequence), reading until
+// the server closes.
+func h2Errors(t *testing.T, port string) {
+	t.Helper()
+	c := dialT(t, port)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	block := func(extra ...string) []byte {
+		hb.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {":authority", "x"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			enc.WriteField(hpack.HeaderField{Name: extra[i], Value: extra[i+1]})
+		}
+		return append([]byte(nil), hb.Bytes()...)
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block("Bad-Name", "v"), EndStream: true, EndHeaders: true})
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block(), EndStream: false, EndHeaders: true})
+	fr.WriteRSTStream(3, http2.ErrCodeCancel)
+	fr.WriteContinuation(5, true, []byte{0x82})
+	io.Copy(io.Discard, c)
 }

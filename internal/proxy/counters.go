@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/h2up"
 	"bulwark/internal/model"
 	"bulwark/internal/stats"
 )
@@ -42,6 +43,9 @@ type counters struct {
 	// h1 is the HTTP/1 module (frontends: client connections; backends:
 	// the exchanges with the servers).
 	h1 h1Counters
+	// h2 is the HTTP/2 module (frontends: client connections; backends:
+	// server connections).
+	h2 h2up.Counters
 	// ssl is the "ssl" module: the TLS sessions of a frontend's clients
 	// or with a server.
 	ssl sslModule

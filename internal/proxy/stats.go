@@ -70,6 +70,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 			r.ConnRate, r.ConnRateMax, r.ConnTot = c.connRate.Read(nowMs), c.connRate.Max(), c.connTot.Load()
 			r.Intercepted = c.intercep.Load()
 			r.H1 = c.h1.read()
+			r.H2 = c.h2.Values()
 			r.SSL = c.ssl.read()
 			rows = append(rows, r)
 		}
@@ -133,6 +134,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 		// The backend's server connections are not counted by the h1
 		// module yet: its connection gauges stay 0 (docs/console.md).
 		r.H1 = b.stats.h1.read()
+		r.H2 = b.stats.h2.Values()
 		for _, s := range srvs {
 			x := s.stats.ssl.read()
 			r.SSL.Sess += x.Sess

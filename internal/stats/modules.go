@@ -21,9 +21,7 @@ h1_bytes_in MCP u64|h1_bytes_out MCP u64|h1_spliced_bytes_in MCP u64|h1_spliced_
 const h1First = 16
 
 // ModuleValues are the module cells of a row. Servers have the ssl
-// module's alone, as in HAProxy. The h2 counters are not kept by
-// Bulwark yet: they are given as 0, so that tools reading positions find
-// the columns, and documented so (docs/console.md).
+// module's alone, as in HAProxy.
 func (r *Row) ModuleValues() []Value {
 	v := make([]Value, len(ModuleFields))
 	n := func(i int, x int64) { v[i] = Value{Set: true, N: x} }
@@ -39,6 +37,9 @@ func (r *Row) ModuleValues() []Value {
 	n(2, r.SSL.Failed)
 	if r.Type == TypeServer {
 		return v
+	}
+	for i, x := range r.H2 {
+		n(3+i, x)
 	}
 	h := r.H1
 	for i, x := range []int64{h.OpenConns, h.OpenStreams, h.TotalConns, h.TotalStreams, h.BytesIn, h.BytesOut, h.SplicedIn, h.SplicedOut} {
