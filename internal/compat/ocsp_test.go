@@ -1,14 +1,17 @@
 package compat
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"os/exec"
@@ -107,6 +110,7 @@ func TestOCSPAgainstHAProxy(t *testing.T) {
 	revoked := base64.StdEncoding.EncodeToString(ca.response(t, leaf, ocsp.Revoked))
 	stranger := base64.StdEncoding.EncodeToString(ca.response(t, other, ocsp.Good))
 	unknown := base64.StdEncoding.EncodeToString(ca.response(t, leaf, ocsp.Unknown))
+	good2 := base64.StdEncoding.EncodeToString(ca.response(t, leaf, ocsp.Good))
 	bin := filepath.Join(t.TempDir(), "bulwark")
 	if out, err := exec.Command("go", "build", "-o", bin, "bulwark/cmd/bulwark").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -129,10 +133,20 @@ func TestOCSPAgainstHAProxy(t *testing.T) {
 	cmds := []string{"show ssl ocsp-response", "show ssl ocsp-response KEY", "show ssl ocsp-response 3030", "show ssl cert DIR/leaf.pem",
 		"show ssl cert DIR/leaf.pem.ocsp", "set ssl ocsp-response", "set ssl ocsp-response !!!", "set ssl ocsp-response AAAA",
 		"set ssl ocsp-response " + stranger, "set ssl ocsp-response " + unknown, "set ssl ocsp-response <<\n" + revoked + "\n",
-		"show ssl ocsp-response KEY", "show ssl cert DIR/leaf.pem.ocsp", "show ssl ocsp-response"}
+		"show ssl ocsp-response KEY", "show ssl cert DIR/leaf.pem.ocsp", "show ssl ocsp-response",
+		// A certificate's response replaced in a "set ssl cert" transaction.
+		"set ssl cert DIR/leaf.pem.ocsp <<\n" + good2 + "\n", "show ssl cert *DIR/leaf.pem", "show ssl cert *DIR/leaf.pem.ocsp",
+		"show ssl ocsp-response KEY", "commit ssl cert DIR/leaf.pem", "show ssl ocsp-response KEY", "show ssl cert DIR/leaf.pem",
+		"set ssl cert DIR/leaf.pem.ocsp <<\nAAAA\n", "abort ssl cert DIR/leaf.pem",
+		"set ssl cert DIR/leaf.pem.ocsp <<\n!!!\n", "abort ssl cert DIR/leaf.pem",
+		"set ssl cert DIR/leaf.pem.ocsp <<\n" + stranger + "\n", "abort ssl cert DIR/leaf.pem",
+		"set ssl cert DIR/other.pem.ocsp <<\n" + stranger + "\n", "commit ssl cert DIR/other.pem", "show ssl ocsp-response",
+		"set ssl cert DIR/nope.pem.ocsp <<\n" + good2 + "\n", "set ssl cert DIR/leaf.pem.ocsp",
+		"set ssl cert DIR/leaf.pem <<\nLEAF", "set ssl cert DIR/leaf.pem.ocsp <<\n" + good2 + "\n", "commit ssl cert DIR/leaf.pem", "abort ssl cert DIR/leaf.pem",
+		"show ssl cert DIR/leaf.pem.ocsp"}
 	var diffs []string
 	for _, cmd := range cmds {
-		cmd = strings.NewReplacer("DIR", data, "KEY", key).Replace(cmd)
+		cmd = strings.NewReplacer("DIR", data, "KEY", key, "LEAF", string(leafPEM)).Replace(cmd)
 		h, b := sides[0].run(t, cmd), sides[1].run(t, cmd)
 		if cmd == "show ssl ocsp-response" && key == "" {
 			if _, rest, ok := strings.Cut(h, "Certificate ID key : "); ok {
@@ -145,6 +159,19 @@ func TestOCSPAgainstHAProxy(t *testing.T) {
 	}
 	if key == "" {
 		t.Fatal("HAProxy lists no OCSP response")
+	}
+	// Both staple the response committed through "set ssl cert
+	// <crt>.ocsp" (the later commit failed and changed nothing).
+	want, _ := base64.StdEncoding.DecodeString(good2)
+	for _, d := range sides {
+		c, err := tls.Dial("tcp", "127.0.0.1:"+d.port, &tls.Config{InsecureSkipVerify: true, ServerName: "leaf.example.test"})
+		if err != nil {
+			t.Fatalf("%s: %v", d.name, err)
+		}
+		if got := c.ConnectionState().OCSPResponse; !bytes.Equal(got, want) {
+			diffs = append(diffs, fmt.Sprintf("%s staples %d bytes, not the committed response", d.name, len(got)))
+		}
+		c.Close()
 	}
 	if len(diffs) > 0 {
 		t.Fatalf("%d of %d answers differ:\n%s", len(diffs), len(cmds), strings.Join(diffs, "\n"))
