@@ -35,6 +35,10 @@ type sslTx struct {
 	// file of a certificate loaded with an OCSP response. A response set
 	// with "set ssl cert <file>.ocsp" is committed only with one.
 	issuer *x509.Certificate
+	// issuers are the issuers known of the certificates committed since
+	// the configuration was loaded (a nil value: none); the others' are
+	// what loading knew (knownIssuer).
+	issuers map[string]*x509.Certificate
 	// newCerts are the files "new ssl cert" created, which no bind
 	// serves: nil until a certificate is committed to one.
 	newCerts map[string]*tls.Certificate
@@ -244,10 +248,7 @@ func (rt *Runtime) apiSetSSLCert(cs *apiSession, args []string) string {
 				cur = newCert
 			}
 			if cur != nil {
-				issuer = tlsconf.ChainIssuer(cur)
-				if issuer == nil && len(cur.OCSPStaple) > 0 {
-					issuer = tlsconf.Issuer(base, cur)
-				}
+				issuer = rt.knownIssuer(base, cur)
 			}
 		}
 		if err != nil || len(der) == 0 || cur == nil {
@@ -281,12 +282,22 @@ func (rt *Runtime) apiCommitSSLCert(args []string) string {
 		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't commit %s!\n", rt.ssl.file, file, file)
 	}
 	if c := rt.ssl.cert; len(c.OCSPStaple) > 0 {
-		if err := rt.checkTxOCSP(c); err != "" {
+		if rt.ssl.issuer == nil || c.Leaf == nil {
 			// The transaction ends, as HAProxy's does on a failed commit.
 			rt.ssl.file, rt.ssl.cert, rt.ssl.issuer = "", nil, nil
-			return "Committing " + file + ".\n " + err + "\nFailed!\n"
+			return "Committing " + file + ".\n '" + file + ".ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate ID (maybe the issuer could not be found)'.\nFailed!\n"
+		}
+		if _, err := tlsconf.CheckOCSP(c.OCSPStaple, c.Leaf, rt.ssl.issuer); err != nil {
+			// HAProxy commits the certificate and staples nothing.
+			nc := *c
+			nc.OCSPStaple = nil
+			rt.ssl.cert = &nc
 		}
 	}
+	if rt.ssl.issuers == nil {
+		rt.ssl.issuers = map[string]*x509.Certificate{}
+	}
+	rt.ssl.issuers[file] = rt.ssl.issuer
 	// A dot per certificate instance replaced, as HAProxy writes them.
 	dots := 0
 	for _, st := range rt.stores {
@@ -300,17 +311,17 @@ func (rt *Runtime) apiCommitSSLCert(args []string) string {
 	return "Committing " + file + strings.Repeat(".", dots) + "\nSuccess!\n"
 }
 
-// checkTxOCSP checks the transaction's OCSP response against its
-// certificate and issuer (rt.ssl.mu held); "" when it may be served.
-func (rt *Runtime) checkTxOCSP(c *tls.Certificate) string {
-	file := rt.ssl.file
-	if rt.ssl.issuer == nil || c.Leaf == nil {
-		return "'" + file + ".ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate ID (maybe the issuer could not be found)'."
+// knownIssuer is the issuer HAProxy knows in memory of the certificate
+// of file (rt.ssl.mu held): the one its last commit had, else the
+// chain's, else the ".issuer" file when it was loaded with a response.
+func (rt *Runtime) knownIssuer(file string, c *tls.Certificate) *x509.Certificate {
+	if x, ok := rt.ssl.issuers[file]; ok {
+		return x
 	}
-	if _, err := tlsconf.CheckOCSP(c.OCSPStaple, c.Leaf, rt.ssl.issuer); err != nil {
-		return err.Error()
+	if x := tlsconf.ChainIssuer(c); x != nil || len(c.OCSPStaple) == 0 {
+		return x
 	}
-	return ""
+	return tlsconf.Issuer(file, c)
 }
 
 func (rt *Runtime) apiAbortSSLCert(args []string) string {
