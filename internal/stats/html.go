@@ -73,8 +73,8 @@ tr.backup_nolb td{background:#90b0e0}tr.backup_draining td{background:#cc9900}tr
 .c.active_draining{background:#20a0ff}.c.backup_nolb{background:#90b0e0}.c.backup_draining{background:#cc9900}.c.maintain{background:#c07820}
 .msg{padding:6px 10px;margin-bottom:10px;border-radius:4px;border:1px solid}
 .msg.ok{background:#e0ffe0;border-color:#4a4}.msg.warn{background:#fff6d0;border-color:#ca0}.msg.err{background:#ffe0e0;border-color:#c44}
-.mod{position:relative;border-bottom:1px dotted;cursor:help}.mod .tip{display:none;position:absolute;right:100%;top:0;z-index:2;background:#fff;border:1px solid #999;padding:2px}
-.mod:hover .tip,.mod:focus .tip{display:block}.mod .tip th,.mod .tip td{background:none;border:0;font-weight:normal;text-align:left}.mod .tip td{text-align:right}
+.mod{border-bottom:1px dotted;cursor:help}.mod .tip{display:none;position:fixed;transform:translate(-100%,1.3em);z-index:2;background:#fff;border:1px solid #999;padding:2px;box-shadow:2px 2px 6px #0004}
+.mod:hover .tip,.mod:focus .tip{display:inline-block}.mod .tip th,.mod .tip td{background:none;border:0;font-weight:normal;text-align:left}.mod .tip td{text-align:right}
 form.act{margin:0 0 4px}abbr{text-decoration:none;border-bottom:1px dotted}
 @media (prefers-color-scheme:dark){body{background:#181a1b;color:#e8e6e3}.box,table.px,.mod .tip{background:#202324}
 a{color:#8ab4f8}table.px th{background:#1aa6a6}table.px td{border-color:#555;color:#e8e6e3}
