@@ -53,6 +53,8 @@ type Config struct {
 	// OnIdle, when set, is called (without locks held) when the last
 	// stream of the connection ends or the connection is gone.
 	OnIdle func(*Conn)
+	// Counters, when set, are the backend's h2 stats module.
+	Counters *Counters
 }
 
 // outLimit bounds the frames queued for the writer: stream writers wait
@@ -157,6 +159,7 @@ func New(c net.Conn, cfg Config) *Conn {
 	h.fr.ReadMetaHeaders.SetMaxStringLength(cfg.MaxHeaderList)
 	h.fr.MaxHeaderListSize = uint32(cfg.MaxHeaderList)
 	h.wfr = http2.NewFramer(outWriter{h}, nil)
+	cfg.Counters.Conn(1)
 	h.out = append(h.out, http2.ClientPreface...)
 	// As HAProxy does towards servers: no push, and its tune.h2 sizes.
 	h.wfr.WriteSettings(http2.Setting{ID: http2.SettingHeaderTableSize, Val: cfg.HeaderTableSize},
@@ -232,6 +235,7 @@ func (h *Conn) goAway(code http2.ErrCode) {
 	h.mu.Lock()
 	if !h.dead && !h.closing {
 		h.wfr.WriteGoAway(0, code, nil)
+		h.cfg.Counters.Sent(http2.FrameGoAway)
 		h.closing = true
 		h.wcond.Broadcast()
 	}
@@ -254,6 +258,7 @@ func (h *Conn) die(err error) {
 	}
 	h.dead = true
 	h.err = err
+	h.cfg.Counters.Conn(-1)
 	for _, st := range h.streams {
 		st.fail(err)
 	}
@@ -279,6 +284,7 @@ func (h *Conn) NewStream(raw bool) (*Stream, error) {
 	st.cond.L = &h.mu
 	h.active++
 	h.total++
+	h.cfg.Counters.Stream(1)
 	return st, nil
 }
 
@@ -373,6 +379,7 @@ func (h *Conn) readLoop() {
 	}
 	if code != 0 {
 		// A server that broke the protocol is told so before the close.
+		h.cfg.Counters.ProtoErr(true)
 		h.goAway(code)
 	}
 	h.die(ErrGone)
@@ -384,6 +391,7 @@ func (h *Conn) read() error {
 	if err != nil {
 		return err
 	}
+	h.cfg.Counters.Preface(f.Header().Type)
 	if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
 		return connErr(http2.ErrCodeProtocol)
 	}
@@ -394,6 +402,7 @@ func (h *Conn) read() error {
 		for {
 			f, err = h.fr.ReadFrame()
 			if err == nil {
+				h.cfg.Counters.Received(f.Header().Type)
 				break
 			}
 			var se http2.StreamError
@@ -552,13 +561,19 @@ func (h *Conn) windowUpdate(f *http2.WindowUpdateFrame) error {
 }
 
 // resetStream sends RST_STREAM and fails the stream with err; mu held.
+// The server's protocol errors on a stream count as HAProxy counts them
+// (a response larger than tune.bufsize, CANCEL, is not one).
 func (h *Conn) resetStream(sid uint32, code http2.ErrCode, err error) {
+	if err == errProto && code != http2.ErrCodeCancel {
+		h.cfg.Counters.ProtoErr(false)
+	}
 	if st := h.streams[sid]; st != nil {
 		st.fail(err)
 		st.wclosed, st.rclosed = true, true
 	}
 	if !h.dead && h.ctl() {
 		h.wfr.WriteRSTStream(sid, code)
+		h.cfg.Counters.Sent(http2.FrameRSTStream)
 		h.wcond.Broadcast()
 	}
 }

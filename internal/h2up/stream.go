@@ -588,6 +588,7 @@ func (st *Stream) Close() error {
 	st.closed = true
 	if st.id != 0 && (!st.wclosed || !st.rclosed) && st.rerr == nil && !h.dead && h.ctl() {
 		h.wfr.WriteRSTStream(st.id, http2.ErrCodeCancel)
+		h.cfg.Counters.Sent(http2.FrameRSTStream)
 		h.wcond.Broadcast()
 	}
 	st.cond.Broadcast()
@@ -598,6 +599,7 @@ func (st *Stream) Close() error {
 		delete(h.streams, st.id)
 	}
 	h.active--
+	h.cfg.Counters.Stream(-1)
 	st.in, st.off = nil, 0
 	idle := h.active == 0
 	h.mu.Unlock()

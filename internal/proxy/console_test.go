@@ -337,3 +337,32 @@ func TestStatsPageInChromium(t *testing.T) {
 		}
 	}
 }
+
+// With "stats show-modules" the page has the modules' columns and
+// Chromium reports no console error (nor any console message: the page
+// has no script) while loading it.
+func TestStatsPageModulesInChromium(t *testing.T) {
+	bin := testtool.Path(t, "chromium")
+	_, addr, _ := consoleProxy(t, "    stats show-modules")
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir="+dir,
+		"--enable-logging=stderr", "--v=1", "--dump-dom", "http://"+addr+"/stats;norefresh")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	dom := string(out)
+	for _, want := range []string{"Extra modules", "<th>ssl</th><th>h2</th><th>h1</th>", `<span class="mod" tabindex="0">h2<span class="tip">`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered DOM lacks %q", want)
+		}
+	}
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "CONSOLE") || strings.Contains(l, "Uncaught") {
+			t.Errorf("console: %s", l)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"bulwark/internal/h2up"
 	"bulwark/internal/model"
 	"bulwark/internal/stats"
 )
@@ -42,6 +43,9 @@ type counters struct {
 	// h1 is the HTTP/1 module (frontends: client connections; backends:
 	// the exchanges with the servers).
 	h1 h1Counters
+	// h2 is the HTTP/2 module (frontends: client connections; backends:
+	// server connections).
+	h2 h2up.Counters
 	// ssl is the "ssl" module: the TLS sessions of a frontend's clients
 	// or with a server.
 	ssl sslModule
@@ -139,6 +143,7 @@ func (c *counters) account(e *LogEntry, nowMs, wallMs int64, isFrontend bool) {
 func (fe *frontend) account(e *LogEntry) {
 	now, wall := fe.rt.clock.NowMs(), time.Now().UnixMilli()
 	fe.stats.account(e, now, wall, true)
+	fe.rt.out32.AddN(now, uint32(min((e.BytesOut+16)/32, 1<<32-1)))
 	if d := fe.rt.abuse; d != nil {
 		// Denied by a rule: intercepted (PR) or tarpitted (PT), other than
 		// a malformed request (400) or a redirect.

@@ -208,7 +208,7 @@ func (fe *frontend) handleConn(c net.Conn, bl *boundListener, release func()) {
 			return
 		}
 	}
-	rt.conns.Store(c, rt.newSess(fe.name, c))
+	rt.conns.Store(c, rt.newSess(fe, fe.bindID(bl.bind), c))
 	if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
 		defer done()
 		fe.serveTLS(c, *bl)

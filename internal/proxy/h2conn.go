@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"bulwark/internal/h1"
+	"bulwark/internal/h2up"
 )
 
 // Native HTTP/2 on the client side. One goroutine per connection reads
@@ -34,6 +35,8 @@ type h2Conn struct {
 	c  net.Conn
 	ci connInfo
 	fr *http2.Framer // reads only; owned by the reader goroutine
+	// cnt is the frontend's h2 stats module.
+	cnt *h2up.Counters
 
 	// Reader goroutine state.
 	dec        *hpack.Decoder
@@ -113,7 +116,7 @@ func (w outWriter) Write(p []byte) (int, error) {
 // been read yet.
 func (fe *frontend) serveH2Conn(c net.Conn, ci connInfo) {
 	t := fe.rt.model.Global.H2
-	h := &h2Conn{fe: fe, c: c, ci: ci, streams: map[uint32]*h2Stream{}, sendConn: 65535, peerWin: 65535, peerMax: 16384,
+	h := &h2Conn{fe: fe, cnt: &fe.stats.h2, c: c, ci: ci, streams: map[uint32]*h2Stream{}, sendConn: 65535, peerWin: 65535, peerMax: 16384,
 		maxBlock: max(fe.bufSize, t.MaxFrameSize), maxList: fe.bufSize, maxFields: fe.rt.model.Global.MaxHdr, wdone: make(chan struct{})}
 	if h.maxFields <= 0 {
 		h.maxFields = h1.DefaultMaxHeaders
@@ -131,6 +134,8 @@ func (fe *frontend) serveH2Conn(c net.Conn, ci connInfo) {
 func (h *h2Conn) serve() {
 	fe := h.fe
 	defer h.c.Close()
+	h.cnt.Conn(1)
+	defer h.cnt.Conn(-1)
 	to := fe.httpRequestTimeout
 	if to == 0 {
 		to = fe.clientTimeout
@@ -166,8 +171,10 @@ func (h *h2Conn) serve() {
 	var ce http2.ConnectionError
 	switch {
 	case errors.As(err, &ce):
+		h.cnt.ProtoErr(true)
 		h.writeGoAway(http2.ErrCode(ce))
 	case errors.Is(err, http2.ErrFrameTooLarge):
+		h.cnt.ProtoErr(true)
 		h.writeGoAway(http2.ErrCodeFrameSize)
 	case errors.Is(err, errH2HeaderBlock):
 		h.writeGoAway(http2.ErrCodeEnhanceYourCalm)
@@ -227,6 +234,7 @@ func (h *h2Conn) writeGoAway(code http2.ErrCode) {
 	}
 	h.goaway = true
 	h.wfr.WriteGoAway(h.maxSID, code, nil)
+	h.cnt.Sent(http2.FrameGoAway)
 	h.wcond.Broadcast()
 }
 
@@ -296,10 +304,15 @@ func (h *h2Conn) room() bool {
 }
 
 func (h *h2Conn) readLoop() error {
-	for {
+	for first := true; ; first = false {
 		fh, err := h.fr.ReadFrameHeader()
 		var f http2.Frame
 		if err == nil {
+			if first {
+				h.cnt.Preface(fh.Type)
+			} else {
+				h.cnt.Received(fh.Type)
+			}
 			if fh.Type == http2.FrameHeaders {
 				// Parsed here: x/net's Framer allocates a HeadersFrame
 				// for each one, a request's only allocation left.
@@ -524,12 +537,16 @@ func (h *h2Conn) windowUpdate(f *http2.WindowUpdateFrame) error {
 	if st == nil {
 		return nil
 	}
+	// The stream errors HAProxy counts as protocol errors: a window
+	// update of 0 or past 2^31-1, DATA beyond or short of content-length.
 	if inc == 0 {
+		h.cnt.ProtoErr(false)
 		h.resetStream(sid, http2.ErrCodeProtocol)
 		return nil
 	}
 	st.sendWin += inc
 	if st.sendWin > maxWindow {
+		h.cnt.ProtoErr(false)
 		h.resetStream(sid, http2.ErrCodeFlowControl)
 		return nil
 	}
@@ -550,6 +567,7 @@ func (h *h2Conn) resetStream(sid uint32, code http2.ErrCode) {
 	h.nReset++
 	if h.room() {
 		h.wfr.WriteRSTStream(sid, code)
+		h.cnt.Sent(http2.FrameRSTStream)
 		h.wcond.Broadcast()
 	}
 }
@@ -597,6 +615,7 @@ func (h *h2Conn) data(f *http2.DataFrame) error {
 	st.unacked += n - int64(len(d))
 	st.recvd += int64(len(d))
 	if st.declLen >= 0 && st.recvd > st.declLen {
+		h.cnt.ProtoErr(false)
 		h.resetStream(sid, http2.ErrCodeProtocol)
 		return nil
 	}
@@ -610,6 +629,7 @@ func (h *h2Conn) data(f *http2.DataFrame) error {
 	st.rdata = append(st.rdata, d...)
 	if f.StreamEnded() {
 		if st.declLen >= 0 && st.recvd != st.declLen {
+			h.cnt.ProtoErr(false)
 			h.resetStream(sid, http2.ErrCodeProtocol)
 			return nil
 		}
@@ -670,6 +690,7 @@ func (h *h2Conn) headerBlock() error {
 	st.rclosed = end
 	h.streams[sid] = st
 	h.active++
+	h.cnt.Stream(1)
 	if h.idleSet {
 		h.idleSet = false
 		h.c.SetReadDeadline(time.Time{})

@@ -84,7 +84,7 @@ func (s *httpSession) h2Config(be *backend) h2up.Config {
 	g := s.fe.rt.model.Global
 	return h2up.Config{HeaderTableSize: uint32(g.H2.HeaderTableSize), InitialWindowSize: uint32(g.H2.InitialWindowSize),
 		MaxFrameSize: uint32(g.H2.MaxFrameSize), MaxConcurrentStreams: uint32(g.H2.MaxConcurrentStreams),
-		MaxHeaderList: s.fe.bufSize, WriteTimeout: be.serverTimeout}
+		MaxHeaderList: s.fe.bufSize, WriteTimeout: be.serverTimeout, Counters: &be.stats.h2}
 }
 
 // stream opens a stream on a connection that http-reuse mode allows for

@@ -413,6 +413,7 @@ func (h *h2Conn) streamDone(st *h2Stream) {
 		st.rdata, st.roff = nil, 0
 	}
 	h.active--
+	h.cnt.Stream(-1)
 	if len(h.freeSt) < fe.rt.model.Global.H2.MaxConcurrentStreams {
 		h.freeSt = append(h.freeSt, st)
 	}

@@ -996,7 +996,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 		e.Server, e.srv = sc.srv.name, sc.srv
 		if s.noted != sc.srv {
 			s.noted = sc.srv
-			s.fe.rt.noteServer(s.cconn, be, sc.srv)
+			s.fe.rt.noteServer(s.cconn, be, sc.srv, sc.c)
 		}
 		s.srvTLS, s.srvHS = sc.tlsState(), handshakeInfo(sc.c)
 		s.stickStore(be, sc.srv, false)

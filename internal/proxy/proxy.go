@@ -302,13 +302,18 @@ type Runtime struct {
 	// form posted by a browser must carry it (see statsCSRF).
 	statsToken string
 	connRate   stats.Rate // process-wide, for "show info" and the page
-	sslc       sslCounters
-	sessID     atomic.Uint64
-	closeOnce  sync.Once
-	acme       *acme.Manager    // bulwark-acme certificates; nil without
-	abuse      *abuse.Detector  // bulwark-abuse-* alerts; nil without
-	procVars   *acl.ProcVars    // the "proc." variables of every session
-	stores     []*tlsconf.Store // for bulwark-crt-watch
+	// out32 counts the bytes sent to clients in units of 32 (HAProxy's
+	// out_32bps), for BytesOutRate.
+	out32     stats.Rate
+	idlePct   idleSampler
+	sslc      sslCounters
+	sessID    atomic.Uint64
+	sessEpoch atomic.Uint32 // advanced by each "show sess" (sessInfo.epoch)
+	closeOnce sync.Once
+	acme      *acme.Manager    // bulwark-acme certificates; nil without
+	abuse     *abuse.Detector  // bulwark-abuse-* alerts; nil without
+	procVars  *acl.ProcVars    // the "proc." variables of every session
+	stores    []*tlsconf.Store // for bulwark-crt-watch
 	// dns are the running "resolvers" sections by name; they resolve
 	// until ctx ends.
 	dns      map[string]*resolver.Section

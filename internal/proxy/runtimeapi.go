@@ -42,6 +42,8 @@ type apiSession struct {
 	// empty line that ends it (MG 9.3 "payload").
 	payload    string
 	hasPayload bool
+	// sess is the connection's own session, nil on the master CLI.
+	sess *sessInfo
 }
 
 // wrap adapts a command that needs only its arguments.
@@ -67,6 +69,9 @@ func (rt *Runtime) serveAPI(c net.Conn, level string, exposeFD bool) {
 	br := bufio.NewReaderSize(c, maxLine)
 	prompt := false
 	cs := &apiSession{level: level}
+	if si, ok := rt.conns.Load(c); ok {
+		cs.sess = si
+	}
 	reply := func(s string) bool {
 		c.SetWriteDeadline(time.Now().Add(timeout))
 		_, err := io.WriteString(c, s)
@@ -427,7 +432,7 @@ func (rt *Runtime) openAPI(m *model.Model, take func(string) net.Listener) error
 		for i, l := range ls {
 			rt.listeners = append(rt.listeners, l)
 			rt.keys[keys[i]] = l
-			al := apiListener{Listener: l, level: ss.Level, exposeFD: ss.ExposeFD, slots: []chan struct{}{all}}
+			al := apiListener{Listener: l, level: ss.Level, exposeFD: ss.ExposeFD, slots: []chan struct{}{all}, luid: len(rt.apis) + 1}
 			if ss.MaxConn > 0 {
 				al.slots = append([]chan struct{}{make(chan struct{}, ss.MaxConn)}, all)
 			}
@@ -446,6 +451,9 @@ type apiListener struct {
 	// slots are the connection bounds, acquired in order: the socket's
 	// own "maxconn" first when set, then "stats maxconn".
 	slots []chan struct{}
+	// luid numbers the stats sockets from 1, as HAProxy numbers the
+	// listeners of its CLI frontend (show sess).
+	luid int
 }
 
 // acquire takes a slot in every bound, or none if the runtime stops first.
@@ -494,7 +502,7 @@ func (rt *Runtime) serveAPIListener(al apiListener) {
 		}
 		// Registered so that the final close of this generation ends
 		// interactive sessions too.
-		rt.conns.Store(c, rt.newSess("GLOBAL", c))
+		rt.conns.Store(c, rt.newSess(nil, al.luid, c))
 		go func() {
 			defer al.release(len(al.slots))
 			defer rt.conns.Delete(c)

@@ -4,13 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"bulwark/internal/srvstate"
 	"bulwark/internal/stats"
@@ -35,7 +31,7 @@ func apiCommands() []apiCommand {
 		{"show resolvers", "[id]", "user", "dumps counters from all resolvers section and associated name servers", wrap((*Runtime).apiShowResolvers)},
 		{"show cache", "", "user", "show cache status", wrap((*Runtime).apiShowCache)},
 		{"show env", "[var]", "operator", "dump environment variables known to the process", wrap((*Runtime).apiShowEnv)},
-		{"show sess", "[id]", "operator", "report the list of current sessions or dump this exact session", wrap((*Runtime).apiShowSess)},
+		{"show sess", "[id]", "operator", "report the list of current sessions or dump this exact session", (*Runtime).apiShowSess},
 		{"shutdown session", "[id]", "admin", "kill a specific session", wrap((*Runtime).apiShutdownSession)},
 		{"clear counters", "[all]", "operator", "clear max statistics counters (or all counters)", (*Runtime).apiClearCounters},
 		{"show table", "[<table> [key <k> | data.<type> <op> <v>]]", "user", "report table usage stats or dump this table's contents", wrap((*Runtime).apiShowTable)},
@@ -202,72 +198,6 @@ func (rt *Runtime) apiShowEnv(args []string) string {
 		return "Variable not found\n"
 	}
 	return strings.Join(env, "\n") + "\n"
-}
-
-// sessInfo is what "show sess" tells about a client connection.
-type sessInfo struct {
-	id    uint64
-	fe    string
-	start time.Time
-	c     net.Conn
-	// be and srv are where the session last connected (noteServer).
-	be  atomic.Pointer[backend]
-	srv atomic.Pointer[server]
-}
-
-func (rt *Runtime) newSess(fe string, c net.Conn) *sessInfo {
-	return &sessInfo{id: rt.sessID.Add(1), fe: fe, start: time.Now(), c: c}
-}
-
-func (rt *Runtime) sessions() []*sessInfo {
-	var out []*sessInfo
-	rt.conns.Range(func(_ net.Conn, si *sessInfo) bool {
-		if si != nil {
-			out = append(out, si)
-		}
-		return true
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
-	return out
-}
-
-func connProto(a net.Addr) string {
-	switch x := a.(type) {
-	case *net.TCPAddr:
-		if x.IP.To4() != nil {
-			return "tcpv4"
-		}
-		return "tcpv6"
-	case *net.UnixAddr:
-		return "unix_stream"
-	}
-	return "?"
-}
-
-// apiShowSess lists the client connections: "0x<id>: proto= src= fe=
-// age=". The id is the one "shutdown session" takes.
-func (rt *Runtime) apiShowSess(args []string) string {
-	var b strings.Builder
-	now := time.Now()
-	for _, si := range rt.sessions() {
-		if len(args) > 0 && args[0] != "all" && args[0] != fmt.Sprintf("%#x", si.id) {
-			continue
-		}
-		src := si.c.RemoteAddr().String()
-		if _, ok := si.c.RemoteAddr().(*net.UnixAddr); ok {
-			src = "unix:1"
-		}
-		be, srv := "<NONE>", "<none>"
-		if x := si.be.Load(); x != nil {
-			be = x.name
-		}
-		if x := si.srv.Load(); x != nil {
-			srv = x.name
-		}
-		fmt.Fprintf(&b, "%#x: proto=%s src=%s fe=%s be=%s srv=%s age=%s\n", si.id, connProto(si.c.LocalAddr()), src, si.fe,
-			be, srv, stats.Uptime(now.Sub(si.start)))
-	}
-	return b.String()
 }
 
 func (rt *Runtime) apiShutdownSession(args []string) string {

@@ -35,6 +35,11 @@ func TestRuntimeAPIShowInfoAndStatForms(t *testing.T) {
 	waitFor(t, func() bool {
 		return csvRows(t, apiCall(t, sock, "show stat"))["fe/FRONTEND"]["req_tot"] == "1"
 	}, "the request counted")
+	// The response's bytes count in the last second's BytesOutRate
+	// (HAProxy's, in units of 32 bytes).
+	if m := regexp.MustCompile(`(?m)^BytesOutRate: (\d+)$`).FindStringSubmatch(apiCall(t, sock, "show info")); m == nil || m[1] == "0" {
+		t.Errorf("show info BytesOutRate after a request: %v", m)
+	}
 	typed := apiCall(t, sock, "show info typed")
 	if !regexp.MustCompile(`(?m)^0\.Name\.1:POS:str:Bulwark$`).MatchString(typed) ||
 		!regexp.MustCompile(`(?m)^8\.Uptime_sec\.1:MDP:u32:\d+$`).MatchString(typed) {

@@ -299,17 +299,6 @@ func (rt *Runtime) killServerSessions(s *server) {
 	}
 }
 
-// noteServer records on the session of client connection c the server it
-// connected to, for "show sess" and "shutdown sessions server".
-func (rt *Runtime) noteServer(c net.Conn, be *backend, s *server) {
-	if si, ok := rt.conns.Load(c); ok {
-		if si != nil {
-			si.be.Store(be)
-			si.srv.Store(s)
-		}
-	}
-}
-
 // apiSetServerAgent is "set server <b>/<s> agent up|down": the agent's
 // verdict, as if the agent had said it.
 func (rt *Runtime) apiSetServerAgent(b *backend, s *server, word string) string {

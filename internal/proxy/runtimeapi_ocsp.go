@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
@@ -17,8 +18,8 @@ import (
 // handshake on; "show ssl ocsp-response" lists the stapled responses by
 // certificate ID, or shows one. The details are the head of OpenSSL's
 // "openssl ocsp -resp_text" (status, responder, dates, the single
-// response); its signature and the responder certificate's dump are not
-// written.
+// response, the signature); the extensions of a response and the dump of
+// a responder certificate it carries are not written.
 
 func ocspCommands() []apiCommand {
 	return []apiCommand{
@@ -110,7 +111,8 @@ func (rt *Runtime) ocspFor(file string) (tlsconf.OCSPEntry, bool) {
 // opensslTime is OpenSSL's ASN1_TIME_print.
 const opensslTime = "Jan _2 15:04:05 2006 GMT"
 
-// writeOCSPDetails writes the head of "openssl ocsp -resp_text" for e.
+// writeOCSPDetails writes "openssl ocsp -resp_text" for e, as HAProxy
+// shows it.
 func writeOCSPDetails(b *strings.Builder, e tlsconf.OCSPEntry) {
 	r, err := ocsp.ParseResponse(e.Staple, nil)
 	if err != nil {
@@ -136,6 +138,46 @@ func writeOCSPDetails(b *strings.Builder, e tlsconf.OCSPEntry) {
 	if !r.NextUpdate.IsZero() {
 		fmt.Fprintf(b, "    Next Update: %s\n", r.NextUpdate.UTC().Format(opensslTime))
 	}
+	// Then OpenSSL's line with one space (where the response's extensions
+	// would go) and the signature, 18 bytes a line.
+	fmt.Fprintf(b, " \n    Signature Algorithm: %s\n    Signature Value:", sigAlgName(r.SignatureAlgorithm))
+	for i, c := range r.Signature {
+		if i%18 == 0 {
+			b.WriteString("\n        ")
+		}
+		fmt.Fprintf(b, "%02x", c)
+		if i < len(r.Signature)-1 {
+			b.WriteByte(':')
+		}
+	}
+	b.WriteString("\n")
+}
+
+// sigAlgName is OpenSSL's name of a signature algorithm.
+func sigAlgName(a x509.SignatureAlgorithm) string {
+	switch a {
+	case x509.SHA1WithRSA:
+		return "sha1WithRSAEncryption"
+	case x509.SHA256WithRSA:
+		return "sha256WithRSAEncryption"
+	case x509.SHA384WithRSA:
+		return "sha384WithRSAEncryption"
+	case x509.SHA512WithRSA:
+		return "sha512WithRSAEncryption"
+	case x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS:
+		return "rsassaPss"
+	case x509.ECDSAWithSHA1:
+		return "ecdsa-with-SHA1"
+	case x509.ECDSAWithSHA256:
+		return "ecdsa-with-SHA256"
+	case x509.ECDSAWithSHA384:
+		return "ecdsa-with-SHA384"
+	case x509.ECDSAWithSHA512:
+		return "ecdsa-with-SHA512"
+	case x509.PureEd25519:
+		return "ED25519"
+	}
+	return a.String()
 }
 
 // printName is OpenSSL's one-line name of "-resp_text": "C = FR, O = …".

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strconv"
@@ -29,6 +30,15 @@ type sslTx struct {
 	mu   sync.Mutex
 	file string
 	cert *tls.Certificate
+	// issuer is what the transaction knows of the certificate's issuer,
+	// as HAProxy knows it: the chain's next certificate, or the ".issuer"
+	// file of a certificate loaded with an OCSP response. A response set
+	// with "set ssl cert <file>.ocsp" is committed only with one.
+	issuer *x509.Certificate
+	// issuers are the issuers known of the certificates committed since
+	// the configuration was loaded (a nil value: none); the others' are
+	// what loading knew (knownIssuer).
+	issuers map[string]*x509.Certificate
 	// newCerts are the files "new ssl cert" created, which no bind
 	// serves: nil until a certificate is committed to one.
 	newCerts map[string]*tls.Certificate
@@ -85,7 +95,7 @@ func (rt *Runtime) servedCert(file string) *tls.Certificate {
 
 func (rt *Runtime) apiShowSSLCert(args []string) string {
 	rt.ssl.mu.Lock()
-	txFile, txCert := rt.ssl.file, rt.ssl.cert
+	txFile, txCert, txIssuer := rt.ssl.file, rt.ssl.cert, rt.ssl.issuer
 	rt.ssl.mu.Unlock()
 	var b strings.Builder
 	if len(args) == 0 {
@@ -104,6 +114,17 @@ func (rt *Runtime) apiShowSSLCert(args []string) string {
 	if rest, ok := strings.CutPrefix(name, "*"); ok {
 		if txCert != nil && rest == txFile {
 			c, status = txCert, "Unused"
+		}
+		// "*<crt>.ocsp": the response the transaction would staple.
+		if base, ok := strings.CutSuffix(rest, ".ocsp"); ok && txCert != nil && base == txFile && len(txCert.OCSPStaple) > 0 && txCert.Leaf != nil {
+			issuer := txIssuer
+			if issuer == nil {
+				issuer = tlsconf.Issuer(base, txCert)
+			}
+			if id, ok := tlsconf.CertIDUnder(txCert.Leaf, issuer); ok {
+				writeOCSPDetails(&b, tlsconf.OCSPEntry{File: base, ID: id, Staple: txCert.OCSPStaple})
+				return b.String()
+			}
 		}
 	} else {
 		c = rt.servedCert(name)
@@ -202,23 +223,48 @@ func (rt *Runtime) apiSetSSLCert(cs *apiSession, args []string) string {
 		return "'set ssl cert expects a filename and a certificate as a payload\n"
 	}
 	file := args[0]
+	// "<crt>.ocsp" is the OCSP response of <crt>, in base64 (MG 9.3).
+	base, isOCSP := strings.CutSuffix(file, ".ocsp")
 	rt.ssl.mu.Lock()
 	defer rt.ssl.mu.Unlock()
-	if rt.ssl.cert != nil && rt.ssl.file != file {
+	if rt.ssl.cert != nil && rt.ssl.file != base {
 		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't update %s!\n", rt.ssl.file, file, file)
 	}
-	if _, isNew := rt.ssl.newCerts[file]; !isNew && rt.servedCert(file) == nil {
+	newCert, isNew := rt.ssl.newCerts[base]
+	served := rt.servedCert(base)
+	if !isNew && served == nil {
 		return "Can't replace a certificate which is not referenced by the configuration!\nCan't update " + file + "!\n"
-	}
-	c, err := tlsconf.ParseCertificate([]byte(cs.payload))
-	if err != nil || c.Leaf == nil {
-		return "unable to load certificate from file '" + file + "'.\nCan't load the payload\nCan't update " + file + "!\n"
 	}
 	verb := "created"
 	if rt.ssl.cert != nil {
 		verb = "updated"
 	}
-	rt.ssl.file, rt.ssl.cert = file, c
+	if isOCSP {
+		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(cs.payload), ""))
+		cur, issuer := rt.ssl.cert, rt.ssl.issuer
+		if cur == nil {
+			cur = served
+			if cur == nil {
+				cur = newCert
+			}
+			if cur != nil {
+				issuer = rt.knownIssuer(base, cur)
+			}
+		}
+		if err != nil || len(der) == 0 || cur == nil {
+			// (HAProxy's message has no line break after "format".)
+			return "Error reading OCSP response in base64 formatCan't load the payload\nCan't update " + file + "!\n"
+		}
+		c := *cur
+		c.OCSPStaple = der
+		rt.ssl.file, rt.ssl.cert, rt.ssl.issuer = base, &c, issuer
+		return "Transaction " + verb + " for certificate " + base + "!\n"
+	}
+	c, err := tlsconf.ParseCertificate([]byte(cs.payload))
+	if err != nil || c.Leaf == nil {
+		return "unable to load certificate from file '" + file + "'.\nCan't load the payload\nCan't update " + file + "!\n"
+	}
+	rt.ssl.file, rt.ssl.cert, rt.ssl.issuer = file, c, tlsconf.ChainIssuer(c)
 	return "Transaction " + verb + " for certificate " + file + "!\n"
 }
 
@@ -235,6 +281,23 @@ func (rt *Runtime) apiCommitSSLCert(args []string) string {
 	if rt.ssl.file != file {
 		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\nCan't commit %s!\n", rt.ssl.file, file, file)
 	}
+	if c := rt.ssl.cert; len(c.OCSPStaple) > 0 {
+		if rt.ssl.issuer == nil || c.Leaf == nil {
+			// The transaction ends, as HAProxy's does on a failed commit.
+			rt.ssl.file, rt.ssl.cert, rt.ssl.issuer = "", nil, nil
+			return "Committing " + file + ".\n '" + file + ".ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate ID (maybe the issuer could not be found)'.\nFailed!\n"
+		}
+		if _, err := tlsconf.CheckOCSP(c.OCSPStaple, c.Leaf, rt.ssl.issuer); err != nil {
+			// HAProxy commits the certificate and staples nothing.
+			nc := *c
+			nc.OCSPStaple = nil
+			rt.ssl.cert = &nc
+		}
+	}
+	if rt.ssl.issuers == nil {
+		rt.ssl.issuers = map[string]*x509.Certificate{}
+	}
+	rt.ssl.issuers[file] = rt.ssl.issuer
 	// A dot per certificate instance replaced, as HAProxy writes them.
 	dots := 0
 	for _, st := range rt.stores {
@@ -244,8 +307,21 @@ func (rt *Runtime) apiCommitSSLCert(args []string) string {
 	if _, isNew := rt.ssl.newCerts[file]; isNew {
 		rt.ssl.newCerts[file] = rt.ssl.cert
 	}
-	rt.ssl.file, rt.ssl.cert = "", nil
+	rt.ssl.file, rt.ssl.cert, rt.ssl.issuer = "", nil, nil
 	return "Committing " + file + strings.Repeat(".", dots) + "\nSuccess!\n"
+}
+
+// knownIssuer is the issuer HAProxy knows in memory of the certificate
+// of file (rt.ssl.mu held): the one its last commit had, else the
+// chain's, else the ".issuer" file when it was loaded with a response.
+func (rt *Runtime) knownIssuer(file string, c *tls.Certificate) *x509.Certificate {
+	if x, ok := rt.ssl.issuers[file]; ok {
+		return x
+	}
+	if x := tlsconf.ChainIssuer(c); x != nil || len(c.OCSPStaple) == 0 {
+		return x
+	}
+	return tlsconf.Issuer(file, c)
 }
 
 func (rt *Runtime) apiAbortSSLCert(args []string) string {
@@ -261,7 +337,7 @@ func (rt *Runtime) apiAbortSSLCert(args []string) string {
 		return fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to abort a transaction for '%s'\nCan't abort %s!\n", rt.ssl.file, args[0], args[0])
 	}
 	file := rt.ssl.file
-	rt.ssl.file, rt.ssl.cert = "", nil
+	rt.ssl.file, rt.ssl.cert, rt.ssl.issuer = "", nil, nil
 	return "Transaction aborted for certificate '" + file + "'!\n"
 }
 

@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -68,6 +70,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 			r.ConnRate, r.ConnRateMax, r.ConnTot = c.connRate.Read(nowMs), c.connRate.Max(), c.connTot.Load()
 			r.Intercepted = c.intercep.Load()
 			r.H1 = c.h1.read()
+			r.H2 = c.h2.Values()
 			r.SSL = c.ssl.read()
 			rows = append(rows, r)
 		}
@@ -131,6 +134,7 @@ func (rt *Runtime) StatsRows() []stats.Row {
 		// The backend's server connections are not counted by the h1
 		// module yet: its connection gauges stay 0 (docs/console.md).
 		r.H1 = b.stats.h1.read()
+		r.H2 = b.stats.h2.Values()
 		for _, s := range srvs {
 			x := s.stats.ssl.read()
 			r.SSL.Sess += x.Sess
@@ -245,7 +249,60 @@ func (rt *Runtime) StatsInfo() *stats.Info {
 	in.MaxSessRate = in.MaxConnRate
 	in.ConnRateLimit, in.SessRateLimit = rt.connLimit.Load(), rt.sessLimit.Load()
 	rt.sslc.fillInfo(in, nowMs, 0)
+	in.BytesOutRate = rt.out32.Read(nowMs) * 32
+	fillRuntimeInfo(in)
+	in.IdlePct = rt.idlePct.sample(in.Now, rt.start, in.Nbthread)
 	return in
+}
+
+// fillRuntimeInfo reads the Go runtime's numbers for HAProxy's pool and
+// run-queue fields.
+func fillRuntimeInfo(in *stats.Info) {
+	ms := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/sched/goroutines/runnable:goroutines"}}
+	metrics.Read(ms)
+	val := func(i int) int64 {
+		if ms[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return int64(ms[i].Value.Uint64())
+	}
+	in.PoolUsed = val(0)
+	in.PoolAlloc = in.PoolUsed + val(1)
+	in.RunQueue = val(2)
+}
+
+// idleSampler is Idle_pct: the share of the CPU capacity (GOMAXPROCS
+// threads) the process did not use between two samples at least a second
+// apart, the first one since the process started.
+type idleSampler struct {
+	mu   sync.Mutex
+	at   time.Time
+	cpu  time.Duration
+	last int64
+}
+
+func (s *idleSampler) sample(now, start time.Time, threads int) int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 100
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.at.IsZero() {
+		s.at, s.last = start, 100
+	}
+	wall := now.Sub(s.at)
+	if wall < time.Second && s.at != start {
+		return s.last
+	}
+	if wall > 0 && threads > 0 {
+		busy := float64(cpu-s.cpu) / float64(wall) / float64(threads)
+		s.last = int64(100 - min(max(busy, 0), 1)*100 + 0.5)
+	}
+	s.at, s.cpu = now, cpu
+	return s.last
 }
 
 // statsFor returns the stats settings that apply to a request on p: the

@@ -187,7 +187,7 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 	}
 	defer be.release(idx)
 	defer sc.Close()
-	fe.rt.noteServer(c, be, srv)
+	fe.rt.noteServer(c, be, srv, sc)
 	defer srv.untrackSession(srv.trackSession(sc, c))
 	e.Server, e.srv = srv.name, srv
 	txn.srv = srv

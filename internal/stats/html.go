@@ -19,7 +19,7 @@ type PageOptions struct {
 	Node        string        // "stats show-node": the node name to show
 	Desc        string        // "stats show-desc"
 	ShowLegends bool          // addresses, algorithms, cookies on hover
-	ShowModules bool          // "stats show-modules": Bulwark has none
+	ShowModules bool          // "stats show-modules": the stats modules' columns
 	Admin       bool          // "stats admin" matched: the action forms
 	Token       string        // CSRF token the action forms carry
 	Scope       string        // ";scope=" / "scope=" proxy name filter
@@ -73,8 +73,10 @@ tr.backup_nolb td{background:#90b0e0}tr.backup_draining td{background:#cc9900}tr
 .c.active_draining{background:#20a0ff}.c.backup_nolb{background:#90b0e0}.c.backup_draining{background:#cc9900}.c.maintain{background:#c07820}
 .msg{padding:6px 10px;margin-bottom:10px;border-radius:4px;border:1px solid}
 .msg.ok{background:#e0ffe0;border-color:#4a4}.msg.warn{background:#fff6d0;border-color:#ca0}.msg.err{background:#ffe0e0;border-color:#c44}
+.mod{border-bottom:1px dotted;cursor:help}.mod .tip{display:none;position:fixed;transform:translate(-100%,1.3em);z-index:2;background:#fff;border:1px solid #999;padding:2px;box-shadow:2px 2px 6px #0004}
+.mod:hover .tip,.mod:focus .tip{display:inline-block}.mod .tip th,.mod .tip td{background:none;border:0;font-weight:normal;text-align:left}.mod .tip td{text-align:right}
 form.act{margin:0 0 4px}abbr{text-decoration:none;border-bottom:1px dotted}
-@media (prefers-color-scheme:dark){body{background:#181a1b;color:#e8e6e3}.box,table.px{background:#202324}
+@media (prefers-color-scheme:dark){body{background:#181a1b;color:#e8e6e3}.box,table.px,.mod .tip{background:#202324}
 a{color:#8ab4f8}table.px th{background:#1aa6a6}table.px td{border-color:#555;color:#e8e6e3}
 tr.frontend td,tr.backend td{background:#2f3437}tr.active_up td{background:#165900}tr.active_going_down td{background:#6c6c00}
 tr.active_down td,tr.backup_down td{background:#760000}tr.active_going_up td{background:#b99200}
@@ -227,26 +229,74 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%.1f GiB", float64(n)/u/u/u)
 }
 
-// human is HAProxy's duration style: "3d4h", "5m12s", "9s".
+// human is HAProxy's duration style ("3d4h", "5m12s", "9s"), "" for a
+// negative duration (no value).
 func human(sec int64) string {
 	if sec < 0 {
 		return ""
 	}
-	d, h, m, s := sec/86400, sec%86400/3600, sec%3600/60, sec%60
-	switch {
-	case d > 0:
-		return fmt.Sprintf("%dd%dh", d, h)
-	case h > 0:
-		return fmt.Sprintf("%dh%dm", h, m)
-	case m > 0:
-		return fmt.Sprintf("%dm%ds", m, s)
-	}
-	return fmt.Sprintf("%ds", s)
+	return HumanTime(sec)
 }
 
-const pxHead = `<tr><th rowspan="2" scope="col">%s</th><th colspan="3">Queue</th><th colspan="3">Session rate</th><th colspan="6">Sessions</th><th colspan="2">Bytes</th><th colspan="2">Denied</th><th colspan="3">Errors</th><th colspan="2">Warnings</th><th colspan="9">Server</th></tr>
-<tr><th>Cur</th><th>Max</th><th>Limit</th><th>Cur</th><th>Max</th><th>Limit</th><th>Cur</th><th>Max</th><th>Limit</th><th>Total</th><th>LbTot</th><th>Last</th><th>In</th><th>Out</th><th>Req</th><th>Resp</th><th>Req</th><th>Conn</th><th>Resp</th><th>Retr</th><th>Redis</th><th>Status</th><th>LastChk</th><th>Wght</th><th>Act</th><th>Bck</th><th>Chk</th><th>Dwn</th><th>Dwntme</th><th>Thrtle</th></tr>
+// HumanTime is HAProxy's human_time: at most two components, the zero ones
+// left out ("1d", "1d5m", "2h", "0s"), "?" for a negative duration.
+func HumanTime(sec int64) string {
+	if sec < 0 {
+		return "?"
+	}
+	parts := [...]struct {
+		n    int64
+		unit string
+	}{{sec / 86400, "d"}, {sec % 86400 / 3600, "h"}, {sec % 3600 / 60, "m"}}
+	var b strings.Builder
+	left := 2
+	for _, p := range parts {
+		if left > 0 && p.n > 0 {
+			fmt.Fprintf(&b, "%d%s", p.n, p.unit)
+			left--
+		}
+	}
+	if left > 0 && sec%60 > 0 || sec == 0 {
+		fmt.Fprintf(&b, "%ds", sec%60)
+	}
+	return b.String()
+}
+
+// pxHead is a proxy table's two header rows; the %s are the first cell,
+// the "Extra modules" group and the modules' names (show-modules).
+const pxHead = `<tr><th rowspan="2" scope="col">%s</th><th colspan="3">Queue</th><th colspan="3">Session rate</th><th colspan="6">Sessions</th><th colspan="2">Bytes</th><th colspan="2">Denied</th><th colspan="3">Errors</th><th colspan="2">Warnings</th><th colspan="9">Server</th>%s</tr>
+<tr><th>Cur</th><th>Max</th><th>Limit</th><th>Cur</th><th>Max</th><th>Limit</th><th>Cur</th><th>Max</th><th>Limit</th><th>Total</th><th>LbTot</th><th>Last</th><th>In</th><th>Out</th><th>Req</th><th>Resp</th><th>Req</th><th>Conn</th><th>Resp</th><th>Retr</th><th>Redis</th><th>Status</th><th>LastChk</th><th>Wght</th><th>Act</th><th>Bck</th><th>Chk</th><th>Dwn</th><th>Dwntme</th><th>Thrtle</th>%s</tr>
 `
+
+// moduleHeads are pxHead's module cells, "" without show-modules.
+func moduleHeads(show bool) (group, names string) {
+	if !show {
+		return "", ""
+	}
+	var b strings.Builder
+	for _, m := range Modules {
+		b.WriteString("<th>" + m.Name + "</th>")
+	}
+	return fmt.Sprintf(`<th colspan="%d">Extra modules</th>`, len(Modules)), b.String()
+}
+
+// writeModules writes a row's module cells as HAProxy's page does: the
+// module's name, its counters in a table shown on hover or focus (no
+// script); an empty cell where the row has no such counters.
+func writeModules(b *strings.Builder, r *Row) {
+	vals := r.ModuleValues()
+	for _, m := range Modules {
+		if r.Type == TypeServer && !m.Servers {
+			b.WriteString("<td></td>")
+			continue
+		}
+		fmt.Fprintf(b, `<td><span class="mod" tabindex="0">%s<span class="tip"><table>`, m.Name)
+		for i, d := range m.Desc {
+			fmt.Fprintf(b, "<tr><th>%s</th><td>%s</td></tr>", d, vals[m.First+i].String())
+		}
+		b.WriteString("</table></span></span></td>")
+	}
+}
 
 // writeProxy writes one proxy's table, inside the action form when the
 // page is in admin mode and the proxy has servers.
@@ -270,7 +320,8 @@ func writeProxy(b *strings.Builder, rows []Row, o *PageOptions) {
 	if admin {
 		first = "<input type=\"checkbox\" disabled aria-label=\"select\"> "
 	}
-	fmt.Fprintf(b, pxHead, first)
+	group, names := moduleHeads(o.ShowModules)
+	fmt.Fprintf(b, pxHead, first, group, names)
 	for _, r := range rows {
 		if o.HideDown && r.Type == TypeServer && (strings.HasPrefix(r.Status, "DOWN") || strings.HasPrefix(r.Status, "MAINT")) {
 			continue
@@ -366,6 +417,9 @@ func writeRow(b *strings.Builder, r *Row, o *PageOptions, admin bool) {
 			cells(b, chk, dwn, dwnt)
 		}
 		cells(b, thr)
+	}
+	if o.ShowModules {
+		writeModules(b, r)
 	}
 	b.WriteString("</tr>\n")
 }

@@ -41,6 +41,12 @@ type Info struct {
 	// CumRecvLogs counts lines received by log-forward sections, which
 	// Bulwark does not have: it stays 0.)
 	DroppedLogs int64
+	// PoolAlloc and PoolUsed are the Go heap's bytes in spans and in
+	// live objects: Bulwark's memory is the Go allocator's, not pools.
+	PoolAlloc, PoolUsed int64
+	RunQueue            int64 // runnable goroutines
+	IdlePct             int64 // of the process's CPU capacity, over the last sample
+	BytesOutRate        int64 // bytes sent to clients over the last second
 }
 
 // InfoItem is one "show info" line: HAProxy's position and name (tools
@@ -57,12 +63,13 @@ func Uptime(d time.Duration) string {
 	return fmt.Sprintf("%dd %dh%02dm%02ds", s/86400, s%86400/3600, s%3600/60, s%60)
 }
 
-// Items lists the fields Bulwark knows, at HAProxy 2.6's positions. The
-// limits and counters of features Bulwark does not have (memory limit,
-// pipes, peers, busy polling, debug commands, log reception) are given as
-// the zeros they truly are, so that tools reading fixed positions find
-// them; fields whose value Bulwark cannot know (pool usage, SSL key rates,
-// compression rates) are left out rather than made up.
+// Items lists HAProxy 2.6's fields at its positions, in its order (the
+// zlib memory fields, which HAProxy prints only when built with zlib
+// rather than libslz, are not). The limits and counters of features
+// Bulwark does not have (memory limit, pipes, peers, busy polling, debug
+// commands, log reception, compression rates, spliced bytes, the
+// do-resolve name failures of FailedResolutions) are the zeros they truly
+// are, so that tools reading fixed positions find them.
 func (in *Info) Items() []InfoItem {
 	up := in.Now.Sub(in.Start)
 	var out []InfoItem
@@ -81,6 +88,8 @@ func (in *Info) Items() []InfoItem {
 	add(7, "Uptime", "MDP", "str", str(Uptime(up)))
 	add(8, "Uptime_sec", "MDP", "u32", num(int64(up.Seconds())))
 	add(9, "Memmax_MB", "CLP", "u32", num(0))
+	add(10, "PoolAlloc_MB", "MGP", "u32", num(in.PoolAlloc/(1<<20)))
+	add(11, "PoolUsed_MB", "MGP", "u32", num(in.PoolUsed/(1<<20)))
 	add(12, "PoolFailed", "MCP", "u32", num(0))
 	add(13, "Ulimit-n", "CLP", "u32", num(in.UlimitN))
 	add(14, "Maxsock", "CLP", "u32", num(in.Maxsock))
@@ -111,7 +120,12 @@ func (in *Info) Items() []InfoItem {
 	add(39, "SslBackendMaxKeyRate", "MMP", "u32", num(in.SslBackendMaxKeyRate))
 	add(40, "SslCacheLookups", "MCP", "u32", num(in.SslCacheLookups))
 	add(41, "SslCacheMisses", "MCP", "u32", num(in.SslCacheMisses))
+	add(42, "CompressBpsIn", "MRP", "u32", num(0))
+	add(43, "CompressBpsOut", "MRP", "u32", num(0))
+	add(44, "CompressBpsRateLim", "CLP", "u32", num(0))
 	add(47, "Tasks", "MGP", "u32", num(in.Tasks))
+	add(48, "Run_queue", "MGP", "u32", num(in.RunQueue))
+	add(49, "Idle_pct", "MaP", "u32", num(in.IdlePct))
 	add(50, "node", "COS", "str", str(in.Node))
 	if in.Description != "" {
 		add(51, "description", "COS", "str", str(in.Description))
@@ -122,13 +136,18 @@ func (in *Info) Items() []InfoItem {
 	add(55, "Listeners", "MGP", "u32", num(in.Listeners))
 	add(56, "ActivePeers", "MGP", "u32", num(0))
 	add(57, "ConnectedPeers", "MGP", "u32", num(0))
-	add(58, "DroppedLogs", "MCP", "u32", num(in.DroppedLogs))
+	add(58, "DroppedLogs", "MGP", "u32", num(in.DroppedLogs))
 	add(59, "BusyPolling", "MGP", "u32", num(0))
+	add(60, "FailedResolutions", "MGP", "u32", num(0))
 	add(61, "TotalBytesOut", "MGP", "u64", num(in.TotalBytesOut))
+	add(62, "TotalSplicdedBytesOut", "MGP", "u64", num(0))
+	add(63, "BytesOutRate", "MRP", "u64", num(in.BytesOutRate))
 	add(64, "DebugCommandsIssued", "MGP", "u32", num(0))
 	add(65, "CumRecvLogs", "MCP", "u32", num(0))
 	add(66, "Build info", "POS", "str", str(in.Version))
 	add(67, "Memmax_bytes", "CLP", "u32", num(0))
+	add(68, "PoolAlloc_bytes", "MGP", "u64", num(in.PoolAlloc))
+	add(69, "PoolUsed_bytes", "MGP", "u64", num(in.PoolUsed))
 	add(70, "Start_time_sec", "MDP", "u32", num(in.Start.Unix()))
 	add(71, "Tainted", "SGP", "str", str("0"))
 	return out

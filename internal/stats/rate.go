@@ -16,18 +16,25 @@ type Rate struct {
 }
 
 // Add counts one event at nowMs (milliseconds of a monotonic-ish clock).
-func (r *Rate) Add(nowMs int64) {
+func (r *Rate) Add(nowMs int64) { r.AddN(nowMs, 1) }
+
+// AddN counts n events at nowMs. The count of a second saturates at 2^32-1
+// rather than spill into the second it shares a word with.
+func (r *Rate) AddN(nowMs int64, n uint32) {
+	if n == 0 {
+		return
+	}
 	sec := uint32(nowMs / 1000)
 	for {
 		old := r.cur.Load()
 		osec, cnt := uint32(old>>32), uint32(old)
 		if osec == sec {
-			if r.cur.CompareAndSwap(old, old+1) {
+			if r.cur.CompareAndSwap(old, uint64(sec)<<32|uint64(cnt+min(n, ^uint32(0)-cnt))) {
 				break
 			}
 			continue
 		}
-		if r.cur.CompareAndSwap(old, uint64(sec)<<32|1) {
+		if r.cur.CompareAndSwap(old, uint64(sec)<<32|uint64(n)) {
 			if osec+1 == sec {
 				r.prev.Store(cnt)
 			} else {

@@ -89,6 +89,9 @@ type Row struct {
 	AggServerStatus, AggCheckStatus int64
 	// H1 are the counters of the HTTP/1 module (frontends and backends).
 	H1 H1Counters
+	// H2 are the h2 module's, in the order of its columns (frontends and
+	// backends).
+	H2 [13]int64
 	// SSL are the ssl module's: TLS sessions established (of them
 	// resumed) and handshakes failed.
 	SSL SSLCounters

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,75 @@ func TestHTMLEscapesAndHidesVersion(t *testing.T) {
 	}
 	if strings.Contains(s, "9.9") {
 		t.Fatal("version shown despite hide-version")
+	}
+}
+
+// HumanTime writes at most two non-zero components, as HAProxy's
+// human_time does ("1d5m", not "1d0h").
+func TestHumanTime(t *testing.T) {
+	for sec, want := range map[int64]string{0: "0s", 9: "9s", 60: "1m", 61: "1m1s", 3600: "1h", 3661: "1h1m",
+		86400: "1d", 86400 + 300: "1d5m", 86400 + 3600 + 1: "1d1h", 2*86400 + 7: "2d7s", -1: "?"} {
+		if got := HumanTime(sec); got != want {
+			t.Errorf("HumanTime(%d) = %q; want %q", sec, got, want)
+		}
+	}
+}
+
+// AddN adds n events; a second's count saturates instead of overflowing
+// into the second it is stored with.
+func TestRateAddN(t *testing.T) {
+	var r Rate
+	r.AddN(5000, 100)
+	r.AddN(5100, 28)
+	if got := r.Read(5200); got != 128 {
+		t.Fatalf("Read = %d; want 128", got)
+	}
+	r.AddN(5300, ^uint32(0))
+	if got := r.Read(5400); got != int64(^uint32(0)) {
+		t.Fatalf("saturated Read = %d; want %d", got, ^uint32(0))
+	}
+	r.AddN(6100, 1) // the next second starts from the saturated one
+	if got := r.Read(6100); got <= 1 {
+		t.Fatalf("next second Read = %d", got)
+	}
+}
+
+// With show-modules every row ends in one cell per module, under the
+// "Extra modules" header: the module's counters for frontends and
+// backends, the ssl module's alone for servers.
+func TestHTMLShowModules(t *testing.T) {
+	rows := []Row{{Proxy: "p", Name: "FRONTEND", Type: TypeFrontend, H2: [13]int64{7}},
+		{Proxy: "p", Name: "s1", Type: TypeServer, Status: "UP", SSL: SSLCounters{Sess: 4}},
+		{Proxy: "p", Name: "BACKEND", Type: TypeBackend, H1: H1Counters{TotalStreams: 9}}}
+	var b bytes.Buffer
+	WriteHTML(&b, rows, PageOptions{URI: "/stats", ShowModules: true})
+	s := b.String()
+	if !strings.Contains(s, `<th colspan="3">Extra modules</th></tr>`) || !strings.Contains(s, "<th>ssl</th><th>h2</th><th>h1</th></tr>") {
+		t.Fatalf("module headers missing:\n%s", s)
+	}
+	// Every row has the header's 34 columns (the name, 30, 3 modules).
+	tips := regexp.MustCompile(`<span class="tip"><table>.*?</table></span>`)
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, `<tr class="`) {
+			if n := strings.Count(tips.ReplaceAllString(l, ""), "<td"); n != 34 {
+				t.Errorf("%d cells in %s", n, l)
+			}
+		}
+	}
+	for _, want := range []string{"<tr><th>Total number of received HEADERS frames</th><td>7</td></tr>",
+		"<tr><th>Total number of ssl sessions established</th><td>4</td></tr>",
+		"<tr><th>Total number of streams</th><td>9</td></tr>"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// The server row: ssl, then two empty cells.
+	if !strings.Contains(s, "</table></span></span></td><td></td><td></td></tr>") {
+		t.Error("server row: h2 and h1 cells are not empty")
+	}
+	var plain bytes.Buffer
+	WriteHTML(&plain, rows, PageOptions{URI: "/stats"})
+	if strings.Contains(plain.String(), "Extra modules") || strings.Contains(plain.String(), `class="mod"`) {
+		t.Error("module columns without show-modules")
 	}
 }

@@ -23,10 +23,8 @@ import (
 // Issuer returns the issuer of the certificate of path: the chain's next
 // certificate, else "<path>.issuer" (HAProxy's two places), else nil.
 func Issuer(path string, c *tls.Certificate) *x509.Certificate {
-	if len(c.Certificate) > 1 {
-		if x, err := x509.ParseCertificate(c.Certificate[1]); err == nil {
-			return x
-		}
+	if x := ChainIssuer(c); x != nil {
+		return x
 	}
 	data, err := os.ReadFile(path + ".issuer")
 	if err != nil {
@@ -41,6 +39,16 @@ func Issuer(path string, c *tls.Certificate) *x509.Certificate {
 		return nil
 	}
 	return x
+}
+
+// ChainIssuer is the chain's certificate after the leaf, nil without one.
+func ChainIssuer(c *tls.Certificate) *x509.Certificate {
+	if len(c.Certificate) > 1 {
+		if x, err := x509.ParseCertificate(c.Certificate[1]); err == nil {
+			return x
+		}
+	}
+	return nil
 }
 
 // CertID is a certificate's OCSP identity.
@@ -142,6 +150,9 @@ func (s *Store) OCSPEntries() []OCSPEntry {
 	}
 	return out
 }
+
+// CertIDUnder is the certificate ID of leaf under issuer.
+func CertIDUnder(leaf, issuer *x509.Certificate) (CertID, bool) { return certIDOf(leaf, issuer) }
 
 // CertIDOf returns the certificate ID of the certificate of file, for
 // "show ssl cert".
