@@ -8,10 +8,10 @@ import "net"
 // goroutine.
 type parker struct{}
 
-func newParker() *parker                 { return nil }
-func (p *parker) park(*httpSession) bool { return false }
-func (p *parker) resumeAll()             {}
-func (p *parker) count() int             { return 0 }
+func newParker() *parker                { return nil }
+func (p *parker) park(*parkedConn) bool { return false }
+func (p *parker) resumeAll()            {}
+func (p *parker) count() int            { return 0 }
 
 func readable(net.Conn) bool { return true }
 
