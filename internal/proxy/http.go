@@ -756,7 +756,7 @@ func (s *httpSession) waitRequest() error {
 				// once it is in the pool; it wakes the parked ones.
 				s.fe.rt.idle.Delete(s)
 			}
-			if p.park(pc) {
+			if p.park(pc, s.parkDeadline) {
 				// Another goroutine may own the connection from here on;
 				// s itself only when it parked whole.
 				if pc.s == nil {

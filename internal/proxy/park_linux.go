@@ -25,6 +25,7 @@ type parker struct {
 	wakeW  int
 	mu     sync.Mutex
 	parked map[int]*parkedConn
+	base   time.Time                  // parkedConn.deadline counts from here
 	due    timeheap.Heap[*parkedConn] // parked connections with a deadline, nearest first
 	closed bool
 }
@@ -46,7 +47,7 @@ func newParker() *parker {
 		syscall.Close(p2[1])
 		return nil
 	}
-	p := &parker{epfd: epfd, wakeR: p2[0], wakeW: p2[1], parked: map[int]*parkedConn{}}
+	p := &parker{epfd: epfd, wakeR: p2[0], wakeW: p2[1], parked: map[int]*parkedConn{}, base: time.Now()}
 	go p.loop()
 	return p
 }
@@ -73,10 +74,10 @@ func connFD(c net.Conn) (int, bool) {
 	return fd, true
 }
 
-// park registers pc until its socket is readable or pc.deadline (none
-// when zero) passes. It reports false when the session must wait the
-// ordinary way.
-func (p *parker) park(pc *parkedConn) bool {
+// park registers pc until its socket is readable or deadline (none when
+// zero) passes. It reports false when the session must wait the ordinary
+// way.
+func (p *parker) park(pc *parkedConn, deadline time.Time) bool {
 	fd, ok := connFD(pc.c)
 	if !ok {
 		return false
@@ -90,10 +91,11 @@ func (p *parker) park(pc *parkedConn) bool {
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return false
 	}
-	pc.fd = fd
+	pc.fd = int32(fd)
 	p.parked[fd] = pc
 	pc.idx = -1
-	if !pc.deadline.IsZero() {
+	if !deadline.IsZero() {
+		pc.deadline = max(deadline.Sub(p.base), 1)
 		p.due.Push(pc)
 		if pc.idx == 0 {
 			// The loop waits for a later deadline (or none): wake it to
@@ -113,7 +115,7 @@ func (p *parker) take(fd int, pc *parkedConn) bool {
 	delete(p.parked, fd)
 	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
 	if pc.idx >= 0 {
-		p.due.Remove(pc.idx)
+		p.due.Remove(int(pc.idx))
 	}
 	return true
 }
@@ -123,11 +125,11 @@ func (p *parker) take(fd int, pc *parkedConn) bool {
 func (p *parker) expired(now time.Time, out []*parkedConn) ([]*parkedConn, int) {
 	for p.due.Len() > 0 {
 		pc := p.due.Peek()
-		if d := pc.deadline.Sub(now); d > 0 {
+		if d := pc.deadline - now.Sub(p.base); d > 0 {
 			// Round up: waking a millisecond early would only loop.
 			return out, int((d + time.Millisecond - 1) / time.Millisecond)
 		}
-		if p.take(pc.fd, pc) {
+		if p.take(int(pc.fd), pc) {
 			out = append(out, pc)
 		} else {
 			p.due.Pop()

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bytes"
+	"math"
 	"net"
 	"net/netip"
 	"time"
@@ -19,31 +21,39 @@ import (
 // (entries tracked by "tcp-request connection", session variables, an
 // upgraded TCP stream, TLS) is parked whole, in s.
 type parkedConn struct {
-	s      *httpSession // the whole session; nil when the fields below stand for it
-	fe     *frontend
-	c      net.Conn
-	client net.Addr
-	done   func()
-	// The connection's and the session's addresses (see httpSession); a
-	// stream starts from the session's.
-	fcSrc, fcDst, sessSrc, sessDst netip.AddrPort
-	sessSrcText                    []byte
+	s    *httpSession // the whole session; nil when the fields below stand for it
+	fe   *frontend
+	c    net.Conn
+	done func()
 	// lent is the server connection the last request lent to its pool,
 	// which the next one takes back if nobody else has (serverConn).
 	lent   *srvConn
 	lentBE *backend
 	noted  *server
-	nreq   int
-
-	deadline time.Time // the keep-alive deadline; zero: none
-	fd       int
-	idx      int // in the parker's deadline heap, -1 when not
+	// addrs holds the session's addresses when they are not what the
+	// socket and its PROXY header say (rules changed them); nil otherwise.
+	addrs *parkedAddrs
+	// deadline is the keep-alive deadline as an offset from the parker's
+	// base time (monotonic), 0 for none.
+	deadline time.Duration
+	nreq     int32
+	fd       int32
+	idx      int32 // in the parker's deadline heap, -1 when not
 }
 
-// Parked connections with a deadline are a timeheap; each knows its index
-// so that a wake-up removes it.
-func (pc *parkedConn) HeapDeadline() time.Time { return pc.deadline }
-func (pc *parkedConn) SetHeapIndex(i int)      { pc.idx = i }
+// parkedAddrs are the client-side addresses of a session (see
+// httpSession) that differ from their defaults.
+type parkedAddrs struct {
+	client                         net.Addr
+	fcSrc, fcDst, sessSrc, sessDst netip.AddrPort
+	sessSrcText                    []byte
+}
+
+// Parked connections with a deadline are a timeheap. Its order is the
+// deadlines' order; the times it gets are offsets from the zero time,
+// meaningful only to the parker, which knows its base.
+func (pc *parkedConn) HeapDeadline() time.Time { return time.Time{}.Add(pc.deadline) }
+func (pc *parkedConn) SetHeapIndex(i int)      { pc.idx = int32(i) }
 
 // slim reports whether everything of s that outlives a request is in a
 // parkedConn, so that the rest can go back to the pool while it waits.
@@ -62,14 +72,29 @@ func (s *httpSession) slim() bool {
 }
 
 // parkRecord returns the record s parks as: the slim one when s allows,
-// else one that holds s.
+// else one that holds s. The keep-alive deadline is the parker's to set.
 func (s *httpSession) parkRecord() *parkedConn {
-	if !s.slim() {
-		return &parkedConn{s: s, fe: s.fe, c: s.c, deadline: s.parkDeadline}
+	if !s.slim() || s.nreq > math.MaxInt32 {
+		return &parkedConn{s: s, fe: s.fe, c: s.c}
 	}
-	return &parkedConn{fe: s.fe, c: s.c, client: s.client, done: s.done,
-		fcSrc: s.fcSrc, fcDst: s.fcDst, sessSrc: s.sessSrc, sessDst: s.sessDst, sessSrcText: s.sessSrcText,
-		lent: s.lent, lentBE: s.lentBE, noted: s.noted, nreq: s.nreq, deadline: s.parkDeadline}
+	pc := &parkedConn{fe: s.fe, c: s.c, done: s.done, lent: s.lent, lentBE: s.lentBE, noted: s.noted, nreq: int32(s.nreq)}
+	fcSrc, fcDst := realAddrs(s.c)
+	sessSrc, sessDst := sessionAddrs(s.c, fcSrc, fcDst)
+	var text [64]byte
+	if s.client != s.c.RemoteAddr() || s.fcSrc != fcSrc || s.fcDst != fcDst || s.sessSrc != sessSrc || s.sessDst != sessDst ||
+		!bytes.Equal(s.sessSrcText, appendAddrText(text[:0], s.sessSrc)) {
+		pc.addrs = &parkedAddrs{client: s.client, fcSrc: s.fcSrc, fcDst: s.fcDst, sessSrc: s.sessSrc, sessDst: s.sessDst, sessSrcText: s.sessSrcText}
+	}
+	return pc
+}
+
+// appendAddrText appends the text a session keeps of its source address
+// (srcText): the address, IPv4 unmapped; nothing for none.
+func appendAddrText(b []byte, ap netip.AddrPort) []byte {
+	if !ap.IsValid() {
+		return b
+	}
+	return ap.Addr().Unmap().AppendTo(b)
 }
 
 // recycle gives a session that parked slim back to the runtime's pool. It
@@ -99,13 +124,18 @@ func (pc *parkedConn) session() *httpSession {
 		s.rd.Reset(&s.tc)
 		s.eval.Reset()
 	}
-	s.fe, s.c, s.cconn, s.client, s.done = fe, pc.c, pc.c, pc.client, pc.done
+	s.fe, s.c, s.cconn, s.done = fe, pc.c, pc.c, pc.done
 	s.tc = timedConn{Conn: pc.c}
-	s.fcSrc, s.fcDst = pc.fcSrc, pc.fcDst
-	s.sessSrc, s.sessDst, s.sessSrcText = pc.sessSrc, pc.sessDst, pc.sessSrcText
-	s.src, s.dst, s.srcText = pc.sessSrc, pc.sessDst, pc.sessSrcText
-	s.lent, s.lentBE, s.noted, s.nreq = pc.lent, pc.lentBE, pc.noted, pc.nreq
-	s.parkDeadline = pc.deadline
+	if a := pc.addrs; a != nil {
+		s.client, s.fcSrc, s.fcDst, s.sessSrc, s.sessDst, s.sessSrcText = a.client, a.fcSrc, a.fcDst, a.sessSrc, a.sessDst, a.sessSrcText
+	} else {
+		s.client = pc.c.RemoteAddr()
+		s.fcSrc, s.fcDst = realAddrs(pc.c)
+		s.sessSrc, s.sessDst = sessionAddrs(pc.c, s.fcSrc, s.fcDst)
+		s.sessSrcText = appendAddrText(nil, s.sessSrc)
+	}
+	s.src, s.dst, s.srcText = s.sessSrc, s.sessDst, s.sessSrcText
+	s.lent, s.lentBE, s.noted, s.nreq = pc.lent, pc.lentBE, pc.noted, int(pc.nreq)
 	rt.idle.Store(s, struct{}{})
 	return s
 }
