@@ -134,6 +134,11 @@ backend be
 	t.Logf("  heap in use  %8.0f bytes (live objects %8.0f)", per(after.ms.HeapInuse, before.ms.HeapInuse), per(after.ms.HeapAlloc, before.ms.HeapAlloc))
 	t.Logf("  stacks       %8.0f bytes, goroutines %.2f", per(after.ms.StackInuse, before.ms.StackInuse), per(uint64(after.goroutines), uint64(before.goroutines)))
 	t.Logf("  runtime other %7.0f bytes (Sys %d MB total)", per(after.ms.Sys-after.ms.HeapSys-after.ms.StackSys, before.ms.Sys-before.ms.HeapSys-before.ms.StackSys), after.ms.Sys>>20)
+	// The figures include the server side: the proxy's idle server
+	// connections and the in-process backend's state for each of them.
+	be.mu.Lock()
+	t.Logf("  server connections open: %d", len(be.conns))
+	be.mu.Unlock()
 }
 
 type memPoint struct {

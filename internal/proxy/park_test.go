@@ -4,12 +4,17 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/plan"
 )
 
 // Idle keep-alive connections are parked without a goroutine, come back
@@ -101,6 +106,11 @@ backend be
 		}
 		if i == 0 {
 			waitFor(t, func() bool { return rt.parker.count() == 1 }, "the idle session parked")
+			// The header's addresses come back from the connection: the
+			// record need not hold them.
+			if pc := parkedRecords(rt)[0]; pc.s != nil || pc.addrs != nil {
+				t.Fatalf("parked whole %v, with its own addresses %v; want a slim record", pc.s != nil, pc.addrs != nil)
+			}
 		}
 	}
 	if got := b.received(); strings.Count(got, "X-Src: 192.0.2.1\r\n") != 2 {
@@ -161,5 +171,220 @@ backend be
 	}
 	if n := rt.parker.count(); n != 1 {
 		t.Fatalf("%d parked sessions, want the long one still parked", n)
+	}
+}
+
+// parkedRecords returns the records the parker holds.
+func parkedRecords(rt *Runtime) []*parkedConn {
+	p := rt.parker
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*parkedConn
+	for _, pc := range p.parked {
+		out = append(out, pc)
+	}
+	return out
+}
+
+// A parked plain keep-alive connection keeps only its record: the session
+// goes back to the pool (it is neither in the record nor among the idle
+// sessions a soft stop walks), the frontend still counts the connection
+// and "show sess" still lists it, and the next request is served with the
+// connection's own addresses.
+func TestParkedConnectionKeepsOnlyItsRecord(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	px, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    timeout http-keep-alive 1500ms
+    http-request set-header X-Src %[src]:%[src_port]
+    http-request set-header X-Req %[fe_req_rate]
+    default_backend be
+backend be
+    server s B
+`, "SOCK", sock, "B", b.addr))
+	rt := px.Current()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	const n = 3
+	var rcs [n]*rawClient
+	for i := range rcs {
+		rcs[i] = newRawClient(t, addr)
+		if st, _, err := rcs[i].do("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
+			t.Fatalf("conn %d: %d %v", i, st, err)
+		}
+	}
+	waitFor(t, func() bool { return rt.parker.count() == n }, "the connections parked")
+	for _, pc := range parkedRecords(rt) {
+		if pc.s != nil || pc.addrs != nil || pc.nreq != 1 {
+			t.Fatalf("parked record: whole session %v, own addresses %v, %d requests; want a slim record after 1 request", pc.s != nil, pc.addrs != nil, pc.nreq)
+		}
+	}
+	idle := 0
+	rt.idle.Range(func(*httpSession, struct{}) bool { idle++; return true })
+	if idle != 0 {
+		t.Fatalf("%d sessions in the idle registry while every connection is parked", idle)
+	}
+	fe := func() map[string]string { return csvRows(t, apiCall(t, sock, "show stat"))["fe/FRONTEND"] }
+	if r := fe(); r["scur"] != strconv.Itoa(n) {
+		t.Fatalf("frontend scur=%s while %d connections are parked", r["scur"], n)
+	}
+	if got := strings.Count(apiCall(t, sock, "show sess"), " fe=fe "); got != n {
+		t.Fatalf("show sess lists %d sessions of fe, want the %d parked ones", got, n)
+	}
+	for i, rc := range rcs {
+		if st, _, err := rc.do("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
+			t.Fatalf("conn %d after parking: %d %v", i, st, err)
+		}
+	}
+	got := b.received()
+	for i, rc := range rcs {
+		if want := "X-Src: " + rc.c.LocalAddr().String() + "\r\n"; strings.Count(got, want) != 2 {
+			t.Fatalf("conn %d: backend saw %q %d times, want 2 (before and after parking)", i, want, strings.Count(got, want))
+		}
+	}
+	// Parked again, then closed by the keep-alive timeout: the frontend
+	// no longer counts them.
+	waitFor(t, func() bool { return rt.parker.count() == n }, "the connections parked again")
+	waitFor(t, func() bool { return rt.parker.count() == 0 && fe()["scur"] == "0" }, "the parked connections expired and uncounted")
+	for i, rc := range rcs {
+		rc.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := rc.br.ReadByte(); err != io.EOF {
+			t.Fatalf("conn %d after the keep-alive timeout: %v, want EOF", i, err)
+		}
+	}
+}
+
+// State that lives with the connection survives parking: session
+// variables, entries tracked by "tcp-request connection", and addresses
+// set by "tcp-request connection" rules. Such a session parks whole, or
+// with its own addresses.
+func TestParkedConnectionKeepsConnectionState(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	px, addr := startProxy(t, sub(baseDefaults+`
+frontend vars
+    bind 127.0.0.1:0
+    http-request set-var(sess.first) path if !{ var(sess.first) -m found }
+    http-request set-header X-First %[var(sess.first)]
+    default_backend be
+frontend track
+    bind 127.0.0.1:0
+    stick-table type ip size 100 expire 1h store http_req_cnt
+    tcp-request connection track-sc0 src
+    http-request set-header X-Cnt %[sc0_http_req_cnt]
+    default_backend be
+frontend setsrc
+    bind 127.0.0.1:0
+    tcp-request connection set-src ipv4(192.0.2.7)
+    http-request set-header X-Src %[src]
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	rt := px.Current()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	addrOf := map[string]string{}
+	for _, fe := range rt.frontends {
+		addrOf[fe.name] = fe.listeners[0].Addr().String()
+	}
+	if addrOf["vars"] != addr {
+		t.Fatalf("frontend addresses %v", addrOf)
+	}
+	for _, tc := range []struct {
+		fe, want string
+		whole    bool
+	}{
+		{"vars", "X-First: /1\r\n", true},
+		{"track", "X-Cnt: 2\r\n", true},
+		{"setsrc", "X-Src: 192.0.2.7\r\n", false},
+	} {
+		before := len(b.received())
+		rc := newRawClient(t, addrOf[tc.fe])
+		if st, _, err := rc.do("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
+			t.Fatalf("%s: %d %v", tc.fe, st, err)
+		}
+		waitFor(t, func() bool { return rt.parker.count() == 1 }, tc.fe+": the connection parked")
+		pc := parkedRecords(rt)[0]
+		if whole := pc.s != nil; whole != tc.whole {
+			t.Fatalf("%s: parked whole %v, want %v", tc.fe, whole, tc.whole)
+		}
+		if !tc.whole && pc.addrs == nil {
+			t.Fatalf("%s: the record lacks the addresses the rules set", tc.fe)
+		}
+		if st, _, err := rc.do("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
+			t.Fatalf("%s after parking: %d %v", tc.fe, st, err)
+		}
+		got := b.received()[before:]
+		second := got[strings.Index(got, "GET /2 "):]
+		if !strings.Contains(second, tc.want) {
+			t.Fatalf("%s: the request after parking reached the server as %q, want %q in it", tc.fe, second, tc.want)
+		}
+		rc.c.Close()
+		waitFor(t, func() bool { return rt.parker.count() == 0 }, tc.fe+": the connection unparked")
+	}
+}
+
+// A reload wakes the old generation's parked connections: a request that
+// arrives on one is still served, with "Connection: close", and the
+// connection then closes.
+func TestReloadServesParkedConnectionOnce(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sub(baseDefaults+`
+frontend fe
+    bind fd@7
+    timeout http-keep-alive 5s
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr)
+	px := New(Options{Inherited: map[int]net.Listener{7: l}})
+	rt, err := px.Build(mustPlan(t, compileCfg(t, cfg), plan.Options{Table: px.RunningTable}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Start(rt)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		px.Shutdown(ctx)
+	}()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	rc := newRawClient(t, l.Addr().String())
+	if st, _, err := rc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
+		t.Fatalf("first request: %d %v", st, err)
+	}
+	waitFor(t, func() bool { return rt.parker.count() == 1 }, "the connection parked")
+	if pc := parkedRecords(rt)[0]; pc.s != nil {
+		t.Fatal("a plain session parked whole")
+	}
+	rt2, err := px.Build(mustPlan(t, compileCfg(t, cfg), plan.Options{Table: px.RunningTable}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Start(rt2)
+	waitFor(t, func() bool { return rt.parker.count() == 0 }, "the reload woke the parked connection")
+	rc.c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(rc.c, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(rc.br, nil)
+	if err != nil {
+		t.Fatalf("request after the reload: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Fatalf("request after the reload: status %d, Connection: close %v; want 200 and close", resp.StatusCode, resp.Close)
+	}
+	if _, err := rc.br.ReadByte(); err != io.EOF {
+		t.Fatalf("after the last response: %v, want EOF", err)
 	}
 }
