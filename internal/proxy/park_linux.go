@@ -87,6 +87,13 @@ func (p *parker) park(pc *parkedConn, deadline time.Time) bool {
 	if p.closed {
 		return false
 	}
+	if old := p.parked[fd]; old != nil && p.take(fd, old) {
+		// Two open sockets cannot share a descriptor: old's was closed
+		// under it ("shutdown session"), which left our set silently, and
+		// the number was given to pc's. old ends now; kept, it would be
+		// lost below and never give its slots back.
+		go old.expire()
+	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return false

@@ -8,9 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -387,4 +390,87 @@ backend be
 	if _, err := rc.br.ReadByte(); err != io.EOF {
 		t.Fatalf("after the last response: %v, want EOF", err)
 	}
+}
+
+// "shutdown session" closes a parked connection under the parker; when
+// its descriptor number comes back for another connection that parks,
+// the closed one still gives its slot back (the frontend's count returns
+// to zero once both are gone).
+func TestShutdownParkedSessionReleasesSlot(t *testing.T) {
+	b := newRawBackend(t, answerEachHead(okResp))
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	px, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    timeout http-keep-alive 30s
+    default_backend be
+backend be
+    server s B
+`, "SOCK", sock, "B", b.addr))
+	rt := px.Current()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	// parked returns the record of the connection from local once it is
+	// parked.
+	parked := func(local string) *parkedConn {
+		var rec *parkedConn
+		waitFor(t, func() bool {
+			for _, pc := range parkedRecords(rt) {
+				if pc.c.RemoteAddr().String() == local {
+					rec = pc
+				}
+			}
+			return rec != nil
+		}, "the connection parked")
+		return rec
+	}
+	a := newRawClient(t, addr)
+	if st, _, err := a.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
+		t.Fatalf("request: %d %v", st, err)
+	}
+	fdA := parked(a.c.LocalAddr().String()).fd
+	m := regexp.MustCompile(`(?m)^(0x[0-9a-f]+): proto=tcpv4 src=` + regexp.QuoteMeta(a.c.LocalAddr().String()) + ` `).FindStringSubmatch(apiCall(t, sock, "show sess"))
+	if m == nil {
+		t.Fatal("the parked session is not in show sess")
+	}
+	// The proxy's next accepted socket gets the lowest free descriptor,
+	// a's, unless this process's client socket takes it first: that one
+	// is made before a's is closed, and connected after.
+	cfd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(cfd)
+	tv := syscall.Timeval{Sec: 5}
+	syscall.SetsockoptTimeval(cfd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+	apiCall(t, sock, "shutdown session "+m[1])
+	a.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := a.br.ReadByte(); err == nil {
+		t.Fatal("the parked connection is still open after shutdown session")
+	}
+	ap := netip.MustParseAddrPort(addr)
+	if err := syscall.Connect(cfd, &syscall.SockaddrInet4{Addr: ap.Addr().As4(), Port: int(ap.Port())}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syscall.Write(cfd, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for buf := make([]byte, 512); !strings.HasSuffix(string(got), "ok"); {
+		n, err := syscall.Read(cfd, buf)
+		if n <= 0 || err != nil {
+			t.Fatalf("second connection: %q, %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	sa, _ := syscall.Getsockname(cfd)
+	local := netip.AddrPortFrom(netip.AddrFrom4(sa.(*syscall.SockaddrInet4).Addr), uint16(sa.(*syscall.SockaddrInet4).Port)).String()
+	if fd := parked(local).fd; fd != fdA {
+		t.Skipf("the second connection got descriptor %d, not %d: nothing to check", fd, fdA)
+	}
+	syscall.Close(cfd)
+	waitFor(t, func() bool {
+		return rt.parker.count() == 0 && csvRows(t, apiCall(t, sock, "show stat"))["fe/FRONTEND"]["scur"] == "0"
+	}, "both connections uncounted")
 }
