@@ -202,7 +202,7 @@ frontend fe
     bind 127.0.0.1:0
     timeout http-keep-alive 1500ms
     http-request set-header X-Src %[src]:%[src_port]
-    http-request set-header X-Req %[fe_req_rate]
+    http-request set-header X-First %[http_first_req]
     default_backend be
 backend be
     server s B
@@ -242,10 +242,28 @@ backend be
 			t.Fatalf("conn %d after parking: %d %v", i, st, err)
 		}
 	}
-	got := b.received()
+	// Each request after parking is the connection's second (not a
+	// first one again) and goes on the server connection its first one
+	// used and lent to the pool.
+	b.mu.Lock()
+	conns := append([][]byte(nil), b.conns...)
+	b.mu.Unlock()
+	if len(conns) != n {
+		t.Fatalf("%d server connections, want %d (one per client, kept across parking)", len(conns), n)
+	}
 	for i, rc := range rcs {
-		if want := "X-Src: " + rc.c.LocalAddr().String() + "\r\n"; strings.Count(got, want) != 2 {
-			t.Fatalf("conn %d: backend saw %q %d times, want 2 (before and after parking)", i, want, strings.Count(got, want))
+		src := "X-Src: " + rc.c.LocalAddr().String() + "\r\n"
+		own := 0
+		for _, sc := range conns {
+			if got := string(sc); strings.Contains(got, src) {
+				own++
+				if strings.Count(got, src) != 2 || !strings.Contains(got, "GET /2 ") || strings.Count(got, "X-First: 1\r\n") != 1 || strings.Count(got, "X-First: 0\r\n") != 1 {
+					t.Fatalf("conn %d: its server connection received %q; want both requests, the second not a first one", i, got)
+				}
+			}
+		}
+		if own != 1 {
+			t.Fatalf("conn %d: its requests went over %d server connections, want 1", i, own)
 		}
 	}
 	// Parked again, then closed by the keep-alive timeout: the frontend
