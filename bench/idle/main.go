@@ -4,6 +4,11 @@
 //
 // It prints "ready N" on stdout once N connections have had their response,
 // then waits for SIGTERM, SIGINT or -hold to elapse, whichever comes first.
+//
+// With -backend ADDR it is instead the server behind the proxy: it listens
+// on ADDR, prints "listening HOST:PORT" and answers every request head with
+// a small 200 response, so that a measurement of the proxy's memory does
+// not include the server's.
 package main
 
 import (
@@ -26,7 +31,12 @@ func main() {
 	n := flag.Int("n", 10000, "connections to open")
 	par := flag.Int("par", 100, "connections opened in parallel")
 	hold := flag.Duration("hold", 60*time.Second, "longest time to keep the connections open")
+	backend := flag.String("backend", "", "serve as the backend on this address instead")
 	flag.Parse()
+	if *backend != "" {
+		serveBackend(*backend, *hold)
+		return
+	}
 
 	conns := make([]net.Conn, *n)
 	errs := make(chan error, *n)
@@ -116,4 +126,54 @@ func open(addr string) (net.Conn, error) {
 	}
 	c.SetDeadline(time.Time{})
 	return c, nil
+}
+
+const response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n"
+
+// serveBackend answers every request head on every connection with
+// response, until a signal or hold.
+func serveBackend(addr string, hold time.Duration) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "idle:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("listening %s\n", l.Addr())
+	os.Stdout.Sync()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go answer(c)
+		}
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case <-sig:
+	case <-time.After(hold):
+	}
+	l.Close()
+}
+
+func answer(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 1024)
+	for {
+		// A request without a body: its head ends with an empty line.
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			if len(bytes.TrimRight(line, "\r\n")) == 0 {
+				break
+			}
+		}
+		if _, err := io.WriteString(c, response); err != nil {
+			return
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"time"
+	"weak"
 
 	"bulwark/internal/acl"
 	"bulwark/internal/h1"
@@ -26,8 +27,12 @@ type parkedConn struct {
 	c    net.Conn
 	done func()
 	// lent is the server connection the last request lent to its pool,
-	// which the next one takes back if nobody else has (serverConn).
-	lent   *srvConn
+	// which the next one takes back if it is still there (serverConn).
+	// Weak: while it is in the pool the pool holds it; once the pool let
+	// it go (closed, purged) nothing can reclaim it, and a parked
+	// connection must not keep it, its reader and its socket structures
+	// (about 700 bytes) alive for minutes.
+	lent   weak.Pointer[srvConn]
 	lentBE *backend
 	noted  *server
 	// addrs holds the session's addresses when they are not what the
@@ -77,7 +82,10 @@ func (s *httpSession) parkRecord() *parkedConn {
 	if !s.slim() || s.nreq > math.MaxInt32 {
 		return &parkedConn{s: s, fe: s.fe, c: s.c}
 	}
-	pc := &parkedConn{fe: s.fe, c: s.c, done: s.done, lent: s.lent, lentBE: s.lentBE, noted: s.noted, nreq: int32(s.nreq)}
+	pc := &parkedConn{fe: s.fe, c: s.c, done: s.done, lentBE: s.lentBE, noted: s.noted, nreq: int32(s.nreq)}
+	if s.lent != nil {
+		pc.lent = weak.Make(s.lent)
+	}
 	fcSrc, fcDst := realAddrs(s.c)
 	sessSrc, sessDst := sessionAddrs(s.c, fcSrc, fcDst)
 	var text [64]byte
@@ -135,7 +143,10 @@ func (pc *parkedConn) session() *httpSession {
 		s.sessSrcText = appendAddrText(nil, s.sessSrc)
 	}
 	s.src, s.dst, s.srcText = s.sessSrc, s.sessDst, s.sessSrcText
-	s.lent, s.lentBE, s.noted, s.nreq = pc.lent, pc.lentBE, pc.noted, int(pc.nreq)
+	if s.lent = pc.lent.Value(); s.lent != nil {
+		s.lentBE = pc.lentBE
+	}
+	s.noted, s.nreq = pc.noted, int(pc.nreq)
 	rt.idle.Store(s, struct{}{})
 	return s
 }
