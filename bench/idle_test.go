@@ -67,6 +67,12 @@ func TestIdleMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// BENCH_IDLE_TLS=1: the clients use TLS (which sessions cannot park).
+	bind, clientArgs := fmt.Sprintf("fd@%d", frontendFD), []string{}
+	if os.Getenv("BENCH_IDLE_TLS") == "1" {
+		bind += " ssl crt " + writeBenchCert(t)
+		clientArgs = append(clientArgs, "-tls")
+	}
 	src := fmt.Sprintf(`
 global
     maxconn %d
@@ -78,11 +84,11 @@ defaults
     timeout server 300s
     timeout http-keep-alive 300s
 frontend fe
-    bind fd@%d
+    bind %s
     default_backend be
 backend be
     server s1 %s
-`, n+1000, frontendFD, beAddr)
+`, n+1000, bind, beAddr)
 	cfg, ds := config.Parse("idle.cfg", []byte(src), config.LexOptions{})
 	m, cds := model.Compile(cfg, model.Options{})
 	if ds = append(ds, cds...); ds.HasAlerts() {
@@ -101,14 +107,13 @@ backend be
 	defer px.Shutdown(t.Context())
 
 	// Warm up: one connection's worth of pools and buffers, then settle.
-	cl := dial(t, l.Addr().String())
-	if st, _, err := cl.roundTrip(); err != nil || st != 200 {
-		t.Fatalf("warm-up: %d %v", st, err)
+	warm := exec.Command(filepath.Join(dir, "idle"), append([]string{"-addr", l.Addr().String(), "-n", "1", "-hold", "1ms"}, clientArgs...)...)
+	if out, err := warm.CombinedOutput(); err != nil {
+		t.Fatalf("warm-up: %v\n%s", err, out)
 	}
-	cl.c.Close()
 	before := settle()
 
-	cmd := exec.Command(filepath.Join(dir, "idle"), "-addr", l.Addr().String(), "-n", strconv.Itoa(n), "-hold", "300s")
+	cmd := exec.Command(filepath.Join(dir, "idle"), append([]string{"-addr", l.Addr().String(), "-n", strconv.Itoa(n), "-hold", "300s"}, clientArgs...)...)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

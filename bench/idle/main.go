@@ -14,6 +14,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ func main() {
 	par := flag.Int("par", 100, "connections opened in parallel")
 	hold := flag.Duration("hold", 60*time.Second, "longest time to keep the connections open")
 	backend := flag.String("backend", "", "serve as the backend on this address instead")
+	useTLS := flag.Bool("tls", false, "connect with TLS (the certificate is not verified)")
 	flag.Parse()
 	if *backend != "" {
 		serveBackend(*backend, *hold)
@@ -47,7 +49,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				c, err := open(*addr)
+				c, err := open(*addr, *useTLS)
 				if err != nil {
 					errs <- err
 					continue
@@ -90,10 +92,14 @@ func main() {
 
 // open connects, sends one request and reads its whole response, so that
 // the proxy has finished the exchange and is holding an idle connection.
-func open(addr string) (net.Conn, error) {
+func open(addr string, useTLS bool) (net.Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return nil, err
+	}
+	if useTLS {
+		// A measurement against a throw-away certificate on loopback.
+		c = tls.Client(c, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec
 	}
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {

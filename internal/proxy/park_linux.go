@@ -221,11 +221,15 @@ func (p *parker) count() int {
 // readable reports, without consuming anything, whether the connection
 // has bytes (or an end of stream) waiting: a deadline can fire after data
 // arrived when the goroutine was not scheduled in time, and such a session
-// must not be parked.
+// must not be parked. A connection that cannot park (TLS, or bytes held
+// by a wrapper) reports false: it then waits buffer-less, and its first
+// read takes whatever came. (Reporting true kept such a session waiting
+// with its reader and copy buffers, about 40 KB, for the whole keep-alive
+// timeout.)
 func readable(c net.Conn) bool {
 	fd, ok := connFD(c)
 	if !ok {
-		return true
+		return false
 	}
 	var b [1]byte
 	n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
