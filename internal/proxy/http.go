@@ -346,11 +346,6 @@ func (s *httpSession) resume() {
 	s.loop()
 }
 
-// expire ends a parked session whose keep-alive timeout passed.
-func (s *httpSession) expire() {
-	s.finish()
-}
-
 // finish ends the session: tracked entries, server connection, client
 // connection, then the connection's slots.
 func (s *httpSession) finish() {
