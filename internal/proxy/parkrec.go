@@ -16,11 +16,12 @@ import (
 // its socket, frontend, addresses and the little the next request needs.
 // The session, with its reader and rule state, goes back to the runtime's
 // pool and is made again when the client sends: a parked connection may
-// wait for minutes, and the whole session is four times this record.
+// wait for minutes, and the session with its reader and evaluator is
+// about 1.8 KB against this record's 96 bytes.
 //
 // A session that holds connection-lived state the record does not carry
-// (entries tracked by "tcp-request connection", session variables, an
-// upgraded TCP stream, TLS) is parked whole, in s.
+// (entries tracked by "tcp-request connection", session variables) is
+// parked whole, in s. TLS sessions do not park at all (see readable).
 type parkedConn struct {
 	s    *httpSession // the whole session; nil when the fields below stand for it
 	fe   *frontend
