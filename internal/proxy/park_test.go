@@ -5,6 +5,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -491,4 +492,83 @@ backend be
 	waitFor(t, func() bool {
 		return rt.parker.count() == 0 && csvRows(t, apiCall(t, sock, "show stat"))["fe/FRONTEND"]["scur"] == "0"
 	}, "both connections uncounted")
+}
+
+// A session woken from its record is among the idle sessions again (a
+// soft stop's idle grace walks them) while it serves its next request.
+func TestResumedSessionIsRegistered(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			entered <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "b")
+	})
+	px, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    timeout http-keep-alive 5s
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	rt := px.Current()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	registered := func() int {
+		n := 0
+		rt.idle.Range(func(*httpSession, struct{}) bool { n++; return true })
+		return n
+	}
+	rc := newRawClient(t, addr)
+	if st, _, err := rc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || err != nil {
+		t.Fatalf("first request: %d %v", st, err)
+	}
+	waitFor(t, func() bool { return rt.parker.count() == 1 }, "the connection parked")
+	if n := registered(); n != 0 {
+		t.Fatalf("%d sessions registered while the only connection is parked", n)
+	}
+	io.WriteString(rc.c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request after parking did not reach the server")
+	}
+	n := registered()
+	close(release)
+	if n != 1 {
+		t.Fatalf("%d sessions registered while the woken one serves a request, want 1", n)
+	}
+	rc.c.SetDeadline(time.Now().Add(5 * time.Second))
+	if resp, err := http.ReadResponse(rc.br, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("request after parking: %v %v", resp, err)
+	}
+}
+
+// readable answers for a socket the parker can watch, and says no for a
+// connection it cannot peek at (TLS): such a session must then wait
+// buffer-less rather than keep its buffers "because data may have come".
+func TestReadable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := dial(t, l.Addr().String())
+	defer c.Close()
+	s, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if readable(s) {
+		t.Fatal("readable before the client sent anything")
+	}
+	io.WriteString(c, "x")
+	waitFor(t, func() bool { return readable(s) }, "the byte seen")
+	if readable(tls.Server(s, &tls.Config{})) {
+		t.Fatal("a TLS connection reported readable: the parker cannot peek into it")
+	}
 }
