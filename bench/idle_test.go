@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,10 +40,38 @@ func TestIdleMemory(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "idle"), "./idle").CombinedOutput(); err != nil {
 		t.Fatalf("building bench/idle: %v\n%s", err, out)
 	}
-	be := startBackend(t)
+	// The backend runs in a child process too: its memory (a goroutine and
+	// buffers for each server connection the proxy keeps) is not the
+	// proxy's.
+	beCmd := exec.Command(filepath.Join(dir, "idle"), "-backend", "127.0.0.1:0", "-hold", "600s")
+	beOut, _ := beCmd.StdoutPipe()
+	beCmd.Stderr = os.Stderr
+	if err := beCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		beCmd.Process.Signal(os.Interrupt)
+		beCmd.Wait()
+	}()
+	beSc := bufio.NewScanner(beOut)
+	var beAddr string
+	if beSc.Scan() {
+		if f := strings.Fields(beSc.Text()); len(f) == 2 && f[0] == "listening" {
+			beAddr = f[1]
+		}
+	}
+	if beAddr == "" {
+		t.Fatal("the backend did not start")
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// BENCH_IDLE_TLS=1: the clients use TLS (which sessions cannot park).
+	bind, clientArgs := fmt.Sprintf("fd@%d", frontendFD), []string{}
+	if os.Getenv("BENCH_IDLE_TLS") == "1" {
+		bind += " ssl crt " + writeBenchCert(t)
+		clientArgs = append(clientArgs, "-tls")
 	}
 	src := fmt.Sprintf(`
 global
@@ -55,11 +84,11 @@ defaults
     timeout server 300s
     timeout http-keep-alive 300s
 frontend fe
-    bind fd@%d
+    bind %s
     default_backend be
 backend be
     server s1 %s
-`, n+1000, frontendFD, be.l.Addr())
+`, n+1000, bind, beAddr)
 	cfg, ds := config.Parse("idle.cfg", []byte(src), config.LexOptions{})
 	m, cds := model.Compile(cfg, model.Options{})
 	if ds = append(ds, cds...); ds.HasAlerts() {
@@ -78,14 +107,13 @@ backend be
 	defer px.Shutdown(t.Context())
 
 	// Warm up: one connection's worth of pools and buffers, then settle.
-	cl := dial(t, l.Addr().String())
-	if st, _, err := cl.roundTrip(); err != nil || st != 200 {
-		t.Fatalf("warm-up: %d %v", st, err)
+	warm := exec.Command(filepath.Join(dir, "idle"), append([]string{"-addr", l.Addr().String(), "-n", "1", "-hold", "1ms"}, clientArgs...)...)
+	if out, err := warm.CombinedOutput(); err != nil {
+		t.Fatalf("warm-up: %v\n%s", err, out)
 	}
-	cl.c.Close()
 	before := settle()
 
-	cmd := exec.Command(filepath.Join(dir, "idle"), "-addr", l.Addr().String(), "-n", strconv.Itoa(n), "-hold", "300s")
+	cmd := exec.Command(filepath.Join(dir, "idle"), append([]string{"-addr", l.Addr().String(), "-n", strconv.Itoa(n), "-hold", "300s"}, clientArgs...)...)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -134,6 +162,8 @@ backend be
 	t.Logf("  heap in use  %8.0f bytes (live objects %8.0f)", per(after.ms.HeapInuse, before.ms.HeapInuse), per(after.ms.HeapAlloc, before.ms.HeapAlloc))
 	t.Logf("  stacks       %8.0f bytes, goroutines %.2f", per(after.ms.StackInuse, before.ms.StackInuse), per(uint64(after.goroutines), uint64(before.goroutines)))
 	t.Logf("  runtime other %7.0f bytes (Sys %d MB total)", per(after.ms.Sys-after.ms.HeapSys-after.ms.StackSys, before.ms.Sys-before.ms.HeapSys-before.ms.StackSys), after.ms.Sys>>20)
+	// The figures include the proxy's idle server connections.
+	t.Logf("  server connections open: %d", serverConns(beAddr))
 }
 
 type memPoint struct {
@@ -167,4 +197,27 @@ func settle() memPoint {
 		}
 	}
 	return p
+}
+
+// serverConns counts this process's established TCP connections to addr
+// (/proc/self/net/tcp: hex local and remote address, then the state, 01
+// for established).
+func serverConns(addr string) int {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() {
+		return -1
+	}
+	a := ap.Addr().As4()
+	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], ap.Port())
+	b, err := os.ReadFile("/proc/self/net/tcp")
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[2] == want && f[3] == "01" {
+			n++
+		}
+	}
+	return n
 }

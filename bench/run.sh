@@ -12,7 +12,8 @@
 # IDLE_CONNS (default 10000, or fewer when `ulimit -n` cannot be raised
 # enough: the proxy needs two descriptors per idle client), RATE_DELAY_MS
 # (per-connection think time of the rate-limited case, default 4),
-# BASE_PORT (default 18400; uses 8 ports),
+# BASE_PORT (default 18400; uses 8 ports), IDLE_WAIT (seconds between the
+# idle client's "ready" and the RSS reading, default 2),
 # CASES (space-separated subset of case names), BENCH_RT (1 = run proxy,
 # wrk and nginx under SCHED_FIFO priority 10 so that other work on the
 # machine cannot delay their wake-ups; default 1 when root, else 0).
@@ -388,15 +389,16 @@ run_h2_case() { # proxy rep
 }
 
 IDLE_RAW="$OUT/idle.tsv"
-printf 'case\tproxy\trep\tconns\trss_before_kb\trss_after_kb\tbytes_per_conn\n' >"$IDLE_RAW"
+printf 'case\tproxy\trep\tconns\trss_before_kb\trss_after_kb\tbytes_per_conn\tserver_conns\n' >"$IDLE_RAW"
+IDLE_WAIT=${IDLE_WAIT:-2}
 
 run_idle_case() { # proxy rep
-	local px=$1 rep=$2 r0 r1 ready cpid i
+	local px=$1 rep=$2 r0 r1 ready cpid i srv
 	start_proxy "$px"
 	timeout 20 "${ON1[@]}" wrk -t1 -c10 -d1s "http://127.0.0.1:$HTTP_PORT/" >/dev/null 2>&1 || true
 	sleep 1
 	r0=$(rss_kb "$PROXY_PID")
-	"${ON1[@]}" "$TMP/idle" -addr "127.0.0.1:$HTTP_PORT" -n "$IDLE_CONNS" -hold 90s \
+	"${ON1[@]}" "$TMP/idle" -addr "127.0.0.1:$HTTP_PORT" -n "$IDLE_CONNS" -hold "$((IDLE_WAIT + 88))s" \
 		>"$TMP/idle.out" 2>"$OUT/idle-$px-$rep.err" &
 	cpid=$!
 	PIDS+=("$cpid")
@@ -407,13 +409,15 @@ run_idle_case() { # proxy rep
 		kill -0 "$cpid" 2>/dev/null || break
 		sleep 0.1
 	done
-	sleep 2
+	sleep "$IDLE_WAIT"
 	r1=$(rss_kb "$PROXY_PID")
+	# Idle server connections the proxy keeps are part of its figure.
+	srv=$(ss -Htn state established "( dport = :$NGX_PORT )" | wc -l)
 	stop_pid "$cpid"
 	stop_pid "$PROXY_PID"
 	[ -n "$ready" ] && [ "$ready" -gt 0 ] || { log "idle client failed for $px"; ready=0; }
-	awk -v px="$px" -v rep="$rep" -v n="$ready" -v r0="$r0" -v r1="$r1" 'BEGIN {
-		printf "idle\t%s\t%d\t%d\t%d\t%d\t%.0f\n", px, rep, n, r0, r1, (n > 0 ? (r1 - r0) * 1024 / n : 0)
+	awk -v px="$px" -v rep="$rep" -v n="$ready" -v r0="$r0" -v r1="$r1" -v srv="$srv" 'BEGIN {
+		printf "idle\t%s\t%d\t%d\t%d\t%d\t%.0f\t%d\n", px, rep, n, r0, r1, (n > 0 ? (r1 - r0) * 1024 / n : 0), srv
 	}' | tee -a "$IDLE_RAW" >&2
 }
 
@@ -471,7 +475,7 @@ summarize() {
 		add($1, $2, "p50_us", $7); add($1, $2, "p99_us", $8); add($1, $2, "errors", $9)
 		add($1, $2, "proxy_cpu_util", $12)
 	}
-	FILENAME ~ /idle.tsv$/ { add($1, $2, "rss_bytes_per_conn", $7) }
+	FILENAME ~ /idle.tsv$/ { add($1, $2, "rss_bytes_per_conn", $7); add($1, $2, "server_conns", $8) }
 	END {
 		printf "%-14s %-20s %12s %12s %8s\n", "case", "metric", "bulwark", "haproxy", "ratio"
 		for (i = 1; i <= no; i++) {

@@ -4,11 +4,17 @@
 //
 // It prints "ready N" on stdout once N connections have had their response,
 // then waits for SIGTERM, SIGINT or -hold to elapse, whichever comes first.
+//
+// With -backend ADDR it is instead the server behind the proxy: it listens
+// on ADDR, prints "listening HOST:PORT" and answers every request head with
+// a small 200 response, so that a measurement of the proxy's memory does
+// not include the server's.
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -26,7 +32,13 @@ func main() {
 	n := flag.Int("n", 10000, "connections to open")
 	par := flag.Int("par", 100, "connections opened in parallel")
 	hold := flag.Duration("hold", 60*time.Second, "longest time to keep the connections open")
+	backend := flag.String("backend", "", "serve as the backend on this address instead")
+	useTLS := flag.Bool("tls", false, "connect with TLS (the certificate is not verified)")
 	flag.Parse()
+	if *backend != "" {
+		serveBackend(*backend, *hold)
+		return
+	}
 
 	conns := make([]net.Conn, *n)
 	errs := make(chan error, *n)
@@ -37,7 +49,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				c, err := open(*addr)
+				c, err := open(*addr, *useTLS)
 				if err != nil {
 					errs <- err
 					continue
@@ -80,10 +92,14 @@ func main() {
 
 // open connects, sends one request and reads its whole response, so that
 // the proxy has finished the exchange and is holding an idle connection.
-func open(addr string) (net.Conn, error) {
+func open(addr string, useTLS bool) (net.Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return nil, err
+	}
+	if useTLS {
+		// A measurement against a throw-away certificate on loopback.
+		c = tls.Client(c, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec
 	}
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
@@ -116,4 +132,54 @@ func open(addr string) (net.Conn, error) {
 	}
 	c.SetDeadline(time.Time{})
 	return c, nil
+}
+
+const response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n"
+
+// serveBackend answers every request head on every connection with
+// response, until a signal or hold.
+func serveBackend(addr string, hold time.Duration) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "idle:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("listening %s\n", l.Addr())
+	os.Stdout.Sync()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go answer(c)
+		}
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case <-sig:
+	case <-time.After(hold):
+	}
+	l.Close()
+}
+
+func answer(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 1024)
+	for {
+		// A request without a body: its head ends with an empty line.
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			if len(bytes.TrimRight(line, "\r\n")) == 0 {
+				break
+			}
+		}
+		if _, err := io.WriteString(c, response); err != nil {
+			return
+		}
+	}
 }

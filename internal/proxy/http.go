@@ -119,8 +119,6 @@ type httpSession struct {
 	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
-	parkFD       int
-	parkIdx      int // in the parker's deadline heap, -1 when not
 	parkDeadline time.Time
 	// serverTO and tunnelTO are "set-timeout" of the current request.
 	serverTO, tunnelTO time.Duration
@@ -350,11 +348,6 @@ func (s *httpSession) loop() {
 func (s *httpSession) resume() {
 	s.woken = true
 	s.loop()
-}
-
-// expire ends a parked session whose keep-alive timeout passed.
-func (s *httpSession) expire() {
-	s.finish()
 }
 
 // finish ends the session: tracked entries, server connection, client
@@ -757,9 +750,22 @@ func (s *httpSession) waitRequest() error {
 				return s.rd.Wait()
 			}
 			s.releaseIdle()
-			if p.park(s) {
-				// Another goroutine may own s from here on.
+			pc := s.parkRecord()
+			if pc.s == nil {
+				// A soft stop must not find s among the idle sessions
+				// once it is in the pool; it wakes the parked ones.
+				s.fe.rt.idle.Delete(s)
+			}
+			if p.park(pc, s.parkDeadline) {
+				// Another goroutine may own the connection from here on;
+				// s itself only when it parked whole.
+				if pc.s == nil {
+					s.recycle()
+				}
 				return errParked
+			}
+			if pc.s == nil {
+				s.fe.rt.idle.Store(s, struct{}{})
 			}
 			if s.fe.rt.stopping.Load() {
 				// A stop closed the parker meanwhile: the last grace, if any.

@@ -12,10 +12,11 @@ import (
 )
 
 // parker holds idle keep-alive connections without a goroutine each: the
-// session's socket sits in an epoll set of our own (besides Go's), and a
-// single goroutine resumes a session when its client sends the next
-// request. An idle connection then costs its session struct and socket,
-// not a goroutine stack (what HAProxy's event loop gets for free).
+// connection's socket sits in an epoll set of our own (besides Go's), and
+// a single goroutine resumes a session when its client sends the next
+// request. An idle connection then costs a parkedConn and its socket, not
+// a goroutine stack and a session (what HAProxy's event loop gets for
+// free).
 // Keep-alive deadlines are a heap in the same goroutine, whose epoll wait
 // ends at the nearest one: a runtime timer per parked connection cost
 // about 200 bytes each.
@@ -24,15 +25,11 @@ type parker struct {
 	wakeR  int // pipe read end in the set: stop the loop, or a nearer deadline
 	wakeW  int
 	mu     sync.Mutex
-	parked map[int]*httpSession
-	due    timeheap.Heap[*httpSession] // parked sessions with a deadline, nearest first
+	parked map[int]*parkedConn
+	base   time.Time                  // parkedConn.deadline counts from here
+	due    timeheap.Heap[*parkedConn] // parked connections with a deadline, nearest first
 	closed bool
 }
-
-// Parked sessions with a deadline are a timeheap; each session knows its
-// index (parkIdx, -1 when not in the heap) so that a wake-up removes it.
-func (s *httpSession) HeapDeadline() time.Time { return s.parkDeadline }
-func (s *httpSession) SetHeapIndex(i int)      { s.parkIdx = i }
 
 func newParker() *parker {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
@@ -51,16 +48,16 @@ func newParker() *parker {
 		syscall.Close(p2[1])
 		return nil
 	}
-	p := &parker{epfd: epfd, wakeR: p2[0], wakeW: p2[1], parked: map[int]*httpSession{}}
+	p := &parker{epfd: epfd, wakeR: p2[0], wakeW: p2[1], parked: map[int]*parkedConn{}, base: time.Now()}
 	go p.loop()
 	return p
 }
 
-// park registers s until its socket is readable or s.parkDeadline (none
-// when zero) passes. It reports false when the session must wait the
-// ordinary way.
-func (p *parker) park(s *httpSession) bool {
-	fd, ok := connFD(s.c)
+// park registers pc until its socket is readable or deadline (none when
+// zero) passes. It reports false when the session must wait the ordinary
+// way.
+func (p *parker) park(pc *parkedConn, deadline time.Time) bool {
+	fd, ok := connFD(pc.c)
 	if !ok {
 		return false
 	}
@@ -69,16 +66,24 @@ func (p *parker) park(s *httpSession) bool {
 	if p.closed {
 		return false
 	}
+	if old := p.parked[fd]; old != nil && p.take(fd, old) {
+		// Two open sockets cannot share a descriptor: old's was closed
+		// under it ("shutdown session"), which left our set silently, and
+		// the number was given to pc's. old ends now; kept, it would be
+		// lost below and never give its slots back.
+		go old.expire()
+	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return false
 	}
-	s.parkFD = fd
-	p.parked[fd] = s
-	s.parkIdx = -1
-	if !s.parkDeadline.IsZero() {
-		p.due.Push(s)
-		if s.parkIdx == 0 {
+	pc.fd = int32(fd)
+	p.parked[fd] = pc
+	pc.idx = -1
+	if !deadline.IsZero() {
+		pc.deadline = max(deadline.Sub(p.base), 1)
+		p.due.Push(pc)
+		if pc.idx == 0 {
 			// The loop waits for a later deadline (or none): wake it to
 			// wait for this one.
 			syscall.Write(p.wakeW, []byte{0})
@@ -87,31 +92,31 @@ func (p *parker) park(s *httpSession) bool {
 	return true
 }
 
-// take removes s from the set if it is still parked there; exactly one of
+// take removes pc from the set if it is still parked there; exactly one of
 // the wake-up, the deadline and a stop wins. p.mu is held.
-func (p *parker) take(fd int, s *httpSession) bool {
-	if p.parked[fd] != s || s == nil {
+func (p *parker) take(fd int, pc *parkedConn) bool {
+	if p.parked[fd] != pc || pc == nil {
 		return false
 	}
 	delete(p.parked, fd)
 	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
-	if s.parkIdx >= 0 {
-		p.due.Remove(s.parkIdx)
+	if pc.idx >= 0 {
+		p.due.Remove(int(pc.idx))
 	}
 	return true
 }
 
-// expired takes the sessions whose deadline passed and returns them with
-// the wait until the next deadline (-1: none). p.mu is held.
-func (p *parker) expired(now time.Time, out []*httpSession) ([]*httpSession, int) {
+// expired takes the connections whose deadline passed and returns them
+// with the wait until the next deadline (-1: none). p.mu is held.
+func (p *parker) expired(now time.Time, out []*parkedConn) ([]*parkedConn, int) {
 	for p.due.Len() > 0 {
-		s := p.due.Peek()
-		if d := s.parkDeadline.Sub(now); d > 0 {
+		pc := p.due.Peek()
+		if d := pc.deadline - now.Sub(p.base); d > 0 {
 			// Round up: waking a millisecond early would only loop.
 			return out, int((d + time.Millisecond - 1) / time.Millisecond)
 		}
-		if p.take(s.parkFD, s) {
-			out = append(out, s)
+		if p.take(int(pc.fd), pc) {
+			out = append(out, pc)
 		} else {
 			p.due.Pop()
 		}
@@ -122,7 +127,7 @@ func (p *parker) expired(now time.Time, out []*httpSession) ([]*httpSession, int
 func (p *parker) loop() {
 	events := make([]syscall.EpollEvent, 128)
 	var drain [64]byte
-	var expire, resume []*httpSession
+	var expire, resume []*parkedConn
 	wait := -1
 	for {
 		n, err := syscall.EpollWait(p.epfd, events, wait)
@@ -143,25 +148,25 @@ func (p *parker) loop() {
 				syscall.Read(p.wakeR, drain[:])
 				continue
 			}
-			if s := p.parked[fd]; s != nil && p.take(fd, s) {
-				resume = append(resume, s)
+			if pc := p.parked[fd]; pc != nil && p.take(fd, pc) {
+				resume = append(resume, pc)
 			}
 		}
 		expire, wait = p.expired(time.Now(), expire[:0])
 		p.mu.Unlock()
-		for _, s := range resume {
-			go s.resume()
+		for _, pc := range resume {
+			go pc.resume()
 		}
-		for i, s := range expire {
-			go s.expire()
+		for i, pc := range expire {
+			go pc.expire()
 			expire[i] = nil
 		}
 		clear(resume)
 	}
 }
 
-// resumeAll wakes every parked session (a stop or reload) and closes the
-// set: later idle sessions wait the ordinary way.
+// resumeAll wakes every parked connection (a stop or reload) and closes
+// the set: later idle sessions wait the ordinary way.
 func (p *parker) resumeAll() {
 	p.mu.Lock()
 	if p.closed {
@@ -169,23 +174,23 @@ func (p *parker) resumeAll() {
 		return
 	}
 	p.closed = true
-	var all []*httpSession
-	for fd, s := range p.parked {
-		all = append(all, s)
+	var all []*parkedConn
+	for fd, pc := range p.parked {
+		all = append(all, pc)
 		delete(p.parked, fd)
 		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
-		s.parkIdx = -1
+		pc.idx = -1
 	}
-	p.due = timeheap.Heap[*httpSession]{}
+	p.due = timeheap.Heap[*parkedConn]{}
 	syscall.Write(p.wakeW, []byte{1})
 	syscall.Close(p.wakeW)
 	p.mu.Unlock()
-	for _, s := range all {
-		go s.resume()
+	for _, pc := range all {
+		go pc.resume()
 	}
 }
 
-// count returns the number of parked sessions.
+// count returns the number of parked connections.
 func (p *parker) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -195,11 +200,15 @@ func (p *parker) count() int {
 // readable reports, without consuming anything, whether the connection
 // has bytes (or an end of stream) waiting: a deadline can fire after data
 // arrived when the goroutine was not scheduled in time, and such a session
-// must not be parked.
+// must not be parked. A connection that cannot park (TLS, or bytes held
+// by a wrapper) reports false: it then waits buffer-less, and its first
+// read takes whatever came. (Reporting true kept such a session waiting
+// with its reader and copy buffers, about 40 KB, for the whole keep-alive
+// timeout.)
 func readable(c net.Conn) bool {
 	fd, ok := connFD(c)
 	if !ok {
-		return true
+		return false
 	}
 	var b [1]byte
 	n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)

@@ -2,16 +2,19 @@
 
 package proxy
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // parker is Linux-only (epoll); elsewhere idle sessions keep their
 // goroutine.
 type parker struct{}
 
-func newParker() *parker                 { return nil }
-func (p *parker) park(*httpSession) bool { return false }
-func (p *parker) resumeAll()             {}
-func (p *parker) count() int             { return 0 }
+func newParker() *parker                           { return nil }
+func (p *parker) park(*parkedConn, time.Time) bool { return false }
+func (p *parker) resumeAll()                       {}
+func (p *parker) count() int                       { return 0 }
 
 func readable(net.Conn) bool { return true }
 

@@ -293,6 +293,7 @@ type Runtime struct {
 	workers              *connWorkers // goroutines that serve accepted connections
 	copyBufs             sync.Pool    // body copy buffers
 	msgs                 sync.Pool    // *msgState of idle sessions
+	freeSess             sync.Pool    // *httpSession of slim-parked connections (parkrec.go)
 	heads                sync.Pool    // *[]byte head buffers of sessions (headpool.go)
 	comp                 compress.Pools
 	caches               map[string]*cache.Cache // "cache" sections by name
