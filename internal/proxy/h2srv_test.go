@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -228,10 +229,15 @@ func newRawH2Server(t testing.TB, act func(fr *http2.Framer, f http2.Frame) bool
 				if _, err := io.ReadFull(c, pre); err != nil || string(pre) != http2.ClientPreface {
 					return
 				}
-				fr := http2.NewFramer(c, c)
+				// What act writes goes out in one write: a flood of DATA
+				// frames reaches the proxy before it can have read (and
+				// credited back) the first of them.
+				bw := bufio.NewWriterSize(c, 256<<10)
+				fr := http2.NewFramer(bw, c)
 				fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 				fr.AllowIllegalWrites = true
 				fr.WriteSettings()
+				bw.Flush()
 				for {
 					f, err := fr.ReadFrame()
 					if err != nil {
@@ -241,7 +247,9 @@ func newRawH2Server(t testing.TB, act func(fr *http2.Framer, f http2.Frame) bool
 					if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
 						fr.WriteSettingsAck()
 					}
-					if !act(fr, f) {
+					more := act(fr, f)
+					bw.Flush()
+					if !more {
 						return
 					}
 				}
@@ -585,8 +593,11 @@ func TestH2ServerWindowAndCancel(t *testing.T) {
 		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: h.StreamID, BlockFragment: blk, EndHeaders: true})
 		for _, hf := range h.Fields {
 			if hf.Name == ":path" && hf.Value == "/flood" {
+				// 320 KiB against a 64 KiB window: what the proxy may
+				// credit back is what it could pass on to a client that
+				// does not read (below), far less than the excess.
 				chunk := make([]byte, 16384)
-				for i := 0; i < 5; i++ { // 80 KiB against a 64 KiB window
+				for i := 0; i < 20; i++ {
 					fr.WriteData(h.StreamID, false, chunk)
 				}
 			}
@@ -602,14 +613,27 @@ backend be
     server s B proto h2
 `, "B", s.addr))
 	addrs := px.Current().Addrs()
-	got := rawRequest(t, addrs[0].String(), "GET /flood HTTP/1.1\r\nHost: h\r\n\r\n", 3*time.Second)
-	if !strings.HasPrefix(got, "HTTP/1.1 200") || strings.HasSuffix(got, "0\r\n\r\n") {
-		t.Fatalf("flood: client got %d bytes, %q...", len(got), got[:min(len(got), 40)])
+	// The client reads nothing until the verdict, through a small
+	// receive buffer: the proxy cannot consume (and credit) the flood
+	// as fast as it arrives, which would make it legal.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", addrs[0].String())
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer c.Close()
+	io.WriteString(c, "GET /flood HTTP/1.1\r\nHost: h\r\n\r\n")
 	waitFor(t, func() bool {
 		frames, _ := s.seen()
 		return strings.Contains(frames, "RST_STREAM/1 FLOW_CONTROL_ERROR")
 	}, "RST_STREAM FLOW_CONTROL_ERROR for the flood")
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b, _ := io.ReadAll(c)
+	if got := string(b); !strings.HasPrefix(got, "HTTP/1.1 200") || strings.HasSuffix(got, "0\r\n\r\n") {
+		t.Fatalf("flood: client got %d bytes, %q...", len(got), got[:min(len(got), 40)])
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addrs[1].String()+"/hang", nil)
