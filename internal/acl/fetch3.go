@@ -662,6 +662,16 @@ func fetchPayloadLen(sd side) fetchFn {
 		if sd == sideReq && p == nil && e.Txn.Method() != nil {
 			return intSample(htxReqSize(e.Txn)), true
 		}
+		if sd == sideRes && !ok {
+			if ht, hok := e.Txn.(HTTPResLenTxn); hok {
+				n, known := ht.HTTPResLen()
+				if !known {
+					return Sample{}, false
+				}
+				e.mayChange = true
+				return intSample(n), true
+			}
+		}
 		if !ok {
 			return Sample{}, false
 		}
@@ -684,6 +694,27 @@ func htxReqSize(t Txn) int64 {
 	if bt, ok := t.(BodyTxn); ok {
 		b, _ := bt.ReqBody()
 		n += len(b)
+	}
+	return int64(n)
+}
+
+// HTTPResLenTxn is implemented by an HTTP transaction: res.len there is
+// what HAProxy 2.6 counts in its HTX buffer (HTXResponseSize); known is
+// false when no response byte can be counted.
+type HTTPResLenTxn interface {
+	HTTPResLen() (n int64, known bool)
+}
+
+// HTXResponseSize is res.len in an HTTP proxy, the response's HTX size as
+// HAProxy 2.6 counts it: a 20-byte start-line header plus the version,
+// the three status digits and the reason, each header's name and value,
+// one byte for the end of headers, and the body bytes buffered (checked
+// against 2.6.12: 54 for "HTTP/1.1 200 OK" with Content-Length: 5 and
+// its body, 251 with a 200-byte body).
+func HTXResponseSize(reason []byte, headers []h1.Header, body int) int64 {
+	n := 20 + len("HTTP/1.1") + 3 + len(reason) + 1 + body
+	for _, h := range headers {
+		n += len(h.Name) + len(h.Value)
 	}
 	return int64(n)
 }
