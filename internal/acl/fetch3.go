@@ -689,7 +689,7 @@ func fetchPayloadLen(sd side) fetchFn {
 func htxReqSize(t Txn) int64 {
 	n := 20 + len(t.Method()) + len(t.Target()) + len("HTTP/1.1") + 1
 	for _, h := range t.ReqHeaders() {
-		n += len(h.Name) + len(h.Value)
+		n += htxHeaderSize(h)
 	}
 	if bt, ok := t.(BodyTxn); ok {
 		b, _ := bt.ReqBody()
@@ -714,9 +714,33 @@ type HTTPResLenTxn interface {
 func HTXResponseSize(reason []byte, headers []h1.Header, body int) int64 {
 	n := 20 + len("HTTP/1.1") + 3 + len(reason) + 1 + body
 	for _, h := range headers {
-		n += len(h.Name) + len(h.Value)
+		n += htxHeaderSize(h)
 	}
 	return int64(n)
+}
+
+// htxHeaderSize is a header field's name and value as HAProxy's HTX holds
+// them: its HTTP/1 parser drops the "close" and "keep-alive" tokens of
+// Connection, and the field when none is left (checked against 2.6.12:
+// "Connection: keep-alive" counts nothing).
+func htxHeaderSize(h h1.Header) int {
+	if !eqFold(h.Name, "connection") {
+		return len(h.Name) + len(h.Value)
+	}
+	n, toks := 0, 0
+	for v := h.Value; len(v) > 0; {
+		tok, rest := cutByte(v, ',')
+		v = rest
+		if tok = trimSpace(tok); len(tok) == 0 || eqFold(tok, "close") || eqFold(tok, "keep-alive") {
+			continue
+		}
+		n += len(tok)
+		toks++
+	}
+	if toks == 0 {
+		return 0
+	}
+	return len(h.Name) + n + 2*(toks-1)
 }
 
 // fetchPayload is req.payload(<offset>,<length>); a length of 0 means

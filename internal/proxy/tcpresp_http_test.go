@@ -119,6 +119,17 @@ func TestHTTPTCPResponseInspectDelay(t *testing.T) {
 			t.Fatalf("response %q", out)
 		}
 	})
+	t.Run("Connection: keep-alive is not counted", func(t *testing.T) {
+		srv := newScriptedServer(t, []chunk{{0, "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nX-A: b\r\nContent-Length: 5\r\n\r\nhello"}}, 0)
+		addr := httpTCPRespProxy(t, srv.addr,
+			"tcp-response inspect-delay 5s",
+			"tcp-response content accept if { res.len ge 10000 }",
+			"tcp-response content set-var(txn.len) res.len",
+			"http-response set-header x-len %[var(txn.len)]")
+		if out := getVia(t, addr); !strings.Contains(out, "\r\nx-len: 58\r\n") { // HAProxy 2.6.12's count
+			t.Fatalf("response %q", out)
+		}
+	})
 	t.Run("the head alone decides", func(t *testing.T) {
 		srv := newScriptedServer(t, []chunk{{0, smallResp}}, 0)
 		addr := httpTCPRespProxy(t, srv.addr,
