@@ -406,7 +406,24 @@ func (s *Set) Cond(mc *model.Cond) (*Cond, config.Diagnostics) {
 	if ds.HasAlerts() {
 		return nil, ds
 	}
+	if p := s.c.p; p != nil && p.Mode == model.ModeHTTP && cd.usesL6() {
+		ds.Warnf(mc.Pos, "Proxy '%s': L6 sample fetches ignored on HTTP proxies", p.Name)
+	}
 	return cd, ds
+}
+
+// usesL6 reports whether one of the condition's ACLs reads an L6 fetch.
+func (c *Cond) usesL6() bool {
+	for _, ts := range c.terms {
+		for _, t := range ts {
+			for _, ln := range t.acl.lines {
+				if ln.expr != nil && ln.expr.l6 {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func joinWords(ws []config.Word) string {

@@ -20,6 +20,22 @@ type Expr struct {
 	// occ is hdr()'s occurrence argument: 0 = every occurrence in ACLs
 	// and the last one elsewhere.
 	occ int
+	// l6 marks a fetch of the raw buffered data (l6Fetches).
+	l6 bool
+}
+
+// l6Fetches read the raw data buffered on a connection, which HAProxy 2.6
+// calls layer 6 and warns about in the conditions of an HTTP proxy
+// ("L6 sample fetches ignored on HTTP proxies"): there the request and
+// the response are held parsed, and these fetches see little or nothing.
+var l6Fetches = map[string]bool{
+	"distcc_body": true, "distcc_param": true, "payload": true, "payload_lv": true,
+	"rdp_cookie": true, "rdp_cookie_cnt": true, "rep_ssl_hello_type": true, "req_len": true,
+	"req_ssl_hello_type": true, "req_ssl_sni": true, "req_ssl_ver": true, "req.len": true,
+	"req.payload": true, "req.payload_lv": true, "req.rdp_cookie": true, "req.rdp_cookie_cnt": true,
+	"req.ssl_ec_ext": true, "req.ssl_st_ext": true, "req.ssl_hello_type": true, "req.ssl_sni": true,
+	"req.ssl_alpn": true, "req.ssl_ver": true, "res.len": true, "res.payload": true,
+	"res.payload_lv": true, "res.ssl_hello_type": true,
 }
 
 // argVal is one parsed argument with whatever the compiler resolved from it.
@@ -178,13 +194,14 @@ func (c *compiler) parseExpr(text string, acl bool) (*Expr, matchMethod, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	x := &Expr{text: text}
+	x := &Expr{text: text, l6: l6Fetches[name]}
 	m := methodDefault
 	def := lookupFetch(name)
 	if def == nil && acl {
 		if base, meth, ok := splitSuffix(name); ok {
 			if def = lookupFetch(base); def != nil {
 				m = meth
+				x.l6 = l6Fetches[base]
 			}
 		}
 	}

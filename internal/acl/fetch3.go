@@ -662,6 +662,16 @@ func fetchPayloadLen(sd side) fetchFn {
 		if sd == sideReq && p == nil && e.Txn.Method() != nil {
 			return intSample(htxReqSize(e.Txn)), true
 		}
+		if sd == sideRes && !ok {
+			if ht, hok := e.Txn.(HTTPResLenTxn); hok {
+				n, known := ht.HTTPResLen()
+				if !known {
+					return Sample{}, false
+				}
+				e.mayChange = true
+				return intSample(n), true
+			}
+		}
 		if !ok {
 			return Sample{}, false
 		}
@@ -679,13 +689,58 @@ func fetchPayloadLen(sd side) fetchFn {
 func htxReqSize(t Txn) int64 {
 	n := 20 + len(t.Method()) + len(t.Target()) + len("HTTP/1.1") + 1
 	for _, h := range t.ReqHeaders() {
-		n += len(h.Name) + len(h.Value)
+		n += htxHeaderSize(h)
 	}
 	if bt, ok := t.(BodyTxn); ok {
 		b, _ := bt.ReqBody()
 		n += len(b)
 	}
 	return int64(n)
+}
+
+// HTTPResLenTxn is implemented by an HTTP transaction: res.len there is
+// what HAProxy 2.6 counts in its HTX buffer (HTXResponseSize); known is
+// false when no response byte can be counted.
+type HTTPResLenTxn interface {
+	HTTPResLen() (n int64, known bool)
+}
+
+// HTXResponseSize is res.len in an HTTP proxy, the response's HTX size as
+// HAProxy 2.6 counts it: a 20-byte start-line header plus the version,
+// the three status digits and the reason, each header's name and value,
+// one byte for the end of headers, and the body bytes buffered (checked
+// against 2.6.12: 54 for "HTTP/1.1 200 OK" with Content-Length: 5 and
+// its body, 251 with a 200-byte body).
+func HTXResponseSize(reason []byte, headers []h1.Header, body int) int64 {
+	n := 20 + len("HTTP/1.1") + 3 + len(reason) + 1 + body
+	for _, h := range headers {
+		n += htxHeaderSize(h)
+	}
+	return int64(n)
+}
+
+// htxHeaderSize is a header field's name and value as HAProxy's HTX holds
+// them: its HTTP/1 parser drops the "close" and "keep-alive" tokens of
+// Connection, and the field when none is left (checked against 2.6.12:
+// "Connection: keep-alive" counts nothing).
+func htxHeaderSize(h h1.Header) int {
+	if !eqFold(h.Name, "connection") {
+		return len(h.Name) + len(h.Value)
+	}
+	n, toks := 0, 0
+	for v := h.Value; len(v) > 0; {
+		tok, rest := cutByte(v, ',')
+		v = rest
+		if tok = trimSpace(tok); len(tok) == 0 || eqFold(tok, "close") || eqFold(tok, "keep-alive") {
+			continue
+		}
+		n += len(tok)
+		toks++
+	}
+	if toks == 0 {
+		return 0
+	}
+	return len(h.Name) + n + 2*(toks-1)
 }
 
 // fetchPayload is req.payload(<offset>,<length>); a length of 0 means

@@ -73,6 +73,12 @@ func (rs *Response) Complete() bool {
 	return rs.end && rs.err == nil && rs.off == len(rs.out) && rs.AppError.ProtocolStatus == RequestComplete
 }
 
+// InFlight reports the id of a request the application has not ended
+// (no END_REQUEST read): one that is given up on must be aborted.
+func (rs *Response) InFlight() (uint16, bool) {
+	return rs.id, rs.started && !rs.end
+}
+
 // Read returns the next bytes of the HTTP/1.1 response.
 func (rs *Response) Read(p []byte) (int, error) {
 	if !rs.started {

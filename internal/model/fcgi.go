@@ -146,6 +146,9 @@ func (c *compiler) fcgiOption(app *FCGIApp, d *config.Directive, enable bool) {
 		app.KeepConn = enable
 	case "mpxs-conns":
 		app.MpxsConns = enable
+		if enable {
+			c.noEffect(d.Pos, "fcgi-app '%s': 'option mpxs-conns' (Bulwark sends one request at a time per FastCGI connection)", app.Name)
+		}
 	case "max-reqs":
 		n := 0
 		if len(args) > 1 {
@@ -156,6 +159,9 @@ func (c *compiler) fcgiOption(app *FCGIApp, d *config.Directive, enable bool) {
 			return
 		}
 		app.MaxReqs = n
+		if n > 1 {
+			c.noEffect(d.Pos, "fcgi-app '%s': 'option max-reqs %d' (Bulwark sends one request at a time per FastCGI connection)", app.Name, n)
+		}
 	default:
 		c.ds.Alertf(args[0].Pos, "unknown option '%s' in fcgi-app section.", args[0].Text)
 	}

@@ -24,16 +24,6 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 				}
 			}
 		}
-		// In HTTP mode tcp-response content rules run once on the parsed
-		// response head, where only reject (and the non-terminal actions)
-		// have a meaning.
-		if p.Mode == model.ModeHTTP {
-			for _, r := range p.TCPResponse {
-				if r.Action == "close" {
-					no(r.Pos, "'tcp-response content close' in an HTTP proxy")
-				}
-			}
-		}
 		for _, r := range p.UseServers {
 			no(r.Pos, "'use-server'")
 		}

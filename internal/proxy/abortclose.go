@@ -86,7 +86,14 @@ func (s *httpSession) watchResponse(sc *srvConn) func() bool {
 		return nil
 	}
 	w.setPhase('H')
-	unregister := context.AfterFunc(w.ctx, func() { sc.c.Close() })
+	unregister := context.AfterFunc(w.ctx, func() {
+		if sc.fr != nil {
+			// The session's goroutine is reading sc.fr: the id is the
+			// one every FastCGI request has, not asked of it.
+			sc.abortFCGI(fcgiRequestID)
+		}
+		sc.c.Close()
+	})
 	return func() bool {
 		unregister()
 		return w.stop()

@@ -683,6 +683,11 @@ func (sc *srvConn) stale() bool {
 
 // close discards a server connection and gives its buffer back.
 func (sc *srvConn) close() {
+	if sc.fr != nil {
+		if id, ok := sc.fr.InFlight(); ok {
+			sc.abortFCGI(id)
+		}
+	}
 	sc.c.Close()
 	sc.rd.Close()
 }
@@ -697,6 +702,16 @@ func (sc *srvConn) close() {
 func (sc *srvConn) closeIdle() {
 	resetOnClose(sc.c)
 	sc.close()
+}
+
+// abortFCGI tells a FastCGI application to stop working on request id,
+// which is given up on (the server timeout, a client abort), with
+// FCGI_ABORT_REQUEST, as HAProxy does before it closes the connection.
+// The record fits the socket buffer; the deadline only bounds a stuck
+// one.
+func (sc *srvConn) abortFCGI(id uint16) {
+	sc.c.SetWriteDeadline(time.Now().Add(fcgiAbortWait))
+	sc.c.Write(fcgi.AppendRecord(nil, fcgi.TypeAbortRequest, id, nil))
 }
 
 // sourceAddr is the local address of "source" (the server's, else the

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"bulwark/internal/fcgi"
 	"bulwark/internal/h1"
@@ -19,6 +21,10 @@ import (
 // take. A connection carries one request at a time, so every request has
 // id 1.
 const fcgiRequestID = 1
+
+// fcgiAbortWait bounds the write of FCGI_ABORT_REQUEST to a connection
+// about to be closed.
+const fcgiAbortWait = 100 * time.Millisecond
 
 // fcgiServer reports whether s speaks FastCGI.
 func fcgiServer(s *server) bool { return s.cfg.Opts["proto"] == "fcgi" }
@@ -273,6 +279,12 @@ func appendCGIParams(dst []byte, r *cgiRequest) []byte {
 	if app != nil && app.Index != "" && bytes.HasSuffix(script, []byte("/")) {
 		script = append(append([]byte(nil), script...), app.Index...)
 	}
+	if typ, user := cgiAuth(hs); typ != "" {
+		add("AUTH_TYPE", []byte(typ))
+		if len(user) > 0 {
+			add("REMOTE_USER", user)
+		}
+	}
 	add("GATEWAY_INTERFACE", []byte("CGI/1.1"))
 	add("DOCUMENT_ROOT", []byte(docroot))
 	add("SCRIPT_NAME", script)
@@ -328,6 +340,39 @@ func appendCGIParams(dst []byte, r *cgiRequest) []byte {
 		}
 	}
 	return dst
+}
+
+// cgiAuth reads the first Authorization field as HAProxy 2.6 does for
+// AUTH_TYPE and REMOTE_USER (CM 10.2), whether or not a userlist checked
+// it (checked against 2.6.12): a scheme that starts "Basic" (any case,
+// "Bas" too, as HAProxy compares only the scheme's length) with base64
+// "user:password" gives "Basic" and the user; one that starts "Bearer"
+// gives "Bearer" alone; anything else, or credentials that do not
+// decode, neither.
+func cgiAuth(hs []h1.Header) (string, []byte) {
+	v, ok := h1.Get(hs, "authorization")
+	if !ok {
+		return "", nil
+	}
+	v = bytes.TrimLeft(v, " \t")
+	sp := bytes.IndexByte(v, ' ')
+	if sp <= 0 {
+		return "", nil
+	}
+	scheme, cred := v[:sp], bytes.TrimLeft(v[sp+1:], " ")
+	prefixOf := func(word string) bool { return len(scheme) <= len(word) && h1.EqualFold(scheme, word[:len(scheme)]) }
+	switch {
+	case prefixOf("basic"):
+		dec, err := base64.StdEncoding.AppendDecode(nil, cred)
+		user, _, colon := bytes.Cut(dec, []byte(":"))
+		if err != nil || !colon {
+			return "", nil
+		}
+		return "Basic", user
+	case prefixOf("bearer"):
+		return "Bearer", nil
+	}
+	return "", nil
 }
 
 func dupBefore(ps []cgiParam, name []byte) bool {

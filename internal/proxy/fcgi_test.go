@@ -207,6 +207,7 @@ type fcgiRecorder struct {
 	params []map[string]string
 	stdin  []string
 	values []string // GET_VALUES names asked
+	aborts []uint16 // ids of ABORT_REQUEST records
 	conns  atomic.Int64
 	answer []byte
 }
@@ -246,6 +247,8 @@ func (r *fcgiRecorder) serve(t *testing.T, c net.Conn) {
 		case fcgi.TypeGetValues:
 			fcgi.ParsePairs(content, func(n, v []byte) { r.values = append(r.values, string(n)) })
 			c.Write(fcgi.AppendRecord(nil, fcgi.TypeGetValuesResult, 0, fcgi.AppendPair(nil, []byte("FCGI_MPXS_CONNS"), []byte("0"))))
+		case fcgi.TypeAbortRequest:
+			r.aborts = append(r.aborts, h.ID)
 		case fcgi.TypeBeginRequest:
 			r.begins = append(r.begins, append([]byte(nil), content...))
 		case fcgi.TypeParams:
@@ -347,6 +350,9 @@ fcgi-app app
 	}
 	if _, ok := admin["HTTP_X_ODD"]; ok {
 		t.Errorf("X_Odd passed: names outside [A-Za-z0-9-] are deleted by default for an application")
+	}
+	if len(rec.aborts) != 0 {
+		t.Errorf("ABORT_REQUEST sent for completed requests: %v", rec.aborts)
 	}
 	if fmt.Sprint(rec.stdin) != "[abc abc]" {
 		t.Errorf("stdin %q", rec.stdin)

@@ -83,6 +83,10 @@ type httpSession struct {
 	inConnRules bool
 	inTCPConn   bool // running "tcp-request connection" rules
 	inResp      bool
+	// inTCPResp: tcp-response content rules run, before the response is
+	// analysed as HTTP; tcpResLen is then what res.len counts.
+	inTCPResp bool
+	tcpResLen int64
 	// muxError: the response being written answers a request that could
 	// not be parsed or did not arrive in time. HAProxy's H1 mux sends
 	// those itself, before any stream exists, so http-after-response
@@ -688,8 +692,7 @@ func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) 
 	}
 	// "tcp-response content" (backends only) runs before http-response.
 	if r := be.rules; r != nil && r.tcpResp.Len() > 0 {
-		s.eval.Reset()
-		if res := r.tcpResp.Run(&s.m.exec); res.Verdict == rules.Reject {
+		if res := s.tcpResponseRules(be, r.tcpResp); res.Verdict == rules.Reject || res.Verdict == rules.Close {
 			return res, be, true
 		}
 	}

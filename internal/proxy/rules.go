@@ -244,6 +244,13 @@ func (s *httpSession) reply(res rules.Result, pages errorPages, e *LogEntry) boo
 		// Closed without a response (tcp-response content reject).
 		e.Term = "PR"
 		return false
+	case rules.Close:
+		// tcp-response content close in an HTTP proxy: HAProxy 2.6 closes
+		// the server connection before it has analysed the response, and
+		// the client gets the 502 of an incomplete response.
+		e.Term = "SH"
+		s.sendPage(pages, 502, e)
+		return false
 	case rules.Tarpit:
 		d := s.fe.cfg.Timeouts.Tarpit
 		if d == 0 {

@@ -503,13 +503,7 @@ func (s *httpSession) RespBody() ([]byte, int64, bool) {
 	if s.m == nil || !s.inResp {
 		return nil, 0, false
 	}
-	var body []byte
-	switch {
-	case s.respWaited:
-		body = s.respBody
-	case s.exchSC != nil && s.exchSC.rd != nil:
-		body = s.exchSC.rd.Body().Peek()
-	}
+	body, _ := s.respBuffered()
 	size := s.m.resp.ContentLength
 	if size < 0 {
 		size = int64(len(body))

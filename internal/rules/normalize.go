@@ -54,7 +54,14 @@ func (a *normalizeURI) run(x *Exec, r *rule, res *Result) bool {
 	if len(t) == 0 || t[0] == '*' {
 		return false
 	}
-	prefix, path, query, hasQ := splitTarget(t)
+	prefix := absolutePrefix(t)
+	if len(prefix) == len(t) {
+		return false
+	}
+	path, query, hasQ := t[len(prefix):], []byte(nil), false
+	if q := indexByte(path, '?'); q >= 0 {
+		path, query, hasQ = path[:q], path[q+1:], true
+	}
 	n := len(x.Arena)
 	x.Arena = append(x.Arena, prefix...)
 	ok := true
@@ -110,6 +117,24 @@ done:
 	}
 	x.T.SetTarget(nt)
 	return false
+}
+
+// absolutePrefix is the scheme and authority of an absolute-form target,
+// which the normalizers leave alone. As in HAProxy, the authority ends at
+// the first '/' only: "http://h?a" has no path, so nothing to normalize.
+func absolutePrefix(t []byte) []byte {
+	if len(t) == 0 || t[0] == '/' {
+		return nil
+	}
+	for i := 0; i+2 < len(t); i++ {
+		if t[i] == ':' && t[i+1] == '/' && t[i+2] == '/' {
+			if j := indexByte(t[i+3:], '/'); j >= 0 {
+				return t[:i+3+j]
+			}
+			return t
+		}
+	}
+	return nil
 }
 
 func appendQuery(dst, q []byte, hasQ bool) []byte {
@@ -218,10 +243,12 @@ func upperHex(c byte) byte {
 }
 
 // appendSortedQuery sorts the '&'-separated parameters by name, keeping
-// the order of equal names (CM 4.2 "query-sort-by-name").
+// the order of equal names (CM 4.2 "query-sort-by-name"). As in HAProxy,
+// each parameter owns the '&' that ends it, so a trailing '&' ends the
+// last parameter and starts none ("?b&a&" becomes "?a&b").
 func appendSortedQuery(dst, q []byte) []byte {
 	var params [][]byte
-	for {
+	for len(q) > 0 {
 		i := indexByte(q, '&')
 		if i < 0 {
 			params = append(params, q)

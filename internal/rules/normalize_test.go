@@ -50,6 +50,23 @@ func TestNormalizeURI(t *testing.T) {
 		{"fragment-strip", "/#foo", "/"},
 		{"fragment-encode", "/#foo/#foo", "/%23foo/%23foo"},
 		{"path-merge-slashes", "http://h//a//b?x", "http://h/a/b?x"},
+		// Checked against HAProxy 2.6.12 (a '#' brought in by set-uri).
+		{"fragment-strip", "/a?b#c&d", "/a?b"},
+		{"fragment-strip", "/%23foo", "/%23foo"},
+		{"fragment-encode", "/a?b#c", "/a?b%23c"},
+		{"path-merge-slashes", "/a//b#c//d", "/a/b#c/d"},
+		{"query-sort-by-name", "/?a=1&z=2#c&b=3", "/?a=1&b=3&z=2#c"},
+		{"query-sort-by-name", "/?b&a&", "/?a&b"},
+		{"query-sort-by-name", "/?a&&", "/?&a"},
+		{"query-sort-by-name", "/?&&", "/?&"},
+		{"query-sort-by-name", "/?&", "/?"},
+		{"percent-decode-unreserved", "/%7E%41%2d%2E%5F%30%e2%82%ac", "/~A-._0%e2%82%ac"},
+		{"path-strip-dotdot", "/a/b/../../../c", "/../c"},
+		// An absolute target's authority ends at the first '/' only.
+		{"query-sort-by-name", "http://h?b&a", "http://h?b&a"},
+		{"percent-decode-unreserved", "http://h?%61", "http://h?%61"},
+		{"fragment-strip", "http://h?a#b", "http://h?a#b"},
+		{"path-merge-slashes", "http://h?a//b", "http://h?a/b"},
 	} {
 		ev := mustSetup(t, head+" http-request normalize-uri "+tc.norm+"\n")
 		tx := newTxn()
