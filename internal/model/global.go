@@ -25,8 +25,6 @@ var globalIgnored = set()
 var globalNoEffect = set("tune.ssl.default-dh-param", "tune.maxaccept",
 	"tune.ssl.cachesize", "tune.ssl.lifetime", "cpu-map",
 	"tune.ssl.maxrecord", "quiet", "tune.idletimer",
-	// Go splices through pipes of its own.
-	"maxpipes",
 	// Idle server connections are shared by all goroutines: there are no
 	// threads to keep them apart.
 	"tune.idle-pool.shared")
@@ -90,6 +88,10 @@ func (c *compiler) global(s *config.Section) {
 			g.Daemon = true
 		case "noreuseport":
 			g.NoReusePort = true
+		case "nosplice":
+			g.NoSplice = true
+		case "maxpipes":
+			g.MaxPipes = c.intArg(d, 0, 1<<30)
 		case "mworker-max-reloads":
 			if len(d.Args) != 1 {
 				c.ds.Alertf(d.Pos, "'%s' expects an integer argument", d.Name)

@@ -143,6 +143,14 @@ type Global struct {
 	// beside them (and a new process without -x cannot start while the
 	// old one listens).
 	NoReusePort bool
+	// NoSplice is "nosplice": no kernel splicing at all, whatever the
+	// splice options say (TCP relays included, which Go splices on its
+	// own otherwise).
+	NoSplice bool
+	// MaxPipes is "maxpipes": how many pipes the splicing transfers may
+	// hold at once; one beyond it copies instead. 0 = maxconn/4, no
+	// limit without maxconn.
+	MaxPipes int
 	// MaxReloads is "mworker-max-reloads": an old worker that has
 	// survived more reloads than this is sent SIGTERM; -1 when unset.
 	MaxReloads int

@@ -27,7 +27,10 @@ type Info struct {
 	Stopping                   bool
 	Jobs, Listeners            int64
 	TotalBytesOut              int64
-	Tasks                      int64 // goroutines: the closest thing to HAProxy's tasks
+	// MaxPipes and PipesUsed are the splicing pipes' bound ("maxpipes",
+	// 0 without) and how many transfers hold one.
+	MaxPipes, PipesUsed int64
+	Tasks               int64 // goroutines: the closest thing to HAProxy's tasks
 	// The TLS counters (MG 9.3 "show info"): connections, sessions per
 	// second, full handshakes ("key rate") per second on each side, and
 	// the share of resumed client sessions.
@@ -59,8 +62,8 @@ func Uptime(d time.Duration) string {
 
 // Items lists the fields Bulwark knows, at HAProxy 2.6's positions. The
 // limits and counters of features Bulwark does not have (memory limit,
-// pipes, peers, busy polling, debug commands, log reception) are given as
-// the zeros they truly are, so that tools reading fixed positions find
+// peers, busy polling, debug commands, log reception, free pipes: a
+// splice's pipe is closed when it ends) are given as the zeros they truly are, so that tools reading fixed positions find
 // them; fields whose value Bulwark cannot know (pool usage, SSL key rates,
 // compression rates) are left out rather than made up.
 func (in *Info) Items() []InfoItem {
@@ -92,8 +95,8 @@ func (in *Info) Items() []InfoItem {
 	add(20, "MaxSslConns", "MMP", "u32", num(in.MaxSslConns))
 	add(21, "CurrSslConns", "MGP", "u32", num(in.CurrSslConns))
 	add(22, "CumSslConns", "MCP", "u32", num(in.CumSslConns))
-	add(23, "Maxpipes", "CLP", "u32", num(0))
-	add(24, "PipesUsed", "MGP", "u32", num(0))
+	add(23, "Maxpipes", "CLP", "u32", num(in.MaxPipes))
+	add(24, "PipesUsed", "MGP", "u32", num(in.PipesUsed))
 	add(25, "PipesFree", "MGP", "u32", num(0))
 	add(26, "ConnRate", "MRP", "u32", num(in.ConnRate))
 	add(27, "ConnRateLimit", "CLP", "u32", num(in.ConnRateLimit))
