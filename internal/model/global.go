@@ -43,6 +43,16 @@ func (c *compiler) rangeArg(d *config.Directive, lo, hi int) (int, bool) {
 	return n, true
 }
 
+// argsAtMost reports whether d has at most n arguments, with HAProxy's
+// alert on the first one past them.
+func (c *compiler) argsAtMost(d *config.Directive, n int) bool {
+	if len(d.Args) <= n {
+		return true
+	}
+	c.ds.Alertf(d.ArgPos(n), "'%s' cannot handle unexpected argument '%s'.", d.Name, d.Arg(n))
+	return false
+}
+
 func (c *compiler) global(s *config.Section) {
 	g := &c.m.Global
 	if !g.Pos.IsValid() {
@@ -89,9 +99,13 @@ func (c *compiler) global(s *config.Section) {
 		case "noreuseport":
 			g.NoReusePort = true
 		case "nosplice":
-			g.NoSplice = true
+			if c.argsAtMost(d, 0) {
+				g.NoSplice = true
+			}
 		case "maxpipes":
-			g.MaxPipes = c.intArg(d, 0, 1<<30)
+			if c.argsAtMost(d, 1) {
+				g.MaxPipes = c.intArg(d, 0, 1<<30)
+			}
 		case "mworker-max-reloads":
 			if len(d.Args) != 1 {
 				c.ds.Alertf(d.Pos, "'%s' expects an integer argument", d.Name)

@@ -30,9 +30,9 @@ func spliceOptions(p *model.Proxy) uint8 {
 }
 
 // spliceDir reports whether the transaction on be splices direction d
-// ("nosplice" overrides the options).
+// (when a pipe is left: "nosplice" and "maxpipes", pipes.go).
 func (s *httpSession) spliceDir(be *backend, d uint8) bool {
-	return (s.fe.splice|be.splice)&d != 0 && !s.fe.rt.pipes.off
+	return (s.fe.splice|be.splice)&d != 0
 }
 
 // forwardBody sends the body rd reads (from src) to dst, splicing what
