@@ -331,6 +331,7 @@ func TestCompressionAgreesWithHAProxy(t *testing.T) {
 }
 
 // res.comp and res.comp_algo tell http-after-response rules (and logs)
+// (http-response rules too: TestResCompInResponseRulesAgreesWithHAProxy)
 // whether and how Bulwark compresses the response: true and the
 // algorithm for a compressed one, false and no algorithm for a response
 // sent as the server gave it (a type not listed, a client that accepts
@@ -358,6 +359,51 @@ backend be
 		if got.headers["x-comp"] != tc.comp || got.headers["x-algo"] != tc.algo || got.body != compressionBody {
 			t.Errorf("%s %s: res.comp %q res.comp_algo %q (body ok %v), want %q %q", tc.path, tc.ae,
 				got.headers["x-comp"], got.headers["x-algo"], got.body == compressionBody, tc.comp, tc.algo)
+		}
+	}
+}
+
+// As in HAProxy, compression is decided on the server's response before
+// the http-response rules: those of the frontend and the backend read
+// the outcome with res.comp and res.comp_algo, a rule that changes
+// Content-Type or removes Content-Encoding changes nothing of it, and the
+// compression's own header changes come after every rule (not visible to
+// http-after-response either). Both proxies run the same configuration.
+func TestResCompInResponseRulesAgreesWithHAProxy(t *testing.T) {
+	b := compressionBackend(t)
+	cfg := sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request set-var(txn.ae) req.hdr(accept-encoding)
+    http-response set-header x-resp-comp %[res.comp]
+    http-response set-header x-resp-algo "<%[res.comp_algo]>"
+    http-response set-header x-resp-ce "<%[res.hdr(content-encoding)]>"
+    http-after-response set-header x-after-comp %[res.comp]
+    http-after-response set-header x-after-ce "<%[res.hdr(content-encoding)]>"
+    default_backend be
+backend be
+    compression algo gzip deflate
+    compression type text/plain
+    http-response set-header x-be-comp %[res.comp]
+    http-response set-header content-type image/png if { var(txn.ae) -m sub deflate }
+    http-response del-header content-encoding if { var(txn.ae) -m sub deflate }
+    server s B
+`, "B", b.addr)
+	hap := startHAProxy(t, cfg)
+	_, bw := startProxy(t, cfg)
+	for _, p := range []string{"/text", "/css", "/encoded", "/notfound"} {
+		for _, ae := range []string{"gzip", "deflate", "br", ""} {
+			want, got := getCompressed(t, hap, p, ae), getCompressed(t, bw, p, ae)
+			name := p + " [" + ae + "]"
+			if want.status != got.status || want.body != got.body {
+				t.Errorf("%s: haproxy %d %d bytes, bulwark %d %d bytes", name, want.status, len(want.body), got.status, len(got.body))
+			}
+			for _, h := range []string{"x-resp-comp", "x-resp-algo", "x-resp-ce", "x-be-comp", "x-after-comp", "x-after-ce",
+				"content-encoding", "content-type", "vary", "etag", "content-length"} {
+				if want.headers[h] != got.headers[h] {
+					t.Errorf("%s: %s: haproxy %q, bulwark %q", name, h, want.headers[h], got.headers[h])
+				}
+			}
 		}
 	}
 }

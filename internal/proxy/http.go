@@ -1614,6 +1614,15 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	resp := &s.m.resp
 	s.captureResponse()
 	s.head0[1] = 0
+	// Compression is decided on the response as the server sent it,
+	// before the http-response rules, which can read the outcome
+	// (res.comp), as HAProxy's filter does; they cannot change it, and
+	// its header changes follow every rule.
+	comp := s.m.comp
+	if comp != compress.None && !compress.Eligible(s.m.compTypes, req, resp) {
+		comp = compress.None
+	}
+	s.m.compOut = comp
 	s.exchSC = sc
 	res, _, stop := s.responseRules(be)
 	s.exchSC = nil
@@ -1633,15 +1642,11 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		e.Cookie = s.ck.log()
 	}
 	s.stickStore(be, e.srv, true)
-	// Compression is decided on the response as the http-response rules
-	// left it, before http-after-response, which can read the outcome
-	// (res.comp) as the log can. A body "wait-for-body" already read
-	// goes out as it came.
-	comp := s.m.comp
-	if comp != compress.None && (s.respWaited || !compress.Eligible(s.m.compTypes, req, resp)) {
+	// A body "wait-for-body" already read goes out as it came.
+	if s.respWaited {
 		comp = compress.None
+		s.m.compOut = comp
 	}
-	s.m.compOut = comp
 	if res := s.afterRules(); res.Verdict == rules.Error {
 		s.m.resp.KeepAlive = false
 		s.m.req.KeepAlive = false
