@@ -467,10 +467,16 @@ type Bind struct {
 	// the ACME CA instead of crt files.
 	ACME    []string
 	MaxConn int
-	Name    string
-	Mode    uint32 // unix socket mode
-	User    string
-	Group   string
+	// NetScaler is "accept-netscaler-cip <magic>": every connection
+	// starts with a NetScaler Client IP header of magic number
+	// NetScalerMagic (which "tcp-request connection expect-netscaler-cip"
+	// expects too; 0 without the option, as in HAProxy).
+	NetScaler      bool
+	NetScalerMagic uint32
+	Name           string
+	Mode           uint32 // unix socket mode
+	User           string
+	Group          string
 }
 
 // ServerOptions are the settings of a server or default-server line.

@@ -106,6 +106,7 @@ type httpSession struct {
 	tlsOn          bool
 	tlsFacts       tlsFacts // of the client connection, for the logs
 	expectPP       bool     // "tcp-request connection expect-proxy" ran
+	expectCIP      bool     // "tcp-request connection expect-netscaler-cip" ran
 	cconn          net.Conn // the client connection: c, or the h2 connection under its stream
 	noted          *server  // the server "show sess" has for this session
 	sni            []byte
@@ -271,7 +272,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		s.fcSrc, s.fcDst = s.src, s.dst
 	}
 	if pc != nil && !s.h2 {
-		if !fe.afterConnRules(c, s.expectPP) {
+		if !fe.afterConnRules(c, s.expectPP, s.expectCIP) {
 			s.finish()
 			return
 		}

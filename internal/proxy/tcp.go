@@ -63,7 +63,7 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 			return
 		}
 	}
-	if !fe.afterConnRules(c, txn.expectPP) {
+	if !fe.afterConnRules(c, txn.expectPP, txn.expectCIP) {
 		txn.release()
 		e.Term = "CR"
 		return
