@@ -94,9 +94,10 @@ func compatTables() string {
 
 	b.WriteString("\n### Sections\n\n| section | status |\n|---|---|\n")
 	for _, k := range config.SectionKinds {
+		// The compiler's own list (model.SectionSupport), which the
+		// keyword page uses too.
 		st := "not supported (error)"
-		switch k {
-		case config.KindGlobal, config.KindDefaults, config.KindFrontend, config.KindBackend, config.KindListen, config.KindUserlist:
+		if model.SectionSupport(k) == model.Implemented {
 			st = "implemented"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s |\n", k, st)
