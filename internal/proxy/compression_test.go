@@ -254,6 +254,13 @@ func haproxyBin(t *testing.T) string {
 // as fd@3, and returns its address.
 func startHAProxy(t *testing.T, cfg string) string {
 	t.Helper()
+	return startHAProxyProbe(t, cfg, "")
+}
+
+// startHAProxyProbe is startHAProxy for a listener whose connections must
+// start with prefix (a PROXY header) before the readiness probe's request.
+func startHAProxyProbe(t *testing.T, cfg, prefix string) string {
+	t.Helper()
 	bin := haproxyBin(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -287,7 +294,7 @@ func startHAProxy(t *testing.T, cfg string) string {
 		c, err := net.DialTimeout("tcp", l.Addr().String(), time.Second)
 		if err == nil {
 			c.SetDeadline(time.Now().Add(time.Second))
-			io.WriteString(c, "GET /__probe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			io.WriteString(c, prefix+"GET /__probe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 			b, _ := io.ReadAll(c)
 			c.Close()
 			if len(b) > 0 {
