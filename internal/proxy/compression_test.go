@@ -414,3 +414,33 @@ backend be
 		}
 	}
 }
+
+// A response an "http-response wait-for-body" rule buffered is compressed
+// all the same, the buffered part first, as HAProxy does.
+func TestCompressionAfterWaitForBodyAgreesWithHAProxy(t *testing.T) {
+	b := compressionBackend(t)
+	cfg := sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    compression algo gzip
+    compression type text/plain
+    http-response wait-for-body time 1s
+    http-response set-header x-len %[res.body_len]
+    server s B
+`, "B", b.addr)
+	hap := startHAProxy(t, cfg)
+	_, bw := startProxy(t, cfg)
+	for _, p := range []string{"/text", "/css"} {
+		want, got := getCompressed(t, hap, p, "gzip"), getCompressed(t, bw, p, "gzip")
+		if want.status != got.status || want.body != got.body || got.body != compressionBody {
+			t.Errorf("%s: haproxy %d %d bytes, bulwark %d %d bytes", p, want.status, len(want.body), got.status, len(got.body))
+		}
+		for _, h := range []string{"content-encoding", "x-len", "content-length", "transfer-encoding", "vary"} {
+			if want.headers[h] != got.headers[h] {
+				t.Errorf("%s: %s: haproxy %q, bulwark %q", p, h, want.headers[h], got.headers[h])
+			}
+		}
+	}
+}

@@ -1643,11 +1643,6 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		e.Cookie = s.ck.log()
 	}
 	s.stickStore(be, e.srv, true)
-	// A body "wait-for-body" already read goes out as it came.
-	if s.respWaited {
-		comp = compress.None
-		s.m.compOut = comp
-	}
 	if res := s.afterRules(); res.Verdict == rules.Error {
 		s.m.resp.KeepAlive = false
 		s.m.req.KeepAlive = false
