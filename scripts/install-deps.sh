@@ -5,11 +5,11 @@
 # audit's HTML report and the stats page, socat for the runtime API,
 # node/npm for Microsoft's SARIF validator, redis-server for the redis
 # health-check tests, which skip without it, ip (iproute2) for the audit's
-# network-namespace test of HAP-3.2). Does nothing when they are already
-# there.
+# network-namespace test of HAP-3.2, iptables for the REDIRECT test of
+# "option transparent"). Does nothing when they are already there.
 set -e
 missing=""
-for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk chromium:chromium npm:npm socat:socat redis-server:redis-server ip:iproute2; do
+for tool in haproxy:haproxy curl:curl openssl:openssl nginx:nginx-light wrk:wrk chromium:chromium npm:npm socat:socat redis-server:redis-server ip:iproute2 iptables:iptables; do
 	bin=${tool%%:*}; pkg=${tool#*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
 		missing="$missing $pkg"

@@ -35,7 +35,7 @@ var bindValued = map[string]bool{
 var unsupportedBindOpts = map[string]bool{
 	"v4v6": true, "v6only": true, "mss": true,
 	"npn": true, "generate-certificates": true, "ca-sign-file": true, "ca-sign-pass": true,
-	"namespace": true, "interface": true, "accept-netscaler-cip": true,
+	"namespace": true, "interface": true,
 	"quic-force-retry": true, "force-sslv3": true, "force-tlsv10": true,
 	"force-tlsv11": true, "allow-0rtt": true, "tcp-ut": true, "tfo": true, "nice": true,
 	"process": true, "thread": true, "shards": true,
@@ -157,6 +157,12 @@ func (c *compiler) bindOptions(b *Bind, args []config.Word, what string) {
 				c.ds.Alertf(v.Pos, "'bind %s' : 'mode' expects an octal file mode", what)
 			}
 			b.Mode = uint32(m)
+		case "accept-netscaler-cip":
+			m, err := strconv.ParseUint(v.Text, 10, 32)
+			if err != nil {
+				c.ds.Alertf(v.Pos, "'bind %s' : '%s' expects a magic number (an unsigned 32-bit integer), got '%s'", what, name, v.Text)
+			}
+			b.NetScaler, b.NetScalerMagic = true, uint32(m)
 		case "user":
 			b.User = v.Text
 		case "group":

@@ -97,13 +97,7 @@ func (c *compiler) checkCacheRefs() {
 	for _, p := range c.m.Proxies {
 		check := func(name string) {
 			if c.m.Cache(name) == nil {
-				kind := "frontend"
-				if p.Cap&CapFrontend == 0 {
-					kind = "backend"
-				} else if p.Cap&CapBackend != 0 {
-					kind = "proxy"
-				}
-				c.ds.Alertf(p.Pos, "config: %s '%s': unable to find the cache '%s' referenced by the filter 'cache'.", kind, p.Name, name)
+				c.ds.Alertf(p.Pos, "config: %s '%s': unable to find the cache '%s' referenced by the filter 'cache'.", proxyKind(p), p.Name, name)
 			}
 		}
 		for _, f := range p.Filters {
@@ -111,12 +105,67 @@ func (c *compiler) checkCacheRefs() {
 				check(f.Arg)
 			}
 		}
+		implicit := ""
 		for _, list := range [][]*Rule{p.HTTPRequest, p.HTTPResponse} {
 			for _, r := range list {
 				if (r.Action == "cache-use" || r.Action == "cache-store") && len(r.Args) > 0 {
 					check(r.Args[0].Text)
+					if implicit == "" {
+						implicit = r.Args[0].Text
+					}
 				}
 			}
 		}
+		c.checkFilterOrder(p, implicit)
+	}
+}
+
+// proxyKind is how HAProxy's post-parse messages name p's kind.
+func proxyKind(p *Proxy) string {
+	switch {
+	case p.Cap&CapFrontend == 0:
+		return "backend"
+	case p.Cap&CapBackend != 0:
+		return "proxy"
+	}
+	return "frontend"
+}
+
+// checkFilterOrder refuses an explicit "filter compression" placed
+// before a cache filter, with HAProxy's messages: the cache must store
+// and serve the body as the server sent it, so it comes first. Without
+// an explicit "filter cache", the cache-use/cache-store rules add one at
+// the end of the list (implicit names its cache, "" without rules). The
+// compression filter's own complaint comes only when it compresses.
+func (c *compiler) checkFilterOrder(p *Proxy, implicit string) {
+	comp := -1
+	var after []string
+	explicitCache := false
+	for i, f := range p.Filters {
+		switch {
+		case f.Name == "compression":
+			comp = i
+		case f.Name == "cache":
+			explicitCache = true
+			if comp >= 0 {
+				after = append(after, f.Arg)
+			}
+		}
+	}
+	if comp < 0 {
+		return
+	}
+	if !explicitCache && implicit != "" {
+		after = append(after, implicit)
+	}
+	if len(after) == 0 {
+		return
+	}
+	kind := proxyKind(p)
+	if p.Compression.Enabled() {
+		c.ds.Alertf(p.Pos, "config: %s '%s': unable to enable the compression filter before any cache filter.", kind, p.Name)
+	}
+	for _, name := range after {
+		c.ds.Alertf(p.Pos, "config: %s '%s': unable to enable the compression filter before the cache '%s'.", kind, p.Name, name)
 	}
 }

@@ -53,3 +53,36 @@ func compressionDiagText(ds config.Diagnostics) string {
 	}
 	return b.String()
 }
+
+// An explicit "filter compression" before a cache filter is refused with
+// HAProxy 2.6's messages (checked against it): the cache side always, the
+// compression side when the proxy compresses; the cache-use/cache-store
+// rules add the cache filter at the end of the list when no "filter
+// cache" is written.
+func TestCompressionFilterBeforeCache(t *testing.T) {
+	compile := func(text string) config.Diagnostics {
+		cfg, ds := config.Parse("t.cfg", []byte(text), config.LexOptions{})
+		_, cds := Compile(cfg, Options{})
+		return append(ds, cds...)
+	}
+	const head = "cache c1\n  total-max-size 4\ndefaults\n  mode http\nfrontend fe\n  bind 127.0.0.1:80\n"
+	const rules = "  http-request cache-use c1\n  http-response cache-store c1\n"
+	const anyMsg = "frontend 'fe': unable to enable the compression filter before any cache filter."
+	const cacheMsg = "frontend 'fe': unable to enable the compression filter before the cache 'c1'."
+	for _, tc := range []struct {
+		text       string
+		any, cache bool
+	}{
+		{"  filter cache c1\n  filter compression\n  compression algo gzip\n" + rules, false, false},
+		{"  filter compression\n  filter cache c1\n" + rules, false, true},
+		{"  filter compression\n  filter cache c1\n  compression algo gzip\n", true, true},
+		{"  filter compression\n" + rules, false, true},
+		{"  filter compression\n  compression algo gzip\n" + rules, true, true},
+		{"  filter compression\n  compression algo gzip\n", false, false},
+	} {
+		got := compressionDiagText(compile(head + tc.text))
+		if strings.Contains(got, anyMsg) != tc.any || strings.Contains(got, cacheMsg) != tc.cache {
+			t.Errorf("%q: got %q, want any %v cache %v", tc.text, got, tc.any, tc.cache)
+		}
+	}
+}

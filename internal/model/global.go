@@ -25,8 +25,6 @@ var globalIgnored = set()
 var globalNoEffect = set("tune.ssl.default-dh-param", "tune.maxaccept",
 	"tune.ssl.cachesize", "tune.ssl.lifetime", "cpu-map",
 	"tune.ssl.maxrecord", "quiet", "tune.idletimer",
-	// Go splices through pipes of its own.
-	"maxpipes",
 	// Idle server connections are shared by all goroutines: there are no
 	// threads to keep them apart.
 	"tune.idle-pool.shared")
@@ -43,6 +41,16 @@ func (c *compiler) rangeArg(d *config.Directive, lo, hi int) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// argsAtMost reports whether d has at most n arguments, with HAProxy's
+// alert on the first one past them.
+func (c *compiler) argsAtMost(d *config.Directive, n int) bool {
+	if len(d.Args) <= n {
+		return true
+	}
+	c.ds.Alertf(d.ArgPos(n), "'%s' cannot handle unexpected argument '%s'.", d.Name, d.Arg(n))
+	return false
 }
 
 func (c *compiler) global(s *config.Section) {
@@ -90,6 +98,14 @@ func (c *compiler) global(s *config.Section) {
 			g.Daemon = true
 		case "noreuseport":
 			g.NoReusePort = true
+		case "nosplice":
+			if c.argsAtMost(d, 0) {
+				g.NoSplice = true
+			}
+		case "maxpipes":
+			if c.argsAtMost(d, 1) {
+				g.MaxPipes = c.intArg(d, 0, 1<<30)
+			}
 		case "mworker-max-reloads":
 			if len(d.Args) != 1 {
 				c.ds.Alertf(d.Pos, "'%s' expects an integer argument", d.Name)

@@ -143,6 +143,14 @@ type Global struct {
 	// beside them (and a new process without -x cannot start while the
 	// old one listens).
 	NoReusePort bool
+	// NoSplice is "nosplice": no kernel splicing at all, whatever the
+	// splice options say (TCP relays included, which Go splices on its
+	// own otherwise).
+	NoSplice bool
+	// MaxPipes is "maxpipes": how many pipes the splicing transfers may
+	// hold at once; one beyond it copies instead. 0 = maxconn/4, no
+	// limit without maxconn.
+	MaxPipes int
 	// MaxReloads is "mworker-max-reloads": an old worker that has
 	// survived more reloads than this is sent SIGTERM; -1 when unset.
 	MaxReloads int
@@ -463,10 +471,16 @@ type Bind struct {
 	// the ACME CA instead of crt files.
 	ACME    []string
 	MaxConn int
-	Name    string
-	Mode    uint32 // unix socket mode
-	User    string
-	Group   string
+	// NetScaler is "accept-netscaler-cip <magic>": every connection
+	// starts with a NetScaler Client IP header of magic number
+	// NetScalerMagic (which "tcp-request connection expect-netscaler-cip"
+	// expects too; 0 without the option, as in HAProxy).
+	NetScaler      bool
+	NetScalerMagic uint32
+	Name           string
+	Mode           uint32 // unix socket mode
+	User           string
+	Group          string
 }
 
 // ServerOptions are the settings of a server or default-server line.

@@ -53,6 +53,9 @@ func engineLimits(m *model.Model, opt Options, ds *config.Diagnostics) {
 			if r.Keyword == "tcp-request connection" && r.Action == "expect-proxy" && hasSSLBind(p) {
 				no(r.Pos, "'tcp-request connection expect-proxy' on a frontend with an 'ssl' bind (use 'bind ... accept-proxy')")
 			}
+			if r.Keyword == "tcp-request connection" && r.Action == "expect-netscaler-cip" && hasSSLBind(p) {
+				no(r.Pos, "'tcp-request connection expect-netscaler-cip' on a frontend with an 'ssl' bind (use 'bind ... accept-netscaler-cip')")
+			}
 		}
 	}
 }

@@ -37,7 +37,7 @@ var cacheAnswers = map[string]string{
 	"/chunk":  "HTTP/1.1 200 OK\r\nCache-Control: max-age=10\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n",
 }
 
-func cacheBackend(t *testing.T) *rawBackend {
+func cacheBackend(t testing.TB) *rawBackend {
 	serial := 0
 	return newRawBackend(t, func(in []byte, sent int) (string, bool) {
 		heads := bytes.Split(in, []byte("\r\n\r\n"))
@@ -212,5 +212,56 @@ func TestShowCache(t *testing.T) {
 	}
 	if m := re[1].FindStringSubmatch(lines[1]); m[2] != "9" && m[2] != "10" {
 		t.Fatalf("expire %s, want about 10 s (max-age=10)", m[2])
+	}
+}
+
+// BenchmarkCacheHit serves a stored object over one keep-alive connection:
+// no server connection (checked) and, per request, only the allocations
+// of the response write (allocs/op counts the client's reads too).
+func BenchmarkCacheHit(b *testing.B) {
+	srv := cacheBackend(b)
+	_, addr := startProxy(b, sub(baseDefaults+cacheCfg, "B", srv.addr))
+	c := dial(b, addr)
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 8192)
+	req := []byte("GET /fresh HTTP/1.1\r\nHost: x\r\n\r\n")
+	body := make([]byte, 4096)
+	one := func() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		n := -1
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(line) == 2 {
+				break
+			}
+			const cl = "content-length:"
+			if len(line) > len(cl) && bytes.EqualFold(line[:len(cl)], []byte(cl)) {
+				n = 0
+				for _, d := range bytes.TrimSpace(line[len(cl):]) {
+					n = n*10 + int(d-'0')
+				}
+			}
+		}
+		if n < 0 {
+			b.Fatal("no Content-Length")
+		}
+		if _, err := io.ReadFull(br, body[:n]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	one() // stores it
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		one()
+	}
+	b.StopTimer()
+	if n := strings.Count(srv.received(), "GET /fresh "); n != 1 {
+		b.Fatalf("the server saw %d requests", n)
 	}
 }

@@ -57,6 +57,14 @@ func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) er
 	defer s.fe.rt.putCopyBuf(out)
 	enc := s.fe.rt.comp.NewEncoder(a, &s.tc, out)
 	defer func() { e.BytesOut += enc.Sent }()
+	if s.respWaited {
+		// What "wait-for-body" read comes first, compressed like the rest.
+		s.m.cache.keepBody(s.respBody)
+		if _, err := enc.Write(s.respBody); err != nil {
+			enc.Abort()
+			return errClientAborted
+		}
+	}
 	b := sc.rd.Body()
 	for {
 		n, err := b.Read(s.copyBuf)

@@ -254,6 +254,13 @@ func haproxyBin(t *testing.T) string {
 // as fd@3, and returns its address.
 func startHAProxy(t *testing.T, cfg string) string {
 	t.Helper()
+	return startHAProxyProbe(t, cfg, "")
+}
+
+// startHAProxyProbe is startHAProxy for a listener whose connections must
+// start with prefix (a PROXY header) before the readiness probe's request.
+func startHAProxyProbe(t *testing.T, cfg, prefix string) string {
+	t.Helper()
 	bin := haproxyBin(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -287,7 +294,7 @@ func startHAProxy(t *testing.T, cfg string) string {
 		c, err := net.DialTimeout("tcp", l.Addr().String(), time.Second)
 		if err == nil {
 			c.SetDeadline(time.Now().Add(time.Second))
-			io.WriteString(c, "GET /__probe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			io.WriteString(c, prefix+"GET /__probe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 			b, _ := io.ReadAll(c)
 			c.Close()
 			if len(b) > 0 {
@@ -331,6 +338,7 @@ func TestCompressionAgreesWithHAProxy(t *testing.T) {
 }
 
 // res.comp and res.comp_algo tell http-after-response rules (and logs)
+// (http-response rules too: TestResCompInResponseRulesAgreesWithHAProxy)
 // whether and how Bulwark compresses the response: true and the
 // algorithm for a compressed one, false and no algorithm for a response
 // sent as the server gave it (a type not listed, a client that accepts
@@ -358,6 +366,81 @@ backend be
 		if got.headers["x-comp"] != tc.comp || got.headers["x-algo"] != tc.algo || got.body != compressionBody {
 			t.Errorf("%s %s: res.comp %q res.comp_algo %q (body ok %v), want %q %q", tc.path, tc.ae,
 				got.headers["x-comp"], got.headers["x-algo"], got.body == compressionBody, tc.comp, tc.algo)
+		}
+	}
+}
+
+// As in HAProxy, compression is decided on the server's response before
+// the http-response rules: those of the frontend and the backend read
+// the outcome with res.comp and res.comp_algo, a rule that changes
+// Content-Type or removes Content-Encoding changes nothing of it, and the
+// compression's own header changes come after every rule (not visible to
+// http-after-response either). Both proxies run the same configuration.
+func TestResCompInResponseRulesAgreesWithHAProxy(t *testing.T) {
+	b := compressionBackend(t)
+	cfg := sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    http-request set-var(txn.ae) req.hdr(accept-encoding)
+    http-response set-header x-resp-comp %[res.comp]
+    http-response set-header x-resp-algo "<%[res.comp_algo]>"
+    http-response set-header x-resp-ce "<%[res.hdr(content-encoding)]>"
+    http-after-response set-header x-after-comp %[res.comp]
+    http-after-response set-header x-after-ce "<%[res.hdr(content-encoding)]>"
+    default_backend be
+backend be
+    compression algo gzip deflate
+    compression type text/plain
+    http-response set-header x-be-comp %[res.comp]
+    http-response set-header content-type image/png if { var(txn.ae) -m sub deflate }
+    http-response del-header content-encoding if { var(txn.ae) -m sub deflate }
+    server s B
+`, "B", b.addr)
+	hap := startHAProxy(t, cfg)
+	_, bw := startProxy(t, cfg)
+	for _, p := range []string{"/text", "/css", "/encoded", "/notfound"} {
+		for _, ae := range []string{"gzip", "deflate", "br", ""} {
+			want, got := getCompressed(t, hap, p, ae), getCompressed(t, bw, p, ae)
+			name := p + " [" + ae + "]"
+			if want.status != got.status || want.body != got.body {
+				t.Errorf("%s: haproxy %d %d bytes, bulwark %d %d bytes", name, want.status, len(want.body), got.status, len(got.body))
+			}
+			for _, h := range []string{"x-resp-comp", "x-resp-algo", "x-resp-ce", "x-be-comp", "x-after-comp", "x-after-ce",
+				"content-encoding", "content-type", "vary", "etag", "content-length"} {
+				if want.headers[h] != got.headers[h] {
+					t.Errorf("%s: %s: haproxy %q, bulwark %q", name, h, want.headers[h], got.headers[h])
+				}
+			}
+		}
+	}
+}
+
+// A response an "http-response wait-for-body" rule buffered is compressed
+// all the same, the buffered part first, as HAProxy does.
+func TestCompressionAfterWaitForBodyAgreesWithHAProxy(t *testing.T) {
+	b := compressionBackend(t)
+	cfg := sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    compression algo gzip
+    compression type text/plain
+    http-response wait-for-body time 1s
+    http-response set-header x-len %[res.body_len]
+    server s B
+`, "B", b.addr)
+	hap := startHAProxy(t, cfg)
+	_, bw := startProxy(t, cfg)
+	for _, p := range []string{"/text", "/css"} {
+		want, got := getCompressed(t, hap, p, "gzip"), getCompressed(t, bw, p, "gzip")
+		if want.status != got.status || want.body != got.body || got.body != compressionBody {
+			t.Errorf("%s: haproxy %d %d bytes, bulwark %d %d bytes", p, want.status, len(want.body), got.status, len(got.body))
+		}
+		for _, h := range []string{"content-encoding", "x-len", "content-length", "transfer-encoding", "vary"} {
+			if want.headers[h] != got.headers[h] {
+				t.Errorf("%s: %s: haproxy %q, bulwark %q", p, h, want.headers[h], got.headers[h])
+			}
 		}
 	}
 }

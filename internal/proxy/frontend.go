@@ -52,6 +52,7 @@ type frontend struct {
 	uniqueHdr   string
 	errorLog    bool          // error-log-format is set: failed connections are logged in it
 	expectProxy bool          // some "tcp-request connection expect-proxy" rule
+	expectCIP   bool          // some "tcp-request connection expect-netscaler-cip" rule
 	h2          *http2.Server //lint:ignore SA1019 see h2.go
 	h2base      *http.Server
 	// h2legacy serves HTTP/2 with x/net's server and a pipe per stream
@@ -81,6 +82,7 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.h2legacy = os.Getenv("BULWARK_H2_LEGACY") == "1"
 	for _, r := range p.TCPRequest {
 		fe.expectProxy = fe.expectProxy || (r.Keyword == "tcp-request connection" && r.Action == "expect-proxy")
+		fe.expectCIP = fe.expectCIP || (r.Keyword == "tcp-request connection" && r.Action == "expect-netscaler-cip")
 	}
 	t := p.Timeouts
 	fe.clientTimeout = t.Client

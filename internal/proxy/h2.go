@@ -75,7 +75,7 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 // client preface comes first).
 func (fe *frontend) serveH2(c net.Conn) {
 	defer c.Close()
-	expect := false
+	expect, expectCIP := false, false
 	// Connection rules judge the real peer, not a PROXY header's claim.
 	fcSrc, fcDst := realAddrs(c)
 	if r := fe.rules; r != nil && r.tcpConn.Len() > 0 {
@@ -85,13 +85,13 @@ func (fe *frontend) serveH2(c net.Conn) {
 		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
 			return
 		}
-		expect = txn.expectPP
+		expect, expectCIP = txn.expectPP, txn.expectCIP
 		fcSrc, fcDst = txn.src, txn.dst
 	}
 	// In clear text the PROXY header comes after the connection rules (a
 	// TLS bind read it before the handshake); the addresses are taken
 	// once it is in.
-	if !fe.afterConnRules(c, expect) {
+	if !fe.afterConnRules(c, expect, expectCIP) {
 		return
 	}
 	src, dst := sessionAddrs(c, fcSrc, fcDst)

@@ -114,6 +114,7 @@ type httpSession struct {
 	tlsOn     bool
 	tlsFacts  tlsFacts // of the client connection, for the logs
 	expectPP  bool     // "tcp-request connection expect-proxy" ran
+	expectCIP bool     // "tcp-request connection expect-netscaler-cip" ran
 	cconn     net.Conn // the client connection: c, or the h2 connection under its stream
 	noted     *server  // the server "show sess" has for this session
 	sni       []byte
@@ -277,7 +278,7 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		s.fcSrc, s.fcDst = s.src, s.dst
 	}
 	if pc != nil && !s.h2 {
-		if !fe.afterConnRules(c, s.expectPP) {
+		if !fe.afterConnRules(c, s.expectPP, s.expectCIP) {
 			s.finish()
 			return
 		}
@@ -1634,6 +1635,15 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	resp := &s.m.resp
 	s.captureResponse()
 	s.head0[1] = 0
+	// Compression is decided on the response as the server sent it,
+	// before the http-response rules, which can read the outcome
+	// (res.comp), as HAProxy's filter does; they cannot change it, and
+	// its header changes follow every rule.
+	comp := s.m.comp
+	if comp != compress.None && !compress.Eligible(s.m.compTypes, req, resp) {
+		comp = compress.None
+	}
+	s.m.compOut = comp
 	s.exchSC = sc
 	res, _, stop := s.responseRules(be)
 	s.exchSC = nil
@@ -1653,15 +1663,6 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		e.Cookie = s.ck.log()
 	}
 	s.stickStore(be, e.srv, true)
-	// Compression is decided on the response as the http-response rules
-	// left it, before http-after-response, which can read the outcome
-	// (res.comp) as the log can. A body "wait-for-body" already read
-	// goes out as it came.
-	comp := s.m.comp
-	if comp != compress.None && (s.respWaited || !compress.Eligible(s.m.compTypes, req, resp)) {
-		comp = compress.None
-	}
-	s.m.compOut = comp
 	if res := s.afterRules(); res.Verdict == rules.Error {
 		s.m.resp.KeepAlive = false
 		s.m.req.KeepAlive = false

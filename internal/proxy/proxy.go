@@ -273,6 +273,7 @@ type Runtime struct {
 	conns      *registry[net.Conn, *sessInfo]    // every connection, for a hard stop and "show sess" (nil info: master CLI)
 	idle       *registry[*httpSession, struct{}] // HTTP sessions, for a soft stop's idle grace
 	gate       *gate                             // global maxconn ("set maxconn global")
+	pipes      *pipeBudget                       // maxpipes, nosplice
 	// connLimit and sessLimit are "set rate-limit connections|sessions
 	// global": accepted connections per second, 0 without a limit.
 	connLimit, sessLimit atomic.Int64
@@ -382,6 +383,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		}
 	}()
 	rt.gate = newGate(m.Global.MaxConn)
+	rt.pipes = newPipeBudget(&m.Global)
 	rt.abuse = newAbuse(rt, m)
 	rt.procVars = acl.NewProcVars(pl.ProcVars)
 	rt.stores = pl.Stores

@@ -19,14 +19,25 @@ import (
 // rules, balancing, headers and logs use the relayed client everywhere
 // (except "tcp-request connection" rules, which run before the header is
 // read, on the real peer: that is what lets them decide who may send one).
+//
+// The same wrapper reads a NetScaler Client IP header ("bind ...
+// accept-netscaler-cip", "tcp-request connection expect-netscaler-cip
+// layer4"), before the PROXY header when both are asked for, as HAProxy
+// does; the PROXY header's addresses then win. fc_rcvd_proxy stays false
+// for it, as in HAProxy.
 type ppConn struct {
 	net.Conn
-	accept bool // the bind requires a header
+	accept bool // the bind requires a PROXY header
 	parsed bool
 	hdr    *proxyproto.Header
 	rest   []byte // bytes read past the header: the start of the payload
 	src    net.Addr
 	dst    net.Addr
+	// acceptCIP: the bind requires a NetScaler header of magic cipMagic;
+	// cip holds its addresses once read.
+	acceptCIP, cipParsed bool
+	cipMagic             uint32
+	cip                  *[2]netip.AddrPort
 }
 
 // NetConn is the connection under the header reader (tlsfail.Wrap finds
@@ -74,13 +85,63 @@ const ppDefaultTimeout = 10 * time.Second
 // connection must be closed without a byte in answer, as HAProxy does.
 func (c *ppConn) readHeader(timeout time.Duration) error {
 	c.parsed = true
+	return c.readPrefix(timeout, proxyproto.MaxV2Len, func(b []byte) (int, error) {
+		h, hl, err := proxyproto.Parse(b)
+		if err != nil {
+			return 0, err
+		}
+		c.hdr = h
+		if !h.Local {
+			c.src = net.TCPAddrFromAddrPort(h.Src)
+			c.dst = net.TCPAddrFromAddrPort(h.Dst)
+		}
+		return hl, nil
+	})
+}
+
+// readNetScaler reads the NetScaler Client IP header within timeout, with
+// the same rule: any error closes the connection.
+func (c *ppConn) readNetScaler(timeout time.Duration) error {
+	c.cipParsed = true
+	return c.readPrefix(timeout, 12+proxyproto.MaxCIPLen, func(b []byte) (int, error) {
+		src, dst, n, err := proxyproto.ParseNetScaler(b, c.cipMagic)
+		if err != nil {
+			return 0, err
+		}
+		c.cip = &[2]netip.AddrPort{src, dst}
+		c.src, c.dst = net.TCPAddrFromAddrPort(src), net.TCPAddrFromAddrPort(dst)
+		return n, nil
+	})
+}
+
+// readPrefix reads from the socket (after what an earlier header left
+// in rest) until parse accepts a header at the start of the bytes, which
+// it returns the length of, or fails with an error other than
+// proxyproto.ErrShort; limit bounds what is read.
+func (c *ppConn) readPrefix(timeout time.Duration, limit int, parse func([]byte) (int, error)) error {
 	if timeout <= 0 {
 		timeout = ppDefaultTimeout
 	}
 	c.Conn.SetReadDeadline(time.Now().Add(timeout))
 	defer c.Conn.SetReadDeadline(time.Time{})
-	buf := make([]byte, 0, 256)
+	buf := make([]byte, len(c.rest), max(256, len(c.rest)))
+	copy(buf, c.rest)
+	c.rest = nil
 	for {
+		if len(buf) > 0 {
+			n, perr := parse(buf)
+			switch {
+			case perr == nil:
+				if rest := buf[n:]; len(rest) > 0 {
+					c.rest = rest
+				}
+				return nil
+			case perr != proxyproto.ErrShort:
+				return perr
+			case len(buf) >= limit:
+				return proxyproto.ErrTooLong
+			}
+		}
 		if len(buf) == cap(buf) {
 			nb := make([]byte, len(buf), 2*cap(buf))
 			copy(nb, buf)
@@ -88,24 +149,8 @@ func (c *ppConn) readHeader(timeout time.Duration) error {
 		}
 		n, err := c.Conn.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		h, hl, perr := proxyproto.Parse(buf)
-		switch {
-		case perr == nil:
-			c.hdr = h
-			if rest := buf[hl:]; len(rest) > 0 {
-				c.rest = rest
-			}
-			if !h.Local {
-				c.src = net.TCPAddrFromAddrPort(h.Src)
-				c.dst = net.TCPAddrFromAddrPort(h.Dst)
-			}
-			return nil
-		case perr != proxyproto.ErrShort:
-			return perr
-		case err != nil:
+		if err != nil && n == 0 {
 			return err
-		case len(buf) >= proxyproto.MaxV2Len:
-			return proxyproto.ErrTooLong
 		}
 	}
 }
@@ -129,31 +174,35 @@ func realAddrs(c net.Conn) (src, dst netip.AddrPort) {
 }
 
 // wantsProxyHeader reports whether connections on bind b may carry a
-// PROXY header: the bind requires one, or a "tcp-request connection
-// expect-proxy" rule may ask for one.
+// PROXY or NetScaler header: the bind requires one, or a "tcp-request
+// connection expect-proxy|expect-netscaler-cip" rule may ask for one.
 func (fe *frontend) wantsProxyHeader(b *model.Bind) bool {
 	_, accept := b.Opts["accept-proxy"]
-	return accept || fe.expectProxy
+	return accept || b.NetScaler || fe.expectProxy || fe.expectCIP
 }
 
 // wrapProxy puts a ppConn under a freshly accepted connection. A TLS
 // connection is rebuilt on it (its handshake has not started), and with
-// "accept-proxy" the header is read at once: it comes before the
-// ClientHello. It returns nil when the connection must be closed.
+// "accept-proxy" or "accept-netscaler-cip" the headers are read at once:
+// they come before the ClientHello. It returns nil when the connection
+// must be closed.
 func (fe *frontend) wrapProxy(c net.Conn, bl boundListener) net.Conn {
 	_, accept := bl.bind.Opts["accept-proxy"]
+	mk := func(c net.Conn) *ppConn {
+		return &ppConn{Conn: c, accept: accept, acceptCIP: bl.bind.NetScaler, cipMagic: bl.bind.NetScalerMagic}
+	}
 	tc, isTLS := c.(*tls.Conn)
 	if !isTLS {
-		return &ppConn{Conn: c, accept: accept}
+		return mk(c)
 	}
 	tl, ok := bl.Listener.(tlsListener)
-	if !ok || !accept {
-		// expect-proxy rules run after the TLS handshake here, too late
-		// for a header; the plan refuses that combination.
+	if !ok || !(accept || bl.bind.NetScaler) {
+		// expect-* rules run after the TLS handshake here, too late for
+		// a header; the plan refuses that combination.
 		return c
 	}
-	pc := &ppConn{Conn: tc.NetConn(), accept: true}
-	if pc.readHeader(fe.proxyHeaderTimeout()) != nil {
+	pc := mk(tc.NetConn())
+	if !fe.readHeaders(pc, false, false) {
 		pc.Conn.Close()
 		return nil
 	}
@@ -166,6 +215,19 @@ func (fe *frontend) wrapProxy(c net.Conn, bl boundListener) net.Conn {
 	return tls.Server(pc, tl.cfg)
 }
 
+// readHeaders reads the headers pc still owes: the NetScaler header when
+// the bind requires it or cip asks for it, then the PROXY one likewise
+// (pp), in HAProxy's order. It reports false when the connection must be closed.
+func (fe *frontend) readHeaders(pc *ppConn, pp, cip bool) bool {
+	if !pc.cipParsed && (pc.acceptCIP || cip) && pc.readNetScaler(fe.proxyHeaderTimeout()) != nil {
+		return false
+	}
+	if !pc.parsed && (pc.accept || pp) && pc.readHeader(fe.proxyHeaderTimeout()) != nil {
+		return false
+	}
+	return true
+}
+
 // proxyHeaderTimeout is how long a client may take to send its PROXY
 // header: HAProxy's handshake timeout is "timeout client".
 func (fe *frontend) proxyHeaderTimeout() time.Duration {
@@ -175,15 +237,16 @@ func (fe *frontend) proxyHeaderTimeout() time.Duration {
 	return fe.httpRequestTimeout
 }
 
-// afterConnRules reads the PROXY header of c once the "tcp-request
-// connection" rules have run, when the bind requires one or a rule asked
-// for it (expect). ok is false when the connection must be closed.
-func (fe *frontend) afterConnRules(c net.Conn, expect bool) (ok bool) {
+// afterConnRules reads the PROXY and NetScaler headers of c once the
+// "tcp-request connection" rules have run, when the bind requires them or
+// a rule asked for them (pp: expect-proxy, cip: expect-netscaler-cip). ok
+// is false when the connection must be closed.
+func (fe *frontend) afterConnRules(c net.Conn, pp, cip bool) (ok bool) {
 	pc := ppOf(c)
-	if pc == nil || pc.parsed || !(pc.accept || expect) {
+	if pc == nil {
 		return true
 	}
-	return pc.readHeader(fe.proxyHeaderTimeout()) == nil
+	return fe.readHeaders(pc, pp, cip)
 }
 
 // proxyTLV returns a TLV the client's PROXY header carried.
@@ -214,22 +277,31 @@ func (s *httpSession) setClientAddrs() {
 }
 
 // sessionAddrs returns the addresses a session on c starts with: those of
-// its PROXY header (unless LOCAL), else fcSrc and fcDst.
+// its PROXY header (unless LOCAL), else of its NetScaler header, else
+// fcSrc and fcDst.
 func sessionAddrs(c net.Conn, fcSrc, fcDst netip.AddrPort) (src, dst netip.AddrPort) {
-	if pc := ppOf(c); pc != nil && pc.hdr != nil && !pc.hdr.Local {
+	pc := ppOf(c)
+	switch {
+	case pc == nil:
+	case pc.hdr != nil && !pc.hdr.Local:
 		return pc.hdr.Src, pc.hdr.Dst
+	case pc.cip != nil:
+		return pc.cip[0], pc.cip[1]
 	}
 	return fcSrc, fcDst
 }
 
-// ExpectProxy is the "tcp-request connection expect-proxy layer4" action.
-func (s *httpSession) ExpectProxy() { s.expectPP = true }
+// ExpectProxy and ExpectNetScaler are the "tcp-request connection
+// expect-proxy|expect-netscaler-cip layer4" actions.
+func (s *httpSession) ExpectProxy()     { s.expectPP = true }
+func (s *httpSession) ExpectNetScaler() { s.expectCIP = true }
 
 // ProxyTLV and ProxyReceived serve the fc_pp_* and fc_rcvd_proxy fetches.
 func (s *httpSession) ProxyTLV(t byte) ([]byte, bool) { return proxyTLV(s.cconn, t) }
 func (s *httpSession) ProxyReceived() bool            { return proxyReceived(s.cconn) }
 
 func (t *tcpTxn) ExpectProxy()                     { t.expectPP = true }
+func (t *tcpTxn) ExpectNetScaler()                 { t.expectCIP = true }
 func (t *tcpTxn) ProxyTLV(typ byte) ([]byte, bool) { return proxyTLV(t.conn, typ) }
 func (t *tcpTxn) ProxyReceived() bool              { return proxyReceived(t.conn) }
 

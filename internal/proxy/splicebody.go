@@ -29,7 +29,8 @@ func spliceOptions(p *model.Proxy) uint8 {
 	return s
 }
 
-// spliceDir reports whether the transaction on be splices direction d.
+// spliceDir reports whether the transaction on be splices direction d
+// (when a pipe is left: "nosplice" and "maxpipes", pipes.go).
 func (s *httpSession) spliceDir(be *backend, d uint8) bool {
 	return (s.fe.splice|be.splice)&d != 0
 }
@@ -80,7 +81,11 @@ func (s *httpSession) spliceBody(dst *timedConn, rd *h1.Reader, src *timedConn, 
 	if !ok || rem >= 0 && rem < spliceMin {
 		return total, b.Done(), nil
 	}
+	if !s.fe.rt.pipes.take() {
+		return total, false, nil
+	}
 	moved, eof, err := spliceConns(din, sin, rem, src.rto, dst.wto)
+	s.fe.rt.pipes.put()
 	if err != nil && moved == 0 && spliceUnsupported(err) {
 		return total, false, nil
 	}
@@ -121,9 +126,10 @@ func (s *httpSession) countSpliced(n int64, fromClient bool, be *backend, srv *s
 // copied.
 func (s *httpSession) tunnelCopy(dst net.Conn, rd *h1.Reader, src net.Conn, timeout time.Duration, splice, fromClient bool, be *backend, srv *server) (int64, error) {
 	din, sin := rawTCP(dst), rawTCP(src)
-	if !splice || din == nil || sin == nil {
+	if !splice || din == nil || sin == nil || !s.fe.rt.pipes.take() {
 		return copyTimed(dst, rd, src, timeout)
 	}
+	defer s.fe.rt.pipes.put()
 	var total int64
 	if k := rd.Buffered(); k > 0 {
 		buf := make([]byte, k)

@@ -227,6 +227,10 @@ func (rt *Runtime) StatsInfo() *stats.Info {
 		// Unlimited in Bulwark; HAProxy derives it from the fd limit.
 		in.Maxconn, in.HardMaxconn = in.UlimitN, in.UlimitN
 	}
+	if !rt.pipes.off {
+		in.MaxPipes = rt.pipes.max
+	}
+	in.PipesUsed = rt.pipes.used.Load()
 	in.Node, in.Description = g.Node, g.Description
 	if h, err := os.Hostname(); err == nil && in.Node == "" {
 		in.Node = h

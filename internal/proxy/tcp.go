@@ -63,7 +63,7 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 			return
 		}
 	}
-	if !fe.afterConnRules(c, txn.expectPP) {
+	if !fe.afterConnRules(c, txn.expectPP, txn.expectCIP) {
 		txn.release()
 		e.Term = "CR"
 		return
@@ -209,7 +209,7 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 			return inspectResponse(fe, r.tcpResp, txn, sc, be.cfg.ResInspectDelay, serverTO)
 		}
 	}
-	in, out, term := relay(c, sc, clientTO, serverTO, inspect)
+	in, out, term := relay(c, sc, clientTO, serverTO, !fe.rt.pipes.off, inspect)
 	e.BytesIn, e.BytesOut, e.Term = in+int64(len(peeked)), out, term
 	e.Ta = time.Since(start)
 	if txn.level != "" {
@@ -370,17 +370,18 @@ func (b *backend) shouldRedispatch(n int) bool {
 }
 
 // relay copies both ways until both sides are done, propagating half-closes.
+// splice false keeps Go's io.Copy from splicing ("nosplice").
 // Each direction is cut after its inactivity timeout. inspect, when set,
 // decides on the server's first bytes before any reach the client
 // (tcp-response content); the client's data flows to the server
 // meanwhile.
-func relay(client, srv net.Conn, clientTO, serverTO time.Duration, inspect func() ([]byte, rules.Verdict, error)) (in, out int64, term string) {
+func relay(client, srv net.Conn, clientTO, serverTO time.Duration, splice bool, inspect func() ([]byte, rules.Verdict, error)) (in, out int64, term string) {
 	var wg sync.WaitGroup
 	var inErr, outErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		in, inErr = copyDir(srv, client, clientTO)
+		in, inErr = copyDir(srv, client, clientTO, splice)
 		closeWrite(srv)
 	}()
 	decided := ""
@@ -430,7 +431,7 @@ func relay(client, srv net.Conn, clientTO, serverTO time.Duration, inspect func(
 		relayed = true
 	}
 	if relayed {
-		n, err := copyDir(client, srv, serverTO)
+		n, err := copyDir(client, srv, serverTO, splice)
 		out, outErr = out+n, err
 	}
 	closeWrite(client)
@@ -453,10 +454,11 @@ func relay(client, srv net.Conn, clientTO, serverTO time.Duration, inspect func(
 }
 
 // copyDir copies src to dst. Without a timeout io.Copy lets Linux splice
-// between the two TCP sockets; with one, the deadline is pushed forward as
-// data flows, refreshed at most every timeout/4 to keep syscalls rare.
-func copyDir(dst, src net.Conn, timeout time.Duration) (int64, error) {
-	if timeout <= 0 {
+// between the two TCP sockets (unless splice is false: "nosplice"); with
+// one, the deadline is pushed forward as data flows, refreshed at most
+// every timeout/4 to keep syscalls rare.
+func copyDir(dst, src net.Conn, timeout time.Duration, splice bool) (int64, error) {
+	if timeout <= 0 && splice {
 		return io.Copy(dst, src)
 	}
 	buf := make([]byte, 32<<10)
@@ -464,7 +466,7 @@ func copyDir(dst, src net.Conn, timeout time.Duration) (int64, error) {
 	var last time.Time
 	for {
 		// time.Since reads only the monotonic clock (see timedConn).
-		if last.IsZero() || time.Since(last) > timeout/4 {
+		if timeout > 0 && (last.IsZero() || time.Since(last) > timeout/4) {
 			now := time.Now()
 			src.SetReadDeadline(now.Add(timeout))
 			dst.SetWriteDeadline(now.Add(timeout))

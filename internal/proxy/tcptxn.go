@@ -31,6 +31,7 @@ type tcpTxn struct {
 	sni          []byte   // from the ClientHello, when inspected
 	conn         net.Conn // the client connection (PROXY header fetches); nil for h2
 	expectPP     bool     // "tcp-request connection expect-proxy" ran
+	expectCIP    bool     // "tcp-request connection expect-netscaler-cip" ran
 	payload      []byte   // the client's first bytes, when inspected
 	// resPayload is the server's data while tcp-response content rules
 	// inspect it.

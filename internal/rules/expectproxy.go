@@ -7,11 +7,22 @@ import "bulwark/internal/model"
 // layer4" tells it to, once the connection rules are done.
 type ProxyExpecter interface{ ExpectProxy() }
 
-type expectProxy struct{}
+// NetScalerExpecter is the same for a NetScaler Client IP header
+// ("tcp-request connection expect-netscaler-cip layer4").
+type NetScalerExpecter interface{ ExpectNetScaler() }
 
-// run does not stop the list: in HAProxy expect-proxy only flags the
+// expectProxy is either action; cip picks expect-netscaler-cip.
+type expectProxy struct{ cip bool }
+
+// run does not stop the list: in HAProxy these actions only flag the
 // connection, and later rules still run.
-func (expectProxy) run(x *Exec, r *rule, res *Result) bool {
+func (a expectProxy) run(x *Exec, r *rule, res *Result) bool {
+	if a.cip {
+		if ne, ok := x.T.(NetScalerExpecter); ok {
+			ne.ExpectNetScaler()
+		}
+		return false
+	}
 	if pe, ok := x.T.(ProxyExpecter); ok {
 		pe.ExpectProxy()
 	}
@@ -23,5 +34,5 @@ func compileExpectProxy(c *compiler, r *model.Rule) action {
 		c.errf(r.Pos, r, "expects 'layer4'")
 		return nil
 	}
-	return expectProxy{}
+	return expectProxy{cip: r.Action == "expect-netscaler-cip"}
 }

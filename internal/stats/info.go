@@ -27,7 +27,10 @@ type Info struct {
 	Stopping                   bool
 	Jobs, Listeners            int64
 	TotalBytesOut              int64
-	Tasks                      int64 // goroutines: the closest thing to HAProxy's tasks
+	// MaxPipes and PipesUsed are the splicing pipes' bound ("maxpipes",
+	// 0 without) and how many transfers hold one.
+	MaxPipes, PipesUsed int64
+	Tasks               int64 // goroutines: the closest thing to HAProxy's tasks
 	// The TLS counters (MG 9.3 "show info"): connections, sessions per
 	// second, full handshakes ("key rate") per second on each side, and
 	// the share of resumed client sessions.
@@ -66,7 +69,7 @@ func Uptime(d time.Duration) string {
 // Items lists HAProxy 2.6's fields at its positions, in its order (the
 // zlib memory fields, which HAProxy prints only when built with zlib
 // rather than libslz, are not). The limits and counters of features
-// Bulwark does not have (memory limit, pipes, peers, busy polling, debug
+// Bulwark does not have (memory limit, free pipes: a splice's pipe is closed when it ends, peers, busy polling, debug
 // commands, log reception, compression rates, spliced bytes, the
 // do-resolve name failures of FailedResolutions) are the zeros they truly
 // are, so that tools reading fixed positions find them.
@@ -101,8 +104,8 @@ func (in *Info) Items() []InfoItem {
 	add(20, "MaxSslConns", "MMP", "u32", num(in.MaxSslConns))
 	add(21, "CurrSslConns", "MGP", "u32", num(in.CurrSslConns))
 	add(22, "CumSslConns", "MCP", "u32", num(in.CumSslConns))
-	add(23, "Maxpipes", "CLP", "u32", num(0))
-	add(24, "PipesUsed", "MGP", "u32", num(0))
+	add(23, "Maxpipes", "CLP", "u32", num(in.MaxPipes))
+	add(24, "PipesUsed", "MGP", "u32", num(in.PipesUsed))
 	add(25, "PipesFree", "MGP", "u32", num(0))
 	add(26, "ConnRate", "MRP", "u32", num(in.ConnRate))
 	add(27, "ConnRateLimit", "CLP", "u32", num(in.ConnRateLimit))
