@@ -186,7 +186,8 @@ func compileSetHeader(c *compiler, r *model.Rule) action {
 	if f == nil {
 		return nil
 	}
-	return &setHeader{name: a[0].Text, f: f, add: r.Action == "add-header", resp: c.resp()}
+	name := a[0].Text
+	return &setHeader{name: name, nameB: []byte(name)[:len(name):len(name)], f: f, add: r.Action == "add-header", resp: c.resp()}
 }
 
 func compileReplaceHeader(c *compiler, r *model.Rule) action {

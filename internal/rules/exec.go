@@ -122,6 +122,10 @@ func (a *replyAction) fill(x *Exec, res *Result) {
 
 type setHeader struct {
 	name string
+	// nameB is name as the header list holds it, made once: the list
+	// only reads names, and a conversion per request would allocate.
+	// Its capacity is its length, so an append never writes into it.
+	nameB []byte
 	f    *acl.Format
 	add  bool
 	resp bool
@@ -150,7 +154,7 @@ func (a *setHeader) run(x *Exec, r *rule, res *Result) bool {
 	if !a.add {
 		delMatching(hs, a.name, "str", nil)
 	}
-	*hs = append(*hs, h1.Header{Name: []byte(a.name), Value: v})
+	*hs = append(*hs, h1.Header{Name: a.nameB, Value: v})
 	return false
 }
 
