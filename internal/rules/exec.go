@@ -126,9 +126,9 @@ type setHeader struct {
 	// only reads names, and a conversion per request would allocate.
 	// Its capacity is its length, so an append never writes into it.
 	nameB []byte
-	f    *acl.Format
-	add  bool
-	resp bool
+	f     *acl.Format
+	add   bool
+	resp  bool
 }
 
 func (a *setHeader) run(x *Exec, r *rule, res *Result) bool {
