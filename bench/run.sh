@@ -30,7 +30,7 @@ DURATION=${DURATION:-5}
 REPS=${REPS:-3}
 RATE_DELAY_MS=${RATE_DELAY_MS:-4}
 BASE_PORT=${BASE_PORT:-18400}
-ALL_CASES="l7_ka_50 l7_ka_256 l7_ka_50_rate l7_close l7_ka_50_h2srv l4_small l4_1m h2_tls l7_gzip_100k tls_new_p256 tls_new_rsa2048 tls_ka idle"
+ALL_CASES="l7_ka_50 l7_ka_50_scraped l7_ka_256 l7_ka_50_rate l7_close l7_ka_50_h2srv l4_small l4_1m h2_tls l7_gzip_100k tls_new_p256 tls_new_rsa2048 tls_ka idle"
 CASES=${CASES:-$ALL_CASES}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -50,6 +50,7 @@ command -v taskset >/dev/null || need_pkgs+=(util-linux)
 command -v ss >/dev/null || need_pkgs+=(iproute2)
 command -v h2load >/dev/null || need_pkgs+=(nghttp2-client)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+command -v curl >/dev/null || need_pkgs+=(curl)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		log "installing ${need_pkgs[*]}"
@@ -140,7 +141,8 @@ GZIP_PORT=$((BASE_PORT + 4))
 RSA_PORT=$((BASE_PORT + 5))
 NGX_H2_PORT=$((BASE_PORT + 6))
 H2SRV_PORT=$((BASE_PORT + 7))
-for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT $GZIP_PORT $RSA_PORT $NGX_H2_PORT $H2SRV_PORT; do
+STATS_PORT=$((BASE_PORT + 8))
+for p in $NGX_PORT $HTTP_PORT $TCP_PORT $TLS_PORT $GZIP_PORT $RSA_PORT $NGX_H2_PORT $H2SRV_PORT $STATS_PORT; do
 	port_free "$p" || die "port $p is in use (set BASE_PORT)"
 done
 
@@ -257,6 +259,14 @@ frontend fe_h2srv
 backend be_h2srv
     server nginx 127.0.0.1:$NGX_H2_PORT proto h2
 
+# The stats page, scraped once a second in l7_ka_50_scraped: what the
+# counters cost on the request path shows as that case's CPU per request
+# beside l7_ka_50's.
+listen stats
+    bind 127.0.0.1:$STATS_PORT
+    stats enable
+    stats uri /stats
+
 frontend fe_tcp
     mode tcp
     bind 127.0.0.1:$TCP_PORT
@@ -305,6 +315,7 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 wrk_args() {
 	case $1 in
 	l7_ka_50) echo "http $HTTP_PORT / -c50" ;;
+	l7_ka_50_scraped) echo "http $HTTP_PORT / -c50" ;;
 	l7_ka_256) echo "http $HTTP_PORT / -c256" ;;
 	l7_ka_50_rate) echo "http $HTTP_PORT / -c50 -s $TMP/delay.lua" ;;
 	l7_close) echo "http $HTTP_PORT / -c50 -s $TMP/close.lua" ;;
@@ -348,6 +359,16 @@ run_wrk_case() { # case proxy rep
 	# shellcheck disable=SC2086
 	timeout 20 "${ON1[@]}" wrk -t1 -d1s $extra "$scheme://127.0.0.1:$port$path" >/dev/null 2>&1 || true
 	f="$OUT/wrk-$c-$px-$rep.txt"
+	local scraper=
+	if [ "$c" = l7_ka_50_scraped ]; then
+		# One stats CSV a second for the length of the run, bounded.
+		(for _ in $(seq 1 $((DURATION + 2))); do
+			curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$STATS_PORT/stats;csv" || true
+			sleep 1
+		done) &
+		scraper=$!
+		PIDS+=("$scraper")
+	fi
 	t0=$(cpu_ticks "$PROXY_PID")
 	w0=$(date +%s.%N)
 	# shellcheck disable=SC2086
@@ -355,6 +376,7 @@ run_wrk_case() { # case proxy rep
 		"$scheme://127.0.0.1:$port$path" >"$f" 2>&1 || log "wrk failed for $c/$px"
 	w1=$(date +%s.%N)
 	t1=$(cpu_ticks "$PROXY_PID")
+	[ -z "$scraper" ] || stop_pid "$scraper"
 	stop_pid "$PROXY_PID"
 	read -r req p50 p99 err <<<"$(parse_wrk "$f")"
 	awk -v c="$c" -v px="$px" -v rep="$rep" -v req="$req" -v p50="$p50" -v p99="$p99" \
