@@ -90,24 +90,30 @@ backend be
 		defer cancel()
 		px.Shutdown(ctx)
 	}()
-	c, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{ServerName: "front.test", InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "ping")
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
-		t.Fatalf("echo %q %v", buf, err)
-	}
-	cipher := tls.CipherSuiteName(c.ConnectionState().CipherSuite)
-	c.Close()
-	var got []string
-	for i := 0; i < 15 && len(got) == 0; i++ {
-		got = received(pc, 1)
-	}
-	want := "TCPTLS 1|TLSv1.3|" + cipher + "|front.test|1|TLSv1.2|ECDHE-ECDSA-AES256-GCM-SHA384|back.test"
-	if len(got) != 1 || !strings.HasSuffix(strings.TrimRight(got[0], "\n"), want) {
-		t.Fatalf("got %q\nwant a line ending with %q", got, want)
+	// Without SNI (an IP address is never sent as one) ssl_fc stays true.
+	for _, sni := range []string{"front.test", ""} {
+		c, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "ping")
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+			t.Fatalf("echo %q %v", buf, err)
+		}
+		cipher := tls.CipherSuiteName(c.ConnectionState().CipherSuite)
+		c.Close()
+		var got []string
+		for i := 0; i < 15 && len(got) == 0; i++ {
+			got = received(pc, 1)
+		}
+		if sni == "" {
+			sni = "-"
+		}
+		want := "TCPTLS 1|TLSv1.3|" + cipher + "|" + sni + "|1|TLSv1.2|ECDHE-ECDSA-AES256-GCM-SHA384|back.test"
+		if len(got) != 1 || !strings.HasSuffix(strings.TrimRight(got[0], "\n"), want) {
+			t.Fatalf("got %q\nwant a line ending with %q", got, want)
+		}
 	}
 }
