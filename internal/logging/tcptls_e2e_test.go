@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,8 +30,10 @@ func TestTCPLogFormatTLS(t *testing.T) {
 	}
 	defer pc.Close()
 	// The server: TLS 1.2 with one suite, so that ssl_bc_* differ from
-	// the client side's TLS 1.3; it echoes what it reads.
-	bl, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{backPair},
+	// the client side's TLS 1.3; it echoes what it reads. Without tickets
+	// every handshake is a full one, which its key log records.
+	backKeys := &keyLines{}
+	bl, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{backPair}, KeyLogWriter: backKeys, SessionTicketsDisabled: true,
 		MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}})
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +53,8 @@ func TestTCPLogFormatTLS(t *testing.T) {
 		}
 	}()
 	cfg := fmt.Sprintf(`
+global
+    tune.ssl.capture-buffer-size 64
 defaults
     mode tcp
     timeout client 5s
@@ -58,7 +63,7 @@ defaults
 frontend fe
     bind fd@1000 ssl crt %s
     log %s local0
-    log-format "TCPTLS %%[ssl_fc]|%%[ssl_fc_protocol]|%%[ssl_fc_cipher]|%%[ssl_fc_sni]|%%[ssl_bc]|%%[ssl_bc_protocol]|%%[ssl_bc_cipher]|%%[ssl_s_s_dn(CN)]"
+    log-format "TCPTLS %%[ssl_fc]|%%[ssl_fc_protocol]|%%[ssl_fc_cipher]|%%[ssl_fc_sni]|%%[ssl_bc]|%%[ssl_bc_protocol]|%%[ssl_bc_cipher]|%%[ssl_s_s_dn(CN)] %%[ssl_fc_client_random,hex] %%[ssl_bc_client_random,hex] %%[ssl_fc_protocol_hello_id]"
     default_backend be
 backend be
     server s %s ssl verify none
@@ -92,7 +97,8 @@ backend be
 	}()
 	// Without SNI (an IP address is never sent as one) ssl_fc stays true.
 	for _, sni := range []string{"front.test", ""} {
-		c, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+		keys := &keyLines{}
+		c, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, KeyLogWriter: keys})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,9 +117,36 @@ backend be
 		if sni == "" {
 			sni = "-"
 		}
-		want := "TCPTLS 1|TLSv1.3|" + cipher + "|" + sni + "|1|TLSv1.2|ECDHE-ECDSA-AES256-GCM-SHA384|back.test"
+		// The randoms as the client and the server logged them.
+		want := "TCPTLS 1|TLSv1.3|" + cipher + "|" + sni + "|1|TLSv1.2|ECDHE-ECDSA-AES256-GCM-SHA384|back.test " +
+			keys.random("CLIENT_HANDSHAKE_TRAFFIC_SECRET") + " " + backKeys.random("CLIENT_RANDOM") + " 771"
 		if len(got) != 1 || !strings.HasSuffix(strings.TrimRight(got[0], "\n"), want) {
 			t.Fatalf("got %q\nwant a line ending with %q", got, want)
 		}
 	}
+}
+
+// keyLines is a KeyLogWriter that keeps its last client random per label.
+type keyLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (k *keyLines) Write(p []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.lines = append(k.lines, string(p))
+	return len(p), nil
+}
+
+func (k *keyLines) random(label string) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r := ""
+	for _, l := range k.lines {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == label {
+			r = strings.ToUpper(f[1])
+		}
+	}
+	return r
 }
