@@ -82,3 +82,40 @@ backend anon
 		})
 	}
 }
+
+// A clear TCP bind that inspects a ClientHello it relays is not TLS:
+// ssl_fc is false and ssl_fc_sni has no sample, while req.ssl_sni reads
+// the hello's name, as in HAProxy 2.6.12 (same config: "0|-|clear.test|0").
+func TestTCPClearHelloIsNotTLS(t *testing.T) {
+	good, bad := newRawBackend(t, func(_ []byte, sent int) (string, bool) { return "GOOD", sent == 0 }),
+		newRawBackend(t, func(_ []byte, sent int) (string, bool) { return "BAD", sent == 0 })
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    mode tcp
+    bind 127.0.0.1:0
+    tcp-request inspect-delay 5s
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    use_backend bad if { ssl_fc }
+    use_backend bad if { ssl_fc_sni -m found }
+    use_backend bad if { ssl_fc_has_sni }
+    use_backend good if { req.ssl_sni clear.test } { req_ssl_sni clear.test }
+    default_backend bad
+backend good
+    mode tcp
+    server s GOODSRV
+backend bad
+    mode tcp
+    server s BADSRV
+`, "GOODSRV", good.addr, "BADSRV", bad.addr))
+	msg := goClientHello(t, "clear.test")
+	rec := append([]byte{22, 3, 1, byte(len(msg) >> 8), byte(len(msg))}, msg...)
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write(rec)
+	got := make([]byte, 4)
+	n, _ := io.ReadFull(c, got)
+	if string(got[:n]) != "GOOD" {
+		t.Fatalf("got %q, want the good backend's answer", got[:n])
+	}
+}

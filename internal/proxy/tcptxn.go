@@ -79,7 +79,7 @@ func (t *tcpTxn) IsHTTP() bool                  { return false }
 func (t *tcpTxn) ReqHeaders() []h1.Header       { return nil }
 func (t *tcpTxn) RespHeaders() []h1.Header      { return nil }
 func (t *tcpTxn) Status() int                   { return 0 }
-func (t *tcpTxn) TLS() (bool, []byte)           { return t.tlsOn || t.sni != nil, t.sni }
+func (t *tcpTxn) TLS() (bool, []byte)           { return t.tlsOn, t.sni }
 func (t *tcpTxn) Now() int64                    { return t.fe.rt.clock.NowMs() }
 func (t *tcpTxn) Tracked(n int) stick.Ref       { return t.tracked[n] }
 func (t *tcpTxn) SetTracked(n int, r stick.Ref) { t.tracked[n] = r }
