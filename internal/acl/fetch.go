@@ -32,8 +32,8 @@ var fetches = map[string]*fetchDef{
 	"res.cache_name": {out: KindStr, fn: fetchCacheName},
 	"ssl_fc":         {out: KindBool, fn: fetchSSL},
 	"ssl_fc_sni":     {out: KindStr, fn: fetchSNI},
-	"req.ssl_sni":    {out: KindStr, fn: fetchSNI},
-	"req_ssl_sni":    {out: KindStr, fn: fetchSNI},
+	"req.ssl_sni":    {out: KindStr, fn: fetchReqSNI},
+	"req_ssl_sni":    {out: KindStr, fn: fetchReqSNI},
 	"nbsrv":          {out: KindInt, fn: fetchEnv(envNbSrv), maxArgs: 1, prep: prepProxyArg("backend")},
 	"be_conn":        {out: KindInt, fn: fetchEnv(envBeConn), maxArgs: 1, prep: prepProxyArg("backend")},
 	"fe_conn":        {out: KindInt, fn: fetchEnv(envFeConn), maxArgs: 1, prep: prepProxyArg("frontend")},
@@ -370,6 +370,16 @@ func fetchSSL(e *Eval, x *Expr, it *iter) (Sample, bool) {
 func fetchSNI(e *Eval, x *Expr, it *iter) (Sample, bool) {
 	on, sni := e.Txn.TLS()
 	if !once(it) || !on || len(sni) == 0 {
+		return Sample{}, false
+	}
+	return strSample(sni), true
+}
+
+// fetchReqSNI is req.ssl_sni: the name of a ClientHello, whether the
+// connection is TLS (ssl_fc) or carries TLS Bulwark only inspects.
+func fetchReqSNI(e *Eval, x *Expr, it *iter) (Sample, bool) {
+	_, sni := e.Txn.TLS()
+	if !once(it) || len(sni) == 0 {
 		return Sample{}, false
 	}
 	return strSample(sni), true

@@ -31,7 +31,9 @@ type Txn interface {
 	RespHeaders() []h1.Header
 	// Status is the response status, 0 before a response exists.
 	Status() int
-	// TLS reports whether the client connection is TLS and the SNI it sent.
+	// TLS reports whether the client connection is TLS and the SNI it
+	// sent; in TCP mode on a clear connection, the SNI of the ClientHello
+	// the content rules inspected (req.ssl_sni), with on false.
 	TLS() (on bool, sni []byte)
 	// Now is the stick-table clock in milliseconds (stick.Clock).
 	Now() int64

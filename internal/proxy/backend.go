@@ -666,10 +666,7 @@ func (sc *srvConn) carries(key uint64) bool { return sc.key == key }
 // tlsState is the connection's TLS state, nil for plain TCP.
 func (sc *srvConn) tlsState() *tls.ConnectionState {
 	if sc.st == nil {
-		if tc, ok := sc.c.(*tls.Conn); ok {
-			st := tc.ConnectionState()
-			sc.st = &st
-		}
+		sc.st = tlsStateOf(sc.c)
 	}
 	return sc.st
 }

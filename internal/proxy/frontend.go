@@ -35,18 +35,21 @@ type frontend struct {
 	// wait for a ClientHello before the content rules run).
 	inspectDelay time.Duration
 	// gate is the frontend's "maxconn" and its "disable frontend".
-	gate      *gate
-	stopped   atomic.Bool // "shutdown frontend"
-	errs      errCapture  // "show errors"
-	conns     atomic.Int64
-	logging   bool  // some log target is configured: render request lines
-	tcpka     bool  // option clitcpka / tcpka
-	connLevel int   // see connLevel
-	bufferReq bool  // option http-buffer-request
-	splice    uint8 // spliceReq, spliceResp: option splice-*
-	comp      *compress.Config
-	proxyHdr  bool // option http-use-proxy-header
-	logASAPOn bool // option logasap
+	gate    *gate
+	stopped atomic.Bool // "shutdown frontend"
+	errs    errCapture  // "show errors"
+	conns   atomic.Int64
+	logging bool // some log target is configured: render request lines
+	// logSamples: the TCP session's log line has %[...] samples, which
+	// read the session when it is logged.
+	logSamples bool
+	tcpka      bool  // option clitcpka / tcpka
+	connLevel  int   // see connLevel
+	bufferReq  bool  // option http-buffer-request
+	splice     uint8 // spliceReq, spliceResp: option splice-*
+	comp       *compress.Config
+	proxyHdr   bool // option http-use-proxy-header
+	logASAPOn  bool // option logasap
 	// uniqueFmt is unique-id-format, uniqueHdr unique-id-header.
 	uniqueFmt   *logfmt.Format
 	uniqueHdr   string
@@ -72,6 +75,9 @@ func newFrontend(rt *Runtime, p *model.Proxy, pp *plan.Proxy, opts Options) *fro
 	fe.gate = newGate(p.MaxConn)
 	fe.maxRewrite = rewriteReserve(rt.model.Global)
 	fe.logging = opts.Log != nil && (len(p.Logs) > 0 || opts.LogAll)
+	if l := pp.Log; fe.logging && l != nil {
+		fe.logSamples = l.TCP != nil && l.TCP.HasSample || l.SD != nil && l.SD.HasSample
+	}
 	fe.tcpka = p.Option("clitcpka") || p.Option("tcpka")
 	fe.connLevel, fe.bufferReq = connLevel(p), p.Option("http-buffer-request")
 	fe.splice = spliceOptions(p)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -22,7 +21,6 @@ import (
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
 	"bulwark/internal/stick"
-	"bulwark/internal/tlsinfo"
 )
 
 // httpSession is one client connection in HTTP mode. Its buffers are
@@ -100,14 +98,9 @@ type httpSession struct {
 	// ahead; the request goes through the rules and switching (the log
 	// names the backend, as HAProxy's does) but to no server.
 	bodyAborted bool
-	// cliTLS and srvTLS are the TLS states of the client connection and
-	// of the request's server connection (ssl_fc_*, ssl_bc_*), nil
-	// without TLS.
-	cliTLS, srvTLS *tls.ConnectionState
-	// srvHS is what the server connection's handshake recorded
-	// (ssl_bc_client_random...), taken with srvTLS.
-	srvHS     *tlsinfo.Info
-	localCert *x509.Certificate // the certificate presented (LocalCert), once parsed
+	// tlsConns holds the client connection and its TLS state, and the
+	// TLS state of the request's server connection.
+	tlsConns
 	capReq    [][]byte
 	capResp   [][]byte
 	idle      atomic.Bool // waiting for a request: a soft stop may close it
@@ -115,7 +108,6 @@ type httpSession struct {
 	tlsFacts  tlsFacts // of the client connection, for the logs
 	expectPP  bool     // "tcp-request connection expect-proxy" ran
 	expectCIP bool     // "tcp-request connection expect-netscaler-cip" ran
-	cconn     net.Conn // the client connection: c, or the h2 connection under its stream
 	noted     *server  // the server "show sess" has for this session
 	sni       []byte
 	client    net.Addr
@@ -212,7 +204,7 @@ func newConnFacts(tc *tls.Conn, src netip.AddrPort) *connFacts {
 
 // newSession makes the session that serves c.
 func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
-	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, cconn: ci.conn, stream: ci.stream, h2s: ci.h2s}
+	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, tlsConns: tlsConns{cconn: ci.conn}, stream: ci.stream, h2s: ci.h2s}
 	if s.cconn == nil {
 		s.cconn = c
 	}
@@ -488,10 +480,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		}
 	}
 	if s.nreq == 0 && s.cliTLS == nil {
-		if tc, ok := s.cconn.(*tls.Conn); ok {
-			st := tc.ConnectionState()
-			s.cliTLS = &st
-		}
+		s.cliTLS = tlsStateOf(s.cconn)
 	}
 	s.srvTLS, s.srvHS = nil, nil
 	e.TLS = s.tlsOn

@@ -30,30 +30,64 @@ var (
 	_ acl.CompressionTxn  = (*httpSession)(nil)
 	_ acl.HandshakeTxn    = (*httpSession)(nil)
 	_ acl.HelloVersionTxn = (*httpSession)(nil)
+	_ acl.HelloTxn        = (*httpSession)(nil)
+	_ acl.TLSTxn          = (*tcpTxn)(nil)
+	_ acl.ClientVerifyTxn = (*tcpTxn)(nil)
+	_ acl.HandshakeTxn    = (*tcpTxn)(nil)
+	_ acl.HelloVersionTxn = (*tcpTxn)(nil)
+	_ acl.HelloTxn        = (*tcpTxn)(nil)
 )
+
+// tlsConns is what the TLS fetches read of a session's client and server
+// connections; HTTP sessions and TCP ones embed it, so that both give
+// the same answers.
+type tlsConns struct {
+	// cconn is the client connection (c, or the h2 connection under an
+	// HTTP session's stream); a TCP session sets it once the connection
+	// rules have run, which in HAProxy come before the handshake.
+	cconn net.Conn
+	// cliTLS and srvTLS are the TLS states of the client connection and
+	// of the server connection (ssl_fc_*, ssl_bc_*), nil without TLS.
+	cliTLS, srvTLS *tls.ConnectionState
+	// srvHS is what the server connection's handshake recorded
+	// (ssl_bc_client_random...), taken with srvTLS.
+	srvHS     *tlsinfo.Info
+	localCert *x509.Certificate // the certificate presented (LocalCert), once parsed
+}
+
+// tlsStateOf is the state of c's completed handshake, nil when c is not
+// TLS.
+func tlsStateOf(c net.Conn) *tls.ConnectionState {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	st := tc.ConnectionState()
+	return &st
+}
 
 // Handshake is what the client or the server connection's handshake
 // recorded beyond its state.
-func (s *httpSession) Handshake(server bool) *tlsinfo.Info {
+func (v *tlsConns) Handshake(server bool) *tlsinfo.Info {
 	if server {
-		return s.srvHS
+		return v.srvHS
 	}
-	return handshakeInfo(s.cconn)
+	return handshakeInfo(v.cconn)
 }
 
 // HelloVersion is the version field of the client's ClientHello.
-func (s *httpSession) HelloVersion() (uint16, bool) {
-	if h := handshakeInfo(s.cconn).ClientHello(); h != nil {
+func (v *tlsConns) HelloVersion() (uint16, bool) {
+	if h := handshakeInfo(v.cconn).ClientHello(); h != nil {
 		return h.Version, true
 	}
 	return 0, false
 }
 
-func (s *httpSession) ClientTLS() *tls.ConnectionState { return s.cliTLS }
+func (v *tlsConns) ClientTLS() *tls.ConnectionState { return v.cliTLS }
 
 // ClientHello is what tlsfail recorded of the client's hello.
-func (s *httpSession) ClientHello() (ciphers, exts, groups []uint16, points []uint8, ok bool) {
-	tc, isTLS := s.cconn.(*tls.Conn)
+func (v *tlsConns) ClientHello() (ciphers, exts, groups []uint16, points []uint8, ok bool) {
+	tc, isTLS := v.cconn.(*tls.Conn)
 	if !isTLS {
 		return nil, nil, nil, nil, false
 	}
@@ -68,12 +102,12 @@ func (s *httpSession) ClientHello() (ciphers, exts, groups []uint16, points []ui
 	}
 	return h.Ciphers, h.Extensions, groups, h.Points, true
 }
-func (s *httpSession) ServerTLS() *tls.ConnectionState { return s.srvTLS }
+func (v *tlsConns) ServerTLS() *tls.ConnectionState { return v.srvTLS }
 
 // ClientVerify is the verification result the bind recorded on the
 // connection when it ignores certificate errors; zeros otherwise.
-func (s *httpSession) ClientVerify() (last, leaf, ca, caDepth int) {
-	return clientVerifyOf(s.cconn)
+func (v *tlsConns) ClientVerify() (last, leaf, ca, caDepth int) {
+	return clientVerifyOf(v.cconn)
 }
 
 func clientVerifyOf(c net.Conn) (last, leaf, ca, caDepth int) {
@@ -92,11 +126,11 @@ func clientVerifyOf(c net.Conn) (last, leaf, ca, caDepth int) {
 // LocalCert is the certificate the handshake presented, as the
 // certificate store recorded it on the connection; nil when another
 // path chose it (ACME, a crt-list line's own configuration).
-func (s *httpSession) LocalCert() *x509.Certificate {
-	if s.localCert != nil {
-		return s.localCert
+func (v *tlsConns) LocalCert() *x509.Certificate {
+	if v.localCert != nil {
+		return v.localCert
 	}
-	tc, ok := s.cconn.(*tls.Conn)
+	tc, ok := v.cconn.(*tls.Conn)
 	if !ok {
 		return nil
 	}
@@ -108,7 +142,7 @@ func (s *httpSession) LocalCert() *x509.Certificate {
 	if leaf == nil && len(c.Cert.Certificate) > 0 {
 		leaf, _ = x509.ParseCertificate(c.Cert.Certificate[0])
 	}
-	s.localCert = leaf
+	v.localCert = leaf
 	return leaf
 }
 

@@ -55,6 +55,11 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 	txn := &tcpTxn{fe: fe, src: src, dst: dst, conn: c, ent: e}
 	// Runs before the log above: the capture slots go into %hr.
 	defer txn.captureText(e)
+	if fe.logSamples {
+		// Without rules too: %[ssl_fc_cipher] and the like read the
+		// session when its line is rendered.
+		e.Eval = acl.NewEval(txn)
+	}
 	if r != nil {
 		x := rules.Exec{E: acl.NewEval(txn), T: txn}
 		if res := r.tcpConn.Run(&x); res.Verdict == rules.Reject {
@@ -72,6 +77,7 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 	// fc_src/fc_dst keep what the connection rules left; src/dst become
 	// the PROXY header's, if any.
 	txn.fcSrc, txn.fcDst, txn.fcSet = txn.src, txn.dst, true
+	txn.clientConn(c)
 	src, dst = sessionAddrs(c, txn.src, txn.dst)
 	txn.src, txn.dst = src, dst
 	if r := fe.rules; r != nil && r.tcpSession.Len() > 0 {
@@ -85,8 +91,11 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 	if r := fe.rules; r != nil && (r.tcpConn.Len() > 0 || r.tcpSession.Len() > 0 || r.tcpContent.Len() > 0 || len(r.useBE) > 0) {
 		defer txn.release()
 		defer func() { e.Level = txn.level }()
-		ev := acl.NewEval(txn)
-		e.Eval = ev
+		ev := e.Eval
+		if ev == nil {
+			ev = acl.NewEval(txn)
+			e.Eval = ev
+		}
 		x := rules.Exec{E: ev, T: txn, DNS: fe.rt.lookup(), Ctx: fe.rt.ctx}
 		// "tcp-request inspect-delay": wait for the client's first bytes
 		// so that content rules and use_backend can see the TLS SNI
@@ -191,6 +200,7 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 	defer srv.untrackSession(srv.trackSession(sc, c))
 	e.Server, e.srv = srv.name, srv
 	txn.srv = srv
+	txn.serverConn(sc)
 	fe.logASAP(e)
 	clientTO, serverTO := fe.clientTimeout, be.serverTimeout
 	if be.tunnelTimeout > 0 {

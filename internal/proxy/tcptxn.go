@@ -13,9 +13,13 @@ import (
 	"bulwark/internal/stick"
 )
 
-// tcpTxn is the rule view of a TCP-mode session: addresses and stick
-// counters only; HTTP fetches find nothing.
+// tcpTxn is the rule view of a TCP-mode session: addresses, stick
+// counters, the inspected data and the TLS state of its connections;
+// HTTP fetches find nothing.
 type tcpTxn struct {
+	// tlsConns is empty until the connection rules have run (clientConn)
+	// and gets the server side once connected (serverConn).
+	tlsConns
 	fe       *frontend
 	src, dst netip.AddrPort
 	// fcSrc and fcDst are the connection's addresses once the
@@ -28,11 +32,15 @@ type tcpTxn struct {
 	be           *backend
 	srv          *server // the server connected to, once chosen
 	level        string
-	sni          []byte   // from the ClientHello, when inspected
-	conn         net.Conn // the client connection (PROXY header fetches); nil for h2
-	expectPP     bool     // "tcp-request connection expect-proxy" ran
-	expectCIP    bool     // "tcp-request connection expect-netscaler-cip" ran
-	payload      []byte   // the client's first bytes, when inspected
+	// sni is the TLS bind's server name, or the one of a ClientHello
+	// the content rules inspected in the clear (req.ssl_sni); tlsOn is
+	// true on a TLS bind once the connection rules have run.
+	sni       []byte
+	tlsOn     bool
+	conn      net.Conn // the client connection (PROXY header fetches); nil for h2
+	expectPP  bool     // "tcp-request connection expect-proxy" ran
+	expectCIP bool     // "tcp-request connection expect-netscaler-cip" ran
+	payload   []byte   // the client's first bytes, when inspected
 	// resPayload is the server's data while tcp-response content rules
 	// inspect it.
 	resPayload []byte
@@ -72,7 +80,7 @@ func (t *tcpTxn) IsHTTP() bool                  { return false }
 func (t *tcpTxn) ReqHeaders() []h1.Header       { return nil }
 func (t *tcpTxn) RespHeaders() []h1.Header      { return nil }
 func (t *tcpTxn) Status() int                   { return 0 }
-func (t *tcpTxn) TLS() (bool, []byte)           { return t.sni != nil, t.sni }
+func (t *tcpTxn) TLS() (bool, []byte)           { return t.tlsOn, t.sni }
 func (t *tcpTxn) Now() int64                    { return t.fe.rt.clock.NowMs() }
 func (t *tcpTxn) Tracked(n int) stick.Ref       { return t.tracked[n] }
 func (t *tcpTxn) SetTracked(n int, r stick.Ref) { t.tracked[n] = r }
@@ -115,6 +123,22 @@ func (t *tcpTxn) SetAddr(dst bool, ap netip.AddrPort) {
 func (t *tcpTxn) SetStatus(int, []byte)       {}
 func (t *tcpTxn) SetLogLevel(l string)        { t.level = l }
 func (t *tcpTxn) SetSockOpt(mark bool, v int) { setSockOpt(t.conn, mark, v) }
+
+// clientConn gives the fetches the client connection once the
+// connection rules are done: on a TLS bind its handshake is over then,
+// as it is in HAProxy only after "tcp-request connection".
+func (t *tcpTxn) clientConn(c net.Conn) {
+	t.cconn, t.cliTLS = c, tlsStateOf(c)
+	if on, sni := connTLS(c); on {
+		t.tlsOn, t.sni = true, sni
+	}
+}
+
+// serverConn gives the fetches the connected server's TLS state
+// (ssl_bc_*, ssl_s_*).
+func (t *tcpTxn) serverConn(sc net.Conn) {
+	t.srvTLS, t.srvHS = tlsStateOf(sc), handshakeInfo(sc)
+}
 
 func (t *tcpTxn) release() {
 	now := t.Now()
