@@ -176,6 +176,8 @@ backend h2be
     server s1 127.0.0.1:H2PORT proto h2
 frontend h2fe
     bind 127.0.0.1:H2PORT proto h2
+    timeout tarpit 2s
+    http-request tarpit if { path /wait }
     http-request return status 200 content-type text/plain string ok
 `
 
@@ -247,9 +249,9 @@ func h2Errors(t *testing.T, port string) {
 	fr.WriteSettings()
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
-	block := func(extra ...string) []byte {
+	block := func(path string, extra ...string) []byte {
 		hb.Reset()
-		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {":authority", "x"}} {
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "x"}} {
 			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 		}
 		for i := 0; i+1 < len(extra); i += 2 {
@@ -257,8 +259,12 @@ func h2Errors(t *testing.T, port string) {
 		}
 		return append([]byte(nil), hb.Bytes()...)
 	}
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block("Bad-Name", "v"), EndStream: true, EndHeaders: true})
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block(), EndStream: false, EndHeaders: true})
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block("/", "Bad-Name", "v"), EndStream: true, EndHeaders: true})
+	// Stream 3 is held by a tarpit, so the client's reset reaches either
+	// proxy before any answer: answered at once, the answer would race
+	// the reset, and a proxy that answered first ends the stream with a
+	// RST_STREAM of its own.
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block("/wait"), EndStream: false, EndHeaders: true})
 	fr.WriteRSTStream(3, http2.ErrCodeCancel)
 	fr.WriteContinuation(5, true, []byte{0x82})
 	io.Copy(io.Discard, c)
