@@ -212,7 +212,9 @@ func (p *cdpPage) consoleErrors() []string {
 		case "Runtime.exceptionThrown":
 			errs = append(errs, string(m.Params))
 		case "Log.entryAdded":
-			var e struct{ Entry struct{ Level, Text, URL string } }
+			var e struct {
+				Entry struct{ Level, Text, URL string }
+			}
 			json.Unmarshal(m.Params, &e)
 			if e.Entry.Level == "error" {
 				errs = append(errs, e.Entry.Text+" "+e.Entry.URL)
