@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,6 +48,9 @@ func startChromium(t *testing.T) *cdpPage {
 	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--remote-debugging-address=127.0.0.1",
 		"--remote-debugging-port=0", "--user-data-dir="+t.TempDir(), "about:blank")
+	// Its own process group, so that cleanup ends the renderers too: they
+	// would write the profile while TempDir removes it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +59,7 @@ func startChromium(t *testing.T) *cdpPage {
 		t.Fatalf("chromium: %v", err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 	})
 	// Chromium prints the browser's socket once listening; the reader
