@@ -9,7 +9,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"strings"
@@ -28,12 +30,22 @@ func needHAProxy(t *testing.T) {
 
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Below Linux's ephemeral range (32768–60999): a port the kernel
+	// handed out for ":0" is free again once closed, but any outgoing
+	// connection of the tests running beside this one may take it as its
+	// source port before the proxy under test binds it ("address already
+	// in use", TestSocketHandoverRefused once). Ports here are only ever
+	// taken on purpose.
+	for i := 0; i < 200; i++ {
+		port := 20000 + mrand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			l.Close()
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-31999")
+	return 0
 }
 
 // writeCertPEM writes a self-signed certificate and its key into one PEM
