@@ -361,9 +361,12 @@ func TestH2FloodRapidReset(t *testing.T) {
 	t.Logf("rapid reset: %d streams opened and reset, %d reached the server, goaway %v, read %v, write %v", sent, s.hold.accepted.Load(), f.goaway.Load(), f.readErr.Load(), werr)
 	// Resets do not multiply server exchanges: at most the streams the
 	// connection may have open (tune.h2.max-concurrent-streams, 100) are
-	// being served at a time, with some slack for closes in flight.
-	if p := s.hold.peak.Load(); p > 150 {
-		t.Fatalf("rapid reset: %d server connections open at once, want about 100 at most", p)
+	// being served at a time, plus the closes the server has not seen
+	// yet. Those lag behind the proxy's under -race (150 was exceeded
+	// there, at 156-198, on main before this bound too); unbounded, the
+	// peak would follow the 1,500+ streams sent.
+	if p := s.hold.peak.Load(); p > 300 {
+		t.Fatalf("rapid reset: %d server connections open at once, want about 100 (300 with the closes in flight) at most", p)
 	}
 	// Every reset stream's server connection goes away, long before
 	// timeout server.
