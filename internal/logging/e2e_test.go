@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bulwark/internal/config"
+	"bulwark/internal/logfmt"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
 	"bulwark/internal/proxy"
@@ -75,28 +76,7 @@ backend app
 		inherited[1000+i] = l
 		cfg = strings.Replace(cfg, "127.0.0.1:0\n", fmt.Sprintf("fd@%d\n", 1000+i), 1)
 	}
-	ast, ds := config.Parse("t.cfg", []byte(cfg), config.LexOptions{})
-	m, cds := model.Compile(ast, model.Options{})
-	pl, pds := plan.Compile(m, plan.Options{})
-	if ds = append(append(ds, cds...), pds...); ds.HasAlerts() {
-		t.Fatal(ds)
-	}
-	lg, err := New(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lg.Close()
-	px := proxy.New(proxy.Options{Log: lg.Log, Inherited: inherited})
-	rt, err := px.Build(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px.Start(rt)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		px.Shutdown(ctx)
-	}()
+	startLogged(t, cfg, inherited, nil)
 	web, jsonFE := inherited[1000].Addr().String(), inherited[1001].Addr().String()
 	send := func(addr, req string) {
 		c, err := net.Dial("tcp", addr)
@@ -169,4 +149,33 @@ backend app
 	if obj["haproxy"].(map[string]any)["frontend_name"] != "json" || obj["url"].(map[string]any)["original"] != "/j" {
 		t.Errorf("json line %v", obj)
 	}
+}
+
+// startLogged compiles cfg, starts its logger and the proxy on the
+// inherited listeners, and stops both when the test ends. render is the
+// proxy's log renderer (nil: the proxy's own).
+func startLogged(t *testing.T, cfg string, inherited map[int]net.Listener, render func([]byte, *logfmt.Format, *proxy.LogEntry) []byte) {
+	t.Helper()
+	ast, ds := config.Parse("t.cfg", []byte(cfg), config.LexOptions{})
+	m, cds := model.Compile(ast, model.Options{})
+	pl, pds := plan.Compile(m, plan.Options{})
+	if ds = append(append(ds, cds...), pds...); ds.HasAlerts() {
+		t.Fatal(ds)
+	}
+	lg, err := New(pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lg.Close() })
+	px := proxy.New(proxy.Options{Log: lg.Log, Render: render, Inherited: inherited})
+	rt, err := px.Build(pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Start(rt)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		px.Shutdown(ctx)
+	})
 }

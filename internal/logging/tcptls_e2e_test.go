@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -10,11 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"bulwark/internal/config"
-	"bulwark/internal/model"
-	"bulwark/internal/plan"
-	"bulwark/internal/proxy"
 )
 
 // A TCP-mode TLS frontend without any rule logs the client connection's
@@ -73,28 +67,7 @@ backend be
 		t.Fatal(err)
 	}
 	inherited := map[int]net.Listener{1000: l}
-	ast, ds := config.Parse("t.cfg", []byte(cfg), config.LexOptions{})
-	m, cds := model.Compile(ast, model.Options{})
-	pl, pds := plan.Compile(m, plan.Options{})
-	if ds = append(append(ds, cds...), pds...); ds.HasAlerts() {
-		t.Fatal(ds)
-	}
-	lg, err := New(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lg.Close()
-	px := proxy.New(proxy.Options{Log: lg.Log, Render: Render, Inherited: inherited})
-	rt, err := px.Build(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px.Start(rt)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		px.Shutdown(ctx)
-	}()
+	startLogged(t, cfg, inherited, Render)
 	// Without SNI (an IP address is never sent as one) ssl_fc stays true.
 	for _, sni := range []string{"front.test", ""} {
 		keys := &keyLines{}

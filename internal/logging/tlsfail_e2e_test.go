@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,11 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"bulwark/internal/config"
-	"bulwark/internal/model"
-	"bulwark/internal/plan"
-	"bulwark/internal/proxy"
 )
 
 // selfSigned writes a self-signed certificate and key for name into one
@@ -96,28 +90,7 @@ frontend mtls
 		}
 		inherited[fd] = l
 	}
-	ast, ds := config.Parse("t.cfg", []byte(cfg), config.LexOptions{})
-	m, cds := model.Compile(ast, model.Options{})
-	pl, pds := plan.Compile(m, plan.Options{})
-	if ds = append(append(ds, cds...), pds...); ds.HasAlerts() {
-		t.Fatal(ds)
-	}
-	lg, err := New(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lg.Close()
-	px := proxy.New(proxy.Options{Log: lg.Log, Render: Render, Inherited: inherited})
-	rt, err := px.Build(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px.Start(rt)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		px.Shutdown(ctx)
-	}()
+	startLogged(t, cfg, inherited, Render)
 	handshake := func(addr string, conf *tls.Config) {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err != nil {
