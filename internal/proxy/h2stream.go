@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -556,6 +557,15 @@ func (st *h2Stream) unwatch() bool {
 // passes; mu held. It reports false once d has passed.
 func (st *h2Stream) wait(d time.Time) bool {
 	return h2up.WaitUntil(&st.cond, &st.timer, d)
+}
+
+// awaitResponse runs just after the request went to the server. The
+// server cannot have answered yet: a read now would fail with EAGAIN and
+// park, one system call a request for nothing. The other streams of the
+// process run first instead (with no other goroutine ready, this returns
+// at once), by which time the answer is usually there.
+func (st *h2Stream) awaitResponse() {
+	runtime.Gosched()
 }
 
 func (st *h2Stream) opErr(op string, err error) error {

@@ -1571,6 +1571,9 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	if be.abortOnClose && bodyDone {
 		unwatch = s.watchResponse(sc)
 	}
+	if s.h2s != nil && sc.rd.Buffered() == 0 {
+		s.h2s.awaitResponse()
+	}
 	for {
 		err := sc.rd.ReadResponse(&s.m.resp, req.Method)
 		if unwatch != nil && (err != nil || !s.m.resp.Informational()) && unwatch() {
