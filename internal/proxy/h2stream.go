@@ -303,7 +303,9 @@ func (st *h2Stream) takeRequest(req *h1.Request, rd *h1.Reader) error {
 	}
 	if st.pseudo&psAuthority != 0 {
 		req.Host, req.HasHost = st.authority, true
-		req.Headers = append(req.Headers, h1.Header{Name: []byte("host"), Value: st.authority})
+		// The name in the stream's storage: a []byte("host") would be an
+		// allocation a request.
+		req.Headers = append(req.Headers, h1.Header{Name: st.keep("host"), Value: st.authority})
 		for _, h := range st.hdrs {
 			if string(h.Name) != "host" {
 				req.Headers = append(req.Headers, h)
