@@ -561,11 +561,12 @@ func (st *h2Stream) wait(d time.Time) bool {
 	return h2up.WaitUntil(&st.cond, &st.timer, d)
 }
 
-// awaitResponse runs just after the request went to the server. The
-// server cannot have answered yet: a read now would fail with EAGAIN and
-// park, one system call a request for nothing. The other streams of the
-// process run first instead (with no other goroutine ready, this returns
-// at once), by which time the answer is usually there.
+// awaitResponse runs just after the request went to the server, which
+// has seldom answered by then: a read at once fails with EAGAIN and parks,
+// one system call a request for nothing (1.0 a request under h2load, see
+// docs/performance.md). The other streams of the process run first
+// instead (with no other goroutine ready, this returns at once), and the
+// answer is usually there when the read comes.
 func (st *h2Stream) awaitResponse() {
 	runtime.Gosched()
 }
