@@ -657,6 +657,19 @@ type srvConn struct {
 	// key is the hash of what the connection was opened with for its
 	// first request (connParams): it carries only requests with the same.
 	key uint64
+	// sw sends requests that wait for their response without a wasted
+	// read (sendWaiter), made at the first; swSet once it was tried.
+	sw    *sendWaiter
+	swSet bool
+}
+
+// waiter returns the connection's sendWaiter, nil when it cannot have one.
+func (sc *srvConn) waiter() *sendWaiter {
+	if !sc.swSet {
+		sc.swSet = true
+		sc.sw = newSendWaiter(sc.c)
+	}
+	return sc.sw
 }
 
 // carries reports whether sc can carry a request whose connection
