@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"errors"
 	"net"
 	"os"
 	"syscall"
+	"time"
 
 	"bulwark/internal/rawsock"
 )
@@ -83,8 +85,12 @@ func (w *sendWaiter) sendWait(t *timedConn, b []byte) (int, error) {
 	t.refreshRead()
 	w.out, w.n, w.errno, w.sent = b, 0, 0, false
 	// An error of the wait itself (deadline, close) is the reader's next
-	// read's to report.
-	w.rc.Read(w.f)
+	// read's to report. After a timeout that read must not push the
+	// deadline forward (it would wait a second timeout): the deadline
+	// counts as just set.
+	if err := w.rc.Read(w.f); err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		t.rlast = time.Now()
+	}
 	w.out = nil
 	if !w.sent {
 		// The wait did not start (closed, deadline passed): the ordinary

@@ -1,0 +1,256 @@
+//go:build linux
+
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sendWaitPair returns a connected pair on loopback: the proxy's side as
+// the kind of connection named (dialRaw's or net.Dialer's) and the peer.
+func sendWaitPair(t *testing.T, kind string, rcvbuf int) (net.Conn, net.Conn) {
+	t.Helper()
+	lc := net.ListenConfig{}
+	if rcvbuf > 0 {
+		lc.Control = func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
+		}
+	}
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var c net.Conn
+	if kind == "raw" {
+		c, err = dialRaw(netip.MustParseAddrPort(l.Addr().String()), time.Second)
+	} else {
+		c, err = net.Dial("tcp", l.Addr().String())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); p.Close() })
+	p.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, p
+}
+
+// pending reports, without waiting or consuming, whether c has bytes (or
+// an end of stream) to read.
+func pending(t *testing.T, c net.Conn) bool {
+	t.Helper()
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := false
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		ok = err == nil
+	})
+	return ok
+}
+
+// The send waits for the answer: when it returns, the answer is there to
+// read, whether the peer answered at once or late, on both kinds of
+// server connection, for many requests in a row on one connection.
+func TestSendWaitReturnsWithAnswer(t *testing.T) {
+	for _, kind := range []string{"raw", "net"} {
+		for _, delay := range []time.Duration{0, 30 * time.Millisecond} {
+			c, p := sendWaitPair(t, kind, 0)
+			w := newSendWaiter(c)
+			if w == nil {
+				t.Fatalf("%s: no waiter for a plain TCP connection", kind)
+			}
+			tc := timedConn{Conn: c, rto: 5 * time.Second, wto: 5 * time.Second}
+			n := 200
+			if delay > 0 {
+				n = 5
+			}
+			go func() {
+				buf := make([]byte, 64)
+				for i := 0; i < n; i++ {
+					if _, err := io.ReadFull(p, buf[:4]); err != nil {
+						return
+					}
+					time.Sleep(delay)
+					p.Write(buf[:4])
+				}
+			}()
+			got := make([]byte, 4)
+			for i := 0; i < n; i++ {
+				if m, err := w.sendWait(&tc, []byte("ping")); m != 4 || err != nil {
+					t.Fatalf("%s delay %v: request %d: sent %d, %v", kind, delay, i, m, err)
+				}
+				if !pending(t, c) {
+					t.Fatalf("%s delay %v: request %d: the send returned before the answer came", kind, delay, i)
+				}
+				if _, err := io.ReadFull(&tc, got); err != nil || string(got) != "ping" {
+					t.Fatalf("%s delay %v: request %d: read %q, %v", kind, delay, i, got, err)
+				}
+			}
+		}
+	}
+}
+
+// A peer that never answers: the wait ends at the read deadline, and the
+// read that follows reports the timeout.
+func TestSendWaitHonoursReadDeadline(t *testing.T) {
+	c, p := sendWaitPair(t, "raw", 0)
+	w := newSendWaiter(c)
+	const rto = time.Second
+	tc := timedConn{Conn: c, rto: rto}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		if _, err := w.sendWait(&tc, []byte("ping")); err != nil {
+			done <- err
+			return
+		}
+		_, err := tc.Read(make([]byte, 4))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("read after a wait past the deadline: %v, want a timeout", err)
+		}
+		// Once: the read after the wait does not start a second timeout.
+		if d := time.Since(start); d > rto*19/10 {
+			t.Fatalf("timed out after %v, the timeout is %v", d, rto)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wait outlived its read deadline")
+	}
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(p, got); err != nil || string(got) != "ping" {
+		t.Fatalf("peer got %q, %v", got, err)
+	}
+}
+
+// A close of the connection (an aborting client, a stop) ends the wait.
+func TestSendWaitEndsOnClose(t *testing.T) {
+	c, _ := sendWaitPair(t, "raw", 0)
+	w := newSendWaiter(c)
+	tc := timedConn{Conn: c}
+	done := make(chan struct{})
+	go func() {
+		w.sendWait(&tc, []byte("ping"))
+		close(done)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wait outlived the connection's close")
+	}
+}
+
+// A request larger than the socket takes at once: the rest goes the
+// ordinary way, every byte arrives in order, and the answer still wakes
+// the wait.
+func TestSendWaitPartialSend(t *testing.T) {
+	c, p := sendWaitPair(t, "raw", 4096)
+	w := newSendWaiter(c)
+	tc := timedConn{Conn: c, rto: 5 * time.Second, wto: 5 * time.Second}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MB
+	got := make(chan []byte, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond) // let the send buffer fill
+		b := make([]byte, len(big))
+		if _, err := io.ReadFull(p, b); err != nil {
+			got <- nil
+			return
+		}
+		got <- b
+		p.Write([]byte("done"))
+	}()
+	if n, err := w.sendWait(&tc, big); n != len(big) || err != nil {
+		t.Fatalf("sent %d of %d, %v", n, len(big), err)
+	}
+	if b := <-got; !bytes.Equal(b, big) {
+		t.Fatal("the peer did not get the request intact")
+	}
+	ans := make([]byte, 4)
+	if _, err := io.ReadFull(&tc, ans); err != nil || string(ans) != "done" {
+		t.Fatalf("answer %q, %v", ans, err)
+	}
+}
+
+// The write deadline still bounds a send the peer does not take.
+func TestSendWaitHonoursWriteDeadline(t *testing.T) {
+	c, _ := sendWaitPair(t, "raw", 4096)
+	w := newSendWaiter(c)
+	tc := timedConn{Conn: c, rto: 5 * time.Second, wto: 200 * time.Millisecond}
+	big := make([]byte, 16<<20)
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.sendWait(&tc, big)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("send to a peer that reads nothing: %v, want a timeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the send outlived its write deadline")
+	}
+}
+
+// A peer that closed before the request (its close not yet read) resets
+// the connection when the request reaches it, and the reset wakes the
+// wait: the read that follows fails at once.
+func TestSendWaitWokenByResetAfterEarlierClose(t *testing.T) {
+	c, p := sendWaitPair(t, "raw", 0)
+	p.Close()
+	time.Sleep(20 * time.Millisecond) // the FIN is in before the send
+	w := newSendWaiter(c)
+	tc := timedConn{Conn: c, rto: 30 * time.Second}
+	done := make(chan error, 1)
+	go func() {
+		if _, err := w.sendWait(&tc, []byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+			done <- err
+			return
+		}
+		_, err := tc.Read(make([]byte, 16))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("read from a closed peer succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wait on a peer that had closed was not woken")
+	}
+}
+
+// Connections that may hold bytes of their own (TLS, wrappers) or are
+// not sockets get no waiter and send the ordinary way.
+func TestSendWaitOnlyPlainSockets(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if newSendWaiter(a) != nil {
+		t.Fatal("a pipe got a waiter")
+	}
+	c, _ := sendWaitPair(t, "net", 0)
+	if newSendWaiter(&ppConn{Conn: c}) != nil {
+		t.Fatal("a wrapped connection got a waiter")
+	}
+}
