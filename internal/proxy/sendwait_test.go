@@ -5,6 +5,7 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -49,11 +50,10 @@ func sendWaitPair(t *testing.T, kind string, rcvbuf int) (net.Conn, net.Conn) {
 
 // pending reports, without waiting or consuming, whether c has bytes (or
 // an end of stream) to read.
-func pending(t *testing.T, c net.Conn) bool {
-	t.Helper()
+func pending(c net.Conn) bool {
 	rc, err := c.(syscall.Conn).SyscallConn()
 	if err != nil {
-		t.Fatal(err)
+		return false
 	}
 	ok := false
 	rc.Control(func(fd uintptr) {
@@ -75,8 +75,10 @@ func TestSendWaitReturnsWithAnswer(t *testing.T) {
 			if w == nil {
 				t.Fatalf("%s: no waiter for a plain TCP connection", kind)
 			}
-			tc := timedConn{Conn: c, rto: 5 * time.Second, wto: 5 * time.Second}
-			n := 200
+			// A lost wake-up would wait for this deadline: the test
+			// fails long before it.
+			tc := timedConn{Conn: c, rto: time.Minute, wto: time.Minute}
+			n := 500
 			if delay > 0 {
 				n = 5
 			}
@@ -90,17 +92,33 @@ func TestSendWaitReturnsWithAnswer(t *testing.T) {
 					p.Write(buf[:4])
 				}
 			}()
-			got := make([]byte, 4)
-			for i := 0; i < n; i++ {
-				if m, err := w.sendWait(&tc, []byte("ping")); m != 4 || err != nil {
-					t.Fatalf("%s delay %v: request %d: sent %d, %v", kind, delay, i, m, err)
+			errc := make(chan error, 1)
+			go func() {
+				got := make([]byte, 4)
+				for i := 0; i < n; i++ {
+					if m, err := w.sendWait(&tc, []byte("ping")); m != 4 || err != nil {
+						errc <- fmt.Errorf("request %d: sent %d, %v", i, m, err)
+						return
+					}
+					if !pending(c) {
+						errc <- fmt.Errorf("request %d: the send returned before the answer came", i)
+						return
+					}
+					if _, err := io.ReadFull(&tc, got); err != nil || string(got) != "ping" {
+						errc <- fmt.Errorf("request %d: read %q, %v", i, got, err)
+						return
+					}
 				}
-				if !pending(t, c) {
-					t.Fatalf("%s delay %v: request %d: the send returned before the answer came", kind, delay, i)
+				errc <- nil
+			}()
+			select {
+			case err := <-errc:
+				if err != nil {
+					t.Fatalf("%s, answer after %v: %v", kind, delay, err)
 				}
-				if _, err := io.ReadFull(&tc, got); err != nil || string(got) != "ping" {
-					t.Fatalf("%s delay %v: request %d: read %q, %v", kind, delay, i, got, err)
-				}
+			case <-time.After(10 * time.Second):
+				c.Close()
+				t.Fatalf("%s, answer after %v: a wait was not woken by its answer", kind, delay)
 			}
 		}
 	}
@@ -167,7 +185,8 @@ func TestSendWaitPartialSend(t *testing.T) {
 	c, p := sendWaitPair(t, "raw", 4096)
 	w := newSendWaiter(c)
 	tc := timedConn{Conn: c, rto: 5 * time.Second, wto: 5 * time.Second}
-	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MB
+	// More than the socket buffers hold, however the kernel sizes them.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MB
 	got := make(chan []byte, 1)
 	go func() {
 		time.Sleep(100 * time.Millisecond) // let the send buffer fill
