@@ -3,13 +3,17 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -271,5 +275,246 @@ func TestSendWaitOnlyPlainSockets(t *testing.T) {
 	c, _ := sendWaitPair(t, "net", 0)
 	if newSendWaiter(&ppConn{Conn: c}) != nil {
 		t.Fatal("a wrapped connection got a waiter")
+	}
+}
+
+// Many keep-alive requests in a row on one client connection, through one
+// server connection, to a server that answers at once and to one that
+// answers late: every response wakes its session (the server timeout is
+// a minute: a lost wake-up fails the request's 10 s bound).
+func TestKeepAliveResponsesWakeTheSession(t *testing.T) {
+	for _, delay := range []time.Duration{0, 20 * time.Millisecond} {
+		b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+			if bytes.Count(in, []byte("\r\n\r\n")) <= sent {
+				return "", false
+			}
+			time.Sleep(delay)
+			body := fmt.Sprintf("r%d", sent)
+			return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body), true
+		})
+		_, addr := startProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1m
+    timeout server 1m
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+		kc := newRawClient(t, addr)
+		n := 300
+		if delay > 0 {
+			n = 10
+		}
+		for i := 0; i < n; i++ {
+			st, body, err := kc.do("GET /"+strconv.Itoa(i)+" HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second)
+			if st != 200 || body != fmt.Sprintf("r%d", i) {
+				t.Fatalf("answer after %v: request %d: %d %q %v", delay, i, st, body, err)
+			}
+		}
+		b.mu.Lock()
+		conns := len(b.conns)
+		b.mu.Unlock()
+		if conns != 1 {
+			t.Fatalf("answer after %v: %d server connections, want the one kept alive", delay, conns)
+		}
+	}
+}
+
+// Pipelined requests, sent in one write and one by one while the server
+// holds the first: each gets its own response, in order.
+func TestPipelinedRequestsWithSendWait(t *testing.T) {
+	b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+		heads := bytes.Split(in, []byte("\r\n\r\n"))
+		if len(heads)-1 <= sent {
+			return "", false
+		}
+		time.Sleep(10 * time.Millisecond)
+		f := bytes.Fields(heads[sent])
+		path := string(f[1])
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(path), path), true
+	})
+	_, addr := startProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1m
+    timeout server 1m
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	req := func(p string) string { return "GET " + p + " HTTP/1.1\r\nHost: x\r\n\r\n" }
+	io.WriteString(c, req("/a")+req("/b")+req("/c"))
+	want := []string{"/a", "/b", "/c"}
+	// Then one at a time, each while the server still holds the one
+	// before: they arrive during an exchange.
+	go func() {
+		for _, p := range []string{"/d", "/e", "/f"} {
+			time.Sleep(3 * time.Millisecond)
+			io.WriteString(c, req(p))
+		}
+	}()
+	want = append(want, "/d", "/e", "/f")
+	for i, w := range want {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != w {
+			t.Fatalf("response %d: %d %q, want 200 %q", i, resp.StatusCode, body, w)
+		}
+	}
+}
+
+// A request larger than the socket buffers (a body buffered whole, then
+// sent with the head) to a server that reads late: the part the socket
+// does not take goes the ordinary way, the server gets every byte, and
+// its answer wakes the session.
+func TestLargeBufferedRequestPartialSend(t *testing.T) {
+	const size = 6 << 20
+	l, err := (&net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				time.Sleep(200 * time.Millisecond) // the proxy's send buffer fills
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					body, _ := io.ReadAll(req.Body)
+					ok := len(body) == size && bytes.Equal(body, bytes.Repeat([]byte("x"), size))
+					got <- fmt.Sprint(ok)
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone")
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+	_, addr := startProxy(t, sub(`
+global
+    tune.bufsize 8388608
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1m
+    timeout server 1m
+frontend fe
+    bind 127.0.0.1:0
+    option http-buffer-request
+    default_backend be
+backend be
+    server s B
+`, "B", l.Addr().String()))
+	kc := newRawClient(t, addr)
+	body := strings.Repeat("x", size)
+	for i := 0; i < 2; i++ {
+		st, resp, err := kc.do("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n"+body, 10*time.Second)
+		if st != 200 || resp != "done" {
+			t.Fatalf("request %d: %d %q %v", i, st, resp, err)
+		}
+		if ok := <-got; ok != "true" {
+			t.Fatalf("request %d: the server did not get the body intact", i)
+		}
+	}
+}
+
+// "timeout server" fires once for a request that waited in the send: the
+// 504 comes after the timeout, not after two.
+func TestServerTimeoutOnceWithSendWait(t *testing.T) {
+	b := newRawBackend(t, nil) // never answers
+	_, addr := startProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1m
+    timeout server 1s
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr))
+	start := time.Now()
+	out := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second)
+	if statusOf(out) != 504 {
+		t.Fatalf("got %q, want 504", out)
+	}
+	if d := time.Since(start); d > 1900*time.Millisecond {
+		t.Fatalf("504 after %v with timeout server 1s", d)
+	}
+}
+
+// A server that closes right after its response, with no word of it: the
+// next request, sent at once (before the idle check applies), meets the
+// closed connection; the reset wakes its wait and the proxy answers long
+// before the server timeout.
+func TestServerCloseAfterResponseWakesNextRequest(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}()
+		}
+	}()
+	_, addr := startProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1m
+    timeout server 1m
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s B
+`, "B", l.Addr().String()))
+	kc := newRawClient(t, addr)
+	for i := 0; i < 20; i++ {
+		st, body, err := kc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second)
+		if err != nil || st == 0 {
+			t.Fatalf("request %d: no answer: %v", i, err)
+		}
+		if st != 200 || body != "ok" {
+			t.Logf("request %d: %d %q", i, st, body)
+		}
 	}
 }
