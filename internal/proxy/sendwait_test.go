@@ -443,10 +443,14 @@ backend be
 	}
 }
 
-// "timeout server" fires once for a request that waited in the send: the
-// 504 comes after the timeout, not after two.
+// "timeout server" fires once for a request that waited in the send (the
+// second on its server connection): the 504 comes after the timeout, not
+// after two.
 func TestServerTimeoutOnceWithSendWait(t *testing.T) {
-	b := newRawBackend(t, nil) // never answers
+	// Answers the first request of each connection, never the second.
+	b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", sent == 0 && bytes.Contains(in, []byte("\r\n\r\n"))
+	})
 	_, addr := startProxy(t, sub(`
 defaults
     mode http
@@ -459,10 +463,13 @@ frontend fe
 backend be
     server s B
 `, "B", b.addr))
+	kc := newRawClient(t, addr)
+	if st, body, err := kc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 || body != "ok" {
+		t.Fatalf("first request: %d %q %v", st, body, err)
+	}
 	start := time.Now()
-	out := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second)
-	if statusOf(out) != 504 {
-		t.Fatalf("got %q, want 504", out)
+	if st, _, err := kc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 504 {
+		t.Fatalf("second request: %d %v, want 504", st, err)
 	}
 	if d := time.Since(start); d > 1900*time.Millisecond {
 		t.Fatalf("504 after %v with timeout server 1s", d)
@@ -516,5 +523,48 @@ backend be
 		if st != 200 || body != "ok" {
 			t.Logf("request %d: %d %q", i, st, body)
 		}
+	}
+}
+
+// A server that speaks first (its response is there before the request
+// went out, unread): the connection's first request sends the ordinary
+// way and reads it at once, where a wait would have lost its readiness and
+// lasted until the server timeout.
+func TestServerSpeakingFirstAnsweredAtOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly")
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	_, addr := startProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1m
+    timeout server 1m
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s B
+`, "B", l.Addr().String()))
+	time.Sleep(20 * time.Millisecond)
+	kc := newRawClient(t, addr)
+	if st, body, err := kc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second); st != 200 || body != "early" {
+		t.Fatalf("%d %q %v", st, body, err)
 	}
 }
