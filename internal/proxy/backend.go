@@ -657,6 +657,28 @@ type srvConn struct {
 	// key is the hash of what the connection was opened with for its
 	// first request (connParams): it carries only requests with the same.
 	key uint64
+	// sw sends requests that wait for their response without a wasted
+	// read (sendWaiter), made at the second request; swSet once it was
+	// tried; sent: a request went out on the connection.
+	sw          *sendWaiter
+	swSet, sent bool
+}
+
+// waiter returns the connection's sendWaiter, nil when it cannot have one
+// or must not: a connection's first request sends the ordinary way, since
+// what a server sent before it (a server that speaks first) was not read
+// by anyone, and its readiness, already recorded, would be lost. Later
+// requests follow a response read whole.
+func (sc *srvConn) waiter() *sendWaiter {
+	if !sc.sent {
+		sc.sent = true
+		return nil
+	}
+	if !sc.swSet {
+		sc.swSet = true
+		sc.sw = newSendWaiter(sc.c)
+	}
+	return sc.sw
 }
 
 // carries reports whether sc can carry a request whose connection

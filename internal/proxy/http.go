@@ -1520,6 +1520,8 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	// setting them again for every request costs two timer updates.
 	tcs := &sc.tc
 	var replay bool
+	// The wait for the response may start within the send (sendRequest).
+	tr := time.Now()
 	if sc.fr != nil {
 		streamed, ev, err := s.fcgiSend(be, sc, tcs, hasBody)
 		if err != nil {
@@ -1538,13 +1540,13 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 				out = h1.AppendLastChunk(out, s.rd.Body().Trailers())
 			}
 		}
-		if _, err := tcs.Write(out); err != nil {
-			return model.RetryConnFailure, errSendFailed
-		}
 		// "wait-for-body" may have stopped before the end: the rest is
 		// streamed.
 		hasBody = !s.rd.Body().Done()
-	} else if _, err := tcs.Write(s.head); err != nil {
+		if _, err := s.sendRequest(be, sc, out, hasBody); err != nil {
+			return model.RetryConnFailure, errSendFailed
+		}
+	} else if _, err := s.sendRequest(be, sc, s.head, hasBody); err != nil {
 		// No byte of a streamed body was read yet: it can still go to
 		// another connection.
 		return model.RetryConnFailure, errSendFailed
@@ -1558,7 +1560,6 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	if s.copyBuf == nil {
 		s.copyBuf = s.fe.rt.getCopyBuf()
 	}
-	tr := time.Now()
 	bodyDone := !hasBody
 	if hasBody && !req.Expect100 {
 		if _, err := s.forwardBody(tcs, s.rd, &s.tc, s.spliceDir(be, spliceReq), true, be, sc.srv); err != nil {
@@ -1765,6 +1766,20 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	return 0, nil
 }
 
+// sendRequest writes b, the request or its start, to the server. When
+// nothing follows it (no body to stream) the server's answer is all that
+// can come next: the send then waits for it (sendWaiter) and the reader
+// finds it without a read that fails first. Not under "option
+// abortonclose", whose watch of the client starts after the send.
+func (s *httpSession) sendRequest(be *backend, sc *srvConn, b []byte, more bool) (int, error) {
+	if !more && !be.abortOnClose {
+		if w := sc.waiter(); w != nil {
+			return w.sendWait(&sc.tc, b)
+		}
+	}
+	return sc.tc.Write(b)
+}
+
 // responseFailure classifies an error reading a response head as the
 // retry-on event it is; empty says no byte of it arrived.
 func responseFailure(err error, empty bool) (model.RetryOn, error) {
@@ -1923,23 +1938,33 @@ type timedConn struct {
 // monotonic clock (time.Now reads the wall clock too): the clock is read
 // several times per request, and each read is a vDSO call.
 func (t *timedConn) Read(p []byte) (int, error) {
-	if t.rto > 0 && (t.rlast.IsZero() || time.Since(t.rlast) > t.rto/4) {
-		now := time.Now()
-		t.Conn.SetReadDeadline(now.Add(t.rto))
-		t.rlast = now
-	}
+	t.refreshRead()
 	n, err := t.Conn.Read(p)
 	t.rn += int64(n)
 	return n, err
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {
+	t.refreshWrite()
+	return t.Conn.Write(p)
+}
+
+// refreshRead and refreshWrite push the deadlines forward (rate-limited);
+// a wait outside Read and Write (sendWaiter) calls them too.
+func (t *timedConn) refreshRead() {
+	if t.rto > 0 && (t.rlast.IsZero() || time.Since(t.rlast) > t.rto/4) {
+		now := time.Now()
+		t.Conn.SetReadDeadline(now.Add(t.rto))
+		t.rlast = now
+	}
+}
+
+func (t *timedConn) refreshWrite() {
 	if t.wto > 0 && (t.wlast.IsZero() || time.Since(t.wlast) > t.wto/4) {
 		now := time.Now()
 		t.Conn.SetWriteDeadline(now.Add(t.wto))
 		t.wlast = now
 	}
-	return t.Conn.Write(p)
 }
 
 // proxyConnection applies "option http-use-proxy-header": a proxied

@@ -132,3 +132,20 @@ func SetLinger(fd, sec int) syscall.Errno {
 		uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
 	return e
 }
+
+// Send writes what the socket takes of b without blocking (a short count
+// when its send buffer fills, EAGAIN when it takes nothing). MSG_NOSIGNAL:
+// a reset peer is an EPIPE, not a SIGPIPE.
+func Send(fd int, b []byte) (int, syscall.Errno) {
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)),
+			syscall.MSG_NOSIGNAL|syscall.MSG_DONTWAIT, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), 0
+	}
+}
