@@ -1519,7 +1519,8 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	// 3/4 of the timeout ahead when refreshed less than a quarter ago):
 	// setting them again for every request costs two timer updates.
 	tcs := &sc.tc
-	var replay bool
+	var replay, waited bool
+	var err error
 	// The wait for the response may start within the send (sendRequest).
 	tr := time.Now()
 	if sc.fr != nil {
@@ -1543,10 +1544,10 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		// "wait-for-body" may have stopped before the end: the rest is
 		// streamed.
 		hasBody = !s.rd.Body().Done()
-		if _, err := s.sendRequest(be, sc, out, hasBody); err != nil {
+		if waited, err = s.sendRequest(be, sc, out, hasBody); err != nil {
 			return model.RetryConnFailure, errSendFailed
 		}
-	} else if _, err := s.sendRequest(be, sc, s.head, hasBody); err != nil {
+	} else if waited, err = s.sendRequest(be, sc, s.head, hasBody); err != nil {
 		// No byte of a streamed body was read yet: it can still go to
 		// another connection.
 		return model.RetryConnFailure, errSendFailed
@@ -1572,7 +1573,9 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	if be.abortOnClose && bodyDone {
 		unwatch = s.watchResponse(sc)
 	}
-	if s.h2s != nil && sc.rd.Buffered() == 0 {
+	// A send that waited found the answer there already: yielding again
+	// would only delay it.
+	if s.h2s != nil && !waited && sc.rd.Buffered() == 0 {
 		s.h2s.awaitResponse()
 	}
 	for {
@@ -1771,13 +1774,16 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 // can come next: the send then waits for it (sendWaiter) and the reader
 // finds it without a read that fails first. Not under "option
 // abortonclose", whose watch of the client starts after the send.
-func (s *httpSession) sendRequest(be *backend, sc *srvConn, b []byte, more bool) (int, error) {
+// waited says the answer's readiness was waited for.
+func (s *httpSession) sendRequest(be *backend, sc *srvConn, b []byte, more bool) (waited bool, err error) {
 	if !more && !be.abortOnClose {
 		if w := sc.waiter(); w != nil {
-			return w.sendWait(&sc.tc, b)
+			_, err = w.sendWait(&sc.tc, b)
+			return true, err
 		}
 	}
-	return sc.tc.Write(b)
+	_, err = sc.tc.Write(b)
+	return false, err
 }
 
 // responseFailure classifies an error reading a response head as the
