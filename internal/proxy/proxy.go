@@ -273,6 +273,7 @@ type Runtime struct {
 	conns      *registry[net.Conn, *sessInfo]    // every connection, for a hard stop and "show sess" (nil info: master CLI)
 	idle       *registry[*httpSession, struct{}] // HTTP sessions, for a soft stop's idle grace
 	gate       *gate                             // global maxconn ("set maxconn global")
+	fds        *fdBudget                         // tune.pool-low/high-fd-ratio over the idle pools
 	pipes      *pipeBudget                       // maxpipes, nosplice
 	// connLimit and sessLimit are "set rate-limit connections|sessions
 	// global": accepted connections per second, 0 without a limit.
@@ -383,6 +384,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		}
 	}()
 	rt.gate = newGate(m.Global.MaxConn)
+	rt.fds = newFDBudget(rt.gate, &m.Global)
 	rt.pipes = newPipeBudget(&m.Global)
 	rt.abuse = newAbuse(rt, m)
 	rt.procVars = acl.NewProcVars(pl.ProcVars)
@@ -444,8 +446,10 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		b.rules = rt.rules[px]
 		b.fcgi = pl.FCGIApps[px.FCGIAppName]
 		b.sslc = &rt.sslc
+		b.fds = rt.fds
 		for _, s := range b.srvs() {
 			s.sslc = b.sslc
+			s.pool.fds = b.fds
 			s.keyLog = m.Global.SSLKeyLog
 		}
 		rt.backends[px.Name] = b
