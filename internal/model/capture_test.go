@@ -97,3 +97,19 @@ func TestTunePoolFDRatios(t *testing.T) {
 		}
 	}
 }
+
+// no-memory-trimming takes no argument.
+func TestNoMemoryTrimming(t *testing.T) {
+	for _, tc := range []struct {
+		line  string
+		set   bool
+		alert bool
+	}{{"", false, false}, {"    no-memory-trimming\n", true, false}, {"    no-memory-trimming now\n", false, true}} {
+		cfg, ds := config.Parse("t.cfg", []byte("global\n"+tc.line), config.LexOptions{})
+		m, cds := Compile(cfg, Options{})
+		ds = append(ds, cds...)
+		if ds.HasAlerts() != tc.alert || m.Global.NoMemoryTrimming != tc.set {
+			t.Errorf("%q: set %v, alerts %v", tc.line, m.Global.NoMemoryTrimming, ds)
+		}
+	}
+}

@@ -189,6 +189,10 @@ func (c *compiler) global(s *config.Section) {
 					g.PoolHighFDRatio = n
 				}
 			}
+		case "no-memory-trimming":
+			if c.argsAtMost(d, 0) {
+				g.NoMemoryTrimming = true
+			}
 		case "ulimit-n":
 			if n, ok := c.rangeArg(d, 1, 1<<30); ok {
 				g.UlimitN = n

@@ -144,6 +144,10 @@ type Global struct {
 	// no longer kept idle after its response, and past which a new
 	// server connection closes an idle one.
 	PoolLowFDRatio, PoolHighFDRatio int
+	// NoMemoryTrimming is "no-memory-trimming": the proxy never hands the
+	// memory a burst left back to the system on its own (see
+	// internal/proxy/trim.go).
+	NoMemoryTrimming bool
 	// NoReusePort is "noreuseport" (or -dR): listening sockets are bound
 	// without SO_REUSEPORT, so no other process can bind the same port
 	// beside them (and a new process without -x cannot start while the

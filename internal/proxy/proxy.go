@@ -274,6 +274,7 @@ type Runtime struct {
 	idle       *registry[*httpSession, struct{}] // HTTP sessions, for a soft stop's idle grace
 	gate       *gate                             // global maxconn ("set maxconn global")
 	fds        *fdBudget                         // tune.pool-low/high-fd-ratio over the idle pools
+	trims      atomic.Int64                      // memory trims done once quiet (trim.go)
 	pipes      *pipeBudget                       // maxpipes, nosplice
 	// connLimit and sessLimit are "set rate-limit connections|sessions
 	// global": accepted connections per second, 0 without a limit.
@@ -539,6 +540,10 @@ func (p *Proxy) Start(rt *Runtime) {
 	rt.startCrtWatch()
 	if rt.abuse != nil {
 		go rt.abuse.Run(rt.ctx)
+	}
+	if !rt.model.Global.NoMemoryTrimming {
+		h := newHeapHeld()
+		go rt.trimWhenQuiet(h, trimmer{base: h.read(), lastAct: rt.activity()})
 	}
 	if old != nil {
 		// As a worker's soft stop: idle keep-alive connections of the old
