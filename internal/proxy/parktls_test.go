@@ -103,6 +103,20 @@ backend be
 		send(i, 1)
 	}
 	waitFor(t, func() bool { return rt.parker.count() == n }, "all idle TLS sessions parked")
+	// Parked, each still holds its slots, its place among the sessions
+	// ("show sess", a hard stop) and among the TLS sessions ("show info"
+	// CurrSslConns).
+	if got := clientsOpen(px); got != n {
+		t.Errorf("%d client connections counted while parked, want %d", got, n)
+	}
+	if got := rt.sslc.cur.Load(); got != n {
+		t.Errorf("%d TLS sessions counted while parked, want %d", got, n)
+	}
+	registered := 0
+	rt.conns.Range(func(net.Conn, *sessInfo) bool { registered++; return true })
+	if got := registered; got != n {
+		t.Errorf("%d connections registered while parked, want %d", got, n)
+	}
 	for i := range cs {
 		send(i, 2) // woken by the parker; the second record arrives with the first
 	}
@@ -111,6 +125,7 @@ backend be
 		send(i, 1)
 	}
 	waitFor(t, func() bool { return rt.parker.count() == 0 }, "parked TLS sessions expired")
+	waitFor(t, func() bool { return clientsOpen(px) == 0 && rt.sslc.cur.Load() == 0 }, "the expired sessions to give back their slots")
 	cs[0].tc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := cs[0].br.ReadByte(); err == nil {
 		t.Fatal("expired TLS connection still open")
