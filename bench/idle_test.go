@@ -67,7 +67,7 @@ func TestIdleMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// BENCH_IDLE_TLS=1: the clients use TLS (which sessions cannot park).
+	// BENCH_IDLE_TLS=1: the clients use TLS (HTTP/1.1 keep-alive).
 	bind, clientArgs := fmt.Sprintf("fd@%d", frontendFD), []string{}
 	if os.Getenv("BENCH_IDLE_TLS") == "1" {
 		bind += " ssl crt " + writeBenchCert(t)

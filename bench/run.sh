@@ -12,8 +12,10 @@
 # IDLE_CONNS (default 10000, or fewer when `ulimit -n` cannot be raised
 # enough: the proxy needs two descriptors per idle client), RATE_DELAY_MS
 # (per-connection think time of the rate-limited case, default 4),
-# BASE_PORT (default 18400; uses 8 ports), IDLE_WAIT (seconds between the
-# idle client's "ready" and the RSS reading, default 2),
+# BASE_PORT (default 18400; uses 9 ports), IDLE_WAIT (the longest wait, in
+# seconds, after the idle client's "ready" for the proxy's RSS to settle,
+# default 60) and IDLE_STABLE (RSS has settled once it has not fallen for
+# this many one-second readings in a row, default 5),
 # CASES (space-separated subset of case names), BENCH_RT (1 = run proxy,
 # wrk and nginx under SCHED_FIFO priority 10 so that other work on the
 # machine cannot delay their wake-ups; default 1 when root, else 0).
@@ -411,11 +413,36 @@ run_h2_case() { # proxy rep
 }
 
 IDLE_RAW="$OUT/idle.tsv"
-printf 'case\tproxy\trep\tconns\trss_before_kb\trss_after_kb\tbytes_per_conn\tserver_conns\n' >"$IDLE_RAW"
-IDLE_WAIT=${IDLE_WAIT:-2}
+printf 'case\tproxy\trep\tconns\trss_before_kb\trss_after_kb\tbytes_per_conn\tserver_conns\tsettle_s\n' >"$IDLE_RAW"
+IDLE_WAIT=${IDLE_WAIT:-60}
+IDLE_STABLE=${IDLE_STABLE:-5}
+
+# settle_rss PID -> "RSS_KB SECONDS": reads the RSS once a second after the
+# idle client is ready until it has not fallen (by more than 0.5 % below
+# the lowest reading so far) for IDLE_STABLE readings in a row, or for
+# IDLE_WAIT seconds at most; prints the last reading and the seconds
+# waited. The same rule for both proxies: memory a proxy hands back after
+# the burst that opened the connections counts, memory it keeps counts.
+settle_rss() {
+	local pid=$1 low r stable=0 waited=0
+	low=$(rss_kb "$pid")
+	r=$low
+	while [ "$stable" -lt "$IDLE_STABLE" ] && [ "$waited" -lt "$IDLE_WAIT" ]; do
+		sleep 1
+		waited=$((waited + 1))
+		r=$(rss_kb "$pid")
+		if [ $((r * 1000)) -lt $((low * 995)) ]; then
+			stable=0
+		else
+			stable=$((stable + 1))
+		fi
+		[ "$r" -ge "$low" ] || low=$r
+	done
+	echo "$r $waited"
+}
 
 run_idle_case() { # proxy rep
-	local px=$1 rep=$2 r0 r1 ready cpid i srv
+	local px=$1 rep=$2 r0 r1 ready cpid i srv waited
 	start_proxy "$px"
 	timeout 20 "${ON1[@]}" wrk -t1 -c10 -d1s "http://127.0.0.1:$HTTP_PORT/" >/dev/null 2>&1 || true
 	sleep 1
@@ -431,15 +458,14 @@ run_idle_case() { # proxy rep
 		kill -0 "$cpid" 2>/dev/null || break
 		sleep 0.1
 	done
-	sleep "$IDLE_WAIT"
-	r1=$(rss_kb "$PROXY_PID")
+	read -r r1 waited <<<"$(settle_rss "$PROXY_PID")"
 	# Idle server connections the proxy keeps are part of its figure.
 	srv=$(ss -Htn state established "( dport = :$NGX_PORT )" | wc -l)
 	stop_pid "$cpid"
 	stop_pid "$PROXY_PID"
 	[ -n "$ready" ] && [ "$ready" -gt 0 ] || { log "idle client failed for $px"; ready=0; }
-	awk -v px="$px" -v rep="$rep" -v n="$ready" -v r0="$r0" -v r1="$r1" -v srv="$srv" 'BEGIN {
-		printf "idle\t%s\t%d\t%d\t%d\t%d\t%.0f\t%d\n", px, rep, n, r0, r1, (n > 0 ? (r1 - r0) * 1024 / n : 0), srv
+	awk -v px="$px" -v rep="$rep" -v n="$ready" -v r0="$r0" -v r1="$r1" -v srv="$srv" -v w="$waited" 'BEGIN {
+		printf "idle\t%s\t%d\t%d\t%d\t%d\t%.0f\t%d\t%d\n", px, rep, n, r0, r1, (n > 0 ? (r1 - r0) * 1024 / n : 0), srv, w
 	}' | tee -a "$IDLE_RAW" >&2
 }
 
@@ -453,7 +479,7 @@ run_idle_case() { # proxy rep
 	echo "nginx: $("$NGINX" -v 2>&1)"
 	echo "wrk: $(wrk -v 2>&1 | head -1)"
 	echo "openssl: $(openssl version)"
-	echo "duration=${DURATION}s reps=$REPS idle_conns=$IDLE_CONNS rate_delay_ms=$RATE_DELAY_MS"
+	echo "duration=${DURATION}s reps=$REPS idle_conns=$IDLE_CONNS rate_delay_ms=$RATE_DELAY_MS idle_wait=${IDLE_WAIT}s idle_stable=$IDLE_STABLE"
 	echo "ulimit_n=$NOFILE maxconn=$MAXCONN bench_rt=$BENCH_RT"
 	echo "loadavg_at_start: $(cat /proc/loadavg)"
 } >"$OUT/machine.txt"
@@ -497,7 +523,7 @@ summarize() {
 		add($1, $2, "p50_us", $7); add($1, $2, "p99_us", $8); add($1, $2, "errors", $9)
 		add($1, $2, "proxy_cpu_util", $12)
 	}
-	FILENAME ~ /idle.tsv$/ { add($1, $2, "rss_bytes_per_conn", $7); add($1, $2, "server_conns", $8) }
+	FILENAME ~ /idle.tsv$/ { add($1, $2, "rss_bytes_per_conn", $7); add($1, $2, "server_conns", $8); add($1, $2, "settle_s", $9) }
 	END {
 		printf "%-14s %-20s %12s %12s %8s\n", "case", "metric", "bulwark", "haproxy", "ratio"
 		for (i = 1; i <= no; i++) {

@@ -74,3 +74,42 @@ func TestTuneHTTPAndH2(t *testing.T) {
 		}
 	}
 }
+
+// tune.pool-low-fd-ratio and tune.pool-high-fd-ratio: HAProxy's defaults
+// (20, 25) and range (0 to 100).
+func TestTunePoolFDRatios(t *testing.T) {
+	compile := func(global string) (*Model, config.Diagnostics) {
+		cfg, ds := config.Parse("t.cfg", []byte("global\n"+global), config.LexOptions{})
+		m, cds := Compile(cfg, Options{})
+		return m, append(ds, cds...)
+	}
+	m, ds := compile("")
+	if ds.HasAlerts() || m.Global.PoolLowFDRatio != 20 || m.Global.PoolHighFDRatio != 25 {
+		t.Fatalf("defaults: %d %d %v", m.Global.PoolLowFDRatio, m.Global.PoolHighFDRatio, ds)
+	}
+	m, ds = compile("    tune.pool-low-fd-ratio 0\n    tune.pool-high-fd-ratio 100\n")
+	if ds.HasAlerts() || ds.Count(config.SevWarning) > 0 || m.Global.PoolLowFDRatio != 0 || m.Global.PoolHighFDRatio != 100 {
+		t.Fatalf("set: %d %d %v", m.Global.PoolLowFDRatio, m.Global.PoolHighFDRatio, ds)
+	}
+	for _, bad := range []string{"tune.pool-low-fd-ratio 101", "tune.pool-high-fd-ratio -1", "tune.pool-low-fd-ratio x", "tune.pool-high-fd-ratio"} {
+		if _, ds := compile("    " + bad + "\n"); !ds.HasAlerts() {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// no-memory-trimming takes no argument.
+func TestNoMemoryTrimming(t *testing.T) {
+	for _, tc := range []struct {
+		line  string
+		set   bool
+		alert bool
+	}{{"", false, false}, {"    no-memory-trimming\n", true, false}, {"    no-memory-trimming now\n", false, true}} {
+		cfg, ds := config.Parse("t.cfg", []byte("global\n"+tc.line), config.LexOptions{})
+		m, cds := Compile(cfg, Options{})
+		ds = append(ds, cds...)
+		if ds.HasAlerts() != tc.alert || m.Global.NoMemoryTrimming != tc.set {
+			t.Errorf("%q: set %v, alerts %v", tc.line, m.Global.NoMemoryTrimming, ds)
+		}
+	}
+}

@@ -13,7 +13,8 @@ import (
 func DefaultGlobal() Global { return newGlobal() }
 
 func newGlobal() Global {
-	return Global{UID: -1, GID: -1, MaxReloads: -1, BufSize: 16384, MaxHdr: 101, StatsMaxConn: 10, SSL: SSLDefaults{ServerVerify: "required"},
+	return Global{UID: -1, GID: -1, MaxReloads: -1, BufSize: 16384, MaxHdr: 101, StatsMaxConn: 10,
+		PoolLowFDRatio: 20, PoolHighFDRatio: 25, SSL: SSLDefaults{ServerVerify: "required"},
 		H2: H2Tune{HeaderTableSize: 4096, InitialWindowSize: 65535, MaxConcurrentStreams: 100, MaxFrameSize: 16384}}
 }
 
@@ -180,6 +181,18 @@ func (c *compiler) global(s *config.Section) {
 				continue
 			}
 			g.BufSize = n
+		case "tune.pool-low-fd-ratio", "tune.pool-high-fd-ratio":
+			if n, ok := c.rangeArg(d, 0, 100); ok {
+				if d.Name == "tune.pool-low-fd-ratio" {
+					g.PoolLowFDRatio = n
+				} else {
+					g.PoolHighFDRatio = n
+				}
+			}
+		case "no-memory-trimming":
+			if c.argsAtMost(d, 0) {
+				g.NoMemoryTrimming = true
+			}
 		case "ulimit-n":
 			if n, ok := c.rangeArg(d, 1, 1<<30); ok {
 				g.UlimitN = n

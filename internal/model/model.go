@@ -138,6 +138,16 @@ type Global struct {
 	CompMaxLevel      int           // tune.comp.maxlevel, 0 = 1
 	H2                H2Tune        // tune.h2.*
 	UlimitN           int           // ulimit-n, 0 = leave the limit as it is
+	// PoolLowFDRatio and PoolHighFDRatio are "tune.pool-low-fd-ratio"
+	// (default 20) and "tune.pool-high-fd-ratio" (default 25): the share
+	// of the descriptor limit in use past which a server connection is
+	// no longer kept idle after its response, and past which a new
+	// server connection closes an idle one.
+	PoolLowFDRatio, PoolHighFDRatio int
+	// NoMemoryTrimming is "no-memory-trimming": the proxy never hands the
+	// memory a burst left back to the system on its own (see
+	// internal/proxy/trim.go).
+	NoMemoryTrimming bool
 	// NoReusePort is "noreuseport" (or -dR): listening sockets are bound
 	// without SO_REUSEPORT, so no other process can bind the same port
 	// beside them (and a new process without -x cannot start while the

@@ -140,6 +140,9 @@ func (s *server) killSessions() int {
 type backend struct {
 	// sslc are the process's TLS counters, for its servers' handshakes.
 	sslc *sslCounters
+	// fds bounds the idle server connections of the generation
+	// (tune.pool-*-fd-ratio); the servers' pools share it.
+	fds  *fdBudget
 	cfg  *model.Proxy
 	name string
 	// fcgi is the "use-fcgi-app" application, nil without one.

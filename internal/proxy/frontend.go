@@ -218,8 +218,8 @@ func (fe *frontend) handleConn(c net.Conn, bl *boundListener, release func()) {
 	}
 	rt.conns.Store(c, rt.newSess(fe, fe.bindID(bl.bind), c))
 	if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
-		defer done()
-		fe.serveTLS(c, *bl)
+		// An HTTP/1 session may park: it calls done when it ends.
+		fe.serveTLS(c, *bl, done)
 	} else if fe.cfg.Mode == model.ModeHTTP && bl.bind.Proto == "h2" {
 		defer done()
 		fe.serveH2(c)

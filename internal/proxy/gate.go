@@ -1,6 +1,9 @@
 package proxy
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // gate is a connection bound the runtime API can move ("set maxconn
 // frontend|global") and close ("disable frontend"): an accept loop takes a
@@ -8,8 +11,10 @@ import "sync"
 // wait in the kernel backlog, as in HAProxy. A channel semaphore cannot
 // change its size, hence this.
 type gate struct {
-	mu     sync.Mutex
-	cur    int64
+	mu sync.Mutex
+	// cur changes under mu; atomic so that the idle pools can read the
+	// connections open without the lock (fdBudget).
+	cur    atomic.Int64
 	max    int64 // 0: no bound
 	paused bool
 	// wake is closed and replaced when a slot may be free, only when
@@ -24,8 +29,8 @@ func newGate(max int) *gate { return &gate{max: int64(max), wake: make(chan stru
 func (g *gate) acquire(stop <-chan struct{}) bool {
 	for {
 		g.mu.Lock()
-		if !g.paused && (g.max <= 0 || g.cur < g.max) {
-			g.cur++
+		if !g.paused && (g.max <= 0 || g.cur.Load() < g.max) {
+			g.cur.Add(1)
 			g.mu.Unlock()
 			return true
 		}
@@ -42,7 +47,7 @@ func (g *gate) acquire(stop <-chan struct{}) bool {
 
 func (g *gate) release() {
 	g.mu.Lock()
-	g.cur--
+	g.cur.Add(-1)
 	if g.waiting {
 		g.signal()
 	}
@@ -62,6 +67,9 @@ func (g *gate) setMax(n int) {
 	g.signal()
 	g.mu.Unlock()
 }
+
+// open returns the slots taken: the connections open.
+func (g *gate) open() int64 { return g.cur.Load() }
 
 func (g *gate) limit() int {
 	g.mu.Lock()

@@ -28,8 +28,9 @@ import (
 // read back from the pipe and written to the stream.
 
 // serveTLS completes the handshake under the request timeout and serves
-// h2 or HTTP/1.1 according to ALPN.
-func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
+// h2 or HTTP/1.1 according to ALPN; done runs once the connection ends,
+// which for a parked HTTP/1.1 session is after this returns.
+func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done func()) {
 	tc := c.(*tls.Conn)
 	to := fe.httpRequestTimeout
 	if to == 0 {
@@ -48,26 +49,31 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 	if err := tc.HandshakeContext(ctx); err != nil {
 		fe.handshakeFailed(tc, bl, err)
 		tc.Close()
+		done()
 		return
 	}
-	defer fe.frontendHandshake(tc)()
+	ended := fe.frontendHandshake(tc)
 	tc.SetDeadline(time.Time{})
-	switch tc.ConnectionState().NegotiatedProtocol {
-	case acme.ALPNProto:
+	switch proto := tc.ConnectionState().NegotiatedProtocol; {
+	case proto == acme.ALPNProto:
 		// A TLS-ALPN-01 validation is complete with the handshake.
 		tc.Close()
-		return
-	case "h2":
-		fe.serveH2(tc)
-		return
-	}
-	if bl.bind.Proto == "h2" {
+	case proto == "h2" || bl.bind.Proto == "h2":
 		// "proto h2" forces the multiplexer whatever ALPN chose, as in
 		// HAProxy.
 		fe.serveH2(tc)
+	default:
+		// The session may park (without this goroutine): the
+		// connection's slots and its place in the TLS sessions count go
+		// when it ends.
+		fe.serveHTTP(tc, func() {
+			ended()
+			done()
+		})
 		return
 	}
-	fe.serveHTTP(tc, nil)
+	ended()
+	done()
 }
 
 // serveH2 serves one HTTP/2 connection: a TLS one that chose h2, or any

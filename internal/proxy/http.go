@@ -1414,6 +1414,11 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 			return sc, idx, false, nil
 		}
 	}
+	if be.fds.overHigh() {
+		// Past tune.pool-high-fd-ratio a new connection takes the
+		// place of the server's longest idle one.
+		srv.pool.closeOldest()
+	}
 	s.abort.setPhase('C')
 	conn, srv2, idx2, err := be.dialFrom(ctx, key, idx, cs, e)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bulwark/internal/timeheap"
+	"bulwark/internal/tlsfail"
 	"bulwark/internal/tlsinfo"
 )
 
@@ -57,7 +58,7 @@ func newParker() *parker {
 // zero) passes. It reports false when the session must wait the ordinary
 // way.
 func (p *parker) park(pc *parkedConn, deadline time.Time) bool {
-	fd, ok := connFD(pc.c)
+	fd, ok := parkFD(pc.c)
 	if !ok {
 		return false
 	}
@@ -197,16 +198,40 @@ func (p *parker) count() int {
 	return len(p.parked)
 }
 
-// readable reports, without consuming anything, whether the connection
-// has bytes (or an end of stream) waiting: a deadline can fire after data
-// arrived when the goroutine was not scheduled in time, and such a session
-// must not be parked. A connection that cannot park (TLS, or bytes held
-// by a wrapper) reports false: it then waits buffer-less, and its first
-// read takes whatever came. (Reporting true kept such a session waiting
-// with its reader and copy buffers, about 40 KB, for the whole keep-alive
-// timeout.)
+// parkFD is the socket under c that the parker watches, through TLS:
+// the parker only waits on it, and the session reads through c.
+//
+// A TLS connection can park when a read on it has just timed out (the
+// short wait of waitRequest): crypto/tls returns whatever it holds
+// decrypted, or decrypts a whole record it holds, before it reads the
+// socket, so a read that had to wait for the socket and met the deadline
+// leaves nothing complete in crypto/tls's buffers; what may be left is
+// the start of a record, whose rest comes on the socket and wakes the
+// parker. A timeout does not break the TLS connection (crypto/tls keeps
+// only errors that are not temporary).
+func parkFD(c net.Conn) (int, bool) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	switch w := c.(type) {
+	case *tlsfail.Conn: // a client's: records the handshake, holds no bytes
+		c = w.Conn
+	case *tlsinfo.Conn:
+		c = w.Conn
+	}
+	return connFD(c)
+}
+
+// readable reports, without consuming anything, whether the connection's
+// socket has bytes (or an end of stream) waiting: a deadline can fire
+// after data arrived when the goroutine was not scheduled in time, and
+// such a session must not be parked. For TLS that is the socket under it
+// (see parkFD). A connection that cannot park (bytes held by a wrapper)
+// reports false: it then waits buffer-less, and its first read takes
+// whatever came. (Reporting true kept such a session waiting with its
+// reader and copy buffers, about 40 KB, for the whole keep-alive timeout.)
 func readable(c net.Conn) bool {
-	fd, ok := connFD(c)
+	fd, ok := parkFD(c)
 	if !ok {
 		return false
 	}

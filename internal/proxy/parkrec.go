@@ -21,7 +21,8 @@ import (
 //
 // A session that holds connection-lived state the record does not carry
 // (entries tracked by "tcp-request connection", session variables) is
-// parked whole, in s. TLS sessions do not park at all (see readable).
+// parked whole, in s; so are TLS sessions (their crypto/tls state stays
+// with the connection; see parkFD).
 type parkedConn struct {
 	s    *httpSession // the whole session; nil when the fields below stand for it
 	fe   *frontend

@@ -15,6 +15,7 @@ type idlePool struct {
 	max   int           // pool-max-conn: -1 unlimited, 0 keep none
 	low   int           // pool-low-conn: purging keeps this many
 	every time.Duration // pool-purge-delay: 0 keeps none
+	fds   *fdBudget     // the generation's tune.pool-*-fd-ratio; nil: none
 
 	mu     sync.Mutex
 	conns  []*srvConn // by idleAt, oldest first
@@ -50,6 +51,7 @@ func (p *idlePool) take(proven bool, key uint64) *srvConn {
 		copy(p.conns[i:], p.conns[i+1:])
 		p.conns[n-1] = nil // the backing array must not keep it alive
 		p.conns = p.conns[:n-1]
+		p.fds.added(-1)
 		p.mu.Unlock()
 		if !sc.stale() && (time.Since(sc.idleAt) <= attachedCheckAfter || idleUsable(sc.c)) {
 			return sc
@@ -83,6 +85,7 @@ func (p *idlePool) reclaim(sc *srvConn) bool {
 	copy(p.conns[i:], p.conns[i+1:])
 	p.conns[n-1] = nil
 	p.conns = p.conns[:n-1]
+	p.fds.added(-1)
 	p.mu.Unlock()
 	if sc.stale() || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
 		sc.closeIdle()
@@ -94,10 +97,11 @@ func (p *idlePool) reclaim(sc *srvConn) bool {
 // put keeps sc for a later request, or closes it when the pool keeps
 // nothing, when its reader still holds bytes (something the server sent
 // unasked: the connection is out of step), when the generation stopped,
-// or when the pool is full ("pool-max-conn": HAProxy keeps the
-// connections already idle and closes the one that does not fit).
+// when the pool is full ("pool-max-conn": HAProxy keeps the connections
+// already idle and closes the one that does not fit), or when the
+// descriptors in use passed tune.pool-low-fd-ratio.
 func (p *idlePool) put(sc *srvConn) {
-	if !p.keeps() || sc.stale() || !sc.rd.Release() {
+	if !p.keeps() || sc.stale() || !p.fds.keepIdle() || !sc.rd.Release() {
 		sc.closeIdle()
 		return
 	}
@@ -115,6 +119,7 @@ func (p *idlePool) put(sc *srvConn) {
 	// Set under the lock so that conns stays ordered by idleAt.
 	sc.idleAt = time.Now()
 	p.conns = append(p.conns, sc)
+	p.fds.added(1)
 	if !p.armed {
 		p.armed = true
 		if p.timer == nil {
@@ -165,6 +170,7 @@ func (p *idlePool) purge() {
 	if p.armed {
 		p.timer.Reset(p.every)
 	}
+	p.fds.added(-len(drop))
 	p.mu.Unlock()
 	for _, sc := range drop {
 		sc.closeIdle()
@@ -181,6 +187,7 @@ func (p *idlePool) close() {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
+	p.fds.added(-len(conns))
 	p.mu.Unlock()
 	for _, sc := range conns {
 		sc.closeIdle()
@@ -192,10 +199,29 @@ func (p *idlePool) drop() {
 	p.mu.Lock()
 	conns := p.conns
 	p.conns = nil
+	p.fds.added(-len(conns))
 	p.mu.Unlock()
 	for _, sc := range conns {
 		sc.closeIdle()
 	}
+}
+
+// closeOldest closes the connection that has been idle longest, if any:
+// a new connection to the server is opened while the descriptors in use
+// passed tune.pool-high-fd-ratio.
+func (p *idlePool) closeOldest() {
+	p.mu.Lock()
+	if len(p.conns) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	sc := p.conns[0]
+	m := copy(p.conns, p.conns[1:])
+	p.conns[m] = nil
+	p.conns = p.conns[:m]
+	p.fds.added(-1)
+	p.mu.Unlock()
+	sc.closeIdle()
 }
 
 // len returns the number of idle connections (tests and stats).

@@ -273,6 +273,8 @@ type Runtime struct {
 	conns      *registry[net.Conn, *sessInfo]    // every connection, for a hard stop and "show sess" (nil info: master CLI)
 	idle       *registry[*httpSession, struct{}] // HTTP sessions, for a soft stop's idle grace
 	gate       *gate                             // global maxconn ("set maxconn global")
+	fds        *fdBudget                         // tune.pool-low/high-fd-ratio over the idle pools
+	trims      atomic.Int64                      // memory trims done once quiet (trim.go)
 	pipes      *pipeBudget                       // maxpipes, nosplice
 	// connLimit and sessLimit are "set rate-limit connections|sessions
 	// global": accepted connections per second, 0 without a limit.
@@ -383,6 +385,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		}
 	}()
 	rt.gate = newGate(m.Global.MaxConn)
+	rt.fds = newFDBudget(rt.gate, &m.Global)
 	rt.pipes = newPipeBudget(&m.Global)
 	rt.abuse = newAbuse(rt, m)
 	rt.procVars = acl.NewProcVars(pl.ProcVars)
@@ -444,8 +447,10 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 		b.rules = rt.rules[px]
 		b.fcgi = pl.FCGIApps[px.FCGIAppName]
 		b.sslc = &rt.sslc
+		b.fds = rt.fds
 		for _, s := range b.srvs() {
 			s.sslc = b.sslc
+			s.pool.fds = b.fds
 			s.keyLog = m.Global.SSLKeyLog
 		}
 		rt.backends[px.Name] = b
@@ -535,6 +540,10 @@ func (p *Proxy) Start(rt *Runtime) {
 	rt.startCrtWatch()
 	if rt.abuse != nil {
 		go rt.abuse.Run(rt.ctx)
+	}
+	if !rt.model.Global.NoMemoryTrimming {
+		h := newHeapHeld()
+		go rt.trimWhenQuiet(h, trimmer{base: h.read(), lastAct: rt.activity()})
 	}
 	if old != nil {
 		// As a worker's soft stop: idle keep-alive connections of the old

@@ -79,6 +79,7 @@ func (rt *Runtime) apiAddServer(args []string) string {
 		return err.Error() + "\n"
 	}
 	s.sslc = b.sslc
+	s.pool.fds = b.fds
 	s.state.SetAdmin(srvstate.Maint)
 	if sc.Check {
 		s.state.SetChecked(false)
