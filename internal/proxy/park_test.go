@@ -246,9 +246,7 @@ backend be
 	// Each request after parking is the connection's second (not a
 	// first one again) and goes on the server connection its first one
 	// used and lent to the pool.
-	b.mu.Lock()
-	conns := append([][]byte(nil), b.conns...)
-	b.mu.Unlock()
+	conns := b.Conns()
 	if len(conns) != n {
 		t.Fatalf("%d server connections, want %d (one per client, kept across parking)", len(conns), n)
 	}

@@ -88,9 +88,8 @@ backend close
 	if st, got, err := rc.do(fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", spliceBodyLen, body), 10*time.Second); st != 200 || err != nil || got != string(body) {
 		t.Fatalf("second POST: %d %v", st, err)
 	}
-	b.mu.Lock()
-	in, nconns := b.conns[0], len(b.conns)
-	b.mu.Unlock()
+	conns := b.Conns()
+	in, nconns := conns[0], len(conns)
 	if nconns != 1 {
 		t.Fatalf("%d server connections for two requests", nconns)
 	}
