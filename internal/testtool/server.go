@@ -38,6 +38,23 @@ func Listen(t testing.TB, serve func(c *Conn)) *Server {
 // ListenOn starts a Server on a listener the test opened (one of TLS, an
 // inherited one...).
 func ListenOn(t testing.TB, l net.Listener, serve func(c *Conn)) *Server {
+	return listen(t, l, serve, false)
+}
+
+// ListenSerial is Listen for a peer that serves one connection at a time,
+// in accept order, the next waiting in the listen queue: one whose n-th
+// connection gets the n-th answer, or that a test holds in the middle of
+// an answer.
+func ListenSerial(t testing.TB, serve func(c *Conn)) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return listen(t, l, serve, true)
+}
+
+func listen(t testing.TB, l net.Listener, serve func(c *Conn), serial bool) *Server {
 	s := &Server{Addr: l.Addr().String(), open: map[net.Conn]struct{}{}}
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
@@ -49,6 +66,16 @@ func ListenOn(t testing.TB, l net.Listener, serve func(c *Conn)) *Server {
 		s.mu.Unlock()
 		wg.Wait()
 	})
+	run := func(c net.Conn, rc *Conn) {
+		defer func() {
+			s.mu.Lock()
+			delete(s.open, c)
+			s.mu.Unlock()
+			c.Close()
+		}()
+		c.SetDeadline(time.Now().Add(ConnDeadline))
+		serve(rc)
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -62,17 +89,14 @@ func ListenOn(t testing.TB, l net.Listener, serve func(c *Conn)) *Server {
 			s.conns = append(s.conns, nil)
 			s.open[c] = struct{}{}
 			s.mu.Unlock()
+			if serial {
+				run(c, rc)
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() {
-					s.mu.Lock()
-					delete(s.open, c)
-					s.mu.Unlock()
-					c.Close()
-				}()
-				c.SetDeadline(time.Now().Add(ConnDeadline))
-				serve(rc)
+				run(c, rc)
 			}()
 		}
 	}()

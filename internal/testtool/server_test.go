@@ -4,6 +4,8 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -76,5 +78,44 @@ func TestServerStopsWithItsTest(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("connection after the test: %v, want EOF", err)
+	}
+}
+
+// ListenSerial serves the next connection only once the one before is
+// done: the n-th connection gets the n-th answer.
+func TestListenSerialTakesTurns(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	var turn atomic.Int32
+	s := ListenSerial(t, func(c *Conn) {
+		n := turn.Add(1)
+		if n == 1 {
+			<-release
+		}
+		c.Write([]byte{byte('0' + n)})
+	})
+	// Runs before the server's cleanup, which waits for the first turn.
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	var conns [2]net.Conn
+	for i := range conns {
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		conns[i] = c
+	}
+	conns[1].SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, err := conns[1].Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatal("the second connection was served while the first was")
+	}
+	once.Do(func() { close(release) })
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 1)
+		if _, err := io.ReadFull(c, b); err != nil || b[0] != byte('1'+i) {
+			t.Fatalf("conn %d: %q %v", i, b, err)
+		}
 	}
 }
