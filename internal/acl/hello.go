@@ -1,6 +1,6 @@
 package acl
 
-import "encoding/binary"
+import "bulwark/internal/tlsinfo"
 
 // clientHello is what the req.ssl_* fetches read from a TLS record in
 // the request payload (RFC 8446 4.1.2, RFC 5246 7.4.1.2).
@@ -16,51 +16,31 @@ type clientHello struct {
 // false unless the buffer holds a whole one. Only a ClientHello (type 1)
 // has its extensions decoded.
 func parseHello(b []byte) (h clientHello, ok bool) {
-	if len(b) < 9 || b[0] != 0x16 || b[1] < 3 {
+	if len(b) < 9 {
 		return h, false
 	}
-	h.version = int(b[1])<<16 | int(b[2])
-	rec := int(binary.BigEndian.Uint16(b[3:5]))
+	typ, ver, rec := tlsinfo.RecordHeader(b)
+	if typ != tlsinfo.RecordHandshake || ver>>8 < 3 {
+		return h, false
+	}
+	h.version = int(ver>>8)<<16 | int(ver&0xff)
 	if len(b) < 5+rec || rec < 4 {
 		return h, false
 	}
 	msg := b[5 : 5+rec]
-	h.msgType = int(msg[0])
-	mlen := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
+	mt, mlen := tlsinfo.HandshakeHeader(msg)
+	h.msgType = int(mt)
 	if mlen > len(msg)-4 {
 		return h, false
 	}
-	if h.msgType != 1 {
+	if mt != 1 {
 		return h, true
 	}
-	r := msg[4 : 4+mlen]
-	// client_version, random, session_id
-	if len(r) < 35 || len(r) < 35+int(r[34]) {
+	m, ok := tlsinfo.ParseClientHello(msg[4 : 4+mlen])
+	if !ok {
 		return h, false
 	}
-	r = r[35+int(r[34]):]
-	if len(r) < 2 || len(r) < 2+int(binary.BigEndian.Uint16(r)) {
-		return h, false
-	}
-	r = r[2+int(binary.BigEndian.Uint16(r)):] // cipher_suites
-	if len(r) < 1 || len(r) < 1+int(r[0]) {
-		return h, false
-	}
-	r = r[1+int(r[0]):] // compression_methods
-	if len(r) == 0 {
-		return h, true // no extensions
-	}
-	if len(r) < 2 || len(r) < 2+int(binary.BigEndian.Uint16(r)) {
-		return h, false
-	}
-	r = r[2 : 2+int(binary.BigEndian.Uint16(r))]
-	for len(r) >= 4 {
-		typ := binary.BigEndian.Uint16(r)
-		l := int(binary.BigEndian.Uint16(r[2:]))
-		if len(r) < 4+l {
-			return h, false
-		}
-		data := r[4 : 4+l]
+	ok = m.EachExtension(func(typ uint16, data []byte) {
 		switch typ {
 		case 10: // supported_groups, "elliptic_curves" in RFC 4492
 			h.hasEC = true
@@ -70,13 +50,12 @@ func parseHello(b []byte) (h clientHello, ok bool) {
 			}
 		case 35: // session_ticket
 			h.ticket = 1
-			if l > 0 {
+			if len(data) > 0 {
 				h.ticket = 2
 			}
 		}
-		r = r[4+l:]
-	}
-	return h, true
+	})
+	return h, ok
 }
 
 // nextALPN yields the protocol names of an ALPN list one by one.

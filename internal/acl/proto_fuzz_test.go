@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The binary decoders of mqtt_*, fix_* and protobuf/ungrpc read
+// The binary decoders of mqtt_*, fix_*, protobuf/ungrpc and req.ssl_* read
 // attacker-controlled payloads: whatever the input, they return without
 // panicking and anything they return lies inside the input.
 func FuzzProtocolDecoders(f *testing.F) {
@@ -30,6 +30,9 @@ func FuzzProtocolDecoders(f *testing.F) {
 			}
 		}
 		fixValid(b)
+		if h, ok := parseHello(b); ok && len(h.alpn) > len(b) {
+			t.Fatalf("ALPN list of %d bytes out of a %d-byte input", len(h.alpn), len(b))
+		}
 		for _, p := range paths {
 			for _, grpc := range []bool{false, true} {
 				cc := &convCall{args: []argVal{{obj: p}}}

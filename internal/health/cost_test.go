@@ -1,12 +1,13 @@
 package health
 
 import (
-	"net"
 	"os"
 	"testing"
 	"time"
 
 	"bulwark/internal/srvstate"
+
+	"bulwark/internal/testtool"
 )
 
 // TestCheckCostProfile runs 1,000 connect checks at inter 1s for a few
@@ -16,25 +17,10 @@ func TestCheckCostProfile(t *testing.T) {
 	if os.Getenv("BULWARK_CHECK_COST") == "" {
 		t.Skip("set BULWARK_CHECK_COST=1 to profile")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				buf := make([]byte, 512)
-				c.Read(buf)
-				c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
-				c.Close()
-			}()
-		}
-	}()
+	srv := testtool.Listen(t, func(c *testtool.Conn) {
+		c.Read(make([]byte, 512))
+		c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	})
 	c := New()
 	inters := make([]time.Duration, 1000)
 	for i := range inters {
@@ -43,7 +29,7 @@ func TestCheckCostProfile(t *testing.T) {
 	offs := Offsets(inters, 0)
 	for i := range inters {
 		st := srvstate.New(srvstate.Config{Weight: 1, Checked: true})
-		sp := Spec{Addr: l.Addr().String(), Inter: time.Second}
+		sp := Spec{Addr: srv.Addr, Inter: time.Second}
 		if os.Getenv("BULWARK_CHECK_COST") == "http" {
 			sp.HTTP = &HTTPCheck{Method: "GET", URI: "/health"}
 		}

@@ -1,7 +1,6 @@
 package health
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"bulwark/internal/srvstate"
+
+	"bulwark/internal/testtool"
 )
 
 func TestProbeTCPAndHTTP(t *testing.T) {
@@ -64,35 +65,17 @@ type scriptServer struct {
 
 func newScriptServer(t *testing.T, script string) *scriptServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	s := &scriptServer{addr: l.Addr().String()}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n := int(s.checks.Add(1))
-			step := script[min(n, len(script))-1]
-			br := bufio.NewReader(c)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
-			if step == 'o' {
-				io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
-			} else {
-				io.WriteString(c, "HTTP/1.0 503 Service Unavailable\r\n\r\n")
-			}
-			c.Close()
+	s := &scriptServer{}
+	s.addr = testtool.ListenSerial(t, func(c *testtool.Conn) {
+		n := int(s.checks.Add(1))
+		step := script[min(n, len(script))-1]
+		c.ReadUntil("\r\n\r\n")
+		if step == 'o' {
+			io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
+		} else {
+			io.WriteString(c, "HTTP/1.0 503 Service Unavailable\r\n\r\n")
 		}
-	}()
+	}).Addr
 	return s
 }
 

@@ -1,7 +1,6 @@
 package health
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,12 +12,12 @@ import (
 	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"bulwark/internal/srvstate"
+	"bulwark/internal/testtool"
 )
 
 // watchOnce runs one check of script against addr through a Checker and
@@ -54,60 +53,25 @@ func watchTarget(t *testing.T, script *Script, addr string, target Target) srvst
 	return srvstate.Check{}
 }
 
-// recorder is a peer that runs talk on each connection and keeps what
-// each connection sent before talk ended.
+// recorder is a peer that runs talk on each connection once the
+// request's head came (no check here sends a body), and keeps what each
+// connection sent.
 type recorder struct {
+	*testtool.Server
 	addr string
-	mu   sync.Mutex
-	reqs []string
 }
 
 func newRecorder(t *testing.T, talk func(c net.Conn, req []byte)) *recorder {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	r := &recorder{addr: l.Addr().String()}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				b := make([]byte, 4096)
-				n := 0
-				// The request ends at its blank line (no check here
-				// sends a body).
-				for n < len(b) && !strings.Contains(string(b[:n]), "\r\n\r\n") {
-					m, err := c.Read(b[n:])
-					n += m
-					if err != nil {
-						break
-					}
-				}
-				r.mu.Lock()
-				r.reqs = append(r.reqs, string(b[:n]))
-				r.mu.Unlock()
-				talk(c, b[:n])
-			}()
-		}
-	}()
-	return r
+	s := testtool.Listen(t, func(c *testtool.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		req, _ := c.ReadUntil("\r\n\r\n")
+		talk(c.Conn, req)
+	})
+	return &recorder{Server: s, addr: s.Addr}
 }
 
-func (r *recorder) last() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.reqs) == 0 {
-		return ""
-	}
-	return r.reqs[len(r.reqs)-1]
-}
+func (r *recorder) last() string { return r.Last() }
 
 // The scheduler's poller runs plain connect and HTTP checks itself; for
 // every way a server can answer, its result and the request it sends are
@@ -282,27 +246,17 @@ func TestPlainChecksLeaveTLSAndProxyToTheEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
-					c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
-				}
-			}()
+	srv := testtool.ListenOn(t, l, func(c *testtool.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, ok := c.ReadUntil("\n"); ok {
+			c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
 		}
-	}()
+	})
 	tlsTarget := Target{TLS: &tls.Config{InsecureSkipVerify: true}}
-	if r := watchTarget(t, TCPConnect(), l.Addr().String(), tlsTarget); r.Status != srvstate.CheckL6OK {
+	if r := watchTarget(t, TCPConnect(), srv.Addr, tlsTarget); r.Status != srvstate.CheckL6OK {
 		t.Errorf("connect check with TLS: %s %q, want L6OK", r.Status, r.Info)
 	}
-	if r := watchTarget(t, HTTPScript("GET", "/", "HTTP/1.0"), l.Addr().String(), tlsTarget); r.Status != srvstate.CheckL7OK {
+	if r := watchTarget(t, HTTPScript("GET", "/", "HTTP/1.0"), srv.Addr, tlsTarget); r.Status != srvstate.CheckL7OK {
 		t.Errorf("HTTP check with TLS: %s %q, want L7OK", r.Status, r.Info)
 	}
 	rec := newRecorder(t, func(c net.Conn, _ []byte) { c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n")) })

@@ -12,38 +12,23 @@ import (
 	"time"
 
 	"bulwark/internal/srvstate"
+	"bulwark/internal/testtool"
 )
 
 // peer is a raw-TCP fake that runs talk on every connection and counts
 // them, so tests count checks rather than time.
 type peer struct {
-	addr  string
-	conns atomic.Int64
+	*testtool.Server
+	addr string
 }
 
 func newPeer(t *testing.T, talk func(c net.Conn)) *peer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &peer{addr: l.Addr().String()}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			p.conns.Add(1)
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				talk(c)
-			}()
-		}
-	}()
-	return p
+	s := testtool.Listen(t, func(c *testtool.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		talk(c.Conn)
+	})
+	return &peer{Server: s, addr: s.Addr}
 }
 
 // readN reads exactly n bytes (what the check sent).
@@ -97,7 +82,7 @@ func TestTCPCheckScript(t *testing.T) {
 	if r.Status != srvstate.CheckL7RSP || r.Info != "TCPCHK did not match content (regex) at step 4" {
 		t.Fatalf("mismatch after send: %+v", r)
 	}
-	if n := p.conns.Load(); n != 2 {
+	if n := p.Accepted(); n != 2 {
 		t.Fatalf("%d connections for 2 checks", n)
 	}
 }

@@ -1,13 +1,13 @@
 package proxy
 
 import (
-	"bufio"
 	"crypto/tls"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 // tlsTestServer answers every request with 200 over TLS with the
@@ -22,24 +22,11 @@ func tlsTestServer(t *testing.T, crtFile string, clientAuth tls.ClientAuthType) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-			}()
+	return testtool.ListenOn(t, l, func(c *testtool.Conn) {
+		if _, ok := c.ReadUntil("\r\n\r\n"); ok {
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 		}
-	}()
-	return l.Addr().String()
+	}).Addr
 }
 
 // bc_err, bc_err_str, ssl_bc_err and ssl_bc_err_str over real server
@@ -166,30 +153,13 @@ frontend fe
 // the head alone first.
 func splitBodyServer(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n"))
-				time.Sleep(200 * time.Millisecond)
-				c.Write([]byte("hello world"))
-			}()
+	return testtool.Listen(t, func(c *testtool.Conn) {
+		if _, ok := c.ReadUntil("\r\n\r\n"); ok {
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n"))
+			time.Sleep(200 * time.Millisecond)
+			c.Write([]byte("hello world"))
 		}
-	}()
-	return l.Addr().String()
+	}).Addr
 }
 
 // res.body, res.body_len and res.body_size read the response body

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"bulwark/internal/srvstate"
+
+	"bulwark/internal/testtool"
 )
 
 // agentPeer answers the n-th agent connection (from 1) with replies[n-1],
@@ -19,31 +20,16 @@ import (
 // every state the agent causes.
 func agentPeer(t *testing.T, gate chan struct{}, replies ...string) (string, *atomic.Int64) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n atomic.Int64
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			bufio.NewReader(c).ReadString('\n') // agent-send "hi\n"
-			if gate != nil {
-				<-gate
-			}
-			i := int(n.Add(1))
-			c.Write([]byte(replies[min(i, len(replies))-1] + "\n"))
-			c.Close()
+	s := testtool.ListenSerial(t, func(c *testtool.Conn) {
+		c.ReadUntil("\n") // agent-send "hi\n"
+		if gate != nil {
+			<-gate
 		}
-	}()
-	return l.Addr().String(), &n
+		i := int(n.Add(1))
+		c.Write([]byte(replies[min(i, len(replies))-1] + "\n"))
+	})
+	return s.Addr, &n
 }
 
 // An agent that says "drain" then "down 30%": the server drains (weight

@@ -88,9 +88,7 @@ backend plain
 	if strings.Contains(strings.ToLower(got), "connection: close") {
 		t.Fatalf("server was told the connection closes:\n%s", got)
 	}
-	b.mu.Lock()
-	conns := len(b.conns)
-	b.mu.Unlock()
+	conns := b.Accepted()
 	if conns != 2 {
 		t.Fatalf("%d server connections for 2 requests in server-close mode", conns)
 	}

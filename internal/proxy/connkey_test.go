@@ -13,10 +13,8 @@ import (
 // pathsPerConn returns, per server connection of b in accept order, the
 // request paths it carried (without the leading slash).
 func pathsPerConn(b *rawBackend) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var got []string
-	for _, in := range b.conns {
+	for _, in := range b.Conns() {
 		var names []string
 		for _, line := range strings.Split(string(in), "\r\n") {
 			if _, p, ok := strings.Cut(line, "GET /"); ok {
@@ -131,11 +129,10 @@ backend be
 	if got := strings.Join(pathsPerConn(b), " | "); got != "40000 40000 | 50000 50000 | 60000" {
 		t.Fatalf("server connections carried %q", got)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	conns := b.Conns()
 	for i, want := range []string{"40000", "50000", "60000"} {
-		if !strings.HasPrefix(string(b.conns[i]), "PROXY TCP4 127.0.0.1 127.0.0.1 "+want+" 80\r\n") {
-			t.Errorf("connection %d began %q", i, b.conns[i])
+		if !strings.HasPrefix(string(conns[i]), "PROXY TCP4 127.0.0.1 127.0.0.1 "+want+" 80\r\n") {
+			t.Errorf("connection %d began %q", i, conns[i])
 		}
 	}
 }

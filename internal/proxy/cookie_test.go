@@ -32,20 +32,9 @@ func get(t *testing.T, addr, cookie string, extra ...string) string {
 }
 
 // lastRequest returns the last request head backend b received.
-func lastRequest(b *rawBackend) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.conns) == 0 {
-		return ""
-	}
-	return string(b.conns[len(b.conns)-1])
-}
+func lastRequest(b *rawBackend) string { return b.Last() }
 
-func conns(b *rawBackend) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.conns)
-}
+func conns(b *rawBackend) int { return b.Accepted() }
 
 // insert indirect nocache: a new client gets the server's cookie with the
 // configured attributes and "Cache-control: private"; a returning client

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/testtool"
 )
 
 // startProxy compiles cfg and serves it until the test ends. Each
@@ -201,31 +201,10 @@ func dial(t testing.TB, addr string) net.Conn {
 // closes; it returns its address.
 func rawServer(t testing.TB, resp string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				io.WriteString(c, resp)
-			}()
-		}
-	}()
-	return l.Addr().String()
+	return testtool.Listen(t, func(c *testtool.Conn) {
+		c.ReadUntil("\r\n\r\n")
+		io.WriteString(c, resp)
+	}).Addr
 }
 
 // compileCfg compiles a configuration for tests that drive Build directly.

@@ -26,7 +26,7 @@ import (
 // "timeout http-keep-alive".
 func TestIdleSessionsParkAndResume(t *testing.T) {
 	b := newTestServer(t, "b", nil)
-	px, addr := startProxy(t, sub(baseDefaults+`
+	rt, addr := startParking(t, sub(baseDefaults+`
 frontend fe
     bind 127.0.0.1:0
     timeout http-keep-alive 1500ms
@@ -34,10 +34,6 @@ frontend fe
 backend be
     server s B
 `, "B", b.addr))
-	rt := px.Current()
-	if rt.parker == nil {
-		t.Skip("epoll parking unavailable")
-	}
 	const n = 50
 	conns := make([]net.Conn, n)
 	readers := make([]*bufio.Reader, n)
@@ -75,6 +71,27 @@ backend be
 	}
 }
 
+// startParking starts a proxy on cfg and returns its runtime and first
+// listener's address; without epoll parking there is nothing to test.
+func startParking(t *testing.T, cfg string) (*Runtime, string) {
+	t.Helper()
+	px, addr := startProxy(t, cfg)
+	rt := px.Current()
+	if rt.parker == nil {
+		t.Skip("epoll parking unavailable")
+	}
+	return rt, addr
+}
+
+// frontendAddrs maps each frontend of rt to its first listener's address.
+func frontendAddrs(rt *Runtime) map[string]string {
+	out := map[string]string{}
+	for _, fe := range rt.frontends {
+		out[fe.name] = fe.listeners[0].Addr().String()
+	}
+	return out
+}
+
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -90,7 +107,7 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 // its header is read, and resumes with the relayed address.
 func TestProxyHeaderSessionParks(t *testing.T) {
 	b := newRawBackend(t, answerEachHead(okResp))
-	px, addr := startProxy(t, sub(baseDefaults+`
+	rt, addr := startParking(t, sub(baseDefaults+`
 frontend fe
     bind 127.0.0.1:0 accept-proxy
     http-request set-header X-Src %[src]
@@ -98,10 +115,6 @@ frontend fe
 backend be
     server s B
 `, "B", b.addr))
-	rt := px.Current()
-	if rt.parker == nil {
-		t.Skip("epoll parking unavailable")
-	}
 	rc := newRawClient(t, addr)
 	io.WriteString(rc.c, "PROXY TCP4 192.0.2.1 198.51.100.2 4242 80\r\n")
 	for i := 0; i < 2; i++ {
@@ -127,7 +140,7 @@ backend be
 // short for it.
 func TestParkedDeadlinesInOrder(t *testing.T) {
 	b := newTestServer(t, "b", nil)
-	px, addr := startProxy(t, sub(baseDefaults+`
+	rt, addr := startParking(t, sub(baseDefaults+`
 frontend long
     bind 127.0.0.1:0
     timeout http-keep-alive 6s
@@ -139,16 +152,7 @@ frontend short
 backend be
     server s B
 `, "B", b.addr))
-	rt := px.Current()
-	if rt.parker == nil {
-		t.Skip("epoll parking unavailable")
-	}
-	var shortAddr string
-	for _, fe := range rt.frontends {
-		if fe.name == "short" {
-			shortAddr = fe.listeners[0].Addr().String()
-		}
-	}
+	shortAddr := frontendAddrs(rt)["short"]
 	open := func(a string) (net.Conn, *bufio.Reader) {
 		c := dial(t, a)
 		t.Cleanup(func() { c.Close() })
@@ -198,7 +202,7 @@ func parkedRecords(rt *Runtime) []*parkedConn {
 func TestParkedConnectionKeepsOnlyItsRecord(t *testing.T) {
 	b := newRawBackend(t, answerEachHead(okResp))
 	sock := filepath.Join(t.TempDir(), "api.sock")
-	px, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+	rt, addr := startParking(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
 frontend fe
     bind 127.0.0.1:0
     timeout http-keep-alive 1500ms
@@ -208,10 +212,6 @@ frontend fe
 backend be
     server s B
 `, "SOCK", sock, "B", b.addr))
-	rt := px.Current()
-	if rt.parker == nil {
-		t.Skip("epoll parking unavailable")
-	}
 	const n = 3
 	var rcs [n]*rawClient
 	for i := range rcs {
@@ -246,9 +246,7 @@ backend be
 	// Each request after parking is the connection's second (not a
 	// first one again) and goes on the server connection its first one
 	// used and lent to the pool.
-	b.mu.Lock()
-	conns := append([][]byte(nil), b.conns...)
-	b.mu.Unlock()
+	conns := b.Conns()
 	if len(conns) != n {
 		t.Fatalf("%d server connections, want %d (one per client, kept across parking)", len(conns), n)
 	}
@@ -285,7 +283,7 @@ backend be
 // with its own addresses.
 func TestParkedConnectionKeepsConnectionState(t *testing.T) {
 	b := newRawBackend(t, answerEachHead(okResp))
-	px, addr := startProxy(t, sub(baseDefaults+`
+	rt, addr := startParking(t, sub(baseDefaults+`
 frontend vars
     bind 127.0.0.1:0
     http-request set-var(sess.first) path if !{ var(sess.first) -m found }
@@ -305,14 +303,7 @@ frontend setsrc
 backend be
     server s B
 `, "B", b.addr))
-	rt := px.Current()
-	if rt.parker == nil {
-		t.Skip("epoll parking unavailable")
-	}
-	addrOf := map[string]string{}
-	for _, fe := range rt.frontends {
-		addrOf[fe.name] = fe.listeners[0].Addr().String()
-	}
+	addrOf := frontendAddrs(rt)
 	if addrOf["vars"] != addr {
 		t.Fatalf("frontend addresses %v", addrOf)
 	}
@@ -418,7 +409,7 @@ backend be
 func TestShutdownParkedSessionReleasesSlot(t *testing.T) {
 	b := newRawBackend(t, answerEachHead(okResp))
 	sock := filepath.Join(t.TempDir(), "api.sock")
-	px, addr := startProxy(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
+	rt, addr := startParking(t, sub("global\n    stats socket SOCK level admin\n"+baseDefaults+`
 frontend fe
     bind 127.0.0.1:0
     timeout http-keep-alive 30s
@@ -426,10 +417,6 @@ frontend fe
 backend be
     server s B
 `, "SOCK", sock, "B", b.addr))
-	rt := px.Current()
-	if rt.parker == nil {
-		t.Skip("epoll parking unavailable")
-	}
 	// parked returns the record of the connection from local once it is
 	// parked.
 	parked := func(local string) *parkedConn {
@@ -505,7 +492,7 @@ func TestResumedSessionIsRegistered(t *testing.T) {
 		}
 		io.WriteString(w, "b")
 	})
-	px, addr := startProxy(t, sub(baseDefaults+`
+	rt, addr := startParking(t, sub(baseDefaults+`
 frontend fe
     bind 127.0.0.1:0
     timeout http-keep-alive 5s
@@ -513,10 +500,6 @@ frontend fe
 backend be
     server s B
 `, "B", b.addr))
-	rt := px.Current()
-	if rt.parker == nil {
-		t.Skip("epoll parking unavailable")
-	}
 	registered := func() int {
 		n := 0
 		rt.idle.Range(func(*httpSession, struct{}) bool { n++; return true })

@@ -1,14 +1,14 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 // "nosplice" overrides the splice options: the body arrives intact and
@@ -66,39 +66,19 @@ func testMaxPipes(t *testing.T, maxpipes int, spliced2 bool) {
 			close(release)
 		}
 	}()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(20 * time.Second))
-				br := bufio.NewReader(c)
-				reqLine, _ := br.ReadString('\n')
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
-				if strings.Contains(reqLine, "/slow") {
-					c.Write(body[:first])
-					<-release
-					c.Write(body[first:])
-					return
-				}
-				c.Write(body)
-			}()
+	srv := testtool.Listen(t, func(c *testtool.Conn) {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		in, _ := c.ReadUntil("\r\n\r\n")
+		reqLine, _, _ := strings.Cut(string(in), "\n")
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
+		if strings.Contains(reqLine, "/slow") {
+			c.Write(body[:first])
+			<-release
+			c.Write(body[first:])
+			return
 		}
-	}()
+		c.Write(body)
+	})
 	px, addr := startProxy(t, sub(fmt.Sprintf(`
 global
     maxpipes %d
@@ -109,7 +89,7 @@ frontend fe
     default_backend be
 backend be
     server s B
-`, "B", l.Addr().String()))
+`, "B", srv.Addr))
 	rt := px.Current()
 	slow := dial(t, addr)
 	defer slow.Close()

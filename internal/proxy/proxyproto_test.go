@@ -220,9 +220,7 @@ backend other
 			t.Fatalf("request %d: %d %v", i, st, err)
 		}
 	}
-	b.mu.Lock()
-	conns := append([][]byte(nil), b.conns...)
-	b.mu.Unlock()
+	conns := b.Conns()
 	if len(conns) != 2 {
 		t.Fatalf("%d server connections, want 2 (one per client)", len(conns))
 	}
@@ -390,9 +388,7 @@ backend be
 				t.Fatalf("%q: %s: %d %v", opts, path, st, err)
 			}
 		}
-		b.mu.Lock()
-		conns := append([][]byte(nil), b.conns...)
-		b.mu.Unlock()
+		conns := b.Conns()
 		if opts == "" {
 			if len(conns) != 1 {
 				t.Fatalf("without unique-id: %d server connections, want 1", len(conns))

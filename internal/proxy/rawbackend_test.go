@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"net"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"bulwark/internal/testtool"
 )
 
 // rawBackend is a server that records every byte it receives, on every
@@ -15,88 +15,25 @@ import (
 // "the server refused it": what the proxy forwarded is exactly in the
 // record.
 type rawBackend struct {
-	addr  string
-	mu    sync.Mutex
-	conns [][]byte // bytes received, per connection in accept order
-	// answer is called with the bytes a connection received so far and
-	// the number of answers already sent on it; it returns the next answer
-	// once the input holds what that answer needs.
-	answer func(in []byte, sent int) (string, bool)
+	*testtool.Server
+	addr string
 }
 
 func newRawBackend(t testing.TB, answer func(in []byte, sent int) (string, bool)) *rawBackend {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rawBackendOn(t, l, answer)
+	s := testtool.Listen(t, testtool.Reply(answer))
+	return &rawBackend{Server: s, addr: s.Addr}
 }
 
 // rawBackendOn is newRawBackend on a listener the test opened.
 func rawBackendOn(t testing.TB, l net.Listener, answer func(in []byte, sent int) (string, bool)) *rawBackend {
 	t.Helper()
-	b := &rawBackend{addr: l.Addr().String(), answer: answer}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			i := len(b.conns)
-			b.conns = append(b.conns, nil)
-			b.mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				b.serve(c, i)
-			}()
-		}
-	}()
-	return b
-}
-
-func (b *rawBackend) serve(c net.Conn, i int) {
-	defer c.Close()
-	// Bounded: a test backend never outlives its test by much.
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 4096)
-	sent := 0
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			b.mu.Lock()
-			b.conns[i] = append(b.conns[i], buf[:n]...)
-			in := append([]byte(nil), b.conns[i]...)
-			b.mu.Unlock()
-			for b.answer != nil {
-				out, ok := b.answer(in, sent)
-				if !ok {
-					break
-				}
-				sent++
-				if _, err := c.Write([]byte(out)); err != nil {
-					return
-				}
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
+	s := testtool.ListenOn(t, l, testtool.Reply(answer))
+	return &rawBackend{Server: s, addr: s.Addr}
 }
 
 // received returns everything the backend got, all connections joined.
-func (b *rawBackend) received() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(bytes.Join(b.conns, nil))
-}
+func (b *rawBackend) received() string { return b.Received() }
 
 // answerEachHead answers resp once per request head received (bodies are
 // not awaited).

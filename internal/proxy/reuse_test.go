@@ -52,10 +52,8 @@ backend be
 				}
 				rc.c.Close()
 			}
-			b.mu.Lock()
-			defer b.mu.Unlock()
 			var got []string
-			for _, in := range b.conns {
+			for _, in := range b.Conns() {
 				var names []string
 				for _, line := range strings.Split(string(in), "\r\n") {
 					if p, ok := strings.CutPrefix(line, "GET /"); ok {

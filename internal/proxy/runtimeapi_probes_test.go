@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 // recordingAgent answers every probe with reply and keeps the bytes of
@@ -15,35 +17,20 @@ import (
 // strings need not end with one).
 func recordingAgent(t *testing.T, reply string) (string, func() string, *atomic.Int64) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var last string
 	var n atomic.Int64
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			buf := make([]byte, 256)
-			k, _ := c.Read(buf)
-			mu.Lock()
-			last = string(buf[:k])
-			mu.Unlock()
-			n.Add(1)
-			c.Write([]byte(reply + "\n"))
-			c.Close()
-		}
-	}()
-	return l.Addr().String(), func() string { mu.Lock(); defer mu.Unlock(); return last }, &n
+	s := testtool.ListenSerial(t, func(c *testtool.Conn) {
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		buf := make([]byte, 256)
+		k, _ := c.Read(buf)
+		mu.Lock()
+		last = string(buf[:k])
+		mu.Unlock()
+		n.Add(1)
+		c.Write([]byte(reply + "\n"))
+	})
+	return s.Addr, func() string { mu.Lock(); defer mu.Unlock(); return last }, &n
 }
 
 // "set server agent-addr/agent-port/agent-send" move the agent and change

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 const spliceBodyLen = 1 << 20
@@ -43,29 +45,10 @@ func TestSpliceBodies(t *testing.T) {
 		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", spliceBodyLen, body), true
 	})
 	// The close-delimited response comes from a server that closes.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			br := bufio.NewReader(c)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
-			c.Write(append([]byte("HTTP/1.1 200 OK\r\n\r\n"), body...))
-			c.Close()
-		}
-	}()
+	closer := testtool.Listen(t, func(c *testtool.Conn) {
+		c.ReadUntil("\r\n\r\n")
+		c.Write(append([]byte("HTTP/1.1 200 OK\r\n\r\n"), body...))
+	})
 	px, addr := startProxy(t, sub(baseDefaults+`
 frontend fe
     bind 127.0.0.1:0
@@ -77,7 +60,7 @@ backend be
     server s B
 backend close
     server s C
-`, "B", b.addr, "C", l.Addr().String()))
+`, "B", b.addr, "C", closer.Addr))
 	rc := newRawClient(t, addr)
 	st, got, err := rc.do(fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", spliceBodyLen, body), 10*time.Second)
 	if st != 200 || err != nil || got != string(body) {
@@ -88,9 +71,8 @@ backend close
 	if st, got, err := rc.do(fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", spliceBodyLen, body), 10*time.Second); st != 200 || err != nil || got != string(body) {
 		t.Fatalf("second POST: %d %v", st, err)
 	}
-	b.mu.Lock()
-	in, nconns := b.conns[0], len(b.conns)
-	b.mu.Unlock()
+	conns := b.Conns()
+	in, nconns := conns[0], len(conns)
 	if nconns != 1 {
 		t.Fatalf("%d server connections for two requests", nconns)
 	}

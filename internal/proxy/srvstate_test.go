@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 // checkServer answers HTTP health checks with the status in status and
@@ -29,39 +30,18 @@ type checkServer struct {
 
 func newCheckServer(t *testing.T, status int) *checkServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := &checkServer{addr: l.Addr().String(), held: make(chan struct{}, 1), answer: make(chan int)}
+	cs := &checkServer{held: make(chan struct{}, 1), answer: make(chan int)}
 	cs.status.Store(int64(status))
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			cs.checks.Add(1)
-			br := bufio.NewReader(c)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
-			code := int(cs.status.Load())
-			if cs.hold.Load() {
-				cs.held <- struct{}{}
-				code = <-cs.answer
-			}
-			fmt.Fprintf(c, "HTTP/1.0 %d %s\r\n\r\n", code, http.StatusText(code))
-			c.Close()
+	cs.addr = testtool.ListenSerial(t, func(c *testtool.Conn) {
+		cs.checks.Add(1)
+		c.ReadUntil("\r\n\r\n")
+		code := int(cs.status.Load())
+		if cs.hold.Load() {
+			cs.held <- struct{}{}
+			code = <-cs.answer
 		}
-	}()
+		fmt.Fprintf(c, "HTTP/1.0 %d %s\r\n\r\n", code, http.StatusText(code))
+	}).Addr
 	return cs
 }
 
@@ -350,37 +330,16 @@ backend be
 // is 'o', 503 when 'x', and the last answer past the end.
 func scriptedChecks(t *testing.T, script string) *checkServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := &checkServer{addr: l.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n := int(cs.checks.Add(1))
-			br := bufio.NewReader(c)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
-			if script[min(n, len(script))-1] == 'o' {
-				io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
-			} else {
-				io.WriteString(c, "HTTP/1.0 503 Service Unavailable\r\n\r\n")
-			}
-			c.Close()
+	cs := &checkServer{}
+	cs.addr = testtool.ListenSerial(t, func(c *testtool.Conn) {
+		n := int(cs.checks.Add(1))
+		c.ReadUntil("\r\n\r\n")
+		if script[min(n, len(script))-1] == 'o' {
+			io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
+		} else {
+			io.WriteString(c, "HTTP/1.0 503 Service Unavailable\r\n\r\n")
 		}
-	}()
+	}).Addr
 	return cs
 }
 

@@ -5,30 +5,17 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"bulwark/internal/testtool"
 )
 
 // echoServer echoes until the client half-closes, then says "bye" and closes.
 func echoServer(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-				io.WriteString(c, "bye")
-			}()
-		}
-	}()
-	return l.Addr().String()
+	return testtool.Listen(t, func(c *testtool.Conn) {
+		io.Copy(c, c)
+		io.WriteString(c, "bye")
+	}).Addr
 }
 
 func TestTCPRelayHalfClose(t *testing.T) {

@@ -1,8 +1,9 @@
-// Package testtool finds the external programs that tests run against
-// (Debian's haproxy, chromium, h2spec, socat, redis-server, curl). A
-// missing one skips the test on a developer's machine and fails it under
-// BULWARK_REQUIRE_TOOLS=1 (make test, CI): there a missing tool is an
-// install step that broke, not a reason to test less.
+// Package testtool holds what tests of several packages share: the
+// external programs they run against (Debian's haproxy, chromium, h2spec,
+// socat, redis-server, curl), and Server, the loopback peer that records
+// raw bytes. A missing program skips the test on a developer's machine
+// and fails it under BULWARK_REQUIRE_TOOLS=1 (make test, CI): there a
+// missing tool is an install step that broke, not a reason to test less.
 package testtool
 
 import (

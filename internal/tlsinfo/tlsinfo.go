@@ -4,6 +4,8 @@
 // clear, and the secrets crypto/tls writes to a key log. HAProxy gives
 // them as the ssl_fc_client_random, ssl_fc_session_id, ... and (with
 // "tune.ssl.keylog on") ssl_fc_*_traffic_secret* fetches (CM 7.3.4).
+// Its readers of the record and hello layout (hello.go) serve as well
+// the req.ssl_* fetches, which read a whole ClientHello from a buffer.
 package tlsinfo
 
 import (
@@ -27,8 +29,7 @@ type Hello struct {
 func (h *Hello) SessionID() []byte { return h.sessionID[:h.sidLen] }
 
 const (
-	recHandshake = 22
-	recCCS       = 20
+	recCCS = 20
 	// head is what a record must hold for its hello's fields: the record
 	// header, the handshake header, version, random and a session id of
 	// at most 32 bytes.
@@ -76,12 +77,13 @@ func (s *Scanner) Feed(p []byte) {
 			if s.n < 5 {
 				return
 			}
-			if s.buf[1] != 3 || s.buf[0] != recHandshake && s.buf[0] != recCCS {
+			if typ, ver, _ := RecordHeader(s.buf[:5]); ver>>8 != 3 || typ != RecordHandshake && typ != recCCS {
 				s.done = true
 				return
 			}
 		}
-		need := 5 + min(int(s.buf[3])<<8|int(s.buf[4]), head-5)
+		_, _, rl := RecordHeader(s.buf[:5])
+		need := 5 + min(rl, head-5)
 		k := copy(s.buf[s.n:need], p)
 		s.n += k
 		p = p[k:]
@@ -94,38 +96,41 @@ func (s *Scanner) Feed(p []byte) {
 // record reads the start of a whole record (buf[:n]) and sets skip to
 // the rest of it.
 func (s *Scanner) record() {
-	rl := int(s.buf[3])<<8 | int(s.buf[4])
+	typ, _, rl := RecordHeader(s.buf[:5])
 	s.skip = rl - (s.n - 5)
 	body := s.buf[5:s.n]
 	s.n = 0
-	if s.buf[0] != recHandshake {
+	if typ != RecordHandshake {
 		return
 	}
-	if len(body) < 4 || body[0] != 1 && body[0] != 2 {
+	if len(body) < 4 {
+		s.done = true
+		return
+	}
+	mt, _ := HandshakeHeader(body)
+	if mt != 1 && mt != 2 {
 		// Some other handshake message before any hello (or a hello
 		// split into records too short to hold its fields): nothing
 		// to read in this direction.
 		s.done = true
 		return
 	}
+	// body holds at most head-5 bytes: the hello's length cannot be
+	// checked, only that its first fields are here.
+	ver, random, sid, _, ok := splitHello(body[4:])
+	if !ok || len(sid) > 32 {
+		s.done = true
+		return
+	}
 	var h Hello
-	if len(body) < 4+2+32+1 {
-		s.done = true
-		return
-	}
-	h.Version = uint16(body[4])<<8 | uint16(body[5])
-	copy(h.Random[:], body[6:38])
-	sl := int(body[38])
-	if sl > 32 || len(body) < 39+sl {
-		s.done = true
-		return
-	}
-	if body[0] == 2 && h.Random == helloRetry {
+	h.Version = ver
+	copy(h.Random[:], random)
+	if mt == 2 && h.Random == helloRetry {
 		return // the real ServerHello comes after the client's second hello
 	}
-	h.sidLen = uint8(sl)
-	copy(h.sessionID[:], body[39:39+sl])
-	s.Type, s.Hello, s.done = body[0], h, true
+	h.sidLen = uint8(len(sid))
+	copy(h.sessionID[:], sid)
+	s.Type, s.Hello, s.done = mt, h, true
 }
 
 // Label names a secret of the NSS key log format crypto/tls writes.

@@ -193,6 +193,7 @@ func seedBytes(t *testing.T, path string) []byte {
 func FuzzScanner(f *testing.F) {
 	f.Add([]byte{22, 3, 1, 0, 4, 1, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		b0 := b
 		var a, c Scanner
 		a.Feed(b)
 		for len(b) > 0 {
@@ -206,7 +207,41 @@ func FuzzScanner(f *testing.F) {
 		if a.Type != 0 && len(a.Hello.SessionID()) > 32 {
 			t.Fatal("session id too long")
 		}
+		checkWholeHello(t, b0, &a)
 	})
+}
+
+// checkWholeHello reads a stream's first record whole, as the req.ssl_*
+// fetches do: a ClientHello found there is the one the scanner saw, and
+// no field lies outside the record.
+func checkWholeHello(t *testing.T, b []byte, s *Scanner) {
+	if len(b) < 9 {
+		return
+	}
+	typ, ver, rl := RecordHeader(b)
+	if typ != RecordHandshake || ver>>8 != 3 || len(b) < 5+rl || rl < 4 {
+		return
+	}
+	mt, ml := HandshakeHeader(b[5:])
+	if mt != 1 || ml > rl-4 {
+		return
+	}
+	m, ok := ParseClientHello(b[9 : 9+ml])
+	if !ok {
+		return
+	}
+	if len(m.SessionID) <= 32 && (s.Type != 1 || s.Hello.Version != m.Version ||
+		!bytes.Equal(s.Hello.Random[:], m.Random) || !bytes.Equal(s.Hello.SessionID(), m.SessionID)) {
+		t.Fatalf("whole record: %x %x %x, scanner: %v %x %x", m.Version, m.Random, m.SessionID, s.Type, s.Hello.Random, s.Hello.SessionID())
+	}
+	if n := 2 + len(m.Random) + 1 + len(m.SessionID) + 2 + len(m.CipherSuites) + 1 + len(m.Compression) + len(m.Extensions); n > ml {
+		t.Fatalf("fields of %d bytes out of a %d-byte hello", n, ml)
+	}
+	n := 0
+	m.EachExtension(func(_ uint16, data []byte) { n += 4 + len(data) })
+	if n > len(m.Extensions) {
+		t.Fatalf("extensions of %d bytes out of a %d-byte block", n, len(m.Extensions))
+	}
 }
 
 func unquote(s string) (string, error) { return strconv.Unquote(s) }
