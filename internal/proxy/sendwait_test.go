@@ -315,10 +315,7 @@ backend be
 				t.Fatalf("answer after %v: request %d: %d %q %v", delay, i, st, body, err)
 			}
 		}
-		b.mu.Lock()
-		conns := len(b.conns)
-		b.mu.Unlock()
-		if conns != 1 {
+		if conns := b.Accepted(); conns != 1 {
 			t.Fatalf("answer after %v: %d server connections, want the one kept alive", delay, conns)
 		}
 	}
