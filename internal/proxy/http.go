@@ -178,6 +178,9 @@ type connInfo struct {
 	h2s *h2Stream
 	// up: the connection comes from a TCP session (upgrade.go).
 	up *upgrade
+	// h1Counted: done itself counts the connection out of the HTTP/1
+	// open connections (handleConn's, one closure fewer per connection).
+	h1Counted bool
 	// facts are what the streams of one h2 connection share, worked out
 	// once for the connection instead of once per stream; nil otherwise.
 	facts *connFacts
@@ -216,7 +219,13 @@ func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 	if f := ci.facts; f != nil {
 		s.srcText, s.cliTLS, s.tlsFacts, s.factsSet = f.srcText, f.state, f.tls, true
 	} else if s.src.IsValid() {
-		s.srcText = []byte(s.src.Addr().Unmap().String())
+		// Sized for the address: one allocation, where String and the
+		// conversion made two.
+		n := len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
+		if s.src.Addr().Unmap().Is4() {
+			n = len("255.255.255.255")
+		}
+		s.srcText = appendAddrText(make([]byte, 0, n), s.src)
 	}
 	fe.rt.idle.Store(s, struct{}{})
 	s.eval = acl.NewEval(s)
@@ -242,6 +251,9 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		h := &fe.stats.h1
 		h.openConns.Add(1)
 		h.totalConns.Add(1)
+	}
+	if !ci.h2 && !ci.h1Counted {
+		h := &fe.stats.h1
 		done := s.done
 		s.done = func() {
 			h.openConns.Add(-1)
