@@ -207,7 +207,8 @@ func newConnFacts(tc *tls.Conn, src netip.AddrPort) *connFacts {
 
 // newSession makes the session that serves c.
 func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
-	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, tlsConns: tlsConns{cconn: ci.conn}, stream: ci.stream, h2s: ci.h2s}
+	s := fe.rt.cleanSession()
+	s.fe, s.c, s.src, s.dst, s.client, s.h2, s.done, s.cconn, s.stream, s.h2s = fe, c, ci.src, ci.dst, ci.client, ci.h2, ci.done, ci.conn, ci.stream, ci.h2s
 	if s.cconn == nil {
 		s.cconn = c
 	}
@@ -215,7 +216,6 @@ func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 		s.tlsOn, s.sni = ci.tlsOn, ci.sni
 	}
 	s.tc = timedConn{Conn: c}
-	s.rd = h1.NewReader(&s.tc, fe.rt.readerConfig())
 	if f := ci.facts; f != nil {
 		s.srcText, s.cliTLS, s.tlsFacts, s.factsSet = f.srcText, f.state, f.tls, true
 	} else if s.src.IsValid() {
@@ -228,7 +228,6 @@ func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 		s.srcText = appendAddrText(make([]byte, 0, n), s.src)
 	}
 	fe.rt.idle.Store(s, struct{}{})
-	s.eval = acl.NewEval(s)
 	s.useMsg()
 	return s
 }
@@ -347,6 +346,9 @@ func (s *httpSession) loop() {
 		// reset it.
 		if !more || s.h2 {
 			s.finish()
+			if s.plain() {
+				s.recycle()
+			}
 			return
 		}
 	}

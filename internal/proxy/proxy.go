@@ -647,11 +647,12 @@ func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
 	// right now, so each gets a short grace: a request that arrives is
 	// served with "Connection: close", otherwise the connection closes
 	// silently. A stop closes them at once.
-	rt.idle.Range(func(s *httpSession, _ struct{}) bool {
+	// Under the registry's locks: a session that finishes meanwhile is
+	// recycled once out of the registry, and must not be touched after.
+	rt.idle.RangeLocked(func(s *httpSession, _ struct{}) {
 		if s.idle.Load() && idleGrace >= 0 {
 			s.c.SetReadDeadline(time.Now().Add(idleGrace))
 		}
-		return true
 	})
 	if grace == 0 && rt.model.Global.HardStop > 0 {
 		grace = rt.model.Global.HardStop
