@@ -343,16 +343,19 @@ func (rt *Runtime) putMsg(m *msgState) {
 
 const copyBufSize = 16 << 10
 
+// The copy buffers are pooled as pointers to their arrays: a pointer goes
+// into the pool as it is, where a *[]byte made for each Put was one
+// allocation per session end.
 func (rt *Runtime) getCopyBuf() []byte {
-	if b, ok := rt.copyBufs.Get().(*[]byte); ok {
-		return *b
+	if b, ok := rt.copyBufs.Get().(*[copyBufSize]byte); ok {
+		return b[:]
 	}
-	return make([]byte, copyBufSize)
+	return new([copyBufSize]byte)[:]
 }
 
 func (rt *Runtime) putCopyBuf(b []byte) {
 	if cap(b) == copyBufSize {
-		rt.copyBufs.Put(&b)
+		rt.copyBufs.Put((*[copyBufSize]byte)(b[:copyBufSize]))
 	}
 }
 
