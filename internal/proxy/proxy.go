@@ -650,13 +650,19 @@ func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
 	// right now, so each gets a short grace: a request that arrives is
 	// served with "Connection: close", otherwise the connection closes
 	// silently. A stop closes them at once.
-	// Under the registry's locks: a session that finishes meanwhile is
-	// recycled once out of the registry, and must not be touched after.
+	// The sessions are read under the registry's locks (one that finishes
+	// meanwhile is recycled once out of the registry, and must not be
+	// touched after), their connections set outside them (an h2 stream's
+	// takes its connection's lock).
+	var idleConns []net.Conn
 	rt.idle.RangeLocked(func(s *httpSession, _ struct{}) {
-		if s.idle.Load() && idleGrace >= 0 {
-			s.c.SetReadDeadline(time.Now().Add(idleGrace))
+		if s.idle.Load() && idleGrace >= 0 && s.c != nil {
+			idleConns = append(idleConns, s.c)
 		}
 	})
+	for _, c := range idleConns {
+		c.SetReadDeadline(time.Now().Add(idleGrace))
+	}
 	if grace == 0 && rt.model.Global.HardStop > 0 {
 		grace = rt.model.Global.HardStop
 	}

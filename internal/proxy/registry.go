@@ -100,7 +100,8 @@ func (r *registry[K, V]) Range(f func(K, V) bool) {
 // RangeLocked calls f for every entry with the entry's shard locked: once
 // Delete(k) has returned, f is not running on k and will not be called
 // with it, so that what k points to may be reused (a finished session
-// goes back to a pool). f must be quick and must not use r.
+// goes back to a pool). f must be quick, must not use r and must take no
+// other lock.
 func (r *registry[K, V]) RangeLocked(f func(K, V)) {
 	for i := range r.shards {
 		sh := &r.shards[i]
