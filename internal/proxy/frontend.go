@@ -201,30 +201,42 @@ func (fe *frontend) serve(bl boundListener) {
 // release gives back the slots its accept took.
 func (fe *frontend) handleConn(c net.Conn, bl *boundListener, release func()) {
 	rt := fe.rt
+	if fe.wantsProxyHeader(bl.bind) {
+		if c = fe.wrapProxy(c, *bl); c == nil {
+			release()
+			fe.conns.Add(-1)
+			bl.conns.Add(-1)
+			rt.active.Done()
+			return
+		}
+	}
+	_, isTLS := c.(*tls.Conn)
+	// h1 is a clear-text HTTP/1 connection, counted open in the HTTP/1
+	// statistics until done (serveHTTPOn counts it in).
+	h1 := fe.cfg.Mode == model.ModeHTTP && !isTLS && bl.bind.Proto != "h2"
 	// done runs once when the connection ends; a parked HTTP
-	// session calls it from whichever goroutine finishes it.
+	// session calls it from whichever goroutine finishes it. It is made
+	// after the PROXY wrapping so that it captures the final c: a
+	// variable reassigned after its capture would be one more allocation.
 	done := func() {
+		if h1 {
+			fe.stats.h1.openConns.Add(-1)
+		}
 		rt.conns.Delete(c)
 		release()
 		fe.conns.Add(-1)
 		bl.conns.Add(-1)
 		rt.active.Done()
 	}
-	if fe.wantsProxyHeader(bl.bind) {
-		if c = fe.wrapProxy(c, *bl); c == nil {
-			done()
-			return
-		}
-	}
 	rt.conns.Store(c, rt.newSess(fe, fe.bindID(bl.bind), c))
-	if _, isTLS := c.(*tls.Conn); isTLS && fe.cfg.Mode == model.ModeHTTP {
+	if isTLS && fe.cfg.Mode == model.ModeHTTP {
 		// An HTTP/1 session may park: it calls done when it ends.
 		fe.serveTLS(c, *bl, done)
 	} else if fe.cfg.Mode == model.ModeHTTP && bl.bind.Proto == "h2" {
 		defer done()
 		fe.serveH2(c)
-	} else if fe.cfg.Mode == model.ModeHTTP {
-		fe.serveHTTP(c, done)
+	} else if h1 {
+		fe.serveHTTPOn(c, connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), done: done, h1Counted: true})
 	} else {
 		defer done()
 		if tc, ok := c.(*tls.Conn); ok {

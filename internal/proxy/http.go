@@ -178,6 +178,9 @@ type connInfo struct {
 	h2s *h2Stream
 	// up: the connection comes from a TCP session (upgrade.go).
 	up *upgrade
+	// h1Counted: done itself counts the connection out of the HTTP/1
+	// open connections (handleConn's, one closure fewer per connection).
+	h1Counted bool
 	// facts are what the streams of one h2 connection share, worked out
 	// once for the connection instead of once per stream; nil otherwise.
 	facts *connFacts
@@ -204,7 +207,8 @@ func newConnFacts(tc *tls.Conn, src netip.AddrPort) *connFacts {
 
 // newSession makes the session that serves c.
 func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
-	s := &httpSession{fe: fe, c: c, src: ci.src, dst: ci.dst, client: ci.client, h2: ci.h2, done: ci.done, tlsConns: tlsConns{cconn: ci.conn}, stream: ci.stream, h2s: ci.h2s}
+	s := fe.rt.cleanSession()
+	s.fe, s.c, s.src, s.dst, s.client, s.h2, s.done, s.cconn, s.stream, s.h2s = fe, c, ci.src, ci.dst, ci.client, ci.h2, ci.done, ci.conn, ci.stream, ci.h2s
 	if s.cconn == nil {
 		s.cconn = c
 	}
@@ -212,14 +216,18 @@ func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 		s.tlsOn, s.sni = ci.tlsOn, ci.sni
 	}
 	s.tc = timedConn{Conn: c}
-	s.rd = h1.NewReader(&s.tc, fe.rt.readerConfig())
 	if f := ci.facts; f != nil {
 		s.srcText, s.cliTLS, s.tlsFacts, s.factsSet = f.srcText, f.state, f.tls, true
 	} else if s.src.IsValid() {
-		s.srcText = []byte(s.src.Addr().Unmap().String())
+		// Sized for the address: one allocation, where String and the
+		// conversion made two.
+		n := len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
+		if s.src.Addr().Unmap().Is4() {
+			n = len("255.255.255.255")
+		}
+		s.srcText = appendAddrText(make([]byte, 0, n), s.src)
 	}
 	fe.rt.idle.Store(s, struct{}{})
-	s.eval = acl.NewEval(s)
 	s.useMsg()
 	return s
 }
@@ -242,6 +250,9 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		h := &fe.stats.h1
 		h.openConns.Add(1)
 		h.totalConns.Add(1)
+	}
+	if !ci.h2 && !ci.h1Counted {
+		h := &fe.stats.h1
 		done := s.done
 		s.done = func() {
 			h.openConns.Add(-1)
@@ -335,6 +346,9 @@ func (s *httpSession) loop() {
 		// reset it.
 		if !more || s.h2 {
 			s.finish()
+			if s.plain() {
+				s.recycle()
+			}
 			return
 		}
 	}

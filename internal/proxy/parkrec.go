@@ -107,14 +107,37 @@ func appendAddrText(b []byte, ap netip.AddrPort) []byte {
 	return ap.Addr().Unmap().AppendTo(b)
 }
 
-// recycle gives a session that parked slim back to the runtime's pool. It
-// keeps its reader and evaluator (both point at s, which stays the same);
-// everything else starts as in a new session.
+// recycle gives a session that parked slim, or finished plain, back to
+// the runtime's pool. It keeps its reader and evaluator (both point at s,
+// which stays the same); everything else starts as in a new session.
 func (s *httpSession) recycle() {
 	rt := s.fe.rt
 	rd, ev := s.rd, s.eval
 	*s = httpSession{rd: rd, eval: ev}
 	rt.freeSess.Put(s)
+}
+
+// cleanSession is a session in its initial state with its reader and
+// evaluator: a recycled one, or a new one.
+func (rt *Runtime) cleanSession() *httpSession {
+	s, _ := rt.freeSess.Get().(*httpSession)
+	if s == nil {
+		s = &httpSession{}
+		s.rd = h1.NewReader(&s.tc, rt.readerConfig())
+		s.eval = acl.NewEval(s)
+	} else {
+		s.rd.Reset(&s.tc)
+		s.eval.Reset()
+	}
+	return s
+}
+
+// plain reports whether nothing but its own goroutine can refer to the
+// finished session s, so that it may be recycled: an HTTP/1 session of
+// its own connection, with no abort watch left. h2 stream sessions are
+// kept by their connection, and an upgraded one came from a TCP session.
+func (s *httpSession) plain() bool {
+	return !s.h2 && s.h2s == nil && s.stream == nil && s.abort == nil && s.up == nil && s.m == nil
 }
 
 // session returns the session that serves pc's next request: the one
@@ -125,15 +148,7 @@ func (pc *parkedConn) session() *httpSession {
 	}
 	fe := pc.fe
 	rt := fe.rt
-	s, _ := rt.freeSess.Get().(*httpSession)
-	if s == nil {
-		s = &httpSession{}
-		s.rd = h1.NewReader(&s.tc, rt.readerConfig())
-		s.eval = acl.NewEval(s)
-	} else {
-		s.rd.Reset(&s.tc)
-		s.eval.Reset()
-	}
+	s := rt.cleanSession()
 	s.fe, s.c, s.cconn, s.done = fe, pc.c, pc.c, pc.done
 	s.tc = timedConn{Conn: pc.c}
 	if a := pc.addrs; a != nil {

@@ -345,16 +345,19 @@ func (rt *Runtime) putMsg(m *msgState) {
 
 const copyBufSize = 16 << 10
 
+// The copy buffers are pooled as pointers to their arrays: a pointer goes
+// into the pool as it is, where a *[]byte made for each Put was one
+// allocation per session end.
 func (rt *Runtime) getCopyBuf() []byte {
-	if b, ok := rt.copyBufs.Get().(*[]byte); ok {
-		return *b
+	if b, ok := rt.copyBufs.Get().(*[copyBufSize]byte); ok {
+		return b[:]
 	}
-	return make([]byte, copyBufSize)
+	return new([copyBufSize]byte)[:]
 }
 
 func (rt *Runtime) putCopyBuf(b []byte) {
 	if cap(b) == copyBufSize {
-		rt.copyBufs.Put(&b)
+		rt.copyBufs.Put((*[copyBufSize]byte)(b[:copyBufSize]))
 	}
 }
 
@@ -656,12 +659,19 @@ func (rt *Runtime) softStop(grace, idleGrace time.Duration) {
 	// right now, so each gets a short grace: a request that arrives is
 	// served with "Connection: close", otherwise the connection closes
 	// silently. A stop closes them at once.
-	rt.idle.Range(func(s *httpSession, _ struct{}) bool {
-		if s.idle.Load() && idleGrace >= 0 {
-			s.c.SetReadDeadline(time.Now().Add(idleGrace))
+	// The sessions are read under the registry's locks (one that finishes
+	// meanwhile is recycled once out of the registry, and must not be
+	// touched after), their connections set outside them (an h2 stream's
+	// takes its connection's lock).
+	var idleConns []net.Conn
+	rt.idle.RangeLocked(func(s *httpSession, _ struct{}) {
+		if s.idle.Load() && idleGrace >= 0 && s.c != nil {
+			idleConns = append(idleConns, s.c)
 		}
-		return true
 	})
+	for _, c := range idleConns {
+		c.SetReadDeadline(time.Now().Add(idleGrace))
+	}
 	if grace == 0 && rt.model.Global.HardStop > 0 {
 		grace = rt.model.Global.HardStop
 	}

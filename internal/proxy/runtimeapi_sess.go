@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -31,9 +32,12 @@ type sessInfo struct {
 	epoch atomic.Uint32
 	// be, srv and sconn are where the session last connected
 	// (noteServer).
-	be    atomic.Pointer[backend]
-	srv   atomic.Pointer[server]
-	sconn atomic.Pointer[net.Conn]
+	be  atomic.Pointer[backend]
+	srv atomic.Pointer[server]
+	// sconn is under sconnMu: an atomic.Pointer[net.Conn] made each
+	// connection allocate the copy it pointed to.
+	sconnMu sync.Mutex
+	sconn   net.Conn
 }
 
 func (rt *Runtime) newSess(fe *frontend, luid int, c net.Conn) *sessInfo {
@@ -64,7 +68,9 @@ func (rt *Runtime) noteServer(c net.Conn, be *backend, s *server, sc net.Conn) {
 		if si != nil {
 			si.be.Store(be)
 			si.srv.Store(s)
-			si.sconn.Store(&sc)
+			si.sconnMu.Lock()
+			si.sconn = sc
+			si.sconnMu.Unlock()
 		}
 	}
 }
@@ -161,9 +167,9 @@ func (rt *Runtime) viewSess(si *sessInfo) sessView {
 			v.srvMux = "H2"
 		}
 	}
-	if p := si.sconn.Load(); p != nil {
-		v.sconn = *p
-	}
+	si.sconnMu.Lock()
+	v.sconn = si.sconn
+	si.sconnMu.Unlock()
 	return v
 }
 
