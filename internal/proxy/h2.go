@@ -35,24 +35,12 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 	if to == 0 {
 		to = fe.clientTimeout
 	}
-	// The context bounds the handshake callbacks too (a bulwark-acme
-	// certificate not obtained yet is waited for within it), which the
-	// connection deadline alone does not.
-	ctx := fe.rt.ctx
-	if to > 0 {
-		tc.SetDeadline(time.Now().Add(to))
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, to)
-		defer cancel()
-	}
-	if err := tc.HandshakeContext(ctx); err != nil {
-		fe.handshakeFailed(tc, bl, err)
-		tc.Close()
+	st, ok := fe.handshake(tc, bl, to)
+	if !ok {
 		return
 	}
-	defer fe.frontendHandshake(tc)()
-	tc.SetDeadline(time.Time{})
-	switch tc.ConnectionState().NegotiatedProtocol {
+	defer fe.rt.sslc.cur.Add(-1)
+	switch st.NegotiatedProtocol {
 	case acme.ALPNProto:
 		// A TLS-ALPN-01 validation is complete with the handshake.
 		tc.Close()
@@ -67,7 +55,9 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener) {
 		fe.serveH2(tc)
 		return
 	}
-	fe.serveHTTP(tc, nil)
+	ci := connInfoOf(tc, nil)
+	ci.state = st
+	fe.serveHTTPOn(tc, ci)
 }
 
 // serveH2 serves one HTTP/2 connection: a TLS one that chose h2, or any
