@@ -173,3 +173,40 @@ backend be
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// Each handshake presents the certificate of the name the client asked
+// for, the first one without a match, and ssl_f_* fetches read that same
+// certificate (the store chooses once per handshake).
+func TestTLSCertificateBySNI(t *testing.T) {
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Header.Get("X-Cert"))
+	})
+	crtA, _ := writeCert(t, "a.bulwark.test")
+	crtB, _ := writeCert(t, "b.bulwark.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRTA crt CRTB
+    http-request set-header X-Cert %[ssl_f_s_dn(CN)]
+    default_backend be
+backend be
+    server s SRV
+`, "SRV", b.addr, "CRTA", crtA, "CRTB", crtB))
+	for _, tc := range []struct{ sni, want string }{
+		{"b.bulwark.test", "b.bulwark.test"}, {"a.bulwark.test", "a.bulwark.test"}, {"other.bulwark.test", "a.bulwark.test"}, {"", "a.bulwark.test"},
+	} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatalf("SNI %q: %v", tc.sni, err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if got := c.ConnectionState().PeerCertificates[0].Subject.CommonName; got != tc.want {
+			t.Errorf("SNI %q: certificate of %s, want %s", tc.sni, got, tc.want)
+		}
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		resp, _ := io.ReadAll(c)
+		c.Close()
+		if !strings.HasSuffix(string(resp), "\r\n\r\n"+tc.want) {
+			t.Errorf("SNI %q: ssl_f_s_dn(CN) gave %q, want %s", tc.sni, resp, tc.want)
+		}
+	}
+}

@@ -158,6 +158,9 @@ func (c *Conn) SetClientVerify(last, leaf, ca, caDepth int) {
 // SetLocalCert records the certificate chosen for this connection.
 func (c *Conn) SetLocalCert(cert *tls.Certificate) { c.Cert = cert }
 
+// LocalCert is the certificate recorded, nil while none was.
+func (c *Conn) LocalCert() *tls.Certificate { return c.Cert }
+
 // NewConn wraps c.
 func NewConn(c net.Conn) *Conn { return &Conn{Conn: c} }
 
