@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -208,5 +209,45 @@ backend be
 		if !strings.HasSuffix(string(resp), "\r\n\r\n"+tc.want) {
 			t.Errorf("SNI %q: ssl_f_s_dn(CN) gave %q, want %s", tc.sni, resp, tc.want)
 		}
+	}
+}
+
+// The handshake's deadline ends with the handshake: without "timeout
+// client" nothing else would lift it, and a keep-alive connection would
+// fail once the handshake timeout (here timeout http-request) passed.
+func TestTLSHandshakeDeadlineLifted(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	crt, pool := writeCert(t, "ka.example.test")
+	_, addr := startProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout server 5s
+    timeout http-request 300ms
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt))
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "ka.example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i := 0; i < 4; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d, %d ms after the handshake: %v", i, 200*i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

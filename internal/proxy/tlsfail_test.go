@@ -152,3 +152,68 @@ frontend mtls
 		})
 	}
 }
+
+// A client that sends part of its ClientHello and stalls is closed at the
+// bind's handshake timeout (timeout http-request on an HTTP bind, timeout
+// client in TCP mode), and the failure counts as a timeout.
+func TestTLSHandshakeTimeoutHalfHello(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	px, _ := startProxyWith(t, `
+defaults
+    timeout client 400ms
+    timeout http-request 300ms
+    timeout connect 1s
+    timeout server 2s
+frontend web
+    mode http
+    bind 127.0.0.1:0 ssl crt `+crt+`
+    http-request deny
+frontend tcpmode
+    mode tcp
+    bind 127.0.0.1:0 ssl crt `+crt+`
+    default_backend none
+backend none
+    mode tcp
+    server s1 127.0.0.1:9
+`, Options{ProxyLog: func(string, string, string) {}})
+	// A real ClientHello, of which the client sends the first half.
+	a, b := net.Pipe()
+	go func() {
+		c := tls.Client(a, &tls.Config{ServerName: "www.bulwark.test", InsecureSkipVerify: true})
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		c.Handshake()
+		a.Close()
+	}()
+	b.SetDeadline(time.Now().Add(2 * time.Second))
+	hello := make([]byte, 4096)
+	n, err := b.Read(hello)
+	b.Close()
+	if err != nil || n < 100 {
+		t.Fatalf("ClientHello: %d bytes, %v", n, err)
+	}
+	addrs := px.Current().Addrs()
+	for i, fe := range []string{"web", "tcpmode"} {
+		t.Run(fe, func(t *testing.T) {
+			before := px.Current().TLSFailures(fe)["timeout"]
+			c, err := net.Dial("tcp", addrs[i].String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Write(hello[:n/2]); err != nil {
+				t.Fatal(err)
+			}
+			// Far beyond the bind's timeout: the proxy closes first.
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if m, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+				t.Fatalf("read %d bytes, %v: the stalled handshake was not closed", m, err)
+			}
+			for j := 0; j < 100 && px.Current().TLSFailures(fe)["timeout"] == before; j++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got := px.Current().TLSFailures(fe)["timeout"]; got != before+1 {
+				t.Errorf("timeout failures %d, want %d", got, before+1)
+			}
+		})
+	}
+}
