@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/pem"
 	"net"
@@ -215,5 +216,48 @@ backend none
 				t.Errorf("timeout failures %d, want %d", got, before+1)
 			}
 		})
+	}
+}
+
+// A stop whose grace runs out ends a handshake in progress: the client
+// that stalls in its ClientHello is not kept to the bind's long timeout.
+func TestTLSHandshakeEndsAtHardStop(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	px, addr := startProxy(t, `
+defaults
+    mode http
+    timeout client 60s
+    timeout http-request 60s
+    timeout connect 1s
+    timeout server 2s
+frontend web
+    bind 127.0.0.1:0 ssl crt `+crt+`
+    http-request deny
+`)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The start of a handshake record: the proxy waits for the rest.
+	if _, err := c.Write([]byte{22, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the handshake is under way
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		px.Shutdown(ctx)
+		close(stopped)
+	}()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if m, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Fatalf("read %d bytes, %v: the handshake outlived the stop", m, err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
 	}
 }
