@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"bulwark/internal/plan"
+	"bulwark/internal/tlsconf"
 )
 
 // writeCert writes a self-signed certificate and its key in one PEM file
@@ -249,5 +250,47 @@ backend be
 			t.Fatalf("request %d: status %d", i, resp.StatusCode)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Each request's log entry carries the connection's TLS facts, read once
+// after the handshake: version, OpenSSL's cipher name and the SNI, on
+// every request of a keep-alive connection.
+func TestTLSLogFacts(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	crt, pool := writeCert(t, "log.example.test")
+	entries := make(chan LogEntry, 8)
+	_, addr := startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT
+    log stdout format raw local0
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt), Options{Log: func(e *LogEntry) { entries <- *e }})
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "log.example.test", MinVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	want := tlsconf.OpenSSLName(c.ConnectionState().CipherSuite)
+	br := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		select {
+		case e := <-entries:
+			if !e.TLS || e.SSLVersion != "TLSv1.3" || e.SSLCipher != want || e.SNI != "log.example.test" {
+				t.Errorf("request %d: TLS %v, version %q, cipher %q, SNI %q; want TLSv1.3, %s, log.example.test", i, e.TLS, e.SSLVersion, e.SSLCipher, e.SNI, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no log entry")
+		}
 	}
 }
