@@ -240,10 +240,14 @@ func (fe *frontend) handleConn(c net.Conn, bl *boundListener, release func()) {
 	} else {
 		defer done()
 		if tc, ok := c.(*tls.Conn); ok {
-			if !fe.handshakeTCP(tc, *bl) {
+			// The handshake of a TCP-mode bind comes up front, within
+			// "timeout client", so that a failure is explained like on
+			// HTTP binds instead of surfacing as a read error of the
+			// first copy.
+			if _, ok := fe.handshake(tc, *bl, fe.clientTimeout); !ok {
 				return
 			}
-			defer fe.frontendHandshake(tc)()
+			defer rt.sslc.cur.Add(-1)
 		}
 		fe.serveTCP(c, bl.bind.Proto)
 	}

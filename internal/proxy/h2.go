@@ -36,25 +36,12 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done func()) {
 	if to == 0 {
 		to = fe.clientTimeout
 	}
-	// The context bounds the handshake callbacks too (a bulwark-acme
-	// certificate not obtained yet is waited for within it), which the
-	// connection deadline alone does not.
-	ctx := fe.rt.ctx
-	if to > 0 {
-		tc.SetDeadline(time.Now().Add(to))
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, to)
-		defer cancel()
-	}
-	if err := tc.HandshakeContext(ctx); err != nil {
-		fe.handshakeFailed(tc, bl, err)
-		tc.Close()
+	st, ok := fe.handshake(tc, bl, to)
+	if !ok {
 		done()
 		return
 	}
-	ended := fe.frontendHandshake(tc)
-	tc.SetDeadline(time.Time{})
-	switch proto := tc.ConnectionState().NegotiatedProtocol; {
+	switch proto := st.NegotiatedProtocol; {
 	case proto == acme.ALPNProto:
 		// A TLS-ALPN-01 validation is complete with the handshake.
 		tc.Close()
@@ -66,13 +53,15 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done func()) {
 		// The session may park (without this goroutine): the
 		// connection's slots and its place in the TLS sessions count go
 		// when it ends.
-		fe.serveHTTP(tc, func() {
-			ended()
+		ci := connInfoOf(tc, func() {
+			fe.rt.sslc.cur.Add(-1)
 			done()
 		})
+		ci.state = st
+		fe.serveHTTPOn(tc, ci)
 		return
 	}
-	ended()
+	fe.rt.sslc.cur.Add(-1)
 	done()
 }
 

@@ -149,7 +149,12 @@ type httpSession struct {
 }
 
 func (fe *frontend) serveHTTP(c net.Conn, done func()) {
-	fe.serveHTTPOn(c, connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), done: done})
+	fe.serveHTTPOn(c, connInfoOf(c, done))
+}
+
+// connInfoOf describes c, a client connection its session reads itself.
+func connInfoOf(c net.Conn, done func()) connInfo {
+	return connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), done: done}
 }
 
 // connInfo describes the client connection a session serves; for HTTP/2
@@ -184,6 +189,9 @@ type connInfo struct {
 	// facts are what the streams of one h2 connection share, worked out
 	// once for the connection instead of once per stream; nil otherwise.
 	facts *connFacts
+	// state is the handshake state of an HTTP/1 client connection over
+	// TLS, read once after the handshake (serveTLS); nil otherwise.
+	state *tls.ConnectionState
 }
 
 // connFacts are the client connection's TLS facts and source address
@@ -196,8 +204,8 @@ type connFacts struct {
 }
 
 func newConnFacts(tc *tls.Conn, src netip.AddrPort) *connFacts {
-	st := tc.ConnectionState()
-	f := &connFacts{tls: readTLSFacts(tc), state: &st}
+	f := &connFacts{state: new(tc.ConnectionState())}
+	f.tls = tlsFactsOf(f.state)
 	if src.IsValid() {
 		t := src.Addr().Unmap().String()
 		f.srcText = []byte(t)[:len(t):len(t)]
@@ -218,14 +226,17 @@ func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 	s.tc = timedConn{Conn: c}
 	if f := ci.facts; f != nil {
 		s.srcText, s.cliTLS, s.tlsFacts, s.factsSet = f.srcText, f.state, f.tls, true
-	} else if s.src.IsValid() {
-		// Sized for the address: one allocation, where String and the
-		// conversion made two.
-		n := len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
-		if s.src.Addr().Unmap().Is4() {
-			n = len("255.255.255.255")
+	} else {
+		s.cliTLS = ci.state
+		if s.src.IsValid() {
+			// Sized for the address: one allocation, where String and
+			// the conversion made two.
+			n := len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
+			if s.src.Addr().Unmap().Is4() {
+				n = len("255.255.255.255")
+			}
+			s.srcText = appendAddrText(make([]byte, 0, n), s.src)
 		}
-		s.srcText = appendAddrText(make([]byte, 0, n), s.src)
 	}
 	fe.rt.idle.Store(s, struct{}{})
 	s.useMsg()
@@ -486,15 +497,28 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 	s.idle.Store(false)
 	if s.nreq == 0 {
-		if !s.h2 {
+		if s.cliTLS == nil {
+			s.cliTLS = tlsStateOf(s.cconn)
+		}
+		switch {
+		case s.h2:
+			// The stream came with its connection's (newSession).
+		case s.c == s.cconn:
+			// The connection's own state, read once (serveTLS).
+			s.tlsOn, s.sni = s.cliTLS != nil, nil
+			if s.tlsOn && s.cliTLS.ServerName != "" {
+				s.sni = []byte(s.cliTLS.ServerName)
+			}
+		default:
 			s.tlsOn, s.sni = connTLS(s.c)
 		}
 		if s.tlsOn && !s.factsSet {
-			s.tlsFacts = readTLSFacts(s.cconn)
+			if s.c == s.cconn {
+				s.tlsFacts = tlsFactsOf(s.cliTLS)
+			} else {
+				s.tlsFacts = readTLSFacts(s.cconn)
+			}
 		}
-	}
-	if s.nreq == 0 && s.cliTLS == nil {
-		s.cliTLS = tlsStateOf(s.cconn)
 	}
 	s.srvTLS, s.srvHS = nil, nil
 	e.TLS = s.tlsOn

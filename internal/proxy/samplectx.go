@@ -96,11 +96,7 @@ func (v *tlsConns) ClientHello() (ciphers, exts, groups []uint16, points []uint8
 		return nil, nil, nil, nil, false
 	}
 	h := &c.Hello
-	groups = make([]uint16, len(h.Curves))
-	for i, g := range h.Curves {
-		groups[i] = uint16(g)
-	}
-	return h.Ciphers, h.Extensions, groups, h.Points, true
+	return h.Ciphers, h.Extensions, h.Curves, h.Points, true
 }
 func (v *tlsConns) ServerTLS() *tls.ConnectionState { return v.srvTLS }
 

@@ -27,9 +27,9 @@ func (m *sslModule) read() stats.SSLCounters {
 	return stats.SSLCounters{Sess: m.sess.Load(), Reused: m.reused.Load(), Failed: m.failed.Load()}
 }
 
-// frontendHandshake counts a client handshake that succeeded; the
-// returned function ends the connection's count.
-func (fe *frontend) frontendHandshake(tc *tls.Conn) func() {
+// frontendHandshake counts a client handshake that succeeded (resumed: a
+// session resumption); the connection's end takes it out of sslc.cur.
+func (fe *frontend) frontendHandshake(resumed bool) {
 	rt := fe.rt
 	now := rt.clock.NowMs()
 	c := &rt.sslc
@@ -37,12 +37,11 @@ func (fe *frontend) frontendHandshake(tc *tls.Conn) func() {
 	c.cum.Add(1)
 	c.rate.Add(now)
 	fe.stats.ssl.sess.Add(1)
-	if tc.ConnectionState().DidResume {
+	if resumed {
 		fe.stats.ssl.reused.Add(1)
 	} else {
 		c.keyRate.Add(now)
 	}
-	return func() { c.cur.Add(-1) }
 }
 
 // serverHandshake counts a handshake with server s that succeeded.

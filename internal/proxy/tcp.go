@@ -26,7 +26,7 @@ func (fe *frontend) serveTCP(c net.Conn, bindProto string) {
 	e := &LogEntry{Start: start, Client: c.RemoteAddr(), Frontend: fe.name, Server: "<NOSRV>",
 		Status: -1, Term: "--", Tw: -1, Tc: -1, Ta: -1, TR: -1, Tr: -1, Local: c.LocalAddr()}
 	if _, ok := c.(*tls.Conn); ok {
-		// The handshake is complete (handshakeTCP) before a TLS session
+		// The handshake is complete (handleConn) before a TLS session
 		// is served.
 		e.TLS = true
 		f := readTLSFacts(c)

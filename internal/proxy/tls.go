@@ -64,6 +64,11 @@ func readTLSFacts(c net.Conn) tlsFacts {
 		return tlsFacts{}
 	}
 	st := tc.ConnectionState()
+	return tlsFactsOf(&st)
+}
+
+// tlsFactsOf reads them from a handshake's state.
+func tlsFactsOf(st *tls.ConnectionState) tlsFacts {
 	return tlsFacts{version: tlsVersionName(st.Version), cipher: tlsconf.OpenSSLName(st.CipherSuite), sni: st.ServerName, cipherID: st.CipherSuite}
 }
 

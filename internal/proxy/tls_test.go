@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"bulwark/internal/plan"
+	"bulwark/internal/tlsconf"
 )
 
 // writeCert writes a self-signed certificate and its key in one PEM file
@@ -171,5 +173,124 @@ backend be
 			t.Fatalf("request %d opened a new connection: the idle TLS connection was closed", i)
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// Each handshake presents the certificate of the name the client asked
+// for, the first one without a match, and ssl_f_* fetches read that same
+// certificate (the store chooses once per handshake).
+func TestTLSCertificateBySNI(t *testing.T) {
+	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Header.Get("X-Cert"))
+	})
+	crtA, _ := writeCert(t, "a.bulwark.test")
+	crtB, _ := writeCert(t, "b.bulwark.test")
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRTA crt CRTB
+    http-request set-header X-Cert %[ssl_f_s_dn(CN)]
+    default_backend be
+backend be
+    server s SRV
+`, "SRV", b.addr, "CRTA", crtA, "CRTB", crtB))
+	for _, tc := range []struct{ sni, want string }{
+		{"b.bulwark.test", "b.bulwark.test"}, {"a.bulwark.test", "a.bulwark.test"}, {"other.bulwark.test", "a.bulwark.test"}, {"", "a.bulwark.test"},
+	} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatalf("SNI %q: %v", tc.sni, err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if got := c.ConnectionState().PeerCertificates[0].Subject.CommonName; got != tc.want {
+			t.Errorf("SNI %q: certificate of %s, want %s", tc.sni, got, tc.want)
+		}
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		resp, _ := io.ReadAll(c)
+		c.Close()
+		if !strings.HasSuffix(string(resp), "\r\n\r\n"+tc.want) {
+			t.Errorf("SNI %q: ssl_f_s_dn(CN) gave %q, want %s", tc.sni, resp, tc.want)
+		}
+	}
+}
+
+// The handshake's deadline ends with the handshake: without "timeout
+// client" nothing else would lift it, and a keep-alive connection would
+// fail once the handshake timeout (here timeout http-request) passed.
+func TestTLSHandshakeDeadlineLifted(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	crt, pool := writeCert(t, "ka.example.test")
+	_, addr := startProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout server 5s
+    timeout http-request 300ms
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt))
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "ka.example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i := 0; i < 4; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d, %d ms after the handshake: %v", i, 200*i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Each request's log entry carries the connection's TLS facts, read once
+// after the handshake: version, OpenSSL's cipher name and the SNI, on
+// every request of a keep-alive connection.
+func TestTLSLogFacts(t *testing.T) {
+	b := newTestServer(t, "b", nil)
+	crt, pool := writeCert(t, "log.example.test")
+	entries := make(chan LogEntry, 8)
+	_, addr := startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT
+    log stdout format raw local0
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr, "CRT", crt), Options{Log: func(e *LogEntry) { entries <- *e }})
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "log.example.test", MinVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	want := tlsconf.OpenSSLName(c.ConnectionState().CipherSuite)
+	br := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		select {
+		case e := <-entries:
+			if !e.TLS || e.SSLVersion != "TLSv1.3" || e.SSLCipher != want || e.SNI != "log.example.test" {
+				t.Errorf("request %d: TLS %v, version %q, cipher %q, SNI %q; want TLSv1.3, %s, log.example.test", i, e.TLS, e.SSLVersion, e.SSLCipher, e.SNI, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no log entry")
+		}
 	}
 }

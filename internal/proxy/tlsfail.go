@@ -138,22 +138,45 @@ func (t *connErrTxn) CacheHit() (bool, string)      { return false, "" }
 func (t *connErrTxn) CertErrors() (int, int)        { return t.leafErr, t.caErr }
 func (t *connErrTxn) HelloVersion() (uint16, bool)  { return t.helloVer, t.helloSeen }
 
-// handshakeTCP completes the handshake of a TCP-mode TLS bind up front,
-// within "timeout client", so that a failure is explained like on HTTP
-// binds instead of surfacing as a read error of the first copy.
-func (fe *frontend) handshakeTCP(tc *tls.Conn, bl boundListener) bool {
-	ctx := fe.rt.ctx
-	if to := fe.clientTimeout; to > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, to)
-		defer cancel()
+// handshake completes the handshake of a client connection within to (0:
+// no limit) and counts it. It returns the connection's state, read once
+// for everything the connection serves; after a failure, counted and
+// logged, the connection is closed. The caller that got a state ends the
+// connection's count (sslc.cur).
+func (fe *frontend) handshake(tc *tls.Conn, bl boundListener, to time.Duration) (*tls.ConnectionState, bool) {
+	if to > 0 {
+		tc.SetDeadline(time.Now().Add(to))
 	}
-	if err := tc.HandshakeContext(ctx); err != nil {
+	var err error
+	if len(bl.bind.ACME) > 0 {
+		// The context bounds the handshake callbacks too (a bulwark-acme
+		// certificate not obtained yet is waited for within it), which
+		// the connection deadline alone does not.
+		ctx := fe.rt.ctx
+		if to > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, to)
+			defer cancel()
+		}
+		err = tc.HandshakeContext(ctx)
+	} else {
+		// No callback of a bind with certificate files waits, so the
+		// deadline bounds the whole handshake, and a hard stop closes the
+		// connection (closeAll): a context would only add a timer and
+		// crypto/tls's AfterFunc to every new connection.
+		err = tc.Handshake()
+	}
+	if err != nil {
 		fe.handshakeFailed(tc, bl, err)
 		tc.Close()
-		return false
+		return nil, false
 	}
-	return true
+	if to > 0 {
+		tc.SetDeadline(time.Time{})
+	}
+	st := tc.ConnectionState()
+	fe.frontendHandshake(st.DidResume)
+	return &st, true
 }
 
 // TLSFailures returns the failed handshakes of frontend name by reason,

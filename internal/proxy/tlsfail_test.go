@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/pem"
 	"net"
@@ -150,5 +151,113 @@ frontend mtls
 				t.Errorf("counter %s = %d, want %d", tc.reason, n, before+1)
 			}
 		})
+	}
+}
+
+// A client that sends part of its ClientHello and stalls is closed at the
+// bind's handshake timeout (timeout http-request on an HTTP bind, timeout
+// client in TCP mode), and the failure counts as a timeout.
+func TestTLSHandshakeTimeoutHalfHello(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	px, _ := startProxyWith(t, `
+defaults
+    timeout client 400ms
+    timeout http-request 300ms
+    timeout connect 1s
+    timeout server 2s
+frontend web
+    mode http
+    bind 127.0.0.1:0 ssl crt `+crt+`
+    http-request deny
+frontend tcpmode
+    mode tcp
+    bind 127.0.0.1:0 ssl crt `+crt+`
+    default_backend none
+backend none
+    mode tcp
+    server s1 127.0.0.1:9
+`, Options{ProxyLog: func(string, string, string) {}})
+	// A real ClientHello, of which the client sends the first half.
+	a, b := net.Pipe()
+	go func() {
+		c := tls.Client(a, &tls.Config{ServerName: "www.bulwark.test", InsecureSkipVerify: true})
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		c.Handshake()
+		a.Close()
+	}()
+	b.SetDeadline(time.Now().Add(2 * time.Second))
+	hello := make([]byte, 4096)
+	n, err := b.Read(hello)
+	b.Close()
+	if err != nil || n < 100 {
+		t.Fatalf("ClientHello: %d bytes, %v", n, err)
+	}
+	addrs := px.Current().Addrs()
+	for i, fe := range []string{"web", "tcpmode"} {
+		t.Run(fe, func(t *testing.T) {
+			before := px.Current().TLSFailures(fe)["timeout"]
+			c, err := net.Dial("tcp", addrs[i].String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Write(hello[:n/2]); err != nil {
+				t.Fatal(err)
+			}
+			// Far beyond the bind's timeout: the proxy closes first.
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if m, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+				t.Fatalf("read %d bytes, %v: the stalled handshake was not closed", m, err)
+			}
+			for j := 0; j < 100 && px.Current().TLSFailures(fe)["timeout"] == before; j++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got := px.Current().TLSFailures(fe)["timeout"]; got != before+1 {
+				t.Errorf("timeout failures %d, want %d", got, before+1)
+			}
+		})
+	}
+}
+
+// A stop whose grace runs out ends a handshake in progress: the client
+// that stalls in its ClientHello is not kept to the bind's long timeout.
+func TestTLSHandshakeEndsAtHardStop(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	px, addr := startProxy(t, `
+defaults
+    mode http
+    timeout client 60s
+    timeout http-request 60s
+    timeout connect 1s
+    timeout server 2s
+frontend web
+    bind 127.0.0.1:0 ssl crt `+crt+`
+    http-request deny
+`)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The start of a handshake record: the proxy waits for the rest.
+	if _, err := c.Write([]byte{22, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the handshake is under way
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		px.Shutdown(ctx)
+		close(stopped)
+	}()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if m, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Fatalf("read %d bytes, %v: the handshake outlived the stop", m, err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
 	}
 }

@@ -400,6 +400,16 @@ func curvePreferences(list, what string) ([]tls.CurveID, []string, error) {
 // (%sslc) and the ssl_fc_cipher fetch returns; TLS 1.3 suites have the
 // same name in both. Suites without one get Go's (IANA) name.
 func OpenSSLName(id uint16) string {
+	// Read for every TLS connection's log line: crypto/tls's own lookup
+	// builds its table of suites anew on each call.
+	switch id {
+	case tls.TLS_AES_128_GCM_SHA256:
+		return "TLS_AES_128_GCM_SHA256"
+	case tls.TLS_AES_256_GCM_SHA384:
+		return "TLS_AES_256_GCM_SHA384"
+	case tls.TLS_CHACHA20_POLY1305_SHA256:
+		return "TLS_CHACHA20_POLY1305_SHA256"
+	}
 	for _, s := range suites {
 		if s.id == id {
 			return s.name

@@ -130,3 +130,32 @@ func FuzzParseCipherList(f *testing.F) {
 		_, _, _ = cipherSuites(s, "ciphers")
 	})
 }
+
+// OpenSSLName gives OpenSSL's name where the table has one and Go's for
+// the others (TLS 1.3 suites have the same in both), without allocating
+// for the suites a connection negotiates.
+func TestOpenSSLName(t *testing.T) {
+	openssl := map[uint16]string{}
+	for _, s := range suites {
+		if s.id != 0 {
+			openssl[s.id] = s.name
+		}
+	}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		want, ok := openssl[cs.ID]
+		if !ok {
+			want = cs.Name
+		}
+		if got := OpenSSLName(cs.ID); got != want {
+			t.Errorf("OpenSSLName(%#04x) = %q, want %q", cs.ID, got, want)
+		}
+		if cs.ID>>8 == 0x13 || ok {
+			if n := testing.AllocsPerRun(10, func() { OpenSSLName(cs.ID) }); n != 0 {
+				t.Errorf("OpenSSLName(%s): %v allocations", cs.Name, n)
+			}
+		}
+	}
+	if got := OpenSSLName(0x1234); got != "0x1234" {
+		t.Errorf("unknown suite: %q", got)
+	}
+}

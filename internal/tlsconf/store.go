@@ -271,6 +271,14 @@ func choose(hello *tls.ClientHelloInfo, exact, wild []*certEntry, name string) *
 
 // GetCertificate is for tls.Config.GetCertificate.
 func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	// GetConfigForClient, called first with the same hello, recorded
+	// its choice on a connection that keeps it: the store is not
+	// searched twice per handshake.
+	if r, ok := hello.Conn.(interface{ LocalCert() *tls.Certificate }); ok {
+		if c := r.LocalCert(); c != nil {
+			return c, nil
+		}
+	}
 	e, err := s.pick(hello)
 	if err != nil {
 		return nil, err

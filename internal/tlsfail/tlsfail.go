@@ -73,11 +73,45 @@ type Hello struct {
 	Ciphers  []uint16
 	ALPN     []string
 	// Extensions, Curves and Points are the ClientHello's extension
-	// types, supported groups and EC point formats, in the client's
-	// order (ssl_fc_extlist_bin, ssl_fc_eclist_bin, ssl_fc_ecformats_bin).
+	// types, supported groups (tls.CurveID values) and EC point formats,
+	// in the client's order (ssl_fc_extlist_bin, ssl_fc_eclist_bin,
+	// ssl_fc_ecformats_bin).
 	Extensions []uint16
-	Curves     []tls.CurveID
+	Curves     []uint16
 	Points     []uint8
+}
+
+// helloOf copies what h says (crypto/tls owns its slices). It runs for
+// every handshake: the four lists of numbers share one allocation.
+func helloOf(h *tls.ClientHelloInfo) Hello {
+	out := Hello{Seen: true, SNI: h.ServerName, ALPN: slices.Clone(h.SupportedProtos), Points: slices.Clone(h.SupportedPoints)}
+	n := len(h.SupportedVersions) + len(h.CipherSuites) + len(h.Extensions) + len(h.SupportedCurves)
+	if n == 0 {
+		return out
+	}
+	buf := make([]uint16, 0, n)
+	from := 0
+	// part is what buf got since from, nil when nothing (as a clone of
+	// an empty list is).
+	part := func() []uint16 {
+		p := buf[from:len(buf):len(buf)]
+		from = len(buf)
+		if len(p) == 0 {
+			return nil
+		}
+		return p
+	}
+	buf = append(buf, h.SupportedVersions...)
+	out.Versions = part()
+	buf = append(buf, h.CipherSuites...)
+	out.Ciphers = part()
+	buf = append(buf, h.Extensions...)
+	out.Extensions = part()
+	for _, c := range h.SupportedCurves {
+		buf = append(buf, uint16(c))
+	}
+	out.Curves = part()
+	return out
 }
 
 // Conn wraps an accepted connection so that the ClientHello can be
@@ -124,6 +158,9 @@ func (c *Conn) SetClientVerify(last, leaf, ca, caDepth int) {
 // SetLocalCert records the certificate chosen for this connection.
 func (c *Conn) SetLocalCert(cert *tls.Certificate) { c.Cert = cert }
 
+// LocalCert is the certificate recorded, nil while none was.
+func (c *Conn) LocalCert() *tls.Certificate { return c.Cert }
+
 // NewConn wraps c.
 func NewConn(c net.Conn) *Conn { return &Conn{Conn: c} }
 
@@ -138,9 +175,7 @@ func Wrap(cfg *tls.Config, keyLog bool) *tls.Config {
 	out.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
 		if c, ok := h.Conn.(*Conn); ok {
 			c.Config = out
-			c.Hello = Hello{Seen: true, SNI: h.ServerName, Versions: slices.Clone(h.SupportedVersions),
-				Ciphers: slices.Clone(h.CipherSuites), ALPN: slices.Clone(h.SupportedProtos),
-				Extensions: slices.Clone(h.Extensions), Curves: slices.Clone(h.SupportedCurves), Points: slices.Clone(h.SupportedPoints)}
+			c.Hello = helloOf(h)
 		}
 		var chosen *tls.Config
 		if inner != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -46,5 +47,33 @@ func TestClassifyVerifierError(t *testing.T) {
 	}
 	if leaf, ca := f.CertErrors(); leaf != 10 || ca != 3 {
 		t.Errorf("CertErrors %d/%d, want 10/3", leaf, ca)
+	}
+}
+
+// helloOf copies every list of the hello, each capped so that appending
+// to one cannot write into the next, and an absent list stays nil.
+func TestHelloOf(t *testing.T) {
+	h := &tls.ClientHelloInfo{ServerName: "www.bulwark.test", SupportedVersions: []uint16{tls.VersionTLS13, tls.VersionTLS12},
+		CipherSuites: []uint16{tls.TLS_AES_128_GCM_SHA256, 0x0a0a}, Extensions: []uint16{0, 10, 11, 43},
+		SupportedCurves: []tls.CurveID{tls.X25519, tls.CurveP256}, SupportedPoints: []uint8{0}, SupportedProtos: []string{"h2"}}
+	got := helloOf(h)
+	want := Hello{Seen: true, SNI: "www.bulwark.test", Versions: []uint16{0x0304, 0x0303}, Ciphers: []uint16{0x1301, 0x0a0a},
+		Extensions: []uint16{0, 10, 11, 43}, Curves: []uint16{29, 23}, Points: []uint8{0}, ALPN: []string{"h2"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("helloOf = %+v, want %+v", got, want)
+	}
+	h.CipherSuites[0], h.SupportedCurves[0] = 0, 0
+	if got.Ciphers[0] != 0x1301 || got.Curves[0] != 29 {
+		t.Error("the copy shares the hello's lists")
+	}
+	_ = append(got.Versions, 0xffff)
+	if got.Ciphers[0] != 0x1301 {
+		t.Error("appending to Versions wrote into Ciphers")
+	}
+	if e := helloOf(&tls.ClientHelloInfo{CipherSuites: []uint16{1}}); e.Versions != nil || e.Extensions != nil || e.Curves != nil || len(e.Ciphers) != 1 {
+		t.Errorf("absent lists: %+v", e)
+	}
+	if n := testing.AllocsPerRun(10, func() { helloOf(h) }); n > 3 {
+		t.Errorf("helloOf: %v allocations, want at most 3", n)
 	}
 }
