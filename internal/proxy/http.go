@@ -148,10 +148,6 @@ type httpSession struct {
 	head0 [2]int
 }
 
-func (fe *frontend) serveHTTP(c net.Conn, done func()) {
-	fe.serveHTTPOn(c, connInfoOf(c, done))
-}
-
 // connInfoOf describes c, a client connection its session reads itself.
 func connInfoOf(c net.Conn, done func()) connInfo {
 	return connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), done: done}
