@@ -33,6 +33,9 @@ type Options struct {
 	CrtBase, CABase string
 	// Now returns the time used for expiry warnings; nil means time.Now.
 	Now func() time.Time
+	// Sessions is the stateful session cache of the binds with
+	// no-tls-tickets; nil: those binds do not resume sessions.
+	Sessions *SessionCache
 }
 
 func (o Options) now() time.Time {
