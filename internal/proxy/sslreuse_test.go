@@ -166,3 +166,30 @@ func tlsGet(t *testing.T, addr string, cache tls.ClientSessionCache) (string, bo
 	_, body, _ := strings.Cut(string(resp), "\r\n\r\n")
 	return body, c.ConnectionState().DidResume
 }
+
+// tune.ssl.lifetime bounds the self-contained tickets of a bind too, as
+// OpenSSL's session timeout does in HAProxy: a ticket older than it gets a
+// full handshake.
+func TestBindTicketLifetime(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	for _, v := range []string{"TLSv1.2", "TLSv1.3"} {
+		t.Run(v, func(t *testing.T) {
+			_, addr := startProxy(t, sub("global\n    tune.ssl.lifetime 1\n"+baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT ssl-min-ver V ssl-max-ver V
+    http-request return status 200 content-type text/plain lf-string "%[ssl_fc_is_resumed]"
+`, "CRT", crt, "V", v))
+			cache := tls.NewLRUClientSessionCache(4)
+			if body, _ := tlsGet(t, addr, cache); body != "0" {
+				t.Fatalf("first connection: %q", body)
+			}
+			if body, _ := tlsGet(t, addr, cache); body != "1" {
+				t.Fatalf("second connection, within the lifetime: %q", body)
+			}
+			time.Sleep(1100 * time.Millisecond)
+			if body, resumed := tlsGet(t, addr, cache); body != "0" || resumed {
+				t.Fatalf("a ticket older than tune.ssl.lifetime resumed: %q %v", body, resumed)
+			}
+		})
+	}
+}

@@ -74,6 +74,8 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	scope := &sessionScope{}
 	if base.SessionTicketsDisabled && o.Sessions != nil {
 		o.Sessions.attach(base, scope)
+	} else if !base.SessionTicketsDisabled && o.TicketLifetime > 0 {
+		limitTicketLifetime(base, base, o.TicketLifetime, o.now)
 	}
 	_, strict := b.Opts["strict-sni"]
 	st := &Store{crts: b.Certs, crtLists: b.CrtList, strictSNI: strict, opts: o}
@@ -106,6 +108,8 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 		conf.Certificates = []tls.Certificate{*e.cert}
 		if conf.SessionTicketsDisabled && o.Sessions != nil {
 			o.Sessions.attach(conf, scope)
+		} else if !conf.SessionTicketsDisabled && o.TicketLifetime > 0 {
+			limitTicketLifetime(conf, base, o.TicketLifetime, o.now)
 		}
 		return conf, w, nil
 	}

@@ -36,6 +36,9 @@ type Options struct {
 	// Sessions is the stateful session cache of the binds with
 	// no-tls-tickets; nil: those binds do not resume sessions.
 	Sessions *SessionCache
+	// TicketLifetime is how long a bind's self-contained tickets resume
+	// (tune.ssl.lifetime); 0 leaves crypto/tls's 7 days.
+	TicketLifetime time.Duration
 }
 
 func (o Options) now() time.Time {

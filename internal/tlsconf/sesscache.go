@@ -1,9 +1,11 @@
 package tlsconf
 
 import (
+	"bytes"
 	"container/list"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -135,4 +137,37 @@ func (c *SessionCache) remove(el *list.Element) {
 	e := c.lru.Remove(el).(*cachedSession)
 	delete(c.byID, e.id)
 	c.used -= e.blocks
+}
+
+// lifeTag marks the creation time a bind's self-contained tickets carry in
+// their session's Extra.
+const lifeTag = "bulwark-created:"
+
+// limitTicketLifetime makes the tickets of cfg, a configuration of a bind
+// with tickets, resume for life at most (tune.ssl.lifetime, which OpenSSL
+// applies to ticket sessions as to cached ones; crypto/tls alone accepts a
+// ticket for 7 days). Tickets are sealed with keys' ticket keys: one bind's
+// configurations (crt-list lines included) share them.
+func limitTicketLifetime(cfg, keys *tls.Config, life time.Duration, now func() time.Time) {
+	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		stamp := binary.BigEndian.AppendUint64([]byte(lifeTag), uint64(now().UnixMilli()))
+		ss.Extra = append(ss.Extra, stamp)
+		return keys.EncryptTicket(cs, ss)
+	}
+	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := keys.DecryptTicket(identity, cs)
+		if ss == nil || err != nil {
+			return ss, err
+		}
+		for _, e := range ss.Extra {
+			if s, ok := bytes.CutPrefix(e, []byte(lifeTag)); ok && len(s) == 8 {
+				created := time.UnixMilli(int64(binary.BigEndian.Uint64(s)))
+				if now().Sub(created) < life {
+					return ss, nil
+				}
+			}
+		}
+		// Too old, or sealed without a creation time: a full handshake.
+		return nil, nil
+	}
 }
