@@ -7,9 +7,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"io"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -191,5 +194,35 @@ frontend fe
 				t.Fatalf("a ticket older than tune.ssl.lifetime resumed: %q %v", body, resumed)
 			}
 		})
+	}
+}
+
+// Two proxies reading one tls-ticket-keys file resume each other's tickets,
+// within tune.ssl.lifetime.
+func TestBindTicketKeysShared(t *testing.T) {
+	crt, _ := writeCert(t, "www.bulwark.test")
+	var keys strings.Builder
+	for i := 0; i < 3; i++ {
+		k := make([]byte, 48)
+		rand.Read(k)
+		keys.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	}
+	kf := filepath.Join(t.TempDir(), "tickets.key")
+	if err := os.WriteFile(kf, []byte(keys.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 ssl crt CRT tls-ticket-keys KF
+    http-request return status 200 content-type text/plain lf-string "%[ssl_fc_is_resumed]"
+`, "CRT", crt, "KF", kf)
+	_, a := startProxy(t, cfg)
+	_, b := startProxy(t, cfg)
+	cache := tls.NewLRUClientSessionCache(4)
+	if body, _ := tlsGet(t, a, cache); body != "0" {
+		t.Fatalf("first proxy: %q", body)
+	}
+	if body, resumed := tlsGet(t, b, cache); body != "1" || !resumed {
+		t.Fatalf("second proxy did not resume the first one's ticket: %q %v", body, resumed)
 	}
 }
