@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"bulwark/internal/config"
 	"bulwark/internal/units"
@@ -15,6 +16,7 @@ func DefaultGlobal() Global { return newGlobal() }
 func newGlobal() Global {
 	return Global{UID: -1, GID: -1, MaxReloads: -1, BufSize: 16384, MaxHdr: 101, StatsMaxConn: 10,
 		PoolLowFDRatio: 20, PoolHighFDRatio: 25, SSL: SSLDefaults{ServerVerify: "required"},
+		SSLCacheSize: 20000, SSLLifetime: 300 * time.Second,
 		H2: H2Tune{HeaderTableSize: 4096, InitialWindowSize: 65535, MaxConcurrentStreams: 100, MaxFrameSize: 16384}}
 }
 
@@ -24,7 +26,7 @@ var globalIgnored = set()
 
 // globalNoEffect tune HAProxy internals; accepted with a warning.
 var globalNoEffect = set("tune.ssl.default-dh-param", "tune.maxaccept",
-	"tune.ssl.cachesize", "tune.ssl.lifetime", "cpu-map",
+	"cpu-map",
 	"tune.ssl.maxrecord", "quiet", "tune.idletimer",
 	// Idle server connections are shared by all goroutines: there are no
 	// threads to keep them apart.
@@ -162,6 +164,19 @@ func (c *compiler) global(s *config.Section) {
 		case "tune.ssl.capture-buffer-size", "tune.ssl.capture-cipherlist-size":
 			if n, ok := c.rangeArg(d, 0, 1<<16); ok {
 				g.SSLCaptureSize = n
+			}
+		case "tune.ssl.cachesize":
+			if n, ok := c.rangeArg(d, 0, 1<<24); ok {
+				g.SSLCacheSize = n
+			}
+		case "tune.ssl.lifetime":
+			// Seconds unless a unit is given, as HAProxy reads it.
+			if len(d.Args) != 1 {
+				c.ds.Alertf(d.Pos, "'%s' expects a time argument", d.Name)
+			} else if t, err := units.ParseTimeUnit(d.Arg(0), time.Second); err != nil {
+				c.ds.Alertf(d.ArgPos(0), "'%s' : %v", d.Name, err)
+			} else {
+				g.SSLLifetime = t
 			}
 		case "tune.ssl.keylog":
 			// CM 3.2: the secret fetches (ssl_fc_*_traffic_secret*)

@@ -168,6 +168,13 @@ type Global struct {
 	// the ClientHello lists the ssl_fc_*list fetches return; 0 (the
 	// default) captures nothing.
 	SSLCaptureSize int
+	// SSLCacheSize is tune.ssl.cachesize: how many blocks of about 200
+	// bytes the stateful TLS session cache of the binds with
+	// no-tls-tickets holds (default 20000); 0 disables that cache.
+	SSLCacheSize int
+	// SSLLifetime is tune.ssl.lifetime: how long a session of that cache
+	// may be resumed (default 300s).
+	SSLLifetime time.Duration
 	// SSLKeyLog is "tune.ssl.keylog on": every TLS connection keeps the
 	// secrets of its handshake for the ssl_fc_*_secret and
 	// ssl_*_session_key fetches.

@@ -97,7 +97,9 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 	var ds config.Diagnostics
 	pl.Tables = compileTables(m, opt.Table, &ds)
 	tlsOpt := tlsconf.Options{AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms, AllowIgnoreCertErr: opt.AllowIgnoreCertErr,
-		CrtBase: m.Global.CrtBase, CABase: m.Global.CABase}
+		CrtBase: m.Global.CrtBase, CABase: m.Global.CABase,
+		Sessions:       tlsconf.NewSessionCache(m.Global.SSLCacheSize, m.Global.SSLLifetime),
+		TicketLifetime: m.Global.SSLLifetime}
 	pl.ACME = compileACME(m, &ds)
 	sf := &sectionFiles{m: m, ds: &ds}
 	pl.ProcVars = compileProcVars(m, pl.Refs, &ds)

@@ -1151,24 +1151,69 @@ func (s *httpSession) bufferable() bool {
 // too slow gets 408 and no server is contacted.
 // WaitBody applies "wait-for-body" (CM 4.2) to the request, or in
 // http-response rules to the response: up to d for a Content-Length body
-// that fits the buffer, or for its first atLeast bytes. What arrived is
-// sent with the head and the rest streams after it. It reports false when
-// the time ran out first: HAProxy then answers 408 (504 for a response).
+// that fits the buffer, or for its first atLeast bytes. A request body of
+// no declared length (chunked, or HTTP/2 without content-length and
+// END_STREAM) is waited for as HAProxy does for any payload: until its
+// end, atLeast bytes or a full buffer. What arrived is sent with the head
+// and the rest streams after it. It reports false when the time ran out
+// first: HAProxy then answers 408 (504 for a response).
 func (s *httpSession) WaitBody(d time.Duration, atLeast int64) bool {
 	if s.inResp {
 		return s.waitRespBody(d, atLeast)
 	}
 	req := &s.m.req
-	if s.bodyWaited || req.Framing() != h1.FramingLength || req.Expect100 || req.ContentLength > int64(s.fe.bufSize) {
+	if s.bodyWaited || req.Expect100 {
+		return true
+	}
+	chunked := req.Framing() == h1.FramingChunked
+	if !chunked && (req.Framing() != h1.FramingLength || req.ContentLength > int64(s.fe.bufSize)) {
 		return true
 	}
 	s.tc.rto = 0
 	s.c.SetReadDeadline(time.Now().Add(d))
-	got, ok := readBodyPart(&s.body, s.rd.Body(), req.ContentLength, atLeast)
+	var got int
+	ok := true
+	if chunked {
+		var err error
+		got, err = readChunkedPart(&s.body, s.rd.Body(), s.fe.bufSize, atLeast)
+		if err != nil && !isTimeout(err) {
+			// A bad chunk or a client gone: nothing goes to a server,
+			// as when option http-buffer-request reads it.
+			s.bodyAborted, err = true, nil
+		}
+		ok = err == nil
+	} else {
+		got, ok = readBodyPart(&s.body, s.rd.Body(), req.ContentLength, atLeast)
+	}
 	s.tc.rto, s.tc.rlast = s.fe.clientTimeout, time.Time{}
 	s.c.SetReadDeadline(time.Time{})
 	s.bodyWaited = got > 0
 	return ok
+}
+
+// readChunkedPart reads the decoded body of no declared length into *buf
+// until its end, atLeast bytes when set, or limit bytes (the buffer).
+func readChunkedPart(buf *[]byte, body *h1.BodyReader, limit int, atLeast int64) (int, error) {
+	if atLeast > 0 && atLeast < int64(limit) {
+		limit = int(atLeast)
+	}
+	if cap(*buf) < limit {
+		*buf = make([]byte, 0, limit)
+	}
+	b := (*buf)[:0]
+	for len(b) < limit {
+		n, err := body.Read(b[len(b):limit])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*buf = b
+			return len(b), err
+		}
+	}
+	*buf = b
+	return len(b), nil
 }
 
 func (s *httpSession) waitRespBody(d time.Duration, atLeast int64) bool {

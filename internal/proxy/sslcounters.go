@@ -66,8 +66,10 @@ func (c *sslCounters) fillInfo(in *stats.Info, nowMs int64, limit int64) {
 	in.SslRateLimit = limit
 	in.SslFrontendKeyRate, in.SslFrontendMaxKeyRate = c.keyRate.Read(nowMs), c.keyRate.Max()
 	if in.SslRate > 0 {
-		// HAProxy's share of resumed sessions over the last second.
-		in.SslFrontendSessionReuse = max(0, 100-100*in.SslFrontendKeyRate/in.SslRate)
+		// HAProxy's share of resumed sessions over the last second,
+		// rounded down as HAProxy truncates its ratio: 80 of 84 is 95,
+		// not 100 minus a truncated 4.
+		in.SslFrontendSessionReuse = max(0, 100*(in.SslRate-in.SslFrontendKeyRate)/in.SslRate)
 	}
 	in.SslBackendKeyRate, in.SslBackendMaxKeyRate = c.beKeyRate.Read(nowMs), c.beKeyRate.Max()
 }

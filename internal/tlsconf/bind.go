@@ -71,6 +71,12 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 	if err != nil {
 		return nil, err
 	}
+	scope := &sessionScope{}
+	if base.SessionTicketsDisabled && o.Sessions != nil {
+		o.Sessions.attach(base, scope)
+	} else if !base.SessionTicketsDisabled && o.TicketLifetime > 0 {
+		limitTicketLifetime(base, base, o.TicketLifetime, o.now)
+	}
 	_, strict := b.Opts["strict-sni"]
 	st := &Store{crts: b.Certs, crtLists: b.CrtList, strictSNI: strict, opts: o}
 	if b.Pos.IsValid() {
@@ -100,6 +106,11 @@ func LoadBind(b *model.Bind, g *model.SSLDefaults, o Options) (*BindTLS, error) 
 			return nil, nil, err
 		}
 		conf.Certificates = []tls.Certificate{*e.cert}
+		if conf.SessionTicketsDisabled && o.Sessions != nil {
+			o.Sessions.attach(conf, scope)
+		} else if !conf.SessionTicketsDisabled && o.TicketLifetime > 0 {
+			limitTicketLifetime(conf, base, o.TicketLifetime, o.now)
+		}
 		return conf, w, nil
 	}
 	if err := st.Reload(); err != nil {

@@ -33,6 +33,12 @@ type Options struct {
 	CrtBase, CABase string
 	// Now returns the time used for expiry warnings; nil means time.Now.
 	Now func() time.Time
+	// Sessions is the stateful session cache of the binds with
+	// no-tls-tickets; nil: those binds do not resume sessions.
+	Sessions *SessionCache
+	// TicketLifetime is how long a bind's self-contained tickets resume
+	// (tune.ssl.lifetime); 0 leaves crypto/tls's 7 days.
+	TicketLifetime time.Duration
 }
 
 func (o Options) now() time.Time {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"strings"
+	"time"
 
 	"bulwark/internal/model"
 )
@@ -104,6 +105,9 @@ func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Co
 	// when neither sni nor verifyhost is set.
 	cfg.InsecureSkipVerify = true
 	if verify == "none" {
+		if cfg.ClientSessionCache != nil {
+			cfg.Time = resumeClock()
+		}
 		return cfg, nil
 	}
 	caFile, ok := opts["ca-file"]
@@ -191,4 +195,18 @@ func SNI(s *model.Server) (value string, constant bool) {
 		return expr, false
 	}
 	return expr, true
+}
+
+// resumeClock is the clock of a "verify none" server that reuses its
+// sessions. crypto/tls's client drops a cached session whose server
+// certificate has expired, InsecureSkipVerify or not, while HAProxy with
+// verify none resumes it (reg-test ssl/ssl_reuse.vtc uses such a
+// certificate). Besides that check the client reads its clock only to age
+// its tickets, from differences of two readings (Bulwark verifies
+// certificates itself, and not at all with verify none): a clock that starts
+// at the Unix epoch and runs at the real pace keeps those differences and
+// lets an expired certificate's sessions resume.
+func resumeClock() func() time.Time {
+	start := time.Now()
+	return func() time.Time { return time.Unix(0, 0).Add(time.Since(start)) }
 }
