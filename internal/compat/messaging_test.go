@@ -67,6 +67,7 @@ type recorder struct {
 	l     net.Listener
 	mu    sync.Mutex
 	conns []string
+	open  int // connections accepted and not yet recorded
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -85,6 +86,9 @@ func newRecorder(t *testing.T) *recorder {
 			if err != nil {
 				return
 			}
+			r.mu.Lock()
+			r.open++
+			r.mu.Unlock()
 			wg.Add(1)
 			go func() { defer wg.Done(); r.serve(c) }()
 		}
@@ -122,13 +126,29 @@ func (r *recorder) serve(c net.Conn) {
 	}
 	r.mu.Lock()
 	r.conns = append(r.conns, string(in))
+	r.open--
 	r.mu.Unlock()
 }
 
-// take returns what the recorder received since the last call.
-func (r *recorder) take() []string {
+// take returns what the recorder received since the last call, once every
+// connection it accepted is recorded (each ends within serve's deadline).
+// A case's server connections were all accepted before its client saw an
+// answer, so none is left for the next case: a fixed pause was not enough
+// on a loaded machine, where a connection's 200 ms idle wait could end
+// after it.
+func (r *recorder) take(t *testing.T) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for r.open > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d server connections still open", r.open)
+		}
+		r.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+		r.mu.Lock()
+	}
 	out := r.conns
 	r.conns = nil
 	return out
@@ -233,11 +253,10 @@ func TestHTTPMessagingAgainstHAProxy(t *testing.T) {
 	bfe := startBulwarkWith(t, strings.Replace(messagingConfig, "BEADDR", brec.l.Addr().String(), 1),
 		proxy.Options{Relax: h1.Relax{MissingHost: true, Framing: true, Userinfo: true}}, false)
 	time.Sleep(200 * time.Millisecond) // waitListen's probe connection is gone
-	hrec.take()
+	hrec.take(t)
 	for _, tc := range messagingCases {
 		hv, bv := clientView(t, hfe, tc.raw), clientView(t, bfe, tc.raw)
-		time.Sleep(300 * time.Millisecond) // the recorders finish their connections
-		hs, bs := hrec.take(), brec.take()
+		hs, bs := hrec.take(t), brec.take(t)
 		if hv != bv {
 			t.Errorf("%s: client saw\nhaproxy %q\nbulwark %q", tc.name, hv, bv)
 		}

@@ -44,13 +44,22 @@ func h2cServer(t testing.TB, srv *http2.Server, h http.HandlerFunc) (string, *co
 		t.Fatal(err)
 	}
 	cl := &countingListener{Listener: ln}
-	t.Cleanup(func() { ln.Close() })
 	if srv == nil {
 		srv = &http2.Server{}
 	}
+	// The accept loop ends before the wait: a connection still in the
+	// listen queue at the end (a health check's, every 20 ms) was accepted
+	// during a wait that cleanups ran before the close, a WaitGroup Add
+	// concurrent with its Wait, which -race reports.
 	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
+	accepting := make(chan struct{})
+	t.Cleanup(func() {
+		ln.Close()
+		<-accepting
+		wg.Wait()
+	})
 	go func() {
+		defer close(accepting)
 		for {
 			c, err := cl.Accept()
 			if err != nil {

@@ -112,9 +112,14 @@ func spliceConns(dst, src spliceConn, n int64, rto, wto time.Duration) (moved in
 		// the next read, whose splice can never block on it.
 		left := int(got)
 		for left > 0 {
-			if wto > 0 && now.Sub(wlast) > wto/4 {
-				dst.SetWriteDeadline(now.Add(wto))
-				wlast = now
+			// The time is read again per write: a slow reader can take
+			// longer than the timeout to drain a pipe-full while it makes
+			// progress, and the timeout is one of inactivity.
+			if wto > 0 {
+				if now = time.Now(); now.Sub(wlast) > wto/4 {
+					dst.SetWriteDeadline(now.Add(wto))
+					wlast = now
+				}
 			}
 			var w int64
 			var werr error
