@@ -219,6 +219,10 @@ cat >"$CFG" <<EOF
 global
     nbthread 1
     maxconn $MAXCONN
+    # No session cache and (on the binds) no tickets: every new TLS
+    # connection of tls_new_* is a full handshake in both proxies, where
+    # wrk, which keeps its session, would otherwise resume every time.
+    tune.ssl.cachesize 0
 
 defaults
     mode http
@@ -237,7 +241,7 @@ backend be_http
     server nginx 127.0.0.1:$NGX_PORT
 
 frontend fe_h2
-    bind 127.0.0.1:$TLS_PORT ssl crt $TMP/bench.pem alpn h2,http/1.1
+    bind 127.0.0.1:$TLS_PORT ssl crt $TMP/bench.pem alpn h2,http/1.1 no-tls-tickets
     default_backend be_http
 
 # HTTP compression (gzip, level 1 in both) of a 100 KB text body that
@@ -252,7 +256,7 @@ backend be_gzip
     server nginx 127.0.0.1:$NGX_PORT
 
 frontend fe_tls_rsa
-    bind 127.0.0.1:$RSA_PORT ssl crt $TMP/bench-rsa.pem alpn http/1.1
+    bind 127.0.0.1:$RSA_PORT ssl crt $TMP/bench-rsa.pem alpn http/1.1 no-tls-tickets
     default_backend be_http
 
 # HTTP/1.1 clients, HTTP/2 to the server: streams on shared connections.
