@@ -278,6 +278,24 @@ func TestSendWaitOnlyPlainSockets(t *testing.T) {
 	}
 }
 
+// sendWaitConfig is the proxy of the end-to-end tests: HTTP, one server at
+// addr, timeout server serverTO; global and fe are extra lines of the
+// global section and of the frontend ("" for none).
+func sendWaitConfig(addr, serverTO, global, fe string) string {
+	return "global\n" + global + `
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1m
+    timeout server ` + serverTO + `
+frontend fe
+    bind 127.0.0.1:0
+` + fe + `
+    default_backend be
+backend be
+    server s ` + addr + "\n"
+}
+
 // Many keep-alive requests in a row on one client connection, through one
 // server connection, to a server that answers at once and to one that
 // answers late: every response wakes its session (the server timeout is
@@ -292,18 +310,7 @@ func TestKeepAliveResponsesWakeTheSession(t *testing.T) {
 			body := fmt.Sprintf("r%d", sent)
 			return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body), true
 		})
-		_, addr := startProxy(t, sub(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 1m
-    timeout server 1m
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+		_, addr := startProxy(t, sendWaitConfig(b.addr, "1m", "", ""))
 		kc := newRawClient(t, addr)
 		n := 300
 		if delay > 0 {
@@ -334,18 +341,7 @@ func TestPipelinedRequestsWithSendWait(t *testing.T) {
 		path := string(f[1])
 		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(path), path), true
 	})
-	_, addr := startProxy(t, sub(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 1m
-    timeout server 1m
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	_, addr := startProxy(t, sendWaitConfig(b.addr, "1m", "", ""))
 	c := dial(t, addr)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -412,21 +408,7 @@ func TestLargeBufferedRequestPartialSend(t *testing.T) {
 		}
 	}()
 	t.Cleanup(func() { l.Close() })
-	_, addr := startProxy(t, sub(`
-global
-    tune.bufsize 8388608
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 1m
-    timeout server 1m
-frontend fe
-    bind 127.0.0.1:0
-    option http-buffer-request
-    default_backend be
-backend be
-    server s B
-`, "B", l.Addr().String()))
+	_, addr := startProxy(t, sendWaitConfig(l.Addr().String(), "1m", "    tune.bufsize 8388608", "    option http-buffer-request"))
 	kc := newRawClient(t, addr)
 	body := strings.Repeat("x", size)
 	for i := 0; i < 2; i++ {
@@ -448,18 +430,7 @@ func TestServerTimeoutOnceWithSendWait(t *testing.T) {
 	b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
 		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", sent == 0 && bytes.Contains(in, []byte("\r\n\r\n"))
 	})
-	_, addr := startProxy(t, sub(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 1m
-    timeout server 1s
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", b.addr))
+	_, addr := startProxy(t, sendWaitConfig(b.addr, "1s", "", ""))
 	kc := newRawClient(t, addr)
 	if st, body, err := kc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); st != 200 || body != "ok" {
 		t.Fatalf("first request: %d %q %v", st, body, err)
@@ -499,18 +470,7 @@ func TestServerCloseAfterResponseWakesNextRequest(t *testing.T) {
 			}()
 		}
 	}()
-	_, addr := startProxy(t, sub(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 1m
-    timeout server 1m
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s B
-`, "B", l.Addr().String()))
+	_, addr := startProxy(t, sendWaitConfig(l.Addr().String(), "1m", "", ""))
 	kc := newRawClient(t, addr)
 	for i := 0; i < 20; i++ {
 		st, body, err := kc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second)
