@@ -1296,35 +1296,23 @@ func (s *httpSession) bufferBody(e *LogEntry) bool {
 // with the backend the rules chose (HAProxy 2.6.12 with
 // http_request_buffer.vtc c4).
 func (s *httpSession) bufferChunked(e *LogEntry) bool {
-	body := s.rd.Body()
-	limit := s.fe.bufSize
-	if cap(s.body) < limit {
-		s.body = make([]byte, 0, limit)
+	_, err := readChunkedPart(&s.body, s.rd.Body(), s.fe.bufSize, 0)
+	if err == nil {
+		return true
 	}
 	s.body = s.body[:0]
-	for len(s.body) < limit {
-		n, err := body.Read(s.body[len(s.body):limit])
-		s.body = s.body[:len(s.body)+n]
-		if err == io.EOF {
-			return true
-		}
-		if err != nil {
-			s.body = s.body[:0]
-			if isTimeout(err) {
-				e.Term = "cR"
-				s.sendError(408, e)
-				return false
-			}
-			var pe *h1.ParseError
-			if errors.As(err, &pe) {
-				e.Term = "PD"
-				s.sendError(pe.Status, e)
-				return false
-			}
-			s.bodyAborted = true
-			return true
-		}
+	if isTimeout(err) {
+		e.Term = "cR"
+		s.sendError(408, e)
+		return false
 	}
+	var pe *h1.ParseError
+	if errors.As(err, &pe) {
+		e.Term = "PD"
+		s.sendError(pe.Status, e)
+		return false
+	}
+	s.bodyAborted = true
 	return true
 }
 
