@@ -509,11 +509,8 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			s.tlsOn, s.sni = connTLS(s.c)
 		}
 		if s.tlsOn && !s.factsSet {
-			if s.c == s.cconn {
-				s.tlsFacts = tlsFactsOf(s.cliTLS)
-			} else {
-				s.tlsFacts = readTLSFacts(s.cconn)
-			}
+			// cliTLS is cconn's state, read once above.
+			s.tlsFacts = tlsFactsOf(s.cliTLS)
 		}
 	}
 	s.srvTLS, s.srvHS = nil, nil

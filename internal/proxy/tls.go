@@ -67,8 +67,12 @@ func readTLSFacts(c net.Conn) tlsFacts {
 	return tlsFactsOf(&st)
 }
 
-// tlsFactsOf reads them from a handshake's state.
+// tlsFactsOf reads them from a handshake's state, the zero value for nil
+// (no TLS).
 func tlsFactsOf(st *tls.ConnectionState) tlsFacts {
+	if st == nil {
+		return tlsFacts{}
+	}
 	return tlsFacts{version: tlsVersionName(st.Version), cipher: tlsconf.OpenSSLName(st.CipherSuite), sni: st.ServerName, cipherID: st.CipherSuite}
 }
 
