@@ -236,7 +236,9 @@ func (fe *frontend) handleConn(c net.Conn, bl *boundListener, release func()) {
 		defer done()
 		fe.serveH2(c)
 	} else if h1 {
-		fe.serveHTTPOn(c, connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), done: done, h1Counted: true})
+		ci := connInfoOf(c, done)
+		ci.h1Counted = true
+		fe.serveHTTPOn(c, ci)
 	} else {
 		defer done()
 		if tc, ok := c.(*tls.Conn); ok {
