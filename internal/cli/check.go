@@ -26,12 +26,17 @@ func Load(files []string, table func(string, stick.Spec) *stick.Table) (*config.
 	return cfg, pl, ds.Sorted(cfg.Files)
 }
 
+// LibCryptoEnv names the libcrypto RSA keys sign through, for a system
+// whose OpenSSL 3 is not the loader's libcrypto.so.3.
+const LibCryptoEnv = "BULWARK_LIBCRYPTO"
+
 // PlanOptions are the plan options the environment asks for: the explicit
 // opt-outs of secure defaults.
 func PlanOptions() plan.Options {
 	return plan.Options{AllowPublicStats: os.Getenv("BULWARK_ALLOW_PUBLIC_STATS") == "1",
 		AllowInsecureKeyPerms: os.Getenv("BULWARK_ALLOW_INSECURE_KEY_PERMS") == "1",
-		AllowIgnoreCertErr:    os.Getenv(tlsconf.AllowIgnoreCertErrEnv) == "1"}
+		AllowIgnoreCertErr:    os.Getenv(tlsconf.AllowIgnoreCertErrEnv) == "1",
+		LibCrypto:             os.Getenv(LibCryptoEnv)}
 }
 
 // checkExit runs "bulwark -c": it prints every diagnostic in HAProxy's

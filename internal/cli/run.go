@@ -300,6 +300,9 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 		fmt.Fprintf(stderr, "[ALERT]    (bulwark) : Starting %v\n", err)
 		return 1
 	}
+	if line := rsaSignerLine(pl); line != "" {
+		fmt.Fprintln(stderr, line)
+	}
 	if o.built != nil {
 		o.built(px, rt)
 	}
@@ -380,6 +383,9 @@ func serveWith(pl *plan.Plan, o serveOptions) int {
 		logger.Swap(nlog)
 		px.Start(nrt)
 		m = npl.Model
+		if line := rsaSignerLine(npl); line != "" {
+			fmt.Fprintln(stderr, line)
+		}
 		fmt.Fprintln(stderr, "[NOTICE]   (bulwark) : reloaded the configuration")
 	}
 	if sig == syscall.SIGUSR1 {

@@ -14,7 +14,8 @@ const BulwarkGlobalKeywords = `
 	bulwark-abuse bulwark-abuse-http-errors bulwark-abuse-proxy-errors
 	bulwark-abuse-denied bulwark-abuse-tls-failures bulwark-abuse-bind-tls-failures
 	bulwark-abuse-flaps
-	bulwark-abuse-webhook bulwark-crt-watch bulwark-log-framing`
+	bulwark-abuse-webhook bulwark-crt-watch bulwark-log-framing
+	bulwark-ssl-rsa-signer`
 
 // BulwarkBindKeywords are the Bulwark-only bind options taking one word.
 const BulwarkBindKeywords = `bulwark-acme`

@@ -22,6 +22,12 @@ type Bulwark struct {
 	// and unix stream log targets, "lf" (a line feed after each, HAProxy
 	// 2.6's "legacy", the default) or "octet-count" (RFC 6587 §3.4.1).
 	LogFraming string
+	// RSASigner is "bulwark-ssl-rsa-signer": what signs with the RSA keys
+	// of certificates, "libcrypto" (the system's OpenSSL, as HAProxy;
+	// required), "go" (Go's crypto/rsa) or "" (libcrypto when it loads,
+	// else crypto/rsa: the default). RSASignerPos is the directive's.
+	RSASigner    string
+	RSASignerPos config.Pos
 }
 
 // ACME is how certificates of "bind ... bulwark-acme" lines are obtained.
@@ -192,6 +198,12 @@ func (c *compiler) bulwarkGlobal(g *Global, d *config.Directive) {
 			return
 		}
 		g.Bulwark.LogFraming = d.Arg(0)
+	case "bulwark-ssl-rsa-signer":
+		if len(d.Args) != 1 || d.Arg(0) != "libcrypto" && d.Arg(0) != "go" {
+			c.ds.Alertf(d.Pos, "'%s' expects 'libcrypto' or 'go'", d.Name)
+			return
+		}
+		g.Bulwark.RSASigner, g.Bulwark.RSASignerPos = d.Arg(0), d.Pos
 	case "bulwark-crt-watch":
 		g.Bulwark.CrtWatch = time.Second
 		if len(d.Args) > 1 {

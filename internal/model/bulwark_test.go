@@ -32,6 +32,7 @@ func TestBulwarkDirectives(t *testing.T) {
     bulwark-abuse-tls-failures 20 1m
     bulwark-abuse-flaps 3 5m
     bulwark-abuse-webhook http://127.0.0.1:9000/x
+    bulwark-ssl-rsa-signer go
 `, "ssl bulwark-acme WWW.example.org,api.example.org")
 	if ds.HasAlerts() {
 		t.Fatal(ds)
@@ -45,6 +46,9 @@ func TestBulwarkDirectives(t *testing.T) {
 	if ab.HTTPErrors != (Threshold{100, 10 * time.Second}) || ab.TLSFailures != (Threshold{20, time.Minute}) ||
 		ab.Flaps != (Threshold{3, 5 * time.Minute}) || ab.Webhook != "http://127.0.0.1:9000/x" || !ab.Enabled() {
 		t.Errorf("abuse %+v", ab)
+	}
+	if m.Global.Bulwark.RSASigner != "go" {
+		t.Errorf("bulwark-ssl-rsa-signer: %q", m.Global.Bulwark.RSASigner)
 	}
 	if b := m.Frontend("f").Binds[1]; !slices.Equal(b.ACME, []string{"www.example.org", "api.example.org"}) || !b.SSL {
 		t.Errorf("bind %+v", b)
@@ -83,6 +87,8 @@ func TestBulwarkDirectivesBad(t *testing.T) {
 		{"    bulwark-nonsense 1\n", "", "unknown Bulwark directive"},
 		{"    bulwark-abuse on\n", "", "takes no argument"},
 		{"    bulwark-log-framing crlf\n", "", "expects 'octet-count' or 'lf'"},
+		{"    bulwark-ssl-rsa-signer openssl\n", "", "expects 'libcrypto' or 'go'"},
+		{"    bulwark-ssl-rsa-signer\n", "", "expects 'libcrypto' or 'go'"},
 		{"    bulwark-abuse-denied 5 0s\n", "", "positive time window"},
 		{"", "bulwark-acme example.org", "needs 'ssl'"},
 		{"", "ssl bulwark-acme *.example.org", "no wildcards"},

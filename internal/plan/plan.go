@@ -16,6 +16,7 @@ import (
 	"bulwark/internal/acme"
 	"bulwark/internal/config"
 	"bulwark/internal/health"
+	"bulwark/internal/libcrypto"
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
 	"bulwark/internal/stick"
@@ -38,6 +39,10 @@ type Options struct {
 	// name and spec, so that sessions of both generations count into one
 	// table. nil makes every table new.
 	Table func(name string, spec stick.Spec) *stick.Table
+	// LibCrypto is the libcrypto the RSA keys of certificates sign
+	// through ("" is libcrypto.DefaultPath); "bulwark-ssl-rsa-signer go"
+	// leaves it unopened.
+	LibCrypto string
 }
 
 // Plan is a configuration ready to run: the Model and what was compiled
@@ -63,6 +68,10 @@ type Plan struct {
 	ProcVars map[string]acl.Sample
 	// FCGIApps are the compiled fcgi-app sections by name.
 	FCGIApps map[string]*FCGIApp
+	// RSA is the libcrypto the RSA keys of certificates sign through, nil
+	// when they sign with Go's crypto/rsa; NoRSA then says why.
+	RSA   *libcrypto.Lib
+	NoRSA string
 }
 
 // Proxy is what a proxy needs at run time beyond its Model.
@@ -96,7 +105,8 @@ func Compile(m *model.Model, opt Options) (*Plan, config.Diagnostics) {
 	pl := &Plan{Model: m, Refs: acl.NewPatRefs(), Proxies: make(map[*model.Proxy]*Proxy, len(m.Proxies))}
 	var ds config.Diagnostics
 	pl.Tables = compileTables(m, opt.Table, &ds)
-	tlsOpt := tlsconf.Options{AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms, AllowIgnoreCertErr: opt.AllowIgnoreCertErr,
+	pl.RSA, pl.NoRSA = openLibcrypto(m, opt.LibCrypto, &ds)
+	tlsOpt := tlsconf.Options{RSA: pl.RSA, AllowInsecureKeyPerms: opt.AllowInsecureKeyPerms, AllowIgnoreCertErr: opt.AllowIgnoreCertErr,
 		CrtBase: m.Global.CrtBase, CABase: m.Global.CABase,
 		Sessions:       tlsconf.NewSessionCache(m.Global.SSLCacheSize, m.Global.SSLLifetime),
 		TicketLifetime: m.Global.SSLLifetime}
@@ -150,4 +160,28 @@ func dedupe(ds config.Diagnostics) config.Diagnostics {
 		}
 	}
 	return out
+}
+
+// RSAOptOut is Plan.NoRSA when the configuration chose crypto/rsa.
+const RSAOptOut = "bulwark-ssl-rsa-signer go"
+
+// openLibcrypto opens the libcrypto RSA keys sign through, unless
+// "bulwark-ssl-rsa-signer go" says not to. Without the directive a
+// library that does not load leaves crypto/rsa, which only costs CPU, and
+// the start-up log says so (not a warning: zero-warning configurations
+// keep starting on hosts without OpenSSL 3); "bulwark-ssl-rsa-signer
+// libcrypto" makes it an error.
+func openLibcrypto(m *model.Model, path string, ds *config.Diagnostics) (*libcrypto.Lib, string) {
+	b := &m.Global.Bulwark
+	if b.RSASigner == "go" {
+		return nil, RSAOptOut
+	}
+	lib, err := libcrypto.Open(path)
+	if err != nil {
+		if b.RSASigner == "libcrypto" {
+			ds.Alertf(b.RSASignerPos, "bulwark-ssl-rsa-signer libcrypto: %v", err)
+		}
+		return nil, err.Error()
+	}
+	return lib, ""
 }

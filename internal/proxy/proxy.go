@@ -26,6 +26,7 @@ import (
 	"bulwark/internal/compress"
 	"bulwark/internal/h1"
 	"bulwark/internal/health"
+	"bulwark/internal/libcrypto"
 	"bulwark/internal/logfmt"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
@@ -320,9 +321,12 @@ type Runtime struct {
 	stores    []*tlsconf.Store // for bulwark-crt-watch
 	// dns are the running "resolvers" sections by name; they resolve
 	// until ctx ends.
-	dns      map[string]*resolver.Section
-	refs     *acl.PatRefs // the maps and ACL patterns of "show map|acl"
-	ssl      sslTx        // the open "set ssl cert" transaction
+	dns  map[string]*resolver.Section
+	refs *acl.PatRefs // the maps and ACL patterns of "show map|acl"
+	ssl  sslTx        // the open "set ssl cert" transaction
+	// rsa is the libcrypto RSA keys sign through (plan.Plan.RSA), for
+	// the certificates "set ssl cert" brings; nil: crypto/rsa.
+	rsa      *libcrypto.Lib
 	crtWatch atomic.Pointer[certwatch.Watcher]
 }
 
@@ -371,7 +375,7 @@ func (p *Proxy) Build(pl *plan.Plan) (_ *Runtime, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{model: m, backends: map[string]*backend{}, ctx: ctx, cancel: cancel, stopped: make(chan struct{}), opts: p.opts, clock: p.clock,
 		bufs: h1.NewBufPool(m.Global.BufSize), parker: newParker(), keys: map[string]net.Listener{},
-		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME, refs: pl.Refs,
+		tables: pl.Tables, rules: map[*model.Proxy]*proxyRules{}, start: p.start, statsToken: newToken(), acme: pl.ACME, refs: pl.Refs, rsa: pl.RSA,
 		conns: newRegistry[net.Conn, *sessInfo](), idle: newRegistry[*httpSession, struct{}]()}
 	rt.workers = newConnWorkers(ctx)
 	rt.comp.Level = m.Global.CompMaxLevel

@@ -260,11 +260,16 @@ func (rt *Runtime) apiSetSSLCert(cs *apiSession, args []string) string {
 		rt.ssl.file, rt.ssl.cert, rt.ssl.issuer = base, &c, issuer
 		return "Transaction " + verb + " for certificate " + base + "!\n"
 	}
-	c, err := tlsconf.ParseCertificate([]byte(cs.payload))
+	// A key libcrypto does not take signs with crypto/rsa, as at load;
+	// the start-up log is gone, so the answer carries the warning.
+	c, warn, err := tlsconf.ParseCertificate([]byte(cs.payload), rt.rsa)
 	if err != nil || c.Leaf == nil {
 		return "unable to load certificate from file '" + file + "'.\nCan't load the payload\nCan't update " + file + "!\n"
 	}
 	rt.ssl.file, rt.ssl.cert, rt.ssl.issuer = file, c, tlsconf.ChainIssuer(c)
+	if warn != "" {
+		return "Transaction " + verb + " for certificate " + file + "!\nWarning: " + warn + "\n"
+	}
 	return "Transaction " + verb + " for certificate " + file + "!\n"
 }
 

@@ -3,6 +3,10 @@ package tlsconf
 import (
 	"bufio"
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"bulwark/internal/libcrypto"
 )
 
 // InsecureKeyPermsKeyword is the explicit opt-out of the key permission
@@ -39,6 +45,9 @@ type Options struct {
 	// TicketLifetime is how long a bind's self-contained tickets resume
 	// (tune.ssl.lifetime); 0 leaves crypto/tls's 7 days.
 	TicketLifetime time.Duration
+	// RSA signs with the RSA keys of certificates through libcrypto;
+	// nil leaves them to Go's crypto/rsa.
+	RSA *libcrypto.Lib
 }
 
 func (o Options) now() time.Time {
@@ -105,6 +114,9 @@ func loadCertFile(path string, o Options) (*tls.Certificate, []string, error) {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var warns []string
+	if w := useLibcrypto(&cert, o.RSA); w != "" {
+		warns = append(warns, fmt.Sprintf("%s: %s", path, w))
+	}
 	leaf := cert.Leaf
 	now := o.now()
 	switch {
@@ -129,6 +141,53 @@ func loadCertFile(path string, o Options) (*tls.Certificate, []string, error) {
 		}
 	}
 	return &cert, warns, nil
+}
+
+// useLibcrypto makes an RSA key of c sign through lib, once imported and
+// self-tested; a key that fails stays with crypto/rsa, and the warning
+// says why. Other keys, and every key when lib is nil, are left alone.
+func useLibcrypto(c *tls.Certificate, lib *libcrypto.Lib) string {
+	k, ok := c.PrivateKey.(*rsa.PrivateKey)
+	if !ok || lib == nil {
+		return ""
+	}
+	s, err := lib.NewSigner(k)
+	if err != nil {
+		return fmt.Sprintf("the RSA key signs with Go's crypto/rsa: %v", err)
+	}
+	c.PrivateKey = s
+	return ""
+}
+
+// KeyType names the algorithm of a certificate's key, "RSA", "ECDSA",
+// "Ed25519" or "": an RSA key may be a *libcrypto.Signer as well as an
+// *rsa.PrivateKey.
+func KeyType(c *tls.Certificate) string {
+	s, ok := c.PrivateKey.(crypto.Signer)
+	if !ok {
+		return ""
+	}
+	switch s.Public().(type) {
+	case *rsa.PublicKey:
+		return "RSA"
+	case *ecdsa.PublicKey:
+		return "ECDSA"
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return ""
+}
+
+// RSASigner says what signs with the RSA key of c: "libcrypto",
+// "crypto/rsa", or "" for another key.
+func RSASigner(c *tls.Certificate) string {
+	switch c.PrivateKey.(type) {
+	case *libcrypto.Signer:
+		return "libcrypto"
+	case *rsa.PrivateKey:
+		return "crypto/rsa"
+	}
+	return ""
 }
 
 // checkKeyPerms refuses a private key that group or others can read: the key

@@ -1,14 +1,14 @@
 package tlsconf
 
 import (
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"bulwark/internal/libcrypto"
 )
 
 // ErrNoCertificate is returned by GetCertificate under strict-sni when the
@@ -197,13 +197,15 @@ func (s *Store) Replace(file string, c *tls.Certificate) bool {
 }
 
 // ParseCertificate reads a PEM payload holding a certificate chain and its
-// private key, as "set ssl cert" receives it.
-func ParseCertificate(pem []byte) (*tls.Certificate, error) {
+// private key, as "set ssl cert" receives it. An RSA key signs through
+// lib when it is not nil, as a key loaded from a file does; the warning
+// says why it does not when the import fails.
+func ParseCertificate(pem []byte, lib *libcrypto.Lib) (*tls.Certificate, string, error) {
 	c, err := tls.X509KeyPair(pem, pem)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &c, nil
+	return &c, useLibcrypto(&c, lib), nil
 }
 
 // pick returns the entry for a ClientHello, as HAProxy does: the
@@ -241,10 +243,10 @@ func choose(hello *tls.ClientHelloInfo, exact, wild []*certEntry, name string) *
 				continue
 			}
 			k := 2
-			switch e.cert.PrivateKey.(type) {
-			case *ecdsa.PrivateKey:
+			switch KeyType(e.cert) {
+			case "ECDSA":
 				k = 0
-			case *rsa.PrivateKey:
+			case "RSA":
 				k = 1
 			}
 			if byType[k] == nil {
