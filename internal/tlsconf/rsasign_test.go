@@ -1,0 +1,153 @@
+package tlsconf
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/tls"
+	"io"
+	"os/exec"
+	"runtime"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"bulwark/internal/libcrypto"
+)
+
+// rsaServer serves the store on loopback with protocol version v: one
+// handshake per connection, then "ok".
+func rsaServer(t *testing.T, st *Store, v uint16) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: st.GetCertificate, MinVersion: v, MaxVersion: v,
+		SessionTicketsDisabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if c.(*tls.Conn).Handshake() == nil {
+					c.Write([]byte("ok"))
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// An RSA certificate's handshake signature comes from libcrypto and the
+// client, verifying the chain, accepts it: TLS 1.3 (RSA-PSS) and TLS 1.2
+// (RSA-PSS from Go's client, PKCS #1 v1.5 from an OpenSSL client that
+// offers only that).
+func TestRSAHandshakeThroughLibcrypto(t *testing.T) {
+	lib, err := libcrypto.Open("")
+	if err != nil {
+		t.Skipf("no libcrypto: %v", err)
+	}
+	dir := t.TempDir()
+	ca := newCA(t)
+	crt := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
+	st, err := NewStore([]string{crt}, nil, false, Options{RSA: lib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := st.Certificates()[0]
+	if RSASigner(c) != "libcrypto" || KeyType(c) != "RSA" {
+		t.Fatalf("key %T signs with %q", c.PrivateKey, RSASigner(c))
+	}
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		addr := rsaServer(t, st, v)
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.pool(), ServerName: "rsa.example", MinVersion: v, MaxVersion: v})
+		if err != nil {
+			t.Fatalf("%s: %v", tls.VersionName(v), err)
+		}
+		buf := make([]byte, 2)
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err = io.ReadFull(conn, buf)
+		if cs := conn.ConnectionState(); err != nil || string(buf) != "ok" || cs.Version != v || len(cs.VerifiedChains) == 0 {
+			t.Errorf("%s: %q %v, version %x, %d verified chains", tls.VersionName(v), buf, err, cs.Version, len(cs.VerifiedChains))
+		}
+		conn.Close()
+	}
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Log("no openssl: the PKCS #1 v1.5 handshake is not tested")
+		return
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	writeFile(t, caFile, ca.pem, 0o600)
+	addr := rsaServer(t, st, tls.VersionTLS12)
+	for _, sigalg := range []string{"RSA+SHA256", "RSA+SHA384", "RSA+SHA512"} {
+		cmd := exec.Command(openssl, "s_client", "-connect", addr, "-tls1_2", "-sigalgs", sigalg, "-CAfile", caFile,
+			"-verify_return_error", "-servername", "rsa.example", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0")
+		cmd.Stdin = strings.NewReader("")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		if err != nil || !strings.Contains(out.String(), "Verify return code: 0 (ok)") ||
+			!strings.Contains(out.String(), "Peer signature type: RSA\n") {
+			t.Errorf("openssl -sigalgs %s: %v\n%s", sigalg, err, out.String())
+		}
+	}
+}
+
+// Without a libcrypto the key stays Go's and serves.
+func TestRSAWithoutLibcrypto(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t)
+	crt := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
+	st, err := NewStore([]string{crt}, nil, false, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Certificates()[0].PrivateKey.(*rsa.PrivateKey); !ok {
+		t.Fatalf("key %T", st.Certificates()[0].PrivateKey)
+	}
+	conn, err := tls.Dial("tcp", rsaServer(t, st, tls.VersionTLS13), &tls.Config{RootCAs: ca.pool(), ServerName: "rsa.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+}
+
+// A reload replaces the libcrypto keys; the dropped ones are freed.
+func TestRSAReloadFreesKeys(t *testing.T) {
+	lib, err := libcrypto.Open("")
+	if err != nil {
+		t.Skipf("no libcrypto: %v", err)
+	}
+	dir := t.TempDir()
+	ca := newCA(t)
+	crt := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
+	st, err := NewStore([]string{crt}, nil, false, Options{RSA: lib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if err := st.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for lib.LiveKeys() > 1 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := lib.LiveKeys(); n != 1 {
+		t.Fatalf("%d keys allocated in libcrypto after 10 reloads, want 1", n)
+	}
+	// The key served is not among those freed.
+	conn, err := tls.Dial("tcp", rsaServer(t, st, tls.VersionTLS13), &tls.Config{RootCAs: ca.pool(), ServerName: "rsa.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+}
