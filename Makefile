@@ -54,10 +54,13 @@ docs:
 # A reproducible release build (HAP-1.1): no paths, no build id, static,
 # with the VCS revision embedded; SHA256SUMS beside it. Two runs of it on
 # the same revision give the same bytes (TestReleaseBuildReproducible).
+# RELEASE_TAGS=bulwark_nolibcrypto leaves out the libcrypto RSA signer
+# (purego): a fully static binary whose RSA keys sign with crypto/rsa.
+RELEASE_TAGS ?=
 RELEASE_FLAGS = -buildvcs=true -trimpath -ldflags=-buildid= -pgo=$(CURDIR)/cmd/bulwark/default.pgo
 release:
 	mkdir -p dist
-	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) -o dist/bulwark ./cmd/bulwark
+	CGO_ENABLED=0 $(GO) build $(RELEASE_FLAGS) $(if $(RELEASE_TAGS),-tags $(RELEASE_TAGS)) -o dist/bulwark ./cmd/bulwark
 	cd dist && sha256sum bulwark > SHA256SUMS
 	@cat dist/SHA256SUMS
 
