@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bulwark/internal/libcrypto"
+	"bulwark/internal/model"
 )
 
 // rsaServer serves the store on loopback with protocol version v: one
@@ -150,4 +151,35 @@ func TestRSAReloadFreesKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close()
+}
+
+// A server line's RSA client certificate signs its CertificateVerify
+// through libcrypto, and a server that requires it accepts it.
+func TestRSAClientCertThroughLibcrypto(t *testing.T) {
+	lib, err := libcrypto.Open("")
+	if err != nil {
+		t.Skipf("no libcrypto: %v", err)
+	}
+	ca := newCA(t)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	writeFile(t, caFile, ca.pem, 0o644)
+	srvCrt := ca.writePEM(t, dir, "srv.pem", leafSpec{cn: "backend.internal", sans: []string{"backend.internal"}})
+	cliCrt := ca.writePEM(t, dir, "cli.pem", leafSpec{cn: "client", client: true, rsa: true})
+	b := sslBind(map[string]string{"verify": "required", "ca-file": caFile}, srvCrt)
+	addr := serve(t, mustBind(t, b, nil, Options{}).Config)
+	for _, v := range []string{"TLSv1.2", "TLSv1.3"} {
+		opts := map[string]string{"ca-file": caFile, "crt": cliCrt, "ssl-min-ver": v, "ssl-max-ver": v}
+		s := &model.Server{Name: "s1", ServerOptions: model.ServerOptions{SSL: true, Opts: opts}}
+		cfg, err := ServerConfigWith(s, &model.SSLDefaults{}, Options{RSA: lib})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := RSASigner(&cfg.Certificates[0]); got != "libcrypto" {
+			t.Fatalf("client key signs with %q", got)
+		}
+		if _, err := dial(addr, cfg); err != nil {
+			t.Errorf("%s: %v", v, err)
+		}
+	}
 }
