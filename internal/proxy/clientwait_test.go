@@ -149,3 +149,55 @@ func TestNextRequestRightAfterResponseNotDelayed(t *testing.T) {
 		t.Fatalf("%d requests of 1000 took parkAfter (%v) or longer: arrivals were missed", slow, parkAfter)
 	}
 }
+
+// The deadlines of a kept connection's wait for its next request, which a
+// busy connection sets only when a read needs them: a head that comes in
+// pieces within "timeout http-keep-alive" is served, one that never ends
+// and a connection that sends nothing are closed about when it runs out
+// (measured from the previous response), not at the short wait that comes
+// before parking (parkAfter) and not never.
+func TestKeptConnectionWaitDeadlines(t *testing.T) {
+	const keep = 400 * time.Millisecond
+	b := holdingBackend(t, 0)
+	_, addr := startProxy(t, sendWaitConfig(b.addr, "1m", "", "    timeout http-keep-alive 400ms\n    timeout http-request 400ms\n"))
+	for _, tc := range []struct {
+		name  string
+		first string        // sent right after the first response
+		rest  string        // sent after restAfter ("" for nothing)
+		after time.Duration // restAfter
+		want  string        // the second response's body, "" for a close
+	}{
+		{"head in two pieces", "GET /two HTTP/1.1\r\nHo", "st: x\r\n\r\n", keep * 6 / 10, "/two"},
+		{"head in pieces, one byte first", "G", "ET /one HTTP/1.1\r\nHost: x\r\n\r\n", keep / 2, "/one"},
+		{"head never ends", "GET /never HTTP/1.1\r\nHo", "", 0, ""},
+		{"nothing sent", "", "", 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, addr)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(c)
+			io.WriteString(c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+			if got := readBody(t, br); got != "/first" {
+				t.Fatalf("%q", got)
+			}
+			t0 := time.Now()
+			io.WriteString(c, tc.first)
+			if tc.rest != "" {
+				time.Sleep(tc.after)
+				io.WriteString(c, tc.rest)
+			}
+			if tc.want != "" {
+				if got := readBody(t, br); got != tc.want {
+					t.Fatalf("second response %q, want %q", got, tc.want)
+				}
+				return
+			}
+			// A close, with or without a 408 before it.
+			io.Copy(io.Discard, br)
+			if d := time.Since(t0); d < keep*3/4 || d > keep+3*time.Second {
+				t.Fatalf("closed %v after the response, want about %v (timeout http-keep-alive)", d, keep)
+			}
+		})
+	}
+}
