@@ -125,14 +125,19 @@ func TestHalfCloseDuringExchangeSeenAtOnce(t *testing.T) {
 // A client that sends its next request the moment it has the response
 // (the request arrives as the response is being written, the busy case of
 // every keep-alive benchmark) is never left waiting: the slowest of many
-// such requests stays well below the wait a missed arrival costs.
+// such requests stays well below the wait a missed arrival costs. (A
+// wait-first read misses some of these arrivals, a few in a thousand,
+// more on a busy machine: another P or sysmon polls the network between
+// the response's write and the wait. The two tests above catch it every
+// time; this one is the guard of the path every busy client takes.)
 func TestNextRequestRightAfterResponseNotDelayed(t *testing.T) {
 	b := holdingBackend(t, 0)
 	_, addr := startProxy(t, sendWaitConfig(b.addr, "1m", "", "    timeout http-keep-alive 10s\n"))
+	const conns, each = 8, 250
 	slow := 0
-	for k := 0; k < 4; k++ {
+	for k := 0; k < conns; k++ {
 		kc := newRawClient(t, addr)
-		for i := 0; i < 250; i++ {
+		for i := 0; i < each; i++ {
 			t0 := time.Now()
 			st, body, err := kc.do("GET /"+strconv.Itoa(i)+" HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second)
 			if st != 200 || body != "/"+strconv.Itoa(i) {
@@ -143,10 +148,9 @@ func TestNextRequestRightAfterResponseNotDelayed(t *testing.T) {
 			}
 		}
 	}
-	// A loaded machine may stall a request or two that long; a missed
-	// arrival stalls many.
-	if slow > 5 {
-		t.Fatalf("%d requests of 1000 took parkAfter (%v) or longer: arrivals were missed", slow, parkAfter)
+	// A loaded machine may stall a request that long now and then.
+	if slow > 2 {
+		t.Fatalf("%d requests of %d took parkAfter (%v) or longer: arrivals were missed", slow, conns*each, parkAfter)
 	}
 }
 
