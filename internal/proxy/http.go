@@ -441,10 +441,16 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		wait = fe.clientTimeout
 	}
 	s.tc.rto, s.tc.wto = 0, fe.clientTimeout
+	s.parkDeadline = time.Time{}
 	if wait > 0 {
-		s.c.SetReadDeadline(now.Add(wait))
-	} else {
-		s.c.SetReadDeadline(time.Time{})
+		s.parkDeadline = now.Add(wait)
+	}
+	// A busy keep-alive connection waits under the short deadline that
+	// waitRequest sets: setting this one first would be a second timer
+	// update and clock read per request, for nothing.
+	busy := s.busyWait(wait)
+	if !busy {
+		s.c.SetReadDeadline(s.parkDeadline)
 	}
 	// While waiting for a request the session is idle: a soft stop
 	// shortens the wait to a last grace instead of the keep-alive timeout.
@@ -462,13 +468,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			s.c.SetReadDeadline(now.Add(g))
 		}
 	}
-	s.parkDeadline = time.Time{}
-	if wait > 0 {
-		s.parkDeadline = now.Add(wait)
-	}
 	var err error
 	if s.h2s == nil {
-		err = s.waitRequest()
+		err = s.waitRequest(busy, now)
 	}
 	if err == errParked {
 		return false, true
@@ -491,6 +493,8 @@ func (s *httpSession) serveOne() (more, parked bool) {
 			err = s.rd.ReadRequest(&s.m.req)
 		}
 	}
+	// A deadline the head did not need is not set (waitRequest).
+	s.tc.rdPending = false
 	s.idle.Store(false)
 	if s.nreq == 0 {
 		if s.cliTLS == nil {
@@ -733,11 +737,23 @@ func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) 
 	return rules.Result{}, be, false
 }
 
+// busyWait reports whether waitRequest will wait for the next request of
+// a kept connection with everything in place, under a short deadline of
+// its own (parkAfter), before it parks the connection; wait is how long
+// the connection may wait for the request (0: forever).
+func (s *httpSession) busyWait(wait time.Duration) bool {
+	if s.h2s != nil || s.nreq == 0 || s.h2 || s.woken || s.fe.rt.parker == nil || s.rd.Buffered() > 0 || s.fe.rt.stopping.Load() {
+		return false
+	}
+	return wait <= 0 || wait > parkAfter
+}
+
 // waitRequest waits for the first byte of the next request holding no
 // buffer: an idle keep-alive connection keeps only its goroutine, its
 // socket and this session. The server connection goes back to the pool and
-// the buffers to theirs; the byte read is handed to the reader.
-func (s *httpSession) waitRequest() error {
+// the buffers to theirs; the byte read is handed to the reader. busy is
+// busyWait's answer, now the time parkDeadline was computed from.
+func (s *httpSession) waitRequest(busy bool, now time.Time) error {
 	if s.rd.Buffered() > 0 {
 		return nil
 	}
@@ -754,57 +770,62 @@ func (s *httpSession) waitRequest() error {
 		}
 	}
 	p := s.fe.rt.parker
-	if !woken && s.nreq > 0 && !s.h2 && p != nil && !s.fe.rt.stopping.Load() {
+	if busy {
 		// A busy keep-alive client sends its next request at once: wait a
 		// little with everything in place, and park only a connection that
 		// stays quiet (parking costs two epoll calls and a goroutine).
-		short := time.Now().Add(parkAfter)
-		if s.parkDeadline.IsZero() || short.Before(s.parkDeadline) {
-			s.c.SetReadDeadline(short)
-			// Read straight into the reader's buffer: the next request
-			// usually arrives whole, in one read.
-			err := s.rd.Wait()
-			if err == nil || !isTimeout(err) {
-				s.c.SetReadDeadline(s.parkDeadline)
+		// serveOne left the deadline to this wait.
+		s.c.SetReadDeadline(now.Add(parkAfter))
+		// Read straight into the reader's buffer: the next request
+		// usually arrives whole, in one read.
+		err := s.rd.Wait()
+		if err == nil {
+			// The rest of the head, if it needs another read, has
+			// until parkDeadline; a head read whole in this one
+			// (the usual case) spares the timer update.
+			s.tc.rdPending, s.tc.rdDeadline = true, s.parkDeadline
+			return nil
+		}
+		if !isTimeout(err) {
+			s.c.SetReadDeadline(s.parkDeadline)
+			return err
+		}
+		if readable(s.c) {
+			// Data came as the deadline fired (a busy scheduler): go on.
+			s.c.SetReadDeadline(s.parkDeadline)
+			return s.rd.Wait()
+		}
+		s.releaseIdle()
+		pc := s.parkRecord()
+		if pc.s == nil {
+			// A soft stop must not find s among the idle sessions
+			// once it is in the pool; it wakes the parked ones.
+			s.fe.rt.idle.Delete(s)
+		}
+		if p.park(pc, s.parkDeadline) {
+			// Another goroutine may own the connection from here on;
+			// s itself only when it parked whole.
+			if pc.s == nil {
+				s.recycle()
+			}
+			return errParked
+		}
+		if pc.s == nil {
+			s.fe.rt.idle.Store(s, struct{}{})
+		}
+		if s.fe.rt.stopping.Load() {
+			// A stop closed the parker meanwhile: the last grace, if any.
+			g := time.Duration(s.fe.rt.idleGrace.Load())
+			if g == 0 {
 				return err
 			}
-			if readable(s.c) {
-				// Data came as the deadline fired (a busy scheduler): go on.
-				s.c.SetReadDeadline(s.parkDeadline)
-				return s.rd.Wait()
-			}
-			s.releaseIdle()
-			pc := s.parkRecord()
-			if pc.s == nil {
-				// A soft stop must not find s among the idle sessions
-				// once it is in the pool; it wakes the parked ones.
-				s.fe.rt.idle.Delete(s)
-			}
-			if p.park(pc, s.parkDeadline) {
-				// Another goroutine may own the connection from here on;
-				// s itself only when it parked whole.
-				if pc.s == nil {
-					s.recycle()
-				}
-				return errParked
-			}
-			if pc.s == nil {
-				s.fe.rt.idle.Store(s, struct{}{})
-			}
-			if s.fe.rt.stopping.Load() {
-				// A stop closed the parker meanwhile: the last grace, if any.
-				g := time.Duration(s.fe.rt.idleGrace.Load())
-				if g == 0 {
-					return err
-				}
-				if g > 0 {
-					s.c.SetReadDeadline(time.Now().Add(g))
-				} else {
-					s.c.SetReadDeadline(s.parkDeadline)
-				}
+			if g > 0 {
+				s.c.SetReadDeadline(time.Now().Add(g))
 			} else {
 				s.c.SetReadDeadline(s.parkDeadline)
 			}
+		} else {
+			s.c.SetReadDeadline(s.parkDeadline)
 		}
 	}
 	if woken {
@@ -2007,12 +2028,20 @@ type timedConn struct {
 	// rn counts the bytes read: the request bytes of "bytes in" (the
 	// head, the body and tunnelled data all pass through here).
 	rn int64
+	// rdPending asks the next Read to set the read deadline to rdDeadline
+	// first: a deadline needed only if the read comes (waitRequest).
+	rdPending  bool
+	rdDeadline time.Time
 }
 
 // Read and Write check the refresh with time.Since, which reads only the
 // monotonic clock (time.Now reads the wall clock too): the clock is read
 // several times per request, and each read is a vDSO call.
 func (t *timedConn) Read(p []byte) (int, error) {
+	if t.rdPending {
+		t.rdPending = false
+		t.Conn.SetReadDeadline(t.rdDeadline)
+	}
 	t.refreshRead()
 	n, err := t.Conn.Read(p)
 	t.rn += int64(n)
