@@ -76,6 +76,11 @@ type httpSession struct {
 	// Rule evaluation state, reused for every request (the executor's is
 	// in m, which an idle session gives back).
 	eval        *acl.Eval
+	// qr reads the first request without waiting (quickread_linux.go);
+	// kept, as rd and eval, when the session is recycled. noReadDL: the
+	// request being read has no read deadline in place (qr found it whole).
+	qr          *quickRead
+	noReadDL    bool
 	tracked     [3]stick.Ref
 	trackedConn [3]bool // tracked by tcp-request connection: lives with the connection
 	inConnRules bool
@@ -441,9 +446,14 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		wait = fe.clientTimeout
 	}
 	s.tc.rto, s.tc.wto = 0, fe.clientTimeout
-	if wait > 0 {
+	// A first request already there in whole needs no deadline to be read:
+	// none is set (and none cleared after it).
+	s.noReadDL = s.nreq == 0 && s.h2s == nil && s.quickFirst()
+	switch {
+	case s.noReadDL:
+	case wait > 0:
 		s.c.SetReadDeadline(now.Add(wait))
-	} else {
+	default:
 		s.c.SetReadDeadline(time.Time{})
 	}
 	// While waiting for a request the session is idle: a soft stop
@@ -529,7 +539,10 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 	s.tc.rto = fe.clientTimeout
 	s.tc.rlast = time.Time{} // force the next Read to set its own deadline
-	s.c.SetReadDeadline(time.Time{})
+	if !s.noReadDL {
+		s.c.SetReadDeadline(time.Time{})
+	}
+	s.noReadDL = false
 	defer s.releaseTracked(false)
 	s.inResp = false
 	s.curBE = nil

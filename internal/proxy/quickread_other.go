@@ -1,0 +1,19 @@
+//go:build !linux
+
+package proxy
+
+import (
+	"net"
+
+	"bulwark/internal/h1"
+)
+
+// quickRead needs raw socket reads (quickread_linux.go); elsewhere the
+// first request is read the ordinary way.
+type quickRead struct{}
+
+func newQuickRead() *quickRead { return nil }
+
+func (q *quickRead) first(net.Conn, *h1.Reader) int {
+	return 0
+}
