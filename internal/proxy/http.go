@@ -75,7 +75,7 @@ type httpSession struct {
 
 	// Rule evaluation state, reused for every request (the executor's is
 	// in m, which an idle session gives back).
-	eval        *acl.Eval
+	eval *acl.Eval
 	// qr reads the first request without waiting (quickread_linux.go);
 	// kept, as rd and eval, when the session is recycled. noReadDL: the
 	// request being read has no read deadline in place (qr found it whole).
