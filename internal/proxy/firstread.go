@@ -37,6 +37,9 @@ func (s *httpSession) quickFirst() bool {
 		return false
 	}
 	n := s.qr.first(s.c, s.rd)
+	if s.qr.live() {
+		s.tc.qw = s.qr
+	}
 	if n <= 0 {
 		return false
 	}

@@ -2020,6 +2020,10 @@ type timedConn struct {
 	// rn counts the bytes read: the request bytes of "bytes in" (the
 	// head, the body and tunnelled data all pass through here).
 	rn int64
+	// qw, when set (a plain TCP client connection, quickRead), writes
+	// without a deadline while writes do not wait: the deadline is set
+	// only for a write that has to wait.
+	qw *quickRead
 }
 
 // Read and Write check the refresh with time.Since, which reads only the
@@ -2033,6 +2037,17 @@ func (t *timedConn) Read(p []byte) (int, error) {
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {
+	if t.qw != nil && t.wlast.IsZero() && len(p) > 0 {
+		n := t.qw.tryWrite(p)
+		if n == len(p) {
+			return n, nil
+		}
+		// The socket is full (or failed): the rest waits under the
+		// deadline, which stays set from now on.
+		t.refreshWrite()
+		m, err := t.Conn.Write(p[n:])
+		return n + m, err
+	}
 	t.refreshWrite()
 	return t.Conn.Write(p)
 }

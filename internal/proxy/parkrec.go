@@ -113,6 +113,9 @@ func appendAddrText(b []byte, ap netip.AddrPort) []byte {
 func (s *httpSession) recycle() {
 	rt := s.fe.rt
 	rd, ev, qr := s.rd, s.eval, s.qr
+	if qr != nil {
+		qr.forget()
+	}
 	*s = httpSession{rd: rd, eval: ev, qr: qr}
 	rt.freeSess.Put(s)
 }

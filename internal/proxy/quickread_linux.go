@@ -24,6 +24,10 @@ import (
 //
 // One per session object, kept when the session is recycled, so that the
 // bound callbacks are made once.
+//
+// It also writes to the client without a write deadline while writes do
+// not wait (tryWrite): the response to a new connection then sets no
+// "timeout client" timer that its close only deletes again.
 type quickRead struct {
 	rc    syscall.RawConn
 	c     net.Conn
@@ -32,12 +36,46 @@ type quickRead struct {
 	errno syscall.Errno
 	step  func(uintptr) bool
 	read  func([]byte) (int, error)
+	// out, wn, werrno and wstep: the same for tryWrite.
+	out    []byte
+	wn     int
+	werrno syscall.Errno
+	wstep  func(uintptr) bool
 }
 
 func newQuickRead() *quickRead {
 	q := &quickRead{}
-	q.step, q.read = q.stepFD, q.readOnce
+	q.step, q.read, q.wstep = q.stepFD, q.readOnce, q.wstepFD
 	return q
+}
+
+// live reports whether q holds the connection of the current session.
+func (q *quickRead) live() bool { return q.rc != nil }
+
+// forget drops the connection of the last session (the object is kept
+// for the next one).
+func (q *quickRead) forget() { q.rc, q.c = nil, nil }
+
+// tryWrite writes what the socket takes of b without waiting and returns
+// how much that was: len(b) when all of it, less when the socket's buffer
+// is full or the write failed (the ordinary write, under its deadline,
+// then goes on with the rest and reports any error).
+func (q *quickRead) tryWrite(b []byte) int {
+	if q.rc == nil {
+		return 0
+	}
+	q.out, q.wn, q.werrno = b, 0, 0
+	err := q.rc.Write(q.wstep)
+	q.out = nil
+	if err != nil || q.werrno != 0 {
+		return 0
+	}
+	return q.wn
+}
+
+func (q *quickRead) wstepFD(fd uintptr) bool {
+	q.wn, q.werrno = rawsock.Send(int(fd), q.out)
+	return true
 }
 
 // first reads what c has into rd without waiting; it returns the bytes
@@ -51,10 +89,9 @@ func (q *quickRead) first(c net.Conn, rd *h1.Reader) int {
 	if err != nil {
 		return 0
 	}
+	// rc stays for tryWrite until the session ends (forget).
 	q.rc, q.c = rc, c
-	n := rd.FillFrom(q.read)
-	q.rc, q.c = nil, nil
-	return n
+	return rd.FillFrom(q.read)
 }
 
 func (q *quickRead) readOnce(b []byte) (int, error) {

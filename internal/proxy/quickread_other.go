@@ -17,3 +17,9 @@ func newQuickRead() *quickRead { return nil }
 func (q *quickRead) first(net.Conn, *h1.Reader) int {
 	return 0
 }
+
+func (q *quickRead) forget() {}
+
+func (q *quickRead) live() bool { return false }
+
+func (q *quickRead) tryWrite([]byte) int { return 0 }

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -100,5 +102,46 @@ backend be
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("no log entry")
+	}
+}
+
+// A response to a client that does not read is still bounded by "timeout
+// client": writes that do not wait set no deadline, but the first one that
+// has to wait does. The client sends its request and never reads a 16 MB
+// response; the session must end at the timeout, in the data phase.
+func TestWriteToStalledClientTimesOut(t *testing.T) {
+	body := strings.Repeat("x", 16<<20)
+	b := newRawBackend(t, answerEachHead(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)))
+	got := make(chan string, 4)
+	addr := settledProxy(t, sub(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 300ms
+    timeout server 10s
+frontend fe
+    bind fd@77
+    log stdout local0
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr), Options{Log: func(e *LogEntry) { got <- e.Term }})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	start := time.Now()
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case term := <-got:
+		if took := time.Since(start); took < 250*time.Millisecond || took > 3*time.Second || len(term) < 2 || term[1] != 'D' {
+			t.Fatalf("session ended after %v with %q, want an end in the data phase at timeout client", took.Round(time.Millisecond), term)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("the session did not end: the write to the stalled client had no deadline")
 	}
 }
