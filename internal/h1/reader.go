@@ -164,6 +164,59 @@ func (rd *Reader) Body() *BodyReader { return &rd.body }
 // consumed, e.g. a pipelined request or the first tunnelled bytes.
 func (rd *Reader) Buffered() int { return rd.w - rd.r }
 
+// FillFrom reads once into the buffer's free space with read, for a
+// caller that reads the connection itself without waiting (a read that may
+// find nothing, where the Reader's own read would wait). read puts what it
+// read at the start of its argument and returns how much; (0, nil) means
+// nothing was there. An error (io.EOF included) is kept as the Reader's
+// own read would keep it. FillFrom returns the bytes read.
+func (rd *Reader) FillFrom(read func([]byte) (int, error)) int {
+	if rd.err != nil {
+		return 0
+	}
+	rd.ensure()
+	if rd.r == rd.w {
+		rd.r, rd.w = rd.keep, rd.keep
+	}
+	if rd.w == len(rd.buf) {
+		return 0
+	}
+	n, err := read(rd.buf[rd.w:])
+	n = max(n, 0)
+	rd.w += n
+	if err != nil {
+		rd.err = err
+	}
+	return n
+}
+
+// HeadBuffered reports whether reading the next head needs no more bytes
+// from the connection: the buffer holds the whole head up to its empty
+// line, or enough of it to fail (a bare LF). Empty lines before the start
+// line are skipped as ReadRequest skips them. A caller that read the bytes
+// itself can then parse the head without a deadline for it.
+func (rd *Reader) HeadBuffered() bool {
+	if rd.buf == nil {
+		return false
+	}
+	b := rd.buf[rd.r:rd.w]
+	for len(b) >= 2 && b[0] == '\r' && b[1] == '\n' {
+		b = b[2:]
+	}
+	for {
+		i := bytes.IndexByte(b, '\n')
+		switch {
+		case i < 0:
+			return false
+		case i == 0 || b[i-1] != '\r':
+			return true // a bare LF: the head fails there
+		case i == 1:
+			return true // the empty line that ends the head
+		}
+		b = b[i+1:]
+	}
+}
+
 // Head returns the bytes of the message head being read, from its start
 // to the last byte received: after a parse error, what "show errors"
 // shows. The slice aliases the buffer; copy it before reading on.

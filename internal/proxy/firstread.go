@@ -27,3 +27,23 @@ func (s *httpSession) waitFirst() (err error, ok bool) {
 	}
 	return err, true
 }
+
+// quickFirst reads the connection's first request without waiting
+// (quickRead) and reports whether its whole head is now buffered. Only
+// for a plain TCP connection read directly (no TLS, no PROXY header
+// reader, no h2), before anything was read from it.
+func (s *httpSession) quickFirst() bool {
+	if s.qr == nil || s.h2 || s.woken || s.c != s.cconn || s.rd.Buffered() > 0 {
+		return false
+	}
+	n := s.qr.first(s.c, s.rd)
+	if s.qr.live() {
+		s.tc.qw = s.qr
+	}
+	if n <= 0 {
+		return false
+	}
+	// The bytes did not pass through s.tc: count them as "bytes in".
+	s.tc.rn += int64(n)
+	return s.rd.HeadBuffered()
+}

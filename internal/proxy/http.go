@@ -75,7 +75,12 @@ type httpSession struct {
 
 	// Rule evaluation state, reused for every request (the executor's is
 	// in m, which an idle session gives back).
-	eval        *acl.Eval
+	eval *acl.Eval
+	// qr reads the first request without waiting (quickread_linux.go);
+	// kept, as rd and eval, when the session is recycled. noReadDL: the
+	// request being read has no read deadline in place (qr found it whole).
+	qr          *quickRead
+	noReadDL    bool
 	tracked     [3]stick.Ref
 	trackedConn [3]bool // tracked by tcp-request connection: lives with the connection
 	inConnRules bool
@@ -445,11 +450,14 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	if wait > 0 {
 		s.parkDeadline = now.Add(wait)
 	}
-	// A busy keep-alive connection waits under the short deadline that
-	// waitRequest sets: setting this one first would be a second timer
-	// update and clock read per request, for nothing.
-	busy := s.busyWait(wait)
-	if !busy {
+	// A first request already there in whole needs no deadline to be read:
+	// none is set (and none cleared after it). A busy keep-alive
+	// connection waits under the short deadline that waitRequest sets:
+	// setting this one first would be a second timer update and clock
+	// read per request, for nothing.
+	s.noReadDL = s.nreq == 0 && s.h2s == nil && s.quickFirst()
+	busy := !s.noReadDL && s.busyWait(wait)
+	if !s.noReadDL && !busy {
 		s.c.SetReadDeadline(s.parkDeadline)
 	}
 	// While waiting for a request the session is idle: a soft stop
@@ -533,7 +541,10 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 	s.tc.rto = fe.clientTimeout
 	s.tc.rlast = time.Time{} // force the next Read to set its own deadline
-	s.c.SetReadDeadline(time.Time{})
+	if !s.noReadDL {
+		s.c.SetReadDeadline(time.Time{})
+	}
+	s.noReadDL = false
 	defer s.releaseTracked(false)
 	s.inResp = false
 	s.curBE = nil
@@ -2032,6 +2043,10 @@ type timedConn struct {
 	// first: a deadline needed only if the read comes (waitRequest).
 	rdPending  bool
 	rdDeadline time.Time
+	// qw, when set (a plain TCP client connection, quickRead), writes
+	// without a deadline while writes do not wait: the deadline is set
+	// only for a write that has to wait.
+	qw *quickRead
 }
 
 // Read and Write check the refresh with time.Since, which reads only the
@@ -2049,6 +2064,17 @@ func (t *timedConn) Read(p []byte) (int, error) {
 }
 
 func (t *timedConn) Write(p []byte) (int, error) {
+	if t.qw != nil && t.wlast.IsZero() && len(p) > 0 {
+		n := t.qw.tryWrite(p)
+		if n == len(p) {
+			return n, nil
+		}
+		// The socket is full (or failed): the rest waits under the
+		// deadline, which stays set from now on.
+		t.refreshWrite()
+		m, err := t.Conn.Write(p[n:])
+		return n + m, err
+	}
 	t.refreshWrite()
 	return t.Conn.Write(p)
 }

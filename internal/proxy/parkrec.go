@@ -112,8 +112,11 @@ func appendAddrText(b []byte, ap netip.AddrPort) []byte {
 // which stays the same); everything else starts as in a new session.
 func (s *httpSession) recycle() {
 	rt := s.fe.rt
-	rd, ev := s.rd, s.eval
-	*s = httpSession{rd: rd, eval: ev}
+	rd, ev, qr := s.rd, s.eval, s.qr
+	if qr != nil {
+		qr.forget()
+	}
+	*s = httpSession{rd: rd, eval: ev, qr: qr}
 	rt.freeSess.Put(s)
 }
 
@@ -125,6 +128,7 @@ func (rt *Runtime) cleanSession() *httpSession {
 		s = &httpSession{}
 		s.rd = h1.NewReader(&s.tc, rt.readerConfig())
 		s.eval = acl.NewEval(s)
+		s.qr = newQuickRead()
 	} else {
 		s.rd.Reset(&s.tc)
 		s.eval.Reset()
