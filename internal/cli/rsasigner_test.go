@@ -1,42 +1,19 @@
 package cli
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/testtool"
 )
 
 // The start-up line names the signer of the RSA keys, and why it is
 // crypto/rsa when it is.
 func TestRSASignerLine(t *testing.T) {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "rsa.example"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crt := filepath.Join(t.TempDir(), "rsa.pem")
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})...)
-	if err := os.WriteFile(crt, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	crt := testtool.RSACertFile(t, "rsa.example")
 	for _, tc := range []struct{ directive, lib, want string }{
 		{"", "", "[NOTICE]   (bulwark) : RSA certificate signatures: OpenSSL 3"},
 		{"", "/nonexistent/libcrypto.so.3", "[WARNING]  (bulwark) : RSA certificate signatures: Go's crypto/rsa for 1 key(s) (dlopen /nonexistent/libcrypto.so.3"},

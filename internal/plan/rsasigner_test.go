@@ -1,53 +1,23 @@
 package plan_test
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"bulwark/internal/config"
 	"bulwark/internal/model"
 	"bulwark/internal/plan"
+	"bulwark/internal/testtool"
 	"bulwark/internal/tlsconf"
 )
-
-// rsaPEM writes a self-signed RSA certificate with its key (mode 0600).
-func rsaPEM(t *testing.T) string {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "rsa.example"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	out = append(out, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})...)
-	p := filepath.Join(t.TempDir(), "rsa.pem")
-	if err := os.WriteFile(p, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // The RSA key of a bind's certificate signs through libcrypto unless the
 // configuration says "go"; a libcrypto that does not load leaves
 // crypto/rsa and says why, and is an error only when the configuration
 // requires it.
 func TestRSASigner(t *testing.T) {
-	crt := rsaPEM(t)
+	crt := testtool.RSACertFile(t, "rsa.example")
 	for _, tc := range []struct {
 		name, directive, lib string
 		want                 string // tlsconf.RSASigner of the bind's key
