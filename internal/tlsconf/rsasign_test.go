@@ -14,6 +14,7 @@ import (
 
 	"bulwark/internal/libcrypto"
 	"bulwark/internal/model"
+	"bulwark/internal/testtool"
 )
 
 // rsaServer serves the store on loopback with protocol version v: one
@@ -44,15 +45,23 @@ func rsaServer(t *testing.T, st *Store, v uint16) string {
 	return ln.Addr().String()
 }
 
+// openLibcrypto opens the system's libcrypto; without it the test stops,
+// as a failure under BULWARK_REQUIRE_TOOLS=1 (CI installs libssl3).
+func openLibcrypto(t *testing.T) *libcrypto.Lib {
+	t.Helper()
+	lib, err := libcrypto.Open("")
+	if err != nil {
+		testtool.Missing(t, "no libcrypto: "+err.Error())
+	}
+	return lib
+}
+
 // An RSA certificate's handshake signature comes from libcrypto and the
 // client, verifying the chain, accepts it: TLS 1.3 (RSA-PSS) and TLS 1.2
 // (RSA-PSS from Go's client, PKCS #1 v1.5 from an OpenSSL client that
 // offers only that).
 func TestRSAHandshakeThroughLibcrypto(t *testing.T) {
-	lib, err := libcrypto.Open("")
-	if err != nil {
-		t.Skipf("no libcrypto: %v", err)
-	}
+	lib := openLibcrypto(t)
 	dir := t.TempDir()
 	ca := newCA(t)
 	crt := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
@@ -121,10 +130,7 @@ func TestRSAWithoutLibcrypto(t *testing.T) {
 
 // A reload replaces the libcrypto keys; the dropped ones are freed.
 func TestRSAReloadFreesKeys(t *testing.T) {
-	lib, err := libcrypto.Open("")
-	if err != nil {
-		t.Skipf("no libcrypto: %v", err)
-	}
+	lib := openLibcrypto(t)
 	dir := t.TempDir()
 	ca := newCA(t)
 	crt := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
@@ -156,10 +162,7 @@ func TestRSAReloadFreesKeys(t *testing.T) {
 // A server line's RSA client certificate signs its CertificateVerify
 // through libcrypto, and a server that requires it accepts it.
 func TestRSAClientCertThroughLibcrypto(t *testing.T) {
-	lib, err := libcrypto.Open("")
-	if err != nil {
-		t.Skipf("no libcrypto: %v", err)
-	}
+	lib := openLibcrypto(t)
 	ca := newCA(t)
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
