@@ -199,7 +199,7 @@ func TestFlags(t *testing.T) {
 		{"stray argument", []string{"-c", "haproxy.cfg"}, 1, nil, []string{"unexpected argument 'haproxy.cfg'"}},
 		{"-f without value", []string{"-c", "-f"}, 1, nil, []string{"'-f' expects an argument"}},
 		{"-v", []string{"-v"}, 0, []string{"Bulwark version " + Version, "HAProxy " + HAProxyCompat}, nil},
-		{"-vv", []string{"-vv"}, 0, []string{"Bulwark version", "Running on:", "Feature list :", "+BULWARK"}, nil},
+		{"-vv", []string{"-vv"}, 0, []string{"Bulwark version", "Running on:", "Feature list :", "+BULWARK", "RSA certificate signatures : "}, nil},
 		{"help", []string{"-h"}, 0, []string{"Usage: bulwark"}, nil},
 	}
 	for _, tc := range tests {

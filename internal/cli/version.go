@@ -11,6 +11,7 @@ import (
 
 	"bulwark/internal/compress"
 	"bulwark/internal/config"
+	"bulwark/internal/libcrypto"
 	"bulwark/internal/model"
 	"bulwark/internal/rules"
 )
@@ -71,7 +72,14 @@ func printVersion(w io.Writer, level int) {
 		g.BufSize, g.MaxHdr, g.StatsMaxConn, g.H2.MaxConcurrentStreams)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Built with multi-threading support (goroutines; nbthread sets GOMAXPROCS, default=%d).\n", runtime.NumCPU())
-	fmt.Fprintf(w, "Built with TLS library : Go crypto/tls (%s), answering feature(OPENSSL); no OpenSSL\n", runtime.Version())
+	fmt.Fprintf(w, "Built with TLS library : Go crypto/tls (%s), answering feature(OPENSSL)\n", runtime.Version())
+	// The one operation OpenSSL does: say which library it would be, as
+	// HAProxy's -vv says which OpenSSL it runs on.
+	if lib, err := libcrypto.Open(""); err == nil {
+		fmt.Fprintf(w, "RSA certificate signatures : libcrypto, %s (%s; bulwark-ssl-rsa-signer go: Go crypto/rsa)\n", lib.Version(), lib.Path())
+	} else {
+		fmt.Fprintf(w, "RSA certificate signatures : Go crypto/rsa (%v)\n", err)
+	}
 	fmt.Fprintln(w, "TLS library supports TLS extensions : yes")
 	fmt.Fprintln(w, "TLS library supports SNI : yes")
 	fmt.Fprintln(w, "TLS library supports : TLSv1.0 TLSv1.1 TLSv1.2 TLSv1.3 (no SSLv3)")
