@@ -51,7 +51,7 @@ docs:
 		/^<!-- END GENERATED/ { skip = 0; next } !skip' docs/compatibility.md > docs/.compat.md
 	mv docs/.compat.md docs/compatibility.md && rm -f docs/.compat.gen
 
-# A reproducible release build (HAP-1.1): no paths, no build id, static,
+# A reproducible release build (HAP-1.1): no paths, no build id, no cgo,
 # with the VCS revision embedded; SHA256SUMS beside it. Two runs of it on
 # the same revision give the same bytes (TestReleaseBuildReproducible).
 # RELEASE_TAGS=bulwark_nolibcrypto leaves out the libcrypto RSA signer
