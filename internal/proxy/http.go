@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -787,6 +788,12 @@ func (s *httpSession) waitRequest(busy bool, now time.Time) error {
 		// stays quiet (parking costs two epoll calls and a goroutine).
 		// serveOne left the deadline to this wait.
 		s.c.SetReadDeadline(now.Add(parkAfter))
+		// The response has just been written: the client has seldom
+		// sent its next request yet, and a read now fails with EAGAIN
+		// (one system call a request for nothing). The other sessions
+		// run first (with none ready this returns at once), as
+		// h2Stream.awaitResponse does for the server's answer.
+		runtime.Gosched()
 		// Read straight into the reader's buffer: the next request
 		// usually arrives whole, in one read.
 		err := s.rd.Wait()
