@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -183,6 +184,28 @@ func TestRSAClientCertThroughLibcrypto(t *testing.T) {
 		}
 		if _, err := dial(addr, cfg); err != nil {
 			t.Errorf("%s: %v", v, err)
+		}
+	}
+}
+
+// A certificate "set ssl cert" brings (ParseCertificate) signs through
+// libcrypto as one loaded from a file does, and with crypto/rsa without it.
+func TestParseCertificateRSASigner(t *testing.T) {
+	lib := openLibcrypto(t)
+	pemBytes, err := os.ReadFile(testtool.RSACertFile(t, "rsa.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lib  *libcrypto.Lib
+		want string
+	}{{lib, "libcrypto"}, {nil, "crypto/rsa"}} {
+		c, warn, err := ParseCertificate(pemBytes, tc.lib)
+		if err != nil || warn != "" {
+			t.Fatalf("lib %v: %v %q", tc.lib != nil, err, warn)
+		}
+		if got := RSASigner(c); got != tc.want {
+			t.Errorf("lib %v: signs with %q, want %q", tc.lib != nil, got, tc.want)
 		}
 	}
 }
