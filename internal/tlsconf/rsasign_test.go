@@ -57,19 +57,26 @@ func openLibcrypto(t *testing.T) *libcrypto.Lib {
 	return lib
 }
 
+// rsaStore is a store of one RSA certificate for rsa.example, signed by
+// the returned CA, its key through lib (nil: crypto/rsa).
+func rsaStore(t *testing.T, lib *libcrypto.Lib) (*Store, *testCA) {
+	t.Helper()
+	ca := newCA(t)
+	crt := ca.writePEM(t, t.TempDir(), "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
+	st, err := NewStore([]string{crt}, nil, false, Options{RSA: lib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, ca
+}
+
 // An RSA certificate's handshake signature comes from libcrypto and the
 // client, verifying the chain, accepts it: TLS 1.3 (RSA-PSS) and TLS 1.2
 // (RSA-PSS from Go's client, PKCS #1 v1.5 from an OpenSSL client that
 // offers only that).
 func TestRSAHandshakeThroughLibcrypto(t *testing.T) {
 	lib := openLibcrypto(t)
-	dir := t.TempDir()
-	ca := newCA(t)
-	crt := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
-	st, err := NewStore([]string{crt}, nil, false, Options{RSA: lib})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, ca := rsaStore(t, lib)
 	c := st.Certificates()[0]
 	if RSASigner(c) != "libcrypto" || KeyType(c) != "RSA" {
 		t.Fatalf("key %T signs with %q", c.PrivateKey, RSASigner(c))
@@ -88,12 +95,9 @@ func TestRSAHandshakeThroughLibcrypto(t *testing.T) {
 		}
 		conn.Close()
 	}
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Log("no openssl: the PKCS #1 v1.5 handshake is not tested")
-		return
-	}
-	caFile := filepath.Join(dir, "ca.pem")
+	// OpenSSL's client offers PKCS #1 v1.5 alone when told to.
+	openssl := testtool.Path(t, "openssl")
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	writeFile(t, caFile, ca.pem, 0o600)
 	addr := rsaServer(t, st, tls.VersionTLS12)
 	for _, sigalg := range []string{"RSA+SHA256", "RSA+SHA384", "RSA+SHA512"} {
@@ -112,13 +116,7 @@ func TestRSAHandshakeThroughLibcrypto(t *testing.T) {
 
 // Without a libcrypto the key stays Go's and serves.
 func TestRSAWithoutLibcrypto(t *testing.T) {
-	dir := t.TempDir()
-	ca := newCA(t)
-	crt := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
-	st, err := NewStore([]string{crt}, nil, false, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, ca := rsaStore(t, nil)
 	if _, ok := st.Certificates()[0].PrivateKey.(*rsa.PrivateKey); !ok {
 		t.Fatalf("key %T", st.Certificates()[0].PrivateKey)
 	}
@@ -132,13 +130,7 @@ func TestRSAWithoutLibcrypto(t *testing.T) {
 // A reload replaces the libcrypto keys; the dropped ones are freed.
 func TestRSAReloadFreesKeys(t *testing.T) {
 	lib := openLibcrypto(t)
-	dir := t.TempDir()
-	ca := newCA(t)
-	crt := ca.writePEM(t, dir, "rsa.pem", leafSpec{cn: "rsa.example", sans: []string{"rsa.example"}, rsa: true})
-	st, err := NewStore([]string{crt}, nil, false, Options{RSA: lib})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, ca := rsaStore(t, lib)
 	for range 10 {
 		if err := st.Reload(); err != nil {
 			t.Fatal(err)
