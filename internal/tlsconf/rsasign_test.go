@@ -18,32 +18,11 @@ import (
 	"bulwark/internal/testtool"
 )
 
-// rsaServer serves the store on loopback with protocol version v: one
-// handshake per connection, then "ok".
+// rsaServer serves the store on loopback with protocol version v (serve:
+// one handshake per connection, then "ok").
 func rsaServer(t *testing.T, st *Store, v uint16) string {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: st.GetCertificate, MinVersion: v, MaxVersion: v,
-		SessionTicketsDisabled: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				if c.(*tls.Conn).Handshake() == nil {
-					c.Write([]byte("ok"))
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return serve(t, &tls.Config{GetCertificate: st.GetCertificate, MinVersion: v, MaxVersion: v, SessionTicketsDisabled: true})
 }
 
 // openLibcrypto opens the system's libcrypto; without it the test stops,
