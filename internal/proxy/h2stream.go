@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -559,16 +558,6 @@ func (st *h2Stream) unwatch() bool {
 // passes; mu held. It reports false once d has passed.
 func (st *h2Stream) wait(d time.Time) bool {
 	return h2up.WaitUntil(&st.cond, &st.timer, d)
-}
-
-// awaitResponse runs just after the request went to the server, which
-// has seldom answered by then: a read at once fails with EAGAIN and parks,
-// one system call a request for nothing (1.0 a request under h2load, see
-// docs/performance.md). The other streams of the process run first
-// instead (with no other goroutine ready, this returns at once), and the
-// answer is usually there when the read comes.
-func (st *h2Stream) awaitResponse() {
-	runtime.Gosched()
 }
 
 func (st *h2Stream) opErr(op string, err error) error {

@@ -78,10 +78,8 @@ type httpSession struct {
 	// in m, which an idle session gives back).
 	eval *acl.Eval
 	// qr reads the first request without waiting (quickread_linux.go);
-	// kept, as rd and eval, when the session is recycled. noReadDL: the
-	// request being read has no read deadline in place (qr found it whole).
+	// kept, as rd and eval, when the session is recycled.
 	qr          *quickRead
-	noReadDL    bool
 	tracked     [3]stick.Ref
 	trackedConn [3]bool // tracked by tcp-request connection: lives with the connection
 	inConnRules bool
@@ -456,9 +454,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	// connection waits under the short deadline that waitRequest sets:
 	// setting this one first would be a second timer update and clock
 	// read per request, for nothing.
-	s.noReadDL = s.nreq == 0 && s.h2s == nil && s.quickFirst()
-	busy := !s.noReadDL && s.busyWait(wait)
-	if !s.noReadDL && !busy {
+	noReadDL := s.nreq == 0 && s.h2s == nil && s.quickFirst()
+	busy := s.busyWait(wait) // never for a first request
+	if !noReadDL && !busy {
 		s.c.SetReadDeadline(s.parkDeadline)
 	}
 	// While waiting for a request the session is idle: a soft stop
@@ -542,10 +540,9 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	}
 	s.tc.rto = fe.clientTimeout
 	s.tc.rlast = time.Time{} // force the next Read to set its own deadline
-	if !s.noReadDL {
+	if !noReadDL {
 		s.c.SetReadDeadline(time.Time{})
 	}
-	s.noReadDL = false
 	defer s.releaseTracked(false)
 	s.inResp = false
 	s.curBE = nil
@@ -749,6 +746,23 @@ func (s *httpSession) responseRules(be *backend) (rules.Result, *backend, bool) 
 	return rules.Result{}, be, false
 }
 
+// yieldBeforeRead lets the other sessions run before a read that would
+// fail with EAGAIN now, the peer having just been written to: one system
+// call a request for nothing, and a park in the poller (1.0 a request
+// before this, 0.05-0.16 for keep-alive and 0.24-0.62 for l7_close with
+// it; h2 streams 1.0 -> 0.12; docs/performance.md). With nothing else
+// ready it returns at once. An HTTP/1 session yields only when its
+// frontend has other connections: a lone one has no other session to run,
+// and with several Ps the yield would only move its goroutine to another
+// thread (BenchmarkProxyHTTPKeepAlive -cpu 2: 0.35 context switches and
+// 2.5 µs more a request). An h2 stream always does: its connection's other
+// streams are sessions of their own.
+func (s *httpSession) yieldBeforeRead() {
+	if s.h2s != nil || s.fe.conns.Load() > 1 {
+		runtime.Gosched()
+	}
+}
+
 // busyWait reports whether waitRequest will wait for the next request of
 // a kept connection with everything in place, under a short deadline of
 // its own (parkAfter), before it parks the connection; wait is how long
@@ -789,17 +803,8 @@ func (s *httpSession) waitRequest(busy bool, now time.Time) error {
 		// serveOne left the deadline to this wait.
 		s.c.SetReadDeadline(now.Add(parkAfter))
 		// The response has just been written: the client has seldom
-		// sent its next request yet, and a read now fails with EAGAIN
-		// (one system call a request for nothing). The other sessions
-		// run first (with none ready this returns at once), as
-		// h2Stream.awaitResponse does for the server's answer. A lone
-		// connection has no other session to run: with several Ps the
-		// yield would only move its goroutine to another thread
-		// (BenchmarkProxyHTTPKeepAlive -cpu 2: 0.35 context switches
-		// and 2.5 µs more a request).
-		if s.fe.conns.Load() > 1 {
-			runtime.Gosched()
-		}
+		// sent its next request yet.
+		s.yieldBeforeRead()
 		// Read straight into the reader's buffer: the next request
 		// usually arrives whole, in one read.
 		err := s.rd.Wait()
@@ -1688,15 +1693,11 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		unwatch = s.watchResponse(sc)
 	}
 	// A send that waited found the answer there already: yielding again
-	// would only delay it. An HTTP/1 request that went the ordinary way (a
-	// server connection's first, l7_close's case) yields as an h2 stream
-	// does: a read at once failed with EAGAIN (1.2 a request under wrk
-	// -c50 with "Connection: close", 0.24-0.38 with this). Not for a lone
-	// connection, which has no other session to run (waitRequest).
-	if s.h2s != nil && !waited && sc.rd.Buffered() == 0 {
-		s.h2s.awaitResponse()
-	} else if !waited && sc.rd.Buffered() == 0 && s.fe.conns.Load() > 1 {
-		runtime.Gosched()
+	// would only delay it. A request that went the ordinary way (an h2
+	// stream's, a server connection's first: l7_close's case) has seldom
+	// been answered yet.
+	if !waited && sc.rd.Buffered() == 0 {
+		s.yieldBeforeRead()
 	}
 	for {
 		err := sc.rd.ReadResponse(&s.m.resp, req.Method)
