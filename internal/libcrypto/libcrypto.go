@@ -192,15 +192,11 @@ func (s *Signer) Decrypt(rand io.Reader, msg []byte, opts crypto.DecrypterOpts) 
 // hash without an EVP_MD here (none, or one crypto/tls never asks for) and
 // a PSS salt length other than "equals hash" or "auto" go to crypto/rsa.
 func (s *Signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	if _, ok := s.lib.mds[opts.HashFunc()]; !ok {
+	sig, err := s.sign(digest, opts)
+	if err == errNotMapped {
 		return s.key.Sign(rand, digest, opts)
 	}
-	if o, ok := opts.(*rsa.PSSOptions); ok {
-		if _, ok := pssSaltLen(o); !ok {
-			return s.key.Sign(rand, digest, opts)
-		}
-	}
-	return s.sign(digest, opts)
+	return sig, err
 }
 
 func pssSaltLen(o *rsa.PSSOptions) (int32, bool) {
@@ -214,24 +210,35 @@ func pssSaltLen(o *rsa.PSSOptions) (int32, bool) {
 	return 0, false
 }
 
-var errShortDigest = errors.New("libcrypto: digest length does not match the hash")
+var (
+	errShortDigest = errors.New("libcrypto: digest length does not match the hash")
+	// errNotMapped: a hash without an EVP_MD here or a PSS salt length
+	// sign does not map; Sign hands those to crypto/rsa.
+	errNotMapped = errors.New("libcrypto: parameters not mapped")
+)
 
 // sign is one EVP_PKEY_sign with a context of its own: OpenSSL 3 allows
 // concurrent operations on one EVP_PKEY, not on one EVP_PKEY_CTX.
 func (s *Signer) sign(digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	h := opts.HashFunc()
 	md := s.lib.mds[h]
-	if md == 0 || len(digest) != h.Size() {
-		return nil, errShortDigest
+	if md == 0 {
+		return nil, errNotMapped
 	}
 	pad, salt := int32(rsaPKCS1Padding), int32(0)
 	o, isPSS := opts.(*rsa.PSSOptions)
 	if isPSS {
 		var ok bool
-		if salt, ok = pssSaltLen(o); !ok || h == crypto.MD5SHA1 {
+		if salt, ok = pssSaltLen(o); !ok {
+			return nil, errNotMapped
+		}
+		if h == crypto.MD5SHA1 {
 			return nil, errors.New("libcrypto: unsupported PSS parameters")
 		}
 		pad = rsaPKCS1PSSPadding
+	}
+	if len(digest) != h.Size() {
+		return nil, errShortDigest
 	}
 	f := &s.lib.fn
 	ctx := f.ctxNew(s.pkey, 0)
