@@ -325,6 +325,9 @@ start_proxy() { # name
 }
 
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# user_ticks PID -> utime alone: with cpu_ticks, the user/system split
+# says whether a gap is the proxy's own code or the kernel's work for it.
+user_ticks() { awk '{ sub(/^.*\) /, ""); print $12 }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # wrk_args CASE -> scheme, port, path and extra wrk flags. The TLS cases
@@ -370,10 +373,10 @@ parse_wrk() {
 }
 
 RAW="$OUT/raw.tsv"
-printf 'case\tproxy\trep\trequests\tseconds\treq_per_s\tp50_us\tp99_us\terrors\tcpu_s\tcpu_us_per_req\tproxy_cpu_util\n' >"$RAW"
+printf 'case\tproxy\trep\trequests\tseconds\treq_per_s\tp50_us\tp99_us\terrors\tcpu_s\tcpu_us_per_req\tproxy_cpu_util\tuser_us_per_req\tsys_us_per_req\n' >"$RAW"
 
 run_wrk_case() { # case proxy rep
-	local c=$1 px=$2 rep=$3 scheme port path extra t0 t1 w0 w1 f
+	local c=$1 px=$2 rep=$3 scheme port path extra t0 t1 u0 u1 w0 w1 f
 	read -r scheme port path extra <<<"$(wrk_args "$c")"
 	start_proxy "$px"
 	# Warm up pools and caches before measuring.
@@ -391,20 +394,23 @@ run_wrk_case() { # case proxy rep
 		PIDS+=("$scraper")
 	fi
 	t0=$(cpu_ticks "$PROXY_PID")
+	u0=$(user_ticks "$PROXY_PID")
 	w0=$(date +%s.%N)
 	# shellcheck disable=SC2086
 	timeout $((DURATION + 30)) "${ON1[@]}" wrk -t1 -d"${DURATION}s" --latency --timeout 5s $extra \
 		"$scheme://127.0.0.1:$port$path" >"$f" 2>&1 || log "wrk failed for $c/$px"
 	w1=$(date +%s.%N)
 	t1=$(cpu_ticks "$PROXY_PID")
+	u1=$(user_ticks "$PROXY_PID")
 	[ -z "$scraper" ] || stop_pid "$scraper"
 	stop_pid "$PROXY_PID"
 	read -r req p50 p99 err <<<"$(parse_wrk "$f")"
 	awk -v c="$c" -v px="$px" -v rep="$rep" -v req="$req" -v p50="$p50" -v p99="$p99" \
-		-v err="$err" -v t0="$t0" -v t1="$t1" -v w0="$w0" -v w1="$w1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-		cpu = (t1 - t0) / hz; wall = w1 - w0
-		printf "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%s\t%s\t%d\t%.2f\t%.2f\t%.2f\n", c, px, rep, req, wall,
-			(wall > 0 ? req / wall : 0), p50, p99, err, cpu, (req > 0 ? cpu * 1e6 / req : 0), (wall > 0 ? cpu / wall : 0)
+		-v err="$err" -v t0="$t0" -v t1="$t1" -v u0="$u0" -v u1="$u1" -v w0="$w0" -v w1="$w1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		cpu = (t1 - t0) / hz; usr = (u1 - u0) / hz; wall = w1 - w0
+		printf "%s\t%s\t%d\t%d\t%.2f\t%.0f\t%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", c, px, rep, req, wall,
+			(wall > 0 ? req / wall : 0), p50, p99, err, cpu, (req > 0 ? cpu * 1e6 / req : 0), (wall > 0 ? cpu / wall : 0),
+			(req > 0 ? usr * 1e6 / req : 0), (req > 0 ? (cpu - usr) * 1e6 / req : 0)
 	}' | tee -a "$RAW" >&2
 }
 
@@ -412,22 +418,25 @@ run_wrk_case() { # case proxy rep
 # for DURATION seconds after a 1 s warm-up. h2load reports no percentiles:
 # p50/p99 are left at 0.
 run_h2_case() { # proxy rep
-	local px=$1 rep=$2 t0 t1 w0 w1 f req err
+	local px=$1 rep=$2 t0 t1 u0 u1 w0 w1 f req err
 	start_proxy "$px"
 	f="$OUT/h2load-$px-$rep.txt"
 	t0=$(cpu_ticks "$PROXY_PID")
+	u0=$(user_ticks "$PROXY_PID")
 	w0=$(date +%s.%N)
 	timeout $((DURATION + 30)) "${ON1[@]}" h2load -c 50 -m 10 -t 1 -D "$DURATION" --warm-up-time=1 \
 		"https://127.0.0.1:$TLS_PORT/" >"$f" 2>&1 || log "h2load failed for $px"
 	w1=$(date +%s.%N)
 	t1=$(cpu_ticks "$PROXY_PID")
+	u1=$(user_ticks "$PROXY_PID")
 	stop_pid "$PROXY_PID"
 	read -r req err <<<"$(awk '/^requests:/ { gsub(/,/, ""); print $8, $10 }' "$f")"
 	awk -v px="$px" -v rep="$rep" -v req="${req:-0}" -v err="${err:-0}" -v t0="$t0" -v t1="$t1" \
-		-v w0="$w0" -v w1="$w1" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-		cpu = (t1 - t0) / hz; wall = w1 - w0
-		printf "h2_tls\t%s\t%d\t%d\t%.2f\t%.0f\t0\t0\t%d\t%.2f\t%.2f\t%.2f\n", px, rep, req, wall,
-			(d > 0 ? req / d : 0), err, cpu, (req > 0 ? cpu * 1e6 / req : 0), (wall > 0 ? cpu / wall : 0)
+		-v u0="$u0" -v u1="$u1" -v w0="$w0" -v w1="$w1" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		cpu = (t1 - t0) / hz; usr = (u1 - u0) / hz; wall = w1 - w0
+		printf "h2_tls\t%s\t%d\t%d\t%.2f\t%.0f\t0\t0\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", px, rep, req, wall,
+			(d > 0 ? req / d : 0), err, cpu, (req > 0 ? cpu * 1e6 / req : 0), (wall > 0 ? cpu / wall : 0),
+			(req > 0 ? usr * 1e6 / req : 0), (req > 0 ? (cpu - usr) * 1e6 / req : 0)
 	}' | tee -a "$RAW" >&2
 }
 
@@ -541,6 +550,7 @@ summarize() {
 		add($1, $2, "cpu_us_per_req", $11); add($1, $2, "req_per_s", $6)
 		add($1, $2, "p50_us", $7); add($1, $2, "p99_us", $8); add($1, $2, "errors", $9)
 		add($1, $2, "proxy_cpu_util", $12)
+		if (NF >= 14) { add($1, $2, "user_us_per_req", $13); add($1, $2, "sys_us_per_req", $14) }
 	}
 	FILENAME ~ /idle.tsv$/ { add($1, $2, "rss_bytes_per_conn", $7); add($1, $2, "server_conns", $8); add($1, $2, "settle_s", $9) }
 	END {
