@@ -106,20 +106,20 @@ var termCases = []struct {
 }{
 	// The request is not complete when "timeout client" (no "timeout
 	// http-request") expires.
-	{"request head", "500ms", "3s", "GET / HTTP/1.1\r\nHost: h\r\n", true, "cR cR-- 408 fe <NOSRV>", ""},
+	{"request head", "300ms", "1s", "GET / HTTP/1.1\r\nHost: h\r\n", true, "cR cR-- 408 fe <NOSRV>", ""},
 	// The head went to the server, which waits for the body the client
 	// stops sending. HAProxy cancels the client's timeout while the
 	// server has not answered (stream.c, "Trick") and ends at "timeout
 	// server"; Bulwark keeps "timeout client" on the body (see
 	// docs/compatibility.md), no response came.
-	{"request body", "500ms", "3s", "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc", true, "sH sH-- 504 be app", "cD cD-- -1 be app"},
+	{"request body", "300ms", "1s", "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc", true, "sH sH-- 504 be app", "cD cD-- -1 be app"},
 	// The server answered before the body: HAProxy relays the answer
 	// while the body comes, Bulwark reads it after the body.
-	{"request body answered", "500ms", "3s", "POST /early HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc", true, "cD cD-- 200 be app", "cD cD-- -1 be app"},
+	{"request body answered", "300ms", "1s", "POST /early HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc", true, "cD cD-- 200 be app", "cD cD-- -1 be app"},
 	// The client stops reading a response larger than the socket buffers.
-	{"response body", "500ms", "3s", "GET /big HTTP/1.1\r\nHost: h\r\n\r\n", false, "cD cD-- 200 be app", ""},
+	{"response body", "300ms", "1s", "GET /big HTTP/1.1\r\nHost: h\r\n\r\n", false, "cD cD-- 200 be app", ""},
 	// The server stops sending its body.
-	{"server body", "3s", "500ms", "GET /stall HTTP/1.1\r\nHost: h\r\n\r\n", true, "sD sD-- 200 be app", ""},
+	{"server body", "1s", "300ms", "GET /stall HTTP/1.1\r\nHost: h\r\n\r\n", true, "sD sD-- 200 be app", ""},
 }
 
 // TestTermStateAgainstHAProxy stalls one side of a transaction with the

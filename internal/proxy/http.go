@@ -1492,7 +1492,7 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 		s.sendError(400, e)
 	case errors.Is(err, errClientAborted), errors.Is(err, errClientTimeout):
 		e.Term = "CD"
-		if err == errClientTimeout {
+		if errors.Is(err, errClientTimeout) {
 			e.Term = "cD"
 		}
 		if e.Status == 0 {
@@ -1500,6 +1500,7 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 			e.Status = -1
 		}
 	case errors.Is(err, errBodyFailed):
+		// responseBodyError set the state.
 	default:
 		if e.Status == 0 {
 			e.Term = "SH"
