@@ -197,7 +197,7 @@ func TestYieldBeforeRead(t *testing.T) {
 }
 
 // hasFrame reports whether b holds a complete frame of type typ on stream
-// id (with all of flags set), and where the complete frames end.
+// id with all of flags set.
 func hasFrame(b []byte, typ http2.FrameType, id uint32, flags http2.Flags) bool {
 	for len(b) >= 9 {
 		n := int(b[0])<<16 | int(b[1])<<8 | int(b[2])
