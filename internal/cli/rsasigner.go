@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/tls"
 	"fmt"
 
 	"bulwark/internal/plan"
@@ -10,17 +11,36 @@ import (
 // rsaSignerLine is the start-up line that says what signs the TLS
 // handshakes of RSA certificates: libcrypto (and which OpenSSL), or Go's
 // crypto/rsa and why, which costs about 2.5 times the CPU per full
-// handshake. It is "" when no bind serves an RSA certificate. A key
-// libcrypto refused alone has its warning from the load.
+// handshake. It is "" when no bind serves an RSA certificate and no
+// server line presents one (its "crt"). A key libcrypto refused alone has
+// its warning from the load.
 func rsaSignerLine(pl *plan.Plan) string {
 	var native, goKeys int
+	count := func(c *tls.Certificate) {
+		switch tlsconf.RSASigner(c) {
+		case "libcrypto":
+			native++
+		case "crypto/rsa":
+			goKeys++
+		}
+	}
 	for _, st := range pl.Stores {
 		for _, c := range st.Certificates() {
-			switch tlsconf.RSASigner(c) {
-			case "libcrypto":
-				native++
-			case "crypto/rsa":
-				goKeys++
+			count(c)
+		}
+	}
+	for _, pp := range pl.Proxies {
+		for _, cfg := range pp.ServerTLS {
+			for i := range cfg.Certificates {
+				count(&cfg.Certificates[i])
+			}
+		}
+		for s, cfg := range pp.CheckTLS {
+			if pp.ServerTLS[s] == cfg {
+				continue // counted above: checks use the server's settings
+			}
+			for i := range cfg.Certificates {
+				count(&cfg.Certificates[i])
 			}
 		}
 	}

@@ -299,10 +299,14 @@ func compileCheckTLS(m *model.Model, p *model.Proxy, pp *Proxy, opt tlsconf.Opti
 		}
 		cfg := pp.ServerTLS[s]
 		if cfg == nil {
+			var warns []string
 			var err error
-			if cfg, err = tlsconf.ServerConfigWith(s, &m.Global.SSL, opt); err != nil {
+			if cfg, warns, err = tlsconf.ServerConfigWith(s, &m.Global.SSL, opt); err != nil {
 				ds.Alertf(s.Pos, "%s '%s': server '%s': check-ssl: %v", p.Kind, p.Name, s.Name, err)
 				continue
+			}
+			for _, w := range warns {
+				ds.Warnf(s.Pos, "%s '%s': server '%s': check-ssl: %s", p.Kind, p.Name, s.Name, w)
 			}
 		}
 		if out == nil {

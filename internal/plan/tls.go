@@ -48,10 +48,13 @@ func compileTLS(m *model.Model, p *model.Proxy, opt tlsconf.Options, mgr *acme.M
 		if !s.SSL {
 			continue
 		}
-		cfg, err := tlsconf.ServerConfigWith(s, &m.Global.SSL, opt)
+		cfg, warns, err := tlsconf.ServerConfigWith(s, &m.Global.SSL, opt)
 		if err != nil {
 			ds.Alertf(s.Pos, "%s '%s': server '%s': %v", p.Kind, p.Name, s.Name, err)
 			continue
+		}
+		for _, w := range warns {
+			ds.Warnf(s.Pos, "%s '%s': server '%s': %s", p.Kind, p.Name, s.Name, w)
 		}
 		if srv == nil {
 			srv = map[*model.Server]*tls.Config{}

@@ -121,7 +121,7 @@ func (s *httpSession) storeBody(sc *srvConn, e *LogEntry) error {
 				s.m.cache.commit()
 			}
 			if _, werr := out.Write(s.copyBuf[:n]); werr != nil {
-				return errClientAborted
+				return clientWriteError(werr)
 			}
 		}
 		if err == io.EOF {
@@ -134,8 +134,7 @@ func (s *httpSession) storeBody(sc *srvConn, e *LogEntry) error {
 			return nil
 		}
 		if err != nil {
-			e.Term = serverDataTerm(err)
-			return errClientAborted
+			return responseBodyError(err, e)
 		}
 	}
 }

@@ -51,7 +51,7 @@ func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) er
 	n, err := s.tc.Write(s.head)
 	e.BytesOut += int64(n)
 	if err != nil {
-		return errClientAborted
+		return clientWriteError(err)
 	}
 	out := s.fe.rt.getCopyBuf()
 	defer s.fe.rt.putCopyBuf(out)
@@ -72,7 +72,7 @@ func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) er
 			s.m.cache.keepBody(s.copyBuf[:n])
 			if _, werr := enc.Write(s.copyBuf[:n]); werr != nil {
 				enc.Abort()
-				return errClientAborted
+				return clientWriteError(werr)
 			}
 		}
 		if err == io.EOF {
@@ -84,8 +84,7 @@ func (s *httpSession) compressBody(sc *srvConn, a compress.Algo, e *LogEntry) er
 		}
 		if err != nil {
 			enc.Abort()
-			e.Term = serverDataTerm(err)
-			return errClientAborted
+			return responseBodyError(err, e)
 		}
 		if !b.Ready() {
 			if enc.Flush() != nil {

@@ -1174,13 +1174,62 @@ func (s *httpSession) lendNow(sc *srvConn) {
 	s.detach(true)
 }
 
-// serverDataTerm is the termination state of a response body that failed:
-// the server side timed out (sD) or broke (SD).
+// serverDataTerm is the termination state of a response body whose read
+// from the server failed: the server side timed out (sD) or broke (SD).
 func serverDataTerm(err error) string {
 	if isTimeout(err) {
 		return "sD"
 	}
 	return "SD"
+}
+
+// responseBodyError sets the termination state of a response body that
+// failed on either end (CM 8.5): the client's end when the write failed,
+// as a client that stops reading makes it time out (cD), else the
+// server's. forwardError keeps it (errBodyFailed).
+func responseBodyError(err error, e *LogEntry) error {
+	var we *writeError
+	switch {
+	case !errors.As(err, &we):
+		e.Term = serverDataTerm(err)
+	case isTimeout(err):
+		e.Term = "cD"
+	default:
+		e.Term = "CD"
+	}
+	return errBodyFailed
+}
+
+// clientWriteError is the error of a failed write to the client: "timeout
+// client" expired while it did not read (cD), or it went away (CD).
+func clientWriteError(err error) error {
+	if isTimeout(err) {
+		return errClientTimeout
+	}
+	return errClientAborted
+}
+
+// writeError marks the failure of the end a body copy writes to, so that
+// the log blames the side that failed; it is a net.Error as the error it
+// carries is, for isTimeout.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string   { return e.err.Error() }
+func (e *writeError) Unwrap() error   { return e.err }
+func (e *writeError) Timeout() bool   { return isTimeout(e.err) }
+func (e *writeError) Temporary() bool { return false }
+
+// destWriter is the timedConn a body is copied to, its write errors marked
+// (writeError). The conversion costs nothing: the interface holds the
+// same pointer.
+type destWriter timedConn
+
+func (w *destWriter) Write(p []byte) (int, error) {
+	n, err := (*timedConn)(w).Write(p)
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
 }
 
 // smallBody is the largest response body sent with its head in one write.
@@ -1393,14 +1442,20 @@ func upgradeGranted(req *h1.Request, resp *h1.Response) bool {
 
 // clientBodyError classifies a failure while streaming the client's body to
 // a server: a malformed body (a bad chunk) is the client's fault and gets a
-// 400, a timeout or a read error is the client gone, anything else is the
-// server side (other).
+// 400, "timeout client" expiring on its read is cD (CM 8.5), another read
+// error is the client gone, and a failed write (writeError) or anything
+// else is the server side (other).
 func clientBodyError(err, other error) error {
 	var pe *h1.ParseError
+	var we *writeError
 	switch {
 	case errors.As(err, &pe) && !pe.Response:
 		return errClientBadBody
-	case isTimeout(err) || isClientSide(err):
+	case errors.As(err, &we):
+		return other
+	case isTimeout(err):
+		return errClientTimeout
+	case isClientSide(err):
 		return errClientAborted
 	}
 	return other
@@ -1415,6 +1470,10 @@ var (
 	errServerTimeout = errors.New("server timeout")
 	errBadResponse   = errors.New("bad response")
 	errClientAborted = errors.New("client aborted")
+	errClientTimeout = errors.New("client timeout")
+	// errBodyFailed: a body transfer failed and the log's termination
+	// state already says which side (responseBodyError).
+	errBodyFailed = errors.New("body transfer failed")
 )
 
 func (s *httpSession) forwardError(err error, e *LogEntry) bool {
@@ -1431,8 +1490,17 @@ func (s *httpSession) forwardError(err error, e *LogEntry) bool {
 		// phase ("PD") rather than blaming the server.
 		e.Term = "PD"
 		s.sendError(400, e)
-	case errors.Is(err, errClientAborted):
+	case errors.Is(err, errClientAborted), errors.Is(err, errClientTimeout):
 		e.Term = "CD"
+		if errors.Is(err, errClientTimeout) {
+			e.Term = "cD"
+		}
+		if e.Status == 0 {
+			// No response came: the log says so as HAProxy does.
+			e.Status = -1
+		}
+	case errors.Is(err, errBodyFailed):
+		// responseBodyError set the state.
 	default:
 		if e.Status == 0 {
 			e.Term = "SH"
@@ -1826,7 +1894,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 			n, err := s.tc.Write(s.head)
 			e.BytesOut += int64(n)
 			if err != nil {
-				return 0, errClientAborted
+				return 0, clientWriteError(err)
 			}
 			return 0, nil
 		}
@@ -1845,8 +1913,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		}
 		s.head = append(s.head, make([]byte, resp.ContentLength)...)
 		if _, err := io.ReadFull(sc.rd.Body(), s.head[hl:]); err != nil {
-			e.Term = serverDataTerm(err)
-			return 0, errClientAborted
+			return 0, responseBodyError(err, e)
 		}
 		// Stored before the client can see the end of the response, so
 		// that its next request finds the entry.
@@ -1856,7 +1923,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		n, err := s.tc.Write(s.head)
 		e.BytesOut += int64(n)
 		if err != nil {
-			return 0, errClientAborted
+			return 0, clientWriteError(err)
 		}
 		s.fe.logASAP(e)
 		return 0, nil
@@ -1864,7 +1931,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	n, err := s.tc.Write(s.head)
 	e.BytesOut += int64(n)
 	if err != nil {
-		return 0, errClientAborted
+		return 0, clientWriteError(err)
 	}
 	s.fe.logASAP(e)
 	if resp.Tunnel {
@@ -1883,8 +1950,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 		bn, err := s.forwardBody(&s.tc, sc.rd, &sc.tc, s.spliceDir(be, spliceResp), false, be, sc.srv)
 		e.BytesOut += bn
 		if err != nil {
-			e.Term = serverDataTerm(err)
-			return 0, errClientAborted
+			return 0, responseBodyError(err, e)
 		}
 	}
 	return 0, nil

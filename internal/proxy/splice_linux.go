@@ -57,8 +57,9 @@ type spliceConn interface {
 
 // spliceConns moves n bytes (n < 0: up to the end of src) from src to
 // dst. rto and wto are the inactivity timeouts of the reads and the
-// writes (0: none). eof reports that src ended; err is a read or write
-// error (a timeout is a net.Error with Timeout()).
+// writes (0: none). eof reports that src ended; err is a read error or a
+// write error, that one a writeError (a timeout is a net.Error with
+// Timeout()).
 func spliceConns(dst, src spliceConn, n int64, rto, wto time.Duration) (moved int64, eof bool, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
@@ -131,7 +132,7 @@ func spliceConns(dst, src spliceConn, n int64, rto, wto time.Duration) (moved in
 				err = werr
 			}
 			if err != nil {
-				return moved, false, err
+				return moved, false, &writeError{err}
 			}
 			left -= int(w)
 			moved += w

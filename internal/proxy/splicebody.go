@@ -38,16 +38,17 @@ func (s *httpSession) spliceDir(be *backend, d uint8) bool {
 // forwardBody sends the body rd reads (from src) to dst, splicing what
 // is left of it once the reader's buffer is empty, when splice allows it
 // and both ends are plain TCP sockets; otherwise, or for chunked bodies
-// (whose framing Bulwark parses and rewrites), it copies.
+// (whose framing Bulwark parses and rewrites), it copies. A failed write
+// to dst is a writeError: the log tells the two ends apart.
 func (s *httpSession) forwardBody(dst *timedConn, rd *h1.Reader, src *timedConn, splice, fromClient bool, be *backend, srv *server) (int64, error) {
 	if !splice {
-		return h1.CopyBody(dst, rd, s.copyBuf)
+		return h1.CopyBody((*destWriter)(dst), rd, s.copyBuf)
 	}
 	n, done, err := s.spliceBody(dst, rd, src, fromClient, be, srv)
 	if done || err != nil {
 		return n, err
 	}
-	m, err := h1.CopyBody(dst, rd, s.copyBuf)
+	m, err := h1.CopyBody((*destWriter)(dst), rd, s.copyBuf)
 	return n + m, err
 }
 
@@ -67,7 +68,7 @@ func (s *httpSession) spliceBody(dst *timedConn, rd *h1.Reader, src *timedConn, 
 		if n > 0 {
 			total += int64(n)
 			if _, werr := dst.Write(s.copyBuf[:n]); werr != nil {
-				return total, true, werr
+				return total, true, &writeError{werr}
 			}
 		}
 		if rerr == io.EOF {

@@ -11,13 +11,16 @@ import (
 )
 
 // ServerConfig returns the client-side configuration for a "server ... ssl"
-// line, with the default Options.
+// line, with the default Options and without the warnings.
 func ServerConfig(s *model.Server, g *model.SSLDefaults) (*tls.Config, error) {
-	return ServerConfigWith(s, g, Options{})
+	cfg, _, err := ServerConfigWith(s, g, Options{})
+	return cfg, err
 }
 
 // ServerConfigWith is ServerConfig with explicit Options (key permission
-// opt-out, ca-base/crt-base).
+// opt-out, ca-base/crt-base, the libcrypto RSA keys sign through) and the
+// warnings about the "crt" it loaded, as LoadBind's about a bind's (an RSA
+// key left to crypto/rsa and why, a certificate out of its validity).
 //
 // Verification follows HAProxy: "verify" on the line, else
 // ssl-server-verify (default required). With verification on, the chain
@@ -25,7 +28,7 @@ func ServerConfig(s *model.Server, g *model.SSLDefaults) (*tls.Config, error) {
 // verifyhost, else against the SNI sent, unless no-verifyhost. When the
 // SNI is not a constant (see SNI), the caller clones the configuration
 // and sets ServerName for each connection; the name check then uses it.
-func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Config, error) {
+func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Config, []string, error) {
 	if g == nil {
 		g = &model.SSLDefaults{}
 	}
@@ -40,7 +43,7 @@ func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Co
 	gv, gflags := parseGlobalOptions(g.ServerOptions)
 	minV, maxV, _, err := versionRange(parseLineOptions(opts), gv, what)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ciphers := g.ServerCiphers
 	if v, ok := opts["ciphers"]; ok {
@@ -48,18 +51,18 @@ func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Co
 	}
 	ids, _, err := cipherSuites(ciphers, what+" ciphers")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	suites13 := g.ServerSuites
 	if v, ok := opts["ciphersuites"]; ok {
 		suites13 = v
 	}
 	if _, err := checkCipherSuites13(suites13, what+" ciphersuites", false); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	curves, _, err := curvePreferences(opts["curves"], what+" curves")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := &tls.Config{
 		MinVersion:       minV,
@@ -82,12 +85,14 @@ func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Co
 	if sni, constant := SNI(s); constant {
 		cfg.ServerName = sni
 	}
+	var warns []string
 	if crt, ok := opts["crt"]; ok {
-		c, _, err := loadCertFile(o.crtPath(crt), o)
+		c, w, err := loadCertFile(o.crtPath(crt), o)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
 		cfg.Certificates = []tls.Certificate{*c}
+		warns = w
 	}
 
 	verify := s.Verify
@@ -108,22 +113,22 @@ func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Co
 		if cfg.ClientSessionCache != nil {
 			cfg.Time = resumeClock()
 		}
-		return cfg, nil
+		return cfg, warns, nil
 	}
 	caFile, ok := opts["ca-file"]
 	if !ok {
-		return nil, fmt.Errorf("%s: verify is enabled by default but no CA file specified. "+
+		return nil, nil, fmt.Errorf("%s: verify is enabled by default but no CA file specified. "+
 			"Set 'ca-file' (or 'ca-file @system-ca'), or an explicit 'verify none' on the server line, "+
 			"or 'ssl-server-verify none' in the global section", what)
 	}
 	roots, err := loadCAPool(caFile, o)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	var crls []*x509.RevocationList
 	if f, ok := opts["crl-file"]; ok {
 		if crls, err = loadCRLs(f, o); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	verifyHost, hasVerifyHost := opts["verifyhost"]
@@ -167,7 +172,7 @@ func ServerConfigWith(s *model.Server, g *model.SSLDefaults, o Options) (*tls.Co
 		}
 		return nil
 	}
-	return cfg, nil
+	return cfg, warns, nil
 }
 
 // SNI returns the server name a server line sends: the constant when the

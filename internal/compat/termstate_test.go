@@ -1,0 +1,200 @@
+package compat
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http/httputil"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"bulwark/internal/testtool"
+)
+
+// stallServer answers by path: /upload reads the whole body first (a
+// stalled upload leaves it waiting), /big sends more than the socket
+// buffers hold (a client that does not read fills them), /stall sends
+// part of its body and stops. Each connection ends within 5s.
+func stallServer(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				tp := textproto.NewReader(bufio.NewReader(c))
+				line, err := tp.ReadLine()
+				if err != nil {
+					return
+				}
+				h, err := tp.ReadMIMEHeader()
+				if err != nil {
+					return
+				}
+				switch {
+				case strings.Contains(line, "/upload"):
+					if h.Get("Transfer-Encoding") != "" {
+						if _, err := io.Copy(io.Discard, httputil.NewChunkedReader(tp.R)); err != nil {
+							return
+						}
+					} else {
+						n, _ := strconv.Atoi(h.Get("Content-Length"))
+						if _, err := io.CopyN(io.Discard, tp.R, int64(n)); err != nil {
+							return
+						}
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				case strings.Contains(line, "/early"):
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					io.Copy(io.Discard, c) // until the proxy closes
+				case strings.Contains(line, "/big"):
+					const size = 64 << 20
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+					buf := make([]byte, 64<<10)
+					for sent := 0; sent < size; sent += len(buf) {
+						if _, err := c.Write(buf); err != nil {
+							return
+						}
+					}
+				case strings.Contains(line, "/stall"):
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc")
+					io.Copy(io.Discard, c) // until the proxy closes
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+const termConfig = `
+defaults
+    mode http
+    timeout connect 2s
+    timeout client CLIENTTO
+    timeout server SERVERTO
+frontend fe
+    bind FEADDR name lst
+    log LOGADDR local0
+    log-format "%ts %tsc %ST %b %s"
+    default_backend be
+backend be
+    server app BEADDR
+`
+
+// termCases are the stalls that end in a timeout: want is HAProxy
+// 2.6.12's line, bulwark Bulwark's where it differs on purpose. The side
+// that does not stall has the longer timeout, so that only the one meant
+// can expire.
+var termCases = []struct {
+	name, client, server string
+	raw                  string
+	read                 bool // the client reads what comes
+	want, bulwark        string
+}{
+	// The request is not complete when "timeout client" (no "timeout
+	// http-request") expires.
+	{"request head", "300ms", "1s", "GET / HTTP/1.1\r\nHost: h\r\n", true, "cR cR-- 408 fe <NOSRV>", ""},
+	// The head went to the server, which waits for the body the client
+	// stops sending. HAProxy cancels the client's timeout while the
+	// server has not answered (stream.c, "Trick") and ends at "timeout
+	// server"; Bulwark keeps "timeout client" on the body (see
+	// docs/compatibility.md), no response came.
+	{"request body", "300ms", "1s", "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc", true, "sH sH-- 504 be app", "cD cD-- -1 be app"},
+	// The server answered before the body: HAProxy relays the answer
+	// while the body comes, Bulwark reads it after the body.
+	{"request body answered", "300ms", "1s", "POST /early HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc", true, "cD cD-- 200 be app", "cD cD-- -1 be app"},
+	// The client stops reading a response larger than the socket buffers.
+	{"response body", "300ms", "1s", "GET /big HTTP/1.1\r\nHost: h\r\n\r\n", false, "cD cD-- 200 be app", ""},
+	// The server stops sending its body.
+	{"server body", "1s", "300ms", "GET /stall HTTP/1.1\r\nHost: h\r\n\r\n", true, "sD sD-- 200 be app", ""},
+}
+
+// TestTermStateAgainstHAProxy stalls one side of a transaction with the
+// real HAProxy and with Bulwark and compares the termination states they
+// log (%ts, %tsc), which section 8.5 defines: a lowercase first letter is
+// a timeout on that side, the second the phase it came in.
+func TestTermStateAgainstHAProxy(t *testing.T) {
+	testtool.Path(t, haproxyBin)
+	be := stallServer(t)
+	for _, tc := range termCases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := strings.NewReplacer("BEADDR", be, "CLIENTTO", tc.client, "SERVERTO", tc.server)
+			hpc := syslogReceiver(t)
+			hfe := freeAddr(t)
+			path := t.TempDir() + "/h.cfg"
+			os.WriteFile(path, []byte(cfg.Replace(strings.NewReplacer("FEADDR", hfe, "LOGADDR", hpc.LocalAddr().String()).Replace(termConfig))), 0o644)
+			cmd := exec.Command(haproxyBin, "-db", "-f", path)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { cmd.Process.Kill(); cmd.Wait() }()
+			waitListen(t, hfe)
+			bpc := syslogReceiver(t)
+			bfe := startBulwark(t, cfg.Replace(strings.NewReplacer("LOGADDR", bpc.LocalAddr().String()).Replace(termConfig)))
+			// waitListen's probe may log a line of its own ("cR" here):
+			// drain it before the stall.
+			time.Sleep(200 * time.Millisecond)
+			drain(hpc)
+			got := map[string]string{}
+			for side, addr := range map[string]string{"haproxy": hfe, "bulwark": bfe} {
+				pc := hpc
+				if side == "bulwark" {
+					pc = bpc
+				}
+				c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if !tc.read {
+					// A small receive buffer: the response fills it soon.
+					c.(*net.TCPConn).SetReadBuffer(4096)
+				}
+				io.WriteString(c, tc.raw)
+				if tc.read {
+					go io.Copy(io.Discard, c)
+				}
+				lines := messages(t, pc, 1)
+				c.Close()
+				if len(lines) != 1 {
+					t.Fatalf("%s logged nothing", side)
+				}
+				got[side] = lines[0]
+			}
+			if got["haproxy"] != tc.want {
+				t.Errorf("haproxy logged %q, want %q (the case no longer shows what it stands for)", got["haproxy"], tc.want)
+			}
+			want := tc.want
+			if tc.bulwark != "" {
+				want = tc.bulwark
+			}
+			if got["bulwark"] != want {
+				t.Errorf("bulwark logged %q, want %q (haproxy %q)", got["bulwark"], want, got["haproxy"])
+			}
+		})
+	}
+}
+
+// drain discards the log lines already received.
+func drain(pc net.PacketConn) {
+	buf := make([]byte, 8192)
+	for {
+		pc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, _, err := pc.ReadFrom(buf); err != nil {
+			return
+		}
+	}
+}
