@@ -1556,7 +1556,8 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	if fcgiServer(srv2) {
 		s.fe.rt.newFCGIConn(sc, be.fcgi)
 	} else {
-		sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
+		sc.rd = &sc.rdv
+		sc.rd.Init(&sc.tc, s.fe.rt.readerConfig())
 	}
 	s.attached, s.attBE = sc, be
 	return sc, idx2, true, nil
