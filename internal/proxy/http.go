@@ -116,7 +116,7 @@ type httpSession struct {
 	sni       []byte
 	client    net.Addr
 	h2        bool
-	done      func()
+	done      *sessInfo // its end runs when the session ends (nil: nothing)
 	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
@@ -153,7 +153,7 @@ type httpSession struct {
 }
 
 // connInfoOf describes c, a client connection its session reads itself.
-func connInfoOf(c net.Conn, done func()) connInfo {
+func connInfoOf(c net.Conn, done *sessInfo) connInfo {
 	return connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), done: done}
 }
 
@@ -174,7 +174,7 @@ type connInfo struct {
 	conn net.Conn
 	// done releases the connection's slots when the session ends (which,
 	// for a parked session, is not when its first goroutine returns).
-	done func()
+	done *sessInfo
 	// stream is the h2 stream's context, done when the client resets the
 	// stream or its connection goes: the exchange with the server is then
 	// abandoned, as HAProxy does for an aborted h2 stream.
@@ -183,9 +183,6 @@ type connInfo struct {
 	h2s *h2Stream
 	// up: the connection comes from a TCP session (upgrade.go).
 	up *upgrade
-	// h1Counted: done itself counts the connection out of the HTTP/1
-	// open connections (handleConn's, one closure fewer per connection).
-	h1Counted bool
 	// facts are what the streams of one h2 connection share, worked out
 	// once for the connection instead of once per stream; nil otherwise.
 	facts *connFacts
@@ -261,16 +258,6 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		h := &fe.stats.h1
 		h.openConns.Add(1)
 		h.totalConns.Add(1)
-	}
-	if !ci.h2 && !ci.h1Counted {
-		h := &fe.stats.h1
-		done := s.done
-		s.done = func() {
-			h.openConns.Add(-1)
-			if done != nil {
-				done()
-			}
-		}
 	}
 	pc := ppOf(c)
 	if s.h2 {
@@ -389,7 +376,7 @@ func (s *httpSession) finish() {
 	s.giveHead()
 	s.rd.Release()
 	if s.done != nil {
-		s.done()
+		s.done.end()
 	}
 }
 

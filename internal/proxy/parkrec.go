@@ -27,7 +27,7 @@ type parkedConn struct {
 	s    *httpSession // the whole session; nil when the fields below stand for it
 	fe   *frontend
 	c    net.Conn
-	done func()
+	done *sessInfo
 	// lent is the server connection the last request lent to its pool,
 	// which the next one takes back if it is still there (serverConn).
 	// Weak: while it is in the pool the pool holds it; once the pool let
@@ -188,6 +188,6 @@ func (pc *parkedConn) expire() {
 	}
 	pc.c.Close()
 	if pc.done != nil {
-		pc.done()
+		pc.done.end()
 	}
 }
