@@ -224,20 +224,29 @@ func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 	if f := ci.facts; f != nil {
 		s.srcText, s.cliTLS, s.tlsFacts, s.factsSet = f.srcText, f.state, f.tls, true
 	} else {
+		// srcText waits for the first request that needs it (srcTextOf).
 		s.cliTLS = ci.state
-		if s.src.IsValid() {
-			// Sized for the address: one allocation, where String and
-			// the conversion made two.
-			n := len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
-			if s.src.Addr().Unmap().Is4() {
-				n = len("255.255.255.255")
-			}
-			s.srcText = appendAddrText(make([]byte, 0, n), s.src)
-		}
 	}
 	fe.rt.idle.Store(s, struct{}{})
 	s.useMsg()
 	return s
+}
+
+// srcTextOf returns srcText, the text of src for "option forwardfor",
+// made by the first request that asks for it: most configurations add no
+// such header, and a connection per request then makes none (one
+// allocation fewer per connection). nil when src is not an IP address.
+func (s *httpSession) srcTextOf() []byte {
+	if s.srcText == nil && s.src.IsValid() {
+		// Sized for the address: one allocation, where String and the
+		// conversion made two.
+		n := len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
+		if s.src.Addr().Unmap().Is4() {
+			n = len("255.255.255.255")
+		}
+		s.srcText = appendAddrText(make([]byte, 0, n), s.src)
+	}
+	return s.srcText
 }
 
 // nextStream prepares a session that served an h2 stream for the next
@@ -1004,7 +1013,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if h1.AcceptsTrailers(req.Headers) {
 		s.head = h1.AppendHeaderField(s.head, "TE", "trailers")
 	}
-	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, req.Headers, s.src) {
+	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcTextOf() != nil && wantsXFF(ff, req.Headers, s.src) {
 		s.head = h1.AppendHeaderField(s.head, ff.Header, s.srcText)
 	}
 	if ot := originalTo(fe.cfg, be.cfg); ot != nil && s.dst.IsValid() && wantsXFF(ot, nil, s.dst) {

@@ -110,3 +110,53 @@ func TestUntrackedRequestReadsNoClock(t *testing.T) {
 	s.releaseTracked(false)
 	s.releaseTracked(true)
 }
+
+// The X-Forwarded-For text is made by the first request that needs it
+// (srcTextOf), on a new session and on one resumed after parking, which
+// keeps no text of its own.
+func TestForwardForTextMadeWhenNeeded(t *testing.T) {
+	be := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	_, addr := startProxy(t, sub(baseDefaults+`
+    option http-keep-alive
+    timeout http-keep-alive 5s
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    option forwardfor
+    server s B
+`, "B", be.addr))
+	rc := newRawClient(t, addr)
+	for i := range 2 {
+		if i == 1 {
+			time.Sleep(2 * parkAfter) // the connection parks in between
+		}
+		if st, _, err := rc.do("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2*time.Second); err != nil || st != 200 {
+			t.Fatalf("request %d: %d, %v", i, st, err)
+		}
+	}
+	if got := bytes.Count(bytes.ToLower([]byte(be.received())), []byte("\r\nx-forwarded-for: 127.0.0.1\r\n")); got != 2 {
+		t.Fatalf("%d requests with x-forwarded-for: 127.0.0.1, want 2; the backend received:\n%s", got, be.received())
+	}
+}
+
+// With a PROXY header the text is the header's source, made when the
+// header is read (setClientAddrs) from a session that has none yet.
+func TestForwardForTextOfProxyHeader(t *testing.T) {
+	be := newRawBackend(t, answerEachHead("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	_, addr := startProxy(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0 accept-proxy
+    default_backend be
+backend be
+    option forwardfor
+    server s B
+`, "B", be.addr))
+	got := rawRequest(t, addr, "PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2*time.Second)
+	if statusOf(got) != 200 {
+		t.Fatalf("response %q", got)
+	}
+	if !bytes.Contains(bytes.ToLower([]byte(be.received())), []byte("\r\nx-forwarded-for: 192.0.2.7\r\n")) {
+		t.Fatalf("the backend received:\n%s", be.received())
+	}
+}
