@@ -128,13 +128,22 @@ type Reader struct {
 
 // NewReader returns a Reader over src (normally a net.Conn).
 func NewReader(src io.Reader, cfg Config) *Reader {
+	rd := new(Reader)
+	rd.Init(src, cfg)
+	return rd
+}
+
+// Init makes rd, a zero Reader, what NewReader returns, for a caller that
+// holds the Reader inside a struct of its own (one allocation, not two,
+// per connection). rd must not be copied afterwards: its body refers to it.
+func (rd *Reader) Init(src io.Reader, cfg Config) {
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if cfg.MaxHeaders <= 0 {
 		cfg.MaxHeaders = DefaultMaxHeaders
 	}
-	rd := &Reader{
+	*rd = Reader{
 		src:        src,
 		maxHead:    cfg.MaxHeaderBytes,
 		maxHeaders: cfg.MaxHeaders,
@@ -147,7 +156,6 @@ func NewReader(src io.Reader, cfg Config) *Reader {
 		rd.buf = make([]byte, cfg.MaxHeaderBytes+bodyArea)
 	}
 	rd.body = BodyReader{rd: rd, done: true}
-	return rd
 }
 
 // Reset discards all state and reads from src next, keeping the buffer.

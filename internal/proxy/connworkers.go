@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync/atomic"
+	"time"
 )
 
 // connWorkers runs accepted connections on goroutines that outlive them.
@@ -16,7 +17,12 @@ import (
 type connWorkers struct {
 	jobs chan connJob
 	idle atomic.Int32
-	// done ends the waiting workers (the runtime stopped).
+	// done ends the waiting workers (the runtime stopped): each checks it
+	// before it waits, and stopIdle wakes those already waiting with a
+	// zero job. A worker waits with a plain receive, not a select on jobs
+	// and done: with a connection per request the select (two channels
+	// locked, two waiters queued and dequeued) was 2 % of the proxy's
+	// own CPU.
 	done <-chan struct{}
 }
 
@@ -25,6 +31,8 @@ type connWorkers struct {
 // behind (the garbage collector also shrinks those that wait long).
 const maxIdleWorkers = 64
 
+// connJob is a connection for a worker; the zero one tells a waiting
+// worker to end (stopIdle).
 type connJob struct {
 	fe      *frontend
 	bl      *boundListener
@@ -33,7 +41,9 @@ type connJob struct {
 }
 
 func newConnWorkers(ctx context.Context) *connWorkers {
-	return &connWorkers{jobs: make(chan connJob), done: ctx.Done()}
+	w := &connWorkers{jobs: make(chan connJob), done: ctx.Done()}
+	context.AfterFunc(ctx, w.stopIdle)
+	return w
 }
 
 // run serves j on a waiting worker, or on a new one when none waits.
@@ -53,12 +63,34 @@ func (w *connWorkers) work(j connJob) {
 			w.idle.Add(-1)
 			return
 		}
+		// Counted idle before this check: stopIdle, which runs after done
+		// closed, goes on until this worker is no longer counted.
 		select {
-		case j = <-w.jobs:
-			w.idle.Add(-1)
 		case <-w.done:
 			w.idle.Add(-1)
 			return
+		default:
+		}
+		j = <-w.jobs
+		w.idle.Add(-1)
+		if j.fe == nil {
+			return
+		}
+	}
+}
+
+// stopIdle ends the workers that wait once the runtime stopped: a zero
+// job for each one counted idle. A worker counted but not yet waiting
+// sees done closed and ends by itself; the send then gives up after a
+// while and looks at the count again.
+func (w *connWorkers) stopIdle() {
+	t := time.NewTimer(time.Millisecond)
+	defer t.Stop()
+	for w.idle.Load() > 0 {
+		t.Reset(time.Millisecond)
+		select {
+		case w.jobs <- connJob{}:
+		case <-t.C:
 		}
 	}
 }

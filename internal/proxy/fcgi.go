@@ -165,7 +165,7 @@ func (s *httpSession) cgiRequest(be *backend, length int64) *cgiRequest {
 	hs := s.m.req.Headers
 	// The fields "option forwardfor" and "option originalto" add go as
 	// HTTP_* parameters like the client's.
-	if ff := forwardFor(s.fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, hs, s.src) {
+	if ff := forwardFor(s.fe.cfg, be.cfg); ff != nil && s.srcTextOf() != nil && wantsXFF(ff, hs, s.src) {
 		hs = append(hs[:len(hs):len(hs)], h1.Header{Name: []byte(ff.Header), Value: s.srcText})
 	}
 	if ot := originalTo(s.fe.cfg, be.cfg); ot != nil && s.dst.IsValid() && wantsXFF(ot, nil, s.dst) {

@@ -214,33 +214,22 @@ func (fe *frontend) handleConn(c net.Conn, bl *boundListener, release func()) {
 	// h1 is a clear-text HTTP/1 connection, counted open in the HTTP/1
 	// statistics until done (serveHTTPOn counts it in).
 	h1 := fe.cfg.Mode == model.ModeHTTP && !isTLS && bl.bind.Proto != "h2"
-	// done runs once when the connection ends; a parked HTTP
+	// done's end runs once when the connection ends; a parked HTTP
 	// session calls it from whichever goroutine finishes it. It is made
-	// after the PROXY wrapping so that it captures the final c: a
-	// variable reassigned after its capture would be one more allocation.
-	done := func() {
-		if h1 {
-			fe.stats.h1.openConns.Add(-1)
-		}
-		rt.conns.Delete(c)
-		release()
-		fe.conns.Add(-1)
-		bl.conns.Add(-1)
-		rt.active.Done()
-	}
-	rt.conns.Store(c, rt.newSess(fe, fe.bindID(bl.bind), c))
+	// after the PROXY wrapping, for the final c.
+	done := rt.newSess(fe, fe.bindID(bl.bind), c)
+	done.release, done.bl, done.h1 = release, bl, h1
+	rt.conns.Store(c, done)
 	if isTLS && fe.cfg.Mode == model.ModeHTTP {
 		// An HTTP/1 session may park: it calls done when it ends.
 		fe.serveTLS(c, *bl, done)
 	} else if fe.cfg.Mode == model.ModeHTTP && bl.bind.Proto == "h2" {
-		defer done()
+		defer done.end()
 		fe.serveH2(c)
 	} else if h1 {
-		ci := connInfoOf(c, done)
-		ci.h1Counted = true
-		fe.serveHTTPOn(c, ci)
+		fe.serveHTTPOn(c, connInfoOf(c, done))
 	} else {
-		defer done()
+		defer done.end()
 		if tc, ok := c.(*tls.Conn); ok {
 			// The handshake of a TCP-mode bind comes up front, within
 			// "timeout client", so that a failure is explained like on

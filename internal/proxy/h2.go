@@ -30,7 +30,7 @@ import (
 // serveTLS completes the handshake under the request timeout and serves
 // h2 or HTTP/1.1 according to ALPN; done runs once the connection ends,
 // which for a parked HTTP/1.1 session is after this returns.
-func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done func()) {
+func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done *sessInfo) {
 	tc := c.(*tls.Conn)
 	to := fe.httpRequestTimeout
 	if to == 0 {
@@ -38,7 +38,7 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done func()) {
 	}
 	st, ok := fe.handshake(tc, bl, to)
 	if !ok {
-		done()
+		done.end()
 		return
 	}
 	switch proto := st.NegotiatedProtocol; {
@@ -53,16 +53,16 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done func()) {
 		// The session may park (without this goroutine): the
 		// connection's slots and its place in the TLS sessions count go
 		// when it ends.
-		ci := connInfoOf(tc, func() {
-			fe.rt.sslc.cur.Add(-1)
-			done()
-		})
+		// Counted out of the TLS and the HTTP/1 connections when it
+		// ends.
+		done.tls, done.h1 = true, true
+		ci := connInfoOf(tc, done)
 		ci.state = st
 		fe.serveHTTPOn(tc, ci)
 		return
 	}
 	fe.rt.sslc.cur.Add(-1)
-	done()
+	done.end()
 }
 
 // serveH2 serves one HTTP/2 connection: a TLS one that chose h2, or any

@@ -116,7 +116,7 @@ type httpSession struct {
 	sni       []byte
 	client    net.Addr
 	h2        bool
-	done      func()
+	done      *sessInfo // its end runs when the session ends (nil: nothing)
 	// Parking state (see parker): woken makes the next wait a plain read.
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
@@ -153,7 +153,7 @@ type httpSession struct {
 }
 
 // connInfoOf describes c, a client connection its session reads itself.
-func connInfoOf(c net.Conn, done func()) connInfo {
+func connInfoOf(c net.Conn, done *sessInfo) connInfo {
 	return connInfo{client: c.RemoteAddr(), src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr()), done: done}
 }
 
@@ -174,7 +174,7 @@ type connInfo struct {
 	conn net.Conn
 	// done releases the connection's slots when the session ends (which,
 	// for a parked session, is not when its first goroutine returns).
-	done func()
+	done *sessInfo
 	// stream is the h2 stream's context, done when the client resets the
 	// stream or its connection goes: the exchange with the server is then
 	// abandoned, as HAProxy does for an aborted h2 stream.
@@ -183,9 +183,6 @@ type connInfo struct {
 	h2s *h2Stream
 	// up: the connection comes from a TCP session (upgrade.go).
 	up *upgrade
-	// h1Counted: done itself counts the connection out of the HTTP/1
-	// open connections (handleConn's, one closure fewer per connection).
-	h1Counted bool
 	// facts are what the streams of one h2 connection share, worked out
 	// once for the connection instead of once per stream; nil otherwise.
 	facts *connFacts
@@ -227,20 +224,29 @@ func (fe *frontend) newSession(c net.Conn, ci connInfo) *httpSession {
 	if f := ci.facts; f != nil {
 		s.srcText, s.cliTLS, s.tlsFacts, s.factsSet = f.srcText, f.state, f.tls, true
 	} else {
+		// srcText waits for the first request that needs it (srcTextOf).
 		s.cliTLS = ci.state
-		if s.src.IsValid() {
-			// Sized for the address: one allocation, where String and
-			// the conversion made two.
-			n := len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
-			if s.src.Addr().Unmap().Is4() {
-				n = len("255.255.255.255")
-			}
-			s.srcText = appendAddrText(make([]byte, 0, n), s.src)
-		}
 	}
 	fe.rt.idle.Store(s, struct{}{})
 	s.useMsg()
 	return s
+}
+
+// srcTextOf returns srcText, the text of src for "option forwardfor",
+// made by the first request that asks for it: most configurations add no
+// such header, and a connection per request then makes none (one
+// allocation fewer per connection). nil when src is not an IP address.
+func (s *httpSession) srcTextOf() []byte {
+	if s.srcText == nil && s.src.IsValid() {
+		// Sized for the address: one allocation, where String and the
+		// conversion made two.
+		n := len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
+		if s.src.Addr().Unmap().Is4() {
+			n = len("255.255.255.255")
+		}
+		s.srcText = appendAddrText(make([]byte, 0, n), s.src)
+	}
+	return s.srcText
 }
 
 // nextStream prepares a session that served an h2 stream for the next
@@ -261,16 +267,6 @@ func (fe *frontend) serveHTTPOn(c net.Conn, ci connInfo) {
 		h := &fe.stats.h1
 		h.openConns.Add(1)
 		h.totalConns.Add(1)
-	}
-	if !ci.h2 && !ci.h1Counted {
-		h := &fe.stats.h1
-		done := s.done
-		s.done = func() {
-			h.openConns.Add(-1)
-			if done != nil {
-				done()
-			}
-		}
 	}
 	pc := ppOf(c)
 	if s.h2 {
@@ -389,7 +385,7 @@ func (s *httpSession) finish() {
 	s.giveHead()
 	s.rd.Release()
 	if s.done != nil {
-		s.done()
+		s.done.end()
 	}
 }
 
@@ -1017,7 +1013,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 	if h1.AcceptsTrailers(req.Headers) {
 		s.head = h1.AppendHeaderField(s.head, "TE", "trailers")
 	}
-	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcText != nil && wantsXFF(ff, req.Headers, s.src) {
+	if ff := forwardFor(fe.cfg, be.cfg); ff != nil && s.srcTextOf() != nil && wantsXFF(ff, req.Headers, s.src) {
 		s.head = h1.AppendHeaderField(s.head, ff.Header, s.srcText)
 	}
 	if ot := originalTo(fe.cfg, be.cfg); ot != nil && s.dst.IsValid() && wantsXFF(ot, nil, s.dst) {
@@ -1624,7 +1620,8 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	if fcgiServer(srv2) {
 		s.fe.rt.newFCGIConn(sc, be.fcgi)
 	} else {
-		sc.rd = h1.NewReader(&sc.tc, s.fe.rt.readerConfig())
+		sc.rd = &sc.rdv
+		sc.rd.Init(&sc.tc, s.fe.rt.readerConfig())
 	}
 	s.attached, s.attBE = sc, be
 	return sc, idx2, true, nil

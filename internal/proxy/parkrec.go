@@ -27,7 +27,7 @@ type parkedConn struct {
 	s    *httpSession // the whole session; nil when the fields below stand for it
 	fe   *frontend
 	c    net.Conn
-	done func()
+	done *sessInfo
 	// lent is the server connection the last request lent to its pool,
 	// which the next one takes back if it is still there (serverConn).
 	// Weak: while it is in the pool the pool holds it; once the pool let
@@ -92,7 +92,7 @@ func (s *httpSession) parkRecord() *parkedConn {
 	sessSrc, sessDst := sessionAddrs(s.c, fcSrc, fcDst)
 	var text [64]byte
 	if s.client != s.c.RemoteAddr() || s.fcSrc != fcSrc || s.fcDst != fcDst || s.sessSrc != sessSrc || s.sessDst != sessDst ||
-		!bytes.Equal(s.sessSrcText, appendAddrText(text[:0], s.sessSrc)) {
+		s.sessSrcText != nil && !bytes.Equal(s.sessSrcText, appendAddrText(text[:0], s.sessSrc)) {
 		pc.addrs = &parkedAddrs{client: s.client, fcSrc: s.fcSrc, fcDst: s.fcDst, sessSrc: s.sessSrc, sessDst: s.sessDst, sessSrcText: s.sessSrcText}
 	}
 	return pc
@@ -161,7 +161,7 @@ func (pc *parkedConn) session() *httpSession {
 		s.client = pc.c.RemoteAddr()
 		s.fcSrc, s.fcDst = realAddrs(pc.c)
 		s.sessSrc, s.sessDst = sessionAddrs(pc.c, s.fcSrc, s.fcDst)
-		s.sessSrcText = appendAddrText(nil, s.sessSrc)
+		s.sessSrcText = nil // made when a request needs it (srcTextOf)
 	}
 	s.src, s.dst, s.srcText = s.sessSrc, s.sessDst, s.sessSrcText
 	if s.lent = pc.lent.Value(); s.lent != nil {
@@ -188,6 +188,6 @@ func (pc *parkedConn) expire() {
 	}
 	pc.c.Close()
 	if pc.done != nil {
-		pc.done()
+		pc.done.end()
 	}
 }

@@ -270,7 +270,12 @@ func proxyReceived(c net.Conn) bool {
 func (s *httpSession) setClientAddrs() {
 	s.client = s.c.RemoteAddr()
 	s.src, s.dst = sessionAddrs(s.c, s.fcSrc, s.fcDst)
+	// Never nil here, as when the connection's text was made up front: a
+	// header with no usable source still gets an empty text (srcTextOf).
 	s.srcText = s.srcText[:0]
+	if s.srcText == nil {
+		s.srcText = []byte{}
+	}
 	if s.src.IsValid() {
 		s.srcText = s.src.Addr().Unmap().AppendTo(s.srcText)
 	}

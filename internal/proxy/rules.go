@@ -151,9 +151,14 @@ func (s *httpSession) SetLogLevel(level string) { s.m.ent.Level = level }
 // releaseTracked ends the tracking started by http-request rules (or, when
 // all is set, by tcp-request connection rules too).
 func (s *httpSession) releaseTracked(all bool) {
-	now := s.Now()
+	// The clock is read only for an entry to release: this runs twice
+	// for every request, which mostly tracks nothing.
+	now := int64(-1)
 	for i := range s.tracked {
 		if s.tracked[i].Valid() && (all || !s.trackedConn[i]) {
+			if now < 0 {
+				now = s.Now()
+			}
 			s.tracked[i].Release(now)
 			s.tracked[i] = stick.Ref{}
 			s.trackedConn[i] = false
@@ -165,10 +170,13 @@ func (s *httpSession) releaseTracked(all bool) {
 // "stick-table": http_err counts 4xx and denied requests, http_fail 5xx
 // other than 501 and 505).
 func (s *httpSession) countStatus(status int) {
-	now := s.Now()
+	now := int64(-1) // read for the first tracked entry only (releaseTracked)
 	for _, r := range s.tracked {
 		if !r.Valid() {
 			continue
+		}
+		if now < 0 {
+			now = s.Now()
 		}
 		switch {
 		case status >= 400 && status < 500:

@@ -38,6 +38,32 @@ type sessInfo struct {
 	// connection allocate the copy it pointed to.
 	sconnMu sync.Mutex
 	sconn   net.Conn
+	// The rest is what end gives back when an accepted connection ends,
+	// kept here rather than in a closure: the record is made for every
+	// connection anyway, a closure would be one allocation more. release
+	// gives back the slots the accept took (bl's among them); h1 counts
+	// the connection out of the HTTP/1 open connections, tls out of the
+	// current TLS ones.
+	release func()
+	bl      *boundListener
+	h1, tls bool
+}
+
+// end runs once when the client connection of si ends (for a parked
+// HTTP session, from whichever goroutine finishes it).
+func (si *sessInfo) end() {
+	fe := si.feRef
+	if si.tls {
+		fe.rt.sslc.cur.Add(-1)
+	}
+	if si.h1 {
+		fe.stats.h1.openConns.Add(-1)
+	}
+	fe.rt.conns.Delete(si.c)
+	si.release()
+	fe.conns.Add(-1)
+	si.bl.conns.Add(-1)
+	fe.rt.active.Done()
 }
 
 func (rt *Runtime) newSess(fe *frontend, luid int, c net.Conn) *sessInfo {

@@ -575,3 +575,7 @@ func NewClock() Clock { return Clock{start: time.Now()} }
 
 // NowMs returns the milliseconds elapsed since NewClock.
 func (c Clock) NowMs() int64 { return time.Since(c.start).Milliseconds() }
+
+// MsAt returns the clock's reading at t, a time.Now() reading: a caller
+// that also needs the wall time reads the system clock once for both.
+func (c Clock) MsAt(t time.Time) int64 { return t.Sub(c.start).Milliseconds() }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"testing"
+	"time"
 )
 
 // A table exported, sent through gob (as between two processes) and
@@ -49,5 +50,18 @@ func TestExportImport(t *testing.T) {
 	}
 	if _, err := mustTable(t, "t", "type string len 8 size 10").Import(&e, 0); err == nil {
 		t.Error("Import across key types succeeded")
+	}
+}
+
+// MsAt reads the clock at a given instant, as NowMs does at the present one.
+func TestClockMsAt(t *testing.T) {
+	start := time.Now()
+	c := ClockFrom(start)
+	if got := c.MsAt(start.Add(1500 * time.Millisecond)); got != 1500 {
+		t.Errorf("MsAt(start+1.5s) = %d, want 1500", got)
+	}
+	now := time.Now()
+	if a, b := c.MsAt(now), c.NowMs(); a > b || b-a > 1000 {
+		t.Errorf("MsAt(now) = %d, NowMs() = %d", a, b)
 	}
 }
