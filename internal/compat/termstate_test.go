@@ -1,83 +1,16 @@
 package compat
 
 import (
-	"bufio"
 	"io"
 	"net"
-	"net/http/httputil"
-	"net/textproto"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"bulwark/internal/testtool"
 )
-
-// stallServer answers by path: /upload reads the whole body first (a
-// stalled upload leaves it waiting), /big sends more than the socket
-// buffers hold (a client that does not read fills them), /stall sends
-// part of its body and stops. Each connection ends within 5s.
-func stallServer(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				tp := textproto.NewReader(bufio.NewReader(c))
-				line, err := tp.ReadLine()
-				if err != nil {
-					return
-				}
-				h, err := tp.ReadMIMEHeader()
-				if err != nil {
-					return
-				}
-				switch {
-				case strings.Contains(line, "/upload"):
-					if h.Get("Transfer-Encoding") != "" {
-						if _, err := io.Copy(io.Discard, httputil.NewChunkedReader(tp.R)); err != nil {
-							return
-						}
-					} else {
-						n, _ := strconv.Atoi(h.Get("Content-Length"))
-						if _, err := io.CopyN(io.Discard, tp.R, int64(n)); err != nil {
-							return
-						}
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				case strings.Contains(line, "/early"):
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-					io.Copy(io.Discard, c) // until the proxy closes
-				case strings.Contains(line, "/big"):
-					const size = 64 << 20
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
-					buf := make([]byte, 64<<10)
-					for sent := 0; sent < size; sent += len(buf) {
-						if _, err := c.Write(buf); err != nil {
-							return
-						}
-					}
-				case strings.Contains(line, "/stall"):
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc")
-					io.Copy(io.Discard, c) // until the proxy closes
-				}
-			}()
-		}
-	}()
-	return l.Addr().String()
-}
 
 const termConfig = `
 defaults
@@ -128,7 +61,7 @@ var termCases = []struct {
 // a timeout on that side, the second the phase it came in.
 func TestTermStateAgainstHAProxy(t *testing.T) {
 	testtool.Path(t, haproxyBin)
-	be := stallServer(t)
+	be := testtool.StallServer(t)
 	for _, tc := range termCases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := strings.NewReplacer("BEADDR", be, "CLIENTTO", tc.client, "SERVERTO", tc.server)

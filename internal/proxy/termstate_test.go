@@ -1,73 +1,13 @@
 package proxy
 
 import (
-	"bufio"
 	"io"
 	"net"
-	"net/textproto"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
-)
 
-// stallBackend answers by path: /upload reads the whole body first,
-// /big sends more than the socket buffers hold, /stall and /stall-large
-// send part of their body and stop. Each connection ends within 5s.
-func stallBackend(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				tp := textproto.NewReader(bufio.NewReader(c))
-				line, err := tp.ReadLine()
-				if err != nil {
-					return
-				}
-				h, err := tp.ReadMIMEHeader()
-				if err != nil {
-					return
-				}
-				switch path := strings.Fields(line + " x")[1]; path {
-				case "/upload":
-					n, _ := strconv.Atoi(h.Get("Content-Length"))
-					if _, err := io.CopyN(io.Discard, tp.R, int64(n)); err == nil {
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-					}
-				case "/big":
-					const size = 64 << 20
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
-					buf := make([]byte, 64<<10)
-					for sent := 0; sent < size; sent += len(buf) {
-						if _, err := c.Write(buf); err != nil {
-							return
-						}
-					}
-				case "/stall", "/stall-large":
-					// Within smallBody the body goes with the head;
-					// beyond spliceMin it is streamed, or spliced.
-					n := 1000
-					if path == "/stall-large" {
-						n = 1 << 20
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(n)+"\r\n\r\nabc")
-					io.Copy(io.Discard, c)
-				}
-			}()
-		}
-	}()
-	return l.Addr().String()
-}
+	"bulwark/internal/testtool"
+)
 
 // A transfer that stalls in the data phase ends at the timeout of the side
 // that stalled, and the log names that side in lowercase with D (CM 8.5):
@@ -75,7 +15,7 @@ func stallBackend(t *testing.T) string {
 // for a server that stops sending its body; copied or spliced.
 // internal/compat compares the same stalls with HAProxy's log.
 func TestDataPhaseTimeoutTermState(t *testing.T) {
-	be := stallBackend(t)
+	be := testtool.StallServer(t)
 	cases := []struct {
 		name, raw, client, server string
 		read                      bool
