@@ -133,17 +133,23 @@ backend be
 }
 
 // The backend queue serves lower priority classes first, whatever the
-// arrival order, and prio_class reads what set-priority-class set.
+// arrival order, and prio_class reads what set-priority-class set. The
+// server holds /first until /low then /high are both queued: no sleep
+// decides the order.
 func TestQueuePriorityClass(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
+	started, release := make(chan struct{}), make(chan struct{})
 	b := newTestServer(t, "b", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		order = append(order, r.URL.Path+"="+r.Header.Get("X-Prio"))
 		mu.Unlock()
-		time.Sleep(150 * time.Millisecond)
+		if r.URL.Path == "/first" {
+			close(started)
+			<-release
+		}
 	})
-	_, addr := startProxy(t, sub(baseDefaults+`
+	px, addr := startProxy(t, sub(baseDefaults+`
 frontend fe
     bind 127.0.0.1:0
     http-request set-priority-class int(10) if { path /low }
@@ -154,16 +160,34 @@ backend be
     timeout queue 5s
     server s B maxconn 1
 `, "B", b.addr))
+	be := px.Current().backends["be"]
+	queued := func(n int64) {
+		t.Helper()
+		for end := time.Now().Add(3 * time.Second); be.queued.Load() < n; time.Sleep(time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%d requests queued, want %d", be.queued.Load(), n)
+			}
+		}
+	}
 	var wg sync.WaitGroup
-	for i, p := range []string{"/first", "/low", "/high"} {
+	send := func(p string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rawRequest(t, addr, "GET "+p+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
 		}()
-		_ = i
-		time.Sleep(40 * time.Millisecond)
 	}
+	send("/first")
+	select {
+	case <-started:
+	case <-time.After(3 * time.Second):
+		t.Fatal("/first did not reach the server")
+	}
+	send("/low")
+	queued(1)
+	send("/high")
+	queued(2)
+	close(release)
 	wg.Wait()
 	mu.Lock()
 	defer mu.Unlock()
