@@ -41,6 +41,9 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done *sessInfo) {
 		done.end()
 		return
 	}
+	// A completed handshake is counted in the current TLS connections
+	// until the connection ends (end takes it out).
+	done.tls = true
 	switch proto := st.NegotiatedProtocol; {
 	case proto == acme.ALPNProto:
 		// A TLS-ALPN-01 validation is complete with the handshake.
@@ -50,18 +53,14 @@ func (fe *frontend) serveTLS(c net.Conn, bl boundListener, done *sessInfo) {
 		// HAProxy.
 		fe.serveH2(tc)
 	default:
-		// The session may park (without this goroutine): the
-		// connection's slots and its place in the TLS sessions count go
-		// when it ends.
-		// Counted out of the TLS and the HTTP/1 connections when it
-		// ends.
-		done.tls, done.h1 = true, true
+		// The session may park (without this goroutine): it ends the
+		// connection, counted out of the HTTP/1 ones too, when it ends.
+		done.h1 = true
 		ci := connInfoOf(tc, done)
 		ci.state = st
 		fe.serveHTTPOn(tc, ci)
 		return
 	}
-	fe.rt.sslc.cur.Add(-1)
 	done.end()
 }
 
