@@ -25,16 +25,6 @@ func waitingWorkers(w *connWorkers) int {
 	return bytes.Count(buf, fmt.Appendf(nil, "(*connWorkers).work(%p", w))
 }
 
-// eventually polls cond for up to 2 s.
-func eventually(cond func() bool) bool {
-	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-	}
-	return cond()
-}
-
 // A worker that waits for a connection when the runtime stops ends: the
 // wait is a plain receive that stopIdle wakes.
 func TestConnWorkersEndWhenIdleAtStop(t *testing.T) {
@@ -52,15 +42,11 @@ backend be
 			t.Fatalf("response %q", got)
 		}
 	}
-	if !eventually(func() bool { return w.idle.Load() > 0 }) {
-		t.Fatal("no worker waits after the requests")
-	}
+	waitFor(t, func() bool { return w.idle.Load() > 0 }, "a worker waiting after the requests")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	px.Shutdown(ctx)
-	if !eventually(func() bool { return waitingWorkers(w) == 0 }) {
-		t.Fatalf("%d workers still wait after the stop", waitingWorkers(w))
-	}
+	waitFor(t, func() bool { return waitingWorkers(w) == 0 }, "no worker left waiting after the stop")
 }
 
 // A worker whose connection ends after the runtime stopped ends too,
@@ -85,9 +71,7 @@ backend be
 	}
 	defer c.Close()
 	c.Write([]byte("GET / HTTP/1.1\r\n"))
-	if !eventually(func() bool { return waitingWorkers(w) == 1 }) {
-		t.Fatalf("%d workers, want the one serving the client", waitingWorkers(w))
-	}
+	waitFor(t, func() bool { return waitingWorkers(w) == 1 }, "one worker, the one serving the client")
 	// The stop: done closes with the worker busy and none idle, so
 	// stopIdle has nothing to wake; the worker's connection is closed
 	// after that and only then does it look for the next job.
@@ -96,9 +80,7 @@ backend be
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	px.Shutdown(ctx)
-	if !eventually(func() bool { return waitingWorkers(w) == 0 }) {
-		t.Fatalf("%d workers still wait after the stop", waitingWorkers(w))
-	}
+	waitFor(t, func() bool { return waitingWorkers(w) == 0 }, "no worker left waiting after the stop")
 }
 
 // Requests that track nothing do not read the clock to release or count

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -163,11 +164,7 @@ backend be
 	be := px.Current().backends["be"]
 	queued := func(n int64) {
 		t.Helper()
-		for end := time.Now().Add(3 * time.Second); be.queued.Load() < n; time.Sleep(time.Millisecond) {
-			if time.Now().After(end) {
-				t.Fatalf("%d requests queued, want %d", be.queued.Load(), n)
-			}
-		}
+		waitFor(t, func() bool { return be.queued.Load() >= n }, fmt.Sprintf("%d requests queued", n))
 	}
 	var wg sync.WaitGroup
 	send := func(p string) {
