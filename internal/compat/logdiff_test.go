@@ -151,15 +151,7 @@ func TestLogFormatsAgainstHAProxy(t *testing.T) {
 			// HAProxy.
 			hpc := syslogReceiver(t)
 			hfe := freeAddr(t)
-			hcfg := cfg.Replace(strings.NewReplacer("FEADDR", hfe, "LOGADDR", hpc.LocalAddr().String()).Replace(logConfig))
-			path := t.TempDir() + "/h.cfg"
-			os.WriteFile(path, []byte(hcfg), 0o644)
-			cmd := exec.Command(haproxyBin, "-db", "-f", path)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { cmd.Process.Kill(); cmd.Wait() }()
-			waitListen(t, hfe)
+			startHAProxy(t, cfg.Replace(strings.NewReplacer("FEADDR", hfe, "LOGADDR", hpc.LocalAddr().String()).Replace(logConfig)), hfe)
 			// Bulwark.
 			bpc := syslogReceiver(t)
 			bfe := startBulwark(t, cfg.Replace(strings.NewReplacer("LOGADDR", bpc.LocalAddr().String()).Replace(logConfig)))
@@ -200,6 +192,20 @@ func waitListen(t *testing.T, addr string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on %s", addr)
+}
+
+// startHAProxy runs Debian's HAProxy on cfg, whose frontend listens on
+// fe, until the test ends, and waits for it to listen.
+func startHAProxy(t *testing.T, cfg, fe string) {
+	t.Helper()
+	path := t.TempDir() + "/h.cfg"
+	os.WriteFile(path, []byte(cfg), 0o644)
+	cmd := exec.Command(haproxyBin, "-db", "-f", path)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitListen(t, fe)
 }
 
 // startBulwark runs cfg (FEADDR becomes an inherited listener) with the

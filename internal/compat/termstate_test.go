@@ -3,8 +3,6 @@ package compat
 import (
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -67,14 +65,7 @@ func TestTermStateAgainstHAProxy(t *testing.T) {
 			cfg := strings.NewReplacer("BEADDR", be, "CLIENTTO", tc.client, "SERVERTO", tc.server)
 			hpc := syslogReceiver(t)
 			hfe := freeAddr(t)
-			path := t.TempDir() + "/h.cfg"
-			os.WriteFile(path, []byte(cfg.Replace(strings.NewReplacer("FEADDR", hfe, "LOGADDR", hpc.LocalAddr().String()).Replace(termConfig))), 0o644)
-			cmd := exec.Command(haproxyBin, "-db", "-f", path)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { cmd.Process.Kill(); cmd.Wait() }()
-			waitListen(t, hfe)
+			startHAProxy(t, cfg.Replace(strings.NewReplacer("FEADDR", hfe, "LOGADDR", hpc.LocalAddr().String()).Replace(termConfig)), hfe)
 			bpc := syslogReceiver(t)
 			bfe := startBulwark(t, cfg.Replace(strings.NewReplacer("LOGADDR", bpc.LocalAddr().String()).Replace(termConfig)))
 			// waitListen's probe may log a line of its own ("cR" here):
