@@ -53,7 +53,8 @@ type rawBackend struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
-	// served counts the responses written.
+	// served counts the requests answered, each before its answer is
+	// written: a client that has read an answer finds it counted.
 	served atomic.Int64
 }
 
@@ -99,10 +100,10 @@ func (s *rawBackend) serve(c net.Conn) {
 		if err := skipHead(br); err != nil {
 			return
 		}
+		s.served.Add(1)
 		if _, err := c.Write(resp); err != nil {
 			return
 		}
-		s.served.Add(1)
 	}
 }
 
