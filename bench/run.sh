@@ -17,7 +17,11 @@
 # seconds, after the idle client's "ready" for the proxy's RSS to settle,
 # default 60) and IDLE_STABLE (RSS has settled once it has not fallen for
 # this many one-second readings in a row, default 5),
-# CASES (space-separated subset of case names), BENCH_RT (1 = run proxy,
+# CASES (space-separated subset of case names), PERF (perf record options,
+# e.g. "-e cpu-clock:u -g": each measured run of a wrk case is recorded into
+# bench/results/<timestamp>/perf-CASE-PROXY-REP.data, to compare where the
+# two proxies spend their time; recording costs CPU, so the figures of such
+# a run are not for the tables), BENCH_RT (1 = run proxy,
 # wrk and nginx under SCHED_FIFO priority 10 so that other work on the
 # machine cannot delay their wake-ups; default 1 when root, else 0).
 #
@@ -396,12 +400,21 @@ run_wrk_case() { # case proxy rep
 	t0=$(cpu_ticks "$PROXY_PID")
 	u0=$(user_ticks "$PROXY_PID")
 	w0=$(date +%s.%N)
+	local perfpid=
+	if [ -n "${PERF:-}" ]; then
+		# shellcheck disable=SC2086
+		perf record $PERF -p "$PROXY_PID" -o "$OUT/perf-$c-$px-$rep.data" >/dev/null 2>&1 &
+		perfpid=$!
+		PIDS+=("$perfpid")
+	fi
 	# shellcheck disable=SC2086
 	timeout $((DURATION + 30)) "${ON1[@]}" wrk -t1 -d"${DURATION}s" --latency --timeout 5s $extra \
 		"$scheme://127.0.0.1:$port$path" >"$f" 2>&1 || log "wrk failed for $c/$px"
 	w1=$(date +%s.%N)
 	t1=$(cpu_ticks "$PROXY_PID")
 	u1=$(user_ticks "$PROXY_PID")
+	# perf writes its file on SIGINT (stop_pid's TERM would lose it).
+	[ -z "$perfpid" ] || { kill -INT "$perfpid" 2>/dev/null || true; wait "$perfpid" 2>/dev/null || true; forget_pid "$perfpid"; }
 	[ -z "$scraper" ] || stop_pid "$scraper"
 	stop_pid "$PROXY_PID"
 	read -r req p50 p99 err <<<"$(parse_wrk "$f")"
