@@ -394,6 +394,13 @@ func (w *queueWaiter) before(o *queueWaiter) bool {
 }
 
 // acquirePrio is acquire for a request with a queue priority.
+// pickNow takes a slot on the server the balancer picks, if one has room
+// now; it never queues.
+func (b *backend) pickNow(key balance.Key) (int, bool) {
+	idx, st := b.bal().Pick(key)
+	return idx, st == balance.OK
+}
+
 func (b *backend) acquirePrio(ctx context.Context, key balance.Key, p queuePrio) (int, error) {
 	idx, st := b.bal().Pick(key)
 	switch st {
@@ -651,7 +658,7 @@ type srvConn struct {
 	// idleAt is when the connection last finished a response; the pool
 	// purges by it and a session checks an attached connection that
 	// waited long enough for the server to have closed it.
-	idleAt time.Time
+	idleAt monoTime
 	st     *tls.ConnectionState // TLS state, taken once (tlsState)
 	// h2 is the stream when the exchange runs on an HTTP/2 connection
 	// (c is the stream too); it never goes to the idle pool: the

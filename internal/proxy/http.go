@@ -121,6 +121,9 @@ type httpSession struct {
 	woken        bool
 	ck           cookieState // cookie persistence of the request in progress
 	parkDeadline time.Time
+	// endAt is when the last request ended (Start + Ta), for the next
+	// serveOne of the same loop only (it clears it).
+	endAt time.Time
 	// serverTO and tunnelTO are "set-timeout" of the current request.
 	serverTO, tunnelTO time.Duration
 	// bodyWaited: "wait-for-body" read (part of) the body into body;
@@ -429,7 +432,15 @@ func (s *httpSession) detach(reusable bool) {
 // connection must close.
 func (s *httpSession) serveOne() (more, parked bool) {
 	fe := s.fe
-	now := time.Now()
+	// The end of the request this loop just served, when there is one,
+	// stands for now (the deadlines below are in seconds): one time.Now,
+	// two vDSO calls, fewer a keep-alive request. A session that parked
+	// comes back through a new serveOne and reads the clock.
+	now := s.endAt
+	s.endAt = time.Time{}
+	if now.IsZero() {
+		now = time.Now()
+	}
 	// The first request is bounded by "timeout http-request" (total time for
 	// the head, against slowloris); later ones wait "http-keep-alive" for
 	// their head. Both fall back to "timeout client".
@@ -585,6 +596,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		s.countStatus(e.Status)
 	}
 	e.Ta = time.Since(start)
+	s.endAt = start.Add(e.Ta)
 	// Bytes read since the last request ended belong to this one.
 	e.BytesIn += s.tc.rn - s.rseen
 	s.rseen = s.tc.rn
@@ -1107,7 +1119,7 @@ func (s *httpSession) forward(be *backend, e *LogEntry) bool {
 				s.lent, s.lentBE = sc, s.attBE
 				s.detach(true)
 			} else {
-				sc.idleAt = time.Now()
+				sc.idleAt = monoNow()
 			}
 			// The response may have said "Connection: close" (req.KeepAlive).
 			return clientKeep && s.m.req.KeepAlive && !s.m.resp.Tunnel
@@ -1530,7 +1542,7 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 	var cp connParams
 	var cpFor *server // the server cp was computed for
 	if sc := s.attached; sc != nil {
-		if sc.h2 != nil || sc.rd.Buffered() > 0 || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
+		if sc.h2 != nil || sc.rd.Buffered() > 0 || sc.idleAt.since() > attachedCheckAfter && !idleUsable(sc.c) {
 			s.detach(false)
 		} else if cp, cpFor = sc.srv.connParams(cs), sc.srv; !sc.carries(cp.key) {
 			// Good for other requests: it goes to the pool.
@@ -1543,15 +1555,22 @@ func (s *httpSession) serverConn(be *backend, key balance.Key, e *LogEntry, dial
 		e.Tw, e.Tc = 0, 0
 		return sc, sc.srv.lb.ID, false, nil
 	}
-	tq := time.Now()
+	// Tw is the time spent queued: 0, without reading the clock, for a
+	// request that gets its server at once (HAProxy's figure, in
+	// milliseconds, is 0 then too).
 	idx, ok := s.acquireDirect(be)
+	if !ok {
+		idx, ok = be.pickNow(key)
+	}
 	var err error
 	ctx := s.abort.context(s.fe.rt.ctx)
+	e.Tw = 0
 	if !ok {
+		tq := monoNow()
 		s.abort.setPhase('Q')
 		idx, err = be.acquirePrio(ctx, key, s.act.prio)
+		e.Tw = tq.since()
 	}
-	e.Tw = time.Since(tq)
 	if err != nil {
 		if err == errQueueTimout {
 			e.Term = "sQ"
@@ -1706,7 +1725,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 	var replay, waited bool
 	var err error
 	// The wait for the response may start within the send (sendRequest).
-	tr := time.Now()
+	tr := monoNow()
 	if sc.fr != nil {
 		streamed, ev, err := s.fcgiSend(be, sc, tcs, hasBody)
 		if err != nil {
@@ -1779,7 +1798,7 @@ func (s *httpSession) exchangeOn(be *backend, sc *srvConn, hasBody bool, e *LogE
 			return ev, err
 		}
 		if e.Tr < 0 {
-			e.Tr = time.Since(tr)
+			e.Tr = tr.since()
 		}
 		if s.m.resp.Informational() && !s.m.resp.Tunnel {
 			// 1xx interim responses (100 Continue, 103 Early Hints) go to

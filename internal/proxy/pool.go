@@ -53,7 +53,7 @@ func (p *idlePool) take(proven bool, key uint64) *srvConn {
 		p.conns = p.conns[:n-1]
 		p.fds.added(-1)
 		p.mu.Unlock()
-		if !sc.stale() && (time.Since(sc.idleAt) <= attachedCheckAfter || idleUsable(sc.c)) {
+		if !sc.stale() && (sc.idleAt.since() <= attachedCheckAfter || idleUsable(sc.c)) {
 			return sc
 		}
 		sc.closeIdle()
@@ -87,7 +87,7 @@ func (p *idlePool) reclaim(sc *srvConn) bool {
 	p.conns = p.conns[:n-1]
 	p.fds.added(-1)
 	p.mu.Unlock()
-	if sc.stale() || time.Since(sc.idleAt) > attachedCheckAfter && !idleUsable(sc.c) {
+	if sc.stale() || sc.idleAt.since() > attachedCheckAfter && !idleUsable(sc.c) {
 		sc.closeIdle()
 		return false
 	}
@@ -117,7 +117,7 @@ func (p *idlePool) put(sc *srvConn) {
 		return
 	}
 	// Set under the lock so that conns stays ordered by idleAt.
-	sc.idleAt = time.Now()
+	sc.idleAt = monoNow()
 	p.conns = append(p.conns, sc)
 	p.fds.added(1)
 	if !p.armed {
@@ -153,10 +153,10 @@ func (p *idlePool) purge() {
 	}
 	clear(p.conns[len(live):])
 	p.conns = live
-	now := time.Now()
+	now := monoNow()
 	surplus := 0
 	for _, sc := range p.conns {
-		if now.Sub(sc.idleAt) < p.every {
+		if now.sub(sc.idleAt) < p.every {
 			break
 		}
 		surplus++
