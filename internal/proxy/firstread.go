@@ -47,3 +47,25 @@ func (s *httpSession) quickFirst() bool {
 	s.tc.rn += int64(n)
 	return s.rd.HeadBuffered()
 }
+
+// quickNext does for a kept connection's next request what quickFirst
+// does for the first, once the other sessions have run (yieldBeforeRead,
+// which the wait that may follow then skips): a busy client has usually
+// sent the request by then, and a head read whole this way is parsed with
+// no read deadline set and cleared around it (two runtime timer updates
+// and three clock reads a request). A part of a head, or nothing, leaves
+// the ordinary wait and its deadlines to serveOne.
+func (s *httpSession) quickNext() bool {
+	s.yielded = false
+	if s.qr == nil || !s.qr.live() || s.h2 || s.woken || s.c != s.cconn || s.rd.Buffered() > 0 || s.fe.rt.stopping.Load() {
+		return false
+	}
+	s.yieldBeforeRead()
+	s.yielded = true
+	n := s.rd.FillFrom(s.qr.read)
+	if n <= 0 {
+		return false
+	}
+	s.tc.rn += int64(n)
+	return s.rd.HeadBuffered()
+}

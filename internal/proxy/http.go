@@ -124,6 +124,8 @@ type httpSession struct {
 	// endAt is when the last request ended (Start + Ta), for the next
 	// serveOne of the same loop only (it clears it).
 	endAt time.Time
+	// yielded: quickNext let the other sessions run before its read.
+	yielded bool
 	// serverTO and tunnelTO are "set-timeout" of the current request.
 	serverTO, tunnelTO time.Duration
 	// bodyWaited: "wait-for-body" read (part of) the body into body;
@@ -461,7 +463,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	// connection waits under the short deadline that waitRequest sets:
 	// setting this one first would be a second timer update and clock
 	// read per request, for nothing.
-	noReadDL := s.nreq == 0 && s.h2s == nil && s.quickFirst()
+	noReadDL := s.h2s == nil && (s.nreq == 0 && s.quickFirst() || s.nreq > 0 && s.quickNext())
 	busy := s.busyWait(wait) // never for a first request
 	if !noReadDL && !busy {
 		s.c.SetReadDeadline(s.parkDeadline)
@@ -478,7 +480,8 @@ func (s *httpSession) serveOne() (more, parked bool) {
 		if g == 0 {
 			return false, false
 		}
-		if g > 0 && (wait == 0 || wait > g) {
+		// A head read whole already (noReadDL) needs no wait.
+		if g > 0 && (wait == 0 || wait > g) && !noReadDL {
 			s.c.SetReadDeadline(now.Add(g))
 		}
 	}
@@ -811,8 +814,11 @@ func (s *httpSession) waitRequest(busy bool, now time.Time) error {
 		// serveOne left the deadline to this wait.
 		s.c.SetReadDeadline(now.Add(parkAfter))
 		// The response has just been written: the client has seldom
-		// sent its next request yet.
-		s.yieldBeforeRead()
+		// sent its next request yet (quickNext yielded already when it
+		// ran).
+		if !s.yielded {
+			s.yieldBeforeRead()
+		}
 		// Read straight into the reader's buffer: the next request
 		// usually arrives whole, in one read.
 		err := s.rd.Wait()

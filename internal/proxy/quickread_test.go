@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -143,5 +144,72 @@ backend be
 		}
 	case <-time.After(8 * time.Second):
 		t.Fatal("the session did not end: the write to the stalled client had no deadline")
+	}
+}
+
+// A kept connection's next request that is there once the response has
+// gone out is read at once (quickNext), and its bytes still count as
+// "bytes in": the second request, head and body in one write, is sent
+// while the server holds the first answer, so that it waits in the socket
+// when the proxy comes back for it.
+func TestNextRequestReadAtOnce(t *testing.T) {
+	b := holdingBackend(t, 150*time.Millisecond)
+	got := make(chan int64, 4)
+	_, addr := startProxyWith(t, sub(baseDefaults+`
+frontend fe
+    bind 127.0.0.1:0
+    log stdout local0
+    default_backend be
+backend be
+    server s B
+`, "B", b.addr), Options{Log: func(e *LogEntry) { got <- e.BytesIn }})
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	reqs := []string{"GET /first HTTP/1.1\r\nHost: x\r\n\r\n", "POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"}
+	io.WriteString(c, reqs[0])
+	time.Sleep(50 * time.Millisecond) // the proxy has the first request and waits for the server
+	io.WriteString(c, reqs[1])
+	for i, want := range []string{"/first", "/second"} {
+		if body := readBody(t, br); body != want {
+			t.Fatalf("response %d: %q, want %q", i, body, want)
+		}
+		select {
+		case n := <-got:
+			if n != int64(len(reqs[i])) {
+				t.Fatalf("request %d: bytes in %d, want %d (the request as sent)", i, n, len(reqs[i]))
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("request %d: no log entry", i)
+		}
+	}
+}
+
+// A part of the next head found by that read is not taken for a whole
+// one: the rest is still bounded by "timeout http-keep-alive" (or the
+// rest would be waited for with no deadline at all, up to "timeout
+// client", a minute here).
+func TestNextRequestPartialHeadTimesOut(t *testing.T) {
+	const keep = 400 * time.Millisecond
+	b := holdingBackend(t, 150*time.Millisecond)
+	_, addr := startProxy(t, sendWaitConfig(b.addr, "1m", "", "    timeout http-keep-alive 400ms\n    timeout http-request 400ms\n"))
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // the proxy has the first request and waits for the server
+	io.WriteString(c, "GET /never HTTP/1.1\r\nHo")
+	if body := readBody(t, br); body != "/first" {
+		t.Fatalf("first response %q", body)
+	}
+	t0 := time.Now()
+	io.Copy(io.Discard, br)
+	if d := time.Since(t0); d < keep*3/4 || d > keep+3*time.Second {
+		t.Fatalf("closed %v after the response, want about %v (timeout http-keep-alive)", d, keep)
+	}
+	if got := strings.Count(b.received(), "\r\n\r\n"); got != 1 {
+		t.Fatalf("the server got %d heads, want 1: %q", got, b.received())
 	}
 }
