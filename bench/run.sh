@@ -17,11 +17,13 @@
 # seconds, after the idle client's "ready" for the proxy's RSS to settle,
 # default 60) and IDLE_STABLE (RSS has settled once it has not fallen for
 # this many one-second readings in a row, default 5),
-# CASES (space-separated subset of case names), PERF (perf record options,
-# e.g. "-e cpu-clock:u -g": each measured run of a wrk case is recorded into
-# bench/results/<timestamp>/perf-CASE-PROXY-REP.data, to compare where the
-# two proxies spend their time; recording costs CPU, so the figures of such
-# a run are not for the tables), BENCH_RT (1 = run proxy,
+# CASES (space-separated subset of case names), PERF (a perf command and
+# its options, "record -e cpu-clock:u -g" or "stat -e raw_syscalls:sys_enter":
+# perf watches the proxy through each measured run of a wrk case and writes
+# bench/results/<timestamp>/perf-CASE-PROXY-REP.data (record) or .txt (stat),
+# to compare where the two proxies spend their time; perf costs CPU, so the
+# figures of such a run are not for the tables), PROXIES (default
+# "bulwark haproxy"; one of them alone for profiling runs), BENCH_RT (1 = run proxy,
 # wrk and nginx under SCHED_FIFO priority 10 so that other work on the
 # machine cannot delay their wake-ups; default 1 when root, else 0).
 #
@@ -403,7 +405,9 @@ run_wrk_case() { # case proxy rep
 	local perfpid=
 	if [ -n "${PERF:-}" ]; then
 		# shellcheck disable=SC2086
-		perf record $PERF -p "$PROXY_PID" -o "$OUT/perf-$c-$px-$rep.data" >/dev/null 2>&1 &
+		local ext=data
+		[ "${PERF%% *}" = stat ] && ext=txt
+		perf $PERF -p "$PROXY_PID" -o "$OUT/perf-$c-$px-$rep.$ext" >/dev/null 2>&1 &
 		perfpid=$!
 		PIDS+=("$perfpid")
 	fi
@@ -530,7 +534,7 @@ for c in $CASES; do
 	reps=$REPS
 	[ "$c" = idle ] && reps=$(( REPS < 2 ? REPS : 2 ))
 	for rep in $(seq 1 "$reps"); do
-		for px in bulwark haproxy; do
+		for px in ${PROXIES:-bulwark haproxy}; do
 			log "case $c, $px, run $rep/$reps"
 			if [ "$c" = idle ]; then
 				run_idle_case "$px" "$rep"
