@@ -56,8 +56,10 @@ func AppendHeaders(dst []byte, hs []Header) []byte {
 // tunnel the proxy lets through. The head's final CRLF is not appended.
 func AppendForwardHeaders(dst []byte, hs []Header, keepUpgrade bool) []byte {
 	kept, cl := false, false
+	var c connTokens
+	c.gather(hs)
 	for i := range hs {
-		if IsHopByHop(hs, hs[i], keepUpgrade) {
+		if c.hopByHop(hs, hs[i], keepUpgrade) {
 			continue
 		}
 		if keepUpgrade && equalFold(hs[i].Name, "upgrade") {
