@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,5 +80,48 @@ listen keep
 	cs.status.Store(200)
 	if !closedWithin(onBackup, 3*time.Second) {
 		t.Fatal("the backup's session survived the active server coming back")
+	}
+}
+
+// "on-marked-down shutdown-sessions" in HTTP ends the exchanges running
+// on the server (with a 502, its connection to the server being cut), not
+// a kept client connection whose last request went there and is done: B's request is held by the server when s1 goes DOWN,
+// A's was answered before (and after B's began, so that A's is not the
+// last session the server tracked).
+func TestOnMarkedDownSparesFinishedHTTP(t *testing.T) {
+	b := newRawBackend(t, func(in []byte, sent int) (string, bool) {
+		if bytes.Count(in, []byte("\r\n\r\n")) <= sent || bytes.Contains(in, []byte("/hold")) {
+			return "", false
+		}
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true
+	})
+	cs := newCheckServer(t, 200)
+	_, addr := startProxy(t, sub(baseDefaults+`
+listen l
+    bind 127.0.0.1:0
+    option httpchk GET /
+    server s1 B check port P inter 50ms rise 1 fall 1 on-marked-down shutdown-sessions
+`, "B", b.addr, "P", cs.port()))
+	waitChecks(t, cs, 2)
+	held := dial(t, addr)
+	io.WriteString(held, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(100 * time.Millisecond) // the proxy has sent it to the server
+	done := dial(t, addr)
+	done.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(done)
+	io.WriteString(done, "GET /now HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got := readBody(t, br); got != "ok" {
+		t.Fatalf("response %q", got)
+	}
+	cs.status.Store(503)
+	waitChecks(t, cs, 4)
+	// The exchange ends with a 502 (its server connection was cut) and
+	// the connection closes.
+	held.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if out, err := io.ReadAll(held); err != nil || !strings.HasPrefix(string(out), "HTTP/1.1 502 ") {
+		t.Fatalf("the exchange running on the server marked DOWN was not shut down: %q %v", out, err)
+	}
+	if closedWithin(done, 300*time.Millisecond) {
+		t.Fatal("a kept connection with no exchange on the server was shut down too")
 	}
 }
