@@ -123,14 +123,61 @@ type rawConn struct {
 	raddr netip.AddrPort
 	once  sync.Once
 	laddr net.Addr // asked for only by what needs it (bc_src, logs)
+	// From its second read on, a connection reads with recv
+	// (rawsock.Read) through rc, rstep being the callback and rb, rn and
+	// re its argument and results: os.File's read(2) costs the VFS layer
+	// (see rawsock.Read). The first read goes through os.File, so that a
+	// connection carrying one request (l7_close) allocates neither.
+	rc     syscall.RawConn
+	rstep  func(uintptr) bool
+	rb     []byte
+	rn     int
+	re     syscall.Errno
+	rfirst bool // the first read is done
 }
 
 func (c *rawConn) Read(b []byte) (int, error) {
-	n, err := c.f.Read(b)
-	if err != nil && err != io.EOF {
-		err = c.opErr("read", err)
+	if c.rc == nil {
+		if !c.rfirst || len(b) == 0 {
+			c.rfirst = true
+			n, err := c.f.Read(b)
+			if err != nil && err != io.EOF {
+				err = c.opErr("read", err)
+			}
+			return n, err
+		}
+		rc, err := c.f.SyscallConn()
+		if err != nil {
+			return 0, c.opErr("read", err)
+		}
+		c.rc, c.rstep = rc, c.recvStep
 	}
-	return n, err
+	if len(b) == 0 {
+		return 0, nil
+	}
+	c.rb = b
+	err := c.rc.Read(c.rstep)
+	c.rb = nil
+	switch {
+	case err != nil:
+		// The poller's own errors: a deadline, or the file closed.
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, c.opErr("read", err)
+		}
+		return 0, c.opErr("read", os.ErrClosed)
+	case c.re != 0:
+		return 0, c.opErr("read", c.re)
+	case c.rn == 0:
+		return 0, io.EOF
+	}
+	return c.rn, nil
+}
+
+// recvStep is rc.Read's callback: one recv; false (wait for the socket)
+// on EAGAIN.
+func (c *rawConn) recvStep(fd uintptr) bool {
+	c.rn, c.re = rawsock.Read(int(fd), c.rb)
+	return c.re != syscall.EAGAIN
 }
 
 func (c *rawConn) Write(b []byte) (int, error) {
