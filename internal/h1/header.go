@@ -160,8 +160,8 @@ func listedInConnection(hs []Header, name []byte) bool {
 
 // connTokens are the tokens of a message's Connection fields, gathered
 // once for a whole head: asking listedInConnection for each field read
-// every Connection field again for each one, n² steps for n fields, a
-// tenth of a keep-alive request's own CPU time.
+// every Connection field again for each one, n² steps for n fields (3 %
+// of a keep-alive request's own CPU time in Bulwark's profile).
 type connTokens struct {
 	t    [8][]byte
 	n    int

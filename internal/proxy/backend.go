@@ -401,7 +401,6 @@ func (w *queueWaiter) before(o *queueWaiter) bool {
 	return w.seq < o.seq
 }
 
-// acquirePrio is acquire for a request with a queue priority.
 // pickNow takes a slot on the server the balancer picks, if one has room
 // now; it never queues.
 func (b *backend) pickNow(key balance.Key) (int, bool) {
@@ -409,6 +408,7 @@ func (b *backend) pickNow(key balance.Key) (int, bool) {
 	return idx, st == balance.OK
 }
 
+// acquirePrio is acquire for a request with a queue priority.
 func (b *backend) acquirePrio(ctx context.Context, key balance.Key, p queuePrio) (int, error) {
 	idx, st := b.bal().Pick(key)
 	switch st {
