@@ -53,19 +53,31 @@ func (s *httpSession) quickFirst() bool {
 // which the wait that may follow then skips): a busy client has usually
 // sent the request by then, and a head read whole this way is parsed with
 // no read deadline set and cleared around it (two runtime timer updates
-// and three clock reads a request). A part of a head, or nothing, leaves
-// the ordinary wait and its deadlines to serveOne.
-func (s *httpSession) quickNext() bool {
-	s.yielded = false
+// and three clock reads a request). When waitRequest would wait for the
+// request under the short deadline (busyWait, wait being serveOne's), the
+// read waits here, setting that deadline only if the socket is empty
+// (quickRead.next): one read instead of two. A part of a head, or a head
+// that had to be waited for, leaves the deadlines to serveOne;
+// quickTimedOut tells waitRequest the short wait is over.
+func (s *httpSession) quickNext(wait time.Duration, now time.Time) bool {
+	s.yielded, s.quickTimedOut = false, false
 	if s.qr == nil || !s.qr.live() || s.h2 || s.woken || s.c != s.cconn || s.rd.Buffered() > 0 || s.fe.rt.stopping.Load() {
 		return false
 	}
+	var until time.Time
+	if s.busyWait(wait) {
+		until = now.Add(parkAfter)
+		// Idle while it waits: a soft stop shortens the wait.
+		s.idle.Store(true)
+	}
 	s.yieldBeforeRead()
 	s.yielded = true
-	n := s.rd.FillFrom(s.qr.read)
+	n := s.qr.next(s.rd, until)
+	armed, timedOut := s.qr.waited()
+	s.quickTimedOut = timedOut && n <= 0
 	if n <= 0 {
 		return false
 	}
 	s.tc.rn += int64(n)
-	return s.rd.HeadBuffered()
+	return !armed && s.rd.HeadBuffered()
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -124,8 +125,10 @@ type httpSession struct {
 	// endAt is when the last request ended (Start + Ta), for the next
 	// serveOne of the same loop only (it clears it).
 	endAt time.Time
-	// yielded: quickNext let the other sessions run before its read.
-	yielded bool
+	// yielded: quickNext let the other sessions run before its read;
+	// quickTimedOut: it also waited the short wait of waitRequest, in
+	// vain.
+	yielded, quickTimedOut bool
 	// serverTO and tunnelTO are "set-timeout" of the current request.
 	serverTO, tunnelTO time.Duration
 	// bodyWaited: "wait-for-body" read (part of) the body into body;
@@ -463,7 +466,7 @@ func (s *httpSession) serveOne() (more, parked bool) {
 	// connection waits under the short deadline that waitRequest sets:
 	// setting this one first would be a second timer update and clock
 	// read per request, for nothing.
-	noReadDL := s.h2s == nil && (s.nreq == 0 && s.quickFirst() || s.nreq > 0 && s.quickNext())
+	noReadDL := s.h2s == nil && (s.nreq == 0 && s.quickFirst() || s.nreq > 0 && s.quickNext(wait, now))
 	busy := s.busyWait(wait) // never for a first request
 	if !noReadDL && !busy {
 		s.c.SetReadDeadline(s.parkDeadline)
@@ -812,22 +815,28 @@ func (s *httpSession) waitRequest(busy bool, now time.Time) error {
 		// little with everything in place, and park only a connection that
 		// stays quiet (parking costs two epoll calls and a goroutine).
 		// serveOne left the deadline to this wait.
-		s.c.SetReadDeadline(now.Add(parkAfter))
-		// The response has just been written: the client has seldom
-		// sent its next request yet (quickNext yielded already when it
-		// ran).
-		if !s.yielded {
-			s.yieldBeforeRead()
-		}
-		// Read straight into the reader's buffer: the next request
-		// usually arrives whole, in one read.
-		err := s.rd.Wait()
-		if err == nil {
-			// The rest of the head, if it needs another read, has
-			// until parkDeadline; a head read whole in this one
-			// (the usual case) spares the timer update.
-			s.tc.rdPending, s.tc.rdDeadline = true, s.parkDeadline
-			return nil
+		var err error
+		if s.quickTimedOut {
+			// quickNext waited under this deadline already.
+			s.quickTimedOut = false
+			err = os.ErrDeadlineExceeded
+		} else {
+			s.c.SetReadDeadline(now.Add(parkAfter))
+			// The response has just been written: the client has
+			// seldom sent its next request yet (quickNext yielded
+			// already when it ran).
+			if !s.yielded {
+				s.yieldBeforeRead()
+			}
+			// Read straight into the reader's buffer: the next
+			// request usually arrives whole, in one read.
+			if err = s.rd.Wait(); err == nil {
+				// The rest of the head, if it needs another read,
+				// has until parkDeadline; a head read whole in this
+				// one (the usual case) spares the timer update.
+				s.tc.rdPending, s.tc.rdDeadline = true, s.parkDeadline
+				return nil
+			}
 		}
 		if !isTimeout(err) {
 			s.c.SetReadDeadline(s.parkDeadline)

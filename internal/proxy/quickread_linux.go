@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 
 	"bulwark/internal/h1"
 	"bulwark/internal/rawsock"
@@ -36,6 +37,12 @@ type quickRead struct {
 	errno syscall.Errno
 	step  func(uintptr) bool
 	read  func([]byte) (int, error)
+	// until, when set, lets the read wait for the socket until then (the
+	// deadline is set only once the socket is found empty: armed), and
+	// timedOut says the wait met it (next).
+	until    time.Time
+	armed    bool
+	timedOut bool
 	// out, wn, werrno and wstep: the same for tryWrite.
 	out    []byte
 	wn     int
@@ -94,10 +101,31 @@ func (q *quickRead) first(c net.Conn, rd *h1.Reader) int {
 	return rd.FillFrom(q.read)
 }
 
+// next reads what c has into rd like first, but on a kept connection
+// (q live) and, when until is set, waiting for the socket up to until if
+// it is empty: the read deadline is set then, inside the same
+// RawConn.Read, so that an empty socket costs one read before the wait
+// (a read that does not wait, then the ordinary wait, cost two). It
+// returns the bytes read; q.armed says a deadline was set (it stays on
+// the connection), q.timedOut that the wait met it.
+func (q *quickRead) next(rd *h1.Reader, until time.Time) int {
+	q.until, q.armed, q.timedOut = until, false, false
+	n := rd.FillFrom(q.read)
+	q.until = time.Time{}
+	return n
+}
+
+// waited reports, after next, whether it set the read deadline and
+// whether the wait met it.
+func (q *quickRead) waited() (armed, timedOut bool) { return q.armed, q.timedOut }
+
 func (q *quickRead) readOnce(b []byte) (int, error) {
 	q.buf, q.n, q.errno = b, 0, 0
 	err := q.rc.Read(q.step)
 	q.buf = nil
+	if err != nil && q.armed && isTimeout(err) {
+		q.timedOut = true
+	}
 	switch {
 	case err != nil, q.errno == syscall.EAGAIN:
 		// Closed, or nothing yet: the ordinary read says which.
@@ -111,8 +139,18 @@ func (q *quickRead) readOnce(b []byte) (int, error) {
 	return q.n, nil
 }
 
-// stepFD is the RawConn.Read callback: one read, never a wait.
+// stepFD is the RawConn.Read callback: one read, and no wait unless
+// until is set (next). The deadline is set from within: RawConn.Read
+// reset the poller's ready flag before this read, so bytes that come
+// after it wake the wait that follows.
 func (q *quickRead) stepFD(fd uintptr) bool {
 	q.n, q.errno = rawsock.Read(int(fd), q.buf)
-	return true
+	if q.errno != syscall.EAGAIN || q.until.IsZero() {
+		return true
+	}
+	if !q.armed {
+		q.armed = true
+		q.c.SetReadDeadline(q.until)
+	}
+	return false
 }

@@ -4,6 +4,7 @@ package proxy
 
 import (
 	"net"
+	"time"
 
 	"bulwark/internal/h1"
 )
@@ -23,3 +24,7 @@ func (q *quickRead) forget() {}
 func (q *quickRead) live() bool { return false }
 
 func (q *quickRead) tryWrite([]byte) int { return 0 }
+
+func (q *quickRead) next(*h1.Reader, time.Time) int { return 0 }
+
+func (q *quickRead) waited() (armed, timedOut bool) { return false, false }
