@@ -185,9 +185,10 @@ func (c *Cache) Prepare(req *h1.Request, status int, reason []byte, hs []h1.Head
 	e := &Entry{Status: status, Reason: append([]byte(nil), reason...), Stored: now, Expires: now.Add(life), Age: age,
 		LastModified: lm, Date: date}
 	e.Headers = make([]h1.Header, 0, len(hs))
+	hop := h1.HopByHopOf(hs, false)
 	for i := range hs {
 		h := hs[i]
-		if h1.IsHopByHop(hs, h, false) || h1.EqualFold(h.Name, "content-length") || h1.EqualFold(h.Name, "age") {
+		if hop.Is(h) || h1.EqualFold(h.Name, "content-length") || h1.EqualFold(h.Name, "age") {
 			continue
 		}
 		h.Name, h.Value = append([]byte(nil), h.Name...), append([]byte(nil), h.Value...)

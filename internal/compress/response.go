@@ -116,9 +116,10 @@ func validETag(v []byte) bool {
 // Accept-Encoding" so that caches keep the variants apart. identity only
 // re-frames and adds neither.
 func AppendHeaders(dst []byte, hs []h1.Header, a Algo) []byte {
+	hop := h1.HopByHopOf(hs, false)
 	for i := range hs {
 		h := &hs[i]
-		if h1.IsHopByHop(hs, *h, false) || h1.EqualFold(h.Name, "content-length") {
+		if hop.Is(*h) || h1.EqualFold(h.Name, "content-length") {
 			continue
 		}
 		if a != Identity && h1.EqualFold(h.Name, "etag") && !weak(h.Value) {

@@ -158,17 +158,24 @@ func listedInConnection(hs []Header, name []byte) bool {
 	return false
 }
 
-// connTokens are the tokens of a message's Connection fields, gathered
-// once for a whole head: asking listedInConnection for each field read
-// every Connection field again for each one, n² steps for n fields (3 %
-// of a keep-alive request's own CPU time in Bulwark's profile).
-type connTokens struct {
-	t    [8][]byte
-	n    int
-	over bool // more tokens than t holds: listedInConnection answers
+// HopByHop tells which fields of one head must not be forwarded, the
+// tokens of its Connection fields gathered once: asking, field by field,
+// whether some Connection field named it read every Connection field again
+// for each one, n² steps for n fields (3 % of a keep-alive request's own
+// CPU time in Bulwark's profile). A loop over a head's fields makes one
+// (HopByHopOf) and asks it for each.
+type HopByHop struct {
+	hs          []Header
+	keepUpgrade bool
+	t           [8][]byte
+	n           int
+	over        bool // more tokens than t holds: listedInConnection answers
 }
 
-func (c *connTokens) gather(hs []Header) {
+// HopByHopOf gathers hs's Connection tokens. Upgrade is kept when
+// keepUpgrade is set, for a tunnel the proxy has decided to let through.
+func HopByHopOf(hs []Header, keepUpgrade bool) HopByHop {
+	c := HopByHop{hs: hs, keepUpgrade: keepUpgrade}
 	for i := range hs {
 		if len(hs[i].Name) != len("connection") || !equalFold(hs[i].Name, "connection") {
 			continue
@@ -181,40 +188,18 @@ func (c *connTokens) gather(hs []Header) {
 			}
 			if c.n == len(c.t) {
 				c.over = true
-				return
+				return c
 			}
 			c.t[c.n] = e
 			c.n++
 		}
 	}
+	return c
 }
 
-// lists reports whether name is one of the tokens (of hs's Connection
-// fields).
-func (c *connTokens) lists(hs []Header, name []byte) bool {
-	if c.over {
-		return listedInConnection(hs, name)
-	}
-	for _, t := range c.t[:c.n] {
-		if equalFoldBytes(t, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// IsHopByHop reports whether the field h of a message whose fields are hs
-// must not be forwarded. Upgrade is kept when keepUpgrade is set, for a
-// tunnel the proxy has decided to let through.
-func IsHopByHop(hs []Header, h Header, keepUpgrade bool) bool {
-	var c connTokens
-	c.gather(hs)
-	return c.hopByHop(hs, h, keepUpgrade)
-}
-
-// hopByHop is IsHopByHop with hs's Connection tokens gathered already.
-func (c *connTokens) hopByHop(hs []Header, h Header, keepUpgrade bool) bool {
-	if keepUpgrade && equalFold(h.Name, "upgrade") {
+// Is reports whether the field h of the head must not be forwarded.
+func (c *HopByHop) Is(h Header) bool {
+	if c.keepUpgrade && equalFold(h.Name, "upgrade") {
 		return false
 	}
 	if isFixedHopByHop(h.Name) {
@@ -228,7 +213,22 @@ func (c *connTokens) hopByHop(hs []Header, h Header, keepUpgrade bool) bool {
 	if equalFold(h.Name, "host") || equalFold(h.Name, "content-length") {
 		return false
 	}
-	return c.lists(hs, h.Name)
+	if c.over {
+		return listedInConnection(c.hs, h.Name)
+	}
+	for _, t := range c.t[:c.n] {
+		if equalFoldBytes(t, h.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsHopByHop reports whether the field h of a message whose fields are hs
+// must not be forwarded (HopByHopOf, for one field).
+func IsHopByHop(hs []Header, h Header, keepUpgrade bool) bool {
+	c := HopByHopOf(hs, keepUpgrade)
+	return c.Is(h)
 }
 
 // RemoveHopByHop filters hs in place, dropping hop-by-hop fields, and
@@ -238,19 +238,18 @@ func RemoveHopByHop(hs []Header, keepUpgrade bool) []Header {
 	// Decide first, then compact: Connection must be consulted before it
 	// is itself removed.
 	var drop [128]bool
-	var c connTokens
-	c.gather(hs)
+	c := HopByHopOf(hs, keepUpgrade)
 	if len(hs) > len(drop) {
 		out := hs[:0:0]
 		for _, h := range hs {
-			if !c.hopByHop(hs, h, keepUpgrade) {
+			if !c.Is(h) {
 				out = append(out, h)
 			}
 		}
 		return append(hs[:0], out...)
 	}
 	for i, h := range hs {
-		drop[i] = c.hopByHop(hs, h, keepUpgrade)
+		drop[i] = c.Is(h)
 	}
 	n := 0
 	for i, h := range hs {

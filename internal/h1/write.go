@@ -56,10 +56,9 @@ func AppendHeaders(dst []byte, hs []Header) []byte {
 // tunnel the proxy lets through. The head's final CRLF is not appended.
 func AppendForwardHeaders(dst []byte, hs []Header, keepUpgrade bool) []byte {
 	kept, cl := false, false
-	var c connTokens
-	c.gather(hs)
+	hop := HopByHopOf(hs, keepUpgrade)
 	for i := range hs {
-		if c.hopByHop(hs, hs[i], keepUpgrade) {
+		if hop.Is(hs[i]) {
 			continue
 		}
 		if keepUpgrade && equalFold(hs[i].Name, "upgrade") {

@@ -230,9 +230,10 @@ func appendCGIParams(dst []byte, r *cgiRequest) []byte {
 	hs := r.headers
 	var name []byte
 	contentType, hasCT := []byte(nil), false
+	hop := h1.HopByHopOf(hs, false)
 	for i, h := range hs {
 		switch {
-		case h1.IsHopByHop(hs, h, false), h1.EqualFold(h.Name, "content-length"):
+		case hop.Is(h), h1.EqualFold(h.Name, "content-length"):
 			continue
 		case h1.EqualFold(h.Name, "content-type"):
 			contentType, hasCT = h.Value, true

@@ -185,8 +185,9 @@ func (fe *frontend) serveStream(w http.ResponseWriter, r *http.Request, ci connI
 		}
 	}
 	hdr := w.Header()
+	hop := h1.HopByHopOf(resp.Headers, false)
 	for _, h := range resp.Headers {
-		if h1.IsHopByHop(resp.Headers, h, false) {
+		if hop.Is(h) {
 			continue
 		}
 		hdr.Add(string(h.Name), string(h.Value))
