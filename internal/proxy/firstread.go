@@ -72,9 +72,8 @@ func (s *httpSession) quickNext(wait time.Duration, now time.Time) bool {
 	}
 	s.yieldBeforeRead()
 	s.yielded = true
-	n := s.qr.next(s.rd, until)
-	armed, timedOut := s.qr.waited()
-	s.quickTimedOut = timedOut && n <= 0
+	n, armed, timedOut := s.qr.next(s.rd, until)
+	s.quickTimedOut = timedOut // nothing was read then
 	if n <= 0 {
 		return false
 	}

@@ -30,18 +30,11 @@ import (
 // not wait (tryWrite): the response to a new connection then sets no
 // "timeout client" timer that its close only deletes again.
 type quickRead struct {
-	rc    syscall.RawConn
-	c     net.Conn
-	buf   []byte
-	n     int
-	errno syscall.Errno
-	step  func(uintptr) bool
-	read  func([]byte) (int, error)
-	// until, when set, lets the read wait for the socket until then (the
-	// deadline is set only once the socket is found empty: armed), and
-	// timedOut says the wait met it (next).
-	until    time.Time
-	armed    bool
+	rc   syscall.RawConn
+	c    net.Conn
+	r    recvOp
+	read func([]byte) (int, error)
+	// timedOut says the wait of next met its deadline.
 	timedOut bool
 	// out, wn, werrno and wstep: the same for tryWrite.
 	out    []byte
@@ -52,7 +45,7 @@ type quickRead struct {
 
 func newQuickRead() *quickRead {
 	q := &quickRead{}
-	q.step, q.read, q.wstep = q.stepFD, q.readOnce, q.wstepFD
+	q.read, q.wstep = q.readOnce, q.wstepFD
 	return q
 }
 
@@ -97,60 +90,37 @@ func (q *quickRead) first(c net.Conn, rd *h1.Reader) int {
 		return 0
 	}
 	// rc stays for tryWrite until the session ends (forget).
-	q.rc, q.c = rc, c
+	q.rc, q.c, q.r.c = rc, c, c
 	return rd.FillFrom(q.read)
 }
 
 // next reads what c has into rd like first, but on a kept connection
 // (q live) and, when until is set, waiting for the socket up to until if
-// it is empty: the read deadline is set then, inside the same
-// RawConn.Read, so that an empty socket costs one read before the wait
-// (a read that does not wait, then the ordinary wait, cost two). It
-// returns the bytes read; q.armed says a deadline was set (it stays on
-// the connection), q.timedOut that the wait met it.
-func (q *quickRead) next(rd *h1.Reader, until time.Time) int {
-	q.until, q.armed, q.timedOut = until, false, false
-	n := rd.FillFrom(q.read)
-	q.until = time.Time{}
-	return n
+// it is empty (recvOp): an empty socket then costs one read before the
+// wait (a read that does not wait, then the ordinary wait, cost two). It
+// returns the bytes read, whether the read deadline was set (it stays on
+// the connection) and whether the wait met it.
+func (q *quickRead) next(rd *h1.Reader, until time.Time) (n int, armed, timedOut bool) {
+	q.r.wait, q.r.until, q.r.armed, q.timedOut = !until.IsZero(), until, false, false
+	n = rd.FillFrom(q.read)
+	q.r.wait, q.r.until = false, time.Time{}
+	return n, q.r.armed, q.timedOut
 }
-
-// waited reports, after next, whether it set the read deadline and
-// whether the wait met it.
-func (q *quickRead) waited() (armed, timedOut bool) { return q.armed, q.timedOut }
 
 func (q *quickRead) readOnce(b []byte) (int, error) {
-	q.buf, q.n, q.errno = b, 0, 0
-	err := q.rc.Read(q.step)
-	q.buf = nil
-	if err != nil && q.armed && isTimeout(err) {
+	err := q.r.recv(q.rc, b)
+	if err != nil && q.r.armed && isTimeout(err) {
 		q.timedOut = true
 	}
-	switch {
-	case err != nil, q.errno == syscall.EAGAIN:
+	switch errno := q.r.errno; {
+	case err != nil, errno == syscall.EAGAIN:
 		// Closed, or nothing yet: the ordinary read says which.
 		return 0, nil
-	case q.errno != 0:
+	case errno != 0:
 		// Worded as net.Conn.Read words it: a reset is reported once.
-		return 0, &net.OpError{Op: "read", Net: "tcp", Source: q.c.LocalAddr(), Addr: q.c.RemoteAddr(), Err: os.NewSyscallError("read", q.errno)}
-	case q.n == 0:
+		return 0, &net.OpError{Op: "read", Net: "tcp", Source: q.c.LocalAddr(), Addr: q.c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
+	case q.r.n == 0:
 		return 0, io.EOF
 	}
-	return q.n, nil
-}
-
-// stepFD is the RawConn.Read callback: one read, and no wait unless
-// until is set (next). The deadline is set from within: RawConn.Read
-// reset the poller's ready flag before this read, so bytes that come
-// after it wake the wait that follows.
-func (q *quickRead) stepFD(fd uintptr) bool {
-	q.n, q.errno = rawsock.Read(int(fd), q.buf)
-	if q.errno != syscall.EAGAIN || q.until.IsZero() {
-		return true
-	}
-	if !q.armed {
-		q.armed = true
-		q.c.SetReadDeadline(q.until)
-	}
-	return false
+	return q.r.n, nil
 }

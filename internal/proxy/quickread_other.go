@@ -25,6 +25,4 @@ func (q *quickRead) live() bool { return false }
 
 func (q *quickRead) tryWrite([]byte) int { return 0 }
 
-func (q *quickRead) next(*h1.Reader, time.Time) int { return 0 }
-
-func (q *quickRead) waited() (armed, timedOut bool) { return false, false }
+func (q *quickRead) next(*h1.Reader, time.Time) (n int, armed, timedOut bool) { return 0, false, false }

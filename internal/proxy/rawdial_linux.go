@@ -123,16 +123,12 @@ type rawConn struct {
 	raddr netip.AddrPort
 	once  sync.Once
 	laddr net.Addr // asked for only by what needs it (bc_src, logs)
-	// From its second read on, a connection reads with recv
-	// (rawsock.Read) through rc, rstep being the callback and rb, rn and
-	// re its argument and results: os.File's read(2) costs the VFS layer
-	// (see rawsock.Read). The first read goes through os.File, so that a
-	// connection carrying one request (l7_close) allocates neither.
+	// From its second read on, a connection reads with recv through rc
+	// (recvOp): os.File's read(2) costs the VFS layer (see rawsock.Read).
+	// The first read goes through os.File, so that a connection carrying
+	// one request (l7_close) allocates neither.
 	rc     syscall.RawConn
-	rstep  func(uintptr) bool
-	rb     []byte
-	rn     int
-	re     syscall.Errno
+	r      recvOp
 	rfirst bool // the first read is done
 }
 
@@ -150,14 +146,12 @@ func (c *rawConn) Read(b []byte) (int, error) {
 		if err != nil {
 			return 0, c.opErr("read", err)
 		}
-		c.rc, c.rstep = rc, c.recvStep
+		c.rc, c.r.wait = rc, true
 	}
 	if len(b) == 0 {
 		return 0, nil
 	}
-	c.rb = b
-	err := c.rc.Read(c.rstep)
-	c.rb = nil
+	err := c.r.recv(c.rc, b)
 	switch {
 	case err != nil:
 		// The poller's own errors: a deadline, or the file closed.
@@ -165,19 +159,12 @@ func (c *rawConn) Read(b []byte) (int, error) {
 			return 0, c.opErr("read", err)
 		}
 		return 0, c.opErr("read", os.ErrClosed)
-	case c.re != 0:
-		return 0, c.opErr("read", c.re)
-	case c.rn == 0:
+	case c.r.errno != 0:
+		return 0, c.opErr("read", c.r.errno)
+	case c.r.n == 0:
 		return 0, io.EOF
 	}
-	return c.rn, nil
-}
-
-// recvStep is rc.Read's callback: one recv; false (wait for the socket)
-// on EAGAIN.
-func (c *rawConn) recvStep(fd uintptr) bool {
-	c.rn, c.re = rawsock.Read(int(fd), c.rb)
-	return c.re != syscall.EAGAIN
+	return c.r.n, nil
 }
 
 func (c *rawConn) Write(b []byte) (int, error) {
